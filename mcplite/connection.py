@@ -1,0 +1,226 @@
+"""One client connection over a message stream (stdio, the in-memory pair): no I/O here.
+
+The transport feeds ``receive_data`` one framed message at a time and provides ``send``;
+this class does the rest: parse errors, the protocol era of the connection, routing
+requests to the worker pool, cancellation, JSON-RPC batches, and matching the client's
+responses to the requests the server sent it.
+"""
+
+import threading
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from .logs import LazyLogger
+from .jsonrpc import (
+    INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
+    Message, PendingRequests, classify, decode, error_response, readable_id,
+)
+from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS
+from .server import Call, LegacySession, Server
+from .workers import WorkerPool
+
+_connection_log = LazyLogger("mcplite.connection")
+
+Send = Callable[[Union[Message, List[Message]]], None]
+Reply = Callable[[Optional[Message]], None]
+
+# Answered on the reading thread, never queued behind slow tools: "The receiver MUST
+# respond promptly" to ping, and initialize must be settled before anything that follows.
+_INLINE_METHODS = frozenset(("ping", "initialize", "server/discover"))
+LEGACY = "legacy"
+MODERN = "modern"
+
+
+def has_modern_envelope(params: Any) -> bool:
+    """Whether a request carries 2026-07-28's per-request ``_meta`` protocol version. The
+    key's prefix is reserved, so no legacy request carries it."""
+    if not isinstance(params, dict):
+        return False
+    meta = params.get("_meta")
+    return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
+
+
+class _BatchReplies:
+    """Collects the responses to one JSON-RPC batch and sends them together."""
+
+    def __init__(self, expected: int, send: Send) -> None:
+        self._expected = expected
+        self._send = send
+        self._responses = []  # type: List[Message]
+        self._lock = threading.Lock()
+
+    def add(self, response: Optional[Message]) -> None:
+        with self._lock:
+            if response is not None:
+                self._responses.append(response)
+            self._expected -= 1
+            complete = self._expected == 0
+        # "If there are no Response objects contained within the Response array as it is
+        # to be sent to the client, the server MUST NOT return an empty Array."
+        if complete and self._responses:
+            self._send(self._responses)
+
+
+class ServerConnection:
+    """Serves one client over a stream of messages, in the era the client opens with.
+
+    The first request decides the era, once: one carrying the 2026-07-28 ``_meta`` (or a
+    method only 2026-07-28 has) makes the connection modern and stateless; anything else,
+    ``initialize`` first of all, makes it a legacy session ("An initialize request selects
+    legacy semantics, scoped to the stdio process"). A request from the other era is then
+    refused with an error that names what this connection serves.
+    """
+
+    def __init__(self, server: Server, send: Send, pool: Optional[WorkerPool] = None) -> None:
+        self.server = server
+        self._send = send
+        self.pool = pool if pool is not None else WorkerPool(server.max_workers)
+        self.era = None  # type: Optional[str]
+        self.session = LegacySession()
+        self.outgoing = PendingRequests(prefix="s")
+        self._inflight = {}  # type: Dict[Any, Call]
+        self._lock = threading.Lock()
+        self.closed = False
+
+    # -- input -----------------------------------------------------------------
+
+    def receive_data(self, data: Union[bytes, str]) -> None:
+        """One framed message (a line on stdio)."""
+        try:
+            message = decode(data)
+        except MCPError as exc:
+            self._send(error_response(None, exc))
+            return
+        self.receive(message)
+
+    def receive(self, message: Any) -> None:
+        """One decoded message: an object, or a JSON-RPC batch (array)."""
+        if isinstance(message, list):
+            self._receive_batch(message)
+        else:
+            self._receive_one(message, self._reply, False)
+
+    def _reply(self, response: Optional[Message]) -> None:
+        if response is not None:
+            self._send(response)
+
+    def _receive_batch(self, items: List[Any]) -> None:
+        if not items:
+            self._send(error_response(None, MCPError(INVALID_REQUEST, "Invalid Request: empty batch")))
+            return
+        if self.era != LEGACY or self.session.protocol_version != "2025-03-26":
+            # Batches exist only in 2025-03-26 (added then, removed in 2025-06-18), and
+            # the version is known only after initialize, which "MUST NOT be part of a
+            # JSON-RPC batch".
+            self._send(error_response(None, MCPError(
+                INVALID_REQUEST, "Invalid Request: JSON-RPC batches are accepted only in a 2025-03-26 session")))
+            return
+        replies = _BatchReplies(len(items), self._send)
+        for item in items:
+            self._receive_one(item, replies.add, True)
+
+    def _receive_one(self, message: Any, reply: Reply, in_batch: bool) -> None:
+        try:
+            kind = classify(message)
+        except MCPError as exc:
+            reply(error_response(readable_id(message), exc))
+            return
+        if kind is NOTIFICATION:
+            self._notification(message)
+            reply(None)
+            return
+        if kind is not REQUEST:
+            if not self.outgoing.resolve(message):
+                _connection_log.debug("ignored a response that matches no request: %r", message.get("id"))
+            reply(None)
+            return
+        method = message["method"]
+        params = message.get("params")
+        try:
+            modern = self._era_for(method, params)
+            if in_batch and method == "initialize":
+                raise MCPError(INVALID_REQUEST, "Invalid Request: initialize MUST NOT be part of a batch")
+            call = self.server.begin_call(message, None if modern else self.session, modern)
+        except MCPError as exc:
+            reply(error_response(message["id"], exc))
+            return
+        call.emit = self._send
+        call.connection = self
+        with self._lock:
+            if call.id in self._inflight:
+                duplicate = True
+            else:
+                duplicate = False
+                self._inflight[call.id] = call
+        if duplicate:
+            reply(error_response(call.id, MCPError(
+                INVALID_REQUEST, "Invalid Request: id %r is already in use by a request in progress" % (call.id,))))
+            return
+        if method in _INLINE_METHODS:
+            self._run(call, reply)
+        elif not self.pool.submit(lambda: self._run(call, reply)):
+            with self._lock:
+                self._inflight.pop(call.id, None)
+            reply(error_response(call.id, MCPError(
+                INTERNAL_ERROR, "Server busy: too many requests in progress (limit %d queued)" % self.pool.max_queued)))
+
+    def _era_for(self, method: str, params: Any) -> bool:
+        """Decide (once) or check the connection's era for a request; True for modern."""
+        enveloped = has_modern_envelope(params)
+        if self.era is None:
+            opens_modern = method != "initialize" and (enveloped or method in MODERN_ONLY_METHODS)
+            self.era = MODERN if opens_modern else LEGACY
+        if self.era == MODERN:
+            if method == "initialize":
+                requested = params.get("protocolVersion") if isinstance(params, dict) else None
+                raise MCPError(UNSUPPORTED_PROTOCOL_VERSION,
+                               "This connection serves protocol %s without a handshake; initialize is not accepted"
+                               % ", ".join(MODERN_VERSIONS),
+                               {"supported": list(MODERN_VERSIONS),
+                                "requested": requested if isinstance(requested, str) else ""})
+            return True
+        if enveloped and method != "initialize":
+            raise MCPError(INVALID_REQUEST, "Invalid Request: this connection is a legacy session opened by "
+                                            "initialize; requests with 2026-07-28 _meta are not accepted on it")
+        return False
+
+    def _run(self, call: Call, reply: Reply) -> None:
+        response = None if call.cancelled else self.server.handle_request(call)
+        with self._lock:
+            self._inflight.pop(call.id, None)
+            if call.cancelled:
+                # "Servers receiving cancellation notifications SHOULD ... Not send a
+                # response for the cancelled request."
+                response = None
+        reply(response)
+
+    def _notification(self, message: Message) -> None:
+        method = message["method"]
+        params = message.get("params") or {}
+        if method == "notifications/cancelled":
+            rid = params.get("requestId")
+            with self._lock:
+                call = self._inflight.get(rid) if rid is not None else None
+                # "The initialize request MUST NOT be cancelled by clients."
+                if call is not None and call.method != "initialize":
+                    call.cancelled = True
+            if call is None:
+                # Unknown or already finished: "MAY ignore cancellation notifications if the
+                # referenced request is unknown" (the race is normal).
+                _connection_log.debug("cancellation of unknown or finished request %r", rid)
+        elif method == "notifications/initialized":
+            self.session.initialized = True
+        # Anything else, known or not, needs nothing from us: a notification never gets a
+        # response, not even an error.
+
+    # -- state -----------------------------------------------------------------
+
+    def in_progress(self) -> List[Any]:
+        with self._lock:
+            return list(self._inflight)
+
+    def close(self) -> None:
+        """The client stopped sending: stop waiting for its answers to our requests. Requests
+        already received keep running; their responses are still written (a client that
+        pipes requests in and closes stdin expects them)."""
+        self.closed = True
+        self.outgoing.fail_all(MCPError(INTERNAL_ERROR, "Connection closed"))

@@ -1,0 +1,300 @@
+"""JSON-RPC 2.0 with no I/O: envelopes, error codes, and matching responses to requests.
+
+Everything here works on plain dicts exactly as they appear on the wire. Transports hand
+this module bytes or decoded messages and get messages back; nothing here touches a pipe
+or a socket, so every transport and every test drives the same code.
+"""
+
+import itertools
+import json
+import threading
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+# Standard JSON-RPC 2.0 codes.
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+# MCP codes. -32002 is the legacy "resource not found" (2025-11-25 and earlier; 2026-07-28
+# answers -32602 instead), -32042 is 2025-11-25's URL elicitation required, and -32020..-32022
+# are the codes 2026-07-28 defines.
+RESOURCE_NOT_FOUND = -32002
+URL_ELICITATION_REQUIRED = -32042
+HEADER_MISMATCH = -32020
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+UNSUPPORTED_PROTOCOL_VERSION = -32022
+
+JSON = Any
+Message = Dict[str, Any]
+RequestId = Union[str, int]
+
+_NO_DATA = object()
+
+
+class MCPError(Exception):
+    """A JSON-RPC error: raised by handlers to answer with an error, raised by clients on one.
+
+    ``code`` is an integer, ``message`` one short sentence, ``data`` anything JSON (omitted
+    from the wire when not given).
+    """
+
+    def __init__(self, code: int, message: str, data: Any = _NO_DATA) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    @property
+    def has_data(self) -> bool:
+        return self.data is not _NO_DATA
+
+    def to_error(self) -> Dict[str, Any]:
+        """The ``error`` member of a JSON-RPC error response."""
+        error = {"code": self.code, "message": self.message}  # type: Dict[str, Any]
+        if self.data is not _NO_DATA:
+            error["data"] = self.data
+        return error
+
+    @classmethod
+    def from_error(cls, error: Any) -> "MCPError":
+        """Build from a received ``error`` member, tolerating malformed ones."""
+        if not isinstance(error, dict):
+            return cls(INTERNAL_ERROR, "malformed error response: %r" % (error,))
+        code = error.get("code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            code = INTERNAL_ERROR
+        message = error.get("message")
+        if not isinstance(message, str):
+            message = str(message)
+        if "data" in error:
+            return cls(code, message, error["data"])
+        return cls(code, message)
+
+    def __repr__(self) -> str:
+        if self.data is _NO_DATA:
+            return "MCPError(%d, %r)" % (self.code, self.message)
+        return "MCPError(%d, %r, %r)" % (self.code, self.message, self.data)
+
+    def __str__(self) -> str:
+        return "%s (code %d)" % (self.message, self.code)
+
+
+# ---------------------------------------------------------------------------
+# Encoding and decoding
+
+_dumps_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
+def encode(message: Any) -> bytes:
+    """One message as compact UTF-8 JSON, without a trailing newline.
+
+    JSON escapes control characters inside strings, so the result never contains a raw
+    newline: stdio's "MUST NOT contain embedded newlines" holds by construction.
+    """
+    try:
+        return _dumps_compact(message).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (say, from a peer's "\\ud800") cannot be UTF-8: escape it instead.
+        return _dumps_ascii(message).encode("ascii")
+
+
+def decode(data: Union[bytes, str]) -> Any:
+    """Parse one JSON text. Raises MCPError(PARSE_ERROR) for bad UTF-8 or bad JSON."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            # "JSON-RPC messages MUST be UTF-8 encoded."
+            raise MCPError(PARSE_ERROR, "Parse error: message is not valid UTF-8")
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise MCPError(PARSE_ERROR, "Parse error: %s" % (exc,))
+
+
+# ---------------------------------------------------------------------------
+# Building messages
+
+def request(id: RequestId, method: str, params: Optional[Dict[str, Any]] = None) -> Message:
+    msg = {"jsonrpc": "2.0", "id": id, "method": method}  # type: Message
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def notification(method: str, params: Optional[Dict[str, Any]] = None) -> Message:
+    msg = {"jsonrpc": "2.0", "method": method}  # type: Message
+    if params is not None:
+        msg["params"] = params
+    return msg
+
+
+def result_response(id: RequestId, result: Dict[str, Any]) -> Message:
+    return {"jsonrpc": "2.0", "id": id, "result": result}
+
+
+def error_response(id: Optional[RequestId], error: MCPError) -> Message:
+    # JSON-RPC 2.0: when the id could not be read (parse error, unreadable envelope) the
+    # response carries "id": null.
+    return {"jsonrpc": "2.0", "id": id, "error": error.to_error()}
+
+
+# ---------------------------------------------------------------------------
+# Classifying received messages
+
+REQUEST = "request"
+NOTIFICATION = "notification"
+RESPONSE = "response"
+
+
+def is_valid_id(value: Any) -> bool:
+    """MCP ids are strings or integers, never null ("Unlike base JSON-RPC, the ID MUST NOT be null")."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def readable_id(message: Any) -> Optional[RequestId]:
+    """The id to echo in an error about ``message``, or None when it cannot be read."""
+    if isinstance(message, dict):
+        value = message.get("id")
+        if is_valid_id(value):
+            return value
+    return None
+
+
+def classify(message: Any) -> str:
+    """Say what a decoded message is, or raise MCPError(INVALID_REQUEST).
+
+    Returns REQUEST, NOTIFICATION or RESPONSE (a result or an error). The caller answers
+    an invalid request using ``readable_id(message)``.
+    """
+    if not isinstance(message, dict):
+        raise MCPError(INVALID_REQUEST, "Invalid Request: a message must be a JSON object")
+    if message.get("jsonrpc") != "2.0":
+        raise MCPError(INVALID_REQUEST, 'Invalid Request: "jsonrpc" must be "2.0"')
+    if "method" in message:
+        method = message["method"]
+        if not isinstance(method, str) or not method:
+            raise MCPError(INVALID_REQUEST, 'Invalid Request: "method" must be a non-empty string')
+        if "params" in message and not isinstance(message["params"], dict):
+            # JSON-RPC allows by-position arrays; every MCP method takes an object.
+            raise MCPError(INVALID_REQUEST, 'Invalid Request: "params" must be an object')
+        if "id" not in message:
+            return NOTIFICATION
+        if not is_valid_id(message["id"]):
+            raise MCPError(INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer')
+        if "result" in message or "error" in message:
+            raise MCPError(INVALID_REQUEST, "Invalid Request: a request cannot carry a result or an error")
+        return REQUEST
+    has_result = "result" in message
+    has_error = "error" in message
+    if has_result == has_error:
+        raise MCPError(INVALID_REQUEST, 'Invalid Request: expected "method", "result" or "error"')
+    if has_error:
+        if not isinstance(message["error"], dict):
+            raise MCPError(INVALID_REQUEST, 'Invalid Request: "error" must be an object')
+        # Error responses to unreadable requests carry a null (or no) id.
+        if "id" in message and message["id"] is not None and not is_valid_id(message["id"]):
+            raise MCPError(INVALID_REQUEST, 'Invalid Request: bad "id" in error response')
+        return RESPONSE
+    if not is_valid_id(message.get("id")):
+        raise MCPError(INVALID_REQUEST, 'Invalid Request: a result needs a string or integer "id"')
+    return RESPONSE
+
+
+# ---------------------------------------------------------------------------
+# Matching responses to the requests we sent
+
+class Pending:
+    """A request we sent, waiting for its response (a minimal future)."""
+
+    __slots__ = ("id", "method", "_event", "_result", "_error", "on_progress")
+
+    def __init__(self, id: RequestId, method: str) -> None:
+        self.id = id
+        self.method = method
+        self._event = threading.Event()
+        self._result = None  # type: Any
+        self._error = None  # type: Optional[BaseException]
+        self.on_progress = None  # type: Optional[Callable[[Dict[str, Any]], None]]
+
+    def resolve(self, result: Any) -> None:
+        self._result = result
+        self._event.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._event.set()
+
+    @property
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: Optional[float] = None) -> Any:
+        """The result; raises the peer's MCPError, or TimeoutError when ``timeout`` passes."""
+        if not self._event.wait(timeout):
+            raise TimeoutError("no response to %r (id %r) within %s s" % (self.method, self.id, timeout))
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+class PendingRequests:
+    """Ids for outgoing requests and the table that matches responses to them.
+
+    Both peers number their own requests independently, so a response is matched only
+    against requests *we* sent (never against ids the peer used for its requests).
+    """
+
+    def __init__(self, prefix: str = "") -> None:
+        self._counter = itertools.count(1)
+        self._prefix = prefix
+        self._lock = threading.Lock()
+        self._table = {}  # type: Dict[RequestId, Pending]
+
+    def new(self, method: str, params: Optional[Dict[str, Any]] = None) -> Tuple[Message, Pending]:
+        """Allocate an id and return (the request message, its Pending)."""
+        n = next(self._counter)
+        rid = ("%s%d" % (self._prefix, n)) if self._prefix else n  # type: RequestId
+        pending = Pending(rid, method)
+        with self._lock:
+            self._table[rid] = pending
+        return request(rid, method, params), pending
+
+    def resolve(self, message: Message) -> bool:
+        """Deliver a response message; False when it matches nothing we are waiting for."""
+        rid = message.get("id")
+        if not is_valid_id(rid):
+            return False
+        with self._lock:
+            pending = self._table.pop(rid, None)
+        if pending is None:
+            return False
+        if "error" in message:
+            pending.fail(MCPError.from_error(message["error"]))
+        else:
+            pending.resolve(message.get("result"))
+        return True
+
+    def forget(self, rid: RequestId) -> Optional[Pending]:
+        """Stop waiting for ``rid`` (timeout, cancellation); a late response is then ignored."""
+        with self._lock:
+            return self._table.pop(rid, None)
+
+    def fail_all(self, error: BaseException) -> None:
+        """The connection is gone: wake every waiter with ``error``."""
+        with self._lock:
+            pendings = list(self._table.values())
+            self._table.clear()
+        for pending in pendings:
+            pending.fail(error)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def waiting(self) -> List[RequestId]:
+        with self._lock:
+            return list(self._table)

@@ -1,0 +1,89 @@
+"""An in-memory connection to a Server, through the same code as stdio (for tests).
+
+Every message is encoded to bytes and decoded again on each side, exactly as on a pipe,
+so what a test sees is what a real client would see.
+"""
+
+import queue
+import threading
+from typing import Any, Dict, List, Optional, Union
+
+from .connection import ServerConnection
+from .jsonrpc import Message, decode, encode
+from .server import Server
+from .workers import WorkerPool
+
+
+class MemoryConnection:
+    """The client's end of an in-memory pipe to ``server``.
+
+    ``send`` delivers one message (or a batch list) to the server; ``receive`` returns the
+    next message the server wrote, decoded; ``request`` sends a request and returns its
+    response, keeping whatever else arrived meanwhile in ``received``.
+    """
+
+    def __init__(self, server: Server, max_workers: Optional[int] = None) -> None:
+        self._inbox = queue.Queue()  # type: queue.Queue
+        self.pool = WorkerPool(max_workers or server.max_workers)
+        self.connection = ServerConnection(server, self._from_server, self.pool)
+        self.received = []  # type: List[Any]
+        self._lock = threading.Lock()
+        self._next_id = 0
+
+    def _from_server(self, message: Union[Message, List[Message]]) -> None:
+        self._inbox.put(encode(message))
+
+    def send(self, message: Any) -> None:
+        self.connection.receive_data(encode(message))
+
+    def send_raw(self, data: Union[bytes, str]) -> None:
+        """Deliver bytes as one framed message, valid JSON or not."""
+        self.connection.receive_data(data)
+
+    def receive(self, timeout: float = 5.0) -> Any:
+        return decode(self._inbox.get(timeout=timeout))
+
+    def new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    def request(self, method: str, params: Optional[Dict[str, Any]] = None, id: Any = None,
+                timeout: float = 5.0) -> Message:
+        """Send a request and wait for the response with its id."""
+        rid = self.new_id() if id is None else id
+        message = {"jsonrpc": "2.0", "id": rid, "method": method}  # type: Dict[str, Any]
+        if params is not None:
+            message["params"] = params
+        self.send(message)
+        while True:
+            reply = self.receive(timeout)
+            if isinstance(reply, dict) and reply.get("id") == rid and ("result" in reply or "error" in reply) \
+                    and type(reply.get("id")) is type(rid):
+                return reply
+            self.received.append(reply)
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        message = {"jsonrpc": "2.0", "method": method}  # type: Dict[str, Any]
+        if params is not None:
+            message["params"] = params
+        self.send(message)
+
+    def pending_messages(self) -> List[Any]:
+        """Whatever the server wrote that has not been read yet."""
+        out = []
+        while True:
+            try:
+                out.append(decode(self._inbox.get_nowait()))
+            except queue.Empty:
+                return out
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.connection.close()
+        self.pool.shutdown(timeout)
+
+    def __enter__(self) -> "MemoryConnection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,147 @@
+"""MCP protocol facts: versions and eras, reserved ``_meta`` keys, content-block helpers.
+
+No I/O and no state. The helpers return plain dicts exactly as they go on the wire.
+"""
+
+import base64
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+# Legacy versions open a session with the `initialize` handshake; modern versions carry
+# their version, capabilities and client identity in every request's `_meta`.
+LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+MODERN_VERSIONS = ("2026-07-28",)
+LATEST_LEGACY_VERSION = LEGACY_VERSIONS[-1]
+LATEST_VERSION = MODERN_VERSIONS[-1]
+# Newest first: the order a client should prefer them in.
+SUPPORTED_VERSIONS = tuple(sorted(MODERN_VERSIONS + LEGACY_VERSIONS, reverse=True))
+
+# Reserved `_meta` keys of 2026-07-28 (basic/index "Per-request protocol fields").
+META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
+META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
+
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+# Methods that exist only in one era. Anything else is shared.
+LEGACY_ONLY_METHODS = frozenset((
+    "initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe",
+))
+MODERN_ONLY_METHODS = frozenset(("server/discover", "subscriptions/listen"))
+
+
+def version_at_least(version: str, minimum: str) -> bool:
+    """Protocol versions are ISO dates, so they compare as strings."""
+    return version >= minimum
+
+
+def is_modern(version: str) -> bool:
+    return version >= MODERN_VERSIONS[0]
+
+
+# ---------------------------------------------------------------------------
+# Content blocks (tool results, prompt messages)
+
+def _with_options(block: Dict[str, Any], annotations: Optional[Dict[str, Any]],
+                  meta: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    if annotations:
+        block["annotations"] = annotations
+    if meta:
+        block["_meta"] = meta
+    return block
+
+
+def _b64(data: Union[bytes, str]) -> str:
+    if isinstance(data, str):
+        return data  # already base64
+    return base64.b64encode(data).decode("ascii")
+
+
+def text(value: str, *, annotations: Optional[Dict[str, Any]] = None,
+         meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """A text content block."""
+    return _with_options({"type": "text", "text": value}, annotations, meta)
+
+
+def image(data: Union[bytes, str], mime_type: str = "image/png", *,
+          annotations: Optional[Dict[str, Any]] = None,
+          meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """An image content block; ``data`` is raw bytes, or a str already in base64."""
+    return _with_options({"type": "image", "data": _b64(data), "mimeType": mime_type}, annotations, meta)
+
+
+def audio(data: Union[bytes, str], mime_type: str = "audio/wav", *,
+          annotations: Optional[Dict[str, Any]] = None,
+          meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """An audio content block (2025-03-26 and later); raw bytes or base64 text."""
+    return _with_options({"type": "audio", "data": _b64(data), "mimeType": mime_type}, annotations, meta)
+
+
+def resource_link(uri: str, name: Optional[str] = None, *, title: Optional[str] = None,
+                  description: Optional[str] = None, mime_type: Optional[str] = None,
+                  size: Optional[int] = None, annotations: Optional[Dict[str, Any]] = None,
+                  meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """A link to a resource (2025-06-18 and later); ``name`` defaults to the URI."""
+    block = {"type": "resource_link", "uri": uri, "name": name if name is not None else uri}  # type: Dict[str, Any]
+    if title is not None:
+        block["title"] = title
+    if description is not None:
+        block["description"] = description
+    if mime_type is not None:
+        block["mimeType"] = mime_type
+    if size is not None:
+        block["size"] = size
+    return _with_options(block, annotations, meta)
+
+
+def resource_contents(uri: str, value: Union[str, bytes], mime_type: Optional[str] = None,
+                      meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Text (str) or blob (bytes) resource contents, as in `resources/read` results."""
+    contents = {"uri": uri}  # type: Dict[str, Any]
+    if mime_type is not None:
+        contents["mimeType"] = mime_type
+    if isinstance(value, (bytes, bytearray)):
+        contents["blob"] = base64.b64encode(bytes(value)).decode("ascii")
+    else:
+        contents["text"] = value
+    if meta:
+        contents["_meta"] = meta
+    return contents
+
+
+def embedded_resource(uri: str, value: Union[str, bytes], mime_type: Optional[str] = None, *,
+                      annotations: Optional[Dict[str, Any]] = None,
+                      meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """A resource embedded in a result: text when ``value`` is str, a base64 blob when bytes."""
+    block = {"type": "resource", "resource": resource_contents(uri, value, mime_type)}  # type: Dict[str, Any]
+    return _with_options(block, annotations, meta)
+
+
+CONTENT_TYPES = frozenset(("text", "image", "audio", "resource_link", "resource"))
+
+
+def is_content_block(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") in CONTENT_TYPES
+
+
+def content_for_version(blocks: Sequence[Dict[str, Any]], version: str) -> List[Dict[str, Any]]:
+    """Rewrite content blocks that the negotiated version does not know.
+
+    Audio arrived in 2025-03-26 and resource links in 2025-06-18; an older client's schema
+    has no such block, so each becomes a text block that says what it was.
+    """
+    if version >= "2025-06-18":
+        return list(blocks)
+    out = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "resource_link":
+            out.append({"type": "text", "text": "resource: %s" % block.get("uri")})
+        elif kind == "audio" and version < "2025-03-26":
+            out.append({"type": "text", "text": "[audio content (%s) omitted: needs protocol 2025-03-26]"
+                        % block.get("mimeType")})
+        else:
+            out.append(block)
+    return out

@@ -1,0 +1,992 @@
+"""The MCP server: registry, decorators, one handler per method, the Context.
+
+Transport-free. A transport hands ``Server.handle_request`` one decoded request together
+with the session it belongs to (legacy era) or nothing (modern era) and a function for
+the messages the request emits on its way (progress, logs); it gets the response back.
+``connection.ServerConnection`` adds what every message-stream transport needs on top:
+parse errors, the era decision, cancellation, batches, the worker pool.
+"""
+
+import base64
+import json
+import re
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from .logs import LazyLogger
+from .jsonrpc import (
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
+    UNSUPPORTED_PROTOCOL_VERSION, MCPError, Message, error_response, notification, result_response,
+)
+from .protocol import (
+    LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS,
+    MODERN_VERSIONS, SUPPORTED_VERSIONS, content_for_version, is_content_block, resource_contents,
+    text,
+)
+from .schema import (
+    FunctionShape, compile_schema, describe_function, output_schema_for, to_json,
+)
+
+_server_log = LazyLogger("mcplite.server")
+
+Emit = Callable[[Message], None]
+
+_TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
+_CACHEABLE = frozenset((
+    "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
+    "resources/read",
+))
+_LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
+
+
+class ToolError(Exception):
+    """Raise in a tool to return an ``isError`` result whose text is exactly the message."""
+
+
+# ---------------------------------------------------------------------------
+# Per-session and per-request state
+
+class LegacySession:
+    """What a legacy (``initialize``) session remembers: one per stdio process or HTTP session."""
+
+    def __init__(self) -> None:
+        self.protocol_version = None  # type: Optional[str]
+        self.client_capabilities = {}  # type: Dict[str, Any]
+        self.client_info = {}  # type: Dict[str, Any]
+        self.initialized = False  # notifications/initialized received
+        self.log_level = None  # type: Optional[str]   # None: logging/setLevel never called
+
+
+class Call:
+    """One request being served: what the handler's Context reads and writes through."""
+
+    __slots__ = (
+        "id", "method", "params", "version", "modern", "session", "client_capabilities",
+        "client_info", "log_level", "emit", "cancelled", "finished", "progress_token",
+        "last_progress", "server", "connection",
+    )
+
+    def __init__(self, server: "Server", id: Any, method: str, params: Dict[str, Any]) -> None:
+        self.server = server
+        self.id = id
+        self.method = method
+        self.params = params
+        self.version = LATEST_LEGACY_VERSION
+        self.modern = False
+        self.session = None  # type: Optional[LegacySession]
+        self.client_capabilities = {}  # type: Dict[str, Any]
+        self.client_info = {}  # type: Dict[str, Any]
+        self.log_level = None  # type: Optional[str]
+        self.emit = _drop  # type: Emit
+        self.cancelled = False
+        self.finished = False
+        meta = params.get("_meta")
+        self.progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
+        self.last_progress = None  # type: Optional[float]
+        self.connection = None  # type: Any
+
+
+def _drop(message: Message) -> None:
+    pass
+
+
+class Context:
+    """Handed to a tool, resource or prompt function that declares a parameter of this type.
+
+    Everything here concerns the one request being served: who asked, in which protocol
+    version, whether it was cancelled, and the notifications that report on it.
+    """
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    @property
+    def request_id(self) -> Any:
+        """The JSON-RPC id of the request, exactly as the client sent it."""
+        return self._call.id
+
+    @property
+    def protocol_version(self) -> str:
+        return self._call.version
+
+    @property
+    def client_info(self) -> Dict[str, Any]:
+        """The client's ``Implementation`` (name, version...), or {} when it sent none."""
+        return self._call.client_info
+
+    @property
+    def client_capabilities(self) -> Dict[str, Any]:
+        return self._call.client_capabilities
+
+    @property
+    def meta(self) -> Dict[str, Any]:
+        """The request's ``_meta`` object ({} when absent)."""
+        meta = self._call.params.get("_meta")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def server(self) -> "Server":
+        return self._call.server
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the client cancelled this request; its response will not be sent."""
+        return self._call.cancelled
+
+    def check_cancelled(self) -> None:
+        """Raise ``Cancelled`` if the client cancelled this request (a handy stopping point)."""
+        if self._call.cancelled:
+            raise Cancelled("request %r was cancelled" % (self._call.id,))
+
+    def progress(self, progress: float, total: Optional[float] = None, message: Optional[str] = None) -> bool:
+        """Send ``notifications/progress`` if the client asked for it (a ``progressToken``).
+
+        Returns whether a notification was sent. Values must increase ("The progress value
+        MUST increase with each notification"): a value not above the last one is dropped,
+        as is anything after the request finished.
+        """
+        call = self._call
+        if call.progress_token is None or call.finished or call.cancelled:
+            return False
+        if call.last_progress is not None and not progress > call.last_progress:
+            return False
+        call.last_progress = progress
+        params = {"progressToken": call.progress_token, "progress": progress}  # type: Dict[str, Any]
+        if total is not None:
+            params["total"] = total
+        if message is not None and call.version >= "2025-03-26":
+            params["message"] = message
+        call.emit(notification("notifications/progress", params))
+        return True
+
+    def log(self, level: str, data: Any, logger: Optional[str] = None) -> bool:
+        """Send ``notifications/message`` at ``level`` if the client's level lets it through."""
+        if level not in _LOG_RANK:
+            raise ValueError("unknown log level %r; use one of %s" % (level, ", ".join(LOG_LEVELS)))
+        call = self._call
+        if call.finished or call.cancelled:
+            return False
+        threshold = call.log_level if call.modern else (call.session.log_level if call.session else None)
+        if call.modern and threshold is None:
+            # 2026-07-28: "If absent, the server MUST NOT send any notifications/message
+            # notifications for this request."
+            return False
+        if threshold is not None and _LOG_RANK[level] < _LOG_RANK[threshold]:
+            return False
+        params = {"level": level, "data": data}  # type: Dict[str, Any]
+        if logger is not None:
+            params["logger"] = logger
+        call.emit(notification("notifications/message", params))
+        return True
+
+    def debug(self, data: Any, logger: Optional[str] = None) -> bool:
+        return self.log("debug", data, logger)
+
+    def info(self, data: Any, logger: Optional[str] = None) -> bool:
+        return self.log("info", data, logger)
+
+    def warning(self, data: Any, logger: Optional[str] = None) -> bool:
+        return self.log("warning", data, logger)
+
+    def error(self, data: Any, logger: Optional[str] = None) -> bool:
+        return self.log("error", data, logger)
+
+
+class Cancelled(Exception):
+    """Raised by ``Context.check_cancelled`` once the client has cancelled the request."""
+
+
+# ---------------------------------------------------------------------------
+# Registered things
+
+def _set(entry: Dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        entry[key] = value
+
+
+class _Handler:
+    """A registered function and what registration learned about it."""
+
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape) -> None:
+        self.fn = fn
+        self.shape = shape
+        self.needs_context = bool(shape.context_params)
+
+    def invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
+        context = Context(call) if self.needs_context else None
+        if not self.shape.has_positional_only and not self.shape.params_need_conversion \
+                and not self.shape.var_keyword and context is None:
+            return self.fn(**arguments)
+        args, kwargs = self.shape.bind(arguments, context)
+        return self.fn(*args, **kwargs)
+
+
+class Tool(_Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
+                 description: Optional[str], annotations: Optional[Dict[str, Any]],
+                 output_schema: Optional[Dict[str, Any]], wrap_output: bool,
+                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.name = name
+        self.title = title
+        self.description = description
+        self.annotations = annotations
+        self.input_schema = shape.input_schema
+        self.output_schema = output_schema
+        self.wrap_output = wrap_output
+        self.icons = icons
+        self.meta = meta
+        self.check_input = compile_schema(self.input_schema)
+        self.check_output = compile_schema(output_schema) if output_schema is not None else None
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"name": self.name}  # type: Dict[str, Any]
+        if version >= "2025-06-18":
+            _set(entry, "title", self.title)
+        _set(entry, "description", self.description)
+        entry["inputSchema"] = self.input_schema
+        if version >= "2025-06-18":
+            _set(entry, "outputSchema", self.output_schema)
+        if version >= "2025-03-26":
+            _set(entry, "annotations", self.annotations)
+        if version >= "2025-11-25":
+            _set(entry, "icons", self.icons)
+        if version >= "2025-06-18":
+            _set(entry, "_meta", self.meta)
+        return entry
+
+
+class Resource(_Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, uri: str, name: str,
+                 title: Optional[str], description: Optional[str], mime_type: Optional[str],
+                 size: Optional[int], annotations: Optional[Dict[str, Any]],
+                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.uri = uri
+        self.name = name
+        self.title = title
+        self.description = description
+        self.mime_type = mime_type
+        self.size = size
+        self.annotations = annotations
+        self.icons = icons
+        self.meta = meta
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"uri": self.uri, "name": self.name}  # type: Dict[str, Any]
+        _common_fields(entry, self, version)
+        _set(entry, "size", self.size)
+        return entry
+
+
+class ResourceTemplate(_Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, uri_template: str, name: str,
+                 title: Optional[str], description: Optional[str], mime_type: Optional[str],
+                 annotations: Optional[Dict[str, Any]], icons: Optional[List[Dict[str, Any]]],
+                 meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.uri_template = uri_template
+        self.name = name
+        self.title = title
+        self.description = description
+        self.mime_type = mime_type
+        self.annotations = annotations
+        self.icons = icons
+        self.meta = meta
+        self.pattern, self.variables = _template_pattern(uri_template)
+        self.arg_parsers = {}  # type: Dict[str, Callable[[str], Any]]
+
+    def match(self, uri: str) -> Optional[Dict[str, str]]:
+        m = self.pattern.match(uri)
+        if m is None:
+            return None
+        from urllib.parse import unquote  # only when a template is actually read
+        return {k: unquote(v) for k, v in m.groupdict().items()}
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"uriTemplate": self.uri_template, "name": self.name}  # type: Dict[str, Any]
+        _common_fields(entry, self, version)
+        return entry
+
+
+def _common_fields(entry: Dict[str, Any], item: Any, version: str) -> None:
+    if version >= "2025-06-18":
+        _set(entry, "title", item.title)
+    _set(entry, "description", item.description)
+    _set(entry, "mimeType", item.mime_type)
+    _set(entry, "annotations", item.annotations)
+    if version >= "2025-11-25":
+        _set(entry, "icons", item.icons)
+    if version >= "2025-06-18":
+        _set(entry, "_meta", item.meta)
+
+
+_TEMPLATE_VAR = r"\{([+#]?)([A-Za-z_][A-Za-z0-9_]*)(\*?)\}"
+
+
+def _template_pattern(template: str) -> Tuple["re.Pattern[str]", List[str]]:
+    """A regex for an RFC 6570 level 1/2 template: ``{var}`` matches one path segment,
+    ``{+var}`` (reserved expansion) and ``{var*}`` match across slashes."""
+    parts = []
+    names = []  # type: List[str]
+    pos = 0
+    for m in re.finditer(_TEMPLATE_VAR, template):
+        parts.append(re.escape(template[pos:m.start()]))
+        operator, name, explode = m.groups()
+        if name in names:
+            raise ValueError("URI template %r repeats the variable %r" % (template, name))
+        names.append(name)
+        parts.append("(?P<%s>.+?)" % name if operator or explode else "(?P<%s>[^/?#]+)" % name)
+        pos = m.end()
+    parts.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(parts) + "$", re.DOTALL), names
+
+
+def is_template(uri: str) -> bool:
+    return "{" in uri and re.search(_TEMPLATE_VAR, uri) is not None
+
+
+class Prompt(_Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
+                 description: Optional[str], icons: Optional[List[Dict[str, Any]]],
+                 meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.name = name
+        self.title = title
+        self.description = description
+        self.icons = icons
+        self.meta = meta
+        self.arguments = []  # type: List[Dict[str, Any]]
+        self.parsers = {}  # type: Dict[str, Callable[[str], Any]]
+        props = shape.input_schema.get("properties", {})
+        for param in shape.params:
+            prop = props.get(param.name, {})
+            arg = {"name": param.name}  # type: Dict[str, Any]
+            _set(arg, "description", prop.get("description"))
+            arg["required"] = param.required
+            self.arguments.append(arg)
+            self.parsers[param.name] = _prompt_argument_parser(param.name, prop)
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"name": self.name}  # type: Dict[str, Any]
+        if version >= "2025-06-18":
+            _set(entry, "title", self.title)
+        _set(entry, "description", self.description)
+        if self.arguments:
+            entry["arguments"] = self.arguments
+        if version >= "2025-11-25":
+            _set(entry, "icons", self.icons)
+        if version >= "2025-06-18":
+            _set(entry, "_meta", self.meta)
+        return entry
+
+
+def _prompt_argument_parser(name: str, prop: Dict[str, Any]) -> Callable[[str], Any]:
+    """Prompt arguments are strings on the wire; a parameter typed otherwise gets JSON-parsed
+    and checked against its schema."""
+    if prop.get("type") == "string" or prop == {}:
+        return lambda value: value
+    check = compile_schema(prop)
+
+    def parse(value: str) -> Any:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        error = check(parsed)
+        if error is not None:
+            raise MCPError(INVALID_PARAMS, "Invalid argument %r: %s" % (name, error.replace("the value: ", "")))
+        return parsed
+    return parse
+
+
+# ---------------------------------------------------------------------------
+# The server
+
+_BLOB_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image", "image/png"),
+    (b"\xff\xd8\xff", "image", "image/jpeg"),
+    (b"GIF87a", "image", "image/gif"),
+    (b"GIF89a", "image", "image/gif"),
+    (b"OggS", "audio", "audio/ogg"),
+    (b"ID3", "audio", "audio/mpeg"),
+    (b"fLaC", "audio", "audio/flac"),
+)
+
+
+def _blob_block(data: bytes, tool_name: str) -> Dict[str, Any]:
+    """bytes returned by a tool: an image or audio block when the bytes say which, else an
+    embedded binary resource."""
+    encoded = base64.b64encode(data).decode("ascii")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return {"type": "image", "data": encoded, "mimeType": "image/webp"}
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return {"type": "audio", "data": encoded, "mimeType": "audio/wav"}
+    for signature, kind, mime in _BLOB_SIGNATURES:
+        if data.startswith(signature):
+            return {"type": kind, "data": encoded, "mimeType": mime}
+    return {"type": "resource", "resource": {
+        "uri": "mcplite://result/%s" % tool_name, "mimeType": "application/octet-stream", "blob": encoded}}
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Server:
+    """An MCP server: register tools, resources and prompts, then ``run()`` it.
+
+    ``cache_ttl_ms`` and ``cache_scope`` are the caching hints 2026-07-28 puts on list,
+    read and discover results (``ttlMs``, ``cacheScope``). The default, 0 ms and
+    "private", promises nothing a server with changing or per-user data would break.
+    """
+
+    def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
+                 title: Optional[str] = None, description: Optional[str] = None,
+                 website_url: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                 cache_ttl_ms: int = 0, cache_scope: str = "private", max_workers: int = 16) -> None:
+        if cache_scope not in ("public", "private"):
+            raise ValueError("cache_scope must be 'public' or 'private'")
+        if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
+            raise ValueError("cache_ttl_ms must be an integer >= 0")
+        self.name = name
+        self.version = version
+        self.instructions = instructions
+        self.title = title
+        self.description = description
+        self.website_url = website_url
+        self.icons = icons
+        self.cache_ttl_ms = cache_ttl_ms
+        self.cache_scope = cache_scope
+        self.max_workers = max_workers
+        self._tools = {}  # type: Dict[str, Tool]
+        self._resources = {}  # type: Dict[str, Resource]
+        self._templates = {}  # type: Dict[str, ResourceTemplate]
+        self._prompts = {}  # type: Dict[str, Prompt]
+        self._lock = threading.Lock()
+        self._methods = {
+            "initialize": self._initialize,
+            "ping": self._ping,
+            "server/discover": self._discover,
+            "logging/setLevel": self._set_level,
+            "tools/list": self._list_tools,
+            "tools/call": self._call_tool,
+            "resources/list": self._list_resources,
+            "resources/templates/list": self._list_templates,
+            "resources/read": self._read_resource,
+            "prompts/list": self._list_prompts,
+            "prompts/get": self._get_prompt,
+        }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
+
+    # -- registration ------------------------------------------------------
+
+    def tool(self, name: Optional[str] = None, *, title: Optional[str] = None,
+             description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
+             output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
+             icons: Optional[List[Dict[str, Any]]] = None,
+             meta: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a tool. The name defaults to the function's, the description to its
+        docstring; the input schema comes from the parameters' type hints and the output
+        schema from the return annotation (``structured_output=False`` turns that off)."""
+        if callable(name):
+            raise TypeError("use @app.tool() with parentheses")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
+                          output_schema=output_schema, structured_output=structured_output,
+                          icons=icons, meta=meta)
+            return fn
+        return register
+
+    def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, *, title: Optional[str] = None,
+                 description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
+                 output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
+                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None) -> Tool:
+        tool_name = name or getattr(fn, "__name__", None)
+        if not tool_name or not re.match(_TOOL_NAME, tool_name):
+            # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
+            raise ValueError("invalid tool name %r: use 1-128 characters from A-Z a-z 0-9 _ - ." % (tool_name,))
+        shape = describe_function(fn, "tool", (Context,))
+        wrap = False
+        if output_schema is None and structured_output is not False:
+            try:
+                output_schema, wrap = output_schema_for(shape.return_annotation)
+            except TypeError as exc:
+                raise TypeError("tool %r, return annotation: %s" % (tool_name, exc))
+            if structured_output and output_schema is None:
+                raise TypeError("tool %r: structured_output=True needs a return annotation with a JSON Schema"
+                                % tool_name)
+        elif output_schema is not None and output_schema.get("type") != "object":
+            raise ValueError("tool %r: an output schema's root must be {\"type\": \"object\"}" % tool_name)
+        tool = Tool(fn, shape, tool_name, title, description if description is not None else (shape.description or None),
+                    annotations, output_schema, wrap, icons, meta)
+        with self._lock:
+            if tool_name in self._tools:
+                raise ValueError("a tool named %r is already registered" % tool_name)
+            self._tools[tool_name] = tool
+        return tool
+
+    def resource(self, uri: str, *, name: Optional[str] = None, title: Optional[str] = None,
+                 description: Optional[str] = None, mime_type: Optional[str] = None,
+                 size: Optional[int] = None, annotations: Optional[Dict[str, Any]] = None,
+                 icons: Optional[List[Dict[str, Any]]] = None,
+                 meta: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a resource. A URI with ``{variables}`` registers a resource template
+        whose variables are passed to the function by name."""
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_resource(fn, uri, name=name, title=title, description=description,
+                              mime_type=mime_type, size=size, annotations=annotations, icons=icons, meta=meta)
+            return fn
+        return register
+
+    def add_resource(self, fn: Callable[..., Any], uri: str, *, name: Optional[str] = None,
+                     title: Optional[str] = None, description: Optional[str] = None,
+                     mime_type: Optional[str] = None, size: Optional[int] = None,
+                     annotations: Optional[Dict[str, Any]] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                     meta: Optional[Dict[str, Any]] = None) -> Union[Resource, ResourceTemplate]:
+        if not isinstance(uri, str) or not uri:
+            raise ValueError("a resource needs a URI")
+        shape = describe_function(fn, "resource", (Context,))
+        label = name or getattr(fn, "__name__", None) or uri
+        desc = description if description is not None else (shape.description or None)
+        if is_template(uri):
+            pattern, variables = _template_pattern(uri)
+            params = {p.name: p for p in shape.params}
+            missing = [v for v in variables if v not in params and not shape.var_keyword]
+            if missing:
+                raise TypeError("resource template %r: function %r has no parameter for %s"
+                                % (uri, getattr(fn, "__name__", fn), ", ".join(repr(v) for v in missing)))
+            extra = [p.name for p in shape.params if p.required and p.name not in variables]
+            if extra:
+                raise TypeError("resource template %r: parameters %s are not template variables and have no default"
+                                % (uri, ", ".join(repr(p) for p in extra)))
+            template = ResourceTemplate(fn, shape, uri, label, title, desc, mime_type, annotations, icons, meta)
+            template.arg_parsers = {v: _prompt_argument_parser(v, shape.input_schema.get("properties", {}).get(v, {}))
+                                    for v in variables if v in params}
+            with self._lock:
+                if uri in self._templates:
+                    raise ValueError("a resource template %r is already registered" % uri)
+                self._templates[uri] = template
+            return template
+        required = [p.name for p in shape.params if p.required]
+        if required:
+            raise TypeError("resource %r: a resource without {variables} in its URI takes no arguments, "
+                            "but the function requires %s" % (uri, ", ".join(repr(p) for p in required)))
+        resource = Resource(fn, shape, uri, label, title, desc, mime_type, size, annotations, icons, meta)
+        with self._lock:
+            if uri in self._resources:
+                raise ValueError("a resource %r is already registered" % uri)
+            self._resources[uri] = resource
+        return resource
+
+    def prompt(self, name: Optional[str] = None, *, title: Optional[str] = None,
+               description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
+               meta: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a prompt; its parameters become the prompt's arguments."""
+        if callable(name):
+            raise TypeError("use @app.prompt() with parentheses")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_prompt(fn, name=name, title=title, description=description, icons=icons, meta=meta)
+            return fn
+        return register
+
+    def add_prompt(self, fn: Callable[..., Any], name: Optional[str] = None, *, title: Optional[str] = None,
+                   description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                   meta: Optional[Dict[str, Any]] = None) -> Prompt:
+        prompt_name = name or getattr(fn, "__name__", None)
+        if not prompt_name:
+            raise ValueError("a prompt needs a name")
+        shape = describe_function(fn, "prompt", (Context,))
+        prompt = Prompt(fn, shape, prompt_name, title,
+                        description if description is not None else (shape.description or None), icons, meta)
+        with self._lock:
+            if prompt_name in self._prompts:
+                raise ValueError("a prompt named %r is already registered" % prompt_name)
+            self._prompts[prompt_name] = prompt
+        return prompt
+
+    # -- running -------------------------------------------------------------
+
+    def run(self, transport: str = "stdio", **options: Any) -> None:
+        """Serve until the client goes away. ``"stdio"`` (the default) reads requests from
+        stdin and writes responses to stdout."""
+        if transport == "stdio":
+            from .stdio import serve_stdio
+            serve_stdio(self, **options)
+        else:
+            raise ValueError("unknown transport %r (available: 'stdio')" % (transport,))
+
+    # -- protocol ------------------------------------------------------------
+
+    def server_info(self, version: str) -> Dict[str, Any]:
+        info = {"name": self.name, "version": self.version}  # type: Dict[str, Any]
+        if version >= "2025-06-18":
+            _set(info, "title", self.title)
+        if version >= "2025-11-25":
+            _set(info, "description", self.description)
+            _set(info, "websiteUrl", self.website_url)
+            _set(info, "icons", self.icons)
+        return info
+
+    def capabilities(self, version: str) -> Dict[str, Any]:
+        """Capabilities follow what is registered: a server without prompts does not claim them."""
+        caps = {"logging": {}}  # type: Dict[str, Any]
+        if self._tools:
+            caps["tools"] = {}
+        if self._resources or self._templates:
+            caps["resources"] = {}
+        if self._prompts:
+            caps["prompts"] = {}
+        return caps
+
+    def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool) -> Call:
+        """Check a request against its era and build its Call; raises MCPError when it
+        cannot be served (bad ``_meta``, unsupported version, method not in this era)."""
+        method = message["method"]
+        params = message.get("params")
+        if params is None:
+            params = {}
+        call = Call(self, message["id"], method, params)
+        if modern:
+            meta = params.get("_meta")
+            if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
+                # "A request missing any required field is malformed; the server MUST
+                # reject it with JSON-RPC error code -32602 (Invalid params)."
+                raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required" % META_PROTOCOL_VERSION)
+            version = meta[META_PROTOCOL_VERSION]
+            if version not in MODERN_VERSIONS:
+                raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+                               {"supported": list(SUPPORTED_VERSIONS), "requested": version
+                                if isinstance(version, str) else json.dumps(version)})
+            capabilities = meta.get(META_CLIENT_CAPABILITIES)
+            if not isinstance(capabilities, dict):
+                raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required and must be an object"
+                               % META_CLIENT_CAPABILITIES)
+            info = meta.get(META_CLIENT_INFO)
+            level = meta.get(META_LOG_LEVEL)
+            if level is not None and level not in _LOG_RANK:
+                raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
+            if method in LEGACY_ONLY_METHODS or method not in self._methods and method not in MODERN_ONLY_METHODS:
+                raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+            call.version = version
+            call.modern = True
+            call.client_capabilities = capabilities
+            call.client_info = info if isinstance(info, dict) else {}
+            call.log_level = level
+            return call
+        if method in MODERN_ONLY_METHODS or method not in self._methods:
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+        if session is None or session.protocol_version is None:
+            if method not in ("initialize", "ping"):
+                raise MCPError(INVALID_REQUEST, "Invalid request: the session is not initialized; "
+                                                "send initialize first")
+        else:
+            call.version = session.protocol_version
+            call.client_capabilities = session.client_capabilities
+            call.client_info = session.client_info
+        call.session = session
+        return call
+
+    def handle_request(self, call: Call) -> Optional[Message]:
+        """Run one request; the response message, or None when the request was cancelled."""
+        try:
+            result = self._methods[call.method](call)
+            if call.modern:
+                result["resultType"] = "complete"
+                meta = result.get("_meta")
+                if meta is None:
+                    meta = result["_meta"] = {}
+                meta[META_SERVER_INFO] = self.server_info(call.version)
+                if call.method in _CACHEABLE:
+                    result["ttlMs"] = self.cache_ttl_ms
+                    result["cacheScope"] = self.cache_scope
+            response = result_response(call.id, result)
+        except MCPError as exc:
+            response = error_response(call.id, exc)
+        except Exception:
+            _server_log.exception("internal error while handling %s (id %r)", call.method, call.id)
+            response = error_response(call.id, MCPError(INTERNAL_ERROR, "Internal error"))
+        finally:
+            call.finished = True
+        if call.cancelled:
+            return None
+        return response
+
+    # -- method handlers -------------------------------------------------------
+
+    def _initialize(self, call: Call) -> Dict[str, Any]:
+        session = call.session
+        if session is None:
+            raise MCPError(INTERNAL_ERROR, "initialize needs a session")
+        if session.protocol_version is not None:
+            raise MCPError(INVALID_REQUEST, "Invalid request: the session is already initialized")
+        params = call.params
+        requested = params.get("protocolVersion")
+        # "If the server supports the requested protocol version, it MUST respond with the
+        # same version. Otherwise, the server MUST respond with another protocol version it
+        # supports. This SHOULD be the latest version supported by the server."
+        version = requested if requested in LEGACY_VERSIONS else LATEST_LEGACY_VERSION
+        capabilities = params.get("capabilities")
+        info = params.get("clientInfo")
+        session.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+        session.client_info = info if isinstance(info, dict) else {}
+        session.protocol_version = version
+        result = {
+            "protocolVersion": version,
+            "capabilities": self.capabilities(version),
+            "serverInfo": self.server_info(version),
+        }  # type: Dict[str, Any]
+        _set(result, "instructions", self.instructions)
+        return result
+
+    def _ping(self, call: Call) -> Dict[str, Any]:
+        return {}
+
+    def _discover(self, call: Call) -> Dict[str, Any]:
+        result = {
+            "supportedVersions": list(SUPPORTED_VERSIONS),
+            "capabilities": self.capabilities(call.version),
+        }  # type: Dict[str, Any]
+        _set(result, "instructions", self.instructions)
+        return result
+
+    def _set_level(self, call: Call) -> Dict[str, Any]:
+        level = call.params.get("level")
+        if level not in _LOG_RANK:
+            raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"
+                           % (level, ", ".join(LOG_LEVELS)))
+        if call.session is not None:
+            call.session.log_level = level
+        return {}
+
+    def _require(self, present: Any, what: str, method: str) -> None:
+        if not present:
+            # "Answer methods for undeclared capabilities with -32601."
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s (this server has no %s)" % (method, what))
+
+    @staticmethod
+    def _page(call: Call) -> None:
+        if "cursor" in call.params:
+            # No list result here ever carries nextCursor, so no cursor can be valid.
+            raise MCPError(INVALID_PARAMS, "Invalid params: unknown cursor %r" % (call.params.get("cursor"),))
+
+    def _list_tools(self, call: Call) -> Dict[str, Any]:
+        self._require(self._tools, "tools", call.method)
+        self._page(call)
+        return {"tools": [t.describe(call.version) for t in list(self._tools.values())]}
+
+    def _list_resources(self, call: Call) -> Dict[str, Any]:
+        self._require(self._resources or self._templates, "resources", call.method)
+        self._page(call)
+        return {"resources": [r.describe(call.version) for r in list(self._resources.values())]}
+
+    def _list_templates(self, call: Call) -> Dict[str, Any]:
+        self._require(self._resources or self._templates, "resources", call.method)
+        self._page(call)
+        return {"resourceTemplates": [t.describe(call.version) for t in list(self._templates.values())]}
+
+    def _list_prompts(self, call: Call) -> Dict[str, Any]:
+        self._require(self._prompts, "prompts", call.method)
+        self._page(call)
+        return {"prompts": [p.describe(call.version) for p in list(self._prompts.values())]}
+
+    def _call_tool(self, call: Call) -> Dict[str, Any]:
+        self._require(self._tools, "tools", call.method)
+        params = call.params
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"name\" must be a string")
+        tool = self._tools.get(name)
+        if tool is None:
+            raise MCPError(INVALID_PARAMS, "Unknown tool: %s" % name)
+        arguments = params.get("arguments")
+        if arguments is None:
+            arguments = {}
+        elif not isinstance(arguments, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"arguments\" must be an object")
+        problem = tool.check_input(arguments)
+        if problem is not None:
+            # 2025-11-25: input validation errors are tool execution errors (isError), so
+            # the model can read them and correct its call.
+            return self._tool_error(call, "Invalid arguments for tool %s: %s" % (name, problem))
+        try:
+            value = tool.invoke(arguments, call)
+        except MCPError:
+            raise
+        except ToolError as exc:
+            return self._tool_error(call, str(exc) or "tool %s failed" % name)
+        except Cancelled:
+            return self._tool_error(call, "cancelled")
+        except Exception as exc:
+            # The traceback stays in the server's log; the model reads the message only.
+            _server_log.exception("tool %s raised", name)
+            message = str(exc)
+            return self._tool_error(call, "%s: %s" % (type(exc).__name__, message) if message
+                                    else type(exc).__name__)
+        return self._tool_result(tool, value, call)
+
+    def _tool_error(self, call: Call, message: str) -> Dict[str, Any]:
+        return {"content": [text(message)], "isError": True}
+
+    def _tool_result(self, tool: Tool, value: Any, call: Call) -> Dict[str, Any]:
+        version = call.version
+        if tool.output_schema is not None:
+            structured = to_json(value)
+            if tool.wrap_output:
+                structured = {"result": structured}
+            problem = tool.check_output(structured) if tool.check_output else None
+            if problem is not None:
+                _server_log.error("tool %s returned a value that does not match its output schema: %s",
+                                  tool.name, problem)
+                # "Servers MUST provide structured results that conform to this schema."
+                return self._tool_error(call, "Tool %s returned a result that does not match its output schema: %s"
+                                        % (tool.name, problem))
+            result = {"content": [text(_json_text(to_json(value)))]}  # type: Dict[str, Any]
+            if version >= "2025-06-18":
+                result["structuredContent"] = structured
+            return result
+        content, structured = _content_from_value(value, tool.name)
+        result = {"content": content_for_version(content, version)}
+        if structured is not None and version >= "2025-06-18":
+            result["structuredContent"] = structured
+        return result
+
+    def _read_resource(self, call: Call) -> Dict[str, Any]:
+        self._require(self._resources or self._templates, "resources", call.method)
+        uri = call.params.get("uri")
+        if not isinstance(uri, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+        resource = self._resources.get(uri)
+        if resource is not None:
+            value = self._run_handler(resource, {}, call, "resource " + uri)
+            return {"contents": _resource_contents(uri, value, resource.mime_type)}
+        for template in list(self._templates.values()):
+            variables = template.match(uri)
+            if variables is not None:
+                arguments = {k: template.arg_parsers[k](v) if k in template.arg_parsers else v
+                             for k, v in variables.items()}
+                value = self._run_handler(template, arguments, call, "resource " + uri)
+                return {"contents": _resource_contents(uri, value, template.mime_type)}
+        if call.modern:
+            # 2026-07-28 retires -32002: "Resource-not-found becomes -32602".
+            raise MCPError(INVALID_PARAMS, "Resource not found: %s" % uri, {"uri": uri})
+        raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
+
+    def _run_handler(self, handler: _Handler, arguments: Dict[str, Any], call: Call, what: str) -> Any:
+        try:
+            return handler.invoke(arguments, call)
+        except MCPError:
+            raise
+        except Exception as exc:
+            _server_log.exception("%s raised", what)
+            raise MCPError(INTERNAL_ERROR, "Error in %s: %s" % (what, exc) if str(exc)
+                           else "Error in %s: %s" % (what, type(exc).__name__))
+
+    def _get_prompt(self, call: Call) -> Dict[str, Any]:
+        self._require(self._prompts, "prompts", call.method)
+        name = call.params.get("name")
+        if not isinstance(name, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"name\" must be a string")
+        prompt = self._prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, "Unknown prompt: %s" % name)
+        given = call.params.get("arguments")
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"arguments\" must be an object")
+        arguments = {}
+        for param in prompt.shape.params:
+            if param.name in given:
+                value = given[param.name]
+                if not isinstance(value, str):
+                    raise MCPError(INVALID_PARAMS, "Invalid argument %r: prompt arguments are strings" % param.name)
+                arguments[param.name] = prompt.parsers[param.name](value)
+            elif param.required:
+                raise MCPError(INVALID_PARAMS, "Missing required argument %r for prompt %s" % (param.name, name))
+        if prompt.shape.var_keyword:
+            for key, value in given.items():
+                arguments.setdefault(key, value)
+        else:
+            unknown = [k for k in given if k not in prompt.parsers]
+            if unknown:
+                raise MCPError(INVALID_PARAMS, "Unknown argument %r for prompt %s" % (unknown[0], name))
+        value = self._run_handler(prompt, arguments, call, "prompt " + name)
+        result = {"messages": _prompt_messages(value, call.version)}  # type: Dict[str, Any]
+        _set(result, "description", prompt.description)
+        return result
+
+
+# ---------------------------------------------------------------------------
+# Turning return values into wire results
+
+def _content_from_value(value: Any, tool_name: str) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, Any]]]:
+    """(content blocks, structuredContent) for a tool without an output schema."""
+    if value is None:
+        return [], None
+    if isinstance(value, str):
+        return [text(value)], None
+    if isinstance(value, (bytes, bytearray)):
+        return [_blob_block(bytes(value), tool_name)], None
+    if is_content_block(value):
+        return [value], None
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (str, bytes, bytearray)) or is_content_block(v) for v in value):
+        blocks = []
+        for item in value:
+            if isinstance(item, str):
+                blocks.append(text(item))
+            elif isinstance(item, (bytes, bytearray)):
+                blocks.append(_blob_block(bytes(item), tool_name))
+            else:
+                blocks.append(item)
+        return blocks, None
+    data = to_json(value)
+    # structuredContent must be an object before 2026-07-28; any other value is wrapped.
+    structured = data if isinstance(data, dict) else {"result": data}
+    return [text(_json_text(data))], structured
+
+
+def _is_contents(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("uri"), str)
+            and ("text" in value or "blob" in value)
+            and set(value) <= {"uri", "mimeType", "text", "blob", "_meta"})
+
+
+def _resource_contents(uri: str, value: Any, mime_type: Optional[str]) -> List[Dict[str, Any]]:
+    if _is_contents(value):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(_is_contents(v) for v in value):
+        return list(value)
+    if isinstance(value, str):
+        return [resource_contents(uri, value, mime_type or "text/plain")]
+    if isinstance(value, (bytes, bytearray)):
+        return [resource_contents(uri, bytes(value), mime_type or "application/octet-stream")]
+    return [resource_contents(uri, _json_text(to_json(value)), mime_type or "application/json")]
+
+
+def _prompt_messages(value: Any, version: str) -> List[Dict[str, Any]]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    messages = []
+    for item in items:
+        if isinstance(item, str):
+            messages.append({"role": "user", "content": text(item)})
+        elif is_content_block(item):
+            messages.append({"role": "user", "content": item})
+        elif isinstance(item, dict) and item.get("role") in ("user", "assistant") and "content" in item:
+            content = item["content"]
+            if isinstance(content, str):
+                content = text(content)
+            elif not is_content_block(content):
+                raise MCPError(INTERNAL_ERROR, "prompt returned a message whose content is not a content block")
+            messages.append({"role": item["role"], "content": content})
+        else:
+            raise MCPError(INTERNAL_ERROR, "prompt returned %s; expected a str, a message "
+                                           "{'role', 'content'} or a list of them" % type(item).__name__)
+    for message in messages:
+        message["content"] = content_for_version([message["content"]], version)[0]
+    return messages

@@ -1,0 +1,138 @@
+"""The stdio transport: newline-delimited JSON-RPC over stdin and stdout.
+
+The main thread reads lines and answers the cheap methods itself; other requests run on
+the worker pool. Each response is written as one whole line under a lock, so lines from
+different threads never interleave.
+"""
+
+import os
+import sys
+import threading
+from typing import Any, BinaryIO, Optional, Tuple, Union
+
+from .logs import LazyLogger
+from .connection import ServerConnection
+from .jsonrpc import INVALID_REQUEST, MCPError, Message, encode, error_response
+from .server import Server
+from .workers import WorkerPool
+
+_stdio_log = LazyLogger("mcplite.stdio")
+
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class LineWriter:
+    """Writes whole messages as single lines, one writer at a time."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def send(self, message: Any) -> None:
+        data = encode(message) + b"\n"
+        with self._lock:
+            if self.broken:
+                return
+            try:
+                view = memoryview(data)
+                while view:
+                    written = self._stream.write(view)
+                    if written is None:  # a non-blocking raw stream that could not write: retry
+                        continue
+                    view = view[written:]
+                flush = getattr(self._stream, "flush", None)
+                if flush is not None:
+                    flush()
+            except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as exc:
+                # The client has gone; the reader sees end-of-file next.
+                self.broken = True
+                _stdio_log.debug("stdout closed: %s", exc)
+
+
+def _protect_standard_streams() -> Tuple[BinaryIO, BinaryIO]:
+    """Take the protocol's file descriptors for ourselves.
+
+    "The server MUST NOT write anything to its stdout that is not a valid MCP message."
+    A stray print(), a C library writing to fd 1, or a child process inheriting stdout
+    would corrupt the stream; so the protocol gets private duplicates of fds 0 and 1, fd 1
+    becomes a copy of stderr and fd 0 reads /dev/null. print() then lands on stderr and
+    input() or a child process can no longer swallow requests.
+    """
+    for stream in (sys.stdout, sys.__stdout__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    protocol_in = os.dup(0)
+    protocol_out = os.dup(1)
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    for fd in (protocol_in, protocol_out):
+        try:
+            os.set_inheritable(fd, False)
+        except OSError:
+            pass
+    if sys.stdout is not None:
+        try:
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
+    reader = os.fdopen(protocol_in, "rb", buffering=64 * 1024)
+    writer = os.fdopen(protocol_out, "wb", buffering=0)
+    return reader, writer  # type: ignore[return-value]
+
+
+def _discard_rest_of_line(reader: BinaryIO) -> None:
+    while True:
+        chunk = reader.readline(64 * 1024)
+        if not chunk or chunk.endswith(b"\n"):
+            return
+
+
+def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None,
+                max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, exit_grace: float = 2.0,
+                max_workers: Optional[int] = None) -> None:
+    """Serve ``server`` over stdio until end of input.
+
+    With no streams given, serves the process's stdin and stdout (protected from stray
+    writes, see ``_protect_standard_streams``). ``max_message_bytes`` bounds one line:
+    a longer one is discarded unread and answered with an error. After end of input,
+    requests still running get ``exit_grace`` seconds to write their responses.
+    """
+    if stdin is None or stdout is None:
+        reader, writer = _protect_standard_streams()
+    else:
+        reader, writer = stdin, stdout
+    out = LineWriter(writer)
+    pool = WorkerPool(max_workers or server.max_workers)
+    connection = ServerConnection(server, out.send, pool)
+    limit = max_message_bytes
+    readline = reader.readline
+    try:
+        while True:
+            line = readline(limit + 1)
+            if not line:
+                break
+            if len(line) > limit and not line.endswith(b"\n"):
+                _discard_rest_of_line(reader)
+                out.send(error_response(None, MCPError(
+                    INVALID_REQUEST, "Invalid Request: message larger than %d bytes" % limit)))
+                continue
+            # Tolerate "\r\n" line ends (Windows peers) and blank lines between messages.
+            line = line.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            connection.receive_data(line)
+            if out.broken:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        connection.close()
+        # "Servers SHOULD exit promptly when their standard input is closed": let the
+        # requests already received finish briefly, then return.
+        pool.shutdown(exit_grace)

@@ -1,0 +1,55 @@
+"""A server for the stdio tests: the shared test app plus tools that misbehave on purpose."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # tests/ (apps.py)
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
+
+from apps import make_app  # noqa: E402
+from mcplite import Context  # noqa: E402
+
+app = make_app()
+
+
+@app.tool()
+def noisy() -> str:
+    """Writes to stdout three ways; none of it may reach the protocol stream."""
+    print("print() from a tool")
+    sys.stdout.write("sys.stdout.write from a tool\n")
+    sys.stdout.flush()
+    os.write(1, b"os.write(1) from a tool\n")
+    subprocess.run([sys.executable, "-c", "print('a child process printing')"], check=True)
+    return "quiet"
+
+
+@app.tool()
+def reads_stdin() -> str:
+    """input() must not swallow protocol messages."""
+    try:
+        return "input gave %r" % input()
+    except EOFError:
+        return "input saw end of file"
+
+
+@app.tool()
+def sleep(seconds: float, ctx: Context) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ctx.cancelled:
+            sys.stderr.write("sleep: cancelled\n")
+            sys.stderr.flush()
+            return "cancelled"
+        time.sleep(0.01)
+    return "slept"
+
+
+if __name__ == "__main__":
+    options = {}
+    if len(sys.argv) > 1:
+        options["max_message_bytes"] = int(sys.argv[1])
+    app.run(**options)

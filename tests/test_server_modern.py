@@ -1,0 +1,169 @@
+"""The 2026-07-28 era: stateless requests carrying their own _meta, on the same server."""
+
+import pytest
+
+from apps import make_app
+from mcplite import Context, Server
+
+SERVER_INFO = {"io.modelcontextprotocol/serverInfo": {"name": "testserver", "version": "2.0.0", "title": "Test Server"}}
+
+
+@pytest.fixture
+def wire(wire_factory):
+    return wire_factory(make_app())
+
+
+def test_discover(wire):
+    assert wire.modern("server/discover", id="d1") == {
+        "jsonrpc": "2.0", "id": "d1",
+        "result": {
+            "resultType": "complete",
+            "supportedVersions": ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"],
+            "capabilities": {"logging": {}, "tools": {}, "resources": {}, "prompts": {}},
+            "instructions": "For tests.",
+            "ttlMs": 0,
+            "cacheScope": "private",
+            "_meta": SERVER_INFO,
+        },
+    }
+
+
+def test_every_result_has_result_type_and_server_info(wire):
+    for method, params in [("tools/list", None), ("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}),
+                           ("resources/list", None), ("resources/templates/list", None),
+                           ("resources/read", {"uri": "test://static"}), ("prompts/list", None),
+                           ("prompts/get", {"name": "review", "arguments": {"code": "c"}})]:
+        result = wire.modern(method, params)["result"]
+        assert result["resultType"] == "complete", method
+        assert result["_meta"] == SERVER_INFO, method
+
+
+def test_cache_hints_on_list_and_read_results_only(wire_factory):
+    app = make_app()
+    app.cache_ttl_ms = 60000
+    app.cache_scope = "public"
+    w = wire_factory(app)
+    for method, params in [("tools/list", None), ("resources/list", None), ("resources/templates/list", None),
+                           ("prompts/list", None), ("resources/read", {"uri": "test://static"})]:
+        result = w.modern(method, params)["result"]
+        assert (result["ttlMs"], result["cacheScope"]) == (60000, "public"), method
+    call = w.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}})["result"]
+    assert "ttlMs" not in call and "cacheScope" not in call
+
+
+def test_call_tool_exact(wire):
+    assert wire.modern("tools/call", {"name": "add", "arguments": {"a": 20, "b": 22}}, id=7) == {
+        "jsonrpc": "2.0", "id": 7,
+        "result": {"content": [{"type": "text", "text": "42"}], "structuredContent": {"result": 42},
+                   "resultType": "complete", "_meta": SERVER_INFO}}
+
+
+def test_list_tools_uses_the_request_version(wire):
+    tools = {t["name"]: t for t in wire.modern("tools/list")["result"]["tools"]}
+    assert tools["echo"]["title"] == "Echo"
+    assert tools["add"]["outputSchema"]["properties"]["result"] == {"type": "integer"}
+
+
+def test_context_sees_per_request_meta(wire):
+    result = wire.modern("tools/call", {"name": "whoami"}, id="m")["result"]
+    assert result["structuredContent"] == {"id": "m", "version": "2026-07-28", "client": "tests"}
+
+
+def test_unsupported_version(wire):
+    assert wire.modern("tools/list", id=1, version="2099-01-01") == {
+        "jsonrpc": "2.0", "id": 1,
+        "error": {"code": -32022, "message": "Unsupported protocol version", "data": {
+            "supported": ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"],
+            "requested": "2099-01-01"}}}
+    # A legacy version does not exist without the handshake either.
+    assert wire.modern("tools/list", version="2025-11-25")["error"]["code"] == -32022
+
+
+def test_missing_required_meta(wire):
+    meta_without_caps = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    response = wire.conn.request("tools/list", {"_meta": meta_without_caps}, id=2)
+    assert wire.check(response, "tools/list", "2026-07-28") == {"jsonrpc": "2.0", "id": 2, "error": {
+        "code": -32602,
+        "message": "Invalid params: _meta['io.modelcontextprotocol/clientCapabilities'] is required and must be an object"}}
+    # server/discover opens a modern connection even without _meta, and says what is missing.
+    response = wire.conn.request("server/discover", {}, id=3)
+    assert response["error"] == {"code": -32602,
+                                 "message": "Invalid params: _meta['io.modelcontextprotocol/protocolVersion'] is required"}
+
+
+def test_legacy_only_methods_do_not_exist(wire):
+    for method in ["ping", "logging/setLevel", "resources/subscribe"]:
+        assert wire.modern(method)["error"] == {"code": -32601, "message": "Method not found: " + method}
+
+
+def test_initialize_on_a_modern_connection_names_what_it_serves(wire):
+    wire.modern("tools/list")
+    response = wire.conn.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                                "clientInfo": {"name": "x", "version": "1"}}, id=9)
+    assert response == {"jsonrpc": "2.0", "id": 9, "error": {
+        "code": -32022,
+        "message": "This connection serves protocol 2026-07-28 without a handshake; initialize is not accepted",
+        "data": {"supported": ["2026-07-28"], "requested": "2025-11-25"}}}
+
+
+def test_resource_not_found_is_invalid_params(wire):
+    assert wire.modern("resources/read", {"uri": "test://missing"}, id=4) == {
+        "jsonrpc": "2.0", "id": 4, "error": {
+            "code": -32602, "message": "Resource not found: test://missing", "data": {"uri": "test://missing"}}}
+
+
+def test_tool_errors_are_results(wire):
+    result = wire.modern("tools/call", {"name": "add", "arguments": {"a": "x", "b": 1}})["result"]
+    assert result["isError"] is True and result["resultType"] == "complete"
+    assert wire.modern("tools/call", {"name": "ghost"})["error"] == {"code": -32602, "message": "Unknown tool: ghost"}
+
+
+def test_bad_log_level(wire):
+    assert wire.modern("tools/list", log_level="shouting")["error"]["code"] == -32602
+
+
+def test_requests_are_independent(wire):
+    """Stateless: capabilities and client info come from each request, never from a previous one."""
+    a = wire.modern("tools/call", {"name": "whoami"}, **{"io.modelcontextprotocol/clientInfo": {
+        "name": "first", "version": "1"}})["result"]["structuredContent"]
+    b = wire.modern("tools/call", {"name": "whoami"}, **{"io.modelcontextprotocol/clientInfo": {
+        "name": "second", "version": "1"}})["result"]["structuredContent"]
+    assert (a["client"], b["client"]) == ("first", "second")
+
+
+def test_log_notifications_follow_the_request_level(wire_factory):
+    app = Server("logs")
+
+    @app.tool()
+    def chatty(ctx: Context) -> str:
+        ctx.debug("d")
+        ctx.info("i")
+        ctx.error({"code": 1})
+        return "ok"
+    w = wire_factory(app)
+    w.modern("tools/call", {"name": "chatty"})
+    assert w.notifications("2026-07-28") == [], "no logLevel in _meta: no log notifications at all"
+    w.modern("tools/call", {"name": "chatty"}, log_level="info")
+    assert [n["params"] for n in w.notifications("2026-07-28")] == [
+        {"level": "info", "data": "i"}, {"level": "error", "data": {"code": 1}}]
+
+
+def test_progress_for_the_callers_token(wire_factory):
+    app = Server("progress")
+
+    @app.tool()
+    def work(ctx: Context) -> str:
+        ctx.progress(1, 3, "one")
+        ctx.progress(1, 3, "again")  # not increasing: dropped
+        ctx.progress(2.5, 3)
+        return "ok"
+    w = wire_factory(app)
+    w.modern("tools/call", {"name": "work"})
+    assert w.notifications("2026-07-28") == [], "no progressToken: no progress"
+    w.modern("tools/call", {"name": "work"}, progressToken=0)
+    assert w.notifications("2026-07-28") == [
+        {"jsonrpc": "2.0", "method": "notifications/progress",
+         "params": {"progressToken": 0, "progress": 1, "total": 3, "message": "one"}},
+        {"jsonrpc": "2.0", "method": "notifications/progress",
+         "params": {"progressToken": 0, "progress": 2.5, "total": 3}},
+    ]

@@ -1,0 +1,182 @@
+"""The stdio transport in a real subprocess: framing, threads, stdout protection, shutdown."""
+
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from stdio_peer import StdioPeer
+from wire import schema_problem
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = os.path.join(HERE, "servers", "stdio_app.py")
+
+
+@pytest.fixture
+def peer():
+    with StdioPeer([sys.executable, SERVER]) as p:
+        yield p
+
+
+def assert_protocol_only(p: StdioPeer) -> None:
+    """Every line the server wrote to stdout is one JSON-RPC message."""
+    for line in p.raw_lines:
+        assert line.endswith(b"\n")
+        message = json.loads(line.decode("utf-8"))
+        assert isinstance(message, (dict, list)) and b"\n" not in line[:-1]
+
+
+def test_handshake_and_call(peer):
+    init = peer.initialize()
+    assert init["result"]["protocolVersion"] == "2025-11-25"
+    assert schema_problem(init, "2025-11-25", "initialize") is None
+    reply = peer.request("tools/call", {"name": "add", "arguments": {"a": 40, "b": 2}}, id=2)
+    assert reply == {"jsonrpc": "2.0", "id": 2,
+                     "result": {"content": [{"type": "text", "text": "42"}], "structuredContent": {"result": 42}}}
+    assert schema_problem(reply, "2025-11-25", "tools/call") is None
+
+
+def test_modern_era_over_stdio(peer):
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    discover = peer.request("server/discover", {"_meta": meta}, id="d")
+    assert discover["result"]["supportedVersions"][0] == "2026-07-28"
+    assert schema_problem(discover, "2026-07-28", "server/discover") is None
+    reply = peer.request("tools/call", {"_meta": meta, "name": "add", "arguments": {"a": 1, "b": 1}}, id="c")
+    assert reply["result"]["resultType"] == "complete"
+    assert reply["result"]["structuredContent"] == {"result": 2}
+
+
+def test_stray_output_never_reaches_the_protocol_stream(peer):
+    peer.initialize()
+    reply = peer.request("tools/call", {"name": "noisy"}, id=3)
+    assert reply["result"]["content"] == [{"type": "text", "text": "quiet"}]
+    assert peer.request("ping", id=4)["result"] == {}
+    assert_protocol_only(peer)
+    deadline = time.monotonic() + 5
+    while "a child process printing" not in peer.stderr and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for text in ["print() from a tool", "sys.stdout.write from a tool", "os.write(1) from a tool",
+                 "a child process printing"]:
+        assert text in peer.stderr, "stray output goes to stderr: %r missing" % text
+
+
+def test_input_in_a_tool_cannot_swallow_requests(peer):
+    peer.initialize()
+    peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "reads_stdin"}})
+    peer.send({"jsonrpc": "2.0", "id": 6, "method": "ping"})
+    replies = {}
+    for _ in range(2):
+        message = peer.receive()
+        replies[message["id"]] = message
+    assert replies[5]["result"]["content"][0]["text"] == "input saw end of file"
+    assert replies[6]["result"] == {}
+
+
+def test_slow_tool_never_delays_ping(peer):
+    peer.initialize()
+    peer.send({"jsonrpc": "2.0", "id": "slow", "method": "tools/call",
+               "params": {"name": "sleep", "arguments": {"seconds": 3}}})
+    time.sleep(0.1)
+    start = time.monotonic()
+    assert peer.request("ping", id="p")["result"] == {}
+    assert time.monotonic() - start < 1.0, "ping waited for the slow tool"
+    assert peer.receive(timeout=10)["id"] == "slow"
+
+
+def test_cancellation_suppresses_the_response(peer):
+    peer.initialize()
+    peer.send({"jsonrpc": "2.0", "id": "c1", "method": "tools/call",
+               "params": {"name": "sleep", "arguments": {"seconds": 5}}})
+    time.sleep(0.2)
+    peer.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "c1", "reason": "x"}})
+    deadline = time.monotonic() + 5
+    while "sleep: cancelled" not in peer.stderr and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "sleep: cancelled" in peer.stderr, "the handler saw the cancellation flag"
+    assert peer.request("ping", id="after")["id"] == "after"
+    time.sleep(0.1)
+    assert all(json.loads(line)["id"] != "c1" for line in peer.raw_lines), "a cancelled request gets no response"
+
+
+def test_exit_zero_promptly_on_eof(peer):
+    peer.initialize()
+    start = time.monotonic()
+    peer.close_stdin()
+    assert peer.wait(5) == 0
+    assert time.monotonic() - start < 2.0
+
+
+def test_requests_piped_then_eof_are_still_answered():
+    with StdioPeer([sys.executable, SERVER]) as p:
+        p.write(b"".join(json.dumps(m).encode() + b"\n" for m in [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "sleep", "arguments": {"seconds": 0.3}}},
+        ]))
+        p.close_stdin()
+        assert p.wait(10) == 0
+        ids = [json.loads(line)["id"] for line in p.raw_lines]
+        assert ids == [1, 2]
+
+
+def test_crlf_blank_lines_and_utf8(peer):
+    peer.write(b'\r\n\n{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+               b'"capabilities":{},"clientInfo":{"name":"x","version":"1"}}}\r\n')
+    assert peer.receive()["id"] == 1
+    message = "h\u00e9llo \u2713 \U0001F600 \u65e5\u672c"
+    peer.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                           "params": {"name": "echo", "arguments": {"message": message}}},
+                          ensure_ascii=False).encode("utf-8") + b"\r\n")
+    reply = peer.receive()
+    assert reply["result"]["content"][0]["text"] == message
+    assert message.encode("utf-8") in peer.raw_lines[-1], "UTF-8 on the wire, not \\u escapes"
+
+
+def test_invalid_utf8_and_json_get_parse_errors(peer):
+    peer.write(b'\xc3\x28\n')
+    assert peer.receive() == {"jsonrpc": "2.0", "id": None,
+                              "error": {"code": -32700, "message": "Parse error: message is not valid UTF-8"}}
+    peer.write(b'not json\n')
+    assert peer.receive()["error"]["code"] == -32700
+    assert peer.request("ping", id=1)["result"] == {}
+
+
+def test_oversize_line_is_refused_and_the_server_carries_on():
+    with StdioPeer([sys.executable, SERVER, "1000"]) as p:
+        p.initialize()
+        big = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "echo", "arguments": {"message": "x" * 5000}}}
+        p.send(big)
+        assert p.receive() == {"jsonrpc": "2.0", "id": None, "error": {
+            "code": -32600, "message": "Invalid Request: message larger than 1000 bytes"}}
+        ok = p.request("tools/call", {"name": "echo", "arguments": {"message": "small"}}, id=3)
+        assert ok["result"]["content"][0]["text"] == "small"
+
+
+def test_concurrent_responses_are_whole_lines(peer):
+    peer.initialize()
+    n = 60
+    for i in range(n):
+        peer.send({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                   "params": {"name": "echo", "arguments": {"message": str(i) * 2000}}})
+    seen = {}
+    for _ in range(n):
+        message = peer.receive()
+        seen[message["id"]] = message["result"]["content"][0]["text"]
+    assert seen == {i: str(i) * 2000 for i in range(n)}
+    assert_protocol_only(peer)
+
+
+def test_tool_exception_traceback_goes_to_stderr_only(peer):
+    peer.initialize()
+    reply = peer.request("tools/call", {"name": "fail", "arguments": {"message": "kaboom"}}, id=9)
+    assert reply["result"] == {"isError": True, "content": [{"type": "text", "text": "ValueError: kaboom"}]}
+    deadline = time.monotonic() + 5
+    while "Traceback" not in peer.stderr and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "Traceback" in peer.stderr and "kaboom" in peer.stderr
+    assert all(b"Traceback" not in line for line in peer.raw_lines)
