@@ -863,14 +863,20 @@ class Server:
         resource = self._resources.get(uri)
         if resource is not None:
             value = self._run_handler(resource, {}, call, "resource " + uri)
-            return {"contents": _resource_contents(uri, value, resource.mime_type)}
-        for template in list(self._templates.values()):
-            variables = template.match(uri)
-            if variables is not None:
-                arguments = {k: template.arg_parsers[k](v) if k in template.arg_parsers else v
-                             for k, v in variables.items()}
-                value = self._run_handler(template, arguments, call, "resource " + uri)
-                return {"contents": _resource_contents(uri, value, template.mime_type)}
+            if value is not None:
+                return {"contents": _resource_contents(uri, value, resource.mime_type)}
+        else:
+            for template in list(self._templates.values()):
+                variables = template.match(uri)
+                if variables is not None:
+                    arguments = {k: template.arg_parsers[k](v) if k in template.arg_parsers else v
+                                 for k, v in variables.items()}
+                    value = self._run_handler(template, arguments, call, "resource " + uri)
+                    # A handler returns None for "no such resource" (a template matches
+                    # URIs of things that may not exist).
+                    if value is not None:
+                        return {"contents": _resource_contents(uri, value, template.mime_type)}
+                    break
         if call.modern:
             # 2026-07-28 retires -32002: "Resource-not-found becomes -32602".
             raise MCPError(INVALID_PARAMS, "Resource not found: %s" % uri, {"uri": uri})

@@ -75,6 +75,10 @@ def make_app() -> Server:
     def item(item_id: int) -> str:
         return "item %d" % item_id
 
+    @app.resource("test://maybe/{name}")
+    def maybe(name: str) -> Optional[str]:
+        return None if name == "missing" else "found " + name
+
     @app.resource("test://broken")
     def broken() -> str:
         raise RuntimeError("disk on fire")

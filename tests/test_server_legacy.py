@@ -208,7 +208,8 @@ def test_resources(wire):
                             "mimeType": "text/plain"}
     assert [r["uri"] for r in resources] == ["test://static", "test://json", "test://blob", "test://broken"]
     assert wire.request("resources/templates/list")["result"] == {"resourceTemplates": [
-        {"uriTemplate": "test://items/{item_id}", "name": "item", "mimeType": "text/plain"}]}
+        {"uriTemplate": "test://items/{item_id}", "name": "item", "mimeType": "text/plain"},
+        {"uriTemplate": "test://maybe/{name}", "name": "maybe"}]}
     assert wire.request("resources/read", {"uri": "test://static"})["result"] == {
         "contents": [{"uri": "test://static", "mimeType": "text/plain", "text": "static text"}]}
     assert wire.request("resources/read", {"uri": "test://json"})["result"] == {
@@ -226,6 +227,9 @@ def test_resource_errors(wire):
     # A template variable that does not convert to the parameter's type.
     bad = wire.request("resources/read", {"uri": "test://items/abc"})["error"]
     assert bad["code"] == -32602 and "item_id" in bad["message"]
+    # A handler returning None means "no such resource".
+    assert wire.request("resources/read", {"uri": "test://maybe/missing"})["error"]["code"] == -32002
+    assert wire.request("resources/read", {"uri": "test://maybe/here"})["result"]["contents"][0]["text"] == "found here"
     broken = wire.request("resources/read", {"uri": "test://broken"})["error"]
     assert broken == {"code": -32603, "message": "Error in resource test://broken: disk on fire"}
 

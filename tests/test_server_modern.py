@@ -112,6 +112,10 @@ def test_resource_not_found_is_invalid_params(wire):
             "code": -32602, "message": "Resource not found: test://missing", "data": {"uri": "test://missing"}}}
 
 
+def test_resource_handler_returning_none_is_not_found(wire):
+    assert wire.modern("resources/read", {"uri": "test://maybe/missing"})["error"]["code"] == -32602
+
+
 def test_tool_errors_are_results(wire):
     result = wire.modern("tools/call", {"name": "add", "arguments": {"a": "x", "b": 1}})["result"]
     assert result["isError"] is True and result["resultType"] == "complete"
