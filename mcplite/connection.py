@@ -9,11 +9,11 @@ responses to the requests the server sent it.
 import threading
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from .logs import LazyLogger
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
     Message, PendingRequests, classify, decode, error_response, readable_id,
 )
+from .logs import LazyLogger
 from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS
 from .server import Call, LegacySession, Server
 from .workers import WorkerPool

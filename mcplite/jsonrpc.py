@@ -100,6 +100,21 @@ def encode(message: Any) -> bytes:
         return _dumps_ascii(message).encode("ascii")
 
 
+def encode_outgoing(message: Any) -> bytes:
+    """``encode`` for what a peer sends: a response whose result cannot be JSON (a handler
+    put a datetime or a set in it, say) becomes an internal error, so the request still gets
+    its one response. Anything else that cannot be encoded raises TypeError or ValueError."""
+    try:
+        return encode(message)
+    except (TypeError, ValueError) as exc:
+        if isinstance(message, dict) and "result" in message and is_valid_id(message.get("id")):
+            return encode(error_response(message["id"], MCPError(
+                INTERNAL_ERROR, "Internal error: the result is not JSON serializable (%s)" % (exc,))))
+        if isinstance(message, list):
+            return b"[" + b",".join(encode_outgoing(item) for item in message) + b"]"
+        raise
+
+
 def decode(data: Union[bytes, str]) -> Any:
     """Parse one JSON text. Raises MCPError(PARSE_ERROR) for bad UTF-8 or bad JSON."""
     if isinstance(data, (bytes, bytearray)):
@@ -270,7 +285,7 @@ class PendingRequests:
         if not is_valid_id(rid):
             return False
         with self._lock:
-            pending = self._table.pop(rid, None)
+            pending = self._table.pop(rid, None)  # type: ignore[arg-type]  # checked just above
         if pending is None:
             return False
         if "error" in message:

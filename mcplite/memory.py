@@ -9,7 +9,7 @@ import threading
 from typing import Any, Dict, List, Optional, Union
 
 from .connection import ServerConnection
-from .jsonrpc import Message, decode, encode
+from .jsonrpc import Message, decode, encode, encode_outgoing
 from .server import Server
 from .workers import WorkerPool
 
@@ -31,7 +31,7 @@ class MemoryConnection:
         self._next_id = 0
 
     def _from_server(self, message: Union[Message, List[Message]]) -> None:
-        self._inbox.put(encode(message))
+        self._inbox.put(encode_outgoing(message))
 
     def send(self, message: Any) -> None:
         self.connection.receive_data(encode(message))

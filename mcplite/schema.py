@@ -429,7 +429,7 @@ def _parameters(fn: Any) -> Tuple[List[Tuple[str, Any, int]], bool]:
             var_keyword = True
         elif p.kind is not p.VAR_POSITIONAL:
             default = _MISSING if p.default is p.empty else p.default
-            kind = {p.POSITIONAL_ONLY: 0, p.POSITIONAL_OR_KEYWORD: 1}.get(p.kind, 2)
+            kind = 0 if p.kind is p.POSITIONAL_ONLY else 1 if p.kind is p.POSITIONAL_OR_KEYWORD else 2
             out.append((p.name, default, kind))
     return out, var_keyword
 
@@ -559,8 +559,11 @@ def converter_for(tp: Any) -> Optional[Callable[[Any], Any]]:
         return _dataclass_converter(tp)
     if _is_typeddict(tp):
         hints = type_hints(tp)
-        convs = {k: converter_for(v) for k, v in hints.items()}
-        convs = {k: c for k, c in convs.items() if c is not None}
+        convs = {}  # type: Dict[str, Callable[[Any], Any]]
+        for key, hint in hints.items():
+            conv = converter_for(hint)
+            if conv is not None:
+                convs[key] = conv
         if not convs:
             return None
         return lambda v: {k: (convs[k](x) if k in convs else x) for k, x in v.items()}

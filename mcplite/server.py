@@ -11,13 +11,13 @@ import base64
 import json
 import re
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
-from .logs import LazyLogger
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
     UNSUPPORTED_PROTOCOL_VERSION, MCPError, Message, error_response, notification, result_response,
 )
+from .logs import LazyLogger
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS,
@@ -827,7 +827,11 @@ class Server:
             message = str(exc)
             return self._tool_error(call, "%s: %s" % (type(exc).__name__, message) if message
                                     else type(exc).__name__)
-        return self._tool_result(tool, value, call)
+        try:
+            return self._tool_result(tool, value, call)
+        except (TypeError, ValueError) as exc:
+            _server_log.exception("tool %s returned a value that cannot be sent", name)
+            return self._tool_error(call, "Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
 
     def _tool_error(self, call: Call, message: str) -> Dict[str, Any]:
         return {"content": [text(message)], "isError": True}
@@ -977,7 +981,7 @@ def _resource_contents(uri: str, value: Any, mime_type: Optional[str]) -> List[D
 
 def _prompt_messages(value: Any, version: str) -> List[Dict[str, Any]]:
     items = value if isinstance(value, (list, tuple)) else [value]
-    messages = []
+    messages = []  # type: List[Dict[str, Any]]
     for item in items:
         if isinstance(item, str):
             messages.append({"role": "user", "content": text(item)})

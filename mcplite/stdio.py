@@ -8,11 +8,11 @@ different threads never interleave.
 import os
 import sys
 import threading
-from typing import Any, BinaryIO, Optional, Tuple, Union
+from typing import Any, BinaryIO, Optional, Tuple
 
-from .logs import LazyLogger
 from .connection import ServerConnection
-from .jsonrpc import INVALID_REQUEST, MCPError, Message, encode, error_response
+from .jsonrpc import INVALID_REQUEST, MCPError, encode_outgoing, error_response
+from .logs import LazyLogger
 from .server import Server
 from .workers import WorkerPool
 
@@ -30,7 +30,11 @@ class LineWriter:
         self.broken = False
 
     def send(self, message: Any) -> None:
-        data = encode(message) + b"\n"
+        try:
+            data = encode_outgoing(message) + b"\n"
+        except (TypeError, ValueError):
+            _stdio_log.exception("dropped a message that cannot be encoded as JSON")
+            return
         with self._lock:
             if self.broken:
                 return

@@ -86,4 +86,3 @@ class WorkerPool:
         for _ in range(count):
             self._queue.put(None)
         return done
-from .logs import LazyLogger

@@ -4,7 +4,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from typing import Any, Dict, List, Optional

@@ -3,9 +3,10 @@
 The SDK needs Python >= 3.10 while this suite runs on 3.8 too, so the SDK side lives in
 ``tests/interop/sdk_client.py`` and runs under ``$MCPLITE_SDK_PYTHON`` (``scripts/test``
 builds that venv). The server runs under *this* interpreter, because it must work on every
-supported Python. Each era gets a fresh server (an in-memory notes database), and the helper
-reports one JSON document; the tests below assert on it. On a failure the message carries the
-JSON-RPC messages both ways, as the SDK wrote and parsed them.
+supported Python. Each mode gets a fresh server (in-memory notes; the legacy run keeps them in
+a file via NOTES_DB), and the helper reports one JSON document; the tests below assert on it.
+On a failure the message carries the JSON-RPC messages both ways, as the SDK wrote and parsed
+them, and the full report is kept as sdk-<mode>.json in the pytest temporary directory.
 
 Modes:
 - ``legacy``: the ``initialize`` handshake; the SDK offers 2025-11-25.
@@ -46,6 +47,7 @@ HELPER_TIMEOUT = SESSION_TIMEOUT + 30
 NOTE_1 = {"id": 1, "title": "Groceries"}
 NOTE_2 = {"id": 2, "title": "Ideas"}
 SERVER_INFO = {"name": "notes", "version": "1.0.0"}
+ALL_VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"]
 SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
 PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
@@ -151,39 +153,53 @@ def server_command():
 def run_helper(sdk_python, mode, tmp_dir):
     # type: (str, str, Path) -> Dict[str, Any]
     token = uuid.uuid4().hex
-    cmd = [
-        sdk_python, str(HELPER), "--mode", mode, "--timeout", str(SESSION_TIMEOUT), "--cwd", str(REPO),
-        "--env", "PYTHONPATH=" + _mcplite_path(),
-        "--env", "PYTHONIOENCODING=utf-8",
-        "--env", "MCPLITE_INTEROP_TOKEN=" + token,
-        "--",
-    ] + server_command()
+    server_env = [
+        "PYTHONPATH=" + _mcplite_path(),
+        "PYTHONIOENCODING=utf-8",
+        "MCPLITE_INTEROP_TOKEN=" + token,
+    ]
+    if mode == "legacy":  # one era keeps its notes in a file, to see env reach the server
+        server_env.append("NOTES_DB=" + str(tmp_dir / "notes-legacy.sqlite"))
+    cmd = [sdk_python, str(HELPER), "--mode", mode, "--timeout", str(SESSION_TIMEOUT), "--cwd", str(REPO)]
+    for item in server_env:
+        cmd += ["--env", item]
+    cmd += ["--"] + server_command()
     env = dict(os.environ)
     env["MCPLITE_INTEROP_TOKEN"] = token  # marks the helper too, so a hung one is found
     env.pop("PYTHONPATH", None)  # the helper runs in the SDK venv: keep the test's path out of it
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO),
-        universal_newlines=True, encoding="utf-8",
-    )
-    try:
-        out, err = proc.communicate(timeout=HELPER_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        killed = _kill_leftovers(token)
+    # stderr goes to a file, not a pipe: the server inherits it, and a server (or anything it
+    # spawned) that outlives the helper must not keep us waiting for an EOF.
+    stderr_path = tmp_dir / ("sdk-%s.stderr.txt" % mode)
+    with open(str(stderr_path), "w+", encoding="utf-8", errors="replace") as stderr_file:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=stderr_file, env=env, cwd=str(REPO),
+            universal_newlines=True, encoding="utf-8",
+        )
+        try:
+            out, _ = proc.communicate(timeout=HELPER_TIMEOUT)
+            timed_out, killed = False, []  # type: bool, List[int]
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.kill()
+            killed = _kill_leftovers(token)
+            try:
+                out, _ = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                out = ""
+        # The SDK stops the server itself (stdin EOF, then SIGTERM to its group); anything
+        # still carrying our token is a leak. Give a just-signalled process a moment first.
+        deadline = time.monotonic() + 3
+        while _leftovers(token) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        leaked = _kill_leftovers(token)
+        stderr_file.seek(0)
+        err = stderr_file.read()
+    if timed_out:
         pytest.fail(
-            "SDK client (mode=%s) did not finish within %ss; killed %s\nstdout:\n%s\nstderr:\n%s"
-            % (mode, HELPER_TIMEOUT, killed, out[-4000:], err[-4000:]),
+            "SDK client (mode=%s) did not finish within %ss; leftover processes killed: %s\n"
+            "stdout:\n%s\nstderr:\n%s" % (mode, HELPER_TIMEOUT, killed + leaked, out[-4000:], err[-4000:]),
             pytrace=False,
         )
-    # The SDK stops the server itself (stdin EOF, then SIGTERM to its group); anything still
-    # alive here is a leak. Give a just-signalled process a moment before calling it one.
-    deadline = time.monotonic() + 3
-    while _leftovers(token) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    leaked = _kill_leftovers(token)
-
-    (tmp_dir / ("sdk-%s.stderr.txt" % mode)).write_text(err, encoding="utf-8")
     try:
         report = json.loads(out)
     except ValueError:
@@ -194,11 +210,12 @@ def run_helper(sdk_python, mode, tmp_dir):
         )
     report["_stderr"] = err
     report["_leaked_pids"] = leaked
+    report["_tmp_dir"] = str(tmp_dir)
     (tmp_dir / ("sdk-%s.json" % mode)).write_text(json.dumps(report, indent=1), encoding="utf-8")
     if report.get("error"):
         pytest.fail(
-            "SDK client (mode=%s) failed:\n%s\n%s\nserver/client stderr:\n%s"
-            % (mode, report["error"], wire(report), err[-4000:]),
+            "SDK client (mode=%s) failed:\n%s\n%s\nserver/client stderr:\n%s\n(full report: %s)"
+            % (mode, report["error"], wire(report), err[-4000:], tmp_dir / ("sdk-%s.json" % mode)),
             pytrace=False,
         )
     return report
@@ -209,16 +226,16 @@ def wire(report):
     """The JSON-RPC log, one line per message, for failure messages."""
     lines = ["wire (mode=%s; '>' client to server, '<' server to client):" % report.get("mode")]
     for entry in report.get("wire", []):
-        body = json.dumps(entry["msg"], sort_keys=True) if "msg" in entry else "UNPARSED " + entry["unparsed"]
-        if len(body) > 600:
-            body = body[:600] + "...(%d chars)" % len(body)
-        lines.append("%s %s" % (entry["dir"], body))
+        text = json.dumps(entry["msg"], sort_keys=True) if "msg" in entry else "UNPARSED " + entry["unparsed"]
+        if len(text) > 600:
+            text = text[:600] + "...(%d chars)" % len(text)
+        lines.append("%s %s" % (entry["dir"], text))
     return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
 def reports(sdk_python, tmp_path_factory):
-    # type: (str, Any) -> Dict[str, Dict[str, Any]]
+    # type: (str, Any) -> Any
     """One helper run per mode, shared by the tests below (run lazily, cached)."""
     tmp_dir = tmp_path_factory.mktemp("interop")
     cache = {}  # type: Dict[str, Dict[str, Any]]
@@ -260,11 +277,17 @@ def inbound(report):
     return [e["msg"] for e in report["wire"] if e["dir"] == "<" and "msg" in e]
 
 
-def text_of(result):
-    # type: (Dict[str, Any]) -> str
-    content = result["content"]
-    assert len(content) == 1 and content[0]["type"] == "text", content
-    return content[0]["text"]
+ENVELOPE_KEYS = ("_meta", "resultType", "ttlMs", "cacheScope")
+
+
+def body(result):
+    # type: (Dict[str, Any]) -> Dict[str, Any]
+    """A result without the 2026-07-28 envelope (checked on its own) and without an
+    ``isError: false``, which means the same as leaving it out."""
+    out = {k: v for k, v in result.items() if k not in ENVELOPE_KEYS}
+    if out.get("isError") is False:
+        del out["isError"]
+    return out
 
 
 # --- the connection ------------------------------------------------------------------------
@@ -283,6 +306,12 @@ def test_server_identity(report):
     else:
         assert report["server_info"] == SERVER_INFO, wire(report)
         assert isinstance(report["instructions"], str) and report["instructions"], wire(report)
+
+
+def test_instructions_agree_across_eras(reports):
+    legacy = reports["legacy"]["instructions"]
+    assert reports["auto"]["instructions"] == legacy
+    assert reports[MODERN]["discover"]["instructions"] == legacy
 
 
 def test_capabilities_follow_registrations(report):
@@ -331,7 +360,7 @@ def test_server_exits_on_stdin_eof(report):
 def test_discover_answer(report):
     d = report["discover"]
     assert "error" not in d, wire(report)
-    assert MODERN in d["supportedVersions"], d
+    assert sorted(d["supportedVersions"]) == ALL_VERSIONS, d  # one server, both eras
     assert d["_meta"][SERVER_INFO_KEY] == SERVER_INFO, d
     assert d["resultType"] == "complete", d
     assert isinstance(d.get("instructions"), str) and d["instructions"], d
@@ -343,44 +372,63 @@ def test_discover_answer(report):
 def test_list_tools(report):
     tools = {t["name"]: t for t in report["tools"]}
     assert sorted(tools) == ["add_note", "delete_note", "search_notes"], wire(report)
-    schema = tools["add_note"]["inputSchema"]
+
+    add = tools["add_note"]
+    assert add["description"] == "Add a note and return its id."
+    assert add["annotations"] == {"destructiveHint": False}
+    schema = add["inputSchema"]
     assert schema["type"] == "object"
     assert sorted(schema["required"]) == ["body", "title"]
     props = schema["properties"]
     assert props["title"]["type"] == "string" and props["body"]["type"] == "string"
     assert props["tags"]["type"] == "array" and props["tags"]["items"] == {"type": "string"}
     assert props["tags"]["default"] == []
-    search = tools["search_notes"]["inputSchema"]
-    assert search["required"] == ["query"]
-    assert search["properties"]["limit"]["type"] == "integer"
-    assert search["properties"]["limit"]["default"] == 10
-    delete = tools["delete_note"]["inputSchema"]
-    assert delete["required"] == ["id"] and delete["properties"]["id"]["type"] == "integer"
+    out = add["outputSchema"]  # from the TypedDict return annotation
+    assert out["type"] == "object" and sorted(out["required"]) == ["id", "title"], out
+    assert out["properties"] == {"id": {"type": "integer"}, "title": {"type": "string"}}, out
+
+    search = tools["search_notes"]
+    assert search["annotations"] == {"readOnlyHint": True}
+    schema = search["inputSchema"]
+    assert schema["required"] == ["query"]
+    assert sorted(schema["properties"]) == ["limit", "query"]  # the Context parameter is not in it
+    assert schema["properties"]["limit"] == {"type": "integer", "default": 10}
+    out = search["outputSchema"]  # a list result is wrapped in {"result": [...]}
+    assert out["type"] == "object" and out["required"] == ["result"], out
+    assert out["properties"]["result"]["type"] == "array", out
+
+    delete = tools["delete_note"]
+    assert delete["annotations"] == {"destructiveHint": True, "idempotentHint": True}
+    assert delete["inputSchema"]["required"] == ["id"]
+    assert delete["inputSchema"]["properties"] == {"id": {"type": "integer"}}
+    assert "outputSchema" not in delete  # a str result is plain text
 
 
 def test_call_tool_structured(report):
     calls = report["calls"]
-    first = calls["add_note"]
-    assert first.get("isError", False) is False, first
-    assert first.get("structuredContent") == NOTE_1, wire(report)
-    assert json.loads(text_of(first)) == NOTE_1  # the text copy of the same JSON
-    second = calls["add_note_2"]
-    assert second.get("structuredContent") == NOTE_2, second
-    assert json.loads(text_of(second)) == NOTE_2
+    assert body(calls["add_note"]) == {
+        "content": [{"type": "text", "text": '{"id": 1, "title": "Groceries"}'}],
+        "structuredContent": NOTE_1,
+    }, wire(report)
+    assert body(calls["add_note_2"]) == {
+        "content": [{"type": "text", "text": '{"id": 2, "title": "Ideas"}'}],
+        "structuredContent": NOTE_2,
+    }, wire(report)
 
 
 def test_call_tool_list_result(report):
-    found = report["calls"]["search_notes"]
-    assert found.get("isError", False) is False, found
-    assert json.loads(text_of(found)) == [NOTE_1], wire(report)
-    after = report["calls"]["search_after_delete"]
-    assert json.loads(text_of(after)) == [NOTE_1], after  # note 2 is gone
+    expected = {
+        "content": [{"type": "text", "text": '[{"id": 1, "title": "Groceries"}]'}],
+        "structuredContent": {"result": [NOTE_1]},
+    }
+    assert body(report["calls"]["search_notes"]) == expected, wire(report)
+    assert body(report["calls"]["search_after_delete"]) == expected, wire(report)  # note 2 is gone
 
 
 def test_call_tool_text_result(report):
-    deleted = report["calls"]["delete_note"]
-    assert deleted.get("isError", False) is False, deleted
-    assert text_of(deleted), deleted
+    assert body(report["calls"]["delete_note"]) == {
+        "content": [{"type": "text", "text": "deleted note 2"}],
+    }, wire(report)
 
 
 def test_unknown_tool_is_invalid_params(report):
@@ -395,10 +443,14 @@ def test_unknown_tool_is_invalid_params(report):
 
 
 def test_list_resources_and_templates(report):
-    resources = [(r["uri"], r.get("mimeType")) for r in report["resources"]]
-    assert resources == [("notes://all", "application/json")], wire(report)
-    templates = [(t["uriTemplate"], t.get("mimeType")) for t in report["resource_templates"]]
-    assert templates == [("notes://{id}", "text/markdown")], wire(report)
+    assert report["resources"] == [{
+        "uri": "notes://all", "name": "all_notes", "description": "Every note, as JSON.",
+        "mimeType": "application/json",
+    }], wire(report)
+    assert report["resource_templates"] == [{
+        "uriTemplate": "notes://{id}", "name": "note", "description": "One note as Markdown.",
+        "mimeType": "text/markdown",
+    }], wire(report)
 
 
 def test_read_static_resource(report):
@@ -406,9 +458,10 @@ def test_read_static_resource(report):
     assert len(contents) == 1, contents
     (item,) = contents
     assert item["uri"] == "notes://all" and item["mimeType"] == "application/json", item
-    notes = json.loads(item["text"])
-    assert [{"id": n["id"], "title": n["title"]} for n in notes] == [NOTE_1, NOTE_2], notes
-    assert [n["body"] for n in notes] == ["milk, eggs", "write an MCP server"], notes
+    assert json.loads(item["text"]) == [
+        {"id": 1, "title": "Groceries", "body": "milk, eggs", "tags": ["home"]},
+        {"id": 2, "title": "Ideas", "body": "write an MCP server", "tags": []},
+    ], item
 
 
 def test_read_templated_resource(report):
@@ -428,11 +481,26 @@ def test_list_prompts(report):
 
 
 def test_get_prompt(report):
-    messages = report["prompt"]["messages"]
-    assert len(messages) == 1, messages
-    assert messages[0]["role"] == "user"
-    assert messages[0]["content"]["type"] == "text"
-    assert messages[0]["content"]["text"], messages
+    assert body(report["prompt"]) == {
+        "description": "Ask the model to summarize one note.",
+        "messages": [{
+            "role": "user",
+            "content": {"type": "text", "text": "Summarize this note in one sentence:\n\n# Groceries\n\nmilk, eggs"},
+        }],
+    }, wire(report)
+
+
+@pytest.mark.parametrize("mode", ["legacy"])
+def test_server_env_reaches_server(report):
+    """NOTES_DB, passed through the SDK's StdioServerParameters.env, put the notes in a file."""
+    import sqlite3
+
+    db = sqlite3.connect(os.path.join(report["_tmp_dir"], "notes-legacy.sqlite"))
+    try:
+        rows = db.execute("SELECT id, title FROM notes ORDER BY id").fetchall()
+    finally:
+        db.close()
+    assert rows == [(1, "Groceries")]
 
 
 # --- the 2026-07-28 result envelope ----------------------------------------------------------

@@ -416,3 +416,25 @@ def test_modern_request_on_legacy_session_is_refused(wire):
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {}}})
     assert response["error"]["code"] == -32600
+
+
+def test_values_that_cannot_be_json_still_get_one_response(wire_factory):
+    import datetime
+    app = Server("odd")
+
+    @app.tool()
+    def when() -> dict:
+        return {"at": datetime.datetime(2026, 1, 1)}
+
+    @app.tool()
+    def sneaky() -> list:
+        return [{"type": "text", "text": datetime.date(2026, 1, 1)}]  # a content block with a bad value
+
+    w = wire_factory(app)
+    w.initialize()
+    result = w.request("tools/call", {"name": "when"}, id=1)["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"].startswith("Tool when returned a value that cannot be sent as JSON")
+    assert w.request("tools/call", {"name": "sneaky"}, id=2) == {"jsonrpc": "2.0", "id": 2, "error": {
+        "code": -32603,
+        "message": "Internal error: the result is not JSON serializable (Object of type date is not JSON serializable)"}}

@@ -27,6 +27,7 @@ import json
 import sys
 import time
 import traceback
+from importlib.metadata import version
 from typing import Any
 
 import anyio
@@ -212,9 +213,6 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="bound on the whole session, seconds")
     parser.add_argument("command", nargs="+", help="server command (after --)")
     args = parser.parse_args()
-
-    import mcp  # noqa: F401  (only to report the version below)
-    from importlib.metadata import version
 
     report: dict[str, Any] = {"mode": args.mode, "sdk_version": version("mcp"), "error": None}
     status = 0
