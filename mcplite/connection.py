@@ -7,20 +7,24 @@ responses to the requests the server sent it.
 """
 
 import threading
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
-    Message, PendingRequests, classify, decode, error_response, readable_id,
+    Message, PendingRequests, classify, decode, error_response, is_valid_id, readable_id,
 )
 from .logs import LazyLogger
-from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS
+from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
 from .server import Call, LegacySession, Server
 from .workers import WorkerPool
 
 _connection_log = LazyLogger("mcplite.connection")
 
-Send = Callable[[Union[Message, List[Message]]], None]
+# send(message, about=None): write one message (or a batch list). ``about`` is the Call a
+# notification reports on; the transport drops the message if that call has been cancelled
+# by the time it holds its write lock ("MUST NOT send any further messages for it").
+Send = Callable[..., None]
 Reply = Callable[[Optional[Message]], None]
 
 # Answered on the reading thread, never queued behind slow tools: "The receiver MUST
@@ -84,13 +88,19 @@ class ServerConnection:
     # -- input -----------------------------------------------------------------
 
     def receive_data(self, data: Union[bytes, str]) -> None:
-        """One framed message (a line on stdio)."""
+        """One framed message (a line on stdio). Never raises: whatever a client sends, the
+        reading loop carries on."""
         try:
             message = decode(data)
         except MCPError as exc:
             self._send(error_response(None, exc))
             return
-        self.receive(message)
+        try:
+            self.receive(message)
+        except Exception:
+            # A bug of ours, not the client's; say so without detail, and keep serving.
+            _connection_log.exception("internal error while receiving a message")
+            self._send(error_response(readable_id(message), MCPError(INTERNAL_ERROR, "Internal error")))
 
     def receive(self, message: Any) -> None:
         """One decoded message: an object, or a JSON-RPC batch (array)."""
@@ -139,11 +149,20 @@ class ServerConnection:
             modern = self._era_for(method, params)
             if in_batch and method == "initialize":
                 raise MCPError(INVALID_REQUEST, "Invalid Request: initialize MUST NOT be part of a batch")
-            call = self.server.begin_call(message, None if modern else self.session, modern)
+            # Until a request has been accepted the connection may still become either era,
+            # so a rejected version is answered with every version; once it is modern, only
+            # the modern ones remain on offer here.
+            offered = SUPPORTED_VERSIONS if self.era is None else MODERN_VERSIONS
+            call = self.server.begin_call(message, None if modern else self.session, modern, offered)
         except MCPError as exc:
             reply(error_response(message["id"], exc))
             return
-        call.emit = self._send
+        if self.era is None:
+            # The first request accepted decides the era, once.
+            self.era = MODERN if modern else LEGACY
+        if modern:
+            call.offered_versions = MODERN_VERSIONS
+        call.emit = self._emitter(call)
         call.connection = self
         with self._lock:
             if call.id in self._inflight:
@@ -156,19 +175,26 @@ class ServerConnection:
                 INVALID_REQUEST, "Invalid Request: id %r is already in use by a request in progress" % (call.id,))))
             return
         if method in _INLINE_METHODS:
-            self._run(call, reply)
-        elif not self.pool.submit(lambda: self._run(call, reply)):
+            reply(self._complete(call))
+        elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:
                 self._inflight.pop(call.id, None)
             reply(error_response(call.id, MCPError(
                 INTERNAL_ERROR, "Server busy: too many requests in progress (limit %d queued)" % self.pool.max_queued)))
 
+    def _emitter(self, call: Call) -> Callable[[Message], None]:
+        send = self._send
+
+        def emit(message: Message) -> None:
+            send(message, call)
+        return emit
+
     def _era_for(self, method: str, params: Any) -> bool:
-        """Decide (once) or check the connection's era for a request; True for modern."""
+        """The era a request is served in (True for modern), checked against the era the
+        connection already has, if any."""
         enveloped = has_modern_envelope(params)
         if self.era is None:
-            opens_modern = method != "initialize" and (enveloped or method in MODERN_ONLY_METHODS)
-            self.era = MODERN if opens_modern else LEGACY
+            return method != "initialize" and (enveloped or method in MODERN_ONLY_METHODS)
         if self.era == MODERN:
             if method == "initialize":
                 requested = params.get("protocolVersion") if isinstance(params, dict) else None
@@ -183,23 +209,33 @@ class ServerConnection:
                                             "initialize; requests with 2026-07-28 _meta are not accepted on it")
         return False
 
-    def _run(self, call: Call, reply: Reply) -> None:
-        response = None if call.cancelled else self.server.handle_request(call)
-        with self._lock:
-            self._inflight.pop(call.id, None)
-            if call.cancelled:
-                # "Servers receiving cancellation notifications SHOULD ... Not send a
-                # response for the cancelled request."
-                response = None
-        reply(response)
+    def _complete(self, call: Call) -> Optional[Message]:
+        """Run a request; its response, or None when it was cancelled. The id is released
+        whatever happens, so it can never stay "in use"."""
+        response = None
+        try:
+            if not call.cancelled:
+                response = self.server.handle_request(call)
+        finally:
+            with self._lock:
+                self._inflight.pop(call.id, None)
+                if call.cancelled:
+                    # "Servers receiving cancellation notifications SHOULD ... Not send a
+                    # response for the cancelled request."
+                    response = None
+        return response
 
     def _notification(self, message: Message) -> None:
         method = message["method"]
         params = message.get("params") or {}
         if method == "notifications/cancelled":
-            rid = params.get("requestId")
+            rid = params.get("requestId") if isinstance(params, dict) else None
+            if not is_valid_id(rid):
+                # "Invalid cancellation notifications SHOULD be ignored" (and true or 1.0
+                # must not cancel request 1).
+                return
             with self._lock:
-                call = self._inflight.get(rid) if rid is not None else None
+                call = self._inflight.get(rid)
                 # "The initialize request MUST NOT be cancelled by clients."
                 if call is not None and call.method != "initialize":
                     call.cancelled = True

@@ -83,8 +83,10 @@ class MCPError(Exception):
 # ---------------------------------------------------------------------------
 # Encoding and decoding
 
-_dumps_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_dumps_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+# allow_nan=False: NaN and Infinity are not JSON, and a strict peer (JSON.parse) would
+# reject the whole line. Such a value makes encoding fail instead (see encode_outgoing).
+_dumps_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_dumps_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
 
 
 def encode(message: Any) -> bytes:
@@ -106,7 +108,7 @@ def encode_outgoing(message: Any) -> bytes:
     its one response. Anything else that cannot be encoded raises TypeError or ValueError."""
     try:
         return encode(message)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         if isinstance(message, dict) and "result" in message and is_valid_id(message.get("id")):
             return encode(error_response(message["id"], MCPError(
                 INTERNAL_ERROR, "Internal error: the result is not JSON serializable (%s)" % (exc,))))
@@ -124,9 +126,16 @@ def decode(data: Union[bytes, str]) -> Any:
             # "JSON-RPC messages MUST be UTF-8 encoded."
             raise MCPError(PARSE_ERROR, "Parse error: message is not valid UTF-8")
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise MCPError(PARSE_ERROR, "Parse error: %s" % (exc,))
+    except RecursionError:
+        # Python's parser recurses per nesting level; "[[[[..." must not take the reader down.
+        raise MCPError(PARSE_ERROR, "Parse error: nested too deeply")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError("%s is not valid JSON" % name)
 
 
 # ---------------------------------------------------------------------------

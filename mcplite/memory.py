@@ -30,8 +30,10 @@ class MemoryConnection:
         self._lock = threading.Lock()
         self._next_id = 0
 
-    def _from_server(self, message: Union[Message, List[Message]]) -> None:
-        self._inbox.put(encode_outgoing(message))
+    def _from_server(self, message: Union[Message, List[Message]], about: Any = None) -> None:
+        with self._lock:
+            if about is None or not about.cancelled:
+                self._inbox.put(encode_outgoing(message))
 
     def send(self, message: Any) -> None:
         self.connection.receive_data(encode(message))

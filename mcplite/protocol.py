@@ -123,7 +123,21 @@ CONTENT_TYPES = frozenset(("text", "image", "audio", "resource_link", "resource"
 
 
 def is_content_block(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") in CONTENT_TYPES
+    """Whether a dict is a content block: its type and the fields that type requires. (A
+    data row that merely has a "type" key is data, not content.)"""
+    if not isinstance(value, dict):
+        return False
+    kind = value.get("type")
+    if kind == "text":
+        return isinstance(value.get("text"), str)
+    if kind == "image" or kind == "audio":
+        return isinstance(value.get("data"), str) and isinstance(value.get("mimeType"), str)
+    if kind == "resource_link":
+        return isinstance(value.get("uri"), str) and isinstance(value.get("name"), str)
+    if kind == "resource":
+        inner = value.get("resource")
+        return isinstance(inner, dict) and isinstance(inner.get("uri"), str) and ("text" in inner or "blob" in inner)
+    return False
 
 
 def content_for_version(blocks: Sequence[Dict[str, Any]], version: str) -> List[Dict[str, Any]]:

@@ -79,13 +79,18 @@ def _is_typeddict(tp: Any) -> bool:
 
 def _json_safe(value: Any) -> bool:
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
         return True
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return False
 
 
 def _enum_schema(values: Sequence[Any]) -> Dict[str, Any]:
+    # Literal[Color.RED] holds the member; the wire needs its value.
+    values = [v.value if isinstance(v, enum.Enum) else v for v in values]
+    for value in values:
+        if not _json_safe(value):
+            raise TypeError("%r is not a JSON value" % (value,))
     schema = {"enum": list(values)}  # type: Dict[str, Any]
     kinds = {type(v) for v in values}
     if kinds == {str}:
@@ -232,10 +237,20 @@ class _SchemaBuilder:
     def _typeddict(self, tp: Any) -> Dict[str, Any]:
         hints = type_hints(tp)
         required_keys = getattr(tp, "__required_keys__", None)
-        if required_keys is None:  # Python 3.8: only totality is known
+        if required_keys is None:
+            # Python 3.8 knows only the class's own totality (so a total=False subclass of
+            # a total TypedDict loses its base's required keys there).
             required_keys = set(hints) if tp.__total__ else set()
+        required_keys = set(required_keys)
         props = {}
         for key, hint in hints.items():
+            # Required[]/NotRequired[] as resolved here win over __required_keys__, which
+            # CPython computes wrongly under `from __future__ import annotations`.
+            qualifier = _qualifier(hint)
+            if qualifier == "Required":
+                required_keys.add(key)
+            elif qualifier == "NotRequired":
+                required_keys.discard(key)
             try:
                 props[key] = self.build(hint)
             except TypeError as exc:
@@ -267,7 +282,18 @@ class _SchemaBuilder:
         schema = {"type": "object", "properties": props}  # type: Dict[str, Any]
         if required:
             schema["required"] = required
+        # The constructor takes no other keyword: say so in the schema, so an unknown field
+        # is reported by name instead of as a TypeError from __init__.
+        schema["additionalProperties"] = False
         return schema
+
+
+def _qualifier(hint: Any) -> Optional[str]:
+    """"Required" / "NotRequired" when a TypedDict field's hint is wrapped in one."""
+    hint = _unwrap_annotated(hint)[0]
+    origin = typing.get_origin(hint)
+    name = getattr(origin, "_name", None) or getattr(origin, "__name__", None)
+    return name if name in ("Required", "NotRequired") else None
 
 
 def _class_doc(tp: Any) -> Optional[str]:
@@ -379,12 +405,12 @@ class FunctionShape:
                 args.append(value)
             else:
                 kwargs[param.name] = value
-        for name in self.context_params:
-            kwargs[name] = context
         if self.var_keyword:
             for key, value in arguments.items():
                 if key not in known:
                     kwargs[key] = value
+        for name in self.context_params:  # last: an argument can never stand in for it
+            kwargs[name] = context
         return args, kwargs
 
 
@@ -484,6 +510,8 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
             annotation = Optional[annotation]  # `x: int = None` means "int, or nothing"
         try:
             prop = builder.build(annotation)
+            if not _json_safe(prop):
+                raise TypeError("its schema is not JSON: %r" % (prop,))
         except TypeError as exc:
             raise TypeError("%s %r, parameter %r: %s" % (kind, fn_name, name, exc))
         if "description" not in prop and name in doc_params:
@@ -622,8 +650,13 @@ def _dataclass_converter(tp: Any) -> Callable[[Any], Any]:
     return convert
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def to_json(value: Any) -> Any:
     """Dataclasses, enums, tuples and sets as JSON values (for structured results)."""
+    if isinstance(value, _PLAIN) and not isinstance(value, enum.Enum):
+        return value
     if isinstance(value, enum.Enum):
         return to_json(value.value)
     if _is_dataclass_value(value):
@@ -639,7 +672,7 @@ def to_json(value: Any) -> Any:
 # ---------------------------------------------------------------------------
 # Validation
 
-Validator = Callable[[Any, str], Optional[str]]
+Validator = Callable[[Any, Any], Optional[str]]
 
 
 def _json_type(value: Any) -> str:
@@ -701,14 +734,23 @@ def _show(value: Any) -> str:
     return text_value if len(text_value) <= 60 else text_value[:57] + "..."
 
 
-def _join(path: str, key: Any) -> str:
+# A path is "" at the root, else a (parent path, key) pair. It is spelt out as text only
+# when a value fails, so a valid value costs no string formatting.
+Path = Any
+
+
+def _path_text(path: Path) -> str:
+    if not path:
+        return ""
+    parent, key = path
+    head = _path_text(parent)
     if isinstance(key, int):
-        return "%s[%d]" % (path, key)
-    return "%s.%s" % (path, key) if path else str(key)
+        return "%s[%d]" % (head, key)
+    return "%s.%s" % (head, key) if head else str(key)
 
 
-def _where(path: str) -> str:
-    return "'%s'" % path if path else "the value"
+def _where(path: Path) -> str:
+    return "'%s'" % _path_text(path) if path else "the value"
 
 
 class _Compiler:
@@ -888,14 +930,11 @@ class _Compiler:
                 for i, item in enumerate(value):
                     check = prefix[i] if i < len(prefix) else item_check
                     if check is not None:
-                        error = check(item, _join(path, i))
+                        error = check(item, (path, i))
                         if error is not None:
                             return error
                 if unique:
-                    for i in range(len(value)):
-                        for j in range(i):
-                            if json_equal(value[i], value[j]):
-                                return "%s: items %d and %d are equal" % (_where(path), j, i)
+                    return _check_unique(value, path)
                 return None
             checks.append(check_array)
         return checks
@@ -908,7 +947,7 @@ class _Compiler:
                 if isinstance(value, dict):
                     for key in required:
                         if key not in value:
-                            return "%s: required property missing" % _where(_join(path, key))
+                            return "%s: required property missing" % _where((path, key))
                 return None
             checks.append(check_required)
         props = {k: self.compile(s, d) for k, s in (schema.get("properties") or {}).items()}
@@ -929,25 +968,54 @@ class _Compiler:
                     check = props.get(key)
                     matched = check is not None
                     if check is not None:
-                        error = check(item, _join(path, key))
+                        error = check(item, (path, key))
                         if error is not None:
                             return error
                     for pattern, pcheck in patterns:
                         if pattern.search(key):
                             matched = True
-                            error = pcheck(item, _join(path, key))
+                            error = pcheck(item, (path, key))
                             if error is not None:
                                 return error
                     if not matched:
                         if closed:
-                            return "%s: unexpected property" % _where(_join(path, key))
+                            return "%s: unexpected property" % _where((path, key))
                         if extra_check is not None:
-                            error = extra_check(item, _join(path, key))
+                            error = extra_check(item, (path, key))
                             if error is not None:
                                 return error
                 return None
             checks.append(check_object)
         return checks
+
+
+def _unique_key(value: Any) -> Any:
+    """A hashable key equal for exactly the values JSON counts as equal (1 and 1.0 alike,
+    true and 1 not)."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    if value is None:
+        return ("z",)
+    if isinstance(value, (list, tuple)):
+        return ("a", tuple(_unique_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("o", frozenset((k, _unique_key(v)) for k, v in value.items()))
+    return ("?", id(value))
+
+
+def _check_unique(value: Any, path: str) -> Optional[str]:
+    # Linear: a quadratic scan would let one 70 KB request burn seconds of CPU.
+    seen = {}  # type: Dict[Any, int]
+    for i, item in enumerate(value):
+        key = _unique_key(item)
+        if key in seen:
+            return "%s: items %d and %d are equal" % (_where(path), seen[key], i)
+        seen[key] = i
+    return None
 
 
 def _accept(value: Any, path: str) -> Optional[str]:

@@ -11,7 +11,7 @@ import base64
 import json
 import re
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
@@ -64,7 +64,7 @@ class Call:
     __slots__ = (
         "id", "method", "params", "version", "modern", "session", "client_capabilities",
         "client_info", "log_level", "emit", "cancelled", "finished", "progress_token",
-        "last_progress", "server", "connection",
+        "last_progress", "server", "connection", "offered_versions",
     )
 
     def __init__(self, server: "Server", id: Any, method: str, params: Dict[str, Any]) -> None:
@@ -85,6 +85,9 @@ class Call:
         self.progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
         self.last_progress = None  # type: Optional[float]
         self.connection = None  # type: Any
+        # What server/discover lists: every version, unless the transport can no longer
+        # serve some of them on this connection (a stdio process gone modern).
+        self.offered_versions = SUPPORTED_VERSIONS  # type: Sequence[str]
 
 
 def _drop(message: Message) -> None:
@@ -385,13 +388,16 @@ class Prompt(_Handler):
 
 
 def _prompt_argument_parser(name: str, prop: Dict[str, Any]) -> Callable[[str], Any]:
-    """Prompt arguments are strings on the wire; a parameter typed otherwise gets JSON-parsed
-    and checked against its schema."""
+    """Prompt arguments (and URI template variables) are strings on the wire. A string the
+    parameter's schema accepts is passed as is; otherwise it is read as JSON (so "3" can be
+    an int) and checked again."""
     if prop.get("type") == "string" or prop == {}:
         return lambda value: value
     check = compile_schema(prop)
 
     def parse(value: str) -> Any:
+        if check(value) is None:
+            return value
         try:
             parsed = json.loads(value)
         except ValueError:
@@ -432,8 +438,13 @@ def _blob_block(data: bytes, tool_name: str) -> Dict[str, Any]:
         "uri": "mcplite://result/%s" % tool_name, "mimeType": "application/octet-stream", "blob": encoded}}
 
 
+# One encoder, built once (json.dumps with options builds a new one per call). The text
+# copy of structured results reads like Python's default json.dumps output.
+_text_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return _text_encoder.encode(value)
 
 
 class Server:
@@ -643,9 +654,11 @@ class Server:
             caps["prompts"] = {}
         return caps
 
-    def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool) -> Call:
+    def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool,
+                   offered: Sequence[str] = SUPPORTED_VERSIONS) -> Call:
         """Check a request against its era and build its Call; raises MCPError when it
-        cannot be served (bad ``_meta``, unsupported version, method not in this era)."""
+        cannot be served (bad ``_meta``, unsupported version, method not in this era).
+        ``offered`` is what an unsupported version is answered with."""
         method = message["method"]
         params = message.get("params")
         if params is None:
@@ -660,7 +673,7 @@ class Server:
             version = meta[META_PROTOCOL_VERSION]
             if version not in MODERN_VERSIONS:
                 raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-                               {"supported": list(SUPPORTED_VERSIONS), "requested": version
+                               {"supported": list(offered), "requested": version
                                 if isinstance(version, str) else json.dumps(version)})
             capabilities = meta.get(META_CLIENT_CAPABILITIES)
             if not isinstance(capabilities, dict):
@@ -668,9 +681,9 @@ class Server:
                                % META_CLIENT_CAPABILITIES)
             info = meta.get(META_CLIENT_INFO)
             level = meta.get(META_LOG_LEVEL)
-            if level is not None and level not in _LOG_RANK:
+            if level is not None and (not isinstance(level, str) or level not in _LOG_RANK):
                 raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
-            if method in LEGACY_ONLY_METHODS or method not in self._methods and method not in MODERN_ONLY_METHODS:
+            if method in LEGACY_ONLY_METHODS or method not in self._methods:
                 raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
             call.version = version
             call.modern = True
@@ -707,7 +720,9 @@ class Server:
             response = result_response(call.id, result)
         except MCPError as exc:
             response = error_response(call.id, exc)
-        except Exception:
+        except (Exception, SystemExit):
+            # SystemExit too: argparse in a handler calls sys.exit(), and the request
+            # still needs its one response.
             _server_log.exception("internal error while handling %s (id %r)", call.method, call.id)
             response = error_response(call.id, MCPError(INTERNAL_ERROR, "Internal error"))
         finally:
@@ -748,7 +763,7 @@ class Server:
 
     def _discover(self, call: Call) -> Dict[str, Any]:
         result = {
-            "supportedVersions": list(SUPPORTED_VERSIONS),
+            "supportedVersions": list(call.offered_versions),
             "capabilities": self.capabilities(call.version),
         }  # type: Dict[str, Any]
         _set(result, "instructions", self.instructions)
@@ -756,7 +771,7 @@ class Server:
 
     def _set_level(self, call: Call) -> Dict[str, Any]:
         level = call.params.get("level")
-        if level not in _LOG_RANK:
+        if not isinstance(level, str) or level not in _LOG_RANK:
             raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"
                            % (level, ", ".join(LOG_LEVELS)))
         if call.session is not None:
@@ -821,7 +836,7 @@ class Server:
             return self._tool_error(call, str(exc) or "tool %s failed" % name)
         except Cancelled:
             return self._tool_error(call, "cancelled")
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             # The traceback stays in the server's log; the model reads the message only.
             _server_log.exception("tool %s raised", name)
             message = str(exc)
@@ -839,9 +854,8 @@ class Server:
     def _tool_result(self, tool: Tool, value: Any, call: Call) -> Dict[str, Any]:
         version = call.version
         if tool.output_schema is not None:
-            structured = to_json(value)
-            if tool.wrap_output:
-                structured = {"result": structured}
+            data = to_json(value)
+            structured = {"result": data} if tool.wrap_output else data
             problem = tool.check_output(structured) if tool.check_output else None
             if problem is not None:
                 _server_log.error("tool %s returned a value that does not match its output schema: %s",
@@ -849,7 +863,7 @@ class Server:
                 # "Servers MUST provide structured results that conform to this schema."
                 return self._tool_error(call, "Tool %s returned a result that does not match its output schema: %s"
                                         % (tool.name, problem))
-            result = {"content": [text(_json_text(to_json(value)))]}  # type: Dict[str, Any]
+            result = {"content": [text(_json_text(data))]}  # type: Dict[str, Any]
             if version >= "2025-06-18":
                 result["structuredContent"] = structured
             return result
@@ -891,7 +905,7 @@ class Server:
             return handler.invoke(arguments, call)
         except MCPError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             _server_log.exception("%s raised", what)
             raise MCPError(INTERNAL_ERROR, "Error in %s: %s" % (what, exc) if str(exc)
                            else "Error in %s: %s" % (what, type(exc).__name__))

@@ -29,14 +29,16 @@ class LineWriter:
         self._lock = threading.Lock()
         self.broken = False
 
-    def send(self, message: Any) -> None:
+    def send(self, message: Any, about: Any = None) -> None:
+        """Write one message as one line. ``about``: the Call a notification reports on; it
+        is dropped if that call was cancelled before the write lock was ours."""
         try:
             data = encode_outgoing(message) + b"\n"
         except (TypeError, ValueError):
             _stdio_log.exception("dropped a message that cannot be encoded as JSON")
             return
         with self._lock:
-            if self.broken:
+            if self.broken or (about is not None and about.cancelled):
                 return
             try:
                 view = memoryview(data)
@@ -63,15 +65,17 @@ def _protect_standard_streams() -> Tuple[BinaryIO, BinaryIO]:
     becomes a copy of stderr and fd 0 reads /dev/null. print() then lands on stderr and
     input() or a child process can no longer swallow requests.
     """
+    protocol_in = os.dup(0)
+    protocol_out = os.dup(1)
+    os.dup2(2, 1)
+    # Flushed only now that fd 1 is stderr: text printed before run() and still buffered
+    # must not reach the protocol stream either.
     for stream in (sys.stdout, sys.__stdout__):
         try:
             if stream is not None:
                 stream.flush()
         except (OSError, ValueError):
             pass
-    protocol_in = os.dup(0)
-    protocol_out = os.dup(1)
-    os.dup2(2, 1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)

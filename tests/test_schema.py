@@ -85,21 +85,18 @@ class PartialMovie(TypedDict, total=False):
     (PartialMovie, {"type": "object", "title": "PartialMovie", "properties": {"title": {"type": "string"}}}),
     (Point, {"type": "object", "title": "Point", "description": "A point on the plane.", "required": ["x"],
              "properties": {"x": {"type": "number"}, "y": {"type": "number", "default": 0.0},
-                            "tags": {"type": "array", "items": {"type": "string"}}}}),
+                            "tags": {"type": "array", "items": {"type": "string"}}},
+             "additionalProperties": False}),
 ])
 def test_schema_for_type(annotation, schema):
     assert schema_for_type(annotation) == schema
 
 
 def test_recursive_types_use_defs():
-    assert schema_for_type(Node) == {
-        "type": "object", "title": "Node", "required": ["name"],
-        "properties": {"name": {"type": "string"},
-                       "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
-        "$defs": {"Node": {"type": "object", "title": "Node", "required": ["name"],
-                           "properties": {"name": {"type": "string"},
-                                          "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}},
-    }
+    node = {"type": "object", "title": "Node", "required": ["name"], "additionalProperties": False,
+            "properties": {"name": {"type": "string"},
+                           "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}
+    assert schema_for_type(Node) == dict(node, **{"$defs": {"Node": node}})
     check = compile_schema(schema_for_type(Node))
     assert check({"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]}) is None
     assert check({"name": "a", "children": [{"name": "b", "children": [{"name": 3}]}]}) == \

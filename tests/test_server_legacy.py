@@ -428,7 +428,7 @@ def test_values_that_cannot_be_json_still_get_one_response(wire_factory):
 
     @app.tool()
     def sneaky() -> list:
-        return [{"type": "text", "text": datetime.date(2026, 1, 1)}]  # a content block with a bad value
+        return [{"type": "text", "text": "x", "_meta": {"on": datetime.date(2026, 1, 1)}}]  # a bad value in a block
 
     w = wire_factory(app)
     w.initialize()

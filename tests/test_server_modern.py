@@ -18,7 +18,9 @@ def test_discover(wire):
         "jsonrpc": "2.0", "id": "d1",
         "result": {
             "resultType": "complete",
-            "supportedVersions": ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"],
+            # A stdio process (like this in-memory pair) that accepted a modern request
+            # serves only the modern era from then on, so it offers only that.
+            "supportedVersions": ["2026-07-28"],
             "capabilities": {"logging": {}, "tools": {}, "resources": {}, "prompts": {}},
             "instructions": "For tests.",
             "ttlMs": 0,
@@ -94,6 +96,21 @@ def test_missing_required_meta(wire):
 def test_legacy_only_methods_do_not_exist(wire):
     for method in ["ping", "logging/setLevel", "resources/subscribe"]:
         assert wire.modern(method)["error"] == {"code": -32601, "message": "Method not found: " + method}
+
+
+def test_a_rejected_first_request_leaves_the_era_open(wire):
+    """A dual-era client probes with its newest version; when that is refused (-32022 naming
+    every version) it must still be able to fall back to initialize."""
+    assert wire.modern("server/discover", version="2027-01-01")["error"]["data"]["supported"][-1] == "2024-11-05"
+    assert wire.modern("tools/list", version="2025-11-25")["error"]["code"] == -32022
+    assert wire.initialize("2025-11-25")["result"]["protocolVersion"] == "2025-11-25"
+    assert wire.request("tools/list")["result"]["tools"]
+
+
+def test_unsupported_version_on_a_modern_connection_offers_modern_versions(wire):
+    wire.modern("tools/list")
+    assert wire.modern("tools/list", version="2099-01-01")["error"]["data"] == {
+        "supported": ["2026-07-28"], "requested": "2099-01-01"}
 
 
 def test_initialize_on_a_modern_connection_names_what_it_serves(wire):

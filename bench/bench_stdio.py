@@ -1,0 +1,1053 @@
+#!/usr/bin/env python3
+"""stdio benchmark: mcplite side by side with the official Python SDK and a raw stdlib floor.
+
+One run measures, for each server, over real pipes:
+
+1. import time: ``python -c "import mcplite"`` against a bare ``python -c pass`` (wall time,
+   median of N runs), and the SDK's ``import mcp.server.mcpserver`` for reference;
+2. spawn -> initialize: wall time from ``Popen`` of the server until the response to a
+   legacy ``initialize`` (protocolVersion 2025-11-25) has been read; and spawn -> the first
+   modern response (``server/discover`` carrying the 2026-07-28 ``_meta`` keys);
+3. idle RSS (``VmRSS`` of ``/proc/<pid>/status``) after the handshake;
+4. sequential ``tools/call`` round trips of the same ``add`` tool: calls/s (median of several
+   rounds, each round on a fresh server process after a warm-up, rounds interleaved across
+   the servers) and latency percentiles, once per CPU
+   placement (``--affinity``): "same" pins the client and the server to one CPU (what each
+   server costs, reproducible), "none" leaves placement to the OS (what users get; on a VM
+   a cross-CPU wake-up costs tens of microseconds, so these numbers jump between runs).
+
+The servers live in ``bench/servers/``: ``mcplite_add.py``, ``sdk_add.py`` (the same tool on
+the SDK's ``MCPServer``) and ``raw_floor.py`` (``json.loads``/``json.dumps`` in a loop, the
+floor). The driving client below is the same stdlib code for all of them (``os.write`` to the
+server's stdin, ``select`` + ``os.read`` on its stdout, unbuffered), so only the server
+differs.
+
+Usage::
+
+    python bench/bench_stdio.py            # full run, prints a table
+    python bench/bench_stdio.py --quick    # a few rounds: a CI smoke run
+    python bench/bench_stdio.py --json     # the numbers as one JSON object on stdout
+
+The SDK interpreter is ``--sdk-python PATH``, else ``$MCPLITE_SDK_PYTHON``, else
+``.cache/sdk-venv/bin/python`` in the repository, else ``~/.cache/mcp-peers/venv/bin/python``.
+Without a usable SDK the mcplite and raw columns still run. mcplite and the raw floor run
+under the current interpreter; when the SDK's interpreter is another Python version or
+another installation (a venv whose site-packages differ) they also run under it, so there is
+a like-for-like comparison with the SDK. Targets are reported for each interpreter.
+
+Every child runs with ``PYTHONPATH`` set to the repository root and without
+``PYTHONDONTWRITEBYTECODE``/``PYTHONUNBUFFERED`` and the like, so all servers start the way
+a user's would (byte-code caches written and used).
+
+Exit status: 0 when every server started and answered correctly (missed performance
+targets are reported, never fatal), 1 when a server failed to start or answered wrongly,
+2 on bad usage. Every child process is killed by PID before exit.
+"""
+import argparse
+import json
+import os
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SERVERS = os.path.join(HERE, "servers")
+
+LEGACY_VERSION = "2025-11-25"
+MODERN_VERSION = "2026-07-28"
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPS = "io.modelcontextprotocol/clientCapabilities"
+CLIENT_INFO = {"name": "mcplite-bench", "version": "1.0.0"}
+
+# Targets from issue 2, item 10. (name, unit, comparison, bound)
+TARGET_IMPORT_MS = 25.0
+TARGET_SPAWN_MS = 80.0
+TARGET_RSS_MIB = 20.0
+TARGET_VS_SDK = 5.0
+TARGET_VS_RAW = 0.5
+
+MAX_LINE = 16 * 1024 * 1024  # a response line longer than this is a broken server
+MAX_SKIPPED = 10000  # notifications tolerated while waiting for one response
+SETTLE_S = 0.1  # pause after the handshake before reading the idle RSS
+
+QUICK = {"import_runs": 3, "spawns": 2, "warmup": 20, "calls": 200, "rounds": 2}
+FULL = {"import_runs": 20, "spawns": 10, "warmup": 500, "calls": 2000, "rounds": 5}
+
+
+class BenchError(Exception):
+    """A server failed to start, died, timed out or answered wrongly."""
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------- children
+
+_CHILDREN = {}  # pid -> Popen; everything still here is killed at exit
+
+
+def _register(proc):
+    _CHILDREN[proc.pid] = proc
+
+
+def _reap(proc, timeout=5.0):
+    """Kill ``proc`` (by its PID, via Popen) unless it has exited, and wait for it."""
+    try:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=timeout)
+    except Exception:  # already gone, or unkillable: nothing more we can do
+        pass
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            if stream is not None:
+                stream.close()
+        except Exception:
+            pass
+    _CHILDREN.pop(proc.pid, None)
+
+
+def wait_exit(proc, fd, deadline):
+    """Wait for ``proc`` to exit by waiting for EOF on its stdout ``fd`` (select), then reap it.
+
+    ``Popen.wait(timeout=...)`` polls with sleeps that grow to 50 ms, which would add up to
+    tens of milliseconds to a ~30 ms process; the pipe's EOF is seen at once. Returns the exit
+    status, or None on timeout (the caller kills the process).
+    """
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready and not os.read(fd, 65536):
+            break
+    try:
+        return proc.wait(timeout=max(0.5, deadline - time.perf_counter()))
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def kill_all_children():
+    for proc in list(_CHILDREN.values()):
+        _reap(proc)
+
+
+def _on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def run_quiet(argv, env, timeout):
+    """Run a short command; return (exit status or None on timeout, stderr, stdout)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO, env=env)
+    _register(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _reap(proc)
+        return None, "timed out after %.0f s" % timeout, ""
+    finally:
+        _reap(proc)
+    return proc.returncode, err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------- the client
+
+class ServerProc(object):
+    """One server process and the stdlib JSON-RPC client that drives it over its pipes."""
+
+    def __init__(self, argv, env, label):
+        self.label = label
+        self.stderr = tempfile.TemporaryFile()
+        self.t_spawn = time.perf_counter()
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self.stderr, bufsize=0, cwd=REPO, env=env)
+        except OSError as exc:
+            self.stderr.close()
+            raise BenchError("%s: cannot start %s: %s" % (label, argv[0], exc))
+        _register(self.proc)
+        self.pid = self.proc.pid
+        self.rfd = self.proc.stdout.fileno()
+        self.wfd = self.proc.stdin.fileno()
+        self.buf = b""
+        self.next_id = 0
+
+    # -- failure reporting
+    def stderr_tail(self, limit=1500):
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - limit))
+            return self.stderr.read().decode("utf-8", "replace").strip()
+        except Exception:
+            return ""
+
+    def fail(self, what):
+        try:  # a server that closed its stdout is usually exiting: get its status
+            code = self.proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            code = None
+        msg = "%s: %s" % (self.label, what)
+        if code is not None:
+            msg += " (process exited with status %s)" % code
+        tail = self.stderr_tail()
+        if tail:
+            msg += "\n    stderr: " + tail.replace("\n", "\n    stderr: ")
+        return BenchError(msg)
+
+    # -- wire
+    def send(self, obj):
+        data = json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self.wfd, view)
+                view = view[n:]
+        except OSError as exc:
+            raise self.fail("writing to its stdin failed: %s" % exc)
+
+    def _readline(self, deadline):
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                line = self.buf[:i]
+                self.buf = self.buf[i + 1:]
+                return line
+            if len(self.buf) > MAX_LINE:
+                raise self.fail("a stdout line longer than %d bytes" % MAX_LINE)
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise self.fail("timed out waiting for a response")
+            ready, _, _ = select.select([self.rfd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(self.rfd, 65536)
+            if not chunk:
+                raise self.fail("closed its stdout")
+            self.buf += chunk
+
+    def wait_response(self, rid, deadline):
+        """The result of request ``rid``; notifications read meanwhile are skipped."""
+        for _ in range(MAX_SKIPPED):
+            line = self._readline(deadline)
+            if not line.strip():
+                continue
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                raise self.fail("a non-JSON line on stdout: %r" % line[:200])
+            if not isinstance(msg, dict):
+                raise self.fail("a non-object message: %r" % line[:200])
+            if "method" in msg:
+                if "id" in msg:  # a server->client request: refuse it so it can't stall
+                    self.send({"jsonrpc": "2.0", "id": msg["id"],
+                               "error": {"code": -32601, "message": "not supported by the benchmark"}})
+                continue
+            if msg.get("id") != rid:
+                raise self.fail("a response with id %r while waiting for %r" % (msg.get("id"), rid))
+            if "error" in msg:
+                raise self.fail("an error response: %s" % json.dumps(msg["error"])[:300])
+            if not isinstance(msg.get("result"), dict):
+                raise self.fail("a response without a result object: %r" % line[:300])
+            return msg["result"]
+        raise self.fail("more than %d notifications without the response" % MAX_SKIPPED)
+
+    def request(self, method, params, timeout):
+        self.next_id += 1
+        rid = self.next_id
+        self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+        return self.wait_response(rid, time.perf_counter() + timeout)
+
+    def notify(self, method, params=None):
+        msg = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+
+    # -- process facts
+    def rss_mib(self):
+        try:
+            with open("/proc/%d/status" % self.pid) as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024.0
+        except (OSError, ValueError, IndexError):
+            pass
+        return None
+
+    def close(self, timeout=5.0):
+        """Close stdin (EOF) and wait; return (exit status, seconds to exit) or (None, None)."""
+        t0 = time.perf_counter()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            code = wait_exit(self.proc, self.rfd, t0 + timeout)
+            return code, (None if code is None else time.perf_counter() - t0)
+        finally:
+            self.kill()
+
+    def kill(self):
+        _reap(self.proc)
+        try:
+            self.stderr.close()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------- checks
+
+def initialize_params():
+    return {"protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO}
+
+
+def discover_params():
+    return {"_meta": {META_VERSION: MODERN_VERSION, META_CAPS: {}}}
+
+
+def check_initialize(sp, result):
+    if result.get("protocolVersion") != LEGACY_VERSION:
+        raise sp.fail("initialize answered protocolVersion %r, expected %r"
+                      % (result.get("protocolVersion"), LEGACY_VERSION))
+    caps = result.get("capabilities")
+    if not isinstance(caps, dict) or "tools" not in caps:
+        raise sp.fail("initialize result has no tools capability: %r" % (caps,))
+    if not isinstance(result.get("serverInfo"), dict):
+        raise sp.fail("initialize result has no serverInfo")
+
+
+def check_discover(sp, result):
+    versions = result.get("supportedVersions")
+    if not isinstance(versions, list) or MODERN_VERSION not in versions:
+        raise sp.fail("server/discover result lacks %s in supportedVersions: %r"
+                      % (MODERN_VERSION, versions))
+
+
+def check_add(sp, result, expected):
+    if result.get("isError"):
+        raise sp.fail("tools/call add returned isError: %s" % json.dumps(result)[:300])
+    structured = result.get("structuredContent")
+    if structured is not None:
+        if structured != {"result": expected} and structured != expected:
+            raise sp.fail("add returned structuredContent %r, expected %r" % (structured, expected))
+        return
+    content = result.get("content")
+    if not (isinstance(content, list) and content and isinstance(content[0], dict)
+            and content[0].get("text", "").strip() == str(expected)):
+        raise sp.fail("add returned %s, expected %r" % (json.dumps(result)[:300], expected))
+
+
+# --------------------------------------------------------------------------- columns
+
+class Column(object):
+    def __init__(self, key, kind, label, python, script):
+        self.key = key
+        self.kind = kind  # "mcplite" | "sdk" | "raw"
+        self.label = label
+        self.python = python  # a dict from python_info()
+        self.script = script
+        self.error = None
+        self.init_ms = []
+        self.discover_ms = []
+        self.rss = []
+        self.eof_codes = []
+        self.eof_ms = []
+        self.calls = {}  # affinity mode -> {"rounds": [calls/s], "latencies": [seconds]}
+        self.rss_after_calls = None
+        self.interpreter = None  # "current" | "sdk-python"
+        self.affinity_order = []
+
+    def _first(self, field):
+        for mode in self.affinity_order:
+            if mode in self.calls:
+                return self.calls[mode][field]
+        return []
+
+    @property
+    def argv(self):
+        return [self.python["executable"], self.script]
+
+    def to_json(self):
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "python": self.python["executable"],
+            "python_version": self.python["version"],
+            "error": self.error,
+            "spawn_initialize_ms": summary(self.init_ms),
+            "spawn_discover_ms": summary(self.discover_ms),
+            "idle_rss_mib": summary(self.rss),
+            "rss_after_calls_mib": rnd(self.rss_after_calls, 2),
+            # the first placement of --affinity; every placement under "calls_by_affinity"
+            "calls_per_s": summary(self._first("rounds"), 0),
+            "latency_us": percentiles(self._first("latencies")),
+            "calls_by_affinity": dict(
+                (mode, {"calls_per_s": summary(st["rounds"], 0),
+                        "latency_us": percentiles(st["latencies"])})
+                for mode, st in self.calls.items()),
+            "eof_exit": {"codes": sorted(set(self.eof_codes), key=str),
+                         "ms_median": rnd(median(self.eof_ms), 1)},
+        }
+
+
+def rnd(x, nd):
+    return None if x is None else round(x, nd)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def summary(xs, nd=2):
+    if not xs:
+        return None
+    return {"median": rnd(statistics.median(xs), nd), "min": rnd(min(xs), nd),
+            "max": rnd(max(xs), nd), "n": len(xs)}
+
+
+def percentiles(lat):
+    if not lat:
+        return None
+    s = sorted(lat)
+
+    def q(p):
+        return round(s[min(len(s) - 1, int(round(p * (len(s) - 1))))] * 1e6, 1)
+
+    return {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "n": len(s)}
+
+
+def python_info(executable, env, timeout):
+    code = ("import json, platform, sys; print(json.dumps({'version': platform.python_version(),"
+            " 'executable': sys.executable, 'prefix': sys.prefix, 'startup_modules': len(sys.modules),"
+            " 'implementation': platform.python_implementation()}))")
+    try:
+        rc, err, out = run_quiet([executable, "-c", code], env, timeout)
+    except OSError as exc:
+        return None, str(exc)
+    if rc != 0:
+        return None, (err or "exit status %s" % rc).strip()[-500:]
+    info = json.loads(out.strip().splitlines()[-1])
+    info["executable"] = executable  # keep the path we were given (a venv's python)
+    return info, None
+
+
+def resolve_sdk_python(arg):
+    if arg is not None:
+        return arg, "--sdk-python"
+    env = os.environ.get("MCPLITE_SDK_PYTHON")
+    if env:
+        return env, "$MCPLITE_SDK_PYTHON"
+    local = os.path.join(REPO, ".cache", "sdk-venv", "bin", "python")
+    if os.path.exists(local):
+        return local, "the repository's .cache/sdk-venv"
+    return os.path.expanduser("~/.cache/mcp-peers/venv/bin/python"), "~/.cache/mcp-peers/venv"
+
+
+def bench_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO  # mcplite from the checkout, never an installed copy
+    # Settings that change start-up or I/O behaviour: every server runs with the defaults a
+    # user's would (.pyc files written and used, buffered standard streams).
+    for var in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONPROFILEIMPORTTIME",
+                "PYTHONDONTWRITEBYTECODE", "PYTHONVERBOSE", "PYTHONUNBUFFERED"):
+        env.pop(var, None)
+    return env
+
+
+# --------------------------------------------------------------------------- phases
+
+def time_imports(specs, runs, env, timeout):
+    """specs: list of (key, executable, code). Median wall ms per key, runs interleaved."""
+    times = dict((key, []) for key, _, _ in specs)
+    for key, exe, code in specs:  # warm-up: writes .pyc files, fills the page cache
+        rc, err, _ = run_quiet([exe, "-c", code], env, timeout)
+        if rc != 0:
+            raise BenchError("%s -c %r failed: %s" % (exe, code, err.strip()[-800:]))
+    for _ in range(runs):
+        for key, exe, code in specs:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([exe, "-c", code], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    cwd=REPO, env=env)
+            _register(proc)
+            try:
+                rc = wait_exit(proc, proc.stdout.fileno(), t0 + timeout)
+            finally:
+                _reap(proc)
+            if rc is None:
+                raise BenchError("%s -c %r timed out" % (exe, code))
+            if rc != 0:
+                raise BenchError("%s -c %r exited with %s" % (exe, code, rc))
+            times[key].append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def spawn_legacy(col, env, timeout, record):
+    sp = ServerProc(col.argv, env, col.label)
+    try:
+        result = sp.request("initialize", initialize_params(), timeout)
+        elapsed = time.perf_counter() - sp.t_spawn
+        check_initialize(sp, result)
+        sp.notify("notifications/initialized")
+        sp.request("ping", {}, timeout)
+        time.sleep(SETTLE_S)
+        rss = sp.rss_mib()
+        code, secs = sp.close()
+        if record:
+            col.init_ms.append(elapsed * 1000.0)
+            if rss is not None:
+                col.rss.append(rss)
+            col.eof_codes.append(code)
+            if secs is not None:
+                col.eof_ms.append(secs * 1000.0)
+    finally:
+        sp.kill()
+
+
+def spawn_modern(col, env, timeout, record):
+    sp = ServerProc(col.argv, env, col.label)
+    try:
+        result = sp.request("server/discover", discover_params(), timeout)
+        elapsed = time.perf_counter() - sp.t_spawn
+        check_discover(sp, result)
+        if record:
+            col.discover_ms.append(elapsed * 1000.0)
+    finally:
+        sp.kill()
+
+
+def start_session(col, env, timeout):
+    sp = ServerProc(col.argv, env, col.label)
+    try:
+        check_initialize(sp, sp.request("initialize", initialize_params(), timeout))
+        sp.notify("notifications/initialized")
+        return sp
+    except BaseException:
+        sp.kill()
+        raise
+
+
+def call_round(sp, n, first, call_timeout, latencies):
+    """``n`` sequential ``add`` calls; returns the elapsed seconds."""
+    perf = time.perf_counter
+    t_start = perf()
+    for i in range(first, first + n):
+        sp.next_id += 1
+        rid = sp.next_id
+        t0 = perf()
+        sp.send({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                 "params": {"name": "add", "arguments": {"a": i, "b": 1}}})
+        result = sp.wait_response(rid, t0 + call_timeout)
+        t1 = perf()
+        check_add(sp, result, i + 1)
+        if latencies is not None:
+            latencies.append(t1 - t0)
+    return perf() - t_start
+
+
+def plan_affinity(mode):
+    """(server CPUs, client CPUs, description) for a placement; CPUs None = not pinned.
+
+    Why pin: a round trip wakes the other process twice. On the same CPU that is a plain
+    context switch; across CPUs it is a wake-up of another (often idle) CPU, which costs far
+    more on a virtual machine (~70 us per round trip measured on a 2-vCPU VM) and which the
+    scheduler does sometimes and not others, so unpinned numbers can jump between runs.
+    "same" measures what each server costs; "none" is what a user gets.
+    """
+    if mode == "none":
+        return None, None, "none: the OS scheduler places the client and the servers"
+    if not hasattr(os, "sched_setaffinity"):
+        return None, None, "none: this platform cannot pin processes to CPUs (%s requested)" % mode
+    cpus = sorted(os.sched_getaffinity(0))
+    if mode == "split" and len(cpus) >= 2:
+        return ({cpus[1]}, {cpus[0]},
+                "split: the client on CPU %d, every server thread on CPU %d" % (cpus[0], cpus[1]))
+    note = "" if mode == "same" else " (split needs 2 CPUs)"
+    return ({cpus[0]}, {cpus[0]},
+            "same: the client and every server thread on CPU %d%s" % (cpus[0], note))
+
+
+def calls_phase(columns, env, args, mode, placement):
+    """Time ``args.rounds`` rounds of ``args.calls`` sequential calls per server. Each round
+    uses a fresh server process (started, initialized, warmed up with ``args.warmup`` calls),
+    so one unlucky process cannot skew the median; the rounds are interleaved across the
+    servers so that a slow patch of the machine hits every server alike."""
+    server_cpus, client_cpus, _ = placement
+    original = os.sched_getaffinity(0) if server_cpus is not None else None
+    stats = dict((col.key, {"rounds": [], "latencies": [], "rss": []}) for col in columns)
+    try:
+        counter = 0
+        for r in range(args.rounds):
+            log("call round %d/%d (%s)" % (r + 1, args.rounds, mode))
+            for col in columns:
+                if col.error is not None:
+                    continue
+                if server_cpus is not None:
+                    os.sched_setaffinity(0, server_cpus)  # inherited by the child and its threads
+                sp = None
+                try:
+                    sp = start_session(col, env, args.timeout)
+                    if client_cpus is not None:
+                        os.sched_setaffinity(0, client_cpus)
+                    call_round(sp, args.warmup, counter, args.call_timeout, None)
+                    secs = call_round(sp, args.calls, counter + args.warmup, args.call_timeout,
+                                      stats[col.key]["latencies"])
+                    stats[col.key]["rounds"].append(args.calls / secs)
+                    rss = sp.rss_mib()
+                    if rss is not None:
+                        stats[col.key]["rss"].append(rss)
+                except BenchError as exc:
+                    col.error = str(exc)
+                finally:
+                    if sp is not None:
+                        sp.kill()
+            counter += args.warmup + args.calls
+        for col in columns:
+            if col.error is None:
+                col.calls[mode] = stats[col.key]
+                if col.rss_after_calls is None and stats[col.key]["rss"]:
+                    col.rss_after_calls = statistics.median(stats[col.key]["rss"])
+    finally:
+        if original is not None:
+            os.sched_setaffinity(0, original)
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt(x, spec="%.1f", none="-"):
+    return none if x is None else spec % x
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def render_table(headers, rows):
+    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
+    out = []
+    for n, r in enumerate([headers] + rows):
+        cells = []
+        for i, cell in enumerate(r):
+            cells.append(str(cell).ljust(widths[i]) if i == 0 else str(cell).rjust(widths[i]))
+        out.append("  " + "  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def print_report(rep, columns):
+    cfg = rep["config"]
+    p = print
+    p("mcplite stdio benchmark (%s: %d import runs, %d spawns, %d rounds x %d calls, %d warm-up)"
+      % (rep["mode"], cfg["import_runs"], cfg["spawns"], cfg["rounds"], cfg["calls"], cfg["warmup"]))
+    p("command: %s" % rep["command"])
+    p("machine: %s, %s CPUs" % (rep["machine"]["platform"], rep["machine"]["cpus"]))
+    p("")
+    p("Interpreters")
+    for tag in ("current", "sdk-python"):
+        info = rep["pythons"].get(tag)
+        if info:
+            p("  %-10s %s %s  %s  (prefix %s; %d modules loaded by `python -c`)"
+              % (tag, info["implementation"], info["version"], info["executable"],
+                 info["prefix"], info["startup_modules"]))
+    sdk = rep["sdk"]
+    if sdk["available"]:
+        p("  SDK: mcp %s, from %s" % (sdk["version"], sdk["source"]))
+    else:
+        p("  SDK: not available (%s); the mcplite and raw columns run without it" % sdk["reason"])
+    for note in rep["notes"]:
+        p("  note: " + note)
+    p("")
+
+    imp = rep["import_ms"]
+    if imp:
+        p("Import time (wall ms of the whole `python -c ...` process, median of %d runs;"
+          % cfg["import_runs"])
+        p("overhead = above a bare `python -c pass` of the same interpreter)")
+        rows = []
+        for key in ("bare", "mcplite", "bare@sdk-python", "mcplite@sdk-python", "sdk"):
+            if key in imp:
+                e = imp[key]
+                rows.append(["python -c %r" % e["command"], e["interpreter"], e["python_version"],
+                             fmt(e["median"]), fmt(e.get("overhead"), "+%.1f")])
+        p(render_table(["command", "interpreter", "python", "ms", "overhead ms"], rows))
+        p("")
+
+    for a in rep["affinity"]:
+        p("CPU placement for the tools/call rounds: %s" % a["description"])
+    p("")
+    first = rep["affinity"][0]["mode"] if rep["affinity"] else None
+    p("Servers over stdio (medians; calls/s and latency with CPU placement %r, latency over"
+      " every timed call)" % first)
+    rows = []
+    for col in columns:
+        j = rep["servers"][col.key]
+        lat = j["latency_us"] or {}
+        rows.append([col.label + (" FAILED" if col.error else ""), col.python["version"],
+                     fmt((j["spawn_initialize_ms"] or {}).get("median")),
+                     fmt((j["spawn_discover_ms"] or {}).get("median")),
+                     fmt((j["idle_rss_mib"] or {}).get("median")),
+                     fmt((j["calls_per_s"] or {}).get("median"), "%.0f"),
+                     fmt(lat.get("p50")), fmt(lat.get("p99")),
+                     fmt(j["rss_after_calls_mib"]),
+                     fmt(j["eof_exit"]["ms_median"])])
+    p(render_table(["server", "python", "spawn->init ms", "spawn->discover ms",
+                    "idle RSS MiB", "calls/s", "p50 us", "p99 us", "RSS after MiB",
+                    "EOF->exit ms"], rows))
+    for col in columns:
+        codes = rep["servers"][col.key]["eof_exit"]["codes"]
+        if codes and codes != [0]:
+            p("  note: %s exit status after stdin EOF: %s (None = still running after 5 s)"
+              % (col.label, codes))
+    p("")
+
+    if len(rep["affinity"]) > 1:
+        p("tools/call by CPU placement (calls/s median, p50 us, calls/s over the raw floor of the"
+          " same interpreter and over the SDK)")
+        modes = [a["mode"] for a in rep["affinity"]]
+        rows = []
+        for col in columns:
+            by = rep["servers"][col.key]["calls_by_affinity"]
+            row = [col.label]
+            for m in modes:
+                e = by.get(m) or {}
+                row += [fmt((e.get("calls_per_s") or {}).get("median"), "%.0f"),
+                        fmt((e.get("latency_us") or {}).get("p50")),
+                        fmt(e.get("vs_raw"), "%.2fx"), fmt(e.get("vs_sdk"), "%.2fx")]
+            rows.append(row)
+        heads = ["server"]
+        for m in modes:
+            heads += ["%s calls/s" % m, "p50 us", "/raw", "/SDK"]
+        p(render_table(heads, rows))
+        p("")
+
+    if rep["ratios"]:
+        p("Ratios")
+        width = max(len(r["name"]) for r in rep["ratios"])
+        for r in rep["ratios"]:
+            if r["value"] is None:
+                continue
+            p("  %s  %s" % (r["name"].ljust(width), fmt(r["value"], "%.2fx")))
+        p("")
+
+    p("Targets (issue 2, item 10)")
+    rows = []
+    for t in rep["targets"]:
+        status = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        rows.append([t["name"], t["interpreter"], fmt(t["value"], t["fmt"]),
+                     "%s %s" % (t["op"], t["fmt"] % t["bound"]), status])
+    p(render_table(["target", "interpreter", "measured", "goal", "status"], rows))
+    if rep["errors"]:
+        p("")
+        p("ERRORS (exit status 1)")
+        for e in rep["errors"]:
+            p("  " + e.replace("\n", "\n  "))
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="few rounds: a CI smoke run")
+    ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ap.add_argument("--sdk-python", metavar="PATH", default=None,
+                    help="the interpreter of a venv with mcp==2.3.0 (default: $MCPLITE_SDK_PYTHON,"
+                         " else .cache/sdk-venv/bin/python, else ~/.cache/mcp-peers/venv/bin/python)")
+    ap.add_argument("--no-sdk", action="store_true", help="skip the official SDK column")
+    ap.add_argument("--only", metavar="KINDS", default="mcplite,sdk,raw",
+                    help="comma-separated servers to run (mcplite,sdk,raw); default all")
+    ap.add_argument("--import-runs", type=int, help="runs per import timing")
+    ap.add_argument("--spawns", type=int, help="timed spawns per server and handshake")
+    ap.add_argument("--rounds", type=int, help="timed rounds of calls per server")
+    ap.add_argument("--calls", type=int, help="calls per round")
+    ap.add_argument("--warmup", type=int, help="untimed calls before each timed round")
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds allowed for a server to start and answer (default 60)")
+    ap.add_argument("--affinity", metavar="MODES", default=None,
+                    help="CPU placement for the tools/call rounds, one run of them per mode:"
+                         " same (client and server pinned to one CPU: reproducible, what each server"
+                         " costs), split (one CPU each), none (unpinned: what users get, but it jumps"
+                         " between runs on VMs). The first mode feeds the main table and the"
+                         " targets. Default: same,none (--quick: same)")
+    ap.add_argument("--call-timeout", type=float, default=10.0,
+                    help="seconds allowed for one tools/call (default 10)")
+    args = ap.parse_args(argv)
+    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in ("mcplite", "sdk", "raw")]
+    if bad or not kinds:
+        ap.error("--only takes mcplite, sdk and/or raw, got %r" % args.only)
+    args.kinds = kinds
+    modes = [m.strip() for m in (args.affinity or ("same" if args.quick else "same,none")).split(",")
+             if m.strip()]
+    if not modes or any(m not in ("same", "split", "none") for m in modes) or len(set(modes)) != len(modes):
+        ap.error("--affinity takes distinct modes among same, split and none, got %r" % args.affinity)
+    args.affinity = modes
+    base = QUICK if args.quick else FULL
+    for name, default in base.items():
+        value = getattr(args, name)
+        if value is None:
+            setattr(args, name, default)
+        elif value < 1 or value > 10 ** 7:
+            ap.error("--%s must be between 1 and 10000000" % name.replace("_", "-"))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        kill_all_children()
+
+
+def run(args):
+    env = bench_env()
+    errors = []
+    cfg = dict((k, getattr(args, k)) for k in FULL)
+    cfg.update(timeout=args.timeout, call_timeout=args.call_timeout, kinds=args.kinds,
+               affinity=args.affinity)
+    rep = {
+        "schema": 1,
+        "mode": "quick" if args.quick else "full",
+        "command": " ".join(["python", "bench/bench_stdio.py"] + sys.argv[1:]),
+        "machine": {"platform": sys.platform, "cpus": os.cpu_count()},
+        "config": cfg,
+        "pythons": {},
+        "sdk": {},
+        "import_ms": {},
+        "servers": {},
+        "ratios": [],
+        "targets": [],
+        "errors": errors,
+        "notes": [],
+        "affinity": [],
+    }
+
+    # -- interpreters: "current" (sys.executable) always; "sdk-python" when an SDK is usable
+    current, err = python_info(sys.executable, env, args.timeout)
+    if current is None:
+        raise SystemExit("cannot run the current interpreter: %s" % err)
+    rep["pythons"]["current"] = current
+
+    want_mcplite = "mcplite" in args.kinds
+    if want_mcplite:
+        rc, err, out = run_quiet(
+            [sys.executable, "-c", "import mcplite; from mcplite import Server; print(mcplite.__file__)"],
+            env, args.timeout)
+        where = out.strip().splitlines()[-1] if (rc == 0 and out.strip()) else ""
+        if rc != 0:
+            errors.append("mcplite is not importable from %s: %s" % (REPO, err.strip()[-800:]))
+            want_mcplite = False
+        elif not os.path.abspath(where).startswith(os.path.join(REPO, "")):
+            errors.append("mcplite was imported from %s, not from the checkout %s" % (where, REPO))
+            want_mcplite = False
+
+    sdk = {"available": False, "reason": "skipped (--no-sdk or --only)", "version": None,
+           "source": None}
+    sdk_py = None
+    if "sdk" in args.kinds and not args.no_sdk:
+        path, source = resolve_sdk_python(args.sdk_python)
+        sdk["source"] = "%s (%s)" % (path, source)
+        if not os.path.exists(path):
+            sdk["reason"] = "no interpreter at %s" % path
+        else:
+            sdk_py, err = python_info(path, env, args.timeout)
+            if sdk_py is None:
+                sdk["reason"] = "%s does not run: %s" % (path, err)
+            else:
+                rc, err, out = run_quiet(
+                    [path, "-c", "import mcp.server.mcpserver\nfrom importlib.metadata import version\n"
+                                 "print(version('mcp'))"], env, args.timeout)
+                if rc != 0:
+                    sdk["reason"] = "%s cannot import mcp.server.mcpserver: %s" % (
+                        path, (err.strip().splitlines() or ["?"])[-1])
+                    sdk_py = None
+                else:
+                    sdk.update(available=True, reason=None, version=out.strip().splitlines()[-1])
+    rep["sdk"] = sdk
+    if not sdk["available"]:
+        log("SDK not available: %s; running the other columns only" % sdk["reason"])
+    else:
+        rep["pythons"]["sdk-python"] = sdk_py
+    # mcplite and the raw floor also run under the SDK's interpreter when it is not the same
+    # Python as ours (another version, or another installation/venv whose site-packages
+    # may run .pth start-up code): that pair is the like-for-like comparison with the SDK.
+    also_sdk_python = sdk_py is not None and (
+        sdk_py["version"] != current["version"] or
+        os.path.realpath(sdk_py["prefix"]) != os.path.realpath(current["prefix"]))
+    if sdk_py is not None and current["startup_modules"] - sdk_py["startup_modules"] >= 10:
+        rep["notes"].append(
+            "the current interpreter loads %d more modules than sdk-python before running any code"
+            " (site-packages .pth files?): that start-up work inflates its spawn times and RSS and"
+            " hides part of mcplite's import cost (modules already loaded); the sdk-python columns"
+            " are the cleaner measurement" % (current["startup_modules"] - sdk_py["startup_modules"]))
+    interps = [("", "current", current)]
+    if also_sdk_python:
+        interps.append(("@sdk-python", "sdk-python", sdk_py))
+
+    def short(info):
+        return "py" + info["version"].rsplit(".", 1)[0]
+
+    # -- columns
+    columns = []
+    for kind, script, name in (("mcplite", "mcplite_add.py", "mcplite"),
+                               ("sdk", "sdk_add.py", "SDK MCPServer"),
+                               ("raw", "raw_floor.py", "raw floor")):
+        if kind == "sdk":
+            if sdk["available"]:
+                columns.append(Column("sdk", "sdk", "%s (%s, sdk-python)" % (name, short(sdk_py)),
+                                      sdk_py, os.path.join(SERVERS, script)))
+            continue
+        if (kind == "mcplite" and not want_mcplite) or kind not in args.kinds:
+            continue
+        for suffix, tag, info in interps:
+            col = Column(kind + suffix, kind, "%s (%s, %s)" % (name, short(info), tag), info,
+                         os.path.join(SERVERS, script))
+            col.interpreter = tag
+            columns.append(col)
+    for col in columns:
+        if col.kind == "sdk":
+            col.interpreter = "sdk-python"
+        col.affinity_order = args.affinity
+
+    # -- 1. import time
+    specs = [("bare", "current", "pass")]
+    if want_mcplite:
+        specs.append(("mcplite", "current", "import mcplite"))
+    if sdk["available"]:
+        if sdk_py["executable"] != sys.executable:
+            specs.append(("bare@sdk-python", "sdk-python", "pass"))
+        if also_sdk_python and want_mcplite:
+            specs.append(("mcplite@sdk-python", "sdk-python", "import mcplite"))
+        specs.append(("sdk", "sdk-python", "import mcp.server.mcpserver"))
+    exe_specs = [(key, rep["pythons"][tag]["executable"], code) for key, tag, code in specs]
+    log("import timing: %d runs x %d commands" % (args.import_runs, len(specs)))
+    try:
+        times = time_imports(exe_specs, args.import_runs, env, args.timeout)
+        for key, tag, code in specs:
+            entry = {"command": code, "interpreter": tag,
+                     "python": rep["pythons"][tag]["executable"],
+                     "python_version": rep["pythons"][tag]["version"],
+                     "median": rnd(statistics.median(times[key]), 2),
+                     "runs": [round(t, 2) for t in times[key]]}
+            base = "bare" if rep["pythons"][tag]["executable"] == sys.executable else "bare@sdk-python"
+            if not key.startswith("bare") and base in times:
+                entry["overhead"] = rnd(statistics.median(times[key]) - statistics.median(times[base]), 2)
+            rep["import_ms"][key] = entry
+    except BenchError as exc:
+        errors.append("import timing: %s" % exc)
+
+    # -- 2 + 3. spawn -> initialize / discover, idle RSS; spawns interleaved across servers
+    for col in columns:  # warm-up: .pyc files, page cache; also proves the server works at all
+        log("warm-up spawn: %s" % col.label)
+        try:
+            spawn_legacy(col, env, args.timeout, record=False)
+            spawn_modern(col, env, args.timeout, record=False)
+        except BenchError as exc:
+            col.error = str(exc)
+    for i in range(args.spawns):
+        log("spawn round %d/%d" % (i + 1, args.spawns))
+        for col in columns:
+            if col.error is not None:
+                continue
+            try:
+                spawn_legacy(col, env, args.timeout, record=True)
+                spawn_modern(col, env, args.timeout, record=True)
+            except BenchError as exc:
+                col.error = str(exc)
+
+    # -- 4. sequential tools/call, once per CPU placement
+    for mode in args.affinity:
+        placement = plan_affinity(mode)
+        rep["affinity"].append({"mode": mode, "applied": placement[0] is not None,
+                                "description": placement[2]})
+        calls_phase(columns, env, args, mode, placement)
+
+    servers = rep["servers"]
+    for col in columns:
+        servers[col.key] = col.to_json()
+        servers[col.key]["interpreter"] = col.interpreter
+        if col.error:
+            errors.append(col.error)
+
+    # -- ratios and targets
+    def med(key, field):
+        return ((servers.get(key) or {}).get(field) or {}).get("median")
+
+    def add_ratio(name, a, b):
+        rep["ratios"].append({"name": name, "value": rnd(ratio(a, b), 3)})
+
+    for suffix, tag, info in interps:
+        mk, rk = "mcplite" + suffix, "raw" + suffix
+        if mk in servers and "sdk" in servers:
+            add_ratio("calls/s: %s / %s" % (servers[mk]["label"], servers["sdk"]["label"]),
+                      med(mk, "calls_per_s"), med("sdk", "calls_per_s"))
+        if mk in servers and rk in servers:
+            add_ratio("calls/s: %s / %s" % (servers[mk]["label"], servers[rk]["label"]),
+                      med(mk, "calls_per_s"), med(rk, "calls_per_s"))
+        if mk in servers and "sdk" in servers:
+            add_ratio("spawn->initialize: %s / %s" % (servers["sdk"]["label"], servers[mk]["label"]),
+                      med("sdk", "spawn_initialize_ms"), med(mk, "spawn_initialize_ms"))
+            add_ratio("idle RSS: %s / %s" % (servers["sdk"]["label"], servers[mk]["label"]),
+                      med("sdk", "idle_rss_mib"), med(mk, "idle_rss_mib"))
+    rk = "raw@sdk-python" if also_sdk_python else "raw"
+    if rk in servers and "sdk" in servers:
+        add_ratio("calls/s: %s / %s (reference)" % (servers["sdk"]["label"], servers[rk]["label"]),
+                  med("sdk", "calls_per_s"), med(rk, "calls_per_s"))
+    # per CPU placement: each server's calls/s over the raw floor of its interpreter and
+    # over the SDK
+    for key, entry in servers.items():
+        raw_key = "raw@sdk-python" if entry["interpreter"] == "sdk-python" else "raw"
+        for mode, by in entry["calls_by_affinity"].items():
+            mine = (by.get("calls_per_s") or {}).get("median")
+            for other, name in ((raw_key, "vs_raw"), ("sdk", "vs_sdk")):
+                theirs = (((servers.get(other) or {}).get("calls_by_affinity") or {}).get(mode) or {})
+                by[name] = rnd(ratio(mine, (theirs.get("calls_per_s") or {}).get("median")), 3)
+
+    def target(name, tag, value, op, bound, fmt_):
+        met = None
+        if value is not None:
+            met = value <= bound if op == "<=" else value >= bound
+        rep["targets"].append({"name": name, "interpreter": tag,
+                               "value": None if value is None else round(value, 3),
+                               "op": op, "bound": bound, "fmt": fmt_, "met": met})
+
+    for suffix, tag, info in interps:
+        if not want_mcplite:
+            break
+        mk = "mcplite" + suffix
+        target("import mcplite overhead (ms)", tag,
+               (rep["import_ms"].get("mcplite" + suffix) or {}).get("overhead"), "<=", TARGET_IMPORT_MS, "%.1f")
+        target("mcplite spawn->initialize (ms)", tag, med(mk, "spawn_initialize_ms"), "<=", TARGET_SPAWN_MS, "%.1f")
+        target("mcplite idle RSS (MiB)", tag, med(mk, "idle_rss_mib"), "<=", TARGET_RSS_MIB, "%.1f")
+        target("mcplite calls/s / SDK calls/s", tag,
+               ratio(med(mk, "calls_per_s"), med("sdk", "calls_per_s")), ">=", TARGET_VS_SDK, "%.3f")
+        target("mcplite calls/s / raw floor calls/s", tag,
+               ratio(med(mk, "calls_per_s"), med("raw" + suffix, "calls_per_s")), ">=", TARGET_VS_RAW, "%.3f")
+    rep["ok"] = not errors
+    rep["all_targets_met"] = bool(rep["targets"]) and all(t["met"] for t in rep["targets"])
+
+    if args.json:
+        sys.stdout.write(json.dumps(rep, indent=2) + "\n")
+    else:
+        print_report(rep, columns)
+    sys.stdout.flush()
+    return 0 if rep["ok"] else 1
+
+if __name__ == "__main__":
+    sys.exit(main())
