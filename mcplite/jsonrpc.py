@@ -126,7 +126,7 @@ def decode(data: Union[bytes, str]) -> Any:
             # "JSON-RPC messages MUST be UTF-8 encoded."
             raise MCPError(PARSE_ERROR, "Parse error: message is not valid UTF-8")
     try:
-        return json.loads(data, parse_constant=_refuse_constant)
+        return _decode_json(data)
     except ValueError as exc:
         raise MCPError(PARSE_ERROR, "Parse error: %s" % (exc,))
     except RecursionError:
@@ -136,6 +136,10 @@ def decode(data: Union[bytes, str]) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError("%s is not valid JSON" % name)
+
+
+# Built once: json.loads with an option builds a new decoder on every call.
+_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
 # ---------------------------------------------------------------------------

@@ -385,6 +385,7 @@ class FunctionShape:
         self.description = ""
         self.has_positional_only = False
         self.params_need_conversion = False
+        self.int_params = []  # type: List[str]
 
     def bind(self, arguments: Dict[str, Any], context: Any) -> Tuple[List[Any], Dict[str, Any]]:
         """Positional and keyword arguments for a call with validated ``arguments``."""
@@ -538,7 +539,10 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
         # An unknown argument is most likely a misspelt one: say so instead of ignoring it.
         schema["additionalProperties"] = False
     shape.input_schema = builder.finish(schema)
-    shape.params_need_conversion = any(p.convert is not None for p in shape.params)
+    # Plain int parameters need converting only when a client sent 2.0 for 2: checked
+    # cheaply per call (int_params) instead of taking the general, slower binding path.
+    shape.int_params = [p.name for p in shape.params if p.convert is _to_int]
+    shape.params_need_conversion = any(p.convert is not None and p.convert is not _to_int for p in shape.params)
     shape.return_annotation = hints.get("return", _MISSING)
     return shape
 
@@ -801,17 +805,9 @@ class _Compiler:
         d = depth + 1
         if "$ref" in schema:
             checks.append(self.ref(schema["$ref"]))
-        if "type" in schema:
-            types = schema["type"]
-            names = [types] if isinstance(types, str) else list(types)
-            shown = " or ".join(names)
-
-            def check_type(value: Any, path: str, names: List[str] = names, shown: str = shown) -> Optional[str]:
-                for name in names:
-                    if _is_type(value, name):
-                        return None
-                return "%s: expected %s, got %s %s" % (_where(path), shown, _json_type(value), _show(value))
-            checks.append(check_type)
+        object_only = schema.get("type") == "object" and self._has_object_keywords(schema)
+        if "type" in schema and not object_only:  # an object check below tests the type itself
+            checks.append(_type_check(schema["type"]))
         if "enum" in schema:
             options = list(schema["enum"])
 
@@ -832,7 +828,7 @@ class _Compiler:
         checks.extend(self._numbers(schema))
         checks.extend(self._strings(schema))
         checks.extend(self._arrays(schema, d))
-        checks.extend(self._objects(schema, d))
+        checks.extend(self._objects(schema, d, object_only))
         for keyword in ("anyOf", "oneOf"):
             if keyword in schema:
                 branches = [self.compile(s, d) for s in schema[keyword]]
@@ -939,54 +935,84 @@ class _Compiler:
             checks.append(check_array)
         return checks
 
-    def _objects(self, schema: Dict[str, Any], d: int) -> List[Validator]:
-        checks = []  # type: List[Validator]
+    @staticmethod
+    def _has_object_keywords(schema: Dict[str, Any]) -> bool:
+        return any(k in schema for k in ("required", "properties", "patternProperties", "additionalProperties",
+                                         "minProperties", "maxProperties"))
+
+    def _objects(self, schema: Dict[str, Any], d: int, object_only: bool) -> List[Validator]:
+        if not self._has_object_keywords(schema):
+            return []
         required = schema.get("required")
-        if isinstance(required, list) and required:
-            def check_required(value: Any, path: str) -> Optional[str]:
-                if isinstance(value, dict):
-                    for key in required:
-                        if key not in value:
-                            return "%s: required property missing" % _where((path, key))
-                return None
-            checks.append(check_required)
+        required = required if isinstance(required, list) else []
         props = {k: self.compile(s, d) for k, s in (schema.get("properties") or {}).items()}
         patterns = [(re.compile(k), self.compile(s, d)) for k, s in (schema.get("patternProperties") or {}).items()]
         extra = schema.get("additionalProperties", True)
-        extra_check = None if extra is True or extra == {} else (None if extra is False else self.compile(extra, d))
+        extra_check = None if extra is True or extra == {} or extra is False else self.compile(extra, d)
         closed = extra is False
         low, high = schema.get("minProperties"), schema.get("maxProperties")
-        if props or patterns or extra_check or closed or isinstance(low, int) or isinstance(high, int):
-            def check_object(value: Any, path: str) -> Optional[str]:
-                if not isinstance(value, dict):
-                    return None
-                if isinstance(low, int) and len(value) < low:
-                    return "%s: needs at least %d properties" % (_where(path), low)
-                if isinstance(high, int) and len(value) > high:
-                    return "%s: takes at most %d properties" % (_where(path), high)
-                for key, item in value.items():
-                    check = props.get(key)
-                    matched = check is not None
-                    if check is not None:
-                        error = check(item, (path, key))
+        low = low if isinstance(low, int) else None
+        high = high if isinstance(high, int) else None
+        type_error = _type_check("object")
+
+        # One closure per object schema, with the type test folded in: this is the check
+        # every tools/call runs on its arguments.
+        def check_object(value: Any, path: Any) -> Optional[str]:
+            if type(value) is not dict and not isinstance(value, dict):
+                return type_error(value, path) if object_only else None
+            for key in required:
+                if key not in value:
+                    return "%s: required property missing" % _where((path, key))
+            if low is not None and len(value) < low:
+                return "%s: needs at least %d properties" % (_where(path), low)
+            if high is not None and len(value) > high:
+                return "%s: takes at most %d properties" % (_where(path), high)
+            for key, item in value.items():
+                check = props.get(key)
+                matched = check is not None
+                if check is not None:
+                    error = check(item, (path, key))
+                    if error is not None:
+                        return error
+                for pattern, pcheck in patterns:
+                    if pattern.search(key):
+                        matched = True
+                        error = pcheck(item, (path, key))
                         if error is not None:
                             return error
-                    for pattern, pcheck in patterns:
-                        if pattern.search(key):
-                            matched = True
-                            error = pcheck(item, (path, key))
-                            if error is not None:
-                                return error
-                    if not matched:
-                        if closed:
-                            return "%s: unexpected property" % _where((path, key))
-                        if extra_check is not None:
-                            error = extra_check(item, (path, key))
-                            if error is not None:
-                                return error
+                if not matched:
+                    if closed:
+                        return "%s: unexpected property" % _where((path, key))
+                    if extra_check is not None:
+                        error = extra_check(item, (path, key))
+                        if error is not None:
+                            return error
+            return None
+        return [check_object]
+
+
+_EXACT = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list, tuple), "null": (type(None),),
+}  # type: Dict[str, Tuple[type, ...]]
+
+
+def _type_check(types: Any) -> Validator:
+    names = [types] if isinstance(types, str) else list(types)
+    shown = " or ".join(str(n) for n in names)
+    # Values decoded from JSON have exactly these classes, so a set lookup settles nearly
+    # every case; the general test handles subclasses, 2.0 as an integer, and bool (whose
+    # class is never in the set for "integer"/"number").
+    fast = frozenset(t for n in names for t in _EXACT.get(n, ()))
+
+    def check_type(value: Any, path: Any) -> Optional[str]:
+        if type(value) in fast:
+            return None
+        for name in names:
+            if _is_type(value, name):
                 return None
-            checks.append(check_object)
-        return checks
+        return "%s: expected %s, got %s %s" % (_where(path), shown, _json_type(value), _show(value))
+    return check_type
 
 
 def _unique_key(value: Any) -> Any:

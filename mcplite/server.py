@@ -219,11 +219,15 @@ class _Handler:
         self.needs_context = bool(shape.context_params)
 
     def invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
-        context = Context(call) if self.needs_context else None
-        if not self.shape.has_positional_only and not self.shape.params_need_conversion \
-                and not self.shape.var_keyword and context is None:
+        shape = self.shape
+        if not (self.needs_context or shape.has_positional_only or shape.params_need_conversion
+                or shape.var_keyword):
+            for name in shape.int_params:  # validated: an integral float at most
+                if type(arguments.get(name)) is float:
+                    arguments = dict(arguments)
+                    arguments[name] = int(arguments[name])
             return self.fn(**arguments)
-        args, kwargs = self.shape.bind(arguments, context)
+        args, kwargs = shape.bind(arguments, Context(call) if self.needs_context else None)
         return self.fn(*args, **kwargs)
 
 
