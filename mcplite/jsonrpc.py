@@ -8,7 +8,7 @@ or a socket, so every transport and every test drives the same code.
 import itertools
 import json
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 # Standard JSON-RPC 2.0 codes.
 PARSE_ERROR = -32700
@@ -44,10 +44,6 @@ class MCPError(Exception):
         self.code = code
         self.message = message
         self.data = data
-
-    @property
-    def has_data(self) -> bool:
-        return self.data is not _NO_DATA
 
     def to_error(self) -> Dict[str, Any]:
         """The ``error`` member of a JSON-RPC error response."""
@@ -239,7 +235,7 @@ def classify(message: Any) -> str:
 class Pending:
     """A request we sent, waiting for its response (a minimal future)."""
 
-    __slots__ = ("id", "method", "_event", "_result", "_error", "on_progress")
+    __slots__ = ("id", "method", "_event", "_result", "_error")
 
     def __init__(self, id: RequestId, method: str) -> None:
         self.id = id
@@ -247,7 +243,6 @@ class Pending:
         self._event = threading.Event()
         self._result = None  # type: Any
         self._error = None  # type: Optional[BaseException]
-        self.on_progress = None  # type: Optional[Callable[[Dict[str, Any]], None]]
 
     def resolve(self, result: Any) -> None:
         self._result = result
@@ -322,7 +317,3 @@ class PendingRequests:
 
     def __len__(self) -> int:
         return len(self._table)
-
-    def waiting(self) -> List[RequestId]:
-        with self._lock:
-            return list(self._table)

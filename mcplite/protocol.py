@@ -30,15 +30,7 @@ LEGACY_ONLY_METHODS = frozenset((
     "initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe",
 ))
 MODERN_ONLY_METHODS = frozenset(("server/discover", "subscriptions/listen"))
-
-
-def version_at_least(version: str, minimum: str) -> bool:
-    """Protocol versions are ISO dates, so they compare as strings."""
-    return version >= minimum
-
-
-def is_modern(version: str) -> bool:
-    return version >= MODERN_VERSIONS[0]
+# Versions are ISO dates: "version >= '2025-06-18'" reads as "2025-06-18 or later".
 
 
 # ---------------------------------------------------------------------------

@@ -85,14 +85,6 @@ class WorkerPool:
                     if self._unfinished == 0 and self._waiting == 0:
                         self._settled.notify_all()
 
-    @property
-    def busy(self) -> int:
-        return self._unfinished + self._waiting
-
-    @property
-    def threads(self) -> int:
-        return len(self._threads)
-
     def shutdown(self, timeout: Optional[float] = None) -> bool:
         """Refuse new jobs, wait up to ``timeout`` seconds for queued and running ones, and
         let the threads end. True when everything finished in time."""
