@@ -375,7 +375,7 @@ class Prompt(_Handler):
             _set(arg, "description", prop.get("description"))
             arg["required"] = param.required
             self.arguments.append(arg)
-            self.parsers[param.name] = _prompt_argument_parser(param.name, prop)
+            self.parsers[param.name] = _string_argument_parser(param.name, prop)
 
     def describe(self, version: str) -> Dict[str, Any]:
         entry = {"name": self.name}  # type: Dict[str, Any]
@@ -391,7 +391,7 @@ class Prompt(_Handler):
         return entry
 
 
-def _prompt_argument_parser(name: str, prop: Dict[str, Any]) -> Callable[[str], Any]:
+def _string_argument_parser(name: str, prop: Dict[str, Any]) -> Callable[[str], Any]:
     """Prompt arguments (and URI template variables) are strings on the wire. A string the
     parameter's schema accepts is passed as is; otherwise it is read as JSON (so "3" can be
     an int) and checked again."""
@@ -579,7 +579,7 @@ class Server:
                 raise TypeError("resource template %r: parameters %s are not template variables and have no default"
                                 % (uri, ", ".join(repr(p) for p in extra)))
             template = ResourceTemplate(fn, shape, uri, label, title, desc, mime_type, annotations, icons, meta)
-            template.arg_parsers = {v: _prompt_argument_parser(v, shape.input_schema.get("properties", {}).get(v, {}))
+            template.arg_parsers = {v: _string_argument_parser(v, shape.input_schema.get("properties", {}).get(v, {}))
                                     for v in variables if v in params}
             with self._lock:
                 if uri in self._templates:
@@ -831,29 +831,26 @@ class Server:
         if problem is not None:
             # 2025-11-25: input validation errors are tool execution errors (isError), so
             # the model can read them and correct its call.
-            return self._tool_error(call, "Invalid arguments for tool %s: %s" % (name, problem))
+            return _tool_error("Invalid arguments for tool %s: %s" % (name, problem))
         try:
             value = tool.invoke(arguments, call)
         except MCPError:
             raise
         except ToolError as exc:
-            return self._tool_error(call, str(exc) or "tool %s failed" % name)
+            return _tool_error(str(exc) or "tool %s failed" % name)
         except Cancelled:
-            return self._tool_error(call, "cancelled")
+            return _tool_error("cancelled")
         except (Exception, SystemExit) as exc:
             # The traceback stays in the server's log; the model reads the message only.
             _server_log.exception("tool %s raised", name)
             message = str(exc)
-            return self._tool_error(call, "%s: %s" % (type(exc).__name__, message) if message
+            return _tool_error("%s: %s" % (type(exc).__name__, message) if message
                                     else type(exc).__name__)
         try:
             return self._tool_result(tool, value, call)
         except (TypeError, ValueError) as exc:
             _server_log.exception("tool %s returned a value that cannot be sent", name)
-            return self._tool_error(call, "Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
-
-    def _tool_error(self, call: Call, message: str) -> Dict[str, Any]:
-        return {"content": [text(message)], "isError": True}
+            return _tool_error("Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
 
     def _tool_result(self, tool: Tool, value: Any, call: Call) -> Dict[str, Any]:
         version = call.version
@@ -865,7 +862,7 @@ class Server:
                 _server_log.error("tool %s returned a value that does not match its output schema: %s",
                                   tool.name, problem)
                 # "Servers MUST provide structured results that conform to this schema."
-                return self._tool_error(call, "Tool %s returned a result that does not match its output schema: %s"
+                return _tool_error("Tool %s returned a result that does not match its output schema: %s"
                                         % (tool.name, problem))
             result = {"content": [text(_json_text(data))]}  # type: Dict[str, Any]
             if version >= "2025-06-18":
@@ -951,6 +948,11 @@ class Server:
 
 # ---------------------------------------------------------------------------
 # Turning return values into wire results
+
+def _tool_error(message: str) -> Dict[str, Any]:
+    """A tool execution error: a result the model can read, not a protocol error."""
+    return {"content": [text(message)], "isError": True}
+
 
 def _content_from_value(value: Any, tool_name: str) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, Any]]]:
     """(content blocks, structuredContent) for a tool without an output schema."""
