@@ -25,7 +25,7 @@ _connection_log = LazyLogger("mcplite.connection")
 # notification reports on; the transport drops the message if that call has been cancelled
 # by the time it holds its write lock ("MUST NOT send any further messages for it").
 Send = Callable[..., None]
-Reply = Callable[[Optional[Message]], None]
+Reply = Callable[[Any], None]  # a response, a list of them (batch), or None
 
 # Answered on the reading thread, never queued behind slow tools: "The receiver MUST
 # respond promptly" to ping, and initialize must be settled before anything that follows.
@@ -46,9 +46,9 @@ def has_modern_envelope(params: Any) -> bool:
 class _BatchReplies:
     """Collects the responses to one JSON-RPC batch and sends them together."""
 
-    def __init__(self, expected: int, send: Send) -> None:
+    def __init__(self, expected: int, reply: Reply) -> None:
         self._expected = expected
-        self._send = send
+        self._reply = reply
         self._responses = []  # type: List[Message]
         self._lock = threading.Lock()
 
@@ -60,8 +60,8 @@ class _BatchReplies:
             complete = self._expected == 0
         # "If there are no Response objects contained within the Response array as it is
         # to be sent to the client, the server MUST NOT return an empty Array."
-        if complete and self._responses:
-            self._send(self._responses)
+        if complete:
+            self._reply(self._responses or None)
 
 
 class ServerConnection:
@@ -102,33 +102,45 @@ class ServerConnection:
             _connection_log.exception("internal error while receiving a message")
             self._send(error_response(readable_id(message), MCPError(INTERNAL_ERROR, "Internal error")))
 
-    def receive(self, message: Any) -> None:
-        """One decoded message: an object, or a JSON-RPC batch (array)."""
+    def receive(self, message: Any, reply: Optional[Reply] = None, headers: Optional[Dict[str, str]] = None,
+                principal: Any = None) -> None:
+        """One decoded message: an object, or a JSON-RPC batch (array).
+
+        ``reply`` receives the response (a batch's responses as one list), or None when
+        there is none to send: a notification, a client's response, a cancelled request.
+        By default responses go to ``send``; over HTTP each POST passes its own, so a
+        response goes back on the exchange its request came in, and ``headers`` and
+        ``principal`` (the HTTP request's) are handed to the requests' handlers.
+        """
+        if reply is None:
+            reply = self._reply
         if isinstance(message, list):
-            self._receive_batch(message)
+            self._receive_batch(message, reply, headers, principal)
         else:
-            self._receive_one(message, self._reply, False)
+            self._receive_one(message, reply, False, headers, principal)
 
     def _reply(self, response: Optional[Message]) -> None:
         if response is not None:
             self._send(response)
 
-    def _receive_batch(self, items: List[Any]) -> None:
+    def _receive_batch(self, items: List[Any], reply: Reply, headers: Optional[Dict[str, str]],
+                       principal: Any) -> None:
         if not items:
-            self._send(error_response(None, MCPError(INVALID_REQUEST, "Invalid Request: empty batch")))
+            reply(error_response(None, MCPError(INVALID_REQUEST, "Invalid Request: empty batch")))
             return
         if self.era != LEGACY or self.session.protocol_version != "2025-03-26":
             # Batches exist only in 2025-03-26 (added then, removed in 2025-06-18), and
             # the version is known only after initialize, which "MUST NOT be part of a
             # JSON-RPC batch".
-            self._send(error_response(None, MCPError(
+            reply(error_response(None, MCPError(
                 INVALID_REQUEST, "Invalid Request: JSON-RPC batches are accepted only in a 2025-03-26 session")))
             return
-        replies = _BatchReplies(len(items), self._send)
+        replies = _BatchReplies(len(items), reply)
         for item in items:
-            self._receive_one(item, replies.add, True)
+            self._receive_one(item, replies.add, True, headers, principal)
 
-    def _receive_one(self, message: Any, reply: Reply, in_batch: bool) -> None:
+    def _receive_one(self, message: Any, reply: Reply, in_batch: bool, headers: Optional[Dict[str, str]] = None,
+                     principal: Any = None) -> None:
         try:
             kind = classify(message)
         except MCPError as exc:
@@ -164,6 +176,8 @@ class ServerConnection:
             call.offered_versions = MODERN_VERSIONS
         call.emit = self._emitter(call)
         call.connection = self
+        call.headers = headers
+        call.principal = principal
         with self._lock:
             if call.id in self._inflight:
                 duplicate = True

@@ -1079,3 +1079,56 @@ def compile_schema(schema: Any, root: Any = None) -> Callable[[Any], Optional[st
     compiler = _Compiler(schema if root is None else root)
     check = compiler.compile(schema)
     return lambda value: check(value, "")
+
+
+# ---------------------------------------------------------------------------
+# x-mcp-header: tool parameters mirrored into Mcp-Param-* HTTP headers (2026-07-28)
+
+_HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 tchar
+_NON_PROPERTY_KEYWORDS = ("items", "prefixItems", "additionalProperties", "patternProperties", "anyOf",
+                          "oneOf", "allOf", "not", "if", "then", "else", "$defs", "definitions",
+                          "dependentSchemas", "contains")
+
+
+def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str, str]]:
+    """The ``x-mcp-header`` annotations of a tool's input schema: (property path, header
+    name in lower case, JSON type) for each. Raises ValueError for an annotation the spec
+    forbids, so a tool every conforming client would drop is refused at registration.
+
+    The rules: the value "MUST match HTTP field-name token syntax", "MUST be
+    case-insensitively unique", "MUST only be applied to parameters with primitive types
+    (integer, string, boolean)", and only to properties "reachable via a chain consisting
+    solely of properties keys".
+    """
+    found = []  # type: List[Tuple[Tuple[str, ...], str, str]]
+
+    def walk(node: Any, path: Tuple[str, ...], reachable: bool) -> None:
+        if not isinstance(node, dict):
+            if isinstance(node, list):
+                for item in node:
+                    walk(item, path, False)
+            return
+        if "x-mcp-header" in node:
+            name = node["x-mcp-header"]
+            where = "/".join(path) or "the schema root"
+            if not reachable or not path:
+                raise ValueError("x-mcp-header at %s: only properties reached through 'properties' alone "
+                                 "may be mirrored into headers" % where)
+            if not isinstance(name, str) or not _HEADER_TOKEN.match(name):
+                raise ValueError("x-mcp-header %r at %s is not an HTTP header-name token" % (name, where))
+            kind = node.get("type")
+            if kind not in ("string", "integer", "boolean"):
+                raise ValueError("x-mcp-header %r at %s: the parameter must be a string, integer or boolean, "
+                                 "not %r" % (name, where, kind))
+            if any(existing == name.lower() for _, existing, _ in found):
+                raise ValueError("x-mcp-header %r is used twice (names are compared case-insensitively)" % name)
+            found.append((path, name.lower(), kind))
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                for prop, sub in value.items():
+                    walk(sub, path + (prop,), reachable)
+            elif key in _NON_PROPERTY_KEYWORDS or key == "$ref" or isinstance(value, (dict, list)):
+                walk(value, path + (key,), False)
+
+    walk(schema, (), True)
+    return found

@@ -20,12 +20,12 @@ from .jsonrpc import (
 from .logs import LazyLogger
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
-    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS,
+    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS,
     MODERN_VERSIONS, SUPPORTED_VERSIONS, content_for_version, is_content_block, resource_contents,
     text,
 )
 from .schema import (
-    FunctionShape, compile_schema, describe_function, output_schema_for, to_json,
+    FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for, to_json,
 )
 
 _server_log = LazyLogger("mcplite.server")
@@ -64,7 +64,7 @@ class Call:
     __slots__ = (
         "id", "method", "params", "version", "modern", "session", "client_capabilities",
         "client_info", "log_level", "emit", "cancelled", "finished", "progress_token",
-        "last_progress", "server", "connection", "offered_versions",
+        "last_progress", "server", "connection", "offered_versions", "headers", "principal",
     )
 
     def __init__(self, server: "Server", id: Any, method: str, params: Dict[str, Any]) -> None:
@@ -88,6 +88,10 @@ class Call:
         # What server/discover lists: every version, unless the transport can no longer
         # serve some of them on this connection (a stdio process gone modern).
         self.offered_versions = SUPPORTED_VERSIONS  # type: Sequence[str]
+        # Over HTTP: the request's headers (lower-case names) and what the bearer-token
+        # verifier said about its token, if the server checks tokens.
+        self.headers = None  # type: Optional[Dict[str, str]]
+        self.principal = None  # type: Any
 
 
 def _drop(message: Message) -> None:
@@ -247,6 +251,8 @@ class Tool(_Handler):
         self.icons = icons
         self.meta = meta
         self.check_input = compile_schema(self.input_schema)
+        # Checked over 2026-07-28 HTTP against the Mcp-Param-* headers of each call.
+        self.header_params = header_parameters(self.input_schema)
         self.check_output = compile_schema(output_schema) if output_schema is not None else None
 
     def describe(self, version: str) -> Dict[str, Any]:
@@ -451,6 +457,54 @@ def _json_text(value: Any) -> str:
     return _text_encoder.encode(value)
 
 
+class ChangeListener:
+    """One 2026-07-28 ``subscriptions/listen`` stream: the notifications its client opted
+    in to ("The server MUST NOT send notification types the client has not explicitly
+    requested"), each tagged with the subscription's id (the listen request's id)."""
+
+    _FLAGS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
+
+    def __init__(self, subscription_id: Any, params: Dict[str, Any], emit: Emit) -> None:
+        wanted = params.get("notifications", {})
+        if not isinstance(wanted, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: notifications must be an object")
+        self.subscription_id = subscription_id
+        self.emit = emit
+        self.kinds = set()  # type: set
+        accepted = {}  # type: Dict[str, Any]
+        for kind, flag in self._FLAGS.items():
+            value = wanted.get(flag)
+            if value is not None and not isinstance(value, bool):
+                raise MCPError(INVALID_PARAMS, "Invalid params: notifications.%s must be a boolean" % flag)
+            if value:
+                self.kinds.add(kind)
+                accepted[flag] = True
+        uris = wanted.get("resourceSubscriptions")
+        if uris is not None and (not isinstance(uris, list) or not all(isinstance(u, str) for u in uris)):
+            raise MCPError(INVALID_PARAMS, "Invalid params: notifications.resourceSubscriptions must be a list of URIs")
+        self.uris = frozenset(uris or ())
+        if uris:
+            accepted["resourceSubscriptions"] = list(uris)
+        self.accepted = accepted
+
+    def _send(self, method: str, params: Dict[str, Any]) -> None:
+        params["_meta"] = {META_SUBSCRIPTION_ID: self.subscription_id}
+        self.emit(notification(method, params))
+
+    def acknowledge(self) -> None:
+        """"The server MUST send notifications/subscriptions/acknowledged as the first
+        message", with the subset of the filter it will honour."""
+        self._send("notifications/subscriptions/acknowledged", {"notifications": dict(self.accepted)})
+
+    def list_changed(self, kind: str) -> None:
+        if kind in self.kinds:
+            self._send("notifications/%s/list_changed" % kind, {})
+
+    def resource_updated(self, uri: str) -> None:
+        if uri in self.uris:
+            self._send("notifications/resources/updated", {"uri": uri})
+
+
 class Server:
     """An MCP server: register tools, resources and prompts, then ``run()`` it.
 
@@ -482,6 +536,7 @@ class Server:
         self._templates = {}  # type: Dict[str, ResourceTemplate]
         self._prompts = {}  # type: Dict[str, Prompt]
         self._lock = threading.Lock()
+        self._listeners = []  # type: List[ChangeListener]
         self._methods = {
             "initialize": self._initialize,
             "ping": self._ping,
@@ -627,13 +682,61 @@ class Server:
     # -- running -------------------------------------------------------------
 
     def run(self, transport: str = "stdio", **options: Any) -> None:
-        """Serve until the client goes away. ``"stdio"`` (the default) reads requests from
-        stdin and writes responses to stdout."""
+        """Serve until the client goes away (stdio) or until interrupted (HTTP).
+
+        ``"stdio"`` (the default) reads requests from stdin and writes responses to
+        stdout. ``"http"`` serves Streamable HTTP at ``http://host:port/path``
+        (defaults 127.0.0.1, 8000, "/mcp"), both protocol eras, and the 2024-11-05
+        HTTP+SSE transport at /sse and /messages.
+        """
         if transport == "stdio":
             from .stdio import serve_stdio
             serve_stdio(self, **options)
+        elif transport in ("http", "streamable-http"):
+            from .httpserver import serve_http
+            serve_http(self, **options)
         else:
-            raise ValueError("unknown transport %r (available: 'stdio')" % (transport,))
+            raise ValueError("unknown transport %r (available: 'stdio', 'http')" % (transport,))
+
+    def run_in_thread(self, transport: str = "http", **options: Any) -> Any:
+        """Serve HTTP on a background thread and return a handle with ``url``, ``port`` and
+        ``stop()`` (a context manager too). ``port=0`` picks a free port."""
+        if transport not in ("http", "streamable-http"):
+            raise ValueError("run_in_thread serves 'http' only")
+        from .httpserver import start_http
+        options.setdefault("port", 0)
+        return start_http(self, **options)
+
+    def find_tool(self, name: Any) -> Optional[Tool]:
+        return self._tools.get(name) if isinstance(name, str) else None
+
+    # -- change notifications --------------------------------------------------
+
+    def add_listener(self, listener: "ChangeListener") -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: "ChangeListener") -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Tell every listener that the list of ``kind`` ("tools", "prompts" or
+        "resources") changed; each gets ``notifications/<kind>/list_changed`` if it asked."""
+        if kind not in ("tools", "prompts", "resources"):
+            raise ValueError("kind must be 'tools', 'prompts' or 'resources'")
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener.list_changed(kind)
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell the listeners subscribed to ``uri`` that the resource changed."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener.resource_updated(uri)
 
     # -- protocol ------------------------------------------------------------
 

@@ -1,0 +1,935 @@
+"""Streamable HTTP, both eras, and the old HTTP+SSE transport: the protocol, not the server.
+
+``McpHttpApp.handle`` takes one parsed HTTP request (method, target, lower-cased headers,
+body) and returns what to answer: a status, headers and either a body or an SSE
+``EventStream`` to copy to the client until it is done. It never touches a socket, so
+``httpserver`` (on ``http.server``) is one front end and a WSGI adapter could be another.
+
+What it decides, by the spec's rules:
+
+* the era of each POST: a request carrying 2026-07-28's ``_meta`` (or a method only that
+  era has, or a modern ``MCP-Protocol-Version`` header) is served statelessly with its
+  headers checked against its body; anything else belongs to a legacy session opened by
+  ``initialize`` and named by ``Mcp-Session-Id``;
+* JSON or SSE: a request's response is one JSON body unless the handler sends something
+  first (progress, a log message), in which case the response becomes an SSE stream;
+* legacy streams are resumable: events carry ``<stream>.<n>`` ids, a bounded buffer keeps
+  them, and a GET with ``Last-Event-ID`` replays the rest of that stream;
+* Origin and Host checks, bearer tokens, body size, session count and idle expiry.
+"""
+
+import base64
+import binascii
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .auth import BearerAuth
+from .connection import ServerConnection, has_modern_envelope
+from .jsonrpc import (
+    HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION,
+    REQUEST, MCPError, Message, classify, decode, encode_outgoing, error_response,
+    readable_id, result_response,
+)
+from .logs import LazyLogger
+from .protocol import (
+    LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
+)
+from .server import Call, ChangeListener, Server
+from .sse import EventStream, sse_event
+from .workers import WorkerPool
+
+_http_log = LazyLogger("mcplite.http")
+
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+# "If no MCP-Protocol-Version header is received ... the server SHOULD assume protocol
+# version 2025-03-26."
+_ASSUMED_VERSION = "2025-03-26"
+# Methods whose name or URI 2026-07-28 mirrors into Mcp-Name, and the params key it comes from.
+_NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_B64_PREFIX = "=?base64?"
+_B64_SUFFIX = "?="
+
+JSON_TYPE = "application/json"
+SSE_TYPE = "text/event-stream"
+
+
+class HttpRequest:
+    """One HTTP request as the front end parsed it. ``headers`` has lower-case names;
+    ``disconnected`` is a cheap probe telling whether the client has gone (a front end
+    that cannot tell leaves the default)."""
+
+    __slots__ = ("method", "path", "query", "headers", "body", "disconnected")
+
+    def __init__(self, method: str, target: str, headers: Dict[str, str], body: bytes = b"",
+                 disconnected: Optional[Callable[[], bool]] = None) -> None:
+        self.method = method
+        path, _, query = target.partition("?")
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.disconnected = disconnected or _never
+
+    def query_value(self, *names: str) -> Optional[str]:
+        for part in self.query.split("&"):
+            key, _, value = part.partition("=")
+            if key in names:
+                return _percent_decode(value)
+        return None
+
+
+def _never() -> bool:
+    return False
+
+
+def _percent_decode(value: str) -> str:
+    if "%" not in value and "+" not in value:
+        return value
+    from urllib.parse import unquote_plus
+    return unquote_plus(value)
+
+
+class HttpResponse:
+    """What to answer. With ``stream`` set the body is that SSE stream, read from after
+    event number ``after`` with this response as the stream's attached reader; the front
+    end sends ``stream_prefix`` first, copies events until ``read`` says done, then calls
+    ``stream.detach(response)`` and ``on_close(complete, last event number)`` (complete:
+    the stream ended and every event was written)."""
+
+    __slots__ = ("status", "headers", "body", "stream", "after", "on_close", "stream_prefix")
+
+    def __init__(self, status: int, headers: Optional[List[Tuple[str, str]]] = None, body: bytes = b"",
+                 stream: Optional[EventStream] = None, after: int = -1,
+                 on_close: Optional[Callable[[bool, int], None]] = None, stream_prefix: bytes = b"") -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+        self.stream = stream
+        self.after = after
+        self.on_close = on_close
+        self.stream_prefix = stream_prefix  # bytes sent before the stream's own events
+
+
+def _json_response(status: int, message: Any, headers: Optional[List[Tuple[str, str]]] = None) -> HttpResponse:
+    out = [("Content-Type", JSON_TYPE)]
+    if headers:
+        out.extend(headers)
+    return HttpResponse(status, out, encode_outgoing(message))
+
+
+def _error(status: int, code: int, message: str, rid: Any = None, data: Any = None,
+           headers: Optional[List[Tuple[str, str]]] = None) -> HttpResponse:
+    """An HTTP error whose body is a JSON-RPC error response (with ``"id": null`` when
+    the request's id is unknown, as for every message mcplite cannot attribute)."""
+    error = MCPError(code, message) if data is None else MCPError(code, message, data)
+    return _json_response(status, error_response(rid, error), headers)
+
+
+def _accepts(accept: str, wanted: str) -> bool:
+    """Whether an Accept header admits a media type (wildcards included)."""
+    major = wanted.split("/", 1)[0] + "/*"
+    for part in accept.split(","):
+        kind = part.split(";", 1)[0].strip().lower()
+        if kind in (wanted, major, "*/*"):
+            return True
+    return False
+
+
+def _decode_header_value(value: str) -> Optional[str]:
+    """An Mcp-Name or Mcp-Param-* value, its Base64 sentinel decoded; None if malformed.
+    "Servers MUST decode an encoded Mcp-Name or Mcp-Param-{Name} value before comparing
+    it to the corresponding request body value"."""
+    if value.startswith(_B64_PREFIX) and value.endswith(_B64_SUFFIX) and len(value) >= len(_B64_PREFIX) + 2:
+        try:
+            return base64.b64decode(value[len(_B64_PREFIX):-len(_B64_SUFFIX)], validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+    # "Servers MUST reject requests with a recognized Mcp-Param-{Name} header that
+    # contains invalid characters": visible ASCII, space and tab only.
+    for ch in value:
+        if not (" " <= ch <= "~" or ch == "\t"):
+            return None
+    return value
+
+
+def _header_matches(decoded: str, value: Any, kind: str) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool) and decoded == ("true" if value else "false")
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        try:
+            # "servers SHOULD compare the header value and the body value numerically"
+            return float(decoded) == float(value)
+        except ValueError:
+            return False
+    return isinstance(value, str) and decoded == value
+
+
+def _lookup(arguments: Any, path: Tuple[str, ...]) -> Any:
+    node = arguments
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host value (``[::1]:8000`` -> ``[::1]``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[:host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _origin_host(origin: str) -> Optional[str]:
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return None
+    return _host_name(rest.split("/", 1)[0])
+
+
+class PostExchange:
+    """One POST carrying requests: where their response and the messages they send on
+    the way go. Until something arrives, the answer's form is open; the first message
+    that is not the final response turns it into an SSE stream ("The server MAY send
+    JSON-RPC requests and notifications before sending the JSON-RPC response")."""
+
+    def __init__(self, make_stream: Optional[Callable[[], EventStream]]) -> None:
+        self._make_stream = make_stream  # None: JSON only, messages before the response are dropped
+        self._cond = threading.Condition()
+        self.stream = None  # type: Optional[EventStream]
+        self.response = None  # type: Any
+        self.done = False
+        self.abandoned = False  # the client went away before the form was decided
+
+    def deliver(self, message: Any) -> None:
+        with self._cond:
+            if self.done or self.abandoned:
+                return
+            if self.stream is None:
+                if self._make_stream is None:
+                    _http_log.debug("JSON-response mode: dropped %s", message.get("method"))
+                    return
+                self.stream = self._make_stream()
+                self._cond.notify_all()
+            self.stream.push_message(message)
+
+    def finish(self, response: Any) -> None:
+        with self._cond:
+            self.done = True
+            if self.stream is not None:
+                if response is not None:
+                    self.stream.push_message(response)
+                self.stream.finish()
+            else:
+                self.response = response
+            self._cond.notify_all()
+
+    def abandon_if_undecided(self) -> bool:
+        """The client left: if no answer has taken form yet, stop collecting one (True)."""
+        with self._cond:
+            if self.done or self.stream is not None:
+                return False
+            self.abandoned = True
+            return True
+
+    def wait(self, timeout: float) -> bool:
+        """True once the answer's form is known (the response, or a stream)."""
+        with self._cond:
+            if self.done or self.stream is not None:
+                return True
+            self._cond.wait(timeout)
+            return self.done or self.stream is not None
+
+
+class HttpSession:
+    """A legacy (``initialize``) session on the Streamable HTTP endpoint."""
+
+    def __init__(self, app: "McpHttpApp", session_id: str) -> None:
+        self.id = session_id
+        self.app = app
+        self.connection = ServerConnection(app.server, self.send, app.pool)
+        self.lock = threading.Lock()
+        self.exchanges = {}  # type: Dict[Any, PostExchange]   # request id -> its POST
+        self.streams = OrderedDict()  # type: OrderedDict[str, EventStream]
+        self.next_stream = 1
+        # Server-initiated messages unrelated to a request wait here for a GET ("0" names it).
+        self.standalone = EventStream("0", resumable=True, keep=app.replay_events)
+        self.standalone_after = -1  # the last event a GET reader has taken
+        self.last_active = time.monotonic()
+        self.busy = 0  # requests and readers in progress: a busy session never expires
+        self.closed = False
+
+    @property
+    def version(self) -> str:
+        return self.connection.session.protocol_version or _ASSUMED_VERSION
+
+    def send(self, message: Any, about: Any = None) -> None:
+        """Where the server's messages go: those about a request onto its POST's exchange
+        ("These messages SHOULD relate to the originating client request"), the rest onto
+        the GET stream - exactly one stream either way."""
+        if about is not None:
+            if about.cancelled:
+                return
+            with self.lock:
+                exchange = self.exchanges.get(about.id)
+            if exchange is not None:
+                exchange.deliver(message)
+                return
+        self.standalone.push_message(message)
+
+    def new_stream(self) -> EventStream:
+        with self.lock:
+            stream_id = str(self.next_stream)
+            self.next_stream += 1
+            stream = EventStream(stream_id, resumable=True, keep=self.app.replay_events)
+            self.streams[stream_id] = stream
+            # Forget the oldest finished streams beyond the bound; a client that never
+            # resumes them cannot make the session grow.
+            finished = [sid for sid, s in self.streams.items() if s.finished and s.reader is None]
+            for sid in finished[:max(0, len(finished) - self.app.kept_streams)]:
+                del self.streams[sid]
+        if self.version >= "2025-11-25":
+            # Priming events only for clients that know them: "Older clients would crash
+            # trying to parse empty data as JSON."
+            stream.prime(self.app.retry_ms)
+        return stream
+
+    def touch(self, delta: int) -> None:
+        with self.lock:
+            self.busy += delta
+            self.last_active = time.monotonic()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            streams = list(self.streams.values())
+            exchanges = list(self.exchanges.values())
+            self.exchanges.clear()
+        self.connection.close()
+        for stream in streams + [self.standalone]:
+            stream.finish()
+        for exchange in exchanges:
+            exchange.finish(None)
+
+
+class LegacySseSession:
+    """A session of the 2024-11-05 HTTP+SSE transport: one GET stream carries everything
+    the server sends; the client POSTs each message to the endpoint URL it was given."""
+
+    def __init__(self, app: "McpHttpApp", session_id: str) -> None:
+        self.id = session_id
+        self.stream = EventStream("sse", resumable=False, keep=app.replay_events)
+        self.connection = ServerConnection(app.server, self.send, app.pool)
+        self.last_active = time.monotonic()
+        self.busy = 1  # lives exactly as long as its GET stream
+        self.closed = False
+
+    def send(self, message: Any, about: Any = None) -> None:
+        if about is not None and about.cancelled:
+            return
+        self.stream.push_message(message)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.connection.close()
+            self.stream.finish()
+
+
+class McpHttpApp:
+    """The MCP endpoint of one ``Server`` over HTTP; see the module docstring.
+
+    Options: ``path`` of the endpoint; ``json_response`` (never answer with SSE: messages a
+    handler sends before its result are dropped); ``stateless`` (no legacy sessions: every
+    POST stands alone, GET and DELETE are refused); ``allowed_hosts`` / ``allowed_origins``
+    (default: loopback names only); ``auth`` (a ``BearerAuth``); ``max_body_bytes``;
+    ``max_sessions`` and ``session_idle_timeout`` (seconds) bound the sessions kept;
+    ``retry_ms`` is the reconnection delay told to 2025-11-25 clients; ``replay_events``
+    the events kept per stream for resumption; ``legacy_sse`` serves the 2024-11-05
+    transport at ``/sse`` and ``/messages``.
+    """
+
+    def __init__(self, server: Server, path: str = "/mcp", *, json_response: bool = False,
+                 stateless: bool = False, allowed_hosts: Optional[Sequence[str]] = None,
+                 allowed_origins: Optional[Sequence[str]] = None, auth: Optional[BearerAuth] = None,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_sessions: int = 1000,
+                 session_idle_timeout: float = 1800.0, retry_ms: int = 1000, replay_events: int = 256,
+                 kept_streams: int = 16, legacy_sse: bool = True, sse_path: str = "/sse",
+                 messages_path: str = "/messages", max_workers: Optional[int] = None,
+                 poll_interval: float = 0.25) -> None:
+        if not path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        self.server = server
+        self.path = path
+        self.json_response = json_response
+        self.stateless = stateless
+        self.allowed_hosts = [h.lower() for h in allowed_hosts] if allowed_hosts is not None else None
+        self.allowed_origins = [o.lower().rstrip("/") for o in allowed_origins] if allowed_origins is not None else None
+        self.auth = auth
+        self.max_body_bytes = max_body_bytes
+        self.max_sessions = max_sessions
+        self.session_idle_timeout = session_idle_timeout
+        self.retry_ms = retry_ms
+        self.replay_events = replay_events
+        self.kept_streams = kept_streams
+        self.legacy_sse = legacy_sse
+        self.sse_path = sse_path
+        self.messages_path = messages_path
+        self.poll_interval = poll_interval
+        self.pool = WorkerPool(max_workers or server.max_workers, name="mcplite-http-worker")
+        self._sessions = {}  # type: Dict[str, Any]
+        self._lock = threading.Lock()
+        self._last_sweep = time.monotonic()
+        self._listeners = {}  # type: Dict[int, Tuple[ChangeListener, EventStream, Any]]
+        self._metadata_paths = auth.metadata_paths(path) if auth is not None else ()
+        self.closed = False
+
+    # -- entry point ----------------------------------------------------------------
+
+    def handle(self, request: HttpRequest) -> Optional[HttpResponse]:
+        """The answer to one request; None to close the connection without one (the
+        client has gone)."""
+        try:
+            return self._handle(request)
+        except Exception:
+            _http_log.exception("internal error while handling %s %s", request.method, request.path)
+            return _error(500, INTERNAL_ERROR, "Internal error")
+
+    def _handle(self, req: HttpRequest) -> Optional[HttpResponse]:
+        self._maybe_sweep()
+        # DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 sends
+        # its own Host and Origin; neither is one of ours.
+        if not self._host_allowed(req.headers.get("host")):
+            return _error(421, INVALID_REQUEST, "Misdirected request: Host header not allowed")
+        origin = req.headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin):
+            # "If the Origin header is present and invalid, servers MUST respond with HTTP
+            # 403 Forbidden."
+            return _error(403, INVALID_REQUEST, "Forbidden: Origin not allowed")
+        path = req.path
+        if path in self._metadata_paths:
+            if req.method not in ("GET", "HEAD"):
+                return HttpResponse(405, [("Allow", "GET")])
+            return _json_response(200, self.auth.metadata() if self.auth else {},
+                                  [("Access-Control-Allow-Origin", "*")])
+        if path == self.path:
+            endpoint = self._mcp_endpoint
+        elif self.legacy_sse and path == self.sse_path:
+            endpoint = self._legacy_sse_get
+        elif self.legacy_sse and path == self.messages_path:
+            endpoint = self._legacy_sse_post
+        else:
+            return _error(404, INVALID_REQUEST, "Not found: the MCP endpoint is %s" % self.path)
+        principal = None
+        if self.auth is not None:
+            status, headers, message, principal = self.auth.check(req.headers.get("authorization"), self.path)
+            if status:
+                return _error(status, INVALID_REQUEST, message, headers=headers)
+        return endpoint(req, principal)
+
+    # -- security ------------------------------------------------------------------------
+
+    def _host_allowed(self, host: Optional[str]) -> bool:
+        if host is None:
+            return False  # HTTP/1.1 requires Host
+        if self.allowed_hosts is None:
+            return _host_name(host) in _LOOPBACK_NAMES
+        host = host.strip().lower()
+        for allowed in self.allowed_hosts:
+            if allowed == "*" or allowed == host:
+                return True
+            if allowed.endswith(":*") and _host_name(host) == allowed[:-2]:
+                return True
+            if ":" not in allowed.replace("[::1]", "") and _host_name(host) == allowed:
+                return True
+        return False
+
+    def _origin_allowed(self, origin: str) -> bool:
+        origin = origin.strip().lower().rstrip("/")
+        if self.allowed_origins is None:
+            return _origin_host(origin) in _LOOPBACK_NAMES
+        return "*" in self.allowed_origins or origin in self.allowed_origins
+
+    # -- the MCP endpoint ------------------------------------------------------------------
+
+    def _mcp_endpoint(self, req: HttpRequest, principal: Any) -> Optional[HttpResponse]:
+        if req.method == "POST":
+            return self._post(req, principal)
+        modern = req.headers.get("mcp-protocol-version") in MODERN_VERSIONS
+        if req.method == "GET" and not (modern or self.stateless):
+            return self._get(req)
+        if req.method == "DELETE" and not (modern or self.stateless):
+            return self._delete(req)
+        # 2026-07-28: "HTTP GET or DELETE to the MCP endpoint: respond with 405 Method Not
+        # Allowed"; a stateless server has no GET stream or session to delete either.
+        allow = "POST" if (modern or self.stateless) else "GET, POST, DELETE"
+        return _error(405, INVALID_REQUEST, "Method not allowed", headers=[("Allow", allow)])
+
+    def _post(self, req: HttpRequest, principal: Any) -> Optional[HttpResponse]:
+        content_type = req.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != JSON_TYPE:
+            return _error(415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+        accept = req.headers.get("accept", "")
+        # "The client MUST include an Accept header, listing both application/json and
+        # text/event-stream as supported content types."
+        if not _accepts(accept, JSON_TYPE) or not (self.json_response or _accepts(accept, SSE_TYPE)):
+            return _error(406, INVALID_REQUEST,
+                          "Not Acceptable: the client must accept both application/json and text/event-stream")
+        if len(req.body) > self.max_body_bytes:
+            return _error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % self.max_body_bytes)
+        try:
+            message = decode(req.body)
+        except MCPError as exc:
+            return _error(400, exc.code, exc.message)
+        if isinstance(message, dict) and self._is_modern(req, message):
+            return self._modern_post(req, message, principal)
+        return self._legacy_post(req, message, principal)
+
+    @staticmethod
+    def _is_modern(req: HttpRequest, message: Message) -> bool:
+        method = message.get("method")
+        if method == "initialize":
+            return False
+        if req.headers.get("mcp-protocol-version") in MODERN_VERSIONS:
+            return True
+        return has_modern_envelope(message.get("params")) or method in MODERN_ONLY_METHODS
+
+    # -- 2026-07-28: stateless requests ---------------------------------------------------
+
+    def _modern_post(self, req: HttpRequest, message: Message, principal: Any) -> Optional[HttpResponse]:
+        try:
+            kind = classify(message)
+        except MCPError as exc:
+            return _error(400, exc.code, exc.message, readable_id(message))
+        if kind is NOTIFICATION:
+            # Nothing a client notifies is needed over HTTP in this era (closing the
+            # stream is the cancellation); accepted and ignored, as notifications are.
+            return HttpResponse(202)
+        if kind is not REQUEST:
+            # "The client MUST NOT send JSON-RPC responses."
+            return _error(400, INVALID_REQUEST, "Invalid Request: a 2026-07-28 client does not send responses")
+        rid = message["id"]
+        try:
+            self._check_modern_headers(req, message)
+            call = self.server.begin_call(message, None, True, SUPPORTED_VERSIONS)
+            self._check_param_headers(req, call)
+        except MCPError as exc:
+            # "If the server does not implement the requested RPC method, it MUST respond
+            # with 404 Not Found and a JSON-RPC error with code -32601."
+            status = 404 if exc.code == METHOD_NOT_FOUND else 400
+            return _json_response(status, error_response(rid, exc))
+        call.headers = req.headers
+        call.principal = principal
+        if call.method == "subscriptions/listen":
+            return self._listen(call)
+        exchange = PostExchange(None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
+
+        def emit(msg: Message) -> None:
+            if not call.cancelled:
+                exchange.deliver(msg)
+        call.emit = emit
+
+        def job() -> None:
+            exchange.finish(self.server.handle_request(call))
+        if not self.pool.submit(job):
+            return _error(503, INTERNAL_ERROR, "Server busy: too many requests in progress", rid)
+        if not self._await(req, exchange):
+            # "Closing the SSE response stream MUST be treated by the server as
+            # cancellation of that request."
+            call.cancelled = True
+            return None
+        return self._exchange_response(req, exchange, call, None)
+
+    def _check_modern_headers(self, req: HttpRequest, message: Message) -> None:
+        headers = req.headers
+        meta = message.get("params", {}).get("_meta") if isinstance(message.get("params"), dict) else None
+        body_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
+        header_version = headers.get("mcp-protocol-version")
+        if body_version is not None and header_version != body_version:
+            # "The header value MUST match the io.modelcontextprotocol/protocolVersion
+            # field ... If the values do not match, the server MUST reject the request with
+            # 400 Bad Request and a HeaderMismatch JSON-RPC error."
+            raise MCPError(HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version header %r does not match "
+                                            "the body's protocol version %r" % (header_version, body_version))
+        method = message["method"]
+        header_method = headers.get("mcp-method")
+        if header_method != method:
+            raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Method header %r does not match the body's "
+                                            "method %r" % (header_method, method))
+        key = _NAMED_METHODS.get(method)
+        if key is not None:
+            params = message.get("params")
+            value = params.get(key) if isinstance(params, dict) else None
+            raw = headers.get("mcp-name")
+            if raw is None:
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Name header is required for %s" % method)
+            decoded = _decode_header_value(raw)
+            if decoded is None or decoded != value:
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Name header %r does not match the body's "
+                                                "%s %r" % (raw, key, value))
+
+    def _check_param_headers(self, req: HttpRequest, call: Call) -> None:
+        """``Mcp-Param-*`` headers against the tool's ``x-mcp-header`` parameters: "Any
+        server that processes the message body MUST validate that encoded header values,
+        after decoding if Base64-encoded, match the corresponding values in the request
+        body"; a value in the body without its header is a mismatch too."""
+        if call.method != "tools/call":
+            return
+        tool = self.server.find_tool(call.params.get("name"))
+        if tool is None or not tool.header_params:
+            return
+        arguments = call.params.get("arguments")
+        for path, name, kind in tool.header_params:
+            value = _lookup(arguments, path)
+            raw = req.headers.get("mcp-param-" + name)
+            if value is None:
+                if raw is not None:
+                    raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s sent but %s is not in the "
+                                                    "arguments" % (name, ".".join(path)))
+                continue
+            if raw is None:
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Param-%s header is required when %s is "
+                                                "given" % (name, ".".join(path)))
+            decoded = _decode_header_value(raw)
+            if decoded is None or not _header_matches(decoded, value, kind):
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s header %r does not match the "
+                                                "argument %s" % (name, raw, ".".join(path)))
+
+    def _listen(self, call: Call) -> HttpResponse:
+        """``subscriptions/listen``: an SSE stream that stays open, acknowledged first,
+        then the change notifications the client asked for."""
+        stream = EventStream("listen", keep=self.replay_events)
+        try:
+            listener = ChangeListener(call.id, call.params, stream.push_message)
+        except MCPError as exc:
+            return _json_response(400, error_response(call.id, exc))
+        listener.acknowledge()
+        self.server.add_listener(listener)
+        key = id(listener)
+        with self._lock:
+            self._listeners[key] = (listener, stream, call.id)
+
+        def closed(complete: bool, last: int) -> None:
+            self.server.remove_listener(listener)
+            with self._lock:
+                self._listeners.pop(key, None)
+        return _attached(HttpResponse(200, _sse_headers(), stream=stream, on_close=closed))
+
+    # -- legacy sessions --------------------------------------------------------------------
+
+    def _legacy_post(self, req: HttpRequest, message: Any, principal: Any) -> Optional[HttpResponse]:
+        header_version = req.headers.get("mcp-protocol-version")
+        if header_version is not None and header_version not in LEGACY_VERSIONS:
+            # "If the server receives a request with an invalid or unsupported
+            # MCP-Protocol-Version, it MUST respond with 400 Bad Request."
+            return _error(400, INVALID_REQUEST, "Bad Request: unsupported MCP-Protocol-Version %r (supported: %s)"
+                          % (header_version, ", ".join(SUPPORTED_VERSIONS)))
+        initializing = isinstance(message, dict) and message.get("method") == "initialize" and "id" in message
+        created = False
+        if self.stateless:
+            session = self._ephemeral_session(None if initializing else (header_version or _ASSUMED_VERSION))
+        elif initializing:
+            session = self._create_session()
+            if session is None:
+                return _error(503, INTERNAL_ERROR, "Service unavailable: too many sessions", readable_id(message))
+            created = True
+        else:
+            found = self._session_for(req)
+            if isinstance(found, HttpResponse):
+                return found
+            session = found
+        ids = _request_ids(message)
+        session.touch(1)
+        try:
+            if not ids:
+                replies = []  # type: List[Any]
+                session.connection.receive(message, replies.append, req.headers, principal)
+                errors = [r for r in replies if r is not None]
+                if errors:
+                    # "If the server cannot accept the input, it MUST return an HTTP error
+                    # status code (e.g., 400 Bad Request)."
+                    return _json_response(400, errors[0], self._session_header(session))
+                # "If the server accepts the input, the server MUST return HTTP status code
+                # 202 Accepted with no body."
+                return HttpResponse(202, self._session_header(session))
+            exchange = PostExchange(None if self.json_response else session.new_stream)
+            with session.lock:
+                clash = [i for i in ids if i in session.exchanges]
+                if not clash:
+                    for i in ids:
+                        session.exchanges[i] = exchange
+            if clash:
+                return _error(400, INVALID_REQUEST, "Invalid Request: id %r is already in use by a request in "
+                                                    "progress" % (clash[0],), clash[0])
+
+            def finish(response: Any) -> None:
+                with session.lock:
+                    for i in ids:
+                        if session.exchanges.get(i) is exchange:
+                            del session.exchanges[i]
+                exchange.finish(response)
+            session.connection.receive(message, finish, req.headers, principal)
+            if not self._await(req, exchange):
+                # "Disconnection SHOULD NOT be interpreted as the client cancelling its
+                # request": it runs on; what it sends waits on its stream for a resumption.
+                return None
+            if created:
+                response = exchange.response
+                if not (isinstance(response, dict) and "result" in response):
+                    session.close()
+                    created = False
+                    return _json_response(200 if readable_id(response) is not None else 400, response)
+                self._register(session)
+                created = False
+            return self._exchange_response(req, exchange, None, session)
+        finally:
+            session.touch(-1)
+            if created:
+                session.close()
+
+    def _session_for(self, req: HttpRequest) -> Any:
+        session_id = req.headers.get("mcp-session-id")
+        if session_id is None:
+            # "Servers that require a session ID SHOULD respond to requests without an
+            # MCP-Session-Id header (other than initialization) with HTTP 400 Bad Request."
+            return _error(400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if not isinstance(session, HttpSession) or session.closed:
+            # "The server ... MUST respond to requests containing that session ID with HTTP
+            # 404 Not Found."
+            return _error(404, INVALID_REQUEST, "Session not found")
+        return session
+
+    @staticmethod
+    def _session_header(session: Any) -> List[Tuple[str, str]]:
+        return [("Mcp-Session-Id", session.id)] if isinstance(session, HttpSession) and session.id else []
+
+    def _ephemeral_session(self, version: Optional[str]) -> HttpSession:
+        """Stateless mode: a session for one POST. A request that is not initialize finds
+        it already initialized at the version the header names."""
+        session = HttpSession(self, "")
+        if version is not None:
+            state = session.connection.session
+            state.protocol_version = version
+            state.initialized = True
+            session.connection.era = "legacy"
+        return session
+
+    def _create_session(self) -> Optional[HttpSession]:
+        with self._lock:
+            if len(self._sessions) >= self.max_sessions:
+                self._sweep_locked(time.monotonic())
+                if len(self._sessions) >= self.max_sessions:
+                    return None
+            # "The session ID SHOULD be globally unique and cryptographically secure" and
+            # "MUST only contain visible ASCII characters": 32 hex digits.
+            return HttpSession(self, secrets.token_hex(16))
+
+    def _register(self, session: Any) -> None:
+        with self._lock:
+            self._sessions[session.id] = session
+
+    def _await(self, req: HttpRequest, exchange: PostExchange) -> bool:
+        """Wait until the exchange's answer takes form; False if the client went away."""
+        while not exchange.wait(self.poll_interval):
+            if req.disconnected() and exchange.abandon_if_undecided():
+                return False
+        return True
+
+    def _exchange_response(self, req: HttpRequest, exchange: PostExchange, call: Optional[Call],
+                           session: Optional[HttpSession]) -> HttpResponse:
+        headers = self._session_header(session)
+        stream = exchange.stream
+        if stream is None:
+            response = exchange.response
+            if response is None:
+                # Cancelled: the request gets no response, so the POST gets no body.
+                return HttpResponse(202, headers)
+            return _json_response(200, response, headers)
+        if session is not None:
+            session.touch(1)
+
+        def closed(complete: bool, last: int) -> None:
+            if session is not None:
+                session.touch(-1)
+                if complete:
+                    with session.lock:
+                        session.streams.pop(stream.stream_id, None)
+            elif call is not None and not complete:
+                call.cancelled = True
+        return _attached(HttpResponse(200, headers + _sse_headers(), stream=stream, on_close=closed))
+
+    def _get(self, req: HttpRequest) -> HttpResponse:
+        if not _accepts(req.headers.get("accept", ""), SSE_TYPE):
+            return _error(406, INVALID_REQUEST, "Not Acceptable: the client must accept text/event-stream")
+        found = self._session_for(req)
+        if isinstance(found, HttpResponse):
+            return found
+        session = found  # type: HttpSession
+        last_event = req.headers.get("last-event-id")
+        stream = None  # type: Optional[EventStream]
+        after = -1
+        if last_event:
+            stream_id, _, seq = last_event.strip().rpartition(".")
+            with session.lock:
+                stream = session.standalone if stream_id == "0" else session.streams.get(stream_id)
+            try:
+                after = int(seq)
+            except ValueError:
+                stream = None
+            if stream is None:
+                # "The server MUST NOT replay messages that would have been delivered on a
+                # different stream": an id we cannot place replays nothing.
+                return _error(404, INVALID_REQUEST, "Not found: no stream to resume for Last-Event-ID %r"
+                              % last_event, headers=self._session_header(session))
+        else:
+            stream = session.standalone
+            after = session.standalone_after
+        standalone = stream is session.standalone
+        response = HttpResponse(200, self._session_header(session) + _sse_headers(), stream=stream, after=after)
+        if not stream.attach(response):
+            # One reader per stream: each message goes to exactly one place.
+            return _error(409, INVALID_REQUEST, "Conflict: this stream already has a reader",
+                          headers=self._session_header(session))
+        if standalone and not last_event and session.version >= "2025-11-25":
+            stream.prime(self.retry_ms)
+        session.touch(1)
+
+        def closed(complete: bool, last: int) -> None:
+            session.touch(-1)
+            if standalone:
+                with session.lock:
+                    session.standalone_after = max(session.standalone_after, last)
+            elif complete:
+                with session.lock:
+                    session.streams.pop(stream.stream_id, None)
+        response.on_close = closed
+        return response
+
+    def _delete(self, req: HttpRequest) -> HttpResponse:
+        found = self._session_for(req)
+        if isinstance(found, HttpResponse):
+            return found
+        with self._lock:
+            self._sessions.pop(found.id, None)
+        found.close()
+        return HttpResponse(200)
+
+    # -- the 2024-11-05 HTTP+SSE transport -----------------------------------------------
+
+    def _legacy_sse_get(self, req: HttpRequest, principal: Any) -> HttpResponse:
+        if req.method != "GET":
+            return _error(405, INVALID_REQUEST, "Method not allowed", headers=[("Allow", "GET")])
+        with self._lock:
+            if len(self._sessions) >= self.max_sessions:
+                self._sweep_locked(time.monotonic())
+                if len(self._sessions) >= self.max_sessions:
+                    return _error(503, INTERNAL_ERROR, "Service unavailable: too many sessions")
+            session = LegacySseSession(self, secrets.token_hex(16))
+            self._sessions[session.id] = session
+        # "the server MUST send an endpoint event containing a URI for the client to use
+        # for sending messages"
+        endpoint = sse_event(("%s?session_id=%s" % (self.messages_path, session.id)).encode("ascii"), event="endpoint")
+
+        def closed(complete: bool, last: int) -> None:
+            with self._lock:
+                self._sessions.pop(session.id, None)
+            session.close()
+        return _attached(HttpResponse(200, _sse_headers(), stream=session.stream, on_close=closed,
+                                      stream_prefix=endpoint))
+
+    def _legacy_sse_post(self, req: HttpRequest, principal: Any) -> HttpResponse:
+        if req.method != "POST":
+            return _error(405, INVALID_REQUEST, "Method not allowed", headers=[("Allow", "POST")])
+        session_id = req.query_value("session_id", "sessionId")
+        with self._lock:
+            session = self._sessions.get(session_id or "")
+        if not isinstance(session, LegacySseSession) or session.closed:
+            return _error(404, INVALID_REQUEST, "Session not found")
+        if len(req.body) > self.max_body_bytes:
+            return _error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % self.max_body_bytes)
+        try:
+            message = decode(req.body)
+        except MCPError as exc:
+            return _error(400, exc.code, exc.message)
+        session.last_active = time.monotonic()
+        session.connection.receive(message, None, req.headers, principal)
+        return HttpResponse(202, [("Content-Type", "text/plain")], b"Accepted")
+
+    # -- housekeeping -------------------------------------------------------------------
+
+    def _maybe_sweep(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep < 1.0:
+            return
+        with self._lock:
+            self._last_sweep = now
+            self._sweep_locked(now)
+
+    def _sweep_locked(self, now: float) -> None:
+        """End idle sessions: "The server MAY terminate the session at any time"; a
+        client that comes back gets 404 and starts a new one."""
+        expired = [s for s in self._sessions.values()
+                   if s.busy <= 0 and now - s.last_active > self.session_idle_timeout]
+        for session in expired:
+            del self._sessions[session.id]
+            _http_log.info("session %s expired after %.0f s idle", session.id[:8], now - session.last_active)
+        for session in expired:
+            session.close()
+
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def close(self) -> None:
+        """End every session and listener stream, so every reader thread finishes."""
+        with self._lock:
+            self.closed = True
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+            listeners = list(self._listeners.values())
+            self._listeners.clear()
+        for session in sessions:
+            session.close()
+        for listener, stream, rid in listeners:
+            self.server.remove_listener(listener)
+            # "When the server ends a subscription on its own initiative (for example,
+            # during shutdown), it SHOULD respond to the original subscriptions/listen
+            # request with a completion result before closing the stream."
+            stream.push_message(result_response(rid, {"resultType": "complete",
+                                                      "_meta": {META_SUBSCRIPTION_ID: rid}}))
+            stream.finish()
+        self.pool.shutdown(timeout=0)
+
+
+def _attached(response: HttpResponse) -> HttpResponse:
+    """A response whose stream has it as its one reader (the front end detaches it when
+    it stops copying)."""
+    if response.stream is not None:
+        response.stream.attach(response)
+    return response
+
+
+def _sse_headers() -> List[Tuple[str, str]]:
+    # "servers SHOULD include the X-Accel-Buffering: no header" so proxies pass events on.
+    return [("Content-Type", SSE_TYPE), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+
+
+def _request_ids(message: Any) -> List[Any]:
+    """The ids of the requests in a POST body (one message or a batch)."""
+    items = message if isinstance(message, list) else [message]
+    return [m["id"] for m in items
+            if isinstance(m, dict) and isinstance(m.get("method"), str) and "id" in m
+            and isinstance(m["id"], (str, int)) and not isinstance(m["id"], bool)]
+

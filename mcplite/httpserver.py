@@ -1,0 +1,325 @@
+"""The HTTP front end on ``http.server``: sockets, threads, limits. The protocol is in
+``httpapp``; this module only moves bytes.
+
+A thread per connection (``ThreadingHTTPServer``), HTTP/1.1 keep-alive, TCP_NODELAY, and
+each response written with one ``send`` where the size allows (``http.server``'s own
+helpers write the status line, each header and the body separately, and with Nagle's
+algorithm and delayed ACKs that costs ~40 ms per keep-alive request).
+"""
+
+import select
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, Optional, Set, Tuple
+
+from .httpapp import HttpRequest, HttpResponse, McpHttpApp
+from .logs import LazyLogger
+from .server import Server
+from .sse import SSE_KEEPALIVE
+
+_front_log = LazyLogger("mcplite.http")
+
+_REASONS = BaseHTTPRequestHandler.responses
+
+
+def _status_line(status: int) -> bytes:
+    reason = _REASONS.get(status, ("",))[0] if status in _REASONS else ""
+    return ("HTTP/1.1 %d %s\r\n" % (status, reason)).encode("latin-1")
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
+
+
+class _McpRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "mcplite"
+    sys_version = ""
+    server = None  # type: Any   # the _McpHttpServer
+
+    def setup(self) -> None:
+        # The read timeout bounds a half-sent request and an idle keep-alive connection
+        # alike, so a slow or silent client cannot hold a thread forever.
+        self.timeout = self.server.read_timeout
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        # Never the default: it writes a line per request to stderr.
+        _front_log.debug("%s " + format, self.address_string(), *args)
+
+    def _serve(self) -> None:
+        app = self.server.app  # type: McpHttpApp
+        headers = {}  # type: Dict[str, str]
+        for name, value in self.headers.items():
+            headers[name.lower()] = value
+        body = b""
+        if self.command in ("POST", "PUT", "PATCH"):
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                self._send_simple(411, b"Length Required: send Content-Length\n")
+                return
+            try:
+                length = int(headers.get("content-length", "0"))
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._send_simple(400, b"Bad Request: invalid Content-Length\n")
+                return
+            if length > app.max_body_bytes:
+                # Not read: refuse and close, rather than swallow an oversize body.
+                self._send_simple(413, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":'
+                                       b'"Payload Too Large: the limit is %d bytes"}}' % app.max_body_bytes,
+                                  "application/json")
+                return
+            try:
+                body = self.rfile.read(length) if length else b""
+            except (socket.timeout, OSError):
+                self.close_connection = True
+                return
+            if len(body) < length:  # the client stopped half way
+                self.close_connection = True
+                return
+        response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed))
+        if response is None:
+            self.close_connection = True
+            return
+        try:
+            self._write(response)
+        except (OSError, ValueError) as exc:
+            _front_log.debug("client went away while answered: %s", exc)
+            self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+    def _send_simple(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        self.close_connection = True
+        try:
+            self.wfile.write(_status_line(status) + b"Content-Type: %s\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n" % (content_type.encode("ascii"), len(body)) + body)
+        except OSError:
+            pass
+
+    def _head(self, response: HttpResponse, extra: bytes) -> bytes:
+        lines = [_status_line(response.status)]
+        for name, value in response.headers:
+            lines.append(("%s: %s\r\n" % (name, value)).encode("latin-1"))
+        lines.append(extra)
+        if self.close_connection:
+            lines.append(b"Connection: close\r\n")
+        lines.append(b"\r\n")
+        return b"".join(lines)
+
+    def _write(self, response: HttpResponse) -> None:
+        stream = response.stream
+        if stream is None:
+            body = b"" if self.command == "HEAD" else response.body
+            self.wfile.write(self._head(response, b"Content-Length: %d\r\n" % len(response.body)) + body)
+            return
+        # An SSE stream: chunked, so the connection stays usable once the stream ends.
+        complete = False
+        after = response.after
+        first = self._head(response, b"Transfer-Encoding: chunked\r\n")
+        pending = response.stream_prefix
+        poll = self.server.app.poll_interval
+        keepalive_every = max(1, int(self.server.keepalive_interval / poll))
+        idle = 0
+        try:
+            while True:
+                data, after, done = stream.read(after, 0 if first else poll, response)
+                data = pending + data
+                pending = b""
+                out = first
+                first = b""
+                if data:
+                    out += b"%x\r\n" % len(data) + data + b"\r\n"
+                    idle = 0
+                if done:
+                    out += b"0\r\n\r\n"
+                if out:
+                    self.wfile.write(out)
+                if done:
+                    complete = stream.finished
+                    return
+                if not data:
+                    idle += 1
+                    if self.server.stopping:
+                        self.close_connection = True
+                        return
+                    if idle % keepalive_every == 0:
+                        self.wfile.write(b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n")
+                    elif self._peer_closed():
+                        self.close_connection = True
+                        return
+        except (OSError, ValueError):
+            self.close_connection = True
+            raise
+        finally:
+            stream.detach(response)
+            if response.on_close is not None:
+                try:
+                    response.on_close(complete, after)
+                except Exception:
+                    _front_log.exception("error while closing a stream")
+
+    def _peer_closed(self) -> bool:
+        """Whether the client has closed its end (readable with nothing to read)."""
+        sock = self.connection
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+
+class _McpHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: Tuple[str, int], app: McpHttpApp, max_connections: int,
+                 read_timeout: float, keepalive_interval: float) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.app = app
+        self.read_timeout = read_timeout
+        self.keepalive_interval = keepalive_interval
+        self.stopping = False
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._open = set()  # type: Set[socket.socket]
+        self._open_lock = threading.Lock()
+        super().__init__(address, _McpRequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # A bound on connections (and so on threads): one past it is told so and closed.
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+                                b"Connection: close\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request: Any) -> None:
+        with self._open_lock:
+            if request in self._open:
+                self._open.discard(request)
+                self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, socket.timeout, TimeoutError)):
+            return
+        _front_log.exception("error while serving %s", client_address)
+
+    def close_connections(self, timeout: float) -> bool:
+        """Shut every open connection down and wait up to ``timeout`` seconds for their
+        threads to finish; True when all did."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._open_lock:
+                if not self._open:
+                    return True
+            time.sleep(0.01)
+        return False
+
+
+class HttpServerHandle:
+    """A running HTTP server: its ``url``, ``port``, and ``stop()`` (also a context manager)."""
+
+    def __init__(self, httpd: _McpHttpServer, app: McpHttpApp, thread: Optional[threading.Thread]) -> None:
+        self._httpd = httpd
+        self.app = app
+        self._thread = thread
+        host, port = httpd.server_address[:2]
+        self.host = host
+        self.port = port
+        shown = "[%s]" % host if ":" in host else host
+        self.url = "http://%s:%d%s" % (shown, port, app.path)
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.5)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, end every session and stream, close every connection."""
+        httpd = self._httpd
+        httpd.stopping = True
+        if self._thread is not None:
+            httpd.shutdown()
+            self._thread.join(timeout)
+        self.app.close()
+        httpd.close_connections(timeout)
+        httpd.server_close()
+
+    def __enter__(self) -> "HttpServerHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+_FRONT_OPTIONS = ("max_connections", "read_timeout", "keepalive_interval")
+
+
+def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: str = "/mcp",
+               background: bool = True, max_connections: int = 256, read_timeout: float = 30.0,
+               keepalive_interval: float = 15.0, **options: Any) -> HttpServerHandle:
+    """Bind and start serving ``server`` at ``http://host:port/path``; the other options
+    are ``McpHttpApp``'s. Refuses a non-loopback address unless ``allowed_hosts`` (or
+    ``allowed_origins``) says which names the server answers to: without that, any web
+    page could reach it by DNS rebinding."""
+    if not _is_loopback(host) and options.get("allowed_hosts") is None and options.get("allowed_origins") is None:
+        raise ValueError("refusing to bind %r, which is not a loopback address, without allowed_hosts and "
+                         "allowed_origins: say which Host and Origin values this server answers to" % host)
+    if options.get("allowed_hosts") is None and not _is_loopback(host):
+        options["allowed_hosts"] = ["*"] if options.get("allowed_origins") is not None else None
+    app = McpHttpApp(server, path, **options)
+    httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval)
+    thread = None
+    if background:
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                  name="mcplite-http", daemon=True)
+        thread.start()
+    return HttpServerHandle(httpd, app, thread)
+
+
+def serve_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: str = "/mcp",
+               **options: Any) -> None:
+    """Serve until interrupted (Ctrl-C)."""
+    handle = start_http(server, host, port, path, background=False, **options)
+    sys.stderr.write("mcplite: serving %s at %s\n" % (server.name, handle.url))
+    sys.stderr.flush()
+    try:
+        handle.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.stop()
