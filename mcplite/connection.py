@@ -16,7 +16,7 @@ from .jsonrpc import (
 )
 from .logs import LazyLogger
 from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
-from .server import Call, LegacySession, Server
+from .server import Call, ChangeListener, LegacySession, Server
 from .workers import WorkerPool
 
 _connection_log = LazyLogger("mcplite.connection")
@@ -82,8 +82,12 @@ class ServerConnection:
         self.session = LegacySession()
         self.outgoing = PendingRequests(prefix="s")
         self._inflight = {}  # type: Dict[Any, Call]
+        self._listeners = {}  # type: Dict[Any, ChangeListener]   # subscriptions/listen by request id
         self._lock = threading.Lock()
         self.closed = False
+        # The transport object this connection belongs to, for what only it can do (an
+        # HTTP session closing a request's SSE connection).
+        self.owner = None  # type: Any
 
     # -- input -----------------------------------------------------------------
 
@@ -188,13 +192,38 @@ class ServerConnection:
             reply(error_response(call.id, MCPError(
                 INVALID_REQUEST, "Invalid Request: id %r is already in use by a request in progress" % (call.id,))))
             return
-        if method in _INLINE_METHODS:
+        if method == "subscriptions/listen":
+            self._listen(call, reply)
+        elif method in _INLINE_METHODS:
             reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:
                 self._inflight.pop(call.id, None)
             reply(error_response(call.id, MCPError(
                 INTERNAL_ERROR, "Server busy: too many requests in progress (limit %d queued)" % self.pool.max_queued)))
+
+    def _listen(self, call: Call, reply: Reply) -> None:
+        """A 2026-07-28 subscription: acknowledged, then change notifications tagged with
+        its id, until the client cancels it (or the connection ends) - no response until
+        then, and none after a cancellation."""
+        try:
+            listener = ChangeListener(call.id, call.params, call.emit)
+        except MCPError as exc:
+            with self._lock:
+                self._inflight.pop(call.id, None)
+            reply(error_response(call.id, exc))
+            return
+        with self._lock:
+            self._listeners[call.id] = listener
+        listener.acknowledge()
+        self.server.add_listener(listener)
+
+    def _end_listener(self, rid: Any) -> None:
+        with self._lock:
+            listener = self._listeners.pop(rid, None)
+            self._inflight.pop(rid, None)
+        if listener is not None:
+            self.server.remove_listener(listener)
 
     def _emitter(self, call: Call) -> Callable[[Message], None]:
         send = self._send
@@ -253,6 +282,8 @@ class ServerConnection:
                 # "The initialize request MUST NOT be cancelled by clients."
                 if call is not None and call.method != "initialize":
                     call.cancelled = True
+            if call is not None and call.method == "subscriptions/listen":
+                self._end_listener(rid)
             if call is None:
                 # Unknown or already finished: "MAY ignore cancellation notifications if the
                 # referenced request is unknown" (the race is normal).
@@ -274,3 +305,5 @@ class ServerConnection:
         pipes requests in and closes stdin expects them)."""
         self.closed = True
         self.outgoing.fail_all(MCPError(INTERNAL_ERROR, "Connection closed"))
+        for rid in list(self._listeners):
+            self._end_listener(rid)

@@ -35,7 +35,7 @@ from .jsonrpc import (
 )
 from .logs import LazyLogger
 from .protocol import (
-    LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,
+    LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
 )
 from .server import Call, ChangeListener, Server
@@ -53,6 +53,10 @@ _ASSUMED_VERSION = "2025-03-26"
 _NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _B64_PREFIX = "=?base64?"
 _B64_SUFFIX = "?="
+
+# 2026-07-28 errors that have their own HTTP status: a missing client capability and an
+# unsupported version are "400 Bad Request", an unknown method "404 Not Found".
+_MODERN_ERROR_STATUS = {-32021: 400, -32022: 400, -32020: 400, -32601: 404}
 
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
@@ -221,6 +225,14 @@ class PostExchange:
                 self._cond.notify_all()
             self.stream.push_message(message)
 
+    def ensure_stream(self) -> Optional[EventStream]:
+        """Make the answer an SSE stream now (None if it cannot be one)."""
+        with self._cond:
+            if self.stream is None and not (self.done or self.abandoned) and self._make_stream is not None:
+                self.stream = self._make_stream()
+                self._cond.notify_all()
+            return self.stream
+
     def finish(self, response: Any) -> None:
         with self._cond:
             self.done = True
@@ -256,6 +268,7 @@ class HttpSession:
         self.id = session_id
         self.app = app
         self.connection = ServerConnection(app.server, self.send, app.pool)
+        self.connection.owner = self
         self.lock = threading.Lock()
         self.exchanges = {}  # type: Dict[Any, PostExchange]   # request id -> its POST
         self.streams = OrderedDict()  # type: OrderedDict[str, EventStream]
@@ -284,6 +297,21 @@ class HttpSession:
                 exchange.deliver(message)
                 return
         self.standalone.push_message(message)
+
+    def close_request_stream(self, call: Call, retry_ms: Optional[int]) -> bool:
+        """Close the connection carrying ``call``'s SSE stream, the stream itself going on:
+        the client resumes it with a GET and ``Last-Event-ID`` (2025-11-25 polling)."""
+        if self.version < "2025-11-25":
+            return False  # older clients have no priming event id to resume from
+        with self.lock:
+            exchange = self.exchanges.get(call.id)
+        if exchange is None:
+            return False
+        stream = exchange.ensure_stream()
+        if stream is None:
+            return False
+        stream.close_connection(self.app.retry_ms if retry_ms is None else retry_ms)
+        return True
 
     def new_stream(self) -> EventStream:
         with self.lock:
@@ -497,11 +525,11 @@ class McpHttpApp:
 
     @staticmethod
     def _is_modern(req: HttpRequest, message: Message) -> bool:
+        if req.headers.get("mcp-protocol-version") in MODERN_VERSIONS:
+            return True
         method = message.get("method")
         if method == "initialize":
             return False
-        if req.headers.get("mcp-protocol-version") in MODERN_VERSIONS:
-            return True
         return has_modern_envelope(message.get("params")) or method in MODERN_ONLY_METHODS
 
     # -- 2026-07-28: stateless requests ---------------------------------------------------
@@ -519,6 +547,12 @@ class McpHttpApp:
             # "The client MUST NOT send JSON-RPC responses."
             return _error(400, INVALID_REQUEST, "Invalid Request: a 2026-07-28 client does not send responses")
         rid = message["id"]
+        if message["method"] in LEGACY_ONLY_METHODS:
+            # initialize, ping, logging/setLevel... sent the modern way: "If the server does
+            # not implement the requested RPC method, it MUST respond with 404 Not Found".
+            return _json_response(404, error_response(rid, MCPError(
+                METHOD_NOT_FOUND, "Method not found: %s is not part of protocol %s"
+                % (message["method"], ", ".join(MODERN_VERSIONS)))))
         try:
             self._check_modern_headers(req, message)
             call = self.server.begin_call(message, None, True, SUPPORTED_VERSIONS)
@@ -756,7 +790,10 @@ class McpHttpApp:
             if response is None:
                 # Cancelled: the request gets no response, so the POST gets no body.
                 return HttpResponse(202, headers)
-            return _json_response(200, response, headers)
+            status = 200
+            if call is not None and isinstance(response, dict) and "error" in response:
+                status = _MODERN_ERROR_STATUS.get(response["error"].get("code"), 200)
+            return _json_response(status, response, headers)
         if session is not None:
             session.touch(1)
 

@@ -58,7 +58,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         app = self.server.app  # type: McpHttpApp
         headers = {}  # type: Dict[str, str]
         for name, value in self.headers.items():
-            headers[name.lower()] = value
+            # "field parsing MUST exclude OWS before evaluating" (RFC 9110 5.5)
+            headers[name.lower()] = value.strip(" \t")
         body = b""
         if self.command in ("POST", "PUT", "PATCH"):
             if "chunked" in headers.get("transfer-encoding", "").lower():

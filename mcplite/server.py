@@ -189,6 +189,15 @@ class Context:
         call.emit(notification("notifications/message", params))
         return True
 
+    def close_sse_stream(self, retry_ms: Optional[int] = None) -> bool:
+        """Over Streamable HTTP with a 2025-11-25 client: close the connection carrying this
+        request's SSE stream without ending the stream. The client waits ``retry_ms``
+        (default: the server's setting) and resumes with ``Last-Event-ID``; what the
+        handler sends meanwhile is kept for it. Elsewhere nothing happens (False)."""
+        owner = getattr(self._call.connection, "owner", None)
+        closer = getattr(owner, "close_request_stream", None)
+        return bool(closer(self._call, retry_ms)) if closer is not None else False
+
     def debug(self, data: Any, logger: Optional[str] = None) -> bool:
         return self.log("debug", data, logger)
 
@@ -239,13 +248,14 @@ class Tool(_Handler):
     def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
                  description: Optional[str], annotations: Optional[Dict[str, Any]],
                  output_schema: Optional[Dict[str, Any]], wrap_output: bool,
-                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]]) -> None:
+                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]],
+                 input_schema: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(fn, shape)
         self.name = name
         self.title = title
         self.description = description
         self.annotations = annotations
-        self.input_schema = shape.input_schema
+        self.input_schema = input_schema if input_schema is not None else shape.input_schema
         self.output_schema = output_schema
         self.wrap_output = wrap_output
         self.icons = icons
@@ -549,6 +559,7 @@ class Server:
             "resources/read": self._read_resource,
             "prompts/list": self._list_prompts,
             "prompts/get": self._get_prompt,
+            "subscriptions/listen": self._listen,
         }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
 
     # -- registration ------------------------------------------------------
@@ -556,25 +567,27 @@ class Server:
     def tool(self, name: Optional[str] = None, *, title: Optional[str] = None,
              description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
              output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
-             icons: Optional[List[Dict[str, Any]]] = None,
-             meta: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
+             input_schema: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
-        docstring; the input schema comes from the parameters' type hints and the output
-        schema from the return annotation (``structured_output=False`` turns that off)."""
+        docstring; the input schema comes from the parameters' type hints (or is given
+        whole as ``input_schema``, then published exactly as written) and the output schema
+        from the return annotation (``structured_output=False`` turns that off)."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
-                          icons=icons, meta=meta)
+                          icons=icons, meta=meta, input_schema=input_schema)
             return fn
         return register
 
     def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, *, title: Optional[str] = None,
                  description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
                  output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
-                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None) -> Tool:
+                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
+                 input_schema: Optional[Dict[str, Any]] = None) -> Tool:
         tool_name = name or getattr(fn, "__name__", None)
         if not tool_name or not re.match(_TOOL_NAME, tool_name):
             # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
@@ -591,8 +604,10 @@ class Server:
                                 % tool_name)
         elif output_schema is not None and output_schema.get("type") != "object":
             raise ValueError("tool %r: an output schema's root must be {\"type\": \"object\"}" % tool_name)
+        if input_schema is not None and (not isinstance(input_schema, dict) or input_schema.get("type") != "object"):
+            raise ValueError("tool %r: an input schema's root must be {\"type\": \"object\"}" % tool_name)
         tool = Tool(fn, shape, tool_name, title, description if description is not None else (shape.description or None),
-                    annotations, output_schema, wrap, icons, meta)
+                    annotations, output_schema, wrap, icons, meta, input_schema)
         with self._lock:
             if tool_name in self._tools:
                 raise ValueError("a tool named %r is already registered" % tool_name)
@@ -753,12 +768,16 @@ class Server:
     def capabilities(self, version: str) -> Dict[str, Any]:
         """Capabilities follow what is registered: a server without prompts does not claim them."""
         caps = {"logging": {}}  # type: Dict[str, Any]
+        # 2026-07-28 delivers list changes and resource updates on subscriptions/listen
+        # streams, which every mcplite transport serves; the legacy notifications come with
+        # the server-utilities work and are not claimed before then.
+        modern = version in MODERN_VERSIONS
         if self._tools:
-            caps["tools"] = {}
+            caps["tools"] = {"listChanged": True} if modern else {}
         if self._resources or self._templates:
-            caps["resources"] = {}
+            caps["resources"] = {"listChanged": True, "subscribe": True} if modern else {}
         if self._prompts:
-            caps["prompts"] = {}
+            caps["prompts"] = {"listChanged": True} if modern else {}
         return caps
 
     def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool,
@@ -875,6 +894,11 @@ class Server:
         }  # type: Dict[str, Any]
         _set(result, "instructions", self.instructions)
         return result
+
+    def _listen(self, call: Call) -> Dict[str, Any]:
+        # The transports serve subscriptions/listen themselves, as a stream that outlives
+        # any handler; reaching this means one that cannot.
+        raise MCPError(METHOD_NOT_FOUND, "Method not found: subscriptions/listen is not available on this transport")
 
     def _set_level(self, call: Call) -> Dict[str, Any]:
         level = call.params.get("level")

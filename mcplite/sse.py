@@ -37,6 +37,7 @@ def sse_event(data: bytes, event_id: Optional[str] = None, event: Optional[str] 
 # A comment line: clients ignore it; it keeps intermediaries from timing an idle stream out
 # and lets the server notice a client that has gone.
 SSE_KEEPALIVE = b":\n\n"
+_NEXT_READER = object()
 
 
 class EventStream:
@@ -104,13 +105,15 @@ class EventStream:
         prior to terminating the SSE stream, it SHOULD send an SSE event with a standard
         retry field before closing the connection.\""""
         with self._cond:
-            if self.finished or self.reader is None:
+            if self.finished:
                 return
             if retry_ms is not None:
                 seq = self._next_seq
                 self._next_seq = seq + 1
                 self._events.append((seq, sse_event(b"", "%s.%d" % (self.stream_id, seq), None, retry_ms)))
-            self._drop_reader = self.reader
+            # No reader yet (the POST that opened the stream is still being answered): the
+            # first one to attach is the one to let go.
+            self._drop_reader = self.reader if self.reader is not None else _NEXT_READER
             self._cond.notify_all()
 
     # -- reading -----------------------------------------------------------------
@@ -121,6 +124,8 @@ class EventStream:
             if self.reader is not None:
                 return False
             self.reader = reader
+            if self._drop_reader is _NEXT_READER:
+                self._drop_reader = reader
             return True
 
     def detach(self, reader: Any) -> None:

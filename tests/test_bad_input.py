@@ -91,10 +91,11 @@ def test_odd_modern_log_level(wire_factory):
     assert w.modern("tools/list", log_level={"x": 1})["error"]["code"] == -32602
 
 
-def test_subscriptions_listen_is_not_served_yet(wire_factory):
+def test_subscriptions_listen_with_a_bad_filter_is_invalid_params(wire_factory):
     w = wire_factory(make_app())
-    assert w.modern("subscriptions/listen", {"notifications": {}})["error"] == {
-        "code": -32601, "message": "Method not found: subscriptions/listen"}
+    response = w.modern("subscriptions/listen", {"notifications": {"toolsListChanged": "yes"}})
+    assert response["error"]["code"] == -32602
+    assert w.conn.connection.in_progress() == []
 
 
 def test_system_exit_in_a_handler_still_gets_one_response(wire_factory):

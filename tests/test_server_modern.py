@@ -21,7 +21,9 @@ def test_discover(wire):
             # A stdio process (like this in-memory pair) that accepted a modern request
             # serves only the modern era from then on, so it offers only that.
             "supportedVersions": ["2026-07-28"],
-            "capabilities": {"logging": {}, "tools": {}, "resources": {}, "prompts": {}},
+            "capabilities": {"logging": {}, "tools": {"listChanged": True},
+                             "resources": {"listChanged": True, "subscribe": True},
+                             "prompts": {"listChanged": True}},
             "instructions": "For tests.",
             "ttlMs": 0,
             "cacheScope": "private",
@@ -188,3 +190,59 @@ def test_progress_for_the_callers_token(wire_factory):
         {"jsonrpc": "2.0", "method": "notifications/progress",
          "params": {"progressToken": 0, "progress": 2.5, "total": 3}},
     ]
+
+
+def _listen(wire, rid, notifications):
+    """Open a subscriptions/listen on the in-memory (stdio) path: no response comes until it ends."""
+    wire.conn.send({"jsonrpc": "2.0", "id": rid, "method": "subscriptions/listen", "params": {
+        "notifications": notifications,
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}})
+
+
+def test_listen_acknowledges_then_delivers_what_was_asked(wire_factory):
+    app = make_app()
+    wire = wire_factory(app)
+    _listen(wire, "L1", {"toolsListChanged": True, "resourceSubscriptions": ["test://a"]})
+    _listen(wire, "L2", {"promptsListChanged": True})
+    app.notify_list_changed("tools")
+    app.notify_list_changed("prompts")
+    app.notify_resource_updated("test://a")
+    app.notify_resource_updated("test://other")
+    got = [wire.conn.receive() for _ in range(5)]
+    tag = "io.modelcontextprotocol/subscriptionId"
+    by_sub = {}
+    for message in got:
+        wire.check(message, None, "2026-07-28")
+        by_sub.setdefault(message["params"]["_meta"][tag], []).append(message)
+    assert [m["method"] for m in by_sub["L1"]] == [
+        "notifications/subscriptions/acknowledged", "notifications/tools/list_changed",
+        "notifications/resources/updated"]
+    assert by_sub["L1"][0]["params"]["notifications"] == {"toolsListChanged": True,
+                                                          "resourceSubscriptions": ["test://a"]}
+    assert by_sub["L1"][2]["params"]["uri"] == "test://a"
+    assert [m["method"] for m in by_sub["L2"]] == [
+        "notifications/subscriptions/acknowledged", "notifications/prompts/list_changed"]
+    assert wire.conn.pending_messages() == [], "nothing for unsubscribed URIs or kinds"
+    assert sorted(wire.conn.connection.in_progress()) == ["L1", "L2"]
+
+
+def test_cancelling_a_listen_ends_it_without_a_response(wire_factory):
+    app = make_app()
+    wire = wire_factory(app)
+    _listen(wire, 7, {"toolsListChanged": True})
+    assert wire.conn.receive()["method"] == "notifications/subscriptions/acknowledged"
+    wire.conn.notify("notifications/cancelled", {"requestId": 7})
+    app.notify_list_changed("tools")
+    assert wire.modern("tools/list")["result"]["tools"], "the connection still serves"
+    assert [m for m in wire.conn.pending_messages() if m.get("method")] == []
+    assert wire.conn.connection.in_progress() == []
+    assert app._listeners == []
+
+
+def test_modern_capabilities_announce_list_changes(wire_factory):
+    wire = wire_factory(make_app())
+    caps = wire.modern("server/discover")["result"]["capabilities"]
+    assert caps["tools"] == {"listChanged": True}
+    assert caps["prompts"] == {"listChanged": True}
+    assert caps["resources"] == {"listChanged": True, "subscribe": True}

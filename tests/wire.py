@@ -58,6 +58,7 @@ RESULT_DEFINITIONS = {
     "initialize": "InitializeResult",
     "ping": "EmptyResult",
     "logging/setLevel": "EmptyResult",
+    "subscriptions/listen": "SubscriptionsListenResult",
     "server/discover": "DiscoverResult",
     "tools/list": "ListToolsResult",
     "tools/call": "CallToolResult",
@@ -76,6 +77,7 @@ NOTIFICATION_DEFINITIONS = {
     "notifications/prompts/list_changed": "PromptListChangedNotification",
     "notifications/resources/list_changed": "ResourceListChangedNotification",
     "notifications/resources/updated": "ResourceUpdatedNotification",
+    "notifications/subscriptions/acknowledged": "SubscriptionsAcknowledgedNotification",
 }
 
 
