@@ -123,6 +123,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(self._head(response, b"Content-Length: %d\r\n" % len(response.body)) + body)
             return
         # An SSE stream: chunked, so the connection stays usable once the stream ends.
+        self.server.streaming_started()
         complete = False
         after = response.after
         first = self._head(response, b"Transfer-Encoding: chunked\r\n")
@@ -161,6 +162,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise
         finally:
+            self.server.streaming_ended()
             stream.detach(response)
             if response.on_close is not None:
                 try:
@@ -196,6 +198,8 @@ class _McpHttpServer(ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(max_connections)
         self._open = set()  # type: Set[socket.socket]
         self._open_lock = threading.Lock()
+        self._streaming = 0
+        self._streams_done = threading.Condition(self._open_lock)
         super().__init__(address, _McpRequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -233,6 +237,19 @@ class _McpHttpServer(ThreadingHTTPServer):
         if isinstance(exc, (ConnectionError, socket.timeout, TimeoutError)):
             return
         _front_log.exception("error while serving %s", client_address)
+
+    def streaming_started(self) -> None:
+        with self._open_lock:
+            self._streaming += 1
+
+    def streaming_ended(self) -> None:
+        with self._open_lock:
+            self._streaming -= 1
+            self._streams_done.notify_all()
+
+    def wait_for_streams(self, timeout: float) -> None:
+        with self._open_lock:
+            self._streams_done.wait_for(lambda: self._streaming <= 0, timeout)
 
     def close_connections(self, timeout: float) -> bool:
         """Shut every open connection down and wait up to ``timeout`` seconds for their
@@ -272,11 +289,14 @@ class HttpServerHandle:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, end every session and stream, close every connection."""
         httpd = self._httpd
-        httpd.stopping = True
         if self._thread is not None:
             httpd.shutdown()
             self._thread.join(timeout)
+        # Sessions and listen streams end first, so their readers send what is left (a
+        # listen stream's closing response) and finish cleanly; then the rest is cut.
         self.app.close()
+        httpd.wait_for_streams(min(1.0, timeout))
+        httpd.stopping = True
         httpd.close_connections(timeout)
         httpd.server_close()
 

@@ -139,6 +139,17 @@ class Context:
         return self._call.server
 
     @property
+    def http_headers(self) -> Dict[str, str]:
+        """Over HTTP, the request's headers (lower-case names); {} on other transports."""
+        return self._call.headers or {}
+
+    @property
+    def principal(self) -> Any:
+        """Over HTTP with bearer-token protection, what the token verifier returned for
+        this request's token (an ``AccessToken``, say); None otherwise."""
+        return self._call.principal
+
+    @property
     def cancelled(self) -> bool:
         """True once the client cancelled this request; its response will not be sent."""
         return self._call.cancelled

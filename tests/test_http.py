@@ -1,0 +1,521 @@
+"""Streamable HTTP, both eras, at the level of HTTP statuses, headers and bytes."""
+
+import json
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+from apps import make_app
+from http_peer import ACCEPT_BOTH, MODERN, Http, open_stream, parse_sse, raw_exchange
+from mcplite import Context, Server
+from mcplite.auth import AccessToken, BearerAuth
+from wire import schema_problem
+
+
+def checked(message, version, method=None):
+    problem = schema_problem(message, version, method)
+    assert problem is None, "%s\n%s" % (problem, json.dumps(message))
+    return message
+
+
+def serving_app():
+    app = make_app()
+    gate = threading.Event()
+
+    @app.tool()
+    def steps(ctx: Context) -> str:
+        """Reports progress twice, then answers."""
+        ctx.progress(1, 2, "half")
+        ctx.progress(2, 2, "done")
+        return "finished"
+
+    @app.tool()
+    def wait_for_cancel(ctx: Context) -> str:
+        """Runs until cancelled (or 5 s)."""
+        deadline = time.monotonic() + 5
+        while not ctx.cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.set()
+        return "cancelled" if ctx.cancelled else "timed out"
+
+    @app.tool()
+    def reconnect(ctx: Context) -> str:
+        """Closes its SSE connection, then goes on."""
+        ctx.progress(1, 3)
+        closed = ctx.close_sse_stream(retry_ms=50)
+        time.sleep(0.3)
+        ctx.progress(2, 3)
+        return "closed" if closed else "not closed"
+
+    @app.tool()
+    def region_echo(region: str = "-", count: int = 0, loud: bool = False) -> str:
+        return "%s/%d/%s" % (region, count, loud)
+    tool = app.find_tool("region_echo")
+    tool.input_schema["properties"]["region"]["x-mcp-header"] = "Region"
+    tool.input_schema["properties"]["count"]["x-mcp-header"] = "Count"
+    tool.input_schema["properties"]["loud"]["x-mcp-header"] = "Loud"
+    from mcplite.schema import header_parameters
+    tool.header_params = header_parameters(tool.input_schema)
+
+    @app.tool()
+    def identity(ctx: Context) -> str:
+        principal = ctx.principal
+        return "%s %s" % (getattr(principal, "subject", None), ctx.http_headers.get("x-trace", "-"))
+    app.gate = gate
+    return app
+
+
+@pytest.fixture
+def server():
+    app = serving_app()
+    handle = app.run_in_thread("http", port=0)
+    handle.server = app
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def client(server):
+    c = Http(server)
+    yield c
+    c.close()
+
+
+# -- legacy sessions ----------------------------------------------------------------------
+
+def test_initialize_issues_a_session_id_and_later_requests_need_it(server, client):
+    reply = client.initialize()
+    assert re.match(r"^[\x21-\x7e]{16,}$", reply.headers["mcp-session-id"])
+    checked(reply.json(), "2025-11-25", "initialize")
+    assert server.app.session_count() == 1
+    listed = client.call("tools/list")
+    assert listed.status == 200 and listed.content_type == "application/json"
+    assert "steps" in [t["name"] for t in listed.json()["result"]["tools"]]
+    missing = client.post({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, {"Mcp-Session-Id": None})
+    assert missing.status == 400 and missing.json()["error"]["code"] == -32600
+    unknown = client.post({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, {"Mcp-Session-Id": "nope"})
+    assert unknown.status == 404
+
+
+def test_notifications_and_responses_get_202_with_no_body(client):
+    client.initialize()
+    reply = client.post({"jsonrpc": "2.0", "method": "notifications/whatever"})
+    assert (reply.status, reply.body) == (202, b"")
+    reply = client.post({"jsonrpc": "2.0", "id": "s-1", "result": {}})
+    assert (reply.status, reply.body) == (202, b"")
+
+
+def test_a_handler_that_reports_first_answers_with_sse_and_primes_2025_11_25(client):
+    client.initialize("2025-11-25")
+    reply = client.call("tools/call", {"name": "steps", "_meta": {"progressToken": "t"}}, id=9)
+    assert reply.status == 200 and reply.content_type == "text/event-stream"
+    assert reply.headers["x-accel-buffering"] == "no"
+    events = reply.events()
+    assert events[0]["data"] == "" and "id" in events[0] and events[0]["retry"] == "1000", "priming event"
+    messages = [e["json"] for e in events[1:]]
+    assert [m.get("method") for m in messages] == ["notifications/progress", "notifications/progress", None]
+    assert messages[-1]["result"]["content"][0]["text"] == "finished"
+    ids = [e["id"] for e in events]
+    assert len(set(ids)) == len(ids) and len({i.rsplit(".", 1)[0] for i in ids}) == 1, ids
+    for m in messages:
+        checked(m, "2025-11-25", "tools/call" if "id" in m else None)
+
+
+def test_no_priming_event_before_2025_11_25(client):
+    client.initialize("2025-06-18")
+    events = client.call("tools/call", {"name": "steps", "_meta": {"progressToken": 1}}).events()
+    assert all(e["data"] for e in events), "older clients would choke on an empty data field"
+    assert events[-1]["json"]["result"]["content"][0]["text"] == "finished"
+
+
+def test_unsupported_protocol_version_header_is_400(client):
+    client.initialize()
+    reply = client.call("tools/list", headers={"MCP-Protocol-Version": "1999-01-01"})
+    assert reply.status == 400
+    # Absent, 2025-03-26 is assumed and the session goes on.
+    assert client.call("tools/list", headers={"MCP-Protocol-Version": None}).status == 200
+
+
+def test_delete_ends_the_session(server, client):
+    client.initialize()
+    reply = client.send("DELETE", headers={"Mcp-Session-Id": client.session_id})
+    assert reply.status == 200
+    assert server.app.session_count() == 0
+    assert client.call("tools/list").status == 404
+
+
+def test_get_resumes_a_stream_the_server_closed(server, client):
+    client.initialize("2025-11-25")
+    reply = client.call("tools/call", {"name": "reconnect", "_meta": {"progressToken": "r"}}, id=4)
+    first = reply.events()
+    assert first[-1]["retry"] == "50" and "json" not in first[-1], "a retry event before closing"
+    assert not any("result" in e.get("json", {}) for e in first)
+    last_id = [e for e in first if "id" in e][-1]["id"]
+    time.sleep(0.4)
+    resumed = client.send("GET", headers={"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id,
+                                          "Last-Event-ID": last_id})
+    assert resumed.status == 200
+    rest = [e["json"] for e in resumed.events() if "json" in e]
+    assert rest[0]["params"]["progress"] == 2
+    assert rest[-1]["id"] == 4 and rest[-1]["result"]["content"][0]["text"] == "closed"
+    # The stream is finished and was read: it cannot be replayed again.
+    again = client.send("GET", headers={"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id,
+                                        "Last-Event-ID": last_id})
+    assert again.status == 404
+
+
+def test_get_needs_an_event_stream_accept_and_allows_one_reader(server, client):
+    client.initialize()
+    bad = client.send("GET", headers={"Accept": "application/json", "Mcp-Session-Id": client.session_id})
+    assert bad.status == 406
+    sock, first = open_stream(server.port, "GET", "/mcp", {"Accept": "text/event-stream",
+                                                          "Mcp-Session-Id": client.session_id})
+    try:
+        assert first.startswith(b"HTTP/1.1 200"), first
+        second = client.send("GET", headers={"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id})
+        assert second.status == 409
+    finally:
+        sock.close()
+
+
+def test_batches_over_http_in_2025_03_26(client):
+    client.initialize("2025-03-26")
+    reply = client.post([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                         {"jsonrpc": "2.0", "method": "notifications/x"},
+                         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}])
+    assert reply.status == 200
+    answers = reply.json()
+    assert sorted(a["id"] for a in answers) == [1, 2]
+
+
+def test_json_response_mode_never_streams():
+    app = serving_app()
+    with app.run_in_thread("http", port=0, json_response=True) as handle:
+        c = Http(handle)
+        c.initialize()
+        reply = c.call("tools/call", {"name": "steps", "_meta": {"progressToken": 1}})
+        assert reply.content_type == "application/json"
+        assert reply.json()["result"]["content"][0]["text"] == "finished"
+        c.close()
+
+
+def test_stateless_mode_has_no_sessions():
+    app = serving_app()
+    with app.run_in_thread("http", port=0, stateless=True) as handle:
+        c = Http(handle)
+        init = c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "0"}}})
+        assert init.status == 200 and "mcp-session-id" not in init.headers
+        reply = c.call("tools/list", headers={"MCP-Protocol-Version": "2025-06-18"})
+        assert reply.status == 200 and reply.json()["result"]["tools"]
+        assert c.send("GET", headers={"Accept": "text/event-stream"}).status == 405
+        assert handle.app.session_count() == 0
+        c.close()
+
+
+def test_idle_sessions_expire_and_their_number_is_bounded():
+    app = serving_app()
+    with app.run_in_thread("http", port=0, session_idle_timeout=0.2, max_sessions=2) as handle:
+        a, b, c = Http(handle), Http(handle), Http(handle)
+        a.initialize()
+        b.initialize()
+        full = c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "0"}}},
+            session=False)
+        assert full.status == 503
+        time.sleep(1.3)  # idle past the timeout, and past the once-a-second sweep
+        c.initialize()
+        assert handle.app.session_count() == 1
+        assert a.call("tools/list").status == 404
+        for x in (a, b, c):
+            x.close()
+
+
+# -- requests that are not acceptable -----------------------------------------------------------
+
+def test_content_type_accept_and_json_rules(client):
+    client.initialize()
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    assert client.post(body, {"Content-Type": "text/plain"}).status == 415
+    assert client.post(body, {"Accept": "application/json"}).status == 406
+    assert client.post(body, {"Accept": None}).status == 406
+    parse = client.post(b'{"jsonrpc": "2.0", "id": 1, "method": ')
+    assert parse.status == 400 and parse.json()["error"]["code"] == -32700 and parse.json()["id"] is None
+    invalid = client.post({"jsonrpc": "2.0", "id": 1, "method": 5})
+    assert invalid.status in (200, 400) and invalid.json()["error"]["code"] == -32600
+    assert client.send("PUT", body=b"{}", headers={"Content-Type": "application/json"}).status == 405
+
+
+def test_origin_and_host_are_checked(client):
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "0"}}}
+    evil = client.post(init, {"Origin": "http://evil.example"}, session=False)
+    assert evil.status == 403 and evil.json()["error"]["code"] == -32600
+    assert client.post(init, {"Host": "evil.example:%d" % client.port}, session=False).status == 421
+    assert client.post(init, {"Origin": "http://localhost:6274"}, session=False).status == 200
+    assert client.post(init, {"Origin": "null"}, session=False).status == 403
+
+
+def test_oversize_body_is_413_and_the_server_goes_on(server, client):
+    app_limit = server.app.max_body_bytes
+    head = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\nAccept: %s\r\n"
+            "Content-Length: %d\r\n\r\n" % (server.port, ACCEPT_BOTH, app_limit + 1)).encode()
+    answer = raw_exchange(server.port, head)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert client.initialize().status == 200
+
+
+def test_a_half_sent_request_does_not_hold_the_server():
+    app = serving_app()
+    with app.run_in_thread("http", port=0, read_timeout=0.3) as handle:
+        head = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\nAccept: %s\r\n"
+                "Content-Length: 100\r\n\r\n{\"jsonrpc\"" % (handle.port, ACCEPT_BOTH)).encode()
+        start = time.monotonic()
+        answer = raw_exchange(handle.port, head, timeout=3)
+        assert answer == b"" and time.monotonic() - start < 2, "closed after the read timeout, no answer"
+        c = Http(handle)
+        assert c.initialize().status == 200
+        c.close()
+
+
+def test_connections_are_bounded():
+    app = serving_app()
+    with app.run_in_thread("http", port=0, max_connections=1) as handle:
+        hold = socket.create_connection(("127.0.0.1", handle.port))
+        time.sleep(0.1)
+        answer = raw_exchange(handle.port, b"GET /mcp HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 503"), answer
+        hold.close()
+
+
+def test_non_loopback_bind_needs_allowed_hosts():
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        Server("x").run_in_thread("http", host="0.0.0.0", port=0)
+
+
+# -- 2026-07-28 ------------------------------------------------------------------------------
+
+def test_modern_request_is_stateless_with_meta_and_headers(server, client):
+    reply = client.modern("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}})
+    assert reply.status == 200 and "mcp-session-id" not in reply.headers
+    result = checked(reply.json(), MODERN, "tools/call")["result"]
+    assert result["resultType"] == "complete" and result["structuredContent"] == {"result": 5}
+    assert server.app.session_count() == 0
+    discover = checked(client.modern("server/discover").json(), MODERN, "server/discover")["result"]
+    assert discover["supportedVersions"][0] == MODERN and "2025-11-25" in discover["supportedVersions"]
+
+
+@pytest.mark.parametrize("headers, fragment", [
+    ({"MCP-Protocol-Version": None}, "MCP-Protocol-Version"),
+    ({"MCP-Protocol-Version": "2025-11-25"}, "MCP-Protocol-Version"),
+    ({"Mcp-Method": None}, "Mcp-Method"),
+    ({"Mcp-Method": "tools/list"}, "Mcp-Method"),
+    ({"Mcp-Name": None}, "Mcp-Name"),
+    ({"Mcp-Name": "other"}, "Mcp-Name"),
+    ({"Mcp-Name": "=?base64?bm9wZQ==?="}, "Mcp-Name"),
+])
+def test_modern_header_mismatch_is_400_32020(client, headers, fragment):
+    reply = client.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}}, id=7, headers=headers)
+    assert reply.status == 400, reply
+    error = reply.json()
+    assert error["id"] == 7 and error["error"]["code"] == -32020 and fragment in error["error"]["message"]
+
+
+def test_base64_mcp_name_is_decoded(client):
+    reply = client.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}},
+                          headers={"Mcp-Name": "=?base64?YWRk?="})
+    assert reply.status == 200 and reply.json()["result"]["structuredContent"] == {"result": 2}
+
+
+def test_modern_version_and_method_errors(client):
+    unsupported = client.modern("tools/list", headers={"MCP-Protocol-Version": "2099-01-01"},
+                                params={"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01"}})
+    assert unsupported.status == 400
+    assert unsupported.json()["error"]["code"] == -32022
+    assert MODERN in unsupported.json()["error"]["data"]["supported"]
+    unknown = client.modern("nothing/here")
+    assert unknown.status == 404 and unknown.json()["error"]["code"] == -32601
+    removed = client.modern("initialize")
+    assert removed.status == 404 and removed.json()["error"]["code"] == -32601
+    for method in ("GET", "DELETE"):
+        assert client.send(method, headers={"MCP-Protocol-Version": MODERN, "Accept": "text/event-stream"}).status \
+            == 405
+
+
+def test_mcp_param_headers_are_checked_against_arguments(client):
+    args = {"region": "us-west1", "count": 42, "loud": True}
+    good = {"Mcp-Param-Region": "us-west1", "Mcp-Param-Count": "42.0", "Mcp-Param-Loud": "true"}
+    ok = client.modern("tools/call", {"name": "region_echo", "arguments": args}, headers=good)
+    assert ok.status == 200 and ok.json()["result"]["content"][0]["text"] == "us-west1/42/True"
+    encoded = dict(good, **{"Mcp-Param-Region": "=?base64?dXMtd2VzdDE=?="})
+    assert client.modern("tools/call", {"name": "region_echo", "arguments": args}, headers=encoded).status == 200
+    for broken in ({"Mcp-Param-Region": None}, {"Mcp-Param-Count": "41"}, {"Mcp-Param-Loud": "True"},
+                   {"Mcp-Param-Region": "eu\x01"}):
+        reply = client.modern("tools/call", {"name": "region_echo", "arguments": args}, headers=dict(good, **broken))
+        assert reply.status == 400 and reply.json()["error"]["code"] == -32020, broken
+    # An argument that is absent needs no header, and must not come with one.
+    assert client.modern("tools/call", {"name": "region_echo", "arguments": {}}).status == 200
+    stray = client.modern("tools/call", {"name": "region_echo", "arguments": {}}, headers={"Mcp-Param-Count": "1"})
+    assert stray.status == 400
+
+
+def test_x_mcp_header_rules_are_enforced_at_registration():
+    app = Server("x")
+
+    def f(tags: list) -> str:
+        return ""
+    with pytest.raises(ValueError, match="only properties"):
+        app.add_tool(f, input_schema={"type": "object", "properties": {"tags": {
+            "type": "array", "items": {"type": "string", "x-mcp-header": "Tag"}}}})
+    with pytest.raises(ValueError, match="string, integer or boolean"):
+        app.add_tool(f, input_schema={"type": "object", "properties": {"tags": {
+            "type": "number", "x-mcp-header": "Tag"}}})
+    with pytest.raises(ValueError, match="token"):
+        app.add_tool(f, input_schema={"type": "object", "properties": {"tags": {
+            "type": "string", "x-mcp-header": "Bad Name"}}})
+
+
+def test_closing_the_response_cancels_a_modern_request(server):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "wait_for_cancel", "arguments": {},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                  "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    head = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\nAccept: %s\r\n"
+            "MCP-Protocol-Version: %s\r\nMcp-Method: tools/call\r\nMcp-Name: wait_for_cancel\r\n"
+            "Content-Length: %d\r\n\r\n" % (server.port, ACCEPT_BOTH, MODERN, len(body))).encode()
+    sock.sendall(head + body)
+    time.sleep(0.2)
+    sock.close()
+    assert server.server.gate.wait(3), "the handler saw ctx.cancelled"
+
+
+def test_listen_over_http_streams_changes_until_the_server_stops():
+    app = serving_app()
+    handle = app.run_in_thread("http", port=0)
+    body = json.dumps({"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen", "params": {
+        "notifications": {"toolsListChanged": True},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                  "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    sock, first = open_stream(handle.port, "POST", "/mcp", {
+        "Content-Type": "application/json", "Accept": ACCEPT_BOTH, "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "subscriptions/listen"}, body)
+    try:
+        received = first
+        deadline = time.monotonic() + 3
+        while b"acknowledged" not in received and time.monotonic() < deadline:
+            received += sock.recv(65536)
+        app.notify_list_changed("prompts")  # not asked for
+        app.notify_list_changed("tools")
+        while b"tools/list_changed" not in received and time.monotonic() < deadline:
+            received += sock.recv(65536)
+        handle.stop()
+        while time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        sock.close()
+        handle.stop()
+    head, _, chunked = received.partition(b"\r\n\r\n")
+    assert b"text/event-stream" in head
+    # Undo the chunked framing, then read the events.
+    payload = b""
+    while chunked:
+        size, _, rest = chunked.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        payload += rest[:n]
+        chunked = rest[n + 2:]
+    messages = [e["json"] for e in parse_sse(payload) if "json" in e]
+    assert [m.get("method") for m in messages] == [
+        "notifications/subscriptions/acknowledged", "notifications/tools/list_changed", None]
+    for m in messages:
+        assert m.get("params", m.get("result", {}))["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub"
+        checked(m, MODERN, "subscriptions/listen" if "result" in m else None)
+    assert app._listeners == []
+
+
+# -- the 2024-11-05 HTTP+SSE transport ---------------------------------------------------------
+
+def test_old_http_sse_transport(server, client):
+    sock, first = open_stream(server.port, "GET", "/sse", {"Accept": "text/event-stream"})
+    try:
+        received = first
+        while b"endpoint" not in received:
+            received += sock.recv(65536)
+        endpoint = re.search(rb"data: (/messages\?session_id=[0-9a-f]+)", received).group(1).decode()
+        assert client.send("POST", "/messages?session_id=unknown", b"{}",
+                           {"Content-Type": "application/json"}).status == 404
+        posted = client.send("POST", endpoint, json.dumps({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2024-11-05", "capabilities": {},
+                "clientInfo": {"name": "old", "version": "0"}}}).encode(), {"Content-Type": "application/json"})
+        assert posted.status == 202
+        deadline = time.monotonic() + 3
+        while b'"protocolVersion":"2024-11-05"' not in received and time.monotonic() < deadline:
+            received += sock.recv(65536)
+        assert b'"protocolVersion":"2024-11-05"' in received
+        assert server.app.session_count() == 1
+    finally:
+        sock.close()
+    deadline = time.monotonic() + 3
+    while server.app.session_count() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.app.session_count() == 0, "the session ends with its stream"
+
+
+# -- bearer tokens ---------------------------------------------------------------------------------
+
+def test_bearer_auth_challenge_metadata_scope_and_principal():
+    tokens = {"good": AccessToken(["mcp"], subject="ann"), "weak": AccessToken([], subject="bob")}
+    app = serving_app()
+    auth = BearerAuth(tokens.get, resource="http://127.0.0.1/mcp",
+                      authorization_servers=["https://auth.example"], required_scopes=["mcp"])
+    with app.run_in_thread("http", port=0, auth=auth) as handle:
+        c = Http(handle)
+        denied = c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}}, session=False)
+        assert denied.status == 401
+        challenge = denied.headers["www-authenticate"]
+        assert challenge.startswith("Bearer ") and \
+            'resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp"' in challenge
+        metadata = c.send("GET", "/.well-known/oauth-protected-resource/mcp").json()
+        assert metadata["resource"] == "http://127.0.0.1/mcp"
+        assert metadata["authorization_servers"] == ["https://auth.example"]
+        assert c.send("GET", "/.well-known/oauth-protected-resource").status == 200
+        bad = c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}},
+                     {"Authorization": "Bearer nope"}, session=False)
+        assert bad.status == 401 and 'error="invalid_token"' in bad.headers["www-authenticate"]
+        weak = c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}},
+                      {"Authorization": "Bearer weak"}, session=False)
+        assert weak.status == 403 and 'error="insufficient_scope"' in weak.headers["www-authenticate"]
+        answer = c.modern("tools/call", {"name": "identity", "arguments": {}},
+                          headers={"Authorization": "Bearer good", "X-Trace": "abc"})
+        assert answer.status == 200 and answer.json()["result"]["content"][0]["text"] == "ann abc"
+        c.close()
+
+
+def test_stop_leaves_no_threads_behind():
+    before = {t.ident for t in threading.enumerate()}
+    app = serving_app()
+    handle = app.run_in_thread("http", port=0)
+    c = Http(handle)
+    c.initialize()
+    c.call("tools/call", {"name": "steps", "_meta": {"progressToken": 1}})
+    sock, _ = open_stream(handle.port, "GET", "/mcp", {"Accept": "text/event-stream",
+                                                      "Mcp-Session-Id": c.session_id})
+    handle.stop()
+    sock.close()
+    c.close()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        left = [t for t in threading.enumerate() if t.ident not in before]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert left == []
