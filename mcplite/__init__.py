@@ -12,6 +12,9 @@
     app.run()   # stdio
 """
 
+from typing import Any
+
+from .auth import AccessToken, BearerAuth
 from .jsonrpc import MCPError
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, audio,
@@ -25,5 +28,17 @@ __all__ = [
     "Server", "Context", "ToolError", "MCPError", "Cancelled",
     "text", "image", "audio", "resource_link", "embedded_resource", "resource_contents",
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
+    "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse",
     "__version__",
 ]
+
+# The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
+# adapter, say). Imported on first use: a stdio server never pays for it.
+_LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_HTTP:
+        from . import httpapp
+        return getattr(httpapp, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -307,7 +307,6 @@ class HttpServerHandle:
         self.stop()
 
 
-_FRONT_OPTIONS = ("max_connections", "read_timeout", "keepalive_interval")
 
 
 def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: str = "/mcp",
