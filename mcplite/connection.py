@@ -88,6 +88,10 @@ class ServerConnection:
         # The transport object this connection belongs to, for what only it can do (an
         # HTTP session closing a request's SSE connection).
         self.owner = None  # type: Any
+        # Run requests whose handlers take no Context on the receiving thread. Only for a
+        # transport with a thread per exchange (HTTP): on stdio the reading thread must
+        # never wait for a tool, or ping and cancellations would wait behind it.
+        self.inline_unless_context = False
 
     # -- input -----------------------------------------------------------------
 
@@ -194,7 +198,7 @@ class ServerConnection:
             return
         if method == "subscriptions/listen":
             self._listen(call, reply)
-        elif method in _INLINE_METHODS:
+        elif method in _INLINE_METHODS or (self.inline_unless_context and not self.server.needs_context(call)):
             reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:

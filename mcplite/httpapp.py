@@ -269,6 +269,9 @@ class HttpSession:
         self.app = app
         self.connection = ServerConnection(app.server, self.send, app.pool)
         self.connection.owner = self
+        # The connection's own thread is free to run a handler that cannot send anything
+        # before its result; a hand-off to a worker would only cost time.
+        self.connection.inline_unless_context = True
         self.lock = threading.Lock()
         self.exchanges = {}  # type: Dict[Any, PostExchange]   # request id -> its POST
         self.streams = OrderedDict()  # type: OrderedDict[str, EventStream]
@@ -566,6 +569,13 @@ class McpHttpApp:
         call.principal = principal
         if call.method == "subscriptions/listen":
             return self._listen(call)
+        if not self.server.needs_context(call):
+            # Nothing can come before the response, and nothing could watch for a
+            # cancellation: serve it right here, on the connection's thread.
+            response = self.server.handle_request(call)
+            status = _MODERN_ERROR_STATUS.get(response["error"].get("code"), 200) \
+                if response is not None and "error" in response else 200
+            return _json_response(status, response)
         exchange = PostExchange(None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
 
         def emit(msg: Message) -> None:

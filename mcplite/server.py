@@ -733,6 +733,27 @@ class Server:
         options.setdefault("port", 0)
         return start_http(self, **options)
 
+    def needs_context(self, call: Call) -> bool:
+        """Whether serving ``call`` runs a handler that takes a Context - one that may send
+        progress or logs, or watch for cancellation while it runs. Transports run the other
+        requests on the thread they arrived on when they can afford to (HTTP): nothing can
+        happen between such a request and its response."""
+        params = call.params
+        method = call.method
+        if method == "tools/call":
+            handler = self._tools.get(params.get("name"))  # type: Any
+        elif method == "prompts/get":
+            handler = self._prompts.get(params.get("name"))
+        elif method == "resources/read":
+            uri = params.get("uri")
+            handler = self._resources.get(uri)
+            if handler is None and isinstance(uri, str):
+                if any(t.needs_context for t in list(self._templates.values())):
+                    return True  # which template matches is decided while serving
+        else:
+            return False
+        return handler is not None and handler.needs_context
+
     def find_tool(self, name: Any) -> Optional[Tool]:
         return self._tools.get(name) if isinstance(name, str) else None
 

@@ -1,0 +1,1011 @@
+#!/usr/bin/env python3
+"""Streamable HTTP benchmark: mcplite side by side with the official Python SDK and a raw stdlib floor.
+
+One run measures, for each server and each answer form, over keep-alive HTTP/1.1 on
+127.0.0.1:
+
+1. sequential ``tools/call`` round trips on one keep-alive connection (one session):
+   calls/s and latency percentiles;
+2. concurrent round trips: ``--threads`` client threads (default 8), each with its own
+   connection and its own session, all started together: total calls/s and latency
+   percentiles over every call;
+3. start-up (``Popen`` until the first ``initialize`` response), the server's CPU time per
+   sequential call (``/proc/<pid>/stat``, all its threads) and its RSS after the calls.
+
+Answer forms ("modes"):
+
+* ``json``: the plain ``add`` tool, answered with ``application/json``. mcplite does this by
+  default; the SDK runs with ``json_response=True`` (its default answers everything as SSE).
+* ``sse``: the ``add_progress`` tool, which reports progress ``(1, 2)`` before its result;
+  the request carries ``_meta.progressToken``, so the answer is a ``text/event-stream``
+  (chunked) holding the notification, then the response. The SDK runs with its default.
+* ``modern`` (mcplite only): 2026-07-28 stateless requests, no handshake: ``add`` with the
+  ``io.modelcontextprotocol/*`` ``_meta`` keys and the ``MCP-Protocol-Version``,
+  ``Mcp-Method`` and ``Mcp-Name`` headers.
+
+Every answer is checked (status, Content-Type, the progress notification in SSE mode, and
+``add`` returning the right sum), so a broken server cannot look fast.
+
+The servers live in ``bench/servers/http_servers.py`` (mcplite's ``Server.run("http")``, the
+SDK's ``MCPServer`` on ``streamable-http``, and the raw floor: ``ThreadingHTTPServer`` with
+TCP_NODELAY and one write per response, ``json.loads`` of the body and a fixed-shape answer).
+The client is the same stdlib code for all of them: ``http.client.HTTPConnection``, one per
+thread, the legacy handshake (``initialize`` at 2025-11-25, ``Mcp-Session-Id``,
+``notifications/initialized``), then calls carrying ``Mcp-Session-Id`` and
+``MCP-Protocol-Version``. The raw floor ignores sessions. The client runs in this process
+(one GIL for all its threads) and shares the machine's CPUs with the server: on a machine
+with few cores its own cost is part of every number, alike for all servers.
+
+Usage::
+
+    python bench/bench_http.py            # full run, prints a table
+    python bench/bench_http.py --quick    # a few rounds: a CI smoke run
+    python bench/bench_http.py --json     # the numbers as one JSON object on stdout
+
+The SDK interpreter is ``--sdk-python PATH``, else ``$MCPLITE_SDK_PYTHON``, else
+``.cache/sdk-venv/bin/python`` in the repository, else ``~/.cache/mcp-peers/venv/bin/python``.
+Without a usable SDK the mcplite and raw columns still run. mcplite and the raw floor run
+under the current interpreter; when the SDK's interpreter is another Python version or
+installation they also run under it, for a like-for-like comparison with the SDK.
+
+Each round starts a fresh server process per server and mode (rounds interleaved across the
+servers, so a slow patch of the machine hits every server alike); the tables show medians
+over the rounds. Targets are printed as PASS/MISS lines, never asserted.
+
+Exit status: 0 when every server started and answered correctly (missed performance
+targets are reported, never fatal), 1 when a server failed to start or answered wrongly,
+2 on bad usage. Every server process is killed by its PID before exit.
+"""
+import argparse
+import http.client
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SERVER_SCRIPT = os.path.join(HERE, "servers", "http_servers.py")
+
+HOST = "127.0.0.1"
+PATH = "/mcp"
+ACCEPT = "application/json, text/event-stream"
+LEGACY_VERSION = "2025-11-25"
+MODERN_VERSION = "2026-07-28"
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPS = "io.modelcontextprotocol/clientCapabilities"
+CLIENT_INFO = {"name": "mcplite-bench", "version": "1.0.0"}
+
+TARGET_VS_SDK = 3.0  # mcplite calls/s over the SDK's, sequential and concurrent
+TARGET_CONC_VS_SEQ = 1.0  # mcplite's concurrent calls/s over its sequential
+STALL_MS = 30.0  # a round trip this slow on loopback is a stall (Nagle + delayed ACK: ~40 ms)
+
+MODES = ("json", "sse", "modern")
+KIND_MODES = {"mcplite": ("json", "sse", "modern"), "sdk": ("json", "sse"), "raw": ("json", "sse")}
+
+QUICK = {"rounds": 2, "calls": 150, "warmup": 30, "threads": 8, "thread_calls": 25}
+FULL = {"rounds": 5, "calls": 1500, "warmup": 200, "threads": 8, "thread_calls": 200}
+
+MAX_START_ATTEMPTS = 3  # fresh ports tried when a server cannot bind the one it was given
+
+
+class BenchError(Exception):
+    """A server failed to start, died, timed out or answered wrongly."""
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------- children
+
+_CHILDREN = {}  # pid -> Popen; everything still here is killed at exit
+
+
+def _reap(proc, timeout=5.0):
+    """Kill ``proc`` (by its PID, via Popen) unless it has exited, and wait for it."""
+    try:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=timeout)
+    except Exception:  # already gone, or unkillable: nothing more we can do
+        pass
+    _CHILDREN.pop(proc.pid, None)
+
+
+def kill_all_children():
+    for proc in list(_CHILDREN.values()):
+        _reap(proc)
+
+
+def _on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def run_quiet(argv, env, timeout):
+    """Run a short command; return (exit status or None on timeout, stderr, stdout)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO, env=env)
+    _CHILDREN[proc.pid] = proc
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _reap(proc)
+        return None, "timed out after %.0f s" % timeout, ""
+    finally:
+        _reap(proc)
+    return proc.returncode, err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
+
+
+def free_port():
+    """A port that was free on 127.0.0.1 a moment ago (the server may lose a race for it:
+    ``ServerProc`` then retries with another)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds of process ``pid`` (every thread); None off Linux."""
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(_CLK_TCK)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def proc_rss_mib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class ServerProc(object):
+    """One HTTP server process on a port of 127.0.0.1, started and waited for."""
+
+    def __init__(self, make_argv, env, label, timeout):
+        self.label = label
+        self.proc = None
+        self.stderr = tempfile.TemporaryFile()
+        for attempt in range(MAX_START_ATTEMPTS):
+            self.port = free_port()
+            self.stderr.seek(0)
+            self.stderr.truncate()
+            self.t_spawn = time.perf_counter()
+            argv = make_argv(self.port)
+            try:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                             cwd=REPO, env=env)
+            except OSError as exc:
+                self.stderr.close()
+                raise BenchError("%s: cannot start %s: %s" % (label, argv[0], exc))
+            _CHILDREN[self.proc.pid] = self.proc
+            self.pid = self.proc.pid
+            if self._wait_listening(self.t_spawn + timeout):
+                return
+            lost_race = "in use" in self.stderr_tail()
+            if not lost_race or attempt == MAX_START_ATTEMPTS - 1:
+                err = self.fail("did not start listening on %s:%d" % (HOST, self.port))
+                self.kill()
+                raise err
+            _reap(self.proc)
+
+    def _wait_listening(self, deadline):
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection((HOST, self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                time.sleep(0.01)
+        return False
+
+    def stderr_tail(self, limit=1500):
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - limit))
+            return self.stderr.read().decode("utf-8", "replace").strip()
+        except Exception:
+            return ""
+
+    def fail(self, what):
+        code = self.proc.poll() if self.proc is not None else None
+        msg = "%s: %s" % (self.label, what)
+        if code is not None:
+            msg += " (process exited with status %s)" % code
+        tail = self.stderr_tail()
+        if tail:
+            msg += "\n    stderr: " + tail.replace("\n", "\n    stderr: ")
+        return BenchError(msg)
+
+    def cpu_s(self):
+        return proc_cpu_s(self.pid)
+
+    def rss_mib(self):
+        return proc_rss_mib(self.pid)
+
+    def kill(self):
+        if self.proc is not None:
+            _reap(self.proc)
+        try:
+            self.stderr.close()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------- the client
+
+def parse_sse(body):
+    """The JSON messages of an SSE body: each event's ``data:`` lines joined; events
+    without data (the priming event, comments) skipped."""
+    text = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    messages = []
+    for block in text.split(b"\n\n"):
+        data = []
+        for line in block.split(b"\n"):
+            if line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+        if data:
+            payload = b"\n".join(data)
+            if payload.strip():
+                messages.append(json.loads(payload))
+    return messages
+
+
+def check_sum(result, expected):
+    """None when ``result`` is ``add``'s right answer, else what is wrong."""
+    if not isinstance(result, dict):
+        return "no result object"
+    if result.get("isError"):
+        return "isError: %s" % json.dumps(result)[:300]
+    structured = result.get("structuredContent")
+    if structured is not None:
+        if structured != {"result": expected} and structured != expected:
+            return "structuredContent %r, expected %r" % (structured, expected)
+        return None
+    content = result.get("content")
+    if not (isinstance(content, list) and content and isinstance(content[0], dict)
+            and str(content[0].get("text", "")).strip() == str(expected)):
+        return "%s, expected %r" % (json.dumps(result)[:300], expected)
+    return None
+
+
+class Client(object):
+    """One keep-alive connection (and, for the legacy modes, one session) to a server.
+
+    ``http.client`` sends a request's head and a bytes body with one ``send``; the socket
+    gets TCP_NODELAY all the same. A connection the server closes is reopened by
+    ``http.client`` on the next request: ``connects`` counts how often that happened, so a
+    server that breaks keep-alive shows up in the report.
+    """
+
+    def __init__(self, port, label, mode, call_timeout):
+        self.label = label
+        self.mode = mode
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=call_timeout)
+        self.connects = 0
+        self.next_id = 0
+        self.session_id = None
+        self.headers = {"Content-Type": "application/json", "Accept": ACCEPT}
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+    def post(self, message, headers):
+        """(status, Content-Type, response headers object, body bytes)."""
+        conn = self.conn
+        if conn.sock is None:
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connects += 1
+        body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        try:
+            conn.request("POST", PATH, body, headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise BenchError("%s: POST %s failed: %s: %s" % (self.label, message.get("method"),
+                                                             type(exc).__name__, exc))
+        return resp.status, (resp.getheader("Content-Type") or ""), resp, data
+
+    def _response(self, status, ctype, data, rid, what):
+        """The JSON-RPC response with id ``rid`` from a JSON or an SSE body, and the other
+        messages of the body."""
+        if status != 200:
+            raise BenchError("%s: %s answered HTTP %d: %r" % (self.label, what, status, data[:300]))
+        kind = ctype.split(";", 1)[0].strip().lower()
+        try:
+            if kind == "application/json":
+                messages = [json.loads(data)]
+            elif kind == "text/event-stream":
+                messages = parse_sse(data)
+            else:
+                raise BenchError("%s: %s answered Content-Type %r" % (self.label, what, ctype))
+        except ValueError:
+            raise BenchError("%s: %s answered a body that is not JSON: %r" % (self.label, what, data[:300]))
+        found = None
+        others = []
+        for msg in messages:
+            if isinstance(msg, dict) and msg.get("id") == rid and "method" not in msg:
+                found = msg
+            else:
+                others.append(msg)
+        if found is None:
+            raise BenchError("%s: %s: no response with id %r in %r" % (self.label, what, rid, data[:300]))
+        if "error" in found:
+            raise BenchError("%s: %s answered an error: %s" % (self.label, what, json.dumps(found["error"])[:300]))
+        return found.get("result"), kind, others
+
+    def handshake(self):
+        """The legacy handshake (nothing for ``modern``): initialize, read the session id,
+        notifications/initialized; afterwards every call carries the session's headers."""
+        if self.mode == "modern":
+            self.headers = {"Content-Type": "application/json", "Accept": ACCEPT,
+                            "MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "tools/call",
+                            "Mcp-Name": "add"}
+            return
+        self.next_id += 1
+        rid = self.next_id
+        status, ctype, resp, data = self.post(
+            {"jsonrpc": "2.0", "id": rid, "method": "initialize",
+             "params": {"protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO}},
+            self.headers)
+        result, _, _ = self._response(status, ctype, data, rid, "initialize")
+        if not isinstance(result, dict) or result.get("protocolVersion") != LEGACY_VERSION:
+            raise BenchError("%s: initialize answered %r" % (self.label, json.dumps(result)[:300]))
+        self.session_id = resp.getheader("Mcp-Session-Id")
+        headers = {"Content-Type": "application/json", "Accept": ACCEPT,
+                   "MCP-Protocol-Version": LEGACY_VERSION}
+        if self.session_id:
+            headers["Mcp-Session-Id"] = self.session_id
+        status, _, _, data = self.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, headers)
+        if status != 202:
+            raise BenchError("%s: notifications/initialized answered HTTP %d: %r" % (self.label, status, data[:200]))
+        self.headers = headers
+
+    def call(self, a):
+        """One ``tools/call`` of ``a + 1`` in this client's mode, checked."""
+        self.next_id += 1
+        rid = self.next_id
+        mode = self.mode
+        if mode == "sse":
+            params = {"name": "add_progress", "arguments": {"a": a, "b": 1}, "_meta": {"progressToken": rid}}
+        elif mode == "modern":
+            params = {"name": "add", "arguments": {"a": a, "b": 1},
+                      "_meta": {META_VERSION: MODERN_VERSION, META_CAPS: {}}}
+        else:
+            params = {"name": "add", "arguments": {"a": a, "b": 1}}
+        status, ctype, _, data = self.post(
+            {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": params}, self.headers)
+        result, kind, others = self._response(status, ctype, data, rid, "tools/call")
+        if mode == "sse":
+            if kind != "text/event-stream":
+                raise BenchError("%s: a call with a progressToken to a tool reporting progress was answered"
+                                 " with %s, not an SSE stream" % (self.label, ctype))
+            if not any(isinstance(m, dict) and m.get("method") == "notifications/progress"
+                       and (m.get("params") or {}).get("progressToken") == rid for m in others):
+                raise BenchError("%s: the SSE answer lacks the progress notification: %r" % (self.label, data[:300]))
+        elif kind != "application/json":
+            raise BenchError("%s: a %s-mode call was answered with %s" % (self.label, mode, ctype))
+        wrong = check_sum(result, a + 1)
+        if wrong:
+            raise BenchError("%s: add returned %s" % (self.label, wrong))
+
+
+# --------------------------------------------------------------------------- phases
+
+def sequential(client, n, first, latencies):
+    """``n`` calls one after the other; returns the elapsed seconds."""
+    perf = time.perf_counter
+    t_start = perf()
+    for i in range(first, first + n):
+        t0 = perf()
+        client.call(i)
+        latencies.append(perf() - t0)
+    return perf() - t_start
+
+
+def concurrent(port, label, mode, args, first, server_cpu):
+    """``args.threads`` threads, each with its own connection and session, warmed up, then
+    released together for ``args.thread_calls`` calls each. Returns (calls/s, latencies,
+    reconnects, the server's CPU seconds from the release until every thread is done)."""
+    n_threads = args.threads
+    n = args.thread_calls
+    warm = max(5, args.warmup // n_threads)
+    barrier = threading.Barrier(n_threads + 1)
+    results = [None] * n_threads  # (start, end, latencies, extra connects)
+    errors = []
+
+    def worker(k):
+        client = Client(port, label, mode, args.call_timeout)
+        try:
+            client.handshake()
+            base = first + k * (warm + n)
+            for i in range(base, base + warm):
+                client.call(i)
+            barrier.wait(args.timeout)
+            lat = []
+            t0 = time.perf_counter()
+            sequential(client, n, base + warm, lat)
+            results[k] = (t0, time.perf_counter(), lat, client.connects - 1)
+        except threading.BrokenBarrierError:
+            pass  # another thread failed first; its error is the one reported
+        except BaseException as exc:  # noqa: B902 - any failure ends the phase
+            errors.append(exc if isinstance(exc, BenchError) else
+                          BenchError("%s: client thread: %s: %s" % (label, type(exc).__name__, exc)))
+            barrier.abort()
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker, args=(k,), name="bench-client-%d" % k, daemon=True)
+               for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    cpu0 = None
+    try:
+        barrier.wait(args.timeout)
+        cpu0 = server_cpu()
+    except threading.BrokenBarrierError:
+        pass
+    deadline = time.perf_counter() + args.timeout + n * args.call_timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.perf_counter()))
+    cpu1 = server_cpu()
+    if errors:
+        raise errors[0]
+    if any(t.is_alive() for t in threads) or any(r is None for r in results):
+        raise BenchError("%s: concurrent clients did not finish in time" % label)
+    start = min(r[0] for r in results)
+    end = max(r[1] for r in results)
+    latencies = [x for r in results for x in r[2]]
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    return (n_threads * n) / (end - start), latencies, sum(r[3] for r in results), cpu
+
+
+class Row(object):
+    """One server in one mode: everything measured over the rounds."""
+
+    def __init__(self, col, mode):
+        self.col = col
+        self.mode = mode
+        self.key = "%s/%s" % (col.key, mode)
+        self.start_ms = []
+        self.seq = []  # calls/s per round
+        self.seq_lat = []
+        self.conc = []
+        self.conc_lat = []
+        self.srv_cpu_us = []  # server CPU per sequential call, per round
+        self.conc_cpu_us = []  # server CPU per concurrent call, per round
+        self.cli_cpu_us = []  # this (client) process's CPU per sequential call, per round
+        self.rss = []
+        self.reconnects = 0
+        self.error = None
+
+    def to_json(self):
+        return {
+            "server": self.col.key, "label": self.col.label, "kind": self.col.kind, "mode": self.mode,
+            "python_version": self.col.python["version"], "error": self.error,
+            "start_ms": summary(self.start_ms, 1),
+            "sequential": {"calls_per_s": summary(self.seq, 0), "latency_us": percentiles(self.seq_lat)},
+            "concurrent": {"threads": None, "calls_per_s": summary(self.conc, 0),
+                           "latency_us": percentiles(self.conc_lat)},
+            "server_cpu_us_per_call": summary(self.srv_cpu_us, 1),
+            "server_cpu_us_per_concurrent_call": summary(self.conc_cpu_us, 1),
+            "client_cpu_us_per_call": summary(self.cli_cpu_us, 1),
+            "rss_after_mib": summary(self.rss, 1),
+            "reconnects": self.reconnects,
+            "stalls": stalls(self.seq_lat + self.conc_lat),
+            "stall_ms": sorted(round(x * 1000.0, 1) for x in self.seq_lat + self.conc_lat
+                               if x * 1000.0 >= STALL_MS)[:40],
+            "timed_calls": len(self.seq_lat) + len(self.conc_lat),
+        }
+
+
+class Column(object):
+    def __init__(self, key, kind, label, python, interpreter):
+        self.key = key
+        self.kind = kind  # "mcplite" | "sdk" | "raw"
+        self.label = label
+        self.python = python  # a dict from python_info()
+        self.interpreter = interpreter  # "current" | "sdk-python"
+        self.rows = []
+
+    def argv(self, mode, port):
+        argv = [self.python["executable"], SERVER_SCRIPT, self.kind, str(port)]
+        if self.kind == "sdk" and mode == "json":
+            argv.append("--json-response")  # the SDK answers everything with SSE otherwise
+        return argv
+
+
+def run_round(row, env, args, counter):
+    """One fresh server process: handshake, warm-up, sequential calls, concurrent calls."""
+    col = row.col
+    sp = ServerProc(lambda port: col.argv(row.mode, port), env, "%s [%s]" % (col.label, row.mode), args.timeout)
+    try:
+        client = Client(sp.port, sp.label, row.mode, args.call_timeout)
+        try:
+            try:
+                client.handshake()
+                if row.mode == "modern":
+                    client.call(counter)  # the first answer stands for the handshake
+                row.start_ms.append((time.perf_counter() - sp.t_spawn) * 1000.0)
+                for i in range(counter, counter + args.warmup):
+                    client.call(i)
+                cpu0, pcpu0 = sp.cpu_s(), time.process_time()
+                secs = sequential(client, args.calls, counter + args.warmup, row.seq_lat)
+                cpu1, pcpu1 = sp.cpu_s(), time.process_time()
+            except BenchError as exc:
+                raise sp.fail(str(exc).split(": ", 1)[-1]) if sp.proc.poll() is not None else exc
+            row.seq.append(args.calls / secs)
+            if cpu0 is not None and cpu1 is not None:
+                row.srv_cpu_us.append((cpu1 - cpu0) / args.calls * 1e6)
+            row.cli_cpu_us.append((pcpu1 - pcpu0) / args.calls * 1e6)
+            row.reconnects += client.connects - 1
+        finally:
+            client.close()
+        try:
+            rate, lat, extra, cpu = concurrent(sp.port, sp.label, row.mode, args,
+                                               counter + args.warmup + args.calls, sp.cpu_s)
+        except BenchError as exc:
+            if sp.proc.poll() is not None:
+                raise sp.fail(str(exc).split(": ", 1)[-1])
+            raise
+        row.conc.append(rate)
+        if cpu is not None:
+            row.conc_cpu_us.append(cpu / (args.threads * args.thread_calls) * 1e6)
+        row.conc_lat.extend(lat)
+        row.reconnects += extra
+        rss = sp.rss_mib()
+        if rss is not None:
+            row.rss.append(rss)
+        if sp.proc.poll() is not None:
+            raise sp.fail("exited during the calls")
+    finally:
+        sp.kill()
+
+
+# --------------------------------------------------------------------------- numbers
+
+def rnd(x, nd):
+    return None if x is None else round(x, nd)
+
+
+def summary(xs, nd=2):
+    if not xs:
+        return None
+    return {"median": rnd(statistics.median(xs), nd), "min": rnd(min(xs), nd),
+            "max": rnd(max(xs), nd), "n": len(xs)}
+
+
+def percentiles(lat):
+    if not lat:
+        return None
+    s = sorted(lat)
+
+    def q(p):
+        return round(s[min(len(s) - 1, int(round(p * (len(s) - 1))))] * 1e6, 1)
+
+    return {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": round(s[-1] * 1e6, 1), "n": len(s)}
+
+
+def stalls(lat):
+    return sum(1 for x in lat if x * 1000.0 >= STALL_MS)
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def python_info(executable, env, timeout):
+    code = ("import json, platform, sys; print(json.dumps({'version': platform.python_version(),"
+            " 'executable': sys.executable, 'prefix': sys.prefix,"
+            " 'implementation': platform.python_implementation()}))")
+    try:
+        rc, err, out = run_quiet([executable, "-c", code], env, timeout)
+    except OSError as exc:
+        return None, str(exc)
+    if rc != 0:
+        return None, (err or "exit status %s" % rc).strip()[-500:]
+    info = json.loads(out.strip().splitlines()[-1])
+    info["executable"] = executable  # keep the path we were given (a venv's python)
+    return info, None
+
+
+def resolve_sdk_python(arg):
+    if arg is not None:
+        return arg, "--sdk-python"
+    env = os.environ.get("MCPLITE_SDK_PYTHON")
+    if env:
+        return env, "$MCPLITE_SDK_PYTHON"
+    local = os.path.join(REPO, ".cache", "sdk-venv", "bin", "python")
+    if os.path.exists(local):
+        return local, "the repository's .cache/sdk-venv"
+    return os.path.expanduser("~/.cache/mcp-peers/venv/bin/python"), "~/.cache/mcp-peers/venv"
+
+
+def bench_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO  # mcplite from the checkout, never an installed copy
+    for var in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONPROFILEIMPORTTIME",
+                "PYTHONDONTWRITEBYTECODE", "PYTHONVERBOSE", "PYTHONUNBUFFERED"):
+        env.pop(var, None)
+    return env
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt(x, spec="%.1f", none="-"):
+    return none if x is None else spec % x
+
+
+def render_table(headers, rows):
+    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
+    out = []
+    for n, r in enumerate([headers] + rows):
+        cells = []
+        for i, cell in enumerate(r):
+            cells.append(str(cell).ljust(widths[i]) if i <= 1 else str(cell).rjust(widths[i]))
+        out.append("  " + "  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def print_report(rep):
+    cfg = rep["config"]
+    p = print
+    p("mcplite Streamable HTTP benchmark (%s: %d rounds; %d sequential calls after %d warm-up;"
+      " %d threads x %d calls)" % (rep["mode"], cfg["rounds"], cfg["calls"], cfg["warmup"],
+                                   cfg["threads"], cfg["thread_calls"]))
+    p("command: %s" % rep["command"])
+    p("machine: %s, %s CPUs (client and servers share them; nothing pinned)"
+      % (rep["machine"]["platform"], rep["machine"]["cpus"]))
+    p("")
+    p("Interpreters")
+    for tag in ("current", "sdk-python"):
+        info = rep["pythons"].get(tag)
+        if info:
+            p("  %-10s %s %s  %s" % (tag, info["implementation"], info["version"], info["executable"]))
+    sdk = rep["sdk"]
+    if sdk["available"]:
+        p("  SDK: mcp %s, from %s" % (sdk["version"], sdk["source"]))
+    else:
+        p("  SDK: not available (%s); the mcplite and raw columns run without it" % sdk["reason"])
+    p("")
+    p("Modes: json = add -> application/json (SDK: json_response=True); sse = add_progress with a"
+      " progressToken -> text/event-stream (SDK: default); modern = 2026-07-28 stateless add, no session")
+    p("Medians over the rounds; latency percentiles over every timed call; srv CPU = the server"
+      " process's CPU time (all threads) per call; max ms = the slowest call of both phases;"
+      " thr/seq = %d-thread calls/s over sequential" % cfg["threads"])
+    p("")
+    rows = []
+    for r in rep["rows"]:
+        seq = r["sequential"]
+        conc = r["concurrent"]
+        sl = seq["latency_us"] or {}
+        cl = conc["latency_us"] or {}
+        sc = (seq["calls_per_s"] or {}).get("median")
+        cc = (conc["calls_per_s"] or {}).get("median")
+        rows.append([r["label"] + (" FAILED" if r["error"] else ""), r["mode"],
+                     fmt((r["start_ms"] or {}).get("median"), "%.0f"),
+                     fmt(sc, "%.0f"), fmt(sl.get("p50"), "%.0f"), fmt(sl.get("p99"), "%.0f"),
+                     fmt((r["server_cpu_us_per_call"] or {}).get("median"), "%.0f"),
+                     fmt(cc, "%.0f"), fmt(cl.get("p50"), "%.0f"), fmt(cl.get("p99"), "%.0f"),
+                     fmt((r["server_cpu_us_per_concurrent_call"] or {}).get("median"), "%.0f"),
+                     fmt(max(sl.get("max") or 0, cl.get("max") or 0) / 1000.0 if (sl or cl) else None, "%.1f"),
+                     fmt(ratio(cc, sc), "%.2fx"),
+                     fmt((r["rss_after_mib"] or {}).get("median"))])
+    p(render_table(["server", "mode", "start ms", "seq calls/s", "p50 us", "p99 us", "srv CPU us",
+                    "%dthr calls/s" % cfg["threads"], "p50 us", "p99 us", "srv CPU us", "max ms", "thr/seq",
+                    "RSS MiB"], rows))
+    slow = [r for r in rep["rows"] if r["stalls"]]
+    if slow:
+        p("  round trips >= %.0f ms (a Nagle/delayed-ACK stall costs ~40 ms and hits calls steadily;"
+          " a few scattered ones, the raw floor's too, are the machine):" % STALL_MS)
+        for r in slow:
+            vals = r["stall_ms"]
+            p("    %s [%s]: %d of %d (ms: %s%s)" % (r["label"], r["mode"], r["stalls"], r["timed_calls"],
+                                                 ", ".join("%.0f" % v for v in vals[:8]),
+                                                 ", ..." if len(vals) > 8 else ""))
+    for r in rep["rows"]:
+        if r["reconnects"]:
+            p("  note: %s [%s]: the server closed keep-alive connections %d times (the client reconnected)"
+              % (r["label"], r["mode"], r["reconnects"]))
+    cli = [x for r in rep["rows"] for x in [((r["client_cpu_us_per_call"] or {}).get("median"))] if x]
+    if cli:
+        p("  the client's own CPU per sequential call: %.0f-%.0f us (the same code for every server)"
+          % (min(cli), max(cli)))
+    p("")
+    if rep["ratios"]:
+        p("Ratios (calls/s)")
+        width = max(len(x["name"]) for x in rep["ratios"])
+        for x in rep["ratios"]:
+            p("  %s  %s" % (x["name"].ljust(width), fmt(x["value"], "%.2fx")))
+        p("")
+    p("Targets")
+    for t in rep["targets"]:
+        status = "n/a " if t["met"] is None else ("PASS" if t["met"] else "MISS")
+        p("  %s  %s: %s (goal %s %s)" % (status, t["name"], fmt(t["value"], "%.2fx"), t["op"],
+                                        "%.2fx" % t["bound"]))
+    if rep["errors"]:
+        p("")
+        p("ERRORS (exit status 1)")
+        for e in rep["errors"]:
+            p("  " + e.replace("\n", "\n  "))
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="few rounds and calls: a CI smoke run")
+    ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ap.add_argument("--sdk-python", metavar="PATH", default=None,
+                    help="the interpreter of a venv with mcp==2.3.0 (default: $MCPLITE_SDK_PYTHON,"
+                         " else .cache/sdk-venv/bin/python, else ~/.cache/mcp-peers/venv/bin/python)")
+    ap.add_argument("--no-sdk", action="store_true", help="skip the official SDK column")
+    ap.add_argument("--only", metavar="KINDS", default="mcplite,sdk,raw",
+                    help="comma-separated servers to run (mcplite,sdk,raw); default all")
+    ap.add_argument("--modes", metavar="MODES", default="json,sse,modern",
+                    help="comma-separated answer forms (json,sse,modern; modern is mcplite only);"
+                         " default all")
+    ap.add_argument("--rounds", type=int, help="rounds (a fresh server process each) per server and mode")
+    ap.add_argument("--calls", type=int, help="sequential calls per round")
+    ap.add_argument("--warmup", type=int, help="untimed calls before the sequential calls")
+    ap.add_argument("--threads", type=int, help="concurrent client threads (default 8)")
+    ap.add_argument("--thread-calls", type=int, help="calls per thread in the concurrent phase")
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds allowed for a server to start and answer (default 60)")
+    ap.add_argument("--call-timeout", type=float, default=10.0,
+                    help="seconds allowed for one tools/call (default 10)")
+    args = ap.parse_args(argv)
+    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
+    if not kinds or any(k not in KIND_MODES for k in kinds):
+        ap.error("--only takes mcplite, sdk and/or raw, got %r" % args.only)
+    args.kinds = kinds
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes) or len(set(modes)) != len(modes):
+        ap.error("--modes takes distinct modes among json, sse and modern, got %r" % args.modes)
+    args.mode_list = modes
+    base = QUICK if args.quick else FULL
+    for name, default in base.items():
+        value = getattr(args, name)
+        if value is None:
+            setattr(args, name, default)
+        elif value < 1 or value > 10 ** 6:
+            ap.error("--%s must be between 1 and 1000000" % name.replace("_", "-"))
+    if args.threads > 256:
+        ap.error("--threads must be at most 256 (the servers' connection limit)")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        kill_all_children()
+
+
+def run(args):
+    env = bench_env()
+    errors = []
+    cfg = dict((k, getattr(args, k)) for k in FULL)
+    cfg.update(timeout=args.timeout, call_timeout=args.call_timeout, kinds=args.kinds,
+               modes=args.mode_list)
+    rep = {
+        "schema": 1,
+        "mode": "quick" if args.quick else "full",
+        "command": " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv),
+        "machine": {"platform": sys.platform, "cpus": os.cpu_count(),
+                    "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
+        "config": cfg,
+        "pythons": {},
+        "sdk": {},
+        "rows": [],
+        "ratios": [],
+        "targets": [],
+        "errors": errors,
+    }
+
+    current, err = python_info(sys.executable, env, args.timeout)
+    if current is None:
+        raise SystemExit("cannot run the current interpreter: %s" % err)
+    rep["pythons"]["current"] = current
+
+    want_mcplite = "mcplite" in args.kinds
+    if want_mcplite:
+        rc, err, out = run_quiet(
+            [sys.executable, "-c", "import mcplite; from mcplite import Context, Server; print(mcplite.__file__)"],
+            env, args.timeout)
+        where = out.strip().splitlines()[-1] if (rc == 0 and out.strip()) else ""
+        if rc != 0:
+            errors.append("mcplite is not importable from %s: %s" % (REPO, err.strip()[-800:]))
+            want_mcplite = False
+        elif not os.path.abspath(where).startswith(os.path.join(REPO, "")):
+            errors.append("mcplite was imported from %s, not from the checkout %s" % (where, REPO))
+            want_mcplite = False
+
+    sdk = {"available": False, "reason": "skipped (--no-sdk or --only)", "version": None, "source": None}
+    sdk_py = None
+    if "sdk" in args.kinds and not args.no_sdk:
+        path, source = resolve_sdk_python(args.sdk_python)
+        if os.sep not in path and shutil.which(path):
+            path = shutil.which(path)  # a bare command name: the one on PATH
+        sdk["source"] = "%s (%s)" % (path, source)
+        if not os.path.exists(path):
+            sdk["reason"] = "no interpreter at %s (bash scripts/test creates .cache/sdk-venv)" % path
+        else:
+            sdk_py, err = python_info(path, env, args.timeout)
+            if sdk_py is None:
+                sdk["reason"] = "%s does not run: %s" % (path, err)
+            else:
+                rc, err, out = run_quiet(
+                    [path, "-c", "import mcp.server.mcpserver, uvicorn\nfrom importlib.metadata import version\n"
+                                 "print(version('mcp'))"], env, args.timeout)
+                if rc != 0:
+                    sdk["reason"] = "%s cannot import mcp.server.mcpserver: %s" % (
+                        path, (err.strip().splitlines() or ["?"])[-1])
+                    sdk_py = None
+                else:
+                    sdk.update(available=True, reason=None, version=out.strip().splitlines()[-1])
+    rep["sdk"] = sdk
+    if not sdk["available"]:
+        log("SDK not available: %s; running the other columns only" % sdk["reason"])
+    else:
+        rep["pythons"]["sdk-python"] = sdk_py
+    also_sdk_python = sdk_py is not None and (
+        sdk_py["version"] != current["version"] or
+        os.path.realpath(sdk_py["prefix"]) != os.path.realpath(current["prefix"]))
+    interps = [("", "current", current)]
+    if also_sdk_python:
+        interps.append(("@sdk-python", "sdk-python", sdk_py))
+
+    def short(info):
+        return "py" + info["version"].rsplit(".", 1)[0]
+
+    columns = []
+    for kind, name in (("mcplite", "mcplite"), ("sdk", "SDK MCPServer"), ("raw", "raw floor")):
+        if kind not in args.kinds:
+            continue
+        if kind == "sdk":
+            if sdk["available"]:
+                columns.append(Column("sdk", "sdk", "%s (%s, sdk-python)" % (name, short(sdk_py)),
+                                      sdk_py, "sdk-python"))
+            continue
+        if kind == "mcplite" and not want_mcplite:
+            continue
+        for suffix, tag, info in interps:
+            columns.append(Column(kind + suffix, kind, "%s (%s, %s)" % (name, short(info), tag), info, tag))
+    rows = []
+    for col in columns:
+        for mode in args.mode_list:
+            if mode in KIND_MODES[col.kind]:
+                row = Row(col, mode)
+                col.rows.append(row)
+                rows.append(row)
+
+    counter = 0
+    per_round = args.warmup + args.calls + args.threads * (max(5, args.warmup // args.threads) + args.thread_calls)
+    for r in range(args.rounds):
+        log("round %d/%d" % (r + 1, args.rounds))
+        for row in rows:
+            if row.error is not None:
+                continue
+            try:
+                run_round(row, env, args, counter)
+            except BenchError as exc:
+                row.error = str(exc)
+                errors.append(row.error)
+        counter += per_round
+
+    by_key = {}
+    for row in rows:
+        j = row.to_json()
+        j["concurrent"]["threads"] = args.threads
+        rep["rows"].append(j)
+        by_key[row.key] = row
+
+    def rate(key, phase):
+        row = by_key.get(key)
+        if row is None or row.error is not None:
+            return None
+        return med(row.seq if phase == "seq" else row.conc)
+
+    def add_ratio(name, a, b):
+        value = ratio(a, b)
+        if value is not None:
+            rep["ratios"].append({"name": name, "value": round(value, 3)})
+        return value
+
+    def target(name, value, bound):
+        rep["targets"].append({"name": name, "value": None if value is None else round(value, 3),
+                               "op": ">=", "bound": bound, "met": None if value is None else value >= bound})
+
+    phases = (("seq", "sequential"), ("conc", "%d threads" % args.threads))
+    for suffix, tag, info in interps:
+        mk, rk = "mcplite" + suffix, "raw" + suffix
+        mlabel = "mcplite (%s)" % short(info)
+        for mode in ("json", "sse"):
+            for phase, pname in phases:
+                add_ratio("%s / SDK (%s)  %-4s %s" % (mlabel, short(sdk_py) if sdk_py else "-", mode, pname),
+                          rate("%s/%s" % (mk, mode), phase), rate("sdk/%s" % mode, phase))
+                add_ratio("%s / raw (%s)  %-4s %s" % (mlabel, short(info), mode, pname),
+                          rate("%s/%s" % (mk, mode), phase), rate("%s/%s" % (rk, mode), phase))
+        for phase, pname in phases:
+            add_ratio("%s modern / raw (%s) json  %s" % (mlabel, short(info), pname),
+                      rate("%s/modern" % mk, phase), rate("%s/json" % rk, phase))
+    for mode in ("json", "sse"):
+        for phase, pname in phases:
+            rk = "raw@sdk-python" if also_sdk_python else "raw"
+            if sdk_py is not None:
+                add_ratio("SDK / raw (%s)  %-4s %s (reference)" % (short(sdk_py), mode, pname),
+                          rate("sdk/%s" % mode, phase), rate("%s/%s" % (rk, mode), phase))
+
+    if want_mcplite and "mcplite" in args.kinds:
+        for suffix, tag, info in interps:
+            mk = "mcplite" + suffix
+            mlabel = "mcplite (%s, %s)" % (short(info), tag)
+            for mode in ("json", "sse"):
+                if mode not in args.mode_list or "sdk" not in args.kinds or args.no_sdk:
+                    continue
+                for phase, pname in phases:
+                    target("%s %s %s calls/s / SDK's" % (mlabel, mode, pname),
+                           ratio(rate("%s/%s" % (mk, mode), phase), rate("sdk/%s" % mode, phase)), TARGET_VS_SDK)
+            for mode in args.mode_list:
+                target("%s %s %d-thread calls/s / its sequential" % (mlabel, mode, args.threads),
+                       ratio(rate("%s/%s" % (mk, mode), "conc"), rate("%s/%s" % (mk, mode), "seq")),
+                       TARGET_CONC_VS_SEQ)
+    rep["ok"] = not errors
+    rep["all_targets_met"] = bool(rep["targets"]) and all(t["met"] for t in rep["targets"])
+
+    if args.json:
+        sys.stdout.write(json.dumps(rep, indent=2) + "\n")
+    else:
+        print_report(rep)
+    sys.stdout.flush()
+    return 0 if rep["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
