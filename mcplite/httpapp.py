@@ -516,15 +516,21 @@ class McpHttpApp:
         if not _accepts(accept, JSON_TYPE) or not (self.json_response or _accepts(accept, SSE_TYPE)):
             return _error(406, INVALID_REQUEST,
                           "Not Acceptable: the client must accept both application/json and text/event-stream")
-        if len(req.body) > self.max_body_bytes:
-            return _error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % self.max_body_bytes)
-        try:
-            message = decode(req.body)
-        except MCPError as exc:
-            return _error(400, exc.code, exc.message)
+        message = self._decode_body(req)
+        if isinstance(message, HttpResponse):
+            return message
         if isinstance(message, dict) and self._is_modern(req, message):
             return self._modern_post(req, message, principal)
         return self._legacy_post(req, message, principal)
+
+    def _decode_body(self, req: HttpRequest) -> Any:
+        """The POSTed JSON, or the error response for a body too large or not JSON."""
+        if len(req.body) > self.max_body_bytes:
+            return _error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % self.max_body_bytes)
+        try:
+            return decode(req.body)
+        except MCPError as exc:
+            return _error(400, exc.code, exc.message)
 
     @staticmethod
     def _is_modern(req: HttpRequest, message: Message) -> bool:
@@ -904,12 +910,9 @@ class McpHttpApp:
             session = self._sessions.get(session_id or "")
         if not isinstance(session, LegacySseSession) or session.closed:
             return _error(404, INVALID_REQUEST, "Session not found")
-        if len(req.body) > self.max_body_bytes:
-            return _error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % self.max_body_bytes)
-        try:
-            message = decode(req.body)
-        except MCPError as exc:
-            return _error(400, exc.code, exc.message)
+        message = self._decode_body(req)
+        if isinstance(message, HttpResponse):
+            return message
         session.last_active = time.monotonic()
         session.connection.receive(message, None, req.headers, principal)
         return HttpResponse(202, [("Content-Type", "text/plain")], b"Accepted")
