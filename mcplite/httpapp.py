@@ -27,7 +27,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .auth import BearerAuth
-from .connection import ServerConnection, has_modern_envelope
+from .connection import LEGACY, ServerConnection, has_modern_envelope
 from .jsonrpc import (
     HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION,
     REQUEST, MCPError, Message, classify, decode, encode_outgoing, error_response,
@@ -57,6 +57,15 @@ _B64_SUFFIX = "?="
 # 2026-07-28 errors that have their own HTTP status: a missing client capability and an
 # unsupported version are "400 Bad Request", an unknown method "404 Not Found".
 _MODERN_ERROR_STATUS = {-32021: 400, -32022: 400, -32020: 400, -32601: 404}
+
+
+
+def _modern_status(response: Any) -> int:
+    """The HTTP status of a 2026-07-28 JSON answer: 200, or the one its error code has."""
+    if isinstance(response, dict) and "error" in response:
+        return _MODERN_ERROR_STATUS.get(response["error"].get("code"), 200)
+    return 200
+
 
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
@@ -421,7 +430,7 @@ class McpHttpApp:
         self._sessions = {}  # type: Dict[str, Any]
         self._lock = threading.Lock()
         self._last_sweep = time.monotonic()
-        self._listeners = {}  # type: Dict[int, Tuple[ChangeListener, EventStream, Any]]
+        self._listeners = {}  # type: Dict[ChangeListener, EventStream]   # open listen streams
         self._metadata_paths = auth.metadata_paths(path) if auth is not None else ()
         self.closed = False
 
@@ -579,9 +588,7 @@ class McpHttpApp:
             # Nothing can come before the response, and nothing could watch for a
             # cancellation: serve it right here, on the connection's thread.
             response = self.server.handle_request(call)
-            status = _MODERN_ERROR_STATUS.get(response["error"].get("code"), 200) \
-                if response is not None and "error" in response else 200
-            return _json_response(status, response)
+            return _json_response(_modern_status(response), response)
         exchange = PostExchange(None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
 
         def emit(msg: Message) -> None:
@@ -665,14 +672,13 @@ class McpHttpApp:
             return _json_response(400, error_response(call.id, exc))
         listener.acknowledge()
         self.server.add_listener(listener)
-        key = id(listener)
         with self._lock:
-            self._listeners[key] = (listener, stream, call.id)
+            self._listeners[listener] = stream
 
         def closed(complete: bool, last: int) -> None:
             self.server.remove_listener(listener)
             with self._lock:
-                self._listeners.pop(key, None)
+                self._listeners.pop(listener, None)
         return _attached(HttpResponse(200, _sse_headers(), stream=stream, on_close=closed))
 
     # -- legacy sessions --------------------------------------------------------------------
@@ -773,7 +779,7 @@ class McpHttpApp:
             state = session.connection.session
             state.protocol_version = version
             state.initialized = True
-            session.connection.era = "legacy"
+            session.connection.era = LEGACY
         return session
 
     def _create_session(self) -> Optional[HttpSession]:
@@ -806,9 +812,7 @@ class McpHttpApp:
             if response is None:
                 # Cancelled: the request gets no response, so the POST gets no body.
                 return HttpResponse(202, headers)
-            status = 200
-            if call is not None and isinstance(response, dict) and "error" in response:
-                status = _MODERN_ERROR_STATUS.get(response["error"].get("code"), 200)
+            status = _modern_status(response) if call is not None else 200
             return _json_response(status, response, headers)
         if session is not None:
             session.touch(1)
@@ -948,11 +952,12 @@ class McpHttpApp:
             self.closed = True
             sessions = list(self._sessions.values())
             self._sessions.clear()
-            listeners = list(self._listeners.values())
+            listeners = list(self._listeners.items())
             self._listeners.clear()
         for session in sessions:
             session.close()
-        for listener, stream, rid in listeners:
+        for listener, stream in listeners:
+            rid = listener.subscription_id
             self.server.remove_listener(listener)
             # "When the server ends a subscription on its own initiative (for example,
             # during shutdown), it SHOULD respond to the original subscriptions/listen

@@ -164,12 +164,3 @@ class EventStream:
         if not self.resumable:
             self._events.clear()
         return b"".join(chunks), last
-
-    def has_unread(self, after: int) -> bool:
-        with self._cond:
-            return bool(self._events) and self._events[-1][0] > after
-
-    @property
-    def last_seq(self) -> int:
-        with self._cond:
-            return self._next_seq - 1
