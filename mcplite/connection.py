@@ -12,11 +12,12 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
-    Message, PendingRequests, classify, decode, error_response, is_valid_id, readable_id,
+    Message, PendingRequests, classify, decode, error_response, is_valid_id, notification, readable_id,
 )
 from .logs import LazyLogger
 from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
-from .server import Call, ChangeListener, LegacySession, Server
+from .context import Call, Cancelled, LegacySession
+from .server import ChangeListener, Server
 from .workers import WorkerPool
 
 _connection_log = LazyLogger("mcplite.connection")
@@ -64,6 +65,25 @@ class _BatchReplies:
             self._reply(self._responses or None)
 
 
+class SessionNotifier:
+    """A legacy session's ear for changes: ``notifications/<kind>/list_changed`` when a
+    registration changes, ``notifications/resources/updated`` for the URIs it subscribed
+    to - sent on the session's own channel, not about any request."""
+
+    def __init__(self, connection: "ServerConnection") -> None:
+        self.connection = connection
+
+    def list_changed(self, kind: str) -> None:
+        if self.connection.session.protocol_version is not None:
+            self.connection.notify(notification("notifications/%s/list_changed" % kind))
+
+    def resource_updated(self, uri: str) -> None:
+        session = self.connection.session
+        # "the server SHOULD send notifications/resources/updated" - to subscribers only.
+        if session.protocol_version is not None and uri in session.subscriptions:
+            self.connection.notify(notification("notifications/resources/updated", {"uri": uri}))
+
+
 class ServerConnection:
     """Serves one client over a stream of messages, in the era the client opens with.
 
@@ -92,6 +112,10 @@ class ServerConnection:
         # transport with a thread per exchange (HTTP): on stdio the reading thread must
         # never wait for a tool, or ping and cancellations would wait behind it.
         self.inline_unless_context = False
+        # Whether the client's answers to our requests can reach this connection (not on a
+        # stateless HTTP POST, which ends with its response).
+        self.can_ask = True
+        self._notifier = None  # type: Optional[SessionNotifier]
 
     # -- input -----------------------------------------------------------------
 
@@ -180,6 +204,11 @@ class ServerConnection:
         if self.era is None:
             # The first request accepted decides the era, once.
             self.era = MODERN if modern else LEGACY
+            if not modern and self.can_ask and not self.closed:
+                # (A connection that cannot be asked is one stateless HTTP POST: nothing
+                # could reach its client after the response either.)
+                self._notifier = SessionNotifier(self)
+                self.server.add_listener(self._notifier)
         if modern:
             call.offered_versions = MODERN_VERSIONS
         call.emit = self._emitter(call)
@@ -286,6 +315,12 @@ class ServerConnection:
                 # "The initialize request MUST NOT be cancelled by clients."
                 if call is not None and call.method != "initialize":
                     call.cancelled = True
+            waiting = call.waiting if call is not None else None
+            if waiting is not None and call.cancelled:
+                # The handler is waiting on a question of ours: wake it, and forget the
+                # question (a late answer then matches nothing and is ignored).
+                self.outgoing.forget(waiting.id)
+                waiting.fail(Cancelled("request %r was cancelled" % (rid,)))
             if call is not None and call.method == "subscriptions/listen":
                 self._end_listener(rid)
             if call is None:
@@ -299,6 +334,14 @@ class ServerConnection:
 
     # -- state -----------------------------------------------------------------
 
+    def notify(self, message: Message) -> bool:
+        """Send a notification that concerns the session, not one request. False once the
+        connection is closed."""
+        if self.closed:
+            return False
+        self._send(message)
+        return True
+
     def in_progress(self) -> List[Any]:
         with self._lock:
             return list(self._inflight)
@@ -308,6 +351,9 @@ class ServerConnection:
         already received keep running; their responses are still written (a client that
         pipes requests in and closes stdin expects them)."""
         self.closed = True
+        if self._notifier is not None:
+            self.server.remove_listener(self._notifier)
+            self._notifier = None
         self.outgoing.fail_all(MCPError(INTERNAL_ERROR, "Connection closed"))
         for rid in list(self._listeners):
             self._end_listener(rid)

@@ -38,7 +38,8 @@ from .protocol import (
     LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
 )
-from .server import Call, ChangeListener, Server
+from .context import Call
+from .server import ChangeListener, Server
 from .sse import EventStream, sse_event
 from .workers import WorkerPool
 
@@ -222,17 +223,19 @@ class PostExchange:
         self.done = False
         self.abandoned = False  # the client went away before the form was decided
 
-    def deliver(self, message: Any) -> None:
+    def deliver(self, message: Any) -> bool:
+        """Queue a message on this POST's stream; False when it cannot go there."""
         with self._cond:
             if self.done or self.abandoned:
-                return
+                return False
             if self.stream is None:
                 if self._make_stream is None:
                     _http_log.debug("JSON-response mode: dropped %s", message.get("method"))
-                    return
+                    return False
                 self.stream = self._make_stream()
                 self._cond.notify_all()
             self.stream.push_message(message)
+            return True
 
     def ensure_stream(self) -> Optional[EventStream]:
         """Make the answer an SSE stream now (None if it cannot be one)."""
@@ -305,9 +308,10 @@ class HttpSession:
                 return
             with self.lock:
                 exchange = self.exchanges.get(about.id)
-            if exchange is not None:
-                exchange.deliver(message)
+            if exchange is not None and (exchange.deliver(message) or "id" not in message):
                 return
+            # A request to the client that its POST cannot carry (JSON-response mode) goes
+            # on the GET stream rather than being lost.
         self.standalone.push_message(message)
 
     def close_request_stream(self, call: Call, retry_ms: Optional[int]) -> bool:
@@ -775,6 +779,7 @@ class McpHttpApp:
         """Stateless mode: a session for one POST. A request that is not initialize finds
         it already initialized at the version the header names."""
         session = HttpSession(self, "")
+        session.connection.can_ask = False
         if version is not None:
             state = session.connection.session
             state.protocol_version = version

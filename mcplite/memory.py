@@ -6,10 +6,10 @@ so what a test sees is what a real client would see.
 
 import queue
 import threading
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .connection import ServerConnection
-from .jsonrpc import Message, decode, encode, encode_outgoing
+from .jsonrpc import MCPError, Message, decode, encode, encode_outgoing, error_response
 from .server import Server
 from .workers import WorkerPool
 
@@ -20,6 +20,10 @@ class MemoryConnection:
     ``send`` delivers one message (or a batch list) to the server; ``receive`` returns the
     next message the server wrote, decoded; ``request`` sends a request and returns its
     response, keeping whatever else arrived meanwhile in ``received``.
+
+    ``on_request(method, params)``, when set, answers the server's own requests (sampling,
+    elicitation, roots, ping) that arrive while ``request`` waits: it returns the result
+    dict, raises MCPError for an error response, or returns None to leave it unanswered.
     """
 
     def __init__(self, server: Server, max_workers: Optional[int] = None) -> None:
@@ -29,6 +33,7 @@ class MemoryConnection:
         self.received = []  # type: List[Any]
         self._lock = threading.Lock()
         self._next_id = 0
+        self.on_request = None  # type: Optional[Callable[[str, Dict[str, Any]], Optional[Dict[str, Any]]]]
 
     def _from_server(self, message: Union[Message, List[Message]], about: Any = None) -> None:
         with self._lock:
@@ -63,7 +68,20 @@ class MemoryConnection:
             if isinstance(reply, dict) and reply.get("id") == rid and ("result" in reply or "error" in reply) \
                     and type(reply.get("id")) is type(rid):
                 return reply
+            if self.on_request is not None and isinstance(reply, dict) and "method" in reply and "id" in reply:
+                self.received.append(reply)
+                self._answer(reply)
+                continue
             self.received.append(reply)
+
+    def _answer(self, message: Message) -> None:
+        try:
+            result = self.on_request(message["method"], message.get("params") or {})  # type: ignore[misc]
+        except MCPError as exc:
+            self.send(error_response(message["id"], exc))
+            return
+        if result is not None:
+            self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
         message = {"jsonrpc": "2.0", "method": method}  # type: Dict[str, Any]

@@ -1,4 +1,4 @@
-"""The MCP server: registry, decorators, one handler per method, the Context.
+"""The MCP server: registry, decorators, one handler per method.
 
 Transport-free. A transport hands ``Server.handle_request`` one decoded request together
 with the session it belongs to (legacy era) or nothing (modern era) and a function for
@@ -17,7 +17,10 @@ from .jsonrpc import (
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
     UNSUPPORTED_PROTOCOL_VERSION, MCPError, Message, error_response, notification, result_response,
 )
+from .asking import InputRequired, UrlElicitationRequired, input_required_result, load_answers, url_elicitation_round
+from .context import LOG_RANK, Call, Cancelled, Context, Emit, LegacySession
 from .logs import LazyLogger
+from .sealing import Sealer
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS,
@@ -30,200 +33,16 @@ from .schema import (
 
 _server_log = LazyLogger("mcplite.server")
 
-Emit = Callable[[Message], None]
 
 _TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
 _CACHEABLE = frozenset((
     "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
     "resources/read",
 ))
-_LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
 
 
 class ToolError(Exception):
     """Raise in a tool to return an ``isError`` result whose text is exactly the message."""
-
-
-# ---------------------------------------------------------------------------
-# Per-session and per-request state
-
-class LegacySession:
-    """What a legacy (``initialize``) session remembers: one per stdio process or HTTP session."""
-
-    def __init__(self) -> None:
-        self.protocol_version = None  # type: Optional[str]
-        self.client_capabilities = {}  # type: Dict[str, Any]
-        self.client_info = {}  # type: Dict[str, Any]
-        self.initialized = False  # notifications/initialized received
-        self.log_level = None  # type: Optional[str]   # None: logging/setLevel never called
-
-
-class Call:
-    """One request being served: what the handler's Context reads and writes through."""
-
-    __slots__ = (
-        "id", "method", "params", "version", "modern", "session", "client_capabilities",
-        "client_info", "log_level", "emit", "cancelled", "finished", "progress_token",
-        "last_progress", "server", "connection", "offered_versions", "headers", "principal",
-    )
-
-    def __init__(self, server: "Server", id: Any, method: str, params: Dict[str, Any]) -> None:
-        self.server = server
-        self.id = id
-        self.method = method
-        self.params = params
-        self.version = LATEST_LEGACY_VERSION
-        self.modern = False
-        self.session = None  # type: Optional[LegacySession]
-        self.client_capabilities = {}  # type: Dict[str, Any]
-        self.client_info = {}  # type: Dict[str, Any]
-        self.log_level = None  # type: Optional[str]
-        self.emit = _drop  # type: Emit
-        self.cancelled = False
-        self.finished = False
-        meta = params.get("_meta")
-        self.progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
-        self.last_progress = None  # type: Optional[float]
-        self.connection = None  # type: Any
-        # What server/discover lists: every version, unless the transport can no longer
-        # serve some of them on this connection (a stdio process gone modern).
-        self.offered_versions = SUPPORTED_VERSIONS  # type: Sequence[str]
-        # Over HTTP: the request's headers (lower-case names) and what the bearer-token
-        # verifier said about its token, if the server checks tokens.
-        self.headers = None  # type: Optional[Dict[str, str]]
-        self.principal = None  # type: Any
-
-
-def _drop(message: Message) -> None:
-    pass
-
-
-class Context:
-    """Handed to a tool, resource or prompt function that declares a parameter of this type.
-
-    Everything here concerns the one request being served: who asked, in which protocol
-    version, whether it was cancelled, and the notifications that report on it.
-    """
-
-    __slots__ = ("_call",)
-
-    def __init__(self, call: Call) -> None:
-        self._call = call
-
-    @property
-    def request_id(self) -> Any:
-        """The JSON-RPC id of the request, exactly as the client sent it."""
-        return self._call.id
-
-    @property
-    def protocol_version(self) -> str:
-        return self._call.version
-
-    @property
-    def client_info(self) -> Dict[str, Any]:
-        """The client's ``Implementation`` (name, version...), or {} when it sent none."""
-        return self._call.client_info
-
-    @property
-    def client_capabilities(self) -> Dict[str, Any]:
-        return self._call.client_capabilities
-
-    @property
-    def meta(self) -> Dict[str, Any]:
-        """The request's ``_meta`` object ({} when absent)."""
-        meta = self._call.params.get("_meta")
-        return meta if isinstance(meta, dict) else {}
-
-    @property
-    def server(self) -> "Server":
-        return self._call.server
-
-    @property
-    def http_headers(self) -> Dict[str, str]:
-        """Over HTTP, the request's headers (lower-case names); {} on other transports."""
-        return self._call.headers or {}
-
-    @property
-    def principal(self) -> Any:
-        """Over HTTP with bearer-token protection, what the token verifier returned for
-        this request's token (an ``AccessToken``, say); None otherwise."""
-        return self._call.principal
-
-    @property
-    def cancelled(self) -> bool:
-        """True once the client cancelled this request; its response will not be sent."""
-        return self._call.cancelled
-
-    def check_cancelled(self) -> None:
-        """Raise ``Cancelled`` if the client cancelled this request (a handy stopping point)."""
-        if self._call.cancelled:
-            raise Cancelled("request %r was cancelled" % (self._call.id,))
-
-    def progress(self, progress: float, total: Optional[float] = None, message: Optional[str] = None) -> bool:
-        """Send ``notifications/progress`` if the client asked for it (a ``progressToken``).
-
-        Returns whether a notification was sent. Values must increase ("The progress value
-        MUST increase with each notification"): a value not above the last one is dropped,
-        as is anything after the request finished.
-        """
-        call = self._call
-        if call.progress_token is None or call.finished or call.cancelled:
-            return False
-        if call.last_progress is not None and not progress > call.last_progress:
-            return False
-        call.last_progress = progress
-        params = {"progressToken": call.progress_token, "progress": progress}  # type: Dict[str, Any]
-        if total is not None:
-            params["total"] = total
-        if message is not None and call.version >= "2025-03-26":
-            params["message"] = message
-        call.emit(notification("notifications/progress", params))
-        return True
-
-    def log(self, level: str, data: Any, logger: Optional[str] = None) -> bool:
-        """Send ``notifications/message`` at ``level`` if the client's level lets it through."""
-        if level not in _LOG_RANK:
-            raise ValueError("unknown log level %r; use one of %s" % (level, ", ".join(LOG_LEVELS)))
-        call = self._call
-        if call.finished or call.cancelled:
-            return False
-        threshold = call.log_level if call.modern else (call.session.log_level if call.session else None)
-        if call.modern and threshold is None:
-            # 2026-07-28: "If absent, the server MUST NOT send any notifications/message
-            # notifications for this request."
-            return False
-        if threshold is not None and _LOG_RANK[level] < _LOG_RANK[threshold]:
-            return False
-        params = {"level": level, "data": data}  # type: Dict[str, Any]
-        if logger is not None:
-            params["logger"] = logger
-        call.emit(notification("notifications/message", params))
-        return True
-
-    def close_sse_stream(self, retry_ms: Optional[int] = None) -> bool:
-        """Over Streamable HTTP with a 2025-11-25 client: close the connection carrying this
-        request's SSE stream without ending the stream. The client waits ``retry_ms``
-        (default: the server's setting) and resumes with ``Last-Event-ID``; what the
-        handler sends meanwhile is kept for it. Elsewhere nothing happens (False)."""
-        owner = getattr(self._call.connection, "owner", None)
-        closer = getattr(owner, "close_request_stream", None)
-        return bool(closer(self._call, retry_ms)) if closer is not None else False
-
-    def debug(self, data: Any, logger: Optional[str] = None) -> bool:
-        return self.log("debug", data, logger)
-
-    def info(self, data: Any, logger: Optional[str] = None) -> bool:
-        return self.log("info", data, logger)
-
-    def warning(self, data: Any, logger: Optional[str] = None) -> bool:
-        return self.log("warning", data, logger)
-
-    def error(self, data: Any, logger: Optional[str] = None) -> bool:
-        return self.log("error", data, logger)
-
-
-class Cancelled(Exception):
-    """Raised by ``Context.check_cancelled`` once the client has cancelled the request."""
 
 
 # ---------------------------------------------------------------------------
@@ -532,16 +351,36 @@ class Server:
     ``cache_ttl_ms`` and ``cache_scope`` are the caching hints 2026-07-28 puts on list,
     read and discover results (``ttlMs``, ``cacheScope``). The default, 0 ms and
     "private", promises nothing a server with changing or per-user data would break.
+
+    ``page_size`` splits the four list results into pages of that many items with opaque
+    cursors (default None: one page; some clients never follow cursors).
+    ``client_request_timeout`` (seconds) bounds how long a legacy-era handler waits for
+    the client's answer to ``ctx.elicit``/``sample``/``roots``. ``state_secret`` (bytes)
+    keys the seals on 2026-07-28 ``requestState`` values and on cursors (default: random
+    per process; give every process behind one endpoint the same one), and
+    ``input_state_ttl`` is how many seconds a ``requestState`` stays good.
     """
 
     def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
                  title: Optional[str] = None, description: Optional[str] = None,
                  website_url: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
-                 cache_ttl_ms: int = 0, cache_scope: str = "private", max_workers: int = 16) -> None:
+                 cache_ttl_ms: int = 0, cache_scope: str = "private", max_workers: int = 16,
+                 page_size: Optional[int] = None, client_request_timeout: float = 300.0,
+                 state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
+                 max_subscriptions: int = 1000) -> None:
         if cache_scope not in ("public", "private"):
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
             raise ValueError("cache_ttl_ms must be an integer >= 0")
+        if page_size is not None and (not isinstance(page_size, int) or page_size < 1):
+            raise ValueError("page_size must be None or an integer >= 1")
+        if not client_request_timeout > 0:
+            raise ValueError("client_request_timeout must be > 0")
+        self.page_size = page_size
+        self.client_request_timeout = client_request_timeout
+        self.sealer = Sealer(state_secret)
+        self.input_state_ttl = input_state_ttl
+        self.max_subscriptions = max_subscriptions
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -556,6 +395,8 @@ class Server:
         self._resources = {}  # type: Dict[str, Resource]
         self._templates = {}  # type: Dict[str, ResourceTemplate]
         self._prompts = {}  # type: Dict[str, Prompt]
+        # completion functions by (ref type, prompt name or template URI, argument)
+        self._completions = {}  # type: Dict[Tuple[str, str, str], Callable[..., Any]]
         self._lock = threading.Lock()
         self._listeners = []  # type: List[ChangeListener]
         self._methods = {
@@ -571,6 +412,9 @@ class Server:
             "prompts/list": self._list_prompts,
             "prompts/get": self._get_prompt,
             "subscriptions/listen": self._listen,
+            "resources/subscribe": self._subscribe,
+            "resources/unsubscribe": self._unsubscribe,
+            "completion/complete": self._complete,
         }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
 
     # -- registration ------------------------------------------------------
@@ -623,7 +467,17 @@ class Server:
             if tool_name in self._tools:
                 raise ValueError("a tool named %r is already registered" % tool_name)
             self._tools[tool_name] = tool
+        self.notify_list_changed("tools")
         return tool
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool; connected clients that asked to hear of it get
+        ``notifications/tools/list_changed``. KeyError if there is no such tool."""
+        with self._lock:
+            if name not in self._tools:
+                raise KeyError("no tool named %r" % (name,))
+            del self._tools[name]
+        self.notify_list_changed("tools")
 
     def resource(self, uri: str, *, name: Optional[str] = None, title: Optional[str] = None,
                  description: Optional[str] = None, mime_type: Optional[str] = None,
@@ -666,6 +520,7 @@ class Server:
                 if uri in self._templates:
                     raise ValueError("a resource template %r is already registered" % uri)
                 self._templates[uri] = template
+            self.notify_list_changed("resources")
             return template
         required = [p.name for p in shape.params if p.required]
         if required:
@@ -676,7 +531,22 @@ class Server:
             if uri in self._resources:
                 raise ValueError("a resource %r is already registered" % uri)
             self._resources[uri] = resource
+        self.notify_list_changed("resources")
         return resource
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or resource template (by the URI it was registered with)
+        and notify ``resources/list_changed``. KeyError if there is none."""
+        with self._lock:
+            if uri in self._resources:
+                del self._resources[uri]
+            elif uri in self._templates:
+                del self._templates[uri]
+                for ref in [r for r in self._completions if r[0] == "ref/resource" and r[1] == uri]:
+                    del self._completions[ref]
+            else:
+                raise KeyError("no resource or template %r" % (uri,))
+        self.notify_list_changed("resources")
 
     def prompt(self, name: Optional[str] = None, *, title: Optional[str] = None,
                description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
@@ -703,7 +573,52 @@ class Server:
             if prompt_name in self._prompts:
                 raise ValueError("a prompt named %r is already registered" % prompt_name)
             self._prompts[prompt_name] = prompt
+        self.notify_list_changed("prompts")
         return prompt
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt and notify ``prompts/list_changed``. KeyError if there is none."""
+        with self._lock:
+            if name not in self._prompts:
+                raise KeyError("no prompt named %r" % (name,))
+            del self._prompts[name]
+            for ref in [r for r in self._completions if r[0] == "ref/prompt" and r[1] == name]:
+                del self._completions[ref]
+        self.notify_list_changed("prompts")
+
+    def completion(self, argument: str, *, prompt: Optional[str] = None,
+                   template: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the completions of one prompt argument or resource template variable::
+
+            @app.completion("language", prompt="review")
+            def languages(value: str) -> list:
+                return [name for name in LANGUAGES if name.startswith(value)]
+
+        The function gets the partial ``value`` (and, if it takes a second parameter, a
+        dict of the other arguments already chosen) and returns a list of strings - at
+        most 100 are sent, with ``total`` and ``hasMore`` - or a dict with ``values``
+        (and optionally ``total``, ``hasMore``) sent as it is."""
+        if (prompt is None) == (template is None):
+            raise TypeError("give exactly one of prompt= or template=")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_completion(fn, argument, prompt=prompt, template=template)
+            return fn
+        return register
+
+    def add_completion(self, fn: Callable[..., Any], argument: str, *, prompt: Optional[str] = None,
+                       template: Optional[str] = None) -> None:
+        if (prompt is None) == (template is None):
+            raise TypeError("give exactly one of prompt= or template=")
+        import inspect
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        takes_context = len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL
+                                                for p in inspect.signature(fn).parameters.values())
+        ref = ("ref/prompt", prompt, argument) if prompt is not None else ("ref/resource", template, argument)
+        with self._lock:
+            self._completions[ref] = (lambda value, others: fn(value, others)) if takes_context else (
+                lambda value, others: fn(value))
 
     # -- running -------------------------------------------------------------
 
@@ -800,16 +715,16 @@ class Server:
     def capabilities(self, version: str) -> Dict[str, Any]:
         """Capabilities follow what is registered: a server without prompts does not claim them."""
         caps = {"logging": {}}  # type: Dict[str, Any]
-        # 2026-07-28 delivers list changes and resource updates on subscriptions/listen
-        # streams, which every mcplite transport serves; the legacy notifications come with
-        # the server-utilities work and are not claimed before then.
-        modern = version in MODERN_VERSIONS
+        if self._completions and version >= "2025-03-26":
+            caps["completions"] = {}  # 2024-11-05 had completion/complete but no capability for it
+        # Registrations can change at run time (add_tool, remove_tool...), and every session
+        # hears of it: legacy ones by notifications, 2026-07-28 ones on subscriptions/listen.
         if self._tools:
-            caps["tools"] = {"listChanged": True} if modern else {}
+            caps["tools"] = {"listChanged": True}
         if self._resources or self._templates:
-            caps["resources"] = {"listChanged": True, "subscribe": True} if modern else {}
+            caps["resources"] = {"subscribe": True, "listChanged": True}
         if self._prompts:
-            caps["prompts"] = {"listChanged": True} if modern else {}
+            caps["prompts"] = {"listChanged": True}
         return caps
 
     def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool,
@@ -839,7 +754,7 @@ class Server:
                                % META_CLIENT_CAPABILITIES)
             info = meta.get(META_CLIENT_INFO)
             level = meta.get(META_LOG_LEVEL)
-            if level is not None and (not isinstance(level, str) or level not in _LOG_RANK):
+            if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
                 raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
             if method in LEGACY_ONLY_METHODS or method not in self._methods:
                 raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
@@ -865,16 +780,26 @@ class Server:
     def handle_request(self, call: Call) -> Optional[Message]:
         """Run one request; the response message, or None when the request was cancelled."""
         try:
-            result = self._methods[call.method](call)
             if call.modern:
-                result["resultType"] = "complete"
+                try:
+                    load_answers(call)
+                    result = self._methods[call.method](call)
+                except InputRequired as needed:
+                    # The handler asked what the client has not answered yet: this round
+                    # ends here (see the asking module).
+                    result = input_required_result(call, needed.requests)
+                except UrlElicitationRequired as exc:
+                    result = url_elicitation_round(call, exc)
+                kind = result.setdefault("resultType", "complete")
                 meta = result.get("_meta")
                 if meta is None:
                     meta = result["_meta"] = {}
                 meta[META_SERVER_INFO] = self.server_info(call.version)
-                if call.method in _CACHEABLE:
+                if kind == "complete" and call.method in _CACHEABLE:
                     result["ttlMs"] = self.cache_ttl_ms
                     result["cacheScope"] = self.cache_scope
+            else:
+                result = self._methods[call.method](call)
             response = result_response(call.id, result)
         except MCPError as exc:
             response = error_response(call.id, exc)
@@ -934,7 +859,7 @@ class Server:
 
     def _set_level(self, call: Call) -> Dict[str, Any]:
         level = call.params.get("level")
-        if not isinstance(level, str) or level not in _LOG_RANK:
+        if not isinstance(level, str) or level not in LOG_RANK:
             raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"
                            % (level, ", ".join(LOG_LEVELS)))
         if call.session is not None:
@@ -946,31 +871,106 @@ class Server:
             # "Answer methods for undeclared capabilities with -32601."
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s (this server has no %s)" % (method, what))
 
-    @staticmethod
-    def _page(call: Call) -> None:
+    def _page(self, call: Call, key: str, items: Dict[str, Any]) -> Dict[str, Any]:
+        """One page of a list result. A cursor is a sealed (list, offset) pair, so the
+        server remembers nothing between pages and a made-up cursor is refused."""
+        entries = list(items.values())
+        start = 0
         if "cursor" in call.params:
-            # No list result here ever carries nextCursor, so no cursor can be valid.
-            raise MCPError(INVALID_PARAMS, "Invalid params: unknown cursor %r" % (call.params.get("cursor"),))
+            cursor = self.sealer.open(call.params["cursor"])
+            if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] == key
+                    and type(cursor[1]) is int and cursor[1] >= 0):
+                # "Invalid cursors SHOULD result in an error with code -32602 (Invalid params)."
+                raise MCPError(INVALID_PARAMS, "Invalid params: invalid cursor %r" % (call.params["cursor"],))
+            start = cursor[1]
+        end = len(entries) if self.page_size is None else start + self.page_size
+        result = {key: [entry.describe(call.version) for entry in entries[start:end]]}  # type: Dict[str, Any]
+        if end < len(entries):
+            result["nextCursor"] = self.sealer.seal([key, end])
+        return result
 
     def _list_tools(self, call: Call) -> Dict[str, Any]:
         self._require(self._tools, "tools", call.method)
-        self._page(call)
-        return {"tools": [t.describe(call.version) for t in list(self._tools.values())]}
+        return self._page(call, "tools", self._tools)
 
     def _list_resources(self, call: Call) -> Dict[str, Any]:
         self._require(self._resources or self._templates, "resources", call.method)
-        self._page(call)
-        return {"resources": [r.describe(call.version) for r in list(self._resources.values())]}
+        return self._page(call, "resources", self._resources)
 
     def _list_templates(self, call: Call) -> Dict[str, Any]:
         self._require(self._resources or self._templates, "resources", call.method)
-        self._page(call)
-        return {"resourceTemplates": [t.describe(call.version) for t in list(self._templates.values())]}
+        return self._page(call, "resourceTemplates", self._templates)
 
     def _list_prompts(self, call: Call) -> Dict[str, Any]:
         self._require(self._prompts, "prompts", call.method)
-        self._page(call)
-        return {"prompts": [p.describe(call.version) for p in list(self._prompts.values())]}
+        return self._page(call, "prompts", self._prompts)
+
+    def _uri_param(self, call: Call) -> str:
+        self._require(self._resources or self._templates, "resources", call.method)
+        uri = call.params.get("uri")
+        if not isinstance(uri, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+        return uri
+
+    def _subscribe(self, call: Call) -> Dict[str, Any]:
+        uri = self._uri_param(call)
+        if uri not in self._resources and not any(t.match(uri) is not None for t in list(self._templates.values())):
+            raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
+        session = call.session
+        if session is not None:
+            with self._lock:
+                if uri not in session.subscriptions and len(session.subscriptions) >= self.max_subscriptions:
+                    raise MCPError(INVALID_PARAMS, "Invalid params: this session already has %d subscriptions "
+                                                   "(the limit)" % self.max_subscriptions)
+                session.subscriptions.add(uri)
+        return {}
+
+    def _unsubscribe(self, call: Call) -> Dict[str, Any]:
+        uri = self._uri_param(call)
+        if call.session is not None:
+            with self._lock:
+                call.session.subscriptions.discard(uri)  # not subscribed: nothing to undo
+        return {}
+
+    def _complete(self, call: Call) -> Dict[str, Any]:
+        self._require(self._completions, "completions", call.method)
+        params = call.params
+        ref = params.get("ref")
+        argument = params.get("argument")
+        if not isinstance(ref, dict) or ref.get("type") not in ("ref/prompt", "ref/resource"):
+            raise MCPError(INVALID_PARAMS, "Invalid params: ref must be {\"type\": \"ref/prompt\", \"name\"} or "
+                                           "{\"type\": \"ref/resource\", \"uri\"}")
+        if not (isinstance(argument, dict) and isinstance(argument.get("name"), str)
+                and isinstance(argument.get("value"), str)):
+            raise MCPError(INVALID_PARAMS, "Invalid params: argument must be {\"name\": string, \"value\": string}")
+        name = argument["name"]
+        if ref["type"] == "ref/prompt":
+            target = ref.get("name")
+            prompt = self._prompts.get(target) if isinstance(target, str) else None
+            if prompt is None:
+                raise MCPError(INVALID_PARAMS, "Unknown prompt: %s" % (target,))
+            if name not in prompt.parsers and not prompt.shape.var_keyword:
+                raise MCPError(INVALID_PARAMS, "Prompt %s has no argument %r" % (target, name))
+        else:
+            target = ref.get("uri")
+            template = self._templates.get(target) if isinstance(target, str) else None
+            if template is None:
+                raise MCPError(INVALID_PARAMS, "Unknown resource template: %s" % (target,))
+            if name not in template.variables:
+                raise MCPError(INVALID_PARAMS, "Resource template %s has no variable %r" % (target, name))
+        complete = self._completions.get((ref["type"], target, name))
+        if complete is None:
+            return {"completion": {"values": [], "total": 0, "hasMore": False}}
+        context = params.get("context")
+        others = context.get("arguments") if isinstance(context, dict) else None
+        try:
+            value = complete(argument["value"], dict(others) if isinstance(others, dict) else {})
+        except MCPError:
+            raise
+        except (Exception, SystemExit) as exc:
+            _server_log.exception("completion of %s %r raised", target, name)
+            raise MCPError(INTERNAL_ERROR, "Error in the completion of %r: %s" % (name, exc))
+        return {"completion": _completion(value)}
 
     def _call_tool(self, call: Call) -> Dict[str, Any]:
         self._require(self._tools, "tools", call.method)
@@ -1034,15 +1034,18 @@ class Server:
         return result
 
     def _read_resource(self, call: Call) -> Dict[str, Any]:
-        self._require(self._resources or self._templates, "resources", call.method)
-        uri = call.params.get("uri")
+        return {"contents": self.read_resource_for(call, self._uri_param(call))}
+
+    def read_resource_for(self, call: Call, uri: str) -> List[Dict[str, Any]]:
+        """The contents of resource ``uri``, read on behalf of ``call`` (the
+        ``resources/read`` being served, or a handler's ``ctx.read_resource``)."""
         if not isinstance(uri, str):
-            raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+            raise TypeError("a resource URI is a str")
         resource = self._resources.get(uri)
         if resource is not None:
             value = self._run_handler(resource, {}, call, "resource " + uri)
             if value is not None:
-                return {"contents": _resource_contents(uri, value, resource.mime_type)}
+                return _resource_contents(uri, value, resource.mime_type)
         else:
             for template in list(self._templates.values()):
                 variables = template.match(uri)
@@ -1053,7 +1056,7 @@ class Server:
                     # A handler returns None for "no such resource" (a template matches
                     # URIs of things that may not exist).
                     if value is not None:
-                        return {"contents": _resource_contents(uri, value, template.mime_type)}
+                        return _resource_contents(uri, value, template.mime_type)
                     break
         if call.modern:
             # 2026-07-28 retires -32002: "Resource-not-found becomes -32602".
@@ -1107,6 +1110,24 @@ class Server:
 
 # ---------------------------------------------------------------------------
 # Turning return values into wire results
+
+def _completion(value: Any) -> Dict[str, Any]:
+    """A completion function's return value as a ``completion`` object: "values" holds
+    "Maximum 100 items per response"; ``total`` and ``hasMore`` tell what was cut."""
+    total = has_more = None
+    if isinstance(value, dict):
+        total = value.get("total")
+        has_more = value.get("hasMore")
+        value = value.get("values")
+    values = list(value) if value is not None else []
+    if not all(isinstance(v, str) for v in values):
+        raise MCPError(INTERNAL_ERROR, "a completion function must return strings")
+    if total is None:
+        total = len(values)
+    if has_more is None:
+        has_more = total > min(len(values), 100)
+    return {"values": values[:100], "total": total, "hasMore": bool(has_more)}
+
 
 def _tool_error(message: str) -> Dict[str, Any]:
     """A tool execution error: a result the model can read, not a protocol error."""

@@ -28,7 +28,9 @@ def test_initialize_echoes_each_supported_version(wire_factory, version):
         "jsonrpc": "2.0", "id": 1,
         "result": {
             "protocolVersion": version,
-            "capabilities": {"logging": {}, "tools": {}, "resources": {}, "prompts": {}},
+            "capabilities": {"logging": {}, "tools": {"listChanged": True},
+                             "resources": {"subscribe": True, "listChanged": True},
+                             "prompts": {"listChanged": True}},
             "serverInfo": info,
             "instructions": "For tests.",
         },

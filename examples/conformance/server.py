@@ -160,9 +160,10 @@ def _dynamic() -> str:
 def test_trigger_tool_change() -> str:
     """Registers a tool, so the tool list changes"""
     if app.find_tool("test_dynamic_tool") is None:
-        app.add_tool(_dynamic, name="test_dynamic_tool")
-    app.notify_list_changed("tools")
-    return "tool list changed"
+        app.add_tool(_dynamic, name="test_dynamic_tool")  # notifies tools/list_changed
+    else:
+        app.notify_list_changed("tools")  # registered by an earlier call: say so anyway
+    return "Mutation triggered"
 
 
 @app.tool()
@@ -171,9 +172,152 @@ def test_trigger_prompt_change() -> str:
     try:
         app.add_prompt(_dynamic, name="test_dynamic_prompt")
     except ValueError:
-        pass  # registered by an earlier call
-    app.notify_list_changed("prompts")
-    return "prompt list changed"
+        app.notify_list_changed("prompts")
+    return "Mutation triggered"
+
+
+# -- asking the client: legacy sessions get real requests, 2026-07-28 input_required rounds
+
+def _answer_text(answer: Dict[str, Any]) -> str:
+    return "action=%s, content=%s" % (answer["action"], json.dumps(answer.get("content")))
+
+
+@app.tool()
+def test_sampling(prompt: str, ctx: Context) -> str:
+    """Tests server-initiated sampling (LLM completion request)"""
+    answer = ctx.sample(prompt, max_tokens=100)
+    return "LLM response: %s" % answer["content"].get("text", "")
+
+
+@app.tool()
+def test_elicitation(message: str, ctx: Context) -> str:
+    """Tests server-initiated elicitation (user input request)"""
+    answer = ctx.elicit(message, {
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "description": "User's response"},
+            "email": {"type": "string", "description": "User's email address"},
+        },
+        "required": ["username", "email"],
+    })
+    return "User response: " + _answer_text(answer)
+
+
+@app.tool()
+def test_elicitation_sep1034_defaults(ctx: Context) -> str:
+    """Tests elicitation with default values for all primitive types (SEP-1034)"""
+    answer = ctx.elicit("Please review and update the form fields with defaults", {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "User name", "default": "John Doe"},
+            "age": {"type": "integer", "description": "User age", "default": 30},
+            "score": {"type": "number", "description": "User score", "default": 95.5},
+            "status": {"type": "string", "description": "User status", "enum": ["active", "inactive", "pending"],
+                       "default": "active"},
+            "verified": {"type": "boolean", "description": "Verification status", "default": True},
+        },
+        "required": [],
+    })
+    return "Elicitation completed: " + _answer_text(answer)
+
+
+@app.tool()
+def test_elicitation_sep1330_enums(ctx: Context) -> str:
+    """Tests elicitation with enum schema improvements (SEP-1330)"""
+    answer = ctx.elicit("Please select options from the enum fields", {
+        "type": "object",
+        "properties": {
+            "untitledSingle": {"type": "string", "description": "Select one option",
+                               "enum": ["option1", "option2", "option3"]},
+            "titledSingle": {"type": "string", "description": "Select one option with titles", "oneOf": [
+                {"const": "value1", "title": "First Option"}, {"const": "value2", "title": "Second Option"},
+                {"const": "value3", "title": "Third Option"}]},
+            "legacyEnum": {"type": "string", "description": "Select one option (legacy)",
+                           "enum": ["opt1", "opt2", "opt3"], "enumNames": ["Option One", "Option Two", "Option Three"]},
+            "untitledMulti": {"type": "array", "description": "Select multiple options", "minItems": 1, "maxItems": 3,
+                              "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+            "titledMulti": {"type": "array", "description": "Select multiple options with titles", "minItems": 1,
+                            "maxItems": 3, "items": {"anyOf": [
+                                {"const": "value1", "title": "First Choice"}, {"const": "value2", "title": "Second Choice"},
+                                {"const": "value3", "title": "Third Choice"}]}},
+        },
+        "required": [],
+    })
+    return "Elicitation completed: " + _answer_text(answer)
+
+
+@app.tool()
+def test_streaming_elicitation(ctx: Context) -> str:
+    """Asks the user a question: over 2026-07-28 an input_required result, never a request on the stream"""
+    answer = ctx.elicit("What is your name?", {"name": str})
+    return "Hello, %s!" % answer.get("content", {}).get("name", "stranger")
+
+
+_NAME = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+_CONFIRM = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+
+
+@app.tool()
+def test_input_required_result_elicitation(ctx: Context) -> str:
+    """Asks the user's name (SEP-2322 input_required)"""
+    answer = ctx.elicit("What is your name?", _NAME, key="user_name")
+    return "Hello, %s!" % answer.get("content", {}).get("name", "stranger")
+
+
+@app.tool()
+def test_input_required_result_sampling(ctx: Context) -> str:
+    """Asks the client's model a question (SEP-2322 input_required)"""
+    answer = ctx.sample("What is the capital of France?", max_tokens=100, key="sample_request")
+    return "The model said: %s" % answer["content"].get("text", "")
+
+
+@app.tool()
+def test_input_required_result_list_roots(ctx: Context) -> str:
+    """Lists the client's roots (SEP-2322 input_required)"""
+    return "Found %d root(s)" % len(ctx.roots(key="roots_request"))
+
+
+@app.tool()
+def test_input_required_result_request_state(ctx: Context) -> str:
+    """Asks for a confirmation carried through requestState (SEP-2322)"""
+    answer = ctx.elicit("Please confirm", _CONFIRM, key="confirm")
+    return "state-ok: confirmed=%s" % answer.get("content", {}).get("ok")
+
+
+@app.tool()
+def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+    """Asks for three inputs in one round (SEP-2322)"""
+    name, greeting, roots = ctx.gather(
+        lambda: ctx.elicit("What is your name?", _NAME, key="user_name"),
+        lambda: ctx.sample("Generate a greeting", max_tokens=50, key="greeting"),
+        lambda: ctx.roots(key="client_roots"),
+    )
+    return "%s, %s (%d roots)" % (greeting["content"].get("text", ""), name.get("content", {}).get("name"), len(roots))
+
+
+@app.tool()
+def test_input_required_result_multi_round(ctx: Context) -> str:
+    """Asks two questions, one round each (SEP-2322)"""
+    name = ctx.elicit("Step 1: What is your name?", _NAME, key="step1")
+    color = ctx.elicit("Step 2: What is your favorite color?", {"color": str}, key="step2")
+    return "%s likes %s" % (name.get("content", {}).get("name"), color.get("content", {}).get("color"))
+
+
+@app.tool()
+def test_input_required_result_tampered_state(ctx: Context) -> str:
+    """Asks for a confirmation; a tampered requestState is refused (SEP-2322)"""
+    answer = ctx.elicit("Please confirm", _CONFIRM, key="confirm")
+    return "confirmed=%s" % answer.get("content", {}).get("ok")
+
+
+@app.tool()
+def test_input_required_result_capabilities(ctx: Context) -> str:
+    """Asks only what the client declared it can answer (SEP-2322)"""
+    if ctx.can_ask("elicitation/create"):
+        answer = ctx.elicit("What is your name?", _NAME, key="user_name")
+        return "Hello, %s!" % answer.get("content", {}).get("name")
+    answer = ctx.sample("Sample request", max_tokens=50, key="sample_input")
+    return "Sampled: %s" % answer["content"].get("text", "")
 
 
 # -- resources --------------------------------------------------------------------------
@@ -231,6 +375,18 @@ def test_prompt_with_embedded_resource(resourceUri: str) -> List[Any]:
 def test_prompt_with_image() -> List[Any]:
     """A prompt that includes image content"""
     return [image(IMAGE_B64, "image/png"), "Please analyze the image above."]
+
+
+@app.prompt()
+def test_input_required_result_prompt(ctx: Context) -> str:
+    """A prompt that asks the user for context first (SEP-2322)"""
+    answer = ctx.elicit("What context should the prompt use?", {"context": str}, key="user_context")
+    return "Use this context: %s" % answer.get("content", {}).get("context", "")
+
+
+@app.completion("arg1", prompt="test_prompt_with_arguments")
+def complete_arg1(value: str) -> List[str]:
+    return [v for v in ("test", "testValue1", "other") if v.startswith(value)]
 
 
 def main() -> None:

@@ -1,0 +1,59 @@
+"""Tamper-evident tokens: small JSON values the server hands to a client and gets back.
+
+Two things travel this way so that the server needs no memory between requests: the
+``requestState`` of a 2026-07-28 ``input_required`` result (the answers gathered so far)
+and pagination cursors. A token is ``<base64url JSON>.<base64url HMAC-SHA256>``: readable
+by anyone (never put secrets in it), but any change to it is detected.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from typing import Any, Optional
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Sealer:
+    """Seals JSON values with a secret key and opens only what it sealed itself.
+
+    Without a ``secret`` a random one is drawn, so tokens are good for this process only;
+    several processes serving one endpoint (behind a load balancer) need the same secret.
+    """
+
+    def __init__(self, secret: Optional[bytes] = None) -> None:
+        if secret is not None and (not isinstance(secret, bytes) or len(secret) < 16):
+            raise ValueError("the sealing secret must be at least 16 bytes")
+        self._key = secret if secret is not None else os.urandom(32)
+
+    def _mac(self, body: str) -> str:
+        return _b64encode(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+
+    def seal(self, value: Any) -> str:
+        body = _b64encode(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        return body + "." + self._mac(body)
+
+    def open(self, token: Any) -> Any:
+        """The sealed value, or None when ``token`` is not one this sealer made (altered,
+        truncated, not a string)."""
+        if not isinstance(token, str) or token.count(".") != 1:
+            return None
+        body, mac = token.split(".")
+        try:
+            body.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        if not hmac.compare_digest(self._mac(body).encode("ascii"), mac.encode("utf-8")):
+            return None
+        try:
+            return json.loads(_b64decode(body).decode("utf-8"))
+        except ValueError:
+            return None
