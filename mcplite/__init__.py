@@ -15,6 +15,7 @@
 from typing import Any
 
 from .auth import AccessToken, BearerAuth
+from .asking import UrlElicitationRequired
 from .jsonrpc import MCPError
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, audio,
@@ -25,7 +26,7 @@ from .server import Cancelled, Context, Server, ToolError
 __version__ = "0.1.0"
 
 __all__ = [
-    "Server", "Context", "ToolError", "MCPError", "Cancelled",
+    "Server", "Context", "ToolError", "MCPError", "Cancelled", "UrlElicitationRequired",
     "text", "image", "audio", "resource_link", "embedded_resource", "resource_contents",
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse",

@@ -68,6 +68,16 @@ RESULT_DEFINITIONS = {
     "prompts/list": "ListPromptsResult",
     "prompts/get": "GetPromptResult",
     "completion/complete": "CompleteResult",
+    "resources/subscribe": "EmptyResult",
+    "resources/unsubscribe": "EmptyResult",
+}
+
+# Requests the server sends the client (legacy era only).
+SERVER_REQUEST_DEFINITIONS = {
+    "sampling/createMessage": "CreateMessageRequest",
+    "elicitation/create": "ElicitRequest",
+    "roots/list": "ListRootsRequest",
+    "ping": "PingRequest",
 }
 
 NOTIFICATION_DEFINITIONS = {
@@ -78,6 +88,8 @@ NOTIFICATION_DEFINITIONS = {
     "notifications/resources/list_changed": "ResourceListChangedNotification",
     "notifications/resources/updated": "ResourceUpdatedNotification",
     "notifications/subscriptions/acknowledged": "SubscriptionsAcknowledgedNotification",
+    "notifications/elicitation/complete": "ElicitationCompleteNotification",
+    "notifications/cancelled": "CancelledNotification",
 }
 
 
@@ -107,6 +119,11 @@ def schema_problem(message: Any, version: str, method: Optional[str] = None) -> 
             if problem:
                 return "%s: %s" % (name, problem)
         return None
+    if "id" in message:
+        name = SERVER_REQUEST_DEFINITIONS.get(message.get("method"))
+        if name is None or version >= MODERN:
+            return "unexpected server request %r" % message.get("method")
+        return definition_validator(version, name)(message)
     name = NOTIFICATION_DEFINITIONS.get(message.get("method"))
     if name is None:
         return "unexpected server notification %r" % message.get("method")
