@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 import threading
-from typing import Any, Dict, List
+from typing import Any, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
