@@ -15,7 +15,6 @@ The same handler code works in both protocol eras; only the mechanics differ.
   once per round, so side effects belong after the questions (or must be idempotent).
 """
 
-import hashlib
 import json
 import os
 import time
@@ -286,6 +285,7 @@ def gather(call: Any, questions: Sequence[Callable[[], Any]]) -> List[Any]:
 def _binding(call: Any) -> List[Any]:
     """What a requestState belongs to: this method on this target with these arguments,
     for this principal - so a state cannot be carried over to another request."""
+    import hashlib  # loads OpenSSL: only once a round actually needs it
     params = call.params
     arguments = params.get("arguments")
     digest = hashlib.sha256(json.dumps(arguments, sort_keys=True, separators=(",", ":"),

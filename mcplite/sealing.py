@@ -7,11 +7,12 @@ by anyone (never put secrets in it), but any change to it is detected.
 """
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 from typing import Any, Optional
+
+# hashlib and hmac load OpenSSL: megabytes and milliseconds a server that never seals
+# anything should not pay at start-up. They are imported on first use.
 
 
 def _b64encode(data: bytes) -> str:
@@ -35,6 +36,8 @@ class Sealer:
         self._key = secret if secret is not None else os.urandom(32)
 
     def _mac(self, body: str) -> str:
+        import hashlib
+        import hmac
         return _b64encode(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
 
     def seal(self, value: Any) -> str:
@@ -51,6 +54,7 @@ class Sealer:
             body.encode("ascii")
         except UnicodeEncodeError:
             return None
+        import hmac
         if not hmac.compare_digest(self._mac(body).encode("ascii"), mac.encode("utf-8")):
             return None
         try:
