@@ -244,6 +244,11 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
     message, pending = connection.outgoing.new(method, params)
     call.waiting = pending
     try:
+        if call.cancelled:
+            # Cancelled between the check above and ``waiting`` being set: the canceller
+            # found nothing to wake, so stop here rather than wait out the timeout.
+            connection.outgoing.forget(pending.id)
+            raise Cancelled("request %r was cancelled" % (call.id,))
         call.emit(message)
         try:
             result = pending.wait(timeout)
