@@ -218,7 +218,9 @@ class Context:
         returned, from any thread; False where it cannot be sent."""
         call = self._call
         notify = getattr(call.connection, "notify", None)
-        if call.modern or call.version < "2025-11-25" or notify is None:
+        # Only to a client that declared URL mode (2026-07-28 removed the notification).
+        if call.modern or notify is None or required_capability(
+                "elicitation/create", {"mode": "url"}, call.client_capabilities, call.version) is not None:
             return False
         return bool(notify(notification("notifications/elicitation/complete", {"elicitationId": elicitation_id})))
 
