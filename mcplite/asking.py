@@ -21,8 +21,8 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .jsonrpc import (
-    INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, URL_ELICITATION_REQUIRED, MCPError,
-    notification,
+    INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, URL_ELICITATION_REQUIRED, ConnectionClosed,
+    MCPError, notification,
 )
 from .schema import compile_schema
 
@@ -258,6 +258,12 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
             # stop waiting for a response."
             call.emit(notification("notifications/cancelled", {"requestId": pending.id, "reason": "timed out"}))
             raise MCPError(REQUEST_TIMEOUT, "The client did not answer %s within %g s" % (method, timeout))
+        except ConnectionClosed:
+            raise
+        except MCPError as exc:
+            # The client's own error, its code kept for the handler (-1: the user said no),
+            # its message saying whose it is should it travel on as this request's error.
+            raise MCPError(exc.code, "The client answered %s with an error: %s" % (method, exc.message), exc.data)
     finally:
         call.waiting = None
     if call.cancelled:

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .jsonrpc import (
-    INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
+    INTERNAL_ERROR, INVALID_REQUEST, ConnectionClosed, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
     Message, PendingRequests, classify, decode, error_response, is_valid_id, notification, readable_id,
 )
 from .logs import LazyLogger
@@ -354,6 +354,6 @@ class ServerConnection:
         if self._notifier is not None:
             self.server.remove_listener(self._notifier)
             self._notifier = None
-        self.outgoing.fail_all(MCPError(INTERNAL_ERROR, "Connection closed"))
+        self.outgoing.fail_all(ConnectionClosed())
         for rid in list(self._listeners):
             self._end_listener(rid)

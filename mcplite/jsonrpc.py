@@ -232,6 +232,13 @@ def classify(message: Any) -> str:
 # ---------------------------------------------------------------------------
 # Matching responses to the requests we sent
 
+class ConnectionClosed(MCPError):
+    """The connection ended while we waited for the peer's response."""
+
+    def __init__(self, message: str = "Connection closed") -> None:
+        super().__init__(INTERNAL_ERROR, message)
+
+
 class Pending:
     """A request we sent, waiting for its response (a minimal future)."""
 
