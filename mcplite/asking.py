@@ -230,7 +230,7 @@ def _ask_by_round_trip(call: Any, kind: str, method: str, params: Dict[str, Any]
 def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
     from .context import Cancelled  # the context module imports this one
     connection = call.connection
-    if connection is None or not getattr(connection, "can_ask", False):
+    if connection is None or not getattr(connection, "stateful", False):
         raise MCPError(INVALID_REQUEST, "%s cannot be sent here: this transport has no way back to the client "
                                         "(stateless HTTP?)" % method)
     if method != "ping":

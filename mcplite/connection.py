@@ -73,14 +73,16 @@ class SessionNotifier:
     def __init__(self, connection: "ServerConnection") -> None:
         self.connection = connection
 
+    # Only once the client said notifications/initialized: before that, a notification
+    # could even overtake the initialize response.
     def list_changed(self, kind: str) -> None:
-        if self.connection.session.protocol_version is not None:
+        if self.connection.session.initialized:
             self.connection.notify(notification("notifications/%s/list_changed" % kind))
 
     def resource_updated(self, uri: str) -> None:
         session = self.connection.session
         # "the server SHOULD send notifications/resources/updated" - to subscribers only.
-        if session.protocol_version is not None and uri in session.subscriptions:
+        if session.initialized and uri in session.subscriptions:
             self.connection.notify(notification("notifications/resources/updated", {"uri": uri}))
 
 
@@ -112,9 +114,10 @@ class ServerConnection:
         # transport with a thread per exchange (HTTP): on stdio the reading thread must
         # never wait for a tool, or ping and cancellations would wait behind it.
         self.inline_unless_context = False
-        # Whether the client's answers to our requests can reach this connection (not on a
-        # stateless HTTP POST, which ends with its response).
-        self.can_ask = True
+        # Whether the connection outlives one request. Not so for a stateless HTTP POST,
+        # which ends with its response: nothing can reach its client afterwards (answers
+        # to our questions, notifications of changes), and nothing it sets can persist.
+        self.stateful = True
         self._notifier = None  # type: Optional[SessionNotifier]
 
     # -- input -----------------------------------------------------------------
@@ -204,9 +207,7 @@ class ServerConnection:
         if self.era is None:
             # The first request accepted decides the era, once.
             self.era = MODERN if modern else LEGACY
-            if not modern and self.can_ask and not self.closed:
-                # (A connection that cannot be asked is one stateless HTTP POST: nothing
-                # could reach its client after the response either.)
+            if not modern and self.stateful and not self.closed:
                 self._notifier = SessionNotifier(self)
                 self.server.add_listener(self._notifier)
         if modern:
@@ -321,6 +322,10 @@ class ServerConnection:
                 # question (a late answer then matches nothing and is ignored).
                 self.outgoing.forget(waiting.id)
                 waiting.fail(Cancelled("request %r was cancelled" % (rid,)))
+                # The client may close the question it is showing ("MAY" in the spec; a
+                # form left open for a call nobody waits for helps nobody).
+                self.notify(notification("notifications/cancelled", {
+                    "requestId": waiting.id, "reason": "the request that asked was cancelled"}))
             if call is not None and call.method == "subscriptions/listen":
                 self._end_listener(rid)
             if call is None:

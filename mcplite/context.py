@@ -55,7 +55,11 @@ class Call:
         self.cancelled = False
         self.finished = False
         meta = params.get("_meta")
-        self.progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        # "The progress token MUST be a string or integer value": anything else (true, 1.5,
+        # an object) is no token at all, rather than one echoed into invalid notifications.
+        self.progress_token = token if isinstance(token, str) or (
+            isinstance(token, int) and not isinstance(token, bool)) else None
         self.last_progress = None  # type: Optional[float]
         self.connection = None  # type: Any
         # What server/discover lists: every version, unless the transport can no longer

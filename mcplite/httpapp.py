@@ -308,10 +308,11 @@ class HttpSession:
                 return
             with self.lock:
                 exchange = self.exchanges.get(about.id)
-            if exchange is not None and (exchange.deliver(message) or "id" not in message):
+            if exchange is not None and (exchange.deliver(message) or not (
+                    "id" in message or message.get("method") == "notifications/cancelled")):
                 return
             # A request to the client that its POST cannot carry (JSON-response mode) goes
-            # on the GET stream rather than being lost.
+            # on the GET stream rather than being lost, and so does its cancellation.
         self.standalone.push_message(message)
 
     def close_request_stream(self, call: Call, retry_ms: Optional[int]) -> bool:
@@ -779,7 +780,7 @@ class McpHttpApp:
         """Stateless mode: a session for one POST. A request that is not initialize finds
         it already initialized at the version the header names."""
         session = HttpSession(self, "")
-        session.connection.can_ask = False
+        session.connection.stateful = False
         if version is not None:
             state = session.connection.session
             state.protocol_version = version
@@ -853,7 +854,10 @@ class McpHttpApp:
             if stream is None:
                 # "The server MUST NOT replay messages that would have been delivered on a
                 # different stream": an id we cannot place replays nothing.
-                return _error(404, INVALID_REQUEST, "Not found: no stream to resume for Last-Event-ID %r"
+                # Not 404: that status tells the client its session is gone and it must
+                # initialize again, while the session is alive (the stream ended or was
+                # forgotten, the id is foreign).
+                return _error(400, INVALID_REQUEST, "Bad Request: no stream to resume for Last-Event-ID %r"
                               % last_event, headers=self._session_header(session))
         else:
             stream = session.standalone

@@ -712,19 +712,21 @@ class Server:
             _set(info, "icons", self.icons)
         return info
 
-    def capabilities(self, version: str) -> Dict[str, Any]:
-        """Capabilities follow what is registered: a server without prompts does not claim them."""
+    def capabilities(self, version: str, stateful: bool = True) -> Dict[str, Any]:
+        """Capabilities follow what is registered: a server without prompts does not claim
+        them. A legacy session that ends with its request (stateless HTTP) can hear of no
+        change, so it is promised none."""
         caps = {"logging": {}}  # type: Dict[str, Any]
         if self._completions and version >= "2025-03-26":
             caps["completions"] = {}  # 2024-11-05 had completion/complete but no capability for it
         # Registrations can change at run time (add_tool, remove_tool...), and every session
         # hears of it: legacy ones by notifications, 2026-07-28 ones on subscriptions/listen.
         if self._tools:
-            caps["tools"] = {"listChanged": True}
+            caps["tools"] = {"listChanged": True} if stateful else {}
         if self._resources or self._templates:
-            caps["resources"] = {"subscribe": True, "listChanged": True}
+            caps["resources"] = {"subscribe": True, "listChanged": True} if stateful else {}
         if self._prompts:
-            caps["prompts"] = {"listChanged": True}
+            caps["prompts"] = {"listChanged": True} if stateful else {}
         return caps
 
     def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool,
@@ -835,7 +837,7 @@ class Server:
         session.protocol_version = version
         result = {
             "protocolVersion": version,
-            "capabilities": self.capabilities(version),
+            "capabilities": self.capabilities(version, _stateful(call)),
             "serverInfo": self.server_info(version),
         }  # type: Dict[str, Any]
         _set(result, "instructions", self.instructions)
@@ -862,6 +864,9 @@ class Server:
         if not isinstance(level, str) or level not in LOG_RANK:
             raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"
                            % (level, ", ".join(LOG_LEVELS)))
+        if not _stateful(call):
+            raise MCPError(INVALID_REQUEST, "Invalid Request: logging/setLevel cannot last on a stateless server "
+                                            "(every request is a session of its own); log messages are not filtered")
         if call.session is not None:
             call.session.log_level = level
         return {}
@@ -913,6 +918,9 @@ class Server:
         return uri
 
     def _subscribe(self, call: Call) -> Dict[str, Any]:
+        if not _stateful(call):
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: resources/subscribe (a stateless server has no "
+                                             "session to deliver updates to)")
         uri = self._uri_param(call)
         if uri not in self._resources and not any(t.match(uri) is not None for t in list(self._templates.values())):
             raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
@@ -1110,6 +1118,11 @@ class Server:
 
 # ---------------------------------------------------------------------------
 # Turning return values into wire results
+
+def _stateful(call: Call) -> bool:
+    """Whether the session of ``call`` outlives it (not over stateless HTTP)."""
+    return getattr(call.connection, "stateful", True)
+
 
 def _completion(value: Any) -> Dict[str, Any]:
     """A completion function's return value as a ``completion`` object: "values" holds

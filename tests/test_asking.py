@@ -331,7 +331,10 @@ def test_legacy_cancelling_the_call_while_the_server_waits(wire_factory):
     question = receive(wire)
     assert question["method"] == "elicitation/create"
     wire.conn.notify("notifications/cancelled", {"requestId": 5, "reason": "changed my mind"})
-    # The handler stops waiting at once (not after the 30 s timeout); no response for id 5.
+    # The server withdraws its question, so the client can close it...
+    assert receive(wire) == {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+        "requestId": question["id"], "reason": "the request that asked was cancelled"}}
+    # ...and the handler stops waiting at once (not after the 30 s timeout); no response for id 5.
     assert wait_until(lambda: wire.conn.connection.in_progress() == [], 5)
     assert len(wire.conn.connection.outgoing) == 0
     assert wire.request("ping", id=6) == {"jsonrpc": "2.0", "id": 6, "result": {}}

@@ -161,10 +161,11 @@ def test_get_resumes_a_stream_the_server_closed(server, client):
     rest = [e["json"] for e in resumed.events() if "json" in e]
     assert rest[0]["params"]["progress"] == 2
     assert rest[-1]["id"] == 4 and rest[-1]["result"]["content"][0]["text"] == "closed"
-    # The stream is finished and was read: it cannot be replayed again.
+    # The stream is finished and was read: it cannot be replayed again. Not 404, which would
+    # tell the client its (live) session is gone.
     again = client.send("GET", headers={"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id,
                                         "Last-Event-ID": last_id})
-    assert again.status == 404
+    assert again.status == 400 and "no stream to resume" in again.json()["error"]["message"]
 
 
 def test_get_needs_an_event_stream_accept_and_allows_one_reader(server, client):
