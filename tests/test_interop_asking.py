@@ -27,28 +27,23 @@ JSON-RPC log; the whole report is kept as ``sdk-asking.json`` in the pytest temp
 """
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
 from asking_app import make_asking_app
+from interop_support import (
+    LEGACY, MODERN, REPO, SERVER_INFO_KEY, body, checked_run, helper_runs, inbound, is_modern, kill_leftovers,
+    outbound, peer_env, reap_leftovers, run_bounded, runs, sdk_python_fixture, sessions_settle, wire_lines,
+)
 from mcplite import Context, Server
 
-REPO = Path(__file__).resolve().parent.parent
 HELPER = REPO / "tests" / "interop" / "sdk_asking_client.py"
 ASKING_APP = REPO / "tests" / "asking_app.py"
 
-MODERN = "2026-07-28"
-LEGACY = "2025-11-25"
 SERVER_INFO = {"name": "asking", "version": "1.0.0"}
-SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
 MODERN_ERROR_STATUS = {-32021: 400, -32601: 404}
 # What the SDK's HTTP transport resolves a request with when it cannot resume its stream.
 SDK_GAVE_UP = {"code": -32000, "message": "SSE stream ended and reconnection attempts were exhausted"}
@@ -140,119 +135,10 @@ def stdio_argv(options):
     return [sys.executable, str(ASKING_APP), "--timeout", str(timeout)]
 
 
-def sessions_settle(handle, timeout=3.0):
-    # type: (Any, float) -> int
-    deadline = time.monotonic() + timeout
-    count = handle.app.session_count()
-    while count and time.monotonic() < deadline:
-        time.sleep(0.02)
-        count = handle.app.session_count()
-    return count
-
-
 # --- the SDK helper: found or failed ------------------------------------------------------------
 
 
-def _truthy(name):
-    # type: (str) -> bool
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unusable(reason):
-    # type: (str) -> None
-    """Skip only when nobody asked for interop; a named but broken SDK python always fails."""
-    if os.environ.get("MCPLITE_SDK_PYTHON") or _truthy("MCPLITE_REQUIRE_INTEROP"):
-        pytest.fail("interop test cannot run: " + reason, pytrace=False)
-    pytest.skip(reason)
-
-
-def helper_env(token):
-    # type: (str) -> Dict[str, str]
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)  # the helper runs in the SDK venv: keep the test's path out of it
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["MCPLITE_INTEROP_TOKEN"] = token  # marks the helper (and what it starts) to find leftovers
-    no_proxy = [v for v in env.get("NO_PROXY", env.get("no_proxy", "")).split(",") if v]
-    env["NO_PROXY"] = env["no_proxy"] = ",".join(no_proxy + ["127.0.0.1", "localhost"])
-    return env
-
-
-def _leftovers(token):
-    # type: (str) -> List[int]
-    """PIDs of processes carrying our marker in their environment (Linux /proc only): the
-    SDK starts stdio servers in a process group of their own."""
-    found = []  # type: List[int]
-    marker = ("MCPLITE_INTEROP_TOKEN=" + token).encode()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for entry in entries:
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/environ" % entry, "rb") as f:
-                    if marker in f.read().split(b"\0"):
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-def _kill_leftovers(token):
-    # type: (str) -> List[int]
-    pids = _leftovers(token)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return pids
-
-
-def run_bounded(cmd, timeout, env):
-    # type: (List[str], float, Dict[str, str]) -> Tuple[Optional[int], str, str]
-    """Run ``cmd`` in a process group of its own, killed whatever happens. Returns (exit
-    status or None on a timeout, stdout, stderr)."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=str(REPO), env=env, start_new_session=True)
-    status = None  # type: Optional[int]
-    out, err = b"", b""
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        status = proc.returncode
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        if status is None:
-            try:
-                more_out, more_err = proc.communicate(timeout=10)
-                out, err = out + more_out, err + more_err
-            except subprocess.TimeoutExpired:
-                pass
-    return status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
-@pytest.fixture(scope="module")
-def sdk_python():
-    # type: () -> str
-    path = os.environ.get("MCPLITE_SDK_PYTHON", "")
-    if not path:
-        _unusable("MCPLITE_SDK_PYTHON is not set (scripts/test sets it to a venv with mcp==2.3.0)")
-    try:
-        status, out, err = run_bounded(
-            [path, "-c", "import mcp.client.client, importlib.metadata as m; print(m.version('mcp'))"],
-            60, helper_env("probe"))
-    except OSError as exc:
-        _unusable("MCPLITE_SDK_PYTHON=%s cannot run: %s" % (path, exc))
-    if status != 0:
-        _unusable("MCPLITE_SDK_PYTHON=%s cannot import mcp:\n%s" % (path, err[-2000:]))
-    if out.strip() != "2.3.0":
-        _unusable("MCPLITE_SDK_PYTHON=%s has mcp %s, the interop test pins 2.3.0" % (path, out.strip()))
-    return path
+sdk_python = sdk_python_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -277,48 +163,29 @@ def sdk_runs(sdk_python, tmp_path_factory):
                 handle = handles[name] = app.run_in_thread("http", host="127.0.0.1", port=0, **http_options)
                 target = handle.url
             cmd += ["--run", name, transport, mode, profile, target]
-        status, out, err = run_bounded(cmd, HELPER_TIMEOUT, helper_env(token))
+        status, out, err = run_bounded(cmd, HELPER_TIMEOUT, peer_env(token))
         # The SDK stops its stdio servers itself; anything still marked is a leak.
-        deadline = time.monotonic() + 3
-        while _leftovers(token) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        leaked = _kill_leftovers(token)
-        if status is None:
-            pytest.fail("the SDK helper did not finish within %ss; leftovers killed: %s\nstdout:\n%s\nstderr:\n%s"
-                        % (HELPER_TIMEOUT, leaked, out[-4000:], err[-4000:]), pytrace=False)
-        try:
-            runs = json.loads(out)["runs"]
-        except (ValueError, KeyError):
-            pytest.fail("the SDK helper exited %s without a JSON report\nstdout:\n%s\nstderr:\n%s"
-                        % (status, out[-4000:], err[-4000:]), pytrace=False)
+        leaked = reap_leftovers(token)
+        reports = helper_runs(status, out, err, HELPER_TIMEOUT, "; leftovers killed: %s" % (leaked,))
         for name in RUNS:
-            report = runs.setdefault(name, {"name": name, "error": "no report for this run"})
+            report = reports.setdefault(name, {"name": name, "error": "no report for this run"})
             report["_stderr"] = err
             report["_leaked"] = leaked
             if name in handles:
                 report["_sessions_after"] = sessions_settle(handles[name])
                 report["_side_effects"] = list(apps[name].side_effects)  # type: ignore[attr-defined]
-        (tmp_dir / "sdk-asking.json").write_text(json.dumps(runs, indent=1), encoding="utf-8")
-        return runs
+        (tmp_dir / "sdk-asking.json").write_text(json.dumps(reports, indent=1), encoding="utf-8")
+        return reports
     finally:
         for handle in handles.values():
             handle.stop()
-        _kill_leftovers(token)
+        kill_leftovers(token)
 
 
 @pytest.fixture
 def report(sdk_runs, name):
     # type: (Dict[str, Dict[str, Any]], str) -> Dict[str, Any]
-    result = sdk_runs[name]
-    if result.get("error"):
-        pytest.fail("SDK client run %r failed:\n%s\n%s\nhelper stderr:\n%s"
-                    % (name, result["error"], logs(result), result.get("_stderr", "")[-3000:]), pytrace=False)
-    return result
-
-
-def runs(*names):
-    # type: (str) -> Any
-    return pytest.mark.parametrize("name", list(names))
+    return checked_run(sdk_runs, name, logs)
 
 
 def logs(report):
@@ -326,36 +193,10 @@ def logs(report):
     """The run's JSON-RPC log (and HTTP log), one line each, for failure messages."""
     lines = ["run %s (%s, mode=%s, profile=%s); '>' client to server, '<' server to client:"
              % (report.get("name"), report.get("transport"), report.get("mode"), report.get("profile"))]
-    for entry in report.get("wire", []):
-        text = json.dumps(entry["msg"], sort_keys=True) if "msg" in entry else "UNPARSED " + entry["unparsed"]
-        lines.append("%s %s" % (entry["dir"], text[:500]))
+    lines += wire_lines(report, 500)
     for entry in report.get("http") or []:
         lines.append("HTTP %s %s -> %s" % (entry["method"], entry["request_headers"], entry.get("status")))
     return "\n".join(lines)
-
-
-def outbound(report):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
-    return [e["msg"] for e in report["wire"] if e["dir"] == ">"]
-
-
-def inbound(report):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
-    return [e["msg"] for e in report["wire"] if e["dir"] == "<" and "msg" in e]
-
-
-def is_modern(report):
-    # type: (Dict[str, Any]) -> bool
-    return report["mode"] == MODERN
-
-
-def body(result):
-    # type: (Dict[str, Any]) -> Dict[str, Any]
-    """A result without the 2026-07-28 envelope and without an ``isError: false``."""
-    out = {k: v for k, v in result.items() if k not in ("_meta", "resultType", "ttlMs", "cacheScope")}
-    if out.get("isError") is False:
-        del out["isError"]
-    return out
 
 
 def result_of(report, step):

@@ -29,27 +29,22 @@ import base64
 import json
 import os
 import shlex
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import pytest
 
 from apps import PNG, make_app
+from interop_support import (
+    LEGACY, MODERN, PROTOCOL_VERSION_KEY, REPO, SERVER_INFO_KEY, body, checked_run, helper_runs, inbound,
+    is_modern, outbound, peer_env, run_bounded, runs, sdk_python_fixture, sessions_settle, unusable, wire_lines,
+)
 from mcplite import Context, Server
 
-REPO = Path(__file__).resolve().parent.parent
 SDK_HELPER = REPO / "tests" / "interop" / "sdk_http_client.py"
 STDIO_SERVER = REPO / "tests" / "servers" / "stdio_app.py"
 
-MODERN = "2026-07-28"
-LEGACY = "2025-11-25"
 SERVER_INFO = {"name": "testserver", "title": "Test Server", "version": "2.0.0"}
-SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
-PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 
 # Bounds. A normal helper run takes ~2 s in all (mostly the SDK's imports), an Inspector run
 # ~0.5 s; the limits only keep a hung peer from hanging the suite.
@@ -124,93 +119,10 @@ def sse_url(handle):
     return "http://127.0.0.1:%d/sse" % handle.port
 
 
-def sessions_settle(handle, expected=0, timeout=3.0):
-    # type: (Any, int, float) -> int
-    """The server's session count once it reaches ``expected`` (or the timeout passes): a
-    client's closing requests and disconnects are handled on the server's own threads."""
-    deadline = time.monotonic() + timeout
-    count = handle.app.session_count()
-    while count != expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-        count = handle.app.session_count()
-    return count
-
-
-# --- peers: found or failed ----------------------------------------------------------------------
-
-
-def _truthy(name):
-    # type: (str) -> bool
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unusable(variable, reason):
-    # type: (str, str) -> None
-    """Skip only when nobody asked for interop; a named but broken peer always fails."""
-    if os.environ.get(variable) or _truthy("MCPLITE_REQUIRE_INTEROP"):
-        pytest.fail("interop test cannot run: " + reason, pytrace=False)
-    pytest.skip(reason)
-
-
-def peer_env():
-    # type: () -> Dict[str, str]
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)  # the helper runs in the SDK venv: keep the test's path out of it
-    env["PYTHONIOENCODING"] = "utf-8"
-    # Every server here is on 127.0.0.1: never through a proxy named in the environment.
-    no_proxy = [v for v in env.get("NO_PROXY", env.get("no_proxy", "")).split(",") if v]
-    env["NO_PROXY"] = env["no_proxy"] = ",".join(no_proxy + ["127.0.0.1", "localhost"])
-    return env
-
-
-def run_bounded(cmd, timeout, cwd, env):
-    # type: (List[str], float, str, Dict[str, str]) -> Tuple[Optional[int], str, str]
-    """Run ``cmd`` in a process group of its own; on a timeout, or whatever happens, the group
-    is killed. Returns (exit status or None on a timeout, stdout, stderr)."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=cwd, env=env, start_new_session=True)
-    status = None  # type: Optional[int]
-    out, err = b"", b""
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        status = proc.returncode
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the process and anything it started
-        except OSError:
-            pass
-        if status is None:
-            try:
-                more_out, more_err = proc.communicate(timeout=10)
-                out, err = out + more_out, err + more_err
-            except subprocess.TimeoutExpired:
-                pass
-    return status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
 # --- the official SDK ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sdk_python():
-    # type: () -> str
-    path = os.environ.get("MCPLITE_SDK_PYTHON", "")
-    if not path:
-        _unusable("MCPLITE_SDK_PYTHON", "MCPLITE_SDK_PYTHON is not set (scripts/test sets it to a venv with mcp==2.3.0)")
-    try:
-        status, out, err = run_bounded(
-            [path, "-c", "import mcp.client.sse, mcp.client.client, importlib.metadata as m; print(m.version('mcp'))"],
-            60, str(REPO), peer_env())
-    except OSError as exc:
-        _unusable("MCPLITE_SDK_PYTHON", "MCPLITE_SDK_PYTHON=%s cannot run: %s" % (path, exc))
-    if status != 0:
-        _unusable("MCPLITE_SDK_PYTHON", "MCPLITE_SDK_PYTHON=%s cannot import mcp:\n%s" % (path, err[-2000:]))
-    if out.strip() != "2.3.0":
-        _unusable("MCPLITE_SDK_PYTHON", "MCPLITE_SDK_PYTHON=%s has mcp %s, the interop test pins 2.3.0"
-                  % (path, out.strip()))
-    return path
+sdk_python = sdk_python_fixture("mcp.client.sse")
 
 
 @pytest.fixture(scope="module")
@@ -225,21 +137,14 @@ def sdk_runs(sdk_python, tmp_path_factory):
         for name, (options, transport, mode) in RUNS.items():
             handle = handles[name] = start_server(**options)
             cmd += ["--run", name, transport, mode, sse_url(handle) if transport == "sse" else handle.url]
-        status, out, err = run_bounded(cmd, HELPER_TIMEOUT, str(REPO), peer_env())
-        if status is None:
-            pytest.fail("the SDK helper did not finish within %ss\nstdout:\n%s\nstderr:\n%s"
-                        % (HELPER_TIMEOUT, out[-4000:], err[-4000:]), pytrace=False)
-        try:
-            runs = json.loads(out)["runs"]
-        except (ValueError, KeyError):
-            pytest.fail("the SDK helper exited %s without a JSON report\nstdout:\n%s\nstderr:\n%s"
-                        % (status, out[-4000:], err[-4000:]), pytrace=False)
+        status, out, err = run_bounded(cmd, HELPER_TIMEOUT, peer_env())
+        reports = helper_runs(status, out, err, HELPER_TIMEOUT)
         for name, handle in handles.items():
-            report = runs.setdefault(name, {"name": name, "error": "no report for this run"})
+            report = reports.setdefault(name, {"name": name, "error": "no report for this run"})
             report["_sessions_after"] = sessions_settle(handle)
             report["_stderr"] = err
-        (tmp_dir / "sdk-http.json").write_text(json.dumps(runs, indent=1), encoding="utf-8")
-        return runs
+        (tmp_dir / "sdk-http.json").write_text(json.dumps(reports, indent=1), encoding="utf-8")
+        return reports
     finally:
         for handle in handles.values():
             handle.stop()
@@ -248,11 +153,7 @@ def sdk_runs(sdk_python, tmp_path_factory):
 @pytest.fixture
 def report(sdk_runs, name):
     # type: (Dict[str, Dict[str, Any]], str) -> Dict[str, Any]
-    result = sdk_runs[name]
-    if result.get("error"):
-        pytest.fail("SDK client run %r failed:\n%s\n%s\nhelper stderr:\n%s"
-                    % (name, result["error"], logs(result), result.get("_stderr", "")[-3000:]), pytrace=False)
-    return result
+    return checked_run(sdk_runs, name, logs)
 
 
 def logs(report):
@@ -260,44 +161,12 @@ def logs(report):
     """The run's JSON-RPC and HTTP logs, one line each, for failure messages."""
     lines = ["run %s (transport=%s, mode=%s); JSON-RPC ('>' client to server, '<' server to client):"
              % (report.get("name"), report.get("transport"), report.get("mode"))]
-    for entry in report.get("wire", []):
-        text = json.dumps(entry["msg"], sort_keys=True) if "msg" in entry else "UNPARSED " + entry["unparsed"]
-        lines.append("%s %s" % (entry["dir"], text[:600]))
+    lines += wire_lines(report, 600)
     lines.append("HTTP:")
     for entry in report.get("http", []):
         lines.append("%s %s %s -> %s %s" % (entry["method"], entry["target"], entry["request_headers"],
                                            entry.get("status"), entry.get("response_headers")))
     return "\n".join(lines)
-
-
-def runs(*names):
-    # type: (str) -> Any
-    return pytest.mark.parametrize("name", list(names))
-
-
-def outbound(report):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
-    return [e["msg"] for e in report["wire"] if e["dir"] == ">"]
-
-
-def inbound(report):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
-    return [e["msg"] for e in report["wire"] if e["dir"] == "<" and "msg" in e]
-
-
-def is_modern(report):
-    # type: (Dict[str, Any]) -> bool
-    return report["mode"] != "legacy"
-
-
-def body(result):
-    # type: (Dict[str, Any]) -> Dict[str, Any]
-    """A result without the 2026-07-28 envelope (checked on its own) and without an
-    ``isError: false``, which means the same as leaving it out."""
-    out = {k: v for k, v in result.items() if k not in ("_meta", "resultType", "ttlMs", "cacheScope")}
-    if out.get("isError") is False:
-        del out["isError"]
-    return out
 
 
 def the_call(report, method, name=None):
@@ -566,8 +435,8 @@ def inspector(tmp_path_factory):
     None, stderr). Its home, catalog and config live in a temporary directory."""
     raw = os.environ.get("MCPLITE_INSPECTOR", "")
     if not raw:
-        _unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR is not set (scripts/test sets it to a command running "
-                                       "@modelcontextprotocol/inspector@2.12.0 under Node >= 22.19)")
+        unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR is not set (scripts/test sets it to a command running "
+                                      "@modelcontextprotocol/inspector@2.12.0 under Node >= 22.19)")
     command = shlex.split(raw)
     home = tmp_path_factory.mktemp("inspector-home")
     env = peer_env()
@@ -577,9 +446,9 @@ def inspector(tmp_path_factory):
     def run(*args):
         # type: (str) -> Tuple[Optional[int], Any, str]
         try:
-            status, out, err = run_bounded(command + list(args), INSPECTOR_TIMEOUT, str(home), env)
+            status, out, err = run_bounded(command + list(args), INSPECTOR_TIMEOUT, env, str(home))
         except OSError as exc:
-            _unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR=%s cannot run: %s" % (raw, exc))
+            unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR=%s cannot run: %s" % (raw, exc))
         if status is None:
             pytest.fail("the Inspector did not finish within %ss: %s\nstdout:\n%s\nstderr:\n%s"
                         % (INSPECTOR_TIMEOUT, args, out[-3000:], err[-3000:]), pytrace=False)
@@ -591,13 +460,13 @@ def inspector(tmp_path_factory):
         return status, document, err
 
     try:
-        status, version, err = run_bounded(command + ["--cli", "--version"], INSPECTOR_TIMEOUT, str(home), env)
+        status, version, err = run_bounded(command + ["--cli", "--version"], INSPECTOR_TIMEOUT, env, str(home))
     except (OSError, IndexError) as exc:
-        _unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR=%r cannot run: %s" % (raw, exc))
+        unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR=%r cannot run: %s" % (raw, exc))
     version = version.strip()
     if status != 0 or version != "2.12.0":
-        _unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR=%s does not run Inspector 2.12.0 (exit %s, version %r):\n%s"
-                  % (raw, status, version, err[-2000:]))
+        unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR=%s does not run Inspector 2.12.0 (exit %s, version %r):\n%s"
+                 % (raw, status, version, err[-2000:]))
     return run
 
 

@@ -20,23 +20,23 @@ with ``MCPLITE_REQUIRE_INTEROP=1`` (set by ``scripts/test``) an unusable SDK is 
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from interop_support import (
+    LEGACY, MODERN, PROTOCOL_VERSION_KEY, REPO, SERVER_INFO_KEY, body, inbound, is_modern, kill_leftovers,
+    outbound, peer_env, reap_leftovers, sdk_python_fixture, wire_lines,
+)
+
 HELPER = REPO / "tests" / "interop" / "sdk_client.py"
 SERVER = REPO / "examples" / "notes_server.py"
 
 MODES = ["legacy", "2026-07-28", "auto"]
-MODERN = "2026-07-28"
-LEGACY = "2025-11-25"
 
 # Bounds: the helper limits the whole MCP session itself; the outer bound also covers the
 # SDK's own start-up (pydantic imports take a second or two on a busy machine).
@@ -47,46 +47,11 @@ HELPER_TIMEOUT = SESSION_TIMEOUT + 30
 NOTE_1 = {"id": 1, "title": "Groceries"}
 NOTE_2 = {"id": 2, "title": "Ideas"}
 SERVER_INFO = {"name": "notes", "version": "1.0.0"}
-SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
-PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
 
 
-def _truthy(name):
-    # type: (str) -> bool
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unusable(reason):
-    # type: (str) -> None
-    """Skip only when nobody asked for interop; a named but broken SDK python always fails."""
-    if os.environ.get("MCPLITE_SDK_PYTHON") or _truthy("MCPLITE_REQUIRE_INTEROP"):
-        pytest.fail("interop test cannot run: " + reason, pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def sdk_python():
-    # type: () -> str
-    path = os.environ.get("MCPLITE_SDK_PYTHON", "")
-    if not path:
-        _unusable("MCPLITE_SDK_PYTHON is not set (scripts/test sets it to a venv with mcp==2.3.0)")
-    try:
-        probe = subprocess.run(
-            [path, "-c", "import mcp.client.client, importlib.metadata as m; print(m.version('mcp'))"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            universal_newlines=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        _unusable("MCPLITE_SDK_PYTHON=%s cannot run: %s" % (path, exc))
-    if probe.returncode != 0:
-        _unusable("MCPLITE_SDK_PYTHON=%s cannot import mcp:\n%s" % (path, probe.stderr[-2000:]))
-    if probe.stdout.strip() != "2.3.0":
-        _unusable("MCPLITE_SDK_PYTHON=%s has mcp %s, the interop test pins 2.3.0" % (path, probe.stdout.strip()))
-    return path
+sdk_python = sdk_python_fixture()
 
 
 def _mcplite_path():
@@ -107,38 +72,6 @@ def _mcplite_path():
     if location.name == "__init__.py":
         location = location.parent
     return str(location.parent)
-
-
-def _leftovers(token):
-    # type: (str) -> List[int]
-    """PIDs of processes still carrying our marker in their environment (Linux /proc only)."""
-    found = []  # type: List[int]
-    marker = ("MCPLITE_INTEROP_TOKEN=" + token).encode()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % entry, "rb") as f:
-                if marker in f.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
-
-
-def _kill_leftovers(token):
-    # type: (str) -> List[int]
-    pids = _leftovers(token)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return pids
 
 
 def server_command():
@@ -163,9 +96,7 @@ def run_helper(sdk_python, mode, tmp_dir):
     for item in server_env:
         cmd += ["--env", item]
     cmd += ["--"] + server_command()
-    env = dict(os.environ)
-    env["MCPLITE_INTEROP_TOKEN"] = token  # marks the helper too, so a hung one is found
-    env.pop("PYTHONPATH", None)  # the helper runs in the SDK venv: keep the test's path out of it
+    env = peer_env(token)  # the token marks the helper too, so a hung one is found
     # stderr goes to a file, not a pipe: the server inherits it, and a server (or anything it
     # spawned) that outlives the helper must not keep us waiting for an EOF.
     stderr_path = tmp_dir / ("sdk-%s.stderr.txt" % mode)
@@ -180,17 +111,14 @@ def run_helper(sdk_python, mode, tmp_dir):
         except subprocess.TimeoutExpired:
             timed_out = True
             proc.kill()
-            killed = _kill_leftovers(token)
+            killed = kill_leftovers(token)
             try:
                 out, _ = proc.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 out = ""
         # The SDK stops the server itself (stdin EOF, then SIGTERM to its group); anything
-        # still carrying our token is a leak. Give a just-signalled process a moment first.
-        deadline = time.monotonic() + 3
-        while _leftovers(token) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        leaked = _kill_leftovers(token)
+        # still carrying our token is a leak.
+        leaked = reap_leftovers(token)
         stderr_file.seek(0)
         err = stderr_file.read()
     if timed_out:
@@ -224,12 +152,7 @@ def wire(report):
     # type: (Dict[str, Any]) -> str
     """The JSON-RPC log, one line per message, for failure messages."""
     lines = ["wire (mode=%s; '>' client to server, '<' server to client):" % report.get("mode")]
-    for entry in report.get("wire", []):
-        text = json.dumps(entry["msg"], sort_keys=True) if "msg" in entry else "UNPARSED " + entry["unparsed"]
-        if len(text) > 600:
-            text = text[:600] + "...(%d chars)" % len(text)
-        lines.append("%s %s" % (entry["dir"], text))
-    return "\n".join(lines)
+    return "\n".join(lines + wire_lines(report, 600, count_cut=True))
 
 
 @pytest.fixture(scope="module")
@@ -259,34 +182,6 @@ def mode(request):
 def report(reports, mode):
     # type: (Any, str) -> Dict[str, Any]
     return reports[mode]
-
-
-def is_modern(report):
-    # type: (Dict[str, Any]) -> bool
-    return report["mode"] != "legacy"
-
-
-def outbound(report):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
-    return [e["msg"] for e in report["wire"] if e["dir"] == ">"]
-
-
-def inbound(report):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
-    return [e["msg"] for e in report["wire"] if e["dir"] == "<" and "msg" in e]
-
-
-ENVELOPE_KEYS = ("_meta", "resultType", "ttlMs", "cacheScope")
-
-
-def body(result):
-    # type: (Dict[str, Any]) -> Dict[str, Any]
-    """A result without the 2026-07-28 envelope (checked on its own) and without an
-    ``isError: false``, which means the same as leaving it out."""
-    out = {k: v for k, v in result.items() if k not in ENVELOPE_KEYS}
-    if out.get("isError") is False:
-        del out["isError"]
-    return out
 
 
 # --- the connection ------------------------------------------------------------------------

@@ -38,7 +38,6 @@ import argparse
 import json
 import sys
 import time
-import traceback
 import warnings
 from importlib.metadata import version
 from typing import Any
@@ -53,8 +52,10 @@ from mcp.shared.exceptions import MCPError
 import httpx2
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from sdk_client import RecordingStdioTransport, error_dict, plain  # tests/interop/ is sys.path[0]
-from sdk_http_client import REQUEST_HEADERS, RESPONSE_HEADERS, RecordingTransport
+from sdk_client import (  # tests/interop/ is sys.path[0]
+    RecordingStdioTransport, RecordingTransport, error_dict, plain, print_report, run_reporting,
+)
+from sdk_http_client import REQUEST_HEADERS, RESPONSE_HEADERS
 
 # The fixed script's inputs and the callbacks' answers (the pytest side has the same).
 NAME = "Ada"
@@ -343,16 +344,9 @@ def main() -> int:
         }
         out["runs"][name] = report
         started = time.monotonic()
-        try:
-            anyio.run(one_run, args, transport, mode, profile, target, report)
-        except BaseException as exc:  # report everything, including timeouts and task-group groups
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            report["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            status = 1
+        status |= run_reporting(report, one_run, args, transport, mode, profile, target, report)
         report["seconds"] = round(time.monotonic() - started, 3)
-    sys.stdout.write(json.dumps(out, indent=1, sort_keys=True, default=repr) + "\n")
-    sys.stdout.flush()
+    print_report(out)
     return status
 
 

@@ -18,6 +18,10 @@ SDK's stdio transport wrote/parsed it. On any failure the document still comes o
 ``error`` holding the traceback, and the exit status is 1: the wire log is the diagnosis.
 
 The server's stderr passes through to this script's stderr.
+
+Its siblings ``sdk_http_client.py`` and ``sdk_asking_client.py`` import their shared pieces
+from here (``tests/interop/`` is their ``sys.path[0]``): the wire-recording
+``RecordingTransport``, ``plain``, ``error_dict``, ``run_reporting`` and ``print_report``.
 """
 
 from __future__ import annotations
@@ -50,11 +54,30 @@ def message_dict(message: Any) -> Any:
     return json.loads(message.model_dump_json(by_alias=True, exclude_unset=True))
 
 
-class _RecordingRead:
-    """Wraps the transport's read stream and logs every inbound message (or parse failure)."""
+class _RecordingStream:
+    """What both recording wrappers share: the transport's stream, the log, the log's clock."""
 
     def __init__(self, inner: Any, wire: list[dict[str, Any]], t0: float) -> None:
         self._inner, self._wire, self._t0 = inner, wire, t0
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def __aenter__(self) -> _RecordingStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __getattr__(self, name: str) -> Any:  # e.g. ``last_context``
+        return getattr(self._inner, name)
+
+
+class _RecordingRead(_RecordingStream):
+    """Wraps the transport's read stream and logs every inbound message (or parse failure)."""
 
     def _log(self, item: Any) -> Any:
         entry: dict[str, Any] = {"dir": "<", "t": round(time.monotonic() - self._t0, 4)}
@@ -78,27 +101,9 @@ class _RecordingRead:
             raise StopAsyncIteration from None
         return self._log(item)
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    def close(self) -> None:
-        self._inner.close()
-
-    async def __aenter__(self) -> _RecordingRead:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
-
-    def __getattr__(self, name: str) -> Any:  # e.g. ``last_context``
-        return getattr(self._inner, name)
-
-
-class _RecordingWrite:
+class _RecordingWrite(_RecordingStream):
     """Wraps the transport's write stream and logs every outbound message."""
-
-    def __init__(self, inner: Any, wire: list[dict[str, Any]], t0: float) -> None:
-        self._inner, self._wire, self._t0 = inner, wire, t0
 
     async def send(self, item: SessionMessage) -> None:
         # The same serialisation the stdio transport writes to the pipe.
@@ -107,27 +112,13 @@ class _RecordingWrite:
         )
         await self._inner.send(item)
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    def close(self) -> None:
-        self._inner.close()
+class RecordingTransport:
+    """One of the SDK's own transports (``inner``: what yields its read and write streams)
+    with a message log around its two streams."""
 
-    async def __aenter__(self) -> _RecordingWrite:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class RecordingStdioTransport:
-    """The SDK's own ``stdio_client`` with a message log around its two streams."""
-
-    def __init__(self, params: StdioServerParameters, wire: list[dict[str, Any]]) -> None:
-        self._cm = stdio_client(params)
+    def __init__(self, inner: Any, wire: list[dict[str, Any]]) -> None:
+        self._cm = inner
         self._wire = wire
 
     async def __aenter__(self) -> Any:
@@ -137,6 +128,32 @@ class RecordingStdioTransport:
 
     async def __aexit__(self, *exc: Any) -> Any:
         return await self._cm.__aexit__(*exc)
+
+
+class RecordingStdioTransport(RecordingTransport):
+    """The SDK's own ``stdio_client`` with a message log around its two streams."""
+
+    def __init__(self, params: StdioServerParameters, wire: list[dict[str, Any]]) -> None:
+        super().__init__(stdio_client(params), wire)
+
+
+def run_reporting(report: dict[str, Any], func: Any, *args: Any) -> int:
+    """``anyio.run(func, *args)``; any failure (timeouts and task-group groups included, but
+    not Ctrl-C) goes into ``report["error"]`` as a traceback. Returns the exit status: 0 or 1."""
+    try:
+        anyio.run(func, *args)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        report["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return 1
+    return 0
+
+
+def print_report(document: dict[str, Any]) -> None:
+    """The one JSON document on stdout that the pytest side reads."""
+    sys.stdout.write(json.dumps(document, indent=1, sort_keys=True, default=repr) + "\n")
+    sys.stdout.flush()
 
 
 def error_dict(exc: MCPError) -> dict[str, Any]:
@@ -215,16 +232,8 @@ def main() -> int:
     args = parser.parse_args()
 
     report: dict[str, Any] = {"mode": args.mode, "sdk_version": version("mcp"), "error": None}
-    status = 0
-    try:
-        anyio.run(main_async, args, report)
-    except BaseException as exc:  # report everything, including timeouts and task-group groups
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        report["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        status = 1
-    sys.stdout.write(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    status = run_reporting(report, main_async, args, report)
+    print_report(report)
     return status
 
 

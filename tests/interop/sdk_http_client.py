@@ -25,10 +25,8 @@ that fails still reports, with ``error`` holding the traceback, and the exit sta
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-import traceback
 from importlib.metadata import version
 from typing import Any
 
@@ -40,7 +38,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
-from sdk_client import _RecordingRead, _RecordingWrite, error_dict, plain  # tests/interop/ is sys.path[0]
+from sdk_client import (  # tests/interop/ is sys.path[0]
+    RecordingTransport, error_dict, plain, print_report, run_reporting,
+)
 
 # The fixed script's inputs. The pytest side asserts on the outputs.
 ADD_ARGS = {"a": 2, "b": 40}
@@ -56,22 +56,6 @@ READS = ["test://static", "test://json", "test://blob", "test://items/7"]
 REQUEST_HEADERS = ("accept", "content-type", "mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name",
                    "last-event-id")
 RESPONSE_HEADERS = ("content-type", "mcp-session-id")
-
-
-class RecordingTransport:
-    """The SDK's own HTTP transport with a message log around its two streams."""
-
-    def __init__(self, inner: Any, wire: list[dict[str, Any]]) -> None:
-        self._cm = inner
-        self._wire = wire
-
-    async def __aenter__(self) -> Any:
-        read, write = await self._cm.__aenter__()
-        t0 = time.monotonic()
-        return _RecordingRead(read, self._wire, t0), _RecordingWrite(write, self._wire, t0)
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self._cm.__aexit__(*exc)
 
 
 def recording_http_client(http_log: list[dict[str, Any]], **kwargs: Any) -> httpx2.AsyncClient:
@@ -189,16 +173,9 @@ def main() -> int:
         report: dict[str, Any] = {"name": name, "transport": transport, "mode": mode, "url": url, "error": None}
         out["runs"][name] = report
         started = time.monotonic()
-        try:
-            anyio.run(one_run, transport, mode, url, args.timeout, report)
-        except BaseException as exc:  # report everything, including timeouts and task-group groups
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            report["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            status = 1
+        status |= run_reporting(report, one_run, transport, mode, url, args.timeout, report)
         report["seconds"] = round(time.monotonic() - started, 3)
-    sys.stdout.write(json.dumps(out, indent=1, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    print_report(out)
     return status
 
 

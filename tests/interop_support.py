@@ -1,0 +1,258 @@
+"""What the interop tests share: finding the SDK's python (or skipping, or failing), running a
+peer bounded in time, finding what a peer left behind, and reading the helpers' reports.
+
+``tests/test_interop_sdk.py``, ``tests/test_interop_http.py`` and ``tests/test_interop_asking.py``
+import from here (``tests/`` is on sys.path, see ``tests/conftest.py``). The helpers they start
+(``tests/interop/*.py``) run under the SDK's own interpreter and share their code among
+themselves, in ``tests/interop/sdk_client.py``.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+MODERN = "2026-07-28"
+LEGACY = "2025-11-25"
+SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
+PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
+
+SDK_VERSION = "2.3.0"  # the mcp release every helper is written against
+TOKEN_VARIABLE = "MCPLITE_INTEROP_TOKEN"  # marks a helper and what it starts, to find leftovers
+
+
+# --- peers: found or failed ----------------------------------------------------------------------
+
+
+def truthy(name):
+    # type: (str) -> bool
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def unusable(variable, reason):
+    # type: (str, str) -> None
+    """Skip only when nobody asked for interop; a named but broken peer always fails."""
+    if os.environ.get(variable) or truthy("MCPLITE_REQUIRE_INTEROP"):
+        pytest.fail("interop test cannot run: " + reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def peer_env(token=None):
+    # type: (Optional[str]) -> Dict[str, str]
+    """The environment of a helper in the SDK venv (or another peer), marked with ``token``."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # the helper runs in the SDK venv: keep the test's path out of it
+    env["PYTHONIOENCODING"] = "utf-8"
+    if token is not None:
+        env[TOKEN_VARIABLE] = token  # marks the helper (and what it starts) to find leftovers
+    # Every server here is on 127.0.0.1: never through a proxy named in the environment.
+    no_proxy = [v for v in env.get("NO_PROXY", env.get("no_proxy", "")).split(",") if v]
+    env["NO_PROXY"] = env["no_proxy"] = ",".join(no_proxy + ["127.0.0.1", "localhost"])
+    return env
+
+
+def run_bounded(cmd, timeout, env, cwd=str(REPO)):
+    # type: (List[str], float, Dict[str, str], str) -> Tuple[Optional[int], str, str]
+    """Run ``cmd`` in a process group of its own; on a timeout, or whatever happens, the group
+    is killed. Returns (exit status or None on a timeout, stdout, stderr)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=cwd, env=env, start_new_session=True)
+    status = None  # type: Optional[int]
+    out, err = b"", b""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the process and anything it started
+        except OSError:
+            pass
+        if status is None:
+            try:
+                more_out, more_err = proc.communicate(timeout=10)
+                out, err = out + more_out, err + more_err
+            except subprocess.TimeoutExpired:
+                pass
+    return status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def find_sdk_python(modules):
+    # type: (Iterable[str]) -> str
+    """``$MCPLITE_SDK_PYTHON`` once it has shown that it imports ``modules`` (and
+    ``mcp.client.client``) from mcp 2.3.0; otherwise skipped or failed as ``unusable`` says."""
+    variable = "MCPLITE_SDK_PYTHON"
+    path = os.environ.get(variable, "")
+    if not path:
+        unusable(variable, "MCPLITE_SDK_PYTHON is not set (scripts/test sets it to a venv with mcp==%s)" % SDK_VERSION)
+    probe = "import %s, importlib.metadata as m; print(m.version('mcp'))" % ", ".join(
+        list(modules) + ["mcp.client.client"])
+    timeout = 60
+    try:
+        status, out, err = run_bounded([path, "-c", probe], timeout, peer_env())
+    except OSError as exc:
+        unusable(variable, "MCPLITE_SDK_PYTHON=%s cannot run: %s" % (path, exc))
+    if status is None:
+        unusable(variable, "MCPLITE_SDK_PYTHON=%s cannot run: no answer within %ss:\n%s" % (path, timeout, err[-2000:]))
+    if status != 0:
+        unusable(variable, "MCPLITE_SDK_PYTHON=%s cannot import mcp:\n%s" % (path, err[-2000:]))
+    if out.strip() != SDK_VERSION:
+        unusable(variable, "MCPLITE_SDK_PYTHON=%s has mcp %s, the interop test pins %s"
+                 % (path, out.strip(), SDK_VERSION))
+    return path
+
+
+def sdk_python_fixture(*modules):
+    # type: (str) -> Any
+    """A module-scoped ``sdk_python`` fixture: the path ``find_sdk_python(modules)`` returns.
+    A test module takes it as ``sdk_python = sdk_python_fixture(...)``."""
+
+    @pytest.fixture(scope="module")
+    def sdk_python():
+        # type: () -> str
+        return find_sdk_python(modules)
+
+    return sdk_python
+
+
+# --- leftovers: processes a helper should have stopped ---------------------------------------------
+
+
+def leftovers(token):
+    # type: (str) -> List[int]
+    """PIDs of processes still carrying our marker in their environment (Linux /proc only):
+    the SDK starts stdio servers in a process group of their own."""
+    found = []  # type: List[int]
+    marker = ("%s=%s" % (TOKEN_VARIABLE, token)).encode()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def kill_leftovers(token):
+    # type: (str) -> List[int]
+    """SIGKILL every process ``leftovers(token)`` finds; returns their PIDs."""
+    pids = leftovers(token)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return pids
+
+
+def reap_leftovers(token, grace=3.0):
+    # type: (str, float) -> List[int]
+    """Once a helper has finished, anything still carrying ``token`` is a leak: give a process
+    that was just told to stop ``grace`` seconds, then kill what remains and return its PIDs."""
+    deadline = time.monotonic() + grace
+    while leftovers(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return kill_leftovers(token)
+
+
+# --- the helpers' reports ----------------------------------------------------------------------------
+
+
+def helper_runs(status, out, err, timeout, note=""):
+    # type: (Optional[int], str, str, float, str) -> Dict[str, Dict[str, Any]]
+    """The ``runs`` of a multi-run helper's JSON report, or a test failure saying why there is
+    none (``note`` is added to the message about a helper that timed out)."""
+    if status is None:
+        pytest.fail("the SDK helper did not finish within %ss%s\nstdout:\n%s\nstderr:\n%s"
+                    % (timeout, note, out[-4000:], err[-4000:]), pytrace=False)
+    try:
+        return json.loads(out)["runs"]
+    except (ValueError, KeyError):
+        pytest.fail("the SDK helper exited %s without a JSON report\nstdout:\n%s\nstderr:\n%s"
+                    % (status, out[-4000:], err[-4000:]), pytrace=False)
+
+
+def checked_run(sdk_runs, name, logs):
+    # type: (Dict[str, Dict[str, Any]], str, Callable[[Dict[str, Any]], str]) -> Dict[str, Any]
+    """The report of run ``name``; a run that failed fails the test, with ``logs(report)``."""
+    result = sdk_runs[name]
+    if result.get("error"):
+        pytest.fail("SDK client run %r failed:\n%s\n%s\nhelper stderr:\n%s"
+                    % (name, result["error"], logs(result), result.get("_stderr", "")[-3000:]), pytrace=False)
+    return result
+
+
+def runs(*names):
+    # type: (str) -> Any
+    """Parametrizes a test's ``name`` (and so its ``report``) with these runs."""
+    return pytest.mark.parametrize("name", list(names))
+
+
+def sessions_settle(handle, expected=0, timeout=3.0):
+    # type: (Any, int, float) -> int
+    """The server's session count once it reaches ``expected`` (or the timeout passes): a
+    client's closing requests and disconnects are handled on the server's own threads."""
+    deadline = time.monotonic() + timeout
+    count = handle.app.session_count()
+    while count != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+        count = handle.app.session_count()
+    return count
+
+
+def wire_lines(report, limit, count_cut=False):
+    # type: (Dict[str, Any], int, bool) -> List[str]
+    """The report's JSON-RPC log, one line per message, each cut after ``limit`` characters
+    (``count_cut``: and then saying how long it was)."""
+    lines = []  # type: List[str]
+    for entry in report.get("wire", []):
+        text = json.dumps(entry["msg"], sort_keys=True) if "msg" in entry else "UNPARSED " + entry["unparsed"]
+        if len(text) > limit:
+            text = text[:limit] + ("...(%d chars)" % len(text) if count_cut else "")
+        lines.append("%s %s" % (entry["dir"], text))
+    return lines
+
+
+def outbound(report):
+    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
+    """The messages the client sent."""
+    return [e["msg"] for e in report["wire"] if e["dir"] == ">"]
+
+
+def inbound(report):
+    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
+    """The messages the client received (and could parse)."""
+    return [e["msg"] for e in report["wire"] if e["dir"] == "<" and "msg" in e]
+
+
+def is_modern(report):
+    # type: (Dict[str, Any]) -> bool
+    return report["mode"] != "legacy"
+
+
+ENVELOPE_KEYS = ("_meta", "resultType", "ttlMs", "cacheScope")
+
+
+def body(result):
+    # type: (Dict[str, Any]) -> Dict[str, Any]
+    """A result without the 2026-07-28 envelope (checked on its own) and without an
+    ``isError: false``, which means the same as leaving it out."""
+    out = {k: v for k, v in result.items() if k not in ENVELOPE_KEYS}
+    if out.get("isError") is False:
+        del out["isError"]
+    return out
