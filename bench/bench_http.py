@@ -61,28 +61,28 @@ import http.client
 import json
 import os
 import shlex
-import shutil
-import signal
 import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
+    sys.path.insert(0, HERE)
+
+from _bench_common import (  # noqa: E402
+    CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, BenchError,
+    ChildServer, add_common_options, apply_counts, bench_env, check_sum, discover_interpreters,
+    finish_report, fmt, log, median, new_report, parse_kinds, percentiles, print_errors,
+    print_interpreters, print_ratios, proc_cpu_s, ratio, reap, render_table, run_main,
+    short_python, summary, target_met)
+
 SERVER_SCRIPT = os.path.join(HERE, "servers", "http_servers.py")
 
 HOST = "127.0.0.1"
 PATH = "/mcp"
 ACCEPT = "application/json, text/event-stream"
-LEGACY_VERSION = "2025-11-25"
-MODERN_VERSION = "2026-07-28"
-META_VERSION = "io.modelcontextprotocol/protocolVersion"
-META_CAPS = "io.modelcontextprotocol/clientCapabilities"
-CLIENT_INFO = {"name": "mcplite-bench", "version": "1.0.0"}
 
 TARGET_VS_SDK = 3.0  # mcplite calls/s over the SDK's, sequential and concurrent
 TARGET_CONC_VS_SEQ = 1.0  # mcplite's concurrent calls/s over its sequential
@@ -97,54 +97,7 @@ FULL = {"rounds": 5, "calls": 1500, "warmup": 200, "threads": 8, "thread_calls":
 MAX_START_ATTEMPTS = 3  # fresh ports tried when a server cannot bind the one it was given
 
 
-class BenchError(Exception):
-    """A server failed to start, died, timed out or answered wrongly."""
-
-
-def log(msg):
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
-
-
 # --------------------------------------------------------------------------- children
-
-_CHILDREN = {}  # pid -> Popen; everything still here is killed at exit
-
-
-def _reap(proc, timeout=5.0):
-    """Kill ``proc`` (by its PID, via Popen) unless it has exited, and wait for it."""
-    try:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=timeout)
-    except Exception:  # already gone, or unkillable: nothing more we can do
-        pass
-    _CHILDREN.pop(proc.pid, None)
-
-
-def kill_all_children():
-    for proc in list(_CHILDREN.values()):
-        _reap(proc)
-
-
-def _on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
-
-
-def run_quiet(argv, env, timeout):
-    """Run a short command; return (exit status or None on timeout, stderr, stdout)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=REPO, env=env)
-    _CHILDREN[proc.pid] = proc
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _reap(proc)
-        return None, "timed out after %.0f s" % timeout, ""
-    finally:
-        _reap(proc)
-    return proc.returncode, err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
-
 
 def free_port():
     """A port that was free on 127.0.0.1 a moment ago (the server may lose a race for it:
@@ -157,52 +110,17 @@ def free_port():
         s.close()
 
 
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def proc_cpu_s(pid):
-    """User + system CPU seconds of process ``pid`` (every thread); None off Linux."""
-    try:
-        with open("/proc/%d/stat" % pid) as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / float(_CLK_TCK)
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def proc_rss_mib(pid):
-    try:
-        with open("/proc/%d/status" % pid) as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-class ServerProc(object):
+class ServerProc(ChildServer):
     """One HTTP server process on a port of 127.0.0.1, started and waited for."""
 
     def __init__(self, make_argv, env, label, timeout):
-        self.label = label
-        self.proc = None
-        self.stderr = tempfile.TemporaryFile()
+        ChildServer.__init__(self, label)
         for attempt in range(MAX_START_ATTEMPTS):
             self.port = free_port()
             self.stderr.seek(0)
             self.stderr.truncate()
             self.t_spawn = time.perf_counter()
-            argv = make_argv(self.port)
-            try:
-                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.DEVNULL, stderr=self.stderr,
-                                             cwd=REPO, env=env)
-            except OSError as exc:
-                self.stderr.close()
-                raise BenchError("%s: cannot start %s: %s" % (label, argv[0], exc))
-            _CHILDREN[self.proc.pid] = self.proc
-            self.pid = self.proc.pid
+            self.spawn(make_argv(self.port), env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
             if self._wait_listening(self.t_spawn + timeout):
                 return
             lost_race = "in use" in self.stderr_tail()
@@ -210,7 +128,7 @@ class ServerProc(object):
                 err = self.fail("did not start listening on %s:%d" % (HOST, self.port))
                 self.kill()
                 raise err
-            _reap(self.proc)
+            reap(self.proc)
 
     def _wait_listening(self, deadline):
         while time.perf_counter() < deadline:
@@ -223,38 +141,8 @@ class ServerProc(object):
                 time.sleep(0.01)
         return False
 
-    def stderr_tail(self, limit=1500):
-        try:
-            self.stderr.seek(0, os.SEEK_END)
-            size = self.stderr.tell()
-            self.stderr.seek(max(0, size - limit))
-            return self.stderr.read().decode("utf-8", "replace").strip()
-        except Exception:
-            return ""
-
-    def fail(self, what):
-        code = self.proc.poll() if self.proc is not None else None
-        msg = "%s: %s" % (self.label, what)
-        if code is not None:
-            msg += " (process exited with status %s)" % code
-        tail = self.stderr_tail()
-        if tail:
-            msg += "\n    stderr: " + tail.replace("\n", "\n    stderr: ")
-        return BenchError(msg)
-
     def cpu_s(self):
         return proc_cpu_s(self.pid)
-
-    def rss_mib(self):
-        return proc_rss_mib(self.pid)
-
-    def kill(self):
-        if self.proc is not None:
-            _reap(self.proc)
-        try:
-            self.stderr.close()
-        except Exception:
-            pass
 
 
 # --------------------------------------------------------------------------- the client
@@ -275,24 +163,6 @@ def parse_sse(body):
             if payload.strip():
                 messages.append(json.loads(payload))
     return messages
-
-
-def check_sum(result, expected):
-    """None when ``result`` is ``add``'s right answer, else what is wrong."""
-    if not isinstance(result, dict):
-        return "no result object"
-    if result.get("isError"):
-        return "isError: %s" % json.dumps(result)[:300]
-    structured = result.get("structuredContent")
-    if structured is not None:
-        if structured != {"result": expected} and structured != expected:
-            return "structuredContent %r, expected %r" % (structured, expected)
-        return None
-    content = result.get("content")
-    if not (isinstance(content, list) and content and isinstance(content[0], dict)
-            and str(content[0].get("text", "")).strip() == str(expected)):
-        return "%s, expected %r" % (json.dumps(result)[:300], expected)
-    return None
 
 
 class Client(object):
@@ -515,9 +385,10 @@ class Row(object):
             "server": self.col.key, "label": self.col.label, "kind": self.col.kind, "mode": self.mode,
             "python_version": self.col.python["version"], "error": self.error,
             "start_ms": summary(self.start_ms, 1),
-            "sequential": {"calls_per_s": summary(self.seq, 0), "latency_us": percentiles(self.seq_lat)},
+            "sequential": {"calls_per_s": summary(self.seq, 0),
+                           "latency_us": percentiles(self.seq_lat, with_max=True)},
             "concurrent": {"threads": None, "calls_per_s": summary(self.conc, 0),
-                           "latency_us": percentiles(self.conc_lat)},
+                           "latency_us": percentiles(self.conc_lat, with_max=True)},
             "server_cpu_us_per_call": summary(self.srv_cpu_us, 1),
             "server_cpu_us_per_concurrent_call": summary(self.conc_cpu_us, 1),
             "client_cpu_us_per_call": summary(self.cli_cpu_us, 1),
@@ -595,96 +466,11 @@ def run_round(row, env, args, counter):
 
 # --------------------------------------------------------------------------- numbers
 
-def rnd(x, nd):
-    return None if x is None else round(x, nd)
-
-
-def summary(xs, nd=2):
-    if not xs:
-        return None
-    return {"median": rnd(statistics.median(xs), nd), "min": rnd(min(xs), nd),
-            "max": rnd(max(xs), nd), "n": len(xs)}
-
-
-def percentiles(lat):
-    if not lat:
-        return None
-    s = sorted(lat)
-
-    def q(p):
-        return round(s[min(len(s) - 1, int(round(p * (len(s) - 1))))] * 1e6, 1)
-
-    return {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": round(s[-1] * 1e6, 1), "n": len(s)}
-
-
 def stalls(lat):
     return sum(1 for x in lat if x * 1000.0 >= STALL_MS)
 
 
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def med(xs):
-    return statistics.median(xs) if xs else None
-
-
-def python_info(executable, env, timeout):
-    code = ("import json, platform, sys; print(json.dumps({'version': platform.python_version(),"
-            " 'executable': sys.executable, 'prefix': sys.prefix,"
-            " 'implementation': platform.python_implementation()}))")
-    try:
-        rc, err, out = run_quiet([executable, "-c", code], env, timeout)
-    except OSError as exc:
-        return None, str(exc)
-    if rc != 0:
-        return None, (err or "exit status %s" % rc).strip()[-500:]
-    info = json.loads(out.strip().splitlines()[-1])
-    info["executable"] = executable  # keep the path we were given (a venv's python)
-    return info, None
-
-
-def resolve_sdk_python(arg):
-    if arg is not None:
-        return arg, "--sdk-python"
-    env = os.environ.get("MCPLITE_SDK_PYTHON")
-    if env:
-        return env, "$MCPLITE_SDK_PYTHON"
-    local = os.path.join(REPO, ".cache", "sdk-venv", "bin", "python")
-    if os.path.exists(local):
-        return local, "the repository's .cache/sdk-venv"
-    return os.path.expanduser("~/.cache/mcp-peers/venv/bin/python"), "~/.cache/mcp-peers/venv"
-
-
-def bench_env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO  # mcplite from the checkout, never an installed copy
-    for var in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONPROFILEIMPORTTIME",
-                "PYTHONDONTWRITEBYTECODE", "PYTHONVERBOSE", "PYTHONUNBUFFERED"):
-        env.pop(var, None)
-    return env
-
-
 # --------------------------------------------------------------------------- report
-
-def fmt(x, spec="%.1f", none="-"):
-    return none if x is None else spec % x
-
-
-def render_table(headers, rows):
-    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
-    out = []
-    for n, r in enumerate([headers] + rows):
-        cells = []
-        for i, cell in enumerate(r):
-            cells.append(str(cell).ljust(widths[i]) if i <= 1 else str(cell).rjust(widths[i]))
-        out.append("  " + "  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  " + "  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
 
 def print_report(rep):
     cfg = rep["config"]
@@ -696,16 +482,7 @@ def print_report(rep):
     p("machine: %s, %s CPUs (client and servers share them; nothing pinned)"
       % (rep["machine"]["platform"], rep["machine"]["cpus"]))
     p("")
-    p("Interpreters")
-    for tag in ("current", "sdk-python"):
-        info = rep["pythons"].get(tag)
-        if info:
-            p("  %-10s %s %s  %s" % (tag, info["implementation"], info["version"], info["executable"]))
-    sdk = rep["sdk"]
-    if sdk["available"]:
-        p("  SDK: mcp %s, from %s" % (sdk["version"], sdk["source"]))
-    else:
-        p("  SDK: not available (%s); the mcplite and raw columns run without it" % sdk["reason"])
+    print_interpreters(p, rep)
     p("")
     p("Modes: json = add -> application/json (SDK: json_response=True); sse = add_progress with a"
       " progressToken -> text/event-stream (SDK: default); modern = 2026-07-28 stateless add, no session")
@@ -732,7 +509,7 @@ def print_report(rep):
                      fmt((r["rss_after_mib"] or {}).get("median"))])
     p(render_table(["server", "mode", "start ms", "seq calls/s", "p50 us", "p99 us", "srv CPU us",
                     "%dthr calls/s" % cfg["threads"], "p50 us", "p99 us", "srv CPU us", "max ms", "thr/seq",
-                    "RSS MiB"], rows))
+                    "RSS MiB"], rows, left=2))
     slow = [r for r in rep["rows"] if r["stalls"]]
     if slow:
         p("  round trips >= %.0f ms (a Nagle/delayed-ACK stall costs ~40 ms and hits calls steadily;"
@@ -751,22 +528,13 @@ def print_report(rep):
         p("  the client's own CPU per sequential call: %.0f-%.0f us (the same code for every server)"
           % (min(cli), max(cli)))
     p("")
-    if rep["ratios"]:
-        p("Ratios (calls/s)")
-        width = max(len(x["name"]) for x in rep["ratios"])
-        for x in rep["ratios"]:
-            p("  %s  %s" % (x["name"].ljust(width), fmt(x["value"], "%.2fx")))
-        p("")
+    print_ratios(p, "Ratios (calls/s)", rep["ratios"])
     p("Targets")
     for t in rep["targets"]:
         status = "n/a " if t["met"] is None else ("PASS" if t["met"] else "MISS")
         p("  %s  %s: %s (goal %s %s)" % (status, t["name"], fmt(t["value"], "%.2fx"), t["op"],
                                         "%.2fx" % t["bound"]))
-    if rep["errors"]:
-        p("")
-        p("ERRORS (exit status 1)")
-        for e in rep["errors"]:
-            p("  " + e.replace("\n", "\n  "))
+    print_errors(p, rep["errors"])
 
 
 # --------------------------------------------------------------------------- main
@@ -774,14 +542,7 @@ def print_report(rep):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="few rounds and calls: a CI smoke run")
-    ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    ap.add_argument("--sdk-python", metavar="PATH", default=None,
-                    help="the interpreter of a venv with mcp==2.3.0 (default: $MCPLITE_SDK_PYTHON,"
-                         " else .cache/sdk-venv/bin/python, else ~/.cache/mcp-peers/venv/bin/python)")
-    ap.add_argument("--no-sdk", action="store_true", help="skip the official SDK column")
-    ap.add_argument("--only", metavar="KINDS", default="mcplite,sdk,raw",
-                    help="comma-separated servers to run (mcplite,sdk,raw); default all")
+    add_common_options(ap, "few rounds and calls: a CI smoke run")
     ap.add_argument("--modes", metavar="MODES", default="json,sse,modern",
                     help="comma-separated answer forms (json,sse,modern; modern is mcplite only);"
                          " default all")
@@ -795,114 +556,35 @@ def parse_args(argv):
     ap.add_argument("--call-timeout", type=float, default=10.0,
                     help="seconds allowed for one tools/call (default 10)")
     args = ap.parse_args(argv)
-    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
-    if not kinds or any(k not in KIND_MODES for k in kinds):
-        ap.error("--only takes mcplite, sdk and/or raw, got %r" % args.only)
-    args.kinds = kinds
+    args.kinds = parse_kinds(ap, args.only)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in MODES for m in modes) or len(set(modes)) != len(modes):
         ap.error("--modes takes distinct modes among json, sse and modern, got %r" % args.modes)
     args.mode_list = modes
-    base = QUICK if args.quick else FULL
-    for name, default in base.items():
-        value = getattr(args, name)
-        if value is None:
-            setattr(args, name, default)
-        elif value < 1 or value > 10 ** 6:
-            ap.error("--%s must be between 1 and 1000000" % name.replace("_", "-"))
+    apply_counts(ap, args, QUICK if args.quick else FULL, 10 ** 6)
     if args.threads > 256:
         ap.error("--threads must be at most 256 (the servers' connection limit)")
     return args
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-    finally:
-        kill_all_children()
+    return run_main(parse_args, run, argv)
 
 
 def run(args):
     env = bench_env()
     errors = []
-    cfg = dict((k, getattr(args, k)) for k in FULL)
-    cfg.update(timeout=args.timeout, call_timeout=args.call_timeout, kinds=args.kinds,
-               modes=args.mode_list)
-    rep = {
-        "schema": 1,
-        "mode": "quick" if args.quick else "full",
-        "command": " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv),
-        "machine": {"platform": sys.platform, "cpus": os.cpu_count(),
-                    "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
-        "config": cfg,
-        "pythons": {},
-        "sdk": {},
-        "rows": [],
-        "ratios": [],
-        "targets": [],
-        "errors": errors,
-    }
+    rep = new_report(
+        args, FULL, " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv),
+        {"platform": sys.platform, "cpus": os.cpu_count(),
+         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
+        modes=args.mode_list)
+    rep.update(rows=[], ratios=[], targets=[], errors=errors)
 
-    current, err = python_info(sys.executable, env, args.timeout)
-    if current is None:
-        raise SystemExit("cannot run the current interpreter: %s" % err)
-    rep["pythons"]["current"] = current
-
-    want_mcplite = "mcplite" in args.kinds
-    if want_mcplite:
-        rc, err, out = run_quiet(
-            [sys.executable, "-c", "import mcplite; from mcplite import Context, Server; print(mcplite.__file__)"],
-            env, args.timeout)
-        where = out.strip().splitlines()[-1] if (rc == 0 and out.strip()) else ""
-        if rc != 0:
-            errors.append("mcplite is not importable from %s: %s" % (REPO, err.strip()[-800:]))
-            want_mcplite = False
-        elif not os.path.abspath(where).startswith(os.path.join(REPO, "")):
-            errors.append("mcplite was imported from %s, not from the checkout %s" % (where, REPO))
-            want_mcplite = False
-
-    sdk = {"available": False, "reason": "skipped (--no-sdk or --only)", "version": None, "source": None}
-    sdk_py = None
-    if "sdk" in args.kinds and not args.no_sdk:
-        path, source = resolve_sdk_python(args.sdk_python)
-        if os.sep not in path and shutil.which(path):
-            path = shutil.which(path)  # a bare command name: the one on PATH
-        sdk["source"] = "%s (%s)" % (path, source)
-        if not os.path.exists(path):
-            sdk["reason"] = "no interpreter at %s (bash scripts/test creates .cache/sdk-venv)" % path
-        else:
-            sdk_py, err = python_info(path, env, args.timeout)
-            if sdk_py is None:
-                sdk["reason"] = "%s does not run: %s" % (path, err)
-            else:
-                rc, err, out = run_quiet(
-                    [path, "-c", "import mcp.server.mcpserver, uvicorn\nfrom importlib.metadata import version\n"
-                                 "print(version('mcp'))"], env, args.timeout)
-                if rc != 0:
-                    sdk["reason"] = "%s cannot import mcp.server.mcpserver: %s" % (
-                        path, (err.strip().splitlines() or ["?"])[-1])
-                    sdk_py = None
-                else:
-                    sdk.update(available=True, reason=None, version=out.strip().splitlines()[-1])
-    rep["sdk"] = sdk
-    if not sdk["available"]:
-        log("SDK not available: %s; running the other columns only" % sdk["reason"])
-    else:
-        rep["pythons"]["sdk-python"] = sdk_py
-    also_sdk_python = sdk_py is not None and (
-        sdk_py["version"] != current["version"] or
-        os.path.realpath(sdk_py["prefix"]) != os.path.realpath(current["prefix"]))
-    interps = [("", "current", current)]
-    if also_sdk_python:
-        interps.append(("@sdk-python", "sdk-python", sdk_py))
-
-    def short(info):
-        return "py" + info["version"].rsplit(".", 1)[0]
+    current, sdk, sdk_py, want_mcplite, also_sdk_python, interps = discover_interpreters(
+        args, env, rep, errors, "from mcplite import Context, Server",
+        "import mcp.server.mcpserver, uvicorn", sdk_on_path=True,
+        no_sdk_hint=" (bash scripts/test creates .cache/sdk-venv)")
 
     columns = []
     for kind, name in (("mcplite", "mcplite"), ("sdk", "SDK MCPServer"), ("raw", "raw floor")):
@@ -910,13 +592,14 @@ def run(args):
             continue
         if kind == "sdk":
             if sdk["available"]:
-                columns.append(Column("sdk", "sdk", "%s (%s, sdk-python)" % (name, short(sdk_py)),
+                columns.append(Column("sdk", "sdk", "%s (%s, sdk-python)" % (name, short_python(sdk_py)),
                                       sdk_py, "sdk-python"))
             continue
         if kind == "mcplite" and not want_mcplite:
             continue
         for suffix, tag, info in interps:
-            columns.append(Column(kind + suffix, kind, "%s (%s, %s)" % (name, short(info), tag), info, tag))
+            columns.append(Column(kind + suffix, kind, "%s (%s, %s)" % (name, short_python(info), tag),
+                                  info, tag))
     rows = []
     for col in columns:
         for mode in args.mode_list:
@@ -950,7 +633,7 @@ def run(args):
         row = by_key.get(key)
         if row is None or row.error is not None:
             return None
-        return med(row.seq if phase == "seq" else row.conc)
+        return median(row.seq if phase == "seq" else row.conc)
 
     def add_ratio(name, a, b):
         value = ratio(a, b)
@@ -960,32 +643,33 @@ def run(args):
 
     def target(name, value, bound):
         rep["targets"].append({"name": name, "value": None if value is None else round(value, 3),
-                               "op": ">=", "bound": bound, "met": None if value is None else value >= bound})
+                               "op": ">=", "bound": bound, "met": target_met(value, ">=", bound)})
 
     phases = (("seq", "sequential"), ("conc", "%d threads" % args.threads))
     for suffix, tag, info in interps:
         mk, rk = "mcplite" + suffix, "raw" + suffix
-        mlabel = "mcplite (%s)" % short(info)
+        mlabel = "mcplite (%s)" % short_python(info)
         for mode in ("json", "sse"):
             for phase, pname in phases:
-                add_ratio("%s / SDK (%s)  %-4s %s" % (mlabel, short(sdk_py) if sdk_py else "-", mode, pname),
+                add_ratio("%s / SDK (%s)  %-4s %s"
+                          % (mlabel, short_python(sdk_py) if sdk_py else "-", mode, pname),
                           rate("%s/%s" % (mk, mode), phase), rate("sdk/%s" % mode, phase))
-                add_ratio("%s / raw (%s)  %-4s %s" % (mlabel, short(info), mode, pname),
+                add_ratio("%s / raw (%s)  %-4s %s" % (mlabel, short_python(info), mode, pname),
                           rate("%s/%s" % (mk, mode), phase), rate("%s/%s" % (rk, mode), phase))
         for phase, pname in phases:
-            add_ratio("%s modern / raw (%s) json  %s" % (mlabel, short(info), pname),
+            add_ratio("%s modern / raw (%s) json  %s" % (mlabel, short_python(info), pname),
                       rate("%s/modern" % mk, phase), rate("%s/json" % rk, phase))
     for mode in ("json", "sse"):
         for phase, pname in phases:
             rk = "raw@sdk-python" if also_sdk_python else "raw"
             if sdk_py is not None:
-                add_ratio("SDK / raw (%s)  %-4s %s (reference)" % (short(sdk_py), mode, pname),
+                add_ratio("SDK / raw (%s)  %-4s %s (reference)" % (short_python(sdk_py), mode, pname),
                           rate("sdk/%s" % mode, phase), rate("%s/%s" % (rk, mode), phase))
 
     if want_mcplite and "mcplite" in args.kinds:
         for suffix, tag, info in interps:
             mk = "mcplite" + suffix
-            mlabel = "mcplite (%s, %s)" % (short(info), tag)
+            mlabel = "mcplite (%s, %s)" % (short_python(info), tag)
             for mode in ("json", "sse"):
                 if mode not in args.mode_list or "sdk" not in args.kinds or args.no_sdk:
                     continue
@@ -996,15 +680,7 @@ def run(args):
                 target("%s %s %d-thread calls/s / its sequential" % (mlabel, mode, args.threads),
                        ratio(rate("%s/%s" % (mk, mode), "conc"), rate("%s/%s" % (mk, mode), "seq")),
                        TARGET_CONC_VS_SEQ)
-    rep["ok"] = not errors
-    rep["all_targets_met"] = bool(rep["targets"]) and all(t["met"] for t in rep["targets"])
-
-    if args.json:
-        sys.stdout.write(json.dumps(rep, indent=2) + "\n")
-    else:
-        print_report(rep)
-    sys.stdout.flush()
-    return 0 if rep["ok"] else 1
+    return finish_report(rep, errors, args.json, lambda: print_report(rep))
 
 
 if __name__ == "__main__":

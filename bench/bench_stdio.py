@@ -47,22 +47,23 @@ import argparse
 import json
 import os
 import select
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-SERVERS = os.path.join(HERE, "servers")
+if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
+    sys.path.insert(0, HERE)
 
-LEGACY_VERSION = "2025-11-25"
-MODERN_VERSION = "2026-07-28"
-META_VERSION = "io.modelcontextprotocol/protocolVersion"
-META_CAPS = "io.modelcontextprotocol/clientCapabilities"
-CLIENT_INFO = {"name": "mcplite-bench", "version": "1.0.0"}
+from _bench_common import (  # noqa: E402
+    CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, REPO, BenchError,
+    ChildServer, add_common_options, apply_counts, bench_env, check_sum, discover_interpreters,
+    finish_report, fmt, log, median, new_report, parse_kinds, percentiles, print_errors,
+    print_interpreters, print_ratios, ratio, reap, register, render_table, rnd, run_main,
+    run_quiet, short_python, summary, target_met)
+
+SERVERS = os.path.join(HERE, "servers")
 
 # Targets from issue 2, item 10. (name, unit, comparison, bound)
 TARGET_IMPORT_MS = 25.0
@@ -79,40 +80,7 @@ QUICK = {"import_runs": 3, "spawns": 2, "warmup": 20, "calls": 200, "rounds": 2}
 FULL = {"import_runs": 20, "spawns": 10, "warmup": 500, "calls": 2000, "rounds": 5}
 
 
-class BenchError(Exception):
-    """A server failed to start, died, timed out or answered wrongly."""
-
-
-def log(msg):
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
-
-
 # --------------------------------------------------------------------------- children
-
-_CHILDREN = {}  # pid -> Popen; everything still here is killed at exit
-
-
-def _register(proc):
-    _CHILDREN[proc.pid] = proc
-
-
-def _reap(proc, timeout=5.0):
-    """Kill ``proc`` (by its PID, via Popen) unless it has exited, and wait for it."""
-    try:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=timeout)
-    except Exception:  # already gone, or unkillable: nothing more we can do
-        pass
-    for stream in (proc.stdin, proc.stdout):
-        try:
-            if stream is not None:
-                stream.close()
-        except Exception:
-            pass
-    _CHILDREN.pop(proc.pid, None)
-
 
 def wait_exit(proc, fd, deadline):
     """Wait for ``proc`` to exit by waiting for EOF on its stdout ``fd`` (select), then reap it.
@@ -134,74 +102,26 @@ def wait_exit(proc, fd, deadline):
         return None
 
 
-def kill_all_children():
-    for proc in list(_CHILDREN.values()):
-        _reap(proc)
-
-
-def _on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
-
-
-def run_quiet(argv, env, timeout):
-    """Run a short command; return (exit status or None on timeout, stderr, stdout)."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=REPO, env=env)
-    _register(proc)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _reap(proc)
-        return None, "timed out after %.0f s" % timeout, ""
-    finally:
-        _reap(proc)
-    return proc.returncode, err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
-
-
 # --------------------------------------------------------------------------- the client
 
-class ServerProc(object):
+class ServerProc(ChildServer):
     """One server process and the stdlib JSON-RPC client that drives it over its pipes."""
 
     def __init__(self, argv, env, label):
-        self.label = label
-        self.stderr = tempfile.TemporaryFile()
+        ChildServer.__init__(self, label)
         self.t_spawn = time.perf_counter()
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self.stderr, bufsize=0, cwd=REPO, env=env)
-        except OSError as exc:
-            self.stderr.close()
-            raise BenchError("%s: cannot start %s: %s" % (label, argv[0], exc))
-        _register(self.proc)
-        self.pid = self.proc.pid
+        self.spawn(argv, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self.rfd = self.proc.stdout.fileno()
         self.wfd = self.proc.stdin.fileno()
         self.buf = b""
         self.next_id = 0
 
-    # -- failure reporting
-    def stderr_tail(self, limit=1500):
-        try:
-            self.stderr.seek(0, os.SEEK_END)
-            size = self.stderr.tell()
-            self.stderr.seek(max(0, size - limit))
-            return self.stderr.read().decode("utf-8", "replace").strip()
-        except Exception:
-            return ""
-
-    def fail(self, what):
+    # -- failure reporting (``fail`` is ChildServer's)
+    def exit_status(self):
         try:  # a server that closed its stdout is usually exiting: get its status
-            code = self.proc.wait(timeout=0.5)
+            return self.proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
-            code = None
-        msg = "%s: %s" % (self.label, what)
-        if code is not None:
-            msg += " (process exited with status %s)" % code
-        tail = self.stderr_tail()
-        if tail:
-            msg += "\n    stderr: " + tail.replace("\n", "\n    stderr: ")
-        return BenchError(msg)
+            return None
 
     # -- wire
     def send(self, obj):
@@ -272,17 +192,7 @@ class ServerProc(object):
             msg["params"] = params
         self.send(msg)
 
-    # -- process facts
-    def rss_mib(self):
-        try:
-            with open("/proc/%d/status" % self.pid) as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024.0
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
-
+    # -- process facts (``rss_mib`` is ChildServer's)
     def close(self, timeout=5.0):
         """Close stdin (EOF) and wait; return (exit status, seconds to exit) or (None, None)."""
         t0 = time.perf_counter()
@@ -295,13 +205,6 @@ class ServerProc(object):
             return code, (None if code is None else time.perf_counter() - t0)
         finally:
             self.kill()
-
-    def kill(self):
-        _reap(self.proc)
-        try:
-            self.stderr.close()
-        except Exception:
-            pass
 
 
 # --------------------------------------------------------------------------- checks
@@ -333,17 +236,10 @@ def check_discover(sp, result):
 
 
 def check_add(sp, result, expected):
-    if result.get("isError"):
-        raise sp.fail("tools/call add returned isError: %s" % json.dumps(result)[:300])
-    structured = result.get("structuredContent")
-    if structured is not None:
-        if structured != {"result": expected} and structured != expected:
-            raise sp.fail("add returned structuredContent %r, expected %r" % (structured, expected))
-        return
-    content = result.get("content")
-    if not (isinstance(content, list) and content and isinstance(content[0], dict)
-            and content[0].get("text", "").strip() == str(expected)):
-        raise sp.fail("add returned %s, expected %r" % (json.dumps(result)[:300], expected))
+    wrong = check_sum(result, expected)
+    if wrong:
+        raise sp.fail(("tools/call add returned %s" if result.get("isError") else "add returned %s")
+                      % wrong)
 
 
 # --------------------------------------------------------------------------- columns
@@ -399,70 +295,6 @@ class Column(object):
         }
 
 
-def rnd(x, nd):
-    return None if x is None else round(x, nd)
-
-
-def median(xs):
-    return statistics.median(xs) if xs else None
-
-
-def summary(xs, nd=2):
-    if not xs:
-        return None
-    return {"median": rnd(statistics.median(xs), nd), "min": rnd(min(xs), nd),
-            "max": rnd(max(xs), nd), "n": len(xs)}
-
-
-def percentiles(lat):
-    if not lat:
-        return None
-    s = sorted(lat)
-
-    def q(p):
-        return round(s[min(len(s) - 1, int(round(p * (len(s) - 1))))] * 1e6, 1)
-
-    return {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "n": len(s)}
-
-
-def python_info(executable, env, timeout):
-    code = ("import json, platform, sys; print(json.dumps({'version': platform.python_version(),"
-            " 'executable': sys.executable, 'prefix': sys.prefix, 'startup_modules': len(sys.modules),"
-            " 'implementation': platform.python_implementation()}))")
-    try:
-        rc, err, out = run_quiet([executable, "-c", code], env, timeout)
-    except OSError as exc:
-        return None, str(exc)
-    if rc != 0:
-        return None, (err or "exit status %s" % rc).strip()[-500:]
-    info = json.loads(out.strip().splitlines()[-1])
-    info["executable"] = executable  # keep the path we were given (a venv's python)
-    return info, None
-
-
-def resolve_sdk_python(arg):
-    if arg is not None:
-        return arg, "--sdk-python"
-    env = os.environ.get("MCPLITE_SDK_PYTHON")
-    if env:
-        return env, "$MCPLITE_SDK_PYTHON"
-    local = os.path.join(REPO, ".cache", "sdk-venv", "bin", "python")
-    if os.path.exists(local):
-        return local, "the repository's .cache/sdk-venv"
-    return os.path.expanduser("~/.cache/mcp-peers/venv/bin/python"), "~/.cache/mcp-peers/venv"
-
-
-def bench_env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO  # mcplite from the checkout, never an installed copy
-    # Settings that change start-up or I/O behaviour: every server runs with the defaults a
-    # user's would (.pyc files written and used, buffered standard streams).
-    for var in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONPROFILEIMPORTTIME",
-                "PYTHONDONTWRITEBYTECODE", "PYTHONVERBOSE", "PYTHONUNBUFFERED"):
-        env.pop(var, None)
-    return env
-
-
 # --------------------------------------------------------------------------- phases
 
 def time_imports(specs, runs, env, timeout):
@@ -478,11 +310,11 @@ def time_imports(specs, runs, env, timeout):
             proc = subprocess.Popen([exe, "-c", code], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                     cwd=REPO, env=env)
-            _register(proc)
+            register(proc)
             try:
                 rc = wait_exit(proc, proc.stdout.fileno(), t0 + timeout)
             finally:
-                _reap(proc)
+                reap(proc)
             if rc is None:
                 raise BenchError("%s -c %r timed out" % (exe, code))
             if rc != 0:
@@ -491,12 +323,23 @@ def time_imports(specs, runs, env, timeout):
     return times
 
 
-def spawn_legacy(col, env, timeout, record):
+def spawn_answered(col, env, method, params, check, timeout):
+    """A fresh server of ``col``, its answer to one request checked: (the ServerProc,
+    seconds from its ``Popen`` to that answer)."""
     sp = ServerProc(col.argv, env, col.label)
     try:
-        result = sp.request("initialize", initialize_params(), timeout)
+        result = sp.request(method, params, timeout)
         elapsed = time.perf_counter() - sp.t_spawn
-        check_initialize(sp, result)
+        check(sp, result)
+        return sp, elapsed
+    except BaseException:
+        sp.kill()
+        raise
+
+
+def spawn_legacy(col, env, timeout, record):
+    sp, elapsed = spawn_answered(col, env, "initialize", initialize_params(), check_initialize, timeout)
+    try:
         sp.notify("notifications/initialized")
         sp.request("ping", {}, timeout)
         time.sleep(SETTLE_S)
@@ -514,21 +357,15 @@ def spawn_legacy(col, env, timeout, record):
 
 
 def spawn_modern(col, env, timeout, record):
-    sp = ServerProc(col.argv, env, col.label)
-    try:
-        result = sp.request("server/discover", discover_params(), timeout)
-        elapsed = time.perf_counter() - sp.t_spawn
-        check_discover(sp, result)
-        if record:
-            col.discover_ms.append(elapsed * 1000.0)
-    finally:
-        sp.kill()
+    sp, elapsed = spawn_answered(col, env, "server/discover", discover_params(), check_discover, timeout)
+    sp.kill()
+    if record:
+        col.discover_ms.append(elapsed * 1000.0)
 
 
 def start_session(col, env, timeout):
-    sp = ServerProc(col.argv, env, col.label)
+    sp, _ = spawn_answered(col, env, "initialize", initialize_params(), check_initialize, timeout)
     try:
-        check_initialize(sp, sp.request("initialize", initialize_params(), timeout))
         sp.notify("notifications/initialized")
         return sp
     except BaseException:
@@ -623,29 +460,6 @@ def calls_phase(columns, env, args, mode, placement):
 
 # --------------------------------------------------------------------------- report
 
-def fmt(x, spec="%.1f", none="-"):
-    return none if x is None else spec % x
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def render_table(headers, rows):
-    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
-    out = []
-    for n, r in enumerate([headers] + rows):
-        cells = []
-        for i, cell in enumerate(r):
-            cells.append(str(cell).ljust(widths[i]) if i == 0 else str(cell).rjust(widths[i]))
-        out.append("  " + "  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  " + "  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
 def print_report(rep, columns):
     cfg = rep["config"]
     p = print
@@ -654,18 +468,7 @@ def print_report(rep, columns):
     p("command: %s" % rep["command"])
     p("machine: %s, %s CPUs" % (rep["machine"]["platform"], rep["machine"]["cpus"]))
     p("")
-    p("Interpreters")
-    for tag in ("current", "sdk-python"):
-        info = rep["pythons"].get(tag)
-        if info:
-            p("  %-10s %s %s  %s  (prefix %s; %d modules loaded by `python -c`)"
-              % (tag, info["implementation"], info["version"], info["executable"],
-                 info["prefix"], info["startup_modules"]))
-    sdk = rep["sdk"]
-    if sdk["available"]:
-        p("  SDK: mcp %s, from %s" % (sdk["version"], sdk["source"]))
-    else:
-        p("  SDK: not available (%s); the mcplite and raw columns run without it" % sdk["reason"])
+    print_interpreters(p, rep, startup_modules=True)
     for note in rep["notes"]:
         p("  note: " + note)
     p("")
@@ -732,14 +535,7 @@ def print_report(rep, columns):
         p(render_table(heads, rows))
         p("")
 
-    if rep["ratios"]:
-        p("Ratios")
-        width = max(len(r["name"]) for r in rep["ratios"])
-        for r in rep["ratios"]:
-            if r["value"] is None:
-                continue
-            p("  %s  %s" % (r["name"].ljust(width), fmt(r["value"], "%.2fx")))
-        p("")
+    print_ratios(p, "Ratios", rep["ratios"])
 
     p("Targets (issue 2, item 10)")
     rows = []
@@ -748,25 +544,14 @@ def print_report(rep, columns):
         rows.append([t["name"], t["interpreter"], fmt(t["value"], t["fmt"]),
                      "%s %s" % (t["op"], t["fmt"] % t["bound"]), status])
     p(render_table(["target", "interpreter", "measured", "goal", "status"], rows))
-    if rep["errors"]:
-        p("")
-        p("ERRORS (exit status 1)")
-        for e in rep["errors"]:
-            p("  " + e.replace("\n", "\n  "))
+    print_errors(p, rep["errors"])
 
 # --------------------------------------------------------------------------- main
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="few rounds: a CI smoke run")
-    ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    ap.add_argument("--sdk-python", metavar="PATH", default=None,
-                    help="the interpreter of a venv with mcp==2.3.0 (default: $MCPLITE_SDK_PYTHON,"
-                         " else .cache/sdk-venv/bin/python, else ~/.cache/mcp-peers/venv/bin/python)")
-    ap.add_argument("--no-sdk", action="store_true", help="skip the official SDK column")
-    ap.add_argument("--only", metavar="KINDS", default="mcplite,sdk,raw",
-                    help="comma-separated servers to run (mcplite,sdk,raw); default all")
+    add_common_options(ap, "few rounds: a CI smoke run")
     ap.add_argument("--import-runs", type=int, help="runs per import timing")
     ap.add_argument("--spawns", type=int, help="timed spawns per server and handshake")
     ap.add_argument("--rounds", type=int, help="timed rounds of calls per server")
@@ -783,125 +568,37 @@ def parse_args(argv):
     ap.add_argument("--call-timeout", type=float, default=10.0,
                     help="seconds allowed for one tools/call (default 10)")
     args = ap.parse_args(argv)
-    kinds = [k.strip() for k in args.only.split(",") if k.strip()]
-    bad = [k for k in kinds if k not in ("mcplite", "sdk", "raw")]
-    if bad or not kinds:
-        ap.error("--only takes mcplite, sdk and/or raw, got %r" % args.only)
-    args.kinds = kinds
+    args.kinds = parse_kinds(ap, args.only)
     modes = [m.strip() for m in (args.affinity or ("same" if args.quick else "same,none")).split(",")
              if m.strip()]
     if not modes or any(m not in ("same", "split", "none") for m in modes) or len(set(modes)) != len(modes):
         ap.error("--affinity takes distinct modes among same, split and none, got %r" % args.affinity)
     args.affinity = modes
-    base = QUICK if args.quick else FULL
-    for name, default in base.items():
-        value = getattr(args, name)
-        if value is None:
-            setattr(args, name, default)
-        elif value < 1 or value > 10 ** 7:
-            ap.error("--%s must be between 1 and 10000000" % name.replace("_", "-"))
+    apply_counts(ap, args, QUICK if args.quick else FULL, 10 ** 7)
     return args
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-    finally:
-        kill_all_children()
+    return run_main(parse_args, run, argv)
 
 
 def run(args):
     env = bench_env()
     errors = []
-    cfg = dict((k, getattr(args, k)) for k in FULL)
-    cfg.update(timeout=args.timeout, call_timeout=args.call_timeout, kinds=args.kinds,
-               affinity=args.affinity)
-    rep = {
-        "schema": 1,
-        "mode": "quick" if args.quick else "full",
-        "command": " ".join(["python", "bench/bench_stdio.py"] + sys.argv[1:]),
-        "machine": {"platform": sys.platform, "cpus": os.cpu_count()},
-        "config": cfg,
-        "pythons": {},
-        "sdk": {},
-        "import_ms": {},
-        "servers": {},
-        "ratios": [],
-        "targets": [],
-        "errors": errors,
-        "notes": [],
-        "affinity": [],
-    }
+    rep = new_report(args, FULL, " ".join(["python", "bench/bench_stdio.py"] + sys.argv[1:]),
+                     {"platform": sys.platform, "cpus": os.cpu_count()}, affinity=args.affinity)
+    rep.update(import_ms={}, servers={}, ratios=[], targets=[], errors=errors, notes=[], affinity=[])
 
     # -- interpreters: "current" (sys.executable) always; "sdk-python" when an SDK is usable
-    current, err = python_info(sys.executable, env, args.timeout)
-    if current is None:
-        raise SystemExit("cannot run the current interpreter: %s" % err)
-    rep["pythons"]["current"] = current
-
-    want_mcplite = "mcplite" in args.kinds
-    if want_mcplite:
-        rc, err, out = run_quiet(
-            [sys.executable, "-c", "import mcplite; from mcplite import Server; print(mcplite.__file__)"],
-            env, args.timeout)
-        where = out.strip().splitlines()[-1] if (rc == 0 and out.strip()) else ""
-        if rc != 0:
-            errors.append("mcplite is not importable from %s: %s" % (REPO, err.strip()[-800:]))
-            want_mcplite = False
-        elif not os.path.abspath(where).startswith(os.path.join(REPO, "")):
-            errors.append("mcplite was imported from %s, not from the checkout %s" % (where, REPO))
-            want_mcplite = False
-
-    sdk = {"available": False, "reason": "skipped (--no-sdk or --only)", "version": None,
-           "source": None}
-    sdk_py = None
-    if "sdk" in args.kinds and not args.no_sdk:
-        path, source = resolve_sdk_python(args.sdk_python)
-        sdk["source"] = "%s (%s)" % (path, source)
-        if not os.path.exists(path):
-            sdk["reason"] = "no interpreter at %s" % path
-        else:
-            sdk_py, err = python_info(path, env, args.timeout)
-            if sdk_py is None:
-                sdk["reason"] = "%s does not run: %s" % (path, err)
-            else:
-                rc, err, out = run_quiet(
-                    [path, "-c", "import mcp.server.mcpserver\nfrom importlib.metadata import version\n"
-                                 "print(version('mcp'))"], env, args.timeout)
-                if rc != 0:
-                    sdk["reason"] = "%s cannot import mcp.server.mcpserver: %s" % (
-                        path, (err.strip().splitlines() or ["?"])[-1])
-                    sdk_py = None
-                else:
-                    sdk.update(available=True, reason=None, version=out.strip().splitlines()[-1])
-    rep["sdk"] = sdk
-    if not sdk["available"]:
-        log("SDK not available: %s; running the other columns only" % sdk["reason"])
-    else:
-        rep["pythons"]["sdk-python"] = sdk_py
-    # mcplite and the raw floor also run under the SDK's interpreter when it is not the same
-    # Python as ours (another version, or another installation/venv whose site-packages
-    # may run .pth start-up code): that pair is the like-for-like comparison with the SDK.
-    also_sdk_python = sdk_py is not None and (
-        sdk_py["version"] != current["version"] or
-        os.path.realpath(sdk_py["prefix"]) != os.path.realpath(current["prefix"]))
+    current, sdk, sdk_py, want_mcplite, also_sdk_python, interps = discover_interpreters(
+        args, env, rep, errors, "from mcplite import Server", "import mcp.server.mcpserver",
+        startup_modules=True)
     if sdk_py is not None and current["startup_modules"] - sdk_py["startup_modules"] >= 10:
         rep["notes"].append(
             "the current interpreter loads %d more modules than sdk-python before running any code"
             " (site-packages .pth files?): that start-up work inflates its spawn times and RSS and"
             " hides part of mcplite's import cost (modules already loaded); the sdk-python columns"
             " are the cleaner measurement" % (current["startup_modules"] - sdk_py["startup_modules"]))
-    interps = [("", "current", current)]
-    if also_sdk_python:
-        interps.append(("@sdk-python", "sdk-python", sdk_py))
-
-    def short(info):
-        return "py" + info["version"].rsplit(".", 1)[0]
 
     # -- columns
     columns = []
@@ -910,13 +607,13 @@ def run(args):
                                ("raw", "raw_floor.py", "raw floor")):
         if kind == "sdk":
             if sdk["available"]:
-                columns.append(Column("sdk", "sdk", "%s (%s, sdk-python)" % (name, short(sdk_py)),
+                columns.append(Column("sdk", "sdk", "%s (%s, sdk-python)" % (name, short_python(sdk_py)),
                                       sdk_py, os.path.join(SERVERS, script)))
             continue
         if (kind == "mcplite" and not want_mcplite) or kind not in args.kinds:
             continue
         for suffix, tag, info in interps:
-            col = Column(kind + suffix, kind, "%s (%s, %s)" % (name, short(info), tag), info,
+            col = Column(kind + suffix, kind, "%s (%s, %s)" % (name, short_python(info), tag), info,
                          os.path.join(SERVERS, script))
             col.interpreter = tag
             columns.append(col)
@@ -1020,12 +717,10 @@ def run(args):
                 by[name] = rnd(ratio(mine, (theirs.get("calls_per_s") or {}).get("median")), 3)
 
     def target(name, tag, value, op, bound, fmt_):
-        met = None
-        if value is not None:
-            met = value <= bound if op == "<=" else value >= bound
         rep["targets"].append({"name": name, "interpreter": tag,
                                "value": None if value is None else round(value, 3),
-                               "op": op, "bound": bound, "fmt": fmt_, "met": met})
+                               "op": op, "bound": bound, "fmt": fmt_,
+                               "met": target_met(value, op, bound)})
 
     for suffix, tag, info in interps:
         if not want_mcplite:
@@ -1039,15 +734,7 @@ def run(args):
                ratio(med(mk, "calls_per_s"), med("sdk", "calls_per_s")), ">=", TARGET_VS_SDK, "%.3f")
         target("mcplite calls/s / raw floor calls/s", tag,
                ratio(med(mk, "calls_per_s"), med("raw" + suffix, "calls_per_s")), ">=", TARGET_VS_RAW, "%.3f")
-    rep["ok"] = not errors
-    rep["all_targets_met"] = bool(rep["targets"]) and all(t["met"] for t in rep["targets"])
-
-    if args.json:
-        sys.stdout.write(json.dumps(rep, indent=2) + "\n")
-    else:
-        print_report(rep, columns)
-    sys.stdout.flush()
-    return 0 if rep["ok"] else 1
+    return finish_report(rep, errors, args.json, lambda: print_report(rep, columns))
 
 if __name__ == "__main__":
     sys.exit(main())
