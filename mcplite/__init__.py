@@ -16,7 +16,7 @@ from typing import Any
 
 from .auth import AccessToken, BearerAuth
 from .asking import UrlElicitationRequired
-from .jsonrpc import MCPError
+from .jsonrpc import ConnectionClosed, MCPError
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, audio,
     embedded_resource, image, resource_contents, resource_link, text,
@@ -29,17 +29,23 @@ __all__ = [
     "Server", "Context", "ToolError", "MCPError", "Cancelled", "UrlElicitationRequired",
     "text", "image", "audio", "resource_link", "embedded_resource", "resource_contents",
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
-    "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse",
+    "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
+    "ConnectionClosed",
     "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
 # adapter, say). Imported on first use: a stdio server never pays for it.
 _LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
+# The client, likewise: a server never pays for subprocess and the client's machinery.
+_LAZY_CLIENT = ("Client", "RequestTimeout")
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_HTTP:
         from . import httpapp
         return getattr(httpapp, name)
+    if name in _LAZY_CLIENT:
+        from . import client
+        return getattr(client, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

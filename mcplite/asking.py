@@ -21,12 +21,11 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .jsonrpc import (
-    INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, URL_ELICITATION_REQUIRED, ConnectionClosed,
-    MCPError, notification,
+    INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED,
+    ConnectionClosed, MCPError, notification,
 )
 from .schema import compile_schema
 
-REQUEST_TIMEOUT = -32001  # what the official SDKs use for "no answer in time"
 _ELICIT = "elicitation/create"
 _SAMPLE = "sampling/createMessage"
 _ROOTS = "roots/list"

@@ -20,6 +20,7 @@ INTERNAL_ERROR = -32603
 # answers -32602 instead), -32042 is 2025-11-25's URL elicitation required, and -32020..-32022
 # are the codes 2026-07-28 defines.
 RESOURCE_NOT_FOUND = -32002
+REQUEST_TIMEOUT = -32001  # no answer in time (the code the official SDKs use)
 URL_ELICITATION_REQUIRED = -32042
 HEADER_MISMATCH = -32020
 MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
