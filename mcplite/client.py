@@ -322,6 +322,15 @@ class Client:
         channel = _StdioChannel(argv, env, cwd, capture_stderr, max_message_bytes, close_timeout)
         return cls(_channel=channel, **options)
 
+    @classmethod
+    def http(cls, url: str, headers: Optional[Dict[str, str]] = None, *, ssl_context: Any = None,
+             **options: Any) -> "Client":
+        """Talk to a Streamable HTTP endpoint (``http://127.0.0.1:8000/mcp``, say).
+        ``headers`` go on every request (an ``Authorization``, say); ``ssl_context`` is
+        an ``ssl.SSLContext`` for https (default: the system's CAs)."""
+        from .httpclient import HttpChannel  # only a client of HTTP pays for http.client
+        return cls(_channel=HttpChannel(url, headers, ssl_context), **options)
+
     # -- context manager ------------------------------------------------------------
 
     def __enter__(self) -> "Client":
@@ -343,7 +352,19 @@ class Client:
     # -- the API ----------------------------------------------------------------------
 
     def list_tools(self, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
-        return self._list_all("tools/list", "tools", timeout)
+        tools = self._list_all("tools/list", "tools", timeout)
+        if hasattr(self._channel, "tool_headers"):
+            # 2026-07-28 over HTTP: the x-mcp-header arguments each call mirrors in headers.
+            from .schema import header_parameters
+            mirrored = {}
+            for tool in tools:
+                try:
+                    mirrored[tool.get("name")] = [(path, header) for path, header, _ in
+                                                  header_parameters(tool.get("inputSchema") or {})]
+                except (ValueError, TypeError, AttributeError):
+                    continue  # an annotation the spec forbids: nothing mirrored
+            self._channel.tool_headers = mirrored
+        return tools
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
                   progress: Optional[Callable[[float, Optional[float], Optional[str]], Any]] = None) -> Dict[str, Any]:
@@ -466,8 +487,17 @@ class Client:
 
     def _connect(self, era: str, version: Optional[str]) -> None:
         if era != "legacy" and self._discover(version or MODERN_VERSIONS[-1], forced=era == "modern"):
-            return
-        self._initialize(version or LATEST_LEGACY_VERSION)
+            self._negotiated()
+        else:
+            self._initialize(version or LATEST_LEGACY_VERSION)
+        ready = getattr(self._channel, "ready", None)
+        if ready is not None:
+            ready()
+
+    def _negotiated(self) -> None:
+        negotiated = getattr(self._channel, "negotiated", None)
+        if negotiated is not None:
+            negotiated(self.era, self.protocol_version)
 
     def _discover(self, version: str, forced: bool) -> bool:
         """The 2026-07-28 probe: True when the server is modern (now set up)."""
@@ -529,6 +559,7 @@ class Client:
         self.server_capabilities = result.get("capabilities") or {}
         self.server_info = result.get("serverInfo") or {}
         self.instructions = result.get("instructions")
+        self._negotiated()
         self._send(notification("notifications/initialized"))
 
     # -- sending and waiting ----------------------------------------------------------

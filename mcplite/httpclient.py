@@ -1,0 +1,331 @@
+"""The client side of Streamable HTTP, on ``http.client``: a channel for ``Client``.
+
+Each message the client sends is one POST. A request's answer is either a JSON body or an
+SSE stream carrying the server's messages about it and then its response; a notification
+or a response gets 202. Each POST runs on a worker of a small pool, so the client's
+caller waits on its pending response as with any transport, and a stream can outlive the
+call that opened it (a ``subscriptions/listen``).
+
+Legacy sessions: the ``Mcp-Session-Id`` the initialize response set is sent on every
+later request, with ``MCP-Protocol-Version``; a GET stream carries what the server sends
+outside any request (its requests, change notifications), and ``close()`` DELETEs the
+session. 2026-07-28: every POST carries ``MCP-Protocol-Version``, ``Mcp-Method``,
+``Mcp-Name`` and the ``Mcp-Param-*`` headers of the tool's ``x-mcp-header`` arguments;
+cancelling a request means closing its connection, not a notification.
+
+Not yet here (see the issues): resuming a broken stream with ``Last-Event-ID``, a new
+session after a 404, the 2024-11-05 HTTP+SSE fallback, proxies, OAuth.
+"""
+
+import base64
+import http.client
+import ssl
+import threading
+import urllib.parse
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .client import _ClientChannel
+from .jsonrpc import ConnectionClosed, MCPError, decode, encode, error_response, readable_id
+from .logs import LazyLogger
+from .workers import WorkerPool
+
+_httpclient_log = LazyLogger("mcplite.httpclient")
+_SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
+_MAX_SSE_LINE = 16 * 1024 * 1024
+
+
+def header_value(value: Any) -> str:
+    """A parameter value as an MCP header value: "string: use the value as-is; integer:
+    decimal; boolean: lowercase", and ``=?base64?...?=`` when it "cannot be safely
+    represented as a plain ASCII header value"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text and all(ch in _SAFE_HEADER_CHARS for ch in text) and text == text.strip(" \t"):
+        return text
+    return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None]) -> None:
+    """Read SSE events (event type, data, id) until the stream ends."""
+    event, data, event_id = "message", [], None  # type: Tuple[str, List[str], Optional[str]]
+    while True:
+        raw = response.readline(_MAX_SSE_LINE)
+        if not raw:
+            return
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            if data:
+                on_event(event, "\n".join(data), event_id)
+            event, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue  # a comment: keep-alive
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id":
+            event_id = value
+
+
+class HttpChannel(_ClientChannel):
+    """Streamable HTTP to one endpoint URL."""
+
+    def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
+                 ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
+                 max_streams: int = 32) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an MCP endpoint URL is http:// or https://, not %r" % (url,))
+        self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        self._headers = dict(headers or {})
+        self._ssl_context = ssl_context
+        self._timeout = connect_timeout
+        self._pool = WorkerPool(max_streams, max_queued=1024, name="mcplite-http-client")
+        self._lock = threading.Lock()
+        self._idle = []  # type: List[http.client.HTTPConnection]
+        self._open = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its connection
+        self.session_id = None  # type: Optional[str]
+        self.protocol_version = None  # type: Optional[str]
+        self.era = None  # type: Optional[str]
+        self.tool_headers = {}  # type: Dict[str, List[Tuple[Tuple[str, ...], str]]]
+        self._get_connection = None  # type: Optional[http.client.HTTPConnection]
+        self._closed = False
+
+    # -- connections ---------------------------------------------------------------
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._https:
+            context = self._ssl_context or ssl.create_default_context()
+            return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=context)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+
+    def _take(self) -> Tuple[http.client.HTTPConnection, bool]:
+        """A connection, and whether it is a kept-alive one (which the server may have
+        closed meanwhile)."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._connect(), False
+
+    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < 8:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def negotiated(self, era: str, version: str) -> None:
+        """The era and version, known once the server answered (before initialized)."""
+        self.era = era
+        self.protocol_version = version
+
+    def ready(self) -> None:
+        """The connection is set up: a legacy session opens its GET stream."""
+        if self.era == "legacy" and self.session_id is not None:
+            self._pool.submit(self._listen_standalone)
+
+    # -- sending -------------------------------------------------------------------
+
+    def _request_headers(self, message: Any) -> Dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        headers.update(self._headers)
+        if self.session_id is not None:
+            headers["Mcp-Session-Id"] = self.session_id
+        version = self.protocol_version
+        params = message.get("params") if isinstance(message, dict) else None
+        params = params if isinstance(params, dict) else {}
+        meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+        modern_version = meta.get("io.modelcontextprotocol/protocolVersion")
+        if modern_version is not None:
+            version = modern_version
+        if version is not None and not (isinstance(message, dict) and message.get("method") == "initialize"):
+            headers["MCP-Protocol-Version"] = version
+        if modern_version is not None and isinstance(message, dict) and "method" in message:
+            method = message["method"]
+            headers["Mcp-Method"] = method
+            name = params.get("name") if method in ("tools/call", "prompts/get") else (
+                params.get("uri") if method == "resources/read" else None)
+            if isinstance(name, str):
+                headers["Mcp-Name"] = header_value(name)
+            if method == "tools/call":
+                arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+                for path, header in self.tool_headers.get(name, ()):
+                    value = arguments  # type: Any
+                    for key in path:
+                        value = value.get(key) if isinstance(value, dict) else None
+                    if value is not None and not isinstance(value, (dict, list)):
+                        headers["Mcp-Param-" + header] = header_value(value)
+        return headers
+
+    def send(self, message: Any) -> None:
+        if self._closed:
+            raise ConnectionClosed("the client is closed")
+        if (self.era == "modern" and isinstance(message, dict)
+                and message.get("method") == "notifications/cancelled"):
+            # 2026-07-28 over HTTP: "the client cancels a request by closing the stream".
+            rid = (message.get("params") or {}).get("requestId")
+            with self._lock:
+                conn = self._open.pop(rid, None)
+            if conn is not None:
+                conn.close()
+            return
+        body = encode(message)
+        headers = self._request_headers(message)
+        rid = readable_id(message) if isinstance(message, dict) and "method" in message else None
+        if rid is None:
+            # A notification or our answer to the server: 202 expected, nothing to read.
+            self._post(body, headers, None)
+            return
+        if not self._pool.submit(lambda: self._post(body, headers, rid)):
+            raise MCPError(-32603, "too many HTTP requests in progress")
+
+    def _post(self, body: bytes, headers: Dict[str, str], rid: Any) -> None:
+        conn, kept = self._take()
+        if rid is not None:
+            with self._lock:
+                self._open[rid] = conn
+        reusable = False
+        try:
+            try:
+                conn.request("POST", self._path, body, headers)
+                response = conn.getresponse()
+            except (OSError, http.client.HTTPException) as exc:
+                if not kept:
+                    self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
+                    return
+                # A kept-alive connection the server had closed: once more on a new one.
+                conn.close()
+                conn = self._connect()
+                if rid is not None:
+                    with self._lock:
+                        self._open[rid] = conn
+                try:
+                    conn.request("POST", self._path, body, headers)
+                    response = conn.getresponse()
+                except (OSError, http.client.HTTPException) as exc:
+                    self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
+                    return
+            session = response.getheader("Mcp-Session-Id")
+            if session and self.session_id is None:
+                self.session_id = session
+            content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            try:
+                if content_type == "text/event-stream":
+                    _sse_events(response, self._on_event)
+                    reusable = True
+                    if rid is not None:
+                        self._unanswered(rid)
+                    return
+                data = response.read()
+                reusable = True
+            except Exception as exc:  # http.client fails oddly on a socket closed under it
+                if rid is not None and not self._closed:
+                    self._fail(rid, "the response to request %r broke off: %s" % (rid, exc))
+                return
+            if response.status == 202 or not data.strip():
+                if rid is not None:
+                    self._fail(rid, "HTTP %d with no response to request %r" % (response.status, rid))
+                elif response.status >= 400:
+                    _httpclient_log.warning("the server refused a message: HTTP %d", response.status)
+                return
+            try:
+                message = decode(data)
+            except MCPError:
+                if rid is not None:
+                    self._fail(rid, "HTTP %d with a body that is not JSON" % response.status)
+                return
+            self.on_message(message)
+        finally:
+            if rid is not None:
+                with self._lock:
+                    self._open.pop(rid, None)
+            if reusable and not self._closed:
+                self._give_back(conn)
+            else:
+                conn.close()
+
+    def _on_event(self, event: str, data: str, event_id: Optional[str]) -> None:
+        if event != "message" or not data.strip():
+            return  # a priming event, or one of another type
+        try:
+            message = decode(data)
+        except MCPError:
+            _httpclient_log.warning("ignored an SSE event that is not JSON: %r", data[:200])
+            return
+        self.on_message(message)
+
+    def _fail(self, rid: Any, why: str) -> None:
+        """Answer a request ourselves when the server never will, so its caller does not
+        wait out the timeout."""
+        if rid is not None and not self._closed:
+            self.on_message(error_response(rid, ConnectionClosed(why)))
+
+    def _unanswered(self, rid: Any) -> None:
+        # A stream that ended without the response: the caller's own timeout decides
+        # (resumption with Last-Event-ID is not implemented yet).
+        _httpclient_log.debug("the stream of request %r ended without its response", rid)
+
+    def _listen_standalone(self) -> None:
+        """The GET stream of a legacy session: the server's requests and notifications."""
+        conn = self._connect()
+        self._get_connection = conn
+        headers = {"Accept": "text/event-stream"}
+        headers.update(self._headers)
+        if self.session_id is not None:
+            headers["Mcp-Session-Id"] = self.session_id
+        if self.protocol_version is not None:
+            headers["MCP-Protocol-Version"] = self.protocol_version
+        try:
+            conn.timeout = None  # a stream may be quiet for a long time
+            conn.request("GET", self._path, headers=headers)
+            response = conn.getresponse()
+            if response.status != 200:
+                response.read()
+                return  # 405: the server offers no such stream
+            _sse_events(response, self._on_event)
+        except Exception:  # closed under us (close()), or the server went away
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.session_id is not None and self.era == "legacy":
+            # "Clients that no longer need a particular session ... SHOULD send an HTTP
+            # DELETE to the MCP endpoint with the Mcp-Session-Id header."
+            try:
+                conn = self._connect()
+                headers = dict(self._headers)
+                headers["Mcp-Session-Id"] = self.session_id
+                if self.protocol_version:
+                    headers["MCP-Protocol-Version"] = self.protocol_version
+                conn.request("DELETE", self._path, headers=headers)
+                conn.getresponse().read()
+                conn.close()
+            except (OSError, http.client.HTTPException):
+                pass
+        with self._lock:
+            connections = self._idle + list(self._open.values())
+            self._idle, self._open = [], {}
+        if self._get_connection is not None:
+            connections.append(self._get_connection)
+        for conn in connections:
+            try:
+                if conn.sock is not None:
+                    conn.sock.shutdown(2)
+            except OSError:
+                pass
+            conn.close()
+        self._pool.shutdown(2.0)
+        self.on_close(ConnectionClosed("the client is closed"))
