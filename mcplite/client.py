@@ -229,10 +229,11 @@ class _StdioChannel(_ClientChannel):
 class _Waiter:
     """What one outgoing request waits with: its deadline moves with progress."""
 
-    __slots__ = ("deadline", "progress")
+    __slots__ = ("deadline", "progress", "timeout")
 
-    def __init__(self, deadline: float, progress: Optional[Callable[..., Any]]) -> None:
-        self.deadline = deadline
+    def __init__(self, timeout: float, progress: Optional[Callable[..., Any]]) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
         self.progress = progress
 
 
@@ -453,10 +454,12 @@ class Client:
         params = dict(params) if params else {}
         if self.era != "modern" or method not in _ROUND_TRIP_METHODS:
             return self._call(method, params, timeout, progress)
-        for _ in range(self.max_rounds + 1):
+        for rounds in range(self.max_rounds + 1):
             result = self._call(method, params, timeout, progress)
             if result.get("resultType") != "input_required":
                 return result
+            if rounds == self.max_rounds:
+                break  # no question is asked whose answer would never be sent
             params = dict(params)
             requests = result.get("inputRequests") or {}
             if not isinstance(requests, dict):
@@ -493,6 +496,12 @@ class Client:
         ready = getattr(self._channel, "ready", None)
         if ready is not None:
             ready()
+        if self.era == "modern" and self.on_list_changed is not None:
+            # 2026-07-28 tells of list changes only on a subscriptions/listen stream.
+            try:
+                self._relisten(None)
+            except MCPError as exc:
+                _client_log.warning("no list-change notifications: subscriptions/listen failed: %s", exc)
 
     def _negotiated(self) -> None:
         negotiated = getattr(self._channel, "negotiated", None)
@@ -595,7 +604,7 @@ class Client:
         if body or method != "ping":
             message["params"] = body
         start = time.monotonic()
-        waiter = _Waiter(start + timeout, progress)
+        waiter = _Waiter(timeout, progress)
         if token is not None:
             with self._lock:
                 self._waiters[token] = waiter
@@ -722,7 +731,7 @@ class Client:
                 with self._lock:
                     waiter = self._waiters.get(params.get("progressToken"))
                 if waiter is not None:
-                    waiter.deadline = time.monotonic() + self.timeout
+                    waiter.deadline = time.monotonic() + waiter.timeout
                     if waiter.progress is not None:
                         waiter.progress(params.get("progress"), params.get("total"), params.get("message"))
             elif method == "notifications/subscriptions/acknowledged":

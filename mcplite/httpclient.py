@@ -19,6 +19,7 @@ session after a 404, the 2024-11-05 HTTP+SSE fallback, proxies, OAuth.
 
 import base64
 import http.client
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -41,7 +42,8 @@ def header_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if text and all(ch in _SAFE_HEADER_CHARS for ch in text) and text == text.strip(" \t"):
+    if (text and all(ch in _SAFE_HEADER_CHARS for ch in text) and text == text.strip(" \t")
+            and not (text.startswith("=?base64?") and text.endswith("?="))):  # would be read as encoded
         return text
     return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
 
@@ -175,8 +177,13 @@ class HttpChannel(_ClientChannel):
             rid = (message.get("params") or {}).get("requestId")
             with self._lock:
                 conn = self._open.pop(rid, None)
-            if conn is not None:
-                conn.close()
+            if conn is not None and conn.sock is not None:
+                # Shut the socket down rather than close the connection: that wakes the
+                # thread reading the answer (which closes it) and tells the server at once.
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             return
         body = encode(message)
         headers = self._request_headers(message)
@@ -243,6 +250,11 @@ class HttpChannel(_ClientChannel):
                 if rid is not None:
                     self._fail(rid, "HTTP %d with a body that is not JSON" % response.status)
                 return
+            if (rid is not None and isinstance(message, dict) and "error" in message
+                    and message.get("id") is None):
+                # An error the server could not tie to an id (404 "Session not found",
+                # say) is this POST's answer all the same.
+                message = dict(message, id=rid)
             self.on_message(message)
         finally:
             if rid is not None:
