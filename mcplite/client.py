@@ -15,7 +15,9 @@ Eras (``era=``): "auto" (default) probes with ``server/discover`` and falls back
 force one. ``protocol_version=`` asks for one version exactly.
 """
 
+import io
 import os
+import select
 import subprocess
 import threading
 import time
@@ -39,6 +41,7 @@ DEFAULT_CLIENT_INFO = {"name": "mcplite-client", "version": "0.1.0"}
 # Requests of 2026-07-28 that may end a round with input_required.
 _ROUND_TRIP_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
 _MAX_PAGES = 10000  # a server whose cursors never end is a broken one
+_on_event_thread = threading.local()  # .active: this thread runs the client's callbacks
 
 
 class RequestTimeout(MCPError):
@@ -54,9 +57,13 @@ class RequestTimeout(MCPError):
 # Transports: each delivers decoded messages to ``on_message`` and reports its end to
 # ``on_close``; ``send`` writes one message.
 
+def _ignore(*args: Any) -> None:
+    pass
+
+
 class _ClientChannel:
-    on_message = None  # type: Callable[[Any], None]
-    on_close = None  # type: Callable[[BaseException], None]
+    on_message = staticmethod(_ignore)  # type: Callable[[Any], None]
+    on_close = staticmethod(_ignore)  # type: Callable[[BaseException], None]
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
         self.on_message = on_message
@@ -118,6 +125,15 @@ class _StdioChannel(_ClientChannel):
         except OSError as exc:
             raise ConnectionClosed("cannot start the server %r: %s" % (list(argv)[:1], exc))
         self.argv = list(argv)
+        # Unbuffered, readline() would read the pipe a byte per system call.
+        self._stdout = io.BufferedReader(self.process.stdout, 65536)  # type: ignore[arg-type]
+        # Writes that cannot block for ever: a server that stops reading its stdin fills
+        # the pipe, and a blocked write would hold the lock past every timeout.
+        self._stdin_fd = self.process.stdin.fileno()
+        self._nonblocking = os.name == "posix"
+        if self._nonblocking:
+            os.set_blocking(self._stdin_fd, False)
+        self.write_timeout = 30.0
         self.max_message_bytes = max_message_bytes
         self.close_timeout = close_timeout
         self._write_lock = threading.Lock()
@@ -137,7 +153,7 @@ class _StdioChannel(_ClientChannel):
             thread.start()
 
     def _read(self) -> None:
-        stdout = self.process.stdout
+        stdout = self._stdout
         error = None  # type: Optional[BaseException]
         try:
             while True:
@@ -186,22 +202,44 @@ class _StdioChannel(_ClientChannel):
 
     def send(self, message: Any) -> None:
         data = encode(message) + b"\n"
-        with self._write_lock:
-            try:
+        deadline = time.monotonic() + self.write_timeout
+        if not self._write_lock.acquire(timeout=self.write_timeout):
+            raise ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
+        try:
+            if not self._nonblocking:
                 self.process.stdin.write(data)
-                self.process.stdin.flush()
-            except (OSError, ValueError) as exc:
-                raise ConnectionClosed("cannot write to the server: %s" % exc)
+                return
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(self._stdin_fd, view):]
+                except BlockingIOError:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        # Part of a line may be out: the stream is unusable from here on.
+                        error = ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
+                        self.on_close(error)
+                        raise error
+                    select.select([], [self._stdin_fd], [], min(remaining, 1.0))
+        except (OSError, ValueError) as exc:
+            raise ConnectionClosed("cannot write to the server: %s" % exc)
+        finally:
+            self._write_lock.release()
 
     def close(self) -> None:
         """Close stdin, wait, then SIGTERM, then SIGKILL: never an orphan."""
         self._closing = True
         process = self.process
-        with self._write_lock:
-            try:
-                process.stdin.close()
-            except OSError:
-                pass
+        # A writer stuck on a full pipe gives the lock up within write_timeout; close
+        # anyway after close_timeout (SIGTERM/SIGKILL then end the write).
+        locked = self._write_lock.acquire(timeout=self.close_timeout)
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        finally:
+            if locked:
+                self._write_lock.release()
         for stop in (None, process.terminate, process.kill):
             if stop is not None:
                 try:
@@ -215,7 +253,7 @@ class _StdioChannel(_ClientChannel):
                 continue
         for thread in self._threads:
             thread.join(self.close_timeout)
-        for stream in (process.stdout, process.stderr):
+        for stream in (self._stdout, process.stderr):
             if stream is not None:
                 try:
                     stream.close()
@@ -299,11 +337,21 @@ class Client:
         self._waiters = {}  # type: Dict[Any, _Waiter]   # by progress token
         self._lock = threading.Lock()
         self._pool = WorkerPool(4, name="mcplite-client-handler")
+        # Callbacks (on_log, progress, updates, list changes) run in order on one thread of
+        # their own, never on the reader: a callback may call the client. A response waits
+        # until the callbacks of what arrived before it have run (see _call).
+        self._events = WorkerPool(1, name="mcplite-client-events")
+        self._events_cond = threading.Condition()
+        self._queued_seq = 0
+        self._done_seq = 0
+        self._barriers = {}  # type: Dict[Any, int]   # response id -> the callback it follows
         self._closed = None  # type: Optional[BaseException]
         self._listen = None  # type: Any   # the 2026-07-28 subscriptions/listen request in force
         self._subscriptions = set()  # type: set
         self._acknowledged = (None, threading.Event())  # (listen id, set when acknowledged)
         self._channel = _channel
+        if hasattr(_channel, "write_timeout"):
+            _channel.write_timeout = timeout  # a write may take as long as a call
         _channel.start(self._receive, self._channel_closed)
         try:
             self._connect(era, protocol_version)
@@ -321,7 +369,11 @@ class Client:
         if isinstance(argv, str):
             raise TypeError("argv is a list: ['python3', 'server.py'], not a command line string")
         channel = _StdioChannel(argv, env, cwd, capture_stderr, max_message_bytes, close_timeout)
-        return cls(_channel=channel, **options)
+        try:
+            return cls(_channel=channel, **options)
+        except BaseException:
+            channel.close()  # a mistyped option must not leave the server running
+            raise
 
     @classmethod
     def http(cls, url: str, headers: Optional[Dict[str, str]] = None, *, ssl_context: Any = None,
@@ -330,7 +382,12 @@ class Client:
         ``headers`` go on every request (an ``Authorization``, say); ``ssl_context`` is
         an ``ssl.SSLContext`` for https (default: the system's CAs)."""
         from .httpclient import HttpChannel  # only a client of HTTP pays for http.client
-        return cls(_channel=HttpChannel(url, headers, ssl_context), **options)
+        channel = HttpChannel(url, headers, ssl_context)
+        try:
+            return cls(_channel=channel, **options)
+        except BaseException:
+            channel.close()
+            raise
 
     # -- context manager ------------------------------------------------------------
 
@@ -349,6 +406,9 @@ class Client:
         self._channel.close()
         self._outgoing.fail_all(self._closed)
         self._pool.shutdown(1.0)
+        self._events.shutdown(1.0)
+        with self._events_cond:
+            self._events_cond.notify_all()
 
     # -- the API ----------------------------------------------------------------------
 
@@ -486,6 +546,10 @@ class Client:
                 caps[key] = dict(caps[key], **value)
             else:
                 caps[key] = value
+        elicit = caps.get("elicitation")
+        if self.elicitation is not None and isinstance(elicit, dict) and elicit and "form" not in elicit:
+            # "{}" meant form mode; naming another mode must not drop it.
+            caps["elicitation"] = dict(elicit, form={})
         return caps
 
     def _connect(self, era: str, version: Optional[str]) -> None:
@@ -528,9 +592,9 @@ class Client:
                 usable = [v for v in MODERN_VERSIONS if v in offered]
                 if usable and usable[-1] != version:
                     return self._discover(usable[-1], forced)
-                if not [v for v in LEGACY_VERSIONS if v in offered]:
-                    raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our protocol versions",
-                                   exc.data)
+                if forced or not [v for v in LEGACY_VERSIONS if v in offered]:
+                    raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our %s protocol "
+                                   "versions" % ("modern" if forced else ""), exc.data)
             elif forced:
                 raise
             result = None
@@ -636,6 +700,12 @@ class Client:
             if token is not None:
                 with self._lock:
                     self._waiters.pop(token, None)
+        barrier = self._barriers.pop(pending.id, None) if self._barriers else None
+        if barrier is not None and not getattr(_on_event_thread, "active", False):
+            # The progress and log callbacks of this call have run when it returns.
+            with self._events_cond:
+                self._events_cond.wait_for(lambda: self._done_seq >= barrier or self._closed is not None,
+                                           timeout=self.timeout)
         if not isinstance(result, dict):
             raise MCPError(INTERNAL_ERROR, "the server answered %s with a result that is not an object" % method)
         return result
@@ -682,8 +752,13 @@ class Client:
         elif kind is REQUEST:
             if not self._pool.submit(lambda: self._serve(message)):
                 self._reply(error_response(message["id"], MCPError(INTERNAL_ERROR, "Client busy")))
-        elif not self._outgoing.resolve(message):
-            _client_log.debug("ignored a response that matches no request: %r", message.get("id"))
+        else:
+            with self._events_cond:
+                if self._queued_seq > self._done_seq and len(self._barriers) < 10000:
+                    self._barriers[message.get("id")] = self._queued_seq
+            if not self._outgoing.resolve(message):
+                self._barriers.pop(message.get("id"), None)
+                _client_log.debug("ignored a response that matches no request: %r", message.get("id"))
 
     def _reply(self, response: Message) -> None:
         try:
@@ -723,6 +798,25 @@ class Client:
         params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
         return self._handle(entry["method"], params)
 
+    def _callback(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a user's callback on the events thread, in arrival order."""
+        with self._events_cond:
+            self._queued_seq += 1
+            seq = self._queued_seq
+
+        def job() -> None:
+            _on_event_thread.active = True
+            try:
+                fn(*args)
+            except Exception:
+                _client_log.exception("a client callback raised")
+            finally:
+                with self._events_cond:
+                    self._done_seq = seq
+                    self._events_cond.notify_all()
+        if not self._events.submit(job):
+            job()  # (closed, or 1024 callbacks behind: run it here rather than lose it)
+
     def _notification(self, message: Message) -> None:
         method = message["method"]
         params = message.get("params") if isinstance(message.get("params"), dict) else {}
@@ -733,7 +827,8 @@ class Client:
                 if waiter is not None:
                     waiter.deadline = time.monotonic() + waiter.timeout
                     if waiter.progress is not None:
-                        waiter.progress(params.get("progress"), params.get("total"), params.get("message"))
+                        self._callback(waiter.progress, params.get("progress"), params.get("total"),
+                                       params.get("message"))
             elif method == "notifications/subscriptions/acknowledged":
                 meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
                 with self._lock:
@@ -742,14 +837,14 @@ class Client:
                     event.set()
             elif method == "notifications/message":
                 if self.on_log is not None:
-                    self.on_log(params)
+                    self._callback(self.on_log, params)
             elif method == "notifications/resources/updated":
                 if self.on_resource_updated is not None and isinstance(params.get("uri"), str):
-                    self.on_resource_updated(params["uri"])
+                    self._callback(self.on_resource_updated, params["uri"])
             elif method.endswith("/list_changed") and method.count("/") == 2:
                 kind = method.split("/")[1]
                 if self.on_list_changed is not None and kind in ("tools", "prompts", "resources"):
-                    self.on_list_changed(kind)
+                    self._callback(self.on_list_changed, kind)
         except Exception:
             _client_log.exception("handler for %s raised", method)
 
