@@ -418,13 +418,19 @@ class Client:
             # 2026-07-28 over HTTP: the x-mcp-header arguments each call mirrors in headers.
             from .schema import header_parameters
             mirrored = {}
+            usable = []
             for tool in tools:
                 try:
                     mirrored[tool.get("name")] = [(path, header) for path, header, _ in
                                                   header_parameters(tool.get("inputSchema") or {})]
-                except (ValueError, TypeError, AttributeError):
-                    continue  # an annotation the spec forbids: nothing mirrored
+                except (ValueError, TypeError, AttributeError) as exc:
+                    # An x-mcp-header the spec forbids: such a tool cannot be called
+                    # correctly, and clients drop it.
+                    _client_log.warning("dropped tool %r: %s", tool.get("name"), exc)
+                    continue
+                usable.append(tool)
             self._channel.tool_headers = mirrored
+            tools = usable
         return tools
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,

@@ -33,6 +33,10 @@ from .workers import WorkerPool
 _httpclient_log = LazyLogger("mcplite.httpclient")
 _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 _MAX_SSE_LINE = 16 * 1024 * 1024
+# What a kept-alive connection the server has since closed fails with, before the request
+# could have been read: safe to send again on a new connection.
+_STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
+                     http.client.CannotSendRequest)
 
 
 def header_value(value: Any) -> str:
@@ -206,10 +210,12 @@ class HttpChannel(_ClientChannel):
                 conn.request("POST", self._path, body, headers)
                 response = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
-                if not kept:
+                if not (kept and isinstance(exc, _STALE_CONNECTION)):
                     self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
                     return
-                # A kept-alive connection the server had closed: once more on a new one.
+                # A kept-alive connection the server had closed before reading anything:
+                # once more on a new one. (Never after any other failure: the request may
+                # have been received, and must not run twice.)
                 conn.close()
                 conn = self._connect()
                 if rid is not None:
@@ -228,12 +234,11 @@ class HttpChannel(_ClientChannel):
             try:
                 if content_type == "text/event-stream":
                     _sse_events(response, self._on_event)
-                    reusable = True
-                    if rid is not None:
-                        self._unanswered(rid)
+                    response.read()  # to its very end: only then can the connection carry another
+                    reusable = not response.will_close
                     return
                 data = response.read()
-                reusable = True
+                reusable = not response.will_close
             except Exception as exc:  # http.client fails oddly on a socket closed under it
                 if rid is not None and not self._closed:
                     self._fail(rid, "the response to request %r broke off: %s" % (rid, exc))
@@ -280,11 +285,6 @@ class HttpChannel(_ClientChannel):
         wait out the timeout."""
         if rid is not None and not self._closed:
             self.on_message(error_response(rid, ConnectionClosed(why)))
-
-    def _unanswered(self, rid: Any) -> None:
-        # A stream that ended without the response: the caller's own timeout decides
-        # (resumption with Last-Event-ID is not implemented yet).
-        _httpclient_log.debug("the stream of request %r ended without its response", rid)
 
     def _listen_standalone(self) -> None:
         """The GET stream of a legacy session: the server's requests and notifications."""

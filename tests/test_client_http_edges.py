@@ -1,0 +1,89 @@
+"""Edge cases of the client's Streamable HTTP channel against a hand-written server: an SSE
+answer with a Content-Length (as the official SDK's servers send them) must not make the
+next request on the kept-alive connection go out twice; tools whose x-mcp-header
+annotations the spec forbids are dropped."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List
+
+import pytest
+
+from mcplite import Client
+
+MODERN = "2026-07-28"
+TOOLS = [
+    {"name": "good", "inputSchema": {"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"}}}},
+    # "MUST only be applied to parameters with primitive types": an object is refused.
+    {"name": "bad", "inputSchema": {"type": "object", "properties": {
+        "where": {"type": "object", "x-mcp-header": "Where"}}}},
+]
+
+
+def answer(message: Dict[str, Any]) -> Dict[str, Any]:
+    method = message["method"]
+    meta = {"io.modelcontextprotocol/serverInfo": {"name": "hand", "version": "1"}}
+    if method == "server/discover":
+        result = {"supportedVersions": [MODERN], "capabilities": {"tools": {}}, "resultType": "complete",
+                  "ttlMs": 0, "cacheScope": "private", "_meta": meta}
+    elif method == "tools/list":
+        result = {"tools": TOOLS, "resultType": "complete", "ttlMs": 0, "cacheScope": "private", "_meta": meta}
+    else:
+        result = {"content": [{"type": "text", "text": "called %s" % message["params"]["name"]}],
+                  "resultType": "complete", "_meta": meta}
+    return {"jsonrpc": "2.0", "id": message["id"], "result": result}
+
+
+@pytest.fixture
+def server():
+    received = []  # type: List[Dict[str, Any]]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append({"message": message, "headers": {k.lower(): v for k, v in self.headers.items()}})
+            body = ("event: message\ndata: %s\n\n" % json.dumps(answer(message))).encode()
+            # SSE with a Content-Length, on a kept-alive connection.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1], received
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_each_request_goes_out_once_after_an_sse_answer_with_a_length(server):
+    url, received = server
+    with Client.http(url, timeout=5) as client:
+        assert client.era == "modern"
+        for _ in range(3):
+            assert client.call_tool("good", {"region": "eu"})["content"][0]["text"] == "called good"
+    methods = [r["message"]["method"] for r in received]
+    assert methods == ["server/discover", "tools/call", "tools/call", "tools/call"]
+    ids = [r["message"]["id"] for r in received]
+    assert len(ids) == len(set(ids)), ids
+
+
+def test_tools_with_forbidden_header_annotations_are_dropped(server):
+    url, received = server
+    with Client.http(url, timeout=5) as client:
+        assert [tool["name"] for tool in client.list_tools()] == ["good"]
+        client.call_tool("good", {"region": "eu-west"})
+    call = received[-1]
+    assert call["headers"]["mcp-param-region"] == "eu-west"
+    assert call["headers"]["mcp-name"] == "good" and call["headers"]["mcp-method"] == "tools/call"
