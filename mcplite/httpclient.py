@@ -13,8 +13,11 @@ session. 2026-07-28: every POST carries ``MCP-Protocol-Version``, ``Mcp-Method``
 ``Mcp-Name`` and the ``Mcp-Param-*`` headers of the tool's ``x-mcp-header`` arguments;
 cancelling a request means closing its connection, not a notification.
 
-Not yet here (see the issues): resuming a broken stream with ``Last-Event-ID``, a new
-session after a 404, the 2024-11-05 HTTP+SSE fallback, proxies, OAuth.
+A request's stream that ends before its response is resumed with ``Last-Event-ID`` after
+the server's ``retry`` delay (legacy sessions; 2026-07-28 has no resumption).
+
+Not yet here (see the issues): a new session after a 404, the 2024-11-05 HTTP+SSE
+fallback, proxies, OAuth.
 """
 
 import base64
@@ -52,9 +55,12 @@ def header_value(value: Any) -> str:
     return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
 
 
-def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None]) -> None:
-    """Read SSE events (event type, data, id) until the stream ends."""
-    event, data, event_id = "message", [], None  # type: Tuple[str, List[str], Optional[str]]
+def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
+                state: Optional[Dict[str, Any]] = None) -> None:
+    """Read SSE events (event type, data, id) until the stream ends. ``state`` keeps the
+    stream's last event id ("last_id") and reconnection delay ("retry", ms)."""
+    event, data = "message", []  # type: Tuple[str, List[str]]
+    event_id = state.get("last_id") if state is not None else None  # type: Optional[str]
     while True:
         raw = response.readline(_MAX_SSE_LINE)
         if not raw:
@@ -76,6 +82,10 @@ def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], Non
             event = value
         elif name == "id":
             event_id = value
+            if state is not None:
+                state["last_id"] = value
+        elif name == "retry" and value.isdigit() and state is not None:
+            state["retry"] = int(value)
 
 
 class HttpChannel(_ClientChannel):
@@ -105,6 +115,7 @@ class HttpChannel(_ClientChannel):
         self.tool_headers = {}  # type: Dict[str, List[Tuple[Tuple[str, ...], str]]]
         self._get_connection = None  # type: Optional[http.client.HTTPConnection]
         self._closed = False
+        self._closed_event = threading.Event()  # wakes a resumption waiting out its delay
 
     # -- connections ---------------------------------------------------------------
 
@@ -233,9 +244,12 @@ class HttpChannel(_ClientChannel):
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             try:
                 if content_type == "text/event-stream":
-                    _sse_events(response, self._on_event)
+                    state = {"last_id": None, "retry": None, "answered": False}  # type: Dict[str, Any]
+                    _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state)
                     response.read()  # to its very end: only then can the connection carry another
                     reusable = not response.will_close
+                    if rid is not None and not state["answered"] and not self._closed:
+                        self._resume(rid, state)
                     return
                 data = response.read()
                 reusable = not response.will_close
@@ -270,15 +284,73 @@ class HttpChannel(_ClientChannel):
             else:
                 conn.close()
 
-    def _on_event(self, event: str, data: str, event_id: Optional[str]) -> None:
+    def _on_request_event(self, rid: Any, state: Dict[str, Any], event: str, data: str,
+                          event_id: Optional[str]) -> None:
+        message = self._on_event(event, data, event_id)
+        if (isinstance(message, dict) and "method" not in message and message.get("id") == rid
+                and ("result" in message or "error" in message)):
+            state["answered"] = True
+
+    def _resume(self, rid: Any, state: Dict[str, Any]) -> None:
+        """A request's stream ended before its response. In a session whose server numbers
+        its events, come back for the rest with ``Last-Event-ID`` after the ``retry``
+        delay it asked for ("the client SHOULD attempt to resume the stream");
+        otherwise the request has failed."""
+        if self.era == "modern" or self.session_id is None or state["last_id"] is None:
+            self._fail(rid, "the server ended the response stream of request %r without answering it" % (rid,))
+            return
+        idle_rounds = 0
+        while not self._closed and idle_rounds < 3:
+            delay = min((state["retry"] if state["retry"] is not None else 1000) / 1000.0, 30.0)
+            if self._closed_event.wait(delay):
+                return
+            before = state["last_id"]
+            conn = self._connect()
+            with self._lock:
+                self._open[rid] = conn
+            try:
+                headers = self._get_headers()
+                headers["Last-Event-ID"] = before
+                conn.request("GET", self._path, headers=headers)
+                response = conn.getresponse()
+                if response.status != 200:
+                    response.read()
+                    self._fail(rid, "cannot resume the stream of request %r: HTTP %d" % (rid, response.status))
+                    return
+                _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state)
+            except Exception as exc:  # the server went away, or close() shut the socket
+                if self._closed:
+                    return
+                _httpclient_log.debug("resuming request %r failed: %s", rid, exc)
+            finally:
+                with self._lock:
+                    self._open.pop(rid, None)
+                conn.close()
+            if state["answered"]:
+                return
+            idle_rounds = idle_rounds + 1 if state["last_id"] == before else 0
+        self._fail(rid, "the stream of request %r ended without its response, and resuming it brought nothing"
+                   % (rid,))
+
+    def _get_headers(self) -> Dict[str, str]:
+        headers = {"Accept": "text/event-stream"}
+        headers.update(self._headers)
+        if self.session_id is not None:
+            headers["Mcp-Session-Id"] = self.session_id
+        if self.protocol_version is not None:
+            headers["MCP-Protocol-Version"] = self.protocol_version
+        return headers
+
+    def _on_event(self, event: str, data: str, event_id: Optional[str]) -> Any:
         if event != "message" or not data.strip():
-            return  # a priming event, or one of another type
+            return None  # a priming event, or one of another type
         try:
             message = decode(data)
         except MCPError:
             _httpclient_log.warning("ignored an SSE event that is not JSON: %r", data[:200])
-            return
+            return None
         self.on_message(message)
+        return message
 
     def _fail(self, rid: Any, why: str) -> None:
         """Answer a request ourselves when the server never will, so its caller does not
@@ -290,12 +362,7 @@ class HttpChannel(_ClientChannel):
         """The GET stream of a legacy session: the server's requests and notifications."""
         conn = self._connect()
         self._get_connection = conn
-        headers = {"Accept": "text/event-stream"}
-        headers.update(self._headers)
-        if self.session_id is not None:
-            headers["Mcp-Session-Id"] = self.session_id
-        if self.protocol_version is not None:
-            headers["MCP-Protocol-Version"] = self.protocol_version
+        headers = self._get_headers()
         try:
             conn.timeout = None  # a stream may be quiet for a long time
             conn.request("GET", self._path, headers=headers)
@@ -313,6 +380,7 @@ class HttpChannel(_ClientChannel):
         if self._closed:
             return
         self._closed = True
+        self._closed_event.set()
         if self.session_id is not None and self.era == "legacy":
             # "Clients that no longer need a particular session ... SHOULD send an HTTP
             # DELETE to the MCP endpoint with the Mcp-Session-Id header."

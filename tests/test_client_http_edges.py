@@ -5,12 +5,13 @@ annotations the spec forbids are dropped."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List
 
 import pytest
 
-from mcplite import Client
+from mcplite import Client, Context, MCPError, Server
 
 MODERN = "2026-07-28"
 TOOLS = [
@@ -30,6 +31,8 @@ def answer(message: Dict[str, Any]) -> Dict[str, Any]:
                   "ttlMs": 0, "cacheScope": "private", "_meta": meta}
     elif method == "tools/list":
         result = {"tools": TOOLS, "resultType": "complete", "ttlMs": 0, "cacheScope": "private", "_meta": meta}
+    elif message["params"]["name"] == "vanish":
+        return {}  # the stream ends without the response
     else:
         result = {"content": [{"type": "text", "text": "called %s" % message["params"]["name"]}],
                   "resultType": "complete", "_meta": meta}
@@ -49,7 +52,8 @@ def server():
         def do_POST(self) -> None:
             message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append({"message": message, "headers": {k.lower(): v for k, v in self.headers.items()}})
-            body = ("event: message\ndata: %s\n\n" % json.dumps(answer(message))).encode()
+            reply = answer(message)
+            body = ("event: message\ndata: %s\n\n" % json.dumps(reply)).encode() if reply else b": bye\n\n"
             # SSE with a Content-Length, on a kept-alive connection.
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -87,3 +91,44 @@ def test_tools_with_forbidden_header_annotations_are_dropped(server):
     call = received[-1]
     assert call["headers"]["mcp-param-region"] == "eu-west"
     assert call["headers"]["mcp-name"] == "good" and call["headers"]["mcp-method"] == "tools/call"
+
+
+def test_a_modern_stream_that_ends_without_its_response_fails_at_once(server):
+    url, received = server
+    with Client.http(url, timeout=10) as client:
+        start = time.monotonic()
+        with pytest.raises(MCPError) as info:
+            client.call_tool("vanish")
+        assert time.monotonic() - start < 2, "waited for the timeout instead of failing at once"
+        assert "ended the response stream" in info.value.message
+
+
+def test_a_session_resumes_a_closed_stream_with_last_event_id():
+    app = Server("polling")
+
+    @app.tool()
+    def poll(ctx: Context) -> str:
+        ctx.info("before")
+        ctx.close_sse_stream(retry_ms=200)  # the server closes the connection, the stream goes on
+        threading.Event().wait(0.4)
+        ctx.info("after")
+        return "done"
+
+    seen = []  # type: List[Any]
+    original = None
+    with app.run_in_thread("http", port=0) as handle:
+        original = handle.app.handle
+
+        def spy(request: Any) -> Any:
+            seen.append((request.method, request.headers.get("last-event-id")))
+            return original(request)
+        handle.app.handle = spy
+        logs = []  # type: List[Any]
+        with Client.http(handle.url, era="legacy", timeout=5, on_log=lambda params: logs.append(params["data"])) as c:
+            start = time.monotonic()
+            assert c.call_tool("poll")["content"] == [{"type": "text", "text": "done"}]
+            elapsed = time.monotonic() - start
+    assert logs == ["before", "after"]
+    resumed = [event_id for method, event_id in seen if method == "GET" and event_id]
+    assert len(resumed) == 1 and resumed[0].startswith("1.")  # the call's own stream, after its last event
+    assert 0.2 <= elapsed < 3
