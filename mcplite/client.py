@@ -193,6 +193,8 @@ class _StdioChannel(_ClientChannel):
         except subprocess.TimeoutExpired:
             status = None
         what = "the server closed its stdout" if status is None else "the server exited with status %s" % status
+        for thread in self._threads[1:]:
+            thread.join(0.5)  # the rest of its stderr
         if self.garbage is not None:
             what += "; its last line that was not JSON: %r" % self.garbage
         tail = bytes(self._stderr_tail[-2000:]).decode("utf-8", "replace").strip()
@@ -349,7 +351,12 @@ class Client:
         self._listen = None  # type: Any   # the 2026-07-28 subscriptions/listen request in force
         self._subscriptions = set()  # type: set
         self._acknowledged = (None, threading.Event())  # (listen id, set when acknowledged)
+        self._legacy_level = None  # type: Optional[str]
+        self._lost_session = False  # the HTTP server ended our session: start another
+        self._renew_lock = threading.Lock()
         self._channel = _channel
+        if hasattr(_channel, "on_session_lost"):
+            _channel.on_session_lost = self._session_lost
         if hasattr(_channel, "write_timeout"):
             _channel.write_timeout = timeout  # a write may take as long as a call
         _channel.start(self._receive, self._channel_closed)
@@ -488,6 +495,7 @@ class Client:
             self.log_level = level
         else:
             self.request("logging/setLevel", {"level": level}, timeout=timeout)
+            self._legacy_level = level
 
     def subscribe(self, uri: str, timeout: Optional[float] = None) -> None:
         """Hear of changes to ``uri`` (``on_resource_updated``): ``resources/subscribe`` in
@@ -498,6 +506,8 @@ class Client:
             self._relisten(timeout)
         else:
             self.request("resources/subscribe", {"uri": uri}, timeout=timeout)
+            with self._lock:
+                self._subscriptions.add(uri)
 
     def unsubscribe(self, uri: str, timeout: Optional[float] = None) -> None:
         if self.era == "modern":
@@ -506,6 +516,8 @@ class Client:
             self._relisten(timeout)
         else:
             self.request("resources/unsubscribe", {"uri": uri}, timeout=timeout)
+            with self._lock:
+                self._subscriptions.discard(uri)
 
     def notify_roots_changed(self) -> None:
         """Tell a session's server the roots changed (2026-07-28 servers ask each time)."""
@@ -518,7 +530,14 @@ class Client:
         added, and ``input_required`` rounds are answered through the handlers and retried
         (at most ``max_rounds`` times)."""
         params = dict(params) if params else {}
-        if self.era != "modern" or method not in _ROUND_TRIP_METHODS:
+        if self.era != "modern":
+            try:
+                return self._call(method, params, timeout, progress)
+            except MCPError:
+                if not self._renew_session():
+                    raise
+                return self._call(method, params, timeout, progress)
+        if method not in _ROUND_TRIP_METHODS:
             return self._call(method, params, timeout, progress)
         for rounds in range(self.max_rounds + 1):
             result = self._call(method, params, timeout, progress)
@@ -538,6 +557,27 @@ class Client:
         raise MCPError(INTERNAL_ERROR, "%s still needed input after %d rounds" % (method, self.max_rounds))
 
     # -- connecting -------------------------------------------------------------------
+
+    def _session_lost(self) -> None:
+        self._lost_session = True
+
+    def _renew_session(self) -> bool:
+        """After the server ended our HTTP session (404): a new session, with what the old
+        one had set up (log level, subscriptions). True when the request can be sent again."""
+        if not self._lost_session:
+            return False
+        with self._renew_lock:
+            if self._lost_session:
+                self._lost_session = False
+                self._initialize(self.protocol_version or LATEST_LEGACY_VERSION)
+                ready = getattr(self._channel, "ready", None)
+                if ready is not None:
+                    ready()
+                if self._legacy_level is not None:
+                    self._call("logging/setLevel", {"level": self._legacy_level}, None, None)
+                for uri in sorted(self._subscriptions):
+                    self._call("resources/subscribe", {"uri": uri}, None, None)
+        return True
 
     def _declared_capabilities(self, extra: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         caps = {}  # type: Dict[str, Any]

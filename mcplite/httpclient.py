@@ -16,8 +16,8 @@ cancelling a request means closing its connection, not a notification.
 A request's stream that ends before its response is resumed with ``Last-Event-ID`` after
 the server's ``retry`` delay (legacy sessions; 2026-07-28 has no resumption).
 
-Not yet here (see the issues): a new session after a 404, the 2024-11-05 HTTP+SSE
-fallback, proxies, OAuth.
+A 404 for a session starts a new one, where the request is sent again. Not yet here (see
+the issues): the 2024-11-05 HTTP+SSE fallback, proxies, OAuth.
 """
 
 import base64
@@ -38,6 +38,7 @@ _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 _MAX_SSE_LINE = 16 * 1024 * 1024
 # What a kept-alive connection the server has since closed fails with, before the request
 # could have been read: safe to send again on a new connection.
+SESSION_ENDED = -32099  # (a code of our own, in the range for implementations) the session is gone
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
                      http.client.CannotSendRequest)
 
@@ -90,6 +91,8 @@ def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], Non
 
 class HttpChannel(_ClientChannel):
     """Streamable HTTP to one endpoint URL."""
+
+    on_session_lost = staticmethod(lambda: None)  # type: Callable[[], None]
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
@@ -241,6 +244,20 @@ class HttpChannel(_ClientChannel):
             session = response.getheader("Mcp-Session-Id")
             if session and self.session_id is None:
                 self.session_id = session
+            sent_session = headers.get("Mcp-Session-Id")
+            if response.status == 404 and sent_session is not None and self.era == "legacy":
+                # "When a client receives HTTP 404 in response to a request containing an
+                # Mcp-Session-Id, it MUST start a new session": the Client does, and sends
+                # this request again there (the ended session never ran it).
+                response.read()
+                reusable = not response.will_close
+                if self.session_id == sent_session:
+                    self.session_id = None
+                    self.on_session_lost()
+                if rid is not None:
+                    self.on_message(error_response(rid, MCPError(SESSION_ENDED, "Session not found: the server "
+                                                                                "ended the session (HTTP 404)")))
+                return
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             try:
                 if content_type == "text/event-stream":

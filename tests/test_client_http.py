@@ -1068,20 +1068,21 @@ def test_http_error_with_a_null_id_body_fails_promptly(misbehaving, connect, era
     assert not isinstance(info.value, RequestTimeout)
 
 
-def test_a_session_ended_by_the_server_fails_promptly(serve, connect):
+def test_a_session_ended_by_the_server_is_replaced_promptly(serve, connect):
+    # "When a client receives HTTP 404 in response to a request containing an
+    # Mcp-Session-Id, it MUST start a new session": the call then goes through there.
     handle = serve()
     client = connect(handle.url, era="legacy", timeout=1.5)
+    ended = client._channel.session_id
     parts = urllib.parse.urlsplit(handle.url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT)
-    conn.request("DELETE", parts.path, headers={"Mcp-Session-Id": client._channel.session_id,
-                                                "MCP-Protocol-Version": LEGACY})
+    conn.request("DELETE", parts.path, headers={"Mcp-Session-Id": ended, "MCP-Protocol-Version": LEGACY})
     assert conn.getresponse().status == 200
     conn.close()
     start = time.monotonic()
-    with pytest.raises(MCPError) as info:
-        client.call_tool("add", {"a": 1, "b": 2})
+    assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
     assert time.monotonic() - start < 1.0
-    assert not isinstance(info.value, RequestTimeout)
+    assert client._channel.session_id not in (None, ended)
 
 
 # --- threads ------------------------------------------------------------------------------------------

@@ -132,3 +132,42 @@ def test_a_session_resumes_a_closed_stream_with_last_event_id():
     resumed = [event_id for method, event_id in seen if method == "GET" and event_id]
     assert len(resumed) == 1 and resumed[0].startswith("1.")  # the call's own stream, after its last event
     assert 0.2 <= elapsed < 3
+
+
+def test_a_session_the_server_ended_is_replaced_and_the_request_sent_again():
+    app = Server("renewing")
+    calls = []  # type: List[str]
+
+    @app.tool()
+    def hi() -> str:
+        calls.append("hi")
+        return "hi"
+
+    @app.resource("note://a")
+    def note() -> str:
+        return "a"
+
+    updates = []  # type: List[str]
+    with app.run_in_thread("http", port=0) as handle:
+        with Client.http(handle.url, era="legacy", timeout=5, on_resource_updated=updates.append) as client:
+            client.set_log_level("warning")
+            client.subscribe("note://a")
+            first = client._channel.session_id
+            # The server ends the session (as after its idle timeout): the next request gets 404.
+            with handle.app._lock:
+                ended = handle.app._sessions.pop(first)
+            ended.close()
+            assert client.call_tool("hi")["content"] == [{"type": "text", "text": "hi"}]
+            second = client._channel.session_id
+            assert second is not None and second != first
+            assert calls == ["hi"]  # sent again in the new session, run once
+            # What the old session had set up was set up again: the subscription...
+            deadline = time.monotonic() + 3
+            while not updates and time.monotonic() < deadline:
+                app.notify_resource_updated("note://a")
+                time.sleep(0.1)
+            assert updates and updates[0] == "note://a"
+            # ...and the log level.
+            with handle.app._lock:
+                session = handle.app._sessions[second]
+            assert session.connection.session.log_level == "warning"
