@@ -799,9 +799,10 @@ class Client:
             if not self._pool.submit(lambda: self._serve(message)):
                 self._reply(error_response(message["id"], MCPError(INTERNAL_ERROR, "Client busy")))
         else:
-            with self._events_cond:
-                if self._queued_seq > self._done_seq and len(self._barriers) < 10000:
-                    self._barriers[message.get("id")] = self._queued_seq
+            if self._queued_seq > self._done_seq:  # (callbacks pending: rare; ints read atomically)
+                with self._events_cond:
+                    if self._queued_seq > self._done_seq and len(self._barriers) < 10000:
+                        self._barriers[message.get("id")] = self._queued_seq
             if not self._outgoing.resolve(message):
                 self._barriers.pop(message.get("id"), None)
                 _client_log.debug("ignored a response that matches no request: %r", message.get("id"))

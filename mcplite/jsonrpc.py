@@ -241,33 +241,47 @@ class ConnectionClosed(MCPError):
 
 
 class Pending:
-    """A request we sent, waiting for its response (a minimal future)."""
+    """A request we sent, waiting for its response (a minimal future).
 
-    __slots__ = ("id", "method", "_event", "_result", "_error")
+    A plain lock, held from the start and released once settled, rather than an Event:
+    an Event is a Condition and a Lock, and this is made for every request a client sends.
+    """
+
+    __slots__ = ("id", "method", "_lock", "_result", "_error", "done")
 
     def __init__(self, id: RequestId, method: str) -> None:
         self.id = id
         self.method = method
-        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
         self._result = None  # type: Any
         self._error = None  # type: Optional[BaseException]
+        self.done = False
+
+    def _settle(self) -> None:
+        if not self.done:
+            self.done = True
+            try:
+                self._lock.release()
+            except RuntimeError:
+                pass  # settled twice at once (a response racing a cancellation): once is enough
 
     def resolve(self, result: Any) -> None:
-        self._result = result
-        self._event.set()
+        if not self.done:
+            self._result = result
+            self._settle()
 
     def fail(self, error: BaseException) -> None:
-        self._error = error
-        self._event.set()
-
-    @property
-    def done(self) -> bool:
-        return self._event.is_set()
+        if not self.done:
+            self._error = error
+            self._settle()
 
     def wait(self, timeout: Optional[float] = None) -> Any:
         """The result; raises the peer's MCPError, or TimeoutError when ``timeout`` passes."""
-        if not self._event.wait(timeout):
-            raise TimeoutError("no response to %r (id %r) within %s s" % (self.method, self.id, timeout))
+        if not self.done:
+            if not self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+                raise TimeoutError("no response to %r (id %r) within %s s" % (self.method, self.id, timeout))
+            self._lock.release()  # for any later wait
         if self._error is not None:
             raise self._error
         return self._result
