@@ -388,12 +388,23 @@ class Client:
         """Talk to a Streamable HTTP endpoint (``http://127.0.0.1:8000/mcp``, say).
         ``headers`` go on every request (an ``Authorization``, say); ``ssl_context`` is
         an ``ssl.SSLContext`` for https (default: the system's CAs)."""
-        from .httpclient import HttpChannel  # only a client of HTTP pays for http.client
+        from .httpclient import HttpChannel, LegacySseChannel  # only a client of HTTP pays for http.client
         channel = HttpChannel(url, headers, ssl_context)
         try:
             return cls(_channel=channel, **options)
+        except MCPError:
+            channel.close()
+            if channel.initialize_refused is None or options.get("era") == "modern":
+                raise
         except BaseException:
             channel.close()
+            raise
+        # The server refused initialize with 400/404/405: an old HTTP+SSE server, maybe.
+        old = LegacySseChannel(url, headers, ssl_context)
+        try:
+            return cls(_channel=old, **dict(options, era="legacy"))
+        except BaseException:
+            old.close()
             raise
 
     # -- context manager ------------------------------------------------------------

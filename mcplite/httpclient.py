@@ -16,8 +16,9 @@ cancelling a request means closing its connection, not a notification.
 A request's stream that ends before its response is resumed with ``Last-Event-ID`` after
 the server's ``retry`` delay (legacy sessions; 2026-07-28 has no resumption).
 
-A 404 for a session starts a new one, where the request is sent again. Not yet here (see
-the issues): the 2024-11-05 HTTP+SSE fallback, proxies, OAuth.
+A 404 for a session starts a new one, where the request is sent again. A server that
+refuses the initialize POST with 400, 404 or 405 is tried with the 2024-11-05 HTTP+SSE
+transport (``LegacySseChannel``). Not yet here (see the issues): proxies, OAuth.
 """
 
 import base64
@@ -26,7 +27,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .client import _ClientChannel
 from .jsonrpc import ConnectionClosed, MCPError, decode, encode, error_response, readable_id
@@ -60,6 +61,11 @@ def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], Non
                 state: Optional[Dict[str, Any]] = None) -> None:
     """Read SSE events (event type, data, id) until the stream ends. ``state`` keeps the
     stream's last event id ("last_id") and reconnection delay ("retry", ms)."""
+    for event, data, event_id in _sse_iter(response, state):
+        on_event(event, data, event_id)
+
+
+def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None) -> Iterator[Tuple[str, str, Optional[str]]]:
     event, data = "message", []  # type: Tuple[str, List[str]]
     event_id = state.get("last_id") if state is not None else None  # type: Optional[str]
     while True:
@@ -69,7 +75,7 @@ def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], Non
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if not line:
             if data:
-                on_event(event, "\n".join(data), event_id)
+                yield event, "\n".join(data), event_id
             event, data = "message", []
             continue
         if line.startswith(":"):
@@ -118,6 +124,7 @@ class HttpChannel(_ClientChannel):
         self.tool_headers = {}  # type: Dict[str, List[Tuple[Tuple[str, ...], str]]]
         self._get_connection = None  # type: Optional[http.client.HTTPConnection]
         self._closed = False
+        self.initialize_refused = None  # type: Optional[int]   # the status of a refused initialize
         self._closed_event = threading.Event()  # wakes a resumption waiting out its delay
 
     # -- connections ---------------------------------------------------------------
@@ -210,10 +217,13 @@ class HttpChannel(_ClientChannel):
             # A notification or our answer to the server: 202 expected, nothing to read.
             self._post(body, headers, None)
             return
+        if message.get("method") == "initialize":
+            headers["X-Mcplite-Initialize"] = "1"  # (removed before sending: see _post)
         if not self._pool.submit(lambda: self._post(body, headers, rid)):
             raise MCPError(-32603, "too many HTTP requests in progress")
 
     def _post(self, body: bytes, headers: Dict[str, str], rid: Any) -> None:
+        initializing = headers.pop("X-Mcplite-Initialize", None) is not None
         conn, kept = self._take()
         if rid is not None:
             with self._lock:
@@ -244,6 +254,10 @@ class HttpChannel(_ClientChannel):
             session = response.getheader("Mcp-Session-Id")
             if session and self.session_id is None:
                 self.session_id = session
+            if initializing and response.status in (400, 404, 405):
+                # "If it fails with an HTTP 4xx status code (e.g., 405 Method Not Allowed
+                # or 404 Not Found)", a client for old servers tries the HTTP+SSE transport.
+                self.initialize_refused = response.status
             sent_session = headers.get("Mcp-Session-Id")
             if response.status == 404 and sent_session is not None and self.era == "legacy":
                 # "When a client receives HTTP 404 in response to a request containing an
@@ -426,3 +440,113 @@ class HttpChannel(_ClientChannel):
             conn.close()
         self._pool.shutdown(2.0)
         self.on_close(ConnectionClosed("the client is closed"))
+
+
+class LegacySseChannel(_ClientChannel):
+    """The 2024-11-05 HTTP+SSE transport: a GET stream carries everything the server
+    sends; its first event, ``endpoint``, names the URL every client message is POSTed to."""
+
+    def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
+                 ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0) -> None:
+        self._stream = HttpChannel(url, headers, ssl_context, connect_timeout, max_streams=1)
+        self.url = url
+        self.endpoint = None  # type: Optional[str]
+        self._post_lock = threading.Lock()
+        self._post_conn = None  # type: Optional[http.client.HTTPConnection]
+        self._get_conn = None  # type: Optional[http.client.HTTPConnection]
+        self._reader = None  # type: Optional[threading.Thread]
+        self._closed = False
+
+    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
+        super().start(on_message, on_close)
+        conn = self._stream._connect()
+        self._get_conn = conn
+        headers = {"Accept": "text/event-stream"}
+        headers.update(self._stream._headers)
+        try:
+            conn.request("GET", self._stream._path, headers=headers)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
+        if response.status != 200:
+            conn.close()
+            raise ConnectionClosed("%s is neither a Streamable HTTP nor an HTTP+SSE endpoint (GET: HTTP %d)"
+                                   % (self.url, response.status))
+        events = _sse_iter(response)
+        for event, data, _ in events:
+            if event == "endpoint":
+                endpoint = urllib.parse.urljoin(self.url, data.strip())
+                ours, theirs = urllib.parse.urlsplit(self.url), urllib.parse.urlsplit(endpoint)
+                if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
+                    conn.close()
+                    raise ConnectionClosed("the server's endpoint %r is on another origin" % endpoint)
+                parts = theirs
+                self.endpoint = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+                break
+        else:
+            conn.close()
+            raise ConnectionClosed("the SSE stream of %s ended before its endpoint event" % self.url)
+        conn.timeout = None
+        if conn.sock is not None:
+            conn.sock.settimeout(None)  # the stream may be quiet for a long time
+        self._reader = threading.Thread(target=self._read, args=(events,), name="mcplite-client-sse", daemon=True)
+        self._reader.start()
+
+    def _read(self, events: Iterator[Tuple[str, str, Optional[str]]]) -> None:
+        try:
+            for event, data, _ in events:
+                if event == "message" and data.strip():
+                    try:
+                        self.on_message(decode(data))
+                    except MCPError:
+                        _httpclient_log.warning("ignored an SSE event that is not JSON: %r", data[:200])
+        except Exception:  # closed under us, or the server went away
+            pass
+        self.on_close(ConnectionClosed("the client is closed" if self._closed else "the server closed the SSE stream"))
+
+    def send(self, message: Any) -> None:
+        if self._closed or self.endpoint is None:
+            raise ConnectionClosed("the client is closed")
+        body = encode(message)
+        headers = {"Content-Type": "application/json"}
+        headers.update(self._stream._headers)
+        with self._post_lock:
+            for attempt in (1, 2):
+                conn = self._post_conn or self._stream._connect()
+                self._post_conn = None
+                try:
+                    conn.request("POST", self.endpoint, body, headers)
+                    response = conn.getresponse()
+                    response.read()
+                except _STALE_CONNECTION:
+                    conn.close()
+                    if attempt == 1:
+                        continue
+                    raise ConnectionClosed("cannot reach %s" % self.url)
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
+                if not response.will_close:
+                    self._post_conn = conn
+                else:
+                    conn.close()
+                if response.status >= 300:
+                    raise ConnectionClosed("the server refused a message: HTTP %d" % response.status)
+                return
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for conn in (self._get_conn, self._post_conn):
+            if conn is not None:
+                try:
+                    if conn.sock is not None:
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                conn.close()
+        if self._reader is not None:
+            self._reader.join(2.0)
+        self._stream.close()

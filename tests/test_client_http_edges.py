@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from interop_support import REPO, peer_env, sdk_python_fixture
 from mcplite import Client, Context, MCPError, Server
 
 MODERN = "2026-07-28"
@@ -171,3 +172,85 @@ def test_a_session_the_server_ended_is_replaced_and_the_request_sent_again():
             with handle.app._lock:
                 session = handle.app._sessions[second]
             assert session.connection.session.log_level == "warning"
+
+
+# --- the 2024-11-05 HTTP+SSE transport ---------------------------------------------------------
+
+
+def test_an_http_sse_endpoint_is_reached_through_the_old_transport():
+    app = Server("old")
+
+    @app.tool()
+    def ask(ctx: Context) -> str:
+        return "Hello, %s!" % ctx.elicit("Name?", {"name": str})["content"]["name"]
+
+    with app.run_in_thread("http", port=0) as handle:
+        url = handle.url.replace("/mcp", "/sse")
+        answer = {"action": "accept", "content": {"name": "Ada"}}
+        with Client.http(url, timeout=5, elicitation=lambda params: answer) as client:
+            # POST /sse is refused (405): the client falls back to GET /sse and its endpoint event.
+            assert type(client._channel).__name__ == "LegacySseChannel"
+            assert client.era == "legacy" and client.protocol_version == "2025-11-25"
+            assert client._channel.endpoint.startswith("/messages?session_id=")
+            assert [tool["name"] for tool in client.list_tools()] == ["ask"]
+            assert client.call_tool("ask")["content"] == [{"type": "text", "text": "Hello, Ada!"}]
+        deadline = time.monotonic() + 3
+        while handle.app.session_count() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert handle.app.session_count() == 0  # closing the GET stream ended the session
+
+
+def test_an_endpoint_that_is_neither_transport_gets_a_clear_error():
+    class Nothing(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _refuse(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        do_GET = do_POST = _refuse
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Nothing)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(MCPError) as info:
+            Client.http("http://127.0.0.1:%d/mcp" % httpd.server_address[1], timeout=3)
+        assert "neither a Streamable HTTP nor an HTTP+SSE endpoint" in info.value.message
+        assert time.monotonic() - start < 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+sdk_python = sdk_python_fixture("mcp.server.sse")
+
+
+def test_the_official_sdks_old_sse_server(sdk_python):
+    import socket
+    import subprocess
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sdk_python, str(REPO / "tests" / "interop" / "sdk_sse_server.py"), str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=peer_env())
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with Client.http("http://127.0.0.1:%d/sse" % port, timeout=10) as client:
+            assert type(client._channel).__name__ == "LegacySseChannel"
+            assert client.era == "legacy" and client.server_info["name"] == "old-sse"
+            assert [tool["name"] for tool in client.list_tools()] == ["add"]
+            assert client.call_tool("add", {"a": 2, "b": 3})["content"] == [{"type": "text", "text": "5"}]
+    finally:
+        server.kill()
+        server.wait(10)
