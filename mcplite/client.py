@@ -629,7 +629,7 @@ class Client:
         if negotiated is not None:
             negotiated(self.era, self.protocol_version)
 
-    def _discover(self, version: str, forced: bool) -> bool:
+    def _discover(self, version: str, forced: bool, retried: bool = False) -> bool:
         """The 2026-07-28 probe: True when the server is modern (now set up)."""
         self.era, self.protocol_version = "modern", version
         try:
@@ -647,8 +647,10 @@ class Client:
                 # "a recognized modern JSON-RPC error ... identifies a modern server: the
                 # client retries with a supported version rather than falling back."
                 usable = [v for v in MODERN_VERSIONS if v in offered]
-                if usable and usable[-1] != version:
-                    return self._discover(usable[-1], forced)
+                if usable and (usable[-1] != version or not retried):
+                    # Once more even with the version just sent: "the client retries with
+                    # a supported version" (the refusal may have been about something else).
+                    return self._discover(usable[-1], forced, retried=True)
                 if forced or not [v for v in LEGACY_VERSIONS if v in offered]:
                     raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our %s protocol "
                                    "versions" % ("modern" if forced else ""), exc.data)

@@ -156,9 +156,13 @@ class HttpChannel(_ClientChannel):
         self.protocol_version = version
 
     def ready(self) -> None:
-        """The connection is set up: a legacy session opens its GET stream."""
+        """The connection is set up: a legacy session opens its GET stream, and the client
+        goes on once the server has answered it - a server may drop what it sends there
+        (its questions to us) while no stream is open."""
         if self.era == "legacy" and self.session_id is not None:
-            self._pool.submit(self._listen_standalone)
+            opened = threading.Event()
+            if self._pool.submit(lambda: self._listen_standalone(opened)):
+                opened.wait(self._timeout)
 
     # -- sending -------------------------------------------------------------------
 
@@ -389,7 +393,7 @@ class HttpChannel(_ClientChannel):
         if rid is not None and not self._closed:
             self.on_message(error_response(rid, ConnectionClosed(why)))
 
-    def _listen_standalone(self) -> None:
+    def _listen_standalone(self, opened: threading.Event) -> None:
         """The GET stream of a legacy session: the server's requests and notifications."""
         conn = self._connect()
         self._get_connection = conn
@@ -398,6 +402,7 @@ class HttpChannel(_ClientChannel):
             conn.timeout = None  # a stream may be quiet for a long time
             conn.request("GET", self._path, headers=headers)
             response = conn.getresponse()
+            opened.set()
             if response.status != 200:
                 response.read()
                 return  # 405: the server offers no such stream
@@ -405,6 +410,7 @@ class HttpChannel(_ClientChannel):
         except Exception:  # closed under us (close()), or the server went away
             pass
         finally:
+            opened.set()
             conn.close()
 
     def close(self) -> None:
