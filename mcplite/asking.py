@@ -262,7 +262,8 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
         except MCPError as exc:
             # The client's own error, its code kept for the handler (-1: the user said no),
             # its message saying whose it is should it travel on as this request's error.
-            raise MCPError(exc.code, "The client answered %s with an error: %s" % (method, exc.message), exc.data)
+            raise MCPError(exc.code, "The client answered %s with an error: %s" % (method, exc.message),
+                           *([exc.data] if exc.has_data else []))
     finally:
         call.waiting = None
     if call.cancelled:

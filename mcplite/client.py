@@ -653,7 +653,7 @@ class Client:
                     return self._discover(usable[-1], forced, retried=True)
                 if forced or not [v for v in LEGACY_VERSIONS if v in offered]:
                     raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our %s protocol "
-                                   "versions" % ("modern" if forced else ""), exc.data)
+                                   "versions" % ("modern" if forced else ""), *([exc.data] if exc.has_data else []))
             elif forced:
                 raise
             result = None

@@ -125,6 +125,7 @@ class HttpChannel(_ClientChannel):
         self._get_connection = None  # type: Optional[http.client.HTTPConnection]
         self._closed = False
         self.initialize_refused = None  # type: Optional[int]   # the status of a refused initialize
+        self._cancelled = set()  # type: set   # ids of requests we cancelled, while their POST lasts
         self._closed_event = threading.Event()  # wakes a resumption waiting out its delay
 
     # -- connections ---------------------------------------------------------------
@@ -200,12 +201,17 @@ class HttpChannel(_ClientChannel):
     def send(self, message: Any) -> None:
         if self._closed:
             raise ConnectionClosed("the client is closed")
-        if (self.era == "modern" and isinstance(message, dict)
-                and message.get("method") == "notifications/cancelled"):
-            # 2026-07-28 over HTTP: "the client cancels a request by closing the stream".
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
             rid = (message.get("params") or {}).get("requestId")
             with self._lock:
                 conn = self._open.pop(rid, None)
+                if conn is not None:
+                    self._cancelled.add(rid)  # its stream is not to be resumed (until its POST ends)
+            if self.era != "modern":
+                # In a session the server is told; in 2026-07-28 "the client cancels a
+                # request by closing the stream" - which a session's client does too, as
+                # the server never ends the stream of a request it will not answer.
+                self._post(encode(message), self._request_headers(message), None)
             if conn is not None and conn.sock is not None:
                 # Shut the socket down rather than close the connection: that wakes the
                 # thread reading the answer (which closes it) and tells the server at once.
@@ -283,7 +289,7 @@ class HttpChannel(_ClientChannel):
                     _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state)
                     response.read()  # to its very end: only then can the connection carry another
                     reusable = not response.will_close
-                    if rid is not None and not state["answered"] and not self._closed:
+                    if rid is not None and not state["answered"] and not self._closed and rid not in self._cancelled:
                         self._resume(rid, state)
                     return
                 data = response.read()
@@ -314,6 +320,7 @@ class HttpChannel(_ClientChannel):
             if rid is not None:
                 with self._lock:
                     self._open.pop(rid, None)
+                    self._cancelled.discard(rid)
             if reusable and not self._closed:
                 self._give_back(conn)
             else:

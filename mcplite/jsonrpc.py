@@ -37,19 +37,21 @@ class MCPError(Exception):
     """A JSON-RPC error: raised by handlers to answer with an error, raised by clients on one.
 
     ``code`` is an integer, ``message`` one short sentence, ``data`` anything JSON (omitted
-    from the wire when not given).
+    from the wire when not given; then ``data`` is None and ``has_data`` False, while an
+    explicit ``"data": null`` has ``has_data`` True).
     """
 
     def __init__(self, code: int, message: str, data: Any = _NO_DATA) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.data = data
+        self.has_data = data is not _NO_DATA
+        self.data = data if self.has_data else None
 
     def to_error(self) -> Dict[str, Any]:
         """The ``error`` member of a JSON-RPC error response."""
         error = {"code": self.code, "message": self.message}  # type: Dict[str, Any]
-        if self.data is not _NO_DATA:
+        if self.has_data:
             error["data"] = self.data
         return error
 
@@ -69,7 +71,7 @@ class MCPError(Exception):
         return cls(code, message)
 
     def __repr__(self) -> str:
-        if self.data is _NO_DATA:
+        if not self.has_data:
             return "MCPError(%d, %r)" % (self.code, self.message)
         return "MCPError(%d, %r, %r)" % (self.code, self.message, self.data)
 
