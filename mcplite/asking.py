@@ -33,6 +33,11 @@ _PRIMITIVE_TYPES = {str: "string", int: "integer", float: "number", bool: "boole
 _ANSWERABLE = frozenset(("tools/call", "prompts/get", "resources/read"))  # requests that take inputResponses
 
 
+def new_elicitation_id() -> str:
+    """"The ID of the elicitation, which must be unique within the context of the server"."""
+    return os.urandom(12).hex()
+
+
 class InputRequired(BaseException):
     """Unwinds a 2026-07-28 handler that needs answers the client has not given yet.
 
@@ -51,7 +56,7 @@ class UrlElicitationRequired(MCPError):
     2026-07-28 request gets an ``input_required`` result asking the same."""
 
     def __init__(self, message: str, url: str, elicitation_id: Optional[str] = None) -> None:
-        self.elicitation_id = elicitation_id or os.urandom(12).hex()
+        self.elicitation_id = elicitation_id or new_elicitation_id()
         self.url = url
         self.prompt = message
         super().__init__(URL_ELICITATION_REQUIRED, "URL elicitation required: %s" % message, {"elicitations": [

@@ -334,7 +334,9 @@ class Client:
         self.server_info = {}  # type: Dict[str, Any]
         self.server_capabilities = {}  # type: Dict[str, Any]
         self.instructions = None  # type: Optional[str]
-        self.log_level = None  # type: Optional[str]   # 2026-07-28: sent in every request's _meta
+        # set_log_level's: in 2026-07-28 sent in every request's _meta; in a session, set
+        # again in a session that replaces one the server ended.
+        self.log_level = None  # type: Optional[str]
         self._outgoing = PendingRequests()
         self._waiters = {}  # type: Dict[Any, _Waiter]   # by progress token
         self._lock = threading.Lock()
@@ -351,7 +353,6 @@ class Client:
         self._listen = None  # type: Any   # the 2026-07-28 subscriptions/listen request in force
         self._subscriptions = set()  # type: set
         self._acknowledged = (None, threading.Event())  # (listen id, set when acknowledged)
-        self._legacy_level = None  # type: Optional[str]
         self._lost_session = False  # the HTTP server ended our session: start another
         self._renew_lock = threading.Lock()
         self._channel = _channel
@@ -375,11 +376,16 @@ class Client:
         after ``close_timeout`` seconds."""
         if isinstance(argv, str):
             raise TypeError("argv is a list: ['python3', 'server.py'], not a command line string")
-        channel = _StdioChannel(argv, env, cwd, capture_stderr, max_message_bytes, close_timeout)
+        return cls._over(_StdioChannel(argv, env, cwd, capture_stderr, max_message_bytes, close_timeout), options)
+
+    @classmethod
+    def _over(cls, channel: _ClientChannel, options: Dict[str, Any]) -> "Client":
+        """A client over ``channel``; the channel is closed if that fails (a mistyped
+        option must not leave a server process running)."""
         try:
             return cls(_channel=channel, **options)
         except BaseException:
-            channel.close()  # a mistyped option must not leave the server running
+            channel.close()
             raise
 
     @classmethod
@@ -391,21 +397,12 @@ class Client:
         from .httpclient import HttpChannel, LegacySseChannel  # only a client of HTTP pays for http.client
         channel = HttpChannel(url, headers, ssl_context)
         try:
-            return cls(_channel=channel, **options)
+            return cls._over(channel, options)
         except MCPError:
-            channel.close()
             if channel.initialize_refused is None or options.get("era") == "modern":
                 raise
-        except BaseException:
-            channel.close()
-            raise
         # The server refused initialize with 400/404/405: an old HTTP+SSE server, maybe.
-        old = LegacySseChannel(url, headers, ssl_context)
-        try:
-            return cls(_channel=old, **dict(options, era="legacy"))
-        except BaseException:
-            old.close()
-            raise
+        return cls._over(LegacySseChannel(url, headers, ssl_context), dict(options, era="legacy"))
 
     # -- context manager ------------------------------------------------------------
 
@@ -506,7 +503,7 @@ class Client:
             self.log_level = level
         else:
             self.request("logging/setLevel", {"level": level}, timeout=timeout)
-            self._legacy_level = level
+            self.log_level = level
 
     def subscribe(self, uri: str, timeout: Optional[float] = None) -> None:
         """Hear of changes to ``uri`` (``on_resource_updated``): ``resources/subscribe`` in
@@ -584,8 +581,8 @@ class Client:
                 ready = getattr(self._channel, "ready", None)
                 if ready is not None:
                     ready()
-                if self._legacy_level is not None:
-                    self._call("logging/setLevel", {"level": self._legacy_level}, None, None)
+                if self.log_level is not None:
+                    self._call("logging/setLevel", {"level": self.log_level}, None, None)
                 for uri in sorted(self._subscriptions):
                     self._call("resources/subscribe", {"uri": uri}, None, None)
         return True

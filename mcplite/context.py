@@ -5,11 +5,10 @@ handed to handlers that ask for one.
 2026-07-28 era has no such thing: everything arrives with each request).
 """
 
-import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
 from .asking import (
-    ask, form_schema, gather, required_capability, sampling_messages,
+    ask, form_schema, gather, new_elicitation_id, required_capability, sampling_messages,
 )
 from .jsonrpc import Message, notification
 from .protocol import LATEST_LEGACY_VERSION, LOG_LEVELS, SUPPORTED_VERSIONS
@@ -213,7 +212,7 @@ class Context:
         ``notify_elicitation_complete`` when it is (2025-11-25 sessions)."""
         params = {"mode": "url", "message": message, "url": url}  # type: Dict[str, Any]
         if not self._call.modern:
-            params["elicitationId"] = elicitation_id or _new_elicitation_id()
+            params["elicitationId"] = elicitation_id or new_elicitation_id()
         return ask(self._call, "elicit", "elicitation/create", params, key, timeout)
 
     def notify_elicitation_complete(self, elicitation_id: str) -> bool:
@@ -301,8 +300,5 @@ class Cancelled(Exception):
     """Raised by ``Context.check_cancelled`` once the client has cancelled the request (and
     by the questions a cancelled request was waiting on)."""
 
-
-def _new_elicitation_id() -> str:
-    return os.urandom(12).hex()
 
 

@@ -37,9 +37,9 @@ from .workers import WorkerPool
 _httpclient_log = LazyLogger("mcplite.httpclient")
 _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 _MAX_SSE_LINE = 16 * 1024 * 1024
+SESSION_ENDED = -32099  # (a code of our own, in the range for implementations) the session is gone
 # What a kept-alive connection the server has since closed fails with, before the request
 # could have been read: safe to send again on a new connection.
-SESSION_ENDED = -32099  # (a code of our own, in the range for implementations) the session is gone
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
                      http.client.CannotSendRequest)
 
@@ -55,6 +55,45 @@ def header_value(value: Any) -> str:
             and not (text.startswith("=?base64?") and text.endswith("?="))):  # would be read as encoded
         return text
     return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def _target(parts: urllib.parse.SplitResult) -> str:
+    """The request target (path and query) of a split URL."""
+    return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
+def _shut(conn: http.client.HTTPConnection) -> None:
+    """Shut a connection's socket down rather than just close it: that wakes a thread
+    blocked reading it (which then closes it), and the server sees the end at once."""
+    try:
+        if conn.sock is not None:
+            conn.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Endpoint:
+    """Where an HTTP channel connects: one http(s) URL, the headers every request carries."""
+
+    def __init__(self, url: str, headers: Optional[Dict[str, str]], ssl_context: Optional[ssl.SSLContext],
+                 timeout: float) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an MCP endpoint URL is http:// or https://, not %r" % (url,))
+        self.url = url
+        self.path = _target(parts)
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._ssl_context = ssl_context
+
+    def connect(self) -> http.client.HTTPConnection:
+        if self._https:
+            context = self._ssl_context or ssl.create_default_context()
+            return http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout, context=context)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
 
 
 def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
@@ -103,17 +142,12 @@ class HttpChannel(_ClientChannel):
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
                  max_streams: int = 32) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("an MCP endpoint URL is http:// or https://, not %r" % (url,))
+        endpoint = _Endpoint(url, headers, ssl_context, connect_timeout)
         self.url = url
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
-        self._path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-        self._headers = dict(headers or {})
-        self._ssl_context = ssl_context
+        self._path = endpoint.path
+        self._headers = endpoint.headers
         self._timeout = connect_timeout
+        self._connect = endpoint.connect
         self._pool = WorkerPool(max_streams, max_queued=1024, name="mcplite-http-client")
         self._lock = threading.Lock()
         self._idle = []  # type: List[http.client.HTTPConnection]
@@ -129,12 +163,6 @@ class HttpChannel(_ClientChannel):
         self._closed_event = threading.Event()  # wakes a resumption waiting out its delay
 
     # -- connections ---------------------------------------------------------------
-
-    def _connect(self) -> http.client.HTTPConnection:
-        if self._https:
-            context = self._ssl_context or ssl.create_default_context()
-            return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=context)
-        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
     def _take(self) -> Tuple[http.client.HTTPConnection, bool]:
         """A connection, and whether it is a kept-alive one (which the server may have
@@ -212,13 +240,8 @@ class HttpChannel(_ClientChannel):
                 # request by closing the stream" - which a session's client does too, as
                 # the server never ends the stream of a request it will not answer.
                 self._post(encode(message), self._request_headers(message), None)
-            if conn is not None and conn.sock is not None:
-                # Shut the socket down rather than close the connection: that wakes the
-                # thread reading the answer (which closes it) and tells the server at once.
-                try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            if conn is not None:
+                _shut(conn)
             return
         body = encode(message)
         headers = self._request_headers(message)
@@ -227,40 +250,31 @@ class HttpChannel(_ClientChannel):
             # A notification or our answer to the server: 202 expected, nothing to read.
             self._post(body, headers, None)
             return
-        if message.get("method") == "initialize":
-            headers["X-Mcplite-Initialize"] = "1"  # (removed before sending: see _post)
-        if not self._pool.submit(lambda: self._post(body, headers, rid)):
+        initializing = message.get("method") == "initialize"
+        if not self._pool.submit(lambda: self._post(body, headers, rid, initializing)):
             raise MCPError(-32603, "too many HTTP requests in progress")
 
-    def _post(self, body: bytes, headers: Dict[str, str], rid: Any) -> None:
-        initializing = headers.pop("X-Mcplite-Initialize", None) is not None
+    def _post(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool = False) -> None:
         conn, kept = self._take()
-        if rid is not None:
-            with self._lock:
-                self._open[rid] = conn
         reusable = False
         try:
-            try:
-                conn.request("POST", self._path, body, headers)
-                response = conn.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                if not (kept and isinstance(exc, _STALE_CONNECTION)):
-                    self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
-                    return
-                # A kept-alive connection the server had closed before reading anything:
-                # once more on a new one. (Never after any other failure: the request may
-                # have been received, and must not run twice.)
-                conn.close()
-                conn = self._connect()
+            while True:
                 if rid is not None:
                     with self._lock:
                         self._open[rid] = conn
                 try:
                     conn.request("POST", self._path, body, headers)
                     response = conn.getresponse()
+                    break
                 except (OSError, http.client.HTTPException) as exc:
-                    self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
-                    return
+                    if not (kept and isinstance(exc, _STALE_CONNECTION)):
+                        self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
+                        return
+                    # A kept-alive connection the server had closed before reading
+                    # anything: once more on a new one. (Never after any other failure:
+                    # the request may have been received, and must not run twice.)
+                    conn.close()
+                    conn, kept = self._connect(), False
             session = response.getheader("Mcp-Session-Id")
             if session and self.session_id is None:
                 self.session_id = session
@@ -430,10 +444,8 @@ class HttpChannel(_ClientChannel):
             # DELETE to the MCP endpoint with the Mcp-Session-Id header."
             try:
                 conn = self._connect()
-                headers = dict(self._headers)
-                headers["Mcp-Session-Id"] = self.session_id
-                if self.protocol_version:
-                    headers["MCP-Protocol-Version"] = self.protocol_version
+                headers = self._get_headers()
+                del headers["Accept"]
                 conn.request("DELETE", self._path, headers=headers)
                 conn.getresponse().read()
                 conn.close()
@@ -445,11 +457,7 @@ class HttpChannel(_ClientChannel):
         if self._get_connection is not None:
             connections.append(self._get_connection)
         for conn in connections:
-            try:
-                if conn.sock is not None:
-                    conn.sock.shutdown(2)
-            except OSError:
-                pass
+            _shut(conn)
             conn.close()
         self._pool.shutdown(2.0)
         self.on_close(ConnectionClosed("the client is closed"))
@@ -461,7 +469,7 @@ class LegacySseChannel(_ClientChannel):
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0) -> None:
-        self._stream = HttpChannel(url, headers, ssl_context, connect_timeout, max_streams=1)
+        self._server = _Endpoint(url, headers, ssl_context, connect_timeout)
         self.url = url
         self.endpoint = None  # type: Optional[str]
         self._post_lock = threading.Lock()
@@ -472,12 +480,12 @@ class LegacySseChannel(_ClientChannel):
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
         super().start(on_message, on_close)
-        conn = self._stream._connect()
+        conn = self._server.connect()
         self._get_conn = conn
         headers = {"Accept": "text/event-stream"}
-        headers.update(self._stream._headers)
+        headers.update(self._server.headers)
         try:
-            conn.request("GET", self._stream._path, headers=headers)
+            conn.request("GET", self._server.path, headers=headers)
             response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -494,8 +502,7 @@ class LegacySseChannel(_ClientChannel):
                 if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
                     conn.close()
                     raise ConnectionClosed("the server's endpoint %r is on another origin" % endpoint)
-                parts = theirs
-                self.endpoint = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+                self.endpoint = _target(theirs)
                 break
         else:
             conn.close()
@@ -523,10 +530,10 @@ class LegacySseChannel(_ClientChannel):
             raise ConnectionClosed("the client is closed")
         body = encode(message)
         headers = {"Content-Type": "application/json"}
-        headers.update(self._stream._headers)
+        headers.update(self._server.headers)
         with self._post_lock:
             for attempt in (1, 2):
-                conn = self._post_conn or self._stream._connect()
+                conn = self._post_conn or self._server.connect()
                 self._post_conn = None
                 try:
                     conn.request("POST", self.endpoint, body, headers)
@@ -554,12 +561,7 @@ class LegacySseChannel(_ClientChannel):
         self._closed = True
         for conn in (self._get_conn, self._post_conn):
             if conn is not None:
-                try:
-                    if conn.sock is not None:
-                        conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                _shut(conn)
                 conn.close()
         if self._reader is not None:
             self._reader.join(2.0)
-        self._stream.close()

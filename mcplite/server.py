@@ -611,10 +611,9 @@ class Server:
         if (prompt is None) == (template is None):
             raise TypeError("give exactly one of prompt= or template=")
         import inspect
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        takes_context = len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL
-                                                for p in inspect.signature(fn).parameters.values())
+        params = list(inspect.signature(fn).parameters.values())
+        takes_context = any(p.kind == p.VAR_POSITIONAL for p in params) or len(
+            [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
         ref = ("ref/prompt", prompt, argument) if prompt is not None else ("ref/resource", template, argument)
         with self._lock:
             self._completions[ref] = (lambda value, others: fn(value, others)) if takes_context else (
