@@ -30,7 +30,8 @@ __all__ = [
     "text", "image", "audio", "resource_link", "embedded_resource", "resource_contents",
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
-    "ConnectionClosed",
+    "ConnectionClosed", "HttpError", "OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage",
+    "TerminalAuthorizer",
     "__version__",
 ]
 
@@ -39,6 +40,8 @@ __all__ = [
 _LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
 # The client, likewise: a server never pays for subprocess and the client's machinery.
 _LAZY_CLIENT = ("Client", "RequestTimeout")
+_LAZY_HTTP_CLIENT = ("HttpError",)
+_LAZY_OAUTH = ("OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
 
 
 def __getattr__(name: str) -> Any:
@@ -48,4 +51,10 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_CLIENT:
         from . import client
         return getattr(client, name)
+    if name in _LAZY_HTTP_CLIENT:
+        from . import httpclient
+        return getattr(httpclient, name)
+    if name in _LAZY_OAUTH:
+        from . import oauth
+        return getattr(oauth, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -389,20 +389,30 @@ class Client:
             raise
 
     @classmethod
-    def http(cls, url: str, headers: Optional[Dict[str, str]] = None, *, ssl_context: Any = None,
+    def http(cls, url: str, headers: Optional[Dict[str, str]] = None, *, auth: Any = None,
+             ssl_context: Any = None, ca_file: Optional[str] = None, proxy: Optional[str] = None,
              **options: Any) -> "Client":
         """Talk to a Streamable HTTP endpoint (``http://127.0.0.1:8000/mcp``, say).
-        ``headers`` go on every request (an ``Authorization``, say); ``ssl_context`` is
-        an ``ssl.SSLContext`` for https (default: the system's CAs)."""
+        ``headers`` go on every request; ``auth`` is an ``OAuth`` for a server that
+        answers 401 (a fixed token can go in ``headers`` instead). ``ssl_context`` is an
+        ``ssl.SSLContext`` for https (default: the system's CAs), or ``ca_file`` the CA
+        bundle to trust instead. ``proxy``: an http:// proxy URL, "" for none; by
+        default the environment's (``https_proxy``, ``no_proxy``, ...)."""
         from .httpclient import HttpChannel, LegacySseChannel  # only a client of HTTP pays for http.client
-        channel = HttpChannel(url, headers, ssl_context)
+        if ca_file is not None:
+            if ssl_context is not None:
+                raise ValueError("give ssl_context or ca_file, not both")
+            import ssl
+            ssl_context = ssl.create_default_context(cafile=ca_file)
+        channel = HttpChannel(url, headers, ssl_context, proxy=proxy, auth=auth)
         try:
             return cls._over(channel, options)
         except MCPError:
             if channel.initialize_refused is None or options.get("era") == "modern":
                 raise
         # The server refused initialize with 400/404/405: an old HTTP+SSE server, maybe.
-        return cls._over(LegacySseChannel(url, headers, ssl_context), dict(options, era="legacy"))
+        return cls._over(LegacySseChannel(url, headers, ssl_context, proxy=proxy, auth=auth),
+                         dict(options, era="legacy"))
 
     # -- context manager ------------------------------------------------------------
 
@@ -638,6 +648,8 @@ class Client:
         except ConnectionClosed:
             raise
         except MCPError as exc:
+            if getattr(exc, "status", None) in (401, 403):
+                raise  # refused by HTTP authorization (and OAuth, if any, could not help): not an era question
             data = exc.data if isinstance(exc.data, dict) else {}
             offered = data.get("supported") if exc.code == UNSUPPORTED_PROTOCOL_VERSION else None
             if isinstance(offered, list):
@@ -715,10 +727,28 @@ class Client:
 
     def _call(self, method: str, params: Optional[Dict[str, Any]], timeout: Optional[float],
               progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
-        """One request, one response: the result, or MCPError."""
+        """One request, one response: the result, or MCPError. A request the transport
+        can repair (HTTP: a 401 or 403 after which the OAuth got a new token) is sent
+        again, with a new id; the repair runs here, in the caller's thread, outside the
+        call's timeout (a person may be signing in)."""
+        recover = getattr(self._channel, "recover", None)
+        attempt = 0
+        while True:
+            message, pending = self._outgoing.new(method, None)
+            try:
+                return self._exchange(message, pending, params, timeout, progress)
+            except RequestTimeout:
+                raise
+            except MCPError as exc:
+                if recover is None or self._closed is not None or not recover(pending.id, exc, attempt):
+                    raise
+            attempt += 1
+
+    def _exchange(self, message: Message, pending: Any, params: Optional[Dict[str, Any]],
+                  timeout: Optional[float], progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
+        method = message["method"]
         if timeout is None:
             timeout = self.timeout
-        message, pending = self._outgoing.new(method, None)
         token = ("p%s" % pending.id) if progress is not None else None
         body = self._envelope(params or {}, token)
         if body or method != "ping":

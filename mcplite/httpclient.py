@@ -18,7 +18,13 @@ the server's ``retry`` delay (legacy sessions; 2026-07-28 has no resumption).
 
 A 404 for a session starts a new one, where the request is sent again. A server that
 refuses the initialize POST with 400, 404 or 405 is tried with the 2024-11-05 HTTP+SSE
-transport (``LegacySseChannel``). Not yet here (see the issues): proxies, OAuth.
+transport (``LegacySseChannel``). Any other 4xx or 5xx fails its request at once with an
+``HttpError`` (status, ``WWW-Authenticate``, body); a 401 or 403 first goes to the
+channel's ``OAuth`` (oauth.py), if it has one, and the request is sent again with the token
+it got.
+
+Proxies come from the environment (``https_proxy``, ``http_proxy``, ``no_proxy``, as
+``urllib`` reads them), or ``proxy=``; loopback hosts are never proxied.
 """
 
 import base64
@@ -30,7 +36,7 @@ import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .client import _ClientChannel
-from .jsonrpc import ConnectionClosed, MCPError, decode, encode, error_response, readable_id
+from .jsonrpc import INTERNAL_ERROR, ConnectionClosed, MCPError, decode, encode, error_response, readable_id
 from .logs import LazyLogger
 from .workers import WorkerPool
 
@@ -38,6 +44,8 @@ _httpclient_log = LazyLogger("mcplite.httpclient")
 _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 _MAX_SSE_LINE = 16 * 1024 * 1024
 SESSION_ENDED = -32099  # (a code of our own, in the range for implementations) the session is gone
+_MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 characters kept)
+_LOOPBACK_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
 # What a kept-alive connection the server has since closed fails with, before the request
 # could have been read: safe to send again on a new connection.
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
@@ -57,6 +65,19 @@ def header_value(value: Any) -> str:
     return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
 
 
+class HttpError(MCPError):
+    """The server answered a request with an HTTP error status rather than a JSON-RPC
+    response: ``status``, the ``www_authenticate`` challenge (or None) and the start of
+    the ``body``. Its code is -32603 (internal error), as for a lost connection."""
+
+    def __init__(self, status: int, message: str, www_authenticate: Optional[str] = None, body: str = "") -> None:
+        super().__init__(INTERNAL_ERROR, message, {"status": status, "wwwAuthenticate": www_authenticate,
+                                                   "body": body})
+        self.status = status
+        self.www_authenticate = www_authenticate
+        self.body = body
+
+
 def _target(parts: urllib.parse.SplitResult) -> str:
     """The request target (path and query) of a split URL."""
     return (parts.path or "/") + ("?" + parts.query if parts.query else "")
@@ -73,10 +94,11 @@ def _shut(conn: http.client.HTTPConnection) -> None:
 
 
 class _Endpoint:
-    """Where an HTTP channel connects: one http(s) URL, the headers every request carries."""
+    """Where an HTTP channel connects: one http(s) URL, the headers every request carries,
+    and the proxy in between (if any). ``target`` is what goes on the request line."""
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]], ssl_context: Optional[ssl.SSLContext],
-                 timeout: float) -> None:
+                 timeout: float, proxy: Optional[str] = None) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("an MCP endpoint URL is http:// or https://, not %r" % (url,))
@@ -88,12 +110,80 @@ class _Endpoint:
         self._host = parts.hostname
         self._port = parts.port
         self._ssl_context = ssl_context
+        self._proxy = _proxy_for(parts, proxy)
+        self._tunnel_headers = {}  # type: Dict[str, str]
+        if self._proxy is not None and self._proxy.username is not None:
+            credentials = "%s:%s" % (urllib.parse.unquote(self._proxy.username),
+                                     urllib.parse.unquote(self._proxy.password or ""))
+            value = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+            if self._https:
+                self._tunnel_headers["Proxy-Authorization"] = value  # on the CONNECT only
+            else:
+                self.headers["Proxy-Authorization"] = value
+        # Plain http through a proxy: the request line carries the whole URL ("absolute-form").
+        self._absolute = self._proxy is not None and not self._https
+        self._origin = "http://" + parts.netloc.rpartition("@")[2]
+        self.target = self.target_of(self.path)
+
+    def target_of(self, path: str) -> str:
+        return self._origin + path if self._absolute else path
 
     def connect(self) -> http.client.HTTPConnection:
-        if self._https:
-            context = self._ssl_context or ssl.create_default_context()
+        context = (self._ssl_context or ssl.create_default_context()) if self._https else None
+        if self._proxy is not None:
+            proxy_host, proxy_port = self._proxy.hostname, self._proxy.port or 80
+            if not self._https:
+                return http.client.HTTPConnection(proxy_host, proxy_port, timeout=self.timeout)
+            conn = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=self.timeout, context=context)
+            conn.set_tunnel(self._host, self._port or 443, headers=self._tunnel_headers)  # CONNECT, then TLS
+            return conn
+        if context is not None:
             return http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout, context=context)
         return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+
+
+def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optional[urllib.parse.SplitResult]:
+    """The proxy for a URL: ``proxy`` when given ("" for none), else the environment's
+    (``https_proxy``/``http_proxy``/``all_proxy``, minus ``no_proxy``) - never for a
+    loopback host, where a proxy could only be a mistake (it would not reach this machine)."""
+    host = parts.hostname or ""
+    if host in _LOOPBACK_HOSTS or host.startswith("127."):
+        return None
+    if proxy is None:
+        import urllib.request  # only when a non-local server is reached
+        found = urllib.request.getproxies_environment()
+        if urllib.request.proxy_bypass_environment(host, found):
+            return None
+        proxy = found.get(parts.scheme) or found.get("all")
+    if not proxy:
+        return None
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    proxy_parts = urllib.parse.urlsplit(proxy)
+    if proxy_parts.scheme != "http" or not proxy_parts.hostname:
+        raise ValueError("only http:// proxies are supported (a CONNECT tunnel carries https), not %r" % (proxy,))
+    return proxy_parts
+
+
+def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
+                  ssl_context: Optional[ssl.SSLContext] = None, timeout: float = 30.0, proxy: Optional[str] = None,
+                  max_bytes: int = 1024 * 1024) -> Tuple[int, Dict[str, str], bytes]:
+    """One plain HTTP exchange (OAuth discovery and token requests): status, headers
+    (lower-case names) and body. Redirects are not followed - an authorization
+    endpoint's redirect is the answer itself. A body over ``max_bytes`` is an error."""
+    endpoint = _Endpoint(url, headers, ssl_context, timeout, proxy)
+    conn = endpoint.connect()
+    try:
+        conn.request(method, endpoint.target, body, endpoint.headers)
+        response = conn.getresponse()
+        data = response.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ConnectionClosed("the answer of %s is larger than %d bytes" % (url, max_bytes))
+        return response.status, {name.lower(): value for name, value in response.getheaders()}, data
+    except (OSError, http.client.HTTPException) as exc:
+        raise ConnectionClosed("cannot reach %s: %s" % (url, exc))
+    finally:
+        conn.close()
 
 
 def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
@@ -141,10 +231,15 @@ class HttpChannel(_ClientChannel):
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
-                 max_streams: int = 32) -> None:
-        endpoint = _Endpoint(url, headers, ssl_context, connect_timeout)
+                 max_streams: int = 32, proxy: Optional[str] = None, auth: Any = None) -> None:
+        endpoint = _Endpoint(url, headers, ssl_context, connect_timeout, proxy)
         self.url = url
-        self._path = endpoint.path
+        self._path = endpoint.target
+        # An OAuth (oauth.py), or None: a 401/403 then fails the request with HttpError.
+        self._auth = auth
+        if auth is not None:
+            auth.bind(url, lambda *args, **kw: http_exchange(*args, ssl_context=ssl_context, proxy=proxy, **kw))
+        self._http_failures = {}  # type: Dict[Any, int]   # request id -> token generation it was sent with
         self._headers = endpoint.headers
         self._timeout = connect_timeout
         self._connect = endpoint.connect
@@ -254,9 +349,21 @@ class HttpChannel(_ClientChannel):
         if not self._pool.submit(lambda: self._post(body, headers, rid, initializing)):
             raise MCPError(-32603, "too many HTTP requests in progress")
 
-    def _post(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool = False) -> None:
+    def _authorize(self, headers: Dict[str, str]) -> int:
+        """Put the current access token on a request; the token's generation (which tells
+        whether a 401 was for a token since replaced)."""
+        if self._auth is None:
+            return 0
+        generation, value = self._auth.header()
+        if value is not None:
+            headers["Authorization"] = value
+        return generation
+
+    def _post(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool = False,
+              authorized_again: bool = False) -> None:
         conn, kept = self._take()
         reusable = False
+        generation = self._authorize(headers)
         try:
             while True:
                 if rid is not None:
@@ -297,6 +404,28 @@ class HttpChannel(_ClientChannel):
                                                                                 "ended the session (HTTP 404)")))
                 return
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if response.status in (401, 403) or (response.status >= 400 and content_type != "application/json"):
+                # Not a JSON-RPC answer: the request fails now, with what the server said.
+                challenge = response.getheader("WWW-Authenticate")
+                text = response.read(_MAX_ERROR_BODY).decode("utf-8", "replace")[:1000]
+                detail = challenge or " ".join(text.split())[:200]
+                error = HttpError(response.status, "HTTP %d %s from %s%s" % (
+                    response.status, "with a body that is not JSON" if text.strip() else
+                    "with no response to request %r" % (rid,), self.url, ": " + detail if detail else ""),
+                    challenge, text)
+                reusable = response.isclosed() and not response.will_close
+                if rid is not None:
+                    with self._lock:
+                        self._http_failures[rid] = generation
+                    self._fail(rid, error)
+                elif (self._auth is not None and response.status in (401, 403) and not authorized_again
+                      and self._auth.recover(response.status, error.www_authenticate, generation, 0)):
+                    # A notification (or our answer to the server) runs in its sender's
+                    # thread: authorize there, and send it once more.
+                    self._post(body, headers, None, authorized_again=True)
+                else:
+                    _httpclient_log.warning("the server refused a message: %s", error.message)
+                return
             try:
                 if content_type == "text/event-stream":
                     state = {"last_id": None, "retry": None, "answered": False}  # type: Dict[str, Any]
@@ -391,6 +520,7 @@ class HttpChannel(_ClientChannel):
     def _get_headers(self) -> Dict[str, str]:
         headers = {"Accept": "text/event-stream"}
         headers.update(self._headers)
+        self._authorize(headers)
         if self.session_id is not None:
             headers["Mcp-Session-Id"] = self.session_id
         if self.protocol_version is not None:
@@ -408,11 +538,26 @@ class HttpChannel(_ClientChannel):
         self.on_message(message)
         return message
 
-    def _fail(self, rid: Any, why: str) -> None:
+    def _fail(self, rid: Any, why: Any) -> None:
         """Answer a request ourselves when the server never will, so its caller does not
-        wait out the timeout."""
+        wait out the timeout. ``why``: a sentence, or the MCPError to answer with."""
         if rid is not None and not self._closed:
-            self.on_message(error_response(rid, ConnectionClosed(why)))
+            self.on_message(error_response(rid, why if isinstance(why, MCPError) else ConnectionClosed(why)))
+
+    def recover(self, rid: Any, error: MCPError, attempt: int) -> bool:
+        """The Client's question when request ``rid`` failed with ``error``: True when it
+        may be sent again (a new access token came after a 401 or 403). Raises the
+        ``HttpError`` for a failure that was an HTTP status, or the ``OAuth``'s error."""
+        with self._lock:
+            if rid not in self._http_failures:
+                return False  # not an HTTP status (a JSON-RPC error, a lost connection)
+            generation = self._http_failures.pop(rid)
+        data = error.data if isinstance(error.data, dict) else {}
+        failure = HttpError(data.get("status", 0), error.message, data.get("wwwAuthenticate"), data.get("body", ""))
+        if self._auth is not None and failure.status in (401, 403) and not self._closed:
+            if self._auth.recover(failure.status, failure.www_authenticate, generation, attempt):
+                return True
+        raise failure
 
     def _listen_standalone(self, opened: threading.Event) -> None:
         """The GET stream of a legacy session: the server's requests and notifications."""
@@ -468,8 +613,15 @@ class LegacySseChannel(_ClientChannel):
     sends; its first event, ``endpoint``, names the URL every client message is POSTed to."""
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
-                 ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0) -> None:
-        self._server = _Endpoint(url, headers, ssl_context, connect_timeout)
+                 ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
+                 proxy: Optional[str] = None, auth: Any = None) -> None:
+        self._server = _Endpoint(url, headers, ssl_context, connect_timeout, proxy)
+        if auth is not None:
+            # The token the Streamable HTTP attempt got, if any (an old server has no
+            # other way to take part in OAuth: a 401 here is final).
+            value = auth.header()[1]
+            if value is not None:
+                self._server.headers["Authorization"] = value
         self.url = url
         self.endpoint = None  # type: Optional[str]
         self._post_lock = threading.Lock()
@@ -485,7 +637,7 @@ class LegacySseChannel(_ClientChannel):
         headers = {"Accept": "text/event-stream"}
         headers.update(self._server.headers)
         try:
-            conn.request("GET", self._server.path, headers=headers)
+            conn.request("GET", self._server.target, headers=headers)
             response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -502,7 +654,7 @@ class LegacySseChannel(_ClientChannel):
                 if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
                     conn.close()
                     raise ConnectionClosed("the server's endpoint %r is on another origin" % endpoint)
-                self.endpoint = _target(theirs)
+                self.endpoint = self._server.target_of(_target(theirs))
                 break
         else:
             conn.close()

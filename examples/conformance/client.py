@@ -12,20 +12,22 @@ whole contract and what each scenario checks.
 
 Nothing is printed on stdout; diagnostics go to stderr (MCP_CONFORMANCE_DEBUG=1 for more).
 Exit status: 0 when the scenario ran through, 1 when it failed or needs what mcplite's
-client does not have yet (OAuth: those scenarios are listed, with the reason, in
+client does not have yet (those scenarios are listed, with the reason, in
 tests/conformance/expected-failures/client-*.yml), 2 for a bad invocation.
 """
 
+import http.client
 import json
 import logging
 import os
 import sys
-from typing import Any, Callable, Dict, List
+import urllib.parse
+from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 import mcplite  # noqa: E402
-from mcplite import LEGACY_VERSIONS, MODERN_VERSIONS, Client, MCPError  # noqa: E402
+from mcplite import LEGACY_VERSIONS, MODERN_VERSIONS, Client, MCPError, OAuth  # noqa: E402
 
 log = logging.getLogger("conformance-client")
 
@@ -48,11 +50,11 @@ def context() -> Dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def connect(url: str, **handlers: Any) -> Client:
+def connect(url: str, auth: Optional[OAuth] = None, **handlers: Any) -> Client:
     """A client of ``url`` in the run's era (``handlers``: ``elicitation=``, ...)."""
     if PROTOCOL_VERSION not in MODERN_VERSIONS + LEGACY_VERSIONS:
         raise Unsupported("protocol version %r, which mcplite does not speak" % PROTOCOL_VERSION)
-    client = Client.http(url, timeout=CALL_TIMEOUT, protocol_version=PROTOCOL_VERSION,
+    client = Client.http(url, auth=auth, timeout=CALL_TIMEOUT, protocol_version=PROTOCOL_VERSION,
                          client_info=CLIENT_INFO, **handlers)
     log.info("connected: %s era, protocol version %s, server %s", client.era, client.protocol_version,
              client.server_info)
@@ -217,12 +219,80 @@ def run_skills(url: str) -> None:
         pass
 
 
-# Scenarios that need an OAuth client (mcplite has none yet: issue 5), and the reason.
-OAUTH = "needs an OAuth client (issue 5: not built yet)"
+# -- authorization ------------------------------------------------------------------------
+
+REDIRECT_URI = "http://localhost:3000/callback"  # nothing listens there: the redirect is read, not followed
+CIMD_URL = "https://conformance-test.local/client-metadata.json"
+
+
+def follow_once(url: str) -> str:
+    """The user agent's part of the authorization code flow: the mock authorization
+    server signs the user in at once and redirects; its Location is the answer."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=CALL_TIMEOUT)
+    try:
+        conn.request("GET", parts.path + "?" + parts.query)
+        response = conn.getresponse()
+        response.read()
+        location = response.getheader("Location")
+    finally:
+        conn.close()
+    if response.status not in (302, 303) or not location:
+        raise MCPError(-32603, "the authorization endpoint answered HTTP %d without a redirect" % response.status)
+    return location
+
+
+def oauth(**options: Any) -> OAuth:
+    """The OAuth of an authorization code scenario: pre-registered when the context has
+    credentials, else a Client ID Metadata Document where supported, else registered."""
+    ctx = context()
+    return OAuth(client_id=ctx.get("client_id"), client_secret=ctx.get("client_secret"),
+                 client_metadata_url=CIMD_URL, client_name="mcplite-conformance-client",
+                 redirect_uri=REDIRECT_URI, authorize=follow_once, **options)
+
+
+@scenario("auth/metadata-default", "auth/metadata-var1", "auth/metadata-var2", "auth/metadata-var3",
+          "auth/basic-cimd", "auth/basic-dcr", "auth/scope-from-www-authenticate",
+          "auth/scope-from-scopes-supported", "auth/scope-omitted-when-undefined", "auth/scope-step-up",
+          "auth/scope-retry-limit", "auth/token-endpoint-auth-basic", "auth/token-endpoint-auth-post",
+          "auth/token-endpoint-auth-none", "auth/pre-registration", "auth/2025-03-26-oauth-metadata-backcompat",
+          "auth/2025-03-26-oauth-endpoint-fallback", "auth/resource-mismatch", "auth/offline-access-scope",
+          "auth/offline-access-not-supported", "auth/authorization-server-migration", "auth/iss-supported",
+          "auth/iss-not-advertised", "auth/iss-supported-missing", "auth/iss-wrong-issuer", "auth/iss-unexpected",
+          "auth/iss-normalized", "auth/metadata-issuer-mismatch")
+def run_authorization_code(url: str) -> None:
+    """Sign in when the server answers 401 (and again for a 403 asking for more scopes),
+    list the tools, call test-tool. The refusal scenarios end in AuthorizationError."""
+    with connect(url, auth=oauth()) as client:
+        list_tools(client)
+        call_tool(client, "test-tool", {})
+
+
+@scenario("auth/client-credentials-basic")
+def run_client_credentials(url: str) -> None:
+    ctx = context()
+    auth = OAuth(grant="client_credentials", client_id=ctx.get("client_id"), client_secret=ctx.get("client_secret"))
+    with connect(url, auth=auth) as client:
+        list_tools(client)
+        call_tool(client, "test-tool", {})
+
+
+@scenario("auth/wif-jwt-bearer")
+def run_jwt_bearer(url: str) -> None:
+    """A workload identity: the context's JWT is the grant (no sign-in, no registration)."""
+    ctx = context()
+    auth = OAuth(grant="jwt_bearer", client_id=ctx.get("client_id"), assertion=ctx.get("valid_jwt"))
+    with connect(url, auth=auth) as client:
+        list_tools(client)
+        call_tool(client, "test-tool", {})
+
+
+# Scenarios that need what mcplite's client does not have, and the reason.
 PENDING = {
-    "auth/client-credentials-jwt": OAUTH + ", and ES256 signing for private_key_jwt",
-    "auth/dpop": OAUTH + ", and DPoP proofs (ES256 signing)",
-    "auth/dpop-nonce": OAUTH + ", and DPoP proofs (ES256 signing)",
+    "auth/client-credentials-jwt": "needs private_key_jwt client authentication (ES256 signing)",
+    "auth/dpop": "needs DPoP proofs (ES256 signing, JWK thumbprints)",
+    "auth/dpop-nonce": "needs DPoP proofs (ES256 signing, JWK thumbprints)",
+    "auth/enterprise-managed-authorization": "needs the RFC 8693 token exchange (ID-JAG)",
 }
 
 
@@ -237,8 +307,8 @@ def main() -> int:
     url = sys.argv[-1]
     run = SCENARIOS.get(name)
     if run is None:
-        if name.startswith("auth/"):
-            log.error("%s: %s", name, PENDING.get(name, OAUTH))
+        if name in PENDING:
+            log.error("%s: %s", name, PENDING[name])
         else:
             log.error("unknown scenario %r (known: %s)", name, ", ".join(sorted(SCENARIOS)))
         return 1
