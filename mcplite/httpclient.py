@@ -410,7 +410,7 @@ class HttpChannel(_ClientChannel):
                 text = response.read(_MAX_ERROR_BODY).decode("utf-8", "replace")[:1000]
                 detail = challenge or " ".join(text.split())[:200]
                 error = HttpError(response.status, "HTTP %d %s from %s%s" % (
-                    response.status, "with a body that is not JSON" if text.strip() else
+                    response.status, "with a body that is not JSON-RPC" if text.strip() else
                     "with no response to request %r" % (rid,), self.url, ": " + detail if detail else ""),
                     challenge, text)
                 reusable = response.isclosed() and not response.will_close

@@ -130,7 +130,7 @@ class FileTokenStorage:
     only (mode 0600) and replaced whole on each change, so a crash never leaves half a file."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = os.path.expanduser(path)
         self._lock = threading.Lock()
 
     def _load(self) -> Dict[str, Any]:
@@ -174,6 +174,7 @@ class TerminalAuthorizer:
         self.open_browser = open_browser
         self.timeout = timeout
         self._server = None  # type: Any
+        self._caught = []  # type: List[str]   # the callback URL, once the browser came back
 
     @property
     def redirect_uri(self) -> str:
@@ -284,6 +285,9 @@ class OAuth:
         self._server_url = None  # type: Optional[str]
         self._fetch = None  # type: Any
         self._requested = []  # type: List[str]   # the scopes asked for last
+        # The tokens in use, read from storage once (a file is not read on every request).
+        self._tokens = None  # type: Optional[Dict[str, Any]]
+        self._loaded = False
 
     # -- what the channel uses ------------------------------------------------------
 
@@ -297,10 +301,24 @@ class OAuth:
 
     def header(self) -> Tuple[int, Optional[str]]:
         """The current token's generation, and the ``Authorization`` value (None: no token)."""
-        tokens = self.storage.get(self._tokens_key())
-        if not tokens or not isinstance(tokens.get("access_token"), str):
-            return self._generation, None
-        return self._generation, "Bearer " + tokens["access_token"]
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    self._tokens = self._usable(self.storage.get(self._tokens_key()))
+                    self._loaded = True
+        generation, tokens = self._generation, self._tokens
+        return generation, "Bearer " + tokens["access_token"] if tokens is not None else None
+
+    @staticmethod
+    def _usable(tokens: Any) -> Optional[Dict[str, Any]]:
+        return tokens if isinstance(tokens, dict) and isinstance(tokens.get("access_token"), str) else None
+
+    def _keep(self, tokens: Optional[Dict[str, Any]]) -> None:
+        """Tokens from now on (None: none), stored and in use; requests sent with the old
+        ones are told apart by the generation."""
+        self.storage.set(self._tokens_key(), tokens)
+        self._tokens, self._loaded = tokens, True
+        self._generation += 1
 
     def recover(self, status: int, challenge: Optional[str], generation: int, attempt: int) -> bool:
         """A request sent with token ``generation`` was refused with ``status``: True when
@@ -314,7 +332,10 @@ class OAuth:
                 return False  # forbidden for good: more scopes would not help
             if attempt >= self.max_authorizations:
                 raise AuthorizationError("still refused (HTTP %d) after %d authorizations" % (status, attempt), status)
-            tokens = self.storage.get(self._tokens_key())
+            tokens = self._usable(self.storage.get(self._tokens_key()))
+            if tokens is not None and tokens.get("access_token") != (self._tokens or {}).get("access_token"):
+                self._keep(tokens)  # another process sharing the storage got a new token
+                return True
             scope = None  # type: Optional[List[str]]
             if status == 403:
                 # Step-up: "clients SHOULD ... request the union of previously requested
@@ -326,7 +347,6 @@ class OAuth:
                                              "which were already asked for" % " ".join(needed), 403)
                 scope = sorted(held | set(needed))
             self._obtain(params, scope, tokens, status)
-            self._generation += 1
             return True
 
     # -- the flow ---------------------------------------------------------------------
@@ -341,12 +361,12 @@ class OAuth:
             # The server moved to another authorization server: nothing of the old one is
             # sent to the new one (its registration is stored under its own issuer).
             _oauth_log.info("the authorization server changed to %s: starting again", issuer)
-            self.storage.set(self._tokens_key(), None)
+            self._keep(None)
             tokens = None
         if status == 401 and tokens is not None and tokens.get("refresh_token"):
             refreshed = self._refresh(metadata, issuer, resource, tokens)
             if refreshed is not None:
-                self.storage.set(self._tokens_key(), refreshed)
+                self._keep(refreshed)
                 return
         if scope is None:
             scope = (_scopes(challenge.get("scope")) or _scopes(self.scope)
@@ -364,13 +384,14 @@ class OAuth:
         self._requested = list(scope)
         new.setdefault("scope", " ".join(scope))
         new["issuer"] = issuer
-        self.storage.set(self._tokens_key(), new)
+        self._keep(new)
 
     def _get_json(self, url: str) -> Optional[Dict[str, Any]]:
         try:
+            _require_secure(url, "metadata URL")  # nothing is fetched from elsewhere for a server's say-so
             status, _, body = self._fetch("GET", url, headers={"Accept": "application/json"}, timeout=self.timeout)
-        except MCPError as exc:
-            _oauth_log.debug("%s: %s", url, exc.message)
+        except (MCPError, ValueError) as exc:
+            _oauth_log.debug("%s: %s", url, exc)
             return None
         if status != 200:
             return None
@@ -573,15 +594,16 @@ class OAuth:
         form = dict(form, resource=resource)
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         method = client.get("method") or "none"
+        # client_id in the form whatever the method: RFC 6749 allows it with Basic too, and
+        # some servers (the official Python SDK's) look for it there first.
+        form["client_id"] = client["client_id"]
         if method == "client_secret_basic":
             # RFC 6749 §2.3.1: each part form-urlencoded, then joined by a colon.
             pair = "%s:%s" % (urllib.parse.quote(client["client_id"], safe=""),
                               urllib.parse.quote(client.get("client_secret") or "", safe=""))
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-        else:
-            form["client_id"] = client["client_id"]
-            if method == "client_secret_post":
-                form["client_secret"] = client.get("client_secret") or ""
+        elif method == "client_secret_post":
+            form["client_secret"] = client.get("client_secret") or ""
         endpoint = _require_secure(metadata.get("token_endpoint"), "token endpoint")
         status, _, body = self._fetch("POST", endpoint, urllib.parse.urlencode(form).encode("ascii"), headers,
                                       timeout=self.timeout)
