@@ -147,12 +147,13 @@ def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optiona
     (``https_proxy``/``http_proxy``/``all_proxy``, minus ``no_proxy``) - never for a
     loopback host, where a proxy could only be a mistake (it would not reach this machine)."""
     host = parts.hostname or ""
-    if host in _LOOPBACK_HOSTS or host.startswith("127."):
+    if _is_loopback(host):
         return None
     if proxy is None:
-        import urllib.request  # only when a non-local server is reached
-        found = urllib.request.getproxies_environment()
-        if urllib.request.proxy_bypass_environment(host, found):
+        # (A from-import: "import urllib.request" would make urllib a local name here.)
+        from urllib.request import getproxies_environment, proxy_bypass_environment
+        found = getproxies_environment()
+        if proxy_bypass_environment(host, found):
             return None
         proxy = found.get(parts.scheme) or found.get("all")
     if not proxy:
@@ -163,6 +164,16 @@ def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optiona
     if proxy_parts.scheme != "http" or not proxy_parts.hostname:
         raise ValueError("only http:// proxies are supported (a CONNECT tunnel carries https), not %r" % (proxy,))
     return proxy_parts
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_HOSTS:
+        return True
+    import ipaddress  # only for a host that is not one of the usual names
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name ("127.example.com" included)
 
 
 def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
@@ -239,7 +250,9 @@ class HttpChannel(_ClientChannel):
         self._auth = auth
         if auth is not None:
             auth.bind(url, lambda *args, **kw: http_exchange(*args, ssl_context=ssl_context, proxy=proxy, **kw))
-        self._http_failures = {}  # type: Dict[Any, int]   # request id -> token generation it was sent with
+        # Requests that failed for HTTP reasons: request id -> the token generation it was
+        # sent with (None: the server could not be reached).
+        self._http_failures = {}  # type: Dict[Any, Optional[int]]
         self._headers = endpoint.headers
         self._timeout = connect_timeout
         self._connect = endpoint.connect
@@ -375,6 +388,9 @@ class HttpChannel(_ClientChannel):
                     break
                 except (OSError, http.client.HTTPException) as exc:
                     if not (kept and isinstance(exc, _STALE_CONNECTION)):
+                        if rid is not None:
+                            with self._lock:
+                                self._http_failures[rid] = None  # unreachable: ConnectionClosed
                         self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
                         return
                     # A kept-alive connection the server had closed before reading
@@ -404,27 +420,11 @@ class HttpChannel(_ClientChannel):
                                                                                 "ended the session (HTTP 404)")))
                 return
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
-            if response.status in (401, 403) or (response.status >= 400 and content_type != "application/json"):
+            if response.status >= 400 and (response.status in (401, 403) or content_type != "application/json"):
                 # Not a JSON-RPC answer: the request fails now, with what the server said.
-                challenge = response.getheader("WWW-Authenticate")
-                text = response.read(_MAX_ERROR_BODY).decode("utf-8", "replace")[:1000]
-                detail = challenge or " ".join(text.split())[:200]
-                error = HttpError(response.status, "HTTP %d %s from %s%s" % (
-                    response.status, "with a body that is not JSON-RPC" if text.strip() else
-                    "with no response to request %r" % (rid,), self.url, ": " + detail if detail else ""),
-                    challenge, text)
+                text = response.read(_MAX_ERROR_BODY)
                 reusable = response.isclosed() and not response.will_close
-                if rid is not None:
-                    with self._lock:
-                        self._http_failures[rid] = generation
-                    self._fail(rid, error)
-                elif (self._auth is not None and response.status in (401, 403) and not authorized_again
-                      and self._auth.recover(response.status, error.www_authenticate, generation, 0)):
-                    # A notification (or our answer to the server) runs in its sender's
-                    # thread: authorize there, and send it once more.
-                    self._post(body, headers, None, authorized_again=True)
-                else:
-                    _httpclient_log.warning("the server refused a message: %s", error.message)
+                self._refused(rid, response, text, generation, body, headers, authorized_again)
                 return
             try:
                 if content_type == "text/event-stream":
@@ -450,6 +450,11 @@ class HttpChannel(_ClientChannel):
             try:
                 message = decode(data)
             except MCPError:
+                message = None
+            if response.status >= 400 and not (isinstance(message, dict) and "error" in message):
+                self._refused(rid, response, data, generation, body, headers, authorized_again)
+                return
+            if message is None:
                 if rid is not None:
                     self._fail(rid, "HTTP %d with a body that is not JSON" % response.status)
                 return
@@ -468,6 +473,29 @@ class HttpChannel(_ClientChannel):
                 self._give_back(conn)
             else:
                 conn.close()
+
+    def _refused(self, rid: Any, response: Any, text: bytes, generation: int, body: bytes,
+                 headers: Dict[str, str], authorized_again: bool) -> None:
+        """An HTTP error status without a JSON-RPC error: the request fails at once with an
+        HttpError - or, for a 401/403, the OAuth (if any) gets a say first (see recover)."""
+        challenge = response.getheader("WWW-Authenticate")
+        shown = text.decode("utf-8", "replace")[:1000]
+        detail = challenge or " ".join(shown.split())[:200]
+        error = HttpError(response.status, "HTTP %d %s from %s%s" % (
+            response.status, "with a body that is not JSON-RPC" if shown.strip() else
+            "with no response to request %r" % (rid,), self.url, ": " + detail if detail else ""),
+            challenge, shown)
+        if rid is not None:
+            with self._lock:
+                self._http_failures[rid] = generation
+            self._fail(rid, error)
+        elif (self._auth is not None and response.status in (401, 403) and not authorized_again
+              and self._auth.recover(response.status, challenge, generation, 0)):
+            # A notification (or our answer to the server) runs in its sender's thread:
+            # authorize there, and send it once more.
+            self._post(body, headers, None, authorized_again=True)
+        else:
+            _httpclient_log.warning("the server refused a message: %s", error.message)
 
     def _on_request_event(self, rid: Any, state: Dict[str, Any], event: str, data: str,
                           event_id: Optional[str]) -> None:
@@ -552,6 +580,8 @@ class HttpChannel(_ClientChannel):
             if rid not in self._http_failures:
                 return False  # not an HTTP status (a JSON-RPC error, a lost connection)
             generation = self._http_failures.pop(rid)
+        if generation is None:
+            raise ConnectionClosed(error.message)  # the server could not be reached at all
         data = error.data if isinstance(error.data, dict) else {}
         failure = HttpError(data.get("status", 0), error.message, data.get("wwwAuthenticate"), data.get("body", ""))
         if self._auth is not None and failure.status in (401, 403) and not self._closed:
