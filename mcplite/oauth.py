@@ -125,13 +125,19 @@ class MemoryTokenStorage:
                 self._items[key] = dict(value)
 
 
+_file_locks = {}  # type: Dict[str, threading.Lock]   # one per token file in this process
+_file_locks_guard = threading.Lock()
+
+
 class FileTokenStorage:
-    """Tokens and registrations in a JSON file, created readable and writable by its owner
-    only (mode 0600) and replaced whole on each change, so a crash never leaves half a file."""
+    """Tokens and registrations in a JSON file, readable and writable by its owner only
+    (mode 0600) and replaced whole on each change, so a crash never leaves half a file.
+    Storages of one file in one process share a lock (two clients, one file)."""
 
     def __init__(self, path: str) -> None:
         self.path = os.path.expanduser(path)
-        self._lock = threading.Lock()
+        with _file_locks_guard:
+            self._lock = _file_locks.setdefault(os.path.realpath(self.path), threading.Lock())
 
     def _load(self) -> Dict[str, Any]:
         try:
@@ -156,11 +162,17 @@ class FileTokenStorage:
                 items.pop(key, None)
             else:
                 items[key] = value
-            temporary = "%s.%d.tmp" % (self.path, os.getpid())
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(items, handle, indent=1, sort_keys=True)
-            os.replace(temporary, self.path)
+            import tempfile  # a new file of our own (mode 0600, never an existing one or a link)
+            descriptor, temporary = tempfile.mkstemp(prefix=os.path.basename(self.path) + ".",
+                                                     dir=os.path.dirname(os.path.abspath(self.path)))
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    json.dump(items, handle, indent=1, sort_keys=True)
+                os.replace(temporary, self.path)
+            except BaseException:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+                raise
 
 
 class TerminalAuthorizer:
@@ -178,7 +190,12 @@ class TerminalAuthorizer:
 
     @property
     def redirect_uri(self) -> str:
-        self._listen()
+        if self.port == 0:
+            # A free port, chosen once; nothing listens on it until a sign-in starts.
+            import socket
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
         return "http://127.0.0.1:%d/callback" % self.port
 
     def _listen(self) -> None:
@@ -189,6 +206,8 @@ class TerminalAuthorizer:
         caught = []  # type: List[str]
 
         class _Callback(http.server.BaseHTTPRequestHandler):
+            timeout = 2.0  # an idle connection (a browser's preconnect) must not hold the wait
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 parts = urllib.parse.urlsplit(self.path)
                 query = urllib.parse.parse_qs(parts.query)
@@ -206,9 +225,9 @@ class TerminalAuthorizer:
             def log_message(self, *args: Any) -> None:
                 pass  # nothing on stdout or stderr but the URL to open
 
+        self.redirect_uri  # picks the port, if not yet done
         self._server = http.server.HTTPServer(("127.0.0.1", self.port), _Callback)
         self._server.timeout = 1.0
-        self.port = self._server.server_address[1]
         self._caught = caught
 
     def __call__(self, url: str) -> str:
@@ -371,6 +390,10 @@ class OAuth:
         if scope is None:
             scope = (_scopes(challenge.get("scope")) or _scopes(self.scope)
                      or [s for s in (resource_metadata or {}).get("scopes_supported") or () if isinstance(s, str)])
+        if self.grant == "authorization_code" and "S256" not in (metadata.get("code_challenge_methods_supported") or ()):
+            # "If code_challenge_methods_supported is absent, the authorization server does
+            # not support PKCE and MCP clients MUST refuse to proceed." (Before registering.)
+            raise AuthorizationError("the authorization server %s does not support PKCE with S256" % issuer)
         client = self._client(metadata, issuer)
         if self.grant == "authorization_code":
             new = self._authorization_code(metadata, issuer, client, resource, scope)
@@ -531,10 +554,6 @@ class OAuth:
 
     def _authorization_code(self, metadata: Dict[str, Any], issuer: str, client: Dict[str, Any],
                             resource: str, scope: List[str]) -> Dict[str, Any]:
-        if "S256" not in (metadata.get("code_challenge_methods_supported") or ()):
-            # "If code_challenge_methods_supported is absent, the authorization server does
-            # not support PKCE and MCP clients MUST refuse to proceed."
-            raise AuthorizationError("the authorization server %s does not support PKCE with S256" % issuer)
         supported = metadata.get("scopes_supported")
         if isinstance(supported, list) and "offline_access" in supported and "offline_access" not in scope:
             scope = scope + ["offline_access"]  # a refresh token, where the server offers them

@@ -1,0 +1,533 @@
+"""What tests/test_oauth_client.py runs the OAuth client against.
+
+``AuthServer``: a small OAuth 2.1 authorization server on ``http.server`` (127.0.0.1, port
+0, threaded) that records every request it receives (method, path, query, form or JSON
+body, headers) so the tests can check the wire. What it offers is set per test: where its
+metadata is served (RFC 8414 and/or OpenID Connect locations), an issuer with a path,
+dynamic registration, Client ID Metadata Documents, token endpoint authentication
+methods, PKCE methods, the RFC 9207 ``iss`` (right, wrong or missing), refresh tokens,
+``expires_in``, and a metadata ``issuer`` that is not its own.
+
+It checks what a real one would: PKCE S256 (the verifier against the challenge), the
+redirect URI and the ``resource`` against the authorization request, the client's
+credentials (Basic with form-urlencoded parts, or in the form). Every access token it
+issues goes into ``tokens`` (token -> scopes), which the resource server's ``verify``
+reads: a token it never issued, or one a test revoked, really fails.
+
+``McpServer``: an mcplite ``Server`` served over HTTP behind ``BearerAuth`` whose verifier is
+the authorization server's ``tokens``; ``handle.app.handle`` is wrapped to record what it
+received and to require extra scopes for some tools (403 ``insufficient_scope``, as a
+server with per-tool scopes answers).
+"""
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from mcplite import AccessToken, BearerAuth, Context, HttpResponse, Server
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def b64url_sha256(text):
+    # type: (str) -> str
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+class AuthServer:
+    """An authorization server for one test; ``stop()`` when done (the fixture does).
+
+    ``metadata_at``: which well-known documents exist - "oauth" (RFC 8414, path inserted),
+    "oidc-inserted" and "oidc-appended" (OpenID Connect discovery; for an issuer without a
+    path both are ``/.well-known/openid-configuration``)."""
+
+    def __init__(self, issuer_path: str = "", metadata_at: Sequence[str] = ("oauth",), registration: bool = True,
+                 cimd: bool = False, auth_methods: Optional[Sequence[str]] = None,
+                 pkce_methods: Optional[Sequence[str]] = ("S256",), iss_supported: Optional[bool] = None,
+                 iss: Optional[str] = None, refresh_tokens: bool = True, expires_in: Optional[int] = 3600,
+                 metadata_issuer: Optional[str] = None, scopes_supported: Optional[Sequence[str]] = None,
+                 clients: Optional[Dict[str, Optional[str]]] = None,
+                 metadata_overrides: Optional[Dict[str, Any]] = None) -> None:
+        self.issuer_path = issuer_path.rstrip("/")
+        self.metadata_at = tuple(metadata_at)
+        self.registration = registration
+        self.cimd = cimd
+        self.auth_methods = list(auth_methods) if auth_methods is not None else None
+        self.pkce_methods = list(pkce_methods) if pkce_methods is not None else None
+        self.iss_supported = iss_supported
+        # What the authorization response's iss is: "right", "wrong" or "missing".
+        self.iss = iss if iss is not None else ("right" if iss_supported else "missing")
+        self.refresh_tokens = refresh_tokens
+        self.expires_in = expires_in
+        self.metadata_issuer = metadata_issuer
+        self.scopes_supported = list(scopes_supported) if scopes_supported is not None else None
+        self.metadata_overrides = dict(metadata_overrides or {})
+        # client_id -> {"secret": str or None, "redirect_uris": [...] or None (any loopback)}
+        self.clients = {}  # type: Dict[str, Dict[str, Any]]
+        for client_id, secret in (clients or {}).items():
+            self.clients[client_id] = {"secret": secret, "redirect_uris": None}
+        self.tokens = {}  # type: Dict[str, List[str]]       # access token -> scopes (what verify reads)
+        self.refresh = {}  # type: Dict[str, Dict[str, Any]]  # refresh token -> grant
+        self.codes = {}  # type: Dict[str, Dict[str, Any]]
+        self.requests = []  # type: List[Dict[str, Any]]
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                # type: (Any) -> None
+                pass
+
+            def do_GET(self):
+                # type: () -> None
+                outer._dispatch(self, "GET")
+
+            def do_POST(self):
+                # type: () -> None
+                outer._dispatch(self, "POST")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.origin = "http://127.0.0.1:%d" % self.port
+        self.issuer = self.origin + self.issuer_path
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="test-auth-server", daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        # type: () -> None
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+    # -- what tests look at -----------------------------------------------------------
+
+    def hits(self, kind=None):
+        # type: (Optional[str]) -> List[Dict[str, Any]]
+        """The requests received, of one kind ("metadata", "authorize", "token",
+        "register", "other") or all."""
+        with self.lock:
+            return [r for r in self.requests if kind is None or r["kind"] == kind]
+
+    def paths(self):
+        # type: () -> List[str]
+        return [r["path"] for r in self.hits()]
+
+    def token_requests(self, grant_type=None):
+        # type: (Optional[str]) -> List[Dict[str, Any]]
+        return [r for r in self.hits("token") if grant_type is None or r["form"].get("grant_type") == grant_type]
+
+    def metadata_urls(self):
+        # type: () -> Dict[str, str]
+        """Well-known location name -> path, for this issuer."""
+        path = self.issuer_path
+        if not path:
+            return {"oauth": "/.well-known/oauth-authorization-server",
+                    "oidc-inserted": "/.well-known/openid-configuration",
+                    "oidc-appended": "/.well-known/openid-configuration"}
+        return {"oauth": "/.well-known/oauth-authorization-server" + path,
+                "oidc-inserted": "/.well-known/openid-configuration" + path,
+                "oidc-appended": path + "/.well-known/openid-configuration"}
+
+    def metadata(self):
+        # type: () -> Dict[str, Any]
+        doc = {
+            "issuer": self.metadata_issuer if self.metadata_issuer is not None else self.issuer,
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.issuer + "/token",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        }  # type: Dict[str, Any]
+        if self.registration:
+            doc["registration_endpoint"] = self.issuer + "/register"
+        if self.pkce_methods is not None:
+            doc["code_challenge_methods_supported"] = self.pkce_methods
+        if self.auth_methods is not None:
+            doc["token_endpoint_auth_methods_supported"] = self.auth_methods
+        if self.cimd:
+            doc["client_id_metadata_document_supported"] = True
+        if self.iss_supported is not None:
+            doc["authorization_response_iss_parameter_supported"] = self.iss_supported
+        if self.scopes_supported is not None:
+            doc["scopes_supported"] = self.scopes_supported
+        doc.update(self.metadata_overrides)
+        return doc
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def _dispatch(self, handler, method):
+        # type: (BaseHTTPRequestHandler, str) -> None
+        parts = urllib.parse.urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        content_type = headers.get("content-type", "").split(";")[0].strip()
+        form = {}  # type: Dict[str, str]
+        body = None  # type: Any
+        if content_type == "application/x-www-form-urlencoded":
+            form = dict(urllib.parse.parse_qsl(raw.decode("ascii"), keep_blank_values=True))
+        elif raw:
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                body = None
+        path = parts.path
+        wellknown = self.metadata_urls()
+        if method == "GET" and path in [wellknown[name] for name in self.metadata_at]:
+            kind = "metadata"
+        elif method == "GET" and "/.well-known/" in path:
+            kind = "metadata"  # asked for, but not there: 404
+        elif path == self.issuer_path + "/authorize":
+            kind = "authorize"
+        elif path == self.issuer_path + "/token":
+            kind = "token"
+        elif path == self.issuer_path + "/register":
+            kind = "register"
+        else:
+            kind = "other"
+        record = {"method": method, "path": path, "query": dict(urllib.parse.parse_qsl(parts.query)),
+                  "form": form, "json": body, "headers": headers, "kind": kind}
+        with self.lock:
+            self.requests.append(record)
+        if kind == "metadata":
+            if path in [wellknown[name] for name in self.metadata_at]:
+                self._reply(handler, 200, self.metadata())
+            else:
+                self._reply(handler, 404, {"error": "not_found"})
+        elif kind == "authorize" and method == "GET":
+            self._authorize(handler, record)
+        elif kind == "token" and method == "POST":
+            self._token(handler, record)
+        elif kind == "register" and method == "POST" and self.registration:
+            self._register(handler, body)
+        else:
+            self._reply(handler, 404, {"error": "not_found"})
+
+    def _reply(self, handler, status, document, headers=None):
+        # type: (BaseHTTPRequestHandler, int, Any, Optional[Dict[str, str]]) -> None
+        data = json.dumps(document).encode("utf-8") if document is not None else b""
+        handler.send_response(status)
+        if document is not None:
+            handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _register(self, handler, body):
+        # type: (BaseHTTPRequestHandler, Any) -> None
+        if not isinstance(body, dict):
+            self._reply(handler, 400, {"error": "invalid_client_metadata"})
+            return
+        method = body.get("token_endpoint_auth_method", "client_secret_basic")
+        client_id = "dyn-" + secrets.token_hex(6)
+        secret = secrets.token_urlsafe(16) if method != "none" else None
+        with self.lock:
+            self.clients[client_id] = {"secret": secret, "redirect_uris": body.get("redirect_uris") or []}
+        answer = dict(body, client_id=client_id, token_endpoint_auth_method=method)
+        if secret is not None:
+            answer["client_secret"] = secret
+        self._reply(handler, 201, answer)
+
+    def _known_client(self, client_id):
+        # type: (str) -> Optional[Dict[str, Any]]
+        with self.lock:
+            client = self.clients.get(client_id)
+        if client is None and self.cimd and client_id.startswith("https://"):
+            client = {"secret": None, "redirect_uris": None}
+        return client
+
+    def _authorize(self, handler, record):
+        # type: (BaseHTTPRequestHandler, Dict[str, Any]) -> None
+        query = record["query"]
+        client = self._known_client(query.get("client_id", ""))
+        redirect = query.get("redirect_uri", "")
+        problems = []
+        if client is None:
+            problems.append("unknown client")
+        elif client["redirect_uris"] is not None and redirect not in client["redirect_uris"]:
+            problems.append("redirect_uri not registered")
+        if not redirect.startswith("http://127.0.0.1:") and not redirect.startswith("http://localhost"):
+            problems.append("redirect_uri is not a loopback URL")
+        if query.get("response_type") != "code":
+            problems.append("response_type")
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            problems.append("PKCE S256 required")
+        if problems:
+            self._reply(handler, 400, {"error": "invalid_request", "error_description": "; ".join(problems)})
+            return
+        code = "code-" + secrets.token_urlsafe(12)
+        with self.lock:
+            self.codes[code] = {"client_id": query["client_id"], "redirect_uri": redirect,
+                                "challenge": query["code_challenge"], "scope": query.get("scope", ""),
+                                "resource": query.get("resource")}
+        answer = {"code": code}
+        if "state" in query:
+            answer["state"] = query["state"]
+        if self.iss == "right":
+            answer["iss"] = self.issuer
+        elif self.iss == "wrong":
+            answer["iss"] = "https://attacker.example"
+        location = redirect + ("&" if "?" in redirect else "?") + urllib.parse.urlencode(answer)
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _client_auth(self, record):
+        # type: (Dict[str, Any]) -> Any
+        """(client_id, secret, method) from the token request, as RFC 6749 2.3.1 says."""
+        header = record["headers"].get("authorization", "")
+        form = record["form"]
+        if header.lower().startswith("basic "):
+            decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
+            client_id, _, secret = decoded.partition(":")
+            client_id, secret = urllib.parse.unquote_plus(client_id), urllib.parse.unquote_plus(secret)
+            if form.get("client_id", client_id) != client_id:
+                return "", None, "conflicting client_id"
+            return client_id, secret, "client_secret_basic"
+        if "client_secret" in form:
+            return form.get("client_id", ""), form["client_secret"], "client_secret_post"
+        return form.get("client_id", ""), None, "none"
+
+    def _token(self, handler, record):
+        # type: (BaseHTTPRequestHandler, Dict[str, Any]) -> None
+        form = record["form"]
+        client_id, secret, method = self._client_auth(record)
+        record["client_auth"] = (client_id, secret, method)
+        client = self._known_client(client_id)
+        if client is None or client["secret"] != secret:
+            self._reply(handler, 401, {"error": "invalid_client"})
+            return
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            with self.lock:
+                issued = self.codes.pop(form.get("code", ""), None)
+            if issued is None or issued["client_id"] != client_id:
+                self._reply(handler, 400, {"error": "invalid_grant", "error_description": "unknown code"})
+                return
+            if issued["redirect_uri"] != form.get("redirect_uri"):
+                self._reply(handler, 400, {"error": "invalid_grant", "error_description": "redirect_uri"})
+                return
+            if b64url_sha256(form.get("code_verifier", "")) != issued["challenge"]:
+                self._reply(handler, 400, {"error": "invalid_grant", "error_description": "PKCE verification"})
+                return
+            if issued["resource"] != form.get("resource"):
+                self._reply(handler, 400, {"error": "invalid_target", "error_description": "resource"})
+                return
+            scope, resource = issued["scope"], issued["resource"]
+        elif grant == "refresh_token":
+            with self.lock:
+                grant_info = self.refresh.get(form.get("refresh_token", ""))
+            if grant_info is None or grant_info["client_id"] != client_id:
+                self._reply(handler, 400, {"error": "invalid_grant", "error_description": "unknown refresh token"})
+                return
+            if form.get("resource") not in (None, grant_info["resource"]):
+                self._reply(handler, 400, {"error": "invalid_target"})
+                return
+            scope, resource = grant_info["scope"], grant_info["resource"]
+        elif grant == "client_credentials":
+            if secret is None:
+                self._reply(handler, 400, {"error": "unauthorized_client"})
+                return
+            scope, resource = form.get("scope", ""), form.get("resource")
+        elif grant == JWT_BEARER:
+            if not form.get("assertion", "").startswith("eyJ"):
+                self._reply(handler, 400, {"error": "invalid_grant", "error_description": "not a JWT"})
+                return
+            scope, resource = form.get("scope", ""), form.get("resource")
+        else:
+            self._reply(handler, 400, {"error": "unsupported_grant_type"})
+            return
+        access = "at-" + secrets.token_urlsafe(12)
+        answer = {"access_token": access, "token_type": "Bearer", "scope": scope}  # type: Dict[str, Any]
+        if self.expires_in is not None:
+            answer["expires_in"] = self.expires_in
+        with self.lock:
+            self.tokens[access] = scope.split()
+            if self.refresh_tokens and grant in ("authorization_code", "refresh_token"):
+                refresh = "rt-" + secrets.token_urlsafe(12)
+                self.refresh[refresh] = {"client_id": client_id, "scope": scope, "resource": resource}
+                answer["refresh_token"] = refresh
+        self._reply(handler, 200, answer)
+
+    # -- a browser, and the resource server's verifier ------------------------------------
+
+    def follow_once(self, url):
+        # type: (str) -> str
+        """The user agent: GET the authorization URL, do not follow the redirect, return
+        its Location (the user signs in at once)."""
+        import http.client
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        try:
+            conn.request("GET", parts.path + "?" + parts.query)
+            response = conn.getresponse()
+            response.read()
+            location = response.getheader("Location")
+        finally:
+            conn.close()
+        assert response.status == 302 and location, "the authorization endpoint answered %d" % response.status
+        return location
+
+    def verify(self, token):
+        # type: (str) -> Optional[AccessToken]
+        scopes = self.tokens.get(token)
+        return AccessToken(scopes, subject=token) if scopes is not None else None
+
+    def revoke_all(self):
+        # type: () -> None
+        with self.lock:
+            self.tokens.clear()
+
+
+def build_app():
+    # type: () -> Server
+    app = Server("protected", version="1.0.0")
+
+    @app.tool()
+    def whoami(ctx: Context) -> str:
+        """The token this request carried, and its scopes"""
+        principal = ctx.principal
+        return "%s %s" % (principal.subject, " ".join(sorted(principal.scopes)))
+
+    @app.tool()
+    def add(a: int, b: int) -> int:
+        """Adds"""
+        return a + b
+
+    @app.tool()
+    def admin_tool() -> str:
+        """Needs the admin scope as well"""
+        return "admin ok"
+
+    @app.tool()
+    def never_enough() -> str:
+        """Refused whatever the token (403 insufficient_scope)"""
+        return "unreachable"
+
+    @app.tool()
+    def ever_more() -> str:
+        """Asks for a new scope every time"""
+        return "unreachable"
+
+    @app.tool()
+    def forbidden() -> str:
+        """403 without insufficient_scope"""
+        return "unreachable"
+
+    return app
+
+
+class McpServer:
+    """The protected MCP server; ``entries`` records every HTTP request it answered."""
+
+    def __init__(self, verify: Callable[[str], Any], authorization_servers: Sequence[str],
+                 required_scopes: Sequence[str] = ("mcp",), scopes_supported: Optional[Sequence[str]] = None,
+                 resource: Optional[str] = None, drop_resource_metadata: bool = False, **options: Any) -> None:
+        self.app = build_app()
+        self.verify = verify
+        self.auth = BearerAuth(lambda token: self.verify(token), resource="http://127.0.0.1/mcp",
+                               authorization_servers=list(authorization_servers), required_scopes=required_scopes,
+                               scopes_supported=scopes_supported)
+        self.handle = self.app.run_in_thread("http", port=0, auth=self.auth, **options)
+        self.url = self.handle.url
+        # The canonical URL is known once the port is: "resource" names this very server.
+        self.auth.resource = resource if resource is not None else self.url
+        self.entries = []  # type: List[Dict[str, Any]]
+        self.lock = threading.Lock()
+        self.counter = 0
+        inner = self.handle.app.handle
+
+        def handle_request(req):
+            # type: (Any) -> Any
+            response = self._per_tool_scope(req)
+            if response is None:
+                response = inner(req)
+            if drop_resource_metadata and response is not None:
+                # A server whose challenge does not say where its metadata is: the client
+                # must try the well-known URLs.
+                response.headers = [(name, re.sub(r'resource_metadata="[^"]*"(, )?', "", value))
+                                    if name.lower() == "www-authenticate" else (name, value)
+                                    for name, value in response.headers]
+            try:
+                message = json.loads(req.body.decode("utf-8")) if req.body else None
+            except ValueError:
+                message = None
+            entry = {"method": req.method, "path": req.path, "headers": dict(req.headers), "body": message,
+                     "status": response.status if response is not None else None,
+                     "www_authenticate": dict((n.lower(), v) for n, v in response.headers).get("www-authenticate")
+                     if response is not None else None}
+            with self.lock:
+                self.entries.append(entry)
+            return response
+
+        self.handle.app.handle = handle_request
+
+    def _per_tool_scope(self, req):
+        # type: (Any) -> Any
+        """A 403 insufficient_scope for a tool that needs more than the server-wide scopes."""
+        if req.method != "POST" or req.path != self.handle.app.path:
+            return None
+        try:
+            message = json.loads(req.body.decode("utf-8"))
+        except ValueError:
+            return None
+        if not isinstance(message, dict) or message.get("method") != "tools/call":
+            return None
+        name = (message.get("params") or {}).get("name")
+        authorization = req.headers.get("authorization", "")
+        token = authorization[7:] if authorization.lower().startswith("bearer ") else ""
+        principal = self.verify(token)
+        if principal is None:
+            return None  # BearerAuth answers 401
+        scopes = principal.scopes
+        if name == "admin_tool" and "admin" not in scopes:
+            needed = "admin"
+        elif name == "never_enough":
+            needed = "admin"
+        elif name == "ever_more":
+            with self.lock:
+                self.counter += 1
+                needed = "extra%d" % self.counter
+        elif name == "forbidden":
+            return self._refuse(message, 'Bearer error="access_denied"', "Forbidden")
+        else:
+            return None
+        challenge = 'Bearer error="insufficient_scope", scope="%s", resource_metadata="%s"' % (
+            needed, self.auth.metadata_url(self.handle.app.path))
+        return self._refuse(message, challenge, "Insufficient scope: needs " + needed)
+
+    @staticmethod
+    def _refuse(message, challenge, text):
+        # type: (Dict[str, Any], str, str) -> HttpResponse
+        body = json.dumps({"jsonrpc": "2.0", "id": message.get("id"),
+                           "error": {"code": -32600, "message": text}}).encode("utf-8")
+        return HttpResponse(403, [("Content-Type", "application/json"), ("WWW-Authenticate", challenge)], body)
+
+    def since(self, mark=0):
+        # type: (int) -> List[Dict[str, Any]]
+        with self.lock:
+            return list(self.entries[mark:])
+
+    def mark(self):
+        # type: () -> int
+        with self.lock:
+            return len(self.entries)
+
+    def get_paths(self):
+        # type: () -> List[str]
+        return [e["path"] for e in self.since() if e["method"] == "GET"]
+
+    def stop(self):
+        # type: () -> None
+        self.handle.stop()

@@ -1,0 +1,961 @@
+"""The OAuth client (mcplite/oauth.py) end to end: ``Client.http(url, auth=OAuth(...))``
+against mcplite's own HTTP server behind ``BearerAuth``, with a small authorization server
+written here (tests/oauth_support.py) that records every request it gets.
+
+The resource server's verifier reads the tokens that authorization server issued, so a
+token it never issued (or one a test revoked) really fails; the authorization server
+checks PKCE, the redirect URI, ``resource`` and the client's credentials as a real one
+would. The tests look at the wire on both sides: which metadata URLs were asked for and in
+which order, the authorization and token requests' parameters, the registration body,
+the ``Authorization`` headers the MCP server saw.
+
+Every server listens on 127.0.0.1 (port 0) and is stopped by a fixture; every wait is
+bounded.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import socket
+import stat
+import sys
+import threading
+import time
+import urllib.parse
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+
+from mcplite import (AuthorizationError, Client, FileTokenStorage, HttpError, MCPError, MemoryTokenStorage, OAuth,
+                     TerminalAuthorizer)
+from oauth_support import AuthServer, McpServer
+
+WAIT = 5.0
+REDIRECT = "http://127.0.0.1:9/callback"  # never reached: the tests' browser stops at the redirect
+CIMD_URL = "https://client.example/oauth/metadata.json"
+ERAS = ["legacy", "modern"]
+
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def auth_server():
+    # type: () -> Any
+    """``auth_server(**options)``: a started ``AuthServer``, stopped at the end."""
+    started = []  # type: List[AuthServer]
+
+    def make(**options):
+        # type: (Any) -> AuthServer
+        server = AuthServer(**options)
+        started.append(server)
+        return server
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def mcp_server():
+    # type: () -> Any
+    """``mcp_server(verify, authorization_servers, **options)``: a protected MCP server."""
+    started = []  # type: List[McpServer]
+
+    def make(verify, authorization_servers, **options):
+        # type: (Callable[[str], Any], List[str], Any) -> McpServer
+        server = McpServer(verify, authorization_servers, **options)
+        started.append(server)
+        return server
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def connect(auth_server, mcp_server):
+    # type: (Any, Any) -> Any
+    """``connect(url, **options)``: a ``Client.http`` with short timeouts, closed before the
+    servers stop."""
+    clients = []  # type: List[Client]
+
+    def make(url, **options):
+        # type: (str, Any) -> Client
+        options.setdefault("timeout", WAIT)
+        options.setdefault("probe_timeout", 2.0)
+        client = Client.http(url, **options)
+        clients.append(client)
+        return client
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def protected(auth_server, mcp_server):
+    # type: (Any, Any) -> Any
+    """``protected(mcp_options=None, **auth_server_options)``: an authorization server and
+    an MCP server it protects (the MCP server's metadata names it)."""
+    def make(mcp_options=None, **options):
+        # type: (Optional[Dict[str, Any]], Any) -> Any
+        auth = auth_server(**options)
+        mcp = mcp_server(auth.verify, [auth.issuer], **(mcp_options or {}))
+        return auth, mcp
+    return make
+
+
+def oauth(auth, **options):
+    # type: (AuthServer, Any) -> OAuth
+    options.setdefault("authorize", auth.follow_once)
+    options.setdefault("redirect_uri", REDIRECT)
+    return OAuth(**options)
+
+
+def text_of(result):
+    # type: (Dict[str, Any]) -> str
+    return result["content"][0]["text"]
+
+
+def never_authorize(url):
+    # type: (str) -> str
+    raise AssertionError("no authorization step was expected, got %s" % url)
+
+
+def query_of(url):
+    # type: (str) -> Dict[str, str]
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+
+def mcp_posts(mcp, method, mark=0):
+    # type: (McpServer, str, int) -> List[Dict[str, Any]]
+    return [e for e in mcp.since(mark) if e["method"] == "POST" and isinstance(e["body"], dict)
+            and e["body"].get("method") == method]
+
+
+# --- the authorization code flow ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("era", ERAS + ["auto"])
+def test_authorization_code_flow_with_dynamic_registration(protected, connect, era):
+    auth, mcp = protected(issuer_path="/tenant1", metadata_at=("oidc-appended",))
+    client = connect(mcp.url, auth=oauth(auth), era=era)
+    assert client.era == (era if era != "auto" else "modern")
+    token, scopes = text_of(client.call_tool("whoami")).split(" ", 1)
+    assert token in auth.tokens and scopes == "mcp"
+    assert text_of(client.call_tool("add", {"a": 2, "b": 3})) == "5"
+
+    # The MCP server: refused once without a token, then every request carried it.
+    entries = mcp.since()
+    first = [e for e in entries if e["method"] == "POST"][0]
+    assert first["status"] == 401 and "authorization" not in first["headers"]
+    assert 'resource_metadata="%s"' % mcp.auth.metadata_url("/mcp") in first["www_authenticate"]
+    later = [e for e in entries if e["path"] == "/mcp" and e is not first]
+    assert later and all(e["headers"].get("authorization") == "Bearer " + token for e in later)
+    assert all(e["status"] < 400 for e in later)
+    # Protected-resource metadata: the path-based URL answered, so the root one was never asked.
+    gets = mcp.get_paths()
+    assert "/.well-known/oauth-protected-resource/mcp" in gets
+    assert "/.well-known/oauth-protected-resource" not in gets
+
+    # Authorization server metadata for an issuer with a path: RFC 8414 inserted, OIDC
+    # inserted, OIDC appended - and never the root locations.
+    metadata_paths = [r["path"] for r in auth.hits("metadata")]
+    assert metadata_paths == ["/.well-known/oauth-authorization-server/tenant1",
+                              "/.well-known/openid-configuration/tenant1",
+                              "/tenant1/.well-known/openid-configuration"]
+    assert "/.well-known/oauth-authorization-server" not in auth.paths()
+    assert "/.well-known/openid-configuration" not in auth.paths()
+
+    # Dynamic registration.
+    (register,) = auth.hits("register")
+    body = register["json"]
+    assert body["redirect_uris"] == [REDIRECT]
+    assert "authorization_code" in body["grant_types"] and "refresh_token" in body["grant_types"]
+    assert body["application_type"] == "native"
+    assert body["response_types"] == ["code"]
+    assert body["token_endpoint_auth_method"] == "none"
+    client_id = [c for c in auth.clients if c.startswith("dyn-")][0]
+
+    # The authorization request: PKCE S256, state, resource.
+    (authorize,) = auth.hits("authorize")
+    query = authorize["query"]
+    assert query["response_type"] == "code" and query["client_id"] == client_id
+    assert query["redirect_uri"] == REDIRECT
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["state"]) >= 16
+    assert query["resource"] == mcp.url == mcp.auth.metadata()["resource"]
+    assert query["scope"] == "mcp"
+
+    # The token request: the verifier hashes to the challenge; same resource and redirect.
+    (token_request,) = auth.token_requests()
+    form = token_request["form"]
+    assert form["grant_type"] == "authorization_code"
+    verifier = form["code_verifier"]
+    assert 43 <= len(verifier) <= 128 and re.match(r"^[A-Za-z0-9._~-]+$", verifier)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+    assert query["code_challenge"] == digest
+    assert form["resource"] == query["resource"]
+    assert form["redirect_uri"] == REDIRECT
+    assert form["client_id"] == client_id and "client_secret" not in form
+    assert "authorization" not in token_request["headers"]
+
+
+@pytest.mark.parametrize("issuer_path, metadata_at, expected", [
+    ("/tenant1", ("oauth",), ["/.well-known/oauth-authorization-server/tenant1"]),
+    ("/tenant1", ("oidc-inserted",), ["/.well-known/oauth-authorization-server/tenant1",
+                                      "/.well-known/openid-configuration/tenant1"]),
+    ("", ("oauth",), ["/.well-known/oauth-authorization-server"]),
+    ("", ("oidc-inserted",), ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]),
+])
+def test_authorization_server_metadata_discovery_order(protected, connect, issuer_path, metadata_at, expected):
+    auth, mcp = protected(issuer_path=issuer_path, metadata_at=metadata_at)
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    assert [r["path"] for r in auth.hits("metadata")] == expected
+    assert len(auth.hits("authorize")) == 1
+
+
+def test_without_resource_metadata_in_the_challenge_the_path_based_well_known_url_comes_first(protected, connect):
+    auth, mcp = protected(mcp_options={"drop_resource_metadata": True})
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    assert "resource_metadata" not in mcp.since()[0]["www_authenticate"]
+    assert text_of(client.call_tool("add", {"a": 1, "b": 2})) == "3"
+    assert mcp.get_paths() == ["/.well-known/oauth-protected-resource/mcp"]
+    assert auth.hits("authorize")[0]["query"]["resource"] == mcp.url
+
+
+def test_a_resource_naming_a_parent_path_is_accepted_and_named_in_every_request(protected, connect):
+    auth, mcp = protected()
+    root = mcp.url.rsplit("/", 1)[0] + "/"
+    mcp.auth.resource = root  # the whole origin is the protected resource
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    assert mcp.auth.metadata()["resource"] == root != mcp.url
+    assert auth.hits("authorize")[0]["query"]["resource"] == root
+    assert auth.token_requests()[0]["form"]["resource"] == root
+
+
+# --- scopes ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mcp_options, as_scopes, oauth_scope, expected", [
+    # the challenge's scope wins over the metadata's scopes_supported
+    ({"required_scopes": ["mcp", "read"], "scopes_supported": ["mcp", "read", "write"]}, None, None, "mcp read"),
+    # ...and over OAuth(scope=...)
+    ({"required_scopes": ["mcp"], "scopes_supported": ["mcp", "write"]}, None, "custom", "mcp"),
+    # no scope in the challenge: the protected-resource metadata's scopes_supported
+    ({"required_scopes": [], "scopes_supported": ["files:read", "files:write"]}, None, None,
+     "files:read files:write"),
+    # neither: no scope parameter at all
+    ({"required_scopes": []}, None, None, None),
+    # OAuth(scope=...) when the challenge names none
+    ({"required_scopes": [], "scopes_supported": ["files:read"]}, None, "custom", "custom"),
+    # offline_access added only when the authorization server lists it
+    ({"required_scopes": ["mcp"]}, ["mcp", "offline_access"], None, "mcp offline_access"),
+    ({"required_scopes": ["mcp"]}, ["mcp"], None, "mcp"),
+], ids=["challenge", "challenge-over-oauth-scope", "prm-scopes-supported", "none", "oauth-scope", "offline-access",
+        "no-offline-access"])
+def test_scope_selection(protected, connect, mcp_options, as_scopes, oauth_scope, expected):
+    auth, mcp = protected(mcp_options=mcp_options, scopes_supported=as_scopes)
+    client = connect(mcp.url, auth=oauth(auth, scope=oauth_scope), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    (authorize,) = auth.hits("authorize")
+    assert authorize["query"].get("scope") == expected
+    if expected is None:
+        assert "scope" not in authorize["query"]
+    token = text_of(client.call_tool("whoami")).split(" ", 1)[0]
+    assert sorted(auth.tokens[token]) == sorted((expected or "").split())
+
+
+# --- client identity --------------------------------------------------------------------------------------
+
+CLIENT_ID = "my client:1"
+CLIENT_SECRET = "p@ss+w:rd/ 1%"
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_pre_registered_client_with_client_secret_basic(protected, connect, era):
+    auth, mcp = protected(clients={CLIENT_ID: CLIENT_SECRET},
+                          auth_methods=["client_secret_basic", "client_secret_post"])
+    client = connect(mcp.url, auth=oauth(auth, client_id=CLIENT_ID, client_secret=CLIENT_SECRET), era=era)
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    assert auth.hits("register") == []
+    assert auth.hits("authorize")[0]["query"]["client_id"] == CLIENT_ID
+    (request,) = auth.token_requests()
+    header = request["headers"]["authorization"]
+    assert header.startswith("Basic ")
+    pair = base64.b64decode(header[6:]).decode("utf-8")
+    # RFC 6749 2.3.1: each part form-urlencoded, so the only colon is the separator.
+    assert pair.count(":") == 1
+    raw_id, raw_secret = pair.split(":")
+    assert urllib.parse.unquote_plus(raw_id) == CLIENT_ID
+    assert urllib.parse.unquote_plus(raw_secret) == CLIENT_SECRET
+    assert "+" not in raw_secret  # a literal "+" would decode as a space
+    assert "client_secret" not in request["form"]  # one authentication method only
+    assert request["form"].get("client_id", CLIENT_ID) == CLIENT_ID
+    assert request["client_auth"] == (CLIENT_ID, CLIENT_SECRET, "client_secret_basic")
+
+
+@pytest.mark.parametrize("as_methods, explicit", [
+    (["client_secret_post"], None),  # the only method the server lists
+    (["client_secret_basic", "client_secret_post"], "client_secret_post"),  # asked for
+])
+def test_pre_registered_client_with_client_secret_post(protected, connect, as_methods, explicit):
+    auth, mcp = protected(clients={CLIENT_ID: CLIENT_SECRET}, auth_methods=as_methods)
+    client = connect(mcp.url, auth=oauth(auth, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                         token_endpoint_auth_method=explicit), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    (request,) = auth.token_requests()
+    assert "authorization" not in request["headers"]
+    assert request["form"]["client_id"] == CLIENT_ID
+    assert request["form"]["client_secret"] == CLIENT_SECRET
+    assert request["client_auth"][2] == "client_secret_post"
+    assert auth.hits("register") == []
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_client_id_metadata_document_used_when_supported(protected, connect, supported):
+    auth, mcp = protected(cimd=supported)
+    client = connect(mcp.url, auth=oauth(auth, client_metadata_url=CIMD_URL), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    (authorize,) = auth.hits("authorize")
+    (request,) = auth.token_requests()
+    if supported:
+        assert auth.hits("register") == []
+        assert authorize["query"]["client_id"] == CIMD_URL
+        assert request["form"]["client_id"] == CIMD_URL
+    else:
+        assert len(auth.hits("register")) == 1
+        assert authorize["query"]["client_id"].startswith("dyn-")
+        assert request["form"]["client_id"] == authorize["query"]["client_id"]
+
+
+def test_confidential_dynamic_registration_uses_its_secret(protected, connect):
+    auth, mcp = protected(auth_methods=["client_secret_basic"])
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    (register,) = auth.hits("register")
+    assert register["json"]["token_endpoint_auth_method"] == "client_secret_basic"
+    (request,) = auth.token_requests()
+    client_id = auth.hits("authorize")[0]["query"]["client_id"]
+    assert request["client_auth"] == (client_id, auth.clients[client_id]["secret"], "client_secret_basic")
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_client_credentials_grant_needs_no_authorization_step(protected, connect, method):
+    auth, mcp = protected(clients={CLIENT_ID: CLIENT_SECRET})
+    client = connect(mcp.url, auth=OAuth(grant="client_credentials", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                         token_endpoint_auth_method=method, authorize=never_authorize),
+                     era="modern")
+    token, scopes = text_of(client.call_tool("whoami")).split(" ", 1)
+    assert scopes == "mcp"
+    assert auth.hits("authorize") == [] and auth.hits("register") == []
+    (request,) = auth.token_requests()
+    form = request["form"]
+    assert form["grant_type"] == "client_credentials"
+    assert form["resource"] == mcp.url
+    assert form["scope"] == "mcp"
+    assert "code_verifier" not in form and "redirect_uri" not in form
+    assert request["client_auth"] == (CLIENT_ID, CLIENT_SECRET, method)
+    if method == "client_secret_basic":
+        assert "client_secret" not in form
+    else:
+        assert "authorization" not in request["headers"]
+    assert auth.tokens[token] == ["mcp"]
+
+
+def test_jwt_bearer_grant_registers_without_redirect_and_sends_a_fresh_assertion(protected, connect):
+    auth, mcp = protected()
+    made = []  # type: List[str]
+
+    def assertion():
+        # type: () -> str
+        made.append("eyJhbGciOiJub25lIn0.eyJzdWIiOiJib3QiLCJuIjo%d.e30" % len(made))
+        return made[-1]
+    client = connect(mcp.url, auth=OAuth(grant="jwt_bearer", assertion=assertion, authorize=never_authorize),
+                     era="modern")
+    assert text_of(client.call_tool("whoami")).split(" ", 1)[1] == "mcp"
+    (register,) = auth.hits("register")
+    assert "redirect_uris" not in register["json"]
+    assert register["json"]["grant_types"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    auth.revoke_all()  # no refresh token: a new assertion
+    client.call_tool("whoami")
+    first, second = auth.token_requests()
+    assert [first["form"]["assertion"], second["form"]["assertion"]] == made
+    assert all(r["form"]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer" for r in (first, second))
+    assert all(r["form"]["resource"] == mcp.url and r["form"]["scope"] == "mcp" for r in (first, second))
+    assert auth.hits("authorize") == [] and len(auth.hits("register")) == 1
+
+
+# --- refusals -------------------------------------------------------------------------------------------------
+
+def _wrong_state(auth):
+    # type: (AuthServer) -> Callable[[str], str]
+    def authorize(url):
+        # type: (str) -> str
+        location = auth.follow_once(url)  # a real code...
+        return re.sub(r"state=[^&]*", "state=forged", location)  # ...with someone else's state
+    return authorize
+
+
+def _access_denied(auth):
+    # type: (AuthServer) -> Callable[[str], str]
+    def authorize(url):
+        # type: (str) -> str
+        query = query_of(url)
+        return query["redirect_uri"] + "?" + urllib.parse.urlencode(
+            {"error": "access_denied", "error_description": "the user said no", "state": query["state"]})
+    return authorize
+
+
+REFUSALS = {
+    # name: (authorization server options, MCP server changes (a function of its URL), the
+    # authorize step (a function of the authorization server; None: the browser), a fragment
+    # of the message, whether the authorization server may be contacted at all, how many
+    # times the authorize step runs)
+    "prm-names-another-server": ({}, lambda url: {"resource": url.rsplit("/", 1)[0] + "/other/mcp"},
+                                 None, "names", False, 0),
+    "prm-names-another-port": ({}, lambda url: {"resource": "http://127.0.0.1:1/mcp"}, None, "names", False, 0),
+    "metadata-issuer-mismatch": ({"metadata_issuer": "http://127.0.0.1:1/elsewhere"}, None, None, "issuer", True, 0),
+    "no-pkce-methods": ({"pkce_methods": None}, None, None, "PKCE", True, 0),
+    "plain-pkce-only": ({"pkce_methods": ["plain"]}, None, None, "PKCE", True, 0),
+    "iss-wrong": ({"iss_supported": True, "iss": "wrong"}, None, None, "issuer", True, 1),
+    "iss-missing-when-advertised": ({"iss_supported": True, "iss": "missing"}, None, None, "no iss", True, 1),
+    "iss-wrong-not-advertised": ({"iss": "wrong"}, None, None, "issuer", True, 1),
+    "wrong-state": ({}, None, _wrong_state, "state", True, 1),
+    "access-denied": ({}, None, _access_denied, "access_denied", True, 1),
+    "non-loopback-http-authorization-server": (
+        {}, lambda url: {"authorization_servers": ["http://auth.example.com"]}, None, "https", False, 0),
+    "non-loopback-http-authorization-endpoint": (
+        {"metadata_overrides": {"authorization_endpoint": "http://login.example.com/authorize"}}, None, None,
+        "https", True, 0),
+}
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_refusals_stop_before_any_token_request(auth_server, mcp_server, connect, name, era):
+    as_options, mcp_changes, make_authorize, fragment, contacted, authorize_calls = REFUSALS[name]
+    auth = auth_server(**as_options)
+    mcp = mcp_server(auth.verify, [auth.issuer])
+    if mcp_changes is not None:
+        # What the refusal is about depends on the MCP server's own URL, known once it runs.
+        changes = mcp_changes(mcp.url)
+        if "resource" in changes:
+            mcp.auth.resource = changes["resource"]
+        if "authorization_servers" in changes:
+            mcp.auth.authorization_servers = changes["authorization_servers"]
+    calls = []  # type: List[str]
+    inner = make_authorize(auth) if make_authorize is not None else auth.follow_once
+
+    def authorize(url):
+        # type: (str) -> str
+        calls.append(url)
+        return inner(url)
+    started = time.monotonic()
+    with pytest.raises(AuthorizationError) as caught:
+        connect(mcp.url, auth=oauth(auth, authorize=authorize), era=era)
+    assert time.monotonic() - started < WAIT
+    assert fragment in caught.value.message
+    assert caught.value.status == 401
+    assert auth.token_requests() == [], "a token request was sent after a refusal"
+    assert len(calls) == authorize_calls
+    if authorize_calls == 0:
+        assert auth.hits("authorize") == []
+    if not contacted:
+        assert auth.hits() == [], "the authorization server was contacted: %r" % auth.paths()
+    # The MCP server never saw a token.
+    assert all("authorization" not in e["headers"] for e in mcp.since())
+
+
+def test_a_non_loopback_http_token_endpoint_is_refused(protected, connect):
+    auth, mcp = protected(metadata_overrides={"token_endpoint": "http://login.example.com/token"})
+    with pytest.raises(AuthorizationError) as caught:
+        connect(mcp.url, auth=oauth(auth), era="modern")
+    assert "https" in caught.value.message and "token endpoint" in caught.value.message
+    assert auth.token_requests() == []
+
+
+@pytest.mark.parametrize("advertised", [True, None], ids=["advertised", "not-advertised"])
+def test_a_right_iss_is_accepted(protected, connect, advertised):
+    auth, mcp = protected(iss_supported=advertised, iss="right")
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    assert len(auth.token_requests("authorization_code")) == 1
+
+
+@pytest.mark.parametrize("era", ERAS + ["auto"])
+def test_without_auth_a_401_raises_http_error_at_once(protected, connect, era):
+    auth, mcp = protected()
+    started = time.monotonic()
+    with pytest.raises(HttpError) as caught:
+        connect(mcp.url, era=era, timeout=30.0, probe_timeout=30.0)
+    assert time.monotonic() - started < 2.0
+    error = caught.value
+    assert error.status == 401
+    assert error.www_authenticate is not None and error.www_authenticate.startswith("Bearer ")
+    assert 'resource_metadata="%s"' % mcp.auth.metadata_url("/mcp") in error.www_authenticate
+    assert auth.hits() == []
+    assert len([e for e in mcp.since() if e["method"] == "POST"]) == 1  # not sent again
+
+
+# --- after the first token: refresh, re-authorization, step-up ------------------------------------------
+
+@pytest.mark.parametrize("era", ERAS)
+def test_a_refused_token_is_refreshed_without_a_second_sign_in(protected, connect, era):
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era=era)
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    (code_grant,) = auth.token_requests("authorization_code")
+    issued_refresh = [rt for rt in auth.refresh][0]
+    auth.revoke_all()
+    mark = mcp.mark()
+    second = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert second != first and second in auth.tokens
+    assert len(auth.hits("authorize")) == 1 and len(auth.hits("register")) == 1
+    (refresh,) = auth.token_requests("refresh_token")
+    assert refresh["form"]["refresh_token"] == issued_refresh
+    assert refresh["form"]["resource"] == mcp.url == code_grant["form"]["resource"]
+    assert refresh["form"]["client_id"] == code_grant["form"]["client_id"]
+    # The server said invalid_token; the client found the metadata again, then retried.
+    calls = [e for e in mcp.since(mark) if e["path"] == "/mcp"]
+    assert calls[0]["status"] == 401 and 'error="invalid_token"' in calls[0]["www_authenticate"]
+    assert calls[0]["headers"]["authorization"] == "Bearer " + first
+    assert calls[-1]["status"] == 200 and calls[-1]["headers"]["authorization"] == "Bearer " + second
+    assert "/.well-known/oauth-protected-resource/mcp" in [e["path"] for e in mcp.since(mark)]
+
+
+def test_a_refused_refresh_means_signing_in_again(protected, connect):
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    client.call_tool("whoami")
+    auth.revoke_all()
+    auth.refresh.clear()  # the refresh token is no good either
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    assert [r["form"]["grant_type"] for r in auth.token_requests()] == [
+        "authorization_code", "refresh_token", "authorization_code"]
+    assert len(auth.hits("authorize")) == 2
+    assert len(auth.hits("register")) == 1  # the registration is kept
+
+
+def test_without_a_refresh_token_a_refused_token_means_signing_in_again(protected, connect):
+    auth, mcp = protected(refresh_tokens=False)
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    client.call_tool("whoami")
+    auth.revoke_all()
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    assert auth.token_requests("refresh_token") == []
+    assert len(auth.hits("authorize")) == 2
+
+
+def test_a_server_that_refuses_every_token_ends_in_authorization_error(auth_server, mcp_server, connect):
+    auth = auth_server()
+    mcp = mcp_server(lambda token: None, [auth.issuer])  # nothing the AS issues is good here
+    calls = []  # type: List[str]
+
+    def authorize(url):
+        # type: (str) -> str
+        calls.append(url)
+        return auth.follow_once(url)
+    started = time.monotonic()
+    with pytest.raises(AuthorizationError) as caught:
+        connect(mcp.url, auth=oauth(auth, authorize=authorize, max_authorizations=3), era="modern")
+    assert time.monotonic() - started < WAIT
+    assert caught.value.status == 401
+    assert 1 <= len(calls) <= 3
+    assert 1 <= len(auth.token_requests()) <= 3
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_step_up_asks_for_the_union_of_scopes(protected, connect, era):
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era=era)
+    assert text_of(client.call_tool("whoami")).split(" ", 1)[1] == "mcp"
+    mark = mcp.mark()
+    assert text_of(client.call_tool("admin_tool")) == "admin ok"
+    first, second = auth.hits("authorize")
+    assert first["query"]["scope"] == "mcp"
+    assert sorted(second["query"]["scope"].split()) == ["admin", "mcp"]
+    assert second["query"]["resource"] == mcp.url
+    refused = [e for e in mcp.since(mark) if e["status"] == 403]
+    assert len(refused) == 1 and 'error="insufficient_scope"' in refused[0]["www_authenticate"]
+    assert auth.token_requests("refresh_token") == []  # a step-up is a new authorization
+    assert text_of(client.call_tool("whoami")).split(" ", 1)[1] == "admin mcp"
+
+
+def test_step_up_is_refused_when_the_scopes_were_already_asked_for(protected, connect):
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    client.call_tool("whoami")
+    with pytest.raises(AuthorizationError) as caught:
+        client.call_tool("never_enough")
+    assert caught.value.status == 403
+    assert "already asked" in caught.value.message
+    # One step-up (mcp -> admin mcp), then no more.
+    assert len(auth.hits("authorize")) == 2
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"  # the client still works
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_step_up_is_bounded_by_max_authorizations(protected, connect, limit):
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth, max_authorizations=limit), era="modern")
+    client.call_tool("whoami")
+    before = len(auth.hits("authorize"))
+    with pytest.raises(AuthorizationError) as caught:
+        client.call_tool("ever_more")  # a new scope every time
+    assert caught.value.status == 403
+    assert len(auth.hits("authorize")) - before == limit
+
+
+def test_a_403_without_insufficient_scope_is_not_an_authorization_question(protected, connect):
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    client.call_tool("whoami")
+    with pytest.raises(HttpError) as caught:
+        client.call_tool("forbidden")
+    assert caught.value.status == 403 and not isinstance(caught.value, AuthorizationError)
+    assert len(auth.hits("authorize")) == 1
+
+
+def test_a_new_authorization_server_starts_from_scratch(auth_server, mcp_server, connect):
+    old = auth_server()
+    new = auth_server(issuer_path="/new")
+
+    def verify(token):
+        # type: (str) -> Any
+        return old.verify(token) or new.verify(token)
+    mcp = mcp_server(verify, [old.issuer])
+
+    def authorize(url):
+        # type: (str) -> str
+        return (new if url.startswith(new.issuer + "/") else old).follow_once(url)
+    client = connect(mcp.url, auth=oauth(old, authorize=authorize), era="modern")
+    client.call_tool("whoami")
+    old_client_id = old.hits("authorize")[0]["query"]["client_id"]
+    mcp.auth.authorization_servers = [new.issuer]
+    old.revoke_all()
+    old_requests = len(old.hits())
+    token = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert token in new.tokens
+    assert len(old.hits()) == old_requests, "the old authorization server was asked again"
+    assert new.token_requests("refresh_token") == []  # the old refresh token never went to the new one
+    assert len(new.hits("register")) == 1 and len(new.hits("authorize")) == 1
+    assert new.hits("authorize")[0]["query"]["client_id"] != old_client_id
+    assert new.hits("authorize")[0]["query"]["resource"] == mcp.url
+
+
+# --- concurrency ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["same-client", "fresh-client"])
+@pytest.mark.parametrize("refresh_tokens", [True, False], ids=["refresh", "sign-in"])
+def test_concurrent_refusals_lead_to_one_new_authorization(protected, connect, refresh_tokens, fresh):
+    auth, mcp = protected(refresh_tokens=refresh_tokens)
+    calls = []  # type: List[str]
+    lock = threading.Lock()
+
+    def authorize(url):
+        # type: (str) -> str
+        with lock:
+            calls.append(url)
+        time.sleep(0.05)  # a person is slower than a thread
+        return auth.follow_once(url)
+    storage = MemoryTokenStorage()
+    client = connect(mcp.url, auth=oauth(auth, authorize=authorize, storage=storage), era="modern")
+    client.call_tool("whoami")
+    assert len(calls) == 1
+    if fresh:
+        # A new client (and OAuth) that found the token in the storage: nothing called yet.
+        client = connect(mcp.url, auth=oauth(auth, authorize=authorize, storage=storage), era="modern")
+        assert len(calls) == 1
+    auth.revoke_all()
+    barrier = threading.Barrier(8)
+    results = []  # type: List[Any]
+
+    def call():
+        # type: () -> None
+        barrier.wait(WAIT)
+        try:
+            results.append(text_of(client.call_tool("whoami")))
+        except Exception as exc:  # reported below
+            results.append(exc)
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(3 * WAIT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 8 and all(isinstance(r, str) for r in results), results
+    assert len({r.split(" ")[0] for r in results}) == 1  # everyone got the same new token
+    if refresh_tokens:
+        assert len(auth.token_requests("refresh_token")) == 1
+        assert len(calls) == 1
+    else:
+        assert len(calls) == 2
+        assert len(auth.token_requests("authorization_code")) == 2
+
+
+# --- token storage ------------------------------------------------------------------------------------------
+
+def test_file_token_storage_is_private_and_reused_by_a_second_client(protected, connect, tmp_path):
+    auth, mcp = protected(expires_in=600)
+    path = str(tmp_path / "tokens.json")
+    first = connect(mcp.url, auth=oauth(auth, storage=FileTokenStorage(path)), era="modern")
+    token = text_of(first.call_tool("whoami")).split(" ")[0]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path, encoding="utf-8") as handle:
+        saved = json.load(handle)
+    stored = saved["tokens " + mcp.url]
+    assert stored["access_token"] == token and stored["refresh_token"] in auth.refresh
+    assert stored["issuer"] == auth.issuer
+    assert abs(stored["expires_at"] - (time.time() + 600)) < 30
+    assert saved["client " + auth.issuer]["client_id"].startswith("dyn-")
+    assert [name for name in os.listdir(str(tmp_path))] == ["tokens.json"]  # no temporary file left
+
+    requests_before = len(auth.hits())
+    mark = mcp.mark()
+    second = connect(mcp.url, auth=OAuth(storage=FileTokenStorage(path), authorize=never_authorize,
+                                         redirect_uri=REDIRECT), era="modern")
+    assert text_of(second.call_tool("whoami")).split(" ")[0] == token
+    assert len(auth.hits()) == requests_before, "the second client went to the authorization server"
+    posts = [e for e in mcp.since(mark) if e["method"] == "POST"]
+    assert posts and all(e["status"] == 200 and e["headers"]["authorization"] == "Bearer " + token for e in posts)
+
+
+def test_file_token_storage_stays_private_over_a_leftover_temporary_file(tmp_path):
+    path = str(tmp_path / "tokens.json")
+    leftover = "%s.%d.tmp" % (path, os.getpid())
+    with open(leftover, "w") as handle:
+        handle.write("{}")
+    os.chmod(leftover, 0o644)
+    FileTokenStorage(path).set("tokens x", {"access_token": "secret"})
+    assert FileTokenStorage(path).get("tokens x") == {"access_token": "secret"}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_clients_sharing_a_token_file_refresh_once(protected, connect, tmp_path):
+    auth, mcp = protected()
+    path = str(tmp_path / "tokens.json")
+    first = connect(mcp.url, auth=oauth(auth, storage=FileTokenStorage(path)), era="modern")
+    second = connect(mcp.url, auth=OAuth(storage=FileTokenStorage(path), authorize=never_authorize,
+                                         redirect_uri=REDIRECT), era="modern")
+    token = text_of(first.call_tool("whoami")).split(" ")[0]
+    assert text_of(second.call_tool("whoami")).split(" ")[0] == token
+    auth.revoke_all()
+    renewed = text_of(first.call_tool("whoami")).split(" ")[0]
+    assert renewed != token
+    # The second client's token is refused; the file has a newer one, which it takes.
+    assert text_of(second.call_tool("whoami")).split(" ")[0] == renewed
+    assert len(auth.token_requests("refresh_token")) == 1
+    assert len(auth.hits("authorize")) == 1
+
+
+def test_two_file_token_storages_for_one_file_do_not_lose_entries(tmp_path):
+    path = str(tmp_path / "tokens.json")
+    errors = []  # type: List[BaseException]
+
+    def write(prefix):
+        # type: (str) -> None
+        storage = FileTokenStorage(path)
+        for number in range(40):
+            try:
+                storage.set("tokens %s%d" % (prefix, number), {"access_token": prefix})
+            except Exception as exc:
+                errors.append(exc)
+    threads = [threading.Thread(target=write, args=(prefix,)) for prefix in "abcd"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    reader = FileTokenStorage(path)
+    missing = [(p, n) for p in "abcd" for n in range(40) if reader.get("tokens %s%d" % (p, n)) is None]
+    assert missing == []
+
+
+def test_file_token_storage_ignores_a_broken_file(tmp_path):
+    path = str(tmp_path / "tokens.json")
+    with open(path, "w") as handle:
+        handle.write("not json")
+    storage = FileTokenStorage(path)
+    assert storage.get("tokens x") is None
+    storage.set("tokens x", {"access_token": "a"})
+    storage.set("other", {"v": 1})
+    storage.set("other", None)
+    assert FileTokenStorage(path).get("tokens x") == {"access_token": "a"}
+    assert FileTokenStorage(path).get("other") is None
+
+
+def test_memory_token_storage_is_the_default_and_can_be_shared(protected, connect):
+    auth, mcp = protected(expires_in=None)
+    first_auth = oauth(auth)
+    assert isinstance(first_auth.storage, MemoryTokenStorage)
+    first = connect(mcp.url, auth=first_auth, era="modern")
+    token = text_of(first.call_tool("whoami")).split(" ")[0]
+    stored = first_auth.storage.get("tokens " + mcp.url)
+    assert stored is not None and stored["access_token"] == token and "expires_at" not in stored
+    stored["access_token"] = "changed"  # a copy: the storage is not changed under it
+    assert first_auth.storage.get("tokens " + mcp.url)["access_token"] == token
+
+    shared = connect(mcp.url, auth=OAuth(storage=first_auth.storage, authorize=never_authorize,
+                                         redirect_uri=REDIRECT), era="modern")
+    assert text_of(shared.call_tool("whoami")).split(" ")[0] == token
+    assert len(auth.hits("authorize")) == 1
+    separate = connect(mcp.url, auth=oauth(auth), era="modern")  # its own (new) memory storage
+    assert text_of(separate.call_tool("whoami")).split(" ")[0] != token
+    assert len(auth.hits("authorize")) == 2
+
+
+# --- the terminal authorizer --------------------------------------------------------------------------------
+
+class Browser:
+    """Stands in for sys.stderr: when the authorizer prints its URL, a thread plays the
+    browser - it signs in at the authorization server and follows the redirect to the
+    authorizer's callback."""
+
+    def __init__(self, real):
+        # type: (Any) -> None
+        self.real = real
+        self.printed = []  # type: List[str]
+        self.callbacks = []  # type: List[Any]
+        self.threads = []  # type: List[threading.Thread]
+
+    def write(self, text):
+        # type: (str) -> int
+        self.printed.append(text)
+        for url in re.findall(r"https?://\S+", text):
+            thread = threading.Thread(target=self._browse, args=(url,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+        return len(text)
+
+    def flush(self):
+        # type: () -> None
+        pass
+
+    def _browse(self, url):
+        # type: (str) -> None
+        import http.client
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT)
+        conn.request("GET", parts.path + "?" + parts.query)
+        response = conn.getresponse()
+        response.read()
+        location = response.getheader("Location")
+        conn.close()
+        target = urllib.parse.urlsplit(location)
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=WAIT)
+        conn.request("GET", target.path + "?" + target.query)
+        answer = conn.getresponse()
+        self.callbacks.append((location, answer.status, answer.read()))
+        conn.close()
+
+
+def test_terminal_authorizer_catches_the_redirect_on_loopback(protected, connect, monkeypatch):
+    auth, mcp = protected()
+    terminal = TerminalAuthorizer(open_browser=False, timeout=WAIT)
+    browser = Browser(sys.stderr)
+    monkeypatch.setattr(sys, "stderr", browser)
+    client = connect(mcp.url, auth=OAuth(authorize=terminal), era="modern")
+    assert text_of(client.call_tool("add", {"a": 2, "b": 2})) == "4"
+    for thread in browser.threads:
+        thread.join(WAIT)
+    redirect = "http://127.0.0.1:%d/callback" % terminal.port
+    (register,) = auth.hits("register")
+    assert register["json"]["redirect_uris"] == [redirect]
+    (authorize,) = auth.hits("authorize")
+    assert authorize["query"]["redirect_uri"] == redirect
+    assert any(authorize["query"]["state"] in line and "/authorize?" in line for line in browser.printed)
+    ((location, status, page),) = browser.callbacks
+    assert location.startswith(redirect + "?") and status == 200 and b"Signed in" in page
+    assert auth.token_requests()[0]["form"]["redirect_uri"] == redirect
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", terminal.port), timeout=1).close()  # it listens no more
+
+    # A step-up signs in again through the same callback (the registration names it).
+    assert text_of(client.call_tool("admin_tool")) == "admin ok"
+    for thread in browser.threads:
+        thread.join(WAIT)
+    assert [r["query"]["redirect_uri"] for r in auth.hits("authorize")] == [redirect, redirect]
+    assert len(browser.callbacks) == 2 and browser.callbacks[1][1] == 200
+    assert len(auth.hits("register")) == 1
+    assert terminal.redirect_uri == redirect
+    with pytest.raises(ConnectionRefusedError):  # reading it does not listen
+        socket.create_connection(("127.0.0.1", terminal.port), timeout=1).close()
+
+
+def test_terminal_authorizer_does_not_keep_listening_after_a_refresh(protected, connect, monkeypatch):
+    auth, mcp = protected()
+    terminal = TerminalAuthorizer(open_browser=False, timeout=WAIT)
+    browser = Browser(sys.stderr)
+    monkeypatch.setattr(sys, "stderr", browser)
+    client = connect(mcp.url, auth=OAuth(authorize=terminal), era="modern")
+    client.call_tool("whoami")
+    auth.revoke_all()
+    client.call_tool("whoami")
+    assert len(auth.token_requests("refresh_token")) == 1 and len(browser.callbacks) == 1
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", terminal.port), timeout=1).close()
+    finally:
+        if terminal._server is not None:  # (the leaked listener, closed for the next tests)
+            terminal._server.server_close()
+
+
+def test_terminal_authorizer_gives_up_after_its_timeout(monkeypatch):
+    terminal = TerminalAuthorizer(open_browser=False, timeout=0.5)
+    printed = []  # type: List[str]
+
+    class Quiet:
+        def write(self, text):
+            # type: (str) -> int
+            printed.append(text)
+            return len(text)
+
+        def flush(self):
+            # type: () -> None
+            pass
+    monkeypatch.setattr(sys, "stderr", Quiet())
+    started = time.monotonic()
+    with pytest.raises(AuthorizationError):
+        terminal("http://127.0.0.1:9/authorize?state=x")
+    assert time.monotonic() - started < 3.0
+    assert "http://127.0.0.1:9/authorize?state=x" in "".join(printed)
+
+
+def test_terminal_authorizer_is_not_held_by_an_idle_connection(monkeypatch):
+    terminal = TerminalAuthorizer(open_browser=False, timeout=1.0)
+
+    class Quiet:
+        def write(self, text):
+            # type: (str) -> int
+            return len(text)
+
+        def flush(self):
+            # type: () -> None
+            pass
+    monkeypatch.setattr(sys, "stderr", Quiet())
+    assert terminal.redirect_uri.startswith("http://127.0.0.1:")  # the port, chosen (nothing listens yet)
+    outcome = []  # type: List[Any]
+
+    def run():
+        # type: () -> None
+        try:
+            outcome.append(terminal("http://127.0.0.1:9/authorize?state=x"))
+        except MCPError as exc:
+            outcome.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    idle = None
+    deadline = time.monotonic() + 1.0
+    while idle is None and time.monotonic() < deadline:
+        try:  # a browser's preconnect, once the sign-in listens: it sends nothing
+            idle = socket.create_connection(("127.0.0.1", terminal.port))
+        except ConnectionRefusedError:
+            time.sleep(0.01)
+    assert idle is not None
+    try:
+        thread.join(4.0)
+        assert not thread.is_alive(), "still waiting long after its 1 s timeout"
+        assert isinstance(outcome[0], AuthorizationError)
+    finally:
+        idle.close()
+        thread.join(WAIT)
