@@ -18,6 +18,7 @@ Every server, proxy and client is stopped by a fixture; every wait is bounded.
 
 import base64
 import json
+import os
 import shutil
 import socket
 import ssl
