@@ -31,6 +31,7 @@ import pytest
 
 from mcplite import Client, Context, HttpError, MCPError, RequestTimeout, Server
 from proxy_support import ForwardProxy, TlsFront, make_certificates
+from test_client_http import Updates
 
 WAIT = 5.0  # the longest any single expected event may take
 PROMPT = 2.0  # what "at once" means for a failure
@@ -107,25 +108,6 @@ class Recorder:
         # type: (int) -> List[Dict[str, Any]]
         with self.lock:
             return list(self.entries[mark:])
-
-
-class Updates:
-    def __init__(self):
-        # type: () -> None
-        self.seen = []  # type: List[Any]
-        self.cond = threading.Condition()
-
-    def __call__(self, item):
-        # type: (Any) -> None
-        with self.cond:
-            self.seen.append(item)
-            self.cond.notify_all()
-
-    def wait_for(self, count, timeout=WAIT):
-        # type: (int, float) -> List[Any]
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.seen) >= count, timeout)
-            return list(self.seen)
 
 
 def basic(user, password):
