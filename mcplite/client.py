@@ -64,6 +64,7 @@ def _ignore(*args: Any) -> None:
 class _ClientChannel:
     on_message = staticmethod(_ignore)  # type: Callable[[Any], None]
     on_close = staticmethod(_ignore)  # type: Callable[[BaseException], None]
+    tracer = None  # type: Any   # a Tracer (tracing.py) shown every message, or None
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
         self.on_message = on_message
@@ -92,12 +93,18 @@ class _MemoryChannel(_ClientChannel):
             return
         data = encode_outgoing(message)
         if not self._closed:
-            self.on_message(decode(data))
+            decoded = decode(data)
+            if self.tracer is not None:
+                self.tracer.message("<-", decoded, data)
+            self.on_message(decoded)
 
     def send(self, message: Any) -> None:
         if self._closed:
             raise ConnectionClosed("the client is closed")
-        self.connection.receive_data(encode(message))
+        data = encode(message)
+        if self.tracer is not None:
+            self.tracer.message("->", message, data)
+        self.connection.receive_data(data)
 
     def close(self) -> None:
         if not self._closed:
@@ -171,8 +178,12 @@ class _StdioChannel(_ClientChannel):
                     # "The server MUST NOT write anything to its stdout that is not a valid
                     # MCP message": say so, keep reading (one stray print need not end it).
                     self.garbage = line[:200]
+                    if self.tracer is not None:
+                        self.tracer.message("<-", None, line)
                     _client_log.warning("the server wrote a line that is not JSON: %r", line[:200])
                     continue
+                if self.tracer is not None:
+                    self.tracer.message("<-", message, line)
                 self.on_message(message)
         except (OSError, ValueError) as exc:
             error = ConnectionClosed("reading from the server failed: %s" % exc)
@@ -204,6 +215,8 @@ class _StdioChannel(_ClientChannel):
 
     def send(self, message: Any) -> None:
         data = encode(message) + b"\n"
+        if self.tracer is not None:
+            self.tracer.message("->", message, data)
         deadline = time.monotonic() + self.write_timeout
         if not self._write_lock.acquire(timeout=self.write_timeout):
             raise ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
@@ -291,6 +304,10 @@ class Client:
 
     ``timeout`` is the default for every call; progress notifications push a call's
     deadline ``timeout`` further, up to ``max_timeout`` in all.
+
+    ``trace=True`` shows every message on stderr as it crosses (over HTTP with the
+    request, status, headers and SSE framing); ``trace="explain"`` adds a plain-English
+    note to each; a ``Tracer`` writes where it was told (see tracing.py).
     """
 
     def __init__(self, app: Any = None, *, timeout: float = 30.0, max_timeout: Optional[float] = None,
@@ -302,7 +319,7 @@ class Client:
                  on_resource_updated: Optional[Callable[[str], Any]] = None,
                  on_list_changed: Optional[Callable[[str], Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
-                 max_rounds: int = 10, _channel: Optional[_ClientChannel] = None) -> None:
+                 max_rounds: int = 10, trace: Any = None, _channel: Optional[_ClientChannel] = None) -> None:
         if era not in ("auto", "modern", "legacy"):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
         if protocol_version is not None:
@@ -312,10 +329,15 @@ class Client:
                 era = "legacy"
             else:
                 raise ValueError("unknown protocol version %r" % (protocol_version,))
+        tracer = None
+        if trace is not None and trace is not False:
+            from .tracing import make_tracer  # only a traced client pays for it
+            tracer = make_tracer(trace)
         if _channel is None:
             if app is None:
                 raise TypeError("Client(app) needs a Server; use Client.stdio(argv) for a server process")
             _channel = _MemoryChannel(app)
+        _channel.tracer = tracer
         self.timeout = timeout
         self.max_timeout = max_timeout if max_timeout is not None else timeout * 10
         self.probe_timeout = probe_timeout

@@ -147,7 +147,7 @@ def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optiona
     (``https_proxy``/``http_proxy``/``all_proxy``, minus ``no_proxy``) - never for a
     loopback host, where a proxy could only be a mistake (it would not reach this machine)."""
     host = parts.hostname or ""
-    if _is_loopback(host):
+    if _is_loopback_host(host):
         return None
     if proxy is None:
         # (A from-import: "import urllib.request" would make urllib a local name here.)
@@ -166,7 +166,7 @@ def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optiona
     return proxy_parts
 
 
-def _is_loopback(host: str) -> bool:
+def _is_loopback_host(host: str) -> bool:
     if host in _LOOPBACK_HOSTS:
         return True
     import ipaddress  # only for a host that is not one of the usual names
@@ -197,42 +197,68 @@ def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: 
         conn.close()
 
 
+def _send_request(conn: http.client.HTTPConnection, method: str, target: str, body: Optional[bytes],
+                  headers: Dict[str, str], tracer: Any) -> Any:
+    """One request on ``conn`` and the head of its answer, both traced when there is a tracer."""
+    if tracer is not None:
+        tracer.http_request(method, target, headers, body)
+    conn.request(method, target, body, headers)
+    response = conn.getresponse()
+    if tracer is not None:
+        tracer.http_response(response.status, response.reason, response.getheaders(), None, method)
+    return response
+
+
 def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
-                state: Optional[Dict[str, Any]] = None) -> None:
+                state: Optional[Dict[str, Any]] = None, tracer: Any = None) -> None:
     """Read SSE events (event type, data, id) until the stream ends. ``state`` keeps the
     stream's last event id ("last_id") and reconnection delay ("retry", ms)."""
-    for event, data, event_id in _sse_iter(response, state):
+    for event, data, event_id in _sse_iter(response, state, tracer):
         on_event(event, data, event_id)
 
 
-def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None) -> Iterator[Tuple[str, str, Optional[str]]]:
+def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
+              tracer: Any = None) -> Iterator[Tuple[str, str, Optional[str]]]:
+    """Events with data (event type, data, last event id). A tracer sees every event,
+    those without data (priming events) too, with the fields it had itself."""
     event, data = "message", []  # type: Tuple[str, List[str]]
     event_id = state.get("last_id") if state is not None else None  # type: Optional[str]
+    own_id = own_retry = None  # type: Any   # this event's own id and retry fields, for the trace
+    had_fields = False
     while True:
         raw = response.readline(_MAX_SSE_LINE)
         if not raw:
+            if tracer is not None:
+                tracer.note("the stream ended")
             return
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if not line:
+            if tracer is not None and had_fields:
+                tracer.sse_event(event, "\n".join(data), own_id, own_retry)
             if data:
                 yield event, "\n".join(data), event_id
             event, data = "message", []
+            own_id = own_retry = None
+            had_fields = False
             continue
         if line.startswith(":"):
             continue  # a comment: keep-alive
         name, _, value = line.partition(":")
         if value.startswith(" "):
             value = value[1:]
+        had_fields = True
         if name == "data":
             data.append(value)
         elif name == "event":
             event = value
         elif name == "id":
-            event_id = value
+            event_id = own_id = value
             if state is not None:
                 state["last_id"] = value
-        elif name == "retry" and value.isdigit() and state is not None:
-            state["retry"] = int(value)
+        elif name == "retry" and value.isdigit():
+            own_retry = int(value)
+            if state is not None:
+                state["retry"] = own_retry
 
 
 class HttpChannel(_ClientChannel):
@@ -383,8 +409,7 @@ class HttpChannel(_ClientChannel):
                     with self._lock:
                         self._open[rid] = conn
                 try:
-                    conn.request("POST", self._path, body, headers)
-                    response = conn.getresponse()
+                    response = _send_request(conn, "POST", self._path, body, headers, self.tracer)
                     break
                 except (OSError, http.client.HTTPException) as exc:
                     if not (kept and isinstance(exc, _STALE_CONNECTION)):
@@ -423,13 +448,16 @@ class HttpChannel(_ClientChannel):
             if response.status >= 400 and (response.status in (401, 403) or content_type != "application/json"):
                 # Not a JSON-RPC answer: the request fails now, with what the server said.
                 text = response.read(_MAX_ERROR_BODY)
+                if self.tracer is not None and text:
+                    self.tracer.body("<-", text)
                 reusable = response.isclosed() and not response.will_close
                 self._refused(rid, response, text, generation, body, headers, authorized_again)
                 return
             try:
                 if content_type == "text/event-stream":
                     state = {"last_id": None, "retry": None, "answered": False}  # type: Dict[str, Any]
-                    _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state)
+                    _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state,
+                                self.tracer)
                     response.read()  # to its very end: only then can the connection carry another
                     reusable = not response.will_close
                     if rid is not None and not state["answered"] and not self._closed and rid not in self._cancelled:
@@ -437,6 +465,8 @@ class HttpChannel(_ClientChannel):
                     return
                 data = response.read()
                 reusable = not response.will_close
+                if self.tracer is not None and data:
+                    self.tracer.body("<-", data)
             except Exception as exc:  # http.client fails oddly on a socket closed under it
                 if rid is not None and not self._closed:
                     self._fail(rid, "the response to request %r broke off: %s" % (rid, exc))
@@ -524,13 +554,13 @@ class HttpChannel(_ClientChannel):
             try:
                 headers = self._get_headers()
                 headers["Last-Event-ID"] = before
-                conn.request("GET", self._path, headers=headers)
-                response = conn.getresponse()
+                response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
                 if response.status != 200:
                     response.read()
                     self._fail(rid, "cannot resume the stream of request %r: HTTP %d" % (rid, response.status))
                     return
-                _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state)
+                _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state,
+                            self.tracer)
             except Exception as exc:  # the server went away, or close() shut the socket
                 if self._closed:
                     return
@@ -596,13 +626,12 @@ class HttpChannel(_ClientChannel):
         headers = self._get_headers()
         try:
             conn.timeout = None  # a stream may be quiet for a long time
-            conn.request("GET", self._path, headers=headers)
-            response = conn.getresponse()
+            response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
             opened.set()
             if response.status != 200:
                 response.read()
                 return  # 405: the server offers no such stream
-            _sse_events(response, self._on_event)
+            _sse_events(response, self._on_event, None, self.tracer)
         except Exception:  # closed under us (close()), or the server went away
             pass
         finally:
@@ -621,8 +650,7 @@ class HttpChannel(_ClientChannel):
                 conn = self._connect()
                 headers = self._get_headers()
                 del headers["Accept"]
-                conn.request("DELETE", self._path, headers=headers)
-                conn.getresponse().read()
+                _send_request(conn, "DELETE", self._path, None, headers, self.tracer).read()
                 conn.close()
             except (OSError, http.client.HTTPException):
                 pass
@@ -667,8 +695,7 @@ class LegacySseChannel(_ClientChannel):
         headers = {"Accept": "text/event-stream"}
         headers.update(self._server.headers)
         try:
-            conn.request("GET", self._server.target, headers=headers)
-            response = conn.getresponse()
+            response = _send_request(conn, "GET", self._server.target, None, headers, self.tracer)
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
@@ -676,7 +703,7 @@ class LegacySseChannel(_ClientChannel):
             conn.close()
             raise ConnectionClosed("%s is neither a Streamable HTTP nor an HTTP+SSE endpoint (GET: HTTP %d)"
                                    % (self.url, response.status))
-        events = _sse_iter(response)
+        events = _sse_iter(response, None, self.tracer)
         for event, data, _ in events:
             if event == "endpoint":
                 endpoint = urllib.parse.urljoin(self.url, data.strip())
@@ -718,9 +745,10 @@ class LegacySseChannel(_ClientChannel):
                 conn = self._post_conn or self._server.connect()
                 self._post_conn = None
                 try:
-                    conn.request("POST", self.endpoint, body, headers)
-                    response = conn.getresponse()
-                    response.read()
+                    response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer)
+                    text = response.read()
+                    if self.tracer is not None and text:
+                        self.tracer.body("<-", text)
                 except _STALE_CONNECTION:
                     conn.close()
                     if attempt == 1:

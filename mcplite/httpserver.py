@@ -25,9 +25,12 @@ _front_log = LazyLogger("mcplite.http")
 _REASONS = BaseHTTPRequestHandler.responses
 
 
+def _reason(status: int) -> str:
+    return _REASONS[status][0] if status in _REASONS else ""
+
+
 def _status_line(status: int) -> bytes:
-    reason = _REASONS.get(status, ("",))[0] if status in _REASONS else ""
-    return ("HTTP/1.1 %d %s\r\n" % (status, reason)).encode("latin-1")
+    return ("HTTP/1.1 %d %s\r\n" % (status, _reason(status))).encode("latin-1")
 
 
 def _is_loopback(host: str) -> bool:
@@ -86,6 +89,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             if len(body) < length:  # the client stopped half way
                 self.close_connection = True
                 return
+        tracer = self.server.tracer
+        if tracer is not None:
+            tracer.http_request(self.command, self.path, self.headers.items(), body)
         response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed))
         if response is None:
             self.close_connection = True
@@ -100,6 +106,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
 
     def _send_simple(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.close_connection = True
+        if self.server.tracer is not None:
+            self.server.tracer.http_response(status, _reason(status), [("Content-Type", content_type)], body)
         try:
             self.wfile.write(_status_line(status) + b"Content-Type: %s\r\nContent-Length: %d\r\n"
                              b"Connection: close\r\n\r\n" % (content_type.encode("ascii"), len(body)) + body)
@@ -118,6 +126,10 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
 
     def _write(self, response: HttpResponse) -> None:
         stream = response.stream
+        tracer = self.server.tracer
+        if tracer is not None:
+            tracer.http_response(response.status, _reason(response.status), response.headers,
+                                 response.body if stream is None else None, self.command)
         if stream is None:
             body = b"" if self.command == "HEAD" else response.body
             self.wfile.write(self._head(response, b"Content-Length: %d\r\n" % len(response.body)) + body)
@@ -136,6 +148,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 data, after, done = stream.read(after, 0 if first else poll, response)
                 data = pending + data
                 pending = b""
+                if tracer is not None and data:
+                    tracer.sse_bytes(data)
                 out = first
                 first = b""
                 if data:
@@ -188,10 +202,11 @@ class _McpHttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: Tuple[str, int], app: McpHttpApp, max_connections: int,
-                 read_timeout: float, keepalive_interval: float) -> None:
+                 read_timeout: float, keepalive_interval: float, tracer: Any = None) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.app = app
+        self.tracer = tracer  # a Tracer (tracing.py) shown every request and answer, or None
         self.read_timeout = read_timeout
         self.keepalive_interval = keepalive_interval
         self.stopping = False
@@ -311,9 +326,10 @@ class HttpServerHandle:
 
 def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: str = "/mcp",
                background: bool = True, max_connections: int = 256, read_timeout: float = 30.0,
-               keepalive_interval: float = 15.0, **options: Any) -> HttpServerHandle:
+               keepalive_interval: float = 15.0, trace: Any = None, **options: Any) -> HttpServerHandle:
     """Bind and start serving ``server`` at ``http://host:port/path``; the other options
-    are ``McpHttpApp``'s. Refuses a non-loopback address unless ``allowed_hosts`` (or
+    are ``McpHttpApp``'s. ``trace``: True, "explain" or a Tracer shows every request and
+    answer on stderr (see tracing.py). Refuses a non-loopback address unless ``allowed_hosts`` (or
     ``allowed_origins``) says which names the server answers to: without that, any web
     page could reach it by DNS rebinding."""
     if not _is_loopback(host) and options.get("allowed_hosts") is None and options.get("allowed_origins") is None:
@@ -321,8 +337,12 @@ def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
                          "allowed_origins: say which Host and Origin values this server answers to" % host)
     if options.get("allowed_hosts") is None and not _is_loopback(host):
         options["allowed_hosts"] = ["*"] if options.get("allowed_origins") is not None else None
+    tracer = None
+    if trace is not None and trace is not False:
+        from .tracing import make_tracer
+        tracer = make_tracer(trace)
     app = McpHttpApp(server, path, **options)
-    httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval)
+    httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval, tracer)
     thread = None
     if background:
         thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},

@@ -11,7 +11,7 @@ import threading
 from typing import Any, BinaryIO, Optional, Tuple
 
 from .connection import ServerConnection
-from .jsonrpc import INVALID_REQUEST, MCPError, encode_outgoing, error_response
+from .jsonrpc import INVALID_REQUEST, MCPError, decode, encode_outgoing, error_response
 from .logs import LazyLogger
 from .server import Server
 from .workers import WorkerPool
@@ -24,10 +24,11 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 class LineWriter:
     """Writes whole messages as single lines, one writer at a time."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, tracer: Any = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self.broken = False
+        self.tracer = tracer  # a Tracer (tracing.py) shown every line written, or None
 
     def send(self, message: Any, about: Any = None) -> None:
         """Write one message as one line. ``about``: the Call a notification reports on; it
@@ -40,6 +41,8 @@ class LineWriter:
         with self._lock:
             if self.broken or (about is not None and about.cancelled):
                 return
+            if self.tracer is not None:
+                self.tracer.message("<-", message, data)
             try:
                 view = memoryview(data)
                 while view:
@@ -94,6 +97,13 @@ def _protect_standard_streams() -> Tuple[BinaryIO, BinaryIO]:
     return reader, writer  # type: ignore[return-value]
 
 
+def _decoded_or_none(line: bytes) -> Any:
+    try:
+        return decode(line)
+    except MCPError:
+        return None
+
+
 def _discard_rest_of_line(reader: BinaryIO) -> None:
     while True:
         chunk = reader.readline(64 * 1024)
@@ -103,19 +113,24 @@ def _discard_rest_of_line(reader: BinaryIO) -> None:
 
 def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None,
                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, exit_grace: float = 2.0,
-                max_workers: Optional[int] = None) -> None:
+                max_workers: Optional[int] = None, trace: Any = None) -> None:
     """Serve ``server`` over stdio until end of input.
 
     With no streams given, serves the process's stdin and stdout (protected from stray
     writes, see ``_protect_standard_streams``). ``max_message_bytes`` bounds one line:
     a longer one is discarded unread and answered with an error. After end of input,
     requests still running get ``exit_grace`` seconds to write their responses.
+    ``trace``: True, "explain" or a Tracer shows every line both ways on stderr.
     """
+    tracer = None
+    if trace is not None and trace is not False:
+        from .tracing import make_tracer
+        tracer = make_tracer(trace)
     if stdin is None or stdout is None:
         reader, writer = _protect_standard_streams()
     else:
         reader, writer = stdin, stdout
-    out = LineWriter(writer)
+    out = LineWriter(writer, tracer)
     pool = WorkerPool(max_workers or server.max_workers)
     connection = ServerConnection(server, out.send, pool)
     limit = max_message_bytes
@@ -134,6 +149,8 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
             line = line.rstrip(b"\r\n")
             if not line.strip():
                 continue
+            if tracer is not None:
+                tracer.message("->", _decoded_or_none(line), line)
             connection.receive_data(line)
             if out.broken:
                 break

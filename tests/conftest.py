@@ -8,4 +8,37 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 
+# MCPLITE_VENDORED=DIR: the tests run against DIR/mcplite.py, the one-file build, and so does
+# every Python process they start (DIR goes first on PYTHONPATH). The scripts they start put
+# the checkout first on sys.path, so the checkout must not have the mcplite/ package:
+# scripts/test_vendored runs the suite in a copy of the checkout without it, the one file in
+# its place. `mcplite.<module>` names (``from mcplite.schema import ...``) are the one module
+# here; the processes the tests start import ``mcplite`` only.
+VENDORED = os.path.abspath(os.environ["MCPLITE_VENDORED"]) if os.environ.get("MCPLITE_VENDORED") else ""
+
+
+def _use_vendored(directory):
+    import pytest
+
+    bundle = os.path.join(directory, "mcplite.py")
+    if not os.path.isfile(bundle):
+        pytest.exit("MCPLITE_VENDORED=%s has no mcplite.py" % directory, returncode=4)
+    if os.path.isdir(os.path.join(ROOT, "mcplite")):
+        pytest.exit("MCPLITE_VENDORED is set, but %s has the mcplite/ package, which the scripts the tests "
+                    "start would import: use scripts/test_vendored (it tests a copy without it)" % ROOT, returncode=4)
+    sys.path[:] = [directory] + [p for p in sys.path if os.path.abspath(p or ".") != directory and not (
+        os.path.exists(os.path.join(p or ".", "mcplite")) or os.path.exists(os.path.join(p or ".", "mcplite.py")))]
+    os.environ["PYTHONPATH"] = os.pathsep.join([directory] + [p for p in os.environ.get(
+        "PYTHONPATH", "").split(os.pathsep) if p and os.path.abspath(p) != directory])
+    import mcplite
+    if os.path.realpath(getattr(mcplite, "__file__", "") or "") != os.path.realpath(bundle):
+        pytest.exit("MCPLITE_VENDORED: mcplite was imported from %r, not %s" % (mcplite, bundle), returncode=4)
+    for name in mcplite._VENDORED_MODULES:
+        if not name.startswith("__"):
+            sys.modules.setdefault("mcplite." + name, mcplite)
+
+
+if VENDORED:
+    _use_vendored(VENDORED)
+
 from wire import wire_factory  # noqa: E402,F401  (a fixture every test module can use)

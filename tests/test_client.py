@@ -3,8 +3,8 @@ the server's questions answered through the handlers, timeouts and errors, and t
 process and the client's threads after close.
 
 Servers: mcplite apps in memory (``Client(app)``) and over stdio (``tests/asking_app.py``,
-``examples/notes_server.py``, ``tests/servers/stdio_app.py`` and the "kitchen" app below,
-started with ``python -c``), the official Python SDK (``bench/servers/sdk_add.py`` under
+``examples/notes_server.py``, ``tests/servers/stdio_app.py`` and ``tests/kitchen_app.py``,
+one of everything a client test needs), the official Python SDK (``bench/servers/sdk_add.py`` under
 ``$MCPLITE_SDK_PYTHON``), and ``tests/client_misbehaving_server.py``, which misbehaves on
 purpose and logs every line it receives.
 
@@ -27,7 +27,8 @@ import pytest
 
 from asking_app import make_asking_app
 from interop_support import sdk_python_fixture
-from mcplite import ConnectionClosed, Context, MCPError, RequestTimeout, Server
+from kitchen_app import make_kitchen_app
+from mcplite import ConnectionClosed, MCPError, RequestTimeout
 from mcplite.client import DEFAULT_CLIENT_INFO, Client, _MemoryChannel, _StdioChannel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,8 +39,7 @@ NOTES_ARGV = [PY, os.path.join(ROOT, "examples", "notes_server.py")]
 STDIO_APP_ARGV = [PY, os.path.join(HERE, "servers", "stdio_app.py")]
 MISBEHAVING = os.path.join(HERE, "client_misbehaving_server.py")
 SDK_ADD = os.path.join(ROOT, "bench", "servers", "sdk_add.py")
-KITCHEN_ARGV = [PY, "-c", "import sys; sys.path[:0] = [%r, %r]; import test_client; "
-                          "test_client.make_kitchen_app().run()" % (ROOT, HERE)]
+KITCHEN_ARGV = [PY, os.path.join(HERE, "kitchen_app.py")]
 
 MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
@@ -230,128 +230,6 @@ def answers_from(table: Dict[str, Any], calls: List[Any]) -> Callable[[Dict[str,
             raise answer
         return answer
     return handler
-
-
-def error_text(exc: MCPError) -> str:
-    return "%d|%s|%s" % (exc.code, exc.message, json.dumps(exc.to_error().get("data", "<no data>")))
-
-
-# ===========================================================================
-# The "kitchen" app: one of everything a client test needs
-
-
-def make_kitchen_app(page_size: Optional[int] = None) -> Server:
-    app = Server("kitchen", version="2.0.0", instructions="Everything a client test needs.", page_size=page_size,
-                 client_request_timeout=5.0)
-    app.cancelled = []  # type: ignore[attr-defined]   # ids of requests that saw their cancellation
-    app.release = threading.Event()  # type: ignore[attr-defined]   # ends every blocking tool
-
-    @app.tool()
-    def add(a: int, b: int) -> int:
-        """Add two integers."""
-        return a + b
-
-    @app.tool()
-    def whoami(ctx: Context) -> dict:
-        """What the server knows of its client."""
-        return {"capabilities": ctx.client_capabilities, "info": ctx.client_info, "version": ctx.protocol_version}
-
-    @app.tool()
-    def chatty(ctx: Context) -> str:
-        """Logs once at each of four levels."""
-        for level in ("debug", "info", "warning", "error"):
-            ctx.log(level, "a %s message" % level, logger="kitchen")
-        return "said"
-
-    @app.tool()
-    def ticking(ctx: Context, seconds: float, interval: float = 0.1) -> str:
-        """Reports progress every ``interval`` for ``seconds``; stops when cancelled."""
-        start = time.monotonic()
-        n = 0
-        while time.monotonic() - start < seconds:
-            if ctx.cancelled:
-                app.cancelled.append(ctx.request_id)  # type: ignore[attr-defined]
-                return "cancelled"
-            n += 1
-            ctx.progress(n)
-            time.sleep(interval)
-        return "done"
-
-    @app.tool()
-    def block(ctx: Context, seconds: float = 5.0, progress_first: bool = False) -> str:
-        """Waits until cancelled, released or ``seconds`` passed."""
-        if progress_first:
-            ctx.progress(1)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not app.release.is_set():  # type: ignore[attr-defined]
-            if ctx.cancelled:
-                app.cancelled.append(ctx.request_id)  # type: ignore[attr-defined]
-                return "cancelled"
-            time.sleep(0.01)
-        return "unblocked"
-
-    @app.tool()
-    def ask_and_report(ctx: Context) -> str:
-        """Asks a question and reports the error, if any, as code|message|data."""
-        try:
-            answer = ctx.elicit("Really?", {"ok": bool})
-        except MCPError as exc:
-            return error_text(exc)
-        return "answered %s" % json.dumps(answer, sort_keys=True)
-
-    @app.tool()
-    def grow(name: str, ctx: Context) -> str:
-        """Registers a new tool (tools/list_changed)."""
-        ctx.server.add_tool(lambda: "grown", name=name)
-        return "grew " + name
-
-    @app.tool()
-    def touch(uri: str, ctx: Context) -> str:
-        """notifications/resources/updated for ``uri``."""
-        ctx.server.notify_resource_updated(uri)
-        return "touched " + uri
-
-    for letter in "abcde":
-        app.add_resource(lambda letter=letter: "resource " + letter, "res://" + letter, mime_type="text/plain")
-
-    @app.resource("res://items/{item_id}")
-    def item(item_id: int) -> str:
-        return "item %d" % item_id
-
-    @app.resource("res://users/{name}")
-    def user(name: str) -> str:
-        return "user " + name
-
-    @app.resource("res://colors/{color}")
-    def color(color: str) -> str:
-        return "color " + color
-
-    @app.prompt()
-    def greet(name: str) -> str:
-        """Greets someone."""
-        return "Hello, %s!" % name
-
-    @app.prompt()
-    def farewell(name: str, tone: str = "warm") -> str:
-        return "Goodbye, %s (%s)" % (name, tone)
-
-    @app.prompt()
-    def plain() -> str:
-        return "plain"
-
-    @app.completion("name", prompt="greet")
-    def names(value: str) -> list:
-        return [n for n in ("Ada", "Alan", "Grace") if n.startswith(value)]
-
-    @app.completion("name", prompt="farewell")
-    def farewell_names(value: str, others: Dict[str, str]) -> list:
-        return ["%s in a %s tone" % (value, others.get("tone", "?"))]
-
-    @app.completion("color", template="res://colors/{color}")
-    def colors(value: str) -> dict:
-        return {"values": [c for c in ("red", "green", "grey") if c.startswith(value)], "total": 3, "hasMore": False}
-
-    return app
 
 
 KITCHEN_TOOLS = ["add", "whoami", "chatty", "ticking", "block", "ask_and_report", "grow", "touch"]

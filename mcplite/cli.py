@@ -1,0 +1,519 @@
+"""The command line: ``python -m mcplite COMMAND ...`` (``python mcplite.py COMMAND ...`` with
+the one-file copy, ``mcplite COMMAND ...`` once installed).
+
+    ls TARGET                      tools, resources, templates and prompts, one line each
+    call TARGET TOOL [k=v ...]     call a tool (values converted by its input schema)
+    read TARGET URI                read a resource
+    prompt TARGET NAME [k=v ...]   get a prompt
+    raw TARGET                     send JSON-RPC typed or piped in, print what comes back
+    shell TARGET                   an interactive session with the same verbs
+    check TARGET                   a quick compliance probe of a server, both eras
+    serve FILE[:app]               run a server file (stdio, or --http HOST:PORT)
+    record OUT.jsonl -- CMD ...    a stdio proxy writing every message to OUT.jsonl
+    replay FILE.jsonl              serve a recording as a fake stdio server
+    diff A.jsonl B.jsonl           compare two recordings
+    vendor DIR                     write DIR/mcplite.py, the package as one file
+
+A TARGET is an http(s):// URL, a server file ``path/to/server.py`` or
+``path/to/server.py:app`` (run with ``serve`` in a child process, over stdio), or any
+other stdio command as one argument (``"python3 server.py --db notes.db"``, split as a
+shell would, but not run through one).
+
+Exit status (stable, for scripts): 0 ok; 1 failed (a check found problems, recordings
+differ, a command could not do its job); 2 usage (a bad command line, arguments that do
+not fit the tool's schema); 3 connection (the target does not start, refuses, is not an MCP
+server, or goes away); 4 protocol (the server answered with a JSON-RPC error, broke the
+protocol, or did not answer in time); 5 the tool ran and its result has ``isError``. Errors
+are one line on stderr, never a traceback (``MCPLITE_DEBUG=1`` shows one for a bug of ours).
+
+Adding a command: a function ``(args) -> int`` and its sub-parser (``set_defaults(run=...)``),
+here or in a module whose ``add_..._commands(commands, common)`` ``_cli_parser`` calls.
+A command raises ``CliFailure(status, message)`` to stop with one line on stderr. In the
+one-file build every module-level name here shares one namespace with the rest of the
+package, hence the ``cli`` prefixes.
+"""
+
+import os
+import re
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+CLI_EXIT_OK = 0
+CLI_EXIT_FAILED = 1
+CLI_EXIT_USAGE = 2  # argparse's own status for a usage error
+CLI_EXIT_CONNECTION = 3
+CLI_EXIT_PROTOCOL = 4
+CLI_EXIT_TOOL_ERROR = 5
+
+CLI_DEFAULT_TIMEOUT = 30.0
+# path/to/server.py or path/to/server.py:app
+_CLI_FILE_TARGET = re.compile(r"^(?P<path>.+\.py)(?::(?P<attr>[A-Za-z_][A-Za-z0-9_]*))?$")
+
+
+class CliFailure(Exception):
+    """Stops a command: ``message`` is printed as one line on stderr, ``status`` is the
+    process's exit status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def cli_main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _cli_parser()
+    try:
+        args = parser.parse_args(_cli_rewrite_trace(argv))
+    except SystemExit as exc:  # argparse has printed the usage and the problem (or the help)
+        return exc.code if isinstance(exc.code, int) else CLI_EXIT_USAGE
+    if getattr(args, "run", None) is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("%s: error: a command is needed (see --help)\n" % parser.prog)
+        return CLI_EXIT_USAGE
+    for stream in (sys.stdout, sys.stderr):
+        try:  # a terminal that cannot show a character gets an escape, not a crash
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
+    try:
+        return args.run(args)
+    except CliFailure as failure:
+        cli_error(args.command, failure.message)
+        return failure.status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `... | head`: the reader left; nothing more to say
+        try:
+            sys.stdout = open(os.devnull, "w")  # (so that the exit's flush cannot fail again)
+        except OSError:
+            pass
+        return CLI_EXIT_OK
+    except Exception as exc:  # a bug of ours: one line unless asked for the traceback
+        if os.environ.get("MCPLITE_DEBUG"):
+            raise
+        cli_error(args.command, "internal error: %s: %s (MCPLITE_DEBUG=1 shows the traceback)"
+                  % (type(exc).__name__, exc))
+        return CLI_EXIT_FAILED
+
+
+def _cli_rewrite_trace(argv: List[str]) -> List[str]:
+    """``--trace=explain`` as its own flag: an optional value on ``--trace`` would swallow
+    the target that follows it (``--trace python3 server.py``). And ``--json '{...}'``
+    (arguments as JSON, for ``call`` and ``prompt``) as ``--arguments``: a plain ``--json``
+    asks for JSON output. Nothing after ``--`` is touched."""
+    out = []  # type: List[str]
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            return out + argv[index:]
+        if arg == "--json" and index + 1 < len(argv) and argv[index + 1].lstrip().startswith("{"):
+            arg = "--arguments"
+        elif arg.startswith("--json={"):
+            arg = "--arguments=" + arg[len("--json="):]
+        out.append({"--trace=explain": "--trace-explain", "--trace=on": "--trace"}.get(arg, arg))
+    return out
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+def _cli_common_options(parser: Any, suppress: bool) -> None:
+    """Options every command that talks to a server takes, before or after its name.
+    ``suppress``: a sub-parser's copy, which must not overwrite what was given before the
+    command name with its defaults."""
+    import argparse
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--trace", dest="trace", action="store_const", const="on", default=default(None),
+                       help="show every message on stderr as it crosses (--trace=explain: with a note on each)")
+    group.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
+                       default=default(None), help=argparse.SUPPRESS)
+    group.add_argument("--json", dest="json", action="store_true", default=default(False),
+                       help="print the raw JSON results, nothing else")
+    group.add_argument("--timeout", dest="timeout", type=float, metavar="SECONDS",
+                       default=default(CLI_DEFAULT_TIMEOUT),
+                       help="wait at most this long for each answer (default %g)" % CLI_DEFAULT_TIMEOUT)
+    group.add_argument("--era", dest="era", choices=("auto", "modern", "legacy"), default=default("auto"),
+                       help="protocol era: probe (auto, the default), 2026-07-28 (modern) or initialize (legacy)")
+    group.add_argument("--protocol-version", dest="protocol_version", metavar="VERSION", default=default(None),
+                       help="ask for exactly this protocol version")
+    group.add_argument("-H", "--header", dest="headers", action="append", metavar="'NAME: VALUE'",
+                       default=default([]), help="an HTTP header for every request (repeatable)")
+    group.add_argument("--server-stderr", dest="server_stderr", action="store_true", default=default(False),
+                       help="pass a stdio server's stderr through (default: shown only when it fails)")
+
+
+def _cli_parser() -> Any:
+    import argparse  # only the command line pays for argparse
+
+    parser = argparse.ArgumentParser(
+        prog=cli_prog(), description="mcplite's command line: talk to any MCP server, see the wire, run a "
+        "server file, record and replay sessions.",
+        epilog="TARGET: an http(s):// URL, a server file (server.py or server.py:app), or a stdio command "
+        "as one argument (\"python3 server.py\"). Exit status: 0 ok, 1 failed, 2 usage, 3 connection, "
+        "4 protocol error, 5 the tool's result has isError.")
+    _cli_common_options(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _cli_common_options(common, suppress=True)
+    commands = parser.add_subparsers(metavar="COMMAND", title="commands", dest="command")
+
+    vendor = commands.add_parser(
+        "vendor", help="write DIR/mcplite.py, the whole package as one file",
+        description="Write DIR/mcplite.py (DIR is created if missing): the whole package as one "
+                    "self-contained module, to copy where nothing gets installed. It works "
+                    "renamed, or inside another package.")
+    vendor.add_argument("dir", metavar="DIR", help="the directory to write mcplite.py into")
+    vendor.add_argument("--force", action="store_true",
+                        help="overwrite DIR/mcplite.py even if this command did not write it")
+    vendor.set_defaults(run=_cli_vendor)
+
+    serve = commands.add_parser(
+        "serve", help="run a server file over stdio (or --http HOST:PORT)",
+        description="Run the mcplite Server defined in FILE: the one Server at its top level, or the one "
+                    "named after the colon (FILE.py:app; a function returning a Server will do too). "
+                    "The file is imported, not run as a script: its `if __name__ == \"__main__\"` "
+                    "block does not run.")
+    serve.add_argument("file", metavar="FILE[:app]", help="a Python file defining a Server")
+    serve.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP at http://HOST:PORT/mcp "
+                       "instead of stdio (HOST defaults to 127.0.0.1)")
+    serve.add_argument("--path", default="/mcp", help="the HTTP endpoint's path (default /mcp)")
+    serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
+                       help="a Host (and Origin host) the HTTP server answers to; needed to bind a "
+                            "non-loopback address (repeatable)")
+    serve.add_argument("--trace", dest="trace", action="store_const", const="on", default=None,
+                       help="show every message on stderr as it crosses (--trace=explain: with notes)")
+    serve.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
+                       help=argparse.SUPPRESS)
+    serve.set_defaults(run=_cli_serve)
+
+    from .clientcmds import add_client_commands
+    from .probe import add_probe_commands
+    from .recording import add_recording_commands
+    add_client_commands(commands, common)
+    add_probe_commands(commands, common)
+    add_recording_commands(commands, common)
+    return parser
+
+
+def cli_prog() -> str:
+    """The program's name in messages: "python -m mcplite" for the package, the file's name
+    for the one-file copy (it may have been renamed)."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if os.path.basename(argv0) == "__main__.py":
+        return "python -m " + os.path.basename(os.path.dirname(os.path.abspath(argv0)))
+    return os.path.basename(argv0) or "mcplite"
+
+
+def cli_error(command: Optional[str], message: str) -> None:
+    """One line on stderr: "PROG COMMAND: error: MESSAGE" (newlines in MESSAGE flattened)."""
+    text = " ".join(str(message).split("\n")).strip()
+    sys.stderr.write("%s%s: error: %s\n" % (cli_prog(), " " + command if command else "", text))
+    sys.stderr.flush()
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+class CliTarget:
+    """What a TARGET argument names: ``kind`` "http" (``url``) or "stdio" (``argv``; for a
+    server file also ``file``, the path, and ``attr``, the name after the colon or None)."""
+
+    def __init__(self, kind: str, text: str, url: Optional[str] = None, argv: Optional[List[str]] = None,
+                 file: Optional[str] = None, attr: Optional[str] = None) -> None:
+        self.kind = kind
+        self.text = text
+        self.url = url
+        self.argv = argv or []
+        self.file = file
+        self.attr = attr
+
+    def __repr__(self) -> str:
+        return "CliTarget(%s, %r)" % (self.kind, self.url or self.argv)
+
+
+def cli_resolve_target(text: str) -> CliTarget:
+    """Read a TARGET argument; raises ``CliFailure`` (usage) for one that names nothing."""
+    import shlex
+
+    stripped = text.strip()
+    if not stripped:
+        raise CliFailure(CLI_EXIT_USAGE, "the target is empty: give a URL, a server file or a command")
+    lowered = stripped.lower()
+    if lowered.startswith("http://") or lowered.startswith("https://"):
+        return CliTarget("http", text, url=stripped)
+    if "://" in stripped.split()[0]:
+        raise CliFailure(CLI_EXIT_USAGE, "%s: only http:// and https:// URLs are MCP endpoints" % stripped)
+    try:
+        argv = shlex.split(stripped)
+    except ValueError as exc:
+        raise CliFailure(CLI_EXIT_USAGE, "cannot read the command %r: %s" % (text, exc))
+    match = _CLI_FILE_TARGET.match(argv[0]) if len(argv) == 1 else None
+    if match is not None:
+        path = match.group("path")
+        if not os.path.isfile(path):
+            raise CliFailure(CLI_EXIT_CONNECTION, "no such file: %s" % path)
+        return CliTarget("stdio", text, argv=cli_self_command() + ["serve", argv[0]], file=path,
+                         attr=match.group("attr"))
+    return CliTarget("stdio", text, argv=argv)
+
+
+def cli_self_command() -> List[str]:
+    """The argv that runs this command line in a new process (for ``serve``): the one file
+    as a script, or the package by its location (whatever its name, wherever it is)."""
+    if "_VENDORED_MODULES" in globals():  # the one-file copy: it runs as a script
+        return [sys.executable, os.path.abspath(__file__)]
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    package = __name__.rpartition(".")[0]
+    code = ("import sys; sys.path.insert(0, %r); sys.argv[0] = %r; from %s.cli import cli_main; "
+            "sys.exit(cli_main())" % (os.path.dirname(package_dir), os.path.join(package_dir, "__main__.py"), package))
+    return [sys.executable, "-c", code]
+
+
+def cli_headers(args: Any) -> Dict[str, str]:
+    headers = {}  # type: Dict[str, str]
+    for header in getattr(args, "headers", None) or []:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise CliFailure(CLI_EXIT_USAGE, "a header is 'Name: value', not %r" % header)
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
+    """A ``Client`` for ``target`` with the common options of ``args`` (and ``options``
+    for the ``Client``); failures become ``CliFailure`` with one line."""
+    from .client import Client, RequestTimeout
+    from .jsonrpc import ConnectionClosed, MCPError
+
+    if not os.environ.get("MCPLITE_DEBUG"):
+        # The client's warnings (a server's stray stdout line, say) would reach stderr through
+        # logging's last resort; the command line's stderr is one line per failure, and
+        # --trace shows such lines where they belong.
+        import logging
+        logging.getLogger("mcplite").addHandler(logging.NullHandler())
+    options.setdefault("timeout", args.timeout)
+    options.setdefault("era", args.era)
+    if args.protocol_version:
+        options.setdefault("protocol_version", args.protocol_version)
+    tracer = cli_tracer(args)
+    if tracer is not None:
+        options.setdefault("trace", tracer)
+    try:
+        if target.kind == "http":
+            return Client.http(target.url, headers=cli_headers(args), **options)
+        if getattr(args, "headers", None):
+            raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
+        return Client.stdio(target.argv, capture_stderr=not args.server_stderr, **options)
+    except ValueError as exc:  # a bad URL, an unknown protocol version
+        raise CliFailure(CLI_EXIT_USAGE, str(exc))
+    except ConnectionClosed as exc:
+        raise CliFailure(CLI_EXIT_CONNECTION, cli_connection_text(target, exc))
+    except RequestTimeout as exc:  # no answer to the handshake: not an MCP server, or a stuck one
+        raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s (is it an MCP server?)" % (cli_target_label(target), exc.message))
+    except MCPError as exc:
+        raise CliFailure(cli_status_of(exc), "%s: %s" % (cli_target_label(target), cli_error_text(exc)))
+
+
+def cli_target_label(target: CliTarget) -> str:
+    if target.kind == "http":
+        return target.url or target.text
+    return target.file or " ".join(target.argv)
+
+
+def cli_connection_text(target: CliTarget, exc: BaseException) -> str:
+    """One line for a connection that failed: for a stdio server, what it said last on its
+    stderr (a server file's own one-line error, if that is what it was)."""
+    message = str(getattr(exc, "message", None) or exc)
+    head, _, tail = message.partition("; its stderr ends with:\n")
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    if target.file is not None and lines and ": error: " in lines[-1]:
+        return lines[-1].split(": error: ", 1)[1]  # the serve command's own explanation
+    if lines:
+        head += ": " + lines[-1]
+    return "%s: %s" % (cli_target_label(target), head)
+
+
+def cli_status_of(exc: BaseException) -> int:
+    """The exit status for an exception a call raised."""
+    from .jsonrpc import ConnectionClosed, MCPError
+
+    if isinstance(exc, ConnectionClosed):
+        return CLI_EXIT_CONNECTION
+    status = getattr(exc, "status", None)  # an HttpError
+    if isinstance(status, int) and status and type(exc).__name__ == "HttpError":
+        return CLI_EXIT_CONNECTION if status in (401, 403, 404, 405) else CLI_EXIT_PROTOCOL
+    if isinstance(exc, MCPError):
+        return CLI_EXIT_PROTOCOL
+    return CLI_EXIT_FAILED
+
+
+def cli_error_text(exc: BaseException) -> str:
+    """An MCPError as one line: its message and code (and data, when short)."""
+    import json
+
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None) or str(exc)
+    if type(exc).__name__ in ("ConnectionClosed", "HttpError", "RequestTimeout"):
+        return message
+    text = "%s (error %s)" % (message, code) if code is not None else message
+    data = getattr(exc, "data", None)
+    if data is not None and getattr(exc, "has_data", True):
+        shown = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if len(shown) <= 200:
+            text += " " + shown
+    return text
+
+
+def cli_tracer(args: Any, stream: Any = None) -> Any:
+    """The ``Tracer`` ``--trace`` asks for (on stderr), or None."""
+    mode = getattr(args, "trace", None)
+    if not mode:
+        return None
+    from .tracing import Tracer
+    return Tracer(stream if stream is not None else sys.stderr, explain=mode == "explain")
+
+
+# --- vendor ----------------------------------------------------------------------------------------
+
+def _cli_vendor(args: Any) -> int:
+    try:
+        from .vendor import VendorError, build
+    except ImportError:  # the one-file copy: the builder and the sources it reads are not in it
+        raise CliFailure(CLI_EXIT_FAILED, "this is already the one-file mcplite; copy the file itself "
+                                          "(the command needs the package's sources)")
+    try:
+        path = build(args.dir, force=args.force)
+    except (VendorError, OSError) as exc:
+        raise CliFailure(CLI_EXIT_FAILED, str(exc))
+    print("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
+    return CLI_EXIT_OK
+
+
+# --- serve -----------------------------------------------------------------------------------------
+
+def _cli_serve(args: Any) -> int:
+    match = _CLI_FILE_TARGET.match(args.file)
+    if match is None:
+        raise CliFailure(CLI_EXIT_USAGE, "%s is not a Python file (FILE.py or FILE.py:app)" % args.file)
+    address = None
+    if args.http is not None:
+        address = _cli_host_port(args.http)
+    elif args.allowed_hosts:
+        raise CliFailure(CLI_EXIT_USAGE, "--allowed-host is for --http")
+    streams = None
+    if address is None:
+        # Before the file runs: whatever it prints while loading must not reach the client.
+        from .stdio import _protect_standard_streams
+        streams = _protect_standard_streams()
+    server = cli_load_server(match.group("path"), match.group("attr"))
+    tracer = cli_tracer(args)
+    if address is None:
+        assert streams is not None
+        options = {"stdin": streams[0], "stdout": streams[1]}  # type: Dict[str, Any]
+        if tracer is not None:
+            options["trace"] = tracer
+        server.run("stdio", **options)
+        return CLI_EXIT_OK
+    options = {"host": address[0], "port": address[1], "path": args.path}
+    if args.allowed_hosts:
+        options["allowed_hosts"] = args.allowed_hosts
+    if tracer is not None:
+        options["trace"] = tracer
+    try:
+        server.run("http", **options)
+    except ValueError as exc:  # a non-loopback address without --allowed-host, a bad path
+        raise CliFailure(CLI_EXIT_USAGE, str(exc))
+    except OSError as exc:  # the port is taken, the address is not ours
+        raise CliFailure(CLI_EXIT_FAILED, "cannot listen on %s:%d: %s" % (address[0], address[1],
+                                                                       exc.strerror or exc))
+    return CLI_EXIT_OK
+
+
+def _cli_host_port(text: str) -> Any:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise CliFailure(CLI_EXIT_USAGE, "--http takes HOST:PORT (or PORT), not %r" % text)
+    return host, int(port)
+
+
+def cli_is_server(value: Any) -> bool:
+    """A Server of this mcplite, or of another copy of it (a server file importing an
+    installed mcplite while the command line is a one-file copy, say)."""
+    from .server import Server
+    if isinstance(value, Server):
+        return True
+    return (type(value).__name__ == "Server" and callable(getattr(value, "run", None))
+            and callable(getattr(value, "tool", None)) and callable(getattr(value, "add_tool", None)))
+
+
+def cli_load_server(path: str, attr: Optional[str]) -> Any:
+    """Import the file at ``path`` (as a module, so its ``__main__`` block does not run) and
+    return its Server: the one named ``attr``, else the only one at its top level."""
+    import importlib.util
+
+    if not os.path.isfile(path):
+        raise CliFailure(CLI_EXIT_CONNECTION, "no such file: %s" % path)
+    full = os.path.abspath(path)
+    directory = os.path.dirname(full)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)  # as `python FILE` would: its neighbours import
+    stem = os.path.splitext(os.path.basename(full))[0]
+    name = stem if stem.isidentifier() and stem not in sys.modules else "__mcplite_served__"
+    spec = importlib.util.spec_from_file_location(name, full)
+    if spec is None or spec.loader is None:
+        raise CliFailure(CLI_EXIT_CONNECTION, "cannot load %s as a Python module" % path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # (dataclasses and string annotations look their module up)
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except SystemExit as exc:
+        raise CliFailure(CLI_EXIT_CONNECTION, "%s exited while loading (status %s)" % (path, exc.code))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # its own bug: where, and what, in one line
+        raise CliFailure(CLI_EXIT_CONNECTION, "cannot load %s: %s" % (path, _cli_where(exc, full)))
+    if attr is not None:
+        if not hasattr(module, attr):
+            raise CliFailure(CLI_EXIT_CONNECTION, "%s has no %r" % (path, attr))
+        value = getattr(module, attr)
+        if not cli_is_server(value) and callable(value):
+            try:
+                value = value()  # a factory
+            except Exception as exc:
+                raise CliFailure(CLI_EXIT_CONNECTION, "%s:%s() failed: %s" % (path, attr, _cli_where(exc, full)))
+        if not cli_is_server(value):
+            raise CliFailure(CLI_EXIT_CONNECTION, "%s:%s is a %s, not an mcplite Server"
+                             % (path, attr, type(value).__name__))
+        return value
+    found = {}  # type: Dict[int, List[str]]
+    servers = {}  # type: Dict[int, Any]
+    for key, value in vars(module).items():
+        if cli_is_server(value):
+            found.setdefault(id(value), []).append(key)
+            servers[id(value)] = value
+    if not servers:
+        raise CliFailure(CLI_EXIT_CONNECTION, "%s has no mcplite Server at its top level (define one: "
+                                              "app = Server(\"name\"))" % path)
+    if len(servers) > 1:
+        names = sorted(names[0] for names in found.values())
+        raise CliFailure(CLI_EXIT_CONNECTION, "%s has several Servers (%s): say which, as %s:%s"
+                         % (path, ", ".join(names), path, names[0]))
+    return next(iter(servers.values()))
+
+
+def _cli_where(exc: BaseException, path: str) -> str:
+    """``ExcType: message (line N)``, N the last line of ``path`` the exception passed."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    tb = exc.__traceback__
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
+    text = " ".join(text.split("\n"))
+    return text + (" (line %s)" % line if line else "")

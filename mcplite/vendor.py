@@ -1,0 +1,632 @@
+"""The one-file mcplite: ``build(out_dir)`` writes ``out_dir/mcplite.py``, the whole package as
+a single module, for hosts where nothing gets installed (copy the file beside your server).
+``python -m mcplite vendor DIR`` runs it.
+
+The file is made from the package's own sources. Each module is read with ``ast`` and edited
+as source lines, so its comments and layout stay as written:
+
+* Relative imports go, since in one file every module's top-level names share one namespace
+  (the package keeps those names distinct so that this works; the build checks it). An import
+  run at import time (module level, a class body, an ``if`` or ``try`` there) orders the
+  modules: the imported one comes first. One inside a function (a lazy import) just goes. An
+  ``as`` alias becomes an assignment, and an import in a class body ``name = name``, so the
+  same names are bound as before. A lazy import of a module left out of the file becomes
+  ``raise ImportError(...)``, what a missing module would give.
+* ``from __future__`` imports move to the top, once (``annotations``, which changes what
+  code means, must then be in every module). Plain standard-library imports at module
+  level (not under ``try`` or ``if``) are gathered at the top too, once each: importing a
+  module twice binds the same object, so this changes nothing but the reading.
+* A module-level ``__getattr__`` (the PEP 562 lazy loading of ``__init__``) is dropped, with
+  the module-level tables nothing else reads: in one file the names it loads are plain globals.
+* The package docstring is the file's; each module's own docstring stays at the head of its
+  section as a plain string. A module named ``__main__`` comes last, so that running the file
+  (``python mcplite.py ...``) runs the command line; the others follow their import order,
+  ties broken by name, so two builds of the same sources are byte-identical.
+* This module is left out: it reads the package's sources, which a copied file does not have.
+
+Every problem the edits could hide stops the build with a ``VendorError`` naming the module
+and line: two modules binding one top-level name to different things, a module-level name
+that is also a builtin (it would shadow the builtin in every module), a relative import of a
+name its module does not bind, a lazy import whose name would not then reach the global (a
+local or enclosing variable of the same name), an import cycle, or output that does not
+compile. The file never looks itself up by name (no ``sys.modules[__name__]``, no
+``import mcplite``), so it works renamed and inside another package.
+"""
+
+import __future__
+import ast
+import builtins
+import os
+import re
+import symtable
+import tokenize
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+
+BUNDLE_FILE = "mcplite.py"
+# Modules of the package that are not in the one file: this builder.
+LEFT_OUT = ("vendor",)
+# On the first line of every generated file: how `build` tells its own output (which it may
+# overwrite) from a file somebody else put there (which it may not, unless forced).
+_VENDOR_MARK = "generated from the mcplite package by `python -m mcplite vendor"
+_VENDOR_LINE_WIDTH = 100
+
+
+class VendorError(Exception):
+    """The package's sources cannot become one file (or the file cannot be written)."""
+
+
+def build(out_dir: str, force: bool = False, package_dir: Optional[str] = None) -> str:
+    """Write ``out_dir/mcplite.py`` (``out_dir`` is created if missing) and return its path.
+
+    An existing ``mcplite.py`` there is replaced only if this function wrote it, or with
+    ``force=True``. ``package_dir`` defaults to the package this module belongs to.
+    """
+    path = os.path.join(out_dir, BUNDLE_FILE)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise VendorError("%s exists and is not a directory" % out_dir)
+    if os.path.isdir(path):
+        raise VendorError("%s is a directory" % path)
+    if os.path.exists(path) and not force and not is_generated(path):
+        raise VendorError("refusing to overwrite %s: it was not written by `mcplite vendor` "
+                          "(--force, or force=True, overwrites it)" % path)
+    package_dir = package_dir or os.path.dirname(os.path.abspath(__file__))
+    text = make_bundle(read_package(package_dir), license_id=_vendor_license(package_dir))
+    os.makedirs(out_dir, exist_ok=True)
+    temporary = path + ".tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def is_generated(path: str) -> bool:
+    """Whether the file at ``path`` is one this module wrote (its first line says so)."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return False
+    return _VENDOR_MARK.encode("ascii") in first
+
+
+def read_package(package_dir: str) -> Dict[str, str]:
+    """The sources of the package's modules, ``{module name: text}``, without ``LEFT_OUT``."""
+    sources = {}  # type: Dict[str, str]
+    for filename in sorted(os.listdir(package_dir)):
+        path = os.path.join(package_dir, filename)
+        if os.path.isfile(os.path.join(path, "__init__.py")):
+            raise VendorError("%s is a subpackage: the one-file build supports plain modules only" % path)
+        name, ext = os.path.splitext(filename)
+        if ext == ".py" and name not in LEFT_OUT:
+            with tokenize.open(path) as f:  # honours a coding cookie; universal newlines
+                sources[name] = f.read()
+    if "__init__" not in sources:
+        raise VendorError("%s has no __init__.py: not a package" % package_dir)
+    return sources
+
+
+def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> str:
+    """The one file's text made from ``sources`` (``{module name: source}``, with
+    ``__init__``); raises ``VendorError`` for anything that would not keep its meaning."""
+    modules = {name: _Module(name, text, set(sources)) for name, text in sources.items()}
+    for module in modules.values():
+        module.check_relative_imports(modules)
+    _check_shared_names(modules)
+    order = _import_order(modules)
+    for name in order:
+        modules[name].check_lazy_scopes()
+    package = modules["__init__"]
+    version = package.version()
+
+    out = [
+        "# mcplite %s in one file, %s DIR`." % (version, _VENDOR_MARK),
+        "# Do not edit it: change the package, then run that command again (from a checkout or an",
+        "# install of the version you want). It needs only the Python 3.8+ standard library and",
+        "# works under any module name: rename the file, or put it inside your own package.",
+    ]
+    if license_id:
+        out.append("# SPDX-License-Identifier: %s" % license_id)
+    out.append(package.docstring_source() or '"""mcplite in one file."""')
+    future = _future_features(modules)
+    if future:
+        out += ["", "from __future__ import %s" % ", ".join(future)]
+    out += [""] + _hoisted_imports(modules.values())
+    out += ["",
+            "# The package's modules this file was made from, in the order of its sections below:",
+            "# tools that map ``mcplite.<module>`` names onto the one file read it.",
+            _wrap("_VENDORED_MODULES = ", ['"%s",' % name for name in order], ("(", ")"))]
+    for name in order:
+        body = modules[name].section()
+        if body:
+            out += ["", "", _banner("mcplite/%s.py" % name), ""] + body
+    text = "\n".join(out) + "\n"
+
+    try:
+        compile(text, BUNDLE_FILE, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise VendorError("the one file does not compile: %s (line %s of the output)" % (exc.msg, exc.lineno))
+    bound = set()  # type: Set[str]
+    for module in modules.values():
+        bound.update(module.bindings)
+    missing = [n for n in package.public_names() if n not in bound]
+    if missing:
+        raise VendorError("mcplite/__init__.py: __all__ names %s, which no module binds at its top level"
+                          % ", ".join(missing))
+    return text
+
+
+# --- one module -------------------------------------------------------------------------------
+
+# A top-level binding, to compare across modules: ("own", module) for what a module defines
+# itself, ("module", dotted name) for `import x` / `import x.y as z`, ("from", module, name)
+# for `from x import y`. Two modules may bind one name only with the same key.
+_BindingKey = Tuple[str, ...]
+
+
+class _Module:
+    """One module of the package: what it imports and binds, and the edits that make it a
+    section of the one file."""
+
+    def __init__(self, name: str, text: str, all_names: Set[str]) -> None:
+        self.name = name
+        self.filename = "mcplite/%s.py" % name
+        self.all_names = all_names
+        self.lines = text.splitlines()
+        try:
+            self.tree = ast.parse(text, self.filename)
+        except SyntaxError as exc:
+            raise VendorError("%s:%s: does not parse: %s" % (self.filename, exc.lineno, exc.msg))
+        self.deps = set()  # type: Set[str]             modules imported at import time
+        self.future = set()  # type: Set[str]
+        self.hoisted = set()  # type: Set[Tuple[str, str, str]]   (module, name or "", asname or "")
+        self.bindings = {}  # type: Dict[str, Tuple[_BindingKey, int]]   name -> (key, line)
+        self.imported = []  # type: List[Tuple[str, str, int]]  relative imports: (module, name, line)
+        self.lazy = []  # type: List[Tuple[ast.AST, List[str]]]   (function, names it imported)
+        # Edits: first line (0-based) -> (last line, replacement lines). A removed statement's
+        # lines become None (then dropped with the blank lines around them, see section()).
+        self.edits = {}  # type: Dict[int, Tuple[int, List[str]]]
+        self.docstring = None  # type: Optional[ast.stmt]
+        self.dropped = set()  # type: Set[int]          id() of statements removed whole
+        body = self.tree.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(_constant(body[0].value), str):
+            self.docstring = body[0]
+        self._drop_module_getattr()
+        self._scan(body, [], at_top=True)
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Global):
+                for global_name in node.names:
+                    self._bind(global_name, ("own", name), node.lineno)
+
+    # --- reading ---
+
+    def _error(self, node: ast.AST, message: str) -> VendorError:
+        return VendorError("%s:%s: %s" % (self.filename, getattr(node, "lineno", "?"), message))
+
+    def _bind(self, name: str, key: _BindingKey, line: int) -> None:
+        if name not in self.bindings or self.bindings[name][0][0] != "own":
+            self.bindings[name] = (key, line)
+
+    def _drop_module_getattr(self) -> None:
+        """Drop a module-level ``__getattr__`` (lazy loading: in one file its names are plain
+        globals) and the module-level assignments only it reads."""
+        drop = [n for n in self.tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]  # type: List[ast.stmt]
+        if not drop:
+            return
+        if self.name != "__init__":  # it would become the one file's own __getattr__
+            raise self._error(drop[0], "a module-level __getattr__ outside __init__.py: in the one file it would "
+                                       "answer for the whole file")
+        read_elsewhere = set()  # type: Set[str]
+        inside = set()  # type: Set[int]
+        for node in drop:
+            inside.update(id(n) for n in ast.walk(node))
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in inside:
+                read_elsewhere.add(node.id)
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                if not any(n in read_elsewhere or n.startswith("__") for n in names):
+                    drop.append(node)
+        for node in drop:
+            self.dropped.update(id(n) for n in ast.walk(node))
+            start, end = self._span(node)
+            while start > 0 and self.lines[start - 1].strip().startswith("#"):
+                start -= 1  # the comment block right above it goes with it
+            self.edits[start] = (end, [])
+
+    def _scan(self, body: List[ast.stmt], functions: List[ast.AST], at_top: bool,
+              in_class: bool = False) -> None:
+        """Walk a block of statements: ``functions`` are the enclosing function definitions
+        (empty at import time), ``at_top`` is true for the module's own body."""
+        removed = []  # type: List[ast.stmt]
+        for node in body:
+            if id(node) in self.dropped:
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level:
+                removed.append(node)
+                self._relative_import(node, functions, in_class)
+            elif isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                removed.append(node)
+                self.future.update(a.name for a in node.names)
+                self.edits[self._span(node)[0]] = (self._span(node)[1], [])
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                if not functions and not in_class:
+                    self._bind_import(node)
+                if at_top:
+                    removed.append(node)
+                    self._hoist(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if not functions and not in_class:
+                    self._bind(node.name, ("own", self.name), node.lineno)
+                self._scan(node.body, functions + [node], at_top=False)
+            elif isinstance(node, ast.ClassDef):
+                if not functions and not in_class:
+                    self._bind(node.name, ("own", self.name), node.lineno)
+                self._scan(node.body, functions, at_top=False, in_class=True)
+            else:
+                if not functions and not in_class:
+                    for bound in _stored_names(node):
+                        self._bind(bound, ("own", self.name), node.lineno)
+                for block in _blocks(node):
+                    self._scan(block, functions, at_top=False, in_class=in_class)
+        if removed and len(removed) == len([n for n in body if id(n) not in self.dropped]):
+            # The block would be empty: its first removed statement becomes `pass` (unless
+            # that one is replaced by something already).
+            first = removed[0]
+            start, end = self._span(first)
+            if not self.edits[start][1]:
+                self.edits[start] = (end, [_indent(self.lines[start]) + "pass"])
+
+    def _bind_import(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self._bind(alias.asname, ("module", alias.name), node.lineno)
+                else:
+                    top = alias.name.split(".")[0]
+                    self._bind(top, ("module", top), node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    raise self._error(node, "`from %s import *` hides which names it binds" % node.module)
+                self._bind(alias.asname or alias.name, ("from", node.module or "", alias.name), node.lineno)
+
+    def _hoist(self, node: ast.stmt) -> None:
+        start, end = self._span(node)
+        self.edits[start] = (end, [])
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                self.hoisted.add((alias.name, "", alias.asname or ""))
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                self.hoisted.add((node.module or "", alias.name, alias.asname or ""))
+
+    def _relative_import(self, node: ast.ImportFrom, functions: List[ast.AST], in_class: bool) -> None:
+        start, end = self._span(node)
+        target = node.module
+        if node.level != 1:
+            raise self._error(node, "an import from a parent package (level %d): the package has no parent" % node.level)
+        if target is None:
+            raise self._error(node, "`from . import %s` imports a module object, which the one file does not "
+                                    "have; import the names it needs instead" % ", ".join(a.name for a in node.names))
+        if "." in target:
+            raise self._error(node, "`from .%s import ...`: subpackages are not supported" % target)
+        if target not in self.all_names:
+            if target in LEFT_OUT and functions:
+                message = "mcplite.%s is not part of the one-file mcplite" % target
+                self.edits[start] = (end, [_indent(self.lines[start]) + "raise ImportError(%r)" % message])
+                return
+            raise self._error(node, "`from .%s import ...`: the one file has no module %s" % (target, target))
+        replacement = []  # type: List[str]
+        removed_names = []  # type: List[str]
+        for alias in node.names:
+            if alias.name == "*":
+                raise self._error(node, "`from .%s import *` hides which names it binds" % target)
+            self.imported.append((target, alias.name, node.lineno))
+            bound = alias.asname or alias.name
+            if in_class or bound != alias.name:
+                replacement.append("%s%s = %s" % (_indent(self.lines[start]), bound, alias.name))
+            else:
+                removed_names.append(bound)
+            if not functions and not in_class and bound != alias.name:
+                self._bind(bound, ("from", "." + target, alias.name), node.lineno)
+        self.edits[start] = (end, replacement)
+        if functions:
+            self.lazy.append((functions[-1], removed_names))
+        else:
+            self.deps.add(target)
+
+    def _span(self, node: ast.AST) -> Tuple[int, int]:
+        """(first, last) 0-based line of a statement that has its lines to itself."""
+        start, end = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+        before = self.lines[start].encode("utf-8")[:node.col_offset].decode("utf-8", "replace")
+        after = self.lines[end].encode("utf-8")[node.end_col_offset:].decode("utf-8", "replace")  # type: ignore[attr-defined]
+        if before.strip() or not (after.strip() == "" or after.strip().startswith("#")):
+            raise self._error(node, "this statement shares its line with another; give it a line of its own")
+        return start, end
+
+    # --- checks ---
+
+    def check_relative_imports(self, modules: Dict[str, "_Module"]) -> None:
+        for target, name, line in self.imported:
+            other = modules[target]
+            if name not in other.bindings and not any(n == name for _, n, _ in other.imported):
+                raise VendorError("%s:%s: imports %s from .%s, which does not bind it at its top level"
+                                  % (self.filename, line, name, target))
+
+    def check_lazy_scopes(self) -> None:
+        """After a lazy import goes, the names it bound must mean the module-level ones in
+        its function: not a local (a parameter, an assignment) nor an enclosing variable."""
+        if not self.lazy:
+            return
+        table = symtable.symtable("\n".join(self.text_lines(keep_line_numbers=True)) + "\n", self.filename, "exec")
+        for function, names in self.lazy:
+            scope = _find_scope(table, function.name, function.lineno)  # type: ignore[attr-defined]
+            if scope is None:  # (cannot happen: the edits keep every line where it was)
+                raise self._error(function, "cannot find the scope of %s" % function.name)  # type: ignore[attr-defined]
+            for name in names:
+                try:
+                    symbol = scope.lookup(name)
+                except KeyError:
+                    continue  # imported but never used
+                if not symbol.is_global():
+                    raise self._error(function, "%s() imports %s lazily, and %s is also a %s there: without the "
+                                      "import it would not mean the module-level %s; rename one of them"
+                                      % (function.name, name, name, "local" if symbol.is_local() else  # type: ignore[attr-defined]
+                                         "variable of an enclosing function", name))
+
+    # --- writing ---
+
+    def version(self) -> str:
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__version__"]:
+                value = _constant(node.value)
+                if isinstance(value, str):
+                    return value
+        raise VendorError("%s: no `__version__ = \"...\"`" % self.filename)
+
+    def public_names(self) -> List[str]:
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]:
+                try:
+                    return list(ast.literal_eval(node.value))
+                except ValueError:
+                    raise self._error(node, "__all__ is not a literal list of names")
+        return []
+
+    def docstring_source(self) -> Optional[str]:
+        if self.docstring is None:
+            return None
+        start, end = self._span(self.docstring)
+        return "\n".join(self.lines[start:end + 1])
+
+    def text_lines(self, keep_line_numbers: bool = False) -> List[str]:
+        """The module's lines with the edits made: removed lines are None, or with
+        ``keep_line_numbers``, blank (the replacement lines then stay within the span)."""
+        out = []  # type: List[Optional[str]]
+        index = 0
+        while index < len(self.lines):
+            if index in self.edits:
+                end, replacement = self.edits[index]
+                span = end - index + 1
+                if keep_line_numbers:  # (the replacement on one line: "a = b; c = d")
+                    joined = _indent(replacement[0]) + "; ".join(r.strip() for r in replacement) if replacement else ""
+                    out += [joined] + [""] * (span - 1)
+                else:
+                    out += list(replacement) + [None] * span
+                index = end + 1
+            else:
+                out.append(self.lines[index])
+                index += 1
+        if keep_line_numbers:
+            return [line or "" for line in out]
+        return out  # type: ignore[return-value]
+
+    def section(self) -> List[str]:
+        """The module's lines for the one file: without the package docstring (it is the
+        file's), and where lines went, no more than two blank lines in a row."""
+        if self.name == "__init__" and self.docstring is not None:
+            start, end = self._span(self.docstring)
+            self.edits.setdefault(start, (end, []))
+        lines = self.text_lines()
+        out = []  # type: List[str]
+        index = 0
+        while index < len(lines):
+            line = lines[index]
+            if line is None or line.strip() == "":
+                run_end = index
+                blanks = removed = 0
+                while run_end < len(lines) and (lines[run_end] is None or lines[run_end].strip() == ""):
+                    if lines[run_end] is None:
+                        removed += 1
+                    else:
+                        blanks += 1
+                    run_end += 1
+                out += [""] * (min(blanks, 2) if removed else blanks)
+                index = run_end
+            else:
+                out.append(line)
+                index += 1
+        while out and not out[0].strip():
+            out.pop(0)
+        while out and not out[-1].strip():
+            out.pop()
+        return out
+
+
+# --- the whole ------------------------------------------------------------------------------
+
+def _check_shared_names(modules: Dict[str, _Module]) -> None:
+    """Two modules may bind one top-level name only to one thing (the same import); and no
+    module may bind a builtin's name, which in one file would shadow it everywhere."""
+    seen = {}  # type: Dict[str, Tuple[_BindingKey, str, int]]
+    shadowing = set(dir(builtins))
+    for name in sorted(modules):
+        module = modules[name]
+        for bound, (key, line) in sorted(module.bindings.items()):
+            if bound == "_VENDORED_MODULES":
+                raise VendorError("%s:%s: binds _VENDORED_MODULES, a name the one file defines itself"
+                                  % (module.filename, line))
+            if bound in shadowing and not bound.startswith("__"):
+                raise VendorError("%s:%s: binds %s at module level, which in the one file would hide the "
+                                  "builtin %s from every module; rename it" % (module.filename, line, bound, bound))
+            if bound in seen and seen[bound][0] != key:
+                _, other, other_line = seen[bound]
+                raise VendorError("%s:%s and %s:%s both bind %s at module level: in the one file they would "
+                                  "be one name; rename one (module-level names must be distinct across modules)"
+                                  % (other, other_line, module.filename, line, bound))
+            seen.setdefault(bound, (key, module.filename, line))
+
+
+def _future_features(modules: Dict[str, _Module]) -> List[str]:
+    """The ``from __future__`` features of the modules, for the top of the one file, where
+    they apply to every module: one that changes what code means (``annotations``) must be in
+    every module already; those every Python 3.8 has anyway are harmless."""
+    features = sorted(set().union(*(m.future for m in modules.values())))
+    for feature in features:
+        release = getattr(__future__, feature).getMandatoryRelease()
+        if release is not None and release[:2] <= (3, 8):
+            continue
+        without = sorted(m.filename for m in modules.values() if feature not in m.future)
+        if without:
+            raise VendorError("`from __future__ import %s` would apply to the whole file, but %s do not have it; "
+                              "give every module the same one, or none" % (feature, ", ".join(without)))
+    return features
+
+
+def _import_order(modules: Dict[str, _Module]) -> List[str]:
+    """The modules in an order where each follows those it imports at import time (ties by
+    name); then ``__init__`` and ``__main__``."""
+    waiting = {name: set(m.deps) for name, m in modules.items()}
+    # The package's own section (its version and __all__) after the modules, then the command
+    # line, which runs when the file does. Nothing imports either of them at import time
+    # (`from . import x` is refused), so this cannot make a cycle.
+    waiting["__init__"] = set(modules) - {"__init__", "__main__"}
+    if "__main__" in waiting:
+        waiting["__main__"] = set(modules) - {"__main__"}
+    order = []  # type: List[str]
+    while waiting:
+        ready = sorted(name for name, deps in waiting.items() if not deps)
+        if not ready:
+            cycle = " -> ".join(_a_cycle({n: sorted(d) for n, d in waiting.items()}))
+            raise VendorError("the modules import each other at import time (%s); make one of those imports "
+                              "lazy (inside the function that needs it)" % cycle)
+        order.append(ready[0])
+        del waiting[ready[0]]
+        for deps in waiting.values():
+            deps.discard(ready[0])
+    return order
+
+
+def _a_cycle(graph: Dict[str, List[str]]) -> List[str]:
+    path = [sorted(graph)[0]]
+    while True:
+        following = next(n for n in graph[path[-1]] if n in graph)
+        if following in path:
+            return path[path.index(following):] + [following]
+        path.append(following)
+
+
+def _hoisted_imports(modules: Sequence[_Module]) -> List[str]:
+    entries = set()  # type: Set[Tuple[str, str, str]]
+    for module in modules:
+        entries |= module.hoisted
+    lines = sorted("import %s%s" % (m, " as " + asname if asname else "") for m, name, asname in entries if not name)
+    by_module = {}  # type: Dict[str, List[str]]
+    for m, name, asname in entries:
+        if name:
+            by_module.setdefault(m, []).append(name + (" as " + asname if asname else ""))
+    for m in sorted(by_module):
+        lines.append(_wrap("from %s import " % m, sorted(by_module[m])))
+    return lines
+
+
+def _wrap(head: str, items: List[str], brackets: Tuple[str, str] = ("", "")) -> str:
+    """``head`` and the items, comma-separated, on one line if they fit, else in parentheses
+    on lines of their own."""
+    line = head + brackets[0] + ", ".join(item.rstrip(",") for item in items) + \
+        ("," if len(items) == 1 and brackets[0] else "") + brackets[1]
+    if len(line) <= _VENDOR_LINE_WIDTH:
+        return line
+    out, current = [head + "("], "   "
+    for item in items:
+        item = item.rstrip(",") + ","
+        if len(current) + len(item) + 1 > _VENDOR_LINE_WIDTH:
+            out.append(current)
+            current = "   "
+        current += " " + item
+    out.append(current)
+    return "\n".join(out) + "\n)"
+
+
+def _banner(title: str) -> str:
+    head = "# --- %s " % title
+    return head + "-" * max(3, _VENDOR_LINE_WIDTH - len(head))
+
+
+def _find_scope(table: symtable.SymbolTable, name: str, line: int) -> Optional[symtable.SymbolTable]:
+    for child in table.get_children():
+        if child.get_type() == "function" and child.get_name() == name and child.get_lineno() == line:
+            return child
+        found = _find_scope(child, name, line)
+        if found is not None:
+            return found
+    return None
+
+
+def _blocks(node: ast.AST) -> Iterator[List[ast.stmt]]:
+    """The statement lists directly inside a compound statement (if, try, with, for, match...)."""
+    for _, value in ast.iter_fields(node):
+        if isinstance(value, list) and value:
+            if isinstance(value[0], ast.stmt):
+                yield value
+            elif hasattr(value[0], "body") and isinstance(getattr(value[0], "body"), list):
+                for item in value:  # except handlers, match cases
+                    yield item.body
+
+
+def _stored_names(node: ast.AST) -> Iterator[str]:
+    """Names a simple statement binds in its own scope (not in nested functions, classes,
+    lambdas or comprehensions), and an except clause's ``as`` names."""
+    skip = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
+            ast.DictComp, ast.GeneratorExp)
+    stack = [child for _, child in ast.iter_fields(node)]  # type: List[object]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, ast.stmt):
+            continue  # a nested block: _scan walks it
+        elif isinstance(item, ast.ExceptHandler):
+            if item.name:
+                yield item.name
+        elif isinstance(item, ast.AST) and not isinstance(item, skip):
+            if isinstance(item, ast.Name) and isinstance(item.ctx, (ast.Store, ast.Del)):
+                yield item.id
+            stack.extend(child for _, child in ast.iter_fields(item))
+
+
+def _constant(node: ast.AST) -> object:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def _vendor_license(package_dir: str) -> Optional[str]:
+    """The license named in the checkout's pyproject.toml beside the package, if any."""
+    path = os.path.join(os.path.dirname(os.path.abspath(package_dir)), "pyproject.toml")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None
+    if not re.search(r'(?m)^name\s*=\s*"mcplite"', text):
+        return None
+    found = re.search(r'(?m)^license\s*=\s*(?:\{\s*text\s*=\s*)?"([^"]+)"', text)
+    return found.group(1) if found else None
