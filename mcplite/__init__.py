@@ -31,7 +31,7 @@ __all__ = [
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
     "ConnectionClosed", "HttpError", "OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage",
-    "TerminalAuthorizer",
+    "TerminalAuthorizer", "Tracer",
     "__version__",
 ]
 
@@ -42,6 +42,7 @@ _LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
 _LAZY_CLIENT = ("Client", "RequestTimeout")
 _LAZY_HTTP_CLIENT = ("HttpError",)
 _LAZY_OAUTH = ("OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
+_LAZY_TRACING = ("Tracer",)
 
 
 def __getattr__(name: str) -> Any:
@@ -57,4 +58,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_OAUTH:
         from . import oauth
         return getattr(oauth, name)
+    if name in _LAZY_TRACING:
+        from . import tracing
+        return getattr(tracing, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

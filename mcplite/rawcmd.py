@@ -11,7 +11,8 @@ HTTP each message is POSTed with the headers the transport requires, worked out 
 message as a client would (the session id the ``initialize`` answer set,
 ``MCP-Protocol-Version``, the 2026-07-28 ``Mcp-Method``/``Mcp-Name``); each message that
 comes back (a JSON body or an SSE event) is printed on a line (``--trace`` shows the HTTP
-itself). Lines that are empty or start with ``#`` are skipped, so a file of messages may
+itself). Each request's answer is awaited before the next message goes: an HTTP
+conversation is a series of exchanges, and so the answers print in order. Lines that are empty or start with ``#`` are skipped, so a file of messages may
 have comments.
 
 After the input ends, ``raw`` waits (up to ``--timeout``) for the answers to the requests
@@ -253,8 +254,9 @@ def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
                 channel.send(message)
             except ConnectionClosed as exc:
                 raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s" % (target.url, exc))
-            if json.dumps(message.get("id") if isinstance(message, dict) else None) in initialize_ids:
-                # The session id comes with the answer: what follows must wait for it.
+            if isinstance(message, dict) and "method" in message and "id" in message:
+                # One exchange at a time, so answers print in the order of the questions
+                # (and initialize's answer brings the session id what follows needs).
                 state.wait_for(message["id"], args.timeout)
             if isinstance(message, dict) and message.get("method") == "notifications/initialized":
                 channel.ready()  # a session's client opens its GET stream now

@@ -70,7 +70,7 @@ _TRACE_METHOD_NOTES = {
 }
 _TRACE_ERROR_NOTES = {
     -32700: "parse error: what arrived was not JSON",
-    -32600: "invalid request: not a valid JSON-RPC message",
+    -32600: "invalid request: not a valid JSON-RPC message, or (over HTTP) one the transport refuses",
     -32601: "method not found: the receiver has no such method",
     -32602: "invalid params (also an unknown tool or prompt, and in 2026-07-28 an unknown resource)",
     -32603: "internal error",
@@ -237,10 +237,13 @@ class Tracer:
         method = message.get("method")
         params = message.get("params") if isinstance(message.get("params"), dict) else {}
         if isinstance(method, str):
-            what = _TRACE_METHOD_NOTES.get(method, "%s: a method MCP does not define" % method
-                                           if not method.startswith("notifications/") else
-                                           "a notification MCP does not define: the %s ignores it" % other)
-            what = what[0].upper() + what[1:]
+            if method in _TRACE_METHOD_NOTES:
+                what = _TRACE_METHOD_NOTES[method]
+                what = what[0].upper() + what[1:]
+            elif method.startswith("notifications/"):
+                what = "A notification MCP does not define: the %s ignores it" % other
+            else:
+                what = "A method MCP does not define (%s)" % method
             if "id" not in message:
                 return what + ". A notification: no id, and never an answer."
             with self._lock:
