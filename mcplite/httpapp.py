@@ -621,10 +621,16 @@ class McpHttpApp:
             # "The header value MUST match the io.modelcontextprotocol/protocolVersion
             # field ... If the values do not match, the server MUST reject the request with
             # 400 Bad Request and a HeaderMismatch JSON-RPC error."
+            if header_version is None:
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: the MCP-Protocol-Version header is required "
+                                                "(the body's protocol version is %r)" % (body_version,))
             raise MCPError(HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version header %r does not match "
                                             "the body's protocol version %r" % (header_version, body_version))
         method = message["method"]
         header_method = headers.get("mcp-method")
+        if header_method is None:
+            raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Method header is required (the body's "
+                                            "method is %r)" % (method,))
         if header_method != method:
             raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Method header %r does not match the body's "
                                             "method %r" % (header_method, method))

@@ -443,3 +443,99 @@ def test_usage_errors():
     assert status == 2
     status, out, err = cli("--help")
     assert status == 0 and "Exit status: 0 ok, 1 failed, 2 usage, 3 connection, 4 protocol error, 5" in out.replace("\n", " ").replace("  ", " ") or status == 0
+
+
+# --- on a terminal ---------------------------------------------------------------------------------
+
+def test_serve_trace_shows_the_servers_side():
+    status, out, err = cli("call", "%s -m mcplite serve %s --trace" % (PY, APP), "add", "a=1", "b=2",
+                           "--server-stderr", "--era", "legacy")
+    assert (status, out) == (0, "3\n")
+    received = [json.loads(line.split(" -> ", 1)[1]) for line in err.splitlines() if " -> " in line]
+    sent = [json.loads(line.split(" <- ", 1)[1]) for line in err.splitlines() if " <- " in line]
+    assert [m.get("method") for m in received] == ["initialize", "notifications/initialized", "tools/list",
+                                                   "tools/call"]
+    assert [m.get("id") for m in sent] == [1, 2, 3] and sent[2]["result"]["structuredContent"] == {"result": 3}
+
+
+class Terminal:
+    """The command line on a pseudo-terminal, as a person at a keyboard has it."""
+
+    def __init__(self, *args):
+        import pty
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen([PY, "-m", "mcplite"] + list(args), cwd=ROOT, stdin=slave, stdout=slave,
+                                     stderr=slave, env=dict(os.environ, TERM="dumb"), start_new_session=True)
+        os.close(slave)
+        self.seen = b""
+
+    def expect(self, text, timeout=30):
+        import select
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.seen:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "waited for %r; the terminal shows:\n%s" % (text, self.seen.decode("utf-8", "replace"))
+            ready, _, _ = select.select([self.master], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, "the program ended; the terminal shows:\n%s" % self.seen.decode("utf-8", "replace")
+                self.seen += chunk
+        shown, self.seen = self.seen, self.seen[self.seen.index(text.encode()) + len(text.encode()):]
+        return shown.decode("utf-8", "replace")
+
+    def type(self, text):
+        os.write(self.master, text.encode())
+
+    def close(self):
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        os.close(self.master)
+        return self.proc.returncode
+
+
+def readline_missing():
+    try:
+        import readline  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
+@pytest.mark.skipif(readline_missing(), reason="this Python has no readline: nothing completes")
+def test_shell_on_a_terminal_prompts_and_completes():
+    term = Terminal("shell", APP)
+    try:
+        shown = term.expect("mcp> ")
+        assert "Connected to cli-test 3.1.4 (protocol 2026-07-28)" in shown
+        term.type("call cou\t")  # readline completes the tool's name
+        term.expect("count_to")
+        term.type(" n=2\r")
+        shown = term.expect("mcp> ")
+        assert "counted to 2" in shown and "\x1b[K[##########          ] 1/2 step 1" in shown
+        term.type("quit\r")
+    finally:
+        assert term.close() == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_a_question_from_the_server_is_asked_on_the_terminal(era):
+    term = Terminal("call", os.path.join(ROOT, "examples", "jobs_server.py"), "delete_branch", "branch=spike",
+                    "--era", era)
+    try:
+        shown = term.expect("confirm (boolean): ")
+        assert "The server asks: Delete branch spike?" in shown
+        term.type("perhaps\r")
+        term.expect("expected boolean, got 'perhaps'")
+        term.expect("confirm (boolean): ")
+        term.type("yes\r")
+        term.expect("deleted spike")
+    finally:
+        assert term.close() == 0
