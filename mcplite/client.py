@@ -255,17 +255,7 @@ class _StdioChannel(_ClientChannel):
         finally:
             if locked:
                 self._write_lock.release()
-        for stop in (None, process.terminate, process.kill):
-            if stop is not None:
-                try:
-                    stop()
-                except OSError:
-                    pass
-            try:
-                process.wait(self.close_timeout)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(process, self.close_timeout)
         for thread in self._threads:
             thread.join(self.close_timeout)
         for stream in (self._stdout, process.stderr):
@@ -274,6 +264,23 @@ class _StdioChannel(_ClientChannel):
                     stream.close()
                 except OSError:
                     pass
+
+
+def stop_process(process: "subprocess.Popen[bytes]", timeout: float) -> None:
+    """After its stdin was closed: wait ``timeout`` seconds for ``process`` to exit, then
+    SIGTERM it and wait again, then SIGKILL it ("sending SIGTERM if the server does not exit
+    within a reasonable time ... SIGKILL if [it] does not exit ... after SIGTERM")."""
+    for stop in (None, process.terminate, process.kill):
+        if stop is not None:
+            try:
+                stop()
+            except OSError:
+                pass
+        try:
+            process.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 # ---------------------------------------------------------------------------

@@ -11,13 +11,12 @@ is refused before anything is sent, naming the field and the reason.
 """
 
 import json
-import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .cli import (
     CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_TOOL_ERROR, CLI_EXIT_USAGE, CliFailure, cli_connect, cli_error,
-    cli_error_text, cli_resolve_target, cli_status_of, cli_target_label,
+    cli_error_text, cli_resolve_target, cli_status_of,
 )
 
 _CC_DESCRIPTION_WIDTH = 72  # of the first line of a description, in `ls`

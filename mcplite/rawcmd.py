@@ -21,12 +21,11 @@ not in time, 3 the server went away first.
 """
 
 import json
-import os
 import subprocess
 import sys
 import threading
 import time
-from typing import Any, List, Optional, Set
+from typing import Any, Optional, Set
 
 from .cli import (
     CLI_EXIT_CONNECTION, CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_USAGE, CliFailure, cli_headers,
@@ -97,20 +96,28 @@ class _RawState:
             raise CliFailure(CLI_EXIT_PROTOCOL, "no answer to request %s within %g s" % (ids, timeout))
 
 
-def _raw_lines(args: Any) -> Any:
-    """The messages to send: the arguments, or stdin's lines (as they come)."""
-    if args.messages:
-        for text in args.messages:
-            yield text
-        return
-    if sys.stdin.isatty():
-        sys.stderr.write("Type one JSON-RPC message per line; Ctrl-D ends.\n")
-        sys.stderr.flush()
-    while True:
-        line = sys.stdin.readline()
-        if not line:
+def _raw_messages(args: Any) -> Any:
+    """The messages to send, as (the line, its JSON or None): the arguments, or stdin's lines
+    as they come, without blank lines and ``#`` comments."""
+    def lines() -> Any:
+        if args.messages:
+            for text in args.messages:
+                yield text
             return
-        yield line
+        if sys.stdin.isatty():
+            sys.stderr.write("Type one JSON-RPC message per line; Ctrl-D ends.\n")
+            sys.stderr.flush()
+        for text in iter(sys.stdin.readline, ""):
+            yield text
+
+    for text in lines():
+        line = text.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            yield line, json.loads(line)
+        except ValueError:
+            yield line, None
 
 
 def _raw_run(args: Any) -> int:
@@ -166,14 +173,7 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
         err_thread.start()
     out_thread.start()
     try:
-        for text in _raw_lines(args):
-            line = text.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                message = None
+        for line, message in _raw_messages(args):
             if tracer is not None:
                 tracer.message("->", message, line.encode("utf-8"))
             state.sent(message)
@@ -190,21 +190,12 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
 
 def _raw_stop(process: Any) -> None:
     """Close stdin, wait, then SIGTERM, then SIGKILL: never an orphan."""
+    from .client import stop_process
     try:
         process.stdin.close()
     except OSError:
         pass
-    for stop in (None, process.terminate, process.kill):
-        if stop is not None:
-            try:
-                stop()
-            except OSError:
-                pass
-        try:
-            process.wait(2.0)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_process(process, 2.0)
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
@@ -238,13 +229,8 @@ def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
 
     channel.start(on_message, lambda error: state.end(str(error)))
     try:
-        for text in _raw_lines(args):
-            line = text.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
+        for line, message in _raw_messages(args):
+            if message is None:  # not JSON: sent all the same, to see what the server says
                 _raw_post_bytes(channel, line.encode("utf-8"), tracer, _send_request)
                 continue
             if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message:

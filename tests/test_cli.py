@@ -138,6 +138,21 @@ def test_call_with_arguments_as_json_and_plain_output(http_url):
         assert status == 0 and json.loads(out)["structuredContent"] == {"result": 2}
 
 
+def test_raw_and_shell_with_the_official_sdk_server(sdk_python):
+    target = "%s %s" % (sdk_python, SDK_ADD)
+    status, out, err = cli("raw", target, json.dumps(INIT), '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+                           '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":'
+                           '{"a":2,"b":3}}}')
+    assert (status, err) == (0, "")
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["id"] for a in answers] == [1, 2]
+    assert answers[0]["result"]["serverInfo"]["name"] == "bench"
+    assert answers[1]["result"]["structuredContent"] == {"result": 5}
+    status, out, err = cli("shell", target, stdin="call add a=4 b=5\ninfo\n")
+    assert (status, err) == (0, "")
+    assert out.startswith("9\n") and json.loads(out[2:])["serverInfo"]["name"] == "bench"
+
+
 def test_call_of_the_official_sdk_server(sdk_python):
     status, out, err = cli("call", "%s %s" % (sdk_python, SDK_ADD), "add", "a=20", "b=22")
     assert (status, out, err) == (0, "42\n", "")
