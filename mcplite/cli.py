@@ -65,9 +65,19 @@ def cli_main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _cli_parser()
     try:
-        args = parser.parse_args(_cli_rewrite_trace(argv))
+        args, extras = parser.parse_known_args(_cli_rewrite_trace(argv))
+        if extras:
+            # Options may come between key=value pairs (`call T add a=1 --timeout 5 b=2`):
+            # argparse stops a list at an option and leaves what follows it here.
+            listed = {"call": "pairs", "prompt": "pairs", "raw": "messages"}.get(getattr(args, "command", None))
+            if listed is None or any(extra.startswith("-") and extra != "-" for extra in extras):
+                parser.error("unrecognized arguments: %s" % " ".join(extras))
+            getattr(args, listed).extend(extras)
     except SystemExit as exc:  # argparse has printed the usage and the problem (or the help)
         return exc.code if isinstance(exc.code, int) else CLI_EXIT_USAGE
+    if sys.stdout is None:  # started with stdout closed: nowhere to answer
+        cli_error(getattr(args, "command", None), "stdout is closed")
+        return CLI_EXIT_FAILED
     if getattr(args, "run", None) is None:
         parser.print_usage(sys.stderr)
         sys.stderr.write("%s: error: a command is needed (see --help)\n" % parser.prog)
@@ -90,6 +100,9 @@ def cli_main(argv: Optional[Sequence[str]] = None) -> int:
         except OSError:
             pass
         return CLI_EXIT_OK
+    except OSError as exc:  # writing the output (a full disk), reading a file
+        cli_error(args.command, "input/output error: %s" % (exc,))
+        return CLI_EXIT_FAILED
     except Exception as exc:  # a bug of ours: one line unless asked for the traceback
         if os.environ.get("MCPLITE_DEBUG"):
             raise
@@ -100,19 +113,35 @@ def cli_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _cli_rewrite_trace(argv: List[str]) -> List[str]:
     """``--trace=explain`` as its own flag: an optional value on ``--trace`` would swallow
-    the target that follows it (``--trace python3 server.py``). And ``--json '{...}'``
-    (arguments as JSON, for ``call`` and ``prompt``) as ``--arguments``: a plain ``--json``
-    asks for JSON output. Nothing after ``--`` is touched."""
+    the target that follows it (``--trace python3 server.py``). And, for ``call`` and
+    ``prompt``, ``--json '{...}'`` (the arguments as JSON) as ``--arguments``: a plain
+    ``--json`` asks for JSON output. Nothing after ``--`` is touched."""
     out = []  # type: List[str]
+    takes_arguments = False
     for index, arg in enumerate(argv):
         if arg == "--":
             return out + argv[index:]
-        if arg == "--json" and index + 1 < len(argv) and argv[index + 1].lstrip().startswith("{"):
+        takes_arguments = takes_arguments or arg in ("call", "prompt")
+        if takes_arguments and arg == "--json" and index + 1 < len(argv) and \
+                argv[index + 1].lstrip().startswith(("{", "[")):
             arg = "--arguments"
-        elif arg.startswith("--json={"):
+        elif takes_arguments and arg.startswith(("--json={", "--json=[")):
             arg = "--arguments=" + arg[len("--json="):]
         out.append({"--trace=explain": "--trace-explain", "--trace=on": "--trace"}.get(arg, arg))
     return out
+
+
+def cli_seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds, at most a million (a wait needs a
+    bound the clock can add: nan and inf are not numbers of seconds)."""
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text)
+    if not 0 < value <= 1e6:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds (at most 1000000), not %r" % text)
+    return value
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -133,7 +162,7 @@ def _cli_common_options(parser: Any, suppress: bool) -> None:
                        default=default(None), help=argparse.SUPPRESS)
     group.add_argument("--json", dest="json", action="store_true", default=default(False),
                        help="print the raw JSON results, nothing else")
-    group.add_argument("--timeout", dest="timeout", type=float, metavar="SECONDS",
+    group.add_argument("--timeout", dest="timeout", type=cli_seconds, metavar="SECONDS",
                        default=default(CLI_DEFAULT_TIMEOUT),
                        help="wait at most this long for each answer (default %g)" % CLI_DEFAULT_TIMEOUT)
     group.add_argument("--era", dest="era", choices=("auto", "modern", "legacy"), default=default("auto"),
@@ -183,6 +212,9 @@ def _cli_parser() -> Any:
     serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
                        help="a Host (and Origin host) the HTTP server answers to; needed to bind a "
                             "non-loopback address (repeatable)")
+    serve.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
+                       help="an Origin (https://app.example.com) whose pages may call the HTTP server "
+                            "(repeatable)")
     serve.add_argument("--trace", dest="trace", action="store_const", const="on", default=None,
                        help="show every message on stderr as it crosses (--trace=explain: with notes)")
     serve.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
@@ -245,13 +277,19 @@ def cli_resolve_target(text: str) -> CliTarget:
         return CliTarget("http", text, url=stripped)
     if "://" in stripped.split()[0]:
         raise CliFailure(CLI_EXIT_USAGE, "%s: only http:// and https:// URLs are MCP endpoints" % stripped)
-    try:
-        argv = shlex.split(stripped)
-    except ValueError as exc:
-        raise CliFailure(CLI_EXIT_USAGE, "cannot read the command %r: %s" % (text, exc))
+    whole = _CLI_FILE_TARGET.match(stripped)
+    if whole is not None and os.path.exists(whole.group("path")):
+        argv = [stripped]  # a file whose path has spaces in it
+    else:
+        try:
+            argv = shlex.split(stripped)
+        except ValueError as exc:
+            raise CliFailure(CLI_EXIT_USAGE, "cannot read the command %r: %s" % (text, exc))
     match = _CLI_FILE_TARGET.match(argv[0]) if len(argv) == 1 else None
     if match is not None:
         path = match.group("path")
+        if os.path.isdir(path):
+            raise CliFailure(CLI_EXIT_CONNECTION, "%s is a directory, not a server file" % path)
         if not os.path.isfile(path):
             raise CliFailure(CLI_EXIT_CONNECTION, "no such file: %s" % path)
         return CliTarget("stdio", text, argv=cli_self_command() + ["serve", argv[0]], file=path,
@@ -296,16 +334,23 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
     options.setdefault("timeout", args.timeout)
     options.setdefault("era", args.era)
     if args.protocol_version:
+        from .protocol import LEGACY_VERSIONS, MODERN_VERSIONS
+        implied = "modern" if args.protocol_version in MODERN_VERSIONS else "legacy" \
+            if args.protocol_version in LEGACY_VERSIONS else None
+        if implied is not None and args.era not in ("auto", implied):
+            raise CliFailure(CLI_EXIT_USAGE, "--protocol-version %s is a %s version, and --era says %s"
+                             % (args.protocol_version, implied, args.era))
         options.setdefault("protocol_version", args.protocol_version)
     tracer = cli_tracer(args)
     if tracer is not None:
         options.setdefault("trace", tracer)
     try:
         if target.kind == "http":
-            return Client.http(target.url, headers=cli_headers(args), **options)
-        if getattr(args, "headers", None):
-            raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
-        return Client.stdio(target.argv, capture_stderr=not args.server_stderr, **options)
+            client = Client.http(target.url, headers=cli_headers(args), **options)
+        else:
+            if getattr(args, "headers", None):
+                raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
+            client = Client.stdio(target.argv, capture_stderr=not args.server_stderr, **options)
     except ValueError as exc:  # a bad URL, an unknown protocol version
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
     except ConnectionClosed as exc:
@@ -313,7 +358,17 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
     except RequestTimeout as exc:  # no answer to the handshake: not an MCP server, or a stuck one
         raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s (is it an MCP server?)" % (cli_target_label(target), exc.message))
     except MCPError as exc:
-        raise CliFailure(cli_status_of(exc), "%s: %s" % (cli_target_label(target), cli_error_text(exc)))
+        text = cli_error_text(exc)
+        if options.get("era") == "modern" and exc.code == -32601:
+            text += ": the server does not speak 2026-07-28 (try --era legacy)"
+        raise CliFailure(cli_status_of(exc), "%s: %s" % (cli_target_label(target), text))
+    if args.protocol_version and client.protocol_version != args.protocol_version:
+        client.close()
+        # "If the client does not support the version in the server's response, it SHOULD
+        # disconnect": this one asked for exactly one.
+        raise CliFailure(CLI_EXIT_PROTOCOL, "%s: the server chose protocol version %s, not %s (--protocol-version)"
+                         % (cli_target_label(target), client.protocol_version, args.protocol_version))
+    return client
 
 
 def cli_target_label(target: CliTarget) -> str:
@@ -326,6 +381,8 @@ def cli_connection_text(target: CliTarget, exc: BaseException) -> str:
     """One line for a connection that failed: for a stdio server, what it said last on its
     stderr (a server file's own one-line error, if that is what it was)."""
     message = str(getattr(exc, "message", None) or exc)
+    if "Permission denied" in message and target.argv and target.argv[0].endswith(".py"):
+        message += " (to run a Python file with arguments: \"python3 %s ...\")" % target.argv[0]
     head, _, tail = message.partition("; its stderr ends with:\n")
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
     if target.file is not None and lines and ": error: " in lines[-1]:
@@ -341,9 +398,8 @@ def cli_status_of(exc: BaseException) -> int:
 
     if isinstance(exc, ConnectionClosed):
         return CLI_EXIT_CONNECTION
-    status = getattr(exc, "status", None)  # an HttpError
-    if isinstance(status, int) and status and type(exc).__name__ == "HttpError":
-        return CLI_EXIT_CONNECTION if status in (401, 403, 404, 405) else CLI_EXIT_PROTOCOL
+    if type(exc).__name__ == "HttpError":  # an HTTP status with no JSON-RPC answer: not MCP there
+        return CLI_EXIT_CONNECTION
     if isinstance(exc, MCPError):
         return CLI_EXIT_PROTOCOL
     return CLI_EXIT_FAILED
@@ -355,6 +411,11 @@ def cli_error_text(exc: BaseException) -> str:
 
     code = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or str(exc)
+    status = getattr(exc, "status", None)
+    if type(exc).__name__ == "HttpError" and status not in (401, 403):
+        body = " ".join(str(getattr(exc, "body", "") or "").split())
+        body = body if len(body) <= 100 else body[:97] + "..."
+        return "HTTP %s, not a JSON-RPC answer (is this an MCP endpoint?)%s" % (status, ": " + body if body else "")
     if type(exc).__name__ in ("ConnectionClosed", "HttpError", "RequestTimeout"):
         return message
     text = "%s (error %s)" % (message, code) if code is not None else message
@@ -400,8 +461,8 @@ def _cli_serve(args: Any) -> int:
     address = None
     if args.http is not None:
         address = _cli_host_port(args.http)
-    elif args.allowed_hosts:
-        raise CliFailure(CLI_EXIT_USAGE, "--allowed-host is for --http")
+    elif args.allowed_hosts or args.allowed_origins:
+        raise CliFailure(CLI_EXIT_USAGE, "--allowed-host and --allowed-origin are for --http")
     streams = None
     if address is None:
         # Before the file runs: whatever it prints while loading must not reach the client.
@@ -419,11 +480,17 @@ def _cli_serve(args: Any) -> int:
     options = {"host": address[0], "port": address[1], "path": args.path}
     if args.allowed_hosts:
         options["allowed_hosts"] = args.allowed_hosts
+    if args.allowed_origins:
+        options["allowed_origins"] = args.allowed_origins
     if tracer is not None:
         options["trace"] = tracer
     try:
         server.run("http", **options)
     except ValueError as exc:  # a non-loopback address without --allowed-host, a bad path
+        if "allowed_hosts" in str(exc):
+            raise CliFailure(CLI_EXIT_USAGE, "refusing to bind %s, which is not a loopback address, without "
+                                             "--allowed-host: say which Host names this server answers to (a "
+                                             "web page could reach it otherwise, by DNS rebinding)" % address[0])
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
     except OSError as exc:  # the port is taken, the address is not ours
         raise CliFailure(CLI_EXIT_FAILED, "cannot listen on %s:%d: %s" % (address[0], address[1],
@@ -432,6 +499,8 @@ def _cli_serve(args: Any) -> int:
 
 
 def _cli_host_port(text: str) -> Any:
+    if text.count(":") > 1 and not text.startswith("["):
+        raise CliFailure(CLI_EXIT_USAGE, "--http: an IPv6 address goes in brackets, with the port: [::1]:8000")
     host, sep, port = text.rpartition(":")
     if not sep:
         host, port = "", text

@@ -126,9 +126,12 @@ class _StdioChannel(_ClientChannel):
             full_env = dict(os.environ)
             full_env.update(env)
         try:
+            # A process group of its own: what the server starts (npx's node, a shell's
+            # command) is stopped with it, and a Ctrl-C meant for us is not its to handle.
             self.process = subprocess.Popen(
                 list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE if capture_stderr else None, env=full_env, cwd=cwd, bufsize=0)
+                stderr=subprocess.PIPE if capture_stderr else None, env=full_env, cwd=cwd, bufsize=0,
+                start_new_session=os.name == "posix")
         except OSError as exc:
             raise ConnectionClosed("cannot start the server %r: %s" % (list(argv)[:1], exc))
         self.argv = list(argv)
@@ -205,9 +208,10 @@ class _StdioChannel(_ClientChannel):
             status = None
         what = "the server closed its stdout" if status is None else "the server exited with status %s" % status
         for thread in self._threads[1:]:
-            thread.join(0.5)  # the rest of its stderr
+            if thread.ident is not None:  # (started)
+                thread.join(0.5)  # the rest of its stderr
         if self.garbage is not None:
-            what += "; its last line that was not JSON: %r" % self.garbage
+            what += "; its last line that was not JSON: %r" % self.garbage.decode("utf-8", "replace").rstrip("\r\n")
         tail = bytes(self._stderr_tail[-2000:]).decode("utf-8", "replace").strip()
         if tail:
             what += "; its stderr ends with:\n" + tail
@@ -237,7 +241,11 @@ class _StdioChannel(_ClientChannel):
                         raise error
                     select.select([], [self._stdin_fd], [], min(remaining, 1.0))
         except (OSError, ValueError) as exc:
-            raise ConnectionClosed("cannot write to the server: %s" % exc)
+            try:  # a server that exited says more than the broken pipe
+                self.process.wait(0.5)
+            except subprocess.TimeoutExpired:
+                raise ConnectionClosed("cannot write to the server: %s" % exc)
+            raise ConnectionClosed(self._exit_description())
         finally:
             self._write_lock.release()
 
@@ -255,32 +263,51 @@ class _StdioChannel(_ClientChannel):
         finally:
             if locked:
                 self._write_lock.release()
-        stop_process(process, self.close_timeout)
+        stop_process(process, self.close_timeout, group=True)
         for thread in self._threads:
-            thread.join(self.close_timeout)
+            if thread.ident is not None:
+                thread.join(self.close_timeout)
+        # A stream a thread still reads (a process outside our group holds the pipe open)
+        # is left to that daemon thread: closing it would wait for its read to end.
+        readers = {id(self._stdout): self._threads[0] if self._threads else None,
+                   id(process.stderr): self._threads[1] if len(self._threads) > 1 else None}
         for stream in (self._stdout, process.stderr):
-            if stream is not None:
+            reader = readers.get(id(stream))
+            if stream is not None and (reader is None or not reader.is_alive()):
                 try:
                     stream.close()
                 except OSError:
                     pass
 
 
-def stop_process(process: "subprocess.Popen[bytes]", timeout: float) -> None:
+def stop_process(process: "subprocess.Popen[bytes]", timeout: float, group: bool = False) -> None:
     """After its stdin was closed: wait ``timeout`` seconds for ``process`` to exit, then
     SIGTERM it and wait again, then SIGKILL it ("sending SIGTERM if the server does not exit
-    within a reasonable time ... SIGKILL if [it] does not exit ... after SIGTERM")."""
-    for stop in (None, process.terminate, process.kill):
-        if stop is not None:
+    within a reasonable time ... SIGKILL if [it] does not exit ... after SIGTERM"). ``group``:
+    the process was started in a session of its own (``start_new_session``); its whole group
+    is signalled, and whatever of the group outlives it is killed: never an orphan."""
+    import signal
+    group = group and os.name == "posix"
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None:
             try:
-                stop()
+                if group:
+                    os.killpg(process.pid, sig)
+                else:
+                    process.send_signal(sig)
             except OSError:
                 pass
         try:
             process.wait(timeout)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
+    if group:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # what the server left behind
+        except OSError:
+            pass  # (nothing left: the group is gone)
+
 
 
 # ---------------------------------------------------------------------------
@@ -649,7 +676,19 @@ class Client:
         if era != "legacy" and self._discover(version or MODERN_VERSIONS[-1], forced=era == "modern"):
             self._negotiated()
         else:
-            self._initialize(version or LATEST_LEGACY_VERSION)
+            try:
+                self._initialize(version or LATEST_LEGACY_VERSION)
+            except MCPError as exc:
+                # A modern server that answered the probe too late for us has settled on
+                # 2026-07-28 and refuses initialize, naming its versions: go back to them.
+                data = exc.data if isinstance(exc.data, dict) else {}
+                offered = data.get("supported") if isinstance(data.get("supported"), list) else []
+                if (era != "auto" or exc.code != UNSUPPORTED_PROTOCOL_VERSION
+                        or not any(v in offered for v in MODERN_VERSIONS)):
+                    raise
+                if not self._discover(version or MODERN_VERSIONS[-1], forced=True):
+                    raise
+                self._negotiated()
         ready = getattr(self._channel, "ready", None)
         if ready is not None:
             ready()
@@ -669,7 +708,8 @@ class Client:
         """The 2026-07-28 probe: True when the server is modern (now set up)."""
         self.era, self.protocol_version = "modern", version
         try:
-            result = self._call("server/discover", {}, None if forced else self.probe_timeout, None)
+            result = self._call("server/discover", {}, None if forced else min(self.probe_timeout, self.timeout),
+                                None)
         except RequestTimeout:
             if forced:
                 raise
@@ -799,17 +839,18 @@ class Client:
                 try:
                     result = pending.wait(max(remaining, 0.0))
                     break
+                except KeyboardInterrupt:
+                    # The person gave up: the server is told, as after a timeout.
+                    self._outgoing.forget(pending.id)
+                    self._cancel(pending.id, "interrupted")
+                    raise
                 except TimeoutError:
                     if waiter.deadline > time.monotonic() and time.monotonic() < hard_stop:
                         continue  # progress moved the deadline
                     self._outgoing.forget(pending.id)
                     # "the sender SHOULD issue a cancellation notification for that request
                     # and stop waiting for a response."
-                    try:
-                        self._send(notification("notifications/cancelled",
-                                                {"requestId": pending.id, "reason": "timed out"}))
-                    except ConnectionClosed:
-                        pass
+                    self._cancel(pending.id, "timed out")
                     raise RequestTimeout(method, timeout)
         finally:
             if token is not None:
@@ -824,6 +865,14 @@ class Client:
         if not isinstance(result, dict):
             raise MCPError(INTERNAL_ERROR, "the server answered %s with a result that is not an object" % method)
         return result
+
+    def _cancel(self, rid: Any, reason: str) -> None:
+        """``notifications/cancelled`` for a request we stopped waiting for (over 2026-07-28
+        HTTP the channel closes the request's stream instead)."""
+        try:
+            self._send(notification("notifications/cancelled", {"requestId": rid, "reason": reason}))
+        except ConnectionClosed:
+            pass
 
     def _list_all(self, method: str, key: str, timeout: Optional[float]) -> List[Dict[str, Any]]:
         items = []  # type: List[Dict[str, Any]]

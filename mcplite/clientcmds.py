@@ -11,6 +11,7 @@ is refused before anything is sent, naming the field and the reason.
 """
 
 import json
+import re
 import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -22,6 +23,11 @@ from .cli import (
 _CC_DESCRIPTION_WIDTH = 72  # of the first line of a description, in `ls`
 _CC_TRUE = ("true", "yes", "y", "on", "1")
 _CC_FALSE = ("false", "no", "n", "off", "0")
+# Numbers as people type them (and JSON writes them): ASCII digits only, which int() and
+# float() would not insist on ("1_000", other scripts' digits), and no nan or inf, which
+# JSON cannot carry.
+_CC_INTEGER = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
+_CC_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$", re.ASCII)
 
 
 def add_client_commands(commands: Any, common: Any) -> None:
@@ -251,7 +257,7 @@ def cc_arguments(pairs: List[str], as_json: Optional[str], schema: Optional[Dict
     arguments = {}  # type: Dict[str, Any]
     if as_json is not None:
         try:
-            arguments = json.loads(as_json)
+            arguments = cc_json(as_json)
         except ValueError as exc:
             raise CliFailure(CLI_EXIT_USAGE, "the arguments are not JSON: %s" % exc)
         if not isinstance(arguments, dict):
@@ -264,7 +270,7 @@ def cc_arguments(pairs: List[str], as_json: Optional[str], schema: Optional[Dict
         if key.endswith(":") and not strings_only:
             key = key[:-1]
             try:
-                value = json.loads(text)
+                value = cc_json(text)
             except ValueError as exc:
                 raise CliFailure(CLI_EXIT_USAGE, "argument %r: %r is not JSON (%s)" % (key, text, exc))
         elif strings_only:
@@ -273,6 +279,13 @@ def cc_arguments(pairs: List[str], as_json: Optional[str], schema: Optional[Dict
             value = cc_convert(key, text, properties.get(key))
         arguments[key] = value
     return arguments
+
+
+def cc_json(text: str) -> Any:
+    """JSON as the standard says it: NaN and Infinity (which Python's json reads) refused."""
+    def refuse(constant: str) -> Any:
+        raise ValueError("%s is not JSON" % constant)
+    return json.loads(text, parse_constant=refuse)
 
 
 def cc_convert(key: str, text: str, schema: Any) -> Any:
@@ -330,28 +343,28 @@ def _cc_as_kind(text: str, kind: str, schema: Dict[str, Any], depth: int) -> Tup
             return False, True
         return None, False
     if kind == "integer":
-        try:
-            return int(text.strip()), True
-        except ValueError:
+        if not _CC_INTEGER.match(text.strip()):
             return None, False
+        return int(text.strip()), True
     if kind == "number":
-        try:
-            number = float(text.strip())
-        except ValueError:
+        if not _CC_NUMBER.match(text.strip()):
             return None, False
-        return (int(number) if number.is_integer() and "." not in text and "e" not in lowered else number), True
+        if _CC_INTEGER.match(text.strip()):
+            return int(text.strip()), True  # "2" stays 2, as typed
+        number = float(text.strip())
+        return (number, True) if number not in (float("inf"), float("-inf")) else (None, False)
     if kind in ("array", "object"):
         stripped = text.strip()
         if stripped[:1] in ("[", "{"):
             try:
-                value = json.loads(stripped)
+                value = cc_json(stripped)
             except ValueError:
                 return None, False
             return value, isinstance(value, list if kind == "array" else dict)
         if kind == "array":  # a,b,c: each item converted by the items schema
             items = schema.get("items")
             values = []
-            for part in (p.strip() for p in text.split(",")) if text.strip() else []:
+            for part in (p.strip() for p in text.split(",") if p.strip()):
                 value, problem = _cc_try_convert(part, items, depth + 1)
                 if problem is not None:
                     return None, False
@@ -367,7 +380,7 @@ def _cc_as_text(value: Any) -> str:
 def _cc_guess(text: str) -> Any:
     """A value with no schema to go by: JSON when it reads as JSON, else the string."""
     try:
-        return json.loads(text)
+        return cc_json(text)
     except ValueError:
         return text
 

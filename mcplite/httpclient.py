@@ -42,7 +42,8 @@ from .workers import WorkerPool
 
 _httpclient_log = LazyLogger("mcplite.httpclient")
 _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
-_MAX_SSE_LINE = 16 * 1024 * 1024
+# The most one message may take, in a JSON body or an SSE event's data (as the stdio client).
+_MAX_SSE_LINE = _MAX_HTTP_MESSAGE = 16 * 1024 * 1024
 SESSION_ENDED = -32099  # (a code of our own, in the range for implementations) the session is gone
 _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 characters kept)
 _LOOPBACK_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -225,6 +226,7 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
     event_id = state.get("last_id") if state is not None else None  # type: Optional[str]
     own_id = own_retry = None  # type: Any   # this event's own id and retry fields, for the trace
     had_fields = False
+    size = 0  # of the event's data so far
     while True:
         raw = response.readline(_MAX_SSE_LINE)
         if not raw:
@@ -240,6 +242,7 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
             event, data = "message", []
             own_id = own_retry = None
             had_fields = False
+            size = 0
             continue
         if line.startswith(":"):
             continue  # a comment: keep-alive
@@ -249,6 +252,9 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
         had_fields = True
         if name == "data":
             data.append(value)
+            size += len(value)
+            if size > _MAX_SSE_LINE:
+                raise ValueError("an SSE event larger than %d bytes" % _MAX_SSE_LINE)
         elif name == "event":
             event = value
         elif name == "id":
@@ -463,7 +469,11 @@ class HttpChannel(_ClientChannel):
                     if rid is not None and not state["answered"] and not self._closed and rid not in self._cancelled:
                         self._resume(rid, state)
                     return
-                data = response.read()
+                data = response.read(_MAX_HTTP_MESSAGE + 1)
+                if len(data) > _MAX_HTTP_MESSAGE:
+                    # Not read to its end: this connection cannot carry another request.
+                    self._fail(rid, "the answer to request %r is larger than %d bytes" % (rid, _MAX_HTTP_MESSAGE))
+                    return
                 reusable = not response.will_close
                 if self.tracer is not None and data:
                     self.tracer.body("<-", data)

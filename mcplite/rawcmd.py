@@ -7,25 +7,30 @@ does with any message, well-formed or not.
 
 Over stdio every input line goes to the server as it is (a line that is not JSON too: that
 is how a parse error is seen), and every line the server writes is printed as it is. Over
-HTTP each message is POSTed with the headers the transport requires, worked out from the
-message as a client would (the session id the ``initialize`` answer set,
+HTTP each message is POSTed as it is, with the headers the transport requires, worked out
+from the message as a client would (the session id the ``initialize`` answer set,
 ``MCP-Protocol-Version``, the 2026-07-28 ``Mcp-Method``/``Mcp-Name``); each message that
-comes back (a JSON body or an SSE event) is printed on a line (``--trace`` shows the HTTP
-itself). Each request's answer is awaited before the next message goes: an HTTP
-conversation is a series of exchanges, and so the answers print in order. Lines that are empty or start with ``#`` are skipped, so a file of messages may
+comes back (a JSON body, or an SSE event's data) is printed as it came, on a line of its
+own; an answer that is not JSON-RPC (an HTML error page) is said on stderr, never printed as
+if it were one. ``--trace`` shows the HTTP itself. Each request's answer is awaited before
+the next message goes (unless the server asks something first): an HTTP conversation is a
+series of exchanges, and so the answers print in order. Nothing is added: no GET stream, no
+DELETE of the session at the end. Lines that are empty or start with ``#`` are skipped, so a file of messages may
 have comments.
 
 After the input ends, ``raw`` waits (up to ``--timeout``) for the answers to the requests
-it sent, then closes the connection. Exit status: 0 every request answered, 4 some were
-not in time, 3 the server went away first.
+it sent (those in a batch too), then closes the connection. Exit status: 0 every request
+answered, 4 some were not in time, 3 the server went away first or an HTTP answer was not
+JSON-RPC.
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
-from typing import Any, Optional, Set
+from typing import Any, Dict, List, Optional, Set
 
 from .cli import (
     CLI_EXIT_CONNECTION, CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_USAGE, CliFailure, cli_headers,
@@ -45,6 +50,13 @@ def add_raw_command(commands: Any, common: Any) -> None:
     raw.set_defaults(run=_raw_run)
 
 
+def _raw_request_ids(message: Any) -> List[str]:
+    """The ids of the requests in a message or a batch, as keys."""
+    items = message if isinstance(message, list) else [message]
+    return [json.dumps(item["id"]) for item in items
+            if isinstance(item, dict) and isinstance(item.get("method"), str) and "id" in item]
+
+
 class _RawState:
     """What the session is waiting for: the ids of requests sent and not yet answered."""
 
@@ -52,11 +64,13 @@ class _RawState:
         self.cond = threading.Condition()
         self.waiting = set()  # type: Set[str]
         self.gone = None  # type: Optional[str]   # why the server went away, once it has
+        self.refused = None  # type: Optional[str]   # an HTTP answer that was not JSON-RPC
+        self.asked = 0  # requests the server sent us (the person may want to answer them)
+        self.reader_left = False  # our stdout was closed (`| head`): stop, quietly
 
     def sent(self, message: Any) -> None:
-        if isinstance(message, dict) and "method" in message and "id" in message:
-            with self.cond:
-                self.waiting.add(json.dumps(message["id"]))
+        with self.cond:
+            self.waiting.update(_raw_request_ids(message))
 
     def received(self, message: Any) -> None:
         messages = message if isinstance(message, list) else [message]
@@ -64,6 +78,16 @@ class _RawState:
             for item in messages:
                 if isinstance(item, dict) and "method" not in item and "id" in item:
                     self.waiting.discard(json.dumps(item["id"]))
+                elif isinstance(item, dict) and "method" in item and "id" in item:
+                    self.asked += 1
+            self.cond.notify_all()
+
+    def settled(self, keys: List[str], refused: Optional[str] = None) -> None:
+        """An HTTP exchange is over: nothing more can answer its requests."""
+        with self.cond:
+            self.waiting.difference_update(keys)
+            if refused is not None and self.refused is None:
+                self.refused = refused
             self.cond.notify_all()
 
     def end(self, why: str) -> None:
@@ -72,12 +96,14 @@ class _RawState:
                 self.gone = why
             self.cond.notify_all()
 
-    def wait_for(self, rid: Any, timeout: float) -> None:
-        """Until request ``rid`` is answered, the server has gone, or ``timeout``."""
-        key = json.dumps(rid)
+    def wait_for(self, keys: List[str], timeout: float) -> None:
+        """Until these requests are answered, the server asks something (the person may
+        have to answer first), it has gone, or ``timeout``."""
         deadline = time.monotonic() + timeout
         with self.cond:
-            while key in self.waiting and self.gone is None and time.monotonic() < deadline:
+            asked = self.asked
+            while (self.waiting.intersection(keys) and self.gone is None and self.asked == asked
+                   and time.monotonic() < deadline):
                 self.cond.wait(max(0.0, deadline - time.monotonic()))
 
     def wait(self, timeout: float) -> int:
@@ -88,6 +114,10 @@ class _RawState:
                 if remaining <= 0:
                     break
                 self.cond.wait(remaining)
+            if self.reader_left:
+                return CLI_EXIT_OK  # as for any command whose reader left (see cli_main)
+            if self.refused is not None:
+                raise CliFailure(CLI_EXIT_CONNECTION, self.refused)
             if not self.waiting:
                 return CLI_EXIT_OK
             ids = ", ".join(sorted(self.waiting))
@@ -131,9 +161,14 @@ def _raw_run(args: Any) -> int:
     return _raw_stdio(args, target, tracer, state)
 
 
-def _raw_print(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+def _raw_print(text: str, state: _RawState) -> None:
+    """One line on stdout; a reader that has gone ends the session (as `| head` would)."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        state.reader_left = True
+        state.end("stdout was closed")
 
 
 # --- stdio ----------------------------------------------------------------------------------------
@@ -141,7 +176,8 @@ def _raw_print(text: str) -> None:
 def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     try:
         process = subprocess.Popen(target.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=None if args.server_stderr else subprocess.PIPE, bufsize=0)
+                                   stderr=None if args.server_stderr else subprocess.PIPE, bufsize=0,
+                                   start_new_session=os.name == "posix")  # (see client.py's)
     except OSError as exc:
         raise CliFailure(CLI_EXIT_CONNECTION, "cannot start %s: %s" % (cli_target_label(target),
                                                                        exc.strerror or exc))
@@ -160,7 +196,7 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
                 message = None
             if tracer is not None:
                 tracer.message("<-", message, line)
-            _raw_print(line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"))
+            _raw_print(line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"), state)
             state.received(message)
         if process.stderr is not None:
             err_thread.join(2.0)
@@ -195,21 +231,24 @@ def _raw_stop(process: Any) -> None:
         process.stdin.close()
     except OSError:
         pass
-    stop_process(process, 2.0)
+    stop_process(process, 2.0, group=True)
 
 
-# --- HTTP -----------------------------------------------------------------------------------------
+# --- HTTP ---------------------------------------------------------------------------------------
 
 def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
-    from .httpclient import HttpChannel, _send_request
+    """Each message a POST of its own, its answer read here, byte for byte: a JSON body
+    printed as it came, each SSE event's data likewise; an answer that is not JSON-RPC is
+    said on stderr (and ends the run with status 3). The channel only supplies what a
+    client works out: connections (TLS, proxies) and the headers for each message."""
+    from .httpclient import HttpChannel
     from .jsonrpc import ConnectionClosed
 
     try:
         channel = HttpChannel(target.url, cli_headers(args))
     except ValueError as exc:
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
-    channel.tracer = tracer
-    # Refused or unreachable: say so now (a request's failure would look like an answer).
+    # Refused or unreachable: say so now, once.
     probe = channel._connect()
     try:
         probe.connect()
@@ -217,52 +256,89 @@ def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
         raise CliFailure(CLI_EXIT_CONNECTION, "cannot reach %s: %s" % (target.url, exc.strerror or exc))
     finally:
         probe.close()
-    initialize_ids = set()  # type: Set[str]
-
-    def on_message(message: Any) -> None:
-        if (isinstance(message, dict) and json.dumps(message.get("id")) in initialize_ids
-                and isinstance(message.get("result"), dict)):
-            # The session's version from here on, as a client would (MCP-Protocol-Version).
-            channel.negotiated("legacy", str(message["result"].get("protocolVersion")))
-        _raw_print(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
-        state.received(message)
-
-    channel.start(on_message, lambda error: state.end(str(error)))
+    workers = []  # type: List[threading.Thread]
+    for line, message in _raw_messages(args):
+        keys = _raw_request_ids(message)
+        state.sent(message)
+        headers = channel._request_headers(message if isinstance(message, dict) else {})
+        worker = threading.Thread(target=_raw_exchange, args=(channel, line.encode("utf-8"), headers, keys, tracer,
+                                                              state, args.timeout), daemon=True)
+        worker.start()
+        workers.append(worker)
+        # One exchange at a time, so answers print in the order of the questions (and the
+        # initialize answer brings the session id what follows needs) - unless the server
+        # asks something first, which the person may have to answer.
+        if keys:
+            state.wait_for(keys, args.timeout)
+        else:
+            worker.join(args.timeout)
+        if state.gone is not None:
+            break
     try:
-        for line, message in _raw_messages(args):
-            if message is None:  # not JSON: sent all the same, to see what the server says
-                _raw_post_bytes(channel, line.encode("utf-8"), tracer, _send_request)
-                continue
-            if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message:
-                initialize_ids.add(json.dumps(message["id"]))
-            state.sent(message)
-            try:
-                channel.send(message)
-            except ConnectionClosed as exc:
-                raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s" % (target.url, exc))
-            if isinstance(message, dict) and "method" in message and "id" in message:
-                # One exchange at a time, so answers print in the order of the questions
-                # (and initialize's answer brings the session id what follows needs).
-                state.wait_for(message["id"], args.timeout)
-            if isinstance(message, dict) and message.get("method") == "notifications/initialized":
-                channel.ready()  # a session's client opens its GET stream now
         return state.wait(args.timeout)
     finally:
-        channel.close()
+        channel.session_id = None  # nothing added: no DELETE of the session on the way out
+        try:
+            channel.close()
+        except ConnectionClosed:
+            pass
 
 
-def _raw_post_bytes(channel: Any, body: bytes, tracer: Any, send_request: Any) -> None:
-    """POST bytes that are not JSON (to see the server's parse error) and print the answer."""
-    headers = channel._request_headers({})
+def _raw_exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str], tracer: Any,
+                  state: _RawState, timeout: float) -> None:
+    import http.client
+
+    from .httpclient import _MAX_HTTP_MESSAGE, _send_request, _sse_iter
+
+    refused = None  # type: Optional[str]
     conn = channel._connect()
+    conn.timeout = timeout
     try:
-        response = send_request(conn, "POST", channel._path, body, headers, tracer)
-        data = response.read(64 * 1024)
+        response = _send_request(conn, "POST", channel._path, body, headers, tracer)
+        session = response.getheader("Mcp-Session-Id")
+        if session and channel.session_id is None:
+            channel.session_id = session  # every later request carries it, as a client's would
+        kind = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+        if kind == "text/event-stream":
+            for event, data, _ in _sse_iter(response, None, tracer):
+                if event == "message" and data.strip():
+                    _raw_took(channel, data, state)
+            return
+        data = response.read(_MAX_HTTP_MESSAGE + 1)
         if tracer is not None and data:
             tracer.body("<-", data)
-    except OSError as exc:
-        raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s" % (channel.url, exc))
+        text = data.decode("utf-8", "replace").strip()
+        if text[:1] in ("{", "[") and _raw_took(channel, text, state):
+            return
+        if response.status >= 300 or text:
+            # Not JSON-RPC: said on stderr, never dressed up as an answer.
+            shown = " ".join(text.split())
+            refused = "%s answered HTTP %d %s%s: not a JSON-RPC answer" % (
+                channel.url, response.status, response.reason, " (%s)" % (shown[:80] + "..." if len(shown) > 80
+                                                                           else shown) if shown else "")
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        state.end("the exchange with %s broke off (%s)" % (channel.url, exc))
     finally:
         conn.close()
-    text = data.decode("utf-8", "replace").strip()
-    _raw_print(text if text.startswith(("{", "[")) else "HTTP %d %s" % (response.status, text[:200]))
+        state.settled(keys, refused)
+
+
+def _raw_took(channel: Any, text: str, state: _RawState) -> bool:
+    """Print a JSON-RPC message that came back (exactly as it came) and note what it
+    answers; False for JSON that is not JSON-RPC."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return False
+    items = message if isinstance(message, list) else [message]
+    if not items or not all(isinstance(item, dict) and item.get("jsonrpc") == "2.0" for item in items):
+        return False
+    _raw_print(text, state)
+    for item in items:
+        result = item.get("result")
+        if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str) and "serverInfo" in result:
+            # The initialize answer: its version goes in MCP-Protocol-Version from now on.
+            channel.negotiated("legacy", result["protocolVersion"])
+    state.received(message)
+    return True
+

@@ -49,8 +49,9 @@ method and params (ignoring the id and, in ``_meta``, ``progressToken`` and the
 ``io.modelcontextprotocol/*`` keys a 2026-07-28 client sends with every request); else the
 earliest unused one with the same method (for ``tools/call`` and ``prompts/get`` the same
 ``name``, for ``resources/read``, ``resources/subscribe`` and ``resources/unsubscribe`` the
-same ``uri``: the answer about another tool would mislead); else, again, the first one with
-the same method and params (a second ``tools/list`` gets the same answer). What the server
+same ``uri``: the answer about another tool would mislead), which is said on stderr, and
+which ``--strict`` forbids; else, again, the first one with the same method and params (a
+second ``tools/list`` gets the same answer). What the server
 sent while the recorded request was open (progress, log messages, its own requests) is sent
 first, then the recorded response with the live id, then what the server sent after the
 response and before the next request. Progress tokens are mapped to the live request's (and
@@ -155,6 +156,9 @@ def add_recording_commands(commands: Any, common: Any) -> None:
         epilog="Exit status: 0 at the end of input; 2 when FILE.jsonl is not a usable recording.")
     _rec_trace_options(replay)
     replay.add_argument("file", metavar="FILE.jsonl", help="a recording made by record")
+    replay.add_argument("--strict", action="store_true",
+                        help="answer only requests recorded with the same params (no fallback to another "
+                             "one of the same method); without it, each fallback is said on stderr")
     replay.set_defaults(run=_rec_replay)
 
     diff = commands.add_parser(
@@ -599,8 +603,13 @@ def _rec_meta(params: Dict[str, Any]) -> Dict[str, Any]:
 
 def _rec_match_key(method: str, params: Dict[str, Any]) -> str:
     """What must be equal for an exact match: the method and the params, without what a
-    client sets per request (progressToken, the 2026-07-28 protocol fields of _meta)."""
+    client sets per request (progressToken, the 2026-07-28 protocol fields of _meta) and
+    what says who the client is (initialize's clientInfo and capabilities: the 2026-07-28
+    equivalents are among those _meta fields)."""
     stripped = dict(params)
+    if method == "initialize":
+        stripped.pop("clientInfo", None)
+        stripped.pop("capabilities", None)
     meta = {k: v for k, v in _rec_meta(params).items()
             if k != "progressToken" and not k.startswith(_REC_META_PREFIX)}
     stripped.pop("_meta", None)
@@ -705,9 +714,12 @@ class RecReplayer:
     """The replaying server, with no I/O: ``receive`` takes each decoded message the client
     sent and calls ``send`` with each message to write back."""
 
-    def __init__(self, exchanges: List[_RecExchange], send: Callable[[Any], None]) -> None:
+    def __init__(self, exchanges: List[_RecExchange], send: Callable[[Any], None], strict: bool = False,
+                 warn: Optional[Callable[[str], None]] = None) -> None:
         self.exchanges = exchanges
         self.send = send
+        self.strict = strict  # only exact matches
+        self.warn = warn  # told of each answer recorded for other params
         self._asked = {}  # type: Dict[Tuple[str, str], _RecPlay]   # our request id -> the play it pauses
         self._asked_count = 0
         methods = [exchange.method for exchange in exchanges]
@@ -750,6 +762,10 @@ class RecReplayer:
         method = message["method"]
         params = _rec_params(message)
         exchange = self._match(method, params)
+        if exchange is not None and exchange.key != _rec_match_key(method, params) and self.warn is not None:
+            # Not what was asked: say so (a test replaying against a recording could
+            # otherwise pass on an answer to another question).
+            self.warn("%s was answered with the recording of a request with other params" % method)
         if exchange is None:
             if method == "ping":  # nothing to record in an empty answer: always there
                 answer(result_response(message["id"], {}))
@@ -764,9 +780,10 @@ class RecReplayer:
     def _match(self, method: str, params: Dict[str, Any]) -> Optional[_RecExchange]:
         key = _rec_match_key(method, params)
         subject = _rec_subject_key(method, params)
-        for test in (lambda e: not e.used and e.key == key,
-                     lambda e: not e.used and e.subject == subject,
-                     lambda e: e.key == key):
+        tests = [lambda e: not e.used and e.key == key, lambda e: e.key == key]  # type: List[Callable[[Any], bool]]
+        if not self.strict:
+            tests.insert(1, lambda e: not e.used and e.subject == subject)
+        for test in tests:
             for exchange in self.exchanges:
                 if exchange.method == method and test(exchange):
                     return exchange
@@ -853,7 +870,14 @@ def _rec_replay(args: Any) -> int:
         except (OSError, ValueError):
             broken.append(True)  # the client has gone; the reader sees end of file next
 
-    replayer = RecReplayer(exchanges, send)
+    def warn(text: str) -> None:
+        try:
+            sys.stderr.write("replay: %s\n" % text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    replayer = RecReplayer(exchanges, send, strict=args.strict, warn=warn)
     for message in preamble:
         send(message)
     limit = DEFAULT_MAX_MESSAGE_BYTES

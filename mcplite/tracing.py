@@ -28,19 +28,25 @@ _TRACE_NOISE_HEADERS = frozenset((
     "host", "content-length", "accept-encoding", "user-agent", "connection", "date", "server",
     "transfer-encoding", "cache-control", "keep-alive", "x-accel-buffering", "vary",
 ))
-_TRACE_SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "set-cookie"))
-_TRACE_SECRET_WORDS = ("token", "secret", "password", "api-key", "apikey")
+# Headers shown with their values: MCP's own and the HTTP ones that explain the exchange.
+# Any other value is hidden (a header given with -H may well be a key); Authorization and
+# the like keep their scheme ("Bearer <hidden>").
+_TRACE_SHOWN_HEADERS = frozenset((
+    "content-type", "accept", "mcp-protocol-version", "mcp-method", "mcp-name", "mcp-session-id",
+    "last-event-id", "www-authenticate", "location", "retry-after", "origin", "allow",
+))
+_TRACE_SCHEME_HEADERS = frozenset(("authorization", "proxy-authorization"))
 _TRACE_MAX_REMEMBERED = 4096  # requests whose answers a trace still waits for, per direction
 _TRACE_INDENT = " " * 16  # under the text of a line: "HH:MM:SS.mmm -> "
 
 _TRACE_METHOD_NOTES = {
     "initialize": "opens a session (the legacy era, up to 2025-11-25): the client proposes a protocol version "
                   "and says what it can do",
-    "notifications/initialized": "ends the handshake: only now may the server send requests of its own "
-                                 "(the client MUST send it after initialize's answer)",
+    "notifications/initialized": "ends the handshake (the client MUST send it after initialize's answer); "
+                                 "before it the server should send nothing but pings and log messages",
     "server/discover": "asks what the server supports: protocol versions, capabilities, instructions "
                        "(2026-07-28: no handshake, no session)",
-    "ping": "are you still there? The answer is an empty result",
+    "ping": "are you still there? The answer is an empty result (sessions only: 2026-07-28 has no ping)",
     "tools/list": "asks for the tools: names, descriptions, input schemas",
     "tools/call": "runs a tool",
     "resources/list": "asks for the resources",
@@ -56,7 +62,8 @@ _TRACE_METHOD_NOTES = {
     "sampling/createMessage": "the server asks the client's model for a completion",
     "elicitation/create": "the server asks the user a question",
     "roots/list": "the server asks which directories or files (roots) it may work with",
-    "notifications/cancelled": "asks the other side to stop a request: no answer to it will come",
+    "notifications/cancelled": "asks the other side to stop a request; it should not answer it, and an "
+                               "answer that comes anyway is ignored",
     "notifications/progress": "progress of a request that asked for it with a progressToken",
     "notifications/message": "a log message (sent at or above the level the client set)",
     "notifications/tools/list_changed": "the tools changed: the client may list them again",
@@ -75,7 +82,7 @@ _TRACE_ERROR_NOTES = {
     -32602: "invalid params (also an unknown tool or prompt, and in 2026-07-28 an unknown resource)",
     -32603: "internal error",
     -32002: "resource not found",
-    -32001: "request timeout",
+    -32001: "request timeout (a code the SDKs use; the spec defines none for it)",
     -32042: "URL elicitation required: the user must visit a URL first",
     -32020: "header mismatch: an Mcp-* header disagrees with the body",
     -32021: "missing required client capability",
@@ -118,7 +125,7 @@ class Tracer:
     def http_request(self, method: str, target: str, headers: Any, body: Optional[bytes] = None) -> None:
         """An HTTP request the client sends: its line, the headers that matter, and the body
         (one message, or a batch)."""
-        lines = ["%s %s" % (method, target)] + [_TRACE_INDENT + line for line in _trace_headers(headers)]
+        lines = ["%s %s" % (method, _trace_target(target))] + [_TRACE_INDENT + line for line in _trace_headers(headers)]
         note = self._request_note(method, headers) if self.explain else None
         self._write("->", lines, note)
         if body:
@@ -370,17 +377,32 @@ def _trace_items(headers: Any) -> List[Tuple[str, str]]:
 
 
 def _trace_headers(headers: Any) -> List[str]:
-    """``Name: value`` for the headers a reader of MCP cares about, credentials hidden."""
+    """``Name: value`` for the headers a reader of MCP cares about; the values of any
+    others (credentials, keys, cookies) hidden."""
     lines = []
     for name, value in _trace_items(headers):
         lowered = name.lower()
         if lowered in _TRACE_NOISE_HEADERS:
             continue
-        if lowered in _TRACE_SECRET_HEADERS or any(word in lowered for word in _TRACE_SECRET_WORDS):
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = (scheme + " " if scheme else "") + "<hidden>"
+        if lowered in _TRACE_SCHEME_HEADERS and " " in value:
+            value = value.split(" ", 1)[0] + " <hidden>"
+        elif lowered not in _TRACE_SHOWN_HEADERS and not lowered.startswith("mcp-param-"):
+            value = "<hidden>"
         lines.append("%s: %s" % (name, value))
     return lines
+
+
+def _trace_target(target: str) -> str:
+    """A request target with its query's values hidden (``?token=...`` is a credential
+    often enough, and so is the old transport's ``session_id``)."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    hidden = []
+    for pair in query.split("&"):
+        name, eq, _ = pair.partition("=")
+        hidden.append(name + ("=<hidden>" if eq else ""))
+    return path + "?" + "&".join(hidden)
 
 
 def make_tracer(trace: Any) -> Optional[Tracer]:

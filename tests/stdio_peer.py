@@ -21,9 +21,11 @@ class StdioPeer:
                                      stderr=subprocess.PIPE, env=full_env, bufsize=0)
         self.lines = queue.Queue()  # type: queue.Queue
         self.stderr_chunks = []  # type: List[bytes]
-        threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
         self.raw_lines = []  # type: List[bytes]
+        self._readers = [threading.Thread(target=self._read_out, daemon=True),
+                         threading.Thread(target=self._read_err, daemon=True)]
+        for thread in self._readers:
+            thread.start()
 
     def _read_out(self) -> None:
         for line in iter(self.proc.stdout.readline, b""):
@@ -81,6 +83,11 @@ class StdioPeer:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+        # The readers see the end of the pipes first: a stream closed under a reader frees
+        # its fd number, which the next test's pipe may take before the reader's next
+        # read(), and that read would then take a byte of the next server's output.
+        for thread in self._readers:
+            thread.join(5)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 stream.close()

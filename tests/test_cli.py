@@ -153,6 +153,33 @@ def test_raw_and_shell_with_the_official_sdk_server(sdk_python):
     assert out.startswith("9\n") and json.loads(out[2:])["serverInfo"]["name"] == "bench"
 
 
+@pytest.fixture(scope="module")
+def everything_stdio():
+    """The TypeScript reference server (server-everything) as a stdio target."""
+    from interop_support import unusable
+    raw = os.environ.get("MCPLITE_EVERYTHING", "")
+    if not raw:
+        unusable("MCPLITE_EVERYTHING", "MCPLITE_EVERYTHING is not set (scripts/test sets it)")
+    return raw + " stdio"
+
+
+def test_every_reading_command_against_the_typescript_reference_server(everything_stdio):
+    status, out, err = cli("ls", everything_stdio)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "mcp-servers/everything 2.0.0, protocol 2025-11-25"
+    assert "  get-sum(a: number, b: number)  - Returns the sum of two numbers" in lines
+    assert "  args-prompt(city, state?)  - A prompt with two arguments, one required and one optional" in lines
+    assert cli("call", everything_stdio, "get-sum", "a=1", "b=2.5") == (0, "The sum of 1 and 2.5 is 3.5.\n", "")
+    status, out, err = cli("call", everything_stdio, "trigger-long-running-operation", "duration=1", "steps=2")
+    assert (status, err) == (0, "progress: 1/2\nprogress: 2/2\n") and out.startswith("Long running operation completed.")
+    assert cli("prompt", everything_stdio, "args-prompt", "city=Paris") == (0, "[user] What's weather in Paris?\n", "")
+    status, out, err = cli("read", everything_stdio, "demo://resource/static/document/features.md")
+    assert (status, err) == (0, "") and out.startswith("# Everything Server - Features\n")
+    status, out, err = cli("call", everything_stdio, "get-sum", "a=one", "b=2")
+    assert status == 2 and one_error_line(err, "call") == "argument 'a': expected number, got 'one'"
+
+
 def test_call_of_the_official_sdk_server(sdk_python):
     status, out, err = cli("call", "%s %s" % (sdk_python, SDK_ADD), "add", "a=20", "b=22")
     assert (status, out, err) == (0, "42\n", "")
@@ -258,7 +285,8 @@ def test_trace_explain_over_http_shows_headers_status_and_notes(http_url):
     status, out, err = cli("call", http_url, "count_to", "n=2", "--era", "legacy", "--trace=explain",
                            "-H", "Authorization: Bearer s3cret-token", "-H", "X-Demo: yes")
     assert (status, out) == (0, "counted to 2\n")
-    assert "s3cret" not in err and "Authorization: Bearer <hidden>" in err and "X-Demo: yes" in err
+    # Credentials and headers the trace does not know stay hidden; MCP's own are shown.
+    assert "s3cret" not in err and "Authorization: Bearer <hidden>" in err and "X-Demo: <hidden>" in err
     assert " -> POST /mcp\n" in err and " <- HTTP 200 OK\n" in err and " <- HTTP 202 Accepted\n" in err
     assert "Mcp-Session-Id: " in err and "MCP-Protocol-Version: 2025-11-25" in err
     assert "Content-Type: text/event-stream" in err  # progress makes the answer a stream
@@ -413,7 +441,8 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
     status, out, err = cli("serve", "nothing.txt")
     assert status == 2 and one_error_line(err, "serve") == "nothing.txt is not a Python file (FILE.py or FILE.py:app)"
     status, out, err = cli("serve", APP, "--http", "0.0.0.0:0")
-    assert status == 2 and "refusing to bind '0.0.0.0'" in one_error_line(err, "serve")
+    assert status == 2 and one_error_line(err, "serve").startswith(
+        "refusing to bind 0.0.0.0, which is not a loopback address, without --allowed-host")
     status, out, err = cli("serve", APP, "--http", "host:port")
     assert status == 2 and one_error_line(err, "serve") == "--http takes HOST:PORT (or PORT), not 'host:port'"
 
@@ -554,3 +583,158 @@ def test_a_question_from_the_server_is_asked_on_the_terminal(era):
         term.expect("deleted spike")
     finally:
         assert term.close() == 0
+
+
+# --- what a demanding user tries ---------------------------------------------------------------------
+
+def leftover_processes(marker):
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes in /proc")
+def test_a_server_that_leaves_a_child_holding_its_stdout_neither_hangs_nor_leaks(tmp_path):
+    marker = "mcplite-leftover-%d" % os.getpid()
+    script = tmp_path / "wrapper.sh"
+    script.write_text("%s -c 'import time; time.sleep(300)' %s &\nsleep 300\n" % (PY, marker), encoding="utf-8")
+    started = time.monotonic()
+    status, out, err = cli("ls", "sh %s" % script, "--timeout", "1", "--era", "legacy")
+    assert time.monotonic() - started < 15
+    assert status == 3 and "No response to initialize within 1 s" in one_error_line(err, "ls")
+    deadline = time.monotonic() + 5
+    while leftover_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert leftover_processes(marker) == []
+
+
+def test_a_modern_server_that_answers_the_probe_late_is_still_spoken_to():
+    # The probe gives up after --timeout, initialize follows, the server (which read the
+    # probe first) refuses it with -32022 naming 2026-07-28: the client goes back to it.
+    status, out, err = cli("ls", "sh -c 'sleep 1.5; exec %s -m mcplite serve %s'" % (PY, APP), "--timeout", "1")
+    assert (status, err) == (0, "") and out.startswith("cli-test 3.1.4, protocol 2026-07-28\n")
+
+
+def test_a_server_that_prints_garbage_and_exits():
+    status, out, err = cli("ls", "echo garbage")
+    assert status == 3 and one_error_line(err, "ls") == (
+        "echo garbage: the server exited with status 0; its last line that was not JSON: 'garbage'")
+    status, out, err = cli("ls", "true")
+    assert status == 3 and one_error_line(err, "ls") == "true: the server exited with status 0"
+
+
+def test_raw_waits_for_the_answers_to_a_batch(tmp_path):
+    server = tmp_path / "batching.py"
+    server.write_text("import json, sys, time\nfor line in sys.stdin:\n    batch = json.loads(line)\n"
+                      "    time.sleep(0.5)\n    print(json.dumps([{'jsonrpc': '2.0', 'id': m['id'], 'result': {}} "
+                      "for m in batch]), flush=True)\n", encoding="utf-8")
+    batch = '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]'
+    status, out, err = cli("raw", "%s %s" % (PY, server), batch)
+    assert (status, err) == (0, "")
+    assert [m["id"] for m in json.loads(out)] == [1, 2]
+
+
+def test_raw_over_http_prints_what_came_back_and_refuses_what_is_not_json_rpc(http_url):
+    # The server's own error, id null included, exactly as it came: no session was opened.
+    status, out, err = cli("raw", http_url, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
+    assert status == 0 and json.loads(out)["id"] is None and json.loads(out)["error"]["code"] == -32600
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    class Quiet(BaseHTTPRequestHandler):  # no do_POST: 501 with an HTML page
+        def log_message(self, *args):
+            pass
+
+    web = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = "http://127.0.0.1:%d/mcp" % web.server_address[1]
+        status, out, err = cli("raw", url, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
+        assert (status, out) == (3, "")
+        assert one_error_line(err, "raw").startswith(url + " answered HTTP 501 ")
+        assert one_error_line(err, "raw").endswith(": not a JSON-RPC answer")
+        status, out, err = cli("ls", url)
+        assert (status, out) == (3, "")
+        assert one_error_line(err, "ls").startswith(url + ": HTTP 501, not a JSON-RPC answer (is this an MCP endpoint?): ")
+        assert len(one_error_line(err, "ls")) < 250
+    finally:
+        web.shutdown()
+        web.server_close()
+
+
+def test_ctrl_c_cancels_the_call():
+    proc = subprocess.Popen([PY, "-m", "mcplite", "call", APP, "count_to", "n=3000", "--trace"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    err = err.decode()
+    assert proc.returncode == 130 and out == b""
+    assert '"method":"notifications/cancelled","params":{"requestId":3,"reason":"interrupted"}' in err
+    assert "Traceback" not in err
+
+
+def test_output_that_cannot_be_written():
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([PY, "-m", "mcplite", "ls", APP], cwd=ROOT, stdout=full, stderr=subprocess.PIPE,
+                              timeout=TIMEOUT)
+    assert proc.returncode == 1
+    assert one_error_line(proc.stderr.decode(), "ls") == "input/output error: [Errno 28] No space left on device"
+    proc = subprocess.run("%s -m mcplite ls %s >&-" % (PY, APP), shell=True, cwd=ROOT, stderr=subprocess.PIPE,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 1 and one_error_line(proc.stderr.decode(), "ls") == "stdout is closed"
+
+
+def test_targets_with_spaces_directories_and_arguments(tmp_path):
+    spaced = tmp_path / "my notes.py"
+    spaced.write_text(open(APP, encoding="utf-8").read(), encoding="utf-8")
+    status, out, err = cli("ls", str(spaced))
+    assert status == 0 and out.startswith("cli-test ")
+    (tmp_path / "pkg.py").mkdir()
+    status, out, err = cli("ls", str(tmp_path / "pkg.py"))
+    assert status == 3 and one_error_line(err, "ls") == "%s is a directory, not a server file" % (tmp_path / "pkg.py")
+    status, out, err = cli("ls", "%s --verbose" % APP)
+    assert status == 3 and one_error_line(err, "ls").endswith("(to run a Python file with arguments: \"python3 %s ...\")"
+                                                               % APP)
+    status, out, err = cli("serve", APP, "--http", "::1")
+    assert status == 2 and one_error_line(err, "serve") == (
+        "--http: an IPv6 address goes in brackets, with the port: [::1]:8000")
+
+
+def test_options_between_arguments_and_options_that_disagree():
+    assert cli("call", APP, "add", "a=1", "--timeout", "5", "b=2") == (0, "3\n", "")
+    assert cli("call", APP, "add", "--json", '{"a": 1}', "b=2") == (0, "3\n", "")
+    status, out, err = cli("call", APP, "describe", "--json", "name=x")
+    assert status == 0 and json.loads(out)["structuredContent"]["name"] == "x"
+    status, out, err = cli("call", APP, "add", "--json", "[1, 2]")
+    assert status == 2 and one_error_line(err, "call") == "the arguments must be a JSON object, not list"
+    status, out, err = cli("ls", APP, "--era", "legacy", "--protocol-version", "2026-07-28")
+    assert status == 2 and one_error_line(err, "ls") == "--protocol-version 2026-07-28 is a modern version, and --era says legacy"
+    for value in ("0", "-1", "inf", "nan"):
+        status, out, err = cli("ls", APP, "--timeout", value)
+        assert status == 2 and err.splitlines()[-1].endswith(
+            "argument --timeout: must be a positive number of seconds (at most 1000000), not %r" % value)
+
+
+@pytest.mark.parametrize("pair,message", [
+    ("count=1_000", "argument 'count': expected integer, got '1_000'"),
+    ("count=\u0661\u0662", "argument 'count': expected integer, got '\u0661\u0662'"),
+    ("ratio=nan", "argument 'ratio': expected number, got 'nan'"),
+    ("ratio=inf", "argument 'ratio': expected number, got 'inf'"),
+    ("extra:={\"x\": NaN}", "argument 'extra': '{\"x\": NaN}' is not JSON (NaN is not JSON)"),
+])
+def test_numbers_are_what_json_can_carry(pair, message):
+    status, out, err = cli("call", APP, "describe", "name=x", pair)
+    assert status == 2 and one_error_line(err, "call") == message
+
+
+def test_a_url_with_a_token_in_its_query_keeps_it_out_of_the_trace(http_url):
+    status, out, err = cli("ls", http_url + "?token=SECRET-123", "--trace")
+    assert status == 0 and "SECRET" not in err and "POST /mcp?token=<hidden>" in err

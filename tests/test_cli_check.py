@@ -203,13 +203,19 @@ def test_era_and_protocol_version_options(notes_app):
      "a protocol version is a date such as 2026-07-28, not 'latest'"),
     (["--era", "legacy", "--protocol-version", "2026-07-28", "examples/notes_server.py"],
      "--protocol-version 2026-07-28 belongs to the modern era, and --era says legacy"),
-    (["--timeout", "0", "examples/notes_server.py"], "--timeout must be a positive number of seconds"),
     (["ftp://example.com/mcp"], "ftp://example.com/mcp: only http:// and https:// URLs are MCP endpoints"),
 ])
 def test_usage_errors(args, message):
     status, out, err = check(*args)
     assert (status, out) == (2, "")
     assert one_error_line(err) == message
+
+
+def test_a_timeout_that_is_not_positive_is_a_usage_error():
+    status, out, err = check("--timeout", "0", "examples/notes_server.py")
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1].endswith(
+        "error: argument --timeout: must be a positive number of seconds (at most 1000000), not '0'")
 
 
 # --- --trace ---------------------------------------------------------------------------------------

@@ -693,6 +693,23 @@ def test_replay_matching_order_exact_then_same_tool_then_again():
     assert sent == []
 
 
+def test_replay_says_when_it_answers_other_arguments_and_strict_refuses_to():
+    entries = _entries(("->", _call(1, "echo", text="one")), ("<-", _result(1, "one")))
+    for strict in (False, True):
+        _, exchanges = rec_exchanges(entries)
+        sent, warned = [], []  # type: List[Any], List[str]
+        replayer = RecReplayer(exchanges, sent.append, strict=strict, warn=warned.append)
+        replayer.receive(_call(7, "echo", text="seven"))
+        answer = sent.pop()
+        if strict:
+            assert answer["error"]["code"] == -32602 and warned == []
+        else:
+            assert answer["result"]["content"][0]["text"] == "one"
+            assert warned == ["tools/call was answered with the recording of a request with other params"]
+        replayer.receive(_call(8, "echo", text="one"))  # the exact one: no word about it
+        assert sent.pop()["result"]["content"][0]["text"] == "one" and len(warned) == (0 if strict else 1)
+
+
 # ===========================================================================
 # diff's normalisation, on files written by hand
 

@@ -1192,7 +1192,7 @@ def test_garbage_lines_do_not_break_the_client(made):
         client.call_tool("garbage_then_die")
     assert time.monotonic() - started < 2.0
     assert info.value.message == ("the server exited with status 4; its last line that was not JSON: "
-                                  "b'Traceback: something went wrong (not JSON)\\n'")
+                                  "'Traceback: something went wrong (not JSON)'")
 
 
 @pytest.mark.parametrize("capture", [False, True])
