@@ -24,7 +24,6 @@ Tokens and registrations live in a ``storage`` (``MemoryTokenStorage`` by defaul
 """
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -45,6 +44,11 @@ _GRANTS = ("authorization_code", "client_credentials", "jwt_bearer")
 # An auth-param of a WWW-Authenticate challenge: name=token or name="quoted string".
 _AUTH_PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
 _LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1"))
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib  # loads OpenSSL: paid by a sign-in, not by importing the one-file mcplite
+    return hashlib.sha256(data).digest()
 
 
 class AuthorizationError(MCPError):
@@ -561,7 +565,7 @@ class OAuth:
         verifier = secrets.token_urlsafe(48)
         state = secrets.token_urlsafe(24)
         query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": redirect,
-                 "code_challenge": _b64url(hashlib.sha256(verifier.encode("ascii")).digest()),
+                 "code_challenge": _b64url(_sha256(verifier.encode("ascii"))),
                  "code_challenge_method": "S256", "state": state, "resource": resource}
         if scope:
             query["scope"] = " ".join(scope)

@@ -15,7 +15,6 @@ goes on; the shell's exit status is the last command's. Piped input gets no prom
 banner, so a file of commands runs as a script.
 """
 
-import cmd
 import json
 import shlex
 import sys
@@ -28,7 +27,7 @@ from .clientcmds import cc_calling, cc_format_listing, cc_listing, cc_print_json
 def run_shell(client: Any, args: Any) -> int:
     """Run the shell on ``client`` until ``quit`` or the end of input; the exit status."""
     interactive = sys.stdin.isatty()
-    shell = McpShell(client, raw=bool(args.json), interactive=interactive)
+    shell = make_shell(client, raw=bool(args.json), interactive=interactive)
     try:
         shell.cmdloop()
     except KeyboardInterrupt:
@@ -36,8 +35,18 @@ def run_shell(client: Any, args: Any) -> int:
     return shell.status
 
 
-class McpShell(cmd.Cmd):
-    """The interactive session over one connected Client."""
+def make_shell(client: Any, raw: bool = False, interactive: bool = True) -> Any:
+    """The shell: ``cmd.Cmd`` with the verbs of ``ShellVerbs``. The class is made here, not
+    at import: ``cmd`` imports ``inspect`` (about 10 ms), which the one-file mcplite would
+    otherwise pay at every import."""
+    import cmd
+    shell_class = type("McpShell", (ShellVerbs, cmd.Cmd), {})
+    return shell_class(client, raw=raw, interactive=interactive)
+
+
+class ShellVerbs:
+    """The verbs and prompt handling of the interactive session over one connected Client,
+    mixed into ``cmd.Cmd`` by ``make_shell``."""
 
     def __init__(self, client: Any, raw: bool = False, interactive: bool = True) -> None:
         super().__init__()
