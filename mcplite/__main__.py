@@ -6,7 +6,11 @@ running the copied file (``python mcplite.py ls ...``) runs the command line too
 
 import sys
 
-from .cli import cli_main
+
+def _main_entry() -> int:
+    from .cli import cli_main  # (the one file runs the command line's sections only now)
+    return cli_main()
+
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(_main_entry())

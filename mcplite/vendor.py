@@ -17,12 +17,24 @@ as source lines, so its comments and layout stay as written:
   level (not under ``try`` or ``if``) are gathered at the top too, once each: importing a
   module twice binds the same object, so this changes nothing but the reading.
 * A module-level ``__getattr__`` (the PEP 562 lazy loading of ``__init__``) is dropped, with
-  the module-level tables nothing else reads: in one file the names it loads are plain globals.
+  the module-level tables nothing else reads.
+* What the package runs on first use, the file does too: a module that neither ``__init__``
+  nor ``__main__`` imports at import time (directly or through another) becomes a function,
+  ``_vendored_section_<name>()``, whose body is the module's, indented (but for the lines
+  inside a string that spans lines), with a ``global`` statement for every name it binds;
+  its standard-library imports stay in it. A lazy import of its names becomes
+  ``_vendored_load("<name>")`` (run once, under a lock), and the file's own ``__getattr__``
+  runs the section that defines a name asked for as ``mcplite.Client`` or ``from mcplite
+  import Client``. So a stdio server imported from the file pays for neither ``http.client``
+  nor ``subprocess`` nor the command line, as with the package; ``_vendored_load_all()``
+  runs every section at once.
 * The package docstring is the file's; each module's own docstring stays at the head of its
   section as a plain string. A module named ``__main__`` comes last, so that running the file
   (``python mcplite.py ...``) runs the command line; the others follow their import order,
   ties broken by name, so two builds of the same sources are byte-identical.
 * This module is left out: it reads the package's sources, which a copied file does not have.
+* Names starting with ``_vendored`` or ``_VENDORED`` are the file's own: a module may not
+  bind one.
 
 Every problem the edits could hide stops the build with a ``VendorError`` naming the module
 and line: two modules binding one top-level name to different things, a module-level name
@@ -121,6 +133,11 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> st
         modules[name].check_lazy_scopes()
     package = modules["__init__"]
     version = package.version()
+    lazy = _lazy_modules(modules)
+    for name in lazy:
+        modules[name].make_lazy()
+    for module in modules.values():
+        module.load_lazy_modules(lazy)
 
     out = [
         "# mcplite %s in one file, %s DIR`." % (version, _VENDOR_MARK),
@@ -134,13 +151,19 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> st
     future = _future_features(modules)
     if future:
         out += ["", "from __future__ import %s" % ", ".join(future)]
-    out += [""] + _hoisted_imports(modules.values())
+    out += [""] + _hoisted_imports(modules.values(), lazy)
     out += ["",
             "# The package's modules this file was made from, in the order of its sections below:",
             "# tools that map ``mcplite.<module>`` names onto the one file read it.",
             _wrap("_VENDORED_MODULES = ", ['"%s",' % name for name in order], ("(", ")"))]
+    out += _lazy_machinery(modules, [name for name in order if name in lazy])
     for name in order:
-        body = modules[name].section()
+        module = modules[name]
+        if name in lazy:
+            first = sorted(dep for dep in module.deps if dep in lazy)
+            out += ["", "", _banner("mcplite/%s.py (run on first use)" % name), ""] + module.lazy_lines(first)
+            continue
+        body = module.section()
         if body:
             out += ["", "", _banner("mcplite/%s.py" % name), ""] + body
     text = "\n".join(out) + "\n"
@@ -191,6 +214,10 @@ class _Module:
         self.edits = {}  # type: Dict[int, Tuple[int, List[str]]]
         self.docstring = None  # type: Optional[ast.stmt]
         self.dropped = set()  # type: Set[int]          id() of statements removed whole
+        self.hoisted_starts = []  # type: List[int]    first lines of the imports moved to the top
+        # Relative imports inside functions: (first line, module, indentation).
+        self.call_time_imports = []  # type: List[Tuple[int, str, str]]
+        self.lazy_section = False  # run on first use, not at import (see make_lazy)
         body = self.tree.body
         if body and isinstance(body[0], ast.Expr) and isinstance(_constant(body[0].value), str):
             self.docstring = body[0]
@@ -298,6 +325,7 @@ class _Module:
     def _hoist(self, node: ast.stmt) -> None:
         start, end = self._span(node)
         self.edits[start] = (end, [])
+        self.hoisted_starts.append(start)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 self.hoisted.add((alias.name, "", alias.asname or ""))
@@ -337,6 +365,7 @@ class _Module:
         self.edits[start] = (end, replacement)
         if functions:
             self.lazy.append((functions[-1], removed_names))
+            self.call_time_imports.append((start, target, _indent(self.lines[start])))
         else:
             self.deps.add(target)
 
@@ -379,6 +408,61 @@ class _Module:
                                       % (function.name, name, name, "local" if symbol.is_local() else  # type: ignore[attr-defined]
                                          "variable of an enclosing function", name))
 
+    # --- lazy sections ---
+
+    def make_lazy(self) -> None:
+        """This module's section runs on first use: its standard-library imports stay in it
+        (it is the point: ``http.client`` costs ~20 ms a stdio server never needs)."""
+        self.lazy_section = True
+        for start in self.hoisted_starts:
+            del self.edits[start]
+        self.hoisted = set()
+
+    def load_lazy_modules(self, lazy: Set[str]) -> None:
+        """A lazy import of a lazy module's names loads that section first (the names are
+        then globals, as for any lazy import)."""
+        for start, target, indent in self.call_time_imports:
+            if target in lazy:
+                end, replacement = self.edits[start]
+                self.edits[start] = (end, [indent + "_vendored_load(%r)" % target] +
+                                     [line for line in replacement if line.strip() != "pass"])
+
+    def _string_rows(self) -> Set[int]:
+        """0-based rows inside a string that spans lines (after its first row): indenting
+        them would change the string."""
+        rows = set()  # type: Set[int]
+        readline = iter([line + "\n" for line in self.lines]).__next__
+        try:
+            for token in tokenize.generate_tokens(readline):
+                if token.start[0] != token.end[0] and token.type not in (tokenize.NEWLINE, tokenize.NL):
+                    rows.update(range(token.start[0], token.end[0]))  # (1-based start+1..end, 0-based)
+        except (tokenize.TokenError, StopIteration):
+            pass
+        return rows
+
+    def lazy_lines(self, loads_first: Sequence[str]) -> List[str]:
+        """The section as a function that binds the module's names as globals when called."""
+        inside = self._string_rows()
+        names = sorted(name for name in self.bindings)
+        out = ["def _vendored_section_%s() -> None:" % self.name.strip("_")]
+        out.append('    """Run mcplite/%s.py (the first use of one of its names calls this)."""' % self.name)
+        line = "    global"
+        for name in names:
+            if len(line) + len(name) + 2 > _VENDOR_LINE_WIDTH:
+                out.append(line.rstrip(","))
+                line = "    global"
+            line += " %s," % name
+        if line != "    global":
+            out.append(line.rstrip(","))
+        for dependency in loads_first:
+            out.append("    _vendored_load(%r)" % dependency)
+        for text, row in self.section_rows():
+            if text and (row is None or row not in inside):
+                out.append("    " + text)
+            else:
+                out.append(text)
+        return out
+
     # --- writing ---
 
     def version(self) -> str:
@@ -404,10 +488,12 @@ class _Module:
         start, end = self._span(self.docstring)
         return "\n".join(self.lines[start:end + 1])
 
-    def text_lines(self, keep_line_numbers: bool = False) -> List[str]:
+    def text_lines(self, keep_line_numbers: bool = False, rows: Optional[List[Optional[int]]] = None) -> List[str]:
         """The module's lines with the edits made: removed lines are None, or with
-        ``keep_line_numbers``, blank (the replacement lines then stay within the span)."""
+        ``keep_line_numbers``, blank (the replacement lines then stay within the span).
+        ``rows`` gets, for each line, the 0-based row it comes from (None: a new line)."""
         out = []  # type: List[Optional[str]]
+        origin = []  # type: List[Optional[int]]
         index = 0
         while index < len(self.lines):
             if index in self.edits:
@@ -418,10 +504,14 @@ class _Module:
                     out += [joined] + [""] * (span - 1)
                 else:
                     out += list(replacement) + [None] * span
+                origin += [None] * (len(out) - len(origin))
                 index = end + 1
             else:
                 out.append(self.lines[index])
+                origin.append(index)
                 index += 1
+        if rows is not None:
+            rows[:] = origin
         if keep_line_numbers:
             return [line or "" for line in out]
         return out  # type: ignore[return-value]
@@ -429,11 +519,17 @@ class _Module:
     def section(self) -> List[str]:
         """The module's lines for the one file: without the package docstring (it is the
         file's), and where lines went, no more than two blank lines in a row."""
+        return [text for text, _ in self.section_rows()]
+
+    def section_rows(self) -> List[Tuple[str, Optional[int]]]:
+        """``section()``'s lines, each with the 0-based row of the source it comes from (None
+        for a line the build wrote)."""
         if self.name == "__init__" and self.docstring is not None:
             start, end = self._span(self.docstring)
             self.edits.setdefault(start, (end, []))
-        lines = self.text_lines()
-        out = []  # type: List[str]
+        rows = []  # type: List[Optional[int]]
+        lines = self.text_lines(rows=rows)
+        out = []  # type: List[Tuple[str, Optional[int]]]
         index = 0
         while index < len(lines):
             line = lines[index]
@@ -446,14 +542,15 @@ class _Module:
                     else:
                         blanks += 1
                     run_end += 1
-                out += [""] * (min(blanks, 2) if removed else blanks)
+                kept = [(lines[i], rows[i]) for i in range(index, run_end) if lines[i] is not None]
+                out += kept[:2] if removed else kept
                 index = run_end
             else:
-                out.append(line)
+                out.append((line, rows[index]))
                 index += 1
-        while out and not out[0].strip():
+        while out and not out[0][0].strip():
             out.pop(0)
-        while out and not out[-1].strip():
+        while out and not out[-1][0].strip():
             out.pop()
         return out
 
@@ -468,9 +565,9 @@ def _check_shared_names(modules: Dict[str, _Module]) -> None:
     for name in sorted(modules):
         module = modules[name]
         for bound, (key, line) in sorted(module.bindings.items()):
-            if bound == "_VENDORED_MODULES":
-                raise VendorError("%s:%s: binds _VENDORED_MODULES, a name the one file defines itself"
-                                  % (module.filename, line))
+            if bound.lower().startswith("_vendored"):
+                raise VendorError("%s:%s: binds %s: names starting with _vendored/_VENDORED are the one "
+                                  "file's own" % (module.filename, line, bound))
             if bound in shadowing and not bound.startswith("__"):
                 raise VendorError("%s:%s: binds %s at module level, which in the one file would hide the "
                                   "builtin %s from every module; rename it" % (module.filename, line, bound, bound))
@@ -531,8 +628,75 @@ def _a_cycle(graph: Dict[str, List[str]]) -> List[str]:
         path.append(following)
 
 
-def _hoisted_imports(modules: Sequence[_Module]) -> List[str]:
-    entries = set()  # type: Set[Tuple[str, str, str]]
+def _lazy_modules(modules: Dict[str, _Module]) -> Set[str]:
+    """The modules the package does not run at import: all but ``__init__``, ``__main__``
+    and what they import at import time (the package loads the others on first use, and so
+    does the one file, see ``_lazy_machinery``)."""
+    eager = set()  # type: Set[str]
+    waiting = ["__init__"] + (["__main__"] if "__main__" in modules else [])
+    while waiting:
+        name = waiting.pop()
+        if name not in eager:
+            eager.add(name)
+            waiting.extend(modules[name].deps)
+    return set(modules) - eager
+
+
+def _lazy_machinery(modules: Dict[str, _Module], lazy: List[str]) -> List[str]:
+    """What loads the lazy sections: ``_vendored_load(module)`` (lazy imports call it), and
+    a module ``__getattr__`` for the names they define (``mcplite.Client`` and ``from mcplite
+    import Client`` run the section that defines it)."""
+    if not lazy:
+        return []
+    eager_names = set()  # type: Set[str]
+    for name, module in modules.items():
+        if name not in lazy:
+            eager_names.update(module.bindings)
+    table = []
+    for name in lazy:
+        for bound in sorted(modules[name].bindings):
+            if bound not in eager_names and not bound.startswith("__"):
+                table.append('"%s": "%s",' % (bound, name))
+    return [
+        "",
+        "# Sections that run on first use, as the package imports those modules only when needed:",
+        "# a stdio server never pays for http.client, subprocess or the command line.",
+        _wrap("_VENDORED_SECTIONS = ", ['"%s",' % name for name in lazy], ("(", ")")),
+        "# The names each of them defines:",
+        "_VENDORED_LAZY = {",
+    ] + ["    " + entry for entry in table] + [
+        "}",
+        "_VENDORED_LOADED = set()  # type: set",
+        "_VENDORED_LOCK = threading.RLock()",
+        "",
+        "",
+        "def _vendored_load(module: str) -> None:",
+        '    """Run the section of mcplite/<module>.py once (threads wait for the first to finish)."""',
+        "    if module in _VENDORED_LOADED:",
+        "        return",
+        "    with _VENDORED_LOCK:",
+        "        if module not in _VENDORED_LOADED:",
+        "            globals()[\"_vendored_section_\" + module.strip(\"_\")]()",
+        "            _VENDORED_LOADED.add(module)",
+        "",
+        "",
+        "def _vendored_load_all() -> None:",
+        '    """Run every section now (before a fork, say, or to measure)."""',
+        "    for module in _VENDORED_SECTIONS:",
+        "        _vendored_load(module)",
+        "",
+        "",
+        "def __getattr__(name: str) -> Any:",
+        "    module = _VENDORED_LAZY.get(name)",
+        "    if module is None:",
+        "        raise AttributeError(\"module %r has no attribute %r\" % (__name__, name))",
+        "    _vendored_load(module)",
+        "    return globals()[name]",
+    ]
+
+
+def _hoisted_imports(modules: Sequence[_Module], lazy: Set[str] = frozenset()) -> List[str]:  # type: ignore[assignment]
+    entries = set([("threading", "", ""), ("typing", "Any", "")]) if lazy else set()  # type: Set[Tuple[str, str, str]]
     for module in modules:
         entries |= module.hoisted
     lines = sorted("import %s%s" % (m, " as " + asname if asname else "") for m, name, asname in entries if not name)

@@ -229,9 +229,13 @@ def bundle_of(**modules):
     return make_bundle(sources)
 
 
-def run_bundle(text):
+def run_bundle(text, load_all=True):
+    """Run a bundle; with ``load_all``, its sections that run on first use too (the modules
+    of these small packages are all lazy: their __init__ imports none of them)."""
     namespace = {"__name__": "bundle_under_test"}
     exec(compile(text, "bundle.py", "exec"), namespace)
+    if load_all and "_vendored_load_all" in namespace:
+        namespace["_vendored_load_all"]()
     return namespace
 
 
@@ -361,13 +365,76 @@ def test_the_package_getattr_goes_and_left_out_modules_raise_import_error():
         ''')
     text = make_bundle({"__init__": init, "a": "class Lazy:\n    pass\n",
                         "b": "def builder():\n    from .vendor import build\n    return build\n"})
-    assert "__getattr__" not in text and "_LAZY" not in text and "Loaded on first use" not in text
-    namespace = run_bundle(text)
-    assert namespace["__all__"] == ["Lazy"] and "Lazy" in namespace
+    assert "_LAZY = (" not in text and "Loaded on first use" not in text and "if name in _LAZY" not in text
+    namespace = run_bundle(text, load_all=False)
+    # The one file's own __getattr__ runs a's section for Lazy, as the package's loaded a.
+    assert namespace["__all__"] == ["Lazy"] and "Lazy" not in namespace
+    lazy = namespace["__getattr__"]("Lazy")
+    assert lazy.__name__ == "Lazy" and namespace["Lazy"] is lazy
+    with pytest.raises(AttributeError):
+        namespace["__getattr__"]("Nothing")
+    namespace["_vendored_load_all"]()
     with pytest.raises(ImportError, match="not part of the one-file mcplite"):
         namespace["builder"]()
     with pytest.raises(VendorError, match="__all__ names Gone"):
         make_bundle({"__init__": INIT.replace("__all__ = []", "__all__ = ['Gone']")})
+
+
+@needs_builder
+def test_modules_the_package_imports_on_first_use_run_on_first_use():
+    init = INIT + "\nfrom .a import A\n"
+    text = make_bundle({
+        "__init__": init,
+        "a": "A = 1\n\ndef use_b():\n    from .b import B\n    return B\n",
+        "b": textwrap.dedent('''
+            """Module b."""
+            import json
+            from .c import C
+
+            RUNS = []
+            RUNS.append(1)
+            B = C + 1
+            TEXT = """first
+                indented, then blank:
+
+            last"""
+            COMPACT = json.dumps([1])
+            '''),
+        "c": "C = 10\n"})
+    namespace = run_bundle(text, load_all=False)
+    assert namespace["A"] == 1
+    assert "B" not in namespace and "C" not in namespace and "json" not in namespace  # nothing of b or c yet
+    assert namespace["use_b"]() == 11  # the lazy import ran b's section, which ran c's first
+    assert namespace["RUNS"] == [1] and namespace["use_b"]() == 11 and namespace["RUNS"] == [1]  # once
+    # A string spanning lines is what it was: the section's indentation did not get into it.
+    assert namespace["TEXT"] == "first\n    indented, then blank:\n\nlast" and namespace["COMPACT"] == "[1]"
+
+
+@needs_builder
+def test_a_section_runs_once_whichever_threads_ask_first():
+    import threading
+    text = make_bundle({"__init__": INIT, "a": "import time\nRUNS = []\ntime.sleep(0.2)\nRUNS.append(1)\nA = 1\n"})
+    namespace = run_bundle(text, load_all=False)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(namespace["__getattr__"]("A"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert got == [1] * 8 and namespace["RUNS"] == [1]
+
+
+def test_importing_the_one_file_loads_no_http_client_or_command_line(one_file, empty_dir):
+    answer = isolated('''
+        import mcplite
+        before = sorted(n for n in ("http.client", "http.server", "subprocess", "argparse", "ssl", "cmd")
+                        if n in sys.modules)
+        with mcplite.Client(make_app(mcplite)) as client:
+            three(client)
+        report(before=before, after_client="subprocess" in sys.modules, loaded=sorted(mcplite._VENDORED_LOADED))
+    ''', [one_file], empty_dir)
+    assert answer["before"] == []
+    assert answer["after_client"] is True and "client" in answer["loaded"] and "httpclient" not in answer["loaded"]
 
 
 # --- the command line -------------------------------------------------------------------------------
