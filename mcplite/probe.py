@@ -36,6 +36,7 @@ connection, exits, stays silent, or refuses both server/discover and initialize)
 """
 
 import json
+import os
 import queue
 import re
 import sys
@@ -400,9 +401,12 @@ class _ProbeStdio:
         self._stderr = []  # type: List[bytes]
         self._stderr_lock = threading.Lock()
         try:
+            # A process group of its own, stopped whole (see client.py): what a wrapper such
+            # as npx starts goes with it.
             self.proc = subprocess.Popen(
                 settings.target.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=None if settings.pass_stderr else subprocess.PIPE, bufsize=0)
+                stderr=None if settings.pass_stderr else subprocess.PIPE, bufsize=0,
+                start_new_session=os.name == "posix")
         except OSError as exc:
             raise _ProbeUnreachable("cannot start it: %s" % (exc.strerror or exc))
         if self.tracer is not None:
@@ -528,8 +532,10 @@ class _ProbeStdio:
 
     def close(self, grace: float) -> bool:
         """Close stdin and wait for the server to exit: True when it did within ``grace``
-        seconds; otherwise it is stopped (SIGTERM, then SIGKILL, by its pid)."""
+        seconds; otherwise it is stopped (SIGTERM, then SIGKILL, to its process group)."""
         import subprocess
+
+        from .client import stop_process
 
         try:
             if self.proc.stdin is not None:
@@ -541,16 +547,7 @@ class _ProbeStdio:
             self.proc.wait(grace)
         except subprocess.TimeoutExpired:
             exited = False
-            for stop in (self.proc.terminate, self.proc.kill):
-                try:
-                    stop()
-                except OSError:
-                    pass
-                try:
-                    self.proc.wait(3.0)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        stop_process(self.proc, 3.0, group=True)  # (at once if it exited: then only what it left)
         if self.tracer is not None:
             self.tracer.note("the server (pid %d) %s" % (self.proc.pid, "exited (status %s)" % self.proc.returncode
                                                          if exited else "was stopped"))
