@@ -670,8 +670,11 @@ def test_raw_over_http_prints_what_came_back_and_refuses_what_is_not_json_rpc(ht
 
 
 def test_ctrl_c_cancels_the_call():
+    # SIGINT as at a terminal: a shell without job control (CI's, say) starts background
+    # commands with it ignored, and Python then leaves it ignored.
     proc = subprocess.Popen([PY, "-m", "mcplite", "call", APP, "count_to", "n=3000", "--trace"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
