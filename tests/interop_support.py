@@ -7,13 +7,15 @@ import from here (``tests/`` is on sys.path, see ``tests/conftest.py``). The hel
 themselves, in ``tests/interop/sdk_client.py``.
 """
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -256,3 +258,52 @@ def body(result):
     if out.get("isError") is False:
         del out["isError"]
     return out
+
+
+# --- the SDK's HTTP server --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sdk_http_server(python, log_dir, json_response=False):
+    # type: (str, Any, bool) -> Iterator[str]
+    """The SDK's ``MCPServer`` on streamable-http (``bench/servers/http_servers.py sdk``, SSE
+    answers or ``--json-response``) on 127.0.0.1: yields its URL once it listens; stopped
+    with its process group (SIGTERM, then SIGKILL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = peer_env()
+    env["PYTHONPATH"] = str(REPO)
+    cmd = [python, str(REPO / "bench" / "servers" / "http_servers.py"), "sdk", str(port)]
+    if json_response:
+        cmd.append("--json-response")
+    log = open(os.path.join(str(log_dir), "sdk-server-%d.log" % port), "wb")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
+                            env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                log.flush()
+                pytest.fail("the SDK server exited with %s:\n%s" % (proc.returncode, open(log.name, "rb").read()
+                                                                   .decode("utf-8", "replace")[-3000:]), pytrace=False)
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the SDK server did not listen on port %d within 30 s" % port, pytrace=False)
+                time.sleep(0.05)
+        yield "http://127.0.0.1:%d/mcp" % port
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except OSError:
+                break
+            try:
+                proc.wait(5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()

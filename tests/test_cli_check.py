@@ -18,7 +18,6 @@ import importlib.util
 import json
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -28,13 +27,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from interop_support import peer_env, sdk_python_fixture
+from interop_support import sdk_http_server, sdk_python_fixture
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NOTES = os.path.join(ROOT, "examples", "notes_server.py")
 SDK_ADD = os.path.join(ROOT, "bench", "servers", "sdk_add.py")
-SDK_HTTP = os.path.join(ROOT, "bench", "servers", "http_servers.py")
 PY = sys.executable
 TIMEOUT = 90  # for one whole `check` run (a normal one takes ~0.5 s, the SDK's ~3 s)
 
@@ -109,20 +107,6 @@ def free_port():
     port = sock.getsockname()[1]
     sock.close()
     return port
-
-
-def stop_group(proc):
-    """Stop a server started with ``start_new_session`` by its pid (= its group's id)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except OSError:
-            return
-        try:
-            proc.wait(5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 # --- mcplite's own server ------------------------------------------------------------------------
@@ -283,30 +267,8 @@ def test_sdk_server_over_stdio(sdk_python):
 @pytest.fixture(scope="module")
 def sdk_http_url(sdk_python, tmp_path_factory):
     """The SDK's ``MCPServer`` on streamable-http (SSE answers) at 127.0.0.1."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("sdk-check") / "server.log").open("wb")
-    env = peer_env()
-    env["PYTHONPATH"] = ROOT
-    proc = subprocess.Popen([sdk_python, SDK_HTTP, "sdk", str(port)], stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                pytest.fail("the SDK server exited with %s:\n%s" % (proc.returncode, open(log.name, "rb").read()
-                                                                   .decode("utf-8", "replace")[-3000:]), pytrace=False)
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("the SDK server did not listen on port %d within 30 s" % port, pytrace=False)
-                time.sleep(0.05)
-        yield "http://127.0.0.1:%d/mcp" % port
-    finally:
-        stop_group(proc)
-        log.close()
+    with sdk_http_server(sdk_python, tmp_path_factory.mktemp("sdk-check")) as url:
+        yield url
 
 
 def test_sdk_server_over_http(sdk_http_url):

@@ -17,9 +17,7 @@ import base64
 import http.client
 import json
 import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -30,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pytest
 
 from asking_app import ANSWERS, make_asking_app
-from interop_support import REPO, body, find_sdk_python, peer_env, sessions_settle, unusable
+from interop_support import body, find_sdk_python, sdk_http_server, sessions_settle, unusable
 from mcplite import Client, ConnectionClosed, Context, MCPError, RequestTimeout, Server, ToolError
 
 MODERN = "2026-07-28"
@@ -1166,47 +1164,9 @@ def sdk_servers(tmp_path_factory):
     if not os.environ.get("MCPLITE_SDK_PYTHON") and not os.environ.get("MCPLITE_REQUIRE_INTEROP"):
         unusable("MCPLITE_SDK_PYTHON", "MCPLITE_SDK_PYTHON is not set (scripts/test sets it to the SDK's venv)")
     python = find_sdk_python(["mcp.server.mcpserver"])
-    env = peer_env()
-    env["PYTHONPATH"] = str(REPO)
-    started = []  # type: List[Tuple[subprocess.Popen, int, bool, Any]]
-    try:
-        for json_response in (False, True):
-            port = free_port()
-            log = (tmp_path_factory.mktemp("sdk") / "server.log").open("wb")
-            cmd = [python, str(REPO / "bench" / "servers" / "http_servers.py"), "sdk", str(port)]
-            if json_response:
-                cmd.append("--json-response")
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=str(REPO), env=env, start_new_session=True)
-            started.append((proc, port, json_response, log))
-        deadline = time.monotonic() + 30
-        for proc, port, _, log in started:
-            while True:
-                if proc.poll() is not None:
-                    log.flush()
-                    pytest.fail("the SDK server exited with %s:\n%s" % (
-                        proc.returncode, open(log.name, "rb").read().decode("utf-8", "replace")[-3000:]),
-                        pytrace=False)
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail("the SDK server did not listen on port %d within 30 s" % port, pytrace=False)
-                    time.sleep(0.05)
-        yield {json_response: "http://127.0.0.1:%d/mcp" % port for _, port, json_response, _ in started}
-    finally:
-        for proc, _, _, log in started:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                proc.wait(5)
-            log.close()
+    logs = tmp_path_factory.mktemp("sdk")
+    with sdk_http_server(python, logs) as sse_url, sdk_http_server(python, logs, json_response=True) as json_url:
+        yield {False: sse_url, True: json_url}
 
 
 SDK_INFO = {"name": "bench", "version": "1.0.0"}
