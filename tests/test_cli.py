@@ -615,9 +615,11 @@ def test_a_server_that_leaves_a_child_holding_its_stdout_neither_hangs_nor_leaks
 
 
 def test_a_modern_server_that_answers_the_probe_late_is_still_spoken_to():
-    # The probe gives up after --timeout, initialize follows, the server (which read the
-    # probe first) refuses it with -32022 naming 2026-07-28: the client goes back to it.
-    status, out, err = cli("ls", "sh -c 'sleep 1.5; exec %s -m mcplite serve %s'" % (PY, APP), "--timeout", "1")
+    # The probe gives up after --timeout (4 s), initialize follows, the server (up after
+    # 4.5 s and a start that may take a while on a loaded machine, within the 4 s initialize
+    # may wait) reads the probe first, so it refuses initialize with -32022 naming
+    # 2026-07-28: the client goes back to that.
+    status, out, err = cli("ls", "sh -c 'sleep 4.5; exec %s -m mcplite serve %s'" % (PY, APP), "--timeout", "4")
     assert (status, err) == (0, "") and out.startswith("cli-test 3.1.4, protocol 2026-07-28\n")
 
 

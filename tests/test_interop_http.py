@@ -218,7 +218,13 @@ def test_every_request_answered_once(report):
     requests = [m["id"] for m in outbound(report) if "id" in m and "method" in m]
     answers = [m["id"] for m in inbound(report) if "id" in m and "method" not in m]
     assert sorted(answers) == sorted(requests), logs(report)
-    for entry in report["http"]:
+    entries = report["http"]
+    if report.get("transport") == "sse" and entries and "status" not in entries[-1]:
+        # The old HTTP+SSE transport answers on the GET stream, which can bring the last
+        # answer before its POST's 202: the SDK client then closes with that POST still in
+        # flight (seen on a loaded machine). Every request was answered (above).
+        entries = entries[:-1]
+    for entry in entries:
         assert entry.get("status") in (200, 202), logs(report)
 
 
@@ -417,8 +423,10 @@ def test_old_sse_transport(report):
     (session_id,) = report["sse_sessions"]  # from the endpoint event
     posts = http[1:]
     assert len(posts) == len(outbound(report)) >= 20, logs(report)
-    for entry in posts:  # every message went to the endpoint, and was accepted there
-        assert (entry["method"], entry["target"], entry["status"]) == (
+    for index, entry in enumerate(posts):  # every message went to the endpoint, and was accepted there
+        # (but the last one's 202 may come after the client closed: see test_every_request_answered_once)
+        status = entry.get("status", 202) if index == len(posts) - 1 else entry["status"]
+        assert (entry["method"], entry["target"], status) == (
             "POST", "/messages?session_id=" + session_id, 202), logs(report)
     info = report["calls"]["http_info"]["structuredContent"]
     assert info == {"session_header": None, "protocol_header": None, "sessions": 1, "version": LEGACY}
