@@ -113,13 +113,15 @@ class HttpResponse:
     event number ``after`` with this response as the stream's attached reader; the front
     end sends ``stream_prefix`` first, copies events until ``read`` says done, then calls
     ``stream.detach(response)`` and ``on_close(complete, last event number)`` (complete:
-    the stream ended and every event was written)."""
+    the stream ended and every event was written). ``then`` runs once the response has been
+    written, or failed to be: work whose output must not overtake this answer."""
 
-    __slots__ = ("status", "headers", "body", "stream", "after", "on_close", "stream_prefix")
+    __slots__ = ("status", "headers", "body", "stream", "after", "on_close", "stream_prefix", "then")
 
     def __init__(self, status: int, headers: Optional[List[Tuple[str, str]]] = None, body: bytes = b"",
                  stream: Optional[EventStream] = None, after: int = -1,
-                 on_close: Optional[Callable[[bool, int], None]] = None, stream_prefix: bytes = b"") -> None:
+                 on_close: Optional[Callable[[bool, int], None]] = None, stream_prefix: bytes = b"",
+                 then: Optional[Callable[[], None]] = None) -> None:
         self.status = status
         self.headers = headers if headers is not None else []
         self.body = body
@@ -127,6 +129,7 @@ class HttpResponse:
         self.after = after
         self.on_close = on_close
         self.stream_prefix = stream_prefix  # bytes sent before the stream's own events
+        self.then = then
 
 
 def _json_response(status: int, message: Any, headers: Optional[List[Tuple[str, str]]] = None) -> HttpResponse:
@@ -933,8 +936,11 @@ class McpHttpApp:
         if isinstance(message, HttpResponse):
             return message
         session.last_active = time.monotonic()
-        session.connection.receive(message, None, req.headers, principal)
-        return HttpResponse(202, [("Content-Type", "text/plain")], b"Accepted")
+        # The message is handled once the 202 is out: a quick answer goes on the GET stream,
+        # and a client that has it may close before reading a 202 sent after it (the
+        # official SDK does), leaving the front end writing to a closed socket.
+        return HttpResponse(202, [("Content-Type", "text/plain")], b"Accepted",
+                            then=lambda: session.connection.receive(message, None, req.headers, principal))
 
     # -- housekeeping -------------------------------------------------------------------
 

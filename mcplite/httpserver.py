@@ -101,6 +101,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         except (OSError, ValueError) as exc:
             _front_log.debug("client went away while answered: %s", exc)
             self.close_connection = True
+        finally:
+            if response.then is not None:
+                response.then()
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _serve
 

@@ -471,6 +471,42 @@ def test_old_http_sse_transport(server, client):
     assert server.app.session_count() == 0, "the session ends with its stream"
 
 
+def test_old_http_sse_transport_sends_the_202_before_the_answer(server):
+    # A slow 202 (a tracer that dawdles over it) must still come first: a client holding the
+    # answer may close before reading a 202 sent after it.
+    class Slow202:
+        def http_request(self, *args):
+            pass
+
+        def http_response(self, status, *args):
+            if status == 202:
+                time.sleep(0.3)
+
+        def sse_bytes(self, data):
+            pass
+    server._httpd.tracer = Slow202()
+    sock, received = open_stream(server.port, "GET", "/sse", {"Accept": "text/event-stream"})
+    post = None
+    try:
+        while b"endpoint" not in received:
+            received += sock.recv(65536)
+        endpoint = re.search(rb"data: (/messages\?session_id=[0-9a-f]+)", received).group(1)
+        body = b'{"jsonrpc":"2.0","id":7,"method":"ping"}'
+        post = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        post.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (endpoint, len(body), body))
+        deadline = time.monotonic() + 5
+        while b'"id":7' not in received and time.monotonic() < deadline:
+            received += sock.recv(65536)
+        assert b'"id":7' in received
+        post.settimeout(0)
+        assert post.recv(64).startswith(b"HTTP/1.1 202"), "the 202 was written before the answer"
+    finally:
+        sock.close()
+        if post is not None:
+            post.close()
+
+
 # -- bearer tokens ---------------------------------------------------------------------------------
 
 def test_bearer_auth_challenge_metadata_scope_and_principal():
