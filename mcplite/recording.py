@@ -468,7 +468,11 @@ def _rec_record(args: Any) -> int:
     out_path, command = _rec_command_line(args)
     tracer = cli_tracer(args)
     try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        # A process group of its own, as the client's servers have: what the server starts
+        # is stopped with it (never an orphan), and the terminal's Ctrl-C reaches the proxy
+        # only, which then stops the server itself (and records that it did).
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                   start_new_session=os.name == "posix")
     except (OSError, ValueError) as exc:
         raise CliFailure(CLI_EXIT_CONNECTION, "cannot start %s: %s" % (command[0], getattr(exc, "strerror", None)
                                                                        or exc))
@@ -560,24 +564,35 @@ def _rec_record(args: Any) -> int:
 
 def _rec_stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[threading.Event] = None) -> None:
     """Close the server's stdin, give it ``wait`` seconds to exit (cut short once ``hurry``
-    is set), then SIGTERM, then SIGKILL: never an orphan."""
+    is set), then SIGTERM, then SIGKILL, its whole process group: never an orphan."""
+    import signal
     server_in.close(timeout=0.5)
-    for stop, timeout in ((None, wait), (process.terminate, _REC_KILL_WAIT), (process.kill, _REC_KILL_WAIT)):
-        if process.poll() is not None:
-            return
-        if stop is not None:
+    group = os.name == "posix"
+    try:
+        for number, timeout in ((0, wait), (signal.SIGTERM, _REC_KILL_WAIT),
+                                (getattr(signal, "SIGKILL", signal.SIGTERM), _REC_KILL_WAIT)):
+            if process.poll() is not None:
+                return
+            if number:
+                try:
+                    if group:
+                        os.killpg(process.pid, number)
+                    else:
+                        process.send_signal(number)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + timeout
+            # Polled, so that a signal arriving meanwhile (hurry) is heard.
+            while process.poll() is None and time.monotonic() < deadline:
+                if not number and hurry is not None and hurry.is_set():
+                    break
+                time.sleep(0.02)
+    finally:
+        if group and process.poll() is not None:
             try:
-                stop()
+                os.killpg(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # what it left behind
             except OSError:
-                pass
-        deadline = time.monotonic() + timeout
-        # Polled, so that a signal arriving meanwhile (hurry) is heard.
-        while process.poll() is None and time.monotonic() < deadline:
-            if stop is None and hurry is not None and hurry.is_set():
-                break
-            time.sleep(0.02)
-        if process.poll() is not None:
-            return
+                pass  # (nothing left: the group is gone)
 
 
 # --- replay ----------------------------------------------------------------------------------------

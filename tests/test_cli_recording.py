@@ -894,6 +894,31 @@ def test_record_stops_a_server_that_will_not_exit_sigterm_then_sigkill(tmp_path,
     assert {k: v for k, v in lines[-1].items() if k != "t"} == {"end": "the client closed stdin", "status": -9}
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes in /proc")
+def test_record_stops_what_the_server_started_too(tmp_path):
+    # The server (a shell) starts a helper holding the same stdout, and exits at the end of
+    # its input: the helper would otherwise live on, an orphan holding the client's pipe.
+    marker = "mcplite-record-leftover-%d" % os.getpid()
+    script = tmp_path / "server.sh"
+    script.write_text("%s -c 'import time; time.sleep(300)' %s &\ncat >/dev/null\n" % (PY, marker),
+                      encoding="utf-8")
+
+    def leftovers():
+        found = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(pid)
+            except OSError:
+                pass
+        return found
+    proc = subprocess.run(record_argv(tmp_path / "out.jsonl", ["sh", str(script)]), cwd=ROOT, input=b"",
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert wait_until(lambda: not leftovers(), 5), "the server's child outlived the recording"
+
+
 def test_a_signal_while_waiting_for_the_server_cuts_the_wait_short(tmp_path, child):
     # What a client does: close the proxy's stdin, wait a little, then SIGTERM it.
     path = tmp_path / "hurried.jsonl"
