@@ -280,15 +280,18 @@ class _StdioChannel(_ClientChannel):
                     pass
 
 
-def stop_process(process: "subprocess.Popen[bytes]", timeout: float, group: bool = False) -> None:
+def stop_process(process: "subprocess.Popen[bytes]", timeout: float, group: bool = False,
+                 signal_wait: Optional[float] = None, hurry: Optional[threading.Event] = None) -> None:
     """After its stdin was closed: wait ``timeout`` seconds for ``process`` to exit, then
-    SIGTERM it and wait again, then SIGKILL it ("sending SIGTERM if the server does not exit
-    within a reasonable time ... SIGKILL if [it] does not exit ... after SIGTERM"). ``group``:
-    the process was started in a session of its own (``start_new_session``); its whole group
-    is signalled, and whatever of the group outlives it is killed: never an orphan."""
+    SIGTERM it and wait again (``signal_wait``, default ``timeout``), then SIGKILL it
+    ("sending SIGTERM if the server does not exit within a reasonable time ... SIGKILL if
+    [it] does not exit ... after SIGTERM"). ``group``: the process was started in a session
+    of its own (``start_new_session``); its whole group is signalled, and whatever of the
+    group outlives it is killed: never an orphan. ``hurry``: an event that cuts the first
+    wait short once set (a proxy told to stop now)."""
     import signal
     group = group and os.name == "posix"
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+    for sig in (None, signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
         if sig is not None:
             try:
                 if group:
@@ -297,17 +300,23 @@ def stop_process(process: "subprocess.Popen[bytes]", timeout: float, group: bool
                     process.send_signal(sig)
             except OSError:
                 pass
+        wait = timeout if sig is None or signal_wait is None else signal_wait
+        if sig is None and hurry is not None:
+            # Polled, so that the event is heard while waiting.
+            deadline = time.monotonic() + wait
+            while process.poll() is None and time.monotonic() < deadline and not hurry.is_set():
+                time.sleep(0.02)
+            wait = 0.0
         try:
-            process.wait(timeout)
+            process.wait(wait)
             break
         except subprocess.TimeoutExpired:
             continue
     if group:
         try:
-            os.killpg(process.pid, signal.SIGKILL)  # what the server left behind
+            os.killpg(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # what the server left behind
         except OSError:
             pass  # (nothing left: the group is gone)
-
 
 
 # ---------------------------------------------------------------------------

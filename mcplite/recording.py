@@ -565,34 +565,9 @@ def _rec_record(args: Any) -> int:
 def _rec_stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[threading.Event] = None) -> None:
     """Close the server's stdin, give it ``wait`` seconds to exit (cut short once ``hurry``
     is set), then SIGTERM, then SIGKILL, its whole process group: never an orphan."""
-    import signal
+    from .client import stop_process
     server_in.close(timeout=0.5)
-    group = os.name == "posix"
-    try:
-        for number, timeout in ((0, wait), (signal.SIGTERM, _REC_KILL_WAIT),
-                                (getattr(signal, "SIGKILL", signal.SIGTERM), _REC_KILL_WAIT)):
-            if process.poll() is not None:
-                return
-            if number:
-                try:
-                    if group:
-                        os.killpg(process.pid, number)
-                    else:
-                        process.send_signal(number)
-                except OSError:
-                    pass
-            deadline = time.monotonic() + timeout
-            # Polled, so that a signal arriving meanwhile (hurry) is heard.
-            while process.poll() is None and time.monotonic() < deadline:
-                if not number and hurry is not None and hurry.is_set():
-                    break
-                time.sleep(0.02)
-    finally:
-        if group and process.poll() is not None:
-            try:
-                os.killpg(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # what it left behind
-            except OSError:
-                pass  # (nothing left: the group is gone)
+    stop_process(process, wait, group=True, signal_wait=_REC_KILL_WAIT, hurry=hurry)
 
 
 # --- replay ----------------------------------------------------------------------------------------
