@@ -21,7 +21,9 @@ refuses the initialize POST with 400, 404 or 405 is tried with the 2024-11-05 HT
 transport (``LegacySseChannel``). Any other 4xx or 5xx fails its request at once with an
 ``HttpError`` (status, ``WWW-Authenticate``, body); a 401 or 403 first goes to the
 channel's ``OAuth`` (oauth.py), if it has one, and the request is sent again with the token
-it got.
+it got. The OAuth makes each request's authorization headers: ``Authorization``, and for a
+DPoP-bound token a proof for that very request (RFC 9449); a ``DPoP-Nonce`` the server
+sends is handed to it for the next proofs.
 
 Proxies come from the environment (``https_proxy``, ``http_proxy``, ``no_proxy``, as
 ``urllib`` reads them), or ``proxy=``; loopback hosts are never proxied.
@@ -284,7 +286,7 @@ class HttpChannel(_ClientChannel):
             auth.bind(url, lambda *args, **kw: http_exchange(*args, ssl_context=ssl_context, proxy=proxy, **kw))
         # Requests that failed for HTTP reasons: request id -> the token generation it was
         # sent with (None: the server could not be reached).
-        self._http_failures = {}  # type: Dict[Any, Optional[int]]
+        self._http_failures = {}  # type: Dict[Any, Any]
         self._headers = endpoint.headers
         self._timeout = connect_timeout
         self._connect = endpoint.connect
@@ -352,8 +354,10 @@ class HttpChannel(_ClientChannel):
         if modern_version is not None and isinstance(message, dict) and "method" in message:
             method = message["method"]
             headers["Mcp-Method"] = method
+            # (the tasks extension routes its methods by task: "Mcp-Name is the taskId")
             name = params.get("name") if method in ("tools/call", "prompts/get") else (
-                params.get("uri") if method == "resources/read" else None)
+                params.get("uri") if method == "resources/read" else (
+                    params.get("taskId") if method in ("tasks/get", "tasks/update", "tasks/cancel") else None))
             if isinstance(name, str):
                 headers["Mcp-Name"] = header_value(name)
             if method == "tools/call":
@@ -394,15 +398,30 @@ class HttpChannel(_ClientChannel):
         if not self._pool.submit(lambda: self._post(body, headers, rid, initializing)):
             raise MCPError(-32603, "too many HTTP requests in progress")
 
-    def _authorize(self, headers: Dict[str, str]) -> int:
-        """Put the current access token on a request; the token's generation (which tells
-        whether a 401 was for a token since replaced)."""
+    def _authorize(self, headers: Dict[str, str], method: str = "POST") -> Any:
+        """Put the current access token on a request (and, for a DPoP-bound token, a proof
+        made for this very request: RFC 9449 wants a new one each time); what the OAuth
+        wants back in ``recover`` if the request is refused (the token's generation, which
+        tells whether a 401 was for a token since replaced)."""
         if self._auth is None:
             return 0
+        request_headers = getattr(self._auth, "request_headers", None)
+        if request_headers is not None:
+            generation, extra = request_headers(method, self.url)
+            headers.pop("DPoP", None)  # a proof of an earlier attempt must not be sent again
+            headers.update(extra)
+            return generation
         generation, value = self._auth.header()
         if value is not None:
             headers["Authorization"] = value
         return generation
+
+    def _note_nonce(self, response: Any) -> None:
+        """A ``DPoP-Nonce`` the server sent: its nonce for the next proofs (RFC 9449 §9)."""
+        nonce = response.getheader("DPoP-Nonce")
+        note = getattr(self._auth, "note_nonce", None) if nonce else None
+        if note is not None:
+            note(self.url, nonce)
 
     def _post(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool = False,
               authorized_again: bool = False) -> None:
@@ -416,6 +435,7 @@ class HttpChannel(_ClientChannel):
                         self._open[rid] = conn
                 try:
                     response = _send_request(conn, "POST", self._path, body, headers, self.tracer)
+                    self._note_nonce(response)
                     break
                 except (OSError, http.client.HTTPException) as exc:
                     if not (kept and isinstance(exc, _STALE_CONNECTION)):
@@ -514,7 +534,7 @@ class HttpChannel(_ClientChannel):
             else:
                 conn.close()
 
-    def _refused(self, rid: Any, response: Any, text: bytes, generation: int, body: bytes,
+    def _refused(self, rid: Any, response: Any, text: bytes, generation: Any, body: bytes,
                  headers: Dict[str, str], authorized_again: bool) -> None:
         """An HTTP error status without a JSON-RPC error: the request fails at once with an
         HttpError - or, for a 401/403, the OAuth (if any) gets a say first (see recover)."""
@@ -585,10 +605,10 @@ class HttpChannel(_ClientChannel):
         self._fail(rid, "the stream of request %r ended without its response, and resuming it brought nothing"
                    % (rid,))
 
-    def _get_headers(self) -> Dict[str, str]:
+    def _get_headers(self, method: str = "GET") -> Dict[str, str]:
         headers = {"Accept": "text/event-stream"}
         headers.update(self._headers)
-        self._authorize(headers)
+        self._authorize(headers, method)
         if self.session_id is not None:
             headers["Mcp-Session-Id"] = self.session_id
         if self.protocol_version is not None:
@@ -658,7 +678,7 @@ class HttpChannel(_ClientChannel):
             # DELETE to the MCP endpoint with the Mcp-Session-Id header."
             try:
                 conn = self._connect()
-                headers = self._get_headers()
+                headers = self._get_headers("DELETE")
                 del headers["Accept"]
                 _send_request(conn, "DELETE", self._path, None, headers, self.tracer).read()
                 conn.close()
@@ -684,14 +704,13 @@ class LegacySseChannel(_ClientChannel):
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
                  proxy: Optional[str] = None, auth: Any = None) -> None:
         self._server = _Endpoint(url, headers, ssl_context, connect_timeout, proxy)
-        if auth is not None:
-            # The token the Streamable HTTP attempt got, if any (an old server has no
-            # other way to take part in OAuth: a 401 here is final).
-            value = auth.header()[1]
-            if value is not None:
-                self._server.headers["Authorization"] = value
+        # The token the Streamable HTTP attempt got, if any, put on each request (with a
+        # DPoP proof of its own when the token is DPoP-bound). An old server has no other
+        # way to take part in OAuth: a 401 here is final.
+        self._auth = auth
         self.url = url
         self.endpoint = None  # type: Optional[str]
+        self._endpoint_url = None  # type: Optional[str]
         self._post_lock = threading.Lock()
         self._post_conn = None  # type: Optional[http.client.HTTPConnection]
         self._get_conn = None  # type: Optional[http.client.HTTPConnection]
@@ -704,6 +723,7 @@ class LegacySseChannel(_ClientChannel):
         self._get_conn = conn
         headers = {"Accept": "text/event-stream"}
         headers.update(self._server.headers)
+        headers.update(self._authorization("GET", self.url))
         try:
             response = _send_request(conn, "GET", self._server.target, None, headers, self.tracer)
         except (OSError, http.client.HTTPException) as exc:
@@ -722,6 +742,7 @@ class LegacySseChannel(_ClientChannel):
                     conn.close()
                     raise ConnectionClosed("the server's endpoint %r is on another origin" % endpoint)
                 self.endpoint = self._server.target_of(_target(theirs))
+                self._endpoint_url = endpoint
                 break
         else:
             conn.close()
@@ -731,6 +752,16 @@ class LegacySseChannel(_ClientChannel):
             conn.sock.settimeout(None)  # the stream may be quiet for a long time
         self._reader = threading.Thread(target=self._read, args=(events,), name="mcplite-client-sse", daemon=True)
         self._reader.start()
+
+    def _authorization(self, method: str, url: str) -> Dict[str, str]:
+        """The OAuth's headers for one request (none without an OAuth or a token)."""
+        if self._auth is None:
+            return {}
+        request_headers = getattr(self._auth, "request_headers", None)
+        if request_headers is not None:
+            return request_headers(method, url)[1]
+        value = self._auth.header()[1]
+        return {"Authorization": value} if value is not None else {}
 
     def _read(self, events: Iterator[Tuple[str, str, Optional[str]]]) -> None:
         try:
@@ -750,6 +781,7 @@ class LegacySseChannel(_ClientChannel):
         body = encode(message)
         headers = {"Content-Type": "application/json"}
         headers.update(self._server.headers)
+        headers.update(self._authorization("POST", self._endpoint_url or self.url))
         with self._post_lock:
             for attempt in (1, 2):
                 conn = self._post_conn or self._server.connect()

@@ -9,9 +9,13 @@ this server, finds its authorization server's metadata (RFC 8414 and OpenID Conn
 discovery, in the order the MCP spec gives), identifies the client (pre-registered, a
 Client ID Metadata Document, or dynamic registration, RFC 7591), and gets a token:
 authorization code with PKCE S256 (the person signs in through ``authorize``), client
-credentials, or a JWT bearer assertion. The ``resource`` parameter (RFC 8707) names the
-server in every authorization and token request. The request that was refused is then
-sent again with the token.
+credentials, a JWT bearer assertion, or an ID-JAG got from the user's enterprise
+identity provider (RFC 8693 token exchange, then the JWT bearer grant). The client
+authenticates with a secret or a signed client assertion (``private_key_jwt``, RFC 7523);
+with ``dpop=True`` its tokens are bound to a key of its own (DPoP, RFC 9449) where the
+authorization server supports it. The ``resource`` parameter (RFC 8707) names the server in
+every authorization and token request. The request that was refused is then sent again with
+the token.
 
 Later: a 401 with a token re-reads the metadata (a new authorization server means a new
 registration and nothing reused from the old one), then refreshes the token or signs in
@@ -40,7 +44,12 @@ from .logs import LazyLogger
 _oauth_log = LazyLogger("mcplite.oauth")
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-_GRANTS = ("authorization_code", "client_credentials", "jwt_bearer")
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ID_JAG_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+_GRANTS = ("authorization_code", "client_credentials", "jwt_bearer", "id_jag")
+_AUTH_METHODS = (None, "client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 # An auth-param of a WWW-Authenticate challenge: name=token or name="quoted string".
 _AUTH_PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
 _LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1"))
@@ -82,6 +91,13 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _basic(client_id: str, secret: str) -> str:
+    """An ``Authorization: Basic`` value: RFC 6749 §2.3.1, each part form-urlencoded,
+    then joined by a colon."""
+    pair = "%s:%s" % (urllib.parse.quote(client_id, safe=""), urllib.parse.quote(secret, safe=""))
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
 def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return "%s://%s" % (parts.scheme, parts.netloc)
@@ -106,6 +122,25 @@ def _require_secure(url: Any, what: str) -> str:
             parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
         raise AuthorizationError("the %s %r is not an https URL" % (what, url))
     return url
+
+
+def _signing_key(value: Any) -> Any:
+    """An ``es256.ES256Key`` from a key or PEM text (PKCS#8 or SEC 1, P-256)."""
+    from .es256 import ES256Key  # loaded only by an OAuth that signs
+    if isinstance(value, ES256Key):
+        return value
+    if isinstance(value, (str, bytes)):
+        return ES256Key.from_pem(value)
+    raise TypeError("a signing key is PEM text or an ES256Key, not %s" % type(value).__name__)
+
+
+def _oauth_error_code(body: bytes) -> Optional[str]:
+    """The ``error`` of an OAuth error answer's JSON body, if it has one."""
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except ValueError:
+        return None
+    return answer.get("error") if isinstance(answer, dict) and isinstance(answer.get("error"), str) else None
 
 
 class MemoryTokenStorage:
@@ -266,11 +301,37 @@ class OAuth:
     ``grant``: "authorization_code" (default: a person signs in; ``authorize(url) ->
     redirected URL`` does the browser part, ``TerminalAuthorizer()`` by default, and
     ``redirect_uri`` is the authorizer's unless given), "client_credentials" (a machine
-    with a client id and secret), or "jwt_bearer" (``assertion``: a JWT, or a function
-    returning a fresh one). ``token_endpoint_auth_method``: "client_secret_basic",
-    "client_secret_post" or "none"; by default what the registration or the server's
-    metadata says. ``scope``: asked for when the server's challenge names none (else the
-    metadata's ``scopes_supported``; else no scope).
+    with a client id and a secret or private key), "jwt_bearer" (``assertion``: a JWT, or a
+    function returning a fresh one), or "id_jag" (enterprise-managed authorization, SEP-990:
+    the user's identity provider exchanges ``id_token`` - their OpenID Connect ID token, or
+    a function returning one - for an Identity Assertion JWT Authorization Grant at
+    ``idp_token_endpoint``, as ``idp_client_id`` (with ``idp_client_secret`` if it has one;
+    RFC 8693 token exchange, ``audience`` the authorization server's issuer, ``resource``
+    this server), and that ID-JAG is the JWT bearer grant at the authorization server, where
+    the client authenticates as ``client_id``/``client_secret``).
+
+    ``token_endpoint_auth_method``: "client_secret_basic", "client_secret_post",
+    "private_key_jwt" or "none"; by default what the registration or the server's metadata
+    says, and "private_key_jwt" when ``private_key`` is given: a P-256 private key (PEM text,
+    PKCS#8 or SEC 1, or an ``es256.ES256Key``) that signs an ES256 client assertion (RFC
+    7523: ``iss`` = ``sub`` = the client id, ``aud`` = the authorization server's issuer,
+    one minute of life, a fresh ``jti``) for every token request; it needs ``client_id``.
+
+    ``dpop``: False (default) sends Bearer tokens only. True (or the key to use: an
+    ``es256.ES256Key`` or PEM text) asks for DPoP-bound tokens (RFC 9449) from an
+    authorization server whose metadata lists ES256 in ``dpop_signing_alg_values_supported``
+    - elsewhere tokens stay Bearer, as before: opting in is the caller's choice, since a
+    bound token needs its key kept with it. The key (else made once per OAuth on first use,
+    P-256) signs a proof for each token request and,
+    for a token the server issued as ``token_type`` DPoP, for every request to the MCP
+    server (``Authorization: DPoP <token>`` and a new ``DPoP`` proof with ``htm``, ``htu``,
+    ``ath``). Server nonces (``DPoP-Nonce``) are kept per server, the authorization and the
+    resource server apart, and a ``use_dpop_nonce`` refusal is retried once with the new
+    nonce. The key is stored with the tokens it binds (a FileTokenStorage keeps it, mode
+    0600, beside the refresh token it protects).
+
+    ``scope``: asked for when the server's challenge names none (else the metadata's
+    ``scopes_supported``; else no scope).
     """
 
     def __init__(self, *, client_id: Optional[str] = None, client_secret: Optional[str] = None,
@@ -278,17 +339,38 @@ class OAuth:
                  client_name: str = "mcplite", redirect_uri: Optional[str] = None,
                  authorize: Optional[Callable[[str], str]] = None, scope: Optional[str] = None,
                  grant: str = "authorization_code", assertion: Any = None, storage: Any = None,
-                 max_authorizations: int = 3, application_type: str = "native", timeout: float = 30.0) -> None:
+                 max_authorizations: int = 3, application_type: str = "native", timeout: float = 30.0,
+                 private_key: Any = None, dpop: Any = False, id_token: Any = None,
+                 idp_token_endpoint: Optional[str] = None, idp_client_id: Optional[str] = None,
+                 idp_client_secret: Optional[str] = None) -> None:
         if grant not in _GRANTS:
             raise ValueError("grant is one of %s, not %r" % (", ".join(_GRANTS), grant))
-        if grant == "client_credentials" and not (client_id and client_secret):
-            raise ValueError("the client_credentials grant needs client_id and client_secret")
+        if grant == "client_credentials" and not (client_id and (client_secret or private_key is not None)):
+            raise ValueError("the client_credentials grant needs client_id and client_secret (or private_key)")
         if grant == "jwt_bearer" and assertion is None:
             raise ValueError("the jwt_bearer grant needs an assertion (a JWT, or a function returning one)")
-        if token_endpoint_auth_method not in (None, "client_secret_basic", "client_secret_post", "none"):
+        if grant == "id_jag" and not (client_id and id_token is not None and idp_token_endpoint and idp_client_id):
+            raise ValueError("the id_jag grant needs client_id, id_token, idp_token_endpoint and idp_client_id")
+        if token_endpoint_auth_method not in _AUTH_METHODS:
             raise ValueError("token_endpoint_auth_method %r is not supported" % (token_endpoint_auth_method,))
+        if (private_key is not None or token_endpoint_auth_method == "private_key_jwt") and not (
+                client_id and private_key is not None):
+            raise ValueError("private_key_jwt needs client_id and private_key")
         if client_metadata_url is not None:
             _require_secure(client_metadata_url, "client metadata document URL")
+        if idp_token_endpoint is not None:
+            _require_secure(idp_token_endpoint, "identity provider's token endpoint")
+        self.private_key = _signing_key(private_key) if private_key is not None else None
+        self.dpop = bool(dpop)
+        # The DPoP key: the caller's, else made on first use (a key costs a few ms).
+        self._dpop_key = _signing_key(dpop) if dpop not in (True, False, None) else None
+        self.id_token = id_token
+        self.idp_token_endpoint = idp_token_endpoint
+        self.idp_client_id = idp_client_id
+        self.idp_client_secret = idp_client_secret
+        # The last DPoP-Nonce of each server ("as <origin>" / "rs <origin>": RFC 9449 §8
+        # and §9 nonces are each server's own).
+        self._nonces = {}  # type: Dict[str, str]
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_endpoint_auth_method = token_endpoint_auth_method
@@ -322,15 +404,43 @@ class OAuth:
         self._server_url = server_url
         self._fetch = fetch
 
-    def header(self) -> Tuple[int, Optional[str]]:
-        """The current token's generation, and the ``Authorization`` value (None: no token)."""
+    def _current(self) -> Tuple[int, Optional[Dict[str, Any]]]:
         if not self._loaded:
             with self._lock:
                 if not self._loaded:
                     self._tokens = self._usable(self.storage.get(self._tokens_key()))
                     self._loaded = True
-        generation, tokens = self._generation, self._tokens
-        return generation, "Bearer " + tokens["access_token"] if tokens is not None else None
+        return self._generation, self._tokens
+
+    def header(self) -> Tuple[int, Optional[str]]:
+        """The current token's generation, and the ``Authorization`` value (None: no token).
+        (A DPoP token also needs the proof ``request_headers`` adds.)"""
+        generation, tokens = self._current()
+        if tokens is None:
+            return generation, None
+        return generation, ("DPoP " if tokens.get("token_type") == "DPoP" else "Bearer ") + tokens["access_token"]
+
+    def request_headers(self, method: str, url: str) -> Tuple[Any, Dict[str, str]]:
+        """The headers that authorize one HTTP request to the MCP server (``Authorization``,
+        and ``DPoP`` for a DPoP-bound token), and what the channel gives ``recover`` back
+        if the request is refused (the token's generation, with the DPoP nonce used)."""
+        generation, tokens = self._current()
+        if tokens is None:
+            return generation, {}
+        token = tokens["access_token"]
+        if tokens.get("token_type") != "DPoP":
+            return generation, {"Authorization": "Bearer " + token}
+        nonce = self._nonces.get("rs " + _origin(url))
+        # RFC 9449 §7.1: "the access token MUST be sent using the DPoP authorization
+        # scheme", with a proof made for this request (a new jti each time, §4.2/§11.1).
+        proof = self._dpop_proof(method, url, self._dpop_key_of(tokens), token, nonce)
+        return (generation, nonce), {"Authorization": "DPoP " + token, "DPoP": proof}
+
+    def note_nonce(self, url: str, nonce: Optional[str]) -> None:
+        """A ``DPoP-Nonce`` header from the MCP server at ``url``: the nonce for its next
+        proofs (RFC 9449 §9; a server may give a new one on any answer, §8.2)."""
+        if nonce:
+            self._nonces["rs " + _origin(url)] = nonce
 
     @staticmethod
     def _usable(tokens: Any) -> Optional[Dict[str, Any]]:
@@ -343,14 +453,25 @@ class OAuth:
         self._tokens, self._loaded = tokens, True
         self._generation += 1
 
-    def recover(self, status: int, challenge: Optional[str], generation: int, attempt: int) -> bool:
+    def recover(self, status: int, challenge: Optional[str], generation: Any, attempt: int) -> bool:
         """A request sent with token ``generation`` was refused with ``status``: True when
         there is now a token worth sending it again with. Raises AuthorizationError when
         getting one failed; False when the refusal is not about authorization."""
         params = parse_challenge(challenge)
+        nonce_sent = None
+        if isinstance(generation, tuple):  # a DPoP request: (generation, the nonce in its proof)
+            generation, nonce_sent = generation
         with self._lock:
             if generation != self._generation:
                 return True  # another thread got a new token meanwhile
+            if status == 401 and params.get("error") == "use_dpop_nonce":
+                # RFC 9449 §9: the resource server wants its nonce in the proof and gave
+                # one (DPoP-Nonce): send the request again with a new proof carrying it -
+                # once per nonce, so a server that is never satisfied does not loop.
+                current = self._nonces.get("rs " + _origin(self._server_url or ""))
+                if current is not None and current != nonce_sent and attempt < self.max_authorizations:
+                    return True
+                raise AuthorizationError("the server still asks for a DPoP nonce (use_dpop_nonce)", status)
             if status == 403 and params.get("error") != "insufficient_scope":
                 return False  # forbidden for good: more scopes would not help
             if attempt >= self.max_authorizations:
@@ -402,9 +523,13 @@ class OAuth:
         if self.grant == "authorization_code":
             new = self._authorization_code(metadata, issuer, client, resource, scope)
         else:
-            form = {"grant_type": "client_credentials"} if self.grant == "client_credentials" else {
-                "grant_type": JWT_BEARER_GRANT,
-                "assertion": self.assertion() if callable(self.assertion) else self.assertion}
+            if self.grant == "client_credentials":
+                form = {"grant_type": "client_credentials"}
+            elif self.grant == "id_jag":
+                form = {"grant_type": JWT_BEARER_GRANT, "assertion": self._id_jag(metadata, resource, scope)}
+            else:
+                form = {"grant_type": JWT_BEARER_GRANT,
+                        "assertion": self.assertion() if callable(self.assertion) else self.assertion}
             if scope:
                 form["scope"] = " ".join(scope)
             new = self._token_request(metadata, client, form, resource)
@@ -511,6 +636,13 @@ class OAuth:
         supported = supported if isinstance(supported, list) else None
         if self.client_id is not None:
             method = self.token_endpoint_auth_method
+            if method is None and self.private_key is not None:
+                method = "private_key_jwt"
+            if method == "private_key_jwt":
+                algorithms = metadata.get("token_endpoint_auth_signing_alg_values_supported")
+                if isinstance(algorithms, list) and "ES256" not in algorithms:
+                    raise AuthorizationError("%s does not take ES256 client assertions (it lists %s)"
+                                             % (issuer, ", ".join(map(str, algorithms))))
             if method is None:
                 if not self.client_secret:
                     method = "none"
@@ -610,6 +742,76 @@ class OAuth:
         new["issuer"] = issuer
         return new
 
+    def _id_jag(self, metadata: Dict[str, Any], resource: str, scope: List[str]) -> str:
+        """An Identity Assertion JWT Authorization Grant for this authorization server and
+        resource, from the user's identity provider: RFC 8693 token exchange of their ID
+        token (draft-ietf-oauth-identity-assertion-authz-grant §4.3)."""
+        endpoint = _require_secure(self.idp_token_endpoint, "identity provider's token endpoint")
+        subject = self.id_token() if callable(self.id_token) else self.id_token
+        if not isinstance(subject, str) or not subject:
+            raise AuthorizationError("the id_token for the token exchange is missing")
+        form = {"grant_type": TOKEN_EXCHANGE_GRANT, "requested_token_type": ID_JAG_TOKEN_TYPE,
+                # "audience: The Issuer URL of the MCP server's authorization server"; "resource:
+                # The RFC9728 Resource Identifier of the MCP server".
+                "audience": str(metadata.get("issuer")), "resource": resource,
+                "subject_token": subject, "subject_token_type": ID_TOKEN_TYPE,
+                "client_id": self.idp_client_id or ""}
+        if scope:
+            form["scope"] = " ".join(scope)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if self.idp_client_secret:
+            headers["Authorization"] = _basic(self.idp_client_id or "", self.idp_client_secret)
+        status, _, body = self._fetch("POST", endpoint, urllib.parse.urlencode(form).encode("ascii"), headers,
+                                      timeout=self.timeout)
+        answer = self._json_answer(status, body, "the token exchange at the identity provider", (200,))
+        grant = answer.get("access_token")
+        if answer.get("issued_token_type") != ID_JAG_TOKEN_TYPE or not isinstance(grant, str) or not grant:
+            raise AuthorizationError("the identity provider's answer is not an ID-JAG (issued_token_type %r)"
+                                     % (answer.get("issued_token_type"),))
+        return grant
+
+    def _client_assertion(self, client_id: str, metadata: Dict[str, Any]) -> str:
+        """A private_key_jwt client assertion (RFC 7523 §3, RFC 7521 §4.2), signed ES256."""
+        from .es256 import jws
+        now = int(time.time())
+        # "The JWT MUST contain an iss (issuer) claim that contains ... the client_id",
+        # likewise sub, and an aud that "identifies the authorization server": its issuer
+        # identifier (what RFC 7523bis requires, and what the SEP-1046 servers check).
+        claims = {"iss": client_id, "sub": client_id, "aud": metadata.get("issuer"), "iat": now,
+                  "exp": now + 60, "jti": secrets.token_urlsafe(16)}
+        return jws({"typ": "JWT"}, claims, self.private_key)
+
+    def _dpop_key_of(self, tokens: Optional[Dict[str, Any]]) -> Any:
+        """The key that signs proofs: the one the tokens are bound to (stored with them),
+        else the caller's, else a new one (kept for this OAuth's life)."""
+        jwk = (tokens or {}).get("dpop_key")
+        if isinstance(jwk, dict) and (self._dpop_key is None or self._dpop_key.private_jwk() != jwk):
+            from .es256 import ES256Key
+            self._dpop_key = ES256Key.from_jwk(jwk)
+        if self._dpop_key is None:
+            from .es256 import ES256Key
+            self._dpop_key = ES256Key.generate()
+        return self._dpop_key
+
+    @staticmethod
+    def _dpop_proof(method: str, url: str, key: Any, token: Optional[str] = None,
+                    nonce: Optional[str] = None) -> str:
+        """A DPoP proof JWT (RFC 9449 §4.2) for one HTTP request."""
+        from .es256 import jws
+        parts = urllib.parse.urlsplit(url)
+        # htu: "The HTTP target URI ... without query and fragment parts".
+        claims = {"jti": secrets.token_urlsafe(16), "htm": method,
+                  "htu": urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+                  "iat": int(time.time())}  # type: Dict[str, Any]
+        if token is not None:
+            # "ath: Hash of the access token. The value MUST be the result of a base64url
+            # encoding ... the SHA-256 hash of the ASCII encoding of the associated access token's value."
+            claims["ath"] = _b64url(_sha256(token.encode("ascii")))
+        if nonce is not None:
+            claims["nonce"] = nonce
+        # The header's jwk is the public key only: "MUST NOT contain a private key".
+        return jws({"typ": "dpop+jwt", "jwk": key.public_jwk()}, claims, key)
+
     def _token_request(self, metadata: Dict[str, Any], client: Dict[str, Any], form: Dict[str, str],
                        resource: str) -> Dict[str, Any]:
         # RFC 8707: the resource parameter "MUST be included in both authorization
@@ -621,23 +823,50 @@ class OAuth:
         # some servers (the official Python SDK's) look for it there first.
         form["client_id"] = client["client_id"]
         if method == "client_secret_basic":
-            # RFC 6749 §2.3.1: each part form-urlencoded, then joined by a colon.
-            pair = "%s:%s" % (urllib.parse.quote(client["client_id"], safe=""),
-                              urllib.parse.quote(client.get("client_secret") or "", safe=""))
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+            headers["Authorization"] = _basic(client["client_id"], client.get("client_secret") or "")
         elif method == "client_secret_post":
             form["client_secret"] = client.get("client_secret") or ""
+        elif method == "private_key_jwt" and self.private_key is None:
+            raise AuthorizationError("the client authenticates with private_key_jwt: give private_key=")
         endpoint = _require_secure(metadata.get("token_endpoint"), "token endpoint")
-        status, _, body = self._fetch("POST", endpoint, urllib.parse.urlencode(form).encode("ascii"), headers,
-                                      timeout=self.timeout)
+        algorithms = metadata.get("dpop_signing_alg_values_supported")
+        key = self._dpop_key_of(self._tokens) if self.dpop and isinstance(algorithms, list) and "ES256" in algorithms \
+            else None
+        nonce_key = "as " + _origin(endpoint)
+        for attempt in (1, 2):
+            if method == "private_key_jwt":
+                # A new assertion (new jti) for each request: the server may refuse a replay.
+                form.update(client_assertion_type=CLIENT_ASSERTION_TYPE,
+                            client_assertion=self._client_assertion(client["client_id"], metadata))
+            nonce = self._nonces.get(nonce_key)
+            if key is not None:
+                # RFC 9449 §5: the token request carries a proof; the token is then bound to its key.
+                headers["DPoP"] = self._dpop_proof("POST", endpoint, key, None, nonce)
+            status, answer_headers, body = self._fetch("POST", endpoint, urllib.parse.urlencode(form).encode("ascii"),
+                                                       headers, timeout=self.timeout)
+            fresh = answer_headers.get("dpop-nonce")
+            if key is not None and fresh:
+                self._nonces[nonce_key] = fresh
+            # RFC 9449 §8: "use_dpop_nonce" with a DPoP-Nonce: send the request again with a
+            # new proof carrying that nonce (once: a second refusal is final).
+            if not (key is not None and attempt == 1 and status == 400 and fresh and fresh != nonce
+                    and _oauth_error_code(body) == "use_dpop_nonce"):
+                break
         answer = self._json_answer(status, body, "the token request", (200,))
         token = answer.get("access_token")
         token_type = answer.get("token_type", "Bearer")
         if not isinstance(token, str) or not token:
             raise AuthorizationError("the token answer has no access_token")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise AuthorizationError("the token is of type %r; only Bearer tokens are supported" % (token_type,))
+        kind = token_type.lower() if isinstance(token_type, str) else None
+        if kind == "dpop" and key is None:
+            raise AuthorizationError("the server issued a DPoP token without being asked for one")
+        if kind not in ("bearer", "dpop"):
+            raise AuthorizationError("the token is of type %r; only Bearer and DPoP tokens are supported"
+                                     % (token_type,))
         tokens = {"access_token": token}  # type: Dict[str, Any]
+        if kind == "dpop":
+            # The key goes with the token it binds: without it the token is useless.
+            tokens.update(token_type="DPoP", dpop_key=key.private_jwk())
         if isinstance(answer.get("refresh_token"), str):
             tokens["refresh_token"] = answer["refresh_token"]
         if isinstance(answer.get("expires_in"), (int, float)) and not isinstance(answer["expires_in"], bool):

@@ -14,10 +14,23 @@ credentials (Basic with form-urlencoded parts, or in the form). Every access tok
 issues goes into ``tokens`` (token -> scopes), which the resource server's ``verify``
 reads: a token it never issued, or one a test revoked, really fails.
 
+Extensions, each opt-in: DPoP (``dpop=True``: the metadata lists ES256 proofs, a token
+request's ``DPoP`` proof is checked and binds the token, ``token_type`` DPoP; ``dpop_nonce``
+demands a nonce, RFC 9449 §8), ``private_key_jwt`` clients (``jwt_clients``: client id ->
+public JWK; the assertion's signature and claims are checked, a replayed ``jti`` refused),
+and the two sides of enterprise-managed authorization: an identity provider
+(``idp_id_tokens``: the ID tokens it exchanges for ID-JAGs, RFC 8693) and an authorization
+server taking the ID-JAGs one issued (``jag_issuer``) as JWT bearer grants.
+
 ``McpServer``: an mcplite ``Server`` served over HTTP behind ``BearerAuth`` whose verifier is
 the authorization server's ``tokens``; ``handle.app.handle`` is wrapped to record what it
 received and to require extra scopes for some tools (403 ``insufficient_scope``, as a
-server with per-tool scopes answers).
+server with per-tool scopes answers). With ``dpop=True`` a layer in front checks
+``Authorization: DPoP`` and each request's proof against the token's binding (and a nonce,
+``dpop_nonce``, RFC 9449 §9) before ``BearerAuth`` sees the token.
+
+The DPoP proofs' and client assertions' signatures are checked with mcplite's own
+``es256.verify``, which tests/test_es256.py checks against OpenSSL and ``cryptography``.
 """
 
 import base64
@@ -26,13 +39,70 @@ import json
 import re
 import secrets
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from mcplite import AccessToken, BearerAuth, Context, HttpResponse, Server
+from mcplite.es256 import jwk_thumbprint, jws_verify, verify
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
+ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def b64url(data):
+    # type: (bytes) -> str
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text):
+    # type: (str) -> bytes
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_parts(token):
+    # type: (str) -> Any
+    """(header, claims) of a JWT, unverified."""
+    head, body = token.split(".")[:2]
+    return json.loads(unb64url(head)), json.loads(unb64url(body))
+
+
+def check_dpop_proof(proof, method, url, token=None, jkt=None):
+    # type: (Optional[str], str, str, Optional[str], Optional[str]) -> Any
+    """(problem or None, header, claims) of a DPoP proof, checked as RFC 9449 §4.3 says:
+    one well-formed dpop+jwt, ES256, a public jwk whose signature verifies, jti, htm, htu
+    (no query or fragment), a recent iat, and with a token its ath and the key binding."""
+    if not proof or "," in proof:
+        return "no proof, or more than one", {}, {}
+    verified = jws_verify(proof)
+    if verified is None:
+        return "the signature does not verify", {}, {}
+    header, claims = verified
+    if header.get("typ") != "dpop+jwt":
+        return "typ", header, claims
+    if "d" in header["jwk"]:
+        return "a private key in the jwk", header, claims
+    if not isinstance(claims.get("jti"), str) or len(claims["jti"]) < 16:
+        return "jti", header, claims
+    if claims.get("htm") != method:
+        return "htm %r for %s" % (claims.get("htm"), method), header, claims
+    if claims.get("htu") != url.split("?")[0].split("#")[0] or "?" in claims["htu"] or "#" in claims["htu"]:
+        return "htu %r for %s" % (claims.get("htu"), url), header, claims
+    if not isinstance(claims.get("iat"), int) or abs(claims["iat"] - time.time()) > 60:
+        return "iat", header, claims
+    if token is None:
+        if "ath" in claims:
+            return "ath on a token request", header, claims
+    else:
+        if claims.get("ath") != b64url(hashlib.sha256(token.encode("ascii")).digest()):
+            return "ath", header, claims
+        if jkt is None or jwk_thumbprint(header["jwk"]) != jkt:
+            return "the proof's key is not the token's", header, claims
+    return None, header, claims
 
 
 def b64url_sha256(text):
@@ -53,7 +123,10 @@ class AuthServer:
                  iss: Optional[str] = None, refresh_tokens: bool = True, expires_in: Optional[int] = 3600,
                  metadata_issuer: Optional[str] = None, scopes_supported: Optional[Sequence[str]] = None,
                  clients: Optional[Dict[str, Optional[str]]] = None,
-                 metadata_overrides: Optional[Dict[str, Any]] = None) -> None:
+                 metadata_overrides: Optional[Dict[str, Any]] = None, dpop: bool = False,
+                 dpop_nonce: Optional[str] = None, jwt_clients: Optional[Dict[str, Dict[str, str]]] = None,
+                 idp_id_tokens: Optional[Sequence[str]] = None, issued_token_type: str = ID_JAG,
+                 jag_issuer: Optional["AuthServer"] = None) -> None:
         self.issuer_path = issuer_path.rstrip("/")
         self.metadata_at = tuple(metadata_at)
         self.registration = registration
@@ -72,6 +145,17 @@ class AuthServer:
         self.clients = {}  # type: Dict[str, Dict[str, Any]]
         for client_id, secret in (clients or {}).items():
             self.clients[client_id] = {"secret": secret, "redirect_uris": None}
+        self.dpop = dpop
+        self.dpop_nonce = dpop_nonce
+        self.dpop_bound = {}  # type: Dict[str, str]   # access token -> the jkt it is bound to
+        self.jwt_clients = dict(jwt_clients or {})
+        for client_id in self.jwt_clients:
+            self.clients[client_id] = {"secret": None, "redirect_uris": None, "jwt": True}
+        self.seen_jtis = set()  # type: set
+        self.idp_id_tokens = list(idp_id_tokens) if idp_id_tokens is not None else None
+        self.issued_token_type = issued_token_type
+        self.jags = {}  # type: Dict[str, Dict[str, Any]]   # ID-JAG -> what it was issued for
+        self.jag_issuer = jag_issuer
         self.tokens = {}  # type: Dict[str, List[str]]       # access token -> scopes (what verify reads)
         self.refresh = {}  # type: Dict[str, Dict[str, Any]]  # refresh token -> grant
         self.codes = {}  # type: Dict[str, Dict[str, Any]]
@@ -157,6 +241,10 @@ class AuthServer:
             doc["authorization_response_iss_parameter_supported"] = self.iss_supported
         if self.scopes_supported is not None:
             doc["scopes_supported"] = self.scopes_supported
+        if self.dpop:
+            doc["dpop_signing_alg_values_supported"] = ["ES256"]
+        if self.jwt_clients:
+            doc["token_endpoint_auth_signing_alg_values_supported"] = ["ES256"]
         doc.update(self.metadata_overrides)
         return doc
 
@@ -288,6 +376,8 @@ class AuthServer:
         """(client_id, secret, method) from the token request, as RFC 6749 2.3.1 says."""
         header = record["headers"].get("authorization", "")
         form = record["form"]
+        if "client_assertion" in form:
+            return self._assertion_auth(form)
         if header.lower().startswith("basic "):
             decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
             client_id, _, secret = decoded.partition(":")
@@ -299,16 +389,84 @@ class AuthServer:
             return form.get("client_id", ""), form["client_secret"], "client_secret_post"
         return form.get("client_id", ""), None, "none"
 
+    def _assertion_auth(self, form):
+        # type: (Dict[str, str]) -> Any
+        """RFC 7523 §3 private_key_jwt: the assertion's signature with the client's key,
+        iss = sub = client_id, aud = this issuer, not expired, a jti never seen before."""
+        client_id = form.get("client_id", "")
+        jwk = self.jwt_clients.get(client_id)
+        assertion = form["client_assertion"]
+        parts = assertion.split(".")
+        if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE or jwk is None or len(parts) != 3:
+            return client_id, "", "private_key_jwt: no such client or assertion type"
+        if not verify(jwk, (parts[0] + "." + parts[1]).encode("ascii"), unb64url(parts[2])):
+            return client_id, "", "private_key_jwt: bad signature"
+        header, claims = jwt_parts(assertion)
+        now = time.time()
+        if header.get("alg") != "ES256" or claims.get("iss") != client_id or claims.get("sub") != client_id \
+                or claims.get("aud") != self.issuer or not claims.get("exp", 0) > now \
+                or not abs(claims.get("iat", 0) - now) < 60:
+            return client_id, "", "private_key_jwt: claims %r" % (claims,)
+        with self.lock:
+            if claims.get("jti") in self.seen_jtis or not claims.get("jti"):
+                return client_id, "", "private_key_jwt: jti replayed"
+            self.seen_jtis.add(claims["jti"])
+        return client_id, None, "private_key_jwt"
+
+    def _dpop_check(self, handler, record):
+        # type: (BaseHTTPRequestHandler, Dict[str, Any]) -> Any
+        """The token request's DPoP proof: (False: answered already) or the jkt to bind
+        (None when the request has no proof)."""
+        proof = record["headers"].get("dpop")
+        if not self.dpop or proof is None:
+            return None
+        problem, header, claims = check_dpop_proof(proof, "POST", self.issuer + "/token")
+        record["dpop"] = {"problem": problem, "header": header, "claims": claims}
+        if problem is not None:
+            self._reply(handler, 400, {"error": "invalid_dpop_proof", "error_description": problem})
+            return False
+        if self.dpop_nonce is not None and claims.get("nonce") != self.dpop_nonce:
+            # RFC 9449 §8: "use_dpop_nonce" with the nonce to use in a DPoP-Nonce header.
+            self._reply(handler, 400, {"error": "use_dpop_nonce"}, {"DPoP-Nonce": self.dpop_nonce})
+            return False
+        return jwk_thumbprint(header["jwk"])
+
+    def _exchange(self, handler, form):
+        # type: (BaseHTTPRequestHandler, Dict[str, str]) -> None
+        """The identity provider's RFC 8693 token exchange: an ID token for an ID-JAG."""
+        problems = [name for name, wanted in (("subject_token_type", ID_TOKEN), ("requested_token_type", ID_JAG))
+                    if form.get(name) != wanted]
+        problems += [name for name in ("audience", "resource") if not form.get(name)]
+        if form.get("subject_token") not in (self.idp_id_tokens or ()):
+            problems.append("subject_token")
+        if problems:
+            self._reply(handler, 400, {"error": "invalid_request", "error_description": ", ".join(problems)})
+            return
+        claims = {"iss": self.issuer, "aud": form["audience"], "resource": form["resource"],
+                  "jti": secrets.token_hex(8)}
+        jag = "%s.%s.sig" % (b64url(json.dumps({"typ": "oauth-id-jag+jwt", "alg": "ES256"}).encode()),
+                             b64url(json.dumps(claims).encode()))
+        with self.lock:
+            self.jags[jag] = claims
+        self._reply(handler, 200, {"access_token": jag, "issued_token_type": self.issued_token_type,
+                                   "token_type": "N_A"})
+
     def _token(self, handler, record):
         # type: (BaseHTTPRequestHandler, Dict[str, Any]) -> None
         form = record["form"]
         client_id, secret, method = self._client_auth(record)
         record["client_auth"] = (client_id, secret, method)
         client = self._known_client(client_id)
-        if client is None or client["secret"] != secret:
-            self._reply(handler, 401, {"error": "invalid_client"})
+        if client is None or client["secret"] != secret or (client.get("jwt") and method != "private_key_jwt"):
+            self._reply(handler, 401, {"error": "invalid_client", "error_description": method})
+            return
+        jkt = self._dpop_check(handler, record)
+        if jkt is False:
             return
         grant = form.get("grant_type")
+        if grant == TOKEN_EXCHANGE and self.idp_id_tokens is not None:
+            self._exchange(handler, form)
+            return
         if grant == "authorization_code":
             with self.lock:
                 issued = self.codes.pop(form.get("code", ""), None)
@@ -336,7 +494,7 @@ class AuthServer:
                 return
             scope, resource = grant_info["scope"], grant_info["resource"]
         elif grant == "client_credentials":
-            if secret is None:
+            if secret is None and method != "private_key_jwt":
                 self._reply(handler, 400, {"error": "unauthorized_client"})
                 return
             scope, resource = form.get("scope", ""), form.get("resource")
@@ -344,6 +502,11 @@ class AuthServer:
             if not form.get("assertion", "").startswith("eyJ"):
                 self._reply(handler, 400, {"error": "invalid_grant", "error_description": "not a JWT"})
                 return
+            if self.jag_issuer is not None:
+                issued = self.jag_issuer.jags.get(form["assertion"])
+                if issued is None or issued["aud"] != self.issuer or issued["resource"] != form.get("resource"):
+                    self._reply(handler, 400, {"error": "invalid_grant", "error_description": "not our ID-JAG"})
+                    return
             scope, resource = form.get("scope", ""), form.get("resource")
         else:
             self._reply(handler, 400, {"error": "unsupported_grant_type"})
@@ -353,6 +516,9 @@ class AuthServer:
         if self.expires_in is not None:
             answer["expires_in"] = self.expires_in
         with self.lock:
+            if jkt is not None:
+                answer["token_type"] = "DPoP"
+                self.dpop_bound[access] = jkt
             self.tokens[access] = scope.split()
             if self.refresh_tokens and grant in ("authorization_code", "refresh_token"):
                 refresh = "rt-" + secrets.token_urlsafe(12)
@@ -433,7 +599,14 @@ class McpServer:
 
     def __init__(self, verify: Callable[[str], Any], authorization_servers: Sequence[str],
                  required_scopes: Sequence[str] = ("mcp",), scopes_supported: Optional[Sequence[str]] = None,
-                 resource: Optional[str] = None, drop_resource_metadata: bool = False, **options: Any) -> None:
+                 resource: Optional[str] = None, drop_resource_metadata: bool = False, dpop: bool = False,
+                 dpop_bound: Optional[Dict[str, str]] = None, dpop_nonce: Optional[str] = None,
+                 dpop_nonce_never_accepted: bool = False, **options: Any) -> None:
+        self.dpop = dpop
+        self.dpop_bound = dpop_bound if dpop_bound is not None else {}
+        self.dpop_nonce = dpop_nonce
+        self.dpop_nonce_never_accepted = dpop_nonce_never_accepted
+        self.proofs = []  # type: List[Dict[str, Any]]   # every DPoP request: method, token, problem, claims
         self.app = build_app()
         self.verify = verify
         self.auth = BearerAuth(lambda token: self.verify(token), resource="http://127.0.0.1/mcp",
@@ -450,7 +623,10 @@ class McpServer:
 
         def handle_request(req):
             # type: (Any) -> Any
-            response = self._per_tool_scope(req)
+            sent_headers = dict(req.headers)
+            response = self._dpop_gate(req) if self.dpop else None
+            if response is None:
+                response = self._per_tool_scope(req)
             if response is None:
                 response = inner(req)
             if drop_resource_metadata and response is not None:
@@ -463,7 +639,7 @@ class McpServer:
                 message = json.loads(req.body.decode("utf-8")) if req.body else None
             except ValueError:
                 message = None
-            entry = {"method": req.method, "path": req.path, "headers": dict(req.headers), "body": message,
+            entry = {"method": req.method, "path": req.path, "headers": sent_headers, "body": message,
                      "status": response.status if response is not None else None,
                      "www_authenticate": dict((n.lower(), v) for n, v in response.headers).get("www-authenticate")
                      if response is not None else None}
@@ -472,6 +648,37 @@ class McpServer:
             return response
 
         self.handle.app.handle = handle_request
+
+    def _dpop_gate(self, req):
+        # type: (Any) -> Any
+        """RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a valid proof for
+        this request (and this server's nonce, when it wants one); then BearerAuth checks
+        the token itself."""
+        authorization = req.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        metadata = 'resource_metadata="%s"' % self.auth.metadata_url(self.handle.app.path)
+        if scheme.lower() == "bearer" and token in self.dpop_bound:
+            return self._unauthorized('DPoP error="invalid_token", ' + metadata)
+        if scheme.lower() != "dpop":
+            return None
+        problem, header, claims = check_dpop_proof(req.headers.get("dpop"), req.method, self.url, token,
+                                                   self.dpop_bound.get(token))
+        with self.lock:
+            self.proofs.append({"method": req.method, "token": token, "problem": problem, "header": header,
+                                "claims": claims})
+        if problem is not None:
+            return self._unauthorized('DPoP error="invalid_dpop_proof", ' + metadata)
+        if self.dpop_nonce is not None and (claims.get("nonce") != self.dpop_nonce or self.dpop_nonce_never_accepted):
+            return self._unauthorized('DPoP error="use_dpop_nonce", ' + metadata, {"DPoP-Nonce": self.dpop_nonce})
+        req.headers["authorization"] = "Bearer " + token
+        return None
+
+    @staticmethod
+    def _unauthorized(challenge, headers=None):
+        # type: (str, Optional[Dict[str, str]]) -> HttpResponse
+        extra = [(name, value) for name, value in (headers or {}).items()]
+        return HttpResponse(401, [("Content-Type", "application/json"), ("WWW-Authenticate", challenge)] + extra,
+                            b'{"error": "unauthorized"}')
 
     def _per_tool_scope(self, req):
         # type: (Any) -> Any

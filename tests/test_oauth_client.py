@@ -99,7 +99,10 @@ def protected(auth_server, mcp_server):
     def make(mcp_options=None, **options):
         # type: (Optional[Dict[str, Any]], Any) -> Any
         auth = auth_server(**options)
-        mcp = mcp_server(auth.verify, [auth.issuer], **(mcp_options or {}))
+        mcp_options = dict(mcp_options or {})
+        if mcp_options.get("dpop"):
+            mcp_options.setdefault("dpop_bound", auth.dpop_bound)  # the tokens' key bindings
+        mcp = mcp_server(auth.verify, [auth.issuer], **mcp_options)
         return auth, mcp
     return make
 
@@ -959,3 +962,329 @@ def test_terminal_authorizer_is_not_held_by_an_idle_connection(monkeypatch):
     finally:
         idle.close()
         thread.join(WAIT)
+
+
+# --- extensions: private_key_jwt, DPoP, enterprise-managed authorization ------------------------------
+
+from mcplite.es256 import ES256Key, jwk_thumbprint, jws_verify  # noqa: E402
+from oauth_support import ID_JAG, ID_TOKEN, TOKEN_EXCHANGE, check_dpop_proof, jwt_parts  # noqa: E402
+
+JWT_CLIENT = "machine-7"
+
+
+def b64url_sha256_of(text):
+    # type: (str) -> str
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def assertion_claims(request, key):
+    # type: (Dict[str, Any], ES256Key) -> Dict[str, Any]
+    """The client assertion of a token request, its signature checked with ``key``."""
+    form = request["form"]
+    assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    token = form["client_assertion"]
+    head, body, signature = token.split(".")
+    from mcplite.es256 import verify
+    assert verify(key.public_jwk(), (head + "." + body).encode("ascii"),
+                  base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
+    header, claims = jwt_parts(token)
+    assert header["alg"] == "ES256"
+    return claims
+
+
+def test_private_key_jwt_client_credentials(protected, connect):
+    key = ES256Key.generate()
+    auth, mcp = protected(jwt_clients={JWT_CLIENT: key.public_jwk()}, auth_methods=["private_key_jwt"])
+    client = connect(mcp.url, auth=OAuth(grant="client_credentials", client_id=JWT_CLIENT, private_key=key,
+                                         authorize=never_authorize), era="modern")
+    assert text_of(client.call_tool("whoami")).split(" ", 1)[1] == "mcp"
+    auth.revoke_all()  # a new token: a new assertion (the server refuses a replayed jti)
+    client.call_tool("whoami")
+    first, second = auth.token_requests("client_credentials")
+    for request in (first, second):
+        assert request["client_auth"] == (JWT_CLIENT, None, "private_key_jwt")
+        assert "client_secret" not in request["form"] and "authorization" not in request["headers"]
+        assert request["form"]["client_id"] == JWT_CLIENT
+    claims = [assertion_claims(request, key) for request in (first, second)]
+    for one in claims:
+        # RFC 7523 §3: iss = sub = client_id; aud the authorization server (its issuer).
+        assert (one["iss"], one["sub"], one["aud"]) == (JWT_CLIENT, JWT_CLIENT, auth.issuer)
+        assert 0 < one["exp"] - one["iat"] <= 60 and abs(one["iat"] - time.time()) < 30
+    assert claims[0]["jti"] != claims[1]["jti"]
+
+
+def test_private_key_jwt_from_a_pem_file_for_a_pre_registered_sign_in(protected, connect, tmp_path):
+    openssl = __import__("shutil").which("openssl")
+    if openssl is None:
+        (pytest.fail if os.environ.get("MCPLITE_REQUIRE_INTEROP") else pytest.skip)("no openssl command line")
+    import subprocess
+    pem_path = str(tmp_path / "client.pem")
+    subprocess.run([openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", pem_path],
+                   check=True, capture_output=True, timeout=30)
+    with open(pem_path) as handle:
+        pem = handle.read()
+    key = ES256Key.from_pem(pem)
+    auth, mcp = protected(jwt_clients={JWT_CLIENT: key.public_jwk()}, auth_methods=["private_key_jwt"])
+    client = connect(mcp.url, auth=oauth(auth, client_id=JWT_CLIENT, private_key=pem), era="legacy")
+    assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+    (request,) = auth.token_requests("authorization_code")
+    assert request["client_auth"] == (JWT_CLIENT, None, "private_key_jwt")
+    assert assertion_claims(request, key)["aud"] == auth.issuer
+
+
+def test_private_key_jwt_is_refused_where_es256_is_not_taken(protected, connect):
+    key = ES256Key.generate()
+    auth, mcp = protected(jwt_clients={JWT_CLIENT: key.public_jwk()},
+                          metadata_overrides={"token_endpoint_auth_signing_alg_values_supported": ["RS256"]})
+    with pytest.raises(AuthorizationError, match="ES256"):
+        connect(mcp.url, auth=OAuth(grant="client_credentials", client_id=JWT_CLIENT, private_key=key),
+                era="modern").call_tool("whoami")
+    assert auth.token_requests() == []
+
+
+def test_private_key_needs_a_client_id_and_a_key():
+    with pytest.raises(ValueError, match="client_id"):
+        OAuth(grant="client_credentials", private_key=ES256Key.generate())
+    with pytest.raises(ValueError):
+        OAuth(client_id="x", private_key="-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+
+
+def dpop_tokens(auth):
+    # type: (Any) -> List[Dict[str, Any]]
+    return [r for r in auth.token_requests() if "dpop" in r]
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_dpop_binds_the_token_and_proves_every_request(protected, connect, era):
+    auth, mcp = protected(mcp_options={"dpop": True}, dpop=True)
+    client = connect(mcp.url, auth=oauth(auth, dpop=True), era=era)
+    token = text_of(client.call_tool("whoami")).split(" ", 1)[0]
+    client.call_tool("add", {"a": 2, "b": 3})
+    client.close()
+    # The token request carried a valid proof (no ath), and the token is bound to its key.
+    (request,) = auth.token_requests("authorization_code")
+    assert request["dpop"]["problem"] is None
+    proof_claims = request["dpop"]["claims"]
+    assert (proof_claims["htm"], proof_claims["htu"]) == ("POST", auth.issuer + "/token")
+    assert "ath" not in proof_claims and "nonce" not in proof_claims
+    assert auth.dpop_bound[token] == jwk_thumbprint(request["dpop"]["header"]["jwk"])
+    # Every request to the MCP server with the token: the DPoP scheme and a good proof of its own.
+    tokened = [e for e in mcp.since() if e["headers"].get("authorization")]
+    assert tokened and all(e["headers"]["authorization"] == "DPoP " + token for e in tokened)
+    assert len(mcp.proofs) == len(tokened)
+    assert [p["problem"] for p in mcp.proofs] == [None] * len(mcp.proofs)
+    jtis = [p["claims"]["jti"] for p in mcp.proofs]
+    assert len(set(jtis)) == len(jtis), "a proof was sent twice"
+    methods = {p["method"] for p in mcp.proofs}
+    assert methods >= {"POST"} and (era == "modern" or methods == {"POST", "GET", "DELETE"})
+    for proof in mcp.proofs:
+        assert proof["claims"]["ath"] == b64url_sha256_of(token) and proof["claims"]["htu"] == mcp.url
+        assert set(proof["header"]["jwk"]) == {"kty", "crv", "x", "y"}
+
+
+def test_dpop_nonces_of_the_authorization_and_the_resource_server(protected, connect):
+    auth, mcp = protected(mcp_options={"dpop": True, "dpop_nonce": "rs-nonce-1"}, dpop=True, dpop_nonce="as-nonce-1")
+    client = connect(mcp.url, auth=oauth(auth, dpop=True), era="modern")
+    client.call_tool("whoami")
+    client.call_tool("whoami")
+    # The token endpoint: refused once for its nonce, then the same code with a new proof carrying it.
+    first, second = auth.token_requests("authorization_code")
+    assert "nonce" not in first["dpop"]["claims"] and second["dpop"]["claims"]["nonce"] == "as-nonce-1"
+    assert first["dpop"]["claims"]["jti"] != second["dpop"]["claims"]["jti"]
+    assert first["form"]["code"] == second["form"]["code"]
+    # The MCP server: the first tokened request refused with use_dpop_nonce, the rest carry its nonce.
+    nonces = [p["claims"].get("nonce") for p in mcp.proofs]
+    assert nonces[0] is None and nonces[1:] and set(nonces[1:]) == {"rs-nonce-1"}
+    assert [p["problem"] for p in mcp.proofs] == [None] * len(nonces)
+    assert auth.hits("authorize") and len(auth.hits("authorize")) == 1  # a nonce is not a new sign-in
+
+
+def test_a_resource_server_never_satisfied_with_its_nonce_ends_in_authorization_error(protected, connect):
+    auth, mcp = protected(mcp_options={"dpop": True, "dpop_nonce": "n", "dpop_nonce_never_accepted": True}, dpop=True)
+    with pytest.raises(AuthorizationError, match="use_dpop_nonce"):
+        connect(mcp.url, auth=oauth(auth, dpop=True), era="modern").call_tool("whoami")
+    # Once without the nonce, once with it: no loop.
+    assert [p["claims"].get("nonce") for p in mcp.proofs] == [None, "n"]
+
+
+def test_an_authorization_server_refusing_its_own_nonce_is_asked_only_twice(protected, connect):
+    auth, mcp = protected(mcp_options={"dpop": True}, dpop=True, dpop_nonce="as")
+    auth.dpop_nonce = "changes"  # the nonce it names is never the one it accepts
+    original = auth._dpop_check
+
+    def check(handler, record):
+        # type: (Any, Dict[str, Any]) -> Any
+        auth.dpop_nonce = "want-%d" % len(auth.token_requests())
+        return original(handler, record)
+    auth._dpop_check = check
+    with pytest.raises(AuthorizationError, match="use_dpop_nonce"):
+        connect(mcp.url, auth=oauth(auth, dpop=True), era="modern").call_tool("whoami")
+    assert len(auth.token_requests("authorization_code")) == 2
+
+
+@pytest.mark.parametrize("opt_in, advertised", [(False, True), (True, False)], ids=["not-asked", "not-offered"])
+def test_dpop_only_when_asked_for_and_offered(protected, connect, opt_in, advertised):
+    auth, mcp = protected(mcp_options={"dpop": True}, dpop=advertised)
+    client = connect(mcp.url, auth=oauth(auth, dpop=opt_in), era="modern")
+    token = text_of(client.call_tool("whoami")).split(" ", 1)[0]
+    (request,) = auth.token_requests("authorization_code")
+    assert "dpop" not in request["headers"]
+    assert token not in auth.dpop_bound
+    tokened = [e for e in mcp.since() if e["headers"].get("authorization")]
+    assert tokened and all(e["headers"]["authorization"] == "Bearer " + token and "dpop" not in e["headers"]
+                           for e in tokened)
+
+
+def test_dpop_refresh_carries_a_proof_and_the_key_is_kept_with_the_tokens(protected, connect, tmp_path):
+    auth, mcp = protected(mcp_options={"dpop": True}, dpop=True)
+    path = str(tmp_path / "tokens.json")
+    client = connect(mcp.url, auth=oauth(auth, dpop=True, storage=FileTokenStorage(path)), era="modern")
+    client.call_tool("whoami")
+    auth.revoke_all()
+    token = text_of(client.call_tool("whoami")).split(" ", 1)[0]
+    (refresh,) = auth.token_requests("refresh_token")
+    assert refresh["dpop"]["problem"] is None
+    key_of_first = jwk_thumbprint(auth.token_requests("authorization_code")[0]["dpop"]["header"]["jwk"])
+    assert jwk_thumbprint(refresh["dpop"]["header"]["jwk"]) == key_of_first == auth.dpop_bound[token]
+    client.close()
+    # Another OAuth (another run) with the same file: the stored token, proved with the stored key.
+    mark = mcp.mark()
+    again = connect(mcp.url, auth=oauth(auth, dpop=True, storage=FileTokenStorage(path), authorize=never_authorize),
+                    era="modern")
+    assert text_of(again.call_tool("whoami")).split(" ", 1)[0] == token
+    assert len(auth.token_requests()) == 2
+    assert all(e["status"] != 401 for e in mcp.since(mark))
+
+
+def test_dpop_proof_is_checked_by_the_test_servers_themselves():
+    """The checker the tests rely on refuses what it must (so the tests above can fail)."""
+    from mcplite.es256 import jws
+    key = ES256Key.generate()
+    good = {"jti": "j" * 20, "htm": "POST", "htu": "http://h/mcp", "iat": int(time.time()),
+            "ath": b64url_sha256_of("tok")}
+    header = {"typ": "dpop+jwt", "jwk": key.public_jwk()}
+    jkt = key.thumbprint()
+    assert check_dpop_proof(jws(header, good, key), "POST", "http://h/mcp", "tok", jkt)[0] is None
+    assert check_dpop_proof(jws(header, good, key), "GET", "http://h/mcp", "tok", jkt)[0]
+    assert check_dpop_proof(jws(header, good, key), "POST", "http://h/other", "tok", jkt)[0]
+    assert check_dpop_proof(jws(header, good, key), "POST", "http://h/mcp", "other-token", jkt)[0]
+    assert check_dpop_proof(jws(header, good, key), "POST", "http://h/mcp", "tok", ES256Key.generate().thumbprint())[0]
+    assert check_dpop_proof(jws(header, dict(good, iat=1), key), "POST", "http://h/mcp", "tok", jkt)[0]
+    assert check_dpop_proof(jws(dict(header, typ="JWT"), good, key), "POST", "http://h/mcp", "tok", jkt)[0]
+    other = jws({"typ": "dpop+jwt", "jwk": ES256Key.generate().public_jwk()}, good, key)
+    assert check_dpop_proof(other, "POST", "http://h/mcp", "tok", jkt)[0]
+
+
+IDP_CLIENT = "idp-client-3"
+ID_TOKEN_VALUE = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln"
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_enterprise_managed_authorization_exchanges_the_id_token_for_an_id_jag(auth_server, mcp_server, connect, era):
+    idp = auth_server(clients={IDP_CLIENT: None}, idp_id_tokens=[ID_TOKEN_VALUE])
+    auth = auth_server(clients={CLIENT_ID: CLIENT_SECRET}, jag_issuer=idp, auth_methods=["client_secret_basic"])
+    mcp = mcp_server(auth.verify, [auth.issuer])
+    given = []  # type: List[str]
+
+    def id_token():
+        # type: () -> str
+        given.append(ID_TOKEN_VALUE)
+        return ID_TOKEN_VALUE
+    client = connect(mcp.url, auth=OAuth(grant="id_jag", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                         id_token=id_token, idp_token_endpoint=idp.issuer + "/token",
+                                         idp_client_id=IDP_CLIENT, authorize=never_authorize), era=era)
+    assert text_of(client.call_tool("whoami")).split(" ", 1)[1] == "mcp"
+    assert given == [ID_TOKEN_VALUE]
+    (exchange,) = idp.token_requests()
+    form = exchange["form"]
+    assert form["grant_type"] == TOKEN_EXCHANGE
+    assert (form["requested_token_type"], form["subject_token_type"]) == (ID_JAG, ID_TOKEN)
+    assert (form["audience"], form["resource"], form["subject_token"]) == (auth.issuer, mcp.url, ID_TOKEN_VALUE)
+    assert form["client_id"] == IDP_CLIENT and "authorization" not in exchange["headers"]
+    (grant,) = auth.token_requests()
+    assert grant["form"]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert grant["form"]["assertion"] in idp.jags
+    assert grant["client_auth"] == (CLIENT_ID, CLIENT_SECRET, "client_secret_basic")
+    assert auth.hits("register") == [] and auth.hits("authorize") == []
+
+
+def test_enterprise_managed_authorization_refuses_what_is_not_an_id_jag(auth_server, mcp_server, connect):
+    idp = auth_server(clients={IDP_CLIENT: "idp-secret"}, idp_id_tokens=[ID_TOKEN_VALUE],
+                      issued_token_type="urn:ietf:params:oauth:token-type:access_token")
+    auth = auth_server(clients={CLIENT_ID: CLIENT_SECRET}, jag_issuer=idp)
+    mcp = mcp_server(auth.verify, [auth.issuer])
+    with pytest.raises(AuthorizationError, match="not an ID-JAG"):
+        connect(mcp.url, auth=OAuth(grant="id_jag", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                    id_token=ID_TOKEN_VALUE, idp_token_endpoint=idp.issuer + "/token",
+                                    idp_client_id=IDP_CLIENT, idp_client_secret="idp-secret"),
+                era="modern").call_tool("whoami")
+    (exchange,) = idp.token_requests()
+    assert exchange["client_auth"] == (IDP_CLIENT, "idp-secret", "client_secret_basic")
+    assert auth.token_requests() == []
+
+
+def test_enterprise_managed_authorization_needs_its_idp_settings():
+    with pytest.raises(ValueError, match="id_jag"):
+        OAuth(grant="id_jag", client_id="c", client_secret="s", id_token="t")
+    with pytest.raises(AuthorizationError):
+        OAuth(grant="id_jag", client_id="c", id_token="t", idp_client_id="i",
+              idp_token_endpoint="http://idp.example/token")  # not https, not loopback
+
+
+def test_the_old_http_sse_transport_gets_the_oauths_headers_on_every_request():
+    """2024-11-05 HTTP+SSE: the GET stream and each POST carry what the OAuth makes for
+    that request (a DPoP proof is per request: its method and URL)."""
+    from mcplite import Server
+    app = Server("old")
+
+    @app.tool()
+    def add(a: int, b: int) -> int:
+        """Adds"""
+        return a + b
+
+    class FakeAuth:
+        def __init__(self):
+            # type: () -> None
+            self.calls = []  # type: List[Any]
+
+        def bind(self, url, fetch):
+            # type: (str, Any) -> None
+            pass
+
+        def header(self):
+            # type: () -> Any
+            return 1, "DPoP tok"
+
+        def request_headers(self, method, url):
+            # type: (str, str) -> Any
+            self.calls.append((method, url))
+            return 1, {"Authorization": "DPoP tok", "DPoP": "proof-%d" % len(self.calls)}
+
+        def recover(self, *args):
+            # type: (Any) -> bool
+            return False
+
+    seen = []  # type: List[Any]
+    with app.run_in_thread("http", port=0) as handle:
+        inner = handle.app.handle
+
+        def record(req):
+            # type: (Any) -> Any
+            seen.append((req.method, req.path, req.headers.get("authorization"), req.headers.get("dpop")))
+            return inner(req)
+        handle.app.handle = record
+        url = handle.url.replace("/mcp", "/sse")
+        auth = FakeAuth()
+        with Client.http(url, timeout=5, auth=auth) as client:
+            assert type(client._channel).__name__ == "LegacySseChannel"
+            assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+    old = [entry for entry in seen if entry[1] != "/sse" or entry[0] == "GET"]
+    assert old and all(entry[2] == "DPoP tok" for entry in old)
+    proofs = [entry[3] for entry in old]
+    assert len(set(proofs)) == len(proofs)  # one of its own each
+    # The Streamable HTTP attempts (POSTs, refused), the GET stream, then the messages' POSTs.
+    get = auth.calls.index(("GET", url))
+    assert get > 0 and set(auth.calls[:get]) == {("POST", url)}
+    assert len(auth.calls) > get + 1 and {method for method, _ in auth.calls[get + 1:]} == {"POST"}
+    assert all(target.startswith(handle.url.replace("/mcp", "/messages?session_id="))
+               for _, target in auth.calls[get + 1:])

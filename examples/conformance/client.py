@@ -277,6 +277,41 @@ def run_client_credentials(url: str) -> None:
         call_tool(client, "test-tool", {})
 
 
+@scenario("auth/client-credentials-jwt")
+def run_client_credentials_jwt(url: str) -> None:
+    """SEP-1046: client credentials, the client authenticated by an ES256 assertion signed
+    with the context's PKCS#8 key (private_key_jwt)."""
+    ctx = context()
+    if ctx.get("signing_algorithm", "ES256") != "ES256":
+        raise Unsupported("signing algorithm %r (mcplite signs ES256 only)" % ctx.get("signing_algorithm"))
+    auth = OAuth(grant="client_credentials", client_id=ctx.get("client_id"), private_key=ctx.get("private_key_pem"))
+    with connect(url, auth=auth) as client:
+        list_tools(client)
+        call_tool(client, "test-tool", {})
+
+
+@scenario("auth/enterprise-managed-authorization", "auth/cross-app-access-complete-flow")
+def run_enterprise_managed(url: str) -> None:
+    """SEP-990: the context's IdP ID token exchanged at the IdP for an ID-JAG (RFC 8693),
+    which is the JWT bearer grant at the authorization server."""
+    ctx = context()
+    auth = OAuth(grant="id_jag", client_id=ctx.get("client_id"), client_secret=ctx.get("client_secret"),
+                 id_token=ctx.get("idp_id_token"), idp_token_endpoint=ctx.get("idp_token_endpoint"),
+                 idp_client_id=ctx.get("idp_client_id"))
+    with connect(url, auth=auth) as client:
+        list_tools(client)
+        call_tool(client, "test-tool", {})
+
+
+@scenario("auth/dpop", "auth/dpop-nonce")
+def run_dpop(url: str) -> None:
+    """SEP-1932: the authorization code flow with DPoP-bound tokens (a proof on the token
+    request and on every MCP request; server nonces honoured)."""
+    with connect(url, auth=oauth(dpop=True)) as client:
+        list_tools(client)
+        call_tool(client, "test-tool", {})
+
+
 @scenario("auth/wif-jwt-bearer")
 def run_jwt_bearer(url: str) -> None:
     """A workload identity: the context's JWT is the grant (no sign-in, no registration)."""
@@ -288,12 +323,7 @@ def run_jwt_bearer(url: str) -> None:
 
 
 # Scenarios that need what mcplite's client does not have, and the reason.
-PENDING = {
-    "auth/client-credentials-jwt": "needs private_key_jwt client authentication (ES256 signing)",
-    "auth/dpop": "needs DPoP proofs (ES256 signing, JWK thumbprints)",
-    "auth/dpop-nonce": "needs DPoP proofs (ES256 signing, JWK thumbprints)",
-    "auth/enterprise-managed-authorization": "needs the RFC 8693 token exchange (ID-JAG)",
-}
+PENDING = {}  # type: Dict[str, str]
 
 
 def main() -> int:
