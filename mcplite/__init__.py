@@ -22,16 +22,17 @@ from .protocol import (
     embedded_resource, image, resource_contents, resource_link, text,
 )
 from .server import Cancelled, Context, Server, ToolError
+from .tasks import TASKS_EXTENSION
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Server", "Context", "ToolError", "MCPError", "Cancelled", "UrlElicitationRequired",
+    "Server", "Context", "ToolError", "MCPError", "Cancelled", "UrlElicitationRequired", "TASKS_EXTENSION",
     "text", "image", "audio", "resource_link", "embedded_resource", "resource_contents",
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
     "ConnectionClosed", "HttpError", "OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage",
-    "TerminalAuthorizer", "Tracer",
+    "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "__version__",
 ]
 
@@ -43,6 +44,8 @@ _LAZY_CLIENT = ("Client", "RequestTimeout")
 _LAZY_HTTP_CLIENT = ("HttpError",)
 _LAZY_OAUTH = ("OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
 _LAZY_TRACING = ("Tracer",)
+_LAZY_TASKWAIT = ("TaskCancelled",)
+_LAZY_ES256 = ("ES256Key",)
 
 
 def __getattr__(name: str) -> Any:
@@ -61,4 +64,10 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_TRACING:
         from . import tracing
         return getattr(tracing, name)
+    if name in _LAZY_TASKWAIT:
+        from . import taskwait
+        return getattr(taskwait, name)
+    if name in _LAZY_ES256:
+        from . import es256
+        return getattr(es256, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -201,21 +201,56 @@ def ask(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional
     """Put one request to the client for ``call`` and return the client's result (a wire
     dict). Raises MCPError (capability missing, timeout, malformed answer, the client's
     own error), ``Cancelled``, or - in 2026-07-28 - InputRequired."""
+    if call.task is not None:
+        return _ask_in_task(call, kind, method, params, key, timeout)
     if call.modern:
         return _ask_by_round_trip(call, kind, method, params, key)
     return _ask_now(call, method, params, timeout)
 
 
-def _ask_by_round_trip(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional[str]) -> Dict[str, Any]:
+def _input_key(call: Any, kind: str, method: str, key: Optional[str]) -> str:
     if method not in (_ELICIT, _SAMPLE, _ROOTS):
         raise MCPError(INVALID_REQUEST, "%s cannot be sent to a 2026-07-28 client" % method)
     call.asked += 1
     if key is None:
         # The n-th question of a run: the handler asks the same questions in the same
         # order every round, so the numbering is stable across rounds.
-        key = "%s-%d" % (kind, call.asked)
-    elif not isinstance(key, str) or not key:
+        return "%s-%d" % (kind, call.asked)
+    if not isinstance(key, str) or not key:
         raise ValueError("an input key is a non-empty string")
+    return key
+
+
+def _ask_in_task(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional[str],
+                 timeout: Optional[float]) -> Dict[str, Any]:
+    """In a task (the tasks extension) the handler runs once, on a thread of its own: the
+    question becomes one of the task's ``inputRequests`` (status ``input_required``) and the
+    handler waits for the ``tasks/update`` that answers it - until the task is cancelled
+    or expires, or ``timeout`` seconds pass."""
+    key = _input_key(call, kind, method, key)
+    task = call.task
+    store = call.server.tasks
+    found = store.answered(task, key)
+    if found is None:
+        required = required_capability(method, params, call.client_capabilities, call.version)
+        if required is not None:
+            raise _capability_error(method, required)
+        request = {key: {"method": method, "params": params}}
+        if task.gathering:
+            raise InputRequired(request)  # ctx.gather posts them all at once, then waits
+        store.await_answers(task, request, timeout)
+        found = store.answered(task, key)
+    # Checked when tasks/update took it; checked again for answers carried over from the
+    # input_required rounds before the task started.
+    problem = answer_problem(method, params, found[0])
+    if problem is not None:
+        raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses[%r] is not a valid %s result: %s"
+                       % (key, method, problem), {"key": key})
+    return found[0]
+
+
+def _ask_by_round_trip(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional[str]) -> Dict[str, Any]:
+    key = _input_key(call, kind, method, key)
     answers = call.answers
     if answers is not None and key in answers:
         answer = answers[key]
@@ -281,7 +316,25 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
 
 def gather(call: Any, questions: Sequence[Callable[[], Any]]) -> List[Any]:
     """Run several questions; in 2026-07-28 the ones not answered yet go to the client
-    together, in one ``input_required`` result."""
+    together, in one ``input_required`` result; in a task they become the task's input
+    requests together, and the handler waits for all the answers."""
+    task = call.task
+    if task is not None:
+        first = call.asked
+        wanted = {}  # type: Dict[str, Dict[str, Any]]
+        task.gathering = True
+        try:
+            for question in questions:
+                try:
+                    question()
+                except InputRequired as exc:
+                    wanted.update(exc.requests)
+        finally:
+            task.gathering = False
+        if wanted:
+            call.server.tasks.await_answers(task, wanted, None)
+        call.asked = first  # the same questions again, in the same order: all answered now
+        return [question() for question in questions]
     results = []  # type: List[Any]
     missing = {}  # type: Dict[str, Dict[str, Any]]
     for question in questions:

@@ -362,7 +362,8 @@ class Client:
                  on_resource_updated: Optional[Callable[[str], Any]] = None,
                  on_list_changed: Optional[Callable[[str], Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
-                 max_rounds: int = 10, trace: Any = None, _channel: Optional[_ClientChannel] = None) -> None:
+                 max_rounds: int = 10, tasks: bool = False, trace: Any = None,
+                 _channel: Optional[_ClientChannel] = None) -> None:
         if era not in ("auto", "modern", "legacy"):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
         if protocol_version is not None:
@@ -393,6 +394,9 @@ class Client:
         self.on_resource_updated = on_resource_updated
         self.on_list_changed = on_list_changed
         self.capabilities = self._declared_capabilities(capabilities)
+        # The tasks extension is a 2026-07-28 one: declared in each request's _meta only.
+        self.tasks = tasks
+        self._modern_capabilities = self.capabilities_with_tasks(tasks)
         # What the server told us.
         self.era = None  # type: Optional[str]   # "legacy" or "modern" once connected
         self.protocol_version = None  # type: Optional[str]
@@ -524,13 +528,34 @@ class Client:
         return tools
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
-                  progress: Optional[Callable[[float, Optional[float], Optional[str]], Any]] = None) -> Dict[str, Any]:
+                  progress: Optional[Callable[[float, Optional[float], Optional[str]], Any]] = None,
+                  wait: bool = True, task: Optional[bool] = None) -> Dict[str, Any]:
         """The ``CallToolResult`` (an ``isError`` result is returned, not raised).
-        ``progress(progress, total, message)`` is called for each progress notification."""
+        ``progress(progress, total, message)`` is called for each progress notification.
+        A tool the server runs as a task (2026-07-28, with ``Client(tasks=True)`` or
+        ``task=True`` for this call alone) is waited for, unless ``wait=False``: then its
+        CreateTaskResult is returned, for ``wait_task(taskId)`` or ``cancel_task(taskId)``."""
         params = {"name": name}  # type: Dict[str, Any]
         if arguments is not None:
             params["arguments"] = arguments
-        return self.request("tools/call", params, timeout=timeout, progress=progress)
+        if task is not None and task != self.tasks and self.era == "modern":
+            # The extension is declared request by request: "regardless of prior declarations".
+            params["_meta"] = {META_CLIENT_CAPABILITIES: self.capabilities_with_tasks(task)}
+        return self.request("tools/call", params, timeout=timeout, progress=progress, wait=wait)
+
+    def wait_task(self, task_id: str, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Wait for a task to end and return the tool's result: polls ``tasks/get``,
+        answers its questions through the handlers, gives up (``tasks/cancel``, then
+        ``RequestTimeout``) after ``timeout`` seconds in which the task did not change.
+        A task that failed raises its error, one that was cancelled ``TaskCancelled``."""
+        from .taskwait import await_task
+        return await_task(self, {"taskId": task_id, "status": "working"}, timeout)
+
+    def cancel_task(self, task_id: str, timeout: Optional[float] = None) -> None:
+        """Ask the server to cancel a task (``tasks/cancel``; the task may still end
+        otherwise if it was about to)."""
+        from .taskwait import cancel_task
+        cancel_task(self, task_id, timeout, quiet=False)
 
     def list_resources(self, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
         return self._list_all("resources/list", "resources", timeout)
@@ -608,10 +633,11 @@ class Client:
             self._send(notification("notifications/roots/list_changed"))
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
-                progress: Optional[Callable[..., Any]] = None) -> Dict[str, Any]:
+                progress: Optional[Callable[..., Any]] = None, wait: bool = True) -> Dict[str, Any]:
         """Send any request and return its result. In 2026-07-28 the ``_meta`` envelope is
-        added, and ``input_required`` rounds are answered through the handlers and retried
-        (at most ``max_rounds`` times)."""
+        added, ``input_required`` rounds are answered through the handlers and retried
+        (at most ``max_rounds`` times), and a task the server created is waited for
+        (unless ``wait=False``; see ``wait_task``)."""
         params = dict(params) if params else {}
         if self.era != "modern":
             try:
@@ -624,6 +650,9 @@ class Client:
             return self._call(method, params, timeout, progress)
         for rounds in range(self.max_rounds + 1):
             result = self._call(method, params, timeout, progress)
+            if result.get("resultType") == "task" and wait:
+                from .taskwait import await_task
+                return await_task(self, result, timeout)
             if result.get("resultType") != "input_required":
                 return result
             if rounds == self.max_rounds:
@@ -680,6 +709,18 @@ class Client:
             # "{}" meant form mode; naming another mode must not drop it.
             caps["elicitation"] = dict(elicit, form={})
         return caps
+
+    def capabilities_with_tasks(self, tasks: bool) -> Dict[str, Any]:
+        """The capabilities declared, with the tasks extension in them or not."""
+        from .tasks import TASKS_EXTENSION
+        extensions = dict(self.capabilities.get("extensions") or {})
+        if tasks:
+            extensions.setdefault(TASKS_EXTENSION, {})
+        else:
+            extensions.pop(TASKS_EXTENSION, None)
+        if extensions:
+            return dict(self.capabilities, extensions=extensions)
+        return {k: v for k, v in self.capabilities.items() if k != "extensions"}
 
     def _connect(self, era: str, version: Optional[str]) -> None:
         if era != "legacy" and self._discover(version or MODERN_VERSIONS[-1], forced=era == "modern"):
@@ -793,7 +834,7 @@ class Client:
         if self.era == "modern":
             meta[META_PROTOCOL_VERSION] = self.protocol_version
             meta[META_CLIENT_INFO] = self.client_info
-            meta[META_CLIENT_CAPABILITIES] = self.capabilities
+            meta.setdefault(META_CLIENT_CAPABILITIES, self._modern_capabilities)
             if self.log_level is not None:
                 meta[META_LOG_LEVEL] = self.log_level
         if progress_token is not None:

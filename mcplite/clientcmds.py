@@ -421,7 +421,7 @@ def cc_run_call(client: Any, name: str, pairs: List[str], as_json: Optional[str]
     _cc_check_arguments(tool, arguments)
     meter = CcProgress(sys.stderr)
     try:
-        result = cc_calling(client, name, client.call_tool, name, arguments, progress=meter.update)
+        result = cc_calling(client, name, _cc_call_tool, client, name, arguments, meter.update)
     finally:
         meter.done()
     if raw:
@@ -433,6 +433,23 @@ def cc_run_call(client: Any, name: str, pairs: List[str], as_json: Optional[str]
         cli_error("call", "%s reported an error (its result has isError: true)" % name)
         return CLI_EXIT_TOOL_ERROR
     return CLI_EXIT_OK
+
+
+def _cc_call_tool(client: Any, name: str, arguments: Dict[str, Any], progress: Callable[..., Any]) -> Dict[str, Any]:
+    """``tools/call``, as a task when the tool can only run as one (the server said so with
+    -32021 naming the tasks extension): waited for, its questions asked of the user."""
+    from .jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, MCPError
+    from .tasks import TASKS_EXTENSION
+    try:
+        return client.call_tool(name, arguments, progress=progress)
+    except MCPError as exc:
+        data = exc.data if isinstance(exc.data, dict) else {}
+        required = data.get("requiredCapabilities")
+        extensions = required.get("extensions") if isinstance(required, dict) else None
+        if (exc.code != MISSING_REQUIRED_CLIENT_CAPABILITY or client.era != "modern"
+                or not isinstance(extensions, dict) or TASKS_EXTENSION not in extensions):
+            raise
+    return client.call_tool(name, arguments, progress=progress, task=True)
 
 
 def cc_format_content(content: Any, structured: Any = None) -> str:

@@ -36,7 +36,7 @@ class Call:
         "id", "method", "params", "version", "modern", "session", "client_capabilities",
         "client_info", "log_level", "emit", "cancelled", "finished", "progress_token",
         "last_progress", "server", "connection", "offered_versions", "headers", "principal",
-        "waiting", "answers", "used_answers", "asked",
+        "waiting", "answers", "used_answers", "asked", "task", "task_startable",
     )
 
     def __init__(self, server: Any, id: Any, method: str, params: Dict[str, Any]) -> None:
@@ -74,6 +74,10 @@ class Call:
         self.answers = None  # type: Optional[Dict[str, Any]]
         self.used_answers = {}  # type: Dict[str, Any]
         self.asked = 0
+        # The tasks extension: the Task this call's handler runs in (None: an ordinary
+        # request), and whether ``ctx.start_task()`` may turn the call into one.
+        self.task = None  # type: Any
+        self.task_startable = False
 
 
 def _discard_message(message: Message) -> None:
@@ -141,6 +145,30 @@ class Context:
         """Raise ``Cancelled`` if the client cancelled this request (a handy stopping point)."""
         if self._call.cancelled:
             raise Cancelled("request %r was cancelled" % (self._call.id,))
+
+    @property
+    def task_id(self) -> Optional[str]:
+        """The id of the task this handler runs in (the tasks extension), else None."""
+        task = self._call.task
+        return task.id if task is not None else None
+
+    def start_task(self) -> bool:
+        """In a tool registered with ``task_start="handler"``: from here on, run as a task.
+
+        Until this is called the call is an ordinary request, so questions asked before it
+        are ``input_required`` rounds of the call itself ("SHOULD resolve all MRTR exchanges
+        synchronously before responding with a CreateTaskResult"). Here the call is
+        answered with a task, and the task runs the handler again from the top, with the
+        answers already given (so the code before this line runs again: keep it free of
+        side effects). Inside the task, or when the client did not declare the tasks
+        extension, it returns at once: True in a task, False otherwise."""
+        call = self._call
+        if call.task is not None:
+            return True
+        if call.task_startable:
+            from .tasks import TaskStart  # only tools with task support get here
+            raise TaskStart()
+        return False
 
     def progress(self, progress: float, total: Optional[float] = None, message: Optional[str] = None) -> bool:
         """Send ``notifications/progress`` if the client asked for it (a ``progressToken``).

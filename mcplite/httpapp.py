@@ -51,7 +51,11 @@ _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 # version 2025-03-26."
 _ASSUMED_VERSION = "2025-03-26"
 # Methods whose name or URI 2026-07-28 mirrors into Mcp-Name, and the params key it comes from.
-_NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+# The tasks extension adds its own: "When tasks/get, tasks/update, or tasks/cancel is sent
+# over the Streamable HTTP transport, the client MUST set the Mcp-Name header ... to the
+# value of params.taskId."
+_NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+                  "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
 _B64_PREFIX = "=?base64?"
 _B64_SUFFIX = "?="
 

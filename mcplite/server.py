@@ -18,6 +18,9 @@ from .jsonrpc import (
     UNSUPPORTED_PROTOCOL_VERSION, MCPError, Message, error_response, notification, result_response,
 )
 from .asking import InputRequired, UrlElicitationRequired, input_required_result, load_answers, url_elicitation_round
+from .tasks import (
+    TASK_SUPPORT, TASKS_EXTENSION, TaskStart, TaskStore, declares_tasks, missing_tasks_capability,
+)
 from .context import LOG_RANK, Call, Cancelled, Context, Emit, LegacySession
 from .logs import LazyLogger
 from .sealing import Sealer
@@ -79,9 +82,12 @@ class Tool(_Handler):
                  description: Optional[str], annotations: Optional[Dict[str, Any]],
                  output_schema: Optional[Dict[str, Any]], wrap_output: bool,
                  icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]],
-                 input_schema: Optional[Dict[str, Any]] = None) -> None:
+                 input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
+                 task_start: str = "call") -> None:
         super().__init__(fn, shape)
         self.name = name
+        self.task = task  # None, "optional" or "required": whether a call may become a task
+        self.task_start = task_start
         self.title = title
         self.description = description
         self.annotations = annotations
@@ -359,6 +365,12 @@ class Server:
     keys the seals on 2026-07-28 ``requestState`` values and on cursors (default: random
     per process; give every process behind one endpoint the same one), and
     ``input_state_ttl`` is how many seconds a ``requestState`` stays good.
+
+    The tasks extension (tools registered with ``task=``): at most ``max_tasks`` tasks are
+    kept at once (one more is refused with -32603 "Server busy"), each for ``task_ttl``
+    seconds from its creation - its ``ttlMs`` - finished or not: a task still running then
+    is cancelled, and every task is forgotten (never earlier). ``task_poll_interval_ms`` is
+    the ``pollIntervalMs`` suggested to clients (None: none).
     """
 
     def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
@@ -367,7 +379,8 @@ class Server:
                  cache_ttl_ms: int = 0, cache_scope: str = "private", max_workers: int = 16,
                  page_size: Optional[int] = None, client_request_timeout: float = 300.0,
                  state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
-                 max_subscriptions: int = 1000) -> None:
+                 max_subscriptions: int = 1000, max_tasks: int = 1000, task_ttl: float = 3600.0,
+                 task_poll_interval_ms: Optional[int] = 1000) -> None:
         if cache_scope not in ("public", "private"):
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
@@ -376,6 +389,15 @@ class Server:
             raise ValueError("page_size must be None or an integer >= 1")
         if not client_request_timeout > 0:
             raise ValueError("client_request_timeout must be > 0")
+        if not isinstance(max_tasks, int) or max_tasks < 1:
+            raise ValueError("max_tasks must be an integer >= 1")
+        if not task_ttl >= 0.001:
+            raise ValueError("task_ttl must be at least 0.001 (seconds)")
+        if task_poll_interval_ms is not None and (not isinstance(task_poll_interval_ms, int)
+                                                  or task_poll_interval_ms < 1):
+            raise ValueError("task_poll_interval_ms must be None or an integer >= 1")
+        # The tasks extension's store: one per server, since 2026-07-28 requests share nothing.
+        self.tasks = TaskStore(max_tasks, task_ttl, task_poll_interval_ms)
         self.page_size = page_size
         self.client_request_timeout = client_request_timeout
         self.sealer = Sealer(state_secret)
@@ -415,6 +437,9 @@ class Server:
             "resources/subscribe": self._subscribe,
             "resources/unsubscribe": self._unsubscribe,
             "completion/complete": self._complete,
+            "tasks/get": self._get_task,
+            "tasks/update": self._update_task,
+            "tasks/cancel": self._cancel_task,
         }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
 
     # -- registration ------------------------------------------------------
@@ -423,18 +448,26 @@ class Server:
              description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
              output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
              icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
-             input_schema: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
+             task_start: str = "call") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
         docstring; the input schema comes from the parameters' type hints (or is given
         whole as ``input_schema``, then published exactly as written) and the output schema
-        from the return annotation (``structured_output=False`` turns that off)."""
+        from the return annotation (``structured_output=False`` turns that off).
+
+        ``task`` opts the tool in to the tasks extension (2026-07-28): ``"optional"`` - a
+        call from a client that declared the extension is answered with a task at once and
+        the function runs on a thread of its own, others are served as usual;
+        ``"required"`` - as optional, but a client without the extension gets error
+        -32021. ``task_start="handler"`` lets the function decide instead: the call stays
+        an ordinary request until it calls ``ctx.start_task()``."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
-                          icons=icons, meta=meta, input_schema=input_schema)
+                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start)
             return fn
         return register
 
@@ -442,7 +475,8 @@ class Server:
                  description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
                  output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
                  icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
-                 input_schema: Optional[Dict[str, Any]] = None) -> Tool:
+                 input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
+                 task_start: str = "call") -> Tool:
         tool_name = name or getattr(fn, "__name__", None)
         if not tool_name or not re.match(_TOOL_NAME, tool_name):
             # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
@@ -461,8 +495,12 @@ class Server:
             raise ValueError("tool %r: an output schema's root must be {\"type\": \"object\"}" % tool_name)
         if input_schema is not None and (not isinstance(input_schema, dict) or input_schema.get("type") != "object"):
             raise ValueError("tool %r: an input schema's root must be {\"type\": \"object\"}" % tool_name)
+        if task is not None and task not in TASK_SUPPORT:
+            raise ValueError("tool %r: task must be None, 'optional' or 'required', not %r" % (tool_name, task))
+        if task_start not in ("call", "handler"):
+            raise ValueError("tool %r: task_start must be 'call' or 'handler', not %r" % (tool_name, task_start))
         tool = Tool(fn, shape, tool_name, title, description if description is not None else (shape.description or None),
-                    annotations, output_schema, wrap, icons, meta, input_schema)
+                    annotations, output_schema, wrap, icons, meta, input_schema, task, task_start)
         with self._lock:
             if tool_name in self._tools:
                 raise ValueError("a tool named %r is already registered" % tool_name)
@@ -726,7 +764,17 @@ class Server:
             caps["resources"] = {"subscribe": True, "listChanged": True} if stateful else {}
         if self._prompts:
             caps["prompts"] = {"listChanged": True} if stateful else {}
+        if version >= MODERN_VERSIONS[0] and self._serves_tasks():
+            # SEP-2663: advertised "in your server/discover capabilities" under extensions,
+            # never as the 2025-11-25 capabilities.tasks ("MUST NOT continue to advertise the
+            # legacy capabilities under any protocol version that includes this extension").
+            # Only while a tool can run as a task, as the other capabilities follow what is
+            # registered.
+            caps["extensions"] = {TASKS_EXTENSION: {}}
         return caps
+
+    def _serves_tasks(self) -> bool:
+        return any(tool.task is not None for tool in list(self._tools.values())) or self.tasks.count() > 0
 
     def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool,
                    offered: Sequence[str] = SUPPORTED_VERSIONS) -> Call:
@@ -998,6 +1046,27 @@ class Server:
             # 2025-11-25: input validation errors are tool execution errors (isError), so
             # the model can read them and correct its call.
             return _tool_error("Invalid arguments for tool %s: %s" % (name, problem))
+        if tool.task is not None and call.task is None:
+            if call.modern and declares_tasks(call.client_capabilities):
+                if tool.task_start == "call":
+                    return self._start_task(tool, arguments, call)
+                call.task_startable = True
+                try:
+                    return self._run_tool(tool, arguments, call)
+                except TaskStart:
+                    return self._start_task(tool, arguments, call)
+                finally:
+                    call.task_startable = False
+            if tool.task == "required":
+                # "If a server is unable to service a request to a client that does not
+                # declare this extension capability without returning CreateTaskResult, the
+                # server MUST return an error with the code -32021".
+                raise missing_tasks_capability("tool %s" % name)
+        return self._run_tool(tool, arguments, call)
+
+    def _run_tool(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
+        """Run a tool's function; its result, or MCPError for a JSON-RPC error."""
+        name = tool.name
         try:
             value = tool.invoke(arguments, call)
         except MCPError:
@@ -1017,6 +1086,83 @@ class Server:
         except (TypeError, ValueError) as exc:
             _server_log.exception("tool %s returned a value that cannot be sent", name)
             return _tool_error("Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
+
+    # -- the tasks extension ----------------------------------------------------------
+
+    def _start_task(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
+        """Answer ``call`` with a task, and run the tool in it on a thread of its own."""
+        task_call = Call(self, call.id, call.method, call.params)
+        task_call.version = call.version
+        task_call.modern = True
+        task_call.client_capabilities = call.client_capabilities
+        task_call.client_info = call.client_info
+        task_call.headers = call.headers
+        task_call.principal = call.principal
+        # "notifications/progress and notifications/message notifications ... are not
+        # supported on tasks in general": the task's context sends nothing.
+        task_call.progress_token = None
+        task = self.tasks.create(task_call, _principal_key(call.principal))
+        # Answers from input_required rounds before the task (task_start="handler") stand.
+        task.answers.update(call.answers or {})
+        task_call.task = task
+        # The seed state, taken before the handler can move the task on.
+        created = self.tasks.created_result(task)
+        thread = threading.Thread(target=self._run_task, args=(tool, arguments, task),
+                                  name="mcplite-task-" + task.id[:8])
+        thread.daemon = True
+        try:
+            thread.start()
+        except RuntimeError:  # "can't start new thread": the task fails rather than hangs
+            _server_log.exception("no thread for task %s of tool %s", task.id, tool.name)
+            self.tasks.finish(task, error=MCPError(INTERNAL_ERROR, "Server busy: no thread to run the task"))
+        return created
+
+    def _run_task(self, tool: Tool, arguments: Dict[str, Any], task: Any) -> None:
+        call = task.call
+        try:
+            result = self._run_tool(tool, arguments, call)
+        except MCPError as exc:
+            # "When the underlying request encounters a JSON-RPC protocol error during
+            # execution, the task moves to the failed status" with that error.
+            self.tasks.finish(task, error=exc)
+        except (Exception, SystemExit, InputRequired, TaskStart):
+            _server_log.exception("task %s of tool %s failed", task.id, tool.name)
+            self.tasks.finish(task, error=MCPError(INTERNAL_ERROR, "Internal error"))
+        else:
+            # A tool error (isError) is a result: "This status MUST NOT be used for
+            # non-JSON-RPC errors, such as a tool result that completed with isError: true."
+            self.tasks.finish(task, result)
+        finally:
+            call.finished = True
+
+    def _task_param(self, call: Call) -> Any:
+        """The task a tasks/* request names, after the checks every one of them gets."""
+        if not call.modern or not self._serves_tasks():
+            # Legacy sessions keep 2025-11-25's experimental tasks unimplemented (-32601),
+            # as does a server none of whose tools runs as a task.
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % call.method)
+        if not declares_tasks(call.client_capabilities):
+            # "Servers MUST return this error for non-declaring clients issuing tasks/get,
+            # tasks/update, and tasks/cancel requests."
+            raise missing_tasks_capability(call.method)
+        return self.tasks.find(call.params.get("taskId"), _principal_key(call.principal))
+
+    def _get_task(self, call: Call) -> Dict[str, Any]:
+        return self.tasks.detailed(self._task_param(call))
+
+    def _update_task(self, call: Call) -> Dict[str, Any]:
+        task = self._task_param(call)
+        responses = call.params.get("inputResponses")
+        if not isinstance(responses, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses must be an object")
+        self.tasks.answer(task, responses)
+        # "On success, the server MUST acknowledge the request with an empty result."
+        return {}
+
+    def _cancel_task(self, call: Call) -> Dict[str, Any]:
+        self.tasks.cancel(self._task_param(call))
+        # "The server MUST acknowledge the request with an empty result."
+        return {}
 
     def _tool_result(self, tool: Tool, value: Any, call: Call) -> Dict[str, Any]:
         version = call.version
@@ -1117,6 +1263,14 @@ class Server:
 
 # ---------------------------------------------------------------------------
 # Turning return values into wire results
+
+def _principal_key(principal: Any) -> Any:
+    """Whom a task belongs to: the bearer token's subject (or client id) over protected
+    HTTP, nobody in particular elsewhere."""
+    if principal is None:
+        return None
+    return getattr(principal, "subject", None) or getattr(principal, "client_id", None) or repr(principal)
+
 
 def _stateful(call: Call) -> bool:
     """Whether the session of ``call`` outlives it (not over stateless HTTP)."""

@@ -743,3 +743,19 @@ def test_numbers_are_what_json_can_carry(pair, message):
 def test_a_url_with_a_token_in_its_query_keeps_it_out_of_the_trace(http_url):
     status, out, err = cli("ls", http_url + "?token=SECRET-123", "--trace")
     assert status == 0 and "SECRET" not in err and "POST /mcp?token=<hidden>" in err
+
+
+def test_call_runs_a_tool_that_needs_a_task_as_one(tmp_path):
+    # 2026-07-28: the server refuses the plain call with -32021 naming the tasks extension;
+    # the command line calls again declaring it, waits for the task, and prints its result.
+    app = tmp_path / "task_app.py"
+    app.write_text("from mcplite import Server\n"
+                   "app = Server('task-app', task_poll_interval_ms=20)\n"
+                   "@app.tool(task='required')\n"
+                   "def crunch(n: int) -> str:\n"
+                   "    return 'crunched %d' % n\n", encoding="utf-8")
+    status, out, err = cli("call", str(app), "crunch", "n=4", "--trace")
+    assert status == 0 and out == "crunched 4\n"
+    assert '"code":-32021' in err and '"method":"tasks/get"' in err and '"status":"completed"' in err
+    status, out, err = cli("call", str(app), "crunch", "n=4", "--era", "legacy")
+    assert status != 0 and out == ""

@@ -70,6 +70,11 @@ RESULT_DEFINITIONS = {
     "completion/complete": "CompleteResult",
     "resources/subscribe": "EmptyResult",
     "resources/unsubscribe": "EmptyResult",
+    # The tasks extension (SEP-2663) is not in the protocol's schema: its results are
+    # checked as results here, and their own shapes in tests/test_tasks.py.
+    "tasks/get": "Result",
+    "tasks/update": "Result",
+    "tasks/cancel": "Result",
 }
 
 # Requests the server sends the client (legacy era only).
@@ -114,7 +119,8 @@ def schema_problem(message: Any, version: str, method: Optional[str] = None) -> 
             return problem
         if method is not None:
             result_type = message["result"].get("resultType") if version >= MODERN else None
-            name = "InputRequiredResult" if result_type == "input_required" else RESULT_DEFINITIONS[method]
+            name = {"input_required": "InputRequiredResult", "task": "Result"}.get(
+                result_type, RESULT_DEFINITIONS[method])
             problem = definition_validator(version, name)(message["result"])
             if problem:
                 return "%s: %s" % (name, problem)

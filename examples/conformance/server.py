@@ -17,7 +17,7 @@ from typing import Annotated, Any, Dict, List  # Annotated: Python 3.9+
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-from mcplite import MCPError, Context, Server, audio, embedded_resource, image, text  # noqa: E402
+from mcplite import MCPError, Context, Server, ToolError, audio, embedded_resource, image, text  # noqa: E402
 
 # A 1x1 PNG and a tiny WAV, as the scenarios expect them.
 IMAGE_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -318,6 +318,63 @@ def test_input_required_result_capabilities(ctx: Context) -> str:
         return "Hello, %s!" % answer.get("content", {}).get("name")
     answer = ctx.sample("Sample request", max_tokens=50, key="sample_input")
     return "Sampled: %s" % answer["content"].get("text", "")
+
+
+# -- the tasks extension (SEP-2663, 2026-07-28): task=... answers a declaring client's call with
+# a task and runs the function on a thread of its own; others are served as usual ---------
+
+@app.tool()
+def greet(name: str) -> str:
+    """Greets someone at once (no task)"""
+    return "Hello, %s!" % name
+
+
+@app.tool(task="optional")
+def slow_compute(seconds: int, label: str, ctx: Context) -> str:
+    """Takes `seconds` seconds; stops when its task is cancelled"""
+    stop = threading.Event()
+    for _ in range(seconds * 20):
+        if ctx.cancelled:
+            return "%s: cancelled" % label
+        stop.wait(0.05)
+    return "%s: computed in %d s" % (label, seconds)
+
+
+@app.tool(task="required")
+def failing_job() -> str:
+    """Always ends with a tool error (runs only as a task)"""
+    raise ToolError("failing_job failed, as it always does")
+
+
+@app.tool(task="optional")
+def protocol_error_job() -> str:
+    """Always ends with a JSON-RPC error, so its task fails"""
+    raise MCPError(-32603, "protocol_error_job hit an internal error")
+
+
+@app.tool(task="optional")
+def confirm_delete(filename: str, ctx: Context) -> str:
+    """Asks for a confirmation (the task waits in input_required), then deletes"""
+    answer = ctx.elicit("Delete %s?" % filename, {"confirm": bool})
+    if answer["action"] == "accept" and answer["content"]["confirm"]:
+        return "deleted %s" % filename
+    return "kept %s" % filename
+
+
+@app.tool(task="optional")
+def multi_input(ctx: Context) -> str:
+    """Asks two questions at once; the task needs both answers"""
+    name, confirm = ctx.gather(lambda: ctx.elicit("What is your name?", {"name": str}),
+                               lambda: ctx.elicit("Go ahead?", {"confirm": bool}))
+    return "name=%s, confirmed=%s" % (name.get("content", {}).get("name"), confirm.get("content", {}).get("confirm"))
+
+
+@app.tool(task="optional", task_start="handler")
+def test_tool_with_task(ctx: Context) -> str:
+    """Asks a name in input_required rounds, then goes on as a task"""
+    answer = ctx.elicit("What is your name?", _NAME, key="user_name")
+    ctx.start_task()  # the call is answered with a task; the function runs again in it, answered
+    return "Hello, %s, from a task!" % answer.get("content", {}).get("name")
 
 
 # -- resources --------------------------------------------------------------------------
