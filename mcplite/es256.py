@@ -16,12 +16,22 @@ the key, and RFC 6979's own test vectors check it), verification, key generation
 unencrypted) read with a minimal DER reader, JWS compact serialization, and the public JWK
 and its thumbprint.
 
-Not constant-time: Python's integers take time that depends on their values, and the
-scalar multiplication branches on the key's bits. Someone who can time many signatures
-precisely (on the same machine, say) may learn about the key. That is acceptable for a
-short-lived DPoP key or a client assertion key on a client machine; a key that must resist
-side channels belongs in a hardware or OpenSSL-backed signer. Signing costs a few
-milliseconds.
+What is and is not constant-time. The secret scalars - the signing nonce ``k`` and the
+private key when its public key is derived - are multiplied by a Montgomery ladder of a
+fixed length: the scalar is first made 257 bits long (k + n or k + 2n, the same point,
+since n G is the identity), so every multiplication runs the same 256 steps of one
+addition and one doubling, whatever the scalar's bit length or bits; this removes the
+nonce-length leak that lets timing recover a key from many signatures ("Minerva"). What
+remains is Python's: its integers take time that depends on their values (a bigint
+multiplication or ``pow`` is a little faster on smaller numbers), its branches and
+memory accesses are not hidden, and the point addition has special cases (a point at
+infinity, equal points) that the ladder only meets with negligible probability. So this
+is not constant-time in the sense a C implementation can be: someone who can time many
+signatures very precisely (on the same machine, say) may still learn about the key. That
+is acceptable for a short-lived DPoP key or a client assertion key on a client machine; a
+key that must resist side channels belongs in a hardware or OpenSSL-backed signer.
+Verification multiplies public values only, by plain double-and-add. Signing costs a
+few milliseconds.
 """
 
 import base64
@@ -43,6 +53,7 @@ _P256_GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 # and prime256v1 / secp256r1 (1.2.840.10045.3.1.7).
 _OID_EC_PUBLIC_KEY = bytes.fromhex("2a8648ce3d0201")
 _OID_P256 = bytes.fromhex("2a8648ce3d030107")
+_PEM_MAX = 64 * 1024  # the most PEM text from_pem reads (a P-256 key's is about 250 bytes)
 
 # A point in Jacobian coordinates (X, Y, Z) stands for the affine (X/Z^2, Y/Z^3); Z = 0 is
 # the point at infinity. No inversion per step: one at the end.
@@ -96,13 +107,37 @@ def _ec_add(first: _Jacobian, second: _Jacobian) -> _Jacobian:
 
 
 def _ec_multiply(scalar: int, point: _Jacobian) -> _Jacobian:
-    """scalar * P by double-and-add from the top bit (not constant-time: see the module)."""
+    """scalar * P by double-and-add from the top bit, for public scalars only (verify):
+    its time follows the scalar's bits. Secret ones go to ``_ec_multiply_secret``."""
     result = _INFINITY
     for bit in bin(scalar)[2:] if scalar > 0 else "":
         result = _ec_double(result)
         if bit == "1":
             result = _ec_add(result, point)
     return result
+
+
+def _ec_multiply_secret(scalar: int, point: _Jacobian) -> _Jacobian:
+    """scalar * P for a secret scalar in [1, n-1] (a nonce, a private key), by a Montgomery
+    ladder of a fixed length. The scalar becomes k + n or k + 2n, whichever has exactly
+    257 bits (n has 256, so k + n < 2^257; when k + n < 2^256, k + 2n is in [2^256, 2^257)):
+    the same point, and a ladder that always starts at bit 256 (a 1) and runs 256 steps of
+    one addition and one doubling - the number of steps never tells the scalar's length.
+    The bits choose which point is doubled by indexing a pair, not by branching."""
+    n = _P256_N
+    padded = scalar + n
+    padded += n * (1 - (padded >> 256))  # + n again when k + n has only 256 bits
+    low, high = point, _ec_double(point)  # the ladder after the top bit: (1 P, 2 P)
+    for shift in range(255, -1, -1):
+        bit = (padded >> shift) & 1
+        # Invariant: high = low + P. Bit 1: (low + high, 2 high); bit 0: (2 low, low + high).
+        pair = (low, high)
+        doubled, other = pair[bit], pair[1 - bit]
+        summed = _ec_add(doubled, other)
+        doubled = _ec_double(doubled)
+        pair = (doubled, summed)
+        low, high = pair[bit], pair[1 - bit]
+    return low
 
 
 def _ec_affine(point: _Jacobian) -> Optional[Tuple[int, int]]:
@@ -127,9 +162,29 @@ def _es256_b64(data: bytes) -> str:
 
 
 def _es256_unb64(text: str) -> bytes:
-    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
-        raise ValueError("not base64url: %r" % (text,))
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """base64url as JWS and JWK write it: no padding, no whitespace (RFC 7515 §2: "with
+    all trailing '=' characters omitted ... and without the inclusion of any line breaks,
+    whitespace, or other additional characters"), and canonical - the unused low bits of
+    the last character zero, so one value has one spelling (a signature or a key cannot
+    be varied without changing its bytes)."""
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        # (The value is not quoted: it may be a private key's d.)
+        raise ValueError("not base64url (%d characters)" % len(text) if isinstance(text, str) else
+                         "not base64url: a %s" % type(text).__name__)
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _es256_b64(data) != text:
+        raise ValueError("not canonical base64url (nonzero unused bits in its last character)")
+    return data
+
+
+def _es256_unb64_32(text: Any, what: str) -> int:
+    """A JWK member that is a 32-byte big-endian integer (RFC 7518 §6.2.1.2 for x and y:
+    "The length of this octet string MUST be the full size of a coordinate for the curve";
+    §6.2.2.1 for d: "MUST be ceiling(log-base-2(n)/8) octets")."""
+    data = _es256_unb64(text)
+    if len(data) != 32:
+        raise ValueError("the JWK's %s is %d bytes, not 32" % (what, len(data)))
+    return int.from_bytes(data, "big")
 
 
 def _hash_int(data: bytes) -> int:
@@ -168,10 +223,11 @@ class ES256Key:
     ``jws`` signs with it."""
 
     def __init__(self, secret: int, kid: Optional[str] = None) -> None:
-        if not isinstance(secret, int) or not 1 <= secret < _P256_N:
+        # (bool is an int to Python, but True is no key.)
+        if not isinstance(secret, int) or isinstance(secret, bool) or not 1 <= secret < _P256_N:
             raise ValueError("a P-256 private key is an integer in [1, n-1]")
         self._secret = secret
-        public = _ec_affine(_ec_multiply(secret, (_P256_GX, _P256_GY, 1)))
+        public = _ec_affine(_ec_multiply_secret(secret, (_P256_GX, _P256_GY, 1)))
         assert public is not None  # 1 <= secret < n
         self.x, self.y = public
         self.kid = kid
@@ -189,7 +245,7 @@ class ES256Key:
         """A private EC JWK (``kty`` EC, ``crv`` P-256, ``d``; ``x``/``y`` checked if given)."""
         if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" not in jwk:
             raise ValueError("not a private P-256 JWK")
-        key = cls(int.from_bytes(_es256_unb64(jwk["d"]), "big"), jwk.get("kid"))
+        key = cls(_es256_unb64_32(jwk["d"], "d"), jwk.get("kid"))
         if ("x" in jwk or "y" in jwk) and (jwk.get("x"), jwk.get("y")) != (key.public_jwk()["x"], key.public_jwk()["y"]):
             raise ValueError("the JWK's x and y are not the public key of its d")
         return key
@@ -200,6 +256,10 @@ class ES256Key:
         ``openssl genpkey`` and most libraries write) or SEC 1 (``-----BEGIN EC PRIVATE
         KEY-----``, what ``openssl ecparam -genkey`` writes, EC PARAMETERS block or not).
         Encrypted keys and other curves raise ValueError."""
+        if len(pem) > _PEM_MAX:
+            # Before any regular expression: the search below is quadratic on some
+            # inputs (many BEGIN lines without an END), and a key file is never this big.
+            raise ValueError("the PEM text is larger than 64 KiB: not a private key file")
         text = pem.decode("ascii", "replace") if isinstance(pem, bytes) else pem
         found = re.search(r"-----BEGIN (PRIVATE KEY|EC PRIVATE KEY)-----(.*?)-----END \1-----", text, re.S)
         if found is None:
@@ -222,7 +282,7 @@ class ES256Key:
         digest = _hash_int(data)
         n = _P256_N
         for k in _rfc6979_nonces(self._secret, digest):
-            point = _ec_affine(_ec_multiply(k, (_P256_GX, _P256_GY, 1)))
+            point = _ec_affine(_ec_multiply_secret(k, (_P256_GX, _P256_GY, 1)))
             if point is None:
                 continue
             r = point[0] % n
@@ -255,12 +315,17 @@ def jwk_thumbprint(jwk: Dict[str, Any]) -> str:
     """RFC 7638 §3: SHA-256 over the JSON of the key type's required members only (for EC:
     crv, kty, x, y), "in lexicographic order" and "with no whitespace or line breaks";
     base64url. EC and RSA keys."""
+    if not isinstance(jwk, dict):
+        raise ValueError("a JWK is a JSON object")
     if jwk.get("kty") == "EC":
         members = ("crv", "kty", "x", "y")
     elif jwk.get("kty") == "RSA":
         members = ("e", "kty", "n")
     else:
         raise ValueError("no thumbprint for key type %r" % (jwk.get("kty"),))
+    if any(not isinstance(jwk.get(name), str) for name in members):
+        raise ValueError("the JWK lacks one of its required members %s (or one is not a string)"
+                         % ", ".join(members))
     required = {name: jwk[name] for name in members}
     canonical = json.dumps(required, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _es256_b64(hashlib.sha256(canonical.encode("utf-8")).digest())
@@ -271,8 +336,8 @@ def verify(jwk: Dict[str, Any], data: bytes, signature: bytes) -> bool:
     the public P-256 key ``jwk``. False for anything malformed (a point off the curve
     included)."""
     try:
-        x = int.from_bytes(_es256_unb64(jwk["x"]), "big")
-        y = int.from_bytes(_es256_unb64(jwk["y"]), "big")
+        x = _es256_unb64_32(jwk["x"], "x")
+        y = _es256_unb64_32(jwk["y"], "y")
     except (KeyError, TypeError, ValueError):
         return False
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or not _on_curve(x, y) or len(signature) != 64:
@@ -337,6 +402,10 @@ def _der_read(data: bytes, offset: int) -> Tuple[int, bytes, int]:
         if count == 0 or count > 4 or offset + count > len(data):
             raise ValueError("a DER length that is not definite or too long")
         length = int.from_bytes(data[offset:offset + count], "big")
+        # X.690 §10.1: DER lengths are "encoded in the minimum number of octets": the long
+        # form only from 128 on, and no leading zero octet (one key, one encoding).
+        if length < 0x80 or data[offset] == 0:
+            raise ValueError("a DER length that is not minimal")
         offset += count
     if offset + length > len(data):
         raise ValueError("truncated DER")
@@ -364,6 +433,10 @@ def _pkcs8_secret(der: bytes) -> int:
     items = _der_sequence(der)
     if len(items) < 3 or items[0][0] != 0x02 or items[1][0] != 0x30 or items[2][0] != 0x04:
         raise ValueError("not a PKCS#8 PrivateKeyInfo")
+    # RFC 5958: "Version ::= INTEGER { v1(0), v2(1) }" (v2 adds an optional public key);
+    # DER writes either as the one octet 00 or 01.
+    if items[0][1] not in (b"\x00", b"\x01"):
+        raise ValueError("a PKCS#8 version that is neither v1 (0) nor v2 (1)")
     algorithm = list(_der_items(items[1][1]))
     if not algorithm or algorithm[0] != (0x06, _OID_EC_PUBLIC_KEY):
         raise ValueError("the PKCS#8 key is not an EC key")
@@ -382,7 +455,10 @@ def _sec1_secret(der: bytes, curve: Optional[bytes]) -> int:
     public_bits = None  # type: Optional[bytes]
     for tag, value in items[2:]:
         if tag == 0xA0:
-            _, oid, _ = _der_read(value, 0)
+            # parameters [0] ECParameters: here the namedCurve OBJECT IDENTIFIER, alone.
+            oid_tag, oid, end = _der_read(value, 0)
+            if oid_tag != 0x06 or end != len(value):
+                raise ValueError("the EC private key's parameters are not a named curve's OID")
             curve = oid
         elif tag == 0xA1:
             bit_tag, public_bits, _ = _der_read(value, 0)

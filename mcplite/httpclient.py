@@ -200,12 +200,63 @@ def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: 
         conn.close()
 
 
+def _auth_headers(auth: Any, method: str, url: str) -> Tuple[Any, Dict[str, str]]:
+    """What an auth object (an ``OAuth``) puts on one request: (what ``recover`` wants back,
+    the headers). Whatever goes wrong making them - a stored key that does not load, a
+    token no header can carry - raises an MCPError (an ``AuthorizationError`` unless the
+    auth object raised its own), so the request fails at once and clearly rather than
+    leaving its caller waiting, or sending a header with a CR LF in it."""
+    try:
+        request_headers = getattr(auth, "request_headers", None)
+        if request_headers is not None:
+            generation, extra = request_headers(method, url)
+        else:
+            generation, value = auth.header()
+            extra = {"Authorization": value} if value is not None else {}
+        for name, value in extra.items():
+            if not (isinstance(name, str) and isinstance(value, str) and value
+                    and all(ch in _SAFE_HEADER_CHARS for ch in value)):
+                # (Not quoted: the value carries the access token.)
+                raise ValueError("its %s header is not a valid HTTP header value" % name)
+        return generation, dict(extra)
+    except MCPError:
+        raise
+    except Exception as exc:
+        from .oauth import AuthorizationError  # (only a failure loads it)
+        raise AuthorizationError("cannot authorize the request to %s: %s" % (url, exc))
+
+
+def _unsendable(target: str, exc: BaseException) -> MCPError:
+    """The error of a request http.client refused to write (not a network failure): a
+    header name or value HTTP does not allow, say. A ValueError's text is not kept - it
+    quotes the header, which may be a credential the caller gave."""
+    detail = "a header name or value is not valid in HTTP" if isinstance(exc, ValueError) else str(exc)
+    return MCPError(INTERNAL_ERROR, "cannot send the request for %s: %s (%s)" % (target, detail, type(exc).__name__))
+
+
+def _note_dpop_nonce(auth: Any, url: str, response: Any) -> None:
+    """A ``DPoP-Nonce`` the server sent, on any answer (RFC 9449 §8.2: a new one may come
+    at any time): the auth object's nonce for its next proofs to this server (§9)."""
+    nonce = response.getheader("DPoP-Nonce")
+    note = getattr(auth, "note_nonce", None) if nonce else None
+    if note is not None:
+        note(url, nonce)
+
+
 def _send_request(conn: http.client.HTTPConnection, method: str, target: str, body: Optional[bytes],
                   headers: Dict[str, str], tracer: Any) -> Any:
-    """One request on ``conn`` and the head of its answer, both traced when there is a tracer."""
+    """One request on ``conn`` and the head of its answer, both traced when there is a tracer.
+    An MCPError when http.client refuses to write the request (see ``_unsendable``)."""
     if tracer is not None:
         tracer.http_request(method, target, headers, body)
-    conn.request(method, target, body, headers)
+    try:
+        conn.request(method, target, body, headers)
+    except (OSError, http.client.HTTPException):
+        raise  # the network (ssl.SSLCertVerificationError is a ValueError too)
+    except (ValueError, UnicodeError, TypeError) as exc:
+        # Not the network: a header with CR or LF, one it cannot encode. (The connection
+        # has a request started on it: its caller closes it.)
+        raise _unsendable(target, exc)
     response = conn.getresponse()
     if tracer is not None:
         tracer.http_response(response.status, response.reason, response.getheaders(), None, method)
@@ -303,6 +354,9 @@ class HttpChannel(_ClientChannel):
         self.initialize_refused = None  # type: Optional[int]   # the status of a refused initialize
         self._cancelled = set()  # type: set   # ids of requests we cancelled, while their POST lasts
         self._closed_event = threading.Event()  # wakes a resumption waiting out its delay
+        # Requests whose authorization headers could not be made: request id -> the error,
+        # which ``recover`` raises for the caller (an AuthorizationError keeps its type).
+        self._auth_failures = {}  # type: Dict[Any, MCPError]
 
     # -- connections ---------------------------------------------------------------
 
@@ -405,30 +459,38 @@ class HttpChannel(_ClientChannel):
         tells whether a 401 was for a token since replaced)."""
         if self._auth is None:
             return 0
-        request_headers = getattr(self._auth, "request_headers", None)
-        if request_headers is not None:
-            generation, extra = request_headers(method, self.url)
-            headers.pop("DPoP", None)  # a proof of an earlier attempt must not be sent again
-            headers.update(extra)
-            return generation
-        generation, value = self._auth.header()
-        if value is not None:
-            headers["Authorization"] = value
+        generation, extra = _auth_headers(self._auth, method, self.url)  # MCPError when it cannot
+        headers.pop("DPoP", None)  # a proof of an earlier attempt must not be sent again
+        headers.update(extra)
         return generation
 
     def _note_nonce(self, response: Any) -> None:
-        """A ``DPoP-Nonce`` the server sent: its nonce for the next proofs (RFC 9449 §9)."""
-        nonce = response.getheader("DPoP-Nonce")
-        note = getattr(self._auth, "note_nonce", None) if nonce else None
-        if note is not None:
-            note(self.url, nonce)
+        _note_dpop_nonce(self._auth, self.url, response)
+
+    def _cannot_send(self, rid: Any, error: MCPError) -> None:
+        """A message whose request could not be written: its request fails now with
+        ``error`` (which ``recover`` raises for the caller); a notification or an answer of
+        ours, sent from its sender's thread, is dropped with a warning, as when the server
+        cannot be reached."""
+        if rid is None:
+            _httpclient_log.warning("a message was not sent: %s", error.message)
+            return
+        with self._lock:
+            self._auth_failures[rid] = error
+        self._fail(rid, error)
 
     def _post(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool = False,
               authorized_again: bool = False) -> None:
         conn, kept = self._take()
         reusable = False
-        generation = self._authorize(headers)
         try:
+            try:
+                generation = self._authorize(headers)
+            except MCPError as exc:
+                # Nothing was written: the connection goes back as it was (the finally).
+                reusable = True
+                self._cannot_send(rid, exc)
+                return
             while True:
                 if rid is not None:
                     with self._lock:
@@ -437,6 +499,11 @@ class HttpChannel(_ClientChannel):
                     response = _send_request(conn, "POST", self._path, body, headers, self.tracer)
                     self._note_nonce(response)
                     break
+                except MCPError as exc:
+                    # http.client refused to write the request: not the network - fail it
+                    # now, and close the connection (a request was started on it).
+                    self._cannot_send(rid, exc)
+                    return
                 except (OSError, http.client.HTTPException) as exc:
                     if not (kept and isinstance(exc, _STALE_CONNECTION)):
                         if rid is not None:
@@ -578,19 +645,27 @@ class HttpChannel(_ClientChannel):
             if self._closed_event.wait(delay):
                 return
             before = state["last_id"]
+            try:
+                headers = self._get_headers()
+            except MCPError as exc:  # no authorization for the GET: the request fails now
+                self._cannot_send(rid, exc)
+                return
+            headers["Last-Event-ID"] = before
             conn = self._connect()
             with self._lock:
                 self._open[rid] = conn
             try:
-                headers = self._get_headers()
-                headers["Last-Event-ID"] = before
                 response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
+                self._note_nonce(response)
                 if response.status != 200:
                     response.read()
                     self._fail(rid, "cannot resume the stream of request %r: HTTP %d" % (rid, response.status))
                     return
                 _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state,
                             self.tracer)
+            except MCPError as exc:  # the GET could not be written: it would not be the next time either
+                self._cannot_send(rid, exc)
+                return
             except Exception as exc:  # the server went away, or close() shut the socket
                 if self._closed:
                     return
@@ -637,9 +712,12 @@ class HttpChannel(_ClientChannel):
         may be sent again (a new access token came after a 401 or 403). Raises the
         ``HttpError`` for a failure that was an HTTP status, or the ``OAuth``'s error."""
         with self._lock:
-            if rid not in self._http_failures:
+            unauthorized = self._auth_failures.pop(rid, None)
+            if unauthorized is None and rid not in self._http_failures:
                 return False  # not an HTTP status (a JSON-RPC error, a lost connection)
-            generation = self._http_failures.pop(rid)
+            generation = self._http_failures.pop(rid, None)
+        if unauthorized is not None:
+            raise unauthorized  # its headers could not be made: nothing to try again with
         if generation is None:
             raise ConnectionClosed(error.message)  # the server could not be reached at all
         data = error.data if isinstance(error.data, dict) else {}
@@ -651,12 +729,21 @@ class HttpChannel(_ClientChannel):
 
     def _listen_standalone(self, opened: threading.Event) -> None:
         """The GET stream of a legacy session: the server's requests and notifications."""
+        try:
+            headers = self._get_headers()
+        except MCPError as exc:
+            # The stream is the server's way to reach us, not a request of ours: without it
+            # the session goes on (as with a server that offers none), and connecting is
+            # not held up waiting for it.
+            _httpclient_log.warning("no GET stream: %s", exc.message)
+            opened.set()
+            return
         conn = self._connect()
         self._get_connection = conn
-        headers = self._get_headers()
         try:
             conn.timeout = None  # a stream may be quiet for a long time
             response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
+            self._note_nonce(response)
             opened.set()
             if response.status != 200:
                 response.read()
@@ -676,14 +763,17 @@ class HttpChannel(_ClientChannel):
         if self.session_id is not None and self.era == "legacy":
             # "Clients that no longer need a particular session ... SHOULD send an HTTP
             # DELETE to the MCP endpoint with the Mcp-Session-Id header."
+            conn = None
             try:
-                conn = self._connect()
                 headers = self._get_headers("DELETE")
                 del headers["Accept"]
+                conn = self._connect()
                 _send_request(conn, "DELETE", self._path, None, headers, self.tracer).read()
-                conn.close()
-            except (OSError, http.client.HTTPException):
-                pass
+            except Exception as exc:  # unreachable, or no authorization for it: close all the same
+                _httpclient_log.debug("the session's DELETE failed: %s", exc)
+            finally:
+                if conn is not None:
+                    conn.close()
         with self._lock:
             connections = self._idle + list(self._open.values())
             self._idle, self._open = [], {}
@@ -719,16 +809,20 @@ class LegacySseChannel(_ClientChannel):
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
         super().start(on_message, on_close)
-        conn = self._server.connect()
-        self._get_conn = conn
         headers = {"Accept": "text/event-stream"}
         headers.update(self._server.headers)
-        headers.update(self._authorization("GET", self.url))
+        headers.update(self._authorization("GET", self.url))  # an MCPError before any connection
+        conn = self._server.connect()
+        self._get_conn = conn
         try:
             response = _send_request(conn, "GET", self._server.target, None, headers, self.tracer)
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
+        except MCPError:
+            conn.close()
+            raise
+        _note_dpop_nonce(self._auth, self.url, response)
         if response.status != 200:
             conn.close()
             raise ConnectionClosed("%s is neither a Streamable HTTP nor an HTTP+SSE endpoint (GET: HTTP %d)"
@@ -754,14 +848,11 @@ class LegacySseChannel(_ClientChannel):
         self._reader.start()
 
     def _authorization(self, method: str, url: str) -> Dict[str, str]:
-        """The OAuth's headers for one request (none without an OAuth or a token)."""
+        """The OAuth's headers for one request (none without an OAuth or a token); an
+        MCPError (AuthorizationError) when they cannot be made."""
         if self._auth is None:
             return {}
-        request_headers = getattr(self._auth, "request_headers", None)
-        if request_headers is not None:
-            return request_headers(method, url)[1]
-        value = self._auth.header()[1]
-        return {"Authorization": value} if value is not None else {}
+        return _auth_headers(self._auth, method, url)[1]
 
     def _read(self, events: Iterator[Tuple[str, str, Optional[str]]]) -> None:
         try:
@@ -788,9 +879,13 @@ class LegacySseChannel(_ClientChannel):
                 self._post_conn = None
                 try:
                     response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer)
+                    _note_dpop_nonce(self._auth, self.url, response)
                     text = response.read()
                     if self.tracer is not None and text:
                         self.tracer.body("<-", text)
+                except MCPError:  # refused by http.client, not the network
+                    conn.close()
+                    raise
                 except _STALE_CONNECTION:
                     conn.close()
                     if attempt == 1:

@@ -50,8 +50,14 @@ ID_JAG_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 _GRANTS = ("authorization_code", "client_credentials", "jwt_bearer", "id_jag")
 _AUTH_METHODS = (None, "client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-# An auth-param of a WWW-Authenticate challenge: name=token or name="quoted string".
-_AUTH_PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
+# An item of a WWW-Authenticate header (RFC 9110 §11.6.1): an auth-param (name=token or
+# name="quoted string"), else an auth-scheme that starts a challenge, with its token68 if it
+# has one (a quoted string is consumed whole, so a scheme name inside one is not a scheme).
+_AUTH_ITEM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)'
+                        r"|([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:[ \t]+[A-Za-z0-9._~+/-]+=*(?=\s*(?:,|$)))?")
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" -
+# what an access token must be to travel in "Authorization: Bearer" (or DPoP).
+_OAUTH_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1"))
 
 
@@ -70,16 +76,33 @@ class AuthorizationError(MCPError):
         self.status = status
 
 
-def parse_challenge(header: Optional[str]) -> Dict[str, str]:
+def parse_challenge(header: Optional[str], prefer: Optional[str] = None) -> Dict[str, str]:
     """The auth-params of a ``WWW-Authenticate`` header, with the scheme under
-    ``"scheme"`` (lower case). Of several challenges, the first one's values win."""
+    ``"scheme"`` (lower case). Of several challenges, the first one's values win - unless
+    ``prefer`` names a scheme (``"dpop"``) one of them has: then that challenge's values
+    win (and its scheme is the one named), the others' filling in what it lacks. A DPoP
+    client reads ``Bearer error="invalid_token", DPoP error="use_dpop_nonce"`` as the
+    nonce request it is for its DPoP request."""
     if not header:
         return {}
-    params = {"scheme": header.strip().split(" ", 1)[0].lower()}
-    for name, value in _AUTH_PARAM.findall(header):
-        if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        params.setdefault(name.lower(), value)
+    challenges = []  # type: List[Tuple[str, List[Tuple[str, str]]]]
+    for name, value, scheme in _AUTH_ITEM.findall(header):
+        if scheme:
+            challenges.append((scheme.lower(), []))
+        else:
+            if not challenges:  # a parameter before any scheme: kept, as the header's first word's
+                challenges.append((header.strip().split(" ", 1)[0].lower(), []))
+            if value.startswith('"'):
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            challenges[-1][1].append((name.lower(), value))
+    if not challenges:
+        return {}
+    wanted = [c for c in challenges if prefer is not None and c[0] == prefer.lower()]
+    ordered = wanted[:1] + [c for c in challenges if c is not wanted[0]] if wanted else challenges
+    params = {"scheme": ordered[0][0]}
+    for _, pairs in ordered:
+        for name, value in pairs:
+            params.setdefault(name, value)
     return params
 
 
@@ -100,7 +123,22 @@ def _basic(client_id: str, secret: str) -> str:
 
 def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
-    return "%s://%s" % (parts.scheme, parts.netloc)
+    return "%s://%s" % (parts.scheme, parts.netloc.rpartition("@")[2])  # never a user:password
+
+
+def _b64token(value: Any) -> bool:
+    return isinstance(value, str) and _OAUTH_B64TOKEN.fullmatch(value) is not None
+
+
+def _issuer_of(metadata: Dict[str, Any]) -> str:
+    """The authorization server's issuer identifier, from its metadata (the default
+    endpoints' metadata carries the issuer they were made from): what a client assertion's
+    ``aud`` and a token exchange's ``audience`` name. Never None or "None"."""
+    issuer = metadata.get("issuer")
+    if not isinstance(issuer, str) or not issuer:
+        raise AuthorizationError("the authorization server's metadata names no issuer (%r): it cannot be named "
+                                 "as the audience of what the client signs or exchanges" % (issuer,))
+    return issuer
 
 
 def _same_resource(resource: str, server_url: str) -> bool:
@@ -328,7 +366,10 @@ class OAuth:
     ``ath``). Server nonces (``DPoP-Nonce``) are kept per server, the authorization and the
     resource server apart, and a ``use_dpop_nonce`` refusal is retried once with the new
     nonce. The key is stored with the tokens it binds (a FileTokenStorage keeps it, mode
-    0600, beside the refresh token it protects).
+    0600, beside the refresh token it protects) - also when the access token came back as
+    Bearer but with a refresh token, which the server may have bound alone (RFC 9449 §5):
+    every refresh proves that key. Stored tokens whose key does not load are not used (the
+    client signs in again).
 
     ``scope``: asked for when the server's challenge names none (else the metadata's
     ``scopes_supported``; else no scope).
@@ -444,7 +485,27 @@ class OAuth:
 
     @staticmethod
     def _usable(tokens: Any) -> Optional[Dict[str, Any]]:
-        return tokens if isinstance(tokens, dict) and isinstance(tokens.get("access_token"), str) else None
+        """Stored tokens, if they can be sent: an access token that is an RFC 6750
+        b64token, and a DPoP key that loads when there is one (a DPoP token must have one).
+        Anything else (a corrupt or hand-edited token file) counts as no tokens - the client
+        signs in again rather than failing every request for ever."""
+        if not isinstance(tokens, dict) or not _b64token(tokens.get("access_token")):
+            if isinstance(tokens, dict):
+                _oauth_log.warning("ignored the stored access token: it is not an RFC 6750 token")
+            return None
+        jwk = tokens.get("dpop_key")
+        if jwk is None:
+            if tokens.get("token_type") == "DPoP":
+                _oauth_log.warning("ignored the stored DPoP token: its key is missing")
+                return None
+            return tokens
+        from .es256 import ES256Key  # only tokens with a DPoP key load it
+        try:
+            ES256Key.from_jwk(jwk)
+        except (ValueError, TypeError, KeyError) as exc:
+            _oauth_log.warning("ignored the stored tokens: their DPoP key does not load (%s)", exc)
+            return None
+        return tokens
 
     def _keep(self, tokens: Optional[Dict[str, Any]]) -> None:
         """Tokens from now on (None: none), stored and in use; requests sent with the old
@@ -457,10 +518,13 @@ class OAuth:
         """A request sent with token ``generation`` was refused with ``status``: True when
         there is now a token worth sending it again with. Raises AuthorizationError when
         getting one failed; False when the refusal is not about authorization."""
-        params = parse_challenge(challenge)
         nonce_sent = None
-        if isinstance(generation, tuple):  # a DPoP request: (generation, the nonce in its proof)
+        dpop_request = isinstance(generation, tuple)
+        if dpop_request:  # a DPoP request: (generation, the nonce in its proof)
             generation, nonce_sent = generation
+        # A server taking both schemes may challenge with both; for a DPoP request the DPoP
+        # challenge says what is wrong (RFC 9449 §7.1: "use_dpop_nonce" comes in it).
+        params = parse_challenge(challenge, "dpop" if dpop_request else None)
         with self._lock:
             if generation != self._generation:
                 return True  # another thread got a new token meanwhile
@@ -733,10 +797,14 @@ class OAuth:
         try:
             client = self._client(metadata, issuer)
             new = self._token_request(metadata, client, {"grant_type": "refresh_token",
-                                                         "refresh_token": tokens["refresh_token"]}, resource)
+                                                         "refresh_token": tokens["refresh_token"]}, resource,
+                                      tokens)
         except AuthorizationError as exc:
             _oauth_log.info("refreshing the token failed (%s): signing in again", exc.message)
             return None
+        if "refresh_token" not in new and isinstance(tokens.get("dpop_key"), dict):
+            # The old refresh token stays, and stays bound to its key: keep them together.
+            new.setdefault("dpop_key", tokens["dpop_key"])
         new.setdefault("refresh_token", tokens["refresh_token"])  # it stays valid unless replaced
         new.setdefault("scope", tokens.get("scope", ""))
         new["issuer"] = issuer
@@ -747,13 +815,14 @@ class OAuth:
         resource, from the user's identity provider: RFC 8693 token exchange of their ID
         token (draft-ietf-oauth-identity-assertion-authz-grant §4.3)."""
         endpoint = _require_secure(self.idp_token_endpoint, "identity provider's token endpoint")
+        audience = _issuer_of(metadata)
         subject = self.id_token() if callable(self.id_token) else self.id_token
         if not isinstance(subject, str) or not subject:
             raise AuthorizationError("the id_token for the token exchange is missing")
         form = {"grant_type": TOKEN_EXCHANGE_GRANT, "requested_token_type": ID_JAG_TOKEN_TYPE,
                 # "audience: The Issuer URL of the MCP server's authorization server"; "resource:
                 # The RFC9728 Resource Identifier of the MCP server".
-                "audience": str(metadata.get("issuer")), "resource": resource,
+                "audience": audience, "resource": resource,
                 "subject_token": subject, "subject_token_type": ID_TOKEN_TYPE,
                 "client_id": self.idp_client_id or ""}
         if scope:
@@ -777,7 +846,7 @@ class OAuth:
         # "The JWT MUST contain an iss (issuer) claim that contains ... the client_id",
         # likewise sub, and an aud that "identifies the authorization server": its issuer
         # identifier (what RFC 7523bis requires, and what the SEP-1046 servers check).
-        claims = {"iss": client_id, "sub": client_id, "aud": metadata.get("issuer"), "iat": now,
+        claims = {"iss": client_id, "sub": client_id, "aud": _issuer_of(metadata), "iat": now,
                   "exp": now + 60, "jti": secrets.token_urlsafe(16)}
         return jws({"typ": "JWT"}, claims, self.private_key)
 
@@ -799,9 +868,13 @@ class OAuth:
         """A DPoP proof JWT (RFC 9449 §4.2) for one HTTP request."""
         from .es256 import jws
         parts = urllib.parse.urlsplit(url)
-        # htu: "The HTTP target URI ... without query and fragment parts".
+        # htu: "The HTTP target URI ... without query and fragment parts" - the URI the
+        # request goes to, rebuilt from scheme, host and port: a URL's user:password is
+        # not part of the target (and a proof is sent, and may be logged).
+        host = parts.hostname or ""
+        authority = ("[%s]" % host if ":" in host else host) + (":%d" % parts.port if parts.port is not None else "")
         claims = {"jti": secrets.token_urlsafe(16), "htm": method,
-                  "htu": urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+                  "htu": urllib.parse.urlunsplit((parts.scheme, authority, parts.path, "", "")),
                   "iat": int(time.time())}  # type: Dict[str, Any]
         if token is not None:
             # "ath: Hash of the access token. The value MUST be the result of a base64url
@@ -813,7 +886,8 @@ class OAuth:
         return jws({"typ": "dpop+jwt", "jwk": key.public_jwk()}, claims, key)
 
     def _token_request(self, metadata: Dict[str, Any], client: Dict[str, Any], form: Dict[str, str],
-                       resource: str) -> Dict[str, Any]:
+                       resource: str, refreshed: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """A token request; ``refreshed``: the tokens whose refresh token it uses."""
         # RFC 8707: the resource parameter "MUST be included in both authorization
         # requests and token requests".
         form = dict(form, resource=resource)
@@ -830,8 +904,15 @@ class OAuth:
             raise AuthorizationError("the client authenticates with private_key_jwt: give private_key=")
         endpoint = _require_secure(metadata.get("token_endpoint"), "token endpoint")
         algorithms = metadata.get("dpop_signing_alg_values_supported")
-        key = self._dpop_key_of(self._tokens) if self.dpop and isinstance(algorithms, list) and "ES256" in algorithms \
-            else None
+        if refreshed is not None and isinstance(refreshed.get("dpop_key"), dict):
+            # RFC 9449 §5: a bound refresh token needs "a DPoP proof for the same key that was
+            # used to obtain the refresh token each time that refresh token is used" - the key
+            # stored with it, whatever the access token's type and this OAuth's settings.
+            key = self._dpop_key_of(refreshed)
+        elif self.dpop and isinstance(algorithms, list) and "ES256" in algorithms:
+            key = self._dpop_key_of(refreshed if refreshed is not None else self._tokens)
+        else:
+            key = None
         nonce_key = "as " + _origin(endpoint)
         for attempt in (1, 2):
             if method == "private_key_jwt":
@@ -857,6 +938,14 @@ class OAuth:
         token_type = answer.get("token_type", "Bearer")
         if not isinstance(token, str) or not token:
             raise AuthorizationError("the token answer has no access_token")
+        refresh = answer.get("refresh_token")
+        # The tokens go in headers (the access token) and forms: anything but an RFC 6750
+        # b64token (non-ASCII, CR LF, spaces) would fail every request or inject a header.
+        # (The values are not quoted: they are secrets.)
+        if not _b64token(token):
+            raise AuthorizationError("the access_token of the token answer is not an RFC 6750 b64token")
+        if isinstance(refresh, str) and not _b64token(refresh):
+            raise AuthorizationError("the refresh_token of the token answer is not an RFC 6750 b64token")
         kind = token_type.lower() if isinstance(token_type, str) else None
         if kind == "dpop" and key is None:
             raise AuthorizationError("the server issued a DPoP token without being asked for one")
@@ -867,8 +956,13 @@ class OAuth:
         if kind == "dpop":
             # The key goes with the token it binds: without it the token is useless.
             tokens.update(token_type="DPoP", dpop_key=key.private_jwk())
-        if isinstance(answer.get("refresh_token"), str):
-            tokens["refresh_token"] = answer["refresh_token"]
+        elif key is not None and isinstance(refresh, str):
+            # RFC 9449 §5: a server "MAY elect to issue access tokens that are not DPoP
+            # bound" - for a public client that "has the effect of DPoP-binding the refresh
+            # token alone". The proof's key goes with that refresh token.
+            tokens["dpop_key"] = key.private_jwk()
+        if isinstance(refresh, str):
+            tokens["refresh_token"] = refresh
         if isinstance(answer.get("expires_in"), (int, float)) and not isinstance(answer["expires_in"], bool):
             tokens["expires_at"] = time.time() + answer["expires_in"]
         if isinstance(answer.get("scope"), str):

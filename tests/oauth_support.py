@@ -16,7 +16,9 @@ reads: a token it never issued, or one a test revoked, really fails.
 
 Extensions, each opt-in: DPoP (``dpop=True``: the metadata lists ES256 proofs, a token
 request's ``DPoP`` proof is checked and binds the token, ``token_type`` DPoP; ``dpop_nonce``
-demands a nonce, RFC 9449 §8), ``private_key_jwt`` clients (``jwt_clients``: client id ->
+demands a nonce, RFC 9449 §8; ``dpop_bearer_access`` issues a Bearer access token and binds
+only the refresh token, as §5 allows; a refresh token bound to a key is refused with a proof
+of another, or none), ``private_key_jwt`` clients (``jwt_clients``: client id ->
 public JWK; the assertion's signature and claims are checked, a replayed ``jti`` refused),
 and the two sides of enterprise-managed authorization: an identity provider
 (``idp_id_tokens``: the ID tokens it exchanges for ID-JAGs, RFC 8693) and an authorization
@@ -27,7 +29,13 @@ the authorization server's ``tokens``; ``handle.app.handle`` is wrapped to recor
 received and to require extra scopes for some tools (403 ``insufficient_scope``, as a
 server with per-tool scopes answers). With ``dpop=True`` a layer in front checks
 ``Authorization: DPoP`` and each request's proof against the token's binding (and a nonce,
-``dpop_nonce``, RFC 9449 §9) before ``BearerAuth`` sees the token.
+``dpop_nonce``, RFC 9449 §9) before ``BearerAuth`` sees the token; ``bearer_challenge_first``
+puts a Bearer challenge before its DPoP one in the same ``WWW-Authenticate``, and
+``nonce_on_get`` makes each GET stream's answer carry a new ``DPoP-Nonce`` (the one wanted
+from then on).
+
+``token_prefix`` (AuthServer) starts every access token it issues: a test can make it one
+that is no RFC 6750 token (non-ASCII, CR LF).
 
 The DPoP proofs' and client assertions' signatures are checked with mcplite's own
 ``es256.verify``, which tests/test_es256.py checks against OpenSSL and ``cryptography``.
@@ -126,7 +134,8 @@ class AuthServer:
                  metadata_overrides: Optional[Dict[str, Any]] = None, dpop: bool = False,
                  dpop_nonce: Optional[str] = None, jwt_clients: Optional[Dict[str, Dict[str, str]]] = None,
                  idp_id_tokens: Optional[Sequence[str]] = None, issued_token_type: str = ID_JAG,
-                 jag_issuer: Optional["AuthServer"] = None) -> None:
+                 jag_issuer: Optional["AuthServer"] = None, dpop_bearer_access: bool = False,
+                 token_prefix: str = "at-", refresh_prefix: str = "rt-") -> None:
         self.issuer_path = issuer_path.rstrip("/")
         self.metadata_at = tuple(metadata_at)
         self.registration = registration
@@ -147,6 +156,9 @@ class AuthServer:
             self.clients[client_id] = {"secret": secret, "redirect_uris": None}
         self.dpop = dpop
         self.dpop_nonce = dpop_nonce
+        self.dpop_bearer_access = dpop_bearer_access
+        self.token_prefix = token_prefix
+        self.refresh_prefix = refresh_prefix
         self.dpop_bound = {}  # type: Dict[str, str]   # access token -> the jkt it is bound to
         self.jwt_clients = dict(jwt_clients or {})
         for client_id in self.jwt_clients:
@@ -492,6 +504,12 @@ class AuthServer:
             if form.get("resource") not in (None, grant_info["resource"]):
                 self._reply(handler, 400, {"error": "invalid_target"})
                 return
+            if grant_info.get("jkt") is not None and jkt != grant_info["jkt"]:
+                # RFC 9449 §5: a bound refresh token needs "a DPoP proof for the same key
+                # that was used to obtain the refresh token".
+                self._reply(handler, 400, {"error": "invalid_dpop_proof",
+                                           "error_description": "the refresh token is bound to another key"})
+                return
             scope, resource = grant_info["scope"], grant_info["resource"]
         elif grant == "client_credentials":
             if secret is None and method != "private_key_jwt":
@@ -511,18 +529,20 @@ class AuthServer:
         else:
             self._reply(handler, 400, {"error": "unsupported_grant_type"})
             return
-        access = "at-" + secrets.token_urlsafe(12)
+        access = self.token_prefix + secrets.token_urlsafe(12)
         answer = {"access_token": access, "token_type": "Bearer", "scope": scope}  # type: Dict[str, Any]
         if self.expires_in is not None:
             answer["expires_in"] = self.expires_in
         with self.lock:
-            if jkt is not None:
+            if jkt is not None and not self.dpop_bearer_access:
                 answer["token_type"] = "DPoP"
                 self.dpop_bound[access] = jkt
             self.tokens[access] = scope.split()
             if self.refresh_tokens and grant in ("authorization_code", "refresh_token"):
-                refresh = "rt-" + secrets.token_urlsafe(12)
-                self.refresh[refresh] = {"client_id": client_id, "scope": scope, "resource": resource}
+                refresh = self.refresh_prefix + secrets.token_urlsafe(12)
+                # (bound to the proof's key, if any: the refresh token of a public client
+                # "MUST be bound to the respective public key", RFC 9449 §5)
+                self.refresh[refresh] = {"client_id": client_id, "scope": scope, "resource": resource, "jkt": jkt}
                 answer["refresh_token"] = refresh
         self._reply(handler, 200, answer)
 
@@ -601,8 +621,12 @@ class McpServer:
                  required_scopes: Sequence[str] = ("mcp",), scopes_supported: Optional[Sequence[str]] = None,
                  resource: Optional[str] = None, drop_resource_metadata: bool = False, dpop: bool = False,
                  dpop_bound: Optional[Dict[str, str]] = None, dpop_nonce: Optional[str] = None,
-                 dpop_nonce_never_accepted: bool = False, **options: Any) -> None:
+                 dpop_nonce_never_accepted: bool = False, bearer_challenge_first: bool = False,
+                 nonce_on_get: bool = False, **options: Any) -> None:
         self.dpop = dpop
+        self.bearer_challenge_first = bearer_challenge_first
+        self.nonce_on_get = nonce_on_get
+        self.nonces_given = 0
         self.dpop_bound = dpop_bound if dpop_bound is not None else {}
         self.dpop_nonce = dpop_nonce
         self.dpop_nonce_never_accepted = dpop_nonce_never_accepted
@@ -629,6 +653,12 @@ class McpServer:
                 response = self._per_tool_scope(req)
             if response is None:
                 response = inner(req)
+            if (self.nonce_on_get and req.method == "GET" and req.path == self.handle.app.path
+                    and response is not None and response.status == 200):
+                with self.lock:
+                    self.nonces_given += 1
+                    self.dpop_nonce = "get-nonce-%d" % self.nonces_given
+                response.headers = list(response.headers) + [("DPoP-Nonce", self.dpop_nonce)]
             if drop_resource_metadata and response is not None:
                 # A server whose challenge does not say where its metadata is: the client
                 # must try the well-known URLs.
@@ -673,9 +703,12 @@ class McpServer:
         req.headers["authorization"] = "Bearer " + token
         return None
 
-    @staticmethod
-    def _unauthorized(challenge, headers=None):
+    def _unauthorized(self, challenge, headers=None):
         # type: (str, Optional[Dict[str, str]]) -> HttpResponse
+        if self.bearer_challenge_first:
+            # Two challenges in one header, the Bearer one first (a server taking both
+            # schemes): the client must read the DPoP one's error.
+            challenge = 'Bearer error="invalid_token", %s' % challenge
         extra = [(name, value) for name, value in (headers or {}).items()]
         return HttpResponse(401, [("Content-Type", "application/json"), ("WWW-Authenticate", challenge)] + extra,
                             b'{"error": "unauthorized"}')

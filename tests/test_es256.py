@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -388,3 +388,173 @@ def test_es256_is_not_loaded_by_importing_mcplite_or_its_oauth():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+# --- review fixes: secret scalars, strict decoding ---------------------------------------------------
+
+def count_group_operations(monkeypatch):
+    # type: (Any) -> Dict[str, int]
+    """Counts the point additions and doublings from now on (the module's own functions,
+    wrapped)."""
+    counts = {"add": 0, "double": 0}
+    add, double = es256._ec_add, es256._ec_double
+
+    def counted_add(first, second):
+        # type: (Any, Any) -> Any
+        counts["add"] += 1
+        return add(first, second)
+
+    def counted_double(point):
+        # type: (Any) -> Any
+        counts["double"] += 1
+        return double(point)
+    monkeypatch.setattr(es256, "_ec_add", counted_add)
+    monkeypatch.setattr(es256, "_ec_double", counted_double)
+    return counts
+
+
+SCALARS = [1, 2, 3, 2 ** 64 + 1, 2 ** 255 - 19, es256._P256_N // 2, es256._P256_N - 2, es256._P256_N - 1]
+
+
+def test_secret_scalars_take_the_same_steps_whatever_their_bit_length(monkeypatch):
+    """A nonce or key with leading zero bits must not make a shorter multiplication
+    (Minerva: the signing time tells the nonce's length, and enough short nonces give the key)."""
+    counts = count_group_operations(monkeypatch)
+    seen = set()
+    for secret in SCALARS:  # the public key of each (key generation, from_jwk, from_pem)
+        counts.update(add=0, double=0)
+        key = ES256Key(secret)
+        seen.add((counts["add"], counts["double"]))
+        assert es256._on_curve(key.x, key.y)
+    assert len(seen) == 1, "the public key's derivation depends on the secret's length: %s" % seen
+    g = (es256._P256_GX, es256._P256_GY, 1)
+    for secret in SCALARS + [int.from_bytes(os.urandom(32), "big") % (es256._P256_N - 1) + 1 for _ in range(5)]:
+        assert es256._ec_affine(es256._ec_multiply_secret(secret, g)) == es256._ec_affine(es256._ec_multiply(secret, g))
+    assert ES256Key(1).x == es256._P256_GX and ES256Key(es256._P256_N - 1).y == es256._P256_P - es256._P256_GY
+    key = ES256Key(RFC6979_KEY)
+    seen = set()
+    for nonce in SCALARS:
+        monkeypatch.setattr(es256, "_rfc6979_nonces", lambda secret, digest, nonce=nonce: iter([nonce]))
+        counts.update(add=0, double=0)
+        signature = key.sign(b"sample")
+        seen.add((counts["add"], counts["double"]))
+        assert verify(key.public_jwk(), b"sample", signature)
+    assert len(seen) == 1, "signing depends on the nonce's length: %s" % seen
+
+
+def test_es256key_refuses_a_bool():
+    with pytest.raises(ValueError):
+        ES256Key(True)
+
+
+def test_jwk_members_must_be_exactly_32_bytes():
+    key = ES256Key(RFC6979_KEY)
+    signature = key.sign(b"sample")
+    jwk = key.public_jwk()
+    assert verify(jwk, b"sample", signature)
+    # RFC 7518 §6.2.1.2: "The length of this octet string MUST be the full size of a coordinate".
+    for name, value in (("x", RFC6979_UX), ("y", RFC6979_UY)):
+        assert not verify(dict(jwk, **{name: b64url(b"\0" + value.to_bytes(32, "big"))}), b"sample", signature)
+    small = ES256Key(5)
+    assert not verify(dict(small.public_jwk(), x=b64url(small.x.to_bytes(33, "big"))), b"m", small.sign(b"m"))
+    # d: "ceiling(log-base-2(n)/8) octets" - 32, no more, no fewer.
+    private = key.private_jwk()
+    with pytest.raises(ValueError):
+        ES256Key.from_jwk(dict(private, d=b64url(b"\0" + RFC6979_KEY.to_bytes(32, "big"))))
+    with pytest.raises(ValueError):
+        ES256Key.from_jwk({"kty": "EC", "crv": "P-256", "d": b64url(b"\x05")})
+    assert ES256Key.from_jwk({"kty": "EC", "crv": "P-256", "d": b64url((5).to_bytes(32, "big"))}).x == small.x
+
+
+def non_canonical(text):
+    # type: (str) -> str
+    """The same bytes in base64url with a trailing bit set that a canonical encoder leaves 0."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(text[-1])
+    changed = text[:-1] + alphabet[last | 1]
+    assert changed != text and base64.urlsafe_b64decode(changed + "=" * (-len(changed) % 4)) == \
+        base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return changed
+
+
+def test_base64url_must_be_canonical_without_padding_or_whitespace():
+    key = ES256Key(RFC6979_KEY)
+    signature = key.sign(b"sample")
+    jwk = key.public_jwk()
+    for name in ("x", "y"):
+        for bad in (non_canonical(jwk[name]), jwk[name] + "=", jwk[name] + "\n", " " + jwk[name]):
+            assert not verify(dict(jwk, **{name: bad}), b"sample", signature)
+    private = key.private_jwk()
+    for bad in (non_canonical(private["d"]), private["d"] + "=", private["d"] + "\n"):
+        with pytest.raises(ValueError):
+            ES256Key.from_jwk(dict(private, d=bad))
+    token = jws({"typ": "dpop+jwt", "jwk": jwk}, {"n": 1}, key)
+    head, body, sig = token.split(".")
+    assert jws_verify(token) is not None
+    assert jws_verify("%s.%s.%s" % (head, body, non_canonical(sig))) is None
+    assert jws_verify("%s.%s.%s=" % (head, body, sig)) is None
+    assert jws_verify("%s.%s.%s" % (head, body, sig + "\n")) is None
+
+
+def test_jwk_thumbprint_of_a_key_missing_a_member_is_a_value_error():
+    jwk = ES256Key.generate().public_jwk()
+    for name in ("crv", "x", "y"):
+        partial = dict(jwk)
+        del partial[name]
+        with pytest.raises(ValueError):
+            jwk_thumbprint(partial)
+    with pytest.raises(ValueError):
+        jwk_thumbprint({"kty": "RSA", "n": "abc"})
+    with pytest.raises(ValueError):
+        jwk_thumbprint(dict(jwk, x=7))
+
+
+def test_pem_text_over_64_kib_is_refused_before_it_is_searched():
+    good = pem_of(sec1_der(RFC6979_KEY, RFC6979_UX, RFC6979_UY), "EC PRIVATE KEY")
+    assert ES256Key.from_pem(good + "\n" * 1000).x == RFC6979_UX
+    with pytest.raises(ValueError, match="64 KiB"):
+        ES256Key.from_pem(good + "\n" * (64 * 1024))
+    with pytest.raises(ValueError, match="64 KiB"):
+        ES256Key.from_pem(("-----BEGIN PRIVATE KEY-----\n" * 5000).encode("ascii"))
+
+
+def der(tag, content, length=None):
+    # type: (int, bytes, Optional[bytes]) -> bytes
+    if length is None:
+        length = bytes([len(content)]) if len(content) < 0x80 else b"\x81" + bytes([len(content)])
+    return bytes([tag]) + length + content
+
+
+P256_OID = der(0x06, bytes.fromhex("2a8648ce3d030107"))
+EC_OID = der(0x06, bytes.fromhex("2a8648ce3d0201"))
+
+
+def sec1(curve=P256_OID, secret_length=None):
+    # type: (bytes, Optional[bytes]) -> bytes
+    return der(0x30, der(0x02, b"\x01") + der(0x04, RFC6979_KEY.to_bytes(32, "big"), secret_length)
+               + der(0xA0, curve))
+
+
+def pkcs8(version=b"\x00", inner=None):
+    # type: (bytes, Optional[bytes]) -> bytes
+    return der(0x30, der(0x02, version) + der(0x30, EC_OID + P256_OID) + der(0x04, inner or sec1()))
+
+
+def test_der_lengths_must_be_minimal_and_versions_and_tags_right():
+    assert ES256Key.from_pem(pem_of(sec1(), "EC PRIVATE KEY")).x == RFC6979_UX
+    for version in (b"\x00", b"\x01"):
+        assert ES256Key.from_pem(pem_of(pkcs8(version), "PRIVATE KEY")).x == RFC6979_UX
+    # DER (X.690 §10.1): "the definite form of length encoding shall be used, encoded in the
+    # minimum number of octets".
+    for length in (b"\x81\x20", b"\x82\x00\x20"):
+        with pytest.raises(ValueError, match="minimal|length"):
+            ES256Key.from_pem(pem_of(sec1(secret_length=length), "EC PRIVATE KEY"))
+    # RFC 5958: "version ... v1(0), v2(1)" - nothing else.
+    for version in (b"\x02", b"\x00\x00", b"\xff"):
+        with pytest.raises(ValueError, match="version"):
+            ES256Key.from_pem(pem_of(pkcs8(version), "PRIVATE KEY"))
+    # [0] holds the curve's OBJECT IDENTIFIER, not any TLV with the same bytes.
+    with pytest.raises(ValueError):
+        ES256Key.from_pem(pem_of(sec1(curve=der(0x04, bytes.fromhex("2a8648ce3d030107"))), "EC PRIVATE KEY"))
+    with pytest.raises(ValueError):
+        ES256Key.from_pem(pem_of(sec1(curve=P256_OID + b"\x05\x00"), "EC PRIVATE KEY"))

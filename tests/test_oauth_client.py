@@ -1288,3 +1288,435 @@ def test_the_old_http_sse_transport_gets_the_oauths_headers_on_every_request():
     assert len(auth.calls) > get + 1 and {method for method, _ in auth.calls[get + 1:]} == {"POST"}
     assert all(target.startswith(handle.url.replace("/mcp", "/messages?session_id="))
                for _, target in auth.calls[get + 1:])
+
+
+# --- review fixes: DPoP-bound refresh tokens, header failures, challenges, nonces, audiences -----------
+
+def stored_tokens(path):
+    # type: (str) -> Dict[str, Any]
+    with open(path, encoding="utf-8") as handle:
+        items = json.load(handle)
+    (key,) = [name for name in items if name.startswith("tokens ")]
+    return items[key]
+
+
+def test_a_bearer_access_token_with_a_dpop_bound_refresh_token_keeps_its_key(protected, connect, tmp_path):
+    """RFC 9449 §5: a server may issue a Bearer access token and still bind the (public
+    client's) refresh token to the proof's key: the key is kept with the tokens, and every
+    refresh - in this OAuth or in another run, from the token file - proves it."""
+    auth, mcp = protected(dpop=True, dpop_bearer_access=True)
+    path = str(tmp_path / "tokens.json")
+    client = connect(mcp.url, auth=oauth(auth, dpop=True, storage=FileTokenStorage(path)), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ", 1)[0]
+    assert first not in auth.dpop_bound  # a Bearer token: sent as one, with no proof
+    tokened = [e for e in mcp.since() if e["headers"].get("authorization")]
+    assert tokened and all(e["headers"]["authorization"] == "Bearer " + first and "dpop" not in e["headers"]
+                           for e in tokened)
+    (code,) = auth.token_requests("authorization_code")
+    jkt = jwk_thumbprint(code["dpop"]["header"]["jwk"])
+    stored = stored_tokens(path)
+    assert stored.get("token_type") != "DPoP" and ES256Key.from_jwk(stored["dpop_key"]).thumbprint() == jkt
+    auth.revoke_all()
+    client.call_tool("whoami")
+    (refresh,) = auth.token_requests("refresh_token")
+    assert refresh["dpop"]["problem"] is None and jwk_thumbprint(refresh["dpop"]["header"]["jwk"]) == jkt
+    client.close()
+    # Another OAuth (another run) with the same file: the refresh proves the stored key.
+    auth.revoke_all()
+    again = connect(mcp.url, auth=oauth(auth, dpop=True, storage=FileTokenStorage(path), authorize=never_authorize),
+                    era="modern")
+    assert text_of(again.call_tool("whoami")).split(" ", 1)[1] == "mcp"
+    first_refresh, second_refresh = auth.token_requests("refresh_token")
+    assert jwk_thumbprint(second_refresh["dpop"]["header"]["jwk"]) == jkt
+    assert len(auth.hits("authorize")) == 1
+
+
+def write_tokens(path, server_url, tokens):
+    # type: (str, str, Dict[str, Any]) -> None
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"tokens " + server_url: tokens}, handle)
+
+
+@pytest.mark.parametrize("stored", ["corrupt-key", "dpop-without-key", "key-of-another-curve", "crlf-token",
+                                    "non-ascii-token"])
+def test_stored_tokens_that_cannot_be_used_mean_signing_in_again(protected, connect, tmp_path, stored):
+    """A token file whose DPoP key will not load (or a DPoP token without one, or a token
+    no header can carry) must not fail every request for ever: those tokens are not used."""
+    auth, mcp = protected(mcp_options={"dpop": True}, dpop=True)
+    path = str(tmp_path / "tokens.json")
+    tokens = {"access_token": "at-old", "token_type": "DPoP", "issuer": auth.issuer,
+              "dpop_key": {"kty": "EC", "crv": "P-256", "d": "not base64!"}}  # type: Dict[str, Any]
+    if stored == "dpop-without-key":
+        del tokens["dpop_key"]
+    elif stored == "key-of-another-curve":
+        tokens["dpop_key"] = dict(ES256Key.generate().private_jwk(), crv="P-384")
+    elif stored == "crlf-token":
+        tokens = {"access_token": "at-old\r\nX-Injected: 1", "issuer": auth.issuer}
+    elif stored == "non-ascii-token":
+        tokens = {"access_token": "at-\u00e9t\u00e9", "issuer": auth.issuer}
+    write_tokens(path, mcp.url, tokens)
+    started = time.monotonic()
+    client = connect(mcp.url, auth=oauth(auth, dpop=True, storage=FileTokenStorage(path)), era="modern",
+                     timeout=10.0)
+    assert text_of(client.call_tool("add", {"a": 1, "b": 2})) == "3"
+    assert time.monotonic() - started < 5.0
+    assert len(auth.hits("authorize")) == 1
+    assert stored_tokens(path)["access_token"] != tokens["access_token"]
+
+
+@pytest.mark.parametrize("bad", ["at-\u00e9-", "at-\r\nX-Injected: 1-", "at- ", "=at-"])
+@pytest.mark.parametrize("which", ["access", "refresh"])
+def test_a_token_that_is_not_an_rfc6750_b64token_is_refused(protected, connect, bad, which):
+    """RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+    Anything else could not go in a header (or would inject one): refused at once."""
+    options = {"token_prefix": bad} if which == "access" else {"refresh_prefix": bad}
+    auth, mcp = protected(**options)
+    started = time.monotonic()
+    with pytest.raises(AuthorizationError, match="b64token"):
+        connect(mcp.url, auth=oauth(auth), era="modern", timeout=10.0).call_tool("whoami")
+    assert time.monotonic() - started < 5.0
+    authorized = [e for e in mcp.since() if e["headers"].get("authorization")]
+    assert authorized == []
+
+
+def test_dpop_proof_htu_has_no_userinfo_and_brackets_ipv6():
+    """htu: "The HTTP target URI ... without query and fragment parts" - and never the
+    user:password of a URL (a proof is sent to the server, and may be logged)."""
+    key = ES256Key.generate()
+    for url, expected in (("https://user:secret@Example.COM:8443/mcp/x?q=1#f", "https://example.com:8443/mcp/x"),
+                          ("http://alice@127.0.0.1/mcp", "http://127.0.0.1/mcp"),
+                          ("http://[::1]:9000/mcp", "http://[::1]:9000/mcp"),
+                          ("https://u:p@[2001:DB8::1]/mcp", "https://[2001:db8::1]/mcp"),
+                          ("https://example.com/", "https://example.com/")):
+        proof = OAuth._dpop_proof("POST", url, key, "tok")
+        header, claims = jws_verify(proof)
+        assert claims["htu"] == expected, url
+        assert "secret" not in json.dumps(claims) and "alice" not in json.dumps(claims)
+
+
+def test_a_dpop_challenge_after_a_bearer_one_is_the_one_read(protected, connect):
+    """``Bearer error="invalid_token", DPoP error="use_dpop_nonce"``: for a DPoP request the
+    DPoP challenge says what is wrong - a nonce, not the token (no refresh, no sign-in)."""
+    auth, mcp = protected(mcp_options={"dpop": True, "dpop_nonce": "rs-nonce", "bearer_challenge_first": True},
+                          dpop=True)
+    client = connect(mcp.url, auth=oauth(auth, dpop=True), era="modern")
+    client.call_tool("whoami")
+    client.call_tool("whoami")
+    assert [r["form"]["grant_type"] for r in auth.token_requests()] == ["authorization_code"]
+    nonces = [p["claims"].get("nonce") for p in mcp.proofs]
+    assert nonces[0] is None and nonces[1:] and set(nonces[1:]) == {"rs-nonce"}
+
+
+def test_parse_challenge_prefers_the_scheme_asked_for():
+    from mcplite.oauth import parse_challenge
+    header = ('Bearer error="invalid_token", resource_metadata="https://a/x", scope="a b", '
+              'DPoP error="use_dpop_nonce", algs="ES256 PS256"')
+    assert parse_challenge(header) == {"scheme": "bearer", "error": "invalid_token", "resource_metadata": "https://a/x",
+                                       "scope": "a b", "algs": "ES256 PS256"}  # the first challenge's values win
+    assert parse_challenge(header, prefer="dpop") == {"scheme": "dpop", "error": "use_dpop_nonce", "algs": "ES256 PS256",
+                                                      "resource_metadata": "https://a/x", "scope": "a b"}
+    assert parse_challenge('Bearer realm="x, DPoP error=no", error="invalid_token"', prefer="dpop") == {
+        "scheme": "bearer", "realm": "x, DPoP error=no", "error": "invalid_token"}  # no DPoP challenge there
+    assert parse_challenge('Basic abc==, DPoP error="use_dpop_nonce"', prefer="dpop")["error"] == "use_dpop_nonce"
+    assert parse_challenge("Bearer", prefer="dpop") == {"scheme": "bearer"}
+
+
+def test_a_dpop_nonce_on_the_get_stream_is_used_from_then_on(protected, connect):
+    """RFC 9449 §8.2: a server may give a new nonce on any answer - the GET stream's too."""
+    auth, mcp = protected(mcp_options={"dpop": True, "dpop_nonce": "rs-1", "nonce_on_get": True}, dpop=True)
+    client = connect(mcp.url, auth=oauth(auth, dpop=True), era="legacy")
+    deadline = time.monotonic() + WAIT
+    while mcp.nonces_given == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert mcp.nonces_given == 1
+    mark = mcp.mark()
+    assert text_of(client.call_tool("add", {"a": 1, "b": 1})) == "2"
+    calls = [e for e in mcp.since(mark) if e["method"] == "POST"]
+    assert [e["status"] for e in calls] == [200]
+    assert mcp.proofs[-1]["claims"]["nonce"] == "get-nonce-1"
+
+
+# The 2025-03-26 fallback: no protected-resource metadata, the server's origin is the
+# authorization server; what the client signs names the issuer of its metadata, never None.
+
+FALLBACK_URL = "http://127.0.0.1:9/mcp"
+FALLBACK_ORIGIN = "http://127.0.0.1:9"
+IDP_TOKEN_URL = "http://127.0.0.1:8/token"
+
+
+def fallback_oauth(metadata, **options):
+    # type: (Optional[Dict[str, Any]], Any) -> Any
+    """An OAuth for a server with no protected-resource metadata whose origin serves
+    ``metadata`` at the RFC 8414 URL (None: nothing there, the default endpoints); the POSTs
+    it makes are recorded (the token endpoint and the identity provider answer them)."""
+    sent = []  # type: List[Dict[str, Any]]
+
+    def fetch(method, url, body=None, headers=None, timeout=None):
+        # type: (str, str, Optional[bytes], Optional[Dict[str, str]], Any) -> Any
+        path = urllib.parse.urlsplit(url).path
+        if method == "GET":
+            if metadata is not None and url == FALLBACK_ORIGIN + "/.well-known/oauth-authorization-server":
+                return 200, {}, json.dumps(metadata).encode("utf-8")
+            return 404, {}, b'{"error": "not_found"}'
+        form = dict(urllib.parse.parse_qsl((body or b"").decode("ascii")))
+        sent.append({"url": url, "form": form, "headers": dict(headers or {})})
+        if url == IDP_TOKEN_URL:
+            return 200, {}, json.dumps({"access_token": "eyJhbGciOiJFUzI1NiJ9.eyJhIjoxfQ.c2ln", "token_type": "N_A",
+                                        "issued_token_type": ID_JAG}).encode("utf-8")
+        assert path == "/token", url
+        return 200, {}, b'{"access_token": "at-1", "token_type": "Bearer"}'
+    auth = OAuth(**options)
+    auth.bind(FALLBACK_URL, fetch)
+    return auth, sent
+
+
+def fallback_metadata(**changes):
+    # type: (Any) -> Dict[str, Any]
+    metadata = {"issuer": FALLBACK_ORIGIN, "token_endpoint": FALLBACK_ORIGIN + "/token",
+                "authorization_endpoint": FALLBACK_ORIGIN + "/authorize", "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_signing_alg_values_supported": ["ES256"]}  # type: Dict[str, Any]
+    metadata.update(changes)
+    return {name: value for name, value in metadata.items() if value is not None}
+
+
+@pytest.mark.parametrize("metadata, audience", [
+    (fallback_metadata(), FALLBACK_ORIGIN),
+    (None, FALLBACK_ORIGIN),  # no metadata either: the default endpoints, the origin as issuer
+    (fallback_metadata(issuer=None), None),
+    (fallback_metadata(issuer=""), None),
+    (fallback_metadata(issuer=7), None),
+], ids=["metadata", "defaults", "no-issuer", "empty-issuer", "issuer-not-a-string"])
+def test_without_resource_metadata_the_client_assertion_names_the_metadata_issuer(metadata, audience):
+    key = ES256Key.generate()
+    auth, sent = fallback_oauth(metadata, grant="client_credentials", client_id=JWT_CLIENT, private_key=key)
+    if audience is None:
+        with pytest.raises(AuthorizationError, match="issuer"):
+            auth.recover(401, 'Bearer error="invalid_token"', 1, 0)
+        assert sent == []
+        return
+    assert auth.recover(401, 'Bearer error="invalid_token"', 1, 0) is True
+    (request,) = sent
+    claims = jwt_parts(request["form"]["client_assertion"])[1]
+    assert claims["aud"] == audience
+
+
+@pytest.mark.parametrize("metadata, audience", [
+    (fallback_metadata(), FALLBACK_ORIGIN),
+    (fallback_metadata(issuer=None), None),
+], ids=["metadata", "no-issuer"])
+def test_without_resource_metadata_the_token_exchange_audience_is_the_metadata_issuer(metadata, audience):
+    auth, sent = fallback_oauth(metadata, grant="id_jag", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                id_token=ID_TOKEN_VALUE, idp_token_endpoint=IDP_TOKEN_URL, idp_client_id=IDP_CLIENT)
+    if audience is None:
+        with pytest.raises(AuthorizationError, match="issuer"):
+            auth.recover(401, None, 1, 0)
+        assert sent == []
+        return
+    assert auth.recover(401, None, 1, 0) is True
+    exchange, grant = sent
+    assert exchange["url"] == IDP_TOKEN_URL and exchange["form"]["audience"] == audience
+    assert grant["form"]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+# The channel's side: whatever the auth hooks (or a header they make) do, a request fails
+# at once with a clear error, and no connection is lost.
+
+class BreakableAuth:
+    """An auth object as the channels use it; ``broken(method, url)`` says how the headers
+    of a request fail: None (they do not), "raises", "crlf" (a header http.client refuses)
+    or "non-latin1" (one it cannot encode)."""
+
+    def __init__(self, broken=None):
+        # type: (Optional[Callable[[str, str], Optional[str]]]) -> None
+        self.broken = broken or (lambda method, url: None)
+        self.calls = []  # type: List[Any]
+        self.nonces = []  # type: List[Any]
+
+    def bind(self, url, fetch):
+        # type: (str, Any) -> None
+        pass
+
+    def header(self):
+        # type: () -> Any
+        return 1, None
+
+    def request_headers(self, method, url):
+        # type: (str, str) -> Any
+        self.calls.append((method, url))
+        how = self.broken(method, url)
+        if how == "raises":
+            raise ValueError("a broken key")
+        if how == "crlf":
+            return 1, {"Authorization": "Bearer a\r\nX-Injected: 1"}
+        if how == "non-latin1":
+            return 1, {"Authorization": "Bearer \u20ac"}
+        return 1, {"Authorization": "Bearer ok"}
+
+    def note_nonce(self, url, nonce):
+        # type: (str, str) -> None
+        self.nonces.append((url, nonce))
+
+    def recover(self, *args):
+        # type: (Any) -> bool
+        return False
+
+
+def adding_server():
+    # type: () -> Any
+    from mcplite import Server
+    app = Server("plain")
+
+    @app.tool()
+    def add(a: int, b: int) -> int:
+        """Adds"""
+        return a + b
+    return app
+
+
+@pytest.mark.parametrize("how", ["raises", "crlf", "non-latin1"])
+def test_headers_that_cannot_be_made_or_sent_fail_the_request_at_once(how):
+    state = {"how": None}  # type: Dict[str, Any]
+    auth = BreakableAuth(lambda method, url: state["how"])
+    with adding_server().run_in_thread("http", port=0) as handle:
+        with Client.http(handle.url, timeout=10, auth=auth, era="modern") as client:
+            assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+            channel = client._channel
+            kept = list(channel._idle)
+            assert kept, "a kept-alive connection to take"
+            made = []  # type: List[Any]
+            connect_ = channel._connect
+
+            def counting():
+                # type: () -> Any
+                conn = connect_()
+                made.append(conn)
+                return conn
+            channel._connect = counting
+            state["how"] = how
+            started = time.monotonic()
+            with pytest.raises(AuthorizationError, match="authoriz") as caught:
+                client.call_tool("add", {"a": 1, "b": 2})
+            assert time.monotonic() - started < 2.0, "the request waited for its timeout"
+            assert "Injected" not in caught.value.message or how == "crlf"
+            # Every connection is back in the pool or closed; none is held for the failed request.
+            assert channel._open == {}
+            for conn in kept + made:
+                assert conn in channel._idle or conn.sock is None
+            state["how"] = None
+            assert client.call_tool("add", {"a": 2, "b": 2})["structuredContent"]["result"] == 4
+
+
+def test_a_failing_auth_hook_on_a_notification_raises_nothing_raw():
+    state = {"how": None}  # type: Dict[str, Any]
+    auth = BreakableAuth(lambda method, url: state["how"])
+    with adding_server().run_in_thread("http", port=0) as handle:
+        with Client.http(handle.url, timeout=10, auth=auth, era="legacy") as client:
+            client.call_tool("add", {"a": 1, "b": 2})
+            state["how"] = "raises"
+            client.notify_roots_changed()  # logged, dropped: a notification has no caller waiting
+            state["how"] = None
+            assert client.call_tool("add", {"a": 2, "b": 2})["structuredContent"]["result"] == 4
+
+
+def test_a_failing_auth_hook_on_the_get_stream_and_the_delete_neither_hangs_nor_raises():
+    auth = BreakableAuth(lambda method, url: "raises" if method in ("GET", "DELETE") else None)
+    with adding_server().run_in_thread("http", port=0) as handle:
+        started = time.monotonic()
+        client = Client.http(handle.url, timeout=10, auth=auth, era="legacy")
+        try:
+            assert time.monotonic() - started < 5.0, "the GET stream's failure held the connect"
+            assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+            assert ("GET", handle.url) in auth.calls
+        finally:
+            client.close()  # its DELETE fails to be authorized: nothing raised, everything closed
+        assert ("DELETE", handle.url) in auth.calls
+        assert client._channel._idle == [] and client._channel._open == {}
+
+
+def test_the_old_http_sse_transport_fails_clearly_when_the_headers_cannot_be_made():
+    with adding_server().run_in_thread("http", port=0) as handle:
+        url = handle.url.replace("/mcp", "/sse")
+        # The Streamable HTTP attempt is authorized; the old transport's GET stream is not.
+        auth = BreakableAuth(lambda method, target: "raises" if target == url and method == "GET" else None)
+        with pytest.raises(AuthorizationError, match="authoriz"):
+            Client.http(url, timeout=5, auth=auth)
+        # Its POSTs: the first one (initialize) fails at once, with the same clear error.
+        for how in ("raises", "crlf"):
+            auth = BreakableAuth(lambda method, target, how=how: how if "/messages" in target else None)
+            started = time.monotonic()
+            with pytest.raises(AuthorizationError, match="authoriz"):
+                Client.http(url, timeout=5, auth=auth)
+            assert time.monotonic() - started < 2.0
+            assert any("/messages" in target for _, target in auth.calls)
+
+
+def test_the_old_http_sse_transport_notes_the_servers_dpop_nonces():
+    """RFC 9449 §8.2: any answer may carry the nonce to use next - the GET stream's, and the
+    POSTs' of the old transport too."""
+    app = adding_server()
+    with app.run_in_thread("http", port=0) as handle:
+        inner = handle.app.handle
+        counter = [0]
+
+        def with_nonce(req):
+            # type: (Any) -> Any
+            response = inner(req)
+            if response is not None and req.path != "/mcp":
+                counter[0] += 1
+                nonce = "%s-%s-%d" % (req.method, req.path.strip("/"), counter[0])
+                response.headers = list(response.headers) + [("DPoP-Nonce", nonce)]
+            return response
+        handle.app.handle = with_nonce
+        url = handle.url.replace("/mcp", "/sse")
+        auth = BreakableAuth()
+        with Client.http(url, timeout=5, auth=auth) as client:
+            assert type(client._channel).__name__ == "LegacySseChannel"
+            assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+    # (The Streamable HTTP attempts' answers, POSTs to /sse, are noted by that channel.)
+    noted = [nonce.rsplit("-", 1)[0] for _, nonce in auth.nonces]
+    assert "GET-sse" in noted and "POST-messages" in noted
+    assert all(noted_url == url for noted_url, _ in auth.nonces)
+
+
+def polling_server():
+    # type: () -> Any
+    """A tool whose stream the server closes halfway (a legacy session resumes it with GET)."""
+    from mcplite import Context, Server
+    app = Server("polling")
+
+    @app.tool()
+    def poll(ctx: Context) -> str:
+        """Closes its stream, then answers"""
+        ctx.info("before")
+        ctx.close_sse_stream(retry_ms=100)
+        threading.Event().wait(0.3)
+        return "done"
+    return app
+
+
+def test_a_dpop_nonce_on_a_resumed_stream_is_noted():
+    with polling_server().run_in_thread("http", port=0) as handle:
+        inner = handle.app.handle
+
+        def with_nonce(req):
+            # type: (Any) -> Any
+            response = inner(req)
+            if response is not None and req.method == "GET" and req.headers.get("last-event-id"):
+                response.headers = list(response.headers) + [("DPoP-Nonce", "resumed")]
+            return response
+        handle.app.handle = with_nonce
+        auth = BreakableAuth()
+        with Client.http(handle.url, timeout=5, auth=auth, era="legacy") as client:
+            assert client.call_tool("poll")["content"] == [{"type": "text", "text": "done"}]
+    assert (handle.url, "resumed") in auth.nonces
+
+
+def test_a_resumption_whose_headers_cannot_be_made_fails_the_request_at_once():
+    with polling_server().run_in_thread("http", port=0) as handle:
+        auth = BreakableAuth(lambda method, url: "raises" if method == "GET" else None)
+        with Client.http(handle.url, timeout=10, auth=auth, era="legacy") as client:
+            started = time.monotonic()
+            with pytest.raises(AuthorizationError, match="a broken key"):
+                client.call_tool("poll")
+            assert time.monotonic() - started < 2.0
+            assert client._channel._open == {}
