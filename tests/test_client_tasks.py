@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from mcplite import Client, Context, MCPError, Server, ToolError
-from mcplite.client import RequestTimeout
-from mcplite import TaskCancelled
+# (from the package only: the one-file build has no mcplite.client to import in a server process)
+from mcplite import Client, Context, MCPError, RequestTimeout, Server, TaskCancelled, ToolError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
