@@ -4,13 +4,13 @@ cancel the task. Against mcplite's own server, in memory, over stdio and over HT
 
 import os
 import sys
-import threading
 import time
 
 import pytest
 
 # (from the package only: the one-file build has no mcplite.client to import in a server process)
-from mcplite import Client, Context, MCPError, RequestTimeout, Server, TaskCancelled, ToolError
+from mcplite import Client, Context, MCPError, RequestTimeout, Server, TaskCancelled
+from tasks_app import tasks_app as shared_tasks_app
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -18,27 +18,14 @@ TASKS = "io.modelcontextprotocol/tasks"
 
 
 def tasks_app():
-    app = Server("tasks-client-test", task_poll_interval_ms=20)
-    release = threading.Event()
-    app.release = release
+    """tests/tasks_app.py's server (only_as_task, refuses, breaks, ...) with what these tests add."""
+    app = shared_tasks_app(task_poll_interval_ms=20)
 
     @app.tool(task="optional")
     def slow_add(a: int, b: int, seconds: float = 0.2) -> int:
         """Adds, slowly."""
         time.sleep(seconds)
         return a + b
-
-    @app.tool(task="required")
-    def only_as_task() -> str:
-        return "done as a task"
-
-    @app.tool(task="optional")
-    def refuses() -> str:
-        raise ToolError("no such file")
-
-    @app.tool(task="optional")
-    def breaks() -> str:
-        raise MCPError(-32050, "the backend is down", {"retry": True})
 
     @app.tool(task="optional")
     def asks(ctx: Context) -> str:
@@ -55,7 +42,7 @@ def tasks_app():
     def waits(ctx: Context) -> str:
         """Runs until released or cancelled (10 s at most)."""
         deadline = time.monotonic() + 10
-        while not release.is_set() and not ctx.cancelled and time.monotonic() < deadline:
+        while not app.release.is_set() and not ctx.cancelled and time.monotonic() < deadline:
             time.sleep(0.01)
         return "released"
     return app
