@@ -116,8 +116,18 @@ def encode_outgoing(message: Any) -> bytes:
         raise
 
 
+# How deep a message may nest (arrays and objects): deeper is a parse error, on every Python.
+# The interpreter's own limit is not one: json recurses per level and hits the recursion limit
+# near depth 1,000 up to 3.13, while 3.14 measures the C stack instead and parses 100,000
+# levels. A fixed bound answers the same everywhere, keeps every later walk over a message
+# (validation, encoding, tracing) far from any recursion limit, and is generous: MCP's deepest
+# real messages (a JSON Schema inside a tool inside a list) nest about a dozen levels.
+MAX_JSON_DEPTH = 128
+
+
 def decode(data: Union[bytes, str]) -> Any:
-    """Parse one JSON text. Raises MCPError(PARSE_ERROR) for bad UTF-8 or bad JSON."""
+    """Parse one JSON text. Raises MCPError(PARSE_ERROR) for bad UTF-8, bad JSON, or JSON
+    nested deeper than ``MAX_JSON_DEPTH``."""
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("utf-8")
@@ -125,12 +135,37 @@ def decode(data: Union[bytes, str]) -> Any:
             # "JSON-RPC messages MUST be UTF-8 encoded."
             raise MCPError(PARSE_ERROR, "Parse error: message is not valid UTF-8")
     try:
-        return _decode_json(data)
+        value = _decode_json(data)
     except ValueError as exc:
         raise MCPError(PARSE_ERROR, "Parse error: %s" % (exc,))
     except RecursionError:
-        # Python's parser recurses per nesting level; "[[[[..." must not take the reader down.
-        raise MCPError(PARSE_ERROR, "Parse error: nested too deeply")
+        raise MCPError(PARSE_ERROR, _TOO_DEEP)
+    # Nesting needs an opening bracket per level, so a text with few of them (nearly every
+    # message) skips the walk; the two counts run at C speed.
+    if data.count("[") + data.count("{") > MAX_JSON_DEPTH and _nests_deeper(value, MAX_JSON_DEPTH):
+        raise MCPError(PARSE_ERROR, _TOO_DEEP)
+    return value
+
+
+_TOO_DEEP = "Parse error: nested deeper than %d levels" % MAX_JSON_DEPTH
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels. A walk level by
+    level, never a recursion: the point is to bound depth without depending on the stack."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below = []
+        for item in level:
+            for child in (item.values() if isinstance(item, dict) else item):
+                if isinstance(child, (dict, list)):
+                    below.append(child)
+        level = below
+    return False
 
 
 def _refuse_constant(name: str) -> Any:

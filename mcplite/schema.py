@@ -491,7 +491,13 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
     fn_name = getattr(fn, "__name__", repr(fn))
     try:
         hints = type_hints(fn)
-    except Exception as exc:  # NameError for an unresolvable forward reference, mostly
+    except NameError as exc:
+        # A forward reference to a name not defined yet: a string annotation, any annotation
+        # under `from __future__ import annotations`, and on 3.14 (lazy annotations) a plain
+        # one too. The schema is built at registration, so the same rule holds on every Python.
+        raise TypeError("%s %r: cannot resolve its type annotations: %s (define it before the %s "
+                        "is registered)" % (kind, fn_name, exc, kind))
+    except Exception as exc:  # `int | None` under `from __future__ import annotations` on 3.8, say
         raise TypeError("%s %r: cannot resolve its type annotations: %s" % (kind, fn_name, exc))
     doc = clean_doc(getattr(fn, "__doc__", None))
     shape.description = doc

@@ -42,3 +42,25 @@ if VENDORED:
     _use_vendored(VENDORED)
 
 from wire import wire_factory  # noqa: E402,F401  (a fixture every test module can use)
+
+
+# Tests that need an interop peer (the official SDK, the Inspector, the TypeScript everything
+# server) are marked `interop`: every test in a test_interop_*.py file, and every test that
+# uses one of these fixtures. `scripts/test --no-interop` deselects them by the mark, and keeps
+# MCPLITE_REQUIRE_INTEROP set, so a peer-using test this misses fails rather than skips.
+_PEER_FIXTURES = frozenset(["sdk_python", "sdk_servers", "sdk_http_url", "everything", "everything_http",
+                            "everything_stdio", "inspector"])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "interop: needs an interop peer that scripts/test installs "
+                                       "(deselected by scripts/test --no-interop)")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        module = os.path.basename(str(getattr(item, "fspath", "")))
+        if module.startswith("test_interop_") or _PEER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.interop)

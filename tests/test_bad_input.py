@@ -31,12 +31,55 @@ def wire(wire_factory):
 
 
 def test_deeply_nested_json_is_a_parse_error(wire):
+    # The same answer on every Python: up to 3.13 the json module hits the recursion limit at
+    # these depths, 3.14 parses them; mcplite's own limit answers first either way.
+    too_deep = {"jsonrpc": "2.0", "id": None,
+                "error": {"code": -32700, "message": "Parse error: nested deeper than 128 levels"}}
     wire.conn.send_raw(b"[" * 100000 + b"]" * 100000)
-    assert wire.conn.receive() == {"jsonrpc": "2.0", "id": None,
-                                   "error": {"code": -32700, "message": "Parse error: nested too deeply"}}
+    assert wire.conn.receive() == too_deep
     wire.conn.send_raw(b'{"a":' * 50000 + b"1" + b"}" * 50000)
-    assert wire.conn.receive()["error"]["code"] == -32700
+    assert wire.conn.receive() == too_deep
     assert wire.request("ping", id="alive")["result"] == {}
+
+
+def nested_ping(depth):
+    # A ping whose whole message nests ``depth`` levels: the envelope, params, _meta, then arrays.
+    return ('{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"_meta":{"x":%s1%s}}}'
+            % ("[" * (depth - 3), "]" * (depth - 3))).encode()
+
+
+def test_the_nesting_limit_is_128_levels(wire):
+    wire.conn.send_raw(nested_ping(128))
+    assert wire.conn.receive() == {"jsonrpc": "2.0", "id": "deep", "result": {}}
+    wire.conn.send_raw(nested_ping(129))
+    assert wire.conn.receive()["error"] == {"code": -32700, "message": "Parse error: nested deeper than 128 levels"}
+    # Many brackets side by side are not depth: a wide message is parsed.
+    wide = '{"jsonrpc":"2.0","id":"wide","method":"ping","params":{"_meta":{"x":[%s]}}}' % ",".join(["[{}]"] * 5000)
+    wire.conn.send_raw(wide.encode())
+    assert wire.conn.receive() == {"jsonrpc": "2.0", "id": "wide", "result": {}}
+
+
+def test_decode_bounds_depth_without_recursing():
+    from mcplite.jsonrpc import MAX_JSON_DEPTH, MCPError, decode
+
+    assert decode("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
+    # Deeper than the limit, with 50 frames left before the recursion limit: the check itself
+    # must not recurse (3.14 parses the text on the C stack, then the walk runs here).
+    def frames():
+        frame, n = sys._getframe(), 0
+        while frame is not None:
+            frame, n = frame.f_back, n + 1
+        return n
+
+    def at_depth(n):
+        if n:
+            return at_depth(n - 1)
+        with pytest.raises(MCPError) as caught:
+            decode("[" * 129 + "]" * 129)
+        return caught.value.code
+    assert at_depth(sys.getrecursionlimit() - frames() - 50) == -32700
+    # Brackets inside strings are not nesting.
+    assert decode(json.dumps({"s": "[" * 1000})) == {"s": "[" * 1000}
 
 
 def test_nan_and_infinity_are_not_json(wire):

@@ -330,3 +330,113 @@ def test_validator_recursive_ref_terminates():
     value = {"next": {"next": {"next": {}}}}
     assert check(value) is None
     assert check({"next": {"next": 3}}) == "'next.next': expected object, got integer 3"
+
+
+# --- annotations as strings: `from __future__ import annotations` and 3.14's lazy ones -----------
+
+ANNOTATED_MODULE = '''
+import enum
+from dataclasses import dataclass
+from typing import Dict, List, Literal, Optional, TypedDict, Union
+
+from mcplite import Context, Server
+
+class Shade(enum.Enum):
+    LIGHT = "light"
+    DARK = "dark"
+
+class Spot(TypedDict):
+    x: int
+    label: Optional[str]
+
+@dataclass
+class Area:
+    corner: Spot
+    tags: List[str]
+    shade: Shade = Shade.LIGHT
+
+app = Server("annotations")
+
+@app.tool()
+def place(area: Area, spots: List[Spot], ctx: Context, mode: Literal["a", "b"] = "a",
+          weights: Optional[Dict[str, float]] = None, pick: Union[int, str] = 0) -> List[Spot]:
+    """Place an area."""
+    return spots
+
+@app.prompt()
+def describe(area_name: str, detail: Optional[str] = None) -> str:
+    return area_name
+
+@app.resource("spots://{name}")
+def spot(name: str) -> Spot:
+    return {"x": 1, "label": name}
+'''
+
+
+def import_source(tmp_path, monkeypatch, name, source):
+    (tmp_path / (name + ".py")).write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    return importlib.import_module(name)
+
+
+def test_future_annotations_give_the_same_schemas(tmp_path, monkeypatch):
+    from mcplite import Client
+
+    plain = import_source(tmp_path, monkeypatch, "plain_annotations", ANNOTATED_MODULE)
+    future = import_source(tmp_path, monkeypatch, "future_annotations",
+                           "from __future__ import annotations\n" + ANNOTATED_MODULE)
+    seen = []
+    for module in (plain, future):
+        with Client(module.app) as client:
+            tools = client.list_tools()
+            result = client.call_tool("place", {"area": {"corner": {"x": 1, "label": None}, "tags": ["t"]},
+                                                "spots": [{"x": 2, "label": "s"}], "mode": "b"})
+            seen.append((tools, client.list_prompts(), client.list_resource_templates(), result["structuredContent"]))
+    assert seen[0] == seen[1]
+    tool = seen[0][0][0]
+    assert tool["inputSchema"]["properties"]["area"]["properties"]["shade"]["enum"] == ["light", "dark"]
+    assert tool["inputSchema"]["properties"]["mode"] == {"type": "string", "enum": ["a", "b"], "default": "a"}
+    assert "ctx" not in tool["inputSchema"]["properties"]
+    assert seen[0][3] == {"result": [{"x": 2, "label": "s"}]}
+
+
+def test_string_annotations_resolve_module_names_defined_before_registration():
+    def make(item: "Point", count: "Optional[int]" = None) -> "List[Point]":
+        return [item]
+    shape = describe_function(make, "tool")
+    assert shape.input_schema["properties"]["item"] == schema_for_type(Point)
+    assert shape.input_schema["properties"]["count"] == {"anyOf": [{"type": "integer"}, {"type": "null"}],
+                                                         "default": None}
+
+
+FORWARD_MODULE = '''
+from typing import TypedDict
+from mcplite import Server
+
+app = Server("forward")
+
+@app.tool()
+def make(p: Point) -> str:
+    return "x"
+
+class Point(TypedDict):
+    x: int
+'''
+
+
+def test_a_forward_reference_to_a_later_name_is_a_clear_error_under_future_annotations(tmp_path, monkeypatch):
+    with pytest.raises(TypeError) as info:
+        import_source(tmp_path, monkeypatch, "forward_future", "from __future__ import annotations\n" + FORWARD_MODULE)
+    assert str(info.value) == ("tool 'make': cannot resolve its type annotations: name 'Point' is not defined "
+                               "(define it before the tool is registered)")
+
+
+def test_a_forward_reference_on_3_14_is_the_same_error(tmp_path, monkeypatch):
+    # 3.14 evaluates annotations lazily, so the `def` itself no longer fails on a name defined
+    # later; registration reads them at once, so the error is the one every Python gives under
+    # `from __future__ import annotations`. Before 3.14 the `def` raises NameError itself.
+    expected = TypeError if sys.version_info >= (3, 14) else NameError
+    with pytest.raises(expected) as info:
+        import_source(tmp_path, monkeypatch, "forward_plain", FORWARD_MODULE)
+    assert "name 'Point' is not defined" in str(info.value)
