@@ -15,13 +15,15 @@
 from typing import Any
 
 from .auth import AccessToken, BearerAuth
-from .asking import UrlElicitationRequired
-from .jsonrpc import ConnectionClosed, MCPError
+from .errors import (
+    AuthorizationError, Cancelled, ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout,
+    SessionLost, TaskCancelled, ToolError, TransportError, UrlElicitationRequired,
+)
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, audio,
     embedded_resource, image, resource_contents, resource_link, text,
 )
-from .server import Cancelled, Context, Server, ToolError
+from .server import Context, Server
 from .tasks import TASKS_EXTENSION
 
 __version__ = "0.1.0"
@@ -31,8 +33,8 @@ __all__ = [
     "text", "image", "audio", "resource_link", "embedded_resource", "resource_contents",
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
-    "ConnectionClosed", "HttpError", "OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage",
-    "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
+    "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
+    "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "__version__",
 ]
 
@@ -40,11 +42,9 @@ __all__ = [
 # adapter, say). Imported on first use: a stdio server never pays for it.
 _LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
 # The client, likewise: a server never pays for subprocess and the client's machinery.
-_LAZY_CLIENT = ("Client", "RequestTimeout")
-_LAZY_HTTP_CLIENT = ("HttpError",)
-_LAZY_OAUTH = ("OAuth", "AuthorizationError", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
+_LAZY_CLIENT = ("Client",)
+_LAZY_OAUTH = ("OAuth", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
 _LAZY_TRACING = ("Tracer",)
-_LAZY_TASKWAIT = ("TaskCancelled",)
 _LAZY_ES256 = ("ES256Key",)
 
 
@@ -55,18 +55,12 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_CLIENT:
         from . import client
         return getattr(client, name)
-    if name in _LAZY_HTTP_CLIENT:
-        from . import httpclient
-        return getattr(httpclient, name)
     if name in _LAZY_OAUTH:
         from . import oauth
         return getattr(oauth, name)
     if name in _LAZY_TRACING:
         from . import tracing
         return getattr(tracing, name)
-    if name in _LAZY_TASKWAIT:
-        from . import taskwait
-        return getattr(taskwait, name)
     if name in _LAZY_ES256:
         from . import es256
         return getattr(es256, name)

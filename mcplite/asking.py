@@ -21,9 +21,9 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .jsonrpc import (
-    INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED,
-    ConnectionClosed, MCPError, notification,
+    INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT, notification,
 )
+from .errors import Cancelled, ConnectionClosed, InputRequired, MCPError, UrlElicitationRequired
 from .schema import compile_schema
 
 _ELICIT = "elicitation/create"
@@ -36,31 +36,6 @@ _ANSWERABLE = frozenset(("tools/call", "prompts/get", "resources/read"))  # requ
 def new_elicitation_id() -> str:
     """"The ID of the elicitation, which must be unique within the context of the server"."""
     return os.urandom(12).hex()
-
-
-class InputRequired(BaseException):
-    """Unwinds a 2026-07-28 handler that needs answers the client has not given yet.
-
-    A BaseException, so that a handler's ``except Exception`` does not swallow it (the
-    same reason ``KeyboardInterrupt`` is one). ``requests`` maps keys to input requests.
-    """
-
-    def __init__(self, requests: Dict[str, Dict[str, Any]]) -> None:
-        super().__init__(", ".join(requests))
-        self.requests = requests
-
-
-class UrlElicitationRequired(MCPError):
-    """Raise in a handler that cannot go on until the user completes an interaction at a
-    URL (sign-in, payment...). 2025-11-25 sessions get error -32042 listing the URL; a
-    2026-07-28 request gets an ``input_required`` result asking the same."""
-
-    def __init__(self, message: str, url: str, elicitation_id: Optional[str] = None) -> None:
-        self.elicitation_id = elicitation_id or new_elicitation_id()
-        self.url = url
-        self.prompt = message
-        super().__init__(URL_ELICITATION_REQUIRED, "URL elicitation required: %s" % message, {"elicitations": [
-            {"mode": "url", "message": message, "url": url, "elicitationId": self.elicitation_id}]})
 
 
 # ---------------------------------------------------------------------------
@@ -267,7 +242,6 @@ def _ask_by_round_trip(call: Any, kind: str, method: str, params: Dict[str, Any]
 
 
 def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
-    from .context import Cancelled  # the context module imports this one
     connection = call.connection
     if connection is None or not getattr(connection, "stateful", False):
         raise MCPError(INVALID_REQUEST, "%s cannot be sent here: this transport has no way back to the client "

@@ -37,6 +37,7 @@ import os
 import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
+from .errors import ConnectionClosed, HttpError, MCPError, RequestTimeout, TaskCancelled, TransportError
 
 CLI_EXIT_OK = 0
 CLI_EXIT_FAILED = 1
@@ -322,8 +323,7 @@ def cli_headers(args: Any) -> Dict[str, str]:
 def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
     """A ``Client`` for ``target`` with the common options of ``args`` (and ``options``
     for the ``Client``); failures become ``CliFailure`` with one line."""
-    from .client import Client, RequestTimeout
-    from .jsonrpc import ConnectionClosed, MCPError
+    from .client import Client
 
     if not os.environ.get("MCPLITE_DEBUG"):
         # The client's warnings (a server's stray stdout line, say) would reach stderr through
@@ -357,9 +357,9 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
         raise CliFailure(CLI_EXIT_CONNECTION, cli_connection_text(target, exc))
     except RequestTimeout as exc:  # no answer to the handshake: not an MCP server, or a stuck one
         raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s (is it an MCP server?)" % (cli_target_label(target), exc.message))
-    except MCPError as exc:
+    except (MCPError, TransportError, TaskCancelled) as exc:
         text = cli_error_text(exc)
-        if options.get("era") == "modern" and exc.code == -32601:
+        if options.get("era") == "modern" and isinstance(exc, MCPError) and exc.code == -32601:
             text += ": the server does not speak 2026-07-28 (try --era legacy)"
         raise CliFailure(cli_status_of(exc), "%s: %s" % (cli_target_label(target), text))
     if args.protocol_version and client.protocol_version != args.protocol_version:
@@ -394,13 +394,10 @@ def cli_connection_text(target: CliTarget, exc: BaseException) -> str:
 
 def cli_status_of(exc: BaseException) -> int:
     """The exit status for an exception a call raised."""
-    from .jsonrpc import ConnectionClosed, MCPError
 
-    if isinstance(exc, ConnectionClosed):
+    if isinstance(exc, (ConnectionClosed, HttpError)):  # (an HTTP status with no JSON-RPC answer: not MCP there)
         return CLI_EXIT_CONNECTION
-    if type(exc).__name__ == "HttpError":  # an HTTP status with no JSON-RPC answer: not MCP there
-        return CLI_EXIT_CONNECTION
-    if isinstance(exc, MCPError):
+    if isinstance(exc, (MCPError, TransportError, TaskCancelled)):
         return CLI_EXIT_PROTOCOL
     return CLI_EXIT_FAILED
 
@@ -409,18 +406,15 @@ def cli_error_text(exc: BaseException) -> str:
     """An MCPError as one line: its message and code (and data, when short)."""
     import json
 
-    code = getattr(exc, "code", None)
-    message = getattr(exc, "message", None) or str(exc)
-    status = getattr(exc, "status", None)
-    if type(exc).__name__ == "HttpError" and status not in (401, 403):
-        body = " ".join(str(getattr(exc, "body", "") or "").split())
+    if isinstance(exc, HttpError) and exc.status not in (401, 403):
+        body = " ".join(str(exc.body or "").split())
         body = body if len(body) <= 100 else body[:97] + "..."
-        return "HTTP %s, not a JSON-RPC answer (is this an MCP endpoint?)%s" % (status, ": " + body if body else "")
-    if type(exc).__name__ in ("ConnectionClosed", "HttpError", "RequestTimeout"):
-        return message
-    text = "%s (error %s)" % (message, code) if code is not None else message
-    data = getattr(exc, "data", None)
-    if data is not None and getattr(exc, "has_data", True):
+        return "HTTP %s, not a JSON-RPC answer (is this an MCP endpoint?)%s" % (exc.status, ": " + body if body else "")
+    if not isinstance(exc, MCPError):  # a failure on our side of the wire: no JSON-RPC error to show
+        return getattr(exc, "message", None) or str(exc)
+    text = "%s (error %s)" % (exc.message, exc.code)
+    data = exc.data
+    if data is not None and exc.has_data:
         shown = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if len(shown) <= 200:
             text += " " + shown

@@ -24,9 +24,11 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .jsonrpc import (
-    INTERNAL_ERROR, METHOD_NOT_FOUND, NOTIFICATION, REQUEST, REQUEST_TIMEOUT, UNSUPPORTED_PROTOCOL_VERSION,
-    ConnectionClosed, MCPError, Message, PendingRequests, classify, decode, encode, encode_outgoing,
-    error_response, notification, result_response,
+    INTERNAL_ERROR, METHOD_NOT_FOUND, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, Message,
+    PendingRequests, classify, decode, encode, encode_outgoing, error_response, notification, result_response,
+)
+from .errors import (
+    ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout, SessionLost, TransportError,
 )
 from .logs import LazyLogger
 from .protocol import (
@@ -44,31 +46,34 @@ _MAX_PAGES = 10000  # a server whose cursors never end is a broken one
 _on_event_thread = threading.local()  # .active: this thread runs the client's callbacks
 
 
-class RequestTimeout(MCPError):
-    """No response in time. The request was cancelled (``notifications/cancelled``)."""
-
-    def __init__(self, method: str, timeout: float) -> None:
-        super().__init__(REQUEST_TIMEOUT, "No response to %s within %g s" % (method, timeout))
-        self.method = method
-        self.timeout = timeout
-
-
 # ---------------------------------------------------------------------------
-# Transports: each delivers decoded messages to ``on_message`` and reports its end to
-# ``on_close``; ``send`` writes one message.
+# Channels: how the client reaches its server. The Client gives a channel three hooks when it
+# starts it; the channel calls them from its own threads.
 
 def _ignore(*args: Any) -> None:
     pass
 
 
-class _ClientChannel:
+class ClientChannel:
+    """What a transport offers the ``Client``: ``send`` one message, ``close``; and the
+    optional steps below, whose defaults do nothing, for a transport that needs them (HTTP).
+
+    A channel calls ``on_message(message)`` for each decoded message from the server,
+    ``on_failure(request_id, error)`` when one of our requests failed on this side of the
+    wire (a ``TransportError``: the server will never answer it), and ``on_close(error)``
+    once, when the connection ends.
+    """
+
     on_message = staticmethod(_ignore)  # type: Callable[[Any], None]
+    on_failure = staticmethod(_ignore)  # type: Callable[[Any, BaseException], Any]
     on_close = staticmethod(_ignore)  # type: Callable[[BaseException], None]
     tracer = None  # type: Any   # a Tracer (tracing.py) shown every message, or None
 
-    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
+    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
+              on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
         self.on_message = on_message
         self.on_close = on_close
+        self.on_failure = on_failure
 
     def send(self, message: Any) -> None:
         raise NotImplementedError
@@ -76,8 +81,31 @@ class _ClientChannel:
     def close(self) -> None:
         raise NotImplementedError
 
+    def set_write_timeout(self, timeout: float) -> None:
+        """How long one ``send`` may block on a peer that does not read (default: no say)."""
 
-class _MemoryChannel(_ClientChannel):
+    def negotiated(self, era: str, version: str) -> None:
+        """The era and version, once the server answered (before ``ready``)."""
+
+    def ready(self) -> None:
+        """The connection is set up (a new HTTP session opens its GET stream here)."""
+
+    def recover(self, request_id: Any, error: BaseException, attempt: int) -> bool:
+        """Request ``request_id`` failed with ``error``: True when the channel repaired what
+        failed (a new access token) and the request may be sent again."""
+        return False
+
+    def session_generation(self) -> int:
+        """Which session the channel is in (counted from 0): a ``SessionLost`` names the one it
+        lost, so that many requests lost with one session renew it once."""
+        return 0
+
+    def usable_tools(self, tools: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """The tools of a ``tools/list`` this channel can call (all, unless it says otherwise)."""
+        return tools
+
+
+class _MemoryChannel(ClientChannel):
     """A ``Server`` in this process, through the same JSON-RPC code as a pipe: each message
     is encoded and decoded again, so what the client sees is what a pipe would carry."""
 
@@ -114,7 +142,7 @@ class _MemoryChannel(_ClientChannel):
             self.on_close(ConnectionClosed("the client is closed"))
 
 
-class _StdioChannel(_ClientChannel):
+class _StdioChannel(ClientChannel):
     """A server in a child process: requests on its stdin, one JSON message per line on its
     stdout. Its stderr is ours unless ``capture_stderr`` keeps it (the last 64 KiB go into
     the error raised when the server dies)."""
@@ -152,8 +180,12 @@ class _StdioChannel(_ClientChannel):
         self.garbage = None  # type: Optional[bytes]   # the last line that was not JSON
         self._threads = []  # type: List[threading.Thread]
 
-    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
-        super().start(on_message, on_close)
+    def set_write_timeout(self, timeout: float) -> None:
+        self.write_timeout = timeout
+
+    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
+              on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
+        super().start(on_message, on_close, on_failure)
         reader = threading.Thread(target=self._read, name="mcplite-client-reader", daemon=True)
         self._threads.append(reader)
         if self.process.stderr is not None:
@@ -363,7 +395,7 @@ class Client:
                  on_list_changed: Optional[Callable[[str], Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
                  max_rounds: int = 10, tasks: bool = False, trace: Any = None,
-                 _channel: Optional[_ClientChannel] = None) -> None:
+                 _channel: Optional[ClientChannel] = None) -> None:
         if era not in ("auto", "modern", "legacy"):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
         if protocol_version is not None:
@@ -422,14 +454,10 @@ class Client:
         self._listen = None  # type: Any   # the 2026-07-28 subscriptions/listen request in force
         self._subscriptions = set()  # type: set
         self._acknowledged = (None, threading.Event())  # (listen id, set when acknowledged)
-        self._lost_session = False  # the HTTP server ended our session: start another
         self._renew_lock = threading.Lock()
         self._channel = _channel
-        if hasattr(_channel, "on_session_lost"):
-            _channel.on_session_lost = self._session_lost
-        if hasattr(_channel, "write_timeout"):
-            _channel.write_timeout = timeout  # a write may take as long as a call
-        _channel.start(self._receive, self._channel_closed)
+        _channel.set_write_timeout(timeout)  # a write may take as long as a call
+        _channel.start(self._receive, self._channel_closed, self._outgoing.fail)
         try:
             self._connect(era, protocol_version)
         except BaseException:
@@ -448,7 +476,7 @@ class Client:
         return cls._over(_StdioChannel(argv, env, cwd, capture_stderr, max_message_bytes, close_timeout), options)
 
     @classmethod
-    def _over(cls, channel: _ClientChannel, options: Dict[str, Any]) -> "Client":
+    def _over(cls, channel: ClientChannel, options: Dict[str, Any]) -> "Client":
         """A client over ``channel``; the channel is closed if that fails (a mistyped
         option must not leave a server process running)."""
         try:
@@ -476,7 +504,7 @@ class Client:
         channel = HttpChannel(url, headers, ssl_context, proxy=proxy, auth=auth)
         try:
             return cls._over(channel, options)
-        except MCPError:
+        except (MCPError, TransportError):
             if channel.initialize_refused is None or options.get("era") == "modern":
                 raise
         # The server refused initialize with 400/404/405: an old HTTP+SSE server, maybe.
@@ -507,25 +535,7 @@ class Client:
     # -- the API ----------------------------------------------------------------------
 
     def list_tools(self, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
-        tools = self._list_all("tools/list", "tools", timeout)
-        if hasattr(self._channel, "tool_headers"):
-            # 2026-07-28 over HTTP: the x-mcp-header arguments each call mirrors in headers.
-            from .schema import header_parameters
-            mirrored = {}
-            usable = []
-            for tool in tools:
-                try:
-                    mirrored[tool.get("name")] = [(path, header) for path, header, _ in
-                                                  header_parameters(tool.get("inputSchema") or {})]
-                except (ValueError, TypeError, AttributeError) as exc:
-                    # An x-mcp-header the spec forbids: such a tool cannot be called
-                    # correctly, and clients drop it.
-                    _client_log.warning("dropped tool %r: %s", tool.get("name"), exc)
-                    continue
-                usable.append(tool)
-            self._channel.tool_headers = mirrored
-            tools = usable
-        return tools
+        return self._channel.usable_tools(self._list_all("tools/list", "tools", timeout))
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
                   progress: Optional[Callable[[float, Optional[float], Optional[str]], Any]] = None,
@@ -642,9 +652,10 @@ class Client:
         if self.era != "modern":
             try:
                 return self._call(method, params, timeout, progress)
-            except MCPError:
-                if not self._renew_session():
-                    raise
+            except SessionLost as lost:
+                # Only this request's own loss: the server never ran it, so it is sent again
+                # in a new session (one that another thread may have started already).
+                self._renew_session(lost.generation)
                 return self._call(method, params, timeout, progress)
         if method not in _ROUND_TRIP_METHODS:
             return self._call(method, params, timeout, progress)
@@ -660,36 +671,29 @@ class Client:
             params = dict(params)
             requests = result.get("inputRequests") or {}
             if not isinstance(requests, dict):
-                raise MCPError(INTERNAL_ERROR, "the server sent inputRequests that are not an object")
+                raise ProtocolError("the server sent inputRequests that are not an object")
             params["inputResponses"] = {key: self._answer_input(entry) for key, entry in requests.items()}
             if "requestState" in result:
                 params["requestState"] = result["requestState"]
             else:
                 params.pop("requestState", None)
-        raise MCPError(INTERNAL_ERROR, "%s still needed input after %d rounds" % (method, self.max_rounds))
+        raise ProtocolError("%s still needed input after %d rounds" % (method, self.max_rounds))
 
     # -- connecting -------------------------------------------------------------------
 
-    def _session_lost(self) -> None:
-        self._lost_session = True
-
-    def _renew_session(self) -> bool:
-        """After the server ended our HTTP session (404): a new session, with what the old
-        one had set up (log level, subscriptions). True when the request can be sent again."""
-        if not self._lost_session:
-            return False
+    def _renew_session(self, lost: int) -> None:
+        """After the server ended session ``lost`` (HTTP 404): a new session, with what the
+        old one had set up (log level, subscriptions) - unless another thread has started
+        one since."""
         with self._renew_lock:
-            if self._lost_session:
-                self._lost_session = False
-                self._initialize(self.protocol_version or LATEST_LEGACY_VERSION)
-                ready = getattr(self._channel, "ready", None)
-                if ready is not None:
-                    ready()
-                if self.log_level is not None:
-                    self._call("logging/setLevel", {"level": self.log_level}, None, None)
-                for uri in sorted(self._subscriptions):
-                    self._call("resources/subscribe", {"uri": uri}, None, None)
-        return True
+            if self._channel.session_generation() != lost:
+                return
+            self._initialize(self.protocol_version or LATEST_LEGACY_VERSION)
+            self._channel.ready()
+            if self.log_level is not None:
+                self._call("logging/setLevel", {"level": self.log_level}, None, None)
+            for uri in sorted(self._subscriptions):
+                self._call("resources/subscribe", {"uri": uri}, None, None)
 
     def _declared_capabilities(self, extra: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         caps = {}  # type: Dict[str, Any]
@@ -739,9 +743,7 @@ class Client:
                 if not self._discover(version or MODERN_VERSIONS[-1], forced=True):
                     raise
                 self._negotiated()
-        ready = getattr(self._channel, "ready", None)
-        if ready is not None:
-            ready()
+        self._channel.ready()
         if self.era == "modern" and self.on_list_changed is not None:
             # 2026-07-28 tells of list changes only on a subscriptions/listen stream.
             try:
@@ -750,9 +752,7 @@ class Client:
                 _client_log.warning("no list-change notifications: subscriptions/listen failed: %s", exc)
 
     def _negotiated(self) -> None:
-        negotiated = getattr(self._channel, "negotiated", None)
-        if negotiated is not None:
-            negotiated(self.era, self.protocol_version)
+        self._channel.negotiated(self.era, self.protocol_version)  # type: ignore[arg-type]
 
     def _discover(self, version: str, forced: bool, retried: bool = False) -> bool:
         """The 2026-07-28 probe: True when the server is modern (now set up)."""
@@ -764,11 +764,13 @@ class Client:
             if forced:
                 raise
             result = None
-        except ConnectionClosed:
-            raise
+        except HttpError as exc:
+            # A plain HTTP refusal of the probe: a server of the older era, unless it was
+            # authorization (and OAuth, if any, could not help) - not an era question.
+            if forced or exc.status in (401, 403):
+                raise
+            result = None
         except MCPError as exc:
-            if getattr(exc, "status", None) in (401, 403):
-                raise  # refused by HTTP authorization (and OAuth, if any, could not help): not an era question
             data = exc.data if isinstance(exc.data, dict) else {}
             offered = data.get("supported") if exc.code == UNSUPPORTED_PROTOCOL_VERSION else None
             if isinstance(offered, list):
@@ -850,7 +852,6 @@ class Client:
         can repair (HTTP: a 401 or 403 after which the OAuth got a new token) is sent
         again, with a new id; the repair runs here, in the caller's thread, outside the
         call's timeout (a person may be signing in)."""
-        recover = getattr(self._channel, "recover", None)
         attempt = 0
         while True:
             message, pending = self._outgoing.new(method, None)
@@ -858,8 +859,8 @@ class Client:
                 return self._exchange(message, pending, params, timeout, progress)
             except RequestTimeout:
                 raise
-            except MCPError as exc:
-                if recover is None or self._closed is not None or not recover(pending.id, exc, attempt):
+            except TransportError as exc:
+                if self._closed is not None or not self._channel.recover(pending.id, exc, attempt):
                     raise
             attempt += 1
 
@@ -913,7 +914,7 @@ class Client:
                 self._events_cond.wait_for(lambda: self._done_seq >= barrier or self._closed is not None,
                                            timeout=self.timeout)
         if not isinstance(result, dict):
-            raise MCPError(INTERNAL_ERROR, "the server answered %s with a result that is not an object" % method)
+            raise ProtocolError("the server answered %s with a result that is not an object" % method)
         return result
 
     def _cancel(self, rid: Any, reason: str) -> None:
@@ -932,16 +933,16 @@ class Client:
             result = self.request(method, params, timeout=timeout)
             page = result.get(key)
             if not isinstance(page, list):
-                raise MCPError(INTERNAL_ERROR, "the server's %s result has no %r list" % (method, key))
+                raise ProtocolError("the server's %s result has no %r list" % (method, key))
             items.extend(page)
             cursor = result.get("nextCursor")
             if cursor is None:
                 return items
             if not isinstance(cursor, str) or cursor in seen:
-                raise MCPError(INTERNAL_ERROR, "the server's %s cursors loop or are not strings" % method)
+                raise ProtocolError("the server's %s cursors loop or are not strings" % method)
             seen.add(cursor)
             params = {"cursor": cursor}
-        raise MCPError(INTERNAL_ERROR, "the server's %s never ends (more than %d pages)" % (method, _MAX_PAGES))
+        raise ProtocolError("the server's %s never ends (more than %d pages)" % (method, _MAX_PAGES))
 
     # -- what the server sends ----------------------------------------------------------
 
@@ -1009,7 +1010,7 @@ class Client:
     def _answer_input(self, entry: Any) -> Dict[str, Any]:
         """One 2026-07-28 input request, answered through the same handlers."""
         if not isinstance(entry, dict) or not isinstance(entry.get("method"), str):
-            raise MCPError(INTERNAL_ERROR, "the server sent a malformed input request: %r" % (entry,))
+            raise ProtocolError("the server sent a malformed input request: %r" % (entry,))
         params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
         return self._handle(entry["method"], params)
 
@@ -1096,7 +1097,7 @@ class Client:
         while not acknowledged.wait(0.02):
             if pending.done:
                 pending.wait(0)  # raises the server's error
-                raise MCPError(INTERNAL_ERROR, "subscriptions/listen ended before it was acknowledged")
+                raise ProtocolError("subscriptions/listen ended before it was acknowledged")
             if time.monotonic() > deadline:
                 self._outgoing.forget(pending.id)
                 raise RequestTimeout("subscriptions/listen", limit)

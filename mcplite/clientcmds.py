@@ -19,6 +19,7 @@ from .cli import (
     CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_TOOL_ERROR, CLI_EXIT_USAGE, CliFailure, cli_connect, cli_error,
     cli_error_text, cli_resolve_target, cli_status_of,
 )
+from .errors import CALL_ERRORS, MCPError
 
 _CC_DESCRIPTION_WIDTH = 72  # of the first line of a description, in `ls`
 _CC_TRUE = ("true", "yes", "y", "on", "1")
@@ -95,10 +96,9 @@ def cc_open(args: Any, interactive: bool = False) -> Any:
 
 def cc_calling(client: Any, what: str, fn: Callable[..., Any], *fn_args: Any, **fn_kwargs: Any) -> Any:
     """``fn(*fn_args, **fn_kwargs)``, its failure one line (CliFailure) naming ``what``."""
-    from .jsonrpc import MCPError
     try:
         return fn(*fn_args, **fn_kwargs)
-    except MCPError as exc:
+    except CALL_ERRORS as exc:
         raise CliFailure(cli_status_of(exc), "%s: %s" % (what, cli_error_text(exc)))
     except ValueError as exc:  # a bad argument the Client itself refused
         raise CliFailure(CLI_EXIT_USAGE, "%s: %s" % (what, exc))
@@ -109,11 +109,11 @@ def _cc_has(client: Any, capability: str) -> bool:
 
 
 def _cc_list(client: Any, method: str, fn: Callable[[], List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
-    from .jsonrpc import METHOD_NOT_FOUND, MCPError
+    from .jsonrpc import METHOD_NOT_FOUND
     try:
         return fn()
-    except MCPError as exc:
-        if exc.code == METHOD_NOT_FOUND and method == "resources/templates/list":
+    except CALL_ERRORS as exc:
+        if isinstance(exc, MCPError) and exc.code == METHOD_NOT_FOUND and method == "resources/templates/list":
             return []  # resources without templates: servers that skip the method exist
         raise CliFailure(cli_status_of(exc), "%s: %s" % (method, cli_error_text(exc)))
 
@@ -438,7 +438,7 @@ def cc_run_call(client: Any, name: str, pairs: List[str], as_json: Optional[str]
 def _cc_call_tool(client: Any, name: str, arguments: Dict[str, Any], progress: Callable[..., Any]) -> Dict[str, Any]:
     """``tools/call``, as a task when the tool can only run as one (the server said so with
     -32021 naming the tasks extension): waited for, its questions asked of the user."""
-    from .jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, MCPError
+    from .jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
     from .tasks import TASKS_EXTENSION
     try:
         return client.call_tool(name, arguments, progress=progress)

@@ -11,12 +11,13 @@ from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .jsonrpc import (
-    INTERNAL_ERROR, INVALID_REQUEST, ConnectionClosed, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, MCPError,
-    Message, PendingRequests, classify, decode, error_response, is_valid_id, notification, readable_id,
+    INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, Message, PendingRequests,
+    classify, decode, error_response, is_valid_id, notification, readable_id,
 )
+from .errors import Cancelled, ConnectionClosed, MCPError
 from .logs import LazyLogger
 from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
-from .context import Call, Cancelled, LegacySession
+from .context import Call, LegacySession
 from .server import ChangeListener, Server
 from .workers import WorkerPool
 

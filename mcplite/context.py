@@ -12,6 +12,7 @@ from .asking import (
 )
 from .jsonrpc import Message, notification
 from .protocol import LATEST_LEGACY_VERSION, LOG_LEVELS, SUPPORTED_VERSIONS
+from .errors import Cancelled, TaskStart
 
 Emit = Callable[[Message], None]
 LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
@@ -166,7 +167,6 @@ class Context:
         if call.task is not None:
             return True
         if call.task_startable:
-            from .tasks import TaskStart  # only tools with task support get here
             raise TaskStart()
         return False
 
@@ -322,11 +322,4 @@ class Context:
 
     def error(self, data: Any, logger: Optional[str] = None) -> bool:
         return self.log("error", data, logger)
-
-
-class Cancelled(Exception):
-    """Raised by ``Context.check_cancelled`` once the client has cancelled the request (and
-    by the questions a cancelled request was waiting on)."""
-
-
 

@@ -29,10 +29,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from .auth import BearerAuth
 from .connection import LEGACY, ServerConnection, has_modern_envelope
 from .jsonrpc import (
-    HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION,
-    REQUEST, MCPError, Message, classify, decode, encode_outgoing, error_response,
-    readable_id, result_response,
+    HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION, REQUEST, Message, classify,
+    decode, encode_outgoing, error_response, readable_id, result_response,
 )
+from .errors import MCPError
 from .logs import LazyLogger
 from .protocol import (
     LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,

@@ -37,8 +37,9 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from .client import _ClientChannel
-from .jsonrpc import INTERNAL_ERROR, ConnectionClosed, MCPError, decode, encode, error_response, readable_id
+from .client import ClientChannel, _ignore
+from .jsonrpc import decode, encode, readable_id
+from .errors import AuthorizationError, ConnectionClosed, HttpError, MCPError, SessionLost, TransportError
 from .logs import LazyLogger
 from .workers import WorkerPool
 
@@ -46,7 +47,6 @@ _httpclient_log = LazyLogger("mcplite.httpclient")
 _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 # The most one message may take, in a JSON body or an SSE event's data (as the stdio client).
 _MAX_SSE_LINE = _MAX_HTTP_MESSAGE = 16 * 1024 * 1024
-SESSION_ENDED = -32099  # (a code of our own, in the range for implementations) the session is gone
 _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 characters kept)
 _LOOPBACK_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
 # What a kept-alive connection the server has since closed fails with, before the request
@@ -66,19 +66,6 @@ def header_value(value: Any) -> str:
             and not (text.startswith("=?base64?") and text.endswith("?="))):  # would be read as encoded
         return text
     return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
-
-
-class HttpError(MCPError):
-    """The server answered a request with an HTTP error status rather than a JSON-RPC
-    response: ``status``, the ``www_authenticate`` challenge (or None) and the start of
-    the ``body``. Its code is -32603 (internal error), as for a lost connection."""
-
-    def __init__(self, status: int, message: str, www_authenticate: Optional[str] = None, body: str = "") -> None:
-        super().__init__(INTERNAL_ERROR, message, {"status": status, "wwwAuthenticate": www_authenticate,
-                                                   "body": body})
-        self.status = status
-        self.www_authenticate = www_authenticate
-        self.body = body
 
 
 def _target(parts: urllib.parse.SplitResult) -> str:
@@ -203,9 +190,9 @@ def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: 
 def _auth_headers(auth: Any, method: str, url: str) -> Tuple[Any, Dict[str, str]]:
     """What an auth object (an ``OAuth``) puts on one request: (what ``recover`` wants back,
     the headers). Whatever goes wrong making them - a stored key that does not load, a
-    token no header can carry - raises an MCPError (an ``AuthorizationError`` unless the
-    auth object raised its own), so the request fails at once and clearly rather than
-    leaving its caller waiting, or sending a header with a CR LF in it."""
+    token no header can carry - raises an ``AuthorizationError`` (or the auth object's own
+    ``TransportError``), so the request fails at once and clearly rather than leaving its
+    caller waiting, or sending a header with a CR LF in it."""
     try:
         request_headers = getattr(auth, "request_headers", None)
         if request_headers is not None:
@@ -219,19 +206,18 @@ def _auth_headers(auth: Any, method: str, url: str) -> Tuple[Any, Dict[str, str]
                 # (Not quoted: the value carries the access token.)
                 raise ValueError("its %s header is not a valid HTTP header value" % name)
         return generation, dict(extra)
-    except MCPError:
+    except TransportError:
         raise
     except Exception as exc:
-        from .oauth import AuthorizationError  # (only a failure loads it)
         raise AuthorizationError("cannot authorize the request to %s: %s" % (url, exc))
 
 
-def _unsendable(target: str, exc: BaseException) -> MCPError:
+def _unsendable(target: str, exc: BaseException) -> TransportError:
     """The error of a request http.client refused to write (not a network failure): a
     header name or value HTTP does not allow, say. A ValueError's text is not kept - it
     quotes the header, which may be a credential the caller gave."""
     detail = "a header name or value is not valid in HTTP" if isinstance(exc, ValueError) else str(exc)
-    return MCPError(INTERNAL_ERROR, "cannot send the request for %s: %s (%s)" % (target, detail, type(exc).__name__))
+    return TransportError("cannot send the request for %s: %s (%s)" % (target, detail, type(exc).__name__))
 
 
 def _note_dpop_nonce(auth: Any, url: str, response: Any) -> None:
@@ -246,7 +232,7 @@ def _note_dpop_nonce(auth: Any, url: str, response: Any) -> None:
 def _send_request(conn: http.client.HTTPConnection, method: str, target: str, body: Optional[bytes],
                   headers: Dict[str, str], tracer: Any) -> Any:
     """One request on ``conn`` and the head of its answer, both traced when there is a tracer.
-    An MCPError when http.client refuses to write the request (see ``_unsendable``)."""
+    A TransportError when http.client refuses to write the request (see ``_unsendable``)."""
     if tracer is not None:
         tracer.http_request(method, target, headers, body)
     try:
@@ -320,10 +306,8 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
                 state["retry"] = own_retry
 
 
-class HttpChannel(_ClientChannel):
+class HttpChannel(ClientChannel):
     """Streamable HTTP to one endpoint URL."""
-
-    on_session_lost = staticmethod(lambda: None)  # type: Callable[[], None]
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
@@ -335,9 +319,9 @@ class HttpChannel(_ClientChannel):
         self._auth = auth
         if auth is not None:
             auth.bind(url, lambda *args, **kw: http_exchange(*args, ssl_context=ssl_context, proxy=proxy, **kw))
-        # Requests that failed for HTTP reasons: request id -> the token generation it was
-        # sent with (None: the server could not be reached).
-        self._http_failures = {}  # type: Dict[Any, Any]
+        # Requests refused with 401 or 403 while there is an OAuth: request id -> the token
+        # generation they were sent with, which ``recover`` hands the OAuth.
+        self._refusals = {}  # type: Dict[Any, Any]
         self._headers = endpoint.headers
         self._timeout = connect_timeout
         self._connect = endpoint.connect
@@ -346,6 +330,12 @@ class HttpChannel(_ClientChannel):
         self._idle = []  # type: List[http.client.HTTPConnection]
         self._open = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its connection
         self.session_id = None  # type: Optional[str]
+        # Sessions counted: the one in use (0 before the first), and the one the server ended
+        # if we have none since (then requests fail at once with SessionLost, and are sent
+        # again in the new session the Client starts).
+        self._generation = 0
+        self._lost = None  # type: Optional[int]
+        self._generation_of = {}  # type: Dict[str, int]   # recent session ids -> their number
         self.protocol_version = None  # type: Optional[str]
         self.era = None  # type: Optional[str]
         self.tool_headers = {}  # type: Dict[str, List[Tuple[Tuple[str, ...], str]]]
@@ -354,9 +344,6 @@ class HttpChannel(_ClientChannel):
         self.initialize_refused = None  # type: Optional[int]   # the status of a refused initialize
         self._cancelled = set()  # type: set   # ids of requests we cancelled, while their POST lasts
         self._closed_event = threading.Event()  # wakes a resumption waiting out its delay
-        # Requests whose authorization headers could not be made: request id -> the error,
-        # which ``recover`` raises for the caller (an AuthorizationError keeps its type).
-        self._auth_failures = {}  # type: Dict[Any, MCPError]
 
     # -- connections ---------------------------------------------------------------
 
@@ -374,6 +361,28 @@ class HttpChannel(_ClientChannel):
                 self._idle.append(conn)
                 return
         conn.close()
+
+    def session_generation(self) -> int:
+        return self._generation
+
+    def usable_tools(self, tools: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """The tools a call can be made to, with the ``x-mcp-header`` arguments each call
+        mirrors in ``Mcp-Param-*`` headers (2026-07-28) noted for ``send``."""
+        from .schema import header_parameters
+        mirrored = {}
+        usable = []
+        for tool in tools:
+            try:
+                mirrored[tool.get("name")] = [(path, header) for path, header, _ in
+                                              header_parameters(tool.get("inputSchema") or {})]
+            except (ValueError, TypeError, AttributeError) as exc:
+                # An x-mcp-header the spec forbids: such a tool cannot be called correctly,
+                # and clients drop it.
+                _httpclient_log.warning("dropped tool %r: %s", tool.get("name"), exc)
+                continue
+            usable.append(tool)
+        self.tool_headers = mirrored
+        return usable
 
     def negotiated(self, era: str, version: str) -> None:
         """The era and version, known once the server answered (before initialized)."""
@@ -449,8 +458,13 @@ class HttpChannel(_ClientChannel):
             self._post(body, headers, None)
             return
         initializing = message.get("method") == "initialize"
+        lost = self._lost
+        if lost is not None and not initializing:
+            # The server ended the session: this request would only get 404 too.
+            self.on_failure(rid, SessionLost("Session not found: the server ended the session", lost))
+            return
         if not self._pool.submit(lambda: self._post(body, headers, rid, initializing)):
-            raise MCPError(-32603, "too many HTTP requests in progress")
+            raise TransportError("too many HTTP requests in progress")
 
     def _authorize(self, headers: Dict[str, str], method: str = "POST") -> Any:
         """Put the current access token on a request (and, for a DPoP-bound token, a proof
@@ -459,7 +473,7 @@ class HttpChannel(_ClientChannel):
         tells whether a 401 was for a token since replaced)."""
         if self._auth is None:
             return 0
-        generation, extra = _auth_headers(self._auth, method, self.url)  # MCPError when it cannot
+        generation, extra = _auth_headers(self._auth, method, self.url)  # a TransportError when it cannot
         headers.pop("DPoP", None)  # a proof of an earlier attempt must not be sent again
         headers.update(extra)
         return generation
@@ -467,16 +481,13 @@ class HttpChannel(_ClientChannel):
     def _note_nonce(self, response: Any) -> None:
         _note_dpop_nonce(self._auth, self.url, response)
 
-    def _cannot_send(self, rid: Any, error: MCPError) -> None:
+    def _cannot_send(self, rid: Any, error: TransportError) -> None:
         """A message whose request could not be written: its request fails now with
-        ``error`` (which ``recover`` raises for the caller); a notification or an answer of
-        ours, sent from its sender's thread, is dropped with a warning, as when the server
-        cannot be reached."""
+        ``error``; a notification or an answer of ours, sent from its sender's thread, is
+        dropped with a warning, as when the server cannot be reached."""
         if rid is None:
             _httpclient_log.warning("a message was not sent: %s", error.message)
             return
-        with self._lock:
-            self._auth_failures[rid] = error
         self._fail(rid, error)
 
     def _post(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool = False,
@@ -486,7 +497,7 @@ class HttpChannel(_ClientChannel):
         try:
             try:
                 generation = self._authorize(headers)
-            except MCPError as exc:
+            except TransportError as exc:
                 # Nothing was written: the connection goes back as it was (the finally).
                 reusable = True
                 self._cannot_send(rid, exc)
@@ -499,16 +510,13 @@ class HttpChannel(_ClientChannel):
                     response = _send_request(conn, "POST", self._path, body, headers, self.tracer)
                     self._note_nonce(response)
                     break
-                except MCPError as exc:
+                except TransportError as exc:
                     # http.client refused to write the request: not the network - fail it
                     # now, and close the connection (a request was started on it).
                     self._cannot_send(rid, exc)
                     return
                 except (OSError, http.client.HTTPException) as exc:
                     if not (kept and isinstance(exc, _STALE_CONNECTION)):
-                        if rid is not None:
-                            with self._lock:
-                                self._http_failures[rid] = None  # unreachable: ConnectionClosed
                         self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
                         return
                     # A kept-alive connection the server had closed before reading
@@ -518,7 +526,13 @@ class HttpChannel(_ClientChannel):
                     conn, kept = self._connect(), False
             session = response.getheader("Mcp-Session-Id")
             if session and self.session_id is None:
-                self.session_id = session
+                with self._lock:
+                    self.session_id = session
+                    self._generation += 1
+                    self._generation_of[session] = self._generation
+                    for old in [sid for sid, n in self._generation_of.items() if n < self._generation - 8]:
+                        del self._generation_of[old]
+                    self._lost = None
             if initializing and response.status in (400, 404, 405):
                 # "If it fails with an HTTP 4xx status code (e.g., 405 Method Not Allowed
                 # or 404 Not Found)", a client for old servers tries the HTTP+SSE transport.
@@ -530,12 +544,16 @@ class HttpChannel(_ClientChannel):
                 # this request again there (the ended session never ran it).
                 response.read()
                 reusable = not response.will_close
-                if self.session_id == sent_session:
-                    self.session_id = None
-                    self.on_session_lost()
+                with self._lock:
+                    if self.session_id == sent_session:
+                        self.session_id = None
+                        self._lost = self._generation
+                    # The session the request was sent in: requests of one lost session,
+                    # answered 404 after a new one began, must not end that one too.
+                    lost = self._generation_of.get(sent_session, 0)
                 if rid is not None:
-                    self.on_message(error_response(rid, MCPError(SESSION_ENDED, "Session not found: the server "
-                                                                                "ended the session (HTTP 404)")))
+                    self.on_failure(rid, SessionLost("Session not found: the server ended the session (HTTP 404)",
+                                                     lost))
                 return
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if response.status >= 400 and (response.status in (401, 403) or content_type != "application/json"):
@@ -613,8 +631,9 @@ class HttpChannel(_ClientChannel):
             "with no response to request %r" % (rid,), self.url, ": " + detail if detail else ""),
             challenge, shown)
         if rid is not None:
-            with self._lock:
-                self._http_failures[rid] = generation
+            if self._auth is not None and response.status in (401, 403):
+                with self._lock:
+                    self._refusals[rid] = generation
             self._fail(rid, error)
         elif (self._auth is not None and response.status in (401, 403) and not authorized_again
               and self._auth.recover(response.status, challenge, generation, 0)):
@@ -647,7 +666,7 @@ class HttpChannel(_ClientChannel):
             before = state["last_id"]
             try:
                 headers = self._get_headers()
-            except MCPError as exc:  # no authorization for the GET: the request fails now
+            except TransportError as exc:  # no authorization for the GET: the request fails now
                 self._cannot_send(rid, exc)
                 return
             headers["Last-Event-ID"] = before
@@ -663,7 +682,7 @@ class HttpChannel(_ClientChannel):
                     return
                 _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state,
                             self.tracer)
-            except MCPError as exc:  # the GET could not be written: it would not be the next time either
+            except TransportError as exc:  # the GET could not be written: it would not be the next time either
                 self._cannot_send(rid, exc)
                 return
             except Exception as exc:  # the server went away, or close() shut the socket
@@ -702,36 +721,27 @@ class HttpChannel(_ClientChannel):
         return message
 
     def _fail(self, rid: Any, why: Any) -> None:
-        """Answer a request ourselves when the server never will, so its caller does not
-        wait out the timeout. ``why``: a sentence, or the MCPError to answer with."""
+        """Fail a request here when the server will never answer it, so its caller does not
+        wait out the timeout. ``why``: a sentence (the connection failed), or the
+        ``TransportError`` to fail with."""
         if rid is not None and not self._closed:
-            self.on_message(error_response(rid, why if isinstance(why, MCPError) else ConnectionClosed(why)))
+            self.on_failure(rid, why if isinstance(why, TransportError) else ConnectionClosed(why))
 
-    def recover(self, rid: Any, error: MCPError, attempt: int) -> bool:
-        """The Client's question when request ``rid`` failed with ``error``: True when it
-        may be sent again (a new access token came after a 401 or 403). Raises the
-        ``HttpError`` for a failure that was an HTTP status, or the ``OAuth``'s error."""
+    def recover(self, request_id: Any, error: BaseException, attempt: int) -> bool:
+        """After a 401 or 403 (an ``HttpError``), the OAuth's turn: True when it got a new
+        access token and the request may be sent again; it raises its own error when it
+        cannot help with one it should have."""
         with self._lock:
-            unauthorized = self._auth_failures.pop(rid, None)
-            if unauthorized is None and rid not in self._http_failures:
-                return False  # not an HTTP status (a JSON-RPC error, a lost connection)
-            generation = self._http_failures.pop(rid, None)
-        if unauthorized is not None:
-            raise unauthorized  # its headers could not be made: nothing to try again with
-        if generation is None:
-            raise ConnectionClosed(error.message)  # the server could not be reached at all
-        data = error.data if isinstance(error.data, dict) else {}
-        failure = HttpError(data.get("status", 0), error.message, data.get("wwwAuthenticate"), data.get("body", ""))
-        if self._auth is not None and failure.status in (401, 403) and not self._closed:
-            if self._auth.recover(failure.status, failure.www_authenticate, generation, attempt):
-                return True
-        raise failure
+            generation = self._refusals.pop(request_id, None)
+        if not isinstance(error, HttpError) or error.status not in (401, 403) or self._auth is None or self._closed:
+            return False
+        return bool(self._auth.recover(error.status, error.www_authenticate, generation, attempt))
 
     def _listen_standalone(self, opened: threading.Event) -> None:
         """The GET stream of a legacy session: the server's requests and notifications."""
         try:
             headers = self._get_headers()
-        except MCPError as exc:
+        except TransportError as exc:
             # The stream is the server's way to reach us, not a request of ours: without it
             # the session goes on (as with a server that offers none), and connecting is
             # not held up waiting for it.
@@ -786,7 +796,7 @@ class HttpChannel(_ClientChannel):
         self.on_close(ConnectionClosed("the client is closed"))
 
 
-class LegacySseChannel(_ClientChannel):
+class LegacySseChannel(ClientChannel):
     """The 2024-11-05 HTTP+SSE transport: a GET stream carries everything the server
     sends; its first event, ``endpoint``, names the URL every client message is POSTed to."""
 
@@ -807,11 +817,12 @@ class LegacySseChannel(_ClientChannel):
         self._reader = None  # type: Optional[threading.Thread]
         self._closed = False
 
-    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None]) -> None:
-        super().start(on_message, on_close)
+    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
+              on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
+        super().start(on_message, on_close, on_failure)
         headers = {"Accept": "text/event-stream"}
         headers.update(self._server.headers)
-        headers.update(self._authorization("GET", self.url))  # an MCPError before any connection
+        headers.update(self._authorization("GET", self.url))  # a TransportError before any connection
         conn = self._server.connect()
         self._get_conn = conn
         try:
@@ -819,7 +830,7 @@ class LegacySseChannel(_ClientChannel):
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
-        except MCPError:
+        except TransportError:
             conn.close()
             raise
         _note_dpop_nonce(self._auth, self.url, response)
@@ -849,7 +860,7 @@ class LegacySseChannel(_ClientChannel):
 
     def _authorization(self, method: str, url: str) -> Dict[str, str]:
         """The OAuth's headers for one request (none without an OAuth or a token); an
-        MCPError (AuthorizationError) when they cannot be made."""
+        ``AuthorizationError`` when they cannot be made."""
         if self._auth is None:
             return {}
         return _auth_headers(self._auth, method, url)[1]
@@ -883,7 +894,7 @@ class LegacySseChannel(_ClientChannel):
                     text = response.read()
                     if self.tracer is not None and text:
                         self.tracer.body("<-", text)
-                except MCPError:  # refused by http.client, not the network
+                except TransportError:  # refused by http.client, not the network
                     conn.close()
                     raise
                 except _STALE_CONNECTION:

@@ -10,6 +10,8 @@ import json
 import threading
 from typing import Any, Dict, Optional, Tuple, Union
 
+from .errors import MCPError
+
 # Standard JSON-RPC 2.0 codes.
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -29,55 +31,6 @@ UNSUPPORTED_PROTOCOL_VERSION = -32022
 JSON = Any
 Message = Dict[str, Any]
 RequestId = Union[str, int]
-
-_NO_DATA = object()
-
-
-class MCPError(Exception):
-    """A JSON-RPC error: raised by handlers to answer with an error, raised by clients on one.
-
-    ``code`` is an integer, ``message`` one short sentence, ``data`` anything JSON (omitted
-    from the wire when not given; then ``data`` is None and ``has_data`` False, while an
-    explicit ``"data": null`` has ``has_data`` True).
-    """
-
-    def __init__(self, code: int, message: str, data: Any = _NO_DATA) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.has_data = data is not _NO_DATA
-        self.data = data if self.has_data else None
-
-    def to_error(self) -> Dict[str, Any]:
-        """The ``error`` member of a JSON-RPC error response."""
-        error = {"code": self.code, "message": self.message}  # type: Dict[str, Any]
-        if self.has_data:
-            error["data"] = self.data
-        return error
-
-    @classmethod
-    def from_error(cls, error: Any) -> "MCPError":
-        """Build from a received ``error`` member, tolerating malformed ones."""
-        if not isinstance(error, dict):
-            return cls(INTERNAL_ERROR, "malformed error response: %r" % (error,))
-        code = error.get("code")
-        if not isinstance(code, int) or isinstance(code, bool):
-            code = INTERNAL_ERROR
-        message = error.get("message")
-        if not isinstance(message, str):
-            message = str(message)
-        if "data" in error:
-            return cls(code, message, error["data"])
-        return cls(code, message)
-
-    def __repr__(self) -> str:
-        if not self.has_data:
-            return "MCPError(%d, %r)" % (self.code, self.message)
-        return "MCPError(%d, %r, %r)" % (self.code, self.message, self.data)
-
-    def __str__(self) -> str:
-        return "%s (code %d)" % (self.message, self.code)
-
 
 # ---------------------------------------------------------------------------
 # Encoding and decoding
@@ -270,13 +223,6 @@ def classify(message: Any) -> str:
 # ---------------------------------------------------------------------------
 # Matching responses to the requests we sent
 
-class ConnectionClosed(MCPError):
-    """The connection ended while we waited for the peer's response."""
-
-    def __init__(self, message: str = "Connection closed") -> None:
-        super().__init__(INTERNAL_ERROR, message)
-
-
 class Pending:
     """A request we sent, waiting for its response (a minimal future).
 
@@ -365,6 +311,15 @@ class PendingRequests:
         """Stop waiting for ``rid`` (timeout, cancellation); a late response is then ignored."""
         with self._lock:
             return self._table.pop(rid, None)
+
+    def fail(self, rid: RequestId, error: BaseException) -> bool:
+        """Fail one request with a local error (its transport knows the peer will never
+        answer it); False when nothing waits for ``rid``."""
+        pending = self.forget(rid)
+        if pending is None:
+            return False
+        pending.fail(error)
+        return True
 
     def fail_all(self, error: BaseException) -> None:
         """The connection is gone: wake every waiter with ``error``."""

@@ -9,7 +9,8 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .connection import ServerConnection
-from .jsonrpc import MCPError, Message, decode, encode, encode_outgoing, error_response
+from .jsonrpc import Message, decode, encode, encode_outgoing, error_response
+from .errors import MCPError
 from .server import Server
 from .workers import WorkerPool
 

@@ -38,7 +38,7 @@ import time
 import urllib.parse
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .jsonrpc import INTERNAL_ERROR, MCPError
+from .errors import AuthorizationError, TransportError
 from .logs import LazyLogger
 
 _oauth_log = LazyLogger("mcplite.oauth")
@@ -64,16 +64,6 @@ _LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1"))
 def _sha256(data: bytes) -> bytes:
     import hashlib  # loads OpenSSL: paid by a sign-in, not by importing the one-file mcplite
     return hashlib.sha256(data).digest()
-
-
-class AuthorizationError(MCPError):
-    """Getting a token failed, or was refused for the user's safety (metadata naming
-    another server, an issuer mismatch, a wrong ``state`` or ``iss``, no PKCE, too many
-    attempts). ``status`` is the HTTP status (401 or 403) that started it."""
-
-    def __init__(self, message: str, status: int = 401) -> None:
-        super().__init__(INTERNAL_ERROR, message)
-        self.status = status
 
 
 def parse_challenge(header: Optional[str], prefer: Optional[str] = None) -> Dict[str, str]:
@@ -606,7 +596,7 @@ class OAuth:
         try:
             _require_secure(url, "metadata URL")  # nothing is fetched from elsewhere for a server's say-so
             status, _, body = self._fetch("GET", url, headers={"Accept": "application/json"}, timeout=self.timeout)
-        except (MCPError, ValueError) as exc:
+        except (TransportError, ValueError) as exc:
             _oauth_log.debug("%s: %s", url, exc)
             return None
         if status != 200:

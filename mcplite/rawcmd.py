@@ -36,6 +36,7 @@ from .cli import (
     CLI_EXIT_CONNECTION, CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_USAGE, CliFailure, cli_headers,
     cli_resolve_target, cli_target_label, cli_tracer,
 )
+from .errors import ConnectionClosed
 
 
 def add_raw_command(commands: Any, common: Any) -> None:
@@ -242,7 +243,6 @@ def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     said on stderr (and ends the run with status 3). The channel only supplies what a
     client works out: connections (TLS, proxies) and the headers for each message."""
     from .httpclient import HttpChannel
-    from .jsonrpc import ConnectionClosed
 
     try:
         channel = HttpChannel(target.url, cli_headers(args))

@@ -98,9 +98,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .cli import CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, cli_error, cli_tracer
 from .jsonrpc import (
-    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION, PARSE_ERROR, REQUEST, MCPError, classify,
-    decode, encode, error_response, readable_id, result_response,
+    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION, PARSE_ERROR, REQUEST, classify, decode, encode,
+    error_response, readable_id, result_response,
 )
+from .errors import MCPError
 from .protocol import META_SUBSCRIPTION_ID
 
 REC_FORMAT = "mcplite-recording/1"

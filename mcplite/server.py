@@ -15,13 +15,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
-    UNSUPPORTED_PROTOCOL_VERSION, MCPError, Message, error_response, notification, result_response,
+    UNSUPPORTED_PROTOCOL_VERSION, Message, error_response, notification, result_response,
 )
-from .asking import InputRequired, UrlElicitationRequired, input_required_result, load_answers, url_elicitation_round
-from .tasks import (
-    TASK_SUPPORT, TASKS_EXTENSION, TaskStart, TaskStore, declares_tasks, missing_tasks_capability,
+from .errors import (
+    Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
 )
-from .context import LOG_RANK, Call, Cancelled, Context, Emit, LegacySession
+from .asking import input_required_result, load_answers, url_elicitation_round
+from .tasks import TASK_SUPPORT, TASKS_EXTENSION, TaskStore, declares_tasks, missing_tasks_capability
+from .context import LOG_RANK, Call, Context, Emit, LegacySession
 from .logs import LazyLogger
 from .sealing import Sealer
 from .protocol import (
@@ -42,10 +43,6 @@ _CACHEABLE = frozenset((
     "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
     "resources/read",
 ))
-
-
-class ToolError(Exception):
-    """Raise in a tool to return an ``isError`` result whose text is exactly the message."""
 
 
 # ---------------------------------------------------------------------------
@@ -852,6 +849,10 @@ class Server:
             response = result_response(call.id, result)
         except MCPError as exc:
             response = error_response(call.id, exc)
+        except ConnectionClosed:
+            # The client went while a handler asked it something: nobody is left to read
+            # this answer, and nothing went wrong here.
+            response = error_response(call.id, MCPError(INTERNAL_ERROR, "Internal error: the connection closed"))
         except (Exception, SystemExit):
             # SystemExit too: argparse in a handler calls sys.exit(), and the request
             # still needs its one response.
@@ -1069,7 +1070,7 @@ class Server:
         name = tool.name
         try:
             value = tool.invoke(arguments, call)
-        except MCPError:
+        except (MCPError, ConnectionClosed):
             raise
         except ToolError as exc:
             return _tool_error(str(exc) or "tool %s failed" % name)
@@ -1219,7 +1220,7 @@ class Server:
     def _run_handler(self, handler: _Handler, arguments: Dict[str, Any], call: Call, what: str) -> Any:
         try:
             return handler.invoke(arguments, call)
-        except MCPError:
+        except (MCPError, ConnectionClosed):
             raise
         except (Exception, SystemExit) as exc:
             _server_log.exception("%s raised", what)

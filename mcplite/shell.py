@@ -22,6 +22,7 @@ from typing import Any, List, Optional
 
 from .cli import CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, cli_error, cli_error_text, cli_status_of
 from .clientcmds import cc_calling, cc_format_listing, cc_listing, cc_print_json, cc_run_call, cc_run_prompt, cc_show_read
+from .errors import CALL_ERRORS
 
 
 def run_shell(client: Any, args: Any) -> int:
@@ -153,10 +154,9 @@ class ShellVerbs:
                 raise CliFailure(CLI_EXIT_USAGE, "the params are not JSON: %s" % exc)
             if not isinstance(params, dict):
                 raise CliFailure(CLI_EXIT_USAGE, "the params must be a JSON object")
-        from .jsonrpc import MCPError
         try:
             result = self.client.request(method, params)
-        except MCPError as exc:
+        except CALL_ERRORS as exc:
             raise CliFailure(cli_status_of(exc), "%s: %s" % (method, cli_error_text(exc)))
         cc_print_json(result)
         return self._done(CLI_EXIT_OK)

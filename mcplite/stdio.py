@@ -11,7 +11,8 @@ import threading
 from typing import Any, BinaryIO, Optional, Tuple
 
 from .connection import ServerConnection
-from .jsonrpc import INVALID_REQUEST, MCPError, decode, encode_outgoing, error_response
+from .jsonrpc import INVALID_REQUEST, decode, encode_outgoing, error_response
+from .errors import MCPError
 from .logs import LazyLogger
 from .server import Server
 from .workers import WorkerPool

@@ -14,8 +14,8 @@ import time
 from typing import Any, Dict, Optional, Tuple
 
 from .asking import answer_problem
-from .context import Cancelled
-from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT, MCPError
+from .errors import Cancelled, MCPError
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 TASK_SUPPORT = ("optional", "required")
@@ -26,12 +26,6 @@ _COMPLETED = "completed"
 _FAILED = "failed"
 _CANCELLED = "cancelled"
 _TERMINAL = frozenset((_COMPLETED, _FAILED, _CANCELLED))
-
-
-class TaskStart(BaseException):
-    """Unwinds a handler that called ``ctx.start_task()`` before its call became a task; the
-    task runs the handler again from the top. A BaseException, so that a handler's
-    ``except Exception`` does not swallow it (as ``InputRequired``)."""
 
 
 def declares_tasks(capabilities: Any) -> bool:

@@ -20,22 +20,13 @@ or Ctrl-C, sends ``tasks/cancel``.
 import time
 from typing import Any, Dict, Optional, Set
 
-from .jsonrpc import INTERNAL_ERROR, MCPError
+from .errors import MCPError, ProtocolError, RequestTimeout, TaskCancelled, TransportError
 from .protocol import META_CLIENT_CAPABILITIES
 
 _TASK_TERMINAL = ("completed", "failed", "cancelled")
 _TASK_POLL_DEFAULT = 0.5  # seconds, when the server suggests nothing
 _TASK_POLL_MIN = 0.05  # never hammer a server, whatever it suggests
 _TASK_POLL_MAX = 5.0  # and never sleep past a change for long
-
-
-class TaskCancelled(MCPError):
-    """The task ended ``cancelled`` (by us, another client, or the server)."""
-
-    def __init__(self, task_id: str, message: Optional[str] = None) -> None:
-        super().__init__(INTERNAL_ERROR, message or "task %s was cancelled" % task_id,
-                         {"taskId": task_id, "status": "cancelled"})
-        self.task_id = task_id
 
 
 def _task_poll_interval(task: Dict[str, Any]) -> float:
@@ -52,26 +43,25 @@ def task_outcome(task: Dict[str, Any]) -> Dict[str, Any]:
     if status == "completed":
         result = task.get("result")
         if not isinstance(result, dict):
-            raise MCPError(INTERNAL_ERROR, "the server's completed task %s has no result object" % task_id)
+            raise ProtocolError("the server's completed task %s has no result object" % task_id)
         return result
     if status == "failed":
         error = task.get("error")
         if isinstance(error, dict) and isinstance(error.get("code"), int) and not isinstance(error.get("code"), bool):
             raise MCPError(error["code"], str(error.get("message", "")), error.get("data"))
-        raise MCPError(INTERNAL_ERROR, "task %s failed (the server gave no error object)" % task_id)
+        raise ProtocolError("task %s failed (the server gave no error object)" % task_id)
     if status == "cancelled":
         raise TaskCancelled(task_id, task.get("statusMessage") if isinstance(task.get("statusMessage"), str)
                             else None)
-    raise MCPError(INTERNAL_ERROR, "task %s has an unknown status %r" % (task_id, status))
+    raise ProtocolError("task %s has an unknown status %r" % (task_id, status))
 
 
 def await_task(client: Any, created: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
     """Poll the task ``created`` names until it ends; return the tool's result (or raise
     what it ended with). ``client`` is the ``Client`` that created it."""
-    from .client import RequestTimeout
     task_id = created.get("taskId")
     if not isinstance(task_id, str) or not task_id:
-        raise MCPError(INTERNAL_ERROR, "the server created a task with no taskId")
+        raise ProtocolError("the server created a task with no taskId")
     patience = client.timeout if timeout is None else timeout
     start = time.monotonic()
     hard_stop = start + max(client.max_timeout, patience)
@@ -93,7 +83,7 @@ def await_task(client: Any, created: Dict[str, Any], timeout: Optional[float]) -
             if asking:
                 _task_answer(client, task_id, task, answered)
             elif status not in ("working", "input_required") and status not in _TASK_TERMINAL:
-                raise MCPError(INTERNAL_ERROR, "task %s has an unknown status %r" % (task_id, status))
+                raise ProtocolError("task %s has an unknown status %r" % (task_id, status))
             if not asking or not _task_has_new(task, answered):
                 pause = min(_task_poll_interval(task), deadline - time.monotonic())
                 if pause > 0:
@@ -116,7 +106,7 @@ def _task_answer(client: Any, task_id: str, task: Dict[str, Any], answered: Set[
     """Answer the questions of an ``input_required`` task not answered yet."""
     requests = task.get("inputRequests")
     if not isinstance(requests, dict):
-        raise MCPError(INTERNAL_ERROR, "task %s needs input but sent no inputRequests object" % task_id)
+        raise ProtocolError("task %s needs input but sent no inputRequests object" % task_id)
     fresh = {key: entry for key, entry in requests.items() if key not in answered}
     if not fresh:
         return  # (answered already; the server has not caught up yet)
@@ -139,6 +129,6 @@ def cancel_task(client: Any, task_id: str, timeout: Optional[float] = None, quie
         timeout = min(client.timeout, 5.0)
     try:
         _task_request(client, "tasks/cancel", {"taskId": task_id}, timeout)
-    except MCPError:
+    except (MCPError, TransportError):
         if not quiet:
             raise

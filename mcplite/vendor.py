@@ -203,18 +203,18 @@ class _Module:
             self.tree = ast.parse(text, self.filename)
         except SyntaxError as exc:
             raise VendorError("%s:%s: does not parse: %s" % (self.filename, exc.lineno, exc.msg))
-        self.deps = set()  # type: Set[str]             modules imported at import time
+        self.deps = set()  # type: Set[str]  # modules imported at import time
         self.future = set()  # type: Set[str]
-        self.hoisted = set()  # type: Set[Tuple[str, str, str]]   (module, name or "", asname or "")
-        self.bindings = {}  # type: Dict[str, Tuple[_BindingKey, int]]   name -> (key, line)
-        self.imported = []  # type: List[Tuple[str, str, int]]  relative imports: (module, name, line)
-        self.lazy = []  # type: List[Tuple[ast.AST, List[str]]]   (function, names it imported)
+        self.hoisted = set()  # type: Set[Tuple[str, str, str]]  # (module, name or "", asname or "")
+        self.bindings = {}  # type: Dict[str, Tuple[_BindingKey, int]]  # name -> (key, line)
+        self.imported = []  # type: List[Tuple[str, str, int]]  # relative imports: (module, name, line)
+        self.lazy = []  # type: List[Tuple[ast.AST, List[str]]]  # (function, names it imported)
         # Edits: first line (0-based) -> (last line, replacement lines). A removed statement's
         # lines become None (then dropped with the blank lines around them, see section()).
         self.edits = {}  # type: Dict[int, Tuple[int, List[str]]]
         self.docstring = None  # type: Optional[ast.stmt]
-        self.dropped = set()  # type: Set[int]          id() of statements removed whole
-        self.hoisted_starts = []  # type: List[int]    first lines of the imports moved to the top
+        self.dropped = set()  # type: Set[int]  # id() of statements removed whole
+        self.hoisted_starts = []  # type: List[int]  # first lines of the imports moved to the top
         # Relative imports inside functions: (first line, module, indentation).
         self.call_time_imports = []  # type: List[Tuple[int, str, str]]
         self.lazy_section = False  # run on first use, not at import (see make_lazy)

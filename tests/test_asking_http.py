@@ -20,7 +20,7 @@ import pytest
 
 from asking_app import ALL_CAPABILITIES, ANSWERS, make_asking_app
 from http_peer import ACCEPT_BOTH, MODERN, Http, parse_sse
-from mcplite import Context, MCPError
+from mcplite import ConnectionClosed, Context, MCPError
 from wire import schema_problem
 
 WAIT = 5.0
@@ -797,8 +797,8 @@ def test_deleting_the_session_releases_a_waiting_handler(serve):
         try:
             ctx.elicit("Still there?", {"yes": bool})
             outcome.append("answered")
-        except MCPError as exc:
-            outcome.append(exc.code)
+        except ConnectionClosed as exc:
+            outcome.append(type(exc).__name__)
         finally:
             released.set()
         return "done"
@@ -811,7 +811,7 @@ def test_deleting_the_session_releases_a_waiting_handler(serve):
     assert reply.status == 200
     assert released.wait(3), "the handler still waits for the answer"
     assert time.monotonic() - start < 3, "released by the DELETE, not by the 10 s timeout"
-    assert outcome == [-32603]
+    assert outcome == ["ConnectionClosed"]
     stream.wait_end(timeout=3)
     assert served.handle.app.session_count() == 0
     assert served.app._listeners == [], "the session no longer hears of changes"

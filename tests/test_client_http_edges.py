@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 import pytest
 
 from interop_support import REPO, peer_env, sdk_python_fixture
-from mcplite import Client, Context, MCPError, Server
+from mcplite import Client, ConnectionClosed, Context, MCPError, Server
 
 MODERN = "2026-07-28"
 TOOLS = [
@@ -98,7 +98,7 @@ def test_a_modern_stream_that_ends_without_its_response_fails_at_once(server):
     url, received = server
     with Client.http(url, timeout=10) as client:
         start = time.monotonic()
-        with pytest.raises(MCPError) as info:
+        with pytest.raises(ConnectionClosed) as info:
             client.call_tool("vanish")
         assert time.monotonic() - start < 2, "waited for the timeout instead of failing at once"
         assert "ended the response stream" in info.value.message
@@ -218,7 +218,7 @@ def test_an_endpoint_that_is_neither_transport_gets_a_clear_error():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         start = time.monotonic()
-        with pytest.raises(MCPError) as info:
+        with pytest.raises(ConnectionClosed) as info:
             Client.http("http://127.0.0.1:%d/mcp" % httpd.server_address[1], timeout=3)
         assert "neither a Streamable HTTP nor an HTTP+SSE endpoint" in info.value.message
         assert time.monotonic() - start < 3

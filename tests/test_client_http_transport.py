@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from mcplite import Client, Context, HttpError, MCPError, RequestTimeout, Server
+from mcplite import Client, ConnectionClosed, Context, HttpError, MCPError, RequestTimeout, Server
 from proxy_support import ForwardProxy, TlsFront, make_certificates
 from test_client_http import Updates
 
@@ -404,7 +404,7 @@ def test_no_proxy_bypasses_the_proxy(server, proxy, monkeypatch, no_dns, no_prox
     monkeypatch.setenv("no_proxy", no_proxy)
     url = fake_url(server)
     error, elapsed = timed(lambda: Client.http(url, era=era_, timeout=WAIT, probe_timeout=WAIT))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert error.message.startswith("cannot reach %s: " % url), error.message
     assert "not known" in error.message
     assert elapsed < PROMPT
@@ -428,7 +428,7 @@ def test_an_empty_proxy_disables_the_environment_proxy(server, proxy, monkeypatc
     monkeypatch.setenv("HTTP_PROXY", forward.url)
     monkeypatch.setenv("all_proxy", forward.url)
     error, elapsed = timed(lambda: Client.http(fake_url(server), proxy="", timeout=WAIT, probe_timeout=WAIT))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert elapsed < PROMPT
     assert forward.seen == []
     assert FAKE in no_dns
@@ -464,7 +464,7 @@ def test_other_loopback_addresses_are_not_proxied_either(server, proxy, monkeypa
     monkeypatch.setenv("http_proxy", forward.url)
     url = "http://%s:%d/mcp" % (host, server.port)
     error, elapsed = timed(lambda: Client.http(url, era="modern", timeout=WAIT, probe_timeout=WAIT))
-    assert isinstance(error, MCPError) and error.message.startswith("cannot reach %s: " % url), repr(error)
+    assert isinstance(error, ConnectionClosed) and error.message.startswith("cannot reach %s: " % url), repr(error)
     assert elapsed < PROMPT
     assert forward.seen == []
 
@@ -486,11 +486,9 @@ def test_a_proxy_that_is_not_http_is_refused(server, bad, through):
 
 
 def test_auto_does_not_try_again_after_a_transport_failure():
-    """Client._discover means to re-raise ConnectionClosed (client.py, "except
-    ConnectionClosed: raise"), but an HTTP channel reports a failed POST as an error
-    response, which reaches _discover as a plain MCPError: "auto" then falls back to the
-    legacy initialize, on a new connection, and a dead server costs two attempts (two
-    connect timeouts, for one that drops packets)."""
+    """A failed POST is a ConnectionClosed, which the era probe passes on: "auto" must not
+    fall back to the legacy initialize on a new connection, where a dead server would cost
+    two attempts (two connect timeouts, for one that drops packets)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -512,7 +510,7 @@ def test_auto_does_not_try_again_after_a_transport_failure():
     try:
         url = "http://127.0.0.1:%d/mcp" % listener.getsockname()[1]
         error, elapsed = timed(lambda: Client.http(url, era="auto", timeout=WAIT, probe_timeout=WAIT))
-        assert isinstance(error, MCPError) and error.message.startswith("cannot reach"), repr(error)
+        assert isinstance(error, ConnectionClosed) and error.message.startswith("cannot reach"), repr(error)
         time.sleep(0.3)  # a second connection would have been accepted by now
         assert len(accepted) == 1
     finally:
@@ -529,7 +527,7 @@ def test_an_unreachable_proxy_fails_at_once(server, era, through):
     url = fake_url(server)
     options = through("http://127.0.0.1:%d" % port, url)
     error, elapsed = timed(lambda: Client.http(url, era=era, timeout=WAIT, probe_timeout=WAIT, **options))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert "refused" in error.message.lower()
     assert elapsed < PROMPT
 
@@ -593,7 +591,7 @@ def test_https_server_notifications(tls_server, certificates, connect, era):
 def test_https_with_an_unknown_ca_fails_at_once(tls_server, era_):
     url = https_url("localhost", tls_server)
     error, elapsed = timed(lambda: Client.http(url, era=era_, timeout=WAIT, probe_timeout=WAIT))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert error.message.startswith("cannot reach %s: " % url), error.message
     assert "certificate verify failed" in error.message.lower()
     assert elapsed < PROMPT
@@ -605,7 +603,7 @@ def test_https_with_another_ca_fails(tls_server, tmp_path_factory):
                               shutil.which("openssl") or "openssl")
     url = https_url("localhost", tls_server)
     error, elapsed = timed(lambda: Client.http(url, ca_file=other["ca"], timeout=WAIT, probe_timeout=WAIT))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert "certificate verify failed" in error.message.lower()
     assert elapsed < PROMPT
 
@@ -671,7 +669,7 @@ def test_a_tunnel_the_proxy_refuses_fails_at_once(tls_server, certificates, prox
     options = through(forward.url, url)
     error, elapsed = timed(lambda: Client.http(url, era=era_, ca_file=certificates["ca"], timeout=WAIT,
                                                probe_timeout=WAIT, **options))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert error.message.startswith("cannot reach %s: " % url)
     assert "407" in error.message
     assert elapsed < PROMPT
@@ -686,7 +684,7 @@ def test_tls_through_a_tunnel_checks_the_origins_name(tls_server, certificates, 
     options = through(forward.url, url)
     error, elapsed = timed(lambda: Client.http(url, ca_file=certificates["ca"], timeout=WAIT, probe_timeout=WAIT,
                                                **options))
-    assert isinstance(error, MCPError) and not isinstance(error, RequestTimeout), repr(error)
+    assert isinstance(error, ConnectionClosed), repr(error)
     assert "certificate verify failed" in error.message.lower()
     assert "other.example.test" in error.message
     assert elapsed < PROMPT
@@ -810,7 +808,6 @@ def test_401_at_connect_is_an_http_error(refusing, era_):
     assert error.status == 401
     assert error.www_authenticate == CHALLENGE
     assert error.body == "Unauthorized\n"
-    assert error.code == -32603
     assert error.message.startswith("HTTP 401 with a body that is not JSON"), error.message
     assert url in error.message
     assert elapsed < PROMPT
@@ -861,7 +858,6 @@ def test_503_on_a_call_after_the_handshake(refusing, connect, era):
     assert error.status == 503
     assert error.body == UNAVAILABLE
     assert error.www_authenticate is None
-    assert error.code == -32603
     assert error.message.startswith("HTTP 503 with a body that is not JSON"), error.message
     assert UNAVAILABLE in error.message
     no_traceback(error)
@@ -899,10 +895,12 @@ def test_500_with_a_json_body_that_is_not_json_rpc_fails_at_once(refusing, conne
     assert elapsed < 1.0
 
 
-def test_http_error_is_exported_and_is_an_mcperror():
+def test_http_error_is_exported_and_is_a_transport_error():
     import mcplite
     assert mcplite.HttpError is HttpError
-    assert issubclass(HttpError, MCPError)
+    # No JSON-RPC error was received: it is a failure on this side of the wire, with no code.
+    assert issubclass(HttpError, mcplite.TransportError) and not issubclass(HttpError, MCPError)
     error = HttpError(418, "HTTP 418 with a body that is not JSON", None, "teapot")
-    assert (error.status, error.www_authenticate, error.body, error.code) == (418, None, "teapot", -32603)
-    assert error.data == {"status": 418, "wwwAuthenticate": None, "body": "teapot"}
+    assert (error.status, error.www_authenticate, error.body, error.message) == (
+        418, None, "teapot", "HTTP 418 with a body that is not JSON")
+    assert not hasattr(error, "code")

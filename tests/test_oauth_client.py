@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 from mcplite import (AuthorizationError, Client, FileTokenStorage, HttpError, MCPError, MemoryTokenStorage, OAuth,
-                     TerminalAuthorizer)
+                     TerminalAuthorizer, TransportError)
 from oauth_support import AuthServer, McpServer
 
 WAIT = 5.0
@@ -943,7 +943,7 @@ def test_terminal_authorizer_is_not_held_by_an_idle_connection(monkeypatch):
         # type: () -> None
         try:
             outcome.append(terminal("http://127.0.0.1:9/authorize?state=x"))
-        except MCPError as exc:
+        except (MCPError, TransportError) as exc:
             outcome.append(exc)
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
