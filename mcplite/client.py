@@ -64,10 +64,14 @@ class ClientChannel:
     once, when the connection ends.
     """
 
-    on_message = staticmethod(_ignore)  # type: Callable[[Any], None]
-    on_failure = staticmethod(_ignore)  # type: Callable[[Any, BaseException], Any]
-    on_close = staticmethod(_ignore)  # type: Callable[[BaseException], None]
     tracer = None  # type: Any   # a Tracer (tracing.py) shown every message, or None
+
+    def __init__(self) -> None:
+        # The Client's hooks, given by ``start``; until then (a channel closed before it
+        # started, say) they do nothing.
+        self.on_message = _ignore  # type: Callable[[Any], None]
+        self.on_failure = _ignore  # type: Callable[[Any, BaseException], Any]
+        self.on_close = _ignore  # type: Callable[[BaseException], None]
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
               on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
@@ -110,6 +114,7 @@ class _MemoryChannel(ClientChannel):
     is encoded and decoded again, so what the client sees is what a pipe would carry."""
 
     def __init__(self, server: Any) -> None:
+        super().__init__()
         from .connection import ServerConnection  # the client alone never needs the server side
         self.pool = WorkerPool(server.max_workers)
         self.connection = ServerConnection(server, self._from_server, self.pool)
@@ -149,6 +154,7 @@ class _StdioChannel(ClientChannel):
 
     def __init__(self, argv: Sequence[str], env: Optional[Dict[str, str]], cwd: Optional[str],
                  capture_stderr: bool, max_message_bytes: int, close_timeout: float) -> None:
+        super().__init__()
         full_env = None
         if env is not None:
             full_env = dict(os.environ)

@@ -312,6 +312,7 @@ class HttpChannel(ClientChannel):
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
                  max_streams: int = 32, proxy: Optional[str] = None, auth: Any = None) -> None:
+        super().__init__()
         endpoint = _Endpoint(url, headers, ssl_context, connect_timeout, proxy)
         self.url = url
         self._path = endpoint.target
@@ -803,6 +804,7 @@ class LegacySseChannel(ClientChannel):
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
                  proxy: Optional[str] = None, auth: Any = None) -> None:
+        super().__init__()
         self._server = _Endpoint(url, headers, ssl_context, connect_timeout, proxy)
         # The token the Streamable HTTP attempt got, if any, put on each request (with a
         # DPoP proof of its own when the token is DPoP-bound). An old server has no other
