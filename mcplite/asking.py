@@ -24,6 +24,9 @@ from .jsonrpc import (
     INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT, notification,
 )
 from .errors import Cancelled, ConnectionClosed, InputRequired, MCPError, UrlElicitationRequired
+from .auth import principal_identity
+from .calls import Rounds
+from .ports import refused_here
 from .schema import compile_schema
 
 _ELICIT = "elicitation/create"
@@ -178,7 +181,7 @@ def ask(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional
     own error), ``Cancelled``, or - in 2026-07-28 - InputRequired."""
     if call.task is not None:
         return _ask_in_task(call, kind, method, params, key, timeout)
-    if call.modern:
+    if call.request.modern:
         return _ask_by_round_trip(call, kind, method, params, key)
     return _ask_now(call, method, params, timeout)
 
@@ -186,11 +189,12 @@ def ask(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional
 def _input_key(call: Any, kind: str, method: str, key: Optional[str]) -> str:
     if method not in (_ELICIT, _SAMPLE, _ROOTS):
         raise MCPError(INVALID_REQUEST, "%s cannot be sent to a 2026-07-28 client" % method)
-    call.asked += 1
+    rounds = call.rounds_state()
+    rounds.asked += 1
     if key is None:
         # The n-th question of a run: the handler asks the same questions in the same
         # order every round, so the numbering is stable across rounds.
-        return "%s-%d" % (kind, call.asked)
+        return "%s-%d" % (kind, rounds.asked)
     if not isinstance(key, str) or not key:
         raise ValueError("an input key is a non-empty string")
     return key
@@ -207,7 +211,7 @@ def _ask_in_task(call: Any, kind: str, method: str, params: Dict[str, Any], key:
     store = call.server.tasks
     found = store.answered(task, key)
     if found is None:
-        required = required_capability(method, params, call.client_capabilities, call.version)
+        required = required_capability(method, params, call.request.client_capabilities, call.request.version)
         if required is not None:
             raise _capability_error(method, required)
         request = {key: {"method": method, "params": params}}
@@ -226,47 +230,46 @@ def _ask_in_task(call: Any, kind: str, method: str, params: Dict[str, Any], key:
 
 def _ask_by_round_trip(call: Any, kind: str, method: str, params: Dict[str, Any], key: Optional[str]) -> Dict[str, Any]:
     key = _input_key(call, kind, method, key)
-    answers = call.answers
+    answers = call.rounds_state().answers
     if answers is not None and key in answers:
         answer = answers[key]
         problem = answer_problem(method, params, answer)
         if problem is not None:
             raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses[%r] is not a valid %s result: %s"
                            % (key, method, problem), {"key": key})
-        call.used_answers[key] = answer
+        call.rounds_state().used[key] = answer
         return answer
-    required = required_capability(method, params, call.client_capabilities, call.version)
+    required = required_capability(method, params, call.request.client_capabilities, call.request.version)
     if required is not None:
         raise _capability_error(method, required)
     raise InputRequired({key: {"method": method, "params": params}})
 
 
 def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
-    connection = call.connection
-    if connection is None or not getattr(connection, "stateful", False):
-        raise MCPError(INVALID_REQUEST, "%s cannot be sent here: this transport has no way back to the client "
-                                        "(stateless HTTP?)" % method)
+    port = call.port
+    if not port.stateful:
+        raise refused_here(method)
     if method != "ping":
-        required = required_capability(method, params, call.client_capabilities, call.version)
+        required = required_capability(method, params, call.request.client_capabilities, call.request.version)
         if required is not None:
             raise _capability_error(method, required)
     if call.cancelled:
-        raise Cancelled("request %r was cancelled" % (call.id,))
+        raise Cancelled("request %r was cancelled" % (call.request.id,))
     if timeout is None:
         timeout = call.server.client_request_timeout
-    message, pending = connection.outgoing.new(method, params)
+    message, pending = port.ask(method, params)  # (refused where the port has no way back)
     call.waiting = pending
     try:
         if call.cancelled:
             # Cancelled between the check above and ``waiting`` being set: the canceller
             # found nothing to wake, so stop here rather than wait out the timeout.
-            connection.outgoing.forget(pending.id)
-            raise Cancelled("request %r was cancelled" % (call.id,))
+            port.forget(pending.id)
+            raise Cancelled("request %r was cancelled" % (call.request.id,))
         call.emit(message)
         try:
             result = pending.wait(timeout)
         except TimeoutError:
-            connection.outgoing.forget(pending.id)
+            port.forget(pending.id)
             # "the sender SHOULD issue a cancellation notification for that request and
             # stop waiting for a response."
             call.emit(notification("notifications/cancelled", {"requestId": pending.id, "reason": "timed out"}))
@@ -281,7 +284,7 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
     finally:
         call.waiting = None
     if call.cancelled:
-        raise Cancelled("request %r was cancelled" % (call.id,))
+        raise Cancelled("request %r was cancelled" % (call.request.id,))
     problem = answer_problem(method, params, result)
     if problem is not None:
         raise MCPError(INVALID_PARAMS, "The client's answer to %s is malformed: %s" % (method, problem))
@@ -294,7 +297,8 @@ def gather(call: Any, questions: Sequence[Callable[[], Any]]) -> List[Any]:
     requests together, and the handler waits for all the answers."""
     task = call.task
     if task is not None:
-        first = call.asked
+        rounds = call.rounds_state()
+        first = rounds.asked
         wanted = {}  # type: Dict[str, Dict[str, Any]]
         task.gathering = True
         try:
@@ -307,7 +311,7 @@ def gather(call: Any, questions: Sequence[Callable[[], Any]]) -> List[Any]:
             task.gathering = False
         if wanted:
             call.server.tasks.await_answers(task, wanted, None)
-        call.asked = first  # the same questions again, in the same order: all answered now
+        rounds.asked = first  # the same questions again, in the same order: all answered now
         return [question() for question in questions]
     results = []  # type: List[Any]
     missing = {}  # type: Dict[str, Dict[str, Any]]
@@ -329,22 +333,19 @@ def _binding(call: Any) -> List[Any]:
     """What a requestState belongs to: this method on this target with these arguments,
     for this principal - so a state cannot be carried over to another request."""
     import hashlib  # loads OpenSSL: only once a round actually needs it
-    params = call.params
+    params = call.request.params
     arguments = params.get("arguments")
     digest = hashlib.sha256(json.dumps(arguments, sort_keys=True, separators=(",", ":"),
                                        default=str).encode("utf-8")).hexdigest()[:32]
-    principal = call.principal
-    who = None
-    if principal is not None:
-        who = getattr(principal, "subject", None) or getattr(principal, "client_id", None)
-    return [call.method, params.get("name", params.get("uri")), digest, who]
+    return [call.request.method, params.get("name", params.get("uri")), digest,
+            principal_identity(call.request.principal)]
 
 
 def load_answers(call: Any) -> None:
     """Before a 2026-07-28 request that takes ``inputResponses`` runs: check them and its
     ``requestState``, and make the answers available to the handler's questions."""
-    params = call.params
-    if call.method not in _ANSWERABLE or ("inputResponses" not in params and "requestState" not in params):
+    params = call.request.params
+    if call.request.method not in _ANSWERABLE or ("inputResponses" not in params and "requestState" not in params):
         return
     answers = {}  # type: Dict[str, Any]
     if "requestState" in params:
@@ -368,11 +369,11 @@ def load_answers(call: Any) -> None:
             # Answers sealed in earlier rounds stand; keys nobody asked are ignored when
             # nobody asks for them.
             answers.setdefault(key, value)
-    call.answers = answers
+    call.rounds = Rounds(answers)
 
 
 def input_required_result(call: Any, requests: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    state = {"b": _binding(call), "a": call.used_answers, "e": int(time.time()) + call.server.input_state_ttl,
+    state = {"b": _binding(call), "a": call.rounds_state().used, "e": int(time.time()) + call.server.input_state_ttl,
              "n": os.urandom(6).hex()}  # the nonce: every round's state differs
     return {"resultType": "input_required", "inputRequests": requests, "requestState": call.server.sealer.seal(state)}
 
@@ -382,7 +383,7 @@ def url_elicitation_round(call: Any, error: UrlElicitationRequired) -> Dict[str,
     retry runs the handler again; if the interaction is still not done it asks again."""
     params = {"mode": "url", "message": error.prompt, "url": error.url}
     key = "url-" + error.elicitation_id
-    required = required_capability(_ELICIT, params, call.client_capabilities, call.version)
+    required = required_capability(_ELICIT, params, call.request.client_capabilities, call.request.version)
     if required is not None:
         raise _capability_error(_ELICIT, required)
     return input_required_result(call, {key: {"method": _ELICIT, "params": params}})

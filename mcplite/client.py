@@ -35,6 +35,7 @@ from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO,
     META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_VERSIONS,
 )
+from .ports import ClientChannel, no_hook
 from .workers import WorkerPool
 
 _client_log = LazyLogger("mcplite.client")
@@ -47,67 +48,7 @@ _on_event_thread = threading.local()  # .active: this thread runs the client's c
 
 
 # ---------------------------------------------------------------------------
-# Channels: how the client reaches its server. The Client gives a channel three hooks when it
-# starts it; the channel calls them from its own threads.
-
-def _ignore(*args: Any) -> None:
-    pass
-
-
-class ClientChannel:
-    """What a transport offers the ``Client``: ``send`` one message, ``close``; and the
-    optional steps below, whose defaults do nothing, for a transport that needs them (HTTP).
-
-    A channel calls ``on_message(message)`` for each decoded message from the server,
-    ``on_failure(request_id, error)`` when one of our requests failed on this side of the
-    wire (a ``TransportError``: the server will never answer it), and ``on_close(error)``
-    once, when the connection ends.
-    """
-
-    tracer = None  # type: Any   # a Tracer (tracing.py) shown every message, or None
-
-    def __init__(self) -> None:
-        # The Client's hooks, given by ``start``; until then (a channel closed before it
-        # started, say) they do nothing.
-        self.on_message = _ignore  # type: Callable[[Any], None]
-        self.on_failure = _ignore  # type: Callable[[Any, BaseException], Any]
-        self.on_close = _ignore  # type: Callable[[BaseException], None]
-
-    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
-              on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
-        self.on_message = on_message
-        self.on_close = on_close
-        self.on_failure = on_failure
-
-    def send(self, message: Any) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def set_write_timeout(self, timeout: float) -> None:
-        """How long one ``send`` may block on a peer that does not read (default: no say)."""
-
-    def negotiated(self, era: str, version: str) -> None:
-        """The era and version, once the server answered (before ``ready``)."""
-
-    def ready(self) -> None:
-        """The connection is set up (a new HTTP session opens its GET stream here)."""
-
-    def recover(self, request_id: Any, error: BaseException, attempt: int) -> bool:
-        """Request ``request_id`` failed with ``error``: True when the channel repaired what
-        failed (a new access token) and the request may be sent again."""
-        return False
-
-    def session_generation(self) -> int:
-        """Which session the channel is in (counted from 0): a ``SessionLost`` names the one it
-        lost, so that many requests lost with one session renew it once."""
-        return 0
-
-    def usable_tools(self, tools: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        """The tools of a ``tools/list`` this channel can call (all, unless it says otherwise)."""
-        return tools
-
+# Channels: how the client reaches its server (the interface is ports.ClientChannel).
 
 class _MemoryChannel(ClientChannel):
     """A ``Server`` in this process, through the same JSON-RPC code as a pipe: each message
@@ -190,7 +131,7 @@ class _StdioChannel(ClientChannel):
         self.write_timeout = timeout
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
-              on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
+              on_failure: Callable[[Any, BaseException], Any] = no_hook) -> None:
         super().start(on_message, on_close, on_failure)
         reader = threading.Thread(target=self._read, name="mcplite-client-reader", daemon=True)
         self._threads.append(reader)
@@ -245,9 +186,10 @@ class _StdioChannel(ClientChannel):
         except subprocess.TimeoutExpired:
             status = None
         what = "the server closed its stdout" if status is None else "the server exited with status %s" % status
-        for thread in self._threads[1:]:
-            if thread.ident is not None:  # (started)
-                thread.join(0.5)  # the rest of its stderr
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread.ident is not None and thread is not current:  # (started, and not this one)
+                thread.join(0.5)  # the rest of its stdout (a last line that was not JSON) and stderr
         if self.garbage is not None:
             what += "; its last line that was not JSON: %r" % self.garbage.decode("utf-8", "replace").rstrip("\r\n")
         tail = bytes(self._stderr_tail[-2000:]).decode("utf-8", "replace").strip()

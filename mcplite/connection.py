@@ -8,17 +8,18 @@ responses to the requests the server sent it.
 
 import threading
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .jsonrpc import (
-    INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, Message, PendingRequests,
-    classify, decode, error_response, is_valid_id, notification, readable_id,
+    INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, Message, Pending,
+    PendingRequests, classify, decode, error_response, is_valid_id, notification, readable_id,
 )
 from .errors import Cancelled, ConnectionClosed, MCPError
 from .logs import LazyLogger
 from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
-from .context import Call, LegacySession
-from .server import ChangeListener, Server
+from .calls import Call, LegacySession
+from .ports import ChangeListener, Port, refused_here
+from .server import Server, SubscriptionListener
 from .workers import WorkerPool
 
 _connection_log = LazyLogger("mcplite.connection")
@@ -66,7 +67,7 @@ class _BatchReplies:
             self._reply(self._responses or None)
 
 
-class SessionNotifier:
+class SessionNotifier(ChangeListener):
     """A legacy session's ear for changes: ``notifications/<kind>/list_changed`` when a
     registration changes, ``notifications/resources/updated`` for the URIs it subscribed
     to - sent on the session's own channel, not about any request."""
@@ -87,7 +88,7 @@ class SessionNotifier:
             self.connection.notify(notification("notifications/resources/updated", {"uri": uri}))
 
 
-class ServerConnection:
+class ServerConnection(Port):
     """Serves one client over a stream of messages, in the era the client opens with.
 
     The first request decides the era, once: one carrying the 2026-07-28 ``_meta`` (or a
@@ -97,7 +98,8 @@ class ServerConnection:
     refused with an error that names what this connection serves.
     """
 
-    def __init__(self, server: Server, send: Send, pool: Optional[WorkerPool] = None) -> None:
+    def __init__(self, server: Server, send: Send, pool: Optional[WorkerPool] = None,
+                 close_stream: Optional[Callable[[Any, Optional[int]], bool]] = None) -> None:
         self.server = server
         self._send = send
         self.pool = pool if pool is not None else WorkerPool(server.max_workers)
@@ -108,9 +110,8 @@ class ServerConnection:
         self._listeners = {}  # type: Dict[Any, ChangeListener]   # subscriptions/listen by request id
         self._lock = threading.Lock()
         self.closed = False
-        # The transport object this connection belongs to, for what only it can do (an
-        # HTTP session closing a request's SSE connection).
-        self.owner = None  # type: Any
+        # What only the transport can do: an HTTP session closing a request's SSE connection.
+        self._close_stream = close_stream
         # Run requests whose handlers take no Context on the receiving thread. Only for a
         # transport with a thread per exchange (HTTP): on stdio the reading thread must
         # never wait for a tool, or ping and cancellations would wait behind it.
@@ -201,7 +202,8 @@ class ServerConnection:
             # so a rejected version is answered with every version; once it is modern, only
             # the modern ones remain on offer here.
             offered = SUPPORTED_VERSIONS if self.era is None else MODERN_VERSIONS
-            call = self.server.begin_call(message, None if modern else self.session, modern, offered)
+            call = self.server.begin_call(message, self, None if modern else self.session, modern, offered, headers,
+                                          principal, listed=MODERN_VERSIONS)
         except MCPError as exc:
             reply(error_response(message["id"], exc))
             return
@@ -211,21 +213,16 @@ class ServerConnection:
             if not modern and self.stateful and not self.closed:
                 self._notifier = SessionNotifier(self)
                 self.server.add_listener(self._notifier)
-        if modern:
-            call.offered_versions = MODERN_VERSIONS
-        call.emit = self._emitter(call)
-        call.connection = self
-        call.headers = headers
-        call.principal = principal
         with self._lock:
-            if call.id in self._inflight:
+            if call.request.id in self._inflight:
                 duplicate = True
             else:
                 duplicate = False
-                self._inflight[call.id] = call
+                self._inflight[call.request.id] = call
         if duplicate:
-            reply(error_response(call.id, MCPError(
-                INVALID_REQUEST, "Invalid Request: id %r is already in use by a request in progress" % (call.id,))))
+            rid = call.request.id
+            reply(error_response(rid, MCPError(
+                INVALID_REQUEST, "Invalid Request: id %r is already in use by a request in progress" % (rid,))))
             return
         if method == "subscriptions/listen":
             self._listen(call, reply)
@@ -233,8 +230,8 @@ class ServerConnection:
             reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:
-                self._inflight.pop(call.id, None)
-            reply(error_response(call.id, MCPError(
+                self._inflight.pop(call.request.id, None)
+            reply(error_response(call.request.id, MCPError(
                 INTERNAL_ERROR, "Server busy: too many requests in progress (limit %d queued)" % self.pool.max_queued)))
 
     def _listen(self, call: Call, reply: Reply) -> None:
@@ -242,14 +239,14 @@ class ServerConnection:
         its id, until the client cancels it (or the connection ends) - no response until
         then, and none after a cancellation."""
         try:
-            listener = ChangeListener(call.id, call.params, call.emit)
+            listener = SubscriptionListener(call.request.id, call.request.params, call.emit)
         except MCPError as exc:
             with self._lock:
-                self._inflight.pop(call.id, None)
-            reply(error_response(call.id, exc))
+                self._inflight.pop(call.request.id, None)
+            reply(error_response(call.request.id, exc))
             return
         with self._lock:
-            self._listeners[call.id] = listener
+            self._listeners[call.request.id] = listener
         listener.acknowledge()
         self.server.add_listener(listener)
 
@@ -259,13 +256,6 @@ class ServerConnection:
             self._inflight.pop(rid, None)
         if listener is not None:
             self.server.remove_listener(listener)
-
-    def _emitter(self, call: Call) -> Callable[[Message], None]:
-        send = self._send
-
-        def emit(message: Message) -> None:
-            send(message, call)
-        return emit
 
     def _era_for(self, method: str, params: Any) -> bool:
         """The era a request is served in (True for modern), checked against the era the
@@ -296,7 +286,7 @@ class ServerConnection:
                 response = self.server.handle_request(call)
         finally:
             with self._lock:
-                self._inflight.pop(call.id, None)
+                self._inflight.pop(call.request.id, None)
                 if call.cancelled:
                     # "Servers receiving cancellation notifications SHOULD ... Not send a
                     # response for the cancelled request."
@@ -315,7 +305,7 @@ class ServerConnection:
             with self._lock:
                 call = self._inflight.get(rid)
                 # "The initialize request MUST NOT be cancelled by clients."
-                if call is not None and call.method != "initialize":
+                if call is not None and call.request.method != "initialize":
                     call.cancelled = True
             waiting = call.waiting if call is not None else None
             if waiting is not None and call.cancelled:
@@ -327,7 +317,7 @@ class ServerConnection:
                 # form left open for a call nobody waits for helps nobody).
                 self.notify(notification("notifications/cancelled", {
                     "requestId": waiting.id, "reason": "the request that asked was cancelled"}))
-            if call is not None and call.method == "subscriptions/listen":
+            if call is not None and call.request.method == "subscriptions/listen":
                 self._end_listener(rid)
             if call is None:
                 # Unknown or already finished: "MAY ignore cancellation notifications if the
@@ -337,6 +327,22 @@ class ServerConnection:
             self.session.initialized = True
         # Anything else, known or not, needs nothing from us: a notification never gets a
         # response, not even an error.
+
+    # -- the Port of the requests it serves --------------------------------------
+
+    def emit(self, call: Any, message: Message) -> None:
+        self._send(message, call)
+
+    def ask(self, method: str, params: Dict[str, Any]) -> Tuple[Message, Pending]:
+        if not self.stateful:
+            raise refused_here(method)
+        return self.outgoing.new(method, params)
+
+    def forget(self, request_id: Any) -> None:
+        self.outgoing.forget(request_id)
+
+    def close_stream(self, call: Any, retry_ms: Optional[int]) -> bool:
+        return self._close_stream(call, retry_ms) if self._close_stream is not None else False
 
     # -- state -----------------------------------------------------------------
 

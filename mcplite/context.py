@@ -1,88 +1,19 @@
-"""What one request being served knows and can do: the ``Call`` record and the ``Context``
-handed to handlers that ask for one.
-
-``LegacySession`` is what an ``initialize`` session remembers between requests (the
-2026-07-28 era has no such thing: everything arrives with each request).
+"""What a handler can know and do about the request it serves: the ``Context`` handed to
+handlers that declare a parameter of that type.
 """
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .asking import (
     ask, form_schema, gather, new_elicitation_id, required_capability, sampling_messages,
 )
-from .jsonrpc import Message, notification
-from .protocol import LATEST_LEGACY_VERSION, LOG_LEVELS, SUPPORTED_VERSIONS
+from .calls import Call
 from .errors import Cancelled, TaskStart
+from .jsonrpc import Message, notification
+from .protocol import LOG_LEVELS
 
 Emit = Callable[[Message], None]
 LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
-
-
-class LegacySession:
-    """What a legacy (``initialize``) session remembers: one per stdio process or HTTP session."""
-
-    def __init__(self) -> None:
-        self.protocol_version = None  # type: Optional[str]
-        self.client_capabilities = {}  # type: Dict[str, Any]
-        self.client_info = {}  # type: Dict[str, Any]
-        self.initialized = False  # notifications/initialized received
-        self.log_level = None  # type: Optional[str]   # None: logging/setLevel never called
-        self.subscriptions = set()  # type: Set[str]   # resources/subscribe'd URIs
-
-
-class Call:
-    """One request being served: what the handler's Context reads and writes through."""
-
-    __slots__ = (
-        "id", "method", "params", "version", "modern", "session", "client_capabilities",
-        "client_info", "log_level", "emit", "cancelled", "finished", "progress_token",
-        "last_progress", "server", "connection", "offered_versions", "headers", "principal",
-        "waiting", "answers", "used_answers", "asked", "task", "task_startable",
-    )
-
-    def __init__(self, server: Any, id: Any, method: str, params: Dict[str, Any]) -> None:
-        self.server = server
-        self.id = id
-        self.method = method
-        self.params = params
-        self.version = LATEST_LEGACY_VERSION
-        self.modern = False
-        self.session = None  # type: Optional[LegacySession]
-        self.client_capabilities = {}  # type: Dict[str, Any]
-        self.client_info = {}  # type: Dict[str, Any]
-        self.log_level = None  # type: Optional[str]
-        self.emit = _discard_message  # type: Emit
-        self.cancelled = False
-        self.finished = False
-        meta = params.get("_meta")
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        # "The progress token MUST be a string or integer value": anything else (true, 1.5,
-        # an object) is no token at all, rather than one echoed into invalid notifications.
-        self.progress_token = token if isinstance(token, str) or (
-            isinstance(token, int) and not isinstance(token, bool)) else None
-        self.last_progress = None  # type: Optional[float]
-        self.connection = None  # type: Any
-        # What server/discover lists: every version, unless the transport can no longer
-        # serve some of them on this connection (a stdio process gone modern).
-        self.offered_versions = SUPPORTED_VERSIONS  # type: Sequence[str]
-        # Over HTTP: the request's headers (lower-case names) and what the bearer-token
-        # verifier said about its token, if the server checks tokens.
-        self.headers = None  # type: Optional[Dict[str, str]]
-        self.principal = None  # type: Any
-        # Asking the client: the request we are waiting on (legacy era), and in 2026-07-28
-        # the answers this round brought, those the handler used, and how many it asked.
-        self.waiting = None  # type: Any
-        self.answers = None  # type: Optional[Dict[str, Any]]
-        self.used_answers = {}  # type: Dict[str, Any]
-        self.asked = 0
-        # The tasks extension: the Task this call's handler runs in (None: an ordinary
-        # request), and whether ``ctx.start_task()`` may turn the call into one.
-        self.task = None  # type: Any
-        self.task_startable = False
-
-
-def _discard_message(message: Message) -> None:
-    pass
 
 
 class Context:
@@ -100,25 +31,25 @@ class Context:
     @property
     def request_id(self) -> Any:
         """The JSON-RPC id of the request, exactly as the client sent it."""
-        return self._call.id
+        return self._call.request.id
 
     @property
     def protocol_version(self) -> str:
-        return self._call.version
+        return self._call.request.version
 
     @property
     def client_info(self) -> Dict[str, Any]:
         """The client's ``Implementation`` (name, version...), or {} when it sent none."""
-        return self._call.client_info
+        return self._call.request.client_info
 
     @property
     def client_capabilities(self) -> Dict[str, Any]:
-        return self._call.client_capabilities
+        return self._call.request.client_capabilities
 
     @property
     def meta(self) -> Dict[str, Any]:
         """The request's ``_meta`` object ({} when absent)."""
-        meta = self._call.params.get("_meta")
+        meta = self._call.request.params.get("_meta")
         return meta if isinstance(meta, dict) else {}
 
     @property
@@ -129,13 +60,13 @@ class Context:
     @property
     def http_headers(self) -> Dict[str, str]:
         """Over HTTP, the request's headers (lower-case names); {} on other transports."""
-        return self._call.headers or {}
+        return self._call.request.headers or {}
 
     @property
     def principal(self) -> Any:
         """Over HTTP with bearer-token protection, what the token verifier returned for
         this request's token (an ``AccessToken``, say); None otherwise."""
-        return self._call.principal
+        return self._call.request.principal
 
     @property
     def cancelled(self) -> bool:
@@ -145,7 +76,7 @@ class Context:
     def check_cancelled(self) -> None:
         """Raise ``Cancelled`` if the client cancelled this request (a handy stopping point)."""
         if self._call.cancelled:
-            raise Cancelled("request %r was cancelled" % (self._call.id,))
+            raise Cancelled("request %r was cancelled" % (self._call.request.id,))
 
     @property
     def task_id(self) -> Optional[str]:
@@ -178,15 +109,15 @@ class Context:
         as is anything after the request finished.
         """
         call = self._call
-        if call.progress_token is None or call.finished or call.cancelled:
+        if call.request.progress_token is None or call.finished or call.cancelled:
             return False
         if call.last_progress is not None and not progress > call.last_progress:
             return False
         call.last_progress = progress
-        params = {"progressToken": call.progress_token, "progress": progress}  # type: Dict[str, Any]
+        params = {"progressToken": call.request.progress_token, "progress": progress}  # type: Dict[str, Any]
         if total is not None:
             params["total"] = total
-        if message is not None and call.version >= "2025-03-26":
+        if message is not None and call.request.version >= "2025-03-26":
             params["message"] = message
         call.emit(notification("notifications/progress", params))
         return True
@@ -198,8 +129,9 @@ class Context:
         call = self._call
         if call.finished or call.cancelled:
             return False
-        threshold = call.log_level if call.modern else (call.session.log_level if call.session else None)
-        if call.modern and threshold is None:
+        request = call.request
+        threshold = request.log_level if request.modern else (request.session.log_level if request.session else None)
+        if request.modern and threshold is None:
             # 2026-07-28: "If absent, the server MUST NOT send any notifications/message
             # notifications for this request."
             return False
@@ -239,7 +171,7 @@ class Context:
         agreed to go, not that the interaction is finished; call
         ``notify_elicitation_complete`` when it is (2025-11-25 sessions)."""
         params = {"mode": "url", "message": message, "url": url}  # type: Dict[str, Any]
-        if not self._call.modern:
+        if not self._call.request.modern:
             params["elicitationId"] = elicitation_id or new_elicitation_id()
         return ask(self._call, "elicit", "elicitation/create", params, key, timeout)
 
@@ -248,12 +180,12 @@ class Context:
         (``notifications/elicitation/complete``). May be called after the handler
         returned, from any thread; False where it cannot be sent."""
         call = self._call
-        notify = getattr(call.connection, "notify", None)
+        request = call.request
         # Only to a client that declared URL mode (2026-07-28 removed the notification).
-        if call.modern or notify is None or required_capability(
-                "elicitation/create", {"mode": "url"}, call.client_capabilities, call.version) is not None:
+        if request.modern or required_capability(
+                "elicitation/create", {"mode": "url"}, request.client_capabilities, request.version) is not None:
             return False
-        return bool(notify(notification("notifications/elicitation/complete", {"elicitationId": elicitation_id})))
+        return call.port.notify(notification("notifications/elicitation/complete", {"elicitationId": elicitation_id}))
 
     def sample(self, messages: Any, max_tokens: int = 1000, *, system_prompt: Optional[str] = None,
                temperature: Optional[float] = None, stop_sequences: Optional[Sequence[str]] = None,
@@ -295,7 +227,7 @@ class Context:
         """Whether the client declared what ``method`` ("elicitation/create",
         "sampling/createMessage", "roots/list") needs, in this protocol version."""
         call = self._call
-        return required_capability(method, {}, call.client_capabilities, call.version) is None
+        return required_capability(method, {}, call.request.client_capabilities, call.request.version) is None
 
     def read_resource(self, uri: str) -> List[Dict[str, Any]]:
         """Read one of this server's resources as a client would: its ``contents`` list.
@@ -307,9 +239,7 @@ class Context:
         request's SSE stream without ending the stream. The client waits ``retry_ms``
         (default: the server's setting) and resumes with ``Last-Event-ID``; what the
         handler sends meanwhile is kept for it. Elsewhere nothing happens (False)."""
-        owner = getattr(self._call.connection, "owner", None)
-        closer = getattr(owner, "close_request_stream", None)
-        return bool(closer(self._call, retry_ms)) if closer is not None else False
+        return self._call.port.close_stream(self._call, retry_ms)
 
     def debug(self, data: Any, logger: Optional[str] = None) -> bool:
         return self.log("debug", data, logger)

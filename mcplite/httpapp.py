@@ -38,8 +38,9 @@ from .protocol import (
     LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
 )
-from .context import Call
-from .server import ChangeListener, Server
+from .calls import Call
+from .ports import Port
+from .server import Server, SubscriptionListener
 from .sse import EventStream, sse_event
 from .workers import WorkerPool
 
@@ -280,14 +281,28 @@ class PostExchange:
             return self.done or self.stream is not None
 
 
+class _ExchangePort(Port):
+    """The port of a 2026-07-28 request over HTTP: what its handler sends goes on its POST's
+    answer (which then becomes an SSE stream), and nothing can come back but the next request.
+    ``exchange`` is set only for a request served off the connection's thread (one whose
+    handler takes a Context): the others can send nothing."""
+
+    def __init__(self) -> None:
+        self.exchange = None  # type: Optional[PostExchange]
+
+    def emit(self, call: Any, message: Message) -> None:
+        exchange = self.exchange
+        if exchange is not None and not call.cancelled:
+            exchange.deliver(message)
+
+
 class HttpSession:
     """A legacy (``initialize``) session on the Streamable HTTP endpoint."""
 
     def __init__(self, app: "McpHttpApp", session_id: str) -> None:
         self.id = session_id
         self.app = app
-        self.connection = ServerConnection(app.server, self.send, app.pool)
-        self.connection.owner = self
+        self.connection = ServerConnection(app.server, self.send, app.pool, close_stream=self.close_request_stream)
         # The connection's own thread is free to run a handler that cannot send anything
         # before its result; a hand-off to a worker would only cost time.
         self.connection.inline_unless_context = True
@@ -314,7 +329,7 @@ class HttpSession:
             if about.cancelled:
                 return
             with self.lock:
-                exchange = self.exchanges.get(about.id)
+                exchange = self.exchanges.get(about.request.id)
             if exchange is not None and (exchange.deliver(message) or not (
                     "id" in message or message.get("method") == "notifications/cancelled")):
                 return
@@ -328,7 +343,7 @@ class HttpSession:
         if self.version < "2025-11-25":
             return False  # older clients have no priming event id to resume from
         with self.lock:
-            exchange = self.exchanges.get(call.id)
+            exchange = self.exchanges.get(call.request.id)
         if exchange is None:
             return False
         stream = exchange.ensure_stream()
@@ -442,7 +457,7 @@ class McpHttpApp:
         self._sessions = {}  # type: Dict[str, Any]
         self._lock = threading.Lock()
         self._last_sweep = time.monotonic()
-        self._listeners = {}  # type: Dict[ChangeListener, EventStream]   # open listen streams
+        self._listeners = {}  # type: Dict[SubscriptionListener, EventStream]   # open listen streams
         self._metadata_paths = auth.metadata_paths(path) if auth is not None else ()
         self.closed = False
 
@@ -583,30 +598,25 @@ class McpHttpApp:
             return _json_response(404, error_response(rid, MCPError(
                 METHOD_NOT_FOUND, "Method not found: %s is not part of protocol %s"
                 % (message["method"], ", ".join(MODERN_VERSIONS)))))
+        port = _ExchangePort()
         try:
             self._check_modern_headers(req, message)
-            call = self.server.begin_call(message, None, True, SUPPORTED_VERSIONS)
+            call = self.server.begin_call(message, port, None, True, SUPPORTED_VERSIONS, req.headers, principal)
             self._check_param_headers(req, call)
         except MCPError as exc:
             # "If the server does not implement the requested RPC method, it MUST respond
             # with 404 Not Found and a JSON-RPC error with code -32601."
             status = 404 if exc.code == METHOD_NOT_FOUND else 400
             return _json_response(status, error_response(rid, exc))
-        call.headers = req.headers
-        call.principal = principal
-        if call.method == "subscriptions/listen":
+        if call.request.method == "subscriptions/listen":
             return self._listen(call)
         if not self.server.needs_context(call):
             # Nothing can come before the response, and nothing could watch for a
             # cancellation: serve it right here, on the connection's thread.
             response = self.server.handle_request(call)
             return _json_response(_modern_status(response), response)
-        exchange = PostExchange(None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
-
-        def emit(msg: Message) -> None:
-            if not call.cancelled:
-                exchange.deliver(msg)
-        call.emit = emit
+        exchange = port.exchange = PostExchange(
+            None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
 
         def job() -> None:
             exchange.finish(self.server.handle_request(call))
@@ -658,12 +668,12 @@ class McpHttpApp:
         server that processes the message body MUST validate that encoded header values,
         after decoding if Base64-encoded, match the corresponding values in the request
         body"; a value in the body without its header is a mismatch too."""
-        if call.method != "tools/call":
+        if call.request.method != "tools/call":
             return
-        tool = self.server.find_tool(call.params.get("name"))
+        tool = self.server.find_tool(call.request.params.get("name"))
         if tool is None or not tool.header_params:
             return
-        arguments = call.params.get("arguments")
+        arguments = call.request.params.get("arguments")
         for path, name, kind in tool.header_params:
             value = _lookup(arguments, path)
             raw = req.headers.get("mcp-param-" + name)
@@ -685,9 +695,9 @@ class McpHttpApp:
         then the change notifications the client asked for."""
         stream = EventStream("listen", keep=self.replay_events)
         try:
-            listener = ChangeListener(call.id, call.params, stream.push_message)
+            listener = SubscriptionListener(call.request.id, call.request.params, stream.push_message)
         except MCPError as exc:
-            return _json_response(400, error_response(call.id, exc))
+            return _json_response(400, error_response(call.request.id, exc))
         listener.acknowledge()
         self.server.add_listener(listener)
         with self._lock:

@@ -37,7 +37,7 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from .client import ClientChannel, _ignore
+from .ports import ClientAuth, ClientChannel, no_hook
 from .jsonrpc import decode, encode, readable_id
 from .errors import AuthorizationError, ConnectionClosed, HttpError, MCPError, SessionLost, TransportError
 from .logs import LazyLogger
@@ -187,19 +187,14 @@ def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: 
         conn.close()
 
 
-def _auth_headers(auth: Any, method: str, url: str) -> Tuple[Any, Dict[str, str]]:
+def _auth_headers(auth: ClientAuth, method: str, url: str) -> Tuple[Any, Dict[str, str]]:
     """What an auth object (an ``OAuth``) puts on one request: (what ``recover`` wants back,
     the headers). Whatever goes wrong making them - a stored key that does not load, a
     token no header can carry - raises an ``AuthorizationError`` (or the auth object's own
     ``TransportError``), so the request fails at once and clearly rather than leaving its
     caller waiting, or sending a header with a CR LF in it."""
     try:
-        request_headers = getattr(auth, "request_headers", None)
-        if request_headers is not None:
-            generation, extra = request_headers(method, url)
-        else:
-            generation, value = auth.header()
-            extra = {"Authorization": value} if value is not None else {}
+        generation, extra = auth.request_headers(method, url)
         for name, value in extra.items():
             if not (isinstance(name, str) and isinstance(value, str) and value
                     and all(ch in _SAFE_HEADER_CHARS for ch in value)):
@@ -220,13 +215,12 @@ def _unsendable(target: str, exc: BaseException) -> TransportError:
     return TransportError("cannot send the request for %s: %s (%s)" % (target, detail, type(exc).__name__))
 
 
-def _note_dpop_nonce(auth: Any, url: str, response: Any) -> None:
+def _note_dpop_nonce(auth: Optional[ClientAuth], url: str, response: Any) -> None:
     """A ``DPoP-Nonce`` the server sent, on any answer (RFC 9449 §8.2: a new one may come
     at any time): the auth object's nonce for its next proofs to this server (§9)."""
     nonce = response.getheader("DPoP-Nonce")
-    note = getattr(auth, "note_nonce", None) if nonce else None
-    if note is not None:
-        note(url, nonce)
+    if nonce and auth is not None:
+        auth.note_nonce(url, nonce)
 
 
 def _send_request(conn: http.client.HTTPConnection, method: str, target: str, body: Optional[bytes],
@@ -820,7 +814,7 @@ class LegacySseChannel(ClientChannel):
         self._closed = False
 
     def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
-              on_failure: Callable[[Any, BaseException], Any] = _ignore) -> None:
+              on_failure: Callable[[Any, BaseException], Any] = no_hook) -> None:
         super().start(on_message, on_close, on_failure)
         headers = {"Accept": "text/event-stream"}
         headers.update(self._server.headers)

@@ -39,6 +39,7 @@ import urllib.parse
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .errors import AuthorizationError, TransportError
+from .ports import ClientAuth
 from .logs import LazyLogger
 
 _oauth_log = LazyLogger("mcplite.oauth")
@@ -318,7 +319,7 @@ class TerminalAuthorizer:
         return self._caught[0]
 
 
-class OAuth:
+class OAuth(ClientAuth):
     """What ``Client.http(url, auth=...)`` does on a 401 (see the module's text).
 
     Client identity, the first that applies: ``client_id`` (and ``client_secret``) of a

@@ -22,14 +22,17 @@ from .errors import (
 )
 from .asking import input_required_result, load_answers, url_elicitation_round
 from .tasks import TASK_SUPPORT, TASKS_EXTENSION, TaskStore, declares_tasks, missing_tasks_capability
-from .context import LOG_RANK, Call, Context, Emit, LegacySession
+from .auth import principal_identity
+from .calls import Call, LegacySession, Request, progress_token_of
+from .context import LOG_RANK, Context
+from .ports import ChangeListener, Port
 from .logs import LazyLogger
 from .sealing import Sealer
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
-    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS,
-    MODERN_VERSIONS, SUPPORTED_VERSIONS, content_for_version, is_content_block, resource_contents,
-    text,
+    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID,
+    MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS, content_for_version, is_content_block,
+    resource_contents, text,
 )
 from .schema import (
     FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for, to_json,
@@ -300,14 +303,14 @@ def _json_text(value: Any) -> str:
     return _text_encoder.encode(value)
 
 
-class ChangeListener:
+class SubscriptionListener(ChangeListener):
     """One 2026-07-28 ``subscriptions/listen`` stream: the notifications its client opted
     in to ("The server MUST NOT send notification types the client has not explicitly
     requested"), each tagged with the subscription's id (the listen request's id)."""
 
     _FLAGS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
 
-    def __init__(self, subscription_id: Any, params: Dict[str, Any], emit: Emit) -> None:
+    def __init__(self, subscription_id: Any, params: Dict[str, Any], emit: Callable[[Message], Any]) -> None:
         wanted = params.get("notifications", {})
         if not isinstance(wanted, dict):
             raise MCPError(INVALID_PARAMS, "Invalid params: notifications must be an object")
@@ -687,8 +690,8 @@ class Server:
         progress or logs, or watch for cancellation while it runs. Transports run the other
         requests on the thread they arrived on when they can afford to (HTTP): nothing can
         happen between such a request and its response."""
-        params = call.params
-        method = call.method
+        params = call.request.params
+        method = call.request.method
         if method == "tools/call":
             handler = self._tools.get(params.get("name"))  # type: Any
         elif method == "prompts/get":
@@ -708,11 +711,11 @@ class Server:
 
     # -- change notifications --------------------------------------------------
 
-    def add_listener(self, listener: "ChangeListener") -> None:
+    def add_listener(self, listener: ChangeListener) -> None:
         with self._lock:
             self._listeners.append(listener)
 
-    def remove_listener(self, listener: "ChangeListener") -> None:
+    def remove_listener(self, listener: ChangeListener) -> None:
         with self._lock:
             if listener in self._listeners:
                 self._listeners.remove(listener)
@@ -773,63 +776,73 @@ class Server:
     def _serves_tasks(self) -> bool:
         return any(tool.task is not None for tool in list(self._tools.values())) or self.tasks.count() > 0
 
-    def begin_call(self, message: Message, session: Optional[LegacySession], modern: bool,
-                   offered: Sequence[str] = SUPPORTED_VERSIONS) -> Call:
-        """Check a request against its era and build its Call; raises MCPError when it
-        cannot be served (bad ``_meta``, unsupported version, method not in this era).
-        ``offered`` is what an unsupported version is answered with."""
+    def begin_call(self, message: Message, port: Port, session: Optional[LegacySession] = None,
+                   modern: bool = False, offered: Sequence[str] = SUPPORTED_VERSIONS,
+                   headers: Optional[Dict[str, str]] = None, principal: Any = None,
+                   listed: Optional[Sequence[str]] = None) -> Call:
+        """Check a request against its era and build its Call, served through ``port``;
+        raises MCPError when it cannot be served (bad ``_meta``, unsupported version, method
+        not in this era). ``offered`` is what an unsupported version is answered with, and
+        ``listed`` what server/discover lists (default: ``offered``); ``headers`` and
+        ``principal`` are the HTTP request's."""
         method = message["method"]
         params = message.get("params")
         if params is None:
             params = {}
-        call = Call(self, message["id"], method, params)
         if modern:
-            meta = params.get("_meta")
-            if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
-                # "A request missing any required field is malformed; the server MUST
-                # reject it with JSON-RPC error code -32602 (Invalid params)."
-                raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required" % META_PROTOCOL_VERSION)
-            version = meta[META_PROTOCOL_VERSION]
-            if version not in MODERN_VERSIONS:
-                raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-                               {"supported": list(offered), "requested": version
-                                if isinstance(version, str) else json.dumps(version)})
-            capabilities = meta.get(META_CLIENT_CAPABILITIES)
-            if not isinstance(capabilities, dict):
-                raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required and must be an object"
-                               % META_CLIENT_CAPABILITIES)
-            info = meta.get(META_CLIENT_INFO)
-            level = meta.get(META_LOG_LEVEL)
-            if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
-                raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
-            if method in LEGACY_ONLY_METHODS or method not in self._methods:
-                raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
-            call.version = version
-            call.modern = True
-            call.client_capabilities = capabilities
-            call.client_info = info if isinstance(info, dict) else {}
-            call.log_level = level
-            return call
+            request = self._modern_request(message["id"], method, params, offered, listed, headers, principal)
+        else:
+            request = self._legacy_request(message["id"], method, params, session, offered, headers, principal)
+        return Call(self, request, port)
+
+    def _modern_request(self, rid: Any, method: str, params: Dict[str, Any], offered: Sequence[str],
+                        listed: Optional[Sequence[str]], headers: Optional[Dict[str, str]], principal: Any) -> Request:
+        """A 2026-07-28 request: everything it needs is in its own ``_meta``."""
+        meta = params.get("_meta")
+        if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
+            # "A request missing any required field is malformed; the server MUST
+            # reject it with JSON-RPC error code -32602 (Invalid params)."
+            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required" % META_PROTOCOL_VERSION)
+        version = meta[META_PROTOCOL_VERSION]
+        if version not in MODERN_VERSIONS:
+            raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+                           {"supported": list(offered), "requested": version
+                            if isinstance(version, str) else json.dumps(version)})
+        capabilities = meta.get(META_CLIENT_CAPABILITIES)
+        if not isinstance(capabilities, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required and must be an object"
+                           % META_CLIENT_CAPABILITIES)
+        info = meta.get(META_CLIENT_INFO)
+        level = meta.get(META_LOG_LEVEL)
+        if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
+            raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
+        if method in LEGACY_ONLY_METHODS or method not in self._methods:
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+        return Request(rid, method, params, version, True, None, capabilities, info if isinstance(info, dict) else {},
+                       level, progress_token_of(params), headers, principal, offered if listed is None else listed)
+
+    def _legacy_request(self, rid: Any, method: str, params: Dict[str, Any], session: Optional[LegacySession],
+                        offered: Sequence[str], headers: Optional[Dict[str, str]], principal: Any) -> Request:
+        """A request of an ``initialize`` session: its version and the client's declarations
+        are the session's."""
         if method in MODERN_ONLY_METHODS or method not in self._methods:
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
         if session is None or session.protocol_version is None:
             if method not in ("initialize", "ping"):
                 raise MCPError(INVALID_REQUEST, "Invalid request: the session is not initialized; "
                                                 "send initialize first")
-        else:
-            call.version = session.protocol_version
-            call.client_capabilities = session.client_capabilities
-            call.client_info = session.client_info
-        call.session = session
-        return call
+            return Request(rid, method, params, LATEST_LEGACY_VERSION, False, session, {}, {}, None,
+                           progress_token_of(params), headers, principal, offered)
+        return Request(rid, method, params, session.protocol_version, False, session, session.client_capabilities,
+                       session.client_info, None, progress_token_of(params), headers, principal, offered)
 
     def handle_request(self, call: Call) -> Optional[Message]:
         """Run one request; the response message, or None when the request was cancelled."""
         try:
-            if call.modern:
+            if call.request.modern:
                 try:
                     load_answers(call)
-                    result = self._methods[call.method](call)
+                    result = self._methods[call.request.method](call)
                 except InputRequired as needed:
                     # The handler asked what the client has not answered yet: this round
                     # ends here (see the asking module).
@@ -840,24 +853,24 @@ class Server:
                 meta = result.get("_meta")
                 if meta is None:
                     meta = result["_meta"] = {}
-                meta[META_SERVER_INFO] = self.server_info(call.version)
-                if kind == "complete" and call.method in _CACHEABLE:
+                meta[META_SERVER_INFO] = self.server_info(call.request.version)
+                if kind == "complete" and call.request.method in _CACHEABLE:
                     result["ttlMs"] = self.cache_ttl_ms
                     result["cacheScope"] = self.cache_scope
             else:
-                result = self._methods[call.method](call)
-            response = result_response(call.id, result)
+                result = self._methods[call.request.method](call)
+            response = result_response(call.request.id, result)
         except MCPError as exc:
-            response = error_response(call.id, exc)
+            response = error_response(call.request.id, exc)
         except ConnectionClosed:
             # The client went while a handler asked it something: nobody is left to read
             # this answer, and nothing went wrong here.
-            response = error_response(call.id, MCPError(INTERNAL_ERROR, "Internal error: the connection closed"))
+            response = error_response(call.request.id, MCPError(INTERNAL_ERROR, "Internal error: the connection closed"))
         except (Exception, SystemExit):
             # SystemExit too: argparse in a handler calls sys.exit(), and the request
             # still needs its one response.
-            _server_log.exception("internal error while handling %s (id %r)", call.method, call.id)
-            response = error_response(call.id, MCPError(INTERNAL_ERROR, "Internal error"))
+            _server_log.exception("internal error while handling %s (id %r)", call.request.method, call.request.id)
+            response = error_response(call.request.id, MCPError(INTERNAL_ERROR, "Internal error"))
         finally:
             call.finished = True
         if call.cancelled:
@@ -867,12 +880,12 @@ class Server:
     # -- method handlers -------------------------------------------------------
 
     def _initialize(self, call: Call) -> Dict[str, Any]:
-        session = call.session
+        session = call.request.session
         if session is None:
             raise MCPError(INTERNAL_ERROR, "initialize needs a session")
         if session.protocol_version is not None:
             raise MCPError(INVALID_REQUEST, "Invalid request: the session is already initialized")
-        params = call.params
+        params = call.request.params
         requested = params.get("protocolVersion")
         # "If the server supports the requested protocol version, it MUST respond with the
         # same version. Otherwise, the server MUST respond with another protocol version it
@@ -896,8 +909,8 @@ class Server:
 
     def _discover(self, call: Call) -> Dict[str, Any]:
         result = {
-            "supportedVersions": list(call.offered_versions),
-            "capabilities": self.capabilities(call.version),
+            "supportedVersions": list(call.request.offered_versions),
+            "capabilities": self.capabilities(call.request.version),
         }  # type: Dict[str, Any]
         _set(result, "instructions", self.instructions)
         return result
@@ -908,15 +921,15 @@ class Server:
         raise MCPError(METHOD_NOT_FOUND, "Method not found: subscriptions/listen is not available on this transport")
 
     def _set_level(self, call: Call) -> Dict[str, Any]:
-        level = call.params.get("level")
+        level = call.request.params.get("level")
         if not isinstance(level, str) or level not in LOG_RANK:
             raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"
                            % (level, ", ".join(LOG_LEVELS)))
         if not _stateful(call):
             raise MCPError(INVALID_REQUEST, "Invalid Request: logging/setLevel cannot last on a stateless server "
                                             "(every request is a session of its own); log messages are not filtered")
-        if call.session is not None:
-            call.session.log_level = level
+        if call.request.session is not None:
+            call.request.session.log_level = level
         return {}
 
     def _require(self, present: Any, what: str, method: str) -> None:
@@ -929,38 +942,38 @@ class Server:
         server remembers nothing between pages and a made-up cursor is refused."""
         entries = list(items.values())
         start = 0
-        if "cursor" in call.params:
-            cursor = self.sealer.open(call.params["cursor"])
+        if "cursor" in call.request.params:
+            cursor = self.sealer.open(call.request.params["cursor"])
             if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] == key
                     and type(cursor[1]) is int and cursor[1] >= 0):
                 # "Invalid cursors SHOULD result in an error with code -32602 (Invalid params)."
-                raise MCPError(INVALID_PARAMS, "Invalid params: invalid cursor %r" % (call.params["cursor"],))
+                raise MCPError(INVALID_PARAMS, "Invalid params: invalid cursor %r" % (call.request.params["cursor"],))
             start = cursor[1]
         end = len(entries) if self.page_size is None else start + self.page_size
-        result = {key: [entry.describe(call.version) for entry in entries[start:end]]}  # type: Dict[str, Any]
+        result = {key: [entry.describe(call.request.version) for entry in entries[start:end]]}  # type: Dict[str, Any]
         if end < len(entries):
             result["nextCursor"] = self.sealer.seal([key, end])
         return result
 
     def _list_tools(self, call: Call) -> Dict[str, Any]:
-        self._require(self._tools, "tools", call.method)
+        self._require(self._tools, "tools", call.request.method)
         return self._page(call, "tools", self._tools)
 
     def _list_resources(self, call: Call) -> Dict[str, Any]:
-        self._require(self._resources or self._templates, "resources", call.method)
+        self._require(self._resources or self._templates, "resources", call.request.method)
         return self._page(call, "resources", self._resources)
 
     def _list_templates(self, call: Call) -> Dict[str, Any]:
-        self._require(self._resources or self._templates, "resources", call.method)
+        self._require(self._resources or self._templates, "resources", call.request.method)
         return self._page(call, "resourceTemplates", self._templates)
 
     def _list_prompts(self, call: Call) -> Dict[str, Any]:
-        self._require(self._prompts, "prompts", call.method)
+        self._require(self._prompts, "prompts", call.request.method)
         return self._page(call, "prompts", self._prompts)
 
     def _uri_param(self, call: Call) -> str:
-        self._require(self._resources or self._templates, "resources", call.method)
-        uri = call.params.get("uri")
+        self._require(self._resources or self._templates, "resources", call.request.method)
+        uri = call.request.params.get("uri")
         if not isinstance(uri, str):
             raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
         return uri
@@ -972,7 +985,7 @@ class Server:
         uri = self._uri_param(call)
         if uri not in self._resources and not any(t.match(uri) is not None for t in list(self._templates.values())):
             raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
-        session = call.session
+        session = call.request.session
         if session is not None:
             with self._lock:
                 if uri not in session.subscriptions and len(session.subscriptions) >= self.max_subscriptions:
@@ -983,14 +996,14 @@ class Server:
 
     def _unsubscribe(self, call: Call) -> Dict[str, Any]:
         uri = self._uri_param(call)
-        if call.session is not None:
+        if call.request.session is not None:
             with self._lock:
-                call.session.subscriptions.discard(uri)  # not subscribed: nothing to undo
+                call.request.session.subscriptions.discard(uri)  # not subscribed: nothing to undo
         return {}
 
     def _complete(self, call: Call) -> Dict[str, Any]:
-        self._require(self._completions, "completions", call.method)
-        params = call.params
+        self._require(self._completions, "completions", call.request.method)
+        params = call.request.params
         ref = params.get("ref")
         argument = params.get("argument")
         if not isinstance(ref, dict) or ref.get("type") not in ("ref/prompt", "ref/resource"):
@@ -1029,8 +1042,8 @@ class Server:
         return {"completion": _completion(value)}
 
     def _call_tool(self, call: Call) -> Dict[str, Any]:
-        self._require(self._tools, "tools", call.method)
-        params = call.params
+        self._require(self._tools, "tools", call.request.method)
+        params = call.request.params
         name = params.get("name")
         if not isinstance(name, str):
             raise MCPError(INVALID_PARAMS, "Invalid params: \"name\" must be a string")
@@ -1048,7 +1061,7 @@ class Server:
             # the model can read them and correct its call.
             return _tool_error("Invalid arguments for tool %s: %s" % (name, problem))
         if tool.task is not None and call.task is None:
-            if call.modern and declares_tasks(call.client_capabilities):
+            if call.request.modern and declares_tasks(call.request.client_capabilities):
                 if tool.task_start == "call":
                     return self._start_task(tool, arguments, call)
                 call.task_startable = True
@@ -1092,20 +1105,12 @@ class Server:
 
     def _start_task(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
         """Answer ``call`` with a task, and run the tool in it on a thread of its own."""
-        task_call = Call(self, call.id, call.method, call.params)
-        task_call.version = call.version
-        task_call.modern = True
-        task_call.client_capabilities = call.client_capabilities
-        task_call.client_info = call.client_info
-        task_call.headers = call.headers
-        task_call.principal = call.principal
-        # "notifications/progress and notifications/message notifications ... are not
-        # supported on tasks in general": the task's context sends nothing.
-        task_call.progress_token = None
-        task = self.tasks.create(task_call, _principal_key(call.principal))
-        # Answers from input_required rounds before the task (task_start="handler") stand.
-        task.answers.update(call.answers or {})
+        task_call = call.for_task()
+        task = self.tasks.create(task_call, _principal_key(call.request.principal))
         task_call.task = task
+        if call.rounds is not None and call.rounds.answers:
+            # Answers from input_required rounds before the task (task_start="handler") stand.
+            task.answers.update(call.rounds.answers)
         # The seed state, taken before the handler can move the task on.
         created = self.tasks.created_result(task)
         thread = threading.Thread(target=self._run_task, args=(tool, arguments, task),
@@ -1138,22 +1143,22 @@ class Server:
 
     def _task_param(self, call: Call) -> Any:
         """The task a tasks/* request names, after the checks every one of them gets."""
-        if not call.modern or not self._serves_tasks():
+        if not call.request.modern or not self._serves_tasks():
             # Legacy sessions keep 2025-11-25's experimental tasks unimplemented (-32601),
             # as does a server none of whose tools runs as a task.
-            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % call.method)
-        if not declares_tasks(call.client_capabilities):
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % call.request.method)
+        if not declares_tasks(call.request.client_capabilities):
             # "Servers MUST return this error for non-declaring clients issuing tasks/get,
             # tasks/update, and tasks/cancel requests."
-            raise missing_tasks_capability(call.method)
-        return self.tasks.find(call.params.get("taskId"), _principal_key(call.principal))
+            raise missing_tasks_capability(call.request.method)
+        return self.tasks.find(call.request.params.get("taskId"), _principal_key(call.request.principal))
 
     def _get_task(self, call: Call) -> Dict[str, Any]:
         return self.tasks.detailed(self._task_param(call))
 
     def _update_task(self, call: Call) -> Dict[str, Any]:
         task = self._task_param(call)
-        responses = call.params.get("inputResponses")
+        responses = call.request.params.get("inputResponses")
         if not isinstance(responses, dict):
             raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses must be an object")
         self.tasks.answer(task, responses)
@@ -1166,7 +1171,7 @@ class Server:
         return {}
 
     def _tool_result(self, tool: Tool, value: Any, call: Call) -> Dict[str, Any]:
-        version = call.version
+        version = call.request.version
         if tool.output_schema is not None:
             data = to_json(value)
             structured = {"result": data} if tool.wrap_output else data
@@ -1212,7 +1217,7 @@ class Server:
                     if value is not None:
                         return _resource_contents(uri, value, template.mime_type)
                     break
-        if call.modern:
+        if call.request.modern:
             # 2026-07-28 retires -32002: "Resource-not-found becomes -32602".
             raise MCPError(INVALID_PARAMS, "Resource not found: %s" % uri, {"uri": uri})
         raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
@@ -1228,14 +1233,14 @@ class Server:
                            else "Error in %s: %s" % (what, type(exc).__name__))
 
     def _get_prompt(self, call: Call) -> Dict[str, Any]:
-        self._require(self._prompts, "prompts", call.method)
-        name = call.params.get("name")
+        self._require(self._prompts, "prompts", call.request.method)
+        name = call.request.params.get("name")
         if not isinstance(name, str):
             raise MCPError(INVALID_PARAMS, "Invalid params: \"name\" must be a string")
         prompt = self._prompts.get(name)
         if prompt is None:
             raise MCPError(INVALID_PARAMS, "Unknown prompt: %s" % name)
-        given = call.params.get("arguments")
+        given = call.request.params.get("arguments")
         if given is None:
             given = {}
         if not isinstance(given, dict):
@@ -1257,7 +1262,7 @@ class Server:
             if unknown:
                 raise MCPError(INVALID_PARAMS, "Unknown argument %r for prompt %s" % (unknown[0], name))
         value = self._run_handler(prompt, arguments, call, "prompt " + name)
-        result = {"messages": _prompt_messages(value, call.version)}  # type: Dict[str, Any]
+        result = {"messages": _prompt_messages(value, call.request.version)}  # type: Dict[str, Any]
         _set(result, "description", prompt.description)
         return result
 
@@ -1268,14 +1273,14 @@ class Server:
 def _principal_key(principal: Any) -> Any:
     """Whom a task belongs to: the bearer token's subject (or client id) over protected
     HTTP, nobody in particular elsewhere."""
-    if principal is None:
-        return None
-    return getattr(principal, "subject", None) or getattr(principal, "client_id", None) or repr(principal)
+    identity = principal_identity(principal)
+    # A principal that names no one is kept apart from every other one.
+    return identity if identity is not None or principal is None else repr(principal)
 
 
 def _stateful(call: Call) -> bool:
     """Whether the session of ``call`` outlives it (not over stateless HTTP)."""
-    return getattr(call.connection, "stateful", True)
+    return call.port.stateful
 
 
 def _completion(value: Any) -> Dict[str, Any]:

@@ -1,0 +1,110 @@
+"""One request being served: the ``Request`` it is (immutable), and the ``Call`` that serves it
+(the request, the ``Port`` of its transport, and what changes while it runs).
+
+``LegacySession`` is what an ``initialize`` session remembers between requests (the
+2026-07-28 era has no such thing: everything arrives with each request).
+"""
+
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Set
+
+from .jsonrpc import Message
+from .ports import DETACHED_PORT, Port
+
+
+class LegacySession:
+    """What a legacy (``initialize``) session remembers: one per stdio process or HTTP session."""
+
+    def __init__(self) -> None:
+        self.protocol_version = None  # type: Optional[str]
+        self.client_capabilities = {}  # type: Dict[str, Any]
+        self.client_info = {}  # type: Dict[str, Any]
+        self.initialized = False  # notifications/initialized received
+        self.log_level = None  # type: Optional[str]   # None: logging/setLevel never called
+        self.subscriptions = set()  # type: Set[str]   # resources/subscribe'd URIs
+
+
+class Request(NamedTuple):
+    """One request as the server accepted it: what it asks, in which version and era, from
+    whom. Immutable: built once by ``Server.begin_call``, read by everything after."""
+
+    id: Any
+    method: str
+    params: Dict[str, Any]
+    version: str
+    modern: bool
+    # The legacy session it belongs to (None in 2026-07-28), and what the client declared.
+    session: Optional[LegacySession]
+    client_capabilities: Dict[str, Any]
+    client_info: Dict[str, Any]
+    log_level: Optional[str]  # 2026-07-28's per-request level (a session keeps its own)
+    # "The progress token MUST be a string or integer value": None when there is none.
+    progress_token: Any
+    # Over HTTP: the request's headers (lower-case names), and what the bearer-token
+    # verifier said about its token, if the server checks tokens.
+    headers: Optional[Dict[str, str]]
+    principal: Any
+    # What server/discover lists: every version, unless the transport can no longer serve
+    # some of them on this connection (a stdio process gone modern).
+    offered_versions: Sequence[str]
+
+
+class Rounds:
+    """A 2026-07-28 request's answer rounds (and a task's questions): the answers this round
+    brought, those the handler used, and how many questions it asked so far."""
+
+    __slots__ = ("answers", "used", "asked")
+
+    def __init__(self, answers: Optional[Dict[str, Any]] = None) -> None:
+        self.answers = answers  # type: Optional[Dict[str, Any]]
+        self.used = {}  # type: Dict[str, Any]
+        self.asked = 0
+
+
+class Call:
+    """One request being served: its ``Request``, the ``Port`` of the transport serving it,
+    and what changes while it runs (cancelled, finished, the last progress sent, the
+    question a legacy-era handler waits on, its answer rounds, its task)."""
+
+    __slots__ = ("request", "server", "port", "cancelled", "finished", "last_progress", "waiting", "rounds",
+                 "task", "task_startable")
+
+    def __init__(self, server: Any, request: Request, port: Port = DETACHED_PORT) -> None:
+        self.server = server
+        self.request = request
+        self.port = port
+        self.cancelled = False
+        self.finished = False
+        self.last_progress = None  # type: Optional[float]
+        self.waiting = None  # type: Any   # the Pending of a question (legacy era), while waited on
+        self.rounds = None  # type: Optional[Rounds]   # made by the first question or answer
+        # The tasks extension: the Task this call's handler runs in (None: an ordinary
+        # request), and whether ``ctx.start_task()`` may turn the call into one.
+        self.task = None  # type: Any
+        self.task_startable = False
+
+    def emit(self, message: Message) -> None:
+        self.port.emit(self, message)
+
+    def rounds_state(self) -> Rounds:
+        rounds = self.rounds
+        if rounds is None:
+            rounds = self.rounds = Rounds()
+        return rounds
+
+    def for_task(self) -> "Call":
+        """The call a task's handler runs in (its ``task`` is set once the task exists): the
+        same request, carried by no transport, so its progress and logs go nowhere:
+        "notifications/progress and notifications/message notifications ... are not supported
+        on tasks in general"."""
+        return Call(self.server, self.request._replace(progress_token=None))
+
+
+def progress_token_of(params: Dict[str, Any]) -> Any:
+    """A request's progress token: "The progress token MUST be a string or integer value", so
+    anything else (true, 1.5, an object) is no token at all, rather than one echoed into
+    invalid notifications."""
+    meta = params.get("_meta")
+    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    if isinstance(token, str) or (isinstance(token, int) and not isinstance(token, bool)):
+        return token
+    return None
