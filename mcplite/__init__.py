@@ -23,7 +23,8 @@ from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, audio,
     embedded_resource, image, resource_contents, resource_link, text,
 )
-from .server import Context, Server
+from .context import Context
+from .server import Server
 from .tasks import TASKS_EXTENSION
 
 __version__ = "0.1.0"

@@ -19,7 +19,8 @@ from .logs import LazyLogger
 from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
 from .calls import Call, LegacySession
 from .ports import ChangeListener, Port, refused_here
-from .server import Server, SubscriptionListener
+from .registry import SubscriptionListener
+from .server import Server
 from .workers import WorkerPool
 
 _connection_log = LazyLogger("mcplite.connection")

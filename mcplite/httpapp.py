@@ -40,7 +40,8 @@ from .protocol import (
 )
 from .calls import Call
 from .ports import Port
-from .server import Server, SubscriptionListener
+from .registry import SubscriptionListener
+from .server import Server
 from .sse import EventStream, sse_event
 from .workers import WorkerPool
 

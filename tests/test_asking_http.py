@@ -814,7 +814,7 @@ def test_deleting_the_session_releases_a_waiting_handler(serve):
     assert outcome == ["ConnectionClosed"]
     stream.wait_end(timeout=3)
     assert served.handle.app.session_count() == 0
-    assert served.app._listeners == [], "the session no longer hears of changes"
+    assert served.app.registry.listeners == [], "the session no longer hears of changes"
     late = served.http.post({"jsonrpc": "2.0", "id": request["id"], "result": ANSWERS["elicitation/create"]})
     assert late.status == 404
 
@@ -1046,9 +1046,9 @@ def test_listen_stream_carries_tagged_updates_and_list_changes(serve):
         checked(message, MODERN)
     stream.close()
     deadline = time.monotonic() + WAIT
-    while (served.handle.app._listeners or app._listeners) and time.monotonic() < deadline:
+    while (served.handle.app._listeners or app.registry.listeners) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert served.handle.app._listeners == {} and app._listeners == [], "closing the stream ends the subscription"
+    assert served.handle.app._listeners == {} and app.registry.listeners == [], "closing the stream ends the subscription"
 
 
 def test_listen_with_nothing_asked_gets_only_its_acknowledgement(serve):

@@ -439,7 +439,7 @@ def test_listen_over_http_streams_changes_until_the_server_stops():
     for m in messages:
         assert m.get("params", m.get("result", {}))["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub"
         checked(m, MODERN, "subscriptions/listen" if "result" in m else None)
-    assert app._listeners == []
+    assert app.registry.listeners == []
 
 
 # -- the 2024-11-05 HTTP+SSE transport ---------------------------------------------------------

@@ -224,7 +224,7 @@ def test_tool_receives_converted_arguments():
     def paint(color: Color, at: Point, level: Level = Level.LOW) -> str:
         seen.update(color=color, at=at, level=level)
         return "ok"
-    tool = app._tools["paint"]
+    tool = app.registry.tools["paint"]
     assert tool.input_schema["properties"]["level"]["default"] == 1
     assert tool.check_input({"color": "blue", "at": {"x": 1}}) == \
         "'color': \"blue\" is not one of [\"red\", \"green\"]"

@@ -237,7 +237,7 @@ def test_cancelling_a_listen_ends_it_without_a_response(wire_factory):
     assert wire.modern("tools/list")["result"]["tools"], "the connection still serves"
     assert [m for m in wire.conn.pending_messages() if m.get("method")] == []
     assert wire.conn.connection.in_progress() == []
-    assert app._listeners == []
+    assert app.registry.listeners == []
 
 
 def test_modern_capabilities_announce_list_changes(wire_factory):

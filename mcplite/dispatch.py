@@ -1,0 +1,558 @@
+"""One handler per MCP method, and the checks every request gets on its way in and out.
+
+``Dispatcher.begin_call`` turns a request message into a ``Call`` (or the error that refuses
+it: a method not in its era, malformed ``_meta``, an unsupported version);
+``handle_request`` runs it and returns its one response. The registrations it serves are a
+``Registry``; what the server says about itself (``server_info``, ``capabilities``) and its
+settings come from the ``Server`` it works for. Transport-free: the transports hand it
+calls, with their ``Port``.
+"""
+
+import json
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .asking import input_required_result, load_answers, url_elicitation_round
+from .auth import principal_identity
+from .calls import Call, LegacySession, Request, progress_token_of
+from .context import LOG_RANK
+from .errors import (
+    Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
+)
+from .jsonrpc import (
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
+    UNSUPPORTED_PROTOCOL_VERSION, Message, error_response, result_response,
+)
+from .logs import LazyLogger
+from .ports import Port
+from .protocol import (
+    LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS, MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
+)
+from .registry import Registry, Tool, Handler, put_given
+from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
+from .tasks import declares_tasks, missing_tasks_capability
+
+_dispatch_log = LazyLogger("mcplite.server")
+
+# Results 2026-07-28 puts caching hints on (``ttlMs``, ``cacheScope``).
+_CACHEABLE = frozenset((
+    "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
+    "resources/read",
+))
+
+
+class Dispatcher:
+    """Serves the requests of one ``Server``: see the module's text."""
+
+    def __init__(self, server: Any, registry: Registry) -> None:
+        self._server = server
+        self._registry = registry
+        self._methods = {
+            "initialize": self._initialize,
+            "ping": self._ping,
+            "server/discover": self._discover,
+            "logging/setLevel": self._set_level,
+            "tools/list": self._list_tools,
+            "tools/call": self._call_tool,
+            "resources/list": self._list_resources,
+            "resources/templates/list": self._list_templates,
+            "resources/read": self._read_resource,
+            "prompts/list": self._list_prompts,
+            "prompts/get": self._get_prompt,
+            "subscriptions/listen": self._listen,
+            "resources/subscribe": self._subscribe,
+            "resources/unsubscribe": self._unsubscribe,
+            "completion/complete": self._complete,
+            "tasks/get": self._get_task,
+            "tasks/update": self._update_task,
+            "tasks/cancel": self._cancel_task,
+        }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
+
+    def methods(self) -> Any:
+        """The names of the methods served (either era)."""
+        return self._methods.keys()
+
+    def begin_call(self, message: Message, port: Port, session: Optional[LegacySession] = None,
+                   modern: bool = False, offered: Sequence[str] = SUPPORTED_VERSIONS,
+                   headers: Optional[Dict[str, str]] = None, principal: Any = None,
+                   listed: Optional[Sequence[str]] = None) -> Call:
+        """Check a request against its era and build its Call, served through ``port``;
+        raises MCPError when it cannot be served (bad ``_meta``, unsupported version, method
+        not in this era). ``offered`` is what an unsupported version is answered with, and
+        ``listed`` what server/discover lists (default: ``offered``); ``headers`` and
+        ``principal`` are the HTTP request's."""
+        method = message["method"]
+        params = message.get("params")
+        if params is None:
+            params = {}
+        if modern:
+            request = self._modern_request(message["id"], method, params, offered, listed, headers, principal)
+        else:
+            request = self._legacy_request(message["id"], method, params, session, offered, headers, principal)
+        return Call(self._server, request, port)
+
+    def _modern_request(self, rid: Any, method: str, params: Dict[str, Any], offered: Sequence[str],
+                        listed: Optional[Sequence[str]], headers: Optional[Dict[str, str]], principal: Any) -> Request:
+        """A 2026-07-28 request: everything it needs is in its own ``_meta``."""
+        meta = params.get("_meta")
+        if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
+            # "A request missing any required field is malformed; the server MUST
+            # reject it with JSON-RPC error code -32602 (Invalid params)."
+            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required" % META_PROTOCOL_VERSION)
+        version = meta[META_PROTOCOL_VERSION]
+        if version not in MODERN_VERSIONS:
+            raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+                           {"supported": list(offered), "requested": version
+                            if isinstance(version, str) else json.dumps(version)})
+        capabilities = meta.get(META_CLIENT_CAPABILITIES)
+        if not isinstance(capabilities, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required and must be an object"
+                           % META_CLIENT_CAPABILITIES)
+        info = meta.get(META_CLIENT_INFO)
+        level = meta.get(META_LOG_LEVEL)
+        if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
+            raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
+        if method in LEGACY_ONLY_METHODS or method not in self._methods:
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+        return Request(rid, method, params, version, True, None, capabilities, info if isinstance(info, dict) else {},
+                       level, progress_token_of(params), headers, principal, offered if listed is None else listed)
+
+    def _legacy_request(self, rid: Any, method: str, params: Dict[str, Any], session: Optional[LegacySession],
+                        offered: Sequence[str], headers: Optional[Dict[str, str]], principal: Any) -> Request:
+        """A request of an ``initialize`` session: its version and the client's declarations
+        are the session's."""
+        if method in MODERN_ONLY_METHODS or method not in self._methods:
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+        if session is None or session.protocol_version is None:
+            if method not in ("initialize", "ping"):
+                raise MCPError(INVALID_REQUEST, "Invalid request: the session is not initialized; "
+                                                "send initialize first")
+            return Request(rid, method, params, LATEST_LEGACY_VERSION, False, session, {}, {}, None,
+                           progress_token_of(params), headers, principal, offered)
+        return Request(rid, method, params, session.protocol_version, False, session, session.client_capabilities,
+                       session.client_info, None, progress_token_of(params), headers, principal, offered)
+
+    def handle_request(self, call: Call) -> Optional[Message]:
+        """Run one request; the response message, or None when the request was cancelled."""
+        try:
+            if call.request.modern:
+                try:
+                    load_answers(call)
+                    result = self._methods[call.request.method](call)
+                except InputRequired as needed:
+                    # The handler asked what the client has not answered yet: this round
+                    # ends here (see the asking module).
+                    result = input_required_result(call, needed.requests)
+                except UrlElicitationRequired as exc:
+                    result = url_elicitation_round(call, exc)
+                kind = result.setdefault("resultType", "complete")
+                meta = result.get("_meta")
+                if meta is None:
+                    meta = result["_meta"] = {}
+                meta[META_SERVER_INFO] = self._server.server_info(call.request.version)
+                if kind == "complete" and call.request.method in _CACHEABLE:
+                    result["ttlMs"] = self._server.cache_ttl_ms
+                    result["cacheScope"] = self._server.cache_scope
+            else:
+                result = self._methods[call.request.method](call)
+            response = result_response(call.request.id, result)
+        except MCPError as exc:
+            response = error_response(call.request.id, exc)
+        except ConnectionClosed:
+            # The client went while a handler asked it something: nobody is left to read
+            # this answer, and nothing went wrong here.
+            response = error_response(call.request.id, MCPError(INTERNAL_ERROR,
+                                                                "Internal error: the connection closed"))
+        except (Exception, SystemExit):
+            # SystemExit too: argparse in a handler calls sys.exit(), and the request
+            # still needs its one response.
+            _dispatch_log.exception("internal error while handling %s (id %r)", call.request.method, call.request.id)
+            response = error_response(call.request.id, MCPError(INTERNAL_ERROR, "Internal error"))
+        finally:
+            call.finished = True
+        if call.cancelled:
+            return None
+        return response
+
+    # -- method handlers -------------------------------------------------------
+
+    def _initialize(self, call: Call) -> Dict[str, Any]:
+        session = call.request.session
+        if session is None:
+            raise MCPError(INTERNAL_ERROR, "initialize needs a session")
+        if session.protocol_version is not None:
+            raise MCPError(INVALID_REQUEST, "Invalid request: the session is already initialized")
+        params = call.request.params
+        requested = params.get("protocolVersion")
+        # "If the server supports the requested protocol version, it MUST respond with the
+        # same version. Otherwise, the server MUST respond with another protocol version it
+        # supports. This SHOULD be the latest version supported by the server."
+        version = requested if requested in LEGACY_VERSIONS else LATEST_LEGACY_VERSION
+        capabilities = params.get("capabilities")
+        info = params.get("clientInfo")
+        session.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+        session.client_info = info if isinstance(info, dict) else {}
+        session.protocol_version = version
+        result = {
+            "protocolVersion": version,
+            "capabilities": self._server.capabilities(version, _stateful(call)),
+            "serverInfo": self._server.server_info(version),
+        }  # type: Dict[str, Any]
+        put_given(result, "instructions", self._server.instructions)
+        return result
+
+    def _ping(self, call: Call) -> Dict[str, Any]:
+        return {}
+
+    def _discover(self, call: Call) -> Dict[str, Any]:
+        result = {
+            "supportedVersions": list(call.request.offered_versions),
+            "capabilities": self._server.capabilities(call.request.version),
+        }  # type: Dict[str, Any]
+        put_given(result, "instructions", self._server.instructions)
+        return result
+
+    def _listen(self, call: Call) -> Dict[str, Any]:
+        # The transports serve subscriptions/listen themselves, as a stream that outlives
+        # any handler; reaching this means one that cannot.
+        raise MCPError(METHOD_NOT_FOUND, "Method not found: subscriptions/listen is not available on this transport")
+
+    def _set_level(self, call: Call) -> Dict[str, Any]:
+        level = call.request.params.get("level")
+        if not isinstance(level, str) or level not in LOG_RANK:
+            raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"
+                           % (level, ", ".join(LOG_LEVELS)))
+        if not _stateful(call):
+            raise MCPError(INVALID_REQUEST, "Invalid Request: logging/setLevel cannot last on a stateless server "
+                                            "(every request is a session of its own); log messages are not filtered")
+        if call.request.session is not None:
+            call.request.session.log_level = level
+        return {}
+
+    def _require(self, present: Any, what: str, method: str) -> None:
+        if not present:
+            # "Answer methods for undeclared capabilities with -32601."
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s (this server has no %s)" % (method, what))
+
+    def _page(self, call: Call, key: str, items: Dict[str, Any]) -> Dict[str, Any]:
+        """One page of a list result. A cursor is a sealed (list, offset) pair, so the
+        server remembers nothing between pages and a made-up cursor is refused."""
+        entries = list(items.values())
+        start = 0
+        if "cursor" in call.request.params:
+            cursor = self._server.sealer.open(call.request.params["cursor"])
+            if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] == key
+                    and type(cursor[1]) is int and cursor[1] >= 0):
+                # "Invalid cursors SHOULD result in an error with code -32602 (Invalid params)."
+                raise MCPError(INVALID_PARAMS, "Invalid params: invalid cursor %r" % (call.request.params["cursor"],))
+            start = cursor[1]
+        end = len(entries) if self._server.page_size is None else start + self._server.page_size
+        result = {key: [entry.describe(call.request.version) for entry in entries[start:end]]}  # type: Dict[str, Any]
+        if end < len(entries):
+            result["nextCursor"] = self._server.sealer.seal([key, end])
+        return result
+
+    def _list_tools(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.tools, "tools", call.request.method)
+        return self._page(call, "tools", self._registry.tools)
+
+    def _list_resources(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.resources or self._registry.templates, "resources", call.request.method)
+        return self._page(call, "resources", self._registry.resources)
+
+    def _list_templates(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.resources or self._registry.templates, "resources", call.request.method)
+        return self._page(call, "resourceTemplates", self._registry.templates)
+
+    def _list_prompts(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.prompts, "prompts", call.request.method)
+        return self._page(call, "prompts", self._registry.prompts)
+
+    def _uri_param(self, call: Call) -> str:
+        self._require(self._registry.resources or self._registry.templates, "resources", call.request.method)
+        uri = call.request.params.get("uri")
+        if not isinstance(uri, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+        return uri
+
+    def _subscribe(self, call: Call) -> Dict[str, Any]:
+        if not _stateful(call):
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: resources/subscribe (a stateless server has no "
+                                             "session to deliver updates to)")
+        uri = self._uri_param(call)
+        templates = list(self._registry.templates.values())
+        if uri not in self._registry.resources and not any(t.match(uri) is not None for t in templates):
+            raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
+        session = call.request.session
+        if session is not None:
+            with self._registry.lock:
+                if uri not in session.subscriptions and len(session.subscriptions) >= self._server.max_subscriptions:
+                    raise MCPError(INVALID_PARAMS, "Invalid params: this session already has %d subscriptions "
+                                                   "(the limit)" % self._server.max_subscriptions)
+                session.subscriptions.add(uri)
+        return {}
+
+    def _unsubscribe(self, call: Call) -> Dict[str, Any]:
+        uri = self._uri_param(call)
+        if call.request.session is not None:
+            with self._registry.lock:
+                call.request.session.subscriptions.discard(uri)  # not subscribed: nothing to undo
+        return {}
+
+    def _complete(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.completions, "completions", call.request.method)
+        params = call.request.params
+        ref = params.get("ref")
+        argument = params.get("argument")
+        if not isinstance(ref, dict) or ref.get("type") not in ("ref/prompt", "ref/resource"):
+            raise MCPError(INVALID_PARAMS, "Invalid params: ref must be {\"type\": \"ref/prompt\", \"name\"} or "
+                                           "{\"type\": \"ref/resource\", \"uri\"}")
+        if not (isinstance(argument, dict) and isinstance(argument.get("name"), str)
+                and isinstance(argument.get("value"), str)):
+            raise MCPError(INVALID_PARAMS, "Invalid params: argument must be {\"name\": string, \"value\": string}")
+        name = argument["name"]
+        if ref["type"] == "ref/prompt":
+            target = ref.get("name")
+            prompt = self._registry.prompts.get(target) if isinstance(target, str) else None
+            if prompt is None:
+                raise MCPError(INVALID_PARAMS, "Unknown prompt: %s" % (target,))
+            if name not in prompt.parsers and not prompt.shape.var_keyword:
+                raise MCPError(INVALID_PARAMS, "Prompt %s has no argument %r" % (target, name))
+        else:
+            target = ref.get("uri")
+            template = self._registry.templates.get(target) if isinstance(target, str) else None
+            if template is None:
+                raise MCPError(INVALID_PARAMS, "Unknown resource template: %s" % (target,))
+            if name not in template.variables:
+                raise MCPError(INVALID_PARAMS, "Resource template %s has no variable %r" % (target, name))
+        complete = self._registry.completions.get((ref["type"], target, name))
+        if complete is None:
+            return {"completion": {"values": [], "total": 0, "hasMore": False}}
+        context = params.get("context")
+        others = context.get("arguments") if isinstance(context, dict) else None
+        try:
+            value = complete(argument["value"], dict(others) if isinstance(others, dict) else {})
+        except MCPError:
+            raise
+        except (Exception, SystemExit) as exc:
+            _dispatch_log.exception("completion of %s %r raised", target, name)
+            raise MCPError(INTERNAL_ERROR, "Error in the completion of %r: %s" % (name, exc))
+        return {"completion": completion_result(value)}
+
+    def _call_tool(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.tools, "tools", call.request.method)
+        params = call.request.params
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"name\" must be a string")
+        tool = self._registry.tools.get(name)
+        if tool is None:
+            raise MCPError(INVALID_PARAMS, "Unknown tool: %s" % name)
+        arguments = params.get("arguments")
+        if arguments is None:
+            arguments = {}
+        elif not isinstance(arguments, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"arguments\" must be an object")
+        problem = tool.check_input(arguments)
+        if problem is not None:
+            # 2025-11-25: input validation errors are tool execution errors (isError), so
+            # the model can read them and correct its call.
+            return tool_error("Invalid arguments for tool %s: %s" % (name, problem))
+        if tool.task is not None and call.task is None:
+            if call.request.modern and declares_tasks(call.request.client_capabilities):
+                if tool.task_start == "call":
+                    return self._start_task(tool, arguments, call)
+                call.task_startable = True
+                try:
+                    return self._run_tool(tool, arguments, call)
+                except TaskStart:
+                    return self._start_task(tool, arguments, call)
+                finally:
+                    call.task_startable = False
+            if tool.task == "required":
+                # "If a server is unable to service a request to a client that does not
+                # declare this extension capability without returning CreateTaskResult, the
+                # server MUST return an error with the code -32021".
+                raise missing_tasks_capability("tool %s" % name)
+        return self._run_tool(tool, arguments, call)
+
+    def _run_tool(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
+        """Run a tool's function; its result, or MCPError for a JSON-RPC error."""
+        name = tool.name
+        try:
+            value = tool.invoke(arguments, call)
+        except (MCPError, ConnectionClosed):
+            raise
+        except ToolError as exc:
+            return tool_error(str(exc) or "tool %s failed" % name)
+        except Cancelled:
+            return tool_error("cancelled")
+        except (Exception, SystemExit) as exc:
+            # The traceback stays in the server's log; the model reads the message only.
+            _dispatch_log.exception("tool %s raised", name)
+            message = str(exc)
+            return tool_error("%s: %s" % (type(exc).__name__, message) if message
+                                    else type(exc).__name__)
+        try:
+            return tool_result(tool, value, call.request.version)
+        except (TypeError, ValueError) as exc:
+            _dispatch_log.exception("tool %s returned a value that cannot be sent", name)
+            return tool_error("Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
+
+    # -- the tasks extension ----------------------------------------------------------
+
+    def _start_task(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
+        """Answer ``call`` with a task, and run the tool in it on a thread of its own."""
+        task_call = call.for_task()
+        task = self._server.tasks.create(task_call, _principal_key(call.request.principal))
+        task_call.task = task
+        if call.rounds is not None and call.rounds.answers:
+            # Answers from input_required rounds before the task (task_start="handler") stand.
+            task.answers.update(call.rounds.answers)
+        # The seed state, taken before the handler can move the task on.
+        created = self._server.tasks.created_result(task)
+        thread = threading.Thread(target=self._run_task, args=(tool, arguments, task),
+                                  name="mcplite-task-" + task.id[:8])
+        thread.daemon = True
+        try:
+            thread.start()
+        except RuntimeError:  # "can't start new thread": the task fails rather than hangs
+            _dispatch_log.exception("no thread for task %s of tool %s", task.id, tool.name)
+            self._server.tasks.finish(task, error=MCPError(INTERNAL_ERROR, "Server busy: no thread to run the task"))
+        return created
+
+    def _run_task(self, tool: Tool, arguments: Dict[str, Any], task: Any) -> None:
+        call = task.call
+        try:
+            result = self._run_tool(tool, arguments, call)
+        except MCPError as exc:
+            # "When the underlying request encounters a JSON-RPC protocol error during
+            # execution, the task moves to the failed status" with that error.
+            self._server.tasks.finish(task, error=exc)
+        except (Exception, SystemExit, InputRequired, TaskStart):
+            _dispatch_log.exception("task %s of tool %s failed", task.id, tool.name)
+            self._server.tasks.finish(task, error=MCPError(INTERNAL_ERROR, "Internal error"))
+        else:
+            # A tool error (isError) is a result: "This status MUST NOT be used for
+            # non-JSON-RPC errors, such as a tool result that completed with isError: true."
+            self._server.tasks.finish(task, result)
+        finally:
+            call.finished = True
+
+    def _task_param(self, call: Call) -> Any:
+        """The task a tasks/* request names, after the checks every one of them gets."""
+        if not call.request.modern or not self._server.serves_tasks():
+            # Legacy sessions keep 2025-11-25's experimental tasks unimplemented (-32601),
+            # as does a server none of whose tools runs as a task.
+            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % call.request.method)
+        if not declares_tasks(call.request.client_capabilities):
+            # "Servers MUST return this error for non-declaring clients issuing tasks/get,
+            # tasks/update, and tasks/cancel requests."
+            raise missing_tasks_capability(call.request.method)
+        return self._server.tasks.find(call.request.params.get("taskId"), _principal_key(call.request.principal))
+
+    def _get_task(self, call: Call) -> Dict[str, Any]:
+        return self._server.tasks.detailed(self._task_param(call))
+
+    def _update_task(self, call: Call) -> Dict[str, Any]:
+        task = self._task_param(call)
+        responses = call.request.params.get("inputResponses")
+        if not isinstance(responses, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses must be an object")
+        self._server.tasks.answer(task, responses)
+        # "On success, the server MUST acknowledge the request with an empty result."
+        return {}
+
+    def _cancel_task(self, call: Call) -> Dict[str, Any]:
+        self._server.tasks.cancel(self._task_param(call))
+        # "The server MUST acknowledge the request with an empty result."
+        return {}
+
+    def _read_resource(self, call: Call) -> Dict[str, Any]:
+        return {"contents": self.read_resource_for(call, self._uri_param(call))}
+
+    def read_resource_for(self, call: Call, uri: str) -> List[Dict[str, Any]]:
+        """The contents of resource ``uri``, read on behalf of ``call`` (the
+        ``resources/read`` being served, or a handler's ``ctx.read_resource``)."""
+        if not isinstance(uri, str):
+            raise TypeError("a resource URI is a str")
+        resource = self._registry.resources.get(uri)
+        if resource is not None:
+            value = self._run_handler(resource, {}, call, "resource " + uri)
+            if value is not None:
+                return resource_contents_of(uri, value, resource.mime_type)
+        else:
+            for template in list(self._registry.templates.values()):
+                variables = template.match(uri)
+                if variables is not None:
+                    arguments = {k: template.arg_parsers[k](v) if k in template.arg_parsers else v
+                                 for k, v in variables.items()}
+                    value = self._run_handler(template, arguments, call, "resource " + uri)
+                    # A handler returns None for "no such resource" (a template matches
+                    # URIs of things that may not exist).
+                    if value is not None:
+                        return resource_contents_of(uri, value, template.mime_type)
+                    break
+        if call.request.modern:
+            # 2026-07-28 retires -32002: "Resource-not-found becomes -32602".
+            raise MCPError(INVALID_PARAMS, "Resource not found: %s" % uri, {"uri": uri})
+        raise MCPError(RESOURCE_NOT_FOUND, "Resource not found: %s" % uri, {"uri": uri})
+
+    def _run_handler(self, handler: Handler, arguments: Dict[str, Any], call: Call, what: str) -> Any:
+        try:
+            return handler.invoke(arguments, call)
+        except (MCPError, ConnectionClosed):
+            raise
+        except (Exception, SystemExit) as exc:
+            _dispatch_log.exception("%s raised", what)
+            raise MCPError(INTERNAL_ERROR, "Error in %s: %s" % (what, exc) if str(exc)
+                           else "Error in %s: %s" % (what, type(exc).__name__))
+
+    def _get_prompt(self, call: Call) -> Dict[str, Any]:
+        self._require(self._registry.prompts, "prompts", call.request.method)
+        name = call.request.params.get("name")
+        if not isinstance(name, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"name\" must be a string")
+        prompt = self._registry.prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, "Unknown prompt: %s" % name)
+        given = call.request.params.get("arguments")
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"arguments\" must be an object")
+        arguments = {}
+        for param in prompt.shape.params:
+            if param.name in given:
+                value = given[param.name]
+                if not isinstance(value, str):
+                    raise MCPError(INVALID_PARAMS, "Invalid argument %r: prompt arguments are strings" % param.name)
+                arguments[param.name] = prompt.parsers[param.name](value)
+            elif param.required:
+                raise MCPError(INVALID_PARAMS, "Missing required argument %r for prompt %s" % (param.name, name))
+        if prompt.shape.var_keyword:
+            for key, value in given.items():
+                arguments.setdefault(key, value)
+        else:
+            unknown = [k for k in given if k not in prompt.parsers]
+            if unknown:
+                raise MCPError(INVALID_PARAMS, "Unknown argument %r for prompt %s" % (unknown[0], name))
+        value = self._run_handler(prompt, arguments, call, "prompt " + name)
+        result = {"messages": prompt_messages(value, call.request.version)}  # type: Dict[str, Any]
+        put_given(result, "description", prompt.description)
+        return result
+
+
+def _principal_key(principal: Any) -> Any:
+    """Whom a task belongs to: the bearer token's subject (or client id) over protected
+    HTTP, nobody in particular elsewhere."""
+    identity = principal_identity(principal)
+    # A principal that names no one is kept apart from every other one.
+    return identity if identity is not None or principal is None else repr(principal)
+
+
+def _stateful(call: Call) -> bool:
+    """Whether the session of ``call`` outlives it (not over stateless HTTP)."""
+    return call.port.stateful

@@ -1,0 +1,497 @@
+"""What a server offers: its tools, resources, resource templates, prompts and completions,
+as registered, and who hears of changes to them.
+
+A registered function becomes a handler with what registration learned about it (its
+schemas, its compiled validators, how to call it); ``describe(version)`` is its entry in a
+list result for that protocol version. Nothing here runs a request (dispatch.py does) or
+touches a transport.
+"""
+
+import json
+import re
+import threading
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+from .calls import Call
+from .context import Context
+from .errors import MCPError
+from .jsonrpc import INVALID_PARAMS, Message, notification
+from .ports import ChangeListener
+from .protocol import META_SUBSCRIPTION_ID
+from .schema import FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for
+from .tasks import TASK_SUPPORT
+
+_TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
+
+
+def put_given(entry: Dict[str, Any], key: str, value: Any) -> None:
+    """``entry[key] = value``, unless ``value`` is None (an optional field left out)."""
+    if value is not None:
+        entry[key] = value
+
+
+class Handler:
+    """A registered function and what registration learned about it."""
+
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape) -> None:
+        self.fn = fn
+        self.shape = shape
+        self.needs_context = bool(shape.context_params)
+
+    def invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
+        shape = self.shape
+        if not (self.needs_context or shape.has_positional_only or shape.params_need_conversion
+                or shape.var_keyword):
+            for name in shape.int_params:  # validated: an integral float at most
+                if type(arguments.get(name)) is float:
+                    arguments = dict(arguments)
+                    arguments[name] = int(arguments[name])
+            return self.fn(**arguments)
+        args, kwargs = shape.bind(arguments, Context(call) if self.needs_context else None)
+        return self.fn(*args, **kwargs)
+
+
+class Tool(Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
+                 description: Optional[str], annotations: Optional[Dict[str, Any]],
+                 output_schema: Optional[Dict[str, Any]], wrap_output: bool,
+                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]],
+                 input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
+                 task_start: str = "call") -> None:
+        super().__init__(fn, shape)
+        self.name = name
+        self.task = task  # None, "optional" or "required": whether a call may become a task
+        self.task_start = task_start
+        self.title = title
+        self.description = description
+        self.annotations = annotations
+        self.input_schema = input_schema if input_schema is not None else shape.input_schema
+        self.output_schema = output_schema
+        self.wrap_output = wrap_output
+        self.icons = icons
+        self.meta = meta
+        self.check_input = compile_schema(self.input_schema)
+        # Checked over 2026-07-28 HTTP against the Mcp-Param-* headers of each call.
+        self.header_params = header_parameters(self.input_schema)
+        self.check_output = compile_schema(output_schema) if output_schema is not None else None
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"name": self.name}  # type: Dict[str, Any]
+        if version >= "2025-06-18":
+            put_given(entry, "title", self.title)
+        put_given(entry, "description", self.description)
+        entry["inputSchema"] = self.input_schema
+        if version >= "2025-06-18":
+            put_given(entry, "outputSchema", self.output_schema)
+        if version >= "2025-03-26":
+            put_given(entry, "annotations", self.annotations)
+        if version >= "2025-11-25":
+            put_given(entry, "icons", self.icons)
+        if version >= "2025-06-18":
+            put_given(entry, "_meta", self.meta)
+        return entry
+
+
+class Resource(Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, uri: str, name: str,
+                 title: Optional[str], description: Optional[str], mime_type: Optional[str],
+                 size: Optional[int], annotations: Optional[Dict[str, Any]],
+                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.uri = uri
+        self.name = name
+        self.title = title
+        self.description = description
+        self.mime_type = mime_type
+        self.size = size
+        self.annotations = annotations
+        self.icons = icons
+        self.meta = meta
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"uri": self.uri, "name": self.name}  # type: Dict[str, Any]
+        _common_fields(entry, self, version)
+        put_given(entry, "size", self.size)
+        return entry
+
+
+class ResourceTemplate(Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, uri_template: str, name: str,
+                 title: Optional[str], description: Optional[str], mime_type: Optional[str],
+                 annotations: Optional[Dict[str, Any]], icons: Optional[List[Dict[str, Any]]],
+                 meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.uri_template = uri_template
+        self.name = name
+        self.title = title
+        self.description = description
+        self.mime_type = mime_type
+        self.annotations = annotations
+        self.icons = icons
+        self.meta = meta
+        self.pattern, self.variables = _template_pattern(uri_template)
+        self.arg_parsers = {}  # type: Dict[str, Callable[[str], Any]]
+
+    def match(self, uri: str) -> Optional[Dict[str, str]]:
+        m = self.pattern.match(uri)
+        if m is None:
+            return None
+        from urllib.parse import unquote  # only when a template is actually read
+        return {k: unquote(v) for k, v in m.groupdict().items()}
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"uriTemplate": self.uri_template, "name": self.name}  # type: Dict[str, Any]
+        _common_fields(entry, self, version)
+        return entry
+
+
+def _common_fields(entry: Dict[str, Any], item: Any, version: str) -> None:
+    if version >= "2025-06-18":
+        put_given(entry, "title", item.title)
+    put_given(entry, "description", item.description)
+    put_given(entry, "mimeType", item.mime_type)
+    put_given(entry, "annotations", item.annotations)
+    if version >= "2025-11-25":
+        put_given(entry, "icons", item.icons)
+    if version >= "2025-06-18":
+        put_given(entry, "_meta", item.meta)
+
+
+_TEMPLATE_VAR = r"\{([+#]?)([A-Za-z_][A-Za-z0-9_]*)(\*?)\}"
+
+
+def _template_pattern(template: str) -> Tuple["re.Pattern[str]", List[str]]:
+    """A regex for an RFC 6570 level 1/2 template: ``{var}`` matches one path segment,
+    ``{+var}`` (reserved expansion) and ``{var*}`` match across slashes."""
+    parts = []
+    names = []  # type: List[str]
+    pos = 0
+    for m in re.finditer(_TEMPLATE_VAR, template):
+        parts.append(re.escape(template[pos:m.start()]))
+        operator, name, explode = m.groups()
+        if name in names:
+            raise ValueError("URI template %r repeats the variable %r" % (template, name))
+        names.append(name)
+        parts.append("(?P<%s>.+?)" % name if operator or explode else "(?P<%s>[^/?#]+)" % name)
+        pos = m.end()
+    parts.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(parts) + "$", re.DOTALL), names
+
+
+def is_template(uri: str) -> bool:
+    return "{" in uri and re.search(_TEMPLATE_VAR, uri) is not None
+
+
+class Prompt(Handler):
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
+                 description: Optional[str], icons: Optional[List[Dict[str, Any]]],
+                 meta: Optional[Dict[str, Any]]) -> None:
+        super().__init__(fn, shape)
+        self.name = name
+        self.title = title
+        self.description = description
+        self.icons = icons
+        self.meta = meta
+        self.arguments = []  # type: List[Dict[str, Any]]
+        self.parsers = {}  # type: Dict[str, Callable[[str], Any]]
+        props = shape.input_schema.get("properties", {})
+        for param in shape.params:
+            prop = props.get(param.name, {})
+            arg = {"name": param.name}  # type: Dict[str, Any]
+            put_given(arg, "description", prop.get("description"))
+            arg["required"] = param.required
+            self.arguments.append(arg)
+            self.parsers[param.name] = _string_argument_parser(param.name, prop)
+
+    def describe(self, version: str) -> Dict[str, Any]:
+        entry = {"name": self.name}  # type: Dict[str, Any]
+        if version >= "2025-06-18":
+            put_given(entry, "title", self.title)
+        put_given(entry, "description", self.description)
+        if self.arguments:
+            entry["arguments"] = self.arguments
+        if version >= "2025-11-25":
+            put_given(entry, "icons", self.icons)
+        if version >= "2025-06-18":
+            put_given(entry, "_meta", self.meta)
+        return entry
+
+
+def _string_argument_parser(name: str, prop: Dict[str, Any]) -> Callable[[str], Any]:
+    """Prompt arguments (and URI template variables) are strings on the wire. A string the
+    parameter's schema accepts is passed as is; otherwise it is read as JSON (so "3" can be
+    an int) and checked again."""
+    if prop.get("type") == "string" or prop == {}:
+        return lambda value: value
+    check = compile_schema(prop)
+
+    def parse(value: str) -> Any:
+        if check(value) is None:
+            return value
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        error = check(parsed)
+        if error is not None:
+            raise MCPError(INVALID_PARAMS, "Invalid argument %r: %s" % (name, error.replace("the value: ", "")))
+        return parsed
+    return parse
+
+
+class SubscriptionListener(ChangeListener):
+    """One 2026-07-28 ``subscriptions/listen`` stream: the notifications its client opted
+    in to ("The server MUST NOT send notification types the client has not explicitly
+    requested"), each tagged with the subscription's id (the listen request's id)."""
+
+    _FLAGS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
+
+    def __init__(self, subscription_id: Any, params: Dict[str, Any], emit: Callable[[Message], Any]) -> None:
+        wanted = params.get("notifications", {})
+        if not isinstance(wanted, dict):
+            raise MCPError(INVALID_PARAMS, "Invalid params: notifications must be an object")
+        self.subscription_id = subscription_id
+        self.emit = emit
+        self.kinds = set()  # type: set
+        accepted = {}  # type: Dict[str, Any]
+        for kind, flag in self._FLAGS.items():
+            value = wanted.get(flag)
+            if value is not None and not isinstance(value, bool):
+                raise MCPError(INVALID_PARAMS, "Invalid params: notifications.%s must be a boolean" % flag)
+            if value:
+                self.kinds.add(kind)
+                accepted[flag] = True
+        uris = wanted.get("resourceSubscriptions")
+        if uris is not None and (not isinstance(uris, list) or not all(isinstance(u, str) for u in uris)):
+            raise MCPError(INVALID_PARAMS, "Invalid params: notifications.resourceSubscriptions must be a list of URIs")
+        self.uris = frozenset(uris or ())
+        if uris:
+            accepted["resourceSubscriptions"] = list(uris)
+        self.accepted = accepted
+
+    def _send(self, method: str, params: Dict[str, Any]) -> None:
+        params["_meta"] = {META_SUBSCRIPTION_ID: self.subscription_id}
+        self.emit(notification(method, params))
+
+    def acknowledge(self) -> None:
+        """"The server MUST send notifications/subscriptions/acknowledged as the first
+        message", with the subset of the filter it will honour."""
+        self._send("notifications/subscriptions/acknowledged", {"notifications": dict(self.accepted)})
+
+    def list_changed(self, kind: str) -> None:
+        if kind in self.kinds:
+            self._send("notifications/%s/list_changed" % kind, {})
+
+    def resource_updated(self, uri: str) -> None:
+        if uri in self.uris:
+            self._send("notifications/resources/updated", {"uri": uri})
+
+
+class Registry:
+    """Everything a server has registered, by name or URI, and the listeners that hear of
+    changes to it. Thread-safe: registering at run time (``add_tool`` while serving) is fine."""
+
+    def __init__(self) -> None:
+        self.tools = {}  # type: Dict[str, Tool]
+        self.resources = {}  # type: Dict[str, Resource]
+        self.templates = {}  # type: Dict[str, ResourceTemplate]
+        self.prompts = {}  # type: Dict[str, Prompt]
+        # completion functions by (ref type, prompt name or template URI, argument)
+        self.completions = {}  # type: Dict[Tuple[str, Optional[str], str], Callable[..., Any]]
+        self.lock = threading.Lock()
+        self.listeners = []  # type: List[ChangeListener]
+
+    def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, *, title: Optional[str] = None,
+                 description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
+                 output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
+                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
+                 input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
+                 task_start: str = "call") -> Tool:
+        tool_name = name or getattr(fn, "__name__", None)
+        if not tool_name or not re.match(_TOOL_NAME, tool_name):
+            # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
+            raise ValueError("invalid tool name %r: use 1-128 characters from A-Z a-z 0-9 _ - ." % (tool_name,))
+        shape = describe_function(fn, "tool", (Context,))
+        wrap = False
+        if output_schema is None and structured_output is not False:
+            try:
+                output_schema, wrap = output_schema_for(shape.return_annotation)
+            except TypeError as exc:
+                raise TypeError("tool %r, return annotation: %s" % (tool_name, exc))
+            if structured_output and output_schema is None:
+                raise TypeError("tool %r: structured_output=True needs a return annotation with a JSON Schema"
+                                % tool_name)
+        elif output_schema is not None and output_schema.get("type") != "object":
+            raise ValueError("tool %r: an output schema's root must be {\"type\": \"object\"}" % tool_name)
+        if input_schema is not None and (not isinstance(input_schema, dict) or input_schema.get("type") != "object"):
+            raise ValueError("tool %r: an input schema's root must be {\"type\": \"object\"}" % tool_name)
+        if task is not None and task not in TASK_SUPPORT:
+            raise ValueError("tool %r: task must be None, 'optional' or 'required', not %r" % (tool_name, task))
+        if task_start not in ("call", "handler"):
+            raise ValueError("tool %r: task_start must be 'call' or 'handler', not %r" % (tool_name, task_start))
+        if description is None:
+            description = shape.description or None
+        tool = Tool(fn, shape, tool_name, title, description,
+                    annotations, output_schema, wrap, icons, meta, input_schema, task, task_start)
+        with self.lock:
+            if tool_name in self.tools:
+                raise ValueError("a tool named %r is already registered" % tool_name)
+            self.tools[tool_name] = tool
+        self.notify_list_changed("tools")
+        return tool
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool; connected clients that asked to hear of it get
+        ``notifications/tools/list_changed``. KeyError if there is no such tool."""
+        with self.lock:
+            if name not in self.tools:
+                raise KeyError("no tool named %r" % (name,))
+            del self.tools[name]
+        self.notify_list_changed("tools")
+
+    def add_resource(self, fn: Callable[..., Any], uri: str, *, name: Optional[str] = None,
+                     title: Optional[str] = None, description: Optional[str] = None,
+                     mime_type: Optional[str] = None, size: Optional[int] = None,
+                     annotations: Optional[Dict[str, Any]] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                     meta: Optional[Dict[str, Any]] = None) -> Union[Resource, ResourceTemplate]:
+        if not isinstance(uri, str) or not uri:
+            raise ValueError("a resource needs a URI")
+        shape = describe_function(fn, "resource", (Context,))
+        label = name or getattr(fn, "__name__", None) or uri
+        desc = description if description is not None else (shape.description or None)
+        if is_template(uri):
+            pattern, variables = _template_pattern(uri)
+            params = {p.name: p for p in shape.params}
+            missing = [v for v in variables if v not in params and not shape.var_keyword]
+            if missing:
+                raise TypeError("resource template %r: function %r has no parameter for %s"
+                                % (uri, getattr(fn, "__name__", fn), ", ".join(repr(v) for v in missing)))
+            extra = [p.name for p in shape.params if p.required and p.name not in variables]
+            if extra:
+                raise TypeError("resource template %r: parameters %s are not template variables and have no default"
+                                % (uri, ", ".join(repr(p) for p in extra)))
+            template = ResourceTemplate(fn, shape, uri, label, title, desc, mime_type, annotations, icons, meta)
+            template.arg_parsers = {v: _string_argument_parser(v, shape.input_schema.get("properties", {}).get(v, {}))
+                                    for v in variables if v in params}
+            with self.lock:
+                if uri in self.templates:
+                    raise ValueError("a resource template %r is already registered" % uri)
+                self.templates[uri] = template
+            self.notify_list_changed("resources")
+            return template
+        required = [p.name for p in shape.params if p.required]
+        if required:
+            raise TypeError("resource %r: a resource without {variables} in its URI takes no arguments, "
+                            "but the function requires %s" % (uri, ", ".join(repr(p) for p in required)))
+        resource = Resource(fn, shape, uri, label, title, desc, mime_type, size, annotations, icons, meta)
+        with self.lock:
+            if uri in self.resources:
+                raise ValueError("a resource %r is already registered" % uri)
+            self.resources[uri] = resource
+        self.notify_list_changed("resources")
+        return resource
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or resource template (by the URI it was registered with)
+        and notify ``resources/list_changed``. KeyError if there is none."""
+        with self.lock:
+            if uri in self.resources:
+                del self.resources[uri]
+            elif uri in self.templates:
+                del self.templates[uri]
+                for ref in [r for r in self.completions if r[0] == "ref/resource" and r[1] == uri]:
+                    del self.completions[ref]
+            else:
+                raise KeyError("no resource or template %r" % (uri,))
+        self.notify_list_changed("resources")
+
+    def add_prompt(self, fn: Callable[..., Any], name: Optional[str] = None, *, title: Optional[str] = None,
+                   description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                   meta: Optional[Dict[str, Any]] = None) -> Prompt:
+        prompt_name = name or getattr(fn, "__name__", None)
+        if not prompt_name:
+            raise ValueError("a prompt needs a name")
+        shape = describe_function(fn, "prompt", (Context,))
+        prompt = Prompt(fn, shape, prompt_name, title,
+                        description if description is not None else (shape.description or None), icons, meta)
+        with self.lock:
+            if prompt_name in self.prompts:
+                raise ValueError("a prompt named %r is already registered" % prompt_name)
+            self.prompts[prompt_name] = prompt
+        self.notify_list_changed("prompts")
+        return prompt
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt and notify ``prompts/list_changed``. KeyError if there is none."""
+        with self.lock:
+            if name not in self.prompts:
+                raise KeyError("no prompt named %r" % (name,))
+            del self.prompts[name]
+            for ref in [r for r in self.completions if r[0] == "ref/prompt" and r[1] == name]:
+                del self.completions[ref]
+        self.notify_list_changed("prompts")
+
+    def add_completion(self, fn: Callable[..., Any], argument: str, *, prompt: Optional[str] = None,
+                       template: Optional[str] = None) -> None:
+        if (prompt is None) == (template is None):
+            raise TypeError("give exactly one of prompt= or template=")
+        import inspect
+        params = list(inspect.signature(fn).parameters.values())
+        takes_context = any(p.kind == p.VAR_POSITIONAL for p in params) or len(
+            [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2
+        ref = ("ref/prompt", prompt, argument) if prompt is not None else ("ref/resource", template, argument)
+        with self.lock:
+            self.completions[ref] = (lambda value, others: fn(value, others)) if takes_context else (
+                lambda value, others: fn(value))
+
+    def needs_context(self, call: Call) -> bool:
+        """Whether serving ``call`` runs a handler that takes a Context - one that may send
+        progress or logs, or watch for cancellation while it runs. Transports run the other
+        requests on the thread they arrived on when they can afford to (HTTP): nothing can
+        happen between such a request and its response."""
+        method = call.request.method
+        key = call.request.params.get("uri" if method == "resources/read" else "name")
+        if not isinstance(key, str):
+            return False  # refused before any handler runs
+        if method == "tools/call":
+            handler = self.tools.get(key)  # type: Optional[Handler]
+        elif method == "prompts/get":
+            handler = self.prompts.get(key)
+        elif method == "resources/read":
+            handler = self.resources.get(key)
+            if handler is None and any(t.needs_context for t in list(self.templates.values())):
+                return True  # which template matches is decided while serving
+        else:
+            return False
+        return handler is not None and handler.needs_context
+
+    def find_tool(self, name: Any) -> Optional[Tool]:
+        return self.tools.get(name) if isinstance(name, str) else None
+
+    # -- change notifications --------------------------------------------------
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        with self.lock:
+            self.listeners.append(listener)
+
+    def remove_listener(self, listener: ChangeListener) -> None:
+        with self.lock:
+            if listener in self.listeners:
+                self.listeners.remove(listener)
+
+    def notify_list_changed(self, kind: str) -> None:
+        """Tell every listener that the list of ``kind`` ("tools", "prompts" or
+        "resources") changed; each gets ``notifications/<kind>/list_changed`` if it asked."""
+        if kind not in ("tools", "prompts", "resources"):
+            raise ValueError("kind must be 'tools', 'prompts' or 'resources'")
+        with self.lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener.list_changed(kind)
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell the listeners subscribed to ``uri`` that the resource changed."""
+        with self.lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener.resource_updated(uri)
