@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .jsonrpc import (
-    INTERNAL_ERROR, INVALID_REQUEST, NOTIFICATION, REQUEST, UNSUPPORTED_PROTOCOL_VERSION, Message, Pending,
-    PendingRequests, classify, decode, error_response, is_valid_id, notification, readable_id,
+    INTERNAL_ERROR, INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION, Endpoint, Message, Pending, Reply, decode,
+    error_response, is_valid_id, notification, readable_id,
 )
 from .errors import Cancelled, ConnectionClosed, MCPError
 from .logs import LazyLogger
@@ -29,7 +29,6 @@ _connection_log = LazyLogger("mcplite.connection")
 # notification reports on; the transport drops the message if that call has been cancelled
 # by the time it holds its write lock ("MUST NOT send any further messages for it").
 Send = Callable[..., None]
-Reply = Callable[[Any], None]  # a response, a list of them (batch), or None
 
 # Answered on the reading thread, never queued behind slow tools: "The receiver MUST
 # respond promptly" to ping, and initialize must be settled before anything that follows.
@@ -89,7 +88,7 @@ class SessionNotifier(ChangeListener):
             self.connection.notify(notification("notifications/resources/updated", {"uri": uri}))
 
 
-class ServerConnection(Port):
+class ServerConnection(Port, Endpoint):
     """Serves one client over a stream of messages, in the era the client opens with.
 
     The first request decides the era, once: one carrying the 2026-07-28 ``_meta`` (or a
@@ -106,7 +105,7 @@ class ServerConnection(Port):
         self.pool = pool if pool is not None else WorkerPool(server.max_workers)
         self.era = None  # type: Optional[str]
         self.session = LegacySession()
-        self.outgoing = PendingRequests(prefix="s")
+        Endpoint.__init__(self, prefix="s")  # our requests to the client are "s1", "s2"...
         self._inflight = {}  # type: Dict[Any, Call]
         self._listeners = {}  # type: Dict[Any, ChangeListener]   # subscriptions/listen by request id
         self._lock = threading.Lock()
@@ -155,7 +154,7 @@ class ServerConnection(Port):
         if isinstance(message, list):
             self._receive_batch(message, reply, headers, principal)
         else:
-            self._receive_one(message, reply, False, headers, principal)
+            self.route(message, reply, (False, headers, principal))
 
     def _reply(self, response: Optional[Message]) -> None:
         if response is not None:
@@ -175,24 +174,15 @@ class ServerConnection(Port):
             return
         replies = _BatchReplies(len(items), reply)
         for item in items:
-            self._receive_one(item, replies.add, True, headers, principal)
+            self.route(item, replies.add, (True, headers, principal))
 
-    def _receive_one(self, message: Any, reply: Reply, in_batch: bool, headers: Optional[Dict[str, str]] = None,
-                     principal: Any = None) -> None:
-        try:
-            kind = classify(message)
-        except MCPError as exc:
-            reply(error_response(readable_id(message), exc))
-            return
-        if kind is NOTIFICATION:
-            self._notification(message)
-            reply(None)
-            return
-        if kind is not REQUEST:
-            if not self.outgoing.resolve(message):
-                _connection_log.debug("ignored a response that matches no request: %r", message.get("id"))
-            reply(None)
-            return
+    def on_unmatched(self, message: Message) -> None:
+        _connection_log.debug("ignored a response that matches no request: %r", message.get("id"))
+
+    def on_request(self, message: Message, reply: Reply, context: Any) -> None:
+        """A request: its era checked against the connection's, then run inline or on the
+        pool. ``context``: (in a batch?, the HTTP headers, the principal)."""
+        in_batch, headers, principal = context
         method = message["method"]
         params = message.get("params")
         try:
@@ -294,7 +284,7 @@ class ServerConnection(Port):
                     response = None
         return response
 
-    def _notification(self, message: Message) -> None:
+    def on_notification(self, message: Message) -> None:
         method = message["method"]
         params = message.get("params") or {}
         if method == "notifications/cancelled":

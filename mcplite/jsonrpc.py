@@ -8,7 +8,7 @@ or a socket, so every transport and every test drives the same code.
 import itertools
 import json
 import threading
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from .errors import MCPError
 
@@ -154,6 +154,13 @@ def error_response(id: Optional[RequestId], error: MCPError) -> Message:
     # JSON-RPC 2.0: when the id could not be read (parse error, unreadable envelope) the
     # response carries "id": null.
     return {"jsonrpc": "2.0", "id": id, "error": error.to_error()}
+
+
+def object_member(container: Any, key: str) -> Dict[str, Any]:
+    """``container[key]`` when that is a JSON object, else {}: a peer's ``params``,
+    ``_meta``... read without trusting their shape."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 # ---------------------------------------------------------------------------
@@ -331,3 +338,63 @@ class PendingRequests:
 
     def __len__(self) -> int:
         return len(self._table)
+
+
+# ---------------------------------------------------------------------------
+# One side of a connection
+
+Reply = Callable[[Any], None]  # a response to send, or None when a message gets none
+
+
+def _send_nothing(response: Any) -> None:
+    pass
+
+
+class Endpoint:
+    """One side of a JSON-RPC connection, without I/O, the same for a server and a client:
+    ``route`` takes one decoded message from the peer and hands it on by kind - a request
+    to ``on_request``, a notification to ``on_notification``, a response to ``on_response``
+    (which settles the request of ours it answers: ``outgoing`` numbers and matches those),
+    anything else to ``on_invalid``. ``reply`` gets the answer to send for the message, or None.
+
+    Subclasses override the ``on_*`` steps they serve; the defaults answer an unknown
+    request with -32601, an invalid message with -32600, and ignore notifications and
+    responses that match nothing. ``context`` is whatever the transport passes along with
+    the message (an HTTP request's headers, say): handed to ``on_request`` as it is.
+    """
+
+    def __init__(self, prefix: str = "") -> None:
+        self.outgoing = PendingRequests(prefix)
+
+    def route(self, message: Any, reply: Reply = _send_nothing, context: Any = None) -> None:
+        try:
+            kind = classify(message)
+        except MCPError as exc:
+            self.on_invalid(message, exc, reply)
+            return
+        if kind is REQUEST:
+            self.on_request(message, reply, context)
+        elif kind is NOTIFICATION:
+            self.on_notification(message)
+            reply(None)
+        else:
+            self.on_response(message)
+            reply(None)
+
+    def on_invalid(self, message: Any, error: MCPError, reply: Reply) -> None:
+        """Not a JSON-RPC message: answered with ``error``, naming its id where it can be read."""
+        reply(error_response(readable_id(message), error))
+
+    def on_request(self, message: Message, reply: Reply, context: Any) -> None:
+        reply(error_response(message["id"], MCPError(METHOD_NOT_FOUND, "Method not found: %s" % message["method"])))
+
+    def on_notification(self, message: Message) -> None:
+        """A notification never gets a response, not even an error."""
+
+    def on_response(self, message: Message) -> None:
+        """A response (result or error): it settles the request of ours it answers."""
+        if not self.outgoing.resolve(message):
+            self.on_unmatched(message)
+
+    def on_unmatched(self, message: Message) -> None:
+        """A response to no request we are waiting for (late, or unknown): ignored."""

@@ -36,7 +36,6 @@ connection, exits, stays silent, or refuses both server/discover and initialize)
 """
 
 import json
-import os
 import queue
 import re
 import sys
@@ -390,7 +389,7 @@ class _ProbeStdio:
     traced as they come), its stderr kept (the last lines) unless passed through."""
 
     def __init__(self, settings: _ProbeSettings) -> None:
-        import subprocess
+        from .processes import ChildProcess
 
         self.settings = settings
         self.tracer = settings.tracer
@@ -398,25 +397,17 @@ class _ProbeStdio:
         self.junk = []  # type: List[bytes]   # lines that were not MCP messages
         self.exited = False
         self._queue = queue.Queue()  # type: queue.Queue
-        self._stderr = []  # type: List[bytes]
-        self._stderr_lock = threading.Lock()
         try:
-            # A process group of its own, stopped whole (see client.py): what a wrapper such
-            # as npx starts goes with it.
-            self.proc = subprocess.Popen(
-                settings.target.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=None if settings.pass_stderr else subprocess.PIPE, bufsize=0,
-                start_new_session=os.name == "posix")
+            # A process group of its own, stopped whole: what a wrapper such as npx starts
+            # goes with it.
+            self.child = ChildProcess(settings.target.argv, capture_stderr=not settings.pass_stderr)
         except OSError as exc:
             raise _ProbeUnreachable("cannot start it: %s" % (exc.strerror or exc))
+        self.proc = self.child.process
         if self.tracer is not None:
             self.tracer.note("started %s (pid %d)" % (cli_target_label(settings.target), self.proc.pid))
         self._reader = threading.Thread(target=self._read, name="mcplite-check-stdout", daemon=True)
         self._reader.start()
-        self._err_reader = None  # type: Optional[threading.Thread]
-        if self.proc.stderr is not None:
-            self._err_reader = threading.Thread(target=self._read_stderr, name="mcplite-check-stderr", daemon=True)
-            self._err_reader.start()
 
     def _read(self) -> None:
         stdout = self.proc.stdout
@@ -438,26 +429,8 @@ class _ProbeStdio:
             for message in messages:
                 self._queue.put(message)
 
-    def _read_stderr(self) -> None:
-        stderr = self.proc.stderr
-        assert stderr is not None
-        while True:
-            try:
-                line = stderr.readline(64 * 1024)
-            except (OSError, ValueError):
-                return
-            if not line:
-                return
-            with self._stderr_lock:
-                self._stderr.append(line)
-                del self._stderr[:-20]
-
     def stderr_tail(self) -> str:
-        if self._err_reader is not None:
-            self._err_reader.join(1.0)
-        with self._stderr_lock:
-            text = b"".join(self._stderr).decode("utf-8", "replace")
-        return "\n".join(line for line in text.splitlines() if line.strip())
+        return "\n".join(self.child.stderr_lines(20, wait=1.0))
 
     def gone(self) -> str:
         """Why the server stopped answering: it exited (with its status, and the last
@@ -535,13 +508,9 @@ class _ProbeStdio:
         seconds; otherwise it is stopped (SIGTERM, then SIGKILL, to its process group)."""
         import subprocess
 
-        from .client import stop_process
+        from .processes import stop_process
 
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        except OSError:
-            pass
+        self.child.close_stdin()
         exited = True
         try:
             self.proc.wait(grace)
@@ -552,8 +521,8 @@ class _ProbeStdio:
             self.tracer.note("the server (pid %d) %s" % (self.proc.pid, "exited (status %s)" % self.proc.returncode
                                                          if exited else "was stopped"))
         self._reader.join(2.0)
-        if self._err_reader is not None:
-            self._err_reader.join(2.0)
+        if self.child.stderr_reader is not None:
+            self.child.stderr_reader.join(2.0)
         for stream in (self.proc.stdout, self.proc.stderr):
             try:
                 if stream is not None:

@@ -25,8 +25,6 @@ JSON-RPC.
 """
 
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -175,19 +173,13 @@ def _raw_print(text: str, state: _RawState) -> None:
 # --- stdio ----------------------------------------------------------------------------------------
 
 def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
+    from .processes import ChildProcess
     try:
-        process = subprocess.Popen(target.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=None if args.server_stderr else subprocess.PIPE, bufsize=0,
-                                   start_new_session=os.name == "posix")  # (see client.py's)
+        child = ChildProcess(target.argv, capture_stderr=not args.server_stderr, keep=4096)
     except OSError as exc:
         raise CliFailure(CLI_EXIT_CONNECTION, "cannot start %s: %s" % (cli_target_label(target),
                                                                        exc.strerror or exc))
-    stderr_tail = bytearray()
-
-    def read_stderr() -> None:
-        for chunk in iter(lambda: process.stderr.read(4096), b""):  # type: ignore[union-attr]
-            stderr_tail.extend(chunk)
-            del stderr_tail[:-4096]
+    process = child.process
 
     def read_stdout() -> None:
         for line in iter(process.stdout.readline, b""):  # type: ignore[union-attr]
@@ -199,15 +191,10 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
                 tracer.message("<-", message, line)
             _raw_print(line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"), state)
             state.received(message)
-        if process.stderr is not None:
-            err_thread.join(2.0)
-        last = [l for l in bytes(stderr_tail).decode("utf-8", "replace").splitlines() if l.strip()]
+        last = child.stderr_lines(1, wait=2.0)
         state.end("the server closed its stdout" + (" (it said: %s)" % last[-1].strip() if last else ""))
 
-    err_thread = threading.Thread(target=read_stderr, daemon=True)
     out_thread = threading.Thread(target=read_stdout, daemon=True)
-    if process.stderr is not None:
-        err_thread.start()
     out_thread.start()
     try:
         for line, message in _raw_messages(args):
@@ -221,18 +208,8 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
                 break
         return state.wait(args.timeout)
     finally:
-        _raw_stop(process)
+        child.stop(2.0)  # stdin closed, a wait, then SIGTERM, then SIGKILL: never an orphan
         out_thread.join(2.0)
-
-
-def _raw_stop(process: Any) -> None:
-    """Close stdin, wait, then SIGTERM, then SIGKILL: never an orphan."""
-    from .client import stop_process
-    try:
-        process.stdin.close()
-    except OSError:
-        pass
-    stop_process(process, 2.0, group=True)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------

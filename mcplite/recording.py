@@ -98,8 +98,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .cli import CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, cli_error, cli_tracer
 from .jsonrpc import (
-    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION, PARSE_ERROR, REQUEST, classify, decode, encode,
-    error_response, readable_id, result_response,
+    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, Endpoint, Message, Reply, decode,
+    encode, error_response, result_response,
 )
 from .errors import MCPError
 from .protocol import META_SUBSCRIPTION_ID
@@ -464,7 +464,8 @@ def _rec_command_line(args: Any) -> Tuple[str, List[str]]:
 
 def _rec_record(args: Any) -> int:
     import signal
-    import subprocess
+
+    from .processes import ChildProcess
 
     out_path, command = _rec_command_line(args)
     tracer = cli_tracer(args)
@@ -472,11 +473,11 @@ def _rec_record(args: Any) -> int:
         # A process group of its own, as the client's servers have: what the server starts
         # is stopped with it (never an orphan), and the terminal's Ctrl-C reaches the proxy
         # only, which then stops the server itself (and records that it did).
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                                   start_new_session=os.name == "posix")
+        child = ChildProcess(command, capture_stderr=False)
     except (OSError, ValueError) as exc:
         raise CliFailure(CLI_EXIT_CONNECTION, "cannot start %s: %s" % (command[0], getattr(exc, "strerror", None)
                                                                        or exc))
+    process = child.process
     # The server starts first, so that a mistyped command leaves an older OUT.jsonl alone.
     assert process.stdin is not None and process.stdout is not None
     server_in = _RecSink(process.stdin.fileno(), process.stdin.close)
@@ -534,11 +535,8 @@ def _rec_record(args: Any) -> int:
         reason = reasons[0]
         if reason == "the server closed stdout":
             # Usually because it is exiting: the end of its output comes before its exit status.
-            try:
-                process.wait(1.0)
+            if child.exit_status(1.0) is not None:
                 reason = "the server exited"
-            except subprocess.TimeoutExpired:
-                pass
         if reason.startswith("signal") or reason == "interrupted":
             hurry.set()  # asked to stop: the server is stopped now, not after a grace period
         _rec_stop(process, server_in, _REC_EXIT_WAIT, hurry)
@@ -566,7 +564,7 @@ def _rec_record(args: Any) -> int:
 def _rec_stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[threading.Event] = None) -> None:
     """Close the server's stdin, give it ``wait`` seconds to exit (cut short once ``hurry``
     is set), then SIGTERM, then SIGKILL, its whole process group: never an orphan."""
-    from .client import stop_process
+    from .processes import stop_process
     server_in.close(timeout=0.5)
     stop_process(process, wait, group=True, signal_wait=_REC_KILL_WAIT, hurry=hurry)
 
@@ -701,12 +699,13 @@ class _RecPlay:
         self.script = script + list(exchange.after)
 
 
-class RecReplayer:
+class RecReplayer(Endpoint):
     """The replaying server, with no I/O: ``receive`` takes each decoded message the client
     sent and calls ``send`` with each message to write back."""
 
     def __init__(self, exchanges: List[_RecExchange], send: Callable[[Any], None], strict: bool = False,
                  warn: Optional[Callable[[str], None]] = None) -> None:
+        Endpoint.__init__(self)
         self.exchanges = exchanges
         self.send = send
         self.strict = strict  # only exact matches
@@ -723,31 +722,33 @@ class RecReplayer:
                 self.send(error_response(None, MCPError(INVALID_REQUEST, "Invalid Request: an empty batch")))
             answers = []  # type: List[Any]
             for item in message:
-                self._one(item, answers.append)
+                self.route(item, answers.append)
+            answers = [answer for answer in answers if answer is not None]
             if answers:
                 self.send(answers)
             return
-        self._one(message, self.send)
+        self.route(message, self._send_answer)
 
-    def _one(self, message: Any, answer: Callable[[Any], None]) -> None:
-        try:
-            kind = classify(message)
-        except MCPError as exc:
-            answer(error_response(readable_id(message), exc))
-            return
-        if kind is REQUEST:
-            self._request(message, answer)
-        elif kind is NOTIFICATION:
-            if message["method"] == "notifications/cancelled":
-                # The client gave up on a request that waits for its answer to ours: drop the rest.
-                request_id = _rec_params(message).get("requestId")
-                for key, play in list(self._asked.items()):
-                    if _rec_id_key(play.live_id) == _rec_id_key(request_id):
-                        del self._asked[key]
-        else:  # the client's answer to a request of ours: the play it paused goes on
-            play = self._asked.pop(_rec_id_key(message.get("id")), None)
-            if play is not None:
-                self._play(play, self.send)
+    def _send_answer(self, answer: Any) -> None:
+        if answer is not None:
+            self.send(answer)
+
+    def on_request(self, message: Message, reply: Reply, context: Any) -> None:
+        self._request(message, reply)
+
+    def on_notification(self, message: Message) -> None:
+        if message["method"] == "notifications/cancelled":
+            # The client gave up on a request that waits for its answer to ours: drop the rest.
+            request_id = _rec_params(message).get("requestId")
+            for key, play in list(self._asked.items()):
+                if _rec_id_key(play.live_id) == _rec_id_key(request_id):
+                    del self._asked[key]
+
+    def on_response(self, message: Message) -> None:
+        # The client's answer to a request of ours: the play it paused goes on.
+        play = self._asked.pop(_rec_id_key(message.get("id")), None)
+        if play is not None:
+            self._play(play, self.send)
 
     def _request(self, message: Dict[str, Any], answer: Callable[[Any], None]) -> None:
         method = message["method"]

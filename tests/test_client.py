@@ -29,7 +29,9 @@ from asking_app import make_asking_app
 from interop_support import sdk_python_fixture
 from kitchen_app import make_kitchen_app
 from mcplite import ConnectionClosed, MCPError, ProtocolError, RequestTimeout, TransportError
-from mcplite.client import DEFAULT_CLIENT_INFO, Client, _MemoryChannel, _StdioChannel
+from mcplite.channels import MemoryChannel, StdioChannel
+from mcplite.client import Client
+from mcplite.clientsession import DEFAULT_CLIENT_INFO
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -129,9 +131,9 @@ class Made:
         """A client on ``target`` (a Server for "memory", an argv for "stdio"), tapped.
         ``stdio_options``: env, cwd, capture_stderr, max_message_bytes, close_timeout."""
         if transport == "memory":
-            channel = _MemoryChannel(target)  # type: Any
+            channel = MemoryChannel(target)  # type: Any
         else:
-            channel = _StdioChannel(target, options.pop("env", None), options.pop("cwd", None),
+            channel = StdioChannel(target, options.pop("env", None), options.pop("cwd", None),
                                     options.pop("capture_stderr", False),
                                     options.pop("max_message_bytes", 16 * 1024 * 1024),
                                     options.pop("close_timeout", 2.0))

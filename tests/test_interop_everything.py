@@ -58,7 +58,7 @@ import pytest
 
 from interop_support import LEGACY, REPO, TOKEN_VARIABLE, peer_env, reap_leftovers, unusable
 from mcplite import Client
-from mcplite.client import RequestTimeout
+from mcplite import RequestTimeout
 from mcplite.jsonrpc import MCPError
 
 VARIABLE = "MCPLITE_EVERYTHING"

@@ -1,0 +1,207 @@
+"""The client's channels to a server it runs itself: in this process (``MemoryChannel``, a
+``Server`` reached through the same JSON-RPC code as a pipe) or in a child process
+(``StdioChannel``, newline-delimited JSON-RPC over its stdin and stdout). The HTTP channels
+are in httpclient.py; what every channel offers the ``Client`` is ``ports.ClientChannel``.
+"""
+
+import io
+import os
+import select
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .errors import ConnectionClosed, MCPError
+from .jsonrpc import decode, encode, encode_outgoing
+from .logs import LazyLogger
+from .ports import ClientChannel, no_hook
+from .processes import ChildProcess
+from .workers import WorkerPool
+
+_channels_log = LazyLogger("mcplite.client")
+
+
+class MemoryChannel(ClientChannel):
+    """A ``Server`` in this process, through the same JSON-RPC code as a pipe: each message
+    is encoded and decoded again, so what the client sees is what a pipe would carry."""
+
+    def __init__(self, server: Any) -> None:
+        super().__init__()
+        from .connection import ServerConnection  # the client alone never needs the server side
+        self.pool = WorkerPool(server.max_workers)
+        self.connection = ServerConnection(server, self._from_server, self.pool)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _from_server(self, message: Any, about: Any = None) -> None:
+        if about is not None and about.cancelled:
+            return
+        data = encode_outgoing(message)
+        if not self._closed:
+            decoded = decode(data)
+            if self.tracer is not None:
+                self.tracer.message("<-", decoded, data)
+            self.on_message(decoded)
+
+    def send(self, message: Any) -> None:
+        if self._closed:
+            raise ConnectionClosed("the client is closed")
+        data = encode(message)
+        if self.tracer is not None:
+            self.tracer.message("->", message, data)
+        self.connection.receive_data(data)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.connection.close()
+            self.pool.shutdown(2.0)
+            self.on_close(ConnectionClosed("the client is closed"))
+
+
+class StdioChannel(ClientChannel):
+    """A server in a child process: requests on its stdin, one JSON message per line on its
+    stdout. Its stderr is ours unless ``capture_stderr`` keeps it (the last 64 KiB go into
+    the error raised when the server dies)."""
+
+    def __init__(self, argv: Sequence[str], env: Optional[Dict[str, str]], cwd: Optional[str],
+                 capture_stderr: bool, max_message_bytes: int, close_timeout: float) -> None:
+        super().__init__()
+        try:
+            self.child = ChildProcess(argv, env, cwd, capture_stderr)
+        except OSError as exc:
+            raise ConnectionClosed("cannot start the server %r: %s" % (list(argv)[:1], exc))
+        self.process = self.child.process
+        self.argv = self.child.argv
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None  # (both piped)
+        # Unbuffered, readline() would read the pipe a byte per system call.
+        self._stdout = io.BufferedReader(stdout, 65536)  # type: ignore[arg-type]
+        # Writes that cannot block for ever: a server that stops reading its stdin fills
+        # the pipe, and a blocked write would hold the lock past every timeout.
+        self._stdin = stdin
+        self._stdin_fd = stdin.fileno()
+        self._nonblocking = os.name == "posix"
+        if self._nonblocking:
+            os.set_blocking(self._stdin_fd, False)
+        self.write_timeout = 30.0
+        self.max_message_bytes = max_message_bytes
+        self.close_timeout = close_timeout
+        self._write_lock = threading.Lock()
+        self._closing = False
+        self.garbage = None  # type: Optional[bytes]   # the last line that was not JSON
+        self._reader = None  # type: Optional[threading.Thread]
+
+    def set_write_timeout(self, timeout: float) -> None:
+        self.write_timeout = timeout
+
+    def start(self, on_message: Callable[[Any], None], on_close: Callable[[BaseException], None],
+              on_failure: Callable[[Any, BaseException], Any] = no_hook) -> None:
+        super().start(on_message, on_close, on_failure)
+        self._reader = threading.Thread(target=self._read, name="mcplite-client-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        stdout = self._stdout
+        error = None  # type: Optional[BaseException]
+        try:
+            while True:
+                line = stdout.readline(self.max_message_bytes + 1)
+                if not line:
+                    break
+                if len(line) > self.max_message_bytes and not line.endswith(b"\n"):
+                    error = ConnectionClosed("the server sent a message larger than %d bytes" % self.max_message_bytes)
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    message = decode(line)
+                except MCPError:
+                    # "The server MUST NOT write anything to its stdout that is not a valid
+                    # MCP message": say so, keep reading (one stray print need not end it).
+                    self.garbage = line[:200]
+                    if self.tracer is not None:
+                        self.tracer.message("<-", None, line)
+                    _channels_log.warning("the server wrote a line that is not JSON: %r", line[:200])
+                    continue
+                if self.tracer is not None:
+                    self.tracer.message("<-", message, line)
+                self.on_message(message)
+        except (OSError, ValueError) as exc:
+            error = ConnectionClosed("reading from the server failed: %s" % exc)
+        if error is None:
+            error = ConnectionClosed(self._exit_description())
+        self.on_close(error)
+
+    def _exit_description(self) -> str:
+        if self._closing:
+            return "the client is closed"
+        status = self.child.exit_status(0.5)
+        what = "the server closed its stdout" if status is None else "the server exited with status %s" % status
+        reader = self._reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(0.5)  # the rest of its stdout: a last line that was not JSON
+        if self.garbage is not None:
+            what += "; its last line that was not JSON: %r" % self.garbage.decode("utf-8", "replace").rstrip("\r\n")
+        tail = self.child.stderr_tail()
+        if tail:
+            what += "; its stderr ends with:\n" + tail
+        return what
+
+    def send(self, message: Any) -> None:
+        data = encode(message) + b"\n"
+        if self.tracer is not None:
+            self.tracer.message("->", message, data)
+        deadline = time.monotonic() + self.write_timeout
+        if not self._write_lock.acquire(timeout=self.write_timeout):
+            raise ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
+        try:
+            if not self._nonblocking:
+                self._stdin.write(data)
+                return
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(self._stdin_fd, view):]
+                except BlockingIOError:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        # Part of a line may be out: the stream is unusable from here on.
+                        error = ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
+                        self.on_close(error)
+                        raise error
+                    select.select([], [self._stdin_fd], [], min(remaining, 1.0))
+        except (OSError, ValueError) as exc:
+            # A server that exited says more than the broken pipe.
+            if self.child.exit_status(0.5) is None:
+                raise ConnectionClosed("cannot write to the server: %s" % exc)
+            raise ConnectionClosed(self._exit_description())
+        finally:
+            self._write_lock.release()
+
+    def close(self) -> None:
+        """Close stdin, wait, then SIGTERM, then SIGKILL: never an orphan."""
+        self._closing = True
+        process = self.process
+        # A writer stuck on a full pipe gives the lock up within write_timeout; close
+        # anyway after close_timeout (SIGTERM/SIGKILL then end the write).
+        locked = self._write_lock.acquire(timeout=self.close_timeout)
+        try:
+            self.child.close_stdin()
+        finally:
+            if locked:
+                self._write_lock.release()
+        self.child.stop(self.close_timeout)
+        readers = {id(self._stdout): self._reader, id(process.stderr): self.child.stderr_reader}
+        for thread in readers.values():
+            if thread is not None and thread.ident is not None:
+                thread.join(self.close_timeout)
+        # A stream a thread still reads (a process outside our group holds the pipe open)
+        # is left to that daemon thread: closing it would wait for its read to end.
+        for stream in (self._stdout, process.stderr):
+            reader = readers.get(id(stream))
+            if stream is not None and (reader is None or not reader.is_alive()):
+                try:
+                    stream.close()
+                except OSError:
+                    pass

@@ -1,0 +1,520 @@
+"""The protocol side of a ``Client``: the era probe and the handshake, sending requests and
+waiting for them (timeouts, progress, cancellation), what the server sends (its requests
+answered through the handlers, notifications to the callbacks, in order, on a thread of
+their own), and 2026-07-28's ``subscriptions/listen``. The public API is client.py's
+``Client``, which is a ``ClientSession``.
+"""
+
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .errors import (
+    ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout, TransportError,
+)
+from .jsonrpc import (
+    INTERNAL_ERROR, METHOD_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION, Endpoint, Message, Reply, error_response,
+    notification, object_member, result_response,
+)
+from .logs import LazyLogger
+from .ports import ClientChannel
+from .protocol import (
+    LATEST_LEGACY_VERSION, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL,
+    META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_VERSIONS,
+)
+from .workers import WorkerPool
+
+_session_log = LazyLogger("mcplite.client")
+
+DEFAULT_CLIENT_INFO = {"name": "mcplite-client", "version": "0.1.0"}
+_on_event_thread = threading.local()  # .active: this thread runs the client's callbacks
+
+
+class _Waiter:
+    """What one outgoing request waits with: its deadline moves with progress."""
+
+    __slots__ = ("deadline", "progress", "timeout")
+
+    def __init__(self, timeout: float, progress: Optional[Callable[..., Any]]) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.progress = progress
+
+class ClientSession(Endpoint):
+    """A connection to one server at the protocol level: see the module's text. The
+    handlers and callbacks are attributes (``sampling``, ``elicitation``, ``roots``,
+    ``on_log``, ``on_resource_updated``, ``on_list_changed``), read each time they are
+    needed, so they may be changed while connected."""
+
+    def __init__(self, channel: ClientChannel, *, timeout: float, max_timeout: Optional[float],
+                 probe_timeout: float, client_info: Optional[Dict[str, Any]],
+                 sampling: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]],
+                 elicitation: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]], roots: Any,
+                 on_log: Optional[Callable[[Dict[str, Any]], Any]], on_resource_updated: Optional[Callable[[str], Any]],
+                 on_list_changed: Optional[Callable[[str], Any]], capabilities: Optional[Dict[str, Any]],
+                 tasks: bool) -> None:
+        Endpoint.__init__(self)
+        self.timeout = timeout
+        self.max_timeout = max_timeout if max_timeout is not None else timeout * 10
+        self.probe_timeout = probe_timeout
+        self.client_info = dict(client_info or DEFAULT_CLIENT_INFO)
+        self.sampling = sampling
+        self.elicitation = elicitation
+        self.roots = roots
+        self.on_log = on_log
+        self.on_resource_updated = on_resource_updated
+        self.on_list_changed = on_list_changed
+        self.capabilities = self._declared_capabilities(capabilities)
+        # The tasks extension is a 2026-07-28 one: declared in each request's _meta only.
+        self.tasks = tasks
+        self._modern_capabilities = self.capabilities_with_tasks(tasks)
+        # What the server told us.
+        self.era = None  # type: Optional[str]   # "legacy" or "modern" once connected
+        self.protocol_version = None  # type: Optional[str]
+        self.server_info = {}  # type: Dict[str, Any]
+        self.server_capabilities = {}  # type: Dict[str, Any]
+        self.instructions = None  # type: Optional[str]
+        # set_log_level's: in 2026-07-28 sent in every request's _meta; in a session, set
+        # again in a session that replaces one the server ended.
+        self.log_level = None  # type: Optional[str]
+        self._waiters = {}  # type: Dict[Any, _Waiter]   # by progress token
+        self._lock = threading.Lock()
+        self._pool = WorkerPool(4, name="mcplite-client-handler")
+        # Callbacks (on_log, progress, updates, list changes) run in order on one thread of
+        # their own, never on the reader: a callback may call the client. A response waits
+        # until the callbacks of what arrived before it have run (see _exchange).
+        self._events = WorkerPool(1, name="mcplite-client-events")
+        self._events_cond = threading.Condition()
+        self._queued_seq = 0
+        self._done_seq = 0
+        self._barriers = {}  # type: Dict[Any, int]   # response id -> the callback it follows
+        self._closed = None  # type: Optional[BaseException]
+        self._listen = None  # type: Any   # the 2026-07-28 subscriptions/listen request in force
+        self._subscriptions = set()  # type: set
+        # (the listen request's id, set when acknowledged)
+        self._acknowledged = (None, threading.Event())  # type: Tuple[Any, threading.Event]
+        self._renew_lock = threading.Lock()
+        self._channel = channel
+        channel.set_write_timeout(timeout)  # a write may take as long as a call
+        channel.start(self._receive, self._channel_closed, self.outgoing.fail)
+
+    def close(self) -> None:
+        """End the connection (the server process too, for stdio); calls still waiting
+        raise ``ConnectionClosed``."""
+        with self._lock:
+            if self._closed is None:
+                self._closed = ConnectionClosed("the client is closed")
+        self._channel.close()
+        self.outgoing.fail_all(self._closed)
+        self._pool.shutdown(1.0)
+        self._events.shutdown(1.0)
+        with self._events_cond:
+            self._events_cond.notify_all()
+
+    # -- connecting -------------------------------------------------------------------
+
+    def _renew_session(self, lost: int) -> None:
+        """After the server ended session ``lost`` (HTTP 404): a new session, with what the
+        old one had set up (log level, subscriptions) - unless another thread has started
+        one since."""
+        with self._renew_lock:
+            if self._channel.session_generation() != lost:
+                return
+            self._initialize(self.protocol_version or LATEST_LEGACY_VERSION)
+            self._channel.ready()
+            if self.log_level is not None:
+                self._call("logging/setLevel", {"level": self.log_level}, None, None)
+            for uri in sorted(self._subscriptions):
+                self._call("resources/subscribe", {"uri": uri}, None, None)
+
+    def _declared_capabilities(self, extra: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        caps = {}  # type: Dict[str, Any]
+        if self.sampling is not None:
+            caps["sampling"] = {}
+        if self.elicitation is not None:
+            caps["elicitation"] = {}
+        if self.roots is not None:
+            caps["roots"] = {"listChanged": True}
+        for key, value in (extra or {}).items():
+            if isinstance(value, dict) and isinstance(caps.get(key), dict):
+                caps[key] = dict(caps[key], **value)
+            else:
+                caps[key] = value
+        elicit = caps.get("elicitation")
+        if self.elicitation is not None and isinstance(elicit, dict) and elicit and "form" not in elicit:
+            # "{}" meant form mode; naming another mode must not drop it.
+            caps["elicitation"] = dict(elicit, form={})
+        return caps
+
+    def capabilities_with_tasks(self, tasks: bool) -> Dict[str, Any]:
+        """The capabilities declared, with the tasks extension in them or not."""
+        from .tasks import TASKS_EXTENSION
+        extensions = dict(self.capabilities.get("extensions") or {})
+        if tasks:
+            extensions.setdefault(TASKS_EXTENSION, {})
+        else:
+            extensions.pop(TASKS_EXTENSION, None)
+        if extensions:
+            return dict(self.capabilities, extensions=extensions)
+        return {k: v for k, v in self.capabilities.items() if k != "extensions"}
+
+    def _connect(self, era: str, version: Optional[str]) -> None:
+        if era != "legacy" and self._discover(version or MODERN_VERSIONS[-1], forced=era == "modern"):
+            self._negotiated()
+        else:
+            try:
+                self._initialize(version or LATEST_LEGACY_VERSION)
+            except MCPError as exc:
+                # A modern server that answered the probe too late for us has settled on
+                # 2026-07-28 and refuses initialize, naming its versions: go back to them.
+                offered = exc.data.get("supported") if isinstance(exc.data, dict) else None
+                if not isinstance(offered, list):
+                    offered = []
+                if (era != "auto" or exc.code != UNSUPPORTED_PROTOCOL_VERSION
+                        or not any(v in offered for v in MODERN_VERSIONS)):
+                    raise
+                if not self._discover(version or MODERN_VERSIONS[-1], forced=True):
+                    raise
+                self._negotiated()
+        self._channel.ready()
+        if self.era == "modern" and self.on_list_changed is not None:
+            # 2026-07-28 tells of list changes only on a subscriptions/listen stream.
+            try:
+                self._relisten(None)
+            except MCPError as exc:
+                _session_log.warning("no list-change notifications: subscriptions/listen failed: %s", exc)
+
+    def _negotiated(self) -> None:
+        self._channel.negotiated(self.era, self.protocol_version)  # type: ignore[arg-type]
+
+    def _discover(self, version: str, forced: bool, retried: bool = False) -> bool:
+        """The 2026-07-28 probe: True when the server is modern (now set up)."""
+        self.era, self.protocol_version = "modern", version
+        try:
+            result = self._call("server/discover", {}, None if forced else min(self.probe_timeout, self.timeout),
+                                None)
+        except RequestTimeout:
+            if forced:
+                raise
+            result = None
+        except HttpError as exc:
+            # A plain HTTP refusal of the probe: a server of the older era, unless it was
+            # authorization (and OAuth, if any, could not help) - not an era question.
+            if forced or exc.status in (401, 403):
+                raise
+            result = None
+        except MCPError as exc:
+            data = exc.data if isinstance(exc.data, dict) else {}
+            offered = data.get("supported") if exc.code == UNSUPPORTED_PROTOCOL_VERSION else None
+            if isinstance(offered, list):
+                # "a recognized modern JSON-RPC error ... identifies a modern server: the
+                # client retries with a supported version rather than falling back."
+                usable = [v for v in MODERN_VERSIONS if v in offered]
+                if usable and (usable[-1] != version or not retried):
+                    # Once more even with the version just sent: "the client retries with
+                    # a supported version" (the refusal may have been about something else).
+                    return self._discover(usable[-1], forced, retried=True)
+                if forced or not [v for v in LEGACY_VERSIONS if v in offered]:
+                    raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our %s protocol "
+                                   "versions" % ("modern" if forced else ""), *([exc.data] if exc.has_data else []))
+            elif forced:
+                raise
+            result = None
+        if result is None:
+            self.era, self.protocol_version = None, None
+            return False
+        supported = result.get("supportedVersions") or []
+        if version not in supported:
+            usable = [v for v in MODERN_VERSIONS if v in supported]
+            if not usable:
+                self.era, self.protocol_version = None, None
+                if forced:
+                    raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server offers no modern version we speak",
+                                   {"supported": supported})
+                return False
+            self.protocol_version = usable[-1]
+        self.server_capabilities = result.get("capabilities") or {}
+        self.instructions = result.get("instructions")
+        meta = result.get("_meta")
+        if isinstance(meta, dict) and isinstance(meta.get(META_SERVER_INFO), dict):
+            self.server_info = meta[META_SERVER_INFO]
+        return True
+
+    def _initialize(self, version: str) -> None:
+        self.era, self.protocol_version = "legacy", version
+        result = self._call("initialize", {"protocolVersion": version, "capabilities": self.capabilities,
+                                           "clientInfo": self.client_info}, None, None)
+        answered = result.get("protocolVersion")
+        if answered not in LEGACY_VERSIONS:
+            # "If the client does not support the version in the server's response, it
+            # SHOULD disconnect."
+            raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server answered initialize with protocol version %r, "
+                                                         "which this client does not speak" % (answered,))
+        self.protocol_version = answered
+        self.server_capabilities = result.get("capabilities") or {}
+        self.server_info = result.get("serverInfo") or {}
+        self.instructions = result.get("instructions")
+        self._negotiated()
+        self._send(notification("notifications/initialized"))
+
+    # -- sending and waiting ----------------------------------------------------------
+
+    def _send(self, message: Any) -> None:
+        if self._closed is not None:
+            raise self._closed
+        self._channel.send(message)
+
+    def _envelope(self, params: Dict[str, Any], progress_token: Any) -> Dict[str, Any]:
+        meta = dict(params.get("_meta") or {})
+        if self.era == "modern":
+            meta[META_PROTOCOL_VERSION] = self.protocol_version
+            meta[META_CLIENT_INFO] = self.client_info
+            meta.setdefault(META_CLIENT_CAPABILITIES, self._modern_capabilities)
+            if self.log_level is not None:
+                meta[META_LOG_LEVEL] = self.log_level
+        if progress_token is not None:
+            meta["progressToken"] = progress_token
+        if meta:
+            params = dict(params)
+            params["_meta"] = meta
+        return params
+
+    def _call(self, method: str, params: Optional[Dict[str, Any]], timeout: Optional[float],
+              progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
+        """One request, one response: the result, or MCPError. A request the transport
+        can repair (HTTP: a 401 or 403 after which the OAuth got a new token) is sent
+        again, with a new id; the repair runs here, in the caller's thread, outside the
+        call's timeout (a person may be signing in)."""
+        attempt = 0
+        while True:
+            message, pending = self.outgoing.new(method, None)
+            try:
+                return self._exchange(message, pending, params, timeout, progress)
+            except RequestTimeout:
+                raise
+            except TransportError as exc:
+                if self._closed is not None or not self._channel.recover(pending.id, exc, attempt):
+                    raise
+            attempt += 1
+
+    def _exchange(self, message: Message, pending: Any, params: Optional[Dict[str, Any]],
+                  timeout: Optional[float], progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
+        method = message["method"]
+        if timeout is None:
+            timeout = self.timeout
+        token = ("p%s" % pending.id) if progress is not None else None
+        body = self._envelope(params or {}, token)
+        if body or method != "ping":
+            message["params"] = body
+        start = time.monotonic()
+        waiter = _Waiter(timeout, progress)
+        if token is not None:
+            with self._lock:
+                self._waiters[token] = waiter
+        try:
+            try:
+                self._send(message)
+            except BaseException:
+                self.outgoing.forget(pending.id)
+                raise
+            hard_stop = start + max(self.max_timeout, timeout)
+            while True:
+                remaining = min(waiter.deadline, hard_stop) - time.monotonic()
+                try:
+                    result = pending.wait(max(remaining, 0.0))
+                    break
+                except KeyboardInterrupt:
+                    # The person gave up: the server is told, as after a timeout.
+                    self.outgoing.forget(pending.id)
+                    self._cancel(pending.id, "interrupted")
+                    raise
+                except TimeoutError:
+                    if waiter.deadline > time.monotonic() and time.monotonic() < hard_stop:
+                        continue  # progress moved the deadline
+                    self.outgoing.forget(pending.id)
+                    # "the sender SHOULD issue a cancellation notification for that request
+                    # and stop waiting for a response."
+                    self._cancel(pending.id, "timed out")
+                    raise RequestTimeout(method, timeout)
+        finally:
+            if token is not None:
+                with self._lock:
+                    self._waiters.pop(token, None)
+        barrier = self._barriers.pop(pending.id, None) if self._barriers else None
+        if barrier is not None and not getattr(_on_event_thread, "active", False):
+            # The progress and log callbacks of this call have run when it returns.
+            with self._events_cond:
+                self._events_cond.wait_for(lambda: self._done_seq >= barrier or self._closed is not None,
+                                           timeout=self.timeout)
+        if not isinstance(result, dict):
+            raise ProtocolError("the server answered %s with a result that is not an object" % method)
+        return result
+
+    def _cancel(self, rid: Any, reason: str) -> None:
+        """``notifications/cancelled`` for a request we stopped waiting for (over 2026-07-28
+        HTTP the channel closes the request's stream instead)."""
+        try:
+            self._send(notification("notifications/cancelled", {"requestId": rid, "reason": reason}))
+        except ConnectionClosed:
+            pass
+
+    # -- what the server sends ----------------------------------------------------------
+
+    def _channel_closed(self, error: BaseException) -> None:
+        with self._lock:
+            if self._closed is None:
+                self._closed = error
+        self.outgoing.fail_all(self._closed)
+
+    def _receive(self, message: Any) -> None:
+        """What the channel delivers: one message, or several (a batch)."""
+        if isinstance(message, list):
+            for item in message:
+                self._receive(item)
+            return
+        self.route(message, self._reply_or_nothing)
+
+    def _reply_or_nothing(self, response: Any) -> None:
+        if response is not None:
+            self._reply(response)
+
+    def on_invalid(self, message: Any, error: MCPError, reply: Reply) -> None:
+        _session_log.warning("ignored a message that is not JSON-RPC: %r", message)
+
+    def on_request(self, message: Message, reply: Reply, context: Any) -> None:
+        if not self._pool.submit(lambda: self._serve(message)):
+            self._reply(error_response(message["id"], MCPError(INTERNAL_ERROR, "Client busy")))
+
+    def on_response(self, message: Message) -> None:
+        if self._queued_seq > self._done_seq:  # (callbacks pending: rare; ints read atomically)
+            with self._events_cond:
+                if self._queued_seq > self._done_seq and len(self._barriers) < 10000:
+                    self._barriers[message.get("id")] = self._queued_seq
+        if not self.outgoing.resolve(message):
+            self._barriers.pop(message.get("id"), None)
+            _session_log.debug("ignored a response that matches no request: %r", message.get("id"))
+
+    def _reply(self, response: Message) -> None:
+        try:
+            self._send(response)
+        except ConnectionClosed:
+            pass
+
+    def _serve(self, message: Message) -> None:
+        """A request from the server (legacy era): answer it through the handlers."""
+        params = message.get("params") or {}
+        try:
+            result = self._handle(message["method"], params)
+            response = result_response(message["id"], result)
+        except MCPError as exc:
+            response = error_response(message["id"], exc)
+        except Exception as exc:  # a handler's bug: the server gets an error, never a traceback
+            _session_log.exception("handler for %s raised", message["method"])
+            response = error_response(message["id"], MCPError(INTERNAL_ERROR, "Client error: %s" % type(exc).__name__))
+        self._reply(response)
+
+    def _handle(self, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
+        if method == "ping":
+            return {}
+        if method == "sampling/createMessage" and self.sampling is not None:
+            return self.sampling(params)
+        if method == "elicitation/create" and self.elicitation is not None:
+            return self.elicitation(params)
+        if method == "roots/list" and self.roots is not None:
+            roots = self.roots() if callable(self.roots) else self.roots
+            return {"roots": list(roots)}
+        raise MCPError(METHOD_NOT_FOUND, "Method not found: %s (this client declared no such capability)" % method)
+
+    def _answer_input(self, entry: Any) -> Dict[str, Any]:
+        """One 2026-07-28 input request, answered through the same handlers."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("method"), str):
+            raise ProtocolError("the server sent a malformed input request: %r" % (entry,))
+        return self._handle(entry["method"], object_member(entry, "params"))
+
+    def _callback(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a user's callback on the events thread, in arrival order."""
+        with self._events_cond:
+            self._queued_seq += 1
+            seq = self._queued_seq
+
+        def job() -> None:
+            _on_event_thread.active = True
+            try:
+                fn(*args)
+            except Exception:
+                _session_log.exception("a client callback raised")
+            finally:
+                with self._events_cond:
+                    self._done_seq = seq
+                    self._events_cond.notify_all()
+        if not self._events.submit(job):
+            job()  # (closed, or 1024 callbacks behind: run it here rather than lose it)
+
+    def on_notification(self, message: Message) -> None:
+        method = message["method"]
+        params = object_member(message, "params")
+        try:
+            if method == "notifications/progress":
+                with self._lock:
+                    waiter = self._waiters.get(params.get("progressToken"))
+                if waiter is not None:
+                    waiter.deadline = time.monotonic() + waiter.timeout
+                    if waiter.progress is not None:
+                        self._callback(waiter.progress, params.get("progress"), params.get("total"),
+                                       params.get("message"))
+            elif method == "notifications/subscriptions/acknowledged":
+                meta = object_member(params, "_meta")
+                with self._lock:
+                    listen_id, event = self._acknowledged
+                if listen_id is not None and meta.get(META_SUBSCRIPTION_ID) == listen_id:
+                    event.set()
+            elif method == "notifications/message":
+                if self.on_log is not None:
+                    self._callback(self.on_log, params)
+            elif method == "notifications/resources/updated":
+                if self.on_resource_updated is not None and isinstance(params.get("uri"), str):
+                    self._callback(self.on_resource_updated, params["uri"])
+            elif method.endswith("/list_changed") and method.count("/") == 2:
+                kind = method.split("/")[1]
+                if self.on_list_changed is not None and kind in ("tools", "prompts", "resources"):
+                    self._callback(self.on_list_changed, kind)
+        except Exception:
+            _session_log.exception("handler for %s raised", method)
+
+    # -- 2026-07-28 subscriptions --------------------------------------------------------
+
+    def _relisten(self, timeout: Optional[float]) -> None:
+        """Replace the ``subscriptions/listen`` stream by one with the current filter."""
+        with self._lock:
+            old = self._listen
+            uris = sorted(self._subscriptions)
+        if old is not None:
+            self.outgoing.forget(old)
+            self._send(notification("notifications/cancelled", {"requestId": old, "reason": "new filter"}))
+        wanted = {}  # type: Dict[str, Any]
+        if self.on_list_changed is not None:
+            wanted.update(toolsListChanged=True, promptsListChanged=True, resourcesListChanged=True)
+        if uris:
+            wanted["resourceSubscriptions"] = uris
+        if not wanted:
+            with self._lock:
+                self._listen = None
+            return
+        message, pending = self.outgoing.new("subscriptions/listen", None)
+        message["params"] = self._envelope({"notifications": wanted}, None)
+        acknowledged = threading.Event()
+        with self._lock:
+            self._listen = pending.id
+            self._acknowledged = (pending.id, acknowledged)
+        self._send(message)
+        limit = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + limit
+        # "The server MUST send notifications/subscriptions/acknowledged as the first
+        # message"; an error response instead ends the wait at once.
+        while not acknowledged.wait(0.02):
+            if pending.done:
+                pending.wait(0)  # raises the server's error
+                raise ProtocolError("subscriptions/listen ended before it was acknowledged")
+            if time.monotonic() > deadline:
+                self.outgoing.forget(pending.id)
+                raise RequestTimeout("subscriptions/listen", limit)
