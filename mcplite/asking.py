@@ -27,6 +27,7 @@ from .errors import Cancelled, ConnectionClosed, InputRequired, MCPError, UrlEli
 from .auth import principal_identity
 from .calls import Rounds
 from .ports import refused_here
+from .protocol import supports
 from .schema import compile_schema
 
 _ELICIT = "elicitation/create"
@@ -105,7 +106,7 @@ def required_capability(method: str, params: Dict[str, Any], capabilities: Dict[
     "MUST NOT send" what the client did not declare."""
     if method == _ELICIT:
         url_mode = params.get("mode") == "url"
-        if version < ("2025-11-25" if url_mode else "2025-06-18"):
+        if not supports(version, "url_elicitation" if url_mode else "elicitation"):
             return {"elicitation": {"url": {}} if url_mode else {}}
         declared = capabilities.get("elicitation")
         if not isinstance(declared, dict):
@@ -119,9 +120,10 @@ def required_capability(method: str, params: Dict[str, Any], capabilities: Dict[
         declared = capabilities.get("sampling")
         if not isinstance(declared, dict):
             return {"sampling": {}}
-        if ("tools" in params or "toolChoice" in params) and (version < "2025-11-25" or "tools" not in declared):
+        if ("tools" in params or "toolChoice" in params) and (not supports(version, "sampling_tools")
+                                                               or "tools" not in declared):
             return {"sampling": {"tools": {}}}
-        if (params.get("includeContext") in ("thisServer", "allServers") and version >= "2025-11-25"
+        if (params.get("includeContext") in ("thisServer", "allServers") and supports(version, "sampling_context")
                 and "context" not in declared):
             return {"sampling": {"context": {}}}
     elif method == _ROOTS:

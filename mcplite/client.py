@@ -21,7 +21,7 @@ from .channels import MemoryChannel, StdioChannel
 from .clientsession import ClientSession
 from .errors import MCPError, ProtocolError, SessionLost, TransportError
 from .jsonrpc import notification
-from .protocol import LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS
+from .protocol import ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS
 from .ports import ClientChannel
 
 # Requests of 2026-07-28 that may end a round with input_required.
@@ -60,13 +60,13 @@ class Client(ClientSession):
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
                  max_rounds: int = 10, tasks: bool = False, trace: Any = None,
                  _channel: Optional[ClientChannel] = None) -> None:
-        if era not in ("auto", "modern", "legacy"):
+        if era not in ("auto", ERA_MODERN, ERA_LEGACY):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
         if protocol_version is not None:
             if protocol_version in MODERN_VERSIONS:
-                era = "modern"
+                era = ERA_MODERN
             elif protocol_version in LEGACY_VERSIONS:
-                era = "legacy"
+                era = ERA_LEGACY
             else:
                 raise ValueError("unknown protocol version %r" % (protocol_version,))
         tracer = None
@@ -130,11 +130,11 @@ class Client(ClientSession):
         try:
             return cls._over(channel, options)
         except (MCPError, TransportError):
-            if channel.initialize_refused is None or options.get("era") == "modern":
+            if channel.initialize_refused is None or options.get("era") == ERA_MODERN:
                 raise
         # The server refused initialize with 400/404/405: an old HTTP+SSE server, maybe.
         return cls._over(LegacySseChannel(url, headers, ssl_context, proxy=proxy, auth=auth),
-                         dict(options, era="legacy"))
+                         dict(options, era=ERA_LEGACY))
 
     # -- context manager ------------------------------------------------------------
 
@@ -160,7 +160,7 @@ class Client(ClientSession):
         params = {"name": name}  # type: Dict[str, Any]
         if arguments is not None:
             params["arguments"] = arguments
-        if task is not None and task != self.tasks and self.era == "modern":
+        if task is not None and task != self.tasks and self.era == ERA_MODERN:
             # The extension is declared request by request: "regardless of prior declarations".
             params["_meta"] = {META_CLIENT_CAPABILITIES: self.capabilities_with_tasks(task)}
         return self.request("tools/call", params, timeout=timeout, progress=progress, wait=wait)
@@ -211,7 +211,7 @@ class Client(ClientSession):
     def ping(self, timeout: Optional[float] = None) -> None:
         """Check the server answers: ``ping`` in a session; 2026-07-28 has no ping, so a
         ``server/discover`` stands in."""
-        if self.era == "modern":
+        if self.era == ERA_MODERN:
             self.request("server/discover", {}, timeout=timeout)
         else:
             self.request("ping", None, timeout=timeout)
@@ -221,7 +221,7 @@ class Client(ClientSession):
         session ``logging/setLevel``; in 2026-07-28 part of every later request."""
         if level not in LOG_LEVELS:
             raise ValueError("unknown log level %r; use one of %s" % (level, ", ".join(LOG_LEVELS)))
-        if self.era == "modern":
+        if self.era == ERA_MODERN:
             self.log_level = level
         else:
             self.request("logging/setLevel", {"level": level}, timeout=timeout)
@@ -230,7 +230,7 @@ class Client(ClientSession):
     def subscribe(self, uri: str, timeout: Optional[float] = None) -> None:
         """Hear of changes to ``uri`` (``on_resource_updated``): ``resources/subscribe`` in
         a session, a ``subscriptions/listen`` stream in 2026-07-28."""
-        if self.era == "modern":
+        if self.era == ERA_MODERN:
             with self._lock:
                 self._subscriptions.add(uri)
             self._relisten(timeout)
@@ -240,7 +240,7 @@ class Client(ClientSession):
                 self._subscriptions.add(uri)
 
     def unsubscribe(self, uri: str, timeout: Optional[float] = None) -> None:
-        if self.era == "modern":
+        if self.era == ERA_MODERN:
             with self._lock:
                 self._subscriptions.discard(uri)
             self._relisten(timeout)
@@ -251,7 +251,7 @@ class Client(ClientSession):
 
     def notify_roots_changed(self) -> None:
         """Tell a session's server the roots changed (2026-07-28 servers ask each time)."""
-        if self.era == "legacy":
+        if self.era == ERA_LEGACY:
             self._send(notification("notifications/roots/list_changed"))
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
@@ -261,7 +261,7 @@ class Client(ClientSession):
         (at most ``max_rounds`` times), and a task the server created is waited for
         (unless ``wait=False``; see ``wait_task``)."""
         params = dict(params) if params else {}
-        if self.era != "modern":
+        if self.era != ERA_MODERN:
             try:
                 return self._call(method, params, timeout, progress)
             except SessionLost as lost:

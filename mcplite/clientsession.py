@@ -19,8 +19,8 @@ from .jsonrpc import (
 from .logs import LazyLogger
 from .ports import ClientChannel
 from .protocol import (
-    LATEST_LEGACY_VERSION, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL,
-    META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_VERSIONS,
+    ERA_LEGACY, ERA_MODERN, LATEST_LEGACY_VERSION, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO,
+    META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_VERSIONS,
 )
 from .workers import WorkerPool
 
@@ -159,7 +159,7 @@ class ClientSession(Endpoint):
         return {k: v for k, v in self.capabilities.items() if k != "extensions"}
 
     def _connect(self, era: str, version: Optional[str]) -> None:
-        if era != "legacy" and self._discover(version or MODERN_VERSIONS[-1], forced=era == "modern"):
+        if era != ERA_LEGACY and self._discover(version or MODERN_VERSIONS[-1], forced=era == ERA_MODERN):
             self._negotiated()
         else:
             try:
@@ -177,7 +177,7 @@ class ClientSession(Endpoint):
                     raise
                 self._negotiated()
         self._channel.ready()
-        if self.era == "modern" and self.on_list_changed is not None:
+        if self.era == ERA_MODERN and self.on_list_changed is not None:
             # 2026-07-28 tells of list changes only on a subscriptions/listen stream.
             try:
                 self._relisten(None)
@@ -189,7 +189,7 @@ class ClientSession(Endpoint):
 
     def _discover(self, version: str, forced: bool, retried: bool = False) -> bool:
         """The 2026-07-28 probe: True when the server is modern (now set up)."""
-        self.era, self.protocol_version = "modern", version
+        self.era, self.protocol_version = ERA_MODERN, version
         try:
             result = self._call("server/discover", {}, None if forced else min(self.probe_timeout, self.timeout),
                                 None)
@@ -241,7 +241,7 @@ class ClientSession(Endpoint):
         return True
 
     def _initialize(self, version: str) -> None:
-        self.era, self.protocol_version = "legacy", version
+        self.era, self.protocol_version = ERA_LEGACY, version
         result = self._call("initialize", {"protocolVersion": version, "capabilities": self.capabilities,
                                            "clientInfo": self.client_info}, None, None)
         answered = result.get("protocolVersion")
@@ -266,7 +266,7 @@ class ClientSession(Endpoint):
 
     def _envelope(self, params: Dict[str, Any], progress_token: Any) -> Dict[str, Any]:
         meta = dict(params.get("_meta") or {})
-        if self.era == "modern":
+        if self.era == ERA_MODERN:
             meta[META_PROTOCOL_VERSION] = self.protocol_version
             meta[META_CLIENT_INFO] = self.client_info
             meta.setdefault(META_CLIENT_CAPABILITIES, self._modern_capabilities)

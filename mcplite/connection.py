@@ -16,7 +16,10 @@ from .jsonrpc import (
 )
 from .errors import Cancelled, ConnectionClosed, MCPError
 from .logs import LazyLogger
-from .protocol import META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS
+from .protocol import (
+    BATCH_VERSIONS, ERA_LEGACY, ERA_MODERN, META_PROTOCOL_VERSION, MODERN_ONLY_METHODS, MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
+)
 from .calls import Call, LegacySession
 from .ports import ChangeListener, Port, refused_here
 from .registry import SubscriptionListener
@@ -33,8 +36,8 @@ Send = Callable[..., None]
 # Answered on the reading thread, never queued behind slow tools: "The receiver MUST
 # respond promptly" to ping, and initialize must be settled before anything that follows.
 _INLINE_METHODS = frozenset(("ping", "initialize", "server/discover"))
-LEGACY = "legacy"
-MODERN = "modern"
+LEGACY = ERA_LEGACY  # (the era a connection settled on)
+MODERN = ERA_MODERN
 
 
 def has_modern_envelope(params: Any) -> bool:
@@ -165,7 +168,7 @@ class ServerConnection(Port, Endpoint):
         if not items:
             reply(error_response(None, MCPError(INVALID_REQUEST, "Invalid Request: empty batch")))
             return
-        if self.era != LEGACY or self.session.protocol_version != "2025-03-26":
+        if self.era != LEGACY or self.session.protocol_version not in BATCH_VERSIONS:
             # Batches exist only in 2025-03-26 (added then, removed in 2025-06-18), and
             # the version is known only after initialize, which "MUST NOT be part of a
             # JSON-RPC batch".

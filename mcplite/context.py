@@ -10,7 +10,7 @@ from .asking import (
 from .calls import Call
 from .errors import Cancelled, TaskStart
 from .jsonrpc import Message, notification
-from .protocol import LOG_LEVELS
+from .protocol import LOG_LEVELS, supports
 
 Emit = Callable[[Message], None]
 LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
@@ -117,7 +117,7 @@ class Context:
         params = {"progressToken": call.request.progress_token, "progress": progress}  # type: Dict[str, Any]
         if total is not None:
             params["total"] = total
-        if message is not None and call.request.version >= "2025-03-26":
+        if message is not None and supports(call.request.version, "progress_message"):
             params["message"] = message
         call.emit(notification("notifications/progress", params))
         return True

@@ -34,9 +34,10 @@ from .jsonrpc import (
 )
 from .errors import MCPError
 from .logs import LazyLogger
+from .loopback import is_loopback_host
 from .protocol import (
-    LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS,
-    SUPPORTED_VERSIONS,
+    ASSUMED_HTTP_VERSION, MCP_NAME_PARAMS, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION,
+    META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS, supports,
 )
 from .calls import Call
 from .ports import Port
@@ -48,16 +49,6 @@ from .workers import WorkerPool
 _http_log = LazyLogger("mcplite.http")
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
-# "If no MCP-Protocol-Version header is received ... the server SHOULD assume protocol
-# version 2025-03-26."
-_ASSUMED_VERSION = "2025-03-26"
-# Methods whose name or URI 2026-07-28 mirrors into Mcp-Name, and the params key it comes from.
-# The tasks extension adds its own: "When tasks/get, tasks/update, or tasks/cancel is sent
-# over the Streamable HTTP transport, the client MUST set the Mcp-Name header ... to the
-# value of params.taskId."
-_NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
-                  "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
 _B64_PREFIX = "=?base64?"
 _B64_SUFFIX = "?="
 
@@ -320,7 +311,7 @@ class HttpSession:
 
     @property
     def version(self) -> str:
-        return self.connection.session.protocol_version or _ASSUMED_VERSION
+        return self.connection.session.protocol_version or ASSUMED_HTTP_VERSION
 
     def send(self, message: Any, about: Any = None) -> None:
         """Where the server's messages go: those about a request onto its POST's exchange
@@ -341,7 +332,7 @@ class HttpSession:
     def close_request_stream(self, call: Call, retry_ms: Optional[int]) -> bool:
         """Close the connection carrying ``call``'s SSE stream, the stream itself going on:
         the client resumes it with a GET and ``Last-Event-ID`` (2025-11-25 polling)."""
-        if self.version < "2025-11-25":
+        if not supports(self.version, "sse_polling"):
             return False  # older clients have no priming event id to resume from
         with self.lock:
             exchange = self.exchanges.get(call.request.id)
@@ -364,7 +355,7 @@ class HttpSession:
             finished = [sid for sid, s in self.streams.items() if s.finished and s.reader is None]
             for sid in finished[:max(0, len(finished) - self.app.kept_streams)]:
                 del self.streams[sid]
-        if self.version >= "2025-11-25":
+        if supports(self.version, "sse_polling"):
             # Priming events only for clients that know them: "Older clients would crash
             # trying to parse empty data as JSON."
             stream.prime(self.app.retry_ms)
@@ -511,7 +502,7 @@ class McpHttpApp:
         if host is None:
             return False  # HTTP/1.1 requires Host
         if self.allowed_hosts is None:
-            return _host_name(host) in _LOOPBACK_NAMES
+            return is_loopback_host(_host_name(host))
         host = host.strip().lower()
         for allowed in self.allowed_hosts:
             if allowed == "*" or allowed == host:
@@ -525,7 +516,8 @@ class McpHttpApp:
     def _origin_allowed(self, origin: str) -> bool:
         origin = origin.strip().lower().rstrip("/")
         if self.allowed_origins is None:
-            return _origin_host(origin) in _LOOPBACK_NAMES
+            found = _origin_host(origin)
+            return found is not None and is_loopback_host(found)
         return "*" in self.allowed_origins or origin in self.allowed_origins
 
     # -- the MCP endpoint ------------------------------------------------------------------
@@ -652,7 +644,7 @@ class McpHttpApp:
         if header_method != method:
             raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Method header %r does not match the body's "
                                             "method %r" % (header_method, method))
-        key = _NAMED_METHODS.get(method)
+        key = MCP_NAME_PARAMS.get(method)
         if key is not None:
             params = message.get("params")
             value = params.get(key) if isinstance(params, dict) else None
@@ -722,7 +714,7 @@ class McpHttpApp:
         initializing = isinstance(message, dict) and message.get("method") == "initialize" and "id" in message
         created = False
         if self.stateless:
-            session = self._ephemeral_session(None if initializing else (header_version or _ASSUMED_VERSION))
+            session = self._ephemeral_session(None if initializing else (header_version or ASSUMED_HTTP_VERSION))
         elif initializing:
             session = self._create_session()
             if session is None:
@@ -892,7 +884,7 @@ class McpHttpApp:
             # One reader per stream: each message goes to exactly one place.
             return _error(409, INVALID_REQUEST, "Conflict: this stream already has a reader",
                           headers=self._session_header(session))
-        if standalone and not last_event and session.version >= "2025-11-25":
+        if standalone and not last_event and supports(session.version, "sse_polling"):
             stream.prime(self.retry_ms)
         session.touch(1)
 

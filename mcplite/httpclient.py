@@ -37,10 +37,12 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from .protocol import ERA_LEGACY, ERA_MODERN, MCP_NAME_PARAMS, META_PROTOCOL_VERSION
 from .ports import ClientAuth, ClientChannel, no_hook
 from .jsonrpc import decode, encode, readable_id
 from .errors import AuthorizationError, ConnectionClosed, HttpError, MCPError, SessionLost, TransportError
 from .logs import LazyLogger
+from .loopback import is_loopback_host
 from .workers import WorkerPool
 
 _httpclient_log = LazyLogger("mcplite.httpclient")
@@ -48,7 +50,6 @@ _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 # The most one message may take, in a JSON body or an SSE event's data (as the stdio client).
 _MAX_SSE_LINE = _MAX_HTTP_MESSAGE = 16 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 characters kept)
-_LOOPBACK_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
 # What a kept-alive connection the server has since closed fails with, before the request
 # could have been read: safe to send again on a new connection.
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
@@ -137,7 +138,7 @@ def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optiona
     (``https_proxy``/``http_proxy``/``all_proxy``, minus ``no_proxy``) - never for a
     loopback host, where a proxy could only be a mistake (it would not reach this machine)."""
     host = parts.hostname or ""
-    if _is_loopback_host(host):
+    if is_loopback_host(host):
         return None
     if proxy is None:
         # (A from-import: "import urllib.request" would make urllib a local name here.)
@@ -154,16 +155,6 @@ def _proxy_for(parts: urllib.parse.SplitResult, proxy: Optional[str]) -> Optiona
     if proxy_parts.scheme != "http" or not proxy_parts.hostname:
         raise ValueError("only http:// proxies are supported (a CONNECT tunnel carries https), not %r" % (proxy,))
     return proxy_parts
-
-
-def _is_loopback_host(host: str) -> bool:
-    if host in _LOOPBACK_HOSTS:
-        return True
-    import ipaddress  # only for a host that is not one of the usual names
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name ("127.example.com" included)
 
 
 def http_exchange(method: str, url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
@@ -388,7 +379,7 @@ class HttpChannel(ClientChannel):
         """The connection is set up: a legacy session opens its GET stream, and the client
         goes on once the server has answered it - a server may drop what it sends there
         (its questions to us) while no stream is open."""
-        if self.era == "legacy" and self.session_id is not None:
+        if self.era == ERA_LEGACY and self.session_id is not None:
             opened = threading.Event()
             if self._pool.submit(lambda: self._listen_standalone(opened)):
                 opened.wait(self._timeout)
@@ -404,7 +395,7 @@ class HttpChannel(ClientChannel):
         params = message.get("params") if isinstance(message, dict) else None
         params = params if isinstance(params, dict) else {}
         meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
-        modern_version = meta.get("io.modelcontextprotocol/protocolVersion")
+        modern_version = meta.get(META_PROTOCOL_VERSION)
         if modern_version is not None:
             version = modern_version
         if version is not None and not (isinstance(message, dict) and message.get("method") == "initialize"):
@@ -412,10 +403,8 @@ class HttpChannel(ClientChannel):
         if modern_version is not None and isinstance(message, dict) and "method" in message:
             method = message["method"]
             headers["Mcp-Method"] = method
-            # (the tasks extension routes its methods by task: "Mcp-Name is the taskId")
-            name = params.get("name") if method in ("tools/call", "prompts/get") else (
-                params.get("uri") if method == "resources/read" else (
-                    params.get("taskId") if method in ("tasks/get", "tasks/update", "tasks/cancel") else None))
+            key = MCP_NAME_PARAMS.get(method)
+            name = params.get(key) if key is not None else None
             if isinstance(name, str):
                 headers["Mcp-Name"] = header_value(name)
             if method == "tools/call":
@@ -437,7 +426,7 @@ class HttpChannel(ClientChannel):
                 conn = self._open.pop(rid, None)
                 if conn is not None:
                     self._cancelled.add(rid)  # its stream is not to be resumed (until its POST ends)
-            if self.era != "modern":
+            if self.era != ERA_MODERN:
                 # In a session the server is told; in 2026-07-28 "the client cancels a
                 # request by closing the stream" - which a session's client does too, as
                 # the server never ends the stream of a request it will not answer.
@@ -533,7 +522,7 @@ class HttpChannel(ClientChannel):
                 # or 404 Not Found)", a client for old servers tries the HTTP+SSE transport.
                 self.initialize_refused = response.status
             sent_session = headers.get("Mcp-Session-Id")
-            if response.status == 404 and sent_session is not None and self.era == "legacy":
+            if response.status == 404 and sent_session is not None and self.era == ERA_LEGACY:
                 # "When a client receives HTTP 404 in response to a request containing an
                 # Mcp-Session-Id, it MUST start a new session": the Client does, and sends
                 # this request again there (the ended session never ran it).
@@ -650,7 +639,7 @@ class HttpChannel(ClientChannel):
         its events, come back for the rest with ``Last-Event-ID`` after the ``retry``
         delay it asked for ("the client SHOULD attempt to resume the stream");
         otherwise the request has failed."""
-        if self.era == "modern" or self.session_id is None or state["last_id"] is None:
+        if self.era == ERA_MODERN or self.session_id is None or state["last_id"] is None:
             self._fail(rid, "the server ended the response stream of request %r without answering it" % (rid,))
             return
         idle_rounds = 0
@@ -765,7 +754,7 @@ class HttpChannel(ClientChannel):
             return
         self._closed = True
         self._closed_event.set()
-        if self.session_id is not None and self.era == "legacy":
+        if self.session_id is not None and self.era == ERA_LEGACY:
             # "Clients that no longer need a particular session ... SHOULD send an HTTP
             # DELETE to the MCP endpoint with the Mcp-Session-Id header."
             conn = None

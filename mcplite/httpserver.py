@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional, Set, Tuple
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
 from .logs import LazyLogger
+from .loopback import is_loopback_host
 from .server import Server
 from .sse import SSE_KEEPALIVE
 
@@ -31,10 +32,6 @@ def _reason(status: int) -> str:
 
 def _status_line(status: int) -> bytes:
     return ("HTTP/1.1 %d %s\r\n" % (status, _reason(status))).encode("latin-1")
-
-
-def _is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
 
 
 class _McpRequestHandler(BaseHTTPRequestHandler):
@@ -335,10 +332,10 @@ def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
     answer on stderr (see tracing.py). Refuses a non-loopback address unless ``allowed_hosts`` (or
     ``allowed_origins``) says which names the server answers to: without that, any web
     page could reach it by DNS rebinding."""
-    if not _is_loopback(host) and options.get("allowed_hosts") is None and options.get("allowed_origins") is None:
+    if not is_loopback_host(host) and options.get("allowed_hosts") is None and options.get("allowed_origins") is None:
         raise ValueError("refusing to bind %r, which is not a loopback address, without allowed_hosts and "
                          "allowed_origins: say which Host and Origin values this server answers to" % host)
-    if options.get("allowed_hosts") is None and not _is_loopback(host):
+    if options.get("allowed_hosts") is None and not is_loopback_host(host):
         options["allowed_hosts"] = ["*"] if options.get("allowed_origins") is not None else None
     tracer = None
     if trace is not None and trace is not False:

@@ -41,6 +41,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from .errors import AuthorizationError, TransportError
 from .ports import ClientAuth
 from .logs import LazyLogger
+from .loopback import is_loopback_host
 
 _oauth_log = LazyLogger("mcplite.oauth")
 
@@ -59,7 +60,6 @@ _AUTH_ITEM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)'
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" -
 # what an access token must be to travel in "Authorization: Bearer" (or DPoP).
 _OAUTH_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1"))
 
 
 def _sha256(data: bytes) -> bytes:
@@ -148,7 +148,7 @@ def _require_secure(url: Any, what: str) -> str:
     for a loopback host only (a development server)."""
     parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
     if parts is None or not parts.hostname or not (
-            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
+            parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or ""))):
         raise AuthorizationError("the %s %r is not an https URL" % (what, url))
     return url
 

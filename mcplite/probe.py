@@ -49,7 +49,7 @@ from .cli import (
 )
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
-    META_SERVER_INFO,
+    META_SERVER_INFO, supports,
 )
 
 _PROBE_MODERN = "modern"
@@ -1332,7 +1332,7 @@ def _probe_http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http
         else:
             board.warned("session-unknown", "an unknown Mcp-Session-Id got %s (a client re-initializes on 404 "
                                             "only)" % answer.head())
-    if version < "2025-06-18":
+    if not supports(version, "protocol_version_header"):
         board.skipped("protocol-version-header", "the session's version %s has no MCP-Protocol-Version header"
                       % version)
     else:
@@ -1349,7 +1349,7 @@ def _probe_http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http
     answer = http.post(settings.initialize(8), {"Origin": _PROBE_BAD_ORIGIN}, 8)
     if answer.headers.get("mcp-session-id"):
         sessions.append(answer.headers["mcp-session-id"])
-    _probe_http_origin(board, answer, settings.legacy_version >= "2025-11-25")
+    _probe_http_origin(board, answer, supports(settings.legacy_version, "origin_403"))
     answer = http.post(settings.initialize(9, _PROBE_BOGUS_VERSION), {}, 9)
     if answer.headers.get("mcp-session-id"):
         sessions.append(answer.headers["mcp-session-id"])

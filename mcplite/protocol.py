@@ -23,14 +23,56 @@ META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 
+# The two eras, by name (what ``Client.era`` says, and a connection decides once).
+ERA_LEGACY = "legacy"
+ERA_MODERN = "modern"
+
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+# The protocol version each feature arrived in: code asks ``supports(version, feature)``
+# instead of comparing dates itself. (Versions are ISO dates, so "arrived in or before" is a
+# string comparison.)
+FEATURES = {
+    "audio": "2025-03-26",                   # audio content blocks
+    "tool_annotations": "2025-03-26",
+    "progress_message": "2025-03-26",        # notifications/progress "message"
+    "completions_capability": "2025-03-26",  # completion/complete existed before its capability
+    "titles": "2025-06-18",                  # "title" on tools, resources, prompts, implementations
+    "structured_content": "2025-06-18",      # structuredContent and outputSchema
+    "resource_links": "2025-06-18",          # resource_link content blocks
+    "list_meta": "2025-06-18",               # _meta on the entries of list results
+    "elicitation": "2025-06-18",
+    "protocol_version_header": "2025-06-18",  # MCP-Protocol-Version on every HTTP request
+    "icons": "2025-11-25",
+    "implementation_details": "2025-11-25",  # description and websiteUrl of an implementation
+    "url_elicitation": "2025-11-25",
+    "sampling_tools": "2025-11-25",
+    "sampling_context": "2025-11-25",        # the sampling.context capability for includeContext
+    "sse_polling": "2025-11-25",             # SSE priming events, and closing a stream to resume later
+    "origin_403": "2025-11-25",              # a bad Origin "MUST" get 403 (before: "MUST validate")
+}
+# Over Streamable HTTP, 2026-07-28 mirrors a request's name or URI into the Mcp-Name header:
+# the methods that have one, and the params key it comes from. The tasks extension adds its
+# own: "When tasks/get, tasks/update, or tasks/cancel is sent over the Streamable HTTP
+# transport, the client MUST set the Mcp-Name header ... to the value of params.taskId."
+MCP_NAME_PARAMS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+                   "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
+# "If no MCP-Protocol-Version header is received ... the server SHOULD assume protocol
+# version 2025-03-26."
+ASSUMED_HTTP_VERSION = "2025-03-26"
+# JSON-RPC batches: in 2025-03-26 only (added then, removed in 2025-06-18).
+BATCH_VERSIONS = ("2025-03-26",)
+
+
+def supports(version: str, feature: str) -> bool:
+    """Whether protocol ``version`` has ``feature`` (a key of ``FEATURES``)."""
+    return version >= FEATURES[feature]
 
 # Methods that exist only in one era. Anything else is shared.
 LEGACY_ONLY_METHODS = frozenset((
     "initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe",
 ))
 MODERN_ONLY_METHODS = frozenset(("server/discover", "subscriptions/listen"))
-# Versions are ISO dates: "version >= '2025-06-18'" reads as "2025-06-18 or later".
 
 
 # ---------------------------------------------------------------------------
@@ -138,14 +180,14 @@ def content_for_version(blocks: Sequence[Dict[str, Any]], version: str) -> List[
     Audio arrived in 2025-03-26 and resource links in 2025-06-18; an older client's schema
     has no such block, so each becomes a text block that says what it was.
     """
-    if version >= "2025-06-18":
+    if supports(version, "resource_links"):
         return list(blocks)
     out = []
     for block in blocks:
         kind = block.get("type")
         if kind == "resource_link":
             out.append({"type": "text", "text": "resource: %s" % block.get("uri")})
-        elif kind == "audio" and version < "2025-03-26":
+        elif kind == "audio" and not supports(version, "audio"):
             out.append({"type": "text", "text": "[audio content (%s) omitted: needs protocol 2025-03-26]"
                         % block.get("mimeType")})
         else:

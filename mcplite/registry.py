@@ -17,7 +17,7 @@ from .context import Context
 from .errors import MCPError
 from .jsonrpc import INVALID_PARAMS, Message, notification
 from .ports import ChangeListener
-from .protocol import META_SUBSCRIPTION_ID
+from .protocol import META_SUBSCRIPTION_ID, supports
 from .schema import FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for
 from .tasks import TASK_SUPPORT
 
@@ -77,17 +77,17 @@ class Tool(Handler):
 
     def describe(self, version: str) -> Dict[str, Any]:
         entry = {"name": self.name}  # type: Dict[str, Any]
-        if version >= "2025-06-18":
+        if supports(version, "titles"):
             put_given(entry, "title", self.title)
         put_given(entry, "description", self.description)
         entry["inputSchema"] = self.input_schema
-        if version >= "2025-06-18":
+        if supports(version, "structured_content"):
             put_given(entry, "outputSchema", self.output_schema)
-        if version >= "2025-03-26":
+        if supports(version, "tool_annotations"):
             put_given(entry, "annotations", self.annotations)
-        if version >= "2025-11-25":
+        if supports(version, "icons"):
             put_given(entry, "icons", self.icons)
-        if version >= "2025-06-18":
+        if supports(version, "list_meta"):
             put_given(entry, "_meta", self.meta)
         return entry
 
@@ -146,14 +146,14 @@ class ResourceTemplate(Handler):
 
 
 def _common_fields(entry: Dict[str, Any], item: Any, version: str) -> None:
-    if version >= "2025-06-18":
+    if supports(version, "titles"):
         put_given(entry, "title", item.title)
     put_given(entry, "description", item.description)
     put_given(entry, "mimeType", item.mime_type)
     put_given(entry, "annotations", item.annotations)
-    if version >= "2025-11-25":
+    if supports(version, "icons"):
         put_given(entry, "icons", item.icons)
-    if version >= "2025-06-18":
+    if supports(version, "list_meta"):
         put_given(entry, "_meta", item.meta)
 
 
@@ -205,14 +205,14 @@ class Prompt(Handler):
 
     def describe(self, version: str) -> Dict[str, Any]:
         entry = {"name": self.name}  # type: Dict[str, Any]
-        if version >= "2025-06-18":
+        if supports(version, "titles"):
             put_given(entry, "title", self.title)
         put_given(entry, "description", self.description)
         if self.arguments:
             entry["arguments"] = self.arguments
-        if version >= "2025-11-25":
+        if supports(version, "icons"):
             put_given(entry, "icons", self.icons)
-        if version >= "2025-06-18":
+        if supports(version, "list_meta"):
             put_given(entry, "_meta", self.meta)
         return entry
 

@@ -14,7 +14,7 @@ from .calls import Call, LegacySession
 from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
-from .protocol import MODERN_VERSIONS, SUPPORTED_VERSIONS
+from .protocol import MODERN_VERSIONS, SUPPORTED_VERSIONS, supports
 from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, put_given
 from .sealing import Sealer
 from .tasks import TASKS_EXTENSION, TaskStore
@@ -265,9 +265,9 @@ class Server:
 
     def server_info(self, version: str) -> Dict[str, Any]:
         info = {"name": self.name, "version": self.version}  # type: Dict[str, Any]
-        if version >= "2025-06-18":
+        if supports(version, "titles"):
             put_given(info, "title", self.title)
-        if version >= "2025-11-25":
+        if supports(version, "implementation_details"):
             put_given(info, "description", self.description)
             put_given(info, "websiteUrl", self.website_url)
             put_given(info, "icons", self.icons)
@@ -278,7 +278,7 @@ class Server:
         them. A legacy session that ends with its request (stateless HTTP) can hear of no
         change, so it is promised none."""
         caps = {"logging": {}}  # type: Dict[str, Any]
-        if self.registry.completions and version >= "2025-03-26":
+        if self.registry.completions and supports(version, "completions_capability"):
             caps["completions"] = {}  # 2024-11-05 had completion/complete but no capability for it
         # Registrations can change at run time (add_tool, remove_tool...), and every session
         # hears of it: legacy ones by notifications, 2026-07-28 ones on subscriptions/listen.
