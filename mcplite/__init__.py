@@ -20,12 +20,11 @@ from .errors import (
     SessionLost, TaskCancelled, ToolError, TransportError, UrlElicitationRequired,
 )
 from .protocol import (
-    LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, audio,
-    embedded_resource, image, resource_contents, resource_link, text,
+    LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION,
+    audio, embedded_resource, image, resource_contents, resource_link, text,
 )
 from .context import Context
 from .server import Server
-from .tasks import TASKS_EXTENSION
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
-"""The client's channels to a server it runs itself: in this process (``MemoryChannel``, a
-``Server`` reached through the same JSON-RPC code as a pipe) or in a child process
-(``StdioChannel``, newline-delimited JSON-RPC over its stdin and stdout). The HTTP channels
-are in httpclient.py; what every channel offers the ``Client`` is ``ports.ClientChannel``.
+"""The client's channel to a server it runs as a child process (``StdioChannel``):
+newline-delimited JSON-RPC over its stdin and stdout. The HTTP channels are in httpclient.py,
+the in-memory one in memory.py; what every channel offers the ``Client`` is
+``ports.ClientChannel``.
 """
 
 import io
@@ -12,51 +12,12 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .errors import ConnectionClosed, MCPError
-from .jsonrpc import decode, encode, encode_outgoing
+from .jsonrpc import decode, encode
 from .logs import LazyLogger
 from .ports import ClientChannel, no_hook
 from .processes import ChildProcess
-from .workers import WorkerPool
 
 _channels_log = LazyLogger("mcplite.client")
-
-
-class MemoryChannel(ClientChannel):
-    """A ``Server`` in this process, through the same JSON-RPC code as a pipe: each message
-    is encoded and decoded again, so what the client sees is what a pipe would carry."""
-
-    def __init__(self, server: Any) -> None:
-        super().__init__()
-        from .connection import ServerConnection  # the client alone never needs the server side
-        self.pool = WorkerPool(server.max_workers)
-        self.connection = ServerConnection(server, self._from_server, self.pool)
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def _from_server(self, message: Any, about: Any = None) -> None:
-        if about is not None and about.cancelled:
-            return
-        data = encode_outgoing(message)
-        if not self._closed:
-            decoded = decode(data)
-            if self.tracer is not None:
-                self.tracer.message("<-", decoded, data)
-            self.on_message(decoded)
-
-    def send(self, message: Any) -> None:
-        if self._closed:
-            raise ConnectionClosed("the client is closed")
-        data = encode(message)
-        if self.tracer is not None:
-            self.tracer.message("->", message, data)
-        self.connection.receive_data(data)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.connection.close()
-            self.pool.shutdown(2.0)
-            self.on_close(ConnectionClosed("the client is closed"))
 
 
 class StdioChannel(ClientChannel):

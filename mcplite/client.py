@@ -17,7 +17,7 @@ force one. ``protocol_version=`` asks for one version exactly.
 
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .channels import MemoryChannel, StdioChannel
+from .channels import StdioChannel
 from .clientsession import ClientSession
 from .errors import MCPError, ProtocolError, SessionLost, TransportError
 from .jsonrpc import notification
@@ -76,6 +76,7 @@ class Client(ClientSession):
         if _channel is None:
             if app is None:
                 raise TypeError("Client(app) needs a Server; use Client.stdio(argv) for a server process")
+            from .memory import MemoryChannel  # (only a client of a Server in this process loads the server side)
             _channel = MemoryChannel(app)
         _channel.tracer = tracer
         self.max_rounds = max_rounds

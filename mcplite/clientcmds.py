@@ -439,7 +439,7 @@ def _cc_call_tool(client: Any, name: str, arguments: Dict[str, Any], progress: C
     """``tools/call``, as a task when the tool can only run as one (the server said so with
     -32021 naming the tasks extension): waited for, its questions asked of the user."""
     from .jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
-    from .tasks import TASKS_EXTENSION
+    from .protocol import TASKS_EXTENSION
     try:
         return client.call_tool(name, arguments, progress=progress)
     except MCPError as exc:

@@ -19,8 +19,9 @@ from .jsonrpc import (
 from .logs import LazyLogger
 from .ports import ClientChannel
 from .protocol import (
-    ERA_LEGACY, ERA_MODERN, LATEST_LEGACY_VERSION, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO,
-    META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID, MODERN_VERSIONS,
+    ERA_LEGACY, ERA_MODERN, LATEST_LEGACY_VERSION, TASKS_EXTENSION, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID,
+    MODERN_VERSIONS,
 )
 from .workers import WorkerPool
 
@@ -148,7 +149,6 @@ class ClientSession(Endpoint):
 
     def capabilities_with_tasks(self, tasks: bool) -> Dict[str, Any]:
         """The capabilities declared, with the tasks extension in them or not."""
-        from .tasks import TASKS_EXTENSION
         extensions = dict(self.capabilities.get("extensions") or {})
         if tasks:
             extensions.setdefault(TASKS_EXTENSION, {})

@@ -1,7 +1,8 @@
-"""An in-memory connection to a Server, through the same code as stdio (for tests).
+"""In-memory connections to a Server, through the same code as stdio: ``MemoryChannel``, the
+channel of ``Client(app)``, and ``MemoryConnection``, a bare client end for tests.
 
 Every message is encoded to bytes and decoded again on each side, exactly as on a pipe,
-so what a test sees is what a real client would see.
+so what a client sees is what a real one would see.
 """
 
 import queue
@@ -10,7 +11,8 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from .connection import ServerConnection
 from .jsonrpc import Message, decode, encode, encode_outgoing, error_response
-from .errors import MCPError
+from .errors import ConnectionClosed, MCPError
+from .ports import ClientChannel
 from .server import Server
 from .workers import WorkerPool
 
@@ -108,3 +110,40 @@ class MemoryConnection:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class MemoryChannel(ClientChannel):
+    """A ``Server`` in this process, through the same JSON-RPC code as a pipe: each message
+    is encoded and decoded again, so what the client sees is what a pipe would carry."""
+
+    def __init__(self, server: Any) -> None:
+        super().__init__()
+        self.pool = WorkerPool(server.max_workers)
+        self.connection = ServerConnection(server, self._from_server, self.pool)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _from_server(self, message: Any, about: Any = None) -> None:
+        if about is not None and about.cancelled:
+            return
+        data = encode_outgoing(message)
+        if not self._closed:
+            decoded = decode(data)
+            if self.tracer is not None:
+                self.tracer.message("<-", decoded, data)
+            self.on_message(decoded)
+
+    def send(self, message: Any) -> None:
+        if self._closed:
+            raise ConnectionClosed("the client is closed")
+        data = encode(message)
+        if self.tracer is not None:
+            self.tracer.message("->", message, data)
+        self.connection.receive_data(data)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.connection.close()
+            self.pool.shutdown(2.0)
+            self.on_close(ConnectionClosed("the client is closed"))

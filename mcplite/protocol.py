@@ -23,6 +23,10 @@ META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 
+# The tasks extension (SEP-2663): declared by a client under capabilities.extensions, in each
+# 2026-07-28 request that may use it.
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+
 # The two eras, by name (what ``Client.era`` says, and a connection decides once).
 ERA_LEGACY = "legacy"
 ERA_MODERN = "modern"

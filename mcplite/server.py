@@ -14,10 +14,10 @@ from .calls import Call, LegacySession
 from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
-from .protocol import MODERN_VERSIONS, SUPPORTED_VERSIONS, supports
+from .protocol import MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
 from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, put_given
 from .sealing import Sealer
-from .tasks import TASKS_EXTENSION, TaskStore
+from .tasks import TaskStore
 
 
 class Server:

@@ -15,9 +15,9 @@ from typing import Any, Dict, Optional, Tuple
 
 from .asking import answer_problem
 from .errors import Cancelled, MCPError
+from .protocol import TASKS_EXTENSION
 from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT
 
-TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 TASK_SUPPORT = ("optional", "required")
 
 _WORKING = "working"

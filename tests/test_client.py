@@ -29,7 +29,8 @@ from asking_app import make_asking_app
 from interop_support import sdk_python_fixture
 from kitchen_app import make_kitchen_app
 from mcplite import ConnectionClosed, MCPError, ProtocolError, RequestTimeout, TransportError
-from mcplite.channels import MemoryChannel, StdioChannel
+from mcplite.channels import StdioChannel
+from mcplite.memory import MemoryChannel
 from mcplite.client import Client
 from mcplite.clientsession import DEFAULT_CLIENT_INFO
 

@@ -1,0 +1,156 @@
+"""The layers of mcplite, and a check that every import keeps to them.
+
+LAYERS is the living architecture (docs/architecture.md explains it): each module belongs to
+one layer, and may import (at import time or lazily, inside a function) only modules of its
+own layer or of a layer below. The imports form no cycle. The few exceptions are listed in
+ALLOWED with the reason for each. A new module must be given a layer here.
+"""
+
+import ast
+import os
+from typing import Dict, List, Set, Tuple
+
+import pytest
+
+# They read the package's sources, which the copy scripts/test_vendored tests has not (the one
+# file is checked there); the package runs them in every other CI step.
+pytestmark = pytest.mark.skipif(bool(os.environ.get("MCPLITE_VENDORED")),
+                                reason="MCPLITE_VENDORED: the package's sources are not in the vendored copy")
+
+PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mcplite")
+
+# Bottom up. Each layer knows only itself and what is below it.
+LAYERS = [
+    # Standalone helpers: no MCP, and nothing of the package but each other.
+    ("foundation", {"errors", "logs", "loopback", "schema", "sealing", "es256", "workers", "processes", "tracing",
+                    "protocol"}),
+    # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
+    ("wire", {"jsonrpc", "sse"}),
+    # The declared interfaces between the protocol and the transports, and what one request is.
+    ("ports", {"ports", "calls", "auth"}),
+    # The server's protocol: asking the client, tasks, the handler's Context, registrations,
+    # results, one handler per method, the Server facade.
+    ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
+    # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
+    ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver"}),
+    # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
+    ("client", {"clientsession", "client", "channels", "httpclient", "oauth", "taskwait"}),
+    # The tools built on all of that: the command line, the compliance probe, the recorder,
+    # the one-file builder.
+    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "__main__"}),
+    # The package: its public names, some loaded on first use.
+    ("package", {"__init__"}),
+]
+
+# (importer, imported): the upward or circular imports that are allowed, and why.
+ALLOWED = {
+    # Server.run / run_in_thread: a server starts itself on a transport, and the transports
+    # serve a Server. Imported inside those two methods only.
+    ("server", "stdio"): "Server.run",
+    ("server", "httpserver"): "Server.run_in_thread",
+    # The command line registers its commands by importing their modules when a command runs;
+    # those modules use the command line's shared helpers.
+    ("cli", "clientcmds"): "command registration",
+    ("cli", "probe"): "command registration",
+    ("cli", "recording"): "command registration",
+    ("cli", "vendor"): "command registration",
+    ("clientcmds", "rawcmd"): "command registration",
+    ("clientcmds", "shell"): "command registration",
+}
+
+
+def _imports(module: str) -> List[Tuple[str, int, bool]]:
+    """The package modules ``module`` imports: (name, line, lazy?)."""
+    path = os.path.join(PACKAGE, module + ".py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    found = []  # type: List[Tuple[str, int, bool]]
+
+    def visit(node: ast.AST, lazy: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ImportFrom) and child.level == 1:
+                # (``from . import client``: only the package's own lazy __getattr__ does that)
+                targets = [child.module] if child.module else [alias.name for alias in child.names]
+                found.extend((target, child.lineno, lazy) for target in targets)
+            elif isinstance(child, ast.Import) and any(a.name.split(".")[0] == "mcplite" for a in child.names):
+                raise AssertionError("%s:%d: imports the package by name (a vendored copy may be renamed)"
+                                     % (module, child.lineno))
+            visit(child, lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    visit(tree, False)
+    return found
+
+
+def _modules() -> List[str]:
+    return sorted(name[:-3] for name in os.listdir(PACKAGE) if name.endswith(".py"))
+
+
+def _layer_of() -> Dict[str, int]:
+    rank = {}  # type: Dict[str, int]
+    for index, (_, members) in enumerate(LAYERS):
+        for member in members:
+            assert member not in rank, "%s is in two layers" % member
+            rank[member] = index
+    return rank
+
+
+def test_every_module_has_a_layer():
+    rank = _layer_of()
+    assert sorted(set(_modules()) - set(rank)) == [], "give these modules a layer in tests/test_layers.py"
+    assert sorted(set(rank) - set(_modules())) == [], "these modules in LAYERS no longer exist"
+
+
+def test_imports_go_down_or_stay_in_their_layer():
+    rank = _layer_of()
+    upward = []
+    for module in _modules():
+        for target, line, lazy in _imports(module):
+            if rank[target] > rank[module] and (module, target) not in ALLOWED:
+                upward.append("mcplite/%s.py:%d imports %s (%s) from below, in %s%s" % (
+                    module, line, target, LAYERS[rank[target]][0], LAYERS[rank[module]][0],
+                    " (lazily)" if lazy else ""))
+    assert upward == []
+
+
+def test_no_import_cycles():
+    graph = {}  # type: Dict[str, Set[str]]
+    for module in _modules():
+        graph[module] = {target for target, _, _ in _imports(module)
+                         if (module, target) not in ALLOWED and target != module}
+    # Depth-first search for a back edge; the first cycle found is the message.
+    state = {}  # type: Dict[str, int]   # 1 on the path, 2 done
+    path = []  # type: List[str]
+
+    def walk(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for following in sorted(graph[node]):
+            if state.get(following) == 1:
+                cycle = path[path.index(following):] + [following]
+                pytest.fail("an import cycle: %s" % " -> ".join(cycle))
+            if following not in state:
+                walk(following)
+        path.pop()
+        state[node] = 2
+    for module in sorted(graph):
+        if module not in state:
+            walk(module)
+
+
+def test_every_allowed_exception_is_still_needed():
+    imports = {(module, target) for module in _modules() for target, _, _ in _imports(module)}
+    assert sorted(set(ALLOWED) - imports) == [], "these ALLOWED imports no longer exist: drop them"
+
+
+def test_the_checks_can_fail(tmp_path, monkeypatch):
+    # The same checks on a made-up package with an upward import and a cycle.
+    (tmp_path / "errors.py").write_text("from .server import Server\n")
+    (tmp_path / "server.py").write_text("def f():\n    from .errors import X\n")
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", str(tmp_path))
+    monkeypatch.setattr(__import__(__name__), "LAYERS", [("low", {"errors"}), ("high", {"server"})])
+    monkeypatch.setattr(__import__(__name__), "ALLOWED", {})
+    with pytest.raises(AssertionError) as info:
+        test_imports_go_down_or_stay_in_their_layer()
+    assert "mcplite/errors.py:1 imports server (high) from below, in low" in str(info.value)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        test_no_import_cycles()
+    assert "errors -> server -> errors" in str(failed.value)
