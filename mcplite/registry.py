@@ -52,10 +52,10 @@ class Handler:
 
 
 class Tool(Handler):
-    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
-                 description: Optional[str], annotations: Optional[Dict[str, Any]],
-                 output_schema: Optional[Dict[str, Any]], wrap_output: bool,
-                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]],
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, *, name: str, title: Optional[str] = None,
+                 description: Optional[str] = None, annotations: Optional[Dict[str, Any]] = None,
+                 output_schema: Optional[Dict[str, Any]] = None, wrap_output: bool = False,
+                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
                  input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
                  task_start: str = "call") -> None:
         super().__init__(fn, shape)
@@ -93,10 +93,10 @@ class Tool(Handler):
 
 
 class Resource(Handler):
-    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, uri: str, name: str,
-                 title: Optional[str], description: Optional[str], mime_type: Optional[str],
-                 size: Optional[int], annotations: Optional[Dict[str, Any]],
-                 icons: Optional[List[Dict[str, Any]]], meta: Optional[Dict[str, Any]]) -> None:
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, *, uri: str, name: str,
+                 title: Optional[str] = None, description: Optional[str] = None, mime_type: Optional[str] = None,
+                 size: Optional[int] = None, annotations: Optional[Dict[str, Any]] = None,
+                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(fn, shape)
         self.uri = uri
         self.name = name
@@ -116,10 +116,10 @@ class Resource(Handler):
 
 
 class ResourceTemplate(Handler):
-    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, uri_template: str, name: str,
-                 title: Optional[str], description: Optional[str], mime_type: Optional[str],
-                 annotations: Optional[Dict[str, Any]], icons: Optional[List[Dict[str, Any]]],
-                 meta: Optional[Dict[str, Any]]) -> None:
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, *, uri_template: str, name: str,
+                 title: Optional[str] = None, description: Optional[str] = None, mime_type: Optional[str] = None,
+                 annotations: Optional[Dict[str, Any]] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                 meta: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(fn, shape)
         self.uri_template = uri_template
         self.name = name
@@ -183,9 +183,9 @@ def is_template(uri: str) -> bool:
 
 
 class Prompt(Handler):
-    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, name: str, title: Optional[str],
-                 description: Optional[str], icons: Optional[List[Dict[str, Any]]],
-                 meta: Optional[Dict[str, Any]]) -> None:
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, *, name: str, title: Optional[str] = None,
+                 description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
+                 meta: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(fn, shape)
         self.name = name
         self.title = title
@@ -331,8 +331,9 @@ class Registry:
             raise ValueError("tool %r: task_start must be 'call' or 'handler', not %r" % (tool_name, task_start))
         if description is None:
             description = shape.description or None
-        tool = Tool(fn, shape, tool_name, title, description,
-                    annotations, output_schema, wrap, icons, meta, input_schema, task, task_start)
+        tool = Tool(fn, shape, name=tool_name, title=title, description=description, annotations=annotations,
+                    output_schema=output_schema, wrap_output=wrap, icons=icons, meta=meta, input_schema=input_schema,
+                    task=task, task_start=task_start)
         with self.lock:
             if tool_name in self.tools:
                 raise ValueError("a tool named %r is already registered" % tool_name)
@@ -370,7 +371,8 @@ class Registry:
             if extra:
                 raise TypeError("resource template %r: parameters %s are not template variables and have no default"
                                 % (uri, ", ".join(repr(p) for p in extra)))
-            template = ResourceTemplate(fn, shape, uri, label, title, desc, mime_type, annotations, icons, meta)
+            template = ResourceTemplate(fn, shape, uri_template=uri, name=label, title=title, description=desc,
+                                        mime_type=mime_type, annotations=annotations, icons=icons, meta=meta)
             template.arg_parsers = {v: _string_argument_parser(v, shape.input_schema.get("properties", {}).get(v, {}))
                                     for v in variables if v in params}
             with self.lock:
@@ -383,7 +385,8 @@ class Registry:
         if required:
             raise TypeError("resource %r: a resource without {variables} in its URI takes no arguments, "
                             "but the function requires %s" % (uri, ", ".join(repr(p) for p in required)))
-        resource = Resource(fn, shape, uri, label, title, desc, mime_type, size, annotations, icons, meta)
+        resource = Resource(fn, shape, uri=uri, name=label, title=title, description=desc, mime_type=mime_type,
+                            size=size, annotations=annotations, icons=icons, meta=meta)
         with self.lock:
             if uri in self.resources:
                 raise ValueError("a resource %r is already registered" % uri)
@@ -412,8 +415,9 @@ class Registry:
         if not prompt_name:
             raise ValueError("a prompt needs a name")
         shape = describe_function(fn, "prompt", (Context,))
-        prompt = Prompt(fn, shape, prompt_name, title,
-                        description if description is not None else (shape.description or None), icons, meta)
+        if description is None:
+            description = shape.description or None
+        prompt = Prompt(fn, shape, name=prompt_name, title=title, description=description, icons=icons, meta=meta)
         with self.lock:
             if prompt_name in self.prompts:
                 raise ValueError("a prompt named %r is already registered" % prompt_name)
