@@ -24,8 +24,7 @@ from .jsonrpc import (
     INVALID_PARAMS, INVALID_REQUEST, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT, notification,
 )
 from .errors import Cancelled, ConnectionClosed, InputRequired, MCPError, UrlElicitationRequired
-from .auth import principal_identity
-from .calls import Rounds
+from .calls import Rounds, principal_identity
 from .ports import refused_here
 from .protocol import supports
 from .schema import compile_schema

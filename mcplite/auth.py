@@ -30,19 +30,6 @@ class AccessToken:
         return "AccessToken(subject=%r, client_id=%r, scopes=%r)" % (self.subject, self.client_id, sorted(self.scopes))
 
 
-def principal_identity(principal: Any) -> Optional[str]:
-    """Who a request's principal is, for what must stay with its holder (a task, a sealed
-    ``requestState``): the token's subject, else its client id; None when it names neither
-    (or there is no principal)."""
-    if principal is None:
-        return None
-    if isinstance(principal, dict):
-        found = principal.get("subject") or principal.get("sub") or principal.get("client_id")
-    else:
-        found = getattr(principal, "subject", None) or getattr(principal, "client_id", None)
-    return found if isinstance(found, str) else None
-
-
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

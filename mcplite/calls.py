@@ -108,3 +108,16 @@ def progress_token_of(params: Dict[str, Any]) -> Any:
     if isinstance(token, str) or (isinstance(token, int) and not isinstance(token, bool)):
         return token
     return None
+
+
+def principal_identity(principal: Any) -> Optional[str]:
+    """Who a request's principal is, for what must stay with its holder (a task, a sealed
+    ``requestState``): the token's subject, else its client id; None when it names neither
+    (or there is no principal)."""
+    if principal is None:
+        return None
+    if isinstance(principal, dict):
+        found = principal.get("subject") or principal.get("sub") or principal.get("client_id")
+    else:
+        found = getattr(principal, "subject", None) or getattr(principal, "client_id", None)
+    return found if isinstance(found, str) else None

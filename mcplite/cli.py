@@ -192,10 +192,14 @@ def _cli_parser() -> Any:
 
     vendor = commands.add_parser(
         "vendor", help="write DIR/mcplite.py, the whole package as one file",
-        description="Write DIR/mcplite.py (DIR is created if missing): the whole package as one "
+        description="Write DIR/mcplite.py (DIR is created if missing): the package as one "
                     "self-contained module, to copy where nothing gets installed. It works "
-                    "renamed, or inside another package.")
+                    "renamed, or inside another package. --parts keeps only what you need: "
+                    "server,stdio for a stdio server, server,http, client...")
     vendor.add_argument("dir", metavar="DIR", help="the directory to write mcplite.py into")
+    vendor.add_argument("--parts", default="all", metavar="PARTS",
+                        help="comma-separated parts to hold, with the parts they need: core, server, tasks, "
+                             "memory, stdio, http, trace, client, cli, or all (default)")
     vendor.add_argument("--force", action="store_true",
                         help="overwrite DIR/mcplite.py even if this command did not write it")
     vendor.set_defaults(run=_cli_vendor)
@@ -439,10 +443,15 @@ def _cli_vendor(args: Any) -> int:
         raise CliFailure(CLI_EXIT_FAILED, "this is already the one-file mcplite; copy the file itself "
                                           "(the command needs the package's sources)")
     try:
-        path = build(args.dir, force=args.force)
+        parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+        if not parts:
+            raise CliFailure(CLI_EXIT_USAGE, "--parts names no part")
+        path = build(args.dir, force=args.force, parts=parts)
     except (VendorError, OSError) as exc:
         raise CliFailure(CLI_EXIT_FAILED, str(exc))
-    print("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
+    with open(path, "rb") as f:
+        lines = f.read().count(b"\n")
+    print("wrote %s (%d bytes, %d lines)" % (path, os.path.getsize(path), lines))
     return CLI_EXIT_OK
 
 

@@ -13,28 +13,32 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .asking import input_required_result, load_answers, url_elicitation_round
-from .auth import principal_identity
-from .calls import Call, LegacySession, Request, progress_token_of
+from .calls import Call, LegacySession, Request, principal_identity, progress_token_of
 from .context import LOG_RANK
 from .errors import (
     Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
 )
 from .jsonrpc import (
-    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
-    UNSUPPORTED_PROTOCOL_VERSION, Message, error_response, result_response,
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, MISSING_REQUIRED_CLIENT_CAPABILITY,
+    RESOURCE_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION, Message, error_response, result_response,
 )
 from .logs import LazyLogger
 from .ports import Port
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS, MODERN_VERSIONS,
-    SUPPORTED_VERSIONS,
+    SUPPORTED_VERSIONS, TASKS_EXTENSION, declares_tasks,
 )
 from .registry import Registry, Tool, Handler, put_given
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
-from .tasks import declares_tasks, missing_tasks_capability
 
 _dispatch_log = LazyLogger("mcplite.server")
+
+
+def _missing_tasks_capability(what: str) -> MCPError:
+    return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    "Missing required client capability: %s needs the %s extension" % (what, TASKS_EXTENSION),
+                    {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
 
 # Results 2026-07-28 puts caching hints on (``ttlMs``, ``cacheScope``).
 _CACHEABLE = frozenset((
@@ -375,7 +379,7 @@ class Dispatcher:
                 # "If a server is unable to service a request to a client that does not
                 # declare this extension capability without returning CreateTaskResult, the
                 # server MUST return an error with the code -32021".
-                raise missing_tasks_capability("tool %s" % name)
+                raise _missing_tasks_capability("tool %s" % name)
         return self._run_tool(tool, arguments, call)
 
     def _run_tool(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
@@ -450,7 +454,7 @@ class Dispatcher:
         if not declares_tasks(call.request.client_capabilities):
             # "Servers MUST return this error for non-declaring clients issuing tasks/get,
             # tasks/update, and tasks/cancel requests."
-            raise missing_tasks_capability(call.request.method)
+            raise _missing_tasks_capability(call.request.method)
         return self._server.tasks.find(call.request.params.get("taskId"), _principal_key(call.request.principal))
 
     def _get_task(self, call: Call) -> Dict[str, Any]:

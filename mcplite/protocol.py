@@ -26,6 +26,16 @@ META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 # The tasks extension (SEP-2663): declared by a client under capabilities.extensions, in each
 # 2026-07-28 request that may use it.
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+# What a tool's ``task`` may say: a call may, or must, become a task.
+TASK_SUPPORT = ("optional", "required")
+
+
+def declares_tasks(capabilities: Any) -> bool:
+    """Whether a request's client capabilities declare the tasks extension: "A server MUST NOT
+    return CreateTaskResult to a client that did not include the extension capability on its
+    request, regardless of prior declarations"."""
+    extensions = capabilities.get("extensions") if isinstance(capabilities, dict) else None
+    return isinstance(extensions, dict) and isinstance(extensions.get(TASKS_EXTENSION), dict)
 
 # The two eras, by name (what ``Client.era`` says, and a connection decides once).
 ERA_LEGACY = "legacy"

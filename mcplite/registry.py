@@ -17,9 +17,8 @@ from .context import Context
 from .errors import MCPError
 from .jsonrpc import INVALID_PARAMS, Message, notification
 from .ports import ChangeListener
-from .protocol import META_SUBSCRIPTION_ID, supports
+from .protocol import META_SUBSCRIPTION_ID, TASK_SUPPORT, supports
 from .schema import FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for
-from .tasks import TASK_SUPPORT
 
 _TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
 

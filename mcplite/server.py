@@ -8,6 +8,7 @@ request message with its ``Port`` and ``handle_request`` the call, and gets the 
 errors, the era decision, cancellation, batches, the worker pool).
 """
 
+import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .calls import Call, LegacySession
@@ -17,7 +18,6 @@ from .ports import ChangeListener, Port
 from .protocol import MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
 from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, put_given
 from .sealing import Sealer
-from .tasks import TaskStore
 
 
 class Server:
@@ -65,8 +65,11 @@ class Server:
         if task_poll_interval_ms is not None and (not isinstance(task_poll_interval_ms, int)
                                                   or task_poll_interval_ms < 1):
             raise ValueError("task_poll_interval_ms must be None or an integer >= 1")
-        # The tasks extension's store: one per server, since 2026-07-28 requests share nothing.
-        self.tasks = TaskStore(max_tasks, task_ttl, task_poll_interval_ms)
+        # The tasks extension's store: one per server, since 2026-07-28 requests share nothing;
+        # made when first needed (a server that runs no task never loads tasks.py).
+        self._task_settings = (max_tasks, task_ttl, task_poll_interval_ms)
+        self._task_store = None  # type: Any   # a tasks.TaskStore, once made
+        self._task_lock = threading.Lock()
         self.page_size = page_size
         self.client_request_timeout = client_request_timeout
         self.sealer = Sealer(state_secret)
@@ -108,7 +111,7 @@ class Server:
             raise TypeError("use @app.tool() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.registry.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
+            self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
                           icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start)
             return fn
@@ -161,7 +164,21 @@ class Server:
 
     def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, **options: Any) -> Tool:
         """``@app.tool()`` without the decorator (the same options)."""
+        if options.get("task") is not None:
+            self.tasks  # noqa: B018 - the store, made now: a build without the tasks part fails here, not later
         return self.registry.add_tool(fn, name, **options)
+
+    @property
+    def tasks(self) -> Any:
+        """The store of the tasks this server runs (the tasks extension): a ``TaskStore``."""
+        store = self._task_store
+        if store is None:
+            with self._task_lock:
+                if self._task_store is None:
+                    from .tasks import TaskStore
+                    self._task_store = TaskStore(*self._task_settings)
+                store = self._task_store
+        return store
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool; connected clients that asked to hear of it get
@@ -299,4 +316,6 @@ class Server:
 
     def serves_tasks(self) -> bool:
         """Whether a tool can run as a task now, or a task is still kept."""
-        return any(tool.task is not None for tool in list(self.registry.tools.values())) or self.tasks.count() > 0
+        if any(tool.task is not None for tool in list(self.registry.tools.values())):
+            return True
+        return self._task_store is not None and self._task_store.count() > 0

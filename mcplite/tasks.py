@@ -15,10 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .asking import answer_problem
 from .errors import Cancelled, MCPError
-from .protocol import TASKS_EXTENSION
-from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT
-
-TASK_SUPPORT = ("optional", "required")
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
 
 _WORKING = "working"
 _INPUT_REQUIRED = "input_required"
@@ -26,20 +23,6 @@ _COMPLETED = "completed"
 _FAILED = "failed"
 _CANCELLED = "cancelled"
 _TERMINAL = frozenset((_COMPLETED, _FAILED, _CANCELLED))
-
-
-def declares_tasks(capabilities: Any) -> bool:
-    """Whether a request's client capabilities declare the extension: "A server MUST NOT
-    return CreateTaskResult to a client that did not include the extension capability on
-    its request, regardless of prior declarations"."""
-    extensions = capabilities.get("extensions") if isinstance(capabilities, dict) else None
-    return isinstance(extensions, dict) and isinstance(extensions.get(TASKS_EXTENSION), dict)
-
-
-def missing_tasks_capability(what: str) -> MCPError:
-    return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
-                    "Missing required client capability: %s needs the %s extension" % (what, TASKS_EXTENSION),
-                    {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
 
 
 def _timestamp(when: float) -> str:

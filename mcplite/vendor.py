@@ -63,15 +63,58 @@ _VENDOR_MARK = "generated from the mcplite package by `python -m mcplite vendor"
 _VENDOR_LINE_WIDTH = 100
 
 
+# The parts of a one-file build, bottom up (the order of the layers, tests/test_layers.py):
+# each part's name, the parts it needs, and its own modules. A build holds the parts asked for
+# and those they need; "all", the default, is every part. ``__init__`` is in every build, its
+# public names cut to what the build holds.
+PARTS = (
+    ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
+                  "calls")),
+    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
+    ("tasks", ("server",), ("tasks",)),
+    ("memory", ("server",), ("memory",)),
+    ("stdio", ("server",), ("stdio",)),
+    ("http", ("server",), ("auth", "sse", "httpapp", "httpserver")),
+    ("trace", ("core",), ("tracing",)),
+    ("client", ("core",), ("processes", "es256", "clientsession", "channels", "httpclient", "oauth", "taskwait",
+                           "client")),
+    ("cli", ("server", "tasks", "memory", "stdio", "http", "trace", "client"),
+     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "__main__")),
+)
+ALL_PARTS = tuple(name for name, _, _ in PARTS)
+
+
 class VendorError(Exception):
     """The package's sources cannot become one file (or the file cannot be written)."""
 
 
-def build(out_dir: str, force: bool = False, package_dir: Optional[str] = None) -> str:
+def select_parts(names: Sequence[str]) -> List[str]:
+    """The parts a build of ``names`` holds, with the parts they need, in ``PARTS`` order."""
+    known = {name: needs for name, needs, _ in PARTS}
+    wanted = set()  # type: Set[str]
+    waiting = list(ALL_PARTS) if "all" in names else list(names)
+    while waiting:
+        name = waiting.pop()
+        if name not in known:
+            raise VendorError("unknown part %r (the parts: all, %s)" % (name, ", ".join(ALL_PARTS)))
+        if name not in wanted:
+            wanted.add(name)
+            waiting.extend(known[name])
+    return [name for name in ALL_PARTS if name in wanted]
+
+
+def part_modules(parts: Sequence[str]) -> List[str]:
+    """The modules of ``parts`` (their own, not those of the parts they need), bottom up."""
+    return [module for name, _, modules in PARTS if name in parts for module in modules]
+
+
+def build(out_dir: str, force: bool = False, package_dir: Optional[str] = None,
+          parts: Sequence[str] = ("all",)) -> str:
     """Write ``out_dir/mcplite.py`` (``out_dir`` is created if missing) and return its path.
 
     An existing ``mcplite.py`` there is replaced only if this function wrote it, or with
-    ``force=True``. ``package_dir`` defaults to the package this module belongs to.
+    ``force=True``. ``package_dir`` defaults to the package this module belongs to; ``parts``
+    (names from ``PARTS``, or "all") chooses what the file holds.
     """
     path = os.path.join(out_dir, BUNDLE_FILE)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -82,7 +125,7 @@ def build(out_dir: str, force: bool = False, package_dir: Optional[str] = None) 
         raise VendorError("refusing to overwrite %s: it was not written by `mcplite vendor` "
                           "(--force, or force=True, overwrites it)" % path)
     package_dir = package_dir or os.path.dirname(os.path.abspath(__file__))
-    text = make_bundle(read_package(package_dir), license_id=_vendor_license(package_dir))
+    text = make_bundle(read_package(package_dir), license_id=_vendor_license(package_dir), parts=parts)
     os.makedirs(out_dir, exist_ok=True)
     temporary = path + ".tmp"
     try:
@@ -121,14 +164,35 @@ def read_package(package_dir: str) -> Dict[str, str]:
     return sources
 
 
-def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> str:
+def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts: Sequence[str] = ("all",)) -> str:
     """The one file's text made from ``sources`` (``{module name: source}``, with
-    ``__init__``); raises ``VendorError`` for anything that would not keep its meaning."""
-    modules = {name: _Module(name, text, set(sources)) for name, text in sources.items()}
+    ``__init__``), holding ``parts``; raises ``VendorError`` for anything that would not keep
+    its meaning."""
+    ranked = part_modules(ALL_PARTS)
+    chosen = select_parts(parts)
+    held = set(part_modules(chosen)) & set(sources)
+    stray = sorted(name for name in sources if name != "__init__" and name not in ranked)
+    if stray and chosen != list(ALL_PARTS):
+        raise VendorError("%s: in no part of the one-file build (add to vendor.PARTS)"
+                          % ", ".join("mcplite/%s.py" % name for name in stray))
+    held.update(stray)  # (a whole build holds every module)
+    part_of = {module: name for name, _, modules in PARTS for module in modules}
+    absent = {name: "mcplite.%s is in the %s part, which this one-file build does not hold (parts: %s); build it "
+                    "with that part too" % (name, part_of.get(name, "?"), ", ".join(chosen))
+              for name in sources if name != "__init__" and name not in held}
+    elsewhere = _names_elsewhere(sources, absent, chosen)
+    sources = {name: text for name, text in sources.items() if name in held or name == "__init__"}
+    modules = {name: _Module(name, text, set(sources), absent) for name, text in sources.items()
+               if name != "__init__"}
+    bound = set()  # type: Set[str]
+    for module in modules.values():
+        bound.update(module.bindings)
+    modules["__init__"] = _Module("__init__", _package_for(sources["__init__"], set(absent), bound),
+                                  set(sources), absent)
     for module in modules.values():
         module.check_relative_imports(modules)
     _check_shared_names(modules)
-    order = _import_order(modules)
+    order = _import_order(modules, {name: index for index, name in enumerate(ranked)})  # (strays: first)
     for name in order:
         modules[name].check_lazy_scopes()
     package = modules["__init__"]
@@ -140,7 +204,8 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> st
         module.load_lazy_modules(lazy)
 
     out = [
-        "# mcplite %s in one file, %s DIR`." % (version, _VENDOR_MARK),
+        "# mcplite %s in one file, %s DIR%s`." % (version, _VENDOR_MARK, "" if chosen == list(ALL_PARTS)
+                                                    else " --parts " + ",".join(chosen)),
         "# Do not edit it: change the package, then run that command again (from a checkout or an",
         "# install of the version you want). It needs only the Python 3.8+ standard library and",
         "# works under any module name: rename the file, or put it inside your own package.",
@@ -155,8 +220,10 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> st
     out += ["",
             "# The package's modules this file was made from, in the order of its sections below:",
             "# tools that map ``mcplite.<module>`` names onto the one file read it.",
-            _wrap("_VENDORED_MODULES = ", ['"%s",' % name for name in order], ("(", ")"))]
-    out += _lazy_machinery(modules, [name for name in order if name in lazy])
+            _wrap("_VENDORED_MODULES = ", ['"%s",' % name for name in order], ("(", ")")),
+            "# The parts of the package it holds (vendor.PARTS): a name of another part raises ImportError.",
+            _wrap("_VENDORED_PARTS = ", ['"%s",' % name for name in chosen], ("(", ")"))]
+    out += _lazy_machinery(modules, [name for name in order if name in lazy], elsewhere, chosen)
     for name in order:
         module = modules[name]
         if name in lazy:
@@ -172,14 +239,35 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None) -> st
         compile(text, BUNDLE_FILE, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise VendorError("the one file does not compile: %s (line %s of the output)" % (exc.msg, exc.lineno))
-    bound = set()  # type: Set[str]
-    for module in modules.values():
-        bound.update(module.bindings)
+    bound.update(package.bindings)
     missing = [n for n in package.public_names() if n not in bound]
     if missing:
         raise VendorError("mcplite/__init__.py: __all__ names %s, which no module binds at its top level"
                           % ", ".join(missing))
     return text
+
+
+def _package_for(text: str, absent: Set[str], bound: Set[str]) -> str:
+    """``__init__``'s source for a build without the modules ``absent``: their imports go, and
+    ``__all__`` keeps the names the build binds (``bound``, and the package's own)."""
+    if not absent:
+        return text
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    own = {target.id for node in tree.body if isinstance(node, ast.Assign)
+           for target in node.targets if isinstance(target, ast.Name)}
+    edits = []  # type: List[Tuple[int, int, List[str]]]
+    for node in tree.body:
+        end = getattr(node, "end_lineno", node.lineno)  # (3.8 has it; typeshed's ast for 3.8 says maybe not)
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in absent:
+            edits.append((node.lineno - 1, end, []))
+        elif isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]:
+            names = [name for name in ast.literal_eval(node.value) if name in bound or name in own]
+            edits.append((node.lineno - 1, end,
+                          _wrap("__all__ = ", ['"%s",' % name for name in names], ("[", "]")).split("\n")))
+    for start, end, replacement in sorted(edits, reverse=True):
+        lines[start:end] = replacement
+    return "\n".join(lines) + "\n"
 
 
 # --- one module -------------------------------------------------------------------------------
@@ -194,10 +282,11 @@ class _Module:
     """One module of the package: what it imports and binds, and the edits that make it a
     section of the one file."""
 
-    def __init__(self, name: str, text: str, all_names: Set[str]) -> None:
+    def __init__(self, name: str, text: str, all_names: Set[str], absent: Optional[Dict[str, str]] = None) -> None:
         self.name = name
         self.filename = "mcplite/%s.py" % name
         self.all_names = all_names
+        self.absent = absent or {}  # modules of the package left out of this build: why
         self.lines = text.splitlines()
         try:
             self.tree = ast.parse(text, self.filename)
@@ -344,8 +433,8 @@ class _Module:
         if "." in target:
             raise self._error(node, "`from .%s import ...`: subpackages are not supported" % target)
         if target not in self.all_names:
-            if target in LEFT_OUT and functions:
-                message = "mcplite.%s is not part of the one-file mcplite" % target
+            if (target in LEFT_OUT or target in self.absent) and functions:
+                message = self.absent.get(target) or "mcplite.%s is not part of the one-file mcplite" % target
                 self.edits[start] = (end, [_indent(self.lines[start]) + "raise ImportError(%r)" % message])
                 return
             raise self._error(node, "`from .%s import ...`: the one file has no module %s" % (target, target))
@@ -595,9 +684,10 @@ def _future_features(modules: Dict[str, _Module]) -> List[str]:
     return features
 
 
-def _import_order(modules: Dict[str, _Module]) -> List[str]:
+def _import_order(modules: Dict[str, _Module], rank: Dict[str, int]) -> List[str]:
     """The modules in an order where each follows those it imports at import time (ties by
-    name); then ``__init__`` and ``__main__``."""
+    ``rank``, their order in ``PARTS``: the layers, bottom up); then ``__init__`` and
+    ``__main__``."""
     waiting = {name: set(m.deps) for name, m in modules.items()}
     # The package's own section (its version and __all__) after the modules, then the command
     # line, which runs when the file does. Nothing imports either of them at import time
@@ -607,7 +697,7 @@ def _import_order(modules: Dict[str, _Module]) -> List[str]:
         waiting["__main__"] = set(modules) - {"__main__"}
     order = []  # type: List[str]
     while waiting:
-        ready = sorted(name for name, deps in waiting.items() if not deps)
+        ready = sorted((name for name, deps in waiting.items() if not deps), key=lambda n: (rank.get(n, 0), n))
         if not ready:
             cycle = " -> ".join(_a_cycle({n: sorted(d) for n, d in waiting.items()}))
             raise VendorError("the modules import each other at import time (%s); make one of those imports "
@@ -642,10 +732,28 @@ def _lazy_modules(modules: Dict[str, _Module]) -> Set[str]:
     return set(modules) - eager
 
 
-def _lazy_machinery(modules: Dict[str, _Module], lazy: List[str]) -> List[str]:
+def _names_elsewhere(sources: Dict[str, str], absent: Dict[str, str], chosen: List[str]) -> Dict[str, str]:
+    """The package's public names that a build without the modules ``absent`` lacks: name ->
+    the part that holds it (so that ``mcplite.Client`` in a server-only file says where it is)."""
+    if not absent:
+        return {}
+    package = _Module("__init__", sources["__init__"], set(sources))
+    part_of = {module: name for name, _, modules in PARTS for module in modules}
+    found = {}  # type: Dict[str, str]
+    for module in sorted(absent):
+        bindings = _Module(module, sources[module], set(sources)).bindings
+        for public in package.public_names():
+            if public in bindings and bindings[public][0][0] == "own":
+                found.setdefault(public, part_of.get(module, module))
+    return found
+
+
+def _lazy_machinery(modules: Dict[str, _Module], lazy: List[str], elsewhere: Optional[Dict[str, str]] = None,
+                    chosen: Sequence[str] = ()) -> List[str]:
     """What loads the lazy sections: ``_vendored_load(module)`` (lazy imports call it), and
     a module ``__getattr__`` for the names they define (``mcplite.Client`` and ``from mcplite
-    import Client`` run the section that defines it)."""
+    import Client`` run the section that defines it) - and, in a build of some parts only, for
+    the public names of the other parts, which it names in its AttributeError."""
     if not lazy:
         return []
     eager_names = set()  # type: Set[str]
@@ -686,9 +794,19 @@ def _lazy_machinery(modules: Dict[str, _Module], lazy: List[str]) -> List[str]:
         "        _vendored_load(module)",
         "",
         "",
+    ] + ([
+        "# The package's public names that are in parts this file does not hold:",
+        "_VENDORED_ELSEWHERE = {",
+    ] + ['    "%s": "%s",' % item for item in sorted(elsewhere.items())] + ["}", "", ""] if elsewhere else []) + [
         "def __getattr__(name: str) -> Any:",
         "    module = _VENDORED_LAZY.get(name)",
         "    if module is None:",
+    ] + ([
+        "        if name in _VENDORED_ELSEWHERE:",
+        "            raise AttributeError(\"mcplite.%s is in the %s part, which this one-file build does \"",
+        "                                 \"not hold (parts: %s); build it with that part too\"",
+        "                                 % (name, _VENDORED_ELSEWHERE[name], \", \".join(_VENDORED_PARTS)))",
+    ] if elsewhere else []) + [
         "        raise AttributeError(\"module %r has no attribute %r\" % (__name__, name))",
         "    _vendored_load(module)",
         "    return globals()[name]",

@@ -451,7 +451,8 @@ def test_cli_vendor_writes_the_file(tmp_path):
     status, out, err = mcplite_cli("vendor", str(target))
     path = target / "mcplite.py"
     assert (status, err) == (0, "")
-    assert out == "wrote %s (%d bytes)\n" % (path, path.stat().st_size)
+    assert out == "wrote %s (%d bytes, %d lines)\n" % (path, path.stat().st_size,
+                                                      path.read_bytes().count(b"\n"))
     assert is_generated(str(path))
     status, out, err = mcplite_cli("vendor", str(target))  # its own file: replaced
     assert status == 0 and err == ""

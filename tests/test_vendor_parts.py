@@ -1,0 +1,227 @@
+"""One-file builds of some parts only (``python -m mcplite vendor DIR --parts server,stdio``).
+
+Built from the package here, or under ``MCPLITE_VENDORED`` (``scripts/test_vendored --parts
+P``) the file that script built: used as a user would, with ``python -S -E``, renamed and
+inside another package, serving over stdio a client that speaks raw JSON lines (a build
+without the client part has no ``Client``). Its public names are the package's for the parts
+it holds, and the names of the other parts say where they are.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import mcplite
+
+try:
+    from mcplite.vendor import ALL_PARTS, PARTS, VendorError, build, make_bundle, part_modules, read_package
+except ImportError:  # MCPLITE_VENDORED: the builder is not in the one file
+    build = None  # type: ignore[assignment]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENDORED = os.environ.get("MCPLITE_VENDORED", "")
+PACKAGE = os.path.join(ROOT, "mcplite")
+needs_builder = pytest.mark.skipif(build is None, reason="MCPLITE_VENDORED: the builder is not in the one file")
+TIMEOUT = 60
+# The build these tests use when they build one: what a stdio server needs.
+SERVER_STDIO = ["server", "stdio"]
+
+
+@pytest.fixture(scope="module")
+def part_file(tmp_path_factory):
+    """A directory holding a parts build's mcplite.py: built here (server,stdio), or under
+    MCPLITE_VENDORED a copy of the file under test."""
+    directory = tmp_path_factory.mktemp("part_file")
+    if build is None:
+        shutil.copyfile(mcplite.__file__, str(directory / "mcplite.py"))
+    else:
+        build(str(directory), parts=SERVER_STDIO)
+    return directory
+
+
+def run_isolated(code, path, cwd, stdin=b""):
+    """``code`` under ``python -S -E`` in ``cwd``, with ``path`` first on sys.path: (exit
+    status, stdout, stderr)."""
+    program = "import sys\nsys.path[:0] = %r\n" % [str(p) for p in path] + textwrap.dedent(code)
+    proc = subprocess.run([sys.executable, "-S", "-E", "-c", program], cwd=str(cwd), input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+# A stdio server from the file imported as ``IMPORT`` (its name is M), with one tool; at the end
+# (stdin closed) it says on stderr which modules outside the standard library it loaded.
+SERVER = '''
+import os, sysconfig
+%s
+app = M.Server("parts")
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+app.run()
+stdlib = {os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")}
+foreign = sorted(n for n, m in list(sys.modules.items())
+                 if n not in ("__main__",) and getattr(m, "__file__", None) and m is not M
+                 and not any(os.path.realpath(m.__file__).startswith(p + os.sep) for p in stdlib)
+                 and not os.path.realpath(m.__file__).endswith(os.path.join("pkg", "__init__.py")))
+sys.stderr.write("FOREIGN %%s PARTS %%s\\n" %% (json.dumps(foreign), json.dumps(list(M._VENDORED_PARTS))))
+'''
+
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+               "io.modelcontextprotocol/clientCapabilities": {},
+               "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"}}
+
+
+def lines(*messages):
+    return b"".join(json.dumps(m).encode() + b"\n" for m in messages)
+
+
+def serve_and_talk(path, import_line, cwd, messages):
+    """Run the stdio server, send ``messages`` and close stdin: (the answers, its report)."""
+    status, out, err = run_isolated("import json\n" + SERVER % import_line, path, cwd, lines(*messages))
+    assert status == 0, err
+    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+    report = [line for line in err.splitlines() if line.startswith("FOREIGN ")]
+    assert report, err
+    _, foreign, _, parts = report[-1].split(" ", 3)
+    return answers, json.loads(foreign), json.loads(parts)
+
+
+def check_both_eras(path, import_line, cwd):
+    legacy = serve_and_talk(path, import_line, cwd, [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}])
+    modern = serve_and_talk(path, import_line, cwd, [
+        {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": MODERN_META}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "add", "arguments": {"a": 1, "b": 2}, "_meta": MODERN_META}}])
+    for answers, foreign, parts in (legacy, modern):
+        by_id = {a.get("id"): a for a in answers}
+        assert by_id[2]["result"]["structuredContent"] == {"result": 3}, answers
+        assert foreign == [], "modules from outside the standard library: %s" % foreign
+    assert legacy[0][0]["result"]["protocolVersion"] == "2025-11-25"
+    assert "2026-07-28" in modern[0][0]["result"]["supportedVersions"]
+    return legacy[2]
+
+
+def test_a_stdio_server_from_the_file_in_both_eras(part_file, tmp_path):
+    parts = check_both_eras([part_file], "import mcplite as M", tmp_path)
+    assert "server" in parts and "stdio" in parts
+
+
+def test_renamed_and_inside_a_package(part_file, tmp_path):
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    shutil.copyfile(str(part_file / "mcplite.py"), str(renamed / "mcp_part.py"))
+    check_both_eras([renamed], "import mcp_part as M", tmp_path)
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    shutil.copyfile(str(part_file / "mcplite.py"), str(site / "pkg" / "_mcplite.py"))
+    check_both_eras([site], "from pkg import _mcplite as M", tmp_path)
+
+
+def test_its_public_names_are_the_packages_for_the_parts_it_holds(part_file, tmp_path):
+    status, out, err = run_isolated('''
+        import json
+        import mcplite as M
+        names = {}
+        for name in ("Server", "Client", "McpHttpApp", "BearerAuth"):
+            try:
+                getattr(M, name)
+                names[name] = "ok"
+            except AttributeError as exc:
+                names[name] = str(exc)
+        print(json.dumps({"all": M.__all__, "parts": list(M._VENDORED_PARTS), "names": names,
+                          "missing": [n for n in M.__all__ if not hasattr(M, n)]}))
+    ''', [part_file], tmp_path)
+    assert status == 0, err
+    found = json.loads(out)
+    assert found["missing"] == []
+    assert set(found["all"]) <= set(mcplite.__all__)
+    assert found["names"]["Server"] == "ok"
+    if "client" not in found["parts"]:
+        assert found["names"]["Client"] == ("mcplite.Client is in the client part, which this one-file build does "
+                                            "not hold (parts: %s); build it with that part too"
+                                            % ", ".join(found["parts"]))
+        assert "Client" not in found["all"]
+    if "http" not in found["parts"]:
+        assert found["names"]["McpHttpApp"].startswith("mcplite.McpHttpApp is in the http part")
+        assert "BearerAuth" not in found["all"]
+
+
+def test_a_module_of_another_part_says_where_it_is(part_file, tmp_path):
+    status, out, err = run_isolated('''
+        import json
+        import mcplite as M
+        app = M.Server("x")
+        try:
+            app.run_in_thread("http", port=0).stop()
+            outcome = "served"
+        except ImportError as exc:
+            outcome = str(exc)
+        print(json.dumps([list(M._VENDORED_PARTS), outcome]))
+    ''', [part_file], tmp_path)
+    assert status == 0, err
+    parts, outcome = json.loads(out)
+    if "http" in parts:
+        assert outcome == "served"
+    else:
+        assert outcome == ("mcplite.httpserver is in the http part, which this one-file build does not hold "
+                           "(parts: %s); build it with that part too" % ", ".join(parts))
+
+
+# --- the builder ------------------------------------------------------------------------------------
+
+@needs_builder
+def test_every_module_is_in_exactly_one_part():
+    modules = sorted(name[:-3] for name in os.listdir(PACKAGE) if name.endswith(".py"))
+    listed = part_modules(ALL_PARTS)
+    assert len(listed) == len(set(listed)), "a module in two parts"
+    assert sorted(set(modules) - set(listed) - {"__init__", "vendor"}) == []
+    assert sorted(set(listed) - set(modules)) == []
+
+
+@needs_builder
+@pytest.mark.parametrize("part", ["all"] + [name for name, _, _ in PARTS] if build is not None else ["all"])
+def test_each_part_builds_on_its_own(part):
+    text = make_bundle(read_package(PACKAGE), parts=[part])
+    compile(text, "mcplite.py", "exec", dont_inherit=True)
+    namespace = {"__name__": "mcplite_part"}
+    exec(compile(text, "mcplite.py", "exec", dont_inherit=True), namespace)
+    assert namespace["__version__"] == mcplite.__version__
+    assert all(name in namespace or name in namespace.get("_VENDORED_LAZY", {}) for name in namespace["__all__"])
+
+
+@needs_builder
+def test_the_sections_follow_the_layers():
+    text = make_bundle(read_package(PACKAGE), parts=SERVER_STDIO)
+    namespace = {"__name__": "mcplite_part"}
+    exec(compile(text, "mcplite.py", "exec", dont_inherit=True), namespace)
+    order = [m for m in namespace["_VENDORED_MODULES"] if m != "__init__"]
+    rank = {name: index for index, name in enumerate(part_modules(ALL_PARTS))}
+    assert order == sorted(order, key=rank.__getitem__)
+    assert list(namespace["_VENDORED_PARTS"]) == ["core", "server", "stdio"]
+    assert "client" not in order and "httpapp" not in order and "tasks" not in order
+
+
+@needs_builder
+def test_unknown_parts_and_modules_in_no_part_are_refused():
+    with pytest.raises(VendorError) as info:
+        make_bundle(read_package(PACKAGE), parts=["server", "bogus"])
+    assert str(info.value).startswith("unknown part 'bogus' (the parts: all, core, server")
+    sources = read_package(PACKAGE)
+    sources["stray"] = "X = 1\n"
+    with pytest.raises(VendorError) as info:
+        make_bundle(sources, parts=SERVER_STDIO)
+    assert str(info.value) == "mcplite/stray.py: in no part of the one-file build (add to vendor.PARTS)"
+    make_bundle(sources)  # (a whole build holds it all the same)
