@@ -27,7 +27,7 @@ protocol, or did not answer in time); 5 the tool ran and its result has ``isErro
 are one line on stderr, never a traceback (``MCPLITE_DEBUG=1`` shows one for a bug of ours).
 
 Adding a command: a function ``(args) -> int`` and its sub-parser (``set_defaults(run=...)``),
-here or in a module whose ``add_..._commands(commands, common)`` ``_cli_parser`` calls.
+here or in a module whose ``add_..._commands(commands, common)`` ``_parser`` calls.
 A command raises ``CliFailure(status, message)`` to stop with one line on stderr. In the
 one-file build every module-level name here shares one namespace with the rest of the
 package, hence the ``cli`` prefixes.
@@ -64,9 +64,9 @@ class CliFailure(Exception):
 def cli_main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _cli_parser()
+    parser = _parser()
     try:
-        args, extras = parser.parse_known_args(_cli_rewrite_trace(argv))
+        args, extras = parser.parse_known_args(_rewrite_trace(argv))
         if extras:
             # Options may come between key=value pairs (`call T add a=1 --timeout 5 b=2`):
             # argparse stops a list at an option and leaves what follows it here.
@@ -112,7 +112,7 @@ def cli_main(argv: Optional[Sequence[str]] = None) -> int:
         return CLI_EXIT_FAILED
 
 
-def _cli_rewrite_trace(argv: List[str]) -> List[str]:
+def _rewrite_trace(argv: List[str]) -> List[str]:
     """``--trace=explain`` as its own flag: an optional value on ``--trace`` would swallow
     the target that follows it (``--trace python3 server.py``). And, for ``call`` and
     ``prompt``, ``--json '{...}'`` (the arguments as JSON) as ``--arguments``: a plain
@@ -147,7 +147,7 @@ def cli_seconds(text: str) -> float:
 
 # --- the parser -------------------------------------------------------------------------------
 
-def _cli_common_options(parser: Any, suppress: bool) -> None:
+def _common_options(parser: Any, suppress: bool) -> None:
     """Options every command that talks to a server takes, before or after its name.
     ``suppress``: a sub-parser's copy, which must not overwrite what was given before the
     command name with its defaults."""
@@ -176,7 +176,7 @@ def _cli_common_options(parser: Any, suppress: bool) -> None:
                        help="pass a stdio server's stderr through (default: shown only when it fails)")
 
 
-def _cli_parser() -> Any:
+def _parser() -> Any:
     import argparse  # only the command line pays for argparse
 
     parser = argparse.ArgumentParser(
@@ -185,9 +185,9 @@ def _cli_parser() -> Any:
         epilog="TARGET: an http(s):// URL, a server file (server.py or server.py:app), or a stdio command "
         "as one argument (\"python3 server.py\"). Exit status: 0 ok, 1 failed, 2 usage, 3 connection, "
         "4 protocol error, 5 the tool's result has isError.")
-    _cli_common_options(parser, suppress=False)
+    _common_options(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
-    _cli_common_options(common, suppress=True)
+    _common_options(common, suppress=True)
     commands = parser.add_subparsers(metavar="COMMAND", title="commands", dest="command")
 
     vendor = commands.add_parser(
@@ -202,7 +202,7 @@ def _cli_parser() -> Any:
                              "memory, stdio, http, trace, client, cli, or all (default)")
     vendor.add_argument("--force", action="store_true",
                         help="overwrite DIR/mcplite.py even if this command did not write it")
-    vendor.set_defaults(run=_cli_vendor)
+    vendor.set_defaults(run=_vendor)
 
     serve = commands.add_parser(
         "serve", help="run a server file over stdio (or --http HOST:PORT)",
@@ -224,7 +224,7 @@ def _cli_parser() -> Any:
                        help="show every message on stderr as it crosses (--trace=explain: with notes)")
     serve.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
                        help=argparse.SUPPRESS)
-    serve.set_defaults(run=_cli_serve)
+    serve.set_defaults(run=_serve)
 
     from .clientcmds import add_client_commands
     from .probe import add_probe_commands
@@ -436,7 +436,7 @@ def cli_tracer(args: Any, stream: Any = None) -> Any:
 
 # --- vendor ----------------------------------------------------------------------------------------
 
-def _cli_vendor(args: Any) -> int:
+def _vendor(args: Any) -> int:
     try:
         from .vendor import VendorError, build
     except ImportError:  # the one-file copy: the builder and the sources it reads are not in it
@@ -457,13 +457,13 @@ def _cli_vendor(args: Any) -> int:
 
 # --- serve -----------------------------------------------------------------------------------------
 
-def _cli_serve(args: Any) -> int:
+def _serve(args: Any) -> int:
     match = _CLI_FILE_TARGET.match(args.file)
     if match is None:
         raise CliFailure(CLI_EXIT_USAGE, "%s is not a Python file (FILE.py or FILE.py:app)" % args.file)
     address = None
     if args.http is not None:
-        address = _cli_host_port(args.http)
+        address = _host_port(args.http)
     elif args.allowed_hosts or args.allowed_origins:
         raise CliFailure(CLI_EXIT_USAGE, "--allowed-host and --allowed-origin are for --http")
     streams = None
@@ -501,7 +501,7 @@ def _cli_serve(args: Any) -> int:
     return CLI_EXIT_OK
 
 
-def _cli_host_port(text: str) -> Any:
+def _host_port(text: str) -> Any:
     if text.count(":") > 1 and not text.startswith("["):
         raise CliFailure(CLI_EXIT_USAGE, "--http: an IPv6 address goes in brackets, with the port: [::1]:8000")
     host, sep, port = text.rpartition(":")

@@ -49,7 +49,7 @@ def add_client_commands(commands: Any, common: Any) -> None:
     call.add_argument("pairs", metavar="key=value", nargs="*")
     call.add_argument("--arguments", dest="arguments_json", metavar="JSON",
                       help="the arguments as one JSON object (also: --json '{...}')")
-    call.set_defaults(run=_cc_call)
+    call.set_defaults(run=_call)
 
     read = commands.add_parser("read", parents=[common], help="read a resource: read TARGET URI",
                                description="Read a resource and print its text (a binary one is summed up, "
@@ -57,7 +57,7 @@ def add_client_commands(commands: Any, common: Any) -> None:
     read.add_argument("target", metavar="TARGET")
     read.add_argument("uri", metavar="URI")
     read.add_argument("-o", "--output", metavar="FILE", help="write the (first) contents to FILE, decoded")
-    read.set_defaults(run=_cc_read)
+    read.set_defaults(run=_read)
 
     prompt = commands.add_parser("prompt", parents=[common], help="get a prompt: prompt TARGET NAME key=value ...",
                                  description="Get a prompt with its arguments (strings) and print its "
@@ -67,7 +67,7 @@ def add_client_commands(commands: Any, common: Any) -> None:
     prompt.add_argument("pairs", metavar="key=value", nargs="*")
     prompt.add_argument("--arguments", dest="arguments_json", metavar="JSON",
                         help="the arguments as one JSON object (also: --json '{...}')")
-    prompt.set_defaults(run=_cc_prompt)
+    prompt.set_defaults(run=_prompt)
 
     from .rawcmd import add_raw_command
     add_raw_command(commands, common)
@@ -77,7 +77,7 @@ def add_client_commands(commands: Any, common: Any) -> None:
                                             "(any method), trace, json, help or quit. Tab completes "
                                             "commands and names where readline is available.")
     shell.add_argument("target", metavar="TARGET")
-    shell.set_defaults(run=_cc_shell)
+    shell.set_defaults(run=_shell)
 
 
 # --- connecting and calling ---------------------------------------------------------------------
@@ -86,9 +86,9 @@ def cc_open(args: Any, interactive: bool = False) -> Any:
     """The connected Client for ``args.target``, with the command line's handlers: log
     messages on stderr and, on a terminal, questions (elicitation) asked of the user."""
     target = cli_resolve_target(args.target)
-    options = {"on_log": _cc_show_log}  # type: Dict[str, Any]
-    if interactive or _cc_can_ask():
-        options["elicitation"] = _cc_elicit
+    options = {"on_log": _show_log}  # type: Dict[str, Any]
+    if interactive or _can_ask():
+        options["elicitation"] = _elicit
     client = cli_connect(args, target, **options)
     client.cli_target = target
     return client
@@ -104,11 +104,11 @@ def cc_calling(client: Any, what: str, fn: Callable[..., Any], *fn_args: Any, **
         raise CliFailure(CLI_EXIT_USAGE, "%s: %s" % (what, exc))
 
 
-def _cc_has(client: Any, capability: str) -> bool:
+def _has(client: Any, capability: str) -> bool:
     return isinstance(client.server_capabilities, dict) and capability in client.server_capabilities
 
 
-def _cc_list(client: Any, method: str, fn: Callable[[], List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
+def _list(client: Any, method: str, fn: Callable[[], List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
     from .jsonrpc import METHOD_NOT_FOUND
     try:
         return fn()
@@ -121,13 +121,13 @@ def _cc_list(client: Any, method: str, fn: Callable[[], List[Dict[str, Any]]]) -
 def cc_listing(client: Any) -> Dict[str, List[Dict[str, Any]]]:
     """Everything the server lists, for the capabilities it declared."""
     listing = {}  # type: Dict[str, List[Dict[str, Any]]]
-    if _cc_has(client, "tools"):
-        listing["tools"] = _cc_list(client, "tools/list", client.list_tools)
-    if _cc_has(client, "resources"):
-        listing["resources"] = _cc_list(client, "resources/list", client.list_resources)
-        listing["resourceTemplates"] = _cc_list(client, "resources/templates/list", client.list_resource_templates)
-    if _cc_has(client, "prompts"):
-        listing["prompts"] = _cc_list(client, "prompts/list", client.list_prompts)
+    if _has(client, "tools"):
+        listing["tools"] = _list(client, "tools/list", client.list_tools)
+    if _has(client, "resources"):
+        listing["resources"] = _list(client, "resources/list", client.list_resources)
+        listing["resourceTemplates"] = _list(client, "resources/templates/list", client.list_resource_templates)
+    if _has(client, "prompts"):
+        listing["prompts"] = _list(client, "prompts/list", client.list_prompts)
     return listing
 
 
@@ -153,8 +153,8 @@ def cc_format_listing(listing: Dict[str, List[Dict[str, Any]]], client: Any = No
     if client is not None:
         info = client.server_info or {}
         out.append("%s %s, protocol %s" % (info.get("name", "?"), info.get("version", ""), client.protocol_version))
-    sections = (("tools", "tools", cc_tool_signature), ("resources", "resources", _cc_resource_line),
-                ("resourceTemplates", "templates", _cc_template_line), ("prompts", "prompts", _cc_prompt_signature))
+    sections = (("tools", "tools", cc_tool_signature), ("resources", "resources", _resource_line),
+                ("resourceTemplates", "templates", _template_line), ("prompts", "prompts", _prompt_signature))
     for key, title, line_of in sections:
         if key not in listing:
             continue
@@ -162,7 +162,7 @@ def cc_format_listing(listing: Dict[str, List[Dict[str, Any]]], client: Any = No
         out.append("%s (%d)" % (title, len(items)))
         for item in items:
             line = "  " + line_of(item)
-            description = _cc_first_line(item.get("description"))
+            description = _first_line(item.get("description"))
             if description:
                 line += "  - " + description
             out.append(line)
@@ -171,7 +171,7 @@ def cc_format_listing(listing: Dict[str, List[Dict[str, Any]]], client: Any = No
     return "\n".join(out) + "\n"
 
 
-def _cc_first_line(text: Any) -> str:
+def _first_line(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         return ""
     line = text.strip().splitlines()[0].strip()
@@ -224,7 +224,7 @@ def cc_tool_signature(tool: Dict[str, Any]) -> str:
     return line
 
 
-def _cc_resource_line(resource: Dict[str, Any]) -> str:
+def _resource_line(resource: Dict[str, Any]) -> str:
     line = str(resource.get("uri"))
     if resource.get("name") and resource.get("name") != resource.get("uri"):
         line += "  " + str(resource["name"])
@@ -233,7 +233,7 @@ def _cc_resource_line(resource: Dict[str, Any]) -> str:
     return line
 
 
-def _cc_template_line(template: Dict[str, Any]) -> str:
+def _template_line(template: Dict[str, Any]) -> str:
     line = str(template.get("uriTemplate"))
     if template.get("name"):
         line += "  " + str(template["name"])
@@ -242,7 +242,7 @@ def _cc_template_line(template: Dict[str, Any]) -> str:
     return line
 
 
-def _cc_prompt_signature(prompt: Dict[str, Any]) -> str:
+def _prompt_signature(prompt: Dict[str, Any]) -> str:
     arguments = prompt.get("arguments") if isinstance(prompt.get("arguments"), list) else []
     names = ["%s%s" % (a.get("name"), "" if a.get("required") else "?") for a in arguments if isinstance(a, dict)]
     return "%s(%s)" % (prompt.get("name"), ", ".join(names))
@@ -290,29 +290,29 @@ def cc_json(text: str) -> Any:
 
 def cc_convert(key: str, text: str, schema: Any) -> Any:
     """``text`` as the value ``schema`` asks for; CliFailure (usage) when it cannot be."""
-    value, problem = _cc_try_convert(text, schema, 0)
+    value, problem = _try_convert(text, schema, 0)
     if problem is not None:
         raise CliFailure(CLI_EXIT_USAGE, "argument %r: %s" % (key, problem))
     return value
 
 
-def _cc_try_convert(text: str, schema: Any, depth: int) -> Tuple[Any, Optional[str]]:
+def _try_convert(text: str, schema: Any, depth: int) -> Tuple[Any, Optional[str]]:
     if not isinstance(schema, dict) or depth > 4:
-        return _cc_guess(text), None  # no schema (an unknown key the server will judge)
+        return _guess(text), None  # no schema (an unknown key the server will judge)
     if "const" in schema:
-        if text == _cc_as_text(schema["const"]):
+        if text == _as_text(schema["const"]):
             return schema["const"], None
         return None, "expected %s, got %r" % (json.dumps(schema["const"]), text)
     if isinstance(schema.get("enum"), list):
         for option in schema["enum"]:
-            if text == _cc_as_text(option):
+            if text == _as_text(option):
                 return option, None
         return None, "expected one of %s, got %r" % (", ".join(json.dumps(o) for o in schema["enum"]), text)
     branches = schema.get("anyOf") or schema.get("oneOf")
     if isinstance(branches, list):
         problems = []
         for branch in branches:
-            value, problem = _cc_try_convert(text, branch, depth + 1)
+            value, problem = _try_convert(text, branch, depth + 1)
             if problem is None:
                 return value, None
             problems.append(problem)
@@ -320,17 +320,17 @@ def _cc_try_convert(text: str, schema: Any, depth: int) -> Tuple[Any, Optional[s
     kinds = schema.get("type")
     kinds = kinds if isinstance(kinds, list) else [kinds] if isinstance(kinds, str) else []
     if not kinds:
-        return _cc_guess(text), None
+        return _guess(text), None
     # Most specific first: "3" is the integer 3 for ["integer", "string"].
     order = ("null", "boolean", "integer", "number", "array", "object", "string")
     for kind in sorted(kinds, key=lambda k: order.index(k) if k in order else len(order)):
-        value, ok = _cc_as_kind(text, kind, schema, depth)
+        value, ok = _as_kind(text, kind, schema, depth)
         if ok:
             return value, None
     return None, "expected %s, got %r" % (cc_type_text(schema), text)
 
 
-def _cc_as_kind(text: str, kind: str, schema: Dict[str, Any], depth: int) -> Tuple[Any, bool]:
+def _as_kind(text: str, kind: str, schema: Dict[str, Any], depth: int) -> Tuple[Any, bool]:
     lowered = text.strip().lower()
     if kind == "string":
         return text, True
@@ -365,7 +365,7 @@ def _cc_as_kind(text: str, kind: str, schema: Dict[str, Any], depth: int) -> Tup
             items = schema.get("items")
             values = []
             for part in (p.strip() for p in text.split(",") if p.strip()):
-                value, problem = _cc_try_convert(part, items, depth + 1)
+                value, problem = _try_convert(part, items, depth + 1)
                 if problem is not None:
                     return None, False
                 values.append(value)
@@ -373,11 +373,11 @@ def _cc_as_kind(text: str, kind: str, schema: Dict[str, Any], depth: int) -> Tup
     return None, False
 
 
-def _cc_as_text(value: Any) -> str:
+def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _cc_guess(text: str) -> Any:
+def _guess(text: str) -> Any:
     """A value with no schema to go by: JSON when it reads as JSON, else the string."""
     try:
         return cc_json(text)
@@ -385,7 +385,7 @@ def _cc_guess(text: str) -> Any:
         return text
 
 
-def _cc_check_arguments(tool: Dict[str, Any], arguments: Dict[str, Any]) -> None:
+def _check_arguments(tool: Dict[str, Any], arguments: Dict[str, Any]) -> None:
     schema = tool.get("inputSchema")
     if not isinstance(schema, dict):
         return
@@ -404,7 +404,7 @@ def _cc_check_arguments(tool: Dict[str, Any], arguments: Dict[str, Any]) -> None
 
 # --- call -----------------------------------------------------------------------------------------
 
-def _cc_call(args: Any) -> int:
+def _call(args: Any) -> int:
     with cc_open(args) as client:
         return cc_run_call(client, args.tool, args.pairs, args.arguments_json, args.json)
 
@@ -412,16 +412,16 @@ def _cc_call(args: Any) -> int:
 def cc_run_call(client: Any, name: str, pairs: List[str], as_json: Optional[str], raw: bool) -> int:
     """Look the tool up, convert and check its arguments, call it with progress shown;
     print the result; the exit status."""
-    tools = _cc_list(client, "tools/list", client.list_tools) if _cc_has(client, "tools") else []
+    tools = _list(client, "tools/list", client.list_tools) if _has(client, "tools") else []
     tool = next((t for t in tools if t.get("name") == name), None)
     if tool is None:
         names = ", ".join(sorted(str(t.get("name")) for t in tools)) or "none"
         raise CliFailure(CLI_EXIT_PROTOCOL, "no tool named %r on this server (its tools: %s)" % (name, names))
     arguments = cc_arguments(pairs, as_json, tool.get("inputSchema"))
-    _cc_check_arguments(tool, arguments)
+    _check_arguments(tool, arguments)
     meter = CcProgress(sys.stderr)
     try:
-        result = cc_calling(client, name, _cc_call_tool, client, name, arguments, meter.update)
+        result = cc_calling(client, name, _call_tool, client, name, arguments, meter.update)
     finally:
         meter.done()
     if raw:
@@ -435,7 +435,7 @@ def cc_run_call(client: Any, name: str, pairs: List[str], as_json: Optional[str]
     return CLI_EXIT_OK
 
 
-def _cc_call_tool(client: Any, name: str, arguments: Dict[str, Any], progress: Callable[..., Any]) -> Dict[str, Any]:
+def _call_tool(client: Any, name: str, arguments: Dict[str, Any], progress: Callable[..., Any]) -> Dict[str, Any]:
     """``tools/call``, as a task when the tool can only run as one (the server said so with
     -32021 naming the tasks extension): waited for, its questions asked of the user."""
     from .jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
@@ -456,38 +456,38 @@ def cc_format_content(content: Any, structured: Any = None) -> str:
     """Content blocks as text: text as it is, other blocks summed up on a line each."""
     out = []  # type: List[str]
     for block in content if isinstance(content, list) else []:
-        out.append(_cc_block_text(block))
+        out.append(_block_text(block))
     if not out and structured is not None:
         out.append(json.dumps(structured, indent=2, ensure_ascii=False))
     text = "\n".join(out)
     return text + "\n" if text and not text.endswith("\n") else text
 
 
-def _cc_block_text(block: Any) -> str:
+def _block_text(block: Any) -> str:
     if not isinstance(block, dict):
         return json.dumps(block, ensure_ascii=False)
     kind = block.get("type")
     if kind == "text":
         return str(block.get("text", ""))
     if kind in ("image", "audio"):
-        return "[%s %s, %s]" % (kind, block.get("mimeType", "?"), _cc_size(block.get("data")))
+        return "[%s %s, %s]" % (kind, block.get("mimeType", "?"), _size(block.get("data")))
     if kind == "resource_link":
         return "[resource link %s%s]" % (block.get("uri"), " (%s)" % block["name"] if block.get("name") and
                                          block.get("name") != block.get("uri") else "")
     if kind == "resource":
-        return _cc_contents_text(block.get("resource"))
+        return _contents_text(block.get("resource"))
     return json.dumps(block, ensure_ascii=False)
 
 
-def _cc_contents_text(contents: Any) -> str:
+def _contents_text(contents: Any) -> str:
     if not isinstance(contents, dict):
         return json.dumps(contents, ensure_ascii=False)
     if "text" in contents:
         return str(contents["text"])
-    return "[%s %s, %s]" % (contents.get("uri"), contents.get("mimeType", "binary"), _cc_size(contents.get("blob")))
+    return "[%s %s, %s]" % (contents.get("uri"), contents.get("mimeType", "binary"), _size(contents.get("blob")))
 
 
-def _cc_size(data: Any) -> str:
+def _size(data: Any) -> str:
     if not isinstance(data, str):
         return "no data"
     size = len(data) * 3 // 4 - data[-2:].count("=")
@@ -505,7 +505,7 @@ class CcProgress:
 
     def update(self, progress: Any, total: Any = None, message: Any = None) -> None:
         known_total = isinstance(total, (int, float)) and total > 0 and isinstance(progress, (int, float))
-        text = "%s/%s" % (_cc_number(progress), _cc_number(total)) if known_total else _cc_number(progress)
+        text = "%s/%s" % (_number(progress), _number(total)) if known_total else _number(progress)
         if message:
             text += " " + str(message)
         try:
@@ -531,13 +531,13 @@ class CcProgress:
             self.drawn = False
 
 
-def _cc_number(value: Any) -> str:
+def _number(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
-def _cc_show_log(params: Dict[str, Any]) -> None:
+def _show_log(params: Dict[str, Any]) -> None:
     data = params.get("data")
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     logger = params.get("logger")
@@ -550,7 +550,7 @@ def _cc_show_log(params: Dict[str, Any]) -> None:
 
 # --- questions from the server ------------------------------------------------------------------------
 
-def _cc_can_ask() -> bool:
+def _can_ask() -> bool:
     """Whether there is a person to ask: stdin and stderr are a terminal."""
     try:
         return sys.stdin.isatty() and sys.stderr.isatty()
@@ -558,7 +558,7 @@ def _cc_can_ask() -> bool:
         return False
 
 
-def _cc_elicit(params: Dict[str, Any]) -> Dict[str, Any]:
+def _elicit(params: Dict[str, Any]) -> Dict[str, Any]:
     """Ask the user what the server wants to know, on the terminal."""
     sys.stderr.write("\nThe server asks: %s\n" % params.get("message", ""))
     if params.get("mode") == "url":
@@ -592,7 +592,7 @@ def _cc_elicit(params: Dict[str, Any]) -> Dict[str, Any]:
                     break
                 sys.stderr.write("  (required)\n")
                 continue
-            value, problem = _cc_try_convert(line, prop, 0)
+            value, problem = _try_convert(line, prop, 0)
             if problem is None:
                 content[name] = value
                 break
@@ -602,7 +602,7 @@ def _cc_elicit(params: Dict[str, Any]) -> Dict[str, Any]:
 
 # --- read and prompt -----------------------------------------------------------------------------------
 
-def _cc_read(args: Any) -> int:
+def _read(args: Any) -> int:
     with cc_open(args) as client:
         result = cc_calling(client, args.uri, client.read_resource, args.uri)
     return cc_show_read(result, args.json, args.output)
@@ -631,18 +631,18 @@ def cc_show_read(result: Dict[str, Any], raw: bool, output: Optional[str] = None
     if raw:
         cc_print_json(result)
     elif output is None:
-        text = "\n".join(_cc_contents_text(c) for c in contents)
+        text = "\n".join(_contents_text(c) for c in contents)
         sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
     return CLI_EXIT_OK
 
 
-def _cc_prompt(args: Any) -> int:
+def _prompt(args: Any) -> int:
     with cc_open(args) as client:
         return cc_run_prompt(client, args.name, args.pairs, args.arguments_json, args.json)
 
 
 def cc_run_prompt(client: Any, name: str, pairs: List[str], as_json: Optional[str], raw: bool) -> int:
-    prompts = _cc_list(client, "prompts/list", client.list_prompts) if _cc_has(client, "prompts") else []
+    prompts = _list(client, "prompts/list", client.list_prompts) if _has(client, "prompts") else []
     prompt = next((p for p in prompts if p.get("name") == name), None)
     if prompt is None:
         names = ", ".join(sorted(str(p.get("name")) for p in prompts)) or "none"
@@ -677,7 +677,7 @@ def cc_run_prompt(client: Any, name: str, pairs: List[str], as_json: Optional[st
 
 # --- shell -------------------------------------------------------------------------------------------
 
-def _cc_shell(args: Any) -> int:
+def _shell(args: Any) -> int:
     from .shell import run_shell
     with cc_open(args, interactive=True) as client:
         return run_shell(client, args)

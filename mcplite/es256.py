@@ -161,7 +161,7 @@ def _es256_b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _es256_unb64(text: str) -> bytes:
+def _unb64(text: str) -> bytes:
     """base64url as JWS and JWK write it: no padding, no whitespace (RFC 7515 §2: "with
     all trailing '=' characters omitted ... and without the inclusion of any line breaks,
     whitespace, or other additional characters"), and canonical - the unused low bits of
@@ -177,11 +177,11 @@ def _es256_unb64(text: str) -> bytes:
     return data
 
 
-def _es256_unb64_32(text: Any, what: str) -> int:
+def _unb64_32(text: Any, what: str) -> int:
     """A JWK member that is a 32-byte big-endian integer (RFC 7518 §6.2.1.2 for x and y:
     "The length of this octet string MUST be the full size of a coordinate for the curve";
     §6.2.2.1 for d: "MUST be ceiling(log-base-2(n)/8) octets")."""
-    data = _es256_unb64(text)
+    data = _unb64(text)
     if len(data) != 32:
         raise ValueError("the JWK's %s is %d bytes, not 32" % (what, len(data)))
     return int.from_bytes(data, "big")
@@ -245,7 +245,7 @@ class ES256Key:
         """A private EC JWK (``kty`` EC, ``crv`` P-256, ``d``; ``x``/``y`` checked if given)."""
         if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" not in jwk:
             raise ValueError("not a private P-256 JWK")
-        key = cls(_es256_unb64_32(jwk["d"], "d"), jwk.get("kid"))
+        key = cls(_unb64_32(jwk["d"], "d"), jwk.get("kid"))
         if ("x" in jwk or "y" in jwk) and (jwk.get("x"), jwk.get("y")) != (key.public_jwk()["x"], key.public_jwk()["y"]):
             raise ValueError("the JWK's x and y are not the public key of its d")
         return key
@@ -336,8 +336,8 @@ def verify(jwk: Dict[str, Any], data: bytes, signature: bytes) -> bool:
     the public P-256 key ``jwk``. False for anything malformed (a point off the curve
     included)."""
     try:
-        x = _es256_unb64_32(jwk["x"], "x")
-        y = _es256_unb64_32(jwk["y"], "y")
+        x = _unb64_32(jwk["x"], "x")
+        y = _unb64_32(jwk["y"], "y")
     except (KeyError, TypeError, ValueError):
         return False
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or not _on_curve(x, y) or len(signature) != 64:
@@ -373,9 +373,9 @@ def jws_verify(token: str) -> Optional[Tuple[Dict[str, Any], Dict[str, Any]]]:
     if len(parts) != 3:
         return None
     try:
-        header = json.loads(_es256_unb64(parts[0]).decode("utf-8"))
-        claims = json.loads(_es256_unb64(parts[1]).decode("utf-8"))
-        signature = _es256_unb64(parts[2])
+        header = json.loads(_unb64(parts[0]).decode("utf-8"))
+        claims = json.loads(_unb64(parts[1]).decode("utf-8"))
+        signature = _unb64(parts[2])
     except ValueError:
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict) or header.get("alg") != "ES256":

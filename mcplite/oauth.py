@@ -163,7 +163,7 @@ def _signing_key(value: Any) -> Any:
     raise TypeError("a signing key is PEM text or an ES256Key, not %s" % type(value).__name__)
 
 
-def _oauth_error_code(body: bytes) -> Optional[str]:
+def _error_code(body: bytes) -> Optional[str]:
     """The ``error`` of an OAuth error answer's JSON body, if it has one."""
     try:
         answer = json.loads(body.decode("utf-8"))
@@ -922,7 +922,7 @@ class OAuth(ClientAuth):
             # RFC 9449 §8: "use_dpop_nonce" with a DPoP-Nonce: send the request again with a
             # new proof carrying that nonce (once: a second refusal is final).
             if not (key is not None and attempt == 1 and status == 400 and fresh and fresh != nonce
-                    and _oauth_error_code(body) == "use_dpop_nonce"):
+                    and _error_code(body) == "use_dpop_nonce"):
                 break
         answer = self._json_answer(status, body, "the token request", (200,))
         token = answer.get("access_token")

@@ -111,7 +111,7 @@ def add_probe_commands(commands: Any, common: Any) -> None:
                "asked for (and so the era).")
     check.add_argument("target", metavar="TARGET",
                        help="an http(s):// URL, a server file (server.py[:app]) or a stdio command")
-    check.set_defaults(run=_probe_command)
+    check.set_defaults(run=_command)
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class _ProbeSettings:
             "clientInfo": dict(_PROBE_CLIENT_INFO)}}
 
 
-def _probe_command(args: Any) -> int:
+def _command(args: Any) -> int:
     target = cli_resolve_target(args.target)
     timeout = float(args.timeout)
     if not 0 < timeout < 1e6:  # (nan and inf too: a wait needs a finite bound)
@@ -183,12 +183,12 @@ def _probe_command(args: Any) -> int:
         board = report.era(era, target.kind)
         if settings.tracer is not None:
             settings.tracer.note("check: the %s era, on a fresh %s" % (
-                _probe_era_title(era, settings), "process" if target.kind == "stdio" else "connection"))
+                _era_title(era, settings), "process" if target.kind == "stdio" else "connection"))
         try:
             if target.kind == "stdio":
-                runner = _probe_stdio_modern if era == _PROBE_MODERN else _probe_stdio_legacy
+                runner = _stdio_modern if era == _PROBE_MODERN else _stdio_legacy
             else:
-                runner = _probe_http_modern if era == _PROBE_MODERN else _probe_http_legacy
+                runner = _http_modern if era == _PROBE_MODERN else _http_legacy
             runner(settings, board)
         except _ProbeUnreachable as exc:
             # It does not start, or refuses connections: the other era would fare no better.
@@ -209,7 +209,7 @@ def _probe_command(args: Any) -> int:
     return CLI_EXIT_FAILED if report.count(_PROBE_FAIL) else CLI_EXIT_OK
 
 
-def _probe_era_title(era: str, settings: _ProbeSettings) -> str:
+def _era_title(era: str, settings: _ProbeSettings) -> str:
     if era == _PROBE_MODERN:
         return "%s (modern: server/discover, per-request _meta)" % settings.modern_version
     return "legacy (initialize, %s)" % settings.legacy_version
@@ -297,7 +297,7 @@ class _ProbeReport:
         lines = []
         width = max(len(check) for board in self.boards for check in board.ids)
         for board in self.boards:
-            lines.append("%s, %s" % (_probe_era_title(board.era, settings), settings.target.kind))
+            lines.append("%s, %s" % (_era_title(board.era, settings), settings.target.kind))
             for check in board.ids:
                 status, detail = board.results[check]
                 lines.append("  %s  %s  %s" % (status.upper(), check.ljust(width), detail))
@@ -311,13 +311,13 @@ class _ProbeReport:
 # --- reading answers --------------------------------------------------------------------------
 
 
-def _probe_short(value: Any, limit: int = _PROBE_MAX_DETAIL) -> str:
+def _short(value: Any, limit: int = _PROBE_MAX_DETAIL) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _probe_problem(problem: Optional[str]) -> str:
+def _problem(problem: Optional[str]) -> str:
     """A problem without the stdio server's last words (the exit-3 line shows them)."""
     return (problem or "no answer").partition(_PROBE_STDERR_MARK)[0]
 
@@ -329,32 +329,32 @@ def _probe_error(message: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _probe_is_response(message: Any) -> bool:
+def _is_response(message: Any) -> bool:
     return isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message)
 
 
-def _probe_describe(message: Any) -> str:
+def _describe(message: Any) -> str:
     """An answer in a few words: "error -32601 (Method not found)", "a result"..."""
     if message is None:
         return "no answer"
     error = _probe_error(message)
     if error is not None:
-        return "error %s (%s)" % (error.get("code"), _probe_short(error.get("message", ""), 80))
+        return "error %s (%s)" % (error.get("code"), _short(error.get("message", ""), 80))
     if isinstance(message, dict) and "result" in message:
         return "a result"
-    return "a message that is not a response: %s" % _probe_short(message, 80)
+    return "a message that is not a response: %s" % _short(message, 80)
 
 
-def _probe_code(message: Any) -> Any:
+def _code(message: Any) -> Any:
     error = _probe_error(message)
     return error.get("code") if error is not None else None
 
 
-def _probe_names_versions(text: str) -> bool:
+def _names_versions(text: str) -> bool:
     return re.search(r"\d{4}-\d{2}-\d{2}", text) is not None
 
 
-def _probe_json_lines(raw: bytes) -> Tuple[List[Any], bool]:
+def _json_lines(raw: bytes) -> Tuple[List[Any], bool]:
     """The messages in one stdio line (a batch gives several), and whether the line is a
     valid message at all: "The server MUST NOT write anything to its stdout that is not a
     valid MCP message"."""
@@ -378,7 +378,7 @@ class _ProbeOutcome:
 
     def stray_answers(self) -> List[Any]:
         """Responses among the other messages: answers to something that was no request."""
-        return [m for m in self.others if _probe_is_response(m)]
+        return [m for m in self.others if _is_response(m)]
 
 
 # --- stdio ------------------------------------------------------------------------------------
@@ -420,7 +420,7 @@ class _ProbeStdio:
             if not line:
                 self._queue.put(None)
                 return
-            messages, ok = _probe_json_lines(line)
+            messages, ok = _json_lines(line)
             if self.tracer is not None:
                 self.tracer.message("<-", messages[0] if ok and len(messages) == 1 else (
                     messages if ok else None), line)
@@ -484,7 +484,7 @@ class _ProbeStdio:
                 self.exited = True
                 outcome.problem = self.gone()
                 return outcome
-            if _probe_is_response(item) and item.get("id") == rid and type(item.get("id")) is type(rid):
+            if _is_response(item) and item.get("id") == rid and type(item.get("id")) is type(rid):
                 outcome.response = item
                 return outcome
             if null_is_answer and _probe_error(item) is not None and item.get("id") is None:
@@ -532,21 +532,21 @@ class _ProbeStdio:
         return exited
 
 
-def _probe_stdout_clean(board: _ProbeBoard, peer: _ProbeStdio) -> None:
+def _stdout_clean(board: _ProbeBoard, peer: _ProbeStdio) -> None:
     # stdio: "The server MUST NOT write anything to its stdout that is not a valid MCP message."
     if peer.junk:
         board.failed("stdout-clean", "%d line%s on stdout that %s not a JSON-RPC message, the first: %s" % (
             len(peer.junk), "" if len(peer.junk) == 1 else "s", "is" if len(peer.junk) == 1 else "are",
-            _probe_short(peer.junk[0].decode("utf-8", "backslashreplace").rstrip("\r\n") or "(an empty line)", 80)))
+            _short(peer.junk[0].decode("utf-8", "backslashreplace").rstrip("\r\n") or "(an empty line)", 80)))
     else:
         board.passed("stdout-clean", "nothing but JSON-RPC messages on stdout")
 
 
-def _probe_stdio_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
+def _stdio_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     peer = _ProbeStdio(settings)
     exited_before = True
     try:
-        _probe_stdio_modern_checks(settings, board, peer)
+        _stdio_modern_checks(settings, board, peer)
         exited_before = peer.proc.poll() is not None
     finally:
         closed_alone = peer.close(min(settings.timeout, 5.0))
@@ -561,38 +561,38 @@ def _probe_stdio_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
                                          "exit promptly)" % min(settings.timeout, 5.0))
 
 
-def _probe_stdio_modern_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _ProbeStdio) -> None:
-    outcome = peer.exchange([_probe_discover(1, settings.meta())], 1)
-    if not _probe_modern_opening(settings, board, outcome):
+def _stdio_modern_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _ProbeStdio) -> None:
+    outcome = peer.exchange([_discover(1, settings.meta())], 1)
+    if not _modern_opening(settings, board, outcome):
         board.rest = "the server does not speak %s" % settings.modern_version
         if peer.junk:
-            _probe_stdout_clean(board, peer)
+            _stdout_clean(board, peer)
         return
-    _probe_modern_unsupported(board, peer.exchange([_probe_discover(2, settings.meta(_PROBE_BOGUS_VERSION))], 2),
+    _modern_unsupported(board, peer.exchange([_discover(2, settings.meta(_PROBE_BOGUS_VERSION))], 2),
                               None)
-    _probe_modern_missing_meta(board, peer.exchange([_probe_discover(3, settings.meta(capabilities=False))], 3),
+    _modern_missing_meta(board, peer.exchange([_discover(3, settings.meta(capabilities=False))], 3),
                                None)
     unknown = {"jsonrpc": "2.0", "id": "mcplite-check-4", "method": _PROBE_NO_METHOD,
                "params": {"_meta": settings.meta()}}
-    _probe_unknown_method(board, peer.exchange([unknown], "mcplite-check-4"), None, 404)
+    _unknown_method(board, peer.exchange([unknown], "mcplite-check-4"), None, 404)
     # "Notifications: The receiver MUST NOT send a response." A notification the server
     # does not know is the case servers get wrong (answering it with -32601).
     note = {"jsonrpc": "2.0", "method": _PROBE_NOTIFICATION, "params": {"_meta": settings.meta()}}
-    outcome = peer.exchange([note, _probe_discover(5, settings.meta())], 5, null_is_answer=False)
-    _probe_stdio_silence(board, "notification", outcome, "%s (a notification it does not know)"
+    outcome = peer.exchange([note, _discover(5, settings.meta())], 5, null_is_answer=False)
+    _stdio_silence(board, "notification", outcome, "%s (a notification it does not know)"
                          % _PROBE_NOTIFICATION, "server/discover")
-    outcome = peer.exchange([_PROBE_GARBAGE, _probe_discover(6, settings.meta())], 6, null_is_answer=False)
-    _probe_stdio_parse_error(board, outcome, "server/discover")
-    _probe_stdout_clean(board, peer)
+    outcome = peer.exchange([_PROBE_GARBAGE, _discover(6, settings.meta())], 6, null_is_answer=False)
+    _stdio_parse_error(board, outcome, "server/discover")
+    _stdout_clean(board, peer)
     if peer.exited:
         board.rest = "the server is gone"
 
 
-def _probe_discover(rid: Any, meta: Dict[str, Any]) -> Dict[str, Any]:
+def _discover(rid: Any, meta: Dict[str, Any]) -> Dict[str, Any]:
     return {"jsonrpc": "2.0", "id": rid, "method": "server/discover", "params": {"_meta": meta}}
 
 
-def _probe_modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any,
+def _modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any,
                           status: Optional[int] = None) -> bool:
     """The ``discover`` and ``server-info`` checks, from the answer to server/discover.
     True when the era goes on: the server answered with a result, or with an error only
@@ -602,31 +602,31 @@ def _probe_modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome:
         board.open_failed("server/discover", outcome.problem)
         if outcome.problem and outcome.problem.startswith("the server exited"):
             # A crash is no way to answer a request ("every request gets a response").
-            board.failed("discover", "%s on server/discover" % _probe_problem(outcome.problem))
+            board.failed("discover", "%s on server/discover" % _problem(outcome.problem))
             return False
         board.skipped("discover", "the server does not speak %s: %s to server/discover" % (
             settings.modern_version, outcome.problem or "no answer"))
         return False
     error = _probe_error(response)
     if error is not None:
-        board.opening = "server/discover: %s" % _probe_describe(response)
+        board.opening = "server/discover: %s" % _describe(response)
         data = error.get("data") if isinstance(error.get("data"), dict) else {}
         supported = data.get("supported") if isinstance(data.get("supported"), list) else None
         if error.get("code") in _PROBE_MODERN_CODES and not (
                 error.get("code") == -32022 and supported is not None and settings.modern_version not in supported):
             # "Servers MUST implement server/discover", and the request was well formed.
             board.spoken = True
-            board.failed("discover", "a correct server/discover was refused: %s" % _probe_describe(response))
+            board.failed("discover", "a correct server/discover was refused: %s" % _describe(response))
             board.skipped("server-info", "no result to look at")
             return True
         board.skipped("discover", "the server does not speak %s: server/discover answered %s%s" % (
-            settings.modern_version, _probe_describe(response),
+            settings.modern_version, _describe(response),
             "" if status is None else " (HTTP %d)" % status))
         return False
     board.spoken = True
     result = response.get("result")
     if not isinstance(result, dict):
-        board.failed("discover", "the result is not an object: %s" % _probe_short(result, 80))
+        board.failed("discover", "the result is not an object: %s" % _short(result, 80))
         board.skipped("server-info", "no result object to look at")
         return True
     problems = []
@@ -635,12 +635,12 @@ def _probe_modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome:
         problems.append("supportedVersions is not a list of versions")
     elif settings.modern_version not in versions:
         problems.append("supportedVersions %s lacks %s, which it just served" % (
-            _probe_short(versions, 60), settings.modern_version))
+            _short(versions, 60), settings.modern_version))
     if not isinstance(result.get("capabilities"), dict):
         problems.append("capabilities is missing")
     # "The result MUST include a resultType field"; a discover that answers is complete.
     if result.get("resultType") != "complete":
-        problems.append("resultType is %s, not \"complete\"" % _probe_short(result.get("resultType", "missing"), 40))
+        problems.append("resultType is %s, not \"complete\"" % _short(result.get("resultType", "missing"), 40))
     # The schema requires both cache hints on DiscoverResult.
     ttl = result.get("ttlMs")
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0:
@@ -663,11 +663,11 @@ def _probe_modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome:
     return True
 
 
-def _probe_status_note(status: Optional[int]) -> str:
+def _status_note(status: Optional[int]) -> str:
     return "" if status is None else " (HTTP %d)" % status
 
 
-def _probe_modern_unsupported(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _modern_unsupported(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
     # "If the server does not implement the requested version ... it MUST respond with an
     # UnsupportedProtocolVersionError listing the versions it does support"; on HTTP
     # "400 Bad Request".
@@ -679,7 +679,7 @@ def _probe_modern_unsupported(board: _ProbeBoard, outcome: _ProbeOutcome, status
     error = _probe_error(response)
     if error is None or error.get("code") != -32022:
         board.failed(check, "version %s was answered with %s%s, not error -32022" % (
-            _PROBE_BOGUS_VERSION, _probe_describe(response), _probe_status_note(status)))
+            _PROBE_BOGUS_VERSION, _describe(response), _status_note(status)))
         return
     data = error.get("data") if isinstance(error.get("data"), dict) else {}
     supported = data.get("supported")
@@ -693,10 +693,10 @@ def _probe_modern_unsupported(board: _ProbeBoard, outcome: _ProbeOutcome, status
         board.warned(check, "error -32022 lists %s, but data.requested is not %s (the schema requires it)"
                      % (", ".join(supported), _PROBE_BOGUS_VERSION))
         return
-    board.passed(check, "error -32022%s, supported: %s" % (_probe_status_note(status), ", ".join(supported)))
+    board.passed(check, "error -32022%s, supported: %s" % (_status_note(status), ", ".join(supported)))
 
 
-def _probe_modern_missing_meta(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _modern_missing_meta(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
     # "A request missing any required field is malformed; the server MUST reject it with
     # JSON-RPC error code -32602 (Invalid params). On HTTP, the response status MUST be 400."
     check = "missing-meta"
@@ -704,16 +704,16 @@ def _probe_modern_missing_meta(board: _ProbeBoard, outcome: _ProbeOutcome, statu
     what = "a request without %s" % META_CLIENT_CAPABILITIES
     if response is None:
         board.failed(check, "%s: %s" % (what, outcome.problem or "no answer"))
-    elif _probe_code(response) != -32602:
+    elif _code(response) != -32602:
         board.failed(check, "%s was answered with %s%s, not error -32602" % (
-            what, _probe_describe(response), _probe_status_note(status)))
+            what, _describe(response), _status_note(status)))
     elif status is not None and status != 400:
         board.failed(check, "error -32602 with HTTP %d, not 400" % status)
     else:
-        board.passed(check, "error -32602%s for %s" % (_probe_status_note(status), what))
+        board.passed(check, "error -32602%s for %s" % (_status_note(status), what))
 
 
-def _probe_unknown_method(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int],
+def _unknown_method(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int],
                           wanted_status: Optional[int]) -> None:
     # JSON-RPC: an unknown method is -32601; 2026-07-28 over HTTP: "If the server does not
     # implement the requested RPC method, it MUST respond with 404 Not Found and a JSON-RPC
@@ -722,35 +722,35 @@ def _probe_unknown_method(board: _ProbeBoard, outcome: _ProbeOutcome, status: Op
     response = outcome.response
     if response is None:
         board.failed(check, "%s: %s" % (_PROBE_NO_METHOD, outcome.problem or "no answer"))
-    elif _probe_code(response) != -32601:
+    elif _code(response) != -32601:
         board.failed(check, "%s was answered with %s%s, not error -32601" % (
-            _PROBE_NO_METHOD, _probe_describe(response), _probe_status_note(status)))
+            _PROBE_NO_METHOD, _describe(response), _status_note(status)))
     elif status is not None and wanted_status is not None and status != wanted_status:
         board.failed(check, "error -32601 with HTTP %d, not %d" % (status, wanted_status))
     else:
-        board.passed(check, "error -32601%s" % _probe_status_note(status))
+        board.passed(check, "error -32601%s" % _status_note(status))
 
 
-def _probe_stdio_silence(board: _ProbeBoard, check: str, outcome: _ProbeOutcome, what: str, follow: str) -> None:
+def _stdio_silence(board: _ProbeBoard, check: str, outcome: _ProbeOutcome, what: str, follow: str) -> None:
     """A notification then a request: nothing may answer the notification ("The
     receiver MUST NOT send a response")."""
     stray = outcome.stray_answers()
     if stray:
-        board.failed(check, "%s was answered: %s" % (what, _probe_short(stray[0], 100)))
+        board.failed(check, "%s was answered: %s" % (what, _short(stray[0], 100)))
     elif outcome.response is None:
         board.skipped(check, "cannot tell: the %s sent after it got %s" % (follow, outcome.problem or "no answer"))
     else:
         board.passed(check, "no answer to %s" % what)
 
 
-def _probe_parse_answer(stray: List[Any]) -> Tuple[Optional[str], Optional[str]]:
+def _parse_answer(stray: List[Any]) -> Tuple[Optional[str], Optional[str]]:
     """Among the answers to a line that was not JSON: (verdict, detail) - verdict None
     when there was none."""
     if not stray:
         return None, None
     first = stray[0]
-    if _probe_code(first) != -32700:
-        return _PROBE_FAIL, "a line that is not JSON was answered with %s, not error -32700" % _probe_describe(first)
+    if _code(first) != -32700:
+        return _PROBE_FAIL, "a line that is not JSON was answered with %s, not error -32700" % _describe(first)
     # "Error responses MUST include the same ID as the request ... (except in error cases
     # where the ID could not be read due a malformed request)": JSON-RPC says null there,
     # the 2025-11-25 and later schemas leave it out - either will do.
@@ -760,12 +760,12 @@ def _probe_parse_answer(stray: List[Any]) -> Tuple[Optional[str], Optional[str]]
     return _PROBE_PASS, "error -32700 with id %s" % ("null" if "id" in first else "absent")
 
 
-def _probe_stdio_parse_error(board: _ProbeBoard, outcome: _ProbeOutcome, follow: str) -> None:
+def _stdio_parse_error(board: _ProbeBoard, outcome: _ProbeOutcome, follow: str) -> None:
     check = "parse-error"
-    verdict, detail = _probe_parse_answer(outcome.stray_answers())
+    verdict, detail = _parse_answer(outcome.stray_answers())
     if outcome.response is None:
         board.failed(check, "after a line that is not JSON the server stopped serving: %s got %s" % (
-            follow, _probe_problem(outcome.problem)))
+            follow, _problem(outcome.problem)))
     elif verdict is None:
         # JSON-RPC 2.0 answers invalid JSON with -32700; MCP's stdio transport forbids the
         # client to send it at all, so a server that stays silent breaks no MCP MUST.
@@ -775,10 +775,10 @@ def _probe_stdio_parse_error(board: _ProbeBoard, outcome: _ProbeOutcome, follow:
         board.set(check, verdict, detail + ("; the server kept serving" if verdict == _PROBE_PASS else ""))
 
 
-def _probe_stdio_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
+def _stdio_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     peer = _ProbeStdio(settings)
     try:
-        _probe_stdio_legacy_checks(settings, board, peer)
+        _stdio_legacy_checks(settings, board, peer)
     finally:
         peer.close(2.0)
     if board.spoken:
@@ -790,35 +790,35 @@ def _probe_stdio_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
             return
         try:
             outcome = peer.exchange([settings.initialize(1, _PROBE_BOGUS_VERSION)], 1)
-            _probe_version_negotiation(board, outcome, None)
+            _version_negotiation(board, outcome, None)
         finally:
             peer.close(2.0)
 
 
-def _probe_stdio_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _ProbeStdio) -> None:
+def _stdio_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _ProbeStdio) -> None:
     outcome = peer.exchange([settings.initialize(1)], 1)
-    if not _probe_legacy_opening(settings, board, outcome, "", ""):
+    if not _legacy_opening(settings, board, outcome, "", ""):
         board.rest = "the server does not speak the legacy era"
         if peer.junk:
-            _probe_stdout_clean(board, peer)
+            _stdout_clean(board, peer)
         return
     # "After successful initialization, the client MUST send an initialized notification";
     # the server MUST NOT answer it (a notification).
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     outcome = peer.exchange([initialized, {"jsonrpc": "2.0", "id": 2, "method": "ping"}], 2, null_is_answer=False)
-    _probe_stdio_silence(board, "initialized", outcome, "notifications/initialized", "ping")
-    _probe_ping(board, outcome, None)
+    _stdio_silence(board, "initialized", outcome, "notifications/initialized", "ping")
+    _ping(board, outcome, None)
     outcome = peer.exchange([{"jsonrpc": "2.0", "id": "mcplite-check-3", "method": _PROBE_NO_METHOD,
                               "params": {}}], "mcplite-check-3")
-    _probe_unknown_method(board, outcome, None, None)
+    _unknown_method(board, outcome, None, None)
     outcome = peer.exchange([_PROBE_GARBAGE, {"jsonrpc": "2.0", "id": 4, "method": "ping"}], 4, null_is_answer=False)
-    _probe_stdio_parse_error(board, outcome, "ping")
-    _probe_stdout_clean(board, peer)
+    _stdio_parse_error(board, outcome, "ping")
+    _stdout_clean(board, peer)
     if peer.exited:
         board.rest = "the server is gone"
 
 
-def _probe_legacy_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any, status_note: str,
+def _legacy_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any, status_note: str,
                           body_text: str) -> bool:
     """The ``initialize`` (and ``initialize-refusal``) checks; True when a session is open."""
     response = outcome.response
@@ -826,22 +826,22 @@ def _probe_legacy_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome:
         board.open_failed("initialize", outcome.problem)
         # Even a modern-only server answers initialize: "the server rejects initialize with
         # a JSON-RPC error" (versioning.mdx, compatibility matrix).
-        board.failed("initialize", "%s%s" % (_probe_problem(outcome.problem), status_note or ""))
+        board.failed("initialize", "%s%s" % (_problem(outcome.problem), status_note or ""))
         board.skipped("initialize-refusal", "no answer to look at")
         return False
     error = _probe_error(response)
     if error is not None:
-        board.opening = "initialize: %s%s" % (_probe_describe(response), status_note or "")
+        board.opening = "initialize: %s%s" % (_describe(response), status_note or "")
         board.skipped("initialize", "the server does not speak the legacy era: initialize answered %s%s" % (
-            _probe_describe(response), status_note or ""))
-        _probe_refusal_names_versions(board, json.dumps(error, ensure_ascii=False) + " " + body_text)
+            _describe(response), status_note or ""))
+        _refusal_names_versions(board, json.dumps(error, ensure_ascii=False) + " " + body_text)
         return False
     board.spoken = True
     result = response.get("result")
     # The server "MUST respond with its own capabilities and information".
     problems = []
     if not isinstance(result, dict):
-        board.failed("initialize", "the result is not an object: %s" % _probe_short(result, 80))
+        board.failed("initialize", "the result is not an object: %s" % _short(result, 80))
         board.skipped("initialize-refusal", "the server answered initialize")
         return True
     version = result.get("protocolVersion")
@@ -868,30 +868,30 @@ def _probe_legacy_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome:
     return True
 
 
-def _probe_refusal_names_versions(board: _ProbeBoard, said: str) -> None:
+def _refusal_names_versions(board: _ProbeBoard, said: str) -> None:
     # "A server that supports only modern versions SHOULD name the protocol versions it
     # supports in any error it returns to an initialize request, on any transport."
-    if _probe_names_versions(said):
+    if _names_versions(said):
         board.passed("initialize-refusal", "the refusal names the versions it speaks")
     else:
         board.warned("initialize-refusal", "the refusal does not name the versions the server speaks (it SHOULD, "
                                            "for legacy clients' sake)")
 
 
-def _probe_version_negotiation(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _version_negotiation(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
     # "If the server supports the requested protocol version, it MUST respond with the same
     # version. Otherwise, the server MUST respond with another protocol version it supports."
     # Not an error: the spec's error-handling example (-32602) is an example, this a MUST.
     check = "version-negotiation"
     response = outcome.response
     if response is None:
-        board.failed(check, "initialize %s: %s" % (_PROBE_BOGUS_VERSION, _probe_problem(outcome.problem)))
+        board.failed(check, "initialize %s: %s" % (_PROBE_BOGUS_VERSION, _problem(outcome.problem)))
         return
     result = response.get("result") if isinstance(response, dict) else None
     if not isinstance(result, dict):
         board.failed(check, "initialize %s was answered with %s%s: the server MUST answer with a version it "
-                            "supports" % (_PROBE_BOGUS_VERSION, _probe_describe(response),
-                                          _probe_status_note(status)))
+                            "supports" % (_PROBE_BOGUS_VERSION, _describe(response),
+                                          _status_note(status)))
         return
     version = result.get("protocolVersion")
     if not isinstance(version, str) or version == _PROBE_BOGUS_VERSION:
@@ -901,18 +901,18 @@ def _probe_version_negotiation(board: _ProbeBoard, outcome: _ProbeOutcome, statu
     board.passed(check, "initialize %s was answered with %s" % (_PROBE_BOGUS_VERSION, version))
 
 
-def _probe_ping(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _ping(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
     # ping: "The receiver MUST respond promptly with an empty response".
     response = outcome.response
     if response is None:
-        board.failed("ping", _probe_problem(outcome.problem))
+        board.failed("ping", _problem(outcome.problem))
         return
     result = response.get("result")
     if isinstance(result, dict) and not [key for key in result if key != "_meta"]:
-        board.passed("ping", "an empty result%s" % _probe_status_note(status))
+        board.passed("ping", "an empty result%s" % _status_note(status))
     else:
         board.failed("ping", "answered with %s, not an empty result" % (
-            _probe_short(result, 80) if "result" in response else _probe_describe(response)))
+            _short(result, 80) if "result" in response else _describe(response)))
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -948,11 +948,11 @@ class _ProbeHttpAnswer(_ProbeOutcome):
         text = "HTTP %d" % self.status
         error = self.first_error()
         if error is not None:
-            return text + " with " + _probe_describe(error)
+            return text + " with " + _describe(error)
         if self.response is not None:
             return text + " with a result"
         body = " ".join(self.text().split())
-        return text + (" with body %s" % _probe_short(body, 60) if body else " with no body")
+        return text + (" with body %s" % _short(body, 60) if body else " with no body")
 
 
 class _ProbeHttp:
@@ -1021,7 +1021,7 @@ class _ProbeHttp:
         finally:
             conn.close()
         for message in answer.messages:
-            if (answer.response is None and rid is not None and _probe_is_response(message)
+            if (answer.response is None and rid is not None and _is_response(message)
                     and message.get("id") == rid and type(message.get("id")) is type(rid)):
                 answer.response = message
             else:
@@ -1073,7 +1073,7 @@ class _ProbeHttp:
                     message = None
                 if message is not None:
                     answer.messages.extend(message if isinstance(message, list) else [message])
-                    done = rid is not None and any(_probe_is_response(m) and m.get("id") == rid
+                    done = rid is not None and any(_is_response(m) and m.get("id") == rid
                                                    for m in (message if isinstance(message, list) else [message])
                                                    if isinstance(m, dict))
             if done:
@@ -1081,7 +1081,7 @@ class _ProbeHttp:
             event, data, event_id, retry = "message", [], None, None
 
 
-def _probe_modern_headers(settings: _ProbeSettings, method: str, name: Optional[str] = None,
+def _modern_headers(settings: _ProbeSettings, method: str, name: Optional[str] = None,
                           version: Optional[str] = None) -> Dict[str, str]:
     """The request metadata headers of 2026-07-28: "Every POST request to the MCP endpoint
     MUST include an MCP-Protocol-Version header", Mcp-Method always, Mcp-Name for
@@ -1092,7 +1092,7 @@ def _probe_modern_headers(settings: _ProbeSettings, method: str, name: Optional[
     return headers
 
 
-def _probe_http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer, what: str,
+def _http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer, what: str,
                              codes: Sequence[int], soft: bool = False) -> None:
     """A request that must be refused with 400 and one of ``codes`` (the 2026-07-28 header
     rules: "servers MUST return HTTP status 400 Bad Request and MUST include a JSON-RPC
@@ -1100,7 +1100,7 @@ def _probe_http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpA
     if answer.status is None:
         board.failed(check, "%s: %s" % (what, answer.problem))
         return
-    code = _probe_code(answer.first_error())
+    code = _code(answer.first_error())
     wanted = " or ".join(str(c) for c in codes)
     if answer.status == 400 and code in codes:
         board.passed(check, "%s: HTTP 400 with error %s" % (what, code))
@@ -1112,77 +1112,77 @@ def _probe_http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpA
         board.failed(check, "%s: %s, not HTTP 400 with error %s" % (what, answer.head(), wanted))
 
 
-def _probe_http_connect_first(settings: _ProbeSettings, answer: _ProbeHttpAnswer) -> None:
+def _http_connect_first(settings: _ProbeSettings, answer: _ProbeHttpAnswer) -> None:
     if answer.refused:
         raise _ProbeUnreachable(answer.problem or "cannot connect")
 
 
-def _probe_http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
+def _http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     http = _ProbeHttp(settings)
     meta = settings.meta()
-    answer = http.post(_probe_discover(1, meta), _probe_modern_headers(settings, "server/discover"), 1)
-    _probe_http_connect_first(settings, answer)
+    answer = http.post(_discover(1, meta), _modern_headers(settings, "server/discover"), 1)
+    _http_connect_first(settings, answer)
     if answer.response is not None and "result" in answer.response and answer.status != 200:
         board.failed("discover", "a result with HTTP %s, not 200" % answer.status)
-    if not _probe_modern_opening(settings, board, answer, answer.status):
+    if not _modern_opening(settings, board, answer, answer.status):
         board.rest = "the server does not speak %s" % settings.modern_version
         return
     # Unsupported version: header and body agree on a version nobody speaks.
-    answer = http.post(_probe_discover(2, settings.meta(_PROBE_BOGUS_VERSION)),
-                       _probe_modern_headers(settings, "server/discover", version=_PROBE_BOGUS_VERSION), 2)
-    _probe_modern_unsupported(board, answer, answer.status)
-    answer = http.post(_probe_discover(3, settings.meta(capabilities=False)),
-                       _probe_modern_headers(settings, "server/discover"), 3)
-    _probe_modern_missing_meta(board, answer, answer.status)
+    answer = http.post(_discover(2, settings.meta(_PROBE_BOGUS_VERSION)),
+                       _modern_headers(settings, "server/discover", version=_PROBE_BOGUS_VERSION), 2)
+    _modern_unsupported(board, answer, answer.status)
+    answer = http.post(_discover(3, settings.meta(capabilities=False)),
+                       _modern_headers(settings, "server/discover"), 3)
+    _modern_missing_meta(board, answer, answer.status)
     unknown = {"jsonrpc": "2.0", "id": "mcplite-check-4", "method": _PROBE_NO_METHOD, "params": {"_meta": meta}}
-    answer = http.post(unknown, _probe_modern_headers(settings, _PROBE_NO_METHOD), "mcplite-check-4")
-    _probe_unknown_method(board, answer, answer.status, 404)
+    answer = http.post(unknown, _modern_headers(settings, _PROBE_NO_METHOD), "mcplite-check-4")
+    _unknown_method(board, answer, answer.status, 404)
     # A notification: "If the server accepts it, the server MUST return HTTP status code 202
     # Accepted with no body. If the server cannot accept it, it MUST return an HTTP error".
     answer = http.post({"jsonrpc": "2.0", "method": _PROBE_NOTIFICATION, "params": {"_meta": meta}},
-                       _probe_modern_headers(settings, _PROBE_NOTIFICATION))
-    _probe_http_notification(board, "notification", answer, _PROBE_NOTIFICATION, strict=False)
-    answer = http.post(_PROBE_GARBAGE, _probe_modern_headers(settings, "server/discover"))
-    _probe_http_parse_error(board, answer)
+                       _modern_headers(settings, _PROBE_NOTIFICATION))
+    _http_notification(board, "notification", answer, _PROBE_NOTIFICATION, strict=False)
+    answer = http.post(_PROBE_GARBAGE, _modern_headers(settings, "server/discover"))
+    _http_parse_error(board, answer)
     # The header rules (streamable-http.mdx "Server Validation"): "Validation failure
     # conditions include: A required standard header (MCP-Protocol-Version, Mcp-Method,
     # Mcp-Name) is missing. A header value does not match the corresponding request body value."
-    headers = _probe_modern_headers(settings, "server/discover")
+    headers = _modern_headers(settings, "server/discover")
     del headers["MCP-Protocol-Version"]
-    answer = http.post(_probe_discover(7, meta), headers, 7)
+    answer = http.post(_discover(7, meta), headers, 7)
     # "A server that supports clients implementing protocol versions earlier than 2025-06-18
     # ... MAY treat a request that omits the header as protocol version 2025-03-26": then a
     # legacy refusal (a missing session, say) is as good as -32020.
-    _probe_http_status_check(board, "header-version-missing", answer, "no MCP-Protocol-Version header", (-32020,),
+    _http_status_check(board, "header-version-missing", answer, "no MCP-Protocol-Version header", (-32020,),
                              soft=True)
-    answer = http.post(_probe_discover(8, settings.meta(LATEST_LEGACY_VERSION)),
-                       _probe_modern_headers(settings, "server/discover"), 8)
+    answer = http.post(_discover(8, settings.meta(LATEST_LEGACY_VERSION)),
+                       _modern_headers(settings, "server/discover"), 8)
     # "The header value MUST match the io.modelcontextprotocol/protocolVersion field ... If
     # the values do not match, the server MUST reject the request with 400 Bad Request and a
     # HeaderMismatch JSON-RPC error" (-32022 too: the body names a version it does not serve so).
-    _probe_http_status_check(board, "header-version-mismatch", answer, "MCP-Protocol-Version %s with %s in _meta"
+    _http_status_check(board, "header-version-mismatch", answer, "MCP-Protocol-Version %s with %s in _meta"
                              % (settings.modern_version, LATEST_LEGACY_VERSION), (-32020, -32022))
-    headers = _probe_modern_headers(settings, "server/discover")
+    headers = _modern_headers(settings, "server/discover")
     del headers["Mcp-Method"]
-    answer = http.post(_probe_discover(9, meta), headers, 9)
-    _probe_http_status_check(board, "header-method-missing", answer, "no Mcp-Method header", (-32020,))
-    answer = http.post(_probe_discover(10, meta), _probe_modern_headers(settings, "tools/list"), 10)
-    _probe_http_status_check(board, "header-method-mismatch", answer, "Mcp-Method tools/list for server/discover",
+    answer = http.post(_discover(9, meta), headers, 9)
+    _http_status_check(board, "header-method-missing", answer, "no Mcp-Method header", (-32020,))
+    answer = http.post(_discover(10, meta), _modern_headers(settings, "tools/list"), 10)
+    _http_status_check(board, "header-method-mismatch", answer, "Mcp-Method tools/list for server/discover",
                              (-32020,))
     # Mcp-Name, required for tools/call. The body names a tool that does not exist, so a
     # server that ignores the header answers "unknown tool" and no tool ever runs.
     call = {"jsonrpc": "2.0", "id": 11, "method": "tools/call",
             "params": {"name": _PROBE_NO_TOOL, "arguments": {}, "_meta": meta}}
-    answer = http.post(call, _probe_modern_headers(settings, "tools/call"), 11)
-    _probe_http_status_check(board, "header-name-missing", answer, "tools/call without Mcp-Name", (-32020,))
+    answer = http.post(call, _modern_headers(settings, "tools/call"), 11)
+    _http_status_check(board, "header-name-missing", answer, "tools/call without Mcp-Name", (-32020,))
     call = dict(call, id=12)
-    answer = http.post(call, _probe_modern_headers(settings, "tools/call", name=_PROBE_NO_TOOL + "-other"), 12)
-    _probe_http_status_check(board, "header-name-mismatch", answer, "Mcp-Name naming another tool than the body",
+    answer = http.post(call, _modern_headers(settings, "tools/call", name=_PROBE_NO_TOOL + "-other"), 12)
+    _http_status_check(board, "header-name-mismatch", answer, "Mcp-Name naming another tool than the body",
                              (-32020,))
-    headers = _probe_modern_headers(settings, "server/discover")
+    headers = _modern_headers(settings, "server/discover")
     headers["Origin"] = _PROBE_BAD_ORIGIN
-    answer = http.post(_probe_discover(13, meta), headers, 13)
-    _probe_http_origin(board, answer, True)
+    answer = http.post(_discover(13, meta), headers, 13)
+    _http_origin(board, answer, True)
     # "A server that supports only this revision ... SHOULD respond as follows: HTTP GET or
     # DELETE to the MCP endpoint: respond with 405 Method Not Allowed."
     for check, method in (("get", "GET"), ("delete", "DELETE")):
@@ -1199,14 +1199,14 @@ def _probe_http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
                 method, settings.modern_version, answer.head()))
 
 
-def _probe_http_notification(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer, what: str,
+def _http_notification(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer, what: str,
                              strict: bool) -> None:
     if answer.status is None:
         board.failed(check, "%s: %s" % (what, answer.problem))
     elif answer.status == 202 and not answer.body.strip() and not answer.messages:
         board.passed(check, "%s: HTTP 202, no body" % what)
     elif answer.status == 202:
-        board.failed(check, "%s: HTTP 202 with a body (MUST have none): %s" % (what, _probe_short(answer.text(), 80)))
+        board.failed(check, "%s: HTTP 202 with a body (MUST have none): %s" % (what, _short(answer.text(), 80)))
     elif 400 <= answer.status < 500 and not strict:
         board.warned(check, "%s was refused: %s (allowed for a notification it cannot accept)"
                      % (what, answer.head()))
@@ -1214,7 +1214,7 @@ def _probe_http_notification(board: _ProbeBoard, check: str, answer: _ProbeHttpA
         board.failed(check, "%s: %s, not HTTP 202 with no body" % (what, answer.head()))
 
 
-def _probe_http_parse_error(board: _ProbeBoard, answer: _ProbeHttpAnswer) -> None:
+def _http_parse_error(board: _ProbeBoard, answer: _ProbeHttpAnswer) -> None:
     # A body that is not JSON cannot be accepted: "it MUST return an HTTP error status code
     # (e.g., 400 Bad Request)"; JSON-RPC's answer is -32700 with a null id.
     check = "parse-error"
@@ -1224,14 +1224,14 @@ def _probe_http_parse_error(board: _ProbeBoard, answer: _ProbeHttpAnswer) -> Non
     if not 400 <= answer.status < 500:
         board.failed(check, "a body that is not JSON got HTTP %d, not an HTTP error (400)" % answer.status)
         return
-    verdict, detail = _probe_parse_answer([m for m in answer.messages if _probe_is_response(m)])
+    verdict, detail = _parse_answer([m for m in answer.messages if _is_response(m)])
     if verdict is None:
         board.warned(check, "a body that is not JSON got %s, without the JSON-RPC error -32700" % answer.head())
     else:
         board.set(check, verdict, "HTTP %d, %s" % (answer.status, detail))
 
 
-def _probe_http_origin(board: _ProbeBoard, answer: _ProbeHttpAnswer, strict: bool) -> None:
+def _http_origin(board: _ProbeBoard, answer: _ProbeHttpAnswer, strict: bool) -> None:
     # "If the Origin header is present and invalid, servers MUST respond with HTTP 403
     # Forbidden" (2025-11-25 and 2026-07-28; before, only "MUST validate the Origin header").
     check = "origin"
@@ -1246,12 +1246,12 @@ def _probe_http_origin(board: _ProbeBoard, answer: _ProbeHttpAnswer, strict: boo
         board.failed(check, "%s: %s, not HTTP 403" % (what, answer.head()))
 
 
-def _probe_http_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
+def _http_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     http = _ProbeHttp(settings)
     # The initialize POST carries no MCP-Protocol-Version (it comes "on all subsequent
     # requests") and no session id.
     answer = http.post(settings.initialize(1), {}, 1)
-    _probe_http_connect_first(settings, answer)
+    _http_connect_first(settings, answer)
     if answer.response is None and answer.status is not None:
         # An HTTP refusal without JSON-RPC (the old HTTP+SSE transport's 405, say): the
         # server does not speak the era over Streamable HTTP, rather than breaking it.
@@ -1259,9 +1259,9 @@ def _probe_http_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
         board.rest = "the server does not speak the legacy era"
         board.skipped("initialize", "the server does not speak the legacy era over Streamable HTTP: "
                                     "initialize got %s" % answer.head())
-        _probe_refusal_names_versions(board, answer.text())
+        _refusal_names_versions(board, answer.text())
         return
-    if not _probe_legacy_opening(settings, board, answer, " (HTTP %d)" % answer.status if answer.status else "",
+    if not _legacy_opening(settings, board, answer, " (HTTP %d)" % answer.status if answer.status else "",
                                  answer.text()):
         board.rest = "the server does not speak the legacy era"
         return
@@ -1269,13 +1269,13 @@ def _probe_http_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     session = answer.headers.get("mcp-session-id")
     sessions = []  # type: List[str]   # to DELETE at the end, whatever happens
     try:
-        _probe_http_legacy_checks(settings, board, http, version, session, sessions)
+        _http_legacy_checks(settings, board, http, version, session, sessions)
     finally:
         for extra in sessions:
             http.send("DELETE", None, {"Mcp-Session-Id": extra, "MCP-Protocol-Version": version})
 
 
-def _probe_http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http: _ProbeHttp, version: str,
+def _http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http: _ProbeHttp, version: str,
                               session: Optional[str], sessions: List[str]) -> None:
     if session is None:
         # "A server using the Streamable HTTP transport MAY assign a session ID".
@@ -1299,14 +1299,14 @@ def _probe_http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http
     answer = http.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, headers())
     # "If the input is a JSON-RPC response or notification: If the server accepts the
     # input, the server MUST return HTTP status code 202 Accepted with no body."
-    _probe_http_notification(board, "initialized", answer, "notifications/initialized", strict=True)
+    _http_notification(board, "initialized", answer, "notifications/initialized", strict=True)
     answer = http.post({"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers(), 2)
-    _probe_ping(board, answer, answer.status)
+    _ping(board, answer, answer.status)
     answer = http.post({"jsonrpc": "2.0", "id": "mcplite-check-3", "method": _PROBE_NO_METHOD, "params": {}},
                        headers(), "mcplite-check-3")
-    _probe_unknown_method(board, answer, answer.status, None)
+    _unknown_method(board, answer, answer.status, None)
     answer = http.post(_PROBE_GARBAGE, headers())
-    _probe_http_parse_error(board, answer)
+    _http_parse_error(board, answer)
     if session is not None:
         # "Servers that require a session ID SHOULD respond to requests without an
         # MCP-Session-Id header (other than initialization) with HTTP 400 Bad Request."
@@ -1349,11 +1349,11 @@ def _probe_http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http
     answer = http.post(settings.initialize(8), {"Origin": _PROBE_BAD_ORIGIN}, 8)
     if answer.headers.get("mcp-session-id"):
         sessions.append(answer.headers["mcp-session-id"])
-    _probe_http_origin(board, answer, supports(settings.legacy_version, "origin_403"))
+    _http_origin(board, answer, supports(settings.legacy_version, "origin_403"))
     answer = http.post(settings.initialize(9, _PROBE_BOGUS_VERSION), {}, 9)
     if answer.headers.get("mcp-session-id"):
         sessions.append(answer.headers["mcp-session-id"])
-    _probe_version_negotiation(board, answer, answer.status)
+    _version_negotiation(board, answer, answer.status)
     if session is not None:
         # "Clients that no longer need a particular session ... SHOULD send an HTTP DELETE";
         # "The server MAY respond to this request with HTTP 405"; once a session is over the

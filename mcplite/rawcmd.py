@@ -46,7 +46,7 @@ def add_raw_command(commands: Any, common: Any) -> None:
     raw.add_argument("target", metavar="TARGET")
     raw.add_argument("messages", metavar="JSON", nargs="*",
                      help="messages to send, in order (default: read them from stdin, one per line)")
-    raw.set_defaults(run=_raw_run)
+    raw.set_defaults(run=_run)
 
 
 def _raw_request_ids(message: Any) -> List[str]:
@@ -125,7 +125,7 @@ class _RawState:
             raise CliFailure(CLI_EXIT_PROTOCOL, "no answer to request %s within %g s" % (ids, timeout))
 
 
-def _raw_messages(args: Any) -> Any:
+def _messages(args: Any) -> Any:
     """The messages to send, as (the line, its JSON or None): the arguments, or stdin's lines
     as they come, without blank lines and ``#`` comments."""
     def lines() -> Any:
@@ -149,18 +149,18 @@ def _raw_messages(args: Any) -> Any:
             yield line, None
 
 
-def _raw_run(args: Any) -> int:
+def _run(args: Any) -> int:
     target = cli_resolve_target(args.target)
     tracer = cli_tracer(args)
     state = _RawState()
     if target.kind == "http":
-        return _raw_http(args, target, tracer, state)
+        return _http(args, target, tracer, state)
     if args.headers:
         raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
-    return _raw_stdio(args, target, tracer, state)
+    return _stdio(args, target, tracer, state)
 
 
-def _raw_print(text: str, state: _RawState) -> None:
+def _print(text: str, state: _RawState) -> None:
     """One line on stdout; a reader that has gone ends the session (as `| head` would)."""
     try:
         sys.stdout.write(text + "\n")
@@ -172,7 +172,7 @@ def _raw_print(text: str, state: _RawState) -> None:
 
 # --- stdio ----------------------------------------------------------------------------------------
 
-def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
+def _stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     from .processes import ChildProcess
     try:
         child = ChildProcess(target.argv, capture_stderr=not args.server_stderr, keep=4096)
@@ -189,7 +189,7 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
                 message = None
             if tracer is not None:
                 tracer.message("<-", message, line)
-            _raw_print(line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"), state)
+            _print(line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"), state)
             state.received(message)
         last = child.stderr_lines(1, wait=2.0)
         state.end("the server closed its stdout" + (" (it said: %s)" % last[-1].strip() if last else ""))
@@ -197,7 +197,7 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     out_thread = threading.Thread(target=read_stdout, daemon=True)
     out_thread.start()
     try:
-        for line, message in _raw_messages(args):
+        for line, message in _messages(args):
             if tracer is not None:
                 tracer.message("->", message, line.encode("utf-8"))
             state.sent(message)
@@ -214,7 +214,7 @@ def _raw_stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
 
 # --- HTTP ---------------------------------------------------------------------------------------
 
-def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
+def _http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     """Each message a POST of its own, its answer read here, byte for byte: a JSON body
     printed as it came, each SSE event's data likewise; an answer that is not JSON-RPC is
     said on stderr (and ends the run with status 3). The channel only supplies what a
@@ -234,11 +234,11 @@ def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     finally:
         probe.close()
     workers = []  # type: List[threading.Thread]
-    for line, message in _raw_messages(args):
+    for line, message in _messages(args):
         keys = _raw_request_ids(message)
         state.sent(message)
         headers = channel._request_headers(message if isinstance(message, dict) else {})
-        worker = threading.Thread(target=_raw_exchange, args=(channel, line.encode("utf-8"), headers, keys, tracer,
+        worker = threading.Thread(target=_exchange, args=(channel, line.encode("utf-8"), headers, keys, tracer,
                                                               state, args.timeout), daemon=True)
         worker.start()
         workers.append(worker)
@@ -261,7 +261,7 @@ def _raw_http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
             pass
 
 
-def _raw_exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str], tracer: Any,
+def _exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str], tracer: Any,
                   state: _RawState, timeout: float) -> None:
     import http.client
 
@@ -279,13 +279,13 @@ def _raw_exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List
         if kind == "text/event-stream":
             for event, data, _ in _sse_iter(response, None, tracer):
                 if event == "message" and data.strip():
-                    _raw_took(channel, data, state)
+                    _took(channel, data, state)
             return
         data = response.read(_MAX_HTTP_MESSAGE + 1)
         if tracer is not None and data:
             tracer.body("<-", data)
         text = data.decode("utf-8", "replace").strip()
-        if text[:1] in ("{", "[") and _raw_took(channel, text, state):
+        if text[:1] in ("{", "[") and _took(channel, text, state):
             return
         if response.status >= 300 or text:
             # Not JSON-RPC: said on stderr, never dressed up as an answer.
@@ -300,7 +300,7 @@ def _raw_exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List
         state.settled(keys, refused)
 
 
-def _raw_took(channel: Any, text: str, state: _RawState) -> bool:
+def _took(channel: Any, text: str, state: _RawState) -> bool:
     """Print a JSON-RPC message that came back (exactly as it came) and note what it
     answers; False for JSON that is not JSON-RPC."""
     try:
@@ -310,7 +310,7 @@ def _raw_took(channel: Any, text: str, state: _RawState) -> bool:
     items = message if isinstance(message, list) else [message]
     if not items or not all(isinstance(item, dict) and item.get("jsonrpc") == "2.0" for item in items):
         return False
-    _raw_print(text, state)
+    _print(text, state)
     for item in items:
         result = item.get("result")
         if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str) and "serverInfo" in result:

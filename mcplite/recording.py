@@ -140,10 +140,10 @@ def add_recording_commands(commands: Any, common: Any) -> None:
                     "configuration to see what they say to each other.",
         epilog="Exit status: the server's; 2 usage, 3 the command cannot start, 1 OUT.jsonl cannot be "
                "written.")
-    _rec_trace_options(record)
+    _trace_options(record)
     record.add_argument("words", nargs=argparse.REMAINDER, metavar="OUT.jsonl -- COMMAND ...",
                         help="where to write, then -- and the server's command line")
-    record.set_defaults(run=_rec_record)
+    record.set_defaults(run=_record)
 
     replay = commands.add_parser(
         "replay", help="serve a recording as a fake stdio server",
@@ -155,12 +155,12 @@ def add_recording_commands(commands: Any, common: Any) -> None:
                     "client probing for the era is led to the recorded one. Use it as a target: "
                     "python -m mcplite ls \"python -m mcplite replay FILE.jsonl\".",
         epilog="Exit status: 0 at the end of input; 2 when FILE.jsonl is not a usable recording.")
-    _rec_trace_options(replay)
+    _trace_options(replay)
     replay.add_argument("file", metavar="FILE.jsonl", help="a recording made by record")
     replay.add_argument("--strict", action="store_true",
                         help="answer only requests recorded with the same params (no fallback to another "
                              "one of the same method); without it, each fallback is said on stderr")
-    replay.set_defaults(run=_rec_replay)
+    replay.set_defaults(run=_replay)
 
     diff = commands.add_parser(
         "diff", help="compare two recordings",
@@ -178,10 +178,10 @@ def add_recording_commands(commands: Any, common: Any) -> None:
                       help="leave out this key wherever it appears in a message (repeatable)")
     diff.add_argument("a", metavar="A.jsonl")
     diff.add_argument("b", metavar="B.jsonl")
-    diff.set_defaults(run=_rec_diff)
+    diff.set_defaults(run=_diff)
 
 
-def _rec_trace_options(parser: Any) -> None:
+def _trace_options(parser: Any) -> None:
     import argparse
 
     # SUPPRESS: a --trace given before the command name must survive the sub-parser.
@@ -379,7 +379,7 @@ class _RecSink:
             self._lock.release()
 
 
-def _rec_pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal) -> None:
+def _pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal) -> None:
     """Copy lines from the descriptor ``source`` to ``sink`` until end of file, recording
     each one before it is passed on (so a response is never recorded before its request).
     Raw ``os.read``: a daemon thread blocked here holds no lock the interpreter's exit needs."""
@@ -430,7 +430,7 @@ def _rec_pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal)
 
 # --- record ----------------------------------------------------------------------------------------
 
-def _rec_command_line(args: Any) -> Tuple[str, List[str]]:
+def _command_line(args: Any) -> Tuple[str, List[str]]:
     """OUT.jsonl and the server's argv from ``record``'s words (``OUT [--trace] -- CMD ...``).
     Parsed here, not by argparse: argparse drops the ``--`` that must separate them."""
     words = list(args.words)
@@ -462,12 +462,12 @@ def _rec_command_line(args: Any) -> Tuple[str, List[str]]:
     return names[0], command
 
 
-def _rec_record(args: Any) -> int:
+def _record(args: Any) -> int:
     import signal
 
     from .processes import ChildProcess
 
-    out_path, command = _rec_command_line(args)
+    out_path, command = _command_line(args)
     tracer = cli_tracer(args)
     try:
         # A process group of its own, as the client's servers have: what the server starts
@@ -484,7 +484,7 @@ def _rec_record(args: Any) -> int:
     try:
         stream = open(out_path, "wb")
     except OSError as exc:
-        _rec_stop(process, server_in, _REC_EXIT_WAIT)
+        _stop(process, server_in, _REC_EXIT_WAIT)
         raise CliFailure(CLI_EXIT_FAILED, "cannot write %s: %s" % (out_path, exc.strerror or exc))
     journal = _RecJournal(stream, out_path, tracer)
     journal.header(command)
@@ -502,12 +502,12 @@ def _rec_record(args: Any) -> int:
         finish("signal %d" % signum)
 
     def client_to_server() -> None:
-        _rec_pump(0, server_in, "->", journal)
+        _pump(0, server_in, "->", journal)
         server_in.close()  # "the client SHOULD ... close the input stream to the server"
         finish("the client closed stdin")
 
     def server_to_client() -> None:
-        _rec_pump(process.stdout.fileno(), _RecSink(1), "<-", journal)  # type: ignore[union-attr]
+        _pump(process.stdout.fileno(), _RecSink(1), "<-", journal)  # type: ignore[union-attr]
         finish("the server closed stdout")
 
     def watch() -> None:
@@ -539,7 +539,7 @@ def _rec_record(args: Any) -> int:
                 reason = "the server exited"
         if reason.startswith("signal") or reason == "interrupted":
             hurry.set()  # asked to stop: the server is stopped now, not after a grace period
-        _rec_stop(process, server_in, _REC_EXIT_WAIT, hurry)
+        _stop(process, server_in, _REC_EXIT_WAIT, hurry)
         threads[1].join(_REC_DRAIN_WAIT)  # what the server wrote before it ended goes out too
         code = process.returncode
         journal.end(reason, code)
@@ -561,7 +561,7 @@ def _rec_record(args: Any) -> int:
     return status
 
 
-def _rec_stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[threading.Event] = None) -> None:
+def _stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[threading.Event] = None) -> None:
     """Close the server's stdin, give it ``wait`` seconds to exit (cut short once ``hurry``
     is set), then SIGTERM, then SIGKILL, its whole process group: never an orphan."""
     from .processes import stop_process
@@ -571,16 +571,16 @@ def _rec_stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[th
 
 # --- replay ----------------------------------------------------------------------------------------
 
-def _rec_id_key(value: Any) -> Tuple[str, str]:
+def _id_key(value: Any) -> Tuple[str, str]:
     # 1 and "1" are different ids.
     return (type(value).__name__, json.dumps(value, sort_keys=True))
 
 
-def _rec_canonical(value: Any) -> str:
+def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _rec_params(message: Dict[str, Any]) -> Dict[str, Any]:
+def _params(message: Dict[str, Any]) -> Dict[str, Any]:
     params = message.get("params")
     return params if isinstance(params, dict) else {}
 
@@ -590,7 +590,7 @@ def _rec_meta(params: Dict[str, Any]) -> Dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _rec_match_key(method: str, params: Dict[str, Any]) -> str:
+def _match_key(method: str, params: Dict[str, Any]) -> str:
     """What must be equal for an exact match: the method and the params, without what a
     client sets per request (progressToken, the 2026-07-28 protocol fields of _meta) and
     what says who the client is (initialize's clientInfo and capabilities: the 2026-07-28
@@ -604,12 +604,12 @@ def _rec_match_key(method: str, params: Dict[str, Any]) -> str:
     stripped.pop("_meta", None)
     if meta:
         stripped["_meta"] = meta
-    return _rec_canonical([method, stripped])
+    return _canonical([method, stripped])
 
 
-def _rec_subject_key(method: str, params: Dict[str, Any]) -> str:
+def _subject_key(method: str, params: Dict[str, Any]) -> str:
     field = _REC_SUBJECT.get(method)
-    return _rec_canonical([method, params.get(field) if field else None])
+    return _canonical([method, params.get(field) if field else None])
 
 
 class _RecExchange:
@@ -619,10 +619,10 @@ class _RecExchange:
     def __init__(self, message: Dict[str, Any]) -> None:
         self.id = message.get("id")
         self.method = message["method"]
-        params = _rec_params(message)
+        params = _params(message)
         self.token = _rec_meta(params).get("progressToken")
-        self.key = _rec_match_key(self.method, params)
-        self.subject = _rec_subject_key(self.method, params)
+        self.key = _match_key(self.method, params)
+        self.subject = _subject_key(self.method, params)
         self.subject_value = params.get(_REC_SUBJECT.get(self.method, ""))
         self.response = None  # type: Optional[Dict[str, Any]]
         self.before = []  # type: List[Dict[str, Any]]
@@ -649,16 +649,16 @@ def rec_exchanges(entries: Sequence[_RecEntry]) -> Tuple[List[Dict[str, Any]], L
                     exchange = _RecExchange(item)
                     exchanges.append(exchange)
                     waiting.append(exchange)
-                    by_id[_rec_id_key(exchange.id)] = exchange
+                    by_id[_id_key(exchange.id)] = exchange
                 continue  # the client's notifications and answers are the live client's to send
             if not isinstance(method, str):  # a response
-                exchange = by_id.get(_rec_id_key(item.get("id")))
+                exchange = by_id.get(_id_key(item.get("id")))
                 if exchange is not None and exchange.response is None and ("result" in item or "error" in item):
                     exchange.response = item
                     waiting.remove(exchange)
                     last = exchange
                 continue
-            owner = _rec_owner(item, waiting)
+            owner = _owner(item, waiting)
             if owner is not None:
                 owner.before.append(item)
             elif last is not None:
@@ -668,19 +668,19 @@ def rec_exchanges(entries: Sequence[_RecEntry]) -> Tuple[List[Dict[str, Any]], L
     return preamble, exchanges
 
 
-def _rec_owner(message: Dict[str, Any], waiting: List[_RecExchange]) -> Optional[_RecExchange]:
+def _owner(message: Dict[str, Any], waiting: List[_RecExchange]) -> Optional[_RecExchange]:
     """The open request a server message belongs to: the one its progress token or
     subscription id names, else the latest one sent (on one pipe nothing says better)."""
-    params = _rec_params(message)
+    params = _params(message)
     if message.get("method") == "notifications/progress" and params.get("progressToken") is not None:
-        token = _rec_id_key(params.get("progressToken"))
+        token = _id_key(params.get("progressToken"))
         for exchange in reversed(waiting):
-            if exchange.token is not None and _rec_id_key(exchange.token) == token:
+            if exchange.token is not None and _id_key(exchange.token) == token:
                 return exchange
     subscription = _rec_meta(params).get(META_SUBSCRIPTION_ID)
     if subscription is not None:
         for exchange in reversed(waiting):
-            if _rec_id_key(exchange.id) == _rec_id_key(subscription):
+            if _id_key(exchange.id) == _id_key(subscription):
                 return exchange
     return waiting[-1] if waiting else None
 
@@ -739,22 +739,22 @@ class RecReplayer(Endpoint):
     def on_notification(self, message: Message) -> None:
         if message["method"] == "notifications/cancelled":
             # The client gave up on a request that waits for its answer to ours: drop the rest.
-            request_id = _rec_params(message).get("requestId")
+            request_id = _params(message).get("requestId")
             for key, play in list(self._asked.items()):
-                if _rec_id_key(play.live_id) == _rec_id_key(request_id):
+                if _id_key(play.live_id) == _id_key(request_id):
                     del self._asked[key]
 
     def on_response(self, message: Message) -> None:
         # The client's answer to a request of ours: the play it paused goes on.
-        play = self._asked.pop(_rec_id_key(message.get("id")), None)
+        play = self._asked.pop(_id_key(message.get("id")), None)
         if play is not None:
             self._play(play, self.send)
 
     def _request(self, message: Dict[str, Any], answer: Callable[[Any], None]) -> None:
         method = message["method"]
-        params = _rec_params(message)
+        params = _params(message)
         exchange = self._match(method, params)
-        if exchange is not None and exchange.key != _rec_match_key(method, params) and self.warn is not None:
+        if exchange is not None and exchange.key != _match_key(method, params) and self.warn is not None:
             # Not what was asked: say so (a test replaying against a recording could
             # otherwise pass on an answer to another question).
             self.warn("%s was answered with the recording of a request with other params" % method)
@@ -770,8 +770,8 @@ class RecReplayer(Endpoint):
         self._play(play, answer)
 
     def _match(self, method: str, params: Dict[str, Any]) -> Optional[_RecExchange]:
-        key = _rec_match_key(method, params)
-        subject = _rec_subject_key(method, params)
+        key = _match_key(method, params)
+        subject = _subject_key(method, params)
         tests = [lambda e: not e.used and e.key == key, lambda e: e.key == key]  # type: List[Callable[[Any], bool]]
         if not self.strict:
             tests.insert(1, lambda e: not e.used and e.subject == subject)
@@ -816,7 +816,7 @@ class RecReplayer(Endpoint):
                 # go on when the answer comes.
                 self._asked_count += 1
                 asked_id = "replay-%d" % self._asked_count
-                self._asked[_rec_id_key(asked_id)] = play
+                self._asked[_id_key(asked_id)] = play
                 self.send(dict(out, id=asked_id))
                 return
             self.send(out)
@@ -826,19 +826,19 @@ class RecReplayer(Endpoint):
         subscription id become the live ones; progress the live request did not ask for is
         dropped."""
         exchange = play.exchange
-        params = _rec_params(item)
+        params = _params(item)
         if item.get("method") == "notifications/progress" and exchange.token is not None \
-                and _rec_id_key(params.get("progressToken")) == _rec_id_key(exchange.token):
+                and _id_key(params.get("progressToken")) == _id_key(exchange.token):
             if play.live_token is None:
                 return None
             return dict(item, params=dict(params, progressToken=play.live_token))
         meta = _rec_meta(params)
-        if META_SUBSCRIPTION_ID in meta and _rec_id_key(meta[META_SUBSCRIPTION_ID]) == _rec_id_key(exchange.id):
+        if META_SUBSCRIPTION_ID in meta and _id_key(meta[META_SUBSCRIPTION_ID]) == _id_key(exchange.id):
             return dict(item, params=dict(params, _meta=dict(meta, **{META_SUBSCRIPTION_ID: play.live_id})))
         return item
 
 
-def _rec_replay(args: Any) -> int:
+def _replay(args: Any) -> int:
     from .stdio import DEFAULT_MAX_MESSAGE_BYTES, _discard_rest_of_line, _protect_standard_streams
 
     _, entries = rec_load(args.file)
@@ -914,7 +914,7 @@ class RecNormaliser:
 
     def _id(self, side: str, value: Any) -> Any:
         table = self._ids[side]
-        number = table.setdefault(_rec_id_key(value), len(table) + 1)
+        number = table.setdefault(_id_key(value), len(table) + 1)
         return number if side == "client" else "s%d" % number
 
     def _value(self, value: Any) -> Any:
@@ -926,7 +926,7 @@ class RecNormaliser:
                 group = _REC_OPAQUE.get(key)
                 if group is not None and isinstance(item, (str, int)) and not isinstance(item, bool):
                     table = self._opaque.setdefault(group, {})
-                    out[key] = "<%s %d>" % (group, table.setdefault(_rec_id_key(item), len(table) + 1))
+                    out[key] = "<%s %d>" % (group, table.setdefault(_id_key(item), len(table) + 1))
                 else:
                     out[key] = self._value(item)
             return out
@@ -966,11 +966,11 @@ def rec_conversation(entries: Sequence[_RecEntry], ignore: Sequence[str] = ()) -
             out.append((entry, None, "%s (not JSON) %s" % (entry.dir, entry.text)))
             continue
         normal = normaliser.message(entry.dir, entry.message)
-        out.append((entry, normal, "%s %s" % (entry.dir, _rec_canonical(normal))))
+        out.append((entry, normal, "%s %s" % (entry.dir, _canonical(normal))))
     return out
 
 
-def _rec_diff(args: Any) -> int:
+def _diff(args: Any) -> int:
     import difflib
 
     sides = []
@@ -985,8 +985,8 @@ def _rec_diff(args: Any) -> int:
         matcher = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
         for op, a1, a2, b1, b2 in matcher.get_opcodes():
             if op != "equal":
-                changes.append({"op": op, "a": [_rec_diff_item(n, a[n]) for n in range(a1, a2)],
-                                "b": [_rec_diff_item(n, b[n]) for n in range(b1, b2)]})
+                changes.append({"op": op, "a": [_diff_item(n, a[n]) for n in range(a1, a2)],
+                                "b": [_diff_item(n, b[n]) for n in range(b1, b2)]})
         sys.stdout.write(json.dumps(changes, indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return CLI_EXIT_FAILED if changes else CLI_EXIT_OK
@@ -998,7 +998,7 @@ def _rec_diff(args: Any) -> int:
     return CLI_EXIT_FAILED
 
 
-def _rec_diff_item(index: int, item: Tuple[_RecEntry, Any, str]) -> Dict[str, Any]:
+def _diff_item(index: int, item: Tuple[_RecEntry, Any, str]) -> Dict[str, Any]:
     """One side of a difference: its message number (as in the unified diff's @@), its line
     in the file, its direction, and the normalised message (or the text of a non-JSON line)."""
     entry, normal, _ = item

@@ -119,7 +119,7 @@ class ShellVerbs:
         words = self._words(line)
         if not words:
             raise CliFailure(CLI_EXIT_USAGE, "call TOOL [key=value ...]")
-        pairs, as_json = _shell_split_json(words[1:])
+        pairs, as_json = _split_json(words[1:])
         return self._done(cc_run_call(self.client, words[0], pairs, as_json, self.raw))
 
     def do_read(self, line: str) -> bool:
@@ -138,7 +138,7 @@ class ShellVerbs:
         words = self._words(line)
         if not words:
             raise CliFailure(CLI_EXIT_USAGE, "prompt NAME [key=value ...]")
-        pairs, as_json = _shell_split_json(words[1:])
+        pairs, as_json = _split_json(words[1:])
         return self._done(cc_run_prompt(self.client, words[0], pairs, as_json, self.raw))
 
     def do_request(self, line: str) -> bool:
@@ -222,7 +222,7 @@ class ShellVerbs:
         return self._complete("resources", text) if len(line[:begidx].split()) == 1 else []
 
 
-def _shell_split_json(words: List[str]) -> Any:
+def _split_json(words: List[str]) -> Any:
     """``key=value`` pairs, and the JSON after ``--json`` or ``--arguments`` (or None)."""
     pairs = []  # type: List[str]
     as_json = None

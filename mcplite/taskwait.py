@@ -29,7 +29,7 @@ _TASK_POLL_MIN = 0.05  # never hammer a server, whatever it suggests
 _TASK_POLL_MAX = 5.0  # and never sleep past a change for long
 
 
-def _task_poll_interval(task: Dict[str, Any]) -> float:
+def _poll_interval(task: Dict[str, Any]) -> float:
     suggested = task.get("pollIntervalMs")
     if isinstance(suggested, bool) or not isinstance(suggested, (int, float)) or suggested <= 0:
         return _TASK_POLL_DEFAULT
@@ -81,28 +81,28 @@ def await_task(client: Any, created: Dict[str, Any], timeout: Optional[float]) -
             # (a CreateTaskResult never carries the questions: "MUST NOT contain inputRequests")
             asking = status == "input_required" and task is not created
             if asking:
-                _task_answer(client, task_id, task, answered)
+                _answer(client, task_id, task, answered)
             elif status not in ("working", "input_required") and status not in _TASK_TERMINAL:
                 raise ProtocolError("task %s has an unknown status %r" % (task_id, status))
-            if not asking or not _task_has_new(task, answered):
-                pause = min(_task_poll_interval(task), deadline - time.monotonic())
+            if not asking or not _has_new(task, answered):
+                pause = min(_poll_interval(task), deadline - time.monotonic())
                 if pause > 0:
                     time.sleep(pause)
             if time.monotonic() >= deadline:
                 raise RequestTimeout("task %s" % task_id, patience)
-            task = _task_request(client, "tasks/get", {"taskId": task_id}, patience)
+            task = _request(client, "tasks/get", {"taskId": task_id}, patience)
     except (RequestTimeout, KeyboardInterrupt):
         # Nobody waits for it any more: the server may stop working on it.
         cancel_task(client, task_id)
         raise
 
 
-def _task_has_new(task: Dict[str, Any], answered: Set[str]) -> bool:
+def _has_new(task: Dict[str, Any], answered: Set[str]) -> bool:
     requests = task.get("inputRequests")
     return isinstance(requests, dict) and any(key not in answered for key in requests)
 
 
-def _task_answer(client: Any, task_id: str, task: Dict[str, Any], answered: Set[str]) -> None:
+def _answer(client: Any, task_id: str, task: Dict[str, Any], answered: Set[str]) -> None:
     """Answer the questions of an ``input_required`` task not answered yet."""
     requests = task.get("inputRequests")
     if not isinstance(requests, dict):
@@ -111,11 +111,11 @@ def _task_answer(client: Any, task_id: str, task: Dict[str, Any], answered: Set[
     if not fresh:
         return  # (answered already; the server has not caught up yet)
     responses = {key: client._answer_input(entry) for key, entry in fresh.items()}
-    _task_request(client, "tasks/update", {"taskId": task_id, "inputResponses": responses}, None)
+    _request(client, "tasks/update", {"taskId": task_id, "inputResponses": responses}, None)
     answered.update(fresh)
 
 
-def _task_request(client: Any, method: str, params: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
+def _request(client: Any, method: str, params: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
     # The tasks methods need the extension declared on each request ("-32021 without it"),
     # whether the client declares it everywhere or only for the call that made the task.
     meta = {META_CLIENT_CAPABILITIES: client.capabilities_with_tasks(True)}
@@ -128,7 +128,7 @@ def cancel_task(client: Any, task_id: str, timeout: Optional[float] = None, quie
     if quiet and timeout is None:
         timeout = min(client.timeout, 5.0)
     try:
-        _task_request(client, "tasks/cancel", {"taskId": task_id}, timeout)
+        _request(client, "tasks/cancel", {"taskId": task_id}, timeout)
     except (MCPError, TransportError):
         if not quiet:
             raise

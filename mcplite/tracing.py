@@ -125,7 +125,7 @@ class Tracer:
     def http_request(self, method: str, target: str, headers: Any, body: Optional[bytes] = None) -> None:
         """An HTTP request the client sends: its line, the headers that matter, and the body
         (one message, or a batch)."""
-        lines = ["%s %s" % (method, _trace_target(target))] + [_TRACE_INDENT + line for line in _trace_headers(headers)]
+        lines = ["%s %s" % (method, _trace_target(target))] + [_TRACE_INDENT + line for line in _headers(headers)]
         note = self._request_note(method, headers) if self.explain else None
         self._write("->", lines, note)
         if body:
@@ -135,7 +135,7 @@ class Tracer:
                       method: Optional[str] = None) -> None:
         """The status and headers of an answer (and its body, if it is read whole);
         ``method``: the request's (POST, GET, DELETE), for the note."""
-        lines = ["HTTP %d %s" % (status, reason or "")] + [_TRACE_INDENT + line for line in _trace_headers(headers)]
+        lines = ["HTTP %d %s" % (status, reason or "")] + [_TRACE_INDENT + line for line in _headers(headers)]
         note = self._response_note(status, headers, method) if self.explain else None
         self._write("<-", lines, note)
         if body:
@@ -255,7 +255,7 @@ class Tracer:
                 return what + ". A notification: no id, and never an answer."
             with self._lock:
                 if len(self._pending) < _TRACE_MAX_REMEMBERED:
-                    self._pending[(direction, _trace_key(message.get("id")))] = method
+                    self._pending[(direction, _key(message.get("id")))] = method
             parts = [what + ". A request: the %s must answer with id %s." % (
                 other, json.dumps(message.get("id")))]
             meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
@@ -273,7 +273,7 @@ class Tracer:
         if "result" in message or "error" in message:
             back = "<-" if direction == "->" else "->"
             with self._lock:
-                asked = self._pending.pop((back, _trace_key(message.get("id"))), None)
+                asked = self._pending.pop((back, _key(message.get("id"))), None)
             head = ("The answer to %s (id %s)." % (asked, json.dumps(message.get("id"))) if asked
                     else "An answer (id %s)." % json.dumps(message.get("id")))
             if "error" in message:
@@ -283,11 +283,11 @@ class Tracer:
                     if isinstance(code, int) else "an error without an integer code"
                 extra = " The id is null: the request's id could not be read." if message.get("id") is None else ""
                 return "%s An error, %s: %s.%s" % (head, code, detail, extra)
-            return head + _trace_result_note(asked, message.get("result"))
+            return head + _result_note(asked, message.get("result"))
         return "not a request, a notification or an answer"
 
     def _request_note(self, method: str, headers: Any) -> str:
-        names = {name.lower(): value for name, value in _trace_items(headers)}
+        names = {name.lower(): value for name, value in _items(headers)}
         if method == "GET" and "last-event-id" in names:
             return "resumes a broken stream after event %s (legacy sessions)" % names["last-event-id"]
         if method == "GET":
@@ -304,7 +304,7 @@ class Tracer:
         return "; ".join(parts)
 
     def _response_note(self, status: int, headers: Any, method: Optional[str]) -> str:
-        names = {name.lower(): value for name, value in _trace_items(headers)}
+        names = {name.lower(): value for name, value in _items(headers)}
         kind = names.get("content-type", "").split(";")[0].strip().lower()
         if status == 202:
             return "202 Accepted: a notification or an answer needs no reply; no body"
@@ -339,11 +339,11 @@ class Tracer:
         return note
 
 
-def _trace_key(value: Any) -> Any:
+def _key(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
 
 
-def _trace_result_note(method: Optional[str], result: Any) -> str:
+def _result_note(method: Optional[str], result: Any) -> str:
     if not isinstance(result, dict):
         return " Its result is not an object (it must be)."
     if result.get("resultType") == "input_required":
@@ -369,18 +369,18 @@ def _trace_result_note(method: Optional[str], result: Any) -> str:
     return ""
 
 
-def _trace_items(headers: Any) -> List[Tuple[str, str]]:
+def _items(headers: Any) -> List[Tuple[str, str]]:
     if headers is None:
         return []
     items = headers.items() if hasattr(headers, "items") else headers
     return [(str(name), str(value)) for name, value in items]
 
 
-def _trace_headers(headers: Any) -> List[str]:
+def _headers(headers: Any) -> List[str]:
     """``Name: value`` for the headers a reader of MCP cares about; the values of any
     others (credentials, keys, cookies) hidden."""
     lines = []
-    for name, value in _trace_items(headers):
+    for name, value in _items(headers):
         lowered = name.lower()
         if lowered in _TRACE_NOISE_HEADERS:
             continue
