@@ -115,6 +115,7 @@ class ServerConnection(Port, Endpoint):
         self.closed = False
         # What only the transport can do: an HTTP session closing a request's SSE connection.
         self._close_stream = close_stream
+        self.client = "connection %x" % id(self)  # one client: the one at the other end
         # Run requests whose handlers take no Context on the receiving thread. Only for a
         # transport with a thread per exchange (HTTP): on stdio the reading thread must
         # never wait for a tool, or ping and cancellations would wait behind it.

@@ -410,7 +410,7 @@ class Dispatcher:
     def _start_task(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
         """Answer ``call`` with a task, and run the tool in it on a thread of its own."""
         task_call = call.for_task()
-        task = self._server.tasks.create(task_call, _principal_key(call.request.principal))
+        task = self._server.tasks.create(task_call, _principal_key(call.request.principal), call.port.client)
         task_call.task = task
         if call.rounds is not None and call.rounds.answers:
             # Answers from input_required rounds before the task (task_start="handler") stand.

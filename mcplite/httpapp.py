@@ -39,7 +39,7 @@ from .protocol import (
     ASSUMED_HTTP_VERSION, MCP_NAME_PARAMS, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION,
     META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS, supports,
 )
-from .calls import Call
+from .calls import Call, principal_identity
 from .ports import Port
 from .registry import SubscriptionListener
 from .server import Server
@@ -72,13 +72,15 @@ SSE_TYPE = "text/event-stream"
 class HttpRequest:
     """One HTTP request as the front end parsed it. ``headers`` has lower-case names;
     ``disconnected`` is a cheap probe telling whether the client has gone (a front end
-    that cannot tell leaves the default)."""
+    that cannot tell leaves the default); ``remote`` is the client's address, as the front
+    end sees it (behind a proxy: the proxy's), or None when it does not know."""
 
-    __slots__ = ("method", "path", "query", "headers", "body", "disconnected")
+    __slots__ = ("method", "path", "query", "headers", "body", "disconnected", "remote")
 
     def __init__(self, method: str, target: str, headers: Dict[str, str], body: bytes = b"",
-                 disconnected: Optional[Callable[[], bool]] = None) -> None:
+                 disconnected: Optional[Callable[[], bool]] = None, remote: Optional[str] = None) -> None:
         self.method = method
+        self.remote = remote
         path, _, query = target.partition("?")
         self.path = path
         self.query = query
@@ -279,8 +281,9 @@ class _ExchangePort(Port):
     ``exchange`` is set only for a request served off the connection's thread (one whose
     handler takes a Context): the others can send nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: str) -> None:
         self.exchange = None  # type: Optional[PostExchange]
+        self.client = client
 
     def emit(self, call: Any, message: Message) -> None:
         exchange = self.exchange
@@ -289,12 +292,15 @@ class _ExchangePort(Port):
 
 
 class HttpSession:
-    """A legacy (``initialize``) session on the Streamable HTTP endpoint."""
+    """A legacy (``initialize``) session on the Streamable HTTP endpoint, of ``client`` (whom
+    its per-client bound counts it for: the token's holder, or the remote address)."""
 
-    def __init__(self, app: "McpHttpApp", session_id: str) -> None:
+    def __init__(self, app: "McpHttpApp", session_id: str, client: str = "") -> None:
         self.id = session_id
+        self.client = client
         self.app = app
         self.connection = ServerConnection(app.server, self.send, app.pool, close_stream=self.close_request_stream)
+        self.connection.client = client
         # The connection's own thread is free to run a handler that cannot send anything
         # before its result; a hand-off to a worker would only cost time.
         self.connection.inline_unless_context = True
@@ -366,6 +372,14 @@ class HttpSession:
             self.busy += delta
             self.last_active = time.monotonic()
 
+    def idle(self) -> bool:
+        """Nothing in progress: no request, no stream being read, no question to the client
+        waiting for its answer. Only such a session may be ended to make room."""
+        with self.lock:
+            if self.busy > 0 or self.exchanges:
+                return False
+        return not self.connection.in_progress() and len(self.connection.outgoing) == 0
+
     def close(self) -> None:
         with self.lock:
             if self.closed:
@@ -385,13 +399,18 @@ class LegacySseSession:
     """A session of the 2024-11-05 HTTP+SSE transport: one GET stream carries everything
     the server sends; the client POSTs each message to the endpoint URL it was given."""
 
-    def __init__(self, app: "McpHttpApp", session_id: str) -> None:
+    def __init__(self, app: "McpHttpApp", session_id: str, client: str = "") -> None:
         self.id = session_id
+        self.client = client
         self.stream = EventStream("sse", resumable=False, keep=app.replay_events)
         self.connection = ServerConnection(app.server, self.send, app.pool)
+        self.connection.client = client
         self.last_active = time.monotonic()
         self.busy = 1  # lives exactly as long as its GET stream
         self.closed = False
+
+    def idle(self) -> bool:
+        return False  # its GET stream is open for as long as it lives
 
     def send(self, message: Any, about: Any = None) -> None:
         if about is not None and about.cancelled:
@@ -412,7 +431,12 @@ class McpHttpApp:
     handler sends before its result are dropped); ``stateless`` (no legacy sessions: every
     POST stands alone, GET and DELETE are refused); ``allowed_hosts`` / ``allowed_origins``
     (default: loopback names only); ``auth`` (a ``BearerAuth``); ``max_body_bytes``;
-    ``max_sessions`` and ``session_idle_timeout`` (seconds) bound the sessions kept;
+    ``max_sessions`` and ``session_idle_timeout`` (seconds) bound the sessions kept, and
+    ``max_sessions_per_client`` (default: a quarter of ``max_sessions``, at least 2) those of one client
+    (the token's holder with ``auth``, else the remote address: behind a proxy, everyone).
+    A full table, or a client at its bound, makes room by ending the least recently used
+    *idle* session (nothing in progress); only when every session is busy is a new one
+    refused (503, or 429 for the client at its bound);
     ``retry_ms`` is the reconnection delay told to 2025-11-25 clients; ``replay_events``
     the events kept per stream for resumption; ``legacy_sse`` serves the 2024-11-05
     transport at ``/sse`` and ``/messages``.
@@ -422,7 +446,8 @@ class McpHttpApp:
                  stateless: bool = False, allowed_hosts: Optional[Sequence[str]] = None,
                  allowed_origins: Optional[Sequence[str]] = None, auth: Optional[BearerAuth] = None,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_sessions: int = 1000,
-                 session_idle_timeout: float = 1800.0, retry_ms: int = 1000, replay_events: int = 256,
+                 max_sessions_per_client: Optional[int] = None, session_idle_timeout: float = 1800.0,
+                 retry_ms: int = 1000, replay_events: int = 256,
                  kept_streams: int = 16, legacy_sse: bool = True, sse_path: str = "/sse",
                  messages_path: str = "/messages", max_workers: Optional[int] = None,
                  poll_interval: float = 0.25) -> None:
@@ -436,7 +461,14 @@ class McpHttpApp:
         self.allowed_origins = [o.lower().rstrip("/") for o in allowed_origins] if allowed_origins is not None else None
         self.auth = auth
         self.max_body_bytes = max_body_bytes
+        if not isinstance(max_sessions, int) or max_sessions < 1:
+            raise ValueError("max_sessions must be an integer >= 1")
         self.max_sessions = max_sessions
+        if max_sessions_per_client is None:
+            max_sessions_per_client = min(max_sessions, max(2, max_sessions // 4))
+        if not isinstance(max_sessions_per_client, int) or max_sessions_per_client < 1:
+            raise ValueError("max_sessions_per_client must be None or an integer >= 1")
+        self.max_sessions_per_client = max_sessions_per_client
         self.session_idle_timeout = session_idle_timeout
         self.retry_ms = retry_ms
         self.replay_events = replay_events
@@ -591,7 +623,7 @@ class McpHttpApp:
             return _json_response(404, error_response(rid, MCPError(
                 METHOD_NOT_FOUND, "Method not found: %s is not part of protocol %s"
                 % (message["method"], ", ".join(MODERN_VERSIONS)))))
-        port = _ExchangePort()
+        port = _ExchangePort(_client_key(req, principal))
         try:
             self._check_modern_headers(req, message)
             call = self.server.begin_call(message, port, None, True, SUPPORTED_VERSIONS, req.headers, principal)
@@ -716,9 +748,10 @@ class McpHttpApp:
         if self.stateless:
             session = self._ephemeral_session(None if initializing else (header_version or ASSUMED_HTTP_VERSION))
         elif initializing:
-            session = self._create_session()
-            if session is None:
-                return _error(503, INTERNAL_ERROR, "Service unavailable: too many sessions", readable_id(message))
+            made = self._create_session(_client_key(req, principal))
+            if isinstance(made, HttpResponse):
+                return made
+            session = made
             created = True
         else:
             found = self._session_for(req)
@@ -804,15 +837,50 @@ class McpHttpApp:
             session.connection.era = LEGACY
         return session
 
-    def _create_session(self) -> Optional[HttpSession]:
+    def _create_session(self, client: str) -> Any:
+        """A new session for ``client``, or the HttpResponse refusing it (see ``_make_room``)."""
         with self._lock:
-            if len(self._sessions) >= self.max_sessions:
-                self._sweep_locked(time.monotonic())
-                if len(self._sessions) >= self.max_sessions:
-                    return None
+            refused, victim = self._make_room(client)
             # "The session ID SHOULD be globally unique and cryptographically secure" and
             # "MUST only contain visible ASCII characters": 32 hex digits.
-            return HttpSession(self, secrets.token_hex(16))
+            session = HttpSession(self, secrets.token_hex(16), client) if refused is None else None
+        self._end_evicted(victim)
+        return refused if session is None else session
+
+    def _make_room(self, client: str) -> Tuple[Optional[HttpResponse], Any]:
+        """Room in the table for one more session of ``client`` (under ``_lock``): (the
+        refusal, or None; the session ended to make room, or None). A bound must not become
+        a lockout: rather than refuse everyone while the table is full (until its sessions
+        idle out), the least recently used idle session goes - its client gets 404 on its
+        next request and starts a new one, as the spec provides. A client at its own bound
+        gives up one of its own, so one client cannot hold the table."""
+        mine = [s for s in self._sessions.values() if s.client == client]
+        if len(mine) >= self.max_sessions_per_client:
+            victim = _least_recently_used_idle(mine)
+            if victim is None:
+                return _error(429, INTERNAL_ERROR, "Too many sessions: this client has %d, all busy (the limit); end "
+                                                   "one (DELETE) or try again later" % len(mine),
+                              headers=[("Retry-After", "1")]), None
+        elif len(self._sessions) >= self.max_sessions:
+            self._sweep_locked(time.monotonic())
+            if len(self._sessions) < self.max_sessions:
+                return None, None
+            victim = _least_recently_used_idle(list(self._sessions.values()))
+            if victim is None:
+                return _error(503, INTERNAL_ERROR, "Service unavailable: all %d sessions are busy; try again "
+                                                   "shortly" % len(self._sessions),
+                              headers=[("Retry-After", "1")]), None
+        else:
+            return None, None
+        del self._sessions[victim.id]
+        return None, victim
+
+    @staticmethod
+    def _end_evicted(victim: Any) -> None:
+        if victim is not None:
+            _http_log.info("session %s ended to make room (idle %.0f s)", victim.id[:8],
+                           time.monotonic() - victim.last_active)
+            victim.close()
 
     def _register(self, session: Any) -> None:
         with self._lock:
@@ -913,13 +981,15 @@ class McpHttpApp:
     def _legacy_sse_get(self, req: HttpRequest, principal: Any) -> HttpResponse:
         if req.method != "GET":
             return _error(405, INVALID_REQUEST, "Method not allowed", headers=[("Allow", "GET")])
+        client = _client_key(req, principal)
         with self._lock:
-            if len(self._sessions) >= self.max_sessions:
-                self._sweep_locked(time.monotonic())
-                if len(self._sessions) >= self.max_sessions:
-                    return _error(503, INTERNAL_ERROR, "Service unavailable: too many sessions")
-            session = LegacySseSession(self, secrets.token_hex(16))
-            self._sessions[session.id] = session
+            refused, victim = self._make_room(client)
+            if refused is None:
+                session = LegacySseSession(self, secrets.token_hex(16), client)
+                self._sessions[session.id] = session
+        self._end_evicted(victim)
+        if refused is not None:
+            return refused
         # "the server MUST send an endpoint event containing a URI for the client to use
         # for sending messages"
         endpoint = sse_event(("%s?session_id=%s" % (self.messages_path, session.id)).encode("ascii"), event="endpoint")
@@ -1007,6 +1077,21 @@ def _attached(response: HttpResponse) -> HttpResponse:
 def _sse_headers() -> List[Tuple[str, str]]:
     # "servers SHOULD include the X-Accel-Buffering: no header" so proxies pass events on.
     return [("Content-Type", SSE_TYPE), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+
+
+def _client_key(req: HttpRequest, principal: Any) -> str:
+    """Whom a session counts for in the per-client bound: the token's holder when requests
+    are authenticated, else the address the request came from."""
+    identity = principal_identity(principal)
+    if identity is not None:
+        return "principal " + identity
+    return "address " + (req.remote or "?")
+
+
+def _least_recently_used_idle(sessions: Sequence[Any]) -> Any:
+    """The idle session used longest ago, or None when every one is busy."""
+    idle = [s for s in sessions if s.idle()]
+    return min(idle, key=lambda s: s.last_active) if idle else None
 
 
 def _request_ids(message: Any) -> List[Any]:

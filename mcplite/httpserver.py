@@ -89,7 +89,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         tracer = self.server.tracer
         if tracer is not None:
             tracer.http_request(self.command, self.path, self.headers.items(), body)
-        response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed))
+        response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed,
+                                          self.client_address[0] if self.client_address else None))
         if response is None:
             self.close_connection = True
             return

@@ -23,6 +23,10 @@ class Port:
     """
 
     stateful = False
+    # Whom the server's per-client bounds count this request for (the task store's): a
+    # transport names its client (an HTTP request's address or token holder, a stdio
+    # process's one client); "" is anyone.
+    client = ""
 
     def emit(self, call: Any, message: Message) -> None:
         """Send a message about ``call`` to its client (progress, a log message, a question),

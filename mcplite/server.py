@@ -39,7 +39,10 @@ class Server:
     kept at once (one more is refused with -32603 "Server busy"), each for ``task_ttl``
     seconds from its creation - its ``ttlMs`` - finished or not: a task still running then
     is cancelled, and every task is forgotten (never earlier). ``task_poll_interval_ms`` is
-    the ``pollIntervalMs`` suggested to clients (None: none).
+    the ``pollIntervalMs`` suggested to clients (None: none). ``max_tasks_per_client``
+    (default: a quarter of ``max_tasks``, at least 2) bounds one client's (an HTTP client's
+    address or token holder, a stdio client): at it, its own task whose end was delivered
+    longest ago makes room, else it is refused, so no client can fill the store.
     """
 
     def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
@@ -49,7 +52,7 @@ class Server:
                  page_size: Optional[int] = None, client_request_timeout: float = 300.0,
                  state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
                  max_subscriptions: int = 1000, max_tasks: int = 1000, task_ttl: float = 3600.0,
-                 task_poll_interval_ms: Optional[int] = 1000) -> None:
+                 task_poll_interval_ms: Optional[int] = 1000, max_tasks_per_client: Optional[int] = None) -> None:
         if cache_scope not in ("public", "private"):
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
@@ -67,7 +70,10 @@ class Server:
             raise ValueError("task_poll_interval_ms must be None or an integer >= 1")
         # The tasks extension's store: one per server, since 2026-07-28 requests share nothing;
         # made when first needed (a server that runs no task never loads tasks.py).
-        self._task_settings = (max_tasks, task_ttl, task_poll_interval_ms)
+        if max_tasks_per_client is not None and (not isinstance(max_tasks_per_client, int)
+                                                 or max_tasks_per_client < 1):
+            raise ValueError("max_tasks_per_client must be None or an integer >= 1")
+        self._task_settings = (max_tasks, task_ttl, task_poll_interval_ms, max_tasks_per_client)
         self._task_store = None  # type: Any   # a tasks.TaskStore, once made
         self._task_lock = threading.Lock()
         self.page_size = page_size

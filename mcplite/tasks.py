@@ -33,10 +33,11 @@ def _timestamp(when: float) -> str:
 class Task:
     """One task: its status and what goes with it. Changed only under the store's lock."""
 
-    def __init__(self, task_id: str, call: Any, owner: Any, ttl: float) -> None:
+    def __init__(self, task_id: str, call: Any, owner: Any, ttl: float, client: str = "") -> None:
         self.id = task_id
         self.call = call  # the Call its handler runs with: cancelling the task cancels it
         self.owner = owner
+        self.client = client  # whom the per-client bound counts it for (the Port's client)
         self.created = self.updated = time.time()  # what createdAt and lastUpdatedAt say
         # When it is forgotten, on the monotonic clock: a clock set back or forward does
         # not cut a task's TTL short.
@@ -57,8 +58,11 @@ class Task:
 class TaskStore:
     """The tasks of one server. Thread-safe: handlers' threads and requests' threads meet here."""
 
-    def __init__(self, max_tasks: int, ttl: float, poll_interval_ms: Optional[int]) -> None:
+    def __init__(self, max_tasks: int, ttl: float, poll_interval_ms: Optional[int],
+                 max_tasks_per_client: Optional[int] = None) -> None:
         self.max_tasks = max_tasks
+        self.max_tasks_per_client = (max_tasks_per_client if max_tasks_per_client is not None
+                                     else min(max_tasks, max(2, max_tasks // 4)))
         self.ttl = ttl
         self.poll_interval_ms = poll_interval_ms
         self._tasks = {}  # type: Dict[str, Task]
@@ -89,17 +93,28 @@ class TaskStore:
         self._next_expiry = soonest
         self._changed.notify_all()
 
-    def create(self, call: Any, owner: Any) -> Task:
+    def create(self, call: Any, owner: Any, client: str = "") -> Task:
         """A new task for ``call``, findable by ``tasks/get`` before this returns: "A server
-        MUST NOT return CreateTaskResult until the task is durably created"."""
+        MUST NOT return CreateTaskResult until the task is durably created". ``client`` is
+        whom the per-client bound counts it for: at its bound, the client's own task whose
+        end was delivered longest ago makes room, and a client with none is refused - so one
+        client cannot fill the store and lock the others out."""
         with self._lock:
             self._sweep(time.monotonic())
-            if len(self._tasks) >= self.max_tasks and not self._evict_delivered():
+            mine = [task for task in self._tasks.values() if task.client == client]
+            if len(mine) >= self.max_tasks_per_client:
+                done = [task for task in mine if task.delivered]
+                if not done:
+                    raise MCPError(INTERNAL_ERROR, "Server busy: this client has %d tasks kept (its limit), none "
+                                                   "of them delivered; fetch their ends (tasks/get) or wait"
+                                   % len(mine))
+                del self._tasks[min(done, key=lambda task: task.updated).id]
+            elif len(self._tasks) >= self.max_tasks and not self._evict_delivered():
                 raise MCPError(INTERNAL_ERROR, "Server busy: %d tasks are already kept (the limit); try again "
                                                "later" % self.max_tasks)
             # "Servers MUST generate them with sufficient entropy that a third party cannot
             # enumerate or guess them": 128 random bits.
-            task = Task(os.urandom(16).hex(), call, owner, self.ttl)
+            task = Task(os.urandom(16).hex(), call, owner, self.ttl, client)
             self._tasks[task.id] = task
             self._next_expiry = min(self._next_expiry, task.expires)
             return task

@@ -68,11 +68,14 @@ class Reply:
 class Http:
     """One keep-alive connection to a server started with ``run_in_thread``."""
 
-    def __init__(self, handle: Any, path: str = "/mcp") -> None:
+    def __init__(self, handle: Any, path: str = "/mcp", source: Optional[str] = None) -> None:
         self.host = "127.0.0.1"
         self.port = handle.port
         self.path = path
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        # ``source``: another loopback address to connect from (127.0.0.2...), which the
+        # server sees as another client.
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10,
+                                               source_address=(source, 0) if source else None)
         self.session_id = None  # type: Optional[str]
         self.version = None  # type: Optional[str]
 

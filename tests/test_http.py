@@ -217,21 +217,113 @@ def test_stateless_mode_has_no_sessions():
         c.close()
 
 
-def test_idle_sessions_expire_and_their_number_is_bounded():
+INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "0"}}}
+
+
+def get_stream(handle, peer):
+    """A session's GET stream, open (a raw socket, closed by the caller)."""
+    sock, first = open_stream(handle.port, "GET", "/mcp", {
+        "Accept": "text/event-stream", "Mcp-Session-Id": peer.session_id, "MCP-Protocol-Version": peer.version})
+    assert first.startswith(b"HTTP/1.1 200"), first
+    return sock
+
+
+def test_idle_sessions_expire():
     app = serving_app()
-    with app.run_in_thread("http", port=0, session_idle_timeout=0.2, max_sessions=2) as handle:
-        a, b, c = Http(handle), Http(handle), Http(handle)
+    with app.run_in_thread("http", port=0, session_idle_timeout=0.2) as handle:
+        a, b = Http(handle), Http(handle)
         a.initialize()
-        b.initialize()
-        full = c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "0"}}},
-            session=False)
-        assert full.status == 503
         time.sleep(1.3)  # idle past the timeout, and past the once-a-second sweep
-        c.initialize()
+        b.initialize()  # (a request: it runs the sweep)
         assert handle.app.session_count() == 1
         assert a.call("tools/list").status == 404
+        for x in (a, b):
+            x.close()
+
+
+def test_a_full_table_ends_the_least_recently_used_idle_session():
+    # A bound must not become a lockout: the new client is served, and the client whose
+    # session made room gets 404 and starts another, as the spec provides.
+    with serving_app().run_in_thread("http", port=0, max_sessions=2) as handle:
+        a, b, c = Http(handle), Http(handle), Http(handle, source="127.0.0.2")
+        a.initialize()
+        b.initialize()
+        assert a.call("tools/list").status == 200  # a used more recently than b
+        c.initialize()
+        assert handle.app.session_count() == 2
+        assert b.call("tools/list").status == 404
+        assert a.call("tools/list").status == 200 and c.call("tools/list").status == 200
+        b.initialize()  # and back in: a is now the least recently used
+        assert a.call("tools/list").status == 404
         for x in (a, b, c):
+            x.close()
+
+
+def test_busy_sessions_are_never_ended_to_make_room():
+    app = serving_app()
+    release = threading.Event()
+
+    @app.tool()
+    def hold(ctx: Context) -> str:
+        """Holds its request open"""
+        release.wait(10)
+        return "done"
+    with app.run_in_thread("http", port=0, max_sessions=2) as handle:
+        a, b, c = Http(handle), Http(handle), Http(handle, source="127.0.0.2")
+        a.initialize()
+        b.initialize()
+        stream = get_stream(handle, a)  # a: its GET stream is open
+        results = []  # type: list
+        worker = threading.Thread(target=lambda: results.append(b.call("tools/call", {"name": "hold"})))
+        worker.start()  # b: a request in progress
+        deadline = time.monotonic() + 5
+        while not handle.app._sessions[b.session_id].exchanges and time.monotonic() < deadline:
+            time.sleep(0.01)
+        full = c.post(INIT, session=False)
+        assert full.status == 503 and full.headers.get("retry-after") == "1"
+        assert full.json()["error"]["message"] == "Service unavailable: all 2 sessions are busy; try again shortly"
+        release.set()
+        worker.join(10)
+        assert results and results[0].status == 200
+        stream.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and c.post(INIT, session=False).status != 200:
+            time.sleep(0.05)  # (the GET stream's end reaches the server a moment later)
+        assert handle.app.session_count() == 2
+        for x in (a, b, c):
+            x.close()
+
+
+def test_a_flood_from_one_client_cannot_lock_the_others_out():
+    # 500 initialize requests from one address, never DELETEd: that client keeps at most its
+    # bound (here 5), the others are served at once and keep their sessions.
+    with serving_app().run_in_thread("http", port=0, max_sessions=20, max_sessions_per_client=5) as handle:
+        steady = Http(handle)
+        steady.initialize()
+        flood = Http(handle, source="127.0.0.2")
+        for _ in range(500):
+            assert flood.post(INIT, session=False).status == 200
+        assert handle.app.session_count() == 6
+        newcomer = Http(handle)
+        start = time.monotonic()
+        newcomer.initialize()
+        assert time.monotonic() - start < 1.0
+        assert steady.call("tools/list").status == 200 and newcomer.call("tools/list").status == 200
+        for x in (steady, flood, newcomer):
+            x.close()
+
+
+def test_a_client_at_its_bound_with_every_session_busy_gets_429():
+    with serving_app().run_in_thread("http", port=0, max_sessions=10, max_sessions_per_client=1) as handle:
+        a, b = Http(handle), Http(handle)
+        a.initialize()
+        stream = get_stream(handle, a)
+        refused = b.post(INIT, session=False)
+        assert refused.status == 429 and refused.headers.get("retry-after") == "1"
+        assert "this client has 1, all busy" in refused.json()["error"]["message"]
+        stream.close()
+        for x in (a, b):
             x.close()
 
 

@@ -488,8 +488,27 @@ def test_a_full_store_makes_room_by_forgetting_a_task_whose_end_was_delivered(wi
     assert tasks.wait(third, ("completed",))["result"]["structuredContent"] == {"result": 6}
 
 
+def test_one_client_cannot_fill_the_store(app, wire_factory):
+    # max_tasks 8: each client may keep 2. One at its bound is refused (its tasks still run)
+    # while another client is served; once its ends are delivered, they make room for it.
+    app = tasks_app(max_tasks=8, task_ttl=60)
+    greedy, other = Tasks(wire_factory(app)), Tasks(wire_factory(app))
+    held = [greedy.start("gate", {"label": str(n)}) for n in range(2)]
+    refused = greedy.call("gate", {"label": "3"})
+    assert refused["error"]["code"] == -32603
+    assert refused["error"]["message"].startswith("Server busy: this client has 2 tasks kept (its limit)")
+    served = other.start("quick", {"n": 5})
+    assert other.wait(served, ("completed",))["result"]["structuredContent"] == {"result": 10}
+    app.release.set()
+    for task_id in held:
+        greedy.wait(task_id, ("completed",))  # delivered
+    again = greedy.start("quick", {"n": 1})
+    assert greedy.get(held[0])["error"]["code"] == -32602  # the oldest delivered one made room
+    assert greedy.wait(again, ("completed",))["result"]["structuredContent"] == {"result": 2}
+
+
 def test_server_options_are_checked():
-    for options in ({"max_tasks": 0}, {"task_ttl": 0}, {"task_poll_interval_ms": 0}):
+    for options in ({"max_tasks": 0}, {"task_ttl": 0}, {"task_poll_interval_ms": 0}, {"max_tasks_per_client": 0}):
         with pytest.raises(ValueError):
             Server("x", **options)
     app = Server("x", task_poll_interval_ms=None)
