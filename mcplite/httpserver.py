@@ -203,7 +203,12 @@ class _McpHttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: Tuple[str, int], app: McpHttpApp, max_connections: int,
-                 read_timeout: float, keepalive_interval: float, tracer: Any = None) -> None:
+                 read_timeout: float, keepalive_interval: float, tracer: Any = None, backlog: int = 1024) -> None:
+        # The listen queue: connections the kernel accepts before we do. http.server keeps 5,
+        # and a burst of clients beyond that has its connection attempts dropped, each retried
+        # by the client's kernel a second later (a p99 of seconds); the kernel caps it at
+        # net.core.somaxconn.
+        self.request_queue_size = backlog
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.app = app
@@ -327,7 +332,8 @@ class HttpServerHandle:
 
 def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: str = "/mcp",
                background: bool = True, max_connections: int = 256, read_timeout: float = 30.0,
-               keepalive_interval: float = 15.0, trace: Any = None, **options: Any) -> HttpServerHandle:
+               keepalive_interval: float = 15.0, trace: Any = None, backlog: int = 1024,
+               **options: Any) -> HttpServerHandle:
     """Bind and start serving ``server`` at ``http://host:port/path``; the other options
     are ``McpHttpApp``'s. ``trace``: True, "explain" or a Tracer shows every request and
     answer on stderr (see tracing.py). Refuses a non-loopback address unless ``allowed_hosts`` (or
@@ -343,7 +349,9 @@ def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
         from .tracing import make_tracer
         tracer = make_tracer(trace)
     app = McpHttpApp(server, path, **options)
-    httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval, tracer)
+    if not isinstance(backlog, int) or backlog < 1:
+        raise ValueError("backlog must be an integer >= 1")
+    httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval, tracer, backlog)
     thread = None
     if background:
         thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},

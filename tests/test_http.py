@@ -384,6 +384,31 @@ def test_connections_are_bounded():
         hold.close()
 
 
+def listen_backlog(port):
+    """The listen queue's length of the socket listening on ``port``, as ``ss`` reports it
+    (its Send-Q), or None when there is no ``ss`` here."""
+    import shutil
+    import subprocess
+    if shutil.which("ss") is None:
+        return None
+    out = subprocess.run(["ss", "-ltn", "sport = :%d" % port], stdout=subprocess.PIPE, timeout=10).stdout.decode()
+    rows = [line.split() for line in out.splitlines()[1:] if line.strip()]
+    assert len(rows) == 1, out
+    return int(rows[0][2])
+
+
+def test_the_listen_queue_is_long_and_a_setting():
+    # http.server's own is 5: a burst of clients beyond it has connections dropped and
+    # retried a second later.
+    for options, expected in (({}, 1024), ({"backlog": 77}, 77)):
+        with serving_app().run_in_thread("http", port=0, **options) as handle:
+            assert handle._httpd.request_queue_size == expected
+            found = listen_backlog(handle.port)
+            assert found in (None, expected), found
+    with pytest.raises(ValueError):
+        serving_app().run_in_thread("http", port=0, backlog=0)
+
+
 def test_non_loopback_bind_needs_allowed_hosts():
     with pytest.raises(ValueError, match="allowed_hosts"):
         Server("x").run_in_thread("http", host="0.0.0.0", port=0)
