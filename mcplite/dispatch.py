@@ -29,7 +29,7 @@ from .protocol import (
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS, MODERN_VERSIONS,
     SUPPORTED_VERSIONS, TASKS_EXTENSION, declares_tasks,
 )
-from .registry import Registry, Tool, Handler, put_given
+from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
 
 _dispatch_log = LazyLogger("mcplite.server")
@@ -338,6 +338,8 @@ class Dispatcher:
         others = context.get("arguments") if isinstance(context, dict) else None
         try:
             value = complete(argument["value"], dict(others) if isinstance(others, dict) else {})
+            if hasattr(value, "__await__"):  # an async def completion function
+                value = run_coroutine(value, call)
         except MCPError:
             raise
         except (Exception, SystemExit) as exc:

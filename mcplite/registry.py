@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .calls import Call
 from .context import Context
-from .errors import MCPError
+from .errors import Cancelled, MCPError
 from .jsonrpc import INVALID_PARAMS, Message, notification
 from .ports import ChangeListener
 from .protocol import META_SUBSCRIPTION_ID, TASK_SUPPORT, supports
@@ -29,15 +29,61 @@ def put_given(entry: Dict[str, Any], key: str, value: Any) -> None:
         entry[key] = value
 
 
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+_CO_ASYNC_GENERATOR = 0x200
+
+
+def is_async_function(fn: Any) -> bool:
+    """Whether ``fn`` is an ``async def`` function (or a method or partial of one). Raises
+    TypeError for an async generator, which has no one value to return."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None:
+        import inspect  # (a partial, a callable object: rare enough to pay for inspect)
+        if inspect.isasyncgenfunction(fn):
+            raise TypeError("%r is an async generator: a handler returns one value" % (fn,))
+        return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    if code.co_flags & _CO_ASYNC_GENERATOR:
+        raise TypeError("%s is an async generator: a handler returns one value" % getattr(fn, "__name__", fn))
+    return bool(code.co_flags & _CO_COROUTINE)
+
+
+def run_coroutine(coroutine: Any, call: Call) -> Any:
+    """Run an ``async def`` handler's coroutine to its end on this (worker) thread, in an
+    event loop of its own, and return its value. mcplite stays synchronous: asyncio is
+    imported only when such a handler runs. The call's cancellation reaches the coroutine
+    (``asyncio.CancelledError`` inside it), looked for every 50 ms."""
+    import asyncio
+
+    async def watched() -> Any:
+        task = asyncio.ensure_future(coroutine)
+        while not task.done():
+            if call.cancelled:
+                task.cancel()
+            await asyncio.wait([task], timeout=0.05)
+        return task.result()
+
+    try:
+        return asyncio.run(watched())
+    except asyncio.CancelledError:
+        raise Cancelled("request %r was cancelled" % (call.request.id,))
+
+
 class Handler:
-    """A registered function and what registration learned about it."""
+    """A registered function and what registration learned about it (an ``async def``
+    function runs to its end in the worker thread: see ``run_coroutine``)."""
 
     def __init__(self, fn: Callable[..., Any], shape: FunctionShape) -> None:
         self.fn = fn
         self.shape = shape
         self.needs_context = bool(shape.context_params)
+        self.is_async = is_async_function(fn)
 
     def invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
+        if self.is_async:
+            return run_coroutine(self._invoke(arguments, call), call)
+        return self._invoke(arguments, call)
+
+    def _invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
         shape = self.shape
         if not (self.needs_context or shape.has_positional_only or shape.params_need_conversion
                 or shape.var_keyword):
