@@ -12,7 +12,13 @@
     app.run()   # stdio
 """
 
+import sys
 from typing import Any
+
+# Before anything that would fail less clearly on an older Python (3.7's typing has no
+# get_origin, 3.6's queue no SimpleQueue): one sentence, at import.
+if sys.version_info < (3, 8):
+    raise ImportError("mcplite needs Python 3.8 or newer; this is Python %d.%d.%d" % tuple(sys.version_info[:3]))
 
 from .auth import AccessToken, BearerAuth
 from .errors import (

@@ -61,6 +61,7 @@ LEFT_OUT = ("vendor",)
 # overwrite) from a file somebody else put there (which it may not, unless forced).
 _VENDOR_MARK = "generated from the mcplite package by `python -m mcplite vendor"
 _VENDOR_LINE_WIDTH = 100
+_VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (so does the package)
 
 
 # The parts of a one-file build, bottom up (the order of the layers, tests/test_layers.py):
@@ -216,7 +217,12 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
     future = _future_features(modules)
     if future:
         out += ["", "from __future__ import %s" % ", ".join(future)]
-    out += [""] + _hoisted_imports(modules.values(), lazy)
+    # Before the imports below, any of which an older Python might fail on less clearly.
+    out += ["", "import sys", "", "if sys.version_info < %r:" % (_VENDOR_MIN_PYTHON,),
+            "    raise ImportError(\"mcplite needs Python %s or newer; this is Python %%d.%%d.%%d\"" %
+            ".".join(map(str, _VENDOR_MIN_PYTHON)),
+            "                      % tuple(sys.version_info[:3]))"]
+    out += [""] + [line for line in _hoisted_imports(modules.values(), lazy) if line != "import sys"]
     out += ["",
             "# The package's modules this file was made from, in the order of its sections below:",
             "# tools that map ``mcplite.<module>`` names onto the one file read it.",

@@ -484,3 +484,38 @@ def test_cli_bad_input_is_a_line_and_a_status_never_a_traceback(tmp_path):
     assert status == 1 and err.count("\n") == 1 and "not a directory" in err
     for text in (out, err):
         assert "Traceback" not in text
+
+
+def old_pythons():
+    """The pyenv installs older than 3.8 on this machine (CI's has 3.6 and 3.7)."""
+    try:
+        root = subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              universal_newlines=True, timeout=TIMEOUT).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = []
+    for minor in ("3.6", "3.7"):
+        versions = sorted(v for v in os.listdir(os.path.join(root, "versions"))
+                          if v.startswith(minor + ".")) if root and os.path.isdir(os.path.join(root, "versions")) else []
+        if versions:
+            found.append(os.path.join(root, "versions", versions[-1], "bin", "python" + minor))
+    return found
+
+
+@pytest.mark.parametrize("what", ["package", "one file"])
+def test_an_older_python_is_told_in_one_sentence(what, one_file, empty_dir):
+    pythons = old_pythons()
+    if not pythons:
+        pytest.skip("no Python older than 3.8 installed by pyenv here")
+    if what == "package" and VENDORED:
+        pytest.skip("MCPLITE_VENDORED: the package is not what is under test")
+    where = ROOT if what == "package" else str(one_file)
+    for python in pythons:
+        done = subprocess.run([python, "-S", "-E", "-c", "import sys; sys.path.insert(0, %r); import mcplite" % where],
+                              cwd=str(empty_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=TIMEOUT)
+        version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                                 stdout=subprocess.PIPE, universal_newlines=True, timeout=TIMEOUT).stdout.strip()
+        assert done.returncode == 1, done.stderr
+        last = done.stderr.strip().splitlines()[-1]
+        assert last == "ImportError: mcplite needs Python 3.8 or newer; this is Python %s" % version, done.stderr
