@@ -35,6 +35,17 @@ from .results import completion_result, prompt_messages, resource_contents_of, t
 _dispatch_log = LazyLogger("mcplite.server")
 
 
+def _modern_alternative(offered: Sequence[str]) -> str:
+    """The other way to talk to a server that offers 2026-07-28 too: one request, no
+    session (named in the refusal a hand-written first request meets)."""
+    modern = [version for version in offered if version in MODERN_VERSIONS]
+    if not modern:
+        return ""
+    return (", or make it a %s request: {%s: %s, %s: {}} in params._meta"
+            % (modern[-1], json.dumps(META_PROTOCOL_VERSION), json.dumps(modern[-1]),
+               json.dumps(META_CLIENT_CAPABILITIES)))
+
+
 def _missing_tasks_capability(what: str) -> MCPError:
     return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
                     "Missing required client capability: %s needs the %s extension" % (what, TASKS_EXTENSION),
@@ -104,7 +115,11 @@ class Dispatcher:
         if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
             # "A request missing any required field is malformed; the server MUST
             # reject it with JSON-RPC error code -32602 (Invalid params)."
-            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required" % META_PROTOCOL_VERSION)
+            # The message says what to send: the first request a newcomer writes by hand.
+            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required (a %s request carries "
+                                           "{%s: %s, %s: {}} in params._meta; or send initialize first for a session)"
+                           % (META_PROTOCOL_VERSION, MODERN_VERSIONS[-1], json.dumps(META_PROTOCOL_VERSION),
+                              json.dumps(MODERN_VERSIONS[-1]), json.dumps(META_CLIENT_CAPABILITIES)))
         version = meta[META_PROTOCOL_VERSION]
         if version not in MODERN_VERSIONS:
             raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
@@ -131,8 +146,8 @@ class Dispatcher:
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
         if session is None or session.protocol_version is None:
             if method not in ("initialize", "ping"):
-                raise MCPError(INVALID_REQUEST, "Invalid request: the session is not initialized; "
-                                                "send initialize first")
+                raise MCPError(INVALID_REQUEST, "Invalid request: the session is not initialized; send initialize "
+                                                "first" + _modern_alternative(offered))
             return Request(rid, method, params, LATEST_LEGACY_VERSION, False, session, {}, {}, None,
                            progress_token_of(params), headers, principal, offered)
         return Request(rid, method, params, session.protocol_version, False, session, session.client_capabilities,

@@ -570,13 +570,13 @@ class McpHttpApp:
     def _post(self, req: HttpRequest, principal: Any) -> Optional[HttpResponse]:
         content_type = req.headers.get("content-type", "")
         if content_type.split(";", 1)[0].strip().lower() != JSON_TYPE:
-            return _error(415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+            return _error(415, INVALID_REQUEST, "Unsupported Media Type: send Content-Type: application/json")
         accept = req.headers.get("accept", "")
         # "The client MUST include an Accept header, listing both application/json and
         # text/event-stream as supported content types."
         if not _accepts(accept, JSON_TYPE) or not (self.json_response or _accepts(accept, SSE_TYPE)):
-            return _error(406, INVALID_REQUEST,
-                          "Not Acceptable: the client must accept both application/json and text/event-stream")
+            return _error(406, INVALID_REQUEST, "Not Acceptable: send Accept: application/json"
+                          + ("" if self.json_response else ", text/event-stream (the client must accept both)"))
         message = self._decode_body(req)
         if isinstance(message, HttpResponse):
             return message
@@ -754,7 +754,7 @@ class McpHttpApp:
             session = made
             created = True
         else:
-            found = self._session_for(req)
+            found = self._session_for(req, readable_id(message) if isinstance(message, dict) else None)
             if isinstance(found, HttpResponse):
                 return found
             session = found
@@ -807,18 +807,22 @@ class McpHttpApp:
             if created:
                 session.close()
 
-    def _session_for(self, req: HttpRequest) -> Any:
+    def _session_for(self, req: HttpRequest, rid: Any = None) -> Any:
         session_id = req.headers.get("mcp-session-id")
         if session_id is None:
             # "Servers that require a session ID SHOULD respond to requests without an
             # MCP-Session-Id header (other than initialization) with HTTP 400 Bad Request."
-            return _error(400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
+            # Said with what to send instead: the curl request most tutorials show meets this first.
+            return _error(400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required: send initialize "
+                          "first and repeat the Mcp-Session-Id header of its response, or make it a %s request "
+                          "(MCP-Protocol-Version and Mcp-Method headers, the version in params._meta)"
+                          % MODERN_VERSIONS[-1], rid)
         with self._lock:
             session = self._sessions.get(session_id)
         if not isinstance(session, HttpSession) or session.closed:
             # "The server ... MUST respond to requests containing that session ID with HTTP
             # 404 Not Found."
-            return _error(404, INVALID_REQUEST, "Session not found")
+            return _error(404, INVALID_REQUEST, "Session not found", rid)
         return session
 
     @staticmethod
@@ -919,7 +923,8 @@ class McpHttpApp:
 
     def _get(self, req: HttpRequest) -> HttpResponse:
         if not _accepts(req.headers.get("accept", ""), SSE_TYPE):
-            return _error(406, INVALID_REQUEST, "Not Acceptable: the client must accept text/event-stream")
+            return _error(406, INVALID_REQUEST, "Not Acceptable: a GET opens an event stream: send Accept: "
+                                                "text/event-stream")
         found = self._session_for(req)
         if isinstance(found, HttpResponse):
             return found

@@ -172,6 +172,7 @@ def test_get_needs_an_event_stream_accept_and_allows_one_reader(server, client):
     client.initialize()
     bad = client.send("GET", headers={"Accept": "application/json", "Mcp-Session-Id": client.session_id})
     assert bad.status == 406
+    assert bad.json()["error"]["message"] == "Not Acceptable: a GET opens an event stream: send Accept: text/event-stream"
     sock, first = open_stream(server.port, "GET", "/mcp", {"Accept": "text/event-stream",
                                                           "Mcp-Session-Id": client.session_id})
     try:
@@ -200,6 +201,9 @@ def test_json_response_mode_never_streams():
         reply = c.call("tools/call", {"name": "steps", "_meta": {"progressToken": 1}})
         assert reply.content_type == "application/json"
         assert reply.json()["result"]["content"][0]["text"] == "finished"
+        # Only JSON is asked of the client here, and the refusal says so.
+        refused = c.post({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, {"Accept": "text/event-stream"})
+        assert (refused.status, refused.json()["error"]["message"]) == (406, "Not Acceptable: send Accept: application/json")
         c.close()
 
 
@@ -332,9 +336,15 @@ def test_a_client_at_its_bound_with_every_session_busy_gets_429():
 def test_content_type_accept_and_json_rules(client):
     client.initialize()
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    assert client.post(body, {"Content-Type": "text/plain"}).status == 415
-    assert client.post(body, {"Accept": "application/json"}).status == 406
-    assert client.post(body, {"Accept": None}).status == 406
+    # Each refusal says what to send instead, in one line.
+    refused = client.post(body, {"Content-Type": "text/plain"})
+    assert refused.status == 415
+    assert refused.json()["error"]["message"] == "Unsupported Media Type: send Content-Type: application/json"
+    for accept in ("application/json", None):
+        refused = client.post(body, {"Accept": accept})
+        assert refused.status == 406
+        assert refused.json()["error"]["message"] == ("Not Acceptable: send Accept: application/json, "
+                                                      "text/event-stream (the client must accept both)")
     parse = client.post(b'{"jsonrpc": "2.0", "id": 1, "method": ')
     assert parse.status == 400 and parse.json()["error"]["code"] == -32700 and parse.json()["id"] is None
     invalid = client.post({"jsonrpc": "2.0", "id": 1, "method": 5})

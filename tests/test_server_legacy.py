@@ -65,7 +65,9 @@ def test_ping_before_and_after_initialize(wire_factory):
 def test_requests_before_initialize_are_refused(wire_factory):
     w = wire_factory(make_app())
     assert w.request("tools/list", id=1) == {"jsonrpc": "2.0", "id": 1, "error": {
-        "code": -32600, "message": "Invalid request: the session is not initialized; send initialize first"}}
+        "code": -32600, "message": "Invalid request: the session is not initialized; send initialize first, or make "
+                                   "it a 2026-07-28 request: {\"io.modelcontextprotocol/protocolVersion\": \"2026-07-28\", "
+                                   "\"io.modelcontextprotocol/clientCapabilities\": {}} in params._meta"}}
 
 
 def test_second_initialize_is_refused(wire):

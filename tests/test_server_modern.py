@@ -92,7 +92,10 @@ def test_missing_required_meta(wire):
     # server/discover opens a modern connection even without _meta, and says what is missing.
     response = wire.conn.request("server/discover", {}, id=3)
     assert response["error"] == {"code": -32602,
-                                 "message": "Invalid params: _meta['io.modelcontextprotocol/protocolVersion'] is required"}
+                                 "message": "Invalid params: _meta['io.modelcontextprotocol/protocolVersion'] is required "
+                                            "(a 2026-07-28 request carries {\"io.modelcontextprotocol/protocolVersion\": "
+                                            "\"2026-07-28\", \"io.modelcontextprotocol/clientCapabilities\": {}} in "
+                                            "params._meta; or send initialize first for a session)"}
 
 
 def test_legacy_only_methods_do_not_exist(wire):
