@@ -180,3 +180,42 @@ def test_tool_exception_traceback_goes_to_stderr_only(peer):
         time.sleep(0.02)
     assert "Traceback" in peer.stderr and "kaboom" in peer.stderr
     assert all(b"Traceback" not in line for line in peer.raw_lines)
+
+
+PRINTS_WHILE_LOADING = '''
+import sys
+print("printed while loading")
+from mcplite import Server
+app = Server("loud")
+print("printed after Server()")
+
+
+@app.tool()
+def hi() -> str:
+    return "hi"
+
+
+if __name__ == "__main__":
+    app.run()
+'''
+
+
+@pytest.mark.parametrize("how", ["app.run(), stdout buffered", "mcplite serve, PYTHONUNBUFFERED=1"])
+def test_prints_before_run_where_the_readme_says_they_go(how, tmp_path):
+    """README, Threading model: protection starts at app.run(), which also moves what is
+    still buffered; `mcplite serve` starts it before the file is imported, so even
+    unbuffered prints while loading go to stderr."""
+    path = tmp_path / "loud.py"
+    path.write_text(PRINTS_WHILE_LOADING, encoding="utf-8")
+    if how.startswith("app.run()"):
+        argv, env = [sys.executable, str(path)], {"PYTHONUNBUFFERED": ""}  # empty: unset
+    else:
+        argv, env = [sys.executable, "-m", "mcplite", "serve", str(path)], {"PYTHONUNBUFFERED": "1"}
+    with StdioPeer(argv, env) as p:
+        p.initialize()
+        assert p.request("tools/call", {"name": "hi"}, id=2)["result"]["content"] == [{"type": "text", "text": "hi"}]
+        assert_protocol_only(p)
+        deadline = time.monotonic() + 5
+        while "printed after Server()" not in p.stderr and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "printed while loading\nprinted after Server()\n" in p.stderr
