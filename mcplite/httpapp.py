@@ -436,7 +436,8 @@ class McpHttpApp:
     (the token's holder with ``auth``, else the remote address: behind a proxy, everyone).
     A full table, or a client at its bound, makes room by ending the least recently used
     *idle* session (nothing in progress); only when every session is busy is a new one
-    refused (503, or 429 for the client at its bound);
+    refused (503, or 429 for the client at its bound); ``max_listeners_per_client`` bounds a
+    client's open 2026-07-28 ``subscriptions/listen`` streams (each holds a connection; 429 beyond);
     ``retry_ms`` is the reconnection delay told to 2025-11-25 clients; ``replay_events``
     the events kept per stream for resumption; ``legacy_sse`` serves the 2024-11-05
     transport at ``/sse`` and ``/messages``.
@@ -447,6 +448,7 @@ class McpHttpApp:
                  allowed_origins: Optional[Sequence[str]] = None, auth: Optional[BearerAuth] = None,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_sessions: int = 1000,
                  max_sessions_per_client: Optional[int] = None, session_idle_timeout: float = 1800.0,
+                 max_listeners_per_client: int = 16,
                  retry_ms: int = 1000, replay_events: int = 256,
                  kept_streams: int = 16, legacy_sse: bool = True, sse_path: str = "/sse",
                  messages_path: str = "/messages", max_workers: Optional[int] = None,
@@ -469,6 +471,9 @@ class McpHttpApp:
         if not isinstance(max_sessions_per_client, int) or max_sessions_per_client < 1:
             raise ValueError("max_sessions_per_client must be None or an integer >= 1")
         self.max_sessions_per_client = max_sessions_per_client
+        if not isinstance(max_listeners_per_client, int) or max_listeners_per_client < 1:
+            raise ValueError("max_listeners_per_client must be an integer >= 1")
+        self.max_listeners_per_client = max_listeners_per_client
         self.session_idle_timeout = session_idle_timeout
         self.retry_ms = retry_ms
         self.replay_events = replay_events
@@ -482,6 +487,7 @@ class McpHttpApp:
         self._lock = threading.Lock()
         self._last_sweep = time.monotonic()
         self._listeners = {}  # type: Dict[SubscriptionListener, EventStream]   # open listen streams
+        self._listening = {}  # type: Dict[str, int]   # open listen streams by client (_client_key)
         self._metadata_paths = auth.metadata_paths(path) if auth is not None else ()
         self.closed = False
 
@@ -634,7 +640,7 @@ class McpHttpApp:
             status = 404 if exc.code == METHOD_NOT_FOUND else 400
             return _json_response(status, error_response(rid, exc))
         if call.request.method == "subscriptions/listen":
-            return self._listen(call)
+            return self._listen(call, port.client)
         if not self.server.needs_context(call):
             # Nothing can come before the response, and nothing could watch for a
             # cancellation: serve it right here, on the connection's thread.
@@ -715,23 +721,35 @@ class McpHttpApp:
                 raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s header %r does not match the "
                                                 "argument %s" % (name, raw, ".".join(path)))
 
-    def _listen(self, call: Call) -> HttpResponse:
+    def _listen(self, call: Call, client: str) -> HttpResponse:
         """``subscriptions/listen``: an SSE stream that stays open, acknowledged first,
-        then the change notifications the client asked for."""
+        then the change notifications the client asked for. Each holds a connection for
+        as long as the client likes, so one client's are bounded (``max_listeners_per_client``):
+        it cannot take every connection the server has."""
         stream = EventStream("listen", keep=self.replay_events)
         try:
             listener = SubscriptionListener(call.request.id, call.request.params, stream.push_message)
         except MCPError as exc:
             return _json_response(400, error_response(call.request.id, exc))
+        with self._lock:
+            if self._listening.get(client, 0) >= self.max_listeners_per_client:
+                return _error(429, INTERNAL_ERROR, "Too many subscriptions/listen streams: this client has %d open "
+                                                   "(the limit); close one first" % self.max_listeners_per_client,
+                              call.request.id, headers=[("Retry-After", "1")])
+            self._listening[client] = self._listening.get(client, 0) + 1
+            self._listeners[listener] = stream
         listener.acknowledge()
         self.server.add_listener(listener)
-        with self._lock:
-            self._listeners[listener] = stream
 
         def closed(complete: bool, last: int) -> None:
             self.server.remove_listener(listener)
             with self._lock:
-                self._listeners.pop(listener, None)
+                if self._listeners.pop(listener, None) is not None:
+                    left = self._listening.get(client, 1) - 1
+                    if left > 0:
+                        self._listening[client] = left
+                    else:
+                        self._listening.pop(client, None)
         return _attached(HttpResponse(200, _sse_headers(), stream=stream, on_close=closed))
 
     # -- legacy sessions --------------------------------------------------------------------
@@ -1057,6 +1075,7 @@ class McpHttpApp:
             self._sessions.clear()
             listeners = list(self._listeners.items())
             self._listeners.clear()
+            self._listening.clear()
         for session in sessions:
             session.close()
         for listener, stream in listeners:

@@ -157,10 +157,11 @@ def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
 
 
 def open_stream(port: int, method: str, path: str, headers: Dict[str, str],
-                body: bytes = b"") -> Tuple[socket.socket, bytes]:
+                body: bytes = b"", source: str = "127.0.0.1") -> Tuple[socket.socket, bytes]:
     """Start a request on a raw socket and return it with what arrived first (the caller
-    reads on, or closes it to test a client that goes away)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    reads on, or closes it to test a client that goes away). ``source``: the address it
+    comes from (any of 127.0.0.0/8: another client, as far as the server can tell)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
     head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, path, port)
     for name, value in headers.items():
         head += "%s: %s\r\n" % (name, value)

@@ -521,6 +521,45 @@ def test_closing_the_response_cancels_a_modern_request(server):
     assert server.server.gate.wait(3), "the handler saw ctx.cancelled"
 
 
+def test_one_client_cannot_hold_every_connection_with_listen_streams():
+    app = serving_app()
+    body = json.dumps({"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen", "params": {
+        "notifications": {"toolsListChanged": True},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                  "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    headers = {"Content-Type": "application/json", "Accept": ACCEPT_BOTH, "MCP-Protocol-Version": MODERN,
+               "Mcp-Method": "subscriptions/listen"}
+    held = []
+    with app.run_in_thread("http", port=0, max_listeners_per_client=3) as handle:
+        try:
+            for _ in range(3):
+                held.append(open_stream(handle.port, "POST", "/mcp", headers, body)[0])
+            for sock in held:
+                sock.settimeout(3)
+            refused_sock, refused = open_stream(handle.port, "POST", "/mcp", headers, body)
+            refused_sock.close()
+            assert refused.startswith(b"HTTP/1.1 429") and b"Retry-After: 1" in refused, refused
+            assert b"this client has 3 open (the limit)" in refused and b'"id":"sub"' in refused
+            # Another client is not affected by the first one's streams.
+            other, first = open_stream(handle.port, "POST", "/mcp", headers, body, source="127.0.0.2")
+            held.append(other)
+            assert first.startswith(b"HTTP/1.1 200"), first
+            # A stream closed gives its place back.
+            held.pop(0).close()
+            deadline = time.monotonic() + 5
+            while True:
+                sock, first = open_stream(handle.port, "POST", "/mcp", headers, body)
+                if first.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
+                    break
+                sock.close()
+                time.sleep(0.05)
+            held.append(sock)
+            assert first.startswith(b"HTTP/1.1 200"), first
+        finally:
+            for sock in held:
+                sock.close()
+
+
 def test_listen_over_http_streams_changes_until_the_server_stops():
     app = serving_app()
     handle = app.run_in_thread("http", port=0)
