@@ -31,6 +31,7 @@ from .protocol import (
 )
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
+from .schema import ArgumentError
 
 _dispatch_log = LazyLogger("mcplite.server")
 
@@ -378,6 +379,17 @@ class Dispatcher:
             raise MCPError(INVALID_PARAMS, "Invalid params: \"arguments\" must be an object")
         problem = tool.check_input(arguments)
         if problem is not None:
+            # Strings standing for numbers or booleans ("3", "true"), which models often send:
+            # converted when the server allows it, else named as what it would take.
+            coerced = tool.coerce(arguments)
+            if coerced is not arguments:
+                coerced_problem = tool.check_input(coerced)
+                if self._server.coerce_arguments:
+                    arguments, problem = coerced, coerced_problem
+                elif coerced_problem is None:
+                    problem += (" (a Server(coerce_arguments=True) accepts numeric strings and \"true\"/\"false\" "
+                                "for booleans)")
+        if problem is not None:
             # 2025-11-25: input validation errors are tool execution errors (isError), so
             # the model can read them and correct its call.
             return tool_error("Invalid arguments for tool %s: %s" % (name, problem))
@@ -406,6 +418,8 @@ class Dispatcher:
             value = tool.invoke(arguments, call)
         except (MCPError, ConnectionClosed):
             raise
+        except ArgumentError as exc:  # a value the parameter's type refuses (an impossible date...)
+            return tool_error("Invalid arguments for tool %s: %s" % (name, exc))
         except ToolError as exc:
             return tool_error(str(exc) or "tool %s failed" % name)
         except Cancelled:
@@ -526,6 +540,8 @@ class Dispatcher:
             return handler.invoke(arguments, call)
         except (MCPError, ConnectionClosed):
             raise
+        except ArgumentError as exc:
+            raise MCPError(INVALID_PARAMS, "Invalid arguments for %s: %s" % (what, exc))
         except (Exception, SystemExit) as exc:
             _dispatch_log.exception("%s raised", what)
             raise MCPError(INTERNAL_ERROR, "Error in %s: %s" % (what, exc) if str(exc)

@@ -18,7 +18,9 @@ from .errors import Cancelled, MCPError
 from .jsonrpc import INVALID_PARAMS, Message, notification
 from .ports import ChangeListener
 from .protocol import META_SUBSCRIPTION_ID, TASK_SUPPORT, supports
-from .schema import FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for
+from .schema import (
+    FunctionShape, compile_coercer, compile_schema, describe_function, header_parameters, output_schema_for,
+)
 
 _TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
 
@@ -119,6 +121,16 @@ class Tool(Handler):
         # Checked over 2026-07-28 HTTP against the Mcp-Param-* headers of each call.
         self.header_params = header_parameters(self.input_schema)
         self.check_output = compile_schema(output_schema) if output_schema is not None else None
+        self._coercer = None  # type: Optional[Callable[[Any], Any]]
+
+    def coerce(self, arguments: Dict[str, Any]) -> Dict[str, Any]:
+        """``arguments`` with the lossless string conversions of ``Server(coerce_arguments=True)``
+        ("3" for an integer, "true" for a boolean), or ``arguments`` itself when there is none
+        to make. Compiled on first use: only calls that fail validation need it."""
+        coercer = self._coercer
+        if coercer is None:
+            coercer = self._coercer = compile_coercer(self.input_schema)
+        return coercer(arguments)  # type: ignore[no-any-return]
 
     def describe(self, version: str) -> Dict[str, Any]:
         entry = {"name": self.name}  # type: Dict[str, Any]

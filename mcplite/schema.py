@@ -9,8 +9,15 @@ Supported annotations: ``int``, ``float``, ``str``, ``bool``, ``None``, ``Any``,
 ``list[T]`` / ``List[T]`` / ``Sequence[T]`` / ``set[T]`` / ``tuple[...]``,
 ``dict[str, T]``, ``Optional``, ``Union`` (and ``X | Y``), ``Literal``, ``Enum``
 subclasses, ``TypedDict``, dataclasses, and ``Annotated[T, "description"]`` (a dict in
-``Annotated`` metadata is merged into the schema, e.g. ``Annotated[int, {"minimum": 1}]``).
-Anything else raises ``TypeError`` at registration, naming the parameter.
+``Annotated`` metadata is merged into the schema, e.g. ``Annotated[int, {"minimum": 1}]``),
+and the standard library's value types: ``datetime``, ``date``, ``time`` (ISO 8601 strings),
+``UUID``, ``Decimal`` and paths (``pathlib.PurePath`` and subclasses). Anything else raises
+``TypeError`` at registration, naming the parameter.
+
+``to_json`` turns a handler's return value into JSON (those types as strings, enums as their
+values, dataclasses as objects); ``converter_for`` turns validated arguments back into the
+annotated Python types; ``compile_coercer`` makes the lossless string conversions a
+``Server(coerce_arguments=True)`` applies to arguments its schema refuses.
 """
 
 import enum
@@ -104,10 +111,126 @@ def _enum_schema(values: Sequence[Any]) -> Dict[str, Any]:
     return schema
 
 
+# ---------------------------------------------------------------------------
+# The standard library's value types: datetime, date, time, UUID, Decimal, paths
+
+def _stdlib_kind(tp: Any) -> Optional[str]:
+    """"datetime", "date", "time", "uuid", "decimal" or "path" when ``tp`` is (a subclass
+    of) that standard library class, else None.
+
+    The classes are looked up in ``sys.modules``, never imported: an annotation or a value
+    of one exists only once its module is loaded, and importing decimal or uuid here would
+    cost every server the start-up time of modules most never use."""
+    if not isinstance(tp, type):
+        return None
+    modules = sys.modules
+    dt = modules.get("datetime")
+    if dt is not None:
+        # datetime before date: a datetime is a date to issubclass.
+        if issubclass(tp, dt.datetime):
+            return "datetime"
+        if issubclass(tp, dt.date):
+            return "date"
+        if issubclass(tp, dt.time):
+            return "time"
+    found = modules.get("uuid")
+    if found is not None and issubclass(tp, found.UUID):
+        return "uuid"
+    found = modules.get("decimal")
+    if found is not None and issubclass(tp, found.Decimal):
+        return "decimal"
+    found = modules.get("pathlib")
+    if found is not None and issubclass(tp, found.PurePath):
+        return "path"
+    return None
+
+
+# A decimal number as str(Decimal) writes it and as a client may send one: digits, an optional
+# fraction and exponent, no spaces, underscores, NaN or Infinity (which have no JSON number).
+_DECIMAL_TEXT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+# JSON Schema 2020-12 formats (RFC 3339 and RFC 4122), which JSON Schema validators and models
+# know; a path has no format of its own.
+_STDLIB_SCHEMAS = {
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+    "time": {"type": "string", "format": "time"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "path": {"type": "string"},
+}  # type: Dict[str, Dict[str, Any]]
+
+
+def _stdlib_schema(kind: str, output: bool) -> Dict[str, Any]:
+    if kind != "decimal":
+        return dict(_STDLIB_SCHEMAS[kind])
+    # Decimal goes out as a string: a JSON number reaches most peers as a binary float
+    # (JavaScript's Number, Python's json), which cannot hold 0.1 or more than 15-17 digits, so
+    # the one thing Decimal is for would be lost on the way. This is what pydantic does in JSON
+    # mode too. Coming in, a number is accepted as well (models write prices as numbers); the
+    # converter reads it as the decimal its shortest repr spells, which is exact for what a
+    # float can carry, and a string keeps every digit.
+    text_schema = {"type": "string", "pattern": _DECIMAL_TEXT}  # type: Dict[str, Any]
+    if output:
+        return text_schema
+    return {"anyOf": [{"type": "number"}, text_schema]}
+
+
+def _stdlib_text(value: Any) -> Optional[str]:
+    """The JSON string for a datetime, date, time, UUID, Decimal or path (any ``os.PathLike``
+    whose path is a str), else None. Classes are looked up as in ``_stdlib_kind``."""
+    modules = sys.modules
+    dt = modules.get("datetime")
+    if dt is not None and isinstance(value, (dt.date, dt.time)):
+        # ISO 8601 as isoformat() writes it: an aware value with its offset, a naive one
+        # without (mcplite does not guess a time zone the value does not have).
+        return value.isoformat()
+    found = modules.get("uuid")
+    if found is not None and isinstance(value, found.UUID):
+        return str(value)
+    found = modules.get("decimal")
+    if found is not None and isinstance(value, found.Decimal):
+        return str(value)  # every digit kept: see _stdlib_schema
+    fspath = getattr(type(value), "__fspath__", None)
+    if fspath is not None:
+        path_text = fspath(value)
+        if isinstance(path_text, str):
+            return path_text
+    return None
+
+
+def _json_key(key: Any) -> Any:
+    """A dict key as JSON can have it: enums by their value, dates, UUIDs and the like as
+    their strings; other keys as they are (json.dumps takes str, int, float, bool, None)."""
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if isinstance(key, (str, int, float)) or key is None:
+        return key
+    converted = _stdlib_text(key)
+    return key if converted is None else converted
+
+
+def _pydantic_hint(tp: Any) -> Optional[str]:
+    """The refusal for a pydantic model (v1 or v2), told by its attributes: mcplite has no
+    dependencies, so it never imports pydantic to ask. (A pydantic dataclass is a dataclass,
+    and is read as one before this is asked.)"""
+    if not isinstance(tp, type):
+        return None
+    if not (hasattr(tp, "model_json_schema") or hasattr(tp, "__pydantic_fields__")
+            or hasattr(tp, "model_fields") or (hasattr(tp, "__fields__") and hasattr(tp, "parse_obj"))):
+        return None
+    name = _type_name(tp)
+    return ("%s is a pydantic model, which mcplite does not read (it depends on nothing but the standard "
+            "library): use a dataclass or a TypedDict with the same fields, or annotate it as dict "
+            "(and convert with %s.model_validate(...) / .model_dump(mode=\"json\") yourself)" % (name, name))
+
+
 class _SchemaBuilder:
     """Builds one schema document; named types that recur become ``$defs`` entries."""
 
-    def __init__(self) -> None:
+    def __init__(self, output: bool = False) -> None:
+        # output: the schema of a return value, where a type may have a narrower JSON form
+        # than the ones accepted as an argument (Decimal: see _stdlib_schema).
+        self.output = output
         self.defs = {}  # type: Dict[str, Dict[str, Any]]
         self._names = {}  # type: Dict[Any, str]
         self._stack = []  # type: List[Any]
@@ -162,6 +285,9 @@ class _SchemaBuilder:
             return self._named(tp, lambda: self._typeddict(tp))
         if _is_dataclass_type(tp):
             return self._named(tp, lambda: self._dataclass(tp))
+        kind = _stdlib_kind(tp)
+        if kind is not None:
+            return _stdlib_schema(kind, self.output)
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin is typing.Union or (_UnionType is not None and isinstance(tp, _UnionType)):
@@ -189,6 +315,9 @@ class _SchemaBuilder:
         name = getattr(origin, "_name", None) or getattr(origin, "__name__", None)
         if name in ("Required", "NotRequired", "ReadOnly"):  # TypedDict qualifiers
             return self.build(args[0])
+        hint = _pydantic_hint(tp)
+        if hint is not None:
+            raise TypeError(hint)
         raise TypeError("unsupported type annotation %r" % (tp,))
 
     def _named(self, tp: Any, make: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
@@ -274,8 +403,9 @@ class _SchemaBuilder:
             except TypeError as exc:
                 raise TypeError("field %r of %s: %s" % (field.name, _type_name(tp), exc))
             if field.default is not dataclasses.MISSING:
-                if _json_safe(field.default):
-                    prop = dict(prop, default=field.default)
+                shown = _default_json(field.default)
+                if shown is not _MISSING:
+                    prop = dict(prop, default=shown)
             elif field.default_factory is dataclasses.MISSING:  # type: ignore[misc]
                 required.append(field.name)
             props[field.name] = prop
@@ -307,10 +437,23 @@ def _class_doc(tp: Any) -> Optional[str]:
     return clean_doc(doc)
 
 
-def schema_for_type(tp: Any) -> Dict[str, Any]:
-    """The JSON Schema for one annotation (``$defs`` included when a type recurses)."""
-    builder = _SchemaBuilder()
+def schema_for_type(tp: Any, output: bool = False) -> Dict[str, Any]:
+    """The JSON Schema for one annotation (``$defs`` included when a type recurses); with
+    ``output``, for a value mcplite sends (``to_json``'s forms) rather than one it accepts."""
+    builder = _SchemaBuilder(output)
     return builder.finish(builder.build(tp))
+
+
+def _default_json(value: Any) -> Any:
+    """A default as a schema's "default" shows it (an enum member as its value, a date as
+    its ISO string...), or _MISSING when it has no JSON form."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    elif not isinstance(value, _PLAIN):
+        converted = _stdlib_text(value)
+        if converted is not None:
+            value = converted
+    return value if _json_safe(value) else _MISSING
 
 
 def clean_doc(doc: Optional[str]) -> str:
@@ -397,7 +540,10 @@ class FunctionShape:
             if param.name in arguments:
                 value = arguments[param.name]
                 if param.convert is not None:
-                    value = param.convert(value)
+                    try:
+                        value = param.convert(value)
+                    except ArgumentError as exc:
+                        raise ArgumentError("'%s': %s" % (param.name, exc))
             elif param.positional_only:
                 value = param.default
             else:
@@ -528,10 +674,9 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
         if pkind == 0:
             shape.has_positional_only = True
         if default is not _MISSING:
-            if _json_safe(default) and not isinstance(default, enum.Enum):
-                prop = dict(prop, default=default)
-            elif isinstance(default, enum.Enum):
-                prop = dict(prop, default=default.value)
+            shown = _default_json(default)
+            if shown is not _MISSING:
+                prop = dict(prop, default=shown)
         else:
             required.append(name)
         properties[name] = prop
@@ -571,7 +716,7 @@ def output_schema_for(annotation: Any) -> Tuple[Optional[Dict[str, Any]], bool]:
         rest = [a for a in typing.get_args(bare) if a is not _NoneType]
         if len(rest) == 1 and _unwrap_annotated(rest[0])[0] in (str, bytes):
             return None, False
-    schema = schema_for_type(annotation)
+    schema = schema_for_type(annotation, output=True)
     if schema.get("type") == "object":
         return schema, False
     wrapped = {"type": "object", "properties": {"result": schema}, "required": ["result"]}  # type: Dict[str, Any]
@@ -585,9 +730,17 @@ def output_schema_for(annotation: Any) -> Tuple[Optional[Dict[str, Any]], bool]:
 # ---------------------------------------------------------------------------
 # Converting validated JSON into the annotated Python types
 
+class ArgumentError(ValueError):
+    """An argument its schema let through but its parameter's type refuses: a "date-time"
+    string that is no date, say (JSON Schema's "format" only annotates, so the validator
+    passes it). Raised while arguments are bound, and reported as an invalid argument - the
+    caller's mistake - not as the handler failing."""
+
+
 def converter_for(tp: Any) -> Optional[Callable[[Any], Any]]:
-    """A function turning validated JSON into ``tp`` (Enum members, dataclasses, tuples...),
-    or None when the JSON value is already the right Python value (the common case)."""
+    """A function turning validated JSON into ``tp`` (Enum members, dataclasses, tuples,
+    dates, UUIDs...), or None when the JSON value is already the right Python value (the
+    common case). A converter raises ArgumentError for a value the type refuses."""
     tp = _unwrap_annotated(tp)[0]
     if tp is int:
         return _to_int
@@ -595,6 +748,9 @@ def converter_for(tp: Any) -> Optional[Callable[[Any], Any]]:
         return tp
     if _is_dataclass_type(tp):
         return _dataclass_converter(tp)
+    kind = _stdlib_kind(tp)
+    if kind is not None:
+        return _stdlib_converter(kind, tp)
     if _is_typeddict(tp):
         hints = type_hints(tp)
         convs = {}  # type: Dict[str, Callable[[Any], Any]]
@@ -643,6 +799,73 @@ def _to_int(value: Any) -> Any:
     return value
 
 
+# What ISO 8601 text is read, alike on every Python: datetime.fromisoformat before 3.11 takes
+# neither "Z" nor fractions of other than 3 or 6 digits, and from 3.11 takes far more (week
+# dates, basic format). A match is rewritten into the form every version reads: the offset as
+# +HH:MM, the fraction as 6 digits (digits beyond microseconds, which Python cannot hold,
+# are dropped), and handed to fromisoformat, which checks the ranges (a 13th month...).
+_CLOCK_TEXT = r"([0-9]{2}:[0-9]{2}(?::[0-9]{2})?)(?:[.,]([0-9]+))?([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+_DATE_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_ISO_FORMS = {
+    "datetime": (r"(%s)(?:[Tt ]%s)?\Z" % (_DATE_TEXT, _CLOCK_TEXT), "an ISO 8601 date-time (2025-01-31T09:30:00Z)"),
+    "date": (r"(%s)\Z" % _DATE_TEXT, "an ISO 8601 date (2025-01-31)"),
+    "time": (r"()%s\Z" % _CLOCK_TEXT, "an ISO 8601 time (09:30:00)"),
+}  # type: Dict[str, Tuple[str, str]]
+
+
+def _parse_iso(kind: str, tp: Any, value: str) -> Any:
+    pattern, wanted = _ISO_FORMS[kind]
+    m = re.match(pattern, value)
+    if m is not None:
+        day, clock, fraction, offset = m.groups() if kind != "date" else (m.group(1), None, None, None)
+        normal = day or ""
+        if clock:
+            normal += ("T" if day else "") + clock
+            if fraction:
+                normal += "." + (fraction + "00000")[:6]
+            if offset:
+                if offset in "Zz":
+                    offset = "+00:00"
+                elif len(offset) == 3:
+                    offset += ":00"
+                elif ":" not in offset:
+                    offset = offset[:3] + ":" + offset[3:]
+                normal += offset
+        try:
+            return tp.fromisoformat(normal)
+        except ValueError as exc:
+            raise ArgumentError("%s is not %s: %s" % (_show(value), wanted, exc))
+    raise ArgumentError("expected %s, got %s" % (wanted, _show(value)))
+
+
+def _stdlib_converter(kind: str, tp: Any) -> Callable[[Any], Any]:
+    if kind in _ISO_FORMS:
+        def convert_iso(value: Any) -> Any:
+            if isinstance(value, tp):
+                return value
+            return _parse_iso(kind, tp, value)
+        return convert_iso
+    if kind == "uuid":
+        def convert_uuid(value: Any) -> Any:
+            try:
+                return value if isinstance(value, tp) else tp(value)
+            except ValueError:
+                raise ArgumentError("expected a UUID (123e4567-e89b-12d3-a456-426614174000), got %s"
+                                    % _show(value))
+        return convert_uuid
+    if kind == "decimal":
+        def convert_decimal(value: Any) -> Any:
+            if isinstance(value, tp):
+                return value
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    raise ArgumentError("expected a finite decimal number, got %s" % _show(value))
+                value = repr(value)  # the float's shortest spelling: Decimal(0.1) would be 0.1000000000000000055...
+            return tp(value)  # a str matched _DECIMAL_TEXT, so Decimal reads it
+        return convert_decimal
+    return lambda value: value if isinstance(value, tp) else tp(value)  # a path
+
+
 def _dataclass_converter(tp: Any) -> Callable[[Any], Any]:
     import dataclasses
     hints = type_hints(tp)
@@ -664,7 +887,9 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 def to_json(value: Any) -> Any:
-    """Dataclasses, enums, tuples and sets as JSON values (for structured results)."""
+    """Dataclasses, enums, tuples, sets, dates, times, UUIDs, decimals and paths as JSON
+    values (for structured results), at any depth. Anything else is left as it is, for the
+    JSON encoder to refuse."""
     if isinstance(value, _PLAIN) and not isinstance(value, enum.Enum):
         return value
     if isinstance(value, enum.Enum):
@@ -673,10 +898,12 @@ def to_json(value: Any) -> Any:
         import dataclasses
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
+        return {k if type(k) is str else _json_key(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_json(v) for v in value]
-    return value
+    # Last: the common values never pay for these checks.
+    converted = _stdlib_text(value)
+    return value if converted is None else converted
 
 
 # ---------------------------------------------------------------------------
@@ -1085,6 +1312,180 @@ def compile_schema(schema: Any, root: Any = None) -> Callable[[Any], Optional[st
     compiler = _Compiler(schema if root is None else root)
     check = compiler.compile(schema)
     return lambda value: check(value, "")
+
+
+# ---------------------------------------------------------------------------
+# Lossless coercion of strings, for Server(coerce_arguments=True)
+
+# Models often quote numbers and booleans ("3", "true"). A string is converted only when it
+# is exactly JSON's own spelling of the value, so the result is what the same text gives
+# unquoted and nothing is guessed: "1_000", "0x10", " 3", "+3", "NaN", "Infinity", "١٢",
+# "True" and "1" (for a boolean) stay strings. Never between booleans and numbers.
+_INTEGER_TEXT = r"-?(?:0|[1-9][0-9]*)(?:\.0+)?\Z"  # "3.0" is the integer 3 exactly; "3.5" no integer
+_NUMBER_TEXT = r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z"
+# CPython's limit on int() of a string (3.11+), applied on every version: int() of longer
+# digit strings is quadratic, one request could keep a core busy.
+_MAX_DIGITS = 4300
+
+
+def _coerce_text(text: str, names: Sequence[str]) -> Any:
+    """``text`` as the integer, number or boolean the schema type ``names`` allow, or
+    _MISSING when it spells none of them exactly."""
+    if len(text) > _MAX_DIGITS:
+        return _MISSING
+    if "boolean" in names and text in ("true", "false"):
+        return text == "true"
+    if "number" in names:
+        m = re.match(_NUMBER_TEXT, text)
+        if m is None:
+            return _MISSING
+        if m.group(1) is None and m.group(2) is None:
+            return int(text)  # as JSON gives 3 for 3: an int, exact at any size
+        number = float(text)
+        mantissa = text.split("e")[0].split("E")[0]
+        # Refused: "1e400" (no float holds it) and "1e-400" (a nonzero number read as 0).
+        if not math.isfinite(number) or (number == 0 and any(c in "123456789" for c in mantissa)):
+            return _MISSING
+        return number
+    if "integer" in names and re.match(_INTEGER_TEXT, text):
+        return int(text.split(".")[0])
+    return _MISSING
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class _Coercer:
+    """Compiles a schema into a function that returns a value with each string converted
+    where the schema wants an integer, number or boolean (and no string) and the string
+    spells one exactly (``_coerce_text``); the very same object where nothing changed, so a
+    caller can tell. Follows properties, items and $ref; in anyOf/oneOf, a value some branch
+    already accepts is left alone (``Union[int, str]`` keeps "3"), else the first branch
+    whose conversion it then passes is used."""
+
+    def __init__(self, root: Any) -> None:
+        self.checks = _Compiler(root)
+        self.refs = {}  # type: Dict[str, Callable[[Any], Any]]
+
+    def ref(self, ref: str) -> Callable[[Any], Any]:
+        found = self.refs.get(ref)
+        if found is None:
+            slot = []  # type: List[Callable[[Any], Any]]
+
+            def deferred(value: Any) -> Any:
+                return slot[0](value)
+            self.refs[ref] = deferred
+            slot.append(self.compile(self.checks.resolve(ref)))
+            found = deferred
+        return found
+
+    def compile(self, schema: Any, depth: int = 0) -> Callable[[Any], Any]:
+        if depth > _Compiler._MAX_DEPTH:
+            raise ValueError("schema nested deeper than %d levels" % _Compiler._MAX_DEPTH)
+        if not isinstance(schema, dict):
+            return _same
+        d = depth + 1
+        steps = []  # type: List[Callable[[Any], Any]]
+        if "$ref" in schema:
+            steps.append(self.ref(schema["$ref"]))
+        kinds = schema.get("type")
+        names = [kinds] if isinstance(kinds, str) else list(kinds) if isinstance(kinds, list) else []
+        if "string" not in names and {"integer", "number", "boolean"}.intersection(names):
+            def coerce_text(value: Any) -> Any:
+                if isinstance(value, str):
+                    converted = _coerce_text(value, names)
+                    if converted is not _MISSING:
+                        return converted
+                return value
+            steps.append(coerce_text)
+        steps.extend(self._objects(schema, d))
+        steps.extend(self._arrays(schema, d))
+        for keyword in ("anyOf", "oneOf"):
+            if isinstance(schema.get(keyword), list):
+                steps.append(self._alternatives(schema[keyword], d))
+        for sub in schema.get("allOf") or ():
+            steps.append(self.compile(sub, d))
+        steps = [step for step in steps if step is not _same]
+        if not steps:
+            return _same
+        if len(steps) == 1:
+            return steps[0]
+
+        def coerce_all(value: Any) -> Any:
+            for step in steps:
+                value = step(value)
+            return value
+        return coerce_all
+
+    def _objects(self, schema: Dict[str, Any], d: int) -> List[Callable[[Any], Any]]:
+        props = {k: self.compile(s, d) for k, s in (schema.get("properties") or {}).items()}
+        patterns = [(k, self.compile(s, d)) for k, s in (schema.get("patternProperties") or {}).items()]
+        extra = schema.get("additionalProperties")
+        extra_step = self.compile(extra, d) if isinstance(extra, dict) else _same
+        if all(s is _same for s in props.values()) and all(s is _same for _, s in patterns) and extra_step is _same:
+            return []
+
+        def coerce_object(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            out = None
+            for key, item in value.items():
+                step = props.get(key)
+                if step is None:
+                    matched = [s for p, s in patterns if re.search(p, key)]
+                    step = matched[0] if matched else extra_step
+                new = step(item)
+                if new is not item:
+                    if out is None:
+                        out = dict(value)
+                    out[key] = new
+            return value if out is None else out
+        return [coerce_object]
+
+    def _arrays(self, schema: Dict[str, Any], d: int) -> List[Callable[[Any], Any]]:
+        prefix = [self.compile(s, d) for s in schema.get("prefixItems") or ()]
+        items = schema.get("items")
+        if isinstance(items, list):  # draft-07 tuple form
+            prefix, items = [self.compile(s, d) for s in items], schema.get("additionalItems")
+        item_step = self.compile(items, d) if isinstance(items, dict) else _same
+        if all(s is _same for s in prefix) and item_step is _same:
+            return []
+
+        def coerce_array(value: Any) -> Any:
+            if not isinstance(value, list):
+                return value
+            out = None
+            for i, item in enumerate(value):
+                new = (prefix[i] if i < len(prefix) else item_step)(item)
+                if new is not item:
+                    if out is None:
+                        out = list(value)
+                    out[i] = new
+            return value if out is None else out
+        return [coerce_array]
+
+    def _alternatives(self, schemas: List[Any], d: int) -> Callable[[Any], Any]:
+        branches = [(self.checks.compile(s, d), self.compile(s, d)) for s in schemas]
+        if all(step is _same for _, step in branches):
+            return _same
+
+        def coerce_branch(value: Any) -> Any:
+            if any(check(value, "") is None for check, _ in branches):
+                return value
+            for check, step in branches:
+                new = step(value)
+                if new is not value and check(new, "") is None:
+                    return new
+            return value
+        return coerce_branch
+
+
+def compile_coercer(schema: Any, root: Any = None) -> Callable[[Any], Any]:
+    """The lossless string conversions ``schema`` allows, as one function (see ``_Coercer``):
+    it returns its argument itself when there is nothing to convert. Meant for a value that
+    failed validation, to be validated again after."""
+    return _Coercer(schema if root is None else root).compile(schema)
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,11 @@ class Server:
     (default: a quarter of ``max_tasks``, at least 2) bounds one client's (an HTTP client's
     address or token holder, a stdio client): at it, its own task whose end was delivered
     longest ago makes room, else it is refused, so no client can fill the store.
+
+    Tool arguments are validated strictly against the input schema. ``coerce_arguments=True``
+    also accepts, for an argument the schema refuses, a string that spells the integer,
+    number or boolean wanted exactly as JSON would ("3", "-2.5", "true"; not "3.5" for an
+    integer, "1e400", " 3" or "True") and passes the function the converted value.
     """
 
     def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
@@ -52,7 +57,8 @@ class Server:
                  page_size: Optional[int] = None, client_request_timeout: float = 300.0,
                  state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
                  max_subscriptions: int = 1000, max_tasks: int = 1000, task_ttl: float = 3600.0,
-                 task_poll_interval_ms: Optional[int] = 1000, max_tasks_per_client: Optional[int] = None) -> None:
+                 task_poll_interval_ms: Optional[int] = 1000, max_tasks_per_client: Optional[int] = None,
+                 coerce_arguments: bool = False) -> None:
         if cache_scope not in ("public", "private"):
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
@@ -81,6 +87,7 @@ class Server:
         self.sealer = Sealer(state_secret)
         self.input_state_ttl = input_state_ttl
         self.max_subscriptions = max_subscriptions
+        self.coerce_arguments = bool(coerce_arguments)  # read by Dispatcher._call_tool
         self.name = name
         self.version = version
         self.instructions = instructions
