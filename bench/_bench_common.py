@@ -8,7 +8,9 @@
   ``discover_interpreters``) and the environment every child runs with (``bench_env``);
 * the numbers (``summary``, ``percentiles``, ``median``, ``ratio``) and the report
   (``fmt``, ``render_table``, the interpreter, ratio and error sections);
-* the command-line options both scripts take.
+* the command-line options both scripts take;
+* ``--baseline DIR``: the twin of each mcplite column that imports mcplite from another
+  checkout (its option, its environment, the checkouts' commits, the before/after section).
 
 Both scripts put this file's directory on ``sys.path`` before importing it, so they run
 as ``python bench/bench_X.py`` from any directory.
@@ -110,10 +112,10 @@ def run_main(parse_args, run, argv=None):
         kill_all_children()
 
 
-def run_quiet(argv, env, timeout):
+def run_quiet(argv, env, timeout, cwd=REPO):
     """Run a short command; return (exit status or None on timeout, stderr, stdout)."""
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=REPO, env=env)
+                            stderr=subprocess.PIPE, cwd=cwd, env=env)
     register(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -456,6 +458,127 @@ def apply_counts(ap, args, base, limit):
             setattr(args, name, default)
         elif value < 1 or value > limit:
             ap.error("--%s must be between 1 and %d" % (name.replace("_", "-"), limit))
+
+
+# --------------------------------------------------------------------------- the baseline
+
+# The key suffix of a baseline twin: "mcplite@baseline", "mcplite@baseline@sdk-python".
+BASELINE = "@baseline"
+
+
+def add_baseline_option(ap):
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="another checkout of mcplite (a directory holding the mcplite/ package):"
+                         " every mcplite column gets a twin, mcplite@baseline, run the same way but"
+                         " with mcplite imported from DIR, in the same interleaved rounds; the report"
+                         " adds mcplite / mcplite@baseline ratios (before and after in one run)")
+
+
+def check_baseline(ap, args):
+    """``args.baseline`` made absolute; an error unless it holds the mcplite package."""
+    if args.baseline is None:
+        return
+    path = os.path.abspath(os.path.expanduser(args.baseline))
+    if not os.path.isfile(os.path.join(path, "mcplite", "__init__.py")):
+        ap.error("--baseline %s: no mcplite/__init__.py there" % args.baseline)
+    args.baseline = path
+
+
+def baseline_env(env, path):
+    """The environment of a baseline twin's processes: the run's own, but with ``PYTHONPATH``
+    naming the baseline checkout. ``PYTHONPATH`` is what puts this checkout first on
+    ``sys.path`` for the other columns too, so the twin differs in that one entry only."""
+    twin = dict(env)
+    twin["PYTHONPATH"] = path
+    return twin
+
+
+def check_mcplite_from(executable, env, path, mcplite_import, timeout):
+    """None when ``executable`` with ``env``, run in ``path`` as the ``python -c`` timings
+    are, imports mcplite (then ``mcplite_import``) from the checkout at ``path``; else why
+    not."""
+    rc, err, out = run_quiet(
+        [executable, "-c", "import mcplite; %s; print(mcplite.__file__)" % mcplite_import],
+        env, timeout, cwd=path)
+    where = out.strip().splitlines()[-1] if (rc == 0 and out.strip()) else ""
+    if rc != 0:
+        return "mcplite is not importable from %s: %s" % (path, err.strip()[-800:])
+    if not os.path.abspath(where).startswith(os.path.join(path, "")):
+        return "mcplite was imported from %s, not from the checkout %s" % (where, path)
+    return None
+
+
+def checkout_info(path, env, timeout):
+    """Which commit the checkout at ``path`` is (``git rev-parse``), and whether its mcplite
+    package differs from that commit: {"dir", "commit", "dirty"}, None where git cannot say."""
+    info = {"dir": path, "commit": None, "dirty": None}
+    try:
+        rc, _, out = run_quiet(["git", "-C", path, "rev-parse", "--short", "HEAD"], env, timeout)
+        if rc == 0 and out.strip():
+            info["commit"] = out.strip()
+            rc, _, out = run_quiet(["git", "-C", path, "status", "--porcelain", "--", "mcplite"],
+                                   env, timeout)
+            if rc == 0:
+                info["dirty"] = bool(out.strip())
+    except OSError:  # no git: the report names the directories only
+        pass
+    return info
+
+
+def describe_checkout(info):
+    """``/path (commit 1965dd7, mcplite/ modified)`` for the report."""
+    if info["commit"] is None:
+        return info["dir"]
+    return "%s (commit %s%s)" % (info["dir"], info["commit"],
+                                 ", mcplite/ modified" if info["dirty"] else "")
+
+
+def new_baseline_report(path, env, timeout):
+    """The report's "baseline" section (present only with ``--baseline``): both checkouts,
+    and the before/after ratios each benchmark adds (``before_after``)."""
+    return {"dir": path, "current": checkout_info(REPO, env, timeout),
+            "baseline": checkout_info(path, env, timeout), "ratios": []}
+
+
+def before_after(section, name, current, baseline, nd=1, lower_is_better=False):
+    """One before/after figure: ``current`` and ``baseline`` are the two medians (or
+    ``summary`` dicts, whose min and max the report shows too); the ratio is current over
+    baseline, so for calls/s above 1 is faster now, for ms, us and MiB below 1 is better."""
+    def med(x):
+        return x.get("median") if isinstance(x, dict) else x
+
+    def spread(x):
+        return [x["min"], x["max"]] if isinstance(x, dict) and x.get("n", 0) > 1 else None
+
+    section["ratios"].append({
+        "name": name, "current": rnd(med(current), nd), "baseline": rnd(med(baseline), nd),
+        "current_range": spread(current), "baseline_range": spread(baseline),
+        "value": rnd(ratio(med(current), med(baseline)), 3),
+        "better": "lower" if lower_is_better else "higher"})
+
+
+def print_before_after(p, section):
+    """The "Before/after" section: each figure of mcplite and of its baseline twin (median,
+    and [min-max] over the rounds where there are rounds), and their ratio."""
+    p("Before/after: mcplite = %s" % describe_checkout(section["current"]))
+    p("              mcplite@baseline = %s" % describe_checkout(section["baseline"]))
+    p("(ratio = mcplite / mcplite@baseline: for calls/s above 1.00x is faster now; for ms, us and"
+      " MiB below 1.00x is better now)")
+
+    def cell(value, spread):
+        if value is None:
+            return "-"
+        text = ("%.0f" if abs(value) >= 1000 else "%.1f") % value
+        if spread:
+            text += " [%s-%s]" % tuple(("%.0f" if abs(v) >= 1000 else "%.1f") % v for v in spread)
+        return text
+
+    rows = [[r["name"], cell(r["current"], r["current_range"]),
+             cell(r["baseline"], r["baseline_range"]), fmt(r["value"], "%.2fx")]
+            for r in section["ratios"]]
+    if rows:
+        p(render_table(["figure", "mcplite", "mcplite@baseline", "ratio"], rows))
+    p("")
 
 
 # --------------------------------------------------------------------------- the report

@@ -41,9 +41,18 @@ Usage::
     python bench/bench_client.py            # full run, prints a table
     python bench/bench_client.py --quick    # a few rounds: a CI smoke run
     python bench/bench_client.py --json     # the numbers as one JSON object on stdout
+    python bench/bench_client.py --baseline ../mcplite-before   # before and after in one run
 
 Everything runs under the current interpreter, with ``mcplite`` imported from the checkout
 (client and servers alike).
+
+``--baseline DIR`` (DIR: another checkout, holding the ``mcplite/`` package) adds a third
+driver, "mcplite@baseline Client": DIR's ``Client``, in this same process, against the same
+servers (this checkout's), in the same interleaved rounds (the driver order rotated from
+round to round); the report adds a "Before/after" section: each figure of the Client over
+the baseline Client's. Both checkouts' modules live in this process under the name
+``mcplite``: the baseline's are kept aside and put in ``sys.modules`` in place of this
+checkout's for the length of each of its rounds, so its lazy imports find its own modules.
 
 Exit status: 0 when every server started and every answer was right (a missed performance
 target is reported, never fatal), 1 when a server failed to start, a call failed or an
@@ -65,10 +74,11 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
     sys.path.insert(0, HERE)
 
 from _bench_common import (  # noqa: E402
-    CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, REPO, BenchError,
-    ChildServer, apply_counts, bench_env, check_sum, finish_report, fmt, log, median,
-    percentiles, print_errors, python_info, ratio, reap, register, render_table, rnd, run_main,
-    summary, target_met)
+    BASELINE, CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, REPO,
+    BenchError, ChildServer, add_baseline_option, apply_counts, bench_env, before_after,
+    check_baseline, check_sum, finish_report, fmt, log, median, new_baseline_report,
+    percentiles, print_before_after, print_errors, python_info, ratio, reap, register,
+    render_table, rnd, run_main, summary, target_met)
 from bench_http import HOST, PATH, ServerProc as HttpServerProc  # noqa: E402
 from bench_stdio import plan_affinity  # noqa: E402
 
@@ -84,6 +94,9 @@ TARGET_VS_RAW = 1.5  # the client's time per call over the raw driver's, at most
 TRANSPORTS = ("stdio", "http")
 ERAS = ("legacy", "modern")
 DRIVERS = ("raw", "client")
+BASELINE_DRIVER = "client" + BASELINE  # --baseline's: the baseline checkout's Client
+DRIVER_NAMES = {"raw": "raw driver", "client": "mcplite Client",
+                BASELINE_DRIVER: "mcplite%s Client" % BASELINE}
 
 QUICK = {"rounds": 2, "calls": 200, "warmup": 30}
 FULL = {"rounds": 5, "calls": 2000, "warmup": 200}
@@ -409,6 +422,51 @@ def open_driver(transport, era, driver, label, env, args, http_server):
     return McpliteDriver(client, label)
 
 
+# --------------------------------------------------------------------------- the baseline's Client
+
+def _take_mcplite():
+    """mcplite's modules, removed from ``sys.modules``."""
+    names = [name for name in sys.modules if name == "mcplite" or name.startswith("mcplite.")]
+    return dict((name, sys.modules.pop(name)) for name in names)
+
+
+class BaselineModules(object):
+    """The baseline checkout's mcplite, in this process beside this checkout's.
+
+    ``with`` it, its modules are the ``mcplite`` of ``sys.modules`` (this checkout's are put
+    back after): ``open_driver``'s ``from mcplite import Client`` and every lazy import the
+    baseline's client makes (its HTTP channel, say) find the baseline's own modules, the
+    package's ``__path__`` naming the baseline checkout for those not loaded yet. A second
+    driving process would measure the baseline's Client with other code than this one's;
+    here both Clients run under the same loop, pinning and checks."""
+
+    def __init__(self, path):
+        self.path = path
+        self.modules = {}
+        self.saved = {}
+
+    def __enter__(self):
+        self.saved = _take_mcplite()
+        sys.modules.update(self.modules)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.modules = _take_mcplite()  # with the modules the round imported lazily
+        sys.modules.update(self.saved)
+        self.saved = {}
+
+    def load(self):
+        """Import the baseline's ``Client``; returns where its mcplite came from."""
+        with self:
+            sys.path.insert(0, self.path)
+            try:
+                import mcplite
+                from mcplite import Client  # noqa: F401
+            finally:
+                sys.path.remove(self.path)
+        return os.path.abspath(mcplite.__file__)
+
+
 # --------------------------------------------------------------------------- rows
 
 class Row(object):
@@ -420,7 +478,7 @@ class Row(object):
         self.era = era
         self.driver = driver
         self.key = "%s/%s/%s/%s" % (affinity, transport, era, driver)
-        self.label = "%s %s %s" % (transport, era, "raw driver" if driver == "raw" else "mcplite Client")
+        self.label = "%s %s %s" % (transport, era, DRIVER_NAMES[driver])
         self.rates = []  # calls/s per round
         self.latencies = []
         self.cpu_us = []  # this (driving) process's CPU per call, per round
@@ -528,8 +586,7 @@ def print_report(rep):
             if r["affinity"] != a["mode"]:
                 continue
             lat = r["latency_us"] or {}
-            rows.append([r["transport"], r["era"], ("raw driver" if r["driver"] == "raw" else "mcplite Client")
-                         + (" FAILED" if r["error"] else ""),
+            rows.append([r["transport"], r["era"], DRIVER_NAMES[r["driver"]] + (" FAILED" if r["error"] else ""),
                          fmt((r["calls_per_s"] or {}).get("median"), "%.0f"), fmt(r["us_per_call"]),
                          fmt(lat.get("p50")), fmt(lat.get("p99")),
                          fmt(lat["max"] / 1000.0 if lat else None, "%.1f"),
@@ -551,6 +608,9 @@ def print_report(rep):
                      "<= %.1fx" % t["bound"], status])
     p(render_table(["CPUs", "transport", "era", "client us", "raw us", "extra us", "ratio", "p50 ratio",
                     "target", "status"], rows, left=3))
+    if "baseline" in rep:
+        p("")
+        print_before_after(p, rep["baseline"])
     print_errors(p, rep["errors"])
 
 
@@ -584,7 +644,9 @@ def parse_args(argv):
                     help="seconds allowed for a server to start and answer the handshake (default 60)")
     ap.add_argument("--call-timeout", type=float, default=10.0,
                     help="seconds allowed for one tools/call (default 10)")
+    add_baseline_option(ap)
     args = ap.parse_args(argv)
+    check_baseline(ap, args)
     args.transport_list = parse_list(ap, "--transports", args.transports, TRANSPORTS)
     args.era_list = parse_list(ap, "--eras", args.eras, ERAS)
     args.affinity = parse_list(ap, "--affinity", args.affinity or ("same" if args.quick else "same,none"),
@@ -597,21 +659,27 @@ def main(argv=None):
     return run_main(parse_args, run, argv)
 
 
-def calls_phase(rows, env, args, placement):
+def calls_phase(rows, env, args, placement, drivers, baseline):
     """Every row's rounds with one CPU placement, rounds interleaved across the rows, the
-    driver order alternated from round to round."""
+    driver order rotated from round to round (two drivers: alternated). ``baseline``: the
+    ``BaselineModules`` the baseline driver's rounds run with, or None."""
     original = os.sched_getaffinity(0) if placement[0] is not None else None
-    pairs = [(rows[k], rows[k + 1]) for k in range(0, len(rows), 2)]
+    n = len(drivers)
+    groups = [rows[k:k + n] for k in range(0, len(rows), n)]
     counter = 1000  # the raw driver's handshake uses id 0; call ids and arguments from here on
     try:
         for r in range(args.rounds):
             log("round %d/%d (%s)" % (r + 1, args.rounds, rows[0].affinity))
-            for pair in pairs:
-                for row in (pair if r % 2 == 0 else pair[::-1]):
+            for group in groups:
+                for row in group[r % n:] + group[:r % n]:
                     if row.error is not None:
                         continue
                     try:
-                        run_round(row, env, args, counter, placement)
+                        if row.driver == BASELINE_DRIVER:
+                            with baseline:
+                                run_round(row, env, args, counter, placement)
+                        else:
+                            run_round(row, env, args, counter, placement)
                     except BenchError as exc:
                         row.error = "%s (CPU placement %s)" % (exc, row.affinity)
             counter += args.warmup + args.calls
@@ -635,6 +703,9 @@ def run(args):
            "machine": {"platform": sys.platform, "cpus": os.cpu_count()},
            "config": cfg, "pythons": {}, "affinity": [], "rows": [], "ratios": [], "targets": [],
            "errors": errors}
+    if args.baseline is not None:
+        cfg["baseline"] = args.baseline
+        rep["baseline"] = new_baseline_report(args.baseline, env, args.timeout)
 
     current, err = python_info(sys.executable, env, args.timeout)
     if current is None:
@@ -650,6 +721,18 @@ def run(args):
             errors.append("mcplite was imported from %s, not from the checkout %s" % (where, REPO))
     except Exception as exc:
         errors.append("mcplite's client is not importable from %s: %s: %s" % (REPO, type(exc).__name__, exc))
+    drivers, baseline = DRIVERS, None
+    if args.baseline is not None and not errors:
+        baseline = BaselineModules(args.baseline)
+        try:
+            where = baseline.load()
+            if not where.startswith(os.path.join(args.baseline, "")):
+                errors.append("--baseline: mcplite was imported from %s, not from the checkout %s"
+                              % (where, args.baseline))
+        except Exception as exc:
+            errors.append("--baseline: mcplite's client is not importable from %s: %s: %s"
+                          % (args.baseline, type(exc).__name__, exc))
+        drivers = DRIVERS + (BASELINE_DRIVER,)
     if errors:
         return finish_report(rep, errors, args.json, lambda: print_report(rep))
 
@@ -658,15 +741,15 @@ def run(args):
         placement = plan_affinity(mode)
         rep["affinity"].append({"mode": mode, "applied": placement[0] is not None,
                                 "description": placement[2]})
-        rows = [Row(mode, t, e, d) for t in args.transport_list for e in args.era_list for d in DRIVERS]
-        calls_phase(rows, env, args, placement)
+        rows = [Row(mode, t, e, d) for t in args.transport_list for e in args.era_list for d in drivers]
+        calls_phase(rows, env, args, placement, drivers, baseline)
         all_rows.extend(rows)
 
     for row in all_rows:
         rep["rows"].append(row.to_json())
         if row.error is not None:
             errors.append(row.error)
-    for k in range(0, len(all_rows), 2):
+    for k in range(0, len(all_rows), len(drivers)):
         raw, cli = all_rows[k], all_rows[k + 1]
         raw_us = 1e6 / median(raw.rates) if raw.rates and raw.error is None else None
         cli_us = 1e6 / median(cli.rates) if cli.rates and cli.error is None else None
@@ -682,6 +765,16 @@ def run(args):
         rep["ratios"].append(entry)
         if raw.affinity == args.affinity[0]:
             rep["targets"].append(entry)
+        if baseline is not None:  # before and after: the Client over the baseline's Client
+            base = all_rows[k + 2]
+            if cli.error is None and base.error is None:
+                cj, bj = cli.to_json(), base.to_json()
+                where = "%-5s %-6s CPUs %s" % (raw.transport, raw.era, raw.affinity)
+                before_after(rep["baseline"], "%s calls/s" % where, cj["calls_per_s"], bj["calls_per_s"], nd=0)
+                before_after(rep["baseline"], "%s p50 us" % where, (cj["latency_us"] or {}).get("p50"),
+                             (bj["latency_us"] or {}).get("p50"), lower_is_better=True)
+                before_after(rep["baseline"], "%s client CPU us/call" % where, cj["driver_cpu_us_per_call"],
+                             bj["driver_cpu_us_per_call"], lower_is_better=True)
     return finish_report(rep, errors, args.json, lambda: print_report(rep))
 
 

@@ -41,6 +41,7 @@ Usage::
     python bench/bench_http.py            # full run, prints a table
     python bench/bench_http.py --quick    # a few rounds: a CI smoke run
     python bench/bench_http.py --json     # the numbers as one JSON object on stdout
+    python bench/bench_http.py --baseline ../mcplite-before   # before and after in one run
 
 The SDK interpreter is ``--sdk-python PATH``, else ``$MCPLITE_SDK_PYTHON``, else
 ``.cache/sdk-venv/bin/python`` in the repository, else ``~/.cache/mcp-peers/venv/bin/python``.
@@ -51,6 +52,11 @@ installation they also run under it, for a like-for-like comparison with the SDK
 Each round starts a fresh server process per server and mode (rounds interleaved across the
 servers, so a slow patch of the machine hits every server alike); the tables show medians
 over the rounds. Targets are printed as PASS/MISS lines, never asserted.
+
+``--baseline DIR`` (DIR: another checkout, holding the ``mcplite/`` package) gives every
+mcplite column a twin, "mcplite@baseline", whose server differs only in ``PYTHONPATH``
+naming DIR; the twins take part in the same interleaved rounds and the report adds a
+"Before/after" section: each figure of mcplite over its twin's.
 
 Exit status: 0 when every server started and answered correctly (missed performance
 targets are reported, never fatal), 1 when a server failed to start or answered wrongly,
@@ -72,11 +78,13 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
     sys.path.insert(0, HERE)
 
 from _bench_common import (  # noqa: E402
-    CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, BenchError,
-    ChildServer, add_common_options, apply_counts, bench_env, check_sum, discover_interpreters,
-    finish_report, fmt, log, median, new_report, parse_kinds, percentiles, print_errors,
-    print_interpreters, print_ratios, proc_cpu_s, ratio, reap, render_table, run_main,
-    short_python, summary, target_met)
+    BASELINE, CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, BenchError,
+    ChildServer, add_baseline_option, add_common_options, apply_counts, baseline_env,
+    bench_env, before_after, check_baseline, check_mcplite_from, check_sum,
+    discover_interpreters, finish_report, fmt, log, median, new_baseline_report, new_report,
+    parse_kinds, percentiles, print_before_after, print_errors, print_interpreters,
+    print_ratios, proc_cpu_s, ratio, reap, render_table, run_main, short_python, summary,
+    target_met)
 
 SERVER_SCRIPT = os.path.join(HERE, "servers", "http_servers.py")
 
@@ -402,12 +410,13 @@ class Row(object):
 
 
 class Column(object):
-    def __init__(self, key, kind, label, python, interpreter):
+    def __init__(self, key, kind, label, python, interpreter, env=None):
         self.key = key
-        self.kind = kind  # "mcplite" | "sdk" | "raw"
+        self.kind = kind  # "mcplite" | "sdk" | "raw" (a baseline twin is "mcplite" too)
         self.label = label
         self.python = python  # a dict from python_info()
         self.interpreter = interpreter  # "current" | "sdk-python"
+        self.env = env  # None: the run's environment; a baseline twin's names its checkout
         self.rows = []
 
     def argv(self, mode, port):
@@ -420,7 +429,8 @@ class Column(object):
 def run_round(row, env, args, counter):
     """One fresh server process: handshake, warm-up, sequential calls, concurrent calls."""
     col = row.col
-    sp = ServerProc(lambda port: col.argv(row.mode, port), env, "%s [%s]" % (col.label, row.mode), args.timeout)
+    sp = ServerProc(lambda port: col.argv(row.mode, port), col.env or env, "%s [%s]" % (col.label, row.mode),
+                    args.timeout)
     try:
         client = Client(sp.port, sp.label, row.mode, args.call_timeout)
         try:
@@ -529,6 +539,8 @@ def print_report(rep):
           % (min(cli), max(cli)))
     p("")
     print_ratios(p, "Ratios (calls/s)", rep["ratios"])
+    if "baseline" in rep:
+        print_before_after(p, rep["baseline"])
     p("Targets")
     for t in rep["targets"]:
         status = "n/a " if t["met"] is None else ("PASS" if t["met"] else "MISS")
@@ -555,8 +567,10 @@ def parse_args(argv):
                     help="seconds allowed for a server to start and answer (default 60)")
     ap.add_argument("--call-timeout", type=float, default=10.0,
                     help="seconds allowed for one tools/call (default 10)")
+    add_baseline_option(ap)
     args = ap.parse_args(argv)
     args.kinds = parse_kinds(ap, args.only)
+    check_baseline(ap, args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in MODES for m in modes) or len(set(modes)) != len(modes):
         ap.error("--modes takes distinct modes among json, sse and modern, got %r" % args.modes)
@@ -586,6 +600,17 @@ def run(args):
         "import mcp.server.mcpserver, uvicorn", sdk_on_path=True,
         no_sdk_hint=" (bash scripts/test creates .cache/sdk-venv)")
 
+    # the baseline checkout: its twins' servers run with this environment, PYTHONPATH apart
+    benv = None
+    if args.baseline is not None and want_mcplite and "mcplite" in args.kinds:
+        benv = baseline_env(env, args.baseline)
+        rep["baseline"] = new_baseline_report(args.baseline, env, args.timeout)
+        err = check_mcplite_from(sys.executable, benv, args.baseline,
+                                 "from mcplite import Context, Server", args.timeout)
+        if err:
+            errors.append("--baseline: " + err)
+            benv = None
+
     columns = []
     for kind, name in (("mcplite", "mcplite"), ("sdk", "SDK MCPServer"), ("raw", "raw floor")):
         if kind not in args.kinds:
@@ -600,6 +625,9 @@ def run(args):
         for suffix, tag, info in interps:
             columns.append(Column(kind + suffix, kind, "%s (%s, %s)" % (name, short_python(info), tag),
                                   info, tag))
+            if kind == "mcplite" and benv is not None:  # its twin, next to it in every round
+                columns.append(Column(kind + BASELINE + suffix, kind, "%s%s (%s, %s)"
+                                      % (name, BASELINE, short_python(info), tag), info, tag, env=benv))
     rows = []
     for col in columns:
         for mode in args.mode_list:
@@ -665,6 +693,29 @@ def run(args):
             if sdk_py is not None:
                 add_ratio("SDK / raw (%s)  %-4s %s (reference)" % (short_python(sdk_py), mode, pname),
                           rate("sdk/%s" % mode, phase), rate("%s/%s" % (rk, mode), phase))
+
+    # before and after: each figure of mcplite over its baseline twin's, per interpreter and mode
+    if "baseline" in rep:
+        rows_by_key = dict((j["server"] + "/" + j["mode"], j) for j in rep["rows"])
+        for suffix, tag, info in interps:
+            for mode in args.mode_list:
+                cur = rows_by_key.get("mcplite%s/%s" % (suffix, mode))
+                base = rows_by_key.get("mcplite%s%s/%s" % (BASELINE, suffix, mode))
+                if cur is None or base is None or cur["error"] or base["error"]:
+                    continue
+                where = "%-6s (%s, %s)" % (mode, short_python(info), tag)
+                for phase, pname in (("sequential", "seq"), ("concurrent", "%dthr" % args.threads)):
+                    before_after(rep["baseline"], "%s %s calls/s" % (where, pname),
+                                 cur[phase]["calls_per_s"], base[phase]["calls_per_s"], nd=0)
+                    before_after(rep["baseline"], "%s %s p50 us" % (where, pname),
+                                 (cur[phase]["latency_us"] or {}).get("p50"),
+                                 (base[phase]["latency_us"] or {}).get("p50"), lower_is_better=True)
+                before_after(rep["baseline"], "%s seq srv CPU us/call" % where,
+                             cur["server_cpu_us_per_call"], base["server_cpu_us_per_call"], lower_is_better=True)
+                before_after(rep["baseline"], "%s start ms" % where, cur["start_ms"], base["start_ms"],
+                             lower_is_better=True)
+                before_after(rep["baseline"], "%s RSS MiB" % where, cur["rss_after_mib"], base["rss_after_mib"],
+                             lower_is_better=True)
 
     if want_mcplite and "mcplite" in args.kinds:
         for suffix, tag, info in interps:

@@ -27,6 +27,7 @@ Usage::
     python bench/bench_stdio.py            # full run, prints a table
     python bench/bench_stdio.py --quick    # a few rounds: a CI smoke run
     python bench/bench_stdio.py --json     # the numbers as one JSON object on stdout
+    python bench/bench_stdio.py --baseline ../mcplite-before   # before and after in one run
 
 The SDK interpreter is ``--sdk-python PATH``, else ``$MCPLITE_SDK_PYTHON``, else
 ``.cache/sdk-venv/bin/python`` in the repository, else ``~/.cache/mcp-peers/venv/bin/python``.
@@ -38,6 +39,12 @@ a like-for-like comparison with the SDK. Targets are reported for each interpret
 Every child runs with ``PYTHONPATH`` set to the repository root and without
 ``PYTHONDONTWRITEBYTECODE``/``PYTHONUNBUFFERED`` and the like, so all servers start the way
 a user's would (byte-code caches written and used).
+
+``--baseline DIR`` (DIR: another checkout, holding the ``mcplite/`` package) gives every
+mcplite column and its ``import mcplite`` timing a twin, "mcplite@baseline", that differs
+only in ``PYTHONPATH`` naming DIR (and, for ``python -c``, whose ``sys.path`` starts with the
+working directory, in running in DIR); the twins take part in the same interleaved rounds
+and the report adds a "Before/after" section: each figure of mcplite over its twin's.
 
 Exit status: 0 when every server started and answered correctly (missed performance
 targets are reported, never fatal), 1 when a server failed to start or answered wrongly,
@@ -57,11 +64,13 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
     sys.path.insert(0, HERE)
 
 from _bench_common import (  # noqa: E402
-    CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, REPO, BenchError,
-    ChildServer, add_common_options, apply_counts, bench_env, check_sum, discover_interpreters,
-    finish_report, fmt, log, median, new_report, parse_kinds, percentiles, print_errors,
-    print_interpreters, print_ratios, ratio, reap, register, render_table, rnd, run_main,
-    run_quiet, short_python, summary, target_met)
+    BASELINE, CLIENT_INFO, LEGACY_VERSION, META_CAPS, META_VERSION, MODERN_VERSION, REPO,
+    BenchError, ChildServer, add_baseline_option, add_common_options, apply_counts,
+    baseline_env, bench_env, before_after, check_baseline, check_mcplite_from, check_sum,
+    discover_interpreters, finish_report, fmt, log, median, new_baseline_report, new_report,
+    parse_kinds, percentiles, print_before_after, print_errors, print_interpreters,
+    print_ratios, ratio, reap, register, render_table, rnd, run_main, run_quiet, short_python,
+    summary, target_met)
 
 SERVERS = os.path.join(HERE, "servers")
 
@@ -245,12 +254,13 @@ def check_add(sp, result, expected):
 # --------------------------------------------------------------------------- columns
 
 class Column(object):
-    def __init__(self, key, kind, label, python, script):
+    def __init__(self, key, kind, label, python, script, env=None):
         self.key = key
-        self.kind = kind  # "mcplite" | "sdk" | "raw"
+        self.kind = kind  # "mcplite" | "sdk" | "raw" (a baseline twin is "mcplite" too)
         self.label = label
         self.python = python  # a dict from python_info()
         self.script = script
+        self.env = env  # None: the run's environment; a baseline twin's names its checkout
         self.error = None
         self.init_ms = []
         self.discover_ms = []
@@ -297,19 +307,20 @@ class Column(object):
 
 # --------------------------------------------------------------------------- phases
 
-def time_imports(specs, runs, env, timeout):
-    """specs: list of (key, executable, code). Median wall ms per key, runs interleaved."""
-    times = dict((key, []) for key, _, _ in specs)
-    for key, exe, code in specs:  # warm-up: writes .pyc files, fills the page cache
-        rc, err, _ = run_quiet([exe, "-c", code], env, timeout)
+def time_imports(specs, runs, timeout):
+    """specs: list of (key, executable, code, env, working directory). Median wall ms per
+    key, runs interleaved."""
+    times = dict((spec[0], []) for spec in specs)
+    for key, exe, code, env, cwd in specs:  # warm-up: writes .pyc files, fills the page cache
+        rc, err, _ = run_quiet([exe, "-c", code], env, timeout, cwd=cwd)
         if rc != 0:
             raise BenchError("%s -c %r failed: %s" % (exe, code, err.strip()[-800:]))
     for _ in range(runs):
-        for key, exe, code in specs:
+        for key, exe, code, env, cwd in specs:
             t0 = time.perf_counter()
             proc = subprocess.Popen([exe, "-c", code], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    cwd=REPO, env=env)
+                                    cwd=cwd, env=env)
             register(proc)
             try:
                 rc = wait_exit(proc, proc.stdout.fileno(), t0 + timeout)
@@ -326,7 +337,7 @@ def time_imports(specs, runs, env, timeout):
 def spawn_answered(col, env, method, params, check, timeout):
     """A fresh server of ``col``, its answer to one request checked: (the ServerProc,
     seconds from its ``Popen`` to that answer)."""
-    sp = ServerProc(col.argv, env, col.label)
+    sp = ServerProc(col.argv, col.env or env, col.label)
     try:
         result = sp.request(method, params, timeout)
         elapsed = time.perf_counter() - sp.t_spawn
@@ -479,10 +490,12 @@ def print_report(rep, columns):
           % cfg["import_runs"])
         p("overhead = above a bare `python -c pass` of the same interpreter)")
         rows = []
-        for key in ("bare", "mcplite", "bare@sdk-python", "mcplite@sdk-python", "sdk"):
+        for key in ("bare", "mcplite", "mcplite" + BASELINE, "bare@sdk-python", "mcplite@sdk-python",
+                    "mcplite%s@sdk-python" % BASELINE, "sdk"):
             if key in imp:
                 e = imp[key]
-                rows.append(["python -c %r" % e["command"], e["interpreter"], e["python_version"],
+                rows.append(["python -c %r%s" % (e["command"], "  (baseline)" if e.get("baseline") else ""),
+                             e["interpreter"], e["python_version"],
                              fmt(e["median"]), fmt(e.get("overhead"), "+%.1f")])
         p(render_table(["command", "interpreter", "python", "ms", "overhead ms"], rows))
         p("")
@@ -536,6 +549,8 @@ def print_report(rep, columns):
         p("")
 
     print_ratios(p, "Ratios", rep["ratios"])
+    if "baseline" in rep:
+        print_before_after(p, rep["baseline"])
 
     p("Targets (issue 2, item 10)")
     rows = []
@@ -567,8 +582,10 @@ def parse_args(argv):
                          " targets. Default: same,none (--quick: same)")
     ap.add_argument("--call-timeout", type=float, default=10.0,
                     help="seconds allowed for one tools/call (default 10)")
+    add_baseline_option(ap)
     args = ap.parse_args(argv)
     args.kinds = parse_kinds(ap, args.only)
+    check_baseline(ap, args)
     modes = [m.strip() for m in (args.affinity or ("same" if args.quick else "same,none")).split(",")
              if m.strip()]
     if not modes or any(m not in ("same", "split", "none") for m in modes) or len(set(modes)) != len(modes):
@@ -600,6 +617,17 @@ def run(args):
             " hides part of mcplite's import cost (modules already loaded); the sdk-python columns"
             " are the cleaner measurement" % (current["startup_modules"] - sdk_py["startup_modules"]))
 
+    # -- the baseline checkout: its twins run with this environment, PYTHONPATH apart
+    benv = None
+    if args.baseline is not None and want_mcplite:
+        benv = baseline_env(env, args.baseline)
+        rep["baseline"] = new_baseline_report(args.baseline, env, args.timeout)
+        err = check_mcplite_from(sys.executable, benv, args.baseline, "from mcplite import Server",
+                                 args.timeout)
+        if err:
+            errors.append("--baseline: " + err)
+            benv = None
+
     # -- columns
     columns = []
     for kind, script, name in (("mcplite", "mcplite_add.py", "mcplite"),
@@ -617,31 +645,48 @@ def run(args):
                          os.path.join(SERVERS, script))
             col.interpreter = tag
             columns.append(col)
+            if kind == "mcplite" and benv is not None:  # its twin, next to it in every round
+                twin = Column(kind + BASELINE + suffix, kind,
+                              "%s%s (%s, %s)" % (name, BASELINE, short_python(info), tag), info,
+                              os.path.join(SERVERS, script), env=benv)
+                twin.interpreter = tag
+                columns.append(twin)
     for col in columns:
         if col.kind == "sdk":
             col.interpreter = "sdk-python"
         col.affinity_order = args.affinity
 
     # -- 1. import time
-    specs = [("bare", "current", "pass")]
+    # (key, interpreter, code, env, working directory): `python -c` puts its working directory
+    # first on sys.path, so the baseline's import runs in the baseline checkout
+    here = (env, REPO)
+    specs = [("bare", "current", "pass") + here]
     if want_mcplite:
-        specs.append(("mcplite", "current", "import mcplite"))
+        specs.append(("mcplite", "current", "import mcplite") + here)
+        if benv is not None:
+            specs.append(("mcplite" + BASELINE, "current", "import mcplite", benv, args.baseline))
     if sdk["available"]:
         if sdk_py["executable"] != sys.executable:
-            specs.append(("bare@sdk-python", "sdk-python", "pass"))
+            specs.append(("bare@sdk-python", "sdk-python", "pass") + here)
         if also_sdk_python and want_mcplite:
-            specs.append(("mcplite@sdk-python", "sdk-python", "import mcplite"))
-        specs.append(("sdk", "sdk-python", "import mcp.server.mcpserver"))
-    exe_specs = [(key, rep["pythons"][tag]["executable"], code) for key, tag, code in specs]
+            specs.append(("mcplite@sdk-python", "sdk-python", "import mcplite") + here)
+            if benv is not None:
+                specs.append(("mcplite%s@sdk-python" % BASELINE, "sdk-python", "import mcplite",
+                              benv, args.baseline))
+        specs.append(("sdk", "sdk-python", "import mcp.server.mcpserver") + here)
+    exe_specs = [(key, rep["pythons"][tag]["executable"], code, e, cwd)
+                 for key, tag, code, e, cwd in specs]
     log("import timing: %d runs x %d commands" % (args.import_runs, len(specs)))
     try:
-        times = time_imports(exe_specs, args.import_runs, env, args.timeout)
-        for key, tag, code in specs:
+        times = time_imports(exe_specs, args.import_runs, args.timeout)
+        for key, tag, code, _, _ in specs:
             entry = {"command": code, "interpreter": tag,
                      "python": rep["pythons"][tag]["executable"],
                      "python_version": rep["pythons"][tag]["version"],
                      "median": rnd(statistics.median(times[key]), 2),
                      "runs": [round(t, 2) for t in times[key]]}
+            if BASELINE in key:
+                entry["baseline"] = True
             base = "bare" if rep["pythons"][tag]["executable"] == sys.executable else "bare@sdk-python"
             if not key.startswith("bare") and base in times:
                 entry["overhead"] = rnd(statistics.median(times[key]) - statistics.median(times[base]), 2)
@@ -715,6 +760,35 @@ def run(args):
             for other, name in ((raw_key, "vs_raw"), ("sdk", "vs_sdk")):
                 theirs = (((servers.get(other) or {}).get("calls_by_affinity") or {}).get(mode) or {})
                 by[name] = rnd(ratio(mine, (theirs.get("calls_per_s") or {}).get("median")), 3)
+
+    # before and after: each figure of mcplite over its baseline twin's, per interpreter
+    if "baseline" in rep:
+        section = rep["baseline"]
+        for suffix, tag, info in interps:
+            mk, bk = "mcplite" + suffix, "mcplite" + BASELINE + suffix
+            if mk not in servers or bk not in servers:
+                continue
+            cur, base = servers[mk], servers[bk]
+            where = "(%s, %s)" % (short_python(info), tag)
+            imp_m, imp_b = rep["import_ms"].get(mk) or {}, rep["import_ms"].get(bk) or {}
+            before_after(section, "import mcplite ms %s" % where, imp_m.get("median"),
+                         imp_b.get("median"), lower_is_better=True)
+            before_after(section, "import mcplite overhead ms %s" % where, imp_m.get("overhead"),
+                         imp_b.get("overhead"), lower_is_better=True)
+            for field, name in (("spawn_initialize_ms", "spawn->initialize ms"),
+                                ("spawn_discover_ms", "spawn->discover ms"),
+                                ("idle_rss_mib", "idle RSS MiB")):
+                before_after(section, "%s %s" % (name, where), cur[field], base[field], lower_is_better=True)
+            before_after(section, "RSS after calls MiB %s" % where, cur["rss_after_calls_mib"],
+                         base["rss_after_calls_mib"], lower_is_better=True)
+            for mode in args.affinity:
+                by_m = cur["calls_by_affinity"].get(mode) or {}
+                by_b = base["calls_by_affinity"].get(mode) or {}
+                before_after(section, "calls/s, CPUs %s %s" % (mode, where), by_m.get("calls_per_s"),
+                             by_b.get("calls_per_s"), nd=0)
+                before_after(section, "p50 latency us, CPUs %s %s" % (mode, where),
+                             (by_m.get("latency_us") or {}).get("p50"),
+                             (by_b.get("latency_us") or {}).get("p50"), lower_is_better=True)
 
     def target(name, tag, value, op, bound, fmt_):
         rep["targets"].append({"name": name, "interpreter": tag,
