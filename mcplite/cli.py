@@ -13,11 +13,19 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
     replay FILE.jsonl              serve a recording as a fake stdio server
     diff A.jsonl B.jsonl           compare two recordings
     vendor DIR                     write DIR/mcplite.py, the package as one file
+    --version                      mcplite's version and the protocol versions it speaks
 
 A TARGET is an http(s):// URL, a server file ``path/to/server.py`` or
 ``path/to/server.py:app`` (run with ``serve`` in a child process, over stdio), or any
 other stdio command as one argument (``"python3 server.py --db notes.db"``, split as a
 shell would, but not run through one).
+
+Signing in, for HTTP targets (every command that connects: ls, call, read, prompt, raw,
+shell, check): ``--oauth`` (authorization code with PKCE: the URL to open is printed on
+stderr, the redirect caught on 127.0.0.1), ``--client-id ID --client-secret SECRET`` (client
+credentials; the secret may come from ``MCPLITE_CLIENT_SECRET`` instead), tokens kept in
+``--token-file`` (default ``$XDG_CONFIG_HOME/mcplite/tokens.json``, mode 0600) and reused by
+later runs; or ``--bearer TOKEN``, a token already got. A 401 without them says which to use.
 
 Exit status (stable, for scripts): 0 ok; 1 failed (a check found problems, recordings
 differ, a command could not do its job); 2 usage (a bad command line, arguments that do
@@ -47,6 +55,15 @@ CLI_EXIT_PROTOCOL = 4
 CLI_EXIT_TOOL_ERROR = 5
 
 CLI_DEFAULT_TIMEOUT = 30.0
+CLI_SECRET_VARIABLE = "MCPLITE_CLIENT_SECRET"
+CLI_SIGN_IN_ADVICE = ("use --oauth to sign in in a browser, --client-id ID --client-secret SECRET for client "
+                      "credentials, or --bearer TOKEN")
+# How long a person has to sign in, in the browser (the wait for an answer, --timeout, is not
+# counted while they do).
+CLI_SIGN_IN_TIMEOUT = 300.0
+# The token file's entry where the sign-in's redirect port is kept: the port is part of the
+# redirect URI a dynamic registration names, which later runs (a refresh) must present again.
+_CLI_CALLBACK_KEY = "mcplite cli callback"
 # path/to/server.py or path/to/server.py:app
 _CLI_FILE_TARGET = re.compile(r"^(?P<path>.+\.py)(?::(?P<attr>[A-Za-z_][A-Za-z0-9_]*))?$")
 
@@ -114,20 +131,13 @@ def cli_main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _rewrite_trace(argv: List[str]) -> List[str]:
     """``--trace=explain`` as its own flag: an optional value on ``--trace`` would swallow
-    the target that follows it (``--trace python3 server.py``). And, for ``call`` and
-    ``prompt``, ``--json '{...}'`` (the arguments as JSON) as ``--arguments``: a plain
-    ``--json`` asks for JSON output. Nothing after ``--`` is touched."""
+    the target that follows it (``--trace python3 server.py``). Nothing after ``--`` is
+    touched. (``--json`` is the output flag only; a tool's arguments as JSON are
+    ``--arguments '{...}'``, and a stray ``'{...}'`` is answered with that hint.)"""
     out = []  # type: List[str]
-    takes_arguments = False
     for index, arg in enumerate(argv):
         if arg == "--":
             return out + argv[index:]
-        takes_arguments = takes_arguments or arg in ("call", "prompt")
-        if takes_arguments and arg == "--json" and index + 1 < len(argv) and \
-                argv[index + 1].lstrip().startswith(("{", "[")):
-            arg = "--arguments"
-        elif takes_arguments and arg.startswith(("--json={", "--json=[")):
-            arg = "--arguments=" + arg[len("--json="):]
         out.append({"--trace=explain": "--trace-explain", "--trace=on": "--trace"}.get(arg, arg))
     return out
 
@@ -162,7 +172,8 @@ def _common_options(parser: Any, suppress: bool) -> None:
     group.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
                        default=default(None), help=argparse.SUPPRESS)
     group.add_argument("--json", dest="json", action="store_true", default=default(False),
-                       help="print the raw JSON results, nothing else")
+                       help="output: print the results as the server sent them (JSON), nothing else "
+                            "(the arguments of call and prompt as JSON go in --arguments)")
     group.add_argument("--timeout", dest="timeout", type=cli_seconds, metavar="SECONDS",
                        default=default(CLI_DEFAULT_TIMEOUT),
                        help="wait at most this long for each answer (default %g)" % CLI_DEFAULT_TIMEOUT)
@@ -174,6 +185,21 @@ def _common_options(parser: Any, suppress: bool) -> None:
                        default=default([]), help="an HTTP header for every request (repeatable)")
     group.add_argument("--server-stderr", dest="server_stderr", action="store_true", default=default(False),
                        help="pass a stdio server's stderr through (default: shown only when it fails)")
+    auth = parser.add_argument_group("signing in (HTTP targets)")
+    auth.add_argument("--oauth", dest="oauth", action="store_true", default=default(False),
+                      help="sign in in a browser when the server asks (OAuth authorization code with PKCE: "
+                           "the URL to open is printed on stderr); the tokens are kept in --token-file")
+    auth.add_argument("--client-id", dest="client_id", metavar="ID", default=default(None),
+                      help="a registered client: with --client-secret, the client credentials grant (no "
+                           "person); with --oauth, the client that signs in")
+    auth.add_argument("--client-secret", dest="client_secret", metavar="SECRET", default=default(None),
+                      help="the client's secret (or the environment's %s, kept out of the process list)"
+                           % CLI_SECRET_VARIABLE)
+    auth.add_argument("--token-file", dest="token_file", metavar="PATH", default=default(None),
+                      help="where tokens are kept between runs, mode 0600 (default %s)"
+                           % cli_token_file(shown=True).replace("%", "%%"))
+    auth.add_argument("--bearer", dest="bearer", metavar="TOKEN", default=default(None),
+                      help="send this access token (Authorization: Bearer TOKEN)")
 
 
 def _parser() -> Any:
@@ -185,6 +211,13 @@ def _parser() -> Any:
         epilog="TARGET: an http(s):// URL, a server file (server.py or server.py:app), or a stdio command "
         "as one argument (\"python3 server.py\"). Exit status: 0 ok, 1 failed, 2 usage, 3 connection, "
         "4 protocol error, 5 the tool's result has isError.")
+    class Version(argparse.Action):  # (argparse's own would rewrap the lines)
+        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+            sys.stdout.write(cli_version_text() + "\n")
+            parser.exit(CLI_EXIT_OK)
+
+    parser.add_argument("--version", action=Version, nargs=0,
+                        help="print mcplite's version and the protocol versions it speaks, and exit")
     _common_options(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _common_options(common, suppress=True)
@@ -249,6 +282,17 @@ def cli_error(command: Optional[str], message: str) -> None:
     text = " ".join(str(message).split("\n")).strip()
     sys.stderr.write("%s%s: error: %s\n" % (cli_prog(), " " + command if command else "", text))
     sys.stderr.flush()
+
+
+def cli_version_text() -> str:
+    """``--version``: "mcplite 0.1.0" and, on a line of its own, the protocol versions."""
+    from .protocol import LEGACY_VERSIONS, MODERN_VERSIONS
+    version = globals().get("__version__")  # the one-file copy: the package's own, in this namespace
+    if not isinstance(version, str):
+        package = sys.modules.get(__name__.rpartition(".")[0])
+        version = getattr(package, "__version__", "unknown")
+    return "mcplite %s\nprotocol versions: %s (modern: server/discover); %s (legacy: initialize)" % (
+        version, ", ".join(sorted(MODERN_VERSIONS, reverse=True)), ", ".join(sorted(LEGACY_VERSIONS, reverse=True)))
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -324,6 +368,139 @@ def cli_headers(args: Any) -> Dict[str, str]:
     return headers
 
 
+# --- signing in -----------------------------------------------------------------------------------
+
+def cli_token_file(shown: bool = False) -> str:
+    """Where the command line keeps tokens by default: ``$XDG_CONFIG_HOME/mcplite/tokens.json``
+    (``~/.config/...`` without it; ``%APPDATA%\\mcplite`` on Windows). ``shown``: as the help
+    says it."""
+    if os.name == "nt":
+        if shown:
+            return "%APPDATA%\\mcplite\\tokens.json"
+        base = os.environ.get("APPDATA") or os.path.expanduser("~")
+    else:
+        if shown:
+            return "$XDG_CONFIG_HOME/mcplite/tokens.json, else ~/.config/mcplite/tokens.json"
+        base = os.environ.get("XDG_CONFIG_HOME") or ""
+        if not os.path.isabs(base):  # "If ... set to a relative path, the value should be ignored"
+            base = os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "mcplite", "tokens.json")
+
+
+def cli_authorization(args: Any, target: CliTarget) -> Any:
+    """What the signing-in options ask for: (an ``OAuth`` or None, headers to add). CliFailure
+    (usage) for options that do not go together, or on a target that is not HTTP."""
+    oauth = bool(getattr(args, "oauth", False))
+    client_id = getattr(args, "client_id", None)
+    secret = getattr(args, "client_secret", None)
+    bearer = getattr(args, "bearer", None)
+    token_file = getattr(args, "token_file", None)
+    given = [name for name, value in (("--oauth", oauth), ("--client-id", client_id), ("--client-secret", secret),
+                                      ("--bearer", bearer), ("--token-file", token_file))
+             if value is not None and value is not False]
+    if not given:
+        return None, {}
+    if target.kind != "http":
+        raise CliFailure(CLI_EXIT_USAGE, "%s %s for HTTP targets" % (" and ".join(given), "is" if len(given) == 1
+                                                                       else "are"))
+    has_authorization = any(name.lower() == "authorization" for name in cli_headers(args))
+    if bearer is not None:
+        if len(given) > 1:
+            raise CliFailure(CLI_EXIT_USAGE, "--bearer is a token already got: it does not go with %s"
+                             % ", ".join(name for name in given if name != "--bearer"))
+        if has_authorization:
+            raise CliFailure(CLI_EXIT_USAGE, "--bearer and an Authorization header (-H) both set Authorization")
+        token = bearer.strip()
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        if not token or any(ch.isspace() or not " " < ch < "\x7f" for ch in token):
+            raise CliFailure(CLI_EXIT_USAGE, "--bearer takes the token alone (visible ASCII, no spaces)")
+        return None, {"Authorization": "Bearer " + token}
+    if secret is None and client_id:
+        secret = os.environ.get(CLI_SECRET_VARIABLE) or None
+    if secret is not None and not client_id:
+        raise CliFailure(CLI_EXIT_USAGE, "--client-secret goes with --client-id")
+    if client_id and not oauth and not secret:
+        raise CliFailure(CLI_EXIT_USAGE, "--client-id needs --client-secret (or %s) for the client credentials "
+                                         "grant, or --oauth to sign in as that client" % CLI_SECRET_VARIABLE)
+    if not (oauth or client_id):
+        raise CliFailure(CLI_EXIT_USAGE, "--token-file goes with --oauth or --client-id")
+    if has_authorization:
+        raise CliFailure(CLI_EXIT_USAGE, "an Authorization header (-H) and %s do not go together" % given[0])
+    from .oauth import OAuth
+    storage = _cli_token_storage(token_file)
+    options = {"storage": storage, "timeout": args.timeout}  # type: Dict[str, Any]
+    if client_id:
+        options.update(client_id=client_id, client_secret=secret)
+    if oauth:
+        from .oauth import TerminalAuthorizer
+        # A browser is opened for a person at a terminal only (a script gets the URL alone).
+        options["authorize"] = TerminalAuthorizer(port=_cli_callback_port(storage), open_browser=_cli_on_terminal(),
+                                                  timeout=CLI_SIGN_IN_TIMEOUT)
+    else:
+        options["grant"] = "client_credentials"
+    try:
+        return OAuth(**options), {}
+    except ValueError as exc:
+        raise CliFailure(CLI_EXIT_USAGE, str(exc))
+
+
+def _cli_on_terminal() -> bool:
+    try:
+        return sys.stderr.isatty() and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cli_token_storage(path: Optional[str]) -> Any:
+    """A ``FileTokenStorage`` of ``path`` (default: ``cli_token_file()``, its directory made,
+    owner only); CliFailure when the directory is not there."""
+    from .oauth import FileTokenStorage
+    if path is None:
+        path = cli_token_file()
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise CliFailure(CLI_EXIT_FAILED, "cannot make %s for the tokens: %s (give --token-file)"
+                             % (os.path.dirname(path), exc.strerror or exc))
+    path = os.path.expanduser(path)
+    if os.path.isdir(path):
+        raise CliFailure(CLI_EXIT_USAGE, "--token-file %s is a directory" % path)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise CliFailure(CLI_EXIT_USAGE, "--token-file %s: no such directory" % path)
+    return FileTokenStorage(path)
+
+
+def _cli_callback_port(storage: Any) -> int:
+    """The loopback port the sign-in's redirect comes back to: the one used before (kept in
+    the token file) while it is free, else a new one, kept."""
+    import socket
+
+    try:
+        saved = storage.get(_CLI_CALLBACK_KEY) or {}
+        port = saved.get("port")
+        if isinstance(port, int) and 0 < port < 65536:
+            with socket.socket() as probe:
+                # As the listener will bind it (http.server's allow_reuse_address): the last
+                # sign-in's connections, in TIME_WAIT, do not make the port taken.
+                if os.name != "nt":  # (there it would let two sockets share a port)
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    pass  # taken now: a new one (and, at the next sign-in, a new registration)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        storage.set(_CLI_CALLBACK_KEY, {"port": port})
+    except OSError as exc:
+        raise CliFailure(CLI_EXIT_FAILED, "cannot use the token file %s: %s" % (storage.path, exc.strerror or exc))
+    return port
+
+
+# --- connecting ---------------------------------------------------------------------------------
+
 def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
     """A ``Client`` for ``target`` with the common options of ``args`` (and ``options``
     for the ``Client``); failures become ``CliFailure`` with one line."""
@@ -345,12 +522,15 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
             raise CliFailure(CLI_EXIT_USAGE, "--protocol-version %s is a %s version, and --era says %s"
                              % (args.protocol_version, implied, args.era))
         options.setdefault("protocol_version", args.protocol_version)
+    auth, auth_headers = cli_authorization(args, target)
     tracer = cli_tracer(args)
     if tracer is not None:
         options.setdefault("trace", tracer)
     try:
         if target.kind == "http":
-            client = Client.http(target.url, headers=cli_headers(args), **options)
+            headers = cli_headers(args)
+            headers.update(auth_headers)
+            client = _cli_http_client(target, headers, auth, options)
         else:
             if getattr(args, "headers", None):
                 raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
@@ -362,6 +542,9 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
     except RequestTimeout as exc:  # no answer to the handshake: not an MCP server, or a stuck one
         raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s (is it an MCP server?)" % (cli_target_label(target), exc.message))
     except (MCPError, TransportError, TaskCancelled) as exc:
+        if isinstance(exc, HttpError) and exc.status in (401, 403):
+            # (it names the server itself: "the server at URL requires authorization ...")
+            raise CliFailure(CLI_EXIT_CONNECTION, cli_error_text(exc, target.url))
         text = cli_error_text(exc)
         if options.get("era") == "modern" and isinstance(exc, MCPError) and exc.code == -32601:
             text += ": the server does not speak 2026-07-28 (try --era legacy)"
@@ -373,6 +556,32 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
         raise CliFailure(CLI_EXIT_PROTOCOL, "%s: the server chose protocol version %s, not %s (--protocol-version)"
                          % (cli_target_label(target), client.protocol_version, args.protocol_version))
     return client
+
+
+def _cli_http_client(target: CliTarget, headers: Dict[str, str], auth: Any, options: Dict[str, Any]) -> Any:
+    """``Client.http``, step by step, to keep what the server said when it refused the
+    Streamable HTTP attempt with 400, 404 or 405: when the HTTP+SSE fallback fails too, that
+    refusal's own words ("the MCP endpoint is /mcp") are the useful part, not the fallback's."""
+    from .client import Client
+    from .httpclient import HttpChannel, LegacySseChannel
+
+    url = target.url or ""
+    channel = HttpChannel(url, headers, auth=auth)
+    try:
+        return Client._over(channel, dict(options))
+    except (MCPError, TransportError) as exc:
+        status = channel.initialize_refused
+        if status is None or options.get("era") == "modern":
+            raise
+        refusal = exc  # type: BaseException
+    try:
+        return Client._over(LegacySseChannel(url, headers, auth=auth), dict(options, era="legacy"))
+    except ConnectionClosed:
+        said = cli_server_says(refusal)
+        if not said:
+            raise
+        raise CliFailure(CLI_EXIT_CONNECTION, "%s: not an MCP endpoint (HTTP %d); the server says: %s"
+                         % (url, status, said))
 
 
 def cli_target_label(target: CliTarget) -> str:
@@ -398,22 +607,31 @@ def cli_connection_text(target: CliTarget, exc: BaseException) -> str:
 
 def cli_status_of(exc: BaseException) -> int:
     """The exit status for an exception a call raised."""
+    from .errors import AuthorizationError
 
-    if isinstance(exc, (ConnectionClosed, HttpError)):  # (an HTTP status with no JSON-RPC answer: not MCP there)
+    # An HTTP status with no JSON-RPC answer (not MCP there, or not without a token), or a
+    # sign-in that failed: the target refuses.
+    if isinstance(exc, (ConnectionClosed, HttpError, AuthorizationError)):
         return CLI_EXIT_CONNECTION
     if isinstance(exc, (MCPError, TransportError, TaskCancelled)):
         return CLI_EXIT_PROTOCOL
     return CLI_EXIT_FAILED
 
 
-def cli_error_text(exc: BaseException) -> str:
-    """An MCPError as one line: its message and code (and data, when short)."""
+def cli_error_text(exc: BaseException, url: Optional[str] = None) -> str:
+    """An exception a call raised as one line: an MCPError's message and code (and data,
+    when short); a 401 or 403 as the authorization problem it is, with what to do; another
+    HTTP error with the start of what the server said. ``url``: the server's, if known."""
     import json
+    from .errors import AuthorizationError
 
-    if isinstance(exc, HttpError) and exc.status not in (401, 403):
-        body = " ".join(str(exc.body or "").split())
-        body = body if len(body) <= 100 else body[:97] + "..."
-        return "HTTP %s, not a JSON-RPC answer (is this an MCP endpoint?)%s" % (exc.status, ": " + body if body else "")
+    if isinstance(exc, HttpError) and exc.status in (401, 403):
+        return cli_refusal_text(url, exc.status, exc.www_authenticate, exc.body)
+    if isinstance(exc, HttpError):
+        said = cli_one_line(cli_body_message(exc.body), 100)
+        return "HTTP %s, not a JSON-RPC answer (is this an MCP endpoint?)%s" % (exc.status, ": " + said if said else "")
+    if isinstance(exc, AuthorizationError):
+        return "signing in failed: %s" % cli_one_line(exc.message, 300)
     if not isinstance(exc, MCPError):  # a failure on our side of the wire: no JSON-RPC error to show
         return getattr(exc, "message", None) or str(exc)
     text = "%s (error %s)" % (exc.message, exc.code)
@@ -423,6 +641,79 @@ def cli_error_text(exc: BaseException) -> str:
         if len(shown) <= 200:
             text += " " + shown
     return text
+
+
+def cli_refusal_text(url: Optional[str], status: int, challenge: Optional[str], body: Any) -> str:
+    """A 401 or 403 as one line: that the server wants authorization (or more of it), what it
+    said (its JSON-RPC error's message, or the start of its body), and which option to use."""
+    from .oauth import parse_challenge
+
+    params = parse_challenge(challenge) if challenge else {}
+    error = params.get("error")
+    said = cli_one_line(cli_body_message(body), 120)
+    what = "HTTP %d" % status + (", " + cli_one_line(error, 40) if error else "") + (": " + said if said else "")
+    server = "the server at %s" % url if url else "the server"
+    if status == 401 and error == "invalid_token":
+        return "%s refused the token (%s): %s" % (server, what, CLI_SIGN_IN_ADVICE)
+    if status == 401:
+        return "%s requires authorization (%s): %s" % (server, what, CLI_SIGN_IN_ADVICE)
+    if error == "insufficient_scope":
+        scope = params.get("scope")
+        return "%s wants a token with more scope (%s%s): --oauth signs in for it" % (
+            server, what, "; scope %s" % cli_one_line(scope, 80) if scope else "")
+    return "%s refused access (%s)" % (server, what)
+
+
+def cli_body_message(body: Any) -> str:
+    """What an HTTP error's body says: a JSON-RPC error's message, a JSON object's
+    ``message``/``error_description``/``error``/``detail``, the text of an HTML page, or the
+    text itself."""
+    import json
+
+    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body or "")
+    stripped = text.strip()
+    if stripped[:1] == "{":
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            error = value.get("error")
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                return error["message"]
+            for key in ("message", "error_description", "error", "detail"):
+                if isinstance(value.get(key), str) and value[key].strip():
+                    return value[key]
+    if stripped[:1] == "<":  # an HTML page: its words, not its markup
+        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", stripped)
+        stripped = re.sub(r"(?s)<!--.*?-->|<[^>]*>", " ", stripped)
+        import html
+        stripped = html.unescape(stripped)
+    return stripped
+
+
+def cli_one_line(text: Any, limit: int) -> str:
+    """``text`` as one line of at most ``limit`` characters: runs of white space as one
+    space, other control characters (and bidirectional overrides) escaped, "..." when cut."""
+    out = []  # type: List[str]
+    for ch in " ".join(str(text or "").split()):
+        code = ord(ch)
+        if code < 0x20 or 0x7F <= code < 0xA0 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+            out.append("\\x%02x" % code if code < 0x100 else "\\u%04x" % code)
+        else:
+            out.append(ch)
+    line = "".join(out)
+    return line if len(line) <= limit else line[:max(0, limit - 3)].rstrip() + "..."
+
+
+def cli_server_says(exc: BaseException) -> str:
+    """What the server said when it refused a request: an MCPError's message, an
+    HttpError's body (one line, bounded); "" when nothing."""
+    if isinstance(exc, MCPError):
+        return cli_one_line(exc.message, 160)
+    if isinstance(exc, HttpError):
+        return cli_one_line(cli_body_message(exc.body), 160)
+    return ""
 
 
 def cli_tracer(args: Any, stream: Any = None) -> Any:

@@ -6,8 +6,9 @@ the server sent them, and nothing else); on stderr progress, the server's log me
 and errors, one line each. Tool arguments given as ``key=value`` are converted by the
 tool's input schema (``count=3`` is the integer 3 when ``count`` is an integer,
 ``tags=a,b`` a list of strings...), ``key:=JSON`` gives a value as JSON, and
-``--json '{...}'`` (or ``--arguments``) all of them at once; what does not fit the schema
-is refused before anything is sent, naming the field and the reason.
+``--arguments '{...}'`` all of them at once; what does not fit the schema is refused before
+anything is sent, naming the field and the reason. (``--json`` is about the output only;
+``--json '{...}'``, the arguments' old spelling, is still read as ``--arguments``.)
 """
 
 import json
@@ -42,13 +43,14 @@ def add_client_commands(commands: Any, common: Any) -> None:
 
     call = commands.add_parser("call", parents=[common], help="call a tool: call TARGET TOOL key=value ...",
                                description="Call a tool. Arguments: key=value (converted by the tool's input "
-                                           "schema), key:=JSON (a JSON value), or --json '{...}' with all of "
-                                           "them. Exit status 5 when the tool's result has isError.")
+                                           "schema), key:=JSON (a JSON value), or --arguments '{...}' with "
+                                           "all of them. --json is about the output: the result as the server "
+                                           "sent it. Exit status 5 when the tool's result has isError.")
     call.add_argument("target", metavar="TARGET")
     call.add_argument("tool", metavar="TOOL")
     call.add_argument("pairs", metavar="key=value", nargs="*")
     call.add_argument("--arguments", dest="arguments_json", metavar="JSON",
-                      help="the arguments as one JSON object (also: --json '{...}')")
+                      help="input: the arguments as one JSON object (--json is for the output)")
     call.set_defaults(run=_call)
 
     read = commands.add_parser("read", parents=[common], help="read a resource: read TARGET URI",
@@ -60,13 +62,14 @@ def add_client_commands(commands: Any, common: Any) -> None:
     read.set_defaults(run=_read)
 
     prompt = commands.add_parser("prompt", parents=[common], help="get a prompt: prompt TARGET NAME key=value ...",
-                                 description="Get a prompt with its arguments (strings) and print its "
-                                             "messages.")
+                                 description="Get a prompt with its arguments (strings: key=value, or "
+                                             "--arguments '{...}' with all of them) and print its messages "
+                                             "(--json: the result as the server sent it).")
     prompt.add_argument("target", metavar="TARGET")
     prompt.add_argument("name", metavar="NAME")
     prompt.add_argument("pairs", metavar="key=value", nargs="*")
     prompt.add_argument("--arguments", dest="arguments_json", metavar="JSON",
-                        help="the arguments as one JSON object (also: --json '{...}')")
+                        help="input: the arguments as one JSON object (--json is for the output)")
     prompt.set_defaults(run=_prompt)
 
     from .rawcmd import add_raw_command
@@ -99,7 +102,7 @@ def cc_calling(client: Any, what: str, fn: Callable[..., Any], *fn_args: Any, **
     try:
         return fn(*fn_args, **fn_kwargs)
     except CALL_ERRORS as exc:
-        raise CliFailure(cli_status_of(exc), "%s: %s" % (what, cli_error_text(exc)))
+        raise CliFailure(cli_status_of(exc), "%s: %s" % (what, cli_error_text(exc, cc_url(client))))
     except ValueError as exc:  # a bad argument the Client itself refused
         raise CliFailure(CLI_EXIT_USAGE, "%s: %s" % (what, exc))
 
@@ -115,7 +118,12 @@ def _list(client: Any, method: str, fn: Callable[[], List[Dict[str, Any]]]) -> L
     except CALL_ERRORS as exc:
         if isinstance(exc, MCPError) and exc.code == METHOD_NOT_FOUND and method == "resources/templates/list":
             return []  # resources without templates: servers that skip the method exist
-        raise CliFailure(cli_status_of(exc), "%s: %s" % (method, cli_error_text(exc)))
+        raise CliFailure(cli_status_of(exc), "%s: %s" % (method, cli_error_text(exc, cc_url(client))))
+
+
+def cc_url(client: Any) -> Optional[str]:
+    """The URL of the server ``client`` talks to (None: not over HTTP)."""
+    return getattr(getattr(client, "cli_target", None), "url", None)
 
 
 def cc_listing(client: Any) -> Dict[str, List[Dict[str, Any]]]:
@@ -265,8 +273,9 @@ def cc_arguments(pairs: List[str], as_json: Optional[str], schema: Optional[Dict
     properties = (schema or {}).get("properties") if isinstance((schema or {}).get("properties"), dict) else {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise CliFailure(CLI_EXIT_USAGE, "arguments are key=value (or key:=JSON), not %r" % pair)
+        if not sep or not key or (pair.lstrip()[:1] in ("{", "[") and _is_json(pair)):
+            raise CliFailure(CLI_EXIT_USAGE, "arguments are key=value (or key:=JSON), not %r%s" % (
+                pair, " (all of them as JSON: --arguments '{...}')" if pair.lstrip()[:1] in ("{", "[") else ""))
         if key.endswith(":") and not strings_only:
             key = key[:-1]
             try:
@@ -279,6 +288,14 @@ def cc_arguments(pairs: List[str], as_json: Optional[str], schema: Optional[Dict
             value = cc_convert(key, text, properties.get(key))
         arguments[key] = value
     return arguments
+
+
+def _is_json(text: str) -> bool:
+    try:
+        cc_json(text)
+    except ValueError:
+        return False
+    return True
 
 
 def cc_json(text: str) -> Any:

@@ -198,6 +198,20 @@ def _auth_headers(auth: ClientAuth, method: str, url: str) -> Tuple[Any, Dict[st
         raise AuthorizationError("cannot authorize the request to %s: %s" % (url, exc))
 
 
+def _jsonrpc_error_said(body: bytes) -> Optional[str]:
+    """``-32600 "Authorization required"`` for a body that is a JSON-RPC error response;
+    None for any other body."""
+    try:
+        message = decode(body) if body.strip() else None
+    except MCPError:
+        return None
+    error = message.get("error") if isinstance(message, dict) and message.get("jsonrpc") == "2.0" else None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int) or \
+            not isinstance(error.get("message"), str):
+        return None
+    return '%d "%s"' % (error["code"], " ".join(error["message"].split())[:200])
+
+
 def _unsendable(target: str, exc: BaseException) -> TransportError:
     """The error of a request http.client refused to write (not a network failure): a
     header name or value HTTP does not allow, say. A ValueError's text is not kept - it
@@ -610,10 +624,13 @@ class HttpChannel(ClientChannel):
         challenge = response.getheader("WWW-Authenticate")
         shown = text.decode("utf-8", "replace")[:1000]
         detail = challenge or " ".join(shown.split())[:200]
+        said = _jsonrpc_error_said(text)  # a 401/403 comes here whatever its body: it may be JSON-RPC
+        if said is not None:
+            what, detail = "with the JSON-RPC error %s" % said, challenge or ""
+        else:
+            what = "with a body that is not JSON-RPC" if shown.strip() else "with no response to request %r" % (rid,)
         error = HttpError(response.status, "HTTP %d %s from %s%s" % (
-            response.status, "with a body that is not JSON-RPC" if shown.strip() else
-            "with no response to request %r" % (rid,), self.url, ": " + detail if detail else ""),
-            challenge, shown)
+            response.status, what, self.url, ": " + detail if detail else ""), challenge, shown)
         if rid is not None:
             if self._auth is not None and response.status in (401, 403):
                 with self._lock:

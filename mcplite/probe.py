@@ -44,8 +44,9 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .cli import (
-    CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, CliTarget, cli_connection_text,
-    cli_headers, cli_resolve_target, cli_target_label, cli_tracer,
+    CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, CliTarget, cli_authorization,
+    cli_connection_text, cli_error_text, cli_headers, cli_refusal_text, cli_resolve_target, cli_target_label,
+    cli_tracer,
 )
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
@@ -134,6 +135,7 @@ class _ProbeSettings:
         self.modern_version = modern_version
         self.legacy_version = legacy_version
         self.legacy_answered = None  # type: Optional[str]   # the version initialize was answered with
+        self.auth = None  # type: Any   # the OAuth of the signing-in options, if any
 
     def meta(self, version: Optional[str] = None, capabilities: bool = True) -> Dict[str, Any]:
         """The per-request ``_meta`` of 2026-07-28: "fields marked as required MUST be
@@ -174,8 +176,11 @@ def _command(args: Any) -> int:
     headers = cli_headers(args)
     if headers and target.kind != "http":
         raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
+    auth, auth_headers = cli_authorization(args, target)
+    headers.update(auth_headers)
     settings = _ProbeSettings(target, timeout, cli_tracer(args), headers, bool(args.server_stderr),
                               modern_version, legacy_version)
+    settings.auth = auth
     report = _ProbeReport(settings.tracer)
     openings = []  # type: List[str]   # why an era could not be spoken, for the exit-3 line
     tail = ""
@@ -967,6 +972,10 @@ class _ProbeHttp:
             self.endpoint = _Endpoint(settings.target.url or "", settings.headers, None, settings.timeout)
         except ValueError as exc:
             raise CliFailure(CLI_EXIT_USAGE, str(exc))
+        self.auth = settings.auth
+        if self.auth is not None:
+            from .httpclient import http_exchange
+            self.auth.bind(settings.target.url or "", http_exchange)
 
     def post(self, body: Any, headers: Optional[Dict[str, str]] = None, rid: Any = None) -> _ProbeHttpAnswer:
         """POST a message (or raw bytes) with the usual Content-Type and Accept, plus
@@ -981,19 +990,35 @@ class _ProbeHttp:
         import socket
 
         answer = _ProbeHttpAnswer()
-        sent = dict(self.endpoint.headers)  # the user's --header first; the probe's own win
-        sent.update(headers)
-        if self.tracer is not None:
-            self.tracer.http_request(method, self.endpoint.target, sent, body)
-        conn = self.endpoint.connect()
-        try:
+        attempt = 0
+        while True:
+            sent = dict(self.endpoint.headers)  # the user's --header first; the probe's own win
+            sent.update(headers)
+            generation = self._authorize(method, sent)
+            if self.tracer is not None:
+                self.tracer.http_request(method, self.endpoint.target, sent, body)
+            conn = self.endpoint.connect()
             try:
                 conn.request(method, self.endpoint.target, body, sent)
             except (OSError, http.client.HTTPException) as exc:
+                conn.close()
                 answer.refused = True
                 answer.problem = "cannot connect: %s" % (getattr(exc, "strerror", None) or exc)
                 return answer
-            response = conn.getresponse()
+            try:
+                response = conn.getresponse()
+            except (socket.timeout, TimeoutError, OSError, http.client.HTTPException) as exc:
+                conn.close()
+                if isinstance(exc, (socket.timeout, TimeoutError)):
+                    answer.problem = "no answer within %gs" % self.settings.timeout
+                else:
+                    answer.problem = "the connection failed: %s" % (getattr(exc, "strerror", None) or exc)
+                return answer
+            if not self._authorized_again(response, generation, attempt):
+                break
+            conn.close()
+            attempt += 1
+        try:
             answer.status = response.status
             answer.headers = {name.lower(): value for name, value in response.getheaders()}
             answer.content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -1037,6 +1062,39 @@ class _ProbeHttp:
         if answer.response is None and answer.problem is None and answer.status is not None:
             answer.problem = answer.head()
         return answer
+
+    def _authorize(self, method: str, headers: Dict[str, str]) -> Any:
+        """The signing-in options' token on a request (their OAuth's headers); what
+        ``_authorized_again`` hands back to it."""
+        if self.auth is None:
+            return 0
+        from .errors import TransportError
+        from .httpclient import _auth_headers
+        try:
+            generation, extra = _auth_headers(self.auth, method, self.endpoint.url)
+        except TransportError as exc:
+            raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s" % (self.settings.target.url, cli_error_text(exc)))
+        headers.update(extra)
+        return generation
+
+    def _authorized_again(self, response: Any, generation: Any, attempt: int) -> bool:
+        """After a 401 or 403, the OAuth's turn, as a client's: True when it got a token and
+        the request is to be sent again (its answer read and dropped)."""
+        if self.auth is None or response.status not in (401, 403):
+            return False
+        from .errors import TransportError
+        from .httpclient import _note_dpop_nonce
+        _note_dpop_nonce(self.auth, self.endpoint.url, response)
+        try:
+            again = bool(self.auth.recover(response.status, response.getheader("WWW-Authenticate"), generation,
+                                           attempt))
+        except TransportError as exc:  # signing in failed: nothing can be probed
+            raise CliFailure(CLI_EXIT_CONNECTION, "%s: %s" % (self.settings.target.url, cli_error_text(exc)))
+        if again:
+            if self.tracer is not None:
+                self.tracer.note("check: signed in; the request goes again with the token")
+            response.read()
+        return again
 
     def _read_events(self, response: Any, answer: _ProbeHttpAnswer, rid: Any) -> None:
         """Server-sent events until the response to ``rid`` (the stream SHOULD end there)."""
@@ -1115,6 +1173,10 @@ def _http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer,
 def _http_connect_first(settings: _ProbeSettings, answer: _ProbeHttpAnswer) -> None:
     if answer.refused:
         raise _ProbeUnreachable(answer.problem or "cannot connect")
+    if answer.status == 401:
+        # Nothing can be probed without a token: say which option gets one.
+        raise CliFailure(CLI_EXIT_CONNECTION, cli_refusal_text(settings.target.url, 401,
+                                                               answer.headers.get("www-authenticate"), answer.body))
 
 
 def _http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:

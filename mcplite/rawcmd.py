@@ -19,9 +19,13 @@ DELETE of the session at the end. Lines that are empty or start with ``#`` are s
 have comments.
 
 After the input ends, ``raw`` waits (up to ``--timeout``) for the answers to the requests
-it sent (those in a batch too), then closes the connection. Exit status: 0 every request
-answered, 4 some were not in time, 3 the server went away first or an HTTP answer was not
-JSON-RPC.
+it sent (those in a batch too), then closes the connection. A request the input cancels
+(``notifications/cancelled`` naming its id) is not waited for any more: the receiver
+"SHOULD NOT send a response" - one that comes all the same is printed. Exit status: 0 every
+request answered (or cancelled), 4 some were not in time, 3 the server went away first, an
+HTTP answer was not JSON-RPC, or the server wants authorization (401: the signing-in options
+say how; with them, the token is got as a client would, outside the wait, and the message
+sent again).
 """
 
 import json
@@ -31,10 +35,10 @@ import time
 from typing import Any, Dict, List, Optional, Set
 
 from .cli import (
-    CLI_EXIT_CONNECTION, CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_USAGE, CliFailure, cli_headers,
-    cli_resolve_target, cli_target_label, cli_tracer,
+    CLI_EXIT_CONNECTION, CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_USAGE, CliFailure, cli_authorization, cli_error_text,
+    cli_headers, cli_refusal_text, cli_resolve_target, cli_target_label, cli_tracer,
 )
-from .errors import ConnectionClosed
+from .errors import ConnectionClosed, TransportError
 
 
 def add_raw_command(commands: Any, common: Any) -> None:
@@ -42,7 +46,8 @@ def add_raw_command(commands: Any, common: Any) -> None:
         "raw", parents=[common], help="send JSON-RPC messages typed or piped in, print what comes back",
         description="Send each message (one JSON text per line, from the arguments or else from stdin) to the "
                     "server exactly as given, and print exactly what comes back. Nothing is added: no "
-                    "handshake, no ids. After the input ends, waits up to --timeout for the answers.")
+                    "handshake, no ids. After the input ends, waits up to --timeout for the answers (not for "
+                    "a request the input cancelled with notifications/cancelled).")
     raw.add_argument("target", metavar="TARGET")
     raw.add_argument("messages", metavar="JSON", nargs="*",
                      help="messages to send, in order (default: read them from stdin, one per line)")
@@ -56,20 +61,47 @@ def _raw_request_ids(message: Any) -> List[str]:
             if isinstance(item, dict) and isinstance(item.get("method"), str) and "id" in item]
 
 
+def _raw_cancelled_ids(message: Any) -> List[str]:
+    """The ids of the requests a message (or a batch) cancels, as keys."""
+    items = message if isinstance(message, list) else [message]
+    keys = []  # type: List[str]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        params = item.get("params")
+        if (item.get("method") == "notifications/cancelled" and "id" not in item
+                and isinstance(params, dict) and "requestId" in params):
+            keys.append(json.dumps(params["requestId"]))
+    return keys
+
+
 class _RawState:
     """What the session is waiting for: the ids of requests sent and not yet answered."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.waiting = set()  # type: Set[str]
+        self.expired = set()  # type: Set[str]   # waited for in vain (an HTTP exchange timed out)
         self.gone = None  # type: Optional[str]   # why the server went away, once it has
         self.refused = None  # type: Optional[str]   # an HTTP answer that was not JSON-RPC
         self.asked = 0  # requests the server sent us (the person may want to answer them)
         self.reader_left = False  # our stdout was closed (`| head`): stop, quietly
+        # Messages read ahead (HTTP: the input is read while an answer is awaited, so that a
+        # cancellation typed meanwhile ends the wait), and whether the input has ended.
+        self.ahead = []  # type: List[Any]
+        self.input_ended = False
+        # Signing in (the person at the browser): no wait runs out meanwhile, and each starts
+        # again from when the last sign-in ended.
+        self.signing_in = 0
+        self.signed_in_at = 0.0
 
     def sent(self, message: Any) -> None:
         with self.cond:
             self.waiting.update(_raw_request_ids(message))
+            # "The receiver of a cancellation notification ... SHOULD NOT send a response for
+            # the cancelled request": it is not waited for (one that comes is printed).
+            self.waiting.difference_update(_raw_cancelled_ids(message))
+            self.cond.notify_all()
 
     def received(self, message: Any) -> None:
         messages = message if isinstance(message, list) else [message]
@@ -89,30 +121,91 @@ class _RawState:
                 self.refused = refused
             self.cond.notify_all()
 
+    def expire(self, keys: List[str]) -> None:
+        """An HTTP exchange gave up waiting (``--timeout``): its requests stay unanswered,
+        and nothing more is waited for them."""
+        with self.cond:
+            self.expired.update(keys)
+            self.cond.notify_all()
+
     def end(self, why: str) -> None:
         with self.cond:
             if self.gone is None:
                 self.gone = why
             self.cond.notify_all()
 
+    def _remaining(self, deadline: float, timeout: float) -> Optional[float]:
+        """How long a wait that started with ``deadline`` has left (None: no limit now, a
+        sign-in is under way). Called with the lock held."""
+        if self.signing_in:
+            return None
+        return max(deadline, self.signed_in_at + timeout) - time.monotonic()
+
+    def signing(self, started: bool) -> None:
+        with self.cond:
+            self.signing_in += 1 if started else -1
+            if not started:
+                self.signed_in_at = time.monotonic()
+            self.cond.notify_all()
+
+    def _cancel_ahead(self, keys: List[str]) -> bool:
+        return any(set(_raw_cancelled_ids(message)).intersection(keys) for _, message in self.ahead)
+
     def wait_for(self, keys: List[str], timeout: float) -> None:
-        """Until these requests are answered, the server asks something (the person may
-        have to answer first), it has gone, or ``timeout``."""
+        """Until these requests are answered or cancelled (a cancellation is next in the
+        input), the server asks something (the person may have to answer first), it has
+        gone, or ``timeout``."""
         deadline = time.monotonic() + timeout
         with self.cond:
             asked = self.asked
             while (self.waiting.intersection(keys) and self.gone is None and self.asked == asked
-                   and time.monotonic() < deadline):
-                self.cond.wait(max(0.0, deadline - time.monotonic()))
+                   and not self._cancel_ahead(keys)):
+                remaining = self._remaining(deadline, timeout)
+                if remaining is not None and remaining <= 0:
+                    break
+                self.cond.wait(1.0 if remaining is None else remaining)
+
+    def join(self, worker: threading.Thread, timeout: float) -> None:
+        """Until the exchange of a message that is not a request is over, or ``timeout``
+        (a sign-in under way not counted)."""
+        deadline = time.monotonic() + timeout
+        while worker.is_alive():
+            with self.cond:
+                remaining = self._remaining(deadline, timeout)
+            if remaining is not None and remaining <= 0:
+                return
+            worker.join(0.5 if remaining is None else min(0.5, remaining))
+
+    def read_ahead(self, messages: Any) -> None:
+        """The input, read in a thread of its own into ``ahead``."""
+        try:
+            for item in messages:
+                with self.cond:
+                    self.ahead.append(item)
+                    self.cond.notify_all()
+        finally:
+            with self.cond:
+                self.input_ended = True
+                self.cond.notify_all()
+
+    def next_input(self) -> Any:
+        """The next message read ahead (line, JSON or None), or None at the end of the input
+        or once the server has gone."""
+        with self.cond:
+            while not self.ahead and not self.input_ended and self.gone is None:
+                self.cond.wait()
+            if self.gone is not None or not self.ahead:
+                return None
+            return self.ahead.pop(0)
 
     def wait(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         with self.cond:
-            while self.waiting and self.gone is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            while self.waiting - self.expired and self.gone is None:
+                remaining = self._remaining(deadline, timeout)
+                if remaining is not None and remaining <= 0:
                     break
-                self.cond.wait(remaining)
+                self.cond.wait(1.0 if remaining is None else remaining)
             if self.reader_left:
                 return CLI_EXIT_OK  # as for any command whose reader left (see cli_main)
             if self.refused is not None:
@@ -151,10 +244,11 @@ def _messages(args: Any) -> Any:
 
 def _run(args: Any) -> int:
     target = cli_resolve_target(args.target)
+    auth, auth_headers = cli_authorization(args, target)  # (a usage error for a stdio target)
     tracer = cli_tracer(args)
     state = _RawState()
     if target.kind == "http":
-        return _http(args, target, tracer, state)
+        return _http(args, target, tracer, state, auth, auth_headers)
     if args.headers:
         raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
     return _stdio(args, target, tracer, state)
@@ -214,15 +308,19 @@ def _stdio(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
 
 # --- HTTP ---------------------------------------------------------------------------------------
 
-def _http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
+def _http(args: Any, target: Any, tracer: Any, state: _RawState, auth: Any = None,
+          auth_headers: Optional[Dict[str, str]] = None) -> int:
     """Each message a POST of its own, its answer read here, byte for byte: a JSON body
     printed as it came, each SSE event's data likewise; an answer that is not JSON-RPC is
     said on stderr (and ends the run with status 3). The channel only supplies what a
-    client works out: connections (TLS, proxies) and the headers for each message."""
+    client works out: connections (TLS, proxies), the headers for each message, and the
+    token of the signing-in options (``auth``, an OAuth, which gets it on a 401)."""
     from .httpclient import HttpChannel
 
+    headers = cli_headers(args)
+    headers.update(auth_headers or {})
     try:
-        channel = HttpChannel(target.url, cli_headers(args))
+        channel = HttpChannel(target.url, headers, auth=auth)
     except ValueError as exc:
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
     # Refused or unreachable: say so now, once.
@@ -234,7 +332,14 @@ def _http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
     finally:
         probe.close()
     workers = []  # type: List[threading.Thread]
-    for line, message in _messages(args):
+    reader = threading.Thread(target=state.read_ahead, args=(_messages(args),), name="mcplite-raw-input",
+                              daemon=True)
+    reader.start()
+    while True:
+        item = state.next_input()
+        if item is None:
+            break
+        line, message = item
         keys = _raw_request_ids(message)
         state.sent(message)
         headers = channel._request_headers(message if isinstance(message, dict) else {})
@@ -248,7 +353,7 @@ def _http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
         if keys:
             state.wait_for(keys, args.timeout)
         else:
-            worker.join(args.timeout)
+            state.join(worker, args.timeout)
         if state.gone is not None:
             break
     try:
@@ -262,29 +367,64 @@ def _http(args: Any, target: Any, tracer: Any, state: _RawState) -> int:
 
 
 def _exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str], tracer: Any,
-                  state: _RawState, timeout: float) -> None:
+              state: _RawState, timeout: float) -> None:
     import http.client
+    import socket
 
     from .httpclient import _MAX_HTTP_MESSAGE, _send_request, _sse_iter
 
     refused = None  # type: Optional[str]
-    conn = channel._connect()
-    conn.timeout = timeout
+    timed_out = False
+    conn = None  # type: Any
     try:
-        response = _send_request(conn, "POST", channel._path, body, headers, tracer)
+        attempt = 0
+        data = None  # type: Optional[bytes]   # the body, once read
+        while True:
+            conn = channel._connect()
+            conn.timeout = timeout
+            sent = dict(headers)
+            generation = channel._authorize(sent)  # the token, if there is one (a TransportError if it cannot)
+            response = _send_request(conn, "POST", channel._path, body, sent, tracer)
+            channel._note_nonce(response)
+            if response.status not in (401, 403) or channel._auth is None:
+                break
+            # Refused, with signing-in options: get a token as a client would (a person may be
+            # at the browser: no wait runs out meanwhile), then send the message again.
+            data = response.read(_MAX_HTTP_MESSAGE + 1)
+            if tracer is not None and data:
+                tracer.body("<-", data)
+            state.signing(True)
+            try:
+                again = channel._auth.recover(response.status, response.getheader("WWW-Authenticate"), generation,
+                                              attempt)
+            finally:
+                state.signing(False)
+            if not again:
+                break  # a 403 more scope would not help: it is the answer
+            conn.close()
+            attempt += 1
+            data = None
         session = response.getheader("Mcp-Session-Id")
         if session and channel.session_id is None:
             channel.session_id = session  # every later request carries it, as a client's would
         kind = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
-        if kind == "text/event-stream":
-            for event, data, _ in _sse_iter(response, None, tracer):
-                if event == "message" and data.strip():
-                    _took(channel, data, state)
+        challenge = response.getheader("WWW-Authenticate")
+        authorization = response.status == 401 or (response.status == 403 and challenge is not None)
+        if kind == "text/event-stream" and not authorization:
+            for event, events_data, _ in _sse_iter(response, None, tracer):
+                if event == "message" and events_data.strip():
+                    _took(channel, events_data, state)
             return
-        data = response.read(_MAX_HTTP_MESSAGE + 1)
-        if tracer is not None and data:
-            tracer.body("<-", data)
+        if data is None:
+            data = response.read(_MAX_HTTP_MESSAGE + 1)
+            if tracer is not None and data:
+                tracer.body("<-", data)
         text = data.decode("utf-8", "replace").strip()
+        if authorization:
+            # Not an answer to the message, whatever the body: the server wants a token (or
+            # another one). Said on stderr, with the option to use.
+            refused = cli_refusal_text(channel.url, response.status, challenge, text)
+            return
         if text[:1] in ("{", "[") and _took(channel, text, state):
             return
         if response.status >= 300 or text:
@@ -293,11 +433,19 @@ def _exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str
             refused = "%s answered HTTP %d %s%s: not a JSON-RPC answer" % (
                 channel.url, response.status, response.reason, " (%s)" % (shown[:80] + "..." if len(shown) > 80
                                                                            else shown) if shown else "")
+    except TransportError as exc:  # signing in failed, or a request http.client would not write
+        refused = "%s: %s" % (channel.url, cli_error_text(exc))
+    except socket.timeout:  # (the answer took longer than --timeout: not the server going away)
+        timed_out = True
     except (OSError, http.client.HTTPException, ValueError) as exc:
         state.end("the exchange with %s broke off (%s)" % (channel.url, exc))
     finally:
-        conn.close()
-        state.settled(keys, refused)
+        if conn is not None:
+            conn.close()
+        if timed_out:
+            state.expire(keys)
+        else:
+            state.settled(keys, refused)
 
 
 def _took(channel: Any, text: str, state: _RawState) -> bool:

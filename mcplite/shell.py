@@ -21,7 +21,9 @@ import sys
 from typing import Any, List, Optional
 
 from .cli import CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, cli_error, cli_error_text, cli_status_of
-from .clientcmds import cc_calling, cc_format_listing, cc_listing, cc_print_json, cc_run_call, cc_run_prompt, cc_show_read
+from .clientcmds import (
+    cc_calling, cc_format_listing, cc_listing, cc_print_json, cc_run_call, cc_run_prompt, cc_show_read, cc_url,
+)
 from .errors import CALL_ERRORS
 
 
@@ -115,7 +117,7 @@ class ShellVerbs:
         return self._done(CLI_EXIT_OK)
 
     def do_call(self, line: str) -> bool:
-        """call TOOL [key=value | key:=JSON ...] [--json '{...}']: call a tool."""
+        """call TOOL [key=value | key:=JSON ...] [--arguments '{...}']: call a tool."""
         words = self._words(line)
         if not words:
             raise CliFailure(CLI_EXIT_USAGE, "call TOOL [key=value ...]")
@@ -134,7 +136,7 @@ class ShellVerbs:
         return self._done(cc_show_read(result, self.raw, output))
 
     def do_prompt(self, line: str) -> bool:
-        """prompt NAME [key=value ...]: get a prompt's messages."""
+        """prompt NAME [key=value ...] [--arguments '{...}']: get a prompt's messages."""
         words = self._words(line)
         if not words:
             raise CliFailure(CLI_EXIT_USAGE, "prompt NAME [key=value ...]")
@@ -157,7 +159,7 @@ class ShellVerbs:
         try:
             result = self.client.request(method, params)
         except CALL_ERRORS as exc:
-            raise CliFailure(cli_status_of(exc), "%s: %s" % (method, cli_error_text(exc)))
+            raise CliFailure(cli_status_of(exc), "%s: %s" % (method, cli_error_text(exc, cc_url(self.client))))
         cc_print_json(result)
         return self._done(CLI_EXIT_OK)
 
@@ -179,7 +181,7 @@ class ShellVerbs:
         return self._done(CLI_EXIT_OK)
 
     def do_json(self, line: str) -> bool:
-        """json on|off: print results as the raw JSON the server sent."""
+        """json on|off: print results as the JSON the server sent (output; arguments: --arguments)."""
         mode = line.strip() or "on"
         if mode not in ("on", "off"):
             raise CliFailure(CLI_EXIT_USAGE, "json on|off")
@@ -223,7 +225,8 @@ class ShellVerbs:
 
 
 def _split_json(words: List[str]) -> Any:
-    """``key=value`` pairs, and the JSON after ``--json`` or ``--arguments`` (or None)."""
+    """``key=value`` pairs, and the JSON after ``--arguments`` (or None). ``--json`` is read
+    the same way: the old spelling, as on the command line."""
     pairs = []  # type: List[str]
     as_json = None
     index = 0

@@ -132,7 +132,7 @@ def test_call_converts_arguments_by_the_schema():
 
 def test_call_with_arguments_as_json_and_plain_output(http_url):
     for target in (APP, http_url):
-        status, out, err = cli("call", target, "add", "--json", '{"a": 2, "b": 40}')
+        status, out, err = cli("call", target, "add", "--arguments", '{"a": 2, "b": 40}')
         assert (status, out, err) == (0, "42\n", "")
         status, out, err = cli("call", target, "add", "--arguments", '{"a": 1, "b": 1}', "--json")
         assert status == 0 and json.loads(out)["structuredContent"] == {"result": 2}
@@ -643,9 +643,9 @@ def test_raw_waits_for_the_answers_to_a_batch(tmp_path):
 
 
 def test_raw_over_http_prints_what_came_back_and_refuses_what_is_not_json_rpc(http_url):
-    # The server's own error, id null included, exactly as it came: no session was opened.
+    # The server's own error, exactly as it came: no session was opened.
     status, out, err = cli("raw", http_url, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
-    assert status == 0 and json.loads(out)["id"] is None and json.loads(out)["error"]["code"] == -32600
+    assert status == 0 and json.loads(out)["id"] == 1 and json.loads(out)["error"]["code"] == -32600
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
 
@@ -715,11 +715,15 @@ def test_targets_with_spaces_directories_and_arguments(tmp_path):
 
 def test_options_between_arguments_and_options_that_disagree():
     assert cli("call", APP, "add", "a=1", "--timeout", "5", "b=2") == (0, "3\n", "")
-    assert cli("call", APP, "add", "--json", '{"a": 1}', "b=2") == (0, "3\n", "")
+    assert cli("call", APP, "add", "--arguments", '{"a": 1}', "b=2") == (0, "3\n", "")
     status, out, err = cli("call", APP, "describe", "--json", "name=x")
     assert status == 0 and json.loads(out)["structuredContent"]["name"] == "x"
-    status, out, err = cli("call", APP, "add", "--json", "[1, 2]")
+    status, out, err = cli("call", APP, "add", "--arguments", "[1, 2]")
     assert status == 2 and one_error_line(err, "call") == "the arguments must be a JSON object, not list"
+    # --json is the output flag only: JSON arguments after it are told where they go.
+    status, out, err = cli("call", APP, "add", "--json", '{"a": 1, "b": 2}')
+    assert status == 2 and one_error_line(err, "call") == (
+        "arguments are key=value (or key:=JSON), not '{\"a\": 1, \"b\": 2}' (all of them as JSON: --arguments '{...}')")
     status, out, err = cli("ls", APP, "--era", "legacy", "--protocol-version", "2026-07-28")
     assert status == 2 and one_error_line(err, "ls") == "--protocol-version 2026-07-28 is a modern version, and --era says legacy"
     for value in ("0", "-1", "inf", "nan"):
