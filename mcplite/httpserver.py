@@ -364,9 +364,10 @@ def serve_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
                **options: Any) -> None:
     """Serve until interrupted (Ctrl-C)."""
     handle = start_http(server, host, port, path, background=False, **options)
-    sys.stderr.write("mcplite: serving %s at %s\n" % (server.name, handle.url))
-    sys.stderr.flush()
     try:
+        # Inside the try: a Ctrl-C right after the line is printed stops it cleanly too.
+        sys.stderr.write("mcplite: serving %s at %s\n" % (server.name, handle.url))
+        sys.stderr.flush()
         handle.serve_forever()
     except KeyboardInterrupt:
         pass

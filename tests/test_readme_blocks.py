@@ -1,0 +1,1047 @@
+"""Every fenced code block of README.md runs here, each with the handler HANDLERS names for it.
+
+A block is known by the heading it sits under and its ordinal there (from 0), the key of
+HANDLERS; each entry also names how the block's first line starts, so a block that moved is
+reported as such. A block without a handler fails ``test_block``, and a handler whose block
+is gone fails ``test_every_handler_has_its_block``: a new README block needs a handler.
+
+Adding one: write ``def my_block(block, ctx)`` (``block`` is a ``readme_blocks.Block``:
+``text``, ``lang``, ``section``, ``index``, ``line``; ``ctx`` gives ``tmp`` (a fresh
+directory), ``env`` (``python3`` is this interpreter, the checkout on PYTHONPATH) and
+``monkeypatch``), run the block the way a reader would, assert on what it really does, and
+register it with ``@handles("Section heading", index, "start of its first line")``
+(``interop=True`` when it needs a peer that scripts/test installs). Its docstring says what
+is exercised and what is not.
+
+Conventions: ``python3`` is the test's interpreter (a shim first on PATH); a server the README
+puts on port 8000 gets a free port (0, or the one it reports); ``/abs/path/to/...`` placeholders
+become real paths; servers listen on 127.0.0.1 only; every process started is stopped by its
+PID. Under MCPLITE_VENDORED (scripts/test_vendored) the checkout holds the one file instead of
+the package: the two blocks that need the package itself (``pip install .``, ``vendor``) skip.
+"""
+
+import contextlib
+import http.client
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import struct
+import sys
+import threading
+import urllib.parse
+import zlib
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+import pytest
+
+from mcplite import Client, Context, MCPError, Server, __version__
+from readme_blocks import (ROOT, VENDORED, Background, Block, bash, block_at, exec_block, line_pattern, parse_blocks,
+                           read_blocks, run, serve_url, shell_env, Transcript)
+
+EXAMPLES = os.path.join(ROOT, "examples")
+PLACEHOLDER = "/abs/path/to/"
+FORECAST_PARIS = {"city": "Paris", "days": 3, "sky": "clear"}
+TIMEOUT_START = 15  # seconds for a server process to start (or fail to)
+
+
+class Handler(NamedTuple):
+    first_line: str
+    run: Callable[[Block, Any], None]
+    interop: bool
+
+
+HANDLERS = {}  # type: Dict[Tuple[str, int], Handler]
+
+
+def handles(section, index, first_line, interop=False):
+    # type: (str, int, str, bool) -> Callable[[Callable[[Block, Any], None]], Callable[[Block, Any], None]]
+    def register(function):
+        # type: (Callable[[Block, Any], None]) -> Callable[[Block, Any], None]
+        assert (section, index) not in HANDLERS, (section, index)
+        HANDLERS[(section, index)] = Handler(first_line, function, interop)
+        return function
+    return register
+
+
+class Ctx:
+    def __init__(self, tmp, monkeypatch):
+        # type: (str, Any) -> None
+        self.tmp = tmp
+        self.monkeypatch = monkeypatch
+        self.env = shell_env(tmp)
+
+    def directory(self, name):
+        # type: (str) -> str
+        path = os.path.join(self.tmp, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+
+# --- shared pieces -----------------------------------------------------------------------------------
+
+def weather_file(directory):
+    # type: (str) -> str
+    """The README's first server, saved as weather.py in ``directory``."""
+    path = os.path.join(directory, "weather.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(block_at("A first server", 0).text)
+    return path
+
+
+def weather_app():
+    # type: () -> Server
+    namespace = {"__name__": "weather"}  # type: Dict[str, Any]
+    exec_block(block_at("A first server", 0).text, namespace)
+    return namespace["app"]
+
+
+def commands(block):
+    # type: (Block) -> List[str]
+    return [line for line in block.text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def without_comment(line):
+    # type: (str) -> str
+    return re.sub(r"\s+#.*$", "", line)
+
+
+def free_port():
+    # type: () -> int
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_line_server(line, ctx, cwd=ROOT):
+    # type: (str, Ctx, str) -> Background
+    """``python3 -m mcplite serve FILE --http 127.0.0.1:8000`` as a README line writes it,
+    started on a free port instead (``&`` dropped: it is left running until stopped)."""
+    argv = shlex.split(without_comment(line).rstrip("& "))
+    assert argv[:4] == ["python3", "-m", "mcplite", "serve"] and argv[-2:] == ["--http", "127.0.0.1:8000"], argv
+    return Background([sys.executable] + argv[1:-1] + ["127.0.0.1:0"], cwd, ctx.env)
+
+
+def handshake(peer, capabilities=None):
+    # type: (Background, Optional[Dict[str, Any]]) -> Dict[str, Any]
+    """initialize and notifications/initialized over raw JSON lines; the initialize result."""
+    peer.send_line(json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": capabilities or {},
+        "clientInfo": {"name": "readme", "version": "1"}}}))
+    answer = json.loads(peer.receive())
+    assert answer["id"] == 0 and "result" in answer, answer
+    peer.send_line('{"jsonrpc":"2.0","method":"notifications/initialized"}')
+    return answer["result"]
+
+
+def request(peer, id, method, params=None):
+    # type: (Background, Any, str, Optional[Dict[str, Any]]) -> Dict[str, Any]
+    peer.send_line(json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params or {}}))
+    while True:
+        message = json.loads(peer.receive())
+        if message.get("id") == id and "method" not in message:
+            return message
+
+
+def check_weather_over_stdio(peer):
+    # type: (Background) -> None
+    """What a host does first: the handshake, tools/list, one call."""
+    result = handshake(peer)
+    assert result["serverInfo"]["name"] == "weather" and result["instructions"] == "Forecasts for cities.", result
+    tools = request(peer, 1, "tools/list")["result"]["tools"]
+    assert [tool["name"] for tool in tools] == ["forecast"], tools
+    call = request(peer, 2, "tools/call", {"name": "forecast", "arguments": {"city": "Paris"}})
+    assert call["result"]["structuredContent"] == FORECAST_PARIS, call
+
+
+def dollar_commands(block):
+    # type: (Block) -> List[Tuple[str, List[str]]]
+    """``$ command`` lines, each with the output lines the README shows under it."""
+    pairs = []  # type: List[Tuple[str, List[str]]]
+    for line in block.text.splitlines():
+        if line.startswith("$ "):
+            pairs.append((line[2:], []))
+        else:
+            assert pairs, "output before any $ command: %r" % line
+            pairs[-1][1].append(line)
+    assert pairs, "no $ command in " + block.describe()
+    return pairs
+
+
+def one_file_prog(text):
+    # type: (str) -> str
+    """The one-file build calls itself "mcplite.py", the package "python -m mcplite"."""
+    if not VENDORED:
+        return text
+    return re.sub(r"^mcplite\.py (\w+): error:", r"python -m mcplite \1: error:", text, flags=re.M)
+
+
+def check_dollar_block(block, cwd, env):
+    # type: (Block, str, Dict[str, str]) -> None
+    """Each ``$`` command, run by bash in ``cwd``: what it prints (stdout, then stderr, as a
+    terminal would show the one it writes) is exactly the lines shown under it."""
+    for command, expected in dollar_commands(block):
+        done = run(["bash", "-c", command], cwd, env)
+        shown = one_file_prog(done.out + done.err).rstrip("\n").split("\n")
+        assert shown == expected, "$ %s\nexit %d; the README shows:\n%s\nit printed:\n%s" % (
+            command, done.status, "\n".join(expected), "\n".join(shown))
+
+
+def placeholders(directory):
+    # type: (str) -> Dict[str, str]
+    """What the README's /abs/path/to/... stand for, here."""
+    return {PLACEHOLDER + "python3": sys.executable, PLACEHOLDER + "weather.py": weather_file(directory),
+            PLACEHOLDER + "mcplite-checkout": ROOT}
+
+
+def substitute(value, mapping):
+    # type: (Any, Dict[str, str]) -> Any
+    if isinstance(value, dict):
+        return {key: substitute(item, mapping) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute(item, mapping) for item in value]
+    if isinstance(value, str):
+        for placeholder, real in mapping.items():
+            value = value.replace(placeholder, real)
+        assert PLACEHOLDER not in value, "a placeholder the handler does not know: " + value
+    return value
+
+
+def requires_the_package(what):
+    # type: (str) -> None
+    if VENDORED:
+        pytest.skip("MCPLITE_VENDORED: the checkout holds the one file, not the package %s needs" % what)
+
+
+# --- the first screen ----------------------------------------------------------------------------------
+
+@handles("Install", 0, "pip install .")
+def install(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Both ways in. ``pip install .`` is run as ``python -m pip install .`` from a copy of the
+    checkout's package files, with ``--target`` (the test interpreter's site-packages stay
+    untouched) and ``--no-build-isolation --no-index --no-deps`` (no network: setuptools >= 61
+    must be in this interpreter, which scripts/test installs); then, with only that directory
+    on the path, ``import mcplite`` finds it there and its ``mcplite`` command lists
+    weather.py's tool. Not exercised: an install into a real site-packages, and PyPI.
+    ``vendor myproject`` runs as written; then weather.py beside the file it wrote starts as
+    a host starts it (cwd /, an empty environment) and answers a host's first requests."""
+    lines = commands(block)
+    assert [without_comment(line) for line in lines] == ["pip install .", "python3 -m mcplite vendor myproject"], lines
+    requires_the_package("pip install . and vendor")
+
+    # pip install .
+    probe = run([sys.executable, "-c", "import setuptools; print(setuptools.__version__)"], ctx.tmp, ctx.env)
+    version = tuple(int(part) for part in re.findall(r"\d+", probe.out)[:2]) if probe.status == 0 else (0,)
+    if version < (61,):
+        pytest.skip("pip install . needs setuptools >= 61 in %s to build without network (scripts/test installs "
+                    "it); found: %s" % (sys.executable, probe.out.strip() or probe.err.strip()[-200:]))
+    source = ctx.directory("checkout")
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+        if os.path.exists(os.path.join(ROOT, name)):
+            shutil.copy(os.path.join(ROOT, name), source)
+    shutil.copytree(os.path.join(ROOT, "mcplite"), os.path.join(source, "mcplite"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    site = os.path.join(ctx.tmp, "site")
+    installed = run([sys.executable, "-m", "pip", "install", "--target", site, "--no-build-isolation", "--no-index",
+                     "--no-deps", "--disable-pip-version-check", "."], source, ctx.env, timeout=120)
+    assert installed.status == 0, installed.out[-3000:] + installed.err[-3000:]
+    bare = {"PYTHONPATH": site, "PATH": os.environ.get("PATH", "")}
+    found = run([sys.executable, "-c", "import mcplite; print(mcplite.__file__); print(mcplite.__version__)"], "/",
+                bare)
+    assert found.status == 0, found.err
+    where, version_found = found.out.split()
+    assert where == os.path.join(site, "mcplite", "__init__.py") and version_found == __version__, found.out
+    weather_file(ctx.tmp)
+    listed = run([os.path.join(site, "bin", "mcplite"), "ls", "weather.py"], ctx.tmp, bare)
+    assert listed.status == 0 and "forecast(city: string, days?: integer = 3)" in listed.out, listed
+
+    # python3 -m mcplite vendor myproject
+    done = bash(lines[1], ctx.tmp, ctx.env)
+    assert done.status == 0, done.err
+    bundle = os.path.join(ctx.tmp, "myproject", "mcplite.py")
+    assert os.path.isfile(bundle) and "wrote myproject/mcplite.py" in done.out + done.err, done
+    script = weather_file(os.path.dirname(bundle))
+    with Background([sys.executable, script], "/", {}) as host:
+        check_weather_over_stdio(host)
+
+
+@handles("A first server", 0, "from mcplite import Server")
+def first_server(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Saved as weather.py and run as ``python3 weather.py`` (the README's "point any MCP
+    client at it"), mcplite's client over stdio: its name, instructions, one tool, a call
+    with and without the default. The block stays within twelve lines."""
+    assert len(block.text.splitlines()) <= 12, block.text
+    path = weather_file(ctx.tmp)
+    with Client.stdio([sys.executable, path], env={"PYTHONPATH": ROOT}, cwd=ctx.tmp) as client:
+        assert client.server_info["name"] == "weather" and client.server_info["version"] == "1.0.0"
+        assert client.instructions == "Forecasts for cities."
+        assert [tool["name"] for tool in client.list_tools()] == ["forecast"]
+        assert client.call_tool("forecast", {"city": "Paris"})["structuredContent"] == FORECAST_PARIS
+        assert client.call_tool("forecast", {"city": "Oslo", "days": 5})["structuredContent"]["days"] == 5
+
+
+@handles("A first server", 1, "$ python3 -m mcplite call weather.py forecast city=Paris")
+def first_server_cli(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The ``$`` commands, run by bash beside weather.py: their output exactly as shown."""
+    weather_file(ctx.tmp)
+    check_dollar_block(block, ctx.tmp, ctx.env)
+
+
+@handles("A first server", 2, '{"name": "forecast"')
+def first_server_tool_entry(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The JSON is exactly the tool's ``tools/list`` entry, in both eras."""
+    shown = json.loads(block.text)
+    app = weather_app()
+    for era in ("modern", "legacy"):
+        with Client(app, era=era) as client:
+            assert client.list_tools() == [shown], era
+
+
+def desktop_config(block, ctx, top, entry_keys):
+    # type: (Block, Ctx, str, List[str]) -> None
+    document = json.loads(block.text)
+    assert list(document) == [top], document
+    entry = document[top]["weather"]
+    assert sorted(entry) == sorted(entry_keys), entry
+    assert isinstance(entry["command"], str) and isinstance(entry["args"], list), entry
+    assert all(isinstance(value, str) for value in entry["env"].values()), entry
+    for path in [entry["command"]] + entry["args"] + list(entry["env"].values()):
+        assert path.startswith("/"), "a host needs absolute paths: %r" % path
+    real = substitute(entry, placeholders(ctx.tmp))
+    # As the host starts it: that command and those arguments, that environment and no other,
+    # and a working directory that is not the script's.
+    with Background([real["command"]] + real["args"], "/", dict(real["env"])) as host:
+        check_weather_over_stdio(host)
+    # Without the entry's env the same command fails to import mcplite (unless this Python has
+    # it installed, when there is nothing to show).
+    if run([sys.executable, "-c", "import mcplite"], "/", {}).status != 0:
+        with Background([real["command"]] + real["args"], "/", {}) as host:
+            assert host.wait(TIMEOUT_START) == 1
+            assert "No module named 'mcplite'" in host.stderr_tail(), host.stderr_tail()
+
+
+@handles("Open it in a desktop host", 0, "{")
+def claude_desktop_and_cursor(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The ``mcpServers`` file of Claude Desktop and Cursor: parsed, its one entry's shape
+    checked (``command``, ``args``, ``env``; absolute paths), and the server launched exactly
+    as a host launches it, placeholders made real: that argv, that env alone, cwd /; it
+    answers initialize, tools/list and a call over stdio. Without ``env`` it cannot import
+    mcplite. Not exercised: the hosts themselves (the Inspector's ``--config`` reads this file
+    in the "Look at it" handler)."""
+    desktop_config(block, ctx, "mcpServers", ["command", "args", "env"])
+
+
+@handles("Open it in a desktop host", 1, "{")
+def vscode(block, ctx):
+    # type: (Block, Ctx) -> None
+    """VS Code's ``.vscode/mcp.json``: top key ``servers``, entry ``type`` ``stdio``; launched
+    as the Claude Desktop one is. Not exercised: VS Code."""
+    assert json.loads(block.text)["servers"]["weather"]["type"] == "stdio"
+    desktop_config(block, ctx, "servers", ["type", "command", "args", "env"])
+
+
+@handles("Look at it", 0, "python3 -m mcplite --trace call weather.py")
+def look_at_it(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Each command beside weather.py: the traced call prints the result on stdout and the
+    messages on stderr; explain adds notes; the shell, fed a line on stdin, calls the tool."""
+    weather_file(ctx.tmp)
+    lines = commands(block)
+    assert len(lines) == 3, lines
+    traced = bash(lines[0], ctx.tmp, ctx.env)
+    assert traced.status == 0 and json.loads(traced.out) == FORECAST_PARIS, traced
+    arrows = [line.split(" ", 2)[1] for line in traced.err.splitlines()]
+    assert arrows.count("->") == 3 and arrows.count("<-") == 3, traced.err
+    assert '"method":"tools/call","params":{"name":"forecast","arguments":{"city":"Paris"}' in traced.err
+    explained = bash(lines[1], ctx.tmp, ctx.env)
+    assert explained.status == 0 and "forecast(city: string, days?: integer = 3)" in explained.out, explained
+    notes = [line.strip() for line in explained.err.splitlines() if line.startswith(" ")]
+    assert len(notes) >= 4 and all(note.startswith("# ") for note in notes), explained.err
+    shell = bash(lines[2], ctx.tmp, ctx.env, stdin="call forecast city=Rome\n")
+    assert shell.status == 0 and '"city": "Rome"' in shell.out, shell
+
+
+@handles("Look at it", 1, "npx @modelcontextprotocol/inspector", interop=True)
+def inspector(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The MCP Inspector 2.12.0 that scripts/test installs (``$MCPLITE_INSPECTOR``) stands in
+    for ``npx @modelcontextprotocol/inspector`` (which would fetch the latest). The first line
+    opens a web UI in a browser: it runs here in the Inspector's CLI mode instead, with the
+    same ``-e`` and server command, plus ``--method tools/list``; the second runs as written
+    in a directory holding the README's claude_desktop_config.json (placeholders made real).
+    Both without PYTHONPATH in the Inspector's own environment, so ``-e`` and ``env`` are
+    what make mcplite importable. Not exercised: the web UI."""
+    from interop_support import peer_env, unusable
+    raw = os.environ.get("MCPLITE_INSPECTOR", "")
+    if not raw:
+        unusable("MCPLITE_INSPECTOR", "MCPLITE_INSPECTOR is not set (scripts/test sets it to a command running "
+                                      "@modelcontextprotocol/inspector@2.12.0 under Node >= 22.19)")
+    inspector_argv = shlex.split(raw)
+    lines = commands(block)
+    assert len(lines) == 2 and all(line.startswith("npx @modelcontextprotocol/inspector ") for line in lines), lines
+    mapping = placeholders(ctx.tmp)
+    desktop = json.loads(block_at("Open it in a desktop host", 0).text)
+    with open(os.path.join(ctx.tmp, "claude_desktop_config.json"), "w") as f:
+        json.dump(substitute(desktop, mapping), f)
+    env = peer_env()
+    env.update({"HOME": ctx.directory("home"), "NO_COLOR": "1"})  # its catalog goes in that HOME
+    web, cli = [shlex.split(line)[2:] for line in lines]
+    assert web[0] != "--cli" and cli[0] == "--cli", (web, cli)
+    for args in (["--cli"] + web + ["--method", "tools/list"], cli):
+        done = run(inspector_argv + substitute(args, mapping), ctx.tmp, env, timeout=60)
+        assert done.status == 0, (args, done.out[-2000:], done.err[-2000:])
+        tools = json.loads(done.out)["tools"]
+        assert [tool["name"] for tool in tools] == ["forecast"], done.out
+        assert tools[0]["inputSchema"]["required"] == ["city"], tools
+
+
+@handles("Look at it", 2, "python3 examples/quickstart.py")
+def quickstart(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run from the checkout as written: both eras, every line a message that parses."""
+    done = bash(block.text, ROOT, ctx.env)
+    assert done.status == 0, done.err
+    lines = [line for line in done.out.splitlines() if line.strip()]
+    headings = [line for line in lines if line.startswith("# ")]
+    assert len(headings) == 2 and "Legacy era" in headings[0] and "Modern era" in headings[1], headings
+    assert lines[1].startswith('-> {"jsonrpc":"2.0","id":1,"method":"initialize"'), lines[1]
+    for line in lines:
+        if not line.startswith("# "):
+            assert line[:3] in ("-> ", "<- ") and json.loads(line[3:])["jsonrpc"] == "2.0", line
+    assert sum(line.startswith("<- ") for line in lines) >= 8
+
+
+# --- the long sections -----------------------------------------------------------------------------------
+
+@handles("One file to copy", 0, "python3 -m mcplite vendor onefile")
+def one_file(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run as written by bash in an empty directory: the build, the copy into a folder it
+    makes, the import there printing the version; that import is the copied file, even with
+    the checkout on PYTHONPATH."""
+    requires_the_package("vendor")
+    done = bash(block.text, ctx.tmp, ctx.env)
+    assert done.status == 0, done.err
+    assert done.out.strip().splitlines()[-1] == __version__, done.out
+    copied = os.path.join(ctx.tmp, "myproject", "mcplite.py")
+    with open(os.path.join(ctx.tmp, "onefile", "mcplite.py"), "rb") as a, open(copied, "rb") as b:
+        assert a.read() == b.read()
+    where = run([sys.executable, "-c", "import mcplite; print(mcplite.__file__)"], os.path.dirname(copied), ctx.env)
+    assert os.path.realpath(where.out.strip()) == os.path.realpath(copied), where
+
+
+def png_bytes():
+    # type: () -> bytes
+    def chunk(kind, data):
+        # type: (bytes, bytes) -> bytes
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+
+@handles("Tools, resources, prompts", 0, "from typing import List, Literal, Optional")
+def tools_resources_prompts(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed as is; then through ``Client(app)``: the schemas the comments promise (docstring
+    descriptions, defaults, the Literal, no ``ctx``), the annotations, each tool called, the
+    resource, the template (and its None), the prompt."""
+    namespace = {}  # type: Dict[str, Any]
+    exec_block(block.text, namespace)
+    app = namespace["app"]
+    picture = os.path.join(ctx.tmp, "picture.png")
+    with open(picture, "wb") as f:
+        f.write(png_bytes())
+    with Client(app) as client:
+        tools = {tool["name"]: tool for tool in client.list_tools()}
+        search = tools["search"]
+        assert search["inputSchema"]["properties"] == {
+            "query": {"type": "string", "description": "words to look for"},
+            "limit": {"type": "integer", "default": 10, "description": "at most this many results"},
+            "order": {"type": "string", "enum": ["new", "old"], "default": "new"}}, search
+        assert search["annotations"] == {"readOnlyHint": True}, search
+        assert search["description"].startswith("Search the archive."), search
+        assert search["outputSchema"]["properties"]["result"] == {"type": "array", "items": {"type": "string"}}
+        assert client.call_tool("search", {"query": "mcp"})["structuredContent"] == {"result": ["result for mcp"]}
+        assert list(tools["thumbnail"]["inputSchema"]["properties"]) == ["path"]
+        content = client.call_tool("thumbnail", {"path": picture})["content"]
+        assert content[0] == {"type": "text", "text": "here it is"}
+        assert (content[1]["type"], content[1]["mimeType"]) == ("image", "image/png"), content
+        config = client.read_resource("config://app")["contents"][0]
+        assert config["mimeType"] == "application/json" and json.loads(config["text"]) == {"debug": False}
+        assert [t["uriTemplate"] for t in client.list_resource_templates()] == ["notes://{note_id}"]
+        assert client.read_resource("notes://7")["contents"][0]["text"] == "note 7"
+        with pytest.raises(MCPError) as missing:
+            client.read_resource("notes://101")
+        assert "Resource not found" in missing.value.message
+        prompt = client.get_prompt("review", {"code": "x = 1"})
+        assert prompt["messages"] == [{"role": "user", "content": {"type": "text",
+                                                                   "text": "Review this python code:\nx = 1"}}]
+
+
+def normalised_source(text):
+    # type: (str) -> str
+    lines = [line.rstrip() for line in text.strip("\n").split("\n")]
+    out = []  # type: List[str]
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+def jobs_file_as_shown():
+    # type: () -> str
+    """examples/jobs_server.py without what the README says it leaves out: the docstring and
+    the two lines that let it run from a checkout."""
+    import ast
+    with open(os.path.join(EXAMPLES, "jobs_server.py"), encoding="utf-8") as f:
+        source = f.read()
+    first = ast.parse(source).body[0]
+    assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant), "the example lost its docstring"
+    lines = source.split("\n")[first.end_lineno:]
+    assert lines.count("import os") == 1 and sum("sys.path.insert(" in line for line in lines) == 1, lines
+    lines = [line.replace("  # noqa: E402", "") for line in lines
+             if line != "import os" and "sys.path.insert(" not in line]
+    return normalised_source("\n".join(lines))
+
+
+def jobs_server_file(ctx):
+    # type: (Ctx) -> str
+    path = os.path.join(ctx.tmp, "jobs.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(block_at("Progress, cancellation, asking the client", 0).text)
+    return path
+
+
+@handles("Progress, cancellation, asking the client", 0, "import sys")
+def jobs_server(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The block is examples/jobs_server.py but for what the README says (compared line by
+    line, blank lines aside), and runs as a file by itself: over stdio, progress reported,
+    the question answered both ways, the branches changed."""
+    assert normalised_source(block.text) == jobs_file_as_shown(), "the block and examples/jobs_server.py differ"
+    answers = [{"action": "decline"}, {"action": "accept", "content": {"confirm": True}}]
+    with Client.stdio([sys.executable, jobs_server_file(ctx)], env={"PYTHONPATH": ROOT},
+                      elicitation=lambda params: answers.pop(0)) as client:
+        assert client.call_tool("list_branches")["structuredContent"] == {"result": ["main", "old-feature", "spike"]}
+        seen = []  # type: List[Any]
+        result = client.call_tool("crunch", {"files": 3}, progress=lambda *args: seen.append(args))
+        assert result["content"][0]["text"] == "processed 3 files"
+        assert seen == [(1, 3, "file 1 of 3"), (2, 3, "file 2 of 3"), (3, 3, "file 3 of 3")]
+        assert client.call_tool("delete_branch", {"branch": "spike"})["content"][0]["text"] == "kept spike"
+        assert client.call_tool("delete_branch", {"branch": "spike"})["content"][0]["text"] == "deleted spike"
+        assert client.call_tool("list_branches")["structuredContent"] == {"result": ["main", "old-feature"]}
+
+
+def no_response_check(peer):
+    # type: (Background) -> Callable[[str], None]
+    def check(line):
+        # type: (str) -> None
+        """"(no response to request N)": for 1.5 s nothing answers N, and the progress stops
+        (nothing in the last half of that time, where a running crunch sends 15); the server
+        still answers a ping."""
+        number = int(re.search(r"no response to request (\d+)", line).group(1))
+        arrived = peer.lines_for(1.5)
+        messages = [(when, json.loads(text)) for when, text in arrived]
+        assert not [m for _, m in messages if m.get("id") == number], arrived
+        assert not [when for when, _ in messages if when > 0.75], "the work went on after the cancel: %s" % arrived
+        assert request(peer, "after", "ping")["result"] == {}
+    return check
+
+
+@handles("Progress, cancellation, asking the client", 1, '→ {"jsonrpc":"2.0","id":4,"method":"tools/call"')
+def progress_transcript(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Against the block's server over stdio, in a session (initialize first, not shown):
+    each → line sent as written, each ← line the next message, exactly; then the annotation."""
+    with Background([sys.executable, jobs_server_file(ctx)], ctx.tmp, ctx.env) as peer:
+        handshake(peer)
+        Transcript(peer).play(block.text, {"(no response to request": no_response_check(peer)})
+
+
+@handles("Progress, cancellation, asking the client", 2, '→ {"jsonrpc":"2.0","id":7,"method":"tools/call"')
+def session_question_transcript(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Against the block's server over stdio, in a session declaring elicitation: exactly the
+    messages shown, the server's request id included."""
+    with Background([sys.executable, jobs_server_file(ctx)], ctx.tmp, ctx.env) as peer:
+        handshake(peer, {"elicitation": {}})
+        Transcript(peer).play(block.text)
+
+
+@handles("Progress, cancellation, asking the client", 3, '→ {"jsonrpc":"2.0","id":7,"method":"tools/call"')
+def modern_question_transcript(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Against the block's server over stdio, no handshake: the → lines with their ``_meta``
+    filled in (version, client info, the capabilities shown) and the requestState the server
+    sent; each ← line matched with ``…`` standing for what it abridges. The same abridged
+    string must be the same value wherever it appears."""
+    with Background([sys.executable, jobs_server_file(ctx)], ctx.tmp, ctx.env) as peer:
+        transcript = Transcript(peer)
+        transcript.play(block.text)
+        assert len(set(transcript.values.values())) == 1, transcript.values  # one requestState
+
+
+TASKS_SECTION = "Tasks (2026-07-28: the `io.modelcontextprotocol/tasks` extension)"
+
+
+def tasks_app(**options):
+    # type: (Any) -> Server
+    namespace = {"app": Server("renderer", **options), "Context": Context}  # type: Dict[str, Any]
+    exec_block(block_at(TASKS_SECTION, 0).text, namespace)
+    return namespace["app"]
+
+
+def accept_ok(params):
+    # type: (Dict[str, Any]) -> Dict[str, Any]
+    assert params["message"].startswith("Render "), params
+    return {"action": "accept", "content": {"ok": True}}
+
+
+@handles(TASKS_SECTION, 0, '@app.tool(task="optional")')
+def tasks_tool(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` and ``Context`` given; through ``Client(app)``: a task with the
+    extension declared (its question answered), an ordinary call without (tasks are optional);
+    the server advertises the extension."""
+    app = tasks_app(task_poll_interval_ms=50)
+    with Client(app, tasks=True, elicitation=accept_ok) as client:
+        task = client.call_tool("render", {"frames": 4}, wait=False)
+        assert task["resultType"] == "task" and task["status"] == "working", task
+        assert client.wait_task(task["taskId"], timeout=10)["content"][0]["text"] == "rendered 4 frames"
+        assert "io.modelcontextprotocol/tasks" in client.server_capabilities["extensions"], client.server_capabilities
+    with Client(app, era="legacy", elicitation=accept_ok) as client:
+        assert client.call_tool("render", {"frames": 2})["content"][0]["text"] == "rendered 2 frames"
+
+
+@handles(TASKS_SECTION, 1, "with Client.http(url, tasks=True, elicitation=ask_the_user)")
+def tasks_client(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``url`` a server of the previous block over HTTP and ``ask_the_user``
+    accepting; the values the block's statements drop are recorded: the waited result, the
+    CreateTaskResult, the result waited for later."""
+    with tasks_app(task_poll_interval_ms=50).run_in_thread("http", port=0) as handle:
+        namespace = {"Client": Client, "url": handle.url, "ask_the_user": accept_ok}  # type: Dict[str, Any]
+        recorded = exec_block(block.text, namespace)
+    assert [r.source.split("(")[0].strip() for r in recorded] == ["client.call_tool", "client.wait_task"], recorded
+    assert recorded[0].value["content"][0]["text"] == "rendered 500 frames"
+    assert namespace["task"]["resultType"] == "task" and namespace["task"]["status"] == "working"
+    assert recorded[1].value["content"][0]["text"] == "rendered 500 frames"
+
+
+@handles(TASKS_SECTION, 2, '→ {"jsonrpc":"2.0","id":1,"method":"tools/call"')
+def tasks_transcript(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Against the first block's tool served over stdio (default settings): the → lines with
+    their ``_meta`` filled in and the taskId the server chose, the ← lines matched with ``…``
+    for what they abridge and any timestamp for theirs; a ``tasks/get`` answered ``working``
+    where the README shows a later status is sent again, as a client polls."""
+    server = os.path.join(ctx.tmp, "render.py")
+    with open(server, "w", encoding="utf-8") as f:
+        f.write("from mcplite import Context, Server\n\napp = Server('renderer')\n\n" + block_at(TASKS_SECTION, 0).text
+                + "\napp.run()\n")
+    with Background([sys.executable, server], ctx.tmp, ctx.env) as peer:
+        transcript = Transcript(peer)
+        transcript.play(block.text)
+        assert len(set(transcript.values.values())) == 1, transcript.values  # one taskId throughout
+
+
+@handles("Completion, pagination, changes at run time", 0, '@app.completion("language", prompt="review")')
+def completion(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` holding the ``review`` prompt of "Tools, resources, prompts";
+    completions asked through ``Client(app)``."""
+    namespace = {}  # type: Dict[str, Any]
+    exec_block(block_at("Tools, resources, prompts", 0).text, namespace)
+    exec_block(block.text, namespace)
+    with Client(namespace["app"]) as client:
+        assert "completions" in client.server_capabilities
+        ref = {"type": "ref/prompt", "name": "review"}
+        assert client.complete(ref, "language", "p")["values"] == ["python", "perl", "php"]
+        assert client.complete(ref, "language", "py")["values"] == ["python"]
+
+
+ADD_SERVER = '''from mcplite import Server
+
+app = Server("adder")
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    return a + b
+
+'''
+
+
+@handles("Streamable HTTP", 0, 'app.run("http", host="127.0.0.1", port=8000, path="/mcp")')
+def http_run(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The line at the end of a server file (a free port for 8000), run as a process: it serves
+    a call at the URL it says, and Ctrl-C (SIGINT) stops it: status 0, no traceback."""
+    port = free_port()
+    assert block.text.count("port=8000") == 1
+    path = os.path.join(ctx.tmp, "adder.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(ADD_SERVER + block.text.replace("port=8000", "port=%d" % port))
+    with Background([sys.executable, path], ctx.tmp, ctx.env) as server:
+        url = server.stderr_until(r"http://127\.0\.0\.1:\d+/mcp").group(0)
+        assert url == "http://127.0.0.1:%d/mcp" % port
+        with Client.http(url) as client:
+            assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+        server.signal(signal.SIGINT)
+        assert server.wait(10) == 0, "Ctrl-C did not stop the server cleanly"
+        assert "Traceback" not in server.stderr_tail(), server.stderr_tail()
+
+
+@handles("Streamable HTTP", 1, 'with app.run_in_thread("http", port=0) as server:')
+def http_in_thread(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` given and ``print`` recording what it prints and pinging it: the
+    URL has the commented shape, serves while the block runs, and no longer after it."""
+    printed = []  # type: List[Any]
+
+    def print_and_ping(*values):
+        # type: (Any) -> None
+        printed.append(values)
+        with Client.http(values[0]) as client:
+            client.ping()
+        printed.append("pinged")
+
+    exec_block(block.text, {"app": Server("embedded"), "print": print_and_ping})
+    comment = re.search(r"# (http://\S+)", block.text).group(1)
+    assert len(printed) == 2 and printed[1] == "pinged", printed
+    url = printed[0][0]
+    shape = r"http://127\.0\.0\.1:\d+/mcp"
+    assert re.fullmatch(shape, comment) and re.fullmatch(shape, url), (comment, url)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", urllib.parse.urlsplit(url).port), timeout=2).close()
+
+
+def http_request(port, method, path, host, body=None, headers=None):
+    # type: (int, str, str, str, Optional[Dict[str, Any]], Optional[Dict[str, str]]) -> Tuple[int, Dict[str, str], bytes]
+    """One request to 127.0.0.1:``port`` naming ``host`` in its Host header."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        sent = {"Host": host, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        sent.update(headers or {})
+        conn.request(method, path, json.dumps(body) if body is not None else None, sent)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def fine() -> str:
+    """A tool for the protected server."""
+    return "fine"
+
+
+@handles("Streamable HTTP", 2, "from mcplite import AccessToken, BearerAuth")
+def bearer_tokens(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` given, its ``app.run("http", host="0.0.0.0", ...)`` made
+    ``app.run_in_thread("http", host="127.0.0.1", port=0, ...)`` (same options: servers here
+    listen on loopback only, so the public bind is not exercised). Requests name the Host
+    ``mcp.example.com``: without a token, or with a wrong one, 401 and the metadata URL; with
+    the token, tools; the metadata names the resource and authorization server; another Host
+    is refused."""
+    call = 'app.run("http", host="0.0.0.0", '
+    assert block.text.count(call) == 1
+    code = block.text.replace(call, 'app.run_in_thread("http", host="127.0.0.1", port=0, ')
+    app = Server("secure")
+    app.tool()(fine)
+    recorded = exec_block(code, {"app": app})
+    (handle,) = [r.value for r in recorded if "run_in_thread" in r.source]
+    try:
+        port = urllib.parse.urlsplit(handle.url).port
+        listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}}
+        modern = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"}
+        for token in (None, "wrong"):
+            headers = dict(modern, **({"Authorization": "Bearer " + token} if token else {}))
+            status, got, _ = http_request(port, "POST", "/mcp", "mcp.example.com", listing, headers)
+            assert status == 401, (token, status)
+            assert got["www-authenticate"].startswith("Bearer ") and \
+                'resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"' in \
+                got["www-authenticate"], got
+        status, _, body = http_request(port, "POST", "/mcp", "mcp.example.com", listing,
+                                       dict(modern, Authorization="Bearer s3cret"))
+        assert status == 200 and [t["name"] for t in json.loads(body)["result"]["tools"]] == ["fine"], body
+        status, _, body = http_request(port, "GET", "/.well-known/oauth-protected-resource/mcp", "mcp.example.com")
+        metadata = json.loads(body)
+        assert status == 200 and metadata["resource"] == "https://mcp.example.com/mcp", metadata
+        assert metadata["authorization_servers"] == ["https://auth.example.com"], metadata
+        status, _, _ = http_request(port, "POST", "/mcp", "127.0.0.1:%d" % port, listing,
+                                    dict(modern, Authorization="Bearer s3cret"))
+        assert status == 421
+    finally:
+        handle.stop()
+
+
+CURL_SECTION = "Talking to it with curl"
+
+
+def covered_by_curl_test(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run by tests/test_readme_curl.py, which extracts this section's blocks itself: checked
+    here is that it reads this very block and that a test of it uses that ordinal."""
+    import test_readme_curl
+    assert test_readme_curl.section_blocks()[block.index] == (block.lang, block.text)
+    with open(test_readme_curl.__file__, encoding="utf-8") as f:
+        source = f.read()
+    ordinal = "section_blocks()[%d]" % block.index
+    assert ordinal in source, "tests/test_readme_curl.py does not use %s" % ordinal
+
+
+for _index, _first in enumerate(["python3 -m mcplite serve examples/notes_server.py --http 127.0.0.1:8000 &",
+                                 "curl -s http://127.0.0.1:8000/mcp", "URL=http://127.0.0.1:8000/mcp",
+                                 '{"jsonrpc":"2.0","id":2,"error":{"code":-32600']):
+    handles(CURL_SECTION, _index, _first)(covered_by_curl_test)
+
+
+@handles("A client", 0, "python3 -m mcplite serve examples/notes_server.py --http 127.0.0.1:8000")
+def client_server(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Started from the checkout as written (a free port for 8000): it says its URL, and
+    serves the notes tools there."""
+    (line,) = commands(block)
+    with serve_line_server(line, ctx) as server:
+        with Client.http(serve_url(server)) as client:
+            assert [tool["name"] for tool in client.list_tools()] == ["add_note", "search_notes", "delete_note"]
+
+
+@handles("A client", 1, "from mcplite import Client")
+def client_script(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed from the checkout, with the previous block's server running (its port for
+    8000) and ``"python3"`` this interpreter: it prints the stdio call's result and the HTTP
+    server's tools. (tests/test_readme_client.py runs it too, against a server in-process.)"""
+    (line,) = commands(block_at("A client", 0))
+    with serve_line_server(line, ctx) as server:
+        url = serve_url(server)
+        assert block.text.count('"python3"') == 1 and block.text.count("http://127.0.0.1:8000/mcp") == 1
+        code = block.text.replace('"python3"', repr(sys.executable)).replace("http://127.0.0.1:8000/mcp", url)
+        ctx.monkeypatch.chdir(ROOT)
+        ctx.monkeypatch.setenv("PYTHONPATH", ROOT)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec_block(code, {})
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert "'structuredContent': {'id': 1, 'title': 'hi'}" in lines[0], lines[0]
+    assert lines[1] == "['add_note', 'search_notes', 'delete_note']", lines[1]
+
+
+@handles("A client", 2, "from mcplite import Client, FileTokenStorage, OAuth")
+def oauth_client(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed as written against a protected server of tests/oauth_support.py (its URL for
+    mcp.example.com's) and its authorization server, with HOME a temporary directory (so
+    ``~/.mcp-tokens.json`` lands there) and ``webbrowser.open`` a stand-in browser that
+    follows the sign-in and lands on the default TerminalAuthorizer's loopback redirect:
+    dynamic registration, the code flow, the call; the tokens file (mode 0600); run again,
+    no second sign-in. Not exercised: a real browser, a real remote server."""
+    from oauth_support import AuthServer, McpServer
+    import webbrowser
+
+    ctx.monkeypatch.setenv("HOME", ctx.tmp)
+    opened = []  # type: List[str]
+    threads = []  # type: List[threading.Thread]
+
+    def browse(url):
+        # type: (str) -> None
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", parts.path + "?" + parts.query)
+        location = conn.getresponse().getheader("Location")
+        conn.close()
+        back = urllib.parse.urlsplit(location)
+        conn = http.client.HTTPConnection(back.hostname, back.port, timeout=10)
+        conn.request("GET", back.path + "?" + back.query)
+        conn.getresponse().read()
+        conn.close()
+
+    def open_browser(url, *args, **kwargs):
+        # type: (str, Any, Any) -> bool
+        opened.append(url)
+        thread = threading.Thread(target=browse, args=(url,), daemon=True)
+        thread.start()
+        threads.append(thread)
+        return True
+
+    ctx.monkeypatch.setattr(webbrowser, "open", open_browser)
+    ctx.monkeypatch.setattr(sys, "stderr", io.StringIO())  # where the TerminalAuthorizer prints the URL
+    auth = AuthServer()
+    mcp = McpServer(auth.verify, [auth.issuer])
+    try:
+        mcp.app.tool()(search)
+        url = "https://mcp.example.com/mcp"
+        assert block.text.count(url) == 1
+        code = block.text.replace(url, mcp.url)
+        for attempt in range(2):
+            recorded = exec_block(code, {})
+            (call,) = [r.value for r in recorded if "call_tool" in r.source]
+            assert call["structuredContent"] == {"result": ["found mcp"]}, call
+        for thread in threads:
+            thread.join(10)
+        assert len(opened) == 1 and "/authorize?" in opened[0], opened  # one sign-in for both runs
+        assert len(auth.hits("register")) == 1
+        tokens = os.path.join(ctx.tmp, ".mcp-tokens.json")
+        assert stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
+        with open(tokens) as f:
+            assert "access_token" in f.read()
+    finally:
+        mcp.stop()
+        auth.stop()
+
+
+def search(q: str) -> List[str]:
+    """The tool the OAuth block calls."""
+    return ["found " + q]
+
+
+CLI_SECTION = "The command line"
+
+OTHER_SERVER = '''from mcplite import Server
+
+app = Server("other")
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    return a + b
+
+app.run()
+'''
+
+
+@handles(CLI_SECTION, 0, "python3 -m mcplite ls examples/notes_server.py")
+def cli_examples(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Each line run by bash in a directory holding ``examples`` (a link to the checkout's),
+    and an ``other_server.py`` with an ``add`` tool; the URL is a notes server started as
+    "A client" starts it, on a free port, holding note 1."""
+    os.symlink(EXAMPLES, os.path.join(ctx.tmp, "examples"))
+    with open(os.path.join(ctx.tmp, "other_server.py"), "w") as f:
+        f.write(OTHER_SERVER)
+    (serve_line,) = commands(block_at("A client", 0))
+    with serve_line_server(serve_line, ctx) as server:
+        url = serve_url(server)
+        with Client.http(url) as client:
+            client.call_tool("add_note", {"title": "Groceries", "body": "Milk."})
+        lines = commands(block)
+        assert len(lines) == 4, lines
+        results = []
+        for line in lines:
+            done = bash(line.replace("http://127.0.0.1:8000/mcp", url), ctx.tmp, ctx.env)
+            assert done.status == 0, (line, done.err)
+            results.append(done)
+    assert "add_note(title: string, body: string" in results[0].out, results[0]
+    assert results[1].out.strip() == "3", results[1]
+    assert results[2].out.strip() == "# Groceries\n\nMilk.", results[2]
+    assert results[3].out.strip() == "processed 3 files", results[3]
+    assert "notifications/progress" in results[3].err and "\n                # " in results[3].err, results[3].err
+
+
+@handles(CLI_SECTION, 1, "$ python3 -m mcplite ls examples/notes_server.py")
+def cli_listing(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The ``$`` commands run by bash in the checkout: their output exactly as shown."""
+    check_dollar_block(block, ROOT, ctx.env)
+
+
+@handles(CLI_SECTION, 2, "$ python3 -m mcplite --trace=explain call examples/notes_server.py")
+def cli_trace(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The command run by bash in the checkout; its stderr matches the lines shown, in order:
+    any time for each time, ``...`` in a line for anything, a line of ``...`` for any lines
+    after."""
+    ((command, expected),) = dollar_commands(block)
+    done = bash(command, ROOT, ctx.env)
+    assert done.status == 5 and done.out.strip().lower() == "there is no note 1", done  # the tool's isError result
+    actual = done.err.splitlines()
+    position = 0
+    for number, line in enumerate(expected):
+        if line == "...":
+            assert number == len(expected) - 1, "a line of ... only at the end"
+            break
+        clock = re.match(r"\d\d:\d\d:\d\d\.\d{3} ", line)
+        pattern, _ = line_pattern(line[clock.end():] if clock else line, "...")
+        assert position < len(actual), "the trace ended before: " + line
+        got = actual[position]
+        if clock:
+            assert re.match(r"\d\d:\d\d:\d\d\.\d{3} ", got), got
+            got = got[clock.end():]
+        assert pattern.match(got), "the README shows\n%s\nthe trace has\n%s" % (line, actual[position])
+        position += 1
+    else:
+        assert position == len(actual), actual[position:]
+
+
+@handles("Tests", 0, "bash scripts/test")
+def the_test_script(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Not run (it installs the peers and runs the whole suite): checked that the script
+    exists, prints its usage for ``--help``, and parses the options the section names
+    (``--python``, ``--jobs``, ``--no-interop``): each reaches a check after the parsing that
+    stops it with status 2 before anything is installed, while an unknown option is refused
+    as such."""
+    assert commands(block) == ["bash scripts/test"]
+    script = ["bash", os.path.join(ROOT, "scripts", "test")]
+    usage = run(script + ["--help"], ROOT, ctx.env)
+    assert usage.status == 0 and "bash scripts/test --python /path/to/python" in usage.out, usage
+    unknown = run(script + ["--no-such-option"], ROOT, ctx.env)
+    assert unknown.status == 2 and "unknown argument '--no-such-option'" in unknown.err, unknown
+    jobs = run(script + ["--no-interop", "--jobs", "0"], ROOT, ctx.env)
+    assert jobs.status == 2 and "--jobs takes a number of workers" in jobs.err, jobs
+    python = run(script + ["--jobs", "2", "--python", os.path.join(ctx.tmp, "no-python")], ROOT, ctx.env)
+    assert python.status == 2 and "interpreter not found" in python.err, python
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+BLOCKS = read_blocks()
+
+
+def _param(block):
+    # type: (Block) -> Any
+    handler = HANDLERS.get((block.section, block.index))
+    marks = [pytest.mark.interop] if handler is not None and handler.interop else []
+    return pytest.param(block, marks=marks, id="%s#%d" % (block.section[:40], block.index))
+
+
+@pytest.mark.parametrize("block", [_param(block) for block in BLOCKS])
+def test_block(block, tmp_path, monkeypatch):
+    handler = HANDLERS.get((block.section, block.index))
+    if handler is None:
+        pytest.fail("%s has no handler: add one to tests/test_readme_blocks.py with @handles(%r, %d, %r) "
+                    "(see the module's docstring)" % (block.describe(), block.section, block.index,
+                                                      block.first_line[:60]), pytrace=False)
+    if not block.first_line.startswith(handler.first_line):
+        pytest.fail("%s starts with %r, but its handler %s expects %r: did blocks move?"
+                    % (block.describe(), block.first_line, handler.run.__name__, handler.first_line), pytrace=False)
+    handler.run(block, Ctx(str(tmp_path), monkeypatch))
+
+
+def test_every_handler_has_its_block():
+    keys = {(block.section, block.index) for block in BLOCKS}
+    assert sorted(set(HANDLERS) - keys) == [], "handlers for blocks README.md no longer has"
+
+
+def test_the_block_reader():
+    blocks = parse_blocks("# T\n\nIntro.\n\n```sh\n# not a heading\nls\n```\n\n## A\n\n```\nx\n```\n\n"
+                          "~~~~python\n```\ny = 1\n~~~~\n\n### B\n```json\n{}\n```\n")
+    assert [(b.section, b.index, b.lang, b.text, b.line) for b in blocks] == [
+        ("T", 0, "sh", "# not a heading\nls\n", 5), ("A", 0, "", "x\n", 12), ("A", 1, "python", "```\ny = 1\n", 16),
+        ("B", 0, "json", "{}\n", 22)]
+    with pytest.raises(ValueError, match="line 3: a code block that is never closed"):
+        parse_blocks("# T\n\n```\nopen\n")
+    assert len(BLOCKS) >= 30 and {b.lang for b in BLOCKS} >= {"", "sh", "python", "json"}
