@@ -483,7 +483,7 @@ def test_legacy_session_is_used_then_deleted(serve, connect, mode):
     status, data = raw_post(handle.url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                             {"Mcp-Session-Id": session_id, "MCP-Protocol-Version": LEGACY})
     assert status == 404
-    assert json.loads(data.decode("utf-8")) == {"jsonrpc": "2.0", "id": None,
+    assert json.loads(data.decode("utf-8")) == {"jsonrpc": "2.0", "id": 1,
                                                 "error": {"code": -32600, "message": "Session not found"}}
 
 

@@ -236,11 +236,15 @@ def install(block, ctx):
     requires_the_package("pip install . and vendor")
 
     # pip install .
-    probe = run([sys.executable, "-c", "import setuptools; print(setuptools.__version__)"], ctx.tmp, ctx.env)
-    version = tuple(int(part) for part in re.findall(r"\d+", probe.out)[:2]) if probe.status == 0 else (0,)
-    if version < (61,):
-        pytest.skip("pip install . needs setuptools >= 61 in %s to build without network (scripts/test installs "
-                    "it); found: %s" % (sys.executable, probe.out.strip() or probe.err.strip()[-200:]))
+    # Building a wheel offline takes setuptools >= 70.1 (which has bdist_wheel built in), or an
+    # older one >= 61 with the wheel package beside it.
+    probe = run([sys.executable, "-c", "import importlib.util, setuptools; print(setuptools.__version__, "
+                 "importlib.util.find_spec('wheel') is not None)"], ctx.tmp, ctx.env)
+    found = probe.out.split()
+    version = tuple(int(part) for part in re.findall(r"\d+", found[0])[:2]) if probe.status == 0 and found else (0,)
+    if version < (61,) or (version < (70, 1) and found[1:] != ["True"]):
+        pytest.skip("pip install . needs setuptools >= 70.1 (or >= 61 and wheel) in %s to build without network "
+                    "(scripts/test installs it); found: %s" % (sys.executable, probe.out.strip() or probe.err.strip()[-200:]))
     source = ctx.directory("checkout")
     for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
         if os.path.exists(os.path.join(ROOT, name)):
