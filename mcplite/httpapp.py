@@ -606,7 +606,9 @@ class McpHttpApp:
         method = message.get("method")
         if method == "initialize":
             return False
-        return has_modern_envelope(message.get("params")) or method in MODERN_ONLY_METHODS
+        # A method that is not a string (a list, an object: unhashable) is refused later as
+        # an invalid request, whichever era it is read in.
+        return has_modern_envelope(message.get("params")) or (isinstance(method, str) and method in MODERN_ONLY_METHODS)
 
     # -- 2026-07-28: stateless requests ---------------------------------------------------
 

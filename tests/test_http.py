@@ -352,6 +352,18 @@ def test_content_type_accept_and_json_rules(client):
     assert client.send("PUT", body=b"{}", headers={"Content-Type": "application/json"}).status == 405
 
 
+def test_a_method_that_is_not_a_string_is_an_invalid_request_not_a_crash(client):
+    # Found by bench/abuse.py: an unhashable method once reached a set lookup (HTTP 500).
+    for method in (["tools/call"], {"name": "ping"}):
+        for session in (False, True):
+            if session and client.session_id is None:
+                client.initialize()
+            for message in ({"jsonrpc": "2.0", "id": 7, "method": method}, {"jsonrpc": "2.0", "method": method}):
+                refused = client.post(message, session=session)
+                assert refused.status == 400, (method, session, refused.status)
+                assert refused.json()["error"]["code"] == -32600
+
+
 def test_origin_and_host_are_checked(client):
     init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "0"}}}
