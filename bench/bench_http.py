@@ -10,7 +10,22 @@ One run measures, for each server and each answer form, over keep-alive HTTP/1.1
    connection and its own session, all started together: total calls/s and latency
    percentiles over every call;
 3. start-up (``Popen`` until the first ``initialize`` response), the server's CPU time per
-   sequential call (``/proc/<pid>/stat``, all its threads) and its RSS after the calls.
+   sequential call (``/proc/<pid>/stat``, all its threads) and its RSS after the calls;
+4. connection levels (mcplite and the SDK, ``--level-mode``, json by default): for each of
+   ``--concurrency`` (default 8, 64 and 256 clients; ``--quick``: 64) and each
+   ``--conn-style``, that many client threads at once, each its own session (2025-11-25) from
+   its own loopback address (127.1.0.2, ...: on Linux all of 127/8 is loopback, so a server's
+   per-address bounds see distinct clients), doing ``tools/call``: calls/s, p50, p99, max,
+   calls refused or dropped (counted, not timed; the run goes on), connects that took a
+   second (a dropped SYN, resent) and the kernel's listen-queue overflows during the level
+   (``TcpExtListenOverflows``/``ListenDrops`` from ``nstat``, else ``/proc/net/netstat``:
+   the whole machine's counters). Styles: ``keepalive``, one connection per client for all
+   its requests, as the official SDKs' clients do (httpx / fetch connection pools); ``new``,
+   a new connection per request, closed by the client once answered, as short-lived
+   clients (a script's one-off ``urllib``/``requests`` call, ``curl``) do: there every call
+   goes through the listen queue, so a small backlog shows. The levels run on the json
+   round's server after the other phases, the styles' order alternating by round. The
+   p99 of mcplite at 64 and more clients against the SDK's is a target (<= 1.00x).
 
 Answer forms ("modes"):
 
@@ -42,6 +57,7 @@ Usage::
     python bench/bench_http.py --quick    # a few rounds: a CI smoke run
     python bench/bench_http.py --json     # the numbers as one JSON object on stdout
     python bench/bench_http.py --baseline ../mcplite-before   # before and after in one run
+    python bench/bench_http.py --concurrency 64,256 --conn-style new   # the listen queue's test
 
 The SDK interpreter is ``--sdk-python PATH``, else ``$MCPLITE_SDK_PYTHON``, else
 ``.cache/sdk-venv/bin/python`` in the repository, else ``~/.cache/mcp-peers/venv/bin/python``.
@@ -51,7 +67,9 @@ installation they also run under it, for a like-for-like comparison with the SDK
 
 Each round starts a fresh server process per server and mode (rounds interleaved across the
 servers, so a slow patch of the machine hits every server alike); the tables show medians
-over the rounds. Targets are printed as PASS/MISS lines, never asserted.
+over the rounds. Targets are printed as PASS/MISS lines, never asserted. The load average
+at the start and after each round is in the report (``load_average``): on a shared machine
+the tail latencies move with it.
 
 ``--baseline DIR`` (DIR: another checkout, holding the ``mcplite/`` package) gives every
 mcplite column a twin, "mcplite@baseline", whose server differs only in ``PYTHONPATH``
@@ -63,6 +81,7 @@ targets are reported, never fatal), 1 when a server failed to start or answered 
 2 on bad usage. Every server process is killed by its PID before exit.
 """
 import argparse
+import collections
 import http.client
 import json
 import os
@@ -83,8 +102,8 @@ from _bench_common import (  # noqa: E402
     bench_env, before_after, check_baseline, check_mcplite_from, check_sum,
     discover_interpreters, finish_report, fmt, log, median, new_baseline_report, new_report,
     parse_kinds, percentiles, print_before_after, print_errors, print_interpreters,
-    print_ratios, proc_cpu_s, ratio, reap, render_table, run_main, short_python, summary,
-    target_met)
+    print_ratios, proc_cpu_s, ratio, reap, render_table, run_main, run_quiet, short_python,
+    summary, target_met)
 
 SERVER_SCRIPT = os.path.join(HERE, "servers", "http_servers.py")
 
@@ -99,8 +118,19 @@ STALL_MS = 30.0  # a round trip this slow on loopback is a stall (Nagle + delaye
 MODES = ("json", "sse", "modern")
 KIND_MODES = {"mcplite": ("json", "sse", "modern"), "sdk": ("json", "sse"), "raw": ("json", "sse")}
 
-QUICK = {"rounds": 2, "calls": 150, "warmup": 30, "threads": 8, "thread_calls": 25}
-FULL = {"rounds": 5, "calls": 1500, "warmup": 200, "threads": 8, "thread_calls": 200}
+QUICK = {"rounds": 2, "calls": 150, "warmup": 30, "threads": 8, "thread_calls": 25, "level_calls": 320}
+FULL = {"rounds": 5, "calls": 1500, "warmup": 200, "threads": 8, "thread_calls": 200, "level_calls": 5120}
+
+# The connection levels: how many clients at once, and how each one connects.
+LEVELS = {"quick": "64", "full": "8,64,256"}
+STYLES = {"quick": "keepalive", "full": "keepalive,new"}
+STYLE_NAMES = ("keepalive", "new")
+LEVEL_MIN_CALLS = 5  # timed calls per client thread at least, whatever --level-calls says
+MAX_LEVEL = 1024
+SYN_RETRY_S = 0.9  # a connect this slow waited for the kernel to resend a dropped SYN (after 1 s)
+HANDSHAKE_TRIES = 5
+LEVEL_KINDS = ("mcplite", "sdk")  # the raw floor (http.server's backlog of 5, no sessions) sits them out
+TARGET_P99_VS_SDK = 1.0  # mcplite's p99 over the SDK's at 64 and more connections
 
 MAX_START_ATTEMPTS = 3  # fresh ports tried when a server cannot bind the one it was given
 
@@ -173,6 +203,15 @@ def parse_sse(body):
     return messages
 
 
+def failed(msg, kind):
+    """A ``BenchError`` for a call the server did not answer with success: an HTTP status
+    other than the expected one, or a transport failure (refused, reset, timed out). The
+    connection levels count these by ``kind``; anything else wrong ends the row."""
+    exc = BenchError(msg)
+    exc.kind = kind
+    return exc
+
+
 class Client(object):
     """One keep-alive connection (and, for the legacy modes, one session) to a server.
 
@@ -180,13 +219,22 @@ class Client(object):
     gets TCP_NODELAY all the same. A connection the server closes is reopened by
     ``http.client`` on the next request: ``connects`` counts how often that happened, so a
     server that breaks keep-alive shows up in the report.
+
+    ``fresh``: a new TCP connection for every request, closed by the client once the answer
+    is read (a short-lived client's way; the connection levels' ``new`` style). ``source``:
+    the local address to connect from (the levels give each client its own 127.x.y.z).
+    ``slow_connects`` counts connects that took ``SYN_RETRY_S`` or more: the listen queue
+    was full, the SYN was dropped and the kernel resent it a second later.
     """
 
-    def __init__(self, port, label, mode, call_timeout):
+    def __init__(self, port, label, mode, call_timeout, source=None, fresh=False):
         self.label = label
         self.mode = mode
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=call_timeout)
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=call_timeout,
+                                               source_address=(source, 0) if source else None)
+        self.fresh = fresh
         self.connects = 0
+        self.slow_connects = 0
         self.next_id = 0
         self.session_id = None
         self.headers = {"Content-Type": "application/json", "Accept": ACCEPT}
@@ -197,29 +245,49 @@ class Client(object):
         except Exception:
             pass
 
-    def post(self, message, headers):
+    def post(self, message, headers, method="POST"):
         """(status, Content-Type, response headers object, body bytes)."""
         conn = self.conn
         if conn.sock is None:
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t0 = time.perf_counter()
+            try:
+                conn.connect()
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as exc:
+                conn.close()
+                raise failed("%s: connect failed: %s: %s" % (self.label, type(exc).__name__, exc),
+                             "timeout" if isinstance(exc, socket.timeout) else type(exc).__name__)
+            if time.perf_counter() - t0 >= SYN_RETRY_S:
+                self.slow_connects += 1
             self.connects += 1
-        body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        body = None if message is None else json.dumps(message, separators=(",", ":")).encode("utf-8")
         try:
-            conn.request("POST", PATH, body, headers)
+            conn.request(method, PATH, body, headers)
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise BenchError("%s: POST %s failed: %s: %s" % (self.label, message.get("method"),
-                                                             type(exc).__name__, exc))
+            raise failed("%s: %s %s failed: %s: %s" % (self.label, method, (message or {}).get("method"),
+                                                       type(exc).__name__, exc),
+                         "timeout" if isinstance(exc, socket.timeout) else type(exc).__name__)
+        if self.fresh:
+            conn.close()
         return resp.status, (resp.getheader("Content-Type") or ""), resp, data
+
+    def end_session(self):
+        """DELETE the session, as a client closing down does; the answer is not checked."""
+        if self.session_id:
+            try:
+                self.post(None, self.headers, "DELETE")
+            except BenchError:
+                pass
+            self.session_id = None
 
     def _response(self, status, ctype, data, rid, what):
         """The JSON-RPC response with id ``rid`` from a JSON or an SSE body, and the other
         messages of the body."""
         if status != 200:
-            raise BenchError("%s: %s answered HTTP %d: %r" % (self.label, what, status, data[:300]))
+            raise failed("%s: %s answered HTTP %d: %r" % (self.label, what, status, data[:300]), "HTTP %d" % status)
         kind = ctype.split(";", 1)[0].strip().lower()
         try:
             if kind == "application/json":
@@ -251,6 +319,8 @@ class Client(object):
                             "MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "tools/call",
                             "Mcp-Name": "add"}
             return
+        self.headers = {"Content-Type": "application/json", "Accept": ACCEPT}  # a new session
+        self.session_id = None
         self.next_id += 1
         rid = self.next_id
         status, ctype, resp, data = self.post(
@@ -267,7 +337,8 @@ class Client(object):
             headers["Mcp-Session-Id"] = self.session_id
         status, _, _, data = self.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, headers)
         if status != 202:
-            raise BenchError("%s: notifications/initialized answered HTTP %d: %r" % (self.label, status, data[:200]))
+            raise failed("%s: notifications/initialized answered HTTP %d: %r" % (self.label, status, data[:200]),
+                         "HTTP %d" % status)
         self.headers = headers
 
     def call(self, a):
@@ -369,6 +440,231 @@ def concurrent(port, label, mode, args, first, server_cpu):
     return (n_threads * n) / (end - start), latencies, sum(r[3] for r in results), cpu
 
 
+# --------------------------------------------------------------------------- connection levels
+
+def listen_counters():
+    """The kernel's listen-queue counters, ``({"overflows": n, "drops": n}, source)``, or
+    ``(None, None)`` off Linux. ``TcpExtListenOverflows`` counts connections dropped because
+    a listening socket's accept queue (its backlog) was full, ``TcpExtListenDrops`` those and
+    every other drop at a listening socket. They are the whole network namespace's: another
+    program's full queue during a level counts too. ``nstat -asz`` (absolute values, its
+    history left alone), else ``/proc/net/netstat`` (what ``netstat -s`` reads)."""
+    names = ("TcpExtListenOverflows", "TcpExtListenDrops")
+    try:
+        rc, _, out = run_quiet(["nstat", "-asz"] + list(names), None, 5.0)
+        vals = {}
+        for line in out.splitlines() if rc == 0 else ():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] in names:
+                vals[parts[0]] = int(parts[1])
+        if len(vals) == 2:
+            return {"overflows": vals[names[0]], "drops": vals[names[1]]}, "nstat"
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/net/netstat") as fh:
+            lines = fh.read().splitlines()
+        for head, values in zip(lines[::2], lines[1::2]):
+            if head.startswith("TcpExt:") and values.startswith("TcpExt:"):
+                row = dict(zip(head.split()[1:], values.split()[1:]))
+                return {"overflows": int(row["ListenOverflows"]), "drops": int(row["ListenDrops"])}, \
+                    "/proc/net/netstat"
+    except (OSError, KeyError, ValueError):
+        pass
+    return None, None
+
+
+def load_average():
+    """The machine's load average (1, 5, 15 minutes), None where there is none."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def client_sources(n, distinct):
+    """The local addresses of ``n`` level clients: 127.1.0.2, 127.1.0.3, ... (each its own
+    client, as far as a server's per-address bounds go: on Linux all of 127/8 is loopback),
+    or the default (127.0.0.1 for every client)."""
+    if not distinct:
+        return [None]
+    return ["127.1.%d.%d" % (k // 250, 2 + k % 250) for k in range(n)]
+
+
+def distinct_sources_work():
+    """Whether this machine lets a socket connect from 127.1.0.2 (Linux does; macOS has
+    127.0.0.1 alone unless told otherwise)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.1.0.2", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def run_level(port, label, mode, args, level, style, first, sources):
+    """One connection level: ``level`` client threads, each with its own session (and its
+    own address, see ``client_sources``), connecting in ``style``: ``keepalive`` (one
+    connection per client for all its requests, as an SDK client with a connection pool)
+    or ``new`` (a new connection per request, closed by the client after the answer, as a
+    short-lived client). Each does the handshake and one call, then all are released
+    together for ``max(LEVEL_MIN_CALLS, args.level_calls // level)`` timed calls each; each
+    ends its session with DELETE once every thread is done (untimed).
+
+    A call the server refuses or drops (an HTTP error status, a reset, a timeout) is counted
+    by kind, not timed, and the client goes on (a 404 - its session ended - starts another
+    session first); a handshake is tried ``HANDSHAKE_TRIES`` times. A wrong answer ends the
+    row as everywhere else. Returns a dict of the level's figures."""
+    n = max(LEVEL_MIN_CALLS, args.level_calls // level)
+    perf = time.perf_counter
+    start = threading.Barrier(level + 1)
+    done = threading.Barrier(level)
+    results = [None] * level
+    fatal = []
+
+    def counted(exc, errs, prefix=""):
+        kind = getattr(exc, "kind", None)
+        if kind is None:  # a wrong answer, not a refusal
+            raise exc
+        errs[prefix + kind] += 1
+        return kind
+
+    def worker(k):
+        client = Client(port, label, mode, args.call_timeout, sources[k % len(sources)], style == "new")
+        errs = collections.Counter()
+        lat = []
+        base = first + k * (n + 1)
+        try:
+            ready = False
+            for attempt in range(HANDSHAKE_TRIES):
+                try:
+                    client.handshake()
+                    client.call(base)
+                    ready = True
+                    break
+                except BenchError as exc:
+                    counted(exc, errs, "handshake: ")
+                    time.sleep(0.05 * (attempt + 1))
+            start.wait(args.timeout)
+            t0 = perf()
+            if not ready:
+                errs["not run (no session)"] += n
+            else:
+                for i in range(base + 1, base + 1 + n):
+                    t = perf()
+                    try:
+                        client.call(i)
+                    except BenchError as exc:
+                        if counted(exc, errs) == "HTTP 404":  # the session ended: start another
+                            try:
+                                client.handshake()
+                            except BenchError as exc2:
+                                counted(exc2, errs, "handshake: ")
+                        continue
+                    lat.append(perf() - t)
+            results[k] = (t0, perf(), lat, errs, client.connects, client.slow_connects)
+            try:
+                done.wait(args.timeout + n * args.call_timeout)
+                client.end_session()
+            except threading.BrokenBarrierError:
+                pass
+        except threading.BrokenBarrierError:
+            pass  # another thread failed first; its error is the one reported
+        except BaseException as exc:  # noqa: B902 - any failure ends the level
+            fatal.append(exc if isinstance(exc, BenchError) else
+                         BenchError("%s: level client thread: %s: %s" % (label, type(exc).__name__, exc)))
+            start.abort()
+            done.abort()
+        finally:
+            client.close()
+
+    counters0, source = listen_counters()
+    threads = [threading.Thread(target=worker, args=(k,), name="bench-level-%d" % k, daemon=True)
+               for k in range(level)]
+    for t in threads:
+        t.start()
+    try:
+        start.wait(args.timeout + HANDSHAKE_TRIES * args.call_timeout)
+    except threading.BrokenBarrierError:
+        pass
+    deadline = perf() + args.timeout + n * args.call_timeout
+    for t in threads:
+        t.join(max(0.0, deadline - perf()))
+    counters1, _ = listen_counters()
+    if fatal:
+        raise fatal[0]
+    if any(t.is_alive() for t in threads) or any(r is None for r in results):
+        raise BenchError("%s: %d clients (%s) did not finish in time" % (label, level, style))
+    t_first = min(r[0] for r in results)
+    t_last = max(r[1] for r in results)
+    lat = [x for r in results for x in r[2]]
+    errs = collections.Counter()
+    for r in results:
+        errs.update(r[3])
+    out = {"calls_per_s": len(lat) / (t_last - t_first) if t_last > t_first else None, "lat": lat,
+           "errors": errs, "connects": sum(r[4] for r in results),
+           "slow_connects": sum(r[5] for r in results), "calls_per_client": n,
+           "overflows": None, "drops": None, "counter_source": source}
+    if counters0 is not None and counters1 is not None:
+        out["overflows"] = counters1["overflows"] - counters0["overflows"]
+        out["drops"] = counters1["drops"] - counters0["drops"]
+    return out
+
+
+class Level(object):
+    """One server at one connection level in one style: everything measured over the rounds."""
+
+    def __init__(self, style, level):
+        self.style = style
+        self.level = level
+        self.rate = []  # calls/s per round
+        self.p50 = []  # per round, us
+        self.p99 = []
+        self.lat = []  # every timed call of every round, s
+        self.errors = collections.Counter()
+        self.overflows = []  # per round
+        self.drops = []
+        self.connects = 0
+        self.slow_connects = 0
+        self.calls_per_client = None
+
+    def add(self, res):
+        if res["calls_per_s"] is not None:
+            self.rate.append(res["calls_per_s"])
+        pc = percentiles(res["lat"])
+        if pc:
+            self.p50.append(pc["p50"])
+            self.p99.append(pc["p99"])
+        self.lat.extend(res["lat"])
+        self.errors.update(res["errors"])
+        if res["overflows"] is not None:
+            self.overflows.append(res["overflows"])
+            self.drops.append(res["drops"])
+        self.connects += res["connects"]
+        self.slow_connects += res["slow_connects"]
+        self.calls_per_client = res["calls_per_client"]
+
+    def to_json(self):
+        pooled = percentiles(self.lat, with_max=True)
+        return {
+            "style": self.style, "clients": self.level, "calls_per_client": self.calls_per_client,
+            "calls_per_s": summary(self.rate, 0),
+            # medians over the rounds of each round's p50 and p99; max: the slowest call of all
+            "latency_us": None if not self.p99 else {
+                "p50": round(median(self.p50), 1), "p99": round(median(self.p99), 1),
+                "max": pooled["max"]},
+            "p99_us_per_round": self.p99,
+            "latency_us_all_calls": pooled,
+            "errors": sum(self.errors.values()), "error_kinds": dict(sorted(self.errors.items())),
+            "listen_overflows": None if not self.overflows else dict(summary(self.overflows, 0),
+                                                                      total=sum(self.overflows)),
+            "listen_drops": None if not self.drops else dict(summary(self.drops, 0), total=sum(self.drops)),
+            "connects": self.connects, "slow_connects": self.slow_connects, "timed_calls": len(self.lat),
+        }
+
+
 class Row(object):
     """One server in one mode: everything measured over the rounds."""
 
@@ -387,6 +683,7 @@ class Row(object):
         self.rss = []
         self.reconnects = 0
         self.error = None
+        self.levels = collections.OrderedDict()  # (style, clients) -> Level
 
     def to_json(self):
         return {
@@ -406,6 +703,7 @@ class Row(object):
             "stall_ms": sorted(round(x * 1000.0, 1) for x in self.seq_lat + self.conc_lat
                                if x * 1000.0 >= STALL_MS)[:40],
             "timed_calls": len(self.seq_lat) + len(self.conc_lat),
+            "connections": [lv.to_json() for lv in self.levels.values()],
         }
 
 
@@ -426,8 +724,9 @@ class Column(object):
         return argv
 
 
-def run_round(row, env, args, counter):
-    """One fresh server process: handshake, warm-up, sequential calls, concurrent calls."""
+def run_round(row, env, args, counter, round_no=0):
+    """One fresh server process: handshake, warm-up, sequential calls, concurrent calls,
+    then (``--level-mode``'s rows of mcplite and the SDK) the connection levels."""
     col = row.col
     sp = ServerProc(lambda port: col.argv(row.mode, port), col.env or env, "%s [%s]" % (col.label, row.mode),
                     args.timeout)
@@ -470,11 +769,31 @@ def run_round(row, env, args, counter):
             row.rss.append(rss)
         if sp.proc.poll() is not None:
             raise sp.fail("exited during the calls")
+        if row.mode == args.level_mode and col.kind in LEVEL_KINDS:
+            # the connection levels, on the same (warm) server; the styles' order alternates
+            # from round to round, so neither always runs on the server the other has used
+            styles = args.styles if round_no % 2 == 0 else args.styles[::-1]
+            for level in args.levels:
+                for style in styles:
+                    try:
+                        res = run_level(sp.port, sp.label, row.mode, args, level, style,
+                                        counter + 10 ** 7, args.sources)
+                    except BenchError as exc:
+                        if sp.proc.poll() is not None:
+                            raise sp.fail(str(exc).split(": ", 1)[-1])
+                        raise
+                    row.levels.setdefault((style, level), Level(style, level)).add(res)
+            if sp.proc.poll() is not None:
+                raise sp.fail("exited during the connection levels")
     finally:
         sp.kill()
 
 
 # --------------------------------------------------------------------------- numbers
+
+def ms(us):
+    return None if us is None else us / 1000.0
+
 
 def stalls(lat):
     return sum(1 for x in lat if x * 1000.0 >= STALL_MS)
@@ -538,15 +857,62 @@ def print_report(rep):
         p("  the client's own CPU per sequential call: %.0f-%.0f us (the same code for every server)"
           % (min(cli), max(cli)))
     p("")
-    print_ratios(p, "Ratios (calls/s)", rep["ratios"])
+    print_levels(p, rep)
+    print_ratios(p, "Ratios (calls/s; p99: mcplite's over the SDK's, below 1.00x is better)", rep["ratios"])
     if "baseline" in rep:
         print_before_after(p, rep["baseline"])
     p("Targets")
     for t in rep["targets"]:
         status = "n/a " if t["met"] is None else ("PASS" if t["met"] else "MISS")
-        p("  %s  %s: %s (goal %s %s)" % (status, t["name"], fmt(t["value"], "%.2fx"), t["op"],
-                                        "%.2fx" % t["bound"]))
+        unit = t.get("unit")
+        spec = "%.2fx" if unit is None else "%g " + unit
+        p("  %s  %s: %s (goal %s %s)" % (status, t["name"], fmt(t["value"], spec), t["op"], spec % t["bound"]))
+    load = rep.get("load_average") or {}
+    if load.get("start"):
+        p("")
+        p("Load average (1/5/15 min; %s CPUs): at the start %s; after each round %s"
+          % (rep["machine"]["cpus"], "/".join("%.2f" % x for x in load["start"]),
+             ", ".join("/".join("%.2f" % x for x in la) for la in load["rounds"] if la) or "-"))
     print_errors(p, rep["errors"])
+
+
+def print_levels(p, rep):
+    """The "Connection levels" section: a line per level, style and server."""
+    cfg = rep["config"]
+    lines = []
+    for r in rep["rows"]:
+        for lv in r.get("connections") or ():
+            lines.append((cfg["levels"].index(lv["clients"]), cfg["level_styles"].index(lv["style"]), r, lv))
+    if not lines:
+        return
+    lines.sort(key=lambda x: (x[0], x[1]))
+    p("Connection levels (%s mode; N clients at once, each %s%s, %d timed calls per level and"
+      " round shared among them; keepalive = one connection per client, new = a new connection per call,"
+      " closed by the client)" % (cfg["level_mode"], "stateless (2026-07-28)" if cfg["level_mode"] == "modern"
+                                  else "with its own session (2025-11-25)", ", from its own 127.1.x.y address"
+                                  if cfg.get("level_client_addresses") == "distinct" else "", cfg["level_calls"]))
+    p("calls/s, p50 and p99: medians over the rounds of each round's figure; max: the slowest call of all rounds;"
+      " errors: calls refused or dropped (not timed), all rounds; ovf/round: the kernel's ListenOverflows (and"
+      " ListenDrops) during a level, median per round, from %s (the whole machine's counters); slow conn: connects"
+      " that took >= %.1f s (a dropped SYN, resent), all rounds" % (cfg.get("listen_counter_source") or "nowhere",
+                                                                  SYN_RETRY_S))
+    rows = []
+    for _, _, r, lv in lines:
+        lat = lv["latency_us"] or {}
+        ovf, drops = lv["listen_overflows"], lv["listen_drops"]
+        rows.append(["%d" % lv["clients"], lv["style"], r["label"] + (" FAILED" if r["error"] else ""),
+                     fmt((lv["calls_per_s"] or {}).get("median"), "%.0f"),
+                     fmt(ms(lat.get("p50")), "%.2f"), fmt(ms(lat.get("p99")), "%.2f"), fmt(ms(lat.get("max")), "%.1f"),
+                     "%d" % lv["errors"],
+                     "-" if ovf is None else "%d (%d)" % (ovf["median"], drops["median"]),
+                     "%d" % lv["slow_connects"]])
+    p(render_table(["clients", "conn", "server", "calls/s", "p50 ms", "p99 ms", "max ms", "errors",
+                    "ovf/round (drops)", "slow conn"], rows, left=3))
+    for _, _, r, lv in lines:
+        if lv["error_kinds"]:
+            p("  %s, %d clients %s: %s" % (r["label"], lv["clients"], lv["style"],
+                                          ", ".join("%s x%d" % kv for kv in lv["error_kinds"].items())))
+    p("")
 
 
 # --------------------------------------------------------------------------- main
@@ -563,6 +929,26 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, help="untimed calls before the sequential calls")
     ap.add_argument("--threads", type=int, help="concurrent client threads (default 8)")
     ap.add_argument("--thread-calls", type=int, help="calls per thread in the concurrent phase")
+    ap.add_argument("--concurrency", metavar="LEVELS", default=None,
+                    help="comma-separated connection levels: so many clients at once, each with its own"
+                         " session (mcplite and the SDK, in --level-mode); 'none' for none"
+                         " (default %s; with --quick %s). Above 256 keep-alive clients mcplite's"
+                         " max_connections answers 503 (counted as errors)" % (LEVELS["full"], LEVELS["quick"]))
+    ap.add_argument("--conn-style", metavar="STYLES", default=None,
+                    help="how each level's clients connect: keepalive (one connection per client, as"
+                         " SDK clients with a connection pool) and/or new (a new connection per request,"
+                         " as short-lived clients; the listen backlog matters there); default %s"
+                         " (with --quick %s)" % (STYLES["full"], STYLES["quick"]))
+    ap.add_argument("--level-calls", type=int,
+                    help="timed calls per level and round, shared among its clients (at least %d each);"
+                         " default %d (with --quick %d)" % (LEVEL_MIN_CALLS, FULL["level_calls"],
+                                                            QUICK["level_calls"]))
+    ap.add_argument("--level-mode", choices=MODES, default="json",
+                    help="the answer form of the connection levels (default json)")
+    ap.add_argument("--client-addrs", choices=("distinct", "one"), default="distinct",
+                    help="the levels' clients connect from distinct loopback addresses (127.1.0.2, ...:"
+                         " distinct clients to a server's per-address session bound; the default where the"
+                         " system allows it) or all from 127.0.0.1")
     ap.add_argument("--timeout", type=float, default=60.0,
                     help="seconds allowed for a server to start and answer (default 60)")
     ap.add_argument("--call-timeout", type=float, default=10.0,
@@ -578,6 +964,21 @@ def parse_args(argv):
     apply_counts(ap, args, QUICK if args.quick else FULL, 10 ** 6)
     if args.threads > 256:
         ap.error("--threads must be at most 256 (the servers' connection limit)")
+    which = "quick" if args.quick else "full"
+    text = LEVELS[which] if args.concurrency is None else args.concurrency
+    try:
+        levels = [] if text.strip().lower() == "none" else [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        levels = None
+    if levels is None or any(x < 1 or x > MAX_LEVEL for x in levels) or len(set(levels)) != len(levels):
+        ap.error("--concurrency takes distinct numbers of clients from 1 to %d (or none), got %r"
+                 % (MAX_LEVEL, text))
+    args.levels = levels
+    text = STYLES[which] if args.conn_style is None else args.conn_style
+    styles = [x.strip() for x in text.split(",") if x.strip()]
+    if not styles or any(x not in STYLE_NAMES for x in styles) or len(set(styles)) != len(styles):
+        ap.error("--conn-style takes keepalive and/or new, got %r" % text)
+    args.styles = styles
     return args
 
 
@@ -594,6 +995,16 @@ def run(args):
          "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
         modes=args.mode_list)
     rep.update(rows=[], ratios=[], targets=[], errors=errors)
+    distinct = args.client_addrs == "distinct" and bool(args.levels)
+    if distinct and not distinct_sources_work():
+        log("cannot connect from 127.1.0.2 here: every level client connects from 127.0.0.1")
+        distinct = False
+    args.sources = client_sources(max(args.levels or [1]), distinct)
+    _, counter_source = listen_counters()
+    rep["config"].update(levels=args.levels, level_styles=args.styles, level_mode=args.level_mode,
+                         level_client_addresses="distinct" if distinct else "one",
+                         listen_counter_source=counter_source)
+    rep["load_average"] = {"start": load_average(), "rounds": []}  # each: 1, 5, 15 minutes
 
     current, sdk, sdk_py, want_mcplite, also_sdk_python, interps = discover_interpreters(
         args, env, rep, errors, "from mcplite import Context, Server",
@@ -644,11 +1055,12 @@ def run(args):
             if row.error is not None:
                 continue
             try:
-                run_round(row, env, args, counter)
+                run_round(row, env, args, counter, r)
             except BenchError as exc:
                 row.error = str(exc)
                 errors.append(row.error)
         counter += per_round
+        rep["load_average"]["rounds"].append(load_average())
 
     by_key = {}
     for row in rows:
@@ -716,6 +1128,51 @@ def run(args):
                              lower_is_better=True)
                 before_after(rep["baseline"], "%s RSS MiB" % where, cur["rss_after_mib"], base["rss_after_mib"],
                              lower_is_better=True)
+                base_levels = dict(((lv["style"], lv["clients"]), lv) for lv in base["connections"])
+                for lv in cur["connections"]:
+                    blv = base_levels.get((lv["style"], lv["clients"]))
+                    if blv is None:
+                        continue
+                    what = "%s %d clients %s" % (where, lv["clients"], lv["style"])
+                    before_after(rep["baseline"], "%s calls/s" % what, lv["calls_per_s"], blv["calls_per_s"], nd=0)
+                    for q in ("p50", "p99"):
+                        before_after(rep["baseline"], "%s %s ms" % (what, q),
+                                     ms((lv["latency_us"] or {}).get(q)), ms((blv["latency_us"] or {}).get(q)),
+                                     nd=2, lower_is_better=True)
+                    before_after(rep["baseline"], "%s errors" % what, lv["errors"], blv["errors"], nd=0,
+                                 lower_is_better=True)
+
+    # the connection levels: mcplite (each interpreter) against the SDK, the same level and style
+    def level_of(key, style, level):
+        row = by_key.get(key)
+        if row is None or row.error is not None:
+            return None
+        lv = row.levels.get((style, level))
+        return lv if lv is not None and lv.p99 else None
+
+    level_targets = []  # after the other targets, which tooling may read in their order
+    sdk_levels = "sdk" in args.kinds and not args.no_sdk and args.level_mode in KIND_MODES["sdk"]
+    if want_mcplite and "mcplite" in args.kinds and sdk_levels:
+        for suffix, tag, info in interps:
+            mlabel = "mcplite (%s)" % short_python(info)
+            for level in args.levels:
+                for style in args.styles:
+                    a = level_of("mcplite%s/%s" % (suffix, args.level_mode), style, level)
+                    b = level_of("sdk/%s" % args.level_mode, style, level)
+                    where = "%s / SDK (%s)  %s %d clients %s" % (
+                        mlabel, short_python(sdk_py) if sdk_py else "-", args.level_mode, level, style)
+                    add_ratio(where + " calls/s", a and median(a.rate), b and median(b.rate))
+                    p99 = add_ratio(where + " p99", a and median(a.p99), b and median(b.p99))
+                    if level >= 64:
+                        level_targets.append({
+                            "name": "%s %d clients %s: p99 / SDK's p99" % (mlabel, level, style),
+                            "value": None if p99 is None else round(p99, 3), "op": "<=",
+                            "bound": TARGET_P99_VS_SDK, "met": target_met(p99, "<=", TARGET_P99_VS_SDK)})
+                        errs = None if a is None else sum(a.errors.values())
+                        level_targets.append({
+                            "name": "%s %d clients %s: calls refused or dropped" % (mlabel, level, style),
+                            "value": errs, "op": "<=", "bound": 0, "unit": "calls",
+                            "met": target_met(errs, "<=", 0)})
 
     if want_mcplite and "mcplite" in args.kinds:
         for suffix, tag, info in interps:
@@ -731,6 +1188,8 @@ def run(args):
                 target("%s %s %d-thread calls/s / its sequential" % (mlabel, mode, args.threads),
                        ratio(rate("%s/%s" % (mk, mode), "conc"), rate("%s/%s" % (mk, mode), "seq")),
                        TARGET_CONC_VS_SEQ)
+    rep["targets"].extend(level_targets)
+    rep["load_average"]["end"] = load_average()
     return finish_report(rep, errors, args.json, lambda: print_report(rep))
 
 

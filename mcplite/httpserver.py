@@ -55,6 +55,14 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         _front_log.debug("%s " + format, self.address_string(), *args)
 
     def _serve(self) -> None:
+        try:
+            self._serve_one()
+        finally:
+            # Waiting for the next request on this connection: evictable again, and on the
+            # clock (the whole of the next request must arrive within read_timeout).
+            self.server.connection_waiting(self.connection)
+
+    def _serve_one(self) -> None:
         app = self.server.app  # type: McpHttpApp
         headers = {}  # type: Dict[str, str]
         for name, value in self.headers.items():
@@ -86,6 +94,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             if len(body) < length:  # the client stopped half way
                 self.close_connection = True
                 return
+        # The request has arrived whole: from here until it is answered the connection is
+        # busy, never evicted for a newcomer.
+        self.server.connection_busy(self.connection)
         tracer = self.server.tracer
         if tracer is not None:
             tracer.http_request(self.command, self.path, self.headers.items(), body)
@@ -197,6 +208,19 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             return True
 
 
+# How long a newcomer waits for the slot of the connection it displaced (its thread sees the
+# shutdown at once; this only bounds a thread that is slow to be scheduled).
+_DISPLACE_WAIT = 0.5
+
+
+def _shut(sock: socket.socket) -> None:
+    """End a connection from outside its thread: its blocked read returns at once."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 class _McpHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -218,14 +242,23 @@ class _McpHttpServer(ThreadingHTTPServer):
         self.stopping = False
         self._slots = threading.BoundedSemaphore(max_connections)
         self._open = set()  # type: Set[socket.socket]
+        # Connections with no request in progress (between requests, or one still arriving),
+        # by when they began waiting: the ones a newcomer may displace, oldest first, and the
+        # ones the sweep ends when a request takes longer than read_timeout to arrive whole.
+        self._waiting = {}  # type: Dict[socket.socket, float]
+        self._next_sweep = 0.0
         self._open_lock = threading.Lock()
         self._streaming = 0
         self._streams_done = threading.Condition(self._open_lock)
         super().__init__(address, _McpRequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        # A bound on connections (and so on threads): one past it is told so and closed.
-        if not self._slots.acquire(blocking=False):
+        # A bound on connections (and so on threads). At it, a newcomer takes the place of
+        # the connection that has waited longest for its next request (as a client must
+        # expect of an idle keep-alive connection, it is closed): otherwise whoever opened
+        # max_connections idle connections first - or trickled requests a byte at a time -
+        # would shut everyone else out. Only when every connection is busy is it refused.
+        if not self._slots.acquire(blocking=False) and not self._displace_a_waiting_connection():
             try:
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
                                 b"Connection: close\r\n\r\n")
@@ -235,6 +268,7 @@ class _McpHttpServer(ThreadingHTTPServer):
             return
         with self._open_lock:
             self._open.add(request)
+            self._waiting[request] = time.monotonic()
         try:
             super().process_request(request, client_address)
         except BaseException:
@@ -249,9 +283,46 @@ class _McpHttpServer(ThreadingHTTPServer):
 
     def _release(self, request: Any) -> None:
         with self._open_lock:
+            self._waiting.pop(request, None)
             if request in self._open:
                 self._open.discard(request)
                 self._slots.release()
+
+    def connection_busy(self, request: Any) -> None:
+        with self._open_lock:
+            self._waiting.pop(request, None)
+
+    def connection_waiting(self, request: Any) -> None:
+        with self._open_lock:
+            if request in self._open:
+                self._waiting[request] = time.monotonic()
+
+    def _displace_a_waiting_connection(self) -> bool:
+        """End the connection that has waited longest for a request, and take its slot
+        (its thread gives it back within moments: its read sees the shutdown)."""
+        with self._open_lock:
+            if not self._waiting:
+                return False
+            victim = min(self._waiting, key=self._waiting.__getitem__)
+            del self._waiting[victim]
+        _front_log.info("all connections taken: closing the one idle longest for a new one")
+        _shut(victim)
+        return self._slots.acquire(timeout=_DISPLACE_WAIT)
+
+    def service_actions(self) -> None:
+        # Called by serve_forever between polls. read_timeout bounds each read, so a client
+        # sending a byte every few seconds would never time out: the whole request (line,
+        # headers, body) must arrive within read_timeout of the wait's start.
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 0.5
+        with self._open_lock:
+            late = [sock for sock, since in self._waiting.items() if now - since > self.read_timeout]
+            for sock in late:
+                del self._waiting[sock]
+        for sock in late:
+            _shut(sock)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -278,10 +349,7 @@ class _McpHttpServer(ThreadingHTTPServer):
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut(sock)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._open_lock:

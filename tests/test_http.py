@@ -2,6 +2,7 @@
 
 import json
 import re
+import select
 import socket
 import threading
 import time
@@ -396,14 +397,57 @@ def test_a_half_sent_request_does_not_hold_the_server():
         c.close()
 
 
-def test_connections_are_bounded():
+def test_connections_are_bounded_and_an_idle_one_gives_way():
     app = serving_app()
     with app.run_in_thread("http", port=0, max_connections=1) as handle:
-        hold = socket.create_connection(("127.0.0.1", handle.port))
+        # The only slot held by a connection with no request in progress: a newcomer takes
+        # its place (the idle one is closed), rather than everyone being shut out.
+        idle = socket.create_connection(("127.0.0.1", handle.port), timeout=5)
         time.sleep(0.1)
-        answer = raw_exchange(handle.port, b"GET /mcp HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert answer.startswith(b"HTTP/1.1 503"), answer
-        hold.close()
+        answer = raw_exchange(handle.port, b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 406"), answer
+        assert idle.recv(1) == b""  # closed by the server
+        idle.close()
+        # The slot held by a request in progress: that one is never displaced; 503 at once.
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "wait_for_cancel", "arguments": {},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                      "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+        busy = socket.create_connection(("127.0.0.1", handle.port), timeout=5)
+        try:
+            busy.sendall(("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                          "Accept: %s\r\nMCP-Protocol-Version: %s\r\nMcp-Method: tools/call\r\n"
+                          "Mcp-Name: wait_for_cancel\r\nContent-Length: %d\r\n\r\n"
+                          % (handle.port, ACCEPT_BOTH, MODERN, len(body))).encode() + body)
+            time.sleep(0.3)
+            refused = raw_exchange(handle.port, b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert refused.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in refused, refused
+        finally:
+            busy.close()
+
+
+def test_a_request_trickled_in_is_cut_off_after_read_timeout():
+    # Each read is within read_timeout, but the request as a whole is not: a slowloris
+    # client holds its connection no longer than an idle one.
+    app = serving_app()
+    with app.run_in_thread("http", port=0, read_timeout=1.0) as handle:
+        sock = socket.create_connection(("127.0.0.1", handle.port), timeout=5)
+        try:
+            started = time.monotonic()
+            closed_after = None
+            for byte in b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40:
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    closed_after = time.monotonic() - started
+                    break
+                time.sleep(0.25)
+                if select.select([sock], [], [], 0)[0] and sock.recv(1) == b"":
+                    closed_after = time.monotonic() - started
+                    break
+            assert closed_after is not None and closed_after < 3.0, closed_after
+        finally:
+            sock.close()
 
 
 def listen_backlog(port):
