@@ -213,7 +213,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
 _DISPLACE_WAIT = 0.5
 
 
-def _shut(sock: socket.socket) -> None:
+def _end_connection(sock: socket.socket) -> None:
     """End a connection from outside its thread: its blocked read returns at once."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
@@ -306,7 +306,7 @@ class _McpHttpServer(ThreadingHTTPServer):
             victim = min(self._waiting, key=self._waiting.__getitem__)
             del self._waiting[victim]
         _front_log.info("all connections taken: closing the one idle longest for a new one")
-        _shut(victim)
+        _end_connection(victim)
         return self._slots.acquire(timeout=_DISPLACE_WAIT)
 
     def service_actions(self) -> None:
@@ -322,7 +322,7 @@ class _McpHttpServer(ThreadingHTTPServer):
             for sock in late:
                 del self._waiting[sock]
         for sock in late:
-            _shut(sock)
+            _end_connection(sock)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -349,7 +349,7 @@ class _McpHttpServer(ThreadingHTTPServer):
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:
-            _shut(sock)
+            _end_connection(sock)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._open_lock:
