@@ -117,11 +117,33 @@ class Tool(Handler):
         self.wrap_output = wrap_output
         self.icons = icons
         self.meta = meta
-        self.check_input = compile_schema(self.input_schema)
+        # The validators are compiled on the tool's first call (check_input, check_output):
+        # compiled at registration, 10,000 tools held ~100 MiB of closures, most of them for
+        # tools a client may never call. add_tool compiles a schema the caller wrote at once,
+        # so a mistake in it is still reported at registration.
+        self._input_check = None  # type: Optional[Callable[[Any], Optional[str]]]
+        self._output_check = None  # type: Optional[Callable[[Any], Optional[str]]]
         # Checked over 2026-07-28 HTTP against the Mcp-Param-* headers of each call.
         self.header_params = header_parameters(self.input_schema)
-        self.check_output = compile_schema(output_schema) if output_schema is not None else None
         self._coercer = None  # type: Optional[Callable[[Any], Any]]
+
+    # (Two threads may compile the same schema at once on a first call: both results are
+    # the same validator, and either may stay.)
+    @property
+    def check_input(self) -> Callable[[Any], Optional[str]]:
+        check = self._input_check
+        if check is None:
+            check = self._input_check = compile_schema(self.input_schema)
+        return check
+
+    @property
+    def check_output(self) -> Optional[Callable[[Any], Optional[str]]]:
+        if self.output_schema is None:
+            return None
+        check = self._output_check
+        if check is None:
+            check = self._output_check = compile_schema(self.output_schema)
+        return check
 
     def coerce(self, arguments: Dict[str, Any]) -> Dict[str, Any]:
         """``arguments`` with the lossless string conversions of ``Server(coerce_arguments=True)``
@@ -369,6 +391,7 @@ class Registry:
             # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
             raise ValueError("invalid tool name %r: use 1-128 characters from A-Z a-z 0-9 _ - ." % (tool_name,))
         shape = describe_function(fn, "tool", (Context,))
+        given_output_schema = output_schema is not None
         wrap = False
         if output_schema is None and structured_output is not False:
             try:
@@ -391,6 +414,10 @@ class Registry:
         tool = Tool(fn, shape, name=tool_name, title=title, description=description, annotations=annotations,
                     output_schema=output_schema, wrap_output=wrap, icons=icons, meta=meta, input_schema=input_schema,
                     task=task, task_start=task_start)
+        if input_schema is not None:
+            tool.check_input  # a schema the caller wrote: its mistakes reported now, not at a call
+        if given_output_schema:
+            tool.check_output
         with self.lock:
             if tool_name in self.tools:
                 raise ValueError("a tool named %r is already registered" % tool_name)

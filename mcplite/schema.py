@@ -1230,7 +1230,28 @@ _EXACT = {
 }  # type: Dict[str, Tuple[type, ...]]
 
 
+# One type check per distinct "type" value, shared by every schema that has it: most
+# properties of most tools are "string", "integer" or "number", and a closure each was a
+# third of the memory a registered tool's validators took.
+_TYPE_CHECKS = {}  # type: Dict[Any, Validator]
+
+
 def _type_check(types: Any) -> Validator:
+    key = types if isinstance(types, str) else tuple(types) if isinstance(types, list) else None
+    if key is not None:
+        try:
+            shared = _TYPE_CHECKS.get(key)
+        except TypeError:  # (an unhashable entry in a malformed list: checked, not shared)
+            key = shared = None
+        if shared is not None:
+            return shared
+    check = _new_type_check(types)
+    if key is not None and len(_TYPE_CHECKS) < 256:  # (bounded: the type names are few)
+        _TYPE_CHECKS[key] = check
+    return check
+
+
+def _new_type_check(types: Any) -> Validator:
     names = [types] if isinstance(types, str) else list(types)
     shown = " or ".join(str(n) for n in names)
     # Values decoded from JSON have exactly these classes, so a set lookup settles nearly

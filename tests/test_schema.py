@@ -440,3 +440,26 @@ def test_a_forward_reference_on_3_14_is_the_same_error(tmp_path, monkeypatch):
     with pytest.raises(expected) as info:
         import_source(tmp_path, monkeypatch, "forward_plain", FORWARD_MODULE)
     assert "name 'Point' is not defined" in str(info.value)
+
+
+def test_validators_are_compiled_on_first_call_but_a_written_schema_is_checked_at_once():
+    app = Server("x")
+
+    @app.tool()
+    def add(a: int, b: int) -> int:
+        return a + b
+    tool = app.registry.tools["add"]
+    # Nothing compiled at registration: a server with thousands of tools pays for those called.
+    assert tool._input_check is None and tool._output_check is None
+    assert tool.check_input({"a": 1, "b": "2"}) == "'b': expected integer, got string \"2\""
+    assert tool.check_input is tool.check_input  # compiled once
+    assert tool.check_output({"result": 3}) is None and tool._output_check is not None
+    # A schema the caller wrote is compiled at registration: its mistake is an error now.
+    with pytest.raises(Exception):
+        app.add_tool(lambda x: x, name="bad", input_schema={"type": "object", "properties": {"x": 5}})
+    assert "bad" not in app.registry.tools
+    # Type checks are shared between schemas, so many tools do not mean many closures.
+    from mcplite.schema import _type_check
+    assert _type_check("integer") is _type_check("integer")
+    assert _type_check(["string", "null"]) is _type_check(["string", "null"])
+    assert _type_check(["string", "null"])(3, "") == "the value: expected string or null, got integer 3"
