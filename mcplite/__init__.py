@@ -41,7 +41,7 @@ __all__ = [
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
-    "__version__",
+    "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -52,6 +52,9 @@ _LAZY_CLIENT = ("Client",)
 _LAZY_OAUTH = ("OAuth", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
 _LAZY_TRACING = ("Tracer",)
 _LAZY_ES256 = ("ES256Key",)
+# The host (many servers, the model APIs' formats, approval, pins): loaded when asked for.
+_LAZY_HOST = ("Host", "ApprovalRequest", "ServerFailure", "PinChange")
+_LAZY_HOSTCONFIG = ("ConfigWarning",)
 
 
 def __getattr__(name: str) -> Any:
@@ -70,4 +73,10 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_ES256:
         from . import es256
         return getattr(es256, name)
+    if name in _LAZY_HOST:
+        from . import host
+        return getattr(host, name)
+    if name in _LAZY_HOSTCONFIG:
+        from . import hostconfig
+        return getattr(hostconfig, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -18,7 +18,10 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
 A TARGET is an http(s):// URL, a server file ``path/to/server.py`` or
 ``path/to/server.py:app`` (run with ``serve`` in a child process, over stdio), or any
 other stdio command as one argument (``"python3 server.py --db notes.db"``, split as a
-shell would, but not run through one).
+shell would, but not run through one), or a host configuration file (``mcp.json``, in the
+``mcpServers`` form of desktop hosts or VS Code's ``servers``) with ``--server NAME`` to pick
+one of its servers (not needed when it has one); ``ls mcp.json`` lists every server's tools
+under the host's names (``--tokens``: with the catalog's size).
 
 Signing in, for HTTP targets (every command that connects: ls, call, read, prompt, raw,
 shell, check): ``--oauth`` (authorization code with PKCE: the URL to open is printed on
@@ -106,6 +109,7 @@ def cli_main(argv: Optional[Sequence[str]] = None) -> int:
         except (AttributeError, ValueError):
             pass
     try:
+        cli_config_target(args)
         return args.run(args)
     except CliFailure as failure:
         cli_error(args.command, failure.message)
@@ -183,6 +187,8 @@ def _common_options(parser: Any, suppress: bool) -> None:
                        help="ask for exactly this protocol version")
     group.add_argument("-H", "--header", dest="headers", action="append", metavar="'NAME: VALUE'",
                        default=default([]), help="an HTTP header for every request (repeatable)")
+    group.add_argument("--server", dest="config_server", metavar="NAME", default=default(None),
+                       help="with a configuration file (mcp.json) as TARGET: the server of it to talk to")
     group.add_argument("--server-stderr", dest="server_stderr", action="store_true", default=default(False),
                        help="pass a stdio server's stderr through (default: shown only when it fails)")
     auth = parser.add_argument_group("signing in (HTTP targets)")
@@ -309,15 +315,22 @@ class CliTarget:
         self.argv = argv or []
         self.file = file
         self.attr = attr
+        # A server of a host configuration file (``--server``) brings these along.
+        self.env = None  # type: Optional[Dict[str, str]]
+        self.cwd = None  # type: Optional[str]
+        self.headers = None  # type: Optional[Dict[str, str]]
 
     def __repr__(self) -> str:
         return "CliTarget(%s, %r)" % (self.kind, self.url or self.argv)
 
 
-def cli_resolve_target(text: str) -> CliTarget:
-    """Read a TARGET argument; raises ``CliFailure`` (usage) for one that names nothing."""
+def cli_resolve_target(text: Any) -> CliTarget:
+    """Read a TARGET argument; raises ``CliFailure`` (usage) for one that names nothing.
+    (One already read, a server of a configuration file, is returned as it is.)"""
     import shlex
 
+    if isinstance(text, CliTarget):
+        return text
     stripped = text.strip()
     if not stripped:
         raise CliFailure(CLI_EXIT_USAGE, "the target is empty: give a URL, a server file or a command")
@@ -344,6 +357,60 @@ def cli_resolve_target(text: str) -> CliTarget:
         return CliTarget("stdio", text, argv=cli_self_command() + ["serve", argv[0]], file=path,
                          attr=match.group("attr"))
     return CliTarget("stdio", text, argv=argv)
+
+
+def cli_is_config(text: Any) -> bool:
+    """Whether a TARGET names a host configuration file (``mcp.json``: a ``.json`` file)."""
+    return isinstance(text, str) and text.strip().lower().endswith(".json") and os.path.isfile(text.strip())
+
+
+def cli_config_target(args: Any) -> None:
+    """A TARGET that is a host configuration file (``mcpServers`` or VS Code's ``servers``):
+    ``--server NAME`` picks one of its servers, which becomes the target (its ``env``,
+    ``cwd`` and ``headers`` too); without it, a file of one server means that one, and
+    ``ls`` lists every server (under the host's names). Its warnings go to stderr."""
+    target = getattr(args, "target", None)
+    wanted = getattr(args, "config_server", None)
+    if not cli_is_config(target):
+        if wanted is not None:
+            raise CliFailure(CLI_EXIT_USAGE, "--server NAME picks a server of a configuration file (mcp.json); "
+                                             "%r is not one" % (target,))
+        return
+    import warnings
+    from .hostconfig import load_config
+
+    path = str(target).strip()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            config = load_config(path)
+        except ValueError as exc:
+            raise CliFailure(CLI_EXIT_USAGE, str(exc))
+    for warning in caught:
+        sys.stderr.write("%s %s: warning: %s\n" % (cli_prog(), args.command, warning.message))
+    names = [server.name for server in config.servers]
+    if wanted is None and args.command == "ls":
+        args.host_config = config
+        return
+    if wanted is None:
+        if len(names) != 1:
+            raise CliFailure(CLI_EXIT_USAGE, "%s has %d servers: choose one with --server NAME (%s)" % (
+                path, len(names), ", ".join(names) or "none is enabled"))
+        wanted = names[0]
+    chosen = [server for server in config.servers if server.name == wanted]
+    if not chosen:
+        why = "it is disabled" if wanted in config.disabled else "the servers: %s" % (", ".join(names) or "none")
+        raise CliFailure(CLI_EXIT_USAGE, "%s has no server %r (%s)" % (path, wanted, why))
+    server = chosen[0]
+    if server.problem is not None:
+        raise CliFailure(CLI_EXIT_USAGE, "%s, server %r: %s" % (path, wanted, server.problem))
+    if server.transport == "http":
+        resolved = CliTarget("http", "%s --server %s" % (path, wanted), url=server.url)
+        resolved.headers = server.headers
+    else:
+        resolved = CliTarget("stdio", "%s --server %s" % (path, wanted), argv=server.argv)
+        resolved.env, resolved.cwd = server.env, server.cwd
+    args.target = resolved
 
 
 def cli_self_command() -> List[str]:
@@ -528,13 +595,15 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
         options.setdefault("trace", tracer)
     try:
         if target.kind == "http":
-            headers = cli_headers(args)
+            headers = dict(target.headers or {})  # (a configuration file's, then the command line's)
+            headers.update(cli_headers(args))
             headers.update(auth_headers)
             client = _cli_http_client(target, headers, auth, options)
         else:
             if getattr(args, "headers", None):
                 raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
-            client = Client.stdio(target.argv, capture_stderr=not args.server_stderr, **options)
+            client = Client.stdio(target.argv, target.env, target.cwd, capture_stderr=not args.server_stderr,
+                                  **options)
     except ValueError as exc:  # a bad URL, an unknown protocol version
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
     except ConnectionClosed as exc:

@@ -17,8 +17,8 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .cli import (
-    CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_TOOL_ERROR, CLI_EXIT_USAGE, CliFailure, cli_connect, cli_error,
-    cli_error_text, cli_resolve_target, cli_status_of,
+    CLI_EXIT_CONNECTION, CLI_EXIT_OK, CLI_EXIT_PROTOCOL, CLI_EXIT_TOOL_ERROR, CLI_EXIT_USAGE, CliFailure, cli_connect,
+    cli_error, cli_error_text, cli_resolve_target, cli_status_of,
 )
 from .errors import CALL_ERRORS, MCPError
 
@@ -39,6 +39,11 @@ def add_client_commands(commands: Any, common: Any) -> None:
                                          "parameters (name?: optional, = default), resources, templates, "
                                          "prompts. --json prints the lists as the server sent them.")
     ls.add_argument("target", metavar="TARGET")
+    ls.add_argument("--tokens", action="store_true",
+                    help="with a configuration file: the size of each tool's definition and of each server's "
+                         "(characters of JSON, tokens estimated as characters / 4)")
+    ls.add_argument("--provider", choices=("openai", "openai-responses", "anthropic", "gemini"), default=None,
+                    help="with --tokens: measure the tools in this model API's format (default: MCP's)")
     ls.set_defaults(run=_cc_ls)
 
     call = commands.add_parser("call", parents=[common], help="call a tool: call TARGET TOOL key=value ...",
@@ -147,6 +152,8 @@ def cc_print_json(value: Any) -> None:
 # --- ls -------------------------------------------------------------------------------------------
 
 def _cc_ls(args: Any) -> int:
+    if getattr(args, "host_config", None) is not None:
+        return _cc_ls_host(args)
     with cc_open(args) as client:
         listing = cc_listing(client)
     if args.json:
@@ -154,6 +161,60 @@ def _cc_ls(args: Any) -> int:
         return CLI_EXIT_OK
     sys.stdout.write(cc_format_listing(listing, client))
     return CLI_EXIT_OK
+
+
+def _cc_ls_host(args: Any) -> int:
+    """``ls mcp.json``: every server of a configuration started at once (as a ``Host``
+    does), their tools under the host's names; the servers that failed on stderr (and exit
+    status 3)."""
+    from .host import CHARS_PER_TOKEN, Host
+
+    import logging
+    logging.getLogger("mcplite").addHandler(logging.NullHandler())  # (failures are reported below)
+    with Host(args.host_config, timeout=args.timeout, start_timeout=args.timeout) as host:
+        size = host.catalog_size(args.provider)
+        by_server = {}  # type: Dict[str, List[Dict[str, Any]]]
+        for tool in host.tools():
+            by_server.setdefault(host.resolve(tool["name"])[0], []).append(tool)
+        servers = host.servers
+        failures = list(host.failures)
+        disabled = list(host.disabled)
+    if args.json:
+        document = {"servers": {name: {"tools": by_server.get(name, [])} for name in servers},
+                    "failures": [{"name": f.name, "reason": f.reason, "stderr": f.stderr} for f in failures],
+                    "disabled": disabled}  # type: Dict[str, Any]
+        if args.tokens:
+            document["size"] = size
+        cc_print_json(document)
+    else:
+        out = []  # type: List[str]
+        for name in servers:
+            tools = by_server.get(name, [])
+            head = "%s: tools (%d)" % (name, len(tools))
+            if args.tokens:
+                head += "  %s" % _cc_size(size["servers"].get(name, {"chars": 0, "tokens": 0}))
+            out.append(head)
+            for tool in tools:
+                line = "  " + cc_tool_signature(tool)
+                if args.tokens:
+                    line += "  [%s]" % _cc_size(size["servers"][name]["tools"][tool["name"]])
+                out.append(line)
+        for name in disabled:
+            out.append("%s: disabled" % name)
+        if args.tokens:
+            out.append("total: %s; in search mode (find_tools, call_tool): %s" % (
+                _cc_size(size), _cc_size({"chars": size["search_chars"], "tokens": size["search_tokens"]})))
+            out.append("(tokens estimated as characters / %d; %s)" % (
+                CHARS_PER_TOKEN, "as " + args.provider + " tools" if args.provider else "as MCP tool definitions"))
+        sys.stdout.write("".join(line + "\n" for line in out))
+        sys.stdout.flush()
+    for failure in failures:
+        cli_error("ls", "%s: %s" % (failure.name, failure.reason))
+    return CLI_EXIT_CONNECTION if failures else CLI_EXIT_OK
+
+
+def _cc_size(entry: Dict[str, Any]) -> str:
+    return "%d chars, ~%d tokens" % (entry["chars"], entry["tokens"])
 
 
 def cc_format_listing(listing: Dict[str, List[Dict[str, Any]]], client: Any = None) -> str:

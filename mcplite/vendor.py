@@ -79,7 +79,8 @@ PARTS = (
     ("trace", ("core",), ("tracing",)),
     ("client", ("core",), ("processes", "es256", "clientsession", "channels", "httpclient", "oauth", "taskwait",
                            "client")),
-    ("cli", ("server", "tasks", "memory", "stdio", "http", "trace", "client"),
+    ("host", ("client",), ("hostformats", "hostconfig", "host")),
+    ("cli", ("server", "tasks", "memory", "stdio", "http", "trace", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)

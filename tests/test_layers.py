@@ -35,6 +35,9 @@ LAYERS = [
     ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver"}),
     # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
     ("client", {"clientsession", "client", "channels", "httpclient", "oauth", "taskwait"}),
+    # The host: many clients from one configuration, the model APIs' tool formats, approval,
+    # pins, audit. Nothing below knows it exists.
+    ("host", {"hostformats", "hostconfig", "host"}),
     # The tools built on all of that: the command line, the compliance probe, the recorder,
     # the one-file builder.
     ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "__main__"}),
