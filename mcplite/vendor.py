@@ -71,15 +71,16 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 PARTS = (
     ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
                   "calls")),
+    ("jose", ("core",), ("es256", "jwtauth")),
     ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
-    ("http", ("server",), ("auth", "sse", "httpapp", "httpserver")),
+    ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver")),
     ("trace", ("core",), ("tracing",)),
-    ("client", ("core",), ("processes", "es256", "clientsession", "channels", "httpclient", "oauth", "taskwait",
-                           "client")),
-    ("cli", ("server", "tasks", "memory", "stdio", "http", "trace", "client"),
+    ("client", ("core", "jose"), ("processes", "clientsession", "channels", "httpclient", "oauth", "taskwait",
+                                  "client")),
+    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "client"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)
