@@ -375,3 +375,108 @@ def test_jwks_fetch_bounds_size_and_follows_no_redirect():
         with pytest.raises(JWTError):
             verifier.verify(TOKENS["rs_good"])
         assert verifier.last_fetch_error.startswith("JSONDecodeError")
+
+
+# --- end to end: fresh PyJWT tokens against an mcplite HTTP server (interop) ---------------------
+
+sdk_python = sdk_python_fixture("jwt", "cryptography")
+
+
+def make_tokens(python, plan):
+    proc = subprocess.run([python, MAKER], input=json.dumps(plan).encode(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=120, env=peer_env())
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-3000:]
+    return json.loads(proc.stdout.decode())
+
+
+def jwt_app():
+    app = Server("jwt-protected")
+
+    @app.tool()
+    def whoami(ctx: Context) -> str:
+        """Says who the token's holder is."""
+        principal = ctx.principal
+        return "%s %s %s" % (principal.subject, principal.client_id, " ".join(sorted(principal.scopes)))
+
+    return app
+
+
+def test_http_server_behind_bearer_auth_jwt(sdk_python):
+    import time
+
+    from http_peer import Http
+
+    now = int(time.time())
+    aud = "http://127.0.0.1/mcp"
+
+    def claims(**changes):
+        base = {"iss": ISS, "aud": aud, "sub": "ann", "client_id": "cli", "scope": "mcp tools",
+                "iat": now, "exp": now + 600}
+        base.update(changes)
+        return {k: v for k, v in base.items() if v is not None}
+
+    plan = {"keys": [{"name": "r1", "kty": "RSA", "bits": 2048, "kid": "k1"},
+                     {"name": "r2", "kty": "RSA", "bits": 2048, "kid": "k2"},
+                     {"name": "e1", "kty": "EC", "kid": "k3"},
+                     {"name": "small", "kty": "RSA", "bits": 1024, "kid": "k4"},
+                     {"name": "other", "kty": "RSA", "bits": 2048, "kid": "k1"}],
+            "tokens": [{"name": "rs", "key": "r1", "alg": "RS256", "claims": claims()},
+                       {"name": "es", "key": "e1", "alg": "ES256", "claims": claims(sub="bob")},
+                       {"name": "rotated", "key": "r2", "alg": "RS256", "claims": claims(sub="cy")},
+                       {"name": "noscope", "key": "r1", "alg": "RS256", "claims": claims(scope="tools")},
+                       {"name": "expired", "key": "r1", "alg": "RS256",
+                        "claims": claims(iat=now - 7200, exp=now - 3600)},
+                       {"name": "not_yet", "key": "r1", "alg": "RS256", "claims": claims(nbf=now + 3600)},
+                       {"name": "wrong_iss", "key": "r1", "alg": "RS256", "claims": claims(iss="https://evil.example")},
+                       {"name": "wrong_aud", "key": "r1", "alg": "RS256", "claims": claims(aud="http://127.0.0.1/other")},
+                       {"name": "none", "alg": "none", "claims": claims()},
+                       {"name": "confused", "key": "r1", "alg": "HS256", "claims": claims()},
+                       {"name": "small", "key": "small", "alg": "RS256", "claims": claims()},
+                       {"name": "forged", "key": "other", "alg": "RS256", "claims": claims()}]}
+    made = make_tokens(sdk_python, plan)
+    keys, tokens = made["jwks"], made["tokens"]
+    offset = [0.0]
+    with JwksServer({"keys": [keys["r1"], keys["e1"], keys["small"]]}) as jwks:
+        auth = BearerAuth.jwt(ISS, aud, jwks_url=jwks.url, required_scopes=["mcp"],
+                              clock=lambda: time.time() + offset[0])
+        with jwt_app().run_in_thread("http", port=0, auth=auth) as handle:
+            c = Http(handle)
+
+            def call(token, modern=True):
+                headers = {"Authorization": "Bearer " + token} if token is not None else {}
+                if modern:
+                    return c.modern("tools/call", {"name": "whoami", "arguments": {}}, headers=headers)
+                return c.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                    "protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "jwt-test", "version": "0"}}}, headers, session=False)
+
+            good = call(tokens["rs"])
+            assert good.status == 200, good
+            assert good.json()["result"]["content"][0]["text"] == "ann cli mcp tools"
+            assert call(tokens["es"]).json()["result"]["content"][0]["text"] == "bob cli mcp tools"
+            assert call(tokens["rs"], modern=False).status == 200  # the handshake era too
+            assert len(jwks.hits) == 1
+            refused = ["expired", "not_yet", "wrong_iss", "wrong_aud", "none", "confused", "small", "forged"]
+            for name in refused:
+                for modern in (True, False):
+                    reply = call(tokens[name], modern)
+                    assert reply.status == 401, (name, reply)
+                    challenge = reply.headers["www-authenticate"]
+                    assert challenge.startswith("Bearer resource_metadata=") and 'error="invalid_token"' in challenge
+            missing = call(None)
+            assert missing.status == 401 and "invalid_token" not in missing.headers["www-authenticate"]
+            assert call(tokens["noscope"]).status == 403
+            # Rotation: the issuer now signs with k2. Within the refetch interval (60 s) the
+            # unknown kid is refused without asking the issuer again, however many come.
+            jwks.jwks = {"keys": [keys["r2"], keys["e1"]]}
+            for _ in range(10):
+                assert call(tokens["rotated"]).status == 401
+            assert len(jwks.hits) == 1
+            offset[0] = 61.0
+            rotated = call(tokens["rotated"])
+            assert rotated.status == 200 and rotated.json()["result"]["content"][0]["text"] == "cy cli mcp tools"
+            assert len(jwks.hits) == 2
+            assert call(tokens["rs"]).status == 401  # k1 is gone from the set
+            metadata = c.send("GET", "/.well-known/oauth-protected-resource/mcp").json()
+            assert metadata["resource"] == aud and metadata["authorization_servers"] == [ISS]
+            c.close()
