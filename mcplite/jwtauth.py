@@ -87,7 +87,7 @@ class _JWTKey:
         self.jwk = jwk
         self.rsa = None  # type: Optional[Tuple[int, int]]
         if self.kty == "RSA":
-            n_bytes, e_bytes = _unb64(jwk.get("n")), _unb64(jwk.get("e"))
+            n_bytes, e_bytes = _unb64(jwk.get("n", "")), _unb64(jwk.get("e", ""))
             n, e = int.from_bytes(n_bytes, "big"), int.from_bytes(e_bytes, "big")
             if not _JWT_RSA_MIN_BITS <= n.bit_length() <= _JWT_RSA_MAX_BITS:
                 raise ValueError("an RSA modulus of %d bits (%d to %d accepted)"
@@ -99,7 +99,7 @@ class _JWTKey:
             if jwk.get("crv") != "P-256":
                 raise ValueError("an EC key on %r, not P-256" % (jwk.get("crv"),))
             for member in ("x", "y"):
-                if len(_unb64(jwk.get(member))) != 32:
+                if len(_unb64(jwk.get(member, ""))) != 32:
                     raise ValueError("the EC key's %s is not 32 bytes" % member)
         else:
             raise ValueError("a key of type %r" % (self.kty,))
