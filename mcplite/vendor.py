@@ -71,11 +71,11 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 PARTS = (
     ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
                   "calls")),
-    ("jose", ("core",), ("es256", "jwtauth")),
     ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
+    ("jose", ("core",), ("es256", "jwtauth")),
     ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver")),
     ("trace", ("core",), ("tracing",)),
     ("client", ("core", "jose"), ("processes", "clientsession", "channels", "httpclient", "oauth", "taskwait",
