@@ -7,9 +7,12 @@ authorization spec requires, and serves the RFC 9728 protected-resource metadata
 tells a client where to get a token.
 """
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from .logs import LazyLogger
 
 PROTECTED_RESOURCE_PATH = "/.well-known/oauth-protected-resource"
+_auth_log = LazyLogger("mcplite.auth")
 
 
 class AccessToken:
@@ -59,6 +62,50 @@ class BearerAuth:
         self.scopes_supported = list(scopes_supported) if scopes_supported is not None else sorted(self.required_scopes)
         self.resource_name = resource_name
         self.documentation = documentation
+        self.jwt_verifier = None  # type: Any  # the JWTVerifier of BearerAuth.jwt
+
+    @classmethod
+    def jwt(cls, issuer: str, audience: Union[str, Sequence[str]], jwks_url: Optional[str] = None,
+            jwks: Optional[Dict[str, Any]] = None, resource: Optional[str] = None,
+            authorization_servers: Optional[Sequence[str]] = None, required_scopes: Sequence[str] = (),
+            algorithms: Sequence[str] = ("RS256", "ES256"), leeway: float = 60.0,
+            **options: Any) -> "BearerAuth":
+        """A ``BearerAuth`` whose tokens are JWTs from ``issuer`` checked here, on the
+        standard library (``jwtauth.JWTVerifier``: RS256 or ES256 signatures by the issuer's
+        keys from ``jwks_url``, or the static ``jwks``; ``iss``, ``aud``, ``exp``, ``nbf``).
+
+        ``audience``: the ``aud`` (or list of them) a token must hold - this server's
+        canonical URL, which is also ``resource`` unless given. ``authorization_servers``
+        defaults to ``[issuer]``. ``required_scopes``: as for ``BearerAuth`` (a token
+        without them gets 403). ``options``: the verifier's other keywords (``jwks_ttl``,
+        ``jwks_refresh_interval``, ``jwks_timeout``, ``jwks_max_bytes``, ``jwks_max_keys``,
+        ``require_exp``, ``clock``) or BearerAuth's (``scopes_supported``,
+        ``resource_name``, ``documentation``). A good token's principal is an
+        ``AccessToken``: its scopes from ``scope`` (or ``scp``), ``subject`` the ``sub``,
+        ``client_id`` the ``client_id`` (or ``azp``), ``expires_at`` the ``exp``, and every
+        claim in ``claims``. ``auth.jwt_verifier`` is the verifier."""
+        from .jwtauth import JWTVerifier, token_scopes
+
+        own = {name: options.pop(name) for name in ("scopes_supported", "resource_name", "documentation")
+               if name in options}
+        verifier = JWTVerifier(issuer, audience, jwks_url=jwks_url, jwks=jwks, algorithms=algorithms,
+                               leeway=leeway, **options)
+        if resource is None:
+            resource = audience if isinstance(audience, str) else list(audience)[0]
+
+        def verify(token: str) -> AccessToken:
+            claims = verifier.verify(token)  # a JWTError for a bad one: BearerAuth.check answers 401
+            client_id = claims.get("client_id", claims.get("azp"))
+            subject = claims.get("sub")
+            exp = claims.get("exp")
+            return AccessToken(token_scopes(claims), subject=subject if isinstance(subject, str) else None,
+                               client_id=client_id if isinstance(client_id, str) else None,
+                               expires_at=float(exp) if isinstance(exp, (int, float)) else None, claims=claims)
+
+        auth = cls(verify, resource, list(authorization_servers) if authorization_servers else [issuer],
+                   required_scopes=required_scopes, **own)
+        auth.jwt_verifier = verifier
+        return auth
 
     # -- metadata ------------------------------------------------------------------
 
@@ -103,7 +150,10 @@ class BearerAuth:
             return 401, [("WWW-Authenticate", challenge)], "Authorization required", None
         try:
             principal = self.verify(token)
-        except Exception:
+        except Exception as exc:
+            # Why goes to the log only (a JWTError says which check failed): the client learns
+            # no more than invalid_token, and a debug level keeps refused tokens from flooding.
+            _auth_log.debug("a bearer token refused: %s: %s", type(exc).__name__, exc)
             principal = None
         if principal is None:
             # "Invalid or expired tokens MUST receive a HTTP 401 response."

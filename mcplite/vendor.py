@@ -75,12 +75,13 @@ PARTS = (
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
-    ("http", ("server",), ("auth", "sse", "httpapp", "httpserver")),
+    ("jose", ("core",), ("es256", "jwtauth")),
+    ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver")),
     ("trace", ("core",), ("tracing",)),
-    ("client", ("core",), ("processes", "es256", "clientsession", "channels", "httpclient", "oauth", "taskwait",
-                           "client")),
+    ("client", ("core", "jose"), ("processes", "clientsession", "channels", "httpclient", "oauth", "taskwait",
+                                  "client")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
-    ("cli", ("server", "tasks", "memory", "stdio", "http", "trace", "client", "host"),
+    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)

@@ -22,8 +22,8 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Bottom up. Each layer knows only itself and what is below it.
 LAYERS = [
     # Standalone helpers: no MCP, and nothing of the package but each other.
-    ("foundation", {"errors", "logs", "loopback", "schema", "sealing", "es256", "workers", "processes", "tracing",
-                    "protocol"}),
+    ("foundation", {"errors", "logs", "loopback", "schema", "sealing", "es256", "jwtauth", "workers", "processes",
+                    "tracing", "protocol"}),
     # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
     ("wire", {"jsonrpc", "sse"}),
     # The declared interfaces between the protocol and the transports, and what one request is.
