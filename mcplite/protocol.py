@@ -33,7 +33,9 @@ TASK_SUPPORT = ("optional", "required")
 # of _meta keys "except that the prefix is mandatory": dot-separated labels that start with a
 # letter and end with a letter or digit, then a name that starts and ends with a letter or
 # digit and holds letters, digits, hyphens, underscores and dots.
-EXTENSION_ID = r"^[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$"
+_ID_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EXTENSION_ID = (r"^" + _ID_LABEL + r"(?:\." + _ID_LABEL + r")*"  # the vendor prefix
+                r"/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")  # the extension's name
 
 # Every request and notification method MCP defines, in any version and either direction: an
 # application's own methods (extensions) may not take these names.
