@@ -336,6 +336,10 @@ def _binding(call: Any) -> List[Any]:
     import hashlib  # loads OpenSSL: only once a round actually needs it
     params = call.request.params
     arguments = params.get("arguments")
+    if call.request.method in call.server.registry.methods:
+        # An application's own method: its params are its arguments.
+        arguments = {key: value for key, value in params.items()
+                     if key not in ("_meta", "inputResponses", "requestState")}
     digest = hashlib.sha256(json.dumps(arguments, sort_keys=True, separators=(",", ":"),
                                        default=str).encode("utf-8")).hexdigest()[:32]
     return [call.request.method, params.get("name", params.get("uri")), digest,
@@ -346,7 +350,8 @@ def load_answers(call: Any) -> None:
     """Before a 2026-07-28 request that takes ``inputResponses`` runs: check them and its
     ``requestState``, and make the answers available to the handler's questions."""
     params = call.request.params
-    if call.request.method not in _ANSWERABLE or ("inputResponses" not in params and "requestState" not in params):
+    if ("inputResponses" not in params and "requestState" not in params) or (
+            call.request.method not in _ANSWERABLE and call.request.method not in call.server.registry.methods):
         return
     answers = {}  # type: Dict[str, Any]
     if "requestState" in params:

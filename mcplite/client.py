@@ -21,11 +21,16 @@ from .channels import StdioChannel
 from .clientsession import ClientSession
 from .errors import MCPError, ProtocolError, SessionLost, TransportError
 from .jsonrpc import notification
-from .protocol import ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS
+from .protocol import (
+    ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, LOG_LEVELS, MCP_REQUEST_METHODS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS,
+)
 from .ports import ClientChannel
 
 # Requests of 2026-07-28 that may end a round with input_required.
 _ROUND_TRIP_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
+# MCP's other requests never do; any other method may be a server's own (@app.method), which
+# may ask in rounds as tools do.
+_NO_ROUND_METHODS = MCP_REQUEST_METHODS - _ROUND_TRIP_METHODS
 _MAX_PAGES = 10000  # a server whose cursors never end is a broken one
 
 
@@ -38,7 +43,10 @@ class Client(ClientSession):
     ``sampling(params) -> CreateMessageResult dict``, ``elicitation(params) -> ElicitResult
     dict``, ``roots``: a list of ``{"uri", "name"?}`` or a function returning one,
     ``on_log(params)``, ``on_resource_updated(uri)``, ``on_list_changed(kind)``.
-    ``capabilities`` adds to what is declared (``{"sampling": {"tools": {}}}``, say).
+    ``capabilities`` adds to what is declared (``{"sampling": {"tools": {}}}``, say), and
+    ``extensions`` declares client extensions (SEP-2133): ``{"com.example/search": {}}``
+    goes under ``capabilities.extensions``. A server's own methods are called with
+    ``request(method, params)`` and its notifications sent with ``notify``.
     A handler raising ``MCPError`` answers with that error.
 
     ``timeout`` is the default for every call; progress notifications push a call's
@@ -59,6 +67,7 @@ class Client(ClientSession):
                  on_list_changed: Optional[Callable[[str], Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
                  max_rounds: int = 10, tasks: bool = False, trace: Any = None,
+                 extensions: Optional[Dict[str, Dict[str, Any]]] = None,
                  _channel: Optional[ClientChannel] = None) -> None:
         if era not in ("auto", ERA_MODERN, ERA_LEGACY):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
@@ -69,6 +78,12 @@ class Client(ClientSession):
                 era = ERA_LEGACY
             else:
                 raise ValueError("unknown protocol version %r" % (protocol_version,))
+        if extensions:
+            if not isinstance(extensions, dict) or not all(
+                    isinstance(name, str) and isinstance(settings, dict) for name, settings in extensions.items()):
+                raise TypeError("extensions maps extension identifiers to settings dicts: {'com.example/x': {}}")
+            capabilities = dict(capabilities or {})
+            capabilities["extensions"] = dict(capabilities.get("extensions") or {}, **extensions)
         tracer = None
         if trace is not None and trace is not False:
             from .tracing import make_tracer  # only a traced client pays for it
@@ -255,6 +270,11 @@ class Client(ClientSession):
         if self.era == ERA_LEGACY:
             self._send(notification("notifications/roots/list_changed"))
 
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        """Send a notification (one of an extension's: a server handles it with
+        ``@app.notification``). Nothing comes back, not even an error."""
+        self._send(notification(method, dict(params) if params is not None else None))
+
     def request(self, method: str, params: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None,
                 progress: Optional[Callable[..., Any]] = None, wait: bool = True) -> Dict[str, Any]:
         """Send any request and return its result. In 2026-07-28 the ``_meta`` envelope is
@@ -270,7 +290,7 @@ class Client(ClientSession):
                 # in a new session (one that another thread may have started already).
                 self._renew_session(lost.generation)
                 return self._call(method, params, timeout, progress)
-        if method not in _ROUND_TRIP_METHODS:
+        if method in _NO_ROUND_METHODS:
             return self._call(method, params, timeout, progress)
         for rounds in range(self.max_rounds + 1):
             result = self._call(method, params, timeout, progress)

@@ -320,8 +320,11 @@ class ServerConnection(Port, Endpoint):
                 _connection_log.debug("cancellation of unknown or finished request %r", rid)
         elif method == "notifications/initialized":
             self.session.initialized = True
-        # Anything else, known or not, needs nothing from us: a notification never gets a
-        # response, not even an error.
+        else:
+            # One of the application's own (@app.notification), if it has a handler; anything
+            # else, known or not, needs nothing from us: a notification never gets a
+            # response, not even an error.
+            self.server.handle_notification(method, params)
 
     # -- the Port of the requests it serves --------------------------------------
 

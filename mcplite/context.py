@@ -127,7 +127,9 @@ class Context:
         if level not in LOG_RANK:
             raise ValueError("unknown log level %r; use one of %s" % (level, ", ".join(LOG_LEVELS)))
         call = self._call
-        if call.finished or call.cancelled:
+        if call.finished or call.cancelled or call.server.logging is False:
+            # Server(logging=False) declares no logging capability, and "Servers that emit
+            # log message notifications MUST declare the logging capability".
             return False
         request = call.request
         threshold = request.log_level if request.modern else (request.session.log_level if request.session else None)

@@ -10,11 +10,11 @@ calls, with their ``Port``.
 
 import json
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .asking import input_required_result, load_answers, url_elicitation_round
 from .calls import Call, LegacySession, Request, principal_identity, progress_token_of
-from .context import LOG_RANK
+from .context import LOG_RANK, Context
 from .errors import (
     Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
 )
@@ -85,6 +85,10 @@ class Dispatcher:
             "tasks/update": self._update_task,
             "tasks/cancel": self._cancel_task,
         }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
+        # @app.middleware functions, outermost first; a tuple, replaced whole when one is
+        # added, so a request never sees a list change under it. Empty: no cost at all.
+        self.middleware = ()  # type: Tuple[Callable[..., Any], ...]
+        self._custom = self._custom_method  # bound once: looked up on every request
 
     def methods(self) -> Any:
         """The names of the methods served (either era)."""
@@ -134,7 +138,7 @@ class Dispatcher:
         level = meta.get(META_LOG_LEVEL)
         if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
             raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
-        if method in LEGACY_ONLY_METHODS or method not in self._methods:
+        if method in LEGACY_ONLY_METHODS or (method not in self._methods and method not in self._registry.methods):
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
         return Request(rid, method, params, version, True, None, capabilities, info if isinstance(info, dict) else {},
                        level, progress_token_of(params), headers, principal, offered if listed is None else listed)
@@ -143,7 +147,7 @@ class Dispatcher:
                         offered: Sequence[str], headers: Optional[Dict[str, str]], principal: Any) -> Request:
         """A request of an ``initialize`` session: its version and the client's declarations
         are the session's."""
-        if method in MODERN_ONLY_METHODS or method not in self._methods:
+        if method in MODERN_ONLY_METHODS or (method not in self._methods and method not in self._registry.methods):
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
         if session is None or session.protocol_version is None:
             if method not in ("initialize", "ping"):
@@ -160,7 +164,8 @@ class Dispatcher:
             if call.request.modern:
                 try:
                     load_answers(call)
-                    result = self._methods[call.request.method](call)
+                    result = self._serve(call) if self.middleware else self._methods.get(
+                        call.request.method, self._custom)(call)
                 except InputRequired as needed:
                     # The handler asked what the client has not answered yet: this round
                     # ends here (see the asking module).
@@ -176,7 +181,8 @@ class Dispatcher:
                     result["ttlMs"] = self._server.cache_ttl_ms
                     result["cacheScope"] = self._server.cache_scope
             else:
-                result = self._methods[call.request.method](call)
+                result = self._serve(call) if self.middleware else self._methods.get(
+                    call.request.method, self._custom)(call)
             response = result_response(call.request.id, result)
         except MCPError as exc:
             response = error_response(call.request.id, exc)
@@ -195,6 +201,75 @@ class Dispatcher:
         if call.cancelled:
             return None
         return response
+
+    # -- middleware and an application's own methods ------------------------------
+
+    def add_middleware(self, fn: Callable[..., Any]) -> None:
+        self.middleware = self.middleware + (fn,)
+
+    def _serve(self, call: Call) -> Dict[str, Any]:
+        """Run ``call`` through the middleware, the first registered outermost, to its method."""
+        chain = self.middleware
+        method = call.request.method
+        serve = self._methods.get(method, self._custom)
+        context = Context(call)
+
+        def step(index: int, params: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+            if params is not None and params is not call.request.params:
+                if not isinstance(params, dict):
+                    raise TypeError("middleware passed call_next params that are not a dict: %r" % (params,))
+                call.request = call.request._replace(params=params)
+            if index == len(chain):
+                return serve(call)
+            result = chain[index](method, call.request.params, context,
+                                  lambda params=None: step(index + 1, params))
+            if not isinstance(result, dict):
+                # The response needs a result object; a middleware that forgot to return
+                # call_next's is a bug of the server's, reported as one.
+                raise TypeError("middleware %s returned %r, not the result dict"
+                                % (getattr(chain[index], "__name__", chain[index]), type(result).__name__))
+            return result
+        return step(0, None)
+
+    def _custom_method(self, call: Call) -> Dict[str, Any]:
+        """A request for one of the application's own methods (``@app.method``)."""
+        handler = self._registry.methods[call.request.method]
+        params = call.request.params
+        if "_meta" in params:
+            params = {key: value for key, value in params.items() if key != "_meta"}
+        if handler.check_params is not None:
+            problem = handler.check_params(params)
+            if problem is not None:
+                raise MCPError(INVALID_PARAMS, "Invalid params for %s: %s" % (call.request.method, problem))
+        try:
+            value = handler.invoke(params, call)
+        except Cancelled:
+            # Its response is dropped anyway ("SHOULD ... Not send a response"); no traceback
+            # in the log for a client's change of mind.
+            raise MCPError(INTERNAL_ERROR, "Request cancelled")
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise TypeError("method %s returned %s, not a dict (the JSON-RPC result object)"
+                            % (call.request.method, type(value).__name__))
+        # A copy: fields added on the way out (resultType, _meta) stay out of the caller's dict.
+        return dict(value)
+
+    def handle_notification(self, method: str, params: Any) -> bool:
+        """Run the application's handler for notification ``method``, if there is one; whether
+        there was. Never raises: a notification gets no answer, so a failure is only logged."""
+        handler = self._registry.notifications.get(method) if self._registry.notifications else None
+        if handler is None:
+            return False
+        if not isinstance(params, dict):
+            params = {}
+        elif "_meta" in params:
+            params = {key: value for key, value in params.items() if key != "_meta"}
+        try:
+            handler(params)
+        except (Exception, SystemExit):
+            _dispatch_log.exception("the handler of notification %s raised", method)
+        return True
 
     # -- method handlers -------------------------------------------------------
 
@@ -240,6 +315,7 @@ class Dispatcher:
         raise MCPError(METHOD_NOT_FOUND, "Method not found: subscriptions/listen is not available on this transport")
 
     def _set_level(self, call: Call) -> Dict[str, Any]:
+        self._require(self._server.logging is not False, "logging", call.request.method)
         level = call.request.params.get("level")
         if not isinstance(level, str) or level not in LOG_RANK:
             raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r; expected one of %s"

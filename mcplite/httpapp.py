@@ -36,8 +36,8 @@ from .errors import MCPError
 from .logs import LazyLogger
 from .loopback import is_loopback_host
 from .protocol import (
-    ASSUMED_HTTP_VERSION, MCP_NAME_PARAMS, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, META_PROTOCOL_VERSION,
-    META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS, supports,
+    ASSUMED_HTTP_VERSION, MCP_NAME_PARAMS, MCP_NOTIFICATIONS, LEGACY_ONLY_METHODS, LEGACY_VERSIONS,
+    META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_ONLY_METHODS, MODERN_VERSIONS, SUPPORTED_VERSIONS, supports,
 )
 from .calls import Call, principal_identity
 from .ports import Port
@@ -618,8 +618,12 @@ class McpHttpApp:
         except MCPError as exc:
             return _error(400, exc.code, exc.message, readable_id(message))
         if kind is NOTIFICATION:
-            # Nothing a client notifies is needed over HTTP in this era (closing the
-            # stream is the cancellation); accepted and ignored, as notifications are.
+            # Nothing MCP's own notifications ask for is needed over HTTP in this era (closing
+            # the stream is the cancellation): accepted and ignored, as notifications are -
+            # unless the application handles it (@app.notification).
+            method = message["method"]
+            if method not in MCP_NOTIFICATIONS:
+                self.server.handle_notification(method, message.get("params"))
             return HttpResponse(202)
         if kind is not REQUEST:
             # "The client MUST NOT send JSON-RPC responses."

@@ -29,6 +29,30 @@ TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 # What a tool's ``task`` may say: a call may, or must, become a task.
 TASK_SUPPORT = ("optional", "required")
 
+# SEP-2133: an extension identifier is "{vendor-prefix}/{extension-name}", named by the rules
+# of _meta keys "except that the prefix is mandatory": dot-separated labels that start with a
+# letter and end with a letter or digit, then a name that starts and ends with a letter or
+# digit and holds letters, digits, hyphens, underscores and dots.
+_ID_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EXTENSION_ID = (r"^" + _ID_LABEL + r"(?:\." + _ID_LABEL + r")*"  # the vendor prefix
+                r"/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")  # the extension's name
+
+# Every request and notification method MCP defines, in any version and either direction: an
+# application's own methods (extensions) may not take these names.
+MCP_REQUEST_METHODS = frozenset((
+    "initialize", "ping", "server/discover", "logging/setLevel", "tools/list", "tools/call",
+    "resources/list", "resources/templates/list", "resources/read", "resources/subscribe",
+    "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete", "subscriptions/listen",
+    "tasks/get", "tasks/update", "tasks/cancel", "tasks/list", "tasks/result",
+    "sampling/createMessage", "elicitation/create", "roots/list",
+))
+MCP_NOTIFICATIONS = frozenset((
+    "notifications/initialized", "notifications/cancelled", "notifications/progress", "notifications/message",
+    "notifications/resources/updated", "notifications/resources/list_changed", "notifications/tools/list_changed",
+    "notifications/prompts/list_changed", "notifications/roots/list_changed", "notifications/elicitation/complete",
+    "notifications/tasks/status", "notifications/subscriptions/acknowledged",
+))
+
 
 def declares_tasks(capabilities: Any) -> bool:
     """Whether a request's client capabilities declare the tasks extension: "A server MUST NOT

@@ -17,7 +17,7 @@ from .context import Context
 from .errors import Cancelled, MCPError
 from .jsonrpc import INVALID_PARAMS, Message, notification
 from .ports import ChangeListener
-from .protocol import META_SUBSCRIPTION_ID, TASK_SUPPORT, supports
+from .protocol import MCP_NOTIFICATIONS, MCP_REQUEST_METHODS, META_SUBSCRIPTION_ID, TASK_SUPPORT, supports
 from .schema import (
     FunctionShape, compile_coercer, compile_schema, describe_function, header_parameters, output_schema_for,
 )
@@ -296,6 +296,59 @@ class Prompt(Handler):
         return entry
 
 
+class MethodHandler(Handler):
+    """An application's own request method (``@app.method``): its function gets the request's
+    params (without ``_meta``: that is ``ctx.meta``) and a Context if it asks for one, and
+    returns the result object."""
+
+    def __init__(self, fn: Callable[..., Any], shape: FunctionShape, *, name: str,
+                 params_parameter: Optional[Tuple[str, bool]],
+                 params_schema: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(fn, shape)
+        self.name = name
+        # (name, positional only) of the parameter that receives the params; None: none does.
+        self.params_parameter = params_parameter
+        self.params_schema = params_schema
+        self.check_params = compile_schema(params_schema) if params_schema is not None else None
+
+    def _invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
+        args = []  # type: List[Any]
+        kwargs = {}  # type: Dict[str, Any]
+        if self.params_parameter is not None:
+            name, positional = self.params_parameter
+            if positional:
+                args.append(arguments)
+            else:
+                kwargs[name] = arguments
+        if self.needs_context:
+            context = Context(call)
+            for name in self.shape.context_params:
+                kwargs[name] = context
+        return self.fn(*args, **kwargs)
+
+
+def _custom_method_name(method: Any, kind: str) -> str:
+    """``method`` if an application may register it as its own ``kind`` ("method" or
+    "notification"), else ValueError saying why."""
+    if not isinstance(method, str) or not method.strip() or method != method.strip():
+        raise ValueError("a %s name is a non-empty string without surrounding spaces, not %r" % (kind, method))
+    if method in MCP_REQUEST_METHODS or method in MCP_NOTIFICATIONS:
+        # What MCP itself defines keeps its meaning: an extension adds methods, it does not
+        # replace the protocol's (use @app.middleware to act around a built-in method).
+        raise ValueError("%r is a built-in MCP method and cannot be registered or overridden "
+                         "(wrap it with @app.middleware instead)" % method)
+    if method.startswith("rpc."):
+        # JSON-RPC 2.0: "Method names that begin with the word rpc followed by a period
+        # character ... are reserved for rpc-internal methods".
+        raise ValueError("%r: names beginning with 'rpc.' are reserved by JSON-RPC" % method)
+    if "/" not in method.strip("/"):
+        raise ValueError("%r: a custom %s needs a namespace, 'namespace/name' (for an extension, its vendor "
+                         "prefix: 'com.example/search')" % (method, kind))
+    if kind == "method" and method.startswith("notifications/"):
+        raise ValueError("%r: the notifications/ namespace is for notifications (@app.notification)" % method)
+    return method
+
+
 def _string_argument_parser(name: str, prop: Dict[str, Any]) -> Callable[[str], Any]:
     """Prompt arguments (and URI template variables) are strings on the wire. A string the
     parameter's schema accepts is passed as is; otherwise it is read as JSON (so "3" can be
@@ -377,6 +430,9 @@ class Registry:
         self.prompts = {}  # type: Dict[str, Prompt]
         # completion functions by (ref type, prompt name or template URI, argument)
         self.completions = {}  # type: Dict[Tuple[str, Optional[str], str], Callable[..., Any]]
+        # An application's own request methods and notification handlers, by method name.
+        self.methods = {}  # type: Dict[str, MethodHandler]
+        self.notifications = {}  # type: Dict[str, Callable[[Dict[str, Any]], Any]]
         self.lock = threading.Lock()
         self.listeners = []  # type: List[ChangeListener]
 
@@ -532,12 +588,53 @@ class Registry:
             self.completions[ref] = (lambda value, others: fn(value, others)) if takes_context else (
                 lambda value, others: fn(value))
 
+    def add_method(self, fn: Callable[..., Any], method: str,
+                   params_schema: Optional[Dict[str, Any]] = None) -> MethodHandler:
+        _custom_method_name(method, "method")
+        if params_schema is not None and (not isinstance(params_schema, dict)
+                                          or params_schema.get("type") != "object"):
+            raise ValueError("method %r: a params schema's root must be {\"type\": \"object\"}" % method)
+        import inspect  # (registration only)
+        parameters = list(inspect.signature(fn).parameters.values())
+        shape = describe_function(fn, "method", (Context,), skip=[p.name for p in parameters])
+        plain = [p for p in parameters if p.name not in shape.context_params
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if len(plain) > 1 and any(p.default is p.empty for p in plain[1:]):
+            raise TypeError("method %r: the function takes the request's params (one parameter) and "
+                            "optionally a Context, not %s" % (method, ", ".join(p.name for p in plain)))
+        taker = (plain[0].name, plain[0].kind is plain[0].POSITIONAL_ONLY) if plain else None
+        handler = MethodHandler(fn, shape, name=method, params_parameter=taker, params_schema=params_schema)
+        with self.lock:
+            if method in self.methods:
+                raise ValueError("a method %r is already registered" % method)
+            self.methods[method] = handler
+        return handler
+
+    def add_notification(self, fn: Callable[..., Any], method: str) -> None:
+        _custom_method_name(method, "notification")
+        if is_async_function(fn):
+            # A notification has no request to run a coroutine for, nor anyone to wait on it.
+            raise TypeError("notification %r: the handler must be a plain function, not async def" % method)
+        with self.lock:
+            if method in self.notifications:
+                raise ValueError("a notification handler for %r is already registered" % method)
+            self.notifications[method] = fn
+
+    def uses_context(self) -> bool:
+        """Whether any registered handler takes a Context (and so might send a log message)."""
+        for table in (self.tools, self.resources, self.templates, self.prompts, self.methods):
+            if any(handler.needs_context for handler in list(table.values())):  # type: ignore[attr-defined]
+                return True
+        return False
+
     def needs_context(self, call: Call) -> bool:
         """Whether serving ``call`` runs a handler that takes a Context - one that may send
         progress or logs, or watch for cancellation while it runs. Transports run the other
         requests on the thread they arrived on when they can afford to (HTTP): nothing can
         happen between such a request and its response."""
         method = call.request.method
+        if self.methods and method in self.methods:
+            return self.methods[method].needs_context
         key = call.request.params.get("uri" if method == "resources/read" else "name")
         if not isinstance(key, str):
             return False  # refused before any handler runs

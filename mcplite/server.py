@@ -8,6 +8,7 @@ request message with its ``Port`` and ``handle_request`` the call, and gets the 
 errors, the era decision, cancellation, batches, the worker pool).
 """
 
+import re
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -15,7 +16,7 @@ from .calls import Call, LegacySession
 from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
-from .protocol import MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
+from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
 from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, put_given
 from .sealing import Sealer
 
@@ -48,6 +49,14 @@ class Server:
     also accepts, for an argument the schema refuses, a string that spells the integer,
     number or boolean wanted exactly as JSON would ("3", "-2.5", "true"; not "3.5" for an
     integer, "1e400", " 3" or "True") and passes the function the converted value.
+
+    ``logging`` says whether the ``logging`` capability is declared, which 2026-07-28
+    deprecates ("New implementations SHOULD NOT adopt it"). None (the default): always in
+    the ``initialize`` era, as before, and in ``server/discover`` only while some handler
+    or middleware takes a Context (the only way to send a log message). True: always.
+    False: never, and ``ctx.log`` then sends nothing (and ``logging/setLevel`` is answered
+    -32601): "Servers that emit log message notifications MUST declare the logging
+    capability".
     """
 
     def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
@@ -58,7 +67,7 @@ class Server:
                  state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
                  max_subscriptions: int = 1000, max_tasks: int = 1000, task_ttl: float = 3600.0,
                  task_poll_interval_ms: Optional[int] = 1000, max_tasks_per_client: Optional[int] = None,
-                 coerce_arguments: bool = False) -> None:
+                 coerce_arguments: bool = False, logging: Optional[bool] = None) -> None:
         if cache_scope not in ("public", "private"):
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
@@ -88,6 +97,10 @@ class Server:
         self.input_state_ttl = input_state_ttl
         self.max_subscriptions = max_subscriptions
         self.coerce_arguments = bool(coerce_arguments)  # read by Dispatcher._call_tool
+        if logging not in (None, True, False):
+            raise ValueError("logging must be None, True or False")
+        self.logging = logging  # type: Optional[bool]
+        self._extensions = {}  # type: Dict[str, Dict[str, Any]]   # add_extension's, by identifier
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -174,6 +187,105 @@ class Server:
             self.registry.add_completion(fn, argument, prompt=prompt, template=template)
             return fn
         return register
+
+    def method(self, name: str, *, params_schema: Optional[Dict[str, Any]] = None
+               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a request method of the application's own (an extension's)::
+
+            @app.method("com.example/search")
+            def search(params: dict, ctx: Context) -> dict:
+                return {"hits": find(params["query"])}
+
+        The function gets the request's ``params`` (without ``_meta``, which is
+        ``ctx.meta``) and, when it has a parameter annotated ``Context``, the Context; it
+        returns the result object (a dict; None is ``{}``). It is served like a built-in
+        method, in both protocol eras and on every transport: the same envelope checks,
+        cancellation, middleware and 2026-07-28 ``input_required`` rounds; ``MCPError``
+        becomes that JSON-RPC error, anything else -32603 "Internal error" (the traceback
+        stays in the server's log). ``params_schema`` (a JSON Schema object) is checked
+        first: params it refuses get -32602.
+
+        The name needs a namespace ("namespace/name"; an extension's vendor prefix is the
+        safe choice: "com.example/search"); MCP's own methods and notifications, the
+        ``notifications/`` namespace and JSON-RPC's ``rpc.`` names are refused (ValueError)."""
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.registry.add_method(fn, name, params_schema)
+            return fn
+        return register
+
+    def notification(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the handler of a notification of the application's own: ``fn(params)``,
+        called with the notification's ``params`` (without ``_meta``) on the thread that
+        read it, in the order they arrive - keep it quick. Its exceptions are logged, never
+        answered (a notification has no response). Names as for ``method``."""
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.registry.add_notification(fn, name)
+            return fn
+        return register
+
+    def middleware(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a function around every request the server serves (built-in and
+        ``@app.method`` ones, in both eras)::
+
+            @app.middleware
+            def timed(method: str, params: dict, ctx: Context, call_next) -> dict:
+                start = time.monotonic()
+                try:
+                    return call_next()
+                finally:
+                    log.info("%s took %.3fs", method, time.monotonic() - start)
+
+        ``call_next()`` runs the rest of the chain and the method and returns its result
+        dict; ``call_next(new_params)`` runs them with other params. A middleware returns
+        the result dict (call_next's, or another), or raises ``MCPError`` to refuse the
+        request with that error; an exception from further in comes out of ``call_next``
+        (a tool's own failure is a result with ``isError``, not an exception). The first
+        registered is the outermost. It runs on the thread serving the request (for
+        ``ping``, ``initialize`` and ``server/discover`` the reading thread: no waiting).
+
+        Not through middleware: requests refused before they reach a method (unknown
+        method, bad ``_meta``, wrong era), notifications, ``subscriptions/listen`` streams
+        and the work of a task after its creation. With none registered, requests pay
+        nothing for the feature."""
+        if not callable(fn):
+            raise TypeError("@app.middleware decorates a function (method, params, ctx, call_next)")
+        self._dispatcher.add_middleware(fn)
+        return fn
+
+    def add_method(self, fn: Callable[..., Any], name: str, *, params_schema: Optional[Dict[str, Any]] = None) -> None:
+        """``@app.method(name)`` without the decorator."""
+        self.registry.add_method(fn, name, params_schema)
+
+    def add_notification(self, fn: Callable[..., Any], name: str) -> None:
+        """``@app.notification(name)`` without the decorator."""
+        self.registry.add_notification(fn, name)
+
+    def add_extension(self, name: str, settings: Optional[Dict[str, Any]] = None) -> None:
+        """Declare extension ``name`` (SEP-2133: "{vendor-prefix}/{extension-name}", say
+        "com.example/search") with its ``settings`` object (default ``{}``: "an empty
+        object indicates no settings") under ``capabilities.extensions``, in the
+        ``initialize`` result and in ``server/discover``. Declaring it again replaces its
+        settings. The tasks extension is declared by the server itself while a tool has
+        ``task=``: ValueError here."""
+        if not isinstance(name, str) or not re.match(EXTENSION_ID, name):
+            raise ValueError("invalid extension identifier %r: use '{vendor-prefix}/{extension-name}', e.g. "
+                             "'com.example/my-extension'" % (name,))
+        if name == TASKS_EXTENSION:
+            raise ValueError("%s is declared by the server itself while a tool is registered with task=" % name)
+        if settings is None:
+            settings = {}
+        if not isinstance(settings, dict):
+            raise TypeError("an extension's settings are a dict (a JSON object), not %r" % (type(settings).__name__,))
+        self._extensions[name] = dict(settings)
+
+    def remove_extension(self, name: str) -> None:
+        """Stop declaring extension ``name``. KeyError if it was not declared."""
+        del self._extensions[name]
+
+    @property
+    def extensions(self) -> Dict[str, Dict[str, Any]]:
+        """The extensions declared with ``add_extension`` (a copy), by identifier."""
+        return dict(self._extensions)
 
     def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, **options: Any) -> Tool:
         """``@app.tool()`` without the decorator (the same options)."""
@@ -279,6 +391,10 @@ class Server:
         """Run one request; the response message, or None when the request was cancelled."""
         return self._dispatcher.handle_request(call)
 
+    def handle_notification(self, method: str, params: Any) -> bool:
+        """Run the ``@app.notification`` handler of ``method``, if any (whether there was one)."""
+        return self._dispatcher.handle_notification(method, params)
+
     def needs_context(self, call: Call) -> bool:
         """Whether serving ``call`` runs a handler that takes a Context (see ``Registry``)."""
         return self.registry.needs_context(call)
@@ -307,7 +423,9 @@ class Server:
         """Capabilities follow what is registered: a server without prompts does not claim
         them. A legacy session that ends with its request (stateless HTTP) can hear of no
         change, so it is promised none."""
-        caps = {"logging": {}}  # type: Dict[str, Any]
+        caps = {}  # type: Dict[str, Any]
+        if self.advertises_logging(version):
+            caps["logging"] = {}
         if self.registry.completions and supports(version, "completions_capability"):
             caps["completions"] = {}  # 2024-11-05 had completion/complete but no capability for it
         # Registrations can change at run time (add_tool, remove_tool...), and every session
@@ -318,14 +436,34 @@ class Server:
             caps["resources"] = {"subscribe": True, "listChanged": True} if stateful else {}
         if self.registry.prompts:
             caps["prompts"] = {"listChanged": True} if stateful else {}
+        extensions = self.extensions_for(version)
+        if extensions:
+            caps["extensions"] = extensions
+        return caps
+
+    def extensions_for(self, version: str) -> Dict[str, Dict[str, Any]]:
+        """The ``capabilities.extensions`` of ``version``: those added with ``add_extension``
+        (SEP-2133 shows them in ``initialize`` results too), and the tasks extension."""
+        extensions = {name: dict(settings) for name, settings in self._extensions.items()}
         if version >= MODERN_VERSIONS[0] and self.serves_tasks():
             # SEP-2663: advertised "in your server/discover capabilities" under extensions,
             # never as the 2025-11-25 capabilities.tasks ("MUST NOT continue to advertise the
             # legacy capabilities under any protocol version that includes this extension").
             # Only while a tool can run as a task, as the other capabilities follow what is
             # registered.
-            caps["extensions"] = {TASKS_EXTENSION: {}}
-        return caps
+            extensions[TASKS_EXTENSION] = {}
+        return extensions
+
+    def advertises_logging(self, version: str) -> bool:
+        """Whether the ``logging`` capability is declared in ``version`` (see ``logging``)."""
+        if self.logging is not None:
+            return self.logging
+        if version < MODERN_VERSIONS[0]:
+            return True
+        # 2026-07-28 deprecates logging ("New implementations SHOULD NOT adopt it"), yet
+        # "Servers that emit log message notifications MUST declare the logging capability":
+        # declared while anything could emit one - a handler or middleware given a Context.
+        return bool(self._dispatcher.middleware) or self.registry.uses_context()
 
     def serves_tasks(self) -> bool:
         """Whether a tool can run as a task now, or a task is still kept."""

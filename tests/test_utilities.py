@@ -1162,4 +1162,9 @@ def test_capabilities_without_completions(connect, transport, era):
         caps = c.request("server/discover")["result"]["capabilities"]
     else:
         caps = c.initialize(era)["result"]["capabilities"]
-    assert caps == FULL_LEGACY_CAPS
+    expected = dict(FULL_LEGACY_CAPS)
+    if era == MODERN:
+        # The paged app has no handler taking a Context, so nothing could send a log message:
+        # 2026-07-28's deprecated logging capability is not declared.
+        del expected["logging"]
+    assert caps == expected
