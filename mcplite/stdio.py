@@ -72,7 +72,7 @@ class _StdinRaw(io.RawIOBase):
     server would be orphaned. No other thread can wake a blocked read() on a pipe, so the
     read itself waits with poll() in slices of ``PARENT_POLL_SECONDS`` and asks, between
     them, whether the parent is still there; when it is gone, reading ends as end of input
-    does, with the same orderly shutdown. Until ``watch`` is called it is a plain reader.
+    does, with the same orderly shutdown. Until ``give_up_when`` is called it is a plain reader.
     """
 
     def __init__(self, fd: int) -> None:
@@ -89,7 +89,7 @@ class _StdinRaw(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def watch(self, gone: Callable[[], bool]) -> bool:
+    def give_up_when(self, gone: Callable[[], bool]) -> bool:
         """Give up reading once ``gone()`` is true; False where the fd cannot be polled."""
         import select
         if not hasattr(select, "poll"):
@@ -221,11 +221,13 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
         reader, writer = _protect_standard_streams()
     else:
         reader, writer = stdin, stdout
-    raw = getattr(reader, "raw", None)
-    if watch_parent and isinstance(raw, _StdinRaw):
+    # (Looked up by name, not by class: the command line of a one-file copy may serve a
+    # Server of another copy of mcplite, the one the server file imports.)
+    raw = getattr(reader, "raw", None)  # type: Any
+    if watch_parent and callable(getattr(raw, "give_up_when", None)):
         gone = _parent_watch()
         if gone is not None:
-            raw.watch(gone)
+            raw.give_up_when(gone)
     out = LineWriter(writer, tracer)
     pool = WorkerPool(max_workers or server.max_workers)
     connection = ServerConnection(server, out.send, pool)
@@ -235,7 +237,7 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
         while True:
             line = readline(limit + 1)
             if not line:
-                if isinstance(raw, _StdinRaw) and raw.parent_gone:
+                if getattr(raw, "parent_gone", False) is True:
                     _stdio_log.info("the parent process has gone: stopping as at end of input")
                 break
             if len(line) > limit and not line.endswith(b"\n"):
