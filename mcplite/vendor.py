@@ -80,7 +80,7 @@ PARTS = (
     ("client", ("core",), ("processes", "es256", "clientsession", "channels", "httpclient", "oauth", "taskwait",
                            "client")),
     ("cli", ("server", "tasks", "memory", "stdio", "http", "trace", "client"),
-     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "__main__")),
+     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)
 
