@@ -13,6 +13,8 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
     replay FILE.jsonl              serve a recording as a fake stdio server
     diff A.jsonl B.jsonl           compare two recordings
     vendor DIR                     write DIR/mcplite.py, the package as one file
+    install HOST FILE[:app]        add a server file to claude-desktop, cursor, vscode or an mcp.json
+    discover                       the servers the hosts on this machine are configured with
     --version                      mcplite's version and the protocol versions it speaks
 
 A TARGET is an http(s):// URL, a server file ``path/to/server.py`` or
@@ -268,9 +270,11 @@ def _parser() -> Any:
     from .clientcmds import add_client_commands
     from .probe import add_probe_commands
     from .recording import add_recording_commands
+    from .installcmds import add_install_commands
     add_client_commands(commands, common)
     add_probe_commands(commands, common)
     add_recording_commands(commands, common)
+    add_install_commands(commands, common)
     return parser
 
 

@@ -355,7 +355,8 @@ class Server:
         """Serve until the client goes away (stdio) or until interrupted (HTTP).
 
         ``"stdio"`` (the default) reads requests from stdin and writes responses to
-        stdout. ``"http"`` serves Streamable HTTP at ``http://host:port/path``
+        stdout, until stdin ends or the parent process dies (``watch_parent=False``: only
+        when stdin ends). ``"http"`` serves Streamable HTTP at ``http://host:port/path``
         (defaults 127.0.0.1, 8000, "/mcp"), both protocol eras, and the 2024-11-05
         HTTP+SSE transport at /sse and /messages.
         """

@@ -5,10 +5,12 @@ the worker pool. Each response is written as one whole line under a lock, so lin
 different threads never interleave.
 """
 
+import io
 import os
 import sys
 import threading
-from typing import Any, BinaryIO, Optional, Tuple
+import time
+from typing import Any, BinaryIO, Callable, Optional, Tuple
 
 from .connection import ServerConnection
 from .jsonrpc import INVALID_REQUEST, decode, encode_outgoing, error_response
@@ -20,6 +22,8 @@ from .workers import WorkerPool
 _stdio_log = LazyLogger("mcplite.stdio")
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# How often a stdio server waiting for input looks whether its parent process is still there.
+PARENT_POLL_SECONDS = 1.0
 
 
 class LineWriter:
@@ -60,6 +64,86 @@ class LineWriter:
                 _stdio_log.debug("stdout closed: %s", exc)
 
 
+class _StdinRaw(io.RawIOBase):
+    """The protocol's input file descriptor, read so that waiting for input can be given up.
+
+    A parent that dies without closing the pipe it writes our requests into (killed while
+    a child of its own holds the pipe's write end, say) leaves a read that never ends: the
+    server would be orphaned. No other thread can wake a blocked read() on a pipe, so the
+    read itself waits with poll() in slices of ``PARENT_POLL_SECONDS`` and asks, between
+    them, whether the parent is still there; when it is gone, reading ends as end of input
+    does, with the same orderly shutdown. Until ``give_up_when`` is called it is a plain reader.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._gone = None  # type: Optional[Callable[[], bool]]
+        self._poll = None  # type: Any
+        self._next_check = 0.0
+        self.parent_gone = False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readable(self) -> bool:
+        return True
+
+    def give_up_when(self, gone: Callable[[], bool]) -> bool:
+        """Give up reading once ``gone()`` is true; False where the fd cannot be polled."""
+        import select
+        if not hasattr(select, "poll"):
+            return False
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN | select.POLLPRI)
+        self._poll = poller
+        self._gone = gone
+        self._next_check = time.monotonic() + PARENT_POLL_SECONDS
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.parent_gone:
+            return 0
+        if self._gone is not None:
+            while True:
+                # Also looked at while input keeps coming: a dead parent's other children
+                # could keep the pipe busy.
+                now = time.monotonic()
+                if now >= self._next_check:
+                    self._next_check = now + PARENT_POLL_SECONDS
+                    if self._gone():
+                        self.parent_gone = True
+                        return 0
+                if self._poll.poll(PARENT_POLL_SECONDS * 1000):  # readable, or hung up: read says which
+                    break
+        return os.readv(self._fd, [buffer])
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        super().close()
+
+
+def _parent_watch() -> Optional[Callable[[], bool]]:
+    """A test of whether this process's parent has gone, or None where there is none to make.
+
+    When a parent dies its children are given to init (PID 1) or to the nearest "subreaper":
+    getppid() changes, which is the sign used (a PID that could be reused is never probed).
+    A parent that is PID 1 already (a container's init, a service manager), or outside our
+    PID namespace (0), cannot be told apart that way, and rarely dies; on Windows getppid()
+    never changes and os.kill() would terminate, so nothing is watched there.
+    """
+    if os.name == "nt":
+        return None
+    original = os.getppid()
+    if original <= 1:
+        return None
+    return lambda: os.getppid() != original
+
+
 def _protect_standard_streams() -> Tuple[BinaryIO, BinaryIO]:
     """Take the protocol's file descriptors for ourselves.
 
@@ -93,7 +177,10 @@ def _protect_standard_streams() -> Tuple[BinaryIO, BinaryIO]:
             sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             pass
-    reader = os.fdopen(protocol_in, "rb", buffering=64 * 1024)
+    if os.name == "nt" or not hasattr(os, "readv"):
+        reader = os.fdopen(protocol_in, "rb", buffering=64 * 1024)
+    else:  # (serve_stdio may watch the parent through it: see _StdinRaw)
+        reader = io.BufferedReader(_StdinRaw(protocol_in), 64 * 1024)
     writer = os.fdopen(protocol_out, "wb", buffering=0)
     return reader, writer  # type: ignore[return-value]
 
@@ -114,7 +201,7 @@ def _discard_rest_of_line(reader: BinaryIO) -> None:
 
 def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None,
                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, exit_grace: float = 2.0,
-                max_workers: Optional[int] = None, trace: Any = None) -> None:
+                max_workers: Optional[int] = None, trace: Any = None, watch_parent: bool = True) -> None:
     """Serve ``server`` over stdio until end of input.
 
     With no streams given, serves the process's stdin and stdout (protected from stray
@@ -122,6 +209,9 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
     a longer one is discarded unread and answered with an error. After end of input,
     requests still running get ``exit_grace`` seconds to write their responses.
     ``trace``: True, "explain" or a Tracer shows every line both ways on stderr.
+    ``watch_parent`` (POSIX, serving the process's own stdin): also stop, as at end of
+    input, within about a second of the parent process dying, even if the pipe into stdin
+    stays open (another process holds it) - so no server is left orphaned.
     """
     tracer = None
     if trace is not None and trace is not False:
@@ -131,6 +221,13 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
         reader, writer = _protect_standard_streams()
     else:
         reader, writer = stdin, stdout
+    # (Looked up by name, not by class: the command line of a one-file copy may serve a
+    # Server of another copy of mcplite, the one the server file imports.)
+    raw = getattr(reader, "raw", None)  # type: Any
+    if watch_parent and callable(getattr(raw, "give_up_when", None)):
+        gone = _parent_watch()
+        if gone is not None:
+            raw.give_up_when(gone)
     out = LineWriter(writer, tracer)
     pool = WorkerPool(max_workers or server.max_workers)
     connection = ServerConnection(server, out.send, pool)
@@ -140,6 +237,8 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
         while True:
             line = readline(limit + 1)
             if not line:
+                if getattr(raw, "parent_gone", False) is True:
+                    _stdio_log.info("the parent process has gone: stopping as at end of input")
                 break
             if len(line) > limit and not line.endswith(b"\n"):
                 _discard_rest_of_line(reader)

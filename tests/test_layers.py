@@ -40,7 +40,7 @@ LAYERS = [
     ("host", {"hostformats", "hostconfig", "host"}),
     # The tools built on all of that: the command line, the compliance probe, the recorder,
     # the one-file builder.
-    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "__main__"}),
+    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "__main__"}),
     # The package: its public names, some loaded on first use.
     ("package", {"__init__"}),
 ]
@@ -57,6 +57,7 @@ ALLOWED = {
     ("cli", "probe"): "command registration",
     ("cli", "recording"): "command registration",
     ("cli", "vendor"): "command registration",
+    ("cli", "installcmds"): "command registration",
     ("clientcmds", "rawcmd"): "command registration",
     ("clientcmds", "shell"): "command registration",
 }
