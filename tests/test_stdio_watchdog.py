@@ -134,9 +134,13 @@ def _exit_time(pid, since, bound):
     return None
 
 
-@pytest.mark.parametrize("how,mode", [("run", "idle"), ("run", "hung"), ("serve", "idle")])
+# run, serve: a thread interrupts the main thread's read with SIGINT; sigint-ignored: no
+# signal can, and the read itself polls (stdio._StdinRaw).
+@pytest.mark.parametrize("how,mode", [("run", "idle"), ("run", "hung"), ("serve", "idle"),
+                                      ("sigint-ignored", "idle"), ("sigint-ignored", "hung")])
 def test_a_server_whose_parent_is_killed_exits(how, mode):
-    argv = [sys.executable, SERVER] if how == "run" else [sys.executable, "-m", "mcplite", "serve", SERVER]
+    argv = {"run": [sys.executable, SERVER], "serve": [sys.executable, "-m", "mcplite", "serve", SERVER],
+            "sigint-ignored": [sys.executable, SERVER, "sigint-ignored"]}[how]
     server = holder = 0
     try:
         server, holder, killed = _orphan(argv, mode)

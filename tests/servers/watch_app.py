@@ -1,7 +1,8 @@
 """A stdio server for the parent watchdog tests (tests/test_stdio_watchdog.py).
 
 ``python watch_app.py`` serves with ``app.run()``, ``python watch_app.py off`` with
-``app.run(watch_parent=False)``; ``python -m mcplite serve watch_app.py`` works too.
+``app.run(watch_parent=False)``, ``python watch_app.py sigint-ignored`` with SIGINT
+ignored (the watch then polls in the read); ``python -m mcplite serve watch_app.py`` works too.
 """
 
 import os
@@ -29,4 +30,8 @@ def hang() -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["sigint-ignored"]:
+        # No SIGINT for the watch thread to interrupt the read with: the read watches itself.
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     app.run(watch_parent=sys.argv[1:] != ["off"])
