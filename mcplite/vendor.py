@@ -75,7 +75,7 @@ PARTS = (
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
-    ("http", ("server",), ("auth", "sse", "httpapp", "httpserver")),
+    ("http", ("server",), ("auth", "sse", "httpapp", "httpserver", "wsgi")),
     ("trace", ("core",), ("tracing",)),
     ("client", ("core",), ("processes", "es256", "clientsession", "channels", "httpclient", "oauth", "taskwait",
                            "client")),
