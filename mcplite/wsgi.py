@@ -325,14 +325,23 @@ class WsgiApp:
             self.tracer.http_response(response.status, status.split(" ", 1)[1], response.headers,
                                       response.body if response.stream is None else None, method)
         if response.stream is not None:
-            start_response(status, list(response.headers))
-            return _WsgiEventBody(self, response, probe)
+            body = _WsgiEventBody(self, response, probe)
+            try:
+                start_response(status, list(response.headers))
+            except BaseException:
+                body.close()  # never iterated: let the stream go, or it keeps a reader that is not there
+                raise
+            return body
         headers = list(response.headers) + [("Content-Length", str(len(response.body)))]
-        start_response(status, headers)
-        body = b"" if method == "HEAD" else response.body
-        if response.then is not None:
-            return _WsgiBody(body, response.then)
-        return [body]
+        data = b"" if method == "HEAD" else response.body
+        plain = [data] if response.then is None else _WsgiBody(data, response.then)  # type: Iterable[bytes]
+        try:
+            start_response(status, headers)
+        except BaseException:
+            if isinstance(plain, _WsgiBody):
+                plain.close()
+            raise
+        return plain
 
     def _warn_once(self, key: str, environ: Dict[str, Any], message: str) -> None:
         with self._warn_lock:
