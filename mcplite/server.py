@@ -378,6 +378,18 @@ class Server:
         options.setdefault("port", 0)
         return start_http(self, **options)
 
+    def wsgi(self, **options: Any) -> Any:
+        """A WSGI (PEP 3333) application serving this server's Streamable HTTP endpoint (both
+        eras, and the 2024-11-05 HTTP+SSE transport), for a production WSGI server:
+        ``application = app.wsgi()`` in ``myserver.py``, then
+        ``gunicorn -k gthread --threads 16 myserver:application`` (a thread per open SSE
+        stream; gunicorn's default ``sync`` worker is refused) or
+        ``waitress-serve --threads 16 --channel-request-lookahead 1 myserver:application``.
+        The options are ``start_http``'s but the address ones (the WSGI server binds), plus
+        ``keepalive_interval``; see ``wsgi.WsgiApp``."""
+        from .wsgi import WsgiApp
+        return WsgiApp(self, **options)
+
     # -- what transports call ------------------------------------------------
 
     def begin_call(self, message: Message, port: Port, session: Optional[LegacySession] = None,

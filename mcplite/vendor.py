@@ -76,7 +76,7 @@ PARTS = (
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
     ("jose", ("core",), ("es256", "jwtauth")),
-    ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver")),
+    ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver", "wsgi")),
     ("trace", ("core",), ("tracing",)),
     ("client", ("core", "jose"), ("processes", "clientsession", "channels", "httpclient", "oauth", "taskwait",
                                   "client")),

@@ -32,7 +32,7 @@ LAYERS = [
     # results, one handler per method, the Server facade.
     ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
     # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
-    ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver"}),
+    ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver", "wsgi"}),
     # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
     ("client", {"clientsession", "client", "channels", "httpclient", "oauth", "taskwait"}),
     # The host: many clients from one configuration, the model APIs' tool formats, approval,
@@ -47,10 +47,11 @@ LAYERS = [
 
 # (importer, imported): the upward or circular imports that are allowed, and why.
 ALLOWED = {
-    # Server.run / run_in_thread: a server starts itself on a transport, and the transports
-    # serve a Server. Imported inside those two methods only.
+    # Server.run / run_in_thread / wsgi: a server starts itself on a transport, and the
+    # transports serve a Server. Imported inside those three methods only.
     ("server", "stdio"): "Server.run",
     ("server", "httpserver"): "Server.run_in_thread",
+    ("server", "wsgi"): "Server.wsgi",
     # The command line registers its commands by importing their modules when a command runs;
     # those modules use the command line's shared helpers.
     ("cli", "clientcmds"): "command registration",
