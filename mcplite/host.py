@@ -684,8 +684,10 @@ class Host:
         shape (a bug of the loop around the model, not the model's mistake)."""
         started, wall = time.monotonic(), time.time()
         call = parse_tool_call(tool_call)
+        # (The arguments' digest is made in _audit, only when there is an audit to hear it:
+        # it was the largest part of what routing cost.)
         record = {"time": wall, "server": None, "tool": None, "name": call.name, "call_id": call.call_id,
-                  "arguments_sha256": arguments_digest(call.arguments)}  # type: Dict[str, Any]
+                  "_arguments": call.arguments}  # type: Dict[str, Any]
 
         def refuse(outcome: str, message: str) -> Any:
             self._audit(record, outcome, started, message)
@@ -713,7 +715,7 @@ class Host:
                 except ValueError:
                     pass
             record["name"] = inner_name
-            record["arguments_sha256"] = arguments_digest(arguments)
+            record["_arguments"] = arguments
             if not isinstance(inner_name, str) or not inner_name:
                 return refuse("invalid", "call_tool needs \"name\": the name of a tool that find_tools returned")
             name = inner_name
@@ -791,6 +793,7 @@ class Host:
         if self.audit is None:
             return
         record = dict(record, outcome=outcome, duration=time.monotonic() - started)
+        record["arguments_sha256"] = arguments_digest(record.pop("_arguments"))
         if message is not None:
             record["message"] = message
         try:
