@@ -333,7 +333,7 @@ def desktop_config(block, ctx, top, entry_keys):
             assert "No module named 'mcplite'" in host.stderr_tail(), host.stderr_tail()
 
 
-@handles("Open it in a desktop host", 0, "{")
+@handles("Open it in a desktop host", 1, "{")
 def claude_desktop_and_cursor(block, ctx):
     # type: (Block, Ctx) -> None
     """The ``mcpServers`` file of Claude Desktop and Cursor: parsed, its one entry's shape
@@ -345,7 +345,7 @@ def claude_desktop_and_cursor(block, ctx):
     desktop_config(block, ctx, "mcpServers", ["command", "args", "env"])
 
 
-@handles("Open it in a desktop host", 1, "{")
+@handles("Open it in a desktop host", 2, "{")
 def vscode(block, ctx):
     # type: (Block, Ctx) -> None
     """VS Code's ``.vscode/mcp.json``: top key ``servers``, entry ``type`` ``stdio``; launched
@@ -353,6 +353,64 @@ def vscode(block, ctx):
     assert json.loads(block.text)["servers"]["weather"]["type"] == "stdio"
     desktop_config(block, ctx, "servers", ["type", "command", "args", "env"])
 
+
+@handles("Open it in a desktop host", 0, "python3 -m mcplite install claude-desktop weather.py")
+def install_and_discover(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Each line run by bash beside weather.py, HOME a fresh directory holding the hosts' own
+    directories (``~/.config/Claude``, ``~/.cursor``: without them ``install`` asks for
+    ``--config``), XDG_CONFIG_HOME unset. Each file written is parsed: its one entry runs
+    ``PYTHON -m mcplite serve /abs/weather.py[:app]`` with the checkout in ``env``'s
+    PYTHONPATH, and launched as a host launches it (that argv, that env alone, cwd /) it
+    answers a host's first requests. ``discover`` lists the three files a host reads (not
+    path/to/mcp.json) with env names and no values. The first line run again changes
+    nothing; a file that is not JSON is refused and left as it is. Not exercised: the hosts,
+    macOS and Windows paths, ``--user``."""
+    lines = commands(block)
+    assert len(lines) == 5 and [shlex.split(without_comment(line))[3] for line in lines[:4]] == \
+        ["install"] * 4 and "discover" in lines[4], lines
+    home = ctx.directory("home")
+    os.makedirs(os.path.join(home, ".config", "Claude"))
+    os.makedirs(os.path.join(home, ".cursor"))
+    env = dict(ctx.env, HOME=home)
+    env.pop("XDG_CONFIG_HOME", None)
+    project = ctx.directory("project")
+    weather = weather_file(project)
+    written = [os.path.join(home, ".config", "Claude", "claude_desktop_config.json"),
+               os.path.join(home, ".cursor", "mcp.json"), os.path.join(project, ".vscode", "mcp.json"),
+               os.path.join(project, "path", "to", "mcp.json")]
+    outputs = []
+    for line, path, top, target in zip(lines, written, ["mcpServers", "mcpServers", "servers", "mcpServers"],
+                                       [weather, weather + ":app", weather, weather]):
+        done = bash(line, project, env)
+        assert done.status == 0, (line, done.err)
+        assert "added server 'weather' in %s" % path in done.out, done.out
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)[top]["weather"]
+        assert entry["args"] == ["-m", "mcplite", "serve", target], entry
+        assert os.path.isabs(entry["command"]) and entry["env"]["PYTHONPATH"].split(os.pathsep)[0] == ROOT, entry
+        assert entry.get("type", "stdio") == "stdio" and (top == "servers") == ("type" in entry), entry
+        with Background([entry["command"]] + entry["args"], "/", dict(entry["env"])) as host:
+            check_weather_over_stdio(host)
+    listed = bash(lines[4], project, env)
+    assert listed.status == 0, listed.err
+    assert [line.split()[:2] for line in listed.out.splitlines() if not line.startswith(" ")] == [
+        ["claude-desktop", written[0]], ["cursor", written[1]], ["vscode", written[2]]], listed.out
+    servers = [line.split() for line in listed.out.splitlines() if line.startswith(" ")]
+    assert len(servers) == 3 and all(s[0] == "weather" and s[-1] == "PYTHONPATH]" for s in servers), listed.out
+    assert "PYTHONPATH=" not in listed.out and ":" + ROOT not in listed.out, "an env value shown: " + listed.out
+    with open(written[0], "rb") as f:
+        before = f.read()
+    again = bash(lines[0], project, env)
+    assert again.status == 0, again.err
+    with open(written[0], "rb") as f:
+        assert f.read() == before
+    with open(written[1], "w") as f:
+        f.write("{not json")
+    refused = bash(lines[1], project, env)
+    assert refused.status != 0 and "not valid JSON" in refused.err, refused
+    with open(written[1]) as f:
+        assert f.read() == "{not json"
 
 @handles("Look at it", 0, "python3 -m mcplite --trace call weather.py")
 def look_at_it(block, ctx):
@@ -394,7 +452,7 @@ def inspector(block, ctx):
     lines = commands(block)
     assert len(lines) == 2 and all(line.startswith("npx @modelcontextprotocol/inspector ") for line in lines), lines
     mapping = placeholders(ctx.tmp)
-    desktop = json.loads(block_at("Open it in a desktop host", 0).text)
+    desktop = json.loads(block_at("Open it in a desktop host", 1).text)
     with open(os.path.join(ctx.tmp, "claude_desktop_config.json"), "w") as f:
         json.dump(substitute(desktop, mapping), f)
     env = peer_env()
@@ -659,6 +717,113 @@ def tasks_transcript(block, ctx):
         assert len(set(transcript.values.values())) == 1, transcript.values  # one taskId throughout
 
 
+EXT_SECTION = "Extensions, your own methods, middleware"
+
+
+@handles(EXT_SECTION, 0, 'app.add_extension("com.example/search", {"maxResults": 50})')
+def extension_declared(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` given: the extension and its settings are in ``app.extensions``
+    and in the capabilities a client sees, through ``server/discover`` (2026-07-28) and
+    ``initialize`` (legacy); a name without a vendor prefix and the tasks extension are
+    refused; ``remove_extension`` takes it out again."""
+    app = Server("search")
+    exec_block(block.text, {"app": app})
+    assert app.extensions == {"com.example/search": {"maxResults": 50}}
+    for era in ("modern", "legacy"):
+        with Client(app, era=era) as client:
+            assert client.server_capabilities["extensions"] == {"com.example/search": {"maxResults": 50}}, era
+    for bad in ("search", "io.modelcontextprotocol/tasks"):
+        with pytest.raises(ValueError):
+            app.add_extension(bad)
+    app.remove_extension("com.example/search")
+    with Client(app) as client:
+        assert "com.example/search" not in client.server_capabilities.get("extensions", {})
+
+
+class _Cache:
+    def __init__(self):
+        # type: () -> None
+        self.cleared = threading.Event()
+
+    def clear(self):
+        # type: () -> None
+        self.cleared.set()
+
+
+@handles(EXT_SECTION, 1, '@app.method("com.example/search", params_schema=')
+def own_method(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app``, ``Context``, a ``find`` that records its arguments and a
+    ``cache``; in both eras through ``Client(app)`` and over HTTP: ``client.request`` gets the
+    method's result, params without ``query`` get -32602 before the function runs, and
+    ``client.notify`` reaches the notification handler. Registering MCP's own method name is
+    a ValueError."""
+    found = []  # type: List[Any]
+
+    def find(query, limit):
+        # type: (str, int) -> List[str]
+        found.append((query, limit))
+        return ["hit for " + query]
+
+    for era in ("modern", "legacy"):
+        cache = _Cache()
+        app = Server("search")
+        exec_block(block.text, {"app": app, "Context": Context, "find": find, "cache": cache})
+        with app.run_in_thread("http", port=0) as served:
+            for client in (Client(app, era=era), Client.http(served.url, era=era)):
+                with client:
+                    del found[:]
+                    result = client.request("com.example/search", {"query": "mcp"})
+                    own = {k: v for k, v in result.items() if k not in ("_meta", "resultType")}  # 2026-07-28's
+                    assert own == {"hits": ["hit for mcp"]}, result
+                    assert found == [("mcp", 10)], found
+                    with pytest.raises(MCPError) as refused:
+                        client.request("com.example/search", {"q": "mcp"})
+                    assert refused.value.code == -32602 and len(found) == 1, refused.value
+                    cache.cleared.clear()
+                    client.notify("com.example/reindexed", {})
+                    assert cache.cleared.wait(5), era
+    with pytest.raises(ValueError):
+        app.method("tools/list")(lambda params: {})
+
+
+@handles(EXT_SECTION, 2, "@app.middleware")
+def timing_middleware(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` (a tool ``add``), ``Context``, ``time`` and ``log`` a logger whose
+    records are kept: a tool call and a ``tools/list``, in both eras, are each logged once
+    with the method, the request id and the milliseconds, and their results are unchanged."""
+    import logging
+    import time
+    records = []  # type: List[str]
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            # type: (logging.LogRecord) -> None
+            records.append(record.getMessage())
+
+    log = logging.getLogger("readme.middleware")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    keeper = Keep()
+    log.addHandler(keeper)
+    try:
+        namespace = {"app": Server("timed"), "Context": Context, "time": time, "log": log}  # type: Dict[str, Any]
+        exec_block(ADD_SERVER.split("\n", 1)[1].replace('app = Server("adder")\n', ""), namespace)
+        exec_block(block.text, namespace)
+        for era in ("modern", "legacy"):
+            del records[:]
+            with Client(namespace["app"], era=era) as client:
+                assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+                assert [tool["name"] for tool in client.list_tools()] == ["add"]
+            calls = [r for r in records if r.startswith(("tools/call ", "tools/list "))]
+            assert len(calls) == 2, records
+            for record in calls:
+                assert re.fullmatch(r"tools/(call|list) \S+ took \d+\.\d ms", record), record
+    finally:
+        log.removeHandler(keeper)
+
 @handles("Completion, pagination, changes at run time", 0, '@app.completion("language", prompt="review")')
 def completion(block, ctx):
     # type: (Block, Ctx) -> None
@@ -791,6 +956,95 @@ def bearer_tokens(block, ctx):
         handle.stop()
 
 
+def whoami(ctx: Context) -> str:
+    """The tool the JWT block's server serves: who the token says the caller is."""
+    return "%s %s" % (ctx.principal.subject, ",".join(sorted(ctx.principal.scopes)))
+
+
+@handles("Streamable HTTP", 3, "from mcplite import BearerAuth")
+def jwt_tokens(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` given (a tool reading ``ctx.principal``), its ``app.run`` made
+    ``run_in_thread`` on 127.0.0.1 as for the bearer block, and its ``jwks_url`` a JWKS served
+    on 127.0.0.1 (``http://`` is allowed on loopback) holding a fresh ES256 key; the issuer
+    and audience stay as written. Tokens signed with that key: a good one reaches the tool
+    (its ``sub`` and scopes as the principal); without the ``mcp`` scope 403; another
+    audience, another issuer, expired, another key, ``alg: none``: 401 ``invalid_token``.
+    The key set is fetched once. Not exercised: RS256 here (tests/test_jwt.py), https."""
+    import base64
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from mcplite.es256 import ES256Key, jws
+
+    key, stranger = ES256Key.generate(kid="k1"), ES256Key.generate(kid="k1")
+    fetched = []  # type: List[str]
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):
+            # type: () -> None
+            fetched.append(self.path)
+            body = json.dumps({"keys": [key.public_jwk()]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            # type: (Any) -> None
+            pass
+
+    jwks_server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=jwks_server.serve_forever, daemon=True).start()
+    written = "https://auth.example.com/.well-known/jwks.json"
+    call = 'app.run("http", host="0.0.0.0", '
+    assert block.text.count(written) == 1 and block.text.count(call) == 1
+    code = block.text.replace(written, "http://127.0.0.1:%d/.well-known/jwks.json" % jwks_server.server_port)
+    code = code.replace(call, 'app.run_in_thread("http", host="127.0.0.1", port=0, ')
+    app = Server("secure")
+    app.tool()(whoami)
+    try:
+        recorded = exec_block(code, {"app": app})
+        (handle,) = [r.value for r in recorded if "run_in_thread" in r.source]
+        try:
+            port = urllib.parse.urlsplit(handle.url).port
+            now = int(time.time())
+            good = {"iss": "https://auth.example.com", "aud": "https://mcp.example.com/mcp", "sub": "ann",
+                    "scope": "mcp read", "iat": now, "exp": now + 300}
+            modern = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "whoami"}
+            calling = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "whoami", "arguments": {}, "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {}}}}
+
+            def send(token):
+                # type: (str) -> Tuple[int, Dict[str, str], bytes]
+                return http_request(port, "POST", "/mcp", "mcp.example.com", calling,
+                                    dict(modern, Authorization="Bearer " + token))
+
+            status, _, body = send(jws({"typ": "JWT"}, good, key))
+            assert status == 200, (status, body)
+            assert json.loads(body)["result"]["content"][0]["text"] == "ann mcp,read", body
+            status, headers, _ = send(jws({"typ": "JWT"}, dict(good, scope="read"), key))
+            assert status == 403 and "insufficient_scope" in headers["www-authenticate"], (status, headers)
+            unsigned = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+                                for part in ({"alg": "none", "kid": "k1"}, good)) + "."
+            for bad in (jws({}, dict(good, aud="https://other.example.com/mcp"), key),
+                        jws({}, dict(good, iss="https://evil.example.com"), key),
+                        jws({}, dict(good, exp=now - 3600), key), jws({}, good, stranger), unsigned):
+                status, headers, _ = send(bad)
+                assert status == 401 and 'error="invalid_token"' in headers["www-authenticate"], (bad, status, headers)
+            assert fetched == ["/.well-known/jwks.json"], fetched
+            status, _, body = http_request(port, "GET", "/.well-known/oauth-protected-resource/mcp", "mcp.example.com")
+            metadata = json.loads(body)
+            assert metadata["resource"] == "https://mcp.example.com/mcp", metadata
+            assert metadata["authorization_servers"] == ["https://auth.example.com"], metadata
+        finally:
+            handle.stop()
+    finally:
+        jwks_server.shutdown()
+        jwks_server.server_close()
+
 CURL_SECTION = "Talking to it with curl"
 
 
@@ -811,6 +1065,104 @@ for _index, _first in enumerate(["python3 -m mcplite serve examples/notes_server
                                  '{"jsonrpc":"2.0","id":2,"error":{"code":-32600']):
     handles(CURL_SECTION, _index, _first)(covered_by_curl_test)
 
+
+def myserver_file(directory):
+    # type: (str) -> str
+    """The Deploying section's myserver.py, saved in ``directory``."""
+    path = os.path.join(directory, "myserver.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(block_at("Deploying", 0).text)
+    return path
+
+
+def wait_for_port(port, server, timeout=TIMEOUT_START):
+    # type: (int, Background, float) -> None
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert server.proc.poll() is None, "%s exited: %s" % (server.argv, server.stderr_tail())
+            assert time.monotonic() < deadline, "%s did not listen within %ss: %s" % (
+                server.argv, timeout, server.stderr_tail())
+            time.sleep(0.1)
+
+
+def check_adder_url(url):
+    # type: (str) -> None
+    """A tools/call through the server at ``url``, in a 2026-07-28 request and in a session."""
+    for era in ("modern", "legacy"):
+        with Client.http(url, era=era) as client:
+            assert [tool["name"] for tool in client.list_tools()] == ["add"], era
+            assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}, era
+
+
+@handles("Deploying", 0, "# myserver.py")
+def wsgi_application(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Saved as myserver.py and imported from its directory: ``application`` is a WSGI
+    callable; served here by the standard library's ``wsgiref`` with a thread per request
+    (the next block runs gunicorn and waitress) on a free port, a call goes through it in
+    both eras; a Host header that is not loopback gets 421; ``application.close()``."""
+    import importlib
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            # type: (Any) -> None
+            pass
+
+    class Threaded(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    myserver_file(ctx.tmp)
+    ctx.monkeypatch.syspath_prepend(ctx.tmp)
+    sys.modules.pop("myserver", None)
+    try:
+        application = importlib.import_module("myserver").application
+    finally:
+        sys.modules.pop("myserver", None)
+    httpd = make_server("127.0.0.1", 0, application, server_class=Threaded, handler_class=Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        check_adder_url("http://127.0.0.1:%d/mcp" % httpd.server_port)
+        status, _, _ = http_request(httpd.server_port, "POST", "/mcp", "mcp.example.com", {})
+        assert status == 421, status
+    finally:
+        application.close()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@handles("Deploying", 1, "pip install gunicorn", interop=True)
+def wsgi_servers(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The ``pip install`` lines are not run (no network): gunicorn 27.0.1 and waitress 3.0.2
+    come from ``$MCPLITE_WSGI_PYTHON``'s venv, which scripts/test builds, and are checked to be
+    there. Each server line runs as written from that venv's bin, beside myserver.py, the
+    checkout on PYTHONPATH and a free port for 8000: a call goes through it in both eras,
+    and it is stopped by its PID."""
+    from test_wsgi import _wsgi_python
+    python = _wsgi_python()
+    bin_dir = os.path.dirname(python)
+    lines = commands(block)
+    assert [line.split()[:2] for line in lines] == [["pip", "install"], ["gunicorn", "-k"],
+                                                   ["pip", "install"], ["waitress-serve", "--listen=127.0.0.1:8000"]]
+    for package in (lines[0].split()[2], lines[2].split()[2]):
+        assert run([python, "-c", "import " + package], ctx.tmp, ctx.env).status == 0, package
+    myserver_file(ctx.tmp)
+    for line in (lines[1], lines[3]):
+        port = free_port()
+        assert line.count("127.0.0.1:8000") == 1, line
+        argv = shlex.split(line.replace("127.0.0.1:8000", "127.0.0.1:%d" % port))
+        argv[0] = os.path.join(bin_dir, argv[0])
+        with Background(argv, ctx.tmp, ctx.env) as server:
+            wait_for_port(port, server)
+            check_adder_url("http://127.0.0.1:%d/mcp" % port)
+            assert server.proc.poll() is None, server.stderr_tail()
 
 @handles("A client", 0, "python3 -m mcplite serve examples/notes_server.py --http 127.0.0.1:8000")
 def client_server(block, ctx):
