@@ -41,8 +41,8 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 import pytest
 
 from mcplite import Client, Context, MCPError, Server, __version__
-from readme_blocks import (ROOT, VENDORED, Background, Block, bash, block_at, exec_block, line_pattern, parse_blocks,
-                           read_blocks, run, serve_url, shell_env, Transcript)
+from readme_blocks import (ROOT, VENDORED, Background, Block, bash, block_at, exec_block, line_pattern,
+                           parse_blocks, read_blocks, run, serve_url, shell_env, Transcript)
 
 EXAMPLES = os.path.join(ROOT, "examples")
 PLACEHOLDER = "/abs/path/to/"
@@ -244,7 +244,8 @@ def install(block, ctx):
     version = tuple(int(part) for part in re.findall(r"\d+", found[0])[:2]) if probe.status == 0 and found else (0,)
     if version < (61,) or (version < (70, 1) and found[1:] != ["True"]):
         pytest.skip("pip install . needs setuptools >= 70.1 (or >= 61 and wheel) in %s to build without network "
-                    "(scripts/test installs it); found: %s" % (sys.executable, probe.out.strip() or probe.err.strip()[-200:]))
+                    "(scripts/test installs it); found: %s"
+                    % (sys.executable, probe.out.strip() or probe.err.strip()[-200:]))
     source = ctx.directory("checkout")
     for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
         if os.path.exists(os.path.join(ROOT, name)):
@@ -379,7 +380,6 @@ def install_and_discover(block, ctx):
     written = [os.path.join(home, ".config", "Claude", "claude_desktop_config.json"),
                os.path.join(home, ".cursor", "mcp.json"), os.path.join(project, ".vscode", "mcp.json"),
                os.path.join(project, "path", "to", "mcp.json")]
-    outputs = []
     for line, path, top, target in zip(lines, written, ["mcpServers", "mcpServers", "servers", "mcpServers"],
                                        [weather, weather + ":app", weather, weather]):
         done = bash(line, project, env)
@@ -1142,7 +1142,7 @@ def wsgi_servers(block, ctx):
     # type: (Block, Ctx) -> None
     """The ``pip install`` lines are not run (no network): gunicorn 27.0.1 and waitress 3.0.2
     come from ``$MCPLITE_WSGI_PYTHON``'s venv, which scripts/test builds, and are checked to be
-    there. Each server line runs as written from that venv's bin, beside myserver.py, the
+    there. Each server line runs as written with that venv's script, beside myserver.py, the
     checkout on PYTHONPATH and a free port for 8000: a call goes through it in both eras,
     and it is stopped by its PID."""
     from test_wsgi import _wsgi_python
@@ -1158,7 +1158,9 @@ def wsgi_servers(block, ctx):
         port = free_port()
         assert line.count("127.0.0.1:8000") == 1, line
         argv = shlex.split(line.replace("127.0.0.1:8000", "127.0.0.1:%d" % port))
-        argv[0] = os.path.join(bin_dir, argv[0])
+        # The venv's own script, run by the venv's Python (as its #! line says; a venv copied
+        # from elsewhere keeps a #! line naming the old place).
+        argv[:1] = [python, os.path.join(bin_dir, argv[0])]
         with Background(argv, ctx.tmp, ctx.env) as server:
             wait_for_port(port, server)
             check_adder_url("http://127.0.0.1:%d/mcp" % port)
@@ -1264,6 +1266,243 @@ def search(q: str) -> List[str]:
     """The tool the OAuth block calls."""
     return ["found " + q]
 
+
+class ScriptedModel:
+    """An OpenAI- and Anthropic-compatible endpoint on 127.0.0.1 (``/v1/chat/completions``,
+    ``/v1/messages``) standing in for the model: while the conversation holds no tool result
+    it asks for the offered tool ending in ``__forecast`` with ``{"city": "Paris"}``, then it
+    answers in words. Every request body is kept in ``requests``."""
+
+    def __init__(self):
+        # type: () -> None
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.requests = []  # type: List[Tuple[str, Dict[str, Any]]]
+        model = self
+
+        class Endpoint(BaseHTTPRequestHandler):
+            def do_POST(self):
+                # type: () -> None
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                model.requests.append((self.path, body))
+                answer = model.answer(self.path, body)
+                data = json.dumps(answer).encode()
+                self.send_response(200 if answer else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                # type: (Any) -> None
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_port
+
+    def answer(self, path, body):
+        # type: (str, Dict[str, Any]) -> Dict[str, Any]
+        if path == "/v1/chat/completions":
+            (tool,) = [t["function"]["name"] for t in body["tools"] if t["function"]["name"].endswith("__forecast")]
+            if any(m["role"] == "tool" for m in body["messages"]):
+                message = {"role": "assistant", "content": "Clear skies in Paris."}  # type: Dict[str, Any]
+            else:
+                message = {"role": "assistant", "content": None, "tool_calls": [{
+                    "id": "call_1", "type": "function",
+                    "function": {"name": tool, "arguments": json.dumps({"city": "Paris"})}}]}
+            return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "message": message,
+                                 "finish_reason": "tool_calls" if "tool_calls" in message else "stop"}]}
+        if path == "/v1/messages":
+            (tool,) = [t["name"] for t in body["tools"] if t["name"].endswith("__forecast")]
+            answered = any(isinstance(m["content"], list) and any(c.get("type") == "tool_result" for c in m["content"])
+                           for m in body["messages"])
+            content = [{"type": "text", "text": "Clear skies in Paris."}] if answered else [
+                {"type": "text", "text": "Let me look."},
+                {"type": "tool_use", "id": "toolu_1", "name": tool, "input": {"city": "Paris"}}]
+            return {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                    "content": content, "stop_reason": "end_turn" if answered else "tool_use",
+                    "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+        return {}
+
+    def stop(self):
+        # type: () -> None
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def providers_python():
+    # type: () -> str
+    """``$MCPLITE_PROVIDERS_PYTHON`` (a venv scripts/test builds), once it has shown that it has
+    the ``openai`` and ``anthropic`` SDKs at the versions tests/test_host_formats.py pins."""
+    from interop_support import unusable
+    from test_host_formats import PROVIDER_PINS, PROVIDERS_VARIABLE
+    path = os.environ.get(PROVIDERS_VARIABLE, "")
+    if not path:
+        unusable(PROVIDERS_VARIABLE, "MCPLITE_PROVIDERS_PYTHON is not set (scripts/test sets it to a venv with "
+                                     "the providers' SDKs)")
+    wanted = {name: PROVIDER_PINS[name] for name in ("openai", "anthropic")}
+    probe = run([path, "-c", "import json, importlib.metadata as m, openai, anthropic; "
+                             "print(json.dumps({n: m.version(n) for n in %r}))" % sorted(wanted)], ROOT, None)
+    if probe.status != 0 or json.loads(probe.out) != wanted:
+        unusable(PROVIDERS_VARIABLE, "MCPLITE_PROVIDERS_PYTHON=%s does not have %s: %s"
+                 % (path, wanted, (probe.out + probe.err)[-2000:]))
+    return path
+
+
+def run_host_snippet(ctx, code, stdin):
+    # type: (Ctx, str, str) -> Tuple[ScriptedModel, Any, List[Dict[str, Any]]]
+    """``code`` run by the providers' Python in a directory holding weather.py and an
+    mcp.json starting it (``weather``), HOME that directory; ``RESULT`` (a JSON file) is
+    where the code leaves what it ends with."""
+    weather = weather_file(ctx.tmp)
+    with open(os.path.join(ctx.tmp, "mcp.json"), "w") as f:
+        json.dump({"mcpServers": {"weather": {"command": sys.executable, "args": [weather],
+                                              "env": {"PYTHONPATH": ROOT}}}}, f)
+    model = ScriptedModel()
+    try:
+        env = dict(ctx.env, HOME=ctx.tmp, MODEL_URL=model.url, RESULT=os.path.join(ctx.tmp, "result.json"))
+        for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+            env.pop(name, None)
+        script = os.path.join(ctx.tmp, "loop.py")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(code)
+        done = run([providers_python(), script], ctx.tmp, env, stdin=stdin, timeout=60)
+        assert done.status == 0, done.out[-3000:] + done.err[-3000:]
+        with open(env["RESULT"]) as f:
+            return model, done, json.load(f)
+    finally:
+        model.stop()
+
+
+HOST_SETUP = '''import json, os
+MODEL = "test-model"
+messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+'''
+
+HOST_RESULT = '''
+def plain(value):
+    return value.model_dump() if hasattr(value, "model_dump") else value
+with open(os.environ["RESULT"], "w") as f:
+    json.dump(json.loads(json.dumps(messages, default=plain)), f)
+'''
+
+
+def check_audit_and_pins(ctx, done, calls):
+    # type: (Ctx, Any, int) -> None
+    """``audit=print`` printed one record per call, ok; the pins file was written in HOME."""
+    records = [line for line in done.out.splitlines() if "'outcome'" in line]
+    assert len(records) == calls and all("'outcome': 'ok'" in r and "'tool': 'forecast'" in r for r in records), \
+        done.out
+    assert done.out.count("allow weather__forecast(") == calls, done.out
+    with open(os.path.join(ctx.tmp, ".mcp-pins.json")) as f:
+        assert "forecast" in f.read()
+
+
+@handles("Host", 0, "from mcplite import Host", interop=True)
+def host_openai_loop(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The block as written, run twice (two turns of the loop) by the providers' Python (the
+    ``openai`` 3.63.0 SDK), after a setup defining ``MODEL``, ``messages`` and
+    ``openai_client = OpenAI(base_url=...)`` pointing at a scripted OpenAI-compatible endpoint
+    on 127.0.0.1; mcp.json starts weather.py; the ``input()`` of ``approve`` gets ``y``.
+    Turn one: the model asks for ``weather__forecast``, ``host.call`` answers with the
+    ``role: tool`` message (the forecast as text); turn two the endpoint sees that result and
+    answers in words. ``audit=print`` printed one ok record, the pins file is in HOME. Not
+    exercised: a real model."""
+    setup = HOST_SETUP + ('from openai import OpenAI\nopenai_client = OpenAI(base_url=os.environ["MODEL_URL"] + "/v1", '
+                          'api_key="test", max_retries=0)\n')
+    model, done, messages = run_host_snippet(ctx, setup + block.text + block.text + HOST_RESULT, "y\n")
+    assert [path for path, _ in model.requests] == ["/v1/chat/completions"] * 2, model.requests
+    offered = [tool["function"]["name"] for tool in model.requests[0][1]["tools"]]
+    assert offered == ["weather__forecast"], offered
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"], messages
+    assert messages[1]["tool_calls"][0]["function"]["name"] == "weather__forecast", messages[1]
+    assert messages[2]["tool_call_id"] == "call_1" and json.loads(messages[2]["content"]) == FORECAST_PARIS, messages
+    assert model.requests[1][1]["messages"][2] == messages[2], model.requests[1][1]["messages"]
+    assert messages[3]["content"] == "Clear skies in Paris.", messages[3]
+    check_audit_and_pins(ctx, done, 1)
+
+
+@handles("Host", 1, "    reply = anthropic_client.messages.create(model=MODEL", interop=True)
+def host_anthropic_loop(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The block as written, as the body of the first block's ``with Host.from_config(...)``
+    (its import and ``approve`` taken from there), repeated for two turns, by the providers'
+    Python (the ``anthropic`` 2.17.0 SDK) against a scripted Anthropic-compatible endpoint on
+    127.0.0.1: turn one the model asks for ``weather__forecast`` and the host's
+    ``tool_result`` goes back in a user message; turn two the endpoint sees it and answers in
+    words, with no tool call (nothing appended). Audit and pins as for the first block."""
+    first = block_at("Host", 0).text
+    head = first[:first.index("with Host.from_config(")]
+    opening = re.search(r"^with Host\.from_config\(.*:\n", first, re.M)
+    assert opening and "def approve" in head, first
+    body = "\n".join(("    " + line) if line else line for line in block.text.split("\n"))
+    setup = HOST_SETUP + ('from anthropic import Anthropic\nanthropic_client = Anthropic('
+                          'base_url=os.environ["MODEL_URL"], api_key="test", max_retries=0)\n')
+    code = setup + head + opening.group(0) + "    for turn in range(2):\n" + body + HOST_RESULT
+    model, done, messages = run_host_snippet(ctx, code, "y\n")
+    assert [path for path, _ in model.requests] == ["/v1/messages"] * 2, model.requests
+    assert [tool["name"] for tool in model.requests[0][1]["tools"]] == ["weather__forecast"], model.requests[0]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"], messages
+    use = [c for c in messages[1]["content"] if c["type"] == "tool_use"]
+    assert len(use) == 1 and use[0]["name"] == "weather__forecast", messages[1]
+    (result,) = messages[2]["content"]
+    assert result["type"] == "tool_result" and result["tool_use_id"] == "toolu_1" and not result.get("is_error"), result
+    texts = [c["text"] for c in result["content"]] if isinstance(result["content"], list) else [result["content"]]
+    assert json.loads(texts[0]) == FORECAST_PARIS, result
+    assert model.requests[1][1]["messages"][2]["content"][0]["tool_use_id"] == "toolu_1", model.requests[1]
+    assert [c["text"] for c in messages[3]["content"]] == ["Clear skies in Paris."], messages[3]
+    check_audit_and_pins(ctx, done, 1)
+
+def web_server_with_token(token):
+    # type: (str) -> Any
+    """A protected mcplite server on loopback (the ``add`` tool), for the config's ``web``."""
+    from mcplite import AccessToken, BearerAuth
+    app = Server("web")
+    exec_block(ADD_SERVER.split("\n", 1)[1].replace('app = Server("adder")\n', ""), {"app": app})
+    auth = BearerAuth(lambda got: AccessToken(scopes=[]) if got == token else None,
+                      resource="https://example.com/mcp", authorization_servers=["https://auth.example.com"])
+    return app.run_in_thread("http", host="127.0.0.1", port=0, auth=auth)
+
+
+@handles("Host", 2, '{"mcpServers": {')
+def host_config(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Saved as mcp.json beside a copy of examples/notes_server.py and loaded with
+    ``Host.from_config("mcp.json")`` from that directory: ``python3`` is the test's
+    interpreter (the checkout on PYTHONPATH), HOME the directory (so ``${HOME}/notes.db`` is
+    made there), the ``web`` URL a protected mcplite server on loopback taking the token in
+    ``WEB_TOKEN``. Both servers start, ``old`` is only listed as disabled, ``delete_*`` is not
+    offered, a call reaches each server and the notes land in $HOME/notes.db. With
+    WEB_TOKEN unset, only ``web`` fails, saying which variable."""
+    from mcplite import Host
+    shutil.copy(os.path.join(EXAMPLES, "notes_server.py"), ctx.tmp)
+    for name in ("PATH", "PYTHONPATH"):
+        ctx.monkeypatch.setenv(name, ctx.env[name])
+    ctx.monkeypatch.setenv("HOME", ctx.tmp)
+    ctx.monkeypatch.chdir(ctx.tmp)
+    url = "https://example.com/mcp"
+    assert block.text.count(url) == 1
+    with web_server_with_token("s3cret") as web:
+        with open("mcp.json", "w") as f:
+            f.write(block.text.replace(url, web.url))
+        ctx.monkeypatch.setenv("WEB_TOKEN", "s3cret")
+        with Host.from_config("mcp.json") as host:
+            assert host.failures == [] and host.disabled == ["old"], (host.failures, host.disabled)
+            names = sorted(tool["name"] for tool in host.tools())
+            assert names == ["notes__add_note", "notes__search_notes", "web__add"], names
+            added = host.call(("notes__add_note", {"title": "hi", "body": "there"}))
+            assert not added.get("isError") and added["structuredContent"]["title"] == "hi", added
+            assert host.call(("web__add", {"a": 2, "b": 3}))["structuredContent"] == {"result": 5}
+            refused = host.call(("notes__delete_note", {"id": 1}))
+            assert refused.get("isError"), refused
+        assert os.path.isfile(os.path.join(ctx.tmp, "notes.db"))
+        ctx.monkeypatch.delenv("WEB_TOKEN")
+        with Host.from_config("mcp.json") as host:
+            assert [failure.name for failure in host.failures] == ["web"], host.failures
+            assert "WEB_TOKEN" in host.failures[0].reason, host.failures
+            assert sorted(tool["name"] for tool in host.tools()) == ["notes__add_note", "notes__search_notes"]
 
 CLI_SECTION = "The command line"
 
