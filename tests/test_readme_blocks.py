@@ -362,7 +362,8 @@ def install_and_discover(block, ctx):
     directories (``~/.config/Claude``, ``~/.cursor``: without them ``install`` asks for
     ``--config``), XDG_CONFIG_HOME unset. Each file written is parsed: its one entry runs
     ``PYTHON -m mcplite serve /abs/weather.py[:app]`` with the checkout in ``env``'s
-    PYTHONPATH, and launched as a host launches it (that argv, that env alone, cwd /) it
+    PYTHONPATH (the one file under MCPLITE_VENDORED: ``PYTHON /abs/mcplite.py serve ...``, no
+    env), and launched as a host launches it (that argv, that env alone, cwd /) it
     answers a host's first requests. ``discover`` lists the three files a host reads (not
     path/to/mcp.json) with env names and no values. The first line run again changes
     nothing; a file that is not JSON is refused and left as it is. Not exercised: the hosts,
@@ -387,17 +388,21 @@ def install_and_discover(block, ctx):
         assert "added server 'weather' in %s" % path in done.out, done.out
         with open(path, encoding="utf-8") as f:
             entry = json.load(f)[top]["weather"]
-        assert entry["args"] == ["-m", "mcplite", "serve", target], entry
-        assert os.path.isabs(entry["command"]) and entry["env"]["PYTHONPATH"].split(os.pathsep)[0] == ROOT, entry
-        assert entry.get("type", "stdio") == "stdio" and (top == "servers") == ("type" in entry), entry
-        with Background([entry["command"]] + entry["args"], "/", dict(entry["env"])) as host:
+        assert os.path.isabs(entry["command"]) and (top == "servers") == (entry.get("type") == "stdio"), entry
+        if VENDORED:  # the one file runs itself, and finds itself beside it: no env needed
+            assert entry["args"] == [os.path.join(ROOT, "mcplite.py"), "serve", target] and "env" not in entry, entry
+        else:
+            assert entry["args"] == ["-m", "mcplite", "serve", target], entry
+            assert entry["env"]["PYTHONPATH"].split(os.pathsep)[0] == ROOT, entry
+        with Background([entry["command"]] + entry["args"], "/", dict(entry.get("env", {}))) as host:
             check_weather_over_stdio(host)
     listed = bash(lines[4], project, env)
     assert listed.status == 0, listed.err
     assert [line.split()[:2] for line in listed.out.splitlines() if not line.startswith(" ")] == [
         ["claude-desktop", written[0]], ["cursor", written[1]], ["vscode", written[2]]], listed.out
     servers = [line.split() for line in listed.out.splitlines() if line.startswith(" ")]
-    assert len(servers) == 3 and all(s[0] == "weather" and s[-1] == "PYTHONPATH]" for s in servers), listed.out
+    assert len(servers) == 3 and all(s[0] == "weather" and (VENDORED or s[-1] == "PYTHONPATH]") for s in servers), \
+        listed.out
     assert "PYTHONPATH=" not in listed.out and ":" + ROOT not in listed.out, "an env value shown: " + listed.out
     with open(written[0], "rb") as f:
         before = f.read()
