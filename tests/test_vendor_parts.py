@@ -225,3 +225,12 @@ def test_unknown_parts_and_modules_in_no_part_are_refused():
         make_bundle(sources, parts=SERVER_STDIO)
     assert str(info.value) == "mcplite/stray.py: in no part of the one-file build (add to vendor.PARTS)"
     make_bundle(sources)  # (a whole build holds it all the same)
+
+
+@needs_builder
+def test_the_command_lines_help_names_every_part():
+    out = subprocess.run([sys.executable, "-m", "mcplite", "vendor", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=TIMEOUT).stdout
+    listed = " ".join(out.split())  # (argparse wraps the help text)
+    missing = [name for name in ALL_PARTS if (" %s," % name) not in listed and (" %s " % name) not in listed]
+    assert not missing, "vendor --help does not name the parts %s" % missing
