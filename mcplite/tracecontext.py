@@ -220,7 +220,7 @@ def load_otel() -> Any:
     module = OTEL_STATE[0]
     if module is None:
         try:
-            import opentelemetry.context  # noqa: F401   (attach/detach, below)
+            import opentelemetry.context  # type: ignore  # noqa: F401   (attach/detach, below)
             import opentelemetry.trace as module  # type: ignore
         except Exception:  # ImportError, or a broken install: either way, no spans
             module = False
@@ -368,9 +368,15 @@ def send_traced(method: str, params: Dict[str, Any], version: Optional[str], sen
     try:
         result = send(params)
     except BaseException as exc:
-        error = getattr(exc, "code", None)
-        span.set_attribute("error.type", str(error) if isinstance(error, int) else type(exc).__name__)
-        span.set_status(otel.Status(otel.StatusCode.ERROR, str(exc) or type(exc).__name__))
+        code, message = getattr(exc, "code", None), getattr(exc, "message", None)
+        if isinstance(code, int) and isinstance(message, str):  # the server's JSON-RPC error
+            # "The status description SHOULD match the JSONRPCError.message".
+            span.set_attribute("error.type", str(code))
+            span.set_attribute("rpc.response.status_code", str(code))
+        else:  # a timeout, a closed connection...
+            span.set_attribute("error.type", type(exc).__name__)
+            message = str(exc) or type(exc).__name__
+        span.set_status(otel.Status(otel.StatusCode.ERROR, message))
         span.end()
         raise
     _tc_finish(otel, span, None, result)
