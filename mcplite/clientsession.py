@@ -23,7 +23,7 @@ from .protocol import (
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID,
     MODERN_VERSIONS,
 )
-from .tracecontext import OTEL_STATE, current_trace, load_otel, send_traced
+from .tracecontext import current_trace, load_otel, send_traced
 from .workers import WorkerPool
 
 _session_log = LazyLogger("mcplite.client")
@@ -287,9 +287,7 @@ class ClientSession(Endpoint):
         again, with a new id; the repair runs here, in the caller's thread, outside the
         call's timeout (a person may be signing in). The request carries the current W3C
         trace (see the tracecontext module), in a CLIENT span when OpenTelemetry is there."""
-        otel = OTEL_STATE[0]
-        if otel is None:
-            otel = load_otel()
+        otel = load_otel()
         if otel is not False or current_trace() is not None:
             return send_traced(method, params or {}, self.protocol_version,
                                lambda traced: self._call_untraced(method, traced, timeout, progress), otel)

@@ -32,7 +32,7 @@ from .protocol import (
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
 from .schema import ArgumentError
-from .tracecontext import OTEL_STATE, load_otel, serve_traced, use_trace
+from .tracecontext import load_otel, serve_traced, use_trace
 
 _dispatch_log = LazyLogger("mcplite.server")
 
@@ -162,10 +162,8 @@ class Dispatcher:
     def handle_request(self, call: Call) -> Optional[Message]:
         """Run one request; the response message, or None when the request was cancelled."""
         # W3C trace context (SEP-414): only a request that carries a traceparent, or a process
-        # where OpenTelemetry is importable, pays more than these two lookups.
-        otel = OTEL_STATE[0]
-        if otel is None:
-            otel = load_otel()
+        # whose application uses OpenTelemetry, pays more than these lookups.
+        otel = load_otel()
         meta = call.request.params.get("_meta")
         if otel is not False or (isinstance(meta, dict) and "traceparent" in meta):
             return serve_traced(call, meta, otel, self._handle_request)

@@ -21,25 +21,27 @@ through a ``Client`` continues its own trace without saying so: the second serve
 ``with use_trace("00-...-...-01"):`` sets the current trace; a ``traceparent`` the caller put in
 ``_meta`` itself is sent as given.
 
-OpenTelemetry: the first request either side handles tries ``import opentelemetry.trace``
-once. When it is there, each request served gets a SERVER span (parent: the request's
-traceparent) made current while its handler runs, and each request sent a CLIENT span
-(parent: the current OpenTelemetry span, else the current trace) whose id is what the request
-carries; names and attributes follow OpenTelemetry's MCP conventions
-(``"tools/call add"``, ``mcp.method.name``, ``jsonrpc.request.id``, ``error.type``...). When it
-is not there, nothing is imported again, and a request without ``traceparent`` costs one
-dictionary lookup.
+OpenTelemetry: mcplite never imports it. When the application has (``opentelemetry.trace``
+is in ``sys.modules``) and set a tracer provider, each request served gets a SERVER span
+(parent: the request's traceparent) made current while its handler runs, and each request
+sent a CLIENT span (parent: the current OpenTelemetry span, else the current trace) whose id
+is what the request carries; names and attributes follow OpenTelemetry's MCP conventions
+(``"tools/call add"``, ``mcp.method.name``, ``jsonrpc.request.id``, ``error.type``...). Why
+not import it when it is importable: ``opentelemetry-api`` comes with other packages (the
+official MCP SDK depends on it), and an application that never set a provider would pay
+for the import (megabytes) and for spans nobody records. So a request without
+``traceparent`` costs two dictionary lookups, OpenTelemetry installed or not.
 """
 
 import contextvars
+import sys
 from typing import Any, Callable, Dict, List, Optional
 
 # The current trace of this thread (or asyncio task): the request being served, or what
 # use_trace set.
 _TC_CURRENT = contextvars.ContextVar("mcplite_trace", default=None)  # type: contextvars.ContextVar[Any]
-# opentelemetry.trace once looked for (None: not yet, False: not importable), and the tracer
-# made from it on first use.
-OTEL_STATE = [None, None]  # type: List[Any]
+# The tracer provider last seen, and mcplite's tracer from it (remade when the provider changes).
+_TC_TRACER = [None, None]  # type: List[Any]
 _TC_HEX = frozenset("0123456789abcdef")
 # W3C: "vendors SHOULD propagate at least 512 characters of a combined header"; baggage
 # allows 8192 bytes. Longer values are dropped, not cut (a cut list-member is malformed).
@@ -216,15 +218,18 @@ class use_trace:
 # -- OpenTelemetry, when it is there -------------------------------------------------------
 
 def load_otel() -> Any:
-    """``opentelemetry.trace``, looked for once per process; False when not importable."""
-    module = OTEL_STATE[0]
+    """``opentelemetry.trace`` when the application uses it (imported, and a tracer provider
+    set), else False. Never imports it (see the module's text)."""
+    module = sys.modules.get("opentelemetry.trace")
     if module is None:
-        try:
-            import opentelemetry.context  # type: ignore  # noqa: F401   (attach/detach, below)
-            import opentelemetry.trace as module  # type: ignore
-        except Exception:  # ImportError, or a broken install: either way, no spans
-            module = False
-        OTEL_STATE[0] = module
+        return False
+    try:
+        provider = module.get_tracer_provider()
+        # The API's placeholder until the application sets one: spans would go nowhere.
+        if isinstance(provider, module.ProxyTracerProvider) or "opentelemetry.context" not in sys.modules:
+            return False
+    except AttributeError:  # a module still being imported by another thread
+        return False
     return module
 
 
@@ -275,11 +280,10 @@ def _tc_remote(otel: Any, trace: TraceContext) -> Any:
 
 
 def _tc_tracer(otel: Any) -> Any:
-    tracer = OTEL_STATE[1]
-    if tracer is None:
-        # A proxy until the application sets its provider: spans reach the provider set later.
-        tracer = OTEL_STATE[1] = otel.get_tracer("mcplite")
-    return tracer
+    provider = otel.get_tracer_provider()
+    if _TC_TRACER[0] is not provider:
+        _TC_TRACER[:] = [provider, provider.get_tracer("mcplite")]
+    return _TC_TRACER[1]
 
 
 def _tc_finish(otel: Any, span: Any, error: Optional[Dict[str, Any]], result: Any) -> None:
@@ -309,7 +313,7 @@ def serve_traced(call: Any, meta: Any, otel: Any, serve: Callable[[Any], Any]) -
             return serve(call)
         finally:
             _TC_CURRENT.reset(token)
-    from opentelemetry import context as otel_context  # type: ignore
+    otel_context = sys.modules["opentelemetry.context"]
     request = call.request
     params = request.params
     parent = _tc_remote(otel, trace) if trace is not None else None

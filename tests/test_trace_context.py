@@ -264,7 +264,7 @@ def test_the_trace_crosses_http_too():
         handle.stop()
 
 
-# -- zero cost without OpenTelemetry ---------------------------------------------------------
+# -- zero cost without OpenTelemetry in use --------------------------------------------------
 
 ABSENT_SCRIPT = r"""
 import sys
@@ -297,7 +297,7 @@ print(len(attempts), "random" in sys.modules)
 
 
 @pytest.mark.parametrize("era", ERAS)
-def test_without_opentelemetry_the_import_is_tried_once(tmp_path, era):
+def test_mcplite_never_imports_opentelemetry(tmp_path, era):
     script = tmp_path / "absent.py"
     script.write_text(ABSENT_SCRIPT)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([_mcplite_dir(), TESTS]))
@@ -305,8 +305,8 @@ def test_without_opentelemetry_the_import_is_tried_once(tmp_path, era):
                           timeout=120, env=env)
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     count, _ = done.stdout.decode().split()
-    # Once on the server's first request, and the client's first finds the answer remembered.
-    assert int(count) == 1
+    # Not even tried: an application that uses OpenTelemetry has imported it already.
+    assert int(count) == 0
 
 
 # -- OpenTelemetry for real -----------------------------------------------------------------
@@ -397,6 +397,41 @@ spans = [{"name": s.name, "kind": s.kind.name, "trace_id": "%032x" % s.context.t
           "description": s.status.description} for s in exporter.get_finished_spans()]
 print(json.dumps({"seen": seen, "spans": spans}))
 """
+
+
+UNUSED_SCRIPT = r"""
+import json, sys
+from mcplite import Client, Context, Server, use_trace
+app = Server("s")
+
+@app.tool()
+def who(ctx: Context) -> str:
+    return ctx.trace.parent_id if ctx.trace else "-"
+
+with Client(app, era=sys.argv[1]) as client:
+    plain = client.call_tool("who")["content"][0]["text"]
+    with use_trace("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"):
+        traced = client.call_tool("who")["content"][0]["text"]
+imported_by_mcplite = "opentelemetry" in sys.modules
+# Imported, but no tracer provider set: still no spans, and mcplite's own ids go on.
+from opentelemetry import trace
+with Client(app, era=sys.argv[1]) as client, use_trace("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"):
+    imported = client.call_tool("who")["content"][0]["text"]
+print(json.dumps([plain, traced, imported_by_mcplite, imported]))
+"""
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("era", ERAS)
+def test_opentelemetry_installed_but_unused_costs_nothing(tmp_path, era):
+    python = _otel_python()
+    script = tmp_path / "otel_unused.py"
+    script.write_text(UNUSED_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_mcplite_dir(), TESTS]))
+    done = subprocess.run([python, str(script), era], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert json.loads(done.stdout.decode().strip().splitlines()[-1]) == ["-", PARENT_ID, False, PARENT_ID]
 
 
 @pytest.mark.interop
