@@ -487,3 +487,20 @@ def test_opentelemetry_spans_for_real(tmp_path, era):
     outside = one("tools/call hello", "SERVER")
     assert outside["trace_id"] == TRACE_ID
     assert outside["parent"] == PARENT_ID and outside["remote_parent"]
+
+
+def test_a_task_keeps_the_trace_of_the_request_that_started_it():
+    app = traced_app()
+    inner = traced_app("inner")
+
+    @app.tool(task="optional")
+    def slow(ctx: Context) -> dict:
+        # In the task's own thread: ctx.trace stays, and is the current trace there too.
+        with Client(inner, era="modern") as client:
+            below = client.call_tool("who")["structuredContent"]["trace"]
+        return {"task": ctx.task_id is not None, "span_id": ctx.trace.span_id,
+                "current": current_trace() is not None and current_trace().span_id, "below_parent": below["parent_id"]}
+    with Client(app, era="modern", tasks=True) as client, use_trace(TRACEPARENT):
+        seen = client.call_tool("slow")["structuredContent"]
+    assert seen["task"] is True
+    assert seen["current"] == seen["span_id"] == seen["below_parent"]
