@@ -9,13 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 
 from interop_support import unusable
-from mcplite import Client, Context, MCPError, Server, TraceContext, ToolError, current_trace, use_trace
+from mcplite import Client, Context, Server, TraceContext, current_trace, use_trace
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 MODERN = "2026-07-28"
@@ -504,3 +503,18 @@ def test_a_task_keeps_the_trace_of_the_request_that_started_it():
         seen = client.call_tool("slow")["structuredContent"]
     assert seen["task"] is True
     assert seen["current"] == seen["span_id"] == seen["below_parent"]
+
+
+def test_a_host_routes_the_current_trace_to_the_server_it_calls():
+    from mcplite import Host
+    handle = traced_app("web").run_in_thread("http", port=0)
+    try:
+        with Host.from_config({"mcpServers": {"web": {"url": handle.url}}}, start_timeout=20.0) as host:
+            with use_trace(TRACEPARENT):
+                result = host.call(("web__who", {}))
+            assert result.get("isError") is not True, result
+            seen = json.loads(result["content"][0]["text"])
+            assert seen["meta_traceparent"] == TRACEPARENT
+            assert json.loads(host.call(("web__who", {}))["content"][0]["text"])["trace"] is None
+    finally:
+        handle.stop()
