@@ -30,6 +30,7 @@ from .protocol import (
     audio, embedded_resource, image, resource_contents, resource_link, text,
 )
 from .context import Context
+from .tracecontext import TraceContext, current_trace, use_trace
 from .server import Server
 
 __version__ = "0.1.0"
@@ -41,7 +42,8 @@ __all__ = [
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
-    "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "__version__",
+    "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
+    "current_trace", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI

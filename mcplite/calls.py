@@ -66,7 +66,7 @@ class Call:
     question a legacy-era handler waits on, its answer rounds, its task)."""
 
     __slots__ = ("request", "server", "port", "cancelled", "finished", "last_progress", "waiting", "rounds",
-                 "task", "task_startable")
+                 "task", "task_startable", "trace")
 
     def __init__(self, server: Any, request: Request, port: Port = DETACHED_PORT) -> None:
         self.server = server
@@ -81,6 +81,9 @@ class Call:
         # request), and whether ``ctx.start_task()`` may turn the call into one.
         self.task = None  # type: Any
         self.task_startable = False
+        # The request's W3C trace context (a TraceContext, see the tracecontext module), set
+        # when ``_meta.traceparent`` was valid; None otherwise.
+        self.trace = None  # type: Any
 
     def emit(self, message: Message) -> None:
         self.port.emit(self, message)
@@ -96,7 +99,9 @@ class Call:
         same request, carried by no transport, so its progress and logs go nowhere:
         "notifications/progress and notifications/message notifications ... are not supported
         on tasks in general"."""
-        return Call(self.server, self.request._replace(progress_token=None))
+        task_call = Call(self.server, self.request._replace(progress_token=None))
+        task_call.trace = self.trace  # the task's work belongs to the request's trace
+        return task_call
 
 
 def progress_token_of(params: Dict[str, Any]) -> Any:

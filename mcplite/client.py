@@ -55,6 +55,12 @@ class Client(ClientSession):
     ``trace=True`` shows every message on stderr as it crosses (over HTTP with the
     request, status, headers and SSE framing); ``trace="explain"`` adds a plain-English
     note to each; a ``Tracer`` writes where it was told (see tracing.py).
+
+    W3C trace context (not the same thing as ``trace=``): each request carries the current
+    trace in ``_meta.traceparent`` (``tracestate``, ``baggage``): inside a server's handler,
+    that request's own trace, so a call to a second server continues it; elsewhere what
+    ``with use_trace(...)`` set. With ``opentelemetry-api`` importable, each request also gets
+    a CLIENT span (see tracecontext.py).
     """
 
     def __init__(self, app: Any = None, *, timeout: float = 30.0, max_timeout: Optional[float] = None,

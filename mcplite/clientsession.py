@@ -23,6 +23,7 @@ from .protocol import (
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID,
     MODERN_VERSIONS,
 )
+from .tracecontext import current_trace, load_otel, send_traced
 from .workers import WorkerPool
 
 _session_log = LazyLogger("mcplite.client")
@@ -284,7 +285,16 @@ class ClientSession(Endpoint):
         """One request, one response: the result, or MCPError. A request the transport
         can repair (HTTP: a 401 or 403 after which the OAuth got a new token) is sent
         again, with a new id; the repair runs here, in the caller's thread, outside the
-        call's timeout (a person may be signing in)."""
+        call's timeout (a person may be signing in). The request carries the current W3C
+        trace (see the tracecontext module), in a CLIENT span when OpenTelemetry is there."""
+        otel = load_otel()
+        if otel is not False or current_trace() is not None:
+            return send_traced(method, params or {}, self.protocol_version,
+                               lambda traced: self._call_untraced(method, traced, timeout, progress), otel)
+        return self._call_untraced(method, params, timeout, progress)
+
+    def _call_untraced(self, method: str, params: Optional[Dict[str, Any]], timeout: Optional[float],
+                       progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
         attempt = 0
         while True:
             message, pending = self.outgoing.new(method, None)

@@ -53,6 +53,15 @@ class Context:
         return meta if isinstance(meta, dict) else {}
 
     @property
+    def trace(self) -> Any:
+        """The request's W3C trace context (``_meta.traceparent``/``tracestate``/``baggage``)
+        as a read-only ``TraceContext``: ``trace_id``, ``parent_id`` (the caller's span),
+        ``flags``, ``tracestate``, ``baggage``, and ``span_id`` (this server's span for the
+        request, which a ``Client`` used in the handler passes on as its parent). None when
+        the request carried none, or a malformed one (ignored, per W3C)."""
+        return self._call.trace
+
+    @property
     def server(self) -> Any:
         """The ``Server`` serving this request."""
         return self._call.server

@@ -32,6 +32,7 @@ from .protocol import (
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
 from .schema import ArgumentError
+from .tracecontext import load_otel, serve_traced, use_trace
 
 _dispatch_log = LazyLogger("mcplite.server")
 
@@ -160,6 +161,15 @@ class Dispatcher:
 
     def handle_request(self, call: Call) -> Optional[Message]:
         """Run one request; the response message, or None when the request was cancelled."""
+        # W3C trace context (SEP-414): only a request that carries a traceparent, or a process
+        # whose application uses OpenTelemetry, pays more than these lookups.
+        otel = load_otel()
+        meta = call.request.params.get("_meta")
+        if otel is not False or (isinstance(meta, dict) and "traceparent" in meta):
+            return serve_traced(call, meta, otel, self._handle_request)
+        return self._handle_request(call)
+
+    def _handle_request(self, call: Call) -> Optional[Message]:
         try:
             if call.request.modern:
                 try:
@@ -537,7 +547,11 @@ class Dispatcher:
     def _run_task(self, tool: Tool, arguments: Dict[str, Any], task: Any) -> None:
         call = task.call
         try:
-            result = self._run_tool(tool, arguments, call)
+            if call.trace is not None:
+                with use_trace(call.trace):  # this thread's requests continue the trace too
+                    result = self._run_tool(tool, arguments, call)
+            else:
+                result = self._run_tool(tool, arguments, call)
         except MCPError as exc:
             # "When the underlying request encounters a JSON-RPC protocol error during
             # execution, the task moves to the failed status" with that error.

@@ -70,7 +70,7 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 # public names cut to what the build holds.
 PARTS = (
     ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
-                  "calls")),
+                  "calls", "tracecontext")),
     ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),

@@ -27,7 +27,7 @@ LAYERS = [
     # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
     ("wire", {"jsonrpc", "sse"}),
     # The declared interfaces between the protocol and the transports, and what one request is.
-    ("ports", {"ports", "calls", "auth"}),
+    ("ports", {"ports", "calls", "auth", "tracecontext"}),
     # The server's protocol: asking the client, tasks, the handler's Context, registrations,
     # results, one handler per method, the Server facade.
     ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),

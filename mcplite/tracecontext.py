@@ -1,0 +1,397 @@
+"""W3C Trace Context in a request's ``_meta``: read by the server, carried on by the client,
+and OpenTelemetry spans around both when ``opentelemetry-api`` happens to be importable.
+
+2026-07-28 (SEP-414) reserves three ``_meta`` keys as an exception to the prefix rule:
+"the keys ``traceparent``, ``tracestate``, and ``baggage`` are reserved for OpenTelemetry trace
+context propagation. When present, their values MUST follow W3C Trace Context and W3C
+Baggage formats respectively." 2025-11-25 has no such text, but an unprefixed ``_meta`` name
+is valid there and OpenTelemetry's conventions for MCP put the same keys in ``params._meta``
+whatever the version, so both eras are read and written alike.
+
+Server side: a request whose ``_meta.traceparent`` is valid gets a ``TraceContext`` (its
+``trace_id``, the caller's span as ``parent_id``, ``flags``, the ``tracestate`` and ``baggage``
+strings, and ``span_id``: the span this server opened for it) as ``ctx.trace``; a malformed
+one is ignored, as W3C asks ("If the vendor failed to parse traceparent, it MUST NOT attempt
+to parse tracestate"), never an error. While the handler runs, that context is the *current
+trace* of its thread (a ``contextvars`` variable, so an ``async def`` handler sees it too).
+
+Client side: each request carries the current trace, so a handler that calls another server
+through a ``Client`` continues its own trace without saying so: the second server's
+``ctx.trace.parent_id`` is the first one's ``ctx.trace.span_id``. Outside a handler,
+``with use_trace("00-...-...-01"):`` sets the current trace; a ``traceparent`` the caller put in
+``_meta`` itself is sent as given.
+
+OpenTelemetry: mcplite never imports it. When the application has (``opentelemetry.trace``
+is in ``sys.modules``) and set a tracer provider, each request served gets a SERVER span
+(parent: the request's traceparent) made current while its handler runs, and each request
+sent a CLIENT span (parent: the current OpenTelemetry span, else the current trace) whose id
+is what the request carries; names and attributes follow OpenTelemetry's MCP conventions
+(``"tools/call add"``, ``mcp.method.name``, ``jsonrpc.request.id``, ``error.type``...). Why
+not import it when it is importable: ``opentelemetry-api`` comes with other packages (the
+official MCP SDK depends on it), and an application that never set a provider would pay
+for the import (megabytes) and for spans nobody records. So a request without
+``traceparent`` costs two dictionary lookups, OpenTelemetry installed or not.
+"""
+
+import contextvars
+import sys
+from typing import Any, Callable, Dict, List, Optional
+
+# The current trace of this thread (or asyncio task): the request being served, or what
+# use_trace set.
+_TC_CURRENT = contextvars.ContextVar("mcplite_trace", default=None)  # type: contextvars.ContextVar[Any]
+# The tracer provider last seen, and mcplite's tracer from it (remade when the provider changes).
+_TC_TRACER = [None, None]  # type: List[Any]
+_TC_HEX = frozenset("0123456789abcdef")
+# W3C: "vendors SHOULD propagate at least 512 characters of a combined header"; baggage
+# allows 8192 bytes. Longer values are dropped, not cut (a cut list-member is malformed).
+_TC_MAX_TRACESTATE = 512
+_TC_MAX_BAGGAGE = 8192
+
+
+def _tc_is_hex(value: str, length: int) -> bool:
+    # Lower-case only: "Vendors MUST ... lowercase hex"; an upper-case id is invalid.
+    return len(value) == length and all(c in _TC_HEX for c in value)
+
+
+def _tc_printable(value: Any, limit: int) -> Optional[str]:
+    """``value`` if it is a string of visible ASCII and spaces within ``limit``, else None."""
+    if isinstance(value, str) and len(value) <= limit and all(" " <= c <= "~" for c in value):
+        return value
+    return None
+
+
+def new_span_id() -> str:
+    """A random 8-byte span id as 16 hex digits (never all zeros, which W3C makes invalid)."""
+    import random
+    while True:
+        bits = random.getrandbits(64)
+        if bits:
+            return "%016x" % bits
+
+
+class TraceContext:
+    """A position in a distributed trace, as W3C ``traceparent`` carries it (read-only).
+
+    ``trace_id`` (32 hex digits), ``parent_id`` (16: the caller's span), ``flags`` (an int;
+    bit 0 is "sampled"), ``tracestate`` and ``baggage`` (the raw strings, or None), and
+    ``span_id``: the span opened here for the request (None in a context only parsed).
+    ``traceparent`` is what a request made from this position carries."""
+
+    __slots__ = ("trace_id", "parent_id", "flags", "tracestate", "baggage", "span_id")
+
+    trace_id: str
+    parent_id: str
+    flags: int
+    tracestate: Optional[str]
+    baggage: Optional[str]
+    span_id: Optional[str]
+
+    def __init__(self, trace_id: str, parent_id: str, flags: int = 1, tracestate: Optional[str] = None,
+                 baggage: Optional[str] = None, span_id: Optional[str] = None) -> None:
+        for name, value, length in (("trace_id", trace_id, 32), ("parent_id", parent_id, 16),
+                                    ("span_id", span_id, 16)):
+            if value is None and name == "span_id":
+                continue
+            if not isinstance(value, str) or not _tc_is_hex(value, length) or value == "0" * length:
+                raise ValueError("%s must be %d lower-case hex digits, not all zero: %r" % (name, length, value))
+        if not isinstance(flags, int) or not 0 <= flags <= 255:
+            raise ValueError("flags must be an int from 0 to 255: %r" % (flags,))
+        set_ = object.__setattr__
+        set_(self, "trace_id", trace_id)
+        set_(self, "parent_id", parent_id)
+        set_(self, "flags", flags)
+        set_(self, "tracestate", tracestate)
+        set_(self, "baggage", baggage)
+        set_(self, "span_id", span_id)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a TraceContext is read-only")
+
+    @classmethod
+    def parse(cls, traceparent: Any, tracestate: Any = None, baggage: Any = None) -> Optional["TraceContext"]:
+        """The context a ``traceparent`` value names, or None when it is malformed (a
+        ``tracestate`` or ``baggage`` that is not a printable string is left out)."""
+        if not isinstance(traceparent, str) or len(traceparent) < 55:
+            return None
+        version = traceparent[:2]
+        # "Version ff is invalid"; version 00 is exactly 55 characters; a later version may
+        # append fields after a dash, and its first four parts are read as 00's.
+        if not _tc_is_hex(version, 2) or version == "ff":
+            return None
+        if len(traceparent) != 55 and (version == "00" or traceparent[55] != "-"):
+            return None
+        if traceparent[2] != "-" or traceparent[35] != "-" or traceparent[52] != "-":
+            return None
+        trace_id, parent_id, flags = traceparent[3:35], traceparent[36:52], traceparent[53:55]
+        if not (_tc_is_hex(trace_id, 32) and _tc_is_hex(parent_id, 16) and _tc_is_hex(flags, 2)):
+            return None
+        # "All bytes as zero ... is considered an invalid value."
+        if trace_id == "0" * 32 or parent_id == "0" * 16:
+            return None
+        return cls(trace_id, parent_id, int(flags, 16), _tc_printable(tracestate, _TC_MAX_TRACESTATE),
+                   _tc_printable(baggage, _TC_MAX_BAGGAGE))
+
+    @classmethod
+    def from_meta(cls, meta: Any) -> Optional["TraceContext"]:
+        """The context in a request's ``_meta`` (``traceparent``, ``tracestate``,
+        ``baggage``), or None when there is none or it is malformed."""
+        if not isinstance(meta, dict) or "traceparent" not in meta:
+            return None
+        return cls.parse(meta["traceparent"], meta.get("tracestate"), meta.get("baggage"))
+
+    @classmethod
+    def new(cls, sampled: bool = True) -> "TraceContext":
+        """A new trace (random ids): for a client that starts one itself."""
+        import random
+        trace_id = 0
+        while not trace_id:
+            trace_id = random.getrandbits(128)
+        return cls("%032x" % trace_id, new_span_id(), 1 if sampled else 0)
+
+    def child(self, span_id: Optional[str] = None) -> "TraceContext":
+        """This context with ``span_id`` (default: a new random one) as the span opened here."""
+        return TraceContext(self.trace_id, self.parent_id, self.flags, self.tracestate, self.baggage,
+                            span_id or new_span_id())
+
+    @property
+    def sampled(self) -> bool:
+        return bool(self.flags & 1)
+
+    @property
+    def traceparent(self) -> str:
+        """The ``traceparent`` a request sent from here carries: parent ``span_id`` when a
+        span was opened here, else ``parent_id`` (the context passed on as it came)."""
+        return "00-%s-%s-%02x" % (self.trace_id, self.span_id or self.parent_id, self.flags)
+
+    def meta(self) -> Dict[str, str]:
+        """The ``_meta`` entries a request sent from here carries."""
+        entries = {"traceparent": self.traceparent}
+        if self.tracestate:
+            entries["tracestate"] = self.tracestate
+        if self.baggage:
+            entries["baggage"] = self.baggage
+        return entries
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, TraceContext) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in self.__slots__))
+
+    def __repr__(self) -> str:
+        return "TraceContext(%s)" % ", ".join("%s=%r" % (name, getattr(self, name)) for name in self.__slots__
+                                              if getattr(self, name) is not None)
+
+
+def current_trace() -> Optional[TraceContext]:
+    """The current trace of this thread: the request being served here (its ``ctx.trace``),
+    or what ``use_trace`` set; None when there is none."""
+    return _TC_CURRENT.get()
+
+
+class use_trace:
+    """``with use_trace(trace):`` makes ``trace`` (a ``TraceContext``, a ``traceparent``
+    string, or None for none) the current trace, so the requests a ``Client`` sends inside
+    carry it. A malformed string raises ValueError (here it is the program's own value)."""
+
+    def __init__(self, trace: Any) -> None:
+        if isinstance(trace, str):
+            parsed = TraceContext.parse(trace)
+            if parsed is None:
+                raise ValueError("not a valid W3C traceparent: %r" % (trace,))
+            trace = parsed
+        elif trace is not None and not isinstance(trace, TraceContext):
+            raise TypeError("use_trace takes a TraceContext, a traceparent string or None")
+        self._trace = trace
+        self._token = None  # type: Any
+
+    def __enter__(self) -> Optional[TraceContext]:
+        self._token = _TC_CURRENT.set(self._trace)
+        return self._trace
+
+    def __exit__(self, *exc: Any) -> None:
+        _TC_CURRENT.reset(self._token)
+
+
+# -- OpenTelemetry, when it is there -------------------------------------------------------
+
+def load_otel() -> Any:
+    """``opentelemetry.trace`` when the application uses it (imported, and a tracer provider
+    set), else False. Never imports it (see the module's text)."""
+    module = sys.modules.get("opentelemetry.trace")
+    if module is None:
+        return False
+    try:
+        provider = module.get_tracer_provider()
+        # The API's placeholder until the application sets one: spans would go nowhere.
+        if isinstance(provider, module.ProxyTracerProvider) or "opentelemetry.context" not in sys.modules:
+            return False
+    except AttributeError:  # a module still being imported by another thread
+        return False
+    return module
+
+
+def _tc_target(method: str, params: Dict[str, Any]) -> Optional[str]:
+    if method in ("tools/call", "prompts/get"):
+        name = params.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _tc_attributes(method: str, params: Dict[str, Any], rid: Any, version: Optional[str]) -> Dict[str, Any]:
+    attributes = {"mcp.method.name": method}  # type: Dict[str, Any]
+    if rid is not None:
+        attributes["jsonrpc.request.id"] = str(rid)
+    if version:
+        attributes["mcp.protocol.version"] = version
+    target = _tc_target(method, params)
+    if method == "tools/call":
+        attributes["gen_ai.operation.name"] = "execute_tool"
+        if target is not None:
+            attributes["gen_ai.tool.name"] = target
+    elif method == "prompts/get" and target is not None:
+        attributes["gen_ai.prompt.name"] = target
+    elif method.startswith("resources/"):
+        uri = params.get("uri")
+        if isinstance(uri, str):
+            attributes["mcp.resource.uri"] = uri
+    return attributes
+
+
+def _tc_span_name(method: str, params: Dict[str, Any]) -> str:
+    target = _tc_target(method, params)
+    return "%s %s" % (method, target) if target else method
+
+
+def _tc_remote(otel: Any, trace: TraceContext) -> Any:
+    """An OpenTelemetry context whose span is ``trace``'s position (a remote parent)."""
+    state = otel.TraceState()
+    if trace.tracestate:
+        try:
+            pairs = [member.strip().split("=", 1) for member in trace.tracestate.split(",") if member.strip()]
+            state = otel.TraceState([(k, v) for k, v in pairs])
+        except Exception:  # a tracestate OpenTelemetry refuses: the parent still stands
+            state = otel.TraceState()
+    parent = otel.SpanContext(int(trace.trace_id, 16), int(trace.span_id or trace.parent_id, 16), True,
+                              otel.TraceFlags(trace.flags), state)
+    return otel.set_span_in_context(otel.NonRecordingSpan(parent))
+
+
+def _tc_tracer(otel: Any) -> Any:
+    provider = otel.get_tracer_provider()
+    if _TC_TRACER[0] is not provider:
+        _TC_TRACER[:] = [provider, provider.get_tracer("mcplite")]
+    return _TC_TRACER[1]
+
+
+def _tc_finish(otel: Any, span: Any, error: Optional[Dict[str, Any]], result: Any) -> None:
+    if isinstance(error, dict):
+        code = error.get("code")
+        span.set_attribute("error.type", str(code))
+        span.set_attribute("rpc.response.status_code", str(code))
+        message = error.get("message")
+        span.set_status(otel.Status(otel.StatusCode.ERROR, message if isinstance(message, str) else None))
+    elif isinstance(result, dict) and result.get("isError") is True:
+        # "When CallToolResult is returned with isError set to true, this attribute SHOULD
+        # be set to tool_error."
+        span.set_attribute("error.type", "tool_error")
+        span.set_status(otel.Status(otel.StatusCode.ERROR))
+
+
+def serve_traced(call: Any, meta: Any, otel: Any, serve: Callable[[Any], Any]) -> Any:
+    """Run ``serve(call)`` with the request's trace current (and ``call.trace`` set), in a
+    SERVER span when OpenTelemetry is there; return what ``serve`` returns (the response)."""
+    trace = TraceContext.from_meta(meta)
+    if otel is False:
+        if trace is None:
+            return serve(call)
+        trace = call.trace = trace.child()
+        token = _TC_CURRENT.set(trace)
+        try:
+            return serve(call)
+        finally:
+            _TC_CURRENT.reset(token)
+    otel_context = sys.modules["opentelemetry.context"]
+    request = call.request
+    params = request.params
+    parent = _tc_remote(otel, trace) if trace is not None else None
+    span = _tc_tracer(otel).start_span(_tc_span_name(request.method, params), context=parent,
+                                       kind=otel.SpanKind.SERVER,
+                                       attributes=_tc_attributes(request.method, params, request.id, request.version))
+    own = span.get_span_context()
+    if trace is not None:
+        trace = trace.child("%016x" % own.span_id if own.is_valid else None)
+    call.trace = trace
+    token = _TC_CURRENT.set(trace)
+    attached = otel_context.attach(otel.set_span_in_context(span, parent))
+    try:
+        response = serve(call)
+    except BaseException as exc:  # handle_request answers every error itself: this is rarer
+        span.set_status(otel.Status(otel.StatusCode.ERROR, type(exc).__name__))
+        span.end()
+        raise
+    finally:
+        otel_context.detach(attached)
+        _TC_CURRENT.reset(token)
+    if response is not None:
+        _tc_finish(otel, span, response.get("error"), response.get("result"))
+    span.end()
+    return response
+
+
+def send_traced(method: str, params: Dict[str, Any], version: Optional[str], send: Callable[[Dict[str, Any]], Any],
+                otel: Any) -> Any:
+    """Send a request (``send(params)`` returns its result or raises) carrying the current
+    trace, in a CLIENT span when OpenTelemetry is there. A ``traceparent`` already in
+    ``params._meta`` is the caller's: sent as given, no span made."""
+    meta = params.get("_meta")
+    if isinstance(meta, dict) and "traceparent" in meta:
+        return send(params)
+    trace = _TC_CURRENT.get()
+    if otel is False:
+        if trace is None:
+            return send(params)
+        return send(_tc_with_meta(params, trace.meta()))
+    current = otel.get_current_span().get_span_context()
+    parent = _tc_remote(otel, trace) if trace is not None and not current.is_valid else None
+    span = _tc_tracer(otel).start_span(_tc_span_name(method, params), context=parent, kind=otel.SpanKind.CLIENT,
+                                       attributes=_tc_attributes(method, params, None, version))
+    own = span.get_span_context()
+    if own.is_valid:
+        entries = {"traceparent": "00-%032x-%016x-%02x" % (own.trace_id, own.span_id, int(own.trace_flags))}
+        header = own.trace_state.to_header() if own.trace_state else ""
+        if header:
+            entries["tracestate"] = header
+        if trace is not None and trace.baggage:
+            entries["baggage"] = trace.baggage
+        params = _tc_with_meta(params, entries)
+    elif trace is not None:
+        params = _tc_with_meta(params, trace.meta())
+    try:
+        result = send(params)
+    except BaseException as exc:
+        code, message = getattr(exc, "code", None), getattr(exc, "message", None)
+        if isinstance(code, int) and isinstance(message, str):  # the server's JSON-RPC error
+            # "The status description SHOULD match the JSONRPCError.message".
+            span.set_attribute("error.type", str(code))
+            span.set_attribute("rpc.response.status_code", str(code))
+        else:  # a timeout, a closed connection...
+            span.set_attribute("error.type", type(exc).__name__)
+            message = str(exc) or type(exc).__name__
+        span.set_status(otel.Status(otel.StatusCode.ERROR, message))
+        span.end()
+        raise
+    _tc_finish(otel, span, None, result)
+    span.end()
+    return result
+
+
+def _tc_with_meta(params: Dict[str, Any], entries: Dict[str, str]) -> Dict[str, Any]:
+    meta = params.get("_meta")
+    merged = dict(meta) if isinstance(meta, dict) else {}
+    merged.update(entries)
+    params = dict(params)
+    params["_meta"] = merged
+    return params
