@@ -21,7 +21,7 @@ from .channels import StdioChannel
 from .clientcache import CACHED_METHODS, ResultCache, cache_params_key
 from .clientsession import ClientSession
 from .errors import MCPError, ProtocolError, SessionLost, TransportError
-from .jsonrpc import notification
+from .jsonrpc import INVALID_PARAMS, notification
 from .protocol import (
     ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, LOG_LEVELS, MCP_REQUEST_METHODS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS,
     supports,
@@ -367,8 +367,19 @@ class Client(ClientSession):
         items = []  # type: List[Dict[str, Any]]
         params = {}  # type: Dict[str, Any]
         seen = set()  # type: set
+        restarted = False
         for _ in range(_MAX_PAGES):
-            result = self.request(method, params, timeout=timeout)
+            try:
+                result = self.request(method, params, timeout=timeout)
+            except MCPError as exc:
+                # A cursor from a cached page the server no longer takes: "the client SHOULD
+                # discard all cached pages and re-fetch from the beginning" (once).
+                if self.cache is None or restarted or "cursor" not in params or exc.code != INVALID_PARAMS:
+                    raise
+                self.cache.drop_method(self._channel.cache_origin(), method)
+                restarted = True
+                items, params, seen = [], {}, set()
+                continue
             page = result.get(key)
             if not isinstance(page, list):
                 raise ProtocolError("the server's %s result has no %r list" % (method, key))

@@ -149,6 +149,10 @@ class ResultCache:
         wanted = cache_params_key("resources/read", {"uri": uri})
         self._invalidate(server, lambda key: key[2] == "resources/read" and key[3] == wanted)
 
+    def drop_method(self, server: Hashable, method: str) -> None:
+        """Drop every result of ``method`` from ``server`` (all the pages of a list)."""
+        self._invalidate(server, lambda key: key[2] == method)
+
     def forget_principal(self, principal: Hashable) -> None:
         """Drop what one principal (a closed client) kept privately."""
         with self._lock:

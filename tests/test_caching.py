@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from mcplite import Client, Context, Server
-from mcplite.clientcache import ResultCache, cache_params_key
+from mcplite import Client, Context, ResultCache, Server
+from mcplite.clientcache import cache_params_key
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "servers"))
@@ -433,3 +433,30 @@ def test_a_shared_cache_shares_public_results_between_clients_of_one_server_only
         assert len(shared) == 1
     finally:
         handle.stop()
+
+
+def test_a_cursor_the_server_no_longer_takes_restarts_the_list_from_the_beginning():
+    from mcplite.sealing import Sealer
+    app = Server("pages", page_size=2, list_cache_ttl_ms=60000)
+    for index in range(5):
+        app.add_tool(lambda: "", name="t%d" % index)
+    pages = []
+
+    @app.middleware
+    def count(method, params, ctx, call_next):  # type: ignore[no-untyped-def]
+        if method == "tools/list":
+            pages.append(params.get("cursor"))
+        return call_next()
+
+    with Client(app, cache=True) as client:
+        names = [tool["name"] for tool in client.list_tools()]
+        assert names == ["t%d" % i for i in range(5)] and len(pages) == 3
+        assert [tool["name"] for tool in client.list_tools()] == names and len(pages) == 3  # all cached
+        # The server forgets its cursors (a restart with another secret), and the cached
+        # later pages expire: the first page's cursor is refused (-32602).
+        app.sealer = Sealer()  # (a random secret)
+        origin = client._channel.cache_origin()
+        client.cache._invalidate(origin, lambda key: key[3] != "{}")
+        assert [tool["name"] for tool in client.list_tools()] == names
+        assert len(pages) == 3 + 1 + 3  # the refused cursor, then every page again
+        assert pages[3] is not None and pages[4] is None
