@@ -319,13 +319,15 @@ class Client(ClientSession):
         if result is not None:
             return result
         generation = cache.generation(origin)
+        # Freshness counts from the request's sending, a little before "t_received": never
+        # fresh for longer than the server said.
+        sent = cache.now()
         rounds = []  # type: List[int]
         result = self._request(method, params, timeout, progress, wait, rounds)
         # A result that took rounds answered a request "carrying inputResponses or
-        # requestState", and those "MUST NOT be cached". (Its freshness counts from now,
-        # its receipt.)
+        # requestState", and those "MUST NOT be cached".
         if not rounds:
-            cache.put(origin, self._cache_principal, method, params_key, result, generation)
+            cache.put(origin, self._cache_principal, method, params_key, result, generation, sent)
         return result
 
     def _request(self, method: str, params: Dict[str, Any], timeout: Optional[float],

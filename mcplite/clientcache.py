@@ -89,6 +89,10 @@ class ResultCache:
         with self._lock:
             return self._bytes
 
+    def now(self) -> float:
+        """The cache's clock (seconds)."""
+        return self._clock()
+
     def generation(self, server: Hashable) -> int:
         with self._lock:
             return self._generations.get(server, 0)

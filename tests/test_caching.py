@@ -460,3 +460,22 @@ def test_a_cursor_the_server_no_longer_takes_restarts_the_list_from_the_beginnin
         assert [tool["name"] for tool in client.list_tools()] == names
         assert len(pages) == 3 + 1 + 3  # the refused cursor, then every page again
         assert pages[3] is not None and pages[4] is None
+
+
+def test_freshness_counts_from_sending_so_a_slow_answer_is_never_fresh_for_longer():
+    clock = FakeClock()
+    app = Server("slow")
+    reads = []
+
+    @app.resource("r://slow", cache_ttl_ms=60000)
+    def slow() -> str:
+        clock.now += 30.0  # the answer takes 30 s to come
+        reads.append(1)
+        return "read %d" % len(reads)
+
+    with Client(app, cache=ResultCache(clock=clock)) as client:
+        first = client.read_resource("r://slow")
+        clock.now += 29.9
+        assert client.read_resource("r://slow") == first
+        clock.now += 0.2  # 60.1 s after sending, 30.1 s after receipt
+        assert client.read_resource("r://slow") != first
