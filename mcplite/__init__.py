@@ -43,14 +43,14 @@ __all__ = [
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
-    "current_trace", "__version__",
+    "current_trace", "ResultCache", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
 # adapter, say). Imported on first use: a stdio server never pays for it.
 _LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
 # The client, likewise: a server never pays for subprocess and the client's machinery.
-_LAZY_CLIENT = ("Client",)
+_LAZY_CLIENT = ("Client", "ResultCache")
 _LAZY_OAUTH = ("OAuth", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer")
 _LAZY_TRACING = ("Tracer",)
 _LAZY_ES256 = ("ES256Key",)

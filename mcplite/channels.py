@@ -34,6 +34,7 @@ class StdioChannel(ClientChannel):
             raise ConnectionClosed("cannot start the server %r: %s" % (list(argv)[:1], exc))
         self.process = self.child.process
         self.argv = self.child.argv
+        self._origin = ("stdio", tuple(self.argv), cwd, tuple(sorted((env or {}).items())))
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None  # (both piped)
         # Unbuffered, readline() would read the pipe a byte per system call.
@@ -52,6 +53,10 @@ class StdioChannel(ClientChannel):
         self._closing = False
         self.garbage = None  # type: Optional[bytes]   # the last line that was not JSON
         self._reader = None  # type: Optional[threading.Thread]
+
+    def cache_origin(self) -> Any:
+        # The same command in the same place: the same server, for its public results.
+        return self._origin
 
     def set_write_timeout(self, timeout: float) -> None:
         self.write_timeout = timeout

@@ -18,11 +18,13 @@ force one. ``protocol_version=`` asks for one version exactly.
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .channels import StdioChannel
+from .clientcache import CACHED_METHODS, ResultCache, cache_params_key
 from .clientsession import ClientSession
 from .errors import MCPError, ProtocolError, SessionLost, TransportError
-from .jsonrpc import notification
+from .jsonrpc import INVALID_PARAMS, notification
 from .protocol import (
     ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, LOG_LEVELS, MCP_REQUEST_METHODS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS,
+    supports,
 )
 from .ports import ClientChannel
 
@@ -49,6 +51,14 @@ class Client(ClientSession):
     ``request(method, params)`` and its notifications sent with ``notify``.
     A handler raising ``MCPError`` answers with that error.
 
+    ``cache=True`` keeps list and read results (``tools/list``, ``prompts/list``,
+    ``resources/list``, ``resources/templates/list``, ``resources/read``) for as long as
+    their 2026-07-28 caching hints say (``ttlMs``; nothing is kept from a server that sends
+    none, or in an earlier version), dropped at once by the matching ``list_changed`` or
+    ``resources/updated`` notification; a ``ResultCache`` instead sets its bounds or is
+    shared with other clients (only results marked ``cacheScope: "public"`` are shared).
+    Default False: every call goes to the server.
+
     ``timeout`` is the default for every call; progress notifications push a call's
     deadline ``timeout`` further, up to ``max_timeout`` in all.
 
@@ -73,7 +83,7 @@ class Client(ClientSession):
                  on_list_changed: Optional[Callable[[str], Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
                  max_rounds: int = 10, tasks: bool = False, trace: Any = None,
-                 extensions: Optional[Dict[str, Dict[str, Any]]] = None,
+                 extensions: Optional[Dict[str, Dict[str, Any]]] = None, cache: Any = False,
                  _channel: Optional[ClientChannel] = None) -> None:
         if era not in ("auto", ERA_MODERN, ERA_LEGACY):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
@@ -90,6 +100,12 @@ class Client(ClientSession):
                 raise TypeError("extensions maps extension identifiers to settings dicts: {'com.example/x': {}}")
             capabilities = dict(capabilities or {})
             capabilities["extensions"] = dict(capabilities.get("extensions") or {}, **extensions)
+        if cache is True:
+            cache = ResultCache()
+        elif cache is False or cache is None:
+            cache = None
+        elif not isinstance(cache, ResultCache):
+            raise TypeError("cache is True, False or a ResultCache")
         tracer = None
         if trace is not None and trace is not False:
             from .tracing import make_tracer  # only a traced client pays for it
@@ -101,6 +117,9 @@ class Client(ClientSession):
             _channel = MemoryChannel(app)
         _channel.tracer = tracer
         self.max_rounds = max_rounds
+        self.cache = cache
+        # Whose private results these are: this client's alone, even in a shared cache.
+        self._cache_principal = object()
         super().__init__(_channel, timeout=timeout, max_timeout=max_timeout, probe_timeout=probe_timeout,
                          client_info=client_info, sampling=sampling, elicitation=elicitation, roots=roots,
                          on_log=on_log, on_resource_updated=on_resource_updated, on_list_changed=on_list_changed,
@@ -286,8 +305,40 @@ class Client(ClientSession):
         """Send any request and return its result. In 2026-07-28 the ``_meta`` envelope is
         added, ``input_required`` rounds are answered through the handlers and retried
         (at most ``max_rounds`` times), and a task the server created is waited for
-        (unless ``wait=False``; see ``wait_task``)."""
+        (unless ``wait=False``; see ``wait_task``). With ``Client(cache=...)``, a list or
+        read request may be answered from the cache."""
         params = dict(params) if params else {}
+        cache = self.cache
+        if (cache is not None and method in CACHED_METHODS and self.protocol_version is not None
+                and supports(self.protocol_version, "cache_hints")):
+            params_key = cache_params_key(method, params)
+            if params_key is not None:
+                return self._cached(cache, method, params, params_key, timeout, progress, wait)
+        return self._request(method, params, timeout, progress, wait)
+
+    def _cached(self, cache: ResultCache, method: str, params: Dict[str, Any], params_key: str,
+                timeout: Optional[float], progress: Optional[Callable[..., Any]], wait: bool) -> Dict[str, Any]:
+        """``request`` through the cache: a fresh result kept, else the server's, kept if
+        its hints say so and it came in one round."""
+        origin = self._channel.cache_origin()
+        result = cache.get(origin, self._cache_principal, method, params_key)
+        if result is not None:
+            return result
+        generation = cache.generation(origin)
+        # Freshness counts from the request's sending, a little before "t_received": never
+        # fresh for longer than the server said.
+        sent = cache.now()
+        rounds = []  # type: List[int]
+        result = self._request(method, params, timeout, progress, wait, rounds)
+        # A result that took rounds answered a request "carrying inputResponses or
+        # requestState", and those "MUST NOT be cached".
+        if not rounds:
+            cache.put(origin, self._cache_principal, method, params_key, result, generation, sent)
+        return result
+
+    def _request(self, method: str, params: Dict[str, Any], timeout: Optional[float],
+                 progress: Optional[Callable[..., Any]], wait: bool,
+                 rounds_taken: Optional[List[int]] = None) -> Dict[str, Any]:
         if self.era != ERA_MODERN:
             try:
                 return self._call(method, params, timeout, progress)
@@ -307,6 +358,8 @@ class Client(ClientSession):
                 return result
             if rounds == self.max_rounds:
                 break  # no question is asked whose answer would never be sent
+            if rounds_taken is not None:
+                rounds_taken.append(rounds)
             params = dict(params)
             requests = result.get("inputRequests") or {}
             if not isinstance(requests, dict):
@@ -322,8 +375,19 @@ class Client(ClientSession):
         items = []  # type: List[Dict[str, Any]]
         params = {}  # type: Dict[str, Any]
         seen = set()  # type: set
+        restarted = False
         for _ in range(_MAX_PAGES):
-            result = self.request(method, params, timeout=timeout)
+            try:
+                result = self.request(method, params, timeout=timeout)
+            except MCPError as exc:
+                # A cursor from a cached page the server no longer takes: "the client SHOULD
+                # discard all cached pages and re-fetch from the beginning" (once).
+                if self.cache is None or restarted or "cursor" not in params or exc.code != INVALID_PARAMS:
+                    raise
+                self.cache.drop_method(self._channel.cache_origin(), method)
+                restarted = True
+                items, params, seen = [], {}, set()
+                continue
             page = result.get(key)
             if not isinstance(page, list):
                 raise ProtocolError("the server's %s result has no %r list" % (method, key))

@@ -48,6 +48,10 @@ class ClientSession(Endpoint):
     ``on_log``, ``on_resource_updated``, ``on_list_changed``), read each time they are
     needed, so they may be changed while connected."""
 
+    # The ``ResultCache`` (clientcache.py) of ``Client(cache=...)``, or None; set before
+    # connecting, since a 2026-07-28 client with one listens for list changes.
+    cache = None  # type: Any
+
     def __init__(self, channel: ClientChannel, *, timeout: float, max_timeout: Optional[float],
                  probe_timeout: float, client_info: Optional[Dict[str, Any]],
                  sampling: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]],
@@ -107,6 +111,9 @@ class ClientSession(Endpoint):
             if self._closed is None:
                 self._closed = ConnectionClosed("the client is closed")
         self._channel.close()
+        if self.cache is not None:
+            # Nobody can ask for this client's private results again.
+            self.cache.forget_principal(getattr(self, "_cache_principal", None))
         self.outgoing.fail_all(self._closed)
         self._pool.shutdown(1.0)
         self._events.shutdown(1.0)
@@ -178,7 +185,7 @@ class ClientSession(Endpoint):
                     raise
                 self._negotiated()
         self._channel.ready()
-        if self.era == ERA_MODERN and self.on_list_changed is not None:
+        if self.era == ERA_MODERN and (self.on_list_changed is not None or self.cache is not None):
             # 2026-07-28 tells of list changes only on a subscriptions/listen stream.
             try:
                 self._relisten(None)
@@ -482,10 +489,15 @@ class ClientSession(Endpoint):
                 if self.on_log is not None:
                     self._callback(self.on_log, params)
             elif method == "notifications/resources/updated":
+                # The cache is told here, on the reader, before any response read after it.
+                if self.cache is not None and isinstance(params.get("uri"), str):
+                    self.cache.resource_updated(self._channel.cache_origin(), params["uri"])
                 if self.on_resource_updated is not None and isinstance(params.get("uri"), str):
                     self._callback(self.on_resource_updated, params["uri"])
             elif method.endswith("/list_changed") and method.count("/") == 2:
                 kind = method.split("/")[1]
+                if self.cache is not None:
+                    self.cache.list_changed(self._channel.cache_origin(), kind)
                 if self.on_list_changed is not None and kind in ("tools", "prompts", "resources"):
                     self._callback(self.on_list_changed, kind)
         except Exception:
@@ -502,7 +514,7 @@ class ClientSession(Endpoint):
             self.outgoing.forget(old)
             self._send(notification("notifications/cancelled", {"requestId": old, "reason": "new filter"}))
         wanted = {}  # type: Dict[str, Any]
-        if self.on_list_changed is not None:
+        if self.on_list_changed is not None or self.cache is not None:
             wanted.update(toolsListChanged=True, promptsListChanged=True, resourcesListChanged=True)
         if uris:
             wanted["resourceSubscriptions"] = uris

@@ -27,7 +27,7 @@ from .ports import Port
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS, MODERN_VERSIONS,
-    SUPPORTED_VERSIONS, TASKS_EXTENSION, declares_tasks,
+    SUPPORTED_VERSIONS, TASKS_EXTENSION, declares_tasks, supports,
 )
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
@@ -60,8 +60,54 @@ _CACHEABLE = frozenset((
 ))
 
 
+_LISTED = {"tools/list": "tools", "prompts/list": "prompts", "resources/list": "resources",
+           "resources/templates/list": "templates"}
+
+
 class Dispatcher:
     """Serves the requests of one ``Server``: see the module's text."""
+
+    def cache_hints(self, call: Call) -> Tuple[int, str]:
+        """(``ttlMs``, ``cacheScope``) for a complete result of a cacheable method.
+
+        A list is no fresher than its most changeable entry, and private if any entry is,
+        taken over the whole list, never the page: "Servers MUST apply the same cacheScope
+        to all response pages for a given list request". A read takes the hints of the
+        resource or template that served it."""
+        server = self._server
+        method = call.request.method
+        if method in _LISTED:
+            ttl = server.list_cache_ttl_ms if server.list_cache_ttl_ms is not None else server.cache_ttl_ms
+            scope = server.list_cache_scope if server.list_cache_scope is not None else server.cache_scope
+            if method in ("tools/list", "prompts/list"):
+                entries = list(getattr(self._registry, _LISTED[method]).values())
+                if entries:
+                    ttl = min(ttl if e.cache_ttl_ms is None else e.cache_ttl_ms for e in entries)
+                    scopes = set(scope if e.cache_scope is None else e.cache_scope for e in entries)
+                    scope = "private" if "private" in scopes else "public"
+            return ttl, scope
+        ttl, scope = server.cache_ttl_ms, server.cache_scope
+        if method == "resources/read":
+            handler = self._resource_handler(call.request.params.get("uri"))
+            if handler is not None:
+                if handler.cache_ttl_ms is not None:
+                    ttl = handler.cache_ttl_ms
+                if handler.cache_scope is not None:
+                    scope = handler.cache_scope
+        return ttl, scope
+
+    def _resource_handler(self, uri: Any) -> Optional[Handler]:
+        """The resource, or else the first template, that serves ``uri`` (as in
+        ``read_resource_for``)."""
+        if not isinstance(uri, str):
+            return None
+        resource = self._registry.resources.get(uri)
+        if resource is not None:
+            return resource
+        for template in list(self._registry.templates.values()):
+            if template.match(uri) is not None:
+                return template
+        return None
 
     def __init__(self, server: Any, registry: Registry) -> None:
         self._server = server
@@ -187,9 +233,11 @@ class Dispatcher:
                 if meta is None:
                     meta = result["_meta"] = {}
                 meta[META_SERVER_INFO] = self._server.server_info(call.request.version)
-                if kind == "complete" and call.request.method in _CACHEABLE:
-                    result["ttlMs"] = self._server.cache_ttl_ms
-                    result["cacheScope"] = self._server.cache_scope
+                # "Servers MUST include caching hints on results with resultType: "complete"
+                # returned by" these; interim input_required ones "carry no caching hints".
+                if (kind == "complete" and call.request.method in _CACHEABLE
+                        and supports(call.request.version, "cache_hints")):
+                    result["ttlMs"], result["cacheScope"] = self.cache_hints(call)
             else:
                 result = self._serve(call) if self.middleware else self._methods.get(
                     call.request.method, self._custom)(call)

@@ -347,6 +347,10 @@ class HttpChannel(ClientChannel):
 
     # -- connections ---------------------------------------------------------------
 
+    def cache_origin(self) -> Any:
+        # One endpoint URL is one server, whoever asks: its public results are the same.
+        return ("http", self.url)
+
     def _take(self) -> Tuple[http.client.HTTPConnection, bool]:
         """A connection, and whether it is a kept-alive one (which the server may have
         closed meanwhile)."""

@@ -131,6 +131,12 @@ class ClientChannel:
         """The tools of a ``tools/list`` this channel can call (all, unless it says otherwise)."""
         return tools
 
+    def cache_origin(self) -> Any:
+        """Which server this is, for a result cache shared between clients: clients with
+        the same origin share the results a server marked "public". The default, the
+        channel itself, shares with nobody."""
+        return self
+
 
 class ClientAuth:
     """What an HTTP channel asks of the authorization it carries (``OAuth`` is one). The

@@ -88,6 +88,7 @@ FEATURES = {
     "sampling_context": "2025-11-25",        # the sampling.context capability for includeContext
     "sse_polling": "2025-11-25",             # SSE priming events, and closing a stream to resume later
     "origin_403": "2025-11-25",              # a bad Origin "MUST" get 403 (before: "MUST validate")
+    "cache_hints": "2026-07-28",             # ttlMs and cacheScope on list, read and discover results (SEP-2549)
 }
 # Over Streamable HTTP, 2026-07-28 mirrors a request's name or URI into the Mcp-Name header:
 # the methods that have one, and the params key it comes from. The tasks extension adds its

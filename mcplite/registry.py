@@ -74,6 +74,12 @@ class Handler:
     """A registered function and what registration learned about it (an ``async def``
     function runs to its end in the worker thread: see ``run_coroutine``)."""
 
+    # 2026-07-28 caching hints given at registration (``cache_ttl_ms=``, ``cache_scope=``):
+    # None leaves the server's defaults. For a tool or prompt they qualify the list that
+    # holds it; for a resource or template, the ``resources/read`` results it makes.
+    cache_ttl_ms = None  # type: Optional[int]
+    cache_scope = None  # type: Optional[str]
+
     def __init__(self, fn: Callable[..., Any], shape: FunctionShape) -> None:
         self.fn = fn
         self.shape = shape
@@ -419,6 +425,23 @@ class SubscriptionListener(ChangeListener):
             self._send("notifications/resources/updated", {"uri": uri})
 
 
+def check_cache_hints(what: str, ttl_ms: Any, scope: Any) -> None:
+    """ValueError unless ``ttl_ms`` is None or an int >= 0 ("Servers MUST provide a ttlMs
+    value that is >= 0") and ``scope`` None, "public" or "private"."""
+    if ttl_ms is not None and (type(ttl_ms) is not int or ttl_ms < 0):
+        raise ValueError("%s: cache_ttl_ms must be None or an integer >= 0, not %r" % (what, ttl_ms))
+    if scope is not None and scope not in ("public", "private"):
+        raise ValueError("%s: cache_scope must be None, 'public' or 'private', not %r" % (what, scope))
+
+
+def _set_cache_hints(handler: Handler, what: str, ttl_ms: Optional[int], scope: Optional[str]) -> None:
+    check_cache_hints(what, ttl_ms, scope)
+    if ttl_ms is not None:
+        handler.cache_ttl_ms = ttl_ms
+    if scope is not None:
+        handler.cache_scope = scope
+
+
 class Registry:
     """Everything a server has registered, by name or URI, and the listeners that hear of
     changes to it. Thread-safe: registering at run time (``add_tool`` while serving) is fine."""
@@ -441,7 +464,8 @@ class Registry:
                  output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
                  icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
                  input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
-                 task_start: str = "call") -> Tool:
+                 task_start: str = "call", cache_ttl_ms: Optional[int] = None,
+                 cache_scope: Optional[str] = None) -> Tool:
         tool_name = name or getattr(fn, "__name__", None)
         if not tool_name or not re.match(_TOOL_NAME, tool_name):
             # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
@@ -470,6 +494,7 @@ class Registry:
         tool = Tool(fn, shape, name=tool_name, title=title, description=description, annotations=annotations,
                     output_schema=output_schema, wrap_output=wrap, icons=icons, meta=meta, input_schema=input_schema,
                     task=task, task_start=task_start)
+        _set_cache_hints(tool, "tool %r" % tool_name, cache_ttl_ms, cache_scope)
         if input_schema is not None:
             tool.check_input  # a schema the caller wrote: its mistakes reported now, not at a call
         if given_output_schema:
@@ -494,7 +519,8 @@ class Registry:
                      title: Optional[str] = None, description: Optional[str] = None,
                      mime_type: Optional[str] = None, size: Optional[int] = None,
                      annotations: Optional[Dict[str, Any]] = None, icons: Optional[List[Dict[str, Any]]] = None,
-                     meta: Optional[Dict[str, Any]] = None) -> Union[Resource, ResourceTemplate]:
+                     meta: Optional[Dict[str, Any]] = None, cache_ttl_ms: Optional[int] = None,
+                     cache_scope: Optional[str] = None) -> Union[Resource, ResourceTemplate]:
         if not isinstance(uri, str) or not uri:
             raise ValueError("a resource needs a URI")
         shape = describe_function(fn, "resource", (Context,))
@@ -513,6 +539,7 @@ class Registry:
                                 % (uri, ", ".join(repr(p) for p in extra)))
             template = ResourceTemplate(fn, shape, uri_template=uri, name=label, title=title, description=desc,
                                         mime_type=mime_type, annotations=annotations, icons=icons, meta=meta)
+            _set_cache_hints(template, "resource template %r" % uri, cache_ttl_ms, cache_scope)
             template.arg_parsers = {v: _string_argument_parser(v, shape.input_schema.get("properties", {}).get(v, {}))
                                     for v in variables if v in params}
             with self.lock:
@@ -527,6 +554,7 @@ class Registry:
                             "but the function requires %s" % (uri, ", ".join(repr(p) for p in required)))
         resource = Resource(fn, shape, uri=uri, name=label, title=title, description=desc, mime_type=mime_type,
                             size=size, annotations=annotations, icons=icons, meta=meta)
+        _set_cache_hints(resource, "resource %r" % uri, cache_ttl_ms, cache_scope)
         with self.lock:
             if uri in self.resources:
                 raise ValueError("a resource %r is already registered" % uri)
@@ -550,7 +578,8 @@ class Registry:
 
     def add_prompt(self, fn: Callable[..., Any], name: Optional[str] = None, *, title: Optional[str] = None,
                    description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
-                   meta: Optional[Dict[str, Any]] = None) -> Prompt:
+                   meta: Optional[Dict[str, Any]] = None, cache_ttl_ms: Optional[int] = None,
+                   cache_scope: Optional[str] = None) -> Prompt:
         prompt_name = name or getattr(fn, "__name__", None)
         if not prompt_name:
             raise ValueError("a prompt needs a name")
@@ -558,6 +587,7 @@ class Registry:
         if description is None:
             description = shape.description or None
         prompt = Prompt(fn, shape, name=prompt_name, title=title, description=description, icons=icons, meta=meta)
+        _set_cache_hints(prompt, "prompt %r" % prompt_name, cache_ttl_ms, cache_scope)
         with self.lock:
             if prompt_name in self.prompts:
                 raise ValueError("a prompt named %r is already registered" % prompt_name)

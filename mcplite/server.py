@@ -17,7 +17,7 @@ from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
 from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
-from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, put_given
+from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, check_cache_hints, put_given
 from .sealing import Sealer
 
 
@@ -27,6 +27,13 @@ class Server:
     ``cache_ttl_ms`` and ``cache_scope`` are the caching hints 2026-07-28 puts on list,
     read and discover results (``ttlMs``, ``cacheScope``). The default, 0 ms and
     "private", promises nothing a server with changing or per-user data would break.
+    ``list_cache_ttl_ms`` and ``list_cache_scope`` (None: the same as those) are the defaults
+    of the four list results alone, whose contents often change less than what a resource
+    reads. A tool, prompt, resource or template may give its own (``cache_ttl_ms=``,
+    ``cache_scope=`` on its decorator): a tool's or prompt's qualifies the list that holds it
+    (the list's ``ttlMs`` is the shortest of its entries', its ``cacheScope`` "private" if
+    any entry's is), a resource's or template's the ``resources/read`` results it makes.
+    Sent in 2026-07-28 only: no earlier version defines these fields.
 
     ``page_size`` splits the four list results into pages of that many items with opaque
     cursors (default None: one page; some clients never follow cursors).
@@ -62,7 +69,9 @@ class Server:
     def __init__(self, name: str, version: str = "0.1.0", instructions: Optional[str] = None, *,
                  title: Optional[str] = None, description: Optional[str] = None,
                  website_url: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
-                 cache_ttl_ms: int = 0, cache_scope: str = "private", max_workers: int = 16,
+                 cache_ttl_ms: int = 0, cache_scope: str = "private",
+                 list_cache_ttl_ms: Optional[int] = None, list_cache_scope: Optional[str] = None,
+                 max_workers: int = 16,
                  page_size: Optional[int] = None, client_request_timeout: float = 300.0,
                  state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
                  max_subscriptions: int = 1000, max_tasks: int = 1000, task_ttl: float = 3600.0,
@@ -72,6 +81,7 @@ class Server:
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
             raise ValueError("cache_ttl_ms must be an integer >= 0")
+        check_cache_hints("Server", list_cache_ttl_ms, list_cache_scope)
         if page_size is not None and (not isinstance(page_size, int) or page_size < 1):
             raise ValueError("page_size must be None or an integer >= 1")
         if not client_request_timeout > 0:
@@ -110,6 +120,8 @@ class Server:
         self.icons = icons
         self.cache_ttl_ms = cache_ttl_ms
         self.cache_scope = cache_scope
+        self.list_cache_ttl_ms = list_cache_ttl_ms
+        self.list_cache_scope = list_cache_scope
         self.max_workers = max_workers
         self.registry = Registry()
         self._dispatcher = Dispatcher(self, self.registry)
@@ -121,7 +133,8 @@ class Server:
              output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
              icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
              input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
-             task_start: str = "call") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             task_start: str = "call", cache_ttl_ms: Optional[int] = None,
+             cache_scope: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
         docstring; the input schema comes from the parameters' type hints (or is given
         whole as ``input_schema``, then published exactly as written) and the output schema
@@ -132,39 +145,50 @@ class Server:
         the function runs on a thread of its own, others are served as usual;
         ``"required"`` - as optional, but a client without the extension gets error
         -32021. ``task_start="handler"`` lets the function decide instead: the call stays
-        an ordinary request until it calls ``ctx.start_task()``."""
+        an ordinary request until it calls ``ctx.start_task()``.
+
+        ``cache_ttl_ms`` / ``cache_scope``: this tool's part in the ``tools/list`` caching
+        hints (see ``Server``); a call's result is never cacheable."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
-                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start)
+                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start,
+                          cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope)
             return fn
         return register
 
     def resource(self, uri: str, *, name: Optional[str] = None, title: Optional[str] = None,
                  description: Optional[str] = None, mime_type: Optional[str] = None,
                  size: Optional[int] = None, annotations: Optional[Dict[str, Any]] = None,
-                 icons: Optional[List[Dict[str, Any]]] = None,
-                 meta: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                 icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
+                 cache_ttl_ms: Optional[int] = None,
+                 cache_scope: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a resource. A URI with ``{variables}`` registers a resource template
-        whose variables are passed to the function by name."""
+        whose variables are passed to the function by name. ``cache_ttl_ms`` /
+        ``cache_scope``: the caching hints of the ``resources/read`` results it makes
+        (default: the server's)."""
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.registry.add_resource(fn, uri, name=name, title=title, description=description,
-                              mime_type=mime_type, size=size, annotations=annotations, icons=icons, meta=meta)
+                              mime_type=mime_type, size=size, annotations=annotations, icons=icons, meta=meta,
+                              cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope)
             return fn
         return register
 
     def prompt(self, name: Optional[str] = None, *, title: Optional[str] = None,
                description: Optional[str] = None, icons: Optional[List[Dict[str, Any]]] = None,
-               meta: Optional[Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a prompt; its parameters become the prompt's arguments."""
+               meta: Optional[Dict[str, Any]] = None, cache_ttl_ms: Optional[int] = None,
+               cache_scope: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a prompt; its parameters become the prompt's arguments.
+        ``cache_ttl_ms`` / ``cache_scope``: its part in the ``prompts/list`` caching hints."""
         if callable(name):
             raise TypeError("use @app.prompt() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.registry.add_prompt(fn, name=name, title=title, description=description, icons=icons, meta=meta)
+            self.registry.add_prompt(fn, name=name, title=title, description=description, icons=icons, meta=meta,
+                                     cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope)
             return fn
         return register
 

@@ -34,7 +34,7 @@ LAYERS = [
     # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
     ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver", "wsgi"}),
     # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
-    ("client", {"clientsession", "client", "channels", "httpclient", "oauth", "taskwait"}),
+    ("client", {"clientcache", "clientsession", "client", "channels", "httpclient", "oauth", "taskwait"}),
     # The host: many clients from one configuration, the model APIs' tool formats, approval,
     # pins, audit. Nothing below knows it exists.
     ("host", {"hostformats", "hostconfig", "host"}),

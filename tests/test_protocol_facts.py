@@ -6,12 +6,12 @@ import pytest
 from mcplite import Server
 from mcplite.loopback import is_loopback_host
 from mcplite.protocol import (
-    ERA_LEGACY, ERA_MODERN, FEATURES, LEGACY_VERSIONS, MCP_NAME_PARAMS, SUPPORTED_VERSIONS, supports,
+    ERA_LEGACY, ERA_MODERN, FEATURES, MCP_NAME_PARAMS, SUPPORTED_VERSIONS, supports,
 )
 
 
 def test_every_feature_arrived_in_a_version_we_know():
-    assert set(FEATURES.values()) <= set(LEGACY_VERSIONS)
+    assert set(FEATURES.values()) <= set(SUPPORTED_VERSIONS)
     with pytest.raises(KeyError):
         supports("2025-11-25", "no-such-feature")
 
@@ -20,6 +20,7 @@ def test_every_feature_arrived_in_a_version_we_know():
     ("2024-11-05", "audio", False), ("2025-03-26", "audio", True),
     ("2025-03-26", "structured_content", False), ("2025-06-18", "structured_content", True),
     ("2025-06-18", "icons", False), ("2025-11-25", "icons", True), ("2026-07-28", "icons", True),
+    ("2025-11-25", "cache_hints", False), ("2026-07-28", "cache_hints", True),
 ])
 def test_supports_reads_the_table(version, feature, expected):
     assert supports(version, feature) is expected
