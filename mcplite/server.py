@@ -121,7 +121,7 @@ class Server:
              output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
              icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
              input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
-             task_start: str = "call") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             task_start: str = "call", inline: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
         docstring; the input schema comes from the parameters' type hints (or is given
         whole as ``input_schema``, then published exactly as written) and the output schema
@@ -132,14 +132,24 @@ class Server:
         the function runs on a thread of its own, others are served as usual;
         ``"required"`` - as optional, but a client without the extension gets error
         -32021. ``task_start="handler"`` lets the function decide instead: the call stays
-        an ordinary request until it calls ``ctx.start_task()``."""
+        an ordinary request until it calls ``ctx.start_task()``.
+
+        ``inline=True`` declares the tool quick: over stdio its calls are served on the
+        thread that reads the requests instead of being handed to a worker thread (about
+        1.5x the calls/s of a sequential client). While it runs nothing else is read -
+        not ``ping``, not a cancellation, not an answer another handler awaits - so it is
+        for a tool that returns in well under a millisecond and never blocks (no I/O, no
+        locks held by others). Only for a plain function without a Context parameter and
+        without ``task``: TypeError otherwise. With middleware registered the calls go to
+        the worker pool all the same (a middleware may wait)."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
-                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start)
+                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start,
+                          inline=inline)
             return fn
         return register
 
@@ -411,6 +421,12 @@ class Server:
     def needs_context(self, call: Call) -> bool:
         """Whether serving ``call`` runs a handler that takes a Context (see ``Registry``)."""
         return self.registry.needs_context(call)
+
+    def runs_inline(self, call: Call) -> bool:
+        """Whether ``call`` may be served on the thread that read it although a transport
+        with one reading thread (stdio) could be kept from reading meanwhile: a tool
+        registered with ``inline=True``, and no middleware (which may wait) around it."""
+        return not self._dispatcher.middleware and self.registry.runs_inline(call)
 
     def find_tool(self, name: Any) -> Optional[Tool]:
         return self.registry.find_tool(name)
