@@ -302,9 +302,14 @@ class Column(object):
             "calls_per_s": summary(self._first("rounds"), 0),
             "latency_us": percentiles(self._first("latencies")),
             "pipelined_calls_per_s": summary(self._first("pipelined"), 0),
+            # the server's own CPU time (every thread) per call, from /proc
+            "server_cpu_us_per_call": summary(self._first("cpu_us"), 1),
+            "pipelined_server_cpu_us_per_call": summary(self._first("pipelined_cpu_us"), 1),
             "calls_by_affinity": dict(
                 (mode, {"calls_per_s": summary(st["rounds"], 0),
                         "pipelined_calls_per_s": summary(st["pipelined"], 0),
+                        "server_cpu_us_per_call": summary(st["cpu_us"], 1),
+                        "pipelined_server_cpu_us_per_call": summary(st["pipelined_cpu_us"], 1),
                         "latency_us": percentiles(st["latencies"])})
                 for mode, st in self.calls.items()),
             "eof_exit": {"codes": sorted(set(self.eof_codes), key=str),
@@ -409,6 +414,30 @@ def call_round(sp, n, first, call_timeout, latencies):
     return perf() - t_start
 
 
+def cpu_seconds(pid):
+    """The user + system CPU time process ``pid`` has used so far (all its threads), or None
+    where /proc cannot tell. Less sensitive to a busy machine than calls/s: time spent
+    waiting for a CPU is not counted."""
+    try:  # nanoseconds on a CPU, thread by thread (the threads of a server never end early)
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # clock ticks (10 ms): enough over many calls only
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_us_per_call(before, after, n):
+    return None if before is None or after is None else (after - before) / n * 1e6
+
+
 def pipelined_round(sp, n, first, window, call_timeout):
     """``n`` ``add`` calls with up to ``window`` of them in flight (written in chunks while the
     answers are read, both sides non-blocking so neither pipe can fill up and stall the
@@ -492,7 +521,8 @@ def calls_phase(columns, env, args, mode, placement):
     servers so that a slow patch of the machine hits every server alike."""
     server_cpus, client_cpus, _ = placement
     original = os.sched_getaffinity(0) if server_cpus is not None else None
-    stats = dict((col.key, {"rounds": [], "latencies": [], "rss": [], "pipelined": []}) for col in columns)
+    stats = dict((col.key, {"rounds": [], "latencies": [], "rss": [], "pipelined": [], "cpu_us": [],
+                            "pipelined_cpu_us": []}) for col in columns)
     try:
         counter = 0
         for r in range(args.rounds):
@@ -508,12 +538,19 @@ def calls_phase(columns, env, args, mode, placement):
                     if client_cpus is not None:
                         os.sched_setaffinity(0, client_cpus)
                     call_round(sp, args.warmup, counter, args.call_timeout, None)
+                    cpu0 = cpu_seconds(sp.proc.pid)
                     secs = call_round(sp, args.calls, counter + args.warmup, args.call_timeout,
                                       stats[col.key]["latencies"])
+                    cpu1 = cpu_seconds(sp.proc.pid)
                     stats[col.key]["rounds"].append(args.calls / secs)
                     secs = pipelined_round(sp, args.calls, counter + args.warmup, PIPELINE_WINDOW,
                                            args.call_timeout)
+                    cpu2 = cpu_seconds(sp.proc.pid)
                     stats[col.key]["pipelined"].append(args.calls / secs)
+                    for field, value in (("cpu_us", _cpu_us_per_call(cpu0, cpu1, args.calls)),
+                                         ("pipelined_cpu_us", _cpu_us_per_call(cpu1, cpu2, args.calls))):
+                        if value is not None:
+                            stats[col.key][field].append(value)
                     rss = sp.rss_mib()
                     if rss is not None:
                         stats[col.key]["rss"].append(rss)
@@ -569,7 +606,8 @@ def print_report(rep, columns):
     p("")
     first = rep["affinity"][0]["mode"] if rep["affinity"] else None
     p("Servers over stdio (medians; calls/s and latency with CPU placement %r, latency over"
-      " every timed call; pipelined/s: the same calls with up to %d in flight)" % (first, PIPELINE_WINDOW))
+      " every timed call; pipelined/s: the same calls with up to %d in flight; CPU us: the server"
+      " process's CPU time per call, all threads)" % (first, PIPELINE_WINDOW))
     rows = []
     for col in columns:
         j = rep["servers"][col.key]
@@ -580,11 +618,13 @@ def print_report(rep, columns):
                      fmt((j["idle_rss_mib"] or {}).get("median")),
                      fmt((j["calls_per_s"] or {}).get("median"), "%.0f"),
                      fmt((j["pipelined_calls_per_s"] or {}).get("median"), "%.0f"),
+                     fmt((j["server_cpu_us_per_call"] or {}).get("median")),
+                     fmt((j["pipelined_server_cpu_us_per_call"] or {}).get("median")),
                      fmt(lat.get("p50")), fmt(lat.get("p99")),
                      fmt(j["rss_after_calls_mib"]),
                      fmt(j["eof_exit"]["ms_median"])])
     p(render_table(["server", "python", "spawn->init ms", "spawn->discover ms",
-                    "idle RSS MiB", "calls/s", "pipelined/s", "p50 us", "p99 us", "RSS after MiB",
+                    "idle RSS MiB", "calls/s", "pipelined/s", "CPU us/call", "pipelined CPU us", "p50 us", "p99 us", "RSS after MiB",
                     "EOF->exit ms"], rows))
     for col in columns:
         codes = rep["servers"][col.key]["eof_exit"]["codes"]
@@ -855,6 +895,10 @@ def run(args):
                              by_b.get("calls_per_s"), nd=0)
                 before_after(section, "pipelined calls/s, CPUs %s %s" % (mode, where),
                              by_m.get("pipelined_calls_per_s"), by_b.get("pipelined_calls_per_s"), nd=0)
+                for field, name in (("server_cpu_us_per_call", "server CPU us/call"),
+                                    ("pipelined_server_cpu_us_per_call", "pipelined server CPU us/call")):
+                    before_after(section, "%s, CPUs %s %s" % (name, mode, where), by_m.get(field),
+                                 by_b.get(field), lower_is_better=True)
                 before_after(section, "p50 latency us, CPUs %s %s" % (mode, where),
                              (by_m.get("latency_us") or {}).get("p50"),
                              (by_b.get("latency_us") or {}).get("p50"), lower_is_better=True)
