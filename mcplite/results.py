@@ -49,8 +49,8 @@ _encode_json_string = json.encoder.encode_basestring  # (what that encoder does 
 
 
 def _json_text(value: Any) -> str:
-    # The commonest tool results, a number or a string, spelt as the encoder spells them
-    # (int.__repr__, encode_basestring) without building its iterator: ~2 us a call.
+    # The commonest tool results, an int or a str, spelt as the encoder spells them
+    # (int.__repr__, encode_basestring) without starting an encoding run: ~2 us a call.
     kind = type(value)
     if kind is int:
         return int.__repr__(value)
