@@ -85,6 +85,11 @@ MAX_LINE = 16 * 1024 * 1024  # a response line longer than this is a broken serv
 MAX_SKIPPED = 10000  # notifications tolerated while waiting for one response
 SETTLE_S = 0.1  # pause after the handshake before reading the idle RSS
 
+# Targets from issue 23, item 1: sequential and pipelined calls/s over the raw floor.
+TARGET_SEQ_VS_RAW = 0.85
+TARGET_PIPE_VS_RAW = 0.6
+PIPELINE_WINDOW = 1000  # requests in flight in a pipelined round
+
 QUICK = {"import_runs": 3, "spawns": 2, "warmup": 20, "calls": 200, "rounds": 2}
 FULL = {"import_runs": 20, "spawns": 10, "warmup": 500, "calls": 2000, "rounds": 5}
 
@@ -296,8 +301,15 @@ class Column(object):
             # the first placement of --affinity; every placement under "calls_by_affinity"
             "calls_per_s": summary(self._first("rounds"), 0),
             "latency_us": percentiles(self._first("latencies")),
+            "pipelined_calls_per_s": summary(self._first("pipelined"), 0),
+            # the server's own CPU time (every thread) per call, from /proc
+            "server_cpu_us_per_call": summary(self._first("cpu_us"), 1),
+            "pipelined_server_cpu_us_per_call": summary(self._first("pipelined_cpu_us"), 1),
             "calls_by_affinity": dict(
                 (mode, {"calls_per_s": summary(st["rounds"], 0),
+                        "pipelined_calls_per_s": summary(st["pipelined"], 0),
+                        "server_cpu_us_per_call": summary(st["cpu_us"], 1),
+                        "pipelined_server_cpu_us_per_call": summary(st["pipelined_cpu_us"], 1),
                         "latency_us": percentiles(st["latencies"])})
                 for mode, st in self.calls.items()),
             "eof_exit": {"codes": sorted(set(self.eof_codes), key=str),
@@ -402,6 +414,84 @@ def call_round(sp, n, first, call_timeout, latencies):
     return perf() - t_start
 
 
+def cpu_seconds(pid):
+    """The user + system CPU time process ``pid`` has used so far (all its threads), or None
+    where /proc cannot tell. Less sensitive to a busy machine than calls/s: time spent
+    waiting for a CPU is not counted."""
+    try:  # nanoseconds on a CPU, thread by thread (the threads of a server never end early)
+        total = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # clock ticks (10 ms): enough over many calls only
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_us_per_call(before, after, n):
+    return None if before is None or after is None else (after - before) / n * 1e6
+
+
+def pipelined_round(sp, n, first, window, call_timeout):
+    """``n`` ``add`` calls with up to ``window`` of them in flight (written in chunks while the
+    answers are read, both sides non-blocking so neither pipe can fill up and stall the
+    other); every answer checked, in whatever order it comes. Returns the elapsed seconds."""
+    perf = time.perf_counter
+    expected = {}
+    lines = []
+    for i in range(first, first + n):
+        sp.next_id += 1
+        expected[sp.next_id] = i + 1
+        lines.append(json.dumps({"jsonrpc": "2.0", "id": sp.next_id, "method": "tools/call",
+                                 "params": {"name": "add", "arguments": {"a": i, "b": 1}}},
+                                separators=(",", ":")).encode("utf-8") + b"\n")
+    os.set_blocking(sp.wfd, False)
+    t_start = perf()
+    deadline = t_start + call_timeout + n * 0.01
+    out = b""
+    sent = received = 0
+    try:
+        while received < n:
+            if not out and sent < n and sent - received < window:
+                count = min(64, n - sent, window - (sent - received))
+                out = b"".join(lines[sent:sent + count])
+                sent += count
+            remaining = deadline - perf()
+            if remaining <= 0:
+                raise sp.fail("timed out with %d of %d pipelined answers" % (received, n))
+            readable, writable, _ = select.select([sp.rfd], [sp.wfd] if out else [], [], remaining)
+            if writable:
+                try:
+                    written = os.write(sp.wfd, out)
+                    out = out[written:]
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    raise sp.fail("writing to its stdin failed: %s" % exc)
+            if readable:
+                chunk = os.read(sp.rfd, 1 << 16)
+                if not chunk:
+                    raise sp.fail("closed its stdout")
+                sp.buf += chunk
+                *complete, sp.buf = sp.buf.split(b"\n")
+                for line in complete:
+                    msg = json.loads(line)
+                    want = expected.pop(msg.get("id"), None)
+                    if want is None or "result" not in msg:
+                        raise sp.fail("an unexpected pipelined answer: %r" % line[:200])
+                    check_add(sp, msg["result"], want)
+                    received += 1
+    finally:
+        os.set_blocking(sp.wfd, True)
+    return perf() - t_start
+
+
 def plan_affinity(mode):
     """(server CPUs, client CPUs, description) for a placement; CPUs None = not pinned.
 
@@ -431,7 +521,8 @@ def calls_phase(columns, env, args, mode, placement):
     servers so that a slow patch of the machine hits every server alike."""
     server_cpus, client_cpus, _ = placement
     original = os.sched_getaffinity(0) if server_cpus is not None else None
-    stats = dict((col.key, {"rounds": [], "latencies": [], "rss": []}) for col in columns)
+    stats = dict((col.key, {"rounds": [], "latencies": [], "rss": [], "pipelined": [], "cpu_us": [],
+                            "pipelined_cpu_us": []}) for col in columns)
     try:
         counter = 0
         for r in range(args.rounds):
@@ -447,9 +538,19 @@ def calls_phase(columns, env, args, mode, placement):
                     if client_cpus is not None:
                         os.sched_setaffinity(0, client_cpus)
                     call_round(sp, args.warmup, counter, args.call_timeout, None)
+                    cpu0 = cpu_seconds(sp.proc.pid)
                     secs = call_round(sp, args.calls, counter + args.warmup, args.call_timeout,
                                       stats[col.key]["latencies"])
+                    cpu1 = cpu_seconds(sp.proc.pid)
                     stats[col.key]["rounds"].append(args.calls / secs)
+                    secs = pipelined_round(sp, args.calls, counter + args.warmup, PIPELINE_WINDOW,
+                                           args.call_timeout)
+                    cpu2 = cpu_seconds(sp.proc.pid)
+                    stats[col.key]["pipelined"].append(args.calls / secs)
+                    for field, value in (("cpu_us", _cpu_us_per_call(cpu0, cpu1, args.calls)),
+                                         ("pipelined_cpu_us", _cpu_us_per_call(cpu1, cpu2, args.calls))):
+                        if value is not None:
+                            stats[col.key][field].append(value)
                     rss = sp.rss_mib()
                     if rss is not None:
                         stats[col.key]["rss"].append(rss)
@@ -505,7 +606,8 @@ def print_report(rep, columns):
     p("")
     first = rep["affinity"][0]["mode"] if rep["affinity"] else None
     p("Servers over stdio (medians; calls/s and latency with CPU placement %r, latency over"
-      " every timed call)" % first)
+      " every timed call; pipelined/s: the same calls with up to %d in flight; CPU us: the server"
+      " process's CPU time per call, all threads)" % (first, PIPELINE_WINDOW))
     rows = []
     for col in columns:
         j = rep["servers"][col.key]
@@ -515,11 +617,14 @@ def print_report(rep, columns):
                      fmt((j["spawn_discover_ms"] or {}).get("median")),
                      fmt((j["idle_rss_mib"] or {}).get("median")),
                      fmt((j["calls_per_s"] or {}).get("median"), "%.0f"),
+                     fmt((j["pipelined_calls_per_s"] or {}).get("median"), "%.0f"),
+                     fmt((j["server_cpu_us_per_call"] or {}).get("median")),
+                     fmt((j["pipelined_server_cpu_us_per_call"] or {}).get("median")),
                      fmt(lat.get("p50")), fmt(lat.get("p99")),
                      fmt(j["rss_after_calls_mib"]),
                      fmt(j["eof_exit"]["ms_median"])])
     p(render_table(["server", "python", "spawn->init ms", "spawn->discover ms",
-                    "idle RSS MiB", "calls/s", "p50 us", "p99 us", "RSS after MiB",
+                    "idle RSS MiB", "calls/s", "pipelined/s", "CPU us/call", "pipelined CPU us", "p50 us", "p99 us", "RSS after MiB",
                     "EOF->exit ms"], rows))
     for col in columns:
         codes = rep["servers"][col.key]["eof_exit"]["codes"]
@@ -552,7 +657,7 @@ def print_report(rep, columns):
     if "baseline" in rep:
         print_before_after(p, rep["baseline"])
 
-    p("Targets (issue 2, item 10)")
+    p("Targets (issue 2, item 10; issue 23, item 1)")
     rows = []
     for t in rep["targets"]:
         status = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
@@ -631,6 +736,7 @@ def run(args):
     # -- columns
     columns = []
     for kind, script, name in (("mcplite", "mcplite_add.py", "mcplite"),
+                               ("mcplite", "mcplite_add_inline.py", "mcplite inline=True"),
                                ("sdk", "sdk_add.py", "SDK MCPServer"),
                                ("raw", "raw_floor.py", "raw floor")):
         if kind == "sdk":
@@ -640,12 +746,13 @@ def run(args):
             continue
         if (kind == "mcplite" and not want_mcplite) or kind not in args.kinds:
             continue
+        inline = script == "mcplite_add_inline.py"
         for suffix, tag, info in interps:
-            col = Column(kind + suffix, kind, "%s (%s, %s)" % (name, short_python(info), tag), info,
-                         os.path.join(SERVERS, script))
+            col = Column(kind + ("-inline" if inline else "") + suffix, kind,
+                         "%s (%s, %s)" % (name, short_python(info), tag), info, os.path.join(SERVERS, script))
             col.interpreter = tag
             columns.append(col)
-            if kind == "mcplite" and benv is not None:  # its twin, next to it in every round
+            if kind == "mcplite" and benv is not None and not inline:  # its twin, next to it in every round
                 twin = Column(kind + BASELINE + suffix, kind,
                               "%s%s (%s, %s)" % (name, BASELINE, short_python(info), tag), info,
                               os.path.join(SERVERS, script), env=benv)
@@ -786,6 +893,12 @@ def run(args):
                 by_b = base["calls_by_affinity"].get(mode) or {}
                 before_after(section, "calls/s, CPUs %s %s" % (mode, where), by_m.get("calls_per_s"),
                              by_b.get("calls_per_s"), nd=0)
+                before_after(section, "pipelined calls/s, CPUs %s %s" % (mode, where),
+                             by_m.get("pipelined_calls_per_s"), by_b.get("pipelined_calls_per_s"), nd=0)
+                for field, name in (("server_cpu_us_per_call", "server CPU us/call"),
+                                    ("pipelined_server_cpu_us_per_call", "pipelined server CPU us/call")):
+                    before_after(section, "%s, CPUs %s %s" % (name, mode, where), by_m.get(field),
+                                 by_b.get(field), lower_is_better=True)
                 before_after(section, "p50 latency us, CPUs %s %s" % (mode, where),
                              (by_m.get("latency_us") or {}).get("p50"),
                              (by_b.get("latency_us") or {}).get("p50"), lower_is_better=True)
@@ -808,6 +921,19 @@ def run(args):
                ratio(med(mk, "calls_per_s"), med("sdk", "calls_per_s")), ">=", TARGET_VS_SDK, "%.3f")
         target("mcplite calls/s / raw floor calls/s", tag,
                ratio(med(mk, "calls_per_s"), med("raw" + suffix, "calls_per_s")), ">=", TARGET_VS_RAW, "%.3f")
+    for suffix, tag, info in interps:
+        if not want_mcplite:
+            break
+        for mk in ("mcplite" + suffix, "mcplite-inline" + suffix):
+            if mk not in servers:
+                continue
+            what = "mcplite inline=True" if "inline" in mk else "mcplite"
+            target("%s sequential calls/s / raw floor (issue 23)" % what, tag,
+                   ratio(med(mk, "calls_per_s"), med("raw" + suffix, "calls_per_s")), ">=",
+                   TARGET_SEQ_VS_RAW, "%.3f")
+            target("%s pipelined calls/s / raw floor (issue 23)" % what, tag,
+                   ratio(med(mk, "pipelined_calls_per_s"), med("raw" + suffix, "pipelined_calls_per_s")), ">=",
+                   TARGET_PIPE_VS_RAW, "%.3f")
     return finish_report(rep, errors, args.json, lambda: print_report(rep, columns))
 
 if __name__ == "__main__":

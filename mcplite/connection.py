@@ -221,7 +221,11 @@ class ServerConnection(Port, Endpoint):
             return
         if method == "subscriptions/listen":
             self._listen(call, reply)
-        elif method in _INLINE_METHODS or (self.inline_unless_context and not self.server.needs_context(call)):
+        elif (method in _INLINE_METHODS or (self.inline_unless_context and not self.server.needs_context(call))
+              or self.server.runs_inline(call)):
+            # (runs_inline: a tool the application declared quick, inline=True. Never decided
+            # from the absence of a Context alone: a slow tool without one would keep this
+            # thread from reading ping and the cancellations of the other requests.)
             reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:

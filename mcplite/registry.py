@@ -110,9 +110,12 @@ class Tool(Handler):
                  output_schema: Optional[Dict[str, Any]] = None, wrap_output: bool = False,
                  icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
                  input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
-                 task_start: str = "call") -> None:
+                 task_start: str = "call", inline: bool = False) -> None:
         super().__init__(fn, shape)
         self.name = name
+        # Served on the thread that read the request (stdio's reading thread), not handed to
+        # the worker pool: declared by the application, which alone knows the tool is quick.
+        self.inline = inline
         self.task = task  # None, "optional" or "required": whether a call may become a task
         self.task_start = task_start
         self.title = title
@@ -465,7 +468,7 @@ class Registry:
                  icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
                  input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
                  task_start: str = "call", cache_ttl_ms: Optional[int] = None,
-                 cache_scope: Optional[str] = None) -> Tool:
+                 cache_scope: Optional[str] = None, inline: bool = False) -> Tool:
         tool_name = name or getattr(fn, "__name__", None)
         if not tool_name or not re.match(_TOOL_NAME, tool_name):
             # 2025-11-25: tool names SHOULD be 1-128 characters of A-Z a-z 0-9 _ - .
@@ -489,11 +492,21 @@ class Registry:
             raise ValueError("tool %r: task must be None, 'optional' or 'required', not %r" % (tool_name, task))
         if task_start not in ("call", "handler"):
             raise ValueError("tool %r: task_start must be 'call' or 'handler', not %r" % (tool_name, task_start))
+        if inline:
+            # Served where the requests are read: a handler there must never wait for the
+            # client (an answer to ctx.elicit could only be read by the thread it blocks),
+            # nor outlive its response (a task), nor bring up an event loop per call.
+            if shape.context_params:
+                raise TypeError("tool %r: inline=True is for a handler without a Context parameter" % tool_name)
+            if task is not None:
+                raise TypeError("tool %r: inline=True cannot be combined with task=" % tool_name)
+            if is_async_function(fn):
+                raise TypeError("tool %r: inline=True is for a plain function, not async def" % tool_name)
         if description is None:
             description = shape.description or None
         tool = Tool(fn, shape, name=tool_name, title=title, description=description, annotations=annotations,
                     output_schema=output_schema, wrap_output=wrap, icons=icons, meta=meta, input_schema=input_schema,
-                    task=task, task_start=task_start)
+                    task=task, task_start=task_start, inline=bool(inline))
         _set_cache_hints(tool, "tool %r" % tool_name, cache_ttl_ms, cache_scope)
         if input_schema is not None:
             tool.check_input  # a schema the caller wrote: its mistakes reported now, not at a call
@@ -679,6 +692,14 @@ class Registry:
         else:
             return False
         return handler is not None and handler.needs_context
+
+    def runs_inline(self, call: Call) -> bool:
+        """Whether ``call`` is a ``tools/call`` of a tool registered with ``inline=True``."""
+        if call.request.method != "tools/call":
+            return False
+        name = call.request.params.get("name")
+        tool = self.tools.get(name) if isinstance(name, str) else None
+        return tool is not None and tool.inline
 
     def find_tool(self, name: Any) -> Optional[Tool]:
         return self.tools.get(name) if isinstance(name, str) else None

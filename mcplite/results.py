@@ -45,9 +45,17 @@ def _blob_block(data: bytes, tool_name: str) -> Dict[str, Any]:
 # One encoder, built once (json.dumps with options builds a new one per call). The text
 # copy of structured results reads like Python's default json.dumps output.
 _text_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_encode_json_string = json.encoder.encode_basestring  # (what that encoder does with a str)
 
 
 def _json_text(value: Any) -> str:
+    # The commonest tool results, an int or a str, spelt as the encoder spells them
+    # (int.__repr__, encode_basestring) without starting an encoding run: ~2 us a call.
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_json_string(value)
     return _text_encoder.encode(value)
 
 

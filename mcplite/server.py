@@ -134,7 +134,8 @@ class Server:
              icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
              input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
              task_start: str = "call", cache_ttl_ms: Optional[int] = None,
-             cache_scope: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             cache_scope: Optional[str] = None,
+             inline: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
         docstring; the input schema comes from the parameters' type hints (or is given
         whole as ``input_schema``, then published exactly as written) and the output schema
@@ -148,7 +149,16 @@ class Server:
         an ordinary request until it calls ``ctx.start_task()``.
 
         ``cache_ttl_ms`` / ``cache_scope``: this tool's part in the ``tools/list`` caching
-        hints (see ``Server``); a call's result is never cacheable."""
+        hints (see ``Server``); a call's result is never cacheable.
+
+        ``inline=True`` declares the tool quick: over stdio its calls are served on the
+        thread that reads the requests instead of being handed to a worker thread (about
+        1.5x the calls/s of a sequential client). While it runs nothing else is read -
+        not ``ping``, not a cancellation, not an answer another handler awaits - so it is
+        for a tool that returns in well under a millisecond and never blocks (no I/O, no
+        locks held by others). Only for a plain function without a Context parameter and
+        without ``task``: TypeError otherwise. With middleware registered the calls go to
+        the worker pool all the same (a middleware may wait)."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
@@ -156,7 +166,7 @@ class Server:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
                           icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start,
-                          cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope)
+                          cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope, inline=inline)
             return fn
         return register
 
@@ -435,6 +445,12 @@ class Server:
     def needs_context(self, call: Call) -> bool:
         """Whether serving ``call`` runs a handler that takes a Context (see ``Registry``)."""
         return self.registry.needs_context(call)
+
+    def runs_inline(self, call: Call) -> bool:
+        """Whether ``call`` may be served on the thread that read it although a transport
+        with one reading thread (stdio) could be kept from reading meanwhile: a tool
+        registered with ``inline=True``, and no middleware (which may wait) around it."""
+        return not self._dispatcher.middleware and self.registry.runs_inline(call)
 
     def find_tool(self, name: Any) -> Optional[Tool]:
         return self.registry.find_tool(name)

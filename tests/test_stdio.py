@@ -219,3 +219,54 @@ def test_prints_before_run_where_the_readme_says_they_go(how, tmp_path):
         while "printed after Server()" not in p.stderr and time.monotonic() < deadline:
             time.sleep(0.02)
         assert "printed while loading\nprinted after Server()\n" in p.stderr
+
+
+def test_inline_tool_is_served_on_the_reading_thread_in_order(peer):
+    # Pipelined in one write: each inline call is answered before the next line is read,
+    # so the answers come back in the order of the requests, ping's among them.
+    peer.initialize()
+    requests = []
+    for n in range(20):
+        requests.append({"jsonrpc": "2.0", "id": n, "method": "tools/call",
+                         "params": {"name": "where", "arguments": {"n": n}}})
+        if n % 5 == 0:
+            requests.append({"jsonrpc": "2.0", "id": "p%d" % n, "method": "ping"})
+    peer.write(b"".join(json.dumps(r).encode("utf-8") + b"\n" for r in requests))
+    replies = [peer.receive() for _ in requests]
+    assert [r["id"] for r in replies] == [r["id"] for r in requests]
+    for reply in replies:
+        if isinstance(reply["id"], int):
+            assert reply["result"]["content"][0]["text"] == "%d MainThread" % reply["id"]
+
+
+def test_slow_tool_without_context_is_not_inline_and_never_delays_ping(peer):
+    # No Context and no inline=True: a worker's job, whatever else is read meanwhile.
+    peer.initialize()
+    peer.send({"jsonrpc": "2.0", "id": "nap", "method": "tools/call",
+               "params": {"name": "nap", "arguments": {"seconds": 3}}})
+    time.sleep(0.1)
+    start = time.monotonic()
+    assert peer.request("ping", id="p")["result"] == {}
+    # An inline tool is not queued behind the slow one either.
+    quick = peer.request("tools/call", {"name": "where", "arguments": {"n": 7}}, id="w")
+    assert quick["result"]["content"][0]["text"] == "7 MainThread"
+    assert time.monotonic() - start < 1.0, "ping or the inline tool waited for the slow tool"
+    slow = peer.receive(timeout=10)
+    assert slow["id"] == "nap"
+    assert slow["result"]["content"][0]["text"].startswith("mcplite-worker")
+
+
+def test_cancelling_a_pooled_request_is_read_between_inline_calls(peer):
+    peer.initialize()
+    peer.send({"jsonrpc": "2.0", "id": "c1", "method": "tools/call",
+               "params": {"name": "sleep", "arguments": {"seconds": 5}}})
+    time.sleep(0.2)
+    assert peer.request("tools/call", {"name": "where", "arguments": {"n": 1}}, id="w1")["id"] == "w1"
+    peer.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "c1"}})
+    assert peer.request("tools/call", {"name": "where", "arguments": {"n": 2}}, id="w2")["id"] == "w2"
+    deadline = time.monotonic() + 5
+    while "sleep: cancelled" not in peer.stderr and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "sleep: cancelled" in peer.stderr
+    time.sleep(0.1)
+    assert all(json.loads(line)["id"] != "c1" for line in peer.raw_lines), "a cancelled request gets no response"

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +46,19 @@ def sleep(seconds: float, ctx: Context) -> str:
             return "cancelled"
         time.sleep(0.01)
     return "slept"
+
+
+@app.tool()
+def nap(seconds: float) -> str:
+    """Slow and blind to cancellation (no Context), not declared inline: a worker's job."""
+    time.sleep(seconds)
+    return threading.current_thread().name
+
+
+@app.tool(inline=True)
+def where(n: int) -> str:
+    """Declared quick: served on the thread that read it."""
+    return "%d %s" % (n, threading.current_thread().name)
 
 
 if __name__ == "__main__":
