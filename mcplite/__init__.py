@@ -41,7 +41,8 @@ __all__ = [
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
-    "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "__version__",
+    "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "Skill", "SkillVerificationError",
+    "SKILLS_EXTENSION", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -55,6 +56,8 @@ _LAZY_ES256 = ("ES256Key",)
 # The host (many servers, the model APIs' formats, approval, pins): loaded when asked for.
 _LAZY_HOST = ("Host", "ApprovalRequest", "ServerFailure", "PinChange")
 _LAZY_HOSTCONFIG = ("ConfigWarning",)
+# The Skills extension (SEP-2640): loaded by the first skill served or loaded.
+_LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
 
 
 def __getattr__(name: str) -> Any:
@@ -79,4 +82,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_HOSTCONFIG:
         from . import hostconfig
         return getattr(hostconfig, name)
+    if name in _LAZY_SKILLS:
+        from . import skills
+        return getattr(skills, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

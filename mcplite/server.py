@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .calls import Call, LegacySession
+from .context import Context
 from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
@@ -101,6 +102,7 @@ class Server:
             raise ValueError("logging must be None, True or False")
         self.logging = logging  # type: Optional[bool]
         self._extensions = {}  # type: Dict[str, Dict[str, Any]]   # add_extension's, by identifier
+        self._skill_catalog = None  # type: Any   # a skills.SkillCatalog, from the first skill served
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -286,6 +288,35 @@ class Server:
     def extensions(self) -> Dict[str, Dict[str, Any]]:
         """The extensions declared with ``add_extension`` (a copy), by identifier."""
         return dict(self._extensions)
+
+    def skill(self, path: str, *, prefix: Optional[str] = None) -> Any:
+        """Serve the Agent Skill in directory ``path`` (a ``SKILL.md`` with YAML frontmatter at
+        its root, and any other files) by the Skills extension (SEP-2640,
+        ``io.modelcontextprotocol/skills``): every file becomes a resource
+        ``skill://[<prefix>/]<name>/<file>``, and ``skills/list`` / ``skills/get`` list it with
+        each file's digest and size. The directory is read now, once (at most 512 files and
+        16 MiB, the spec's limits): what is served is what was digested. The first skill
+        declares the extension. Returns the skill read (``.uri``, ``.frontmatter``,
+        ``.entry()``); ValueError when the directory is not a skill this can serve."""
+        from .skills import SKILLS_EXTENSION, SkillCatalog, read_skill_directory
+        bundle = read_skill_directory(path, prefix)
+        if self._skill_catalog is not None:
+            self._skill_catalog.add(bundle)
+            return bundle
+        catalog = SkillCatalog(self)
+        catalog.add(bundle)
+
+        def list_skills(params: dict, ctx: Context) -> dict:
+            return catalog.list_skills(params, ctx)
+
+        def get_skill(params: dict, ctx: Context) -> dict:
+            return catalog.get_skill(params, ctx)
+        # "Declaring the extension itself commits the server to skills/list and skills/get."
+        self.add_method(list_skills, "skills/list")
+        self.add_method(get_skill, "skills/get")
+        self.add_extension(SKILLS_EXTENSION, {})
+        self._skill_catalog = catalog
+        return bundle
 
     def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, **options: Any) -> Tool:
         """``@app.tool()`` without the decorator (the same options)."""

@@ -78,10 +78,11 @@ PARTS = (
     ("jose", ("core",), ("es256", "jwtauth")),
     ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver", "wsgi")),
     ("trace", ("core",), ("tracing",)),
+    ("skills", ("core",), ("skills",)),
     ("client", ("core", "jose"), ("processes", "clientsession", "channels", "httpclient", "oauth", "taskwait",
                                   "client")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
-    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "client", "host"),
+    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "skills", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)

@@ -23,7 +23,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LAYERS = [
     # Standalone helpers: no MCP, and nothing of the package but each other.
     ("foundation", {"errors", "logs", "loopback", "schema", "sealing", "es256", "jwtauth", "workers", "processes",
-                    "tracing", "protocol"}),
+                    "tracing", "protocol", "skills"}),
     # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
     ("wire", {"jsonrpc", "sse"}),
     # The declared interfaces between the protocol and the transports, and what one request is.
