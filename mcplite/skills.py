@@ -428,14 +428,14 @@ def read_skill_directory(path: str, prefix: Optional[str] = None) -> SkillBundle
         frontmatter, _ = split_frontmatter(text)
     except ValueError as exc:
         raise ValueError("%s: %s" % (skill_md, exc))
-    name = frontmatter.get("name")
+    skill_name = frontmatter.get("name")
     for field in ("name", "description"):
         if not isinstance(frontmatter.get(field), str) or not frontmatter[field]:
             raise ValueError("%s: the frontmatter needs a non-empty %r" % (skill_md, field))
-    if not valid_skill_name(name):
+    if not valid_skill_name(skill_name):
         raise ValueError("%s: name %r breaks the Agent Skills naming rules (1-64 of a-z 0-9 and '-', no leading, "
-                         "trailing or doubled '-')" % (skill_md, name))
-    base = SKILL_SCHEME + (prefix.strip("/") + "/" if prefix is not None else "") + name
+                         "trailing or doubled '-')" % (skill_md, skill_name))
+    base = SKILL_SCHEME + (prefix.strip("/") + "/" if prefix is not None else "") + str(skill_name)
     files = {}  # type: Dict[str, Tuple[bytes, str]]
     resources = []  # type: List[Dict[str, Any]]
     from urllib.parse import quote
@@ -606,8 +606,8 @@ class Skill:
         if "://" in path:
             return path
         import posixpath
-        normal = posixpath.normpath("/" + path).lstrip("/")
-        if not normal or normal.startswith(".."):
+        normal = posixpath.normpath(path)
+        if normal in (".", "") or normal.startswith(("/", "../")) or normal == "..":
             raise ValueError("%r is not a file of skill %s" % (path, self.uri))
         return self.root + "/" + normal
 
