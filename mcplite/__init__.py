@@ -30,6 +30,7 @@ from .protocol import (
     audio, embedded_resource, image, resource_contents, resource_link, text,
 )
 from .context import Context
+from .apps import APP_MIME_TYPE, UI_EXTENSION
 from .server import Server
 
 __version__ = "0.1.0"
@@ -42,7 +43,7 @@ __all__ = [
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "Skill", "SkillVerificationError",
-    "SKILLS_EXTENSION", "__version__",
+    "SKILLS_EXTENSION", "UI_EXTENSION", "APP_MIME_TYPE", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI

@@ -18,7 +18,7 @@ from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
 from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
-from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, put_given
+from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, is_async_function, put_given
 from .sealing import Sealer
 
 
@@ -123,7 +123,8 @@ class Server:
              output_schema: Optional[Dict[str, Any]] = None, structured_output: Optional[bool] = None,
              icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
              input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
-             task_start: str = "call") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             task_start: str = "call", ui: Union[None, str, Dict[str, Any]] = None
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
         docstring; the input schema comes from the parameters' type hints (or is given
         whole as ``input_schema``, then published exactly as written) and the output schema
@@ -134,14 +135,21 @@ class Server:
         the function runs on a thread of its own, others are served as usual;
         ``"required"`` - as optional, but a client without the extension gets error
         -32021. ``task_start="handler"`` lets the function decide instead: the call stays
-        an ordinary request until it calls ``ctx.start_task()``."""
+        an ordinary request until it calls ``ctx.start_task()``.
+
+        ``ui`` links the tool to an MCP Apps view (``io.modelcontextprotocol/ui``): a
+        ``ui://`` URI registered with ``ui_resource``, or the whole ``_meta.ui`` object
+        (``{"resourceUri": "ui://...", "visibility": ["app"]}``). It goes in the tool's
+        ``_meta`` (protocol versions from 2025-06-18, which have ``_meta`` on tools), and
+        the server declares the extension."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
-                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start)
+                          icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start,
+                          ui=ui)
             return fn
         return register
 
@@ -320,9 +328,81 @@ class Server:
 
     def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, **options: Any) -> Tool:
         """``@app.tool()`` without the decorator (the same options)."""
+        ui = options.pop("ui", None)
+        if ui is not None:
+            from .apps import UI_EXTENSION, tool_ui_meta
+            meta = dict(options.get("meta") or {})
+            linked = tool_ui_meta(ui)
+            meta["ui"] = linked
+            # The stable spec still lists the flat key (deprecated, "removed before GA"):
+            # hosts built before the nested form read only it.
+            meta["ui/resourceUri"] = linked["resourceUri"]
+            options["meta"] = meta
         if options.get("task") is not None:
             self.tasks  # noqa: B018 - the store, made now: a build without the tasks part fails here, not later
-        return self.registry.add_tool(fn, name, **options)
+        tool = self.registry.add_tool(fn, name, **options)
+        if ui is not None and UI_EXTENSION not in self._extensions:
+            self.add_extension(UI_EXTENSION, {})
+        return tool
+
+    def ui_resource(self, uri: str, html: Optional[str] = None, *, name: Optional[str] = None,
+                    title: Optional[str] = None, description: Optional[str] = None,
+                    csp: Optional[Dict[str, Any]] = None, permissions: Any = None, domain: Optional[str] = None,
+                    prefers_border: Optional[bool] = None, meta: Optional[Dict[str, Any]] = None) -> Any:
+        """Register an MCP Apps view (``io.modelcontextprotocol/ui``): a ``ui://`` resource
+        whose content is an HTML document, served as ``text/html;profile=mcp-app``::
+
+            app.ui_resource("ui://weather/view", html=PAGE, csp={"connectDomains": []})
+
+            @app.ui_resource("ui://weather/live")       # no html: the function returns it
+            def live() -> str: ...
+
+        ``csp`` (``connectDomains``, ``resourceDomains``, ``frameDomains``,
+        ``baseUriDomains``: lists of origins; omitted, the host allows no outside origin),
+        ``permissions`` (names among camera, microphone, geolocation, clipboardWrite),
+        ``domain`` and ``prefers_border`` become the view's ``_meta.ui``, on its
+        ``resources/list`` entry and on what ``resources/read`` returns. The server declares
+        the extension. Returns the Resource (or, without ``html``, the decorator)."""
+        from .apps import APP_MIME_TYPE, UI_EXTENSION, check_ui_uri, view_meta
+        check_ui_uri(uri)
+        if "{" in uri:
+            raise ValueError("a UI resource is one document, not a template: %r" % (uri,))
+        ui = view_meta(csp, permissions, domain, prefers_border)
+        full_meta = dict(meta or {})
+        if ui:
+            full_meta["ui"] = ui
+
+        def register(fn: Callable[..., Any]) -> Any:
+            if is_async_function(fn):
+                raise TypeError("UI resource %s: the function must be a plain function, not async def" % uri)
+
+            def read(ctx: Context) -> Dict[str, Any]:
+                page = fn()
+                if isinstance(page, bytes):
+                    page = page.decode("utf-8")
+                if not isinstance(page, str):
+                    raise TypeError("UI resource %s: the function returned %s, not the HTML (a str)"
+                                    % (uri, type(page).__name__))
+                contents = {"uri": uri, "mimeType": APP_MIME_TYPE, "text": page}  # type: Dict[str, Any]
+                if full_meta and supports(ctx.protocol_version, "list_meta"):
+                    # (2025-03-26's resource contents have no _meta)
+                    contents["_meta"] = dict(full_meta)
+                return contents
+            resource = self.registry.add_resource(
+                read, uri, name=name or getattr(fn, "__name__", None) or uri, title=title,
+                description=description, mime_type=APP_MIME_TYPE, meta=full_meta or None)
+            if UI_EXTENSION not in self._extensions:
+                self.add_extension(UI_EXTENSION, {})
+            return resource
+
+        if html is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                register(fn)
+                return fn
+            return decorator
+        if not isinstance(html, str):
+            raise TypeError("html is the document's text (a str)")
+        return register(lambda: html)
 
     @property
     def tasks(self) -> Any:

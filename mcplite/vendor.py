@@ -71,7 +71,7 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 PARTS = (
     ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
                   "calls")),
-    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
+    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "apps", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),

@@ -30,7 +30,7 @@ LAYERS = [
     ("ports", {"ports", "calls", "auth"}),
     # The server's protocol: asking the client, tasks, the handler's Context, registrations,
     # results, one handler per method, the Server facade.
-    ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
+    ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "apps", "server"}),
     # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
     ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver", "wsgi"}),
     # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
