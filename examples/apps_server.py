@@ -7,8 +7,9 @@ a small interactive HTML view.
 MCP Apps also reads ``ui://dice/view`` (the tool's ``_meta.ui.resourceUri``) and renders it
 in a sandboxed iframe. The page talks to the host in JSON-RPC over ``postMessage``: it sends
 ``ui/initialize``, then ``ui/notifications/initialized``, draws each
-``ui/notifications/tool-result`` it receives, and its button asks the host for another
-``tools/call``. Everything is inline - no CDN, no network - so the view needs no CSP
+``ui/notifications/tool-result`` it receives, and its button asks the host to call
+``reroll``, a tool whose ``visibility`` is ``["app"]``: the view may call it, the model never
+sees it. Everything is inline - no CDN, no network - so the view needs no CSP
 allowance at all (the host's restrictive default fits).
 """
 
@@ -70,7 +71,7 @@ window.addEventListener("message", (event) => {
   }
 });
 document.getElementById("again").addEventListener("click", () => {
-  request("tools/call", {name: "roll_dice", arguments: lastArguments}).then(show, () => {});
+  request("tools/call", {name: "reroll", arguments: lastArguments}).then(show, () => {});
 });
 request("ui/initialize", {
   protocolVersion: "2026-01-26",
@@ -92,6 +93,14 @@ def roll_dice(count: int = 2, sides: int = 6) -> dict:
     count, sides = max(1, min(count, 20)), max(2, min(sides, 100))
     rolls = [random.randint(1, sides) for _ in range(count)]
     return {"rolls": rolls, "total": sum(rolls)}
+
+
+
+@app.tool(ui={"resourceUri": "ui://dice/view", "visibility": ["app"]})
+def reroll(count: int = 2, sides: int = 6) -> dict:
+    """The view's "Roll again" button: visible to the app only, so a host keeps it out of the
+    model's tool list."""
+    return roll_dice(count, sides)
 
 
 if __name__ == "__main__":

@@ -129,8 +129,9 @@ def test_the_apps_example_over_stdio(era):
     with client:
         assert client.era == era
         assert client.server_capabilities["extensions"] == {UI_EXTENSION: {}}
-        (tool,) = client.list_tools()
+        tool, reroll = client.list_tools()
         assert tool["name"] == "roll_dice" and tool["_meta"]["ui"] == {"resourceUri": "ui://dice/view"}
+        assert reroll["name"] == "reroll" and reroll["_meta"]["ui"]["visibility"] == ["app"]
         contents = client.read_resource(tool["_meta"]["ui"]["resourceUri"])["contents"]
         assert len(contents) == 1 and contents[0]["mimeType"] == APP_MIME_TYPE
         page = contents[0]["text"]
@@ -140,3 +141,22 @@ def test_the_apps_example_over_stdio(era):
         rolled = client.call_tool("roll_dice", {"count": 3, "sides": 6})["structuredContent"]
         assert len(rolled["rolls"]) == 3 and all(1 <= n <= 6 for n in rolled["rolls"])
         assert rolled["total"] == sum(rolled["rolls"])
+
+
+def test_a_host_keeps_app_only_tools_from_the_model():
+    from mcplite import Host
+    host = Host({"mcpServers": {"dice": {"command": sys.executable, "args": [EXAMPLE]}}})
+    pids = {}
+    try:
+        pids = host.processes()
+        assert [tool["name"] for tool in host.tools()] == ["dice__roll_dice"]
+        refused = host.call(("dice__reroll", {}))
+        assert refused["isError"] is True
+        assert host.call(("dice__roll_dice", {"count": 1}))["structuredContent"]["total"] >= 1
+        # The view itself still reaches it through the server's own client.
+        assert host.client("dice").call_tool("reroll", {"count": 1})["structuredContent"]["total"] >= 1
+    finally:
+        host.close()
+    for pid in pids.values():
+        with pytest.raises(OSError):
+            os.kill(pid, 0)
