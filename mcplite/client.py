@@ -234,6 +234,13 @@ class Client(ClientSession):
         entry = self.get_skill(skill, timeout) if isinstance(skill, str) else skill
         return load_skill(self, entry, allow_unverified=allow_unverified, timeout=timeout)
 
+    def read_directory(self, uri: str, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
+        """The children of a directory resource (``resources/directory/read`` of the Skills
+        extension, every page): files as Resource objects, subdirectories with mimeType
+        ``inode/directory``. ProtocolError unless the server declares ``directoryRead``."""
+        from .skills import read_directory
+        return read_directory(self, uri, timeout)
+
     def _require_skills(self) -> None:
         from .skills import SKILLS_EXTENSION
         if SKILLS_EXTENSION not in (self.server_capabilities.get("extensions") or {}):

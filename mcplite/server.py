@@ -302,8 +302,10 @@ class Server:
         its root, and any other files) by the Skills extension (SEP-2640,
         ``io.modelcontextprotocol/skills``): every file becomes a resource
         ``skill://[<prefix>/]<name>/<file>``, and ``skills/list`` / ``skills/get`` list it with
-        each file's digest and size. The directory is read now, once (at most 512 files and
-        16 MiB, the spec's limits): what is served is what was digested. The first skill
+        each file's digest and size; ``resources/directory/read`` lists a skill directory's
+        children (the extension is declared with ``directoryRead``). The directory is read
+        now, once (at most 512 files and 16 MiB, the spec's limits): what is served is what
+        was digested. The first skill
         declares the extension. Returns the skill read (``.uri``, ``.frontmatter``,
         ``.entry()``); ValueError when the directory is not a skill this can serve."""
         from .skills import SKILLS_EXTENSION, SkillCatalog, read_skill_directory
@@ -319,10 +321,16 @@ class Server:
 
         def get_skill(params: dict, ctx: Context) -> dict:
             return catalog.get_skill(params, ctx)
+
+        def read_directory(params: dict, ctx: Context) -> dict:
+            return catalog.read_directory(params, ctx)
         # "Declaring the extension itself commits the server to skills/list and skills/get."
         self.add_method(list_skills, "skills/list")
         self.add_method(get_skill, "skills/get")
-        self.add_extension(SKILLS_EXTENSION, {})
+        # And directoryRead to resources/directory/read "for every directory within the
+        # skill namespaces it serves as individual files", which is all of them here.
+        self.add_method(read_directory, "resources/directory/read")
+        self.add_extension(SKILLS_EXTENSION, {"directoryRead": True})
         self._skill_catalog = catalog
         return bundle
 

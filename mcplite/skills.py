@@ -29,6 +29,7 @@ from .errors import MCPError, ProtocolError
 SKILLS_EXTENSION = "io.modelcontextprotocol/skills"
 SKILL_FILE = "SKILL.md"
 SKILL_SCHEME = "skill://"
+DIRECTORY_MIME_TYPE = "inode/directory"
 # The spec's soft limits ("Servers SHOULD NOT serve a skill exceeding 512 resource entries",
 # "... whose total file size exceeds 16 MiB"): the server refuses to serve beyond them, and
 # the client will not read a file its entry says is larger.
@@ -512,6 +513,53 @@ class SkillCatalog:
         self._cache_fields(result, ctx)
         return result
 
+    def directory_children(self, uri: str, version: str) -> Optional[List[Dict[str, Any]]]:
+        """The direct children of directory ``uri`` of a served skill (files as the
+        Resource objects resources/list shows, subdirectories as ``inode/directory``), or
+        None when ``uri`` is no such directory."""
+        children = {}  # type: Dict[str, Dict[str, Any]]
+        found = False
+        for bundle in self.skills.values():
+            root = bundle.uri[:-len("/" + SKILL_FILE)]
+            if uri != root and not uri.startswith(root + "/"):
+                continue
+            for file_uri in bundle.files:
+                if not file_uri.startswith(uri + "/"):
+                    continue
+                found = True
+                rest = file_uri[len(uri) + 1:]
+                if "/" in rest:
+                    child = uri + "/" + rest.split("/", 1)[0]
+                    # "Directory URIs are written without a trailing slash."
+                    children[child] = {"uri": child, "name": rest.split("/", 1)[0], "mimeType": DIRECTORY_MIME_TYPE}
+                else:
+                    resource = self.server.registry.resources.get(file_uri)
+                    if resource is not None:
+                        children[file_uri] = resource.describe(version)
+        return [children[key] for key in sorted(children)] if found else None
+
+    def read_directory(self, params: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            raise MCPError(_SKILL_INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+        entries = self.directory_children(uri, ctx.protocol_version)
+        if entries is None:
+            # "If the URI does not exist, or exists but is not a directory resource, the
+            # server MUST return error -32602 (Invalid params)".
+            raise MCPError(_SKILL_INVALID_PARAMS, "Not a directory: %s" % uri, {"uri": uri})
+        start = 0
+        if "cursor" in params:
+            cursor = self.server.sealer.open(params["cursor"])
+            if not (isinstance(cursor, list) and len(cursor) == 3 and cursor[0] == "directory"
+                    and cursor[1] == uri and type(cursor[2]) is int and cursor[2] >= 0):
+                raise MCPError(_SKILL_INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
+            start = cursor[2]
+        end = len(entries) if self.server.page_size is None else start + self.server.page_size
+        result = {"resources": entries[start:end]}  # type: Dict[str, Any]
+        if end < len(entries):
+            result["nextCursor"] = self.server.sealer.seal(["directory", uri, end])
+        return result
+
     def _cache_fields(self, result: Dict[str, Any], ctx: Any) -> None:
         # "In protocol versions 2026-07-28 and later, the result also carries the base
         # protocol's list-caching attributes - ttlMs and cacheScope".
@@ -632,6 +680,32 @@ class Skill:
 
     def __repr__(self) -> str:
         return "<Skill %s>" % self.uri
+
+
+def read_directory(client: Any, uri: str, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
+    """Every child of directory ``uri`` (``resources/directory/read``, all pages)."""
+    settings = (client.server_capabilities.get("extensions") or {}).get(SKILLS_EXTENSION)
+    if not isinstance(settings, dict) or settings.get("directoryRead") is not True:
+        # "clients MUST NOT call resources/directory/read against a server that has not
+        # declared directoryRead: true"
+        raise ProtocolError("the server does not declare directoryRead in the %s extension" % SKILLS_EXTENSION)
+    children = []  # type: List[Dict[str, Any]]
+    params = {"uri": uri}  # type: Dict[str, Any]
+    seen = set()  # type: set
+    for _ in range(1000):
+        result = client.request("resources/directory/read", params, timeout=timeout)
+        page = result.get("resources")
+        if not isinstance(page, list):
+            raise ProtocolError("the server's resources/directory/read result has no resources list")
+        children.extend(page)
+        cursor = result.get("nextCursor")
+        if cursor is None:
+            return children
+        if not isinstance(cursor, str) or cursor in seen:
+            raise ProtocolError("the server's resources/directory/read cursors loop or are not strings")
+        seen.add(cursor)
+        params = {"uri": uri, "cursor": cursor}
+    raise ProtocolError("the server's resources/directory/read never ends")
 
 
 def _check_listed_size(listed: Dict[str, Any], uri: str) -> None:

@@ -74,7 +74,7 @@ def test_modern_wire_discover_list_get_and_read(wire_factory, skill_dir):
     w = wire_factory(skills_app(skill_dir))
     discover = w.conn.request("server/discover", {"_meta": ENVELOPE})
     caps = discover["result"]["capabilities"]
-    assert caps["extensions"] == {SKILLS_EXTENSION: {}}
+    assert caps["extensions"] == {SKILLS_EXTENSION: {"directoryRead": True}}
     assert "resources" in caps  # "MUST also declare the resources capability"
     listed = w.conn.request("skills/list", {"_meta": ENVELOPE})["result"]
     assert listed["skills"] == [EXPECTED_ENTRY]
@@ -98,7 +98,7 @@ def test_modern_wire_discover_list_get_and_read(wire_factory, skill_dir):
 
 def test_legacy_wire_declares_and_serves_without_cache_fields(wire_factory, skill_dir):
     w = wire_factory(skills_app(skill_dir))
-    assert w.initialize()["result"]["capabilities"]["extensions"] == {SKILLS_EXTENSION: {}}
+    assert w.initialize()["result"]["capabilities"]["extensions"] == {SKILLS_EXTENSION: {"directoryRead": True}}
     listed = w.conn.request("skills/list", {})["result"]
     assert listed == {"skills": [EXPECTED_ENTRY]}
     blob = w.conn.request("resources/read", {"uri": "skill://pdf-processing/assets/logo.bin"})["result"]
@@ -160,6 +160,39 @@ def test_the_same_skill_twice_is_refused_and_the_snapshot_is_what_is_served(skil
     with Client(app) as client:
         skill = client.load_skill(client.list_skills()[0])
         assert skill.read("references/FORMS.md") == FORMS  # what was digested at registration
+
+
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_directory_read(skill_dir, era):
+    (skill_dir / "references" / "deeper").mkdir()
+    (skill_dir / "references" / "deeper" / "x.txt").write_text("x", encoding="utf-8")
+    with Client(skills_app(skill_dir, page_size=2), **ERAS[era]) as client:
+        root = client.read_directory("skill://pdf-processing")
+        assert [(c["uri"], c["mimeType"]) for c in root] == [
+            ("skill://pdf-processing/SKILL.md", "text/markdown"),
+            ("skill://pdf-processing/assets", "inode/directory"),      # (two pages of two and one)
+            ("skill://pdf-processing/references", "inode/directory")]
+        assert root[0]["name"] == "pdf-processing" and root[0]["size"] == len(SKILL_MD.encode())
+        references = client.read_directory("skill://pdf-processing/references")
+        assert [(c["uri"], c["name"], c["mimeType"]) for c in references] == [
+            ("skill://pdf-processing/references/FORMS.md", "FORMS.md", "text/markdown"),
+            ("skill://pdf-processing/references/deeper", "deeper", "inode/directory")]
+        for not_a_directory in ("skill://pdf-processing/SKILL.md", "skill://pdf-processing/nope", "skill://other"):
+            with pytest.raises(MCPError) as info:
+                client.read_directory(not_a_directory)
+            assert info.value.code == -32602
+
+
+def test_the_client_reads_no_directory_of_a_server_without_directory_read():
+    app = Server("tamper")
+    app.add_extension(SKILLS_EXTENSION)
+
+    @app.tool()
+    def t() -> str:
+        return "x"
+    with Client(app) as client:
+        with pytest.raises(ProtocolError, match="directoryRead"):
+            client.read_directory("skill://x")
 
 
 # -- the client side ------------------------------------------------------------------------
