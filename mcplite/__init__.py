@@ -31,6 +31,7 @@ from .protocol import (
 )
 from .context import Context
 from .tracecontext import TraceContext, current_trace, use_trace
+from .apps import APP_MIME_TYPE, UI_EXTENSION
 from .server import Server
 
 __version__ = "0.1.0"
@@ -43,7 +44,8 @@ __all__ = [
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
-    "current_trace", "ResultCache", "__version__",
+    "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
+    "APP_MIME_TYPE", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -57,6 +59,8 @@ _LAZY_ES256 = ("ES256Key",)
 # The host (many servers, the model APIs' formats, approval, pins): loaded when asked for.
 _LAZY_HOST = ("Host", "ApprovalRequest", "ServerFailure", "PinChange")
 _LAZY_HOSTCONFIG = ("ConfigWarning",)
+# The Skills extension (SEP-2640): loaded by the first skill served or loaded.
+_LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
 
 
 def __getattr__(name: str) -> Any:
@@ -81,4 +85,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_HOSTCONFIG:
         from . import hostconfig
         return getattr(hostconfig, name)
+    if name in _LAZY_SKILLS:
+        from . import skills
+        return getattr(skills, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

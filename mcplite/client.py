@@ -229,6 +229,50 @@ class Client(ClientSession):
     def read_resource(self, uri: str, timeout: Optional[float] = None) -> Dict[str, Any]:
         return self.request("resources/read", {"uri": uri}, timeout=timeout)
 
+    def list_skills(self, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
+        """The skill entries of a server that declares the Skills extension (SEP-2640): each
+        ``{"uri", "frontmatter", "resources"}``, every page. Nothing is fetched beyond the
+        listing ("Hosts MUST NOT retrieve a skill's files ahead of need"): ``load_skill``
+        fetches one. ProtocolError if the server does not declare the extension."""
+        self._require_skills()
+        return self._list_all("skills/list", "skills", timeout)
+
+    def get_skill(self, uri: str, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """The entry of the skill whose SKILL.md is ``uri`` (``skills/get``); MCPError
+        -32602 when the server serves no such skill."""
+        self._require_skills()
+        skill = self.request("skills/get", {"uri": uri}, timeout=timeout).get("skill")
+        if not isinstance(skill, dict) or skill.get("uri") != uri:
+            raise ProtocolError("the server's skills/get result has no skill entry for %s" % uri)
+        return skill
+
+    def load_skill(self, skill: Any, allow_unverified: bool = False, timeout: Optional[float] = None) -> Any:
+        """Load a skill: ``skill`` is an entry from ``list_skills`` / ``get_skill``, or a
+        SKILL.md URI (its entry is fetched with ``skills/get``). Its SKILL.md is read and
+        verified against the entry - size, sha256 digest, and the frontmatter field by field
+        - and a ``Skill`` returned, whose ``read(path)`` reads the skill's other files on
+        demand, each verified the same way. Any mismatch, or a file the entry does not
+        list, raises ``SkillVerificationError`` (a ProtocolError) and the content is not
+        used. An entry without digests (``"resources": "dynamic"``) is refused unless
+        ``allow_unverified=True``."""
+        from .skills import load_skill
+        entry = self.get_skill(skill, timeout) if isinstance(skill, str) else skill
+        return load_skill(self, entry, allow_unverified=allow_unverified, timeout=timeout)
+
+    def read_directory(self, uri: str, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
+        """The children of a directory resource (``resources/directory/read`` of the Skills
+        extension, every page): files as Resource objects, subdirectories with mimeType
+        ``inode/directory``. ProtocolError unless the server declares ``directoryRead``."""
+        from .skills import read_directory
+        return read_directory(self, uri, timeout)
+
+    def _require_skills(self) -> None:
+        from .skills import SKILLS_EXTENSION
+        if SKILLS_EXTENSION not in (self.server_capabilities.get("extensions") or {}):
+            # The methods are the extension's: a server that does not declare it has made no
+            # promise to answer them.
+            raise ProtocolError("the server does not declare the %s extension" % SKILLS_EXTENSION)
+
     def list_prompts(self, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
         return self._list_all("prompts/list", "prompts", timeout)
 

@@ -13,11 +13,13 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .calls import Call, LegacySession
+from .context import Context
 from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
 from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
-from .registry import Prompt, Registry, Resource, ResourceTemplate, Tool, check_cache_hints, put_given
+from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, check_cache_hints, is_async_function,
+                       put_given)
 from .sealing import Sealer
 
 
@@ -111,6 +113,7 @@ class Server:
             raise ValueError("logging must be None, True or False")
         self.logging = logging  # type: Optional[bool]
         self._extensions = {}  # type: Dict[str, Dict[str, Any]]   # add_extension's, by identifier
+        self._skill_catalog = None  # type: Any   # a skills.SkillCatalog, from the first skill served
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -134,8 +137,8 @@ class Server:
              icons: Optional[List[Dict[str, Any]]] = None, meta: Optional[Dict[str, Any]] = None,
              input_schema: Optional[Dict[str, Any]] = None, task: Optional[str] = None,
              task_start: str = "call", cache_ttl_ms: Optional[int] = None,
-             cache_scope: Optional[str] = None,
-             inline: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             cache_scope: Optional[str] = None, inline: bool = False,
+             ui: Union[None, str, Dict[str, Any]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a tool. The name defaults to the function's, the description to its
         docstring; the input schema comes from the parameters' type hints (or is given
         whole as ``input_schema``, then published exactly as written) and the output schema
@@ -158,7 +161,13 @@ class Server:
         for a tool that returns in well under a millisecond and never blocks (no I/O, no
         locks held by others). Only for a plain function without a Context parameter and
         without ``task``: TypeError otherwise. With middleware registered the calls go to
-        the worker pool all the same (a middleware may wait)."""
+        the worker pool all the same (a middleware may wait).
+
+        ``ui`` links the tool to an MCP Apps view (``io.modelcontextprotocol/ui``): a
+        ``ui://`` URI registered with ``ui_resource``, or the whole ``_meta.ui`` object
+        (``{"resourceUri": "ui://...", "visibility": ["app"]}``). It goes in the tool's
+        ``_meta`` (protocol versions from 2025-06-18, which have ``_meta`` on tools), and
+        the server declares the extension."""
         if callable(name):
             raise TypeError("use @app.tool() with parentheses")
 
@@ -166,7 +175,7 @@ class Server:
             self.add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                           output_schema=output_schema, structured_output=structured_output,
                           icons=icons, meta=meta, input_schema=input_schema, task=task, task_start=task_start,
-                          cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope, inline=inline)
+                          cache_ttl_ms=cache_ttl_ms, cache_scope=cache_scope, inline=inline, ui=ui)
             return fn
         return register
 
@@ -321,11 +330,120 @@ class Server:
         """The extensions declared with ``add_extension`` (a copy), by identifier."""
         return dict(self._extensions)
 
+    def skill(self, path: str, *, prefix: Optional[str] = None) -> Any:
+        """Serve the Agent Skill in directory ``path`` (a ``SKILL.md`` with YAML frontmatter at
+        its root, and any other files) by the Skills extension (SEP-2640,
+        ``io.modelcontextprotocol/skills``): every file becomes a resource
+        ``skill://[<prefix>/]<name>/<file>``, and ``skills/list`` / ``skills/get`` list it with
+        each file's digest and size; ``resources/directory/read`` lists a skill directory's
+        children (the extension is declared with ``directoryRead``). The directory is read
+        now, once (at most 512 files and 16 MiB, the spec's limits): what is served is what
+        was digested. The first skill
+        declares the extension. Returns the skill read (``.uri``, ``.frontmatter``,
+        ``.entry()``); ValueError when the directory is not a skill this can serve."""
+        from .skills import SKILLS_EXTENSION, SkillCatalog, read_skill_directory
+        bundle = read_skill_directory(path, prefix)
+        if self._skill_catalog is not None:
+            self._skill_catalog.add(bundle)
+            return bundle
+        catalog = SkillCatalog(self)
+        catalog.add(bundle)
+
+        def list_skills(params: dict, ctx: Context) -> dict:
+            return catalog.list_skills(params, ctx)
+
+        def get_skill(params: dict, ctx: Context) -> dict:
+            return catalog.get_skill(params, ctx)
+
+        def read_directory(params: dict, ctx: Context) -> dict:
+            return catalog.read_directory(params, ctx)
+        # "Declaring the extension itself commits the server to skills/list and skills/get."
+        self.add_method(list_skills, "skills/list")
+        self.add_method(get_skill, "skills/get")
+        # And directoryRead to resources/directory/read "for every directory within the
+        # skill namespaces it serves as individual files", which is all of them here.
+        self.add_method(read_directory, "resources/directory/read")
+        self.add_extension(SKILLS_EXTENSION, {"directoryRead": True})
+        self._skill_catalog = catalog
+        return bundle
+
     def add_tool(self, fn: Callable[..., Any], name: Optional[str] = None, **options: Any) -> Tool:
         """``@app.tool()`` without the decorator (the same options)."""
+        ui = options.pop("ui", None)
+        if ui is not None:
+            from .apps import UI_EXTENSION, tool_ui_meta
+            meta = dict(options.get("meta") or {})
+            linked = tool_ui_meta(ui)
+            meta["ui"] = linked
+            # The stable spec still lists the flat key (deprecated, "removed before GA"):
+            # hosts built before the nested form read only it.
+            meta["ui/resourceUri"] = linked["resourceUri"]
+            options["meta"] = meta
         if options.get("task") is not None:
             self.tasks  # noqa: B018 - the store, made now: a build without the tasks part fails here, not later
-        return self.registry.add_tool(fn, name, **options)
+        tool = self.registry.add_tool(fn, name, **options)
+        if ui is not None and UI_EXTENSION not in self._extensions:
+            self.add_extension(UI_EXTENSION, {})
+        return tool
+
+    def ui_resource(self, uri: str, html: Optional[str] = None, *, name: Optional[str] = None,
+                    title: Optional[str] = None, description: Optional[str] = None,
+                    csp: Optional[Dict[str, Any]] = None, permissions: Any = None, domain: Optional[str] = None,
+                    prefers_border: Optional[bool] = None, meta: Optional[Dict[str, Any]] = None) -> Any:
+        """Register an MCP Apps view (``io.modelcontextprotocol/ui``): a ``ui://`` resource
+        whose content is an HTML document, served as ``text/html;profile=mcp-app``::
+
+            app.ui_resource("ui://weather/view", html=PAGE, csp={"connectDomains": []})
+
+            @app.ui_resource("ui://weather/live")       # no html: the function returns it
+            def live() -> str: ...
+
+        ``csp`` (``connectDomains``, ``resourceDomains``, ``frameDomains``,
+        ``baseUriDomains``: lists of origins; omitted, the host allows no outside origin),
+        ``permissions`` (names among camera, microphone, geolocation, clipboardWrite),
+        ``domain`` and ``prefers_border`` become the view's ``_meta.ui``, on its
+        ``resources/list`` entry and on what ``resources/read`` returns. The server declares
+        the extension. Returns the Resource (or, without ``html``, the decorator)."""
+        from .apps import APP_MIME_TYPE, UI_EXTENSION, check_ui_uri, view_meta
+        check_ui_uri(uri)
+        if "{" in uri:
+            raise ValueError("a UI resource is one document, not a template: %r" % (uri,))
+        ui = view_meta(csp, permissions, domain, prefers_border)
+        full_meta = dict(meta or {})
+        if ui:
+            full_meta["ui"] = ui
+
+        def register(fn: Callable[..., Any]) -> Any:
+            if is_async_function(fn):
+                raise TypeError("UI resource %s: the function must be a plain function, not async def" % uri)
+
+            def read(ctx: Context) -> Dict[str, Any]:
+                page = fn()
+                if isinstance(page, bytes):
+                    page = page.decode("utf-8")
+                if not isinstance(page, str):
+                    raise TypeError("UI resource %s: the function returned %s, not the HTML (a str)"
+                                    % (uri, type(page).__name__))
+                contents = {"uri": uri, "mimeType": APP_MIME_TYPE, "text": page}  # type: Dict[str, Any]
+                if full_meta and supports(ctx.protocol_version, "list_meta"):
+                    # (2025-03-26's resource contents have no _meta)
+                    contents["_meta"] = dict(full_meta)
+                return contents
+            resource = self.registry.add_resource(
+                read, uri, name=name or getattr(fn, "__name__", None) or uri, title=title,
+                description=description, mime_type=APP_MIME_TYPE, meta=full_meta or None)
+            if UI_EXTENSION not in self._extensions:
+                self.add_extension(UI_EXTENSION, {})
+            return resource
+
+        if html is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                register(fn)
+                return fn
+            return decorator
+        if not isinstance(html, str):
+            raise TypeError("html is the document's text (a str)")
+        return register(lambda: html)
 
     @property
     def tasks(self) -> Any:

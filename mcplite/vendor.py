@@ -71,17 +71,18 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 PARTS = (
     ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
                   "calls", "tracecontext")),
-    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
+    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "apps", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
     ("jose", ("core",), ("es256", "jwtauth")),
     ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver", "wsgi")),
     ("trace", ("core",), ("tracing",)),
+    ("skills", ("core",), ("skills",)),
     ("client", ("core", "jose"), ("processes", "clientcache", "clientsession", "channels", "httpclient", "oauth",
                                   "taskwait", "client")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
-    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "client", "host"),
+    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "skills", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)

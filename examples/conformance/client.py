@@ -210,13 +210,29 @@ def run_schema_preservation(url: str) -> None:
         call_tool(client, "json_schema_echo", {"schema": focal.get("inputSchema")})
 
 
-@scenario("sep-2640-client-no-prefetch", "sep-2640-client-verify-digest", "sep-2640-client-verify-size",
-          "sep-2640-client-verify-frontmatter")
-def run_skills(url: str) -> None:
-    """mcplite's client has no skills support: it connects and never lists skills (the
-    scenario's checks are then skipped)."""
-    with connect(url):
-        pass
+@scenario("sep-2640-client-no-prefetch")
+def run_skills_listing(url: str) -> None:
+    """List the skills and load none: nothing is fetched ahead of need (SEP-2640: "Hosts MUST
+    NOT retrieve a skill's files ahead of need - not on connection, not on listing")."""
+    with connect(url) as client:
+        skills = client.list_skills()
+        log.info("skills: %s", ", ".join(str(entry.get("uri")) for entry in skills) or "(none)")
+
+
+@scenario("sep-2640-client-verify-digest", "sep-2640-client-verify-size", "sep-2640-client-verify-frontmatter")
+def run_skills_loading(url: str) -> None:
+    """List the skills, load the first and read its other files. The mock tampers with the
+    SKILL.md, so load_skill raises SkillVerificationError and no further file is read (the
+    scenario allows the client to end in an error)."""
+    with connect(url) as client:
+        skills = client.list_skills()
+        if not skills:
+            raise MCPError(-32603, "the server lists no skills")
+        skill = client.load_skill(skills[0])
+        log.info("loaded %s", skill.uri)
+        for uri in skill.files:
+            if uri != skill.uri:
+                skill.read_bytes(uri)
 
 
 # -- authorization ------------------------------------------------------------------------

@@ -404,6 +404,13 @@ def watched_resource() -> str:
     return "Watched resource content"
 
 
+# -- skills (SEP-2640) -------------------------------------------------------------------
+
+# The Skills extension's server scenarios (sep-2640-skills-*) list it, read its SKILL.md and
+# ask skills/get for it and for a skill nobody serves.
+app.skill(os.path.join(os.path.dirname(os.path.abspath(__file__)), "skills", "pdf-processing"))
+
+
 # -- prompts ----------------------------------------------------------------------------
 
 @app.prompt()
