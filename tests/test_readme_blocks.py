@@ -829,6 +829,126 @@ def timing_middleware(block, ctx):
     finally:
         log.removeHandler(keeper)
 
+TRACE_SECTION = "Trace context and OpenTelemetry"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+TRACEPARENT = "00-%s-%s-01" % (TRACE_ID, CALLER_SPAN)
+
+
+@contextlib.contextmanager
+def kept_log(name):
+    # type: (str) -> Any
+    """A logger whose formatted records are kept in the list yielded (none propagated)."""
+    import logging
+    records = []  # type: List[str]
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            # type: (logging.LogRecord) -> None
+            records.append(record.getMessage())
+
+    log = logging.getLogger(name)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    keeper = Keep()
+    log.addHandler(keeper)
+    try:
+        yield log, records
+    finally:
+        log.removeHandler(keeper)
+
+
+def trace_search_app(log):
+    # type: (Any) -> Server
+    """The section's first block, executed with ``app``, ``Context`` and ``log`` given."""
+    namespace = {"app": Server("search"), "Context": Context, "log": log}  # type: Dict[str, Any]
+    exec_block(block_at(TRACE_SECTION, 0).text, namespace)
+    return namespace["app"]
+
+
+@handles(TRACE_SECTION, 0, "@app.tool()")
+def trace_in_handler(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app``, ``Context`` and ``log`` (a logger whose records are kept);
+    through ``Client(app)`` in both eras and over HTTP: a call made inside ``use_trace`` logs
+    the trace id, the caller's span and a span of the server's own (16 hex digits, not the
+    caller's); a call without a trace logs nothing; a malformed ``traceparent`` (upper-case
+    hex) in ``_meta`` is ignored and the call served."""
+    from mcplite import use_trace
+    with kept_log("readme.trace.search") as (log, records):
+        app = trace_search_app(log)
+        with app.run_in_thread("http", port=0) as served:
+            for era in ("modern", "legacy"):
+                for client in (Client(app, era=era), Client.http(served.url, era=era)):
+                    with client:
+                        del records[:]
+                        with use_trace(TRACEPARENT):
+                            result = client.call_tool("search", {"query": "mcp"})
+                        assert result["content"] == [{"type": "text", "text": "result for mcp"}], result
+                        assert len(records) == 1, records
+                        found = re.fullmatch(r"trace (\w+), caller's span (\w+), ours ([0-9a-f]{16})", records[0])
+                        assert found and found.group(1, 2) == (TRACE_ID, CALLER_SPAN), records
+                        assert found.group(3) != CALLER_SPAN, records
+                        client.call_tool("search", {"query": "mcp"})
+                        bad = {"traceparent": TRACEPARENT.upper()}
+                        served_anyway = client.request("tools/call", {"name": "search", "arguments": {"query": "x"},
+                                                                      "_meta": bad})
+                        assert served_anyway["content"] == [{"type": "text", "text": "result for x"}], served_anyway
+                        assert len(records) == 1, (era, records)
+
+
+class _Request:
+    def __init__(self, headers):
+        # type: (Dict[str, str]) -> None
+        self.headers = headers
+
+
+@handles(TRACE_SECTION, 1, "from mcplite import Client, use_trace")
+def trace_from_client(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``url`` the first block's server over HTTP and ``request`` an incoming
+    request whose ``headers`` hold a ``traceparent``: the call the block drops returns the
+    search result, and the server logged that trace id with the caller's span; a malformed
+    ``traceparent`` given to ``use_trace`` is a ValueError."""
+    from mcplite import use_trace
+    with kept_log("readme.trace.client") as (log, records):
+        with trace_search_app(log).run_in_thread("http", port=0) as served:
+            namespace = {"url": served.url, "request": _Request({"traceparent": TRACEPARENT})}  # type: Dict[str, Any]
+            recorded = exec_block(block.text, namespace)
+    assert [r.source.strip().split("(")[0] for r in recorded] == ["client.call_tool"], recorded
+    assert recorded[0].value["content"] == [{"type": "text", "text": "result for mcp"}], recorded
+    assert len(records) == 1 and records[0].startswith("trace %s, caller's span %s, ours " % (TRACE_ID, CALLER_SPAN)), \
+        records
+    with pytest.raises(ValueError):
+        use_trace("00-%s-%s-01" % (TRACE_ID.upper(), CALLER_SPAN))
+
+
+@handles(TRACE_SECTION, 2, "@app.middleware")
+def trace_audit_middleware(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` (a tool ``add``), ``Context``, ``time`` and ``log`` (records
+    kept), in both eras through ``Client(app)``: a call inside ``use_trace`` is logged with
+    that trace id and a span of the server's own; one without, with ``-`` for both; the
+    results are unchanged."""
+    import time
+    from mcplite import use_trace
+    with kept_log("readme.trace.audit") as (log, records):
+        namespace = {"app": Server("audited"), "Context": Context, "time": time, "log": log}  # type: Dict[str, Any]
+        exec_block(ADD_SERVER.split("\n", 1)[1].replace('app = Server("adder")\n', ""), namespace)
+        exec_block(block.text, namespace)
+        for era in ("modern", "legacy"):
+            with Client(namespace["app"], era=era) as client:
+                del records[:]
+                with use_trace(TRACEPARENT):
+                    assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+                assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+            calls = [r for r in records if r.startswith("tools/call ")]
+            assert len(calls) == 2, records
+            traced = re.fullmatch(r"tools/call trace=%s span=([0-9a-f]{16}) \d+\.\d ms" % TRACE_ID, calls[0])
+            assert traced and traced.group(1) != CALLER_SPAN, calls
+            assert re.fullmatch(r"tools/call trace=- span=- \d+\.\d ms", calls[1]), calls
+
+
 @handles("Completion, pagination, changes at run time", 0, '@app.completion("language", prompt="review")')
 def completion(block, ctx):
     # type: (Block, Ctx) -> None
@@ -842,6 +962,91 @@ def completion(block, ctx):
         ref = {"type": "ref/prompt", "name": "review"}
         assert client.complete(ref, "language", "p")["values"] == ["python", "perl", "php"]
         assert client.complete(ref, "language", "py")["values"] == ["python"]
+
+
+
+CACHE_SECTION = "Caching (2026-07-28)"
+
+
+def caching_app():
+    # type: () -> Server
+    namespace = {"Server": Server}  # type: Dict[str, Any]
+    exec_block(block_at(CACHE_SECTION, 0).text, namespace)
+    return namespace["app"]
+
+
+def hints(result):
+    # type: (Dict[str, Any]) -> Tuple[Any, Any]
+    return result.get("ttlMs"), result.get("cacheScope")
+
+
+@handles(CACHE_SECTION, 0, 'app = Server("docs", cache_ttl_ms=0, cache_scope="private",')
+def caching_hints(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``Server`` given; through ``Client(app)`` in 2026-07-28 the hints the
+    comments promise: ``tools/list`` 5 min but private (the private tool), the resource lists
+    5 min and public, ``docs://index`` read for a minute and public, a profile for 10 s and
+    private, ``server/discover`` 0 and private; in a legacy session no hints at all. The
+    handlers answer."""
+    namespace = {"Server": Server}  # type: Dict[str, Any]
+    exec_block(block.text, namespace)
+    app = namespace["app"]
+    with Client(app, era="modern") as client:
+        assert hints(client.request("tools/list")) == (300000, "private")
+        for method in ("resources/list", "resources/templates/list"):
+            assert hints(client.request(method)) == (300000, "public"), method
+        index = client.request("resources/read", {"uri": "docs://index"})
+        assert hints(index) == (60000, "public") and index["contents"][0]["text"] == "# Docs", index
+        profile = client.request("resources/read", {"uri": "users://7/profile"})
+        assert hints(profile) == (10000, "private") and profile["contents"][0]["text"] == "profile of 7", profile
+        assert hints(client.request("server/discover")) == (0, "private")
+        assert client.call_tool("admin_reset")["content"][0]["text"] == "reset"
+    with Client(app, era="legacy") as client:
+        for method, params in (("tools/list", {}), ("resources/list", {}), ("resources/read", {"uri": "docs://index"})):
+            assert hints(client.request(method, params)) == (None, None), method
+
+
+@handles(CACHE_SECTION, 1, "from mcplite import Client, ResultCache")
+def caching_client(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed in a directory holding ``server.py`` (the previous block and ``app.run()``),
+    ``python3`` the test's interpreter, and ``URL`` the previous block's server over HTTP
+    (which ignores the tokens): the two ``list_tools()`` give the same tools, the first a
+    miss and the second a hit of that client's cache. Then with the block's ``alice`` and
+    ``bob``: a public read by one is a hit for the other; a private read is not, and is
+    dropped from the shared cache when its client closes."""
+    with open(os.path.join(ctx.tmp, "server.py"), "w", encoding="utf-8") as f:
+        f.write("from mcplite import Server\n\n" + block_at(CACHE_SECTION, 0).text + "\napp.run()\n")
+    ctx.monkeypatch.chdir(ctx.tmp)
+    ctx.monkeypatch.setenv("PATH", ctx.env["PATH"])
+    ctx.monkeypatch.setenv("PYTHONPATH", ctx.env["PYTHONPATH"])
+    with caching_app().run_in_thread("http", port=0) as served:
+        namespace = {"URL": served.url}  # type: Dict[str, Any]
+        try:
+            recorded = exec_block(block.text, namespace)
+            assert [r.source.strip() for r in recorded][:1] == ["client.list_tools()            # from the server"]
+            assert len(recorded) == 2 and recorded[0].value == recorded[1].value, recorded
+            assert [tool["name"] for tool in recorded[0].value] == ["admin_reset"], recorded
+            own = namespace["client"].cache
+            assert (own.misses, own.hits) == (1, 1), (own.misses, own.hits)
+            alice, bob, shared = namespace["alice"], namespace["bob"], namespace["shared"]
+            assert alice.cache is shared and bob.cache is shared
+            assert alice.read_resource("docs://index")["contents"][0]["text"] == "# Docs"
+            assert (shared.misses, shared.hits) == (1, 0)
+            assert bob.read_resource("docs://index")["contents"][0]["text"] == "# Docs"
+            assert (shared.misses, shared.hits) == (1, 1)          # public: fetched by alice, served to bob
+            alice.read_resource("users://1/profile")
+            bob.read_resource("users://1/profile")
+            assert (shared.misses, shared.hits) == (3, 1)          # private: each fetched its own
+            alice.read_resource("users://1/profile")
+            assert (shared.misses, shared.hits) == (3, 2)
+            assert len(shared) == 3
+            alice.close()
+            assert len(shared) == 2                                # alice's private read is gone
+        finally:
+            for name in ("alice", "bob"):
+                if name in namespace:
+                    namespace[name].close()
 
 
 ADD_SERVER = '''from mcplite import Server
@@ -1584,6 +1789,70 @@ def cli_trace(block, ctx):
         position += 1
     else:
         assert position == len(actual), actual[position:]
+
+
+@handles("Threading model", 0, "@app.tool(inline=True)")
+def inline_tool(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` given, then served over stdio in this process (``serve_stdio``
+    on a byte stream: initialize, three calls, end of input) with a profiler on the reading
+    thread alone: ``add`` ran there, every call answered. With a pass-through middleware
+    registered the same calls are answered from the worker pool (``add`` never on the reading
+    thread). The refusals the README lists: a ``Context`` parameter, ``async def``, ``task=``
+    are each a TypeError at registration."""
+    from mcplite.stdio import serve_stdio
+
+    def served_on_reading_thread(app):
+        # type: (Server) -> Tuple[bool, List[Any]]
+        lines = [{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                     "protocolVersion": "2025-11-25", "capabilities": {},
+                     "clientInfo": {"name": "readme", "version": "1"}}},
+                 {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+        lines += [{"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                   "params": {"name": "add", "arguments": {"a": i, "b": 10}}} for i in (1, 2, 3)]
+        stdin = io.BytesIO("".join(json.dumps(line) + "\n" for line in lines).encode("utf-8"))
+        stdout = io.BytesIO()
+        seen = []  # type: List[bool]
+
+        def profile(frame, event, arg):
+            # type: (Any, str, Any) -> None
+            if event == "call" and frame.f_code.co_name == "add" and frame.f_code.co_filename == "README.md":
+                seen.append(True)
+
+        sys.setprofile(profile)
+        try:
+            serve_stdio(app, stdin=stdin, stdout=stdout, watch_parent=False)
+        finally:
+            sys.setprofile(None)
+        answers = sorted((json.loads(line) for line in stdout.getvalue().decode("utf-8").splitlines()),
+                         key=lambda m: m["id"])
+        return bool(seen), [a["result"].get("structuredContent") for a in answers if a["id"] != 0]
+
+    namespace = {"app": Server("calc")}  # type: Dict[str, Any]
+    exec_block(block.text, namespace)
+    app = namespace["app"]
+    assert app.registry.tools["add"].inline is True
+    assert served_on_reading_thread(app) == (True, [{"result": 11}, {"result": 12}, {"result": 13}])
+
+    @app.middleware
+    def passthrough(method, params, ctx, call_next):
+        # type: (str, Dict[str, Any], Context, Any) -> Any
+        return call_next()
+
+    assert served_on_reading_thread(app) == (False, [{"result": 11}, {"result": 12}, {"result": 13}])
+
+    def with_context(a: int, ctx: Context) -> int:
+        return a
+
+    async def asynchronous(a: int) -> int:
+        return a
+
+    def quick(a: int) -> int:
+        return a
+
+    for fn, options in ((with_context, {}), (asynchronous, {}), (quick, {"task": "optional"})):
+        with pytest.raises(TypeError):
+            Server("refused").add_tool(fn, inline=True, **options)
 
 
 @handles("Tests", 0, "bash scripts/test")
