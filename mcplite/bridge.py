@@ -248,6 +248,9 @@ class StdioBridge:
         data = {"url": self._url}  # type: Dict[str, Any]
         if isinstance(error, HttpError):
             data["status"] = error.status
+            if error.status in (401, 403):
+                # Said to the person, who reads the host's error: what to change in its config.
+                text += " (start the bridge with --oauth to sign in, or -H 'Authorization: Bearer ...')"
         self._write(error_response(rid, MCPError(BRIDGE_UNREACHABLE, "The remote server did not answer: %s"
                                                  % text, data)))
 

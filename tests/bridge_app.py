@@ -12,6 +12,8 @@ from mcplite import Context, Server  # noqa: E402
 
 def make_bridge_app() -> Server:
     app = Server("bridged", version="1.0.0")
+    cancelled = []  # the seconds of each wait() call that saw its cancellation (in-process tests read it)
+    app.cancelled_waits = cancelled  # type: ignore[attr-defined]
 
     @app.tool()
     def add(a: int, b: int) -> int:
@@ -45,6 +47,7 @@ def make_bridge_app() -> Server:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if ctx.cancelled:
+                cancelled.append(seconds)
                 return "cancelled"
             time.sleep(0.02)
         return "waited"
