@@ -312,6 +312,388 @@ class StdioBridge:
         self._channel.close()  # a session's DELETE
 
 
+
+# --- bridge --http: a stdio server over Streamable HTTP ----------------------------------------
+
+class _BridgeChild:
+    """One stdio server process behind ``HttpBridgeApp`` and the SSE streams waiting on it.
+
+    A session's child (``shared`` False) sees the ids its one client chose; the shared
+    2026-07-28 child serves many clients at once, so each request's id (and progress token)
+    is replaced by one of ours there and put back on the way out.
+    """
+
+    def __init__(self, argv: List[str], shared: bool, session_id: str = "") -> None:
+        from .channels import StdioChannel
+
+        self.shared = shared
+        self.session_id = session_id
+        self.lock = threading.Lock()
+        self.streams = {}  # type: Dict[Any, Tuple[Any, Any]]   # id there -> (EventStream, the client's id)
+        self.order = []  # type: List[Any]   # ids there of the open streams, oldest first
+        self.tokens = {}  # type: Dict[Any, Tuple[Any, Any]]   # token there -> (the client's token, id there)
+        self.get_stream = None  # type: Any
+        self.last_active = time.monotonic()
+        self.closed = False
+        self._ids = itertools.count(1)
+        # The child's stderr is ours (the bridge's log); its stdout is the protocol's.
+        self.channel = StdioChannel(argv, None, None, False, _BRIDGE_MAX_LINE, 2.0)
+        self.channel.start(self._from_child, self._gone)
+
+    def busy(self) -> bool:
+        return bool(self.streams)
+
+    def request(self, message: Dict[str, Any], stream: Any) -> Any:
+        """Send a request whose messages go to ``stream``; the id it has in the child."""
+        self.last_active = time.monotonic()
+        rid = message["id"]
+        params = message.get("params")
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        with self.lock:
+            if self.shared:
+                there = "bridge-%d" % next(self._ids)
+                message = dict(message, id=there)
+                if token is not None:
+                    token_there = "%s-progress" % there
+                    message["params"] = dict(params, _meta=dict(meta, progressToken=token_there))
+                    self.tokens[token_there] = (token, there)
+            else:
+                there = rid
+                if token is not None:
+                    self.tokens[token] = (token, there)
+            self.streams[there] = (stream, rid)
+            self.order.append(there)
+        self.send(message)
+        return there
+
+    def send(self, message: Any) -> None:
+        self.last_active = time.monotonic()
+        self.channel.send(message)
+
+    def forget(self, there: Any, cancel: bool) -> None:
+        """The client stopped reading the stream of request ``there`` (2026-07-28: closing
+        it is cancelling the request, which the child hears as notifications/cancelled)."""
+        with self.lock:
+            found = self.streams.pop(there, None)
+            if there in self.order:
+                self.order.remove(there)
+            for token in [t for t, (_, rid) in self.tokens.items() if rid == there]:
+                del self.tokens[token]
+        if found is not None and cancel:
+            try:
+                self.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                           "params": {"requestId": there, "reason": "the client closed the stream"}})
+            except TransportError:
+                pass
+
+    def _from_child(self, message: Any) -> None:
+        self.last_active = time.monotonic()
+        if _is_response(message):
+            with self.lock:
+                found = self.streams.pop(message.get("id"), None)
+                if message.get("id") in self.order:
+                    self.order.remove(message.get("id"))
+                for token in [t for t, (_, rid) in self.tokens.items() if rid == message.get("id")]:
+                    del self.tokens[token]
+            if found is not None:
+                stream, rid = found
+                stream.push_message(dict(message, id=rid))
+                stream.finish()
+            return  # (the answer to a request whose client has gone)
+        params = message.get("params") if isinstance(message, dict) else None
+        token = params.get("progressToken") if isinstance(params, dict) else None
+        with self.lock:
+            related = self.tokens.get(token) if token is not None else None
+            target = None
+            if related is not None:
+                target = self.streams.get(related[1], (None,))[0]
+                message = dict(message, params=dict(params, progressToken=related[0]))
+            elif not self.shared:
+                # Not tied to a request we can tell (a stdio server does not say which
+                # request a question or log message is about): the newest open request's
+                # stream, where the client is listening for it, else the GET stream.
+                if self.order:
+                    target = self.streams[self.order[-1]][0]
+                else:
+                    if self.get_stream is None:
+                        from .sse import EventStream
+                        self.get_stream = EventStream("g")
+                    target = self.get_stream
+        if target is not None:
+            target.push_message(message)
+        else:
+            _bridge_log.debug("dropped a message of the shared child with nowhere to go: %r", message.get("method"))
+
+    def _gone(self, error: BaseException) -> None:
+        """The child exited: every request waiting on it gets an error, its streams end."""
+        self.closed = True
+        with self.lock:
+            waiting = list(self.streams.values())
+            self.streams.clear()
+            self.order = []
+            get_stream = self.get_stream
+        for stream, rid in waiting:
+            stream.push_message(error_response(rid, MCPError(
+                BRIDGE_UNREACHABLE, "The server process ended: %s" % (getattr(error, "message", None) or error,))))
+            stream.finish()
+        if get_stream is not None:
+            get_stream.finish()
+
+    def close(self) -> None:
+        self.closed = True
+        self.channel.close()
+
+
+class HttpBridgeApp:
+    """The HTTP side of ``bridge --http``: what ``httpserver``'s front end asks of an app
+    (``handle``, ``path``, ``max_body_bytes``, ``poll_interval``, ``close``), relaying to
+    stdio server processes. Every request's answer is an SSE stream (clients accept both)."""
+
+    poll_interval = 0.25
+
+    def __init__(self, argv: List[str], path: str = "/mcp", *, allowed_hosts: Optional[List[str]] = None,
+                 allowed_origins: Optional[List[str]] = None, bearer: Optional[str] = None,
+                 max_body_bytes: int = 4 * 1024 * 1024, max_sessions: int = 16,
+                 session_idle_timeout: float = 1800.0) -> None:
+        if not path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        self.argv = list(argv)
+        self.path = path
+        self.allowed_hosts = [h.lower() for h in allowed_hosts] if allowed_hosts is not None else None
+        self.allowed_origins = [o.lower().rstrip("/") for o in allowed_origins] if allowed_origins is not None else None
+        self.bearer = bearer
+        self.max_body_bytes = max_body_bytes
+        self.max_sessions = max_sessions
+        self.session_idle_timeout = session_idle_timeout
+        self._sessions = {}  # type: Dict[str, _BridgeChild]
+        self._shared = None  # type: Optional[_BridgeChild]
+        self._lock = threading.Lock()
+        self.closed = False
+
+    # The server's own checks, as McpHttpApp makes them (they read allowed_hosts/_origins only).
+    def _host_allowed(self, host: Optional[str]) -> bool:
+        from .httpapp import McpHttpApp
+        return McpHttpApp._host_allowed(self, host)  # type: ignore[arg-type]
+
+    def _origin_allowed(self, origin: str) -> bool:
+        from .httpapp import McpHttpApp
+        return McpHttpApp._origin_allowed(self, origin)  # type: ignore[arg-type]
+
+    def _check_modern_headers(self, req: Any, message: Dict[str, Any]) -> None:
+        from .httpapp import McpHttpApp
+        McpHttpApp._check_modern_headers(self, req, message)  # type: ignore[arg-type]
+
+    def handle(self, req: Any) -> Any:
+        from .httpapp import INTERNAL_ERROR, _error
+        try:
+            return self._handle(req)
+        except Exception:
+            _bridge_log.exception("internal error while handling %s %s", req.method, req.path)
+            return _error(500, INTERNAL_ERROR, "Internal error")
+
+    def _handle(self, req: Any) -> Any:
+        from .httpapp import INVALID_REQUEST, HttpResponse, _error
+        self._sweep()
+        if not self._host_allowed(req.headers.get("host")):
+            return _error(421, INVALID_REQUEST, "Misdirected request: Host header not allowed")
+        origin = req.headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin):
+            # "If the Origin header is present and invalid, servers MUST respond with HTTP
+            # 403 Forbidden."
+            return _error(403, INVALID_REQUEST, "Forbidden: Origin not allowed")
+        if req.path != self.path:
+            return _error(404, INVALID_REQUEST, "Not found: the MCP endpoint is %s" % self.path)
+        if self.bearer is not None:
+            given = req.headers.get("authorization", "")
+            scheme, _, token = given.strip().partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("utf-8", "replace"),
+                                                                     self.bearer.encode("utf-8")):
+                # "Invalid or expired tokens MUST receive a HTTP 401 response."
+                challenge = "Bearer" + (' error="invalid_token"' if given else "")
+                return _error(401, INVALID_REQUEST, "Authorization required" if not given else "Invalid token",
+                              headers=[("WWW-Authenticate", challenge)])
+        if req.method == "POST":
+            return self._post(req)
+        if req.method == "GET":
+            return self._get(req)
+        if req.method == "DELETE":
+            return self._delete(req)
+        return HttpResponse(405, [("Allow", "GET, POST, DELETE")])
+
+    def _post(self, req: Any) -> Any:
+        from .httpapp import JSON_TYPE, SSE_TYPE, HttpResponse, _accepts, _error, _json_response
+        from .jsonrpc import INVALID_REQUEST, METHOD_NOT_FOUND, NOTIFICATION, REQUEST, classify
+        from .protocol import LEGACY_ONLY_METHODS, MODERN_VERSIONS
+        if req.headers.get("content-type", "").split(";", 1)[0].strip().lower() != JSON_TYPE:
+            return _error(415, INVALID_REQUEST, "Unsupported Media Type: send Content-Type: application/json")
+        accept = req.headers.get("accept", "")
+        if not (_accepts(accept, JSON_TYPE) and _accepts(accept, SSE_TYPE)):
+            return _error(406, INVALID_REQUEST, "Not Acceptable: send Accept: application/json, text/event-stream")
+        try:
+            message = decode(req.body)
+            kind = classify(message)
+        except MCPError as exc:
+            return _error(400, exc.code, exc.message)
+        from .httpapp import McpHttpApp
+        if McpHttpApp._is_modern(req, message):
+            if kind is NOTIFICATION:
+                return HttpResponse(202)  # (closing a stream is the cancellation in this era)
+            if kind is not REQUEST:
+                return _error(400, INVALID_REQUEST, "Invalid Request: a 2026-07-28 client does not send responses")
+            if message["method"] in LEGACY_ONLY_METHODS:
+                return _json_response(404, error_response(message["id"], MCPError(
+                    METHOD_NOT_FOUND, "Method not found: %s is not part of protocol %s"
+                    % (message["method"], ", ".join(MODERN_VERSIONS)))))
+            try:
+                self._check_modern_headers(req, message)
+            except MCPError as exc:
+                return _json_response(400, error_response(message["id"], exc))
+            return self._relay(self._shared_child, message, req, [])
+        session_id = req.headers.get("mcp-session-id")
+        if session_id is None:
+            if kind is not REQUEST or message["method"] != "initialize":
+                return _error(400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required: send initialize "
+                              "first")
+            return self._initialize(message, req)
+        with self._lock:
+            child = self._sessions.get(session_id)
+        if child is None or child.closed:
+            return _error(404, INVALID_REQUEST, "Session not found")
+        if kind is REQUEST:
+            return self._relay(lambda: child, message, req, [])
+        try:
+            child.send(message)
+        except TransportError as exc:
+            return _error(502, INVALID_REQUEST, "The server process did not take the message: %s" % exc.message)
+        return HttpResponse(202)
+
+    def _initialize(self, message: Dict[str, Any], req: Any) -> Any:
+        from .httpapp import INTERNAL_ERROR, _error
+        with self._lock:
+            if len(self._sessions) >= self.max_sessions:
+                return _error(503, INTERNAL_ERROR, "Service unavailable: all %d sessions are in use (each has its "
+                              "own server process); try again later" % self.max_sessions,
+                              headers=[("Retry-After", "1")])
+            # "The session ID SHOULD be globally unique and cryptographically secure".
+            session_id = secrets.token_hex(16)
+            try:
+                child = _BridgeChild(self.argv, False, session_id)
+            except TransportError as exc:
+                return _error(502, INTERNAL_ERROR, "Cannot start the server process: %s" % exc.message)
+            self._sessions[session_id] = child
+        return self._relay(lambda: child, message, req, [("Mcp-Session-Id", session_id)])
+
+    def _shared_child(self) -> _BridgeChild:
+        with self._lock:
+            if self._shared is None or self._shared.closed:
+                self._shared = _BridgeChild(self.argv, True)
+            return self._shared
+
+    def _relay(self, child_of: Callable[[], _BridgeChild], message: Dict[str, Any], req: Any,
+               headers: List[Tuple[str, str]]) -> Any:
+        from .httpapp import INTERNAL_ERROR, HttpResponse, _error, _sse_headers
+        from .sse import EventStream
+        stream = EventStream("r")
+        try:
+            child = child_of()
+            there = child.request(message, stream)
+        except TransportError as exc:
+            return _error(502, INTERNAL_ERROR, "The server process is not there: %s" % exc.message, message.get("id"))
+
+        def closed(complete: bool, last: int) -> None:
+            if not complete:
+                child.forget(there, cancel=child.shared)
+        return HttpResponse(200, _sse_headers() + headers, stream=stream, on_close=closed)
+
+    def _session(self, req: Any) -> Any:
+        from .httpapp import INVALID_REQUEST, _error
+        session_id = req.headers.get("mcp-session-id")
+        if session_id is None:
+            return _error(400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
+        with self._lock:
+            child = self._sessions.get(session_id)
+        if child is None or child.closed:
+            return _error(404, INVALID_REQUEST, "Session not found")
+        return child
+
+    def _get(self, req: Any) -> Any:
+        from .httpapp import INVALID_REQUEST, SSE_TYPE, HttpResponse, _accepts, _error, _sse_headers
+        from .sse import EventStream
+        if not _accepts(req.headers.get("accept", ""), SSE_TYPE):
+            return _error(406, INVALID_REQUEST, "Not Acceptable: send Accept: text/event-stream")
+        child = self._session(req)
+        if not isinstance(child, _BridgeChild):
+            return child
+        with child.lock:
+            if child.get_stream is None:
+                child.get_stream = EventStream("g")
+            stream = child.get_stream
+        response = HttpResponse(200, _sse_headers(), stream=stream)
+        if not stream.attach(response):
+            return _error(409, INVALID_REQUEST, "Conflict: this session's GET stream is already open")
+        return response
+
+    def _delete(self, req: Any) -> Any:
+        from .httpapp import HttpResponse
+        child = self._session(req)
+        if not isinstance(child, _BridgeChild):
+            return child
+        with self._lock:
+            self._sessions.pop(child.session_id, None)
+        child.close()
+        return HttpResponse(200)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            ended = [child for child in self._sessions.values()
+                     if child.closed or (not child.busy() and now - child.last_active > self.session_idle_timeout)]
+            for child in ended:
+                del self._sessions[child.session_id]
+        for child in ended:
+            child.close()
+
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def close(self) -> None:
+        self.closed = True
+        with self._lock:
+            children = list(self._sessions.values()) + ([self._shared] if self._shared is not None else [])
+            self._sessions.clear()
+            self._shared = None
+        for child in children:
+            child.close()
+
+
+def start_http_bridge(argv: List[str], host: str = "127.0.0.1", port: int = 0, background: bool = True,
+                      max_connections: int = 256, read_timeout: float = 30.0, keepalive_interval: float = 15.0,
+                      trace: Any = None, **options: Any) -> Any:
+    """Serve the stdio server ``argv`` at ``http://host:port/mcp`` (``HttpBridgeApp``'s
+    options); a handle with ``url``, ``port`` and ``stop()``. Refuses a non-loopback
+    address unless ``allowed_hosts`` or ``allowed_origins`` say which names it answers to."""
+    from .httpserver import HttpServerHandle, _McpHttpServer
+    from .loopback import is_loopback_host
+    if not is_loopback_host(host) and options.get("allowed_hosts") is None and options.get("allowed_origins") is None:
+        raise ValueError("refusing to bind %r, which is not a loopback address, without allowed_hosts and "
+                         "allowed_origins: say which Host and Origin values this server answers to" % host)
+    tracer = None
+    if trace is not None and trace is not False:
+        from .tracing import make_tracer
+        tracer = make_tracer(trace)
+    app = HttpBridgeApp(argv, **options)
+    httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval,  # type: ignore[arg-type]
+                           tracer)
+    thread = None
+    if background:
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                  name="mcplite-bridge-http", daemon=True)
+        thread.start()
+    return HttpServerHandle(httpd, app, thread)  # type: ignore[arg-type]
+
+
 # --- the command ------------------------------------------------------------------------------
 
 def add_bridge_commands(commands: Any, common: Any) -> None:
@@ -393,3 +775,45 @@ def _bridge_stdio(args: Any) -> int:
     except ValueError as exc:  # a URL that is not http(s)
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
     return bridge.run(stdin)
+
+
+class _BridgeStop(Exception):
+    """SIGTERM to ``bridge --http``: stop serving and end every server process."""
+
+
+def _bridge_http(args: Any, argv: List[str]) -> int:
+    import signal
+
+    from .cli import CLI_EXIT_FAILED, CLI_EXIT_USAGE, CliFailure, _host_port, cli_tracer
+
+    host, port = _host_port(args.http)
+    token = args.bearer if args.bearer is not None else (os.environ.get("MCPLITE_BRIDGE_TOKEN") or None)
+    if token is not None and (not token.strip() or any(ch.isspace() or not " " < ch < "\x7f" for ch in token)):
+        raise CliFailure(CLI_EXIT_USAGE, "--bearer takes the token alone (visible ASCII, no spaces)")
+    options = {"path": args.path, "bearer": token, "max_body_bytes": args.max_body,
+               "max_sessions": args.max_sessions, "session_idle_timeout": args.session_idle}  # type: Dict[str, Any]
+    if args.allowed_hosts:
+        options["allowed_hosts"] = args.allowed_hosts
+    if args.allowed_origins:
+        options["allowed_origins"] = args.allowed_origins
+    if args.max_sessions < 1 or args.max_body < 1:
+        raise CliFailure(CLI_EXIT_USAGE, "--max-sessions and --max-body must be at least 1")
+    try:
+        handle = start_http_bridge(argv, host, port, background=False, trace=cli_tracer(args), **options)
+    except ValueError as exc:
+        raise CliFailure(CLI_EXIT_USAGE, str(exc))
+    except OSError as exc:
+        raise CliFailure(CLI_EXIT_FAILED, "cannot listen on %s:%d: %s" % (host, port, exc.strerror or exc))
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _BridgeStop()
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        sys.stderr.write("mcplite bridge: serving %s at %s\n" % (" ".join(argv), handle.url))
+        sys.stderr.flush()
+        handle.serve_forever()
+    except (KeyboardInterrupt, _BridgeStop):
+        pass
+    finally:
+        handle.stop()
+    return 0
