@@ -154,3 +154,182 @@ def test_stdio_bridge_usage_errors_go_to_stderr() -> None:
         assert done.returncode == 2, done.stderr
         assert done.stdout == b""
         assert said in done.stderr.decode()
+
+
+# --- bridge --http ----------------------------------------------------------------------------
+
+class _HttpBridge:
+    """``bridge --http 127.0.0.1:0 -- python bridge_app.py`` in a process of its own; its URL
+    read from the line it writes on stderr."""
+
+    def __init__(self, *extra: str, env: Any = None) -> None:
+        import re
+        import threading
+        argv = BRIDGE + ["--http", "127.0.0.1:0"] + list(extra) + ["--", sys.executable, APP_FILE]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=dict(os.environ, **_env(**(env or {}))))
+        found = []  # type: List[str]
+        reader = threading.Thread(target=lambda: found.append(self.process.stderr.readline().decode()), daemon=True)
+        reader.start()
+        reader.join(60)
+        match = re.search(r" at (http://\S+)", found[0] if found else "")
+        if match is None:
+            self.stop()
+            raise AssertionError("the bridge did not start: %r" % (found,))
+        self.url = match.group(1)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(15)
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def http_bridge():
+    started = []  # type: List[_HttpBridge]
+
+    def start(*extra: str, **options: Any) -> _HttpBridge:
+        bridge = _HttpBridge(*extra, **options)
+        started.append(bridge)
+        return bridge
+    yield start
+    for bridge in started:
+        bridge.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # A zombie (exited, not yet reaped by the bridge) counts as gone.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 15
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_http_bridge_serves_a_stdio_server(http_bridge: Any, era: str) -> None:
+    bridge = http_bridge()
+    with Client.http(bridge.url, era=era, elicitation=_answer_name, timeout=20) as client:
+        assert client.era == era
+        assert client.server_info["name"] == "bridged"
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait"]
+        assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+        seen = []  # type: List[Any]
+        assert client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))["content"][0]["text"] \
+            == "counted 3"
+        assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
+        assert client.call_tool("ask_name")["content"][0]["text"] == "hello Ann"
+
+
+def test_http_bridge_gives_each_session_its_own_process(http_bridge: Any) -> None:
+    bridge = http_bridge("--max-sessions", "2")
+    first = Client.http(bridge.url, era="legacy", timeout=20)
+    second = Client.http(bridge.url, era="legacy", timeout=20)
+    try:
+        one = first.call_tool("pid")["structuredContent"]["result"]
+        two = second.call_tool("pid")["structuredContent"]["result"]
+        assert one != two and _alive(one) and _alive(two)
+        assert first.call_tool("pid")["structuredContent"]["result"] == one
+        # A third session is refused while two are open (503), and the first two go on.
+        with pytest.raises(MCPError) as refused:
+            Client.http(bridge.url, era="legacy", timeout=20)
+        assert "all 2 sessions are in use" in refused.value.message
+        assert second.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+    finally:
+        first.close()  # DELETE: its process ends
+    assert _gone(one)
+    assert _alive(two)
+    try:
+        # Room again for a new session.
+        with Client.http(bridge.url, era="legacy", timeout=20) as third:
+            assert third.call_tool("pid")["structuredContent"]["result"] not in (one, two)
+    finally:
+        second.close()
+    assert bridge.stop() == 0
+    assert _gone(two)
+
+
+def _post(url: str, headers: dict, body: bytes = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":'
+                                                  b'{"protocolVersion":"2025-11-25","capabilities":{},'
+                                                  b'"clientInfo":{"name":"t","version":"1"}}}') -> Any:
+    import http.client
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        sent = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        sent.update(headers)
+        conn.request("POST", parts.path, body, sent)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_http_bridge_refuses_other_origins_and_hosts(http_bridge: Any) -> None:
+    bridge = http_bridge()
+    status, _, body = _post(bridge.url, {"Origin": "https://evil.example"})
+    assert status == 403 and b"Origin" in body
+    status, _, _ = _post(bridge.url, {"Host": "evil.example"})
+    assert status == 421
+    # A loopback page may (and the refused ones started no process: none is open now).
+    status, headers, _ = _post(bridge.url, {"Origin": "http://localhost:3000"})
+    assert status == 200 and headers.get("Mcp-Session-Id")
+
+
+def test_http_bridge_requires_its_bearer_token(http_bridge: Any) -> None:
+    bridge = http_bridge("--bearer", "t0ken")
+    status, headers, _ = _post(bridge.url, {})
+    assert status == 401 and headers.get("WWW-Authenticate", "").startswith("Bearer")
+    status, _, _ = _post(bridge.url, {"Authorization": "Bearer wrong"})
+    assert status == 401
+    with pytest.raises(TransportError) as refused:
+        Client.http(bridge.url, era="legacy", timeout=20)
+    assert "401" in str(refused.value)
+    with Client.http(bridge.url, {"Authorization": "Bearer t0ken"}, timeout=20) as client:
+        assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+
+
+# --- interop: the official SDK's client through bridge --http ----------------------------------
+
+from interop_support import sdk_python_fixture  # noqa: E402
+
+sdk_python = sdk_python_fixture("mcp.client.streamable_http")
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_http_bridge_serves_the_official_sdk_client(http_bridge: Any, sdk_python: str, mode: str) -> None:
+    import json
+    bridge = http_bridge()
+    helper = os.path.join(HERE, "interop", "sdk_bridge_client.py")
+    done = subprocess.run([sdk_python, helper, "--mode", mode, "--timeout", "40", bridge.url],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    try:
+        report = json.loads(done.stdout.decode())
+    except ValueError:
+        raise AssertionError("the SDK helper printed no report: %r %r" % (done.stdout[-2000:], done.stderr[-2000:]))
+    assert report["error"] is None, (report["error"], report.get("wire"))
+    assert report["protocol_version"] == ("2026-07-28" if mode == "2026-07-28" else "2025-11-25")
+    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait"]
+    assert report["add"]["structuredContent"] == {"result": 42}
+    assert report["count"]["content"][0]["text"] == "counted 3"
+    assert [step[0] for step in report["progress"]] == [1, 2, 3]
+    assert report["ask_name"]["content"][0]["text"] == "hello Sdk"
