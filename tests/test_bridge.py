@@ -72,7 +72,7 @@ def test_stdio_bridge_relays_tools_progress_and_elicitation(remote: Any, era: st
     with _bridged(server.url, era=era, elicitation=_answer_name) as client:
         assert client.era == era
         assert client.server_info["name"] == "bridged"
-        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait"]
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "crash"]
         assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
         seen = []  # type: List[Any]
         result = client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))
@@ -230,13 +230,50 @@ def test_http_bridge_serves_a_stdio_server(http_bridge: Any, era: str) -> None:
     with Client.http(bridge.url, era=era, elicitation=_answer_name, timeout=20) as client:
         assert client.era == era
         assert client.server_info["name"] == "bridged"
-        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait"]
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "crash"]
         assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
         seen = []  # type: List[Any]
         assert client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))["content"][0]["text"] \
             == "counted 3"
         assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
         assert client.call_tool("ask_name")["content"][0]["text"] == "hello Ann"
+        pid = client.call_tool("pid")["structuredContent"]["result"]
+    if era == "modern":
+        assert _alive(pid)  # the shared process outlives the request
+    assert bridge.stop() == 0
+    assert _gone(pid)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_http_bridge_passes_cancellation_on(http_bridge: Any, era: str, tmp_path: Any) -> None:
+    marks = tmp_path / "marks.txt"
+    bridge = http_bridge(env={"BRIDGE_APP_MARKS": str(marks)})
+    with Client.http(bridge.url, era=era, timeout=20) as client:
+        with pytest.raises(RequestTimeout):
+            # Legacy: notifications/cancelled passes through; 2026-07-28: the client closes the
+            # stream, and the bridge tells the process with notifications/cancelled.
+            client.call_tool("wait", {"seconds": 20}, timeout=1.0)
+        deadline = time.monotonic() + 10
+        while not (marks.exists() and marks.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marks.read_text() == "cancelled 20\n"
+        assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_http_bridge_process_that_dies_gives_an_error_and_a_new_one_serves(http_bridge: Any, era: str) -> None:
+    bridge = http_bridge()
+    with Client.http(bridge.url, era=era, timeout=20) as client:
+        first = client.call_tool("pid")["structuredContent"]["result"]
+        started = time.monotonic()
+        with pytest.raises(MCPError) as failure:
+            client.call_tool("crash", timeout=15)
+        assert time.monotonic() - started < 10
+        assert "server process ended" in failure.value.message
+        # Legacy: the session is gone (404), the client opens a new one, with a new process;
+        # 2026-07-28: the next request starts a new shared process.
+        second = client.call_tool("pid")["structuredContent"]["result"]
+        assert second != first
 
 
 def test_http_bridge_gives_each_session_its_own_process(http_bridge: Any) -> None:
@@ -328,7 +365,7 @@ def test_http_bridge_serves_the_official_sdk_client(http_bridge: Any, sdk_python
         raise AssertionError("the SDK helper printed no report: %r %r" % (done.stdout[-2000:], done.stderr[-2000:]))
     assert report["error"] is None, (report["error"], report.get("wire"))
     assert report["protocol_version"] == ("2026-07-28" if mode == "2026-07-28" else "2025-11-25")
-    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait"]
+    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait", "crash"]
     assert report["add"]["structuredContent"] == {"result": 42}
     assert report["count"]["content"][0]["text"] == "counted 3"
     assert [step[0] for step in report["progress"]] == [1, 2, 3]
