@@ -25,11 +25,9 @@ there. The HTTP side has the server's defaults: loopback only, Host and Origin c
 ``--bearer TOKEN`` (or ``MCPLITE_BRIDGE_TOKEN``) required of every client when given, bounded bodies and sessions.
 """
 
-import hmac
 import itertools
 import os
 import re
-import secrets
 import sys
 import threading
 import time
@@ -38,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .errors import HttpError, MCPError, SessionLost, TransportError
 from .jsonrpc import decode, encode, error_response
 from .logs import LazyLogger
-from .protocol import ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, META_PROTOCOL_VERSION
+from .protocol import ERA_LEGACY, LEGACY_VERSIONS
 
 _bridge_log = LazyLogger("mcplite.bridge")
 # The JSON-RPC error a request gets when the far side cannot answer it: "-32000 to -32099
@@ -60,11 +58,11 @@ def bridge_expand_env(value: str) -> str:
     return _BRIDGE_ENV_VAR.sub(one, value)
 
 
-def _is_request(message: Any) -> bool:
+def _bridge_is_request(message: Any) -> bool:
     return isinstance(message, dict) and isinstance(message.get("method"), str) and "id" in message
 
 
-def _is_response(message: Any) -> bool:
+def _bridge_is_response(message: Any) -> bool:
     return isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message)
 
 
@@ -126,7 +124,7 @@ class StdioBridge:
         return 0
 
     def _from_host(self, message: Any) -> None:
-        if _is_request(message):
+        if _bridge_is_request(message):
             rid = message["id"]
             with self._lock:
                 self._pending[rid] = message
@@ -135,7 +133,8 @@ class StdioBridge:
             self._send(message, rid)
             return
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
-            params = message.get("params") if isinstance(message.get("params"), dict) else {}
+            raw = message.get("params")
+            params = raw if isinstance(raw, dict) else {}
             with self._lock:
                 if self._pending.pop(params.get("requestId"), None) is not None:
                     # Whatever comes of it now is not for the host ("the receiver of a
@@ -159,7 +158,7 @@ class StdioBridge:
     # -- server -> host ------------------------------------------------------------------
 
     def _from_server(self, message: Any) -> None:
-        if _is_response(message):
+        if _bridge_is_response(message):
             rid = message.get("id")
             with self._lock:
                 own = self._own.pop(rid, None) if isinstance(rid, str) else None
@@ -347,9 +346,11 @@ class _BridgeChild:
         """Send a request whose messages go to ``stream``; the id it has in the child."""
         self.last_active = time.monotonic()
         rid = message["id"]
-        params = message.get("params")
-        meta = params.get("_meta") if isinstance(params, dict) else None
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        raw_params, raw_meta = message.get("params"), None
+        params = raw_params if isinstance(raw_params, dict) else {}
+        raw_meta = params.get("_meta")
+        meta = raw_meta if isinstance(raw_meta, dict) else {}
+        token = meta.get("progressToken")
         with self.lock:
             if self.shared:
                 there = "bridge-%d" % next(self._ids)
@@ -389,7 +390,7 @@ class _BridgeChild:
 
     def _from_child(self, message: Any) -> None:
         self.last_active = time.monotonic()
-        if _is_response(message):
+        if _bridge_is_response(message):
             with self.lock:
                 found = self.streams.pop(message.get("id"), None)
                 if message.get("id") in self.order:
@@ -401,8 +402,9 @@ class _BridgeChild:
                 stream.push_message(dict(message, id=rid))
                 stream.finish()
             return  # (the answer to a request whose client has gone)
-        params = message.get("params") if isinstance(message, dict) else None
-        token = params.get("progressToken") if isinstance(params, dict) else None
+        raw = message.get("params") if isinstance(message, dict) else None
+        params = raw if isinstance(raw, dict) else {}
+        token = params.get("progressToken")
         with self.lock:
             related = self.tokens.get(token) if token is not None else None
             target = None
@@ -505,6 +507,7 @@ class HttpBridgeApp:
         if req.path != self.path:
             return _error(404, INVALID_REQUEST, "Not found: the MCP endpoint is %s" % self.path)
         if self.bearer is not None:
+            import hmac
             given = req.headers.get("authorization", "")
             scheme, _, token = given.strip().partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("utf-8", "replace"),
@@ -576,6 +579,7 @@ class HttpBridgeApp:
                               "own server process); try again later" % self.max_sessions,
                               headers=[("Retry-After", "1")])
             # "The session ID SHOULD be globally unique and cryptographically secure".
+            import secrets
             session_id = secrets.token_hex(16)
             try:
                 child = _BridgeChild(self.argv, False, session_id)
