@@ -171,9 +171,16 @@ class StdioBridge:
                 own[1] = message
                 own[0].set()
                 return
-            if request is not None and request.get("method") == "initialize" and isinstance(message.get("result"),
-                                                                                              dict):
-                self._negotiated(message["result"])
+            if request is not None and request.get("method") == "initialize":
+                if isinstance(message.get("result"), dict):
+                    self._negotiated(message["result"])
+                elif (not self._fallen_back and getattr(self._channel, "initialize_refused", None) is not None
+                      and "error" in message):
+                    # Refused with a 4xx and a JSON-RPC error: an HTTP+SSE server, maybe.
+                    with self._lock:
+                        self._pending[rid] = request
+                    self._failed(rid, TransportError(str(message.get("error"))))
+                    return
         self._write(message)
 
     def _negotiated(self, result: Dict[str, Any]) -> None:

@@ -370,3 +370,22 @@ def test_http_bridge_serves_the_official_sdk_client(http_bridge: Any, sdk_python
     assert report["count"]["content"][0]["text"] == "counted 3"
     assert [step[0] for step in report["progress"]] == [1, 2, 3]
     assert report["ask_name"]["content"][0]["text"] == "hello Sdk"
+
+
+def test_stdio_bridge_falls_back_to_http_sse(remote: Any) -> None:
+    server = remote()
+    # /sse: the 2024-11-05 transport's endpoint, which refuses a Streamable HTTP initialize.
+    with _bridged(server.url[:-len("/mcp")] + "/sse", era="legacy", elicitation=_answer_name) as client:
+        assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+        assert client.call_tool("ask_name")["content"][0]["text"] == "hello Ann"
+
+
+def test_stdio_bridge_opens_a_new_session_when_the_server_forgot_it(remote: Any) -> None:
+    server = remote()
+    port = server.port
+    with _bridged(server.url, era="legacy") as client:
+        assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+        server.stop()
+        restarted = remote(port=port)  # a server that never heard of the session: 404
+        assert client.call_tool("add", {"a": 2, "b": 2})["structuredContent"] == {"result": 4}
+        assert restarted.app.session_count() == 1
