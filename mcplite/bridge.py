@@ -124,6 +124,12 @@ class StdioBridge:
         return 0
 
     def _from_host(self, message: Any) -> None:
+        if isinstance(message, list) and message:
+            # A JSON-RPC batch (2025-03-26 allowed them): its messages one by one, each
+            # answered on a line of its own.
+            for one in message:
+                self._from_host(one)
+            return
         if _bridge_is_request(message):
             rid = message["id"]
             with self._lock:
@@ -757,6 +763,8 @@ def _bridge_command(args: Any) -> int:
 
 
 def _bridge_stdio(args: Any) -> int:
+    import signal
+
     from .cli import CLI_EXIT_USAGE, CliFailure, CliTarget, cli_authorization, cli_headers, cli_tracer
     from .httpclient import HttpChannel, LegacySseChannel
     from .stdio import _protect_standard_streams
@@ -785,7 +793,16 @@ def _bridge_stdio(args: Any) -> int:
         bridge = StdioBridge(make_channel, stdout, url)
     except ValueError as exc:  # a URL that is not http(s)
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
-    return bridge.run(stdin)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _BridgeStop()
+    # A host that stops us with SIGTERM rather than closing stdin: the session still ends
+    # (DELETE) on the way out.
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return bridge.run(stdin)
+    except (KeyboardInterrupt, _BridgeStop):
+        return 0
 
 
 class _BridgeStop(Exception):
@@ -798,6 +815,9 @@ def _bridge_http(args: Any, argv: List[str]) -> int:
     from .cli import CLI_EXIT_FAILED, CLI_EXIT_USAGE, CliFailure, _host_port, cli_tracer
 
     host, port = _host_port(args.http)
+    if args.oauth or args.client_id or args.token_file or args.headers:
+        raise CliFailure(CLI_EXIT_USAGE, "--oauth, --client-id, --token-file and -H are for --stdio; --http takes "
+                                         "--bearer TOKEN, the token its clients must send")
     token = args.bearer if args.bearer is not None else (os.environ.get("MCPLITE_BRIDGE_TOKEN") or None)
     if token is not None and (not token.strip() or any(ch.isspace() or not " " < ch < "\x7f" for ch in token)):
         raise CliFailure(CLI_EXIT_USAGE, "--bearer takes the token alone (visible ASCII, no spaces)")

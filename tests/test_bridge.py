@@ -81,6 +81,24 @@ def test_stdio_bridge_relays_tools_progress_and_elicitation(remote: Any, era: st
         # Legacy: the server's elicitation/create crosses the bridge and the answer goes back;
         # 2026-07-28: an input_required round and the retried call.
         assert client.call_tool("ask_name")["content"][0]["text"] == "hello Ann"
+        if era == "legacy":
+            assert server.app.session_count() == 1
+    # stdin closed: the bridge ends the session (DELETE) before it exits.
+    assert server.app.session_count() == 0
+
+
+def test_stdio_bridge_ends_the_session_on_sigterm_too(remote: Any) -> None:
+    server = remote()
+    client = _bridged(server.url, era="legacy")
+    try:
+        assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+        assert server.app.session_count() == 1
+        process = client._channel.process  # type: ignore[attr-defined]
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(15) == 0
+        assert server.app.session_count() == 0
+    finally:
+        client.close()
 
 
 def test_stdio_bridge_passes_cancellation_on(remote: Any) -> None:
