@@ -177,6 +177,8 @@ class StdioBridge:
                 own[1] = message
                 own[0].set()
                 return
+            if request is not None and request.get("method") == "tools/list":
+                message = self._tools_listed(message)
             if request is not None and request.get("method") == "initialize":
                 if isinstance(message.get("result"), dict):
                     self._negotiated(message["result"])
@@ -188,6 +190,27 @@ class StdioBridge:
                     self._failed(rid, TransportError(str(message.get("error"))))
                     return
         self._write(message)
+
+    def _tools_listed(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        """A tools/list page on its way to the host: the channel learns each tool's
+        ``x-mcp-header`` arguments (2026-07-28 mirrors them in ``Mcp-Param-*`` headers,
+        which the server checks), and a tool no call could carry is dropped, as the Client
+        drops it. The pages add up: a host may call a tool of any page."""
+        result = message.get("result")
+        if not isinstance(result, dict):
+            return message
+        tools = result.get("tools")
+        channel = self._channel
+        known = getattr(channel, "tool_headers", None)
+        if not isinstance(tools, list) or not isinstance(known, dict):
+            return message
+        before = dict(known)
+        usable = channel.usable_tools([tool for tool in tools if isinstance(tool, dict)])
+        before.update(channel.tool_headers)
+        channel.tool_headers = before
+        if len(usable) == len(tools):
+            return message
+        return dict(message, result=dict(result, tools=usable))
 
     def _negotiated(self, result: Dict[str, Any]) -> None:
         version = result.get("protocolVersion")

@@ -56,6 +56,12 @@ def make_bridge_app() -> Server:
             time.sleep(0.02)
         return "waited"
 
+    def region(ctx: Context, region: str) -> str:
+        """Its argument is mirrored in an Mcp-Param-Region header (2026-07-28 over HTTP)."""
+        return "%s (header %s)" % (region, ctx.http_headers.get("mcp-param-region"))
+    app.add_tool(region, input_schema={"type": "object", "required": ["region"], "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"}}})
+
     @app.tool()
     def crash() -> str:
         """Ends the server process without answering."""

@@ -72,7 +72,7 @@ def test_stdio_bridge_relays_tools_progress_and_elicitation(remote: Any, era: st
     with _bridged(server.url, era=era, elicitation=_answer_name) as client:
         assert client.era == era
         assert client.server_info["name"] == "bridged"
-        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "crash"]
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "region", "crash"]
         assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
         seen = []  # type: List[Any]
         result = client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))
@@ -81,6 +81,10 @@ def test_stdio_bridge_relays_tools_progress_and_elicitation(remote: Any, era: st
         # Legacy: the server's elicitation/create crosses the bridge and the answer goes back;
         # 2026-07-28: an input_required round and the retried call.
         assert client.call_tool("ask_name")["content"][0]["text"] == "hello Ann"
+        # 2026-07-28: the bridge's channel learnt the x-mcp-header argument from tools/list,
+        # and mirrors it (the server refuses the call without the header).
+        header = "Zurich" if era == "modern" else "None"
+        assert client.call_tool("region", {"region": "Zurich"})["content"][0]["text"] == "Zurich (header %s)" % header
         if era == "legacy":
             assert server.app.session_count() == 1
     # stdin closed: the bridge ends the session (DELETE) before it exits.
@@ -248,7 +252,7 @@ def test_http_bridge_serves_a_stdio_server(http_bridge: Any, era: str) -> None:
     with Client.http(bridge.url, era=era, elicitation=_answer_name, timeout=20) as client:
         assert client.era == era
         assert client.server_info["name"] == "bridged"
-        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "crash"]
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "region", "crash"]
         assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
         seen = []  # type: List[Any]
         assert client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))["content"][0]["text"] \
@@ -383,7 +387,7 @@ def test_http_bridge_serves_the_official_sdk_client(http_bridge: Any, sdk_python
         raise AssertionError("the SDK helper printed no report: %r %r" % (done.stdout[-2000:], done.stderr[-2000:]))
     assert report["error"] is None, (report["error"], report.get("wire"))
     assert report["protocol_version"] == ("2026-07-28" if mode == "2026-07-28" else "2025-11-25")
-    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait", "crash"]
+    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait", "region", "crash"]
     assert report["add"]["structuredContent"] == {"result": 42}
     assert report["count"]["content"][0]["text"] == "counted 3"
     assert [step[0] for step in report["progress"]] == [1, 2, 3]
