@@ -87,6 +87,7 @@ def test_stdio_bridge_relays_tools_progress_and_elicitation(remote: Any, era: st
         assert client.call_tool("region", {"region": "Zurich"})["content"][0]["text"] == "Zurich (header %s)" % header
         if era == "legacy":
             assert server.app.session_count() == 1
+        assert client._channel.garbage is None  # type: ignore[attr-defined]   # nothing but JSON on stdout
     # stdin closed: the bridge ends the session (DELETE) before it exits.
     assert server.app.session_count() == 0
 
