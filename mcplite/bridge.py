@@ -368,6 +368,10 @@ class _BridgeChild:
         self.order = []  # type: List[Any]   # ids there of the open streams, oldest first
         self.tokens = {}  # type: Dict[Any, Tuple[Any, Any]]   # token there -> (the client's token, id there)
         self.get_stream = None  # type: Any
+        self.methods = {}  # type: Dict[Any, str]   # id there -> the method of the request
+        # Each tool's x-mcp-header arguments, from the tools/list answers that went through:
+        # name -> [(path, header, type)], for the Mcp-Param-* checks of 2026-07-28 calls.
+        self.header_params = {}  # type: Dict[str, List[Tuple[Tuple[str, ...], str, str]]]
         self.last_active = time.monotonic()
         self.closed = False
         self._ids = itertools.count(1)
@@ -400,6 +404,7 @@ class _BridgeChild:
                 if token is not None:
                     self.tokens[token] = (token, there)
             self.streams[there] = (stream, rid)
+            self.methods[there] = message["method"]
             self.order.append(there)
         self.send(message)
         return there
@@ -413,6 +418,7 @@ class _BridgeChild:
         it is cancelling the request, which the child hears as notifications/cancelled)."""
         with self.lock:
             found = self.streams.pop(there, None)
+            self.methods.pop(there, None)
             if there in self.order:
                 self.order.remove(there)
             for token in [t for t, (_, rid) in self.tokens.items() if rid == there]:
@@ -429,6 +435,8 @@ class _BridgeChild:
         if _bridge_is_response(message):
             with self.lock:
                 found = self.streams.pop(message.get("id"), None)
+                if self.methods.pop(message.get("id"), None) == "tools/list":
+                    self._learn_tools(message.get("result"))
                 if message.get("id") in self.order:
                     self.order.remove(message.get("id"))
                 for token in [t for t, (_, rid) in self.tokens.items() if rid == message.get("id")]:
@@ -462,6 +470,45 @@ class _BridgeChild:
             target.push_message(message)
         else:
             _bridge_log.debug("dropped a message of the shared child with nowhere to go: %r", message.get("method"))
+
+    def _learn_tools(self, result: Any) -> None:
+        from .schema import header_parameters
+        tools = result.get("tools") if isinstance(result, dict) else None
+        for tool in tools if isinstance(tools, list) else ():
+            if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+                try:
+                    self.header_params[tool["name"]] = header_parameters(tool.get("inputSchema") or {})
+                except (ValueError, TypeError, AttributeError):
+                    self.header_params.pop(tool["name"], None)
+
+    def check_param_headers(self, req: Any, message: Dict[str, Any]) -> None:
+        """A 2026-07-28 tools/call's ``Mcp-Param-*`` headers against its arguments: "Any
+        server that processes the message body MUST validate that encoded header values
+        ... match the corresponding values in the request body" - the process behind us
+        never sees the headers, so the bridge checks, for the tools a tools/list through it
+        has shown (the check McpHttpApp makes for a Server's own tools)."""
+        from .httpapp import _decode_header_value, _header_matches, _lookup
+        from .jsonrpc import HEADER_MISMATCH
+        params = message.get("params")
+        if message.get("method") != "tools/call" or not isinstance(params, dict):
+            return
+        with self.lock:
+            known = self.header_params.get(params.get("name"))  # type: ignore[arg-type]
+        for path, name, kind in known or ():
+            value = _lookup(params.get("arguments"), path)
+            raw = req.headers.get("mcp-param-" + name)
+            if value is None:
+                if raw is not None:
+                    raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s sent but %s is not in the "
+                                                    "arguments" % (name, ".".join(path)))
+                continue
+            if raw is None:
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Param-%s header is required when %s is "
+                                                "given" % (name, ".".join(path)))
+            decoded = _decode_header_value(raw)
+            if decoded is None or not _header_matches(decoded, value, kind):
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s header %r does not match the "
+                                                "argument %s" % (name, raw, ".".join(path)))
 
     def _gone(self, error: BaseException) -> None:
         """The child exited: every request waiting on it gets an error, its streams end."""
@@ -586,9 +633,14 @@ class HttpBridgeApp:
                     % (message["method"], ", ".join(MODERN_VERSIONS)))))
             try:
                 self._check_modern_headers(req, message)
+                shared = self._shared_child()
+                shared.check_param_headers(req, message)
             except MCPError as exc:
                 return _json_response(400, error_response(message["id"], exc))
-            return self._relay(self._shared_child, message, req, [])
+            except TransportError as exc:
+                return _error(502, INVALID_REQUEST, "The server process is not there: %s" % exc.message,
+                              message["id"])
+            return self._relay(lambda: shared, message, req, [])
         session_id = req.headers.get("mcp-session-id")
         if session_id is None:
             if kind is not REQUEST or message["method"] != "initialize":

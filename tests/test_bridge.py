@@ -260,7 +260,24 @@ def test_http_bridge_serves_a_stdio_server(http_bridge: Any, era: str) -> None:
             == "counted 3"
         assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
         assert client.call_tool("ask_name")["content"][0]["text"] == "hello Ann"
+        # (The process behind the bridge never sees HTTP headers.)
+        assert client.call_tool("region", {"region": "Zurich"})["content"][0]["text"] == "Zurich (header None)"
         pid = client.call_tool("pid")["structuredContent"]["result"]
+    if era == "modern":
+        # The bridge checks Mcp-Param-* against the arguments, for the tools a tools/list showed.
+        import json
+        body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "region", "arguments": {"region": "Zurich"},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                      "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+        headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "region"}
+        status, _, answer = _post(bridge.url, dict(headers, **{"Mcp-Param-Region": "Paris"}), body)
+        assert status == 400 and b"-32020" in answer and b"does not match" in answer
+        status, _, answer = _post(bridge.url, headers, body)
+        assert status == 400 and b"is required" in answer
+        status, _, answer = _post(bridge.url, dict(headers, **{"Mcp-Param-Region": "Zurich"}), body)
+        assert status == 200 and b"Zurich (header None)" in answer
     if era == "modern":
         assert _alive(pid)  # the shared process outlives the request
     assert bridge.stop() == 0
