@@ -429,3 +429,92 @@ def test_stdio_bridge_opens_a_new_session_when_the_server_forgot_it(remote: Any)
         restarted = remote(port=port)  # a server that never heard of the session: 404
         assert client.call_tool("add", {"a": 2, "b": 2})["structuredContent"] == {"result": 4}
         assert restarted.app.session_count() == 1
+
+
+# --- bridge --stdio: signing in with the OAuth client of the other commands --------------------
+
+def _oauth_env(home: Any, **extra: str) -> dict:
+    """A home of the test's own (the token file must never be the user's), no proxies, and a
+    "browser" that opens nothing (webbrowser runs $BROWSER with the URL)."""
+    env = {key: value for key, value in os.environ.items()
+           if key.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "xdg_config_home",
+                                  "mcplite_client_secret")}
+    env.update(_env(HOME=str(home), XDG_CONFIG_HOME=os.path.join(str(home), "config"), BROWSER="true"))
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def protected():
+    from oauth_support import AuthServer, McpServer
+    started = []  # type: List[Any]
+
+    def make(**options: Any) -> Any:
+        auth = AuthServer(**options)
+        started.append(auth)
+        mcp = McpServer(auth.verify, [auth.issuer])
+        started.append(mcp)
+        return auth, mcp
+    yield make
+    for server in reversed(started):
+        server.stop()
+
+
+def test_stdio_bridge_client_credentials_and_the_token_file(protected: Any, tmp_path: Any) -> None:
+    import stat
+    auth, mcp = protected(clients={"bridge-client": "s3cret"})
+    path = str(tmp_path / "tokens.json")
+    argv = BRIDGE + ["--stdio", mcp.url, "--client-id", "bridge-client", "--token-file", path]
+    env = _oauth_env(tmp_path, MCPLITE_CLIENT_SECRET="s3cret")
+    with Client.stdio(argv, env=env, era="legacy", timeout=20) as client:
+        assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"]["result"] == 5
+    (request,) = auth.token_requests()
+    assert request["form"]["grant_type"] == "client_credentials"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    # The next run reuses the stored token.
+    with Client.stdio(argv, env=env, era="legacy", timeout=20) as client:
+        assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"]["result"] == 2
+    assert len(auth.token_requests()) == 1
+
+
+def test_stdio_bridge_signs_in_with_oauth(protected: Any, tmp_path: Any) -> None:
+    """--oauth: the first request gets 401, the bridge prints the sign-in URL (and would open
+    a browser), the person signs in, and the request is sent again with the token; the host
+    sees only the answer."""
+    import json
+    import queue
+    import threading
+    import urllib.request
+    auth, mcp = protected()
+    process = subprocess.Popen(BRIDGE + ["--stdio", mcp.url, "--oauth", "--token-file", str(tmp_path / "t.json")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=_oauth_env(tmp_path))
+    lines = queue.Queue()  # type: Any
+    threading.Thread(target=lambda: [lines.put(raw.decode()) for raw in iter(process.stderr.readline, b"")],
+                     daemon=True).start()
+    try:
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "host", "version": "1"}}}).encode() + b"\n")
+        process.stdin.flush()
+        url = None
+        while url is None:
+            line = lines.get(timeout=20)
+            if "/authorize?" in line:
+                url = line.strip()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=20) as response:  # the browser: sign in, back to the bridge
+            assert response.status == 200
+        answer = json.loads(process.stdout.readline())
+        assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "protected"
+        assert len(auth.hits("authorize")) == 1
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(15)
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == 0
