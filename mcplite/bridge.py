@@ -87,6 +87,10 @@ class StdioBridge:
         self._cancelled = set()  # type: set
         self._initialize = None  # type: Optional[Dict[str, Any]]   # the host's, for a new session
         self._initialized = False  # the host has sent notifications/initialized
+        # What the host set up in the session, set up again in a new one: its log level and
+        # resource subscriptions.
+        self._log_level = None  # type: Optional[Dict[str, Any]]
+        self._subscriptions = set()  # type: set
         # Requests the bridge itself makes (initialize again in a new session): id -> [event, answer]
         self._own = {}  # type: Dict[str, List[Any]]
         self._own_ids = itertools.count(1)
@@ -134,8 +138,15 @@ class StdioBridge:
             rid = message["id"]
             with self._lock:
                 self._pending[rid] = message
-            if message.get("method") == "initialize":
+            method = message.get("method")
+            params = message.get("params") if isinstance(message.get("params"), dict) else {}
+            if method == "initialize":
                 self._initialize = message
+            elif method == "logging/setLevel":
+                self._log_level = params
+            elif method in ("resources/subscribe", "resources/unsubscribe") and isinstance(params.get("uri"), str):
+                (self._subscriptions.add if method == "resources/subscribe" else self._subscriptions.discard)(
+                    params["uri"])
             self._send(message, rid)
             return
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
@@ -327,6 +338,14 @@ class StdioBridge:
             if self._initialized:
                 channel.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
                 channel.ready()
+            again = [("logging/setLevel", self._log_level)] if self._log_level is not None else []
+            again += [("resources/subscribe", {"uri": uri}) for uri in sorted(self._subscriptions)]
+            for method, params in again:
+                # Their answers are the bridge's own (kept from the host, which had them).
+                own_id = "mcplite-bridge-%d" % next(self._own_ids)
+                with self._lock:
+                    self._own[own_id] = [threading.Event(), None]
+                channel.send({"jsonrpc": "2.0", "id": own_id, "method": method, "params": params})
             sys.stderr.write("mcplite bridge: the server ended the session; a new one is open\n")
 
     def _channel_closed(self, error: BaseException) -> None:

@@ -62,6 +62,16 @@ def make_bridge_app() -> Server:
     app.add_tool(region, input_schema={"type": "object", "required": ["region"], "properties": {
         "region": {"type": "string", "x-mcp-header": "Region"}}})
 
+    @app.resource("note://a", mime_type="text/plain")
+    def note_a() -> str:
+        return "note a"
+
+    @app.tool()
+    def chatty(ctx: Context) -> str:
+        """Logs one debug message."""
+        ctx.debug("a debug line")
+        return "said"
+
     @app.tool()
     def crash() -> str:
         """Ends the server process without answering."""

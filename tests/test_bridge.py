@@ -72,7 +72,7 @@ def test_stdio_bridge_relays_tools_progress_and_elicitation(remote: Any, era: st
     with _bridged(server.url, era=era, elicitation=_answer_name) as client:
         assert client.era == era
         assert client.server_info["name"] == "bridged"
-        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "region", "crash"]
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "region", "chatty", "crash"]
         assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
         seen = []  # type: List[Any]
         result = client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))
@@ -253,7 +253,7 @@ def test_http_bridge_serves_a_stdio_server(http_bridge: Any, era: str) -> None:
     with Client.http(bridge.url, era=era, elicitation=_answer_name, timeout=20) as client:
         assert client.era == era
         assert client.server_info["name"] == "bridged"
-        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "region", "crash"]
+        assert [tool["name"] for tool in client.list_tools()] == ["add", "pid", "count", "ask_name", "wait", "region", "chatty", "crash"]
         assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
         seen = []  # type: List[Any]
         assert client.call_tool("count", {"n": 3}, progress=lambda *args: seen.append(args))["content"][0]["text"] \
@@ -405,7 +405,7 @@ def test_http_bridge_serves_the_official_sdk_client(http_bridge: Any, sdk_python
         raise AssertionError("the SDK helper printed no report: %r %r" % (done.stdout[-2000:], done.stderr[-2000:]))
     assert report["error"] is None, (report["error"], report.get("wire"))
     assert report["protocol_version"] == ("2026-07-28" if mode == "2026-07-28" else "2025-11-25")
-    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait", "region", "crash"]
+    assert report["tools"] == ["add", "pid", "count", "ask_name", "wait", "region", "chatty", "crash"]
     assert report["add"]["structuredContent"] == {"result": 42}
     assert report["count"]["content"][0]["text"] == "counted 3"
     assert [step[0] for step in report["progress"]] == [1, 2, 3]
@@ -423,12 +423,21 @@ def test_stdio_bridge_falls_back_to_http_sse(remote: Any) -> None:
 def test_stdio_bridge_opens_a_new_session_when_the_server_forgot_it(remote: Any) -> None:
     server = remote()
     port = server.port
-    with _bridged(server.url, era="legacy") as client:
+    import queue
+    logs, updates = queue.Queue(), queue.Queue()  # type: Any, Any
+    with _bridged(server.url, era="legacy", on_log=logs.put, on_resource_updated=updates.put) as client:
         assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+        client.set_log_level("debug")
+        client.subscribe("note://a")
         server.stop()
         restarted = remote(port=port)  # a server that never heard of the session: 404
         assert client.call_tool("add", {"a": 2, "b": 2})["structuredContent"] == {"result": 4}
         assert restarted.app.session_count() == 1
+        # The new session has the host's log level and subscriptions.
+        assert client.call_tool("chatty")["content"][0]["text"] == "said"
+        assert logs.get(timeout=10)["data"] == "a debug line"
+        restarted.bridge_app.notify_resource_updated("note://a")
+        assert updates.get(timeout=10) == "note://a"
 
 
 # --- bridge --stdio: signing in with the OAuth client of the other commands --------------------
