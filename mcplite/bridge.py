@@ -8,21 +8,27 @@ bridge carries each JSON-RPC line of its stdin to the remote Streamable HTTP ser
 old HTTP+SSE one) and every message the server sends - responses, notifications, its own
 requests (elicitation, sampling, roots), on a POST's response, its SSE stream or the
 session's GET stream - to stdout, one per line. The host's answers to the server's requests
-go back the same way. The bridge does not speak MCP itself: it relays, and leaves the
-protocol to the two ends. What HTTP needs is the HTTP channel's (httpclient.py): the
-session id and ``MCP-Protocol-Version`` header, 2026-07-28's ``Mcp-Method``/``Mcp-Name``
-headers, resuming a broken stream, the HTTP+SSE fallback, OAuth. A session the server
-ended (404) is opened again with the host's own ``initialize`` and the request sent there.
-A request the remote cannot answer (unreachable, an HTTP error, a dropped stream) gets a
-JSON-RPC error on stdout at once, never silence. When stdin ends the session is closed
-(DELETE) and the bridge exits. Nothing but protocol goes to stdout.
+go back the same way. The bridge relays; it takes part in the protocol only where HTTP
+needs it, with the HTTP channel's machinery (httpclient.py): the session id and
+``MCP-Protocol-Version`` header, 2026-07-28's ``Mcp-Method``/``Mcp-Name`` and
+``Mcp-Param-*`` headers (learnt from the tools/list answers that pass), resuming a broken
+stream, the HTTP+SSE fallback, OAuth. A session the server ended (404) is opened
+again with the host's own ``initialize`` (then its log level and resource subscriptions),
+and the request sent there. A request the remote cannot answer (unreachable, an HTTP
+error, a dropped stream) gets a JSON-RPC error on stdout at once, never silence. When stdin
+ends (or on SIGTERM) the session is closed (DELETE) and the bridge exits. Nothing but
+protocol goes to stdout.
 
 **--http HOST:PORT -- CMD ...** serves a stdio server over Streamable HTTP: each session a
 client opens (``initialize``) gets its own CMD process - a stdio server has one client -
 up to ``--max-sessions``; DELETE, an idle session's expiry or the process's exit end it.
-A 2026-07-28 request (no session) goes to one shared CMD process with its id made unique
-there. The HTTP side has the server's defaults: loopback only, Host and Origin checked,
-``--bearer TOKEN`` (or ``MCPLITE_BRIDGE_TOKEN``) required of every client when given, bounded bodies and sessions.
+What a stdio server sends about no request we can tell (its questions, log messages) goes
+on the newest open request's stream, else on the session's GET stream. A 2026-07-28
+request (no session) goes to one shared CMD process with its id made unique there; closing
+its stream cancels it. The HTTP side has the server's defaults: loopback only, Host and
+Origin checked, ``--bearer TOKEN`` (or ``MCPLITE_BRIDGE_TOKEN``) required of every client
+when given, bounded bodies and sessions. Not supported: resuming an SSE stream (its events
+have no ids).
 """
 
 import itertools
@@ -59,7 +65,10 @@ def bridge_expand_env(value: str) -> str:
 
 
 def _bridge_is_request(message: Any) -> bool:
-    return isinstance(message, dict) and isinstance(message.get("method"), str) and "id" in message
+    """A request with an id we can keep track of (a string or a number: a peer's other ids
+    are relayed as they are, for the far side to refuse)."""
+    return (isinstance(message, dict) and isinstance(message.get("method"), str)
+            and isinstance(message.get("id"), (str, int, float)) and not isinstance(message.get("id"), bool))
 
 
 def _bridge_is_response(message: Any) -> bool:
@@ -91,7 +100,8 @@ class StdioBridge:
         # resource subscriptions.
         self._log_level = None  # type: Optional[Dict[str, Any]]
         self._subscriptions = set()  # type: set
-        # Requests the bridge itself makes (initialize again in a new session): id -> [event, answer]
+        # Requests the bridge itself makes (in a new session: initialize, then what the host
+        # had set up): id -> [event, answer]
         self._own = {}  # type: Dict[str, List[Any]]
         self._own_ids = itertools.count(1)
         self._fallen_back = False
@@ -122,7 +132,10 @@ class StdioBridge:
                     # As a server would: "Parse error", with no id to answer to.
                     self._write(error_response(None, exc))
                     continue
-                self._from_host(message)
+                try:
+                    self._from_host(message)
+                except Exception:  # a bug of ours must not end the host's connection
+                    _bridge_log.exception("relaying a message from the host failed")
         finally:
             self.close()
         return 0
