@@ -14,6 +14,7 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
     diff A.jsonl B.jsonl           compare two recordings
     vendor DIR                     write DIR/mcplite.py, the package as one file
     install HOST FILE[:app]        add a server file to claude-desktop, cursor, vscode or an mcp.json
+    bridge --stdio URL             a remote HTTP server for a stdio-only host (--http: the reverse)
     discover                       the servers the hosts on this machine are configured with
     --version                      mcplite's version and the protocol versions it speaks
 
@@ -271,10 +272,12 @@ def _parser() -> Any:
     from .probe import add_probe_commands
     from .recording import add_recording_commands
     from .installcmds import add_install_commands
+    from .bridge import add_bridge_commands
     add_client_commands(commands, common)
     add_probe_commands(commands, common)
     add_recording_commands(commands, common)
     add_install_commands(commands, common)
+    add_bridge_commands(commands, common)
     return parser
 
 
@@ -458,9 +461,10 @@ def cli_token_file(shown: bool = False) -> str:
     return os.path.join(base, "mcplite", "tokens.json")
 
 
-def cli_authorization(args: Any, target: CliTarget) -> Any:
+def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool] = None) -> Any:
     """What the signing-in options ask for: (an ``OAuth`` or None, headers to add). CliFailure
-    (usage) for options that do not go together, or on a target that is not HTTP."""
+    (usage) for options that do not go together, or on a target that is not HTTP.
+    ``open_browser``: whether --oauth opens one (default: at a terminal only)."""
     oauth = bool(getattr(args, "oauth", False))
     client_id = getattr(args, "client_id", None)
     secret = getattr(args, "client_secret", None)
@@ -506,7 +510,9 @@ def cli_authorization(args: Any, target: CliTarget) -> Any:
     if oauth:
         from .oauth import TerminalAuthorizer
         # A browser is opened for a person at a terminal only (a script gets the URL alone).
-        options["authorize"] = TerminalAuthorizer(port=_cli_callback_port(storage), open_browser=_cli_on_terminal(),
+        options["authorize"] = TerminalAuthorizer(port=_cli_callback_port(storage),
+                                                  open_browser=_cli_on_terminal() if open_browser is None
+                                                  else open_browser,
                                                   timeout=CLI_SIGN_IN_TIMEOUT)
     else:
         options["grant"] = "client_credentials"

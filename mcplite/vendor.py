@@ -83,7 +83,7 @@ PARTS = (
                                   "taskwait", "client")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "skills", "client", "host"),
-     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "__main__")),
+     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)
 

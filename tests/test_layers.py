@@ -40,7 +40,7 @@ LAYERS = [
     ("host", {"hostformats", "hostconfig", "host"}),
     # The tools built on all of that: the command line, the compliance probe, the recorder,
     # the one-file builder.
-    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "__main__"}),
+    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "bridge", "__main__"}),
     # The package: its public names, some loaded on first use.
     ("package", {"__init__"}),
 ]
@@ -59,6 +59,7 @@ ALLOWED = {
     ("cli", "recording"): "command registration",
     ("cli", "vendor"): "command registration",
     ("cli", "installcmds"): "command registration",
+    ("cli", "bridge"): "command registration",
     ("clientcmds", "rawcmd"): "command registration",
     ("clientcmds", "shell"): "command registration",
 }
