@@ -923,7 +923,51 @@ def trace_from_client(block, ctx):
         use_trace("00-%s-%s-01" % (TRACE_ID.upper(), CALLER_SPAN))
 
 
-@handles(TRACE_SECTION, 2, "@app.middleware")
+@handles(TRACE_SECTION, 2, "from opentelemetry import trace", interop=True)
+def trace_opentelemetry(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The block, then a server (the ``add`` tool, ``app.run()``), as one file run by
+    ``$MCPLITE_OTEL_PYTHON`` (opentelemetry-api/-sdk 1.45.2, which scripts/test installs)
+    with the checkout on PYTHONPATH. Over its stdin: initialize, then a ``tools/call`` whose
+    ``_meta`` carries a traceparent, then end of input. stdout holds nothing but the three
+    answers (the call's result 5); stderr has the console exporter's spans, among them a
+    SERVER span ``tools/call add`` in that trace, whose parent is the caller's span, with
+    the MCP attributes."""
+    from test_trace_context import _otel_python
+    python = _otel_python()
+    server = os.path.join(ctx.tmp, "traced.py")
+    with open(server, "w", encoding="utf-8") as f:
+        f.write(block.text + "\n" + ADD_SERVER + "app.run()\n")
+    lines = [{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                 "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "1"}}},
+             {"jsonrpc": "2.0", "method": "notifications/initialized"},
+             {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                 "name": "add", "arguments": {"a": 2, "b": 3}, "_meta": {"traceparent": TRACEPARENT}}}]
+    env = dict(ctx.env, PYTHONPATH=ROOT)
+    done = run([python, server], ctx.tmp, env, "".join(json.dumps(line) + "\n" for line in lines))
+    assert done.status == 0, done.err
+    answers = [json.loads(line) for line in done.out.splitlines()]
+    assert [a.get("id") for a in answers] == [0, 1], done.out
+    assert answers[1]["result"]["structuredContent"] == {"result": 5}, answers[1]
+    spans = []  # type: List[Dict[str, Any]]
+    piece = []  # type: List[str]
+    for line in done.err.splitlines():
+        if line == "{" or piece:
+            piece.append(line)
+            if line == "}":
+                spans.append(json.loads("\n".join(piece)))
+                piece = []
+    calls = [span for span in spans if span["name"] == "tools/call add"]
+    assert len(calls) == 1, done.err
+    (call,) = calls
+    assert call["kind"] == "SpanKind.SERVER", call
+    assert call["context"]["trace_id"] == "0x" + TRACE_ID and call["parent_id"] == "0x" + CALLER_SPAN, call
+    attributes = call["attributes"]
+    assert attributes["mcp.method.name"] == "tools/call" and attributes["gen_ai.tool.name"] == "add", attributes
+    assert attributes["jsonrpc.request.id"] == "1" and attributes["mcp.protocol.version"] == "2025-11-25", attributes
+
+
+@handles(TRACE_SECTION, 3, "@app.middleware")
 def trace_audit_middleware(block, ctx):
     # type: (Block, Ctx) -> None
     """Executed with ``app`` (a tool ``add``), ``Context``, ``time`` and ``log`` (records
