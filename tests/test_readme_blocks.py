@@ -829,6 +829,186 @@ def timing_middleware(block, ctx):
     finally:
         log.removeHandler(keeper)
 
+APPS_SECTION = "MCP Apps: a view for a tool's results"
+VIEW_HTML = "<!DOCTYPE html><html><body><p id=sky>?</p></body></html>\n"
+
+
+@handles(APPS_SECTION, 0, "from mcplite import Server")
+def apps_view(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed in a directory holding a ``view.html``: the server declares
+    ``io.modelcontextprotocol/ui``; the view is listed and read as
+    ``text/html;profile=mcp-app`` with its ``_meta.ui`` (the CSP and prefersBorder given),
+    the page's text unchanged; ``forecast`` carries ``_meta.ui.resourceUri`` and the flat
+    ``ui/resourceUri`` (2025-11-25 and 2026-07-28), ``refresh`` its ``visibility``; both answer
+    with text and structured content. Under 2025-03-26 the tools have no ``_meta``. A ``Host``
+    in front of it over HTTP offers the model ``forecast`` only. Not exercised: a host drawing
+    the view."""
+    from mcplite import APP_MIME_TYPE, UI_EXTENSION, Host
+    with open(os.path.join(ctx.tmp, "view.html"), "w", encoding="utf-8") as f:
+        f.write(VIEW_HTML)
+    ctx.monkeypatch.chdir(ctx.tmp)
+    namespace = {"__name__": "weather"}  # type: Dict[str, Any]
+    exec_block(block.text, namespace)
+    app = namespace["app"]
+    view_ui = {"csp": {"connectDomains": ["https://api.example.com"]}, "prefersBorder": True}
+    for era in ("modern", "legacy"):
+        with Client(app, era=era) as client:
+            assert UI_EXTENSION in client.server_capabilities.get("extensions", {}), client.server_capabilities
+            listed = [r for r in client.list_resources() if r["uri"] == "ui://weather/view"]
+            assert len(listed) == 1 and listed[0]["mimeType"] == APP_MIME_TYPE, listed
+            assert listed[0]["_meta"]["ui"] == view_ui, listed
+            content = client.read_resource("ui://weather/view")["contents"][0]
+            assert content["text"] == VIEW_HTML and content["mimeType"] == APP_MIME_TYPE, content
+            assert content["_meta"]["ui"] == view_ui, content
+            tools = {tool["name"]: tool for tool in client.list_tools()}
+            assert tools["forecast"]["_meta"]["ui"] == {"resourceUri": "ui://weather/view"}, tools
+            assert tools["forecast"]["_meta"]["ui/resourceUri"] == "ui://weather/view", tools
+            assert tools["refresh"]["_meta"]["ui"] == {"resourceUri": "ui://weather/view", "visibility": ["app"]}
+            for name in ("forecast", "refresh"):
+                result = client.call_tool(name, {"city": "Paris"})
+                assert result["structuredContent"] == {"city": "Paris", "sky": "clear"}, result
+                assert result["content"][0]["type"] == "text", result
+    with Client(app, era="legacy", protocol_version="2025-03-26") as client:
+        assert client.protocol_version == "2025-03-26"
+        assert all("_meta" not in tool for tool in client.list_tools())
+    with app.run_in_thread("http", port=0) as served:
+        with Host.from_config({"mcpServers": {"weather": {"url": served.url}}}) as host:
+            assert host.failures == [], host.failures
+            assert [tool["name"] for tool in host.tools()] == ["weather__forecast"], host.tools()
+
+
+SKILLS_SECTION = "Skills (SEP-2640)"
+PDF_SKILL_MD = ("---\nname: pdf-processing\ndescription: Extract text and fill forms in PDF files.\n"
+                "metadata:\n  version: \"1.2\"\n---\n# PDF processing\n\nSee references/FORMS.md.\n")
+PDF_FORMS_MD = "# Forms\n\nFill each field, then flatten.\n"
+REFUNDS_SKILL_MD = "---\nname: refunds\ndescription: How refunds are approved.\n---\nAsk finance.\n"
+
+
+def skill_directories(directory):
+    # type: (str) -> None
+    """skills/pdf-processing (SKILL.md and references/FORMS.md) and skills/refunds."""
+    files = {"skills/pdf-processing/SKILL.md": PDF_SKILL_MD,
+             "skills/pdf-processing/references/FORMS.md": PDF_FORMS_MD,
+             "skills/refunds/SKILL.md": REFUNDS_SKILL_MD}
+    for relative, text in files.items():
+        path = os.path.join(directory, *relative.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+
+
+@handles(SKILLS_SECTION, 0, 'app.skill("skills/pdf-processing")')
+def skills_served(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed with ``app`` given, in a directory holding the two skills: the extension is
+    declared with ``directoryRead``; ``skills/list`` has both entries at the URIs the comments
+    give, each file with its sha256 digest and size and the frontmatter as JSON; every file is
+    a resource, SKILL.md ``text/markdown``; ``skills/get`` of an unknown skill is -32602;
+    ``resources/directory/read`` lists ``references`` as ``inode/directory``. A frontmatter
+    with an anchor is refused at registration (ValueError)."""
+    import hashlib
+    from mcplite import SKILLS_EXTENSION
+    skill_directories(ctx.tmp)
+    ctx.monkeypatch.chdir(ctx.tmp)
+    app = Server("docs")
+    exec_block(block.text, {"app": app})
+    with Client(app) as client:
+        settings = client.server_capabilities["extensions"][SKILLS_EXTENSION]
+        assert settings.get("directoryRead") is True, settings
+        entries = {entry["uri"]: entry for entry in client.list_skills()}
+        assert sorted(entries) == ["skill://acme/billing/refunds/SKILL.md", "skill://pdf-processing/SKILL.md"]
+        pdf = entries["skill://pdf-processing/SKILL.md"]
+        assert pdf["frontmatter"] == {"name": "pdf-processing",
+                                      "description": "Extract text and fill forms in PDF files.",
+                                      "metadata": {"version": "1.2"}}, pdf
+        files = {item["uri"]: item for item in pdf["resources"]}
+        forms = files["skill://pdf-processing/references/FORMS.md"]
+        data = PDF_FORMS_MD.encode("utf-8")
+        assert forms["digest"] == "sha256:" + hashlib.sha256(data).hexdigest() and forms["size"] == len(data)
+        resources = {r["uri"]: r for r in client.list_resources()}
+        assert resources["skill://pdf-processing/SKILL.md"]["mimeType"] == "text/markdown", resources
+        assert "skill://acme/billing/refunds/SKILL.md" in resources
+        assert client.get_skill("skill://pdf-processing/SKILL.md")["uri"] == "skill://pdf-processing/SKILL.md"
+        with pytest.raises(MCPError) as refused:
+            client.get_skill("skill://nobody/SKILL.md")
+        assert refused.value.code == -32602
+        children = {child["uri"]: child for child in client.read_directory("skill://pdf-processing")}
+        assert "skill://pdf-processing/SKILL.md" in children, children
+        directories = [uri for uri, child in children.items() if child.get("mimeType") == "inode/directory"]
+        assert directories == ["skill://pdf-processing/references"], children
+    bad = ctx.directory("skills/bad")
+    with open(os.path.join(bad, "SKILL.md"), "w", encoding="utf-8") as f:
+        f.write("---\nname: bad\ndescription: &d anchored\n---\nx\n")
+    with pytest.raises(ValueError):
+        Server("other").skill(bad)
+
+
+SKILLS_SERVER = '''from mcplite import Server
+
+app = Server("docs")
+app.skill("skills/pdf-processing")
+app.run()
+'''
+
+
+@handles(SKILLS_SECTION, 1, "from mcplite import Client")
+def skills_client(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Executed in a directory holding ``server.py`` (the pdf-processing skill over stdio,
+    ``python3`` the test's interpreter): it prints the description and the body, and
+    ``forms`` is FORMS.md. In memory, with a middleware recording each method: listing fetches
+    no file, loading reads SKILL.md only; an entry whose digest or frontmatter differs, and a
+    file the entry does not list, raise ``SkillVerificationError``; an entry without digests
+    loads only with ``allow_unverified=True``."""
+    from mcplite import SkillVerificationError
+    skill_directories(ctx.tmp)
+    with open(os.path.join(ctx.tmp, "server.py"), "w", encoding="utf-8") as f:
+        f.write(SKILLS_SERVER)
+    ctx.monkeypatch.chdir(ctx.tmp)
+    for name in ("PATH", "PYTHONPATH"):
+        ctx.monkeypatch.setenv(name, ctx.env[name])
+    namespace = {}  # type: Dict[str, Any]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec_block(block.text, namespace)
+    assert printed.getvalue() == ("Extract text and fill forms in PDF files. # PDF processing\n\n"
+                                  "See references/FORMS.md.\n\n"), printed.getvalue()
+    assert namespace["forms"] == PDF_FORMS_MD
+    app = Server("docs")
+    app.skill("skills/pdf-processing")
+    methods = []  # type: List[str]
+
+    @app.middleware
+    def record(method, params, context, call_next):
+        # type: (str, Dict[str, Any], Context, Any) -> Dict[str, Any]
+        methods.append(method if method != "resources/read" else "read " + params["uri"])
+        return call_next()
+
+    with Client(app) as client:
+        del methods[:]
+        entries = client.list_skills()
+        assert methods == ["skills/list"], methods
+        skill = client.load_skill(entries[0])
+        assert methods == ["skills/list", "read skill://pdf-processing/SKILL.md"], methods
+        with pytest.raises(SkillVerificationError):
+            skill.read("references/OTHER.md")
+        tampered = json.loads(json.dumps(entries[0]))
+        for item in tampered["resources"]:
+            if item["uri"].endswith("/SKILL.md"):
+                item["digest"] = "sha256:" + "0" * 64
+        with pytest.raises(SkillVerificationError):
+            client.load_skill(tampered)
+        changed = json.loads(json.dumps(entries[0]))
+        changed["frontmatter"]["description"] = "Something else."
+        with pytest.raises(SkillVerificationError):
+            client.load_skill(changed)
+        dynamic = dict(entries[0], resources="dynamic")
+        with pytest.raises(SkillVerificationError):
+            client.load_skill(dynamic)
+        assert client.load_skill(dynamic, allow_unverified=True).frontmatter["name"] == "pdf-processing"
+
+
 TRACE_SECTION = "Trace context and OpenTelemetry"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
