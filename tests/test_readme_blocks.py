@@ -1938,6 +1938,82 @@ def host_config(block, ctx):
             assert "WEB_TOKEN" in host.failures[0].reason, host.failures
             assert sorted(tool["name"] for tool in host.tools()) == ["notes__add_note", "notes__search_notes"]
 
+BRIDGE_SECTION = "Gateway and bridges"
+
+
+@handles(BRIDGE_SECTION, 0, "{")
+def bridge_stdio_config(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The ``notes`` entry's command run as a host would: ``python3`` the test's interpreter
+    (found on PATH), its ``args``, its ``env`` with the real token instead of ``...``, the URL
+    a protected mcplite server on loopback taking that token. Over its stdin and stdout: the
+    handshake and one ``tools/call``; stdin closed, the bridge exits 0. With NOTES_TOKEN
+    unset it exits at once, naming the variable, and answers nothing."""
+    entry = json.loads(block.text)["mcpServers"]["notes"]
+    url = "https://notes.example.com/mcp"
+    assert entry["args"].count(url) == 1 and entry["env"] == {"NOTES_TOKEN": "..."}, entry
+    with web_server_with_token("s3cret") as web:
+        argv = [entry["command"]] + [web.url if arg == url else arg for arg in entry["args"]]
+        env = dict(ctx.env, NOTES_TOKEN="s3cret")
+        with Background(argv, ctx.tmp, env) as bridge:
+            result = handshake(bridge)
+            assert result["serverInfo"]["name"] == "web", result
+            call = request(bridge, 1, "tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}})
+            assert call["result"]["structuredContent"] == {"result": 5}, call
+            bridge.proc.stdin.close()
+            assert bridge.wait(15) == 0, bridge.stderr_tail()
+        with Background(argv, ctx.tmp, ctx.env) as bridge:
+            status = bridge.wait(15)
+            assert status not in (None, 0), status
+            assert "NOTES_TOKEN" in bridge.stderr_tail(), bridge.stderr_tail()
+
+
+BRIDGED_SERVER = '''import os
+
+from mcplite import Server
+
+app = Server("adder")
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    return a + b
+
+@app.tool()
+def pid() -> int:
+    return os.getpid()
+
+app.run()
+'''
+
+
+@handles(BRIDGE_SECTION, 1, "python3 -m mcplite bridge --http 127.0.0.1:8000 -- python3 server.py")
+def bridge_http_command(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The line run in a directory holding a stdio ``server.py`` (``add``, and ``pid``: its
+    process's id), on a free port instead of 8000, ``python3`` the test's interpreter: the
+    URL it prints ends in /mcp; two session clients each get a process of their own (two
+    pids, neither the bridge's) and ``add`` answers through each; a 2026-07-28 client is
+    served too. The bridge is stopped by its PID. Not exercised: ``npx``."""
+    line = commands(block)
+    assert len(line) == 1, line
+    argv = shlex.split(line[0])
+    assert argv[:6] == ["python3", "-m", "mcplite", "bridge", "--http", "127.0.0.1:8000"], argv
+    with open(os.path.join(ctx.tmp, "server.py"), "w", encoding="utf-8") as f:
+        f.write(BRIDGED_SERVER)
+    argv = [sys.executable] + argv[1:5] + ["127.0.0.1:0"] + argv[6:]
+    with Background(argv, ctx.tmp, ctx.env) as bridge:
+        url = serve_url(bridge)
+        pids = []
+        with Client.http(url, era="legacy", timeout=20) as first, Client.http(url, era="legacy", timeout=20) as second:
+            for client in (first, second):
+                assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+                pids.append(client.call_tool("pid", {})["structuredContent"]["result"])
+        assert len(set(pids)) == 2 and bridge.proc.pid not in pids, pids
+        with Client.http(url, era="modern", timeout=20) as client:
+            assert client.protocol_version == "2026-07-28", client.protocol_version
+            assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+
+
 CLI_SECTION = "The command line"
 
 OTHER_SERVER = '''from mcplite import Server
