@@ -152,6 +152,10 @@ def prompt_messages(value: Any, version: str) -> List[Dict[str, Any]]:
 
 def tool_result(tool: Any, value: Any, version: str) -> Dict[str, Any]:
     """A tool's return value as its ``CallToolResult`` for protocol ``version``."""
+    if getattr(tool.fn, "_mcplite_forwarded", False):
+        # A mounted upstream's tool (gateway.py): its result is already a CallToolResult,
+        # checked against its output schema by the upstream, and passed through unchanged.
+        return value  # type: ignore[no-any-return]
     if tool.output_schema is not None:
         data = to_json(value)
         structured = {"result": data} if tool.wrap_output else data

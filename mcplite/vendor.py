@@ -82,6 +82,7 @@ PARTS = (
     ("client", ("core", "jose"), ("processes", "clientcache", "clientsession", "channels", "httpclient", "oauth",
                                   "taskwait", "client")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
+    ("gateway", ("server", "client", "host"), ("gateway",)),
     ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "skills", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "__main__")),
 )

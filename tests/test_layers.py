@@ -38,6 +38,8 @@ LAYERS = [
     # The host: many clients from one configuration, the model APIs' tool formats, approval,
     # pins, audit. Nothing below knows it exists.
     ("host", {"hostformats", "hostconfig", "host"}),
+    # The gateway: upstream servers' tools, prompts and resources served by a Server.
+    ("gateway", {"gateway"}),
     # The tools built on all of that: the command line, the compliance probe, the recorder,
     # the one-file builder.
     ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "bridge", "__main__"}),
@@ -52,6 +54,7 @@ ALLOWED = {
     ("server", "stdio"): "Server.run",
     ("server", "httpserver"): "Server.run_in_thread",
     ("server", "wsgi"): "Server.wsgi",
+    ("server", "gateway"): "Server.mount",
     # The command line registers its commands by importing their modules when a command runs;
     # those modules use the command line's shared helpers.
     ("cli", "clientcmds"): "command registration",

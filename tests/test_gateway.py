@@ -1,0 +1,259 @@
+"""Mounting (mcplite/gateway.py, ``Server.mount``): real upstream servers behind a front Server.
+
+The upstreams are real processes (``tests/servers/host_app.py NAME`` over stdio), started by the
+mount from a config entry, or by the test as a ``Client`` it hands over; the front is served in
+memory (``Client(front)``, in both eras) or over stdio (``tests/servers/gateway_front.py``, a
+process of its own that mounts two upstreams). Every process is checked gone by its PID at the
+end, and killed by its PID if a failed test left it; every wait is bounded.
+"""
+
+import os
+import signal
+import sys
+import time
+from typing import Any, Dict, List
+
+import pytest
+
+from mcplite import Client, Server
+from mcplite.errors import MCPError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVERS = os.path.join(HERE, "servers")
+HOST_APP = os.path.join(SERVERS, "host_app.py")
+FRONT = os.path.join(SERVERS, "gateway_front.py")
+WAIT = 10.0
+
+
+def entry(name):
+    # type: (str) -> Dict[str, Any]
+    return {"command": sys.executable, "args": [HOST_APP, name]}
+
+
+def gone(pid):
+    # type: (int) -> bool
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    # A zombie not yet reaped by its parent counts as gone only once reaped: wait for it.
+    return False
+
+
+def assert_gone(pids):
+    # type: (List[int]) -> None
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline and not all(gone(pid) for pid in pids):
+        time.sleep(0.05)
+    left = [pid for pid in pids if not gone(pid)]
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert left == [], "processes left behind: %r" % left
+
+
+class Mounts:
+    """The mounts a test makes; at the end each is closed and its process checked gone."""
+
+    def __init__(self):
+        # type: () -> None
+        self.made = []  # type: List[Any]
+        self.pids = []  # type: List[int]
+
+    def __call__(self, front, prefix, upstream):
+        # type: (Server, str, Any) -> Any
+        mount = front.mount(prefix, upstream)
+        self.made.append(mount)
+        if mount.process_id is not None:
+            self.pids.append(mount.process_id)
+        return mount
+
+    def finish(self):
+        # type: () -> None
+        for mount in self.made:
+            mount.close()
+        assert_gone(self.pids)
+
+
+@pytest.fixture
+def mounts():
+    made = Mounts()
+    try:
+        yield made
+    finally:
+        made.finish()
+
+
+def front_server():
+    # type: () -> Server
+    front = Server("front", version="1.0.0")
+
+    @front.tool()
+    def double(x: int) -> int:
+        """The front's own tool."""
+        return 2 * x
+    return front
+
+
+def by_name(items):
+    # type: (List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]
+    return {item["name"]: item for item in items}
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_tools_listed_under_the_prefix_with_the_upstream_descriptions(mounts, era):
+    front = front_server()
+    mounts(front, "a", entry("A"))
+    with Client.stdio([sys.executable, HOST_APP, "direct"], era=era) as direct:
+        upstream = by_name(direct.list_tools())
+        direct_pid = direct._channel.process.pid
+    assert_gone([direct_pid])
+    with Client(front, era=era) as client:
+        listed = by_name(client.list_tools())
+    assert set(listed) == {"double"} | {"a__" + name for name in upstream}
+    for name, tool in upstream.items():
+        mounted = dict(listed["a__" + name])
+        assert mounted.pop("name") == "a__" + name
+        tool = dict(tool)
+        tool.pop("name")
+        # The same schemas, description and annotations, nothing derived again.
+        assert mounted == tool
+    assert listed["a__add"]["outputSchema"]["properties"]["result"] == {"type": "integer"}
+    assert listed["a__delete_everything"]["annotations"] == {"destructiveHint": True, "readOnlyHint": False}
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_calls_are_forwarded_and_results_passed_through(mounts, era):
+    front = front_server()
+    mounts(front, "a", entry("A"))
+    with Client(front, era=era) as client:
+        result = client.call_tool("a__add", {"a": 2, "b": 3})
+        assert result["structuredContent"] == {"result": 5}
+        assert result["content"] == [{"type": "text", "text": "5"}]
+        assert not result.get("isError")
+        # The front's envelope, not the upstream's.
+        if era == "modern":
+            assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "front"
+        else:
+            assert "resultType" not in result and "_meta" not in result
+        refused = client.call_tool("a__refuse", {})
+        assert refused["isError"] is True
+        assert refused["content"] == [{"type": "text", "text": "not allowed today"}]
+        # The front checks arguments against the upstream's own schema.
+        bad = client.call_tool("a__add", {"a": "x", "b": 1})
+        assert bad["isError"] is True
+        assert client.call_tool("double", {"x": 4})["structuredContent"] == {"result": 8}
+
+
+def test_progress_from_the_upstream_reaches_the_caller(mounts):
+    front = front_server()
+    mounts(front, "a", entry("A"))
+    seen = []  # type: List[Any]
+    with Client(front) as client:
+        result = client.call_tool("a__slow_progress", {"steps": 3, "interval": 0.02},
+                                  progress=lambda value, total, message: seen.append((value, total)))
+    assert result["content"] == [{"type": "text", "text": "done in 3 steps"}]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_prompts_and_resources_are_forwarded(mounts, era):
+    front = front_server()
+    mounts(front, "a", entry("A"))
+    with Client(front, era=era) as client:
+        prompts = by_name(client.list_prompts())
+        assert prompts["a__greet"]["arguments"] == [{"name": "who", "required": True}]
+        assert prompts["a__greet"]["description"] == "Greet someone."
+        got = client.get_prompt("a__greet", {"who": "Bo"})
+        assert got["messages"] == [{"role": "user", "content": {"type": "text", "text": "Say hello to Bo from A."}}]
+        resources = client.list_resources()
+        assert resources == [{"uri": "note://A/hello", "name": "hello", "mimeType": "text/plain"}]
+        read = client.read_resource("note://A/hello")
+        assert read["contents"] == [{"uri": "note://A/hello", "mimeType": "text/plain", "text": "hello from A"}]
+        with pytest.raises(MCPError):
+            client.get_prompt("a__greet", {})  # the upstream's own refusal, passed on
+
+
+def test_a_given_client_and_list_changed(mounts):
+    front = front_server()
+    upstream = Client.stdio([sys.executable, HOST_APP, "B"], era="legacy")
+    try:
+        mounts(front, "b", upstream)
+        changes = []  # type: List[str]
+        with Client(front, era="legacy", on_list_changed=changes.append) as client:
+            assert "b__late" not in by_name(client.list_tools())
+            client.call_tool("b__add_late", {})
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline and "b__late" not in by_name(client.list_tools()):
+                time.sleep(0.02)
+            assert client.call_tool("b__late", {})["content"] == [{"type": "text", "text": "late"}]
+            client.call_tool("b__remove_echo", {})
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline and "b__echo" in by_name(client.list_tools()):
+                time.sleep(0.02)
+            assert "b__echo" not in by_name(client.list_tools())
+            assert "tools" in changes
+    finally:
+        pid = upstream._channel.process.pid
+        upstream.close()
+        assert_gone([pid])
+
+
+def test_two_upstreams_side_by_side_and_one_dying(mounts):
+    front = front_server()
+    a = mounts(front, "a", entry("A"))
+    mounts(front, "b", entry("B"))
+    with Client(front) as client:
+        names = set(by_name(client.list_tools()))
+        assert {"a__echo", "b__echo", "double"} <= names
+        assert client.call_tool("a__echo", {"text": "hi"})["content"][0]["text"] == "A: hi"
+        assert client.call_tool("b__echo", {"text": "hi"})["content"][0]["text"] == "B: hi"
+        # Both resources, under their own URIs.
+        assert {r["uri"] for r in client.list_resources()} == {"note://A/hello", "note://B/hello"}
+        os.kill(a.process_id, signal.SIGKILL)
+        assert_gone([a.process_id])
+        dead = client.call_tool("a__echo", {"text": "hi"})
+        assert dead["isError"] is True
+        assert "mounted as 'a' failed" in dead["content"][0]["text"]
+        with pytest.raises(MCPError) as failed:
+            client.read_resource("note://A/hello")
+        assert "mounted as 'a' failed" in str(failed.value)
+        # The front and the other upstream go on.
+        assert client.call_tool("b__echo", {"text": "still"})["content"][0]["text"] == "B: still"
+        assert client.call_tool("double", {"x": 1})["structuredContent"] == {"result": 2}
+
+
+def test_close_unregisters_and_bad_mounts_are_refused(mounts):
+    front = front_server()
+    a = mounts(front, "a", entry("A"))
+    a.close()
+    with Client(front) as client:
+        assert set(by_name(client.list_tools())) == {"double"}
+        with pytest.raises(MCPError):
+            client.list_resources()  # none left: the front serves no resources at all
+    with pytest.raises(ValueError):
+        front.mount("no spaces", entry("X"))
+    with pytest.raises(ValueError):
+        front.mount("x", {"command": ""})
+    with pytest.raises(TypeError):
+        front.mount("x", "python3 server.py")
+
+
+def test_a_front_served_over_stdio(tmp_path):
+    """The front as a process of its own (gateway_front.py mounts A and B); its upstreams'
+    PIDs come from its own tool, and all three are gone after the front is closed."""
+    pids = []  # type: List[int]
+    client = Client.stdio([sys.executable, FRONT], era="legacy")
+    try:
+        pids.append(client._channel.process.pid)
+        assert client.call_tool("a__add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+        assert client.call_tool("b__echo", {"text": "x"})["content"][0]["text"] == "B: x"
+        pids.extend(client.call_tool("upstream_pids", {})["structuredContent"]["result"])
+        assert len(pids) == 3
+    finally:
+        client.close()
+        assert_gone(pids)
