@@ -257,3 +257,46 @@ def test_a_front_served_over_stdio(tmp_path):
     finally:
         client.close()
         assert_gone(pids)
+
+
+def test_templates_and_an_in_memory_upstream():
+    """A Client of an in-process Server mounted as well: a resource template keeps its URI
+    template, and a read of a URI it matches is forwarded as that URI."""
+    upstream_app = Server("up")
+
+    @upstream_app.resource("file:///notes/{name}", mime_type="text/plain", description="One note.")
+    def note(name: str) -> str:
+        return "note %s" % name
+
+    @upstream_app.tool()
+    def hello(name: str) -> str:
+        """Say hello."""
+        return "hello " + name
+
+    front = front_server()
+    with Client(upstream_app) as upstream:
+        mount = front.mount("up", upstream)
+        assert mount.process_id is None
+        with Client(front, era="legacy") as client:
+            assert client.list_resource_templates() == [
+                {"uriTemplate": "file:///notes/{name}", "name": "note", "description": "One note.",
+                 "mimeType": "text/plain"}]
+            read = client.read_resource("file:///notes/a%20b")
+            assert read["contents"] == [{"uri": "file:///notes/a%20b", "mimeType": "text/plain", "text": "note a b"}]
+            assert client.call_tool("up__hello", {"name": "x"})["content"] == [{"type": "text", "text": "hello x"}]
+        mount.close()
+        assert "up__hello" not in front.registry.tools
+        # The mount did not start this client, so it did not close it either.
+        assert upstream.call_tool("hello", {"name": "y"})["content"][0]["text"] == "hello y"
+
+
+def test_an_upstream_that_hangs_gives_an_error_result(mounts):
+    front = front_server()
+    mounts(front, "a", dict(entry("A"), timeout=0.5))
+    with Client(front) as client:
+        started = time.monotonic()
+        result = client.call_tool("a__sleep", {"seconds": 5})
+        assert time.monotonic() - started < 4
+        assert result["isError"] is True
+        assert "mounted as 'a' failed" in result["content"][0]["text"]
+        assert client.call_tool("a__echo", {"text": "after"})["content"][0]["text"] == "A: after"
