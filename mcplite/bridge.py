@@ -955,3 +955,75 @@ def _bridge_http(args: Any, argv: List[str]) -> int:
     finally:
         handle.stop()
     return 0
+
+
+def add_proxy_command(commands: Any, common: Any) -> None:
+    """Add ``proxy`` to the command line's sub-parsers."""
+    proxy = commands.add_parser(
+        "proxy", parents=[common], help="every server of an mcpServers configuration as one MCP server",
+        usage="%(prog)s CONFIG [--http HOST:PORT]",
+        description="Start every server of CONFIG (a JSON file in the mcpServers form, or VS Code's servers) "
+                    "and serve them as one MCP server on stdio (--http: Streamable HTTP at "
+                    "http://HOST:PORT/mcp): each server's tools and prompts as SERVER__NAME, its resources "
+                    "under their own URIs. A server that cannot start is named on stderr and left out.")
+    proxy.add_argument("config", metavar="CONFIG", help="the mcpServers configuration file")
+    proxy.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP here instead of stdio "
+                                                           "(HOST defaults to 127.0.0.1)")
+    proxy.add_argument("--path", default="/mcp", help="--http: the endpoint's path (default /mcp)")
+    proxy.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
+                       help="--http: a Host (and Origin host) to answer to; needed to bind a non-loopback "
+                            "address (repeatable)")
+    proxy.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
+                       help="--http: an Origin whose pages may call the server (repeatable)")
+    proxy.set_defaults(run=_proxy_command)
+
+
+def _proxy_command(args: Any) -> int:
+    from .cli import CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, _host_port
+    from .hostconfig import load_config
+    from .server import Server
+
+    address = _host_port(args.http) if args.http is not None else None
+    streams = None
+    if address is None:
+        # Before anything can print: stdout is the protocol's alone.
+        from .stdio import _protect_standard_streams
+        streams = _protect_standard_streams()
+    try:
+        config = load_config(args.config)
+    except ValueError as exc:
+        raise CliFailure(CLI_EXIT_USAGE, str(exc))
+    app = Server("mcplite-proxy")
+    mounts = []  # type: List[Any]
+    try:
+        for server in config.servers:
+            if server.problem is not None:
+                sys.stderr.write("mcplite proxy: server %r left out: %s\n" % (server.name, server.problem))
+                continue
+            try:
+                mounts.append(app.mount(server.name, server, timeout=args.timeout))
+            except Exception as exc:  # one server that does not start leaves the others served
+                sys.stderr.write("mcplite proxy: server %r left out: %s\n" % (server.name, exc))
+        sys.stderr.flush()
+        if not mounts:
+            raise CliFailure(CLI_EXIT_FAILED, "no server of %s could be started" % args.config)
+        if address is None:
+            assert streams is not None
+            app.run("stdio", stdin=streams[0], stdout=streams[1])
+            return CLI_EXIT_OK
+        options = {"host": address[0], "port": address[1], "path": args.path}  # type: Dict[str, Any]
+        if args.allowed_hosts:
+            options["allowed_hosts"] = args.allowed_hosts
+        if args.allowed_origins:
+            options["allowed_origins"] = args.allowed_origins
+        try:
+            app.run("http", **options)
+        except ValueError as exc:
+            raise CliFailure(CLI_EXIT_USAGE, str(exc))
+        except OSError as exc:
+            raise CliFailure(CLI_EXIT_FAILED, "cannot listen on %s:%d: %s" % (address[0], address[1],
+                                                                           exc.strerror or exc))
+        return CLI_EXIT_OK
+    finally:
+        for mount in mounts:
+            mount.close()

@@ -15,6 +15,7 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
     vendor DIR                     write DIR/mcplite.py, the package as one file
     install HOST FILE[:app]        add a server file to claude-desktop, cursor, vscode or an mcp.json
     bridge --stdio URL             a remote HTTP server for a stdio-only host (--http: the reverse)
+    proxy CONFIG                   every server of an mcpServers file as one server (--http HOST:PORT)
     discover                       the servers the hosts on this machine are configured with
     --version                      mcplite's version and the protocol versions it speaks
 
@@ -272,12 +273,13 @@ def _parser() -> Any:
     from .probe import add_probe_commands
     from .recording import add_recording_commands
     from .installcmds import add_install_commands
-    from .bridge import add_bridge_commands
+    from .bridge import add_bridge_commands, add_proxy_command
     add_client_commands(commands, common)
     add_probe_commands(commands, common)
     add_recording_commands(commands, common)
     add_install_commands(commands, common)
     add_bridge_commands(commands, common)
+    add_proxy_command(commands, common)
     return parser
 
 

@@ -45,9 +45,11 @@ _GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
 
 def gateway_client(upstream: Any, on_list_changed: Callable[[str], Any], timeout: float) -> Client:
     """A connected ``Client`` for a config entry (``{"command": ...}`` / ``{"url": ...}``),
-    parsed as the host parses one (variables expanded, the same checks)."""
-    from .hostconfig import load_config
-    config = load_config({"mcpServers": {"upstream": upstream}}, stacklevel=3).servers[0]
+    parsed as the host parses one (variables expanded, the same checks), or for one server
+    of a configuration ``load_config`` read (a ``ServerConfig``)."""
+    from .hostconfig import ServerConfig, load_config
+    config = (upstream if isinstance(upstream, ServerConfig)
+              else load_config({"mcpServers": {"upstream": upstream}}, stacklevel=3).servers[0])
     if config.problem is not None:
         raise ValueError("the upstream entry cannot start: %s" % config.problem)
     options = {"timeout": config.timeout or timeout,
@@ -74,6 +76,7 @@ class Mount:
         self._prompts = {}  # type: Dict[str, Dict[str, Any]]
         self._resources = {}  # type: Dict[str, Dict[str, Any]]
         self._closed = False
+        from .hostconfig import ServerConfig
         if isinstance(upstream, Client):
             self.client = upstream
             self.owned = False
@@ -86,7 +89,7 @@ class Mount:
             # (A 2026-07-28 client hears list changes only if it listened from its connection:
             # one connected without on_list_changed keeps the lists it had at mount time.)
             upstream.on_list_changed = chained
-        elif isinstance(upstream, dict):
+        elif isinstance(upstream, (dict, ServerConfig)):
             self.client = gateway_client(upstream, self._list_changed, timeout)
             self.owned = True
         else:

@@ -7,8 +7,11 @@ process of its own that mounts two upstreams). Every process is checked gone by 
 end, and killed by its PID if a failed test left it; every wait is bounded.
 """
 
+import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from typing import Any, Dict, List
@@ -22,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "servers")
 HOST_APP = os.path.join(SERVERS, "host_app.py")
 FRONT = os.path.join(SERVERS, "gateway_front.py")
+ROOT = os.path.dirname(HERE)
 WAIT = 10.0
 
 
@@ -300,3 +304,82 @@ def test_an_upstream_that_hangs_gives_an_error_result(mounts):
         assert result["isError"] is True
         assert "mounted as 'a' failed" in result["content"][0]["text"]
         assert client.call_tool("a__echo", {"text": "after"})["content"][0]["text"] == "A: after"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the upstreams' PIDs in /proc")
+def test_the_proxy_command_over_stdio(tmp_path):
+    """``mcplite proxy CONFIG``: two servers of a config file as one stdio server, a third that
+    cannot start named on stderr and left out; the proxy and both upstreams gone after."""
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {
+        "a": entry("A"), "b": entry("B"), "broken": {"command": ""}}}), encoding="utf-8")
+    pids = []  # type: List[int]
+    client = Client.stdio([sys.executable, "-m", "mcplite", "proxy", str(config)], cwd=ROOT, era="legacy",
+                          capture_stderr=True)
+    try:
+        pids.append(client._channel.process.pid)
+        names = set(by_name(client.list_tools()))
+        assert {"a__echo", "b__echo"} <= names and not any(n.startswith("broken") for n in names)
+        assert client.call_tool("b__echo", {"text": "p"})["content"][0]["text"] == "B: p"
+        assert client.read_resource("note://A/hello")["contents"][0]["text"] == "hello from A"
+        assert "server 'broken' left out" in client._channel.child.stderr_tail()
+        pids.extend(_children(pids[0]))
+        assert len(pids) == 3
+    finally:
+        client.close()
+        assert_gone(pids)
+
+
+def _children(pid):
+    # type: (int) -> List[int]
+    """The process ids of ``pid``'s children (Linux /proc)."""
+    found = []  # type: List[int]
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the upstreams' PIDs in /proc")
+def test_the_proxy_command_over_http(tmp_path):
+    """``mcplite proxy CONFIG --http 127.0.0.1:PORT``: one Streamable HTTP server in front of two
+    stdio upstreams, for a client of either era; stopped by its PID, its upstreams end with it."""
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"a": entry("A"), "b": entry("B")}}), encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proxy = subprocess.Popen([sys.executable, "-m", "mcplite", "proxy", str(config), "--http", "127.0.0.1:%d" % port],
+                             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pids = [proxy.pid]
+    try:
+        url = "http://127.0.0.1:%d/mcp" % port
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert proxy.poll() is None and time.monotonic() < deadline, "the proxy did not start"
+                time.sleep(0.05)
+        for era in ("legacy", "modern"):
+            with Client.http(url, era=era) as client:
+                assert client.call_tool("a__add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+                assert client.call_tool("b__echo", {"text": era})["content"][0]["text"] == "B: " + era
+        pids.extend(_children(proxy.pid))
+        assert len(pids) == 3
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait(WAIT)
+        proxy.stderr.close()
+        assert_gone(pids)
