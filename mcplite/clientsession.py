@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import (
-    ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout, TransportError,
+    Cancelled, ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout, TransportError,
 )
 from .jsonrpc import (
     INTERNAL_ERROR, METHOD_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION, Endpoint, Message, Reply, error_response,
@@ -30,6 +30,31 @@ _session_log = LazyLogger("mcplite.client")
 
 DEFAULT_CLIENT_INFO = {"name": "mcplite-client", "version": "0.1.0"}
 _on_event_thread = threading.local()  # .active: this thread runs the client's callbacks
+# .check: set by ``cancel_when`` for the requests this thread sends (a gateway's handler
+# forwarding a call: the caller's cancellation becomes the upstream request's).
+_cancel_checks = threading.local()
+_CANCEL_POLL = 0.05  # how often a request with a cancel check looks at it, in seconds
+
+
+def cancel_when(check: Callable[[], bool]) -> "_CancelScope":
+    """``with cancel_when(check):`` - inside it, a request this thread sends through any
+    client stops waiting once ``check()`` is true: the server is sent
+    ``notifications/cancelled`` and ``Cancelled`` is raised. (Checked every 50 ms.)"""
+    return _CancelScope(check)
+
+
+class _CancelScope:
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self.check = check
+        self.outer = None  # type: Optional[Callable[[], bool]]
+
+    def __enter__(self) -> "_CancelScope":
+        self.outer = getattr(_cancel_checks, "check", None)
+        _cancel_checks.check = self.check
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _cancel_checks.check = self.outer
 
 
 class _Waiter:
@@ -335,10 +360,11 @@ class ClientSession(Endpoint):
                 self.outgoing.forget(pending.id)
                 raise
             hard_stop = start + max(self.max_timeout, timeout)
+            cancelled = getattr(_cancel_checks, "check", None)
             while True:
-                remaining = min(waiter.deadline, hard_stop) - time.monotonic()
+                remaining = max(min(waiter.deadline, hard_stop) - time.monotonic(), 0.0)
                 try:
-                    result = pending.wait(max(remaining, 0.0))
+                    result = pending.wait(remaining if cancelled is None else min(remaining, _CANCEL_POLL))
                     break
                 except KeyboardInterrupt:
                     # The person gave up: the server is told, as after a timeout.
@@ -346,8 +372,13 @@ class ClientSession(Endpoint):
                     self._cancel(pending.id, "interrupted")
                     raise
                 except TimeoutError:
+                    if cancelled is not None and cancelled():
+                        # The one who asked us gave up: so do we, and the server is told.
+                        self.outgoing.forget(pending.id)
+                        self._cancel(pending.id, "cancelled")
+                        raise Cancelled("%s was cancelled" % method)
                     if waiter.deadline > time.monotonic() and time.monotonic() < hard_stop:
-                        continue  # progress moved the deadline
+                        continue  # progress moved the deadline, or this was a cancel check's slice
                     self.outgoing.forget(pending.id)
                     # "the sender SHOULD issue a cancellation notification for that request
                     # and stop waiting for a response."

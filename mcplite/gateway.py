@@ -9,14 +9,15 @@ described exactly as the upstream describes them (input and output schemas, anno
 ``_meta``: nothing is derived again here); resources and resource templates keep their URIs.
 A call is forwarded with the upstream ``Client`` and its result passed back as it came
 (``content``, ``structuredContent``, ``isError``); progress the upstream reports reaches the
-caller's progress token. An upstream that died, hung or answered garbage gives that call an
-error result (a tool) or an error (a prompt or a read), and never takes the front server down.
-When the upstream says a list changed, it is listed again and the front's registrations follow,
-so the front's own clients hear ``list_changed`` in turn.
+caller's progress token, and the caller's cancellation cancels the upstream call. An upstream
+that died, hung or answered garbage gives that call an error result (a tool) or an error (a
+prompt or a read), and never takes the front server down. When the upstream says a list
+changed, it is listed again and the front's registrations follow, so the front's own clients
+hear ``list_changed`` in turn.
 
-Not here yet (issue 17): cancellation passed upstream, logging, subscriptions, completions,
-the server's questions (elicitation, sampling, roots), restarts, era translation beyond what
-``Server`` and ``Client`` each do on their own side.
+Not here yet (issue 17): logging, subscriptions, completions, the server's questions
+(elicitation, sampling, roots), restarts, era translation beyond what ``Server`` and ``Client``
+each do on their own side.
 """
 
 import logging
@@ -25,6 +26,7 @@ import threading
 from typing import Any, Callable, Dict, List, Optional
 
 from .client import Client
+from .clientsession import cancel_when
 from .context import Context
 from .errors import MCPError, TransportError
 from .jsonrpc import INTERNAL_ERROR
@@ -219,7 +221,11 @@ class Mount:
             def progress(value: float, total: Optional[float], message: Optional[str]) -> None:
                 ctx.progress(value, total, message)
         try:
-            return _gateway_own_result(self.client.call_tool(name, arguments, progress=progress))
+            if ctx is None:
+                return _gateway_own_result(self.client.call_tool(name, arguments, progress=progress))
+            # The caller's cancellation cancels the upstream call ("notifications/cancelled").
+            with cancel_when(lambda: ctx.cancelled):
+                return _gateway_own_result(self.client.call_tool(name, arguments, progress=progress))
         except MCPError:
             raise
         except _GATEWAY_UPSTREAM_FAILURES as exc:
@@ -227,7 +233,8 @@ class Mount:
 
     def _forward(self, ctx: Context, what: str, send: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
         try:
-            return send()
+            with cancel_when(lambda: ctx.cancelled):
+                return send()
         except MCPError:
             raise
         except _GATEWAY_UPSTREAM_FAILURES as exc:

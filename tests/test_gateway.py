@@ -19,7 +19,7 @@ from typing import Any, Dict, List
 import pytest
 
 from mcplite import Client, Server
-from mcplite.errors import MCPError
+from mcplite.errors import MCPError, RequestTimeout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "servers")
@@ -383,3 +383,28 @@ def test_the_proxy_command_over_http(tmp_path):
             proxy.wait(WAIT)
         proxy.stderr.close()
         assert_gone(pids)
+
+
+def test_the_callers_cancellation_cancels_the_upstream_call():
+    """The front's client gives up (its timeout: notifications/cancelled to the front); the
+    front's handler stops waiting and the upstream is sent notifications/cancelled, which its
+    sleep tool notices (it writes so on its stderr)."""
+    front = front_server()
+    upstream = Client.stdio([sys.executable, HOST_APP, "C"], capture_stderr=True)
+    pid = upstream._channel.process.pid
+    try:
+        front.mount("c", upstream)
+        with Client(front, timeout=0.5) as client:
+            started = time.monotonic()
+            with pytest.raises(RequestTimeout):
+                client.call_tool("c__sleep", {"seconds": 8})
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline and "sleep: cancelled" not in upstream._channel.child.stderr_tail():
+                time.sleep(0.05)
+            assert "sleep: cancelled" in upstream._channel.child.stderr_tail()
+            assert time.monotonic() - started < 6
+            # The upstream serves the next call at once.
+            assert client.call_tool("c__echo", {"text": "next"})["content"][0]["text"] == "C: next"
+    finally:
+        upstream.close()
+        assert_gone([pid])
