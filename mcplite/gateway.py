@@ -30,7 +30,7 @@ from .clientsession import cancel_when
 from .context import Context
 from .errors import MCPError, TransportError
 from .jsonrpc import INTERNAL_ERROR
-from .protocol import META_SERVER_INFO
+from .protocol import ERA_MODERN, META_SERVER_INFO
 from .results import tool_error
 
 _gateway_log = logging.getLogger("mcplite.gateway")
@@ -88,9 +88,14 @@ class Mount:
                 if earlier is not None:
                     earlier(kind)
                 self._list_changed(kind)
-            # (A 2026-07-28 client hears list changes only if it listened from its connection:
-            # one connected without on_list_changed keeps the lists it had at mount time.)
             upstream.on_list_changed = chained
+            if upstream.era == ERA_MODERN and earlier is None and upstream.cache is None:
+                # 2026-07-28 tells of list changes only on a subscriptions/listen stream, which a
+                # client connected without on_list_changed did not open.
+                try:
+                    upstream._relisten(None)
+                except MCPError as exc:
+                    _gateway_log.warning("mount %s: no list changes from the upstream: %s", prefix, exc)
         elif isinstance(upstream, (dict, ServerConfig)):
             self.client = gateway_client(upstream, self._list_changed, timeout)
             self.owned = True

@@ -182,9 +182,10 @@ def test_prompts_and_resources_are_forwarded(mounts, era):
             client.get_prompt("a__greet", {})  # the upstream's own refusal, passed on
 
 
-def test_a_given_client_and_list_changed(mounts):
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_a_given_client_and_list_changed(mounts, era):
     front = front_server()
-    upstream = Client.stdio([sys.executable, HOST_APP, "B"], era="legacy")
+    upstream = Client.stdio([sys.executable, HOST_APP, "B"], era=era)
     try:
         mounts(front, "b", upstream)
         changes = []  # type: List[str]
