@@ -2014,6 +2014,45 @@ def bridge_http_command(block, ctx):
             assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
 
 
+MOUNT_SECTION = "Mounting other servers"
+HOST_APP = os.path.join(ROOT, "tests", "servers", "host_app.py")
+
+
+@handles(MOUNT_SECTION, 0, "mcplite proxy mcp.json")
+def proxy_commands(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Both lines run (``mcplite`` as ``python3 -m mcplite``) in a directory whose mcp.json has
+    two real upstreams (tests/servers/host_app.py A and B, started by ``python3``) and one that
+    cannot start. The stdio line: over its stdin and stdout, the handshake, ``tools/list``
+    holding ``a__echo`` and ``b__echo`` and nothing of the broken one (named on stderr), and
+    ``b__echo`` answered by B. The HTTP line, on a free port instead of 8000: the URL it prints
+    ends in /mcp and a client of either era calls ``a__add`` and ``b__echo`` through it. Each
+    proxy (and its upstreams, in its process group) is stopped by its PID."""
+    lines = [without_comment(line) for line in commands(block)]
+    assert len(lines) == 2, lines
+    with open(os.path.join(ctx.tmp, "mcp.json"), "w", encoding="utf-8") as f:
+        json.dump({"mcpServers": {"a": {"command": "python3", "args": [HOST_APP, "A"]},
+                                  "b": {"command": "python3", "args": [HOST_APP, "B"]},
+                                  "broken": {"command": ""}}}, f)
+    stdio_argv = shlex.split(lines[0])
+    assert stdio_argv == ["mcplite", "proxy", "mcp.json"], stdio_argv
+    with Background([sys.executable, "-m"] + stdio_argv, ctx.tmp, ctx.env) as proxy:
+        assert handshake(proxy)["serverInfo"]["name"] == "mcplite-proxy"
+        names = {tool["name"] for tool in request(proxy, 1, "tools/list", {})["result"]["tools"]}
+        assert {"a__echo", "b__echo", "a__add"} <= names and not any(n.startswith("broken") for n in names), names
+        call = request(proxy, 2, "tools/call", {"name": "b__echo", "arguments": {"text": "hi"}})
+        assert call["result"]["content"][0]["text"] == "B: hi", call
+        assert "server 'broken' left out" in proxy.stderr_tail(), proxy.stderr_tail()
+    http_argv = shlex.split(lines[1])
+    assert http_argv == ["mcplite", "proxy", "mcp.json", "--http", "127.0.0.1:8000"], http_argv
+    with Background([sys.executable, "-m"] + http_argv[:-1] + ["127.0.0.1:0"], ctx.tmp, ctx.env) as proxy:
+        url = serve_url(proxy)
+        for era in ("legacy", "modern"):
+            with Client.http(url, era=era, timeout=20) as client:
+                assert client.call_tool("a__add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
+                assert client.call_tool("b__echo", {"text": era})["content"][0]["text"] == "B: " + era
+
+
 CLI_SECTION = "The command line"
 
 OTHER_SERVER = '''from mcplite import Server
