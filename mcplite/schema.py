@@ -1558,9 +1558,6 @@ def compile_coercer(schema: Any, root: Any = None) -> Callable[[Any], Any]:
 # x-mcp-header: tool parameters mirrored into Mcp-Param-* HTTP headers (2026-07-28)
 
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 tchar
-_NON_PROPERTY_KEYWORDS = ("items", "prefixItems", "additionalProperties", "patternProperties", "anyOf",
-                          "oneOf", "allOf", "not", "if", "then", "else", "$defs", "definitions",
-                          "dependentSchemas", "contains")
 
 
 def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str, str]]:
@@ -1579,7 +1576,8 @@ def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str
         if not isinstance(node, dict):
             if isinstance(node, list):
                 for item in node:
-                    walk(item, path, False)
+                    if isinstance(item, (dict, list)):  # (a walk of anything else finds nothing)
+                        walk(item, path, False)
             return
         if "x-mcp-header" in node:
             name = node["x-mcp-header"]
@@ -1600,7 +1598,9 @@ def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str
             if key == "properties" and isinstance(value, dict):
                 for prop, sub in value.items():
                     walk(sub, path + (prop,), reachable)
-            elif key in _NON_PROPERTY_KEYWORDS or key == "$ref" or isinstance(value, (dict, list)):
+            elif isinstance(value, (dict, list)):
+                # Any other keyword ("items", "anyOf", "$defs", ...): what is below it is not
+                # reachable through properties alone. (Its scalars hold no annotation: not walked.)
                 walk(value, path + (key,), False)
 
     walk(schema, (), True)
