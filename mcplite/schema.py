@@ -73,7 +73,7 @@ def type_hints(obj: Any) -> Dict[str, Any]:
 
 def _unwrap_annotated(tp: Any) -> Tuple[Any, List[Any]]:
     """(base type, metadata) for ``Annotated[T, ...]``; (tp, []) otherwise."""
-    if type(tp) is type:  # a plain class (the common case) is never Annotated: no list made
+    if type(tp) is type and not hasattr(tp, "__metadata__"):  # a plain class: no list made
         return tp, _NO_METADATA
     metadata = []  # type: List[Any]
     while hasattr(tp, "__metadata__") and hasattr(tp, "__origin__"):
