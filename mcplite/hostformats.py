@@ -204,9 +204,12 @@ _HOSTFMT_KEEP = {
 _HOSTFMT_CONSTRAINTS = frozenset(("minLength", "maxLength", "pattern", "minimum", "maximum", "minItems", "maxItems",
                                   "minProperties", "maxProperties", "exclusiveMinimum", "exclusiveMaximum",
                                   "multipleOf", "format"))
-# A schema of only these keys, of a scalar type, takes the short way (most properties are so).
-_HOSTFMT_SIMPLE = frozenset(("type", "description", "title"))
+# A schema of only these keys, of a scalar type (with an enum: of strings, on a string), takes
+# the short way (most properties are so).
+_HOSTFMT_SIMPLE = frozenset(("type", "description", "title", "default", "enum"))
 _HOSTFMT_SCALARS = {"string": "STRING", "number": "NUMBER", "integer": "INTEGER", "boolean": "BOOLEAN"}
+# The keys read last (default, example, nullable): skipped together when a schema has none.
+_HOSTFMT_LAST_KEYS = frozenset(("default", "examples", "example", "nullable"))
 _HOSTFMT_REF_REPEATS = 2  # how often a $ref may recur inside its own expansion before it is cut
 _HOSTFMT_MAX_DEPTH = 32  # nested schemas below that are cut the same way (Gemini bounds nesting too)
 
@@ -217,12 +220,21 @@ class _HostfmtSchemaConverter:
     def __init__(self, root: Dict[str, Any]) -> None:
         self.root = root
         self.expanding = []  # type: List[str]
+        # resolve's answers: a recursive $ref is looked up again at each level it is expanded.
+        self.resolved = {}  # type: Dict[str, Optional[Dict[str, Any]]]
 
     def resolve(self, ref: str) -> Optional[Dict[str, Any]]:
         """A local ``$ref`` (``#``, ``#/$defs/X``, ``#/definitions/X``, any JSON pointer in the
         document); None for one that is not local or leads nowhere."""
         if not isinstance(ref, str) or not ref.startswith("#"):
             return None
+        if ref in self.resolved:
+            return self.resolved[ref]
+        found = self.resolve_pointer(ref)
+        self.resolved[ref] = found
+        return found
+
+    def resolve_pointer(self, ref: str) -> Optional[Dict[str, Any]]:
         node = self.root  # type: Any
         for token in [t for t in ref[1:].split("/") if t != ""]:
             token = token.replace("~1", "/").replace("~0", "~")
@@ -236,12 +248,28 @@ class _HostfmtSchemaConverter:
 
     def convert(self, schema: Any, depth: int) -> Dict[str, Any]:
         if type(schema) is dict and _HOSTFMT_SIMPLE.issuperset(schema):
+            # What convert_node makes of such a schema, in its key order, without its tests.
             kind = schema.get("type")
             scalar = _HOSTFMT_SCALARS.get(kind) if isinstance(kind, str) else None
+            values = None  # type: Optional[List[Any]]
+            if scalar is not None and "enum" in schema:  # the short way for strings only
+                values = schema["enum"]
+                if scalar != "STRING" or type(values) is not list or not values:
+                    scalar = None
+                else:
+                    for value in values:
+                        if not isinstance(value, str):
+                            scalar = None
+                            break
             if scalar is not None:
                 out = {"type": scalar}  # type: Dict[str, Any]
                 if isinstance(schema.get("title"), str):
                     out["title"] = schema["title"]
+                if values is not None:
+                    out["format"] = "enum"
+                    out["enum"] = list(values)
+                if "default" in schema and schema["default"] is not None:
+                    out["default"] = schema["default"]
                 if isinstance(schema.get("description"), str) and schema["description"]:
                     out["description"] = schema["description"]
                 return out
@@ -252,7 +280,10 @@ class _HostfmtSchemaConverter:
         ref = schema.get("$ref")
         if isinstance(ref, str):
             target = self.resolve(ref)
-            siblings = {k: v for k, v in schema.items() if k not in ("$ref", "$defs", "definitions")}
+            if len(schema) == 1:  # (a bare {"$ref": ...}, the usual one)
+                siblings = {}  # type: Dict[str, Any]
+            else:
+                siblings = {k: v for k, v in schema.items() if k not in ("$ref", "$defs", "definitions")}
             if target is None:
                 out = self.convert(siblings, depth + 1) if siblings else _hostfmt_any_value("")
                 return _hostfmt_note(out, "(%s, which is not in this schema)" % ref)
@@ -269,22 +300,34 @@ class _HostfmtSchemaConverter:
         return self.convert_node(schema, depth)
 
     def convert_node(self, schema: Dict[str, Any], depth: int) -> Dict[str, Any]:
-        description = _hostfmt_str(schema.get("description"))
+        # (Keys are tested with `in` before they are read: most schemas have few of them, and
+        # a 1,000-tool catalog goes through here some 12,000 times.)
+        description = schema.get("description")
+        if not isinstance(description, str):
+            description = ""
         notes = []  # type: List[str]
 
         # allOf: its members merged into the schema (properties and required united; for any
         # other keyword the schema's own, then the first member's, value wins).
-        if isinstance(schema.get("allOf"), list):
+        if "allOf" in schema and isinstance(schema["allOf"], list):
             schema = self.merge_all_of(schema)
 
         # anyOf / oneOf: "null" members become nullable; one member left is the schema itself.
-        alternatives = schema.get("anyOf") if isinstance(schema.get("anyOf"), list) else schema.get("oneOf")
+        alternatives = None  # type: Any
+        if "anyOf" in schema or "oneOf" in schema:
+            alternatives = schema.get("anyOf")
+            if not isinstance(alternatives, list):
+                alternatives = schema.get("oneOf")
         nullable = False
         if isinstance(alternatives, list):
-            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+            rest = dict(schema)
+            rest.pop("anyOf", None)
+            rest.pop("oneOf", None)
             members = []  # type: List[Any]
             for member in alternatives:
-                if isinstance(member, dict) and self.is_null(member):
+                # (is_null asked only of a member that may be the null schema: most are not)
+                if isinstance(member, dict) and ("$ref" in member or member.get("type") == "null" or "const" in member
+                                                 or "enum" in member) and self.is_null(member):
                     nullable = True
                 else:
                     members.append(member)
@@ -333,7 +376,7 @@ class _HostfmtSchemaConverter:
         values = None  # type: Optional[List[Any]]
         if "const" in schema:
             values = [schema["const"]]
-        elif isinstance(schema.get("enum"), list):
+        elif "enum" in schema and isinstance(schema["enum"], list):
             values = list(schema["enum"])
         if values is not None and None in values:
             nullable = True
@@ -344,10 +387,16 @@ class _HostfmtSchemaConverter:
         if gemini_type is None:  # ("null", or a type JSON Schema does not have)
             return _hostfmt_any_value(description)
         out = {"type": gemini_type}
-        if isinstance(schema.get("title"), str):
+        if "title" in schema and isinstance(schema["title"], str):
             out["title"] = schema["title"]
         if values is not None:
-            if gemini_type == "STRING" and all(isinstance(v, str) for v in values) and values:
+            strings = gemini_type == "STRING" and bool(values)
+            if strings:
+                for value in values:
+                    if not isinstance(value, str):
+                        strings = False
+                        break
+            if strings:
                 out["format"] = "enum"
                 out["enum"] = values
             elif values:
@@ -358,7 +407,11 @@ class _HostfmtSchemaConverter:
             self.constraints(schema, gemini_type, out, notes)
 
         if gemini_type == "ARRAY":
-            out.update(self.convert_items(schema, depth, notes))
+            items = schema.get("items")
+            if type(items) is dict and items and "prefixItems" not in schema:
+                out["items"] = self.convert(items, depth + 1)  # (convert_items' usual case, inline)
+            else:
+                out.update(self.convert_items(schema, depth, notes))
             if schema.get("uniqueItems") is True:
                 notes.append("Items are unique.")
         elif gemini_type == "OBJECT":
@@ -377,16 +430,22 @@ class _HostfmtSchemaConverter:
             elif extra is True and isinstance(properties, dict) and properties:
                 notes.append("Other keys are allowed.")
 
-        if "default" in schema and schema["default"] is not None:
-            out["default"] = schema["default"]
-        examples = schema.get("examples")
-        if isinstance(examples, list) and examples:
-            out["example"] = examples[0]
-        elif "example" in schema:
-            out["example"] = schema["example"]
-        if nullable or schema.get("nullable") is True:
+        if not _HOSTFMT_LAST_KEYS.isdisjoint(schema):
+            if "default" in schema and schema["default"] is not None:
+                out["default"] = schema["default"]
+            examples = schema.get("examples")
+            if isinstance(examples, list) and examples:
+                out["example"] = examples[0]
+            elif "example" in schema:
+                out["example"] = schema["example"]
+            if schema.get("nullable") is True:
+                nullable = True
+        if nullable:
             out["nullable"] = True
-        text = " ".join(([description] if description else []) + notes)
+        if notes:
+            text = " ".join(([description] if description else []) + notes)
+        else:
+            text = description
         if text:
             out["description"] = text
         return out

@@ -10,7 +10,7 @@ touches a transport.
 import json
 import re
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .calls import Call
 from .context import Context
@@ -133,7 +133,9 @@ class Tool(Handler):
         self._input_check = None  # type: Optional[Callable[[Any], Optional[str]]]
         self._output_check = None  # type: Optional[Callable[[Any], Optional[str]]]
         # Checked over 2026-07-28 HTTP against the Mcp-Param-* headers of each call.
-        self.header_params = header_parameters(self.input_schema)
+        # () when there are none (most tools): an empty list kept per tool is one more object
+        # for every later garbage-collection pass to visit.
+        self.header_params = header_parameters(self.input_schema) or ()  # type: Sequence[Tuple[Tuple[str, ...], str, str]]
         self._coercer = None  # type: Optional[Callable[[Any], Any]]
 
     # (Two threads may compile the same schema at once on a first call: both results are

@@ -73,6 +73,8 @@ def type_hints(obj: Any) -> Dict[str, Any]:
 
 def _unwrap_annotated(tp: Any) -> Tuple[Any, List[Any]]:
     """(base type, metadata) for ``Annotated[T, ...]``; (tp, []) otherwise."""
+    if type(tp) is type and not hasattr(tp, "__metadata__"):  # a plain class: no list made
+        return tp, _NO_METADATA
     metadata = []  # type: List[Any]
     while hasattr(tp, "__metadata__") and hasattr(tp, "__origin__"):
         metadata = list(tp.__metadata__) + metadata
@@ -80,11 +82,47 @@ def _unwrap_annotated(tp: Any) -> Tuple[Any, List[Any]]:
     return tp, metadata
 
 
+# Shared by every un-Annotated type: registration runs _unwrap_annotated ~10 times a tool,
+# and each list it made was one more object for the garbage collector to count. Only read.
+_NO_METADATA = []  # type: List[Any]
+
+# JSON's scalar types as json.dumps writes them (exact types: a subclass may encode
+# differently, and then goes the long way).
+_JSON_SCALARS = frozenset((str, int, bool, type(None)))
+
+
+def _json_plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` is made only of exact JSON types (finite floats), to a small depth:
+    then json.dumps would certainly accept it. False means "not known", never "not JSON"."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is float:
+        return value == value and value not in (math.inf, -math.inf)
+    if depth > 8:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _json_plain(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _json_plain(item, depth + 1):
+                return False
+        return True
+    return False
+
+
 def _is_typeddict(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__total__")
 
 
 def _json_safe(value: Any) -> bool:
+    # The plain case checked in Python: json.dumps with an option builds an encoder per call,
+    # most of a registration's time for a few small schemas and defaults.
+    if _json_plain(value, 0):
+        return True
     try:
         json.dumps(value, allow_nan=False)
         return True
@@ -521,14 +559,16 @@ class FunctionShape:
 
     def __init__(self) -> None:
         self.params = []  # type: List[Param]
-        self.context_params = []  # type: List[str]
+        # () until describe_function finds one: most handlers have none, and an empty list
+        # kept per handler is one more object for every garbage-collection pass to visit.
+        self.context_params = ()  # type: Sequence[str]
         self.var_keyword = False
         self.input_schema = {"type": "object"}  # type: Dict[str, Any]
         self.return_annotation = _MISSING  # type: Any
         self.description = ""
         self.has_positional_only = False
         self.params_need_conversion = False
-        self.int_params = []  # type: List[str]
+        self.int_params = ()  # type: Sequence[str]
 
     def bind(self, arguments: Dict[str, Any], context: Any) -> Tuple[List[Any], Dict[str, Any]]:
         """Positional and keyword arguments for a call with validated ``arguments``."""
@@ -620,6 +660,8 @@ def _is_context(tp: Any, context_types: Tuple[type, ...]) -> bool:
     tp = _unwrap_annotated(tp)[0]
     if tp in context_types:
         return True
+    if type(tp) is type:  # a plain class: no Union to look into
+        return False
     if typing.get_origin(tp) is typing.Union or (_UnionType is not None and isinstance(tp, _UnionType)):
         rest = [a for a in typing.get_args(tp) if a is not _NoneType]
         return len(rest) == 1 and rest[0] in context_types
@@ -655,7 +697,7 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
     for name, default, pkind in params:
         annotation = hints.get(name, Any)
         if _is_context(annotation, context_types):
-            shape.context_params.append(name)
+            shape.context_params = list(shape.context_params) + [name]
             continue
         if name in skip:
             continue
@@ -692,7 +734,8 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
     shape.input_schema = builder.finish(schema)
     # Plain int parameters need converting only when a client sent 2.0 for 2: checked
     # cheaply per call (int_params) instead of taking the general, slower binding path.
-    shape.int_params = [p.name for p in shape.params if p.convert is _to_int]
+    # A tuple: only read, and an empty one (most tools) is no new object at all.
+    shape.int_params = tuple(p.name for p in shape.params if p.convert is _to_int)
     shape.params_need_conversion = any(p.convert is not None and p.convert is not _to_int for p in shape.params)
     shape.return_annotation = hints.get("return", _MISSING)
     return shape
@@ -744,6 +787,8 @@ def converter_for(tp: Any) -> Optional[Callable[[Any], Any]]:
     tp = _unwrap_annotated(tp)[0]
     if tp is int:
         return _to_int
+    if tp is str or tp is float or tp is bool:  # JSON gives these as they are
+        return None
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp
     if _is_dataclass_type(tp):
@@ -1513,9 +1558,6 @@ def compile_coercer(schema: Any, root: Any = None) -> Callable[[Any], Any]:
 # x-mcp-header: tool parameters mirrored into Mcp-Param-* HTTP headers (2026-07-28)
 
 _HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 tchar
-_NON_PROPERTY_KEYWORDS = ("items", "prefixItems", "additionalProperties", "patternProperties", "anyOf",
-                          "oneOf", "allOf", "not", "if", "then", "else", "$defs", "definitions",
-                          "dependentSchemas", "contains")
 
 
 def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str, str]]:
@@ -1534,7 +1576,8 @@ def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str
         if not isinstance(node, dict):
             if isinstance(node, list):
                 for item in node:
-                    walk(item, path, False)
+                    if isinstance(item, (dict, list)):  # (a walk of anything else finds nothing)
+                        walk(item, path, False)
             return
         if "x-mcp-header" in node:
             name = node["x-mcp-header"]
@@ -1555,7 +1598,9 @@ def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str
             if key == "properties" and isinstance(value, dict):
                 for prop, sub in value.items():
                     walk(sub, path + (prop,), reachable)
-            elif key in _NON_PROPERTY_KEYWORDS or key == "$ref" or isinstance(value, (dict, list)):
+            elif isinstance(value, (dict, list)):
+                # Any other keyword ("items", "anyOf", "$defs", ...): what is below it is not
+                # reachable through properties alone. (Its scalars hold no annotation: not walked.)
                 walk(value, path + (key,), False)
 
     walk(schema, (), True)
