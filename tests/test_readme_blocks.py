@@ -2018,7 +2018,45 @@ MOUNT_SECTION = "Mounting other servers"
 HOST_APP = os.path.join(ROOT, "tests", "servers", "host_app.py")
 
 
-@handles(MOUNT_SECTION, 0, "mcplite proxy mcp.json")
+@handles(MOUNT_SECTION, 0, "from mcplite import Client, Server")
+def mount_example(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The block saved as front.py beside a copy of examples/notes_server.py, the search URL
+    a real mcplite server on loopback (a ``find`` tool) instead of search.example, and run as
+    ``python3 front.py`` (a stdio server; ``python3`` the test's interpreter). Over its stdin
+    and stdout: the handshake, ``tools/list`` holding ``double``, the notes server's tools as
+    ``notes__*`` and ``search__find``, each with its upstream's input schema; ``double``,
+    ``notes__add_note`` and ``search__find`` answered (the last two by the upstreams). The
+    front (and the notes process it started, in its process group) is stopped by its PID."""
+    url = "https://search.example/mcp"
+    assert block.text.count(url) == 1 and block.text.rstrip().endswith("app.run()"), block.text
+    shutil.copy(os.path.join(EXAMPLES, "notes_server.py"), ctx.tmp)
+    search = Server("search")
+
+    @search.tool()
+    def find(query: str) -> str:
+        return "found " + query
+
+    with search.run_in_thread("http", host="127.0.0.1", port=0) as web:
+        with open(os.path.join(ctx.tmp, "front.py"), "w", encoding="utf-8") as f:
+            f.write(block.text.replace(url, web.url))
+        with Background(["python3", "front.py"], ctx.tmp, ctx.env) as front:
+            assert handshake(front)["serverInfo"]["name"] == "front"
+            tools = {tool["name"]: tool for tool in request(front, 1, "tools/list", {})["result"]["tools"]}
+            assert {"double", "notes__add_note", "notes__search_notes", "notes__delete_note",
+                    "search__find"} <= set(tools), sorted(tools)
+            assert "title" in tools["notes__add_note"]["inputSchema"]["properties"], tools["notes__add_note"]
+            assert tools["search__find"]["inputSchema"]["required"] == ["query"], tools["search__find"]
+            call = request(front, 2, "tools/call", {"name": "double", "arguments": {"x": 21}})
+            assert call["result"]["structuredContent"] == {"result": 42}, call
+            call = request(front, 3, "tools/call", {"name": "notes__add_note",
+                                                     "arguments": {"title": "t", "body": "b"}})
+            assert call["result"]["structuredContent"]["title"] == "t", call
+            call = request(front, 4, "tools/call", {"name": "search__find", "arguments": {"query": "q"}})
+            assert call["result"]["content"][0]["text"] == "found q", call
+
+
+@handles(MOUNT_SECTION, 1, "mcplite proxy mcp.json")
 def proxy_commands(block, ctx):
     # type: (Block, Ctx) -> None
     """Both lines run (``mcplite`` as ``python3 -m mcplite``) in a directory whose mcp.json has
