@@ -519,28 +519,14 @@ class _BridgeChild:
         ... match the corresponding values in the request body" - the process behind us
         never sees the headers, so the bridge checks, for the tools a tools/list through it
         has shown (the check McpHttpApp makes for a Server's own tools)."""
-        from .httpapp import _decode_header_value, _header_matches, _lookup
-        from .jsonrpc import HEADER_MISMATCH
+        from .httpapp import check_param_headers
         params = message.get("params")
         if message.get("method") != "tools/call" or not isinstance(params, dict):
             return
         with self.lock:
             known = self.header_params.get(params.get("name"))  # type: ignore[arg-type]
-        for path, name, kind in known or ():
-            value = _lookup(params.get("arguments"), path)
-            raw = req.headers.get("mcp-param-" + name)
-            if value is None:
-                if raw is not None:
-                    raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s sent but %s is not in the "
-                                                    "arguments" % (name, ".".join(path)))
-                continue
-            if raw is None:
-                raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Param-%s header is required when %s is "
-                                                "given" % (name, ".".join(path)))
-            decoded = _decode_header_value(raw)
-            if decoded is None or not _header_matches(decoded, value, kind):
-                raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s header %r does not match the "
-                                                "argument %s" % (name, raw, ".".join(path)))
+        if known:
+            check_param_headers(known, params.get("arguments"), req.headers)
 
     def _gone(self, error: BaseException) -> None:
         """The child exited: every request waiting on it gets an error, its streams end."""

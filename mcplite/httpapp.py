@@ -424,6 +424,29 @@ class LegacySseSession:
             self.stream.finish()
 
 
+def check_param_headers(header_params: Any, arguments: Any, headers: Any) -> None:
+    """Raise a HEADER_MISMATCH MCPError unless each ``Mcp-Param-*`` header in ``headers``
+    (lower-case names) matches the argument ``header_params`` (``header_parameters`` of the
+    tool's input schema) ties it to, after decoding; a value in the body without its header
+    is a mismatch too. Used by McpHttpApp for a Server's tools and by the bridge for the
+    tools of the process behind it."""
+    for path, name, kind in header_params:
+        value = _lookup(arguments, path)
+        raw = headers.get("mcp-param-" + name)
+        if value is None:
+            if raw is not None:
+                raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s sent but %s is not in the "
+                                                "arguments" % (name, ".".join(path)))
+            continue
+        if raw is None:
+            raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Param-%s header is required when %s is "
+                                            "given" % (name, ".".join(path)))
+        decoded = _decode_header_value(raw)
+        if decoded is None or not _header_matches(decoded, value, kind):
+            raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s header %r does not match the "
+                                            "argument %s" % (name, raw, ".".join(path)))
+
+
 class McpHttpApp:
     """The MCP endpoint of one ``Server`` over HTTP; see the module docstring.
 
@@ -710,22 +733,7 @@ class McpHttpApp:
         tool = self.server.find_tool(call.request.params.get("name"))
         if tool is None or not tool.header_params:
             return
-        arguments = call.request.params.get("arguments")
-        for path, name, kind in tool.header_params:
-            value = _lookup(arguments, path)
-            raw = req.headers.get("mcp-param-" + name)
-            if value is None:
-                if raw is not None:
-                    raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s sent but %s is not in the "
-                                                    "arguments" % (name, ".".join(path)))
-                continue
-            if raw is None:
-                raise MCPError(HEADER_MISMATCH, "Header mismatch: the Mcp-Param-%s header is required when %s is "
-                                                "given" % (name, ".".join(path)))
-            decoded = _decode_header_value(raw)
-            if decoded is None or not _header_matches(decoded, value, kind):
-                raise MCPError(HEADER_MISMATCH, "Header mismatch: Mcp-Param-%s header %r does not match the "
-                                                "argument %s" % (name, raw, ".".join(path)))
+        check_param_headers(tool.header_params, call.request.params.get("arguments"), req.headers)
 
     def _listen(self, call: Call, client: str) -> HttpResponse:
         """``subscriptions/listen``: an SSE stream that stays open, acknowledged first,
