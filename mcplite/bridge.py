@@ -810,6 +810,8 @@ def add_bridge_commands(commands: Any, common: Any) -> None:
     """Add ``bridge`` to the command line's sub-parsers."""
     import argparse
 
+    from .cli import cli_http_serving_options
+
     bridge = commands.add_parser(
         "bridge", parents=[common], help="stdio <-> Streamable HTTP: a remote server for a stdio host, or a "
                                          "stdio server over HTTP",
@@ -821,12 +823,7 @@ def add_bridge_commands(commands: Any, common: Any) -> None:
     bridge.add_argument("--stdio", metavar="URL", help="the remote MCP endpoint to relay stdin/stdout to")
     bridge.add_argument("--http", metavar="HOST:PORT", help="serve the stdio COMMAND over Streamable HTTP here "
                                                             "(HOST defaults to 127.0.0.1; PORT 0 picks one)")
-    bridge.add_argument("--path", default="/mcp", help="--http: the endpoint's path (default /mcp)")
-    bridge.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
-                        help="--http: a Host (and Origin host) to answer to; needed to bind a non-loopback "
-                             "address (repeatable)")
-    bridge.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
-                        help="--http: an Origin whose pages may call the server (repeatable)")
+    cli_http_serving_options(bridge, "--http: ")
     bridge.add_argument("--max-sessions", dest="max_sessions", type=int, default=16, metavar="N",
                         help="--http: at most N sessions, each with its own COMMAND process (default 16)")
     bridge.add_argument("--max-body", dest="max_body", type=int, default=4 * 1024 * 1024, metavar="BYTES",
@@ -945,6 +942,7 @@ def _bridge_http(args: Any, argv: List[str]) -> int:
 
 def add_proxy_command(commands: Any, common: Any) -> None:
     """Add ``proxy`` to the command line's sub-parsers."""
+    from .cli import cli_http_serving_options
     proxy = commands.add_parser(
         "proxy", parents=[common], help="every server of an mcpServers configuration as one MCP server",
         usage="%(prog)s CONFIG [--http HOST:PORT]",
@@ -955,12 +953,7 @@ def add_proxy_command(commands: Any, common: Any) -> None:
     proxy.add_argument("config", metavar="CONFIG", help="the mcpServers configuration file")
     proxy.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP here instead of stdio "
                                                            "(HOST defaults to 127.0.0.1)")
-    proxy.add_argument("--path", default="/mcp", help="--http: the endpoint's path (default /mcp)")
-    proxy.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
-                       help="--http: a Host (and Origin host) to answer to; needed to bind a non-loopback "
-                            "address (repeatable)")
-    proxy.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
-                       help="--http: an Origin whose pages may call the server (repeatable)")
+    cli_http_serving_options(proxy, "--http: ")
     proxy.set_defaults(run=_proxy_command)
 
 

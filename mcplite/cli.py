@@ -256,13 +256,7 @@ def _parser() -> Any:
     serve.add_argument("file", metavar="FILE[:app]", help="a Python file defining a Server")
     serve.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP at http://HOST:PORT/mcp "
                        "instead of stdio (HOST defaults to 127.0.0.1)")
-    serve.add_argument("--path", default="/mcp", help="the HTTP endpoint's path (default /mcp)")
-    serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
-                       help="a Host (and Origin host) the HTTP server answers to; needed to bind a "
-                            "non-loopback address (repeatable)")
-    serve.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
-                       help="an Origin (https://app.example.com) whose pages may call the HTTP server "
-                            "(repeatable)")
+    cli_http_serving_options(serve)
     serve.add_argument("--trace", dest="trace", action="store_const", const="on", default=None,
                        help="show every message on stderr as it crosses (--trace=explain: with notes)")
     serve.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
@@ -281,6 +275,19 @@ def _parser() -> Any:
     add_bridge_commands(commands, common)
     add_proxy_command(commands, common)
     return parser
+
+
+def cli_http_serving_options(parser: Any, scope: str = "") -> None:
+    """The options of a command that serves Streamable HTTP (serve, bridge, proxy): the
+    endpoint's path and the Host and Origin names it answers to. ``scope`` starts each help
+    text (``"--http: "`` where the command serves stdio otherwise)."""
+    parser.add_argument("--path", default="/mcp", help="%sthe endpoint's path (default /mcp)" % scope)
+    parser.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
+                        help="%sa Host (and Origin host) the HTTP server answers to; needed to bind a "
+                             "non-loopback address (repeatable)" % scope)
+    parser.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
+                        help="%san Origin (https://app.example.com) whose pages may call the HTTP server "
+                             "(repeatable)" % scope)
 
 
 def cli_prog() -> str:
