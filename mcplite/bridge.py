@@ -774,8 +774,13 @@ class HttpBridgeApp:
             children = list(self._sessions.values()) + ([self._shared] if self._shared is not None else [])
             self._sessions.clear()
             self._shared = None
-        for child in children:
-            child.close()
+        # Side by side: each waits for its process to read the end of its input and exit,
+        # and one after the other that added up (SIGTERM to the bridge must end it promptly).
+        closers = [threading.Thread(target=child.close, daemon=True) for child in children]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join(10.0)
 
 
 def start_http_bridge(argv: List[str], host: str = "127.0.0.1", port: int = 0, background: bool = True,
@@ -927,13 +932,16 @@ def _bridge_http(args: Any, argv: List[str]) -> int:
         raise CliFailure(CLI_EXIT_FAILED, "cannot listen on %s:%d: %s" % (host, port, exc.strerror or exc))
 
     def stop(signum: int, frame: Any) -> None:
-        raise _BridgeStop()
+        # Not an exception raised wherever the main thread happens to be (it could land
+        # inside a lock's critical section): serve_forever is asked to return, from another
+        # thread, as shutdown() requires.
+        threading.Thread(target=handle._httpd.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     try:
         sys.stderr.write("mcplite bridge: serving %s at %s\n" % (" ".join(argv), handle.url))
         sys.stderr.flush()
         handle.serve_forever()
-    except (KeyboardInterrupt, _BridgeStop):
+    except KeyboardInterrupt:
         pass
     finally:
         handle.stop()
