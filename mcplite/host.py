@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Se
 
 from .channels import StdioChannel
 from .client import Client
+from .clientcache import ResultCache
 from .errors import ConnectionClosed, MCPError, RequestTimeout, TransportError
 from .hostconfig import HostConfig, ServerConfig, load_config, tool_permitted
 from .hostformats import PROVIDERS, host_tool_names, parse_tool_call, provider_error, provider_result
@@ -286,13 +287,25 @@ class Host:
     ``approve``, "timeout", "failed": a server error or a server that went away), ``message``
     (for any outcome but "ok") and ``duration`` (seconds). ``timeout`` is the default for every
     call (a server's ``timeout`` and a tool's override it), ``start_timeout`` bounds the
-    start of all servers together.
+    start of all servers together. ``cache``: False (the default) or True, one ``ResultCache``
+    for every server's client (``Client(cache=...)``: list and read results kept as long as
+    their 2026-07-28 caching hints say, private ones per server), or a ``ResultCache`` of
+    your own (its bounds, shared with other hosts or clients).
     """
 
     def __init__(self, config: Any, *, approve: Optional[Callable[[ApprovalRequest], Any]] = None,
                  pins: Optional[str] = None, audit: Optional[Callable[[Dict[str, Any]], Any]] = None,
                  timeout: float = 30.0, start_timeout: float = 30.0,
-                 environ: Optional[Dict[str, str]] = None) -> None:
+                 environ: Optional[Dict[str, str]] = None, cache: Any = False) -> None:
+        if cache is True:
+            cache = ResultCache()
+        elif cache is False or cache is None:
+            cache = None
+        elif not isinstance(cache, ResultCache):
+            raise TypeError("cache is True, False or a ResultCache")
+        # One cache for all: its keys carry each server's origin, and private results also
+        # the client that fetched them, so sharing it mixes nothing up.
+        self.cache = cache  # type: Optional[ResultCache]
         # (The warnings of a configuration point at the line that gave it.)
         parsed = config if isinstance(config, HostConfig) else load_config(config, environ, stacklevel=2)
         self.approve = approve
@@ -379,7 +392,8 @@ class Host:
     def _start_one(self, server: _HostServer) -> None:
         config = server.config
         options = {"timeout": self.start_timeout, "probe_timeout": min(5.0, self.start_timeout),
-                   "on_list_changed": lambda kind: self._list_changed(server, kind)}  # type: Dict[str, Any]
+                   "on_list_changed": lambda kind: self._list_changed(server, kind),
+                   "cache": self.cache if self.cache is not None else False}  # type: Dict[str, Any]
         try:
             if config.transport == "stdio":
                 channel = StdioChannel(config.argv, config.env, config.cwd, True, 16 * 1024 * 1024, 2.0)
