@@ -5,7 +5,7 @@
 2026-07-28 era has no such thing: everything arrives with each request).
 """
 
-from typing import Any, Dict, NamedTuple, Optional, Sequence, Set
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .jsonrpc import Message
 from .ports import DETACHED_PORT, Port
@@ -66,7 +66,7 @@ class Call:
     question a legacy-era handler waits on, its answer rounds, its task)."""
 
     __slots__ = ("request", "server", "port", "cancelled", "finished", "last_progress", "waiting", "rounds",
-                 "task", "task_startable", "trace")
+                 "task", "task_startable", "trace", "hints")
 
     def __init__(self, server: Any, request: Request, port: Port = DETACHED_PORT) -> None:
         self.server = server
@@ -84,6 +84,9 @@ class Call:
         # The request's W3C trace context (a TraceContext, see the tracecontext module), set
         # when ``_meta.traceparent`` was valid; None otherwise.
         self.trace = None  # type: Any
+        # Caching hints the handler set with ``ctx.cache_hints`` (ttlMs or None, cacheScope
+        # or None), over those given at registration.
+        self.hints = None  # type: Optional[Tuple[Optional[int], Optional[str]]]
 
     def emit(self, message: Message) -> None:
         self.port.emit(self, message)

@@ -10,7 +10,7 @@ from .asking import (
 from .calls import Call
 from .errors import Cancelled, TaskStart
 from .jsonrpc import Message, notification
-from .protocol import LOG_LEVELS, supports
+from .protocol import LOG_LEVELS, check_cache_hints, supports
 
 Emit = Callable[[Message], None]
 LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
@@ -109,6 +109,19 @@ class Context:
         if call.task_startable:
             raise TaskStart()
         return False
+
+    def cache_hints(self, ttl_ms: Optional[int] = None, scope: Optional[str] = None) -> None:
+        """Set this result's 2026-07-28 caching hints from inside the handler, over those of
+        the registration (``cache_ttl_ms=``, ``cache_scope=``): a resource that knows it just
+        changed can say ``ctx.cache_hints(ttl_ms=0)``, one read with a user's data
+        ``scope="private"``. None leaves that hint as registered. Only a result that carries
+        hints has them (a ``resources/read``, for one; in the ``initialize`` era none does);
+        elsewhere ValueError, since "tools/call" results are never cached."""
+        check_cache_hints("ctx.cache_hints", ttl_ms, scope)
+        if self._call.request.method != "resources/read":
+            raise ValueError("ctx.cache_hints: %s results carry no caching hints (resources/read ones do)"
+                             % self._call.request.method)
+        self._call.hints = (ttl_ms, scope)
 
     def progress(self, progress: float, total: Optional[float] = None, message: Optional[str] = None) -> bool:
         """Send ``notifications/progress`` if the client asked for it (a ``progressToken``).

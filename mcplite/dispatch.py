@@ -94,6 +94,9 @@ class Dispatcher:
                     ttl = handler.cache_ttl_ms
                 if handler.cache_scope is not None:
                     scope = handler.cache_scope
+        if call.hints is not None:
+            ttl = ttl if call.hints[0] is None else call.hints[0]
+            scope = scope if call.hints[1] is None else call.hints[1]
         return ttl, scope
 
     def _resource_handler(self, uri: Any) -> Optional[Handler]:

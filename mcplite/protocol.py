@@ -126,6 +126,15 @@ def _with_options(block: Dict[str, Any], annotations: Optional[Dict[str, Any]],
     return block
 
 
+def check_cache_hints(what: str, ttl_ms: Any, scope: Any) -> None:
+    """ValueError unless ``ttl_ms`` is None or an int >= 0 ("Servers MUST provide a ttlMs
+    value that is >= 0") and ``scope`` None, "public" or "private"."""
+    if ttl_ms is not None and (type(ttl_ms) is not int or ttl_ms < 0):
+        raise ValueError("%s: cache_ttl_ms must be None or an integer >= 0, not %r" % (what, ttl_ms))
+    if scope is not None and scope not in ("public", "private"):
+        raise ValueError("%s: cache_scope must be None, 'public' or 'private', not %r" % (what, scope))
+
+
 def _b64(data: Union[bytes, str]) -> str:
     if isinstance(data, str):
         return data  # already base64

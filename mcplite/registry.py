@@ -17,7 +17,8 @@ from .context import Context
 from .errors import Cancelled, MCPError
 from .jsonrpc import INVALID_PARAMS, Message, notification
 from .ports import ChangeListener
-from .protocol import MCP_NOTIFICATIONS, MCP_REQUEST_METHODS, META_SUBSCRIPTION_ID, TASK_SUPPORT, supports
+from .protocol import (MCP_NOTIFICATIONS, MCP_REQUEST_METHODS, META_SUBSCRIPTION_ID, TASK_SUPPORT, check_cache_hints,
+                       supports)
 from .schema import (
     FunctionShape, compile_coercer, compile_schema, describe_function, header_parameters, output_schema_for,
 )
@@ -428,15 +429,6 @@ class SubscriptionListener(ChangeListener):
     def resource_updated(self, uri: str) -> None:
         if uri in self.uris:
             self._send("notifications/resources/updated", {"uri": uri})
-
-
-def check_cache_hints(what: str, ttl_ms: Any, scope: Any) -> None:
-    """ValueError unless ``ttl_ms`` is None or an int >= 0 ("Servers MUST provide a ttlMs
-    value that is >= 0") and ``scope`` None, "public" or "private"."""
-    if ttl_ms is not None and (type(ttl_ms) is not int or ttl_ms < 0):
-        raise ValueError("%s: cache_ttl_ms must be None or an integer >= 0, not %r" % (what, ttl_ms))
-    if scope is not None and scope not in ("public", "private"):
-        raise ValueError("%s: cache_scope must be None, 'public' or 'private', not %r" % (what, scope))
 
 
 def _set_cache_hints(handler: Handler, what: str, ttl_ms: Optional[int], scope: Optional[str]) -> None:

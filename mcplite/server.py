@@ -17,8 +17,8 @@ from .context import Context
 from .dispatch import Dispatcher
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
-from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
-from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, check_cache_hints, is_async_function,
+from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, check_cache_hints, supports
+from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, is_async_function,
                        put_given)
 from .sealing import Sealer
 

@@ -119,6 +119,43 @@ def test_a_list_is_as_fresh_as_its_most_changeable_entry_and_private_if_any_is(w
     assert hints(wire_factory(bare).modern("tools/list")["result"]) == (500, "public")
 
 
+def test_a_handler_sets_its_reads_hints_with_the_context(wire_factory):
+    app = Server("inside", cache_ttl_ms=7, cache_scope="public")
+    calls = []
+
+    @app.resource("r://mood", cache_ttl_ms=60000)
+    def mood(ctx: Context) -> str:
+        # The first read is of a state about to change: never fresh; the second of a
+        # user's own data: private, the registration's ttl kept.
+        if not calls:
+            ctx.cache_hints(ttl_ms=0)
+        else:
+            ctx.cache_hints(scope="private")
+        calls.append(1)
+        return "ok"
+
+    @app.tool()
+    def hinted(ctx: Context) -> str:
+        ctx.cache_hints(ttl_ms=5)
+        return "never"
+
+    @app.resource("r://bad")
+    def bad(ctx: Context) -> str:
+        ctx.cache_hints(ttl_ms=-1)
+        return "never"
+
+    w = wire_factory(app)
+    assert hints(w.modern("resources/read", {"uri": "r://mood"})["result"]) == (0, "public")
+    assert hints(w.modern("resources/read", {"uri": "r://mood"})["result"]) == (60000, "private")
+    # A tool's result carries no hints: asking for them is the handler's bug, reported as one.
+    result = w.modern("tools/call", {"name": "hinted", "arguments": {}})["result"]
+    assert result["isError"] is True and "carry no caching hints" in result["content"][0]["text"]
+    assert "ttlMs" not in result
+    # "Servers MUST provide a ttlMs value that is >= 0": a negative one never reaches the wire.
+    reply = w.modern("resources/read", {"uri": "r://bad"})
+    assert "result" not in reply and reply["error"]["code"] == -32603
+
+
 def test_every_page_of_a_list_has_the_same_scope(wire_factory):
     # "Servers MUST apply the same cacheScope to all response pages for a given list request."
     app = Server("pages", page_size=2, list_cache_scope="public", list_cache_ttl_ms=1000)
