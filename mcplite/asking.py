@@ -28,6 +28,7 @@ from .calls import Rounds, principal_identity
 from .ports import refused_here
 from .protocol import supports
 from .schema import compile_schema
+from .tracecontext import with_call_trace
 
 _ELICIT = "elicitation/create"
 _SAMPLE = "sampling/createMessage"
@@ -258,6 +259,8 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
         raise Cancelled("request %r was cancelled" % (call.request.id,))
     if timeout is None:
         timeout = call.server.client_request_timeout
+    if call.trace is not None:
+        params = with_call_trace(params, call.trace)
     message, pending = port.ask(method, params)  # (refused where the port has no way back)
     call.waiting = pending
     try:

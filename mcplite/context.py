@@ -11,6 +11,7 @@ from .calls import Call
 from .errors import Cancelled, TaskStart
 from .jsonrpc import Message, notification
 from .protocol import LOG_LEVELS, check_cache_hints, supports
+from .tracecontext import with_call_trace
 
 Emit = Callable[[Message], None]
 LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
@@ -141,6 +142,8 @@ class Context:
             params["total"] = total
         if message is not None and supports(call.request.version, "progress_message"):
             params["message"] = message
+        if call.trace is not None:
+            params = with_call_trace(params, call.trace)
         call.emit(notification("notifications/progress", params))
         return True
 
@@ -164,6 +167,8 @@ class Context:
         params = {"level": level, "data": data}  # type: Dict[str, Any]
         if logger is not None:
             params["logger"] = logger
+        if call.trace is not None:
+            params = with_call_trace(params, call.trace)
         call.emit(notification("notifications/message", params))
         return True
 

@@ -388,6 +388,19 @@ def send_traced(method: str, params: Dict[str, Any], version: Optional[str], sen
     return result
 
 
+def with_call_trace(params: Dict[str, Any], trace: Optional[TraceContext]) -> Dict[str, Any]:
+    """``params`` for a message a server sends about a request it serves (a progress or log
+    notification, a question to the client), carrying that request's trace with this
+    server's span as the parent, so a tracing client files it under the right span.
+    Unchanged when the request came untraced or ``_meta`` already has a ``traceparent``."""
+    if trace is None:
+        return params
+    meta = params.get("_meta")
+    if isinstance(meta, dict) and "traceparent" in meta:
+        return params
+    return _tc_with_meta(params, trace.meta())
+
+
 def _tc_with_meta(params: Dict[str, Any], entries: Dict[str, str]) -> Dict[str, Any]:
     meta = params.get("_meta")
     merged = dict(meta) if isinstance(meta, dict) else {}
