@@ -45,7 +45,8 @@ __all__ = [
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
-    "APP_MIME_TYPE", "__version__",
+    "APP_MIME_TYPE", "AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to",
+    "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -61,6 +62,8 @@ _LAZY_HOST = ("Host", "ApprovalRequest", "ServerFailure", "PinChange")
 _LAZY_HOSTCONFIG = ("ConfigWarning",)
 # The Skills extension (SEP-2640): loaded by the first skill served or loaded.
 _LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
+# MCP Apps on the host's side: a tool's view fetched, checked, and its policy built.
+_LAZY_APPVIEW = ("AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to")
 
 
 def __getattr__(name: str) -> Any:
@@ -88,4 +91,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_SKILLS:
         from . import skills
         return getattr(skills, name)
+    if name in _LAZY_APPVIEW:
+        from . import appview
+        return getattr(appview, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

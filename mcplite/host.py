@@ -35,6 +35,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+from .appview import tool_visible_to
 from .channels import StdioChannel
 from .client import Client
 from .clientcache import ResultCache
@@ -499,7 +500,7 @@ class Host:
         tools = []  # type: List[Tuple[_HostServer, Dict[str, Any]]]
         for server in live:
             tools.extend((server, tool) for tool in server.tools
-                         if tool_permitted(server.config, tool["name"]) and _host_model_visible(tool))
+                         if tool_permitted(server.config, tool["name"]) and tool_visible_to(tool, "model"))
         names = host_tool_names([(server.name, tool["name"]) for server, tool in tools])
         catalog = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any], str]]
         for server, tool in tools:
@@ -860,16 +861,6 @@ def search_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], query: str,
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _host_model_visible(tool: Dict[str, Any]) -> bool:
-    """Whether an MCP Apps tool is the model's to see: "Host MUST NOT include tools in the
-    agent's tool list when their visibility does not include "model"" (``_meta.ui.visibility``;
-    a tool without it is visible to both, the default)."""
-    meta = tool.get("_meta")
-    ui = meta.get("ui") if isinstance(meta, dict) else None
-    visibility = ui.get("visibility") if isinstance(ui, dict) else None
-    return not isinstance(visibility, list) or "model" in visibility
 
 
 def _host_no_progress(progress: Any, total: Any, message: Any) -> None:

@@ -69,9 +69,9 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 # and those they need; "all", the default, is every part. ``__init__`` is in every build, its
 # public names cut to what the build holds.
 PARTS = (
-    ("core", (), ("errors", "logs", "loopback", "protocol", "schema", "sealing", "workers", "jsonrpc", "ports",
-                  "calls", "tracecontext")),
-    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "apps", "server", "connection")),
+    ("core", (), ("errors", "logs", "loopback", "protocol", "apps", "schema", "sealing", "workers", "jsonrpc",
+                  "ports", "calls", "tracecontext")),
+    ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
@@ -80,7 +80,7 @@ PARTS = (
     ("trace", ("core",), ("tracing",)),
     ("skills", ("core",), ("skills",)),
     ("client", ("core", "jose"), ("processes", "clientcache", "clientsession", "channels", "httpclient", "oauth",
-                                  "taskwait", "client")),
+                                  "taskwait", "client", "appview")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("gateway", ("server", "client", "host"), ("gateway",)),
     ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "skills", "client", "host"),

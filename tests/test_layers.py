@@ -23,18 +23,18 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LAYERS = [
     # Standalone helpers: no MCP, and nothing of the package but each other.
     ("foundation", {"errors", "logs", "loopback", "schema", "sealing", "es256", "jwtauth", "workers", "processes",
-                    "tracing", "protocol", "skills"}),
+                    "tracing", "protocol", "skills", "apps"}),
     # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
     ("wire", {"jsonrpc", "sse"}),
     # The declared interfaces between the protocol and the transports, and what one request is.
     ("ports", {"ports", "calls", "auth", "tracecontext"}),
     # The server's protocol: asking the client, tasks, the handler's Context, registrations,
     # results, one handler per method, the Server facade.
-    ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "apps", "server"}),
+    ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
     # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
     ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver", "wsgi"}),
     # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
-    ("client", {"clientcache", "clientsession", "client", "channels", "httpclient", "oauth", "taskwait"}),
+    ("client", {"clientcache", "clientsession", "client", "channels", "httpclient", "oauth", "taskwait", "appview"}),
     # The host: many clients from one configuration, the model APIs' tool formats, approval,
     # pins, audit. Nothing below knows it exists.
     ("host", {"hostformats", "hostconfig", "host"}),

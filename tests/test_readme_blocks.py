@@ -878,6 +878,26 @@ def apps_view(block, ctx):
             assert [tool["name"] for tool in host.tools()] == ["weather__forecast"], host.tools()
 
 
+@handles(APPS_SECTION, 1, "from mcplite import Client, apps_extension, read_app_view, t")
+def apps_host_side(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run from the checkout (the block's relative path), ``python3`` this interpreter: the
+    example server starts over stdio, and the one tool with a view that the model sees is
+    printed once, with the dice page's length, the spec's default policy (the example
+    declares no csp) and an empty ``allow``. Not exercised: drawing the view."""
+    ctx.monkeypatch.setenv("PATH", ctx.env["PATH"])
+    ctx.monkeypatch.chdir(ROOT)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec_block(block.text, {"__name__": "host"})
+    lines = printed.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    uri, size, policy = re.match(r"^(\S+) (\d+) (.*)$", lines[0]).groups()  # type: ignore[union-attr]
+    assert uri == "ui://dice/view" and int(size) > 500, lines
+    assert policy.startswith("default-src 'none'; script-src 'self' 'unsafe-inline';"), policy
+    assert "connect-src 'none'" in policy and policy.endswith("base-uri 'self' "), policy
+
+
 SKILLS_SECTION = "Skills (SEP-2640)"
 PDF_SKILL_MD = ("---\nname: pdf-processing\ndescription: Extract text and fill forms in PDF files.\n"
                 "metadata:\n  version: \"1.2\"\n---\n# PDF processing\n\nSee references/FORMS.md.\n")
