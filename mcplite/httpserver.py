@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Optional, Set, Tuple
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
+from .httpparse import RequestHead, parse_request_head
 from .logs import LazyLogger
 from .loopback import is_loopback_host
 from .server import Server
@@ -39,6 +40,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
     server_version = "mcplite"
     sys_version = ""
     server = None  # type: Any   # the _McpHttpServer
+    fields = {}  # type: Dict[str, str]   # the request's header fields by lower-case name
+    raw_requestline = b""  # (set by BaseHTTPRequestHandler.handle_one_request)
 
     def setup(self) -> None:
         # The read timeout bounds a half-sent request and an idle keep-alive connection
@@ -49,6 +52,33 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+
+    def parse_request(self) -> bool:
+        """The request head by our own strict parser (httpparse.py), not ``http.server``'s
+        ``email``-based one: the same attributes set (``command``, ``path``,
+        ``request_version``, ``headers``, ``close_connection``), a refusal answered here."""
+        self.close_connection = True  # until a head is parsed whole
+        self.command = self.path = ""
+        self.request_version = "HTTP/1.1"
+        self.requestline = ""
+        head = parse_request_head(self.raw_requestline, self.rfile.readline)
+        if not isinstance(head, RequestHead):  # (a NamedTuple is a tuple too: ask for the head)
+            status, reason = head
+            self._send_simple(status, ("%s: %s\n" % (_reason(status), reason)).encode("latin-1"))
+            return False
+        self.command, self.path, self.request_version = head.method, head.target, head.version
+        self.requestline = "%s %s %s" % (head.method, head.target, head.version)
+        self.headers = head.lines  # type: ignore[assignment]   # (name, value) pairs as sent
+        self.fields = head.fields
+        tokens = head.fields.get("connection", "").lower()
+        if head.version == "HTTP/1.1":
+            self.close_connection = "close" in tokens
+        else:  # HTTP/1.0 closes unless asked to keep the connection
+            self.close_connection = "keep-alive" not in tokens
+        if head.fields.get("expect", "").lower() == "100-continue" and head.version == "HTTP/1.1":
+            # The client waits for this before it sends the body (curl does above 1 KiB).
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         # Never the default: it writes a line per request to stderr.
@@ -64,10 +94,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
 
     def _serve_one(self) -> None:
         app = self.server.app  # type: McpHttpApp
-        headers = {}  # type: Dict[str, str]
-        for name, value in self.headers.items():
-            # "field parsing MUST exclude OWS before evaluating" (RFC 9110 5.5)
-            headers[name.lower()] = value.strip(" \t")
+        headers = self.fields  # (lower-case names, OWS stripped: httpparse.py)
         body = b""
         if self.command in ("POST", "PUT", "PATCH"):
             if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -99,7 +126,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         self.server.connection_busy(self.connection)
         tracer = self.server.tracer
         if tracer is not None:
-            tracer.http_request(self.command, self.path, self.headers.items(), body)
+            tracer.http_request(self.command, self.path, self.headers, body)
         response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed,
                                           self.client_address[0] if self.client_address else None))
         if response is None:

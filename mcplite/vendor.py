@@ -76,7 +76,7 @@ PARTS = (
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
     ("jose", ("core",), ("es256", "jwtauth")),
-    ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpserver", "wsgi")),
+    ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpparse", "httpserver", "wsgi")),
     ("trace", ("core",), ("tracing",)),
     ("skills", ("core",), ("skills",)),
     ("client", ("core", "jose"), ("processes", "clientcache", "clientsession", "channels", "httpclient", "oauth",

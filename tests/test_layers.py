@@ -32,7 +32,7 @@ LAYERS = [
     # results, one handler per method, the Server facade.
     ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
     # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
-    ("server transports", {"connection", "stdio", "memory", "httpapp", "httpserver", "wsgi"}),
+    ("server transports", {"connection", "stdio", "memory", "httpapp", "httpparse", "httpserver", "wsgi"}),
     # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
     ("client", {"clientcache", "clientsession", "client", "channels", "httpclient", "oauth", "taskwait", "appview"}),
     # The host: many clients from one configuration, the model APIs' tool formats, approval,
