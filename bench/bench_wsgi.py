@@ -51,7 +51,6 @@ import binascii
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -64,7 +63,7 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
 
 from _bench_common import (  # noqa: E402
     REPO, BenchError, bench_env, fmt, log, median, percentiles, ratio, reap, register, render_table,
-    resolve_sdk_python, run_main, run_quiet, target_met)
+    resolve_sdk_python, run_main, run_quiet, stop_group, target_met)
 
 SERVERS_DIR = os.path.join(HERE, "servers")
 SERVER_SCRIPT = os.path.join(SERVERS_DIR, "wsgi_servers.py")
@@ -241,22 +240,7 @@ class ServerGroup(object):
         if self.stopped:
             return  # (its PID may be another process's by now)
         self.stopped = True
-        # The group by its leader's PID: a master and its workers together; SIGTERM first
-        # (gunicorn and uvicorn stop their workers), SIGKILL for whatever is left.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # a worker outliving its master
-        except OSError:
-            pass
+        stop_group(self.proc)
         reap(self.proc)
         try:
             self.log.close()

@@ -12,7 +12,6 @@ venv is missing. The ``wsgiref`` ones run everywhere, under this interpreter.
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,11 @@ from interop_support import mcplite_dir, venv_python
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TESTS)
+if os.path.join(REPO, "bench") not in sys.path:
+    sys.path.append(os.path.join(REPO, "bench"))
+
+from _bench_common import stop_group  # noqa: E402  (bench/: how the benchmarks end a server's group)
+
 KEEPALIVE = 0.5  # the servers' keep-alive interval here: how soon a write finds a client gone
 START_TIMEOUT = 30.0
 
@@ -82,21 +86,7 @@ class Served:
         return self._log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
-        # The process group by the leader's PID: gunicorn's master and its workers together.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # a worker outliving its master
-        except OSError:
-            pass
+        stop_group(self.proc)  # gunicorn's master and its workers together
         self._log.close()
 
 
