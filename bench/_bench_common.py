@@ -162,6 +162,26 @@ def proc_cpu_s(pid):
         return None
 
 
+def group_cpu_s(pgid):
+    """User + system CPU seconds of the live processes of process group ``pgid`` (a server's
+    master and workers; one that has exited no longer counts); None off Linux."""
+    total, found = 0.0, False
+    try:
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return None
+    for name in names:
+        try:
+            with open("/proc/%s/stat" % name) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += (int(fields[11]) + int(fields[12])) / float(_CLK_TCK)
+                found = True
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total if found else None
+
+
 def proc_rss_mib(pid):
     """``VmRSS`` of process ``pid`` in MiB; None off Linux."""
     try:

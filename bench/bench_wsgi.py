@@ -21,7 +21,9 @@ checked, so a broken server cannot look fast), one keep-alive connection each. E
 sends a warm-up, then all threads of all processes are released together (each process says
 ``ready``, then this one writes ``go`` to all) for ``--calls`` sequential calls each. Calls/s
 is all the calls over the span from the first start to the last end (``time.monotonic``, one
-clock for every process on Linux); p50 and p99 are over every call's latency. The load runs
+clock for every process on Linux); p50 and p99 are over every call's latency; the server's
+CPU time a call is its process group's (master and workers, ``/proc``) from the release to the
+end over the calls: the one figure the machine's other work barely moves. The load runs
 in processes of its own so that its GIL is not the server's, but it shares the machine's CPUs
 with the servers: on a machine with few cores the client's own cost bounds every figure, and
 a second worker has only what the client leaves. The load average and the CPU count are in
@@ -62,7 +64,7 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
     sys.path.insert(0, HERE)
 
 from _bench_common import (  # noqa: E402
-    REPO, BenchError, bench_env, fmt, log, median, percentiles, ratio, reap, register, render_table,
+    REPO, BenchError, bench_env, fmt, group_cpu_s, log, median, percentiles, ratio, reap, register, render_table,
     resolve_sdk_python, run_main, run_quiet, stop_group, target_met)
 
 SERVERS_DIR = os.path.join(HERE, "servers")
@@ -149,8 +151,10 @@ def read_line(proc, deadline):
     return proc.stdout.readline().decode("utf-8", "replace")
 
 
-def run_load(port, args, env):
-    """The load processes against ``port``, released together: (calls/s, latencies)."""
+def run_load(port, args, env, server_cpu=lambda: None):
+    """The load processes against ``port``, released together: (calls/s, latencies, the
+    server's CPU seconds from the release until every process reported: ``server_cpu()``'s
+    difference, None where it gives none)."""
     procs = []
     try:
         for n in range(args.load_procs):
@@ -166,6 +170,7 @@ def run_load(port, args, env):
             answer = read_line(p, deadline)
             if answer.strip() != "ready":  # its error report, or nothing (it hung): the others are killed
                 raise BenchError("a load process did not get ready: %s" % (answer.strip()[:500] or "no answer"))
+        cpu0 = server_cpu()
         for p in procs:
             p.stdin.write(b"go\n")
             p.stdin.flush()
@@ -177,6 +182,7 @@ def run_load(port, args, env):
                 reports.append(json.loads(line))
             except ValueError:
                 raise BenchError("a load process answered %r" % line[:300])
+        cpu1 = server_cpu()
     finally:
         for p in procs:
             try:
@@ -190,7 +196,8 @@ def run_load(port, args, env):
     spans = [s for r in reports for s in r["spans"]]
     latencies = [x for r in reports for x in r["latencies"]]
     elapsed = max(s[1] for s in spans) - min(s[0] for s in spans)
-    return len(latencies) / elapsed, latencies
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    return len(latencies) / elapsed, latencies, cpu
 
 
 # --------------------------------------------------------------------------- the servers
@@ -352,12 +359,14 @@ def run(args):
                 port = bench_http.free_port()
                 server = ServerGroup(name, server_argv(family, workers, port, wsgi_py, sdk_py), env, port,
                                      SERVERS_DIR)
-                rate, latencies = run_load(port, args, env)
+                rate, latencies, cpu = run_load(port, args, env, lambda: group_cpu_s(server.proc.pid))
                 p = percentiles(latencies)
+                cpu_us = None if cpu is None else round(cpu * 1e6 / len(latencies), 1)
                 rep["rounds"][name].append({"calls_s": round(rate, 1), "p50_ms": p["p50"] / 1000.0,
-                                            "p99_ms": p["p99"] / 1000.0, "calls": len(latencies)})
-                log("round %d %-12s %8.1f calls/s  p50 %6.2f ms  p99 %6.2f ms"
-                    % (r + 1, name, rate, p["p50"] / 1000.0, p["p99"] / 1000.0))
+                                            "p99_ms": p["p99"] / 1000.0, "cpu_us_call": cpu_us,
+                                            "calls": len(latencies)})
+                log("round %d %-12s %8.1f calls/s  p50 %6.2f ms  p99 %6.2f ms  server CPU %s us/call"
+                    % (r + 1, name, rate, p["p50"] / 1000.0, p["p99"] / 1000.0, fmt(cpu_us)))
             except BenchError as exc:
                 rep["errors"].append("round %d %s: %s" % (r + 1, name, exc))
                 log("round %d %s: FAILED: %s" % (r + 1, name, exc))
@@ -369,7 +378,8 @@ def run(args):
     med = {}
     for name, runs in rep["rounds"].items():
         if runs:
-            med[name] = {k: median([x[k] for x in runs]) for k in ("calls_s", "p50_ms", "p99_ms")}
+            med[name] = {k: median([x[k] for x in runs if x[k] is not None])
+                         for k in ("calls_s", "p50_ms", "p99_ms", "cpu_us_call")}
     rep["medians"] = med
 
     def rate(name):
@@ -377,6 +387,9 @@ def run(args):
 
     def p99(name):
         return med.get(name, {}).get("p99_ms")
+
+    def cpu(name):
+        return med.get(name, {}).get("cpu_us_call")
 
     rep["ratios"] = [
         ("gunicorn x2 / gunicorn x1 calls/s", ratio(rate("gunicorn x2"), rate("gunicorn x1")), ">=", TARGET_SCALING),
@@ -389,6 +402,12 @@ def run(args):
         ("gunicorn x2 p99 / SDK x2 p99", ratio(p99("gunicorn x2"), p99("SDK x2")), None, None),
         ("waitress p99 / SDK x1 p99", ratio(p99("waitress"), p99("SDK x1")), None, None),
         ("http.server p99 / SDK x1 p99", ratio(p99("http.server"), p99("SDK x1")), None, None),
+        # Server CPU a call: the SDK's over mcplite's (what each call costs, whatever else
+        # the machine was doing; a ratio above 1 is mcplite's lead).
+        ("SDK x1 CPU/call / gunicorn x1's", ratio(cpu("SDK x1"), cpu("gunicorn x1")), None, None),
+        ("SDK x2 CPU/call / gunicorn x2's", ratio(cpu("SDK x2"), cpu("gunicorn x2")), None, None),
+        ("SDK x1 CPU/call / waitress's", ratio(cpu("SDK x1"), cpu("waitress")), None, None),
+        ("SDK x1 CPU/call / http.server's", ratio(cpu("SDK x1"), cpu("http.server")), None, None),
     ]
     rep["ratios"] = [{"name": n, "value": None if v is None else round(v, 2), "op": op, "bound": bound,
                       "met": None if op is None else target_met(v, op, bound)} for n, v, op, bound in rep["ratios"]]
@@ -419,8 +438,8 @@ def print_report(rep, args):
         if m is None:
             continue
         rows.append([name, workers, fmt(m["calls_s"]), fmt(m["p50_ms"], "%.2f"), fmt(m["p99_ms"], "%.2f"),
-                     len(rep["rounds"][name])])
-    p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "rounds"], rows))
+                     fmt(m["cpu_us_call"], "%.0f"), len(rep["rounds"][name])])
+    p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "server CPU us/call", "rounds"], rows))
     p("")
     p("Ratios")
     width = max(len(r["name"]) for r in rep["ratios"])

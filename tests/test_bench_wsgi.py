@@ -43,9 +43,10 @@ def load_args(**counts):
 
 def test_the_load_times_every_call_of_every_process():
     with adder().run_in_thread("http", port=0) as handle:
-        rate, latencies = bench_wsgi.run_load(handle.port, load_args(), bench_env())
+        ticks = iter([1.0, 1.5])  # the server's CPU seconds at the release and at the end
+        rate, latencies, cpu = bench_wsgi.run_load(handle.port, load_args(), bench_env(), lambda: next(ticks))
     assert len(latencies) == 2 * 2 * 10
-    assert rate > 0 and all(0 < x < 10 for x in latencies)
+    assert rate > 0 and all(0 < x < 10 for x in latencies) and cpu == 0.5
 
 
 def test_a_wrong_answer_fails_the_load():
@@ -72,6 +73,8 @@ def test_quick_runs_the_http_server_row_end_to_end():
     assert rep["ok"] and rep["left_out"] == {}, rep
     assert rep["rounds"]["http.server"][0]["calls"] == 2 * 4 * 60  # --quick: 2 processes, 4 threads, 60 calls
     assert rep["medians"]["http.server"]["calls_s"] > 0
+    if sys.platform.startswith("linux"):  # the process group's CPU time, from /proc
+        assert rep["medians"]["http.server"]["cpu_us_call"] > 0
     assert [r["value"] for r in rep["ratios"] if r["name"].startswith("http.server /")] == [None]  # no SDK row
 
 
