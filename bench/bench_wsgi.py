@@ -23,7 +23,9 @@ sends a warm-up, then all threads of all processes are released together (each p
 is all the calls over the span from the first start to the last end (``time.monotonic``, one
 clock for every process on Linux); p50 and p99 are over every call's latency; the server's
 CPU time a call is its process group's (master and workers, ``/proc``) from the release to the
-end over the calls: the one figure the machine's other work barely moves. The load runs
+end over the calls: the one figure the machine's other work barely moves. Each round also
+times ``Server.wsgi()`` called in one process without any HTTP server (``wsgi_servers.py
+floor``): mcplite's own share of a call's CPU. The load runs
 in processes of its own so that its GIL is not the server's, but it shares the machine's CPUs
 with the servers: on a machine with few cores the client's own cost bounds every figure, and
 a second worker has only what the client leaves. The load average and the CPU count are in
@@ -269,6 +271,17 @@ def server_argv(family, workers, port, wsgi_py, sdk_py):
             "--no-access-log"]
 
 
+def app_floor(wsgi_py, env, args):
+    """mcplite's own CPU time a call, without any HTTP server: ``Server.wsgi()`` called in
+    one process with a request's environ (``wsgi_servers.py floor``), 4 x ``--calls`` calls,
+    each answer checked. (microseconds, None) or (None, why not)."""
+    rc, err, out = run_quiet([wsgi_py, SERVER_SCRIPT, "floor", str(4 * args.calls)], env, args.timeout)
+    try:
+        return (float(out.strip().splitlines()[-1]), None) if rc == 0 else (None, err.strip()[-500:])
+    except (ValueError, IndexError):
+        return None, "wsgi_servers.py floor printed %r" % out[:200]
+
+
 def usable(python, imports, env, timeout):
     """None when ``python`` runs ``imports``, else why not."""
     if not python or not os.path.exists(python):
@@ -349,7 +362,8 @@ def run(args):
            "load_average": {"start": load_average(), "rounds": []},
            "config": {k: getattr(args, k) for k in FULL},
            "pythons": {"wsgi": wsgi_py, "sdk": "%s (%s)" % (sdk_py, sdk_source), "load": sys.executable},
-           "left_out": missing, "rounds": {name: [] for name, _, _ in rows}, "errors": []}
+           "left_out": missing, "rounds": {name: [] for name, _, _ in rows}, "floor_us_call": [],
+           "errors": []}
     import bench_http
     for r in range(args.rounds):
         order = rows[r % len(rows):] + rows[:r % len(rows)] if rows else []
@@ -373,6 +387,13 @@ def run(args):
             finally:
                 if server is not None:
                     server.stop()
+        if any(family != "sdk" for _, family, _ in rows):
+            floor_us, why = app_floor(wsgi_py, env, args)
+            if why:
+                rep["errors"].append("round %d in-process floor: %s" % (r + 1, why))
+            else:
+                rep["floor_us_call"].append(floor_us)
+                log("round %d Server.wsgi() in process, no HTTP server: %.1f us CPU a call" % (r + 1, floor_us))
         rep["load_average"]["rounds"].append(load_average())
 
     med = {}
@@ -381,6 +402,7 @@ def run(args):
             med[name] = {k: median([x[k] for x in runs if x[k] is not None])
                          for k in ("calls_s", "p50_ms", "p99_ms", "cpu_us_call")}
     rep["medians"] = med
+    rep["floor_median_us_call"] = median(rep["floor_us_call"])
 
     def rate(name):
         return med.get(name, {}).get("calls_s")
@@ -440,6 +462,9 @@ def print_report(rep, args):
         rows.append([name, workers, fmt(m["calls_s"]), fmt(m["p50_ms"], "%.2f"), fmt(m["p99_ms"], "%.2f"),
                      fmt(m["cpu_us_call"], "%.0f"), len(rep["rounds"][name])])
     p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "server CPU us/call", "rounds"], rows))
+    if rep["floor_median_us_call"] is not None:
+        p("  Server.wsgi() called in process, no HTTP server: %.0f us CPU a call (mcplite's protocol work;"
+          " the rest of a WSGI row's figure is the WSGI server's)" % rep["floor_median_us_call"])
     p("")
     p("Ratios")
     width = max(len(r["name"]) for r in rep["ratios"])

@@ -75,6 +75,7 @@ def test_quick_runs_the_http_server_row_end_to_end():
     assert rep["medians"]["http.server"]["calls_s"] > 0
     if sys.platform.startswith("linux"):  # the process group's CPU time, from /proc
         assert rep["medians"]["http.server"]["cpu_us_call"] > 0
+    assert rep["floor_median_us_call"] > 0  # Server.wsgi() alone, each answer checked
     assert [r["value"] for r in rep["ratios"] if r["name"].startswith("http.server /")] == [None]  # no SDK row
 
 
