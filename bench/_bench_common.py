@@ -1,7 +1,8 @@
 """What ``bench_stdio.py`` and ``bench_http.py`` share (not a benchmark of its own).
 
 * the protocol constants of the driving clients and the check of ``add``'s answer;
-* child processes: every one registered by PID and killed at exit (``run_main``), short
+* child processes: every one registered by PID and killed at exit (``run_main``), a
+  process group ended by its leader's PID (``stop_group``), short
   commands (``run_quiet``), the base of both ``ServerProc`` classes (start, stderr tail,
   failure report, RSS, kill) and the ``/proc`` readers;
 * the interpreters: ``python_info``, the SDK interpreter (``resolve_sdk_python``,
@@ -90,6 +91,27 @@ def reap(proc, timeout=5.0):
     _CHILDREN.pop(proc.pid, None)
 
 
+def stop_group(proc, grace=5.0):
+    """End the process group ``proc`` leads (started with ``start_new_session=True``): a
+    server's master and its workers together, by the leader's PID. SIGTERM first (gunicorn and
+    uvicorn stop their workers on it), SIGKILL if the leader is still there after ``grace``
+    seconds, and SIGKILL again for a worker outliving its master."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
 def kill_all_children():
     for proc in list(_CHILDREN.values()):
         reap(proc)
@@ -138,6 +160,26 @@ def proc_cpu_s(pid):
         return (int(fields[11]) + int(fields[12])) / float(_CLK_TCK)
     except (OSError, ValueError, IndexError):
         return None
+
+
+def group_cpu_s(pgid):
+    """User + system CPU seconds of the live processes of process group ``pgid`` (a server's
+    master and workers; one that has exited no longer counts); None off Linux."""
+    total, found = 0.0, False
+    try:
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return None
+    for name in names:
+        try:
+            with open("/proc/%s/stat" % name) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += (int(fields[11]) + int(fields[12])) / float(_CLK_TCK)
+                found = True
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total if found else None
 
 
 def proc_rss_mib(pid):

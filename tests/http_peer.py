@@ -3,6 +3,7 @@
 import http.client
 import json
 import socket
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 MODERN = "2026-07-28"
@@ -169,3 +170,19 @@ def open_stream(port: int, method: str, path: str, headers: Dict[str, str],
         head += "Content-Length: %d\r\n" % len(body)
     sock.sendall(head.encode() + b"\r\n" + body)
     return sock, sock.recv(65536)
+
+
+def old_sse_initialize(client: Http, sock: socket.socket, received: bytes, endpoint: str, wait: float) -> bytes:
+    """On the 2024-11-05 HTTP+SSE transport, POST an initialize to the stream's ``endpoint``:
+    it must get 202, and its answer must come on the stream (``sock``, which has sent
+    ``received`` so far) within ``wait`` seconds. Returns all the stream has sent by then."""
+    posted = client.send("POST", endpoint, json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2024-11-05", "capabilities": {},
+            "clientInfo": {"name": "old", "version": "0"}}}).encode(), {"Content-Type": "application/json"})
+    assert posted.status == 202, posted
+    deadline = time.monotonic() + wait
+    while b'"protocolVersion":"2024-11-05"' not in received and time.monotonic() < deadline:
+        received += sock.recv(65536)
+    assert b'"protocolVersion":"2024-11-05"' in received, received
+    return received

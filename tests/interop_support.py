@@ -46,6 +46,34 @@ def unusable(variable, reason):
     pytest.skip(reason)
 
 
+def venv_python(variable, imports, venv_has):
+    # type: (str, str, str) -> str
+    """The python named by ``$variable`` (a venv ``scripts/test`` builds), checked by running
+    ``imports`` in it; unset or broken, the test is skipped or failed (``unusable``)."""
+    path = os.environ.get(variable, "")
+    if not path:
+        unusable(variable, "%s is not set (scripts/test sets it to a venv with %s)" % (variable, venv_has))
+    try:
+        done = subprocess.run([path, "-c", imports], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        unusable(variable, "%s=%s cannot run: %s" % (variable, path, exc))
+    if done.returncode != 0:
+        unusable(variable, "%s=%s cannot import %s:\n%s"
+                 % (variable, path, venv_has, done.stderr.decode("utf-8", "replace")[-2000:]))
+    return path
+
+
+def mcplite_dir():
+    # type: () -> str
+    """The directory this process imports mcplite from (the checkout, or a vendored copy's):
+    what a process the test starts needs first on its PYTHONPATH to test the same code."""
+    import mcplite
+    location = os.path.abspath(mcplite.__file__)
+    if os.path.basename(location) == "__init__.py":
+        location = os.path.dirname(location)
+    return os.path.dirname(location)
+
+
 def peer_env(token=None):
     # type: (Optional[str]) -> Dict[str, str]
     """The environment of a helper in the SDK venv (or another peer), marked with ``token``."""

@@ -21,12 +21,12 @@ import shlex
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from harness_support import serving
 from interop_support import sdk_http_server, sdk_python_fixture
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -448,15 +448,8 @@ class LaxHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def lax_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LaxHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "http://127.0.0.1:%d/mcp" % server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(LaxHandler) as url:
+        yield url
 
 
 def test_lax_http_server_fails(lax_url):

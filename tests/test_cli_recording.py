@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from harness_support import gone
 from interop_support import sdk_python_fixture
 from mcplite import MCPError
 from mcplite.client import Client
@@ -128,13 +129,7 @@ def pid_gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return gone(pid)
 
 
 def wait_until(predicate, timeout=10.0):

@@ -18,6 +18,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from harness_support import assert_gone
 from mcplite import Client, Server
 from mcplite.errors import MCPError, RequestTimeout
 
@@ -32,32 +33,6 @@ WAIT = 10.0
 def entry(name):
     # type: (str) -> Dict[str, Any]
     return {"command": sys.executable, "args": [HOST_APP, name]}
-
-
-def gone(pid):
-    # type: (int) -> bool
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    # A zombie not yet reaped by its parent counts as gone only once reaped: wait for it.
-    return False
-
-
-def assert_gone(pids):
-    # type: (List[int]) -> None
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline and not all(gone(pid) for pid in pids):
-        time.sleep(0.05)
-    left = [pid for pid in pids if not gone(pid)]
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert left == [], "processes left behind: %r" % left
 
 
 class Mounts:

@@ -23,11 +23,13 @@ import sys
 import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
+import harness_support
+from harness_support import gone, serving
 from mcplite.host import ApprovalRequest, Host, arguments_digest
 from mcplite.hostconfig import ConfigWarning, load_config
 
@@ -55,31 +57,11 @@ def misbehaving(mode):
     return {"command": sys.executable, "args": [MISBEHAVING, mode]}
 
 
-def gone(pid):
-    # type: (int) -> bool
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def assert_gone(pids):
     # type: (Dict[str, int]) -> None
-    """Each process is gone (reaped by the host) within WAIT; one that is not is killed by its
-    PID here, and the test fails naming it."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline and not all(gone(pid) for pid in pids.values()):
-        time.sleep(0.05)
-    left = {name: pid for name, pid in pids.items() if not gone(pid)}
-    for pid in left.values():
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert left == {}, "processes left behind: %r" % left
+    """Each process (a host's servers, each the leader of its process group) is gone within
+    harness_support.WAIT, or killed by its process group and named in the failure."""
+    harness_support.assert_gone(pids, kill=os.killpg)
 
 
 class Hosts:
@@ -235,15 +217,8 @@ class _Unauthorized(BaseHTTPRequestHandler):
 @pytest.fixture
 def unauthorized_url():
     # type: () -> Iterator[str]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unauthorized)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "http://127.0.0.1:%d/mcp" % server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(_Unauthorized) as url:
+        yield url
 
 
 def closed_port():

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from apps import make_app
-from http_peer import ACCEPT_BOTH, MODERN, Http, open_stream, parse_sse, raw_exchange
+from http_peer import ACCEPT_BOTH, MODERN, Http, old_sse_initialize, open_stream, parse_sse, raw_exchange
 from mcplite import Context, Server
 from mcplite.auth import AccessToken, BearerAuth
 from wire import schema_problem
@@ -675,15 +675,7 @@ def test_old_http_sse_transport(server, client):
         endpoint = re.search(rb"data: (/messages\?session_id=[0-9a-f]+)", received).group(1).decode()
         assert client.send("POST", "/messages?session_id=unknown", b"{}",
                            {"Content-Type": "application/json"}).status == 404
-        posted = client.send("POST", endpoint, json.dumps({
-            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2024-11-05", "capabilities": {},
-                "clientInfo": {"name": "old", "version": "0"}}}).encode(), {"Content-Type": "application/json"})
-        assert posted.status == 202
-        deadline = time.monotonic() + 3
-        while b'"protocolVersion":"2024-11-05"' not in received and time.monotonic() < deadline:
-            received += sock.recv(65536)
-        assert b'"protocolVersion":"2024-11-05"' in received
+        old_sse_initialize(client, sock, received, endpoint, 3)
         assert server.app.session_count() == 1
     finally:
         sock.close()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from interop_support import unusable
+from interop_support import mcplite_dir, venv_python
 from mcplite import Client, Context, Server, TraceContext, current_trace, use_trace
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -295,44 +295,30 @@ print(len(attempts), "random" in sys.modules)
 """
 
 
-@pytest.mark.parametrize("era", ERAS)
-def test_mcplite_never_imports_opentelemetry(tmp_path, era):
-    script = tmp_path / "absent.py"
-    script.write_text(ABSENT_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_mcplite_dir(), TESTS]))
-    done = subprocess.run([sys.executable, str(script), era], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def _run_script(python, tmp_path, name, text, era):
+    """Run ``text`` as a script under ``python`` with this checkout's mcplite first on its path;
+    it must succeed. Its stdout, decoded."""
+    script = tmp_path / name
+    script.write_text(text)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([mcplite_dir(), TESTS]))
+    done = subprocess.run([python, str(script), era], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=120, env=env)
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
-    count, _ = done.stdout.decode().split()
+    return done.stdout.decode()
+
+
+def _otel_python():
+    return venv_python("MCPLITE_OTEL_PYTHON", "import opentelemetry.sdk.trace", "opentelemetry-sdk")
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_mcplite_never_imports_opentelemetry(tmp_path, era):
+    count, _ = _run_script(sys.executable, tmp_path, "absent.py", ABSENT_SCRIPT, era).split()
     # Not even tried: an application that uses OpenTelemetry has imported it already.
     assert int(count) == 0
 
 
 # -- OpenTelemetry for real -----------------------------------------------------------------
-
-def _mcplite_dir():
-    import mcplite
-    location = os.path.abspath(mcplite.__file__)
-    if os.path.basename(location) == "__init__.py":
-        location = os.path.dirname(location)
-    return os.path.dirname(location)
-
-
-def _otel_python():
-    variable = "MCPLITE_OTEL_PYTHON"
-    path = os.environ.get(variable, "")
-    if not path:
-        unusable(variable, "MCPLITE_OTEL_PYTHON is not set (scripts/test sets it to a venv with opentelemetry-sdk)")
-    try:
-        done = subprocess.run([path, "-c", "import opentelemetry.sdk.trace"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        unusable(variable, "MCPLITE_OTEL_PYTHON=%s cannot run: %s" % (path, exc))
-    if done.returncode != 0:
-        unusable(variable, "MCPLITE_OTEL_PYTHON=%s cannot import opentelemetry.sdk:\n%s"
-                 % (path, done.stderr.decode("utf-8", "replace")[-2000:]))
-    return path
-
 
 OTEL_SCRIPT = r"""
 import json, sys
@@ -423,27 +409,15 @@ print(json.dumps([plain, traced, imported_by_mcplite, imported]))
 @pytest.mark.interop
 @pytest.mark.parametrize("era", ERAS)
 def test_opentelemetry_installed_but_unused_costs_nothing(tmp_path, era):
-    python = _otel_python()
-    script = tmp_path / "otel_unused.py"
-    script.write_text(UNUSED_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_mcplite_dir(), TESTS]))
-    done = subprocess.run([python, str(script), era], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=120, env=env)
-    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
-    assert json.loads(done.stdout.decode().strip().splitlines()[-1]) == ["-", PARENT_ID, False, PARENT_ID]
+    printed = _run_script(_otel_python(), tmp_path, "otel_unused.py", UNUSED_SCRIPT, era)
+    assert json.loads(printed.strip().splitlines()[-1]) == ["-", PARENT_ID, False, PARENT_ID]
 
 
 @pytest.mark.interop
 @pytest.mark.parametrize("era", ERAS)
 def test_opentelemetry_spans_for_real(tmp_path, era):
-    python = _otel_python()
-    script = tmp_path / "otel_spans.py"
-    script.write_text(OTEL_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_mcplite_dir(), TESTS]))
-    done = subprocess.run([python, str(script), era], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=120, env=env)
-    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
-    out = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    printed = _run_script(_otel_python(), tmp_path, "otel_spans.py", OTEL_SCRIPT, era)
+    out = json.loads(printed.strip().splitlines()[-1])
     spans, seen = out["spans"], out["seen"]
 
     def one(name, kind, **where):

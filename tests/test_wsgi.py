@@ -12,7 +12,6 @@ venv is missing. The ``wsgiref`` ones run everywhere, under this interpreter.
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,46 +21,30 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from http_peer import ACCEPT_BOTH, MODERN, Http, open_stream, parse_sse
-from interop_support import unusable
+from http_peer import ACCEPT_BOTH, MODERN, Http, old_sse_initialize, open_stream, parse_sse
+from interop_support import mcplite_dir, venv_python
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TESTS)
+if os.path.join(REPO, "bench") not in sys.path:
+    sys.path.append(os.path.join(REPO, "bench"))
+
+from _bench_common import stop_group  # noqa: E402  (bench/: how the benchmarks end a server's group)
+
 KEEPALIVE = 0.5  # the servers' keep-alive interval here: how soon a write finds a client gone
 START_TIMEOUT = 30.0
 
 
-def _mcplite_dir() -> str:
-    """Where this process imports mcplite from (the checkout, or a vendored copy)."""
-    import mcplite
-    location = os.path.abspath(mcplite.__file__)
-    if os.path.basename(location) == "__init__.py":
-        location = os.path.dirname(location)
-    return os.path.dirname(location)
-
-
 def _env() -> Dict[str, str]:
     env = dict(os.environ)
-    path = [_mcplite_dir(), TESTS] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    path = [mcplite_dir(), TESTS] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(path)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def _wsgi_python() -> str:
-    variable = "MCPLITE_WSGI_PYTHON"
-    path = os.environ.get(variable, "")
-    if not path:
-        unusable(variable, "MCPLITE_WSGI_PYTHON is not set (scripts/test sets it to a venv with gunicorn and waitress)")
-    try:
-        done = subprocess.run([path, "-c", "import gunicorn, waitress"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        unusable(variable, "MCPLITE_WSGI_PYTHON=%s cannot run: %s" % (path, exc))
-    if done.returncode != 0:
-        unusable(variable, "MCPLITE_WSGI_PYTHON=%s cannot import gunicorn and waitress:\n%s"
-                 % (path, done.stderr.decode("utf-8", "replace")[-2000:]))
-    return path
+    return venv_python("MCPLITE_WSGI_PYTHON", "import gunicorn, waitress", "gunicorn and waitress")
 
 
 def _free_port() -> int:
@@ -103,21 +86,7 @@ class Served:
         return self._log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
-        # The process group by the leader's PID: gunicorn's master and its workers together.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # a worker outliving its master
-        except OSError:
-            pass
+        stop_group(self.proc)  # gunicorn's master and its workers together
         self._log.close()
 
 
@@ -322,15 +291,7 @@ def test_the_old_http_sse_transport(served, client):
             received += sock.recv(65536)
         endpoint = received.split(b"data: ", 1)[1].split(b"\n", 1)[0].decode()
         assert endpoint.startswith("/messages?session_id=")
-        posted = client.send("POST", endpoint, json.dumps({
-            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2024-11-05", "capabilities": {},
-                "clientInfo": {"name": "old", "version": "0"}}}).encode(), {"Content-Type": "application/json"})
-        assert posted.status == 202
-        deadline = time.monotonic() + 5
-        while b'"protocolVersion":"2024-11-05"' not in received and time.monotonic() < deadline:
-            received += sock.recv(65536)
-        assert b'"protocolVersion":"2024-11-05"' in received
+        old_sse_initialize(client, sock, received, endpoint, 5)
     finally:
         sock.close()
 

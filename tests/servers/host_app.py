@@ -20,6 +20,19 @@ from mcplite import Context, Server, ToolError  # noqa: E402
 ECHO_DESCRIPTION = "Echo the text back, prefixed by the server's name."
 
 
+def sleep_until_cancelled(seconds: float, ctx: Context) -> str:
+    """The body of the ``sleep`` tool here and in stdio_app.py: "slept" after ``seconds``, or
+    "cancelled" as soon as the request is, saying so on stderr (which the tests read)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ctx.cancelled:
+            sys.stderr.write("sleep: cancelled\n")
+            sys.stderr.flush()
+            return "cancelled"
+        time.sleep(0.01)
+    return "slept"
+
+
 def make_host_app(name: str) -> Server:
     app = Server(name, version="1.0.0")
 
@@ -54,14 +67,7 @@ def make_host_app(name: str) -> Server:
     @app.tool()
     def sleep(seconds: float, ctx: Context) -> str:
         """Sleep; a cancellation is written to stderr."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if ctx.cancelled:
-                sys.stderr.write("sleep: cancelled\n")
-                sys.stderr.flush()
-                return "cancelled"
-            time.sleep(0.01)
-        return "slept"
+        return sleep_until_cancelled(seconds, ctx)
 
     @app.tool()
     def slow_progress(steps: int, interval: float, ctx: Context) -> str:

@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # tests/ (apps.py)
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
 
 from apps import make_app  # noqa: E402
+from host_app import sleep_until_cancelled  # noqa: E402  (this folder: the script's own)
 from mcplite import Context  # noqa: E402
 
 app = make_app()
@@ -38,14 +39,7 @@ def reads_stdin() -> str:
 
 @app.tool()
 def sleep(seconds: float, ctx: Context) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if ctx.cancelled:
-            sys.stderr.write("sleep: cancelled\n")
-            sys.stderr.flush()
-            return "cancelled"
-        time.sleep(0.01)
-    return "slept"
+    return sleep_until_cancelled(seconds, ctx)
 
 
 @app.tool()
