@@ -119,9 +119,12 @@ class EventStream:
     # -- reading -----------------------------------------------------------------
 
     def attach(self, reader: Any) -> bool:
-        """Make ``reader`` the stream's one reader; False if another is attached."""
+        """Make ``reader`` the stream's one reader; False if another is attached. A reader
+        the server told to let go (``close_connection``) of a resumable stream is replaced:
+        its client may reconnect with ``Last-Event-ID`` before that reader's thread has seen
+        its connection close, and the events it had not sent are still kept for the new one."""
         with self._cond:
-            if self.reader is not None:
+            if self.reader is not None and not (self.resumable and self._drop_reader is self.reader):
                 return False
             self.reader = reader
             if self._drop_reader is _NEXT_READER:
