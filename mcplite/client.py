@@ -18,7 +18,7 @@ force one. ``protocol_version=`` asks for one version exactly.
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .channels import StdioChannel
-from .clientcache import CACHED_METHODS, ResultCache, cache_params_key
+from .clientcache import CACHED_METHODS, ResultCache, cache_option, cache_params_key
 from .clientsession import ClientSession
 from .errors import MCPError, ProtocolError, SessionLost, TransportError
 from .jsonrpc import INVALID_PARAMS, notification
@@ -100,12 +100,7 @@ class Client(ClientSession):
                 raise TypeError("extensions maps extension identifiers to settings dicts: {'com.example/x': {}}")
             capabilities = dict(capabilities or {})
             capabilities["extensions"] = dict(capabilities.get("extensions") or {}, **extensions)
-        if cache is True:
-            cache = ResultCache()
-        elif cache is False or cache is None:
-            cache = None
-        elif not isinstance(cache, ResultCache):
-            raise TypeError("cache is True, False or a ResultCache")
+        cache = cache_option(cache)
         tracer = None
         if trace is not None and trace is not False:
             from .tracing import make_tracer  # only a traced client pays for it

@@ -56,6 +56,18 @@ def _ttl_seconds(value: Any) -> float:
     return min(float(value), 1e15) / 1000.0  # (a float: an absurd integer must not overflow)
 
 
+def cache_option(cache: Any) -> "Optional[ResultCache]":
+    """The cache a ``cache=`` option asks for: True a new ``ResultCache``, False or None
+    none, a ``ResultCache`` itself; TypeError for anything else."""
+    if cache is True:
+        return ResultCache()
+    if cache is False or cache is None:
+        return None
+    if not isinstance(cache, ResultCache):
+        raise TypeError("cache is True, False or a ResultCache")
+    return cache
+
+
 class ResultCache:
     """The cache ``Client(cache=True)`` makes for itself; make one to set its bounds, or to
     share one between clients (``Client(cache=shared)``): public results of the same server

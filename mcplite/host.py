@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Se
 from .appview import tool_visible_to
 from .channels import StdioChannel
 from .client import Client
-from .clientcache import ResultCache
+from .clientcache import cache_option
 from .errors import ConnectionClosed, MCPError, RequestTimeout, TransportError
 from .hostconfig import HostConfig, ServerConfig, load_config, tool_permitted
 from .hostformats import PROVIDERS, host_tool_names, parse_tool_call, provider_error, provider_result
@@ -298,15 +298,9 @@ class Host:
                  pins: Optional[str] = None, audit: Optional[Callable[[Dict[str, Any]], Any]] = None,
                  timeout: float = 30.0, start_timeout: float = 30.0,
                  environ: Optional[Dict[str, str]] = None, cache: Any = False) -> None:
-        if cache is True:
-            cache = ResultCache()
-        elif cache is False or cache is None:
-            cache = None
-        elif not isinstance(cache, ResultCache):
-            raise TypeError("cache is True, False or a ResultCache")
         # One cache for all: its keys carry each server's origin, and private results also
         # the client that fetched them, so sharing it mixes nothing up.
-        self.cache = cache  # type: Optional[ResultCache]
+        self.cache = cache_option(cache)
         # (The warnings of a configuration point at the line that gave it.)
         parsed = config if isinstance(config, HostConfig) else load_config(config, environ, stacklevel=2)
         self.approve = approve

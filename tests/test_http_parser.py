@@ -10,6 +10,7 @@ from typing import Iterator, Tuple
 
 import pytest
 
+from http_peer import raw_exchange
 from mcplite import Server
 from mcplite.httpparse import RequestHead, parse_request_head
 
@@ -29,30 +30,13 @@ def served() -> Iterator[Tuple[str, int]]:
 
 
 def _exchange(address: Tuple[str, int], raw: bytes) -> bytes:
-    """Send ``raw``, read until the server closes or a whole response has come."""
-    with socket.create_connection(address, timeout=5) as sock:
-        sock.sendall(raw)
-        data = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            if b"\r\n\r\n" in data and b"Content-Length:" in head:
-                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
-                if len(body) >= length and not head.startswith(b"HTTP/1.1 100"):
-                    break
-        return data
+    return raw_exchange(address[1], raw)
 
 
 def _post(host_line: bytes, extra: bytes = b"", body: bytes = DISCOVER, version: bytes = b"HTTP/1.1") -> bytes:
     return (b"POST /mcp " + version + b"\r\n" + host_line + b"Content-Type: application/json\r\n"
             b"Accept: application/json, text/event-stream\r\nMcp-Method: server/discover\r\n"
-            b"MCP-Protocol-Version: 2026-07-28\r\n" + extra
+            b"MCP-Protocol-Version: 2026-07-28\r\nConnection: close\r\n" + extra
             + b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
