@@ -477,7 +477,21 @@ class SharedTaskStore(TaskStore):
             self._tasks.pop(task.id, None)  # its handler is done: no lease to renew
         changes = ({"status": _FAILED, "error": error.to_error()} if error is not None
                    else {"status": _COMPLETED, "result": result})  # type: Dict[str, Any]
-        if not self._end(task, changes):
+        # The store may be out of reach for a moment: the end is tried again for a while
+        # (the handler's thread has nothing else to do). Past that the task's lease, no
+        # longer renewed, runs out, and the task is failed as lost: never left working.
+        pause = 0.1
+        for attempt in range(6):
+            try:
+                won = self._end(task, changes)
+                break
+            except MCPError:
+                if attempt == 5:
+                    _tasks_log.error("task %s: its end could not be stored; it will be failed as lost", task.id)
+                    return
+                time.sleep(pause)
+                pause *= 2
+        if not won:
             # Ended elsewhere first (cancelled, or failed as lost): that end stands.
             _tasks_log.info("task %s finished here after it had ended elsewhere; this end is dropped", task.id)
 

@@ -15,7 +15,7 @@ if os.path.dirname(HERE) not in sys.path:
     sys.path.append(os.path.dirname(HERE))  # the checkout, after whatever PYTHONPATH put first
 
 from mcplite import Context, Server  # noqa: E402
-from mcplite.stores import SqliteStore  # noqa: E402
+from mcplite import SqliteStore  # noqa: E402
 
 
 def make_app(db: str, lease: float = 1.0) -> Server:

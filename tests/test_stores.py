@@ -58,6 +58,8 @@ from test_tasks import *  # noqa: E402,F401,F403  (collected again here, over ea
 del test_one_client_cannot_fill_the_store  # noqa: F821
 
 
+from test_tasks import Tasks  # noqa: E402
+
 # Only its in-memory tests (those with a wire_factory) run again; HTTP and stdio are tested there.
 for _name in [name for name in globals() if name.startswith("test_http_") or name.startswith("test_stdio_")]:
     del globals()[_name]
@@ -601,3 +603,36 @@ def test_gunicorn_with_two_workers_shares_tasks(tmp_path, monkeypatch):
             assert done["result"]["structuredContent"] == {"result": 2 * n}
     finally:
         served.stop()
+
+
+# ---------------------------------------------------------------------------
+# A store that fails under a server
+
+def test_a_locked_store_is_a_json_rpc_error_to_the_client_and_the_task_ends_once_it_is_back(tmp_path):
+    import sqlite3
+    from wire import Wire
+    path = str(tmp_path / "state.db")
+    store = SqliteStore(path, busy_timeout=0.05)
+    store.first_backoff = 0.01
+    app = tasks_app_module.tasks_app(store=store)
+    wire = Wire(app)
+    try:
+        tasks = Tasks(wire)
+        task_id = tasks.start("gate", {"label": "locked"})
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # (in WAL, readers go on; every writer waits)
+        try:
+            reply = tasks.call("gate", {"label": "refused"})  # a task cannot be made
+            assert reply["error"] == {"code": -32603, "message": "Server busy: the shared store is unavailable "
+                                                                 "(locked); try again"}, reply
+            assert tasks.get(task_id)["result"]["status"] == "working"  # (a read)
+            app.release.set()  # the handler ends while the store is locked: its end is retried
+            time.sleep(0.3)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert tasks.wait(task_id, ["completed"])["result"]["content"][0]["text"].startswith("locked released")
+    finally:
+        app.release.set()
+        wire.close()
+        store.close()
