@@ -508,11 +508,14 @@ class SqlStore(Store):
             self._execute(cursor, "SELECT version FROM mcplite_schema")
             versions = [row[0] for row in cursor.fetchall()]
             if not versions:
-                self._execute(cursor, "INSERT INTO mcplite_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+                # (Workers starting together on a new database may each get here: the insert
+                # is conditional, and rows of this same version twice would be harmless.)
+                self._execute(cursor, "INSERT INTO mcplite_schema (version) SELECT ? WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM mcplite_schema)", (SCHEMA_VERSION,))
             connection.commit()
         finally:
             cursor.close()
-        if versions and (len(versions) != 1 or versions[0] != SCHEMA_VERSION):
+        if versions and set(versions) != {SCHEMA_VERSION}:
             raise StoreSchemaError(
                 "the store's tables have schema version %s, this mcplite uses %d: %s" % (
                     ", ".join(str(v) for v in versions), SCHEMA_VERSION,

@@ -22,6 +22,7 @@ import pytest
 
 import tasks_app as tasks_app_module
 from http_peer import ACCEPT_BOTH, MODERN, Http, open_stream
+from mcplite import Server
 from mcplite.stores import (SCHEMA_VERSION, TASK_ACTIVE, MemoryStore, SqliteStore, SqlStore, Store, StoreSchemaError,
                             StoreUnavailable, _placeholders, now_ms)
 
@@ -635,4 +636,48 @@ def test_a_locked_store_is_a_json_rpc_error_to_the_client_and_the_task_ends_once
     finally:
         app.release.set()
         wire.close()
+        store.close()
+
+
+# ---------------------------------------------------------------------------
+# The key ring, and what a multi-process front end checks
+
+def test_the_key_ring_seals_with_the_first_key_and_opens_with_any():
+    from mcplite.sealing import Sealer
+    old, new = Sealer(keys=[KEY_OLD]), Sealer(keys=[KEY_NEW, KEY_OLD])
+    token = old.seal({"page": 2})
+    assert new.open(token) == {"page": 2}  # sealed before the rotation: still good
+    assert old.open(new.seal([1])) is None  # the new key is not in the old ring
+    assert Sealer(keys=[KEY_OLD, KEY_NEW]).open(new.seal([1])) == [1]
+    assert Sealer(KEY_OLD).open(token) == {"page": 2}  # state_secret= is a ring of one
+    assert Sealer(keys=[KEY_OTHER]).open(token) is None
+    assert new.configured and Sealer(KEY_OLD).configured and not Sealer().configured
+    for bad in ([], [b"short"], b"k" * 32, [KEY_OLD, "text" * 8]):
+        with pytest.raises(ValueError):
+            Sealer(keys=bad)
+    with pytest.raises(ValueError):
+        Sealer(KEY_OLD, keys=[KEY_NEW])
+    with pytest.raises(ValueError):
+        Server("x", state_secret=KEY_OLD, state_keys=[KEY_NEW])
+    with pytest.raises(TypeError):
+        Server("x", store="sqlite:///state.db")
+
+
+def test_what_stops_several_processes_from_serving(tmp_path):
+    app = Server("x")
+    problem = app.multiprocess_problem()
+    assert problem is not None and "no sealing key is configured" in problem and "state_keys=[key]" in problem
+    assert "tasks" not in problem
+    keyed = Server("x", state_keys=[KEY_NEW])
+    assert keyed.multiprocess_problem() is None  # no task, no change needs more than the keys
+
+    @keyed.tool(task="optional")
+    def job() -> str:
+        return "done"
+    problem = keyed.multiprocess_problem()
+    assert problem is not None and "store=SqliteStore(" in problem and "sealing key" not in problem
+    store = SqliteStore(str(tmp_path / "state.db"))
+    try:
+        assert Server("x", state_keys=[KEY_NEW], store=store).multiprocess_problem() is None
+    finally:
         store.close()
