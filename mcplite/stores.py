@@ -362,8 +362,9 @@ class SqlStore(Store):
     this mcplite's is refused (StoreSchemaError).
 
     Change notifications are polled from a table every ``poll_interval`` seconds; a
-    subclass with a notification channel overrides ``wait_events`` (and ``publish`` to ring
-    it): see PostgreSQL's LISTEN/NOTIFY.
+    subclass with a notification channel overrides ``wait_events`` (to block until it rings)
+    and ``published`` (to ring it): PostgreSQL's LISTEN/NOTIFY. The events are read from the
+    table all the same; the channel only wakes the readers sooner.
     """
 
     shared = True
@@ -628,9 +629,15 @@ class SqlStore(Store):
                           (now, origin, kind, detail))
             if prune:
                 self._execute(cursor, "DELETE FROM mcplite_events WHERE at < ?", (now - _EVENTS_KEPT_MS,))
+            self.published(cursor)
         self.run(work, "publishing a change")
         if prune:
             self._events_pruned = now
+
+    def published(self, cursor: Any) -> None:
+        """Called in the transaction that publishes an event, after its row is written: a
+        store with a notification channel rings it here (PostgreSQL: ``NOTIFY``, delivered
+        when the transaction commits) and wakes the other workers' ``wait_events``."""
 
     def last_event(self) -> int:
         found = self.run(lambda cursor: self._execute(cursor, "SELECT MAX(id) FROM mcplite_events").fetchone(),

@@ -450,6 +450,20 @@ def test_a_cursor_sealed_by_one_worker_opens_on_the_other_across_a_key_rotation(
         stranger.stop()
 
 
+def test_a_request_state_sealed_by_one_worker_is_taken_by_the_other(workers):
+    _, first, second = workers
+    meta = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+    with closing(Peer(first)) as a, closing(Peer(second)) as b:
+        params = {"name": "ask", "arguments": {"question": "a word?"}, "_meta": meta}
+        asked = a.modern("tools/call", params).messages()[-1]["result"]
+        assert asked["resultType"] == "input_required", asked
+        (key,) = asked["inputRequests"]
+        again = dict(params, requestState=asked["requestState"],
+                     inputResponses={key: {"action": "accept", "content": {"word": "hi"}}})
+        answered = b.modern("tools/call", again).messages()[-1]["result"]
+        assert answered["content"][0]["text"] == "worker %d heard hi" % second.pid, answered
+
+
 def _listen(worker: Worker, params: Dict[str, Any]) -> Any:
     body = json.dumps({"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen", "params": dict(params, _meta={
         "io.modelcontextprotocol/protocolVersion": MODERN,
