@@ -698,7 +698,8 @@ class SqliteStore(SqlStore):
             # check_same_thread off: a pooled connection moves between threads, one at a time.
             connection = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise StoreUnavailable("cannot open %s: %s" % (self.path, exc)) from exc
+            # (At start this stops the program; later, a request gets StoreUnavailable.)
+            raise sqlite3.OperationalError("cannot open the store's database %s: %s" % (self.path, exc)) from exc
         connection.execute("PRAGMA busy_timeout = %d" % int(self.busy_timeout * 1000))
         # WAL: readers and one writer at once, across processes on one machine (not over a
         # network file system). synchronous=NORMAL is durable across a process crash, which

@@ -275,9 +275,17 @@ def test_an_unreachable_database_is_store_unavailable(tmp_path):
         # The first connection is made as the store is made: the program fails to start,
         # with the driver's own error.
         SqlStore(connect, "format")
-    store = SqliteStore(str(tmp_path / "gone.db"))
+    import sqlite3
+    with pytest.raises(sqlite3.OperationalError) as info:
+        SqliteStore(str(tmp_path / "no such directory" / "state.db"))
+    assert "cannot open the store's database %s" % (tmp_path / "no such directory" / "state.db") in str(info.value)
+    # The database goes away after start: its directory removed, no connection kept open.
+    directory = tmp_path / "db"
+    directory.mkdir()
+    store = SqliteStore(str(directory / "state.db"))
     store.close()
-    store._connect = connect  # as if the database went away after start
+    import shutil
+    shutil.rmtree(str(directory))
     with pytest.raises(StoreUnavailable) as info:
         store.task_get("t1")
     assert info.value.message == "Server busy: the shared store is unavailable (cannot connect); try again"
