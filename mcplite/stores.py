@@ -368,10 +368,12 @@ class SqlStore(Store):
     """
 
     shared = True
-    # Retries of an operation the database refused as locked or busy, and the first pause;
-    # each pause doubles, so a call gives up after about 0.05 * (2**5 - 1) = 1.5 s beyond the
-    # driver's own busy timeout.
-    retries = 5
+    # An operation the database refused as locked or busy (or a lost serialization race) is
+    # tried again after a pause, which doubles from ``first_backoff``, while ``retry_for``
+    # seconds have not passed since it began. The driver's own waiting counts: a SQLite
+    # store waits its busy timeout once (longer than retry_for), then gives up; a refusal
+    # that comes at once is retried for up to retry_for seconds. Never a hang.
+    retry_for = 1.5
     first_backoff = 0.05
 
     def __init__(self, connect: Callable[[], Any], paramstyle: Optional[str] = None, *, dialect: str = "postgresql",
@@ -453,7 +455,8 @@ class SqlStore(Store):
         """Run ``work(cursor)`` in one transaction, committed; retried when the database
         was locked, StoreUnavailable when it cannot be done."""
         pause = self.first_backoff
-        for attempt in range(self.retries + 1):
+        give_up = time.monotonic() + self.retry_for
+        while True:
             try:
                 connection = self._acquire()
             except Exception as exc:
@@ -477,7 +480,7 @@ class SqlStore(Store):
                     connection = None
                 if connection is not None:
                     self._release(connection)
-                if self.transient(exc) and attempt < self.retries:
+                if self.transient(exc) and time.monotonic() + pause < give_up:
                     time.sleep(pause)
                     pause *= 2
                     continue
@@ -485,7 +488,6 @@ class SqlStore(Store):
                 raise StoreUnavailable("locked" if self.transient(exc) else "")
             self._release(connection)
             return value
-        raise StoreUnavailable("locked")  # (not reached: the loop returns or raises)
 
     def _sql(self, sql: str) -> str:
         found = self._sql_cache.get(sql)
@@ -679,7 +681,8 @@ class SqlStore(Store):
 class SqliteStore(SqlStore):
     """The shared store in one SQLite file, for several worker processes on one machine: WAL
     (readers do not wait for the writer), ``busy_timeout`` seconds of waiting on a locked
-    database before the store's own bounded retries, and a connection per thread at a time.
+    database (an operation then gives up: see ``SqlStore.retry_for``), and a connection per
+    thread at a time.
     Change notifications are found by polling a table every ``poll_interval`` seconds."""
 
     def __init__(self, path: str, *, busy_timeout: float = 5.0, poll_interval: float = 0.25, lease: float = 10.0,

@@ -256,8 +256,8 @@ def test_a_locked_database_is_retried_then_refused(tmp_path):
         started = time.monotonic()
         with pytest.raises(StoreUnavailable) as info:
             store.task_update("t1", {"status": "failed"})
-        # busy_timeout per attempt, then backoffs of 0.01 doubling, 5 retries: about 0.6 s.
-        assert time.monotonic() - started < 5
+        # Attempts of busy_timeout each, 0.01 s apart and doubling, for retry_for (1.5 s).
+        assert 1.0 < time.monotonic() - started < 5
         assert info.value.code == -32603
         assert info.value.message == "Server busy: the shared store is unavailable (locked); try again"
     finally:
@@ -640,7 +640,7 @@ def test_a_locked_store_is_a_json_rpc_error_to_the_client_and_the_task_ends_once
     from wire import Wire
     path = str(tmp_path / "state.db")
     store = SqliteStore(path, busy_timeout=0.05)
-    store.first_backoff = 0.01
+    store.first_backoff, store.retry_for = 0.01, 0.2  # (each operation gives up within 0.3 s)
     app = tasks_app_module.tasks_app(store=store)
     app.tasks.end_attempts = end_attempts
     wire = Wire(app)
