@@ -513,8 +513,10 @@ class SqlStore(Store):
             if not versions:
                 # (Workers starting together on a new database may each get here: the insert
                 # is conditional, and rows of this same version twice would be harmless.)
-                self._execute(cursor, "INSERT INTO mcplite_schema (version) SELECT ? WHERE NOT EXISTS "
-                                      "(SELECT 1 FROM mcplite_schema)", (SCHEMA_VERSION,))
+                # (The version is written out, not a parameter: PostgreSQL cannot tell the type
+                # of a parameter in a SELECT list.)
+                self._execute(cursor, "INSERT INTO mcplite_schema (version) SELECT %d WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM mcplite_schema)" % SCHEMA_VERSION)
             connection.commit()
         finally:
             cursor.close()
