@@ -492,6 +492,8 @@ class SqlStore(Store):
     def _sql(self, sql: str) -> str:
         found = self._sql_cache.get(sql)
         if found is None:
+            if len(self._sql_cache) > 256:  # (an IN list of each length is a statement of its own)
+                self._sql_cache.clear()
             found = self._sql_cache[sql] = _placeholders(sql, self.paramstyle)
         return found
 
