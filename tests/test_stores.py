@@ -560,14 +560,14 @@ def test_a_dead_workers_task_fails_in_bounded_time_and_a_finished_task_survives_
 # ---------------------------------------------------------------------------
 # gunicorn with two worker processes
 
-def _gunicorn_workers(db: str, monkeypatch: Any, keys: Sequence[bytes]) -> Any:
+def _gunicorn_workers(db: str, monkeypatch: Any, keys: Sequence[bytes], preload: bool = False) -> Any:
     from test_wsgi import Served, _free_port, _wsgi_python
     python = _wsgi_python()
     monkeypatch.setenv("STORE_WORKER_KEYS", ",".join(key.hex() for key in keys))
     port = _free_port()
     return Served("gunicorn -w 2", [python, "-m", "gunicorn", "-b", "127.0.0.1:%d" % port, "--no-control-socket",
-                                    "--graceful-timeout", "1", "--workers", "2", "-k", "gthread", "--threads", "4",
-                                    "store_worker:wsgi(%r)" % db], port)
+                                    "--graceful-timeout", "1", "--workers", "2", "-k", "gthread", "--threads", "4"]
+                  + (["--preload"] if preload else []) + ["store_worker:wsgi(%r)" % db], port)
 
 
 def _fresh_call(port: int, method: str, params: Dict[str, Any]) -> Any:
@@ -596,9 +596,12 @@ def test_gunicorn_with_two_workers_and_no_key_refuses_to_serve(tmp_path, monkeyp
         served.stop()
 
 
+# --preload: the store is made in gunicorn's master and its workers forked from it (each
+# opens connections and starts its watch of its own).
 @pytest.mark.interop
-def test_gunicorn_with_two_workers_shares_tasks(tmp_path, monkeypatch):
-    served = _gunicorn_workers(str(tmp_path / "state.db"), monkeypatch, [KEY_NEW])
+@pytest.mark.parametrize("preload", [False, True])
+def test_gunicorn_with_two_workers_shares_tasks(tmp_path, monkeypatch, preload):
+    served = _gunicorn_workers(str(tmp_path / "state.db"), monkeypatch, [KEY_NEW], preload)
     try:
         # Both workers serve: requests sent eight at a time (an idle worker's accept may win
         # every sequential one) until both have answered; the second worker may still be
