@@ -42,6 +42,10 @@ _WSGI_REASONS = {
     503: "Service Unavailable",
 }
 
+_UNSHARED_CHANGES_MESSAGE = (
+    "mcplite: several worker processes serve this endpoint without a shared store: a change made on one "
+    "(a tool added or removed, notify_resource_updated) reaches the streams held by that worker only. "
+    "Server(..., store=SqliteStore('/path/to/state.db')) shares them.")
 _SYNC_WORKER_MESSAGE = (
     "mcplite: gunicorn's sync worker cannot serve MCP: an SSE stream (a GET stream, a listen stream, a "
     "tool reporting progress) holds its one thread until --timeout kills the worker, and nothing else is "
@@ -235,7 +239,13 @@ class WsgiApp:
             # rather than failing later on one request in N.
             problem = self._multiprocess_problem
             if problem is None:
-                problem = self._multiprocess_problem = self.app.server.multiprocess_problem() or ""
+                server = self.app.server
+                problem = self._multiprocess_problem = server.multiprocess_problem() or ""
+                if not problem and (server.store is None or not server.store.shared):
+                    # Served, but a change made on one worker reaches the streams of that
+                    # worker only: said once, since a server whose lists never change loses
+                    # nothing.
+                    self._warn_once("multiprocess-store", environ, _UNSHARED_CHANGES_MESSAGE)
             if problem:
                 self._warn_once("multiprocess", environ, problem)
                 return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, problem), None)

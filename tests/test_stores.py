@@ -712,3 +712,56 @@ def test_what_stops_several_processes_from_serving(tmp_path):
         assert Server("x", state_keys=[KEY_NEW], store=store).multiprocess_problem() is None
     finally:
         store.close()
+
+
+def _wsgi_call(application: Any, multiprocess: bool) -> Any:
+    """One 2026-07-28 tools/list through ``application`` as a WSGI server calls it: (status,
+    body, what it wrote to wsgi.errors)."""
+    import io
+    from wsgiref.util import setup_testing_defaults
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}}})
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/mcp", "CONTENT_TYPE": "application/json",
+               "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": ACCEPT_BOTH, "HTTP_MCP_PROTOCOL_VERSION": MODERN,
+               "HTTP_MCP_METHOD": "tools/list", "wsgi.input": io.BytesIO(body.encode()),
+               "wsgi.errors": io.StringIO(), "wsgi.multiprocess": multiprocess, "wsgi.multithread": True}
+    setup_testing_defaults(environ)
+    seen = []
+    chunks = application(environ, lambda status, headers, exc_info=None: seen.append(status))
+    try:
+        data = b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    return seen[0], data.decode(), environ["wsgi.errors"].getvalue()
+
+
+def test_a_wsgi_app_under_several_processes(tmp_path):
+    app = Server("x")
+
+    @app.tool()
+    def hello() -> str:
+        return "hi"
+    # One process: served as ever.
+    assert _wsgi_call(app.wsgi(), False)[0].startswith("200")
+    # Several, without a key: refused, said on every answer and once in the error log.
+    application = app.wsgi()
+    logs = []
+    for _ in range(2):
+        status, body, log = _wsgi_call(application, True)
+        assert status.startswith("500") and "no sealing key is configured" in body
+        logs.append(log)
+    assert "no sealing key is configured" in logs[0] and logs[1] == ""
+    keyed = Server("x", state_keys=[KEY_NEW])
+    keyed.add_tool(lambda: "hi", name="hello")
+    # With a key but no shared store: served, with a note that changes stay in their worker.
+    status, body, log = _wsgi_call(keyed.wsgi(), True)
+    assert status.startswith("200") and '"hello"' in body
+    assert "reaches the streams held by that worker only" in log
+    store = SqliteStore(str(tmp_path / "state.db"))
+    try:
+        shared = Server("x", state_keys=[KEY_NEW], store=store)
+        shared.add_tool(lambda: "hi", name="hello")
+        status, body, log = _wsgi_call(shared.wsgi(), True)
+        assert status.startswith("200") and log == ""
+    finally:
+        store.close()
