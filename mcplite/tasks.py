@@ -301,6 +301,7 @@ class SharedTaskStore(TaskStore):
         self.store = store
         self._lease_ms = int(store.lease * 1000)
         self._next_chores = 0.0
+        self._next_sweep = 0.0
         # Ends the store could not take when the handler finished: task id -> (task, changes).
         self._unsaved = {}  # type: Dict[str, Tuple[Task, Dict[str, Any]]]
         watch = store.watch()
@@ -393,15 +394,23 @@ class SharedTaskStore(TaskStore):
 
     # -- the TaskStore interface --------------------------------------------------------------
 
-    def count(self) -> int:
+    def _sweep_soon(self) -> None:
+        """Forget expired tasks before counting, at most once a second here: a sweep is a
+        write, which every worker's requests would otherwise queue on. (An expired task is
+        never served meanwhile: reading one forgets it.)"""
         from .stores import now_ms
-        self.store.task_sweep(now_ms())
+        moment = time.monotonic()
+        if moment >= self._next_sweep:
+            self._next_sweep = moment + 1.0
+            self.store.task_sweep(now_ms())
+
+    def count(self) -> int:
+        self._sweep_soon()
         return self.store.task_count()
 
     def create(self, call: Any, owner: Any, client: str = "") -> Task:
-        from .stores import now_ms
         store = self.store
-        store.task_sweep(now_ms())
+        self._sweep_soon()
         if store.task_count(client) >= self.max_tasks_per_client:
             done = store.task_oldest_delivered(client)
             if done is None:
