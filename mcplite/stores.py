@@ -3,10 +3,16 @@
 The 2026-07-28 era is stateless, so any worker may serve any request once what a request can
 need from another worker is shared: a task created on one worker is polled, answered and
 cancelled on another; a tool added or a resource updated on one reaches the
-``subscriptions/listen`` streams (and legacy GET streams) the others hold; a legacy session's
-event log outlives the stream that wrote it. (The sealing keys of cursors and
-``requestState`` are shared by configuration instead - ``Server(state_keys=[...])`` - so no
-request waits on the store for them.)
+``subscriptions/listen`` streams (and legacy GET streams) the others hold. (The sealing keys
+of cursors and ``requestState`` are shared by configuration instead -
+``Server(state_keys=[...])`` - so no request waits on the store for them.)
+
+A legacy (``initialize``) session is not shared: it lives in the process holding its streams
+and the handlers waiting on its client, and a request for it elsewhere gets 404 (the spec's
+"start a new session"), so several workers route sessions sticky on ``Mcp-Session-Id``. Its
+event log, which a resuming GET replays, stays with it in that process; the store's event
+log rows (``log_*``) are the interface for keeping one outside it, which the HTTP layer does
+not use yet: a log that outlived its session would have nobody to replay it to.
 
 ``Store`` is the interface and ``MemoryStore`` its one-process form; ``SqlStore`` keeps the
 same rows in any DB-API 2.0 database, ``SqliteStore`` in one SQLite file (WAL, a busy
@@ -15,8 +21,8 @@ protocol's rules (who may see a task, which answers it takes) stay in tasks.py. 
 ``Server(store=...)`` none of this is loaded: a server keeps its tasks in its own memory as
 it always did.
 
-What goes wrong with a database has one outcome each: locked or busy - retried a few times
-with a bounded backoff, then ``StoreUnavailable``; unreachable or failing -
+What goes wrong with a database has one outcome each: locked or busy - retried with a
+doubling backoff for ``SqlStore.retry_for`` seconds, then ``StoreUnavailable``; unreachable or failing -
 ``StoreUnavailable`` (an MCPError -32603 "Server busy", which the request's client gets; the
 driver's message goes to the server's log only); a schema of another version -
 ``StoreSchemaError`` when the store is opened, before anything is served.
@@ -179,7 +185,7 @@ class Store:
         overrides this to wake at once."""
         time.sleep(timeout)
 
-    # -- event logs (legacy sessions' streams, for resumption) ----------------------------
+    # -- event logs (of a stream, for resumption; see the module's docstring) -------------
 
     def log_append(self, stream: str, message: str) -> int:
         """Keep one event (a JSON message's text) of ``stream``; its sequence number (>= 1)."""
