@@ -765,3 +765,15 @@ def test_a_wsgi_app_under_several_processes(tmp_path):
         assert status.startswith("200") and log == ""
     finally:
         store.close()
+
+
+def test_a_legacy_session_is_the_workers_that_made_it_and_404_on_the_other(workers):
+    _, first, second = workers
+    with closing(Peer(second)) as b, closing(Peer(first)) as a:
+        b.initialize()
+        assert b.call("tools/list").status == 200
+        # The same session's request landing on the other worker: "start a new session".
+        a.session_id, a.version = b.session_id, b.version
+        reply = a.call("tools/list")
+        assert reply.status == 404, reply
+        assert b.call("tools/list").status == 200  # still there, where it lives
