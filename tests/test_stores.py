@@ -318,8 +318,9 @@ class Worker:
         if ready:
             line = self.proc.stdout.readline()
         if not line.startswith(b"PORT "):
+            log = self.log()
             self.stop()
-            pytest.fail("the worker did not start: %r\n%s" % (line, self.log()[-3000:]))
+            pytest.fail("the worker did not start: %r\n%s" % (line, log[-3000:]))
         self.port = int(line.split()[1])
         self.url = "http://127.0.0.1:%d/mcp" % self.port
 
@@ -341,6 +342,7 @@ class Worker:
                 os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.proc.stdout.close()
+        self._log.close()
 
 
 @pytest.fixture(scope="module")
