@@ -46,6 +46,7 @@ __all__ = [
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
     "APP_MIME_TYPE", "AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to",
+    "Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError",
     "__version__",
 ]
 
@@ -64,6 +65,8 @@ _LAZY_HOSTCONFIG = ("ConfigWarning",)
 _LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
 # MCP Apps on the host's side: a tool's view fetched, checked, and its policy built.
 _LAZY_APPVIEW = ("AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to")
+# The state several worker processes share (Server(store=...)): loaded by a program that uses one.
+_LAZY_STORES = ("Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError")
 
 
 def __getattr__(name: str) -> Any:
@@ -94,4 +97,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_APPVIEW:
         from . import appview
         return getattr(appview, name)
+    if name in _LAZY_STORES:
+        from . import stores
+        return getattr(stores, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -479,6 +479,8 @@ class McpHttpApp:
         if not path.startswith("/"):
             raise ValueError("path must start with '/'")
         self.server = server
+        # Serving starts: changes made from now on reach the other workers (a shared store).
+        server.share_changes()
         self.path = path
         self.json_response = json_response
         self.stateless = stateless

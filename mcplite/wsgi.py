@@ -42,6 +42,10 @@ _WSGI_REASONS = {
     503: "Service Unavailable",
 }
 
+_UNSHARED_CHANGES_MESSAGE = (
+    "mcplite: several worker processes serve this endpoint without a shared store: a change made on one "
+    "(a tool added or removed, notify_resource_updated) reaches the streams held by that worker only. "
+    "Server(..., store=SqliteStore('/path/to/state.db')) shares them.")
 _SYNC_WORKER_MESSAGE = (
     "mcplite: gunicorn's sync worker cannot serve MCP: an SSE stream (a GET stream, a listen stream, a "
     "tool reporting progress) holds its one thread until --timeout kills the worker, and nothing else is "
@@ -217,6 +221,7 @@ class WsgiApp:
             self.tracer = make_tracer(trace)
         self.app = McpHttpApp(server, path, **options)
         self._warned = set()  # type: Set[str]
+        self._multiprocess_problem = None  # type: Optional[str]   # "" once found to be none
         self._warn_lock = threading.Lock()
 
     def close(self) -> None:
@@ -228,6 +233,22 @@ class WsgiApp:
             # sync worker would serve plain requests and then hang on the first stream.
             self._warn_once("sync", environ, _SYNC_WORKER_MESSAGE)
             return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, _SYNC_WORKER_MESSAGE), None)
+        if environ.get("wsgi.multiprocess"):
+            # Several worker processes (gunicorn -w N with N > 1 says so in every request):
+            # refused from the first request on when what they must share is not shared,
+            # rather than failing later on one request in N.
+            problem = self._multiprocess_problem
+            if problem is None:
+                server = self.app.server
+                problem = self._multiprocess_problem = server.multiprocess_problem() or ""
+                if not problem and (server.store is None or not server.store.shared):
+                    # Served, but a change made on one worker reaches the streams of that
+                    # worker only: said once, since a server whose lists never change loses
+                    # nothing.
+                    self._warn_once("multiprocess-store", environ, _UNSHARED_CHANGES_MESSAGE)
+            if problem:
+                self._warn_once("multiprocess", environ, problem)
+                return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, problem), None)
         probe = _disconnect_probe(environ)
         request = self._request(environ, probe)
         if isinstance(request, HttpResponse):
