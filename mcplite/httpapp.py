@@ -488,6 +488,8 @@ class McpHttpApp:
             raise ValueError("session_prefix must be at most 64 visible ASCII characters (0x21-0x7E)")
         self.session_prefix = session_prefix
         self.server = server
+        # Serving starts: changes made from now on reach the other workers (a shared store).
+        server.share_changes()
         self.path = path
         self.json_response = json_response
         self.stateless = stateless

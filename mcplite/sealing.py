@@ -9,7 +9,7 @@ by anyone (never put secrets in it), but any change to it is detected.
 import base64
 import json
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 # hashlib and hmac load OpenSSL: megabytes and milliseconds a server that never seals
 # anything should not pay at start-up. They are imported on first use.
@@ -28,17 +28,32 @@ class Sealer:
 
     Without a ``secret`` a random one is drawn, so tokens are good for this process only;
     several processes serving one endpoint (behind a load balancer) need the same secret.
+    ``keys`` is a key ring instead: tokens are sealed with the first and opened with any of
+    them, so a new key can be put first while tokens sealed with the old one (a cursor, a
+    ``requestState`` in flight) still open until the old key is dropped from the ring.
     """
 
-    def __init__(self, secret: Optional[bytes] = None) -> None:
-        if secret is not None and (not isinstance(secret, bytes) or len(secret) < 16):
-            raise ValueError("the sealing secret must be at least 16 bytes")
-        self._key = secret if secret is not None else os.urandom(32)
+    def __init__(self, secret: Optional[bytes] = None, keys: Optional[Sequence[bytes]] = None) -> None:
+        if secret is not None and keys is not None:
+            raise ValueError("give a sealing secret or a key ring (keys), not both")
+        if keys is not None:
+            if isinstance(keys, (bytes, str)) or not list(keys):
+                raise ValueError("the key ring is a non-empty list of keys (bytes), the newest first")
+            ring = list(keys)
+        else:
+            ring = [secret] if secret is not None else []
+        for key in ring:
+            if not isinstance(key, bytes) or len(key) < 16:
+                raise ValueError("a sealing key must be at least 16 bytes")
+        # Whether the keys were given (several processes can share them) or drawn here.
+        self.configured = bool(ring)
+        self._keys = ring or [os.urandom(32)]
+        self._key = self._keys[0]
 
-    def _mac(self, body: str) -> str:
+    def _mac(self, body: str, key: Optional[bytes] = None) -> str:
         import hashlib
         import hmac
-        return _b64encode(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+        return _b64encode(hmac.new(key or self._key, body.encode("ascii"), hashlib.sha256).digest())
 
     def seal(self, value: Any) -> str:
         body = _b64encode(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
@@ -55,7 +70,14 @@ class Sealer:
         except UnicodeEncodeError:
             return None
         import hmac
-        if not hmac.compare_digest(self._mac(body).encode("ascii"), mac.encode("utf-8")):
+        given = mac.encode("utf-8")
+        # Every key is tried (no early exit on a match), so the time taken does not tell
+        # which key of the ring sealed the token.
+        matched = False
+        for key in self._keys:
+            if hmac.compare_digest(self._mac(body, key).encode("ascii"), given):
+                matched = True
+        if not matched:
             return None
         try:
             return json.loads(_b64decode(body).decode("utf-8"))

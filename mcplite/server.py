@@ -8,6 +8,7 @@ request message with its ``Port`` and ``handle_request`` the call, and gets the 
 errors, the era decision, cancellation, batches, the worker pool).
 """
 
+import logging
 import re
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -15,12 +16,36 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from .calls import Call, LegacySession
 from .context import Context
 from .dispatch import Dispatcher
+from .errors import MCPError
 from .jsonrpc import Message
 from .ports import ChangeListener, Port
 from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, supports
 from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, check_cache_hints, is_async_function,
                        put_given)
 from .sealing import Sealer
+
+_server_log = logging.getLogger("mcplite.server")
+
+
+class _StoreRelay(ChangeListener):
+    """Publishes the changes made in this process to a shared store, for the listeners held
+    by the other workers."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def list_changed(self, kind: str) -> None:
+        self._publish("list", kind)
+
+    def resource_updated(self, uri: str) -> None:
+        self._publish("resource", uri)
+
+    def _publish(self, kind: str, detail: str) -> None:
+        try:
+            self.store.publish(kind, detail, self.store.worker)
+        except MCPError:
+            # (The store logged why.) The change stands here; the other workers miss it.
+            _server_log.error("mcplite: a change (%s %s) could not be told to the other workers", kind, detail)
 
 
 class Server:
@@ -43,7 +68,17 @@ class Server:
     the client's answer to ``ctx.elicit``/``sample``/``roots``. ``state_secret`` (bytes)
     keys the seals on 2026-07-28 ``requestState`` values and on cursors (default: random
     per process; give every process behind one endpoint the same one), and
-    ``input_state_ttl`` is how many seconds a ``requestState`` stays good.
+    ``input_state_ttl`` is how many seconds a ``requestState`` stays good. ``state_keys`` is
+    a key ring instead of the one secret: ``[newest, older, ...]``, sealing with the first
+    and opening with any, so a key rotates without breaking the cursors and
+    ``requestState`` values in flight (put the new key first; drop the old one once
+    ``input_state_ttl`` has passed).
+
+    ``store``: the state several worker processes behind one endpoint share (stores.py:
+    ``SqliteStore(path)`` on one machine, ``SqlStore(connect)`` over any DB-API driver):
+    tasks, created on one worker and polled, answered or cancelled on any, and change
+    notifications, a tool added or a resource updated on one worker reaching the streams
+    held by the others. Default None: this process's memory, as fast as ever.
 
     The tasks extension (tools registered with ``task=``): at most ``max_tasks`` tasks are
     kept at once (one more is refused with -32603 "Server busy"), each for ``task_ttl``
@@ -78,7 +113,8 @@ class Server:
                  state_secret: Optional[bytes] = None, input_state_ttl: int = 600,
                  max_subscriptions: int = 1000, max_tasks: int = 1000, task_ttl: float = 3600.0,
                  task_poll_interval_ms: Optional[int] = 1000, max_tasks_per_client: Optional[int] = None,
-                 coerce_arguments: bool = False, logging: Optional[bool] = None) -> None:
+                 coerce_arguments: bool = False, logging: Optional[bool] = None,
+                 state_keys: Optional[Sequence[bytes]] = None, store: Any = None) -> None:
         if cache_scope not in ("public", "private"):
             raise ValueError("cache_scope must be 'public' or 'private'")
         if not isinstance(cache_ttl_ms, int) or cache_ttl_ms < 0:
@@ -105,7 +141,14 @@ class Server:
         self._task_lock = threading.Lock()
         self.page_size = page_size
         self.client_request_timeout = client_request_timeout
-        self.sealer = Sealer(state_secret)
+        self.sealer = Sealer(state_secret, state_keys)
+        if store is not None:
+            from .stores import Store
+            if not isinstance(store, Store):
+                raise TypeError("store must be a Store (MemoryStore, SqliteStore, SqlStore)")
+        # The state several worker processes share (stores.py); None: this process's memory.
+        self.store = store  # type: Any
+        self._sharing = False
         self.input_state_ttl = input_state_ttl
         self.max_subscriptions = max_subscriptions
         self.coerce_arguments = bool(coerce_arguments)  # read by Dispatcher._call_tool
@@ -452,8 +495,12 @@ class Server:
         if store is None:
             with self._task_lock:
                 if self._task_store is None:
-                    from .tasks import TaskStore
-                    self._task_store = TaskStore(*self._task_settings)
+                    if self.store is not None:
+                        from .tasks import SharedTaskStore
+                        self._task_store = SharedTaskStore(self.store, *self._task_settings)
+                    else:
+                        from .tasks import TaskStore
+                        self._task_store = TaskStore(*self._task_settings)
                 store = self._task_store
         return store
 
@@ -507,6 +554,59 @@ class Server:
 
     def add_listener(self, listener: ChangeListener) -> None:
         self.registry.add_listener(listener)
+        if self._sharing:
+            # Someone here listens now: look for other workers' changes from now on.
+            self.store.watch().ensure_started()
+
+    def share_changes(self) -> None:
+        """With a shared ``store``, from now on tell the other workers of every change made
+        here (a tool added, ``notify_resource_updated``...) and tell the listeners here of
+        theirs. Transports call it when they start serving, so the registrations a program
+        makes as it starts are not broadcast one by one."""
+        store = self.store
+        if store is None or not store.shared or self._sharing:
+            return
+        with self._task_lock:
+            if self._sharing:
+                return
+            self._sharing = True
+        self.registry.add_listener(_StoreRelay(store))
+        store.watch().listeners.append(self._store_event)
+        with self.registry.lock:
+            listening = any(not isinstance(listener, _StoreRelay) for listener in self.registry.listeners)
+        if listening:
+            store.watch().ensure_started()
+
+    def _store_event(self, kind: str, detail: str) -> None:
+        """A change another worker published: told to the listeners here (not relayed back)."""
+        with self.registry.lock:
+            listeners = [listener for listener in self.registry.listeners if not isinstance(listener, _StoreRelay)]
+        for listener in listeners:
+            if kind == "list" and detail in ("tools", "prompts", "resources"):
+                listener.list_changed(detail)
+            elif kind == "resource":
+                listener.resource_updated(detail)
+
+    def multiprocess_problem(self) -> Optional[str]:
+        """Why this server cannot be served by several worker processes as it is configured
+        (None: it can). A key drawn at random per process would make every cursor and
+        ``requestState`` sealed by one worker a forgery to the others, and tasks kept in one
+        worker's memory unknown to them: failures that would come later, one request in
+        two, so a front end refuses to start on them instead."""
+        problems = []
+        if not self.sealer.configured:
+            problems.append("no sealing key is configured, so a cursor or requestState sealed by one worker is "
+                            "refused by the others: give every worker the same key ring, "
+                            "Server(..., state_keys=[key]) with a key of 32 random bytes (e.g. from an "
+                            "environment variable; the newest key first when rotating)")
+        if (self.store is None or not self.store.shared) and any(
+                tool.task is not None for tool in list(self.registry.tools.values())):
+            problems.append("tools run as tasks, which one worker's memory keeps from the others: give every "
+                            "worker the same shared store, Server(..., store=SqliteStore('/path/to/state.db'))")
+        if not problems:
+            return None
+        return ("mcplite: several worker processes serve this endpoint, but " + "; and ".join(problems)
+                + ". (Or run one worker process with threads.)")
 
     def remove_listener(self, listener: ChangeListener) -> None:
         self.registry.remove_listener(listener)

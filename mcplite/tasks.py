@@ -8,6 +8,7 @@ per server, shared by all of them; it is bounded (``max_tasks``) and forgets a t
 TTL has passed. The server module runs the handlers; nothing here does I/O or starts threads.
 """
 
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,8 @@ from typing import Any, Dict, Optional, Tuple
 from .asking import answer_problem
 from .errors import Cancelled, MCPError
 from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
+
+_tasks_log = logging.getLogger("mcplite.tasks")
 
 _WORKING = "working"
 _INPUT_REQUIRED = "input_required"
@@ -269,4 +272,302 @@ class TaskStore:
     def answered(self, task: Task, key: str) -> Optional[Tuple[Any]]:
         """``(answer,)`` once the client answered question ``key`` of the task, else None."""
         with self._lock:
+            return (task.answers[key],) if key in task.answers else None
+
+
+_LOST_MESSAGE = "The worker running this task stopped (no heartbeat for %g s): the task cannot finish"
+
+
+class SharedTaskStore(TaskStore):
+    """The tasks of a server whose worker processes share a ``Store`` (stores.py): each task
+    is a row there, so a task created on one worker is polled (``tasks/get``), answered
+    (``tasks/update``) and cancelled on any. Its handler runs on the worker that created it,
+    which renews the task's lease while it runs; a task whose worker stops renewing it for
+    the store's ``lease`` seconds (a killed or crashed worker) is marked ``failed`` with a
+    statusMessage saying so, by whichever worker looks at it next. Ends are conditional
+    updates: of two workers ending one task (a cancel racing a finish), the first wins and
+    the other's end is dropped (logged).
+
+    The bounds are counted in the store, so they hold across workers up to the requests
+    that race past a count at the same moment."""
+
+    def __init__(self, store: Any, max_tasks: int, ttl: float, poll_interval_ms: Optional[int],
+                 max_tasks_per_client: Optional[int] = None) -> None:
+        TaskStore.__init__(self, max_tasks, ttl, poll_interval_ms, max_tasks_per_client)
+        self.store = store
+        self._lease_ms = int(store.lease * 1000)
+        self._next_chores = 0.0
+        watch = store.watch()
+        watch.ticks.append(self._tick)
+        self._watch = watch
+
+    # -- rows and tasks -------------------------------------------------------------------
+
+    @staticmethod
+    def _owner_text(owner: Any) -> str:
+        import json
+        return json.dumps(owner, sort_keys=True, default=repr)
+
+    def _apply(self, task: Task, row: Dict[str, Any]) -> None:
+        """Bring ``task`` to what its row says (under the lock)."""
+        task.status = row["status"]
+        task.updated = row["updated"] / 1000.0
+        task.pending = dict(row["pending"] or {})
+        answers = dict(row["answers"] or {})
+        answers.update(task.answers)  # (answers carried over into the task before its row had them)
+        task.answers = answers
+        task.result = row["result"]
+        task.error = row["error"]
+        task.delivered = row["delivered"]
+        task.message = row["message"]  # type: ignore[attr-defined]
+
+    def _row(self, task_id: str) -> Optional[Dict[str, Any]]:
+        """The task's row, None when it is gone; a task still running on a worker whose
+        lease ran out is failed first (conditionally: its worker may have ended it since)."""
+        from .stores import TASK_ACTIVE, now_ms
+        row = self.store.task_get(task_id)
+        if row is None:
+            return None
+        now = now_ms()
+        if row["expires"] <= now:
+            self.store.task_delete(task_id)
+            return None
+        if row["status"] in TASK_ACTIVE and row["beat"] < now - self._lease_ms:
+            self.store.task_update(task_id, self._lost(), statuses=TASK_ACTIVE, version=row["version"])
+            row = self.store.task_get(task_id)
+        return row
+
+    def _lost(self) -> Dict[str, Any]:
+        from .stores import now_ms
+        message = _LOST_MESSAGE % self.store.lease
+        return {"status": _FAILED, "message": message, "pending": {}, "updated": now_ms(),
+                "error": {"code": INTERNAL_ERROR, "message": "Internal error: " + message[0].lower() + message[1:]}}
+
+    def _local(self, task: Task) -> bool:
+        return task.call is not None
+
+    def _wake(self) -> None:
+        with self._lock:
+            self._changed.notify_all()
+
+    # -- what the watch thread does ---------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Every poll interval: the tasks running here learn of a cancel made on another
+        worker (their handler's ``ctx.cancelled``) and of answers given there; every quarter
+        lease, their leases are renewed, the tasks of dead workers failed, expired ones
+        forgotten."""
+        from .stores import now_ms
+        with self._lock:
+            local = {task.id: task for task in self._tasks.values()}
+        if local:
+            statuses = self.store.task_statuses(list(local))
+            for task_id, task in local.items():
+                status = statuses.get(task_id, (_CANCELLED, 0))[0]
+                if status in _TERMINAL:
+                    task.call.cancelled = True
+                    with self._lock:
+                        self._tasks.pop(task_id, None)
+        self._wake()  # an answer may have come through another worker
+        moment = time.monotonic()
+        if moment >= self._next_chores:
+            self._next_chores = moment + self.store.lease / 4.0
+            now = now_ms()
+            if local:
+                self.store.task_heartbeat(self.store.worker, now)
+            self.store.task_reap(now - self._lease_ms, _LOST_MESSAGE % self.store.lease, self._lost()["error"])
+            self.store.task_sweep(now)
+
+    # -- the TaskStore interface --------------------------------------------------------------
+
+    def count(self) -> int:
+        from .stores import now_ms
+        self.store.task_sweep(now_ms())
+        return self.store.task_count()
+
+    def create(self, call: Any, owner: Any, client: str = "") -> Task:
+        from .stores import now_ms
+        store = self.store
+        store.task_sweep(now_ms())
+        if store.task_count(client) >= self.max_tasks_per_client:
+            done = store.task_oldest_delivered(client)
+            if done is None:
+                raise MCPError(INTERNAL_ERROR, "Server busy: this client has %d tasks kept (its limit), none "
+                                               "of them delivered; fetch their ends (tasks/get) or wait"
+                               % self.max_tasks_per_client)
+            store.task_delete(done)
+        elif store.task_count() >= self.max_tasks:
+            done = store.task_oldest_delivered()
+            if done is None:
+                raise MCPError(INTERNAL_ERROR, "Server busy: %d tasks are already kept (the limit); try again "
+                                               "later" % self.max_tasks)
+            store.task_delete(done)
+        task = Task(os.urandom(16).hex(), call, owner, self.ttl, client)
+        task.message = None  # type: ignore[attr-defined]
+        now = int(task.created * 1000)
+        # "A server MUST NOT return CreateTaskResult until the task is durably created": the
+        # row is committed before this returns.
+        store.task_insert({"id": task.id, "owner": self._owner_text(owner), "client": client, "worker": store.worker,
+                           "status": _WORKING, "message": None, "created": now, "updated": now,
+                           "expires": now + int(self.ttl * 1000), "beat": now, "version": 0, "delivered": False,
+                           "result": None, "error": None, "pending": {}, "answers": {}})
+        with self._lock:
+            self._tasks[task.id] = task  # running here: the watch renews its lease
+        self._watch.ensure_started()
+        return task
+
+    def find(self, task_id: Any, owner: Any) -> Task:
+        if not isinstance(task_id, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"taskId\" must be a string")
+        row = self._row(task_id) if len(task_id) <= 200 else None
+        if row is None or row["owner"] != self._owner_text(owner):
+            raise MCPError(INVALID_PARAMS, "Invalid params: task not found (unknown, or its TTL has passed): %s"
+                           % task_id)
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            # Running on another worker, or ended: a view of its row (no handler here).
+            task = Task(task_id, None, owner, self.ttl, row["client"])
+            task.created = row["created"] / 1000.0
+        with self._lock:
+            self._apply(task, row)
+        return task
+
+    def _fields(self, task: Task) -> Dict[str, Any]:
+        fields = TaskStore._fields(self, task)
+        message = getattr(task, "message", None)
+        if message:
+            fields["statusMessage"] = message
+        return fields
+
+    def detailed(self, task: Task) -> Dict[str, Any]:
+        row = self._row(task.id)
+        if row is None:
+            raise MCPError(INVALID_PARAMS, "Invalid params: task not found (unknown, or its TTL has passed): %s"
+                           % task.id)
+        with self._lock:
+            self._apply(task, row)
+            result = self._fields(task)
+            if task.status == _INPUT_REQUIRED:
+                result["inputRequests"] = dict(task.pending)
+            elif task.status == _COMPLETED:
+                result["result"] = task.result
+            elif task.status == _FAILED:
+                result["error"] = task.error
+        if task.terminal and not row["delivered"]:
+            self.store.task_update(task.id, {"delivered": True})
+        return result
+
+    def _end(self, task: Task, changes: Dict[str, Any]) -> bool:
+        from .stores import TASK_ACTIVE, now_ms
+        changes = dict(changes, pending={}, updated=now_ms())
+        won = self.store.task_update(task.id, changes, statuses=TASK_ACTIVE)
+        with self._lock:
+            if won:
+                task.status = changes["status"]
+                task.updated = changes["updated"] / 1000.0
+                task.pending = {}
+                task.result = changes.get("result")
+                task.error = changes.get("error")
+            self._changed.notify_all()
+        return won
+
+    def finish(self, task: Task, result: Optional[Dict[str, Any]] = None, error: Optional[MCPError] = None) -> None:
+        with self._lock:
+            self._tasks.pop(task.id, None)  # its handler is done: no lease to renew
+        changes = ({"status": _FAILED, "error": error.to_error()} if error is not None
+                   else {"status": _COMPLETED, "result": result})  # type: Dict[str, Any]
+        if not self._end(task, changes):
+            # Ended elsewhere first (cancelled, or failed as lost): that end stands.
+            _tasks_log.info("task %s finished here after it had ended elsewhere; this end is dropped", task.id)
+
+    def cancel(self, task: Task) -> None:
+        if self._end(task, {"status": _CANCELLED}) and task.call is not None:
+            task.call.cancelled = True
+        # On another worker, its watch tells the handler within a poll interval.
+
+    def answer(self, task: Task, responses: Dict[str, Any]) -> None:
+        for _ in range(20):  # (a conflict means another answer or end came in between)
+            row = self._row(task.id)
+            if row is None or row["status"] in _TERMINAL:
+                return
+            pending = dict(row["pending"] or {})
+            answers = dict(row["answers"] or {})
+            taken = {}  # type: Dict[str, Any]
+            for key, value in responses.items():
+                request = pending.get(key)
+                if request is None:
+                    continue
+                problem = answer_problem(request["method"], request["params"], value)
+                if problem is not None:
+                    raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses[%r] is not a valid %s result: %s"
+                                   % (key, request["method"], problem), {"key": key})
+                taken[key] = value
+            if not taken:
+                return
+            for key, value in taken.items():
+                del pending[key]
+                answers[key] = value
+            from .stores import now_ms
+            if self.store.task_update(task.id, {"pending": pending, "answers": answers, "updated": now_ms(),
+                                                "status": _WORKING if not pending else _INPUT_REQUIRED},
+                                      version=row["version"]):
+                self._wake()
+                return
+        raise MCPError(INTERNAL_ERROR, "Server busy: the task kept changing while being answered; try again")
+
+    def _post(self, task: Task, requests: Dict[str, Dict[str, Any]], remove: bool = False) -> bool:
+        """Add (or take back) the task's questions in its row; False when it has ended."""
+        from .stores import now_ms
+        for _ in range(20):
+            row = self._row(task.id)
+            if row is None or row["status"] in _TERMINAL:
+                return False
+            pending = dict(row["pending"] or {})
+            answers = dict(row["answers"] or {})
+            with self._lock:
+                answers.update(task.answers)
+            for key, request in requests.items():
+                if remove:
+                    pending.pop(key, None)
+                elif key not in answers:
+                    pending[key] = request
+            if self.store.task_update(task.id, {"pending": pending, "updated": now_ms(),
+                                                "status": _INPUT_REQUIRED if pending else _WORKING},
+                                      version=row["version"]):
+                return True
+        raise MCPError(INTERNAL_ERROR, "Server busy: the task kept changing; try again")
+
+    def await_answers(self, task: Task, requests: Dict[str, Dict[str, Any]], timeout: Optional[float]) -> None:
+        deadline = task.expires if timeout is None else min(task.expires, time.monotonic() + timeout)
+        if task.terminal or not self._post(task, requests):
+            raise Cancelled("task %s was cancelled" % task.id)
+        while True:
+            row = self._row(task.id)
+            if row is None or row["status"] in _TERMINAL:
+                task.call.cancelled = True
+                raise Cancelled("task %s was cancelled" % task.id)
+            with self._lock:
+                self._apply(task, row)
+                if all(key in task.answers for key in requests):
+                    return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if timeout is None or time.monotonic() >= task.expires:
+                    raise Cancelled("task %s expired" % task.id)
+                self._post(task, requests, remove=True)
+                raise MCPError(REQUEST_TIMEOUT, "The client did not answer within %g s" % timeout)
+            with self._lock:
+                # Woken by an answer given on this worker, or by the watch every poll interval.
+                self._changed.wait(min(remaining, self.store.poll_interval))
+
+    def answered(self, task: Task, key: str) -> Optional[Tuple[Any]]:
+        with self._lock:
+            if key in task.answers:
+                return (task.answers[key],)
+        row = self._row(task.id)
+        if row is None:
+            return None
+        with self._lock:
+            self._apply(task, row)
             return (task.answers[key],) if key in task.answers else None

@@ -73,6 +73,7 @@ PARTS = (
                   "calls", "tracecontext")),
     ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "apps", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
+    ("stores", ("core",), ("stores",)),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
     ("jose", ("core",), ("es256", "jwtauth")),
@@ -83,7 +84,7 @@ PARTS = (
                                   "taskwait", "client")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("gateway", ("server", "client", "host"), ("gateway",)),
-    ("cli", ("server", "jose", "tasks", "memory", "stdio", "http", "trace", "skills", "client", "host"),
+    ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "skills", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)

@@ -217,6 +217,7 @@ class WsgiApp:
             self.tracer = make_tracer(trace)
         self.app = McpHttpApp(server, path, **options)
         self._warned = set()  # type: Set[str]
+        self._multiprocess_problem = None  # type: Optional[str]   # "" once found to be none
         self._warn_lock = threading.Lock()
 
     def close(self) -> None:
@@ -228,6 +229,16 @@ class WsgiApp:
             # sync worker would serve plain requests and then hang on the first stream.
             self._warn_once("sync", environ, _SYNC_WORKER_MESSAGE)
             return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, _SYNC_WORKER_MESSAGE), None)
+        if environ.get("wsgi.multiprocess"):
+            # Several worker processes (gunicorn -w N with N > 1 says so in every request):
+            # refused from the first request on when what they must share is not shared,
+            # rather than failing later on one request in N.
+            problem = self._multiprocess_problem
+            if problem is None:
+                problem = self._multiprocess_problem = self.app.server.multiprocess_problem() or ""
+            if problem:
+                self._warn_once("multiprocess", environ, problem)
+                return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, problem), None)
         probe = _disconnect_probe(environ)
         request = self._request(environ, probe)
         if isinstance(request, HttpResponse):

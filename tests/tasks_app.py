@@ -9,8 +9,15 @@ from typing import Any
 from mcplite import Context, MCPError, Server, ToolError
 
 
+# A function making the store each server of tasks_app keeps its tasks in (None: none, the
+# server's own memory): tests/test_stores.py runs tests/test_tasks.py's tests over each store.
+STORE = None  # type: Any
+
+
 def tasks_app(**options: Any) -> Server:
     options.setdefault("task_poll_interval_ms", 50)
+    if STORE is not None:
+        options.setdefault("store", STORE())
     app = Server("tasks-test", version="1.0.0", **options)
     app.release = threading.Event()   # lets `gate` return
     app.saw_cancel = threading.Event()  # set by a handler that noticed its cancellation

@@ -28,6 +28,9 @@ LAYERS = [
     ("wire", {"jsonrpc", "sse"}),
     # The declared interfaces between the protocol and the transports, and what one request is.
     ("ports", {"ports", "calls", "auth", "tracecontext"}),
+    # The state several worker processes share (tasks, change notifications, event logs):
+    # rows in memory or a DB-API database, below the server that keeps them there.
+    ("stores", {"stores"}),
     # The server's protocol: asking the client, tasks, the handler's Context, registrations,
     # results, one handler per method, the Server facade.
     ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "apps", "server"}),
