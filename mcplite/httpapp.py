@@ -890,7 +890,8 @@ class McpHttpApp:
             refused, victim = self._make_room(client)
             # "The session ID SHOULD be globally unique and cryptographically secure" and
             # "MUST only contain visible ASCII characters": 32 hex digits.
-            session = HttpSession(self, self.session_prefix + secrets.token_hex(16), client) if refused is None else None
+            session = None if refused is not None else HttpSession(self, self.session_prefix + secrets.token_hex(16),
+                                                                   client)
         self._end_evicted(victim)
         return refused if session is None else session
 
