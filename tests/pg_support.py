@@ -14,9 +14,10 @@ PostgreSQL refuses to run as root: as root, both run as ``nobody`` (``setpriv``;
 its workers can write its temp dir). Under ``MCPLITE_REQUIRE_INTEROP=1`` (CI) a missing program
 fails the test; elsewhere it skips.
 
-As a script, ``python tests/pg_support.py nginx PREFIX PORT a=127.0.0.1:P1 b=127.0.0.1:P2``
-writes the sticky config into PREFIX and runs nginx in the foreground (exec: the PID is the
-master's), for ``scripts/conformance --nginx``.
+As a script, for ``scripts/conformance --nginx``: ``python tests/pg_support.py nginx PREFIX PORT
+a=127.0.0.1:P1 b=127.0.0.1:P2`` writes the sticky config into PREFIX and runs nginx in the
+foreground, and ``python tests/pg_support.py postgres PREFIX PORT`` makes a cluster in
+PREFIX/data and runs postgres in the foreground (both exec: the PID is the server's).
 """
 
 import glob
@@ -129,38 +130,45 @@ def _stop_pid(proc: "subprocess.Popen[bytes]", first: int, grace: float) -> None
             continue
 
 
+def _initdb(bindir: str, data: str, user: str, env: Dict[str, str]) -> None:
+    done = subprocess.run(_unprivileged()[0] + [os.path.join(bindir, "initdb"), "-D", data, "-U", user,
+                                                "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C",
+                                                "--no-instructions"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError("initdb failed:\n" + done.stdout.decode("utf-8", "replace")[-3000:])
+
+
+def _postgres_command(bindir: str, data: str, port: int, socket_dir: str) -> List[str]:
+    # 127.0.0.1 only; the socket in our dir, not /var/run/postgresql; no fsync (a throwaway
+    # cluster); no JIT (its LLVM library is not unpacked).
+    return _unprivileged()[0] + [os.path.join(bindir, "postgres"), "-D", data, "-p", str(port),
+                                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + socket_dir,
+                                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                                 "-c", "jit=off", "-c", "max_connections=100"]
+
+
 class Postgres:
     """A PostgreSQL cluster of its own: ``dsn``, ``port``, ``pid``, ``log()``, ``stop()``."""
 
     def __init__(self) -> None:
         bindir = pg_bindir()
-        root = _root()
-        drop, _owner = _unprivileged()
         self.dir = _workdir("mcplite-pg-")
         self.data = os.path.join(self.dir, "data")
         self.port = free_port()
         self.user = "mcplite"
         self.proc = None  # type: Optional[subprocess.Popen[bytes]]
-        env = program_env(root)
+        env = program_env(_root())
         env["HOME"] = self.dir
-        done = subprocess.run(drop + [os.path.join(bindir, "initdb"), "-D", self.data, "-U", self.user,
-                                      "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C",
-                                      "--no-instructions"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120)
-        if done.returncode != 0:
+        try:
+            _initdb(bindir, self.data, self.user, env)
+        except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
-            raise RuntimeError("initdb failed:\n" + done.stdout.decode("utf-8", "replace")[-3000:])
+            raise
         self._log_path = os.path.join(self.dir, "postgres.log")
         log = open(self._log_path, "wb")
         try:
-            # 127.0.0.1 only; the socket in our dir, not /var/run/postgresql; no fsync (a
-            # throwaway cluster); no JIT (its LLVM library is not unpacked).
-            self.proc = subprocess.Popen(drop + [os.path.join(bindir, "postgres"), "-D", self.data,
-                                                 "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
-                                                 "-c", "unix_socket_directories=" + self.dir,
-                                                 "-c", "fsync=off", "-c", "synchronous_commit=off",
-                                                 "-c", "full_page_writes=off", "-c", "jit=off",
-                                                 "-c", "max_connections=100"],
+            self.proc = subprocess.Popen(_postgres_command(bindir, self.data, self.port, self.dir),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
         finally:
             log.close()
@@ -288,14 +296,24 @@ class Nginx:
 
 
 def _main(argv: List[str]) -> int:
-    if len(argv) < 4 or argv[0] != "nginx":
-        sys.stderr.write("usage: pg_support.py nginx PREFIX PORT TOKEN=HOST:PORT...\n")
+    usage = ("usage: pg_support.py nginx PREFIX PORT TOKEN=HOST:PORT...\n"
+             "       pg_support.py postgres PREFIX PORT    (initdb PREFIX/data, then postgres; user mcplite)\n")
+    if len(argv) < 3 or argv[0] not in ("nginx", "postgres") or (argv[0] == "nginx" and len(argv) < 4):
+        sys.stderr.write(usage)
         return 2
     prefix, port = argv[1], int(argv[2])
-    routes = [tuple(each.split("=", 1)) for each in argv[3:]]
     owner = _unprivileged()[1]
     if owner is not None:
         os.chown(prefix, owner[0], owner[1])
+    if argv[0] == "postgres":
+        bindir = pg_bindir()
+        env = program_env(_root())
+        env["HOME"] = prefix
+        data = os.path.join(prefix, "data")
+        _initdb(bindir, data, "mcplite", env)
+        command = _postgres_command(bindir, data, port, prefix)
+        os.execvpe(command[0], command, env)
+    routes = [tuple(each.split("=", 1)) for each in argv[3:]]
     with open(os.path.join(prefix, "nginx.conf"), "w") as f:
         f.write(sticky_config(port, routes, prefix))  # type: ignore[arg-type]
     command = nginx_command(prefix)
