@@ -2,12 +2,14 @@
 machines would be), with the routing the README shows.
 
 Each instance serves tests/sticky_app.py: session ids it mints start with its route token (``a.``
-or ``b.``, ``session_prefix``), both share one sealing key, and its ``whoami`` tool names it.
+or ``b.``, ``session_prefix``), both share one sealing key and one PostgreSQL store (a throwaway
+cluster, tests/pg_support.py), and its ``whoami`` tool names it.
 nginx (tests/pg_support.py's ``sticky_config``) sends a request whose Mcp-Session-Id (or the
 2024-11-05 transport's ``?session_id=``) starts with a token to that token's instance, and
 everything else (initialize, 2026-07-28 requests) to either, in turn. Proved here: every
 request of many legacy sessions is answered by the instance that minted the session; 2026-07-28
-requests spread over both, a sealed ``requestState`` from one opened by the other; a request
+requests spread over both, a sealed ``requestState`` from one opened by the other, a task made
+on one polled and cancelled on the other; a request
 for a session sent to the instance that does not own it gets 404 (the spec's "start a new
 session"), never an answer. Why not nginx's ``hash $http_mcp_session_id consistent`` alone: the
 first request of a session (initialize) has no id to hash (nginx sends it to either instance),
@@ -33,7 +35,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from http_peer import ACCEPT_BOTH, Http
-from pg_support import Nginx, free_port, sticky_config
+from pg_support import Nginx, Postgres, free_port, sticky_config
 
 pytestmark = pytest.mark.interop
 
@@ -46,7 +48,7 @@ SESSIONS = 24
 class Instance:
     """One gunicorn (gthread) serving ``sticky_app:create(name)``; stopped by its process group."""
 
-    def __init__(self, python: str, name: str, secret: str) -> None:
+    def __init__(self, python: str, name: str, secret: str, database: int) -> None:
         import mcplite
         self.name = name
         self.port = free_port()
@@ -54,6 +56,7 @@ class Instance:
         checkout = os.path.dirname(os.path.dirname(os.path.abspath(mcplite.__file__)))
         env["PYTHONPATH"] = os.pathsep.join([checkout, TESTS])
         env["MCPLITE_STICKY_SECRET"] = secret
+        env["MCPLITE_STICKY_PG"] = str(database)
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([python, "-m", "gunicorn", "-b", "127.0.0.1:%d" % self.port, "--no-control-socket",
                                       "--graceful-timeout", "1", "--workers", "1", "-k", "gthread", "--threads", "16",
@@ -117,17 +120,23 @@ def _start_nginx(instances: Dict[str, Instance], config: Any = None) -> Nginx:
 
 @pytest.fixture(scope="module")
 def instances():
+    """Two gunicorn instances sharing a sealing key and a PostgreSQL store (a cluster of their own)."""
     from test_wsgi import _wsgi_python
     python = _wsgi_python()
     secret = os.urandom(32).hex()
     started = {}  # type: Dict[str, Instance]
     try:
+        database = Postgres()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
         for name in ("a", "b"):
-            started[name] = Instance(python, name, secret)
+            started[name] = Instance(python, name, secret, database.port)
         yield started
     finally:
         for each in started.values():
             each.stop()
+        database.stop()
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +230,47 @@ def test_modern_request_state_sealed_by_one_instance_opens_on_the_other(farm):
     finally:
         first_peer.close()
         second_peer.close()
+
+
+TASKS_CAPS = {"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}
+
+
+def _task(peer: Http, method: str, params: Dict[str, Any]) -> Any:
+    params = dict(params, _meta=TASKS_CAPS)
+    reply = peer.modern(method, params, name=params.get("taskId"))
+    assert reply.status == 200, reply
+    return reply.json()["result"]
+
+
+def _until(check: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_a_task_made_on_one_instance_is_polled_and_cancelled_on_the_other(farm):
+    on_a, on_b = Http(_Port(farm.instances["a"].port)), Http(_Port(farm.instances["b"].port))
+    through = Http(_Port(farm.port))
+    try:
+        # Made on a, polled on b and through nginx (either instance): the same task, run by a.
+        made = _task(on_a, "tools/call", {"name": "slow_whoami", "arguments": {"pause": 0.3}})
+        task_id = made["taskId"]
+        assert _task(on_b, "tasks/get", {"taskId": task_id})["status"] in ("working", "completed")
+        done = _until(lambda: _task(through, "tasks/get", {"taskId": task_id})["status"] == "completed")
+        assert done
+        result = _task(on_b, "tasks/get", {"taskId": task_id})["result"]
+        assert result["content"][0]["text"] == "a"
+        # Made on b, cancelled on a: b's handler sees it (the store's watch), and both say so.
+        running = _task(on_b, "tools/call", {"name": "slow_whoami", "arguments": {"pause": 20}})["taskId"]
+        _task(on_a, "tasks/cancel", {"taskId": running})
+        assert _until(lambda: _task(on_b, "tasks/get", {"taskId": running})["status"] == "cancelled")
+        assert _task(on_a, "tasks/get", {"taskId": running})["status"] == "cancelled"
+    finally:
+        for peer in (on_a, on_b, through):
+            peer.close()
 
 
 def test_session_sent_to_the_other_instance_gets_404(farm):
