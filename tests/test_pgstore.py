@@ -92,6 +92,7 @@ for _name in [name for name in globals() if name.startswith("test_") and (
                                      "test_a_locked_database_is_retried_then_refused",
                                      "test_an_unreachable_database_is_store_unavailable"))]:
     del globals()[_name]
+pytestmark = pytest.mark.interop  # (again: whatever the import brought)
 
 
 @pytest.fixture
