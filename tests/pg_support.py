@@ -7,8 +7,9 @@
   by PID (a fast shutdown, SIGKILL after 10 s) and the dir removed.
 - ``Nginx(config_body)``: ``nginx -p <temp dir> -c ... -g 'daemon off;'`` with a generated
   config, listening on 127.0.0.1 only; stopped by the master's PID (it stops its workers).
-- ``sticky_config(...)``: the routing config the README shows: a session's requests go to the
-  instance whose route token starts its id.
+- ``sticky_config(...)`` / ``haproxy_config(...)``: the routing the README shows, for nginx and
+  HAProxy: a session's requests go to the instance whose route token starts its id.
+- ``Proxy(port, config, "haproxy")``: HAProxy (``-db``, in the foreground) the same way.
 
 PostgreSQL refuses to run as root: as root, both run as ``nobody`` (``setpriv``; nginx too, so
 its workers can write its temp dir). Under ``MCPLITE_REQUIRE_INTEROP=1`` (CI) a missing program
@@ -74,6 +75,14 @@ def pg_bindir() -> str:
     if not found:
         _unusable("MCPLITE_PGNGINX", "no PostgreSQL server: run scripts/test (it unpacks Debian's with scripts/pgnginx)")
     return os.path.dirname(found[-1])
+
+
+def haproxy_binary() -> str:
+    root = _root()
+    path = os.path.join(root, "usr", "sbin", "haproxy") if root else (shutil.which("haproxy") or "")
+    if not path or not os.path.isfile(path):
+        _unusable("MCPLITE_PGNGINX", "no haproxy: run scripts/test (it unpacks Debian's with scripts/pgnginx)")
+    return path
 
 
 def nginx_binary() -> str:
@@ -248,33 +257,69 @@ http {
 """ % {"prefix": prefix, "temp": temp, "mapping": mapping, "upstreams": upstreams, "anyone": anyone, "port": port}
 
 
+def haproxy_config(port: int, routes: Sequence[Tuple[str, str]], prefix: str) -> str:
+    """HAProxy's config for the same routing as ``sticky_config`` (the README's snippet): each
+    route token's ACLs pick its server, the rest are balanced in turn. The answer says which
+    server took it (X-Upstream, its address), as nginx's does."""
+    acls = "".join("    acl to_%s req.hdr(mcp-session-id) -m beg %s.\n"
+                   "    acl to_%s url_param(session_id) -m beg %s.\n" % (token, token, token, token)
+                   for token, _address in routes)
+    use = "".join("    use-server %s if to_%s\n" % (token, token) for token, _address in routes)
+    servers = "".join("    server %s %s\n" % (token, address) for token, address in routes)
+    return """global
+    maxconn 256
+    pidfile %(prefix)s/haproxy.pid
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend mcp_in
+    bind 127.0.0.1:%(port)d
+    default_backend mcp
+backend mcp
+    balance roundrobin
+%(acls)s%(use)s    http-response set-header X-Upstream %%[srv_name]
+%(servers)s""" % {"prefix": prefix, "port": port, "acls": acls, "use": use, "servers": servers}
+
+
+def haproxy_command(prefix: str) -> List[str]:
+    """HAProxy in the foreground (-db) with ``prefix``/haproxy.cfg."""
+    return _unprivileged()[0] + [haproxy_binary(), "-db", "-f", os.path.join(prefix, "haproxy.cfg")]
+
+
 def nginx_command(prefix: str) -> List[str]:
     """The command running nginx in the foreground with ``prefix``/nginx.conf."""
     return _unprivileged()[0] + [nginx_binary(), "-p", prefix, "-c", os.path.join(prefix, "nginx.conf"),
                                  "-e", os.path.join(prefix, "error.log"), "-g", "daemon off;"]
 
 
-class Nginx:
-    """nginx running ``config(prefix)``: ``port``, ``pid``, ``error_log()``, ``stop()``."""
+class Proxy:
+    """A load balancer (``kind`` "nginx" or "haproxy") running ``config(prefix)``: ``port``,
+    ``pid``, ``error_log()``, ``stop()``."""
 
-    def __init__(self, port: int, config: "object") -> None:
-        self.dir = _workdir("mcplite-nginx-")
+    def __init__(self, port: int, config: "object", kind: str = "nginx") -> None:
+        self.kind = kind
+        self.dir = _workdir("mcplite-%s-" % kind)
         self.port = port
         self.proc = None  # type: Optional[subprocess.Popen[bytes]]
-        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+        name = "nginx.conf" if kind == "nginx" else "haproxy.cfg"
+        with open(os.path.join(self.dir, name), "w") as f:
             f.write(config(self.dir))  # type: ignore[operator]
         owner = _unprivileged()[1]
         if owner is not None:
-            os.chown(os.path.join(self.dir, "nginx.conf"), owner[0], owner[1])
-        self.proc = subprocess.Popen(nginx_command(self.dir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, env=program_env(_root()))
+            os.chown(os.path.join(self.dir, name), owner[0], owner[1])
+        command = nginx_command(self.dir) if kind == "nginx" else haproxy_command(self.dir)
+        self._log = open(os.path.join(self.dir, "output.log"), "wb")
+        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                                     env=program_env(_root()))
         self.pid = self.proc.pid
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 text = self.error_log()
                 self.stop()
-                raise RuntimeError("nginx did not start:\n" + text[-3000:])
+                raise RuntimeError("%s did not start:\n%s" % (kind, text[-3000:]))
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
@@ -282,17 +327,26 @@ class Nginx:
                 time.sleep(0.05)
 
     def error_log(self) -> str:
-        try:
-            with open(os.path.join(self.dir, "error.log"), "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        text = ""
+        for name in ("error.log", "output.log"):
+            try:
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    text += f.read().decode("utf-8", "replace")
+            except OSError:
+                pass
+        return text
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop_pid(self.proc, signal.SIGTERM, 10)  # SIGTERM: the master stops its workers
+            _stop_pid(self.proc, signal.SIGTERM, 10)  # SIGTERM: nginx's master stops its workers
             self.proc = None
+        self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def Nginx(port: int, config: "object") -> Proxy:
+    """nginx running ``config(prefix)`` (see ``Proxy``)."""
+    return Proxy(port, config, "nginx")
 
 
 def _main(argv: List[str]) -> int:

@@ -1,24 +1,23 @@
-"""Sessions across machines: nginx in front of two gunicorn instances (each its own port, as two
-machines would be), with the routing the README shows.
+"""Sessions across machines: nginx, then HAProxy, in front of two gunicorn instances (each its
+own port, as two machines would be), with the routing the README shows for each.
 
 Each instance serves tests/sticky_app.py: session ids it mints start with its route token (``a.``
 or ``b.``, ``session_prefix``), both share one sealing key and one PostgreSQL store (a throwaway
-cluster, tests/pg_support.py), and its ``whoami`` tool names it.
-nginx (tests/pg_support.py's ``sticky_config``) sends a request whose Mcp-Session-Id (or the
+cluster, tests/pg_support.py), and its ``whoami`` tool names it. nginx (tests/pg_support.py's
+``sticky_config``; HAProxy: ``haproxy_config``) sends a request whose Mcp-Session-Id (or the
 2024-11-05 transport's ``?session_id=``) starts with a token to that token's instance, and
-everything else (initialize, 2026-07-28 requests) to either, in turn. Proved here: every
-request of many legacy sessions is answered by the instance that minted the session; 2026-07-28
-requests spread over both, a sealed ``requestState`` from one opened by the other, a task made
-on one polled and cancelled on the other; a request
-for a session sent to the instance that does not own it gets 404 (the spec's "start a new
-session"), never an answer. Why not nginx's ``hash $http_mcp_session_id consistent`` alone: the
-first request of a session (initialize) has no id to hash (nginx sends it to either instance),
-and the id the answering instance mints hashes to whichever instance the hash picks, the other
-one about half the time (``test_bare_hash_misroutes_to_404``, which also shows the 404 is all
-that happens then).
+everything else (initialize, 2026-07-28 requests) to either, in turn. Proved here: every request
+of many legacy sessions is answered by the instance that minted the session; 2026-07-28 requests
+spread over both, a sealed ``requestState`` from one opened by the other, a task made on one
+polled and cancelled on the other; a request for a session sent to the instance that does not
+own it gets 404 (the spec's "start a new session"), never an answer. Why not nginx's
+``hash $http_mcp_session_id consistent`` alone: the first request of a session (initialize) has
+no id to hash (nginx sends it to either instance), and the id the answering instance mints
+hashes to whichever instance the hash picks, the other one about half the time
+(``test_bare_hash_misroutes_to_404``, which also shows the 404 is all that happens then).
 
-gunicorn comes from ``$MCPLITE_WSGI_PYTHON`` and nginx from ``$MCPLITE_PGNGINX`` (scripts/test);
-with ``MCPLITE_REQUIRE_INTEROP`` set, either missing fails. Every process is stopped by its PID.
+gunicorn comes from ``$MCPLITE_WSGI_PYTHON``, nginx, HAProxy and PostgreSQL from
+``$MCPLITE_PGNGINX`` (scripts/test); with ``MCPLITE_REQUIRE_INTEROP`` set, any missing fails. Every process is stopped by its PID.
 """
 
 import collections
@@ -35,7 +34,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from http_peer import ACCEPT_BOTH, Http
-from pg_support import Nginx, Postgres, free_port, sticky_config
+from pg_support import Postgres, Proxy, free_port, haproxy_config, sticky_config
 
 pytestmark = pytest.mark.interop
 
@@ -102,17 +101,27 @@ class Instance:
 
 
 class Farm:
-    def __init__(self, instances: Dict[str, Instance], nginx: Nginx) -> None:
+    def __init__(self, instances: Dict[str, Instance], proxy: Proxy) -> None:
         self.instances = instances
-        self.nginx = nginx
-        self.port = nginx.port
+        self.proxy = proxy
+        self.port = proxy.port
+
+    def upstream(self, name: str) -> str:
+        """What the balancer's X-Upstream header says for instance ``name``: nginx gives the
+        address it sent to, HAProxy the server's name."""
+        return self.instances[name].address if self.proxy.kind == "nginx" else name
 
 
-def _start_nginx(instances: Dict[str, Instance], config: Any = None) -> Nginx:
+def _start_proxy(instances: Dict[str, Instance], kind: str = "nginx", config: Any = None) -> Proxy:
     port = free_port()
     routes = [(name, each.address) for name, each in sorted(instances.items())]
+    if config is None:
+        write = sticky_config if kind == "nginx" else haproxy_config
+        config = lambda prefix: write(port, routes, prefix)  # noqa: E731
+    else:
+        config = config(port, routes)
     try:
-        return Nginx(port, config(port, routes) if config else (lambda prefix: sticky_config(port, routes, prefix)))
+        return Proxy(port, config, kind)
     except RuntimeError as exc:
         pytest.fail(str(exc))
         raise
@@ -139,13 +148,14 @@ def instances():
         database.stop()
 
 
-@pytest.fixture(scope="module")
-def farm(instances):
-    nginx = _start_nginx(instances)
+@pytest.fixture(scope="module", params=["nginx", "haproxy"])
+def farm(request, instances):
+    """The two instances behind nginx, then behind HAProxy (each with the README's config)."""
+    proxy = _start_proxy(instances, request.param)
     try:
-        yield Farm(instances, nginx)
+        yield Farm(instances, proxy)
     finally:
-        nginx.stop()
+        proxy.stop()
 
 
 class _Port:
@@ -178,13 +188,13 @@ def test_legacy_sessions_always_land_on_their_instance(farm):
             for rid in range(1, 5):
                 answered, upstream = _whoami(peer, rid)
                 assert answered == owner, (session, answered)
-                assert upstream == farm.instances[owner].address
+                assert upstream == farm.upstream(owner)
             # The session's GET stream and its DELETE go to its instance too.
             conn = http.client.HTTPConnection("127.0.0.1", farm.port, timeout=10)
             conn.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Mcp-Session-Id": session,
                                                  "MCP-Protocol-Version": LEGACY})
             stream = conn.getresponse()
-            assert stream.status == 200 and stream.getheader("X-Upstream") == farm.instances[owner].address
+            assert stream.status == 200 and stream.getheader("X-Upstream") == farm.upstream(owner)
             conn.close()
             deleted = peer.send("DELETE", headers={"Mcp-Session-Id": session, "MCP-Protocol-Version": LEGACY})
             assert deleted.status == 200
@@ -354,7 +364,7 @@ def test_2024_sse_transport_through_nginx(farm):
                                   {"Content-Type": "application/json", "Accept": ACCEPT_BOTH})
                 posted = post_conn.getresponse()
                 posted.read()
-                assert posted.status == 202 and posted.getheader("X-Upstream") == farm.instances[owner].address
+                assert posted.status == 202 and posted.getheader("X-Upstream") == farm.upstream(owner)
                 if method == "initialize":
                     post_conn.request("POST", path, json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
                                       {"Content-Type": "application/json"})
@@ -399,7 +409,7 @@ def test_bare_hash_misroutes_to_404(instances):
     """The naive config: initialize has no id to hash (nginx balances an empty key in turn), and
     the id the answering instance mints hashes to either instance, the other about half the
     time. Those sessions get 404 (start a new session), never another session's answer."""
-    nginx = _start_nginx(instances, _bare_hash_config)
+    nginx = _start_proxy(instances, "nginx", _bare_hash_config)
     try:
         outcomes = collections.Counter()  # type: Dict[Any, int]
         minted_by = set()
