@@ -45,7 +45,8 @@ __all__ = [
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
-    "APP_MIME_TYPE", "__version__",
+    "APP_MIME_TYPE", "Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError",
+    "PostgresStore", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -61,6 +62,9 @@ _LAZY_HOST = ("Host", "ApprovalRequest", "ServerFailure", "PinChange")
 _LAZY_HOSTCONFIG = ("ConfigWarning",)
 # The Skills extension (SEP-2640): loaded by the first skill served or loaded.
 _LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
+# The state several worker processes share (Server(store=...)): loaded by a program that uses one.
+_LAZY_STORES = ("Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError")
+_LAZY_PGSTORE = ("PostgresStore",)
 
 
 def __getattr__(name: str) -> Any:
@@ -88,4 +92,10 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_SKILLS:
         from . import skills
         return getattr(skills, name)
+    if name in _LAZY_STORES:
+        from . import stores
+        return getattr(stores, name)
+    if name in _LAZY_PGSTORE:
+        from . import pgstore
+        return getattr(pgstore, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -69,6 +69,8 @@ class PostgresStore(SqlStore):
     # -- change notifications ---------------------------------------------------------
 
     def publish(self, kind: str, detail: str, origin: str) -> None:
+        # SqlStore.publish, with the lock taken before the row's id is drawn (ids drawn before
+        # it could commit out of order); ``published`` rings the channel.
         now = now_ms()
         prune = now - self._events_pruned > 10000
 
@@ -78,11 +80,14 @@ class PostgresStore(SqlStore):
                           (now, origin, kind, detail))
             if prune:
                 self._execute(cursor, "DELETE FROM mcplite_events WHERE at < ?", (now - _EVENTS_KEPT_MS,))
-            # Delivered when this transaction commits, to every connection listening.
-            self._execute(cursor, "SELECT pg_notify(?, ?)", (self.channel, kind))
+            self.published(cursor)
         self.run(work, "publishing a change")
         if prune:
             self._events_pruned = now
+
+    def published(self, cursor: Any) -> None:
+        # Delivered when the publishing transaction commits, to every connection listening.
+        self._execute(cursor, "SELECT pg_notify(?, ?)", (self.channel, "changed"))
 
     def wait_events(self, timeout: float) -> None:
         """Block until another worker publishes (a NOTIFY arrives) or ``timeout`` seconds pass."""

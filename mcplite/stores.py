@@ -362,15 +362,18 @@ class SqlStore(Store):
     this mcplite's is refused (StoreSchemaError).
 
     Change notifications are polled from a table every ``poll_interval`` seconds; a
-    subclass with a notification channel overrides ``wait_events`` (and ``publish`` to ring
-    it): see PostgreSQL's LISTEN/NOTIFY.
+    subclass with a notification channel overrides ``wait_events`` (to block until it rings)
+    and ``published`` (to ring it): PostgreSQL's LISTEN/NOTIFY. The events are read from the
+    table all the same; the channel only wakes the readers sooner.
     """
 
     shared = True
-    # Retries of an operation the database refused as locked or busy, and the first pause;
-    # each pause doubles, so a call gives up after about 0.05 * (2**5 - 1) = 1.5 s beyond the
-    # driver's own busy timeout.
-    retries = 5
+    # An operation the database refused as locked or busy (or a lost serialization race) is
+    # tried again after a pause, which doubles from ``first_backoff``, while ``retry_for``
+    # seconds have not passed since it began. The driver's own waiting counts: a SQLite
+    # store waits its busy timeout once (longer than retry_for), then gives up; a refusal
+    # that comes at once is retried for up to retry_for seconds. Never a hang.
+    retry_for = 1.5
     first_backoff = 0.05
 
     def __init__(self, connect: Callable[[], Any], paramstyle: Optional[str] = None, *, dialect: str = "postgresql",
@@ -452,7 +455,8 @@ class SqlStore(Store):
         """Run ``work(cursor)`` in one transaction, committed; retried when the database
         was locked, StoreUnavailable when it cannot be done."""
         pause = self.first_backoff
-        for attempt in range(self.retries + 1):
+        give_up = time.monotonic() + self.retry_for
+        while True:
             try:
                 connection = self._acquire()
             except Exception as exc:
@@ -483,7 +487,7 @@ class SqlStore(Store):
                         self._release(connection)
                     else:
                         self._discard(connection)
-                if self.transient(exc) and attempt < self.retries:
+                if self.transient(exc) and time.monotonic() + pause < give_up:
                     time.sleep(pause)
                     pause *= 2
                     continue
@@ -491,7 +495,6 @@ class SqlStore(Store):
                 raise StoreUnavailable("locked" if self.transient(exc) else "")
             self._release(connection)
             return value
-        raise StoreUnavailable("locked")  # (not reached: the loop returns or raises)
 
     def _sql(self, sql: str) -> str:
         found = self._sql_cache.get(sql)
@@ -515,11 +518,14 @@ class SqlStore(Store):
             self._execute(cursor, "SELECT version FROM mcplite_schema")
             versions = [row[0] for row in cursor.fetchall()]
             if not versions:
-                self._execute(cursor, "INSERT INTO mcplite_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+                # (Workers starting together on a new database may each get here: the insert
+                # is conditional, and rows of this same version twice would be harmless.)
+                self._execute(cursor, "INSERT INTO mcplite_schema (version) SELECT ? WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM mcplite_schema)", (SCHEMA_VERSION,))
             connection.commit()
         finally:
             cursor.close()
-        if versions and (len(versions) != 1 or versions[0] != SCHEMA_VERSION):
+        if versions and set(versions) != {SCHEMA_VERSION}:
             raise StoreSchemaError(
                 "the store's tables have schema version %s, this mcplite uses %d: %s" % (
                     ", ".join(str(v) for v in versions), SCHEMA_VERSION,
@@ -632,9 +638,15 @@ class SqlStore(Store):
                           (now, origin, kind, detail))
             if prune:
                 self._execute(cursor, "DELETE FROM mcplite_events WHERE at < ?", (now - _EVENTS_KEPT_MS,))
+            self.published(cursor)
         self.run(work, "publishing a change")
         if prune:
             self._events_pruned = now
+
+    def published(self, cursor: Any) -> None:
+        """Called in the transaction that publishes an event, after its row is written: a
+        store with a notification channel rings it here (PostgreSQL: ``NOTIFY``, delivered
+        when the transaction commits) and wakes the other workers' ``wait_events``."""
 
     def last_event(self) -> int:
         found = self.run(lambda cursor: self._execute(cursor, "SELECT MAX(id) FROM mcplite_events").fetchone(),
@@ -676,7 +688,8 @@ class SqlStore(Store):
 class SqliteStore(SqlStore):
     """The shared store in one SQLite file, for several worker processes on one machine: WAL
     (readers do not wait for the writer), ``busy_timeout`` seconds of waiting on a locked
-    database before the store's own bounded retries, and a connection per thread at a time.
+    database (an operation then gives up: see ``SqlStore.retry_for``), and a connection per
+    thread at a time.
     Change notifications are found by polling a table every ``poll_interval`` seconds."""
 
     def __init__(self, path: str, *, busy_timeout: float = 5.0, poll_interval: float = 0.25, lease: float = 10.0,
@@ -695,7 +708,8 @@ class SqliteStore(SqlStore):
             # check_same_thread off: a pooled connection moves between threads, one at a time.
             connection = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise StoreUnavailable("cannot open %s: %s" % (self.path, exc)) from exc
+            # (At start this stops the program; later, a request gets StoreUnavailable.)
+            raise sqlite3.OperationalError("cannot open the store's database %s: %s" % (self.path, exc)) from exc
         connection.execute("PRAGMA busy_timeout = %d" % int(self.busy_timeout * 1000))
         # WAL: readers and one writer at once, across processes on one machine (not over a
         # network file system). synchronous=NORMAL is durable across a process crash, which

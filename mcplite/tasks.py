@@ -291,12 +291,18 @@ class SharedTaskStore(TaskStore):
     The bounds are counted in the store, so they hold across workers up to the requests
     that race past a count at the same moment."""
 
+    # How many times a handler's thread tries to store its task's end (0.1 s apart, doubling)
+    # before leaving it to the watch, which tries at every tick.
+    end_attempts = 6
+
     def __init__(self, store: Any, max_tasks: int, ttl: float, poll_interval_ms: Optional[int],
                  max_tasks_per_client: Optional[int] = None) -> None:
         TaskStore.__init__(self, max_tasks, ttl, poll_interval_ms, max_tasks_per_client)
         self.store = store
         self._lease_ms = int(store.lease * 1000)
         self._next_chores = 0.0
+        # Ends the store could not take when the handler finished: task id -> (task, changes).
+        self._unsaved = {}  # type: Dict[str, Tuple[Task, Dict[str, Any]]]
         watch = store.watch()
         watch.ticks.append(self._tick)
         self._watch = watch
@@ -359,7 +365,14 @@ class SharedTaskStore(TaskStore):
         forgotten."""
         from .stores import now_ms
         with self._lock:
+            unsaved = list(self._unsaved.values())
+        for task, changes in unsaved:
+            self._end(task, changes)  # (StoreUnavailable: the next tick tries again)
+            with self._lock:
+                self._unsaved.pop(task.id, None)
+        with self._lock:
             local = {task.id: task for task in self._tasks.values()}
+            local.update((task.id, task) for task, _ in self._unsaved.values())
         if local:
             statuses = self.store.task_statuses(list(local))
             for task_id, task in local.items():
@@ -477,7 +490,23 @@ class SharedTaskStore(TaskStore):
             self._tasks.pop(task.id, None)  # its handler is done: no lease to renew
         changes = ({"status": _FAILED, "error": error.to_error()} if error is not None
                    else {"status": _COMPLETED, "result": result})  # type: Dict[str, Any]
-        if not self._end(task, changes):
+        # The store may be out of reach for a moment: the end is tried again for a while
+        # (the handler's thread has nothing else to do), then by the watch at every tick -
+        # the task's lease renewed meanwhile, as this worker still holds its end.
+        pause = 0.1
+        for attempt in range(self.end_attempts):
+            try:
+                won = self._end(task, changes)
+                break
+            except MCPError:
+                if attempt == self.end_attempts - 1:
+                    _tasks_log.error("task %s: its end could not be stored yet; trying again", task.id)
+                    with self._lock:
+                        self._unsaved[task.id] = (task, changes)
+                    return
+                time.sleep(pause)
+                pause *= 2
+        if not won:
             # Ended elsewhere first (cancelled, or failed as lost): that end stands.
             _tasks_log.info("task %s finished here after it had ended elsewhere; this end is dropped", task.id)
 
