@@ -47,7 +47,7 @@ __all__ = [
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
     "APP_MIME_TYPE", "AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to",
     "Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError",
-    "__version__",
+    "PostgresStore", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -67,6 +67,7 @@ _LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
 _LAZY_APPVIEW = ("AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to")
 # The state several worker processes share (Server(store=...)): loaded by a program that uses one.
 _LAZY_STORES = ("Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError")
+_LAZY_PGSTORE = ("PostgresStore",)
 
 
 def __getattr__(name: str) -> Any:
@@ -100,4 +101,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_STORES:
         from . import stores
         return getattr(stores, name)
+    if name in _LAZY_PGSTORE:
+        from . import pgstore
+        return getattr(pgstore, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -463,7 +463,10 @@ class McpHttpApp:
     client's open 2026-07-28 ``subscriptions/listen`` streams (each holds a connection; 429 beyond);
     ``retry_ms`` is the reconnection delay told to 2025-11-25 clients; ``replay_events``
     the events kept per stream for resumption; ``legacy_sse`` serves the 2024-11-05
-    transport at ``/sse`` and ``/messages``.
+    transport at ``/sse`` and ``/messages``; ``session_prefix`` starts every session id this
+    app mints (``"a."``, say): a route token a load balancer in front of several instances
+    sends each session's requests back to its instance by (the README's nginx and HAProxy
+    snippets).
     """
 
     def __init__(self, server: Server, path: str = "/mcp", *, json_response: bool = False,
@@ -475,9 +478,15 @@ class McpHttpApp:
                  retry_ms: int = 1000, replay_events: int = 256,
                  kept_streams: int = 16, legacy_sse: bool = True, sse_path: str = "/sse",
                  messages_path: str = "/messages", max_workers: Optional[int] = None,
-                 poll_interval: float = 0.25) -> None:
+                 poll_interval: float = 0.25, session_prefix: str = "") -> None:
         if not path.startswith("/"):
             raise ValueError("path must start with '/'")
+        # A session id "MUST only contain visible ASCII characters (ranging from 0x21 to
+        # 0x7E)": the prefix too, and short, so the id stays a header line a proxy keeps.
+        if not isinstance(session_prefix, str) or len(session_prefix) > 64 or \
+                any(not "\x21" <= ch <= "\x7e" for ch in session_prefix):
+            raise ValueError("session_prefix must be at most 64 visible ASCII characters (0x21-0x7E)")
+        self.session_prefix = session_prefix
         self.server = server
         # Serving starts: changes made from now on reach the other workers (a shared store).
         server.share_changes()
@@ -881,7 +890,8 @@ class McpHttpApp:
             refused, victim = self._make_room(client)
             # "The session ID SHOULD be globally unique and cryptographically secure" and
             # "MUST only contain visible ASCII characters": 32 hex digits.
-            session = HttpSession(self, secrets.token_hex(16), client) if refused is None else None
+            session = None if refused is not None else HttpSession(self, self.session_prefix + secrets.token_hex(16),
+                                                                   client)
         self._end_evicted(victim)
         return refused if session is None else session
 
@@ -1024,7 +1034,7 @@ class McpHttpApp:
         with self._lock:
             refused, victim = self._make_room(client)
             if refused is None:
-                session = LegacySseSession(self, secrets.token_hex(16), client)
+                session = LegacySseSession(self, self.session_prefix + secrets.token_hex(16), client)
                 self._sessions[session.id] = session
         self._end_evicted(victim)
         if refused is not None:

@@ -485,7 +485,14 @@ class SqlStore(Store):
                     self._discard(connection)  # a connection that cannot roll back is not reused
                     connection = None
                 if connection is not None:
-                    self._release(connection)
+                    # Only after a "try again" error is the connection known to be sound: after
+                    # any other it may be broken (a database restart) while its driver still
+                    # answers rollback (pg8000 does, out of a transaction), and back in the
+                    # pool it would fail every later call. A new connection costs little.
+                    if self.transient(exc):
+                        self._release(connection)
+                    else:
+                        self._discard(connection)
                 if self.transient(exc) and time.monotonic() + pause < give_up:
                     time.sleep(pause)
                     pause *= 2

@@ -73,7 +73,7 @@ PARTS = (
                   "ports", "calls", "tracecontext")),
     ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
-    ("stores", ("core",), ("stores",)),
+    ("stores", ("core",), ("stores", "pgstore")),
     ("memory", ("server",), ("memory",)),
     ("stdio", ("server",), ("stdio",)),
     ("jose", ("core",), ("es256", "jwtauth")),

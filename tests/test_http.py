@@ -480,6 +480,29 @@ def test_non_loopback_bind_needs_allowed_hosts():
         Server("x").run_in_thread("http", host="0.0.0.0", port=0)
 
 
+def test_session_prefix_starts_every_minted_id():
+    # The route token a load balancer sends a session's requests back by (tests/test_sticky.py
+    # runs it behind nginx); both transports' ids carry it.
+    with serving_app().run_in_thread("http", port=0, session_prefix="node-7.") as handle:
+        client = Http(handle)
+        try:
+            client.initialize()
+            assert re.match(r"^node-7\.[0-9a-f]{32}$", client.session_id or ""), client.session_id
+            assert client.call("tools/list", id=2).status == 200
+        finally:
+            client.close()
+        sock, first = open_stream(handle.port, "GET", "/sse", {"Accept": "text/event-stream"})
+        try:
+            while b"session_id=" not in first:
+                first += sock.recv(65536)
+            assert re.search(rb"session_id=node-7\.[0-9a-f]{32}", first), first
+        finally:
+            sock.close()
+    for bad in ("a b.", "\u00e9.", "x" * 65, "tab\t"):
+        with pytest.raises(ValueError, match="session_prefix"):
+            serving_app().run_in_thread("http", port=0, session_prefix=bad)
+
+
 # -- 2026-07-28 ------------------------------------------------------------------------------
 
 def test_modern_request_is_stateless_with_meta_and_headers(server, client):

@@ -30,7 +30,7 @@ LAYERS = [
     ("ports", {"ports", "calls", "auth", "tracecontext"}),
     # The state several worker processes share (tasks, change notifications, event logs):
     # rows in memory or a DB-API database, below the server that keeps them there.
-    ("stores", {"stores"}),
+    ("stores", {"stores", "pgstore"}),
     # The server's protocol: asking the client, tasks, the handler's Context, registrations,
     # results, one handler per method, the Server facade.
     ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
