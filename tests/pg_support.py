@@ -43,8 +43,54 @@ def _unusable(variable: str, reason: str) -> None:
     unusable(variable, reason)
 
 
+_ROOT_SEEN = {}  # type: Dict[str, str]
+
+
+def _traversable_by_all(path: str) -> bool:
+    """Whether every directory from / down to ``path`` lets others in (o+x)."""
+    path = os.path.abspath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
 def _root() -> str:
-    return os.environ.get("MCPLITE_PGNGINX", "")
+    """The unpacked tree. As root the programs run as ``nobody``, who must reach them: a
+    checkout in a private directory (``mktemp -d`` makes 0700 ones) is copied once to a
+    directory of its own under the system's temporary directory, made by a rename so that
+    parallel test processes share one copy."""
+    root = os.environ.get("MCPLITE_PGNGINX", "")
+    if not root or os.geteuid() != 0 or root in _ROOT_SEEN:
+        return _ROOT_SEEN.get(root, root)
+    usable = root
+    if not _traversable_by_all(root):
+        import hashlib
+        marker = os.path.join(os.path.dirname(root), ".mcplite-ready")
+        try:
+            with open(marker, "rb") as f:
+                stamp = f.read()
+        except OSError:
+            stamp = b""
+        digest = hashlib.sha256(os.path.abspath(root).encode() + b"\0" + stamp).hexdigest()[:16]
+        usable = os.path.join(tempfile.gettempdir(), "mcplite-pgnginx-" + digest)
+        if not os.path.isdir(usable):
+            staging = tempfile.mkdtemp(prefix="mcplite-pgnginx-staging-")
+            os.chmod(staging, 0o755)
+            shutil.copytree(root, os.path.join(staging, "root"), symlinks=True)
+            try:
+                os.rename(os.path.join(staging, "root"), usable)
+            except OSError:  # another test process made it first
+                pass
+            shutil.rmtree(staging, ignore_errors=True)
+    _ROOT_SEEN[root] = usable
+    return usable
 
 
 def _libdir(root: str) -> Optional[str]:
