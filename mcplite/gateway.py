@@ -44,8 +44,8 @@ from .asking import ask
 from .client import Client
 from .clientsession import cancel_when
 from .context import Context
-from .errors import Cancelled, MCPError, TransportError
-from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
+from .errors import Cancelled, MCPError, TransportError, UrlElicitationRequired
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
 from .protocol import ERA_MODERN, LOG_LEVELS, META_LOG_LEVEL, META_SERVER_INFO
 from .results import tool_error
 
@@ -335,16 +335,16 @@ class Mount:
         with is raised (``MCPError``), so the caller gets that same error."""
         try:
             return _gateway_own_result(self._upstream(ctx, "tools/call", {"name": name, "arguments": arguments}))
-        except MCPError:
-            raise
+        except MCPError as exc:
+            raise _gateway_translated(exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             return tool_error(self._failure(exc))
 
     def _forward(self, ctx: Context, what: str, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
         try:
             return self._upstream(ctx, method, params)
-        except MCPError:
-            raise
+        except MCPError as exc:
+            raise _gateway_translated(exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             raise MCPError(INTERNAL_ERROR, "%s: %s" % (what, self._failure(exc)))
 
@@ -585,6 +585,22 @@ class _GatewayConversation:
                 if self.question is not None and self.question[0] == number:
                     self.answer = answer
                     self.cond.notify_all()
+
+
+def _gateway_translated(error: MCPError) -> MCPError:
+    """The upstream's error as the front raises it. A 2025-11-25 upstream's -32042 (URL
+    elicitation required) becomes ``UrlElicitationRequired``, which the front answers in its
+    client's era: -32042 again in a session, an ``input_required`` round asking for the URL
+    in 2026-07-28 (which has no such error); its retry calls the upstream again."""
+    if error.code == URL_ELICITATION_REQUIRED and error.has_data and isinstance(error.data, dict):
+        elicitations = error.data.get("elicitations")
+        first = elicitations[0] if isinstance(elicitations, list) and elicitations else None
+        if isinstance(first, dict) and isinstance(first.get("url"), str):
+            message = first.get("message")
+            elicitation_id = first.get("elicitationId")
+            return UrlElicitationRequired(message if isinstance(message, str) else error.message, first["url"],
+                                          elicitation_id if isinstance(elicitation_id, str) else None)
+    return error
 
 
 def _gateway_level(call: Any) -> Optional[str]:

@@ -11,11 +11,20 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
 
-from mcplite import Context, Server  # noqa: E402
+from mcplite import Context, Server, UrlElicitationRequired  # noqa: E402
 
 
 def make_upstream() -> Server:
     app = Server("upstream", version="1.0.0", page_size=2)
+    consents = []  # one entry per call of consent: every other one is refused
+
+    @app.tool()
+    def consent() -> str:
+        """Needs the user at a page first (-32042 in a 2025-11-25 session) every other call."""
+        consents.append(1)
+        if len(consents) % 2:
+            raise UrlElicitationRequired("Consent at the bank", "https://bank.example/consent", "consent-1")
+        return "consented"
 
     @app.tool()
     def ask_name(ctx: Context) -> str:
