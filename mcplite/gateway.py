@@ -30,7 +30,12 @@ Which call a question or log message belongs to: the one whose thread receives i
 matched (a session-era upstream over stdio with several calls in flight) is refused with an
 error saying so, never put to another caller's client.
 
-Not here yet (issue 17): restarts of failed upstreams.
+An upstream the mount started itself (a config entry) is watched: when its process or
+connection is gone, its tools, prompts and resources vanish from the front (``list_changed``),
+and it is started again (stdio) or reconnected (HTTP) with exponential backoff, 0.25 s doubling
+to at most 30 s; once back it is listed again and they reappear. ``restart=False`` leaves it
+down (its calls fail with an error naming the mount). A ``Client`` handed over is never
+restarted: its owner decides.
 """
 
 import logging
@@ -63,6 +68,11 @@ _GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
 # in front, which answers or refuses.
 _GATEWAY_ASKS = {"elicitation": {"form": {}, "url": {}},
                  "sampling": {"tools": {}, "context": {}}}  # type: Dict[str, Dict[str, Any]]
+_GATEWAY_WATCH_INTERVAL = 0.1  # how often a mount looks whether its upstream is still there, s
+_GATEWAY_PING_TIMEOUT = 5.0  # the ping after a failed call, s (at most the mount's timeout)
+_GATEWAY_FIRST_BACKOFF = 0.25  # the first restart's delay, doubled each failed attempt...
+_GATEWAY_MAX_BACKOFF = 30.0  # ...up to this, s
+_GATEWAY_STABLE = 30.0  # an upstream up this long starts the next backoff from the first delay, s
 _GATEWAY_MAX_SUBSCRIPTIONS = 256  # upstream resources subscribed to at once, per mount
 _GATEWAY_MAX_CONVERSATIONS = 1000  # upstream calls waiting for a 2026-07-28 client's answers
 _GATEWAY_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
@@ -92,7 +102,7 @@ class Mount:
     ``close()`` removes its registrations and, if the mount started the client (a config
     entry), stops it."""
 
-    def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0) -> None:
+    def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0, restart: bool = True) -> None:
         if not isinstance(prefix, str) or not _GATEWAY_PREFIX.match(prefix):
             raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -: %r" % (prefix,))
         self.app = app
@@ -105,6 +115,12 @@ class Mount:
         self._resources = {}  # type: Dict[str, Dict[str, Any]]
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
         self._closed = False
+        self.timeout = timeout
+        self.restarts = 0  # how many times the upstream was restarted (stdio) or reconnected (HTTP)
+        self.down = None  # type: Optional[str]   # why the upstream is down, while it is
+        self._stop = threading.Event()
+        self._suspect = threading.Event()  # a call failed: is the upstream still there?
+        self._watcher = None  # type: Optional[threading.Thread]
         # The calls forwarded now, for matching what the upstream sends (questions, log
         # messages) to the call it came with.
         self._origins = []  # type: List[_GatewayOrigin]
@@ -143,7 +159,9 @@ class Mount:
             # Every question the upstream may ask is declared: the client in front is asked
             # in turn, and one that cannot answer gets the upstream a -32021 error naming
             # what it lacks.
-            self.client = gateway_client(upstream, self._list_changed, timeout, capabilities=_GATEWAY_ASKS, **relays)
+            self._entry = upstream
+            self._relays = relays
+            self.client = self._connect()
             self.owned = True
         else:
             raise TypeError("mount an upstream Client or a config entry ({\"command\": ...} or {\"url\": ...}), "
@@ -154,6 +172,74 @@ class Mount:
         except BaseException:
             self.close()
             raise
+        if self.owned and restart:
+            self._watcher = threading.Thread(target=self._watch, name="mcplite-gateway-watch-" + prefix, daemon=True)
+            self._watcher.start()
+
+    def _connect(self) -> Client:
+        # Every question the upstream may ask is declared: the client in front is asked in
+        # turn, and one that cannot answer gets the upstream a -32021 error naming what it
+        # lacks.
+        return gateway_client(self._entry, self._list_changed, self.timeout, capabilities=_GATEWAY_ASKS,
+                              **self._relays)
+
+    # -- an upstream that failed: restarted (stdio) or reconnected (HTTP) ----------------
+
+    def _watch(self) -> None:
+        """A mount's own upstream, watched: once its process or connection is gone (or a
+        call failed and a ping gets no answer either), its tools, prompts and resources
+        are unregistered (the front's clients hear list_changed), and it is started again
+        after a delay that doubles from 0.25 s up to 30 s until it comes back; then listed
+        again (list_changed once more). The delay starts over once an upstream stayed up
+        for 30 s, so one that dies at once is not restarted in a tight loop."""
+        delay = _GATEWAY_FIRST_BACKOFF
+        up_since = time.monotonic()
+        while not self._stop.wait(_GATEWAY_WATCH_INTERVAL):
+            client = self.client
+            if client._closed is None:
+                if not self._suspect.is_set():
+                    continue
+                self._suspect.clear()
+                try:
+                    client.ping(timeout=min(self.timeout, _GATEWAY_PING_TIMEOUT))
+                    continue
+                except MCPError:
+                    continue  # an answer, if not to ping: it is there
+                except _GATEWAY_UPSTREAM_FAILURES:
+                    pass
+            if time.monotonic() - up_since > _GATEWAY_STABLE:
+                delay = _GATEWAY_FIRST_BACKOFF
+            self.down = str(client._closed or "it answered no ping")
+            _gateway_log.warning("mount %s: the upstream is down (%s); starting it again in %g s", self.prefix,
+                                 self.down, delay)
+            self._unregister_all()
+            client.close()
+            while True:
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, _GATEWAY_MAX_BACKOFF)
+                try:
+                    client = self._connect()
+                except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                    _gateway_log.warning("mount %s: the upstream did not come back (%s); again in %g s", self.prefix,
+                                         exc, delay)
+                    continue
+                break
+            with self._lock:
+                if self._closed:
+                    client.close()
+                    return
+                self.client = client
+                self._subscribed = set()
+                self.down = None
+                self.restarts += 1
+            up_since = time.monotonic()
+            _gateway_log.warning("mount %s: the upstream is back", self.prefix)
+            try:
+                self.refresh()
+            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                self._suspect.set()
+                _gateway_log.warning("mount %s: listing the upstream again failed: %s", self.prefix, exc)
 
     @property
     def process_id(self) -> Optional[int]:
@@ -484,6 +570,7 @@ class Mount:
     def _failure(self, exc: BaseException) -> str:
         # The message, not a traceback: it goes to a peer.
         _gateway_log.warning("mount %s: the upstream failed: %r", self.prefix, exc)
+        self._suspect.set()
         return "the upstream server mounted as %r failed: %s" % (self.prefix, str(exc) or type(exc).__name__)
 
     def close(self) -> None:
@@ -493,6 +580,17 @@ class Mount:
             mounts.remove(self)
         with self._lock:
             self._closed = True
+        self._stop.set()
+        self._unregister_all()
+        watcher = self._watcher
+        if watcher is not None and watcher is not threading.current_thread():
+            # Bounded: a restart under way ends with its client closed (it sees _closed).
+            watcher.join(self.timeout + _GATEWAY_PING_TIMEOUT)
+        if self.owned:
+            self.client.close()
+
+    def _unregister_all(self) -> None:
+        with self._lock:
             for mine, remove in ((self._tools, self.app.remove_tool), (self._prompts, self.app.remove_prompt),
                                  (self._resources, self.app.remove_resource)):
                 for key in list(mine):
@@ -501,8 +599,6 @@ class Mount:
                         remove(key)
                     except KeyError:
                         pass
-        if self.owned:
-            self.client.close()
 
 
 class _GatewayOrigin:

@@ -2,9 +2,11 @@
 stdio: ``python gateway_upstream.py``. Its tools ask the client (elicitation in form and URL
 mode, sampling, roots), log at three levels, and change a resource (``touch``, which sends
 ``notifications/resources/updated`` to subscribers); it completes a prompt's argument and a
-template's variable, and lists its tools two to a page (pagination through the mount).
+template's variable, and lists its tools two to a page (pagination through the mount); and it
+fails on request: ``crash`` ends the process, ``garble`` answers garbage.
 """
 
+import json
 import os
 import sys
 
@@ -12,6 +14,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
 
 from mcplite import Context, Server, UrlElicitationRequired  # noqa: E402
+
+# The protocol's stdout, kept before the server points fd 1 at stderr (for ``garble``).
+RAW_STDOUT = [1]
 
 
 def make_upstream() -> Server:
@@ -72,6 +77,19 @@ def make_upstream() -> Server:
         return "rested"
 
     @app.tool()
+    def crash() -> str:
+        """The process dies at once, without an answer."""
+        os._exit(3)
+
+    @app.tool()
+    def garble(ctx: Context) -> str:
+        """Answers garbage: a line that is not JSON, then a response whose result is not an
+        object (written past the server's own writer, straight to the real stdout)."""
+        os.write(RAW_STDOUT[0], b"Traceback (most recent call last): oops\n")
+        os.write(RAW_STDOUT[0], ('{"jsonrpc": "2.0", "id": %s, "result": "nonsense"}\n' % json.dumps(ctx.request_id)).encode())
+        return "not this"
+
+    @app.tool()
     def touch() -> str:
         """Change note://U/state."""
         app.notify_resource_updated("note://U/state")
@@ -102,4 +120,5 @@ def make_upstream() -> Server:
 
 
 if __name__ == "__main__":
+    RAW_STDOUT[0] = os.dup(1)
     make_upstream().run()
