@@ -4,7 +4,8 @@
     app.mount("notes", {"command": "python3", "args": ["notes_server.py"]})
     app.mount("search", Client.http("https://search.example/mcp"))
 
-The upstream's tools and prompts appear as ``<prefix>__<name>`` (the host catalog's naming),
+The upstream's tools and prompts appear as ``<prefix>__<name>`` (the host catalog's naming;
+the prefix "" keeps the upstream's own names, for a gateway in front of one server),
 described exactly as the upstream describes them (input and output schemas, annotations,
 ``_meta``: nothing is derived again here); resources and resource templates keep their URIs.
 A call is forwarded with the upstream ``Client`` and its result passed back as it came
@@ -45,14 +46,17 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .asking import ask
+from .asking import ask, gather
 from .client import Client
 from .clientsession import cancel_when
 from .context import Context
-from .errors import Cancelled, MCPError, TransportError, UrlElicitationRequired
+from .errors import Cancelled, MCPError, ProtocolError, RequestTimeout, TransportError, UrlElicitationRequired
 from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
-from .protocol import ERA_MODERN, LOG_LEVELS, META_LOG_LEVEL, META_SERVER_INFO
+from .protocol import (
+    ERA_MODERN, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SERVER_INFO, TASKS_EXTENSION,
+)
 from .results import tool_error
+from .taskwait import _poll_interval as task_poll_interval, _request as task_request, cancel_task, task_outcome
 
 _gateway_log = logging.getLogger("mcplite.gateway")
 
@@ -68,6 +72,10 @@ _GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
 # in front, which answers or refuses.
 _GATEWAY_ASKS = {"elicitation": {"form": {}, "url": {}},
                  "sampling": {"tools": {}, "context": {}}}  # type: Dict[str, Dict[str, Any]]
+# The requests of 2026-07-28 that may take input_required rounds (and tools/call a task).
+_GATEWAY_ROUND_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
+_GATEWAY_ASK_KINDS = {"elicitation/create": "elicit", "sampling/createMessage": "sample", "roots/list": "roots"}
+_GATEWAY_CANCEL_POLL = 0.05  # how often a wait for an upstream task looks for a cancellation, s
 _GATEWAY_WATCH_INTERVAL = 0.1  # how often a mount looks whether its upstream is still there, s
 _GATEWAY_PING_TIMEOUT = 5.0  # the ping after a failed call, s (at most the mount's timeout)
 _GATEWAY_FIRST_BACKOFF = 0.25  # the first restart's delay, doubled each failed attempt...
@@ -103,8 +111,9 @@ class Mount:
     entry), stops it."""
 
     def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0, restart: bool = True) -> None:
-        if not isinstance(prefix, str) or not _GATEWAY_PREFIX.match(prefix):
-            raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -: %r" % (prefix,))
+        if not isinstance(prefix, str) or not (prefix == "" or _GATEWAY_PREFIX.match(prefix)):
+            raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -, or \"\" for the "
+                             "upstream's own names: %r" % (prefix,))
         self.app = app
         self.prefix = prefix
         self._lock = threading.RLock()
@@ -127,6 +136,8 @@ class Mount:
         self._origins_lock = threading.Lock()
         # Session-era upstream calls kept waiting between a 2026-07-28 client's rounds.
         self._conversations = {}  # type: Dict[str, _GatewayConversation]
+        # An upstream task on its way to becoming the front's task (by the request's params).
+        self._task_stash = {}  # type: Dict[int, Tuple[Any, Dict[str, Any]]]
         relays = dict(
             sampling=lambda params: self._relay("sampling/createMessage", "sample", params),
             elicitation=lambda params: self._relay("elicitation/create", "elicit", params),
@@ -282,6 +293,8 @@ class Mount:
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry])
 
     def _name(self, name: Any) -> str:
+        if not self.prefix:
+            return str(name)  # one upstream in front of which the gateway stands as itself
         return "%s%s%s" % (self.prefix, GATEWAY_SEPARATOR, name)
 
     def _sync(self, mine: Dict[str, Dict[str, Any]], wanted: Dict[str, Dict[str, Any]],
@@ -347,10 +360,22 @@ class Mount:
             _gateway_log.warning("mount %s: logging/setLevel upstream failed: %s", self.prefix, exc)
 
     def _list_changed(self, kind: str) -> None:
+        mine = {"tools": self._tools, "prompts": self._prompts, "resources": self._resources}.get(kind)
+        if mine is None:
+            return
+        with self._lock:
+            before = dict(mine)
         try:
             self.refresh((kind,))
         except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: listing the upstream's %s again failed: %s", self.prefix, kind, exc)
+            return
+        with self._lock:
+            unchanged = before == mine
+        if unchanged:
+            # Nothing here changed that the front can see, but the upstream said its list
+            # did: passed on as it came (a client may list again for its own reasons).
+            self.app.notify_list_changed(kind)
 
     # -- the registrations --------------------------------------------------------------
 
@@ -362,10 +387,16 @@ class Mount:
         # The upstream's CallToolResult goes back as it came (results.tool_result reads this).
         forward._mcplite_forwarded = True  # type: ignore[attr-defined]
         schema = entry.get("inputSchema")
+        extensions = (self.client.server_capabilities or {}).get("extensions")
+        tasks = {}  # type: Dict[str, Any]
+        if self.client.era == ERA_MODERN and isinstance(extensions, dict) and TASKS_EXTENSION in extensions:
+            # The upstream may answer a call with a task (its tool list does not say which):
+            # the front does so when - and only when - the upstream did (see _rounds).
+            tasks = {"task": "optional", "task_start": "handler"}
         self.app.add_tool(forward, name=name, title=entry.get("title"), description=entry.get("description"),
                           annotations=entry.get("annotations"), output_schema=entry.get("outputSchema"),
                           icons=entry.get("icons"), meta=entry.get("_meta"),
-                          input_schema=schema if isinstance(schema, dict) else {"type": "object"})
+                          input_schema=schema if isinstance(schema, dict) else {"type": "object"}, **tasks)
 
     def _add_prompt(self, name: str, entry: Dict[str, Any]) -> None:
         upstream_name = entry["name"]
@@ -440,26 +471,131 @@ class Mount:
         if ctx is None:
             return self.client.request(method, params)
         call = ctx._call
-        level = _gateway_level(call)
-        if level is not None and self.client.era == ERA_MODERN:
-            # 2026-07-28 logs only at a level the request names: the level the client in
-            # front wants, so the upstream sends what the front would pass on.
-            params = dict(params, _meta={META_LOG_LEVEL: level})
+        upstream_modern = self.client.era == ERA_MODERN
+        if upstream_modern:
+            # 2026-07-28 declares the client's capabilities with each request: the client in
+            # front's, since it answers the questions ("A server MUST NOT rely on
+            # capabilities the client has not declared") - and it creates a task exactly
+            # where the server itself would for this client. Logs come only at a level the
+            # request names: the one the client in front wants.
+            meta = {META_CLIENT_CAPABILITIES: dict(call.request.client_capabilities or {})}  # type: Dict[str, Any]
+            level = _gateway_level(call)
+            if level is not None:
+                meta[META_LOG_LEVEL] = level
+            params = dict(params, _meta=meta)
         origin = _GatewayOrigin(ctx)
         progress = None
         if ctx.meta.get("progressToken") is not None:
             def progress(value: float, total: Optional[float], message: Optional[str]) -> None:
                 origin.ctx.progress(value, total, message)
-        if call.request.modern and call.task is None and self.client.era != ERA_MODERN:
+        if call.request.modern and call.task is None and not upstream_modern:
             return self._converse(origin, method, params, progress)
         origin.thread = threading.get_ident()
         self._enter(origin)
         try:
             # The caller's cancellation cancels the upstream call ("notifications/cancelled").
             with cancel_when(lambda: ctx.cancelled):
+                if upstream_modern and method in _GATEWAY_ROUND_METHODS:
+                    return self._rounds(origin, method, params, progress)
                 return self.client.request(method, params, progress=progress)
         finally:
             self._leave(origin)
+
+    def _rounds(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
+        """A 2026-07-28 upstream's request, round by round: its questions go to the client
+        in front under the upstream's own keys (all of a round's at once), and a task the
+        upstream created becomes the front's task (the client in front declared tasks)."""
+        ctx = origin.ctx
+        call = ctx._call
+        created = self._stashed_task(call)
+        if created is not None:
+            return self._await_task(origin, created)  # the front's task, run again from the top
+        for _ in range(self.client.max_rounds + 1):
+            result = self.client._call(method, params, None, progress)
+            kind = result.get("resultType")
+            if kind == "task":
+                if call.task is None and call.task_startable:
+                    # The front answers with a task of its own, whose handler (this one, run
+                    # again) finds the upstream's task here and waits for it.
+                    with self._origins_lock:
+                        self._task_stash[id(call.request.params)] = (call.request.params, result)
+                    ctx.start_task()
+                return self._await_task(origin, result)
+            if kind != "input_required":
+                return result
+            requests = result.get("inputRequests")
+            answers = self._ask_all(origin, requests if isinstance(requests, dict) else {})
+            params = dict(params, inputResponses=answers)
+            if "requestState" in result:
+                params["requestState"] = result["requestState"]
+            else:
+                params.pop("requestState", None)
+        raise ProtocolError("%s still needed input after %d rounds" % (method, self.client.max_rounds))
+
+    def _stashed_task(self, call: Any) -> Optional[Dict[str, Any]]:
+        if call.task is None:
+            return None
+        with self._origins_lock:
+            found = self._task_stash.pop(id(call.request.params), None)
+        # (the same params object: the task's call is the request's, _replaced)
+        return found[1] if found is not None and found[0] is call.request.params else None
+
+    def _ask_all(self, origin: "_GatewayOrigin", requests: Dict[str, Any]) -> Dict[str, Any]:
+        """The answers of the client in front to ``requests`` (an upstream's inputRequests),
+        asked together (one round, or one input_required status of a task)."""
+        questions = []  # type: List[Callable[[], Any]]
+        for key, entry in requests.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("method"), str):
+                raise ProtocolError("the upstream sent a malformed input request: %r" % (entry,))
+            params = entry.get("params")
+            questions.append(self._question(origin, entry["method"], params if isinstance(params, dict) else {}, key))
+        return dict(zip(list(requests), gather(origin.ctx._call, questions)))
+
+    def _question(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                  key: str) -> Callable[[], Dict[str, Any]]:
+        return lambda: self._ask_front(origin, method, params, key)
+
+    def _await_task(self, origin: "_GatewayOrigin", created: Dict[str, Any]) -> Dict[str, Any]:
+        """Wait for the upstream's task (its questions to the client in front, all of a
+        status at once); cancelled upstream when the front's call or task is."""
+        task_id = created.get("taskId")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProtocolError("the upstream created a task with no taskId")
+        ctx = origin.ctx
+        answered = set()  # type: set
+        task = created
+        seen = None  # type: Any
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                status = task.get("status")
+                if task is not created and status in ("completed", "failed", "cancelled"):
+                    return task_outcome(task)
+                mark = (status, task.get("statusMessage"), task.get("lastUpdatedAt"))
+                if mark != seen:  # a change: it is alive, so another `timeout` for it
+                    seen, deadline = mark, time.monotonic() + self.timeout
+                requests = task.get("inputRequests")
+                fresh = ({key: entry for key, entry in requests.items() if key not in answered}
+                         if task is not created and status == "input_required" and isinstance(requests, dict) else {})
+                if fresh:
+                    responses = self._ask_all(origin, fresh)
+                    task_request(self.client, "tasks/update", {"taskId": task_id, "inputResponses": responses}, None)
+                    answered.update(fresh)
+                else:
+                    pause_until = time.monotonic() + task_poll_interval(task)
+                    while time.monotonic() < pause_until:
+                        if ctx.cancelled:
+                            raise Cancelled("the task was cancelled")
+                        time.sleep(min(_GATEWAY_CANCEL_POLL, max(pause_until - time.monotonic(), 0.0)))
+                if time.monotonic() > deadline:
+                    raise RequestTimeout("task %s" % task_id, self.timeout)
+                task = task_request(self.client, "tasks/get", {"taskId": task_id}, None)
+        except BaseException as exc:
+            if not isinstance(exc, MCPError):
+                # Nobody waits for it any more: the upstream may stop working on it.
+                cancel_task(self.client, task_id)
+            raise
 
     # -- what the upstream sends: matched to the call it belongs to ----------------------
 
@@ -494,16 +630,17 @@ class Mount:
             raise MCPError(INTERNAL_ERROR, "The gateway cannot tell which call %s belongs to (%d calls in flight to "
                                            "the upstream mounted as %r); it was put to no client"
                            % (method, flying, self.prefix))
-        front = origin.ctx._call.request
-        if method == "elicitation/create" and params.get("mode") == "url":
-            params = dict(params)
-            if front.modern:
-                params.pop("elicitationId", None)  # 2026-07-28 has none
-            else:
-                params.setdefault("elicitationId", os.urandom(12).hex())
         if origin.conversation is not None and origin.thread != threading.get_ident():
-            return origin.conversation.ask(kind, method, params)
-        return ask(origin.ctx._call, kind, method, params, None, None)
+            return origin.conversation.ask(kind, method, _gateway_question(origin.ctx._call, method, params))
+        return self._ask_front(origin, method, params, None)
+
+    def _ask_front(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                   key: Optional[str]) -> Dict[str, Any]:
+        """Ask the client in front of ``origin``'s call (a request in a session, an
+        input request under ``key`` in 2026-07-28, a task's input request in a task)."""
+        call = origin.ctx._call
+        return ask(call, _GATEWAY_ASK_KINDS.get(method, "ask"), method, _gateway_question(call, method, params), key,
+                   None)
 
     def _relay_log(self, params: Dict[str, Any]) -> None:
         level = params.get("level")
@@ -681,6 +818,17 @@ class _GatewayConversation:
                 if self.question is not None and self.question[0] == number:
                     self.answer = answer
                     self.cond.notify_all()
+
+
+def _gateway_question(call: Any, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    """An upstream's question in the shape of the era of the client in front."""
+    if method == "elicitation/create" and params.get("mode") == "url":
+        params = dict(params)
+        if call.request.modern:
+            params.pop("elicitationId", None)  # 2026-07-28 has none
+        else:
+            params.setdefault("elicitationId", os.urandom(12).hex())
+    return params
 
 
 def _gateway_translated(error: MCPError) -> MCPError:

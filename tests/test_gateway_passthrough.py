@@ -162,7 +162,7 @@ def test_completion_routed_and_pages_joined(upstreams, front_era, upstream_era):
         # The upstream lists two to a page; the front has them all.
         names = {tool["name"] for tool in client.list_tools()}
         assert {"u__ask_name", "u__ask_twice", "u__ask_url", "u__ask_model", "u__list_roots", "u__chatty",
-                "u__nap", "u__touch", "u__consent", "u__crash", "u__garble"} == names
+                "u__nap", "u__touch", "u__consent", "u__crash", "u__garble", "u__job", "u__confirm_job"} == names
         assert client.read_resource("item://book/x")["contents"][0]["text"] == "book x"
 
 
@@ -186,3 +186,34 @@ def test_a_question_that_cannot_be_matched_to_one_call_is_put_to_no_one(upstream
         assert text(napped) == "rested"
         # Alone in flight, the question is matched again.
         assert text(client.call_tool("u__ask_name", {})) == "hello Ada-name"
+
+
+def test_an_upstream_task_becomes_the_front_task(upstreams):
+    """2026-07-28 on both sides, the client in front declaring the tasks extension: where the
+    upstream answers with a task the front does too (and waits for the upstream's, its
+    questions asked in the front task's input_required status, together, under the upstream's
+    keys); where the upstream answers at once, so does the front."""
+    front = front_with(upstreams("modern"))
+    seen = []  # type: List[Any]
+    with Client(front, era="modern", tasks=True, **answers_for(seen)) as client:
+        created = client.call_tool("u__job", {"seconds": 0.2}, wait=False)
+        assert created["resultType"] == "task" and created["status"] == "working"
+        assert text(client.wait_task(created["taskId"])) == "job done"
+        at_once = client.call_tool("u__touch", {}, wait=False)
+        assert at_once.get("resultType") == "complete" and text(at_once) == "touched"
+        assert text(client.call_tool("u__confirm_job", {})) == "Ada-sure because Ada-why"
+        assert [params["message"] for kind, params in seen] == ["Sure?", "Why?"]
+    with Client(front, era="modern", **answers_for(seen)) as plain:
+        # No tasks declared in front: none upstream either (the front's capabilities travel).
+        assert text(plain.call_tool("u__job", {"seconds": 0.01})) == "job done"
+
+
+def test_the_empty_prefix_keeps_the_upstreams_names(upstreams):
+    """mount("", upstream): a gateway in front of one server, its names as they are (how
+    scripts/conformance --gateway puts the fixture behind it)."""
+    front = Server("front", version="1.0.0")
+    front.mount("", upstreams("modern"))
+    with Client(front) as client:
+        assert "touch" in {tool["name"] for tool in client.list_tools()}
+        assert text(client.call_tool("touch", {})) == "touched"
+        assert client.complete({"type": "ref/prompt", "name": "story"}, "genre", "th")["values"] == ["thriller"]

@@ -69,6 +69,20 @@ def make_upstream() -> Server:
             ctx.log(level, "a %s message" % level, logger="chatty")
         return "logged"
 
+    @app.tool(task="optional")
+    def job(seconds: float) -> str:
+        """Runs as a task for a client that declared the tasks extension."""
+        import time
+        time.sleep(seconds)
+        return "job done"
+
+    @app.tool(task="optional")
+    def confirm_job(ctx: Context) -> str:
+        """A task that asks two things at once before it ends."""
+        first, second = ctx.gather(lambda: ctx.elicit("Sure?", {"sure": str}, key="sure"),
+                                   lambda: ctx.elicit("Why?", {"why": str}, key="why"))
+        return "%s because %s" % (first["content"]["sure"], second["content"]["why"])
+
     @app.tool()
     def nap(seconds: float) -> str:
         """Sleep (a call kept in flight)."""
