@@ -24,7 +24,10 @@ in front cannot be asked that way, so the gateway keeps the upstream call waitin
 rounds (keys ``gw.<token>.<n>`` name it). The upstream's log messages go to the call they came
 with at the level the client in front asked for (``logging/setLevel`` is passed on too);
 ``resources/subscribe`` and resource updates, and ``completion/complete`` (by the prompt's
-prefixed name or the template's URI) are routed to the upstream that owns the name.
+prefixed name or the template's URI) are routed to the upstream that owns the name. A
+2026-07-28 upstream gets the capabilities of the client in front with each request; where it
+answers with a task (tasks extension), the front answers with a task of its own and waits for
+the upstream's.
 
 Which call a question or log message belongs to: the one whose thread receives it (a
 2026-07-28 upstream's rounds), else the mount's only call in flight; a question that cannot be
