@@ -8,11 +8,12 @@ The upstream is a real process (``tests/servers/gateway_upstream.py`` over stdio
 in front is a real ``Client`` of the front ``Server`` (in memory), of the version the test names.
 """
 
+import time
 from typing import Any, Dict, List
 
 import pytest
 
-from mcplite import Client
+from mcplite import Client, Server
 from mcplite.errors import MCPError
 
 from test_gateway_passthrough import ERAS, answers_for, front_with, text, upstreams  # noqa: F401 (a fixture)
@@ -76,3 +77,35 @@ def test_every_version_in_front_of_either_era(upstreams, front_version, upstream
         assert client.read_resource("item://bowl/y")["contents"][0]["text"] == "bowl y"
         assert client.complete({"type": "ref/prompt", "name": "u__story"}, "genre", "t")["values"] == ["thriller"]
         assert "u__consent" in {tool["name"] for tool in client.list_tools()}
+
+
+def test_a_2026_client_that_never_answers_leaves_nothing_waiting(upstreams):  # noqa: F811
+    """A 2026-07-28 client in front of a session-era upstream that asks, and then no retry:
+    the upstream's question times out after the front's client_request_timeout, its call ends,
+    and a late retry naming that waiting call is refused as no longer waiting."""
+    front = Server("front", version="1.0.0", client_request_timeout=0.5)
+    mount = front.mount("u", upstreams("legacy"))
+    seen = []  # type: List[Any]
+    with Client(front, era="modern", max_rounds=0, **answers_for(seen)) as client:
+        with pytest.raises(Exception):
+            client.call_tool("u__ask_name", {})  # one round, never answered (max_rounds=0)
+        assert len(mount._conversations) == 1
+        token = next(iter(mount._conversations))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and mount._conversations[token].outcome is None:
+            time.sleep(0.05)
+        assert mount._conversations[token].outcome is not None  # the upstream call ended
+        late = {"name": "u__ask_name", "arguments": {}, "inputResponses": {"gw.%s.1" % token: {"action": "decline"}}}
+        # The first late retry gets how that call ended (the upstream's error: unanswered)...
+        with pytest.raises(MCPError) as ended:
+            client._call("tools/call", late, None, None)
+        assert ended.value.code == -32001 and "did not answer elicitation/create within 0.5 s" in ended.value.message
+        # ...and after that nothing is kept for it.
+        assert mount._conversations == {}
+        with pytest.raises(MCPError) as gone:
+            client._call("tools/call", late, None, None)
+        assert gone.value.code == -32602 and "no longer waiting" in gone.value.message
+        assert seen == []
+    # The mount goes on.
+    with Client(front, era="modern", **answers_for(seen)) as client:
+        assert text(client.call_tool("u__ask_name", {})) == "hello Ada-name"
