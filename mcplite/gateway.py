@@ -22,7 +22,8 @@ answers go back: to a session-era client as requests, to a 2026-07-28 client as
 ``input_required`` rounds. A session-era upstream asks while its call waits; a 2026-07-28 client
 in front cannot be asked that way, so the gateway keeps the upstream call waiting between the
 rounds (keys ``gw.<token>.<n>`` name it). The upstream's log messages go to the call they came
-with at the level the client in front asked for (``logging/setLevel`` is passed on too);
+with at the level the client in front asked for (``logging/setLevel`` is passed on too, and
+``notifications/roots/list_changed`` to session-era upstreams);
 ``resources/subscribe`` and resource updates, and ``completion/complete`` (by the prompt's
 prefixed name or the template's URI) are routed to the upstream that owns the name. A
 2026-07-28 upstream gets the capabilities of the client in front with each request; where it
@@ -350,6 +351,17 @@ class Mount:
             templates = [key for key, entry in self._resources.items() if "uriTemplate" in entry]
         registered = self.app.registry.templates
         return any(key in registered and registered[key].match(uri) is not None for key in templates)
+
+    def roots_changed(self) -> None:
+        """A client in front said its roots changed: a session-era upstream that may ask for
+        them (it was told the gateway has roots) hears so too; a 2026-07-28 one asks for
+        them with each request anyway."""
+        if self.client.era == ERA_MODERN or self.client.roots is None:
+            return
+        try:
+            self.client.notify_roots_changed()
+        except _GATEWAY_UPSTREAM_FAILURES as exc:
+            _gateway_log.warning("mount %s: roots/list_changed upstream failed: %s", self.prefix, exc)
 
     def set_level(self, level: str) -> None:
         """Pass a session-era client's ``logging/setLevel`` on to a session-era upstream (a
@@ -870,6 +882,15 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         mounts.append(mount)
         return
     mounts = app._gateway_mounts = [mount]
+
+    def roots_changed(params: Dict[str, Any]) -> None:
+        for each in list(mounts):
+            each.roots_changed()
+    with app.registry.lock:
+        # Straight into the table, past add_notification's refusal of MCP's own names (which
+        # keeps applications from redefining the protocol): passing a client's roots change
+        # on to the upstreams is the gateway's part of the protocol.
+        app.registry.notifications.setdefault("notifications/roots/list_changed", roots_changed)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
         if method != "logging/setLevel" and method != "resources/subscribe":

@@ -217,3 +217,24 @@ def test_the_empty_prefix_keeps_the_upstreams_names(upstreams):
         assert "touch" in {tool["name"] for tool in client.list_tools()}
         assert text(client.call_tool("touch", {})) == "touched"
         assert client.complete({"type": "ref/prompt", "name": "story"}, "genre", "th")["values"] == ["thriller"]
+
+
+def test_a_roots_change_in_front_reaches_a_session_upstream():
+    """notifications/roots/list_changed from the client in front goes on to a session-era
+    upstream (a raw one here, which says what notifications it got)."""
+    front = Server("front", version="1.0.0")
+    raw = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+    mount = front.mount("r", {"command": sys.executable, "args": [raw]})
+    pid = mount.process_id
+    try:
+        with Client(front, era="legacy", roots=[{"uri": "file:///work"}]) as client:
+            assert text(client.call_tool("r__seen", {})) == '["notifications/initialized"]'
+            client.notify_roots_changed()
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline and "roots" not in text(client.call_tool("r__seen", {})):
+                time.sleep(0.05)
+            assert text(client.call_tool("r__seen", {})) == \
+                '["notifications/initialized", "notifications/roots/list_changed"]'
+    finally:
+        mount.close()
+        assert_gone([pid])
