@@ -142,12 +142,13 @@ class Mount:
         self._conversations = {}  # type: Dict[str, _GatewayConversation]
         # An upstream task on its way to becoming the front's task (by the request's params).
         self._task_stash = {}  # type: Dict[int, Tuple[Any, Dict[str, Any]]]
-        relays = dict(
-            sampling=lambda params: self._relay("sampling/createMessage", "sample", params),
-            elicitation=lambda params: self._relay("elicitation/create", "elicit", params),
-            roots=lambda: self._relay("roots/list", "roots", {})["roots"],
-            on_log=self._relay_log, on_resource_updated=self._resource_updated)
+        relays = {"sampling": lambda params: self._relay("sampling/createMessage", "sample", params),
+                  "elicitation": lambda params: self._relay("elicitation/create", "elicit", params),
+                  "roots": lambda: self._relay("roots/list", "roots", {})["roots"],
+                  "on_log": self._relay_log,
+                  "on_resource_updated": self._resource_updated}  # type: Dict[str, Any]
         from .hostconfig import ServerConfig
+        from .server import Server
         if isinstance(upstream, Client):
             self.client = upstream
             self.owned = False
@@ -171,16 +172,21 @@ class Mount:
                 except MCPError as exc:
                     _gateway_log.warning("mount %s: no list changes from the upstream: %s", prefix, exc)
         elif isinstance(upstream, (dict, ServerConfig)):
-            # Every question the upstream may ask is declared: the client in front is asked
-            # in turn, and one that cannot answer gets the upstream a -32021 error naming
-            # what it lacks.
             self._entry = upstream
             self._relays = relays
             self.client = self._connect()
             self.owned = True
+        elif isinstance(upstream, Server):
+            if upstream is app:
+                raise ValueError("a server cannot mount itself")
+            # In this process: an in-memory client, which nothing can take down (no restarts).
+            self.client = Client(upstream, timeout=timeout, on_list_changed=self._list_changed,
+                                 capabilities=_GATEWAY_ASKS, **relays)
+            self.owned = True
+            restart = False
         else:
-            raise TypeError("mount an upstream Client or a config entry ({\"command\": ...} or {\"url\": ...}), "
-                            "not %s" % type(upstream).__name__)
+            raise TypeError("mount an upstream Client, a Server or a config entry ({\"command\": ...} or "
+                            "{\"url\": ...}), not %s" % type(upstream).__name__)
         _gateway_install(app, self)
         try:
             self.refresh()

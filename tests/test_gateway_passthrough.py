@@ -238,3 +238,24 @@ def test_a_roots_change_in_front_reaches_a_session_upstream():
     finally:
         mount.close()
         assert_gone([pid])
+
+
+@pytest.mark.parametrize("front_era", ["legacy", "modern"])
+def test_a_server_of_this_process_mounted_directly(front_era):
+    """mount(prefix, Server): reached in memory, its questions asked of the client in front,
+    its registrations gone on close."""
+    sys.path.insert(0, os.path.join(HERE, "servers"))
+    from gateway_upstream import make_upstream
+    upstream = make_upstream()
+    front = Server("front", version="1.0.0")
+    mount = front.mount("m", upstream)
+    assert mount.process_id is None
+    seen = []  # type: List[Any]
+    with Client(front, era=front_era, **answers_for(seen)) as client:
+        assert text(client.call_tool("m__ask_name", {})) == "hello Ada-name"
+        assert text(client.call_tool("m__ask_twice", {})) == "Ada-a+Ada-b"
+        assert client.complete({"type": "ref/prompt", "name": "m__story"}, "genre", "sat")["values"] == ["satire"]
+    mount.close()
+    assert not any(name.startswith("m__") for name in front.registry.tools)
+    with pytest.raises(ValueError):
+        front.mount("self", front)
