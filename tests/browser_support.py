@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
