@@ -45,7 +45,7 @@ __all__ = [
     "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
-    "APP_MIME_TYPE", "__version__",
+    "APP_MIME_TYPE", "inspect", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -61,6 +61,8 @@ _LAZY_HOST = ("Host", "ApprovalRequest", "ServerFailure", "PinChange")
 _LAZY_HOSTCONFIG = ("ConfigWarning",)
 # The Skills extension (SEP-2640): loaded by the first skill served or loaded.
 _LAZY_SKILLS = ("Skill", "SkillVerificationError", "SKILLS_EXTENSION")
+# The inspector (a web page on 127.0.0.1): the command line's, loaded when asked for.
+_LAZY_INSPECTOR = ("inspect",)
 
 
 def __getattr__(name: str) -> Any:
@@ -88,4 +90,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_SKILLS:
         from . import skills
         return getattr(skills, name)
+    if name in _LAZY_INSPECTOR:
+        from . import inspector
+        return getattr(inspector, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

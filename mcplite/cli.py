@@ -17,6 +17,7 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
     bridge --stdio URL             a remote HTTP server for a stdio-only host (--http: the reverse)
     proxy CONFIG                   every server of an mcpServers file as one server (--http HOST:PORT)
     discover                       the servers the hosts on this machine are configured with
+    inspect [TARGET]               a page in the browser: every message, call everything, answer the server
     --version                      mcplite's version and the protocol versions it speaks
 
 A TARGET is an http(s):// URL, a server file ``path/to/server.py`` or
@@ -268,12 +269,14 @@ def _parser() -> Any:
     from .recording import add_recording_commands
     from .installcmds import add_install_commands
     from .bridge import add_bridge_commands, add_proxy_command
+    from .inspector import add_inspect_command
     add_client_commands(commands, common)
     add_probe_commands(commands, common)
     add_recording_commands(commands, common)
     add_install_commands(commands, common)
     add_bridge_commands(commands, common)
     add_proxy_command(commands, common)
+    add_inspect_command(commands, common)
     return parser
 
 
