@@ -149,14 +149,15 @@ def run_scenario(browser, scenario, url, name, params=None, timeout_ms=15000, ex
 
 
 class Inspector:
-    def __init__(self, proc, url, stderr_path):
+    def __init__(self, proc, line, stderr_path):
         # type: (subprocess.Popen, str, str) -> None
+        match = URL_LINE.match(line)
+        assert match, line
         self.proc = proc
-        self.url = url
+        self.url = match.group(1)
+        self.port = int(match.group(2))
+        self.token = match.group(3)
         self.stderr_path = stderr_path
-        match = URL_LINE.match(url)
-        self.port = int(match.group(2)) if match else 0
-        self.token = match.group(3) if match else ""
         self.extra_stdout = []  # type: List[str]
 
     def stderr(self):

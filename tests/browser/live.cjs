@@ -46,9 +46,20 @@ module.exports = async function (t) {
     const ms = parseFloat(seen.response.latency.replace(/[^0-9.]/g, ""));
     t.value("add: latency shown in the timeline", seen.response.latency);
     t.check("the latency is a number", Number.isFinite(ms) && ms >= 0, seen.response.latency);
-    t.check("the response row carries the result", seen.response.text.includes("42"), seen.response.text);
+    // Selected, the response shows whole (the JSON with 42) and points at its request.
+    await page.click(`[data-testid="msg"][data-seq="${seen.response.seq}"]`);
+    const detail = await t.until(async () => {
+      const text = (await page.textContent(tid("inspect"))) || "";
+      return /\b42\b/.test(text) && text.includes("#" + seen.request.seq) && text;
+    }, 5000);
+    t.check("the selected response shows the result and its request", !!detail,
+            ((await page.textContent(tid("inspect"))) || "").slice(0, 600));
   }
   await t.shot("call");
+  if (params.docs) {
+    await page.$eval(tid("result"), (el) => el.scrollIntoView({ block: "end" }));
+    await t.shot("docs-call");
+  }
 
   if (!params.full) return;
 
@@ -105,4 +116,15 @@ module.exports = async function (t) {
   await t.shot("sequence");
   await page.click(tid("view-list"));
   await t.shot("timeline");
+  if (params.docs) {
+    // For the README: the whole session in the list, the elicitation's request selected.
+    const all = await rows(page);
+    const ask = all.find((r) => r.dir === "in" && /inputRequests/.test(r.text))
+      || all.find((r) => r.method === "elicitation/create");
+    if (ask) {
+      await page.click(`[data-testid="msg"][data-seq="${ask.seq}"]`);
+      await page.$eval(`[data-testid="msg"][data-seq="${ask.seq}"]`, (el) => el.scrollIntoView({ block: "center" }));
+    }
+    await t.shot("docs-timeline");
+  }
 };

@@ -57,6 +57,7 @@ async function main() {
       },
       async shot(name, options) {
         const file = path.join(config.shots, name + ".png");
+        await page.mouse.move(1, 1);  // (no button left in its :hover look)
         await page.screenshot(Object.assign({ path: file }, options || {}));
         emit({ shot: file });
         return file;
