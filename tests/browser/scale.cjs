@@ -68,6 +68,11 @@ module.exports = async function (t) {
   const heapMb = metrics.JSHeapUsedSize / 1048576;
   t.value("JS heap used (MB, CDP Performance.getMetrics)", Math.round(heapMb * 10) / 10);
   t.value("DOM nodes", metrics.Nodes);
+  t.value("elements in the document, and under the elements with an id holding the most", await page.evaluate(() => {
+    const counts = Array.from(document.querySelectorAll("[id]")).map((el) => [el.id, el.getElementsByTagName("*").length]);
+    counts.sort((a, b) => b[1] - a[1]);
+    return { all: document.getElementsByTagName("*").length, top: counts.slice(0, 4) };
+  }));
   t.value("performance.memory.usedJSHeapSize (MB)", await page.evaluate(() => performance.memory ? Math.round(performance.memory.usedJSHeapSize / 104857.6) / 10 : null));
   t.check("the JS heap stays under 1 GB", heapMb < 1024, heapMb);
   s = Date.now();
