@@ -253,7 +253,7 @@ class Inspector:
         self._lock = threading.RLock()
         self._client = None  # type: Any
         self._tracer = None  # type: Optional[_InspTracer]
-        self._status = "disconnected"
+        self._status = "idle"  # idle | connecting | connected | error
         self._error = None  # type: Optional[str]
         self._connected_to = None  # type: Optional[Dict[str, Any]]
         self._asks = {}  # type: Dict[str, Dict[str, Any]]
@@ -359,7 +359,7 @@ class Inspector:
                 event.set()
             was = self._status
             if was in ("connected", "connecting"):
-                self._status = "disconnected"
+                self._status = "idle"
             self._connected_to = None
         for ask in asks:  # a question nobody will answer now: cancelled
             ask["_queue"].put(None)
@@ -793,6 +793,11 @@ def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
     class Listener(ThreadingHTTPServer):
         daemon_threads = True
         allow_reuse_address = os.name != "nt"
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            # A page closed or reloaded mid-answer is no error to print; anything else is.
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
 
     # 127.0.0.1 only, whatever is asked: the page can start any command.
     return Listener(("127.0.0.1", inspector.port), Handler)

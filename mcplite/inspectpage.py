@@ -30,7 +30,7 @@ button:hover:not(:disabled) { border-color: #b8bfcc; background: #fafbfc; }
 button:disabled { opacity: .45; cursor: default; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 button.primary:hover:not(:disabled) { background: #6d28d9; }
-button.active { background: var(--ink); color: #fff; border-color: var(--ink); }
+button.active, button.active:hover:not(:disabled) { background: var(--ink); color: #fff; border-color: var(--ink); }
 input, select, textarea { border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; background: #fff; }
 textarea { font-family: var(--mono); font-size: 12.5px; width: 100%; }
 header { display: flex; align-items: center; gap: 10px; padding: 8px 14px; background: var(--ink); color: #fff;
@@ -63,7 +63,8 @@ main { flex: 1; display: grid; grid-template-columns: minmax(340px, 38%) 1fr; ga
 .tabs button.active { background: var(--panel); color: var(--ink); border-color: var(--line); font-weight: 600;
   box-shadow: inset 0 -2px 0 var(--accent); }
 #act { flex: 1 1 60%; }
-#items { border-top: 1px solid var(--line); overflow: auto; max-height: 30%; min-height: 90px; }
+#items { border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); overflow: auto; max-height: 30%;
+  min-height: 90px; flex: 0 0 auto; }
 .item { padding: 6px 12px; border-bottom: 1px solid #f0f1f4; cursor: pointer; }
 .item:hover { background: #f7f5ff; }
 .item.selected { background: #efe9ff; }
@@ -130,7 +131,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
 .row .meth { font-family: var(--mono); font-size: 13px; font-weight: 600; }
 .row .kindtag { font-size: 11px; border-radius: 8px; padding: 0 6px; background: #eef0f4; color: var(--muted); }
 .row .kindtag.error { background: var(--err-bg); color: var(--err); }
-.row [data-testid=latency] { margin-left: auto; font-family: var(--mono); font-size: 12px; color: var(--accent); }
+.row [data-testid=latency] { font-family: var(--mono); font-size: 12px; color: var(--accent); }
+.row .sum { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; font-family: var(--mono);
+  font-size: 12px; color: #344054; }
 .row .httpst { font-family: var(--mono); font-size: 11px; color: var(--muted); }
 .row .l2 { color: var(--muted); font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   padding-left: 42px; }
@@ -709,8 +712,13 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   function onProgress(p) {
     var bar = $("progress");
     if (!bar || p.id !== currentCall) { return; }
-    if (typeof p.total === "number" && p.total > 0) { bar.max = p.total; bar.value = Math.min(p.progress, p.total); }
-    else { bar.removeAttribute("value"); }
+    if (typeof p.total === "number" && p.total > 0) {
+      bar.max = p.total;
+      bar.value = Math.min(p.progress, p.total);
+    } else if (typeof p.progress === "number" && p.progress > 0) {
+      bar.max = p.progress + 1;  // (no total: it moves, and never reaches the end)
+      bar.value = p.progress;
+    }
     bar.title = (p.message ? p.message + " " : "") + p.progress + (p.total ? " / " + p.total : "");
   }
   function showResource(resource) {
@@ -1006,26 +1014,52 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     node.setAttribute("data-kind", kindOf(entry));
     node.addEventListener("click", function () { select(entry.seq, true); });
   }
+  // One line of what a message says: a result's text, a request's name and arguments.
+  function summary(entry) {
+    var m = entry.message;
+    if (!m || typeof m !== "object") { return entry.text || ""; }
+    var text;
+    if (m.result !== undefined) {
+      var r = m.result || {};
+      if (Array.isArray(r.content)) {
+        text = r.content.map(function (b) { return b && b.type === "text" ? b.text : "[" + (b && b.type) + "]"; })
+          .join(" ");
+      } else {
+        var copy = {};
+        Object.keys(r).forEach(function (k) { if (k !== "_meta") { copy[k] = r[k]; } });
+        text = JSON.stringify(copy);
+      }
+    } else if (m.error !== undefined) {
+      text = (m.error && m.error.code) + " " + (m.error && m.error.message);
+    } else {
+      var p = Object.assign({}, m.params || {});
+      delete p._meta;
+      text = Object.keys(p).length ? JSON.stringify(p) : "";
+    }
+    text = String(text);
+    return text.length > 300 ? text.slice(0, 300) + "\u2026" : text;
+  }
   function listRow(entry) {
     var row = el("div", {"class": "row"});
     rowAttrs(row, entry);
     var kind = kindOf(entry);
+    var id = entry.message && entry.message.id !== undefined && kind !== "notification" ?
+      " " + JSON.stringify(entry.message.id) : "";
     var l1 = el("div", {"class": "l1"});
     l1.appendChild(el("span", {"class": "seq"}, "#" + entry.seq));
     l1.appendChild(el("span", {"class": "time"}, stamp(entry.time)));
     l1.appendChild(el("span", {"class": "arrow"}, entry.dir === "out" ? "client \u2192" : "\u2190 server"));
-    var label = entry.method || (entry.message && entry.message.id !== undefined ? "id " +
-        JSON.stringify(entry.message.id) : "");
-    l1.appendChild(el("span", {"class": "meth"}, label));
-    l1.appendChild(el("span", {"class": "kindtag" + (kind === "error" ? " error" : "")}, kind +
-      (entry.message && entry.message.id !== undefined && kind !== "notification" ? " id " +
-          JSON.stringify(entry.message.id) : "")));
-    if (entry.http && entry.http.status) { l1.appendChild(el("span", {"class": "httpst"}, "HTTP " + entry.http.status +
-        (entry.http.sse ? " SSE" : ""))); }
-    if (entry.latencyMs !== null && entry.latencyMs !== undefined) { l1.appendChild(el("span",
-        {"data-testid": "latency"}, formatMs(entry.latencyMs))); }
+    l1.appendChild(el("span", {"class": "meth"}, entry.method || ""));
+    l1.appendChild(el("span", {"class": "kindtag" + (kind === "error" ? " error" : "")}, kind + id));
+    l1.appendChild(el("span", {"class": "sum", "data-testid": "summary"}, summary(entry)));
+    if (entry.http && entry.http.status) {
+      l1.appendChild(el("span", {"class": "httpst"}, "HTTP " + entry.http.status + (entry.http.sse ? " SSE" : "")));
+    }
+    if (entry.latencyMs !== null && entry.latencyMs !== undefined) {
+      l1.appendChild(el("span", {"data-testid": "latency"}, formatMs(entry.latencyMs)));
+    }
     row.appendChild(l1);
-    row.appendChild(el("div", {"class": "l2"}, entry.note || entry.text || ""));
+    row.appendChild(el("div", {"class": "l2"}, entry.note || ""));
     return row;
   }
   function sequenceRow(entry) {
@@ -1100,9 +1134,10 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   }
 
   // --- step mode ---
-  function stepOnce() {
-    if (stepLimit === null) { stepLimit = 0; }
-    if (stepLimit < entries.length) { stepLimit++; }
+  function stepOnce(by) {
+    // At the end (or outside step mode) a step starts over from the first message.
+    if (stepLimit === null || (stepLimit >= entries.length && !playing)) { stepLimit = 0; }
+    stepLimit = Math.min(stepLimit + (by || 1), entries.length);
     recompute();
     if (stepLimit >= entries.length) { stopPlay(); }
   }
@@ -1113,9 +1148,11 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   function togglePlay() {
     if (playing) { stopPlay(); return; }
     if (stepLimit === null || stepLimit >= entries.length) { stepLimit = 0; }
+    // One message at a time for a handshake; a long recording in some 100 steps.
+    var by = Math.max(1, Math.ceil(entries.length / 100));
     $("play").textContent = "\u275a\u275a Pause";
-    playing = setInterval(stepOnce, 700);
-    stepOnce();
+    playing = setInterval(function () { stepOnce(by); }, 700);
+    stepOnce(by);
   }
 
   // --- logs ---
