@@ -46,6 +46,8 @@ module.exports = async function (t) {
     const ms = parseFloat(seen.response.latency.replace(/[^0-9.]/g, ""));
     t.value("add: latency shown in the timeline", seen.response.latency);
     t.check("the latency is a number", Number.isFinite(ms) && ms >= 0, seen.response.latency);
+    const summary = await page.textContent(`[data-testid="msg"][data-seq="${seen.response.seq}"] [data-testid="summary"]`).catch(() => null);
+    t.check("the response row's summary shows the result", /\b42\b/.test(summary || ""), summary);
     // Selected, the response shows whole (the JSON with 42) and points at its request.
     await page.click(`[data-testid="msg"][data-seq="${seen.response.seq}"]`);
     const detail = await t.until(async () => {
