@@ -107,14 +107,18 @@ def test_stdio_server_call_ask_cancel_filter_sequence(browser):  # noqa: F811
     target = " ".join(shlex.quote(part) for part in (sys.executable, APP))
     with running_inspector([]) as inspector:
         outcome = run_scenario(browser, "live.cjs", inspector.url, "stdio",
-                               {"target": target, "era": "auto", "full": True, "docs": True}, timeout_ms=20000)
+                               {"target": target, "era": "auto", "full": True}, timeout_ms=20000)
     print("stdio:", json.dumps(outcome.values))
 
 
 def test_http_server_call_through_the_form(browser):  # noqa: F811
     with http_server() as url:
-        with running_inspector([url]) as inspector:
-            run_scenario(browser, "live.cjs", inspector.url, "http", {"target": url, "era": "session"})
+        # Given on the command line, the inspector connects at once, here in the session era
+        # (initialize): its elicitation is a request to the client, its cancel a notification.
+        with running_inspector([url, "--era", "session"]) as inspector:
+            run_scenario(browser, "live.cjs", inspector.url, "http",
+                         {"target": url, "full": True, "version": "2025-11-25", "http": True, "docs": True},
+                         timeout_ms=20000)
 
 
 # --- recordings: step mode, and 10,000 messages ----------------------------------------------------

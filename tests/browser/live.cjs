@@ -9,6 +9,10 @@ module.exports = async function (t) {
   const { page, params } = t;
   await page.goto(t.url);
   if (!(await connect(t, params.target, params.era))) return;
+  if (params.version) {
+    const status = await page.textContent(tid("status"));
+    t.check("the session speaks " + params.version, status.includes(params.version), status);
+  }
 
   // The lists: every tool of tests/browser/inspect_app.py.
   await page.click(tid("tab-tools"));
@@ -46,6 +50,9 @@ module.exports = async function (t) {
     const ms = parseFloat(seen.response.latency.replace(/[^0-9.]/g, ""));
     t.value("add: latency shown in the timeline", seen.response.latency);
     t.check("the latency is a number", Number.isFinite(ms) && ms >= 0, seen.response.latency);
+    if (params.http) {
+      t.check("the response row shows its HTTP status", /HTTP 200/.test(seen.response.text), seen.response.text);
+    }
     const summary = await page.textContent(`[data-testid="msg"][data-seq="${seen.response.seq}"] [data-testid="summary"]`).catch(() => null);
     t.check("the response row's summary shows the result", /\b42\b/.test(summary || ""), summary);
     // Selected, the response shows whole (the JSON with 42) and points at its request.
@@ -64,6 +71,19 @@ module.exports = async function (t) {
   }
 
   if (!params.full) return;
+
+  // A form of several kinds: a string, an integer with its default filled in, a checkbox.
+  await openTool(t, "describe");
+  const kinds = await page.$$eval(`${tid("tool-form")} [data-field]`, (els) => Object.fromEntries(els.map((e) => [
+    e.getAttribute("data-field"), { tag: e.tagName.toLowerCase(), type: e.getAttribute("type"), value: e.value }])));
+  t.check("the form has a text field, a number with its default and a checkbox",
+          kinds.name && kinds.name.type === "text" && kinds.count && kinds.count.type === "number" &&
+          kinds.count.value === "3" && kinds.loud && kinds.loud.type === "checkbox", kinds);
+  await page.fill(`${tid("tool-form")} [data-field="name"]`, "box");
+  await page.check(`${tid("tool-form")} [data-field="loud"]`);
+  await page.click(tid("call"));
+  const described = await resultText(t, "BOX X3");
+  t.check("the form's values reached the tool (the default and the checkbox included)", described.includes("BOX X3"), described);
 
   // The server asks (elicitation): a form in the page, answered there.
   await openTool(t, "ask_name");
@@ -118,11 +138,23 @@ module.exports = async function (t) {
   await t.shot("sequence");
   await page.click(tid("view-list"));
   await t.shot("timeline");
+
+  // Export: the timeline as JSON lines in record's format, every message of the page.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(tid("export"))]);
+  const fs = require("fs");
+  const text = fs.readFileSync(await download.path(), "utf8");
+  const lines = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const messages = lines.filter((l) => l.dir === "->" || l.dir === "<-");
+  const total = (await rows(page)).length;
+  const count = Number(((await page.textContent(tid("step-position"))) || "").split("/")[1]);
+  t.check("the export holds every message of the timeline, in record's format",
+          messages.length === count && total <= count && messages.every((l) => typeof l.t === "number" && l.message),
+          { exported: messages.length, timeline: count, first: lines[0] });
   if (params.docs) {
     // For the README: the whole session in the list, the elicitation's request selected.
     const all = await rows(page);
-    const ask = all.find((r) => r.dir === "in" && /inputRequests/.test(r.text))
-      || all.find((r) => r.method === "elicitation/create");
+    const ask = all.find((r) => r.method === "elicitation/create")
+      || all.find((r) => r.dir === "in" && /inputRequests/.test(r.text));
     if (ask) {
       await page.click(`[data-testid="msg"][data-seq="${ask.seq}"]`);
       await page.$eval(`[data-testid="msg"][data-seq="${ask.seq}"]`, (el) => el.scrollIntoView({ block: "center" }));
