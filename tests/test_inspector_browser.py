@@ -111,13 +111,14 @@ def test_stdio_server_call_ask_cancel_filter_sequence(browser):  # noqa: F811
     print("stdio:", json.dumps(outcome.values))
 
 
-def test_http_server_call_through_the_form(browser):  # noqa: F811
+def test_http_server_in_the_session_era_call_ask_cancel(browser):  # noqa: F811
     with http_server() as url:
         # Given on the command line, the inspector connects at once, here in the session era
         # (initialize): its elicitation is a request to the client, its cancel a notification.
         with running_inspector([url, "--era", "session"]) as inspector:
             run_scenario(browser, "live.cjs", inspector.url, "http",
-                         {"target": url, "full": True, "version": "2025-11-25", "http": True, "docs": True},
+                         {"target": url, "given": True, "full": True, "version": "2025-11-25", "http": True,
+                          "docs": True},
                          timeout_ms=20000)
 
 

@@ -21,17 +21,18 @@ async function statusText(page) {
   return (await page.textContent(tid("status"))) || "";
 }
 
-// Connects through the connect panel (unless the inspector connected already, given a TARGET);
-// true once the status says "connected".
-async function connect(t, target, era) {
+// Connects through the connect panel, or, when the inspector was given the target on its
+// command line (`given`), waits for the connection it makes by itself; true once the status
+// says "connected". (Clicking Connect while that one is under way would start another.)
+async function connect(t, target, era, given) {
   const { page } = t;
   const connected = async () => /(^|\W)connected/i.test(await statusText(page)) && !/error|disconnected/i.test(await statusText(page));
-  if (!(await t.until(connected, 4000))) {
+  if (!given) {
     if (target !== undefined) await page.fill(tid("target"), target);
     if (era) await page.selectOption(tid("era"), era);
     await page.click(tid("connect"));
   }
-  const ok = await t.until(connected, 20000);
+  const ok = await t.until(connected, 30000);
   t.check("the status says connected", ok, await statusText(page));
   return ok;
 }

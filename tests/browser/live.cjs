@@ -1,4 +1,5 @@
-// The inspector connected to a live server (stdio or HTTP, params.target and params.era): list
+// The inspector connected to a live server (stdio or HTTP: params.target, params.era, and
+// params.given when the inspector had the target on its command line): list
 // the tools, call one through its generated form and see the request and its response (with a
 // latency) in the timeline; with params.full also answer an elicitation in the page, cancel a
 // long call, filter the timeline and switch to the sequence diagram.
@@ -8,7 +9,7 @@ const { tid, rows, connect, openTool, resultText } = require("./common.cjs");
 module.exports = async function (t) {
   const { page, params } = t;
   await page.goto(t.url);
-  if (!(await connect(t, params.target, params.era))) return;
+  if (!(await connect(t, params.target, params.era, params.given))) return;
   if (params.version) {
     const status = await page.textContent(tid("status"));
     t.check("the session speaks " + params.version, status.includes(params.version), status);
