@@ -49,6 +49,10 @@ header button.primary { background: var(--accent); border-color: var(--accent); 
 #headers-box { display: none; width: 100%; }
 #headers-box.open { display: block; }
 #headers-box textarea { height: 54px; background: #fff; color: var(--ink); }
+header .chk { font-size: 13px; white-space: nowrap; }
+#signin-box { display: none; padding: 8px 14px; background: #eef4ff; border-bottom: 1px solid #c7d7fe; }
+#signin-box.open { display: block; }
+#signin-box a { color: var(--accent); font-weight: 600; }
 #banner { display: none; padding: 6px 14px; background: #fff7e6; border-bottom: 1px solid #f5d9a8; font-size: 13px; }
 main { flex: 1; display: grid; grid-template-columns: minmax(340px, 38%) 1fr; gap: 12px; padding: 12px;
   min-height: 0; }
@@ -187,6 +191,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     title="ask for exactly this protocol version">
   <button type="button" id="headers-toggle" data-testid="headers-toggle"
     title="HTTP headers for every request">Headers</button>
+  <label class="chk" title="sign in with OAuth when an HTTP server asks (tokens kept as --oauth keeps them)"><input
+    type="checkbox" id="oauth" data-testid="oauth"> OAuth</label>
   <button type="button" class="primary" data-testid="connect" id="connect">Connect</button>
   <button type="button" data-testid="disconnect" id="disconnect" disabled>Disconnect</button>
   <span data-testid="status" id="status" data-state="idle">idle: no server</span>
@@ -194,6 +200,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     placeholder="Authorization: Bearer ...   (one 'Name: value' a line; HTTP targets)"></textarea></div>
 </header>
 <div id="banner" data-testid="banner"></div>
+<div id="signin-box">The server asks you to sign in:
+  <a data-testid="signin" id="signin" target="_blank" rel="noopener noreferrer">open the sign-in page</a>
+  (in a new tab; the inspector waits for its redirect to 127.0.0.1).</div>
 <main>
   <div class="col">
     <section class="panel" id="act">
@@ -380,6 +389,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     }
     var running = state.running || [];
     if (currentCall && running.indexOf(currentCall) < 0 && $("cancel")) { $("cancel").disabled = true; }
+    $("signin-box").classList.toggle("open", !!state.signIn);
+    // (a link to the authorization server's page: http(s) only, never a script URL)
+    if (state.signIn && /^https?:\/\//i.test(state.signIn)) { $("signin").href = state.signIn; }
     asks = state.asks || [];
     showAsk();
     if (state.status === "connected" && lastStatus !== "connected") { refreshLists(); }
@@ -393,7 +405,7 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       var at = line.indexOf(":");
       if (at > 0) { headers[line.slice(0, at).trim()] = line.slice(at + 1).trim(); }
     });
-    var body = {target: $("target").value, era: $("era").value, headers: headers};
+    var body = {target: $("target").value, era: $("era").value, headers: headers, oauth: $("oauth").checked};
     if ($("protocol-version").value.trim()) { body.protocolVersion = $("protocol-version").value.trim(); }
     api("POST", "/api/connect", body).catch(function (error) {
       var status = $("status");
