@@ -348,6 +348,7 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     source.addEventListener("changed", function (event) {
       var what = JSON.parse(event.data);
       if (what.kind) { refreshLists(); }
+      if (what.uri) { addLog({level: "notice", logger: "inspector", data: "resource updated: " + what.uri}); }
     });
   }
 
@@ -1214,8 +1215,12 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       box.appendChild(el("div", {"class": "msg"}, params.message || ""));
       var form = el("form", {"data-testid": "ask-form"});
       if (params.mode === "url") {
-        box.appendChild(el("p", null, "URL (open it yourself if you trust it):"));
-        box.appendChild(el("pre", {"class": "json", "data-testid": "ask-url"}, params.url || ""));
+        box.appendChild(el("p", null, "Open it only if you trust it; then say Done:"));
+        var link = el("a", {"data-testid": "ask-url", target: "_blank", rel: "noopener noreferrer",
+          "class": "json"}, params.url || "");
+        // (http and https only: a javascript: URL from a server must not become a link)
+        if (/^https?:\/\//i.test(params.url || "")) { link.href = params.url; }
+        box.appendChild(link);
       } else {
         var schema = params.requestedSchema || {};
         var need = schema.required || [];
