@@ -473,10 +473,13 @@ def cli_token_file(shown: bool = False) -> str:
     return os.path.join(base, "mcplite", "tokens.json")
 
 
-def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool] = None) -> Any:
+def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool] = None,
+                      authorizer: Any = None) -> Any:
     """What the signing-in options ask for: (an ``OAuth`` or None, headers to add). CliFailure
     (usage) for options that do not go together, or on a target that is not HTTP.
-    ``open_browser``: whether --oauth opens one (default: at a terminal only)."""
+    ``open_browser``: whether --oauth opens one (default: at a terminal only); ``authorizer``:
+    made as ``TerminalAuthorizer`` is (port, open_browser, timeout), to show the sign-in URL
+    elsewhere (the inspector's page)."""
     oauth = bool(getattr(args, "oauth", False))
     client_id = getattr(args, "client_id", None)
     secret = getattr(args, "client_secret", None)
@@ -522,7 +525,7 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
     if oauth:
         from .oauth import TerminalAuthorizer
         # A browser is opened for a person at a terminal only (a script gets the URL alone).
-        options["authorize"] = TerminalAuthorizer(port=_cli_callback_port(storage),
+        options["authorize"] = (authorizer or TerminalAuthorizer)(port=_cli_callback_port(storage),
                                                   open_browser=_cli_on_terminal() if open_browser is None
                                                   else open_browser,
                                                   timeout=CLI_SIGN_IN_TIMEOUT)
@@ -590,9 +593,10 @@ def _cli_callback_port(storage: Any) -> int:
 
 # --- connecting ---------------------------------------------------------------------------------
 
-def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
+def cli_connect(args: Any, target: CliTarget, authorizer: Any = None, **options: Any) -> Any:
     """A ``Client`` for ``target`` with the common options of ``args`` (and ``options``
-    for the ``Client``); failures become ``CliFailure`` with one line."""
+    for the ``Client``; ``authorizer``: see ``cli_authorization``); failures become
+    ``CliFailure`` with one line."""
     from .client import Client
 
     if not os.environ.get("MCPLITE_DEBUG"):
@@ -611,7 +615,7 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
             raise CliFailure(CLI_EXIT_USAGE, "--protocol-version %s is a %s version, and --era says %s"
                              % (args.protocol_version, implied, args.era))
         options.setdefault("protocol_version", args.protocol_version)
-    auth, auth_headers = cli_authorization(args, target)
+    auth, auth_headers = cli_authorization(args, target, authorizer=authorizer)
     tracer = cli_tracer(args)
     if tracer is not None:
         options.setdefault("trace", tracer)

@@ -17,7 +17,7 @@ inspector's proxy).
 
 The JSON API (token on each request): ``GET /`` the page; ``GET /events`` the feed (one
 ``message`` event per timeline entry; ``state``, ``progress``, ``result``, ``changed``
-events); ``POST /api/connect`` {target, era, protocolVersion?, headers?};
+events); ``POST /api/connect`` {target, era, protocolVersion?, headers?, oauth?};
 ``POST /api/disconnect``; ``GET /api/state``; ``POST /api/request`` {method, params} ->
 {id}, run in a thread, whose result comes as ``GET /api/result/<id>`` and a ``result``
 event; ``POST /api/cancel`` {id}; ``POST /api/answer`` {askId, result}; ``POST /api/roots``
@@ -214,13 +214,14 @@ def _insp_header_map(headers: Any) -> Dict[str, str]:
 class _InspArgs:
     """What ``cli_connect`` reads of a command line's options."""
 
-    def __init__(self, timeout: float, era: str, protocol_version: Optional[str], headers: List[str]) -> None:
+    def __init__(self, timeout: float, era: str, protocol_version: Optional[str], headers: List[str],
+                 oauth: bool = False) -> None:
         self.timeout = timeout
         self.era = era
         self.protocol_version = protocol_version
         self.headers = headers
         self.trace = None
-        self.oauth = False
+        self.oauth = oauth  # (the tokens kept in the command line's token file, as with --oauth)
         self.client_id = None
         self.client_secret = None
         self.token_file = None
@@ -256,6 +257,7 @@ class Inspector:
         self._status = "idle"  # idle | connecting | connected | error
         self._error = None  # type: Optional[str]
         self._connected_to = None  # type: Optional[Dict[str, Any]]
+        self._sign_in_url = None  # type: Optional[str]
         self._asks = {}  # type: Dict[str, Dict[str, Any]]
         self._results = {}  # type: Dict[str, Dict[str, Any]]
         self._cancels = {}  # type: Dict[str, threading.Event]
@@ -303,15 +305,17 @@ class Inspector:
         with self._lock:
             return {"status": self._status, "error": self._error, "target": self.target, "era": self.era,
                     "server": self._connected_to, "asks": list(self._asks.values()),
-                    "running": sorted(self._cancels), "roots": self.roots, "replay": self.replay}
+                    "running": sorted(self._cancels), "roots": self.roots, "replay": self.replay,
+                    "signIn": self._sign_in_url}
 
     def _changed(self) -> None:
         self.hub.event("state", self.state())
 
     def connect(self, target: str, era: str = "auto", protocol_version: Optional[str] = None,
-                headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+                headers: Optional[Dict[str, str]] = None, oauth: bool = False) -> Dict[str, Any]:
         """Connect to ``target`` (anything the command line takes); the state afterwards.
-        Raises ``CliFailure`` when it cannot, with the reason (also in the state)."""
+        Raises ``CliFailure`` when it cannot, with the reason (also in the state).
+        ``oauth``: sign in when an HTTP server asks (the URL to open is shown in the page)."""
         if era not in INSPECT_ERAS:
             raise CliFailure(CLI_EXIT_USAGE, "era is one of auto, 2026-07-28, session (not %r)" % (era,))
         self.disconnect()
@@ -324,8 +328,9 @@ class Inspector:
             resolved = cli_resolve_target(target)
             tracer = _InspTracer(self.hub)
             args = _InspArgs(self.timeout, INSPECT_ERAS[era], protocol_version or None,
-                             ["%s: %s" % item for item in self.headers.items()])
-            client = cli_connect(args, resolved, trace=tracer, sampling=self._sampling,
+                             ["%s: %s" % item for item in self.headers.items()], oauth)
+            client = cli_connect(args, resolved, authorizer=self._authorizer if oauth else None,
+                                 trace=tracer, sampling=self._sampling,
                                  elicitation=self._elicitation, roots=self._roots,
                                  capabilities={"elicitation": {"form": {}, "url": {}}},
                                  on_list_changed=lambda kind: self.hub.event("changed", {"kind": kind}),
@@ -345,6 +350,29 @@ class Inspector:
             self._status, self._connected_to = "connected", info
         self._changed()
         return self.state()
+
+    def _authorizer(self, port: int, open_browser: bool, timeout: float) -> Any:
+        """The OAuth sign-in's browser step: ``TerminalAuthorizer``'s, its URL shown in the
+        page (a link to open) rather than opened from here."""
+        from .oauth import TerminalAuthorizer
+        inspector = self
+
+        class PageAuthorizer(TerminalAuthorizer):
+            def __call__(self, url: str) -> str:
+                inspector._sign_in(url)
+                try:
+                    return super().__call__(url)
+                finally:
+                    inspector._sign_in(None)
+
+        return PageAuthorizer(port=port, open_browser=False, timeout=timeout)
+
+    def _sign_in(self, url: Optional[str]) -> None:
+        with self._lock:
+            self._sign_in_url = url
+        if url is not None:
+            self.hub.event("signin", {"url": url})
+        self._changed()
 
     def _failed(self, message: str) -> None:
         with self._lock:
@@ -730,7 +758,8 @@ def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
                 headers = given if isinstance(given, dict) else {}  # type: Dict[str, Any]
                 self._json(200, inspector.connect(target, str(body.get("era") or "auto"),
                                                   body.get("protocolVersion") or None,
-                                                  {str(k): str(v) for k, v in headers.items()}))
+                                                  {str(k): str(v) for k, v in headers.items()},
+                                                  oauth=body.get("oauth") is True))
             elif path == "/api/disconnect":
                 inspector.disconnect()
                 self._json(200, inspector.state())

@@ -49,6 +49,10 @@ header button.primary { background: var(--accent); border-color: var(--accent); 
 #headers-box { display: none; width: 100%; }
 #headers-box.open { display: block; }
 #headers-box textarea { height: 54px; background: #fff; color: var(--ink); }
+header .chk { font-size: 13px; white-space: nowrap; }
+#signin-box { display: none; padding: 8px 14px; background: #eef4ff; border-bottom: 1px solid #c7d7fe; }
+#signin-box.open { display: block; }
+#signin-box a { color: var(--accent); font-weight: 600; }
 #banner { display: none; padding: 6px 14px; background: #fff7e6; border-bottom: 1px solid #f5d9a8; font-size: 13px; }
 main { flex: 1; display: grid; grid-template-columns: minmax(340px, 38%) 1fr; gap: 12px; padding: 12px;
   min-height: 0; }
@@ -187,6 +191,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     title="ask for exactly this protocol version">
   <button type="button" id="headers-toggle" data-testid="headers-toggle"
     title="HTTP headers for every request">Headers</button>
+  <label class="chk" title="sign in with OAuth when an HTTP server asks (tokens kept as --oauth keeps them)"><input
+    type="checkbox" id="oauth" data-testid="oauth"> OAuth</label>
   <button type="button" class="primary" data-testid="connect" id="connect">Connect</button>
   <button type="button" data-testid="disconnect" id="disconnect" disabled>Disconnect</button>
   <span data-testid="status" id="status" data-state="idle">idle: no server</span>
@@ -194,6 +200,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     placeholder="Authorization: Bearer ...   (one 'Name: value' a line; HTTP targets)"></textarea></div>
 </header>
 <div id="banner" data-testid="banner"></div>
+<div id="signin-box">The server asks you to sign in:
+  <a data-testid="signin" id="signin" target="_blank" rel="noopener noreferrer">open the sign-in page</a>
+  (in a new tab; the inspector waits for its redirect to 127.0.0.1).</div>
 <main>
   <div class="col">
     <section class="panel" id="act">
@@ -339,6 +348,7 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     source.addEventListener("changed", function (event) {
       var what = JSON.parse(event.data);
       if (what.kind) { refreshLists(); }
+      if (what.uri) { addLog({level: "notice", logger: "inspector", data: "resource updated: " + what.uri}); }
     });
   }
 
@@ -367,8 +377,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     if (state.era && document.activeElement !== $("era")) { $("era").value = state.era; }
     $("server-name").textContent = state.status === "connected" && state.server && state.server.serverInfo ?
       (state.server.serverInfo.title || state.server.serverInfo.name || "") : "";
-    $("lane-server").textContent = "Server" + ($("server-name").textContent ? " (" + $("server-name").textContent +
-        ")" : "");
+    var serverName = $("server-name").textContent;
+    $("lane-server").textContent = serverName ? "Server (" + serverName + ")" : "Server";
     if (state.replay) {
       var banner = $("banner");
       banner.style.display = "block";
@@ -380,6 +390,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     }
     var running = state.running || [];
     if (currentCall && running.indexOf(currentCall) < 0 && $("cancel")) { $("cancel").disabled = true; }
+    $("signin-box").classList.toggle("open", !!state.signIn);
+    // (a link to the authorization server's page: http(s) only, never a script URL)
+    if (state.signIn && /^https?:\/\//i.test(state.signIn)) { $("signin").href = state.signIn; }
     asks = state.asks || [];
     showAsk();
     if (state.status === "connected" && lastStatus !== "connected") { refreshLists(); }
@@ -393,7 +406,7 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       var at = line.indexOf(":");
       if (at > 0) { headers[line.slice(0, at).trim()] = line.slice(at + 1).trim(); }
     });
-    var body = {target: $("target").value, era: $("era").value, headers: headers};
+    var body = {target: $("target").value, era: $("era").value, headers: headers, oauth: $("oauth").checked};
     if ($("protocol-version").value.trim()) { body.protocolVersion = $("protocol-version").value.trim(); }
     api("POST", "/api/connect", body).catch(function (error) {
       var status = $("status");
@@ -431,8 +444,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    if (attrs) { Object.keys(attrs).forEach(function (k) { if (attrs[k] !== null &&
-        attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); } }); }
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (attrs[k] !== null && attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); }
+    });
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
   }
@@ -467,9 +481,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       });
       lists.resourceTemplates.forEach(function (template) {
         count++;
-        box.appendChild(itemRow("template-item", "data-uri", template.uriTemplate, template.name ||
-            template.uriTemplate,
-          "template: " + template.uriTemplate, function () { showTemplate(template); }));
+        box.appendChild(itemRow("template-item", "data-uri", template.uriTemplate,
+          template.name || template.uriTemplate, "template: " + template.uriTemplate,
+          function () { showTemplate(template); }));
       });
     } else {
       lists.prompts.forEach(function (prompt) {
@@ -478,8 +492,10 @@ progress { flex: 1; min-width: 80px; height: 10px; }
           prompt.description || "", function () { showPrompt(prompt); }));
       });
     }
-    if (!count) { box.appendChild(el("div", {"class": "empty"}, state.status === "connected" ? "None." :
-        "Connect to a server to see what it offers.")); }
+    if (!count) {
+      box.appendChild(el("div", {"class": "empty"},
+        state.status === "connected" ? "None." : "Connect to a server to see what it offers."));
+    }
   }
 
   // --- forms from JSON Schema ---
@@ -567,8 +583,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       });
       input._values = enumValues(schema);
     } else if (type === "number" || type === "integer") {
-      input = el("input", {type: "number", "data-field": path, "data-kind": type, step: type === "integer" ? "1" :
-          "any"});
+      input = el("input", {type: "number", "data-field": path, "data-kind": type,
+        step: type === "integer" ? "1" : "any"});
       if (value !== undefined && value !== null) { input.value = String(value); }
     } else if (type === "string") {
       var long = schema.format === "textarea" || (schema.maxLength || 0) > 200;
@@ -684,8 +700,12 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     call.addEventListener("click", function () {
       var args;
       if (raw.style.display !== "none") {
-        try { args = JSON.parse(raw.value || "{}"); } catch (e) { showError(result, "the raw JSON is not JSON: " +
-            e.message); return; }
+        try {
+          args = JSON.parse(raw.value || "{}");
+        } catch (e) {
+          showError(result, "the raw JSON is not JSON: " + e.message);
+          return;
+        }
       } else {
         args = readForm(form);
       }
@@ -725,8 +745,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     var detail = $("detail");
     detail.textContent = "";
     detail.appendChild(el("h3", null, resource.name || resource.uri));
-    detail.appendChild(el("p", {"class": "desc"}, (resource.description ? resource.description + "  " : "") +
-        resource.uri));
+    detail.appendChild(el("p", {"class": "desc"},
+      (resource.description ? resource.description + "  " : "") + resource.uri));
     var actions = el("div", {"class": "actions"});
     var read = el("button", {type: "button", "class": "primary", "data-testid": "read"}, "Read");
     var sub = el("button", {type: "button", "data-testid": "subscribe"}, "Subscribe");
@@ -740,9 +760,12 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     var subscribed = false;
     sub.addEventListener("click", function () {
       rpc(subscribed ? "resources/unsubscribe" : "resources/subscribe", {uri: resource.uri}).then(function (outcome) {
-        if (outcome.status === "done") { subscribed = !subscribed; sub.textContent = subscribed ? "Unsubscribe" :
-            "Subscribe"; }
-        else { showOutcome(result, outcome); }
+        if (outcome.status === "done") {
+          subscribed = !subscribed;
+          sub.textContent = subscribed ? "Unsubscribe" : "Subscribe";
+        } else {
+          showOutcome(result, outcome);
+        }
       });
     });
   }
@@ -754,8 +777,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     var detail = $("detail");
     detail.textContent = "";
     detail.appendChild(el("h3", null, template.name || template.uriTemplate));
-    detail.appendChild(el("p", {"class": "desc"}, (template.description ? template.description + "  " : "") +
-        template.uriTemplate));
+    detail.appendChild(el("p", {"class": "desc"},
+      (template.description ? template.description + "  " : "") + template.uriTemplate));
     var form = el("form", {"data-testid": "template-form"});
     var names = [];
     String(template.uriTemplate).replace(/\{[+#./;?&]?([^}]+)\}/g, function (m, inner) {
@@ -871,9 +894,11 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     wrap.appendChild(el("div", {"class": "kind"}, c.uri + (c.mimeType ? "  (" + c.mimeType + ")" : "")));
     if (typeof c.text === "string") { wrap.appendChild(el("pre", null, c.text)); }
     else if (typeof c.blob === "string") {
-      if (/^image\/(png|jpeg|gif|webp|bmp)$/.test(c.mimeType || "")) { wrap.appendChild(el("img", {src: "data:" +
-          c.mimeType + ";base64," + c.blob})); }
-      else { wrap.appendChild(el("pre", null, "binary, " + Math.floor(c.blob.length * 3 / 4) + " bytes")); }
+      if (/^image\/(png|jpeg|gif|webp|bmp)$/.test(c.mimeType || "")) {
+        wrap.appendChild(el("img", {src: "data:" + c.mimeType + ";base64," + c.blob}));
+      } else {
+        wrap.appendChild(el("pre", null, "binary, " + Math.floor(c.blob.length * 3 / 4) + " bytes"));
+      }
     }
     return wrap;
   }
@@ -882,8 +907,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       var details = el("details");
       if (open) { details.open = true; }
       var keys = Object.keys(value);
-      details.appendChild(el("summary", null, name + (Array.isArray(value) ? " [" + keys.length + "]" : " {" +
-          keys.length + "}")));
+      var size = Array.isArray(value) ? " [" + keys.length + "]" : " {" + keys.length + "}";
+      details.appendChild(el("summary", null, name + size));
       keys.forEach(function (k) { details.appendChild(tree(value[k], k, false)); });
       var box = el("div", {"class": "tree"});
       box.appendChild(details);
@@ -938,8 +963,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     if (bySeq[entry.seq]) { return; }
     bySeq[entry.seq] = entry;
     entries.push(entry);
-    if (entry.method === "notifications/message" && entry.dir === "in" && entry.message &&
-        entry.message.params) { addLog(entry.message.params); }
+    if (entry.method === "notifications/message" && entry.dir === "in" && entry.message && entry.message.params) {
+      addLog(entry.message.params);
+    }
     scheduleRender();
   }
   function scheduleRender() {
@@ -979,9 +1005,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     var have = {};
     Array.prototype.slice.call(spacer.children).forEach(function (node) {
       var index = Number(node.getAttribute("data-index"));
-      if (index < from || index >= to || shown[index] === undefined ||
-          String(shown[index].seq) !== node.getAttribute("data-seq")) { node.remove(); }
-      else { have[index] = node; }
+      var stale = index < from || index >= to || shown[index] === undefined ||
+        String(shown[index].seq) !== node.getAttribute("data-seq");
+      if (stale) { node.remove(); } else { have[index] = node; }
     });
     for (var i = from; i < to; i++) {
       if (have[i]) { have[i].classList.toggle("selected", shown[i].seq === selectedSeq); continue; }
@@ -1070,8 +1096,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     row.appendChild(el("div", {"class": "msgline"}));
     var lbl = el("div", {"class": "lbl"});
     lbl.appendChild(document.createTextNode((entry.method || kindOf(entry)) + " "));
-    var small = kindOf(entry) + (entry.message && entry.message.id !== undefined ? " #" +
-        JSON.stringify(entry.message.id) : "");
+    var hasId = entry.message && entry.message.id !== undefined;
+    var small = kindOf(entry) + (hasId ? " #" + JSON.stringify(entry.message.id) : "");
     if (entry.latencyMs !== null && entry.latencyMs !== undefined) {
       lbl.appendChild(el("small", null, small + " \u00b7 "));
       lbl.appendChild(el("small", {"data-testid": "latency"}, formatMs(entry.latencyMs)));
@@ -1079,8 +1105,10 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     row.appendChild(lbl);
     return row;
   }
-  function formatMs(ms) { return ms < 10 ? ms.toFixed(2) + " ms" : ms < 1000 ? ms.toFixed(1) + " ms" :
-      (ms / 1000).toFixed(2) + " s"; }
+  function formatMs(ms) {
+    if (ms < 10) { return ms.toFixed(2) + " ms"; }
+    return ms < 1000 ? ms.toFixed(1) + " ms" : (ms / 1000).toFixed(2) + " s";
+  }
   function select(seq, userClick) {
     selectedSeq = seq;
     if (userClick) { $("follow").checked = false; }
@@ -1093,13 +1121,13 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     box.textContent = "";
     if (!entry) { return; }
     var head = el("div", {"class": "head"});
-    head.appendChild(el("b", null, (entry.dir === "out" ? "client \u2192 server" : "server \u2192 client") + "  #" +
-        entry.seq));
+    var way = entry.dir === "out" ? "client \u2192 server" : "server \u2192 client";
+    head.appendChild(el("b", null, way + "  #" + entry.seq));
     head.appendChild(el("span", null, entry.method || ""));
     head.appendChild(el("span", {"class": "time"}, stamp(entry.time)));
     if (entry.pairedSeq) {
-      var link = el("a", null, "answers #" + entry.pairedSeq + (entry.latencyMs !== null ? " after " +
-          formatMs(entry.latencyMs) : ""));
+      var after = entry.latencyMs !== null ? " after " + formatMs(entry.latencyMs) : "";
+      var link = el("a", null, "answers #" + entry.pairedSeq + after);
       link.addEventListener("click", function () { select(entry.pairedSeq, true); });
       head.appendChild(link);
     }
@@ -1183,8 +1211,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     box.setAttribute("data-method", ask.method);
     box.setAttribute("data-ask-id", ask.askId);
     var params = ask.params || {};
-    box.appendChild(el("div", {"class": "who"}, "the server asks: " + ask.method + (asks.length > 1 ? "  (" +
-        (asks.length - 1) + " more waiting)" : "")));
+    var more = asks.length > 1 ? "  (" + (asks.length - 1) + " more waiting)" : "";
+    box.appendChild(el("div", {"class": "who"}, "the server asks: " + ask.method + more));
     var actions = el("div", {"class": "actions"});
     var answer = function (result) {
       api("POST", "/api/answer", {askId: ask.askId, result: result}).catch(function () {});
@@ -1202,8 +1230,12 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       box.appendChild(el("div", {"class": "msg"}, params.message || ""));
       var form = el("form", {"data-testid": "ask-form"});
       if (params.mode === "url") {
-        box.appendChild(el("p", null, "URL (open it yourself if you trust it):"));
-        box.appendChild(el("pre", {"class": "json", "data-testid": "ask-url"}, params.url || ""));
+        box.appendChild(el("p", null, "Open it only if you trust it; then say Done:"));
+        var link = el("a", {"data-testid": "ask-url", target: "_blank", rel: "noopener noreferrer",
+          "class": "json"}, params.url || "");
+        // (http and https only: a javascript: URL from a server must not become a link)
+        if (/^https?:\/\//i.test(params.url || "")) { link.href = params.url; }
+        box.appendChild(link);
       } else {
         var schema = params.requestedSchema || {};
         var need = schema.required || [];
@@ -1224,8 +1256,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       if (params.systemPrompt) { box.appendChild(el("div", {"class": "msg"}, "system: " + params.systemPrompt)); }
       (params.messages || []).forEach(function (m) {
         var c = m.content || {};
-        var text = Array.isArray(c) ? c.map(function (x) { return x.text || "[" + x.type + "]"; }).join("\n") :
-            (c.text || "[" + c.type + "]");
+        var blocks = Array.isArray(c) ? c : [c];
+        var text = blocks.map(function (x) { return x.text || "[" + x.type + "]"; }).join("\n");
         box.appendChild(el("div", {"class": "msg"}, m.role + ": " + text));
       });
       box.appendChild(el("div", {"class": "hint"}, "maxTokens " + params.maxTokens));

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -99,9 +100,10 @@ class Feed:
 class Inspector:
     """``python -m mcplite inspect --no-open ARGS`` running; ``call`` speaks its API."""
 
-    def __init__(self, *args: str, argv: Optional[List[str]] = None, cwd: str = ROOT) -> None:
+    def __init__(self, *args: str, argv: Optional[List[str]] = None, cwd: str = ROOT,
+                 env: Optional[Dict[str, str]] = None) -> None:
         argv = argv or [PY, "-m", "mcplite", "inspect", "--no-open"] + list(args)
-        self.process = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
         lines = queue.Queue()  # type: queue.Queue
         threading.Thread(target=lambda: lines.put(self.process.stdout.readline()), daemon=True).start()
@@ -475,6 +477,39 @@ def test_over_http_each_message_carries_its_exchange(inspector):
         one.call("POST", "/api/disconnect", {})
     finally:
         handle.stop()
+
+
+def test_an_oauth_sign_in_is_a_link_in_the_page(inspector, tmp_path):
+    from oauth_support import AuthServer, McpServer
+    auth = AuthServer()
+    mcp = McpServer(auth.verify, [auth.issuer])
+    try:
+        # (the tokens go where --oauth keeps them: here, a home of the test's own)
+        env = {key: value for key, value in os.environ.items()
+               if key.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "xdg_config_home")}
+        env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+        one = inspector(env=env)
+        feed = one.feed()
+        answers = queue.Queue()  # type: queue.Queue
+        threading.Thread(target=lambda: answers.put(one.http(
+            "POST", "/api/connect", {"target": mcp.url, "era": "2026-07-28", "oauth": True})), daemon=True).start()
+        url = feed.wait(lambda kind, data: kind == "signin")["url"]
+        assert url.startswith(auth.issuer) and "/authorize?" in url
+        assert one.call("GET", "/api/state")["signIn"] == url
+        # The person opens the link; the authorization server sends the browser back to 127.0.0.1.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=TIMEOUT) as response:
+            assert response.status == 200 and b"Signed in" in response.read()
+        status, state = answers.get(timeout=TIMEOUT)
+        assert status == 200 and state["status"] == "connected" and state["signIn"] is None
+        outcome = one.result(one.request("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}}))
+        assert outcome["status"] == "done" and outcome["result"]["structuredContent"] == {"result": 5}
+        request, _ = paired(feed, "tools/call")
+        assert request["http"]["headers"]["Authorization"] == "Bearer <hidden>"
+        assert os.path.isfile(str(tmp_path / "config" / "mcplite" / "tokens.json"))
+    finally:
+        mcp.stop()
+        auth.stop()
 
 
 # --- sessions kept ---------------------------------------------------------------------------------
