@@ -139,7 +139,9 @@ def run_scenario(browser, scenario, url, name, params=None, timeout_ms=15000, ex
         except ValueError:
             lines.append({"error": "not a JSON line from the scenario: %r" % raw[:500]})
     outcome = Outcome(lines, status, err)
-    print(outcome.report())  # shown by pytest -s, or with the failure
+    # Shown by pytest -s, or with the failure.
+    print("browser scenario %s (%s)%s:\n%s" % (scenario, name, "" if expect_ok else ", whose failure is expected",
+                                              outcome.report()))
     if expect_ok and not outcome.ok:
         pytest.fail("browser scenario %s failed:\n%s" % (scenario, outcome.report()), pytrace=False)
     return outcome
