@@ -105,9 +105,11 @@ def http_server():
 
 def test_stdio_server_call_ask_cancel_filter_sequence(browser):  # noqa: F811
     target = " ".join(shlex.quote(part) for part in (sys.executable, APP))
+    missing = shlex.quote(str(REPO / "tests" / "browser" / "no-such-server"))
     with running_inspector([]) as inspector:
         outcome = run_scenario(browser, "live.cjs", inspector.url, "stdio",
-                               {"target": target, "era": "auto", "full": True}, timeout_ms=20000)
+                               {"target": target, "era": "auto", "full": True, "badTarget": missing},
+                               timeout_ms=20000)
     print("stdio:", json.dumps(outcome.values))
 
 

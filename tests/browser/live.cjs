@@ -4,11 +4,18 @@
 // latency) in the timeline; with params.full also answer an elicitation in the page, cancel a
 // long call, filter the timeline and switch to the sequence diagram.
 "use strict";
-const { tid, rows, connect, openTool, resultText } = require("./common.cjs");
+const { tid, rows, statusText, connect, openTool, resultText } = require("./common.cjs");
 
 module.exports = async function (t) {
   const { page, params } = t;
   await page.goto(t.url);
+  if (params.badTarget) {
+    // A target that cannot start: the status says why, and the page stays usable.
+    await page.fill(tid("target"), params.badTarget);
+    await page.click(tid("connect"));
+    const failed = await t.until(async () => /^error: /.test(await statusText(page)), 20000);
+    t.check("a target that cannot start is an error in the status", failed, await statusText(page));
+  }
   if (!(await connect(t, params.target, params.era, params.given))) return;
   if (params.version) {
     const status = await page.textContent(tid("status"));
