@@ -369,6 +369,22 @@ def test_a_target_given_on_the_command_line_is_connected_at_once(inspector):
     feed.wait(lambda kind, e: kind == "message" and e["method"] == "notifications/initialized")
 
 
+def test_a_server_of_a_configuration_file(inspector, tmp_path):
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {
+        "kitchen": {"command": PY, "args": [os.path.join(HERE, "kitchen_app.py")]},
+        "asking": {"command": PY, "args": [os.path.join(HERE, "asking_app.py")]}}}))
+    one = inspector(str(config), "--server", "kitchen")
+    feed = one.feed()
+    state = feed.wait(lambda kind, data: kind == "state" and data["status"] == "connected")
+    assert state["target"] == "%s --server kitchen" % config and state["server"]["serverInfo"]["name"] == "kitchen"
+    assert json.loads(one.call("GET", "/api/export").splitlines()[0])["command"] == [
+        PY, os.path.join(HERE, "kitchen_app.py")]
+    proc = subprocess.run([PY, "-m", "mcplite", "inspect", "--no-open", str(config)], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert proc.returncode == 2 and proc.stdout == b"" and b"choose one with --server NAME" in proc.stderr
+
+
 @pytest.mark.parametrize("era", ["2026-07-28", "session"])
 def test_an_elicitation_is_answered_from_the_page(inspector, era):
     one = inspector()
