@@ -341,7 +341,7 @@ def test_a_stdio_session_every_message_paired_with_its_answer_and_explained(insp
     late = one.feed()
     assert late.wait(lambda kind, data: kind == "state")["status"] == "connected"
     late.wait(lambda kind, e: kind == "message" and e["seq"] == response["seq"])
-    assert [e["seq"] for e in late.entries()] == list(range(1, response["seq"] + 1))
+    assert [e["seq"] for e in late.entries()][:response["seq"]] == list(range(1, response["seq"] + 1))
 
     assert one.call("POST", "/api/disconnect", {})["status"] == "idle"
     assert one.http("POST", "/api/request", {"method": "tools/list"})[0] == 502
