@@ -419,7 +419,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   function clearLists() {
     lists = {tools: [], resources: [], resourceTemplates: [], prompts: []};
     renderItems();
-    $("detail").innerHTML = '<div class="empty">Choose a tool, a resource or a prompt.</div>';
+    $("detail").textContent = "";
+    $("detail").appendChild(el("div", {"class": "empty"}, "Choose a tool, a resource or a prompt."));
   }
   function refreshLists() {
     var caps = (state.server && state.server.capabilities) || {};

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import shlex
 import signal
 import socket
@@ -295,6 +296,30 @@ def test_a_bad_replay_file_or_port_is_one_line_on_stderr(tmp_path):
     assert "not a recording" in subprocess.run(
         [PY, "-m", "mcplite", "inspect", "--no-open", "--replay", str(bad)], cwd=ROOT, stderr=subprocess.PIPE,
         stdout=subprocess.PIPE, timeout=TIMEOUT).stderr.decode("utf-8")
+
+
+# The data-testid names the browser tests rely on (the inspector's contract).
+CONTRACT_TESTIDS = (
+    "target", "era", "connect", "disconnect", "status", "tab-tools", "tab-resources", "tab-prompts", "tool-item",
+    "resource-item", "prompt-item", "tool-form", "raw-json", "raw-toggle", "call", "cancel", "progress", "result",
+    "timeline", "msg", "latency", "filter", "view-list", "view-sequence", "sequence", "export", "ask", "ask-accept",
+    "ask-decline", "ask-cancel", "sampling-text", "roots", "roots-save", "log-level", "logs", "play", "step",
+    "step-position",
+)
+
+
+def test_the_page_is_one_self_contained_document_with_the_contracts_names():
+    from mcplite.inspectpage import INSPECT_PAGE as page
+    for name in CONTRACT_TESTIDS:  # (in the HTML, or given to the script's element makers)
+        assert ('data-testid="%s"' % name) in page or ('"%s"' % name) in page.split("<script>", 1)[1], name
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    # Nothing fetched from elsewhere (no CDN), plain ES2017 (no ?. or ??), no eval.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "?." not in script.replace('"?."', "") and "??" not in script
+    assert "eval(" not in script and "new Function" not in script
+    # What a server sends goes in as text: innerHTML only for the escaped, highlighted JSON.
+    assert script.count("innerHTML") == 1 and "pre.innerHTML = prettyJson(value)" in script
+    assert page.count("<script") == 1 and page.startswith("<!DOCTYPE html>")
 
 
 # --- a session ------------------------------------------------------------------------------------
