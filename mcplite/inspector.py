@@ -850,41 +850,41 @@ def inspect(target: Any = None, *, port: int = 0, open_browser: bool = True,
     the link). ``replay``: a recording to browse. ``block``: serve until
     interrupted (Ctrl-C, SIGTERM), then stop; else return the running ``Inspector`` (its
     ``url``; ``close()`` stops it)."""
+    import signal
     inspector = Inspector(target, port=port, replay=replay, era=era, protocol_version=protocol_version,
                           headers=headers, timeout=timeout, oauth=oauth)
-    url = inspector.start()
-    stream = sys.stdout if announce is _INSP_UNSET else announce
-    if stream is not None:
-        stream.write("mcplite inspector: %s\n" % url)
-        stream.flush()
-    if open_browser:
-        import webbrowser
-        try:
-            webbrowser.open(url)
-        except Exception:
-            pass  # (no browser here: the URL is printed)
-    if not block:
-        return inspector
-    _insp_wait(inspector)
-    return inspector
-
-
-def _insp_wait(inspector: Inspector) -> None:
-    """Serve until SIGINT or SIGTERM, then stop."""
-    import signal
     stop = threading.Event()
     previous = None
-    if threading.current_thread() is threading.main_thread():
+    if block and threading.current_thread() is threading.main_thread():
+        # Before the URL line: whoever read it may send SIGTERM at once, and must get exit 0.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        while not stop.wait(0.5):
+        url = inspector.start()
+        stream = sys.stdout if announce is _INSP_UNSET else announce
+        if stream is not None:
+            stream.write("mcplite inspector: %s\n" % url)
+            stream.flush()
+        if open_browser:
+            import webbrowser
+            try:
+                webbrowser.open(url)
+            except Exception:
+                pass  # (no browser here: the URL is printed)
+        if not block:
+            return inspector
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
+        inspector.close()
+        return inspector
+    except BaseException:
+        inspector.close()
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        inspector.close()
 
 
 def add_inspect_command(commands: Any, common: Any) -> None:

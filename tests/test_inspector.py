@@ -281,6 +281,7 @@ def test_one_line_on_stdout_and_sigterm_ends_it_with_status_0(inspector):
     assert one.process.stdout.closed
     two = inspector()
     assert two.token != one.token
+    assert two.stop() == 0  # (SIGTERM as soon as the line is read: the handler was there before it)
 
 
 def test_a_bad_replay_file_or_port_is_one_line_on_stderr(tmp_path):
