@@ -255,7 +255,7 @@ class Inspector:
         self.url = None  # type: Optional[str]
         self._lock = threading.RLock()
         self._client = None  # type: Any
-        self._tracer = None  # type: Optional[_InspTracer]
+        self._generation = 0  # connects and disconnects so far
         self._status = "idle"  # idle | connecting | connected | error
         self._error = None  # type: Optional[str]
         self._connected_to = None  # type: Optional[Dict[str, Any]]
@@ -322,6 +322,9 @@ class Inspector:
             raise CliFailure(CLI_EXIT_USAGE, "era is one of auto, 2026-07-28, session (not %r)" % (era,))
         self.disconnect()
         with self._lock:
+            # A later connect or a disconnect makes this one stale: its client is closed, unused.
+            self._generation += 1
+            mine = self._generation
             # (a server of a configuration file comes as the CliTarget it was read into)
             self._given = target
             self.target = getattr(target, "text", target)
@@ -341,18 +344,22 @@ class Inspector:
                                  on_list_changed=lambda kind: self.hub.event("changed", {"kind": kind}),
                                  on_resource_updated=lambda uri: self.hub.event("changed", {"uri": uri}))
         except CliFailure as failure:
-            self._failed(failure.message)
+            self._failed(failure.message, mine)
             raise
         except Exception as exc:  # a bug of ours, or of the transport: said, not raised to a peer
-            self._failed("%s: %s" % (type(exc).__name__, exc))
+            self._failed("%s: %s" % (type(exc).__name__, exc), mine)
             raise CliFailure(1, "%s: %s" % (type(exc).__name__, exc))
         info = {"protocolVersion": client.protocol_version, "era": client.era,
                 "serverInfo": getattr(client, "server_info", None),
                 "capabilities": getattr(client, "server_capabilities", None),
                 "instructions": getattr(client, "instructions", None)}
         with self._lock:
-            self._client, self._tracer = client, tracer
-            self._status, self._connected_to = "connected", info
+            stale = self._generation != mine
+            if not stale:
+                self._client, self._status, self._connected_to = client, "connected", info
+        if stale:
+            client.close()
+            raise CliFailure(1, "disconnected before the connection was made")
         self._changed()
         return self.state()
 
@@ -379,13 +386,16 @@ class Inspector:
             self.hub.event("signin", {"url": url})
         self._changed()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, generation: int) -> None:
         with self._lock:
+            if self._generation != generation:
+                return  # (a later connect or a disconnect has the say)
             self._status, self._error = "error", message
         self._changed()
 
     def disconnect(self) -> None:
         with self._lock:
+            self._generation += 1
             client, self._client = self._client, None
             asks = list(self._asks.values())
             for event in self._cancels.values():
