@@ -605,6 +605,39 @@ def test_export_is_a_recording_that_replay_serves_and_inspect_replays(inspector,
     assert all(abs(new["t"] - old) < 1e-4 for new, old in zip(exported, times))
 
 
+def children_of_this_process():
+    """The PIDs of this process's children (Linux: /proc)."""
+    found = set()
+    for task in os.listdir("/proc/self/task"):
+        with open("/proc/self/task/%s/children" % task) as f:
+            found.update(int(pid) for pid in f.read().split())
+    return found
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+def test_mcplite_inspect_in_this_process_and_close_stops_the_server(capsys):
+    import mcplite
+    before = children_of_this_process()
+    one = mcplite.inspect(KITCHEN, open_browser=False, block=False)
+    try:
+        assert capsys.readouterr().out == "mcplite inspector: %s\n" % one.url
+        deadline = time.monotonic() + TIMEOUT
+        while one.state()["status"] == "connecting" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert one.state()["status"] == "connected", one.state()
+        started = children_of_this_process() - before
+        assert len(started) == 1  # the kitchen server
+        connection = http.client.HTTPConnection("127.0.0.1", one.port, timeout=TIMEOUT)
+        connection.request("GET", "/api/state", headers={"Authorization": "Bearer " + one.token})
+        assert json.loads(connection.getresponse().read())["server"]["serverInfo"]["name"] == "kitchen"
+        connection.close()
+    finally:
+        one.close()
+    assert not (started & children_of_this_process())
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", one.port), timeout=2).close()
+
+
 # --- the one file ----------------------------------------------------------------------------------
 
 def test_mcplite_inspect_from_the_one_file_build(tmp_path):
