@@ -234,17 +234,19 @@ class Inspector:
     (with the token) once ``start()`` has returned; ``close()`` stops the server and
     disconnects."""
 
-    def __init__(self, target: Optional[str] = None, *, port: int = 0, replay: Optional[str] = None,
+    def __init__(self, target: Any = None, *, port: int = 0, replay: Optional[str] = None,
                  era: str = "auto", protocol_version: Optional[str] = None,
                  headers: Optional[Dict[str, str]] = None, timeout: float = 30.0,
-                 ask_timeout: float = _INSP_ASK_TIMEOUT) -> None:
+                 ask_timeout: float = _INSP_ASK_TIMEOUT, oauth: bool = False) -> None:
         import secrets
         if era not in INSPECT_ERAS:
             raise ValueError("era is one of auto, 2026-07-28, session (not %r)" % (era,))
-        self.target = target
+        self._given = target  # type: Any
+        self.target = getattr(target, "text", target)  # type: Optional[str]
         self.era = era
         self.protocol_version = protocol_version
         self.headers = dict(headers or {})
+        self.oauth = oauth
         self.timeout = timeout
         self.ask_timeout = ask_timeout
         self.port = port
@@ -253,7 +255,7 @@ class Inspector:
         self.url = None  # type: Optional[str]
         self._lock = threading.RLock()
         self._client = None  # type: Any
-        self._tracer = None  # type: Optional[_InspTracer]
+        self._generation = 0  # connects and disconnects so far
         self._status = "idle"  # idle | connecting | connected | error
         self._error = None  # type: Optional[str]
         self._connected_to = None  # type: Optional[Dict[str, Any]]
@@ -286,7 +288,7 @@ class Inspector:
 
     def _connect_quietly(self) -> None:
         try:
-            self.connect(str(self.target), self.era, self.protocol_version, self.headers)
+            self.connect(self._given, self.era, self.protocol_version, self.headers, self.oauth)
         except Exception:
             pass  # (the state says what went wrong)
 
@@ -311,7 +313,7 @@ class Inspector:
     def _changed(self) -> None:
         self.hub.event("state", self.state())
 
-    def connect(self, target: str, era: str = "auto", protocol_version: Optional[str] = None,
+    def connect(self, target: Any, era: str = "auto", protocol_version: Optional[str] = None,
                 headers: Optional[Dict[str, str]] = None, oauth: bool = False) -> Dict[str, Any]:
         """Connect to ``target`` (anything the command line takes); the state afterwards.
         Raises ``CliFailure`` when it cannot, with the reason (also in the state).
@@ -320,7 +322,13 @@ class Inspector:
             raise CliFailure(CLI_EXIT_USAGE, "era is one of auto, 2026-07-28, session (not %r)" % (era,))
         self.disconnect()
         with self._lock:
-            self.target, self.era, self.protocol_version = target, era, protocol_version or None
+            # A later connect or a disconnect makes this one stale: its client is closed, unused.
+            self._generation += 1
+            mine = self._generation
+            # (a server of a configuration file comes as the CliTarget it was read into)
+            self._given = target
+            self.target = getattr(target, "text", target)
+            self.era, self.protocol_version = era, protocol_version or None
             self.headers = dict(headers or {})
             self._status, self._error = "connecting", None
         self._changed()
@@ -336,18 +344,22 @@ class Inspector:
                                  on_list_changed=lambda kind: self.hub.event("changed", {"kind": kind}),
                                  on_resource_updated=lambda uri: self.hub.event("changed", {"uri": uri}))
         except CliFailure as failure:
-            self._failed(failure.message)
+            self._failed(failure.message, mine)
             raise
         except Exception as exc:  # a bug of ours, or of the transport: said, not raised to a peer
-            self._failed("%s: %s" % (type(exc).__name__, exc))
+            self._failed("%s: %s" % (type(exc).__name__, exc), mine)
             raise CliFailure(1, "%s: %s" % (type(exc).__name__, exc))
         info = {"protocolVersion": client.protocol_version, "era": client.era,
                 "serverInfo": getattr(client, "server_info", None),
                 "capabilities": getattr(client, "server_capabilities", None),
                 "instructions": getattr(client, "instructions", None)}
         with self._lock:
-            self._client, self._tracer = client, tracer
-            self._status, self._connected_to = "connected", info
+            stale = self._generation != mine
+            if not stale:
+                self._client, self._status, self._connected_to = client, "connected", info
+        if stale:
+            client.close()
+            raise CliFailure(1, "disconnected before the connection was made")
         self._changed()
         return self.state()
 
@@ -374,13 +386,16 @@ class Inspector:
             self.hub.event("signin", {"url": url})
         self._changed()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, generation: int) -> None:
         with self._lock:
+            if self._generation != generation:
+                return  # (a later connect or a disconnect has the say)
             self._status, self._error = "error", message
         self._changed()
 
     def disconnect(self) -> None:
         with self._lock:
+            self._generation += 1
             client, self._client = self._client, None
             asks = list(self._asks.values())
             for event in self._cancels.values():
@@ -557,7 +572,7 @@ class Inspector:
         command = []  # type: List[str]
         if self.target:
             try:
-                resolved = cli_resolve_target(self.target)
+                resolved = cli_resolve_target(self._given)
                 command = resolved.argv if resolved.kind == "stdio" else [resolved.url or str(self.target)]
             except CliFailure:
                 command = [str(self.target)]
@@ -834,55 +849,57 @@ def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
 
 # --- the entry points ---
 
-def inspect(target: Optional[str] = None, *, port: int = 0, open_browser: bool = True,
+def inspect(target: Any = None, *, port: int = 0, open_browser: bool = True,
             replay: Optional[str] = None, era: str = "auto", protocol_version: Optional[str] = None,
-            headers: Optional[Dict[str, str]] = None, timeout: float = 30.0, block: bool = True,
-            announce: Any = _INSP_UNSET) -> Inspector:
+            headers: Optional[Dict[str, str]] = None, timeout: float = 30.0, oauth: bool = False,
+            block: bool = True, announce: Any = _INSP_UNSET) -> Inspector:
     """Start the inspector on 127.0.0.1 and print ``mcplite inspector: URL`` (to ``announce``,
     default stdout; None: not printed); open the URL in a browser unless ``open_browser`` is
     False. ``target``: what to connect to at once (a command line, a server file, a URL);
-    without one the page asks. ``replay``: a recording to browse. ``block``: serve until
+    without one the page asks. ``oauth``: sign in when an HTTP server asks (the page shows
+    the link). ``replay``: a recording to browse. ``block``: serve until
     interrupted (Ctrl-C, SIGTERM), then stop; else return the running ``Inspector`` (its
     ``url``; ``close()`` stops it)."""
-    inspector = Inspector(target, port=port, replay=replay, era=era, protocol_version=protocol_version,
-                          headers=headers, timeout=timeout)
-    url = inspector.start()
-    stream = sys.stdout if announce is _INSP_UNSET else announce
-    if stream is not None:
-        stream.write("mcplite inspector: %s\n" % url)
-        stream.flush()
-    if open_browser:
-        import webbrowser
-        try:
-            webbrowser.open(url)
-        except Exception:
-            pass  # (no browser here: the URL is printed)
-    if not block:
-        return inspector
-    _insp_wait(inspector)
-    return inspector
-
-
-def _insp_wait(inspector: Inspector) -> None:
-    """Serve until SIGINT or SIGTERM, then stop."""
     import signal
+    inspector = Inspector(target, port=port, replay=replay, era=era, protocol_version=protocol_version,
+                          headers=headers, timeout=timeout, oauth=oauth)
     stop = threading.Event()
     previous = None
-    if threading.current_thread() is threading.main_thread():
+    if block and threading.current_thread() is threading.main_thread():
+        # Before the URL line: whoever read it may send SIGTERM at once, and must get exit 0.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        while not stop.wait(0.5):
+        url = inspector.start()
+        stream = sys.stdout if announce is _INSP_UNSET else announce
+        if stream is not None:
+            stream.write("mcplite inspector: %s\n" % url)
+            stream.flush()
+        if open_browser:
+            import webbrowser
+            try:
+                webbrowser.open(url)
+            except Exception:
+                pass  # (no browser here: the URL is printed)
+        if not block:
+            return inspector
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
+        inspector.close()
+        return inspector
+    except BaseException:
+        inspector.close()
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        inspector.close()
 
 
 def add_inspect_command(commands: Any, common: Any) -> None:
     """Add ``inspect`` to the command line's sub-parsers."""
+    from .cli import cli_seconds
     parser = commands.add_parser(
         "inspect", help="a page in the browser to see every message, call everything, answer the server",
         description="Serve the inspector on 127.0.0.1 (a random port unless --port) and open it in a "
@@ -903,7 +920,12 @@ def add_inspect_command(commands: Any, common: Any) -> None:
                         help="ask for exactly this protocol version")
     parser.add_argument("-H", "--header", dest="headers", action="append", metavar="'NAME: VALUE'", default=[],
                         help="an HTTP header for every request to an HTTP target (repeatable)")
-    parser.add_argument("--timeout", dest="timeout", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--server", dest="config_server", metavar="NAME", default=None,
+                        help="with a configuration file (mcp.json) as TARGET: the server of it to talk to")
+    parser.add_argument("--oauth", dest="oauth", action="store_true",
+                        help="sign in when an HTTP server asks (OAuth; the page shows the link to open; the "
+                             "tokens are kept as the other commands' --oauth keeps them)")
+    parser.add_argument("--timeout", dest="timeout", type=cli_seconds, default=30.0, metavar="SECONDS",
                         help="wait at most this long for each answer (default 30)")
     parser.set_defaults(run=_insp_run)
 
@@ -915,7 +937,7 @@ def _insp_run(args: Any) -> int:
         raise CliFailure(CLI_EXIT_USAGE, "--port must be 0 to 65535")
     try:
         inspect(args.target, port=args.port, open_browser=args.open_browser, replay=args.replay, era=args.era,
-                protocol_version=args.protocol_version, headers=headers, timeout=args.timeout)
+                protocol_version=args.protocol_version, headers=headers, timeout=args.timeout, oauth=args.oauth)
     except OSError as exc:
         raise CliFailure(1, "cannot listen on 127.0.0.1:%d: %s" % (args.port, exc.strerror or exc))
     return CLI_EXIT_OK

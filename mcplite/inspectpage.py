@@ -419,7 +419,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   function clearLists() {
     lists = {tools: [], resources: [], resourceTemplates: [], prompts: []};
     renderItems();
-    $("detail").innerHTML = '<div class="empty">Choose a tool, a resource or a prompt.</div>';
+    $("detail").textContent = "";
+    $("detail").appendChild(el("div", {"class": "empty"}, "Choose a tool, a resource or a prompt."));
   }
   function refreshLists() {
     var caps = (state.server && state.server.capabilities) || {};
@@ -1195,8 +1196,13 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       (typeof data === "string" ? data : JSON.stringify(data))));
     box.appendChild(line);
     while (box.children.length > 500) { box.firstChild.remove(); }
-    box.scrollTop = box.scrollHeight;
+    // Scrolled once a frame: reading scrollHeight per line forces a layout per line.
+    if (!logsQueued) {
+      logsQueued = true;
+      requestAnimationFrame(function () { logsQueued = false; box.scrollTop = box.scrollHeight; });
+    }
   }
+  var logsQueued = false;
 
   // --- the server's questions ---
   var shownAsk = null;

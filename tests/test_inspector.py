@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import shlex
 import signal
 import socket
@@ -280,6 +281,7 @@ def test_one_line_on_stdout_and_sigterm_ends_it_with_status_0(inspector):
     assert one.process.stdout.closed
     two = inspector()
     assert two.token != one.token
+    assert two.stop() == 0  # (SIGTERM as soon as the line is read: the handler was there before it)
 
 
 def test_a_bad_replay_file_or_port_is_one_line_on_stderr(tmp_path):
@@ -295,6 +297,30 @@ def test_a_bad_replay_file_or_port_is_one_line_on_stderr(tmp_path):
     assert "not a recording" in subprocess.run(
         [PY, "-m", "mcplite", "inspect", "--no-open", "--replay", str(bad)], cwd=ROOT, stderr=subprocess.PIPE,
         stdout=subprocess.PIPE, timeout=TIMEOUT).stderr.decode("utf-8")
+
+
+# The data-testid names the browser tests rely on (the inspector's contract).
+CONTRACT_TESTIDS = (
+    "target", "era", "connect", "disconnect", "status", "tab-tools", "tab-resources", "tab-prompts", "tool-item",
+    "resource-item", "prompt-item", "tool-form", "raw-json", "raw-toggle", "call", "cancel", "progress", "result",
+    "timeline", "msg", "latency", "filter", "view-list", "view-sequence", "sequence", "export", "ask", "ask-accept",
+    "ask-decline", "ask-cancel", "sampling-text", "roots", "roots-save", "log-level", "logs", "play", "step",
+    "step-position",
+)
+
+
+def test_the_page_is_one_self_contained_document_with_the_contracts_names():
+    from mcplite.inspectpage import INSPECT_PAGE as page
+    for name in CONTRACT_TESTIDS:  # (in the HTML, or given to the script's element makers)
+        assert ('data-testid="%s"' % name) in page or ('"%s"' % name) in page.split("<script>", 1)[1], name
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    # Nothing fetched from elsewhere (no CDN), plain ES2017 (no ?. or ??), no eval.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "?." not in script.replace('"?."', "") and "??" not in script
+    assert "eval(" not in script and "new Function" not in script
+    # What a server sends goes in as text: innerHTML only for the escaped, highlighted JSON.
+    assert script.count("innerHTML") == 1 and "pre.innerHTML = prettyJson(value)" in script
+    assert page.count("<script") == 1 and page.startswith("<!DOCTYPE html>")
 
 
 # --- a session ------------------------------------------------------------------------------------
@@ -341,7 +367,7 @@ def test_a_stdio_session_every_message_paired_with_its_answer_and_explained(insp
     late = one.feed()
     assert late.wait(lambda kind, data: kind == "state")["status"] == "connected"
     late.wait(lambda kind, e: kind == "message" and e["seq"] == response["seq"])
-    assert [e["seq"] for e in late.entries()] == list(range(1, response["seq"] + 1))
+    assert [e["seq"] for e in late.entries()][:response["seq"]] == list(range(1, response["seq"] + 1))
 
     assert one.call("POST", "/api/disconnect", {})["status"] == "idle"
     assert one.http("POST", "/api/request", {"method": "tools/list"})[0] == 502
@@ -367,6 +393,22 @@ def test_a_target_given_on_the_command_line_is_connected_at_once(inspector):
     assert state["target"] == KITCHEN and state["era"] == "session"
     assert state["server"]["protocolVersion"] and state["server"]["era"] == "legacy"
     feed.wait(lambda kind, e: kind == "message" and e["method"] == "notifications/initialized")
+
+
+def test_a_server_of_a_configuration_file(inspector, tmp_path):
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {
+        "kitchen": {"command": PY, "args": [os.path.join(HERE, "kitchen_app.py")]},
+        "asking": {"command": PY, "args": [os.path.join(HERE, "asking_app.py")]}}}))
+    one = inspector(str(config), "--server", "kitchen")
+    feed = one.feed()
+    state = feed.wait(lambda kind, data: kind == "state" and data["status"] == "connected")
+    assert state["target"] == "%s --server kitchen" % config and state["server"]["serverInfo"]["name"] == "kitchen"
+    assert json.loads(one.call("GET", "/api/export").splitlines()[0])["command"] == [
+        PY, os.path.join(HERE, "kitchen_app.py")]
+    proc = subprocess.run([PY, "-m", "mcplite", "inspect", "--no-open", str(config)], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert proc.returncode == 2 and proc.stdout == b"" and b"choose one with --server NAME" in proc.stderr
 
 
 @pytest.mark.parametrize("era", ["2026-07-28", "session"])
@@ -561,6 +603,39 @@ def test_export_is_a_recording_that_replay_serves_and_inspect_replays(inspector,
     exported = [json.loads(line) for line in two.http("GET", "/api/export")[1].splitlines()[1:]]
     assert [(e["dir"], e["message"]) for e in exported] == [(e.dir, e.message) for e in entries]
     assert all(abs(new["t"] - old) < 1e-4 for new, old in zip(exported, times))
+
+
+def children_of_this_process():
+    """The PIDs of this process's children (Linux: /proc)."""
+    found = set()
+    for task in os.listdir("/proc/self/task"):
+        with open("/proc/self/task/%s/children" % task) as f:
+            found.update(int(pid) for pid in f.read().split())
+    return found
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+def test_mcplite_inspect_in_this_process_and_close_stops_the_server(capsys):
+    import mcplite
+    before = children_of_this_process()
+    one = mcplite.inspect(KITCHEN, open_browser=False, block=False)
+    try:
+        assert capsys.readouterr().out == "mcplite inspector: %s\n" % one.url
+        deadline = time.monotonic() + TIMEOUT
+        while one.state()["status"] == "connecting" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert one.state()["status"] == "connected", one.state()
+        started = children_of_this_process() - before
+        assert len(started) == 1  # the kitchen server
+        connection = http.client.HTTPConnection("127.0.0.1", one.port, timeout=TIMEOUT)
+        connection.request("GET", "/api/state", headers={"Authorization": "Bearer " + one.token})
+        assert json.loads(connection.getresponse().read())["server"]["serverInfo"]["name"] == "kitchen"
+        connection.close()
+    finally:
+        one.close()
+    assert not (started & children_of_this_process())
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", one.port), timeout=2).close()
 
 
 # --- the one file ----------------------------------------------------------------------------------
