@@ -20,7 +20,7 @@ import pytest
 
 from mcplite import Client, Server
 
-from test_gateway import assert_gone, gone
+from harness_support import assert_gone, gone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "servers"))

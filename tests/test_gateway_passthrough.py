@@ -19,7 +19,7 @@ import pytest
 from mcplite import Client, Server
 from mcplite.errors import MCPError
 
-from test_gateway import assert_gone
+from harness_support import assert_gone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UPSTREAM = os.path.join(HERE, "servers", "gateway_upstream.py")
