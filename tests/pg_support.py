@@ -189,7 +189,8 @@ def _initdb(bindir: str, data: str, user: str, env: Dict[str, str]) -> None:
     done = subprocess.run(_unprivileged()[0] + [os.path.join(bindir, "initdb"), "-D", data, "-U", user,
                                                 "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C",
                                                 "--no-instructions"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120,
+                          cwd=os.path.dirname(data))
     if done.returncode != 0:
         raise RuntimeError("initdb failed:\n" + done.stdout.decode("utf-8", "replace")[-3000:])
 
@@ -224,7 +225,7 @@ class Postgres:
         log = open(self._log_path, "wb")
         try:
             self.proc = subprocess.Popen(_postgres_command(bindir, self.data, self.port, self.dir),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=self.dir)
         finally:
             log.close()
         self.pid = self.proc.pid
@@ -357,8 +358,10 @@ class Proxy:
             os.chown(os.path.join(self.dir, name), owner[0], owner[1])
         command = nginx_command(self.dir) if kind == "nginx" else haproxy_command(self.dir)
         self._log = open(os.path.join(self.dir, "output.log"), "wb")
+        # (cwd: its own directory. As nobody it cannot enter a checkout under a private
+        # directory, and HAProxy fails when it cannot get back to where it started.)
         self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                                     env=program_env(_root()))
+                                     env=program_env(_root()), cwd=self.dir)
         self.pid = self.proc.pid
         deadline = time.monotonic() + START_TIMEOUT
         while True:
