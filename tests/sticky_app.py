@@ -24,7 +24,7 @@ def create(instance: str) -> object:
     if os.environ.get("MCPLITE_STICKY_PG"):
         import pg8000.dbapi
 
-        from mcplite.pgstore import PostgresStore
+        from mcplite import PostgresStore
         port = int(os.environ["MCPLITE_STICKY_PG"])
         store = PostgresStore(lambda: pg8000.dbapi.connect(host="127.0.0.1", port=port, user="mcplite",
                                                            database="postgres"))

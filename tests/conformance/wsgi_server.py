@@ -23,7 +23,7 @@ if os.environ.get("MCPLITE_CONFORMANCE_SECRET"):
 if os.environ.get("MCPLITE_CONFORMANCE_PG"):
     import pg8000.dbapi
 
-    from mcplite.pgstore import PostgresStore
+    from mcplite import PostgresStore
 
     _port = int(os.environ["MCPLITE_CONFORMANCE_PG"])
     app.store = PostgresStore(lambda: pg8000.dbapi.connect(host="127.0.0.1", port=_port, user="mcplite",
