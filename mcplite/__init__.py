@@ -47,7 +47,7 @@ __all__ = [
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
     "APP_MIME_TYPE", "AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to",
     "Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError",
-    "PostgresStore", "__version__",
+    "PostgresStore", "inspect", "__version__",
 ]
 
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
@@ -68,6 +68,8 @@ _LAZY_APPVIEW = ("AppView", "apps_extension", "read_app_view", "tool_view_uri", 
 # The state several worker processes share (Server(store=...)): loaded by a program that uses one.
 _LAZY_STORES = ("Store", "MemoryStore", "SqlStore", "SqliteStore", "StoreUnavailable", "StoreSchemaError")
 _LAZY_PGSTORE = ("PostgresStore",)
+# The inspector (a web page on 127.0.0.1): the command line's, loaded when asked for.
+_LAZY_INSPECTOR = ("inspect",)
 
 
 def __getattr__(name: str) -> Any:
@@ -104,4 +106,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_PGSTORE:
         from . import pgstore
         return getattr(pgstore, name)
+    if name in _LAZY_INSPECTOR:
+        from . import inspector
+        return getattr(inspector, name)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))

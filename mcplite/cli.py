@@ -17,6 +17,7 @@ the one-file copy, ``mcplite COMMAND ...`` once installed).
     bridge --stdio URL             a remote HTTP server for a stdio-only host (--http: the reverse)
     proxy CONFIG                   every server of an mcpServers file as one server (--http HOST:PORT)
     discover                       the servers the hosts on this machine are configured with
+    inspect [TARGET]               a page in the browser: every message, call everything, answer the server
     --version                      mcplite's version and the protocol versions it speaks
 
 A TARGET is an http(s):// URL, a server file ``path/to/server.py`` or
@@ -269,12 +270,14 @@ def _parser() -> Any:
     from .recording import add_recording_commands
     from .installcmds import add_install_commands
     from .bridge import add_bridge_commands, add_proxy_command
+    from .inspector import add_inspect_command
     add_client_commands(commands, common)
     add_probe_commands(commands, common)
     add_recording_commands(commands, common)
     add_install_commands(commands, common)
     add_bridge_commands(commands, common)
     add_proxy_command(commands, common)
+    add_inspect_command(commands, common)
     return parser
 
 
@@ -471,10 +474,13 @@ def cli_token_file(shown: bool = False) -> str:
     return os.path.join(base, "mcplite", "tokens.json")
 
 
-def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool] = None) -> Any:
+def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool] = None,
+                      authorizer: Any = None) -> Any:
     """What the signing-in options ask for: (an ``OAuth`` or None, headers to add). CliFailure
     (usage) for options that do not go together, or on a target that is not HTTP.
-    ``open_browser``: whether --oauth opens one (default: at a terminal only)."""
+    ``open_browser``: whether --oauth opens one (default: at a terminal only); ``authorizer``:
+    made as ``TerminalAuthorizer`` is (port, open_browser, timeout), to show the sign-in URL
+    elsewhere (the inspector's page)."""
     oauth = bool(getattr(args, "oauth", False))
     client_id = getattr(args, "client_id", None)
     secret = getattr(args, "client_secret", None)
@@ -520,7 +526,7 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
     if oauth:
         from .oauth import TerminalAuthorizer
         # A browser is opened for a person at a terminal only (a script gets the URL alone).
-        options["authorize"] = TerminalAuthorizer(port=_cli_callback_port(storage),
+        options["authorize"] = (authorizer or TerminalAuthorizer)(port=_cli_callback_port(storage),
                                                   open_browser=_cli_on_terminal() if open_browser is None
                                                   else open_browser,
                                                   timeout=CLI_SIGN_IN_TIMEOUT)
@@ -588,9 +594,10 @@ def _cli_callback_port(storage: Any) -> int:
 
 # --- connecting ---------------------------------------------------------------------------------
 
-def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
+def cli_connect(args: Any, target: CliTarget, authorizer: Any = None, **options: Any) -> Any:
     """A ``Client`` for ``target`` with the common options of ``args`` (and ``options``
-    for the ``Client``); failures become ``CliFailure`` with one line."""
+    for the ``Client``; ``authorizer``: see ``cli_authorization``); failures become
+    ``CliFailure`` with one line."""
     from .client import Client
 
     if not os.environ.get("MCPLITE_DEBUG"):
@@ -609,7 +616,7 @@ def cli_connect(args: Any, target: CliTarget, **options: Any) -> Any:
             raise CliFailure(CLI_EXIT_USAGE, "--protocol-version %s is a %s version, and --era says %s"
                              % (args.protocol_version, implied, args.era))
         options.setdefault("protocol_version", args.protocol_version)
-    auth, auth_headers = cli_authorization(args, target)
+    auth, auth_headers = cli_authorization(args, target, authorizer=authorizer)
     tracer = cli_tracer(args)
     if tracer is not None:
         options.setdefault("trace", tracer)

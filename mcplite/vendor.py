@@ -85,7 +85,8 @@ PARTS = (
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("gateway", ("server", "client", "host"), ("gateway",)),
     ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "skills", "client", "host"),
-     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "__main__")),
+     ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "inspectpage",
+      "inspector", "__main__")),
 )
 ALL_PARTS = tuple(name for name, _, _ in PARTS)
 

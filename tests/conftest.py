@@ -51,11 +51,11 @@ except ImportError:
 
 
 # Tests that need an interop peer (the official SDK, the Inspector, the TypeScript everything
-# server) are marked `interop`: every test in a test_interop_*.py file, and every test that
+# server, headless Chromium with playwright-core) are marked `interop`: every test in a test_interop_*.py file, and every test that
 # uses one of these fixtures. `scripts/test --no-interop` deselects them by the mark, and keeps
 # MCPLITE_REQUIRE_INTEROP set, so a peer-using test this misses fails rather than skips.
 _PEER_FIXTURES = frozenset(["sdk_python", "sdk_servers", "sdk_http_url", "everything", "everything_http",
-                            "everything_stdio", "inspector"])
+                            "everything_stdio", "inspector", "browser"])
 
 
 def pytest_configure(config):

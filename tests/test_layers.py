@@ -45,7 +45,8 @@ LAYERS = [
     ("gateway", {"gateway"}),
     # The tools built on all of that: the command line, the compliance probe, the recorder,
     # the one-file builder.
-    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "bridge", "__main__"}),
+    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "bridge", "inspector", "inspectpage",
+               "__main__"}),
     # The package: its public names, some loaded on first use.
     ("package", {"__init__"}),
 ]
@@ -66,6 +67,7 @@ ALLOWED = {
     ("cli", "vendor"): "command registration",
     ("cli", "installcmds"): "command registration",
     ("cli", "bridge"): "command registration",
+    ("cli", "inspector"): "command registration",
     ("clientcmds", "rawcmd"): "command registration",
     ("clientcmds", "shell"): "command registration",
 }
