@@ -33,16 +33,16 @@ button.primary:hover:not(:disabled) { background: #6d28d9; }
 button.active, button.active:hover:not(:disabled) { background: var(--ink); color: #fff; border-color: var(--ink); }
 input, select, textarea { border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; background: #fff; }
 textarea { font-family: var(--mono); font-size: 12.5px; width: 100%; }
-header { display: flex; align-items: center; gap: 10px; padding: 8px 14px; background: var(--ink); color: #fff;
+header { display: flex; align-items: center; gap: 8px; padding: 8px 14px; background: var(--ink); color: #fff;
   flex-wrap: wrap; }
 header h1 { font-size: 15px; margin: 0 8px 0 0; font-weight: 600; letter-spacing: .2px; }
 header h1 span { color: #a78bfa; }
-header input[data-testid=target] { flex: 1 1 280px; min-width: 200px; font-family: var(--mono); font-size: 13px; }
-header .small { width: 120px; }
+header input[data-testid=target] { flex: 3 1 200px; min-width: 150px; font-family: var(--mono); font-size: 13px; }
+header .small { width: 110px; }
 header button { background: #2b3345; color: #fff; border-color: #3b455c; }
 header button.primary { background: var(--accent); border-color: var(--accent); }
 #status { font-size: 13px; padding: 2px 8px; border-radius: 10px; background: #2b3345; white-space: nowrap;
-  max-width: 40vw; overflow: hidden; text-overflow: ellipsis; }
+  flex: 1 1 110px; min-width: 60px; max-width: 32vw; overflow: hidden; text-overflow: ellipsis; }
 #status[data-state=connected] { background: #065f46; }
 #status[data-state=error] { background: #7a271a; }
 #status[data-state=connecting] { background: #854d0e; }
@@ -111,9 +111,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
 .lvl-debug { color: #6b7280; } .lvl-info, .lvl-notice { color: #2563eb; } .lvl-warning { color: #b45309; }
 .lvl-error, .lvl-critical, .lvl-alert, .lvl-emergency { color: var(--err); }
 #timeline-panel { flex: 1; }
-.toolbar { display: flex; gap: 6px; align-items: center; padding: 8px 12px; border-bottom: 1px solid var(--line);
+.toolbar { display: flex; gap: 5px; align-items: center; padding: 8px 12px; border-bottom: 1px solid var(--line);
   flex-wrap: wrap; }
-.toolbar input[data-testid=filter] { width: 170px; }
+.toolbar input[data-testid=filter] { width: 140px; }
 .toolbar .sep { width: 1px; height: 22px; background: var(--line); margin: 0 4px; }
 .toolbar a { color: var(--accent); text-decoration: none; border: 1px solid var(--line); border-radius: 6px;
   padding: 4px 10px; }
@@ -256,7 +256,8 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       <label title="keep the newest message in view"><input type="checkbox" id="follow" data-testid="follow"
         checked> follow</label>
       <span style="flex:1"></span>
-      <a data-testid="export" id="export" href="#" download="mcplite-session.jsonl">Export JSONL</a>
+      <a data-testid="export" id="export" href="#" download="mcplite-session.jsonl"
+        title="the timeline as JSON lines in the format of record (replay and diff read it)">Export</a>
     </div>
     <div class="split">
       <div data-testid="timeline" id="timeline"><div class="spacer" id="timeline-spacer"></div></div>
