@@ -2327,12 +2327,13 @@ def inspector_in_python(block, ctx):
             started = set(inspector_children(os.getpid())) - before_children
             assert len(started) == 1, started  # the weather server
         exec_block(after, namespace)
+        # The block's close(), not the one below: the port is closed, the server gone.
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", inspector.port), timeout=2).close()
+        assert all(process_gone(child) for child in started), started
     finally:
         if "inspector" in namespace:
             namespace["inspector"].close()
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", namespace["inspector"].port), timeout=2).close()
-    assert all(process_gone(child) for child in started), started
 
 
 @handles("Threading model", 0, "@app.tool(inline=True)")
