@@ -16,8 +16,9 @@ can start any command as a stdio server: without it any page could (the lesson o
 inspector's proxy).
 
 The JSON API (token on each request): ``GET /`` the page; ``GET /events`` the feed (one
-``message`` event per timeline entry; ``state``, ``progress``, ``result``, ``changed``
-events); ``POST /api/connect`` {target, era, protocolVersion?, headers?, oauth?};
+``message`` event per timeline entry, an ``update`` when the HTTP answer to a message
+sent comes; ``state``, ``progress``, ``result``, ``ask``, ``signin``, ``changed`` events);
+``POST /api/connect`` {target, era, protocolVersion?, headers?, oauth?};
 ``POST /api/disconnect``; ``GET /api/state``; ``POST /api/request`` {method, params} ->
 {id}, run in a thread, whose result comes as ``GET /api/result/<id>`` and a ``result``
 event; ``POST /api/cancel`` {id}; ``POST /api/answer`` {askId, result}; ``POST /api/roots``
@@ -98,6 +99,16 @@ class _InspHub:
             self._append("message", entry)
         return entry
 
+    def update_http(self, seq: int, fields: Dict[str, Any]) -> None:
+        """Add to the ``http`` of entry ``seq`` (what its exchange's answer said), and tell the
+        pages (an ``update`` event)."""
+        with self._cond:
+            entry = self._find(seq)
+            if entry is None or entry.get("http") is None:
+                return
+            entry["http"] = dict(entry["http"], **fields)  # (replaced, never changed in place)
+            self._append("update", {"seq": seq, "http": entry["http"]})
+
     def _find(self, seq: int) -> Optional[Dict[str, Any]]:
         if not self.entries:
             return None
@@ -167,11 +178,14 @@ class _InspTracer(Tracer):
             http = {key: value for key, value in exchange.items() if key != "dir"}
             sse = getattr(self._context, "sse", None)
             http["sse"] = sse
-        self.hub.add_message("out" if direction == "->" else "in", message, text, note, http)
+        entry = self.hub.add_message("out" if direction == "->" else "in", message, text, note, http)
+        if http is not None and direction == "->":
+            self._context.sent = entry["seq"]
 
     def http_request(self, method: str, target: str, headers: Any, body: Optional[bytes] = None) -> None:
         self._context.http = {"dir": "->", "request": "%s %s" % (method, _trace_target(target)), "status": None,
                               "headers": _insp_header_map(headers), "note": self._request_note(method, headers)}
+        self._context.sent = None
         try:
             if body:
                 self.body("->", body)
@@ -180,9 +194,14 @@ class _InspTracer(Tracer):
 
     def http_response(self, status: int, reason: str, headers: Any, body: Optional[bytes] = None,
                       method: Optional[str] = None) -> None:
+        note = self._response_note(status, headers, method)
+        # The POST this answers gets its status (a notification's 202 has no message of its own).
+        sent = getattr(self._context, "sent", None)
+        if sent is not None:
+            self._context.sent = None
+            self.hub.update_http(sent, {"status": status, "answer": note})
         # Kept for what follows on this thread: the body, or the stream's events.
-        self._context.http = {"dir": "<-", "status": status, "headers": _insp_header_map(headers),
-                              "note": self._response_note(status, headers, method)}
+        self._context.http = {"dir": "<-", "status": status, "headers": _insp_header_map(headers), "note": note}
         if body:
             self.body("<-", body)
 
@@ -283,6 +302,8 @@ class Inspector:
         self._thread = threading.Thread(target=self._server.serve_forever, name="mcplite-inspector", daemon=True)
         self._thread.start()
         if self.target:
+            with self._lock:
+                self._status = "connecting"  # (from the start: the page never sees "idle" first)
             threading.Thread(target=self._connect_quietly, daemon=True, name="mcplite-inspector-connect").start()
         return self.url
 
@@ -822,7 +843,7 @@ def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
                 else:
                     chunks = []
                     for number, kind, data in batch:
-                        if number > past or kind == "message":
+                        if number > past or kind in ("message", "update"):
                             chunks.append("id: %d\nevent: %s\ndata: %s\n\n" % (number, kind, data))
                         cursor = number
                     self.wfile.write("".join(chunks).encode("utf-8"))

@@ -346,6 +346,17 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       if (waiting[outcome.id]) { var resolve = waiting[outcome.id]; delete waiting[outcome.id]; resolve(outcome); }
       else { finished[outcome.id] = outcome; }
     });
+    source.addEventListener("update", function (event) {
+      var update = JSON.parse(event.data);
+      var entry = bySeq[update.seq];
+      if (!entry) { return; }
+      entry.http = update.http;
+      // (its row is drawn again; the message pane too, if it shows it)
+      Array.prototype.forEach.call(document.querySelectorAll('[data-testid=msg][data-seq="' + update.seq + '"]'),
+        function (node) { node.remove(); });
+      if (selectedSeq === update.seq) { select(update.seq, false); }
+      scheduleRender();
+    });
     source.addEventListener("changed", function (event) {
       var what = JSON.parse(event.data);
       if (what.kind) { refreshLists(); }
@@ -1151,13 +1162,14 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     if (entry.http) {
       var h = entry.http;
       var lines = [];
-      if (h.request) { lines.push(h.request); }
-      if (h.status) { lines.push("HTTP " + h.status); }
+      if (h.request) { lines.push(h.request + (h.status ? "   \u2192 HTTP " + h.status : "")); }
+      else if (h.status) { lines.push("HTTP " + h.status); }
       Object.keys(h.headers || {}).forEach(function (k) { lines.push(k + ": " + h.headers[k]); });
       if (h.sse) { lines.push("SSE  " + h.sse); }
       var httpBox = el("div", {"class": "httpbox", "data-testid": "http"}, lines.join("\n"));
       box.appendChild(httpBox);
       if (h.note) { box.appendChild(el("div", {"class": "note"}, h.note)); }
+      if (h.answer) { box.appendChild(el("div", {"class": "note"}, "The answer: " + h.answer)); }
     }
     if (entry.message !== null && entry.message !== undefined) { box.appendChild(jsonBlock(entry.message)); }
     else { box.appendChild(el("pre", {"class": "json"}, entry.text || "")); }

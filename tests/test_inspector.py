@@ -64,8 +64,8 @@ class Feed:
                     kind = line[7:]
                 elif line.startswith("data: "):
                     data.append(line[6:])
-        except (OSError, ValueError):
-            pass
+        except (OSError, ValueError, AttributeError):
+            pass  # (closed by the test: AttributeError once http.client has dropped its file)
 
     def wait(self, predicate: Any, timeout: float = TIMEOUT) -> Any:
         """The first event (kind, data) seen or coming that ``predicate`` accepts."""
@@ -502,20 +502,32 @@ def test_a_long_call_shows_progress_and_is_cancelled(inspector, era):
     assert one.result(one.request("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}))["status"] == "done"
 
 
-def test_over_http_each_message_carries_its_exchange(inspector):
+@pytest.mark.parametrize("era", ["2026-07-28", "session"])
+def test_over_http_each_message_carries_its_exchange(inspector, era):
     handle = make_kitchen_app().run_in_thread(port=0)
     try:
         one = inspector()
         feed = one.feed()
-        one.connect(handle.url, "2026-07-28")
+        one.connect(handle.url, era)
         rid = one.request("tools/call", {"name": "add", "arguments": {"a": 20, "b": 22}})
         assert one.result(rid)["result"]["structuredContent"] == {"result": 42}
         request, response = paired(feed, "tools/call")
         assert request["http"]["request"] == "POST /mcp"
         headers = {name.lower(): value for name, value in request["http"]["headers"].items()}
-        assert headers["content-type"] == "application/json" and headers["mcp-method"] == "tools/call"
+        assert headers["content-type"] == "application/json"
+        assert headers["mcp-method" if era == "2026-07-28" else "mcp-session-id"]
         assert response["http"]["status"] == 200 and response["latencyMs"] >= 0
         assert response["message"]["result"]["structuredContent"] == {"result": 42}
+        # The request's own entry learns its POST's status; a notification's is 202, no body.
+        update = feed.wait(lambda kind, data: kind == "update" and data["seq"] == request["seq"])
+        assert update["http"]["status"] == 200 and update["http"]["request"] == "POST /mcp"
+        if era == "session":
+            initialized = feed.wait(lambda kind, e: kind == "message" and e["method"] == "notifications/initialized")
+            update = feed.wait(lambda kind, data: kind == "update" and data["seq"] == initialized["seq"])
+            assert update["http"]["status"] == 202 and update["http"]["answer"].startswith("202 Accepted")
+        # A page opened later gets the entries with what the updates said.
+        late = one.feed()
+        late.wait(lambda kind, data: kind == "update" and data["seq"] == request["seq"])
         one.call("POST", "/api/disconnect", {})
     finally:
         handle.stop()
@@ -622,7 +634,7 @@ def test_mcplite_inspect_in_this_process_and_close_stops_the_server(capsys):
     try:
         assert capsys.readouterr().out == "mcplite inspector: %s\n" % one.url
         deadline = time.monotonic() + TIMEOUT
-        while one.state()["status"] == "connecting" and time.monotonic() < deadline:
+        while one.state()["status"] in ("idle", "connecting") and time.monotonic() < deadline:
             time.sleep(0.05)
         assert one.state()["status"] == "connected", one.state()
         started = children_of_this_process() - before
