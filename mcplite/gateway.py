@@ -4,7 +4,8 @@
     app.mount("notes", {"command": "python3", "args": ["notes_server.py"]})
     app.mount("search", Client.http("https://search.example/mcp"))
 
-The upstream's tools and prompts appear as ``<prefix>__<name>`` (the host catalog's naming),
+The upstream's tools and prompts appear as ``<prefix>__<name>`` (the host catalog's naming;
+the prefix "" keeps the upstream's own names, for a gateway in front of one server),
 described exactly as the upstream describes them (input and output schemas, annotations,
 ``_meta``: nothing is derived again here); resources and resource templates keep their URIs.
 A call is forwarded with the upstream ``Client`` and its result passed back as it came
@@ -15,23 +16,51 @@ prompt or a read), and never takes the front server down. When the upstream says
 changed, it is listed again and the front's registrations follow, so the front's own clients
 hear ``list_changed`` in turn.
 
-Not here yet (issue 17): logging, subscriptions, completions, the server's questions
-(elicitation, sampling, roots), restarts, era translation beyond what ``Server`` and ``Client``
-each do on their own side.
+Everything else passes through too. The upstream's questions (elicitation in form and URL
+mode, sampling, roots) are put to the client in front of the call they came from, and the
+answers go back: to a session-era client as requests, to a 2026-07-28 client as
+``input_required`` rounds. A session-era upstream asks while its call waits; a 2026-07-28 client
+in front cannot be asked that way, so the gateway keeps the upstream call waiting between the
+rounds (keys ``gw.<token>.<n>`` name it). The upstream's log messages go to the call they came
+with at the level the client in front asked for (``logging/setLevel`` is passed on too, and
+``notifications/roots/list_changed`` to session-era upstreams);
+``resources/subscribe`` and resource updates, and ``completion/complete`` (by the prompt's
+prefixed name or the template's URI) are routed to the upstream that owns the name. A
+2026-07-28 upstream gets the capabilities of the client in front with each request; where it
+answers with a task (tasks extension), the front answers with a task of its own and waits for
+the upstream's.
+
+Which call a question or log message belongs to: the one whose thread receives it (a
+2026-07-28 upstream's rounds), else the mount's only call in flight; a question that cannot be
+matched (a session-era upstream over stdio with several calls in flight) is refused with an
+error saying so, never put to another caller's client.
+
+An upstream the mount started itself (a config entry) is watched: when its process or
+connection is gone, its tools, prompts and resources vanish from the front (``list_changed``),
+and it is started again (stdio) or reconnected (HTTP) with exponential backoff, 0.25 s doubling
+to at most 30 s; once back it is listed again and they reappear. ``restart=False`` leaves it
+down (its calls fail with an error naming the mount). A ``Client`` handed over is never
+restarted: its owner decides.
 """
 
 import logging
+import os
 import re
 import threading
-from typing import Any, Callable, Dict, List, Optional
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .asking import ask, gather
 from .client import Client
 from .clientsession import cancel_when
 from .context import Context
-from .errors import MCPError, TransportError
-from .jsonrpc import INTERNAL_ERROR
-from .protocol import ERA_MODERN, META_SERVER_INFO
+from .errors import Cancelled, MCPError, ProtocolError, RequestTimeout, TransportError, UrlElicitationRequired
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
+from .protocol import (
+    ERA_MODERN, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SERVER_INFO, TASKS_EXTENSION,
+)
 from .results import tool_error
+from .taskwait import _poll_interval as task_poll_interval, _request as task_request, cancel_task, task_outcome
 
 _gateway_log = logging.getLogger("mcplite.gateway")
 
@@ -43,19 +72,38 @@ GATEWAY_SEPARATOR = "__"
 # Upstream failures that are the upstream's, not the caller's: a closed process or
 # connection, a timeout, garbage (ProtocolError is a TransportError).
 _GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
+# What a mount's client declares it can answer: whatever the upstream asks goes to the client
+# in front, which answers or refuses.
+_GATEWAY_ASKS = {"elicitation": {"form": {}, "url": {}},
+                 "sampling": {"tools": {}, "context": {}}}  # type: Dict[str, Dict[str, Any]]
+# The requests of 2026-07-28 that may take input_required rounds (and tools/call a task).
+_GATEWAY_ROUND_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
+_GATEWAY_ASK_KINDS = {"elicitation/create": "elicit", "sampling/createMessage": "sample", "roots/list": "roots"}
+_GATEWAY_CANCEL_POLL = 0.05  # how often a wait for an upstream task looks for a cancellation, s
+_GATEWAY_WATCH_INTERVAL = 0.1  # how often a mount looks whether its upstream is still there, s
+_GATEWAY_PING_TIMEOUT = 5.0  # the ping after a failed call, s (at most the mount's timeout)
+_GATEWAY_FIRST_BACKOFF = 0.25  # the first restart's delay, doubled each failed attempt...
+_GATEWAY_MAX_BACKOFF = 30.0  # ...up to this, s
+_GATEWAY_STABLE = 30.0  # an upstream up this long starts the next backoff from the first delay, s
+_GATEWAY_MAX_SUBSCRIPTIONS = 256  # upstream resources subscribed to at once, per mount
+_GATEWAY_MAX_CONVERSATIONS = 1000  # upstream calls waiting for a 2026-07-28 client's answers
+_GATEWAY_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
+                      "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
+                      "alert": logging.CRITICAL, "emergency": logging.CRITICAL}
 
 
-def gateway_client(upstream: Any, on_list_changed: Callable[[str], Any], timeout: float) -> Client:
+def gateway_client(upstream: Any, on_list_changed: Callable[[str], Any], timeout: float,
+                   **handlers: Any) -> Client:
     """A connected ``Client`` for a config entry (``{"command": ...}`` / ``{"url": ...}``),
     parsed as the host parses one (variables expanded, the same checks), or for one server
-    of a configuration ``load_config`` read (a ``ServerConfig``)."""
+    of a configuration ``load_config`` read (a ``ServerConfig``). ``handlers`` are more
+    ``Client`` options (``sampling=``, ``elicitation=``, ``on_log=``...)."""
     from .hostconfig import ServerConfig, load_config
     config = (upstream if isinstance(upstream, ServerConfig)
               else load_config({"mcpServers": {"upstream": upstream}}, stacklevel=3).servers[0])
     if config.problem is not None:
         raise ValueError("the upstream entry cannot start: %s" % config.problem)
-    options = {"timeout": config.timeout or timeout,
-               "on_list_changed": on_list_changed}  # type: Dict[str, Any]
+    options = dict(handlers, timeout=config.timeout or timeout, on_list_changed=on_list_changed)
     if config.transport == "stdio":
         return Client.stdio(config.argv, config.env, config.cwd, **options)
     return Client.http(config.url or "", config.headers, **options)
@@ -66,9 +114,10 @@ class Mount:
     ``close()`` removes its registrations and, if the mount started the client (a config
     entry), stops it."""
 
-    def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0) -> None:
-        if not isinstance(prefix, str) or not _GATEWAY_PREFIX.match(prefix):
-            raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -: %r" % (prefix,))
+    def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0, restart: bool = True) -> None:
+        if not isinstance(prefix, str) or not (prefix == "" or _GATEWAY_PREFIX.match(prefix)):
+            raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -, or \"\" for the "
+                             "upstream's own names: %r" % (prefix,))
         self.app = app
         self.prefix = prefix
         self._lock = threading.RLock()
@@ -77,8 +126,29 @@ class Mount:
         self._tools = {}  # type: Dict[str, Dict[str, Any]]
         self._prompts = {}  # type: Dict[str, Dict[str, Any]]
         self._resources = {}  # type: Dict[str, Dict[str, Any]]
+        self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
         self._closed = False
+        self.timeout = timeout
+        self.restarts = 0  # how many times the upstream was restarted (stdio) or reconnected (HTTP)
+        self.down = None  # type: Optional[str]   # why the upstream is down, while it is
+        self._stop = threading.Event()
+        self._suspect = threading.Event()  # a call failed: is the upstream still there?
+        self._watcher = None  # type: Optional[threading.Thread]
+        # The calls forwarded now, for matching what the upstream sends (questions, log
+        # messages) to the call it came with.
+        self._origins = []  # type: List[_GatewayOrigin]
+        self._origins_lock = threading.Lock()
+        # Session-era upstream calls kept waiting between a 2026-07-28 client's rounds.
+        self._conversations = {}  # type: Dict[str, _GatewayConversation]
+        # An upstream task on its way to becoming the front's task (by the request's params).
+        self._task_stash = {}  # type: Dict[int, Tuple[Any, Dict[str, Any]]]
+        relays = {"sampling": lambda params: self._relay("sampling/createMessage", "sample", params),
+                  "elicitation": lambda params: self._relay("elicitation/create", "elicit", params),
+                  "roots": lambda: self._relay("roots/list", "roots", {})["roots"],
+                  "on_log": self._relay_log,
+                  "on_resource_updated": self._resource_updated}  # type: Dict[str, Any]
         from .hostconfig import ServerConfig
+        from .server import Server
         if isinstance(upstream, Client):
             self.client = upstream
             self.owned = False
@@ -89,6 +159,11 @@ class Mount:
                     earlier(kind)
                 self._list_changed(kind)
             upstream.on_list_changed = chained
+            # What the given client declared it can answer, the client in front answers;
+            # its own handlers, if it has them, stay.
+            for name in ("sampling", "elicitation", "roots", "on_log", "on_resource_updated"):
+                if getattr(upstream, name) is None:
+                    setattr(upstream, name, relays[name])
             if upstream.era == ERA_MODERN and earlier is None and upstream.cache is None:
                 # 2026-07-28 tells of list changes only on a subscriptions/listen stream, which a
                 # client connected without on_list_changed did not open.
@@ -97,16 +172,95 @@ class Mount:
                 except MCPError as exc:
                     _gateway_log.warning("mount %s: no list changes from the upstream: %s", prefix, exc)
         elif isinstance(upstream, (dict, ServerConfig)):
-            self.client = gateway_client(upstream, self._list_changed, timeout)
+            self._entry = upstream
+            self._relays = relays
+            self.client = self._connect()
             self.owned = True
+        elif isinstance(upstream, Server):
+            if upstream is app:
+                raise ValueError("a server cannot mount itself")
+            # In this process: an in-memory client, which nothing can take down (no restarts).
+            self.client = Client(upstream, timeout=timeout, on_list_changed=self._list_changed,
+                                 capabilities=_GATEWAY_ASKS, **relays)
+            self.owned = True
+            restart = False
         else:
-            raise TypeError("mount an upstream Client or a config entry ({\"command\": ...} or {\"url\": ...}), "
-                            "not %s" % type(upstream).__name__)
+            raise TypeError("mount an upstream Client, a Server or a config entry ({\"command\": ...} or "
+                            "{\"url\": ...}), not %s" % type(upstream).__name__)
+        _gateway_install(app, self)
         try:
             self.refresh()
         except BaseException:
             self.close()
             raise
+        if self.owned and restart:
+            self._watcher = threading.Thread(target=self._watch, name="mcplite-gateway-watch-" + prefix, daemon=True)
+            self._watcher.start()
+
+    def _connect(self) -> Client:
+        # Every question the upstream may ask is declared: the client in front is asked in
+        # turn, and one that cannot answer gets the upstream a -32021 error naming what it
+        # lacks.
+        return gateway_client(self._entry, self._list_changed, self.timeout, capabilities=_GATEWAY_ASKS,
+                              **self._relays)
+
+    # -- an upstream that failed: restarted (stdio) or reconnected (HTTP) ----------------
+
+    def _watch(self) -> None:
+        """A mount's own upstream, watched: once its process or connection is gone (or a
+        call failed and a ping gets no answer either), its tools, prompts and resources
+        are unregistered (the front's clients hear list_changed), and it is started again
+        after a delay that doubles from 0.25 s up to 30 s until it comes back; then listed
+        again (list_changed once more). The delay starts over once an upstream stayed up
+        for 30 s, so one that dies at once is not restarted in a tight loop."""
+        delay = _GATEWAY_FIRST_BACKOFF
+        up_since = time.monotonic()
+        while not self._stop.wait(_GATEWAY_WATCH_INTERVAL):
+            client = self.client
+            if client._closed is None:
+                if not self._suspect.is_set():
+                    continue
+                self._suspect.clear()
+                try:
+                    client.ping(timeout=min(self.timeout, _GATEWAY_PING_TIMEOUT))
+                    continue
+                except MCPError:
+                    continue  # an answer, if not to ping: it is there
+                except _GATEWAY_UPSTREAM_FAILURES:
+                    pass
+            if time.monotonic() - up_since > _GATEWAY_STABLE:
+                delay = _GATEWAY_FIRST_BACKOFF
+            self.down = str(client._closed or "it answered no ping")
+            _gateway_log.warning("mount %s: the upstream is down (%s); starting it again in %g s", self.prefix,
+                                 self.down, delay)
+            self._unregister_all()
+            client.close()
+            while True:
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, _GATEWAY_MAX_BACKOFF)
+                try:
+                    client = self._connect()
+                except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                    _gateway_log.warning("mount %s: the upstream did not come back (%s); again in %g s", self.prefix,
+                                         exc, delay)
+                    continue
+                break
+            with self._lock:
+                if self._closed:
+                    client.close()
+                    return
+                self.client = client
+                self._subscribed = set()
+                self.down = None
+                self.restarts += 1
+            up_since = time.monotonic()
+            _gateway_log.warning("mount %s: the upstream is back", self.prefix)
+            try:
+                self.refresh()
+            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                self._suspect.set()
+                _gateway_log.warning("mount %s: listing the upstream again failed: %s", self.prefix, exc)
 
     @property
     def process_id(self) -> Optional[int]:
@@ -140,8 +294,17 @@ class Mount:
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
+                resources = caps.get("resources")
+                if isinstance(resources, dict) and resources.get("subscribe"):
+                    # A 2026-07-28 client in front subscribes on its subscriptions/listen
+                    # stream, which no handler here sees: so the upstream is asked at once
+                    # about every resource it lists (bounded), and the front passes the
+                    # updates on to whoever subscribed.
+                    self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry])
 
     def _name(self, name: Any) -> str:
+        if not self.prefix:
+            return str(name)  # one upstream in front of which the gateway stands as itself
         return "%s%s%s" % (self.prefix, GATEWAY_SEPARATOR, name)
 
     def _sync(self, mine: Dict[str, Dict[str, Any]], wanted: Dict[str, Dict[str, Any]],
@@ -164,11 +327,76 @@ class Mount:
                 continue
             mine[key] = entry
 
+    def _subscribe_upstream(self, uris: List[str]) -> None:
+        with self._lock:
+            new = [uri for uri in uris if uri not in self._subscribed][:max(0, _GATEWAY_MAX_SUBSCRIPTIONS
+                                                                             - len(self._subscribed))]
+            if not new:
+                return
+            self._subscribed.update(new)
+        try:
+            if self.client.era == ERA_MODERN:
+                # One new listen stream for them all, not one per URI.
+                with self.client._lock:
+                    self.client._subscriptions.update(new)
+                self.client._relisten(None)
+            else:
+                for uri in new:
+                    self.client.subscribe(uri)
+        except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
+
+    def _resource_updated(self, uri: str) -> None:
+        self.app.notify_resource_updated(uri)
+
+    def owns(self, uri: str) -> bool:
+        """Whether ``uri`` is one of this mount's resources, or matches one of its templates."""
+        with self._lock:
+            if uri in self._resources:
+                return "uri" in self._resources[uri]
+            templates = [key for key, entry in self._resources.items() if "uriTemplate" in entry]
+        registered = self.app.registry.templates
+        return any(key in registered and registered[key].match(uri) is not None for key in templates)
+
+    def roots_changed(self) -> None:
+        """A client in front said its roots changed: a session-era upstream that may ask for
+        them (it was told the gateway has roots) hears so too; a 2026-07-28 one asks for
+        them with each request anyway."""
+        if self.client.era == ERA_MODERN or self.client.roots is None:
+            return
+        try:
+            self.client.notify_roots_changed()
+        except _GATEWAY_UPSTREAM_FAILURES as exc:
+            _gateway_log.warning("mount %s: roots/list_changed upstream failed: %s", self.prefix, exc)
+
+    def set_level(self, level: str) -> None:
+        """Pass a session-era client's ``logging/setLevel`` on to a session-era upstream (a
+        2026-07-28 one gets each call's level with the call)."""
+        caps = self.client.server_capabilities or {}
+        if self.client.era == ERA_MODERN or "logging" not in caps:
+            return
+        try:
+            self.client.set_log_level(level)
+        except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            _gateway_log.warning("mount %s: logging/setLevel upstream failed: %s", self.prefix, exc)
+
     def _list_changed(self, kind: str) -> None:
+        mine = {"tools": self._tools, "prompts": self._prompts, "resources": self._resources}.get(kind)
+        if mine is None:
+            return
+        with self._lock:
+            before = dict(mine)
         try:
             self.refresh((kind,))
         except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: listing the upstream's %s again failed: %s", self.prefix, kind, exc)
+            return
+        with self._lock:
+            unchanged = before == mine
+        if unchanged:
+            # Nothing here changed that the front can see, but the upstream said its list
+            # did: passed on as it came (a client may list again for its own reasons).
+            self.app.notify_list_changed(kind)
 
     # -- the registrations --------------------------------------------------------------
 
@@ -180,17 +408,23 @@ class Mount:
         # The upstream's CallToolResult goes back as it came (results.tool_result reads this).
         forward._mcplite_forwarded = True  # type: ignore[attr-defined]
         schema = entry.get("inputSchema")
+        extensions = (self.client.server_capabilities or {}).get("extensions")
+        tasks = {}  # type: Dict[str, Any]
+        if self.client.era == ERA_MODERN and isinstance(extensions, dict) and TASKS_EXTENSION in extensions:
+            # The upstream may answer a call with a task (its tool list does not say which):
+            # the front does so when - and only when - the upstream did (see _rounds).
+            tasks = {"task": "optional", "task_start": "handler"}
         self.app.add_tool(forward, name=name, title=entry.get("title"), description=entry.get("description"),
                           annotations=entry.get("annotations"), output_schema=entry.get("outputSchema"),
                           icons=entry.get("icons"), meta=entry.get("_meta"),
-                          input_schema=schema if isinstance(schema, dict) else {"type": "object"})
+                          input_schema=schema if isinstance(schema, dict) else {"type": "object"}, **tasks)
 
     def _add_prompt(self, name: str, entry: Dict[str, Any]) -> None:
         upstream_name = entry["name"]
 
         def forward(ctx: Context, **arguments: Any) -> Any:
-            return self._forward(ctx, "prompt " + name,
-                                 lambda: self.client.get_prompt(upstream_name, arguments))["messages"]
+            return self._forward(ctx, "prompt " + name, "prompts/get",
+                                 {"name": upstream_name, "arguments": arguments})["messages"]
         prompt = self.app.add_prompt(forward, name=name, title=entry.get("title"),
                                      description=entry.get("description"), icons=entry.get("icons"),
                                      meta=entry.get("_meta"))
@@ -198,6 +432,21 @@ class Mount:
         # upstream checks them).
         arguments = entry.get("arguments")
         prompt.arguments = list(arguments) if isinstance(arguments, list) else []
+        for argument in prompt.arguments:
+            if isinstance(argument, dict) and isinstance(argument.get("name"), str):
+                self._add_completion({"type": "ref/prompt", "name": upstream_name}, argument["name"], prompt=name)
+
+    def _add_completion(self, ref: Dict[str, Any], argument: str, **target: Any) -> None:
+        """Completion of one argument, asked of the upstream (if it completes at all)."""
+        if "completions" not in (self.client.server_capabilities or {}):
+            return
+
+        def complete(value: str, others: Dict[str, Any]) -> Any:
+            try:
+                return self.client.complete(ref, argument, value, others or None)
+            except _GATEWAY_UPSTREAM_FAILURES as exc:
+                raise MCPError(INTERNAL_ERROR, "completion of %r: %s" % (argument, self._failure(exc)))
+        self.app.add_completion(complete, argument, **target)
 
     def _add_resource(self, uri: str, entry: Dict[str, Any]) -> None:
         options = dict(name=entry.get("name"), title=entry.get("title"), description=entry.get("description"),
@@ -206,13 +455,14 @@ class Mount:
         if "uriTemplate" in entry:
             def read_template(ctx: Context, **variables: Any) -> Any:
                 target = _gateway_expand(uri, variables)
-                return self._forward(ctx, "resource " + target,
-                                     lambda: self.client.read_resource(target))["contents"]
-            self.app.add_resource(read_template, uri, **options)
+                return self._forward(ctx, "resource " + target, "resources/read", {"uri": target})["contents"]
+            template = self.app.add_resource(read_template, uri, **options)
+            for variable in getattr(template, "variables", ()):
+                self._add_completion({"type": "ref/resource", "uri": uri}, variable, template=uri)
             return
 
         def read(ctx: Context) -> Any:
-            return self._forward(ctx, "resource " + uri, lambda: self.client.read_resource(uri))["contents"]
+            return self._forward(ctx, "resource " + uri, "resources/read", {"uri": uri})["contents"]
         self.app.add_resource(read, uri, size=entry.get("size"), **options)
 
     # -- forwarding ---------------------------------------------------------------------
@@ -221,39 +471,284 @@ class Mount:
         """Call the upstream's tool ``name``: its ``CallToolResult``, or an error result
         naming the mount when the upstream failed. A JSON-RPC error the upstream answered
         with is raised (``MCPError``), so the caller gets that same error."""
-        progress = None
-        if ctx is not None and ctx.meta.get("progressToken") is not None:
-            def progress(value: float, total: Optional[float], message: Optional[str]) -> None:
-                ctx.progress(value, total, message)
         try:
-            if ctx is None:
-                return _gateway_own_result(self.client.call_tool(name, arguments, progress=progress))
-            # The caller's cancellation cancels the upstream call ("notifications/cancelled").
-            with cancel_when(lambda: ctx.cancelled):
-                return _gateway_own_result(self.client.call_tool(name, arguments, progress=progress))
-        except MCPError:
-            raise
+            return _gateway_own_result(self._upstream(ctx, "tools/call", {"name": name, "arguments": arguments}))
+        except MCPError as exc:
+            raise _gateway_translated(exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             return tool_error(self._failure(exc))
 
-    def _forward(self, ctx: Context, what: str, send: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    def _forward(self, ctx: Context, what: str, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
         try:
-            with cancel_when(lambda: ctx.cancelled):
-                return send()
-        except MCPError:
-            raise
+            return self._upstream(ctx, method, params)
+        except MCPError as exc:
+            raise _gateway_translated(exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             raise MCPError(INTERNAL_ERROR, "%s: %s" % (what, self._failure(exc)))
+
+    def _upstream(self, ctx: Optional[Context], method: str, params: Dict[str, Any]) -> Dict[str, Any]:
+        """Send ``method`` upstream on behalf of the call ``ctx`` serves: the upstream's
+        result; its error or the upstream's failure raised."""
+        if ctx is None:
+            return self.client.request(method, params)
+        call = ctx._call
+        upstream_modern = self.client.era == ERA_MODERN
+        if upstream_modern:
+            # 2026-07-28 declares the client's capabilities with each request: the client in
+            # front's, since it answers the questions ("A server MUST NOT rely on
+            # capabilities the client has not declared") - and it creates a task exactly
+            # where the server itself would for this client. Logs come only at a level the
+            # request names: the one the client in front wants.
+            meta = {META_CLIENT_CAPABILITIES: dict(call.request.client_capabilities or {})}  # type: Dict[str, Any]
+            level = _gateway_level(call)
+            if level is not None:
+                meta[META_LOG_LEVEL] = level
+            params = dict(params, _meta=meta)
+        origin = _GatewayOrigin(ctx)
+        progress = None
+        if ctx.meta.get("progressToken") is not None:
+            def progress(value: float, total: Optional[float], message: Optional[str]) -> None:
+                origin.ctx.progress(value, total, message)
+        if call.request.modern and call.task is None and not upstream_modern:
+            return self._converse(origin, method, params, progress)
+        origin.thread = threading.get_ident()
+        self._enter(origin)
+        try:
+            # The caller's cancellation cancels the upstream call ("notifications/cancelled").
+            with cancel_when(lambda: ctx.cancelled):
+                if upstream_modern and method in _GATEWAY_ROUND_METHODS:
+                    return self._rounds(origin, method, params, progress)
+                return self.client.request(method, params, progress=progress)
+        finally:
+            self._leave(origin)
+
+    def _rounds(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
+        """A 2026-07-28 upstream's request, round by round: its questions go to the client
+        in front under the upstream's own keys (all of a round's at once), and a task the
+        upstream created becomes the front's task (the client in front declared tasks)."""
+        ctx = origin.ctx
+        call = ctx._call
+        created = self._stashed_task(call)
+        if created is not None:
+            return self._await_task(origin, created)  # the front's task, run again from the top
+        for _ in range(self.client.max_rounds + 1):
+            result = self.client._call(method, params, None, progress)
+            kind = result.get("resultType")
+            if kind == "task":
+                if call.task is None and call.task_startable:
+                    # The front answers with a task of its own, whose handler (this one, run
+                    # again) finds the upstream's task here and waits for it.
+                    with self._origins_lock:
+                        self._task_stash[id(call.request.params)] = (call.request.params, result)
+                    ctx.start_task()
+                return self._await_task(origin, result)
+            if kind != "input_required":
+                return result
+            requests = result.get("inputRequests")
+            answers = self._ask_all(origin, requests if isinstance(requests, dict) else {})
+            params = dict(params, inputResponses=answers)
+            if "requestState" in result:
+                params["requestState"] = result["requestState"]
+            else:
+                params.pop("requestState", None)
+        raise ProtocolError("%s still needed input after %d rounds" % (method, self.client.max_rounds))
+
+    def _stashed_task(self, call: Any) -> Optional[Dict[str, Any]]:
+        if call.task is None:
+            return None
+        with self._origins_lock:
+            found = self._task_stash.pop(id(call.request.params), None)
+        # (the same params object: the task's call is the request's, _replaced)
+        return found[1] if found is not None and found[0] is call.request.params else None
+
+    def _ask_all(self, origin: "_GatewayOrigin", requests: Dict[str, Any]) -> Dict[str, Any]:
+        """The answers of the client in front to ``requests`` (an upstream's inputRequests),
+        asked together (one round, or one input_required status of a task)."""
+        questions = []  # type: List[Callable[[], Any]]
+        for key, entry in requests.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("method"), str):
+                raise ProtocolError("the upstream sent a malformed input request: %r" % (entry,))
+            params = entry.get("params")
+            questions.append(self._question(origin, entry["method"], params if isinstance(params, dict) else {}, key))
+        return dict(zip(list(requests), gather(origin.ctx._call, questions)))
+
+    def _question(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                  key: str) -> Callable[[], Dict[str, Any]]:
+        return lambda: self._ask_front(origin, method, params, key)
+
+    def _await_task(self, origin: "_GatewayOrigin", created: Dict[str, Any]) -> Dict[str, Any]:
+        """Wait for the upstream's task (its questions to the client in front, all of a
+        status at once); cancelled upstream when the front's call or task is."""
+        task_id = created.get("taskId")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProtocolError("the upstream created a task with no taskId")
+        ctx = origin.ctx
+        answered = set()  # type: set
+        task = created
+        seen = None  # type: Any
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                status = task.get("status")
+                if task is not created and status in ("completed", "failed", "cancelled"):
+                    return task_outcome(task)
+                mark = (status, task.get("statusMessage"), task.get("lastUpdatedAt"))
+                if mark != seen:  # a change: it is alive, so another `timeout` for it
+                    seen, deadline = mark, time.monotonic() + self.timeout
+                requests = task.get("inputRequests")
+                fresh = ({key: entry for key, entry in requests.items() if key not in answered}
+                         if task is not created and status == "input_required" and isinstance(requests, dict) else {})
+                if fresh:
+                    responses = self._ask_all(origin, fresh)
+                    task_request(self.client, "tasks/update", {"taskId": task_id, "inputResponses": responses}, None)
+                    answered.update(fresh)
+                else:
+                    pause_until = time.monotonic() + task_poll_interval(task)
+                    while time.monotonic() < pause_until:
+                        if ctx.cancelled:
+                            raise Cancelled("the task was cancelled")
+                        time.sleep(min(_GATEWAY_CANCEL_POLL, max(pause_until - time.monotonic(), 0.0)))
+                if time.monotonic() > deadline:
+                    raise RequestTimeout("task %s" % task_id, self.timeout)
+                task = task_request(self.client, "tasks/get", {"taskId": task_id}, None)
+        except BaseException as exc:
+            if not isinstance(exc, MCPError):
+                # Nobody waits for it any more: the upstream may stop working on it.
+                cancel_task(self.client, task_id)
+            raise
+
+    # -- what the upstream sends: matched to the call it belongs to ----------------------
+
+    def _enter(self, origin: "_GatewayOrigin") -> None:
+        with self._origins_lock:
+            self._origins.append(origin)
+
+    def _leave(self, origin: "_GatewayOrigin") -> None:
+        with self._origins_lock:
+            if origin in self._origins:
+                self._origins.remove(origin)
+
+    def _origin_here(self) -> "Optional[_GatewayOrigin]":
+        """The call what the upstream sent now belongs to: the one this thread forwards
+        (a 2026-07-28 upstream's rounds are answered on the calling thread), else the only
+        one in flight; None when that cannot be told."""
+        me = threading.get_ident()
+        with self._origins_lock:
+            for origin in self._origins:
+                if origin.thread == me:
+                    return origin
+            return self._origins[0] if len(self._origins) == 1 else None
+
+    def _relay(self, method: str, kind: str, params: Dict[str, Any]) -> Dict[str, Any]:
+        """The upstream asks (elicitation, sampling, roots): the client in front is asked
+        in turn, for the call the question came with, and its answer is the upstream's."""
+        origin = self._origin_here()
+        if origin is None:
+            with self._origins_lock:
+                flying = len(self._origins)
+            # Never put to a client whose call it may not be.
+            raise MCPError(INTERNAL_ERROR, "The gateway cannot tell which call %s belongs to (%d calls in flight to "
+                                           "the upstream mounted as %r); it was put to no client"
+                           % (method, flying, self.prefix))
+        if origin.conversation is not None and origin.thread != threading.get_ident():
+            return origin.conversation.ask(kind, method, _gateway_question(origin.ctx._call, method, params))
+        return self._ask_front(origin, method, params, None)
+
+    def _ask_front(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                   key: Optional[str]) -> Dict[str, Any]:
+        """Ask the client in front of ``origin``'s call (a request in a session, an
+        input request under ``key`` in 2026-07-28, a task's input request in a task)."""
+        call = origin.ctx._call
+        return ask(call, _GATEWAY_ASK_KINDS.get(method, "ask"), method, _gateway_question(call, method, params), key,
+                   None)
+
+    def _relay_log(self, params: Dict[str, Any]) -> None:
+        level = params.get("level")
+        level = level if level in LOG_LEVELS else "info"
+        origin = self._origin_here()
+        if origin is not None:
+            origin.ctx.log(level, params.get("data"), params.get("logger"))
+            return
+        # A message of no call the gateway can name (a session-era upstream logging between
+        # calls, or with several in flight): the gateway's own log has it.
+        _gateway_log.log(_GATEWAY_PY_LEVELS.get(level, logging.INFO), "mount %s: %s: %r", self.prefix,
+                         params.get("logger") or "upstream", params.get("data"))
+
+    # -- a session-era upstream's questions, for a 2026-07-28 client in front -----------
+
+    def _converse(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                  progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
+        """The upstream call runs on a thread of its own and stays waiting while the client
+        in front answers its questions in ``input_required`` rounds; each retry of the call
+        (its ``inputResponses`` keys name the waiting call) finds it again."""
+        ctx = origin.ctx
+        answers = ctx._call.rounds_state().answers or {}
+        token = next((key.split(".")[1] for key in answers
+                      if isinstance(key, str) and key.startswith("gw.") and key.count(".") == 2), None)
+        if token is not None:
+            with self._origins_lock:
+                conversation = self._conversations.get(token)
+            if conversation is None:
+                raise MCPError(INVALID_PARAMS, "Invalid params: the upstream call these inputResponses answer is no "
+                                               "longer waiting (it ended or timed out); send the request again "
+                                               "without inputResponses and requestState")
+            conversation.origin.ctx = ctx  # progress and logs to this round's request
+        else:
+            conversation = self._start_conversation(origin, method, params, progress)
+        return conversation.serve(ctx, self._conversations, self._origins_lock)
+
+    def _start_conversation(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
+                            progress: Optional[Callable[..., Any]]) -> "_GatewayConversation":
+        timeout = float(getattr(self.app, "client_request_timeout", None) or 60.0)
+        conversation = _GatewayConversation(os.urandom(12).hex(), origin, timeout)
+        origin.conversation = conversation
+        now = time.monotonic()
+        with self._origins_lock:
+            for token in [t for t, c in self._conversations.items() if c.stale(now)]:
+                del self._conversations[token]
+            if len(self._conversations) >= _GATEWAY_MAX_CONVERSATIONS:
+                raise MCPError(INTERNAL_ERROR, "The gateway has too many upstream calls waiting for answers")
+            self._conversations[conversation.token] = conversation
+
+        def run() -> None:
+            origin.thread = threading.get_ident()
+            self._enter(origin)
+            try:
+                with cancel_when(lambda: conversation.cancelled):
+                    outcome = (True, self.client.request(method, params, progress=progress))  # type: Tuple[bool, Any]
+            except BaseException as exc:  # handed to the handler, which raises it
+                outcome = (False, exc)
+            finally:
+                self._leave(origin)
+            conversation.finish(outcome)
+        threading.Thread(target=run, name="mcplite-gateway-call", daemon=True).start()
+        return conversation
 
     def _failure(self, exc: BaseException) -> str:
         # The message, not a traceback: it goes to a peer.
         _gateway_log.warning("mount %s: the upstream failed: %r", self.prefix, exc)
+        self._suspect.set()
         return "the upstream server mounted as %r failed: %s" % (self.prefix, str(exc) or type(exc).__name__)
 
     def close(self) -> None:
         """Unregister everything this mount added, and stop a client the mount started."""
+        mounts = getattr(self.app, "_gateway_mounts", None)
+        if mounts is not None and self in mounts:
+            mounts.remove(self)
         with self._lock:
             self._closed = True
+        self._stop.set()
+        self._unregister_all()
+        watcher = self._watcher
+        if watcher is not None and watcher is not threading.current_thread():
+            # Bounded: a restart under way ends with its client closed (it sees _closed).
+            watcher.join(self.timeout + _GATEWAY_PING_TIMEOUT)
+        if self.owned:
+            self.client.close()
+
+    def _unregister_all(self) -> None:
+        with self._lock:
             for mine, remove in ((self._tools, self.app.remove_tool), (self._prompts, self.app.remove_prompt),
                                  (self._resources, self.app.remove_resource)):
                 for key in list(mine):
@@ -262,8 +757,160 @@ class Mount:
                         remove(key)
                     except KeyError:
                         pass
-        if self.owned:
-            self.client.close()
+
+
+class _GatewayOrigin:
+    """One call forwarded upstream: the front's ``Context`` of it (replaced by each round's
+    for a conversation), the thread waiting for the upstream, and its conversation if any."""
+
+    __slots__ = ("ctx", "thread", "conversation")
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.thread = None  # type: Optional[int]
+        self.conversation = None  # type: Optional[_GatewayConversation]
+
+
+class _GatewayConversation:
+    """A session-era upstream call kept waiting while a 2026-07-28 client in front answers
+    its questions round by round. The upstream's reader asks (``ask``, blocking up to
+    ``timeout``); the front's handler, run once per round, hands over the answer the round
+    brought and waits for the next question or the result (``serve``)."""
+
+    def __init__(self, token: str, origin: _GatewayOrigin, timeout: float) -> None:
+        self.token = token
+        self.origin = origin
+        self.timeout = timeout
+        self.cond = threading.Condition()
+        self.asked = 0
+        self.question = None  # type: Optional[Tuple[int, str, str, Dict[str, Any]]]
+        self.answer = None  # type: Optional[Dict[str, Any]]
+        self.outcome = None  # type: Optional[Tuple[bool, Any]]
+        self.cancelled = False
+        self.touched = time.monotonic()
+
+    def stale(self, now: float) -> bool:
+        # Nobody came back for it: its question timed out and its result is nobody's.
+        return now - self.touched > 2 * self.timeout + 60
+
+    def ask(self, kind: str, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
+        with self.cond:
+            self.asked += 1
+            self.question = (self.asked, kind, method, params)
+            self.answer = None
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.answer is not None or self.cancelled, self.timeout)
+            answer, self.answer, self.question = self.answer, None, None
+        if answer is None:
+            raise MCPError(REQUEST_TIMEOUT, "The client in front of the gateway did not answer %s within %g s"
+                           % (method, self.timeout))
+        return answer
+
+    def finish(self, outcome: Tuple[bool, Any]) -> None:
+        with self.cond:
+            self.outcome = outcome
+            self.touched = time.monotonic()
+            self.cond.notify_all()
+
+    def serve(self, ctx: Context, registry: Dict[str, "_GatewayConversation"], lock: Any) -> Dict[str, Any]:
+        call = ctx._call
+        while True:
+            with self.cond:
+                self.touched = time.monotonic()
+                while self.outcome is None and (self.question is None or self.answer is not None):
+                    if ctx.cancelled:
+                        self.cancelled = True  # the upstream call is cancelled in turn
+                        self.cond.notify_all()
+                        raise Cancelled("request %r was cancelled" % (call.request.id,))
+                    self.cond.wait(0.05)
+                outcome, question = self.outcome, self.question
+            if outcome is not None:
+                with lock:
+                    registry.pop(self.token, None)
+                if not outcome[0]:
+                    raise outcome[1]
+                return outcome[1]
+            assert question is not None
+            number, kind, method, params = question
+            # Answered from this round's inputResponses, or InputRequired: the round ends
+            # here, the upstream call goes on waiting, and the retry finds it by the key.
+            answer = ask(call, kind, method, params, "gw.%s.%d" % (self.token, number), None)
+            with self.cond:
+                if self.question is not None and self.question[0] == number:
+                    self.answer = answer
+                    self.cond.notify_all()
+
+
+def _gateway_question(call: Any, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    """An upstream's question in the shape of the era of the client in front."""
+    if method == "elicitation/create" and params.get("mode") == "url":
+        params = dict(params)
+        if call.request.modern:
+            params.pop("elicitationId", None)  # 2026-07-28 has none
+        else:
+            params.setdefault("elicitationId", os.urandom(12).hex())
+    return params
+
+
+def _gateway_translated(error: MCPError) -> MCPError:
+    """The upstream's error as the front raises it. A 2025-11-25 upstream's -32042 (URL
+    elicitation required) becomes ``UrlElicitationRequired``, which the front answers in its
+    client's era: -32042 again in a session, an ``input_required`` round asking for the URL
+    in 2026-07-28 (which has no such error); its retry calls the upstream again."""
+    if error.code == URL_ELICITATION_REQUIRED and error.has_data and isinstance(error.data, dict):
+        elicitations = error.data.get("elicitations")
+        first = elicitations[0] if isinstance(elicitations, list) and elicitations else None
+        if isinstance(first, dict) and isinstance(first.get("url"), str):
+            message = first.get("message")
+            elicitation_id = first.get("elicitationId")
+            return UrlElicitationRequired(message if isinstance(message, str) else error.message, first["url"],
+                                          elicitation_id if isinstance(elicitation_id, str) else None)
+    return error
+
+
+def _gateway_level(call: Any) -> Optional[str]:
+    """The log level the client in front asked for this call, for the upstream call."""
+    if call.server.logging is False:
+        return None
+    request = call.request
+    if request.modern:
+        return request.log_level
+    level = request.session.log_level if request.session is not None else None
+    # A session that set no level gets every message the front's ctx.log would send.
+    return level or LOG_LEVELS[0]
+
+
+def _gateway_install(app: Any, mount: Mount) -> None:
+    """Add ``mount`` to the app's mounts; the first one installs the middleware that passes
+    ``logging/setLevel`` and ``resources/subscribe`` on to the upstreams."""
+    mounts = getattr(app, "_gateway_mounts", None)
+    if mounts is not None:
+        mounts.append(mount)
+        return
+    mounts = app._gateway_mounts = [mount]
+
+    def roots_changed(params: Dict[str, Any]) -> None:
+        for each in list(mounts):
+            each.roots_changed()
+    with app.registry.lock:
+        # Straight into the table, past add_notification's refusal of MCP's own names (which
+        # keeps applications from redefining the protocol): passing a client's roots change
+        # on to the upstreams is the gateway's part of the protocol.
+        app.registry.notifications.setdefault("notifications/roots/list_changed", roots_changed)
+
+    def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
+        if method != "logging/setLevel" and method != "resources/subscribe":
+            return call_next()
+        result = call_next()  # the front's own bookkeeping (and checks) first
+        if method == "logging/setLevel":
+            for each in list(mounts):
+                each.set_level(params["level"])
+        else:
+            for each in list(mounts):
+                if each.owns(params["uri"]):
+                    each._subscribe_upstream([params["uri"]])
+        return result
+    app.middleware(gateway_middleware)
 
 
 def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:

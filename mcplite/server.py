@@ -531,15 +531,16 @@ class Server:
         """``@app.completion(argument, ...)`` without the decorator."""
         self.registry.add_completion(fn, argument, prompt=prompt, template=template)
 
-    def mount(self, prefix: str, upstream: Any, *, timeout: float = 30.0) -> Any:
+    def mount(self, prefix: str, upstream: Any, *, timeout: float = 30.0, restart: bool = True) -> Any:
         """Serve another MCP server's tools and prompts here as ``<prefix>__<name>``, and its
         resources and resource templates under their own URIs, each call forwarded to it.
-        ``upstream`` is a connected ``Client``, or a config entry as in ``mcpServers``
-        (``{"command", "args", "env"}`` or ``{"url", "headers"}``: the mount starts that
-        client, with ``timeout`` for its calls, and stops it on ``close()``). Returns the
-        ``Mount`` (see gateway.py)."""
+        ``upstream`` is a connected ``Client``, a ``Server`` of this process (reached in
+        memory), or a config entry as in ``mcpServers`` (``{"command", "args", "env"}`` or
+        ``{"url", "headers"}``: the mount starts that client, with ``timeout`` for its calls,
+        and stops it on ``close()``; it also starts it again when it fails, unless
+        ``restart=False``). Returns the ``Mount`` (see gateway.py)."""
         from .gateway import Mount
-        return Mount(self, prefix, upstream, timeout)
+        return Mount(self, prefix, upstream, timeout, restart)
 
     # -- change notifications --------------------------------------------------
 

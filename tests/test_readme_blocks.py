@@ -1523,12 +1523,17 @@ for _index, _first in enumerate(["python3 -m mcplite serve examples/notes_server
     handles(CURL_SECTION, _index, _first)(covered_by_curl_test)
 
 
+WSGI_SECTION = "A production WSGI server"
+WORKERS_SECTION = "Several worker processes"
+MACHINES_SECTION = "Many machines"
+
+
 def myserver_file(directory):
     # type: (str) -> str
-    """The Deploying section's myserver.py, saved in ``directory``."""
+    """The production WSGI server's myserver.py, saved in ``directory``."""
     path = os.path.join(directory, "myserver.py")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(block_at("Deploying", 0).text)
+        f.write(block_at(WSGI_SECTION, 0).text)
     return path
 
 
@@ -1556,7 +1561,7 @@ def check_adder_url(url):
             assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}, era
 
 
-@handles("Deploying", 0, "# myserver.py")
+@handles(WSGI_SECTION, 0, "# myserver.py")
 def wsgi_application(block, ctx):
     # type: (Block, Ctx) -> None
     """Saved as myserver.py and imported from its directory: ``application`` is a WSGI
@@ -1594,7 +1599,7 @@ def wsgi_application(block, ctx):
         httpd.server_close()
 
 
-@handles("Deploying", 1, "pip install gunicorn", interop=True)
+@handles(WSGI_SECTION, 1, "pip install gunicorn", interop=True)
 def wsgi_servers(block, ctx):
     # type: (Block, Ctx) -> None
     """The ``pip install`` lines are not run (no network): gunicorn 27.0.1 and waitress 3.0.2
@@ -1622,6 +1627,328 @@ def wsgi_servers(block, ctx):
             wait_for_port(port, server)
             check_adder_url("http://127.0.0.1:%d/mcp" % port)
             assert server.proc.poll() is None, server.stderr_tail()
+
+STATE_DB = "/var/lib/notes/mcp-state.db"
+
+
+def shared_server_text(directory):
+    # type: (str) -> str
+    """The several-workers myserver.py with its database in ``directory``."""
+    text = block_at(WORKERS_SECTION, 0).text
+    assert text.count(STATE_DB) == 1, text
+    return text.replace(STATE_DB, os.path.join(directory, "mcp-state.db"))
+
+
+def modern_adds(port, count):
+    # type: (int, int) -> None
+    """``count`` 2026-07-28 calls of ``add``, each from a client of its own (a connection of
+    its own, so gunicorn's workers share them out)."""
+    for n in range(count):
+        with Client.http("http://127.0.0.1:%d/mcp" % port, era="modern") as client:
+            assert client.call_tool("add", {"a": n, "b": 3})["structuredContent"] == {"result": n + 3}
+
+
+@handles(WORKERS_SECTION, 0, "# myserver.py")
+def shared_store_server(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run in this process twice, as two workers would import it (a key ring of two from
+    MCP_STATE_KEYS, the SQLite file in a temp directory): each has the ring and a SqliteStore,
+    and nothing stops several workers (``multiprocess_problem()`` is None, where the
+    production server's myserver.py names the missing key and the unshared tasks); a cursor
+    sealed by one worker opens on the other; ``add`` is called through each, and run as a task
+    (the tasks extension) made on one and waited for through the other. gunicorn with
+    several workers runs it in the next block."""
+    from mcplite import SqliteStore
+    keys = [os.urandom(32).hex(), os.urandom(32).hex()]
+    ctx.monkeypatch.setenv("MCP_STATE_KEYS", ",".join(keys))
+    text = shared_server_text(ctx.tmp)
+    workers = []
+    for name in ("one", "two"):
+        namespace = {"__name__": "myserver"}  # type: Dict[str, Any]
+        exec_block(text, namespace)
+        workers.append(namespace)
+    try:
+        one, two = workers[0]["app"], workers[1]["app"]
+        for app in (one, two):
+            assert isinstance(app.store, SqliteStore) and app.store.shared
+            assert app.multiprocess_problem() is None
+        plain = {"__name__": "plain"}  # type: Dict[str, Any]
+        exec_block(block_at(WSGI_SECTION, 0).text, plain)
+        assert "state_keys" in (plain["app"].multiprocess_problem() or "")
+        unshared = Server("tasks")
+        unshared.add_tool(lambda: 1, name="t", task="optional")
+        unshared.sealer = one.sealer
+        assert "store=SqliteStore" in (unshared.multiprocess_problem() or "")
+        # Sealed with the first key of the ring, opened by the other worker's ring (any key).
+        token = one.sealer.seal({"offset": 3})
+        assert two.sealer.open(token) == {"offset": 3}
+        for app in (one, two):
+            with Client(app) as client:
+                assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"] == {"result": 5}
+        with Client(one, tasks=True, era="modern") as client:
+            created = client.call_tool("add", {"a": 4, "b": 5}, wait=False)
+        task_id = created.get("task", created)["taskId"]
+        with Client(two, tasks=True, era="modern") as client:
+            assert client.wait_task(task_id, timeout=10)["structuredContent"] == {"result": 9}
+    finally:
+        for namespace in workers:
+            namespace["application"].close()
+            namespace["app"].store.close()
+
+
+@handles(WORKERS_SECTION, 1, "export MCP_STATE_KEYS=$(python3 -c", interop=True)
+def several_workers(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The ``export`` line runs in bash (its key is 32 random bytes in hex); the gunicorn line
+    runs as written (4 workers, gunicorn from ``$MCPLITE_WSGI_PYTHON``'s venv, a free port for
+    8000) beside the previous block's myserver.py: 2026-07-28 calls from 16 connections of
+    their own are all answered. Beside it, the production server's myserver.py (no key, no
+    store) under the same line but ``-w 2`` answers 500 with the message naming
+    ``state_keys``, as the WSGI section says."""
+    from test_wsgi import _wsgi_python
+    python = _wsgi_python()
+    lines = commands(block)
+    assert len(lines) == 2 and lines[0].startswith("export MCP_STATE_KEYS=") and lines[1].startswith("gunicorn -w 4")
+    made = run(["bash", "-c", lines[0] + '\nprintf %s "$MCP_STATE_KEYS"'], ctx.tmp, ctx.env)
+    assert made.status == 0 and re.match(r"^[0-9a-f]{64}$", made.out), made
+    env = dict(ctx.env, MCP_STATE_KEYS=made.out)
+    with open(os.path.join(ctx.tmp, "myserver.py"), "w", encoding="utf-8") as f:
+        f.write(shared_server_text(ctx.tmp))
+    plain_dir = ctx.directory("plain")
+    myserver_file(plain_dir)
+    for cwd, line in ((ctx.tmp, lines[1]), (plain_dir, lines[1].replace("-w 4", "-w 2"))):
+        port = free_port()
+        argv = shlex.split(line.replace("127.0.0.1:8000", "127.0.0.1:%d" % port))
+        argv[:1] = [python, os.path.join(os.path.dirname(python), argv[0])]
+        with Background(argv, cwd, env) as server:
+            wait_for_port(port, server)
+            if cwd == ctx.tmp:
+                modern_adds(port, 16)
+            else:
+                status, _, body = http_request(port, "POST", "/mcp", "127.0.0.1:%d" % port, {
+                    "jsonrpc": "2.0", "id": 1, "method": "ping"})
+                assert status == 500 and b"state_keys" in body, (status, body)
+            assert server.proc.poll() is None, server.stderr_tail()
+
+
+# Many machines: the README's addresses, and what the tests put in their place.
+PG_CONNECT = 'host="db.internal", user="mcp", database="mcp"'
+PUBLIC_HOST = 'allowed_hosts=["mcp.example.com"]'
+MACHINES = {"a": "10.0.0.1:8000", "b": "10.0.0.2:8000"}
+
+
+def machines_server_text(database):
+    # type: (Any) -> str
+    """The many-machines myserver.py, connecting to the test's PostgreSQL and answering the
+    loopback Host the tests send (the README's database and public name replaced)."""
+    text = block_at(MACHINES_SECTION, 0).text
+    assert text.count(PG_CONNECT) == 1 and text.count(PUBLIC_HOST) == 1, text
+    return text.replace(PG_CONNECT, 'host="127.0.0.1", port=%d, user="%s", database="postgres"'
+                        % (database.port, database.user)).replace(PUBLIC_HOST, 'allowed_hosts=["127.0.0.1:*"]')
+
+
+@contextlib.contextmanager
+def pg_cluster():
+    # type: () -> Any
+    from pg_support import Postgres
+    try:
+        database = Postgres()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield database
+    finally:
+        database.stop()
+
+
+@contextlib.contextmanager
+def two_machines(ctx):
+    # type: (Ctx) -> Any
+    """A PostgreSQL cluster of the test's own and the README's gunicorn line run twice (as
+    machine a and, with INSTANCE=b, machine b), each on a free port: {name: "127.0.0.1:port"}."""
+    from test_wsgi import _wsgi_python
+    python = _wsgi_python()
+    lines = commands(block_at(MACHINES_SECTION, 1))
+    assert len(lines) == 1 and lines[0].startswith("INSTANCE=a MCP_STATE_KEY=$KEY gunicorn "), lines
+    key = os.urandom(32).hex()
+    with pg_cluster() as database, contextlib.ExitStack() as stack:
+        with open(os.path.join(ctx.tmp, "myserver.py"), "w", encoding="utf-8") as f:
+            f.write(machines_server_text(database))
+        addresses = {}  # type: Dict[str, str]
+        for name in ("a", "b"):
+            port = free_port()
+            line = lines[0].replace("INSTANCE=a", "INSTANCE=" + name).replace("$KEY", key)
+            assert line.count(MACHINES["a"]) == 1, line
+            words = shlex.split(line.replace(MACHINES["a"], "127.0.0.1:%d" % port))
+            env = dict(ctx.env)
+            while "=" in words[0]:
+                variable, _, value = words.pop(0).partition("=")
+                env[variable] = value
+            words[:1] = [python, os.path.join(os.path.dirname(python), words[0])]
+            server = stack.enter_context(Background(words, ctx.tmp, env))
+            wait_for_port(port, server)
+            addresses[name] = "127.0.0.1:%d" % port
+        yield addresses
+
+
+def whoami_of(peer, rid):
+    # type: (Any, int) -> str
+    reply = peer.call("tools/call", {"name": "whoami", "arguments": {}}, id=rid)
+    messages = reply.messages()
+    assert reply.status == 200 and len(messages) == 1, reply
+    return messages[0]["result"]["content"][0]["text"]
+
+
+class _At:
+    def __init__(self, port):
+        # type: (int) -> None
+        self.port = port
+
+
+def check_routing(port):
+    # type: (int) -> None
+    """Through the balancer on ``port``: 6 legacy sessions, each answered only by the instance
+    its id names (both instances minting some), and 2026-07-28 calls answered by both."""
+    from http_peer import Http
+    owners = set()
+    for _ in range(6):
+        peer = Http(_At(port))
+        try:
+            peer.initialize("2025-11-25")
+            owner = (peer.session_id or "").split(".", 1)[0]
+            assert owner in MACHINES, peer.session_id
+            owners.add(owner)
+            assert [whoami_of(peer, rid) for rid in range(1, 5)] == [owner] * 4
+        finally:
+            peer.close()
+    assert owners == {"a", "b"}, owners
+    peer = Http(_At(port))
+    try:
+        answered = set()
+        for rid in range(10):
+            reply = peer.modern("tools/call", {"name": "whoami", "arguments": {}}, id=rid)
+            assert reply.status == 200 and "mcp-session-id" not in reply.headers, reply
+            answered.add(reply.messages()[0]["result"]["content"][0]["text"])
+        assert answered == {"a", "b"}, answered
+    finally:
+        peer.close()
+
+
+def machines_config(text, addresses, replacements):
+    # type: (str, Dict[str, str], Dict[str, str]) -> str
+    for name, address in MACHINES.items():
+        assert address in text, address
+        text = text.replace(address, addresses[name])
+    for old, new in replacements.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+@handles(MACHINES_SECTION, 0, "# myserver.py, on every machine", interop=True)
+def machines_server(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run in this process as machine a, with pg8000 connecting to a PostgreSQL cluster of the
+    test's own (the README's host, user and database replaced, and the public Host name by
+    loopback): its store is a PostgresStore whose tables are made, its session ids start with
+    ``a.``, ``whoami`` names it, and nothing stops several processes."""
+    from mcplite import PostgresStore
+    ctx.monkeypatch.setenv("INSTANCE", "a")
+    ctx.monkeypatch.setenv("MCP_STATE_KEY", os.urandom(32).hex())
+    with pg_cluster() as database:
+        namespace = {"__name__": "myserver"}  # type: Dict[str, Any]
+        exec_block(machines_server_text(database), namespace)
+        app, application = namespace["app"], namespace["application"]
+        try:
+            assert isinstance(app.store, PostgresStore) and app.multiprocess_problem() is None
+            assert application.app.session_prefix == "a."
+            with Client(app) as client:
+                assert client.call_tool("whoami", {})["content"][0]["text"] == "a"
+        finally:
+            application.close()
+            app.store.close()
+
+
+@handles(MACHINES_SECTION, 1, "# machine a (10.0.0.1)", interop=True)
+def machines_gunicorn(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The gunicorn line runs as written for a and, with INSTANCE=b, for b (free ports for
+    the addresses; gunicorn from ``$MCPLITE_WSGI_PYTHON``), beside the previous block's
+    myserver.py and a PostgreSQL cluster of the test's own: a session made on a has an id
+    starting with ``a.`` and gets 404 from b; a 2026-07-28 call is answered by each."""
+    from http_peer import Http
+    with two_machines(ctx) as addresses:
+        ports = {name: int(address.rsplit(":", 1)[1]) for name, address in addresses.items()}
+        peer = Http(_At(ports["a"]))
+        other = Http(_At(ports["b"]))
+        try:
+            peer.initialize("2025-11-25")
+            assert (peer.session_id or "").startswith("a."), peer.session_id
+            assert whoami_of(peer, 1) == "a"
+            other.session_id = peer.session_id
+            refused = other.call("tools/call", {"name": "whoami", "arguments": {}}, id=2)
+            assert refused.status == 404, refused
+            for name, port in ports.items():
+                with Client.http("http://127.0.0.1:%d/mcp" % port, era="modern") as client:
+                    assert client.call_tool("whoami", {})["content"][0]["text"] == name
+        finally:
+            peer.close()
+            other.close()
+
+
+@handles(MACHINES_SECTION, 2, 'map "$http_mcp_session_id$arg_session_id" $mcp_upstream {', interop=True)
+def machines_nginx(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The config as written inside an ``http {}`` of the test's (its pid, logs and temp
+    paths in a temp directory), the two addresses replaced by the two gunicorn instances of
+    the block above, ``listen 443 ssl`` by a free port on 127.0.0.1 (no certificate here):
+    nginx (``$MCPLITE_PGNGINX``) starts on it, legacy sessions are answered only by the
+    instance that minted them, 2026-07-28 calls by both."""
+    from pg_support import Proxy
+    with two_machines(ctx) as addresses:
+        port = free_port()  # (chosen just before the balancer starts on it)
+        body = machines_config(block.text, addresses, {"listen 443 ssl;": "listen 127.0.0.1:%d;" % port})
+
+        def config(prefix):
+            # type: (str) -> str
+            temp = "".join("    %s_temp_path %s;\n" % (kind, os.path.join(prefix, kind))
+                           for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+            return ("worker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log notice;\n"
+                    "events { worker_connections 512; }\nhttp {\n    access_log %s/access.log;\n%s%s}\n"
+                    % (prefix, prefix, prefix, temp, body))
+        try:
+            proxy = Proxy(port, config, "nginx")
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        try:
+            check_routing(port)
+        finally:
+            proxy.stop()
+
+
+@handles(MACHINES_SECTION, 3, "defaults", interop=True)
+def machines_haproxy(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The config as written, after a ``global`` section of the test's (its pid file in a
+    temp directory), the two addresses replaced by two gunicorn instances as above and the
+    TLS ``bind`` by a free port on 127.0.0.1: HAProxy (``$MCPLITE_PGNGINX``) starts on it,
+    legacy sessions are answered only by the instance that minted them, 2026-07-28 calls by
+    both."""
+    from pg_support import Proxy
+    with two_machines(ctx) as addresses:
+        port = free_port()  # (chosen just before the balancer starts on it)
+        body = machines_config(block.text, addresses,
+                               {"bind :443 ssl crt /etc/haproxy/mcp.pem": "bind 127.0.0.1:%d" % port})
+        try:
+            proxy = Proxy(port, lambda prefix: "global\n    maxconn 256\n    pidfile %s/haproxy.pid\n\n%s"
+                          % (prefix, body), "haproxy")
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        try:
+            check_routing(port)
+        finally:
+            proxy.stop()
+
 
 @handles("A client", 0, "python3 -m mcplite serve examples/notes_server.py --http 127.0.0.1:8000")
 def client_server(block, ctx):
