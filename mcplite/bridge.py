@@ -961,12 +961,12 @@ def add_proxy_command(commands: Any, common: Any) -> None:
     proxy.add_argument("config", metavar="CONFIG", help="the mcpServers configuration file")
     proxy.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP here instead of stdio "
                                                            "(HOST defaults to 127.0.0.1)")
-    cli_http_serving_options(proxy, "--http: ")
+    cli_http_serving_options(proxy, "--http: ", sessions=True)
     proxy.set_defaults(run=_proxy_command)
 
 
 def _proxy_command(args: Any) -> int:
-    from .cli import CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, _host_port
+    from .cli import CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, _host_port, cli_http_app_options
     from .hostconfig import load_config
     from .server import Server
 
@@ -998,11 +998,7 @@ def _proxy_command(args: Any) -> int:
             assert streams is not None
             app.run("stdio", stdin=streams[0], stdout=streams[1])
             return CLI_EXIT_OK
-        options = {"host": address[0], "port": address[1], "path": args.path}  # type: Dict[str, Any]
-        if args.allowed_hosts:
-            options["allowed_hosts"] = args.allowed_hosts
-        if args.allowed_origins:
-            options["allowed_origins"] = args.allowed_origins
+        options = dict(cli_http_app_options(args), host=address[0], port=address[1])
         try:
             app.run("http", **options)
         except ValueError as exc:

@@ -258,7 +258,7 @@ def _parser() -> Any:
     serve.add_argument("file", metavar="FILE[:app]", help="a Python file defining a Server")
     serve.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP at http://HOST:PORT/mcp "
                        "instead of stdio (HOST defaults to 127.0.0.1)")
-    cli_http_serving_options(serve)
+    cli_http_serving_options(serve, sessions=True)
     serve.add_argument("--trace", dest="trace", action="store_const", const="on", default=None,
                        help="show every message on stderr as it crosses (--trace=explain: with notes)")
     serve.add_argument("--trace-explain", dest="trace", action="store_const", const="explain",
@@ -281,10 +281,11 @@ def _parser() -> Any:
     return parser
 
 
-def cli_http_serving_options(parser: Any, scope: str = "") -> None:
+def cli_http_serving_options(parser: Any, scope: str = "", sessions: bool = False) -> None:
     """The options of a command that serves Streamable HTTP (serve, bridge, proxy): the
-    endpoint's path and the Host and Origin names it answers to. ``scope`` starts each help
-    text (``"--http: "`` where the command serves stdio otherwise)."""
+    endpoint's path and the Host and Origin names it answers to, and (``sessions``: a
+    command whose sessions a Server keeps) the route token of the session ids it mints.
+    ``scope`` starts each help text (``"--http: "`` where the command serves stdio otherwise)."""
     parser.add_argument("--path", default="/mcp", help="%sthe endpoint's path (default /mcp)" % scope)
     parser.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
                         help="%sa Host (and Origin host) the HTTP server answers to; needed to bind a "
@@ -292,6 +293,22 @@ def cli_http_serving_options(parser: Any, scope: str = "") -> None:
     parser.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
                         help="%san Origin (https://app.example.com) whose pages may call the HTTP server "
                              "(repeatable)" % scope)
+    if sessions:
+        parser.add_argument("--session-prefix", default="", metavar="TOKEN",
+                            help="%sstart every session id this instance mints with TOKEN (say 'a.'), for a load "
+                                 "balancer that routes each session to its instance" % scope)
+
+
+def cli_http_app_options(args: Any) -> Dict[str, Any]:
+    """What ``cli_http_serving_options`` read, as options of ``Server.run("http")``."""
+    options = {"path": args.path}  # type: Dict[str, Any]
+    if args.allowed_hosts:
+        options["allowed_hosts"] = args.allowed_hosts
+    if args.allowed_origins:
+        options["allowed_origins"] = args.allowed_origins
+    if getattr(args, "session_prefix", ""):
+        options["session_prefix"] = args.session_prefix
+    return options
 
 
 def cli_prog() -> str:
@@ -851,8 +868,8 @@ def _serve(args: Any) -> int:
     address = None
     if args.http is not None:
         address = _host_port(args.http)
-    elif args.allowed_hosts or args.allowed_origins:
-        raise CliFailure(CLI_EXIT_USAGE, "--allowed-host and --allowed-origin are for --http")
+    elif args.allowed_hosts or args.allowed_origins or args.session_prefix:
+        raise CliFailure(CLI_EXIT_USAGE, "--allowed-host, --allowed-origin and --session-prefix are for --http")
     streams = None
     if address is None:
         # Before the file runs: whatever it prints while loading must not reach the client.
@@ -867,11 +884,7 @@ def _serve(args: Any) -> int:
             options["trace"] = tracer
         server.run("stdio", **options)
         return CLI_EXIT_OK
-    options = {"host": address[0], "port": address[1], "path": args.path}
-    if args.allowed_hosts:
-        options["allowed_hosts"] = args.allowed_hosts
-    if args.allowed_origins:
-        options["allowed_origins"] = args.allowed_origins
+    options = dict(cli_http_app_options(args), host=address[0], port=address[1])
     if tracer is not None:
         options["trace"] = tracer
     try:

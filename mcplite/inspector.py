@@ -39,7 +39,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .cli import CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, cli_connect, cli_error_text, cli_resolve_target
-from .tracing import Tracer, _headers, _trace_target
+from .tracing import Tracer, trace_header_lines, trace_target
 
 INSPECT_ERAS = {"auto": "auto", "2026-07-28": "modern", "session": "legacy", "modern": "modern",
                 "legacy": "legacy"}
@@ -171,7 +171,7 @@ class _InspTracer(Tracer):
         text = None
         if message is None and raw is not None:
             text = bytes(raw).rstrip(b"\r\n").decode("utf-8", "backslashreplace")
-        note = self._message_note(direction, message)
+        note = self.message_note(direction, message)
         http = None
         exchange = getattr(self._context, "http", None)
         if exchange is not None and exchange.get("dir") == direction:
@@ -183,8 +183,8 @@ class _InspTracer(Tracer):
             self._context.sent = entry["seq"]
 
     def http_request(self, method: str, target: str, headers: Any, body: Optional[bytes] = None) -> None:
-        self._context.http = {"dir": "->", "request": "%s %s" % (method, _trace_target(target)), "status": None,
-                              "headers": _insp_header_map(headers), "note": self._request_note(method, headers)}
+        self._context.http = {"dir": "->", "request": "%s %s" % (method, trace_target(target)), "status": None,
+                              "headers": _insp_header_map(headers), "note": self.request_note(method, headers)}
         self._context.sent = None
         try:
             if body:
@@ -194,7 +194,7 @@ class _InspTracer(Tracer):
 
     def http_response(self, status: int, reason: str, headers: Any, body: Optional[bytes] = None,
                       method: Optional[str] = None) -> None:
-        note = self._response_note(status, headers, method)
+        note = self.response_note(status, headers, method)
         # The POST this answers gets its status (a notification's 202 has no message of its own).
         sent = getattr(self._context, "sent", None)
         if sent is not None:
@@ -224,7 +224,7 @@ class _InspTracer(Tracer):
 
 def _insp_header_map(headers: Any) -> Dict[str, str]:
     shown = {}  # type: Dict[str, str]
-    for line in _headers(headers):
+    for line in trace_header_lines(headers):
         name, _, value = line.partition(": ")
         shown[name] = value
     return shown
@@ -578,9 +578,9 @@ class Inspector:
         for entry in entries:
             direction = entry.dir
             message = entry.message
-            note = notes._message_note(direction, message) if message is not None or entry.text is None else None
+            note = notes.message_note(direction, message) if message is not None or entry.text is None else None
             if entry.text is not None:
-                note = notes._message_note(direction, None)
+                note = notes.message_note(direction, None)
             self.hub.add_message("out" if direction == "->" else "in", message, entry.text, note, None,
                                  when=base + times.get(entry.line, 0.0))
         self.replay = {"file": os.path.basename(path), "count": len(entries), "header": header}

@@ -119,14 +119,15 @@ class Tracer:
                 shown = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
             except (TypeError, ValueError):
                 shown = repr(message)
-        note = self._message_note(direction, message) if self.explain else None
+        note = self.message_note(direction, message) if self.explain else None
         self._write(direction, [shown], note)
 
     def http_request(self, method: str, target: str, headers: Any, body: Optional[bytes] = None) -> None:
         """An HTTP request the client sends: its line, the headers that matter, and the body
         (one message, or a batch)."""
-        lines = ["%s %s" % (method, _trace_target(target))] + [_TRACE_INDENT + line for line in _headers(headers)]
-        note = self._request_note(method, headers) if self.explain else None
+        lines = ["%s %s" % (method, trace_target(target))] + [
+            _TRACE_INDENT + line for line in trace_header_lines(headers)]
+        note = self.request_note(method, headers) if self.explain else None
         self._write("->", lines, note)
         if body:
             self.body("->", body)
@@ -135,8 +136,8 @@ class Tracer:
                       method: Optional[str] = None) -> None:
         """The status and headers of an answer (and its body, if it is read whole);
         ``method``: the request's (POST, GET, DELETE), for the note."""
-        lines = ["HTTP %d %s" % (status, reason or "")] + [_TRACE_INDENT + line for line in _headers(headers)]
-        note = self._response_note(status, headers, method) if self.explain else None
+        lines = ["HTTP %d %s" % (status, reason or "")] + [_TRACE_INDENT + line for line in trace_header_lines(headers)]
+        note = self.response_note(status, headers, method) if self.explain else None
         self._write("<-", lines, note)
         if body:
             self.body("<-", body)
@@ -231,7 +232,7 @@ class Tracer:
 
     # --- notes ---
 
-    def _message_note(self, direction: str, message: Any) -> str:
+    def message_note(self, direction: str, message: Any) -> str:
         other = "server" if direction == "->" else "client"
         if message is None:
             return ("not JSON: a peer MUST NOT write anything but MCP messages"
@@ -286,7 +287,7 @@ class Tracer:
             return head + _result_note(asked, message.get("result"))
         return "not a request, a notification or an answer"
 
-    def _request_note(self, method: str, headers: Any) -> str:
+    def request_note(self, method: str, headers: Any) -> str:
         names = {name.lower(): value for name, value in _items(headers)}
         if method == "GET" and "last-event-id" in names:
             return "resumes a broken stream after event %s (legacy sessions)" % names["last-event-id"]
@@ -303,7 +304,7 @@ class Tracer:
             parts.append("Mcp-Session-Id and MCP-Protocol-Version go on every request after initialize")
         return "; ".join(parts)
 
-    def _response_note(self, status: int, headers: Any, method: Optional[str]) -> str:
+    def response_note(self, status: int, headers: Any, method: Optional[str]) -> str:
         names = {name.lower(): value for name, value in _items(headers)}
         kind = names.get("content-type", "").split(";")[0].strip().lower()
         if status == 202:
@@ -376,7 +377,7 @@ def _items(headers: Any) -> List[Tuple[str, str]]:
     return [(str(name), str(value)) for name, value in items]
 
 
-def _headers(headers: Any) -> List[str]:
+def trace_header_lines(headers: Any) -> List[str]:
     """``Name: value`` for the headers a reader of MCP cares about; the values of any
     others (credentials, keys, cookies) hidden."""
     lines = []
@@ -392,7 +393,7 @@ def _headers(headers: Any) -> List[str]:
     return lines
 
 
-def _trace_target(target: str) -> str:
+def trace_target(target: str) -> str:
     """A request target with its query's values hidden (``?token=...`` is a credential
     often enough, and so is the old transport's ``session_id``)."""
     path, sep, query = target.partition("?")

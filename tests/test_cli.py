@@ -437,6 +437,40 @@ def test_serve_http_then_talk_to_it():
     assert proc.stdout.read() == b""
 
 
+def test_serve_http_session_prefix_starts_every_session_id():
+    # The route token a load balancer keys on (README: Deploying, many machines).
+    port = free_port()
+    proc = subprocess.Popen([PY, "-m", "mcplite", "serve", APP, "--http", str(port), "--session-prefix", "b7."],
+                            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.05)
+        ids = []
+        for _ in range(3):
+            with Client.http("http://127.0.0.1:%d/mcp" % port, era="legacy") as client:
+                assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+                ids.append(client._channel.session_id)
+        assert len(set(ids)) == 3 and all(i.startswith("b7.") and len(i) > 8 for i in ids), ids
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    status, out, err = cli("serve", APP, "--session-prefix", "b7.")
+    assert status == 2 and one_error_line(err, "serve") == (
+        "--allowed-host, --allowed-origin and --session-prefix are for --http")
+    status, out, err = cli("serve", APP, "--http", "0", "--session-prefix", "a b")
+    assert status == 2 and "session_prefix" in one_error_line(err, "serve"), err
+
+
 def test_serve_refuses_what_it_cannot_serve(tmp_path):
     status, out, err = cli("serve", "nothing.txt")
     assert status == 2 and one_error_line(err, "serve") == "nothing.txt is not a Python file (FILE.py or FILE.py:app)"
