@@ -34,9 +34,10 @@ import stat
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 import zlib
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 import pytest
 
@@ -421,10 +422,12 @@ def install_and_discover(block, ctx):
 def look_at_it(block, ctx):
     # type: (Block, Ctx) -> None
     """Each command beside weather.py: the traced call prints the result on stdout and the
-    messages on stderr; explain adds notes; the shell, fed a line on stdin, calls the tool."""
+    messages on stderr; explain adds notes; the shell, fed a line on stdin, calls the tool;
+    the inspector (``--no-open`` added) as the Inspector section's block is checked."""
     weather_file(ctx.tmp)
     lines = commands(block)
-    assert len(lines) == 3, lines
+    assert len(lines) == 4, lines
+    run_the_inspector(lines[3], ctx)
     traced = bash(lines[0], ctx.tmp, ctx.env)
     assert traced.status == 0 and json.loads(traced.out) == FORECAST_PARIS, traced
     arrows = [line.split(" ", 2)[1] for line in traced.err.splitlines()]
@@ -2513,6 +2516,151 @@ def cli_trace(block, ctx):
         position += 1
     else:
         assert position == len(actual), actual[position:]
+
+
+# --- the inspector -----------------------------------------------------------------------------------
+
+INSPECTOR_LINE = re.compile(r"mcplite inspector: http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{32})\Z")
+
+
+def inspector_get(port, path, token=None):
+    # type: (int, str, Optional[str]) -> Tuple[int, str]
+    """GET ``path`` from the inspector on ``port``, with ``?token=`` when given, as a browser would."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        if token is not None:
+            path += ("&" if "?" in path else "?") + "token=" + token
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def inspector_connected(port, token, server_name):
+    # type: (int, str, str) -> Dict[str, Any]
+    """The state once the inspector is connected to ``server_name`` (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = inspector_get(port, "/api/state", token)
+        assert status == 200, (status, body)
+        state = json.loads(body)
+        if state["status"] == "connected" or time.monotonic() > deadline:
+            break
+        assert state["status"] in ("idle", "connecting"), state
+        time.sleep(0.1)
+    assert state["status"] == "connected", state
+    assert state["server"]["serverInfo"]["name"] == server_name, state
+    return state
+
+
+def check_inspector_page(port, token):
+    # type: (int, str) -> None
+    """The page with the token (200, the inspector's page, its headers); without it, or with
+    another one, 403 and nothing of the page."""
+    status, page = inspector_get(port, "/", token)
+    assert status == 200 and 'data-testid="timeline"' in page and page.startswith("<!DOCTYPE html>"), status
+    for wrong in (None, token[:-1] + ("A" if token[-1] != "A" else "B")):
+        status, body = inspector_get(port, "/", wrong)
+        assert status == 403 and "timeline" not in body and token not in body, (wrong, status, body)
+
+
+def inspector_children(pid):
+    # type: (int) -> List[int]
+    """The PIDs of ``pid``'s children (Linux: /proc)."""
+    found = []  # type: List[int]
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                found += [int(child) for child in f.read().split()]
+        except FileNotFoundError:
+            pass  # (a thread that ended since the listing: it has no children now)
+    return found
+
+
+def process_gone(pid):
+    # type: (int) -> bool
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # (a zombie has stopped)
+    except OSError:
+        return True
+
+
+@handles("Inspector", 0, "$ python3 -m mcplite inspect weather.py")
+def inspector_command(block, ctx):
+    # type: (Block, Ctx) -> None
+    """The command run beside weather.py with ``--no-open`` added (no browser here): one line on
+    stdout of the form shown; the page answers with the token (200) and without it (403); the
+    inspector connects to weather.py by itself; SIGTERM to its PID ends it with status 0 and
+    ends the server it started. Not exercised: the page in a browser
+    (tests/test_inspector_browser.py) and opening one."""
+    ((command, expected),) = dollar_commands(block)
+    assert len(expected) == 1 and re.match(
+        r"mcplite inspector: http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]+\.\.\.\Z", expected[0]), expected
+    weather_file(ctx.tmp)
+    run_the_inspector(command, ctx)
+
+
+def run_the_inspector(line, ctx):
+    # type: (str, Ctx) -> None
+    """``python3 -m mcplite inspect weather.py`` as a README line writes it, beside weather.py,
+    with ``--no-open`` added; checked as ``inspector_command`` says."""
+    argv = shlex.split(without_comment(line))
+    assert argv == ["python3", "-m", "mcplite", "inspect", "weather.py"], argv
+    with Background([sys.executable] + argv[1:] + ["--no-open"], ctx.tmp, ctx.env) as inspector:
+        line = inspector.receive(timeout=TIMEOUT_START)
+        found = INSPECTOR_LINE.match(line)
+        assert found, line
+        port, token = int(found.group(1)), found.group(2)
+        check_inspector_page(port, token)
+        inspector_connected(port, token, "weather")
+        proc = os.path.isdir("/proc/self/task")  # (Linux: the server started is looked for there)
+        children = inspector_children(inspector.proc.pid) if proc else []
+        assert not proc or len(children) == 1, children  # the weather server
+        inspector.signal(signal.SIGTERM)
+        assert inspector.wait(10) == 0, inspector.stderr_tail()
+        assert inspector.lines_for(1) == [], "more than one line on stdout"
+        assert all(process_gone(child) for child in children), children
+
+
+@handles("Inspector", 1, "import mcplite")
+def inspector_in_python(block, ctx):
+    # type: (Block, Ctx) -> None
+    """Run in this process beside weather.py (``python3`` the test's interpreter, the checkout
+    importable): the URL line on stdout, the line the block prints; while it runs (at the
+    ``...``) the page answers with the token and not without, and the inspector is connected
+    to weather; after ``close()`` its port is closed and the server it started is gone."""
+    weather_file(ctx.tmp)
+    ctx.monkeypatch.chdir(ctx.tmp)
+    ctx.monkeypatch.setenv("PATH", ctx.env["PATH"])
+    ctx.monkeypatch.setenv("PYTHONPATH", ctx.env["PYTHONPATH"])
+    before, after = block.text.split("\n...\n")
+    namespace = {"__name__": "__readme__"}  # type: Dict[str, Any]
+    proc = os.path.isdir("/proc/self/task")  # (Linux: the server started is looked for there)
+    before_children = set(inspector_children(os.getpid())) if proc else set()
+    out = io.StringIO()
+    started = set()  # type: Set[int]
+    try:
+        with contextlib.redirect_stdout(out):
+            exec_block(before, namespace)
+        inspector = namespace["inspector"]
+        assert out.getvalue() == "mcplite inspector: %s\nopen %s\n" % (inspector.url, inspector.url), out.getvalue()
+        found = INSPECTOR_LINE.match(out.getvalue().splitlines()[0])
+        assert found and int(found.group(1)) == inspector.port and found.group(2) == inspector.token, out.getvalue()
+        check_inspector_page(inspector.port, inspector.token)
+        inspector_connected(inspector.port, inspector.token, "weather")
+        if proc:
+            started = set(inspector_children(os.getpid())) - before_children
+            assert len(started) == 1, started  # the weather server
+        exec_block(after, namespace)
+        # The block's close(), not the one below: the port is closed, the server gone.
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", inspector.port), timeout=2).close()
+        assert all(process_gone(child) for child in started), started
+    finally:
+        if "inspector" in namespace:
+            namespace["inspector"].close()
 
 
 @handles("Threading model", 0, "@app.tool(inline=True)")
