@@ -1787,8 +1787,28 @@ def two_machines(ctx):
             words[:1] = [python, os.path.join(os.path.dirname(python), words[0])]
             server = stack.enter_context(Background(words, ctx.tmp, env))
             wait_for_port(port, server)
+            # Until its worker answers: it makes the store's tables on its first start, and two
+            # workers making them at once on a new database can collide (a known limit).
+            wait_answering(port)
             addresses[name] = "127.0.0.1:%d" % port
         yield addresses
+
+
+def wait_answering(port):
+    # type: (int) -> None
+    from http_peer import Http
+    deadline = time.monotonic() + 30
+    while True:
+        peer = Http(_At(port))
+        try:
+            if peer.modern("tools/call", {"name": "whoami", "arguments": {}}, id=1).status == 200:
+                return
+        except (OSError, AssertionError):
+            pass
+        finally:
+            peer.close()
+        assert time.monotonic() < deadline, "the instance on port %d never answered" % port
+        time.sleep(0.2)
 
 
 def whoami_of(peer, rid):
