@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .stores import _EVENTS_KEPT_MS, SqlStore, StoreUnavailable, _store_log, now_ms
+from .stores import SqlStore, StoreUnavailable, _store_log
 
 # Every publisher of one database takes this transaction lock first (an arbitrary 64-bit key:
 # "mcplite" in ASCII), so events commit in id order.
@@ -68,22 +68,10 @@ class PostgresStore(SqlStore):
 
     # -- change notifications ---------------------------------------------------------
 
-    def publish(self, kind: str, detail: str, origin: str) -> None:
-        # SqlStore.publish, with the lock taken before the row's id is drawn (ids drawn before
-        # it could commit out of order); ``published`` rings the channel.
-        now = now_ms()
-        prune = now - self._events_pruned > 10000
-
-        def work(cursor: Any) -> None:
-            self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_PG_PUBLISH_LOCK,))
-            self._execute(cursor, "INSERT INTO mcplite_events (at, origin, kind, detail) VALUES (?, ?, ?, ?)",
-                          (now, origin, kind, detail))
-            if prune:
-                self._execute(cursor, "DELETE FROM mcplite_events WHERE at < ?", (now - _EVENTS_KEPT_MS,))
-            self.published(cursor)
-        self.run(work, "publishing a change")
-        if prune:
-            self._events_pruned = now
+    def publishing(self, cursor: Any) -> None:
+        # Publishers queue here before their event's id is drawn, so ids commit in order
+        # and a reader polling past the last id it saw never skips one.
+        self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_PG_PUBLISH_LOCK,))
 
     def published(self, cursor: Any) -> None:
         # Delivered when the publishing transaction commits, to every connection listening.

@@ -644,6 +644,7 @@ class SqlStore(Store):
         prune = now - self._events_pruned > 10000
 
         def work(cursor: Any) -> None:
+            self.publishing(cursor)
             self._execute(cursor, "INSERT INTO mcplite_events (at, origin, kind, detail) VALUES (?, ?, ?, ?)",
                           (now, origin, kind, detail))
             if prune:
@@ -652,6 +653,10 @@ class SqlStore(Store):
         self.run(work, "publishing a change")
         if prune:
             self._events_pruned = now
+
+    def publishing(self, cursor: Any) -> None:
+        """Called in the transaction that publishes an event, before its row is written (a
+        store whose readers must see events in id order takes its lock here)."""
 
     def published(self, cursor: Any) -> None:
         """Called in the transaction that publishes an event, after its row is written: a

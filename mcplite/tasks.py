@@ -58,6 +58,22 @@ class Task:
         return self.status in _TERMINAL
 
 
+
+def _task_answers_taken(pending: Dict[str, Any], responses: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``inputResponses`` that answer a question still pending, each checked against
+    what was asked (MCPError -32602 naming the first that is not a valid result)."""
+    taken = {}  # type: Dict[str, Any]
+    for key, value in responses.items():
+        request = pending.get(key)
+        if request is None:
+            continue
+        problem = answer_problem(request["method"], request["params"], value)
+        if problem is not None:
+            raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses[%r] is not a valid %s result: %s"
+                           % (key, request["method"], problem), {"key": key})
+        taken[key] = value
+    return taken
+
 class TaskStore:
     """The tasks of one server. Thread-safe: handlers' threads and requests' threads meet here."""
 
@@ -224,16 +240,7 @@ class TaskStore:
         with self._lock:
             if task.terminal:
                 return
-            taken = {}  # type: Dict[str, Any]
-            for key, value in responses.items():
-                request = task.pending.get(key)
-                if request is None:
-                    continue
-                problem = answer_problem(request["method"], request["params"], value)
-                if problem is not None:
-                    raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses[%r] is not a valid %s result: %s"
-                                   % (key, request["method"], problem), {"key": key})
-                taken[key] = value
+            taken = _task_answers_taken(task.pending, responses)
             if not taken:
                 return
             for key, value in taken.items():
@@ -531,16 +538,7 @@ class SharedTaskStore(TaskStore):
                 return
             pending = dict(row["pending"] or {})
             answers = dict(row["answers"] or {})
-            taken = {}  # type: Dict[str, Any]
-            for key, value in responses.items():
-                request = pending.get(key)
-                if request is None:
-                    continue
-                problem = answer_problem(request["method"], request["params"], value)
-                if problem is not None:
-                    raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses[%r] is not a valid %s result: %s"
-                                   % (key, request["method"], problem), {"key": key})
-                taken[key] = value
+            taken = _task_answers_taken(pending, responses)
             if not taken:
                 return
             for key, value in taken.items():
