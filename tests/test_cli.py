@@ -408,30 +408,39 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def _wait_listening(proc, port):
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+
+
+def _interrupt(proc):
+    """Ctrl-C, as a person stops ``serve``; killed by its PID if it does not end in 10 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def test_serve_http_then_talk_to_it():
     port = free_port()
     proc = subprocess.Popen([PY, "-m", "mcplite", "serve", APP, "--http", str(port)], cwd=ROOT,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-                time.sleep(0.05)
+        _wait_listening(proc, port)
         url = "http://127.0.0.1:%d/mcp" % port
         assert cli("call", url, "add", "a=2", "b=3") == (0, "5\n", "")
         with Client.http(url, era="legacy") as client:
             assert client.server_info == {"name": "cli-test", "version": "3.1.4"}
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        _interrupt(proc)
     err = proc.stderr.read().decode()
     assert err.startswith("mcplite: serving cli-test at http://127.0.0.1:%d/mcp\n" % port) and "Traceback" not in err
     assert proc.stdout.read() == b""
@@ -443,14 +452,7 @@ def test_serve_http_session_prefix_starts_every_session_id():
     proc = subprocess.Popen([PY, "-m", "mcplite", "serve", APP, "--http", str(port), "--session-prefix", "b7."],
                             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-                time.sleep(0.05)
+        _wait_listening(proc, port)
         ids = []
         for _ in range(3):
             with Client.http("http://127.0.0.1:%d/mcp" % port, era="legacy") as client:
@@ -458,12 +460,7 @@ def test_serve_http_session_prefix_starts_every_session_id():
                 ids.append(client._channel.session_id)
         assert len(set(ids)) == 3 and all(i.startswith("b7.") and len(i) > 8 for i in ids), ids
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        _interrupt(proc)
     status, out, err = cli("serve", APP, "--session-prefix", "b7.")
     assert status == 2 and one_error_line(err, "serve") == (
         "--allowed-host, --allowed-origin and --session-prefix are for --http")
