@@ -13,6 +13,8 @@ it adds to the generic SQL store:
   latency (``poll_interval``), never an event.
 - Publishers take one transaction-scoped advisory lock, so event ids commit in the order they
   were drawn: a reader asking for "ids after N" never passes over one still being committed.
+  Stores making the tables take another, so workers starting together on a new database
+  do not collide.
 - PostgreSQL's own "try again" errors (serialization failure, deadlock, lock not available)
   are retried however the driver reports them (psycopg's ``sqlstate``, psycopg2's ``pgcode``,
   pg8000's error fields).
@@ -33,6 +35,8 @@ from .stores import SqlStore, StoreUnavailable, _store_log
 # Every publisher of one database takes this transaction lock first (an arbitrary 64-bit key:
 # "mcplite" in ASCII), so events commit in id order.
 _PG_PUBLISH_LOCK = 0x6D63706C697465
+# Stores opening one database take this one while they make the tables ("mcplite" + 1).
+_PG_SCHEMA_LOCK = _PG_PUBLISH_LOCK + 1
 # PostgreSQL's SQLSTATEs that mean "the same work may succeed if tried again".
 _PG_RETRYABLE = ("40001", "40P01", "55P03")
 
@@ -65,6 +69,13 @@ class PostgresStore(SqlStore):
         if code is None and exc.args and isinstance(exc.args[0], dict):
             code = exc.args[0].get("C")  # pg8000: the server's error fields, by their one-letter codes
         return code in _PG_RETRYABLE
+
+    def creating_tables(self, cursor: Any) -> None:
+        # Workers starting together on a new database: PostgreSQL's CREATE TABLE IF NOT EXISTS
+        # is not safe against a concurrent twin (the loser fails on a unique index of the
+        # system catalogs), so one store at a time makes them; the lock ends with the commit,
+        # and the next finds the tables there.
+        self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_PG_SCHEMA_LOCK,))
 
     # -- change notifications ---------------------------------------------------------
 

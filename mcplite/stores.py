@@ -518,16 +518,19 @@ class SqlStore(Store):
             cursor.execute(self._sql(sql), args)
         return cursor
 
+    def creating_tables(self, cursor: Any) -> None:
+        """Called first in the transaction that makes the tables: a database that lets two
+        connections race through ``CREATE TABLE IF NOT EXISTS`` takes a lock here."""
+
     def _create_tables(self, connection: Any) -> None:
         cursor = connection.cursor()
         try:
+            self.creating_tables(cursor)
             for statement in _SQL_TABLES:
                 cursor.execute(statement.replace("{id}", _ID_COLUMNS[self.dialect]))
             self._execute(cursor, "SELECT version FROM mcplite_schema")
             versions = [row[0] for row in cursor.fetchall()]
             if not versions:
-                # (Workers starting together on a new database may each get here: the insert
-                # is conditional, and rows of this same version twice would be harmless.)
                 # (The version is written out, not a parameter: PostgreSQL cannot tell the type
                 # of a parameter in a SELECT list.)
                 self._execute(cursor, "INSERT INTO mcplite_schema (version) SELECT %d WHERE NOT EXISTS "

@@ -330,6 +330,38 @@ def test_a_store_opened_on_tables_of_another_version_is_refused(postgres):
         _store(postgres)
 
 
+def test_workers_starting_together_on_a_new_database_all_open_it(postgres):
+    # Several gunicorn workers start at once on an empty database: each runs CREATE TABLE IF
+    # NOT EXISTS, which PostgreSQL does not make safe against a concurrent twin (the loser
+    # fails on a unique index of the system catalogs). Every one must open the store.
+    for _ in range(4):  # (a race: a few fresh databases, eight workers each)
+        _fresh(postgres)
+        start = threading.Barrier(8)
+        opened = []  # type: List[Any]
+        failed = []  # type: List[BaseException]
+
+        def open_store() -> None:
+            start.wait(timeout=30)
+            try:
+                opened.append(_store(postgres))
+            except BaseException as exc:
+                failed.append(exc)
+        threads = [threading.Thread(target=open_store) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        for store in opened:
+            store.close()
+        assert not failed, failed[0]
+        assert len(opened) == 8
+        connection = _connector(postgres)()
+        cursor = connection.cursor()
+        cursor.execute("SELECT count(*) FROM mcplite_schema")
+        assert cursor.fetchone()[0] == 1
+        connection.close()
+
+
 def test_the_channel_is_an_identifier():
     from mcplite.pgstore import PostgresStore
     for bad in ("", "Upper", "a-b", "x; DROP TABLE t", "a" * 64):

@@ -1775,6 +1775,7 @@ def two_machines(ctx):
         with open(os.path.join(ctx.tmp, "myserver.py"), "w", encoding="utf-8") as f:
             f.write(machines_server_text(database))
         addresses = {}  # type: Dict[str, str]
+        servers = {}  # type: Dict[str, Tuple[int, Background]]
         for name in ("a", "b"):
             port = free_port()
             line = lines[0].replace("INSTANCE=a", "INSTANCE=" + name).replace("$KEY", key)
@@ -1785,10 +1786,11 @@ def two_machines(ctx):
                 variable, _, value = words.pop(0).partition("=")
                 env[variable] = value
             words[:1] = [python, os.path.join(os.path.dirname(python), words[0])]
-            server = stack.enter_context(Background(words, ctx.tmp, env))
+            servers[name] = (port, stack.enter_context(Background(words, ctx.tmp, env)))
+        # Both start at once on the new database, each making the store's tables (the store
+        # takes a lock for that: PostgreSQL's CREATE TABLE IF NOT EXISTS alone can collide).
+        for name, (port, server) in servers.items():
             wait_for_port(port, server)
-            # Until its worker answers: it makes the store's tables on its first start, and two
-            # workers making them at once on a new database can collide (a known limit).
             wait_answering(port)
             addresses[name] = "127.0.0.1:%d" % port
         yield addresses
