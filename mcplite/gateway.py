@@ -60,6 +60,7 @@ from .protocol import (
     ERA_MODERN, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SERVER_INFO, TASKS_EXTENSION,
 )
 from .results import tool_error
+from .skills import SKILL_SCHEME, SKILLS_EXTENSION
 from .taskwait import _poll_interval as task_poll_interval, _request as task_request, cancel_task, task_outcome
 
 _gateway_log = logging.getLogger("mcplite.gateway")
@@ -294,6 +295,8 @@ class Mount:
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
+                if _gateway_skills_of(self) is not None:
+                    _gateway_install_skills(self.app)
                 resources = caps.get("resources")
                 if isinstance(resources, dict) and resources.get("subscribe"):
                     # A 2026-07-28 client in front subscribes on its subscriptions/listen
@@ -899,6 +902,13 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         app.registry.notifications.setdefault("notifications/roots/list_changed", roots_changed)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
+        if method == "resources/read" and getattr(app, "_gateway_skills", False):
+            uri = params.get("uri")
+            if (isinstance(uri, str) and uri.startswith(SKILL_SCHEME) and uri not in app.registry.resources
+                    and not any(each.owns(uri) for each in list(mounts))):
+                found = _gateway_read_skill_file(app, uri, ctx)
+                if found is not None:
+                    return found
         if method != "logging/setLevel" and method != "resources/subscribe":
             return call_next()
         result = call_next()  # the front's own bookkeeping (and checks) first
@@ -945,3 +955,122 @@ def _gateway_expand(template: str, variables: Dict[str, Any]) -> str:
         return quote(value, safe="-._~")
     return _GATEWAY_TEMPLATE_VAR.sub(expand, template)
 
+
+
+# -- skills (SEP-2640) through the gateway ---------------------------------------------------
+
+_GATEWAY_SKILL_METHODS = ("skills/list", "skills/get", "resources/directory/read")
+
+
+def _gateway_skills_of(mount: Mount) -> Optional[Dict[str, Any]]:
+    """The skills extension's settings the mount's upstream declared, or None."""
+    extensions = (mount.client.server_capabilities or {}).get("extensions")
+    if isinstance(extensions, dict) and isinstance(extensions.get(SKILLS_EXTENSION), dict):
+        return extensions[SKILLS_EXTENSION]
+    return None
+
+
+def _gateway_install_skills(app: Any) -> None:
+    """Serve the upstreams' skills from the front (once, when the first mount whose upstream
+    declares the Skills extension is listed): the front declares the extension, ``skills/list``
+    joins the front's own skills and every such upstream's, ``skills/get`` and
+    ``resources/directory/read`` go to whichever serves the URI. The skills' files are
+    resources: mounted with the upstream's other resources, or read through the upstream
+    when it serves them unlisted."""
+    from .skills import SkillCatalog
+    if getattr(app, "_gateway_skills", False):
+        return
+    app._gateway_skills = True
+    if app._skill_catalog is None:
+        # The front's own skills, if it is given any later, join this catalog (Server.skill
+        # registers the methods only with the first catalog).
+        app._skill_catalog = SkillCatalog(app)
+    catalog = app._skill_catalog
+    mounts = app._gateway_mounts
+
+    def skill_mounts() -> List[Mount]:
+        return [mount for mount in list(mounts) if mount.down is None and _gateway_skills_of(mount) is not None]
+
+    def list_skills(params: dict, ctx: Context) -> dict:
+        entries = [bundle.entry() for bundle in catalog.skills.values()]
+        seen = {entry["uri"] for entry in entries}
+        for mount in skill_mounts():
+            try:
+                listed = mount.client.list_skills()
+            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                # One upstream's failure leaves the others' skills listed.
+                _gateway_log.warning("mount %s: skills/list failed: %s", mount.prefix, exc)
+                continue
+            for entry in listed:
+                if isinstance(entry, dict) and isinstance(entry.get("uri"), str) and entry["uri"] not in seen:
+                    seen.add(entry["uri"])
+                    entries.append(entry)
+        start = 0
+        if "cursor" in params:
+            cursor = app.sealer.open(params["cursor"])
+            if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] == "gateway-skills"
+                    and type(cursor[1]) is int and cursor[1] >= 0):
+                raise MCPError(INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
+            start = cursor[1]
+        end = len(entries) if app.page_size is None else start + app.page_size
+        result = {"skills": entries[start:end]}  # type: Dict[str, Any]
+        if end < len(entries):
+            result["nextCursor"] = app.sealer.seal(["gateway-skills", end])
+        catalog._cache_fields(result, ctx)
+        return result
+
+    def upstream_answer(method: str, params: dict, ctx: Context, why: str) -> dict:
+        """The answer of the first upstream that serves the URI: -32602 from one means
+        "not mine", so the next is asked."""
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+        for mount in skill_mounts():
+            if method == "resources/directory/read" and not _gateway_skills_of(mount).get("directoryRead"):
+                continue
+            try:
+                return _gateway_own_result(mount.client.request(method, {"uri": uri}))
+            except MCPError as exc:
+                if exc.code != INVALID_PARAMS:
+                    raise _gateway_translated(exc)
+            except _GATEWAY_UPSTREAM_FAILURES as exc:
+                raise MCPError(INTERNAL_ERROR, "%s: %s" % (uri, mount._failure(exc)))
+        # "If the URI does not identify a skill the server serves, the server MUST return
+        # error -32602 (Invalid params)" (and the same for a directory).
+        raise MCPError(INVALID_PARAMS, "%s: %s" % (why, uri), {"uri": uri})
+
+    def get_skill(params: dict, ctx: Context) -> dict:
+        if params.get("uri") in catalog.skills:
+            return catalog.get_skill(params, ctx)
+        result = upstream_answer("skills/get", params, ctx, "Unknown skill")
+        catalog._cache_fields(result, ctx)
+        return result
+
+    def read_directory(params: dict, ctx: Context) -> dict:
+        uri = params.get("uri")
+        if isinstance(uri, str) and catalog.directory_children(uri, ctx.protocol_version) is not None:
+            return catalog.read_directory(params, ctx)
+        return upstream_answer("resources/directory/read", params, ctx, "Not a directory")
+
+    with app.registry.lock:
+        for method in _GATEWAY_SKILL_METHODS:
+            app.registry.methods.pop(method, None)  # the front's own catalog's: joined above
+    app.add_method(list_skills, "skills/list")
+    app.add_method(get_skill, "skills/get")
+    app.add_method(read_directory, "resources/directory/read")
+    app.add_extension(SKILLS_EXTENSION, {"directoryRead": True})
+
+
+def _gateway_read_skill_file(app: Any, uri: str, ctx: Context) -> Optional[Dict[str, Any]]:
+    """A skill's file the front has no resource for (an upstream may serve its skills'
+    files without listing them): read from the upstream that serves it, or None."""
+    for mount in list(getattr(app, "_gateway_mounts", ())):
+        if mount.down is not None or _gateway_skills_of(mount) is None:
+            continue
+        try:
+            return _gateway_own_result(mount.client.request("resources/read", {"uri": uri}))
+        except MCPError:
+            continue  # not this upstream's
+        except _GATEWAY_UPSTREAM_FAILURES as exc:
+            mount._failure(exc)
+    return None

@@ -83,7 +83,7 @@ PARTS = (
     ("client", ("core", "jose"), ("processes", "clientcache", "clientsession", "channels", "httpclient", "oauth",
                                   "taskwait", "client", "appview")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
-    ("gateway", ("server", "client", "host"), ("gateway",)),
+    ("gateway", ("server", "client", "host", "skills"), ("gateway",)),
     ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "skills", "client", "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "inspectpage",
       "inspector", "__main__")),
