@@ -1026,7 +1026,7 @@ def _gateway_install_skills(app: Any) -> None:
         if not isinstance(uri, str):
             raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
         for mount in skill_mounts():
-            if method == "resources/directory/read" and not _gateway_skills_of(mount).get("directoryRead"):
+            if method == "resources/directory/read" and not (_gateway_skills_of(mount) or {}).get("directoryRead"):
                 continue
             try:
                 return _gateway_own_result(mount.client.request(method, {"uri": uri}))
