@@ -17,6 +17,7 @@ to the bridge's loopback callback.
 
 import atexit
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -59,7 +60,12 @@ def sign_in_options(auth: OAuth, env: Dict[str, str]) -> List[str]:
         argv += ["--oauth"]
         if auth.client_metadata_url:
             argv += ["--client-metadata-url", auth.client_metadata_url]
-        env["BROWSER"] = BROWSER
+        # webbrowser runs $BROWSER as one program, with the URL as its argument: a script here
+        # that runs the headless browser with this very interpreter (no pyenv shim to go through).
+        browser = file_of("browser", "#!/bin/sh\nexec %s %s \"$@\"\n" % (shlex.quote(sys.executable),
+                                                                         shlex.quote(BROWSER)))
+        os.chmod(browser, 0o700)
+        env["BROWSER"] = browser
     elif auth.grant == "jwt_bearer":
         argv += ["--assertion", file_of("assertion.jwt", auth.assertion)]
     elif auth.grant == "id_jag":
