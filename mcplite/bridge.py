@@ -12,12 +12,13 @@ go back the same way. The bridge relays; it takes part in the protocol only wher
 needs it, with the HTTP channel's machinery (httpclient.py): the session id and
 ``MCP-Protocol-Version`` header, 2026-07-28's ``Mcp-Method``/``Mcp-Name`` and
 ``Mcp-Param-*`` headers (learnt from the tools/list answers that pass), resuming a broken
-stream, the HTTP+SSE fallback, OAuth. A session the server ended (404) is opened
-again with the host's own ``initialize`` (then its log level and resource subscriptions),
-and the request sent there. A request the remote cannot answer (unreachable, an HTTP
-error, a dropped stream) gets a JSON-RPC error on stdout at once, never silence. When stdin
-ends (or on SIGTERM) the session is closed (DELETE) and the bridge exits. Nothing but
-protocol goes to stdout.
+stream, the HTTP+SSE fallback, OAuth (the command line's signing-in options; ``--oauth``
+opens the sign-in URL with Python's ``webbrowser``, so ``$BROWSER`` picks the browser). A
+session the server ended (404) is opened again with the host's own ``initialize`` (then its
+log level and resource subscriptions), and the request sent there. A request the remote
+cannot answer (unreachable, an HTTP error, a dropped stream) gets a JSON-RPC error on stdout
+at once, never silence. When stdin ends (or on SIGTERM) the session is closed (DELETE) and
+the bridge exits. Nothing but protocol goes to stdout.
 
 **--http HOST:PORT -- CMD ...** serves a stdio server over Streamable HTTP: each session a
 client opens (``initialize``) gets its own CMD process - a stdio server has one client -
@@ -894,14 +895,32 @@ def _bridge_stdio(args: Any) -> int:
     # A host that stops us with SIGTERM rather than closing stdin: the session still ends
     # (DELETE) on the way out.
     signal.signal(signal.SIGTERM, stop)
+    outcome = []  # type: List[Any]
+
+    def relay() -> None:
+        try:
+            outcome.append(bridge.run(stdin))
+        except BaseException as exc:  # (raised again on the main thread, below)
+            outcome.append(exc)
+    # The relay has a thread of its own, and the main thread waits for it in short steps:
+    # the kernel gives a SIGTERM to any thread of the process (one waiting for a sign-in,
+    # say), and Python runs the handler on the main thread only when that thread runs again,
+    # which a read of stdin that nothing writes to would put off for ever.
+    relaying = threading.Thread(target=relay, name="mcplite-bridge-relay", daemon=True)
     try:
-        return bridge.run(stdin)
+        relaying.start()
+        while relaying.is_alive():
+            relaying.join(0.25)
     except (KeyboardInterrupt, _BridgeStop):
+        bridge.close()
         return 0
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return int(outcome[0])
 
 
 class _BridgeStop(Exception):
-    """SIGTERM to ``bridge --http``: stop serving and end every server process."""
+    """SIGTERM to ``bridge --stdio``: end the session and exit."""
 
 
 def _bridge_http(args: Any, argv: List[str]) -> int:
@@ -910,9 +929,12 @@ def _bridge_http(args: Any, argv: List[str]) -> int:
     from .cli import CLI_EXIT_FAILED, CLI_EXIT_USAGE, CliFailure, _host_port, cli_tracer
 
     host, port = _host_port(args.http)
-    if args.oauth or args.client_id or args.token_file or args.headers:
-        raise CliFailure(CLI_EXIT_USAGE, "--oauth, --client-id, --token-file and -H are for --stdio; --http takes "
-                                         "--bearer TOKEN, the token its clients must send")
+    signing_in = (args.oauth, args.client_id, args.client_secret, args.token_file, args.client_metadata_url,
+                  args.private_key, args.assertion, args.id_token, args.idp_token_endpoint, args.idp_client_id,
+                  args.dpop)
+    if any(signing_in) or args.headers:
+        raise CliFailure(CLI_EXIT_USAGE, "signing in (--oauth, --client-id, --token-file, ...) and -H are for "
+                                         "--stdio; --http takes --bearer TOKEN, the token its clients must send")
     token = args.bearer if args.bearer is not None else (os.environ.get("MCPLITE_BRIDGE_TOKEN") or None)
     if token is not None and (not token.strip() or any(ch.isspace() or not " " < ch < "\x7f" for ch in token)):
         raise CliFailure(CLI_EXIT_USAGE, "--bearer takes the token alone (visible ASCII, no spaces)")

@@ -31,7 +31,11 @@ under the host's names (``--tokens``: with the catalog's size).
 Signing in, for HTTP targets (every command that connects: ls, call, read, prompt, raw,
 shell, check): ``--oauth`` (authorization code with PKCE: the URL to open is printed on
 stderr, the redirect caught on 127.0.0.1), ``--client-id ID --client-secret SECRET`` (client
-credentials; the secret may come from ``MCPLITE_CLIENT_SECRET`` instead), tokens kept in
+credentials; the secret may come from ``MCPLITE_CLIENT_SECRET`` instead, or ``--private-key
+PATH`` signs an ES256 assertion in its place), ``--assertion PATH`` (a workload's JWT is the
+grant), ``--id-token PATH`` with ``--idp-token-endpoint`` and ``--idp-client-id``
+(enterprise-managed: the ID token exchanged for the grant), ``--client-metadata-url URL`` (with
+--oauth: a metadata document as the client id), ``--dpop`` (DPoP-bound tokens), tokens kept in
 ``--token-file`` (default ``$XDG_CONFIG_HOME/mcplite/tokens.json``, mode 0600) and reused by
 later runs; or ``--bearer TOKEN``, a token already got. A 401 without them says which to use.
 
@@ -64,6 +68,9 @@ CLI_EXIT_TOOL_ERROR = 5
 
 CLI_DEFAULT_TIMEOUT = 30.0
 CLI_SECRET_VARIABLE = "MCPLITE_CLIENT_SECRET"
+# The identity provider's client secret for --id-token (an environment variable only: a secret
+# is kept out of the process list).
+CLI_IDP_SECRET_VARIABLE = "MCPLITE_IDP_CLIENT_SECRET"
 CLI_SIGN_IN_ADVICE = ("use --oauth to sign in in a browser, --client-id ID --client-secret SECRET for client "
                       "credentials, or --bearer TOKEN")
 # How long a person has to sign in, in the browser (the wait for an answer, --timeout, is not
@@ -211,6 +218,26 @@ def _common_options(parser: Any, suppress: bool) -> None:
                            % cli_token_file(shown=True).replace("%", "%%"))
     auth.add_argument("--bearer", dest="bearer", metavar="TOKEN", default=default(None),
                       help="send this access token (Authorization: Bearer TOKEN)")
+    auth.add_argument("--client-metadata-url", dest="client_metadata_url", metavar="URL", default=default(None),
+                      help="with --oauth: the https URL of this client's metadata document, its client id where "
+                           "the authorization server takes those (else a dynamic registration)")
+    auth.add_argument("--private-key", dest="private_key", metavar="PATH", default=default(None),
+                      help="with --client-id: the client's P-256 private key (PEM file), which signs an ES256 "
+                           "assertion (private_key_jwt) for each token request instead of a secret")
+    auth.add_argument("--assertion", dest="assertion", metavar="PATH", default=default(None),
+                      help="a workload's identity: the JWT in PATH (read again for each token request) is the "
+                           "grant (RFC 7523 JWT bearer), no person signs in")
+    auth.add_argument("--id-token", dest="id_token", metavar="PATH", default=default(None),
+                      help="enterprise-managed sign-in: the OpenID Connect ID token in PATH (read again for each "
+                           "token request) is exchanged at --idp-token-endpoint for the grant; with --client-id")
+    auth.add_argument("--idp-token-endpoint", dest="idp_token_endpoint", metavar="URL", default=default(None),
+                      help="with --id-token: the identity provider's token endpoint")
+    auth.add_argument("--idp-client-id", dest="idp_client_id", metavar="ID", default=default(None),
+                      help="with --id-token: this client's id at the identity provider (with %s for its "
+                           "secret, if it has one)" % CLI_IDP_SECRET_VARIABLE)
+    auth.add_argument("--dpop", dest="dpop", action="store_true", default=default(False),
+                      help="ask for DPoP-bound tokens (RFC 9449) where the authorization server offers them; "
+                           "the key is kept with the tokens in --token-file")
 
 
 def _parser() -> Any:
@@ -503,8 +530,19 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
     secret = getattr(args, "client_secret", None)
     bearer = getattr(args, "bearer", None)
     token_file = getattr(args, "token_file", None)
+    metadata_url = getattr(args, "client_metadata_url", None)
+    key_path = getattr(args, "private_key", None)
+    assertion_path = getattr(args, "assertion", None)
+    id_token_path = getattr(args, "id_token", None)
+    idp_endpoint = getattr(args, "idp_token_endpoint", None)
+    idp_client_id = getattr(args, "idp_client_id", None)
+    dpop = bool(getattr(args, "dpop", False))
     given = [name for name, value in (("--oauth", oauth), ("--client-id", client_id), ("--client-secret", secret),
-                                      ("--bearer", bearer), ("--token-file", token_file))
+                                      ("--bearer", bearer), ("--token-file", token_file),
+                                      ("--client-metadata-url", metadata_url), ("--private-key", key_path),
+                                      ("--assertion", assertion_path), ("--id-token", id_token_path),
+                                      ("--idp-token-endpoint", idp_endpoint), ("--idp-client-id", idp_client_id),
+                                      ("--dpop", dpop))
              if value is not None and value is not False]
     if not given:
         return None, {}
@@ -524,22 +562,45 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
         if not token or any(ch.isspace() or not " " < ch < "\x7f" for ch in token):
             raise CliFailure(CLI_EXIT_USAGE, "--bearer takes the token alone (visible ASCII, no spaces)")
         return None, {"Authorization": "Bearer " + token}
+    # One grant: a person signing in, a workload's JWT, an enterprise ID token, else (a
+    # client id and its secret or key) client credentials.
+    grants = [name for name, value in (("--oauth", oauth), ("--assertion", assertion_path),
+                                       ("--id-token", id_token_path)) if value]
+    if len(grants) > 1:
+        raise CliFailure(CLI_EXIT_USAGE, "%s are different ways of signing in: give one" % " and ".join(grants))
+    if metadata_url is not None and not oauth:
+        raise CliFailure(CLI_EXIT_USAGE, "--client-metadata-url goes with --oauth (a person signing in)")
+    if (idp_endpoint is not None or idp_client_id is not None) and id_token_path is None:
+        raise CliFailure(CLI_EXIT_USAGE, "--idp-token-endpoint and --idp-client-id go with --id-token")
+    if id_token_path is not None and not (idp_endpoint and idp_client_id and client_id):
+        raise CliFailure(CLI_EXIT_USAGE, "--id-token needs --idp-token-endpoint, --idp-client-id and --client-id")
     if secret is None and client_id:
         secret = os.environ.get(CLI_SECRET_VARIABLE) or None
     if secret is not None and not client_id:
         raise CliFailure(CLI_EXIT_USAGE, "--client-secret goes with --client-id")
-    if client_id and not oauth and not secret:
-        raise CliFailure(CLI_EXIT_USAGE, "--client-id needs --client-secret (or %s) for the client credentials "
-                                         "grant, or --oauth to sign in as that client" % CLI_SECRET_VARIABLE)
-    if not (oauth or client_id):
-        raise CliFailure(CLI_EXIT_USAGE, "--token-file goes with --oauth or --client-id")
+    if key_path is not None and not client_id:
+        raise CliFailure(CLI_EXIT_USAGE, "--private-key goes with --client-id")
+    if client_id and not grants and not secret and key_path is None:
+        raise CliFailure(CLI_EXIT_USAGE, "--client-id needs --client-secret (or %s) or --private-key for the "
+                                         "client credentials grant, or --oauth to sign in as that client"
+                                         % CLI_SECRET_VARIABLE)
+    if not (grants or client_id):
+        raise CliFailure(CLI_EXIT_USAGE, "%s goes with --oauth or --client-id" % given[0])
     if has_authorization:
         raise CliFailure(CLI_EXIT_USAGE, "an Authorization header (-H) and %s do not go together" % given[0])
+    from .errors import AuthorizationError
     from .oauth import OAuth
-    storage = _cli_token_storage(token_file)
-    options = {"storage": storage, "timeout": args.timeout}  # type: Dict[str, Any]
+    options = {"timeout": args.timeout, "dpop": dpop}  # type: Dict[str, Any]
     if client_id:
         options.update(client_id=client_id, client_secret=secret)
+    # The files are read now (a wrong path is a usage error before anything is made), the
+    # JWTs again at each token request.
+    if key_path is not None:
+        options["private_key"] = _cli_read_file(key_path, "--private-key")
+    for path, option in ((assertion_path, "--assertion"), (id_token_path, "--id-token")):
+        if path is not None:
+            _cli_read_file(path, option)
+    storage = options["storage"] = _cli_token_storage(token_file)
     if oauth:
         from .oauth import TerminalAuthorizer
         # A browser is opened for a person at a terminal only (a script gets the URL alone).
@@ -547,12 +608,45 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
                                                   open_browser=_cli_on_terminal() if open_browser is None
                                                   else open_browser,
                                                   timeout=CLI_SIGN_IN_TIMEOUT)
+        options["client_metadata_url"] = metadata_url
+    elif assertion_path is not None:
+        options.update(grant="jwt_bearer", assertion=_cli_file_reader(assertion_path, "--assertion"))
+    elif id_token_path is not None:
+        options.update(grant="id_jag", id_token=_cli_file_reader(id_token_path, "--id-token"),
+                       idp_token_endpoint=idp_endpoint, idp_client_id=idp_client_id,
+                       idp_client_secret=os.environ.get(CLI_IDP_SECRET_VARIABLE) or None)
     else:
         options["grant"] = "client_credentials"
     try:
         return OAuth(**options), {}
-    except ValueError as exc:
+    except (ValueError, AuthorizationError) as exc:
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
+
+
+def _cli_read_file(path: str, option: str) -> str:
+    """The text of ``path`` (a key or a JWT), stripped; CliFailure (usage) when unreadable or empty."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliFailure(CLI_EXIT_USAGE, "%s %s: %s" % (option, path, getattr(exc, "strerror", None) or exc))
+    if not text:
+        raise CliFailure(CLI_EXIT_USAGE, "%s %s is empty" % (option, path))
+    return text
+
+
+def _cli_file_reader(path: str, option: str) -> Any:
+    """A function returning the file's text at each call: a workload's token is rotated in
+    place (a platform rewrites the file), and each token request must present the current one."""
+    from .errors import AuthorizationError
+
+    def read() -> str:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as handle:
+                return handle.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AuthorizationError("cannot read %s %s: %s" % (option, path, getattr(exc, "strerror", None) or exc))
+    return read
 
 
 def _cli_on_terminal() -> bool:

@@ -243,6 +243,14 @@ class FileTokenStorage:
                 raise
 
 
+def _oauth_open_browser(url: str) -> None:
+    try:
+        import webbrowser
+        webbrowser.open(url)
+    except Exception:  # no browser here: the printed URL is enough
+        pass
+
+
 class TerminalAuthorizer:
     """The default ``authorize`` step, for a person at a terminal: prints the sign-in URL
     on stderr (and opens a browser, unless ``open_browser=False``), then catches the
@@ -302,11 +310,10 @@ class TerminalAuthorizer:
         self._listen()
         print("Sign in to continue: open this URL in a browser:\n  %s" % url, file=sys.stderr, flush=True)
         if self.open_browser:
-            try:
-                import webbrowser
-                webbrowser.open(url)
-            except Exception:  # no browser here: the printed URL is enough
-                pass
+            # On a thread of its own: webbrowser waits for a browser that $BROWSER names (a
+            # console one, such as w3m) to exit, and that browser's request to the callback
+            # must be answered meanwhile, by the loop below.
+            threading.Thread(target=_oauth_open_browser, args=(url,), name="mcplite-browser", daemon=True).start()
         deadline = time.monotonic() + self.timeout
         try:
             while not self._caught and time.monotonic() < deadline:

@@ -537,3 +537,61 @@ def test_stdio_bridge_signs_in_with_oauth(protected: Any, tmp_path: Any) -> None
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+
+
+HEADLESS_BROWSER = os.path.join(HERE, "conformance", "headless_browser.py")
+
+
+def test_stdio_bridge_signs_in_through_the_browser_that_browser_names(protected: Any, tmp_path: Any) -> None:
+    """--oauth opens the sign-in URL with webbrowser, which runs $BROWSER and waits for it to
+    exit (as for a console browser): here a program that follows the redirect to the bridge's
+    callback and waits for its page. The callback must be answered meanwhile, or the two wait
+    for each other until the browser gives up (20 s, past this call's 15). With
+    --client-metadata-url, and an authorization server that takes those, that URL is the
+    client id (no registration)."""
+    auth, mcp = protected(cimd=True)
+    document = "https://client.example/mcplite-bridge.json"
+    argv = BRIDGE + ["--stdio", mcp.url, "--oauth", "--client-metadata-url", document,
+                     "--token-file", str(tmp_path / "t.json")]
+    started = time.monotonic()
+    with Client.stdio(argv, env=_oauth_env(tmp_path, BROWSER=HEADLESS_BROWSER), era="legacy", timeout=15) as client:
+        assert client.call_tool("add", {"a": 2, "b": 3})["structuredContent"]["result"] == 5
+    assert time.monotonic() - started < 15
+    (authorize,) = auth.hits("authorize")
+    assert authorize["query"]["client_id"] == document
+    assert auth.hits("register") == []
+    (request,) = auth.token_requests("authorization_code")
+    assert request["client_auth"] == (document, None, "none")
+
+
+def test_stdio_bridge_sigterm_while_waiting_for_a_sign_in_ends_it(protected: Any, tmp_path: Any) -> None:
+    """SIGTERM lands while the bridge waits for the person (a "browser" that opens nothing):
+    the bridge exits then, not when the sign-in would time out (minutes later)."""
+    import json
+    import queue
+    import threading
+    auth, mcp = protected()
+    process = subprocess.Popen(BRIDGE + ["--stdio", mcp.url, "--oauth", "--token-file", str(tmp_path / "t.json")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=_oauth_env(tmp_path))
+    lines = queue.Queue()  # type: Any
+    threading.Thread(target=lambda: [lines.put(raw.decode()) for raw in iter(process.stderr.readline, b"")],
+                     daemon=True).start()
+    try:
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "host", "version": "1"}}}).encode() + b"\n")
+        process.stdin.flush()
+        seen = []  # type: List[str]
+        while not any("/authorize?" in line for line in seen):
+            seen.append(lines.get(timeout=20))
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(15)
+        process.stdin.close()
+        process.stdout.close()
+        process.stderr.close()
+    assert auth.token_requests() == []

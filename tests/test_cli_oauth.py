@@ -1,7 +1,8 @@
 """Signing in from the command line: ``--oauth`` (authorization code with PKCE through the
 ``TerminalAuthorizer``), ``--client-id``/``--client-secret`` (client credentials), the token
-file (``--token-file``, or ``$XDG_CONFIG_HOME/mcplite/tokens.json``, mode 0600) and
-``--bearer``; and what a 401 or 403 says without them. The CLI runs as a subprocess
+file (``--token-file``, or ``$XDG_CONFIG_HOME/mcplite/tokens.json``, mode 0600),
+``--bearer``, ``--private-key``, ``--assertion``, ``--id-token``, ``--dpop`` and
+``--client-metadata-url``; and what a 401 or 403 says without them. The CLI runs as a subprocess
 (``python -m mcplite``) against mcplite's HTTP server behind ``BearerAuth`` and the small
 authorization server of tests/oauth_support.py (both in this process, on 127.0.0.1, port
 0), which checks PKCE, the redirect URI, ``resource`` and the client's credentials as a real
@@ -24,7 +25,7 @@ import urllib.request
 
 import pytest
 
-from oauth_support import AuthServer, McpServer
+from oauth_support import JWT_BEARER, AuthServer, McpServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -272,6 +273,138 @@ def test_bearer_sends_the_token_given(protected, tmp_path):
         % (mcp.url, ADVICE))
 
 
+# --- a client's key, a workload's JWT, an enterprise ID token, DPoP, a metadata document ---------------------------
+
+# A P-256 key of the tests' own (any integer in [1, n-1] is one), as a SEC 1 PEM file would hold it.
+KEY_SECRET = 0x3C1F5A0B2E9D8C7B6A5F4E3D2C1B0A99887766554433221100FFEEDDCCBBAA99
+
+
+def pem_file(path, secret=KEY_SECRET):
+    """Write the SEC 1 PEM of the key ``secret`` to ``path``; the ES256Key it is."""
+    import base64
+    from mcplite import ES256Key
+    key = ES256Key(secret)
+    body = (b"\x02\x01\x01" + b"\x04\x20" + secret.to_bytes(32, "big") + b"\xa0\x0a\x06\x08"
+            + bytes.fromhex("2a8648ce3d030107") + b"\xa1\x44\x03\x42\x00\x04" + key.x.to_bytes(32, "big")
+            + key.y.to_bytes(32, "big"))
+    der = b"\x30" + bytes([len(body)]) + body
+    with open(path, "w") as handle:
+        handle.write("-----BEGIN EC PRIVATE KEY-----\n%s-----END EC PRIVATE KEY-----\n"
+                     % base64.encodebytes(der).decode("ascii"))
+    return key
+
+
+def test_private_key_client_credentials(protected, tmp_path):
+    """--client-id with --private-key: client credentials, the client authenticated by an
+    ES256 assertion that the authorization server checks with the public key."""
+    key = pem_file(str(tmp_path / "client.pem"))
+    auth, mcp = protected(jwt_clients={CLIENT_ID: key.public_jwk()}, auth_methods=["private_key_jwt"])
+    status, out, err = cli(environment(tmp_path), "call", mcp.url, "whoami", "--client-id", CLIENT_ID,
+                           "--private-key", str(tmp_path / "client.pem"), "--token-file", str(tmp_path / "t.json"))
+    assert (status, err) == (0, "")
+    token = out.split(" ")[0]
+    assert token in auth.tokens
+    (request,) = auth.token_requests()
+    assert request["form"]["grant_type"] == "client_credentials"
+    assert request["client_auth"] == (CLIENT_ID, None, "private_key_jwt")
+    # Another key: the server refuses the assertion.
+    pem_file(str(tmp_path / "other.pem"), KEY_SECRET + 1)
+    status, out, err = cli(environment(tmp_path), "ls", mcp.url, "--client-id", CLIENT_ID, "--private-key",
+                           str(tmp_path / "other.pem"), "--token-file", str(tmp_path / "t2.json"))
+    assert (status, out) == (3, "")
+    assert "signing in failed" in one_error_line(err, "ls")
+
+
+def test_assertion_is_the_grant_and_is_read_again_for_each_token(protected, tmp_path):
+    """--assertion PATH: the JWT bearer grant with the file's JWT (a dynamic registration, no
+    sign-in); the file is read at each token request, so a rotated JWT is the one sent."""
+    auth, mcp = protected()
+    path = str(tmp_path / "workload.jwt")
+    first, second = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3MSJ9.e30", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3MiJ9.e30"
+    with open(path, "w") as handle:
+        handle.write(first + "\n")
+    env = environment(tmp_path)
+    options = ["--assertion", path, "--token-file", str(tmp_path / "t.json")]
+    status, out, err = cli(env, "call", mcp.url, "whoami", *options)
+    assert (status, err) == (0, "")
+    with open(path, "w") as handle:
+        handle.write(second)
+    auth.revoke_all()  # (no refresh token for this grant: a new token request)
+    status, out, err = cli(env, "call", mcp.url, "whoami", *options)
+    assert (status, err) == (0, ""), err
+    requests = auth.token_requests()
+    assert [r["form"]["grant_type"] for r in requests] == [JWT_BEARER] * 2
+    assert [r["form"]["assertion"] for r in requests] == [first, second]
+    assert auth.hits("authorize") == [] and len(auth.hits("register")) == 1
+
+
+def test_id_token_is_exchanged_at_the_identity_provider(tmp_path):
+    """--id-token PATH --idp-token-endpoint URL --idp-client-id ID with --client-id (and its
+    secret): the ID token becomes an ID-JAG at the identity provider (RFC 8693), which is the
+    grant at the MCP server's authorization server."""
+    id_token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln"
+    idp = AuthServer(clients={"idp-client": None}, idp_id_tokens=[id_token])
+    auth = AuthServer(clients={CLIENT_ID: CLIENT_SECRET}, jag_issuer=idp)
+    mcp = McpServer(auth.verify, [auth.issuer])
+    try:
+        path = str(tmp_path / "id.jwt")
+        with open(path, "w") as handle:
+            handle.write(id_token)
+        status, out, err = cli(environment(tmp_path, MCPLITE_CLIENT_SECRET=CLIENT_SECRET), "call", mcp.url, "whoami",
+                               "--client-id", CLIENT_ID, "--id-token", path, "--idp-token-endpoint",
+                               idp.issuer + "/token", "--idp-client-id", "idp-client",
+                               "--token-file", str(tmp_path / "t.json"))
+        assert (status, err) == (0, "")
+        (exchange,) = idp.token_requests()
+        assert exchange["form"]["subject_token"] == id_token and exchange["form"]["client_id"] == "idp-client"
+        (grant,) = auth.token_requests()
+        assert grant["form"]["grant_type"] == JWT_BEARER and grant["form"]["assertion"] in idp.jags
+        assert grant["client_auth"] == (CLIENT_ID, CLIENT_SECRET, "client_secret_basic")
+        assert out.split(" ")[0] in auth.tokens
+    finally:
+        for server in (mcp, auth, idp):
+            server.stop()
+
+
+def test_dpop_binds_the_token(tmp_path):
+    """--dpop: the token request carries a proof, the token comes back DPoP-bound, and each
+    request to the MCP server proves the key."""
+    auth = AuthServer(clients={CLIENT_ID: CLIENT_SECRET}, dpop=True)
+    mcp = McpServer(auth.verify, [auth.issuer], dpop=True, dpop_bound=auth.dpop_bound)
+    try:
+        options = ["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--token-file", str(tmp_path / "t.json")]
+        status, out, err = cli(environment(tmp_path), "call", mcp.url, "whoami", "--dpop", *options)
+        assert (status, err) == (0, "")
+        token = out.split(" ")[0]
+        (request,) = auth.token_requests()
+        assert request["dpop"]["problem"] is None and token in auth.dpop_bound
+        posts = [e for e in mcp.since(0) if e["method"] == "POST" and "authorization" in e["headers"]]
+        assert posts and all(e["headers"]["authorization"] == "DPoP " + token and e["headers"].get("dpop")
+                             for e in posts)
+        # Without --dpop: no proof, a Bearer token.
+        status, out, err = cli(environment(tmp_path), "call", mcp.url, "whoami", "--client-id", CLIENT_ID,
+                               "--client-secret", CLIENT_SECRET, "--token-file", str(tmp_path / "t2.json"))
+        assert (status, err) == (0, "")
+        assert "dpop" not in auth.token_requests()[1] and out.split(" ")[0] not in auth.dpop_bound
+    finally:
+        mcp.stop()
+        auth.stop()
+
+
+def test_client_metadata_url_is_the_client_id(protected, tmp_path):
+    """--oauth --client-metadata-url URL at an authorization server that takes metadata
+    documents: the URL is the client id, and nothing is registered."""
+    auth, mcp = protected(cimd=True)
+    document = "https://client.example/mcplite.json"
+    status, out, err, url, _ = sign_in_with_cli(environment(tmp_path), "call", mcp.url, "add", "a=2", "b=3",
+                                                "--oauth", "--client-metadata-url", document)
+    assert (status, out) == (0, "5\n"), err
+    assert query_of(url)["client_id"] == document
+    assert auth.hits("register") == []
+    (request,) = auth.token_requests("authorization_code")
+    assert request["client_auth"] == (document, None, "none")
+
+
 # --- a 401 without the options -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("era", ["auto", "modern", "legacy"])
@@ -314,8 +447,18 @@ def test_signing_in_is_for_http_targets(tmp_path, options, message):
      "--bearer and an Authorization header (-H) both set Authorization"),
     (["--bearer", "two words"], "--bearer takes the token alone (visible ASCII, no spaces)"),
     (["--client-secret", "s"], "--client-secret goes with --client-id"),
-    (["--client-id", "c"], "--client-id needs --client-secret (or MCPLITE_CLIENT_SECRET) for the client credentials "
-                           "grant, or --oauth to sign in as that client"),
+    (["--client-id", "c"], "--client-id needs --client-secret (or MCPLITE_CLIENT_SECRET) or --private-key for the "
+                           "client credentials grant, or --oauth to sign in as that client"),
+    (["--client-metadata-url", "https://c.example/m.json"],
+     "--client-metadata-url goes with --oauth (a person signing in)"),
+    (["--oauth", "--assertion", "a.jwt"], "--oauth and --assertion are different ways of signing in: give one"),
+    (["--private-key", "k.pem"], "--private-key goes with --client-id"),
+    (["--idp-client-id", "i"], "--idp-token-endpoint and --idp-client-id go with --id-token"),
+    (["--id-token", "t.jwt", "--client-id", "c"],
+     "--id-token needs --idp-token-endpoint, --idp-client-id and --client-id"),
+    (["--assertion", "no-such.jwt"], "--assertion no-such.jwt: No such file or directory"),
+    (["--dpop"], "--dpop goes with --oauth or --client-id"),
+    (["--bearer", "t", "--dpop"], "--bearer is a token already got: it does not go with --dpop"),
     (["--token-file", "t.json"], "--token-file goes with --oauth or --client-id"),
     (["--oauth", "-H", "authorization: Bearer x"], "an Authorization header (-H) and --oauth do not go together"),
 ])
