@@ -247,6 +247,9 @@ def _parser() -> Any:
                              "or all (default)")
     vendor.add_argument("--force", action="store_true",
                         help="overwrite DIR/mcplite.py even if this command did not write it")
+    vendor.add_argument("--compact", action="store_true",
+                        help="leave out docstrings, comments and blank lines, and indent by one space: "
+                             "the same code in about 40%% fewer bytes")
     vendor.set_defaults(run=_vendor)
 
     serve = commands.add_parser(
@@ -850,7 +853,7 @@ def _vendor(args: Any) -> int:
         parts = [part.strip() for part in args.parts.split(",") if part.strip()]
         if not parts:
             raise CliFailure(CLI_EXIT_USAGE, "--parts names no part")
-        path = build(args.dir, force=args.force, parts=parts)
+        path = build(args.dir, force=args.force, parts=parts, compact=args.compact)
     except (VendorError, OSError) as exc:
         raise CliFailure(CLI_EXIT_FAILED, str(exc))
     with open(path, "rb") as f:
