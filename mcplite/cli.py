@@ -243,8 +243,8 @@ def _parser() -> Any:
     vendor.add_argument("dir", metavar="DIR", help="the directory to write mcplite.py into")
     vendor.add_argument("--parts", default="all", metavar="PARTS",
                         help="comma-separated parts to hold, with the parts they need: core, server, tasks, "
-                             "stores, memory, stdio, jose, http, trace, skills, client, host, gateway, cli, "
-                             "or all (default)")
+                             "stores, memory, stdio, jose, http, trace, otel, skills, client, host, gateway, "
+                             "cli, or all (default)")
     vendor.add_argument("--force", action="store_true",
                         help="overwrite DIR/mcplite.py even if this command did not write it")
     vendor.add_argument("--compact", action="store_true",
