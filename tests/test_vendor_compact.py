@@ -8,6 +8,7 @@ is tested by ``scripts/test_vendored --compact`` (CI: the server,stdio build on 
 
 import ast
 import io
+import json
 import os
 import subprocess
 import sys
@@ -98,7 +99,6 @@ def test_the_compact_file_writes_and_serves(tmp_path):
                 {"jsonrpc": "2.0", "method": "notifications/initialized"},
                 {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
                 {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}]
-    import json
     proc = subprocess.run([sys.executable, "-S", "-E", str(server)], cwd=str(tmp_path), timeout=TIMEOUT,
                           input="".join(json.dumps(m) + "\n" for m in messages), capture_output=True, text=True)
     answers = {m.get("id"): m for m in map(json.loads, proc.stdout.splitlines())}
