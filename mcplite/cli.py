@@ -270,10 +270,13 @@ def _parser() -> Any:
     vendor.add_argument("dir", metavar="DIR", help="the directory to write mcplite.py into")
     vendor.add_argument("--parts", default="all", metavar="PARTS",
                         help="comma-separated parts to hold, with the parts they need: core, server, tasks, "
-                             "stores, memory, stdio, jose, http, trace, skills, client, host, gateway, cli, "
-                             "or all (default)")
+                             "stores, memory, stdio, jose, http, trace, otel, skills, client, host, gateway, "
+                             "cli, or all (default)")
     vendor.add_argument("--force", action="store_true",
                         help="overwrite DIR/mcplite.py even if this command did not write it")
+    vendor.add_argument("--compact", action="store_true",
+                        help="leave out docstrings, comments and blank lines, and indent by one space: "
+                             "the same code in about 40%% fewer bytes")
     vendor.set_defaults(run=_vendor)
 
     serve = commands.add_parser(
@@ -944,7 +947,7 @@ def _vendor(args: Any) -> int:
         parts = [part.strip() for part in args.parts.split(",") if part.strip()]
         if not parts:
             raise CliFailure(CLI_EXIT_USAGE, "--parts names no part")
-        path = build(args.dir, force=args.force, parts=parts)
+        path = build(args.dir, force=args.force, parts=parts, compact=args.compact)
     except (VendorError, OSError) as exc:
         raise CliFailure(CLI_EXIT_FAILED, str(exc))
     with open(path, "rb") as f:

@@ -30,18 +30,22 @@ is what the request carries; names and attributes follow OpenTelemetry's MCP con
 not import it when it is importable: ``opentelemetry-api`` comes with other packages (the
 official MCP SDK depends on it), and an application that never set a provider would pay
 for the import (megabytes) and for spans nobody records. So a request without
-``traceparent`` costs two dictionary lookups, OpenTelemetry installed or not.
+``traceparent`` costs two dictionary lookups, OpenTelemetry installed or not. The spans are
+the otelspans module, loaded on the first request that makes one (a one-file build holds
+them in its ``otel`` part).
 """
 
 import contextvars
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
+from .logs import LazyLogger
+
 # The current trace of this thread (or asyncio task): the request being served, or what
 # use_trace set.
 _TC_CURRENT = contextvars.ContextVar("mcplite_trace", default=None)  # type: contextvars.ContextVar[Any]
-# The tracer provider last seen, and mcplite's tracer from it (remade when the provider changes).
-_TC_TRACER = [None, None]  # type: List[Any]
+_tc_log = LazyLogger("mcplite.trace")
+_TC_NO_SPANS = []  # type: List[str]  # why there are no spans, once logged (see _tc_spans)
 _TC_HEX = frozenset("0123456789abcdef")
 # W3C: "vendors SHOULD propagate at least 512 characters of a combined header"; baggage
 # allows 8192 bytes. Longer values are dropped, not cut (a cut list-member is malformed).
@@ -215,7 +219,7 @@ class use_trace:
         _TC_CURRENT.reset(self._token)
 
 
-# -- OpenTelemetry, when it is there -------------------------------------------------------
+# -- OpenTelemetry, when it is there (the spans: the otelspans module) ------------------------
 
 def load_otel() -> Any:
     """``opentelemetry.trace`` when the application uses it (imported, and a tracer provider
@@ -233,112 +237,36 @@ def load_otel() -> Any:
     return module
 
 
-def _tc_target(method: str, params: Dict[str, Any]) -> Optional[str]:
-    if method in ("tools/call", "prompts/get"):
-        name = params.get("name")
-        return name if isinstance(name, str) else None
-    return None
-
-
-def _tc_attributes(method: str, params: Dict[str, Any], rid: Any, version: Optional[str]) -> Dict[str, Any]:
-    attributes = {"mcp.method.name": method}  # type: Dict[str, Any]
-    if rid is not None:
-        attributes["jsonrpc.request.id"] = str(rid)
-    if version:
-        attributes["mcp.protocol.version"] = version
-    target = _tc_target(method, params)
-    if method == "tools/call":
-        attributes["gen_ai.operation.name"] = "execute_tool"
-        if target is not None:
-            attributes["gen_ai.tool.name"] = target
-    elif method == "prompts/get" and target is not None:
-        attributes["gen_ai.prompt.name"] = target
-    elif method.startswith("resources/"):
-        uri = params.get("uri")
-        if isinstance(uri, str):
-            attributes["mcp.resource.uri"] = uri
-    return attributes
-
-
-def _tc_span_name(method: str, params: Dict[str, Any]) -> str:
-    target = _tc_target(method, params)
-    return "%s %s" % (method, target) if target else method
-
-
-def _tc_remote(otel: Any, trace: TraceContext) -> Any:
-    """An OpenTelemetry context whose span is ``trace``'s position (a remote parent)."""
-    state = otel.TraceState()
-    if trace.tracestate:
-        try:
-            pairs = [member.strip().split("=", 1) for member in trace.tracestate.split(",") if member.strip()]
-            state = otel.TraceState([(k, v) for k, v in pairs])
-        except Exception:  # a tracestate OpenTelemetry refuses: the parent still stands
-            state = otel.TraceState()
-    parent = otel.SpanContext(int(trace.trace_id, 16), int(trace.span_id or trace.parent_id, 16), True,
-                              otel.TraceFlags(trace.flags), state)
-    return otel.set_span_in_context(otel.NonRecordingSpan(parent))
-
-
-def _tc_tracer(otel: Any) -> Any:
-    provider = otel.get_tracer_provider()
-    if _TC_TRACER[0] is not provider:
-        _TC_TRACER[:] = [provider, provider.get_tracer("mcplite")]
-    return _TC_TRACER[1]
-
-
-def _tc_finish(otel: Any, span: Any, error: Optional[Dict[str, Any]], result: Any) -> None:
-    if isinstance(error, dict):
-        code = error.get("code")
-        span.set_attribute("error.type", str(code))
-        span.set_attribute("rpc.response.status_code", str(code))
-        message = error.get("message")
-        span.set_status(otel.Status(otel.StatusCode.ERROR, message if isinstance(message, str) else None))
-    elif isinstance(result, dict) and result.get("isError") is True:
-        # "When CallToolResult is returned with isError set to true, this attribute SHOULD
-        # be set to tool_error."
-        span.set_attribute("error.type", "tool_error")
-        span.set_status(otel.Status(otel.StatusCode.ERROR))
+def _tc_spans() -> Any:
+    """The otelspans module's ``(serve_in_span, send_in_span)``; None where that module is
+    not (a one-file build without its otel part, whose lazy import raises ImportError saying
+    so): requests then go without spans, as when the application does not use OpenTelemetry,
+    and the log says why, once. Tracing must never cost a request its answer."""
+    try:
+        from .otelspans import send_in_span, serve_in_span
+    except ImportError as exc:
+        if not _TC_NO_SPANS:
+            _TC_NO_SPANS.append(str(exc))
+            _tc_log.warning("OpenTelemetry is in use, but mcplite makes no spans: %s", exc)
+        return None
+    return serve_in_span, send_in_span
 
 
 def serve_traced(call: Any, meta: Any, otel: Any, serve: Callable[[Any], Any]) -> Any:
     """Run ``serve(call)`` with the request's trace current (and ``call.trace`` set), in a
     SERVER span when OpenTelemetry is there; return what ``serve`` returns (the response)."""
     trace = TraceContext.from_meta(meta)
-    if otel is False:
-        if trace is None:
-            return serve(call)
-        trace = call.trace = trace.child()
-        token = _TC_CURRENT.set(trace)
-        try:
-            return serve(call)
-        finally:
-            _TC_CURRENT.reset(token)
-    otel_context = sys.modules["opentelemetry.context"]
-    request = call.request
-    params = request.params
-    parent = _tc_remote(otel, trace) if trace is not None else None
-    span = _tc_tracer(otel).start_span(_tc_span_name(request.method, params), context=parent,
-                                       kind=otel.SpanKind.SERVER,
-                                       attributes=_tc_attributes(request.method, params, request.id, request.version))
-    own = span.get_span_context()
-    if trace is not None:
-        trace = trace.child("%016x" % own.span_id if own.is_valid else None)
-    call.trace = trace
+    spans = _tc_spans() if otel is not False else None
+    if spans is not None:
+        return spans[0](call, trace, otel, serve)
+    if trace is None:
+        return serve(call)
+    trace = call.trace = trace.child()
     token = _TC_CURRENT.set(trace)
-    attached = otel_context.attach(otel.set_span_in_context(span, parent))
     try:
-        response = serve(call)
-    except BaseException as exc:  # handle_request answers every error itself: this is rarer
-        span.set_status(otel.Status(otel.StatusCode.ERROR, type(exc).__name__))
-        span.end()
-        raise
+        return serve(call)
     finally:
-        otel_context.detach(attached)
         _TC_CURRENT.reset(token)
-    if response is not None:
-        _tc_finish(otel, span, response.get("error"), response.get("result"))
-    span.end()
-    return response
 
 
 def send_traced(method: str, params: Dict[str, Any], version: Optional[str], send: Callable[[Dict[str, Any]], Any],
@@ -350,42 +278,12 @@ def send_traced(method: str, params: Dict[str, Any], version: Optional[str], sen
     if isinstance(meta, dict) and "traceparent" in meta:
         return send(params)
     trace = _TC_CURRENT.get()
-    if otel is False:
-        if trace is None:
-            return send(params)
-        return send(_tc_with_meta(params, trace.meta()))
-    current = otel.get_current_span().get_span_context()
-    parent = _tc_remote(otel, trace) if trace is not None and not current.is_valid else None
-    span = _tc_tracer(otel).start_span(_tc_span_name(method, params), context=parent, kind=otel.SpanKind.CLIENT,
-                                       attributes=_tc_attributes(method, params, None, version))
-    own = span.get_span_context()
-    if own.is_valid:
-        entries = {"traceparent": "00-%032x-%016x-%02x" % (own.trace_id, own.span_id, int(own.trace_flags))}
-        header = own.trace_state.to_header() if own.trace_state else ""
-        if header:
-            entries["tracestate"] = header
-        if trace is not None and trace.baggage:
-            entries["baggage"] = trace.baggage
-        params = _tc_with_meta(params, entries)
-    elif trace is not None:
-        params = _tc_with_meta(params, trace.meta())
-    try:
-        result = send(params)
-    except BaseException as exc:
-        code, message = getattr(exc, "code", None), getattr(exc, "message", None)
-        if isinstance(code, int) and isinstance(message, str):  # the server's JSON-RPC error
-            # "The status description SHOULD match the JSONRPCError.message".
-            span.set_attribute("error.type", str(code))
-            span.set_attribute("rpc.response.status_code", str(code))
-        else:  # a timeout, a closed connection...
-            span.set_attribute("error.type", type(exc).__name__)
-            message = str(exc) or type(exc).__name__
-        span.set_status(otel.Status(otel.StatusCode.ERROR, message))
-        span.end()
-        raise
-    _tc_finish(otel, span, None, result)
-    span.end()
-    return result
+    spans = _tc_spans() if otel is not False else None
+    if spans is not None:
+        return spans[1](method, params, version, send, otel, trace)
+    if trace is None:
+        return send(params)
+    return send(params_with_meta(params, trace.meta()))
 
 
 def with_call_trace(params: Dict[str, Any], trace: Optional[TraceContext]) -> Dict[str, Any]:
@@ -398,10 +296,11 @@ def with_call_trace(params: Dict[str, Any], trace: Optional[TraceContext]) -> Di
     meta = params.get("_meta")
     if isinstance(meta, dict) and "traceparent" in meta:
         return params
-    return _tc_with_meta(params, trace.meta())
+    return params_with_meta(params, trace.meta())
 
 
-def _tc_with_meta(params: Dict[str, Any], entries: Dict[str, str]) -> Dict[str, Any]:
+def params_with_meta(params: Dict[str, Any], entries: Dict[str, str]) -> Dict[str, Any]:
+    """A copy of ``params`` whose ``_meta`` (copied too) has ``entries`` added."""
     meta = params.get("_meta")
     merged = dict(meta) if isinstance(meta, dict) else {}
     merged.update(entries)

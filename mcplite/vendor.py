@@ -35,6 +35,9 @@ as source lines, so its comments and layout stay as written:
 * This module is left out: it reads the package's sources, which a copied file does not have.
 * Names starting with ``_vendored`` or ``_VENDORED`` are the file's own: a module may not
   bind one.
+* ``compact=True`` (``vendor --compact``) then takes the docstrings, comments and blank lines
+  out of the file and indents it one space a level (``compact_source``): the same code, about
+  40% fewer bytes, for hosts that count them; the header and the package docstring stay.
 
 Every problem the edits could hide stops the build with a ``VendorError`` naming the module
 and line: two modules binding one top-level name to different things, a module-level name
@@ -79,12 +82,14 @@ PARTS = (
     ("jose", ("core",), ("es256", "jwtauth")),
     ("http", ("server", "jose"), ("auth", "sse", "httpapp", "httpparse", "httpserver", "wsgi")),
     ("trace", ("core",), ("tracing",)),
+    ("otel", ("core",), ("otelspans",)),
     ("skills", ("core",), ("skills",)),
     ("client", ("core", "jose"), ("processes", "clientcache", "clientsession", "channels", "httpclient", "oauth",
                                   "taskwait", "client", "appview")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("gateway", ("server", "client", "host", "skills"), ("gateway",)),
-    ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "skills", "client", "host"),
+    ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "otel", "skills", "client",
+             "host"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "inspectpage",
       "inspector", "__main__")),
 )
@@ -116,12 +121,13 @@ def part_modules(parts: Sequence[str]) -> List[str]:
 
 
 def build(out_dir: str, force: bool = False, package_dir: Optional[str] = None,
-          parts: Sequence[str] = ("all",)) -> str:
+          parts: Sequence[str] = ("all",), compact: bool = False) -> str:
     """Write ``out_dir/mcplite.py`` (``out_dir`` is created if missing) and return its path.
 
     An existing ``mcplite.py`` there is replaced only if this function wrote it, or with
     ``force=True``. ``package_dir`` defaults to the package this module belongs to; ``parts``
-    (names from ``PARTS``, or "all") chooses what the file holds.
+    (names from ``PARTS``, or "all") chooses what the file holds; ``compact=True`` leaves
+    out the docstrings, comments and blank lines (see ``compact_source``).
     """
     path = os.path.join(out_dir, BUNDLE_FILE)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -132,7 +138,8 @@ def build(out_dir: str, force: bool = False, package_dir: Optional[str] = None,
         raise VendorError("refusing to overwrite %s: it was not written by `mcplite vendor` "
                           "(--force, or force=True, overwrites it)" % path)
     package_dir = package_dir or os.path.dirname(os.path.abspath(__file__))
-    text = make_bundle(read_package(package_dir), license_id=_vendor_license(package_dir), parts=parts)
+    text = make_bundle(read_package(package_dir), license_id=_vendor_license(package_dir), parts=parts,
+                       compact=compact)
     os.makedirs(out_dir, exist_ok=True)
     temporary = path + ".tmp"
     try:
@@ -171,10 +178,11 @@ def read_package(package_dir: str) -> Dict[str, str]:
     return sources
 
 
-def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts: Sequence[str] = ("all",)) -> str:
+def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts: Sequence[str] = ("all",),
+                compact: bool = False) -> str:
     """The one file's text made from ``sources`` (``{module name: source}``, with
-    ``__init__``), holding ``parts``; raises ``VendorError`` for anything that would not keep
-    its meaning."""
+    ``__init__``), holding ``parts``, compacted with ``compact`` (``compact_source``); raises
+    ``VendorError`` for anything that would not keep its meaning."""
     ranked = part_modules(ALL_PARTS)
     chosen = select_parts(parts)
     held = set(part_modules(chosen)) & set(sources)
@@ -189,7 +197,7 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
               for name in sources if name != "__init__" and name not in held}
     elsewhere = _names_elsewhere(sources, absent, chosen)
     sources = {name: text for name, text in sources.items() if name in held or name == "__init__"}
-    modules = {name: _Module(name, text, set(sources), absent) for name, text in sources.items()
+    modules = {name: _Module(name, text, set(sources), absent, compact) for name, text in sources.items()
                if name != "__init__"}
     bound = set()  # type: Set[str]
     for module in modules.values():
@@ -211,8 +219,9 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
         module.load_lazy_modules(lazy)
 
     out = [
-        "# mcplite %s in one file, %s DIR%s`." % (version, _VENDOR_MARK, "" if chosen == list(ALL_PARTS)
-                                                    else " --parts " + ",".join(chosen)),
+        "# mcplite %s in one file, %s DIR%s%s`." % (version, _VENDOR_MARK, "" if chosen == list(ALL_PARTS)
+                                                      else " --parts " + ",".join(chosen),
+                                                      " --compact" if compact else ""),
         "# Do not edit it: change the package, then run that command again (from a checkout or an",
         "# install of the version you want). It needs only the Python 3.8+ standard library and",
         "# works under any module name: rename the file, or put it inside your own package.",
@@ -246,6 +255,8 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
         if body:
             out += ["", "", _banner("mcplite/%s.py" % name), ""] + body
     text = "\n".join(out) + "\n"
+    if compact:
+        text = compact_source(text)
 
     try:
         compile(text, BUNDLE_FILE, "exec", dont_inherit=True)
@@ -257,6 +268,75 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
         raise VendorError("mcplite/__init__.py: __all__ names %s, which no module binds at its top level"
                           % ", ".join(missing))
     return text
+
+
+def compact_source(text: str) -> str:
+    """``text``, a module's source, with the same code and no docstrings, comments or blank
+    lines, for ``compact=True``: the file is then about a third smaller, for hosts that count
+    bytes (the package's text is the place to read the code).
+
+    A docstring is the first statement of a class or function when it is a string (those of
+    the modules' sections go in ``section_rows``); a body it leaves empty gets ``pass``. One
+    that shares a line with other code stays. Every other string stays as it is, and so does
+    every line inside a string that spans lines (a blank one there is part of the string).
+    The comments above the first statement (the file's header: the line ``is_generated``
+    looks for, the license) and the module's docstring stay too.
+    """
+    lines = text.split("\n")
+    inside = set()  # type: Set[int]  # 0-based rows within a string that spans lines, after its first
+    cut = {}  # type: Dict[int, int]  # row -> column where its comment starts
+    # Each row's indentation: one space a block level for a statement's first row, one more for
+    # the rows it continues on (inside brackets or after a backslash, where it means nothing).
+    depth_of = {}  # type: Dict[int, int]
+    header = starting = True
+    depth = 0
+    layout = (tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    for token in tokenize.generate_tokens(iter([line + "\n" for line in lines]).__next__):
+        row = token.start[0] - 1
+        if token.type == tokenize.COMMENT:
+            if not header:
+                cut[row] = token.start[1]
+        elif token.type == tokenize.INDENT:
+            depth += 1
+        elif token.type == tokenize.DEDENT:
+            depth -= 1
+        elif token.type == tokenize.NEWLINE:
+            starting = True
+        elif token.type not in layout:
+            header = False
+            depth_of.setdefault(row, depth if starting else depth + 1)
+            starting = False
+        if token.start[0] != token.end[0] and token.type not in (tokenize.NEWLINE, tokenize.NL):
+            inside.update(range(token.start[0], token.end[0]))
+    drop = set()  # type: Set[int]
+    replace = {}  # type: Dict[int, str]
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        first = node.body[0]
+        if not (isinstance(first, ast.Expr) and isinstance(_constant(first.value), str)):
+            continue
+        start, end = first.lineno - 1, getattr(first, "end_lineno", first.lineno) - 1  # (Optional in typeshed)
+        before = lines[start].encode("utf-8")[:first.col_offset].decode("utf-8", "replace")
+        after = lines[end].encode("utf-8")[first.end_col_offset:].decode("utf-8", "replace").strip()  # type: ignore[attr-defined]
+        if before.strip() or (after and not after.startswith("#")):
+            continue
+        drop.update(range(start, end + 1))
+        if len(node.body) == 1:
+            replace[start] = " " * depth_of[start] + "pass"
+    out = []  # type: List[str]
+    for row, line in enumerate(lines):
+        if row in replace:
+            out.append(replace[row])
+        elif row in drop:
+            continue
+        elif row in inside:  # (only its end, after the string, may have a comment)
+            out.append(line[:cut[row]].rstrip() if row in cut else line)
+        else:
+            line = line[:cut[row]].rstrip() if row in cut else line
+            if line.strip():
+                out.append(" " * depth_of[row] + line.lstrip() if row in depth_of else line)
+    return "\n".join(out) + "\n"
 
 
 def _package_for(text: str, absent: Set[str], bound: Set[str]) -> str:
@@ -294,8 +374,10 @@ class _Module:
     """One module of the package: what it imports and binds, and the edits that make it a
     section of the one file."""
 
-    def __init__(self, name: str, text: str, all_names: Set[str], absent: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, name: str, text: str, all_names: Set[str], absent: Optional[Dict[str, str]] = None,
+                 compact: bool = False) -> None:
         self.name = name
+        self.compact = compact  # the section leaves out the module's docstring too
         self.filename = "mcplite/%s.py" % name
         self.all_names = all_names
         self.absent = absent or {}  # modules of the package left out of this build: why
@@ -625,7 +707,7 @@ class _Module:
     def section_rows(self) -> List[Tuple[str, Optional[int]]]:
         """``section()``'s lines, each with the 0-based row of the source it comes from (None
         for a line the build wrote)."""
-        if self.name == "__init__" and self.docstring is not None:
+        if (self.name == "__init__" or self.compact) and self.docstring is not None:
             start, end = self._span(self.docstring)
             self.edits.setdefault(start, (end, []))
         rows = []  # type: List[Optional[int]]

@@ -27,7 +27,7 @@ LAYERS = [
     # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
     ("wire", {"jsonrpc", "sse"}),
     # The declared interfaces between the protocol and the transports, and what one request is.
-    ("ports", {"ports", "calls", "auth", "tracecontext"}),
+    ("ports", {"ports", "calls", "auth", "tracecontext", "otelspans"}),
     # The state several worker processes share (tasks, change notifications, event logs):
     # rows in memory or a DB-API database, below the server that keeps them there.
     ("stores", {"stores", "pgstore"}),
@@ -59,6 +59,9 @@ ALLOWED = {
     ("server", "httpserver"): "Server.run_in_thread",
     ("server", "wsgi"): "Server.wsgi",
     ("server", "gateway"): "Server.mount",
+    # The trace context runs a request in an OpenTelemetry span when the application uses
+    # OpenTelemetry: the spans' module, imported then, reads the trace context.
+    ("tracecontext", "otelspans"): "serve_traced, send_traced",
     # The command line registers its commands by importing their modules when a command runs;
     # those modules use the command line's shared helpers.
     ("cli", "clientcmds"): "command registration",

@@ -234,3 +234,59 @@ def test_the_command_lines_help_names_every_part():
     listed = " ".join(out.split())  # (argparse wraps the help text)
     missing = [name for name in ALL_PARTS if (" %s," % name) not in listed and (" %s " % name) not in listed]
     assert not missing, "vendor --help does not name the parts %s" % missing
+
+
+# A stdio server in an application that uses OpenTelemetry (a tracer provider set), from the
+# file in argv[1]: the spans it made, on stderr, when stdin closes. A build without the otel
+# part serves it without spans (tracing must never cost a request its answer) and says why.
+OTEL_SERVER = '''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+import mcplite
+app = mcplite.Server("otel")
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    return a + b
+
+app.run()
+sys.stderr.write("SPANS %s\\n" % json.dumps([[s.name, s.kind.name] for s in exporter.get_finished_spans()]))
+'''
+
+
+@needs_builder
+@pytest.mark.interop
+def test_opentelemetry_spans_are_the_otel_part(tmp_path):
+    from interop_support import venv_python
+    python = venv_python("MCPLITE_OTEL_PYTHON", "import opentelemetry.sdk.trace", "opentelemetry-sdk")
+    script = tmp_path / "otel_server.py"
+    script.write_text(OTEL_SERVER)
+    talk = lines({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": MODERN_META}},
+                 {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                  "params": {"name": "add", "arguments": {"a": 1, "b": 2}, "_meta": MODERN_META}})
+    for parts in (SERVER_STDIO + ["otel"], SERVER_STDIO):
+        directory = tmp_path / "_".join(parts)
+        build(str(directory), parts=parts)
+        proc = subprocess.run([python, "-E", str(script), str(directory)], cwd=str(tmp_path), input=talk,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+        err = proc.stderr.decode("utf-8", "replace")
+        assert proc.returncode == 0, err
+        answers = {a.get("id"): a for a in map(json.loads, proc.stdout.decode().splitlines())}
+        spans = json.loads([line for line in err.splitlines() if line.startswith("SPANS ")][-1][6:])
+        assert answers[2]["result"]["structuredContent"] == {"result": 3}, err
+        warning = ("OpenTelemetry is in use, but mcplite makes no spans: mcplite.otelspans is in the otel part, "
+                   "which this one-file build does not hold (parts: core, server, stdio); build it with that part too")
+        if "otel" in parts:
+            assert ["tools/call add", "SERVER"] in spans and ["server/discover", "SERVER"] in spans
+            assert "no spans" not in err
+        else:  # served all the same, without spans; the log says why, once
+            assert spans == []
+            assert err.count(warning) == 1, err
