@@ -850,9 +850,15 @@ class _GatewayConversation:
                     if ctx.cancelled:
                         self.cancelled = True  # the upstream call is cancelled in turn
                         self.cond.notify_all()
-                        raise Cancelled("request %r was cancelled" % (call.request.id,))
+                        break
                     self.cond.wait(0.05)
+                cancelled = self.cancelled
                 outcome, question = self.outcome, self.question
+            if cancelled:
+                # Nobody comes back for a cancelled call: it is not kept waiting either.
+                with lock:
+                    registry.pop(self.token, None)
+                raise Cancelled("request %r was cancelled" % (call.request.id,))
             if outcome is not None:
                 with lock:
                     registry.pop(self.token, None)
