@@ -128,6 +128,10 @@ class Mount:
         self._prompts = {}  # type: Dict[str, Dict[str, Any]]
         self._resources = {}  # type: Dict[str, Dict[str, Any]]
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
+        # Lists the upstream said changed, to list again (on the relister thread, if one runs).
+        self._stale = set()  # type: set
+        self._stale_lock = threading.Lock()
+        self._relister = None  # type: Optional[threading.Thread]
         self._closed = False
         self.timeout = timeout
         self.restarts = 0  # how many times the upstream was restarted (stdio) or reconnected (HTTP)
@@ -384,9 +388,34 @@ class Mount:
             _gateway_log.warning("mount %s: logging/setLevel upstream failed: %s", self.prefix, exc)
 
     def _list_changed(self, kind: str) -> None:
-        mine = {"tools": self._tools, "prompts": self._prompts, "resources": self._resources}.get(kind)
-        if mine is None:
+        """The upstream says a list changed: listed again on a thread of the mount's. Not
+        here, on the upstream client's callback thread: a refresh on another thread (the
+        mount's first listing, say) holds the lock while each of its requests waits for that
+        thread's earlier callbacks to have run, so waiting for the lock here would stall
+        both until the request's timeout, request after request."""
+        if kind not in ("tools", "prompts", "resources"):
             return
+        with self._stale_lock:
+            self._stale.add(kind)
+            if self._relister is not None:
+                return  # the relister running picks it up
+            self._relister = relister = threading.Thread(target=self._relist_stale, daemon=True,
+                                                         name="mcplite-gateway-relist-" + self.prefix)
+        relister.start()
+
+    def _relist_stale(self) -> None:
+        while True:
+            with self._stale_lock:
+                if not self._stale:
+                    self._relister = None
+                    return
+                kinds = sorted(self._stale)
+                self._stale.clear()
+            for kind in kinds:
+                self._relist(kind)
+
+    def _relist(self, kind: str) -> None:
+        mine = {"tools": self._tools, "prompts": self._prompts, "resources": self._resources}[kind]
         with self._lock:
             before = dict(mine)
         try:
@@ -824,9 +853,15 @@ class _GatewayConversation:
                     if ctx.cancelled:
                         self.cancelled = True  # the upstream call is cancelled in turn
                         self.cond.notify_all()
-                        raise Cancelled("request %r was cancelled" % (call.request.id,))
+                        break
                     self.cond.wait(0.05)
+                cancelled = self.cancelled
                 outcome, question = self.outcome, self.question
+            if cancelled:
+                # Nobody comes back for a cancelled call: it is not kept waiting either.
+                with lock:
+                    registry.pop(self.token, None)
+                raise Cancelled("request %r was cancelled" % (call.request.id,))
             if outcome is not None:
                 with lock:
                     registry.pop(self.token, None)

@@ -518,6 +518,12 @@ class HttpChannel(ClientChannel):
                     self._cannot_send(rid, exc)
                     return
                 except (OSError, http.client.HTTPException) as exc:
+                    with self._lock:
+                        abandoned = rid is not None and rid in self._cancelled
+                    if abandoned:
+                        # We shut this connection ourselves to cancel the request (send()):
+                        # the server has it, so it is never sent again, and nobody waits.
+                        return
                     if not (kept and isinstance(exc, _STALE_CONNECTION)):
                         self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
                         return

@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 import pytest
 
 from interop_support import REPO, peer_env, sdk_python_fixture
-from mcplite import Client, ConnectionClosed, Context, MCPError, Server
+from mcplite import Client, ConnectionClosed, Context, MCPError, RequestTimeout, Server
 
 MODERN = "2026-07-28"
 TOOLS = [
@@ -82,6 +82,39 @@ def test_each_request_goes_out_once_after_an_sse_answer_with_a_length(server):
     assert methods == ["server/discover", "tools/call", "tools/call", "tools/call"]
     ids = [r["message"]["id"] for r in received]
     assert len(ids) == len(set(ids)), ids
+
+
+def test_a_request_given_up_on_is_not_sent_again():
+    """In 2026-07-28 the client cancels a request by closing its stream; a request on a
+    kept-alive connection must not take that for a connection the server had closed, and
+    send it again (a second run of the tool nobody waits for)."""
+    app = Server("once", version="1.0.0")
+    runs = []  # type: List[str]
+
+    @app.tool()
+    def quick() -> str:
+        return "quick"
+
+    @app.tool()
+    def slow(ctx: Context) -> str:
+        runs.append("started")
+        deadline = time.monotonic() + 3.0
+        while not ctx.cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        runs.append("cancelled" if ctx.cancelled else "finished")
+        return "slow"
+
+    with app.run_in_thread("http", host="127.0.0.1", port=0, path="/mcp") as handle:
+        with Client.http(handle.url, era="modern", timeout=5) as client:
+            assert client.call_tool("quick")["content"][0]["text"] == "quick"  # a connection kept alive
+            with pytest.raises(RequestTimeout):
+                client.call_tool("slow", timeout=0.3)
+            deadline = time.monotonic() + 5.0
+            while "cancelled" not in runs and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.3)  # a second request would have reached the tool by now
+            assert client.call_tool("quick")["content"][0]["text"] == "quick"
+    assert runs == ["started", "cancelled"]
 
 
 def test_tools_with_forbidden_header_annotations_are_dropped(server):

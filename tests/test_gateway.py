@@ -385,3 +385,39 @@ def test_the_callers_cancellation_cancels_the_upstream_call():
     finally:
         upstream.close()
         assert_gone([pid])
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_an_upstream_changing_its_tools_while_mounted_does_not_stall_the_mount(era):
+    """server-everything announces new tools right after its handshake, while the mount
+    lists it: the mount must not wait for its own listing to end before taking that in (the
+    listing's next answers waited for that callback, each until the timeout)."""
+    upstream = Server("changing", version="1.0.0")
+
+    @upstream.tool()
+    def first() -> str:
+        return "first"
+
+    @upstream.middleware
+    def announce(method, params, ctx, call_next):
+        # Once, during the mount's first listing: a tool added, so list_changed goes out
+        # before the answer to this tools/list.
+        if method == "tools/list" and "second" not in upstream.registry.tools:
+            upstream.add_tool(lambda: "second", name="second")
+        return call_next()
+
+    front = front_server()
+    client = Client(upstream, era=era, timeout=3.0, on_list_changed=lambda kind: None)
+    try:
+        start = time.monotonic()
+        mount = front.mount("u", client, timeout=3.0)
+        try:
+            assert time.monotonic() - start < 2.0  # 3 s per request when it stalls
+            deadline = time.monotonic() + WAIT
+            while "u__second" not in front.registry.tools and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert {"u__first", "u__second"} <= set(front.registry.tools)
+        finally:
+            mount.close()
+    finally:
+        client.close()

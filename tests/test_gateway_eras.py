@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 import pytest
 
 from mcplite import Client, Server
-from mcplite.errors import MCPError
+from mcplite.errors import MCPError, RequestTimeout
 
 from test_gateway_passthrough import ERAS, answers_for, front_with, text, upstreams  # noqa: F401 (a fixture)
 
@@ -109,3 +109,18 @@ def test_a_2026_client_that_never_answers_leaves_nothing_waiting(upstreams):  # 
     # The mount goes on.
     with Client(front, era="modern", **answers_for(seen)) as client:
         assert text(client.call_tool("u__ask_name", {})) == "hello Ada-name"
+
+
+def test_a_2026_client_that_gives_up_leaves_nothing_waiting(upstreams):  # noqa: F811
+    """A 2026-07-28 client in front of a session-era upstream gives up on a call: the upstream
+    call is cancelled, and the gateway keeps nothing for a retry that will not come."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", upstreams("legacy"))
+    with Client(front, era="modern") as client:
+        with pytest.raises(RequestTimeout):
+            client.call_tool("u__nap", {"seconds": 1}, timeout=0.3)
+        deadline = time.monotonic() + 2.0  # well before a stale call would be dropped (minutes)
+        while mount._conversations and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mount._conversations == {}
+        assert text(client.call_tool("u__touch", {})) == "touched"
