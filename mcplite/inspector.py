@@ -392,6 +392,9 @@ class Inspector:
 
         class PageAuthorizer(TerminalAuthorizer):
             def __call__(self, url: str) -> str:
+                # Listening before the link is shown: a person (or a test) quick to open it
+                # would otherwise be sent back to a port nothing listens on yet.
+                self._listen()
                 inspector._sign_in(url)
                 try:
                     return super().__call__(url)
