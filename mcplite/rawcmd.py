@@ -371,7 +371,7 @@ def _exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str
     import http.client
     import socket
 
-    from .httpclient import _MAX_HTTP_MESSAGE, _send_request, _sse_iter
+    from .httpclient import _MAX_HTTP_MESSAGE, _send_request, _sse_iter, read_body
 
     refused = None  # type: Optional[str]
     timed_out = False
@@ -390,7 +390,7 @@ def _exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str
                 break
             # Refused, with signing-in options: get a token as a client would (a person may be
             # at the browser: no wait runs out meanwhile), then send the message again.
-            data = response.read(_MAX_HTTP_MESSAGE + 1)
+            data = read_body(response, _MAX_HTTP_MESSAGE)
             if tracer is not None and data:
                 tracer.body("<-", data)
             state.signing(True)
@@ -416,7 +416,7 @@ def _exchange(channel: Any, body: bytes, headers: Dict[str, str], keys: List[str
                     _took(channel, events_data, state)
             return
         if data is None:
-            data = response.read(_MAX_HTTP_MESSAGE + 1)
+            data = read_body(response, _MAX_HTTP_MESSAGE)
             if tracer is not None and data:
                 tracer.body("<-", data)
         text = data.decode("utf-8", "replace").strip()
