@@ -67,6 +67,23 @@ class _Waiter:
         self.deadline = time.monotonic() + timeout
         self.progress = progress
 
+class _Watched:
+    """A request carried on its sender's thread (``ClientChannel.send_waited``), whose
+    timeout and cancellation the session's watchdog looks at meanwhile; ``verdict`` is the
+    error that ended the wait, once the watchdog ended it."""
+
+    __slots__ = ("pending", "waiter", "hard_stop", "cancelled", "method", "verdict")
+
+    def __init__(self, pending: Any, waiter: _Waiter, hard_stop: float, cancelled: Optional[Callable[[], bool]],
+                 method: str) -> None:
+        self.pending = pending
+        self.waiter = waiter
+        self.hard_stop = hard_stop
+        self.cancelled = cancelled
+        self.method = method
+        self.verdict = None  # type: Optional[BaseException]
+
+
 class ClientSession(Endpoint):
     """A connection to one server at the protocol level: see the module's text. The
     handlers and callbacks are attributes (``sampling``, ``elicitation``, ``roots``,
@@ -109,6 +126,9 @@ class ClientSession(Endpoint):
         # again in a session that replaces one the server ended.
         self.log_level = None  # type: Optional[str]
         self._waiters = {}  # type: Dict[Any, _Waiter]   # by progress token
+        # Requests carried on their senders' threads, by id, and the thread watching them.
+        self._watched = {}  # type: Dict[Any, _Watched]
+        self._watchdog = None  # type: Optional[threading.Thread]
         self._lock = threading.Lock()
         self._pool = WorkerPool(4, name="mcplite-client-handler")
         # Callbacks (on_log, progress, updates, list changes) run in order on one thread of
@@ -354,13 +374,20 @@ class ClientSession(Endpoint):
             with self._lock:
                 self._waiters[token] = waiter
         try:
+            hard_stop = start + max(self.max_timeout, timeout)
+            cancelled = getattr(_cancel_checks, "check", None)
             try:
-                self._send(message)
+                verdict = self._send_waited(message, pending, waiter, hard_stop, cancelled)
+            except KeyboardInterrupt:
+                # Interrupted while this thread carried the request: the server is told.
+                self.outgoing.forget(pending.id)
+                self._cancel(pending.id, "interrupted")
+                raise
             except BaseException:
                 self.outgoing.forget(pending.id)
                 raise
-            hard_stop = start + max(self.max_timeout, timeout)
-            cancelled = getattr(_cancel_checks, "check", None)
+            if verdict is not None:
+                raise verdict  # timed out or cancelled while carried here (the server was told)
             while True:
                 remaining = max(min(waiter.deadline, hard_stop) - time.monotonic(), 0.0)
                 try:
@@ -397,6 +424,66 @@ class ClientSession(Endpoint):
         if not isinstance(result, dict):
             raise ProtocolError("the server answered %s with a result that is not an object" % method)
         return result
+
+    def _send_waited(self, message: Message, pending: Any, waiter: _Waiter, hard_stop: float,
+                     cancelled: Optional[Callable[[], bool]]) -> Optional[BaseException]:
+        """Send a request; where the channel can, carry it on this thread until it is
+        answered (a thread hand-off each way fewer), with the watchdog ending it on its
+        timeout or cancellation as the wait in ``_exchange`` would. The error that ended
+        it so, or None."""
+        if not self._channel.sends_waited:
+            self._send(message)
+            return None
+        if self._closed is not None:
+            raise self._closed
+        watched = _Watched(pending, waiter, hard_stop, cancelled, message["method"])
+        with self._lock:
+            self._watched[pending.id] = watched
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="mcplite-client-watchdog", daemon=True)
+                self._watchdog.start()
+        try:
+            if not self._channel.send_waited(message):
+                self._channel.send(message)
+        finally:
+            with self._lock:
+                self._watched.pop(pending.id, None)
+        return watched.verdict
+
+    def _watch(self) -> None:
+        """The watchdog of requests carried on their senders' threads: every _CANCEL_POLL
+        it ends those whose time ran out or whose cancel check says so - the server is told
+        (over HTTP the request's connection is closed, which ends the sender's wait). It
+        stops after a second with none, and the next such request starts it again."""
+        idle = 0
+        while True:
+            time.sleep(_CANCEL_POLL)
+            with self._lock:
+                watched = list(self._watched.values())
+                if not watched:
+                    idle += 1
+                    if idle * _CANCEL_POLL >= 1.0 or self._closed is not None:
+                        self._watchdog = None
+                        return
+                    continue
+            idle = 0
+            now = time.monotonic()
+            for item in watched:
+                if item.pending.done or item.verdict is not None:
+                    continue
+                try:
+                    gave_up = item.cancelled is not None and item.cancelled()
+                except Exception:  # a check that fails cannot say "cancel"
+                    _session_log.exception("a cancel check raised")
+                    gave_up = False
+                if gave_up:
+                    item.verdict, reason = Cancelled("%s was cancelled" % item.method), "cancelled"
+                elif now >= min(item.waiter.deadline, item.hard_stop):
+                    item.verdict, reason = RequestTimeout(item.method, item.waiter.timeout), "timed out"
+                else:
+                    continue
+                self.outgoing.forget(item.pending.id)
+                self._cancel(item.pending.id, reason)
 
     def _cancel(self, rid: Any, reason: str) -> None:
         """``notifications/cancelled`` for a request we stopped waiting for (over 2026-07-28

@@ -88,6 +88,9 @@ class ClientChannel:
     """
 
     tracer = None  # type: Any   # a Tracer (tracing.py) shown every message, or None
+    # Whether ``send_waited`` may carry a request on its sender's thread (HTTP): the
+    # session then watches that request's timeout and cancellation from another thread.
+    sends_waited = False
 
     def __init__(self) -> None:
         # The Client's hooks, given by ``start``; until then (a channel closed before it
@@ -104,6 +107,13 @@ class ClientChannel:
 
     def send(self, message: Any) -> None:
         raise NotImplementedError
+
+    def send_waited(self, message: Any) -> bool:
+        """Send the request ``message``, whose sender waits for its answer anyway, and
+        return once it is answered or failed (``on_message`` / ``on_failure`` called) -
+        on the sender's thread, which saves handing it to another thread and back. False
+        when this channel does not do that (then ``send`` it); the default."""
+        return False
 
     def close(self) -> None:
         raise NotImplementedError
