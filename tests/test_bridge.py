@@ -496,16 +496,13 @@ def test_stdio_bridge_client_credentials_and_the_token_file(protected: Any, tmp_
     assert len(auth.token_requests()) == 1
 
 
-def test_stdio_bridge_signs_in_with_oauth(protected: Any, tmp_path: Any) -> None:
-    """--oauth: the first request gets 401, the bridge prints the sign-in URL (and would open
-    a browser), the person signs in, and the request is sent again with the token; the host
-    sees only the answer."""
+def _bridge_waiting_for_a_sign_in(url: str, tmp_path: Any) -> Any:
+    """``bridge --stdio URL --oauth`` sent an initialize, once it printed the sign-in URL:
+    the process and that URL."""
     import json
     import queue
     import threading
-    import urllib.request
-    auth, mcp = protected()
-    process = subprocess.Popen(BRIDGE + ["--stdio", mcp.url, "--oauth", "--token-file", str(tmp_path / "t.json")],
+    process = subprocess.Popen(BRIDGE + ["--stdio", url, "--oauth", "--token-file", str(tmp_path / "t.json")],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=_oauth_env(tmp_path))
     lines = queue.Queue()  # type: Any
@@ -516,11 +513,27 @@ def test_stdio_bridge_signs_in_with_oauth(protected: Any, tmp_path: Any) -> None
             "protocolVersion": "2025-11-25", "capabilities": {},
             "clientInfo": {"name": "host", "version": "1"}}}).encode() + b"\n")
         process.stdin.flush()
-        url = None
-        while url is None:
+        while True:
             line = lines.get(timeout=20)
             if "/authorize?" in line:
-                url = line.strip()
+                return process, line.strip()
+    except BaseException:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(15)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            stream.close()
+        raise
+
+
+def test_stdio_bridge_signs_in_with_oauth(protected: Any, tmp_path: Any) -> None:
+    """--oauth: the first request gets 401, the bridge prints the sign-in URL (and would open
+    a browser), the person signs in, and the request is sent again with the token; the host
+    sees only the answer."""
+    import json
+    import urllib.request
+    auth, mcp = protected()
+    process, url = _bridge_waiting_for_a_sign_in(mcp.url, tmp_path)
+    try:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(url, timeout=20) as response:  # the browser: sign in, back to the bridge
             assert response.status == 200
@@ -567,24 +580,9 @@ def test_stdio_bridge_signs_in_through_the_browser_that_browser_names(protected:
 def test_stdio_bridge_sigterm_while_waiting_for_a_sign_in_ends_it(protected: Any, tmp_path: Any) -> None:
     """SIGTERM lands while the bridge waits for the person (a "browser" that opens nothing):
     the bridge exits then, not when the sign-in would time out (minutes later)."""
-    import json
-    import queue
-    import threading
     auth, mcp = protected()
-    process = subprocess.Popen(BRIDGE + ["--stdio", mcp.url, "--oauth", "--token-file", str(tmp_path / "t.json")],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=_oauth_env(tmp_path))
-    lines = queue.Queue()  # type: Any
-    threading.Thread(target=lambda: [lines.put(raw.decode()) for raw in iter(process.stderr.readline, b"")],
-                     daemon=True).start()
+    process, _ = _bridge_waiting_for_a_sign_in(mcp.url, tmp_path)
     try:
-        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "host", "version": "1"}}}).encode() + b"\n")
-        process.stdin.flush()
-        seen = []  # type: List[str]
-        while not any("/authorize?" in line for line in seen):
-            seen.append(lines.get(timeout=20))
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(10) == 0
     finally:
