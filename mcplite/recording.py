@@ -503,8 +503,10 @@ def _record(args: Any) -> int:
 
     def client_to_server() -> None:
         _pump(0, server_in, "->", journal)
-        server_in.close()  # "the client SHOULD ... close the input stream to the server"
+        # The reason first: closing the server's input makes it exit, and its exit, seen by
+        # the other threads before this one runs again, is not why the session ended.
         finish("the client closed stdin")
+        server_in.close()  # "the client SHOULD ... close the input stream to the server"
 
     def server_to_client() -> None:
         _pump(process.stdout.fileno(), _RecSink(1), "<-", journal)  # type: ignore[union-attr]
