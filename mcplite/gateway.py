@@ -941,7 +941,7 @@ def _gateway_install(app: Any, mount: Mount) -> None:
             uri = params.get("uri")
             if (isinstance(uri, str) and uri.startswith(SKILL_SCHEME) and uri not in app.registry.resources
                     and not any(each.owns(uri) for each in list(mounts))):
-                found = _gateway_read_skill_file(app, uri, ctx)
+                found = _gateway_read_skill_file(app, uri)
                 if found is not None:
                     return found
         if method != "logging/setLevel" and method != "resources/subscribe":
@@ -1040,21 +1040,9 @@ def _gateway_install_skills(app: Any) -> None:
                 if isinstance(entry, dict) and isinstance(entry.get("uri"), str) and entry["uri"] not in seen:
                     seen.add(entry["uri"])
                     entries.append(entry)
-        start = 0
-        if "cursor" in params:
-            cursor = app.sealer.open(params["cursor"])
-            if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] == "gateway-skills"
-                    and type(cursor[1]) is int and cursor[1] >= 0):
-                raise MCPError(INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
-            start = cursor[1]
-        end = len(entries) if app.page_size is None else start + app.page_size
-        result = {"skills": entries[start:end]}  # type: Dict[str, Any]
-        if end < len(entries):
-            result["nextCursor"] = app.sealer.seal(["gateway-skills", end])
-        catalog._cache_fields(result, ctx)
-        return result
+        return catalog.page(entries, params, ctx)
 
-    def upstream_answer(method: str, params: dict, ctx: Context, why: str) -> dict:
+    def upstream_answer(method: str, params: dict, why: str) -> dict:
         """The answer of the first upstream that serves the URI: -32602 from one means
         "not mine", so the next is asked."""
         uri = params.get("uri")
@@ -1077,7 +1065,7 @@ def _gateway_install_skills(app: Any) -> None:
     def get_skill(params: dict, ctx: Context) -> dict:
         if params.get("uri") in catalog.skills:
             return catalog.get_skill(params, ctx)
-        result = upstream_answer("skills/get", params, ctx, "Unknown skill")
+        result = upstream_answer("skills/get", params, "Unknown skill")
         catalog._cache_fields(result, ctx)
         return result
 
@@ -1085,7 +1073,7 @@ def _gateway_install_skills(app: Any) -> None:
         uri = params.get("uri")
         if isinstance(uri, str) and catalog.directory_children(uri, ctx.protocol_version) is not None:
             return catalog.read_directory(params, ctx)
-        return upstream_answer("resources/directory/read", params, ctx, "Not a directory")
+        return upstream_answer("resources/directory/read", params, "Not a directory")
 
     with app.registry.lock:
         for method in _GATEWAY_SKILL_METHODS:
@@ -1096,7 +1084,7 @@ def _gateway_install_skills(app: Any) -> None:
     app.add_extension(SKILLS_EXTENSION, {"directoryRead": True})
 
 
-def _gateway_read_skill_file(app: Any, uri: str, ctx: Context) -> Optional[Dict[str, Any]]:
+def _gateway_read_skill_file(app: Any, uri: str) -> Optional[Dict[str, Any]]:
     """A skill's file the front has no resource for (an upstream may serve its skills'
     files without listing them): read from the upstream that serves it, or None."""
     for mount in list(getattr(app, "_gateway_mounts", ())):

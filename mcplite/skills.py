@@ -484,7 +484,11 @@ class SkillCatalog:
         self.skills[bundle.uri] = bundle
 
     def list_skills(self, params: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
-        entries = list(self.skills.values())
+        return self.page([bundle.entry() for bundle in self.skills.values()], params, ctx)
+
+    def page(self, entries: List[Dict[str, Any]], params: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
+        """The ``skills/list`` result for the page of ``entries`` that ``params["cursor"]``
+        names (the first without one), at the server's ``page_size``."""
         start = 0
         if "cursor" in params:
             cursor = self.server.sealer.open(params["cursor"])
@@ -494,7 +498,7 @@ class SkillCatalog:
             start = cursor[1]
         end = len(entries) if self.server.page_size is None else start + self.server.page_size
         # "An entry is atomic": a page holds whole entries, never part of one's resources.
-        result = {"skills": [bundle.entry() for bundle in entries[start:end]]}  # type: Dict[str, Any]
+        result = {"skills": entries[start:end]}  # type: Dict[str, Any]
         if end < len(entries):
             result["nextCursor"] = self.server.sealer.seal(["skills", end])
         self._cache_fields(result, ctx)
