@@ -34,6 +34,7 @@ import http.client
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -50,6 +51,11 @@ _SAFE_HEADER_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
 # The most one message may take, in a JSON body or an SSE event's data (as the stdio client).
 _MAX_SSE_LINE = _MAX_HTTP_MESSAGE = 16 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 characters kept)
+# How long a request's stream is still read once its response came: "After the JSON-RPC
+# response has been sent, the server SHOULD terminate the SSE stream", and what it writes
+# with the response is taken, but a stream the server keeps open (a resumed one some servers
+# treat as their standalone stream) must not hold the request's caller, who reads it.
+_AFTER_ANSWER_GRACE = 0.1
 # What a kept-alive connection the server has since closed fails with, before the request
 # could have been read: safe to send again on a new connection.
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
@@ -248,20 +254,31 @@ def _note_dpop_nonce(auth: Optional[ClientAuth], url: str, response: Any) -> Non
 
 
 def _send_request(conn: http.client.HTTPConnection, method: str, target: str, body: Optional[bytes],
-                  headers: Dict[str, str], tracer: Any) -> Any:
+                  headers: Dict[str, str], tracer: Any, watched: bool = False) -> Any:
     """One request on ``conn`` and the head of its answer, both traced when there is a tracer.
+    ``watched``: a request whose wait the client session bounds (its timeout, extended by
+    progress, then cancellation, which closes the connection), so the answer is waited for
+    without the connection's own timeout - that one only bounds connecting and writing;
+    a 45-second tool called with ``timeout=60`` must not fail at 30 seconds of quiet.
     A TransportError when http.client refuses to write the request (see ``_unsendable``)."""
     if tracer is not None:
         tracer.http_request(method, target, headers, body)
     try:
         conn.request(method, target, body, headers)
+        if conn.sock is not None:  # (a kept-alive connection keeps what its last request set)
+            conn.sock.settimeout(None if watched else conn.timeout)
     except (OSError, http.client.HTTPException):
         raise  # the network (ssl.SSLCertVerificationError is a ValueError too)
     except (ValueError, UnicodeError, TypeError) as exc:
         # Not the network: a header with CR or LF, one it cannot encode. (The connection
         # has a request started on it: its caller closes it.)
         raise _unsendable(target, exc)
-    response = conn.getresponse()
+    sock = conn.sock
+    response = conn.getresponse()  # type: Any   # (one attribute more, below)
+    # Its socket, for a read timeout later (see HttpChannel._read_request_stream): when the
+    # server closes the connection after this answer, http.client hands the socket over to
+    # the response and the connection forgets it (conn.sock is None).
+    response.mcplite_socket = sock
     if tracer is not None:
         tracer.http_response(response.status, response.reason, response.getheaders(), None, method)
     return response
@@ -544,7 +561,7 @@ class HttpChannel(ClientChannel):
                     with self._lock:
                         self._open[rid] = conn
                 try:
-                    response = _send_request(conn, "POST", self._path, body, headers, self.tracer)
+                    response = _send_request(conn, "POST", self._path, body, headers, self.tracer, rid is not None)
                     self._note_nonce(response)
                     break
                 except TransportError as exc:
@@ -611,8 +628,8 @@ class HttpChannel(ClientChannel):
             try:
                 if content_type == "text/event-stream":
                     state = {"last_id": None, "retry": None, "answered": False}  # type: Dict[str, Any]
-                    _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state,
-                                self.tracer)
+                    if not self._read_request_stream(response, rid, state):
+                        return  # kept open after the response: closed (the finally)
                     response.read()  # to its very end: only then can the connection carry another
                     reusable = not response.will_close
                     if rid is not None and not state["answered"] and not self._closed and rid not in self._cancelled:
@@ -690,12 +707,33 @@ class HttpChannel(ClientChannel):
         else:
             _httpclient_log.warning("the server refused a message: %s", error.message)
 
-    def _on_request_event(self, rid: Any, state: Dict[str, Any], event: str, data: str,
-                          event_id: Optional[str]) -> None:
-        message = self._on_event(event, data, event_id)
-        if (isinstance(message, dict) and "method" not in message and message.get("id") == rid
-                and ("result" in message or "error" in message)):
-            state["answered"] = True
+    def _read_request_stream(self, response: Any, rid: Any, state: Dict[str, Any]) -> bool:
+        """Read a request's SSE stream (its POST's, or a GET resuming it) until it ends: True.
+        Once the response is in, only for ``_AFTER_ANSWER_GRACE`` more: False when the server
+        kept the stream open longer (the connection is then unusable: its caller closes it)."""
+        deadline = None  # type: Optional[float]
+        events = _sse_iter(response, state, self.tracer)
+        while True:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    response.close()  # (the connection may have handed its socket to the response)
+                    return False
+                response.mcplite_socket.settimeout(left)
+            try:
+                event, data, event_id = next(events)
+            except StopIteration:
+                return True
+            except socket.timeout:
+                if deadline is None:
+                    raise  # the connection's own timeout: the request's caller hears of it
+                response.close()
+                return False
+            message = self._on_event(event, data, event_id)
+            if (deadline is None and isinstance(message, dict) and "method" not in message
+                    and message.get("id") == rid and ("result" in message or "error" in message)):
+                state["answered"] = True
+                deadline = time.monotonic() + _AFTER_ANSWER_GRACE
 
     def _resume(self, rid: Any, state: Dict[str, Any]) -> None:
         """A request's stream ended before its response. In a session whose server numbers
@@ -721,14 +759,13 @@ class HttpChannel(ClientChannel):
             with self._lock:
                 self._open[rid] = conn
             try:
-                response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
+                response = _send_request(conn, "GET", self._path, None, headers, self.tracer, True)
                 self._note_nonce(response)
                 if response.status != 200:
                     response.read()
                     self._fail(rid, "cannot resume the stream of request %r: HTTP %d" % (rid, response.status))
                     return
-                _sse_events(response, lambda *event: self._on_request_event(rid, state, *event), state,
-                            self.tracer)
+                self._read_request_stream(response, rid, state)
             except TransportError as exc:  # the GET could not be written: it would not be the next time either
                 self._cannot_send(rid, exc)
                 return

@@ -287,3 +287,125 @@ def test_the_official_sdks_old_sse_server(sdk_python):
     finally:
         server.kill()
         server.wait(10)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_a_quiet_call_longer_than_the_connect_timeout_is_waited_for(era):
+    """``connect_timeout`` bounds connecting and writing; the answer is waited for as long as
+    the call's ``timeout`` says (it once failed with "timed out" after 30 s of quiet
+    whatever the call's timeout was)."""
+    app = Server("patient")
+
+    @app.tool()
+    def slow() -> str:
+        time.sleep(0.8)
+        return "late"
+
+    @app.tool()
+    def slow_with_context(ctx: Context) -> str:
+        time.sleep(0.8)
+        return "late too"
+
+    with app.run_in_thread("http", port=0) as handle:
+        with Client.http(handle.url, era=era, timeout=5, connect_timeout=0.3) as client:
+            assert client.call_tool("slow")["content"] == [{"type": "text", "text": "late"}]
+            assert client.call_tool("slow_with_context")["content"] == [{"type": "text", "text": "late too"}]
+            with pytest.raises(RequestTimeout):  # and the call's own timeout still ends the wait
+                client.call_tool("slow", timeout=0.4)
+
+
+@pytest.fixture
+def lingering_server():
+    """A session-era server that answers a call on a stream it then keeps open: on the
+    call's resumed stream ("resume": the POST's stream ends after a priming event, the
+    answer comes on the GET with Last-Event-ID, as the conformance suite's sse-retry mock
+    does), or on the POST's own stream ("linger", a log message right behind the answer)."""
+    stop = threading.Event()
+    gets = []  # type: List[str]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def stream(self, *events: str, hold: bool) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Connection", "close")  # the body ends when the connection does
+            self.end_headers()
+            self.wfile.write("".join(events).encode())
+            self.wfile.flush()
+            if hold:
+                stop.wait(15)
+
+        def do_GET(self) -> None:
+            last = self.headers.get("Last-Event-ID")
+            if last is None:  # no standalone stream here
+                self.send_response(405)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            gets.append(last)
+            answer = {"jsonrpc": "2.0", "id": pending[0], "result": {"content": [{"type": "text", "text": "resumed"}]}}
+            self.stream("id: e2\ndata: %s\n\n" % json.dumps(answer), hold=True)
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            method = message.get("method")
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if method == "initialize":
+                result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}},
+                          "serverInfo": {"name": "lingering", "version": "1"}}
+            elif method == "tools/call" and message["params"]["name"] == "resume":
+                pending[:] = [message["id"]]
+                self.stream("id: e1\nretry: 100\ndata: \n\n", hold=False)
+                return
+            elif method == "tools/call":
+                answer = {"jsonrpc": "2.0", "id": message["id"],
+                          "result": {"content": [{"type": "text", "text": "lingered"}]}}
+                log = {"jsonrpc": "2.0", "method": "notifications/message",
+                       "params": {"level": "info", "data": "right behind"}}
+                self.stream("data: %s\n\ndata: %s\n\n" % (json.dumps(answer), json.dumps(log)), hold=True)
+                return
+            else:
+                result = {}
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    pending = []  # type: List[Any]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1], gets
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_answer_on_a_stream_the_server_keeps_open_is_returned_at_once(lingering_server):
+    url, gets = lingering_server
+    logs = []  # type: List[Any]
+    with Client.http(url, era="legacy", timeout=20, on_log=lambda params: logs.append(params["data"])) as client:
+        start = time.monotonic()
+        assert client.call_tool("resume")["content"] == [{"type": "text", "text": "resumed"}]
+        assert time.monotonic() - start < 2.5, "the caller read the resumed stream the server kept open"
+        assert gets == ["e1"]
+        start = time.monotonic()
+        assert client.call_tool("linger")["content"] == [{"type": "text", "text": "lingered"}]
+        assert time.monotonic() - start < 2.5, "the caller read the call's stream the server kept open"
+        assert client.call_tool("linger")["content"] == [{"type": "text", "text": "lingered"}]
+    assert logs == ["right behind", "right behind"]  # what came with the answer is not lost

@@ -91,7 +91,37 @@ def bridged(url: str, headers: Optional[Dict[str, str]] = None, *, auth: Any = N
     return Client.stdio(argv, cwd=REPO, env=env, **options)
 
 
+def take_a_slot(spec: str) -> None:
+    """Wait for one of the run's slots (``DIR:COUNT`` in $MCPLITE_BRIDGED_SLOTS, set by
+    scripts/conformance --bridge) and hold it until this process exits. The harness starts
+    all of a suite's scenarios at once; bridged, each is two Python processes, some 120
+    starting together on this 2-core machine, and sse-retry's check ("MUST respect the retry
+    field", 500 ms within -50/+200 ms) then measured the scheduler instead of the bridge
+    (999 ms in a run whose same scenario alone took 502 ms). So at most COUNT at a time."""
+    import fcntl
+    import time
+
+    folder, _, count = spec.rpartition(":")
+    os.makedirs(folder, exist_ok=True)
+    deadline = time.monotonic() + 50  # the harness gives a client 60 s in all
+    while True:
+        for slot in range(int(count)):
+            handle = open(os.path.join(folder, "slot-%d" % slot), "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            atexit.register(handle.close)  # (the lock goes with the process in any case)
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit("bridged_client: no free slot in 50 s under " + folder)
+        time.sleep(0.02)
+
+
 if __name__ == "__main__":
+    if os.environ.get("MCPLITE_BRIDGED_SLOTS"):
+        take_a_slot(os.environ["MCPLITE_BRIDGED_SLOTS"])
     # Each call crosses two more processes than the plain client's (the bridge and, to sign
     # in, the browser), which start while the harness runs all of a suite's scenarios at
     # once: 40 s a call, still inside the harness's 60 s for a client.
