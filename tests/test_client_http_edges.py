@@ -3,11 +3,12 @@ answer with a Content-Length (as the official SDK's servers send them) must not 
 next request on the kept-alive connection go out twice; tools whose x-mcp-header
 annotations the spec forbids are dropped."""
 
+import contextlib
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -40,6 +41,20 @@ def answer(message: Dict[str, Any]) -> Dict[str, Any]:
     return {"jsonrpc": "2.0", "id": message["id"], "result": result}
 
 
+@contextlib.contextmanager
+def serving(handler: Any) -> Iterator[str]:
+    """``handler`` (a BaseHTTPRequestHandler) serving on 127.0.0.1: the endpoint's URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture
 def server():
     received = []  # type: List[Dict[str, Any]]
@@ -62,14 +77,8 @@ def server():
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1], received
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield url, received
 
 
 def test_each_request_goes_out_once_after_an_sse_answer_with_a_length(server):
@@ -384,16 +393,11 @@ def lingering_server():
             self.wfile.write(body)
 
     pending = []  # type: List[Any]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1], gets
+        with serving(Handler) as url:
+            yield url, gets
     finally:
         stop.set()
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_an_answer_on_a_stream_the_server_keeps_open_is_returned_at_once(lingering_server):
