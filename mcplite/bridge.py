@@ -878,8 +878,13 @@ def _bridge_stdio(args: Any) -> int:
     tracer = cli_tracer(args)
 
     def make_channel(legacy_sse: bool) -> Any:
-        channel = (LegacySseChannel(url, headers, connect_timeout=args.timeout, auth=auth) if legacy_sse
-                   else HttpChannel(url, headers, connect_timeout=args.timeout, auth=auth))
+        if legacy_sse:  # (its answers come on the GET stream, which may be quiet for long)
+            channel = LegacySseChannel(url, headers, connect_timeout=args.timeout, auth=auth)  # type: Any
+        else:
+            channel = HttpChannel(url, headers, connect_timeout=args.timeout, auth=auth)
+            # No client session here to bound a request's wait: --timeout does ("wait at
+            # most this long for each answer"), as the quiet allowed on it.
+            channel.session_watches_requests = False
         channel.tracer = tracer
         return channel
 

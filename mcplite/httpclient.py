@@ -345,6 +345,11 @@ class HttpChannel(ClientChannel):
     """Streamable HTTP to one endpoint URL."""
 
     sends_waited = True
+    # A client session bounds each request's wait (its timeout, then cancellation, which
+    # closes the connection), so an answer is read without the connection's timeout. A
+    # relay with no session (``bridge --stdio``) sets False: ``connect_timeout`` then bounds
+    # the quiet on each answer too.
+    session_watches_requests = True
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
@@ -561,7 +566,8 @@ class HttpChannel(ClientChannel):
                     with self._lock:
                         self._open[rid] = conn
                 try:
-                    response = _send_request(conn, "POST", self._path, body, headers, self.tracer, rid is not None)
+                    response = _send_request(conn, "POST", self._path, body, headers, self.tracer,
+                                              rid is not None and self.session_watches_requests)
                     self._note_nonce(response)
                     break
                 except TransportError as exc:
@@ -759,7 +765,8 @@ class HttpChannel(ClientChannel):
             with self._lock:
                 self._open[rid] = conn
             try:
-                response = _send_request(conn, "GET", self._path, None, headers, self.tracer, True)
+                response = _send_request(conn, "GET", self._path, None, headers, self.tracer,
+                                          self.session_watches_requests)
                 self._note_nonce(response)
                 if response.status != 200:
                     response.read()

@@ -119,6 +119,20 @@ def test_stdio_bridge_passes_cancellation_on(remote: Any) -> None:
         assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
 
 
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_stdio_bridge_timeout_bounds_each_answer(remote: Any, era: str) -> None:
+    """No client session in the bridge bounds a request's wait: its --timeout does, as the
+    quiet allowed on each answer (the library's client waits by the call's timeout instead)."""
+    server = remote()
+    with _bridged(server.url, "--timeout", "1", era=era) as client:
+        started = time.monotonic()
+        with pytest.raises(MCPError) as failure:
+            client.call_tool("wait", {"seconds": 20}, timeout=15)
+        assert time.monotonic() - started < 10
+        assert failure.value.code == -32000 and "timed out" in failure.value.message
+        assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
+
+
 def test_stdio_bridge_remote_going_away_gives_errors_not_hangs(remote: Any) -> None:
     server = remote()
     with _bridged(server.url, era="legacy") as client:
