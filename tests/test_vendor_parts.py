@@ -180,6 +180,21 @@ def test_a_module_of_another_part_says_where_it_is(part_file, tmp_path):
                            "(parts: %s); build it with that part too" % ", ".join(parts))
 
 
+def test_running_a_file_without_the_command_line_says_so(part_file, tmp_path):
+    # "Running the file (python3 mcplite.py ls ...) is the command line" (README): a build
+    # without the cli part must not exit 0 having done nothing.
+    parts = run_isolated("import mcplite as M; print(','.join(M._VENDORED_PARTS))", [part_file], tmp_path)[1].strip()
+    proc = subprocess.run([sys.executable, "-S", "-E", str(part_file / "mcplite.py"), "ls", "server.py"],
+                          cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    err = proc.stderr.decode("utf-8", "replace")
+    if "cli" in parts.split(","):
+        assert "Traceback" not in err
+        return
+    assert (proc.returncode, proc.stdout) == (2, b""), err
+    assert err == ("mcplite.py: the command line is in the cli part, which this one-file build does not hold "
+                   "(parts: %s); build it with that part too\n" % parts.replace(",", ", "))
+
+
 # --- the builder ------------------------------------------------------------------------------------
 
 @needs_builder
