@@ -199,6 +199,10 @@ class ShellVerbs:
             sys.stdout.write("\n")
         return True
 
+    def get_names(self) -> List[str]:
+        # cmd lists (help) and completes every do_* name; EOF is Ctrl-D, not a verb to type.
+        return [name for name in super().get_names() if name != "do_EOF"]
+
     # --- completion ---
 
     def _complete(self, kind: str, text: str) -> List[str]:

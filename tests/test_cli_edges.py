@@ -274,6 +274,10 @@ def test_the_shell_help_names_arguments():
     assert "json on|off: print results as the JSON the server sent (output; arguments: --arguments)." in out
     status, out, err = cli("shell", APP, stdin="call add --arguments '{\"a\": 2, \"b\": 2}'\nquit\n")
     assert (status, out, err) == (0, "4\n", "")
+    # Plain "help" lists the verbs one can type; EOF (Ctrl-D) is cmd's, not one of them.
+    status, out, err = cli("shell", APP, stdin="help\nquit\n")
+    assert status == 0 and "call" in out and "quit" in out
+    assert "EOF" not in out and "Undocumented" not in out
 
 
 def test_messages_are_sanitized_by_one_rule():
