@@ -825,7 +825,8 @@ def add_bridge_commands(commands: Any, common: Any) -> None:
         description="--stdio URL: relay JSON-RPC lines between our stdin/stdout and the Streamable HTTP (or "
                     "HTTP+SSE) server at URL, for a host that starts stdio servers only; -H values may name "
                     "environment variables as ${NAME}. --http HOST:PORT -- COMMAND: serve the stdio server "
-                    "COMMAND at http://HOST:PORT/mcp, one COMMAND process per session.")
+                    "COMMAND at http://HOST:PORT/mcp, one COMMAND process per session; --http: every client must "
+                    "send --bearer TOKEN (or MCPLITE_BRIDGE_TOKEN) when given, as 'Authorization: Bearer TOKEN'.")
     bridge.add_argument("--stdio", metavar="URL", help="the remote MCP endpoint to relay stdin/stdout to")
     bridge.add_argument("--http", metavar="HOST:PORT", help="serve the stdio COMMAND over Streamable HTTP here "
                                                             "(HOST defaults to 127.0.0.1; PORT 0 picks one)")

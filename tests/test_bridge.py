@@ -385,6 +385,16 @@ def test_http_bridge_requires_its_bearer_token(http_bridge: Any) -> None:
         assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
 
 
+
+def test_bridge_help_says_what_bearer_means_with_http() -> None:
+    # --bearer's shared help is the client's side ("send this access token"); with --http it
+    # is the token the bridge requires, which --help has to say to be found.
+    done = subprocess.run(BRIDGE + ["--help"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    text = " ".join(done.stdout.decode("utf-8").split())
+    assert done.returncode == 0
+    assert "--http: every client must send --bearer TOKEN (or MCPLITE_BRIDGE_TOKEN) when given" in text
+
+
 # --- interop: the official SDK's client through bridge --http ----------------------------------
 
 from interop_support import sdk_python_fixture  # noqa: E402
