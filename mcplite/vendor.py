@@ -88,8 +88,9 @@ PARTS = (
                                   "taskwait", "client", "appview")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("gateway", ("server", "client", "host", "skills"), ("gateway",)),
+    # (gateway: the proxy command is Server.mount)
     ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "otel", "skills", "client",
-             "host"),
+             "host", "gateway"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "inspectpage",
       "inspector", "__main__")),
 )

@@ -251,6 +251,23 @@ def test_the_command_lines_help_names_every_part():
     assert not missing, "vendor --help does not name the parts %s" % missing
 
 
+@needs_builder
+def test_a_command_line_build_runs_every_command_proxy_included(tmp_path):
+    # --parts cli is "the command line": proxy (Server.mount, the gateway part) is one of its
+    # commands, so a cli build must not leave every server out of the proxy.
+    build(str(tmp_path), parts=["cli"])
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"one": {
+        "command": sys.executable, "args": [os.path.join(ROOT, "tests", "servers", "stdio_app.py")]}}}))
+    one_file = str(tmp_path / "mcplite.py")
+    proxy = subprocess.list2cmdline([sys.executable, one_file, "proxy", str(config)])
+    done = subprocess.run([sys.executable, one_file, "--json", "ls", proxy], cwd=str(tmp_path),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    names = [tool["name"] for tool in json.loads(done.stdout.decode("utf-8"))["tools"]]
+    assert "one__add" in names
+
+
 # A stdio server in an application that uses OpenTelemetry (a tracer provider set), from the
 # file in argv[1]: the spans it made, on stderr, when stdin closes. A build without the otel
 # part serves it without spans (tracing must never cost a request its answer) and says why.
