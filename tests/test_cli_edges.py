@@ -268,10 +268,10 @@ def test_the_help_names_both_and_json_arguments_point_to_arguments():
 
 
 def test_a_missing_tool_name_is_the_only_thing_said_missing():
-    # key=value pairs are optional (a tool may take no arguments): argparse must not say
-    # "the following arguments are required: TOOL, key=value".
-    for command, missing in (("call", "TOOL"), ("prompt", "NAME")):
-        status, out, err = cli(command, APP)
+    # key=value pairs are optional (a tool may take no arguments), and so are raw's messages
+    # (stdin otherwise): argparse must not say "the following arguments are required: TOOL, key=value".
+    for args, missing in ((["call", APP], "TOOL"), (["prompt", APP], "NAME"), (["raw"], "TARGET")):
+        status, out, err = cli(*args)
         assert (status, out) == (2, ""), err
         assert err.splitlines()[-1].endswith(": error: the following arguments are required: %s" % missing), err
     assert cli("call", APP, "add", "a=1", "b=2")[:2] == (0, "3\n")
