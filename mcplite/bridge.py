@@ -50,6 +50,8 @@ _bridge_log = LazyLogger("mcplite.bridge")
 # Reserved for implementation-defined server-errors".
 BRIDGE_UNREACHABLE = -32000
 _BRIDGE_MAX_LINE = 16 * 1024 * 1024
+# Seconds the host's unanswered requests get once its input ends (serve_stdio's exit_grace).
+_BRIDGE_EXIT_GRACE = 2.0
 _BRIDGE_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -137,9 +139,20 @@ class StdioBridge:
                     self._from_host(message)
                 except Exception:  # a bug of ours must not end the host's connection
                     _bridge_log.exception("relaying a message from the host failed")
+            self._let_pending_finish(_BRIDGE_EXIT_GRACE)
         finally:
             self.close()
         return 0
+
+    def _let_pending_finish(self, grace: float) -> None:
+        """At the end of the input, the requests already sent get ``grace`` seconds to be
+        answered (as serve_stdio's own, for input piped in and closed at once)."""
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return
+            time.sleep(0.02)
 
     def _from_host(self, message: Any) -> None:
         if isinstance(message, list) and message:
