@@ -310,6 +310,10 @@ def main(argv: List[str]) -> int:
         print("usage: python examples/sqlite_server.py DB [--write] [--timeout SECONDS]", file=sys.stderr)
         return 2
     global db
+    if not os.path.exists(args[0]):
+        print("sqlite_server: no such file: %s (the database must exist, with --write too: a mistyped name is an "
+              "error, not a new empty database)" % args[0], file=sys.stderr)
+        return 1
     try:
         db = Database(args[0], write, timeout)
     except sqlite3.Error as error:

@@ -50,6 +50,8 @@ _bridge_log = LazyLogger("mcplite.bridge")
 # Reserved for implementation-defined server-errors".
 BRIDGE_UNREACHABLE = -32000
 _BRIDGE_MAX_LINE = 16 * 1024 * 1024
+# Seconds the host's unanswered requests get once its input ends (serve_stdio's exit_grace).
+_BRIDGE_EXIT_GRACE = 2.0
 _BRIDGE_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -137,9 +139,20 @@ class StdioBridge:
                     self._from_host(message)
                 except Exception:  # a bug of ours must not end the host's connection
                     _bridge_log.exception("relaying a message from the host failed")
+            self._let_pending_finish(_BRIDGE_EXIT_GRACE)
         finally:
             self.close()
         return 0
+
+    def _let_pending_finish(self, grace: float) -> None:
+        """At the end of the input, the requests already sent get ``grace`` seconds to be
+        answered (as serve_stdio's own, for input piped in and closed at once)."""
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return
+            time.sleep(0.02)
 
     def _from_host(self, message: Any) -> None:
         if isinstance(message, list) and message:
@@ -825,7 +838,8 @@ def add_bridge_commands(commands: Any, common: Any) -> None:
         description="--stdio URL: relay JSON-RPC lines between our stdin/stdout and the Streamable HTTP (or "
                     "HTTP+SSE) server at URL, for a host that starts stdio servers only; -H values may name "
                     "environment variables as ${NAME}. --http HOST:PORT -- COMMAND: serve the stdio server "
-                    "COMMAND at http://HOST:PORT/mcp, one COMMAND process per session.")
+                    "COMMAND at http://HOST:PORT/mcp, one COMMAND process per session; --http: every client must "
+                    "send --bearer TOKEN (or MCPLITE_BRIDGE_TOKEN) when given, as 'Authorization: Bearer TOKEN'.")
     bridge.add_argument("--stdio", metavar="URL", help="the remote MCP endpoint to relay stdin/stdout to")
     bridge.add_argument("--http", metavar="HOST:PORT", help="serve the stdio COMMAND over Streamable HTTP here "
                                                             "(HOST defaults to 127.0.0.1; PORT 0 picks one)")

@@ -53,7 +53,9 @@ def add_client_commands(commands: Any, common: Any) -> None:
                                            "sent it. Exit status 5 when the tool's result has isError.")
     call.add_argument("target", metavar="TARGET")
     call.add_argument("tool", metavar="TOOL")
-    call.add_argument("pairs", metavar="key=value", nargs="*")
+    # default=None (a fresh [] each parse): without a default argparse names key=value among "the
+    # following arguments are required"; a list default would be one list shared by every parse.
+    call.add_argument("pairs", metavar="key=value", nargs="*", default=None)
     call.add_argument("--arguments", dest="arguments_json", metavar="JSON",
                       help="input: the arguments as one JSON object (--json is for the output)")
     call.set_defaults(run=_call)
@@ -72,7 +74,7 @@ def add_client_commands(commands: Any, common: Any) -> None:
                                              "(--json: the result as the server sent it).")
     prompt.add_argument("target", metavar="TARGET")
     prompt.add_argument("name", metavar="NAME")
-    prompt.add_argument("pairs", metavar="key=value", nargs="*")
+    prompt.add_argument("pairs", metavar="key=value", nargs="*", default=None)
     prompt.add_argument("--arguments", dest="arguments_json", metavar="JSON",
                         help="input: the arguments as one JSON object (--json is for the output)")
     prompt.set_defaults(run=_prompt)

@@ -938,8 +938,10 @@ def add_inspect_command(commands: Any, common: Any) -> None:
                         help="do not open a browser (the URL is printed either way)")
     parser.add_argument("--replay", metavar="FILE.jsonl", default=None,
                         help="open a recording (made by record, or exported by the page) to browse and step through")
-    parser.add_argument("--era", dest="era", choices=("auto", "2026-07-28", "session"), default="auto",
-                        help="protocol era: probe (auto), 2026-07-28, or a session (initialize)")
+    # modern and legacy too: they are what --era says for every other command (call, ls, ...).
+    parser.add_argument("--era", dest="era", choices=("auto", "2026-07-28", "session", "modern", "legacy"),
+                        default="auto", help="protocol era: probe (auto), 2026-07-28 (or modern), or a session "
+                                             "(initialize; session or legacy)")
     parser.add_argument("--protocol-version", dest="protocol_version", metavar="VERSION", default=None,
                         help="ask for exactly this protocol version")
     parser.add_argument("-H", "--header", dest="headers", action="append", metavar="'NAME: VALUE'", default=[],
@@ -960,7 +962,9 @@ def _insp_run(args: Any) -> int:
     if not 0 <= args.port < 65536:
         raise CliFailure(CLI_EXIT_USAGE, "--port must be 0 to 65535")
     try:
-        inspect(args.target, port=args.port, open_browser=args.open_browser, replay=args.replay, era=args.era,
+        # (the page's own names for the era, which its menu shows)
+        era = {"modern": "2026-07-28", "legacy": "session"}.get(args.era, args.era)
+        inspect(args.target, port=args.port, open_browser=args.open_browser, replay=args.replay, era=era,
                 protocol_version=args.protocol_version, headers=headers, timeout=args.timeout, oauth=args.oauth)
     except OSError as exc:
         raise CliFailure(1, "cannot listen on 127.0.0.1:%d: %s" % (args.port, exc.strerror or exc))

@@ -20,9 +20,12 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from .cli import _CLI_FILE_TARGET, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure
+from .cli import _CLI_FILE_TARGET, CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure
 
 INSTALL_HOSTS = ("claude-desktop", "cursor", "vscode", "mcp-json")
+# How long the entry's check start may take to exit once its input is closed (an import that
+# reaches the network, a slow disk): past it, it started, which is what is checked.
+_IC_START_TIMEOUT = 30.0
 _IC_HOST_NAMES = {"claude-desktop": "Claude Desktop", "cursor": "Cursor", "vscode": "VS Code",
                   "mcp-json": "the host"}
 
@@ -166,6 +169,45 @@ def _ic_imports_us(python: str, package: str, package_dir: str) -> bool:
     return bool(origin) and os.path.realpath(os.path.dirname(origin)) == os.path.realpath(package_dir)
 
 
+def _ic_check_starts(entry: Dict[str, Any]) -> None:
+    """Start ``entry`` as the host will (from elsewhere, without PYTHONPATH, stdin closed at
+    once, so a server that starts exits at once): CliFailure, and nothing written, when it
+    fails. Else the host would find a file without a Server, with several, or one failing at
+    import only after a restart, and say so in its own logs at best."""
+    import signal
+    import subprocess
+
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("PYTHONHOME", None)
+    env.update(entry.get("env") or {})
+    argv = [entry["command"]] + list(entry["args"])
+    try:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 env=env, cwd=os.path.abspath(os.sep), start_new_session=os.name == "posix")
+    except OSError as exc:
+        raise CliFailure(CLI_EXIT_CONNECTION, "cannot run %s: %s (nothing written)" % (argv[0], exc.strerror or exc))
+    try:
+        _, err = child.communicate(timeout=_IC_START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # (a server that ignores the end of its input: it started, which is what is checked)
+        if os.name == "posix":
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        child.kill()
+        child.communicate()
+        return
+    if child.returncode == 0:
+        return
+    lines = [line.strip() for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+    reason = lines[-1] if lines else "it exited with status %d" % child.returncode
+    if ": error: " in reason:  # (serve's own "PROG serve: error: ..." line)
+        reason = reason.split(": error: ", 1)[1]
+    raise CliFailure(CLI_EXIT_CONNECTION, "the host could not start this server: %s (nothing written)" % reason)
+
+
 def _ic_env(pairs: List[str]) -> Dict[str, str]:
     env = {}  # type: Dict[str, str]
     for pair in pairs:
@@ -262,6 +304,7 @@ def _ic_install(args: Any) -> int:
             raise CliFailure(CLI_EXIT_FAILED, "%s does not seem to be installed here (no %s): --config PATH "
                                               "writes the file anyway" % (_IC_HOST_NAMES[host], directory))
     entry = install_entry(host, args.file, args.python, _ic_env(args.env))
+    _ic_check_starts(entry)
     name = args.name if args.name is not None else os.path.splitext(os.path.basename(
         _CLI_FILE_TARGET.match(args.file).group("path")))[0]  # type: ignore[union-attr]
     if not name.strip():

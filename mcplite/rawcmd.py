@@ -49,7 +49,8 @@ def add_raw_command(commands: Any, common: Any) -> None:
                     "handshake, no ids. After the input ends, waits up to --timeout for the answers (not for "
                     "a request the input cancelled with notifications/cancelled).")
     raw.add_argument("target", metavar="TARGET")
-    raw.add_argument("messages", metavar="JSON", nargs="*",
+    # (default None: a fresh [] each parse, and JSON not named among the required arguments)
+    raw.add_argument("messages", metavar="JSON", nargs="*", default=None,
                      help="messages to send, in order (default: read them from stdin, one per line)")
     raw.set_defaults(run=_run)
 

@@ -84,6 +84,12 @@ class ShellVerbs:
         return False  # (cmd's default runs the last command again)
 
     def default(self, line: str) -> bool:
+        if line == "EOF":
+            # cmd's line for the end of input (Ctrl-D). Here, not as a do_EOF method, which
+            # help would list as "Undocumented commands: EOF" and tab completion would offer.
+            if self.prompt:
+                sys.stdout.write("\n")
+            return True
         if line.strip().startswith("#"):
             return False
         self.status = CLI_EXIT_USAGE
@@ -194,10 +200,6 @@ class ShellVerbs:
 
     do_exit = do_quit
 
-    def do_EOF(self, line: str) -> bool:  # noqa: N802 - cmd's name for the end of input
-        if self.prompt:
-            sys.stdout.write("\n")
-        return True
 
     # --- completion ---
 

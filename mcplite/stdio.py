@@ -195,6 +195,13 @@ class _ParentWatchThread:
             self._stopped.set()
 
 
+def _stdio_on_a_terminal() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
+
+
 def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryIO, BinaryIO]:
     """Take the protocol's file descriptors for ourselves.
 
@@ -204,6 +211,14 @@ def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryI
     becomes a copy of stderr and fd 0 reads /dev/null. print() then lands on stderr and
     input() or a child process can no longer swallow requests.
     """
+    if _stdio_on_a_terminal():
+        # A person who runs the server at a prompt would otherwise see nothing happen at all.
+        # stderr: "The server MUST NOT write anything to its stdout that is not a valid MCP message."
+        try:
+            os.write(2, b"mcplite: serving MCP on stdin and stdout, for a client program (a host, or "
+                        b"`python3 -m mcplite shell` given this command), not for typing; Ctrl-D stops it\n")
+        except OSError:
+            pass
     protocol_in = os.dup(0)
     protocol_out = os.dup(1)
     os.dup2(2, 1)

@@ -88,8 +88,9 @@ PARTS = (
                                   "taskwait", "client", "appview")),
     ("host", ("client",), ("hostformats", "hostconfig", "host")),
     ("gateway", ("server", "client", "host", "skills"), ("gateway",)),
+    # (gateway: the proxy command is Server.mount)
     ("cli", ("server", "jose", "tasks", "stores", "memory", "stdio", "http", "trace", "otel", "skills", "client",
-             "host"),
+             "host", "gateway"),
      ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "installcmds", "bridge", "inspectpage",
       "inspector", "__main__")),
 )
@@ -254,6 +255,14 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
         body = module.section()
         if body:
             out += ["", "", _banner("mcplite/%s.py" % name), ""] + body
+    if "__main__" not in modules:
+        # Running the whole file is the command line (__main__ comes last); a build without it
+        # would otherwise exit 0 having done nothing, which reads as success.
+        out += ["", "", "if __name__ == \"__main__\":", "    import os",
+                "    sys.stderr.write(os.path.basename(sys.argv[0]) + %r)"
+                % (": the command line is in the cli part, which this one-file build does not hold (parts: %s); "
+                   "build it with that part too\n" % ", ".join(chosen)),
+                "    sys.exit(2)"]
     text = "\n".join(out) + "\n"
     if compact:
         text = compact_source(text)

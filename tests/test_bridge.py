@@ -10,6 +10,7 @@ HTTP, and mcplite's HTTP client uses it (tools, progress, elicitation; a process
 the Origin check; --bearer).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -104,6 +105,24 @@ def test_stdio_bridge_ends_the_session_on_sigterm_too(remote: Any) -> None:
         assert server.app.session_count() == 0
     finally:
         client.close()
+
+
+def test_stdio_bridge_answers_what_was_piped_in_before_the_input_ended(remote: Any) -> None:
+    # `printf ... | mcplite bridge --stdio URL`: the input ends before the answers come. As a
+    # stdio server does (serve_stdio's exit grace), the requests already sent are answered,
+    # not failed with "the bridge is closing".
+    server = remote()
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    lines = [{"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}},
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+              "params": {"_meta": meta, "name": "add", "arguments": {"a": 1, "b": 2}}}]
+    done = subprocess.run(BRIDGE + ["--stdio", server.url], env=dict(os.environ, **_env()), timeout=60,
+                          input=b"".join(json.dumps(line).encode("utf-8") + b"\n" for line in lines),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    answers = {message["id"]: message for message in map(json.loads, done.stdout.decode("utf-8").splitlines())}
+    assert done.returncode == 0 and sorted(answers) == [1, 2], done.stdout
+    assert "result" in answers[1], answers[1]
+    assert answers[2]["result"]["structuredContent"] == {"result": 3}
 
 
 def test_stdio_bridge_passes_cancellation_on(remote: Any) -> None:
@@ -397,6 +416,16 @@ def test_http_bridge_requires_its_bearer_token(http_bridge: Any) -> None:
     assert "401" in str(refused.value)
     with Client.http(bridge.url, {"Authorization": "Bearer t0ken"}, timeout=20) as client:
         assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"]["result"] == 3
+
+
+
+def test_bridge_help_says_what_bearer_means_with_http() -> None:
+    # --bearer's shared help is the client's side ("send this access token"); with --http it
+    # is the token the bridge requires, which --help has to say to be found.
+    done = subprocess.run(BRIDGE + ["--help"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    text = " ".join(done.stdout.decode("utf-8").split())
+    assert done.returncode == 0
+    assert "--http: every client must send --bearer TOKEN (or MCPLITE_BRIDGE_TOKEN) when given" in text
 
 
 # --- interop: the official SDK's client through bridge --http ----------------------------------

@@ -267,6 +267,16 @@ def test_the_help_names_both_and_json_arguments_point_to_arguments():
     assert cli("call", APP, "add", "--arguments", '{"a": 1, "b": 2}') == (0, "3\n", "")
 
 
+def test_a_missing_tool_name_is_the_only_thing_said_missing():
+    # key=value pairs are optional (a tool may take no arguments), and so are raw's messages
+    # (stdin otherwise): argparse must not say "the following arguments are required: TOOL, key=value".
+    for args, missing in ((["call", APP], "TOOL"), (["prompt", APP], "NAME"), (["raw"], "TARGET")):
+        status, out, err = cli(*args)
+        assert (status, out) == (2, ""), err
+        assert err.splitlines()[-1].endswith(": error: the following arguments are required: %s" % missing), err
+    assert cli("call", APP, "add", "a=1", "b=2")[:2] == (0, "3\n")
+
+
 def test_the_shell_help_names_arguments():
     status, out, err = cli("shell", APP, stdin="help call\nhelp json\nquit\n")
     assert status == 0
@@ -274,6 +284,10 @@ def test_the_shell_help_names_arguments():
     assert "json on|off: print results as the JSON the server sent (output; arguments: --arguments)." in out
     status, out, err = cli("shell", APP, stdin="call add --arguments '{\"a\": 2, \"b\": 2}'\nquit\n")
     assert (status, out, err) == (0, "4\n", "")
+    # Plain "help" lists the verbs one can type; EOF (Ctrl-D) is cmd's, not one of them.
+    status, out, err = cli("shell", APP, stdin="help\nquit\n")
+    assert status == 0 and "call" in out and "quit" in out
+    assert "EOF" not in out and "Undocumented" not in out
 
 
 def test_messages_are_sanitized_by_one_rule():

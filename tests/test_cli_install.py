@@ -252,3 +252,24 @@ def test_a_written_entry_starts_the_server(home, capsys, monkeypatch, tmp_path):
     with Client.stdio([entry["command"]] + entry["args"], env=entry.get("env"), cwd=str(elsewhere)) as client:
         result = client.call_tool("echo", {"text": "sunny"})
     assert result["content"] == [{"type": "text", "text": "sunny"}]
+
+
+def test_a_file_the_host_could_not_start_is_refused_and_nothing_written(home, capsys):
+    # The entry is started as the host will start it (stdin closed at once): a file without
+    # a Server, with several, or one that fails at import would otherwise be written, and the
+    # host would show the failure somewhere in its logs after a restart.
+    with open("none.py", "w") as f:
+        f.write("x = 1\n")
+    with open("two.py", "w") as f:
+        f.write("from mcplite import Server\na = Server('a')\nb = Server('b')\n")
+    with open("broken.py", "w") as f:
+        f.write("import no_such_module_here\n")
+    for name, says in (("none.py", "has no mcplite Server at its top level"),
+                       ("two.py", "has several Servers (a, b): say which, as"),
+                       ("broken.py", "No module named 'no_such_module_here'")):
+        status, out, err = run(capsys, "install", "mcp-json", name, "--config", "x.json")
+        assert (status, out) == (3, ""), err
+        assert says in err and err.count("\n") == 1 and "nothing written" in err, err
+        assert not os.path.exists("x.json")
+    assert run(capsys, "install", "mcp-json", "two.py:b", "--config", "x.json")[0] == 0
+    assert load("x.json")["mcpServers"]["two"]["args"][-1].endswith("two.py:b")

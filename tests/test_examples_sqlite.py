@@ -176,5 +176,8 @@ def test_read_only_needs_an_existing_file(tmp_path):
     done = subprocess.run([sys.executable, EXAMPLE, missing], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=20)
     assert done.returncode == 1
-    assert b"cannot open" in done.stderr and b"unable to open database file" in done.stderr
+    # (says what is wrong and why, not SQLite's "unable to open database file")
+    assert done.stderr.decode("utf-8") == (
+        "sqlite_server: no such file: %s (the database must exist, with --write too: a mistyped name is an "
+        "error, not a new empty database)\n" % missing)
     assert not os.path.exists(missing)

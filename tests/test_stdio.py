@@ -270,3 +270,29 @@ def test_cancelling_a_pooled_request_is_read_between_inline_calls(peer):
     assert "sleep: cancelled" in peer.stderr
     time.sleep(0.1)
     assert all(json.loads(line)["id"] != "c1" for line in peer.raw_lines), "a cancelled request gets no response"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a pseudo-terminal stands for the person's terminal")
+def test_a_terminal_on_stdin_is_told_what_it_is_talking_to():
+    # Someone who runs `python3 server.py` at a prompt sees nothing happen; stderr says why
+    # (stdout stays the protocol's alone), and only then: a client's pipe gets no such line.
+    import pty
+    import subprocess
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, SERVER], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        slave = -1
+        os.write(master, b"\x04")  # Ctrl-D: end of input, as the hint says
+        out, err = proc.communicate(timeout=20)
+    finally:
+        os.close(master)
+        if slave != -1:
+            os.close(slave)
+    assert (proc.returncode, out) == (0, b"")
+    assert err.decode("utf-8") == (
+        "mcplite: serving MCP on stdin and stdout, for a client program (a host, or `python3 -m mcplite shell` "
+        "given this command), not for typing; Ctrl-D stops it\n")
+    piped = subprocess.run([sys.executable, SERVER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"", b"")

@@ -180,6 +180,21 @@ def test_a_module_of_another_part_says_where_it_is(part_file, tmp_path):
                            "(parts: %s); build it with that part too" % ", ".join(parts))
 
 
+def test_running_a_file_without_the_command_line_says_so(part_file, tmp_path):
+    # "Running the file (python3 mcplite.py ls ...) is the command line" (README): a build
+    # without the cli part must not exit 0 having done nothing.
+    parts = run_isolated("import mcplite as M; print(','.join(M._VENDORED_PARTS))", [part_file], tmp_path)[1].strip()
+    proc = subprocess.run([sys.executable, "-S", "-E", str(part_file / "mcplite.py"), "ls", "server.py"],
+                          cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    err = proc.stderr.decode("utf-8", "replace")
+    if "cli" in parts.split(","):
+        assert "Traceback" not in err
+        return
+    assert (proc.returncode, proc.stdout) == (2, b""), err
+    assert err == ("mcplite.py: the command line is in the cli part, which this one-file build does not hold "
+                   "(parts: %s); build it with that part too\n" % parts.replace(",", ", "))
+
+
 # --- the builder ------------------------------------------------------------------------------------
 
 @needs_builder
@@ -234,6 +249,23 @@ def test_the_command_lines_help_names_every_part():
     listed = " ".join(out.split())  # (argparse wraps the help text)
     missing = [name for name in ALL_PARTS if (" %s," % name) not in listed and (" %s " % name) not in listed]
     assert not missing, "vendor --help does not name the parts %s" % missing
+
+
+@needs_builder
+def test_a_command_line_build_runs_every_command_proxy_included(tmp_path):
+    # --parts cli is "the command line": proxy (Server.mount, the gateway part) is one of its
+    # commands, so a cli build must not leave every server out of the proxy.
+    build(str(tmp_path), parts=["cli"])
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"one": {
+        "command": sys.executable, "args": [os.path.join(ROOT, "tests", "servers", "stdio_app.py")]}}}))
+    one_file = str(tmp_path / "mcplite.py")
+    proxy = subprocess.list2cmdline([sys.executable, one_file, "proxy", str(config)])
+    done = subprocess.run([sys.executable, one_file, "--json", "ls", proxy], cwd=str(tmp_path),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    names = [tool["name"] for tool in json.loads(done.stdout.decode("utf-8"))["tools"]]
+    assert "one__add" in names
 
 
 # A stdio server in an application that uses OpenTelemetry (a tracer provider set), from the
