@@ -109,6 +109,11 @@ class StdioBridge:
         self._own_ids = itertools.count(1)
         self._fallen_back = False
         self._closing = False
+        # The host's messages sent after its initialize, held until the server answers it:
+        # before that there is no session to send them in (the server refuses them with 400).
+        # "The client SHOULD NOT send requests other than pings before the server has
+        # responded to the initialize request", but some hosts pipeline. None: not holding.
+        self._held = None  # type: Optional[List[Any]]
         self._channel = self._start(make_channel(False))
 
     def _start(self, channel: Any) -> Any:
@@ -161,11 +166,23 @@ class StdioBridge:
             for one in message:
                 self._from_host(one)
             return
+        if isinstance(message, dict) and message.get("method") not in ("ping", "notifications/cancelled"):
+            with self._lock:
+                if self._held is not None:
+                    self._held.append(message)
+                    if _bridge_is_request(message):
+                        self._pending[message["id"]] = message  # (the end of input waits for it)
+                    return
+        self._relay(message)
+
+    def _relay(self, message: Any) -> None:
         if _bridge_is_request(message):
             rid = message["id"]
+            method = message.get("method")
             with self._lock:
                 self._pending[rid] = message
-            method = message.get("method")
+                if method == "initialize":
+                    self._held = []
             params = message.get("params") if isinstance(message.get("params"), dict) else {}
             if method == "initialize":
                 self._initialize = message
@@ -180,10 +197,13 @@ class StdioBridge:
             raw = message.get("params")
             params = raw if isinstance(raw, dict) else {}
             with self._lock:
-                if self._pending.pop(params.get("requestId"), None) is not None:
+                cancelled = self._pending.pop(params.get("requestId"), None)
+                if cancelled is not None:
                     # Whatever comes of it now is not for the host ("the receiver of a
                     # cancellation ... SHOULD NOT send a response").
                     self._cancelled.add(params.get("requestId"))
+            if cancelled is not None and cancelled.get("method") == "initialize":
+                self._release_held()
         self._send(message, None)
         if isinstance(message, dict) and message.get("method") == "notifications/initialized":
             self._initialized = True
@@ -202,6 +222,7 @@ class StdioBridge:
     # -- server -> host ------------------------------------------------------------------
 
     def _from_server(self, message: Any) -> None:
+        request = None  # type: Optional[Dict[str, Any]]   # the host's, that this answers
         if _bridge_is_response(message):
             rid = message.get("id")
             with self._lock:
@@ -228,6 +249,28 @@ class StdioBridge:
                     self._failed(rid, TransportError(str(message.get("error"))))
                     return
         self._write(message)
+        if request is not None and request.get("method") == "initialize":
+            self._release_held()
+
+    def _release_held(self) -> None:
+        """The host's initialize is answered (or failed, or cancelled): what it sent since
+        goes on, in order, on a thread of its own (not the channel's, which is delivering
+        the answer); what the host sends meanwhile queues behind it."""
+        def drain() -> None:
+            while True:
+                with self._lock:
+                    if not self._held:
+                        self._held = None
+                        return
+                    message = self._held.pop(0)
+                try:
+                    self._relay(message)
+                except Exception:  # a bug of ours must not end the host's connection
+                    _bridge_log.exception("relaying a message from the host failed")
+        with self._lock:
+            if self._held is None:
+                return
+        threading.Thread(target=drain, daemon=True, name="mcplite-bridge-held").start()
 
     def _tools_listed(self, message: Dict[str, Any]) -> Dict[str, Any]:
         """A tools/list page on its way to the host: the channel learns each tool's
@@ -314,7 +357,8 @@ class StdioBridge:
 
     def _answer_error(self, rid: Any, error: BaseException) -> None:
         with self._lock:
-            if self._pending.pop(rid, None) is None:
+            request = self._pending.pop(rid, None)
+            if request is None:
                 return
             self._attempts.pop(rid, None)
         text = error.message if isinstance(error, TransportError) else str(error)
@@ -326,6 +370,8 @@ class StdioBridge:
                 text += " (start the bridge with --oauth to sign in, or -H 'Authorization: Bearer ...')"
         self._write(error_response(rid, MCPError(BRIDGE_UNREACHABLE, "The remote server did not answer: %s"
                                                  % text, data)))
+        if request.get("method") == "initialize":
+            self._release_held()
 
     def _fall_back(self) -> None:
         with self._renew_lock:

@@ -138,6 +138,38 @@ def test_stdio_bridge_passes_cancellation_on(remote: Any) -> None:
         assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
 
 
+def test_stdio_bridge_holds_what_a_host_pipelines_behind_its_initialize(remote: Any) -> None:
+    """A host that writes initialize, notifications/initialized and tools/list at once: the
+    bridge has no session for the last two until initialize is answered (the server would
+    refuse them with 400), so it holds them until then, in order."""
+    server = remote()
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "pipelining", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 2}}},
+    ]
+    process = subprocess.Popen(BRIDGE + ["--stdio", server.url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=_env())
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        process.stdin.flush()
+        answers = [json.loads(process.stdout.readline()) for _ in range(3)]
+        process.stdin.close()
+        assert process.wait(15) == 0
+        assert process.stdout.read() == b""  # nothing more: no error for the notification
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert [answer["id"] for answer in answers] == [1, 2, 3]
+    assert all("result" in answer for answer in answers), answers
+    assert answers[2]["result"]["structuredContent"] == {"result": 4}
+    assert server.app.session_count() == 0  # one session, ended at the end of input
+
+
 @pytest.mark.parametrize("era", ["legacy", "modern"])
 def test_stdio_bridge_timeout_bounds_each_answer(remote: Any, era: str) -> None:
     """No client session in the bridge bounds a request's wait: its --timeout does, as the
