@@ -101,12 +101,17 @@ def _target(parts: urllib.parse.SplitResult) -> str:
 
 def _shut(conn: http.client.HTTPConnection) -> None:
     """Shut a connection's socket down rather than just close it: that wakes a thread
-    blocked reading it (which then closes it), and the server sees the end at once."""
-    try:
-        if conn.sock is not None:
-            conn.sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+    blocked reading it (which then closes it), and the server sees the end at once. The
+    socket is the one its last request went out on (see ``_send_request``): an answer
+    that ends with the connection (``Connection: close``, HTTP/1.0) has it, and
+    ``conn.sock`` is None then - shutting only that would wake nobody, and a call's
+    timeout, its cancellation or ``close()`` would wait until the server ends the stream."""
+    for sock in (conn.sock, getattr(conn, "mcplite_socket", None)):
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class _Endpoint:
@@ -274,6 +279,7 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
         # has a request started on it: its caller closes it.)
         raise _unsendable(target, exc)
     sock = conn.sock
+    conn.mcplite_socket = sock  # type: ignore[attr-defined]   # for _shut, whoever ends up holding it
     response = conn.getresponse()  # type: Any   # (one attribute more, below)
     # Its socket, for a read timeout later (see HttpChannel._read_request_stream): when the
     # server closes the connection after this answer, http.client hands the socket over to
@@ -938,8 +944,9 @@ class LegacySseChannel(ClientChannel):
             conn.close()
             raise ConnectionClosed("the SSE stream of %s ended before its endpoint event" % self.url)
         conn.timeout = None
-        if conn.sock is not None:
-            conn.sock.settimeout(None)  # the stream may be quiet for a long time
+        # The stream may be quiet for a long time. (Its socket: one that ends with the
+        # connection took it from the connection - conn.sock is None then.)
+        response.mcplite_socket.settimeout(None)
         self._reader = threading.Thread(target=self._read, args=(events,), name="mcplite-client-sse", daemon=True)
         self._reader.start()
 

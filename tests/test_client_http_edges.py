@@ -409,3 +409,171 @@ def test_an_answer_on_a_stream_the_server_keeps_open_is_returned_at_once(lingeri
         assert time.monotonic() - start < 2.5, "the caller read the call's stream the server kept open"
         assert client.call_tool("linger")["content"] == [{"type": "text", "text": "lingered"}]
     assert logs == ["right behind", "right behind"]  # what came with the answer is not lost
+
+
+@pytest.fixture
+def close_delimited_server():
+    """A session-era server whose SSE answers end with the connection (``Connection: close``,
+    no length and no chunking, as an HTTP/1.0 server or proxy sends them): http.client then
+    hands the socket over to the response, and the connection forgets it. A call to
+    "hang" gets a comment and then nothing until the test ends; the standalone GET stream
+    is open and quiet."""
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def hold_stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b": open\n\n")
+            self.wfile.flush()
+            stop.wait(15)
+
+        do_GET = hold_stream
+
+        def do_DELETE(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if message["method"] != "initialize":
+                self.hold_stream()
+                return
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {
+                "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "close-delimited", "version": "1"}}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1]
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _client_threads() -> List[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("mcplite-http-client")
+                  or t.name == "mcplite-client-sse")
+
+
+def test_a_timeout_ends_a_call_on_a_close_delimited_stream(close_delimited_server):
+    """The call's timeout ends the wait by shutting the request's connection down; with an
+    answer that ends with the connection, that is the response's socket (it once did
+    nothing there: the caller waited until the server ended the stream)."""
+    with Client.http(close_delimited_server, era="legacy", timeout=5) as client:
+        start = time.monotonic()
+        with pytest.raises(RequestTimeout):
+            client.call_tool("hang", timeout=0.3)
+        assert time.monotonic() - start < 5, "the timeout did not end the wait"
+
+
+def test_close_ends_calls_and_the_get_stream_on_close_delimited_streams(close_delimited_server):
+    client = Client.http(close_delimited_server, era="legacy", timeout=10)
+    outcome = []  # type: List[Any]
+
+    def call() -> None:
+        try:
+            client.call_tool("hang")
+        except Exception as exc:  # noqa: BLE001 - what ended it is the test's question
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    client.close()
+    caller.join(5)
+    assert not caller.is_alive(), "close() did not end the call"
+    assert isinstance(outcome[0], ConnectionClosed)
+    assert time.monotonic() - start < 1.5, "close() waited for a stream it could not shut"
+    deadline = time.monotonic() + 3
+    while _client_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _client_threads() == []
+
+
+def test_an_old_sse_stream_that_ends_with_its_connection_may_be_quiet():
+    """The 2024-11-05 transport's GET stream, close-delimited: quiet longer than
+    ``connect_timeout`` it stays open (it once timed out, the session lost), and ``close()``
+    ends it at once."""
+    import queue
+    answers = queue.Queue()  # type: Any
+    stop = threading.Event()
+
+    class Old(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"event: endpoint\ndata: /messages\n\n")
+            self.wfile.flush()
+            while not stop.is_set():
+                try:
+                    message = answers.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                self.wfile.write(("data: %s\n\n" % json.dumps(message)).encode())
+                self.wfile.flush()
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(405 if self.path != "/messages" else 202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            if self.path != "/messages" or "id" not in message:
+                return
+            result = {"content": [{"type": "text", "text": "ok"}]}  # type: Dict[str, Any]
+            if message["method"] == "initialize":
+                result = {"protocolVersion": "2024-11-05", "capabilities": {"tools": {}},
+                          "serverInfo": {"name": "old", "version": "1"}}
+            answers.put({"jsonrpc": "2.0", "id": message["id"], "result": result})
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Old)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = Client.http("http://127.0.0.1:%d/sse" % httpd.server_address[1], timeout=5, connect_timeout=0.3)
+        try:
+            assert type(client._channel).__name__ == "LegacySseChannel"
+            assert client.call_tool("t")["content"] == [{"type": "text", "text": "ok"}]
+            time.sleep(0.8)
+            assert client.call_tool("t")["content"] == [{"type": "text", "text": "ok"}]
+        finally:
+            start = time.monotonic()
+            client.close()
+            assert time.monotonic() - start < 1.5, "close() waited for a stream it could not shut"
+        assert _client_threads() == []
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
