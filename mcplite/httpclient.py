@@ -31,6 +31,7 @@ Proxies come from the environment (``https_proxy``, ``http_proxy``, ``no_proxy``
 
 import base64
 import http.client
+import select
 import socket
 import ssl
 import threading
@@ -56,8 +57,12 @@ _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 c
 # with the response is taken, but a stream the server keeps open (a resumed one some servers
 # treat as their standalone stream) must not hold the request's caller, who reads it.
 _AFTER_ANSWER_GRACE = 0.1
-# What a kept-alive connection the server has since closed fails with, before the request
-# could have been read: safe to send again on a new connection.
+# What a kept-alive connection the server has since closed fails with. A request is sent
+# again on a new connection only when this came before it was all written (see
+# _send_request): a POST is not idempotent, and "a user agent SHOULD NOT automatically retry a
+# request with a non-idempotent method unless it has some means to know that ... the original
+# request was never applied" (RFC 9110 §9.2.2) - once written, the server may have run it
+# (a worker killed mid-request closes the connection just as an idle timeout does).
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
                      http.client.CannotSendRequest)
 
@@ -97,6 +102,24 @@ def read_body(response: Any, limit: int) -> bytes:
 def _target(parts: urllib.parse.SplitResult) -> str:
     """The request target (path and query) of a split URL."""
     return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """Whether a kept-alive connection is readable while idle: the server closed it (or
+    said something before closing it) - not one to send a request on. Taken from the idle
+    ones before use, the connections a server's keep-alive timeout closed are never tried,
+    so a request almost never meets one (see _STALE_CONNECTION)."""
+    sock = conn.sock
+    if sock is None:
+        return False  # http.client opens a new one itself
+    try:
+        if hasattr(select, "poll"):  # (select.select refuses descriptors over FD_SETSIZE)
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _shut(conn: http.client.HTTPConnection) -> None:
@@ -272,8 +295,11 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
         conn.request(method, target, body, headers)
         if conn.sock is not None:  # (a kept-alive connection keeps what its last request set)
             conn.sock.settimeout(None if watched else conn.timeout)
-    except (OSError, http.client.HTTPException):
-        raise  # the network (ssl.SSLCertVerificationError is a ValueError too)
+    except (OSError, http.client.HTTPException) as exc:
+        # The network (ssl.SSLCertVerificationError is a ValueError too), before the whole
+        # request was written: the server cannot have read it, so it may go out again.
+        exc.mcplite_unsent = True  # type: ignore[union-attr]
+        raise
     except (ValueError, UnicodeError, TypeError) as exc:
         # Not the network: a header with CR or LF, one it cannot encode. (The connection
         # has a request started on it: its caller closes it.)
@@ -288,6 +314,11 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
     if tracer is not None:
         tracer.http_response(response.status, response.reason, response.getheaders(), None, method)
     return response
+
+
+def _unsent(exc: BaseException) -> bool:
+    """Whether a network failure came before the request was all written (_send_request)."""
+    return bool(getattr(exc, "mcplite_unsent", False))
 
 
 def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
@@ -398,10 +429,14 @@ class HttpChannel(ClientChannel):
     def _take(self) -> Tuple[http.client.HTTPConnection, bool]:
         """A connection, and whether it is a kept-alive one (which the server may have
         closed meanwhile)."""
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        return self._connect(), False
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._connect(), False
+            if not _dropped(conn):
+                return conn, True
+            conn.close()
 
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -583,12 +618,13 @@ class HttpChannel(ClientChannel):
                         # or closing the client: the server has it, so it is never sent
                         # again, and nobody waits.
                         return
-                    if not (kept and isinstance(exc, _STALE_CONNECTION)):
+                    if not (kept and isinstance(exc, _STALE_CONNECTION) and _unsent(exc)):
                         self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
                         return
-                    # A kept-alive connection the server had closed before reading
-                    # anything: once more on a new one. (Never after any other failure:
-                    # the request may have been received, and must not run twice.)
+                    # A kept-alive connection the server had closed, found so before the
+                    # request was all written: once more on a new one. (Never after any
+                    # other failure: the request may have been received, and must not run
+                    # twice.)
                     conn.close()
                     conn, kept = self._connect(), False
             session = response.getheader("Mcp-Session-Id")
@@ -978,8 +1014,14 @@ class LegacySseChannel(ClientChannel):
         headers.update(self._authorization("POST", self._endpoint_url or self.url))
         with self._post_lock:
             for attempt in (1, 2):
-                conn = self._post_conn or self._server.connect()
+                conn = self._post_conn
                 self._post_conn = None
+                if conn is not None and _dropped(conn):
+                    conn.close()
+                    conn = None
+                kept = conn is not None
+                if conn is None:
+                    conn = self._server.connect()
                 try:
                     response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer)
                     _note_dpop_nonce(self._auth, self.url, response)
@@ -989,13 +1031,10 @@ class LegacySseChannel(ClientChannel):
                 except TransportError:  # refused by http.client, not the network
                     conn.close()
                     raise
-                except _STALE_CONNECTION:
-                    conn.close()
-                    if attempt == 1:
-                        continue
-                    raise ConnectionClosed("cannot reach %s" % self.url)
                 except (OSError, http.client.HTTPException) as exc:
                     conn.close()
+                    if attempt == 1 and kept and isinstance(exc, _STALE_CONNECTION) and _unsent(exc):
+                        continue  # a kept-alive connection the server had closed (see _STALE_CONNECTION)
                     raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
                 if not response.will_close:
                     self._post_conn = conn

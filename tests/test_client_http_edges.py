@@ -577,3 +577,87 @@ def test_an_old_sse_stream_that_ends_with_its_connection_may_be_quiet():
         stop.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def dropping_server():
+    """A session-era server on kept-alive connections that closes an idle one after 0.2 s
+    (a short keep-alive timeout), and whose tool "crash" is received and then dropped with
+    its connection, unanswered (a worker killed mid-request)."""
+    calls = []  # type: List[str]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = 0.2  # an idle kept-alive connection is closed after this
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_DELETE(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            result = {"content": []}  # type: Dict[str, Any]
+            if message["method"] == "initialize":
+                result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                          "serverInfo": {"name": "dropping", "version": "1"}}
+            elif message["method"] == "tools/call":
+                calls.append(message["params"]["name"])
+                if message["params"]["name"] == "crash":
+                    self.close_connection = True
+                    return
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1], calls
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_request_the_server_dropped_unanswered_is_not_sent_again(dropping_server):
+    """A POST is not idempotent (RFC 9110 §9.2.2): one the server received and then closed
+    its connection on without an answer may have run, and is not sent again - even on a
+    kept-alive connection (it once was, taken for one the server had closed while idle)."""
+    url, calls = dropping_server
+    with Client.http(url, era="legacy", timeout=5) as client:
+        client.call_tool("first")  # the connection is a kept-alive one from here on
+        with pytest.raises(ConnectionClosed):
+            client.call_tool("crash")
+    assert calls == ["first", "crash"]
+
+
+def test_kept_alive_connections_the_server_closed_while_idle_are_not_used(dropping_server):
+    url, calls = dropping_server
+    with Client.http(url, era="legacy", timeout=5) as client:
+        for name in ("one", "two", "three"):
+            assert client.call_tool(name) == {"content": []}
+            time.sleep(0.5)  # the server closes the idle connection meanwhile
+        # Such a connection is not even tried (on a network, unlike here, the request would
+        # go out on it, and the failure come too late to tell it was not received).
+        conn, kept = client._channel._take()
+        conn.close()
+        assert not kept
+    assert calls == ["one", "two", "three"]
