@@ -516,13 +516,15 @@ def test_close_ends_calls_and_the_get_stream_on_close_delimited_streams(close_de
     assert _client_threads() == []
 
 
-def test_an_old_sse_stream_that_ends_with_its_connection_may_be_quiet():
-    """The 2024-11-05 transport's GET stream, close-delimited: quiet longer than
-    ``connect_timeout`` it stays open (it once timed out, the session lost), and ``close()``
-    ends it at once."""
+@pytest.fixture
+def old_sse_server():
+    """A 2024-11-05 HTTP+SSE server whose GET stream ends with its connection (no length,
+    no chunking); a POST of the tool "crash" is received and dropped with its connection,
+    unanswered."""
     import queue
     answers = queue.Queue()  # type: Any
     stop = threading.Event()
+    calls = []  # type: List[str]
 
     class Old(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -547,11 +549,17 @@ def test_an_old_sse_stream_that_ends_with_its_connection_may_be_quiet():
 
         def do_POST(self) -> None:
             message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if message.get("params", {}).get("name") == "crash":
+                calls.append("crash")
+                self.close_connection = True
+                return
             self.send_response(405 if self.path != "/messages" else 202)
             self.send_header("Content-Length", "0")
             self.end_headers()
             if self.path != "/messages" or "id" not in message:
                 return
+            if message["method"] == "tools/call":
+                calls.append(message["params"]["name"])
             result = {"content": [{"type": "text", "text": "ok"}]}  # type: Dict[str, Any]
             if message["method"] == "initialize":
                 result = {"protocolVersion": "2024-11-05", "capabilities": {"tools": {}},
@@ -562,21 +570,38 @@ def test_an_old_sse_stream_that_ends_with_its_connection_may_be_quiet():
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        client = Client.http("http://127.0.0.1:%d/sse" % httpd.server_address[1], timeout=5, connect_timeout=0.3)
-        try:
-            assert type(client._channel).__name__ == "LegacySseChannel"
-            assert client.call_tool("t")["content"] == [{"type": "text", "text": "ok"}]
-            time.sleep(0.8)
-            assert client.call_tool("t")["content"] == [{"type": "text", "text": "ok"}]
-        finally:
-            start = time.monotonic()
-            client.close()
-            assert time.monotonic() - start < 1.5, "close() waited for a stream it could not shut"
-        assert _client_threads() == []
+        yield "http://127.0.0.1:%d/sse" % httpd.server_address[1], calls
     finally:
         stop.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_an_old_sse_stream_that_ends_with_its_connection_may_be_quiet(old_sse_server):
+    """The 2024-11-05 transport's GET stream, close-delimited: quiet longer than
+    ``connect_timeout`` it stays open (it once timed out, the session lost), and ``close()``
+    ends it at once."""
+    url, calls = old_sse_server
+    client = Client.http(url, timeout=5, connect_timeout=0.3)
+    try:
+        assert type(client._channel).__name__ == "LegacySseChannel"
+        assert client.call_tool("t")["content"] == [{"type": "text", "text": "ok"}]
+        time.sleep(0.8)
+        assert client.call_tool("t")["content"] == [{"type": "text", "text": "ok"}]
+    finally:
+        start = time.monotonic()
+        client.close()
+        assert time.monotonic() - start < 1.5, "close() waited for a stream it could not shut"
+    assert _client_threads() == []
+
+
+def test_an_old_sse_post_the_server_dropped_unanswered_is_not_sent_again(old_sse_server):
+    url, calls = old_sse_server
+    with Client.http(url, timeout=5) as client:
+        assert client.call_tool("first")["content"] == [{"type": "text", "text": "ok"}]  # a kept-alive POST connection
+        with pytest.raises(ConnectionClosed):
+            client.call_tool("crash")
+    assert calls == ["first", "crash"]
 
 
 @pytest.fixture
