@@ -338,6 +338,7 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
     own_id = own_retry = None  # type: Any   # this event's own id and retry fields, for the trace
     had_fields = False
     size = 0  # of the event's data so far
+    first = True
     while True:
         raw = response.readline(_MAX_SSE_LINE)
         if not raw:
@@ -345,6 +346,9 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
                 tracer.note("the stream ended")
             return
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if first:
+            # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+            line, first = line[1:] if line.startswith("\ufeff") else line, False
         if not line:
             if tracer is not None and had_fields:
                 tracer.sse_event(event, "\n".join(data), own_id, own_retry)
@@ -367,7 +371,7 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
             if size > _MAX_SSE_LINE:
                 raise ValueError("an SSE event larger than %d bytes" % _MAX_SSE_LINE)
         elif name == "event":
-            event = value
+            event = value or "message"  # an empty type is the default one
         elif name == "id":
             event_id = own_id = value
             if state is not None:

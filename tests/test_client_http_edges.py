@@ -686,3 +686,21 @@ def test_kept_alive_connections_the_server_closed_while_idle_are_not_used(droppi
         conn.close()
         assert not kept
     assert calls == ["one", "two", "three"]
+
+
+@pytest.mark.parametrize("stream", [
+    # "If the event type buffer has a value other than the empty string": an empty one is "message".
+    "event:\ndata: {answer}\n\n",
+    # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+    "\ufeffdata: {answer}\n\n",
+    # CR LF line ends, and the data on several lines (JSON written with indentation).
+    "event: message\r\n{lines}\r\n",
+])
+def test_sse_answers_are_read_as_the_sse_format_says(stream):
+    from io import BytesIO
+    from mcplite.httpclient import _sse_iter
+    answer = {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}
+    lines = "".join("data: %s\r\n" % line for line in json.dumps(answer, indent=2).split("\n"))
+    text = stream.format(answer=json.dumps(answer), lines=lines)
+    events = list(_sse_iter(BytesIO(text.encode("utf-8"))))
+    assert [(event, json.loads(data)) for event, data, _ in events] == [("message", answer)]
