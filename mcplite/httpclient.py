@@ -406,6 +406,13 @@ class HttpChannel(ClientChannel):
         self._connect = endpoint.connect
         self._pool = WorkerPool(max_streams, max_queued=1024, name="mcplite-http-client")
         self._lock = threading.Lock()
+        # Requests carried on their callers' threads (send_waited): at most max_streams at
+        # once, each on its connection; the others wait here for one to end. Ids of those
+        # waiting: a request taken out (cancelled, timed out) is then never sent.
+        self._max_streams = max_streams
+        self._carried = 0
+        self._carry_wait = set()  # type: set
+        self._carry_free = threading.Condition(self._lock)
         self._idle = []  # type: List[http.client.HTTPConnection]
         self._open = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its connection
         self.session_id = None  # type: Optional[str]
@@ -527,6 +534,12 @@ class HttpChannel(ClientChannel):
                 conn = self._open.pop(rid, None)
                 if conn is not None:
                     self._cancelled.add(rid)  # its stream is not to be resumed (until its POST ends)
+                unsent = rid in self._carry_wait
+                if unsent:  # still waiting for a connection: it is never sent (send_waited)
+                    self._carry_wait.discard(rid)
+                    self._carry_free.notify_all()
+            if unsent:
+                return  # nothing to tell the server of
             if self.era != ERA_MODERN:
                 # In a session the server is told; in 2026-07-28 "the client cancels a
                 # request by closing the stream" - which a session's client does too, as
@@ -562,7 +575,23 @@ class HttpChannel(ClientChannel):
         rid = readable_id(message)
         if rid is None:
             return False
-        self._post(encode(message), self._request_headers(message), rid)
+        with self._lock:
+            self._carry_wait.add(rid)
+            while self._carried >= self._max_streams and rid in self._carry_wait and not self._closed:
+                self._carry_free.wait()
+            if rid not in self._carry_wait or self._closed:
+                # Timed out or cancelled while it waited (the session has its verdict), or
+                # the client closed (its callers are failed): the server never hears of it.
+                self._carry_wait.discard(rid)
+                return True
+            self._carry_wait.discard(rid)
+            self._carried += 1
+        try:
+            self._post(encode(message), self._request_headers(message), rid)
+        finally:
+            with self._lock:
+                self._carried -= 1
+                self._carry_free.notify()
         return True
 
     def _authorize(self, headers: Dict[str, str], method: str = "POST") -> Any:
@@ -898,7 +927,9 @@ class HttpChannel(ClientChannel):
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            self._carry_free.notify_all()  # the requests waiting for a connection give up
         self._closed_event.set()
         if self.session_id is not None and self.era == ERA_LEGACY:
             # "Clients that no longer need a particular session ... SHOULD send an HTTP

@@ -704,3 +704,99 @@ def test_sse_answers_are_read_as_the_sse_format_says(stream):
     text = stream.format(answer=json.dumps(answer), lines=lines)
     events = list(_sse_iter(BytesIO(text.encode("utf-8"))))
     assert [(event, json.loads(data)) for event, data, _ in events] == [("message", answer)]
+
+
+@pytest.fixture
+def counting_server():
+    """A session-era server answering in JSON, whose tool "slow" takes 0.4 s: it counts
+    the calls it received at once, at most."""
+    state = {"now": 0, "most": 0, "calls": []}  # type: Dict[str, Any]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_DELETE(self) -> None:
+            self.do_GET()
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            result = {"content": []}  # type: Dict[str, Any]
+            if message["method"] == "initialize":
+                result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                          "serverInfo": {"name": "counting", "version": "1"}}
+            elif message["method"] == "tools/call":
+                with lock:
+                    state["calls"].append(message["params"]["arguments"]["n"])
+                    state["now"] += 1
+                    state["most"] = max(state["most"], state["now"])
+                time.sleep(0.4)
+                with lock:
+                    state["now"] -= 1
+                result = {"content": [{"type": "text", "text": str(message["params"]["arguments"]["n"])}]}
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield "http://127.0.0.1:%d/mcp" % httpd.server_address[1], state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_calls_from_many_threads_use_at_most_max_streams_connections(counting_server):
+    """Each call is POSTed on its caller's thread: beyond ``max_streams`` at once, the
+    others wait for a connection to be free (they once opened one each: 400 threads, 400
+    connections, and a server's connection limit refused the rest with 503)."""
+    from mcplite.httpclient import HttpChannel
+    url, state = counting_server
+    client = Client._over(HttpChannel(url, max_streams=3), {"era": "legacy", "timeout": 10})
+    answers = {}  # type: Dict[int, Any]
+
+    def call(n: int) -> None:
+        answers[n] = client.call_tool("slow", {"n": n})["content"][0]["text"]
+
+    with client:
+        callers = [threading.Thread(target=call, args=(n,)) for n in range(9)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(10)
+    assert answers == {n: str(n) for n in range(9)}
+    assert state["most"] <= 3
+
+
+def test_a_call_that_timed_out_waiting_for_a_connection_is_never_sent(counting_server):
+    from mcplite.httpclient import HttpChannel
+    url, state = counting_server
+    with Client._over(HttpChannel(url, max_streams=1), {"era": "legacy", "timeout": 10}) as client:
+        first = threading.Thread(target=client.call_tool, args=("slow", {"n": 1}))
+        first.start()
+        time.sleep(0.1)
+        with pytest.raises(RequestTimeout):
+            client.call_tool("slow", {"n": 2}, timeout=0.15)
+        first.join(5)
+        time.sleep(0.2)  # room for the second request to go out, if it did
+        assert client.call_tool("slow", {"n": 3})["content"][0]["text"] == "3"
+    assert state["calls"] == [1, 3]
