@@ -897,7 +897,34 @@ class HttpChannel(ClientChannel):
         return bool(self._auth.recover(error.status, error.www_authenticate, generation, attempt))
 
     def _listen_standalone(self, opened: threading.Event) -> None:
-        """The GET stream of a legacy session: the server's requests and notifications."""
+        """The GET stream of a legacy session: the server's requests and notifications. One
+        the server ends (or a proxy's idle timeout) is opened again, after the ``retry``
+        delay it asked for, with ``Last-Event-ID`` when it numbers its events - else all it
+        sends outside a request would be lost from then on - for as long as the session
+        lasts. After failures, less and less often, and not after five in a row; after
+        streams that brought nothing, less and less often too (a server that ends each
+        one at once is not asked every second)."""
+        session = self.session_id
+        state = {"last_id": None, "retry": None}  # type: Dict[str, Any]
+        failures = quiet = 0
+        while True:
+            outcome = self._listen_once(opened, state)
+            opened.set()
+            if outcome == "refused" or self._closed or self.session_id != session:
+                return  # no such stream, or the session (or the client) is over
+            failures = failures + 1 if outcome == "failed" else 0
+            quiet = quiet + 1 if outcome == "quiet" else 0
+            if failures >= 5:
+                _httpclient_log.warning("the session's GET stream failed %d times: given up", failures)
+                return
+            delay = (state["retry"] if state["retry"] is not None else 1000) / 1000.0
+            if self._closed_event.wait(min(delay * 2 ** min(failures + quiet, 5), 30.0)):
+                return
+
+    def _listen_once(self, opened: threading.Event, state: Dict[str, Any]) -> str:
+        """One GET stream, read to its end: "ended", "quiet" (ended without an event),
+        "failed" (no connection, an error status) or "refused" (405, the server offers
+        none; 404, the session is gone; no authorization for it)."""
         try:
             headers = self._get_headers()
         except TransportError as exc:
@@ -905,23 +932,31 @@ class HttpChannel(ClientChannel):
             # the session goes on (as with a server that offers none), and connecting is
             # not held up waiting for it.
             _httpclient_log.warning("no GET stream: %s", exc.message)
-            opened.set()
-            return
+            return "refused"
+        if state["last_id"] is not None:
+            headers["Last-Event-ID"] = state["last_id"]
         conn = self._connect()
         self._get_connection = conn
         try:
+            if self._closed:
+                return "refused"
             conn.timeout = None  # a stream may be quiet for a long time
             response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
             self._note_nonce(response)
             opened.set()
             if response.status != 200:
                 response.read()
-                return  # 405: the server offers no such stream
-            _sse_events(response, self._on_event, None, self.tracer)
+                return "refused" if response.status in (404, 405) else "failed"
+            events = [0]
+
+            def on_event(event: str, data: str, event_id: Optional[str]) -> None:
+                events[0] += 1
+                self._on_event(event, data, event_id)
+            _sse_events(response, on_event, state, self.tracer)
+            return "ended" if events[0] else "quiet"
         except Exception:  # closed under us (close()), or the server went away
-            pass
+            return "failed"
         finally:
-            opened.set()
             conn.close()
 
     def close(self) -> None:

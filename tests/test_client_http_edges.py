@@ -800,3 +800,70 @@ def test_a_call_that_timed_out_waiting_for_a_connection_is_never_sent(counting_s
         time.sleep(0.2)  # room for the second request to go out, if it did
         assert client.call_tool("slow", {"n": 3})["content"][0]["text"] == "3"
     assert state["calls"] == [1, 3]
+
+
+def test_a_sessions_get_stream_the_server_ended_is_opened_again():
+    """The GET stream of a session carries what the server sends outside any request; one
+    the server (or a proxy's idle timeout) ended is opened again after the ``retry`` delay,
+    with ``Last-Event-ID`` (it once was not: every later notification was lost)."""
+    stop = threading.Event()
+    gets = []  # type: List[Any]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            gets.append(self.headers.get("Last-Event-ID"))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if len(gets) == 1:
+                self.wfile.write(b"id: g1\nretry: 100\ndata: \n\n")  # and the stream ends
+                return
+            changed = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+            self.wfile.write(("id: g2\ndata: %s\n\n" % json.dumps(changed)).encode())
+            self.wfile.flush()
+            stop.wait(10)
+
+        def do_DELETE(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {"listChanged": True}},
+                      "serverInfo": {"name": "get-stream", "version": "1"}}
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    changes = []  # type: List[str]
+    try:
+        url = "http://127.0.0.1:%d/mcp" % httpd.server_address[1]
+        with Client.http(url, era="legacy", timeout=5, on_list_changed=changes.append):
+            deadline = time.monotonic() + 5
+            while not changes and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert changes == ["tools"]
+        assert gets == [None, "g1"]
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
