@@ -292,8 +292,13 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
     if tracer is not None:
         tracer.http_request(method, target, headers, body)
     try:
+        if conn.sock is not None:
+            # A kept-alive connection keeps the timeout its last answer was read with (a
+            # moment, after an SSE answer's response: _read_request_stream); the request is
+            # written within the connection's own.
+            conn.sock.settimeout(conn.timeout)
         conn.request(method, target, body, headers)
-        if conn.sock is not None:  # (a kept-alive connection keeps what its last request set)
+        if conn.sock is not None:  # the answer: see watched
             conn.sock.settimeout(None if watched else conn.timeout)
     except (OSError, http.client.HTTPException) as exc:
         # The network (ssl.SSLCertVerificationError is a ValueError too), before the whole

@@ -867,3 +867,58 @@ def test_a_sessions_get_stream_the_server_ended_is_opened_again():
         stop.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_connection_kept_after_an_sse_answer_writes_the_next_request_unhurried():
+    """The stream of an answer is read for a moment more after its response (see
+    _AFTER_ANSWER_GRACE), with a short read timeout; the connection, kept alive, then
+    carries the next request - which must be written within ``connect_timeout``, not that
+    moment (a large request to a server slow to read it once failed with "timed out")."""
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_DELETE(self) -> None:
+            self.do_GET()
+
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            if length > 1000000:
+                time.sleep(0.5)  # busy a while before reading a large request
+            message = json.loads(self.rfile.read(length))
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            result = {"content": [{"type": "text", "text": "read"}]}  # type: Dict[str, Any]
+            if message["method"] == "initialize":
+                result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                          "serverInfo": {"name": "sse", "version": "1"}}
+            event = ("data: %s\n\n" % json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(event), event))  # the stream ends with the answer
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/mcp" % httpd.server_address[1]
+        with Client.http(url, era="legacy", timeout=10, connect_timeout=5) as client:
+            assert client.call_tool("small")["content"][0]["text"] == "read"
+            assert client._channel._idle, "a kept-alive connection"
+            assert client.call_tool("large", {"blob": "x" * 12000000})["content"][0]["text"] == "read"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
