@@ -922,3 +922,27 @@ def test_a_connection_kept_after_an_sse_answer_writes_the_next_request_unhurried
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_close_ends_calls_waiting_for_a_connection(counting_server):
+    from mcplite.httpclient import HttpChannel
+    url, state = counting_server
+    client = Client._over(HttpChannel(url, max_streams=1), {"era": "legacy", "timeout": 10})
+    outcomes = []  # type: List[Any]
+
+    def call(n: int) -> None:
+        try:
+            outcomes.append(client.call_tool("slow", {"n": n}))
+        except Exception as exc:
+            outcomes.append(exc)
+
+    callers = [threading.Thread(target=call, args=(n,)) for n in (1, 2)]
+    for caller in callers:
+        caller.start()
+        time.sleep(0.1)
+    client.close()
+    for caller in callers:
+        caller.join(5)
+    assert [type(outcome) for outcome in outcomes] == [ConnectionClosed, ConnectionClosed]
+    time.sleep(0.5)  # room for the second request to go out, if it did
+    assert len(state["calls"]) == 1
