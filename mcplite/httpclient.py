@@ -128,7 +128,9 @@ def _shut(conn: http.client.HTTPConnection) -> None:
     socket is the one its last request went out on (see ``_send_request``): an answer
     that ends with the connection (``Connection: close``, HTTP/1.0) has it, and
     ``conn.sock`` is None then - shutting only that would wake nobody, and a call's
-    timeout, its cancellation or ``close()`` would wait until the server ends the stream."""
+    timeout, its cancellation or ``close()`` would wait until the server ends the stream.
+    A connection still connecting has no socket yet: it is marked, and sends nothing."""
+    conn.mcplite_shut = True  # type: ignore[attr-defined]   # (before its sockets are looked at: _send_request)
     for sock in (conn.sock, getattr(conn, "mcplite_socket", None)):
         try:
             if sock is not None:
@@ -292,11 +294,18 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
     if tracer is not None:
         tracer.http_request(method, target, headers, body)
     try:
-        if conn.sock is not None:
+        if conn.sock is None:
+            conn.connect()  # here rather than in request(): see below
+        else:
             # A kept-alive connection keeps the timeout its last answer was read with (a
             # moment, after an SSE answer's response: _read_request_stream); the request is
             # written within the connection's own.
             conn.sock.settimeout(conn.timeout)
+        conn.mcplite_socket = conn.sock  # type: ignore[attr-defined]   # for _shut, whoever ends up holding it
+        if getattr(conn, "mcplite_shut", False):
+            # Shut (the request given up: timed out, cancelled, the client closed) while
+            # it was connecting: it is not sent.
+            raise ConnectionAbortedError("the request was given up before it was sent")
         conn.request(method, target, body, headers)
         if conn.sock is not None:  # the answer: see watched
             conn.sock.settimeout(None if watched else conn.timeout)
@@ -310,7 +319,6 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
         # has a request started on it: its caller closes it.)
         raise _unsendable(target, exc)
     sock = conn.sock
-    conn.mcplite_socket = sock  # type: ignore[attr-defined]   # for _shut, whoever ends up holding it
     response = conn.getresponse()  # type: Any   # (one attribute more, below)
     # Its socket, for a read timeout later (see HttpChannel._read_request_stream): when the
     # server closes the connection after this answer, http.client hands the socket over to
@@ -545,13 +553,14 @@ class HttpChannel(ClientChannel):
                     self._carry_free.notify_all()
             if unsent:
                 return  # nothing to tell the server of
-            if self.era != ERA_MODERN:
-                # In a session the server is told; in 2026-07-28 "the client cancels a
-                # request by closing the stream" - which a session's client does too, as
-                # the server never ends the stream of a request it will not answer.
-                self._post(encode(message), self._request_headers(message), None)
+            # In 2026-07-28 "the client cancels a request by closing the stream" - which a
+            # session's client does too, as the server never ends the stream of a request
+            # it will not answer. First: that ends the wait now, and a request still
+            # connecting is not sent (see _shut) - telling the server may take a while.
             if conn is not None:
                 _shut(conn)
+            if self.era != ERA_MODERN:
+                self._post(encode(message), self._request_headers(message), None)  # in a session it is told
             return
         body = encode(message)
         headers = self._request_headers(message)

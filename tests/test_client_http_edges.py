@@ -946,3 +946,27 @@ def test_close_ends_calls_waiting_for_a_connection(counting_server):
     assert [type(outcome) for outcome in outcomes] == [ConnectionClosed, ConnectionClosed]
     time.sleep(0.5)  # room for the second request to go out, if it did
     assert len(state["calls"]) == 1
+
+
+def test_a_call_that_timed_out_while_connecting_is_never_sent(counting_server):
+    """The timeout ends a call by shutting its connection down; one still connecting has
+    no socket yet to shut. Once connected, it sends nothing (it once sent the request,
+    and its caller waited for the answer, well past its timeout)."""
+    import http.client
+    from mcplite.httpclient import HttpChannel
+    url, state = counting_server
+    channel = HttpChannel(url)
+    port = int(url.split(":")[2].split("/")[0])
+
+    class Slow(http.client.HTTPConnection):
+        def connect(self) -> None:
+            time.sleep(0.6)
+            super().connect()
+
+    with Client._over(channel, {"era": "legacy", "timeout": 10}) as client:
+        channel._connect = lambda: Slow("127.0.0.1", port, timeout=30)
+        channel._idle[:] = []
+        with pytest.raises(RequestTimeout):
+            client.call_tool("slow", {"n": 1}, timeout=0.2)
+        time.sleep(0.3)  # room for the request to reach the server, if it went out
+    assert state["calls"] == []
