@@ -980,20 +980,9 @@ class HttpChannel(ClientChannel):
             self._closed = True
             self._carry_free.notify_all()  # the requests waiting for a connection give up
         self._closed_event.set()
-        if self.session_id is not None and self.era == ERA_LEGACY:
-            # "Clients that no longer need a particular session ... SHOULD send an HTTP
-            # DELETE to the MCP endpoint with the Mcp-Session-Id header."
-            conn = None
-            try:
-                headers = self._get_headers("DELETE")
-                del headers["Accept"]
-                conn = self._connect()
-                _send_request(conn, "DELETE", self._path, None, headers, self.tracer).read()
-            except Exception as exc:  # unreachable, or no authorization for it: close all the same
-                _httpclient_log.debug("the session's DELETE failed: %s", exc)
-            finally:
-                if conn is not None:
-                    conn.close()
+        # The calls in flight end first: their connections are shut, and whoever waits is
+        # told - not after the DELETE, which a hung server (when a client is closed) may
+        # leave unanswered until connect_timeout.
         with self._lock:
             connections = self._idle + list(self._open.values())
             self._idle, self._open = [], {}
@@ -1002,8 +991,22 @@ class HttpChannel(ClientChannel):
         for conn in connections:
             _shut(conn)
             conn.close()
-        self._pool.shutdown(2.0)
         self.on_close(ConnectionClosed("the client is closed"))
+        if self.session_id is not None and self.era == ERA_LEGACY:
+            # "Clients that no longer need a particular session ... SHOULD send an HTTP
+            # DELETE to the MCP endpoint with the Mcp-Session-Id header."
+            deleting = None  # type: Optional[http.client.HTTPConnection]
+            try:
+                headers = self._get_headers("DELETE")
+                del headers["Accept"]
+                deleting = self._connect()
+                _send_request(deleting, "DELETE", self._path, None, headers, self.tracer).read()
+            except Exception as exc:  # unreachable, or no authorization for it: close all the same
+                _httpclient_log.debug("the session's DELETE failed: %s", exc)
+            finally:
+                if deleting is not None:
+                    deleting.close()
+        self._pool.shutdown(2.0)
 
 
 class LegacySseChannel(ClientChannel):

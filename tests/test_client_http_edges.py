@@ -970,3 +970,74 @@ def test_a_call_that_timed_out_while_connecting_is_never_sent(counting_server):
             client.call_tool("slow", {"n": 1}, timeout=0.2)
         time.sleep(0.3)  # room for the request to reach the server, if it went out
     assert state["calls"] == []
+
+
+def test_close_ends_calls_before_a_slow_delete():
+    """``close()`` ends the session with a DELETE ("SHOULD"); a server slow to answer it
+    (a hung one: when a client is closed) does not hold the calls in flight, which end at
+    once with ConnectionClosed (they once waited for the DELETE's answer or timeout)."""
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_DELETE(self) -> None:
+            stop.wait(3)
+            self.do_GET()
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if "id" not in message:
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if message["method"] == "tools/call":
+                stop.wait(5)
+                return
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {
+                "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "slow-delete", "version": "1"}}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d/mcp" % httpd.server_address[1]
+        client = Client.http(url, era="legacy", timeout=10, connect_timeout=2.5)
+        outcome = []  # type: List[Any]
+        ended = []  # type: List[float]
+
+        def call() -> None:
+            try:
+                client.call_tool("hang")
+            except Exception as exc:
+                outcome.append(exc)
+            ended.append(time.monotonic())
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        client.close()
+        caller.join(5)
+        assert isinstance(outcome[0], ConnectionClosed)
+        assert ended[0] - start < 1.5, "the call waited for the DELETE"
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
