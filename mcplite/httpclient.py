@@ -1025,8 +1025,14 @@ class LegacySseChannel(ClientChannel):
         self.url = url
         self.endpoint = None  # type: Optional[str]
         self._endpoint_url = None  # type: Optional[str]
-        self._post_lock = threading.Lock()
-        self._post_conn = None  # type: Optional[http.client.HTTPConnection]
+        # POSTs: a request's on a worker, as a server may handle a message before it
+        # answers its POST - the request's caller then waits with its own timeout, and
+        # requests from several threads go at once; other messages on their senders' threads.
+        self._lock = threading.Lock()
+        self._idle_posts = []  # type: List[http.client.HTTPConnection]   # kept alive
+        self._posting = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its POST's
+        self._queued_posts = set()  # type: set   # ids of requests waiting for a worker
+        self._post_pool = WorkerPool(32, max_queued=1024, name="mcplite-client-sse-post")
         self._get_conn = None  # type: Optional[http.client.HTTPConnection]
         self._reader = None  # type: Optional[threading.Thread]
         self._closed = False
@@ -1096,48 +1102,106 @@ class LegacySseChannel(ClientChannel):
         if self._closed or self.endpoint is None:
             raise ConnectionClosed("the client is closed")
         body = encode(message)
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
+            cancelled = (message.get("params") or {}).get("requestId")
+            with self._lock:
+                conn = self._posting.pop(cancelled, None)
+                unsent = cancelled in self._queued_posts
+                self._queued_posts.discard(cancelled)
+            if unsent:
+                return  # it never reached the server: nothing to tell it
+            if conn is not None:
+                _shut(conn)  # a POST the server holds until the request is handled: ours ends now
+        rid = readable_id(message) if isinstance(message, dict) and "method" in message else None
+        if rid is None:
+            self._post(body, None)  # a notification or an answer: a failure is the sender's
+            return
+        with self._lock:
+            self._queued_posts.add(rid)
+        if not self._post_pool.submit(lambda: self._post_request(body, rid)):
+            with self._lock:
+                self._queued_posts.discard(rid)
+            raise TransportError("too many HTTP requests in progress")
+
+    def _post_request(self, body: bytes, rid: Any) -> None:
+        with self._lock:
+            if rid not in self._queued_posts or self._closed:
+                return  # cancelled (timed out) while it waited for a worker: never sent
+            self._queued_posts.discard(rid)
+        try:
+            self._post(body, rid)
+        except TransportError as exc:
+            if not self._closed:
+                self.on_failure(rid, exc)
+
+    def _post(self, body: bytes, rid: Any) -> None:
         headers = {"Content-Type": "application/json"}
         headers.update(self._server.headers)
         headers.update(self._authorization("POST", self._endpoint_url or self.url))
-        with self._post_lock:
-            for attempt in (1, 2):
-                conn = self._post_conn
-                self._post_conn = None
-                if conn is not None and _dropped(conn):
-                    conn.close()
-                    conn = None
-                kept = conn is not None
-                if conn is None:
-                    conn = self._server.connect()
-                try:
-                    response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer)
-                    _note_dpop_nonce(self._auth, self.url, response)
-                    text = response.read()
-                    if self.tracer is not None and text:
-                        self.tracer.body("<-", text)
-                except TransportError:  # refused by http.client, not the network
-                    conn.close()
-                    raise
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    if attempt == 1 and kept and isinstance(exc, _STALE_CONNECTION) and _unsent(exc):
-                        continue  # a kept-alive connection the server had closed (see _STALE_CONNECTION)
-                    raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
-                if not response.will_close:
-                    self._post_conn = conn
-                else:
-                    conn.close()
-                if response.status >= 300:
-                    raise ConnectionClosed("the server refused a message: HTTP %d" % response.status)
-                return
+        assert self.endpoint is not None
+        for attempt in (1, 2):
+            conn = None
+            with self._lock:
+                while self._idle_posts and conn is None:
+                    conn = self._idle_posts.pop()
+                    if _dropped(conn):
+                        conn.close()
+                        conn = None
+                if rid is not None and conn is not None:
+                    self._posting[rid] = conn
+            kept = conn is not None
+            if conn is None:
+                conn = self._server.connect()
+                if rid is not None:
+                    with self._lock:
+                        self._posting[rid] = conn
+            try:
+                # A request's answer comes on the GET stream, and its caller's timeout is
+                # watched by its session: the POST may last as long as the server handles it.
+                response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer, rid is not None)
+                _note_dpop_nonce(self._auth, self.url, response)
+                text = response.read()
+                if self.tracer is not None and text:
+                    self.tracer.body("<-", text)
+            except TransportError:  # refused by http.client, not the network
+                conn.close()
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                with self._lock:
+                    given_up = self._closed or (rid is not None and self._posting.get(rid) is not conn)
+                if given_up:
+                    return  # we shut it: the request was cancelled, or the client closed
+                if attempt == 1 and kept and isinstance(exc, _STALE_CONNECTION) and _unsent(exc):
+                    continue  # a kept-alive connection the server had closed (see _STALE_CONNECTION)
+                raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
+            finally:
+                if rid is not None:
+                    with self._lock:
+                        if self._posting.get(rid) is conn:
+                            del self._posting[rid]
+            with self._lock:
+                keep = not response.will_close and not self._closed and len(self._idle_posts) < 8
+                if keep:
+                    self._idle_posts.append(conn)
+            if not keep:
+                conn.close()
+            if response.status >= 300:
+                raise ConnectionClosed("the server refused a message: HTTP %d" % response.status)
+            return
 
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        for conn in (self._get_conn, self._post_conn):
+        with self._lock:
+            self._closed = True
+            connections = [self._get_conn] + self._idle_posts + list(self._posting.values())
+            self._idle_posts, self._posting = [], {}
+            self._queued_posts.clear()
+        for conn in connections:
             if conn is not None:
                 _shut(conn)
                 conn.close()
+        self._post_pool.shutdown(2.0)
         if self._reader is not None:
             self._reader.join(2.0)

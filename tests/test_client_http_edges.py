@@ -516,6 +516,10 @@ def test_close_ends_calls_and_the_get_stream_on_close_delimited_streams(close_de
     assert _client_threads() == []
 
 
+class _Calls(list):
+    now = most = 0  # the calls being handled at once, at most
+
+
 @pytest.fixture
 def old_sse_server():
     """A 2024-11-05 HTTP+SSE server whose GET stream ends with its connection (no length,
@@ -524,7 +528,8 @@ def old_sse_server():
     import queue
     answers = queue.Queue()  # type: Any
     stop = threading.Event()
-    calls = []  # type: List[str]
+    calls = _Calls()
+    lock = threading.Lock()
 
     class Old(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -553,14 +558,28 @@ def old_sse_server():
                 calls.append("crash")
                 self.close_connection = True
                 return
-            self.send_response(405 if self.path != "/messages" else 202)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            if self.path != "/messages" or "id" not in message or message.get("params", {}).get("name") != "wait":
+                self.send_response(405 if self.path != "/messages" else 202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             if self.path != "/messages" or "id" not in message:
                 return
             if message["method"] == "tools/call":
                 calls.append(message["params"]["name"])
             result = {"content": [{"type": "text", "text": "ok"}]}  # type: Dict[str, Any]
+            if message.get("params", {}).get("name") == "wait":
+                # Handled before its POST is answered (some servers do); 202 comes with the answer.
+                with lock:
+                    calls.now += 1
+                    calls.most = max(calls.most, calls.now)
+                time.sleep(0.6)
+                with lock:
+                    calls.now -= 1
+                answers.put({"jsonrpc": "2.0", "id": message["id"], "result": result})
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if message["method"] == "initialize":
                 result = {"protocolVersion": "2024-11-05", "capabilities": {"tools": {}},
                           "serverInfo": {"name": "old", "version": "1"}}
@@ -1041,3 +1060,23 @@ def test_close_ends_calls_before_a_slow_delete():
         stop.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_old_sse_posts_a_server_answers_once_handled_neither_time_out_nor_queue(old_sse_server):
+    """A server of the old transport may handle a message before it answers its POST with
+    202: a call longer than ``connect_timeout`` is still waited for as long as its own
+    timeout (it once failed with "timed out"), and calls from several threads are POSTed
+    at once (they once went one after another), each ended by its own timeout."""
+    url, calls = old_sse_server
+    with Client.http(url, timeout=5, connect_timeout=0.3) as client:
+        assert client.call_tool("wait")["content"] == [{"type": "text", "text": "ok"}]
+        answers = []  # type: List[Any]
+        callers = [threading.Thread(target=lambda: answers.append(client.call_tool("wait"))) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(5)
+        assert len(answers) == 3
+        assert calls.most > 1, "the calls were POSTed one after another"
+        with pytest.raises(RequestTimeout):
+            client.call_tool("wait", timeout=0.2)
