@@ -421,7 +421,8 @@ class HttpChannel(ClientChannel):
         self._lock = threading.Lock()
         # Requests carried on their callers' threads (send_waited): at most max_streams at
         # once, each on its connection; the others wait here for one to end. Ids of those
-        # waiting: a request taken out (cancelled, timed out) is then never sent.
+        # waiting, and of those waiting for a worker of the pool (send): a request taken
+        # out (cancelled, timed out) is then never sent.
         self._max_streams = max_streams
         self._carried = 0
         self._carry_wait = set()  # type: set
@@ -548,7 +549,7 @@ class HttpChannel(ClientChannel):
                 if conn is not None:
                     self._cancelled.add(rid)  # its stream is not to be resumed (until its POST ends)
                 unsent = rid in self._carry_wait
-                if unsent:  # still waiting for a connection: it is never sent (send_waited)
+                if unsent:  # still waiting for a connection or a worker: it is never sent
                     self._carry_wait.discard(rid)
                     self._carry_free.notify_all()
             if unsent:
@@ -575,8 +576,19 @@ class HttpChannel(ClientChannel):
             # The server ended the session: this request would only get 404 too.
             self.on_failure(rid, SessionLost("Session not found: the server ended the session", lost))
             return
-        if not self._pool.submit(lambda: self._post(body, headers, rid, initializing)):
+        with self._lock:
+            self._carry_wait.add(rid)
+        if not self._pool.submit(lambda: self._post_queued(body, headers, rid, initializing)):
+            with self._lock:
+                self._carry_wait.discard(rid)
             raise TransportError("too many HTTP requests in progress")
+
+    def _post_queued(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool) -> None:
+        with self._lock:
+            if rid not in self._carry_wait or self._closed:
+                return  # cancelled while it waited for a worker (see send): never sent
+            self._carry_wait.discard(rid)
+        self._post(body, headers, rid, initializing)
 
     def send_waited(self, message: Any) -> bool:
         # A request whose sender would only wait for the pool's thread to POST it: POSTed

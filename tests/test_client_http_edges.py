@@ -1080,3 +1080,35 @@ def test_old_sse_posts_a_server_answers_once_handled_neither_time_out_nor_queue(
         assert calls.most > 1, "the calls were POSTed one after another"
         with pytest.raises(RequestTimeout):
             client.call_tool("wait", timeout=0.2)
+
+
+def test_a_request_cancelled_while_it_waited_for_a_worker_is_never_sent(counting_server):
+    """The bridge hands its host's requests to the channel's pool (``send``); one its host
+    cancelled before a worker was free is never sent (it once went out all the same)."""
+    from mcplite.httpclient import HttpChannel
+    url, state = counting_server
+    channel = HttpChannel(url, max_streams=1)
+    answers = {}  # type: Dict[Any, Any]
+    answered = threading.Condition()
+
+    def on_message(message: Any) -> None:
+        with answered:
+            answers[message.get("id")] = message
+            answered.notify_all()
+    channel.start(on_message, lambda error: None)
+    try:
+        channel.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        with answered:
+            assert answered.wait_for(lambda: 1 in answers, 5)
+        channel.negotiated("legacy", "2025-11-25")
+        for rid in (2, 3):
+            channel.send({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                          "params": {"name": "slow", "arguments": {"n": rid}}})
+        channel.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}})
+        with answered:
+            assert answered.wait_for(lambda: 2 in answers, 5)
+        time.sleep(0.6)  # room for request 3 to go out and be answered, if it did
+        assert state["calls"] == [2] and 3 not in answers
+    finally:
+        channel.close()
