@@ -31,6 +31,7 @@ Proxies come from the environment (``https_proxy``, ``http_proxy``, ``no_proxy``
 
 import base64
 import http.client
+import select
 import socket
 import ssl
 import threading
@@ -56,8 +57,12 @@ _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 c
 # with the response is taken, but a stream the server keeps open (a resumed one some servers
 # treat as their standalone stream) must not hold the request's caller, who reads it.
 _AFTER_ANSWER_GRACE = 0.1
-# What a kept-alive connection the server has since closed fails with, before the request
-# could have been read: safe to send again on a new connection.
+# What a kept-alive connection the server has since closed fails with. A request is sent
+# again on a new connection only when this came before it was all written (see
+# _send_request): a POST is not idempotent, and "a user agent SHOULD NOT automatically retry a
+# request with a non-idempotent method unless it has some means to know that ... the original
+# request was never applied" (RFC 9110 §9.2.2) - once written, the server may have run it
+# (a worker killed mid-request closes the connection just as an idle timeout does).
 _STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
                      http.client.CannotSendRequest)
 
@@ -99,14 +104,39 @@ def _target(parts: urllib.parse.SplitResult) -> str:
     return (parts.path or "/") + ("?" + parts.query if parts.query else "")
 
 
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """Whether a kept-alive connection is readable while idle: the server closed it (or
+    said something before closing it) - not one to send a request on. Taken from the idle
+    ones before use, the connections a server's keep-alive timeout closed are never tried,
+    so a request almost never meets one (see _STALE_CONNECTION)."""
+    sock = conn.sock
+    if sock is None:
+        return False  # http.client opens a new one itself
+    try:
+        if hasattr(select, "poll"):  # (select.select refuses descriptors over FD_SETSIZE)
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
 def _shut(conn: http.client.HTTPConnection) -> None:
     """Shut a connection's socket down rather than just close it: that wakes a thread
-    blocked reading it (which then closes it), and the server sees the end at once."""
-    try:
-        if conn.sock is not None:
-            conn.sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+    blocked reading it (which then closes it), and the server sees the end at once. The
+    socket is the one its last request went out on (see ``_send_request``): an answer
+    that ends with the connection (``Connection: close``, HTTP/1.0) has it, and
+    ``conn.sock`` is None then - shutting only that would wake nobody, and a call's
+    timeout, its cancellation or ``close()`` would wait until the server ends the stream.
+    A connection still connecting has no socket yet: it is marked, and sends nothing."""
+    conn.mcplite_shut = True  # type: ignore[attr-defined]   # (before its sockets are looked at: _send_request)
+    for sock in (conn.sock, getattr(conn, "mcplite_socket", None)):
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class _Endpoint:
@@ -264,11 +294,26 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
     if tracer is not None:
         tracer.http_request(method, target, headers, body)
     try:
+        if conn.sock is None:
+            conn.connect()  # here rather than in request(): see below
+        else:
+            # A kept-alive connection keeps the timeout its last answer was read with (a
+            # moment, after an SSE answer's response: _read_request_stream); the request is
+            # written within the connection's own.
+            conn.sock.settimeout(conn.timeout)
+        conn.mcplite_socket = conn.sock  # type: ignore[attr-defined]   # for _shut, whoever ends up holding it
+        if getattr(conn, "mcplite_shut", False):
+            # Shut (the request given up: timed out, cancelled, the client closed) while
+            # it was connecting: it is not sent.
+            raise ConnectionAbortedError("the request was given up before it was sent")
         conn.request(method, target, body, headers)
-        if conn.sock is not None:  # (a kept-alive connection keeps what its last request set)
+        if conn.sock is not None:  # the answer: see watched
             conn.sock.settimeout(None if watched else conn.timeout)
-    except (OSError, http.client.HTTPException):
-        raise  # the network (ssl.SSLCertVerificationError is a ValueError too)
+    except (OSError, http.client.HTTPException) as exc:
+        # The network (ssl.SSLCertVerificationError is a ValueError too), before the whole
+        # request was written: the server cannot have read it, so it may go out again.
+        exc.mcplite_unsent = True  # type: ignore[union-attr]
+        raise
     except (ValueError, UnicodeError, TypeError) as exc:
         # Not the network: a header with CR or LF, one it cannot encode. (The connection
         # has a request started on it: its caller closes it.)
@@ -282,6 +327,11 @@ def _send_request(conn: http.client.HTTPConnection, method: str, target: str, bo
     if tracer is not None:
         tracer.http_response(response.status, response.reason, response.getheaders(), None, method)
     return response
+
+
+def _unsent(exc: BaseException) -> bool:
+    """Whether a network failure came before the request was all written (_send_request)."""
+    return bool(getattr(exc, "mcplite_unsent", False))
 
 
 def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
@@ -301,6 +351,7 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
     own_id = own_retry = None  # type: Any   # this event's own id and retry fields, for the trace
     had_fields = False
     size = 0  # of the event's data so far
+    first = True
     while True:
         raw = response.readline(_MAX_SSE_LINE)
         if not raw:
@@ -308,6 +359,9 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
                 tracer.note("the stream ended")
             return
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if first:
+            # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+            line, first = line[1:] if line.startswith("\ufeff") else line, False
         if not line:
             if tracer is not None and had_fields:
                 tracer.sse_event(event, "\n".join(data), own_id, own_retry)
@@ -330,7 +384,7 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
             if size > _MAX_SSE_LINE:
                 raise ValueError("an SSE event larger than %d bytes" % _MAX_SSE_LINE)
         elif name == "event":
-            event = value
+            event = value or "message"  # an empty type is the default one
         elif name == "id":
             event_id = own_id = value
             if state is not None:
@@ -370,6 +424,14 @@ class HttpChannel(ClientChannel):
         self._connect = endpoint.connect
         self._pool = WorkerPool(max_streams, max_queued=1024, name="mcplite-http-client")
         self._lock = threading.Lock()
+        # Requests carried on their callers' threads (send_waited): at most max_streams at
+        # once, each on its connection; the others wait here for one to end. Ids of those
+        # waiting, and of those waiting for a worker of the pool (send): a request taken
+        # out (cancelled, timed out) is then never sent.
+        self._max_streams = max_streams
+        self._carried = 0
+        self._carry_wait = set()  # type: set
+        self._carry_free = threading.Condition(self._lock)
         self._idle = []  # type: List[http.client.HTTPConnection]
         self._open = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its connection
         self.session_id = None  # type: Optional[str]
@@ -397,10 +459,14 @@ class HttpChannel(ClientChannel):
     def _take(self) -> Tuple[http.client.HTTPConnection, bool]:
         """A connection, and whether it is a kept-alive one (which the server may have
         closed meanwhile)."""
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        return self._connect(), False
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._connect(), False
+            if not _dropped(conn):
+                return conn, True
+            conn.close()
 
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -487,13 +553,20 @@ class HttpChannel(ClientChannel):
                 conn = self._open.pop(rid, None)
                 if conn is not None:
                     self._cancelled.add(rid)  # its stream is not to be resumed (until its POST ends)
-            if self.era != ERA_MODERN:
-                # In a session the server is told; in 2026-07-28 "the client cancels a
-                # request by closing the stream" - which a session's client does too, as
-                # the server never ends the stream of a request it will not answer.
-                self._post(encode(message), self._request_headers(message), None)
+                unsent = rid in self._carry_wait
+                if unsent:  # still waiting for a connection or a worker: it is never sent
+                    self._carry_wait.discard(rid)
+                    self._carry_free.notify_all()
+            if unsent:
+                return  # nothing to tell the server of
+            # In 2026-07-28 "the client cancels a request by closing the stream" - which a
+            # session's client does too, as the server never ends the stream of a request
+            # it will not answer. First: that ends the wait now, and a request still
+            # connecting is not sent (see _shut) - telling the server may take a while.
             if conn is not None:
                 _shut(conn)
+            if self.era != ERA_MODERN:
+                self._post(encode(message), self._request_headers(message), None)  # in a session it is told
             return
         body = encode(message)
         headers = self._request_headers(message)
@@ -508,8 +581,19 @@ class HttpChannel(ClientChannel):
             # The server ended the session: this request would only get 404 too.
             self.on_failure(rid, SessionLost("Session not found: the server ended the session", lost))
             return
-        if not self._pool.submit(lambda: self._post(body, headers, rid, initializing)):
+        with self._lock:
+            self._carry_wait.add(rid)
+        if not self._pool.submit(lambda: self._post_queued(body, headers, rid, initializing)):
+            with self._lock:
+                self._carry_wait.discard(rid)
             raise TransportError("too many HTTP requests in progress")
+
+    def _post_queued(self, body: bytes, headers: Dict[str, str], rid: Any, initializing: bool) -> None:
+        with self._lock:
+            if rid not in self._carry_wait or self._closed:
+                return  # cancelled while it waited for a worker (see send): never sent
+            self._carry_wait.discard(rid)
+        self._post(body, headers, rid, initializing)
 
     def send_waited(self, message: Any) -> bool:
         # A request whose sender would only wait for the pool's thread to POST it: POSTed
@@ -522,7 +606,23 @@ class HttpChannel(ClientChannel):
         rid = readable_id(message)
         if rid is None:
             return False
-        self._post(encode(message), self._request_headers(message), rid)
+        with self._lock:
+            self._carry_wait.add(rid)
+            while self._carried >= self._max_streams and rid in self._carry_wait and not self._closed:
+                self._carry_free.wait()
+            if rid not in self._carry_wait or self._closed:
+                # Timed out or cancelled while it waited (the session has its verdict), or
+                # the client closed (its callers are failed): the server never hears of it.
+                self._carry_wait.discard(rid)
+                return True
+            self._carry_wait.discard(rid)
+            self._carried += 1
+        try:
+            self._post(encode(message), self._request_headers(message), rid)
+        finally:
+            with self._lock:
+                self._carried -= 1
+                self._carry_free.notify()
         return True
 
     def _authorize(self, headers: Dict[str, str], method: str = "POST") -> Any:
@@ -583,12 +683,13 @@ class HttpChannel(ClientChannel):
                         # or closing the client: the server has it, so it is never sent
                         # again, and nobody waits.
                         return
-                    if not (kept and isinstance(exc, _STALE_CONNECTION)):
+                    if not (kept and isinstance(exc, _STALE_CONNECTION) and _unsent(exc)):
                         self._fail(rid, "cannot reach %s: %s" % (self.url, exc))
                         return
-                    # A kept-alive connection the server had closed before reading
-                    # anything: once more on a new one. (Never after any other failure:
-                    # the request may have been received, and must not run twice.)
+                    # A kept-alive connection the server had closed, found so before the
+                    # request was all written: once more on a new one. (Never after any
+                    # other failure: the request may have been received, and must not run
+                    # twice.)
                     conn.close()
                     conn, kept = self._connect(), False
             session = response.getheader("Mcp-Session-Id")
@@ -829,7 +930,34 @@ class HttpChannel(ClientChannel):
         return bool(self._auth.recover(error.status, error.www_authenticate, generation, attempt))
 
     def _listen_standalone(self, opened: threading.Event) -> None:
-        """The GET stream of a legacy session: the server's requests and notifications."""
+        """The GET stream of a legacy session: the server's requests and notifications. One
+        the server ends (or a proxy's idle timeout) is opened again, after the ``retry``
+        delay it asked for, with ``Last-Event-ID`` when it numbers its events - else all it
+        sends outside a request would be lost from then on - for as long as the session
+        lasts. After failures, less and less often, and not after five in a row; after
+        streams that brought nothing, less and less often too (a server that ends each
+        one at once is not asked every second)."""
+        session = self.session_id
+        state = {"last_id": None, "retry": None}  # type: Dict[str, Any]
+        failures = quiet = 0
+        while True:
+            outcome = self._listen_once(opened, state)
+            opened.set()
+            if outcome == "refused" or self._closed or self.session_id != session:
+                return  # no such stream, or the session (or the client) is over
+            failures = failures + 1 if outcome == "failed" else 0
+            quiet = quiet + 1 if outcome == "quiet" else 0
+            if failures >= 5:
+                _httpclient_log.warning("the session's GET stream failed %d times: given up", failures)
+                return
+            delay = (state["retry"] if state["retry"] is not None else 1000) / 1000.0
+            if self._closed_event.wait(min(delay * 2 ** min(failures + quiet, 5), 30.0)):
+                return
+
+    def _listen_once(self, opened: threading.Event, state: Dict[str, Any]) -> str:
+        """One GET stream, read to its end: "ended", "quiet" (ended without an event),
+        "failed" (no connection, an error status) or "refused" (405, the server offers
+        none; 404, the session is gone; no authorization for it)."""
         try:
             headers = self._get_headers()
         except TransportError as exc:
@@ -837,44 +965,43 @@ class HttpChannel(ClientChannel):
             # the session goes on (as with a server that offers none), and connecting is
             # not held up waiting for it.
             _httpclient_log.warning("no GET stream: %s", exc.message)
-            opened.set()
-            return
+            return "refused"
+        if state["last_id"] is not None:
+            headers["Last-Event-ID"] = state["last_id"]
         conn = self._connect()
         self._get_connection = conn
         try:
+            if self._closed:
+                return "refused"
             conn.timeout = None  # a stream may be quiet for a long time
             response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
             self._note_nonce(response)
             opened.set()
             if response.status != 200:
                 response.read()
-                return  # 405: the server offers no such stream
-            _sse_events(response, self._on_event, None, self.tracer)
+                return "refused" if response.status in (404, 405) else "failed"
+            events = [0]
+
+            def on_event(event: str, data: str, event_id: Optional[str]) -> None:
+                events[0] += 1
+                self._on_event(event, data, event_id)
+            _sse_events(response, on_event, state, self.tracer)
+            return "ended" if events[0] else "quiet"
         except Exception:  # closed under us (close()), or the server went away
-            pass
+            return "failed"
         finally:
-            opened.set()
             conn.close()
 
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            self._carry_free.notify_all()  # the requests waiting for a connection give up
         self._closed_event.set()
-        if self.session_id is not None and self.era == ERA_LEGACY:
-            # "Clients that no longer need a particular session ... SHOULD send an HTTP
-            # DELETE to the MCP endpoint with the Mcp-Session-Id header."
-            conn = None
-            try:
-                headers = self._get_headers("DELETE")
-                del headers["Accept"]
-                conn = self._connect()
-                _send_request(conn, "DELETE", self._path, None, headers, self.tracer).read()
-            except Exception as exc:  # unreachable, or no authorization for it: close all the same
-                _httpclient_log.debug("the session's DELETE failed: %s", exc)
-            finally:
-                if conn is not None:
-                    conn.close()
+        # The calls in flight end first: their connections are shut, and whoever waits is
+        # told - not after the DELETE, which a hung server (when a client is closed) may
+        # leave unanswered until connect_timeout.
         with self._lock:
             connections = self._idle + list(self._open.values())
             self._idle, self._open = [], {}
@@ -883,8 +1010,22 @@ class HttpChannel(ClientChannel):
         for conn in connections:
             _shut(conn)
             conn.close()
-        self._pool.shutdown(2.0)
         self.on_close(ConnectionClosed("the client is closed"))
+        if self.session_id is not None and self.era == ERA_LEGACY:
+            # "Clients that no longer need a particular session ... SHOULD send an HTTP
+            # DELETE to the MCP endpoint with the Mcp-Session-Id header."
+            deleting = None  # type: Optional[http.client.HTTPConnection]
+            try:
+                headers = self._get_headers("DELETE")
+                del headers["Accept"]
+                deleting = self._connect()
+                _send_request(deleting, "DELETE", self._path, None, headers, self.tracer).read()
+            except Exception as exc:  # unreachable, or no authorization for it: close all the same
+                _httpclient_log.debug("the session's DELETE failed: %s", exc)
+            finally:
+                if deleting is not None:
+                    deleting.close()
+        self._pool.shutdown(2.0)
 
 
 class LegacySseChannel(ClientChannel):
@@ -903,8 +1044,14 @@ class LegacySseChannel(ClientChannel):
         self.url = url
         self.endpoint = None  # type: Optional[str]
         self._endpoint_url = None  # type: Optional[str]
-        self._post_lock = threading.Lock()
-        self._post_conn = None  # type: Optional[http.client.HTTPConnection]
+        # POSTs: a request's on a worker, as a server may handle a message before it
+        # answers its POST - the request's caller then waits with its own timeout, and
+        # requests from several threads go at once; other messages on their senders' threads.
+        self._lock = threading.Lock()
+        self._idle_posts = []  # type: List[http.client.HTTPConnection]   # kept alive
+        self._posting = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its POST's
+        self._queued_posts = set()  # type: set   # ids of requests waiting for a worker
+        self._post_pool = WorkerPool(32, max_queued=1024, name="mcplite-client-sse-post")
         self._get_conn = None  # type: Optional[http.client.HTTPConnection]
         self._reader = None  # type: Optional[threading.Thread]
         self._closed = False
@@ -945,8 +1092,9 @@ class LegacySseChannel(ClientChannel):
             conn.close()
             raise ConnectionClosed("the SSE stream of %s ended before its endpoint event" % self.url)
         conn.timeout = None
-        if conn.sock is not None:
-            conn.sock.settimeout(None)  # the stream may be quiet for a long time
+        # The stream may be quiet for a long time. (Its socket: one that ends with the
+        # connection took it from the connection - conn.sock is None then.)
+        response.mcplite_socket.settimeout(None)
         self._reader = threading.Thread(target=self._read, args=(events,), name="mcplite-client-sse", daemon=True)
         self._reader.start()
 
@@ -973,45 +1121,106 @@ class LegacySseChannel(ClientChannel):
         if self._closed or self.endpoint is None:
             raise ConnectionClosed("the client is closed")
         body = encode(message)
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
+            cancelled = (message.get("params") or {}).get("requestId")
+            with self._lock:
+                conn = self._posting.pop(cancelled, None)
+                unsent = cancelled in self._queued_posts
+                self._queued_posts.discard(cancelled)
+            if unsent:
+                return  # it never reached the server: nothing to tell it
+            if conn is not None:
+                _shut(conn)  # a POST the server holds until the request is handled: ours ends now
+        rid = readable_id(message) if isinstance(message, dict) and "method" in message else None
+        if rid is None:
+            self._post(body, None)  # a notification or an answer: a failure is the sender's
+            return
+        with self._lock:
+            self._queued_posts.add(rid)
+        if not self._post_pool.submit(lambda: self._post_request(body, rid)):
+            with self._lock:
+                self._queued_posts.discard(rid)
+            raise TransportError("too many HTTP requests in progress")
+
+    def _post_request(self, body: bytes, rid: Any) -> None:
+        with self._lock:
+            if rid not in self._queued_posts or self._closed:
+                return  # cancelled (timed out) while it waited for a worker: never sent
+            self._queued_posts.discard(rid)
+        try:
+            self._post(body, rid)
+        except TransportError as exc:
+            if not self._closed:
+                self.on_failure(rid, exc)
+
+    def _post(self, body: bytes, rid: Any) -> None:
         headers = {"Content-Type": "application/json"}
         headers.update(self._server.headers)
         headers.update(self._authorization("POST", self._endpoint_url or self.url))
-        with self._post_lock:
-            for attempt in (1, 2):
-                conn = self._post_conn or self._server.connect()
-                self._post_conn = None
-                try:
-                    response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer)
-                    _note_dpop_nonce(self._auth, self.url, response)
-                    text = response.read()
-                    if self.tracer is not None and text:
-                        self.tracer.body("<-", text)
-                except TransportError:  # refused by http.client, not the network
-                    conn.close()
-                    raise
-                except _STALE_CONNECTION:
-                    conn.close()
-                    if attempt == 1:
-                        continue
-                    raise ConnectionClosed("cannot reach %s" % self.url)
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
-                if not response.will_close:
-                    self._post_conn = conn
-                else:
-                    conn.close()
-                if response.status >= 300:
-                    raise ConnectionClosed("the server refused a message: HTTP %d" % response.status)
-                return
+        assert self.endpoint is not None
+        for attempt in (1, 2):
+            conn = None
+            with self._lock:
+                while self._idle_posts and conn is None:
+                    conn = self._idle_posts.pop()
+                    if _dropped(conn):
+                        conn.close()
+                        conn = None
+                if rid is not None and conn is not None:
+                    self._posting[rid] = conn
+            kept = conn is not None
+            if conn is None:
+                conn = self._server.connect()
+                if rid is not None:
+                    with self._lock:
+                        self._posting[rid] = conn
+            try:
+                # A request's answer comes on the GET stream, and its caller's timeout is
+                # watched by its session: the POST may last as long as the server handles it.
+                response = _send_request(conn, "POST", self.endpoint, body, headers, self.tracer, rid is not None)
+                _note_dpop_nonce(self._auth, self.url, response)
+                text = response.read()
+                if self.tracer is not None and text:
+                    self.tracer.body("<-", text)
+            except TransportError:  # refused by http.client, not the network
+                conn.close()
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                with self._lock:
+                    given_up = self._closed or (rid is not None and self._posting.get(rid) is not conn)
+                if given_up:
+                    return  # we shut it: the request was cancelled, or the client closed
+                if attempt == 1 and kept and isinstance(exc, _STALE_CONNECTION) and _unsent(exc):
+                    continue  # a kept-alive connection the server had closed (see _STALE_CONNECTION)
+                raise ConnectionClosed("cannot reach %s: %s" % (self.url, exc))
+            finally:
+                if rid is not None:
+                    with self._lock:
+                        if self._posting.get(rid) is conn:
+                            del self._posting[rid]
+            with self._lock:
+                keep = not response.will_close and not self._closed and len(self._idle_posts) < 8
+                if keep:
+                    self._idle_posts.append(conn)
+            if not keep:
+                conn.close()
+            if response.status >= 300:
+                raise ConnectionClosed("the server refused a message: HTTP %d" % response.status)
+            return
 
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        for conn in (self._get_conn, self._post_conn):
+        with self._lock:
+            self._closed = True
+            connections = [self._get_conn] + self._idle_posts + list(self._posting.values())
+            self._idle_posts, self._posting = [], {}
+            self._queued_posts.clear()
+        for conn in connections:
             if conn is not None:
                 _shut(conn)
                 conn.close()
+        self._post_pool.shutdown(2.0)
         if self._reader is not None:
             self._reader.join(2.0)
