@@ -19,6 +19,10 @@ from .processes import ChildProcess
 
 _channels_log = LazyLogger("mcplite.client")
 
+# How long, after the server process exited, its stdout may still be read before the
+# connection is taken as closed (a process it started may hold the pipe open for ever).
+_STDIO_EXIT_DRAIN = 1.0
+
 
 class StdioChannel(ClientChannel):
     """A server in a child process: requests on its stdin, one JSON message per line on its
@@ -53,6 +57,8 @@ class StdioChannel(ClientChannel):
         self._closing = False
         self.garbage = None  # type: Optional[bytes]   # the last line that was not JSON
         self._reader = None  # type: Optional[threading.Thread]
+        self._ended = False
+        self._end_lock = threading.Lock()
 
     def cache_origin(self) -> Any:
         # The same command in the same place: the same server, for its public results.
@@ -66,6 +72,27 @@ class StdioChannel(ClientChannel):
         super().start(on_message, on_close, on_failure)
         self._reader = threading.Thread(target=self._read, name="mcplite-client-reader", daemon=True)
         self._reader.start()
+        threading.Thread(target=self._watch_exit, name="mcplite-client-exit-watch", daemon=True).start()
+
+    def _end(self, error: BaseException) -> None:
+        """``on_close`` once: the reader, the exit watch and a stuck write may each see the end."""
+        with self._end_lock:
+            if self._ended:
+                return
+            self._ended = True
+        self.on_close(error)
+
+    def _watch_exit(self) -> None:
+        # End of file on its stdout alone does not say that the server has gone: a process
+        # it started (a wrapper's background job, a helper it spawned) may inherit the pipe
+        # and hold it open long after the server exited, and every call would then wait
+        # for its timeout.
+        self.process.wait()
+        reader = self._reader
+        assert reader is not None
+        reader.join(_STDIO_EXIT_DRAIN)  # what it wrote before exiting is read first
+        if reader.is_alive() and not self._closing:
+            self._end(ConnectionClosed(self._exit_description()))
 
     def _read(self) -> None:
         stdout = self._stdout
@@ -97,7 +124,7 @@ class StdioChannel(ClientChannel):
             error = ConnectionClosed("reading from the server failed: %s" % exc)
         if error is None:
             error = ConnectionClosed(self._exit_description())
-        self.on_close(error)
+        self._end(error)
 
     def _exit_description(self) -> str:
         if self._closing:
@@ -134,7 +161,7 @@ class StdioChannel(ClientChannel):
                     if remaining <= 0:
                         # Part of a line may be out: the stream is unusable from here on.
                         error = ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
-                        self.on_close(error)
+                        self._end(error)
                         raise error
                     select.select([], [self._stdin_fd], [], min(remaining, 1.0))
         except (OSError, ValueError) as exc:

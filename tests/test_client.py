@@ -1240,6 +1240,29 @@ def test_server_closing_stdout(made):
     assert process.poll() == -15
 
 
+@pytest.mark.parametrize("capture", [False, True])
+def test_a_server_dying_while_its_helper_holds_stdout_is_seen_promptly(made, tmp_path, capture):
+    # A wrapper's background job (or a helper the server started) inherits the server's
+    # stdout and outlives it: end of file never comes, yet the server is gone.
+    pid_file = tmp_path / "helper.pid"
+    wrapper = "sleep 30 & echo $! > %s; exec %s" % (pid_file, " ".join(misbehaving()))
+    client, tap = made.client(["sh", "-c", wrapper], "stdio", era="legacy", timeout=10, capture_stderr=capture)
+    started = time.monotonic()
+    with pytest.raises(ConnectionClosed) as info:
+        client.call_tool("die", {"message": "fatal: out of cheese\n", "status": 3})
+    assert time.monotonic() - started < 4.0  # not after the 10 s timeout
+    expected = "the server exited with status 3"
+    if capture:
+        expected += "; its stderr ends with:\nfatal: out of cheese"
+    assert info.value.message == expected
+    with pytest.raises(ConnectionClosed) as again:
+        client.call_tool("echo")
+    assert again.value.message == expected
+    helper = int(pid_file.read_text())
+    client.close()
+    assert wait_until(lambda: process_gone(helper))  # the process group went with it
+
+
 def test_an_oversize_line_closes_the_connection(made):
     client, tap = made.client(misbehaving(), "stdio", era="legacy", timeout=5, max_message_bytes=1000)
     assert len(text_of(client.call_tool("big", {"size": 900}))) == 840
