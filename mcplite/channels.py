@@ -186,9 +186,13 @@ class StdioChannel(ClientChannel):
                 self._write_lock.release()
         self.child.stop(self.close_timeout)
         readers = {id(self._stdout): self._reader, id(process.stderr): self.child.stderr_reader}
+        # The server and its group are gone: what they wrote is in the pipes already, and
+        # reading it is quick. One short wait for both readers, not close_timeout each: a
+        # pipe held by a process outside the group (a daemon it started) never ends.
+        deadline = time.monotonic() + min(self.close_timeout, _STDIO_EXIT_DRAIN)
         for thread in readers.values():
             if thread is not None and thread.ident is not None:
-                thread.join(self.close_timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
         # A stream a thread still reads (a process outside our group holds the pipe open)
         # is left to that daemon thread: closing it would wait for its read to end.
         for stream in (self._stdout, process.stderr):

@@ -18,6 +18,8 @@ A bug the tests find is first shown by a strict ``xfail`` test, which becomes a 
 import gc
 import json
 import os
+import shlex
+import signal
 import sys
 import threading
 import time
@@ -1367,6 +1369,30 @@ def test_close_kills_a_server_that_ignores_sigterm(made, log_path):
     assert process.poll() == -9  # SIGKILL
     assert 0.6 <= elapsed < 2.5
     assert wait_until(lambda: not new_threads(before), 3.0), new_threads(before)
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_close_is_prompt_when_a_helper_outside_the_group_holds_the_pipes(made, tmp_path, capture):
+    # A helper that made itself a session of its own (a daemon) cannot be stopped with the
+    # server's process group, and holds its stdout and stderr open: close() still returns
+    # once the server is gone, not after a wait per stream.
+    pid_file = tmp_path / "helper.pid"
+    helper = [PY, "-c", "import os, sys, time; os.setsid(); open(sys.argv[1], 'w').write(str(os.getpid())); "
+              "time.sleep(30)", str(pid_file)]
+    wrapper = "%s & exec %s" % (" ".join(shlex.quote(a) for a in helper), " ".join(misbehaving()))
+    client, tap = made.client(["sh", "-c", wrapper], "stdio", era="legacy", timeout=10, capture_stderr=capture,
+                              close_timeout=3.0)
+    try:
+        client.call_tool("echo")
+        assert wait_until(lambda: pid_file.exists() and pid_file.read_text())
+        process = client._channel.process
+        started = time.monotonic()
+        client.close()
+        assert time.monotonic() - started < 2.5  # the server exits at end of input at once
+        assert process.poll() == 0
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 @pytest.mark.parametrize("target", ["memory", "stdio", "stdio-died"])
