@@ -97,11 +97,18 @@ class StdioChannel(ClientChannel):
     def _read(self) -> None:
         stdout = self._stdout
         error = None  # type: Optional[BaseException]
+        first = True
         try:
             while True:
                 line = stdout.readline(self.max_message_bytes + 1)
                 if not line:
                     break
+                if first:
+                    first = False
+                    # JSON parsers "MAY ignore the presence of a byte order mark" (RFC 8259);
+                    # a Windows server (.NET writing UTF-8) may put one first.
+                    if line.startswith(b"\xef\xbb\xbf"):
+                        line = line[3:]
                 if len(line) > self.max_message_bytes and not line.endswith(b"\n"):
                     error = ConnectionClosed("the server sent a message larger than %d bytes" % self.max_message_bytes)
                     break

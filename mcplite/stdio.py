@@ -24,6 +24,7 @@ _stdio_log = LazyLogger("mcplite.stdio")
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # How often a stdio server waiting for input looks whether its parent process is still there.
 PARENT_POLL_SECONDS = 1.0
+_STDIO_BOM = b"\xef\xbb\xbf"
 
 
 class LineWriter:
@@ -292,6 +293,7 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
     connection = ServerConnection(server, out.send, pool)
     limit = max_message_bytes
     readline = reader.readline
+    first = True
     try:
         while True:
             line = readline(limit + 1)
@@ -299,6 +301,12 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
                 if getattr(raw, "parent_gone", False) is True:
                     _stdio_log.info("the parent process has gone: stopping as at end of input")
                 break
+            if first:
+                first = False
+                # JSON parsers "MAY ignore the presence of a byte order mark" (RFC 8259);
+                # a Windows pipe (PowerShell, .NET writing UTF-8) may put one first.
+                if line.startswith(_STDIO_BOM):
+                    line = line[len(_STDIO_BOM):]
             if len(line) > limit and not line.endswith(b"\n"):
                 _discard_rest_of_line(reader)
                 out.send(error_response(None, MCPError(

@@ -1201,6 +1201,12 @@ def test_garbage_lines_do_not_break_the_client(made):
                                   "'Traceback: something went wrong (not JSON)'")
 
 
+def test_a_byte_order_mark_before_the_first_message_is_ignored(made):
+    # What a Windows server may write first (.NET with Console.OutputEncoding UTF-8).
+    client, tap = made.client(misbehaving("--bom"), "stdio", era="legacy", timeout=5)
+    assert client.call_tool("echo", {"ok": 1})["structuredContent"]["arguments"] == {"ok": 1}
+
+
 @pytest.mark.parametrize("capture", [False, True])
 def test_server_dying_mid_call_raises_connection_closed_promptly(made, capture):
     client, tap = made.client(misbehaving(), "stdio", era="legacy", timeout=10, capture_stderr=capture)

@@ -136,6 +136,16 @@ def test_crlf_blank_lines_and_utf8(peer):
     assert message.encode("utf-8") in peer.raw_lines[-1], "UTF-8 on the wire, not \\u escapes"
 
 
+def test_a_byte_order_mark_before_the_first_message_is_ignored(peer):
+    # What a Windows pipe (PowerShell, a .NET client writing UTF-8) may put first.
+    peer.write(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+               b'"capabilities":{},"clientInfo":{"name":"x","version":"1"}}}\n')
+    assert peer.receive()["id"] == 1
+    # Only there: one later in the stream is not JSON.
+    peer.write(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+    assert peer.receive()["error"]["code"] == -32700
+
+
 def test_invalid_utf8_and_json_get_parse_errors(peer):
     peer.write(b'\xc3\x28\n')
     assert peer.receive() == {"jsonrpc": "2.0", "id": None,
