@@ -205,6 +205,16 @@ def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryI
     becomes a copy of stderr and fd 0 reads /dev/null. print() then lands on stderr and
     input() or a child process can no longer swallow requests.
     """
+    # A parent may start us with stderr closed (`2>&-`): the copy of stdin would then take
+    # the free number 2, and fd 1, made a copy of fd 2, would be the protocol's input (every
+    # print() an error). /dev/null fills it first.
+    try:
+        os.fstat(2)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 2:
+            os.dup2(devnull, 2)
+            os.close(devnull)
     protocol_in = os.dup(0)
     protocol_out = os.dup(1)
     os.dup2(2, 1)

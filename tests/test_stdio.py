@@ -63,6 +63,19 @@ def test_stray_output_never_reaches_the_protocol_stream(peer):
         assert text in peer.stderr, "stray output goes to stderr: %r missing" % text
 
 
+def test_a_server_started_with_stderr_closed_serves_and_prints_nowhere():
+    # A parent may start the server with fd 2 closed (`2>&-`, a daemon's launcher): the
+    # protocol's copy of stdin must not take that number, nor print() become a write to it.
+    with StdioPeer(["sh", "-c", 'exec "$@" 2>&-', "sh", sys.executable, SERVER]) as p:
+        p.initialize()
+        reply = p.request("tools/call", {"name": "noisy"}, id=3)
+        assert reply["result"]["content"] == [{"type": "text", "text": "quiet"}]
+        assert p.request("ping", id=4)["result"] == {}
+        assert_protocol_only(p)
+        p.close_stdin()
+        assert p.wait(5) == 0
+
+
 def test_input_in_a_tool_cannot_swallow_requests(peer):
     peer.initialize()
     peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "reads_stdin"}})
