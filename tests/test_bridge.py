@@ -316,6 +316,33 @@ def test_http_bridge_process_that_dies_gives_an_error_and_a_new_one_serves(http_
         assert second != first
 
 
+def test_http_bridge_stops_what_a_shared_process_that_died_left_behind(tmp_path: Any) -> None:
+    # The shared (2026-07-28) process dies; the next request starts another. What the dead
+    # one's process group left (a helper of its wrapper) must go then, not outlive the bridge.
+    from mcplite.bridge import HttpBridgeApp
+    pid_file = tmp_path / "helper.pid"
+    app = HttpBridgeApp(["sh", "-c", 'sleep 30 & echo $! > "$0"; exec "$@"', str(pid_file), sys.executable, APP_FILE])
+    helper = None
+    try:
+        first = app._shared_child()
+        deadline = time.monotonic() + 10
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        helper = int(pid_file.read_text())
+        os.kill(first.channel.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not first.closed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.closed
+        second = app._shared_child()
+        assert second is not first
+        assert _gone(helper)
+    finally:
+        app.close()
+        if helper is not None and _alive(helper):
+            os.kill(helper, signal.SIGKILL)
+
+
 def test_http_bridge_gives_each_session_its_own_process(http_bridge: Any) -> None:
     bridge = http_bridge("--max-sessions", "2")
     first = Client.http(bridge.url, era="legacy", timeout=20)
