@@ -85,13 +85,14 @@ class StdioChannel(ClientChannel):
     def _watch_exit(self) -> None:
         # End of file on its stdout alone does not say that the server has gone: a process
         # it started (a wrapper's background job, a helper it spawned) may inherit the pipe
-        # and hold it open long after the server exited, and every call would then wait
-        # for its timeout.
-        self.process.wait()
+        # and hold it open long after the server crashed, and every call would then wait
+        # for its timeout. Only a failure counts: a launcher that exits 0 may have handed
+        # its pipes on to the server it forked (`setsid`, run as a group leader, does).
+        status = self.process.wait()
         reader = self._reader
         assert reader is not None
         reader.join(_STDIO_EXIT_DRAIN)  # what it wrote before exiting is read first
-        if reader.is_alive() and not self._closing:
+        if status != 0 and reader.is_alive() and not self._closing:
             self._end(ConnectionClosed(self._exit_description()))
 
     def _read(self) -> None:

@@ -1377,6 +1377,18 @@ def test_close_kills_a_server_that_ignores_sigterm(made, log_path):
     assert wait_until(lambda: not new_threads(before), 3.0), new_threads(before)
 
 
+def test_a_launcher_that_forks_the_server_and_exits_zero_is_not_taken_for_its_end(made):
+    # Like `setsid` run as a process group leader: the process started forks the server,
+    # which inherits the pipes, and exits 0 at once. The server is there; it is talked to.
+    launcher = ("import os, sys\nif os.fork():\n    os._exit(0)\nos.execv(sys.executable, [sys.executable] + "
+                "sys.argv[1:])\n")
+    client, tap = made.client([PY, "-c", launcher] + misbehaving()[1:], "stdio", era="legacy", timeout=10)
+    process = client._channel.process
+    assert process.wait(5) == 0
+    time.sleep(1.5)  # past the drain the client gives a server that exited
+    assert client.call_tool("echo", {"ok": 1})["structuredContent"]["arguments"] == {"ok": 1}
+
+
 @pytest.mark.parametrize("capture", [False, True])
 def test_close_is_prompt_when_a_helper_outside_the_group_holds_the_pipes(made, tmp_path, capture):
     # A helper that made itself a session of its own (a daemon) cannot be stopped with the
