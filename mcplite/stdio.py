@@ -103,21 +103,29 @@ class _StdinRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        if self.parent_gone:
-            return 0
-        if self._gone is not None:
-            while True:
-                # Also looked at while input keeps coming: a dead parent's other children
-                # could keep the pipe busy.
-                now = time.monotonic()
-                if now >= self._next_check:
-                    self._next_check = now + PARENT_POLL_SECONDS
-                    if self._gone():
-                        self.parent_gone = True
-                        return 0
-                if self._poll.poll(PARENT_POLL_SECONDS * 1000):  # readable, or hung up: read says which
-                    break
-        return os.readv(self._fd, [buffer])
+        while True:
+            if self.parent_gone:
+                return 0
+            if self._gone is not None:
+                while True:
+                    # Also looked at while input keeps coming: a dead parent's other children
+                    # could keep the pipe busy.
+                    now = time.monotonic()
+                    if now >= self._next_check:
+                        self._next_check = now + PARENT_POLL_SECONDS
+                        if self._gone():
+                            self.parent_gone = True
+                            return 0
+                    if self._poll.poll(PARENT_POLL_SECONDS * 1000):  # readable, or hung up: read says which
+                        break
+            try:
+                return os.readv(self._fd, [buffer])
+            except BlockingIOError:
+                # A non-blocking descriptor (see _protect_standard_streams): nothing there
+                # yet is not the end of input. Waited on here, or by the loop above.
+                if self._gone is None:
+                    import select
+                    select.select([self._fd], [], [])
 
     def close(self) -> None:
         if not self.closed:
@@ -241,7 +249,11 @@ def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryI
             pass
     if watchable is None:  # (the command line protects the streams before serve_stdio runs)
         watchable = not _ParentWatchThread.usable()
-    if watchable and os.name != "nt" and hasattr(os, "readv"):
+    # A parent may hand us a pipe whose open file description it made non-blocking (a
+    # Node.js wrapper's libuv does; the flag is shared, so it is not ours to change): a
+    # plain reader would take "nothing yet" (EAGAIN) for the end of input and stop.
+    nonblocking = os.name == "posix" and not os.get_blocking(protocol_in)
+    if (watchable or nonblocking) and os.name != "nt" and hasattr(os, "readv"):
         # (serve_stdio watches the parent through it: see _StdinRaw)
         reader = io.BufferedReader(_StdinRaw(protocol_in), 64 * 1024)  # type: BinaryIO
     else:

@@ -76,6 +76,37 @@ def test_a_server_started_with_stderr_closed_serves_and_prints_nowhere():
         assert p.wait(5) == 0
 
 
+@pytest.mark.skipif(os.name != "posix", reason="O_NONBLOCK")
+def test_a_non_blocking_stdin_is_waited_on_not_taken_for_its_end():
+    # A parent may share a pipe whose open file description it made non-blocking (a
+    # Node.js wrapper's libuv does): a read with nothing there yet is EAGAIN, not the end.
+    import subprocess
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
+    process = subprocess.Popen([sys.executable, SERVER], stdin=read_end, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=env)
+    os.close(read_end)
+    try:
+        time.sleep(0.5)  # the server waits for its first request
+        os.write(write_end, b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                            b'"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}\n')
+        assert json.loads(process.stdout.readline())["id"] == 1
+        time.sleep(0.5)
+        os.write(write_end, b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+        assert json.loads(process.stdout.readline()) == {"jsonrpc": "2.0", "id": 2, "result": {}}
+        os.close(write_end)
+        write_end = -1
+        assert process.wait(5) == 0
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        process.stdout.close()
+
+
 def test_input_in_a_tool_cannot_swallow_requests(peer):
     peer.initialize()
     peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "reads_stdin"}})
