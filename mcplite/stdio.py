@@ -53,7 +53,8 @@ class LineWriter:
                 view = memoryview(data)
                 while view:
                     written = self._stream.write(view)
-                    if written is None:  # a non-blocking raw stream that could not write: retry
+                    if written is None:  # a non-blocking raw stream that could not write
+                        self._wait_writable()
                         continue
                     view = view[written:]
                 flush = getattr(self._stream, "flush", None)
@@ -63,6 +64,18 @@ class LineWriter:
                 # The client has gone; the reader sees end-of-file next.
                 self.broken = True
                 _stdio_log.debug("stdout closed: %s", exc)
+
+    def _wait_writable(self) -> None:
+        # (A parent may have made the descriptor non-blocking: see _protect_standard_streams.)
+        # Until the reader made room, rather than trying again at once, for as long as the
+        # client is slow to read.
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            time.sleep(0.001)  # a stream without a descriptor: nothing to wait on
+            return
+        import select
+        select.select([], [fd], [], 1.0)
 
 
 class _StdinRaw(io.RawIOBase):

@@ -107,6 +107,49 @@ def test_a_non_blocking_stdin_is_waited_on_not_taken_for_its_end():
         process.stdout.close()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="O_NONBLOCK")
+def test_a_non_blocking_stdout_is_waited_on_not_spun_on():
+    # The same on the way out: a full pipe with a non-blocking description makes a write
+    # return None ("could not write"); the writer waits until the reader made room,
+    # rather than trying again and again (a core's worth of CPU while the client is slow).
+    import threading
+    from mcplite.stdio import LineWriter
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    stream = os.fdopen(write_end, "wb", buffering=0)
+    attempts = []
+
+    class Counted:
+        def write(self, data):
+            attempts.append(len(data))
+            return stream.write(data)
+
+        def fileno(self):
+            return write_end
+    received = []
+
+    def read_slowly():
+        while True:
+            time.sleep(0.05)
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        text = "x" * (512 * 1024)
+        LineWriter(Counted()).send({"jsonrpc": "2.0", "method": "m", "params": {"text": text}})
+        stream.close()
+        reader.join(10)
+        assert json.loads(b"".join(received))["params"]["text"] == text
+        assert len(attempts) < 200  # about one a time the reader made room; thousands when spinning
+    finally:
+        if not stream.closed:
+            stream.close()
+        os.close(read_end)
+
+
 def test_input_in_a_tool_cannot_swallow_requests(peer):
     peer.initialize()
     peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "reads_stdin"}})
