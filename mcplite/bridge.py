@@ -245,11 +245,12 @@ class StdioBridge:
             self._channel.negotiated(ERA_LEGACY, version)
 
     def _write(self, message: Any) -> None:
+        from .stdio import write_whole
         data = encode(message) + b"\n"
         with self._out_lock:
             try:
-                self._out.write(data)
-                self._out.flush()
+                # All of it: one write may take only part (a non-blocking pipe, a signal).
+                write_whole(self._out, data)
             except (OSError, ValueError):
                 pass  # the host has gone; stdin's end will close us
 

@@ -50,32 +50,39 @@ class LineWriter:
             if self.tracer is not None:
                 self.tracer.message("<-", message, data)
             try:
-                view = memoryview(data)
-                while view:
-                    written = self._stream.write(view)
-                    if written is None:  # a non-blocking raw stream that could not write
-                        self._wait_writable()
-                        continue
-                    view = view[written:]
-                flush = getattr(self._stream, "flush", None)
-                if flush is not None:
-                    flush()
+                write_whole(self._stream, data)
             except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as exc:
                 # The client has gone; the reader sees end-of-file next.
                 self.broken = True
                 _stdio_log.debug("stdout closed: %s", exc)
 
-    def _wait_writable(self) -> None:
-        # (A parent may have made the descriptor non-blocking: see _protect_standard_streams.)
-        # Until the reader made room, rather than trying again at once, for as long as the
-        # client is slow to read.
-        try:
-            fd = self._stream.fileno()
-        except (AttributeError, OSError, ValueError):
-            time.sleep(0.001)  # a stream without a descriptor: nothing to wait on
-            return
-        import select
-        select.select([], [fd], [], 1.0)
+
+def write_whole(stream: Any, data: bytes) -> None:
+    """All of ``data`` written to ``stream`` (a raw stream, which may take part of it: a
+    signal, a non-blocking descriptor), then flushed. OSError when the reader has gone."""
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        if written is None:  # a non-blocking stream that could not write
+            _stdio_wait_writable(stream)
+            continue
+        view = view[written:]
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
+
+
+def _stdio_wait_writable(stream: Any) -> None:
+    # (A parent may have made the descriptor non-blocking: see _protect_standard_streams.)
+    # Until the reader made room, rather than trying again at once, for as long as the
+    # peer is slow to read.
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        time.sleep(0.001)  # a stream without a descriptor: nothing to wait on
+        return
+    import select
+    select.select([], [fd], [], 1.0)
 
 
 class _StdinRaw(io.RawIOBase):

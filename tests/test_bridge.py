@@ -167,6 +167,46 @@ def test_stdio_bridge_401_without_credentials_and_success_with_a_header(remote: 
         assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
 
 
+def test_stdio_bridge_writes_a_large_message_whole_to_a_slow_host(tmp_path: Any) -> None:
+    # A host's pipe may be non-blocking (a Node.js host's libuv shares the description):
+    # one write then takes what fits and the rest must follow, not be lost mid-line.
+    import json
+    import threading
+    from mcplite.bridge import StdioBridge
+
+    class Idle:
+        def start(self, *handlers: Any) -> None:
+            pass
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    out = os.fdopen(write_end, "wb", buffering=0)
+    received = []  # type: List[bytes]
+
+    def read_slowly() -> None:
+        while True:
+            time.sleep(0.05)
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        text = "x" * (512 * 1024)
+        bridge = StdioBridge(lambda legacy: Idle(), out)
+        bridge._write({"jsonrpc": "2.0", "id": 1, "result": {"text": text}})
+        bridge._write({"jsonrpc": "2.0", "id": 2, "result": {}})
+        out.close()
+        reader.join(10)
+        lines = b"".join(received).split(b"\n")
+        assert [json.loads(line)["id"] for line in lines if line] == [1, 2]
+        assert json.loads(lines[0])["result"]["text"] == text
+    finally:
+        if not out.closed:
+            out.close()
+        os.close(read_end)
+
+
 def test_stdio_bridge_usage_errors_go_to_stderr() -> None:
     for argv, said in ((["--stdio", "http://127.0.0.1:1/mcp", "-H", "X: ${MCPLITE_NOT_SET_ANYWHERE}"],
                         "MCPLITE_NOT_SET_ANYWHERE"),
