@@ -301,11 +301,12 @@ class StdioBridge:
             self._channel.negotiated(ERA_LEGACY, version)
 
     def _write(self, message: Any) -> None:
+        from .stdio import write_whole
         data = encode(message) + b"\n"
         with self._out_lock:
             try:
-                self._out.write(data)
-                self._out.flush()
+                # All of it: one write may take only part (a non-blocking pipe, a signal).
+                write_whole(self._out, data)
             except (OSError, ValueError):
                 pass  # the host has gone; stdin's end will close us
 
@@ -755,10 +756,18 @@ class HttpBridgeApp:
         return self._relay(lambda: child, message, req, [("Mcp-Session-Id", session_id)])
 
     def _shared_child(self) -> _BridgeChild:
-        with self._lock:
-            if self._shared is None or self._shared.closed:
-                self._shared = _BridgeChild(self.argv, True)
-            return self._shared
+        ended = None  # type: Optional[_BridgeChild]
+        try:
+            with self._lock:
+                if self._shared is None or self._shared.closed:
+                    ended, self._shared = self._shared, None
+                    self._shared = _BridgeChild(self.argv, True)
+                return self._shared
+        finally:
+            if ended is not None:
+                # The process that ended: what its group left (a wrapper's helper) is
+                # stopped with it, and its pipes closed; nothing else would.
+                ended.close()
 
     def _relay(self, child_of: Callable[[], _BridgeChild], message: Dict[str, Any], req: Any,
                headers: List[Tuple[str, str]]) -> Any:

@@ -19,6 +19,10 @@ from .processes import ChildProcess
 
 _channels_log = LazyLogger("mcplite.client")
 
+# How long, after the server process exited, its stdout may still be read before the
+# connection is taken as closed (a process it started may hold the pipe open for ever).
+_STDIO_EXIT_DRAIN = 1.0
+
 
 class StdioChannel(ClientChannel):
     """A server in a child process: requests on its stdin, one JSON message per line on its
@@ -53,6 +57,8 @@ class StdioChannel(ClientChannel):
         self._closing = False
         self.garbage = None  # type: Optional[bytes]   # the last line that was not JSON
         self._reader = None  # type: Optional[threading.Thread]
+        self._ended = False
+        self._end_lock = threading.Lock()
 
     def cache_origin(self) -> Any:
         # The same command in the same place: the same server, for its public results.
@@ -66,15 +72,44 @@ class StdioChannel(ClientChannel):
         super().start(on_message, on_close, on_failure)
         self._reader = threading.Thread(target=self._read, name="mcplite-client-reader", daemon=True)
         self._reader.start()
+        threading.Thread(target=self._watch_exit, name="mcplite-client-exit-watch", daemon=True).start()
+
+    def _end(self, error: BaseException) -> None:
+        """``on_close`` once: the reader, the exit watch and a stuck write may each see the end."""
+        with self._end_lock:
+            if self._ended:
+                return
+            self._ended = True
+        self.on_close(error)
+
+    def _watch_exit(self) -> None:
+        # End of file on its stdout alone does not say that the server has gone: a process
+        # it started (a wrapper's background job, a helper it spawned) may inherit the pipe
+        # and hold it open long after the server crashed, and every call would then wait
+        # for its timeout. Only a failure counts: a launcher that exits 0 may have handed
+        # its pipes on to the server it forked (`setsid`, run as a group leader, does).
+        status = self.process.wait()
+        reader = self._reader
+        assert reader is not None
+        reader.join(_STDIO_EXIT_DRAIN)  # what it wrote before exiting is read first
+        if status != 0 and reader.is_alive() and not self._closing:
+            self._end(ConnectionClosed(self._exit_description()))
 
     def _read(self) -> None:
         stdout = self._stdout
         error = None  # type: Optional[BaseException]
+        first = True
         try:
             while True:
                 line = stdout.readline(self.max_message_bytes + 1)
                 if not line:
                     break
+                if first:
+                    first = False
+                    # JSON parsers "MAY ignore the presence of a byte order mark" (RFC 8259);
+                    # a Windows server (.NET writing UTF-8) may put one first.
+                    if line.startswith(b"\xef\xbb\xbf"):
+                        line = line[3:]
                 if len(line) > self.max_message_bytes and not line.endswith(b"\n"):
                     error = ConnectionClosed("the server sent a message larger than %d bytes" % self.max_message_bytes)
                     break
@@ -97,7 +132,7 @@ class StdioChannel(ClientChannel):
             error = ConnectionClosed("reading from the server failed: %s" % exc)
         if error is None:
             error = ConnectionClosed(self._exit_description())
-        self.on_close(error)
+        self._end(error)
 
     def _exit_description(self) -> str:
         if self._closing:
@@ -134,7 +169,7 @@ class StdioChannel(ClientChannel):
                     if remaining <= 0:
                         # Part of a line may be out: the stream is unusable from here on.
                         error = ConnectionClosed("the server has not read its stdin for %g s" % self.write_timeout)
-                        self.on_close(error)
+                        self._end(error)
                         raise error
                     select.select([], [self._stdin_fd], [], min(remaining, 1.0))
         except (OSError, ValueError) as exc:
@@ -159,9 +194,13 @@ class StdioChannel(ClientChannel):
                 self._write_lock.release()
         self.child.stop(self.close_timeout)
         readers = {id(self._stdout): self._reader, id(process.stderr): self.child.stderr_reader}
+        # The server and its group are gone: what they wrote is in the pipes already, and
+        # reading it is quick. One short wait for both readers, not close_timeout each: a
+        # pipe held by a process outside the group (a daemon it started) never ends.
+        deadline = time.monotonic() + min(self.close_timeout, _STDIO_EXIT_DRAIN)
         for thread in readers.values():
             if thread is not None and thread.ident is not None:
-                thread.join(self.close_timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
         # A stream a thread still reads (a process outside our group holds the pipe open)
         # is left to that daemon thread: closing it would wait for its read to end.
         for stream in (self._stdout, process.stderr):

@@ -91,6 +91,7 @@ package, hence the ``_rec`` prefixes.
 
 import json
 import os
+import select
 import sys
 import threading
 import time
@@ -358,7 +359,11 @@ class _RecSink:
             view = memoryview(data)
             try:
                 while view:
-                    view = view[os.write(self.fd, view):]
+                    try:
+                        view = view[os.write(self.fd, view):]
+                    except BlockingIOError:
+                        # A host's non-blocking pipe that is full: waited on (see _rec_read).
+                        select.select([], [self.fd], [], 1.0)
             except OSError:
                 self.open = False
 
@@ -379,6 +384,17 @@ class _RecSink:
             self._lock.release()
 
 
+def _rec_read(fd: int) -> bytes:
+    """What ``fd`` has, waiting for it. A host may hand over a pipe whose description it made
+    non-blocking (a Node.js host's libuv; the flag is shared, not ours to change): nothing
+    there yet (EAGAIN) is not the end of input."""
+    while True:
+        try:
+            return os.read(fd, _REC_CHUNK)
+        except BlockingIOError:
+            select.select([fd], [], [])
+
+
 def _pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal) -> None:
     """Copy lines from the descriptor ``source`` to ``sink`` until end of file, recording
     each one before it is passed on (so a response is never recorded before its request).
@@ -388,7 +404,7 @@ def _pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal) -> 
     head = b""  # its start, for the recording
     while True:
         try:
-            chunk = os.read(source, _REC_CHUNK)
+            chunk = _rec_read(source)
         except OSError:
             chunk = b""
         if not chunk:
@@ -841,7 +857,7 @@ class RecReplayer(Endpoint):
 
 
 def _replay(args: Any) -> int:
-    from .stdio import DEFAULT_MAX_MESSAGE_BYTES, _discard_rest_of_line, _protect_standard_streams
+    from .stdio import DEFAULT_MAX_MESSAGE_BYTES, _discard_rest_of_line, _protect_standard_streams, write_whole
 
     _, entries = rec_load(args.file)
     preamble, exchanges = rec_exchanges(entries)
@@ -859,8 +875,7 @@ def _replay(args: Any) -> int:
         if tracer is not None:
             tracer.message("<-", message, raw=data)
         try:
-            writer.write(data + b"\n")
-            writer.flush()
+            write_whole(writer, data + b"\n")  # (one raw write may take only part of it)
         except (OSError, ValueError):
             broken.append(True)  # the client has gone; the reader sees end of file next
 

@@ -24,6 +24,7 @@ _stdio_log = LazyLogger("mcplite.stdio")
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # How often a stdio server waiting for input looks whether its parent process is still there.
 PARENT_POLL_SECONDS = 1.0
+_STDIO_BOM = b"\xef\xbb\xbf"
 
 
 class LineWriter:
@@ -49,19 +50,39 @@ class LineWriter:
             if self.tracer is not None:
                 self.tracer.message("<-", message, data)
             try:
-                view = memoryview(data)
-                while view:
-                    written = self._stream.write(view)
-                    if written is None:  # a non-blocking raw stream that could not write: retry
-                        continue
-                    view = view[written:]
-                flush = getattr(self._stream, "flush", None)
-                if flush is not None:
-                    flush()
+                write_whole(self._stream, data)
             except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as exc:
                 # The client has gone; the reader sees end-of-file next.
                 self.broken = True
                 _stdio_log.debug("stdout closed: %s", exc)
+
+
+def write_whole(stream: Any, data: bytes) -> None:
+    """All of ``data`` written to ``stream`` (a raw stream, which may take part of it: a
+    signal, a non-blocking descriptor), then flushed. OSError when the reader has gone."""
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        if written is None:  # a non-blocking stream that could not write
+            _stdio_wait_writable(stream)
+            continue
+        view = view[written:]
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
+
+
+def _stdio_wait_writable(stream: Any) -> None:
+    # (A parent may have made the descriptor non-blocking: see _protect_standard_streams.)
+    # Until the reader made room, rather than trying again at once, for as long as the
+    # peer is slow to read.
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        time.sleep(0.001)  # a stream without a descriptor: nothing to wait on
+        return
+    import select
+    select.select([], [fd], [], 1.0)
 
 
 class _StdinRaw(io.RawIOBase):
@@ -102,21 +123,29 @@ class _StdinRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        if self.parent_gone:
-            return 0
-        if self._gone is not None:
-            while True:
-                # Also looked at while input keeps coming: a dead parent's other children
-                # could keep the pipe busy.
-                now = time.monotonic()
-                if now >= self._next_check:
-                    self._next_check = now + PARENT_POLL_SECONDS
-                    if self._gone():
-                        self.parent_gone = True
-                        return 0
-                if self._poll.poll(PARENT_POLL_SECONDS * 1000):  # readable, or hung up: read says which
-                    break
-        return os.readv(self._fd, [buffer])
+        while True:
+            if self.parent_gone:
+                return 0
+            if self._gone is not None:
+                while True:
+                    # Also looked at while input keeps coming: a dead parent's other children
+                    # could keep the pipe busy.
+                    now = time.monotonic()
+                    if now >= self._next_check:
+                        self._next_check = now + PARENT_POLL_SECONDS
+                        if self._gone():
+                            self.parent_gone = True
+                            return 0
+                    if self._poll.poll(PARENT_POLL_SECONDS * 1000):  # readable, or hung up: read says which
+                        break
+            try:
+                return os.readv(self._fd, [buffer])
+            except BlockingIOError:
+                # A non-blocking descriptor (see _protect_standard_streams): nothing there
+                # yet is not the end of input. Waited on here, or by the loop above.
+                if self._gone is None:
+                    import select
+                    select.select([self._fd], [], [])
 
     def close(self) -> None:
         if not self.closed:
@@ -211,6 +240,16 @@ def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryI
     becomes a copy of stderr and fd 0 reads /dev/null. print() then lands on stderr and
     input() or a child process can no longer swallow requests.
     """
+    # A parent may start us with stderr closed (`2>&-`): the copy of stdin would then take
+    # the free number 2, and fd 1, made a copy of fd 2, would be the protocol's input (every
+    # print() an error). /dev/null fills it first.
+    try:
+        os.fstat(2)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 2:
+            os.dup2(devnull, 2)
+            os.close(devnull)
     if _stdio_on_a_terminal():
         # A person who runs the server at a prompt would otherwise see nothing happen at all.
         # stderr: "The server MUST NOT write anything to its stdout that is not a valid MCP message."
@@ -245,7 +284,11 @@ def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryI
             pass
     if watchable is None:  # (the command line protects the streams before serve_stdio runs)
         watchable = not _ParentWatchThread.usable()
-    if watchable and os.name != "nt" and hasattr(os, "readv"):
+    # A parent may hand us a pipe whose open file description it made non-blocking (a
+    # Node.js wrapper's libuv does; the flag is shared, so it is not ours to change): a
+    # plain reader would take "nothing yet" (EAGAIN) for the end of input and stop.
+    nonblocking = os.name == "posix" and not os.get_blocking(protocol_in)
+    if (watchable or nonblocking) and os.name != "nt" and hasattr(os, "readv"):
         # (serve_stdio watches the parent through it: see _StdinRaw)
         reader = io.BufferedReader(_StdinRaw(protocol_in), 64 * 1024)  # type: BinaryIO
     else:
@@ -307,6 +350,7 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
     connection = ServerConnection(server, out.send, pool)
     limit = max_message_bytes
     readline = reader.readline
+    first = True
     try:
         while True:
             line = readline(limit + 1)
@@ -314,6 +358,12 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
                 if getattr(raw, "parent_gone", False) is True:
                     _stdio_log.info("the parent process has gone: stopping as at end of input")
                 break
+            if first:
+                first = False
+                # JSON parsers "MAY ignore the presence of a byte order mark" (RFC 8259);
+                # a Windows pipe (PowerShell, .NET writing UTF-8) may put one first.
+                if line.startswith(_STDIO_BOM):
+                    line = line[len(_STDIO_BOM):]
             if len(line) > limit and not line.endswith(b"\n"):
                 _discard_rest_of_line(reader)
                 out.send(error_response(None, MCPError(

@@ -14,6 +14,7 @@ tools/list, tools/call) for a client to reach the point where it misbehaves.
     --init-version V      answer initialize with protocol version V (default: the
                           version the client asked for)
     --garbage-at-start    print a line that is not JSON before anything else
+    --bom                 write a UTF-8 byte order mark before the first message
     --ignore-eof          keep running after stdin ends
     --ignore-term         ignore SIGTERM (implies --ignore-eof)
     --stop-reading-after-init   stop reading stdin once notifications/initialized came
@@ -47,6 +48,7 @@ def main():
                         choices=["error", "silent", "unsupported-legacy", "unsupported-none"])
     parser.add_argument("--init-version")
     parser.add_argument("--garbage-at-start", action="store_true")
+    parser.add_argument("--bom", action="store_true")
     parser.add_argument("--ignore-eof", action="store_true")
     parser.add_argument("--ignore-term", action="store_true")
     parser.add_argument("--stop-reading-after-init", action="store_true")
@@ -89,6 +91,8 @@ def main():
 
     if args.garbage_at_start:
         write_line(b"Server starting... (not JSON)")
+    if args.bom:
+        stdout.write(b"\xef\xbb\xbf")  # (no flush: it goes with the first message)
 
     while True:
         line = stdin.readline()

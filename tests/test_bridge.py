@@ -232,6 +232,46 @@ def test_stdio_bridge_401_without_credentials_and_success_with_a_header(remote: 
         assert client.call_tool("add", {"a": 1, "b": 2})["structuredContent"] == {"result": 3}
 
 
+def test_stdio_bridge_writes_a_large_message_whole_to_a_slow_host(tmp_path: Any) -> None:
+    # A host's pipe may be non-blocking (a Node.js host's libuv shares the description):
+    # one write then takes what fits and the rest must follow, not be lost mid-line.
+    import json
+    import threading
+    from mcplite.bridge import StdioBridge
+
+    class Idle:
+        def start(self, *handlers: Any) -> None:
+            pass
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    out = os.fdopen(write_end, "wb", buffering=0)
+    received = []  # type: List[bytes]
+
+    def read_slowly() -> None:
+        while True:
+            time.sleep(0.05)
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        text = "x" * (512 * 1024)
+        bridge = StdioBridge(lambda legacy: Idle(), out)
+        bridge._write({"jsonrpc": "2.0", "id": 1, "result": {"text": text}})
+        bridge._write({"jsonrpc": "2.0", "id": 2, "result": {}})
+        out.close()
+        reader.join(10)
+        lines = b"".join(received).split(b"\n")
+        assert [json.loads(line)["id"] for line in lines if line] == [1, 2]
+        assert json.loads(lines[0])["result"]["text"] == text
+    finally:
+        if not out.closed:
+            out.close()
+        os.close(read_end)
+
+
 def test_stdio_bridge_usage_errors_go_to_stderr() -> None:
     for argv, said in ((["--stdio", "http://127.0.0.1:1/mcp", "-H", "X: ${MCPLITE_NOT_SET_ANYWHERE}"],
                         "MCPLITE_NOT_SET_ANYWHERE"),
@@ -379,6 +419,33 @@ def test_http_bridge_process_that_dies_gives_an_error_and_a_new_one_serves(http_
         # 2026-07-28: the next request starts a new shared process.
         second = client.call_tool("pid")["structuredContent"]["result"]
         assert second != first
+
+
+def test_http_bridge_stops_what_a_shared_process_that_died_left_behind(tmp_path: Any) -> None:
+    # The shared (2026-07-28) process dies; the next request starts another. What the dead
+    # one's process group left (a helper of its wrapper) must go then, not outlive the bridge.
+    from mcplite.bridge import HttpBridgeApp
+    pid_file = tmp_path / "helper.pid"
+    app = HttpBridgeApp(["sh", "-c", 'sleep 30 & echo $! > "$0"; exec "$@"', str(pid_file), sys.executable, APP_FILE])
+    helper = None
+    try:
+        first = app._shared_child()
+        deadline = time.monotonic() + 10
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        helper = int(pid_file.read_text())
+        os.kill(first.channel.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not first.closed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.closed
+        second = app._shared_child()
+        assert second is not first
+        assert _gone(helper)
+    finally:
+        app.close()
+        if helper is not None and _alive(helper):
+            os.kill(helper, signal.SIGKILL)
 
 
 def test_http_bridge_gives_each_session_its_own_process(http_bridge: Any) -> None:

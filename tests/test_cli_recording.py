@@ -815,6 +815,85 @@ def child(tmp_path):
             pass
 
 
+@pytest.mark.skipif(os.name != "posix", reason="O_NONBLOCK")
+def test_record_waits_on_a_host_whose_pipes_are_non_blocking(tmp_path, child):
+    # A host may hand over pipes whose descriptions it made non-blocking (a Node.js host's
+    # libuv): nothing to read yet is not the end, a full pipe is not a host that went away.
+    import threading
+    path = tmp_path / "nonblocking.jsonl"
+    in_read, in_write = os.pipe()
+    out_read, out_write = os.pipe()
+    os.set_blocking(in_read, False)
+    os.set_blocking(out_write, False)
+    proc = subprocess.Popen(record_argv(path, child("echo")), cwd=ROOT, stdin=in_read, stdout=out_write,
+                            stderr=subprocess.PIPE)
+    os.close(in_read)
+    os.close(out_write)
+    received = []  # type: List[bytes]
+
+    def read_slowly():
+        while True:
+            time.sleep(0.02)
+            chunk = os.read(out_read, 65536)
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    try:
+        time.sleep(0.5)  # the proxy waits for its first line
+        line = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"%s"}}\n' % (b"x" * 300000)
+        reader.start()
+        os.write(in_write, line)  # (blocking: the proxy reads it)
+        os.close(in_write)
+        in_write = -1
+        assert proc.wait(TIMEOUT) == 0
+        reader.join(TIMEOUT)
+        assert b"".join(received) == line + b"\nbye\n"
+    finally:
+        if in_write >= 0:
+            os.close(in_write)
+        stop(proc)
+        os.close(out_read)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="O_NONBLOCK")
+def test_replay_writes_a_large_answer_whole_to_a_non_blocking_pipe(tmp_path):
+    # One raw write takes what fits in a non-blocking pipe (a Node.js host's); the rest
+    # must follow, not be lost mid-line.
+    import threading
+    big = "x" * 300000
+    path = write_jsonl(tmp_path / "big.jsonl", [
+        {"format": REC_FORMAT, "command": ["x"], "started": "2026-01-01T00:00:00.000Z"},
+        {"t": 0.1, "dir": "->", "message": {"jsonrpc": "2.0", "id": 1, "method": "ping"}},
+        {"t": 0.2, "dir": "<-", "message": {"jsonrpc": "2.0", "id": 1, "result": {"pad": big}}},
+        {"t": 0.3, "end": "the client closed stdin", "status": 0}])
+    out_read, out_write = os.pipe()
+    os.set_blocking(out_write, False)
+    proc = subprocess.Popen(replay_argv(path), cwd=ROOT, stdin=subprocess.PIPE, stdout=out_write,
+                            stderr=subprocess.PIPE)
+    os.close(out_write)
+    received = []  # type: List[bytes]
+
+    def read_slowly():
+        while True:
+            time.sleep(0.02)
+            chunk = os.read(out_read, 65536)
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        proc.stdin.write(b'{"jsonrpc":"2.0","id":7,"method":"ping"}\n')
+        proc.stdin.close()
+        assert proc.wait(TIMEOUT) == 0
+        reader.join(TIMEOUT)
+        assert json.loads(b"".join(received)) == {"jsonrpc": "2.0", "id": 7, "result": {"pad": big}}
+    finally:
+        stop(proc)
+        os.close(out_read)
+
+
 def test_record_passes_bytes_on_unchanged_and_keeps_what_is_not_json(tmp_path, child):
     path = tmp_path / "bytes.jsonl"
     sent = (b'{"jsonrpc": "2.0",   "id": 1, "method": "ping"}\n'  # spacing kept

@@ -18,6 +18,8 @@ A bug the tests find is first shown by a strict ``xfail`` test, which becomes a 
 import gc
 import json
 import os
+import shlex
+import signal
 import sys
 import threading
 import time
@@ -1199,6 +1201,12 @@ def test_garbage_lines_do_not_break_the_client(made):
                                   "'Traceback: something went wrong (not JSON)'")
 
 
+def test_a_byte_order_mark_before_the_first_message_is_ignored(made):
+    # What a Windows server may write first (.NET with Console.OutputEncoding UTF-8).
+    client, tap = made.client(misbehaving("--bom"), "stdio", era="legacy", timeout=5)
+    assert client.call_tool("echo", {"ok": 1})["structuredContent"]["arguments"] == {"ok": 1}
+
+
 @pytest.mark.parametrize("capture", [False, True])
 def test_server_dying_mid_call_raises_connection_closed_promptly(made, capture):
     client, tap = made.client(misbehaving(), "stdio", era="legacy", timeout=10, capture_stderr=capture)
@@ -1238,6 +1246,29 @@ def test_server_closing_stdout(made):
     process = client._channel.process
     client.close()
     assert process.poll() == -15
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_a_server_dying_while_its_helper_holds_stdout_is_seen_promptly(made, tmp_path, capture):
+    # A wrapper's background job (or a helper the server started) inherits the server's
+    # stdout and outlives it: end of file never comes, yet the server is gone.
+    pid_file = tmp_path / "helper.pid"
+    wrapper = "sleep 30 & echo $! > %s; exec %s" % (pid_file, " ".join(misbehaving()))
+    client, tap = made.client(["sh", "-c", wrapper], "stdio", era="legacy", timeout=10, capture_stderr=capture)
+    started = time.monotonic()
+    with pytest.raises(ConnectionClosed) as info:
+        client.call_tool("die", {"message": "fatal: out of cheese\n", "status": 3})
+    assert time.monotonic() - started < 4.0  # not after the 10 s timeout
+    expected = "the server exited with status 3"
+    if capture:
+        expected += "; its stderr ends with:\nfatal: out of cheese"
+    assert info.value.message == expected
+    with pytest.raises(ConnectionClosed) as again:
+        client.call_tool("echo")
+    assert again.value.message == expected
+    helper = int(pid_file.read_text())
+    client.close()
+    assert wait_until(lambda: process_gone(helper))  # the process group went with it
 
 
 def test_an_oversize_line_closes_the_connection(made):
@@ -1344,6 +1375,42 @@ def test_close_kills_a_server_that_ignores_sigterm(made, log_path):
     assert process.poll() == -9  # SIGKILL
     assert 0.6 <= elapsed < 2.5
     assert wait_until(lambda: not new_threads(before), 3.0), new_threads(before)
+
+
+def test_a_launcher_that_forks_the_server_and_exits_zero_is_not_taken_for_its_end(made):
+    # Like `setsid` run as a process group leader: the process started forks the server,
+    # which inherits the pipes, and exits 0 at once. The server is there; it is talked to.
+    launcher = ("import os, sys\nif os.fork():\n    os._exit(0)\nos.execv(sys.executable, [sys.executable] + "
+                "sys.argv[1:])\n")
+    client, tap = made.client([PY, "-c", launcher] + misbehaving()[1:], "stdio", era="legacy", timeout=10)
+    process = client._channel.process
+    assert process.wait(5) == 0
+    time.sleep(1.5)  # past the drain the client gives a server that exited
+    assert client.call_tool("echo", {"ok": 1})["structuredContent"]["arguments"] == {"ok": 1}
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_close_is_prompt_when_a_helper_outside_the_group_holds_the_pipes(made, tmp_path, capture):
+    # A helper that made itself a session of its own (a daemon) cannot be stopped with the
+    # server's process group, and holds its stdout and stderr open: close() still returns
+    # once the server is gone, not after a wait per stream.
+    pid_file = tmp_path / "helper.pid"
+    helper = [PY, "-c", "import os, sys, time; os.setsid(); open(sys.argv[1], 'w').write(str(os.getpid())); "
+              "time.sleep(30)", str(pid_file)]
+    wrapper = "%s & exec %s" % (" ".join(shlex.quote(a) for a in helper), " ".join(misbehaving()))
+    client, tap = made.client(["sh", "-c", wrapper], "stdio", era="legacy", timeout=10, capture_stderr=capture,
+                              close_timeout=3.0)
+    try:
+        client.call_tool("echo")
+        assert wait_until(lambda: pid_file.exists() and pid_file.read_text())
+        process = client._channel.process
+        started = time.monotonic()
+        client.close()
+        assert time.monotonic() - started < 2.5  # the server exits at end of input at once
+        assert process.poll() == 0
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 @pytest.mark.parametrize("target", ["memory", "stdio", "stdio-died"])

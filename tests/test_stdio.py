@@ -63,6 +63,93 @@ def test_stray_output_never_reaches_the_protocol_stream(peer):
         assert text in peer.stderr, "stray output goes to stderr: %r missing" % text
 
 
+def test_a_server_started_with_stderr_closed_serves_and_prints_nowhere():
+    # A parent may start the server with fd 2 closed (`2>&-`, a daemon's launcher): the
+    # protocol's copy of stdin must not take that number, nor print() become a write to it.
+    with StdioPeer(["sh", "-c", 'exec "$@" 2>&-', "sh", sys.executable, SERVER]) as p:
+        p.initialize()
+        reply = p.request("tools/call", {"name": "noisy"}, id=3)
+        assert reply["result"]["content"] == [{"type": "text", "text": "quiet"}]
+        assert p.request("ping", id=4)["result"] == {}
+        assert_protocol_only(p)
+        p.close_stdin()
+        assert p.wait(5) == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="O_NONBLOCK")
+def test_a_non_blocking_stdin_is_waited_on_not_taken_for_its_end():
+    # A parent may share a pipe whose open file description it made non-blocking (a
+    # Node.js wrapper's libuv does): a read with nothing there yet is EAGAIN, not the end.
+    import subprocess
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
+    process = subprocess.Popen([sys.executable, SERVER], stdin=read_end, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=env)
+    os.close(read_end)
+    try:
+        time.sleep(0.5)  # the server waits for its first request
+        os.write(write_end, b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                            b'"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}\n')
+        assert json.loads(process.stdout.readline())["id"] == 1
+        time.sleep(0.5)
+        os.write(write_end, b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+        assert json.loads(process.stdout.readline()) == {"jsonrpc": "2.0", "id": 2, "result": {}}
+        os.close(write_end)
+        write_end = -1
+        assert process.wait(5) == 0
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        process.stdout.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="O_NONBLOCK")
+def test_a_non_blocking_stdout_is_waited_on_not_spun_on():
+    # The same on the way out: a full pipe with a non-blocking description makes a write
+    # return None ("could not write"); the writer waits until the reader made room,
+    # rather than trying again and again (a core's worth of CPU while the client is slow).
+    import threading
+    from mcplite.stdio import LineWriter
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    stream = os.fdopen(write_end, "wb", buffering=0)
+    attempts = []
+
+    class Counted:
+        def write(self, data):
+            attempts.append(len(data))
+            return stream.write(data)
+
+        def fileno(self):
+            return write_end
+    received = []
+
+    def read_slowly():
+        while True:
+            time.sleep(0.05)
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                return
+            received.append(chunk)
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        text = "x" * (512 * 1024)
+        LineWriter(Counted()).send({"jsonrpc": "2.0", "method": "m", "params": {"text": text}})
+        stream.close()
+        reader.join(10)
+        assert json.loads(b"".join(received))["params"]["text"] == text
+        assert len(attempts) < 200  # about one a time the reader made room; thousands when spinning
+    finally:
+        if not stream.closed:
+            stream.close()
+        os.close(read_end)
+
+
 def test_input_in_a_tool_cannot_swallow_requests(peer):
     peer.initialize()
     peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "reads_stdin"}})
@@ -134,6 +221,16 @@ def test_crlf_blank_lines_and_utf8(peer):
     reply = peer.receive()
     assert reply["result"]["content"][0]["text"] == message
     assert message.encode("utf-8") in peer.raw_lines[-1], "UTF-8 on the wire, not \\u escapes"
+
+
+def test_a_byte_order_mark_before_the_first_message_is_ignored(peer):
+    # What a Windows pipe (PowerShell, a .NET client writing UTF-8) may put first.
+    peer.write(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+               b'"capabilities":{},"clientInfo":{"name":"x","version":"1"}}}\n')
+    assert peer.receive()["id"] == 1
+    # Only there: one later in the stream is not JSON.
+    peer.write(b'\xef\xbb\xbf{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+    assert peer.receive()["error"]["code"] == -32700
 
 
 def test_invalid_utf8_and_json_get_parse_errors(peer):
