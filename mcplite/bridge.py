@@ -1020,6 +1020,12 @@ def _bridge_http(args: Any, argv: List[str]) -> int:
         options["allowed_origins"] = args.allowed_origins
     if args.max_sessions < 1 or args.max_body < 1:
         raise CliFailure(CLI_EXIT_USAGE, "--max-sessions and --max-body must be at least 1")
+    import shutil
+    if argv and shutil.which(argv[0]) is None:
+        # The process starts with each session, later: a command that cannot run would
+        # otherwise only show as a 502 to every client.
+        raise CliFailure(CLI_EXIT_FAILED, "cannot run %r: no such executable file (a name is looked up on "
+                                          "PATH)" % argv[0])
     try:
         handle = start_http_bridge(argv, host, port, background=False, trace=cli_tracer(args), **options)
     except ValueError as exc:

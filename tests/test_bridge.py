@@ -735,3 +735,14 @@ def test_stdio_bridge_sigterm_while_waiting_for_a_sign_in_ends_it(protected: Any
         process.stdout.close()
         process.stderr.close()
     assert auth.token_requests() == []
+
+
+@pytest.mark.parametrize("command", ["/nonexistent/server", "no-such-mcp-server-command"])
+def test_http_bridge_refuses_a_command_that_cannot_run(command: str) -> None:
+    """The stdio process starts with each session: without this check a command that cannot
+    run showed only as a 502 to every client of a bridge that had started fine."""
+    done = subprocess.run(BRIDGE + ["--http", "127.0.0.1:0", "--", command], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), timeout=20)
+    assert done.returncode == 1
+    assert done.stdout == b""
+    assert b"cannot run '%s': no such executable file" % command.encode() in done.stderr
