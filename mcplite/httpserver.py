@@ -444,6 +444,11 @@ def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
         from .tracing import make_tracer
         tracer = make_tracer(trace)
     app = McpHttpApp(server, path, **options)
+    if not keepalive_interval > 0:
+        raise ValueError("keepalive_interval must be > 0")
+    # A quiet POST becomes a stream of keep-alive comments after as long as a quiet stream
+    # waits for its next one.
+    app.stream_after = keepalive_interval
     if not isinstance(backlog, int) or backlog < 1:
         raise ValueError("backlog must be an integer >= 1")
     httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval, tracer, backlog)

@@ -220,6 +220,9 @@ class WsgiApp:
             from .tracing import make_tracer
             self.tracer = make_tracer(trace)
         self.app = McpHttpApp(server, path, **options)
+        # A quiet POST becomes a stream of keep-alive comments after as long as a quiet
+        # stream waits for its next one.
+        self.app.stream_after = keepalive_interval
         self._warned = set()  # type: Set[str]
         self._multiprocess_problem = None  # type: Optional[str]   # "" once found to be none
         self._warn_lock = threading.Lock()
