@@ -14,6 +14,7 @@ nginx is tests/pg_support.py's (``$MCPLITE_PGNGINX``), gunicorn and waitress com
 ``$MCPLITE_WSGI_PYTHON``: all marked ``interop``.
 """
 
+import json
 import os
 import socket
 import sys
@@ -22,7 +23,7 @@ from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 
-from http_peer import Http
+from http_peer import ACCEPT_BOTH, MODERN, Http
 from pg_support import Nginx, free_port
 from test_wsgi import Served, _gunicorn, _modern_body, _modern_headers, _wsgi_python
 
@@ -156,32 +157,51 @@ def test_a_quiet_call_outlives_the_servers_own_timeouts(deploy, era):
     assert _result(_call(served.port, era, "quiet"))["result"]["content"][0]["text"] == "quiet %s" % QUIET
 
 
-def test_a_get_stream_stays_open_through_nginx(deploy):
-    served, proxy = deploy
+def _quiet_stream(port: int, request: bytes) -> bytes:
+    """Send ``request`` (a stream's) to ``port`` and read for QUIET seconds: what came."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=QUIET + 5)
+    try:
+        sock.sendall(request)
+        received = b""
+        began = time.monotonic()
+        sock.settimeout(0.2)
+        while time.monotonic() - began < QUIET:
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                continue
+            assert chunk, "the quiet stream was closed: %r" % received
+            received += chunk
+        return received
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("stream", ["get", "listen"])
+def test_an_open_stream_stays_open_through_nginx(deploy, stream):
+    # A legacy session's GET stream, a 2026-07-28 subscriptions/listen: nothing to say for
+    # longer than nginx's read timeout, a keep-alive comment every KEEPALIVE seconds.
+    _served, proxy = deploy
     client = _client(proxy.port)
     try:
-        client.initialize(LEGACY)
-        sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=QUIET + 5)
-        try:
-            sock.sendall(("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n"
-                          "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\n\r\n"
-                          % (proxy.port, client.session_id, LEGACY)).encode())
-            received = b""
-            began = time.monotonic()
-            sock.settimeout(0.2)
-            while time.monotonic() - began < QUIET:
-                try:
-                    chunk = sock.recv(65536)
-                except socket.timeout:
-                    continue
-                assert chunk, "nginx closed the quiet stream: %r" % received
-                received += chunk
-            assert received.startswith(b"HTTP/1.1 200"), received
-            assert received.count(b":\n\n") >= 2, received
-        finally:
-            sock.close()
+        if stream == "get":
+            client.initialize(LEGACY)
+            request = ("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n"
+                       "Mcp-Session-Id: %s\r\nMCP-Protocol-Version: %s\r\n\r\n"
+                       % (proxy.port, client.session_id, LEGACY)).encode()
+        else:
+            body = json.dumps({"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen", "params": {
+                "notifications": {"toolsListChanged": True},
+                "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                          "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+            request = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                       "Accept: %s\r\nMCP-Protocol-Version: %s\r\nMcp-Method: subscriptions/listen\r\n"
+                       "Content-Length: %d\r\n\r\n" % (proxy.port, ACCEPT_BOTH, MODERN, len(body))).encode() + body
+        received = _quiet_stream(proxy.port, request)
     finally:
         client.close()
+    assert received.startswith(b"HTTP/1.1 200"), received
+    assert received.count(b":\n\n") >= 2, received
 
 
 def _thread_count(port: int) -> int:
