@@ -217,12 +217,13 @@ def _cancel_seen(port: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     client = _client(port)
     try:
-        while time.monotonic() < deadline:
+        while True:
             reply = client.modern("tools/call", {"name": "cancel_seen", "arguments": {}})
             if reply.json()["result"]["structuredContent"]["result"] is True:
                 return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.1)
-        return False
     finally:
         client.close()
 
