@@ -116,10 +116,11 @@ class ServerConnection(Port, Endpoint):
         # What only the transport can do: an HTTP session closing a request's SSE connection.
         self._close_stream = close_stream
         self.client = "connection %x" % id(self)  # one client: the one at the other end
-        # Run requests whose handlers take no Context on the receiving thread. Only for a
-        # transport with a thread per exchange (HTTP): on stdio the reading thread must
-        # never wait for a tool, or ping and cancellations would wait behind it.
-        self.inline_unless_context = False
+        # Run the requests that run no handler of the application's (lists) on the receiving
+        # thread (Server.answers_at_once). Only for a transport with a thread per exchange
+        # (HTTP): on stdio the reading thread must never wait, or ping and cancellations
+        # would wait behind it.
+        self.inline_quick_requests = False
         # Whether the connection outlives one request. Not so for a stateless HTTP POST,
         # which ends with its response: nothing can reach its client afterwards (answers
         # to our questions, notifications of changes), and nothing it sets can persist.
@@ -221,7 +222,7 @@ class ServerConnection(Port, Endpoint):
             return
         if method == "subscriptions/listen":
             self._listen(call, reply)
-        elif (method in _INLINE_METHODS or (self.inline_unless_context and not self.server.needs_context(call))
+        elif (method in _INLINE_METHODS or (self.inline_quick_requests and self.server.answers_at_once(call))
               or self.server.runs_inline(call)):
             # (runs_inline: a tool the application declared quick, inline=True. Never decided
             # from the absence of a Context alone: a slow tool without one would keep this

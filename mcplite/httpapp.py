@@ -301,9 +301,10 @@ class HttpSession:
         self.app = app
         self.connection = ServerConnection(app.server, self.send, app.pool, close_stream=self.close_request_stream)
         self.connection.client = client
-        # The connection's own thread is free to run a handler that cannot send anything
-        # before its result; a hand-off to a worker would only cost time.
-        self.connection.inline_unless_context = True
+        # The connection's own thread is free to answer a request that runs no application
+        # code (a list); a hand-off to a worker would only cost time. A tool goes to a worker,
+        # so this thread can keep a quiet answer alive (McpHttpApp._await).
+        self.connection.inline_quick_requests = True
         self.lock = threading.Lock()
         self.exchanges = {}  # type: Dict[Any, PostExchange]   # request id -> its POST
         self.streams = OrderedDict()  # type: OrderedDict[str, EventStream]
@@ -516,6 +517,9 @@ class McpHttpApp:
         self.sse_path = sse_path
         self.messages_path = messages_path
         self.poll_interval = poll_interval
+        # Seconds a POST's answer may stay undecided (nothing written) before it becomes an
+        # SSE stream of keep-alive comments: the front's keepalive_interval, which sets it.
+        self.stream_after = 15.0
         self.pool = WorkerPool(max_workers or server.max_workers, name="mcplite-http-worker")
         self._sessions = {}  # type: Dict[str, Any]
         self._lock = threading.Lock()
@@ -681,9 +685,10 @@ class McpHttpApp:
             return _json_response(status, error_response(rid, exc))
         if call.request.method == "subscriptions/listen":
             return self._listen(call, port.client)
-        if not self.server.needs_context(call):
-            # Nothing can come before the response, and nothing could watch for a
-            # cancellation: serve it right here, on the connection's thread.
+        if self.server.answers_at_once(call):
+            # No application code (a list), or a tool declared quick: nothing can come
+            # before the response and it comes at once, so serve it right here, on the
+            # connection's thread.
             response = self.server.handle_request(call)
             return _json_response(_modern_status(response), response)
         exchange = port.exchange = PostExchange(
@@ -935,10 +940,19 @@ class McpHttpApp:
             self._sessions[session.id] = session
 
     def _await(self, req: HttpRequest, exchange: PostExchange) -> bool:
-        """Wait until the exchange's answer takes form; False if the client went away."""
+        """Wait until the exchange's answer takes form; False if the client went away. An
+        answer still undecided after ``stream_after`` seconds becomes an SSE stream (when the
+        client accepts one), so that the front writes its head now and a keep-alive comment
+        every ``keepalive_interval`` seconds after: a proxy between (nginx's
+        ``proxy_read_timeout``, 60 s by default, bounds the wait for the head as much as each
+        gap after it) would otherwise cut a call that says nothing for longer with a 504,
+        and a client that has gone is found by the next write."""
+        deadline = time.monotonic() + self.stream_after
         while not exchange.wait(self.poll_interval):
             if req.disconnected() and exchange.abandon_if_undecided():
                 return False
+            if time.monotonic() >= deadline and exchange.ensure_stream() is not None:
+                return True
         return True
 
     def _exchange_response(self, req: HttpRequest, exchange: PostExchange, call: Optional[Call],

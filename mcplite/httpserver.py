@@ -431,7 +431,10 @@ def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
                **options: Any) -> HttpServerHandle:
     """Bind and start serving ``server`` at ``http://host:port/path``; the other options
     are ``McpHttpApp``'s. ``trace``: True, "explain" or a Tracer shows every request and
-    answer on stderr (see tracing.py). Refuses a non-loopback address unless ``allowed_hosts`` (or
+    answer on stderr (see tracing.py). ``keepalive_interval``: seconds of silence on an SSE
+    stream before a comment line is sent, and before a POST's answer that has not begun becomes
+    such a stream (a proxy's read timeout must be longer). ``read_timeout`` bounds the arrival
+    of a request, never the call it makes. Refuses a non-loopback address unless ``allowed_hosts`` (or
     ``allowed_origins``) says which names the server answers to: without that, any web
     page could reach it by DNS rebinding."""
     if not is_loopback_host(host) and options.get("allowed_hosts") is None and options.get("allowed_origins") is None:
@@ -444,6 +447,9 @@ def start_http(server: Server, host: str = "127.0.0.1", port: int = 8000, path: 
         from .tracing import make_tracer
         tracer = make_tracer(trace)
     app = McpHttpApp(server, path, **options)
+    # A quiet POST becomes a stream of keep-alive comments after as long as a quiet stream
+    # waits for its next one.
+    app.stream_after = keepalive_interval
     if not isinstance(backlog, int) or backlog < 1:
         raise ValueError("backlog must be an integer >= 1")
     httpd = _McpHttpServer((host, port), app, max_connections, read_timeout, keepalive_interval, tracer, backlog)

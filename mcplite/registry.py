@@ -25,6 +25,9 @@ from .schema import (
 
 _TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
 
+# The requests that run the application's handlers (as against lists, answered from the registry).
+_APPLICATION_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
+
 
 def put_given(entry: Dict[str, Any], key: str, value: Any) -> None:
     """``entry[key] = value``, unless ``value`` is None (an optional field left out)."""
@@ -686,6 +689,12 @@ class Registry:
         else:
             return False
         return handler is not None and handler.needs_context
+
+    def runs_application_code(self, call: Call) -> bool:
+        """Whether serving ``call`` runs a handler of the application's (a tool, a prompt, a
+        resource, a method of its own): code that may take any time, unlike a list."""
+        method = call.request.method
+        return method in _APPLICATION_METHODS or bool(self.methods and method in self.methods)
 
     def runs_inline(self, call: Call) -> bool:
         """Whether ``call`` is a ``tools/call`` of a tool registered with ``inline=True``."""

@@ -675,6 +675,14 @@ class Server:
         """Whether serving ``call`` runs a handler that takes a Context (see ``Registry``)."""
         return self.registry.needs_context(call)
 
+    def answers_at_once(self, call: Call) -> bool:
+        """Whether an HTTP transport may serve ``call`` on the connection's own thread: it runs
+        no handler of the application's (a list, ``ping``), or a tool declared quick
+        (``inline=True``). Never decided from the absence of a Context alone: while a slow tool
+        without one ran there, nothing could be written to the connection (the keep-alive
+        comments a proxy's read timeout needs) and nothing could see the client hang up."""
+        return self.runs_inline(call) or not (self.needs_context(call) or self.registry.runs_application_code(call))
+
     def runs_inline(self, call: Call) -> bool:
         """Whether ``call`` may be served on the thread that read it although a transport
         with one reading thread (stdio) could be kept from reading meanwhile: a tool

@@ -200,11 +200,13 @@ class WsgiApp:
 
     ``keepalive_interval``: seconds of silence on an SSE stream before a comment line is sent
     (it keeps proxies from timing the stream out, and a write to a client that has gone ends
-    the stream); ``trace``: as for ``start_http``; every other option is ``McpHttpApp``'s
-    (``path``, ``allowed_hosts``, ``allowed_origins``, ``auth``, ``max_body_bytes``,
-    ``stateless``, ...). Paths are matched against ``PATH_INFO``, so the endpoint's path is
-    relative to where the application is mounted. The Host check defaults to loopback names, as
-    for ``start_http``: behind a public name, pass ``allowed_hosts``.
+    the stream), and before a POST's answer that has not begun becomes such a stream (a quiet
+    tool: a proxy's read timeout bounds the wait for the answer's head too); ``trace``: as for
+    ``start_http``; every other option is ``McpHttpApp``'s (``path``, ``allowed_hosts``,
+    ``allowed_origins``, ``auth``, ``max_body_bytes``, ``stateless``, ...). Paths are matched
+    against ``PATH_INFO``, so the endpoint's path is relative to where the application is
+    mounted. The Host check defaults to loopback names, as for ``start_http``: behind a public
+    name, pass ``allowed_hosts``.
 
     ``app`` is the ``McpHttpApp``; ``close()`` ends every session and stream (a worker's
     shutdown hook may call it, so open streams end cleanly rather than being cut).
@@ -220,6 +222,9 @@ class WsgiApp:
             from .tracing import make_tracer
             self.tracer = make_tracer(trace)
         self.app = McpHttpApp(server, path, **options)
+        # A quiet POST becomes a stream of keep-alive comments after as long as a quiet
+        # stream waits for its next one.
+        self.app.stream_after = keepalive_interval
         self._warned = set()  # type: Set[str]
         self._multiprocess_problem = None  # type: Optional[str]   # "" once found to be none
         self._warn_lock = threading.Lock()

@@ -208,6 +208,44 @@ def test_json_response_mode_never_streams():
         c.close()
 
 
+def test_a_quiet_call_becomes_a_stream_of_keepalives():
+    # A tool that says nothing for longer than the keep-alive interval: its answer turns into
+    # an SSE stream whose head is written then, and a keep-alive comment every interval after,
+    # so a proxy's read timeout (nginx: 60 s by default, for the head too) never sees it idle.
+    # With or without a Context, in both eras; a quick call stays plain JSON.
+    app = Server("quiet")
+
+    @app.tool()
+    def quiet(seconds: float) -> str:
+        time.sleep(seconds)
+        return "done"
+
+    @app.tool()
+    def quiet_ctx(ctx: Context, seconds: float) -> str:
+        time.sleep(seconds)
+        return "done"
+
+    with app.run_in_thread("http", port=0, keepalive_interval=0.2) as handle:
+        for tool in ("quiet", "quiet_ctx"):
+            c = Http(handle)
+            modern = c.modern("tools/call", {"name": tool, "arguments": {"seconds": 1.0}})
+            c.initialize()
+            legacy = c.call("tools/call", {"name": tool, "arguments": {"seconds": 1.0}})
+            quick = c.call("tools/call", {"name": tool, "arguments": {"seconds": 0}})
+            c.close()
+            for reply in (modern, legacy):
+                assert reply.status == 200 and reply.content_type == "text/event-stream", (tool, reply)
+                assert reply.body.split(b"\n").count(b":") >= 2, (tool, reply)  # keep-alive comments
+                assert [m["result"]["content"][0]["text"] for m in reply.messages()] == ["done"], reply
+            assert quick.content_type == "application/json", (tool, quick)
+    # Only JSON asked for: nothing can be written before the result, which still arrives.
+    with app.run_in_thread("http", port=0, keepalive_interval=0.2, json_response=True) as handle:
+        c = Http(handle)
+        reply = c.modern("tools/call", {"name": "quiet", "arguments": {"seconds": 0.6}})
+        c.close()
+        assert reply.content_type == "application/json" and reply.json()["result"]["content"][0]["text"] == "done"
+
+
 def test_stateless_mode_has_no_sessions():
     app = serving_app()
     with app.run_in_thread("http", port=0, stateless=True) as handle:

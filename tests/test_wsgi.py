@@ -367,6 +367,19 @@ def test_a_chunked_body_is_read_bounded_or_refused(served):
         assert b" 200 " in status and b'"structuredContent":{"result":9}' in answer, answer
 
 
+def test_a_quiet_call_becomes_a_stream_of_keepalives(served, client):
+    # Nothing to say for longer than the keep-alive interval: the answer becomes an SSE stream
+    # whose head goes out then, with a keep-alive comment every interval, so a proxy's read
+    # timeout never sees the call idle (tests/test_deploy_quiet.py: behind nginx). The WSGI
+    # body yields each comment itself, from the server's thread iterating it.
+    for reply in (client.modern("tools/call", {"name": "quiet", "arguments": {"seconds": 4 * KEEPALIVE}}),
+                  client.initialize() and client.call("tools/call", {"name": "quiet", "arguments": {
+                      "seconds": 4 * KEEPALIVE}})):
+        assert reply.status == 200 and reply.content_type == "text/event-stream", reply
+        assert reply.body.split(b"\n").count(b":") >= 2, reply  # keep-alive comments
+        assert [_text(m) for m in reply.messages()] == ["quiet %s" % (4 * KEEPALIVE)], reply
+
+
 # -- a client that goes away --------------------------------------------------------------
 
 def test_closing_a_streamed_answer_cancels_a_modern_request(served):

@@ -2,7 +2,7 @@
 
 As a WSGI module: ``application`` (``Server.wsgi()`` with its defaults) and ``create(**options)``
 (a factory, for gunicorn's ``'wsgi_app:create(keepalive_interval=0.5)'``). As a script:
-``python wsgi_app.py wsgiref|waitress PORT [KEEPALIVE]`` serves on 127.0.0.1:PORT until killed.
+``python wsgi_app.py wsgiref|waitress|http PORT [KEEPALIVE [IDLE_TIMEOUT]]`` serves on 127.0.0.1:PORT until killed.
 """
 
 import os
@@ -57,6 +57,36 @@ def cancel_seen() -> bool:
 
 
 @app.tool()
+def quiet(seconds: float = 3.0) -> str:
+    """Says nothing for ``seconds``, then answers (no Context: served without any progress)."""
+    time.sleep(seconds)
+    return "quiet %s" % seconds
+
+
+@app.tool()
+def quiet_ctx(ctx: Context, seconds: float = 3.0) -> str:
+    """As ``quiet``, with a Context it never uses to report."""
+    deadline = time.monotonic() + seconds
+    while not ctx.cancelled and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if ctx.cancelled:
+        _cancelled.set()
+    return "cancelled" if ctx.cancelled else "quiet %s" % seconds
+
+
+@app.tool()
+def thread_count() -> int:
+    """How many threads this process runs (a leak shows as a count that stays up)."""
+    return threading.active_count()
+
+
+@app.tool()
+def thread_names() -> str:
+    """The names of this process's threads."""
+    return ", ".join(sorted(t.name for t in threading.enumerate()))
+
+
+@app.tool()
 def announce() -> str:
     """Tells every session the tool list changed (a message for their GET streams)."""
     app.notify_list_changed("tools")
@@ -73,7 +103,10 @@ application = app.wsgi()
 def main(argv):
     kind, port = argv[1], int(argv[2])
     keepalive = float(argv[3]) if len(argv) > 3 else 15.0
-    wsgi = create(keepalive_interval=keepalive)
+    # The server's own idle timeout, scaled down by tests: waitress's channel_timeout,
+    # http.server's read_timeout.
+    idle = float(argv[4]) if len(argv) > 4 else None
+    wsgi = create(keepalive_interval=keepalive) if kind in ("wsgiref", "waitress") else None
     if kind == "wsgiref":
         from socketserver import ThreadingMixIn
         from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -91,7 +124,12 @@ def main(argv):
         httpd.serve_forever()
     elif kind == "waitress":
         import waitress
-        waitress.serve(wsgi, host="127.0.0.1", port=port, threads=8, channel_request_lookahead=1)
+        more = {} if idle is None else {"channel_timeout": idle, "cleanup_interval": idle}
+        waitress.serve(wsgi, host="127.0.0.1", port=port, threads=8, channel_request_lookahead=1, **more)
+    elif kind == "http":
+        # app.run("http") with the same keep-alive interval (http.server, no WSGI server).
+        from mcplite.httpserver import serve_http
+        serve_http(app, "127.0.0.1", port, keepalive_interval=keepalive, read_timeout=idle or 30.0)
     else:
         raise SystemExit("unknown server %r" % kind)
 
