@@ -28,6 +28,7 @@ from bridge_app import make_bridge_app  # noqa: E402
 from mcplite import Client, MCPError  # noqa: E402
 from mcplite.auth import AccessToken, BearerAuth  # noqa: E402
 from mcplite.errors import RequestTimeout, TransportError  # noqa: E402
+from pipe_support import read_slowly  # noqa: E402
 
 BRIDGE = [sys.executable, "-m", "mcplite", "bridge"]
 APP_FILE = os.path.join(HERE, "bridge_app.py")
@@ -239,7 +240,6 @@ def test_stdio_bridge_writes_a_large_message_whole_to_a_slow_host(tmp_path: Any)
     # A host's pipe may be non-blocking (a Node.js host's libuv shares the description):
     # one write then takes what fits and the rest must follow, not be lost mid-line.
     import json
-    import threading
     from mcplite.bridge import StdioBridge
 
     class Idle:
@@ -248,17 +248,7 @@ def test_stdio_bridge_writes_a_large_message_whole_to_a_slow_host(tmp_path: Any)
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     out = os.fdopen(write_end, "wb", buffering=0)
-    received = []  # type: List[bytes]
-
-    def read_slowly() -> None:
-        while True:
-            time.sleep(0.05)
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                return
-            received.append(chunk)
-    reader = threading.Thread(target=read_slowly, daemon=True)
-    reader.start()
+    received, reader = read_slowly(read_end, 0.05)
     try:
         text = "x" * (512 * 1024)
         bridge = StdioBridge(lambda legacy: Idle(), out)

@@ -32,6 +32,7 @@ from interop_support import sdk_python_fixture
 from mcplite import MCPError
 from mcplite.client import Client
 from mcplite.recording import REC_FORMAT, RecReplayer, _RecEntry, rec_exchanges
+from pipe_support import read_slowly  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -860,7 +861,6 @@ def test_record_waits_on_a_host_whose_pipes_are_non_blocking(tmp_path, child):
 def test_replay_writes_a_large_answer_whole_to_a_non_blocking_pipe(tmp_path):
     # One raw write takes what fits in a non-blocking pipe (a Node.js host's); the rest
     # must follow, not be lost mid-line.
-    import threading
     big = "x" * 300000
     path = write_jsonl(tmp_path / "big.jsonl", [
         {"format": REC_FORMAT, "command": ["x"], "started": "2026-01-01T00:00:00.000Z"},
@@ -872,17 +872,7 @@ def test_replay_writes_a_large_answer_whole_to_a_non_blocking_pipe(tmp_path):
     proc = subprocess.Popen(replay_argv(path), cwd=ROOT, stdin=subprocess.PIPE, stdout=out_write,
                             stderr=subprocess.PIPE)
     os.close(out_write)
-    received = []  # type: List[bytes]
-
-    def read_slowly():
-        while True:
-            time.sleep(0.02)
-            chunk = os.read(out_read, 65536)
-            if not chunk:
-                return
-            received.append(chunk)
-    reader = threading.Thread(target=read_slowly, daemon=True)
-    reader.start()
+    received, reader = read_slowly(out_read, 0.02)
     try:
         proc.stdin.write(b'{"jsonrpc":"2.0","id":7,"method":"ping"}\n')
         proc.stdin.close()

@@ -9,6 +9,7 @@ import pytest
 
 from stdio_peer import StdioPeer
 from wire import schema_problem
+from pipe_support import read_slowly  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "servers", "stdio_app.py")
@@ -112,7 +113,6 @@ def test_a_non_blocking_stdout_is_waited_on_not_spun_on():
     # The same on the way out: a full pipe with a non-blocking description makes a write
     # return None ("could not write"); the writer waits until the reader made room,
     # rather than trying again and again (a core's worth of CPU while the client is slow).
-    import threading
     from mcplite.stdio import LineWriter
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
@@ -126,17 +126,7 @@ def test_a_non_blocking_stdout_is_waited_on_not_spun_on():
 
         def fileno(self):
             return write_end
-    received = []
-
-    def read_slowly():
-        while True:
-            time.sleep(0.05)
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                return
-            received.append(chunk)
-    reader = threading.Thread(target=read_slowly, daemon=True)
-    reader.start()
+    received, reader = read_slowly(read_end, 0.05)
     try:
         text = "x" * (512 * 1024)
         LineWriter(Counted()).send({"jsonrpc": "2.0", "method": "m", "params": {"text": text}})
