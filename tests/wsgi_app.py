@@ -127,9 +127,9 @@ def main(argv):
         more = {} if idle is None else {"channel_timeout": idle, "cleanup_interval": idle}
         waitress.serve(wsgi, host="127.0.0.1", port=port, threads=8, channel_request_lookahead=1, **more)
     elif kind == "http":
-        # app.run("http") with the same keep-alive interval (http.server, no WSGI server).
-        from mcplite.httpserver import serve_http
-        serve_http(app, "127.0.0.1", port, keepalive_interval=keepalive, read_timeout=idle or 30.0)
+        # app.run("http") with the same keep-alive interval (http.server, no WSGI server);
+        # the public call, so that the one-file build's tests run it too.
+        app.run("http", host="127.0.0.1", port=port, keepalive_interval=keepalive, read_timeout=idle or 30.0)
     else:
         raise SystemExit("unknown server %r" % kind)
 
