@@ -1720,3 +1720,56 @@ def test_a_resumption_whose_headers_cannot_be_made_fails_the_request_at_once():
                 client.call_tool("poll")
             assert time.monotonic() - started < 2.0
             assert client._channel._open == {}
+
+
+class _FailingStorage(MemoryTokenStorage):
+    """A storage whose writes fail once ``broken`` is set: a read-only or full disk under a
+    token file."""
+
+    broken = False
+
+    def set(self, key, value):
+        # type: (str, Any) -> None
+        if self.broken:
+            raise PermissionError(13, "Permission denied", "/read-only/tokens.json")
+        MemoryTokenStorage.set(self, key, value)
+
+
+def test_a_token_that_cannot_be_stored_is_still_used_and_not_lost(protected, connect, caplog):
+    auth, mcp = protected()
+    storage = _FailingStorage()
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    auth.revoke_all()
+    (old_refresh,) = list(auth.refresh)
+    storage.broken = True
+    # The refresh token is rotated: the old one is no good after this refresh.
+    with caplog.at_level("WARNING", logger="mcplite.oauth"):
+        second = text_of(client.call_tool("whoami")).split(" ")[0]
+    auth.refresh.pop(old_refresh)
+    assert second != first and second in auth.tokens
+    assert "cannot store" in caplog.text
+    # The new tokens are kept in memory: no second refresh (with the spent refresh token),
+    # no new sign-in.
+    assert text_of(client.call_tool("whoami")).split(" ")[0] == second
+    auth.revoke_all()
+    third = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert third not in (first, second) and third in auth.tokens
+    assert [r["form"]["refresh_token"] for r in auth.token_requests("refresh_token")][0] == old_refresh
+    assert len(auth.token_requests("refresh_token")) == 2
+    assert len(auth.hits("authorize")) == 1
+
+
+def test_signing_in_works_when_the_storage_cannot_be_written(protected, connect, caplog):
+    auth, mcp = protected()
+    storage = _FailingStorage()
+    storage.broken = True  # a token file in a read-only directory
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    with caplog.at_level("WARNING", logger="mcplite.oauth"):
+        token = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert token in auth.tokens and "cannot store" in caplog.text
+    assert text_of(client.call_tool("whoami")).split(" ")[0] == token
+    auth.revoke_all()
+    assert text_of(client.call_tool("whoami")).split(" ")[0] in auth.tokens
+    assert len(auth.token_requests("refresh_token")) == 1  # the refresh token was kept in memory
+    assert len(auth.hits("authorize")) == 1
