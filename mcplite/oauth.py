@@ -197,10 +197,43 @@ _file_locks = {}  # type: Dict[str, threading.Lock]   # one per token file in th
 _file_locks_guard = threading.Lock()
 
 
+class _TokenFileLock:
+    """An exclusive lock between processes on a token file (``flock`` on ``<path>.lock``,
+    mode 0600; the file itself is replaced on each write, so it cannot carry the lock): two
+    runs sharing a token file must not each rewrite it from what they read before the
+    other's write, which drops the other's entries - a new token, a rotated refresh token.
+    Where there is no ``fcntl`` (Windows) the lock is this process's only."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path + ".lock"
+        self._descriptor = None  # type: Optional[int]
+
+    def __enter__(self) -> "_TokenFileLock":
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        self._descriptor = descriptor
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)  # (closing releases the lock)
+            self._descriptor = None
+
+
 class FileTokenStorage:
     """Tokens and registrations in a JSON file, readable and writable by its owner only
     (mode 0600) and replaced whole on each change, so a crash never leaves half a file.
-    Storages of one file in one process share a lock (two clients, one file)."""
+    Storages of one file in one process share a lock (two clients, one file), and
+    processes sharing the file take turns to change it (``<path>.lock``, see
+    ``_TokenFileLock``)."""
 
     def __init__(self, path: str) -> None:
         self.path = os.path.expanduser(path)
@@ -224,7 +257,7 @@ class FileTokenStorage:
             return item if isinstance(item, dict) else None
 
     def set(self, key: str, value: Optional[Dict[str, Any]]) -> None:
-        with self._lock:
+        with self._lock, _TokenFileLock(self.path):
             items = self._load()
             if value is None:
                 items.pop(key, None)

@@ -711,7 +711,7 @@ def test_file_token_storage_is_private_and_reused_by_a_second_client(protected, 
     assert stored["issuer"] == auth.issuer
     assert abs(stored["expires_at"] - (time.time() + 600)) < 30
     assert saved["client " + auth.issuer]["client_id"].startswith("dyn-")
-    assert [name for name in os.listdir(str(tmp_path))] == ["tokens.json"]  # no temporary file left
+    assert sorted(os.listdir(str(tmp_path))) == ["tokens.json", "tokens.json.lock"]  # no temporary file left
 
     requests_before = len(auth.hits())
     mark = mcp.mark()
@@ -1773,3 +1773,30 @@ def test_signing_in_works_when_the_storage_cannot_be_written(protected, connect,
     assert text_of(client.call_tool("whoami")).split(" ")[0] in auth.tokens
     assert len(auth.token_requests("refresh_token")) == 1  # the refresh token was kept in memory
     assert len(auth.hits("authorize")) == 1
+
+
+def test_two_processes_sharing_a_token_file_do_not_lose_entries(tmp_path):
+    # Two runs of the command line with one --token-file: each set() reads the file, adds
+    # its entry and replaces the file; without a lock between the processes, one's
+    # replacement drops what the other had just written (a token, a rotated refresh token).
+    import subprocess
+    path = str(tmp_path / "tokens.json")
+    script = ("import sys\nfrom mcplite import FileTokenStorage\nstorage = FileTokenStorage(sys.argv[1])\n"
+              "for n in range(150):\n    storage.set('tokens %s%d' % (sys.argv[2], n), {'access_token': 'x'})\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    writers = [subprocess.Popen([sys.executable, "-c", script, path, prefix], env=env) for prefix in "ab"]
+    try:
+        codes = [writer.wait(60) for writer in writers]
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+    assert codes == [0, 0]
+    reader = FileTokenStorage(path)
+    missing = [(p, n) for p in "ab" for n in range(150) if reader.get("tokens %s%d" % (p, n)) is None]
+    assert missing == []
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    if os.path.exists(path + ".lock"):  # (POSIX: the lock between the processes)
+        assert stat.S_IMODE(os.stat(path + ".lock").st_mode) == 0o600
