@@ -1800,3 +1800,21 @@ def test_two_processes_sharing_a_token_file_do_not_lose_entries(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     if os.path.exists(path + ".lock"):  # (POSIX: the lock between the processes)
         assert stat.S_IMODE(os.stat(path + ".lock").st_mode) == 0o600
+
+
+def test_a_2026_subscription_after_the_token_expired_refreshes_it(protected, connect):
+    # subscriptions/listen is a request of its own (its POST answers with the stream): a 401
+    # on it gets the OAuth's say, as every call's does - not an HttpError for the caller.
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    auth.revoke_all()
+    mark = mcp.mark()
+    client.subscribe("note://one")
+    listens = mcp_posts(mcp, "subscriptions/listen", mark)
+    assert [e["status"] for e in listens] == [401, 200]
+    assert listens[0]["headers"]["authorization"] == "Bearer " + first
+    assert listens[1]["headers"]["authorization"] != "Bearer " + first
+    assert len(auth.token_requests("refresh_token")) == 1 and len(auth.hits("authorize")) == 1
+    assert text_of(client.call_tool("whoami")).split(" ")[0] != first
+    assert len(auth.token_requests("refresh_token")) == 1
