@@ -1818,3 +1818,34 @@ def test_a_2026_subscription_after_the_token_expired_refreshes_it(protected, con
     assert len(auth.token_requests("refresh_token")) == 1 and len(auth.hits("authorize")) == 1
     assert text_of(client.call_tool("whoami")).split(" ")[0] != first
     assert len(auth.token_requests("refresh_token")) == 1
+
+
+def test_a_401_on_the_sessions_get_stream_renews_the_token(protected, connect):
+    # A session's GET stream outlives its token; when it ends (a proxy's idle timeout, here
+    # the connection shut) the new GET is refused. With no call of ours to renew the token,
+    # the stream must get the OAuth's say itself - not fail until it is given up.
+    from mcplite.httpclient import _shut
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="legacy")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    channel = client._channel
+    deadline = time.monotonic() + WAIT
+    while channel._get_connection is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    auth.revoke_all()
+    mark = mcp.mark()
+    _shut(channel._get_connection)
+    deadline = time.monotonic() + 2 * WAIT
+
+    def gets():
+        # type: () -> List[Dict[str, Any]]
+        return [e for e in mcp.since(mark) if e["method"] == "GET" and e["path"] == "/mcp"]
+    while not any(e["status"] == 200 for e in gets()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e["status"] for e in gets()][:2] == [401, 200]
+    assert gets()[0]["headers"]["authorization"] == "Bearer " + first
+    assert gets()[1]["headers"]["authorization"] != "Bearer " + first
+    assert len(auth.token_requests("refresh_token")) == 1 and len(auth.hits("authorize")) == 1
+    # The calls go on with the stream's new token: no second refresh.
+    assert text_of(client.call_tool("whoami")).split(" ")[0] != first
+    assert len(auth.token_requests("refresh_token")) == 1
