@@ -1743,10 +1743,10 @@ def test_a_token_that_cannot_be_stored_is_still_used_and_not_lost(protected, con
     auth.revoke_all()
     (old_refresh,) = list(auth.refresh)
     storage.broken = True
-    # The refresh token is rotated: the old one is no good after this refresh.
+    # The refresh token is rotated (oauth_support): the old one is no good after this refresh.
     with caplog.at_level("WARNING", logger="mcplite.oauth"):
         second = text_of(client.call_tool("whoami")).split(" ")[0]
-    auth.refresh.pop(old_refresh)
+    assert old_refresh not in auth.refresh
     assert second != first and second in auth.tokens
     assert "cannot store" in caplog.text
     # The new tokens are kept in memory: no second refresh (with the spent refresh token),
@@ -1849,3 +1849,51 @@ def test_a_401_on_the_sessions_get_stream_renews_the_token(protected, connect):
     # The calls go on with the stream's new token: no second refresh.
     assert text_of(client.call_tool("whoami")).split(" ")[0] != first
     assert len(auth.token_requests("refresh_token")) == 1
+
+
+@pytest.mark.parametrize("refresh_good", [True, False], ids=["rotated", "invalid_grant"])
+def test_concurrent_calls_refresh_a_rotating_refresh_token_once(protected, connect, refresh_good):
+    # The test authorization server rotates refresh tokens: each is good once. Eight calls
+    # refused at once make one refresh (or, the refresh token refused, one sign-in), every
+    # call succeeds once, and the rotated refresh token is the one stored and used next.
+    auth, mcp = protected()
+    storage = MemoryTokenStorage()
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    for round_ in (1, 2):
+        auth.revoke_all()
+        if not refresh_good:
+            auth.refresh.clear()
+        mark = mcp.mark()
+        barrier = threading.Barrier(8)
+        results = []  # type: List[Any]
+
+        def call(n):
+            # type: (int) -> None
+            barrier.wait(WAIT)
+            try:
+                results.append(text_of(client.call_tool("add", {"a": n, "b": 1000})))
+            except Exception as exc:  # reported below
+                results.append(exc)
+        threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(3 * WAIT)
+        assert not any(thread.is_alive() for thread in threads)
+        assert sorted(results) == sorted(str(n + 1000) for n in range(8)), results
+        # Each call ran once on the server (a 401 is not a run).
+        ran = [e["body"]["params"]["arguments"]["a"] for e in mcp_posts(mcp, "tools/call", mark)
+               if e["status"] == 200]
+        assert sorted(ran) == list(range(8))
+        refreshes = auth.token_requests("refresh_token")
+        assert len(refreshes) == round_
+        stored = storage.get("tokens " + mcp.url)
+        if refresh_good:
+            assert len(auth.hits("authorize")) == 1
+            assert list(auth.refresh) == [stored["refresh_token"]]  # the rotated one, stored
+            if round_ == 2:
+                assert refreshes[1]["form"]["refresh_token"] != refreshes[0]["form"]["refresh_token"]
+        else:
+            assert len(auth.hits("authorize")) == round_ + 1  # one sign-in per round
+    assert stored["access_token"] != first
