@@ -640,21 +640,33 @@ class ClientSession(Endpoint):
             with self._lock:
                 self._listen = None
             return
-        message, pending = self.outgoing.new("subscriptions/listen", None)
-        message["params"] = self._envelope({"notifications": wanted}, None)
-        acknowledged = threading.Event()
-        with self._lock:
-            self._listen = pending.id
-            self._acknowledged = (pending.id, acknowledged)
-        self._send(message)
-        limit = timeout if timeout is not None else self.timeout
-        deadline = time.monotonic() + limit
-        # "The server MUST send notifications/subscriptions/acknowledged as the first
-        # message"; an error response instead ends the wait at once.
-        while not acknowledged.wait(0.02):
-            if pending.done:
-                pending.wait(0)  # raises the server's error
-                raise ProtocolError("subscriptions/listen ended before it was acknowledged")
-            if time.monotonic() > deadline:
-                self.outgoing.forget(pending.id)
-                raise RequestTimeout("subscriptions/listen", limit)
+        attempt = 0
+        while True:
+            message, pending = self.outgoing.new("subscriptions/listen", None)
+            message["params"] = self._envelope({"notifications": wanted}, None)
+            acknowledged = threading.Event()
+            with self._lock:
+                self._listen = pending.id
+                self._acknowledged = (pending.id, acknowledged)
+            self._send(message)
+            limit = timeout if timeout is not None else self.timeout
+            deadline = time.monotonic() + limit
+            try:
+                # "The server MUST send notifications/subscriptions/acknowledged as the first
+                # message"; an error response instead ends the wait at once.
+                while not acknowledged.wait(0.02):
+                    if pending.done:
+                        pending.wait(0)  # raises the server's error
+                        raise ProtocolError("subscriptions/listen ended before it was acknowledged")
+                    if time.monotonic() > deadline:
+                        self.outgoing.forget(pending.id)
+                        raise RequestTimeout("subscriptions/listen", limit)
+                return
+            except RequestTimeout:
+                raise
+            except TransportError as exc:
+                # A 401 (an expired token) or 403: the transport's OAuth gets its say, as for
+                # any request (see _call_untraced), and the stream is asked for again.
+                if self._closed is not None or not self._channel.recover(pending.id, exc, attempt):
+                    raise
+            attempt += 1

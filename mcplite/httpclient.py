@@ -895,6 +895,11 @@ class HttpChannel(ClientChannel):
         headers = {"Accept": "text/event-stream"}
         headers.update(self._headers)
         self._authorize(headers, method)
+        headers.update(self._get_headers_rest())
+        return headers
+
+    def _get_headers_rest(self) -> Dict[str, str]:
+        headers = {}  # type: Dict[str, str]
         if self.session_id is not None:
             headers["Mcp-Session-Id"] = self.session_id
         if self.protocol_version is not None:
@@ -945,6 +950,8 @@ class HttpChannel(ClientChannel):
             opened.set()
             if outcome == "refused" or self._closed or self.session_id != session:
                 return  # no such stream, or the session (or the client) is over
+            if outcome == "reauthorized":
+                continue  # a new token: at once (recover bounds how often, max_authorizations)
             failures = failures + 1 if outcome == "failed" else 0
             quiet = quiet + 1 if outcome == "quiet" else 0
             if failures >= 5:
@@ -956,10 +963,14 @@ class HttpChannel(ClientChannel):
 
     def _listen_once(self, opened: threading.Event, state: Dict[str, Any]) -> str:
         """One GET stream, read to its end: "ended", "quiet" (ended without an event),
-        "failed" (no connection, an error status) or "refused" (405, the server offers
+        "failed" (no connection, an error status), "reauthorized" (a 401 or 403 after which
+        the OAuth has a new token) or "refused" (405, the server offers
         none; 404, the session is gone; no authorization for it)."""
         try:
-            headers = self._get_headers()
+            headers = {"Accept": "text/event-stream"}
+            headers.update(self._headers)
+            generation = self._authorize(headers, "GET")
+            headers.update(self._get_headers_rest())
         except TransportError as exc:
             # The stream is the server's way to reach us, not a request of ours: without it
             # the session goes on (as with a server that offers none), and connecting is
@@ -979,7 +990,20 @@ class HttpChannel(ClientChannel):
             opened.set()
             if response.status != 200:
                 response.read()
+                if response.status in (401, 403) and self._auth is not None:
+                    # The token expired while the stream was open (or a proxy ended it): the
+                    # OAuth's say, as for a POST - else, with no request of ours to renew
+                    # the token, every later GET would be refused and the stream given up.
+                    state["reauthorized"] = state.get("reauthorized", 0) + 1
+                    try:
+                        if self._auth.recover(response.status, response.getheader("WWW-Authenticate"),
+                                              generation, state["reauthorized"] - 1):
+                            return "reauthorized"
+                    except TransportError as exc:
+                        _httpclient_log.warning("no GET stream: %s", exc.message)
+                        return "refused"
                 return "refused" if response.status in (404, 405) else "failed"
+            state["reauthorized"] = 0
             events = [0]
 
             def on_event(event: str, data: str, event_id: Optional[str]) -> None:

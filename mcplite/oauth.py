@@ -197,10 +197,43 @@ _file_locks = {}  # type: Dict[str, threading.Lock]   # one per token file in th
 _file_locks_guard = threading.Lock()
 
 
+class _TokenFileLock:
+    """An exclusive lock between processes on a token file (``flock`` on ``<path>.lock``,
+    mode 0600; the file itself is replaced on each write, so it cannot carry the lock): two
+    runs sharing a token file must not each rewrite it from what they read before the
+    other's write, which drops the other's entries - a new token, a rotated refresh token.
+    Where there is no ``fcntl`` (Windows) the lock is this process's only."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path + ".lock"
+        self._descriptor = None  # type: Optional[int]
+
+    def __enter__(self) -> "_TokenFileLock":
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        self._descriptor = descriptor
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)  # (closing releases the lock)
+            self._descriptor = None
+
+
 class FileTokenStorage:
     """Tokens and registrations in a JSON file, readable and writable by its owner only
     (mode 0600) and replaced whole on each change, so a crash never leaves half a file.
-    Storages of one file in one process share a lock (two clients, one file)."""
+    Storages of one file in one process share a lock (two clients, one file), and
+    processes sharing the file take turns to change it (``<path>.lock``, see
+    ``_TokenFileLock``)."""
 
     def __init__(self, path: str) -> None:
         self.path = os.path.expanduser(path)
@@ -224,7 +257,7 @@ class FileTokenStorage:
             return item if isinstance(item, dict) else None
 
     def set(self, key: str, value: Optional[Dict[str, Any]]) -> None:
-        with self._lock:
+        with self._lock, _TokenFileLock(self.path):
             items = self._load()
             if value is None:
                 items.pop(key, None)
@@ -432,6 +465,10 @@ class OAuth(ClientAuth):
         # The tokens in use, read from storage once (a file is not read on every request).
         self._tokens = None  # type: Optional[Dict[str, Any]]
         self._loaded = False
+        # The access token the storage was last seen to hold (read, or written by us): a
+        # stored one that differs came from another process sharing the storage.
+        self._stored = None  # type: Optional[str]
+        self._registrations = {}  # type: Dict[str, Dict[str, Any]]   # the dynamic ones made here
 
     # -- what the channel uses ------------------------------------------------------
 
@@ -448,6 +485,7 @@ class OAuth(ClientAuth):
             with self._lock:
                 if not self._loaded:
                     self._tokens = self._usable(self.storage.get(self._tokens_key()))
+                    self._stored = (self._tokens or {}).get("access_token")
                     self._loaded = True
         return self._generation, self._tokens
 
@@ -508,9 +546,16 @@ class OAuth(ClientAuth):
     def _keep(self, tokens: Optional[Dict[str, Any]]) -> None:
         """Tokens from now on (None: none), stored and in use; requests sent with the old
         ones are told apart by the generation."""
-        self.storage.set(self._tokens_key(), tokens)
+        # In use first: a token the server issued (a refresh token it rotated, maybe) is
+        # not lost because the storage cannot take it (a read-only or full disk).
         self._tokens, self._loaded = tokens, True
         self._generation += 1
+        try:
+            self.storage.set(self._tokens_key(), tokens)
+        except OSError as exc:
+            _oauth_log.warning("cannot store the tokens (%s): they are kept for this process only", exc)
+            return
+        self._stored = (tokens or {}).get("access_token")
 
     def recover(self, status: int, challenge: Optional[str], generation: Any, attempt: int) -> bool:
         """A request sent with token ``generation`` was refused with ``status``: True when
@@ -539,9 +584,12 @@ class OAuth(ClientAuth):
             if attempt >= self.max_authorizations:
                 raise AuthorizationError("still refused (HTTP %d) after %d authorizations" % (status, attempt), status)
             tokens = self._usable(self.storage.get(self._tokens_key()))
-            if tokens is not None and tokens.get("access_token") != (self._tokens or {}).get("access_token"):
+            stored = (tokens or {}).get("access_token")
+            if tokens is not None and stored not in ((self._tokens or {}).get("access_token"), self._stored):
                 self._keep(tokens)  # another process sharing the storage got a new token
                 return True
+            if self._tokens is not None and stored != self._tokens.get("access_token"):
+                tokens = self._tokens  # ours are newer than what the storage could take
             scope = None  # type: Optional[List[str]]
             if status == 403:
                 # Step-up: "clients SHOULD ... request the union of previously requested
@@ -718,7 +766,7 @@ class OAuth(ClientAuth):
             return {"client_id": self.client_metadata_url, "client_secret": None, "method": "none"}
         key = "client " + issuer
         redirect = self._redirect() if self.grant == "authorization_code" else None
-        stored = self.storage.get(key)
+        stored = self.storage.get(key) or self._registrations.get(key)
         if stored is not None and stored.get("redirect_uri") == redirect:
             return stored
         endpoint = metadata.get("registration_endpoint")
@@ -747,7 +795,13 @@ class OAuth(ClientAuth):
                       "method": answer.get("token_endpoint_auth_method") or (
                           "client_secret_basic" if answer.get("client_secret") else "none"),
                       "redirect_uri": redirect}
-        self.storage.set(key, registered)
+        # Also kept here: a storage that cannot be written (a read-only or full disk) must
+        # not make the refresh token, which belongs to this client, useless.
+        self._registrations[key] = registered
+        try:
+            self.storage.set(key, registered)
+        except OSError as exc:
+            _oauth_log.warning("cannot store the client registration (%s): it is kept for this process only", exc)
         return registered
 
     def _authorization_code(self, metadata: Dict[str, Any], issuer: str, client: Dict[str, Any],

@@ -497,7 +497,9 @@ class AuthServer:
             scope, resource = issued["scope"], issued["resource"]
         elif grant == "refresh_token":
             with self.lock:
-                grant_info = self.refresh.get(form.get("refresh_token", ""))
+                # Refresh token rotation (OAuth 2.1 §4.3.1, for public clients): a refresh
+                # token is good once; the answer carries its successor.
+                grant_info = self.refresh.pop(form.get("refresh_token", ""), None)
             if grant_info is None or grant_info["client_id"] != client_id:
                 self._reply(handler, 400, {"error": "invalid_grant", "error_description": "unknown refresh token"})
                 return

@@ -711,7 +711,7 @@ def test_file_token_storage_is_private_and_reused_by_a_second_client(protected, 
     assert stored["issuer"] == auth.issuer
     assert abs(stored["expires_at"] - (time.time() + 600)) < 30
     assert saved["client " + auth.issuer]["client_id"].startswith("dyn-")
-    assert [name for name in os.listdir(str(tmp_path))] == ["tokens.json"]  # no temporary file left
+    assert sorted(os.listdir(str(tmp_path))) == ["tokens.json", "tokens.json.lock"]  # no temporary file left
 
     requests_before = len(auth.hits())
     mark = mcp.mark()
@@ -1720,3 +1720,180 @@ def test_a_resumption_whose_headers_cannot_be_made_fails_the_request_at_once():
                 client.call_tool("poll")
             assert time.monotonic() - started < 2.0
             assert client._channel._open == {}
+
+
+class _FailingStorage(MemoryTokenStorage):
+    """A storage whose writes fail once ``broken`` is set: a read-only or full disk under a
+    token file."""
+
+    broken = False
+
+    def set(self, key, value):
+        # type: (str, Any) -> None
+        if self.broken:
+            raise PermissionError(13, "Permission denied", "/read-only/tokens.json")
+        MemoryTokenStorage.set(self, key, value)
+
+
+def test_a_token_that_cannot_be_stored_is_still_used_and_not_lost(protected, connect, caplog):
+    auth, mcp = protected()
+    storage = _FailingStorage()
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    auth.revoke_all()
+    (old_refresh,) = list(auth.refresh)
+    storage.broken = True
+    # The refresh token is rotated (oauth_support): the old one is no good after this refresh.
+    with caplog.at_level("WARNING", logger="mcplite.oauth"):
+        second = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert old_refresh not in auth.refresh
+    assert second != first and second in auth.tokens
+    assert "cannot store" in caplog.text
+    # The new tokens are kept in memory: no second refresh (with the spent refresh token),
+    # no new sign-in.
+    assert text_of(client.call_tool("whoami")).split(" ")[0] == second
+    auth.revoke_all()
+    third = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert third not in (first, second) and third in auth.tokens
+    assert [r["form"]["refresh_token"] for r in auth.token_requests("refresh_token")][0] == old_refresh
+    assert len(auth.token_requests("refresh_token")) == 2
+    assert len(auth.hits("authorize")) == 1
+
+
+def test_signing_in_works_when_the_storage_cannot_be_written(protected, connect, caplog):
+    auth, mcp = protected()
+    storage = _FailingStorage()
+    storage.broken = True  # a token file in a read-only directory
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    with caplog.at_level("WARNING", logger="mcplite.oauth"):
+        token = text_of(client.call_tool("whoami")).split(" ")[0]
+    assert token in auth.tokens and "cannot store" in caplog.text
+    assert text_of(client.call_tool("whoami")).split(" ")[0] == token
+    auth.revoke_all()
+    assert text_of(client.call_tool("whoami")).split(" ")[0] in auth.tokens
+    assert len(auth.token_requests("refresh_token")) == 1  # the refresh token was kept in memory
+    assert len(auth.hits("authorize")) == 1
+
+
+def test_two_processes_sharing_a_token_file_do_not_lose_entries(tmp_path):
+    # Two runs of the command line with one --token-file: each set() reads the file, adds
+    # its entry and replaces the file; without a lock between the processes, one's
+    # replacement drops what the other had just written (a token, a rotated refresh token).
+    import subprocess
+    path = str(tmp_path / "tokens.json")
+    script = ("import sys\nfrom mcplite import FileTokenStorage\nstorage = FileTokenStorage(sys.argv[1])\n"
+              "for n in range(150):\n    storage.set('tokens %s%d' % (sys.argv[2], n), {'access_token': 'x'})\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    writers = [subprocess.Popen([sys.executable, "-c", script, path, prefix], env=env) for prefix in "ab"]
+    try:
+        codes = [writer.wait(60) for writer in writers]
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+    assert codes == [0, 0]
+    reader = FileTokenStorage(path)
+    missing = [(p, n) for p in "ab" for n in range(150) if reader.get("tokens %s%d" % (p, n)) is None]
+    assert missing == []
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    if os.path.exists(path + ".lock"):  # (POSIX: the lock between the processes)
+        assert stat.S_IMODE(os.stat(path + ".lock").st_mode) == 0o600
+
+
+def test_a_2026_subscription_after_the_token_expired_refreshes_it(protected, connect):
+    # subscriptions/listen is a request of its own (its POST answers with the stream): a 401
+    # on it gets the OAuth's say, as every call's does - not an HttpError for the caller.
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    auth.revoke_all()
+    mark = mcp.mark()
+    client.subscribe("note://one")
+    listens = mcp_posts(mcp, "subscriptions/listen", mark)
+    assert [e["status"] for e in listens] == [401, 200]
+    assert listens[0]["headers"]["authorization"] == "Bearer " + first
+    assert listens[1]["headers"]["authorization"] != "Bearer " + first
+    assert len(auth.token_requests("refresh_token")) == 1 and len(auth.hits("authorize")) == 1
+    assert text_of(client.call_tool("whoami")).split(" ")[0] != first
+    assert len(auth.token_requests("refresh_token")) == 1
+
+
+def test_a_401_on_the_sessions_get_stream_renews_the_token(protected, connect):
+    # A session's GET stream outlives its token; when it ends (a proxy's idle timeout, here
+    # the connection shut) the new GET is refused. With no call of ours to renew the token,
+    # the stream must get the OAuth's say itself - not fail until it is given up.
+    from mcplite.httpclient import _shut
+    auth, mcp = protected()
+    client = connect(mcp.url, auth=oauth(auth), era="legacy")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    channel = client._channel
+    deadline = time.monotonic() + WAIT
+    while channel._get_connection is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    auth.revoke_all()
+    mark = mcp.mark()
+    _shut(channel._get_connection)
+    deadline = time.monotonic() + 2 * WAIT
+
+    def gets():
+        # type: () -> List[Dict[str, Any]]
+        return [e for e in mcp.since(mark) if e["method"] == "GET" and e["path"] == "/mcp"]
+    while not any(e["status"] == 200 for e in gets()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e["status"] for e in gets()][:2] == [401, 200]
+    assert gets()[0]["headers"]["authorization"] == "Bearer " + first
+    assert gets()[1]["headers"]["authorization"] != "Bearer " + first
+    assert len(auth.token_requests("refresh_token")) == 1 and len(auth.hits("authorize")) == 1
+    # The calls go on with the stream's new token: no second refresh.
+    assert text_of(client.call_tool("whoami")).split(" ")[0] != first
+    assert len(auth.token_requests("refresh_token")) == 1
+
+
+@pytest.mark.parametrize("refresh_good", [True, False], ids=["rotated", "invalid_grant"])
+def test_concurrent_calls_refresh_a_rotating_refresh_token_once(protected, connect, refresh_good):
+    # The test authorization server rotates refresh tokens: each is good once. Eight calls
+    # refused at once make one refresh (or, the refresh token refused, one sign-in), every
+    # call succeeds once, and the rotated refresh token is the one stored and used next.
+    auth, mcp = protected()
+    storage = MemoryTokenStorage()
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    first = text_of(client.call_tool("whoami")).split(" ")[0]
+    for round_ in (1, 2):
+        auth.revoke_all()
+        if not refresh_good:
+            auth.refresh.clear()
+        mark = mcp.mark()
+        barrier = threading.Barrier(8)
+        results = []  # type: List[Any]
+
+        def call(n):
+            # type: (int) -> None
+            barrier.wait(WAIT)
+            try:
+                results.append(text_of(client.call_tool("add", {"a": n, "b": 1000})))
+            except Exception as exc:  # reported below
+                results.append(exc)
+        threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(3 * WAIT)
+        assert not any(thread.is_alive() for thread in threads)
+        assert sorted(results) == sorted(str(n + 1000) for n in range(8)), results
+        # Each call ran once on the server (a 401 is not a run).
+        ran = [e["body"]["params"]["arguments"]["a"] for e in mcp_posts(mcp, "tools/call", mark)
+               if e["status"] == 200]
+        assert sorted(ran) == list(range(8))
+        refreshes = auth.token_requests("refresh_token")
+        assert len(refreshes) == round_
+        stored = storage.get("tokens " + mcp.url)
+        if refresh_good:
+            assert len(auth.hits("authorize")) == 1
+            assert list(auth.refresh) == [stored["refresh_token"]]  # the rotated one, stored
+            if round_ == 2:
+                assert refreshes[1]["form"]["refresh_token"] != refreshes[0]["form"]["refresh_token"]
+        else:
+            assert len(auth.hits("authorize")) == round_ + 1  # one sign-in per round
+    assert stored["access_token"] != first
