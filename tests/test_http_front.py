@@ -1,0 +1,130 @@
+"""The HTTP front ends against clients that are unusual but legal: browsers (CORS), proxies
+(absolute-form targets), HTTP/1.0, repeated header lines."""
+
+import json
+import socket
+
+import pytest
+
+from apps import make_app
+from mcplite import Context
+
+PAGE = "https://page.example"
+INIT = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {},
+    "clientInfo": {"name": "x", "version": "0"}}}).encode()
+
+
+def front_app():
+    app = make_app()
+
+    @app.tool()
+    def reports(ctx: Context) -> str:
+        """Sends a progress notification first, so its answer is an SSE stream."""
+        ctx.progress(1, 2, "half")
+        return "finished"
+    return app
+
+
+@pytest.fixture
+def server():
+    handle = front_app().run_in_thread("http", port=0, allowed_origins=[PAGE])
+    yield handle
+    handle.stop()
+
+
+def exchange(port, data, shut=False):
+    """Send ``data``, read until the server closes (or 3 s of silence)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=3)
+    try:
+        sock.sendall(data)
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        sock.close()
+
+
+def head_of(raw):
+    """(status, {lower-case name: [values]}, body) of the first response in ``raw``."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(lines[0].split(" ")[1]), fields, body
+
+
+def post(target="/mcp", version="HTTP/1.1", extra="", body=INIT,
+         accept="Accept: application/json, text/event-stream\r\n"):
+    return ("POST %s %s\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n%s%s"
+            "Content-Length: %d\r\n\r\n" % (target, version, accept, extra, len(body))).encode() + body
+
+
+# -- browsers: CORS -------------------------------------------------------------------------
+
+def names(value):
+    return {part.strip().lower() for part in value.split(",")}
+
+
+def test_a_preflight_from_an_allowed_origin_lets_a_browser_proceed(server):
+    wanted = "content-type, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, " \
+             "last-event-id, authorization, mcp-param-region"
+    raw = exchange(server.port, ("OPTIONS /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
+                                 "Access-Control-Request-Method: POST\r\n"
+                                 "Access-Control-Request-Headers: %s\r\nConnection: close\r\n\r\n"
+                                 % (PAGE, wanted)).encode())
+    status, fields, _ = head_of(raw)
+    assert 200 <= status < 300, raw
+    assert fields["access-control-allow-origin"] == [PAGE]
+    assert {"get", "post", "delete"} <= names(fields["access-control-allow-methods"][0])
+    assert names(wanted) <= names(fields["access-control-allow-headers"][0])
+    assert "origin" in names(fields["vary"][0])
+
+
+def test_a_preflight_is_answered_before_auth_and_for_the_metadata_path():
+    from mcplite.auth import BearerAuth
+    auth = BearerAuth(lambda token: None, resource="http://127.0.0.1/mcp",
+                      authorization_servers=["https://auth.example"])
+    with front_app().run_in_thread("http", port=0, allowed_origins=[PAGE], auth=auth) as handle:
+        for path in ("/mcp", "/.well-known/oauth-protected-resource/mcp"):
+            raw = exchange(handle.port, ("OPTIONS %s HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
+                                         "Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: "
+                                         "mcp-protocol-version\r\nConnection: close\r\n\r\n" % (path, PAGE)).encode())
+            status, fields, _ = head_of(raw)
+            assert 200 <= status < 300 and fields["access-control-allow-origin"] == [PAGE], raw
+        # The challenge itself reaches the page: it must read WWW-Authenticate to find the metadata.
+        status, fields, _ = head_of(exchange(handle.port, post(extra="Origin: %s\r\nConnection: close\r\n" % PAGE)))
+        assert status == 401 and fields["access-control-allow-origin"] == [PAGE]
+        assert "www-authenticate" in names(fields["access-control-expose-headers"][0])
+        # The metadata keeps its one "*" (two values would make the browser refuse it).
+        status, fields, _ = head_of(exchange(handle.port, (
+            "GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
+            "Connection: close\r\n\r\n" % PAGE).encode()))
+        assert status == 200 and len(fields["access-control-allow-origin"]) == 1
+
+
+def test_an_answer_to_an_allowed_origin_shows_the_page_its_session_id(server):
+    status, fields, _ = head_of(exchange(server.port, post(extra="Origin: %s\r\nConnection: close\r\n" % PAGE)))
+    assert status == 200 and fields["mcp-session-id"]
+    assert fields["access-control-allow-origin"] == [PAGE]
+    assert "mcp-session-id" in names(fields["access-control-expose-headers"][0])
+
+
+def test_no_cors_grant_without_an_origin_or_for_a_refused_one(server):
+    status, fields, _ = head_of(exchange(server.port, post(extra="Connection: close\r\n")))
+    assert status == 200 and "access-control-allow-origin" not in fields
+    status, fields, _ = head_of(exchange(server.port, ("OPTIONS /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                                       "Origin: https://evil.example\r\nAccess-Control-Request-Method: "
+                                                       "POST\r\nConnection: close\r\n\r\n").encode()))
+    assert status == 403 and "access-control-allow-origin" not in fields
