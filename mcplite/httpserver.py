@@ -95,6 +95,15 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
     def _serve_one(self) -> None:
         app = self.server.app  # type: McpHttpApp
         headers = self.fields  # (lower-case names, OWS stripped: httpparse.py)
+        target = self.path
+        if target[:7].lower() == "http://" or target[:8].lower() == "https://":
+            # What a proxy sends: "A server MUST accept the absolute-form in requests" and
+            # "MUST ignore the received Host header field (if any) and instead use the host
+            # information of the request-target" (RFC 9112 3.2.2).
+            rest = target.split("://", 1)[1]
+            end = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0] or [len(rest)])
+            headers = dict(headers, host=rest[:end])
+            target = rest[end:] if rest[end:end + 1] == "/" else "/" + rest[end:]
         body = b""
         if self.command in ("POST", "PUT", "PATCH"):
             if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -127,7 +136,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         tracer = self.server.tracer
         if tracer is not None:
             tracer.http_request(self.command, self.path, self.headers, body)
-        response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed,
+        response = app.handle(HttpRequest(self.command, target, headers, body, self._peer_closed,
                                           self.client_address[0] if self.client_address else None))
         if response is None:
             self.close_connection = True

@@ -128,3 +128,18 @@ def test_no_cors_grant_without_an_origin_or_for_a_refused_one(server):
                                                        "Origin: https://evil.example\r\nAccess-Control-Request-Method: "
                                                        "POST\r\nConnection: close\r\n\r\n").encode()))
     assert status == 403 and "access-control-allow-origin" not in fields
+
+
+# -- proxies: the absolute form --------------------------------------------------------------
+
+def test_an_absolute_form_target_is_served_with_its_authority_as_the_host(server):
+    # "A server MUST accept the absolute-form in requests" (RFC 9112 3.2.2), as a proxy sends it.
+    status, fields, body = head_of(exchange(server.port, post("http://127.0.0.1:%d/mcp" % server.port,
+                                                              extra="Connection: close\r\n")))
+    assert status == 200 and fields["mcp-session-id"], body
+    status, _, _ = head_of(exchange(server.port, post("http://127.0.0.1/mcp?x=1", extra="Connection: close\r\n")))
+    assert status == 200
+    # "... the origin server MUST ignore the received Host header field (if any) and instead
+    # use the host information of the request-target": a name not served is refused.
+    status, _, _ = head_of(exchange(server.port, post("http://evil.example/mcp", extra="Connection: close\r\n")))
+    assert status == 421
