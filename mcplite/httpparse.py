@@ -43,8 +43,9 @@ _HP_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 
 
 class RequestHead(NamedTuple):
-    """A parsed request head: ``fields`` are by lower-case name (the last of repeated ones,
-    but ``Content-Length`` and ``Host``, which may not repeat), ``lines`` as sent, in order."""
+    """A parsed request head: ``fields`` are by lower-case name (repeated ones joined with
+    ", " in order, but ``Content-Length`` and ``Host``, which may not repeat), ``lines`` as
+    sent, in order."""
     method: str
     target: str
     version: str
@@ -117,7 +118,10 @@ def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], ma
                 return 400, "more than one Host"
             seen_host = True
         lines.append((name, value))
-        fields[key] = value
+        # Repeated lines are one field: "by appending each subsequent field line value to the
+        # initial field line value in order, separated by a comma" (RFC 9110 5.3); a client
+        # may send Accept on two lines.
+        fields[key] = fields[key] + ", " + value if key in fields else value
     if seen_length and "transfer-encoding" in fields:
         return 400, "both Content-Length and Transfer-Encoding"
     text_version = _HP_VERSIONS[version]

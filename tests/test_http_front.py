@@ -143,3 +143,26 @@ def test_an_absolute_form_target_is_served_with_its_authority_as_the_host(server
     # use the host information of the request-target": a name not served is refused.
     status, _, _ = head_of(exchange(server.port, post("http://evil.example/mcp", extra="Connection: close\r\n")))
     assert status == 421
+
+
+# -- header lines ----------------------------------------------------------------------------
+
+def test_a_header_sent_on_two_lines_counts_whole(server):
+    # "A recipient MAY combine multiple field lines within a field section that have the same
+    # field name into one field line ... by appending each subsequent field line value to the
+    # initial field line value in order, separated by a comma" (RFC 9110 5.3): the two are one.
+    status, _, body = head_of(exchange(server.port, post(
+        accept="accept: application/json\r\nACCEPT: text/event-stream\r\n", extra="Connection: close\r\n")))
+    assert status == 200, body
+
+
+@pytest.mark.parametrize("accept, content_type", [
+    ("*/*", "application/json"),
+    ("application/json;q=0.9, text/*", "application/json; charset=utf-8"),
+    ("Application/JSON, Text/Event-Stream", "Application/Json;charset=UTF-8"),
+])
+def test_wildcards_parameters_and_case(server, accept, content_type):
+    raw = post(accept="Accept: %s\r\n" % accept, extra="Connection: close\r\n")
+    raw = raw.replace(b"Content-Type: application/json", b"content-type: " + content_type.encode())
+    status, _, body = head_of(exchange(server.port, raw))
+    assert status == 200, body
