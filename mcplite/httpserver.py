@@ -182,11 +182,16 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             body = b"" if self.command == "HEAD" else response.body
             self.wfile.write(self._head(response, b"Content-Length: %d\r\n" % len(response.body)) + body)
             return
-        # An SSE stream: chunked, so the connection stays usable once the stream ends.
+        # An SSE stream: chunked, so the connection stays usable once the stream ends. Not to
+        # HTTP/1.0: "A server MUST NOT send a response containing Transfer-Encoding unless the
+        # corresponding request indicates HTTP/1.1" (RFC 9112 6.1); there the close ends it.
+        chunked = self.request_version == "HTTP/1.1"
+        if not chunked:
+            self.close_connection = True
         self.server.streaming_started()
         complete = False
         after = response.after
-        first = self._head(response, b"Transfer-Encoding: chunked\r\n")
+        first = self._head(response, b"Transfer-Encoding: chunked\r\n" if chunked else b"")
         pending = response.stream_prefix
         poll = self.server.app.poll_interval
         keepalive_every = max(1, int(self.server.keepalive_interval / poll))
@@ -201,9 +206,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 out = first
                 first = b""
                 if data:
-                    out += b"%x\r\n" % len(data) + data + b"\r\n"
+                    out += (b"%x\r\n" % len(data) + data + b"\r\n") if chunked else data
                     idle = 0
-                if done:
+                if done and chunked:
                     out += b"0\r\n\r\n"
                 if out:
                     self.wfile.write(out)
@@ -216,7 +221,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         return
                     if idle % keepalive_every == 0:
-                        self.wfile.write(b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n")
+                        self.wfile.write((b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n") if chunked
+                                         else SSE_KEEPALIVE)
                     elif self._peer_closed():
                         self.close_connection = True
                         return

@@ -166,3 +166,19 @@ def test_wildcards_parameters_and_case(server, accept, content_type):
     raw = raw.replace(b"Content-Type: application/json", b"content-type: " + content_type.encode())
     status, _, body = head_of(exchange(server.port, raw))
     assert status == 200, body
+
+
+# -- HTTP/1.0 ----------------------------------------------------------------------------------
+
+def test_an_http_1_0_client_gets_its_sse_answer_unchunked_then_a_close():
+    # "A server MUST NOT send a response containing Transfer-Encoding unless the corresponding
+    # request indicates HTTP/1.1 (or later minor revisions)" (RFC 9112 6.1).
+    call = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                       "params": {"name": "reports", "arguments": {}, "_meta": {"progressToken": 1}}}).encode()
+    with front_app().run_in_thread("http", port=0, stateless=True) as handle:
+        raw = exchange(handle.port, post(version="HTTP/1.0", body=call, extra="MCP-Protocol-Version: 2025-11-25\r\n"))
+    status, fields, body = head_of(raw)
+    assert status == 200 and fields["content-type"] == ["text/event-stream"], raw
+    assert "transfer-encoding" not in fields and fields["connection"] == ["close"]
+    assert body.startswith(b"id: ") and body.endswith(b"\n\n"), body   # no chunk sizes around it
+    assert b'"progress":1' in body and b'"text":"finished"' in body
