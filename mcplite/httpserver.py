@@ -169,6 +169,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         lines.append(extra)
         if self.close_connection:
             lines.append(b"Connection: close\r\n")
+        elif self.request_version == "HTTP/1.0":
+            # It asked to keep the connection; an HTTP/1.0 client keeps it only when told so.
+            lines.append(b"Connection: keep-alive\r\n")
         lines.append(b"\r\n")
         return b"".join(lines)
 

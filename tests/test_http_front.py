@@ -182,3 +182,14 @@ def test_an_http_1_0_client_gets_its_sse_answer_unchunked_then_a_close():
     assert "transfer-encoding" not in fields and fields["connection"] == ["close"]
     assert body.startswith(b"id: ") and body.endswith(b"\n\n"), body   # no chunk sizes around it
     assert b'"progress":1' in body and b'"text":"finished"' in body
+
+
+def test_an_http_1_0_client_that_asks_for_keep_alive_is_told_it_has_it(server):
+    # An HTTP/1.0 client keeps its connection only when the answer says "Connection: keep-alive"
+    # (RFC 9112 9.3 and appendix C.2.2); without the request's asking, the connection closes.
+    raw = exchange(server.port, post(version="HTTP/1.0", extra="Connection: keep-alive\r\n")
+                   + post(version="HTTP/1.0"))
+    first = raw.split(b"HTTP/1.1 ")
+    assert len(first) == 3, raw   # both answered on the one connection
+    assert "keep-alive" in head_of(b"HTTP/1.1 " + first[1])[1]["connection"]
+    assert head_of(b"HTTP/1.1 " + first[2])[1]["connection"] == ["close"]
