@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Optional, Set, Tuple
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
-from .httpparse import RequestHead, parse_request_head
+from .httpparse import RequestHead, parse_request_head, read_chunked_body
 from .logs import LazyLogger
 from .loopback import is_loopback_host
 from .server import Server
@@ -105,12 +105,34 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             headers = dict(headers, host=rest[:end])
             target = rest[end:] if rest[end:end + 1] == "/" else "/" + rest[end:]
         body = b""
-        if self.command in ("POST", "PUT", "PATCH"):
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                self._send_simple(411, b"Length Required: send Content-Length\n")
+        # Whatever the method: a body left unread would be taken for the next request.
+        transfer_coding = headers.get("transfer-encoding")
+        if transfer_coding is not None:
+            codings = [coding.strip().lower() for coding in transfer_coding.split(",")]
+            if codings[-1] != "chunked":
+                # "If a Transfer-Encoding header field is present in a request and the chunked
+                # transfer coding is not the final encoding ... the server MUST respond with the
+                # 400 (Bad Request) status code and then close the connection" (RFC 9112 6.3).
+                self._send_simple(400, b"Bad Request: chunked must be the last transfer coding\n")
+                return
+            if len(codings) > 1:
+                self._send_simple(501, b"Not Implemented: no transfer coding but chunked\n")
                 return
             try:
-                length = int(headers.get("content-length", "0"))
+                read = read_chunked_body(self.rfile.readline, self.rfile.read, app.max_body_bytes)
+            except (socket.timeout, OSError):
+                self.close_connection = True
+                return
+            if not isinstance(read, bytes):
+                if read == 413:
+                    self._send_too_large(app.max_body_bytes)
+                else:
+                    self._send_simple(400, b"Bad Request: malformed chunked body\n")
+                return
+            body = read
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"])
             except ValueError:
                 length = -1
             if length < 0:
@@ -118,9 +140,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 return
             if length > app.max_body_bytes:
                 # Not read: refuse and close, rather than swallow an oversize body.
-                self._send_simple(413, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":'
-                                       b'"Payload Too Large: the limit is %d bytes"}}' % app.max_body_bytes,
-                                  "application/json")
+                self._send_too_large(app.max_body_bytes)
                 return
             try:
                 body = self.rfile.read(length) if length else b""
@@ -151,6 +171,10 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 response.then()
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+    def _send_too_large(self, limit: int) -> None:
+        self._send_simple(413, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":'
+                               b'"Payload Too Large: the limit is %d bytes"}}' % limit, "application/json")
 
     def _send_simple(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.close_connection = True

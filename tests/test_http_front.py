@@ -193,3 +193,50 @@ def test_an_http_1_0_client_that_asks_for_keep_alive_is_told_it_has_it(server):
     assert len(first) == 3, raw   # both answered on the one connection
     assert "keep-alive" in head_of(b"HTTP/1.1 " + first[1])[1]["connection"]
     assert head_of(b"HTTP/1.1 " + first[2])[1]["connection"] == ["close"]
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+def chunked_post(chunks, trailer=b"", te="chunked", extra=b""):
+    return (b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Accept: application/json, text/event-stream\r\nTransfer-Encoding: " + te.encode() + b"\r\n"
+            + extra + b"Connection: close\r\n\r\n" + b"".join(chunks) + b"0\r\n" + trailer + b"\r\n")
+
+
+def test_a_chunked_body_with_extensions_and_trailers_is_read(server):
+    # "A recipient MUST be able to parse and decode the chunked transfer coding" (RFC 9112 7.1),
+    # what a client streaming its body sends (fetch with a ReadableStream, requests with a generator).
+    pieces = [INIT[:10], INIT[10:11], INIT[11:]]
+    chunks = [b"%x;name=value\r\n" % len(pieces[0]) + pieces[0] + b"\r\n",
+              b"%X\r\n" % len(pieces[1]) + pieces[1] + b"\r\n",
+              b"%x ; a ; b=\"c\"\r\n" % len(pieces[2]) + pieces[2] + b"\r\n"]
+    status, fields, body = head_of(exchange(server.port, chunked_post(chunks, b"X-Checksum: 1\r\n")))
+    assert status == 200 and fields["mcp-session-id"], body
+
+
+def test_a_chunked_body_over_the_limit_or_malformed_is_refused_and_the_connection_closed():
+    with front_app().run_in_thread("http", port=0, max_body_bytes=100) as handle:
+        big = [b"40\r\n" + b" " * 64 + b"\r\n"] * 2
+        assert head_of(exchange(handle.port, chunked_post(big)))[0] == 413
+        for bad in ([b"zz\r\n"], [b"5\r\nhelloXX"], [b"-5\r\nhello\r\n"], [b"0x5\r\nhello\r\n"]):
+            raw = exchange(handle.port, chunked_post(bad))
+            assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1") == 1, (bad, raw)
+
+
+def test_a_transfer_coding_that_is_not_chunked_last_is_400_and_closes(server):
+    # "If a Transfer-Encoding header field is present in a request and the chunked transfer
+    # coding is not the final encoding ... the server MUST respond with the 400 (Bad Request)
+    # status code and then close the connection" (RFC 9112 6.3).
+    smuggled = b"DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    raw = exchange(server.port, b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   b"Transfer-Encoding: gzip\r\n\r\n" + smuggled)
+    assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1") == 1, raw
+
+
+def test_a_body_on_a_get_is_read_never_taken_for_the_next_request(server):
+    # The length of a request's body is its Content-Length whatever the method (RFC 9112 6.3):
+    # a GET's body left unread would be parsed as a request a proxy in front never saw.
+    smuggled = b"DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    raw = exchange(server.port, b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n"
+                   % len(smuggled) + smuggled + b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert raw.count(b"HTTP/1.1 ") == 2 and raw.count(b"HTTP/1.1 404") == 2, raw
