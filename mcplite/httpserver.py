@@ -109,11 +109,14 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         transfer_coding = headers.get("transfer-encoding")
         if transfer_coding is not None:
             codings = [coding.strip().lower() for coding in transfer_coding.split(",")]
-            if codings[-1] != "chunked":
+            if codings[-1] != "chunked" or "chunked" in codings[:-1] or self.request_version != "HTTP/1.1":
                 # "If a Transfer-Encoding header field is present in a request and the chunked
                 # transfer coding is not the final encoding ... the server MUST respond with the
-                # 400 (Bad Request) status code and then close the connection" (RFC 9112 6.3).
-                self._send_simple(400, b"Bad Request: chunked must be the last transfer coding\n")
+                # 400 (Bad Request) status code and then close the connection" (RFC 9112 6.3);
+                # chunked twice is not allowed either, and an HTTP/1.0 message with
+                # Transfer-Encoding the server "MUST treat ... as if the framing is faulty" (6.1).
+                self._send_simple(400, b"Bad Request: faulty framing (Transfer-Encoding must end in chunked, "
+                                       b"once, in a request of version 1.1)\n")
                 return
             if len(codings) > 1:
                 self._send_simple(501, b"Not Implemented: no transfer coding but chunked\n")

@@ -220,7 +220,7 @@ def test_a_chunked_body_over_the_limit_or_malformed_is_refused_and_the_connectio
         assert head_of(exchange(handle.port, chunked_post(big)))[0] == 413
         for bad in ([b"zz\r\n"], [b"5\r\nhelloXX"], [b"-5\r\nhello\r\n"], [b"0x5\r\nhello\r\n"]):
             raw = exchange(handle.port, chunked_post(bad))
-            assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1") == 1, (bad, raw)
+            assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1 ") == 1, (bad, raw)
 
 
 def test_a_transfer_coding_that_is_not_chunked_last_is_400_and_closes(server):
@@ -230,7 +230,7 @@ def test_a_transfer_coding_that_is_not_chunked_last_is_400_and_closes(server):
     smuggled = b"DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     raw = exchange(server.port, b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                    b"Transfer-Encoding: gzip\r\n\r\n" + smuggled)
-    assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1") == 1, raw
+    assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1 ") == 1, raw
 
 
 def test_a_body_on_a_get_is_read_never_taken_for_the_next_request(server):
@@ -240,3 +240,17 @@ def test_a_body_on_a_get_is_read_never_taken_for_the_next_request(server):
     raw = exchange(server.port, b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n"
                    % len(smuggled) + smuggled + b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert raw.count(b"HTTP/1.1 ") == 2 and raw.count(b"HTTP/1.1 404") == 2, raw
+
+
+@pytest.mark.parametrize("version, te", [
+    # "A server or client that receives an HTTP/1.0 message containing a Transfer-Encoding
+    # header field MUST treat the message as if the framing is faulty" (RFC 9112 6.1).
+    ("HTTP/1.0", "chunked"),
+    # "A sender MUST NOT apply the chunked transfer coding more than once" (RFC 9112 6.1).
+    ("HTTP/1.1", "chunked, chunked"),
+])
+def test_faulty_chunked_framing_is_400_and_closes(server, version, te):
+    raw = exchange(server.port, chunked_post([b"%x\r\n" % len(INIT) + INIT + b"\r\n"], te=te)
+                   .replace(b"HTTP/1.1\r\n", version.encode() + b"\r\n", 1)
+                   .replace(b"Connection: close", b"Connection: keep-alive") + post(version=version))
+    assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1 ") == 1, raw
