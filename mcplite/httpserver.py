@@ -75,8 +75,10 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = "close" in tokens
         else:  # HTTP/1.0 closes unless asked to keep the connection
             self.close_connection = "keep-alive" not in tokens
-        if head.fields.get("expect", "").lower() == "100-continue" and head.version == "HTTP/1.1":
-            # The client waits for this before it sends the body (curl does above 1 KiB).
+        if head.fields.get("expect", "").lower() == "100-continue" and head.version == "HTTP/1.1" and \
+                int(head.fields.get("content-length", "0")) <= self.server.app.max_body_bytes:
+            # The client waits for this before it sends the body (curl does above 1 KiB). Not for
+            # a body that will be refused unread: the 413 stands in for it (RFC 9110 10.1.1).
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
 

@@ -254,3 +254,12 @@ def test_faulty_chunked_framing_is_400_and_closes(server, version, te):
                    .replace(b"HTTP/1.1\r\n", version.encode() + b"\r\n", 1)
                    .replace(b"Connection: close", b"Connection: keep-alive") + post(version=version))
     assert head_of(raw)[0] == 400 and raw.count(b"HTTP/1.1 ") == 1, raw
+
+
+def test_a_body_over_the_limit_is_refused_before_the_client_is_told_to_send_it(server):
+    # curl sends "Expect: 100-continue" and waits; told to continue, it uploads what the server
+    # will not read, and the 413 can be lost to the reset. A final status may stand in for the
+    # 100 (RFC 9110 10.1.1).
+    raw = exchange(server.port, b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: 100000000\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 413 "), raw
