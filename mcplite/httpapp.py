@@ -535,10 +535,19 @@ class McpHttpApp:
         """The answer to one request; None to close the connection without one (the
         client has gone)."""
         try:
-            return self._handle(request)
+            response = self._handle(request)
         except Exception:
             _http_log.exception("internal error while handling %s %s", request.method, request.path)
-            return _error(500, INTERNAL_ERROR, "Internal error")
+            response = _error(500, INTERNAL_ERROR, "Internal error")
+        if response is not None and self._cors_granted(request):
+            _grant_cors(response, request.headers["origin"])
+        return response
+
+    def _cors_granted(self, req: HttpRequest) -> bool:
+        """Whether a browser page may read the answer: its Origin is one this server accepts
+        (the same test that refuses the others with 403)."""
+        origin = req.headers.get("origin")
+        return origin is not None and self._host_allowed(req.headers.get("host")) and self._origin_allowed(origin)
 
     def _handle(self, req: HttpRequest) -> Optional[HttpResponse]:
         self._maybe_sweep()
@@ -552,6 +561,19 @@ class McpHttpApp:
             # 403 Forbidden."
             return _error(403, INVALID_REQUEST, "Forbidden: Origin not allowed")
         path = req.path
+        if req.method == "OPTIONS" and origin is not None and "access-control-request-method" in req.headers and \
+                (path in self._metadata_paths or path in (self.path, self.sse_path, self.messages_path)):
+            # A browser's CORS preflight, before any POST with JSON or an Mcp-* header: it
+            # carries no credentials, so it is answered before auth (handle() adds the grant).
+            requested = req.headers.get("access-control-request-headers", "")
+            allowed = list(_CORS_ALLOW_HEADERS)
+            for name in requested.split(","):
+                name = name.strip()
+                if name and name.lower() not in (known.lower() for known in allowed):
+                    allowed.append(name)  # Mcp-Param-* names come from the tools' schemas
+            return HttpResponse(200, [("Access-Control-Allow-Methods", "GET, POST, DELETE"),
+                                      ("Access-Control-Allow-Headers", ", ".join(allowed)),
+                                      ("Access-Control-Max-Age", "600")])
         if path in self._metadata_paths:
             if req.method not in ("GET", "HEAD"):
                 return HttpResponse(405, [("Allow", "GET")])
@@ -1128,6 +1150,21 @@ class McpHttpApp:
                                                       "_meta": {META_SUBSCRIPTION_ID: rid}}))
             stream.finish()
         self.pool.shutdown(timeout=0)
+
+
+# Request headers a browser page needs to send (a preflight names them; the ones it names
+# beyond these, Mcp-Param-* among them, are granted too), and response headers it needs to read.
+_CORS_ALLOW_HEADERS = ("Content-Type", "Accept", "Authorization", "Mcp-Session-Id", "MCP-Protocol-Version",
+                       "Mcp-Method", "Mcp-Name", "Last-Event-ID")
+_CORS_EXPOSE_HEADERS = "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate, Retry-After"
+
+
+def _grant_cors(response: HttpResponse, origin: str) -> None:
+    """Let the page at ``origin`` read ``response`` (and, for a preflight, go on)."""
+    if any(name.lower() == "access-control-allow-origin" for name, _ in response.headers):
+        return  # a grant of its own ("*" on the metadata): a second value makes browsers refuse both
+    response.headers.extend([("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
+                             ("Access-Control-Expose-Headers", _CORS_EXPOSE_HEADERS)])
 
 
 def _attached(response: HttpResponse) -> HttpResponse:

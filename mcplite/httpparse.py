@@ -43,8 +43,9 @@ _HP_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 
 
 class RequestHead(NamedTuple):
-    """A parsed request head: ``fields`` are by lower-case name (the last of repeated ones,
-    but ``Content-Length`` and ``Host``, which may not repeat), ``lines`` as sent, in order."""
+    """A parsed request head: ``fields`` are by lower-case name (repeated ones joined with
+    ", " in order, but ``Content-Length`` and ``Host``, which may not repeat), ``lines`` as
+    sent, in order."""
     method: str
     target: str
     version: str
@@ -117,10 +118,52 @@ def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], ma
                 return 400, "more than one Host"
             seen_host = True
         lines.append((name, value))
-        fields[key] = value
+        # Repeated lines are one field: "by appending each subsequent field line value to the
+        # initial field line value in order, separated by a comma" (RFC 9110 5.3); a client
+        # may send Accept on two lines.
+        fields[key] = fields[key] + ", " + value if key in fields else value
     if seen_length and "transfer-encoding" in fields:
         return 400, "both Content-Length and Transfer-Encoding"
     text_version = _HP_VERSIONS[version]
     if text_version == "HTTP/1.1" and not seen_host:
         return 400, "no Host header"
     return RequestHead(method.decode("ascii"), target.decode("latin-1"), text_version, fields, lines)
+
+
+_HP_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def read_chunked_body(readline: Callable[[int], bytes], read: Callable[[int], bytes], limit: int,
+                      max_line: int = 16384, max_fields: int = 100) -> Union[bytes, int]:
+    """A request body in the chunked transfer coding (RFC 9112 7.1: "A recipient MUST be able
+    to parse and decode the chunked transfer coding"), chunk extensions and trailer fields
+    read and ignored. Returns the body, or the status to refuse it with: 413 once it passes
+    ``limit`` bytes (the rest is not read), 400 for a malformed or early-ended one. A read
+    error propagates."""
+    parts = []  # type: List[bytes]
+    total = 0
+    while True:
+        line = _hp_line(readline(max_line + 1), _HP_FIELD_FORBIDDEN)
+        if line is None:
+            return 400
+        # chunk-size [ chunk-ext ] CRLF, the extension after BWS and ";"
+        size_text = line.split(b";", 1)[0].rstrip(b" \t") if b";" in line else line
+        if not size_text or not _HP_HEX.issuperset(size_text):
+            return 400
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            return 413
+        data = read(size)
+        if len(data) < size or readline(3) not in (b"\r\n", b"\n"):
+            return 400
+        parts.append(data)
+    for _ in range(max_fields + 1):  # the trailer section, then the empty line
+        raw = readline(max_line + 1)
+        if raw in (b"\r\n", b"\n"):
+            return b"".join(parts)
+        if _hp_line(raw, _HP_FIELD_FORBIDDEN) is None:
+            return 400
+    return 400

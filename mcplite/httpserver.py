@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Optional, Set, Tuple
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
-from .httpparse import RequestHead, parse_request_head
+from .httpparse import RequestHead, parse_request_head, read_chunked_body
 from .logs import LazyLogger
 from .loopback import is_loopback_host
 from .server import Server
@@ -75,8 +75,10 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = "close" in tokens
         else:  # HTTP/1.0 closes unless asked to keep the connection
             self.close_connection = "keep-alive" not in tokens
-        if head.fields.get("expect", "").lower() == "100-continue" and head.version == "HTTP/1.1":
-            # The client waits for this before it sends the body (curl does above 1 KiB).
+        if head.fields.get("expect", "").lower() == "100-continue" and head.version == "HTTP/1.1" and \
+                int(head.fields.get("content-length", "0")) <= self.server.app.max_body_bytes:
+            # The client waits for this before it sends the body (curl does above 1 KiB). Not for
+            # a body that will be refused unread: the 413 stands in for it (RFC 9110 10.1.1).
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
 
@@ -95,13 +97,47 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
     def _serve_one(self) -> None:
         app = self.server.app  # type: McpHttpApp
         headers = self.fields  # (lower-case names, OWS stripped: httpparse.py)
+        target = self.path
+        if target[:7].lower() == "http://" or target[:8].lower() == "https://":
+            # What a proxy sends: "A server MUST accept the absolute-form in requests" and
+            # "MUST ignore the received Host header field (if any) and instead use the host
+            # information of the request-target" (RFC 9112 3.2.2).
+            rest = target.split("://", 1)[1]
+            end = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0] or [len(rest)])
+            headers = dict(headers, host=rest[:end])
+            target = rest[end:] if rest[end:end + 1] == "/" else "/" + rest[end:]
         body = b""
-        if self.command in ("POST", "PUT", "PATCH"):
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                self._send_simple(411, b"Length Required: send Content-Length\n")
+        # Whatever the method: a body left unread would be taken for the next request.
+        transfer_coding = headers.get("transfer-encoding")
+        if transfer_coding is not None:
+            codings = [coding.strip().lower() for coding in transfer_coding.split(",")]
+            if codings[-1] != "chunked" or "chunked" in codings[:-1] or self.request_version != "HTTP/1.1":
+                # "If a Transfer-Encoding header field is present in a request and the chunked
+                # transfer coding is not the final encoding ... the server MUST respond with the
+                # 400 (Bad Request) status code and then close the connection" (RFC 9112 6.3);
+                # chunked twice is not allowed either, and an HTTP/1.0 message with
+                # Transfer-Encoding the server "MUST treat ... as if the framing is faulty" (6.1).
+                self._send_simple(400, b"Bad Request: faulty framing (Transfer-Encoding must end in chunked, "
+                                       b"once, in a request of version 1.1)\n")
+                return
+            if len(codings) > 1:
+                self._send_simple(501, b"Not Implemented: no transfer coding but chunked\n")
                 return
             try:
-                length = int(headers.get("content-length", "0"))
+                read = read_chunked_body(self.rfile.readline, self.rfile.read, app.max_body_bytes)
+            except (socket.timeout, OSError):
+                self.close_connection = True
+                return
+            if not isinstance(read, bytes):
+                if read == 413:
+                    self._send_too_large(app.max_body_bytes)
+                else:
+                    self._send_simple(400, b"Bad Request: malformed chunked body\n")
+                return
+            body = read
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"])
             except ValueError:
                 length = -1
             if length < 0:
@@ -109,9 +145,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 return
             if length > app.max_body_bytes:
                 # Not read: refuse and close, rather than swallow an oversize body.
-                self._send_simple(413, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":'
-                                       b'"Payload Too Large: the limit is %d bytes"}}' % app.max_body_bytes,
-                                  "application/json")
+                self._send_too_large(app.max_body_bytes)
                 return
             try:
                 body = self.rfile.read(length) if length else b""
@@ -127,7 +161,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         tracer = self.server.tracer
         if tracer is not None:
             tracer.http_request(self.command, self.path, self.headers, body)
-        response = app.handle(HttpRequest(self.command, self.path, headers, body, self._peer_closed,
+        response = app.handle(HttpRequest(self.command, target, headers, body, self._peer_closed,
                                           self.client_address[0] if self.client_address else None))
         if response is None:
             self.close_connection = True
@@ -142,6 +176,10 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 response.then()
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+    def _send_too_large(self, limit: int) -> None:
+        self._send_simple(413, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":'
+                               b'"Payload Too Large: the limit is %d bytes"}}' % limit, "application/json")
 
     def _send_simple(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.close_connection = True
@@ -160,6 +198,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         lines.append(extra)
         if self.close_connection:
             lines.append(b"Connection: close\r\n")
+        elif self.request_version == "HTTP/1.0":
+            # It asked to keep the connection; an HTTP/1.0 client keeps it only when told so.
+            lines.append(b"Connection: keep-alive\r\n")
         lines.append(b"\r\n")
         return b"".join(lines)
 
@@ -173,11 +214,16 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             body = b"" if self.command == "HEAD" else response.body
             self.wfile.write(self._head(response, b"Content-Length: %d\r\n" % len(response.body)) + body)
             return
-        # An SSE stream: chunked, so the connection stays usable once the stream ends.
+        # An SSE stream: chunked, so the connection stays usable once the stream ends. Not to
+        # HTTP/1.0: "A server MUST NOT send a response containing Transfer-Encoding unless the
+        # corresponding request indicates HTTP/1.1" (RFC 9112 6.1); there the close ends it.
+        chunked = self.request_version == "HTTP/1.1"
+        if not chunked:
+            self.close_connection = True
         self.server.streaming_started()
         complete = False
         after = response.after
-        first = self._head(response, b"Transfer-Encoding: chunked\r\n")
+        first = self._head(response, b"Transfer-Encoding: chunked\r\n" if chunked else b"")
         pending = response.stream_prefix
         poll = self.server.app.poll_interval
         keepalive_every = max(1, int(self.server.keepalive_interval / poll))
@@ -192,9 +238,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 out = first
                 first = b""
                 if data:
-                    out += b"%x\r\n" % len(data) + data + b"\r\n"
+                    out += (b"%x\r\n" % len(data) + data + b"\r\n") if chunked else data
                     idle = 0
-                if done:
+                if done and chunked:
                     out += b"0\r\n\r\n"
                 if out:
                     self.wfile.write(out)
@@ -207,7 +253,8 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         return
                     if idle % keepalive_every == 0:
-                        self.wfile.write(b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n")
+                        self.wfile.write((b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n") if chunked
+                                         else SSE_KEEPALIVE)
                     elif self._peer_closed():
                         self.close_connection = True
                         return

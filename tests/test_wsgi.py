@@ -313,6 +313,16 @@ def test_origin_and_host_are_checked(served, client):
     assert "wsgi(allowed_hosts=[...])" in served.stderr(), "the refusal says how to serve other names"
 
 
+def test_a_browser_page_from_an_accepted_origin_is_granted_cors(served, client):
+    page = "http://localhost:3000"
+    preflight = client.send("OPTIONS", headers={"Origin": page, "Access-Control-Request-Method": "POST",
+                                                "Access-Control-Request-Headers": "content-type, mcp-protocol-version"})
+    assert preflight.status == 200 and preflight.headers["access-control-allow-origin"] == page, preflight
+    assert "mcp-protocol-version" in preflight.headers["access-control-allow-headers"].lower()
+    answered = client.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}}, headers={"Origin": page})
+    assert answered.status == 200 and answered.headers["access-control-allow-origin"] == page
+
+
 def test_an_oversized_body_is_refused_and_the_server_goes_on(served):
     limit = 4 * 1024 * 1024
     body = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"' + b"x" * limit + b'"}}'
