@@ -355,9 +355,14 @@ class ClientSession(Endpoint):
             except RequestTimeout:
                 raise
             except TransportError as exc:
-                if self._closed is not None or not self._channel.recover(pending.id, exc, attempt):
+                if not self._may_resend(pending, exc, attempt):
                     raise
             attempt += 1
+
+    def _may_resend(self, pending: Any, error: "TransportError", attempt: int) -> bool:
+        """Whether a request that failed with ``error`` may go out again: the transport's
+        OAuth, after a 401 or 403, got a new token (never once the session is closed)."""
+        return self._closed is None and bool(self._channel.recover(pending.id, error, attempt))
 
     def _exchange(self, message: Message, pending: Any, params: Optional[Dict[str, Any]],
                   timeout: Optional[float], progress: Optional[Callable[..., Any]]) -> Dict[str, Any]:
@@ -666,7 +671,7 @@ class ClientSession(Endpoint):
                 raise
             except TransportError as exc:
                 # A 401 (an expired token) or 403: the transport's OAuth gets its say, as for
-                # any request (see _call_untraced), and the stream is asked for again.
-                if self._closed is not None or not self._channel.recover(pending.id, exc, attempt):
+                # any request (see _may_resend), and the stream is asked for again.
+                if not self._may_resend(pending, exc, attempt):
                     raise
             attempt += 1

@@ -334,14 +334,6 @@ def _unsent(exc: BaseException) -> bool:
     return bool(getattr(exc, "mcplite_unsent", False))
 
 
-def _sse_events(response: Any, on_event: Callable[[str, str, Optional[str]], None],
-                state: Optional[Dict[str, Any]] = None, tracer: Any = None) -> None:
-    """Read SSE events (event type, data, id) until the stream ends. ``state`` keeps the
-    stream's last event id ("last_id") and reconnection delay ("retry", ms)."""
-    for event, data, event_id in _sse_iter(response, state, tracer):
-        on_event(event, data, event_id)
-
-
 def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
               tracer: Any = None) -> Iterator[Tuple[str, str, Optional[str]]]:
     """Events with data (event type, data, last event id). A tracer sees every event,
@@ -1004,13 +996,11 @@ class HttpChannel(ClientChannel):
                         return "refused"
                 return "refused" if response.status in (404, 405) else "failed"
             state["reauthorized"] = 0
-            events = [0]
-
-            def on_event(event: str, data: str, event_id: Optional[str]) -> None:
-                events[0] += 1
+            events = 0
+            for event, data, event_id in _sse_iter(response, state, self.tracer):
+                events += 1
                 self._on_event(event, data, event_id)
-            _sse_events(response, on_event, state, self.tracer)
-            return "ended" if events[0] else "quiet"
+            return "ended" if events else "quiet"
         except Exception:  # closed under us (close()), or the server went away
             return "failed"
         finally:
