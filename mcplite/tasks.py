@@ -187,16 +187,21 @@ class TaskStore:
     def detailed(self, task: Task) -> Dict[str, Any]:
         """What tasks/get returns: the task with what its status carries."""
         with self._lock:
-            result = self._fields(task)
-            if task.status == _INPUT_REQUIRED:
-                # "The inputRequests field MUST contain all outstanding requests".
-                result["inputRequests"] = dict(task.pending)
-            elif task.status == _COMPLETED:
-                result["result"] = task.result
-            elif task.status == _FAILED:
-                result["error"] = task.error
+            result = self._detailed_fields(task)
             if task.terminal:
                 task.delivered = True
+        return result
+
+    def _detailed_fields(self, task: Task) -> Dict[str, Any]:
+        """The task's fields with what its status carries (called holding the lock)."""
+        result = self._fields(task)
+        if task.status == _INPUT_REQUIRED:
+            # "The inputRequests field MUST contain all outstanding requests".
+            result["inputRequests"] = dict(task.pending)
+        elif task.status == _COMPLETED:
+            result["result"] = task.result
+        elif task.status == _FAILED:
+            result["error"] = task.error
         return result
 
     # -- changes ------------------------------------------------------------------------
@@ -476,13 +481,7 @@ class SharedTaskStore(TaskStore):
                            % task.id)
         with self._lock:
             self._apply(task, row)
-            result = self._fields(task)
-            if task.status == _INPUT_REQUIRED:
-                result["inputRequests"] = dict(task.pending)
-            elif task.status == _COMPLETED:
-                result["result"] = task.result
-            elif task.status == _FAILED:
-                result["error"] = task.error
+            result = self._detailed_fields(task)
         if task.terminal and not row["delivered"]:
             self.store.task_update(task.id, {"delivered": True})
         return result
