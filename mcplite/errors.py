@@ -139,11 +139,13 @@ class SessionLost(TransportError):
 class AuthorizationError(TransportError):
     """Getting a token failed, or was refused for the user's safety (metadata naming
     another server, an issuer mismatch, a wrong ``state`` or ``iss``, no PKCE, too many
-    attempts). ``status`` is the HTTP status (401 or 403) that started it."""
+    attempts). ``status`` is the HTTP status (401 or 403) that started it; ``oauth_error``
+    the ``error`` of the authorization server's answer, when it gave one (``invalid_grant``)."""
 
-    def __init__(self, message: str, status: int = 401) -> None:
+    def __init__(self, message: str, status: int = 401, oauth_error: Optional[str] = None) -> None:
         super().__init__(message)
         self.status = status
+        self.oauth_error = oauth_error
 
 
 class ProtocolError(TransportError):

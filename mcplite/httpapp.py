@@ -539,15 +539,21 @@ class McpHttpApp:
         except Exception:
             _http_log.exception("internal error while handling %s %s", request.method, request.path)
             response = _error(500, INTERNAL_ERROR, "Internal error")
-        if response is not None and self._cors_granted(request):
+        if response is not None and self._cors_granted(request.headers):
             _grant_cors(response, request.headers["origin"])
         return response
 
-    def _cors_granted(self, req: HttpRequest) -> bool:
+    def _cors_granted(self, fields: Dict[str, str]) -> bool:
         """Whether a browser page may read the answer: its Origin is one this server accepts
         (the same test that refuses the others with 403)."""
-        origin = req.headers.get("origin")
-        return origin is not None and self._host_allowed(req.headers.get("host")) and self._origin_allowed(origin)
+        origin = fields.get("origin")
+        return origin is not None and self._host_allowed(fields.get("host")) and self._origin_allowed(origin)
+
+    def cors_headers(self, fields: Dict[str, str]) -> List[Tuple[str, str]]:
+        """The CORS grant for an answer the front end makes itself (413, 400, 431...) to a
+        request with these header fields (lower-case names): the page of an accepted Origin
+        then reads the status, not an opaque network error. None for other requests."""
+        return _cors_grant_headers(fields["origin"]) if self._cors_granted(fields) else []
 
     def _handle(self, req: HttpRequest) -> Optional[HttpResponse]:
         self._maybe_sweep()
@@ -1163,8 +1169,12 @@ def _grant_cors(response: HttpResponse, origin: str) -> None:
     """Let the page at ``origin`` read ``response`` (and, for a preflight, go on)."""
     if any(name.lower() == "access-control-allow-origin" for name, _ in response.headers):
         return  # a grant of its own ("*" on the metadata): a second value makes browsers refuse both
-    response.headers.extend([("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
-                             ("Access-Control-Expose-Headers", _CORS_EXPOSE_HEADERS)])
+    response.headers.extend(_cors_grant_headers(origin))
+
+
+def _cors_grant_headers(origin: str) -> List[Tuple[str, str]]:
+    return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
+            ("Access-Control-Expose-Headers", _CORS_EXPOSE_HEADERS)]
 
 
 def _attached(response: HttpResponse) -> HttpResponse:

@@ -68,10 +68,12 @@ def _hp_line(raw: bytes, forbidden: frozenset = _HP_CONTROLS) -> Optional[bytes]
 
 
 def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], max_line: int = 16384,
-                       max_fields: int = 100) -> Union[RequestHead, Tuple[int, str]]:
+                       max_fields: int = 100, seen: Optional[Dict[str, str]] = None
+                       ) -> Union[RequestHead, Tuple[int, str]]:
     """Parse a head whose first line is ``request_line``, reading the field lines with
     ``readline(limit)``. Returns the ``RequestHead``, or ``(status, reason)`` to refuse it
-    with (400, 431 or 505); a read error propagates."""
+    with (400, 431 or 505); a read error propagates. ``seen``, a dict, gets the fields as
+    they are read: those before the line that was refused (the refusal's CORS grant)."""
     line = _hp_line(request_line)
     if line is None:
         return 400, "malformed request line"
@@ -85,7 +87,7 @@ def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], ma
         if version.startswith(b"HTTP/") and len(version) == 8:
             return 505, "HTTP version not supported"
         return 400, "malformed request line"
-    fields = {}  # type: Dict[str, str]
+    fields = seen if seen is not None else {}  # type: Dict[str, str]
     lines = []  # type: List[Tuple[str, str]]
     seen_length = seen_host = False
     while True:

@@ -61,10 +61,13 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         self.command = self.path = ""
         self.request_version = "HTTP/1.1"
         self.requestline = ""
-        head = parse_request_head(self.raw_requestline, self.rfile.readline)
+        seen = {}  # type: Dict[str, str]
+        head = parse_request_head(self.raw_requestline, self.rfile.readline, seen=seen)
         if not isinstance(head, RequestHead):  # (a NamedTuple is a tuple too: ask for the head)
             status, reason = head
-            self._send_simple(status, ("%s: %s\n" % (_reason(status), reason)).encode("latin-1"))
+            # (the CORS grant from the fields read before the refused line: an Origin after
+            # it is not known)
+            self._send_simple(status, ("%s: %s\n" % (_reason(status), reason)).encode("latin-1"), fields=seen)
             return False
         self.command, self.path, self.request_version = head.method, head.target, head.version
         self.requestline = "%s %s %s" % (head.method, head.target, head.version)
@@ -118,10 +121,10 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 # chunked twice is not allowed either, and an HTTP/1.0 message with
                 # Transfer-Encoding the server "MUST treat ... as if the framing is faulty" (6.1).
                 self._send_simple(400, b"Bad Request: faulty framing (Transfer-Encoding must end in chunked, "
-                                       b"once, in a request of version 1.1)\n")
+                                       b"once, in a request of version 1.1)\n", fields=headers)
                 return
             if len(codings) > 1:
-                self._send_simple(501, b"Not Implemented: no transfer coding but chunked\n")
+                self._send_simple(501, b"Not Implemented: no transfer coding but chunked\n", fields=headers)
                 return
             try:
                 read = read_chunked_body(self.rfile.readline, self.rfile.read, app.max_body_bytes)
@@ -130,9 +133,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 return
             if not isinstance(read, bytes):
                 if read == 413:
-                    self._send_too_large(app.max_body_bytes)
+                    self._send_too_large(app.max_body_bytes, headers)
                 else:
-                    self._send_simple(400, b"Bad Request: malformed chunked body\n")
+                    self._send_simple(400, b"Bad Request: malformed chunked body\n", fields=headers)
                 return
             body = read
         elif "content-length" in headers:
@@ -141,11 +144,11 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             except ValueError:
                 length = -1
             if length < 0:
-                self._send_simple(400, b"Bad Request: invalid Content-Length\n")
+                self._send_simple(400, b"Bad Request: invalid Content-Length\n", fields=headers)
                 return
             if length > app.max_body_bytes:
                 # Not read: refuse and close, rather than swallow an oversize body.
-                self._send_too_large(app.max_body_bytes)
+                self._send_too_large(app.max_body_bytes, headers)
                 return
             try:
                 body = self.rfile.read(length) if length else b""
@@ -177,17 +180,25 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
-    def _send_too_large(self, limit: int) -> None:
+    def _send_too_large(self, limit: int, fields: Dict[str, str]) -> None:
         self._send_simple(413, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":'
-                               b'"Payload Too Large: the limit is %d bytes"}}' % limit, "application/json")
+                               b'"Payload Too Large: the limit is %d bytes"}}' % limit, "application/json", fields)
 
-    def _send_simple(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+    def _send_simple(self, status: int, body: bytes, content_type: str = "text/plain",
+                     fields: Optional[Dict[str, str]] = None) -> None:
+        """The front end's own answer, before the app sees the request; ``fields``: the
+        request's header fields as far as they are known."""
         self.close_connection = True
+        # A page of an accepted Origin must be able to read the refusal, as it reads the
+        # app's answers (else the browser hands it an opaque network error).
+        cors = self.server.app.cors_headers(fields) if fields else []
+        headers = [("Content-Type", content_type)] + cors
         if self.server.tracer is not None:
-            self.server.tracer.http_response(status, _reason(status), [("Content-Type", content_type)], body)
+            self.server.tracer.http_response(status, _reason(status), headers, body)
+        extra = b"".join(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")) for name, value in cors)
         try:
-            self.wfile.write(_status_line(status) + b"Content-Type: %s\r\nContent-Length: %d\r\n"
-                             b"Connection: close\r\n\r\n" % (content_type.encode("ascii"), len(body)) + body)
+            self.wfile.write(_status_line(status) + b"Content-Type: %s\r\nContent-Length: %d\r\n%s"
+                             b"Connection: close\r\n\r\n" % (content_type.encode("ascii"), len(body), extra) + body)
         except OSError:
             pass
 

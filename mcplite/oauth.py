@@ -28,6 +28,7 @@ Tokens and registrations live in a ``storage`` (``MemoryTokenStorage`` by defaul
 """
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -36,7 +37,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .errors import AuthorizationError, TransportError
 from .ports import ClientAuth
@@ -174,7 +175,8 @@ def _error_code(body: bytes) -> Optional[str]:
 
 class MemoryTokenStorage:
     """Tokens and client registrations in this process only (the default). A storage is
-    anything with ``get(key) -> dict or None`` and ``set(key, dict or None)``."""
+    anything with ``get(key) -> dict or None`` and ``set(key, dict or None)`` (and, if it
+    is shared between processes, ``exclusive()``: see ``FileTokenStorage``)."""
 
     def __init__(self) -> None:
         self._items = {}  # type: Dict[str, Dict[str, Any]]
@@ -193,7 +195,7 @@ class MemoryTokenStorage:
                 self._items[key] = dict(value)
 
 
-_file_locks = {}  # type: Dict[str, threading.Lock]   # one per token file in this process
+_file_locks = {}  # type: Dict[str, _TokenFileHold]   # one per token file in this process
 _file_locks_guard = threading.Lock()
 
 
@@ -228,6 +230,39 @@ class _TokenFileLock:
             self._descriptor = None
 
 
+class _TokenFileHold:
+    """A token file's lock in this process: a re-entrant thread lock, and the lock between
+    processes (``_TokenFileLock``) while the outermost holder has it - so that a holder of
+    ``FileTokenStorage.exclusive()`` can read and write the file (a second ``flock`` on
+    another descriptor of the same file would wait for the first for ever)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.thread_lock = threading.RLock()
+        self._depth = 0
+        self._between = None  # type: Optional[_TokenFileLock]
+
+    def __enter__(self) -> "_TokenFileHold":
+        self.thread_lock.acquire()
+        if self._depth == 0:
+            between = _TokenFileLock(self.path)
+            try:
+                between.__enter__()
+            except BaseException:
+                self.thread_lock.release()
+                raise
+            self._between = between
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._between is not None:
+            self._between.__exit__()
+            self._between = None
+        self.thread_lock.release()
+
+
 class FileTokenStorage:
     """Tokens and registrations in a JSON file, readable and writable by its owner only
     (mode 0600) and replaced whole on each change, so a crash never leaves half a file.
@@ -237,8 +272,19 @@ class FileTokenStorage:
 
     def __init__(self, path: str) -> None:
         self.path = os.path.expanduser(path)
+        real = os.path.realpath(self.path)
         with _file_locks_guard:
-            self._lock = _file_locks.setdefault(os.path.realpath(self.path), threading.Lock())
+            hold = _file_locks.get(real)
+            if hold is None:
+                hold = _file_locks[real] = _TokenFileHold(self.path)
+        self._hold = hold
+
+    def exclusive(self) -> "_TokenFileHold":
+        """A context manager: while it is held, this thread alone (and no other process that
+        locks the file) changes the file; ``get`` and ``set`` work within it. OAuth holds it
+        from reading the tokens to storing the refreshed ones, so that two processes do not
+        both spend one refresh token, which a rotating authorization server takes once."""
+        return self._hold
 
     def _load(self) -> Dict[str, Any]:
         try:
@@ -252,12 +298,12 @@ class FileTokenStorage:
         return items if isinstance(items, dict) else {}
 
     def get(self, key: str) -> Optional[Dict[str, Any]]:
-        with self._lock:
+        with self._hold.thread_lock:
             item = self._load().get(key)
             return item if isinstance(item, dict) else None
 
     def set(self, key: str, value: Optional[Dict[str, Any]]) -> None:
-        with self._lock, _TokenFileLock(self.path):
+        with self._hold:
             items = self._load()
             if value is None:
                 items.pop(key, None)
@@ -274,6 +320,12 @@ class FileTokenStorage:
                 if os.path.exists(temporary):
                     os.unlink(temporary)
                 raise
+
+
+@contextlib.contextmanager
+def _no_hold() -> Iterator[None]:
+    """What a storage without ``exclusive()`` is held with: nothing."""
+    yield
 
 
 def _oauth_open_browser(url: str) -> None:
@@ -617,11 +669,9 @@ class OAuth(ClientAuth):
             _oauth_log.info("the authorization server changed to %s: starting again", issuer)
             self._keep(None)
             tokens = None
-        if status == 401 and tokens is not None and tokens.get("refresh_token"):
-            refreshed = self._refresh(metadata, issuer, resource, tokens)
-            if refreshed is not None:
-                self._keep(refreshed)
-                return
+        if status == 401 and tokens is not None and tokens.get("refresh_token") and self._refreshed(
+                metadata, issuer, resource, tokens):
+            return
         if scope is None:
             scope = (_scopes(challenge.get("scope")) or _scopes(self.scope)
                      or [s for s in (resource_metadata or {}).get("scopes_supported") or () if isinstance(s, str)])
@@ -843,24 +893,73 @@ class OAuth(ClientAuth):
         tokens.setdefault("scope", " ".join(scope))
         return tokens
 
+    def _refreshed(self, metadata: Dict[str, Any], issuer: str, resource: str, tokens: Dict[str, Any]) -> bool:
+        """New tokens kept from the refresh token, or from another process sharing the
+        storage that refreshed first: True; False: sign in again.
+
+        An authorization server may rotate refresh tokens and take each once (OAuth 2.1
+        §4.3.1: a public client's refresh tokens "MUST be sender-constrained or one-time
+        use"): two processes refreshing with one refresh token leave the second with
+        invalid_grant. So the storage is held (``exclusive()``, where it has one) from
+        reading the tokens to storing the new ones, and what it holds is read first."""
+        exclusive = getattr(self.storage, "exclusive", None)
+        with exclusive() if callable(exclusive) else _no_hold():
+            for last in (False, True):
+                newer = self._newer_stored(tokens, issuer)
+                if newer is None and last:
+                    break  # nothing newer stored: the refresh token is no good
+                if newer is not None:
+                    expires_at = newer.get("expires_at")
+                    # (with a few seconds to spare: one about to expire would be refused on its way)
+                    if not isinstance(expires_at, (int, float)) or expires_at > time.time() + 5:
+                        self._keep(newer)  # another process refreshed first: its tokens, not a refresh
+                        return True
+                    if not newer.get("refresh_token"):
+                        return False
+                    tokens = newer  # expired as well, but with the newer refresh token
+                refreshed, error = self._refresh(metadata, issuer, resource, tokens)
+                if refreshed is not None:
+                    self._keep(refreshed)
+                    return True
+                if error != "invalid_grant" or last:
+                    break
+                # Spent meanwhile by another client sharing the storage without its lock
+                # (or a storage without one): its new tokens may be there by now.
+            _oauth_log.info("refreshing the token failed: signing in again")
+            return False
+
+    def _newer_stored(self, tokens: Dict[str, Any], issuer: str) -> Optional[Dict[str, Any]]:
+        """The stored tokens when another process stored them after ``tokens`` (else None)."""
+        try:
+            stored = self._usable(self.storage.get(self._tokens_key()))
+        except OSError as exc:
+            _oauth_log.debug("cannot read the stored tokens (%s)", exc)
+            return None
+        if stored is None or stored.get("issuer") != issuer:
+            return None
+        # Not ours, nor what we last saw stored (ours newer than what the storage could take).
+        if stored.get("access_token") in (tokens.get("access_token"), self._stored):
+            return None
+        return stored
+
     def _refresh(self, metadata: Dict[str, Any], issuer: str, resource: str,
-                 tokens: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        """A new access token from the refresh token, or None (then sign in again)."""
+                 tokens: Dict[str, Any]) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+        """A new access token from the refresh token, or None and the OAuth error code."""
         try:
             client = self._client(metadata, issuer)
             new = self._token_request(metadata, client, {"grant_type": "refresh_token",
                                                          "refresh_token": tokens["refresh_token"]}, resource,
                                       tokens)
         except AuthorizationError as exc:
-            _oauth_log.info("refreshing the token failed (%s): signing in again", exc.message)
-            return None
+            _oauth_log.info("refreshing the token failed (%s)", exc.message)
+            return None, getattr(exc, "oauth_error", None)
         if "refresh_token" not in new and isinstance(tokens.get("dpop_key"), dict):
             # The old refresh token stays, and stays bound to its key: keep them together.
             new.setdefault("dpop_key", tokens["dpop_key"])
         new.setdefault("refresh_token", tokens["refresh_token"])  # it stays valid unless replaced
         new.setdefault("scope", tokens.get("scope", ""))
         new["issuer"] = issuer
-        return new
+        return new, None
 
     def _id_jag(self, metadata: Dict[str, Any], resource: str, scope: List[str]) -> str:
         """An Identity Assertion JWT Authorization Grant for this authorization server and
@@ -1031,5 +1130,6 @@ class OAuth(ClientAuth):
             return answer
         if isinstance(answer, dict) and isinstance(answer.get("error"), str):
             raise AuthorizationError("%s failed: %s%s" % (what, answer["error"], " (%s)" % answer["error_description"]
-                                                          if isinstance(answer.get("error_description"), str) else ""))
+                                                          if isinstance(answer.get("error_description"), str) else ""),
+                                     oauth_error=answer["error"])
         raise AuthorizationError("%s failed: HTTP %d" % (what, status))

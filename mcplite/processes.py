@@ -93,18 +93,24 @@ def stop_process(process: "subprocess.Popen[bytes]", timeout: float, group: bool
     ("sending SIGTERM if the server does not exit within a reasonable time ... SIGKILL if
     [it] does not exit ... after SIGTERM"). ``group``: the process was started in a session
     of its own (``start_new_session``); its whole group is signalled, and whatever of the
-    group outlives it is killed: never an orphan. ``hurry``: an event that cuts the first
-    wait short once set (a proxy told to stop now)."""
+    group outlives it is killed: never an orphan. The process itself is signalled by its
+    PID too, whatever its group: the one we started is stopped even if the group signal
+    misses it. ``hurry``: an event that cuts the first wait short once set (a proxy told to
+    stop now)."""
     import signal
     group = group and os.name == "posix"
     kill = getattr(signal, "SIGKILL", signal.SIGTERM)  # (Windows has no SIGKILL)
     for sig in (None, signal.SIGTERM, kill):
         if sig is not None:
-            try:
-                if group:
+            if group:
+                try:
                     os.killpg(process.pid, sig)
-                else:
-                    process.send_signal(sig)
+                except OSError:
+                    pass  # (no such group: the process left it, or it is gone)
+            try:
+                # By its PID as well: Popen does not signal a process it has reaped, so
+                # this never reaches another process that took the number.
+                process.send_signal(sig)
             except OSError:
                 pass
         wait = timeout if sig is None or signal_wait is None else signal_wait

@@ -17,6 +17,8 @@ tools/list, tools/call) for a client to reach the point where it misbehaves.
     --bom                 write a UTF-8 byte order mark before the first message
     --ignore-eof          keep running after stdin ends
     --ignore-term         ignore SIGTERM (implies --ignore-eof)
+    --setsid              try to leave the process group it was started in (os.setsid());
+                          the outcome ("ok" or the error) goes in the --log pid line
     --stop-reading-after-init   stop reading stdin once notifications/initialized came
 
 Tools (tools/call by name): echo (returns its arguments, the environment variable
@@ -51,6 +53,7 @@ def main():
     parser.add_argument("--bom", action="store_true")
     parser.add_argument("--ignore-eof", action="store_true")
     parser.add_argument("--ignore-term", action="store_true")
+    parser.add_argument("--setsid", action="store_true")
     parser.add_argument("--stop-reading-after-init", action="store_true")
     args = parser.parse_args()
 
@@ -61,9 +64,16 @@ def main():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         args.ignore_eof = True
 
+    first = {"pid": os.getpid()}
+    if args.setsid:
+        try:
+            os.setsid()
+            first["setsid"] = "ok"
+        except OSError as exc:  # (a session leader already: EPERM)
+            first["setsid"] = "%s: %s" % (type(exc).__name__, exc)
     log = open(args.log, "a") if args.log else None
     if log is not None:
-        log.write(json.dumps({"pid": os.getpid()}) + "\n")
+        log.write(json.dumps(first) + "\n")
         log.flush()
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer

@@ -34,6 +34,11 @@ puts a Bearer challenge before its DPoP one in the same ``WWW-Authenticate``, an
 ``nonce_on_get`` makes each GET stream's answer carry a new ``DPoP-Nonce`` (the one wanted
 from then on).
 
+``hold_refresh`` (AuthServer, seconds): a refresh request waits, before its refresh token is
+looked at, until another refresh request comes in or that time has passed - so two clients
+refreshing at once really do overlap. ``on_refresh(record)`` runs first for every refresh
+request (a test plays another client there).
+
 ``token_prefix`` (AuthServer) starts every access token it issues: a test can make it one
 that is no RFC 6750 token (non-ASCII, CR LF).
 
@@ -135,7 +140,8 @@ class AuthServer:
                  dpop_nonce: Optional[str] = None, jwt_clients: Optional[Dict[str, Dict[str, str]]] = None,
                  idp_id_tokens: Optional[Sequence[str]] = None, issued_token_type: str = ID_JAG,
                  jag_issuer: Optional["AuthServer"] = None, dpop_bearer_access: bool = False,
-                 token_prefix: str = "at-", refresh_prefix: str = "rt-") -> None:
+                 token_prefix: str = "at-", refresh_prefix: str = "rt-", hold_refresh: float = 0.0,
+                 on_refresh: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
         self.issuer_path = issuer_path.rstrip("/")
         self.metadata_at = tuple(metadata_at)
         self.registration = registration
@@ -159,6 +165,10 @@ class AuthServer:
         self.dpop_bearer_access = dpop_bearer_access
         self.token_prefix = token_prefix
         self.refresh_prefix = refresh_prefix
+        self.hold_refresh = hold_refresh
+        self.on_refresh = on_refresh
+        self.refresh_arrivals = threading.Condition()
+        self.refresh_count = 0
         self.dpop_bound = {}  # type: Dict[str, str]   # access token -> the jkt it is bound to
         self.jwt_clients = dict(jwt_clients or {})
         for client_id in self.jwt_clients:
@@ -496,6 +506,13 @@ class AuthServer:
                 return
             scope, resource = issued["scope"], issued["resource"]
         elif grant == "refresh_token":
+            if self.on_refresh is not None:
+                self.on_refresh(record)
+            if self.hold_refresh:
+                with self.refresh_arrivals:
+                    self.refresh_count += 1
+                    self.refresh_arrivals.notify_all()
+                    self.refresh_arrivals.wait_for(lambda: self.refresh_count >= 2, self.hold_refresh)
             with self.lock:
                 # Refresh token rotation (OAuth 2.1 §4.3.1, for public clients): a refresh
                 # token is good once; the answer carries its successor.

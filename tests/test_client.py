@@ -1377,6 +1377,26 @@ def test_close_kills_a_server_that_ignores_sigterm(made, log_path):
     assert wait_until(lambda: not new_threads(before), 3.0), new_threads(before)
 
 
+def test_close_stops_by_its_pid_a_server_that_leaves_its_group_and_ignores_sigterm(made, log_path):
+    # A server that calls setsid() to leave the process group the client made for it, and
+    # ignores SIGTERM: the client signals its PID as well as the group, so the process it
+    # started is stopped whatever group it ended up in.
+    client = made.add(Client.stdio(misbehaving("--ignore-term", "--setsid", log=log_path), era="legacy",
+                                   timeout=5, close_timeout=0.3))
+    client.call_tool("echo")
+    with open(log_path) as f:
+        first = json.loads(f.readline())
+    pid = first["pid"]
+    try:
+        assert "setsid" in first
+        client.close()
+        assert wait_until(lambda: process_gone(pid), 3.0), "the server (pid %d) still runs" % pid
+        assert client._channel.process.poll() == -9  # SIGKILL, after SIGTERM was ignored
+    finally:
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_launcher_that_forks_the_server_and_exits_zero_is_not_taken_for_its_end(made):
     # Like `setsid` run as a process group leader: the process started forks the server,
     # which inherits the pipes, and exits 0 at once. The server is there; it is talked to.

@@ -130,6 +130,45 @@ def test_no_cors_grant_without_an_origin_or_for_a_refused_one(server):
     assert status == 403 and "access-control-allow-origin" not in fields
 
 
+def test_the_front_ends_own_refusals_reach_a_page_of_an_allowed_origin(server):
+    # The front end answers some requests itself, before the app sees them (a body over the
+    # limit, broken framing, too many header fields): without the CORS grant the page gets
+    # an opaque network error instead of the status.
+    origin = "Origin: %s\r\n" % PAGE
+    too_large = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Type: application/json\r\n"
+                 "Content-Length: %d\r\n\r\n" % (origin, 50 * 1024 * 1024)).encode()
+    chunked_too_large = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n%sTransfer-Encoding: chunked\r\n\r\n"
+                         "%x\r\n" % (origin, 50 * 1024 * 1024)).encode() + b"x" * 65536
+    bad_framing = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n%sTransfer-Encoding: gzip\r\n\r\n" % origin).encode()
+    bad_chunks = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n%sTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+                  % origin).encode()
+    many_fields = ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n%s" % origin + "X-Filler: a\r\n" * 120
+                   + "\r\n").encode()
+    bad_field = ("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n%sBad Name: x\r\n\r\n" % origin).encode()
+    for request, wanted in ((too_large, 413), (chunked_too_large, 413), (bad_framing, 400), (bad_chunks, 400),
+                            (many_fields, 431), (bad_field, 400)):
+        status, fields, _ = head_of(exchange(server.port, request, shut=request is not chunked_too_large))
+        assert status == wanted, request[:80]
+        assert fields.get("access-control-allow-origin") == [PAGE], (status, fields)
+        assert "origin" in names(fields["vary"][0])
+        # A refused Origin stays refused, and without a grant; no Origin, no grant.
+        for other in ("Origin: https://evil.example\r\n", ""):
+            status, fields, _ = head_of(exchange(server.port, request.replace(origin.encode(), other.encode()),
+                                                 shut=request is not chunked_too_large))
+            assert status == wanted and "access-control-allow-origin" not in fields, (other, status, fields)
+    # A Host not ours (DNS rebinding): no grant, whatever the Origin.
+    status, fields, _ = head_of(exchange(server.port, too_large.replace(b"Host: 127.0.0.1", b"Host: evil.example")))
+    assert status == 413 and "access-control-allow-origin" not in fields
+    # Only the fields read before the refusal count: an Origin after the broken line is not seen.
+    late = ("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Name: x\r\n%s\r\n" % origin).encode()
+    status, fields, _ = head_of(exchange(server.port, late, shut=True))
+    assert status == 400 and "access-control-allow-origin" not in fields
+    # The app's own 403 for a refused Origin stays without a grant.
+    status, fields, _ = head_of(exchange(server.port, post(extra="Origin: https://evil.example\r\n"
+                                                                 "Connection: close\r\n")))
+    assert status == 403 and "access-control-allow-origin" not in fields
+
+
 # -- proxies: the absolute form --------------------------------------------------------------
 
 def test_an_absolute_form_target_is_served_with_its_authority_as_the_host(server):

@@ -1802,6 +1802,99 @@ def test_two_processes_sharing_a_token_file_do_not_lose_entries(tmp_path):
         assert stat.S_IMODE(os.stat(path + ".lock").st_mode) == 0o600
 
 
+_REFRESHING_PROCESS = """
+import sys
+from mcplite import Client, FileTokenStorage, OAuth
+
+def sign_in_again(url):
+    raise RuntimeError("asked to sign in again")
+
+path, url, redirect = sys.argv[1:4]
+sys.stdin.readline()  # go: both processes start at once
+try:
+    client = Client.http(url, auth=OAuth(storage=FileTokenStorage(path), authorize=sign_in_again,
+                                         redirect_uri=redirect), era="modern", timeout=20, probe_timeout=5)
+    try:
+        print("TOKEN " + client.call_tool("whoami")["content"][0]["text"].split(" ")[0])
+    finally:
+        client.close()
+except Exception as exc:
+    print("FAILED %s: %s" % (type(exc).__name__, exc))
+"""
+
+
+def test_two_processes_refreshing_a_shared_token_file_use_the_refresh_token_once(protected, connect, tmp_path):
+    # Two processes sharing a token file both find their access token refused; the
+    # authorization server rotates refresh tokens and refuses a used one (OAuth 2.1: a
+    # public client's refresh tokens "MUST be sender-constrained or one-time use"). Both
+    # refreshing with the one refresh token leaves the second with invalid_grant and a new
+    # interactive sign-in; the second must take the tokens the first stored instead.
+    import subprocess
+    auth, mcp = protected(hold_refresh=3.0)
+    path = str(tmp_path / "tokens.json")
+    first = connect(mcp.url, auth=oauth(auth, storage=FileTokenStorage(path)), era="modern")
+    old = text_of(first.call_tool("whoami")).split(" ")[0]
+    first.close()
+    auth.revoke_all()  # the stored access token is refused from now on; its refresh token is still good
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # (PYTHONPATH first: the one-file build's directory when the suite runs against it)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), root) if p))
+    processes = [subprocess.Popen([sys.executable, "-c", _REFRESHING_PROCESS, path, mcp.url, REDIRECT], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True)
+                 for _ in range(2)]
+    try:
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate(timeout=60)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert all(process.returncode == 0 for process in processes)
+    lines = [output.strip() for output in outputs]
+    assert all(line.startswith("TOKEN ") for line in lines), lines
+    tokens = {line.split(" ")[1] for line in lines}
+    assert len(tokens) == 1 and old not in tokens, lines
+    refreshes = auth.token_requests("refresh_token")
+    assert len(refreshes) == 1, "the refresh token was sent %d times" % len(refreshes)
+    assert len(auth.hits("authorize")) == 1  # the parent's sign-in only
+    with open(path, encoding="utf-8") as handle:
+        stored = json.load(handle)["tokens " + mcp.url]
+    assert stored["access_token"] in tokens and stored["refresh_token"] in auth.refresh
+
+
+def test_a_refresh_refused_as_invalid_grant_takes_the_tokens_another_client_stored(protected, connect):
+    # A refresh token used meanwhile by another client sharing the storage (one that does
+    # not take the storage's lock, or a storage without one): the authorization server
+    # answers invalid_grant; the storage then holds that client's new tokens, which are
+    # taken rather than signing in again.
+    storage = MemoryTokenStorage()
+    other = {}  # type: Dict[str, Any]
+
+    def another_client_refreshes_first(record):
+        # type: (Dict[str, Any]) -> None
+        if other:
+            return
+        with auth.lock:
+            grant = auth.refresh.pop(record["form"]["refresh_token"])
+            other["access_token"], other["refresh_token"] = "at-other", "rt-other"
+            auth.tokens["at-other"] = grant["scope"].split()
+            auth.refresh["rt-other"] = grant
+        key = "tokens " + mcp.url
+        storage.set(key, dict(storage.get(key) or {}, access_token="at-other", refresh_token="rt-other",
+                              expires_at=time.time() + 600))
+
+    auth, mcp = protected(on_refresh=another_client_refreshes_first)
+    client = connect(mcp.url, auth=oauth(auth, storage=storage), era="modern")
+    assert text_of(client.call_tool("whoami")).split(" ")[0] != "at-other"
+    auth.revoke_all()
+    assert text_of(client.call_tool("whoami")).split(" ")[0] == "at-other"
+    assert len(auth.token_requests("refresh_token")) == 1  # ours, refused
+    assert len(auth.hits("authorize")) == 1, "the client signed in again"
+
+
 def test_a_2026_subscription_after_the_token_expired_refreshes_it(protected, connect):
     # subscriptions/listen is a request of its own (its POST answers with the stream): a 401
     # on it gets the OAuth's say, as every call's does - not an HttpError for the caller.
