@@ -862,7 +862,9 @@ def parse_tool_call(call: Any) -> ToolCall:
 
 # --- the result, in the shape of the call ---------------------------------------------------------
 
-# Anthropic takes these images in a tool_result (image blocks), up to 5 MB each.
+# Anthropic takes these images in a tool_result (image blocks), up to 5 MB each: 5 MB of the
+# base64 text (its error: "image exceeds 5 MB maximum: 6275800 bytes > 5242880 bytes" for a
+# 4.7 MB file), so about 3.75 MB of image.
 _HOSTFMT_ANTHROPIC_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 _HOSTFMT_ANTHROPIC_IMAGE_MAX = 5 * 1024 * 1024
 _HOSTFMT_EMPTY = "(The tool returned no content.)"
@@ -960,7 +962,7 @@ def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
                     "type": "base64", "media_type": "application/pdf", "data": resource["blob"]}})
                 continue
         if image is not None and image[0] in _HOSTFMT_ANTHROPIC_IMAGES and isinstance(image[1], str) \
-                and _hostfmt_size(image[1]) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX:
+                and len(image[1].strip()) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX:
             blocks.append({"type": "image", "source": {"type": "base64", "media_type": image[0], "data": image[1]}})
             continue
         text = _hostfmt_block_text(block)
@@ -991,8 +993,9 @@ def provider_result(call: ToolCall, result: Dict[str, Any]) -> Any:
     text                the text                 a text block         in ``output`` (text)
     image               "[image: image/png,      an image block (JPEG, as openai
                         1234 bytes; not shown    PNG, GIF, WebP up
-                        ...]"                    to 5 MB), else such
-                                                 a placeholder
+                        ...]"                    to 5 MB of base64),
+                                                 else such a
+                                                 placeholder
     audio               "[audio: ...]"           the same             the same
     resource_link       "[resource link: URI,    the same, a text     the same
                         name=..] description"    block

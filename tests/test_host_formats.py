@@ -538,6 +538,21 @@ def test_result_every_block_each_provider():
     assert provider_result(ToolCall(None, None, "w__f", {}, None), EVERY_BLOCK) is EVERY_BLOCK
 
 
+def test_result_anthropic_image_limit_is_on_the_base64_text():
+    # Anthropic's 5 MB bound is on the base64 text it is sent ("image exceeds 5 MB maximum:
+    # 6275800 bytes > 5242880 bytes" for a 4.7 MB file), not on the decoded image: an image of
+    # 4 MB (5.3 MB of base64) must become the placeholder, or the whole request is refused.
+    limit = 5 * 1024 * 1024
+    over = {"type": "image", "data": "A" * (limit + 4), "mimeType": "image/png"}  # 3.75 MB decoded
+    under = {"type": "image", "data": "A" * limit, "mimeType": "image/png"}
+    blob = {"type": "resource", "resource": {"uri": "file:///big.png", "mimeType": "image/png",
+                                             "blob": "A" * (limit + 4)}}
+    content = provider_result(CALLS["anthropic"], {"content": [over, under, blob]})["content"]
+    assert [block["type"] for block in content] == ["text", "image", "text"]
+    assert content[0]["text"].startswith("[image: image/png, 3932163 bytes; not shown: Anthropic takes")
+    assert content[2]["text"].startswith("[image: image/png, 3932163 bytes; not shown: Anthropic takes")
+
+
 def test_result_structured_content():
     result = {"content": [{"type": "text", "text": '{"t": 21}'}], "structuredContent": {"t": 21}}
     assert provider_result(CALLS["openai"], result)["content"] == '{"t": 21}'
