@@ -113,19 +113,73 @@ def _hostfmt_check_provider(provider: Optional[str]) -> None:
                          % (provider, ", ".join(repr(p) for p in PROVIDERS)))
 
 
+# What OpenAI refuses at the top of a tool's parameters ("schema must have type 'object' and
+# not have 'oneOf'/'anyOf'/'allOf'/'enum'/'const'/'not' at the top level"); Anthropic refuses
+# the first three there ("input_schema does not support oneOf, allOf, or anyOf at the top
+# level"). Either refuses the whole request for one such tool.
+_HOSTFMT_TOP_UNIONS = ("allOf", "anyOf", "oneOf")
+_HOSTFMT_TOP_REFUSED = frozenset(_HOSTFMT_TOP_UNIONS + ("enum", "const", "not"))
+
+
 def _hostfmt_parameters(tool: Dict[str, Any]) -> Dict[str, Any]:
     """The tool's input schema as OpenAI and Anthropic take it: an object schema at the top
-    (both refuse another), with ``properties`` (OpenAI refuses an object schema without)."""
+    (both refuse another), with ``properties`` (OpenAI refuses an object schema without), and
+    no ``allOf``/``anyOf``/``oneOf``/``enum``/``const``/``not`` at the top (refused there): the
+    alternatives' properties become the schema's own, required what every alternative requires
+    (for ``allOf``, what any member does); the server still checks the arguments."""
     schema = tool.get("inputSchema")
     if not isinstance(schema, dict):
         return {"type": "object", "properties": {}}
-    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict):
+    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict) \
+            and _HOSTFMT_TOP_REFUSED.isdisjoint(schema):
         return schema
     schema = dict(schema)  # (a copy: the tool's own definition stays as the server gave it)
     schema["type"] = "object"
     if not isinstance(schema.get("properties"), dict):
         schema["properties"] = {}
+    if not _HOSTFMT_TOP_REFUSED.isdisjoint(schema):
+        _hostfmt_flatten_top(schema)
     return schema
+
+
+def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
+    """``schema`` (a copy) without the keywords OpenAI and Anthropic refuse at the top."""
+    resolver = _HostfmtSchemaConverter(schema)
+    properties = dict(schema["properties"])
+    required = [name for name in schema.get("required") or () if isinstance(name, str)] \
+        if isinstance(schema.get("required"), list) else []
+    for key in _HOSTFMT_TOP_UNIONS:
+        members = schema.get(key)
+        if not isinstance(members, list):
+            continue
+        resolved = []  # type: List[Dict[str, Any]]
+        for member in members:
+            if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+                member = resolver.resolve(member["$ref"]) or {}
+            resolved.append(member if isinstance(member, dict) else {})
+        wanted = None  # type: Optional[List[str]]
+        for member in resolved:
+            if isinstance(member.get("properties"), dict):
+                for name, sub in member["properties"].items():
+                    properties.setdefault(name, sub)
+            names = [n for n in member.get("required") or () if isinstance(n, str)] \
+                if isinstance(member.get("required"), list) else []
+            if key == "allOf":
+                required.extend(names)
+            else:
+                wanted = names if wanted is None else [name for name in wanted if name in names]
+        required.extend(wanted or ())
+    for key in _HOSTFMT_TOP_REFUSED:
+        schema.pop(key, None)
+    schema["properties"] = properties
+    unique = []  # type: List[str]
+    for name in required:
+        if name not in unique:
+            unique.append(name)
+    if unique:
+        schema["required"] = unique
+    else:
+        schema.pop("required", None)
 
 
 def _hostfmt_description(tool: Dict[str, Any]) -> str:
@@ -152,7 +206,8 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
 
     The description is the tool's ``description``, else its title, else "". The input schema
     goes to OpenAI and Anthropic as it is, given ``"type": "object"`` and ``"properties"``
-    when it lacks them. An empty list for no tools (Gemini too: no empty ``Tool``).
+    when it lacks them, and without the ``allOf``/``anyOf``/``oneOf`` (their properties made
+    its own), ``enum``, ``const`` and ``not`` that both refuse at the top. An empty list for no tools (Gemini too: no empty ``Tool``).
     Raises ``ValueError`` for an unknown provider.
     """
     _hostfmt_check_provider(provider)

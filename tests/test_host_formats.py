@@ -175,6 +175,49 @@ def test_tools_edge_cases():
         assert repr(provider) in str(info.value)
 
 
+# OpenAI: "schema must have type 'object' and not have 'oneOf'/'anyOf'/'allOf'/'enum'/'const'/'not'
+# at the top level"; Anthropic: "input_schema does not support oneOf, allOf, or anyOf at the top
+# level". Either refuses the whole request, every tool of it, for one such tool.
+TOP_LEVEL_REFUSED = ("anyOf", "oneOf", "allOf", "enum", "const", "not")
+UNION_AT_THE_TOP = {"name": "find", "inputSchema": {
+    "type": "object", "properties": {"limit": {"type": "integer"}}, "required": ["limit"],
+    "oneOf": [{"properties": {"id": {"type": "string"}, "kind": {"type": "string"}}, "required": ["id", "kind"]},
+              {"$ref": "#/$defs/byPath"}],
+    "not": {"required": ["id", "path"]},
+    "$defs": {"byPath": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path", "kind"]}}}}
+ALL_OF_AT_THE_TOP = {"name": "make", "inputSchema": {"allOf": [
+    {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+    {"type": "object", "properties": {"b": {"type": "number"}}, "required": ["b"]}]}}
+ANY_OF_WITHOUT_TYPE = {"name": "timer", "inputSchema": {"anyOf": [
+    {"type": "object", "properties": {"duration": {"type": "string"}}, "required": ["duration"]},
+    {"type": "object", "properties": {"hours": {"type": "integer"}, "minutes": {"type": "integer"}}}]}}
+
+
+def test_tools_no_union_at_the_top_for_openai_and_anthropic():
+    before = json.dumps([UNION_AT_THE_TOP, ALL_OF_AT_THE_TOP, ANY_OF_WITHOUT_TYPE], sort_keys=True)
+    entries = [("s__find", UNION_AT_THE_TOP), ("s__make", ALL_OF_AT_THE_TOP), ("s__timer", ANY_OF_WITHOUT_TYPE)]
+    for provider in ("openai", "openai-responses", "anthropic"):
+        schemas = [tool["function"]["parameters"] if provider == "openai" else
+                   tool["parameters"] if provider == "openai-responses" else tool["input_schema"]
+                   for tool in provider_tools(entries, provider)]
+        for schema in schemas:
+            assert schema["type"] == "object" and isinstance(schema["properties"], dict), (provider, schema)
+            assert not set(TOP_LEVEL_REFUSED) & set(schema), (provider, schema)
+        find, make, timer = schemas
+        # Every alternative's properties are offered; required: what the schema and every
+        # alternative require (allOf: what any member requires).
+        assert find["properties"] == {"limit": {"type": "integer"}, "id": {"type": "string"},
+                                      "kind": {"type": "string"}, "path": {"type": "string"}}
+        assert find["required"] == ["limit", "kind"]
+        assert find["$defs"] == UNION_AT_THE_TOP["inputSchema"]["$defs"]  # (still the target of any $ref inside)
+        assert make["properties"] == {"a": {"type": "string"}, "b": {"type": "number"}}
+        assert make["required"] == ["a", "b"]
+        assert timer["properties"] == {"duration": {"type": "string"}, "hours": {"type": "integer"},
+                                       "minutes": {"type": "integer"}}
+        assert "required" not in timer
+    assert json.dumps([UNION_AT_THE_TOP, ALL_OF_AT_THE_TOP, ANY_OF_WITHOUT_TYPE], sort_keys=True) == before
+
+
 # --- Gemini's schema ----------------------------------------------------------------------------------
 
 # The fields of google-genai's types.Schema (3.6.1), by the REST API's names: any other key is refused.
