@@ -142,6 +142,58 @@ def _hostfmt_parameters(tool: Dict[str, Any]) -> Dict[str, Any]:
     return schema
 
 
+# Where a schema holds other schemas: one, a list of them, or an object of them by name.
+_HOSTFMT_SUB_ONE = frozenset(("items", "additionalProperties", "additionalItems", "not", "contains", "if", "then",
+                              "else", "propertyNames", "unevaluatedItems", "unevaluatedProperties"))
+_HOSTFMT_SUB_LIST = frozenset(("anyOf", "oneOf", "allOf", "prefixItems", "items"))
+_HOSTFMT_SUB_MAP = frozenset(("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"))
+_HOSTFMT_SUBSCHEMAS = _HOSTFMT_SUB_ONE | _HOSTFMT_SUB_LIST | _HOSTFMT_SUB_MAP
+
+
+def _hostfmt_openai_schema(schema: Any) -> Any:
+    """``schema`` with ``"items": {}`` (any item, as its absence means) on every array schema
+    that has none: OpenAI refuses the whole request otherwise ("array schema missing items").
+    The schema itself when nothing is missing; else a copy of the parts that change."""
+    if type(schema) is not dict:
+        return schema
+    out = None  # type: Optional[Dict[str, Any]]
+    kind = schema.get("type")
+    if "items" not in schema and (kind == "array" or (type(kind) is list and "array" in kind)):
+        out = dict(schema)
+        out["items"] = {}
+    if _HOSTFMT_SUBSCHEMAS.isdisjoint(schema):  # (most schemas: a leaf)
+        return out if out is not None else schema
+    for key, value in schema.items():
+        if key not in _HOSTFMT_SUBSCHEMAS:
+            continue
+        changed = value  # type: Any
+        if type(value) is dict:
+            if key in _HOSTFMT_SUB_MAP:
+                for name, sub in value.items():
+                    if type(sub) is dict and type(sub.get("type")) is str and sub["type"] != "array" \
+                            and _HOSTFMT_SUBSCHEMAS.isdisjoint(sub):
+                        continue  # (a leaf with nothing to add, most properties: no call)
+                    new = _hostfmt_openai_schema(sub)
+                    if new is not sub:
+                        if changed is value:
+                            changed = dict(value)
+                        changed[name] = new
+            elif key in _HOSTFMT_SUB_ONE:
+                changed = _hostfmt_openai_schema(value)
+        elif type(value) is list and key in _HOSTFMT_SUB_LIST:
+            for index, sub in enumerate(value):
+                new = _hostfmt_openai_schema(sub)
+                if new is not sub:
+                    if changed is value:
+                        changed = list(value)
+                    changed[index] = new
+        if changed is not value:
+            if out is None:
+                out = dict(schema)
+            out[key] = changed
+    return out if out is not None else schema
+
+
 def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
     """``schema`` (a copy) without the keywords OpenAI and Anthropic refuse at the top."""
     resolver = _HostfmtSchemaConverter(schema)
@@ -207,7 +259,9 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
     The description is the tool's ``description``, else its title, else "". The input schema
     goes to OpenAI and Anthropic as it is, given ``"type": "object"`` and ``"properties"``
     when it lacks them, and without the ``allOf``/``anyOf``/``oneOf`` (their properties made
-    its own), ``enum``, ``const`` and ``not`` that both refuse at the top. An empty list for no tools (Gemini too: no empty ``Tool``).
+    its own), ``enum``, ``const`` and ``not`` that both refuse at the top; for OpenAI, an
+    array schema without ``items`` anywhere in it gets ``"items": {}`` (OpenAI refuses it
+    without). An empty list for no tools (Gemini too: no empty ``Tool``).
     Raises ``ValueError`` for an unknown provider.
     """
     _hostfmt_check_provider(provider)
@@ -220,10 +274,11 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
             out.append(renamed)
         elif provider == "openai":
             out.append({"type": "function", "function": {
-                "name": name, "description": _hostfmt_description(tool), "parameters": _hostfmt_parameters(tool)}})
+                "name": name, "description": _hostfmt_description(tool),
+                "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool))}})
         elif provider == "openai-responses":
             out.append({"type": "function", "name": name, "description": _hostfmt_description(tool),
-                        "parameters": _hostfmt_parameters(tool), "strict": False})
+                        "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool)), "strict": False})
         elif provider == "anthropic":
             out.append({"name": name, "description": _hostfmt_description(tool),
                         "input_schema": _hostfmt_parameters(tool)})

@@ -218,6 +218,52 @@ def test_tools_no_union_at_the_top_for_openai_and_anthropic():
     assert json.dumps([UNION_AT_THE_TOP, ALL_OF_AT_THE_TOP, ANY_OF_WITHOUT_TYPE], sort_keys=True) == before
 
 
+# OpenAI: "Invalid schema for function 'x': In context=('properties', 'tags'), array schema missing
+# items", for the whole request, wherever the array is (nested, in a type list, under $defs).
+ARRAYS_WITHOUT_ITEMS = {"name": "tag", "inputSchema": {"type": "object", "properties": {
+    "tags": {"type": "array", "description": "Any values."},
+    "rows": {"type": "array", "items": {"type": "array"}},
+    "maybe": {"type": ["array", "null"]},
+    "either": {"anyOf": [{"type": "array"}, {"type": "string"}]},
+    "pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]},
+    "ref": {"$ref": "#/$defs/list"},
+    "typed": {"type": "array", "items": {"type": "string"}}},
+    "$defs": {"list": {"type": "array"}}}}
+
+
+def test_tools_openai_arrays_always_have_items():
+    before = json.dumps(ARRAYS_WITHOUT_ITEMS, sort_keys=True)
+    chat = provider_tools([("s__tag", ARRAYS_WITHOUT_ITEMS)], "openai")[0]["function"]["parameters"]
+    responses = provider_tools([("s__tag", ARRAYS_WITHOUT_ITEMS)], "openai-responses")[0]["parameters"]
+    assert chat == responses
+    arrays = []  # type: List[Dict[str, Any]]
+
+    def walk(node):
+        # type: (Any) -> None
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "array" or (isinstance(kind, list) and "array" in kind):
+                arrays.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(chat)
+    assert len(arrays) == 8
+    assert all("items" in node for node in arrays), [node for node in arrays if "items" not in node]
+    properties = chat["properties"]
+    # An empty schema: any item, as the missing "items" meant; the rest left as it was.
+    assert properties["tags"] == {"type": "array", "description": "Any values.", "items": {}}
+    assert properties["rows"] == {"type": "array", "items": {"type": "array", "items": {}}}
+    assert properties["typed"] is ARRAYS_WITHOUT_ITEMS["inputSchema"]["properties"]["typed"]
+    assert chat["$defs"] == {"list": {"type": "array", "items": {}}}
+    assert json.dumps(ARRAYS_WITHOUT_ITEMS, sort_keys=True) == before  # the definition is not modified
+    # A schema with nothing to add is passed as it is.
+    assert provider_tools([("w__f", WEATHER)], "openai")[0]["function"]["parameters"] is WEATHER["inputSchema"]
+
+
 # --- Gemini's schema ----------------------------------------------------------------------------------
 
 # The fields of google-genai's types.Schema (3.6.1), by the REST API's names: any other key is refused.
