@@ -29,10 +29,19 @@ PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
 # Anthropic the same; Gemini allows dots and colons too, and up to 64 (128 on Vertex)).
 _HOSTFMT_NAME_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _HOSTFMT_NAME_BAD_CHAR = re.compile(r"[^a-zA-Z0-9_-]")
+_HOSTFMT_NAME_START = re.compile(r"[a-zA-Z_]")  # (Gemini's rule for the first character)
 _HOSTFMT_NAME_MAX = 64
 _HOSTFMT_SEPARATOR = "__"
 _HOSTFMT_HASH_LENGTHS = (8, 16, 64)  # hex digits; a longer one only when a shorter one collides
 _HOSTFMT_SERVER_KEEP = 16  # what a shortened name keeps of the server's name, at least
+
+
+def _hostfmt_clean_server(server: str) -> str:
+    """The server's part of a name: characters outside ``[a-zA-Z0-9_-]`` made ``_``, and an
+    ``_`` first when it would not start with a letter or ``_`` (Gemini: "Must start with a
+    letter or an underscore")."""
+    clean = _HOSTFMT_NAME_BAD_CHAR.sub("_", server)
+    return clean if _HOSTFMT_NAME_START.match(clean) else "_" + clean
 
 
 def _hostfmt_pair_hash(server: str, tool: str, length: int) -> str:
@@ -41,12 +50,12 @@ def _hostfmt_pair_hash(server: str, tool: str, length: int) -> str:
 
 def _hostfmt_hashed_name(server: str, tool: str, length: int) -> str:
     """``<server>__<tool>_<hash>``, the two parts cut so that the whole is at most 64."""
-    clean_server = _HOSTFMT_NAME_BAD_CHAR.sub("_", server)
+    clean_server = _hostfmt_clean_server(server)
     clean_tool = _HOSTFMT_NAME_BAD_CHAR.sub("_", tool)
     suffix = "_" + _hostfmt_pair_hash(server, tool, length)
     room = _HOSTFMT_NAME_MAX - len(_HOSTFMT_SEPARATOR) - len(suffix)
-    if room <= 0:  # (only with the 64-digit hash: the hash alone then names the pair)
-        return _hostfmt_pair_hash(server, tool, _HOSTFMT_NAME_MAX)
+    if room <= 0:  # (only with the 64-digit hash: "_" and the hash alone then name the pair)
+        return "_" + _hostfmt_pair_hash(server, tool, _HOSTFMT_NAME_MAX - 1)
     if len(clean_server) + len(clean_tool) > room:
         # The server keeps at least 16 characters (when it has them); the tool the rest.
         server_keep = min(len(clean_server), max(_HOSTFMT_SERVER_KEEP, room - len(clean_tool)))
@@ -57,12 +66,14 @@ def _hostfmt_hashed_name(server: str, tool: str, length: int) -> str:
 
 def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], str]:
     """``(server, tool) -> "<server>__<tool>"``: a name valid for every provider
-    (``^[a-zA-Z0-9_-]{1,64}$``) and unique among ``pairs``.
+    (``^[a-zA-Z0-9_-]{1,64}$``, starting with a letter or ``_`` as Gemini wants) and unique
+    among ``pairs``.
 
     The rule, the same whatever the order of ``pairs`` (each name depends only on the set):
 
     1. The plain name is ``server + "__" + tool`` with every character outside
-       ``[a-zA-Z0-9_-]`` replaced by ``_``.
+       ``[a-zA-Z0-9_-]`` replaced by ``_``, and ``_`` before it when the server's name starts
+       with another character than a letter or ``_`` (``1password`` -> ``_1password__get``).
     2. A pair keeps its plain name when that name is at most 64 characters and no other pair
        has the same plain name, or when it is the only pair of that plain name that needed no
        replacement in step 1 (``a.b`` yields ``a_b`` to a real ``a_b``).
@@ -70,7 +81,7 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], s
        SHA-256 of ``server + "\\0" + tool`` (the original names), the server and tool parts cut
        to fit 64: the server keeps at least 16 characters (when it has them), the tool the rest.
     4. Should a name of step 3 still equal another name, the pairs holding it take 16 digits,
-       then the whole hash.
+       then ``_`` and 63 digits alone.
 
     Duplicate pairs are named once.
     """
@@ -78,7 +89,7 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], s
     plain = {}  # type: Dict[Tuple[str, str], str]
     by_plain = {}  # type: Dict[str, List[Tuple[str, str]]]
     for pair in unique:
-        name = _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[0]) + _HOSTFMT_SEPARATOR + _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[1])
+        name = _hostfmt_clean_server(pair[0]) + _HOSTFMT_SEPARATOR + _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[1])
         plain[pair] = name
         by_plain.setdefault(name, []).append(pair)
     names = {}  # type: Dict[Tuple[str, str], str]

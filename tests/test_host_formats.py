@@ -64,6 +64,24 @@ def test_names_plain_and_invalid_characters():
     assert all(NAME.match(name) for name in names.values())
 
 
+# Gemini's rule is stricter at the start: "Must start with a letter or an underscore" (and then
+# a-z, A-Z, 0-9, underscores, dots, colons, dashes, at most 64).
+GEMINI_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$")
+
+
+def test_names_start_with_a_letter_or_an_underscore():
+    pairs = [("1password", "get"), ("-dash", "t"), ("7" * 70, "t"), ("2fa", "x"), ("_2fa", "x"), ("ok", "1st")]
+    names = host_tool_names(pairs)
+    for pair, name in names.items():
+        assert NAME.match(name) and GEMINI_NAME.match(name), (pair, name)
+    assert names[("1password", "get")] == "_1password__get"
+    assert names[("-dash", "t")] == "_-dash__t"
+    assert names[("ok", "1st")] == "ok__1st"
+    # A server whose own name starts with the underscore keeps the plain name; the other hashes.
+    assert names[("_2fa", "x")] == "_2fa__x" and re.match(r"^_2fa__x_[0-9a-f]{8}$", names[("2fa", "x")])
+    assert len(set(names.values())) == len(pairs)
+
+
 def test_names_over_64_are_shortened_with_a_hash():
     long_tool = "t" * 70
     names = host_tool_names([("srv", long_tool), ("srv", "short")])
