@@ -139,8 +139,15 @@ def arguments_digest(arguments: Any) -> str:
 
 
 def tool_definition(tool: Dict[str, Any]) -> Dict[str, Any]:
-    """The part of a tool's definition that is pinned (what the model sees of it)."""
-    return {key: tool[key] for key in _HOST_PINNED_KEYS if key in tool}
+    """The part of a tool's definition that is pinned (what the model sees of it): also its
+    ``title`` when it has no description, since the model is then described the tool by its
+    title (hostformats.py); with a description, the title is left out, so that pins made
+    without it stay valid."""
+    definition = {key: tool[key] for key in _HOST_PINNED_KEYS if key in tool}
+    description = tool.get("description")
+    if "title" in tool and not (isinstance(description, str) and description):
+        definition["title"] = tool["title"]
+    return definition
 
 
 def definition_hash(tool: Dict[str, Any]) -> str:
