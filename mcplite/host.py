@@ -42,7 +42,7 @@ from .clientcache import cache_option
 from .errors import ConnectionClosed, MCPError, RequestTimeout, TransportError
 from .hostconfig import HostConfig, ServerConfig, load_config, tool_permitted
 from .hostformats import PROVIDERS, host_tool_names, parse_tool_call, provider_error, provider_result
-from .hostformats import provider_tools
+from .hostformats import provider_tools, server_arguments
 from .logs import LazyLogger
 
 _host_log = LazyLogger("mcplite.host")
@@ -717,6 +717,7 @@ class Host:
                 record["server"], record["tool"] = known[0].name, known[1]["name"]
             return refuse("invalid", call.problem)
         name, arguments = call.name, call.arguments
+        shown = True  # the arguments name the tool's properties as provider_tools showed them
         if name == FIND_TOOLS:
             record["server"], record["tool"] = None, FIND_TOOLS
             result = self._find_tools(arguments or {})
@@ -736,6 +737,7 @@ class Host:
             if not isinstance(inner_name, str) or not inner_name:
                 return refuse("invalid", "call_tool needs \"name\": the name of a tool that find_tools returned")
             name = inner_name
+            shown = False  # (find_tools showed the server's own input schema)
             if arguments is not None and not isinstance(arguments, dict):
                 return refuse("invalid", "call_tool's \"arguments\" must be an object of the tool's arguments")
         with self._lock:
@@ -753,6 +755,9 @@ class Host:
             return refuse("changed", "The tool %r was refused: its definition changed since the user approved it, "
                                      "and it must be approved again before it can be used." % name)
         arguments = dict(arguments or {})
+        if shown:  # (properties renamed for the provider get the server's names back)
+            arguments = server_arguments(call.provider, tool, arguments)
+            record["_arguments"] = arguments
         request = ApprovalRequest(server.name, tool["name"], name, arguments, dict(tool.get("annotations") or {}))
         if self.approve is not None:
             try:

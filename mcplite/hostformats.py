@@ -205,6 +205,64 @@ def _hostfmt_openai_schema(schema: Any) -> Any:
     return out if out is not None else schema
 
 
+# Anthropic checks the keys of an input schema's properties, at the top level only ("Property
+# keys should match pattern '^[a-zA-Z0-9_.-]{1,64}$'"), and refuses the whole request for one.
+_HOSTFMT_ANTHROPIC_KEY = re.compile(r"[a-zA-Z0-9_.-]{1,64}\Z")
+_HOSTFMT_ANTHROPIC_KEY_BAD = re.compile(r"[^a-zA-Z0-9_.-]")
+_HOSTFMT_ANTHROPIC_KEY_MAX = 64
+
+
+def _hostfmt_anthropic_keys(schema: Dict[str, Any]) -> Optional[Dict[str, str]]:
+    """The properties of ``schema`` whose key Anthropic refuses: the server's key -> the key
+    Anthropic is shown (other characters made ``_``, cut to 64, ``_`` for an empty one, and a
+    hash of the key added when that is another property's); None when every key is fine."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    refused = [key for key in properties if not _HOSTFMT_ANTHROPIC_KEY.match(key)]
+    if not refused:
+        return None
+    used = set(key for key in properties if key not in refused)
+    renamed = {}  # type: Dict[str, str]
+    for key in refused:
+        clean = _HOSTFMT_ANTHROPIC_KEY_BAD.sub("_", key)[:_HOSTFMT_ANTHROPIC_KEY_MAX] or "_"
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        for length in (8, 16, 32, 63):
+            if clean not in used:
+                break
+            clean = clean[:_HOSTFMT_ANTHROPIC_KEY_MAX - length - 1] + "_" + digest[:length]
+        used.add(clean)
+        renamed[key] = clean
+    return renamed
+
+
+def _hostfmt_anthropic_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """``schema`` with the property keys Anthropic refuses renamed (``required`` too);
+    ``server_arguments`` maps a call's arguments back."""
+    renamed = _hostfmt_anthropic_keys(schema)
+    if renamed is None:
+        return schema
+    schema = dict(schema)
+    schema["properties"] = {renamed.get(key, key): sub for key, sub in schema["properties"].items()}
+    if isinstance(schema.get("required"), list):
+        schema["required"] = [renamed.get(key, key) if isinstance(key, str) else key for key in schema["required"]]
+    return schema
+
+
+def server_arguments(provider: Optional[str], tool: Dict[str, Any], arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """A model's ``arguments`` for ``tool`` (its definition as the server gave it) under the
+    server's own names: Anthropic was shown another name for a property whose key it refuses
+    (``provider_tools``), and this puts the server's back. The arguments themselves for the
+    other providers, and when nothing was renamed."""
+    if provider != "anthropic" or not arguments:
+        return arguments
+    renamed = _hostfmt_anthropic_keys(_hostfmt_parameters(tool))
+    if renamed is None:
+        return arguments
+    back = {shown: key for key, shown in renamed.items()}
+    return {back.get(name, name): value for name, value in arguments.items()}
+
+
 def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
     """``schema`` (a copy) without the keywords OpenAI and Anthropic refuse at the top."""
     resolver = _HostfmtSchemaConverter(schema)
@@ -272,7 +330,9 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
     when it lacks them, and without the ``allOf``/``anyOf``/``oneOf`` (their properties made
     its own), ``enum``, ``const`` and ``not`` that both refuse at the top; for OpenAI, an
     array schema without ``items`` anywhere in it gets ``"items": {}`` (OpenAI refuses it
-    without). An empty list for no tools (Gemini too: no empty ``Tool``).
+    without); for Anthropic, a top-level property whose key it refuses (outside
+    ``^[a-zA-Z0-9_.-]{1,64}$``) is renamed, and ``server_arguments`` names it back in a call.
+    An empty list for no tools (Gemini too: no empty ``Tool``).
     Raises ``ValueError`` for an unknown provider.
     """
     _hostfmt_check_provider(provider)
@@ -292,7 +352,7 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
                         "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool)), "strict": False})
         elif provider == "anthropic":
             out.append({"name": name, "description": _hostfmt_description(tool),
-                        "input_schema": _hostfmt_parameters(tool)})
+                        "input_schema": _hostfmt_anthropic_schema(_hostfmt_parameters(tool))})
         else:
             declaration = {"name": name, "description": _hostfmt_description(tool)}  # type: Dict[str, Any]
             schema = tool.get("inputSchema")

@@ -389,6 +389,24 @@ def test_provider_shapes_in_and_out(hosts):
 # --- safety ----------------------------------------------------------------------------------------
 
 
+def test_property_keys_anthropic_refuses_are_renamed_and_named_back(hosts):
+    records = []  # type: List[Dict[str, Any]]
+    host = hosts({"mcpServers": {"s": app_server("s", env={"HOST_APP_ODD_KEYS": "1"})}}, audit=records.append)
+    seen = []  # type: List[ApprovalRequest]
+    host.approve = lambda request: seen.append(request) or True
+    schema = [tool for tool in host.tools("anthropic") if tool["name"] == "s__query"][0]["input_schema"]
+    assert sorted(schema["properties"]) == ["filter_name_", "page_size"] and schema["required"] == ["filter_name_"]
+    block = {"type": "tool_use", "id": "toolu_1", "name": "s__query", "input": {"filter_name_": "a", "page_size": 2}}
+    answer = host.call(block)
+    assert answer["is_error"] is False
+    assert json.loads(answer["content"][0]["text"]) == {"filter[name]": "a", "page size": 2}
+    assert seen[-1].arguments == {"filter[name]": "a", "page size": 2}  # approve sees what the server gets
+    assert records[-1]["arguments_sha256"] == arguments_digest({"filter[name]": "a", "page size": 2})  # audit too
+    # Other providers are shown the server's own keys, and call with them.
+    call = {"id": "c1", "type": "function", "function": {"name": "s__query", "arguments": '{"filter[name]": "b"}'}}
+    assert json.loads(host.call(call)["content"]) == {"filter[name]": "b"}
+
+
 def test_approve_sees_every_call_and_a_refusal_reaches_the_model(hosts):
     asked = []  # type: List[ApprovalRequest]
 

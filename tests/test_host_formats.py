@@ -282,6 +282,39 @@ def test_tools_openai_arrays_always_have_items():
     assert provider_tools([("w__f", WEATHER)], "openai")[0]["function"]["parameters"] is WEATHER["inputSchema"]
 
 
+# Anthropic: "tools.14.custom.input_schema.properties: Property keys should match pattern
+# '^[a-zA-Z0-9_.-]{1,64}$'" (the top level only), for the whole request.
+ANTHROPIC_KEY = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
+ODD_KEYS = {"name": "list", "inputSchema": {"type": "object", "properties": {
+    "filter[id]": {"type": "string"}, "filter_id_": {"type": "string"}, "page size": {"type": "integer"},
+    "k" * 70: {"type": "boolean"}, "": {"type": "string"}, "nested": {"type": "object", "properties": {
+        "a b": {"type": "string"}}}, "ok.key-1": {"type": "string"}},
+    "required": ["filter[id]", "nested"]}}
+
+
+def test_tools_anthropic_property_keys_are_renamed_and_mapped_back():
+    from mcplite.hostformats import server_arguments
+    before = json.dumps(ODD_KEYS, sort_keys=True)
+    schema = provider_tools([("s__list", ODD_KEYS)], "anthropic")[0]["input_schema"]
+    keys = list(schema["properties"])
+    assert all(ANTHROPIC_KEY.match(key) for key in keys), keys
+    assert len(keys) == len(ODD_KEYS["inputSchema"]["properties"])
+    # "filter_id_" is the server's own: the renamed "filter[id]" keeps out of its way.
+    assert keys[1] == "filter_id_" and keys[0].startswith("filter_id__") and keys[2] == "page_size"
+    assert keys[3] == "k" * 64 and keys[4] == "_" and keys[5:] == ["nested", "ok.key-1"]
+    assert schema["properties"]["nested"] == ODD_KEYS["inputSchema"]["properties"]["nested"]  # (top level only)
+    assert schema["required"] == [keys[0], "nested"]
+    assert json.dumps(ODD_KEYS, sort_keys=True) == before
+    # The model's arguments, under the names it was shown, go to the server under its own.
+    sent = {keys[0]: "7", "filter_id_": "x", "page_size": 20, "k" * 64: True, "_": "e", "nested": {"a b": "c"}}
+    assert server_arguments("anthropic", ODD_KEYS, sent) == {
+        "filter[id]": "7", "filter_id_": "x", "page size": 20, "k" * 70: True, "": "e", "nested": {"a b": "c"}}
+    # Nothing to rename: the arguments as they are; other providers keep the server's names.
+    assert server_arguments("anthropic", WEATHER, {"city": "Oslo"}) == {"city": "Oslo"}
+    assert server_arguments("openai", ODD_KEYS, {"page size": 1}) == {"page size": 1}
+    assert provider_tools([("s__list", ODD_KEYS)], "openai")[0]["function"]["parameters"] is ODD_KEYS["inputSchema"]
+
+
 # --- Gemini's schema ----------------------------------------------------------------------------------
 
 # The fields of google-genai's types.Schema (3.6.1), by the REST API's names: any other key is refused.
