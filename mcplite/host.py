@@ -267,6 +267,7 @@ class _HostServer:
         self.prompts = []  # type: List[Dict[str, Any]]
         self.error = None  # type: Optional[BaseException]
         self.ready = False
+        self.stale = set()  # type: set  # lists a server said changed while it started (under lock)
         self.abandoned = False  # the host gave up waiting for it (or closed)
         self.failed = False
         self.lock = threading.Lock()
@@ -420,7 +421,15 @@ class Host:
             client.timeout = self._timeout_for(server, None)
             client.max_timeout = longest * _HOST_PROGRESS_FACTOR
             client._channel.set_write_timeout(client.timeout)
-            server.ready = True
+            with server.lock:
+                server.ready = True
+                stale, server.stale = server.stale, set()
+            # A list_changed heard while the lists were read may be about a list read before
+            # it: that list is read again (later ones go through _list_changed).
+            for kind in ("tools", "resources", "prompts"):
+                if kind in stale:
+                    with server.refresh_lock:
+                        self._list(server, client, kind)
         except BaseException as exc:  # reported by the thread waiting for it (KeyboardInterrupt lands there)
             server.error = exc
         finally:
@@ -450,8 +459,12 @@ class Host:
         """A server's ``notifications/<kind>/list_changed``: read that list again (on the
         client's callback thread) and rebuild the catalog."""
         client = server.client
-        if client is None or not server.ready or self._closed:
-            return  # (while starting: the lists are read once it is connected)
+        if client is None or self._closed:
+            return  # (before it is connected: the lists are read once it is)
+        with server.lock:
+            if not server.ready:  # (while its lists are read: read again when they are)
+                server.stale.add(kind)
+                return
         with server.refresh_lock:
             try:
                 self._list(server, client, kind)

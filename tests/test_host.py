@@ -345,6 +345,14 @@ def test_list_changed_is_followed_and_a_removed_tool_is_an_error_result(hosts, h
 # --- routing and model mistakes --------------------------------------------------------------------
 
 
+def test_list_changed_while_starting_is_not_lost(hosts):
+    # The server adds a tool (and says so) after the host read its tools but before the host
+    # finished starting it: the host reads the list again rather than keep the stale one.
+    host = hosts({"mcpServers": {"s": app_server("s", env={"HOST_APP_LATE_TOOL": "1"})}})
+    wait_for(lambda: "s__late" in names(host), "the tool added while the host started")
+    assert text_of(host.call(("s__late", {}))) == "late"
+
+
 def test_model_mistakes_are_error_results(hosts):
     records = []  # type: List[Dict[str, Any]]
     host = hosts({"mcpServers": {"s": app_server("s")}}, audit=records.append)

@@ -6,7 +6,8 @@ progress (with cancellation written to stderr, which the host keeps), and change
 list at run time (``remove_echo``, ``rewrite_echo``, ``add_late``), which sends
 ``notifications/tools/list_changed``. ``HOST_APP_DESCRIPTION`` in the environment replaces
 ``echo``'s description (a server that rewrote a tool between two runs, for the pins);
-``HOST_APP_ODD_KEYS`` adds ``query``, whose property keys Anthropic refuses.
+``HOST_APP_ODD_KEYS`` adds ``query``, whose property keys Anthropic refuses;
+``HOST_APP_LATE_TOOL`` adds ``late`` at the first ``resources/list`` (while a host starts).
 """
 
 import json
@@ -105,6 +106,18 @@ def make_host_app(name: str) -> Server:
         def query(**arguments: Any) -> str:
             """The arguments as JSON (property keys that Anthropic refuses in a tool definition)."""
             return json.dumps(arguments, sort_keys=True)
+
+    if os.environ.get("HOST_APP_LATE_TOOL"):
+        added = []  # type: list
+
+        @app.middleware
+        def late_tool(method: str, params: Any, ctx: Context, call_next: Any) -> Any:
+            # A tool ready only once the server is connected (a backend reached, plugins
+            # loaded): here, at the first resources/list, which a host sends while it starts.
+            if method == "resources/list" and not added:
+                added.append(True)
+                app.add_tool(lambda: "late", name="late", description="A tool added while the host starts.")
+            return call_next()
 
     @app.resource("note://%s/hello" % name, name="hello", mime_type="text/plain")
     def hello() -> str:
