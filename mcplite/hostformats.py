@@ -1129,6 +1129,9 @@ def _hostfmt_as_text(result: Dict[str, Any]) -> str:
 
 def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
     blocks = []  # type: List[Dict[str, Any]]
+    # Anthropic: "all content must be type 'text' if 'is_error' is true" (else it refuses the
+    # whole request): an error's images and documents are named in text.
+    error = result.get("isError") is True
     for block in _hostfmt_content(result):
         image = None  # type: Optional[Tuple[Any, Any]]
         if isinstance(block, dict) and block.get("type") == "image":
@@ -1138,18 +1141,19 @@ def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
             resource = block["resource"]
             if resource.get("mimeType") in _HOSTFMT_ANTHROPIC_IMAGES:
                 image = (resource.get("mimeType"), resource.get("blob"))
-            elif resource.get("mimeType") == "application/pdf":
+            elif resource.get("mimeType") == "application/pdf" and not error:
                 blocks.append({"type": "document", "source": {
                     "type": "base64", "media_type": "application/pdf", "data": resource["blob"]}})
                 continue
         if image is not None and image[0] in _HOSTFMT_ANTHROPIC_IMAGES and isinstance(image[1], str) \
-                and len(image[1].strip()) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX:
+                and len(image[1].strip()) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX and not error:
             blocks.append({"type": "image", "source": {"type": "base64", "media_type": image[0], "data": image[1]}})
             continue
         text = _hostfmt_block_text(block)
-        if image is not None:  # (one Anthropic does not take: its type, or too big)
-            text = "[image: %s, %d bytes; not shown: Anthropic takes JPEG, PNG, GIF and WebP up to 5 MB]" % (
-                image[0], _hostfmt_size(image[1]))
+        if image is not None:  # (one Anthropic does not take: its type, its size, or in an error)
+            text = "[image: %s, %d bytes; not shown: %s]" % (
+                image[0], _hostfmt_size(image[1]), "Anthropic takes no images in an error result" if error
+                else "Anthropic takes JPEG, PNG, GIF and WebP up to 5 MB")
         if text is not None:  # (Anthropic refuses an empty text block)
             blocks.append({"type": "text", "text": text})
     if not blocks:
@@ -1191,8 +1195,10 @@ def provider_result(call: ToolCall, result: Dict[str, Any]) -> Any:
     structuredContent   the JSON text, only when the same             ``output``: the object
                         there are no blocks                           itself (the text blocks
                         (they carry it as text)                       left out)
-    isError             "Error: " before the     ``is_error: true``   ``{"error": text}``
-                        text
+    isError             "Error: " before the     ``is_error: true``,  ``{"error": text}``
+                        text                     images and PDFs as
+                                                 placeholders (text
+                                                 only in an error)
     nothing at all      "(The tool returned no content.)"
     ==================  =======================  ===================  ==========================
 

@@ -693,6 +693,22 @@ def test_result_anthropic_image_limit_is_on_the_base64_text():
     assert content[2]["text"].startswith("[image: image/png, 3932163 bytes; not shown: Anthropic takes")
 
 
+def test_result_anthropic_error_is_text_only():
+    # Anthropic: "all content must be type 'text' if 'is_error' is true", for the whole request:
+    # an error result with a screenshot (a browser tool's failed step, say) gives its images
+    # and documents as placeholders.
+    failed = {"content": [{"type": "text", "text": "the click missed"}, IMAGE, PDF_BLOB, PNG_BLOB], "isError": True}
+    answer = provider_result(CALLS["anthropic"], failed)
+    assert answer["is_error"] is True
+    assert [block["type"] for block in answer["content"]] == ["text"] * 4
+    assert answer["content"][1]["text"] == ("[image: image/png, 100 bytes; not shown: Anthropic takes no images in "
+                                            "an error result]")
+    assert answer["content"][2]["text"].startswith("[binary resource file:///e.pdf: application/pdf, 13 bytes")
+    assert answer["content"][3]["text"] == ("[image: image/png, 100 bytes; not shown: Anthropic takes no images in "
+                                            "an error result]")
+    assert provider_error(CALLS["anthropic"], "x")["content"] == [{"type": "text", "text": "x"}]
+
+
 def test_result_structured_content():
     result = {"content": [{"type": "text", "text": '{"t": 21}'}], "structuredContent": {"t": 21}}
     assert provider_result(CALLS["openai"], result)["content"] == '{"t": 21}'
