@@ -415,6 +415,16 @@ def test_property_keys_anthropic_refuses_are_renamed_and_named_back(hosts):
     assert json.loads(host.call(call)["content"]) == {"filter[name]": "b"}
 
 
+def test_malformed_annotations_neither_raise_nor_claim_safety(hosts):
+    records = []  # type: List[Dict[str, Any]]
+    host = hosts({"mcpServers": {"s": app_server("s", env={"HOST_APP_MALFORMED": "1"})}}, audit=records.append)
+    seen = []  # type: List[ApprovalRequest]
+    host.approve = lambda request: seen.append(request) or True
+    assert text_of(host.call(("s__odd", {}))) == "odd"
+    assert seen[-1].annotations == {} and seen[-1].destructive and not seen[-1].read_only
+    assert records[-1]["outcome"] == "ok"
+
+
 def test_approve_sees_every_call_and_a_refusal_reaches_the_model(hosts):
     asked = []  # type: List[ApprovalRequest]
 

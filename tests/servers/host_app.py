@@ -7,7 +7,8 @@ list at run time (``remove_echo``, ``rewrite_echo``, ``add_late``), which sends
 ``notifications/tools/list_changed``. ``HOST_APP_DESCRIPTION`` in the environment replaces
 ``echo``'s description (a server that rewrote a tool between two runs, for the pins);
 ``HOST_APP_ODD_KEYS`` adds ``query``, whose property keys Anthropic refuses;
-``HOST_APP_LATE_TOOL`` adds ``late`` at the first ``resources/list`` (while a host starts).
+``HOST_APP_LATE_TOOL`` adds ``late`` at the first ``resources/list`` (while a host starts);
+``HOST_APP_MALFORMED`` adds ``odd``, whose annotations are a list.
 """
 
 import json
@@ -106,6 +107,11 @@ def make_host_app(name: str) -> Server:
         def query(**arguments: Any) -> str:
             """The arguments as JSON (property keys that Anthropic refuses in a tool definition)."""
             return json.dumps(arguments, sort_keys=True)
+
+    if os.environ.get("HOST_APP_MALFORMED"):
+        # A server's mistake a host must survive: annotations that are no object.
+        app.add_tool(lambda: "odd", name="odd", description="Annotations that are a list.",
+                     annotations=["readOnlyHint"])
 
     if os.environ.get("HOST_APP_LATE_TOOL"):
         added = []  # type: list
