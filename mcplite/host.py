@@ -42,7 +42,7 @@ from .clientcache import cache_option
 from .errors import ConnectionClosed, MCPError, RequestTimeout, TransportError
 from .hostconfig import HostConfig, ServerConfig, load_config, tool_permitted
 from .hostformats import PROVIDERS, host_tool_names, parse_tool_call, provider_error, provider_result
-from .hostformats import provider_tools
+from .hostformats import provider_tools, server_arguments
 from .logs import LazyLogger
 
 _host_log = LazyLogger("mcplite.host")
@@ -139,8 +139,15 @@ def arguments_digest(arguments: Any) -> str:
 
 
 def tool_definition(tool: Dict[str, Any]) -> Dict[str, Any]:
-    """The part of a tool's definition that is pinned (what the model sees of it)."""
-    return {key: tool[key] for key in _HOST_PINNED_KEYS if key in tool}
+    """The part of a tool's definition that is pinned (what the model sees of it): also its
+    ``title`` when it has no description, since the model is then described the tool by its
+    title (hostformats.py); with a description, the title is left out, so that pins made
+    without it stay valid."""
+    definition = {key: tool[key] for key in _HOST_PINNED_KEYS if key in tool}
+    description = tool.get("description")
+    if "title" in tool and not (isinstance(description, str) and description):
+        definition["title"] = tool["title"]
+    return definition
 
 
 def definition_hash(tool: Dict[str, Any]) -> str:
@@ -260,6 +267,7 @@ class _HostServer:
         self.prompts = []  # type: List[Dict[str, Any]]
         self.error = None  # type: Optional[BaseException]
         self.ready = False
+        self.stale = set()  # type: set  # lists a server said changed while it started (under lock)
         self.abandoned = False  # the host gave up waiting for it (or closed)
         self.failed = False
         self.lock = threading.Lock()
@@ -413,7 +421,15 @@ class Host:
             client.timeout = self._timeout_for(server, None)
             client.max_timeout = longest * _HOST_PROGRESS_FACTOR
             client._channel.set_write_timeout(client.timeout)
-            server.ready = True
+            with server.lock:
+                server.ready = True
+                stale, server.stale = server.stale, set()
+            # A list_changed heard while the lists were read may be about a list read before
+            # it: that list is read again (later ones go through _list_changed).
+            for kind in ("tools", "resources", "prompts"):
+                if kind in stale:
+                    with server.refresh_lock:
+                        self._list(server, client, kind)
         except BaseException as exc:  # reported by the thread waiting for it (KeyboardInterrupt lands there)
             server.error = exc
         finally:
@@ -443,8 +459,12 @@ class Host:
         """A server's ``notifications/<kind>/list_changed``: read that list again (on the
         client's callback thread) and rebuild the catalog."""
         client = server.client
-        if client is None or not server.ready or self._closed:
-            return  # (while starting: the lists are read once it is connected)
+        if client is None or self._closed:
+            return  # (before it is connected: the lists are read once it is)
+        with server.lock:
+            if not server.ready:  # (while its lists are read: read again when they are)
+                server.stale.add(kind)
+                return
         with server.refresh_lock:
             try:
                 self._list(server, client, kind)
@@ -710,6 +730,7 @@ class Host:
                 record["server"], record["tool"] = known[0].name, known[1]["name"]
             return refuse("invalid", call.problem)
         name, arguments = call.name, call.arguments
+        shown = True  # the arguments name the tool's properties as provider_tools showed them
         if name == FIND_TOOLS:
             record["server"], record["tool"] = None, FIND_TOOLS
             result = self._find_tools(arguments or {})
@@ -729,6 +750,7 @@ class Host:
             if not isinstance(inner_name, str) or not inner_name:
                 return refuse("invalid", "call_tool needs \"name\": the name of a tool that find_tools returned")
             name = inner_name
+            shown = False  # (find_tools showed the server's own input schema)
             if arguments is not None and not isinstance(arguments, dict):
                 return refuse("invalid", "call_tool's \"arguments\" must be an object of the tool's arguments")
         with self._lock:
@@ -746,7 +768,13 @@ class Host:
             return refuse("changed", "The tool %r was refused: its definition changed since the user approved it, "
                                      "and it must be approved again before it can be used." % name)
         arguments = dict(arguments or {})
-        request = ApprovalRequest(server.name, tool["name"], name, arguments, dict(tool.get("annotations") or {}))
+        if shown:  # (properties renamed for the provider get the server's names back)
+            arguments = server_arguments(call.provider, tool, arguments)
+            record["_arguments"] = arguments
+        annotations = tool.get("annotations")
+        # (Annotations that are no object, a server's mistake, are none: the protocol's defaults.)
+        request = ApprovalRequest(server.name, tool["name"], name, arguments,
+                                  dict(annotations) if isinstance(annotations, dict) else {})
         if self.approve is not None:
             try:
                 allowed = self.approve(request)

@@ -29,10 +29,19 @@ PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
 # Anthropic the same; Gemini allows dots and colons too, and up to 64 (128 on Vertex)).
 _HOSTFMT_NAME_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _HOSTFMT_NAME_BAD_CHAR = re.compile(r"[^a-zA-Z0-9_-]")
+_HOSTFMT_NAME_START = re.compile(r"[a-zA-Z_]")  # (Gemini's rule for the first character)
 _HOSTFMT_NAME_MAX = 64
 _HOSTFMT_SEPARATOR = "__"
 _HOSTFMT_HASH_LENGTHS = (8, 16, 64)  # hex digits; a longer one only when a shorter one collides
 _HOSTFMT_SERVER_KEEP = 16  # what a shortened name keeps of the server's name, at least
+
+
+def _hostfmt_clean_server(server: str) -> str:
+    """The server's part of a name: characters outside ``[a-zA-Z0-9_-]`` made ``_``, and an
+    ``_`` first when it would not start with a letter or ``_`` (Gemini: "Must start with a
+    letter or an underscore")."""
+    clean = _HOSTFMT_NAME_BAD_CHAR.sub("_", server)
+    return clean if _HOSTFMT_NAME_START.match(clean) else "_" + clean
 
 
 def _hostfmt_pair_hash(server: str, tool: str, length: int) -> str:
@@ -41,12 +50,12 @@ def _hostfmt_pair_hash(server: str, tool: str, length: int) -> str:
 
 def _hostfmt_hashed_name(server: str, tool: str, length: int) -> str:
     """``<server>__<tool>_<hash>``, the two parts cut so that the whole is at most 64."""
-    clean_server = _HOSTFMT_NAME_BAD_CHAR.sub("_", server)
+    clean_server = _hostfmt_clean_server(server)
     clean_tool = _HOSTFMT_NAME_BAD_CHAR.sub("_", tool)
     suffix = "_" + _hostfmt_pair_hash(server, tool, length)
     room = _HOSTFMT_NAME_MAX - len(_HOSTFMT_SEPARATOR) - len(suffix)
-    if room <= 0:  # (only with the 64-digit hash: the hash alone then names the pair)
-        return _hostfmt_pair_hash(server, tool, _HOSTFMT_NAME_MAX)
+    if room <= 0:  # (only with the 64-digit hash: "_" and the hash alone then name the pair)
+        return "_" + _hostfmt_pair_hash(server, tool, _HOSTFMT_NAME_MAX - 1)
     if len(clean_server) + len(clean_tool) > room:
         # The server keeps at least 16 characters (when it has them); the tool the rest.
         server_keep = min(len(clean_server), max(_HOSTFMT_SERVER_KEEP, room - len(clean_tool)))
@@ -57,12 +66,14 @@ def _hostfmt_hashed_name(server: str, tool: str, length: int) -> str:
 
 def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], str]:
     """``(server, tool) -> "<server>__<tool>"``: a name valid for every provider
-    (``^[a-zA-Z0-9_-]{1,64}$``) and unique among ``pairs``.
+    (``^[a-zA-Z0-9_-]{1,64}$``, starting with a letter or ``_`` as Gemini wants) and unique
+    among ``pairs``.
 
     The rule, the same whatever the order of ``pairs`` (each name depends only on the set):
 
     1. The plain name is ``server + "__" + tool`` with every character outside
-       ``[a-zA-Z0-9_-]`` replaced by ``_``.
+       ``[a-zA-Z0-9_-]`` replaced by ``_``, and ``_`` before it when the server's name starts
+       with another character than a letter or ``_`` (``1password`` -> ``_1password__get``).
     2. A pair keeps its plain name when that name is at most 64 characters and no other pair
        has the same plain name, or when it is the only pair of that plain name that needed no
        replacement in step 1 (``a.b`` yields ``a_b`` to a real ``a_b``).
@@ -70,7 +81,7 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], s
        SHA-256 of ``server + "\\0" + tool`` (the original names), the server and tool parts cut
        to fit 64: the server keeps at least 16 characters (when it has them), the tool the rest.
     4. Should a name of step 3 still equal another name, the pairs holding it take 16 digits,
-       then the whole hash.
+       then ``_`` and 63 digits alone.
 
     Duplicate pairs are named once.
     """
@@ -78,7 +89,7 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], s
     plain = {}  # type: Dict[Tuple[str, str], str]
     by_plain = {}  # type: Dict[str, List[Tuple[str, str]]]
     for pair in unique:
-        name = _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[0]) + _HOSTFMT_SEPARATOR + _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[1])
+        name = _hostfmt_clean_server(pair[0]) + _HOSTFMT_SEPARATOR + _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[1])
         plain[pair] = name
         by_plain.setdefault(name, []).append(pair)
     names = {}  # type: Dict[Tuple[str, str], str]
@@ -113,19 +124,183 @@ def _hostfmt_check_provider(provider: Optional[str]) -> None:
                          % (provider, ", ".join(repr(p) for p in PROVIDERS)))
 
 
+# What OpenAI refuses at the top of a tool's parameters ("schema must have type 'object' and
+# not have 'oneOf'/'anyOf'/'allOf'/'enum'/'const'/'not' at the top level"); Anthropic refuses
+# the first three there ("input_schema does not support oneOf, allOf, or anyOf at the top
+# level"). Either refuses the whole request for one such tool.
+_HOSTFMT_TOP_UNIONS = ("allOf", "anyOf", "oneOf")
+_HOSTFMT_TOP_REFUSED = frozenset(_HOSTFMT_TOP_UNIONS + ("enum", "const", "not"))
+
+
 def _hostfmt_parameters(tool: Dict[str, Any]) -> Dict[str, Any]:
     """The tool's input schema as OpenAI and Anthropic take it: an object schema at the top
-    (both refuse another), with ``properties`` (OpenAI refuses an object schema without)."""
+    (both refuse another), with ``properties`` (OpenAI refuses an object schema without), and
+    no ``allOf``/``anyOf``/``oneOf``/``enum``/``const``/``not`` at the top (refused there): the
+    alternatives' properties become the schema's own, required what every alternative requires
+    (for ``allOf``, what any member does); the server still checks the arguments."""
     schema = tool.get("inputSchema")
     if not isinstance(schema, dict):
         return {"type": "object", "properties": {}}
-    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict):
+    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict) \
+            and _HOSTFMT_TOP_REFUSED.isdisjoint(schema):
         return schema
     schema = dict(schema)  # (a copy: the tool's own definition stays as the server gave it)
     schema["type"] = "object"
     if not isinstance(schema.get("properties"), dict):
         schema["properties"] = {}
+    if not _HOSTFMT_TOP_REFUSED.isdisjoint(schema):
+        _hostfmt_flatten_top(schema)
     return schema
+
+
+# Where a schema holds other schemas: one, a list of them, or an object of them by name.
+_HOSTFMT_SUB_ONE = frozenset(("items", "additionalProperties", "additionalItems", "not", "contains", "if", "then",
+                              "else", "propertyNames", "unevaluatedItems", "unevaluatedProperties"))
+_HOSTFMT_SUB_LIST = frozenset(("anyOf", "oneOf", "allOf", "prefixItems", "items"))
+_HOSTFMT_SUB_MAP = frozenset(("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"))
+_HOSTFMT_SUBSCHEMAS = _HOSTFMT_SUB_ONE | _HOSTFMT_SUB_LIST | _HOSTFMT_SUB_MAP
+
+
+def _hostfmt_openai_schema(schema: Any) -> Any:
+    """``schema`` with ``"items": {}`` (any item, as its absence means) on every array schema
+    that has none: OpenAI refuses the whole request otherwise ("array schema missing items").
+    The schema itself when nothing is missing; else a copy of the parts that change."""
+    if type(schema) is not dict:
+        return schema
+    out = None  # type: Optional[Dict[str, Any]]
+    kind = schema.get("type")
+    if "items" not in schema and (kind == "array" or (type(kind) is list and "array" in kind)):
+        out = dict(schema)
+        out["items"] = {}
+    if _HOSTFMT_SUBSCHEMAS.isdisjoint(schema):  # (most schemas: a leaf)
+        return out if out is not None else schema
+    for key, value in schema.items():
+        if key not in _HOSTFMT_SUBSCHEMAS:
+            continue
+        changed = value  # type: Any
+        if type(value) is dict:
+            if key in _HOSTFMT_SUB_MAP:
+                for name, sub in value.items():
+                    if type(sub) is dict and type(sub.get("type")) is str and sub["type"] != "array" \
+                            and _HOSTFMT_SUBSCHEMAS.isdisjoint(sub):
+                        continue  # (a leaf with nothing to add, most properties: no call)
+                    new = _hostfmt_openai_schema(sub)
+                    if new is not sub:
+                        if changed is value:
+                            changed = dict(value)
+                        changed[name] = new
+            elif key in _HOSTFMT_SUB_ONE:
+                changed = _hostfmt_openai_schema(value)
+        elif type(value) is list and key in _HOSTFMT_SUB_LIST:
+            for index, sub in enumerate(value):
+                new = _hostfmt_openai_schema(sub)
+                if new is not sub:
+                    if changed is value:
+                        changed = list(value)
+                    changed[index] = new
+        if changed is not value:
+            if out is None:
+                out = dict(schema)
+            out[key] = changed
+    return out if out is not None else schema
+
+
+# Anthropic checks the keys of an input schema's properties, at the top level only ("Property
+# keys should match pattern '^[a-zA-Z0-9_.-]{1,64}$'"), and refuses the whole request for one.
+_HOSTFMT_ANTHROPIC_KEY = re.compile(r"[a-zA-Z0-9_.-]{1,64}\Z")
+_HOSTFMT_ANTHROPIC_KEY_BAD = re.compile(r"[^a-zA-Z0-9_.-]")
+_HOSTFMT_ANTHROPIC_KEY_MAX = 64
+
+
+def _hostfmt_anthropic_keys(schema: Dict[str, Any]) -> Optional[Dict[str, str]]:
+    """The properties of ``schema`` whose key Anthropic refuses: the server's key -> the key
+    Anthropic is shown (other characters made ``_``, cut to 64, ``_`` for an empty one, and a
+    hash of the key added when that is another property's); None when every key is fine."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    refused = [key for key in properties if not _HOSTFMT_ANTHROPIC_KEY.match(key)]
+    if not refused:
+        return None
+    used = set(key for key in properties if key not in refused)
+    renamed = {}  # type: Dict[str, str]
+    for key in refused:
+        clean = _HOSTFMT_ANTHROPIC_KEY_BAD.sub("_", key)[:_HOSTFMT_ANTHROPIC_KEY_MAX] or "_"
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        for length in (8, 16, 32, 63):
+            if clean not in used:
+                break
+            clean = clean[:_HOSTFMT_ANTHROPIC_KEY_MAX - length - 1] + "_" + digest[:length]
+        used.add(clean)
+        renamed[key] = clean
+    return renamed
+
+
+def _hostfmt_anthropic_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """``schema`` with the property keys Anthropic refuses renamed (``required`` too);
+    ``server_arguments`` maps a call's arguments back."""
+    renamed = _hostfmt_anthropic_keys(schema)
+    if renamed is None:
+        return schema
+    schema = dict(schema)
+    schema["properties"] = {renamed.get(key, key): sub for key, sub in schema["properties"].items()}
+    if isinstance(schema.get("required"), list):
+        schema["required"] = [renamed.get(key, key) if isinstance(key, str) else key for key in schema["required"]]
+    return schema
+
+
+def server_arguments(provider: Optional[str], tool: Dict[str, Any], arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """A model's ``arguments`` for ``tool`` (its definition as the server gave it) under the
+    server's own names: Anthropic was shown another name for a property whose key it refuses
+    (``provider_tools``), and this puts the server's back. The arguments themselves for the
+    other providers, and when nothing was renamed."""
+    if provider != "anthropic" or not arguments:
+        return arguments
+    renamed = _hostfmt_anthropic_keys(_hostfmt_parameters(tool))
+    if renamed is None:
+        return arguments
+    back = {shown: key for key, shown in renamed.items()}
+    return {back.get(name, name): value for name, value in arguments.items()}
+
+
+def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
+    """``schema`` (a copy) without the keywords OpenAI and Anthropic refuse at the top."""
+    resolver = _HostfmtSchemaConverter(schema)
+    properties = dict(schema["properties"])
+    required = [name for name in schema.get("required") or () if isinstance(name, str)] \
+        if isinstance(schema.get("required"), list) else []
+    for key in _HOSTFMT_TOP_UNIONS:
+        members = schema.get(key)
+        if not isinstance(members, list):
+            continue
+        resolved = []  # type: List[Dict[str, Any]]
+        for member in members:
+            if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+                member = resolver.resolve(member["$ref"]) or {}
+            resolved.append(member if isinstance(member, dict) else {})
+        wanted = None  # type: Optional[List[str]]
+        for member in resolved:
+            if isinstance(member.get("properties"), dict):
+                for name, sub in member["properties"].items():
+                    properties.setdefault(name, sub)
+            names = [n for n in member.get("required") or () if isinstance(n, str)] \
+                if isinstance(member.get("required"), list) else []
+            if key == "allOf":
+                required.extend(names)
+            else:
+                wanted = names if wanted is None else [name for name in wanted if name in names]
+        required.extend(wanted or ())
+    for key in _HOSTFMT_TOP_REFUSED:
+        schema.pop(key, None)
+    schema["properties"] = properties
+    unique = []  # type: List[str]
+    for name in required:
+        if name not in unique:
+            unique.append(name)
+    if unique:
+        schema["required"] = unique
+    else:
+        schema.pop("required", None)
 
 
 def _hostfmt_description(tool: Dict[str, Any]) -> str:
@@ -152,7 +327,12 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
 
     The description is the tool's ``description``, else its title, else "". The input schema
     goes to OpenAI and Anthropic as it is, given ``"type": "object"`` and ``"properties"``
-    when it lacks them. An empty list for no tools (Gemini too: no empty ``Tool``).
+    when it lacks them, and without the ``allOf``/``anyOf``/``oneOf`` (their properties made
+    its own), ``enum``, ``const`` and ``not`` that both refuse at the top; for OpenAI, an
+    array schema without ``items`` anywhere in it gets ``"items": {}`` (OpenAI refuses it
+    without); for Anthropic, a top-level property whose key it refuses (outside
+    ``^[a-zA-Z0-9_.-]{1,64}$``) is renamed, and ``server_arguments`` names it back in a call.
+    An empty list for no tools (Gemini too: no empty ``Tool``).
     Raises ``ValueError`` for an unknown provider.
     """
     _hostfmt_check_provider(provider)
@@ -165,13 +345,14 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
             out.append(renamed)
         elif provider == "openai":
             out.append({"type": "function", "function": {
-                "name": name, "description": _hostfmt_description(tool), "parameters": _hostfmt_parameters(tool)}})
+                "name": name, "description": _hostfmt_description(tool),
+                "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool))}})
         elif provider == "openai-responses":
             out.append({"type": "function", "name": name, "description": _hostfmt_description(tool),
-                        "parameters": _hostfmt_parameters(tool), "strict": False})
+                        "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool)), "strict": False})
         elif provider == "anthropic":
             out.append({"name": name, "description": _hostfmt_description(tool),
-                        "input_schema": _hostfmt_parameters(tool)})
+                        "input_schema": _hostfmt_anthropic_schema(_hostfmt_parameters(tool))})
         else:
             declaration = {"name": name, "description": _hostfmt_description(tool)}  # type: Dict[str, Any]
             schema = tool.get("inputSchema")
@@ -862,7 +1043,9 @@ def parse_tool_call(call: Any) -> ToolCall:
 
 # --- the result, in the shape of the call ---------------------------------------------------------
 
-# Anthropic takes these images in a tool_result (image blocks), up to 5 MB each.
+# Anthropic takes these images in a tool_result (image blocks), up to 5 MB each: 5 MB of the
+# base64 text (its error: "image exceeds 5 MB maximum: 6275800 bytes > 5242880 bytes" for a
+# 4.7 MB file), so about 3.75 MB of image.
 _HOSTFMT_ANTHROPIC_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 _HOSTFMT_ANTHROPIC_IMAGE_MAX = 5 * 1024 * 1024
 _HOSTFMT_EMPTY = "(The tool returned no content.)"
@@ -946,6 +1129,9 @@ def _hostfmt_as_text(result: Dict[str, Any]) -> str:
 
 def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
     blocks = []  # type: List[Dict[str, Any]]
+    # Anthropic: "all content must be type 'text' if 'is_error' is true" (else it refuses the
+    # whole request): an error's images and documents are named in text.
+    error = result.get("isError") is True
     for block in _hostfmt_content(result):
         image = None  # type: Optional[Tuple[Any, Any]]
         if isinstance(block, dict) and block.get("type") == "image":
@@ -955,18 +1141,19 @@ def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
             resource = block["resource"]
             if resource.get("mimeType") in _HOSTFMT_ANTHROPIC_IMAGES:
                 image = (resource.get("mimeType"), resource.get("blob"))
-            elif resource.get("mimeType") == "application/pdf":
+            elif resource.get("mimeType") == "application/pdf" and not error:
                 blocks.append({"type": "document", "source": {
                     "type": "base64", "media_type": "application/pdf", "data": resource["blob"]}})
                 continue
         if image is not None and image[0] in _HOSTFMT_ANTHROPIC_IMAGES and isinstance(image[1], str) \
-                and _hostfmt_size(image[1]) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX:
+                and len(image[1].strip()) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX and not error:
             blocks.append({"type": "image", "source": {"type": "base64", "media_type": image[0], "data": image[1]}})
             continue
         text = _hostfmt_block_text(block)
-        if image is not None:  # (one Anthropic does not take: its type, or too big)
-            text = "[image: %s, %d bytes; not shown: Anthropic takes JPEG, PNG, GIF and WebP up to 5 MB]" % (
-                image[0], _hostfmt_size(image[1]))
+        if image is not None:  # (one Anthropic does not take: its type, its size, or in an error)
+            text = "[image: %s, %d bytes; not shown: %s]" % (
+                image[0], _hostfmt_size(image[1]), "Anthropic takes no images in an error result" if error
+                else "Anthropic takes JPEG, PNG, GIF and WebP up to 5 MB")
         if text is not None:  # (Anthropic refuses an empty text block)
             blocks.append({"type": "text", "text": text})
     if not blocks:
@@ -991,8 +1178,9 @@ def provider_result(call: ToolCall, result: Dict[str, Any]) -> Any:
     text                the text                 a text block         in ``output`` (text)
     image               "[image: image/png,      an image block (JPEG, as openai
                         1234 bytes; not shown    PNG, GIF, WebP up
-                        ...]"                    to 5 MB), else such
-                                                 a placeholder
+                        ...]"                    to 5 MB of base64),
+                                                 else such a
+                                                 placeholder
     audio               "[audio: ...]"           the same             the same
     resource_link       "[resource link: URI,    the same, a text     the same
                         name=..] description"    block
@@ -1007,8 +1195,10 @@ def provider_result(call: ToolCall, result: Dict[str, Any]) -> Any:
     structuredContent   the JSON text, only when the same             ``output``: the object
                         there are no blocks                           itself (the text blocks
                         (they carry it as text)                       left out)
-    isError             "Error: " before the     ``is_error: true``   ``{"error": text}``
-                        text
+    isError             "Error: " before the     ``is_error: true``,  ``{"error": text}``
+                        text                     images and PDFs as
+                                                 placeholders (text
+                                                 only in an error)
     nothing at all      "(The tool returned no content.)"
     ==================  =======================  ===================  ==========================
 

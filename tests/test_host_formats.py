@@ -64,6 +64,24 @@ def test_names_plain_and_invalid_characters():
     assert all(NAME.match(name) for name in names.values())
 
 
+# Gemini's rule is stricter at the start: "Must start with a letter or an underscore" (and then
+# a-z, A-Z, 0-9, underscores, dots, colons, dashes, at most 64).
+GEMINI_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$")
+
+
+def test_names_start_with_a_letter_or_an_underscore():
+    pairs = [("1password", "get"), ("-dash", "t"), ("7" * 70, "t"), ("2fa", "x"), ("_2fa", "x"), ("ok", "1st")]
+    names = host_tool_names(pairs)
+    for pair, name in names.items():
+        assert NAME.match(name) and GEMINI_NAME.match(name), (pair, name)
+    assert names[("1password", "get")] == "_1password__get"
+    assert names[("-dash", "t")] == "_-dash__t"
+    assert names[("ok", "1st")] == "ok__1st"
+    # A server whose own name starts with the underscore keeps the plain name; the other hashes.
+    assert names[("_2fa", "x")] == "_2fa__x" and re.match(r"^_2fa__x_[0-9a-f]{8}$", names[("2fa", "x")])
+    assert len(set(names.values())) == len(pairs)
+
+
 def test_names_over_64_are_shortened_with_a_hash():
     long_tool = "t" * 70
     names = host_tool_names([("srv", long_tool), ("srv", "short")])
@@ -173,6 +191,128 @@ def test_tools_edge_cases():
         provider_tools(ENTRIES, "mistral")
     for provider in PROVIDERS:
         assert repr(provider) in str(info.value)
+
+
+# OpenAI: "schema must have type 'object' and not have 'oneOf'/'anyOf'/'allOf'/'enum'/'const'/'not'
+# at the top level"; Anthropic: "input_schema does not support oneOf, allOf, or anyOf at the top
+# level". Either refuses the whole request, every tool of it, for one such tool.
+TOP_LEVEL_REFUSED = ("anyOf", "oneOf", "allOf", "enum", "const", "not")
+UNION_AT_THE_TOP = {"name": "find", "inputSchema": {
+    "type": "object", "properties": {"limit": {"type": "integer"}}, "required": ["limit"],
+    "oneOf": [{"properties": {"id": {"type": "string"}, "kind": {"type": "string"}}, "required": ["id", "kind"]},
+              {"$ref": "#/$defs/byPath"}],
+    "not": {"required": ["id", "path"]},
+    "$defs": {"byPath": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path", "kind"]}}}}
+ALL_OF_AT_THE_TOP = {"name": "make", "inputSchema": {"allOf": [
+    {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+    {"type": "object", "properties": {"b": {"type": "number"}}, "required": ["b"]}]}}
+ANY_OF_WITHOUT_TYPE = {"name": "timer", "inputSchema": {"anyOf": [
+    {"type": "object", "properties": {"duration": {"type": "string"}}, "required": ["duration"]},
+    {"type": "object", "properties": {"hours": {"type": "integer"}, "minutes": {"type": "integer"}}}]}}
+
+
+def test_tools_no_union_at_the_top_for_openai_and_anthropic():
+    before = json.dumps([UNION_AT_THE_TOP, ALL_OF_AT_THE_TOP, ANY_OF_WITHOUT_TYPE], sort_keys=True)
+    entries = [("s__find", UNION_AT_THE_TOP), ("s__make", ALL_OF_AT_THE_TOP), ("s__timer", ANY_OF_WITHOUT_TYPE)]
+    for provider in ("openai", "openai-responses", "anthropic"):
+        schemas = [tool["function"]["parameters"] if provider == "openai" else
+                   tool["parameters"] if provider == "openai-responses" else tool["input_schema"]
+                   for tool in provider_tools(entries, provider)]
+        for schema in schemas:
+            assert schema["type"] == "object" and isinstance(schema["properties"], dict), (provider, schema)
+            assert not set(TOP_LEVEL_REFUSED) & set(schema), (provider, schema)
+        find, make, timer = schemas
+        # Every alternative's properties are offered; required: what the schema and every
+        # alternative require (allOf: what any member requires).
+        assert find["properties"] == {"limit": {"type": "integer"}, "id": {"type": "string"},
+                                      "kind": {"type": "string"}, "path": {"type": "string"}}
+        assert find["required"] == ["limit", "kind"]
+        assert find["$defs"] == UNION_AT_THE_TOP["inputSchema"]["$defs"]  # (still the target of any $ref inside)
+        assert make["properties"] == {"a": {"type": "string"}, "b": {"type": "number"}}
+        assert make["required"] == ["a", "b"]
+        assert timer["properties"] == {"duration": {"type": "string"}, "hours": {"type": "integer"},
+                                       "minutes": {"type": "integer"}}
+        assert "required" not in timer
+    assert json.dumps([UNION_AT_THE_TOP, ALL_OF_AT_THE_TOP, ANY_OF_WITHOUT_TYPE], sort_keys=True) == before
+
+
+# OpenAI: "Invalid schema for function 'x': In context=('properties', 'tags'), array schema missing
+# items", for the whole request, wherever the array is (nested, in a type list, under $defs).
+ARRAYS_WITHOUT_ITEMS = {"name": "tag", "inputSchema": {"type": "object", "properties": {
+    "tags": {"type": "array", "description": "Any values."},
+    "rows": {"type": "array", "items": {"type": "array"}},
+    "maybe": {"type": ["array", "null"]},
+    "either": {"anyOf": [{"type": "array"}, {"type": "string"}]},
+    "pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]},
+    "ref": {"$ref": "#/$defs/list"},
+    "typed": {"type": "array", "items": {"type": "string"}}},
+    "$defs": {"list": {"type": "array"}}}}
+
+
+def test_tools_openai_arrays_always_have_items():
+    before = json.dumps(ARRAYS_WITHOUT_ITEMS, sort_keys=True)
+    chat = provider_tools([("s__tag", ARRAYS_WITHOUT_ITEMS)], "openai")[0]["function"]["parameters"]
+    responses = provider_tools([("s__tag", ARRAYS_WITHOUT_ITEMS)], "openai-responses")[0]["parameters"]
+    assert chat == responses
+    arrays = []  # type: List[Dict[str, Any]]
+
+    def walk(node):
+        # type: (Any) -> None
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "array" or (isinstance(kind, list) and "array" in kind):
+                arrays.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(chat)
+    assert len(arrays) == 8
+    assert all("items" in node for node in arrays), [node for node in arrays if "items" not in node]
+    properties = chat["properties"]
+    # An empty schema: any item, as the missing "items" meant; the rest left as it was.
+    assert properties["tags"] == {"type": "array", "description": "Any values.", "items": {}}
+    assert properties["rows"] == {"type": "array", "items": {"type": "array", "items": {}}}
+    assert properties["typed"] is ARRAYS_WITHOUT_ITEMS["inputSchema"]["properties"]["typed"]
+    assert chat["$defs"] == {"list": {"type": "array", "items": {}}}
+    assert json.dumps(ARRAYS_WITHOUT_ITEMS, sort_keys=True) == before  # the definition is not modified
+    # A schema with nothing to add is passed as it is.
+    assert provider_tools([("w__f", WEATHER)], "openai")[0]["function"]["parameters"] is WEATHER["inputSchema"]
+
+
+# Anthropic: "tools.14.custom.input_schema.properties: Property keys should match pattern
+# '^[a-zA-Z0-9_.-]{1,64}$'" (the top level only), for the whole request.
+ANTHROPIC_KEY = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
+ODD_KEYS = {"name": "list", "inputSchema": {"type": "object", "properties": {
+    "filter[id]": {"type": "string"}, "filter_id_": {"type": "string"}, "page size": {"type": "integer"},
+    "k" * 70: {"type": "boolean"}, "": {"type": "string"}, "nested": {"type": "object", "properties": {
+        "a b": {"type": "string"}}}, "ok.key-1": {"type": "string"}},
+    "required": ["filter[id]", "nested"]}}
+
+
+def test_tools_anthropic_property_keys_are_renamed_and_mapped_back():
+    from mcplite.hostformats import server_arguments
+    before = json.dumps(ODD_KEYS, sort_keys=True)
+    schema = provider_tools([("s__list", ODD_KEYS)], "anthropic")[0]["input_schema"]
+    keys = list(schema["properties"])
+    assert all(ANTHROPIC_KEY.match(key) for key in keys), keys
+    assert len(keys) == len(ODD_KEYS["inputSchema"]["properties"])
+    # "filter_id_" is the server's own: the renamed "filter[id]" keeps out of its way.
+    assert keys[1] == "filter_id_" and keys[0].startswith("filter_id__") and keys[2] == "page_size"
+    assert keys[3] == "k" * 64 and keys[4] == "_" and keys[5:] == ["nested", "ok.key-1"]
+    assert schema["properties"]["nested"] == ODD_KEYS["inputSchema"]["properties"]["nested"]  # (top level only)
+    assert schema["required"] == [keys[0], "nested"]
+    assert json.dumps(ODD_KEYS, sort_keys=True) == before
+    # The model's arguments, under the names it was shown, go to the server under its own.
+    sent = {keys[0]: "7", "filter_id_": "x", "page_size": 20, "k" * 64: True, "_": "e", "nested": {"a b": "c"}}
+    assert server_arguments("anthropic", ODD_KEYS, sent) == {
+        "filter[id]": "7", "filter_id_": "x", "page size": 20, "k" * 70: True, "": "e", "nested": {"a b": "c"}}
+    # Nothing to rename: the arguments as they are; other providers keep the server's names.
+    assert server_arguments("anthropic", WEATHER, {"city": "Oslo"}) == {"city": "Oslo"}
+    assert server_arguments("openai", ODD_KEYS, {"page size": 1}) == {"page size": 1}
+    assert provider_tools([("s__list", ODD_KEYS)], "openai")[0]["function"]["parameters"] is ODD_KEYS["inputSchema"]
 
 
 # --- Gemini's schema ----------------------------------------------------------------------------------
@@ -536,6 +676,37 @@ def test_result_every_block_each_provider():
         {"type": "text", "text": "[unsupported content: hologram]"},
     ]
     assert provider_result(ToolCall(None, None, "w__f", {}, None), EVERY_BLOCK) is EVERY_BLOCK
+
+
+def test_result_anthropic_image_limit_is_on_the_base64_text():
+    # Anthropic's 5 MB bound is on the base64 text it is sent ("image exceeds 5 MB maximum:
+    # 6275800 bytes > 5242880 bytes" for a 4.7 MB file), not on the decoded image: an image of
+    # 4 MB (5.3 MB of base64) must become the placeholder, or the whole request is refused.
+    limit = 5 * 1024 * 1024
+    over = {"type": "image", "data": "A" * (limit + 4), "mimeType": "image/png"}  # 3.75 MB decoded
+    under = {"type": "image", "data": "A" * limit, "mimeType": "image/png"}
+    blob = {"type": "resource", "resource": {"uri": "file:///big.png", "mimeType": "image/png",
+                                             "blob": "A" * (limit + 4)}}
+    content = provider_result(CALLS["anthropic"], {"content": [over, under, blob]})["content"]
+    assert [block["type"] for block in content] == ["text", "image", "text"]
+    assert content[0]["text"].startswith("[image: image/png, 3932163 bytes; not shown: Anthropic takes")
+    assert content[2]["text"].startswith("[image: image/png, 3932163 bytes; not shown: Anthropic takes")
+
+
+def test_result_anthropic_error_is_text_only():
+    # Anthropic: "all content must be type 'text' if 'is_error' is true", for the whole request:
+    # an error result with a screenshot (a browser tool's failed step, say) gives its images
+    # and documents as placeholders.
+    failed = {"content": [{"type": "text", "text": "the click missed"}, IMAGE, PDF_BLOB, PNG_BLOB], "isError": True}
+    answer = provider_result(CALLS["anthropic"], failed)
+    assert answer["is_error"] is True
+    assert [block["type"] for block in answer["content"]] == ["text"] * 4
+    assert answer["content"][1]["text"] == ("[image: image/png, 100 bytes; not shown: Anthropic takes no images in "
+                                            "an error result]")
+    assert answer["content"][2]["text"].startswith("[binary resource file:///e.pdf: application/pdf, 13 bytes")
+    assert answer["content"][3]["text"] == ("[image: image/png, 100 bytes; not shown: Anthropic takes no images in "
+                                            "an error result]")
+    assert provider_error(CALLS["anthropic"], "x")["content"] == [{"type": "text", "text": "x"}]
 
 
 def test_result_structured_content():

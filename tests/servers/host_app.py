@@ -5,12 +5,17 @@ Its tools say which server answered (``echo`` returns "NAME: text"), sleep and r
 progress (with cancellation written to stderr, which the host keeps), and change the tool
 list at run time (``remove_echo``, ``rewrite_echo``, ``add_late``), which sends
 ``notifications/tools/list_changed``. ``HOST_APP_DESCRIPTION`` in the environment replaces
-``echo``'s description (a server that rewrote a tool between two runs, for the pins).
+``echo``'s description (a server that rewrote a tool between two runs, for the pins);
+``HOST_APP_ODD_KEYS`` adds ``query``, whose property keys Anthropic refuses;
+``HOST_APP_LATE_TOOL`` adds ``late`` at the first ``resources/list`` (while a host starts);
+``HOST_APP_MALFORMED`` adds ``odd``, whose annotations are a list.
 """
 
+import json
 import os
 import sys
 import time
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
@@ -95,6 +100,30 @@ def make_host_app(name: str) -> Server:
         """Add a tool named late."""
         app.add_tool(lambda: "late", name="late", description="A tool added at run time.")
         return "added"
+
+    if os.environ.get("HOST_APP_ODD_KEYS"):
+        @app.tool(input_schema={"type": "object", "properties": {
+            "filter[name]": {"type": "string"}, "page size": {"type": "integer"}}, "required": ["filter[name]"]})
+        def query(**arguments: Any) -> str:
+            """The arguments as JSON (property keys that Anthropic refuses in a tool definition)."""
+            return json.dumps(arguments, sort_keys=True)
+
+    if os.environ.get("HOST_APP_MALFORMED"):
+        # A server's mistake a host must survive: annotations that are no object.
+        app.add_tool(lambda: "odd", name="odd", description="Annotations that are a list.",
+                     annotations=["readOnlyHint"])
+
+    if os.environ.get("HOST_APP_LATE_TOOL"):
+        added = []  # type: list
+
+        @app.middleware
+        def late_tool(method: str, params: Any, ctx: Context, call_next: Any) -> Any:
+            # A tool ready only once the server is connected (a backend reached, plugins
+            # loaded): here, at the first resources/list, which a host sends while it starts.
+            if method == "resources/list" and not added:
+                added.append(True)
+                app.add_tool(lambda: "late", name="late", description="A tool added while the host starts.")
+            return call_next()
 
     @app.resource("note://%s/hello" % name, name="hello", mime_type="text/plain")
     def hello() -> str:
