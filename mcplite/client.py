@@ -149,7 +149,7 @@ class Client(ClientSession):
     @classmethod
     def http(cls, url: str, headers: Optional[Dict[str, str]] = None, *, auth: Any = None,
              ssl_context: Any = None, ca_file: Optional[str] = None, proxy: Optional[str] = None,
-             connect_timeout: float = 30.0, **options: Any) -> "Client":
+             connect_timeout: float = 30.0, max_concurrent_requests: int = 32, **options: Any) -> "Client":
         """Talk to a Streamable HTTP endpoint (``http://127.0.0.1:8000/mcp``, say).
         ``headers`` go on every request; ``auth`` is an ``OAuth`` for a server that
         answers 401 (a fixed token can go in ``headers`` instead). ``ssl_context`` is an
@@ -157,22 +157,29 @@ class Client(ClientSession):
         bundle to trust instead. ``proxy``: an http:// proxy URL, "" for none; by
         default the environment's (``https_proxy``, ``no_proxy``, ...). ``connect_timeout``
         bounds connecting and writing a request (and sending a notification); the wait for an
-        answer is the call's ``timeout``."""
+        answer is the call's ``timeout``. ``max_concurrent_requests``: how many requests
+        are carried at once, each on its own connection (default 32); a call beyond that,
+        from another thread, waits for one to end (its ``timeout`` counts meanwhile) -
+        the session's GET stream is not one of them."""
+        if (isinstance(max_concurrent_requests, bool) or not isinstance(max_concurrent_requests, int)
+                or max_concurrent_requests < 1):
+            raise ValueError("max_concurrent_requests must be a positive int, not %r" % (max_concurrent_requests,))
         from .httpclient import HttpChannel, LegacySseChannel  # only a client of HTTP pays for http.client
         if ca_file is not None:
             if ssl_context is not None:
                 raise ValueError("give ssl_context or ca_file, not both")
             import ssl
             ssl_context = ssl.create_default_context(cafile=ca_file)
-        channel = HttpChannel(url, headers, ssl_context, connect_timeout, proxy=proxy, auth=auth)
+        channel = HttpChannel(url, headers, ssl_context, connect_timeout, max_concurrent_requests, proxy=proxy,
+                              auth=auth)
         try:
             return cls._over(channel, options)
         except (MCPError, TransportError):
             if channel.initialize_refused is None or options.get("era") == ERA_MODERN:
                 raise
         # The server refused initialize with 400/404/405: an old HTTP+SSE server, maybe.
-        return cls._over(LegacySseChannel(url, headers, ssl_context, connect_timeout, proxy=proxy, auth=auth),
-                         dict(options, era=ERA_LEGACY))
+        return cls._over(LegacySseChannel(url, headers, ssl_context, connect_timeout, proxy=proxy, auth=auth,
+                                          max_streams=max_concurrent_requests), dict(options, era=ERA_LEGACY))
 
     # -- context manager ------------------------------------------------------------
 

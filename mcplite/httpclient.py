@@ -57,6 +57,11 @@ _MAX_ERROR_BODY = 64 * 1024  # of an HTTP error's body, what is read (and 1000 c
 # with the response is taken, but a stream the server keeps open (a resumed one some servers
 # treat as their standalone stream) must not hold the request's caller, who reads it.
 _AFTER_ANSWER_GRACE = 0.1
+# How long connecting waits for the answer to a session's GET stream (see HttpChannel.ready):
+# a moment, so that what a server sends there at once is not lost, but the stream is
+# optional - a server that holds its headers back (until its first event, say) holds up
+# the client this long, not connect_timeout.
+_GET_STREAM_GRACE = 1.0
 # What a kept-alive connection the server has since closed fails with. A request is sent
 # again on a new connection only when this came before it was all written (see
 # _send_request): a POST is not idempotent, and "a user agent SHOULD NOT automatically retry a
@@ -334,6 +339,47 @@ def _unsent(exc: BaseException) -> bool:
     return bool(getattr(exc, "mcplite_unsent", False))
 
 
+def _sse_lines(response: Any) -> Iterator[bytes]:
+    """The lines of an SSE stream, without their ends, each as soon as its end came:
+    "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
+    character pair, a single U+000A LINE FEED (LF) character, or a single U+000D CARRIAGE
+    RETURN (CR) character." Not ``readline``: it ends lines at LF only, and on a stream
+    whose lines end with CR alone it would wait for an LF that never comes (or take the
+    whole stream for one line). What the server sent so far is taken at once (``read1``)
+    and split here; a CR ending one read may be the first half of a CRLF, whose LF then
+    starts the next read and is dropped. A stream ended within a line ends there: "any
+    pending data must be discarded"."""
+    pending = []  # type: List[bytes]   # the start of a line not ended yet
+    pending_size = 0
+    after_cr = False
+    while True:
+        chunk = response.read1(65536)
+        if not chunk:
+            return
+        if after_cr:
+            after_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+                if not chunk:
+                    continue
+        if b"\r" in chunk:  # (LF alone, the common case, costs this test only)
+            after_cr = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = chunk.split(b"\n")
+        rest = lines.pop()  # after the last line end: the start of the next line
+        if lines:
+            if pending:
+                pending.append(lines[0])
+                lines[0] = b"".join(pending)
+                pending, pending_size = [], 0
+            yield from lines
+        if rest:
+            pending.append(rest)
+            pending_size += len(rest)
+            if pending_size > _MAX_SSE_LINE:
+                raise ValueError("an SSE line longer than %d bytes" % _MAX_SSE_LINE)
+
+
 def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
               tracer: Any = None) -> Iterator[Tuple[str, str, Optional[str]]]:
     """Events with data (event type, data, last event id). A tracer sees every event,
@@ -344,13 +390,8 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
     had_fields = False
     size = 0  # of the event's data so far
     first = True
-    while True:
-        raw = response.readline(_MAX_SSE_LINE)
-        if not raw:
-            if tracer is not None:
-                tracer.note("the stream ended")
-            return
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+    for raw in _sse_lines(response):
+        line = raw.decode("utf-8", "replace")
         if first:
             # "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
             line, first = line[1:] if line.startswith("\ufeff") else line, False
@@ -385,6 +426,8 @@ def _sse_iter(response: Any, state: Optional[Dict[str, Any]] = None,
             own_retry = int(value)
             if state is not None:
                 state["retry"] = own_retry
+    if tracer is not None:
+        tracer.note("the stream ended")
 
 
 class HttpChannel(ClientChannel):
@@ -437,6 +480,10 @@ class HttpChannel(ClientChannel):
         self.era = None  # type: Optional[str]
         self.tool_headers = {}  # type: Dict[str, List[Tuple[Tuple[str, ...], str]]]
         self._get_connection = None  # type: Optional[http.client.HTTPConnection]
+        # The threads reading the GET stream (one per session: a new session starts its
+        # own, and the old one's ends with its stream). Not workers of the pool: a stream
+        # that lasts the whole session must not take one of the max_streams requests.
+        self._get_threads = []  # type: List[threading.Thread]
         self._closed = False
         self.initialize_refused = None  # type: Optional[int]   # the status of a refused initialize
         self._cancelled = set()  # type: set   # ids of requests we cancelled, while their POST lasts
@@ -495,13 +542,22 @@ class HttpChannel(ClientChannel):
         self.protocol_version = version
 
     def ready(self) -> None:
-        """The connection is set up: a legacy session opens its GET stream, and the client
-        goes on once the server has answered it - a server may drop what it sends there
-        (its questions to us) while no stream is open."""
-        if self.era == ERA_LEGACY and self.session_id is not None:
+        """The connection is set up: a legacy session opens its GET stream, in the
+        background. The stream is optional ("The server MUST either return Content-Type:
+        text/event-stream in response to this HTTP GET, or else return HTTP 405"), so a
+        server slow to answer the GET must not hold up the session: the client goes on
+        once the server answered it, or after ``_GET_STREAM_GRACE`` at most. Not at once:
+        a server may drop what it sends there while no stream is open (the official
+        TypeScript SDK's servers send a tool's elicitation request there, and lose it if the
+        tool was called first), and most answer the GET at once."""
+        if self.era == ERA_LEGACY and self.session_id is not None and not self._closed:
             opened = threading.Event()
-            if self._pool.submit(lambda: self._listen_standalone(opened)):
-                opened.wait(self._timeout)
+            thread = threading.Thread(target=self._listen_standalone, args=(opened,),
+                                      name="mcplite-http-client-get", daemon=True)
+            with self._lock:
+                self._get_threads = [t for t in self._get_threads if t.is_alive()] + [thread]
+            thread.start()
+            opened.wait(min(self._timeout, _GET_STREAM_GRACE))
 
     # -- sending -------------------------------------------------------------------
 
@@ -976,8 +1032,9 @@ class HttpChannel(ClientChannel):
         try:
             if self._closed:
                 return "refused"
-            conn.timeout = None  # a stream may be quiet for a long time
-            response = _send_request(conn, "GET", self._path, None, headers, self.tracer)
+            # Connecting and writing within connect_timeout; the answer without a timeout
+            # (watched: close() shuts the connection), as a stream may be quiet for a long time.
+            response = _send_request(conn, "GET", self._path, None, headers, self.tracer, True)
             self._note_nonce(response)
             opened.set()
             if response.status != 200:
@@ -1025,6 +1082,11 @@ class HttpChannel(ClientChannel):
             _shut(conn)
             conn.close()
         self.on_close(ConnectionClosed("the client is closed"))
+        with self._lock:
+            get_threads, self._get_threads = self._get_threads, []
+        for thread in get_threads:
+            if thread is not threading.current_thread():
+                thread.join(2.0)  # its connection was shut: it ends at once
         if self.session_id is not None and self.era == ERA_LEGACY:
             # "Clients that no longer need a particular session ... SHOULD send an HTTP
             # DELETE to the MCP endpoint with the Mcp-Session-Id header."
@@ -1048,7 +1110,7 @@ class LegacySseChannel(ClientChannel):
 
     def __init__(self, url: str, headers: Optional[Dict[str, str]] = None,
                  ssl_context: Optional[ssl.SSLContext] = None, connect_timeout: float = 30.0,
-                 proxy: Optional[str] = None, auth: Any = None) -> None:
+                 proxy: Optional[str] = None, auth: Any = None, max_streams: int = 32) -> None:
         super().__init__()
         self._server = _Endpoint(url, headers, ssl_context, connect_timeout, proxy)
         # The token the Streamable HTTP attempt got, if any, put on each request (with a
@@ -1065,7 +1127,7 @@ class LegacySseChannel(ClientChannel):
         self._idle_posts = []  # type: List[http.client.HTTPConnection]   # kept alive
         self._posting = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its POST's
         self._queued_posts = set()  # type: set   # ids of requests waiting for a worker
-        self._post_pool = WorkerPool(32, max_queued=1024, name="mcplite-client-sse-post")
+        self._post_pool = WorkerPool(max_streams, max_queued=1024, name="mcplite-client-sse-post")
         self._get_conn = None  # type: Optional[http.client.HTTPConnection]
         self._reader = None  # type: Optional[threading.Thread]
         self._closed = False

@@ -1116,3 +1116,168 @@ def test_a_request_cancelled_while_it_waited_for_a_worker_is_never_sent(counting
         assert state["calls"] == [2] and 3 not in answers
     finally:
         channel.close()
+
+
+def session_handler(on_call: Any = None, on_get: Any = None) -> Any:
+    """A session-era (2025-11-25) server by hand, as a handler class for ``serving``:
+    initialize and calls answered in JSON ("called NAME"), session "s1"; a notification
+    gets 202, DELETE 200. ``on_call(handler, message)`` answers a tools/call instead;
+    ``on_get(handler)`` answers the GET (else 405: no stream)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def empty(self, status: int) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            if on_get is None:
+                self.empty(405)
+            else:
+                on_get(self)
+
+        def do_DELETE(self) -> None:
+            self.empty(200)
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if "id" not in message:
+                self.empty(202)
+                return
+            if message["method"] == "tools/call" and on_call is not None:
+                on_call(self, message)
+                return
+            if message["method"] == "initialize":
+                result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                          "serverInfo": {"name": "by-hand", "version": "1"}}  # type: Dict[str, Any]
+            elif message["method"] == "tools/call":
+                result = {"content": [{"type": "text", "text": "called %s" % message["params"]["name"]}]}
+            else:
+                result = {}
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Mcp-Session-Id", "s1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+@pytest.mark.parametrize("stream", [
+    # "Lines must be separated by either a ... CRLF ..., a single ... LF ..., or a single ... CR"
+    "data: {answer}\r\r",
+    "event: message\rid: 7\r:comment\r{cr_lines}\r",
+    "event: message\r\n{lines}\n\r",
+])
+def test_sse_lines_may_end_with_cr_alone(stream):
+    from io import BytesIO
+    from mcplite.httpclient import _sse_iter
+    answer = {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}
+    indented = json.dumps(answer, indent=2).split("\n")
+    text = stream.format(answer=json.dumps(answer), lines="".join("data: %s\r\n" % line for line in indented),
+                         cr_lines="".join("data: %s\r" % line for line in indented))
+    events = list(_sse_iter(BytesIO(text.encode("utf-8"))))
+    assert [(event, json.loads(data)) for event, data, _ in events] == [("message", answer)]
+
+
+def test_an_answer_whose_lines_end_with_cr_alone_on_a_stream_kept_open():
+    """Lines ended by CR alone, and a CRLF split between two reads (its LF must not be
+    taken for an empty line, which would end the event halfway), on a stream the server
+    keeps open after the answer: it was read with readline, which waits for an LF - the
+    call waited until its timeout."""
+    stop = threading.Event()
+
+    def on_call(handler: Any, message: Dict[str, Any]) -> None:
+        answer = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"content": [
+            {"type": "text", "text": "read"}]}})
+        middle = answer.index(", ")  # the JSON on two data lines: a blank line between breaks it
+        pieces = ["event: message\r", "\nid: 1\r\ndata: %s\r" % answer[:middle + 1],
+                  "\ndata: %s\r" % answer[middle + 2:], "\r: the stream stays open\r"]
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Mcp-Session-Id", "s1")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for piece in pieces:  # each its own chunk, each its own read
+            data = piece.encode()
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            handler.wfile.flush()
+            time.sleep(0.05)
+        stop.wait(10)
+
+    try:
+        with serving(session_handler(on_call=on_call)) as url:
+            with Client.http(url, era="legacy", timeout=3) as client:
+                assert client.call_tool("cr")["content"] == [{"type": "text", "text": "read"}]
+    finally:
+        stop.set()
+
+
+def test_max_concurrent_requests_bounds_the_calls_carried_at_once(counting_server):
+    """With max_concurrent_requests=2, a third call made at once waits for one of the two
+    to end (as the channel's max_streams always did) - and is then answered."""
+    url, state = counting_server
+    answers = {}  # type: Dict[int, Any]
+    with Client.http(url, era="legacy", timeout=10, max_concurrent_requests=2) as client:
+        def call(n: int) -> None:
+            answers[n] = client.call_tool("slow", {"n": n})["content"][0]["text"]
+
+        callers = [threading.Thread(target=call, args=(n,)) for n in range(3)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(10)
+    assert answers == {0: "0", 1: "1", 2: "2"}
+    assert state["most"] == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "2", None])
+def test_max_concurrent_requests_is_a_positive_int(bad):
+    with pytest.raises(ValueError, match="max_concurrent_requests must be a positive int"):
+        Client.http("http://127.0.0.1:9/mcp", max_concurrent_requests=bad)
+
+
+@pytest.mark.parametrize("get_answer", ["late", "never"])
+def test_a_get_stream_whose_headers_are_pending_holds_up_nothing(get_answer):
+    """The GET stream is optional: a server that holds its headers back ("late": for 4 s;
+    "never") must not hold up connecting (it once did, up to connect_timeout), the calls,
+    nor close()."""
+    stop = threading.Event()
+    answered = threading.Event()
+
+    def on_get(handler: Any) -> None:
+        if stop.wait(4 if get_answer == "late" else 15):
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(b": open\n\n")
+        handler.wfile.flush()
+        answered.set()
+        stop.wait(15)
+
+    try:
+        with serving(session_handler(on_get=on_get)) as url:
+            start = time.monotonic()
+            client = Client.http(url, era="legacy", timeout=5, connect_timeout=20)
+            assert time.monotonic() - start < 3, "connecting waited for the GET stream's headers"
+            assert client.call_tool("one")["content"] == [{"type": "text", "text": "called one"}]
+            assert client.call_tool("two")["content"] == [{"type": "text", "text": "called two"}]
+            assert not answered.is_set(), "connecting waited for the GET stream's headers"
+            start = time.monotonic()
+            client.close()
+            assert time.monotonic() - start < 2.5, "close() waited for the GET stream"
+            deadline = time.monotonic() + 3
+            while _client_threads() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _client_threads() == []
+    finally:
+        stop.set()
