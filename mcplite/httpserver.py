@@ -4,7 +4,9 @@
 A thread per connection (``ThreadingHTTPServer``), HTTP/1.1 keep-alive, TCP_NODELAY, and
 each response written with one ``send`` where the size allows (``http.server``'s own
 helpers write the status line, each header and the body separately, and with Nagle's
-algorithm and delayed ACKs that costs ~40 ms per keep-alive request).
+algorithm and delayed ACKs that costs ~40 ms per keep-alive request). A call whose handler
+gets no Context runs on its connection's thread, watched by one thread per server
+(``_CallWatcher``) for a hang-up and for a quiet answer to keep alive.
 """
 
 import select
@@ -375,8 +377,8 @@ class _WatchedCall:
                 self.call.cancelled = True
 
 
-# How often the watcher wakes while calls run, and how many such ticks with none running it
-# waits before sleeping until one is added (so a busy server's calls never wake it).
+# Ticks (poll_interval apart) with no call to watch before the watcher sleeps until one is added:
+# a server answering call after call never pays for waking it, an idle one does not tick.
 _WATCH_IDLE_TICKS = 40
 
 
