@@ -73,14 +73,22 @@ class HttpRequest:
     """One HTTP request as the front end parsed it. ``headers`` has lower-case names;
     ``disconnected`` is a cheap probe telling whether the client has gone (a front end
     that cannot tell leaves the default); ``remote`` is the client's address, as the front
-    end sees it (behind a proxy: the proxy's), or None when it does not know."""
+    end sees it (behind a proxy: the proxy's), or None when it does not know. ``watch`` is
+    offered by a front end that can watch a call run on the thread that asked
+    (``httpserver``'s): ``watch(call, head)`` starts watching and returns a watch whose
+    ``end()`` stops it, saying whether the front has meanwhile written ``head`` (an SSE
+    response's head: the call was still running after ``stream_after`` seconds) and keep-alive
+    comments after it; a client that hangs up meanwhile has ``call.cancelled`` set. None: the
+    front cannot, and such a call goes to the worker pool (``McpHttpApp._await`` watches)."""
 
-    __slots__ = ("method", "path", "query", "headers", "body", "disconnected", "remote")
+    __slots__ = ("method", "path", "query", "headers", "body", "disconnected", "remote", "watch")
 
     def __init__(self, method: str, target: str, headers: Dict[str, str], body: bytes = b"",
-                 disconnected: Optional[Callable[[], bool]] = None, remote: Optional[str] = None) -> None:
+                 disconnected: Optional[Callable[[], bool]] = None, remote: Optional[str] = None,
+                 watch: Optional[Callable[[Call, Optional["HttpResponse"]], Any]] = None) -> None:
         self.method = method
         self.remote = remote
+        self.watch = watch
         path, _, query = target.partition("?")
         self.path = path
         self.query = query
@@ -719,6 +727,11 @@ class McpHttpApp:
             # connection's thread.
             response = self.server.handle_request(call)
             return _json_response(_modern_status(response), response)
+        if req.watch is not None and not self.server.reaches_context(call):
+            # Nothing can come before the response, but it may take any time: served here
+            # too (a hand-off to a worker and back costs more than a quick tool takes),
+            # while the front keeps a quiet answer alive and sees a hang-up.
+            return self._watched(req, call, req.watch)
         exchange = port.exchange = PostExchange(
             None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
 
@@ -732,6 +745,36 @@ class McpHttpApp:
             call.cancelled = True
             return None
         return self._exchange_response(req, exchange, call, None)
+
+    def _watched(self, req: HttpRequest, call: Call,
+                 watch: Callable[[Call, Optional[HttpResponse]], Any]) -> Optional[HttpResponse]:
+        """Serve ``call`` (whose handler can send nothing before its response) on this
+        thread, the front watching it (``HttpRequest.watch``): an answer still undecided after
+        ``stream_after`` seconds becomes an SSE stream there, as ``_await`` makes it for a
+        call on the pool, and the response is then that stream's one event."""
+        head = None  # type: Optional[HttpResponse]
+        if not self.json_response:  # (_post checked that the client accepts SSE)
+            head = HttpResponse(200, _sse_headers())
+            if self._cors_granted(req):
+                # The front may write this head before handle() could grant it: granted now
+                # (handle() sees that it is).
+                _grant_cors(head, req.headers["origin"])
+        watched = watch(call, head)
+        try:
+            response = self.server.handle_request(call)
+        finally:
+            streamed = watched.end()
+        if call.cancelled:
+            # "Closing the SSE response stream MUST be treated by the server as
+            # cancellation of that request": the client went while it ran.
+            return None
+        if not streamed or head is None:
+            return _json_response(_modern_status(response), response)
+        stream = EventStream("r", keep=self.replay_events)
+        stream.push_message(response)
+        stream.finish()
+        head.stream = stream
+        return _attached(head)
 
     def _check_modern_headers(self, req: HttpRequest, message: Message) -> None:
         headers = req.headers

@@ -4,7 +4,9 @@
 A thread per connection (``ThreadingHTTPServer``), HTTP/1.1 keep-alive, TCP_NODELAY, and
 each response written with one ``send`` where the size allows (``http.server``'s own
 helpers write the status line, each header and the body separately, and with Nagle's
-algorithm and delayed ACKs that costs ~40 ms per keep-alive request).
+algorithm and delayed ACKs that costs ~40 ms per keep-alive request). A call whose handler
+gets no Context runs on its connection's thread, watched by one thread per server
+(``_CallWatcher``) for a hang-up and for a quiet answer to keep alive.
 """
 
 import select
@@ -13,7 +15,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Optional, Set, Tuple
+from typing import Any, Dict, Optional, Set, Tuple, cast
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
 from .httpparse import RequestHead, parse_request_head, read_chunked_body
@@ -40,6 +42,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
     server_version = "mcplite"
     sys_version = ""
     server = None  # type: Any   # the _McpHttpServer
+    _watched = None  # type: Optional[_WatchedCall]   # the call the watcher watches for this request
     fields = {}  # type: Dict[str, str]   # the request's header fields by lower-case name
     raw_requestline = b""  # (set by BaseHTTPRequestHandler.handle_one_request)
 
@@ -164,13 +167,24 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         tracer = self.server.tracer
         if tracer is not None:
             tracer.http_request(self.command, self.path, self.headers, body)
+        self._watched = None
         response = app.handle(HttpRequest(self.command, target, headers, body, self._peer_closed,
-                                          self.client_address[0] if self.client_address else None))
+                                          self.client_address[0] if self.client_address else None,
+                                          self._watch))
+        watched = cast(Optional[_WatchedCall], self._watched)  # (set by _watch, if app.handle called it)
+        head_sent = watched is not None and watched.streamed
+        if watched is not None and head_sent and (response is None or response is not watched.head):
+            # The watcher began a stream and nothing may follow on it but its events: the
+            # client went, or this answer is not that stream's (an internal error after it).
+            self.server.streaming_ended()
+            if response is not None and response.then is not None:
+                response.then()
+            response = None
         if response is None:
             self.close_connection = True
             return
         try:
-            self._write(response)
+            self._write(response, head_sent)
         except (OSError, ValueError) as exc:
             _front_log.debug("client went away while answered: %s", exc)
             self.close_connection = True
@@ -215,26 +229,22 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         lines.append(b"\r\n")
         return b"".join(lines)
 
-    def _write(self, response: HttpResponse) -> None:
+    def _write(self, response: HttpResponse, head_sent: bool = False) -> None:
+        """Write ``response``; ``head_sent``: its stream's head is out already (written by
+        the watcher, ``_write_stream_head``), only its events remain."""
         stream = response.stream
         tracer = self.server.tracer
-        if tracer is not None:
+        if tracer is not None and not head_sent:
             tracer.http_response(response.status, _reason(response.status), response.headers,
                                  response.body if stream is None else None, self.command)
         if stream is None:
             body = b"" if self.command == "HEAD" else response.body
             self.wfile.write(self._head(response, b"Content-Length: %d\r\n" % len(response.body)) + body)
             return
-        # An SSE stream: chunked, so the connection stays usable once the stream ends. Not to
-        # HTTP/1.0: "A server MUST NOT send a response containing Transfer-Encoding unless the
-        # corresponding request indicates HTTP/1.1" (RFC 9112 6.1); there the close ends it.
         chunked = self.request_version == "HTTP/1.1"
-        if not chunked:
-            self.close_connection = True
-        self.server.streaming_started()
+        first = b"" if head_sent else self._stream_head(response)
         complete = False
         after = response.after
-        first = self._head(response, b"Transfer-Encoding: chunked\r\n" if chunked else b"")
         pending = response.stream_prefix
         poll = self.server.app.poll_interval
         keepalive_every = max(1, int(self.server.keepalive_interval / poll))
@@ -264,8 +274,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         return
                     if idle % keepalive_every == 0:
-                        self.wfile.write((b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n") if chunked
-                                         else SSE_KEEPALIVE)
+                        self.wfile.write(self._keepalive())
                     elif self._peer_closed():
                         self.close_connection = True
                         return
@@ -281,6 +290,38 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 except Exception:
                     _front_log.exception("error while closing a stream")
 
+    def _stream_head(self, response: HttpResponse) -> bytes:
+        """The head of an SSE response, the stream counted as started."""
+        # Chunked, so the connection stays usable once the stream ends. Not to HTTP/1.0: "A
+        # server MUST NOT send a response containing Transfer-Encoding unless the
+        # corresponding request indicates HTTP/1.1" (RFC 9112 6.1); there the close ends it.
+        chunked = self.request_version == "HTTP/1.1"
+        if not chunked:
+            self.close_connection = True
+        self.server.streaming_started()
+        return self._head(response, b"Transfer-Encoding: chunked\r\n" if chunked else b"")
+
+    def _keepalive(self) -> bytes:
+        """A keep-alive comment on this request's SSE response, framed as its events are."""
+        if self.request_version == "HTTP/1.1":
+            return b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n"
+        return SSE_KEEPALIVE
+
+    def _watch(self, call: Any, head: Optional[HttpResponse]) -> "_WatchedCall":
+        """``HttpRequest.watch``: ``call`` runs on this thread from now until the watch ends,
+        the server's watcher keeping an eye on its connection meanwhile."""
+        watched = self._watched = _WatchedCall(self, call, head, time.monotonic() + self.server.app.stream_after)
+        self.server.watcher.add(watched)
+        return watched
+
+    def _write_stream_head(self, response: HttpResponse) -> None:
+        """(The watcher's.) Begin ``response``'s stream: its head now, its events when the
+        call is done."""
+        tracer = self.server.tracer
+        if tracer is not None:
+            tracer.http_response(response.status, _reason(response.status), response.headers, None, self.command)
+        self.wfile.write(self._stream_head(response))
+
     def _peer_closed(self) -> bool:
         """Whether the client has closed its end (readable with nothing to read)."""
         sock = self.connection
@@ -291,6 +332,138 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
             return sock.recv(1, socket.MSG_PEEK) == b""
         except (OSError, ValueError):
             return True
+
+
+class _WatchedCall:
+    """A call running on its connection's thread (``_McpRequestHandler._watch``), as the
+    watcher sees it. ``lock`` decides between the watcher beginning a stream and the call
+    ending: whoever takes it first settles whether the answer is JSON or that stream."""
+
+    __slots__ = ("handler", "call", "head", "due", "lock", "done", "streamed", "gone")
+
+    def __init__(self, handler: _McpRequestHandler, call: Any, head: Optional[HttpResponse], due: float) -> None:
+        self.handler = handler
+        self.call = call
+        self.head = head  # the SSE response to begin if the call runs past ``due``; None: JSON only
+        self.due = due  # when to begin the stream, then when the next keep-alive comment is due
+        self.lock = threading.Lock()
+        self.done = False  # the call has ended: the watcher writes nothing more
+        self.streamed = False  # the head is out (and counted as a stream begun)
+        self.gone = False  # the client hung up, or a write failed
+
+    def end(self) -> bool:
+        """The call has ended (on the connection's thread): whether the stream was begun."""
+        self.handler.server.watcher.remove(self)
+        with self.lock:
+            self.done = True
+            return self.streamed
+
+    def look(self, now: float, keepalive_interval: float) -> None:
+        """(On the watcher's thread.) Begin the stream or write a keep-alive comment when one
+        is due, and see whether the client has gone."""
+        if self.done or self.gone:
+            return
+        handler = self.handler
+        # Only peeks: the connection's thread reads nothing while the call runs.
+        closed = handler._peer_closed()
+        with self.lock:
+            if self.done or self.gone:
+                return
+            head = self.head
+            if not closed and now >= self.due and (self.streamed or head is not None):
+                try:
+                    if self.streamed:
+                        handler.wfile.write(handler._keepalive())
+                    elif head is not None:
+                        self.streamed = True
+                        handler._write_stream_head(head)
+                except (OSError, ValueError) as exc:
+                    _front_log.debug("client went away during a call: %s", exc)
+                    closed = True
+                self.due = now + keepalive_interval
+            if closed:
+                # "Closing the SSE response stream MUST be treated by the server as
+                # cancellation of that request" (a 2026-07-28 one, all that is watched).
+                self.gone = True
+                self.call.cancelled = True
+
+
+# Ticks (poll_interval apart) with no call to watch before the watcher sleeps until one is added:
+# a server answering call after call never pays for waking it, an idle one does not tick.
+_WATCH_IDLE_TICKS = 40
+
+
+class _CallWatcher:
+    """One thread per server watching every call that runs on its connection's thread: the
+    hang-up check every ``poll_interval`` seconds, and an answer still undecided after
+    ``stream_after`` seconds turned into an SSE stream of keep-alive comments, as
+    ``McpHttpApp._await`` does for a call on the worker pool - without its hand-off to a
+    worker and back. Adding a call costs a lock and a dict insertion; the watcher is woken
+    only when it had gone to sleep, idle."""
+
+    def __init__(self, httpd: "_McpHttpServer") -> None:
+        self._httpd = httpd
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._calls = {}  # type: Dict[_WatchedCall, None]   # (a dict: ordered, O(1) removal)
+        self._thread = None  # type: Optional[threading.Thread]
+        self._asleep = True  # no thread yet, or one waiting for a call to be added
+        self._stopped = False
+
+    def add(self, watched: _WatchedCall) -> None:
+        with self._lock:
+            self._calls[watched] = None
+            if self._asleep and not self._stopped:
+                self._asleep = False
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="mcplite-http-watcher", daemon=True)
+                    self._thread.start()
+                else:
+                    self._wake.notify()
+
+    def remove(self, watched: _WatchedCall) -> None:
+        with self._lock:
+            self._calls.pop(watched, None)
+
+    def stop(self, timeout: float) -> None:
+        with self._lock:
+            self._stopped = True
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        poll = self._httpd.app.poll_interval
+        keepalive_interval = self._httpd.keepalive_interval
+        idle = 0
+        while True:
+            with self._lock:
+                if self._stopped:
+                    return
+                calls = list(self._calls)
+                if calls:
+                    idle = 0
+                else:
+                    idle += 1
+                    if idle > _WATCH_IDLE_TICKS:
+                        self._asleep = True
+                        while self._asleep and not self._stopped:
+                            self._wake.wait()
+                        idle = 0
+                        continue
+            now = time.monotonic()
+            wake = now + poll
+            for watched in calls:
+                try:
+                    watched.look(now, keepalive_interval)
+                except Exception:  # the watcher must go on for the others
+                    _front_log.exception("error while watching a call")
+                if not (watched.done or watched.gone) and (watched.streamed or watched.head is not None):
+                    wake = min(wake, watched.due)  # (JSON only: nothing is ever due)
+            with self._lock:
+                if not self._stopped:
+                    self._wake.wait(max(0.0, wake - time.monotonic()))
 
 
 # How long a newcomer waits for the slot of the connection it displaced (its thread sees the
@@ -335,6 +508,7 @@ class _McpHttpServer(ThreadingHTTPServer):
         self._open_lock = threading.Lock()
         self._streaming = 0
         self._streams_done = threading.Condition(self._open_lock)
+        self.watcher = _CallWatcher(self)
         super().__init__(address, _McpRequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -472,6 +646,7 @@ class HttpServerHandle:
         httpd.wait_for_streams(min(1.0, timeout))
         httpd.stopping = True
         httpd.close_connections(timeout)
+        httpd.watcher.stop(timeout)
         httpd.server_close()
 
     def __enter__(self) -> "HttpServerHandle":

@@ -683,6 +683,12 @@ class Server:
         comments a proxy's read timeout needs) and nothing could see the client hang up."""
         return self.runs_inline(call) or not (self.needs_context(call) or self.registry.runs_application_code(call))
 
+    def reaches_context(self, call: Call) -> bool:
+        """Whether serving ``call`` hands the application a Context (its handler takes one, or
+        middleware runs around it): only then can something be sent about the call before
+        its response (progress, a log message) or its cancellation be looked at."""
+        return bool(self._dispatcher.middleware) or self.needs_context(call)
+
     def runs_inline(self, call: Call) -> bool:
         """Whether ``call`` may be served on the thread that read it although a transport
         with one reading thread (stdio) could be kept from reading meanwhile: a tool

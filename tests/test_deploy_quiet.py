@@ -228,33 +228,35 @@ def _cancel_seen(port: int, timeout: float = 10.0) -> bool:
         client.close()
 
 
-def _hang_up_mid_call(port: int, wait: float) -> None:
-    body = _modern_body("quiet_ctx", {"seconds": 20})
+def _hang_up_mid_call(port: int, wait: float, tool: str = "quiet_ctx") -> None:
+    body = _modern_body(tool, {"seconds": 20})
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n" % (port, len(body))
-    for name, value in _modern_headers("quiet_ctx").items():
+    for name, value in _modern_headers(tool).items():
         head += "%s: %s\r\n" % (name, value)
     sock.sendall(head.encode() + b"\r\n" + body)
     time.sleep(wait)
     sock.close()
 
 
+@pytest.mark.parametrize("tool", ["quiet_ctx", "quiet_async"])
 @pytest.mark.parametrize("via", ["direct", "nginx"])
 @pytest.mark.parametrize("wait", [0.1, 3 * KEEPALIVE], ids=["before-the-answer", "on-the-stream"])
-def test_hanging_up_mid_call_cancels_it_and_leaks_no_thread(deploy, via, wait):
+def test_hanging_up_mid_call_cancels_it_and_leaks_no_thread(deploy, via, wait, tool):
     # Before the answer has taken form, or once it is a stream of keep-alive comments. In
-    # 2026-07-28 the hang-up is the cancellation.
+    # 2026-07-28 the hang-up is the cancellation. quiet_async takes no Context: under
+    # http.server it runs on its connection's thread, which the server's watcher watches.
     served, proxy = deploy
     port = served.port if via == "direct" else proxy.port
     _cancel_seen(served.port, 0)  # (forget an earlier test's)
     # Warm up: worker threads stay once started, and the first rounds start what later ones reuse.
     for _ in range(2):
-        _hang_up_mid_call(port, wait)
+        _hang_up_mid_call(port, wait, tool)
         assert _cancel_seen(served.port), "the handler never saw ctx.cancelled"
     before = _thread_count(served.port)
     rounds = 4
     for _ in range(rounds):
-        _hang_up_mid_call(port, wait)
+        _hang_up_mid_call(port, wait, tool)
         assert _cancel_seen(served.port), "the handler never saw ctx.cancelled"
     deadline = time.monotonic() + 5
     after = _thread_count(served.port)

@@ -75,6 +75,19 @@ def quiet_ctx(ctx: Context, seconds: float = 3.0) -> str:
 
 
 @app.tool()
+async def quiet_async(seconds: float = 3.0) -> str:
+    """As ``quiet``, but ``async def``: no Context, yet a cancellation reaches it (as
+    asyncio.CancelledError), so a test can see a hang-up cancel a call without one."""
+    import asyncio
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        _cancelled.set()
+        raise
+    return "quiet %s" % seconds
+
+
+@app.tool()
 def thread_count() -> int:
     """How many threads this process runs (a leak shows as a count that stays up)."""
     return threading.active_count()
