@@ -721,17 +721,19 @@ class McpHttpApp:
             return _json_response(status, error_response(rid, exc))
         if call.request.method == "subscriptions/listen":
             return self._listen(call, port.client)
+        if req.watch is not None and self.server.runs_application_code(call) \
+                and not self.server.reaches_context(call):
+            # Nothing can come before the response, but it may take any time (a tool declared
+            # inline=True too): served here, on the connection's thread (a hand-off to a
+            # worker and back costs more than a quick tool takes), while the front keeps a
+            # quiet answer alive and sees a hang-up.
+            return self._watched(req, call, req.watch)
         if self.server.answers_at_once(call):
             # No application code (a list), or a tool declared quick: nothing can come
             # before the response and it comes at once, so serve it right here, on the
             # connection's thread.
             response = self.server.handle_request(call)
             return _json_response(_modern_status(response), response)
-        if req.watch is not None and not self.server.reaches_context(call):
-            # Nothing can come before the response, but it may take any time: served here
-            # too (a hand-off to a worker and back costs more than a quick tool takes),
-            # while the front keeps a quiet answer alive and sees a hang-up.
-            return self._watched(req, call, req.watch)
         exchange = port.exchange = PostExchange(
             None if self.json_response else (lambda: EventStream("r", keep=self.replay_events)))
 
@@ -755,7 +757,7 @@ class McpHttpApp:
         head = None  # type: Optional[HttpResponse]
         if not self.json_response:  # (_post checked that the client accepts SSE)
             head = HttpResponse(200, _sse_headers())
-            if self._cors_granted(req):
+            if self._cors_granted(req.headers):
                 # The front may write this head before handle() could grant it: granted now
                 # (handle() sees that it is).
                 _grant_cors(head, req.headers["origin"])

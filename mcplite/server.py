@@ -683,6 +683,10 @@ class Server:
         comments a proxy's read timeout needs) and nothing could see the client hang up."""
         return self.runs_inline(call) or not (self.needs_context(call) or self.registry.runs_application_code(call))
 
+    def runs_application_code(self, call: Call) -> bool:
+        """Whether serving ``call`` runs a handler of the application's (not a list or ``ping``)."""
+        return self.registry.runs_application_code(call)
+
     def reaches_context(self, call: Call) -> bool:
         """Whether serving ``call`` hands the application a Context (its handler takes one, or
         middleware runs around it): only then can something be sent about the call before

@@ -61,6 +61,11 @@ def _app() -> _Recording:
             raise
         return "quiet %s" % seconds
 
+    @app.tool(inline=True)
+    def quiet_inline(seconds: float) -> str:
+        time.sleep(seconds)
+        return "quiet %s" % seconds
+
     @app.tool()
     def with_ctx(ctx: Context) -> str:
         app.threads.append(threading.current_thread().name)  # type: ignore[attr-defined]
@@ -155,6 +160,32 @@ def test_a_quiet_plain_call_streams_keepalives_then_its_answer(served, version):
     finally:
         sock.close()
     assert _ended(served.server, "quiet") is False
+
+
+def test_an_inline_tool_is_watched_too(served):
+    # inline=True said "serve it on the connection's thread": under app.run("http") it is
+    # watched there like any call without a Context, so a quiet one keeps its connection
+    # alive and a hang-up cancels it (before: a silent JSON answer after the whole sleep).
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    try:
+        sock.sendall(_request(served.port, "quiet_inline", {"seconds": 4 * KEEPALIVE}))
+        received = b""
+        while not received.endswith(b"0\r\n\r\n") and b"application/json" not in received:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        sock.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"Content-Type: text/event-stream" in head and body.count(b":\n\n") >= 2, received
+    assert b"quiet 0.8" in body, received
+    del served.server.ended[:]
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
+    sock.sendall(_request(served.port, "quiet_inline", {"seconds": 6 * KEEPALIVE}))
+    time.sleep(0.05)
+    sock.close()
+    assert _ended(served.server, "quiet_inline") is True, served.server.ended
 
 
 @pytest.mark.parametrize("wait", [0.05, 3 * KEEPALIVE], ids=["before-the-answer", "on-the-stream"])
