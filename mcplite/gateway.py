@@ -434,12 +434,12 @@ class Mount:
 
     def _add_tool(self, name: str, entry: Dict[str, Any]) -> None:
         upstream_name = entry["name"]
-
-        def forward(ctx: Context, **arguments: Any) -> Any:
-            return self.call_tool(upstream_name, arguments, ctx)
+        schema = entry.get("inputSchema")
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        forward = _gateway_handler(properties if isinstance(properties, dict) else (),
+                                   lambda ctx, arguments: self.call_tool(upstream_name, arguments, ctx))
         # The upstream's CallToolResult goes back as it came (results.tool_result reads this).
         forward._mcplite_forwarded = True  # type: ignore[attr-defined]
-        schema = entry.get("inputSchema")
         extensions = (self.client.server_capabilities or {}).get("extensions")
         tasks = {}  # type: Dict[str, Any]
         if self.client.era == ERA_MODERN and isinstance(extensions, dict) and TASKS_EXTENSION in extensions:
@@ -453,16 +453,19 @@ class Mount:
 
     def _add_prompt(self, name: str, entry: Dict[str, Any]) -> None:
         upstream_name = entry["name"]
+        arguments = entry.get("arguments")
+        declared = [argument["name"] for argument in arguments if isinstance(argument, dict)
+                    and isinstance(argument.get("name"), str)] if isinstance(arguments, list) else []
 
-        def forward(ctx: Context, **arguments: Any) -> Any:
+        def get(ctx: Context, given: Dict[str, Any]) -> Any:
             return self._forward(ctx, "prompt " + name, "prompts/get",
-                                 {"name": upstream_name, "arguments": arguments})["messages"]
+                                 {"name": upstream_name, "arguments": given})["messages"]
+        forward = _gateway_handler(declared, get)
         prompt = self.app.add_prompt(forward, name=name, title=entry.get("title"),
                                      description=entry.get("description"), icons=entry.get("icons"),
                                      meta=entry.get("_meta"))
         # Its arguments as the upstream declares them; the values go upstream unparsed (the
         # upstream checks them).
-        arguments = entry.get("arguments")
         prompt.arguments = list(arguments) if isinstance(arguments, list) else []
         for argument in prompt.arguments:
             if isinstance(argument, dict) and isinstance(argument.get("name"), str):
@@ -877,6 +880,27 @@ class _GatewayConversation:
                 if self.question is not None and self.question[0] == number:
                     self.answer = answer
                     self.cond.notify_all()
+
+
+def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any]) -> Callable[..., Any]:
+    """A handler for a forwarded tool or prompt: every argument (``**``) and the front's
+    Context, under a parameter name none of the upstream's arguments in ``taken`` has. The
+    registry passes the Context by its parameter's name, over an argument of that name: a
+    handler written ``def forward(ctx, **arguments)`` would lose an upstream argument called
+    ``ctx``."""
+    import inspect  # (registration only)
+    context_name = "ctx"
+    while context_name in taken:
+        context_name = "_" + context_name
+
+    def handler(**arguments: Any) -> Any:
+        ctx = arguments.pop(context_name)
+        return body(ctx, arguments)
+    handler.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(context_name, inspect.Parameter.KEYWORD_ONLY, annotation=Context),
+        inspect.Parameter("arguments", inspect.Parameter.VAR_KEYWORD, annotation=Any)])
+    handler.__annotations__ = {context_name: Context, "arguments": Any, "return": Any}
+    return handler
 
 
 def _gateway_question(call: Any, method: str, params: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,0 +1,37 @@
+"""An upstream for tests/test_gateway_edges.py, served on stdio: ``python
+gateway_odd_upstream.py``. Legal but unusual names: a tool and a prompt with an argument named
+``ctx`` (the name a Python handler gives its Context), a resource template whose URIs carry
+characters a URI may hold unencoded (``@``, ``+``) or percent-encoded, each answered with the
+exact URI it was asked for.
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
+
+from mcplite import Server  # noqa: E402
+
+
+def make_odd_upstream() -> Server:
+    app = Server("odd", version="1.0.0")
+
+    def echo(**arguments: str) -> str:
+        return ",".join("%s=%s" % item for item in sorted(arguments.items()))
+    app.add_tool(echo, name="echo", input_schema={
+        "type": "object", "properties": {"ctx": {"type": "string"}, "text": {"type": "string"}}})
+
+    def framed(**arguments: str) -> str:
+        return "frame " + ",".join("%s=%s" % item for item in sorted(arguments.items()))
+    app.add_prompt(framed, name="framed").arguments = [{"name": "ctx"}, {"name": "text"}]
+
+    @app.resource("users://{email}/profile")
+    def profile(email: str) -> str:
+        return "profile of " + email
+
+    return app
+
+
+if __name__ == "__main__":
+    make_odd_upstream().run()

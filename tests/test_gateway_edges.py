@@ -1,0 +1,52 @@
+"""Legal but unusual upstreams behind a mount (mcplite/gateway.py): argument names a Python
+handler uses itself, resource URIs the front must pass on exactly as asked.
+
+The upstream is a real process (``tests/servers/gateway_odd_upstream.py`` over stdio, in the
+era the test names); the front is a ``Server`` with a real ``Client`` in front of it (in
+memory, in its own era). Every upstream process is checked gone by its PID at the end.
+"""
+
+import os
+import sys
+from typing import Any, List
+
+import pytest
+
+from mcplite import Client, Server
+
+from harness_support import assert_gone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ODD = os.path.join(HERE, "servers", "gateway_odd_upstream.py")
+ERAS = [("legacy", "legacy"), ("legacy", "modern"), ("modern", "legacy"), ("modern", "modern")]
+
+
+@pytest.fixture
+def odd():
+    made = []  # type: List[Any]
+
+    def make(era):
+        # type: (str) -> Client
+        client = Client.stdio([sys.executable, ODD], era=era)
+        made.append(client)
+        return client
+    try:
+        yield make
+    finally:
+        for client in made:
+            pid = client._channel.process.pid
+            client.close()
+            assert_gone([pid])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_an_argument_named_ctx_reaches_the_upstream(odd, front_era, upstream_era):
+    """The front's handler takes its Context under a name no upstream argument has: an
+    argument called ``ctx`` is passed on, not taken for the Context and dropped."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    with Client(front, era=front_era) as client:
+        result = client.call_tool("u__echo", {"ctx": "c1", "text": "t1"})
+        assert result["content"][0]["text"] == "ctx=c1,text=t1", result
+        prompt = client.get_prompt("u__framed", {"ctx": "c2", "text": "t2"})
+        assert prompt["messages"][0]["content"]["text"] == "frame ctx=c2,text=t2", prompt
