@@ -488,10 +488,21 @@ class Mount:
                        mime_type=entry.get("mimeType"), annotations=entry.get("annotations"),
                        icons=entry.get("icons"), meta=entry.get("_meta"))
         if "uriTemplate" in entry:
-            def read_template(ctx: Context, **variables: Any) -> Any:
-                target = _gateway_expand(uri, variables)
+            def read_template(ctx: Context, variables: Dict[str, Any]) -> Any:
+                # The URI the client asked for, exactly: the variables are decoded (%XX), so
+                # made into a URI again they may spell another one ("a@b" as "a%40b"), which
+                # an upstream that keys its resources by URI does not know. Made from the
+                # variables only for a read that is not this request's (ctx.read_resource).
+                request = ctx._call.request
+                asked = request.params.get("uri") if request.method == "resources/read" else None
+                registered = self.app.registry.templates.get(uri)
+                if isinstance(asked, str) and registered is not None and registered.match(asked) == variables:
+                    target = asked
+                else:
+                    target = _gateway_expand(uri, variables)
                 return self._forward(ctx, "resource " + target, "resources/read", {"uri": target})["contents"]
-            template = self.app.add_resource(read_template, uri, **options)
+            template = self.app.add_resource(_gateway_handler(_gateway_template_variables(uri), read_template), uri,
+                                             **options)
             for variable in getattr(template, "variables", ()):
                 self._add_completion({"type": "ref/resource", "uri": uri}, variable, template=uri)
             return
@@ -999,6 +1010,10 @@ def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:
 
 
 _GATEWAY_TEMPLATE_VAR = re.compile(r"\{([+#]?)([A-Za-z_][A-Za-z0-9_]*)(\*?)\}")
+
+
+def _gateway_template_variables(template: str) -> List[str]:
+    return [match.group(2) for match in _GATEWAY_TEMPLATE_VAR.finditer(template)]
 
 
 def _gateway_expand(template: str, variables: Dict[str, Any]) -> str:

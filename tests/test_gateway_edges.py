@@ -50,3 +50,15 @@ def test_an_argument_named_ctx_reaches_the_upstream(odd, front_era, upstream_era
         assert result["content"][0]["text"] == "ctx=c1,text=t1", result
         prompt = client.get_prompt("u__framed", {"ctx": "c2", "text": "t2"})
         assert prompt["messages"][0]["content"]["text"] == "frame ctx=c2,text=t2", prompt
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_templated_resource_is_read_upstream_by_the_uri_asked_for(odd, front_era, upstream_era):
+    """A URI matching a mounted template goes upstream exactly as the client wrote it (``@``
+    and ``+`` unencoded, ``%41`` encoded), not made again from its decoded variables."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    with Client(front, era=front_era) as client:
+        for uri in ("users://ada@example.com/profile", "users://a+b/profile", "users://%41da/profile"):
+            contents = client.read_resource(uri)["contents"]
+            assert contents[0]["uri"] == uri, contents
