@@ -306,8 +306,11 @@ class Mount:
                     # A 2026-07-28 client in front subscribes on its subscriptions/listen
                     # stream, which no handler here sees: so the upstream is asked at once
                     # about every resource it lists (bounded), and the front passes the
-                    # updates on to whoever subscribed.
-                    self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry])
+                    # updates on to whoever subscribed. A resource the upstream no longer
+                    # serves is let go of, or those gone would fill the bound and the
+                    # upstream's resources of later would never be heard of.
+                    gone = [uri for uri in self._subscribed if not self.owns(uri)]
+                    self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
 
     def _name(self, name: Any) -> str:
         if not self.prefix:
@@ -334,23 +337,34 @@ class Mount:
                 continue
             mine[key] = entry
 
-    def _subscribe_upstream(self, uris: List[str]) -> None:
+    def _subscribe_upstream(self, uris: List[str], gone: Any = ()) -> None:
         with self._lock:
+            gone = [uri for uri in gone if uri in self._subscribed]
+            self._subscribed.difference_update(gone)
             new = [uri for uri in uris if uri not in self._subscribed][:max(0, _GATEWAY_MAX_SUBSCRIPTIONS
                                                                              - len(self._subscribed))]
-            if not new:
+            if not new and not gone:
                 return
             self._subscribed.update(new)
-        try:
-            if self.client.era == ERA_MODERN:
+        if self.client.era == ERA_MODERN:
+            try:
                 # One new listen stream for them all, not one per URI.
                 with self.client._lock:
+                    self.client._subscriptions.difference_update(gone)
                     self.client._subscriptions.update(new)
                 self.client._relisten(None)
-            else:
-                for uri in new:
-                    self.client.subscribe(uri)
-        except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
+            return
+        try:
+            for change, each in [(self.client.unsubscribe, gone), (self.client.subscribe, new)]:
+                for uri in each:
+                    try:
+                        change(uri)
+                    except MCPError as exc:
+                        # (An upstream may refuse to unsubscribe from what it no longer has.)
+                        _gateway_log.warning("mount %s: %s %s upstream: %s", self.prefix, change.__name__, uri, exc)
+        except _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
 
     def _resource_updated(self, uri: str) -> None:

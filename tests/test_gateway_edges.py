@@ -1,5 +1,6 @@
 """Legal but unusual upstreams behind a mount (mcplite/gateway.py): argument names a Python
-handler uses itself, resource URIs the front must pass on exactly as asked.
+handler uses itself, resource URIs the front must pass on exactly as asked, resources that
+come and go.
 
 The upstream is a real process (``tests/servers/gateway_odd_upstream.py`` over stdio, in the
 era the test names); the front is a ``Server`` with a real ``Client`` in front of it (in
@@ -8,16 +9,19 @@ memory, in its own era). Every upstream process is checked gone by its PID at th
 
 import os
 import sys
+import threading
+import time
 from typing import Any, List
 
 import pytest
 
-from mcplite import Client, Server
+from mcplite import Client, Server, gateway
 
 from harness_support import assert_gone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ODD = os.path.join(HERE, "servers", "gateway_odd_upstream.py")
+WAIT = 10.0
 ERAS = [("legacy", "legacy"), ("legacy", "modern"), ("modern", "legacy"), ("modern", "modern")]
 
 
@@ -62,3 +66,32 @@ def test_a_templated_resource_is_read_upstream_by_the_uri_asked_for(odd, front_e
         for uri in ("users://ada@example.com/profile", "users://a+b/profile", "users://%41da/profile"):
             contents = client.read_resource(uri)["contents"]
             assert contents[0]["uri"] == uri, contents
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_resources_that_come_and_go_stay_heard_of(odd, monkeypatch, front_era, upstream_era):
+    """The mount subscribes upstream to the resources the upstream lists, at most so many at
+    once; one the upstream no longer lists is let go of, so a resource listed after more than
+    that many came and went is still heard of (and a client in front subscribing to it gets
+    its update)."""
+    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 2)
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    updated = []  # type: List[str]
+    got = threading.Event()
+
+    def on_updated(uri):
+        # type: (str) -> None
+        updated.append(uri)
+        got.set()
+    with Client(front, era=front_era, on_resource_updated=on_updated) as client:
+        for n in range(1, 5):
+            assert client.call_tool("u__rotate", {"n": n})["content"][0]["text"] == "rotated"
+            deadline = time.monotonic() + WAIT
+            while [r["uri"] for r in client.list_resources()] != ["doc://%d" % n]:
+                assert time.monotonic() < deadline, "the front never listed doc://%d" % n
+                time.sleep(0.02)
+        client.subscribe("doc://4")
+        assert client.call_tool("u__touch", {"n": 4})["content"][0]["text"] == "touched"
+        assert got.wait(WAIT), "no update for doc://4"
+        assert updated == ["doc://4"]

@@ -2,7 +2,8 @@
 gateway_odd_upstream.py``. Legal but unusual names: a tool and a prompt with an argument named
 ``ctx`` (the name a Python handler gives its Context), a resource template whose URIs carry
 characters a URI may hold unencoded (``@``, ``+``) or percent-encoded, each answered with the
-exact URI it was asked for.
+exact URI it was asked for; and resources that come and go (``rotate``: ``doc://N`` in place of
+``doc://N-1``), each told of with ``touch``.
 """
 
 import os
@@ -29,6 +30,23 @@ def make_odd_upstream() -> Server:
     @app.resource("users://{email}/profile")
     def profile(email: str) -> str:
         return "profile of " + email
+
+    def add_doc(n: int) -> None:
+        app.add_resource(lambda: "doc %d" % n, "doc://%d" % n, name="doc%d" % n)
+    add_doc(0)
+
+    @app.tool()
+    def rotate(n: int) -> str:
+        """doc://N in place of doc://N-1."""
+        app.remove_resource("doc://%d" % (n - 1))
+        add_doc(n)
+        return "rotated"
+
+    @app.tool()
+    def touch(n: int) -> str:
+        """notifications/resources/updated for doc://N."""
+        app.notify_resource_updated("doc://%d" % n)
+        return "touched"
 
     return app
 
