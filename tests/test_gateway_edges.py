@@ -95,3 +95,24 @@ def test_resources_that_come_and_go_stay_heard_of(odd, monkeypatch, front_era, u
         assert client.call_tool("u__touch", {"n": 4})["content"][0]["text"] == "touched"
         assert got.wait(WAIT), "no update for doc://4"
         assert updated == ["doc://4"]
+
+
+@pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
+def test_content_a_2024_11_05_client_has_no_type_for_is_rewritten_as_for_the_fronts_own_tools(odd, upstream_era):
+    """A forwarded result's resource links (2025-06-18) and audio (2025-03-26) reach a
+    2024-11-05 client in front as text blocks saying what they were, as the front's own tools'
+    do: its schema has no such content. A client of a later version gets them as they came."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+
+    @front.tool()
+    def own_link() -> list:
+        return [{"type": "resource_link", "uri": "doc://0", "name": "doc0"},
+                {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"}]
+    with Client(front, era="legacy", protocol_version="2024-11-05") as old:
+        own = old.call_tool("own_link", {})["content"]
+        forwarded = old.call_tool("u__linked", {})["content"]
+        assert [block["type"] for block in own] == ["text", "text"]
+        assert forwarded == own
+    with Client(front, era="legacy", protocol_version="2025-06-18") as later:
+        assert [block["type"] for block in later.call_tool("u__linked", {})["content"]] == ["resource_link", "audio"]

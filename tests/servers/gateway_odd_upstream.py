@@ -3,7 +3,7 @@ gateway_odd_upstream.py``. Legal but unusual names: a tool and a prompt with an 
 ``ctx`` (the name a Python handler gives its Context), a resource template whose URIs carry
 characters a URI may hold unencoded (``@``, ``+``) or percent-encoded, each answered with the
 exact URI it was asked for; and resources that come and go (``rotate``: ``doc://N`` in place of
-``doc://N-1``), each told of with ``touch``.
+``doc://N-1``), each told of with ``touch``; content blocks 2024-11-05 has no type for (``linked``).
 """
 
 import os
@@ -47,6 +47,12 @@ def make_odd_upstream() -> Server:
         """notifications/resources/updated for doc://N."""
         app.notify_resource_updated("doc://%d" % n)
         return "touched"
+
+    @app.tool()
+    def linked() -> list:
+        """A resource link and an audio block: content of later protocol versions."""
+        return [{"type": "resource_link", "uri": "doc://0", "name": "doc0"},
+                {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"}]
 
     return app
 
