@@ -147,6 +147,9 @@ class Mount:
         self._conversations = {}  # type: Dict[str, _GatewayConversation]
         # An upstream task on its way to becoming the front's task (by the request's params).
         self._task_stash = {}  # type: Dict[int, Tuple[Any, Dict[str, Any]]]
+        # The handlers this mount gave a Client handed to it, taken back on close (the
+        # client may be mounted again, and the next mount's must take their place).
+        self._lent = {}  # type: Dict[str, Any]
         relays = {"sampling": lambda params: self._relay("sampling/createMessage", "sample", params),
                   "elicitation": lambda params: self._relay("elicitation/create", "elicit", params),
                   "roots": lambda: self._relay("roots/list", "roots", {})["roots"],
@@ -169,6 +172,8 @@ class Mount:
             for name in ("sampling", "elicitation", "roots", "on_log", "on_resource_updated"):
                 if getattr(upstream, name) is None:
                     setattr(upstream, name, relays[name])
+                    self._lent[name] = relays[name]
+            self._lent["on_list_changed"] = (chained, earlier)
             if upstream.era == ERA_MODERN and earlier is None and upstream.cache is None:
                 # 2026-07-28 tells of list changes only on a subscriptions/listen stream, which a
                 # client connected without on_list_changed did not open.
@@ -806,6 +811,22 @@ class Mount:
             watcher.join(self.timeout + _GATEWAY_PING_TIMEOUT)
         if self.owned:
             self.client.close()
+        else:
+            self._take_back()
+
+    def _take_back(self) -> None:
+        """Give a handed-over client its handlers back as they were before the mount (those
+        still the mount's): a later mount of it installs its own, and a closed mount answers
+        no question, so left in place they would refuse every one."""
+        client = self.client
+        lent, self._lent = self._lent, {}
+        for name, relay in lent.items():
+            if name == "on_list_changed":
+                chained, earlier = relay
+                if client.on_list_changed is chained:
+                    client.on_list_changed = earlier
+            elif getattr(client, name) is relay:
+                setattr(client, name, None)
 
     def _unregister_all(self) -> None:
         with self._lock:

@@ -116,3 +116,32 @@ def test_content_a_2024_11_05_client_has_no_type_for_is_rewritten_as_for_the_fro
         assert forwarded == own
     with Client(front, era="legacy", protocol_version="2025-06-18") as later:
         assert [block["type"] for block in later.call_tool("u__linked", {})["content"]] == ["resource_link", "audio"]
+
+
+@pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
+def test_a_client_mounted_again_after_close_asks_through_the_new_mount(upstream_era):
+    """A Client handed to a mount gets its handlers back on close: mounted again (under
+    another prefix), its upstream's questions and logs go to the new mount's calls, not to
+    the closed one (which refused every question: no call of its was in flight)."""
+    upstream = os.path.join(HERE, "servers", "gateway_upstream.py")
+    asks = {"elicitation": {"form": {}, "url": {}}, "sampling": {}, "roots": {}}
+    client = Client.stdio([sys.executable, upstream], era=upstream_era, capabilities=asks)
+    pid = client._channel.process.pid
+    try:
+        front = Server("front", version="1.0.0")
+        front.mount("a", client).close()
+        front.mount("b", client)
+        logs = []  # type: List[Any]
+
+        def elicitation(params):
+            # type: (Any) -> Any
+            return {"action": "accept", "content": {"name": "Ada"}}
+        with Client(front, era="legacy", elicitation=elicitation, on_log=logs.append,
+                    capabilities={"elicitation": {"form": {}}}) as user:
+            user.set_log_level("info")
+            assert user.call_tool("b__ask_name", {})["content"][0]["text"] == "hello Ada"
+            assert user.call_tool("b__chatty", {})["content"][0]["text"]
+            assert [log["data"] for log in logs] == ["a info message", "a warning message"]
+    finally:
+        client.close()
+        assert_gone([pid])
