@@ -261,13 +261,20 @@ class Mount:
                     client.close()
                     return
                 self.client = client
-                self._subscribed = set()
+                # What the upstream that went down was asked to tell of, the new one is
+                # asked again: the listed resources by refresh, the rest (a resource of a
+                # template a client in front subscribed to) after it.
+                before, self._subscribed = self._subscribed, set()
                 self.down = None
                 self.restarts += 1
             up_since = time.monotonic()
             _gateway_log.warning("mount %s: the upstream is back", self.prefix)
             try:
                 self.refresh()
+                caps = client.server_capabilities or {}
+                resources = caps.get("resources")
+                if isinstance(resources, dict) and resources.get("subscribe"):
+                    self._subscribe_upstream([uri for uri in before if self.owns(uri)])
             except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
                 self._suspect.set()
                 _gateway_log.warning("mount %s: listing the upstream again failed: %s", self.prefix, exc)

@@ -145,3 +145,38 @@ def test_a_client_mounted_again_after_close_asks_through_the_new_mount(upstream_
     finally:
         client.close()
         assert_gone([pid])
+
+
+def test_a_subscription_to_a_templated_resource_outlives_an_upstream_restart():
+    """A client in front subscribed to a resource of a mounted template (not listed, so the
+    mount subscribed upstream for that client): the upstream crashes and the mount starts it
+    again; the new process is subscribed to it again and its updates reach the client."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", {"command": sys.executable, "args": [ODD]})
+    pids = [mount.process_id]
+    updated = []  # type: List[str]
+    got = threading.Event()
+    uri = "users://ada@example.com/profile"
+
+    def on_updated(changed):
+        # type: (str) -> None
+        updated.append(changed)
+        got.set()
+    try:
+        with Client(front, era="legacy", on_resource_updated=on_updated) as client:
+            client.subscribe(uri)
+            client.call_tool("u__touch_uri", {"uri": uri})
+            assert got.wait(WAIT) and updated == [uri]
+            got.clear()
+            assert client.call_tool("u__crash", {}).get("isError")
+            deadline = time.monotonic() + WAIT
+            while not (mount.restarts == 1 and mount.down is None and "u__touch_uri" in front.registry.tools):
+                assert time.monotonic() < deadline, "the upstream never came back"
+                time.sleep(0.05)
+            pids.append(mount.process_id)
+            assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
+            assert got.wait(WAIT), "no update after the restart"
+            assert updated == [uri, uri]
+    finally:
+        mount.close()
+        assert_gone([pid for pid in pids if pid is not None])

@@ -3,7 +3,7 @@ gateway_odd_upstream.py``. Legal but unusual names: a tool and a prompt with an 
 ``ctx`` (the name a Python handler gives its Context), a resource template whose URIs carry
 characters a URI may hold unencoded (``@``, ``+``) or percent-encoded, each answered with the
 exact URI it was asked for; and resources that come and go (``rotate``: ``doc://N`` in place of
-``doc://N-1``), each told of with ``touch``; content blocks 2024-11-05 has no type for (``linked``).
+``doc://N-1``), each told of with ``touch`` (any URI with ``touch_uri``); ``crash`` ends the process; content blocks 2024-11-05 has no type for (``linked``).
 """
 
 import os
@@ -47,6 +47,17 @@ def make_odd_upstream() -> Server:
         """notifications/resources/updated for doc://N."""
         app.notify_resource_updated("doc://%d" % n)
         return "touched"
+
+    @app.tool()
+    def touch_uri(uri: str) -> str:
+        """notifications/resources/updated for any URI (one of the template's, say)."""
+        app.notify_resource_updated(uri)
+        return "touched"
+
+    @app.tool()
+    def crash() -> str:
+        """The process dies at once, without an answer."""
+        os._exit(3)
 
     @app.tool()
     def linked() -> list:
