@@ -1013,6 +1013,20 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # on to the upstreams is the gateway's part of the protocol.
         app.registry.notifications.setdefault("notifications/roots/list_changed", roots_changed)
 
+    def listening(listener: Any) -> None:
+        # A 2026-07-28 client's subscriptions/listen stream names its resources in its
+        # params, which no middleware sees: those of a mount's templates (the listed ones are
+        # subscribed to already) are subscribed to upstream now, on a thread of its own (a
+        # stdio front opens the stream on the thread that reads its client's messages).
+        uris = [uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str)]
+        wanted = [(each, [uri for uri in uris if uri not in each._subscribed and each.owns(uri)])
+                  for each in list(mounts)]
+        wanted = [(each, mine) for each, mine in wanted if mine]
+        if wanted:
+            threading.Thread(target=lambda: [each._subscribe_upstream(mine) for each, mine in wanted],
+                             name="mcplite-gateway-subscribe", daemon=True).start()
+    app._listener_hooks.append(listening)
+
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
         if method == "resources/read" and getattr(app, "_gateway_skills", False):
             uri = params.get("uri")

@@ -180,3 +180,31 @@ def test_a_subscription_to_a_templated_resource_outlives_an_upstream_restart():
     finally:
         mount.close()
         assert_gone([pid for pid in pids if pid is not None])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_subscription_to_a_templated_resource_reaches_the_upstream(odd, front_era, upstream_era):
+    """A resource of a mounted template is not listed, so the mount cannot have subscribed
+    to it ahead: a client in front subscribing to it (``resources/subscribe`` in a session, a
+    ``subscriptions/listen`` stream in 2026-07-28) has the mount subscribe upstream, and
+    hears of its updates."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    updated = []  # type: List[str]
+    got = threading.Event()
+    uri = "users://ada@example.com/profile"
+
+    def on_updated(changed):
+        # type: (str) -> None
+        updated.append(changed)
+        got.set()
+    with Client(front, era=front_era, on_resource_updated=on_updated) as client:
+        client.subscribe(uri)
+        # (A listen stream's resources are subscribed to upstream just after the stream is
+        # acknowledged: touched until heard of, within the bound.)
+        deadline = time.monotonic() + WAIT
+        while not got.is_set():
+            assert time.monotonic() < deadline, "no update for " + uri
+            assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
+            got.wait(0.1)
+        assert set(updated) == {uri}
