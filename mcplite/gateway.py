@@ -150,6 +150,9 @@ class Mount:
         # The handlers this mount gave a Client handed to it, taken back on close (the
         # client may be mounted again, and the next mount's must take their place).
         self._lent = {}  # type: Dict[str, Any]
+        # The log level a session-era upstream was asked for (set_level).
+        self._level = None  # type: Optional[str]
+        self._level_lock = threading.Lock()
         relays = {"sampling": lambda params: self._relay("sampling/createMessage", "sample", params),
                   "elicitation": lambda params: self._relay("elicitation/create", "elicit", params),
                   "roots": lambda: self._relay("roots/list", "roots", {})["roots"],
@@ -404,12 +407,22 @@ class Mount:
 
     def set_level(self, level: str) -> None:
         """Pass a session-era client's ``logging/setLevel`` on to a session-era upstream (a
-        2026-07-28 one gets each call's level with the call)."""
+        2026-07-28 one gets each call's level with the call). The upstream's one session
+        serves every client in front, each of which may want another level: it is asked for
+        the most verbose any of them asked for (never a less verbose one after it), and the
+        front filters each call's messages at its own client's level."""
+        with self._level_lock:
+            if self._level is not None and LOG_LEVELS.index(level) >= LOG_LEVELS.index(self._level):
+                return
+            self._level = level
+            self._send_level()
+
+    def _send_level(self) -> None:
         caps = self.client.server_capabilities or {}
-        if self.client.era == ERA_MODERN or "logging" not in caps:
+        if self._level is None or self.client.era == ERA_MODERN or "logging" not in caps:
             return
         try:
-            self.client.set_log_level(level)
+            self.client.set_log_level(self._level)
         except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: logging/setLevel upstream failed: %s", self.prefix, exc)
 

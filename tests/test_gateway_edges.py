@@ -208,3 +208,29 @@ def test_a_subscription_to_a_templated_resource_reaches_the_upstream(odd, front_
             assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
             got.wait(0.1)
         assert set(updated) == {uri}
+
+
+@pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
+def test_two_clients_in_front_each_get_the_log_level_they_asked_for(upstream_era):
+    """The upstream's one session serves every client in front: a client asking for less
+    (``error``) after another asked for more (``debug``) does not take the other's messages
+    away; each gets its own level's."""
+    upstream = os.path.join(HERE, "servers", "gateway_upstream.py")
+    client = Client.stdio([sys.executable, upstream], era=upstream_era)
+    pid = client._channel.process.pid
+    try:
+        front = Server("front", version="1.0.0")
+        front.mount("u", client)
+        verbose = []  # type: List[Any]
+        terse = []  # type: List[Any]
+        with Client(front, era="legacy", on_log=verbose.append) as first, \
+                Client(front, era="legacy", on_log=terse.append) as second:
+            first.set_log_level("debug")
+            second.set_log_level("error")
+            assert first.call_tool("u__chatty", {})["content"][0]["text"] == "logged"
+            assert second.call_tool("u__chatty", {})["content"][0]["text"] == "logged"
+        assert [log["level"] for log in verbose] == ["debug", "info", "warning"]
+        assert terse == []
+    finally:
+        client.close()
+        assert_gone([pid])
