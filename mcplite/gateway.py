@@ -150,7 +150,8 @@ class Mount:
         # The handlers this mount gave a Client handed to it, taken back on close (the
         # client may be mounted again, and the next mount's must take their place).
         self._lent = {}  # type: Dict[str, Any]
-        # The log level a session-era upstream was asked for (set_level).
+        # The log level a session-era upstream was asked for (set_level), asked again of one
+        # started again.
         self._level = None  # type: Optional[str]
         self._level_lock = threading.Lock()
         relays = {"sampling": lambda params: self._relay("sampling/createMessage", "sample", params),
@@ -273,6 +274,8 @@ class Mount:
             up_since = time.monotonic()
             _gateway_log.warning("mount %s: the upstream is back", self.prefix)
             try:
+                with self._level_lock:
+                    self._send_level()  # a new session upstream: at the level asked of the last
                 self.refresh()
                 caps = client.server_capabilities or {}
                 resources = caps.get("resources")

@@ -234,3 +234,28 @@ def test_two_clients_in_front_each_get_the_log_level_they_asked_for(upstream_era
     finally:
         client.close()
         assert_gone([pid])
+
+
+def test_an_upstream_started_again_is_asked_for_the_log_level_again():
+    """A session-era upstream that went down and was started again is a new session: the
+    log level the clients in front asked for is asked of it again (a raw upstream, which
+    says what it was asked)."""
+    raw = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [raw]})
+    pids = [mount.process_id]
+    try:
+        with Client(front, era="legacy") as client:
+            client.set_log_level("debug")
+            assert "logging/setLevel debug" in client.call_tool("r__seen", {})["content"][0]["text"]
+            assert client.call_tool("r__exit", {}).get("isError")
+            deadline = time.monotonic() + WAIT
+            while not (mount.restarts == 1 and mount.down is None and "r__seen" in front.registry.tools):
+                assert time.monotonic() < deadline, "the upstream never came back"
+                time.sleep(0.05)
+            pids.append(mount.process_id)
+            assert client.call_tool("r__seen", {})["content"][0]["text"] == \
+                '["notifications/initialized", "logging/setLevel debug"]'
+    finally:
+        mount.close()
+        assert_gone([pid for pid in pids if pid is not None])
