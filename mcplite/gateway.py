@@ -43,6 +43,7 @@ down (its calls fail with an error naming the mount). A ``Client`` handed over i
 restarted: its owner decides.
 """
 
+import contextvars
 import logging
 import os
 import re
@@ -810,7 +811,9 @@ class Mount:
             finally:
                 self._leave(origin)
             conversation.finish(outcome)
-        threading.Thread(target=run, name="mcplite-gateway-call", daemon=True).start()
+        # In the caller's context: the upstream call continues its trace (a contextvar).
+        threading.Thread(target=contextvars.copy_context().run, args=(run,), name="mcplite-gateway-call",
+                         daemon=True).start()
         return conversation
 
     def _failure(self, exc: BaseException) -> str:

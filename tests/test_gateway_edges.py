@@ -15,7 +15,7 @@ from typing import Any, List
 
 import pytest
 
-from mcplite import Client, Server, gateway
+from mcplite import Client, Server, gateway, use_trace
 
 from harness_support import assert_gone
 
@@ -259,3 +259,15 @@ def test_an_upstream_started_again_is_asked_for_the_log_level_again():
     finally:
         mount.close()
         assert_gone([pid for pid in pids if pid is not None])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_the_callers_trace_continues_upstream(odd, front_era, upstream_era):
+    """A forwarded call continues the trace of the call in front, in every pairing of eras
+    (a 2026-07-28 client in front of a session-era upstream too, whose call runs on a thread
+    of the gateway's)."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    with Client(front, era=front_era) as client, use_trace("00-%s-b7ad6b7169203331-01" % trace):
+        assert client.call_tool("u__trace_id", {})["content"][0]["text"] == trace

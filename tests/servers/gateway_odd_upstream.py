@@ -3,7 +3,7 @@ gateway_odd_upstream.py``. Legal but unusual names: a tool and a prompt with an 
 ``ctx`` (the name a Python handler gives its Context), a resource template whose URIs carry
 characters a URI may hold unencoded (``@``, ``+``) or percent-encoded, each answered with the
 exact URI it was asked for; and resources that come and go (``rotate``: ``doc://N`` in place of
-``doc://N-1``), each told of with ``touch`` (any URI with ``touch_uri``); ``crash`` ends the process; content blocks 2024-11-05 has no type for (``linked``).
+``doc://N-1``), each told of with ``touch`` (any URI with ``touch_uri``); ``crash`` ends the process; ``trace_id`` says which trace a call continues; content blocks 2024-11-05 has no type for (``linked``).
 """
 
 import os
@@ -12,7 +12,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout (mcplite)
 
-from mcplite import Server  # noqa: E402
+from mcplite import Context, Server  # noqa: E402
 
 
 def make_odd_upstream() -> Server:
@@ -53,6 +53,11 @@ def make_odd_upstream() -> Server:
         """notifications/resources/updated for any URI (one of the template's, say)."""
         app.notify_resource_updated(uri)
         return "touched"
+
+    @app.tool()
+    def trace_id(ctx: Context) -> str:
+        """The trace this call continues ("none" without one)."""
+        return "none" if ctx.trace is None else ctx.trace.trace_id
 
     @app.tool()
     def crash() -> str:
