@@ -1038,12 +1038,15 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # subscribed to already) are subscribed to upstream now, on a thread of its own (a
         # stdio front opens the stream on the thread that reads its client's messages).
         uris = [uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str)]
-        wanted = [(each, [uri for uri in uris if uri not in each._subscribed and each.owns(uri)])
-                  for each in list(mounts)]
-        wanted = [(each, mine) for each, mine in wanted if mine]
-        if wanted:
-            threading.Thread(target=lambda: [each._subscribe_upstream(mine) for each, mine in wanted],
-                             name="mcplite-gateway-subscribe", daemon=True).start()
+
+        def subscribe() -> None:
+            # (owns() waits for a mount listing its upstream again: not on the front's thread)
+            for each in list(mounts):
+                mine = [uri for uri in uris if uri not in each._subscribed and each.owns(uri)]
+                if mine:
+                    each._subscribe_upstream(mine)
+        if uris and mounts:
+            threading.Thread(target=subscribe, name="mcplite-gateway-subscribe", daemon=True).start()
     app._listener_hooks.append(listening)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
