@@ -961,7 +961,9 @@ def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any])
     handler written ``def forward(ctx, **arguments)`` would lose an upstream argument called
     ``ctx``."""
     import inspect  # (registration only)
-    context_name = "ctx"
+    # A name no schema is likely to have (an argument its schema does not name may still
+    # come, where it allows more), made longer until none of ``taken`` is it.
+    context_name = "mcplite_gateway_context"
     while context_name in taken:
         context_name = "_" + context_name
 

@@ -52,6 +52,9 @@ def test_an_argument_named_ctx_reaches_the_upstream(odd, front_era, upstream_era
     with Client(front, era=front_era) as client:
         result = client.call_tool("u__echo", {"ctx": "c1", "text": "t1"})
         assert result["content"][0]["text"] == "ctx=c1,text=t1", result
+        # Not in the schema, which allows more: passed on all the same.
+        result = client.call_tool("u__loose", {"ctx": "c3", "text": "t3"})
+        assert result["content"][0]["text"] == "ctx=c3,text=t3", result
         prompt = client.get_prompt("u__framed", {"ctx": "c2", "text": "t2"})
         assert prompt["messages"][0]["content"]["text"] == "frame ctx=c2,text=t2", prompt
 

@@ -23,6 +23,9 @@ def make_odd_upstream() -> Server:
     app.add_tool(echo, name="echo", input_schema={
         "type": "object", "properties": {"ctx": {"type": "string"}, "text": {"type": "string"}}})
 
+    # The same, its schema naming one argument and allowing others.
+    app.add_tool(echo, name="loose", input_schema={"type": "object", "properties": {"text": {"type": "string"}}})
+
     def framed(**arguments: str) -> str:
         return "frame " + ",".join("%s=%s" % item for item in sorted(arguments.items()))
     app.add_prompt(framed, name="framed").arguments = [{"name": "ctx"}, {"name": "text"}]
