@@ -53,7 +53,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .asking import ask, gather
 from .client import Client
-from .clientsession import cancel_when
+from .clientsession import cancel_when, received_on
 from .context import Context
 from .errors import Cancelled, MCPError, ProtocolError, RequestTimeout, TransportError, UrlElicitationRequired
 from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
@@ -720,12 +720,14 @@ class Mount:
 
     def _origin_here(self) -> "Optional[_GatewayOrigin]":
         """The call what the upstream sent now belongs to: the one this thread forwards
-        (a 2026-07-28 upstream's rounds are answered on the calling thread), else the only
-        one in flight; None when that cannot be told."""
+        (a 2026-07-28 upstream's rounds are answered on the calling thread), or the one whose
+        thread read it (over Streamable HTTP a request's stream is read by the thread waiting
+        for it), else the only one in flight; None when that cannot be told."""
         me = threading.get_ident()
+        source = received_on()
         with self._origins_lock:
             for origin in self._origins:
-                if origin.thread == me:
+                if origin.thread == me or (source is not None and origin.thread == source):
                     return origin
             return self._origins[0] if len(self._origins) == 1 else None
 

@@ -3,19 +3,22 @@ handler uses itself, resource URIs the front must pass on exactly as asked, reso
 come and go.
 
 The upstream is a real process (``tests/servers/gateway_odd_upstream.py`` over stdio, in the
-era the test names); the front is a ``Server`` with a real ``Client`` in front of it (in
-memory, in its own era). Every upstream process is checked gone by its PID at the end.
+era the test names; ``gateway_upstream.py`` or ``gateway_raw_upstream.py`` where a test says
+so), or a real HTTP server on 127.0.0.1 in this process; the front is a ``Server`` with a real
+``Client`` in front of it (in memory, in its own era). Every upstream process is checked gone
+by its PID at the end.
 """
 
 import os
 import sys
 import threading
 import time
-from typing import Any, List
+from typing import Any, Dict, List
 
 import pytest
 
 from mcplite import Client, Server, gateway, use_trace
+from mcplite.httpserver import start_http
 
 from harness_support import assert_gone
 
@@ -274,3 +277,40 @@ def test_the_callers_trace_continues_upstream(odd, front_era, upstream_era):
     trace = "0af7651916cd43dd8448eb211c80319c"
     with Client(front, era=front_era) as client, use_trace("00-%s-b7ad6b7169203331-01" % trace):
         assert client.call_tool("u__trace_id", {})["content"][0]["text"] == trace
+
+
+@pytest.mark.parametrize("front_era", ["legacy", "modern"])
+def test_a_session_upstream_over_http_asks_and_logs_for_the_right_call_of_several(front_era):
+    """Over Streamable HTTP a session-era upstream's question and log messages come on the
+    stream of the request they belong to: with another call in flight (a nap), they are put
+    to that call's client (over stdio nothing tells, and such a question is refused)."""
+    sys.path.insert(0, os.path.join(HERE, "servers"))
+    from gateway_upstream import make_upstream
+    served = start_http(make_upstream(), port=0)
+    asks = {"elicitation": {"form": {}, "url": {}}, "sampling": {}, "roots": {}}
+    try:
+        front = Server("front", version="1.0.0")
+        mount = front.mount("h", Client.http(served.url, era="legacy", capabilities=asks))
+        logs = []  # type: List[Any]
+
+        def elicitation(params):
+            # type: (Any) -> Any
+            return {"action": "accept", "content": {"name": "Ada"}}
+        with Client(front, era=front_era, elicitation=elicitation, on_log=logs.append,
+                    capabilities={"elicitation": {"form": {}}}) as client:
+            client.set_log_level("info")
+            napped = {}  # type: Dict[str, Any]
+            thread = threading.Thread(target=lambda: napped.update(client.call_tool("h__nap", {"seconds": 1.5})))
+            thread.start()
+            try:
+                time.sleep(0.3)  # the nap is in flight
+                assert client.call_tool("h__ask_name", {})["content"][0]["text"] == "hello Ada"
+                assert client.call_tool("h__chatty", {})["content"][0]["text"] == "logged"
+            finally:
+                thread.join(WAIT)
+            assert napped["content"][0]["text"] == "rested"
+            assert [log["data"] for log in logs] == ["a info message", "a warning message"]
+        mount.close()
+        mount.client.close()
+    finally:
+        served.stop()
