@@ -56,7 +56,7 @@ from .client import Client
 from .clientsession import cancel_when, received_on
 from .context import Context
 from .errors import Cancelled, MCPError, ProtocolError, RequestTimeout, TransportError, UrlElicitationRequired
-from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
 from .protocol import (
     ERA_MODERN, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SERVER_INFO, TASKS_EXTENSION,
 )
@@ -314,7 +314,7 @@ class Mount:
                     for entry in self.client.list_resources():
                         if isinstance(entry.get("uri"), str):
                             entries[entry["uri"]] = entry
-                    for entry in self.client.list_resource_templates():
+                    for entry in self._resource_templates():
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
@@ -330,6 +330,16 @@ class Mount:
                     # upstream's resources of later would never be heard of.
                     gone = [uri for uri in self._subscribed if not self.owns(uri)]
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
+
+    def _resource_templates(self) -> List[Dict[str, Any]]:
+        try:
+            return self.client.list_resource_templates()
+        except MCPError as exc:
+            if exc.code != METHOD_NOT_FOUND:
+                raise
+            # Servers that implement resources/list alone exist (the Python SDK's low-level
+            # server answers what it has no handler for so): their resources are served.
+            return []
 
     def _name(self, name: Any) -> str:
         if not self.prefix:

@@ -314,3 +314,21 @@ def test_a_session_upstream_over_http_asks_and_logs_for_the_right_call_of_severa
         mount.client.close()
     finally:
         served.stop()
+
+
+def test_an_upstream_without_resource_templates_list_is_mounted():
+    """An upstream that serves resources but answers resources/templates/list with -32601
+    (servers implementing only resources/list exist): mounted, its resources served, its
+    templates none."""
+    raw = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [raw, "resources"]})
+    pid = mount.process_id
+    try:
+        with Client(front) as client:
+            assert "r__seen" in {tool["name"] for tool in client.list_tools()}
+            assert [resource["uri"] for resource in client.list_resources()] == ["raw://note"]
+            assert client.read_resource("raw://note")["contents"][0]["text"] == "a raw note"
+    finally:
+        mount.close()
+        assert_gone([pid])
