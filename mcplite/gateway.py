@@ -328,7 +328,7 @@ class Mount:
                     # updates on to whoever subscribed. A resource the upstream no longer
                     # serves is let go of, or those gone would fill the bound and the
                     # upstream's resources of later would never be heard of.
-                    gone = [uri for uri in self._subscribed if not self.owns(uri)]
+                    gone = [uri for uri in self._subscribed if uri not in entries and not self.owns(uri)]
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
 
     def _resource_templates(self) -> List[Dict[str, Any]]:
