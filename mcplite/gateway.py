@@ -128,6 +128,9 @@ class Mount:
         self._tools = {}  # type: Dict[str, Dict[str, Any]]
         self._prompts = {}  # type: Dict[str, Dict[str, Any]]
         self._resources = {}  # type: Dict[str, Dict[str, Any]]
+        # What the app refused to register (a name another mount has, say), by the table it
+        # was for (id of _tools, _prompts or _resources): the upstream's entries.
+        self._refused = {}  # type: Dict[int, Dict[str, Dict[str, Any]]]
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
         # Lists the upstream said changed, to list again (on the relister thread, if one runs).
         self._stale = set()  # type: set
@@ -348,12 +351,17 @@ class Mount:
 
     def _sync(self, mine: Dict[str, Dict[str, Any]], wanted: Dict[str, Dict[str, Any]],
               add: Callable[[str, Dict[str, Any]], None], remove: Callable[[str], None]) -> None:
+        refused = self._refused.setdefault(id(mine), {})
+        removed = False
         for key in [k for k in mine if mine[k] != wanted.get(k)]:
             del mine[key]
+            removed = True
             try:
                 remove(key)
             except KeyError:
                 pass  # the application removed it itself
+        for key in [k for k in refused if k not in wanted]:
+            del refused[key]
         for key, entry in wanted.items():
             if key in mine:
                 continue
@@ -361,10 +369,34 @@ class Mount:
                 add(key, entry)
             except (TypeError, ValueError) as exc:
                 # One entry the app cannot take (a name clash, a schema it cannot compile)
-                # leaves the others served.
-                _gateway_log.warning("mount %s: %s not served: %s", self.prefix, key, exc)
+                # leaves the others served; it is tried again when another mount lets go of
+                # a name (the clash may have been with it).
+                if refused.get(key) != entry:
+                    _gateway_log.warning("mount %s: %s not served: %s", self.prefix, key, exc)
+                refused[key] = entry
                 continue
+            refused.pop(key, None)
             mine[key] = entry
+        if removed:
+            _gateway_retry_refused(self.app, self)
+
+    def _retry_refused(self) -> None:
+        """Register again what the app refused (see _sync): another mount let go of names."""
+        with self._lock:
+            if self._closed:
+                return
+            for mine, add in ((self._tools, self._add_tool), (self._prompts, self._add_prompt),
+                              (self._resources, self._add_resource)):
+                refused = self._refused.get(id(mine), {})
+                for key, entry in list(refused.items()):
+                    if key in mine:
+                        continue
+                    try:
+                        add(key, entry)
+                    except (TypeError, ValueError):
+                        continue
+                    del refused[key]
+                    mine[key] = entry
 
     def _subscribe_upstream(self, uris: List[str], gone: Any = ()) -> None:
         with self._lock:
@@ -868,14 +900,18 @@ class Mount:
 
     def _unregister_all(self) -> None:
         with self._lock:
+            removed = False
             for mine, remove in ((self._tools, self.app.remove_tool), (self._prompts, self.app.remove_prompt),
                                  (self._resources, self.app.remove_resource)):
                 for key in list(mine):
                     del mine[key]
+                    removed = True
                     try:
                         remove(key)
                     except KeyError:
                         pass
+        if removed:
+            _gateway_retry_refused(self.app, self)
 
 
 class _GatewayOrigin:
@@ -987,6 +1023,16 @@ def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any])
         inspect.Parameter("arguments", inspect.Parameter.VAR_KEYWORD, annotation=Any)])
     handler.__annotations__ = {context_name: Context, "arguments": Any, "return": Any}
     return handler
+
+
+def _gateway_retry_refused(app: Any, source: Mount) -> None:
+    """``source`` let go of names: the app's other mounts register again what it refused
+    them (on a thread of its own: ``source`` may hold its lock, and each takes its own)."""
+    others = [each for each in list(getattr(app, "_gateway_mounts", ())) if each is not source
+              and any(each._refused.values())]
+    if others:
+        threading.Thread(target=lambda: [each._retry_refused() for each in others], daemon=True,
+                         name="mcplite-gateway-retry").start()
 
 
 def _gateway_question(call: Any, method: str, params: Dict[str, Any]) -> Dict[str, Any]:

@@ -332,3 +332,29 @@ def test_an_upstream_without_resource_templates_list_is_mounted():
     finally:
         mount.close()
         assert_gone([pid])
+
+
+def test_a_name_two_mounts_make_is_served_by_the_other_once_the_first_lets_go():
+    """Mounted as "a", a tool "b__c" is "a__b__c"; mounted as "a__b", a tool "c" is too (and
+    two upstreams may serve one resource URI): the first mount has it. When the first lets
+    go of it (closed here; down, or its upstream dropping it, alike), the other mount's is
+    served in its place, without waiting for its own upstream to change."""
+    first = Server("first")
+    first.add_tool(lambda: "first", name="b__c")
+    first.add_resource(lambda: "first's", "doc://shared", name="shared")
+    second = Server("second")
+    second.add_tool(lambda: "second", name="c")
+    second.add_resource(lambda: "second's", "doc://shared", name="shared")
+    front = Server("front", version="1.0.0")
+    mount = front.mount("a", first)
+    front.mount("a__b", second)
+    with Client(front) as client:
+        assert client.call_tool("a__b__c", {})["content"][0]["text"] == "first"
+        assert client.read_resource("doc://shared")["contents"][0]["text"] == "first's"
+        mount.close()
+        deadline = time.monotonic() + WAIT
+        while "a__b__c" not in front.registry.tools or "doc://shared" not in front.registry.resources:
+            assert time.monotonic() < deadline, "the other mount's never came"
+            time.sleep(0.02)
+        assert client.call_tool("a__b__c", {})["content"][0]["text"] == "second"
+        assert client.read_resource("doc://shared")["contents"][0]["text"] == "second's"
