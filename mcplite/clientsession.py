@@ -30,6 +30,16 @@ _session_log = LazyLogger("mcplite.client")
 
 DEFAULT_CLIENT_INFO = {"name": "mcplite-client", "version": "0.1.0"}
 _on_event_thread = threading.local()  # .active: this thread runs the client's callbacks
+# .thread: the thread that read the server's message a handler or callback runs for now.
+# Over Streamable HTTP that is the thread waiting for the request on whose stream it came,
+# which tells a gateway which of its calls a question or log message belongs to.
+_client_received_on = threading.local()
+
+
+def received_on() -> Optional[int]:
+    """The thread that read the server's message whose handler or callback runs on this
+    thread now (``threading.get_ident()``), or None outside one."""
+    return getattr(_client_received_on, "thread", None)
 # .check: set by ``cancel_when`` for the requests this thread sends (a gateway's handler
 # forwarding a call: the caller's cancellation becomes the upstream request's).
 _cancel_checks = threading.local()
@@ -522,7 +532,8 @@ class ClientSession(Endpoint):
         _session_log.warning("ignored a message that is not JSON-RPC: %r", message)
 
     def on_request(self, message: Message, reply: Reply, context: Any) -> None:
-        if not self._pool.submit(lambda: self._serve(message)):
+        receiver = threading.get_ident()
+        if not self._pool.submit(lambda: self._serve(message, receiver)):
             self._reply(error_response(message["id"], MCPError(INTERNAL_ERROR, "Client busy")))
 
     def on_response(self, message: Message) -> None:
@@ -540,9 +551,10 @@ class ClientSession(Endpoint):
         except ConnectionClosed:
             pass
 
-    def _serve(self, message: Message) -> None:
+    def _serve(self, message: Message, receiver: Optional[int] = None) -> None:
         """A request from the server (legacy era): answer it through the handlers."""
         params = message.get("params") or {}
+        _client_received_on.thread = receiver
         try:
             result = self._handle(message["method"], params)
             response = result_response(message["id"], result)
@@ -551,6 +563,8 @@ class ClientSession(Endpoint):
         except Exception as exc:  # a handler's bug: the server gets an error, never a traceback
             _session_log.exception("handler for %s raised", message["method"])
             response = error_response(message["id"], MCPError(INTERNAL_ERROR, "Client error: %s" % type(exc).__name__))
+        finally:
+            _client_received_on.thread = None
         self._reply(response)
 
     def _handle(self, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -576,14 +590,17 @@ class ClientSession(Endpoint):
         with self._events_cond:
             self._queued_seq += 1
             seq = self._queued_seq
+        receiver = threading.get_ident()
 
         def job() -> None:
             _on_event_thread.active = True
+            _client_received_on.thread = receiver
             try:
                 fn(*args)
             except Exception:
                 _session_log.exception("a client callback raised")
             finally:
+                _client_received_on.thread = None
                 with self._events_cond:
                     self._done_seq = seq
                     self._events_cond.notify_all()

@@ -43,6 +43,7 @@ down (its calls fail with an error naming the mount). A ``Client`` handed over i
 restarted: its owner decides.
 """
 
+import contextvars
 import logging
 import os
 import re
@@ -52,10 +53,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .asking import ask, gather
 from .client import Client
-from .clientsession import cancel_when
+from .clientsession import cancel_when, received_on
 from .context import Context
 from .errors import Cancelled, MCPError, ProtocolError, RequestTimeout, TransportError, UrlElicitationRequired
-from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
 from .protocol import (
     ERA_MODERN, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SERVER_INFO, TASKS_EXTENSION,
 )
@@ -127,6 +128,9 @@ class Mount:
         self._tools = {}  # type: Dict[str, Dict[str, Any]]
         self._prompts = {}  # type: Dict[str, Dict[str, Any]]
         self._resources = {}  # type: Dict[str, Dict[str, Any]]
+        # What the app refused to register (a name another mount has, say), by the table it
+        # was for (id of _tools, _prompts or _resources): the upstream's entries.
+        self._refused = {}  # type: Dict[int, Dict[str, Dict[str, Any]]]
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
         # Lists the upstream said changed, to list again (on the relister thread, if one runs).
         self._stale = set()  # type: set
@@ -147,6 +151,13 @@ class Mount:
         self._conversations = {}  # type: Dict[str, _GatewayConversation]
         # An upstream task on its way to becoming the front's task (by the request's params).
         self._task_stash = {}  # type: Dict[int, Tuple[Any, Dict[str, Any]]]
+        # The handlers this mount gave a Client handed to it, taken back on close (the
+        # client may be mounted again, and the next mount's must take their place).
+        self._lent = {}  # type: Dict[str, Any]
+        # The log level a session-era upstream was asked for (set_level), asked again of one
+        # started again.
+        self._level = None  # type: Optional[str]
+        self._level_lock = threading.Lock()
         relays = {"sampling": lambda params: self._relay("sampling/createMessage", "sample", params),
                   "elicitation": lambda params: self._relay("elicitation/create", "elicit", params),
                   "roots": lambda: self._relay("roots/list", "roots", {})["roots"],
@@ -169,6 +180,8 @@ class Mount:
             for name in ("sampling", "elicitation", "roots", "on_log", "on_resource_updated"):
                 if getattr(upstream, name) is None:
                     setattr(upstream, name, relays[name])
+                    self._lent[name] = relays[name]
+            self._lent["on_list_changed"] = (chained, earlier)
             if upstream.era == ERA_MODERN and earlier is None and upstream.cache is None:
                 # 2026-07-28 tells of list changes only on a subscriptions/listen stream, which a
                 # client connected without on_list_changed did not open.
@@ -256,13 +269,22 @@ class Mount:
                     client.close()
                     return
                 self.client = client
-                self._subscribed = set()
+                # What the upstream that went down was asked to tell of, the new one is
+                # asked again: the listed resources by refresh, the rest (a resource of a
+                # template a client in front subscribed to) after it.
+                before, self._subscribed = self._subscribed, set()
                 self.down = None
                 self.restarts += 1
             up_since = time.monotonic()
             _gateway_log.warning("mount %s: the upstream is back", self.prefix)
             try:
+                with self._level_lock:
+                    self._send_level()  # a new session upstream: at the level asked of the last
                 self.refresh()
+                caps = client.server_capabilities or {}
+                resources = caps.get("resources")
+                if isinstance(resources, dict) and resources.get("subscribe"):
+                    self._subscribe_upstream([uri for uri in before if self.owns(uri)])
             except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
                 self._suspect.set()
                 _gateway_log.warning("mount %s: listing the upstream again failed: %s", self.prefix, exc)
@@ -295,7 +317,7 @@ class Mount:
                     for entry in self.client.list_resources():
                         if isinstance(entry.get("uri"), str):
                             entries[entry["uri"]] = entry
-                    for entry in self.client.list_resource_templates():
+                    for entry in self._resource_templates():
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
@@ -306,8 +328,21 @@ class Mount:
                     # A 2026-07-28 client in front subscribes on its subscriptions/listen
                     # stream, which no handler here sees: so the upstream is asked at once
                     # about every resource it lists (bounded), and the front passes the
-                    # updates on to whoever subscribed.
-                    self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry])
+                    # updates on to whoever subscribed. A resource the upstream no longer
+                    # serves is let go of, or those gone would fill the bound and the
+                    # upstream's resources of later would never be heard of.
+                    gone = [uri for uri in self._subscribed if uri not in entries and not self.owns(uri)]
+                    self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
+
+    def _resource_templates(self) -> List[Dict[str, Any]]:
+        try:
+            return self.client.list_resource_templates()
+        except MCPError as exc:
+            if exc.code != METHOD_NOT_FOUND:
+                raise
+            # Servers that implement resources/list alone exist (the Python SDK's low-level
+            # server answers what it has no handler for so): their resources are served.
+            return []
 
     def _name(self, name: Any) -> str:
         if not self.prefix:
@@ -316,12 +351,17 @@ class Mount:
 
     def _sync(self, mine: Dict[str, Dict[str, Any]], wanted: Dict[str, Dict[str, Any]],
               add: Callable[[str, Dict[str, Any]], None], remove: Callable[[str], None]) -> None:
+        refused = self._refused.setdefault(id(mine), {})
+        removed = False
         for key in [k for k in mine if mine[k] != wanted.get(k)]:
             del mine[key]
+            removed = True
             try:
                 remove(key)
             except KeyError:
                 pass  # the application removed it itself
+        for key in [k for k in refused if k not in wanted]:
+            del refused[key]
         for key, entry in wanted.items():
             if key in mine:
                 continue
@@ -329,28 +369,63 @@ class Mount:
                 add(key, entry)
             except (TypeError, ValueError) as exc:
                 # One entry the app cannot take (a name clash, a schema it cannot compile)
-                # leaves the others served.
-                _gateway_log.warning("mount %s: %s not served: %s", self.prefix, key, exc)
+                # leaves the others served; it is tried again when another mount lets go of
+                # a name (the clash may have been with it).
+                if refused.get(key) != entry:
+                    _gateway_log.warning("mount %s: %s not served: %s", self.prefix, key, exc)
+                refused[key] = entry
                 continue
+            refused.pop(key, None)
             mine[key] = entry
+        if removed:
+            _gateway_retry_refused(self.app, self)
 
-    def _subscribe_upstream(self, uris: List[str]) -> None:
+    def _retry_refused(self) -> None:
+        """Register again what the app refused (see _sync): another mount let go of names."""
         with self._lock:
+            if self._closed:
+                return
+            for mine, add in ((self._tools, self._add_tool), (self._prompts, self._add_prompt),
+                              (self._resources, self._add_resource)):
+                refused = self._refused.get(id(mine), {})
+                for key, entry in list(refused.items()):
+                    if key in mine:
+                        continue
+                    try:
+                        add(key, entry)
+                    except (TypeError, ValueError):
+                        continue
+                    del refused[key]
+                    mine[key] = entry
+
+    def _subscribe_upstream(self, uris: List[str], gone: Any = ()) -> None:
+        with self._lock:
+            gone = [uri for uri in gone if uri in self._subscribed]
+            self._subscribed.difference_update(gone)
             new = [uri for uri in uris if uri not in self._subscribed][:max(0, _GATEWAY_MAX_SUBSCRIPTIONS
                                                                              - len(self._subscribed))]
-            if not new:
+            if not new and not gone:
                 return
             self._subscribed.update(new)
-        try:
-            if self.client.era == ERA_MODERN:
+        if self.client.era == ERA_MODERN:
+            try:
                 # One new listen stream for them all, not one per URI.
                 with self.client._lock:
+                    self.client._subscriptions.difference_update(gone)
                     self.client._subscriptions.update(new)
                 self.client._relisten(None)
-            else:
-                for uri in new:
-                    self.client.subscribe(uri)
-        except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
+            return
+        try:
+            for change, each in [(self.client.unsubscribe, gone), (self.client.subscribe, new)]:
+                for uri in each:
+                    try:
+                        change(uri)
+                    except MCPError as exc:
+                        # (An upstream may refuse to unsubscribe from what it no longer has.)
+                        _gateway_log.warning("mount %s: %s %s upstream: %s", self.prefix, change.__name__, uri, exc)
+        except _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
 
     def _resource_updated(self, uri: str) -> None:
@@ -378,12 +453,22 @@ class Mount:
 
     def set_level(self, level: str) -> None:
         """Pass a session-era client's ``logging/setLevel`` on to a session-era upstream (a
-        2026-07-28 one gets each call's level with the call)."""
+        2026-07-28 one gets each call's level with the call). The upstream's one session
+        serves every client in front, each of which may want another level: it is asked for
+        the most verbose any of them asked for (never a less verbose one after it), and the
+        front filters each call's messages at its own client's level."""
+        with self._level_lock:
+            if self._level is not None and LOG_LEVELS.index(level) >= LOG_LEVELS.index(self._level):
+                return
+            self._level = level
+            self._send_level()
+
+    def _send_level(self) -> None:
         caps = self.client.server_capabilities or {}
-        if self.client.era == ERA_MODERN or "logging" not in caps:
+        if self._level is None or self.client.era == ERA_MODERN or "logging" not in caps:
             return
         try:
-            self.client.set_log_level(level)
+            self.client.set_log_level(self._level)
         except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: logging/setLevel upstream failed: %s", self.prefix, exc)
 
@@ -434,12 +519,12 @@ class Mount:
 
     def _add_tool(self, name: str, entry: Dict[str, Any]) -> None:
         upstream_name = entry["name"]
-
-        def forward(ctx: Context, **arguments: Any) -> Any:
-            return self.call_tool(upstream_name, arguments, ctx)
+        schema = entry.get("inputSchema")
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        forward = _gateway_handler(properties if isinstance(properties, dict) else (),
+                                   lambda ctx, arguments: self.call_tool(upstream_name, arguments, ctx))
         # The upstream's CallToolResult goes back as it came (results.tool_result reads this).
         forward._mcplite_forwarded = True  # type: ignore[attr-defined]
-        schema = entry.get("inputSchema")
         extensions = (self.client.server_capabilities or {}).get("extensions")
         tasks = {}  # type: Dict[str, Any]
         if self.client.era == ERA_MODERN and isinstance(extensions, dict) and TASKS_EXTENSION in extensions:
@@ -453,16 +538,19 @@ class Mount:
 
     def _add_prompt(self, name: str, entry: Dict[str, Any]) -> None:
         upstream_name = entry["name"]
+        arguments = entry.get("arguments")
+        declared = [argument["name"] for argument in arguments if isinstance(argument, dict)
+                    and isinstance(argument.get("name"), str)] if isinstance(arguments, list) else []
 
-        def forward(ctx: Context, **arguments: Any) -> Any:
+        def get(ctx: Context, given: Dict[str, Any]) -> Any:
             return self._forward(ctx, "prompt " + name, "prompts/get",
-                                 {"name": upstream_name, "arguments": arguments})["messages"]
+                                 {"name": upstream_name, "arguments": given})["messages"]
+        forward = _gateway_handler(declared, get)
         prompt = self.app.add_prompt(forward, name=name, title=entry.get("title"),
                                      description=entry.get("description"), icons=entry.get("icons"),
                                      meta=entry.get("_meta"))
         # Its arguments as the upstream declares them; the values go upstream unparsed (the
         # upstream checks them).
-        arguments = entry.get("arguments")
         prompt.arguments = list(arguments) if isinstance(arguments, list) else []
         for argument in prompt.arguments:
             if isinstance(argument, dict) and isinstance(argument.get("name"), str):
@@ -485,10 +573,21 @@ class Mount:
                        mime_type=entry.get("mimeType"), annotations=entry.get("annotations"),
                        icons=entry.get("icons"), meta=entry.get("_meta"))
         if "uriTemplate" in entry:
-            def read_template(ctx: Context, **variables: Any) -> Any:
-                target = _gateway_expand(uri, variables)
+            def read_template(ctx: Context, variables: Dict[str, Any]) -> Any:
+                # The URI the client asked for, exactly: the variables are decoded (%XX), so
+                # made into a URI again they may spell another one ("a@b" as "a%40b"), which
+                # an upstream that keys its resources by URI does not know. Made from the
+                # variables only for a read that is not this request's (ctx.read_resource).
+                request = ctx._call.request
+                asked = request.params.get("uri") if request.method == "resources/read" else None
+                registered = self.app.registry.templates.get(uri)
+                if isinstance(asked, str) and registered is not None and registered.match(asked) == variables:
+                    target = asked
+                else:
+                    target = _gateway_expand(uri, variables)
                 return self._forward(ctx, "resource " + target, "resources/read", {"uri": target})["contents"]
-            template = self.app.add_resource(read_template, uri, **options)
+            template = self.app.add_resource(_gateway_handler(_gateway_template_variables(uri), read_template), uri,
+                                             **options)
             for variable in getattr(template, "variables", ()):
                 self._add_completion({"type": "ref/resource", "uri": uri}, variable, template=uri)
             return
@@ -663,12 +762,14 @@ class Mount:
 
     def _origin_here(self) -> "Optional[_GatewayOrigin]":
         """The call what the upstream sent now belongs to: the one this thread forwards
-        (a 2026-07-28 upstream's rounds are answered on the calling thread), else the only
-        one in flight; None when that cannot be told."""
+        (a 2026-07-28 upstream's rounds are answered on the calling thread), or the one whose
+        thread read it (over Streamable HTTP a request's stream is read by the thread waiting
+        for it), else the only one in flight; None when that cannot be told."""
         me = threading.get_ident()
+        source = received_on()
         with self._origins_lock:
             for origin in self._origins:
-                if origin.thread == me:
+                if origin.thread == me or (source is not None and origin.thread == source):
                     return origin
             return self._origins[0] if len(self._origins) == 1 else None
 
@@ -754,7 +855,9 @@ class Mount:
             finally:
                 self._leave(origin)
             conversation.finish(outcome)
-        threading.Thread(target=run, name="mcplite-gateway-call", daemon=True).start()
+        # In the caller's context: the upstream call continues its trace (a contextvar).
+        threading.Thread(target=contextvars.copy_context().run, args=(run,), name="mcplite-gateway-call",
+                         daemon=True).start()
         return conversation
 
     def _failure(self, exc: BaseException) -> str:
@@ -778,17 +881,37 @@ class Mount:
             watcher.join(self.timeout + _GATEWAY_PING_TIMEOUT)
         if self.owned:
             self.client.close()
+        else:
+            self._take_back()
+
+    def _take_back(self) -> None:
+        """Give a handed-over client its handlers back as they were before the mount (those
+        still the mount's): a later mount of it installs its own, and a closed mount answers
+        no question, so left in place they would refuse every one."""
+        client = self.client
+        lent, self._lent = self._lent, {}
+        for name, relay in lent.items():
+            if name == "on_list_changed":
+                chained, earlier = relay
+                if client.on_list_changed is chained:
+                    client.on_list_changed = earlier
+            elif getattr(client, name) is relay:
+                setattr(client, name, None)
 
     def _unregister_all(self) -> None:
         with self._lock:
+            removed = False
             for mine, remove in ((self._tools, self.app.remove_tool), (self._prompts, self.app.remove_prompt),
                                  (self._resources, self.app.remove_resource)):
                 for key in list(mine):
                     del mine[key]
+                    removed = True
                     try:
                         remove(key)
                     except KeyError:
                         pass
+        if removed:
+            _gateway_retry_refused(self.app, self)
 
 
 class _GatewayOrigin:
@@ -879,6 +1002,39 @@ class _GatewayConversation:
                     self.cond.notify_all()
 
 
+def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any]) -> Callable[..., Any]:
+    """A handler for a forwarded tool or prompt: every argument (``**``) and the front's
+    Context, under a parameter name none of the upstream's arguments in ``taken`` has. The
+    registry passes the Context by its parameter's name, over an argument of that name: a
+    handler written ``def forward(ctx, **arguments)`` would lose an upstream argument called
+    ``ctx``."""
+    import inspect  # (registration only)
+    # A name no schema is likely to have (an argument its schema does not name may still
+    # come, where it allows more), made longer until none of ``taken`` is it.
+    context_name = "mcplite_gateway_context"
+    while context_name in taken:
+        context_name = "_" + context_name
+
+    def handler(**arguments: Any) -> Any:
+        ctx = arguments.pop(context_name)
+        return body(ctx, arguments)
+    handler.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(context_name, inspect.Parameter.KEYWORD_ONLY, annotation=Context),
+        inspect.Parameter("arguments", inspect.Parameter.VAR_KEYWORD, annotation=Any)])
+    handler.__annotations__ = {context_name: Context, "arguments": Any, "return": Any}
+    return handler
+
+
+def _gateway_retry_refused(app: Any, source: Mount) -> None:
+    """``source`` let go of names: the app's other mounts register again what it refused
+    them (on a thread of its own: ``source`` may hold its lock, and each takes its own)."""
+    others = [each for each in list(getattr(app, "_gateway_mounts", ())) if each is not source
+              and any(each._refused.values())]
+    if others:
+        threading.Thread(target=lambda: [each._retry_refused() for each in others], daemon=True,
+                         name="mcplite-gateway-retry").start()
+
+
 def _gateway_question(call: Any, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
     """An upstream's question in the shape of the era of the client in front."""
     if method == "elicitation/create" and params.get("mode") == "url":
@@ -936,6 +1092,23 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # on to the upstreams is the gateway's part of the protocol.
         app.registry.notifications.setdefault("notifications/roots/list_changed", roots_changed)
 
+    def listening(listener: Any) -> None:
+        # A 2026-07-28 client's subscriptions/listen stream names its resources in its
+        # params, which no middleware sees: those of a mount's templates (the listed ones are
+        # subscribed to already) are subscribed to upstream now, on a thread of its own (a
+        # stdio front opens the stream on the thread that reads its client's messages).
+        uris = [uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str)]
+
+        def subscribe() -> None:
+            # (owns() waits for a mount listing its upstream again: not on the front's thread)
+            for each in list(mounts):
+                mine = [uri for uri in uris if uri not in each._subscribed and each.owns(uri)]
+                if mine:
+                    each._subscribe_upstream(mine)
+        if uris and mounts:
+            threading.Thread(target=subscribe, name="mcplite-gateway-subscribe", daemon=True).start()
+    app._listener_hooks.append(listening)
+
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
         if method == "resources/read" and getattr(app, "_gateway_skills", False):
             uri = params.get("uri")
@@ -975,6 +1148,10 @@ def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:
 
 
 _GATEWAY_TEMPLATE_VAR = re.compile(r"\{([+#]?)([A-Za-z_][A-Za-z0-9_]*)(\*?)\}")
+
+
+def _gateway_template_variables(template: str) -> List[str]:
+    return [match.group(2) for match in _GATEWAY_TEMPLATE_VAR.finditer(template)]
 
 
 def _gateway_expand(template: str, variables: Dict[str, Any]) -> str:

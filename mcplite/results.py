@@ -154,7 +154,13 @@ def tool_result(tool: Any, value: Any, version: str) -> Dict[str, Any]:
     """A tool's return value as its ``CallToolResult`` for protocol ``version``."""
     if getattr(tool.fn, "_mcplite_forwarded", False):
         # A mounted upstream's tool (gateway.py): its result is already a CallToolResult,
-        # checked against its output schema by the upstream, and passed through unchanged.
+        # checked against its output schema by the upstream, and passed through unchanged -
+        # but for content blocks the client's version has no type for (the upstream spoke a
+        # later one), rewritten as the front's own tools' are.
+        content = value.get("content") if isinstance(value, dict) else None
+        if isinstance(content, list) and not supports(version, "resource_links") and all(
+                isinstance(block, dict) for block in content):
+            value = dict(value, content=content_for_version(content, version))
         return value  # type: ignore[no-any-return]
     if tool.output_schema is not None:
         data = to_json(value)

@@ -149,6 +149,9 @@ class Server:
         # The state several worker processes share (stores.py); None: this process's memory.
         self.store = store  # type: Any
         self._sharing = False
+        # Told of each listener added (a mount's: the URIs a listen stream names, subscribed
+        # upstream).
+        self._listener_hooks = []  # type: List[Callable[[ChangeListener], None]]
         self.input_state_ttl = input_state_ttl
         self.max_subscriptions = max_subscriptions
         self.coerce_arguments = bool(coerce_arguments)  # read by Dispatcher._call_tool
@@ -558,6 +561,8 @@ class Server:
         if self._sharing:
             # Someone here listens now: look for other workers' changes from now on.
             self.store.watch().ensure_started()
+        for hook in self._listener_hooks:
+            hook(listener)
 
     def share_changes(self) -> None:
         """With a shared ``store``, from now on tell the other workers of every change made

@@ -1,0 +1,360 @@
+"""Legal but unusual upstreams behind a mount (mcplite/gateway.py): argument names a Python
+handler uses itself, resource URIs the front must pass on exactly as asked, resources that
+come and go.
+
+The upstream is a real process (``tests/servers/gateway_odd_upstream.py`` over stdio, in the
+era the test names; ``gateway_upstream.py`` or ``gateway_raw_upstream.py`` where a test says
+so), or a real HTTP server on 127.0.0.1 in this process; the front is a ``Server`` with a real
+``Client`` in front of it (in memory, in its own era). Every upstream process is checked gone
+by its PID at the end.
+"""
+
+import os
+import sys
+import threading
+import time
+from typing import Any, Dict, List
+
+import pytest
+
+from mcplite import Client, Server, gateway, use_trace
+from mcplite.httpserver import start_http
+
+from harness_support import assert_gone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ODD = os.path.join(HERE, "servers", "gateway_odd_upstream.py")
+WAIT = 10.0
+ERAS = [("legacy", "legacy"), ("legacy", "modern"), ("modern", "legacy"), ("modern", "modern")]
+
+
+@pytest.fixture
+def odd():
+    made = []  # type: List[Any]
+
+    def make(era):
+        # type: (str) -> Client
+        client = Client.stdio([sys.executable, ODD], era=era)
+        made.append(client)
+        return client
+    try:
+        yield make
+    finally:
+        for client in made:
+            pid = client._channel.process.pid
+            client.close()
+            assert_gone([pid])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_an_argument_named_ctx_reaches_the_upstream(odd, front_era, upstream_era):
+    """The front's handler takes its Context under a name no upstream argument has: an
+    argument called ``ctx`` is passed on, not taken for the Context and dropped."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    with Client(front, era=front_era) as client:
+        result = client.call_tool("u__echo", {"ctx": "c1", "text": "t1"})
+        assert result["content"][0]["text"] == "ctx=c1,text=t1", result
+        # Not in the schema, which allows more: passed on all the same.
+        result = client.call_tool("u__loose", {"ctx": "c3", "text": "t3"})
+        assert result["content"][0]["text"] == "ctx=c3,text=t3", result
+        prompt = client.get_prompt("u__framed", {"ctx": "c2", "text": "t2"})
+        assert prompt["messages"][0]["content"]["text"] == "frame ctx=c2,text=t2", prompt
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_templated_resource_is_read_upstream_by_the_uri_asked_for(odd, front_era, upstream_era):
+    """A URI matching a mounted template goes upstream exactly as the client wrote it (``@``
+    and ``+`` unencoded, ``%41`` encoded), not made again from its decoded variables."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    with Client(front, era=front_era) as client:
+        for uri in ("users://ada@example.com/profile", "users://a+b/profile", "users://%41da/profile"):
+            contents = client.read_resource(uri)["contents"]
+            assert contents[0]["uri"] == uri, contents
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_resources_that_come_and_go_stay_heard_of(odd, monkeypatch, front_era, upstream_era):
+    """The mount subscribes upstream to the resources the upstream lists, at most so many at
+    once; one the upstream no longer lists is let go of, so a resource listed after more than
+    that many came and went is still heard of (and a client in front subscribing to it gets
+    its update)."""
+    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 2)
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    updated = []  # type: List[str]
+    got = threading.Event()
+
+    def on_updated(uri):
+        # type: (str) -> None
+        updated.append(uri)
+        got.set()
+    with Client(front, era=front_era, on_resource_updated=on_updated) as client:
+        for n in range(1, 5):
+            assert client.call_tool("u__rotate", {"n": n})["content"][0]["text"] == "rotated"
+            deadline = time.monotonic() + WAIT
+            while [r["uri"] for r in client.list_resources()] != ["doc://%d" % n]:
+                assert time.monotonic() < deadline, "the front never listed doc://%d" % n
+                time.sleep(0.02)
+        client.subscribe("doc://4")
+        assert client.call_tool("u__touch", {"n": 4})["content"][0]["text"] == "touched"
+        assert got.wait(WAIT), "no update for doc://4"
+        assert updated == ["doc://4"]
+
+
+@pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
+def test_content_a_2024_11_05_client_has_no_type_for_is_rewritten_as_for_the_fronts_own_tools(odd, upstream_era):
+    """A forwarded result's resource links (2025-06-18) and audio (2025-03-26) reach a
+    2024-11-05 client in front as text blocks saying what they were, as the front's own tools'
+    do: its schema has no such content. A client of a later version gets them as they came."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+
+    @front.tool()
+    def own_link() -> list:
+        return [{"type": "resource_link", "uri": "doc://0", "name": "doc0"},
+                {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"}]
+    with Client(front, era="legacy", protocol_version="2024-11-05") as old:
+        own = old.call_tool("own_link", {})["content"]
+        forwarded = old.call_tool("u__linked", {})["content"]
+        assert [block["type"] for block in own] == ["text", "text"]
+        assert forwarded == own
+    with Client(front, era="legacy", protocol_version="2025-06-18") as later:
+        assert [block["type"] for block in later.call_tool("u__linked", {})["content"]] == ["resource_link", "audio"]
+
+
+@pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
+def test_a_client_mounted_again_after_close_asks_through_the_new_mount(upstream_era):
+    """A Client handed to a mount gets its handlers back on close: mounted again (under
+    another prefix), its upstream's questions and logs go to the new mount's calls, not to
+    the closed one (which refused every question: no call of its was in flight)."""
+    upstream = os.path.join(HERE, "servers", "gateway_upstream.py")
+    asks = {"elicitation": {"form": {}, "url": {}}, "sampling": {}, "roots": {}}
+    client = Client.stdio([sys.executable, upstream], era=upstream_era, capabilities=asks)
+    pid = client._channel.process.pid
+    try:
+        front = Server("front", version="1.0.0")
+        front.mount("a", client).close()
+        front.mount("b", client)
+        logs = []  # type: List[Any]
+
+        def elicitation(params):
+            # type: (Any) -> Any
+            return {"action": "accept", "content": {"name": "Ada"}}
+        with Client(front, era="legacy", elicitation=elicitation, on_log=logs.append,
+                    capabilities={"elicitation": {"form": {}}}) as user:
+            user.set_log_level("info")
+            assert user.call_tool("b__ask_name", {})["content"][0]["text"] == "hello Ada"
+            assert user.call_tool("b__chatty", {})["content"][0]["text"]
+            assert [log["data"] for log in logs] == ["a info message", "a warning message"]
+    finally:
+        client.close()
+        assert_gone([pid])
+
+
+def test_a_subscription_to_a_templated_resource_outlives_an_upstream_restart():
+    """A client in front subscribed to a resource of a mounted template (not listed, so the
+    mount subscribed upstream for that client): the upstream crashes and the mount starts it
+    again; the new process is subscribed to it again and its updates reach the client."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", {"command": sys.executable, "args": [ODD]})
+    pids = [mount.process_id]
+    updated = []  # type: List[str]
+    got = threading.Event()
+    uri = "users://ada@example.com/profile"
+
+    def on_updated(changed):
+        # type: (str) -> None
+        updated.append(changed)
+        got.set()
+    try:
+        with Client(front, era="legacy", on_resource_updated=on_updated) as client:
+            client.subscribe(uri)
+            client.call_tool("u__touch_uri", {"uri": uri})
+            assert got.wait(WAIT) and updated == [uri]
+            got.clear()
+            assert client.call_tool("u__crash", {}).get("isError")
+            deadline = time.monotonic() + WAIT
+            while not (mount.restarts == 1 and mount.down is None and "u__touch_uri" in front.registry.tools):
+                assert time.monotonic() < deadline, "the upstream never came back"
+                time.sleep(0.05)
+            pids.append(mount.process_id)
+            assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
+            assert got.wait(WAIT), "no update after the restart"
+            assert updated == [uri, uri]
+    finally:
+        mount.close()
+        assert_gone([pid for pid in pids if pid is not None])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_subscription_to_a_templated_resource_reaches_the_upstream(odd, front_era, upstream_era):
+    """A resource of a mounted template is not listed, so the mount cannot have subscribed
+    to it ahead: a client in front subscribing to it (``resources/subscribe`` in a session, a
+    ``subscriptions/listen`` stream in 2026-07-28) has the mount subscribe upstream, and
+    hears of its updates."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    updated = []  # type: List[str]
+    got = threading.Event()
+    uri = "users://ada@example.com/profile"
+
+    def on_updated(changed):
+        # type: (str) -> None
+        updated.append(changed)
+        got.set()
+    with Client(front, era=front_era, on_resource_updated=on_updated) as client:
+        client.subscribe(uri)
+        # (A listen stream's resources are subscribed to upstream just after the stream is
+        # acknowledged: touched until heard of, within the bound.)
+        deadline = time.monotonic() + WAIT
+        while not got.is_set():
+            assert time.monotonic() < deadline, "no update for " + uri
+            assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
+            got.wait(0.1)
+        assert set(updated) == {uri}
+
+
+@pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
+def test_two_clients_in_front_each_get_the_log_level_they_asked_for(upstream_era):
+    """The upstream's one session serves every client in front: a client asking for less
+    (``error``) after another asked for more (``debug``) does not take the other's messages
+    away; each gets its own level's."""
+    upstream = os.path.join(HERE, "servers", "gateway_upstream.py")
+    client = Client.stdio([sys.executable, upstream], era=upstream_era)
+    pid = client._channel.process.pid
+    try:
+        front = Server("front", version="1.0.0")
+        front.mount("u", client)
+        verbose = []  # type: List[Any]
+        terse = []  # type: List[Any]
+        with Client(front, era="legacy", on_log=verbose.append) as first, \
+                Client(front, era="legacy", on_log=terse.append) as second:
+            first.set_log_level("debug")
+            second.set_log_level("error")
+            assert first.call_tool("u__chatty", {})["content"][0]["text"] == "logged"
+            assert second.call_tool("u__chatty", {})["content"][0]["text"] == "logged"
+        assert [log["level"] for log in verbose] == ["debug", "info", "warning"]
+        assert terse == []
+    finally:
+        client.close()
+        assert_gone([pid])
+
+
+def test_an_upstream_started_again_is_asked_for_the_log_level_again():
+    """A session-era upstream that went down and was started again is a new session: the
+    log level the clients in front asked for is asked of it again (a raw upstream, which
+    says what it was asked)."""
+    raw = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [raw]})
+    pids = [mount.process_id]
+    try:
+        with Client(front, era="legacy") as client:
+            client.set_log_level("debug")
+            assert "logging/setLevel debug" in client.call_tool("r__seen", {})["content"][0]["text"]
+            assert client.call_tool("r__exit", {}).get("isError")
+            deadline = time.monotonic() + WAIT
+            while not (mount.restarts == 1 and mount.down is None and "r__seen" in front.registry.tools):
+                assert time.monotonic() < deadline, "the upstream never came back"
+                time.sleep(0.05)
+            pids.append(mount.process_id)
+            assert client.call_tool("r__seen", {})["content"][0]["text"] == \
+                '["notifications/initialized", "logging/setLevel debug"]'
+    finally:
+        mount.close()
+        assert_gone([pid for pid in pids if pid is not None])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_the_callers_trace_continues_upstream(odd, front_era, upstream_era):
+    """A forwarded call continues the trace of the call in front, in every pairing of eras
+    (a 2026-07-28 client in front of a session-era upstream too, whose call runs on a thread
+    of the gateway's)."""
+    front = Server("front", version="1.0.0")
+    front.mount("u", odd(upstream_era))
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    with Client(front, era=front_era) as client, use_trace("00-%s-b7ad6b7169203331-01" % trace):
+        assert client.call_tool("u__trace_id", {})["content"][0]["text"] == trace
+
+
+@pytest.mark.parametrize("front_era", ["legacy", "modern"])
+def test_a_session_upstream_over_http_asks_and_logs_for_the_right_call_of_several(front_era):
+    """Over Streamable HTTP a session-era upstream's question and log messages come on the
+    stream of the request they belong to: with another call in flight (a nap), they are put
+    to that call's client (over stdio nothing tells, and such a question is refused)."""
+    sys.path.insert(0, os.path.join(HERE, "servers"))
+    from gateway_upstream import make_upstream
+    served = start_http(make_upstream(), port=0)
+    asks = {"elicitation": {"form": {}, "url": {}}, "sampling": {}, "roots": {}}
+    try:
+        front = Server("front", version="1.0.0")
+        mount = front.mount("h", Client.http(served.url, era="legacy", capabilities=asks))
+        logs = []  # type: List[Any]
+
+        def elicitation(params):
+            # type: (Any) -> Any
+            return {"action": "accept", "content": {"name": "Ada"}}
+        with Client(front, era=front_era, elicitation=elicitation, on_log=logs.append,
+                    capabilities={"elicitation": {"form": {}}}) as client:
+            client.set_log_level("info")
+            napped = {}  # type: Dict[str, Any]
+            thread = threading.Thread(target=lambda: napped.update(client.call_tool("h__nap", {"seconds": 1.5})))
+            thread.start()
+            try:
+                time.sleep(0.3)  # the nap is in flight
+                assert client.call_tool("h__ask_name", {})["content"][0]["text"] == "hello Ada"
+                assert client.call_tool("h__chatty", {})["content"][0]["text"] == "logged"
+            finally:
+                thread.join(WAIT)
+            assert napped["content"][0]["text"] == "rested"
+            assert [log["data"] for log in logs] == ["a info message", "a warning message"]
+        mount.close()
+        mount.client.close()
+    finally:
+        served.stop()
+
+
+def test_an_upstream_without_resource_templates_list_is_mounted():
+    """An upstream that serves resources but answers resources/templates/list with -32601
+    (servers implementing only resources/list exist): mounted, its resources served, its
+    templates none."""
+    raw = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [raw, "resources"]})
+    pid = mount.process_id
+    try:
+        with Client(front) as client:
+            assert "r__seen" in {tool["name"] for tool in client.list_tools()}
+            assert [resource["uri"] for resource in client.list_resources()] == ["raw://note"]
+            assert client.read_resource("raw://note")["contents"][0]["text"] == "a raw note"
+    finally:
+        mount.close()
+        assert_gone([pid])
+
+
+def test_a_name_two_mounts_make_is_served_by_the_other_once_the_first_lets_go():
+    """Mounted as "a", a tool "b__c" is "a__b__c"; mounted as "a__b", a tool "c" is too (and
+    two upstreams may serve one resource URI): the first mount has it. When the first lets
+    go of it (closed here; down, or its upstream dropping it, alike), the other mount's is
+    served in its place, without waiting for its own upstream to change."""
+    first = Server("first")
+    first.add_tool(lambda: "first", name="b__c")
+    first.add_resource(lambda: "first's", "doc://shared", name="shared")
+    second = Server("second")
+    second.add_tool(lambda: "second", name="c")
+    second.add_resource(lambda: "second's", "doc://shared", name="shared")
+    front = Server("front", version="1.0.0")
+    mount = front.mount("a", first)
+    front.mount("a__b", second)
+    with Client(front) as client:
+        assert client.call_tool("a__b__c", {})["content"][0]["text"] == "first"
+        assert client.read_resource("doc://shared")["contents"][0]["text"] == "first's"
+        mount.close()
+        deadline = time.monotonic() + WAIT
+        while "a__b__c" not in front.registry.tools or "doc://shared" not in front.registry.resources:
+            assert time.monotonic() < deadline, "the other mount's never came"
+            time.sleep(0.02)
+        assert client.call_tool("a__b__c", {})["content"][0]["text"] == "second"
+        assert client.read_resource("doc://shared")["contents"][0]["text"] == "second's"
