@@ -10,7 +10,8 @@ One ``Client`` per server (see hostconfig.py for the configuration); the servers
 concurrently, and one that cannot start is in ``host.failures`` while the rest work. Each tool
 gets a host-wide name ``<server>__<tool>`` (hostformats.py makes it valid for every provider
 and settles collisions); ``host.resolve(name)`` gives ``(server, tool)`` back. The catalog
-follows each server's ``list_changed`` notifications.
+follows each server's ``list_changed`` notifications; a name once given keeps its tool for the
+host's life (a tool added later that would take it is given the hashed form instead).
 
 ``host.call`` never raises for what a model can get wrong: a call it cannot parse, an unknown
 or removed tool, arguments the server refuses, a refusal by ``approve``, a changed (unpinned)
@@ -326,7 +327,13 @@ class Host:
         self._by_name = {server.name: server for server in self._servers}
         # The catalog, rebuilt whole after every change: host name -> (server, tool dict, status).
         self._tools = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any], str]]
+        # The names handed out, for the host's life: (server, name there) -> host-wide name.
+        # A model calls a tool by the name it was given a turn before; were the names settled
+        # from each new catalog alone, a server adding a tool could move a name to another
+        # server's tool (a real "a_b" adding "c" takes "a_b__c" from server "a.b"'s "c").
         self._tool_names = {}  # type: Dict[Tuple[str, str], str]
+        self._resource_names = {}  # type: Dict[Tuple[str, str], str]
+        self._prompt_names = {}  # type: Dict[Tuple[str, str], str]
         self._resources = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any]]]
         self._prompts = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any]]]
         self._retired = {}  # type: Dict[str, Tuple[str, str]]   # host names no longer offered
@@ -334,6 +341,12 @@ class Host:
         try:
             self._start_all()
             with self._lock:
+                # Names are handed out from here on. A list_changed while the servers started
+                # named a part of the catalog that no one was shown: forgotten, so that a new
+                # host names its whole catalog by the rule alone (the same servers and tools,
+                # the same names), whichever server was ready first.
+                for given in (self._tool_names, self._resource_names, self._prompt_names):
+                    given.clear()
                 self._rebuild()
         except BaseException:
             self.close()
@@ -515,7 +528,7 @@ class Host:
         for server in live:
             tools.extend((server, tool) for tool in server.tools
                          if tool_permitted(server.config, tool["name"]) and tool_visible_to(tool, "model"))
-        names = host_tool_names([(server.name, tool["name"]) for server, tool in tools])
+        names = host_tool_names([(server.name, tool["name"]) for server, tool in tools], self._tool_names)
         catalog = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any], str]]
         for server, tool in tools:
             status = self._pins.status(server.name, tool) if self._pins.path is not None else "pinned"
@@ -526,15 +539,17 @@ class Host:
         for name in catalog:
             self._retired.pop(name, None)
         self._tools = catalog
-        self._tool_names = dict(names)
-        self._resources = self._named(live, "resources")
-        self._prompts = self._named(live, "prompts")
+        _host_remember(self._tool_names, names)
+        self._resources = self._named(live, "resources", self._resource_names)
+        self._prompts = self._named(live, "prompts", self._prompt_names)
         self._pins.save()
 
     @staticmethod
-    def _named(live: Sequence[_HostServer], kind: str) -> Dict[str, Tuple[_HostServer, Dict[str, Any]]]:
-        """Host-wide names of resources or prompts, by the rule of the tools' names. A
-        resource is named by its ``name`` unless two of one server share it (then by URI)."""
+    def _named(live: Sequence[_HostServer], kind: str,
+               given: Dict[Tuple[str, str], str]) -> Dict[str, Tuple[_HostServer, Dict[str, Any]]]:
+        """Host-wide names of resources or prompts, by the rule of the tools' names (and, as
+        theirs, kept once ``given``). A resource is named by its ``name`` unless two of one
+        server share it (then by URI)."""
         pairs = []  # type: List[Tuple[_HostServer, str, Dict[str, Any]]]
         for server in live:
             items = getattr(server, kind)
@@ -551,7 +566,8 @@ class Host:
                 if key not in seen:
                     seen.add(key)
                     pairs.append((server, key, item))
-        names = host_tool_names([(server.name, key) for server, key, _ in pairs])
+        names = host_tool_names([(server.name, key) for server, key, _ in pairs], given)
+        _host_remember(given, names)
         return {names[(server.name, key)]: (server, item) for server, key, item in pairs}
 
     def tools(self, provider: Optional[str] = None, mode: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -928,6 +944,16 @@ def _host_reason(error: BaseException, server: _HostServer) -> str:
     if status in (401, 403):
         text += " (the server wants authorization: give \"headers\" such as {\"Authorization\": \"Bearer ...\"})"
     return text
+
+
+def _host_remember(given: Dict[Tuple[str, str], str], names: Dict[Tuple[str, str], str]) -> None:
+    """Add a catalog's ``names`` to those ``given`` before (in place). A pair no longer
+    offered is remembered, to get its name back should it return, unless another pair now
+    holds that name (each name is then held by one pair only, as ``host_tool_names`` wants)."""
+    held = set(names.values())
+    for pair in [pair for pair, name in given.items() if pair not in names and name in held]:
+        del given[pair]
+    given.update(names)
 
 
 def _host_register(host: Host) -> None:

@@ -314,6 +314,31 @@ def test_collisions_and_names_valid_for_every_provider(hosts):
     assert "Ada" in json.dumps(prompt)
 
 
+def test_a_name_given_keeps_its_tool_when_another_server_adds_one(hosts):
+    # Server "a.b" offers "late" as "a_b__late" (alone, it needs no hash). Then the real
+    # server "a_b" adds its own "late", whose plain name needs no replacement: by the naming
+    # rule alone, "a_b__late" would now route to "a_b", and the model's next call with the
+    # name it was given would go to another server.
+    records = []  # type: List[Dict[str, Any]]
+    host = hosts({"mcpServers": {"a.b": app_server("a.b", env={"HOST_APP_LATE_TOOL": "1"}),
+                                 "a_b": app_server("a_b")}}, audit=records.append)
+    wait_for(lambda: "a_b__late" in names(host), "listing the tool a.b adds while starting")
+    assert host.resolve("a_b__late") == ("a.b", "late")
+    assert text_of(host.call(("a_b__late", {}))) == "late" and records[-1]["server"] == "a.b"
+    assert text_of(host.call(("a_b__add_late", {}))) == "added"
+    wait_for(lambda: len([n for n in names(host) if n.startswith("a_b__late")]) == 2, "listing a_b's late")
+    assert host.resolve("a_b__late") == ("a.b", "late")
+    newcomer = [n for n in names(host) if n.startswith("a_b__late_")]
+    assert len(newcomer) == 1 and re.match(r"^a_b__late_[0-9a-f]{8}$", newcomer[0])
+    assert host.resolve(newcomer[0]) == ("a_b", "late")
+    assert text_of(host.call(("a_b__late", {}))) == "late" and records[-1]["server"] == "a.b"
+    assert text_of(host.call((newcomer[0], {}))) == "late" and records[-1]["server"] == "a_b"
+    # Named at the start, together, by the rule alone (as a new host always names the same
+    # servers and tools): the pair that needed no replacement has the plain name.
+    assert host.resolve("a_b__echo") == ("a_b", "echo")
+    assert host.resolve([n for n in names(host) if n.startswith("a_b__echo_")][0]) == ("a.b", "echo")
+
+
 def test_allow_and_deny(hosts):
     config = {"mcpServers": {
         "ro": app_server("ro", allow=["echo", "add", "sl*"], deny=["sleep"]),
