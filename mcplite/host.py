@@ -122,13 +122,20 @@ class ApprovalRequest(NamedTuple):
 class PinChange(NamedTuple):
     """A tool whose definition is not the one pinned: ``name`` (host-wide), ``server``,
     ``tool``, the ``pinned`` and ``current`` definitions, and ``diff``, a unified diff of
-    the two as indented JSON."""
+    the two as indented JSON. ``sha256`` is the digest of ``current``: what
+    ``approve_changes([change])`` pins, and only that."""
     name: str
     server: str
     tool: str
     pinned: Dict[str, Any]
     current: Dict[str, Any]
     diff: str
+
+    @property
+    def sha256(self) -> str:
+        # (current is already tool_definition(tool), which gives itself back: the digest is
+        # the one definition_hash gives the tool while it has this definition.)
+        return definition_hash(self.current)
 
 
 def arguments_digest(arguments: Any) -> str:
@@ -671,17 +678,40 @@ class Host:
                 changes.append(PinChange(name, server.name, tool["name"], pinned, current, diff))
         return changes
 
-    def approve_changes(self, names: Optional[Iterable[Union[str, Tuple[str, str]]]] = None) -> List[str]:
-        """Accept the changed definitions of ``names`` (host-wide names or ``(server, tool)``
-        pairs; None: every change): they are pinned, and offered again. Returns the host-wide
-        names approved."""
+    def approve_changes(self, names: Optional[Iterable[Union[PinChange, str, Tuple[str, str]]]] = None
+                        ) -> List[str]:
+        """Accept changed definitions: they are pinned, and offered again. Returns the
+        host-wide names approved.
+
+        ``names``: the ``PinChange`` entries of ``pin_changes()`` that the user approved (the
+        safe form): each pins the definition that entry showed, and only that. A server may
+        change a tool again between the review and this call; such an entry is not approved
+        (not in the list returned, logged), and the tool stays refused and in
+        ``pin_changes()``, with a diff of its newest definition to review. Host-wide names or
+        ``(server, tool)`` pairs, or None (every change), approve whatever definition each
+        tool has at the moment of this call, reviewed or not."""
         approved = []
         with self._lock:
-            wanted = None if names is None else set(names)
+            wanted = None  # type: Optional[set]
+            reviewed = {}  # type: Dict[Tuple[str, str], str]  # (server, tool) -> the digest shown
+            if names is not None:
+                wanted = set()
+                for item in names:
+                    if isinstance(item, PinChange):
+                        reviewed[(item.server, item.tool)] = item.sha256
+                    else:
+                        wanted.add(tuple(item) if isinstance(item, list) else item)
             for name, (server, tool, status) in self._tools.items():
                 if status != "changed":
                     continue
-                if wanted is not None and name not in wanted and (server.name, tool["name"]) not in wanted:
+                pair = (server.name, tool["name"])
+                if wanted is not None and pair not in reviewed and name not in wanted and pair not in wanted:
+                    continue
+                # (Under self._lock, which every catalog rebuild holds: the definition checked
+                # is the one pinned.)
+                if pair in reviewed and reviewed[pair] != definition_hash(tool):
+                    _host_log.warning("tool %r of server %r not approved: its definition changed again after "
+                                      "the change approved was shown", tool["name"], server.name)
                     continue
                 self._pins.pin(server.name, tool)
                 self._tools[name] = (server, tool, "pinned")
