@@ -187,7 +187,7 @@ class _HostPins:
 
     def _load(self, path: str) -> None:
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8-sig") as f:  # (-sig: a byte order mark a Windows editor added)
                 text = f.read()
         except FileNotFoundError:
             return

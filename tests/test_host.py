@@ -30,7 +30,7 @@ import pytest
 
 import harness_support
 from harness_support import gone, serving
-from mcplite.host import ApprovalRequest, Host, arguments_digest
+from mcplite.host import ApprovalRequest, Host, _HostPins, arguments_digest
 from mcplite.hostconfig import ConfigWarning, load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -194,6 +194,56 @@ def test_malformed_configs():
     assert problems["web"] is None
     assert (web.transport, web.timeout, web.tool_timeouts, web.allow, web.deny) == ("http", 5.0, {"slow": 60.0},
                                                                                   ["a*"], ["ab"])
+
+
+JSONC = r"""// VS Code's mcp.json is JSONC: comments and trailing commas.
+{
+  /* the servers,
+     one by one */
+  "servers": {
+    "web": {
+      "type": "http",
+      "url": "https://example.com/mcp", // a URL's "//" is in a string, not a comment
+      "headers": {"X-Note": "a \" quote, then // and /* in a string */", "X-Path": "C:\\dir\\",},
+    },
+    "local": {"command": "python3", "args": ["-c", "print(1) # ,]", ], "deny": ["a", "b" /* , "c" */,]},
+  },
+}
+"""
+
+
+def test_config_files_may_be_jsonc_and_start_with_a_bom(tmp_path):
+    def load(name, text):
+        # type: (str, str) -> Any
+        path = tmp_path / name
+        path.write_bytes(text.encode("utf-8"))
+        return load_config(str(path))
+
+    plain = '{"mcpServers": {"s": {"command": "python3", "args": ["s.py"]}}}'
+    for config in (load("bom.json", "\ufeff" + plain), load("plain.json", plain)):
+        assert [(s.name, s.argv) for s in config.servers] == [("s", ["python3", "s.py"])]
+    for config in (load("mcp.json", JSONC), load("bom-jsonc.json", "\ufeff" + JSONC.replace("\n", "\r\n"))):
+        web, local = config.servers
+        assert (web.transport, web.url) == ("http", "https://example.com/mcp")
+        assert web.headers == {"X-Note": 'a " quote, then // and /* in a string */', "X-Path": "C:\\dir\\"}
+        assert local.argv == ["python3", "-c", "print(1) # ,]"] and local.deny == ["a", "b"]
+        assert config.warnings == []
+    # An error still names the file and the line, as the file counts them (comments kept).
+    broken = JSONC.replace('"type": "http",', '"type": "http"')
+    with pytest.raises(ValueError, match=r"broken\.json is not JSON \(line 8 column 7: Expecting ','"):
+        load("broken.json", broken)
+    with pytest.raises(ValueError, match=r"unclosed\.json is not JSON \(line 2: a /\* comment is never closed"):
+        load("unclosed.json", '{"mcpServers": {}}\n  /* the end')
+    with pytest.raises(ValueError, match=r"string\.json is not JSON \(line 1 column 17: Unterminated string"):
+        load("string.json", '{"mcpServers": {"s // x: 1}}')
+    with pytest.raises(ValueError, match=r"twice\.json is not JSON \(line 1 column 2[46]:"):
+        load("twice.json", '{"mcpServers": {"s": {},,}}')  # (one trailing comma is JSONC; two are not)
+    # The pin file, too, may have gained a byte order mark in a Windows editor.
+    pins = tmp_path / "pins.json"
+    pins.write_bytes(b"\xef\xbb\xbf" + json.dumps({"version": 1, "servers": {"s": {"echo": {
+        "sha256": "0" * 64, "definition": {"name": "echo"}}}}}).encode("utf-8"))
+    read = _HostPins(str(pins))
+    assert read.problem is None and read.pinned("s", "echo") == {"name": "echo"}
 
 
 # --- failures ------------------------------------------------------------------------------------
