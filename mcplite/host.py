@@ -40,6 +40,7 @@ from .appview import tool_visible_to
 from .channels import StdioChannel
 from .client import Client
 from .clientcache import cache_option
+from .clientsession import progress_ceiling
 from .errors import ConnectionClosed, MCPError, RequestTimeout, TransportError
 from .hostconfig import HostConfig, ServerConfig, load_config, tool_permitted
 from .hostformats import PROVIDERS, host_tool_names, parse_tool_call, provider_error, provider_result
@@ -756,7 +757,7 @@ class Host:
         server's failure: those are error results (see the module's text). ``timeout``
         overrides the configured one; ``progress(progress, total, message)`` hears the
         server's progress, which also pushes the deadline further (up to 10 times the
-        timeout). Raises ``TypeError``/``ValueError`` only for what is no tool call in any
+        call's timeout, wherever it came from). Raises ``TypeError``/``ValueError`` only for what is no tool call in any
         shape (a bug of the loop around the model, not the model's mistake)."""
         started, wall = time.monotonic(), time.time()
         call = parse_tool_call(tool_call)
@@ -836,8 +837,12 @@ class Host:
         assert client is not None
         limit = timeout if timeout is not None else self._timeout_for(server, tool["name"])
         try:
-            result = client.call_tool(tool["name"], arguments, timeout=limit,
-                                      progress=progress if progress is not None else _host_no_progress)
+            # Progress extends the call up to 10 times its own timeout, whichever gave it
+            # (the call, the tool, the server, the host): not the client's max_timeout,
+            # made of the configured timeouts alone.
+            with progress_ceiling(limit * _HOST_PROGRESS_FACTOR):
+                result = client.call_tool(tool["name"], arguments, timeout=limit,
+                                          progress=progress if progress is not None else _host_no_progress)
         except KeyboardInterrupt:
             # (The client told the server the call is cancelled.)
             self._audit(record, "failed", started, "interrupted")

@@ -701,6 +701,19 @@ def test_progress_extends_a_timeout(hosts):
     assert host.call(("s__sleep", {"seconds": 1.5}))["isError"] is True
 
 
+def test_progress_extends_a_call_up_to_ten_times_its_own_timeout(hosts):
+    # The ceiling is 10 times the call's timeout, wherever that came from; it was 10 times
+    # the configured timeouts (the client's max_timeout), or the call's own if longer.
+    host = hosts({"mcpServers": {"short": app_server("short", timeout=0.2),
+                                 "long": app_server("long", timeout=30)}})
+    # A call's timeout above the server's: 3 s of steady progress, past 10 x 0.2 s.
+    done = host.call(("short__slow_progress", {"steps": 6, "interval": 0.5}), timeout=1.0)
+    assert text_of(done) == "done in 6 steps"
+    # One below it: progress every 0.1 s, 20 s in all; stopped by 10 x 0.3 s, not 10 x 30 s.
+    stopped = host.call(("long__slow_progress", {"steps": 200, "interval": 0.1}), timeout=0.3)
+    assert stopped["isError"] is True and "did not finish within 0.3 s" in text_of(stopped)
+
+
 # --- stopping ------------------------------------------------------------------------------------
 
 
