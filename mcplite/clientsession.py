@@ -44,6 +44,9 @@ def received_on() -> Optional[int]:
 # forwarding a call: the caller's cancellation becomes the upstream request's).
 _cancel_checks = threading.local()
 _CANCEL_POLL = 0.05  # how often a request with a cancel check looks at it, in seconds
+# .seconds: set by ``progress_ceiling`` for the requests this thread sends (a host's call:
+# progress extends it up to 10 times that call's own timeout, not the client's max_timeout).
+_progress_ceilings = threading.local()
 
 
 def cancel_when(check: Callable[[], bool]) -> "_CancelScope":
@@ -51,6 +54,27 @@ def cancel_when(check: Callable[[], bool]) -> "_CancelScope":
     client stops waiting once ``check()`` is true: the server is sent
     ``notifications/cancelled`` and ``Cancelled`` is raised. (Checked every 50 ms.)"""
     return _CancelScope(check)
+
+
+def progress_ceiling(seconds: float) -> "_CeilingScope":
+    """``with progress_ceiling(seconds):`` - inside it, progress extends a request this
+    thread sends through any client up to ``seconds`` in all (or its own timeout, if
+    longer), instead of the client's ``max_timeout``."""
+    return _CeilingScope(seconds)
+
+
+class _CeilingScope:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.outer = None  # type: Optional[float]
+
+    def __enter__(self) -> "_CeilingScope":
+        self.outer = getattr(_progress_ceilings, "seconds", None)
+        _progress_ceilings.seconds = self.seconds
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _progress_ceilings.seconds = self.outer
 
 
 class _CancelScope:
@@ -389,7 +413,8 @@ class ClientSession(Endpoint):
             with self._lock:
                 self._waiters[token] = waiter
         try:
-            hard_stop = start + max(self.max_timeout, timeout)
+            ceiling = getattr(_progress_ceilings, "seconds", None)
+            hard_stop = start + max(self.max_timeout if ceiling is None else ceiling, timeout)
             cancelled = getattr(_cancel_checks, "check", None)
             try:
                 verdict = self._send_waited(message, pending, waiter, hard_stop, cancelled)

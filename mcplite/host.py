@@ -10,7 +10,8 @@ One ``Client`` per server (see hostconfig.py for the configuration); the servers
 concurrently, and one that cannot start is in ``host.failures`` while the rest work. Each tool
 gets a host-wide name ``<server>__<tool>`` (hostformats.py makes it valid for every provider
 and settles collisions); ``host.resolve(name)`` gives ``(server, tool)`` back. The catalog
-follows each server's ``list_changed`` notifications.
+follows each server's ``list_changed`` notifications; a name once given keeps its tool for the
+host's life (a tool added later that would take it is given the hashed form instead).
 
 ``host.call`` never raises for what a model can get wrong: a call it cannot parse, an unknown
 or removed tool, arguments the server refuses, a refusal by ``approve``, a changed (unpinned)
@@ -39,6 +40,7 @@ from .appview import tool_visible_to
 from .channels import StdioChannel
 from .client import Client
 from .clientcache import cache_option
+from .clientsession import progress_ceiling
 from .errors import ConnectionClosed, MCPError, RequestTimeout, TransportError
 from .hostconfig import HostConfig, ServerConfig, load_config, tool_permitted
 from .hostformats import PROVIDERS, host_tool_names, parse_tool_call, provider_error, provider_result
@@ -121,13 +123,20 @@ class ApprovalRequest(NamedTuple):
 class PinChange(NamedTuple):
     """A tool whose definition is not the one pinned: ``name`` (host-wide), ``server``,
     ``tool``, the ``pinned`` and ``current`` definitions, and ``diff``, a unified diff of
-    the two as indented JSON."""
+    the two as indented JSON. ``sha256`` is the digest of ``current``: what
+    ``approve_changes([change])`` pins, and only that."""
     name: str
     server: str
     tool: str
     pinned: Dict[str, Any]
     current: Dict[str, Any]
     diff: str
+
+    @property
+    def sha256(self) -> str:
+        # (current is already tool_definition(tool), which gives itself back: the digest is
+        # the one definition_hash gives the tool while it has this definition.)
+        return definition_hash(self.current)
 
 
 def arguments_digest(arguments: Any) -> str:
@@ -179,7 +188,7 @@ class _HostPins:
 
     def _load(self, path: str) -> None:
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8-sig") as f:  # (-sig: a byte order mark a Windows editor added)
                 text = f.read()
         except FileNotFoundError:
             return
@@ -326,7 +335,13 @@ class Host:
         self._by_name = {server.name: server for server in self._servers}
         # The catalog, rebuilt whole after every change: host name -> (server, tool dict, status).
         self._tools = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any], str]]
+        # The names handed out, for the host's life: (server, name there) -> host-wide name.
+        # A model calls a tool by the name it was given a turn before; were the names settled
+        # from each new catalog alone, a server adding a tool could move a name to another
+        # server's tool (a real "a_b" adding "c" takes "a_b__c" from server "a.b"'s "c").
         self._tool_names = {}  # type: Dict[Tuple[str, str], str]
+        self._resource_names = {}  # type: Dict[Tuple[str, str], str]
+        self._prompt_names = {}  # type: Dict[Tuple[str, str], str]
         self._resources = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any]]]
         self._prompts = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any]]]
         self._retired = {}  # type: Dict[str, Tuple[str, str]]   # host names no longer offered
@@ -334,6 +349,12 @@ class Host:
         try:
             self._start_all()
             with self._lock:
+                # Names are handed out from here on. A list_changed while the servers started
+                # named a part of the catalog that no one was shown: forgotten, so that a new
+                # host names its whole catalog by the rule alone (the same servers and tools,
+                # the same names), whichever server was ready first.
+                for given in (self._tool_names, self._resource_names, self._prompt_names):
+                    given.clear()
                 self._rebuild()
         except BaseException:
             self.close()
@@ -515,7 +536,7 @@ class Host:
         for server in live:
             tools.extend((server, tool) for tool in server.tools
                          if tool_permitted(server.config, tool["name"]) and tool_visible_to(tool, "model"))
-        names = host_tool_names([(server.name, tool["name"]) for server, tool in tools])
+        names = host_tool_names([(server.name, tool["name"]) for server, tool in tools], self._tool_names)
         catalog = {}  # type: Dict[str, Tuple[_HostServer, Dict[str, Any], str]]
         for server, tool in tools:
             status = self._pins.status(server.name, tool) if self._pins.path is not None else "pinned"
@@ -526,15 +547,17 @@ class Host:
         for name in catalog:
             self._retired.pop(name, None)
         self._tools = catalog
-        self._tool_names = dict(names)
-        self._resources = self._named(live, "resources")
-        self._prompts = self._named(live, "prompts")
+        _host_remember(self._tool_names, names)
+        self._resources = self._named(live, "resources", self._resource_names)
+        self._prompts = self._named(live, "prompts", self._prompt_names)
         self._pins.save()
 
     @staticmethod
-    def _named(live: Sequence[_HostServer], kind: str) -> Dict[str, Tuple[_HostServer, Dict[str, Any]]]:
-        """Host-wide names of resources or prompts, by the rule of the tools' names. A
-        resource is named by its ``name`` unless two of one server share it (then by URI)."""
+    def _named(live: Sequence[_HostServer], kind: str,
+               given: Dict[Tuple[str, str], str]) -> Dict[str, Tuple[_HostServer, Dict[str, Any]]]:
+        """Host-wide names of resources or prompts, by the rule of the tools' names (and, as
+        theirs, kept once ``given``). A resource is named by its ``name`` unless two of one
+        server share it (then by URI)."""
         pairs = []  # type: List[Tuple[_HostServer, str, Dict[str, Any]]]
         for server in live:
             items = getattr(server, kind)
@@ -551,7 +574,8 @@ class Host:
                 if key not in seen:
                     seen.add(key)
                     pairs.append((server, key, item))
-        names = host_tool_names([(server.name, key) for server, key, _ in pairs])
+        names = host_tool_names([(server.name, key) for server, key, _ in pairs], given)
+        _host_remember(given, names)
         return {names[(server.name, key)]: (server, item) for server, key, item in pairs}
 
     def tools(self, provider: Optional[str] = None, mode: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -655,17 +679,40 @@ class Host:
                 changes.append(PinChange(name, server.name, tool["name"], pinned, current, diff))
         return changes
 
-    def approve_changes(self, names: Optional[Iterable[Union[str, Tuple[str, str]]]] = None) -> List[str]:
-        """Accept the changed definitions of ``names`` (host-wide names or ``(server, tool)``
-        pairs; None: every change): they are pinned, and offered again. Returns the host-wide
-        names approved."""
+    def approve_changes(self, names: Optional[Iterable[Union[PinChange, str, Tuple[str, str]]]] = None
+                        ) -> List[str]:
+        """Accept changed definitions: they are pinned, and offered again. Returns the
+        host-wide names approved.
+
+        ``names``: the ``PinChange`` entries of ``pin_changes()`` that the user approved (the
+        safe form): each pins the definition that entry showed, and only that. A server may
+        change a tool again between the review and this call; such an entry is not approved
+        (not in the list returned, logged), and the tool stays refused and in
+        ``pin_changes()``, with a diff of its newest definition to review. Host-wide names or
+        ``(server, tool)`` pairs, or None (every change), approve whatever definition each
+        tool has at the moment of this call, reviewed or not."""
         approved = []
         with self._lock:
-            wanted = None if names is None else set(names)
+            wanted = None  # type: Optional[set]
+            reviewed = {}  # type: Dict[Tuple[str, str], str]  # (server, tool) -> the digest shown
+            if names is not None:
+                wanted = set()
+                for item in names:
+                    if isinstance(item, PinChange):
+                        reviewed[(item.server, item.tool)] = item.sha256
+                    else:
+                        wanted.add(tuple(item) if isinstance(item, list) else item)
             for name, (server, tool, status) in self._tools.items():
                 if status != "changed":
                     continue
-                if wanted is not None and name not in wanted and (server.name, tool["name"]) not in wanted:
+                pair = (server.name, tool["name"])
+                if wanted is not None and pair not in reviewed and name not in wanted and pair not in wanted:
+                    continue
+                # (Under self._lock, which every catalog rebuild holds: the definition checked
+                # is the one pinned.)
+                if pair in reviewed and reviewed[pair] != definition_hash(tool):
+                    _host_log.warning("tool %r of server %r not approved: its definition changed again after "
+                                      "the change approved was shown", tool["name"], server.name)
                     continue
                 self._pins.pin(server.name, tool)
                 self._tools[name] = (server, tool, "pinned")
@@ -710,7 +757,7 @@ class Host:
         server's failure: those are error results (see the module's text). ``timeout``
         overrides the configured one; ``progress(progress, total, message)`` hears the
         server's progress, which also pushes the deadline further (up to 10 times the
-        timeout). Raises ``TypeError``/``ValueError`` only for what is no tool call in any
+        call's timeout, wherever it came from). Raises ``TypeError``/``ValueError`` only for what is no tool call in any
         shape (a bug of the loop around the model, not the model's mistake)."""
         started, wall = time.monotonic(), time.time()
         call = parse_tool_call(tool_call)
@@ -790,8 +837,12 @@ class Host:
         assert client is not None
         limit = timeout if timeout is not None else self._timeout_for(server, tool["name"])
         try:
-            result = client.call_tool(tool["name"], arguments, timeout=limit,
-                                      progress=progress if progress is not None else _host_no_progress)
+            # Progress extends the call up to 10 times its own timeout, whichever gave it
+            # (the call, the tool, the server, the host): not the client's max_timeout,
+            # made of the configured timeouts alone.
+            with progress_ceiling(limit * _HOST_PROGRESS_FACTOR):
+                result = client.call_tool(tool["name"], arguments, timeout=limit,
+                                          progress=progress if progress is not None else _host_no_progress)
         except KeyboardInterrupt:
             # (The client told the server the call is cancelled.)
             self._audit(record, "failed", started, "interrupted")
@@ -928,6 +979,16 @@ def _host_reason(error: BaseException, server: _HostServer) -> str:
     if status in (401, 403):
         text += " (the server wants authorization: give \"headers\" such as {\"Authorization\": \"Bearer ...\"})"
     return text
+
+
+def _host_remember(given: Dict[Tuple[str, str], str], names: Dict[Tuple[str, str], str]) -> None:
+    """Add a catalog's ``names`` to those ``given`` before (in place). A pair no longer
+    offered is remembered, to get its name back should it return, unless another pair now
+    holds that name (each name is then held by one pair only, as ``host_tool_names`` wants)."""
+    held = set(names.values())
+    for pair in [pair for pair, name in given.items() if pair not in names and name in held]:
+        del given[pair]
+    given.update(names)
 
 
 def _host_register(host: Host) -> None:

@@ -22,6 +22,9 @@ that is not set, or a form this module does not know (VS Code's ``${input:...}``
 reports it among its failures), never the others. Unknown keys are named in a
 ``ConfigWarning`` and otherwise ignored: a key meant for another host must not stop this one,
 and a typo must not pass unseen.
+
+A file may be JSONC, as VS Code writes ``mcp.json``: ``//`` and ``/* */`` comments and
+trailing commas are read past; and a UTF-8 byte order mark at its start (Windows editors) too.
 """
 
 import json
@@ -96,7 +99,8 @@ class HostConfig:
 
 def load_config(config: Any, environ: Optional[Mapping[str, str]] = None, stacklevel: int = 1) -> HostConfig:
     """Read ``config``: a dict, or the path of a JSON file, in the ``mcpServers`` (or VS
-    Code ``servers``) form. ``environ`` (default ``os.environ``) expands the variables.
+    Code ``servers``) form; the file may be JSONC (comments, trailing commas) and start with
+    a UTF-8 byte order mark. ``environ`` (default ``os.environ``) expands the variables.
     Raises ``ValueError`` when the whole is unusable (not JSON, not an object, no server
     table); a single bad server only gets a ``problem``. ``stacklevel``: how many callers up
     the warnings point (1: the caller of this function)."""
@@ -104,14 +108,19 @@ def load_config(config: Any, environ: Optional[Mapping[str, str]] = None, stackl
     if isinstance(config, (str, os.PathLike)):
         source = os.fspath(config)
         try:
-            with open(source, encoding="utf-8") as f:
+            # (utf-8-sig: a file saved by a Windows editor may start with a byte order mark,
+            # which json.loads refuses.)
+            with open(source, encoding="utf-8-sig") as f:
                 text = f.read()
         except OSError as exc:
             raise ValueError("cannot read the host configuration %s: %s" % (source, exc))
+        except UnicodeDecodeError as exc:
+            raise ValueError("the host configuration %s is not UTF-8 text (%s)" % (source, exc))
         try:
-            config = json.loads(text)
-        except ValueError as exc:
-            raise ValueError("the host configuration %s is not JSON: %s" % (source, exc))
+            config = json.loads(_cfg_uncomment(text, source))
+        except json.JSONDecodeError as exc:
+            raise ValueError("the host configuration %s is not JSON (line %d column %d: %s)"
+                             % (source, exc.lineno, exc.colno, exc.msg))
     where = source or "the host configuration"
     if not isinstance(config, dict):
         raise ValueError("%s must be a JSON object with \"mcpServers\" (or VS Code's \"servers\")" % where)
@@ -144,6 +153,54 @@ def load_config(config: Any, environ: Optional[Mapping[str, str]] = None, stackl
     for note in notes:
         warnings.warn(note, ConfigWarning, stacklevel=stacklevel + 1)
     return HostConfig(servers, disabled, notes, source)
+
+
+def _cfg_uncomment(text: str, source: str) -> str:
+    """``text`` with what JSONC adds to JSON made blank: comments (``//`` to the end of the
+    line, ``/* */``) and trailing commas (before ``}`` or ``]``), outside strings. VS Code's
+    ``mcp.json`` is JSONC, and its editor writes both. Every character replaced is replaced
+    by a space, newlines kept, so the line and column of a JSON error are the file's.
+    Plain JSON comes back unchanged (outside strings, it has neither ``/`` nor such commas)."""
+    chars = list(text)
+    size = len(text)
+    comma = -1  # the last comma outside strings, until something other than a blank follows it
+    at = 0
+    while at < size:
+        char = text[at]
+        if char == '"':
+            # A string, to its closing quote: a backslash escapes the character after it (\"
+            # does not end it), and "//" or "/*" in it (a URL) is its text, not a comment.
+            end = at + 1
+            while end < size and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            at = end + 1  # (never closed: json.loads says where)
+            comma = -1
+            continue
+        if char == "/" and text.startswith("//", at):
+            end = text.find("\n", at)
+            end = size if end < 0 else end
+        elif char == "/" and text.startswith("/*", at):
+            end = text.find("*/", at + 2)
+            if end < 0:
+                raise ValueError("the host configuration %s is not JSON (line %d: a /* comment is never closed by */)"
+                                 % (source, text.count("\n", 0, at) + 1))
+            end += 2
+        else:
+            if char == ",":
+                comma = at
+            elif char in "}]":
+                if comma >= 0:
+                    chars[comma] = " "
+                comma = -1
+            elif char not in " \t\r\n":
+                comma = -1
+            at += 1
+            continue
+        for index in range(at, end):  # a comment: blank, but its newlines kept
+            if chars[index] not in "\r\n":
+                chars[index] = " "
+        at = end
+    return "".join(chars)
 
 
 def _cfg_server(name: str, entry: Any, env: Mapping[str, str], notes: List[str]) -> ServerConfig:

@@ -64,10 +64,18 @@ def _hostfmt_hashed_name(server: str, tool: str, length: int) -> str:
     return clean_server + _HOSTFMT_SEPARATOR + clean_tool + suffix
 
 
-def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], str]:
+def host_tool_names(pairs: Sequence[Tuple[str, str]],
+                    kept: Optional[Dict[Tuple[str, str], str]] = None) -> Dict[Tuple[str, str], str]:
     """``(server, tool) -> "<server>__<tool>"``: a name valid for every provider
     (``^[a-zA-Z0-9_-]{1,64}$``, starting with a letter or ``_`` as Gemini wants) and unique
     among ``pairs``.
+
+    ``kept``: the names handed out before (``(server, tool) -> name``, as a host gave them to
+    a model). A pair of ``pairs`` found there keeps its name, whatever the rule below would
+    give it now; every other pair is named by the rule, and when that name is already kept by
+    another pair, takes the hashed forms of step 3 and 4 (8, then 16, then 63 digits) until
+    one is free: a name, once given, never moves to another pair while its pair is named.
+    Without ``kept`` (or empty), the names are the rule's alone.
 
     The rule, the same whatever the order of ``pairs`` (each name depends only on the set):
 
@@ -85,6 +93,32 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], s
 
     Duplicate pairs are named once.
     """
+    names = _hostfmt_rule_names(pairs)
+    if not kept:
+        return names
+    result = {}  # type: Dict[Tuple[str, str], str]
+    taken = set()  # type: Set[str]
+    for pair in sorted(names):  # (sorted: should kept give one name twice, the same pair keeps it)
+        name = kept.get(pair)
+        if name is not None and name not in taken:
+            result[pair] = name
+            taken.add(name)
+    for pair in sorted(names):
+        if pair in result:
+            continue
+        name = names[pair]
+        for length in _HOSTFMT_HASH_LENGTHS:
+            if name not in taken:
+                break
+            name = _hostfmt_hashed_name(pair[0], pair[1], length)
+        # (Past the 63-digit form, a name still taken would take a SHA-256 collision.)
+        result[pair] = name
+        taken.add(name)
+    return result
+
+
+def _hostfmt_rule_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], str]:
+    """The names of ``host_tool_names`` by its rule alone (nothing kept)."""
     unique = sorted(set((str(server), str(tool)) for server, tool in pairs))
     plain = {}  # type: Dict[Tuple[str, str], str]
     by_plain = {}  # type: Dict[str, List[Tuple[str, str]]]

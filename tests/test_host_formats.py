@@ -129,6 +129,33 @@ def test_names_do_not_depend_on_order():
     assert host_tool_names(pairs + pairs) == expected  # duplicates are named once
 
 
+def test_names_kept_never_move_to_a_newcomer():
+    # "a.b"'s tool "c" was named "a_b__c" (alone, it needs no hash); then a real "a_b" adds
+    # "c". By the rule alone the name moves to the newcomer, which needed no replacement.
+    before = host_tool_names([("a.b", "c"), ("x", "y")])
+    assert before[("a.b", "c")] == "a_b__c"
+    pairs = [("a.b", "c"), ("a_b", "c"), ("x", "y")]
+    assert host_tool_names(pairs)[("a_b", "c")] == "a_b__c"  # the rule, for a fresh host
+    after = host_tool_names(pairs, before)
+    assert after[("a.b", "c")] == "a_b__c" and after[("x", "y")] == "x__y"
+    assert re.match(r"^a_b__c_[0-9a-f]{8}$", after[("a_b", "c")])
+    # Two pairs that both need no change ("a__b__c"): the one named first keeps it (by the
+    # rule alone both would take a hash, and the name would vanish from under the model).
+    first = host_tool_names([("a", "b__c")])
+    assert first[("a", "b__c")] == "a__b__c"
+    both = host_tool_names([("a", "b__c"), ("a__b", "c")], first)
+    assert both[("a", "b__c")] == "a__b__c" and re.match(r"^a__b__c_[0-9a-f]{8}$", both[("a__b", "c")])
+    # The newcomer's hashed form is taken too (kept by a third pair): a longer hash.
+    squatter = ("a_b", after[("a_b", "c")][len("a_b__"):])
+    third = host_tool_names(pairs + [squatter], {("a.b", "c"): "a_b__c", squatter: after[("a_b", "c")]})
+    assert third[squatter] == after[("a_b", "c")]
+    assert re.match(r"^a_b__c_[0-9a-f]{16}$", third[("a_b", "c")])
+    # A kept pair that is gone frees its name; kept pairs not in pairs are not named.
+    gone = host_tool_names([("a_b", "c"), ("x", "y")], before)
+    assert gone == {("a_b", "c"): "a_b__c", ("x", "y"): "x__y"}
+    assert host_tool_names(pairs, {}) == host_tool_names(pairs)
+
+
 def test_names_a_hashed_name_equal_to_a_plain_one_gets_a_longer_hash():
     first = host_tool_names([("a.b", "c"), ("a_b", "c")])[("a.b", "c")]  # "a_b__c_<8 hex>"
     squatter = ("a_b", first[len("a_b__"):])  # a tool whose plain name is exactly that
