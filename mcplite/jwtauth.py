@@ -44,6 +44,7 @@ modulus) are left out of the set.
 import hashlib
 import hmac
 import json
+import math
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -172,7 +173,16 @@ def _jwt_numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[
     # (bool is an int in Python; a JSON true is no time)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise JWTError("the %s claim is not a number" % name)
-    return float(value)
+    # Python's json reads NaN and Infinity, which JSON has not, 1e400 as inf and 1 with 400
+    # zeros as an int no float holds; none is a time, and a NaN compares false with every
+    # time: an exp of NaN would never expire.
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise JWTError("the %s claim is not a finite number" % name)
+    return seconds
 
 
 class JWTVerifier:

@@ -214,6 +214,26 @@ def test_exp_and_nbf_with_leeway():
     assert static("r1", require_exp=False).verify(TOKENS["no_exp"])["sub"] == "user-1"
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
+def test_a_time_that_is_no_number_is_refused(claim, value):
+    # Python's json reads NaN and Infinity (which JSON has not) and 1e400 as inf: a NaN exp
+    # compares false with every time, so such a token would never expire; 1 and 400 zeros
+    # is an int no float holds (OverflowError, not a refusal, before). Signed by a real
+    # key, so only the claim can be what refuses it.
+    from mcplite.es256 import ES256Key
+    key = ES256Key.generate(kid="k1")
+    verifier = JWTVerifier(ISS, AUD, jwks={"keys": [key.public_jwk()]}, clock=Clock(T0 + 60))
+    claims = '{"iss":%s,"aud":%s,"exp":%d' % (json.dumps(ISS), json.dumps(AUD), T0 + 3600)
+    claims = (claims + "}") if claim == "exp" else (claims + ',"%s":%s}' % (claim, value))
+    if claim == "exp":
+        claims = claims.replace('"exp":%d' % (T0 + 3600), '"exp":%s' % value)
+    signing_input = b64(b'{"alg":"ES256","kid":"k1"}') + "." + b64(claims.encode())
+    token = signing_input + "." + b64(key.sign(signing_input.encode()))
+    with pytest.raises(JWTError, match="not a (finite )?number|malformed"):
+        verifier.verify(token)
+
+
 def test_construction_refuses_what_cannot_be_safe():
     jwks = {"keys": [KEYS["r1"]]}
     with pytest.raises(ValueError, match="one of jwks_url"):
