@@ -402,11 +402,14 @@ def read_skill_directory(path: str, prefix: Optional[str] = None) -> SkillBundle
         if not prefix.strip("/") or any(not s or s in (".", "..") or re.search(r"[\s?#%]", s) for s in segments):
             raise ValueError("prefix %r: '/'-separated path segments, without spaces, '?', '#' or '%%'" % (prefix,))
     found = []  # type: List[Tuple[str, str]]
+    # Where a link leads is compared with where the root really is: reached through a linked
+    # directory (macOS's /tmp, a ~/skills link), every link in it would lead "outside" it.
+    real_root = os.path.realpath(root)
     for directory, subdirectories, names in os.walk(root):
         subdirectories.sort()
         for name in sorted(names):
             full = os.path.join(directory, name)
-            if os.path.islink(full) and not os.path.realpath(full).startswith(root + os.sep):
+            if os.path.islink(full) and not os.path.realpath(full).startswith(real_root + os.sep):
                 raise ValueError("%s links outside the skill directory" % full)
             relative = os.path.relpath(full, root).replace(os.sep, "/")
             found.append((relative, full))
