@@ -657,14 +657,23 @@ class Skill:
             if isinstance(resources, list) else []
 
     def resolve(self, path: str) -> str:
-        """The URI of ``path``, relative to the skill's root (a full URI is kept)."""
+        """The URI of ``path``, relative to the skill's root (a full URI is kept). A path
+        as the SKILL.md names a file (``notes file.md``) is the listed URI that escapes it
+        (``notes%20file.md``); one written escaped already is taken as it is."""
         if "://" in path:
             return path
         import posixpath
         normal = posixpath.normpath(path)
         if normal in (".", "") or normal.startswith(("/", "../")) or normal == "..":
             raise ValueError("%r is not a file of skill %s" % (path, self.uri))
-        return self.root + "/" + normal
+        uri = self.root + "/" + normal
+        listed = self.files
+        if uri not in listed:
+            from urllib.parse import quote
+            escaped = self.root + "/" + quote(normal, safe="/-._~")
+            if escaped in listed:
+                return escaped
+        return uri
 
     def read_bytes(self, path: str, timeout: Optional[float] = None) -> bytes:
         """The verified bytes of one of the skill's files (``path`` relative to its root, or

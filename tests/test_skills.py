@@ -173,6 +173,26 @@ def test_symlinks_are_judged_by_where_they_lead_even_under_a_linked_directory(tm
             Server("x").skill(str(path))
 
 
+@pytest.mark.parametrize("era", sorted(ERAS))
+@pytest.mark.parametrize("name", ["notes file.md", "\u00e9t\u00e9.md", "100%.md"])
+def test_a_file_name_a_uri_must_escape_is_read_by_its_path(tmp_path, era, name):
+    # The server lists such a file by its percent-encoded URI; skill.read(path) takes the
+    # path as the SKILL.md names it, and found no such file in the listing.
+    root = tmp_path / "odd-names"
+    root.mkdir()
+    (root / "SKILL.md").write_text("---\nname: odd-names\ndescription: x\n---\nSee %s\n" % name,
+                                   encoding="utf-8")
+    (root / name).write_text("contents\n", encoding="utf-8")
+    app = Server("x")
+    app.skill(str(root))
+    with Client(app, **ERAS[era]) as client:
+        skill = client.load_skill(client.list_skills()[0])
+        uri = [u for u in skill.files if not u.endswith("/SKILL.md")][0]
+        assert skill.read(name) == "contents\n"
+        assert skill.read(uri[len(skill.root) + 1:]) == "contents\n"  # already encoded: as is
+        assert skill.read(uri) == "contents\n"
+
+
 def test_the_same_skill_twice_is_refused_and_the_snapshot_is_what_is_served(skill_dir):
     app = skills_app(skill_dir)
     with pytest.raises(ValueError):
