@@ -372,6 +372,42 @@ def test_jwks_cache_rotation_and_refetch_bound():
         assert all(path == "/jwks.json" for path in jwks.hits)
 
 
+def test_a_key_set_without_kids_is_fetched_again_when_the_issuer_rotates():
+    # Keys without kid (RFC 7517 makes it optional; a one-key issuer often leaves it out):
+    # after a rotation the old key still "fits" a token without kid, and its signature
+    # failed for as long as the cached set lived (jwks_ttl, an hour by default). A bad
+    # signature now refetches the set like an unknown kid does, within the same bound.
+    from mcplite.es256 import ES256Key
+
+    def token(key, sub):
+        claims = {"iss": ISS, "aud": AUD, "exp": T0 + 3600, "sub": sub}
+        signing_input = b64(b'{"alg":"ES256"}') + "." + b64(json.dumps(claims).encode())
+        return signing_input + "." + b64(key.sign(signing_input.encode()))
+
+    old, new = ES256Key.generate(), ES256Key.generate()
+    with JwksServer({"keys": [old.public_jwk()]}) as jwks:
+        clock = Clock(T0 + 60)
+        verifier = JWTVerifier(ISS, AUD, jwks_url=jwks.url, clock=clock, jwks_ttl=3600, jwks_refresh_interval=60)
+        assert verifier.verify(token(old, "a"))["sub"] == "a"
+        jwks.jwks = {"keys": [new.public_jwk()]}
+        for _ in range(20):  # within the interval: refused, and the issuer is not asked again
+            with pytest.raises(JWTError, match="bad signature"):
+                verifier.verify(token(new, "b"))
+        assert len(jwks.hits) == 1
+        clock.now += 60
+        assert verifier.verify(token(new, "b"))["sub"] == "b"
+        assert len(jwks.hits) == 2
+        for _ in range(20):  # forgeries: one more fetch after the interval, no more
+            with pytest.raises(JWTError, match="bad signature"):
+                verifier.verify(token(old, "c"))
+        assert len(jwks.hits) == 2
+        clock.now += 60
+        with pytest.raises(JWTError, match="bad signature"):
+            verifier.verify(token(old, "c"))
+        assert len(jwks.hits) == 3
+        assert verifier.verify(token(new, "d"))["sub"] == "d"
+
+
 def test_jwks_fetch_bounds_size_and_follows_no_redirect():
     with JwksServer({"keys": [KEYS["r1"]]}) as jwks:
         verifier = JWTVerifier(ISS, AUD, jwks_url=jwks.url, clock=Clock(T0 + 60), jwks_max_bytes=1000)
