@@ -56,7 +56,8 @@ def skill_digest(data: bytes) -> str:
 
 
 def valid_skill_name(name: Any) -> bool:
-    return isinstance(name, str) and bool(_SKILL_NAME.match(name))
+    # fullmatch: the pattern's "$" alone would take a name with a final line break.
+    return isinstance(name, str) and bool(_SKILL_NAME.fullmatch(name))
 
 
 def skill_name_of(uri: str) -> Optional[str]:

@@ -144,6 +144,8 @@ def test_a_server_without_skills_declares_nothing(wire_factory):
     ("---\nname: Bad_Name\ndescription: x\n---\n", "naming rules"),
     ("---\nname: ok\n---\n", "description"),
     ("---\nname: ok\ndescription: &anchor x\n---\n", "anchors"),
+    # A quoted name may hold a line break; the naming rules' "$" let a final one through.
+    ("---\nname: \"ok\\n\"\ndescription: x\n---\n", "naming rules"),
 ])
 def test_a_directory_that_is_not_a_servable_skill_is_refused(tmp_path, text, why):
     (tmp_path / "s").mkdir()
