@@ -156,13 +156,16 @@ def parse_jwks(jwks: Any, max_keys: int = 64) -> List[_JWTKey]:
 
 
 def _jwt_loopback_url(url: str) -> bool:
-    rest = url[len("http://"):]
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    if not host.startswith("["):
-        host = host.split(":", 1)[0]
-    else:
-        host = host.split("]", 1)[0] + "]"
-    return host.lower() in _JWT_LOOPBACK_HOSTS
+    # The host as urllib, which fetches it, reads it: the authority ends at "/", "?" or "#",
+    # so in http://evil.example#@127.0.0.1/ the host is evil.example.
+    from urllib.parse import urlsplit
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # (a malformed bracketed host, a bad port)
+        return False
+    if not host:
+        return False
+    return ("[%s]" % host if ":" in host else host) in _JWT_LOOPBACK_HOSTS
 
 
 def _jwt_numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[float]:

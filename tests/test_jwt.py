@@ -241,7 +241,9 @@ def test_construction_refuses_what_cannot_be_safe():
     with pytest.raises(ValueError, match="one of jwks_url"):
         JWTVerifier(ISS, AUD, jwks_url="https://issuer.example/jwks", jwks=jwks)
     for url in ("http://issuer.example/jwks", "http://127.0.0.1.evil.example/jwks", "ftp://x/jwks",
-                "file:///etc/jwks.json", "http://evil.example@/jwks"):
+                "file:///etc/jwks.json", "http://evil.example@/jwks",
+                # The host is before the "#" or "?": a loopback name after one is no host.
+                "http://evil.example#@127.0.0.1/jwks", "http://evil.example?@localhost/jwks"):
         with pytest.raises(ValueError, match="https://"):
             JWTVerifier(ISS, AUD, jwks_url=url)
     for url in ("https://issuer.example/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/jwks",
