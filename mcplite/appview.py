@@ -98,7 +98,9 @@ def app_view_csp(ui: Optional[Dict[str, Any]]) -> str:
         if not isinstance(origins, list):
             raise ValueError("_meta.ui.csp.%s is a list of origins, not %r" % (key, origins))
         for origin in origins:
-            if not isinstance(origin, str) or not _VIEW_SOURCE.match(origin):
+            # fullmatch: the pattern's "$" alone would let a final line break through, into
+            # a policy a host sends as a header.
+            if not isinstance(origin, str) or not _VIEW_SOURCE.fullmatch(origin):
                 raise ValueError("_meta.ui.csp.%s: %r is not an origin a policy can hold" % (key, origin))
             for name in targets:
                 values = table[name]

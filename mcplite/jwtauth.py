@@ -36,14 +36,16 @@ redirects (a redirect could lead anywhere, plain http included), and kept ``jwks
 seconds. A token naming a ``kid`` the set does not hold makes the verifier fetch the set
 again - the issuer may have rotated its keys - but at most once every
 ``jwks_refresh_interval`` seconds, so tokens with made-up ``kid`` values cannot make it
-hammer the issuer. A failed fetch keeps the keys it had. At most ``jwks_max_keys`` usable
-keys are kept; keys it cannot use (another ``kty``, ``use`` other than "sig", a short RSA
-modulus) are left out of the set.
+hammer the issuer; so does a bad signature by a key the set holds (a rotation that kept the
+``kid``, or keys without one), within the same bound. A failed fetch keeps the keys it had.
+At most ``jwks_max_keys`` usable keys are kept; keys it cannot use (another ``kty``, ``use``
+other than "sig", a short RSA modulus) are left out of the set.
 """
 
 import hashlib
 import hmac
 import json
+import math
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -154,13 +156,16 @@ def parse_jwks(jwks: Any, max_keys: int = 64) -> List[_JWTKey]:
 
 
 def _jwt_loopback_url(url: str) -> bool:
-    rest = url[len("http://"):]
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    if not host.startswith("["):
-        host = host.split(":", 1)[0]
-    else:
-        host = host.split("]", 1)[0] + "]"
-    return host.lower() in _JWT_LOOPBACK_HOSTS
+    # The host as urllib, which fetches it, reads it: the authority ends at "/", "?" or "#",
+    # so in http://evil.example#@127.0.0.1/ the host is evil.example.
+    from urllib.parse import urlsplit
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # (a malformed bracketed host, a bad port)
+        return False
+    if not host:
+        return False
+    return ("[%s]" % host if ":" in host else host) in _JWT_LOOPBACK_HOSTS
 
 
 def _jwt_numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[float]:
@@ -172,7 +177,16 @@ def _jwt_numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[
     # (bool is an int in Python; a JSON true is no time)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise JWTError("the %s claim is not a number" % name)
-    return float(value)
+    # Python's json reads NaN and Infinity, which JSON has not, 1e400 as inf and 1 with 400
+    # zeros as an int no float holds; none is a time, and a NaN compares false with every
+    # time: an exp of NaN would never expire.
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise JWTError("the %s claim is not a finite number" % name)
+    return seconds
 
 
 class JWTVerifier:
@@ -312,18 +326,47 @@ class JWTVerifier:
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise JWTError("kid is not a string")
-        candidates = [k for k in self._keys_for(kid) if k.fits(alg)]
+        signing_input = (parts[0] + "." + parts[1]).encode("ascii")
+        candidates = self._candidates(self._keys_for(kid), kid, alg)
+        if not any(k.check(alg, signing_input, signature) for k in candidates):
+            # The issuer may have rotated to a key the cached set does not hold under a kid
+            # it already knows: none (kids are optional) or the same one. Fetched again, as
+            # for an unknown kid and within the same bound (jwks_refresh_interval), and
+            # only new keys tried.
+            fresh = self._refetched(kid, alg, candidates)
+            if not any(k.check(alg, signing_input, signature) for k in fresh):
+                raise JWTError("bad signature")
+        self._check_claims(claims)
+        return claims
+
+    @staticmethod
+    def _candidates(keys: List[_JWTKey], kid: Optional[str], alg: str) -> List[_JWTKey]:
+        candidates = [k for k in keys if k.fits(alg)]
         if not candidates:
             raise JWTError("no %s key %s" % (alg, "with kid %r" % kid if kid is not None else "at all"))
         if kid is None and len(candidates) > 1:
             # Trying every key would multiply the work one token costs; a key set of several
             # keys is what kid exists for.
             raise JWTError("no kid, and %d keys could have signed it" % len(candidates))
-        signing_input = (parts[0] + "." + parts[1]).encode("ascii")
-        if not any(k.check(alg, signing_input, signature) for k in candidates):
-            raise JWTError("bad signature")
-        self._check_claims(claims)
-        return claims
+        return candidates
+
+    def _refetched(self, kid: Optional[str], alg: str, tried: List[_JWTKey]) -> List[_JWTKey]:
+        """The keys for ``kid`` and ``alg`` after fetching the set again, those already
+        ``tried`` left out; none when no fetch is due or it brought nothing new."""
+        if self.jwks_url is None:
+            return []
+        with self._lock:
+            now = self.clock()
+            if self._tried_at is not None and now - self._tried_at < self.jwks_refresh_interval:
+                return []
+            self._fetch()
+            keys = [k for k in self._keys if kid is None or k.kid == kid]
+        try:
+            candidates = self._candidates(keys, kid, alg)
+        except JWTError:
+            return []
+        old = [k.jwk for k in tried]
+        return [k for k in candidates if k.jwk not in old]
 
     def _check_claims(self, claims: Dict[str, Any]) -> None:
         now = self.clock()

@@ -1585,7 +1585,8 @@ def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str
             if not reachable or not path:
                 raise ValueError("x-mcp-header at %s: only properties reached through 'properties' alone "
                                  "may be mirrored into headers" % where)
-            if not isinstance(name, str) or not _HEADER_TOKEN.match(name):
+            # fullmatch: the pattern's "$" alone would take a final line break.
+            if not isinstance(name, str) or not _HEADER_TOKEN.fullmatch(name):
                 raise ValueError("x-mcp-header %r at %s is not an HTTP header-name token" % (name, where))
             kind = node.get("type")
             if kind not in ("string", "integer", "boolean"):

@@ -356,7 +356,8 @@ class Server:
         ``initialize`` result and in ``server/discover``. Declaring it again replaces its
         settings. The tasks extension is declared by the server itself while a tool has
         ``task=``: ValueError here."""
-        if not isinstance(name, str) or not re.match(EXTENSION_ID, name):
+        # fullmatch: the pattern's "$" alone would take a final line break.
+        if not isinstance(name, str) or not re.fullmatch(EXTENSION_ID, name):
             raise ValueError("invalid extension identifier %r: use '{vendor-prefix}/{extension-name}', e.g. "
                              "'com.example/my-extension'" % (name,))
         if name == TASKS_EXTENSION:

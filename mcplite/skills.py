@@ -56,7 +56,8 @@ def skill_digest(data: bytes) -> str:
 
 
 def valid_skill_name(name: Any) -> bool:
-    return isinstance(name, str) and bool(_SKILL_NAME.match(name))
+    # fullmatch: the pattern's "$" alone would take a name with a final line break.
+    return isinstance(name, str) and bool(_SKILL_NAME.fullmatch(name))
 
 
 def skill_name_of(uri: str) -> Optional[str]:
@@ -402,11 +403,14 @@ def read_skill_directory(path: str, prefix: Optional[str] = None) -> SkillBundle
         if not prefix.strip("/") or any(not s or s in (".", "..") or re.search(r"[\s?#%]", s) for s in segments):
             raise ValueError("prefix %r: '/'-separated path segments, without spaces, '?', '#' or '%%'" % (prefix,))
     found = []  # type: List[Tuple[str, str]]
+    # Where a link leads is compared with where the root really is: reached through a linked
+    # directory (macOS's /tmp, a ~/skills link), every link in it would lead "outside" it.
+    real_root = os.path.realpath(root)
     for directory, subdirectories, names in os.walk(root):
         subdirectories.sort()
         for name in sorted(names):
             full = os.path.join(directory, name)
-            if os.path.islink(full) and not os.path.realpath(full).startswith(root + os.sep):
+            if os.path.islink(full) and not os.path.realpath(full).startswith(real_root + os.sep):
                 raise ValueError("%s links outside the skill directory" % full)
             relative = os.path.relpath(full, root).replace(os.sep, "/")
             found.append((relative, full))
@@ -654,14 +658,23 @@ class Skill:
             if isinstance(resources, list) else []
 
     def resolve(self, path: str) -> str:
-        """The URI of ``path``, relative to the skill's root (a full URI is kept)."""
+        """The URI of ``path``, relative to the skill's root (a full URI is kept). A path
+        as the SKILL.md names a file (``notes file.md``) is the listed URI that escapes it
+        (``notes%20file.md``); one written escaped already is taken as it is."""
         if "://" in path:
             return path
         import posixpath
         normal = posixpath.normpath(path)
         if normal in (".", "") or normal.startswith(("/", "../")) or normal == "..":
             raise ValueError("%r is not a file of skill %s" % (path, self.uri))
-        return self.root + "/" + normal
+        uri = self.root + "/" + normal
+        listed = self.files
+        if uri not in listed:
+            from urllib.parse import quote
+            escaped = self.root + "/" + quote(normal, safe="/-._~")
+            if escaped in listed:
+                return escaped
+        return uri
 
     def read_bytes(self, path: str, timeout: Optional[float] = None) -> bytes:
         """The verified bytes of one of the skill's files (``path`` relative to its root, or

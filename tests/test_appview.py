@@ -118,6 +118,20 @@ def test_a_blob_view_is_decoded_and_what_is_no_view_is_refused():
             read_app_view(client, "https://example.com/view")
 
 
+def test_a_line_break_after_an_origin_is_refused_not_written_into_the_policy():
+    # A regular expression's "$" also matches before a final newline: "https://a.example\n"
+    # passed as one origin, and a host sending the policy as a Content-Security-Policy header
+    # got a line break in it. Over the wire, as a server would send it.
+    app = Server("v", "1.0.0")
+    app.ui_resource("ui://v/newline", html="<p>x</p>", csp={"connectDomains": ["https://a.example\n"]})
+    with Client(app) as client:
+        with pytest.raises(ValueError, match="not an origin a policy can hold"):
+            read_app_view(client, "ui://v/newline")
+    for key in ("connectDomains", "resourceDomains", "frameDomains", "baseUriDomains"):
+        with pytest.raises(ValueError):
+            app_view_csp({"csp": {key: ["https://a.example/path\n"]}})
+
+
 @pytest.mark.parametrize("origin", ["https://a.example 'unsafe-eval'", "'self'", "*", "https://a.example;",
                                     "data:", "https://a.example,b", ""])
 def test_no_origin_can_write_its_own_policy(origin):

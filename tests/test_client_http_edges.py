@@ -22,6 +22,10 @@ TOOLS = [
     # "MUST only be applied to parameters with primitive types": an object is refused.
     {"name": "bad", "inputSchema": {"type": "object", "properties": {
         "where": {"type": "object", "x-mcp-header": "Where"}}}},
+    # Not a header-name token: a line break (which the check's "$" took) would end the
+    # header line; the call then failed in http.client instead of the tool being dropped.
+    {"name": "broken", "inputSchema": {"type": "object", "properties": {
+        "where": {"type": "string", "x-mcp-header": "Where\n"}}}},
 ]
 
 

@@ -136,7 +136,8 @@ def test_tasks_are_declared_through_the_same_map_in_2026_only(wire_factory):
 
 
 @pytest.mark.parametrize("name", ["search", "com.example/", "/search", "com..example/x", "-com/x", "com.example/x y",
-                                  "com.example/-x", "", None, 3])
+                                  "com.example/-x", "", None, 3,
+                                  "com.example/x\n"])  # (the pattern's "$" took a final line break)
 def test_an_extension_identifier_needs_a_vendor_prefix_and_a_name(name):
     with pytest.raises(ValueError, match="invalid extension identifier"):
         Server("x").add_extension(name)

@@ -214,6 +214,26 @@ def test_exp_and_nbf_with_leeway():
     assert static("r1", require_exp=False).verify(TOKENS["no_exp"])["sub"] == "user-1"
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
+def test_a_time_that_is_no_number_is_refused(claim, value):
+    # Python's json reads NaN and Infinity (which JSON has not) and 1e400 as inf: a NaN exp
+    # compares false with every time, so such a token would never expire; 1 and 400 zeros
+    # is an int no float holds (OverflowError, not a refusal, before). Signed by a real
+    # key, so only the claim can be what refuses it.
+    from mcplite.es256 import ES256Key
+    key = ES256Key.generate(kid="k1")
+    verifier = JWTVerifier(ISS, AUD, jwks={"keys": [key.public_jwk()]}, clock=Clock(T0 + 60))
+    claims = '{"iss":%s,"aud":%s,"exp":%d' % (json.dumps(ISS), json.dumps(AUD), T0 + 3600)
+    claims = (claims + "}") if claim == "exp" else (claims + ',"%s":%s}' % (claim, value))
+    if claim == "exp":
+        claims = claims.replace('"exp":%d' % (T0 + 3600), '"exp":%s' % value)
+    signing_input = b64(b'{"alg":"ES256","kid":"k1"}') + "." + b64(claims.encode())
+    token = signing_input + "." + b64(key.sign(signing_input.encode()))
+    with pytest.raises(JWTError, match="not a (finite )?number|malformed"):
+        verifier.verify(token)
+
+
 def test_construction_refuses_what_cannot_be_safe():
     jwks = {"keys": [KEYS["r1"]]}
     with pytest.raises(ValueError, match="one of jwks_url"):
@@ -221,7 +241,9 @@ def test_construction_refuses_what_cannot_be_safe():
     with pytest.raises(ValueError, match="one of jwks_url"):
         JWTVerifier(ISS, AUD, jwks_url="https://issuer.example/jwks", jwks=jwks)
     for url in ("http://issuer.example/jwks", "http://127.0.0.1.evil.example/jwks", "ftp://x/jwks",
-                "file:///etc/jwks.json", "http://evil.example@/jwks"):
+                "file:///etc/jwks.json", "http://evil.example@/jwks",
+                # The host is before the "#" or "?": a loopback name after one is no host.
+                "http://evil.example#@127.0.0.1/jwks", "http://evil.example?@localhost/jwks"):
         with pytest.raises(ValueError, match="https://"):
             JWTVerifier(ISS, AUD, jwks_url=url)
     for url in ("https://issuer.example/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/jwks",
@@ -350,6 +372,42 @@ def test_jwks_cache_rotation_and_refetch_bound():
         assert verifier.verify(TOKENS["r2_good"])  # no new attempt within the interval
         assert len(jwks.hits) == 4
         assert all(path == "/jwks.json" for path in jwks.hits)
+
+
+def test_a_key_set_without_kids_is_fetched_again_when_the_issuer_rotates():
+    # Keys without kid (RFC 7517 makes it optional; a one-key issuer often leaves it out):
+    # after a rotation the old key still "fits" a token without kid, and its signature
+    # failed for as long as the cached set lived (jwks_ttl, an hour by default). A bad
+    # signature now refetches the set like an unknown kid does, within the same bound.
+    from mcplite.es256 import ES256Key
+
+    def token(key, sub):
+        claims = {"iss": ISS, "aud": AUD, "exp": T0 + 3600, "sub": sub}
+        signing_input = b64(b'{"alg":"ES256"}') + "." + b64(json.dumps(claims).encode())
+        return signing_input + "." + b64(key.sign(signing_input.encode()))
+
+    old, new = ES256Key.generate(), ES256Key.generate()
+    with JwksServer({"keys": [old.public_jwk()]}) as jwks:
+        clock = Clock(T0 + 60)
+        verifier = JWTVerifier(ISS, AUD, jwks_url=jwks.url, clock=clock, jwks_ttl=3600, jwks_refresh_interval=60)
+        assert verifier.verify(token(old, "a"))["sub"] == "a"
+        jwks.jwks = {"keys": [new.public_jwk()]}
+        for _ in range(20):  # within the interval: refused, and the issuer is not asked again
+            with pytest.raises(JWTError, match="bad signature"):
+                verifier.verify(token(new, "b"))
+        assert len(jwks.hits) == 1
+        clock.now += 60
+        assert verifier.verify(token(new, "b"))["sub"] == "b"
+        assert len(jwks.hits) == 2
+        for _ in range(20):  # forgeries: one more fetch after the interval, no more
+            with pytest.raises(JWTError, match="bad signature"):
+                verifier.verify(token(old, "c"))
+        assert len(jwks.hits) == 2
+        clock.now += 60
+        with pytest.raises(JWTError, match="bad signature"):
+            verifier.verify(token(old, "c"))
+        assert len(jwks.hits) == 3
+        assert verifier.verify(token(new, "d"))["sub"] == "d"
 
 
 def test_jwks_fetch_bounds_size_and_follows_no_redirect():

@@ -6,6 +6,8 @@ that tamper with what they promised."""
 import base64
 import hashlib
 import json
+import os
+import sys
 
 import pytest
 
@@ -142,6 +144,8 @@ def test_a_server_without_skills_declares_nothing(wire_factory):
     ("---\nname: Bad_Name\ndescription: x\n---\n", "naming rules"),
     ("---\nname: ok\n---\n", "description"),
     ("---\nname: ok\ndescription: &anchor x\n---\n", "anchors"),
+    # A quoted name may hold a line break; the naming rules' "$" let a final one through.
+    ("---\nname: \"ok\\n\"\ndescription: x\n---\n", "naming rules"),
 ])
 def test_a_directory_that_is_not_a_servable_skill_is_refused(tmp_path, text, why):
     (tmp_path / "s").mkdir()
@@ -150,6 +154,45 @@ def test_a_directory_that_is_not_a_servable_skill_is_refused(tmp_path, text, why
         Server("x").skill(str(tmp_path / "s"))
     with pytest.raises(ValueError, match="no SKILL.md"):
         Server("x").skill(str(tmp_path))
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="POSIX symlinks")
+def test_symlinks_are_judged_by_where_they_lead_even_under_a_linked_directory(tmp_path, skill_dir):
+    # A link to a file of the skill stays in; one to a file outside is refused. The skill
+    # reached through a linked directory (macOS's /tmp is one, to /private/tmp) is the same
+    # skill: its inner link was refused as "outside" when compared with the unresolved path.
+    os.symlink(os.path.join("references", "FORMS.md"), str(skill_dir / "FORMS-alias.md"))
+    os.symlink(str(skill_dir.parent), str(tmp_path / "linked"))
+    for path in (skill_dir, tmp_path / "linked" / skill_dir.name):
+        app = Server("x")
+        app.skill(str(path))
+        with Client(app) as client:
+            assert client.load_skill(client.list_skills()[0]).read("FORMS-alias.md") == FORMS
+    (tmp_path / "secret.txt").write_text("secret\n", encoding="utf-8")
+    os.symlink(str(tmp_path / "secret.txt"), str(skill_dir / "escape.txt"))
+    for path in (skill_dir, tmp_path / "linked" / skill_dir.name):
+        with pytest.raises(ValueError, match="links outside"):
+            Server("x").skill(str(path))
+
+
+@pytest.mark.parametrize("era", sorted(ERAS))
+@pytest.mark.parametrize("name", ["notes file.md", "\u00e9t\u00e9.md", "100%.md"])
+def test_a_file_name_a_uri_must_escape_is_read_by_its_path(tmp_path, era, name):
+    # The server lists such a file by its percent-encoded URI; skill.read(path) takes the
+    # path as the SKILL.md names it, and found no such file in the listing.
+    root = tmp_path / "odd-names"
+    root.mkdir()
+    (root / "SKILL.md").write_text("---\nname: odd-names\ndescription: x\n---\nSee %s\n" % name,
+                                   encoding="utf-8")
+    (root / name).write_text("contents\n", encoding="utf-8")
+    app = Server("x")
+    app.skill(str(root))
+    with Client(app, **ERAS[era]) as client:
+        skill = client.load_skill(client.list_skills()[0])
+        uri = [u for u in skill.files if not u.endswith("/SKILL.md")][0]
+        assert skill.read(name) == "contents\n"
+        assert skill.read(uri[len(skill.root) + 1:]) == "contents\n"  # already encoded: as is
+        assert skill.read(uri) == "contents\n"
 
 
 def test_the_same_skill_twice_is_refused_and_the_snapshot_is_what_is_served(skill_dir):
