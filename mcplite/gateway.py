@@ -5,7 +5,10 @@
     app.mount("search", Client.http("https://search.example/mcp"))
 
 The upstream's tools and prompts appear as ``<prefix>__<name>`` (the host catalog's naming;
-the prefix "" keeps the upstream's own names, for a gateway in front of one server),
+the prefix "" keeps the upstream's own names, for a gateway in front of one server; a tool
+name the front cannot serve, outside 1-128 characters of A-Z a-z 0-9 _ - . once prefixed, is
+served as ``<prefix>__<name made valid>_<first 8 hex digits of its SHA-256>``, calls going
+upstream by its own name),
 described exactly as the upstream describes them (input and output schemas, annotations,
 ``_meta``: nothing is derived again here); resources and resource templates keep their URIs.
 A call is forwarded with the upstream ``Client`` and its result passed back as it came
@@ -44,6 +47,7 @@ restarted: its owner decides.
 """
 
 import contextvars
+import hashlib
 import logging
 import os
 import re
@@ -71,6 +75,13 @@ _gateway_log = logging.getLogger("mcplite.gateway")
 _GATEWAY_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The separator the host catalog uses between a server's name and its tool's.
 GATEWAY_SEPARATOR = "__"
+# The front's rule for a tool name (the registry's): 2025-11-25 "Tool names SHOULD be between 1
+# and 128 characters in length" of A-Z a-z 0-9 _ - and dot. An upstream's name outside it, once
+# prefixed, is served under a name derived from it (see Mount._tool_names).
+_GATEWAY_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
+_GATEWAY_TOOL_NAME_BAD_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
+_GATEWAY_TOOL_NAME_MAX = 128
+_GATEWAY_HASH_LENGTHS = (8, 16, 32)  # hex digits; a longer one only when a shorter one's name is taken
 # Upstream failures that are the upstream's, not the caller's: a closed process or
 # connection, a timeout, garbage (ProtocolError is a TransportError).
 _GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
@@ -305,8 +316,7 @@ class Mount:
             caps = self.client.server_capabilities or {}
             if "tools" in kinds:
                 listed = self.client.list_tools() if "tools" in caps else []
-                self._sync(self._tools, {self._name(t.get("name")): t for t in listed}, self._add_tool,
-                           self.app.remove_tool)
+                self._sync(self._tools, self._tool_names(listed), self._add_tool, self.app.remove_tool)
             if "prompts" in kinds:
                 listed = self.client.list_prompts() if "prompts" in caps else []
                 self._sync(self._prompts, {self._name(p.get("name")): p for p in listed}, self._add_prompt,
@@ -343,6 +353,43 @@ class Mount:
             # Servers that implement resources/list alone exist (the Python SDK's low-level
             # server answers what it has no handler for so): their resources are served.
             return []
+
+    def _tool_names(self, listed: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+        """The upstream's tools by the names the front serves them under. A name valid on the
+        front once prefixed is kept; any other (characters outside A-Z a-z 0-9 _ - ., or over
+        128 characters with the prefix) is served as ``<prefix>__<name>_<h>``: the name with
+        every other character made ``_``, cut to fit 128, and ``h`` the first 8 hex digits of
+        the SHA-256 of the upstream's name (UTF-8), so the same upstream name is always served
+        under the same front name; a call goes upstream by the real name (the entry's). Should
+        that name be another tool's, 16 digits, then 32."""
+        names = {}  # type: Dict[str, Dict[str, Any]]
+        odd = []  # type: List[Tuple[str, Dict[str, Any]]]
+        for entry in listed:
+            name = entry.get("name")
+            if not isinstance(name, str):
+                _gateway_log.warning("mount %s: a tool without a name (a string) not served: %r", self.prefix, name)
+                continue
+            front_name = self._name(name)
+            if _GATEWAY_TOOL_NAME.match(front_name):
+                names[front_name] = entry
+            else:
+                odd.append((name, entry))
+        # (Sorted: the names taken first do not depend on the upstream's order.)
+        for name, entry in sorted(odd, key=lambda pair: pair[0]):
+            for length in _GATEWAY_HASH_LENGTHS:
+                derived = self._derived_tool_name(name, length)
+                if derived not in names:
+                    names[derived] = entry
+                    break
+            else:
+                _gateway_log.warning("mount %s: tool %r not served: its derived names are taken", self.prefix, name)
+        return names
+
+    def _derived_tool_name(self, name: str, length: int) -> str:
+        head = self.prefix + GATEWAY_SEPARATOR if self.prefix else ""
+        suffix = "_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+        room = _GATEWAY_TOOL_NAME_MAX - len(head) - len(suffix)  # (a prefix is at most 64: room >= 29)
+        return head + _GATEWAY_TOOL_NAME_BAD_CHAR.sub("_", name)[:room] + suffix
 
     def _name(self, name: Any) -> str:
         if not self.prefix:

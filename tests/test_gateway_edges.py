@@ -9,6 +9,7 @@ so), or a real HTTP server on 127.0.0.1 in this process; the front is a ``Server
 by its PID at the end.
 """
 
+import hashlib
 import os
 import sys
 import threading
@@ -358,3 +359,63 @@ def test_a_name_two_mounts_make_is_served_by_the_other_once_the_first_lets_go():
             time.sleep(0.02)
         assert client.call_tool("a__b__c", {})["content"][0]["text"] == "second"
         assert client.read_resource("doc://shared")["contents"][0]["text"] == "second's"
+
+
+RAW = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+
+
+def test_tool_names_not_valid_on_the_front_are_served_under_derived_names():
+    """An upstream's tool names outside the front's rule (1-128 characters of A-Z a-z 0-9 _ - .,
+    2025-11-25) once prefixed - a space, a slash, letters outside ASCII, 130 characters, a
+    newline at the end - are served under names derived from them (the name made valid and the
+    first hex digits of its SHA-256), the same in another mount and across restarts; a call
+    reaches the upstream's tool by its real name. A valid name is left as it is."""
+    sys.path.insert(0, os.path.join(HERE, "servers"))
+    from gateway_raw_upstream import ODD_NAMES
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [RAW, "names"]})
+    other = front.mount("s", {"command": sys.executable, "args": [RAW, "names"]})
+    pids = [mount.process_id, other.process_id]
+    try:
+        with Client(front) as client:
+            served = {tool["name"]: tool for tool in client.list_tools()}
+            assert "r__ok.name-1" in served and "r__seen" in served
+            derived = {}  # type: Dict[str, str]
+            for name in ODD_NAMES:
+                if name == "ok.name-1":
+                    continue
+                matching = [each for each in served if each.startswith("r__") and
+                            served[each]["description"] == "Says its name." and each != "r__ok.name-1"
+                            and each.endswith("_" + hashlib.sha256(name.encode()).hexdigest()[:8])]
+                assert len(matching) == 1, (name, sorted(served))
+                derived[name] = matching[0]
+            assert derived["get user"] == "r__get_user_" + hashlib.sha256(b"get user").hexdigest()[:8]
+            assert derived["files/read"].startswith("r__files_read_")
+            assert len(derived["x" * 130]) == 128 and derived["x" * 130].startswith("r__xxxx")
+            for name, front_name in derived.items():
+                assert len(front_name) <= 128
+                assert client.call_tool(front_name, {})["content"][0]["text"] == "called " + name
+                # The other mount derives the same name under its own prefix.
+                assert "s__" + front_name[len("r__"):] in served
+            # Stable across a restart: the same names again.
+            assert client.call_tool("r__exit", {}).get("isError")
+            deadline = time.monotonic() + WAIT
+            while not (mount.restarts == 1 and mount.down is None and derived["get user"] in front.registry.tools):
+                assert time.monotonic() < deadline, "the upstream never came back"
+                time.sleep(0.05)
+            pids.append(mount.process_id)
+            assert {tool["name"] for tool in client.list_tools()} == set(served)
+            assert client.call_tool(derived["a\n"], {})["content"][0]["text"] == "called a\n"
+    finally:
+        mount.close()
+        other.close()
+        assert_gone([pid for pid in pids if pid is not None])
+
+
+def test_the_fronts_tool_name_rule_refuses_a_name_ending_in_a_newline():
+    """The registry's rule ends at the end of the name (``$`` would match before a final
+    newline, and the gateway would have served an upstream's ``a\\n`` as it came)."""
+    app = Server("front", version="1.0.0")
+    with pytest.raises(ValueError, match="invalid tool name"):
+        app.add_tool(lambda: "x", name="a\n")
+    app.add_tool(lambda: "x", name="a")
