@@ -145,6 +145,10 @@ class Mount:
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
         # Lists the upstream said changed, to list again (on the relister thread, if one runs).
         self._stale = set()  # type: set
+        # Kinds whose list the upstream answered with an error: listed again at its next
+        # list_changed (of any kind), or when it is started again. (Under _stale_lock, never
+        # self._lock: _list_changed runs on the upstream client's callback thread.)
+        self._unlisted = set()  # type: set
         self._stale_lock = threading.Lock()
         self._relister = None  # type: Optional[threading.Thread]
         self._closed = False
@@ -309,25 +313,37 @@ class Mount:
     # -- keeping the registrations in step with the upstream ----------------------------
 
     def refresh(self, kinds: Any = ("tools", "prompts", "resources")) -> None:
-        """List the upstream again and bring the app's registrations in line."""
+        """List the upstream again and bring the app's registrations in line. A list the
+        upstream answers with an error leaves that kind's registrations as they were (none,
+        at the first listing) and the others listed; it is logged, and listed again at the
+        upstream's next list_changed (of any kind) or restart. A failure of the upstream
+        itself (gone, hung, garbage) is raised."""
         with self._lock:
             if self._closed:
                 return
             caps = self.client.server_capabilities or {}
             if "tools" in kinds:
-                listed = self.client.list_tools() if "tools" in caps else []
-                self._sync(self._tools, self._tool_names(listed), self._add_tool, self.app.remove_tool)
+                # (What the upstream did not declare is not asked for: no list at all.)
+                listed = self._listed("tools", "tools/list", self.client.list_tools) if "tools" in caps else []
+                if listed is not None:
+                    self._sync(self._tools, self._tool_names(listed), self._add_tool, self.app.remove_tool)
             if "prompts" in kinds:
-                listed = self.client.list_prompts() if "prompts" in caps else []
-                self._sync(self._prompts, {self._name(p.get("name")): p for p in listed}, self._add_prompt,
-                           self.app.remove_prompt)
+                listed = self._listed("prompts", "prompts/list", self.client.list_prompts) if "prompts" in caps else []
+                if listed is not None:
+                    self._sync(self._prompts, {self._name(p.get("name")): p for p in listed}, self._add_prompt,
+                               self.app.remove_prompt)
             if "resources" in kinds:
                 entries = {}  # type: Dict[str, Dict[str, Any]]
                 if "resources" in caps:
-                    for entry in self.client.list_resources():
+                    # Each list on its own: one that failed keeps what it had registered.
+                    plain = self._listed("resources", "resources/list", self.client.list_resources)
+                    templates = self._listed("resources", "resources/templates/list", self._resource_templates,
+                                             failed=plain is None)
+                    for entry in plain if plain is not None else [e for e in self._resources.values() if "uri" in e]:
                         if isinstance(entry.get("uri"), str):
                             entries[entry["uri"]] = entry
-                    for entry in self._resource_templates():
+                    for entry in (templates if templates is not None
+                                  else [e for e in self._resources.values() if "uriTemplate" in e]):
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
@@ -343,6 +359,24 @@ class Mount:
                     # upstream's resources of later would never be heard of.
                     gone = [uri for uri in self._subscribed if uri not in entries and not self.owns(uri)]
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
+
+    def _listed(self, kind: str, method: str, listing: Callable[[], List[Dict[str, Any]]],
+                failed: bool = False) -> Optional[List[Dict[str, Any]]]:
+        """``listing()``, or None when the upstream answered it with an error (logged, and
+        ``kind`` marked to be listed again). ``failed``: another list of ``kind`` failed in
+        this same listing (it stays marked)."""
+        try:
+            listed = listing()
+        except MCPError as exc:
+            _gateway_log.warning("mount %s: %s failed (%s); its %s are listed again at the upstream's next "
+                                 "list_changed or restart", self.prefix, method, exc, kind)
+            with self._stale_lock:
+                self._unlisted.add(kind)
+            return None
+        if not failed:
+            with self._stale_lock:
+                self._unlisted.discard(kind)
+        return listed
 
     def _resource_templates(self) -> List[Dict[str, Any]]:
         try:
@@ -529,6 +563,7 @@ class Mount:
             return
         with self._stale_lock:
             self._stale.add(kind)
+            self._stale.update(self._unlisted)
             if self._relister is not None:
                 return  # the relister running picks it up
             self._relister = relister = threading.Thread(target=self._relist_stale, daemon=True,

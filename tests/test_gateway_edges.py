@@ -10,6 +10,7 @@ by its PID at the end.
 """
 
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -18,7 +19,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from mcplite import Client, Server, gateway, use_trace
+from mcplite import Client, MCPError, Server, gateway, use_trace
 from mcplite.httpserver import start_http
 
 from harness_support import assert_gone
@@ -419,3 +420,58 @@ def test_the_fronts_tool_name_rule_refuses_a_name_ending_in_a_newline():
     with pytest.raises(ValueError, match="invalid tool name"):
         app.add_tool(lambda: "x", name="a\n")
     app.add_tool(lambda: "x", name="a")
+
+
+def test_a_list_that_fails_leaves_the_others_mounted_and_is_tried_again(caplog):
+    """An upstream whose prompts/list and resources/list answer an error (not -32601) while
+    its tools/list works: the mount is made with its tools, the log names the lists that
+    failed, and they are listed again at the upstream's next list_changed (of tools, here)."""
+    front = Server("front", version="1.0.0")
+    with caplog.at_level("WARNING", logger="mcplite.gateway"):
+        mount = front.mount("r", {"command": sys.executable, "args": [RAW, "broken-lists"]})
+    pid = mount.process_id
+    try:
+        failed = " ".join(record.getMessage() for record in caplog.records)
+        assert "prompts/list" in failed and "resources/list" in failed
+        with Client(front, era="legacy") as client:
+            assert {"r__seen", "r__heal"} <= {tool["name"] for tool in client.list_tools()}
+            assert not front.registry.prompts and not front.registry.resources
+            assert client.call_tool("r__heal", {})["content"][0]["text"] == "healed"
+            deadline = time.monotonic() + WAIT
+            while not ("r__greet" in front.registry.prompts and "raw://note" in front.registry.resources):
+                assert time.monotonic() < deadline, "the lists were not tried again"
+                time.sleep(0.05)
+            assert client.get_prompt("r__greet")["messages"][0]["content"]["text"] == "hello"
+            assert client.read_resource("raw://note")["contents"][0]["text"] == "a raw note"
+    finally:
+        mount.close()
+        assert_gone([pid])
+
+
+def test_what_the_upstream_did_not_declare_is_never_asked_for():
+    """An upstream declaring tools and logging only: mounting it, and a client in front
+    listing everything and setting a level, and list changes of every kind heard, ask it for
+    nothing else (its own record of the requests)."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [RAW]})
+    pid = mount.process_id
+    try:
+        with Client(front, era="legacy") as client:
+            client.set_log_level("debug")
+            for listing in (client.list_prompts, client.list_resources, client.list_resource_templates):
+                try:
+                    listing()
+                except MCPError:
+                    pass  # (the front may have none either: -32601)
+            for kind in ("tools", "prompts", "resources"):
+                mount._list_changed(kind)
+            deadline = time.monotonic() + WAIT
+            while mount._relister is not None:
+                assert time.monotonic() < deadline, "still listing again"
+                time.sleep(0.05)
+            asked = json.loads(client.call_tool("r__asked", {})["content"][0]["text"])
+        assert set(asked) <= {"server/discover", "initialize", "tools/list", "logging/setLevel", "tools/call"}, asked
+        assert "logging/setLevel" in asked and asked.count("tools/list") >= 2
+    finally:
+        mount.close()
+        assert_gone([pid])
