@@ -28,7 +28,11 @@ rounds (keys ``gw.<token>.<n>`` name it). The upstream's log messages go to the 
 with at the level the client in front asked for (``logging/setLevel`` is passed on too, and
 ``notifications/roots/list_changed`` to session-era upstreams);
 ``resources/subscribe`` and resource updates, and ``completion/complete`` (by the prompt's
-prefixed name or the template's URI) are routed to the upstream that owns the name. A
+prefixed name or the template's URI) are routed to the upstream that owns the name. The
+upstream's listed resources are subscribed to while listed; a resource of one of its templates
+while a client in front holds a subscription to it (a session's ``resources/subscribe``, a
+``subscriptions/listen`` stream naming it), and unsubscribed once the last lets go
+(``resources/unsubscribe``, its session ended, its stream closed). A
 2026-07-28 upstream gets the capabilities of the client in front with each request; where it
 answers with a task (tasks extension), the front answers with a task of its own and waits for
 the upstream's.
@@ -143,6 +147,10 @@ class Mount:
         # was for (id of _tools, _prompts or _resources): the upstream's entries.
         self._refused = {}  # type: Dict[int, Dict[str, Dict[str, Any]]]
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
+        # The resources of templates (not listed: subscribed upstream only on a client's
+        # behalf) by the holders in front that want them: a legacy session (its LegacySession)
+        # or a listen stream (its listener), by id. Released upstream when none is left.
+        self._held = {}  # type: Dict[str, Dict[int, Any]]
         # Lists the upstream said changed, to list again (on the relister thread, if one runs).
         self._stale = set()  # type: set
         # Kinds whose list the upstream answered with an error: listed again at its next
@@ -357,7 +365,8 @@ class Mount:
                     # updates on to whoever subscribed. A resource the upstream no longer
                     # serves is let go of, or those gone would fill the bound and the
                     # upstream's resources of later would never be heard of.
-                    gone = [uri for uri in self._subscribed if uri not in entries and not self.owns(uri)]
+                    gone = [uri for uri in self._subscribed if uri not in entries
+                            and not (uri in self._held and self.owns(uri))]
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
 
     def _listed(self, kind: str, method: str, listing: Callable[[], List[Dict[str, Any]]],
@@ -508,6 +517,36 @@ class Mount:
                         _gateway_log.warning("mount %s: %s %s upstream: %s", self.prefix, change.__name__, uri, exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
+
+    def hold(self, holder: Any, uris: List[str], alive: Callable[[], bool]) -> None:
+        """``holder`` in front (a session, a listen stream) subscribed to ``uris`` of this
+        mount's templates: the upstream is subscribed to those it is not yet. ``alive()``
+        (asked under the lock that ``release`` takes) says whether the holder is still there:
+        one that ended meanwhile holds nothing."""
+        with self._lock:
+            if not alive():
+                return
+            for uri in uris:
+                self._held.setdefault(uri, {})[id(holder)] = holder
+            new = [uri for uri in uris if uri not in self._subscribed]
+        if new:
+            self._subscribe_upstream(new)
+
+    def release(self, holder: Any, uris: Any = None) -> None:
+        """``holder`` lets go of ``uris`` (all it holds when None): each nobody else in front
+        holds, and the upstream does not list (those are subscribed whoever wants them), is
+        unsubscribed upstream, which frees its place under the bound."""
+        with self._lock:
+            gone = []
+            for uri in list(self._held) if uris is None else uris:
+                holders = self._held.get(uri)
+                if holders is None or holders.pop(id(holder), None) is None or holders:
+                    continue
+                del self._held[uri]
+                if "uri" not in self._resources.get(uri, {}):
+                    gone.append(uri)
+        if gone:
+            self._subscribe_upstream([], gone)
 
     def _resource_updated(self, uri: str) -> None:
         self.app.notify_resource_updated(uri)
@@ -1184,12 +1223,24 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         def subscribe() -> None:
             # (owns() waits for a mount listing its upstream again: not on the front's thread)
             for each in list(mounts):
-                mine = [uri for uri in uris if uri not in each._subscribed and each.owns(uri)]
+                mine = [uri for uri in uris if each.owns(uri)]
                 if mine:
-                    each._subscribe_upstream(mine)
+                    # Held for as long as the stream is open (a stream that ended before
+                    # this thread got here holds nothing).
+                    each.hold(listener, mine, lambda: listener in list(app.registry.listeners))
         if uris and mounts:
             threading.Thread(target=subscribe, name="mcplite-gateway-subscribe", daemon=True).start()
     app._listener_hooks.append(listening)
+
+    def ended(listener: Any) -> None:
+        # A listen stream closed, or a legacy session ended (its notifier removed): what it
+        # held is released (on a thread: an upstream unsubscribe may take a while, and the
+        # front removes listeners on its own threads).
+        holder = _gateway_holder_of(listener)
+        if any(each._held for each in list(mounts)):
+            threading.Thread(target=lambda: [each.release(holder) for each in list(mounts)], daemon=True,
+                             name="mcplite-gateway-release").start()
+    app._listener_end_hooks.append(ended)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
         if method == "resources/read" and getattr(app, "_gateway_skills", False):
@@ -1199,18 +1250,36 @@ def _gateway_install(app: Any, mount: Mount) -> None:
                 found = _gateway_read_skill_file(app, uri)
                 if found is not None:
                     return found
-        if method != "logging/setLevel" and method != "resources/subscribe":
+        if method not in ("logging/setLevel", "resources/subscribe", "resources/unsubscribe"):
             return call_next()
         result = call_next()  # the front's own bookkeeping (and checks) first
         if method == "logging/setLevel":
             for each in list(mounts):
                 each.set_level(params["level"])
-        else:
-            for each in list(mounts):
-                if each.owns(params["uri"]):
-                    each._subscribe_upstream([params["uri"]])
+            return result
+        session = ctx._call.request.session
+        if session is None:
+            return result  # (no session: nothing to hold it for; the front refused it anyway)
+        uri = params["uri"]
+        for each in list(mounts):
+            if method == "resources/unsubscribe":
+                each.release(session, [uri])
+            elif each.owns(uri):
+                # Held while the session subscribes to it (an ended session holds nothing:
+                # its notifier is gone from the listeners).
+                each.hold(session, [uri], lambda: any(_gateway_holder_of(listener) is session
+                                                      for listener in list(app.registry.listeners)))
         return result
     app.middleware(gateway_middleware)
+
+
+def _gateway_holder_of(listener: Any) -> Any:
+    """Who holds subscriptions for a listener of the front: a legacy session's notifier
+    stands for its session (whose resources/subscribe the middleware saw), a listen stream
+    for itself."""
+    connection = getattr(listener, "connection", None)
+    session = getattr(connection, "session", None)
+    return session if session is not None else listener
 
 
 def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:

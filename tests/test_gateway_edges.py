@@ -475,3 +475,65 @@ def test_what_the_upstream_did_not_declare_is_never_asked_for():
     finally:
         mount.close()
         assert_gone([pid])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_template_subscription_is_released_when_no_client_in_front_holds_it(odd, monkeypatch, front_era,
+                                                                               upstream_era):
+    """Two clients in front subscribe to one resource of a mounted template: the upstream is
+    subscribed once. One unsubscribing leaves it subscribed (the other holds it); the other
+    going away (its session or listen stream ends) releases it upstream, and so frees its
+    place under the bound (2 here: doc://0, listed, has the other), which another URI takes."""
+    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 2)
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", odd(upstream_era))
+    heard = []  # type: List[str]
+    lock = threading.Condition()
+    relay = mount.client.on_resource_updated
+
+    def on_updated(uri):
+        # type: (str) -> None
+        with lock:
+            heard.append(uri)
+            lock.notify_all()
+        relay(uri)
+    mount.client.on_resource_updated = on_updated
+
+    def upstream_tells(client, uri):
+        # type: (Client, str) -> bool
+        """Whether the upstream tells the mount of ``uri``'s updates: it is touched, then
+        doc://0 (always subscribed), whose update comes after ``uri``'s on the same stream."""
+        with lock:
+            del heard[:]
+        assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
+        assert client.call_tool("u__touch", {"n": 0})["content"][0]["text"] == "touched"
+        with lock:
+            assert lock.wait_for(lambda: "doc://0" in heard, WAIT), "no update of doc://0"
+            return uri in heard
+
+    def eventually(client, uri):
+        # type: (Client, str) -> None
+        # (A listen stream's resources are subscribed to upstream just after it opens.)
+        deadline = time.monotonic() + WAIT
+        while not upstream_tells(client, uri):
+            assert time.monotonic() < deadline, "the upstream was not subscribed to " + uri
+
+    first_uri, second_uri = "users://ada@example.com/profile", "users://bob@example.com/profile"
+    with Client(front, era=front_era) as first:
+        with Client(front, era=front_era) as second:
+            first.subscribe(first_uri)
+            second.subscribe(first_uri)
+            eventually(first, first_uri)
+            first.unsubscribe(first_uri)
+            time.sleep(0.2)  # (a listen stream replaced: let the old one's end be seen)
+            assert upstream_tells(first, first_uri), "released while another client holds it"
+        # The second client is gone: nobody in front holds it.
+        deadline = time.monotonic() + WAIT
+        while upstream_tells(first, first_uri):
+            assert time.monotonic() < deadline, "never released upstream"
+        first.subscribe(second_uri)
+        eventually(first, second_uri)
+        first.unsubscribe(second_uri)
+        deadline = time.monotonic() + WAIT
+        while upstream_tells(first, second_uri):
+            assert time.monotonic() < deadline, "not released upstream by unsubscribe"
