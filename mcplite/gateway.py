@@ -120,7 +120,11 @@ def gateway_client(upstream: Any, on_list_changed: Callable[[str], Any], timeout
               else load_config({"mcpServers": {"upstream": upstream}}, stacklevel=3).servers[0])
     if config.problem is not None:
         raise ValueError("the upstream entry cannot start: %s" % config.problem)
-    options = dict(handlers, timeout=config.timeout or timeout, on_list_changed=on_list_changed)
+    # Connecting as a whole within the timeout: a server that never answers (one writing
+    # garbage on stdout, say) fails the mount within about it, not after the probe's wait,
+    # initialize's and the stop's one after the other.
+    within = config.timeout or timeout
+    options = dict(handlers, timeout=within, on_list_changed=on_list_changed, _connect_within=within)
     if config.transport == "stdio":
         return Client.stdio(config.argv, config.env, config.cwd, **options)
     return Client.http(config.url or "", config.headers, **options)
