@@ -15,12 +15,13 @@ Eras (``era=``): "auto" (default) probes with ``server/discover`` and falls back
 force one. ``protocol_version=`` asks for one version exactly.
 """
 
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .channels import StdioChannel
 from .clientcache import CACHED_METHODS, ResultCache, cache_option, cache_params_key
 from .clientsession import ClientSession
-from .errors import MCPError, ProtocolError, SessionLost, TransportError
+from .errors import MCPError, ProtocolError, RequestTimeout, SessionLost, TransportError
 from .jsonrpc import INVALID_PARAMS, notification
 from .protocol import (
     ERA_LEGACY, ERA_MODERN, LEGACY_VERSIONS, LOG_LEVELS, MCP_REQUEST_METHODS, META_CLIENT_CAPABILITIES, MODERN_VERSIONS,
@@ -34,6 +35,7 @@ _ROUND_TRIP_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
 # may ask in rounds as tools do.
 _NO_ROUND_METHODS = MCP_REQUEST_METHODS - _ROUND_TRIP_METHODS
 _MAX_PAGES = 10000  # a server whose cursors never end is a broken one
+_CLIENT_MIN_CLOSE = 0.25  # the least a server that failed to connect is given to exit, s
 
 
 class Client(ClientSession):
@@ -84,7 +86,7 @@ class Client(ClientSession):
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
                  max_rounds: int = 10, tasks: bool = False, trace: Any = None,
                  extensions: Optional[Dict[str, Dict[str, Any]]] = None, cache: Any = False,
-                 _channel: Optional[ClientChannel] = None) -> None:
+                 _channel: Optional[ClientChannel] = None, _connect_within: Optional[float] = None) -> None:
         if era not in ("auto", ERA_MODERN, ERA_LEGACY):
             raise ValueError("era must be 'auto', 'modern' or 'legacy'")
         if protocol_version is not None:
@@ -119,9 +121,26 @@ class Client(ClientSession):
                          client_info=client_info, sampling=sampling, elicitation=elicitation, roots=roots,
                          on_log=on_log, on_resource_updated=on_resource_updated, on_list_changed=on_list_changed,
                          capabilities=capabilities, tasks=tasks)
+        # ``_connect_within`` (the gateway's): connecting as a whole - the probe, initialize,
+        # and stopping a server that failed them - takes about that long at most, not each
+        # step its own full timeout one after the other.
+        started = time.monotonic()
         try:
-            self._connect(era, protocol_version)
-        except BaseException:
+            self._connect(era, protocol_version, _connect_within)
+        except BaseException as exc:
+            garbage = getattr(self._channel, "garbage", None)
+            if isinstance(exc, RequestTimeout) and garbage is not None:
+                # The likely reason it never answered: it is no MCP server on stdio.
+                exc.message += ("; the server wrote lines that are not JSON on its stdout, which a stdio server MUST "
+                                "NOT (the last: %r)" % garbage.decode("utf-8", "replace").rstrip("\r\n"))
+                exc.args = (exc.message,)
+            channel = self._channel  # type: Any
+            grace = getattr(channel, "close_timeout", None)
+            if _connect_within is not None and isinstance(grace, (int, float)):
+                # What is left of the time, for a server that ignores its closed stdin to
+                # exit in before SIGTERM (and as long again before SIGKILL).
+                left = _connect_within - (time.monotonic() - started)
+                channel.close_timeout = max(_CLIENT_MIN_CLOSE, min(grace, left))
             self.close()
             raise
 

@@ -47,6 +47,7 @@ _CANCEL_POLL = 0.05  # how often a request with a cancel check looks at it, in s
 # .seconds: set by ``progress_ceiling`` for the requests this thread sends (a host's call:
 # progress extends it up to 10 times that call's own timeout, not the client's max_timeout).
 _progress_ceilings = threading.local()
+_SESSION_MIN_WAIT = 0.1  # initialize's least wait when connecting within a time, in seconds
 
 
 def cancel_when(check: Callable[[], bool]) -> "_CancelScope":
@@ -245,12 +246,18 @@ class ClientSession(Endpoint):
             return dict(self.capabilities, extensions=extensions)
         return {k: v for k, v in self.capabilities.items() if k != "extensions"}
 
-    def _connect(self, era: str, version: Optional[str]) -> None:
-        if era != ERA_LEGACY and self._discover(version or MODERN_VERSIONS[-1], forced=era == ERA_MODERN):
+    def _connect(self, era: str, version: Optional[str], within: Optional[float] = None) -> None:
+        """``within``: the probe and initialize together take about that long at most (the
+        probe at most half of it, initialize what is left), not each its own timeout."""
+        deadline = None if within is None else time.monotonic() + within
+        probe = min(self.probe_timeout, self.timeout, within / 2 if within is not None else self.timeout)
+        if era != ERA_LEGACY and self._discover(version or MODERN_VERSIONS[-1], forced=era == ERA_MODERN,
+                                                probe=probe):
             self._negotiated()
         else:
             try:
-                self._initialize(version or LATEST_LEGACY_VERSION)
+                self._initialize(version or LATEST_LEGACY_VERSION, None if deadline is None else
+                                 max(_SESSION_MIN_WAIT, deadline - time.monotonic()))
             except MCPError as exc:
                 # A modern server that answered the probe too late for us has settled on
                 # 2026-07-28 and refuses initialize, naming its versions: go back to them.
@@ -274,12 +281,14 @@ class ClientSession(Endpoint):
     def _negotiated(self) -> None:
         self._channel.negotiated(self.era, self.protocol_version)  # type: ignore[arg-type]
 
-    def _discover(self, version: str, forced: bool, retried: bool = False) -> bool:
-        """The 2026-07-28 probe: True when the server is modern (now set up)."""
+    def _discover(self, version: str, forced: bool, retried: bool = False, probe: Optional[float] = None) -> bool:
+        """The 2026-07-28 probe: True when the server is modern (now set up). ``probe``: how
+        long to wait for an answer unless ``forced`` (default the probe timeout)."""
         self.era, self.protocol_version = ERA_MODERN, version
+        if probe is None:
+            probe = min(self.probe_timeout, self.timeout)
         try:
-            result = self._call("server/discover", {}, None if forced else min(self.probe_timeout, self.timeout),
-                                None)
+            result = self._call("server/discover", {}, None if forced else probe, None)
         except RequestTimeout:
             if forced:
                 raise
@@ -300,7 +309,7 @@ class ClientSession(Endpoint):
                 if usable and (usable[-1] != version or not retried):
                     # Once more even with the version just sent: "the client retries with
                     # a supported version" (the refusal may have been about something else).
-                    return self._discover(usable[-1], forced, retried=True)
+                    return self._discover(usable[-1], forced, retried=True, probe=probe)
                 if forced or not [v for v in LEGACY_VERSIONS if v in offered]:
                     raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our %s protocol "
                                    "versions" % ("modern" if forced else ""), *([exc.data] if exc.has_data else []))
@@ -327,10 +336,10 @@ class ClientSession(Endpoint):
             self.server_info = meta[META_SERVER_INFO]
         return True
 
-    def _initialize(self, version: str) -> None:
+    def _initialize(self, version: str, timeout: Optional[float] = None) -> None:
         self.era, self.protocol_version = ERA_LEGACY, version
         result = self._call("initialize", {"protocolVersion": version, "capabilities": self.capabilities,
-                                           "clientInfo": self.client_info}, None, None)
+                                           "clientInfo": self.client_info}, timeout, None)
         answered = result.get("protocolVersion")
         if answered not in LEGACY_VERSIONS:
             # "If the client does not support the version in the server's response, it

@@ -5,7 +5,10 @@
     app.mount("search", Client.http("https://search.example/mcp"))
 
 The upstream's tools and prompts appear as ``<prefix>__<name>`` (the host catalog's naming;
-the prefix "" keeps the upstream's own names, for a gateway in front of one server),
+the prefix "" keeps the upstream's own names, for a gateway in front of one server; a tool
+name the front cannot serve, outside 1-128 characters of A-Z a-z 0-9 _ - . once prefixed, is
+served as ``<prefix>__<name made valid>_<first 8 hex digits of its SHA-256>``, calls going
+upstream by its own name),
 described exactly as the upstream describes them (input and output schemas, annotations,
 ``_meta``: nothing is derived again here); resources and resource templates keep their URIs.
 A call is forwarded with the upstream ``Client`` and its result passed back as it came
@@ -25,7 +28,11 @@ rounds (keys ``gw.<token>.<n>`` name it). The upstream's log messages go to the 
 with at the level the client in front asked for (``logging/setLevel`` is passed on too, and
 ``notifications/roots/list_changed`` to session-era upstreams);
 ``resources/subscribe`` and resource updates, and ``completion/complete`` (by the prompt's
-prefixed name or the template's URI) are routed to the upstream that owns the name. A
+prefixed name or the template's URI) are routed to the upstream that owns the name. The
+upstream's listed resources are subscribed to while listed; a resource of one of its templates
+while a client in front holds a subscription to it (a session's ``resources/subscribe``, a
+``subscriptions/listen`` stream naming it), and unsubscribed once the last lets go
+(``resources/unsubscribe``, its session ended, its stream closed). A
 2026-07-28 upstream gets the capabilities of the client in front with each request; where it
 answers with a task (tasks extension), the front answers with a task of its own and waits for
 the upstream's.
@@ -44,6 +51,7 @@ restarted: its owner decides.
 """
 
 import contextvars
+import hashlib
 import logging
 import os
 import re
@@ -71,6 +79,13 @@ _gateway_log = logging.getLogger("mcplite.gateway")
 _GATEWAY_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The separator the host catalog uses between a server's name and its tool's.
 GATEWAY_SEPARATOR = "__"
+# The front's rule for a tool name (the registry's): 2025-11-25 "Tool names SHOULD be between 1
+# and 128 characters in length" of A-Z a-z 0-9 _ - and dot. An upstream's name outside it, once
+# prefixed, is served under a name derived from it (see Mount._tool_names).
+_GATEWAY_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
+_GATEWAY_TOOL_NAME_BAD_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
+_GATEWAY_TOOL_NAME_MAX = 128
+_GATEWAY_HASH_LENGTHS = (8, 16, 32)  # hex digits; a longer one only when a shorter one's name is taken
 # Upstream failures that are the upstream's, not the caller's: a closed process or
 # connection, a timeout, garbage (ProtocolError is a TransportError).
 _GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
@@ -105,7 +120,11 @@ def gateway_client(upstream: Any, on_list_changed: Callable[[str], Any], timeout
               else load_config({"mcpServers": {"upstream": upstream}}, stacklevel=3).servers[0])
     if config.problem is not None:
         raise ValueError("the upstream entry cannot start: %s" % config.problem)
-    options = dict(handlers, timeout=config.timeout or timeout, on_list_changed=on_list_changed)
+    # Connecting as a whole within the timeout: a server that never answers (one writing
+    # garbage on stdout, say) fails the mount within about it, not after the probe's wait,
+    # initialize's and the stop's one after the other.
+    within = config.timeout or timeout
+    options = dict(handlers, timeout=within, on_list_changed=on_list_changed, _connect_within=within)
     if config.transport == "stdio":
         return Client.stdio(config.argv, config.env, config.cwd, **options)
     return Client.http(config.url or "", config.headers, **options)
@@ -132,8 +151,16 @@ class Mount:
         # was for (id of _tools, _prompts or _resources): the upstream's entries.
         self._refused = {}  # type: Dict[int, Dict[str, Dict[str, Any]]]
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
+        # The resources of templates (not listed: subscribed upstream only on a client's
+        # behalf) by the holders in front that want them: a legacy session (its LegacySession)
+        # or a listen stream (its listener), by id. Released upstream when none is left.
+        self._held = {}  # type: Dict[str, Dict[int, Any]]
         # Lists the upstream said changed, to list again (on the relister thread, if one runs).
         self._stale = set()  # type: set
+        # Kinds whose list the upstream answered with an error: listed again at its next
+        # list_changed (of any kind), or when it is started again. (Under _stale_lock, never
+        # self._lock: _list_changed runs on the upstream client's callback thread.)
+        self._unlisted = set()  # type: set
         self._stale_lock = threading.Lock()
         self._relister = None  # type: Optional[threading.Thread]
         self._closed = False
@@ -298,26 +325,37 @@ class Mount:
     # -- keeping the registrations in step with the upstream ----------------------------
 
     def refresh(self, kinds: Any = ("tools", "prompts", "resources")) -> None:
-        """List the upstream again and bring the app's registrations in line."""
+        """List the upstream again and bring the app's registrations in line. A list the
+        upstream answers with an error leaves that kind's registrations as they were (none,
+        at the first listing) and the others listed; it is logged, and listed again at the
+        upstream's next list_changed (of any kind) or restart. A failure of the upstream
+        itself (gone, hung, garbage) is raised."""
         with self._lock:
             if self._closed:
                 return
             caps = self.client.server_capabilities or {}
             if "tools" in kinds:
-                listed = self.client.list_tools() if "tools" in caps else []
-                self._sync(self._tools, {self._name(t.get("name")): t for t in listed}, self._add_tool,
-                           self.app.remove_tool)
+                # (What the upstream did not declare is not asked for: no list at all.)
+                listed = self._listed("tools", "tools/list", self.client.list_tools) if "tools" in caps else []
+                if listed is not None:
+                    self._sync(self._tools, self._tool_names(listed), self._add_tool, self.app.remove_tool)
             if "prompts" in kinds:
-                listed = self.client.list_prompts() if "prompts" in caps else []
-                self._sync(self._prompts, {self._name(p.get("name")): p for p in listed}, self._add_prompt,
-                           self.app.remove_prompt)
+                listed = self._listed("prompts", "prompts/list", self.client.list_prompts) if "prompts" in caps else []
+                if listed is not None:
+                    self._sync(self._prompts, {self._name(p.get("name")): p for p in listed}, self._add_prompt,
+                               self.app.remove_prompt)
             if "resources" in kinds:
                 entries = {}  # type: Dict[str, Dict[str, Any]]
                 if "resources" in caps:
-                    for entry in self.client.list_resources():
+                    # Each list on its own: one that failed keeps what it had registered.
+                    plain = self._listed("resources", "resources/list", self.client.list_resources)
+                    templates = self._listed("resources", "resources/templates/list", self._resource_templates,
+                                             failed=plain is None)
+                    for entry in plain if plain is not None else [e for e in self._resources.values() if "uri" in e]:
                         if isinstance(entry.get("uri"), str):
                             entries[entry["uri"]] = entry
-                    for entry in self._resource_templates():
+                    for entry in (templates if templates is not None
+                                  else [e for e in self._resources.values() if "uriTemplate" in e]):
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
@@ -331,8 +369,27 @@ class Mount:
                     # updates on to whoever subscribed. A resource the upstream no longer
                     # serves is let go of, or those gone would fill the bound and the
                     # upstream's resources of later would never be heard of.
-                    gone = [uri for uri in self._subscribed if uri not in entries and not self.owns(uri)]
+                    gone = [uri for uri in self._subscribed if uri not in entries
+                            and not (uri in self._held and self.owns(uri))]
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry], gone)
+
+    def _listed(self, kind: str, method: str, listing: Callable[[], List[Dict[str, Any]]],
+                failed: bool = False) -> Optional[List[Dict[str, Any]]]:
+        """``listing()``, or None when the upstream answered it with an error (logged, and
+        ``kind`` marked to be listed again). ``failed``: another list of ``kind`` failed in
+        this same listing (it stays marked)."""
+        try:
+            listed = listing()
+        except MCPError as exc:
+            _gateway_log.warning("mount %s: %s failed (%s); its %s are listed again at the upstream's next "
+                                 "list_changed or restart", self.prefix, method, exc, kind)
+            with self._stale_lock:
+                self._unlisted.add(kind)
+            return None
+        if not failed:
+            with self._stale_lock:
+                self._unlisted.discard(kind)
+        return listed
 
     def _resource_templates(self) -> List[Dict[str, Any]]:
         try:
@@ -343,6 +400,43 @@ class Mount:
             # Servers that implement resources/list alone exist (the Python SDK's low-level
             # server answers what it has no handler for so): their resources are served.
             return []
+
+    def _tool_names(self, listed: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+        """The upstream's tools by the names the front serves them under. A name valid on the
+        front once prefixed is kept; any other (characters outside A-Z a-z 0-9 _ - ., or over
+        128 characters with the prefix) is served as ``<prefix>__<name>_<h>``: the name with
+        every other character made ``_``, cut to fit 128, and ``h`` the first 8 hex digits of
+        the SHA-256 of the upstream's name (UTF-8), so the same upstream name is always served
+        under the same front name; a call goes upstream by the real name (the entry's). Should
+        that name be another tool's, 16 digits, then 32."""
+        names = {}  # type: Dict[str, Dict[str, Any]]
+        odd = []  # type: List[Tuple[str, Dict[str, Any]]]
+        for entry in listed:
+            name = entry.get("name")
+            if not isinstance(name, str):
+                _gateway_log.warning("mount %s: a tool without a name (a string) not served: %r", self.prefix, name)
+                continue
+            front_name = self._name(name)
+            if _GATEWAY_TOOL_NAME.match(front_name):
+                names[front_name] = entry
+            else:
+                odd.append((name, entry))
+        # (Sorted: the names taken first do not depend on the upstream's order.)
+        for name, entry in sorted(odd, key=lambda pair: pair[0]):
+            for length in _GATEWAY_HASH_LENGTHS:
+                derived = self._derived_tool_name(name, length)
+                if derived not in names:
+                    names[derived] = entry
+                    break
+            else:
+                _gateway_log.warning("mount %s: tool %r not served: its derived names are taken", self.prefix, name)
+        return names
+
+    def _derived_tool_name(self, name: str, length: int) -> str:
+        head = self.prefix + GATEWAY_SEPARATOR if self.prefix else ""
+        suffix = "_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+        room = _GATEWAY_TOOL_NAME_MAX - len(head) - len(suffix)  # (a prefix is at most 64: room >= 29)
+        return head + _GATEWAY_TOOL_NAME_BAD_CHAR.sub("_", name)[:room] + suffix
 
     def _name(self, name: Any) -> str:
         if not self.prefix:
@@ -428,6 +522,36 @@ class Mount:
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
 
+    def hold(self, holder: Any, uris: List[str], alive: Callable[[], bool]) -> None:
+        """``holder`` in front (a session, a listen stream) subscribed to ``uris`` of this
+        mount's templates: the upstream is subscribed to those it is not yet. ``alive()``
+        (asked under the lock that ``release`` takes) says whether the holder is still there:
+        one that ended meanwhile holds nothing."""
+        with self._lock:
+            if not alive():
+                return
+            for uri in uris:
+                self._held.setdefault(uri, {})[id(holder)] = holder
+            new = [uri for uri in uris if uri not in self._subscribed]
+        if new:
+            self._subscribe_upstream(new)
+
+    def release(self, holder: Any, uris: Any = None) -> None:
+        """``holder`` lets go of ``uris`` (all it holds when None): each nobody else in front
+        holds, and the upstream does not list (those are subscribed whoever wants them), is
+        unsubscribed upstream, which frees its place under the bound."""
+        with self._lock:
+            gone = []
+            for uri in list(self._held) if uris is None else uris:
+                holders = self._held.get(uri)
+                if holders is None or holders.pop(id(holder), None) is None or holders:
+                    continue
+                del self._held[uri]
+                if "uri" not in self._resources.get(uri, {}):
+                    gone.append(uri)
+        if gone:
+            self._subscribe_upstream([], gone)
+
     def _resource_updated(self, uri: str) -> None:
         self.app.notify_resource_updated(uri)
 
@@ -482,6 +606,7 @@ class Mount:
             return
         with self._stale_lock:
             self._stale.add(kind)
+            self._stale.update(self._unlisted)
             if self._relister is not None:
                 return  # the relister running picks it up
             self._relister = relister = threading.Thread(target=self._relist_stale, daemon=True,
@@ -1102,12 +1227,24 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         def subscribe() -> None:
             # (owns() waits for a mount listing its upstream again: not on the front's thread)
             for each in list(mounts):
-                mine = [uri for uri in uris if uri not in each._subscribed and each.owns(uri)]
+                mine = [uri for uri in uris if each.owns(uri)]
                 if mine:
-                    each._subscribe_upstream(mine)
+                    # Held for as long as the stream is open (a stream that ended before
+                    # this thread got here holds nothing).
+                    each.hold(listener, mine, lambda: listener in list(app.registry.listeners))
         if uris and mounts:
             threading.Thread(target=subscribe, name="mcplite-gateway-subscribe", daemon=True).start()
     app._listener_hooks.append(listening)
+
+    def ended(listener: Any) -> None:
+        # A listen stream closed, or a legacy session ended (its notifier removed): what it
+        # held is released (on a thread: an upstream unsubscribe may take a while, and the
+        # front removes listeners on its own threads).
+        holder = _gateway_holder_of(listener)
+        if any(each._held for each in list(mounts)):
+            threading.Thread(target=lambda: [each.release(holder) for each in list(mounts)], daemon=True,
+                             name="mcplite-gateway-release").start()
+    app._listener_end_hooks.append(ended)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
         if method == "resources/read" and getattr(app, "_gateway_skills", False):
@@ -1117,18 +1254,36 @@ def _gateway_install(app: Any, mount: Mount) -> None:
                 found = _gateway_read_skill_file(app, uri)
                 if found is not None:
                     return found
-        if method != "logging/setLevel" and method != "resources/subscribe":
+        if method not in ("logging/setLevel", "resources/subscribe", "resources/unsubscribe"):
             return call_next()
         result = call_next()  # the front's own bookkeeping (and checks) first
         if method == "logging/setLevel":
             for each in list(mounts):
                 each.set_level(params["level"])
-        else:
-            for each in list(mounts):
-                if each.owns(params["uri"]):
-                    each._subscribe_upstream([params["uri"]])
+            return result
+        session = ctx._call.request.session
+        if session is None:
+            return result  # (no session: nothing to hold it for; the front refused it anyway)
+        uri = params["uri"]
+        for each in list(mounts):
+            if method == "resources/unsubscribe":
+                each.release(session, [uri])
+            elif each.owns(uri):
+                # Held while the session subscribes to it (an ended session holds nothing:
+                # its notifier is gone from the listeners).
+                each.hold(session, [uri], lambda: any(_gateway_holder_of(listener) is session
+                                                      for listener in list(app.registry.listeners)))
         return result
     app.middleware(gateway_middleware)
+
+
+def _gateway_holder_of(listener: Any) -> Any:
+    """Who holds subscriptions for a listener of the front: a legacy session's notifier
+    stands for its session (whose resources/subscribe the middleware saw), a listen stream
+    for itself."""
+    connection = getattr(listener, "connection", None)
+    session = getattr(connection, "session", None)
+    return session if session is not None else listener
 
 
 def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:

@@ -23,7 +23,8 @@ from .schema import (
     FunctionShape, compile_coercer, compile_schema, describe_function, header_parameters, output_schema_for,
 )
 
-_TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}$"  # a pattern: re compiles and caches it on first use
+# A pattern: re compiles and caches it on first use. \Z, not $: $ matches before a final newline.
+_TOOL_NAME = r"^[A-Za-z0-9_.-]{1,128}\Z"
 
 # The requests that run the application's handlers (as against lists, answered from the registry).
 _APPLICATION_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))

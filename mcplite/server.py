@@ -152,6 +152,9 @@ class Server:
         # Told of each listener added (a mount's: the URIs a listen stream names, subscribed
         # upstream).
         self._listener_hooks = []  # type: List[Callable[[ChangeListener], None]]
+        # Told of each listener removed (a session or listen stream ended: a mount releases the
+        # upstream subscriptions it held for it).
+        self._listener_end_hooks = []  # type: List[Callable[[ChangeListener], None]]
         self.input_state_ttl = input_state_ttl
         self.max_subscriptions = max_subscriptions
         self.coerce_arguments = bool(coerce_arguments)  # read by Dispatcher._call_tool
@@ -617,6 +620,8 @@ class Server:
 
     def remove_listener(self, listener: ChangeListener) -> None:
         self.registry.remove_listener(listener)
+        for hook in self._listener_end_hooks:
+            hook(listener)
 
     # -- running -------------------------------------------------------------
 

@@ -9,6 +9,8 @@ so), or a real HTTP server on 127.0.0.1 in this process; the front is a ``Server
 by its PID at the end.
 """
 
+import hashlib
+import json
 import os
 import sys
 import threading
@@ -17,7 +19,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from mcplite import Client, Server, gateway, use_trace
+from mcplite import Client, MCPError, Server, gateway, use_trace
 from mcplite.httpserver import start_http
 
 from harness_support import assert_gone
@@ -358,3 +360,180 @@ def test_a_name_two_mounts_make_is_served_by_the_other_once_the_first_lets_go():
             time.sleep(0.02)
         assert client.call_tool("a__b__c", {})["content"][0]["text"] == "second"
         assert client.read_resource("doc://shared")["contents"][0]["text"] == "second's"
+
+
+RAW = os.path.join(HERE, "servers", "gateway_raw_upstream.py")
+
+
+def test_tool_names_not_valid_on_the_front_are_served_under_derived_names():
+    """An upstream's tool names outside the front's rule (1-128 characters of A-Z a-z 0-9 _ - .,
+    2025-11-25) once prefixed - a space, a slash, letters outside ASCII, 130 characters, a
+    newline at the end - are served under names derived from them (the name made valid and the
+    first hex digits of its SHA-256), the same in another mount and across restarts; a call
+    reaches the upstream's tool by its real name. A valid name is left as it is."""
+    sys.path.insert(0, os.path.join(HERE, "servers"))
+    from gateway_raw_upstream import ODD_NAMES
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [RAW, "names"]})
+    other = front.mount("s", {"command": sys.executable, "args": [RAW, "names"]})
+    pids = [mount.process_id, other.process_id]
+    try:
+        with Client(front) as client:
+            served = {tool["name"]: tool for tool in client.list_tools()}
+            assert "r__ok.name-1" in served and "r__seen" in served
+            derived = {}  # type: Dict[str, str]
+            for name in ODD_NAMES:
+                if name == "ok.name-1":
+                    continue
+                matching = [each for each in served if each.startswith("r__") and
+                            served[each]["description"] == "Says its name." and each != "r__ok.name-1"
+                            and each.endswith("_" + hashlib.sha256(name.encode()).hexdigest()[:8])]
+                assert len(matching) == 1, (name, sorted(served))
+                derived[name] = matching[0]
+            assert derived["get user"] == "r__get_user_" + hashlib.sha256(b"get user").hexdigest()[:8]
+            assert derived["files/read"].startswith("r__files_read_")
+            assert len(derived["x" * 130]) == 128 and derived["x" * 130].startswith("r__xxxx")
+            for name, front_name in derived.items():
+                assert len(front_name) <= 128
+                assert client.call_tool(front_name, {})["content"][0]["text"] == "called " + name
+                # The other mount derives the same name under its own prefix.
+                assert "s__" + front_name[len("r__"):] in served
+            # Stable across a restart: the same names again.
+            assert client.call_tool("r__exit", {}).get("isError")
+            deadline = time.monotonic() + WAIT
+            while not (mount.restarts == 1 and mount.down is None and derived["get user"] in front.registry.tools):
+                assert time.monotonic() < deadline, "the upstream never came back"
+                time.sleep(0.05)
+            pids.append(mount.process_id)
+            assert {tool["name"] for tool in client.list_tools()} == set(served)
+            assert client.call_tool(derived["a\n"], {})["content"][0]["text"] == "called a\n"
+    finally:
+        mount.close()
+        other.close()
+        assert_gone([pid for pid in pids if pid is not None])
+
+
+def test_the_fronts_tool_name_rule_refuses_a_name_ending_in_a_newline():
+    """The registry's rule ends at the end of the name (``$`` would match before a final
+    newline, and the gateway would have served an upstream's ``a\\n`` as it came)."""
+    app = Server("front", version="1.0.0")
+    with pytest.raises(ValueError, match="invalid tool name"):
+        app.add_tool(lambda: "x", name="a\n")
+    app.add_tool(lambda: "x", name="a")
+
+
+def test_a_list_that_fails_leaves_the_others_mounted_and_is_tried_again(caplog):
+    """An upstream whose prompts/list and resources/list answer an error (not -32601) while
+    its tools/list works: the mount is made with its tools, the log names the lists that
+    failed, and they are listed again at the upstream's next list_changed (of tools, here)."""
+    front = Server("front", version="1.0.0")
+    with caplog.at_level("WARNING", logger="mcplite.gateway"):
+        mount = front.mount("r", {"command": sys.executable, "args": [RAW, "broken-lists"]})
+    pid = mount.process_id
+    try:
+        failed = " ".join(record.getMessage() for record in caplog.records)
+        assert "prompts/list" in failed and "resources/list" in failed
+        with Client(front, era="legacy") as client:
+            assert {"r__seen", "r__heal"} <= {tool["name"] for tool in client.list_tools()}
+            assert not front.registry.prompts and not front.registry.resources
+            assert client.call_tool("r__heal", {})["content"][0]["text"] == "healed"
+            deadline = time.monotonic() + WAIT
+            while not ("r__greet" in front.registry.prompts and "raw://note" in front.registry.resources):
+                assert time.monotonic() < deadline, "the lists were not tried again"
+                time.sleep(0.05)
+            assert client.get_prompt("r__greet")["messages"][0]["content"]["text"] == "hello"
+            assert client.read_resource("raw://note")["contents"][0]["text"] == "a raw note"
+    finally:
+        mount.close()
+        assert_gone([pid])
+
+
+def test_what_the_upstream_did_not_declare_is_never_asked_for():
+    """An upstream declaring tools and logging only: mounting it, and a client in front
+    listing everything and setting a level, and list changes of every kind heard, ask it for
+    nothing else (its own record of the requests)."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("r", {"command": sys.executable, "args": [RAW]})
+    pid = mount.process_id
+    try:
+        with Client(front, era="legacy") as client:
+            client.set_log_level("debug")
+            for listing in (client.list_prompts, client.list_resources, client.list_resource_templates):
+                try:
+                    listing()
+                except MCPError:
+                    pass  # (the front may have none either: -32601)
+            for kind in ("tools", "prompts", "resources"):
+                mount._list_changed(kind)
+            deadline = time.monotonic() + WAIT
+            while mount._relister is not None:
+                assert time.monotonic() < deadline, "still listing again"
+                time.sleep(0.05)
+            asked = json.loads(client.call_tool("r__asked", {})["content"][0]["text"])
+        assert set(asked) <= {"server/discover", "initialize", "tools/list", "logging/setLevel", "tools/call"}, asked
+        assert "logging/setLevel" in asked and asked.count("tools/list") >= 2
+    finally:
+        mount.close()
+        assert_gone([pid])
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_template_subscription_is_released_when_no_client_in_front_holds_it(odd, monkeypatch, front_era,
+                                                                               upstream_era):
+    """Two clients in front subscribe to one resource of a mounted template: the upstream is
+    subscribed once. One unsubscribing leaves it subscribed (the other holds it); the other
+    going away (its session or listen stream ends) releases it upstream, and so frees its
+    place under the bound (2 here: doc://0, listed, has the other), which another URI takes."""
+    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 2)
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", odd(upstream_era))
+    heard = []  # type: List[str]
+    lock = threading.Condition()
+    relay = mount.client.on_resource_updated
+
+    def on_updated(uri):
+        # type: (str) -> None
+        with lock:
+            heard.append(uri)
+            lock.notify_all()
+        relay(uri)
+    mount.client.on_resource_updated = on_updated
+
+    def upstream_tells(client, uri):
+        # type: (Client, str) -> bool
+        """Whether the upstream tells the mount of ``uri``'s updates: it is touched, then
+        doc://0 (always subscribed), whose update comes after ``uri``'s on the same stream."""
+        with lock:
+            del heard[:]
+        assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
+        assert client.call_tool("u__touch", {"n": 0})["content"][0]["text"] == "touched"
+        with lock:
+            assert lock.wait_for(lambda: "doc://0" in heard, WAIT), "no update of doc://0"
+            return uri in heard
+
+    def eventually(client, uri):
+        # type: (Client, str) -> None
+        # (A listen stream's resources are subscribed to upstream just after it opens.)
+        deadline = time.monotonic() + WAIT
+        while not upstream_tells(client, uri):
+            assert time.monotonic() < deadline, "the upstream was not subscribed to " + uri
+
+    first_uri, second_uri = "users://ada@example.com/profile", "users://bob@example.com/profile"
+    with Client(front, era=front_era) as first:
+        with Client(front, era=front_era) as second:
+            first.subscribe(first_uri)
+            second.subscribe(first_uri)
+            eventually(first, first_uri)
+            first.unsubscribe(first_uri)
+            time.sleep(0.2)  # (a listen stream replaced: let the old one's end be seen)
+            assert upstream_tells(first, first_uri), "released while another client holds it"
+        # The second client is gone: nobody in front holds it.
+        deadline = time.monotonic() + WAIT
+        while upstream_tells(first, first_uri):
+            assert time.monotonic() < deadline, "never released upstream"
+        first.subscribe(second_uri)
+        eventually(first, second_uri)
+        first.unsubscribe(second_uri)
+        deadline = time.monotonic() + WAIT
+        while upstream_tells(first, second_uri):
+            assert time.monotonic() < deadline, "not released upstream by unsubscribe"

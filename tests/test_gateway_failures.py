@@ -191,3 +191,22 @@ def test_close_while_restarting_stops_everything(front):
     assert mount._watcher is not None and not mount._watcher.is_alive()
     time.sleep(0.5)
     assert mount.restarts == 0 or gone(front.seen(mount))
+
+
+def test_mounting_an_upstream_that_writes_garbage_fails_within_its_timeout():
+    """An upstream writing lines that are not JSON and answering nothing: the mount fails
+    within about its timeout - the probe (server/discover), initialize and stopping the
+    process within it, not one after the other at full length each (3 + 3 + 2 s for
+    timeout=3) - with an error saying what the upstream wrote; the process is gone."""
+    garbage = os.path.join(HERE, "servers", "gateway_garbage_upstream.py")
+    app = Server("front", version="1.0.0")
+    started = time.monotonic()
+    with pytest.raises(Exception) as failed:
+        app.mount("g", {"command": sys.executable, "args": [garbage]}, timeout=3)
+    took = time.monotonic() - started
+    message = str(failed.value)
+    assert "not JSON" in message and "garbage from pid" in message, message
+    assert took < 5, "the mount took %.1f s to fail with timeout=3" % took
+    pid = int(message.split("garbage from pid ")[1].split("'")[0])
+    assert_gone([pid])
+    assert not app.registry.tools.keys() - {"double"}
