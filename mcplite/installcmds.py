@@ -21,6 +21,7 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from .cli import _CLI_FILE_TARGET, CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure
+from .hostconfig import _cfg_uncomment
 
 INSTALL_HOSTS = ("claude-desktop", "cursor", "vscode", "mcp-json")
 # How long the entry's check start may take to exit once its input is closed (an import that
@@ -371,46 +372,6 @@ def install_known_files() -> List[Tuple[str, str]]:
     return unique
 
 
-def _ic_jsonc(text: str) -> str:
-    """JSON with comments (// and /* */) and trailing commas, as VS Code writes and reads its
-    files, made plain JSON: for reading only (a file with comments is never written back)."""
-    return _ic_outside_strings(_ic_outside_strings(text, False), True)
-
-
-def _ic_outside_strings(text: str, commas: bool) -> str:
-    """``text`` without its comments, or (``commas``) without its trailing commas; strings
-    are kept as they are."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
-            continue
-        if not commas and text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if not commas and text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        if commas and ch == ",":
-            j = i + 1
-            while j < n and text[j] in " \t\r\n":
-                j += 1
-            if j < n and text[j] in "}]":
-                i += 1
-                continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
 def install_discover() -> List[Dict[str, Any]]:
     """The servers of every host configuration file found: one dict per server (host,
     file, name, type, command, args, url, env: the names only), or per unreadable file
@@ -425,7 +386,9 @@ def install_discover() -> List[Dict[str, Any]]:
             try:
                 data = json.loads(text)
             except ValueError:
-                data = json.loads(_ic_jsonc(text))
+                # JSONC (comments, trailing commas), as VS Code writes it: read, as a host
+                # reads it (never written back: install refuses a file with comments).
+                data = json.loads(_cfg_uncomment(text, path))
         except (OSError, ValueError) as exc:
             rows.append({"host": host, "file": path, "error": "cannot read it: %s" % exc})
             continue
