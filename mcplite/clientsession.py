@@ -50,46 +50,36 @@ _progress_ceilings = threading.local()
 _SESSION_MIN_WAIT = 0.1  # initialize's least wait when connecting within a time, in seconds
 
 
-def cancel_when(check: Callable[[], bool]) -> "_CancelScope":
+def cancel_when(check: Callable[[], bool]) -> "_ThreadScope":
     """``with cancel_when(check):`` - inside it, a request this thread sends through any
     client stops waiting once ``check()`` is true: the server is sent
     ``notifications/cancelled`` and ``Cancelled`` is raised. (Checked every 50 ms.)"""
-    return _CancelScope(check)
+    return _ThreadScope(_cancel_checks, "check", check)
 
 
-def progress_ceiling(seconds: float) -> "_CeilingScope":
+def progress_ceiling(seconds: float) -> "_ThreadScope":
     """``with progress_ceiling(seconds):`` - inside it, progress extends a request this
     thread sends through any client up to ``seconds`` in all (or its own timeout, if
     longer), instead of the client's ``max_timeout``."""
-    return _CeilingScope(seconds)
+    return _ThreadScope(_progress_ceilings, "seconds", seconds)
 
 
-class _CeilingScope:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.outer = None  # type: Optional[float]
+class _ThreadScope:
+    """``with``: ``local.<name>`` is ``value`` on this thread inside, what it was after."""
 
-    def __enter__(self) -> "_CeilingScope":
-        self.outer = getattr(_progress_ceilings, "seconds", None)
-        _progress_ceilings.seconds = self.seconds
+    def __init__(self, local: threading.local, name: str, value: Any) -> None:
+        self.local = local
+        self.name = name
+        self.value = value
+        self.outer = None  # type: Any
+
+    def __enter__(self) -> "_ThreadScope":
+        self.outer = getattr(self.local, self.name, None)
+        setattr(self.local, self.name, self.value)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _progress_ceilings.seconds = self.outer
-
-
-class _CancelScope:
-    def __init__(self, check: Callable[[], bool]) -> None:
-        self.check = check
-        self.outer = None  # type: Optional[Callable[[], bool]]
-
-    def __enter__(self) -> "_CancelScope":
-        self.outer = getattr(_cancel_checks, "check", None)
-        _cancel_checks.check = self.check
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        _cancel_checks.check = self.outer
+        setattr(self.local, self.name, self.outer)
 
 
 class _Waiter:
