@@ -1,5 +1,13 @@
 import os
+import signal
 import sys
+
+# A shell without job control starts a background job with SIGINT ignored, and Python keeps an
+# ignored SIGINT ignored (no KeyboardInterrupt), as do the processes it starts: the tests of
+# Ctrl-C (in-process, and servers stopped with SIGINT) would then fail for how the suite was
+# launched. Python's own handler here, so that they test mcplite, not the launcher.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:

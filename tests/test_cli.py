@@ -502,7 +502,8 @@ def test_bad_targets_get_one_line_and_a_status(tmp_path):
     garbage.write_text("import sys\nfor line in sys.stdin:\n    print('hello?')\n", encoding="utf-8")
     status, out, err = cli("ls", "%s %s" % (PY, garbage), "--timeout", "2", "--era", "legacy")
     assert status == 3 and one_error_line(err, "ls") == (
-        "%s %s: No response to initialize within 2 s (is it an MCP server?)" % (PY, garbage))
+        "%s %s: No response to initialize within 2 s; the server wrote lines that are not JSON on its stdout, "
+        "which a stdio server MUST NOT (the last: 'hello?') (is it an MCP server?)" % (PY, garbage))
     status, out, err = cli("ls", "ftp://example.com/mcp")
     assert status == 2 and one_error_line(err, "ls") == "ftp://example.com/mcp: only http:// and https:// URLs are MCP endpoints"
 
