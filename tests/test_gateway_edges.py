@@ -178,8 +178,11 @@ def test_a_subscription_to_a_templated_resource_outlives_an_upstream_restart():
             got.clear()
             assert client.call_tool("u__crash", {}).get("isError")
             deadline = time.monotonic() + WAIT
-            while not (mount.restarts == 1 and mount.down is None and "u__touch_uri" in front.registry.tools):
-                assert time.monotonic() < deadline, "the upstream never came back"
+            # Back: listed again, then (the template matching only once registered) subscribed
+            # again, a moment after its tools reappear.
+            while not (mount.restarts == 1 and mount.down is None and "u__touch_uri" in front.registry.tools
+                       and uri in mount._subscribed):
+                assert time.monotonic() < deadline, "the upstream never came back, or was not subscribed again"
                 time.sleep(0.05)
             pids.append(mount.process_id)
             assert client.call_tool("u__touch_uri", {"uri": uri})["content"][0]["text"] == "touched"
