@@ -722,13 +722,18 @@ def test_kept_alive_connections_the_server_closed_while_idle_are_not_used(droppi
     "\ufeffdata: {answer}\n\n",
     # CR LF line ends, and the data on several lines (JSON written with indentation).
     "event: message\r\n{lines}\r\n",
+    # "Lines must be separated by either a ... CRLF ..., a single ... LF ..., or a single ... CR"
+    "data: {answer}\r\r",
+    "event: message\rid: 7\r:comment\r{cr_lines}\r",
+    "event: message\r\n{lines}\n\r",
 ])
 def test_sse_answers_are_read_as_the_sse_format_says(stream):
     from io import BytesIO
     from mcplite.httpclient import _sse_iter
     answer = {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}
-    lines = "".join("data: %s\r\n" % line for line in json.dumps(answer, indent=2).split("\n"))
-    text = stream.format(answer=json.dumps(answer), lines=lines)
+    indented = json.dumps(answer, indent=2).split("\n")
+    text = stream.format(answer=json.dumps(answer), lines="".join("data: %s\r\n" % line for line in indented),
+                         cr_lines="".join("data: %s\r" % line for line in indented))
     events = list(_sse_iter(BytesIO(text.encode("utf-8"))))
     assert [(event, json.loads(data)) for event, data, _ in events] == [("message", answer)]
 
@@ -1172,23 +1177,6 @@ def session_handler(on_call: Any = None, on_get: Any = None) -> Any:
             self.wfile.write(body)
 
     return Handler
-
-
-@pytest.mark.parametrize("stream", [
-    # "Lines must be separated by either a ... CRLF ..., a single ... LF ..., or a single ... CR"
-    "data: {answer}\r\r",
-    "event: message\rid: 7\r:comment\r{cr_lines}\r",
-    "event: message\r\n{lines}\n\r",
-])
-def test_sse_lines_may_end_with_cr_alone(stream):
-    from io import BytesIO
-    from mcplite.httpclient import _sse_iter
-    answer = {"jsonrpc": "2.0", "id": 1, "result": {"content": []}}
-    indented = json.dumps(answer, indent=2).split("\n")
-    text = stream.format(answer=json.dumps(answer), lines="".join("data: %s\r\n" % line for line in indented),
-                         cr_lines="".join("data: %s\r" % line for line in indented))
-    events = list(_sse_iter(BytesIO(text.encode("utf-8"))))
-    assert [(event, json.loads(data)) for event, data, _ in events] == [("message", answer)]
 
 
 def test_an_answer_whose_lines_end_with_cr_alone_on_a_stream_kept_open():
