@@ -170,6 +170,7 @@ class ClientSession(Endpoint):
         # (the listen request's id, set when acknowledged)
         self._acknowledged = (None, threading.Event())  # type: Tuple[Any, threading.Event]
         self._renew_lock = threading.Lock()
+        self._relisten_lock = threading.Lock()
         self._channel = channel
         channel.set_write_timeout(timeout)  # a write may take as long as a call
         channel.start(self._receive, self._channel_closed, self.outgoing.fail)
@@ -670,29 +671,40 @@ class ClientSession(Endpoint):
     # -- 2026-07-28 subscriptions --------------------------------------------------------
 
     def _relisten(self, timeout: Optional[float]) -> None:
-        """Replace the ``subscriptions/listen`` stream by one with the current filter."""
-        with self._lock:
-            old = self._listen
-            uris = sorted(self._subscriptions)
-        if old is not None:
-            self.outgoing.forget(old)
-            self._send(notification("notifications/cancelled", {"requestId": old, "reason": "new filter"}))
-        wanted = {}  # type: Dict[str, Any]
-        if self.on_list_changed is not None or self.cache is not None:
-            wanted.update(toolsListChanged=True, promptsListChanged=True, resourcesListChanged=True)
-        if uris:
-            wanted["resourceSubscriptions"] = uris
-        if not wanted:
+        """Replace the ``subscriptions/listen`` stream by one with the current filter.
+
+        The new stream is opened, and acknowledged, before the old one is cancelled: an
+        update sent while the filter changes reaches at least one of them (both, at worst,
+        which a client reads as one more "go and read it again"). Cancelling first lost it.
+        One change at a time, so that each cancels the stream the one before it opened."""
+        with self._relisten_lock:
             with self._lock:
-                self._listen = None
-            return
+                old = self._listen
+                uris = sorted(self._subscriptions)
+            wanted = {}  # type: Dict[str, Any]
+            if self.on_list_changed is not None or self.cache is not None:
+                wanted.update(toolsListChanged=True, promptsListChanged=True, resourcesListChanged=True)
+            if uris:
+                wanted["resourceSubscriptions"] = uris
+            opened = self._open_listen(wanted, timeout) if wanted else None
+            with self._lock:
+                self._listen = opened
+            self._cancel_listen(old)
+
+    def _cancel_listen(self, listen: Any, reason: str = "new filter") -> None:
+        if listen is not None:
+            self.outgoing.forget(listen)
+            self._send(notification("notifications/cancelled", {"requestId": listen, "reason": reason}))
+
+    def _open_listen(self, wanted: Dict[str, Any], timeout: Optional[float]) -> Any:
+        """Open a ``subscriptions/listen`` stream for ``wanted`` and wait for its
+        acknowledgement; its request id. On failure the stream in force stays so."""
         attempt = 0
         while True:
             message, pending = self.outgoing.new("subscriptions/listen", None)
             message["params"] = self._envelope({"notifications": wanted}, None)
             acknowledged = threading.Event()
             with self._lock:
-                self._listen = pending.id
                 self._acknowledged = (pending.id, acknowledged)
             self._send(message)
             limit = timeout if timeout is not None else self.timeout
@@ -705,9 +717,10 @@ class ClientSession(Endpoint):
                         pending.wait(0)  # raises the server's error
                         raise ProtocolError("subscriptions/listen ended before it was acknowledged")
                     if time.monotonic() > deadline:
-                        self.outgoing.forget(pending.id)
+                        # (A stream acknowledged late would otherwise stay open, unheard.)
+                        self._cancel_listen(pending.id, "not acknowledged in time")
                         raise RequestTimeout("subscriptions/listen", limit)
-                return
+                return pending.id
             except RequestTimeout:
                 raise
             except TransportError as exc:

@@ -1046,10 +1046,13 @@ def test_subscribe_modern_uses_subscriptions_listen(made, kitchen):
         {"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
          "params": {"notifications": {"resourceSubscriptions": ["res://b"]}, "_meta": {SUB: 2}}}]
     client.subscribe("res://a")
+    # The new stream is acknowledged before the old one is cancelled: no update falls between.
     assert tap.sent[-2:] == [
-        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2, "reason": "new filter"}},
         {"jsonrpc": "2.0", "id": 3, "method": "subscriptions/listen",
-         "params": {"notifications": {"resourceSubscriptions": ["res://a", "res://b"]}, "_meta": modern_meta()}}]
+         "params": {"notifications": {"resourceSubscriptions": ["res://a", "res://b"]}, "_meta": modern_meta()}},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2, "reason": "new filter"}}]
+    assert [m["params"]["_meta"] for m in tap.notifications_received(
+        "notifications/subscriptions/acknowledged")] == [{SUB: 2}, {SUB: 3}]
     kitchen.notify_resource_updated("res://a")
     kitchen.notify_resource_updated("res://c")
     kitchen.notify_resource_updated("res://b")
@@ -1061,9 +1064,9 @@ def test_subscribe_modern_uses_subscriptions_listen(made, kitchen):
     client.unsubscribe("res://a")
     client.unsubscribe("res://b")
     assert tap.sent[-3:] == [
-        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3, "reason": "new filter"}},
         {"jsonrpc": "2.0", "id": 4, "method": "subscriptions/listen",
          "params": {"notifications": {"resourceSubscriptions": ["res://b"]}, "_meta": modern_meta()}},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3, "reason": "new filter"}},
         {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 4, "reason": "new filter"}}]
     kitchen.notify_resource_updated("res://b")
     client.subscribe("res://d")
