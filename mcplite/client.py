@@ -46,8 +46,10 @@ class Client(ClientSession):
     Handlers (each optional; the capabilities declared follow what is given):
     ``sampling(params) -> CreateMessageResult dict``, ``elicitation(params) -> ElicitResult
     dict``, ``roots``: a list of ``{"uri", "name"?}`` or a function returning one,
-    ``on_log(params)``, ``on_resource_updated(uri)``, ``on_list_changed(kind)``.
-    ``capabilities`` adds to what is declared (``{"sampling": {"tools": {}}}``, say), and
+    ``on_log(params)``, ``on_resource_updated(uri)``, ``on_list_changed(kind)``,
+    ``on_elicitation_complete(elicitation_id)`` (a 2025-11-25 server telling that the
+    interaction a URL elicitation sent the user to is finished: a call it refused with
+    -32042 may be tried again). ``capabilities`` adds to what is declared (``{"sampling": {"tools": {}}}``, say), and
     ``extensions`` declares client extensions (SEP-2133): ``{"com.example/search": {}}``
     goes under ``capabilities.extensions``. A server's own methods are called with
     ``request(method, params)`` and its notifications sent with ``notify``.
@@ -83,6 +85,7 @@ class Client(ClientSession):
                  roots: Any = None, on_log: Optional[Callable[[Dict[str, Any]], Any]] = None,
                  on_resource_updated: Optional[Callable[[str], Any]] = None,
                  on_list_changed: Optional[Callable[[str], Any]] = None,
+                 on_elicitation_complete: Optional[Callable[[str], Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None, probe_timeout: float = 5.0,
                  max_rounds: int = 10, tasks: bool = False, trace: Any = None,
                  extensions: Optional[Dict[str, Dict[str, Any]]] = None, cache: Any = False,
@@ -121,6 +124,7 @@ class Client(ClientSession):
                          client_info=client_info, sampling=sampling, elicitation=elicitation, roots=roots,
                          on_log=on_log, on_resource_updated=on_resource_updated, on_list_changed=on_list_changed,
                          capabilities=capabilities, tasks=tasks)
+        self.on_elicitation_complete = on_elicitation_complete
         # ``_connect_within`` (the gateway's): connecting as a whole - the probe, initialize,
         # and stopping a server that failed them - takes about that long at most, not each
         # step its own full timeout one after the other.

@@ -118,6 +118,8 @@ class ClientSession(Endpoint):
     # The ``ResultCache`` (clientcache.py) of ``Client(cache=...)``, or None; set before
     # connecting, since a 2026-07-28 client with one listens for list changes.
     cache = None  # type: Any
+    # ``on_elicitation_complete(elicitation_id)`` (see Client): set after construction.
+    on_elicitation_complete = None  # type: Optional[Callable[[str], Any]]
 
     def __init__(self, channel: ClientChannel, *, timeout: float, max_timeout: Optional[float],
                  probe_timeout: float, client_info: Optional[Dict[str, Any]],
@@ -653,6 +655,9 @@ class ClientSession(Endpoint):
             elif method == "notifications/message":
                 if self.on_log is not None:
                     self._callback(self.on_log, params)
+            elif method == "notifications/elicitation/complete":
+                if self.on_elicitation_complete is not None and isinstance(params.get("elicitationId"), str):
+                    self._callback(self.on_elicitation_complete, params["elicitationId"])
             elif method == "notifications/resources/updated":
                 # The cache is told here, on the reader, before any response read after it.
                 if self.cache is not None and isinstance(params.get("uri"), str):

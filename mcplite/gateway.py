@@ -104,6 +104,7 @@ _GATEWAY_MAX_BACKOFF = 30.0  # ...up to this, s
 _GATEWAY_STABLE = 30.0  # an upstream up this long starts the next backoff from the first delay, s
 _GATEWAY_MAX_SUBSCRIPTIONS = 256  # upstream resources subscribed to at once, per mount
 _GATEWAY_MAX_CONVERSATIONS = 1000  # upstream calls waiting for a 2026-07-28 client's answers
+_GATEWAY_MAX_URL_ELICITATIONS = 256  # URL elicitations whose completion may still be relayed, per mount
 _GATEWAY_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
                       "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
                       "alert": logging.CRITICAL, "emergency": logging.CRITICAL}
@@ -176,6 +177,10 @@ class Mount:
         self._origins_lock = threading.Lock()
         # Session-era upstream calls kept waiting between a 2026-07-28 client's rounds.
         self._conversations = {}  # type: Dict[str, _GatewayConversation]
+        # The upstream's URL elicitations put to a session in front, by elicitationId: who
+        # is told when the upstream says it is complete (oldest forgotten past the bound:
+        # one the user never finished is never completed).
+        self._url_elicitations = {}  # type: Dict[str, Context]
         # An upstream task on its way to becoming the front's task (by the request's params).
         self._task_stash = {}  # type: Dict[int, Tuple[Any, Dict[str, Any]]]
         # The handlers this mount gave a Client handed to it, taken back on close (the
@@ -189,7 +194,8 @@ class Mount:
                   "elicitation": lambda params: self._relay("elicitation/create", "elicit", params),
                   "roots": lambda: self._relay("roots/list", "roots", {})["roots"],
                   "on_log": self._relay_log,
-                  "on_resource_updated": self._resource_updated}  # type: Dict[str, Any]
+                  "on_resource_updated": self._resource_updated,
+                  "on_elicitation_complete": self._elicitation_complete}  # type: Dict[str, Any]
         from .hostconfig import ServerConfig
         from .server import Server
         if isinstance(upstream, Client):
@@ -204,7 +210,8 @@ class Mount:
             upstream.on_list_changed = chained
             # What the given client declared it can answer, the client in front answers;
             # its own handlers, if it has them, stay.
-            for name in ("sampling", "elicitation", "roots", "on_log", "on_resource_updated"):
+            for name in ("sampling", "elicitation", "roots", "on_log", "on_resource_updated",
+                         "on_elicitation_complete"):
                 if getattr(upstream, name) is None:
                     setattr(upstream, name, relays[name])
                     self._lent[name] = relays[name]
@@ -730,7 +737,7 @@ class Mount:
         try:
             return _gateway_own_result(self._upstream(ctx, "tools/call", {"name": name, "arguments": arguments}))
         except MCPError as exc:
-            raise _gateway_translated(exc)
+            raise self._translated(ctx, exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             return tool_error(self._failure(exc))
 
@@ -738,7 +745,7 @@ class Mount:
         try:
             return self._upstream(ctx, method, params)
         except MCPError as exc:
-            raise _gateway_translated(exc)
+            raise self._translated(ctx, exc)
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             raise MCPError(INTERNAL_ERROR, "%s: %s" % (what, self._failure(exc)))
 
@@ -918,8 +925,38 @@ class Mount:
         """Ask the client in front of ``origin``'s call (a request in a session, an
         input request under ``key`` in 2026-07-28, a task's input request in a task)."""
         call = origin.ctx._call
-        return ask(call, _GATEWAY_ASK_KINDS.get(method, "ask"), method, _gateway_question(call, method, params), key,
-                   None)
+        question = _gateway_question(call, method, params)
+        if (method == "elicitation/create" and isinstance(params.get("elicitationId"), str)
+                and question.get("elicitationId") == params["elicitationId"]):
+            self._await_completion(origin.ctx, params["elicitationId"])
+        return ask(call, _GATEWAY_ASK_KINDS.get(method, "ask"), method, question, key, None)
+
+    def _translated(self, ctx: Optional[Context], error: MCPError) -> MCPError:
+        """The upstream's error as the front raises it (``_gateway_translated``); a URL
+        elicitation the upstream named, put to a session in front, is awaited."""
+        translated = _gateway_translated(error)
+        if ctx is not None and isinstance(translated, UrlElicitationRequired) and not ctx._call.request.modern:
+            # (_gateway_translated made it of the error's first elicitation, a dict.)
+            first = error.data["elicitations"][0] if isinstance(error.data, dict) else {}
+            if first.get("elicitationId") == translated.elicitation_id:  # (not one the front made up)
+                self._await_completion(ctx, translated.elicitation_id)
+        return translated
+
+    def _await_completion(self, ctx: Context, elicitation_id: str) -> None:
+        """A URL elicitation of the upstream's went to the session in front of ``ctx``: the
+        upstream's ``notifications/elicitation/complete`` for it is passed on to it."""
+        with self._lock:
+            self._url_elicitations.pop(elicitation_id, None)
+            self._url_elicitations[elicitation_id] = ctx
+            while len(self._url_elicitations) > _GATEWAY_MAX_URL_ELICITATIONS:
+                del self._url_elicitations[next(iter(self._url_elicitations))]
+
+    def _elicitation_complete(self, elicitation_id: str) -> None:
+        with self._lock:
+            ctx = self._url_elicitations.pop(elicitation_id, None)
+        if ctx is not None:
+            # (Sent only to a 2025-11-25 session that declared URL mode: the Context checks.)
+            ctx.notify_elicitation_complete(elicitation_id)
 
     def _relay_log(self, params: Dict[str, Any]) -> None:
         level = params.get("level")

@@ -41,6 +41,38 @@ def test_url_elicitation_required_in_each_eras_shape(upstreams, front_era, upstr
             assert urls == ["https://bank.example/consent"]
 
 
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_a_url_elicitations_completion_reaches_the_session_it_was_put_to(upstreams, front_era, upstream_era):  # noqa: F811
+    """A 2025-11-25 upstream's notifications/elicitation/complete for a URL elicitation that
+    went to a session in front (asked, or in a -32042 error) is passed on to that session,
+    under the same elicitationId, once; 2026-07-28 has no such notification on either side."""
+    front = front_with(upstreams(upstream_era))
+    seen = []  # type: List[Any]
+    completed = []  # type: List[str]
+    with Client(front, era=front_era, on_elicitation_complete=completed.append, **answers_for(seen)) as client:
+        with Client(front, era=front_era, on_elicitation_complete=completed.append, **answers_for([])) as other:
+            told = "told" if upstream_era == "legacy" else "not told"
+            assert text(client.call_tool("u__ask_url", {})) == "accept"
+            asked = [params for kind, params in seen if params.get("mode") == "url"][0]
+            try:
+                client.call_tool("u__consent", {})  # -32042 in a session front, a round otherwise
+            except MCPError as exc:
+                assert exc.code == -32042
+            # Completions told by the upstream (on another session's call: they are about
+            # the user, not a call), then one the gateway never put to anyone.
+            for elicitation_id in [asked.get("elicitationId", "none"), "consent-1", "unknown-1"]:
+                assert text(other.call_tool("u__finish_url", {"elicitation_id": elicitation_id})) == told
+            # (The notifications come before the call's answer on the upstream's stdout;
+            # the mount relays each as it reads it, and the front's callbacks run in order.)
+            assert text(client.call_tool("u__touch", {})) == "touched"
+            deadline = time.monotonic() + 2.0
+            expected = [asked["elicitationId"], "consent-1"] if (front_era, upstream_era) == ("legacy", "legacy") else []
+            while len(completed) < len(expected) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.1)  # (and nothing more after)
+            assert completed == expected
+
+
 @pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
 def test_a_question_an_older_client_cannot_be_asked_names_what_is_missing(upstreams, upstream_era):  # noqa: F811
     """A 2024-11-05 client has no elicitation at all, a 2025-06-18 one no URL mode: the

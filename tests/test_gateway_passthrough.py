@@ -161,7 +161,7 @@ def test_completion_routed_and_pages_joined(upstreams, front_era, upstream_era):
             client.complete({"type": "ref/prompt", "name": "story"}, "genre", "s")  # not its name here
         # The upstream lists two to a page; the front has them all.
         names = {tool["name"] for tool in client.list_tools()}
-        assert {"u__ask_name", "u__ask_twice", "u__ask_url", "u__ask_model", "u__list_roots", "u__chatty",
+        assert {"u__ask_name", "u__ask_twice", "u__ask_url", "u__finish_url", "u__ask_model", "u__list_roots", "u__chatty",
                 "u__nap", "u__touch", "u__consent", "u__crash", "u__garble", "u__job", "u__confirm_job"} == names
         assert client.read_resource("item://book/x")["contents"][0]["text"] == "book x"
 

@@ -52,6 +52,11 @@ def make_upstream() -> Server:
         return ctx.elicit_url("Sign in at the bank", "https://bank.example/consent")["action"]
 
     @app.tool()
+    def finish_url(ctx: Context, elicitation_id: str) -> str:
+        """Tell a 2025-11-25 session that URL elicitation ``elicitation_id`` is complete."""
+        return "told" if ctx.notify_elicitation_complete(elicitation_id) else "not told"
+
+    @app.tool()
     def ask_model(ctx: Context) -> str:
         """Ask the client's model (sampling)."""
         answer = ctx.sample("Say a colour", max_tokens=10)
