@@ -104,6 +104,10 @@ _GATEWAY_MAX_BACKOFF = 30.0  # ...up to this, s
 _GATEWAY_STABLE = 30.0  # an upstream up this long starts the next backoff from the first delay, s
 _GATEWAY_MAX_SUBSCRIPTIONS = 256  # upstream resources subscribed to at once, per mount
 _GATEWAY_MAX_CONVERSATIONS = 1000  # upstream calls waiting for a 2026-07-28 client's answers
+# The Clients handed to a mount, while mounted (client -> the mount's prefix): one client's
+# handlers can answer for one mount only, so a second mount of it is refused.
+_gateway_handed = None  # type: Any   # a weakref.WeakKeyDictionary, made at the first mount
+_gateway_handed_lock = threading.Lock()
 _GATEWAY_MAX_URL_ELICITATIONS = 256  # URL elicitations whose completion may still be relayed, per mount
 _GATEWAY_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
                       "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
@@ -199,6 +203,7 @@ class Mount:
         from .hostconfig import ServerConfig
         from .server import Server
         if isinstance(upstream, Client):
+            _gateway_hand_over(upstream, prefix)
             self.client = upstream
             self.owned = False
             earlier = upstream.on_list_changed
@@ -1051,6 +1056,8 @@ class Mount:
         still the mount's): a later mount of it installs its own, and a closed mount answers
         no question, so left in place they would refuse every one."""
         client = self.client
+        with _gateway_handed_lock:
+            _gateway_handed.pop(client, None)
         lent, self._lent = self._lent, {}
         for name, relay in lent.items():
             if name == "on_list_changed":
@@ -1185,6 +1192,22 @@ def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any])
         inspect.Parameter("arguments", inspect.Parameter.VAR_KEYWORD, annotation=Any)])
     handler.__annotations__ = {context_name: Context, "arguments": Any, "return": Any}
     return handler
+
+
+def _gateway_hand_over(client: Client, prefix: str) -> None:
+    """``client`` is mounted under ``prefix``, unless it is mounted already: its handlers
+    (the questions, log messages and updates its server sends) would answer for the first
+    mount only, and the second one's callers would get nothing or an error."""
+    global _gateway_handed
+    import weakref  # (the first mount of a Client only)
+    with _gateway_handed_lock:
+        if _gateway_handed is None:
+            _gateway_handed = weakref.WeakKeyDictionary()
+        if client in _gateway_handed:
+            raise ValueError("this Client is mounted already (as %r): a Client answers for one mount; mount a "
+                             "config entry ({\"command\": ...} or {\"url\": ...}) to have each mount start its own"
+                             % (_gateway_handed[client],))
+        _gateway_handed[client] = prefix
 
 
 def _gateway_retry_refused(app: Any, source: Mount) -> None:

@@ -138,7 +138,14 @@ def test_a_client_mounted_again_after_close_asks_through_the_new_mount(upstream_
     try:
         front = Server("front", version="1.0.0")
         front.mount("a", client).close()
-        front.mount("b", client)
+        mounted = front.mount("b", client)
+        # While mounted it answers for that mount alone: a second mount of it (here or on
+        # another front) is refused, and leaves the first one as it was.
+        for other, prefix in [(front, "c"), (Server("other", version="1.0.0"), "b")]:
+            with pytest.raises(ValueError, match="mounted already .as 'b'"):
+                other.mount(prefix, client)
+            assert not [tool for tool in other.registry.tools if tool.startswith(prefix + "__")]
+        assert mounted.client is client
         logs = []  # type: List[Any]
 
         def elicitation(params):
