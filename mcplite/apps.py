@@ -10,10 +10,22 @@ clipboardWrite; ``domain``; ``prefersBorder``). A tool names its view in ``_meta
 settings are the wire's own names, so what is written is what the host reads.
 """
 
-from typing import Any, Dict, Iterable, Optional, Union
+import re
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 UI_EXTENSION = "io.modelcontextprotocol/ui"
+# What mcplite writes, always this spelling; what it reads is compared by is_app_mime_type.
 APP_MIME_TYPE = "text/html;profile=mcp-app"
+# A media type as RFC 9110 §8.3.1 and §5.6.6 write it: type "/" subtype, then
+# *( OWS ";" OWS [ name "=" value ] ), the value a token or a quoted-string, "no whitespace is
+# allowed between the '=' and either the parameter name or value". Read one parameter at a
+# time (each step takes a ";", its parameter and the whitespace after it): one pattern
+# repeating an optional part between runs of whitespace would backtrack exponentially on a
+# long string from a peer that fails at its end.
+_APP_MEDIA_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_APP_MEDIA_HEAD = re.compile(r"[ \t]*(%s)/(%s)[ \t]*" % (_APP_MEDIA_TOKEN, _APP_MEDIA_TOKEN))
+_APP_MEDIA_PARAM = re.compile(r""";[ \t]*(?:(%s)=(%s|"(?:[^"\\\r\n]|\\[^\r\n])*"))?[ \t]*"""
+                              % (_APP_MEDIA_TOKEN, _APP_MEDIA_TOKEN))
 _UI_CSP_KEYS = ("connectDomains", "resourceDomains", "frameDomains", "baseUriDomains")
 _UI_PERMISSIONS = ("camera", "microphone", "geolocation", "clipboardWrite")
 _UI_VISIBILITY = ("model", "app")
@@ -75,6 +87,31 @@ def tool_ui_meta(ui: Union[str, Dict[str, Any]]) -> Dict[str, Any]:
     return value
 
 
+def is_app_mime_type(value: Any) -> bool:
+    """Whether ``value`` is the MIME type of an MCP App's view, ``text/html;profile=mcp-app``,
+    however it is spelled: type, subtype and parameter names compare case-insensitively,
+    whitespace may surround ";", the value may be quoted (RFC 9110 §8.3.1), and other
+    parameters (a charset) may stand beside it. The profile's value is compared exactly, and
+    must be given once."""
+    if not isinstance(value, str):
+        return False
+    head = _APP_MEDIA_HEAD.match(value)
+    if head is None or head.group(1).lower() != "text" or head.group(2).lower() != "html":
+        return False
+    profiles = []  # type: List[str]
+    position = head.end()
+    while position < len(value):
+        parameter = _APP_MEDIA_PARAM.match(value, position)
+        if parameter is None:
+            return False
+        name, raw = parameter.group(1), parameter.group(2)
+        if name is not None and name.lower() == "profile":
+            # A quoted-string's value is its text with each quoted-pair's backslash taken off.
+            profiles.append(re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw)
+        position = parameter.end()
+    return profiles == ["mcp-app"]
+
+
 def client_supports_apps(capabilities: Any) -> bool:
     """Whether a client's capabilities declare MCP Apps with HTML views (its
     ``extensions["io.modelcontextprotocol/ui"].mimeTypes`` holding the app MIME type): what a
@@ -82,4 +119,4 @@ def client_supports_apps(capabilities: Any) -> bool:
     extensions = capabilities.get("extensions") if isinstance(capabilities, dict) else None
     settings = extensions.get(UI_EXTENSION) if isinstance(extensions, dict) else None
     mime_types = settings.get("mimeTypes") if isinstance(settings, dict) else None
-    return isinstance(mime_types, list) and APP_MIME_TYPE in mime_types
+    return isinstance(mime_types, list) and any(is_app_mime_type(m) for m in mime_types)

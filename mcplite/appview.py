@@ -17,7 +17,7 @@ server write its own policy, so such a view is refused with ``ValueError``.
 import re
 from typing import Any, Dict, NamedTuple, Optional, Union
 
-from .apps import APP_MIME_TYPE, UI_EXTENSION, check_ui_uri
+from .apps import APP_MIME_TYPE, UI_EXTENSION, check_ui_uri, is_app_mime_type
 
 # "If ui.csp is omitted, Host MUST use" this policy; declared domains only add to it.
 _VIEW_BASE_CSP = (("default-src", ["'none'"]), ("script-src", ["'self'", "'unsafe-inline'"]),
@@ -134,7 +134,7 @@ def read_app_view(client: Any, tool: Union[str, Dict[str, Any]], timeout: Option
     if not entries or not isinstance(entries[0], dict):
         raise ValueError("resources/read of %s returned no contents" % uri)
     entry = entries[0]
-    if entry.get("mimeType") != APP_MIME_TYPE:
+    if not is_app_mime_type(entry.get("mimeType")):
         raise ValueError("%s is %r, not a view (%s)" % (uri, entry.get("mimeType"), APP_MIME_TYPE))
     html = entry.get("text")
     if not isinstance(html, str):

@@ -14,7 +14,10 @@ never accepted, so a token cannot choose to be checked without a signature or wi
 public key as an HMAC secret ("algorithm confusion"), and the key it names must be of that
 algorithm's type (an RSA key for RS256, a P-256 key for ES256) and, when the key says its
 ``alg``, of that one. A header with ``crit`` is refused (RFC 7515 §4.1.11: extensions a
-recipient does not understand MUST make it reject the JWS; this one understands none).
+recipient does not understand MUST make it reject the JWS; this one understands none). Its
+``typ``, when there is one, says an access token: ``at+jwt`` (RFC 9068) or ``JWT``, with or
+without ``application/``, in any case; any other (``dpop+jwt``, ``secevent+jwt``...) is
+another kind of JWT, refused so that it cannot pass for an access token.
 The claims: ``iss`` equal to the issuer; ``aud`` (a string or a list) holding one of the
 audiences - for MCP the server's own canonical URL ("MCP servers MUST validate that access
 tokens were issued specifically for them as the intended audience"); ``exp`` present and
@@ -61,6 +64,7 @@ _JWT_RSA_MIN_BITS = 2048
 _JWT_RSA_MAX_BITS = 8192
 _JWT_MAX_TOKEN = 64 * 1024  # characters; a JWT access token is usually under 2 KiB
 _JWT_LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
+_JWT_ACCESS_TYPES = ("application/at+jwt", "application/jwt")
 
 
 class JWTError(ValueError):
@@ -166,6 +170,23 @@ def _jwt_loopback_url(url: str) -> bool:
     if not host:
         return False
     return ("[%s]" % host if ":" in host else host) in _JWT_LOOPBACK_HOSTS
+
+
+def _jwt_access_typ(typ: Any) -> bool:
+    """Whether a header's ``typ`` may be an access token's: RFC 9068's ``at+jwt`` (its §4:
+    resource servers "MUST verify that the typ header value is at+jwt or application/at+jwt
+    and reject tokens carrying any other value"), or RFC 7519's ``JWT``, which many issuers
+    write on access tokens. Any other type is another kind of JWT (a DPoP proof, an ID or
+    logout token, a security event) that must not pass for an access token. A media type:
+    compared case-insensitively, and "A recipient using the media type value MUST treat it
+    as if 'application/' were prepended to any 'typ' value not containing a '/'" (RFC 7515
+    §4.1.9)."""
+    if not isinstance(typ, str):
+        return False
+    media = typ.lower()
+    if "/" not in media:
+        media = "application/" + media
+    return media in _JWT_ACCESS_TYPES
 
 
 def _jwt_numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[float]:
@@ -323,6 +344,8 @@ class JWTVerifier:
             raise JWTError("alg %r is not accepted (%s are)" % (alg, ", ".join(self.algorithms)))
         if "crit" in header:
             raise JWTError("a critical header extension (crit), which this verifier does not understand")
+        if "typ" in header and not _jwt_access_typ(header["typ"]):
+            raise JWTError("typ %r is not an access token's (at+jwt, JWT or none)" % (header["typ"],))
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise JWTError("kid is not a string")

@@ -383,7 +383,8 @@ class Server:
     def skill(self, path: str, *, prefix: Optional[str] = None) -> Any:
         """Serve the Agent Skill in directory ``path`` (a ``SKILL.md`` with YAML frontmatter at
         its root, and any other files) by the Skills extension (SEP-2640,
-        ``io.modelcontextprotocol/skills``): every file becomes a resource
+        ``io.modelcontextprotocol/skills``): every file (but those with a name starting with
+        ``.``, at any depth, and what is under such a directory) becomes a resource
         ``skill://[<prefix>/]<name>/<file>``, and ``skills/list`` / ``skills/get`` list it with
         each file's digest and size; ``resources/directory/read`` lists a skill directory's
         children (the extension is declared with ``directoryRead``). The directory is read

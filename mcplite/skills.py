@@ -407,8 +407,13 @@ def read_skill_directory(path: str, prefix: Optional[str] = None) -> SkillBundle
     # directory (macOS's /tmp, a ~/skills link), every link in it would lead "outside" it.
     real_root = os.path.realpath(root)
     for directory, subdirectories, names in os.walk(root):
-        subdirectories.sort()
+        # A name starting with "." (".git", ".env", ".DS_Store"), at any depth, is a tool's or
+        # the system's, not the skill's: it is neither walked into, listed nor served, and
+        # counts for none of the limits. Pruned in place, so os.walk never enters it.
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
         for name in sorted(names):
+            if name.startswith("."):
+                continue
             full = os.path.join(directory, name)
             if os.path.islink(full) and not os.path.realpath(full).startswith(real_root + os.sep):
                 raise ValueError("%s links outside the skill directory" % full)

@@ -122,6 +122,28 @@ def test_client_supports_apps():
     assert not client_supports_apps(None)
 
 
+@pytest.mark.parametrize("mime", [
+    "text/html; profile=mcp-app",  # a space after ";" (RFC 9110's OWS)
+    'text/html;profile="mcp-app"',  # the value quoted
+    "TEXT/HTML;PROFILE=mcp-app",  # type, subtype and parameter name in any case
+    'Text/Html \t;\t Profile="mcp-app" ',
+    "text/html; charset=utf-8; profile=mcp-app",  # another parameter beside it
+    "text/html;;profile=mcp-app;",  # empty parameters (RFC 9110 5.6.6: OWS ";" OWS [ parameter ])
+])
+def test_the_app_mime_type_is_recognised_however_it_is_spelled(mime):
+    assert client_supports_apps({"extensions": {UI_EXTENSION: {"mimeTypes": ["text/plain", mime]}}})
+
+
+@pytest.mark.parametrize("mime", [
+    "text/html", "text/plain;profile=mcp-app", "text/html;profile=mcp-apps", "text/html;profile=MCP-APP",
+    'text/html;profile="mcp-app', "text/html;profile=mcp-app;profile=other", "text/html profile=mcp-app",
+    "text/html;profile = mcp-app", "text/html;profile=mcp-app\n", "text/html;profile=mcp-app x",
+    'text/html;profile="mcp-app"x', "text/html;" + ";  " * 40 + "!", 7, None,
+])
+def test_what_is_not_the_app_mime_type_is_not_taken_for_it(mime):
+    assert not client_supports_apps({"extensions": {UI_EXTENSION: {"mimeTypes": [mime]}}})
+
+
 @pytest.mark.parametrize("era", ["legacy", "modern"])
 def test_the_apps_example_over_stdio(era):
     client = Client.stdio([sys.executable, EXAMPLE], era=era, timeout=10,

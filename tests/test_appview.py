@@ -118,6 +118,21 @@ def test_a_blob_view_is_decoded_and_what_is_no_view_is_refused():
             read_app_view(client, "https://example.com/view")
 
 
+@pytest.mark.parametrize("mime", ["text/html; profile=mcp-app", 'text/html;profile="mcp-app"',
+                                  "Text/HTML; Profile=mcp-app"])
+def test_a_view_whose_mime_type_is_spelled_otherwise_is_a_view(mime):
+    # The same media type (RFC 9110 8.3.1: type, subtype and parameter names are
+    # case-insensitive, whitespace may surround ";", a value may be quoted).
+    app = Server("v")
+
+    @app.resource("ui://v/spelled", mime_type=mime)
+    def spelled() -> str:
+        return "<!DOCTYPE html><p>view</p>"
+    with Client(app) as client:
+        view = read_app_view(client, "ui://v/spelled")
+    assert view.html == "<!DOCTYPE html><p>view</p>" and view.csp == DEFAULT_CSP
+
+
 def test_a_line_break_after_an_origin_is_refused_not_written_into_the_policy():
     # A regular expression's "$" also matches before a final newline: "https://a.example\n"
     # passed as one origin, and a host sending the policy as a Content-Security-Policy header

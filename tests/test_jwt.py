@@ -189,6 +189,31 @@ def test_alg_is_checked_against_the_allowed_list_and_the_keys_own():
             static("r1", algorithms=wrong)
 
 
+@pytest.mark.parametrize("name", ["typ_absent", "typ_jwt", "typ_jwt_lower", "typ_app_jwt", "typ_at_jwt",
+                                  "typ_app_at_jwt", "typ_at_jwt_upper", "typ_app_at_jwt_mixed"])
+def test_an_access_token_typ_or_none_passes(name):
+    # RFC 9068's at+jwt, RFC 7519's JWT (what many issuers write), or no typ at all; media
+    # types compare case-insensitively, and "application/" may be left out (RFC 7515 4.1.9).
+    assert static("t1").verify(TOKENS[name])["sub"] == "user-1"
+
+
+@pytest.mark.parametrize("name", ["typ_dpop", "typ_jwt_id", "typ_secevent", "typ_id_token", "typ_logout",
+                                  "typ_app_dpop", "typ_other_tree", "typ_number", "typ_list"])
+def test_a_jwt_of_another_kind_is_no_access_token(name):
+    # Each is well signed by a key the verifier trusts, with the right claims: only its
+    # typ says it is a DPoP proof, a security event, a logout token... (token confusion).
+    with pytest.raises(JWTError, match="typ"):
+        static("t1").verify(TOKENS[name])
+
+
+def test_a_typ_that_is_null_or_empty_is_refused():
+    head, body, sig = TOKENS["typ_at_jwt"].split(".")
+    header = json.loads(unb64(head))
+    for typ in (None, "", " at+jwt", "at+jwt; charset=utf-8"):
+        with pytest.raises(JWTError, match="typ"):
+            static("t1").verify(b64(json.dumps(dict(header, typ=typ)).encode()) + "." + body + "." + sig)
+
+
 def test_key_use_and_ops_are_honoured():
     assert parse_jwks({"keys": [dict(KEYS["r1"], use="enc")]}) == []
     assert parse_jwks({"keys": [dict(KEYS["r1"], key_ops=["encrypt"])]}) == []

@@ -226,6 +226,39 @@ def test_directory_read(skill_dir, era):
             assert info.value.code == -32602
 
 
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_hidden_files_and_directories_are_neither_listed_nor_readable(skill_dir, era):
+    # A skill directory is often a git checkout or an editor's folder: ".git/config",
+    # ".env", ".DS_Store" are not the skill's files, at whatever depth they are.
+    (skill_dir / ".git").mkdir()
+    (skill_dir / ".git" / "config").write_text("[remote]\n  url = https://token@example/\n", encoding="utf-8")
+    (skill_dir / ".env").write_text("API_KEY=secret\n", encoding="utf-8")
+    (skill_dir / ".DS_Store").write_bytes(b"\x00\x01")
+    (skill_dir / "references" / ".secret").write_text("secret\n", encoding="utf-8")
+    (skill_dir / "references" / ".hidden").mkdir()
+    (skill_dir / "references" / ".hidden" / "notes.md").write_text("secret\n", encoding="utf-8")
+    app = skills_app(skill_dir)
+    with Client(app, **ERAS[era]) as client:
+        assert client.list_skills() == [EXPECTED_ENTRY]
+        assert all("/." not in r["uri"] for r in client.list_resources())
+        assert [c["uri"] for c in client.read_directory("skill://pdf-processing")] == [
+            "skill://pdf-processing/SKILL.md", "skill://pdf-processing/assets",
+            "skill://pdf-processing/references"]
+        assert [c["uri"] for c in client.read_directory("skill://pdf-processing/references")] == [
+            "skill://pdf-processing/references/FORMS.md"]
+        # A direct read is answered as for a file that does not exist.
+        with pytest.raises(MCPError) as unknown:
+            client.read_resource("skill://pdf-processing/nope.txt")
+        for hidden in (".git/config", ".env", ".DS_Store", "references/.secret", "references/.hidden/notes.md"):
+            with pytest.raises(MCPError) as info:
+                client.read_resource("skill://pdf-processing/" + hidden)
+            assert info.value.code == unknown.value.code
+        for directory in (".git", "references/.hidden"):
+            with pytest.raises(MCPError) as info:
+                client.read_directory("skill://pdf-processing/" + directory)
+            assert info.value.code == -32602
+
+
 def test_the_client_reads_no_directory_of_a_server_without_directory_read():
     app = Server("tamper")
     app.add_extension(SKILLS_EXTENSION)
