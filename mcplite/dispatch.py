@@ -60,6 +60,22 @@ _CACHEABLE = frozenset((
 ))
 
 
+def _stricter_cache_hints(result: Dict[str, Any], ttl: int, scope: str) -> Tuple[int, str]:
+    """The stricter of the hints a middleware (or handler) already put on ``result`` and
+    the server's own (``ttl``, ``scope``): the shorter ttlMs, "private" over "public". The
+    server's are worked out after the middleware ran, so overwriting its would let a
+    result it marked private be shared by other clients' caches. A value there that is not
+    a valid hint (a ttlMs that is not an int >= 0, a cacheScope neither "public" nor
+    "private") is the application's bug: the server's own takes its place, since "Servers
+    MUST provide a ttlMs value that is >= 0" and an unknown scope cannot be sent."""
+    given = result.get("ttlMs")
+    if type(given) is int and 0 <= given < ttl:
+        ttl = given
+    if result.get("cacheScope") == "private":
+        scope = "private"
+    return ttl, scope
+
+
 _LISTED = {"tools/list": "tools", "prompts/list": "prompts", "resources/list": "resources",
            "resources/templates/list": "templates"}
 
@@ -240,7 +256,7 @@ class Dispatcher:
                 # returned by" these; interim input_required ones "carry no caching hints".
                 if (kind == "complete" and call.request.method in _CACHEABLE
                         and supports(call.request.version, "cache_hints")):
-                    result["ttlMs"], result["cacheScope"] = self.cache_hints(call)
+                    result["ttlMs"], result["cacheScope"] = _stricter_cache_hints(result, *self.cache_hints(call))
             else:
                 result = self._serve(call) if self.middleware else self._methods.get(
                     call.request.method, self._custom)(call)

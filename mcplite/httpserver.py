@@ -518,6 +518,11 @@ class _McpHttpServer(ThreadingHTTPServer):
         # max_connections idle connections first - or trickled requests a byte at a time -
         # would shut everyone else out. Only when every connection is busy is it refused.
         if not self._slots.acquire(blocking=False) and not self._displace_a_waiting_connection():
+            # No CORS grant on this one, unlike the front end's other refusals: it is written
+            # on the accepting thread before a byte of the request is read, so its Origin is
+            # not known, and reading the head to learn it would let one slow client hold up
+            # every accept (or take the thread the bound is there to deny). A page then sees
+            # a network error, as it would for a refused connection.
             try:
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
                                 b"Connection: close\r\n\r\n")

@@ -60,7 +60,9 @@ class Server:
     ``cache_scope=`` on its decorator): a tool's or prompt's qualifies the list that holds it
     (the list's ``ttlMs`` is the shortest of its entries', its ``cacheScope`` "private" if
     any entry's is), a resource's or template's the ``resources/read`` results it makes.
-    Sent in 2026-07-28 only: no earlier version defines these fields.
+    Sent in 2026-07-28 only: no earlier version defines these fields. A middleware may put
+    stricter ones on a result itself (a smaller ``ttlMs``, ``cacheScope`` "private"): the
+    stricter of its and the server's are sent.
 
     ``page_size`` splits the four list results into pages of that many items with opaque
     cursors (default None: one page; some clients never follow cursors).

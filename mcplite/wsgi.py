@@ -64,6 +64,23 @@ def _wsgi_error(status: int, code: int, message: str, headers: Optional[List[Tup
     return HttpResponse(status, [("Content-Type", "application/json")] + (headers or []), body)
 
 
+def _wsgi_header_fields(environ: Dict[str, Any]) -> Dict[str, str]:
+    """The request's header fields, by lower-case name, from the environ's ``HTTP_*`` keys and
+    ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
+    headers = {}  # type: Dict[str, str]
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        if isinstance(value, str) and value != "":
+            # "field parsing MUST exclude OWS before evaluating" (RFC 9110 5.5)
+            headers[name] = value.strip(" \t")
+    return headers
+
+
 def _socket_closed(sock: Any) -> bool:
     """Whether the client has closed its end of ``sock`` (readable with nothing to read).
     Unknown (a TLS socket cannot be peeked) counts as still open."""
@@ -233,11 +250,13 @@ class WsgiApp:
         self.app.close()
 
     def __call__(self, environ: Dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
+        headers = _wsgi_header_fields(environ)
         if _is_gunicorn_sync_worker(environ):
             # Refused from the first request on, and said once on the server's error log: a
             # sync worker would serve plain requests and then hang on the first stream.
             self._warn_once("sync", environ, _SYNC_WORKER_MESSAGE)
-            return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, _SYNC_WORKER_MESSAGE), None)
+            return self._send(environ, start_response,
+                              self._own_answer(_wsgi_error(500, INTERNAL_ERROR, _SYNC_WORKER_MESSAGE), headers), None)
         if environ.get("wsgi.multiprocess"):
             # Several worker processes (gunicorn -w N with N > 1 says so in every request):
             # refused from the first request on when what they must share is not shared,
@@ -253,11 +272,12 @@ class WsgiApp:
                     self._warn_once("multiprocess-store", environ, _UNSHARED_CHANGES_MESSAGE)
             if problem:
                 self._warn_once("multiprocess", environ, problem)
-                return self._send(environ, start_response, _wsgi_error(500, INTERNAL_ERROR, problem), None)
+                return self._send(environ, start_response,
+                                  self._own_answer(_wsgi_error(500, INTERNAL_ERROR, problem), headers), None)
         probe = _disconnect_probe(environ)
-        request = self._request(environ, probe)
+        request = self._request(environ, headers, probe)
         if isinstance(request, HttpResponse):
-            return self._send(environ, start_response, request, probe)
+            return self._send(environ, start_response, self._own_answer(request, headers), probe)
         if self.tracer is not None:
             self.tracer.http_request(request.method, environ.get("RAW_URI") or request.path,
                                      list(request.headers.items()), request.body)
@@ -273,20 +293,9 @@ class WsgiApp:
 
     # -- the request ---------------------------------------------------------------------
 
-    def _request(self, environ: Dict[str, Any],
+    def _request(self, environ: Dict[str, Any], headers: Dict[str, str],
                  probe: Optional[Callable[[], bool]]) -> Union[HttpRequest, HttpResponse]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
-        headers = {}  # type: Dict[str, str]
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                name = key[5:].replace("_", "-").lower()
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                name = key.replace("_", "-").lower()
-            else:
-                continue
-            if isinstance(value, str) and value != "":
-                # "field parsing MUST exclude OWS before evaluating" (RFC 9110 5.5)
-                headers[name] = value.strip(" \t")
         target = environ.get("PATH_INFO") or "/"
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
@@ -342,6 +351,14 @@ class WsgiApp:
         return b"".join(chunks)
 
     # -- the answer ----------------------------------------------------------------------
+
+    def _own_answer(self, response: HttpResponse, headers: Dict[str, str]) -> HttpResponse:
+        """``response``, an answer this adapter makes itself without the app (a body it will
+        not read, a server it cannot run under), with the CORS grant the app's answers carry
+        when the request's Origin (and Host) is one the app accepts: a page of that Origin
+        then reads the status, not an opaque network error."""
+        response.headers.extend(self.app.cors_headers(headers))
+        return response
 
     def _send(self, environ: Dict[str, Any], start_response: _StartResponse, response: HttpResponse,
               probe: Optional[Callable[[], bool]]) -> Iterable[bytes]:

@@ -156,6 +156,50 @@ def test_a_handler_sets_its_reads_hints_with_the_context(wire_factory):
     assert "result" not in reply and reply["error"]["code"] == -32603
 
 
+def test_hints_a_middleware_put_on_the_result_win_when_stricter(wire_factory):
+    # The server's hints are worked out after the middleware ran: a stricter hint one
+    # put there (a private scope, a shorter ttl) must survive them, or a result meant for
+    # one client is shared by other clients' caches.
+    app = Server("mw", list_cache_ttl_ms=60000, list_cache_scope="public")
+    put = {}  # type: Dict[str, Any]
+
+    @app.tool()
+    def t() -> str:
+        return ""
+
+    @app.resource("r://shared", cache_ttl_ms=60000, cache_scope="public")
+    def shared() -> str:
+        return "s"
+
+    @app.middleware
+    def tag(method, params, ctx, call_next):  # type: ignore[no-untyped-def]
+        result = call_next()
+        result.update(put)
+        return result
+
+    w = wire_factory(app)
+    for method, params in [("tools/list", None), ("resources/read", {"uri": "r://shared"})]:
+        put.clear()
+        put.update({"ttlMs": 10, "cacheScope": "private"})
+        assert hints(w.modern(method, params)["result"]) == (10, "private"), method
+        # Looser ones than the server's: the server's.
+        put.update({"ttlMs": 120000, "cacheScope": "public"})
+        assert hints(w.modern(method, params)["result"]) == (60000, "public"), method
+        # One hint alone: that one, if stricter; the other the server's.
+        put.clear()
+        put["cacheScope"] = "private"
+        assert hints(w.modern(method, params)["result"]) == (60000, "private"), method
+        put.clear()
+        put["ttlMs"] = 0
+        assert hints(w.modern(method, params)["result"]) == (0, "public"), method
+        # Invalid ones (not a ttl >= 0, not a scope): the server's, never on the wire.
+        for bad in ({"ttlMs": -1, "cacheScope": "mine"}, {"ttlMs": 5.0, "cacheScope": None},
+                    {"ttlMs": True, "cacheScope": 1}, {"ttlMs": "5", "cacheScope": "PRIVATE"}):
+            put.clear()
+            put.update(bad)
+            assert hints(w.modern(method, params)["result"]) == (60000, "public"), (method, bad)
+
+
 def test_every_page_of_a_list_has_the_same_scope(wire_factory):
     # "Servers MUST apply the same cacheScope to all response pages for a given list request."
     app = Server("pages", page_size=2, list_cache_scope="public", list_cache_ttl_ms=1000)

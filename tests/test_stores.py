@@ -716,9 +716,11 @@ def test_what_stops_several_processes_from_serving(tmp_path):
         store.close()
 
 
-def _wsgi_call(application: Any, multiprocess: bool) -> Any:
-    """One 2026-07-28 tools/list through ``application`` as a WSGI server calls it: (status,
-    body, what it wrote to wsgi.errors)."""
+def _wsgi_call(application: Any, multiprocess: bool, origin: Optional[str] = None,
+               answer_headers: Optional[list] = None) -> Any:
+    """One 2026-07-28 tools/list through ``application`` as a WSGI server calls it (from a page
+    of ``origin``, if given): (status, body, what it wrote to wsgi.errors); the answer's header
+    fields go to ``answer_headers``."""
     import io
     from wsgiref.util import setup_testing_defaults
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
@@ -727,9 +729,14 @@ def _wsgi_call(application: Any, multiprocess: bool) -> Any:
                "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": ACCEPT_BOTH, "HTTP_MCP_PROTOCOL_VERSION": MODERN,
                "HTTP_MCP_METHOD": "tools/list", "wsgi.input": io.BytesIO(body.encode()),
                "wsgi.errors": io.StringIO(), "wsgi.multiprocess": multiprocess, "wsgi.multithread": True}
+    if origin is not None:
+        environ["HTTP_ORIGIN"] = origin
     setup_testing_defaults(environ)
     seen = []
-    chunks = application(environ, lambda status, headers, exc_info=None: seen.append(status))
+    if answer_headers is None:
+        answer_headers = []
+    chunks = application(environ, lambda status, headers, exc_info=None: (seen.append(status),
+                                                                          answer_headers.extend(headers)))
     try:
         data = b"".join(chunks)
     finally:
@@ -753,6 +760,12 @@ def test_a_wsgi_app_under_several_processes(tmp_path):
         assert status.startswith("500") and "no sealing key is configured" in body
         logs.append(log)
     assert "no sealing key is configured" in logs[0] and logs[1] == ""
+    # A browser page of an accepted Origin reads the refusal (not a network error); others
+    # get no grant.
+    for origin, granted in (("http://localhost:3000", ["http://localhost:3000"]), ("http://evil.example", [])):
+        fields = []  # type: list
+        assert _wsgi_call(application, True, origin, fields)[0].startswith("500")
+        assert [value for name, value in fields if name.lower() == "access-control-allow-origin"] == granted
     keyed = Server("x", state_keys=[KEY_NEW])
     keyed.add_tool(lambda: "hi", name="hello")
     # With a key but no shared store: served, with a note that changes stay in their worker.

@@ -323,27 +323,54 @@ def test_a_browser_page_from_an_accepted_origin_is_granted_cors(served, client):
     assert answered.status == 200 and answered.headers["access-control-allow-origin"] == page
 
 
+def _head_fields(answer: bytes) -> Dict[str, List[str]]:
+    """The header fields of the response ``answer`` begins with, by lower-case name."""
+    fields = {}  # type: Dict[str, List[str]]
+    for line in answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip().lower(), []).append(value.strip())
+    return fields
+
+
+def _assert_cors_grant(answer: bytes, origin: Optional[str]) -> None:
+    """The answer carries the grant the app's own answers give ``origin``, or none at all."""
+    fields = _head_fields(answer)
+    if origin is None:
+        assert "access-control-allow-origin" not in fields, answer[:500]
+        return
+    assert fields.get("access-control-allow-origin") == [origin], answer[:500]
+    assert "origin" in [v.strip().lower() for value in fields["vary"] for v in value.split(",")], answer[:500]
+    assert "mcp-session-id" in fields["access-control-expose-headers"][0].lower(), answer[:500]
+
+
 def test_an_oversized_body_is_refused_and_the_server_goes_on(served):
     limit = 4 * 1024 * 1024
     body = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"' + b"x" * limit + b'"}}'
-    sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
-    try:
-        sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: %s\r\n"
-                     b"Content-Length: %d\r\n\r\n" % (ACCEPT_BOTH.encode(), len(body)))
+    # The adapter's own refusal, as the app's answers, reaches a page of an accepted Origin
+    # (else the browser hands it an opaque network error); a refused Origin, or none, gets
+    # no grant.
+    for origin, granted in (("http://localhost:3000", "http://localhost:3000"), ("http://evil.example", None),
+                            (None, None)):
+        sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
         try:
-            sock.sendall(body)  # (a server may answer, and close, before it has all of it)
-        except OSError:
-            pass
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-    finally:
-        sock.close()
-    assert b" 413 " in answer.split(b"\r\n", 1)[0], answer[:300]
-    assert b"the limit is %d bytes" % limit in answer or b"\r\n\r\n" in answer
+            sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Accept: %s\r\n%sContent-Length: %d\r\n\r\n"
+                         % (ACCEPT_BOTH.encode(), b"Origin: %s\r\n" % origin.encode() if origin else b"", len(body)))
+            try:
+                sock.sendall(body)  # (a server may answer, and close, before it has all of it)
+            except OSError:
+                pass
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        finally:
+            sock.close()
+        assert b" 413 " in answer.split(b"\r\n", 1)[0], answer[:300]
+        assert b"the limit is %d bytes" % limit in answer or b"\r\n\r\n" in answer
+        _assert_cors_grant(answer, granted)
     peer = Http(served)
     try:
         assert peer.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}).status == 200
@@ -356,7 +383,7 @@ def test_a_chunked_body_is_read_bounded_or_refused(served):
     head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % served.port
     for name, value in _modern_headers("add").items():
         head += "%s: %s\r\n" % (name, value)
-    head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    head += "Origin: http://localhost:3000\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
     sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
     try:
@@ -375,6 +402,7 @@ def test_a_chunked_body_is_read_bounded_or_refused(served):
         assert b" 411 " in status, answer
     else:
         assert b" 200 " in status and b'"structuredContent":{"result":9}' in answer, answer
+    _assert_cors_grant(answer, "http://localhost:3000")
 
 
 def test_a_quiet_call_becomes_a_stream_of_keepalives(served, client):
@@ -433,11 +461,14 @@ def test_gunicorns_sync_worker_is_refused_with_a_message_naming_gthread():
     try:
         peer = Http(running)
         try:
-            for _ in range(2):
-                reply = peer.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}})
+            for origin in ("http://localhost:3000", None):
+                reply = peer.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}},
+                                    headers={"Origin": origin} if origin else None)
                 assert reply.status == 500, reply
                 message = reply.json()["error"]["message"]
                 assert "sync worker" in message and "-k gthread" in message, message
+                # A browser page of an accepted Origin reads the refusal, not a network error.
+                assert reply.headers.get("access-control-allow-origin") == origin, reply.headers
         finally:
             peer.close()
         deadline = time.monotonic() + 5
