@@ -192,7 +192,7 @@ class Inspector:
 
 
 @pytest.fixture
-def inspector():
+def started_inspector():
     running = []  # type: List[Inspector]
 
     def start(*args: str, **options: Any) -> Inspector:
@@ -213,8 +213,8 @@ def paired(feed: Feed, method: str, predicate: Any = lambda message: True) -> An
 
 # --- security -------------------------------------------------------------------------------------
 
-def test_nothing_is_answered_without_the_token_from_this_machines_own_pages(inspector):
-    one = inspector()
+def test_nothing_is_answered_without_the_token_from_this_machines_own_pages(started_inspector):
+    one = started_inspector()
     port, token = one.port, one.token
     # The page, with the token in the URL (as printed) or as a bearer token.
     status, page = one.http("GET", "/?token=" + token, token=False)
@@ -273,13 +273,13 @@ def test_nothing_is_answered_without_the_token_from_this_machines_own_pages(insp
     assert one.stderr() == "", one.stderr()
 
 
-def test_one_line_on_stdout_and_sigterm_ends_it_with_status_0(inspector):
-    one = inspector()
+def test_one_line_on_stdout_and_sigterm_ends_it_with_status_0(started_inspector):
+    one = started_inspector()
     assert one.line == "mcplite inspector: http://127.0.0.1:%d/?token=%s\n" % (one.port, one.token)
     assert one.call("GET", "/api/state")["status"] == "idle"
     assert one.stop() == 0
     assert one.process.stdout.closed
-    two = inspector()
+    two = started_inspector()
     assert two.token != one.token
     assert two.stop() == 0  # (SIGTERM as soon as the line is read: the handler was there before it)
 
@@ -326,8 +326,8 @@ def test_the_page_is_one_self_contained_document_with_the_contracts_names():
 # --- a session ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("era", ["2026-07-28", "session"])
-def test_a_stdio_session_every_message_paired_with_its_answer_and_explained(inspector, era):
-    one = inspector()
+def test_a_stdio_session_every_message_paired_with_its_answer_and_explained(started_inspector, era):
+    one = started_inspector()
     feed = one.feed()
     state = one.connect(KITCHEN, era)
     assert state["server"]["serverInfo"]["name"] == "kitchen"
@@ -374,8 +374,8 @@ def test_a_stdio_session_every_message_paired_with_its_answer_and_explained(insp
     assert one.stop() == 0
 
 
-def test_a_failed_connection_says_why_in_the_state(inspector, tmp_path):
-    one = inspector()
+def test_a_failed_connection_says_why_in_the_state(started_inspector, tmp_path):
+    one = started_inspector()
     status, answer = one.http("POST", "/api/connect", {"target": str(tmp_path / "missing.py")})
     assert status in (400, 502) and "no such file" in answer["error"]
     state = one.call("GET", "/api/state")
@@ -389,8 +389,8 @@ def test_a_failed_connection_says_why_in_the_state(inspector, tmp_path):
 # "legacy" is what --era says for every other command (call, ls, ...): inspect takes it too,
 # and the page shows it under its own name.
 @pytest.mark.parametrize("era", ["session", "legacy"])
-def test_a_target_given_on_the_command_line_is_connected_at_once(inspector, era):
-    one = inspector(KITCHEN, "--era", era)
+def test_a_target_given_on_the_command_line_is_connected_at_once(started_inspector, era):
+    one = started_inspector(KITCHEN, "--era", era)
     feed = one.feed()
     state = feed.wait(lambda kind, data: kind == "state" and data["status"] == "connected")
     assert state["target"] == KITCHEN and state["era"] == "session"
@@ -398,12 +398,12 @@ def test_a_target_given_on_the_command_line_is_connected_at_once(inspector, era)
     feed.wait(lambda kind, e: kind == "message" and e["method"] == "notifications/initialized")
 
 
-def test_a_server_of_a_configuration_file(inspector, tmp_path):
+def test_a_server_of_a_configuration_file(started_inspector, tmp_path):
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {
         "kitchen": {"command": PY, "args": [os.path.join(HERE, "kitchen_app.py")]},
         "asking": {"command": PY, "args": [os.path.join(HERE, "asking_app.py")]}}}))
-    one = inspector(str(config), "--server", "kitchen")
+    one = started_inspector(str(config), "--server", "kitchen")
     feed = one.feed()
     state = feed.wait(lambda kind, data: kind == "state" and data["status"] == "connected")
     assert state["target"] == "%s --server kitchen" % config and state["server"]["serverInfo"]["name"] == "kitchen"
@@ -415,8 +415,8 @@ def test_a_server_of_a_configuration_file(inspector, tmp_path):
 
 
 @pytest.mark.parametrize("era", ["2026-07-28", "session"])
-def test_an_elicitation_is_answered_from_the_page(inspector, era):
-    one = inspector()
+def test_an_elicitation_is_answered_from_the_page(started_inspector, era):
+    one = started_inspector()
     feed = one.feed()
     one.connect(ASKING, era)
     rid = one.request("tools/call", {"name": "ask_name", "arguments": {}})
@@ -452,8 +452,8 @@ def test_an_elicitation_is_answered_from_the_page(inspector, era):
     assert one.result(rid)["result"]["content"][0]["text"] == "no name (decline)"
 
 
-def test_sampling_and_roots_are_answered_from_the_page(inspector):
-    one = inspector()
+def test_sampling_and_roots_are_answered_from_the_page(started_inspector):
+    one = started_inspector()
     feed = one.feed()
     one.connect(ASKING, "session")
     one.call("POST", "/api/roots", {"roots": ["file:///tmp/a", {"uri": "file:///tmp/b", "name": "b"}]})
@@ -479,8 +479,8 @@ def test_sampling_and_roots_are_answered_from_the_page(inspector):
 
 
 @pytest.mark.parametrize("era", ["2026-07-28", "session"])
-def test_a_long_call_shows_progress_and_is_cancelled(inspector, era):
-    one = inspector()
+def test_a_long_call_shows_progress_and_is_cancelled(started_inspector, era):
+    one = started_inspector()
     feed = one.feed()
     one.connect(KITCHEN, era)
     started = time.monotonic()
@@ -506,10 +506,10 @@ def test_a_long_call_shows_progress_and_is_cancelled(inspector, era):
 
 
 @pytest.mark.parametrize("era", ["2026-07-28", "session"])
-def test_over_http_each_message_carries_its_exchange(inspector, era):
+def test_over_http_each_message_carries_its_exchange(started_inspector, era):
     handle = make_kitchen_app().run_in_thread(port=0)
     try:
-        one = inspector()
+        one = started_inspector()
         feed = one.feed()
         one.connect(handle.url, era)
         rid = one.request("tools/call", {"name": "add", "arguments": {"a": 20, "b": 22}})
@@ -536,7 +536,7 @@ def test_over_http_each_message_carries_its_exchange(inspector, era):
         handle.stop()
 
 
-def test_an_oauth_sign_in_is_a_link_in_the_page(inspector, tmp_path):
+def test_an_oauth_sign_in_is_a_link_in_the_page(started_inspector, tmp_path):
     from oauth_support import AuthServer, McpServer
     auth = AuthServer()
     mcp = McpServer(auth.verify, [auth.issuer])
@@ -545,7 +545,7 @@ def test_an_oauth_sign_in_is_a_link_in_the_page(inspector, tmp_path):
         env = {key: value for key, value in os.environ.items()
                if key.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "xdg_config_home")}
         env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
-        one = inspector(env=env)
+        one = started_inspector(env=env)
         feed = one.feed()
         answers = queue.Queue()  # type: queue.Queue
         threading.Thread(target=lambda: answers.put(one.http(
@@ -571,8 +571,8 @@ def test_an_oauth_sign_in_is_a_link_in_the_page(inspector, tmp_path):
 
 # --- sessions kept ---------------------------------------------------------------------------------
 
-def test_export_is_a_recording_that_replay_serves_and_inspect_replays(inspector, tmp_path):
-    one = inspector()
+def test_export_is_a_recording_that_replay_serves_and_inspect_replays(started_inspector, tmp_path):
+    one = started_inspector()
     feed = one.feed()
     one.connect(KITCHEN, "session")
     assert one.result(one.request("tools/list"))["status"] == "done"  # (`call` reads the schema first)
@@ -602,7 +602,7 @@ def test_export_is_a_recording_that_replay_serves_and_inspect_replays(inspector,
     assert json.loads(proc.stdout.decode("utf-8"))["structuredContent"] == {"result": 42}
 
     # --replay opens it offline: every message, paired again, with the recording's times.
-    two = inspector("--replay", str(path))
+    two = started_inspector("--replay", str(path))
     state = two.call("GET", "/api/state")
     assert state["replay"]["file"] == "session.jsonl" and state["replay"]["count"] == len(entries)
     assert state["status"] == "idle"
