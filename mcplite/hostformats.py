@@ -940,6 +940,14 @@ def _hostfmt_kind(value: Any) -> str:
     return "a %s" % type(value).__name__
 
 
+_HOSTFMT_AGAIN = " Call it again with the arguments as one JSON object, such as {\"key\": \"value\"}."
+
+
+def _hostfmt_whose(name: str) -> str:
+    # (Made only for a problem: json.dumps with an option builds an encoder each time.)
+    return "The arguments of %s" % json.dumps(name, ensure_ascii=False)
+
+
 def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
     """(arguments, None) or (None, a problem the model can read), by the rule that
     ``parse_tool_call`` states."""
@@ -947,10 +955,8 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
         return {}, None
     if isinstance(raw, dict):
         return raw, None
-    what = "The arguments of %s" % json.dumps(name, ensure_ascii=False)
-    again = " Call it again with the arguments as one JSON object, such as {\"key\": \"value\"}."
     if not isinstance(raw, str):
-        return None, "%s must be a JSON object, not %s.%s" % (what, _hostfmt_kind(raw), again)
+        return None, "%s must be a JSON object, not %s.%s" % (_hostfmt_whose(name), _hostfmt_kind(raw), _HOSTFMT_AGAIN)
     text = raw.strip()
     if not text:
         return {}, None
@@ -962,7 +968,7 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
     try:
         value, end = _hostfmt_decoder.raw_decode(text)
     except ValueError as exc:
-        return None, "%s are not valid JSON (%s).%s" % (what, exc, again)
+        return None, "%s are not valid JSON (%s).%s" % (_hostfmt_whose(name), exc, _HOSTFMT_AGAIN)
     tail = text[end:].strip()
     if tail:
         try:
@@ -971,7 +977,8 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
             following = _HOSTFMT_NO_VALUE
         if following is not _HOSTFMT_NO_VALUE and following != value:
             return None, ("%s hold more than one JSON value (%s, then %s): it is not clear which one was "
-                          "meant.%s" % (what, _hostfmt_excerpt(text[:end]), _hostfmt_excerpt(tail), again))
+                          "meant.%s" % (_hostfmt_whose(name), _hostfmt_excerpt(text[:end]), _hostfmt_excerpt(tail),
+                                        _HOSTFMT_AGAIN))
     if value is None:
         return {}, None
     if isinstance(value, dict):
@@ -980,7 +987,7 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
         inner, problem = _hostfmt_arguments(name, value, nested=True)
         if inner is not None:
             return inner, None
-    return None, "%s must be a JSON object, not %s.%s" % (what, _hostfmt_kind(value), again)
+    return None, "%s must be a JSON object, not %s.%s" % (_hostfmt_whose(name), _hostfmt_kind(value), _HOSTFMT_AGAIN)
 
 
 _HOSTFMT_NO_VALUE = object()
