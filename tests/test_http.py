@@ -370,6 +370,54 @@ def test_a_client_at_its_bound_with_every_session_busy_gets_429():
             x.close()
 
 
+
+def test_with_auth_the_session_bound_counts_per_token_holder_not_per_address():
+    # Issue 22: behind a NAT or a proxy many users share one address; with tokens, the
+    # per-client bound is the holder's (its subject, else its client id), whatever address
+    # the requests come from. A token naming neither counts by address, as without auth.
+    tokens = {"ann": AccessToken(["mcp"], subject="ann"), "ann-again": AccessToken(["mcp"], subject="ann"),
+              "bob": AccessToken(["mcp"], subject="bob"), "svc": AccessToken(["mcp"], client_id="svc"),
+              "nobody": AccessToken(["mcp"])}
+    auth = BearerAuth(tokens.get, resource="http://127.0.0.1/mcp", authorization_servers=["https://auth.example"])
+    with serving_app().run_in_thread("http", port=0, auth=auth, max_sessions=50,
+                                     max_sessions_per_client=2) as handle:
+        peers = {}  # type: dict
+
+        def open_session(token, source):
+            if source not in peers:
+                peers[source] = Http(handle, source=source)
+            reply = peers[source].post(INIT, {"Authorization": "Bearer " + token}, session=False)
+            assert reply.status == 200, reply
+            return token, source, reply.headers["mcp-session-id"]
+
+        def alive(session):
+            token, source, session_id = session
+            reply = peers[source].post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                                       {"Authorization": "Bearer " + token, "Mcp-Session-Id": session_id,
+                                        "MCP-Protocol-Version": "2025-11-25"}, session=False)
+            assert reply.status in (200, 404), reply
+            return reply.status == 200
+
+        # Different holders from one address: each has its own bound of 2.
+        ann = [open_session("ann", "127.0.0.1"), open_session("ann", "127.0.0.1")]
+        bob = [open_session("bob", "127.0.0.1"), open_session("bob", "127.0.0.1")]
+        svc = [open_session("svc", "127.0.0.1"), open_session("svc", "127.0.0.1")]
+        assert all(alive(s) for s in ann + bob + svc) and handle.app.session_count() == 6
+        # One holder from other addresses (and with another of its tokens): one bound, so
+        # each new session ends that holder's least recently used one, and nobody else's.
+        ann.append(open_session("ann", "127.0.0.2"))
+        assert [alive(s) for s in ann] == [False, True, True]
+        ann.append(open_session("ann-again", "127.0.0.3"))
+        assert [alive(s) for s in ann] == [False, False, True, True]
+        assert all(alive(s) for s in bob + svc) and handle.app.session_count() == 6
+        # A token that names no holder: the address's bound, shared with nobody else's.
+        anonymous = [open_session("nobody", "127.0.0.4") for _ in range(3)]
+        assert [alive(s) for s in anonymous] == [False, True, True]
+        assert all(alive(s) for s in ann[2:] + bob + svc)
+        for peer in peers.values():
+            peer.close()
+
+
 # -- requests that are not acceptable -----------------------------------------------------------
 
 def test_content_type_accept_and_json_rules(client):

@@ -109,6 +109,34 @@ def test_a_key_under_2048_bits_is_no_key():
     assert rs256_verify(n, e, (head + "." + body).encode(), unb64(sig))
 
 
+
+def rsa_jwk_of_bits(bits, kid):
+    """An RSA public JWK whose modulus has exactly ``bits`` bits: made up (odd, top bit set),
+    no real key - the verifier judges a key's size before it ever uses it."""
+    n = (1 << (bits - 1)) | 1
+    return {"kty": "RSA", "kid": kid, "n": b64(n.to_bytes((bits + 7) // 8, "big")), "e": "AQAB"}
+
+
+def test_a_key_over_8192_bits_is_no_key():
+    # A modulus's size sets what each signature check costs (s^e mod n): a set served with
+    # a huge one must not make every token that names it expensive. 8192 bits is the bound.
+    assert [k.kid for k in parse_jwks({"keys": [rsa_jwk_of_bits(8192, "top"), rsa_jwk_of_bits(2048, "low")]})] \
+        == ["top", "low"]
+    assert parse_jwks({"keys": [rsa_jwk_of_bits(8193, "huge")]}) == []
+    assert parse_jwks({"keys": [rsa_jwk_of_bits(65536, "huge")]}) == []
+    with pytest.raises(ValueError, match="no key this verifier can use"):
+        JWTVerifier(ISS, AUD, jwks={"keys": [rsa_jwk_of_bits(8193, "huge")]})
+    # Fetched: an oversized key calling itself r1 is left out, so r1's token finds no key;
+    # the real (2048-bit) r1 beside it is used.
+    with JwksServer({"keys": [rsa_jwk_of_bits(8193, "r1")]}) as jwks:
+        verifier = JWTVerifier(ISS, AUD, jwks_url=jwks.url, clock=Clock(T0 + 60))
+        with pytest.raises(JWTError, match="no RS256 key with kid 'r1'"):
+            verifier.verify(TOKENS["rs_good"])
+        jwks.jwks = {"keys": [rsa_jwk_of_bits(8193, "r1"), KEYS["r1"]]}
+        verifier = JWTVerifier(ISS, AUD, jwks_url=jwks.url, clock=Clock(T0 + 60))
+        assert verifier.verify(TOKENS["rs_good"])["sub"] == "user-1"
+
+
 def test_only_the_exact_pkcs1_v1_5_encoding_verifies():
     """s^e mod n must be exactly 00 01 FF..FF 00 DigestInfo(SHA-256) H: encodings that carry
     the right hash in a wrong frame (the shapes of the known PKCS#1 v1.5 forgeries, which

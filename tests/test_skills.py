@@ -156,6 +156,45 @@ def test_a_directory_that_is_not_a_servable_skill_is_refused(tmp_path, text, why
         Server("x").skill(str(tmp_path))
 
 
+
+def test_a_skill_of_more_than_512_files_is_refused(tmp_path):
+    # "Servers SHOULD NOT serve a skill exceeding 512 resource entries": SKILL.md and 511
+    # more are served; one more is refused when the skill is registered. A hidden file counts
+    # for no limit (it is not served).
+    root = tmp_path / "many-files"
+    root.mkdir()
+    (root / "SKILL.md").write_text("---\nname: many-files\ndescription: x\n---\n", encoding="utf-8")
+    (root / ".DS_Store").write_bytes(b"\x00")
+    for i in range(511):
+        (root / ("f%03d.txt" % i)).write_bytes(b"x")
+    app = Server("x")
+    assert len(app.skill(str(root)).resources) == 512
+    (root / "one-more.txt").write_bytes(b"x")
+    with pytest.raises(ValueError, match="has more than 512 files"):
+        Server("x").skill(str(root))
+
+
+def test_a_skill_of_more_than_16_mib_is_refused(tmp_path):
+    # "... whose total file size exceeds 16 MiB": SKILL.md counts too. One sparse file makes
+    # the total exactly 16 MiB (served), then one byte more (refused at registration). A
+    # hidden file counts for no limit.
+    root = tmp_path / "big-files"
+    (root / "data").mkdir(parents=True)
+    skill_md = b"---\nname: big-files\ndescription: x\n---\n"
+    (root / "SKILL.md").write_bytes(skill_md)
+    with open(str(root / ".cache"), "wb") as f:
+        f.truncate(1024 * 1024)
+    with open(str(root / "data" / "big.bin"), "wb") as f:
+        f.truncate(16 * 1024 * 1024 - len(skill_md))
+    bundle = Server("x").skill(str(root))
+    assert sum(r["size"] for r in bundle.resources) == 16 * 1024 * 1024
+    del bundle
+    with open(str(root / "data" / "big.bin"), "ab") as f:
+        f.write(b"\x00")
+    with pytest.raises(ValueError, match="holds more than 16777216 bytes"):
+        Server("x").skill(str(root))
+
+
 @pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="POSIX symlinks")
 def test_symlinks_are_judged_by_where_they_lead_even_under_a_linked_directory(tmp_path, skill_dir):
     # A link to a file of the skill stays in; one to a file outside is refused. The skill
