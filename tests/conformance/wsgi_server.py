@@ -32,4 +32,14 @@ if os.environ.get("MCPLITE_CONFORMANCE_PG"):
     # then (Server(store=...) is the public way, at construction): dropped, so the first task
     # makes one on the shared store.
     app._task_store = None
+if os.environ.get("MCPLITE_CONFORMANCE_ROUTE"):
+    # One of several instances behind one address: a tool or prompt a trigger tool registered
+    # at run time would be on the instance that ran it alone, and two tools/list answered by
+    # different instances would differ (the harness's deterministic-order check then says it
+    # cannot apply: a warning, which fails the run). Registered on every instance at start
+    # instead; the triggers then only notify list_changed, which is what they are checked for.
+    from server import _dynamic
+
+    app.add_tool(_dynamic, name="test_dynamic_tool")
+    app.add_prompt(_dynamic, name="test_dynamic_prompt")
 application = app.wsgi(session_prefix=os.environ.get("MCPLITE_CONFORMANCE_ROUTE", ""))
