@@ -60,8 +60,12 @@ module.exports = async function (t) {
   await page.fill(field("extra"), "[1, 2]");
   await t.shot("form");
 
+  // The optional gift is left alone: not sent, though its checkbox reads false (a gift of
+  // {wrapped: false} would lack its required "to").
+  t.check("the optional object is a group with a checkbox", kinds.gift && kinds.gift.kind === "object" &&
+          kinds["gift.wrapped"] && kinds["gift.wrapped"].kind === "boolean", kinds.gift);
   const expected = { size: "large", toppings: ["cheese", "olives"],
-    address: { city: "Lyon", geo: { lat: 45.76, lon: 4.84 } }, extra: [1, 2] };
+    address: { city: "Lyon", geo: { lat: 45.76, lon: 4.84 } }, extra: [1, 2], gift: null };
   await page.click(tid("call"));
   await resultText(t, "Lyon");
   const echoed = await page.$eval(`${tid("result")} .block[data-type="text"] pre`, (el) => el.textContent).catch(() => null);
@@ -92,15 +96,30 @@ module.exports = async function (t) {
   await page.waitForSelector(tid("raw-json"), { state: "visible" });
   let raw = null;
   try { raw = JSON.parse(await page.inputValue(tid("raw-json"))); } catch (e) { /* checked below */ }
-  t.check("Raw JSON starts from the form's values", canon(raw) === canon(expected), raw);
+  const sent = Object.assign({}, expected);
+  delete sent.gift;
+  t.check("Raw JSON starts from the form's values (the untouched optional object left out)",
+          canon(raw) === canon(sent), raw);
   t.check("the form's fields are hidden meanwhile", !(await page.isVisible(field("address.city"))), null);
-  await page.fill(tid("raw-json"), JSON.stringify(Object.assign({}, expected, { size: "huge" })));
+  await page.fill(tid("raw-json"), JSON.stringify(Object.assign({}, sent, { size: "huge" })));
   await page.click(tid("call"));
   const refused = await t.until(async () => (await page.getAttribute(tid("result"), "data-is-error")) === "true", 15000);
   const errorText = (await page.textContent(tid("result"))) || "";
   t.check("an isError result is marked as one", refused && /isError/.test(errorText), errorText);
   t.check("the error says which argument", /size/.test(errorText) && /huge/.test(errorText), errorText);
   await t.shot("is-error");
+
+  // Back to the form: filled in, the optional object is sent, its checkbox with it.
+  await page.click(tid("raw-toggle"));
+  await page.waitForSelector(field("gift.to"), { state: "visible" });
+  await page.fill(field("gift.to"), "Ada");
+  await page.check(field("gift.wrapped"));
+  await page.click(tid("call"));
+  await resultText(t, "Ada");
+  const gifted = await page.$eval(`${tid("result")} .block[data-type="text"] pre`, (el) => el.textContent).catch(() => null);
+  let gift = null;
+  try { gift = JSON.parse(gifted).order.gift; } catch (e) { /* checked below */ }
+  t.check("a filled-in optional object is sent whole", canon(gift) === canon({ to: "Ada", wrapped: true }), gifted);
 
   // An image block: an <img> the browser decoded (its natural size is the PNG's).
   await openTool(t, "pixel");

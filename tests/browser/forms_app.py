@@ -4,7 +4,8 @@
     python -m mcplite serve tests/browser/forms_app.py --http 127.0.0.1:0
 
 ``order`` takes the shapes the generated form builds beyond plain fields: an enum, a list, a
-nested object (two levels deep) and a union, which the form leaves as a JSON field; it returns
+nested object (two levels deep), an optional nested object with a checkbox, and a union, which
+the form leaves as a JSON field; it returns
 what it was given (structuredContent), with the ``X-Team`` header of the request. ``pixel``
 returns a PNG image. A call whose arguments break the schema (sent as Raw JSON) is an isError
 result.
@@ -14,7 +15,7 @@ import os
 import struct
 import sys
 import zlib
-from typing import List, Literal, TypedDict, Union
+from typing import List, Literal, Optional, TypedDict, Union
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -33,11 +34,16 @@ class Address(TypedDict):
     geo: Geo
 
 
+class Gift(TypedDict):
+    to: str
+    wrapped: bool
+
+
 @app.tool()
 def order(ctx: Context, size: Literal["small", "medium", "large"], toppings: List[str], address: Address,
-          extra: Union[int, List[int]] = 0) -> dict:
+          extra: Union[int, List[int]] = 0, gift: Optional[Gift] = None) -> dict:
     """Takes an order and says back what it received"""
-    return {"order": {"size": size, "toppings": toppings, "address": address, "extra": extra},
+    return {"order": {"size": size, "toppings": toppings, "address": address, "extra": extra, "gift": gift},
             "team": ctx.http_headers.get("x-team")}
 
 
