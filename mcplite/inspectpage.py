@@ -546,6 +546,10 @@ progress { flex: 1; min-width: 80px; height: 10px; }
     if (value === undefined) { value = schema.default; }
     if (type === "object" && schema.properties) {
       var set = el("fieldset", {"data-group": path, "data-kind": "object"});
+      // An object the schema does not require is sent only once something in it was entered
+      // (readForm): untouched, its checkboxes still read false and its defaults are filled in,
+      // and an object of those alone, lacking its required properties, would be refused.
+      if (!required) { set.setAttribute("data-optional", "true"); }
       set.appendChild(el("legend", null, name + (required ? " *" : "")));
       var need = schema.required || [];
       Object.keys(schema.properties).forEach(function (key) {
@@ -565,13 +569,19 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       function addItem(initial) {
         var index = list.children.length;
         var holder = el("div", {"class": "array-item"});
-        buildField(holder, path + "." + index, "#" + index, itemSchema, false, initial);
+        // (an item added is sent, whatever it holds: only a property can be left out)
+        var item = buildField(holder, path + "." + index, "#" + index, itemSchema, false, initial);
+        item.removeAttribute("data-optional");
         var remove = el("button", {type: "button", title: "remove"}, "\u2212");
-        remove.addEventListener("click", function () { holder.remove(); renumber(list, path); });
+        remove.addEventListener("click", function () {
+          holder.remove();
+          renumber(list, path);
+          group.setAttribute("data-touched", "true");
+        });
         holder.appendChild(remove);
         list.appendChild(holder);
       }
-      add.addEventListener("click", function () { addItem(undefined); });
+      add.addEventListener("click", function () { addItem(undefined); group.setAttribute("data-touched", "true"); });
       group.appendChild(add);
       (Array.isArray(value) ? value : []).forEach(function (v) { addItem(v); });
       container.appendChild(group);
@@ -610,6 +620,9 @@ progress { flex: 1; min-width: 80px; height: 10px; }
       if (value !== undefined) { input.value = JSON.stringify(value); }
     }
     if (required) { input.setAttribute("data-required", "true"); }
+    var touched = function () { input.setAttribute("data-touched", "true"); };
+    input.addEventListener("input", touched);
+    input.addEventListener("change", touched);
     wrap.appendChild(input);
     if (schema.description) { wrap.appendChild(el("div", {"class": "hint"}, schema.description)); }
     container.appendChild(wrap);
@@ -642,11 +655,17 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   // The form's values as an object, by the dotted paths of its fields.
   function readForm(form) {
     var out = {};
+    // Optional objects nothing was entered in are left out, with all they hold (buildField).
+    var untouched = Array.prototype.filter.call(form.querySelectorAll("[data-group][data-optional]"),
+        function (group) { return !group.querySelector("[data-touched]"); });
+    var kept = function (node) { return !untouched.some(function (group) { return group.contains(node); }); };
     Array.prototype.forEach.call(form.querySelectorAll("[data-group]"), function (group) {
+      if (!kept(group)) { return; }
       setPath(out, group.getAttribute("data-group").split("."), group.getAttribute("data-kind") === "array" ? [] : {},
           true);
     });
     Array.prototype.forEach.call(form.querySelectorAll("[data-field]"), function (input) {
+      if (!kept(input)) { return; }
       var value = readValue(input);
       if (value !== undefined) { setPath(out, input.getAttribute("data-field").split("."), value, false); }
     });

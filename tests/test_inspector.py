@@ -528,10 +528,86 @@ def test_over_http_each_message_carries_its_exchange(started_inspector, era):
             initialized = feed.wait(lambda kind, e: kind == "message" and e["method"] == "notifications/initialized")
             update = feed.wait(lambda kind, data: kind == "update" and data["seq"] == initialized["seq"])
             assert update["http"]["status"] == 202 and update["http"]["answer"].startswith("202 Accepted")
+        # An answer in one JSON body has no SSE framing; one that came as server-sent events
+        # carries each event's framing as the page shows it ("SSE  id: 1.1  event: message"):
+        # the progress notifications and the response of a call that reports progress.
+        assert response["http"]["sse"] is None
+        rid = one.request("tools/call", {"name": "ticking", "arguments": {"seconds": 0.25, "interval": 0.05}})
+        assert one.result(rid)["result"]["content"][0]["text"] == "done"
+        call, answer = paired(feed, "tools/call", lambda m: m["params"]["name"] == "ticking")
+        assert call["http"]["sse"] is None  # (a POST's body, not an event)
+        assert answer["http"]["headers"]["Content-Type"] == "text/event-stream"
+        progress = [e for e in feed.entries() if e["method"] == "notifications/progress" and e["seq"] > call["seq"]]
+        assert progress
+        framings = [e["http"]["sse"] for e in progress + [answer]]
+        if era == "session":
+            # 2025-11-25's streams are resumable: every event has an id, in order on the stream.
+            ids = [re.match(r"^id: (\S+)  event: message$", framing) for framing in framings]
+            assert all(ids), framings
+            numbers = [int(match.group(1).rsplit(".", 1)[1]) for match in ids if match]
+            assert numbers == sorted(set(numbers)), framings
+        else:
+            assert framings == ["event: message"] * len(framings)
         # A page opened later gets the entries with what the updates said.
         late = one.feed()
         late.wait(lambda kind, data: kind == "update" and data["seq"] == request["seq"])
         one.call("POST", "/api/disconnect", {})
+    finally:
+        handle.stop()
+
+
+def _echo_app() -> Any:
+    """A server whose tool says what reached it: the protocol version of the session and the
+    request's HTTP headers."""
+    from mcplite import Context, Server
+    app = Server("echo")
+
+    @app.tool()
+    def seen(ctx: Context) -> dict:
+        return {"version": ctx.protocol_version, "headers": ctx.http_headers}
+    return app
+
+
+def test_a_forced_protocol_version_and_headers_reach_the_server(started_inspector):
+    handle = _echo_app().run_in_thread(port=0)
+    try:
+        # From the page: /api/connect with the fields its connect bar sends.
+        one = started_inspector()
+        feed = one.feed()
+        state = one.call("POST", "/api/connect", {
+            "target": handle.url, "era": "session", "protocolVersion": "2025-06-18",
+            "headers": {"X-Team": "blue", "Authorization": "Bearer page-token"}, "oauth": False})
+        assert state["status"] == "connected", state
+        assert state["server"]["protocolVersion"] == "2025-06-18"
+        outcome = one.result(one.request("tools/call", {"name": "seen", "arguments": {}}))
+        seen = outcome["result"]["structuredContent"]
+        assert seen["version"] == "2025-06-18"
+        assert seen["headers"]["x-team"] == "blue" and seen["headers"]["authorization"] == "Bearer page-token"
+        assert seen["headers"]["mcp-protocol-version"] == "2025-06-18"
+        first = feed.wait(lambda kind, e: kind == "message" and e["method"] == "initialize" and e["dir"] == "out")
+        assert first["message"]["params"]["protocolVersion"] == "2025-06-18"
+        # The timeline names the headers sent, their values hidden (it cannot tell a key from a label).
+        assert first["http"]["headers"]["X-Team"] == "<hidden>"
+        assert first["http"]["headers"]["Authorization"] == "Bearer <hidden>"
+        # A version of the other era than the one chosen is refused, and says why.
+        status, answer = one.http("POST", "/api/connect", {"target": handle.url, "era": "session",
+                                                           "protocolVersion": "2026-07-28"})
+        assert status == 400 and "2026-07-28 is a modern version" in answer["error"], (status, answer)
+        one.stop()
+
+        # From the command line: --protocol-version and -H (repeatable).
+        two = started_inspector(handle.url, "--protocol-version", "2025-03-26", "-H", "X-Team: red",
+                                "-H", "X-Other: 1")
+        feed = two.feed()
+        state = feed.wait(lambda kind, data: kind == "state" and data["status"] in ("connected", "error"))
+        assert state["status"] == "connected", state
+        assert state["server"]["protocolVersion"] == "2025-03-26"
+        # (2025-03-26 has no structuredContent: the dict comes as its JSON text)
+        result = two.result(two.request("tools/call", {"name": "seen", "arguments": {}}))["result"]
+        assert "structuredContent" not in result
+        seen = json.loads(result["content"][0]["text"])
+        assert seen["version"] == "2025-03-26"
+        assert seen["headers"]["x-team"] == "red" and seen["headers"]["x-other"] == "1"
     finally:
         handle.stop()
 

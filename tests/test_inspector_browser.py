@@ -63,14 +63,16 @@ def test_the_harness_passes_and_fails_on_a_trivial_page(browser):  # noqa: F811
 # --- the inspector against live servers --------------------------------------------------------
 
 APP = str(REPO / "tests" / "browser" / "inspect_app.py")
+FORMS_APP = str(REPO / "tests" / "browser" / "forms_app.py")
 
 
 @contextlib.contextmanager
-def http_server():
-    # type: () -> Iterator[str]
-    """``python -m mcplite serve tests/browser/inspect_app.py --http 127.0.0.1:0``: its URL (from
-    the line it says it serves at on stderr), then SIGINT to its PID at the end."""
-    proc = subprocess.Popen([sys.executable, "-m", "mcplite", "serve", APP, "--http", "127.0.0.1:0"],
+def http_server(app=APP):
+    # type: (str) -> Iterator[str]
+    """``python -m mcplite serve APP --http 127.0.0.1:0`` (tests/browser/inspect_app.py unless
+    told): its URL (from the line it says it serves at on stderr), then SIGINT to its PID at the
+    end."""
+    proc = subprocess.Popen([sys.executable, "-m", "mcplite", "serve", app, "--http", "127.0.0.1:0"],
                             cwd=str(REPO), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     found = queue.Queue()  # type: queue.Queue
@@ -121,6 +123,15 @@ def test_http_server_in_the_session_era_call_ask_cancel(browser):  # noqa: F811
             run_scenario(browser, "live.cjs", inspector.url, "http",
                          {"target": url, "given": True, "full": True, "version": "2025-11-25", "http": True,
                           "docs": True},
+                         timeout_ms=20000)
+
+
+def test_forms_of_enums_lists_nested_objects_and_results_of_images_trees_and_errors(browser):  # noqa: F811
+    # Connected from the connect bar, with a protocol version and a header typed in there.
+    with http_server(FORMS_APP) as url:
+        with running_inspector([]) as inspector:
+            run_scenario(browser, "forms.cjs", inspector.url, "forms",
+                         {"target": url, "version": "2025-06-18", "header": "X-Team: blue", "headerValue": "blue"},
                          timeout_ms=20000)
 
 
