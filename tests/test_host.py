@@ -6,8 +6,9 @@ The servers are real processes and sockets: ``tests/servers/host_app.py`` over s
 process per configured server, named by its argument), the same app over Streamable HTTP in
 this process (``run_in_thread`` on 127.0.0.1), and the misbehaving ones of
 ``tests/servers/host_misbehaving.py``; the interop tests at the end add the official SDK's
-server (``$MCPLITE_SDK_PYTHON``) and the TypeScript server-everything (``$MCPLITE_EVERYTHING``),
-over stdio and Streamable HTTP. Every process a host starts is checked gone by its PID after ``close()``
+server (``$MCPLITE_SDK_PYTHON``; over stdio, Streamable HTTP and the 2024-11-05 HTTP+SSE
+transport) and the TypeScript server-everything (``$MCPLITE_EVERYTHING``; over stdio and
+Streamable HTTP). Every process a host starts is checked gone by its PID after ``close()``
 (and killed by PID if a failed test left one); every wait is bounded.
 """
 
@@ -929,6 +930,25 @@ def test_real_servers_side_by_side(hosts, http_app, sdk_python, sdk_http_url, ev
         [contents] = host.read_resource(held)["contents"]
         assert gzip.decompress(base64.b64decode(contents["blob"])) == b"hello from the host\n" * 20
     assert all(r["outcome"] in ("ok", "error", "failed") for r in records)
+
+
+def test_an_old_http_sse_server(hosts, sdk_python, tmp_path):
+    """``"type": "sse"``: the official SDK's server on the 2024-11-05 HTTP+SSE transport."""
+    from interop_support import sdk_sse_server
+    records = []  # type: List[Dict[str, Any]]
+    with sdk_sse_server(sdk_python, str(tmp_path)) as url:
+        host = hosts({"mcpServers": {"old": {"type": "sse", "url": url}}}, audit=records.append)
+        assert host.failures == []
+        assert host.servers == ["old"] and host.processes() == {}
+        assert type(host.client("old")._channel).__name__ == "LegacySseChannel"
+        assert host.client("old").era == "legacy"  # (the transport is 2024-11-05's; the version it agrees is newer)
+        assert names(host) == ["old__add"]
+        assert host.tools()[0]["description"] == "Add two integers."
+        result = host.call(("old__add", {"a": 2, "b": 3}))
+        assert result["isError"] is False and text_of(result) == "5"
+        assert host.call(("old__add", {"a": "two"}))["isError"] is True
+        assert [r["outcome"] for r in records] == ["ok", "error"]
+        host.close()
 
 
 # --- the example -----------------------------------------------------------------------------------
