@@ -8,8 +8,9 @@ this process (``run_in_thread`` on 127.0.0.1), and the misbehaving ones of
 ``tests/servers/host_misbehaving.py``; the interop tests at the end add the official SDK's
 server (``$MCPLITE_SDK_PYTHON``; over stdio, Streamable HTTP and the 2024-11-05 HTTP+SSE
 transport) and the TypeScript server-everything (``$MCPLITE_EVERYTHING``; over stdio and
-Streamable HTTP). Every process a host starts is checked gone by its PID after ``close()``
-(and killed by PID if a failed test left one); every wait is bounded.
+Streamable HTTP). Every process a host starts is checked gone by its PID after ``close()``, or
+after the end of a program that never closed its host (and killed by PID if a failed test left
+one); every wait is bounded.
 """
 
 import base64
@@ -774,6 +775,92 @@ def test_close_while_starting_stops_every_process():
         Host._start_all = original  # type: ignore[method-assign]
     assert sorted(seen) == ["a", "hang"]
     assert_gone(seen)
+
+
+# A stdio server that outlives its stdin: it starts a helper process (in its process group),
+# and once its stdin closes it stays on; only a signal to its group ends both. A host that is
+# never closed would leave them running when the program that started it ends.
+LINGERING_SERVER = """
+import subprocess, sys, time
+from mcplite import Server
+
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+app = Server("lingering")
+
+
+@app.tool()
+def helper_pid() -> int:
+    return helper.pid
+
+
+app.run()
+time.sleep(120)
+"""
+
+# A program that starts a host and ends without with/close(): argv[1] the server's script,
+# argv[2] how it ends: "return" (falls off its end), "raise" (an uncaught KeyboardInterrupt),
+# "sigint" (waits for the SIGINT of a Ctrl-C, which raises KeyboardInterrupt in it).
+FORGETFUL_HOST = """
+import sys, time
+from mcplite import Host
+
+script, how = sys.argv[1], sys.argv[2]
+host = Host({"mcpServers": {"s": {"command": sys.executable, "args": [script]}}}, start_timeout=20)
+helper = host.call(("s__helper_pid", {}))["structuredContent"]["result"]
+print(host.processes()["s"], helper, flush=True)
+if how == "raise":
+    raise KeyboardInterrupt
+if how == "sigint":
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["return", "raise", "sigint"])
+def test_servers_are_stopped_when_the_program_ends_without_close(tmp_path, how):
+    """The README's "It also stops them when the program ends after a Ctrl-C": the host's
+    at-exit cleanup stops each server's whole process group, also when a program never calls
+    ``close()``."""
+    import subprocess
+    from interop_support import mcplite_dir
+    server = tmp_path / "lingering_server.py"
+    server.write_text(LINGERING_SERVER)
+    program = tmp_path / "forgetful_host.py"
+    program.write_text(FORGETFUL_HOST)
+    env = dict(os.environ, PYTHONPATH=mcplite_dir())
+    proc = subprocess.Popen([sys.executable, str(program), str(server), how], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    pids = {}  # type: Dict[str, int]
+    try:
+        line = []  # type: List[bytes]
+        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(30.0)
+        assert line and line[0].strip(), "the program printed no PIDs: %s" % (
+            proc.stderr.read().decode("utf-8", "replace") if proc.poll() is not None else "(still running)")
+        pids = dict(zip(["server", "helper"], [int(word) for word in line[0].split()]))
+        if how == "sigint":
+            os.kill(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=30.0)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the program did not end within 30 s")
+        text = err.decode("utf-8", "replace")
+        if how == "return":
+            assert proc.returncode == 0, text
+        else:  # An uncaught KeyboardInterrupt ends Python as by SIGINT (after the at-exit calls).
+            assert proc.returncode == -signal.SIGINT and text.rstrip().endswith("KeyboardInterrupt"), text
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # (gone already, unless the test failed)
+        except OSError:
+            pass
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
+        if pids:
+            # The server leads its process group, the helper's too: one kill ends both.
+            harness_support.assert_gone(pids, kill=lambda pid, sig: os.killpg(pids["server"], sig))
 
 
 # --- context cost and search -------------------------------------------------------------------------
