@@ -1,8 +1,11 @@
 """What the interop tests share: finding the SDK's python (or skipping, or failing), running a
-peer bounded in time, finding what a peer left behind, and reading the helpers' reports.
+peer bounded in time, finding what a peer left behind, reading the helpers' reports, and
+serving a peer over HTTP for a test (the SDK's Streamable HTTP and HTTP+SSE servers, the
+TypeScript everything server).
 
-``tests/test_interop_sdk.py``, ``tests/test_interop_http.py`` and ``tests/test_interop_asking.py``
-import from here (``tests/`` is on sys.path, see ``tests/conftest.py``). The helpers they start
+The interop tests (``tests/test_interop_*.py``) and the tests that use a peer elsewhere
+(``tests/test_host.py``, ``tests/test_client_http_edges.py`` and others) import from here
+(``tests/`` is on sys.path, see ``tests/conftest.py``). The helpers they start
 (``tests/interop/*.py``) run under the SDK's own interpreter and share their code among
 themselves, in ``tests/interop/sdk_client.py``.
 """
@@ -10,9 +13,12 @@ themselves, in ``tests/interop/sdk_client.py``.
 import contextlib
 import json
 import os
+import queue
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -291,15 +297,55 @@ def body(result):
 # --- the SDK's HTTP server --------------------------------------------------------------------------
 
 
+def stop_group(proc, grace=0.0):
+    # type: (subprocess.Popen, float) -> None
+    """Stop the process and anything it started (its own process group): SIGTERM first when
+    ``grace`` is given (the process gets that long to go), then SIGKILL; reap it."""
+    for sig, wait in ([(signal.SIGTERM, grace)] if grace else []) + [(signal.SIGKILL, 10.0)]:
+        try:
+            os.killpg(proc.pid, sig)
+        except OSError:
+            pass
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _listening(proc, port, log, name):
+    # type: (subprocess.Popen, int, Any, str) -> None
+    """Wait (bounded) until ``proc`` accepts on 127.0.0.1:``port``; a failed test if it exits
+    first (with the end of its log) or does not listen within 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            log.flush()
+            pytest.fail("%s exited with %s:\n%s" % (name, proc.returncode, open(log.name, "rb").read()
+                                                     .decode("utf-8", "replace")[-3000:]), pytrace=False)
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail("%s did not listen on port %d within 30 s" % (name, port), pytrace=False)
+            time.sleep(0.05)
+
+
+def _free_port():
+    # type: () -> int
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @contextlib.contextmanager
 def sdk_http_server(python, log_dir, json_response=False):
     # type: (str, Any, bool) -> Iterator[str]
     """The SDK's ``MCPServer`` on streamable-http (``bench/servers/http_servers.py sdk``, SSE
     answers or ``--json-response``) on 127.0.0.1: yields its URL once it listens; stopped
     with its process group (SIGTERM, then SIGKILL)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     env = peer_env()
     env["PYTHONPATH"] = str(REPO)
     cmd = [python, str(REPO / "bench" / "servers" / "http_servers.py"), "sdk", str(port)]
@@ -309,29 +355,98 @@ def sdk_http_server(python, log_dir, json_response=False):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
                             env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                pytest.fail("the SDK server exited with %s:\n%s" % (proc.returncode, open(log.name, "rb").read()
-                                                                   .decode("utf-8", "replace")[-3000:]), pytrace=False)
+        _listening(proc, port, log, "the SDK server")
+        yield "http://127.0.0.1:%d/mcp" % port
+    finally:
+        stop_group(proc, grace=5.0)
+        log.close()
+
+
+@contextlib.contextmanager
+def sdk_sse_server(python, log_dir):
+    # type: (str, Any) -> Iterator[str]
+    """The SDK's ``MCPServer`` on the 2024-11-05 HTTP+SSE transport (``tests/interop/
+    sdk_sse_server.py``: one tool, ``add``) on 127.0.0.1: yields its ``/sse`` URL once it
+    listens; stopped with its process group (SIGTERM, then SIGKILL)."""
+    port = _free_port()
+    log = open(os.path.join(str(log_dir), "sdk-sse-server-%d.log" % port), "wb")
+    proc = subprocess.Popen([python, str(REPO / "tests" / "interop" / "sdk_sse_server.py"), str(port)],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
+                            env=peer_env(), start_new_session=True)
+    try:
+        _listening(proc, port, log, "the SDK's HTTP+SSE server")
+        yield "http://127.0.0.1:%d/sse" % port
+    finally:
+        stop_group(proc, grace=5.0)
+        log.close()
+
+
+# --- the TypeScript everything server over Streamable HTTP -----------------------------------------
+
+EVERYTHING_PRELOAD = REPO / "tests" / "everything_loopback.cjs"
+EVERYTHING_START_TIMEOUT = 20.0  # (it starts in well under a second: this only bounds a hung one)
+
+
+@contextlib.contextmanager
+def everything_http_server(argv, token):
+    # type: (List[str], str) -> Iterator[str]
+    """The everything server (``argv``: its command line without the transport argument) on
+    ``streamableHttp`` with ``PORT=0`` and the preload ``tests/everything_loopback.cjs`` (it
+    binds 127.0.0.1 instead of every interface, and reports the port): yields its URL. Its
+    environment carries ``token``; at the end its process group is killed, and anything still
+    carrying the token fails the test (``reap_leftovers``). A server that does not start is
+    ``unusable``."""
+    variable = "MCPLITE_EVERYTHING"
+    env = peer_env(token)
+    env["PORT"] = "0"
+    # The preload goes in even when $MCPLITE_EVERYTHING was written by hand without it.
+    env["NODE_OPTIONS"] = (env.get("NODE_OPTIONS", "") + ' --require "%s"'
+                           % str(EVERYTHING_PRELOAD).replace("\\", "\\\\").replace('"', '\\"')).strip()
+    try:
+        proc = subprocess.Popen(argv + ["streamableHttp"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env, cwd=str(REPO), start_new_session=True)
+    except OSError as exc:
+        unusable(variable, "cannot start %s: %s" % (argv, exc))
+    stderr = []  # type: List[str]
+    ports = queue.Queue()  # type: queue.Queue
+
+    def read_stderr():
+        # type: () -> None
+        for raw in iter(proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            stderr.append(line)
+            del stderr[:-200]
+            found = re.match(r"mcplite-listening (\S+) (\d+)$", line)
+            if found:
+                ports.put((found.group(1), int(found.group(2))))
+        ports.put(None)  # the server is gone
+
+    reader = threading.Thread(target=read_stderr, name="everything-http-stderr", daemon=True)
+    reader.start()
+    try:
+        try:
+            listening = ports.get(timeout=EVERYTHING_START_TIMEOUT)
+        except queue.Empty:
+            listening = None
+        if listening is None:
+            unusable(variable, "the everything server (streamableHttp) did not start listening within %ss "
+                               "(exit status %s); its stderr:\n%s"
+                     % (EVERYTHING_START_TIMEOUT, proc.poll(), "\n".join(stderr)))
+        host, port = listening
+        assert host == "127.0.0.1", "the server listens on %s, not on 127.0.0.1 only" % host
+        deadline = time.monotonic() + EVERYTHING_START_TIMEOUT
+        while True:  # (it accepts once it listens; this only makes sure)
             try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                socket.create_connection((host, port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail("the SDK server did not listen on port %d within 30 s" % port, pytrace=False)
+                    raise
                 time.sleep(0.05)
         yield "http://127.0.0.1:%d/mcp" % port
     finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-            except OSError:
-                break
-            try:
-                proc.wait(5)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        log.close()
+        stop_group(proc)
+        reader.join(5)
+        proc.stderr.close()
+        left = reap_leftovers(token, grace=1.0)
+        assert not left, "processes of the HTTP server were still running after it was killed: %s" % left

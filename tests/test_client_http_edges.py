@@ -12,8 +12,8 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from interop_support import REPO, peer_env, sdk_python_fixture
-from mcplite import Client, ConnectionClosed, Context, MCPError, RequestTimeout, Server
+from interop_support import sdk_python_fixture, sdk_sse_server
+from mcplite import Client, ConnectionClosed, Context, RequestTimeout, Server
 
 MODERN = "2026-07-28"
 TOOLS = [
@@ -276,30 +276,13 @@ def test_an_endpoint_that_is_neither_transport_gets_a_clear_error():
 sdk_python = sdk_python_fixture("mcp.server.sse")
 
 
-def test_the_official_sdks_old_sse_server(sdk_python):
-    import socket
-    import subprocess
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sdk_python, str(REPO / "tests" / "interop" / "sdk_sse_server.py"), str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=peer_env())
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        with Client.http("http://127.0.0.1:%d/sse" % port, timeout=10) as client:
+def test_the_official_sdks_old_sse_server(sdk_python, tmp_path):
+    with sdk_sse_server(sdk_python, tmp_path) as url:
+        with Client.http(url, timeout=10) as client:
             assert type(client._channel).__name__ == "LegacySseChannel"
             assert client.era == "legacy" and client.server_info["name"] == "old-sse"
             assert [tool["name"] for tool in client.list_tools()] == ["add"]
             assert client.call_tool("add", {"a": 2, "b": 3})["content"] == [{"type": "text", "text": "5"}]
-    finally:
-        server.kill()
-        server.wait(10)
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])

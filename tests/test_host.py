@@ -6,11 +6,15 @@ The servers are real processes and sockets: ``tests/servers/host_app.py`` over s
 process per configured server, named by its argument), the same app over Streamable HTTP in
 this process (``run_in_thread`` on 127.0.0.1), and the misbehaving ones of
 ``tests/servers/host_misbehaving.py``; the interop tests at the end add the official SDK's
-server (``$MCPLITE_SDK_PYTHON``) and the TypeScript server-everything (``$MCPLITE_EVERYTHING``),
-over stdio and HTTP. Every process a host starts is checked gone by its PID after ``close()``
-(and killed by PID if a failed test left one); every wait is bounded.
+server (``$MCPLITE_SDK_PYTHON``; over stdio, Streamable HTTP and the 2024-11-05 HTTP+SSE
+transport) and the TypeScript server-everything (``$MCPLITE_EVERYTHING``; over stdio and
+Streamable HTTP). Every process a host starts is checked gone by its PID after ``close()``, or
+after the end of a program that never closed its host (and killed by PID if a failed test left
+one); every wait is bounded.
 """
 
+import base64
+import gzip
 import hashlib
 import json
 import math
@@ -773,6 +777,92 @@ def test_close_while_starting_stops_every_process():
     assert_gone(seen)
 
 
+# A stdio server that outlives its stdin: it starts a helper process (in its process group),
+# and once its stdin closes it stays on; only a signal to its group ends both. A host that is
+# never closed would leave them running when the program that started it ends.
+LINGERING_SERVER = """
+import subprocess, sys, time
+from mcplite import Server
+
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+app = Server("lingering")
+
+
+@app.tool()
+def helper_pid() -> int:
+    return helper.pid
+
+
+app.run()
+time.sleep(120)
+"""
+
+# A program that starts a host and ends without with/close(): argv[1] the server's script,
+# argv[2] how it ends: "return" (falls off its end), "raise" (an uncaught KeyboardInterrupt),
+# "sigint" (waits for the SIGINT of a Ctrl-C, which raises KeyboardInterrupt in it).
+FORGETFUL_HOST = """
+import sys, time
+from mcplite import Host
+
+script, how = sys.argv[1], sys.argv[2]
+host = Host({"mcpServers": {"s": {"command": sys.executable, "args": [script]}}}, start_timeout=20)
+helper = host.call(("s__helper_pid", {}))["structuredContent"]["result"]
+print(host.processes()["s"], helper, flush=True)
+if how == "raise":
+    raise KeyboardInterrupt
+if how == "sigint":
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["return", "raise", "sigint"])
+def test_servers_are_stopped_when_the_program_ends_without_close(tmp_path, how):
+    """The README's "It also stops them when the program ends after a Ctrl-C": the host's
+    at-exit cleanup stops each server's whole process group, also when a program never calls
+    ``close()``."""
+    import subprocess
+    from interop_support import mcplite_dir
+    server = tmp_path / "lingering_server.py"
+    server.write_text(LINGERING_SERVER)
+    program = tmp_path / "forgetful_host.py"
+    program.write_text(FORGETFUL_HOST)
+    env = dict(os.environ, PYTHONPATH=mcplite_dir())
+    proc = subprocess.Popen([sys.executable, str(program), str(server), how], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    pids = {}  # type: Dict[str, int]
+    try:
+        line = []  # type: List[bytes]
+        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(30.0)
+        assert line and line[0].strip(), "the program printed no PIDs: %s" % (
+            proc.stderr.read().decode("utf-8", "replace") if proc.poll() is not None else "(still running)")
+        pids = dict(zip(["server", "helper"], [int(word) for word in line[0].split()]))
+        if how == "sigint":
+            os.kill(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=30.0)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the program did not end within 30 s")
+        text = err.decode("utf-8", "replace")
+        if how == "return":
+            assert proc.returncode == 0, text
+        else:  # An uncaught KeyboardInterrupt ends Python as by SIGINT (after the at-exit calls).
+            assert proc.returncode == -signal.SIGINT and text.rstrip().endswith("KeyboardInterrupt"), text
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # (gone already, unless the test failed)
+        except OSError:
+            pass
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
+        if pids:
+            # The server leads its process group, the helper's too: one kill ends both.
+            harness_support.assert_gone(pids, kill=lambda pid, sig: os.killpg(pids["server"], sig))
+
+
 # --- context cost and search -------------------------------------------------------------------------
 
 
@@ -836,6 +926,15 @@ def everything():
     return shlex.split(raw)
 
 
+@pytest.fixture(scope="module")
+def everything_http(everything):
+    # type: (List[str]) -> Iterator[str]
+    """The everything server on Streamable HTTP (127.0.0.1) for this module's tests."""
+    from interop_support import everything_http_server
+    with everything_http_server(everything, "host-everything-http-%d" % os.getpid()) as url:
+        yield url
+
+
 @pytest.fixture
 def sdk_http_url(sdk_python, tmp_path):
     # type: (str, Any) -> Iterator[str]
@@ -844,7 +943,26 @@ def sdk_http_url(sdk_python, tmp_path):
         yield url
 
 
-def test_real_servers_side_by_side(hosts, http_app, sdk_python, sdk_http_url, everything):
+# What server-everything lists to a client declaring no capabilities (a host's): its base
+# tools, and the task-only one it adds once the session is initialized (the tools that ask the
+# client for roots, sampling or elicitation are added only for a client that declares them).
+EVERYTHING_TOOLS = [
+    "echo", "get-annotated-message", "get-env", "get-resource-links", "get-resource-reference",
+    "get-structured-content", "get-sum", "get-tiny-image", "gzip-file-as-resource", "simulate-research-query",
+    "toggle-simulated-logging", "toggle-subscriber-updates", "trigger-long-running-operation",
+]
+
+
+def catalog_of(host, server, kind):
+    # type: (Host, str, str) -> List[str]
+    """What the host offers of one server: its tools' names, or its resources' URIs
+    (``kind`` "tool" or "resource"), as the server calls them."""
+    items = host.tools() if kind == "tool" else host.resources()
+    found = [host.resolve(item["name"], kind) for item in items]
+    return sorted(name for where, name in found if where == server)
+
+
+def test_real_servers_side_by_side(hosts, http_app, sdk_python, sdk_http_url, everything, everything_http):
     bench = os.path.join(os.path.dirname(HERE), "bench", "servers", "sdk_add.py")
     config = {"mcpServers": {
         "lite": app_server("lite"),
@@ -852,17 +970,16 @@ def test_real_servers_side_by_side(hosts, http_app, sdk_python, sdk_http_url, ev
         "sdk": {"command": sdk_python, "args": [bench]},
         "sdkweb": {"type": "http", "url": sdk_http_url},
         "everything": {"command": everything[0], "args": everything[1:] + ["stdio"]},
+        "everythingweb": {"url": everything_http},
     }}
     records = []  # type: List[Dict[str, Any]]
     host = hosts(config, audit=records.append, start_timeout=60.0)
     assert host.failures == []
-    assert sorted(host.servers) == ["everything", "lite", "sdk", "sdkweb", "web"]
+    assert sorted(host.servers) == ["everything", "everythingweb", "lite", "sdk", "sdkweb", "web"]
+    assert sorted(host.processes()) == ["everything", "lite", "sdk"]  # (the others are URLs)
     listed = names(host)
     assert all(NAME_RULE.match(name) for name in listed)
     assert "everything__echo" in listed and "lite__echo" in listed  # the same tool name on two servers
-    assert host.resolve("everything__get-sum") == ("everything", "get-sum")
-    assert text_of(host.call(("everything__echo", {"message": "hi"}))) == "Echo: hi"
-    assert "3" in text_of(host.call(("everything__get-sum", {"a": 1, "b": 2})))
     assert text_of(host.call(("sdk__add", {"a": 2, "b": 3}))) == "5"
     assert sorted(n for n in listed if n.startswith("sdkweb__")) == ["sdkweb__add", "sdkweb__add_progress"]
     assert text_of(host.call(("sdkweb__add", {"a": 4, "b": 5}))) == "9"
@@ -870,12 +987,55 @@ def test_real_servers_side_by_side(hosts, http_app, sdk_python, sdk_http_url, ev
     assert text_of(host.call(("sdkweb__add_progress", {"a": 1, "b": 1}), progress=lambda *a: heard.append(a))) == "2"
     assert text_of(host.call(("lite__echo", {"text": "x"}))) == "lite: x"
     assert text_of(host.call(("web__echo", {"text": "y"}))) == "web: y"
-    bad = host.call(("everything__get-sum", {"a": "one"}))
-    assert bad["isError"] is True
-    assert host.catalog_size("anthropic")["servers"]["everything"]["tokens"] > 0
+    # The TypeScript server the same over stdio and over Streamable HTTP.
+    for server in ("everything", "everythingweb"):
+        assert host.resolve(server + "__get-sum") == (server, "get-sum")
+        assert text_of(host.call((server + "__echo", {"message": "hi"}))) == "Echo: hi"
+        assert "3" in text_of(host.call((server + "__get-sum", {"a": 1, "b": 2})))
+        bad = host.call((server + "__get-sum", {"a": "one"}))
+        assert bad["isError"] is True
+        assert host.catalog_size("anthropic")["servers"][server]["tokens"] > 0
+        # The host's catalog is what the server lists now, "simulate-research-query" included:
+        # the server registers it (and says its list changed) once the session is initialized.
+        now = sorted(tool["name"] for tool in host.client(server).list_tools())
+        assert now == EVERYTHING_TOOLS
+        assert catalog_of(host, server, "tool") == now
+        # A change at run time is followed: the gzip tool registers a resource of the session
+        # and sends resources/list_changed; the host reads that list again.
+        name = "host-%s-%s.txt.gz" % (server, os.urandom(4).hex())
+        uri = "demo://resource/session/" + name
+        data = "data:text/plain;base64," + base64.b64encode(b"hello from the host\n" * 20).decode("ascii")
+        linked = host.call((server + "__gzip-file-as-resource", {"name": name, "data": data}))
+        assert linked["content"][0]["uri"] == uri
+        deadline = time.monotonic() + WAIT
+        while uri not in catalog_of(host, server, "resource") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        resources = catalog_of(host, server, "resource")
+        assert uri in resources, "the host did not follow %s's resources/list_changed" % server
+        assert resources == sorted(resource["uri"] for resource in host.client(server).list_resources())
+        [held] = [r["name"] for r in host.resources() if r["server"] == server and r["uri"] == uri]
+        [contents] = host.read_resource(held)["contents"]
+        assert gzip.decompress(base64.b64decode(contents["blob"])) == b"hello from the host\n" * 20
     assert all(r["outcome"] in ("ok", "error", "failed") for r in records)
-    # Everything's catalog changes at run time are followed like any other's.
-    assert len([n for n in host.tools() if n["name"].startswith("everything__")]) >= 10
+
+
+def test_an_old_http_sse_server(hosts, sdk_python, tmp_path):
+    """``"type": "sse"``: the official SDK's server on the 2024-11-05 HTTP+SSE transport."""
+    from interop_support import sdk_sse_server
+    records = []  # type: List[Dict[str, Any]]
+    with sdk_sse_server(sdk_python, str(tmp_path)) as url:
+        host = hosts({"mcpServers": {"old": {"type": "sse", "url": url}}}, audit=records.append)
+        assert host.failures == []
+        assert host.servers == ["old"] and host.processes() == {}
+        assert type(host.client("old")._channel).__name__ == "LegacySseChannel"
+        assert host.client("old").era == "legacy"  # (the transport is 2024-11-05's; the version it agrees is newer)
+        assert names(host) == ["old__add"]
+        assert host.tools()[0]["description"] == "Add two integers."
+        result = host.call(("old__add", {"a": 2, "b": 3}))
+        assert result["isError"] is False and text_of(result) == "5"
+        assert host.call(("old__add", {"a": "two"}))["isError"] is True
+        assert [r["outcome"] for r in records] == ["ok", "error"]
+        host.close()
 
 
 # --- the example -----------------------------------------------------------------------------------

@@ -43,8 +43,6 @@ import queue
 import re
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import threading
 import time
@@ -56,18 +54,18 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-from interop_support import LEGACY, REPO, TOKEN_VARIABLE, peer_env, reap_leftovers, unusable
+from interop_support import (LEGACY, REPO, TOKEN_VARIABLE, everything_http_server, peer_env, reap_leftovers,
+                             stop_group, unusable)
 from mcplite import Client
 from mcplite import RequestTimeout
 from mcplite.jsonrpc import MCPError
 
 VARIABLE = "MCPLITE_EVERYTHING"
 EVERYTHING_VERSION = "2026.8.31"
-PRELOAD = REPO / "tests" / "everything_loopback.cjs"
 
 # Bounds: a stdio server starts in ~0.25 s and stops in ~0.4 s; an HTTP session opens in
 # ~50 ms. These only keep a hung server from hanging the suite.
-START_TIMEOUT = 20.0  # the HTTP server's start
+START_TIMEOUT = 20.0  # a stdio server's first answer (the HTTP server's start: interop_support)
 CALL_TIMEOUT = 10.0  # every client call
 WAIT = 5.0  # a notification or a handler call the server sends by itself
 
@@ -131,76 +129,12 @@ def everything():
     return argv
 
 
-def stop_group(proc):
-    # type: (subprocess.Popen) -> None
-    """SIGKILL the process and anything it started (its own process group), then reap it."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
 @pytest.fixture(scope="module")
 def everything_http(everything):
     # type: (List[str]) -> Any
     """The URL of one ``streamableHttp`` server on 127.0.0.1 for the whole module."""
-    env = peer_env(HTTP_TOKEN)
-    env["PORT"] = "0"
-    # The preload goes in even when $MCPLITE_EVERYTHING was written by hand without it.
-    env["NODE_OPTIONS"] = (env.get("NODE_OPTIONS", "") + ' --require "%s"'
-                           % str(PRELOAD).replace("\\", "\\\\").replace('"', '\\"')).strip()
-    try:
-        proc = subprocess.Popen(everything + ["streamableHttp"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=str(REPO),
-                                start_new_session=True)
-    except OSError as exc:
-        unusable(VARIABLE, "cannot start %s: %s" % (everything, exc))
-    stderr = []  # type: List[str]
-    ports = queue.Queue()  # type: queue.Queue
-
-    def read_stderr():
-        # type: () -> None
-        for raw in iter(proc.stderr.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip()
-            stderr.append(line)
-            del stderr[:-200]
-            found = re.match(r"mcplite-listening (\S+) (\d+)$", line)
-            if found:
-                ports.put((found.group(1), int(found.group(2))))
-        ports.put(None)  # the server is gone
-
-    reader = threading.Thread(target=read_stderr, name="everything-http-stderr", daemon=True)
-    reader.start()
-    try:
-        try:
-            listening = ports.get(timeout=START_TIMEOUT)
-        except queue.Empty:
-            listening = None
-        if listening is None:
-            unusable(VARIABLE, "the everything server (streamableHttp) did not start listening within %ss "
-                               "(exit status %s); its stderr:\n%s" % (START_TIMEOUT, proc.poll(), "\n".join(stderr)))
-        host, port = listening
-        assert host == "127.0.0.1", "the server listens on %s, not on 127.0.0.1 only" % host
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:  # (it accepts once it listens; this only makes sure)
-            try:
-                socket.create_connection((host, port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield "http://127.0.0.1:%d/mcp" % port
-    finally:
-        stop_group(proc)
-        reader.join(5)
-        proc.stderr.close()
-        left = reap_leftovers(HTTP_TOKEN, grace=1.0)
-        assert not left, "processes of the HTTP server were still running after it was killed: %s" % left
+    with everything_http_server(everything, HTTP_TOKEN) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
