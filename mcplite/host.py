@@ -818,11 +818,11 @@ class Host:
         if shown:  # (properties renamed for the provider get the server's names back)
             arguments = server_arguments(call.provider, tool, arguments)
             record["_arguments"] = arguments
-        annotations = tool.get("annotations")
-        # (Annotations that are no object, a server's mistake, are none: the protocol's defaults.)
-        request = ApprovalRequest(server.name, tool["name"], name, arguments,
-                                  dict(annotations) if isinstance(annotations, dict) else {})
         if self.approve is not None:
+            annotations = tool.get("annotations")
+            # (Annotations that are no object, a server's mistake, are none: the protocol's defaults.)
+            request = ApprovalRequest(server.name, tool["name"], name, arguments,
+                                      dict(annotations) if isinstance(annotations, dict) else {})
             try:
                 allowed = self.approve(request)
             except Exception as exc:  # a failing approval is a refusal, never an approval
