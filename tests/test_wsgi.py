@@ -332,6 +332,17 @@ def _head_fields(answer: bytes) -> Dict[str, List[str]]:
     return fields
 
 
+def _received(sock: socket.socket, until: Optional[bytes] = None) -> bytes:
+    """What ``sock`` gives until ``until`` is in it (None: until the peer closes), or it closes."""
+    received = b""
+    while until is None or until not in received:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
 def _assert_cors_grant(answer: bytes, origin: Optional[str]) -> None:
     """The answer carries the grant the app's own answers give ``origin``, or none at all."""
     fields = _head_fields(answer)
@@ -360,12 +371,7 @@ def test_an_oversized_body_is_refused_and_the_server_goes_on(served):
                 sock.sendall(body)  # (a server may answer, and close, before it has all of it)
             except OSError:
                 pass
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
+            answer = _received(sock, b"\r\n\r\n")
         finally:
             sock.close()
         assert b" 413 " in answer.split(b"\r\n", 1)[0], answer[:300]
@@ -388,12 +394,7 @@ def test_a_chunked_body_is_read_bounded_or_refused(served):
     sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
     try:
         sock.sendall(head.encode() + chunked)
-        answer = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = _received(sock)
     finally:
         sock.close()
     status = answer.split(b"\r\n", 1)[0]
