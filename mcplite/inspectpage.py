@@ -630,6 +630,11 @@ progress { flex: 1; min-width: 80px; height: 10px; }
   }
   function renumber(list, path) {
     Array.prototype.forEach.call(list.children, function (holder, index) {
+      // The item's own label (its first, in document order) says "#<index>" too.
+      var label = holder.querySelector("legend, label");
+      if (label && label.firstChild && label.firstChild.nodeType === 3) {
+        label.firstChild.nodeValue = label.firstChild.nodeValue.replace(/^#[0-9]+/, "#" + index);
+      }
       Array.prototype.forEach.call(holder.querySelectorAll("[data-field],[data-group],[data-add]"), function (node) {
         ["data-field", "data-group", "data-add"].forEach(function (attr) {
           var v = node.getAttribute(attr);

@@ -54,6 +54,11 @@ module.exports = async function (t) {
     els.map((e) => [e.getAttribute("data-field"), e.value]));
   t.check("removing an item renumbers the ones after it", JSON.stringify(left) ===
           JSON.stringify([["toppings.0", "cheese"], ["toppings.1", "olives"]]), left);
+  // ...and so do their labels (the first text of each item's label).
+  const labels = await page.$$eval(`${group("toppings")} .array-item label`, (els) =>
+    els.map((e) => e.firstChild.nodeValue));
+  t.check("removing an item renumbers the labels after it", JSON.stringify(labels) ===
+          JSON.stringify(["#0", "#1"]), labels);
   await page.fill(field("address.city"), "Lyon");
   await page.fill(field("address.geo.lat"), "45.76");
   await page.fill(field("address.geo.lon"), "4.84");
