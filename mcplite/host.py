@@ -518,7 +518,13 @@ class Host:
             target = client.close if client is not None else (channel.close if channel is not None else None)
             if target is not None:
                 thread = threading.Thread(target=target, name="mcplite-host-stop", daemon=True)
-                thread.start()
+                try:
+                    thread.start()
+                except RuntimeError:
+                    # Python 3.12 starts no thread once the interpreter is shutting down, which
+                    # is when the at-exit hook closes a Host left open: stopped here, in turn.
+                    target()
+                    continue
                 stoppers.append(thread)
         try:
             for thread in stoppers:
