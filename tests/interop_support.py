@@ -340,6 +340,23 @@ def _free_port():
 
 
 @contextlib.contextmanager
+def _peer_on_port(cmd, env, port, log_dir, log_name, what, url):
+    # type: (List[str], Dict[str, str], int, Any, str, str, str) -> Iterator[str]
+    """Run ``cmd`` (a server that will listen on 127.0.0.1:``port``) with its output in
+    ``log_dir``/``log_name``: yields ``url`` once it listens; stopped with its process group
+    (SIGTERM, then SIGKILL)."""
+    log = open(os.path.join(str(log_dir), log_name), "wb")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
+                            env=env, start_new_session=True)
+    try:
+        _listening(proc, port, log, what)
+        yield url
+    finally:
+        stop_group(proc, grace=5.0)
+        log.close()
+
+
+@contextlib.contextmanager
 def sdk_http_server(python, log_dir, json_response=False):
     # type: (str, Any, bool) -> Iterator[str]
     """The SDK's ``MCPServer`` on streamable-http (``bench/servers/http_servers.py sdk``, SSE
@@ -351,15 +368,9 @@ def sdk_http_server(python, log_dir, json_response=False):
     cmd = [python, str(REPO / "bench" / "servers" / "http_servers.py"), "sdk", str(port)]
     if json_response:
         cmd.append("--json-response")
-    log = open(os.path.join(str(log_dir), "sdk-server-%d.log" % port), "wb")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
-                            env=env, start_new_session=True)
-    try:
-        _listening(proc, port, log, "the SDK server")
-        yield "http://127.0.0.1:%d/mcp" % port
-    finally:
-        stop_group(proc, grace=5.0)
-        log.close()
+    with _peer_on_port(cmd, env, port, log_dir, "sdk-server-%d.log" % port, "the SDK server",
+                       "http://127.0.0.1:%d/mcp" % port) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -369,16 +380,10 @@ def sdk_sse_server(python, log_dir):
     sdk_sse_server.py``: one tool, ``add``) on 127.0.0.1: yields its ``/sse`` URL once it
     listens; stopped with its process group (SIGTERM, then SIGKILL)."""
     port = _free_port()
-    log = open(os.path.join(str(log_dir), "sdk-sse-server-%d.log" % port), "wb")
-    proc = subprocess.Popen([python, str(REPO / "tests" / "interop" / "sdk_sse_server.py"), str(port)],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
-                            env=peer_env(), start_new_session=True)
-    try:
-        _listening(proc, port, log, "the SDK's HTTP+SSE server")
-        yield "http://127.0.0.1:%d/sse" % port
-    finally:
-        stop_group(proc, grace=5.0)
-        log.close()
+    cmd = [python, str(REPO / "tests" / "interop" / "sdk_sse_server.py"), str(port)]
+    with _peer_on_port(cmd, peer_env(), port, log_dir, "sdk-sse-server-%d.log" % port, "the SDK's HTTP+SSE server",
+                       "http://127.0.0.1:%d/sse" % port) as url:
+        yield url
 
 
 # --- the TypeScript everything server over Streamable HTTP -----------------------------------------
