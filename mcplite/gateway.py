@@ -370,11 +370,16 @@ class Mount:
                                   else [e for e in self._resources.values() if "uriTemplate" in e]):
                         if isinstance(entry.get("uriTemplate"), str):
                             entries[entry["uriTemplate"]] = entry
+                resources = caps.get("resources")
+                subscribes = isinstance(resources, dict) and bool(resources.get("subscribe"))
+                if subscribes:
+                    # Subscribed upstream before the front lists them: a client that sees a
+                    # resource listed and subscribes at once must hear of its next update.
+                    self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry])
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
                 if _gateway_skills_of(self) is not None:
                     _gateway_install_skills(self.app)
-                resources = caps.get("resources")
-                if isinstance(resources, dict) and resources.get("subscribe"):
+                if subscribes:
                     # A 2026-07-28 client in front subscribes on its subscriptions/listen
                     # stream, which no handler here sees: so the upstream is asked at once
                     # about every resource it lists (bounded), and the front passes the
