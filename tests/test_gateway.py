@@ -273,11 +273,13 @@ def test_templates_and_an_in_memory_upstream():
 
 def test_an_upstream_that_hangs_gives_an_error_result(mounts):
     front = front_server()
-    mounts(front, "a", dict(entry("A"), timeout=0.5))
+    # The entry's timeout bounds connecting too (a Python start under load can take a
+    # second), so it is 3 s and the tool sleeps ten times as long.
+    mounts(front, "a", dict(entry("A"), timeout=3))
     with Client(front) as client:
         started = time.monotonic()
-        result = client.call_tool("a__sleep", {"seconds": 5})
-        assert time.monotonic() - started < 4
+        result = client.call_tool("a__sleep", {"seconds": 30})
+        assert time.monotonic() - started < 20
         assert result["isError"] is True
         assert "mounted as 'a' failed" in result["content"][0]["text"]
         assert client.call_tool("a__echo", {"text": "after"})["content"][0]["text"] == "A: after"

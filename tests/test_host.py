@@ -812,7 +812,10 @@ print(host.processes()["s"], helper, flush=True)
 if how == "raise":
     raise KeyboardInterrupt
 if how == "sigint":
-    time.sleep(60)
+    # In short sleeps: a SIGINT caught between two bytecodes just before a sleep's system call
+    # is acted on only when that sleep ends (CPython checks for signals after it).
+    for _ in range(600):
+        time.sleep(0.1)
 """
 
 
@@ -831,6 +834,7 @@ def test_servers_are_stopped_when_the_program_ends_without_close(tmp_path, how):
     proc = subprocess.Popen([sys.executable, str(program), str(server), how], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
     pids = {}  # type: Dict[str, int]
+    ended = False  # (when not, the failure above is the one reported: the leftovers are killed)
     try:
         line = []  # type: List[bytes]
         reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
@@ -844,12 +848,13 @@ def test_servers_are_stopped_when_the_program_ends_without_close(tmp_path, how):
         try:
             _, err = proc.communicate(timeout=30.0)
         except subprocess.TimeoutExpired:
-            pytest.fail("the program did not end within 30 s")
+            pytest.fail("the program did not end within 30 s of %s" % how)
         text = err.decode("utf-8", "replace")
         if how == "return":
             assert proc.returncode == 0, text
         else:  # An uncaught KeyboardInterrupt ends Python as by SIGINT (after the at-exit calls).
             assert proc.returncode == -signal.SIGINT and text.rstrip().endswith("KeyboardInterrupt"), text
+        ended = True
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # (gone already, unless the test failed)
@@ -860,7 +865,11 @@ def test_servers_are_stopped_when_the_program_ends_without_close(tmp_path, how):
         proc.stderr.close()
         if pids:
             # The server leads its process group, the helper's too: one kill ends both.
-            harness_support.assert_gone(pids, kill=lambda pid, sig: os.killpg(pids["server"], sig))
+            try:
+                harness_support.assert_gone(pids, kill=lambda pid, sig: os.killpg(pids["server"], sig))
+            except AssertionError:
+                if ended:
+                    raise
 
 
 # --- context cost and search -------------------------------------------------------------------------
