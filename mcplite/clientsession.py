@@ -171,6 +171,9 @@ class ClientSession(Endpoint):
         self._subscriptions = set()  # type: set
         # (the listen request's id, set when acknowledged)
         self._acknowledged = (None, threading.Event())  # type: Tuple[Any, threading.Event]
+        # The filter the server agreed to honour on the stream in force ("the subset the server
+        # agreed to honor"), as its acknowledgment said.
+        self._honoured = {}  # type: Dict[str, Any]
         self._renew_lock = threading.Lock()
         self._relisten_lock = threading.Lock()
         self._channel = channel
@@ -651,6 +654,8 @@ class ClientSession(Endpoint):
                 with self._lock:
                     listen_id, event = self._acknowledged
                 if listen_id is not None and meta.get(META_SUBSCRIPTION_ID) == listen_id:
+                    honoured = params.get("notifications")
+                    self._honoured = honoured if isinstance(honoured, dict) else {}
                     event.set()
             elif method == "notifications/message":
                 if self.on_log is not None:

@@ -239,7 +239,7 @@ class ServerConnection(Port, Endpoint):
         its id, until the client cancels it (or the connection ends) - no response until
         then, and none after a cancellation."""
         try:
-            listener = SubscriptionListener(call.request.id, call.request.params, call.emit)
+            listener = SubscriptionListener(call.request.id, call.request.params, call.emit, self.client)
         except MCPError as exc:
             with self._lock:
                 self._inflight.pop(call.request.id, None)
@@ -247,6 +247,7 @@ class ServerConnection(Port, Endpoint):
             return
         with self._lock:
             self._listeners[call.request.id] = listener
+        self.server.screen_listener(listener)
         listener.acknowledge()
         self.server.add_listener(listener)
 

@@ -32,7 +32,10 @@ prefixed name or the template's URI) are routed to the upstream that owns the na
 upstream's listed resources are subscribed to while listed; a resource of one of its templates
 while a client in front holds a subscription to it (a session's ``resources/subscribe``, a
 ``subscriptions/listen`` stream naming it), and unsubscribed once the last lets go
-(``resources/unsubscribe``, its session ended, its stream closed). A
+(``resources/unsubscribe``, its session ended, its stream closed). One client in front holds
+at most its share of the mount's places (``subscriptions_per_client``); beyond it, a
+``resources/subscribe`` is refused (-32602) and a listen stream's acknowledgment leaves the
+resource out. A
 2026-07-28 upstream gets the capabilities of the client in front with each request; where it
 answers with a task (tasks extension), the front answers with a task of its own and waits for
 the upstream's.
@@ -140,10 +143,16 @@ class Mount:
     ``close()`` removes its registrations and, if the mount started the client (a config
     entry), stops it."""
 
-    def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0, restart: bool = True) -> None:
+    def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0, restart: bool = True,
+                 subscriptions_per_client: Optional[int] = None) -> None:
         if not isinstance(prefix, str) or not (prefix == "" or _GATEWAY_PREFIX.match(prefix)):
             raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -, or \"\" for the "
                              "upstream's own names: %r" % (prefix,))
+        if subscriptions_per_client is not None and (not isinstance(subscriptions_per_client, int)
+                                                     or isinstance(subscriptions_per_client, bool)
+                                                     or subscriptions_per_client < 1):
+            raise ValueError("subscriptions_per_client must be None or an integer >= 1")
+        self.subscriptions_per_client = subscriptions_per_client
         self.app = app
         self.prefix = prefix
         self._lock = threading.RLock()
@@ -158,8 +167,16 @@ class Mount:
         self._subscribed = set()  # type: set   # URIs the upstream was asked to tell us about
         # The resources of templates (not listed: subscribed upstream only on a client's
         # behalf) by the holders in front that want them: a legacy session (its LegacySession)
-        # or a listen stream (its listener), by id. Released upstream when none is left.
-        self._held = {}  # type: Dict[str, Dict[int, Any]]
+        # or a listen stream (its listener), by id: (the holder, its client). Released
+        # upstream when none is left.
+        self._held = {}  # type: Dict[str, Dict[int, Tuple[Any, str]]]
+        # The same by client in front (a Port's client: the token's holder or the address over
+        # HTTP, the one at the other end of a stdio connection): client -> URI -> how many of
+        # its holders hold it. A client holds at most share() URIs (see hold).
+        self._client_holds = {}  # type: Dict[str, Dict[str, int]]
+        # Both under this lock, never _lock: the front's own thread holds and screens listen
+        # streams, and must not wait for a listing (which holds _lock while the upstream answers).
+        self._shares_lock = threading.Lock()
         # Lists the upstream said changed, to list again (on the relister thread, if one runs).
         self._stale = set()  # type: set
         # Kinds whose list the upstream answered with an error: listed again at its next
@@ -509,12 +526,21 @@ class Mount:
                     del refused[key]
                     mine[key] = entry
 
-    def _subscribe_upstream(self, uris: List[str], gone: Any = ()) -> None:
+    def _subscribe_upstream(self, uris: List[str], gone: Any = (), held: bool = False) -> None:
+        """Subscribe upstream to ``uris`` (those it is not yet, within the bound) and from
+        ``gone``. ``held``: they are holders' (hold, release), decided before this lock was
+        taken: only those still held are subscribed, only those no longer held let go of."""
         with self._lock:
+            if held:
+                uris = [uri for uri in uris if uri in self._held]
+                gone = [uri for uri in gone if uri not in self._held]
             gone = [uri for uri in gone if uri in self._subscribed]
             self._subscribed.difference_update(gone)
-            new = [uri for uri in uris if uri not in self._subscribed][:max(0, _GATEWAY_MAX_SUBSCRIPTIONS
-                                                                             - len(self._subscribed))]
+            wanted = [uri for uri in uris if uri not in self._subscribed]
+            new = wanted[:max(0, _GATEWAY_MAX_SUBSCRIPTIONS - len(self._subscribed))]
+            if len(new) < len(wanted):
+                _gateway_log.warning("mount %s: %d upstream subscriptions already (the limit); not subscribed: %s",
+                                     self.prefix, _GATEWAY_MAX_SUBSCRIPTIONS, ", ".join(wanted[len(new):]))
             if not new and not gone:
                 return
             self._subscribed.update(new)
@@ -539,35 +565,109 @@ class Mount:
         except _GATEWAY_UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
 
-    def hold(self, holder: Any, uris: List[str], alive: Callable[[], bool]) -> None:
-        """``holder`` in front (a session, a listen stream) subscribed to ``uris`` of this
-        mount's templates: the upstream is subscribed to those it is not yet. ``alive()``
-        (asked under the lock that ``release`` takes) says whether the holder is still there:
-        one that ended meanwhile holds nothing."""
-        with self._lock:
+    def share(self) -> int:
+        """How many resources of this mount's templates one client in front may hold at once:
+        ``subscriptions_per_client``, else a quarter of the places (at least 2, at most all)."""
+        # Issue 22, "a bound must never let one client deny service to the others": one
+        # client's subscriptions cannot take every place and leave the others' unheard of.
+        # (A quarter, at least 2, as the front's per-client session bound.)
+        if self.subscriptions_per_client is not None:
+            return self.subscriptions_per_client
+        return min(_GATEWAY_MAX_SUBSCRIPTIONS, max(2, _GATEWAY_MAX_SUBSCRIPTIONS // 4))
+
+    def _beyond_share(self, client: str, uris: List[str]) -> List[str]:
+        """Those of ``uris`` that ``client`` could not hold on top of what it holds (under
+        _shares_lock): one it holds already takes no more of its share."""
+        mine = self._client_holds.get(client, {})
+        room = self.share() - len(mine)
+        beyond = []
+        for uri in dict.fromkeys(uris):
+            if uri in mine:
+                continue
+            if room > 0:
+                room -= 1
+            else:
+                beyond.append(uri)
+        return beyond
+
+    def templated(self, uris: Any) -> List[str]:
+        """Those of ``uris`` that are resources of this mount's templates (not listed ones).
+        Takes no lock a listing holds (unlike ``owns``): the front's thread, which reads its
+        client's messages, asks."""
+        # (list() of a dict is one step, taken whole, against a listing changing it.)
+        entries = list(self._resources.items())
+        listed = {key for key, entry in entries if "uri" in entry}
+        registered = self.app.registry.templates
+        templates = [registered[key] for key, entry in entries if "uriTemplate" in entry and key in registered]
+        return [uri for uri in uris if uri not in listed and any(t.match(uri) is not None for t in templates)]
+
+    def screen(self, client: str, uris: List[str]) -> List[str]:
+        """Of ``uris`` of this mount's templates that a listen stream of ``client`` names,
+        those beyond the client's share (withheld from its acknowledgment)."""
+        with self._shares_lock:
+            return self._beyond_share(client, uris)
+
+    def hold(self, holder: Any, uris: List[str], alive: Callable[[], bool], client: str = "",
+             upstream: Optional[Callable[[Callable[[], None]], None]] = None) -> List[str]:
+        """``holder`` in front (a session, a listen stream) of ``client`` subscribed to ``uris``
+        of this mount's templates: held, and the upstream subscribed to those it is not yet
+        (by ``upstream(subscribe)`` when given: on a thread of the caller's). Those beyond the
+        client's share (``share()``) are not held, and returned (the caller refuses them); a
+        warning is logged. ``alive()`` (asked under the lock that ``release`` takes) says
+        whether the holder is still there: one that ended meanwhile holds nothing. Takes no
+        lock a listing holds."""
+        with self._shares_lock:
             if not alive():
-                return
-            for uri in uris:
-                self._held.setdefault(uri, {})[id(holder)] = holder
-            new = [uri for uri in uris if uri not in self._subscribed]
+                return []
+            taken = [uri for uri in uris if id(holder) in self._held.get(uri, {})]
+            refused = self._beyond_share(client, [uri for uri in uris if uri not in taken])
+            for uri in dict.fromkeys(uris):
+                if uri in taken or uri in refused:
+                    continue
+                self._held.setdefault(uri, {})[id(holder)] = (holder, client)
+                counts = self._client_holds.setdefault(client, {})
+                counts[uri] = counts.get(uri, 0) + 1
+            new = [uri for uri in uris if uri not in refused and uri not in self._subscribed]
+        if refused:
+            _gateway_log.warning("mount %s: a client in front (%s) holds its share of the upstream subscriptions "
+                                 "(%d of %d); refused: %s", self.prefix, client or "?", self.share(),
+                                 _GATEWAY_MAX_SUBSCRIPTIONS, ", ".join(refused))
         if new:
-            self._subscribe_upstream(new)
+            def subscribe() -> None:
+                self._subscribe_upstream(new, held=True)
+            if upstream is None:
+                subscribe()
+            else:
+                upstream(subscribe)
+        return refused
 
     def release(self, holder: Any, uris: Any = None) -> None:
         """``holder`` lets go of ``uris`` (all it holds when None): each nobody else in front
         holds, and the upstream does not list (those are subscribed whoever wants them), is
-        unsubscribed upstream, which frees its place under the bound."""
-        with self._lock:
+        unsubscribed upstream, which frees its place under the bound; its client's count
+        goes down with it."""
+        with self._shares_lock:
             gone = []
             for uri in list(self._held) if uris is None else uris:
                 holders = self._held.get(uri)
-                if holders is None or holders.pop(id(holder), None) is None or holders:
+                taken = holders.pop(id(holder), None) if holders is not None else None
+                if taken is None:
+                    continue
+                # (To none: a client that holds nothing is not kept.)
+                counts = self._client_holds.get(taken[1], {})
+                if counts.get(uri, 0) > 1:
+                    counts[uri] -= 1
+                else:
+                    counts.pop(uri, None)
+                    if not counts:
+                        self._client_holds.pop(taken[1], None)
+                if holders:
                     continue
                 del self._held[uri]
                 if "uri" not in self._resources.get(uri, {}):
                     gone.append(uri)
         if gone:
-            self._subscribe_upstream([], gone)
+            self._subscribe_upstream([], gone, held=True)
 
     def _resource_updated(self, uri: str) -> None:
         self.app.notify_resource_updated(uri)
@@ -1285,21 +1385,39 @@ def _gateway_install(app: Any, mount: Mount) -> None:
     def listening(listener: Any) -> None:
         # A 2026-07-28 client's subscriptions/listen stream names its resources in its
         # params, which no middleware sees: those of a mount's templates (the listed ones are
-        # subscribed to already) are subscribed to upstream now, on a thread of its own (a
+        # subscribed to already) are held now, in order with the client's next stream (which
+        # is screened against them), and subscribed to upstream on a thread of its own (a
         # stdio front opens the stream on the thread that reads its client's messages).
-        uris = [uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str)]
-
-        def subscribe() -> None:
-            # (owns() waits for a mount listing its upstream again: not on the front's thread)
-            for each in list(mounts):
-                mine = [uri for uri in uris if each.owns(uri)]
-                if mine:
-                    # Held for as long as the stream is open (a stream that ended before
-                    # this thread got here holds nothing).
-                    each.hold(listener, mine, lambda: listener in list(app.registry.listeners))
-        if uris and mounts:
-            threading.Thread(target=subscribe, name="mcplite-gateway-subscribe", daemon=True).start()
+        uris = sorted(uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str))
+        for each in list(mounts) if uris else ():
+            mine = each.templated(uris)
+            if mine:
+                # Held for as long as the stream is open (a stream that ended already holds
+                # nothing). The screen kept it within its client's share.
+                each.hold(listener, mine, lambda: listener in list(app.registry.listeners),
+                          getattr(listener, "client", ""),
+                          lambda subscribe: threading.Thread(target=subscribe, name="mcplite-gateway-subscribe",
+                                                             daemon=True).start())
     app._listener_hooks.append(listening)
+
+    def screening(listener: Any) -> None:
+        # Before the stream is acknowledged: its resources beyond its client's share of a
+        # mount's places are withheld - "The `notifications` field in the acknowledgment
+        # reflects the subset the server agreed to honor" - so the client learns there,
+        # not by never hearing of them. (hold, later, keeps to the share all the same.)
+        # (In order: which are beyond the share does not depend on a set's.)
+        uris = sorted(uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str))
+        client = getattr(listener, "client", "")
+        for each in list(mounts) if uris else ():
+            beyond = each.screen(client, each.templated(uris))
+            if beyond:
+                _gateway_log.warning("mount %s: a client in front (%s) holds its share of the upstream "
+                                     "subscriptions (%d of %d); withheld from its subscriptions/listen: %s",
+                                     each.prefix, client or "?", each.share(), _GATEWAY_MAX_SUBSCRIPTIONS,
+                                     ", ".join(beyond))
+                listener.withhold(beyond)
+                uris = [uri for uri in uris if uri not in beyond]
+    app._listener_screens.append(screening)
 
     def ended(listener: Any) -> None:
         # A listen stream closed, or a legacy session ended (its notifier removed): what it
@@ -1321,12 +1439,13 @@ def _gateway_install(app: Any, mount: Mount) -> None:
                     return found
         if method not in ("logging/setLevel", "resources/subscribe", "resources/unsubscribe"):
             return call_next()
+        session = ctx._call.request.session
+        subscribed_before = session is not None and params.get("uri") in session.subscriptions
         result = call_next()  # the front's own bookkeeping (and checks) first
         if method == "logging/setLevel":
             for each in list(mounts):
                 each.set_level(params["level"])
             return result
-        session = ctx._call.request.session
         if session is None:
             return result  # (no session: nothing to hold it for; the front refused it anyway)
         uri = params["uri"]
@@ -1336,8 +1455,23 @@ def _gateway_install(app: Any, mount: Mount) -> None:
             elif each.owns(uri):
                 # Held while the session subscribes to it (an ended session holds nothing:
                 # its notifier is gone from the listeners).
-                each.hold(session, [uri], lambda: any(_gateway_holder_of(listener) is session
-                                                      for listener in list(app.registry.listeners)))
+                if each.hold(session, [uri], lambda: any(_gateway_holder_of(listener) is session
+                                                         for listener in list(app.registry.listeners)),
+                             ctx._call.port.client):
+                    # Beyond its client's share: refused, never subscribed in silence to what
+                    # it would not hear of. Not the session's subscription either (it had none:
+                    # one it had is held already, which takes no more of the share).
+                    with app.registry.lock:
+                        if not subscribed_before:
+                            session.subscriptions.discard(uri)
+                    # -32602, as the front's own per-session bound: the spec names no code for
+                    # a limit, the resource exists (not -32002), nothing failed here (not
+                    # -32603); what helps is the client's own resources/unsubscribe.
+                    share = each.share()
+                    raise MCPError(INVALID_PARAMS, "Invalid params: this client already holds its share of the "
+                                                   "upstream subscriptions of mount %r (%d of %d); unsubscribe from "
+                                                   "one first" % (each.prefix, share, _GATEWAY_MAX_SUBSCRIPTIONS),
+                                   {"uri": uri, "limit": share})
         return result
     app.middleware(gateway_middleware)
 

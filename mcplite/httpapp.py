@@ -831,7 +831,7 @@ class McpHttpApp:
         it cannot take every connection the server has."""
         stream = EventStream("listen", keep=self.replay_events)
         try:
-            listener = SubscriptionListener(call.request.id, call.request.params, stream.push_message)
+            listener = SubscriptionListener(call.request.id, call.request.params, stream.push_message, client)
         except MCPError as exc:
             return _json_response(400, error_response(call.request.id, exc))
         with self._lock:
@@ -841,6 +841,7 @@ class McpHttpApp:
                               call.request.id, headers=[("Retry-After", "1")])
             self._listening[client] = self._listening.get(client, 0) + 1
             self._listeners[listener] = stream
+        self.server.screen_listener(listener)
         listener.acknowledge()
         self.server.add_listener(listener)
 

@@ -394,12 +394,14 @@ class SubscriptionListener(ChangeListener):
 
     _FLAGS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
 
-    def __init__(self, subscription_id: Any, params: Dict[str, Any], emit: Callable[[Message], Any]) -> None:
+    def __init__(self, subscription_id: Any, params: Dict[str, Any], emit: Callable[[Message], Any],
+                 client: str = "") -> None:
         wanted = params.get("notifications", {})
         if not isinstance(wanted, dict):
             raise MCPError(INVALID_PARAMS, "Invalid params: notifications must be an object")
         self.subscription_id = subscription_id
         self.emit = emit
+        self.client = client  # whom per-client bounds count it for (the Port's client)
         self.kinds = set()  # type: set
         accepted = {}  # type: Dict[str, Any]
         for kind, flag in self._FLAGS.items():
@@ -420,6 +422,17 @@ class SubscriptionListener(ChangeListener):
     def _send(self, method: str, params: Dict[str, Any]) -> None:
         params["_meta"] = {META_SUBSCRIPTION_ID: self.subscription_id}
         self.emit(notification(method, params))
+
+    def withhold(self, uris: Any) -> None:
+        """Not honoured after all (before ``acknowledge``): ``uris`` leave the filter, and the
+        acknowledgment, which "reflects the subset the server agreed to honor"."""
+        self.uris = self.uris.difference(uris)
+        if "resourceSubscriptions" in self.accepted:
+            kept = [uri for uri in self.accepted["resourceSubscriptions"] if uri in self.uris]
+            if kept:
+                self.accepted["resourceSubscriptions"] = kept
+            else:
+                del self.accepted["resourceSubscriptions"]
 
     def acknowledge(self) -> None:
         """"The server MUST send notifications/subscriptions/acknowledged as the first

@@ -154,6 +154,9 @@ class Server:
         # Told of each listener added (a mount's: the URIs a listen stream names, subscribed
         # upstream).
         self._listener_hooks = []  # type: List[Callable[[ChangeListener], None]]
+        # Shown each listen stream before it is acknowledged (a mount's: what is beyond its
+        # client's share of the upstream subscriptions is withheld from the acknowledgment).
+        self._listener_screens = []  # type: List[Callable[[Any], None]]
         # Told of each listener removed (a session or listen stream ended: a mount releases the
         # upstream subscriptions it held for it).
         self._listener_end_hooks = []  # type: List[Callable[[ChangeListener], None]]
@@ -541,16 +544,21 @@ class Server:
         """``@app.completion(argument, ...)`` without the decorator."""
         self.registry.add_completion(fn, argument, prompt=prompt, template=template)
 
-    def mount(self, prefix: str, upstream: Any, *, timeout: float = 30.0, restart: bool = True) -> Any:
+    def mount(self, prefix: str, upstream: Any, *, timeout: float = 30.0, restart: bool = True,
+              subscriptions_per_client: Optional[int] = None) -> Any:
         """Serve another MCP server's tools and prompts here as ``<prefix>__<name>``, and its
         resources and resource templates under their own URIs, each call forwarded to it.
         ``upstream`` is a connected ``Client``, a ``Server`` of this process (reached in
         memory), or a config entry as in ``mcpServers`` (``{"command", "args", "env"}`` or
         ``{"url", "headers"}``: the mount starts that client, with ``timeout`` for its calls,
         and stops it on ``close()``; it also starts it again when it fails, unless
-        ``restart=False``). Returns the ``Mount`` (see gateway.py)."""
+        ``restart=False``). ``subscriptions_per_client``: how many resources of the upstream's
+        templates one client here may be subscribed to through it at once (default a quarter
+        of the mount's 256 upstream subscriptions); beyond it ``resources/subscribe`` is refused
+        (-32602) and a listen stream's acknowledgment leaves the resource out. Returns the
+        ``Mount`` (see gateway.py)."""
         from .gateway import Mount
-        return Mount(self, prefix, upstream, timeout, restart)
+        return Mount(self, prefix, upstream, timeout, restart, subscriptions_per_client)
 
     # -- change notifications --------------------------------------------------
 
@@ -562,6 +570,12 @@ class Server:
     def notify_resource_updated(self, uri: str) -> None:
         """Tell the listeners subscribed to ``uri`` that the resource changed."""
         self.registry.notify_resource_updated(uri)
+
+    def screen_listener(self, listener: Any) -> None:
+        """A ``subscriptions/listen`` stream about to be acknowledged: what this server will not
+        honour of its filter is withheld first (transports call it before ``acknowledge``)."""
+        for hook in self._listener_screens:
+            hook(listener)
 
     def add_listener(self, listener: ChangeListener) -> None:
         self.registry.add_listener(listener)

@@ -547,3 +547,87 @@ def test_a_template_subscription_is_released_when_no_client_in_front_holds_it(od
         deadline = time.monotonic() + WAIT
         while upstream_tells(first, second_uri):
             assert time.monotonic() < deadline, "not released upstream by unsubscribe"
+
+
+@pytest.mark.parametrize("front_era,upstream_era", ERAS)
+def test_one_client_in_front_cannot_take_every_upstream_subscription(odd, monkeypatch, front_era, upstream_era):
+    """Issue 22, a bound must never let one client deny service to the others: the mount's
+    upstream subscriptions (8 here; doc://0, listed, has one) are not first come, first
+    served to the clients in front. One client may hold a share of them (2: a quarter, at
+    least 2); beyond it its subscriptions are refused, and said so (``resources/subscribe``:
+    error -32602 naming the bound; a listen stream: left out of its acknowledgment, the
+    subset the server agreed to honour). A second client's subscription is still subscribed
+    upstream and heard of. Both gone, nothing is held and the counts are back to zero."""
+    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 8)
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", odd(upstream_era))
+    uris = ["users://u%d@example.com/profile" % n for n in range(7)]
+    theirs = "users://other@example.com/profile"
+    heard = threading.Event()
+
+    def on_updated(uri):
+        # type: (str) -> None
+        if uri == theirs:
+            heard.set()
+    with Client(front, era=front_era) as first:
+        refused = []  # type: List[Any]
+        for uri in uris:  # (first come, first served, these would take every place left)
+            try:
+                first.subscribe(uri)
+            except MCPError as exc:
+                refused.append((uri, exc.code, exc.message))
+        with Client(front, era=front_era, on_resource_updated=on_updated) as second:
+            second.subscribe(theirs)
+            # (A listen stream's resources are subscribed to upstream just after it opens.)
+            deadline = time.monotonic() + WAIT
+            while not heard.is_set():
+                assert time.monotonic() < deadline, "the second client's subscription was never subscribed upstream"
+                assert second.call_tool("u__touch_uri", {"uri": theirs})["content"][0]["text"] == "touched"
+                heard.wait(0.1)
+            assert sorted(len(each) for each in mount._client_holds.values()) == [1, 2], mount._client_holds
+        assert mount.share() == 2
+        if front_era == "legacy":
+            assert [uri for uri, _, _ in refused] == uris[2:], refused
+            assert all(code == -32602 and "its share" in message for _, code, message in refused), refused
+            first.subscribe(uris[0])  # one it holds already takes no more of its share
+        else:
+            assert refused == []
+            assert first._honoured.get("resourceSubscriptions") == uris[:2], first._honoured
+        assert list(mount._client_holds.values()) == [dict.fromkeys(uris[:2], 1)], mount._client_holds
+    # Both gone (their sessions ended, their streams closed): released, the counts at zero.
+    deadline = time.monotonic() + WAIT
+    while mount._held or mount._client_holds or mount._subscribed != {"doc://0"}:
+        assert time.monotonic() < deadline, (mount._held, mount._client_holds, mount._subscribed)
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("front_era", ["legacy", "modern"])
+def test_over_http_a_clients_share_counts_by_its_address(odd, front_era):
+    """Over HTTP a client in front is its token's holder, else its address (as the per-client
+    session bound counts): two connections from one address share one share (2 here); the
+    second's subscription beyond it is refused (a session: -32602) or left out of its listen
+    stream's acknowledgment. Closed, the counts are back to zero."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", odd("legacy"), subscriptions_per_client=2)
+    uris = ["users://u%d@example.com/profile" % n for n in range(3)]
+    with front.run_in_thread("http", host="127.0.0.1", port=0, path="/mcp") as served:
+        with Client.http(served.url, era=front_era) as first, Client.http(served.url, era=front_era) as second:
+            first.subscribe(uris[0])
+            first.subscribe(uris[1])
+            # (A listen stream's resources are held just after it is acknowledged.)
+            deadline = time.monotonic() + WAIT
+            while sum(len(each) for each in mount._client_holds.values()) < 2:
+                assert time.monotonic() < deadline, mount._client_holds
+                time.sleep(0.02)
+            if front_era == "legacy":
+                with pytest.raises(MCPError) as refused:
+                    second.subscribe(uris[2])
+                assert refused.value.code == -32602 and "its share" in refused.value.message
+            else:
+                second.subscribe(uris[2])
+                assert "resourceSubscriptions" not in second._honoured, second._honoured
+            assert list(mount._client_holds) == ["address 127.0.0.1"], mount._client_holds
+    deadline = time.monotonic() + WAIT
+    while mount._held or mount._client_holds:
+        assert time.monotonic() < deadline, (mount._held, mount._client_holds)
+        time.sleep(0.02)
