@@ -26,7 +26,7 @@ from .jsonrpc import (
 from .errors import Cancelled, ConnectionClosed, InputRequired, MCPError, UrlElicitationRequired
 from .calls import Rounds, principal_identity
 from .ports import refused_here
-from .protocol import supports
+from .protocol import TASKS_EXTENSION, supports
 from .schema import compile_schema
 from .tracecontext import with_call_trace
 
@@ -130,6 +130,14 @@ def required_capability(method: str, params: Dict[str, Any], capabilities: Dict[
         if not isinstance(capabilities.get("roots"), dict):
             return {"roots": {}}
     return None
+
+
+def missing_tasks_capability(what: str) -> MCPError:
+    """-32021 for ``what`` (a tool that runs only as a task, a tasks/* request) asked by a
+    client that did not declare the tasks extension on its request."""
+    return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    "Missing required client capability: %s needs the %s extension" % (what, TASKS_EXTENSION),
+                    {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
 
 
 def _capability_error(method: str, required: Dict[str, Any]) -> MCPError:
@@ -353,9 +361,14 @@ def load_answers(call: Any) -> None:
     """Before a 2026-07-28 request that takes ``inputResponses`` runs: check them and its
     ``requestState``, and make the answers available to the handler's questions."""
     params = call.request.params
-    if ("inputResponses" not in params and "requestState" not in params) or (
-            call.request.method not in _ANSWERABLE and call.request.method not in call.server.registry.methods):
+    if "inputResponses" not in params and "requestState" not in params:
         return
+    if call.request.method not in _ANSWERABLE:
+        handler = call.server.registry.methods.get(call.request.method)
+        if handler is None or handler.quick:
+            # (A quick method asks nothing: its inputResponses, if any, are its own params,
+            # as tasks/update's answers to a task's questions.)
+            return
     answers = {}  # type: Dict[str, Any]
     if "requestState" in params:
         state = call.server.sealer.open(params["requestState"])

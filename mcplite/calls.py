@@ -129,3 +129,12 @@ def principal_identity(principal: Any) -> Optional[str]:
     else:
         found = getattr(principal, "subject", None) or getattr(principal, "client_id", None)
     return found if isinstance(found, str) else None
+
+
+def principal_key(principal: Any) -> Any:
+    """Whom a task belongs to: the bearer token's subject (or client id) over protected
+    HTTP, nobody in particular elsewhere (the tasks extension's owner of a task, given when
+    ``tools/call`` creates it and checked by every tasks/* request)."""
+    identity = principal_identity(principal)
+    # A principal that names no one is kept apart from every other one.
+    return identity if identity is not None or principal is None else repr(principal)

@@ -12,14 +12,14 @@ import json
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .asking import input_required_result, load_answers, url_elicitation_round
-from .calls import Call, LegacySession, Request, principal_identity, progress_token_of
+from .asking import input_required_result, load_answers, missing_tasks_capability, url_elicitation_round
+from .calls import Call, LegacySession, Request, principal_key, progress_token_of
 from .context import LOG_RANK, Context
 from .errors import (
     Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
 )
 from .jsonrpc import (
-    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, MISSING_REQUIRED_CLIENT_CAPABILITY,
+    INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND,
     RESOURCE_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION, Message, error_response, result_response,
 )
 from .logs import LazyLogger
@@ -27,7 +27,7 @@ from .ports import Port
 from .protocol import (
     LATEST_LEGACY_VERSION, LEGACY_ONLY_METHODS, LEGACY_VERSIONS, LOG_LEVELS, META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_ONLY_METHODS, MODERN_VERSIONS,
-    SUPPORTED_VERSIONS, TASKS_EXTENSION, declares_tasks, supports,
+    SUPPORTED_VERSIONS, declares_tasks, supports,
 )
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
@@ -47,11 +47,6 @@ def _modern_alternative(offered: Sequence[str]) -> str:
             % (modern[-1], json.dumps(META_PROTOCOL_VERSION), json.dumps(modern[-1]),
                json.dumps(META_CLIENT_CAPABILITIES)))
 
-
-def _missing_tasks_capability(what: str) -> MCPError:
-    return MCPError(MISSING_REQUIRED_CLIENT_CAPABILITY,
-                    "Missing required client capability: %s needs the %s extension" % (what, TASKS_EXTENSION),
-                    {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
 
 # Results 2026-07-28 puts caching hints on (``ttlMs``, ``cacheScope``).
 _CACHEABLE = frozenset((
@@ -147,9 +142,6 @@ class Dispatcher:
             "resources/subscribe": self._subscribe,
             "resources/unsubscribe": self._unsubscribe,
             "completion/complete": self._complete,
-            "tasks/get": self._get_task,
-            "tasks/update": self._update_task,
-            "tasks/cancel": self._cancel_task,
         }  # type: Dict[str, Callable[[Call], Dict[str, Any]]]
         # @app.middleware functions, outermost first; a tuple, replaced whole when one is
         # added, so a request never sees a list change under it. Empty: no cost at all.
@@ -561,7 +553,7 @@ class Dispatcher:
                 # "If a server is unable to service a request to a client that does not
                 # declare this extension capability without returning CreateTaskResult, the
                 # server MUST return an error with the code -32021".
-                raise _missing_tasks_capability("tool %s" % name)
+                raise missing_tasks_capability("tool %s" % name)
         return self._run_tool(tool, arguments, call)
 
     def _run_tool(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
@@ -589,12 +581,13 @@ class Dispatcher:
             _dispatch_log.exception("tool %s returned a value that cannot be sent", name)
             return tool_error("Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
 
-    # -- the tasks extension ----------------------------------------------------------
+    # -- a call that becomes a task (the tasks extension; the requests that poll, answer and
+    # cancel a task are the extension's own methods, tasks.py, served like @app.method ones) --
 
     def _start_task(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
         """Answer ``call`` with a task, and run the tool in it on a thread of its own."""
         task_call = call.for_task()
-        task = self._server.tasks.create(task_call, _principal_key(call.request.principal), call.port.client)
+        task = self._server.tasks.create(task_call, principal_key(call.request.principal), call.port.client)
         task_call.task = task
         if call.rounds is not None and call.rounds.answers:
             # Answers from input_required rounds before the task (task_start="handler") stand.
@@ -632,35 +625,6 @@ class Dispatcher:
             self._server.tasks.finish(task, result)
         finally:
             call.finished = True
-
-    def _task_param(self, call: Call) -> Any:
-        """The task a tasks/* request names, after the checks every one of them gets."""
-        if not call.request.modern or not self._server.serves_tasks():
-            # Legacy sessions keep 2025-11-25's experimental tasks unimplemented (-32601),
-            # as does a server none of whose tools runs as a task.
-            raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % call.request.method)
-        if not declares_tasks(call.request.client_capabilities):
-            # "Servers MUST return this error for non-declaring clients issuing tasks/get,
-            # tasks/update, and tasks/cancel requests."
-            raise _missing_tasks_capability(call.request.method)
-        return self._server.tasks.find(call.request.params.get("taskId"), _principal_key(call.request.principal))
-
-    def _get_task(self, call: Call) -> Dict[str, Any]:
-        return self._server.tasks.detailed(self._task_param(call))
-
-    def _update_task(self, call: Call) -> Dict[str, Any]:
-        task = self._task_param(call)
-        responses = call.request.params.get("inputResponses")
-        if not isinstance(responses, dict):
-            raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses must be an object")
-        self._server.tasks.answer(task, responses)
-        # "On success, the server MUST acknowledge the request with an empty result."
-        return {}
-
-    def _cancel_task(self, call: Call) -> Dict[str, Any]:
-        self._server.tasks.cancel(self._task_param(call))
-        # "The server MUST acknowledge the request with an empty result."
-        return {}
 
     def _read_resource(self, call: Call) -> Dict[str, Any]:
         return {"contents": self.read_resource_for(call, self._uri_param(call))}
@@ -737,14 +701,6 @@ class Dispatcher:
         result = {"messages": prompt_messages(value, call.request.version)}  # type: Dict[str, Any]
         put_given(result, "description", prompt.description)
         return result
-
-
-def _principal_key(principal: Any) -> Any:
-    """Whom a task belongs to: the bearer token's subject (or client id) over protected
-    HTTP, nobody in particular elsewhere."""
-    identity = principal_identity(principal)
-    # A principal that names no one is kept apart from every other one.
-    return identity if identity is not None or principal is None else repr(principal)
 
 
 def _stateful(call: Call) -> bool:

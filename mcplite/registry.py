@@ -319,9 +319,15 @@ class MethodHandler(Handler):
 
     def __init__(self, fn: Callable[..., Any], shape: FunctionShape, *, name: str,
                  params_parameter: Optional[Tuple[str, bool]],
-                 params_schema: Optional[Dict[str, Any]] = None) -> None:
+                 params_schema: Optional[Dict[str, Any]] = None, quick: bool = False) -> None:
         super().__init__(fn, shape)
         self.name = name
+        # Declared by whoever registered it (``quick=True``): it answers at once from what the
+        # server holds, as a list does, and never asks or tells the client anything - so a
+        # transport may serve it on the thread that read it, its Context is for reading the
+        # request only, and no input_required rounds run around it (an ``inputResponses`` in
+        # its params is its own, as in the tasks extension's tasks/update).
+        self.quick = quick
         # (name, positional only) of the parameter that receives the params; None: none does.
         self.params_parameter = params_parameter
         self.params_schema = params_schema
@@ -467,7 +473,8 @@ class Registry:
         self.prompts = {}  # type: Dict[str, Prompt]
         # completion functions by (ref type, prompt name or template URI, argument)
         self.completions = {}  # type: Dict[Tuple[str, Optional[str], str], Callable[..., Any]]
-        # An application's own request methods and notification handlers, by method name.
+        # Request methods served from this table (an application's own, and those of the
+        # protocol's extensions: add_protocol_method) and notification handlers, by method name.
         self.methods = {}  # type: Dict[str, MethodHandler]
         self.notifications = {}  # type: Dict[str, Callable[[Dict[str, Any]], Any]]
         self.lock = threading.Lock()
@@ -643,8 +650,21 @@ class Registry:
                 lambda value, others: fn(value))
 
     def add_method(self, fn: Callable[..., Any], method: str,
-                   params_schema: Optional[Dict[str, Any]] = None) -> MethodHandler:
+                   params_schema: Optional[Dict[str, Any]] = None, quick: bool = False) -> MethodHandler:
         _custom_method_name(method, "method")
+        return self._add_method_handler(fn, method, params_schema, quick)
+
+    def add_protocol_method(self, fn: Callable[..., Any], method: str, quick: bool = False) -> MethodHandler:
+        """A request method MCP itself names, served through the same table as an
+        application's own (``add_method``) by the extension of the protocol that defines it
+        (the tasks extension's ``tasks/get``...). Not for applications: ``add_method`` keeps
+        refusing these names, so what MCP defines keeps its meaning."""
+        if method not in MCP_REQUEST_METHODS:
+            raise ValueError("%r is not a request method of MCP's: register it with add_method" % (method,))
+        return self._add_method_handler(fn, method, None, quick)
+
+    def _add_method_handler(self, fn: Callable[..., Any], method: str, params_schema: Optional[Dict[str, Any]],
+                            quick: bool) -> MethodHandler:
         if params_schema is not None and (not isinstance(params_schema, dict)
                                           or params_schema.get("type") != "object"):
             raise ValueError("method %r: a params schema's root must be {\"type\": \"object\"}" % method)
@@ -657,7 +677,8 @@ class Registry:
             raise TypeError("method %r: the function takes the request's params (one parameter) and "
                             "optionally a Context, not %s" % (method, ", ".join(p.name for p in plain)))
         taker = (plain[0].name, plain[0].kind is plain[0].POSITIONAL_ONLY) if plain else None
-        handler = MethodHandler(fn, shape, name=method, params_parameter=taker, params_schema=params_schema)
+        handler = MethodHandler(fn, shape, name=method, params_parameter=taker, params_schema=params_schema,
+                                quick=bool(quick))
         with self.lock:
             if method in self.methods:
                 raise ValueError("a method %r is already registered" % method)
@@ -676,10 +697,11 @@ class Registry:
 
     def uses_context(self) -> bool:
         """Whether any registered handler takes a Context (and so might send a log message)."""
-        for table in (self.tools, self.resources, self.templates, self.prompts, self.methods):
+        for table in (self.tools, self.resources, self.templates, self.prompts):
             if any(handler.needs_context for handler in list(table.values())):  # type: ignore[attr-defined]
                 return True
-        return False
+        # A quick method's Context only reads the request: it sends no log message.
+        return any(handler.needs_context and not handler.quick for handler in list(self.methods.values()))
 
     def needs_context(self, call: Call) -> bool:
         """Whether serving ``call`` runs a handler that takes a Context - one that may send
@@ -688,7 +710,8 @@ class Registry:
         happen between such a request and its response."""
         method = call.request.method
         if self.methods and method in self.methods:
-            return self.methods[method].needs_context
+            own = self.methods.get(method)  # (gone meanwhile: refused before it runs)
+            return own is not None and own.needs_context and not own.quick
         key = call.request.params.get("uri" if method == "resources/read" else "name")
         if not isinstance(key, str):
             return False  # refused before any handler runs
@@ -706,9 +729,13 @@ class Registry:
 
     def runs_application_code(self, call: Call) -> bool:
         """Whether serving ``call`` runs a handler of the application's (a tool, a prompt, a
-        resource, a method of its own): code that may take any time, unlike a list."""
+        resource, a method of its own but a quick one): code that may take any time, unlike a
+        list."""
         method = call.request.method
-        return method in _APPLICATION_METHODS or bool(self.methods and method in self.methods)
+        if method in _APPLICATION_METHODS:
+            return True
+        handler = self.methods.get(method) if self.methods else None
+        return handler is not None and not handler.quick
 
     def runs_inline(self, call: Call) -> bool:
         """Whether ``call`` is a ``tools/call`` of a tool registered with ``inline=True``."""

@@ -285,7 +285,7 @@ class Server:
             return fn
         return register
 
-    def method(self, name: str, *, params_schema: Optional[Dict[str, Any]] = None
+    def method(self, name: str, *, params_schema: Optional[Dict[str, Any]] = None, quick: bool = False
                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a request method of the application's own (an extension's)::
 
@@ -304,9 +304,18 @@ class Server:
 
         The name needs a namespace ("namespace/name"; an extension's vendor prefix is the
         safe choice: "com.example/search"); MCP's own methods and notifications, the
-        ``notifications/`` namespace and JSON-RPC's ``rpc.`` names are refused (ValueError)."""
+        ``notifications/`` namespace and JSON-RPC's ``rpc.`` names are refused (ValueError).
+
+        ``quick=True`` declares a method that answers at once from what the server holds, as
+        a list does (a lookup in the application's own tables): an HTTP transport serves it
+        on the connection's thread, without the hand-off to a worker. Its Context, if it
+        takes one, is for reading the request (``protocol_version``, ``client_capabilities``,
+        ``principal``, ``server``...), never for sending or asking anything (no log,
+        progress, elicitation), and no ``input_required`` rounds run around it: an
+        ``inputResponses`` in its params is its own. The tasks extension's methods are
+        registered so."""
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.registry.add_method(fn, name, params_schema)
+            self.registry.add_method(fn, name, params_schema, quick)
             return fn
         return register
 
@@ -349,9 +358,10 @@ class Server:
         self._dispatcher.add_middleware(fn)
         return fn
 
-    def add_method(self, fn: Callable[..., Any], name: str, *, params_schema: Optional[Dict[str, Any]] = None) -> None:
+    def add_method(self, fn: Callable[..., Any], name: str, *, params_schema: Optional[Dict[str, Any]] = None,
+                   quick: bool = False) -> None:
         """``@app.method(name)`` without the decorator."""
-        self.registry.add_method(fn, name, params_schema)
+        self.registry.add_method(fn, name, params_schema, quick)
 
     def add_notification(self, fn: Callable[..., Any], name: str) -> None:
         """``@app.notification(name)`` without the decorator."""
@@ -508,12 +518,14 @@ class Server:
         if store is None:
             with self._task_lock:
                 if self._task_store is None:
+                    from .tasks import SharedTaskStore, TaskStore, task_methods
                     if self.store is not None:
-                        from .tasks import SharedTaskStore
                         self._task_store = SharedTaskStore(self.store, *self._task_settings)
                     else:
-                        from .tasks import TaskStore
                         self._task_store = TaskStore(*self._task_settings)
+                    # The extension's requests (tasks/get...) exist from now on, served from
+                    # the method table: before, they are unknown methods (-32601).
+                    task_methods(self.registry)
                 store = self._task_store
         return store
 

@@ -5,7 +5,12 @@ A 2026-07-28 ``tools/call`` may be answered with a task handle instead of its re
 client then polls ``tasks/get``, answers the task's questions with ``tasks/update`` and stops
 it with ``tasks/cancel``. Those requests are stateless like every other, so the store is one
 per server, shared by all of them; it is bounded (``max_tasks``) and forgets a task once its
-TTL has passed. The server module runs the handlers; nothing here does I/O or starts threads.
+TTL has passed. The dispatcher runs the tools; nothing here does I/O or starts threads.
+
+The three requests are the extension's own methods (``task_methods``), served from the
+registry's method table like an application's ``@app.method`` ones, through the same seam:
+the server adds them when it makes its store, that is when the first tool with ``task=`` is
+registered - before that, no tasks/* method exists.
 """
 
 import logging
@@ -14,9 +19,12 @@ import threading
 import time
 from typing import Any, Dict, Optional, Tuple
 
-from .asking import answer_problem
+from .asking import answer_problem, missing_tasks_capability
+from .calls import principal_key
+from .context import Context
 from .errors import Cancelled, MCPError
-from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
+from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
+from .protocol import MODERN_VERSIONS, declares_tasks
 
 _tasks_log = logging.getLogger("mcplite.tasks")
 
@@ -606,3 +614,49 @@ class SharedTaskStore(TaskStore):
         with self._lock:
             self._apply(task, row)
             return (task.answers[key],) if key in task.answers else None
+
+
+# -- the extension's methods ------------------------------------------------------------------
+
+def _task_named(method: str, params: Dict[str, Any], ctx: Context) -> Task:
+    """The task a tasks/* request names, after the checks every one of them gets."""
+    server = ctx.server
+    if ctx.protocol_version not in MODERN_VERSIONS or not server.serves_tasks():
+        # Legacy sessions keep 2025-11-25's experimental tasks unimplemented (-32601),
+        # as does a server none of whose tools runs as a task (any more, and that keeps none).
+        raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+    if not declares_tasks(ctx.client_capabilities):
+        # "Servers MUST return this error for non-declaring clients issuing tasks/get,
+        # tasks/update, and tasks/cancel requests."
+        raise missing_tasks_capability(method)
+    return server.tasks.find(params.get("taskId"), principal_key(ctx.principal))
+
+
+def _tasks_get(params: Dict[str, Any], ctx: Context) -> Dict[str, Any]:
+    return ctx.server.tasks.detailed(_task_named("tasks/get", params, ctx))
+
+
+def _tasks_update(params: Dict[str, Any], ctx: Context) -> Dict[str, Any]:
+    task = _task_named("tasks/update", params, ctx)
+    responses = params.get("inputResponses")
+    if not isinstance(responses, dict):
+        raise MCPError(INVALID_PARAMS, "Invalid params: inputResponses must be an object")
+    ctx.server.tasks.answer(task, responses)
+    # "On success, the server MUST acknowledge the request with an empty result."
+    return {}
+
+
+def _tasks_cancel(params: Dict[str, Any], ctx: Context) -> Dict[str, Any]:
+    ctx.server.tasks.cancel(_task_named("tasks/cancel", params, ctx))
+    # "The server MUST acknowledge the request with an empty result."
+    return {}
+
+
+def task_methods(registry: Any) -> None:
+    """Register the extension's requests in ``registry`` (a server's), through the seam an
+    application's extension uses, by its path for the names MCP reserves. Quick: each
+    reads or changes the store and answers at once (served where a list is), and
+    tasks/update's ``inputResponses`` answer the task, not an input_required round."""
+    registry.add_protocol_method(_tasks_get, "tasks/get", quick=True)
+    registry.add_protocol_method(_tasks_update, "tasks/update", quick=True)
+    registry.add_protocol_method(_tasks_cancel, "tasks/cancel", quick=True)

@@ -692,3 +692,68 @@ def test_a_request_state_is_bound_to_the_custom_methods_params(wire_factory):
     other = peer.call("com.example/confirm", dict(answer, what="b"), id=8)
     assert other["error"]["code"] == -32602 and "another request" in other["error"]["message"]
     assert peer.result("com.example/confirm", dict(answer, what="a")) == {"what": "a"}
+
+
+# -- the protocol's own extension on the same seam ------------------------------------------
+
+TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+
+
+def test_the_tasks_extension_serves_its_methods_from_the_method_table(wire_factory):
+    app = Server("ext", "1.0.0")
+    trace = []
+    app.middleware(lambda method, params, ctx, call_next: trace.append(method) or call_next())
+    peer = Peer(wire_factory, app, "modern", capabilities=TASKS)
+    # No tool runs as a task: the extension is not plugged in, tasks/get is a method this
+    # server does not have, refused as any other is (before any middleware).
+    assert not [name for name in app.registry.methods if name.startswith("tasks/")]
+    assert peer.call("tasks/get", {"taskId": "x"})["error"] == {"code": -32601, "message": "Method not found: tasks/get"}
+
+    @app.tool(task="optional")
+    def slow() -> str:
+        return "done"
+    served = {name: handler for name, handler in app.registry.methods.items() if name.startswith("tasks/")}
+    assert sorted(served) == ["tasks/cancel", "tasks/get", "tasks/update"]
+    assert all(handler.quick for handler in served.values())
+    assert not [name for name in app._dispatcher.methods() if name.startswith("tasks/")]
+    # An application still cannot take those names; the extension's path takes no other.
+    with pytest.raises(ValueError, match="built-in MCP method"):
+        app.method("tasks/get")(lambda params: {})
+    with pytest.raises(ValueError, match="not a request method of MCP"):
+        app.registry.add_protocol_method(lambda params: {}, "com.example/tasks")
+    unknown = peer.call("tasks/get", {"taskId": "nope"})["error"]
+    assert unknown["code"] == -32602 and "task not found" in unknown["message"]
+    assert peer.call("tasks/cancel", {"taskId": "nope"}, id=9)["error"]["code"] == -32602
+    assert trace == ["tasks/get", "tasks/cancel"]
+    # Served from the table, as an application's method: out of it, out of service.
+    with app.registry.lock:
+        del app.registry.methods["tasks/get"]
+    assert peer.call("tasks/get", {"taskId": "nope"}, id=10)["error"]["code"] == -32601
+    assert peer.call("tasks/cancel", {"taskId": "nope"}, id=11)["error"]["code"] == -32602
+
+
+def test_a_quick_method_is_answered_like_a_list(wire_factory):
+    from mcplite.ports import DETACHED_PORT
+    app = Server("ext", "1.0.0")
+
+    @app.method("com.example/lookup", quick=True)
+    def lookup(params: dict, ctx: Context) -> dict:
+        return {"params": params, "version": ctx.protocol_version, "principal": ctx.principal}
+
+    @app.method("com.example/slow")
+    def slow(params: dict) -> dict:
+        return {"params": params}
+    peer = Peer(wire_factory, app, "modern")
+    # It asks nothing, so no input_required round reads its inputResponses: they are its params.
+    assert peer.result("com.example/lookup", {"inputResponses": {"k": 1}}) == {
+        "params": {"inputResponses": {"k": 1}}, "version": MODERN, "principal": None}
+    assert peer.call("com.example/slow", {"inputResponses": {"k": 1}}, id=5)["error"]["code"] == -32602
+    # Its Context only reads the request: nothing could log, so 2026-07-28 declares no logging.
+    assert "logging" not in capabilities(wire_factory, app, "modern")
+
+    def call(method):
+        return app.begin_call({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"_meta": ENVELOPE}},
+                              DETACHED_PORT, modern=True)
+    # What an HTTP transport asks before serving a request on the connection's own thread.
+    assert app.answers_at_once(call("com.example/lookup")) and not app.reaches_context(call("com.example/lookup"))
+    assert not app.answers_at_once(call("com.example/slow"))
