@@ -6,8 +6,8 @@ Each server of ``bench/servers/`` runs under a counting profile hook (``sys.setp
 ``threading.setprofile``, so the worker pool's threads count too), driven over real pipes by
 a legacy session and N sequential ``add`` calls; a second run makes 2N. The difference of the
 two runs' counts, over N, is what one call costs, with start-up and shutdown cancelled out.
-It also reports the server's CPU time per call (without the hook, same difference, median of
-``--cpu-runs`` pairs), which a busy machine moves less than calls/s (but still moves).
+(For time, ``bench_stdio.py`` reports the server's CPU per call; on a busy machine even that
+moves, while these counts do not.)
 
 Usage::
 
@@ -22,7 +22,6 @@ import argparse
 import collections
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,8 @@ SERVERS = os.path.join(HERE, "servers")
 
 # Runs in the server process: installs the counting hook, then runs the server script.
 _WRAPPER = r'''
-import atexit, collections, json, os, resource, runpy, sys, threading
-out, script, counting = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+import atexit, collections, json, os, runpy, sys, threading
+out, script = sys.argv[1], sys.argv[2]
 sys.argv = [script]
 counts = collections.Counter()
 def hook(frame, event, arg):
@@ -46,25 +45,23 @@ def hook(frame, event, arg):
 def dump():
     sys.setprofile(None)
     threading.setprofile(None)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     with open(out, "w") as f:
-        json.dump({"cpu": usage.ru_utime + usage.ru_stime, "counts": [list(k) + [v] for k, v in counts.items()]}, f)
+        json.dump({"counts": [list(k) + [v] for k, v in counts.items()]}, f)
 atexit.register(dump)
-if counting:
-    threading.setprofile(hook)
-    sys.setprofile(hook)
+threading.setprofile(hook)
+sys.setprofile(hook)
 runpy.run_path(script, run_name="__main__")
 '''
 
 
-def _session(python, script, tree, n, counting):
+def _session(python, script, tree, n):
     """One server process: initialize, ``n`` sequential calls, end of input. Its dump."""
     fd, out = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     try:
         # In ``tree``: ``python -c`` puts the working directory first on sys.path, before
         # PYTHONPATH, so that is where mcplite is imported from.
-        proc = subprocess.Popen([python, "-c", _WRAPPER, out, script, "1" if counting else "0"],
+        proc = subprocess.Popen([python, "-c", _WRAPPER, out, script],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tree,
                                 env=dict(os.environ, PYTHONPATH=tree))
         try:
@@ -99,10 +96,10 @@ def _session(python, script, tree, n, counting):
         os.unlink(out)
 
 
-def measure(python, script, tree, n, cpu_runs):
-    """(per-call counts by function, Python calls per call, built-in calls per call, CPU µs per call)."""
-    small = _session(python, script, tree, n, True)
-    large = _session(python, script, tree, 2 * n, True)
+def measure(python, script, tree, n):
+    """(per-call counts by function, Python calls per call, built-in calls per call)."""
+    small = _session(python, script, tree, n)
+    large = _session(python, script, tree, 2 * n)
     per = collections.Counter()
     for row in large["counts"]:
         per[tuple(row[:4])] += row[4]
@@ -111,12 +108,7 @@ def measure(python, script, tree, n, cpu_runs):
     per = collections.Counter({k: v / n for k, v in per.items() if abs(v / n) >= 0.01})
     py = sum(v for k, v in per.items() if k[0] == "py")
     c = sum(v for k, v in per.items() if k[0] == "c")
-    cpus = []
-    for _ in range(cpu_runs):
-        a = _session(python, script, tree, n, False)["cpu"]
-        b = _session(python, script, tree, 2 * n, False)["cpu"]
-        cpus.append((b - a) / n * 1e6)
-    return per, py, c, statistics.median(cpus)
+    return per, py, c
 
 
 def main(argv=None):
@@ -126,7 +118,6 @@ def main(argv=None):
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--baseline", metavar="DIR", help="another checkout: its mcplite measured too")
     parser.add_argument("--servers", default="mcplite_add.py,mcplite_add_inline.py")
-    parser.add_argument("--cpu-runs", type=int, default=5, help="pairs of runs timed for the CPU figure (median)")
     args = parser.parse_args(argv)
     trees = [("mcplite", REPO)]
     if args.baseline:
@@ -134,9 +125,8 @@ def main(argv=None):
     for name in args.servers.split(","):
         script = os.path.join(SERVERS, name)
         for label, tree in trees:
-            per, py, c, cpu = measure(args.python, script, tree, args.calls, args.cpu_runs)
-            print("%s %s: %.1f Python calls, %.1f built-in calls, %.1f µs server CPU per call"
-                  % (label, name, py, c, cpu))
+            per, py, c = measure(args.python, script, tree, args.calls)
+            print("%s %s: %.1f Python calls, %.1f built-in calls per call" % (label, name, py, c))
             for key, v in sorted(per.items(), key=lambda kv: -kv[1])[:args.top]:
                 kind, filename, line, func = key
                 where = "%s:%d" % (filename, line) if kind == "py" else "(built-in)"
