@@ -752,8 +752,8 @@ def run(args):
                          "%s (%s, %s)" % (name, short_python(info), tag), info, os.path.join(SERVERS, script))
             col.interpreter = tag
             columns.append(col)
-            if kind == "mcplite" and benv is not None and not inline:  # its twin, next to it in every round
-                twin = Column(kind + BASELINE + suffix, kind,
+            if kind == "mcplite" and benv is not None:  # its twin, next to it in every round
+                twin = Column(kind + ("-inline" if inline else "") + BASELINE + suffix, kind,
                               "%s%s (%s, %s)" % (name, BASELINE, short_python(info), tag), info,
                               os.path.join(SERVERS, script), env=benv)
                 twin.interpreter = tag
@@ -888,20 +888,26 @@ def run(args):
                 before_after(section, "%s %s" % (name, where), cur[field], base[field], lower_is_better=True)
             before_after(section, "RSS after calls MiB %s" % where, cur["rss_after_calls_mib"],
                          base["rss_after_calls_mib"], lower_is_better=True)
-            for mode in args.affinity:
-                by_m = cur["calls_by_affinity"].get(mode) or {}
-                by_b = base["calls_by_affinity"].get(mode) or {}
-                before_after(section, "calls/s, CPUs %s %s" % (mode, where), by_m.get("calls_per_s"),
-                             by_b.get("calls_per_s"), nd=0)
-                before_after(section, "pipelined calls/s, CPUs %s %s" % (mode, where),
-                             by_m.get("pipelined_calls_per_s"), by_b.get("pipelined_calls_per_s"), nd=0)
-                for field, name in (("server_cpu_us_per_call", "server CPU us/call"),
-                                    ("pipelined_server_cpu_us_per_call", "pipelined server CPU us/call")):
-                    before_after(section, "%s, CPUs %s %s" % (name, mode, where), by_m.get(field),
-                                 by_b.get(field), lower_is_better=True)
-                before_after(section, "p50 latency us, CPUs %s %s" % (mode, where),
-                             (by_m.get("latency_us") or {}).get("p50"),
-                             (by_b.get("latency_us") or {}).get("p50"), lower_is_better=True)
+            # The calls, by the default server and by its inline=True twin (whose baseline, a
+            # checkout from before inline= existed, serves the tool the ordinary way).
+            for prefix, what in (("mcplite", ""), ("mcplite-inline", "inline=True ")):
+                cur, base = servers.get(prefix + suffix), servers.get(prefix + BASELINE + suffix)
+                if cur is None or base is None:
+                    continue
+                for mode in args.affinity:
+                    by_m = cur["calls_by_affinity"].get(mode) or {}
+                    by_b = base["calls_by_affinity"].get(mode) or {}
+                    before_after(section, "%scalls/s, CPUs %s %s" % (what, mode, where), by_m.get("calls_per_s"),
+                                 by_b.get("calls_per_s"), nd=0)
+                    before_after(section, "%spipelined calls/s, CPUs %s %s" % (what, mode, where),
+                                 by_m.get("pipelined_calls_per_s"), by_b.get("pipelined_calls_per_s"), nd=0)
+                    for field, name in (("server_cpu_us_per_call", "server CPU us/call"),
+                                        ("pipelined_server_cpu_us_per_call", "pipelined server CPU us/call")):
+                        before_after(section, "%s%s, CPUs %s %s" % (what, name, mode, where), by_m.get(field),
+                                     by_b.get(field), lower_is_better=True)
+                    before_after(section, "%sp50 latency us, CPUs %s %s" % (what, mode, where),
+                                 (by_m.get("latency_us") or {}).get("p50"),
+                                 (by_b.get("latency_us") or {}).get("p50"), lower_is_better=True)
 
     def target(name, tag, value, op, bound, fmt_):
         rep["targets"].append({"name": name, "interpreter": tag,

@@ -112,6 +112,8 @@ def progress_token_of(params: Dict[str, Any]) -> Any:
     anything else (true, 1.5, an object) is no token at all, rather than one echoed into
     invalid notifications."""
     meta = params.get("_meta")
+    if meta is None:  # (most requests)
+        return None
     token = meta.get("progressToken") if isinstance(meta, dict) else None
     if isinstance(token, str) or (isinstance(token, int) and not isinstance(token, bool)):
         return token

@@ -94,8 +94,10 @@ def decode(data: Union[bytes, str]) -> Any:
     except RecursionError:
         raise MCPError(PARSE_ERROR, _TOO_DEEP)
     # Nesting needs an opening bracket per level, so a text with few of them (nearly every
-    # message) skips the walk; the two counts run at C speed.
-    if data.count("[") + data.count("{") > MAX_JSON_DEPTH and _nests_deeper(value, MAX_JSON_DEPTH):
+    # message) skips the walk; the two counts run at C speed, and a text too short to hold
+    # that many brackets (a typical tools/call) skips them too.
+    if (len(data) > MAX_JSON_DEPTH and data.count("[") + data.count("{") > MAX_JSON_DEPTH
+            and _nests_deeper(value, MAX_JSON_DEPTH)):
         raise MCPError(PARSE_ERROR, _TOO_DEEP)
     return value
 

@@ -90,6 +90,11 @@ class Handler:
         self.shape = shape
         self.needs_context = bool(shape.context_params)
         self.is_async = is_async_function(fn)
+        # Decided once, here: whether a call passes the validated arguments straight as
+        # keywords (the common function: no Context, nothing to convert, nothing positional).
+        self._plain = not (self.needs_context or shape.has_positional_only or shape.params_need_conversion
+                           or shape.var_keyword)
+        self._int_params = shape.int_params
 
     def invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
         if self.is_async:
@@ -97,15 +102,13 @@ class Handler:
         return self._invoke(arguments, call)
 
     def _invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
-        shape = self.shape
-        if not (self.needs_context or shape.has_positional_only or shape.params_need_conversion
-                or shape.var_keyword):
-            for name in shape.int_params:  # validated: an integral float at most
+        if self._plain:
+            for name in self._int_params:  # validated: an integral float at most
                 if type(arguments.get(name)) is float:
                     arguments = dict(arguments)
                     arguments[name] = int(arguments[name])
             return self.fn(**arguments)
-        args, kwargs = shape.bind(arguments, Context(call) if self.needs_context else None)
+        args, kwargs = self.shape.bind(arguments, Context(call) if self.needs_context else None)
         return self.fn(*args, **kwargs)
 
 

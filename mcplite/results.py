@@ -165,14 +165,14 @@ def tool_result(tool: Any, value: Any, version: str) -> Dict[str, Any]:
     if tool.output_schema is not None:
         data = to_json(value)
         structured = {"result": data} if tool.wrap_output else data
-        problem = tool.check_output(structured) if tool.check_output else None
+        problem = tool.check_output(structured)
         if problem is not None:
             _results_log.error("tool %s returned a value that does not match its output schema: %s",
                                tool.name, problem)
             # "Servers MUST provide structured results that conform to this schema."
             return tool_error("Tool %s returned a result that does not match its output schema: %s"
                               % (tool.name, problem))
-        result = {"content": [text(_json_text(data))]}  # type: Dict[str, Any]
+        result = {"content": [{"type": "text", "text": _json_text(data)}]}  # type: Dict[str, Any]
         if supports(version, "structured_content"):
             result["structuredContent"] = structured
         return result

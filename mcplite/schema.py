@@ -1232,6 +1232,10 @@ class _Compiler:
         low = low if isinstance(low, int) else None
         high = high if isinstance(high, int) else None
         type_error = _type_check("object")
+        # Decided here, once: most tools' arguments have named properties only (no
+        # patternProperties, additionalProperties left open), one lookup per property.
+        named_only = not patterns and extra_check is None and not closed
+        sized = low is not None or high is not None
 
         # One closure per object schema, with the type test folded in: this is the check
         # every tools/call runs on its arguments.
@@ -1241,10 +1245,19 @@ class _Compiler:
             for key in required:
                 if key not in value:
                     return "%s: required property missing" % _where((path, key))
-            if low is not None and len(value) < low:
-                return "%s: needs at least %d properties" % (_where(path), low)
-            if high is not None and len(value) > high:
-                return "%s: takes at most %d properties" % (_where(path), high)
+            if sized:
+                if low is not None and len(value) < low:
+                    return "%s: needs at least %d properties" % (_where(path), low)
+                if high is not None and len(value) > high:
+                    return "%s: takes at most %d properties" % (_where(path), high)
+            if named_only:
+                for key, item in value.items():
+                    check = props.get(key)
+                    if check is not None:
+                        error = check(item, (path, key))
+                        if error is not None:
+                            return error
+                return None
             for key, item in value.items():
                 check = props.get(key)
                 matched = check is not None

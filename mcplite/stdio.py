@@ -60,13 +60,19 @@ class LineWriter:
 def write_whole(stream: Any, data: bytes) -> None:
     """All of ``data`` written to ``stream`` (a raw stream, which may take part of it: a
     signal, a non-blocking descriptor), then flushed. OSError when the reader has gone."""
-    view = memoryview(data)
-    while view:
-        written = stream.write(view)
-        if written is None:  # a non-blocking stream that could not write
-            _stdio_wait_writable(stream)
-            continue
-        view = view[written:]
+    written = stream.write(data)
+    if written != len(data):
+        # Part of it, or nothing (None: a non-blocking stream that could not write): the
+        # rest as the reader makes room. (Nearly every line goes in the one write above.)
+        view = memoryview(data)
+        while True:
+            if written is None:
+                _stdio_wait_writable(stream)
+            else:
+                view = view[written:]
+                if not view:
+                    break
+            written = stream.write(view)
     flush = getattr(stream, "flush", None)
     if flush is not None:
         flush()
@@ -371,7 +377,7 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
                 continue
             # Tolerate "\r\n" line ends (Windows peers) and blank lines between messages.
             line = line.rstrip(b"\r\n")
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             if tracer is not None:
                 tracer.message("->", _decoded_or_none(line), line)

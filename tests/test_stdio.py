@@ -140,6 +140,39 @@ def test_a_non_blocking_stdout_is_waited_on_not_spun_on():
         os.close(read_end)
 
 
+def test_a_raw_stream_that_takes_part_of_a_line_or_none_gets_the_rest():
+    # A raw write may take part of the data (a signal, a pipe's room) or nothing (None: a
+    # non-blocking stream that could not write); the rest follows, once, in order.
+    from mcplite import stdio
+    written = []
+    flushed = []
+    takes = [None, 3, 0, None, 5]
+
+    class Partial:
+        def write(self, data):
+            take = takes.pop(0) if takes else len(data)
+            if take is None:
+                return None
+            written.append(bytes(data[:take]))
+            return take
+
+        def flush(self):
+            flushed.append(True)
+
+        def fileno(self):
+            raise OSError("no descriptor")
+    stdio.write_whole(Partial(), b"0123456789abcdef\n")
+    assert b"".join(written) == b"0123456789abcdef\n" and takes == [] and flushed == [True]
+    whole = []
+
+    class Whole(Partial):
+        def write(self, data):
+            whole.append(bytes(data))
+            return len(data)
+    stdio.write_whole(Whole(), b"line\n")
+    assert whole == [b"line\n"] and flushed == [True, True]
+
+
 def test_input_in_a_tool_cannot_swallow_requests(peer):
     peer.initialize()
     peer.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "reads_stdin"}})
