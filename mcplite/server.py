@@ -519,13 +519,14 @@ class Server:
             with self._task_lock:
                 if self._task_store is None:
                     from .tasks import SharedTaskStore, TaskStore, task_methods
-                    if self.store is not None:
-                        self._task_store = SharedTaskStore(self.store, *self._task_settings)
-                    else:
-                        self._task_store = TaskStore(*self._task_settings)
+                    made = (SharedTaskStore(self.store, *self._task_settings) if self.store is not None
+                            else TaskStore(*self._task_settings))
                     # The extension's requests (tasks/get...) exist from now on, served from
-                    # the method table: before, they are unknown methods (-32601).
+                    # the method table: before, they are unknown methods (-32601). Put there
+                    # before the store is seen (read without the lock above), so that no
+                    # thread finds a store whose methods are not served yet.
                     task_methods(self.registry)
+                    self._task_store = made
                 store = self._task_store
         return store
 
