@@ -247,9 +247,15 @@ class ServerConnection(Port, Endpoint):
             return
         with self._lock:
             self._listeners[call.request.id] = listener
-        self.server.screen_listener(listener)
-        listener.acknowledge()
-        self.server.add_listener(listener)
+        try:
+            self.server.screen_listener(listener)
+            listener.acknowledge()
+            self.server.add_listener(listener)
+        except BaseException:
+            # What the screen reserved for it (a mount's share of upstream subscriptions) is
+            # given back: a stream never opened holds nothing.
+            self._end_listener(call.request.id)
+            raise
 
     def _end_listener(self, rid: Any) -> None:
         with self._lock:

@@ -60,6 +60,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .asking import ask, gather
@@ -598,14 +599,10 @@ class Mount:
         entries = list(self._resources.items())
         listed = {key for key, entry in entries if "uri" in entry}
         registered = self.app.registry.templates
-        templates = [registered[key] for key, entry in entries if "uriTemplate" in entry and key in registered]
+        # (.get, one step: a template removed meanwhile is no KeyError, only not one of ours.)
+        found = [registered.get(key) for key, entry in entries if "uriTemplate" in entry]
+        templates = [template for template in found if template is not None]
         return [uri for uri in uris if uri not in listed and any(t.match(uri) is not None for t in templates)]
-
-    def screen(self, client: str, uris: List[str]) -> List[str]:
-        """Of ``uris`` of this mount's templates that a listen stream of ``client`` names,
-        those beyond the client's share (withheld from its acknowledgment)."""
-        with self._shares_lock:
-            return self._beyond_share(client, uris)
 
     def hold(self, holder: Any, uris: List[str], alive: Callable[[], bool], client: str = "",
              upstream: Optional[Callable[[Callable[[], None]], None]] = None) -> List[str]:
@@ -627,7 +624,11 @@ class Mount:
                 self._held.setdefault(uri, {})[id(holder)] = (holder, client)
                 counts = self._client_holds.setdefault(client, {})
                 counts[uri] = counts.get(uri, 0) + 1
-            new = [uri for uri in uris if uri not in refused and uri not in self._subscribed]
+            # Every one held, not only those not subscribed upstream yet: whether one is, is
+            # for _subscribe_upstream to say, under _lock (not taken here). Seen here, a
+            # refresh or release could unsubscribe it just after, and this holder would hold
+            # what nobody subscribed upstream.
+            new = [uri for uri in dict.fromkeys(uris) if uri not in refused]
         if refused:
             _gateway_log.warning("mount %s: a client in front (%s) holds its share of the upstream subscriptions "
                                  "(%d of %d); refused: %s", self.prefix, client or "?", self.share(),
@@ -641,11 +642,13 @@ class Mount:
                 upstream(subscribe)
         return refused
 
-    def release(self, holder: Any, uris: Any = None) -> None:
+    def release(self, holder: Any, uris: Any = None,
+                upstream: Optional[Callable[[Callable[[], None]], None]] = None) -> None:
         """``holder`` lets go of ``uris`` (all it holds when None): each nobody else in front
         holds, and the upstream does not list (those are subscribed whoever wants them), is
-        unsubscribed upstream, which frees its place under the bound; its client's count
-        goes down with it."""
+        unsubscribed upstream (by ``upstream(unsubscribe)`` when given: on a thread of the
+        caller's), which frees its place under the bound; its client's count goes down with
+        it, before this returns. Takes no lock a listing holds."""
         with self._shares_lock:
             gone = []
             for uri in list(self._held) if uris is None else uris:
@@ -667,7 +670,12 @@ class Mount:
                 if "uri" not in self._resources.get(uri, {}):
                     gone.append(uri)
         if gone:
-            self._subscribe_upstream([], gone, held=True)
+            def unsubscribe() -> None:
+                self._subscribe_upstream([], gone, held=True)
+            if upstream is None:
+                unsubscribe()
+            else:
+                upstream(unsubscribe)
 
     def _resource_updated(self, uri: str) -> None:
         self.app.notify_resource_updated(uri)
@@ -1382,51 +1390,48 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # on to the upstreams is the gateway's part of the protocol.
         app.registry.notifications.setdefault("notifications/roots/list_changed", roots_changed)
 
-    def listening(listener: Any) -> None:
-        # A 2026-07-28 client's subscriptions/listen stream names its resources in its
-        # params, which no middleware sees: those of a mount's templates (the listed ones are
-        # subscribed to already) are held now, in order with the client's next stream (which
-        # is screened against them), and subscribed to upstream on a thread of its own (a
-        # stdio front opens the stream on the thread that reads its client's messages).
-        uris = sorted(uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str))
-        for each in list(mounts) if uris else ():
-            mine = each.templated(uris)
-            if mine:
-                # Held for as long as the stream is open (a stream that ended already holds
-                # nothing). The screen kept it within its client's share.
-                each.hold(listener, mine, lambda: listener in list(app.registry.listeners),
-                          getattr(listener, "client", ""),
-                          lambda subscribe: threading.Thread(target=subscribe, name="mcplite-gateway-subscribe",
-                                                             daemon=True).start())
-    app._listener_hooks.append(listening)
+    # Listen streams ended (weakly: one gone is forgotten): a stream ended before it was
+    # screened (its connection closed meanwhile) must hold nothing, for nothing would
+    # release it.
+    ended_streams = weakref.WeakSet()  # type: Any
+
+    def on_thread(work: Callable[[], None]) -> None:
+        # An upstream (un)subscribe may take a while, and the front screens and removes
+        # listeners on its own threads (a stdio front: the one that reads its client's
+        # messages).
+        threading.Thread(target=work, name="mcplite-gateway-subscribe", daemon=True).start()
 
     def screening(listener: Any) -> None:
-        # Before the stream is acknowledged: its resources beyond its client's share of a
-        # mount's places are withheld - "The `notifications` field in the acknowledgment
-        # reflects the subset the server agreed to honor" - so the client learns there,
-        # not by never hearing of them. (hold, later, keeps to the share all the same.)
-        # (In order: which are beyond the share does not depend on a set's.)
+        # A 2026-07-28 client's subscriptions/listen stream names its resources in its
+        # params, which no middleware sees. Before it is acknowledged, those of a mount's
+        # templates (the listed ones are subscribed to already) are held - reserved in the
+        # same step as the share is counted, so two streams of one client opened at once
+        # cannot both be promised the last place - and subscribed to upstream on a thread.
+        # Those beyond its client's share are withheld: "The `notifications` field in the
+        # acknowledgment reflects the subset the server agreed to honor", so the client
+        # learns there, not by never hearing of them. (In order: which are beyond the share
+        # does not depend on a set's.) A stream that ends from here on is released by
+        # `ended`, added to the listeners or not.
         uris = sorted(uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str))
         client = getattr(listener, "client", "")
         for each in list(mounts) if uris else ():
-            beyond = each.screen(client, each.templated(uris))
+            mine = each.templated(uris)
+            beyond = each.hold(listener, mine, lambda: listener not in ended_streams, client,
+                               on_thread) if mine else []
             if beyond:
-                _gateway_log.warning("mount %s: a client in front (%s) holds its share of the upstream "
-                                     "subscriptions (%d of %d); withheld from its subscriptions/listen: %s",
-                                     each.prefix, client or "?", each.share(), _GATEWAY_MAX_SUBSCRIPTIONS,
-                                     ", ".join(beyond))
+                # (hold logged them.)
                 listener.withhold(beyond)
                 uris = [uri for uri in uris if uri not in beyond]
     app._listener_screens.append(screening)
 
     def ended(listener: Any) -> None:
         # A listen stream closed, or a legacy session ended (its notifier removed): what it
-        # held is released (on a thread: an upstream unsubscribe may take a while, and the
-        # front removes listeners on its own threads).
+        # held is released. The counts at once - a client that closes a stream and opens
+        # another has the places back for it - and upstream on a thread.
+        ended_streams.add(listener)
         holder = _gateway_holder_of(listener)
-        if any(each._held for each in list(mounts)):
-            threading.Thread(target=lambda: [each.release(holder) for each in list(mounts)], daemon=True,
-                             name="mcplite-gateway-release").start()
+        for each in list(mounts):
+            each.release(holder, None, on_thread)
     app._listener_end_hooks.append(ended)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
@@ -1452,9 +1457,11 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         for each in list(mounts):
             if method == "resources/unsubscribe":
                 each.release(session, [uri])
-            elif each.owns(uri):
+            elif each.templated([uri]):
                 # Held while the session subscribes to it (an ended session holds nothing:
-                # its notifier is gone from the listeners).
+                # its notifier is gone from the listeners). Only a resource of a template:
+                # a listed one is subscribed upstream whoever wants it, and takes no place
+                # of anyone's share (as for a listen stream).
                 if each.hold(session, [uri], lambda: any(_gateway_holder_of(listener) is session
                                                          for listener in list(app.registry.listeners)),
                              ctx._call.port.client):

@@ -841,9 +841,6 @@ class McpHttpApp:
                               call.request.id, headers=[("Retry-After", "1")])
             self._listening[client] = self._listening.get(client, 0) + 1
             self._listeners[listener] = stream
-        self.server.screen_listener(listener)
-        listener.acknowledge()
-        self.server.add_listener(listener)
 
         def closed(complete: bool, last: int) -> None:
             self.server.remove_listener(listener)
@@ -854,6 +851,16 @@ class McpHttpApp:
                         self._listening[client] = left
                     else:
                         self._listening.pop(client, None)
+        try:
+            self.server.screen_listener(listener)
+            listener.acknowledge()
+            self.server.add_listener(listener)
+        except BaseException:
+            # What the screen reserved for it (a mount's share of upstream subscriptions), and
+            # its place among the client's streams, are given back: a stream never opened
+            # holds nothing.
+            closed(False, 0)
+            raise
         return _attached(HttpResponse(200, _sse_headers(), stream=stream, on_close=closed))
 
     # -- legacy sessions --------------------------------------------------------------------

@@ -151,11 +151,10 @@ class Server:
         # The state several worker processes share (stores.py); None: this process's memory.
         self.store = store  # type: Any
         self._sharing = False
-        # Told of each listener added (a mount's: the URIs a listen stream names, subscribed
-        # upstream).
-        self._listener_hooks = []  # type: List[Callable[[ChangeListener], None]]
-        # Shown each listen stream before it is acknowledged (a mount's: what is beyond its
-        # client's share of the upstream subscriptions is withheld from the acknowledgment).
+        # Shown each listen stream before it is acknowledged (a mount's: the resources of its
+        # templates it names are held, within its client's share of the upstream
+        # subscriptions, and those beyond it withheld from the acknowledgment). A stream
+        # screened is removed (remove_listener) whatever happens next.
         self._listener_screens = []  # type: List[Callable[[Any], None]]
         # Told of each listener removed (a session or listen stream ended: a mount releases the
         # upstream subscriptions it held for it).
@@ -586,7 +585,9 @@ class Server:
 
     def screen_listener(self, listener: Any) -> None:
         """A ``subscriptions/listen`` stream about to be acknowledged: what this server will not
-        honour of its filter is withheld first (transports call it before ``acknowledge``)."""
+        honour of its filter is withheld first, and what it will may be reserved for it
+        (transports call it before ``acknowledge``, and ``remove_listener`` for it if that,
+        or ``add_listener``, fails: what was reserved is given back)."""
         for hook in self._listener_screens:
             hook(listener)
 
@@ -595,8 +596,6 @@ class Server:
         if self._sharing:
             # Someone here listens now: look for other workers' changes from now on.
             self.store.watch().ensure_started()
-        for hook in self._listener_hooks:
-            hook(listener)
 
     def share_changes(self) -> None:
         """With a shared ``store``, from now on tell the other workers of every change made

@@ -631,3 +631,246 @@ def test_over_http_a_clients_share_counts_by_its_address(odd, front_era):
     while mount._held or mount._client_holds:
         assert time.monotonic() < deadline, (mount._held, mount._client_holds)
         time.sleep(0.02)
+
+
+def _share_upstream():
+    # type: () -> Server
+    """An upstream in this process: listed doc://0..2, and users://{name}/profile."""
+    upstream = Server("up", version="1.0.0")
+    for n in range(3):
+        upstream.add_resource(lambda n=n: "doc %d" % n, "doc://%d" % n)
+
+    @upstream.resource("users://{name}/profile")
+    def profile(name):
+        # type: (str) -> str
+        return "profile of " + name
+    return upstream
+
+
+def _stream(tag, uris, client="address 10.0.0.1"):
+    # type: (str, List[str], str) -> Any
+    """A listen stream as a transport makes one (its acknowledgment kept in .sent)."""
+    from mcplite.registry import SubscriptionListener
+    sent = []  # type: List[Any]
+    listener = SubscriptionListener(tag, {"notifications": {"resourceSubscriptions": uris}}, sent.append, client)
+    listener.sent = sent
+    return listener
+
+
+def _acknowledged(listener):
+    # type: (Any) -> List[str]
+    return listener.sent[0]["params"]["notifications"].get("resourceSubscriptions", [])
+
+
+def test_a_legacy_sessions_listed_resources_take_none_of_its_share():
+    """A listed resource is subscribed upstream whoever wants it, so a session's
+    resources/subscribe to one holds no place of its client's share (as a listen stream's
+    does not): with a share of 2, three listed resources and two of a template are
+    subscribed to, the third of the template refused."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream(), subscriptions_per_client=2)
+    with Client(front, era="legacy") as client:
+        for n in range(3):
+            client.subscribe("doc://%d" % n)
+        client.subscribe("users://a/profile")
+        client.subscribe("users://b/profile")
+        with pytest.raises(MCPError) as refused:
+            client.subscribe("users://c/profile")
+        assert refused.value.code == -32602 and "its share" in refused.value.message
+        assert [sorted(each) for each in mount._client_holds.values()] == [["users://a/profile", "users://b/profile"]]
+
+
+def test_two_streams_of_one_client_opened_at_once_are_promised_no_more_than_its_share():
+    """Two listen streams of one client screened before either is acknowledged (two HTTP
+    requests at once): the first takes the client's share (2), the second's acknowledgment
+    leaves out what is beyond it - what a stream is acknowledged is what it holds, and is
+    subscribed upstream. A stream screened and closed before it was added to the listeners
+    (or whose acknowledgment failed) holds nothing after; one closed before it was screened
+    holds nothing at all."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream(), subscriptions_per_client=2)
+    first = _stream("A", ["users://1/profile", "users://2/profile"])
+    second = _stream("B", ["users://3/profile", "users://4/profile"])
+    front.screen_listener(first)
+    front.screen_listener(second)
+    first.acknowledge()
+    second.acknowledge()
+    front.add_listener(first)
+    front.add_listener(second)
+    assert _acknowledged(first) == ["users://1/profile", "users://2/profile"]
+    assert _acknowledged(second) == []
+    assert sorted(mount._held) == ["users://1/profile", "users://2/profile"], mount._held
+    deadline = time.monotonic() + WAIT
+    while not {"users://1/profile", "users://2/profile"} <= mount._subscribed:
+        assert time.monotonic() < deadline, mount._subscribed
+        time.sleep(0.02)
+    front.remove_listener(first)
+    front.remove_listener(second)
+    assert mount._held == {} and mount._client_holds == {}
+    # Screened, then closed before it was added: released all the same.
+    third = _stream("C", ["users://5/profile"])
+    front.screen_listener(third)
+    front.remove_listener(third)
+    assert mount._held == {} and mount._client_holds == {}
+    # Closed before it was screened (its connection went meanwhile): it holds nothing.
+    fourth = _stream("D", ["users://6/profile"])
+    front.remove_listener(fourth)
+    front.screen_listener(fourth)
+    assert mount._held == {} and mount._client_holds == {}
+
+
+@pytest.mark.parametrize("transport", ["memory", "http"])
+def test_a_stream_whose_acknowledgment_fails_gives_its_share_back(monkeypatch, transport):
+    """The transport screens a stream (holding its resources), then acknowledges it: if that
+    fails, the stream never opened, and what it held is released (over HTTP, its place
+    among its client's streams too)."""
+    from mcplite.registry import SubscriptionListener
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream(), subscriptions_per_client=2)
+    acknowledge = SubscriptionListener.acknowledge
+
+    def failing(self):
+        # type: (Any) -> None
+        if "users://broken/profile" in self.uris:
+            raise OSError("the stream went")
+        acknowledge(self)
+    monkeypatch.setattr(SubscriptionListener, "acknowledge", failing)
+
+    def subscribe(client):
+        # type: (Client) -> None
+        try:
+            client.subscribe("users://broken/profile")
+        except Exception:  # (what the client makes of it is not the point here)
+            pass
+        deadline = time.monotonic() + WAIT
+        while mount._client_holds:
+            assert time.monotonic() < deadline, mount._client_holds
+            time.sleep(0.02)
+    if transport == "memory":
+        with Client(front, era="modern", timeout=5) as client:
+            subscribe(client)
+        return
+    with front.run_in_thread("http", host="127.0.0.1", port=0, path="/mcp") as served:
+        with Client.http(served.url, era="modern", timeout=5) as client:
+            subscribe(client)
+            assert served.app._listening == {}, served.app._listening
+
+
+def test_a_hold_is_subscribed_upstream_even_if_a_refresh_unsubscribed_it_meanwhile():
+    """hold does not take the lock a listing holds, so whether a held resource is subscribed
+    upstream is decided under that lock: here a refresh unsubscribes U (its holder gone) just
+    after another holder's hold - it must still be subscribed upstream for the new holder."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream())
+    uri = "users://x/profile"
+    first, second = object(), object()
+    mount.hold(first, [uri], lambda: True, "one")
+    assert uri in mount._subscribed
+    subscribe_upstream = mount._subscribe_upstream
+    deferred = []  # type: List[Any]
+
+    def interleaved(uris, gone=(), held=False):
+        # type: (Any, Any, bool) -> None
+        if held:  # first's release: its upstream part waits until the refresh is done
+            deferred.append((uris, gone))
+            return
+        if uri in gone:  # the refresh let U go; the second holder holds it now
+            assert mount.hold(second, [uri], lambda: True, "two") == []
+        subscribe_upstream(uris, gone, held)
+    mount._subscribe_upstream = interleaved  # type: ignore
+    mount.release(first)
+    mount.refresh(("resources",))
+    del mount._subscribe_upstream
+    for uris, gone in deferred:
+        mount._subscribe_upstream(uris, gone, held=True)
+    deadline = time.monotonic() + WAIT
+    while uri not in mount._subscribed:
+        assert time.monotonic() < deadline, "held, but not subscribed upstream"
+        time.sleep(0.02)
+    assert list(mount._held[uri]) == [id(second)]
+
+
+def test_a_stream_closed_gives_its_clients_share_back_before_the_next_is_screened(monkeypatch):
+    """A 2026-07-28 client at its share (2) unsubscribes from a, then subscribes to c: its
+    stream holding a is closed (cancelled) before the stream naming c is opened, so c is
+    within its share. The counts go down as the stream closes, not when a thread of the
+    gateway's gets to it (its upstream unsubscribe waits here until the end)."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream(), subscriptions_per_client=2)
+    removers = set()  # type: set
+    remove_listener = front.remove_listener
+
+    def remove(listener):
+        # type: (Any) -> None
+        removers.add(threading.get_ident())
+        remove_listener(listener)
+    monkeypatch.setattr(front, "remove_listener", remove)
+    late = threading.Event()
+    release = mount.release
+
+    def release_late(*args, **kwargs):
+        # type: (Any, Any) -> None
+        if threading.get_ident() not in removers:
+            late.wait(WAIT)
+        release(*args, **kwargs)
+    monkeypatch.setattr(mount, "release", release_late)
+    try:
+        with Client(front, era="modern") as client:
+            client.subscribe("users://a/profile")
+            client.subscribe("users://b/profile")
+            client.unsubscribe("users://a/profile")
+            client.subscribe("users://c/profile")
+            assert client._honoured.get("resourceSubscriptions") == ["users://b/profile", "users://c/profile"]
+    finally:
+        late.set()
+
+
+def test_a_stream_replacing_one_at_the_share_is_not_given_more_than_the_share():
+    """A client at its share (2: a, b) opens a stream for b and c before closing the one for
+    a and b (make-before-break): c is withheld, for while both are open the client holds a,
+    b and c. (A resource its old stream holds takes no more of its share; one only the new
+    names does: the server cannot tell a stream that replaces another from a second one, and
+    a client may keep both open as long as it likes.) Once the old one is closed, a stream
+    for b and c is acknowledged in full."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream(), subscriptions_per_client=2)
+    old = _stream("old", ["users://a/profile", "users://b/profile"])
+    front.screen_listener(old)
+    old.acknowledge()
+    front.add_listener(old)
+    new = _stream("new", ["users://b/profile", "users://c/profile"])
+    front.screen_listener(new)
+    new.acknowledge()
+    front.add_listener(new)
+    assert _acknowledged(new) == ["users://b/profile"]
+    front.remove_listener(old)
+    again = _stream("again", ["users://b/profile", "users://c/profile"])
+    front.screen_listener(again)
+    again.acknowledge()
+    front.add_listener(again)
+    assert _acknowledged(again) == ["users://b/profile", "users://c/profile"]
+    assert list(mount._client_holds.values()) == [{"users://b/profile": 2, "users://c/profile": 1}]
+    front.remove_listener(new)
+    front.remove_listener(again)
+    assert mount._client_holds == {}
+
+
+def test_templated_tells_a_template_removed_meanwhile_from_none():
+    """templated() reads the front's templates without the registry's lock: one seen, then
+    removed before it is read, is no KeyError; one removed before is not one of the mount's."""
+    front = Server("front", version="1.0.0")
+    mount = front.mount("u", _share_upstream())
+    uri = "users://a/profile"
+    assert mount.templated([uri]) == [uri]
+    templates = front.registry.templates
+
+    class Vanishing(dict):
+        def __contains__(self, key):
+            # type: (Any) -> bool
+            found = dict.__contains__(self, key)
+            self.pop(key, None)  # removed just after it was seen
+            return found
+    front.registry.templates = Vanishing(templates)
+    assert mount.templated([uri]) in ([], [uri])
+    front.registry.templates = {}  # removed, the mount's listing not yet told
+    assert mount.templated([uri]) == []
