@@ -60,6 +60,25 @@ def test_the_harness_passes_and_fails_on_a_trivial_page(browser):  # noqa: F811
         thread.join(timeout=5)
 
 
+def test_a_run_whose_browser_went_away_is_run_once_more(browser, tmp_path):  # noqa: F811
+    """Chromium dying under a scenario (seen once in CI on a loaded machine) is the browser's
+    failure, not the page's: that run, and only that kind, is run once more."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SmokeHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        marker = tmp_path / "marker"
+        outcome = run_scenario(browser, "gone_once.cjs", "http://127.0.0.1:%d/" % server.server_address[1],
+                               "gone-once", {"marker": str(marker)})
+        assert marker.read_text() == "first run"
+        assert [c["check"] for c in outcome.checks if c["ok"]] == ["the run after the browser went away",
+                                                                    "no uncaught error in the page"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 # --- the inspector against live servers --------------------------------------------------------
 
 APP = str(REPO / "tests" / "browser" / "inspect_app.py")
