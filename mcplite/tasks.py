@@ -657,6 +657,10 @@ def task_methods(registry: Any) -> None:
     application's extension uses, by its path for the names MCP reserves. Quick: each
     reads or changes the store and answers at once (served where a list is), and
     tasks/update's ``inputResponses`` answer the task, not an input_required round."""
-    registry.add_protocol_method(_tasks_get, "tasks/get", quick=True)
-    registry.add_protocol_method(_tasks_update, "tasks/update", quick=True)
-    registry.add_protocol_method(_tasks_cancel, "tasks/cancel", quick=True)
+    for name, fn in (("tasks/get", _tasks_get), ("tasks/update", _tasks_update), ("tasks/cancel", _tasks_cancel)):
+        registered = registry.methods.get(name)
+        if registered is not None and registered.fn is fn:
+            # Registered already: the server made its store again (a program that set a
+            # shared store after its task tools made an in-memory one, say).
+            continue
+        registry.add_protocol_method(fn, name, quick=True)

@@ -732,6 +732,24 @@ def test_the_tasks_extension_serves_its_methods_from_the_method_table(wire_facto
     assert peer.call("tasks/cancel", {"taskId": "nope"}, id=11)["error"]["code"] == -32602
 
 
+def test_a_task_store_made_again_keeps_the_extensions_methods(wire_factory):
+    """The conformance fixture behind nginx (tests/conformance/wsgi_server.py) sets a shared
+    store after its task tools made an in-memory one, and drops that one: the store made next
+    finds the extension's methods registered already, and serves them (it failed with
+    "a method 'tasks/get' is already registered", -32603 on the wire)."""
+    app = Server("ext", "1.0.0")
+
+    @app.tool(task="optional")
+    def slow() -> str:
+        return "done"
+    first = dict(app.registry.methods)
+    app._task_store = None
+    peer = Peer(wire_factory, app, "modern", capabilities=TASKS)
+    unknown = peer.call("tasks/get", {"taskId": "nope"})["error"]
+    assert unknown["code"] == -32602 and "task not found" in unknown["message"], unknown
+    assert app._task_store is not None and app.registry.methods == first
+
+
 def test_a_quick_method_is_answered_like_a_list(wire_factory):
     from mcplite.ports import DETACHED_PORT
     app = Server("ext", "1.0.0")
