@@ -214,30 +214,43 @@ def _thread_count(port: int) -> int:
         client.close()
 
 
-def _cancel_seen(port: int, timeout: float = 10.0) -> bool:
+def _seen(port: int, tool: str, timeout: float, pause: float = 0.1) -> bool:
+    """Poll a tool of tests/wsgi_app.py that answers whether something happened."""
     deadline = time.monotonic() + timeout
     client = _client(port)
     try:
         while True:
-            reply = client.modern("tools/call", {"name": "cancel_seen", "arguments": {}})
+            reply = client.modern("tools/call", {"name": tool, "arguments": {}})
             if reply.json()["result"]["structuredContent"]["result"] is True:
                 return True
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(0.1)
+            time.sleep(pause)
     finally:
         client.close()
 
 
-def _hang_up_mid_call(port: int, wait: float, tool: str = "quiet_ctx") -> None:
+def _cancel_seen(port: int, timeout: float = 10.0) -> bool:
+    return _seen(port, "cancel_seen", timeout)
+
+
+def _hang_up_mid_call(port: int, wait: float, tool: str, served_port: int) -> None:
+    """Call ``tool`` through ``port`` and hang up ``wait`` seconds after sending, but never
+    before the tool has started: a call cancelled before its handler starts is never run
+    (an ``async def`` one is cancelled before its first step), so the handler could not
+    report the cancellation this test waits for."""
     body = _modern_body(tool, {"seconds": 20})
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n" % (port, len(body))
     for name, value in _modern_headers(tool).items():
         head += "%s: %s\r\n" % (name, value)
-    sock.sendall(head.encode() + b"\r\n" + body)
-    time.sleep(wait)
-    sock.close()
+    sent = time.monotonic()
+    try:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        assert _seen(served_port, "started_seen", 10.0, pause=0.01), "the tool never started"
+        time.sleep(max(0.0, sent + wait - time.monotonic()))
+    finally:
+        sock.close()
 
 
 @pytest.mark.parametrize("tool", ["quiet_ctx", "quiet_async"])
@@ -250,14 +263,15 @@ def test_hanging_up_mid_call_cancels_it_and_leaks_no_thread(deploy, via, wait, t
     served, proxy = deploy
     port = served.port if via == "direct" else proxy.port
     _cancel_seen(served.port, 0)  # (forget an earlier test's)
+    _seen(served.port, "started_seen", 0)
     # Warm up: worker threads stay once started, and the first rounds start what later ones reuse.
     for _ in range(2):
-        _hang_up_mid_call(port, wait, tool)
+        _hang_up_mid_call(port, wait, tool, served.port)
         assert _cancel_seen(served.port), "the handler never saw ctx.cancelled"
     before = _thread_count(served.port)
     rounds = 4
     for _ in range(rounds):
-        _hang_up_mid_call(port, wait, tool)
+        _hang_up_mid_call(port, wait, tool, served.port)
         assert _cancel_seen(served.port), "the handler never saw ctx.cancelled"
     deadline = time.monotonic() + 5
     after = _thread_count(served.port)

@@ -18,6 +18,7 @@ from mcplite import Context, Server  # noqa: E402
 
 app = Server("wsgi-tests", version="1.0.0")
 _cancelled = threading.Event()
+_started = threading.Event()
 
 
 @app.tool()
@@ -57,6 +58,14 @@ def cancel_seen() -> bool:
 
 
 @app.tool()
+def started_seen() -> bool:
+    """Whether a quiet_ctx or quiet_async call has started (and forget it)."""
+    seen = _started.is_set()
+    _started.clear()
+    return seen
+
+
+@app.tool()
 def quiet(seconds: float = 3.0) -> str:
     """Says nothing for ``seconds``, then answers (no Context: served without any progress)."""
     time.sleep(seconds)
@@ -66,6 +75,7 @@ def quiet(seconds: float = 3.0) -> str:
 @app.tool()
 def quiet_ctx(ctx: Context, seconds: float = 3.0) -> str:
     """As ``quiet``, with a Context it never uses to report."""
+    _started.set()
     deadline = time.monotonic() + seconds
     while not ctx.cancelled and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -79,6 +89,7 @@ async def quiet_async(seconds: float = 3.0) -> str:
     """As ``quiet``, but ``async def``: no Context, yet a cancellation reaches it (as
     asyncio.CancelledError), so a test can see a hang-up cancel a call without one."""
     import asyncio
+    _started.set()
     try:
         await asyncio.sleep(seconds)
     except asyncio.CancelledError:
