@@ -138,11 +138,37 @@ class ServerConnection(Port, Endpoint):
             self._send(error_response(None, exc))
             return
         try:
+            if type(message) is dict and message.get("method") == "tools/call":
+                response = self._inline_tool_response(message)
+                if response is not None:
+                    self._send(response)
+                    return
             self.receive(message)
         except Exception:
             # A bug of ours, not the client's; say so without detail, and keep serving.
             _connection_log.exception("internal error while receiving a message")
             self._send(error_response(readable_id(message), MCPError(INTERNAL_ERROR, "Internal error")))
+
+    def _inline_tool_response(self, message: Message) -> Optional[Message]:
+        """A stdio line's fast path: the response to a ``tools/call`` of an ``inline=True``
+        tool, made on this thread without routing it, building its Request and Call, or
+        entering it in the in-flight table (nothing could cancel it while it runs: this
+        thread is the one that would read the cancellation). None when the message is not a
+        request ``route`` would accept as it is, or the connection has no era yet (the
+        first request decides it), or its id is in use: the general path serves those."""
+        era = self.era
+        rid = message.get("id")
+        params = message.get("params")
+        if (era is None or type(params) is not dict or message.get("jsonrpc") != "2.0"
+                or (type(rid) is not str and type(rid) is not int)  # (is_valid_id for decoded JSON)
+                or "result" in message or "error" in message or rid in self._inflight):
+            return None
+        if era == LEGACY:
+            version = self.session.protocol_version
+            if version is None:  # (not initialized: refused by the general path)
+                return None
+            return self.server.inline_tool_response(rid, params, version)
+        return self.server.inline_tool_response(rid, params, None)
 
     def receive(self, message: Any, reply: Optional[Reply] = None, headers: Optional[Dict[str, str]] = None,
                 principal: Any = None) -> None:

@@ -239,11 +239,7 @@ class Dispatcher:
                     result = input_required_result(call, needed.requests)
                 except UrlElicitationRequired as exc:
                     result = url_elicitation_round(call, exc)
-                kind = result.setdefault("resultType", "complete")
-                meta = result.get("_meta")
-                if meta is None:
-                    meta = result["_meta"] = {}
-                meta[META_SERVER_INFO] = self._server.server_info(call.request.version)
+                kind = self._stamp_modern(result, call.request.version)
                 # "Servers MUST include caching hints on results with resultType: "complete"
                 # returned by" these; interim input_required ones "carry no caching hints".
                 if (kind == "complete" and call.request.method in _CACHEABLE
@@ -253,23 +249,86 @@ class Dispatcher:
                 result = self._serve(call) if self.middleware else self._methods.get(
                     call.request.method, self._custom)(call)
             response = result_response(call.request.id, result)
-        except MCPError as exc:
-            response = error_response(call.request.id, exc)
-        except ConnectionClosed:
-            # The client went while a handler asked it something: nobody is left to read
-            # this answer, and nothing went wrong here.
-            response = error_response(call.request.id, MCPError(INTERNAL_ERROR,
-                                                                "Internal error: the connection closed"))
-        except (Exception, SystemExit):
+        except (Exception, SystemExit) as exc:
             # SystemExit too: argparse in a handler calls sys.exit(), and the request
             # still needs its one response.
-            _dispatch_log.exception("internal error while handling %s (id %r)", call.request.method, call.request.id)
-            response = error_response(call.request.id, MCPError(INTERNAL_ERROR, "Internal error"))
+            response = self._failure_response(call.request.id, call.request.method, exc)
         finally:
             call.finished = True
         if call.cancelled:
             return None
         return response
+
+    def _stamp_modern(self, result: Dict[str, Any], version: str) -> str:
+        """What every 2026-07-28 result carries (its resultType, the server's info in
+        ``_meta``), added to ``result``; its resultType."""
+        kind = result.setdefault("resultType", "complete")
+        meta = result.get("_meta")
+        if meta is None:
+            meta = result["_meta"] = {}
+        meta[META_SERVER_INFO] = self._server.server_info(version)
+        return kind  # type: ignore[no-any-return]
+
+    def _failure_response(self, rid: Any, method: str, exc: BaseException) -> Message:
+        """The error response of a request whose serving raised ``exc`` (called in the except
+        block, so that the log has the traceback)."""
+        if isinstance(exc, MCPError):
+            return error_response(rid, exc)
+        if isinstance(exc, ConnectionClosed):
+            # The client went while a handler asked it something: nobody is left to read
+            # this answer, and nothing went wrong here.
+            return error_response(rid, MCPError(INTERNAL_ERROR, "Internal error: the connection closed"))
+        _dispatch_log.exception("internal error while handling %s (id %r)", method, rid)
+        return error_response(rid, MCPError(INTERNAL_ERROR, "Internal error"))
+
+    def inline_tool_response(self, rid: Any, params: Dict[str, Any],
+                             session_version: Optional[str]) -> Optional[Message]:
+        """The response to a ``tools/call`` of an ``inline=True`` tool in its common shape,
+        made without the layers it cannot use: no Request or Call (the tool takes no
+        Context, so nothing else reads them), no middleware (there is none), no trace
+        context (none sent, OpenTelemetry not in use). Half the Python calls of the
+        general path, on the stdio reading thread.
+
+        ``session_version``: the legacy session's protocol version, or None for a
+        2026-07-28 request (its version is in its ``_meta``). None is returned for anything
+        else: a request the general path would refuse, arguments that fail validation, a
+        progress token, answers to questions... The general path serves those, so each
+        error is made by one piece of code. What is returned is what the general path
+        would answer, byte for byte (tests/test_inline_tools.py compares them)."""
+        if self.middleware or load_otel() is not False:
+            return None
+        meta = params.get("_meta")
+        if session_version is None:
+            # What _modern_request accepts, and nothing for load_answers or serve_traced.
+            if (type(meta) is not dict or "progressToken" in meta or "traceparent" in meta
+                    or "inputResponses" in params or "requestState" in params):
+                return None
+            version = meta.get(META_PROTOCOL_VERSION)
+            level = meta.get(META_LOG_LEVEL)
+            if (version not in MODERN_VERSIONS or type(meta.get(META_CLIENT_CAPABILITIES)) is not dict
+                    or (level is not None and (type(level) is not str or level not in LOG_RANK))):
+                return None
+        elif meta is not None:
+            return None
+        else:
+            version = session_version
+        name = params.get("name")
+        tool = self._registry.tools.get(name) if type(name) is str else None
+        if tool is None or not tool.inline:
+            return None
+        arguments = params.get("arguments")
+        if arguments is None:
+            arguments = {}
+        elif type(arguments) is not dict or tool.check_input(arguments) is not None:
+            return None
+        try:
+            # (No Call: an inline tool is a plain function, which Tool.invoke calls without one.)
+            result = self._run_tool(tool, arguments, None, version)
+            if session_version is None:
+                self._stamp_modern(result, version)
+        except (Exception, SystemExit) as exc:
+            return self._failure_response(rid, "tools/call", exc)
+        return {"jsonrpc": "2.0", "id": rid, "result": result}
 
     # -- middleware and an application's own methods ------------------------------
 
@@ -544,7 +603,7 @@ class Dispatcher:
                     return self._start_task(tool, arguments, call)
                 call.task_startable = True
                 try:
-                    return self._run_tool(tool, arguments, call)
+                    return self._run_tool(tool, arguments, call, call.request.version)
                 except TaskStart:
                     return self._start_task(tool, arguments, call)
                 finally:
@@ -554,10 +613,11 @@ class Dispatcher:
                 # declare this extension capability without returning CreateTaskResult, the
                 # server MUST return an error with the code -32021".
                 raise missing_tasks_capability("tool %s" % name)
-        return self._run_tool(tool, arguments, call)
+        return self._run_tool(tool, arguments, call, call.request.version)
 
-    def _run_tool(self, tool: Tool, arguments: Dict[str, Any], call: Call) -> Dict[str, Any]:
-        """Run a tool's function; its result, or MCPError for a JSON-RPC error."""
+    def _run_tool(self, tool: Tool, arguments: Dict[str, Any], call: Any, version: str) -> Dict[str, Any]:
+        """Run a tool's function; its result for protocol ``version``, or MCPError for a
+        JSON-RPC error. ``call`` is None for an inline tool (see ``inline_tool_response``)."""
         name = tool.name
         try:
             value = tool.invoke(arguments, call)
@@ -576,7 +636,7 @@ class Dispatcher:
             return tool_error("%s: %s" % (type(exc).__name__, message) if message
                                     else type(exc).__name__)
         try:
-            return tool_result(tool, value, call.request.version)
+            return tool_result(tool, value, version)
         except (TypeError, ValueError) as exc:
             _dispatch_log.exception("tool %s returned a value that cannot be sent", name)
             return tool_error("Tool %s returned a value that cannot be sent as JSON: %s" % (name, exc))
@@ -609,9 +669,9 @@ class Dispatcher:
         try:
             if call.trace is not None:
                 with use_trace(call.trace):  # this thread's requests continue the trace too
-                    result = self._run_tool(tool, arguments, call)
+                    result = self._run_tool(tool, arguments, call, call.request.version)
             else:
-                result = self._run_tool(tool, arguments, call)
+                result = self._run_tool(tool, arguments, call, call.request.version)
         except MCPError as exc:
             # "When the underlying request encounters a JSON-RPC protocol error during
             # execution, the task moves to the failed status" with that error.

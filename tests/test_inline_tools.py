@@ -1,12 +1,17 @@
 """Tools declared ``inline=True``: served on the thread that read the request, and only
 those that can never wait for the client (over real pipes: tests/test_stdio.py)."""
 
+import json
+import os
+import sys
 import threading
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
 from mcplite import Context, Server
 from mcplite.memory import MemoryConnection
+from stdio_peer import StdioPeer
 
 
 def _app() -> Server:
@@ -77,3 +82,128 @@ def test_inline_refused_for_handlers_that_may_wait():
     assert app.registry.tools == {}
     assert app.add_tool(plain, inline=True).inline is True
     assert app.add_tool(plain, name="other").inline is False
+
+
+# -- the stdio fast path of inline tools (Dispatcher.inline_tool_response) ------------------
+
+PATHS_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "servers", "inline_paths_app.py")
+_MODERN_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def _call_line(rid: Any, name: str, arguments: Any = None, meta: Any = None, **extra: Any) -> bytes:
+    params = {"name": name}  # type: Dict[str, Any]
+    if arguments is not None:
+        params["arguments"] = arguments
+    if meta is not None:
+        params["_meta"] = meta
+    message = {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": params}  # type: Dict[str, Any]
+    message.update(extra)
+    return json.dumps(message).encode("utf-8")
+
+
+# (a line, whether the fast path answers it): every result shape an inline tool can give,
+# and the shapes it leaves to the general path (whose answer must then be the same too).
+def _shapes(meta: Any) -> List[Tuple[bytes, bool]]:
+    def call(rid: Any, name: str, arguments: Any = None, fast: bool = True, **extra: Any) -> Tuple[bytes, bool]:
+        return _call_line(rid, name, arguments, meta, **extra), fast
+    return [
+        call(1, "add", {"a": 40, "b": 2}),
+        call("s", "add", {"a": -1, "b": 10 ** 30}),
+        call(2, "add", {"a": 2.0, "b": 1}),  # an integral float, passed on as an int
+        call(3, "word", {"text": "h\u00e9llo \"quoted\" \\ \n"}),
+        call(4, "point", {"x": 0.5}),
+        call(5, "items", {"n": 3}),
+        call(6, "items", {"n": 0}),
+        *[call("loose-" + kind, "loose", {"kind": kind}) for kind in (
+            "dict", "list", "strings", "str", "int", "none", "bytes", "float", "bool", "nan", "object")],
+        call(7, "fail", {"how": "value"}),  # an exception: an isError result
+        call(8, "fail", {"how": "empty"}),
+        call(9, "fail", {"how": "tool"}),
+        call(10, "fail", {"how": "mcp"}),  # MCPError: a JSON-RPC error
+        call(11, "fail", {"how": "exit"}),
+        call(12, "fail", {"how": "no"}),
+        call(13, "wrong", {}),  # a result that does not match the output schema
+        call(14, "nothing"),  # no arguments at all
+        call(15, "nothing", {}),
+        # Left to the general path:
+        call(20, "add", {"a": "x", "b": 1}, fast=False),  # a validation error
+        call(21, "add", {"a": 1}, fast=False),
+        call(22, "add", [1, 2], fast=False),
+        call(23, "missing", {}, fast=False),
+        call(24, 5, {}, fast=False),
+        call(25, "add", {"a": 1, "b": 2}, fast=False, jsonrpc="1.0"),
+        call(True, "add", {"a": 1, "b": 2}, fast=False),
+        call(None, "add", {"a": 1, "b": 2}, fast=False),
+        call(26, "add", {"a": 1, "b": 2}, fast=False, result={}),
+        (json.dumps({"jsonrpc": "2.0", "method": "tools/call",  # a notification
+                     "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}).encode(), False),
+    ]
+
+
+def _exchange(mode: str, opening: List[bytes], shapes: List[Tuple[bytes, bool]],
+              modern: bool) -> Tuple[List[bytes], str]:
+    """Every line the server wrote for ``opening`` and ``shapes``, sorted (a request the
+    general path hands to a worker may be answered after the next one), and its stderr. Each
+    line is followed by a ping (or tools/list), whose answer is awaited: the requests are served one by one."""
+    argv = [sys.executable, PATHS_SERVER] + ([mode] if mode == "general" else [])
+    with StdioPeer(argv) as peer:
+        for n, line in enumerate(opening + [line for line, _ in shapes]):
+            peer.write(line + b"\n")
+            if modern:  # (ping is not a 2026-07-28 method)
+                assert "result" in peer.request("tools/list", {"_meta": _MODERN_META}, id="ping-%d" % n)
+            else:
+                assert peer.request("ping", id="ping-%d" % n)["result"] == {}
+        peer.close_stdin()
+        assert peer.wait(10) == 0
+        for thread in peer._readers:
+            thread.join(5)
+        return sorted(line for line in peer.raw_lines if not line.startswith(b'{"jsonrpc":"2.0","id":"ping-')), \
+            peer.stderr
+
+
+def _compare_paths(opening: List[bytes], shapes: List[Tuple[bytes, bool]], modern: bool = False) -> None:
+    general, _ = _exchange("general", opening, shapes, modern)
+    fast, stderr = _exchange("fast", opening, shapes, modern)
+    assert fast == general
+    # Not a path never taken: the fast path answered exactly the lines meant for it.
+    assert "fast path answered %d\n" % sum(1 for _, taken in shapes if taken) in stderr
+
+
+@pytest.mark.parametrize("version", ["2025-11-25", "2025-03-26", "2024-11-05"])
+def test_fast_path_answers_legacy_sessions_as_the_general_path(version):
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).encode()
+    before = _call_line("early", "add", {"a": 1, "b": 1})  # before initialize: refused
+    initialized = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+    shapes = _shapes(None) + [
+        # _meta of any kind: the general path (a progress token, trace context, 2026-07-28's).
+        (_call_line(30, "add", {"a": 1, "b": 2}, {"progressToken": "t"}), False),
+        (_call_line(31, "add", {"a": 1, "b": 2}, {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"}),
+         False),
+        (_call_line(32, "add", {"a": 1, "b": 2}, _MODERN_META), False),
+    ]
+    _compare_paths([before, initialize, initialized], shapes)
+
+
+def test_fast_path_answers_stateless_requests_as_the_general_path():
+    first = _call_line("first", "add", {"a": 1, "b": 1}, _MODERN_META)  # decides the era
+    shapes = _shapes(_MODERN_META) + [
+        (_call_line(40, "add", {"a": 1, "b": 2}, dict(_MODERN_META, **{
+            "io.modelcontextprotocol/clientInfo": {"name": "c", "version": "2"},
+            "io.modelcontextprotocol/logLevel": "debug", "other/key": [1]})), True),
+        (_call_line(41, "add", {"a": 1, "b": 2}, dict(_MODERN_META, **{
+            "io.modelcontextprotocol/protocolVersion": "2025-11-25"})), False),
+        (_call_line(42, "add", {"a": 1, "b": 2}, {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}), False),
+        (_call_line(43, "add", {"a": 1, "b": 2}, dict(_MODERN_META, **{
+            "io.modelcontextprotocol/logLevel": "loud"})), False),
+        (_call_line(44, "add", {"a": 1, "b": 2}, dict(_MODERN_META, progressToken=5)), False),
+        (_call_line(45, "add", {"a": 1, "b": 2}), False),  # no _meta
+        (_call_line(48, "add", {"a": 1, "b": 2}, dict(_MODERN_META, traceparent="00-" + "1" * 32 + "-" + "2" * 16
+                                                      + "-01")), False),
+        (_call_line(46, "add", {"a": 1, "b": 2}, dict(_MODERN_META, **{
+            "io.modelcontextprotocol/clientCapabilities": []})), False),
+        (_call_line(47, "add", {"a": 1, "b": 2}, _MODERN_META, params={"name": "add", "_meta": _MODERN_META,
+                                                                      "requestState": "x"}), False),
+    ]
+    _compare_paths([first], shapes, modern=True)
