@@ -156,19 +156,24 @@ class ServerConnection(Port, Endpoint):
         thread is the one that would read the cancellation). None when the message is not a
         request ``route`` would accept as it is, or the connection has no era yet (the
         first request decides it), or its id is in use: the general path serves those."""
+        params = message.get("params")  # type: Any
+        name = params.get("name") if type(params) is dict else None
+        # The tool first: a call of any other tool pays for nothing more than this lookup.
+        tool = self.server.registry.tools.get(name) if type(name) is str else None
+        if tool is None or not tool.inline:
+            return None
         era = self.era
         rid = message.get("id")
-        params = message.get("params")
-        if (era is None or type(params) is not dict or message.get("jsonrpc") != "2.0"
-                or (type(rid) is not str and type(rid) is not int)  # (is_valid_id for decoded JSON)
+        if (era is None or message.get("jsonrpc") != "2.0"
+                or (type(rid) is not str and type(rid) is not int)  # (is_valid_id, for decoded JSON)
                 or "result" in message or "error" in message or rid in self._inflight):
             return None
         if era == LEGACY:
             version = self.session.protocol_version
             if version is None:  # (not initialized: refused by the general path)
                 return None
-            return self.server.inline_tool_response(rid, params, version)
-        return self.server.inline_tool_response(rid, params, None)
+            return self.server.inline_tool_response(rid, params, tool, version)
+        return self.server.inline_tool_response(rid, params, tool, None)
 
     def receive(self, message: Any, reply: Optional[Reply] = None, headers: Optional[Dict[str, str]] = None,
                 principal: Any = None) -> None:

@@ -281,9 +281,10 @@ class Dispatcher:
         _dispatch_log.exception("internal error while handling %s (id %r)", method, rid)
         return error_response(rid, MCPError(INTERNAL_ERROR, "Internal error"))
 
-    def inline_tool_response(self, rid: Any, params: Dict[str, Any],
+    def inline_tool_response(self, rid: Any, params: Dict[str, Any], tool: Tool,
                              session_version: Optional[str]) -> Optional[Message]:
-        """The response to a ``tools/call`` of an ``inline=True`` tool in its common shape,
+        """The response to a ``tools/call`` of ``tool``, an ``inline=True`` tool (the one
+        ``params`` names), in its common shape,
         made without the layers it cannot use: no Request or Call (the tool takes no
         Context, so nothing else reads them), no middleware (there is none), no trace
         context (none sent, OpenTelemetry not in use). Half the Python calls of the
@@ -312,10 +313,6 @@ class Dispatcher:
             return None
         else:
             version = session_version
-        name = params.get("name")
-        tool = self._registry.tools.get(name) if type(name) is str else None
-        if tool is None or not tool.inline:
-            return None
         arguments = params.get("arguments")
         if arguments is None:
             arguments = {}

@@ -707,12 +707,12 @@ class Server:
         """Run one request; the response message, or None when the request was cancelled."""
         return self._dispatcher.handle_request(call)
 
-    def inline_tool_response(self, rid: Any, params: Dict[str, Any],
+    def inline_tool_response(self, rid: Any, params: Dict[str, Any], tool: Tool,
                              session_version: Optional[str]) -> Optional[Message]:
-        """The response to a ``tools/call`` of an ``inline=True`` tool in its common shape, or
-        None: serve it with ``begin_call`` and ``handle_request`` (see
+        """The response to a ``tools/call`` of ``tool``, an ``inline=True`` tool, in its common
+        shape, or None: serve it with ``begin_call`` and ``handle_request`` (see
         ``Dispatcher.inline_tool_response``)."""
-        return self._dispatcher.inline_tool_response(rid, params, session_version)
+        return self._dispatcher.inline_tool_response(rid, params, tool, session_version)
 
     def handle_notification(self, method: str, params: Any) -> bool:
         """Run the ``@app.notification`` handler of ``method``, if any (whether there was one)."""

@@ -131,6 +131,7 @@ def _shapes(meta: Any) -> List[Tuple[bytes, bool]]:
         call(21, "add", {"a": 1}, fast=False),
         call(22, "add", [1, 2], fast=False),
         call(23, "missing", {}, fast=False),
+        call(27, "pooled", {"a": 1}, fast=False),
         call(24, 5, {}, fast=False),
         call(25, "add", {"a": 1, "b": 2}, fast=False, jsonrpc="1.0"),
         call(True, "add", {"a": 1, "b": 2}, fast=False),
@@ -207,3 +208,19 @@ def test_fast_path_answers_stateless_requests_as_the_general_path():
                                                                       "requestState": "x"}), False),
     ]
     _compare_paths([first], shapes, modern=True)
+
+
+def test_trace_shows_what_the_fast_path_reads_and_writes():
+    # --trace is the transport's: a line answered by the fast path is shown both ways too.
+    with StdioPeer([sys.executable, "-m", "mcplite", "serve", "--trace", PATHS_SERVER]) as peer:
+        peer.initialize()
+        reply = peer.request("tools/call", {"name": "add", "arguments": {"a": 40, "b": 2}}, id="traced")
+        assert reply["result"]["content"] == [{"type": "text", "text": "42"}]
+        peer.close_stdin()
+        assert peer.wait(10) == 0
+        for thread in peer._readers:
+            thread.join(5)
+        stderr = peer.stderr
+    assert "fast path answered 1\n" in stderr
+    assert '-> {"jsonrpc": "2.0", "id": "traced", "method": "tools/call"' in stderr
+    assert '<- {"jsonrpc":"2.0","id":"traced","result":{"content":[{"type":"text","text":"42"}]' in stderr

@@ -72,14 +72,20 @@ def nothing() -> None:
     return None
 
 
+@app.tool()
+def pooled(a: int) -> int:
+    """Not inline: served by a worker, never by the fast path."""
+    return a
+
+
 if sys.argv[1:] == ["general"]:
     ServerConnection._inline_tool_response = lambda self, message: None  # type: ignore[method-assign]
 else:
     _answered = [0]
     _fast = Server.inline_tool_response
 
-    def _counted(self: Any, rid: Any, params: Any, session_version: Any) -> Any:
-        response = _fast(self, rid, params, session_version)
+    def _counted(self: Any, rid: Any, params: Any, tool: Any, session_version: Any) -> Any:
+        response = _fast(self, rid, params, tool, session_version)
         if response is not None:
             _answered[0] += 1
         return response
