@@ -1,10 +1,12 @@
 """Tools declared ``inline=True``: served on the thread that read the request, and only
-those that can never wait for the client (over real pipes: tests/test_stdio.py)."""
+those that can never wait for the client (over real pipes: tests/test_stdio.py); over stdio
+by a fast path whose answers are those of the general path, byte for byte."""
 
 import json
 import os
 import sys
 import threading
+import time
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -224,3 +226,23 @@ def test_trace_shows_what_the_fast_path_reads_and_writes():
     assert "fast path answered 1\n" in stderr
     assert '-> {"jsonrpc": "2.0", "id": "traced", "method": "tools/call"' in stderr
     assert '<- {"jsonrpc":"2.0","id":"traced","result":{"content":[{"type":"text","text":"42"}]' in stderr
+
+
+def test_fast_path_leaves_an_id_in_use_to_the_general_path():
+    # A request id "MUST NOT" be reused while its request is in progress: the inline call
+    # that reuses a pooled one's is refused, by the general path, and the pooled one answered.
+    with StdioPeer([sys.executable, PATHS_SERVER]) as peer:
+        peer.initialize()
+        peer.send({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                   "params": {"name": "nap", "arguments": {"seconds": 1}}})
+        time.sleep(0.2)
+        refused = peer.request("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}, id=7)
+        assert refused["error"]["code"] == -32600 and "already in use" in refused["error"]["message"]
+        assert peer.receive()["result"]["content"] == [{"type": "text", "text": "rested"}]
+        answered = peer.request("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}, id=7)
+        assert answered["result"]["structuredContent"] == {"result": 3}
+        peer.close_stdin()
+        assert peer.wait(10) == 0
+        for thread in peer._readers:
+            thread.join(5)
+        assert "fast path answered 1\n" in peer.stderr

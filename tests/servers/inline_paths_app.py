@@ -6,6 +6,7 @@ to stderr at exit."""
 import atexit
 import math
 import sys
+import time
 from typing import Any, Dict, List
 
 from mcplite import MCPError, Server, ToolError
@@ -76,6 +77,12 @@ def nothing() -> None:
 def pooled(a: int) -> int:
     """Not inline: served by a worker, never by the fast path."""
     return a
+
+
+@app.tool()
+def nap(seconds: float) -> str:
+    time.sleep(seconds)
+    return "rested"
 
 
 if sys.argv[1:] == ["general"]:
