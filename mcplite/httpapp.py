@@ -286,8 +286,9 @@ class PostExchange:
 class _ExchangePort(Port):
     """The port of a 2026-07-28 request over HTTP: what its handler sends goes on its POST's
     answer (which then becomes an SSE stream), and nothing can come back but the next request.
-    ``exchange`` is set only for a request served off the connection's thread (one whose
-    handler takes a Context): the others can send nothing."""
+    ``exchange`` is set only for a request served off the connection's thread (one that may
+    send something before its answer: ``Server.sends_before_answer``): the others can send
+    nothing."""
 
     def __init__(self, client: str) -> None:
         self.exchange = None  # type: Optional[PostExchange]
@@ -722,11 +723,12 @@ class McpHttpApp:
         if call.request.method == "subscriptions/listen":
             return self._listen(call, port.client)
         if req.watch is not None and self.server.runs_application_code(call) \
-                and not self.server.reaches_context(call):
-            # Nothing can come before the response, but it may take any time (a tool declared
-            # inline=True too): served here, on the connection's thread (a hand-off to a
-            # worker and back costs more than a quick tool takes), while the front keeps a
-            # quiet answer alive and sees a hang-up.
+                and not self.server.sends_before_answer(call):
+            # Nothing can come before the response (no Context, or a request that asked for
+            # neither progress nor logs: a gateway's forwarded call, mostly), but it may take
+            # any time (a tool declared inline=True too): served here, on the connection's
+            # thread (a hand-off to a worker and back costs more than a quick tool takes),
+            # while the front keeps a quiet answer alive and sees a hang-up (ctx.cancelled).
             return self._watched(req, call, req.watch)
         if self.server.answers_at_once(call):
             # No application code (a list), or a tool declared quick: nothing can come

@@ -740,6 +740,19 @@ class Server:
         its response (progress, a log message) or its cancellation be looked at."""
         return bool(self._dispatcher.middleware) or self.needs_context(call)
 
+    def sends_before_answer(self, call: Call) -> bool:
+        """Whether serving ``call`` may send something about it before its response. Only a
+        handler or middleware with a Context can (``reaches_context``); of a 2026-07-28
+        request, only what the request asked for: progress needs its ``progressToken``, and
+        a log message its log level ("If absent, the server MUST NOT send any
+        notifications/message notifications for this request"); its questions are
+        ``input_required`` results, the response itself. A session's handler may ask the
+        client, or log at the session's level, whatever the request."""
+        if not self.reaches_context(call):
+            return False
+        request = call.request
+        return not request.modern or request.progress_token is not None or request.log_level is not None
+
     def runs_inline(self, call: Call) -> bool:
         """Whether ``call`` may be served on the thread that read it although a transport
         with one reading thread (stdio) could be kept from reading meanwhile: a tool

@@ -69,8 +69,24 @@ def _app() -> _Recording:
     @app.tool()
     def with_ctx(ctx: Context) -> str:
         app.threads.append(threading.current_thread().name)  # type: ignore[attr-defined]
+        ctx.progress(1, 2)
+        ctx.log("info", "working")
         return "ctx"
+
+    @app.tool()
+    def quiet_ctx(seconds: float, ctx: Context) -> str:
+        # A Context, and a request that asked for neither progress nor logs: watched on the
+        # connection's thread, where the hang-up still reaches ctx.cancelled.
+        app.threads.append(threading.current_thread().name)  # type: ignore[attr-defined]
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if ctx.cancelled:
+                app.ctx_cancelled.set()  # type: ignore[attr-defined]
+                break
+            time.sleep(0.01)
+        return "quiet %s" % seconds
     app.async_cancelled = threading.Event()  # type: ignore[attr-defined]
+    app.ctx_cancelled = threading.Event()  # type: ignore[attr-defined]
     return app
 
 
@@ -112,16 +128,26 @@ def test_a_plain_tool_runs_on_the_connections_thread_and_answers_json(served):
         reply = client.modern("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}})
         again = client.modern("tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}}, id=2)
         ctx = client.modern("tools/call", {"name": "with_ctx", "arguments": {}}, id=3)
+        progress = client.modern("tools/call", {"name": "with_ctx", "arguments": {},
+                                                "_meta": {"progressToken": "t"}}, id=4)
+        logs = client.modern("tools/call", {"name": "with_ctx", "arguments": {},
+                                            "_meta": {"io.modelcontextprotocol/logLevel": "info"}}, id=5)
     finally:
         client.close()
     assert reply.status == 200 and reply.content_type == "application/json", reply
     assert reply.json()["result"]["structuredContent"] == {"result": 5}
     assert again.json()["result"]["structuredContent"] == {"result": 2}
     assert ctx.content_type == "application/json" and ctx.json()["result"]["content"][0]["text"] == "ctx"
-    plain, with_context = app.threads[:2], app.threads[2]
+    plain, asked_nothing, asked = app.threads[:2], app.threads[2], app.threads[3:]
     assert not any(name.startswith("mcplite-http-worker") for name in plain), app.threads
-    # A handler that takes a Context may send progress before its answer: still on the pool.
-    assert with_context.startswith("mcplite-http-worker"), app.threads
+    # A handler that takes a Context, for a request that asked for neither progress nor
+    # logs, can send nothing before its answer either (before: on the pool).
+    assert not asked_nothing.startswith("mcplite-http-worker"), app.threads
+    # One whose request asked for progress or logs may send them before its answer: on the
+    # pool, its answer a stream carrying them.
+    assert len(asked) == 2 and all(name.startswith("mcplite-http-worker") for name in asked), app.threads
+    assert [m.get("method") for m in progress.messages()] == ["notifications/progress", None], progress
+    assert [m.get("method") for m in logs.messages()] == ["notifications/message", None], logs
 
 
 @pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
@@ -205,6 +231,14 @@ def test_hanging_up_during_a_plain_tool_cancels_it(served, wait):
     sock.close()
     assert app.async_cancelled.wait(5), "the coroutine never saw the cancellation"
     assert _ended(app, "quiet_async") is True, app.ended
+    # A Context, and nothing asked for (watched too): ctx.cancelled turns true.
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
+    sock.sendall(_request(served.port, "quiet_ctx", {"seconds": 5}))
+    time.sleep(wait)
+    sock.close()
+    assert app.ctx_cancelled.wait(5), "the handler never saw ctx.cancelled"
+    assert _ended(app, "quiet_ctx") is True, app.ended
+    assert not any(name.startswith("mcplite-http-worker") for name in app.threads), app.threads
 
 
 def test_the_answer_is_whole_whether_the_stream_began_or_not():
