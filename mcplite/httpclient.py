@@ -144,6 +144,90 @@ def _shut(conn: http.client.HTTPConnection) -> None:
             pass
 
 
+# http.client's bounds on an answer's head: a header line's length, and how many there are.
+_HEAD_LINE_LIMIT = 65536
+_HEAD_FIELDS_LIMIT = 100
+
+
+class _HttpClientResponse(http.client.HTTPResponse):
+    """``http.client``'s response with its head read here rather than by the ``email``
+    package's parser, which took about 19 µs of a 3.8 client's call (9 µs on 3.14) for the
+    five header fields of an MCP answer - paid twice per call through an HTTP gateway. The
+    same attributes come out (``headers`` a ``HTTPMessage``, ``chunked``, ``length``,
+    ``will_close``); the body is read by ``http.client`` as before."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return  # (begun already)
+        for _ in range(100):
+            version, status, reason = self._read_status()  # type: ignore[attr-defined]
+            if status != http.client.CONTINUE:
+                break
+            _client_head_fields(self.fp)  # an interim 100 Continue: its fields are skipped
+        else:
+            raise http.client.HTTPException("more than 100 interim responses")
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        headers = self.headers = self.msg = _client_head_fields(self.fp)
+        coding = headers.get("transfer-encoding")
+        self.chunked = bool(coding) and coding.lower() == "chunked"
+        if self.chunked:
+            self.chunk_left = None
+        connection = (headers.get("connection") or "").lower()
+        if self.version == 11:
+            self.will_close = "close" in connection
+        else:  # HTTP/1.0 closes unless it says it keeps the connection
+            self.will_close = not (headers.get("keep-alive") or "keep-alive" in connection
+                                   or "keep-alive" in (headers.get("proxy-connection") or "").lower())
+        self.length = None
+        length = headers.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                pass
+            if self.length is not None and self.length < 0:
+                self.length = None
+        if status in (204, 304) or 100 <= status < 200 or self._method == "HEAD":  # type: ignore[attr-defined]
+            self.length = 0  # no body, whatever the fields say
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True  # its body ends with the connection
+
+
+def _client_head_fields(fp: Any) -> http.client.HTTPMessage:
+    """The header fields of an answer's head, up to its empty line, as ``http.client``
+    keeps them. A line starting with a space or tab continues the field before it
+    (obs-fold, replaced with a space as RFC 9112 5.2 allows); a line with no colon is
+    dropped."""
+    pairs = []  # type: List[List[str]]
+    while True:
+        line = fp.readline(_HEAD_LINE_LIMIT + 1)
+        if len(line) > _HEAD_LINE_LIMIT:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if len(pairs) >= _HEAD_FIELDS_LIMIT:
+            raise http.client.HTTPException("got more than %d headers" % _HEAD_FIELDS_LIMIT)
+        text = line.decode("iso-8859-1")
+        if text[:1] in (" ", "\t"):
+            if pairs:
+                pairs[-1][1] += " " + text.strip(" \t\r\n")
+            continue
+        name, colon, value = text.partition(":")
+        if colon:
+            pairs.append([name.strip(), value.strip(" \t\r\n")])
+    fields = http.client.HTTPMessage()
+    for name, value in pairs:
+        fields[name] = value
+    return fields
+
+
 class _Endpoint:
     """Where an HTTP channel connects: one http(s) URL, the headers every request carries,
     and the proxy in between (if any). ``target`` is what goes on the request line."""
@@ -180,6 +264,11 @@ class _Endpoint:
         return self._origin + path if self._absolute else path
 
     def connect(self) -> http.client.HTTPConnection:
+        conn = self._connection()
+        conn.response_class = _HttpClientResponse
+        return conn
+
+    def _connection(self) -> http.client.HTTPConnection:
         context = (self._ssl_context or ssl.create_default_context()) if self._https else None
         if self._proxy is not None:
             proxy_host, proxy_port = self._proxy.hostname, self._proxy.port or 80
