@@ -121,6 +121,11 @@ class ServerConnection(Port, Endpoint):
         # (HTTP): on stdio the reading thread must never wait, or ping and cancellations
         # would wait behind it.
         self.inline_quick_requests = False
+        # Whether one thread feeds every message to receive_data, each after the last one's
+        # answer (stdio's reading loop): then nothing can cancel an inline tool's call or
+        # reuse its id while it runs, and the fast path (_inline_tool_response) may leave it
+        # out of the in-flight table. Not so for the in-memory pair, fed from any thread.
+        self.one_reader = False
         # Whether the connection outlives one request. Not so for a stateless HTTP POST,
         # which ends with its response: nothing can reach its client afterwards (answers
         # to our questions, notifications of changes), and nothing it sets can persist.
@@ -138,7 +143,7 @@ class ServerConnection(Port, Endpoint):
             self._send(error_response(None, exc))
             return
         try:
-            if type(message) is dict and message.get("method") == "tools/call":
+            if self.one_reader and type(message) is dict and message.get("method") == "tools/call":
                 response = self._inline_tool_response(message)
                 if response is not None:
                     self._send(response)
@@ -172,8 +177,8 @@ class ServerConnection(Port, Endpoint):
             version = self.session.protocol_version
             if version is None:  # (not initialized: refused by the general path)
                 return None
-            return self.server.inline_tool_response(rid, params, tool, version)
-        return self.server.inline_tool_response(rid, params, tool, None)
+            return self.server.inline_tool_response(rid, params, tool, version, self)
+        return self.server.inline_tool_response(rid, params, tool, None, self)
 
     def receive(self, message: Any, reply: Optional[Reply] = None, headers: Optional[Dict[str, str]] = None,
                 principal: Any = None) -> None:

@@ -282,7 +282,7 @@ class Dispatcher:
         return error_response(rid, MCPError(INTERNAL_ERROR, "Internal error"))
 
     def inline_tool_response(self, rid: Any, params: Dict[str, Any], tool: Tool,
-                             session_version: Optional[str]) -> Optional[Message]:
+                             session_version: Optional[str], port: Port) -> Optional[Message]:
         """The response to a ``tools/call`` of ``tool``, an ``inline=True`` tool (the one
         ``params`` names), in its common shape,
         made without the layers it cannot use: no Request or Call (the tool takes no
@@ -295,7 +295,8 @@ class Dispatcher:
         else: a request the general path would refuse, arguments that fail validation, a
         progress token, answers to questions... The general path serves those, so each
         error is made by one piece of code. What is returned is what the general path
-        would answer, byte for byte (tests/test_inline_tools.py compares them)."""
+        would answer, byte for byte (tests/test_inline_tools.py compares them). ``port`` is
+        the connection's, for the Call a 2026-07-28 question needs (below)."""
         if self.middleware or load_otel() is not False:
             return None
         meta = params.get("_meta")
@@ -315,15 +316,31 @@ class Dispatcher:
             version = session_version
         arguments = params.get("arguments")
         if arguments is None:
-            arguments = {}
-        elif type(arguments) is not dict or tool.check_input(arguments) is not None:
+            arguments = {}  # (validated too: a tool with required parameters refuses it)
+        elif type(arguments) is not dict:
+            return None
+        if tool.check_input(arguments) is not None:
             return None
         try:
-            # (No Call: an inline tool is a plain function, which Tool.invoke calls without one.)
-            result = self._run_tool(tool, arguments, None, version)
+            try:
+                # (No Call: an inline tool is a plain function, which Tool.invoke calls without one.)
+                result = self._run_tool(tool, arguments, None, version)
+            except (InputRequired, UrlElicitationRequired) as needed:
+                if session_version is not None:
+                    raise  # (a session's -32042 error, as the general path answers it)
+                # The rare 2026-07-28 question a tool raises by itself: its round needs the
+                # request's Call (its capabilities, the sealed requestState's binding).
+                call = Call(self._server, self._modern_request(rid, "tools/call", params, MODERN_VERSIONS, None,
+                                                               None, None), port)
+                if isinstance(needed, InputRequired):
+                    result = input_required_result(call, needed.requests)
+                else:
+                    result = url_elicitation_round(call, needed)
             if session_version is None:
                 self._stamp_modern(result, version)
-        except (Exception, SystemExit) as exc:
+        except (Exception, SystemExit, InputRequired) as exc:
+            # (InputRequired in a session: a handler's misuse, answered as an internal error
+            # rather than left to end the reading loop.)
             return self._failure_response(rid, "tools/call", exc)
         return {"jsonrpc": "2.0", "id": rid, "result": result}
 

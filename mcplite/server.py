@@ -708,11 +708,11 @@ class Server:
         return self._dispatcher.handle_request(call)
 
     def inline_tool_response(self, rid: Any, params: Dict[str, Any], tool: Tool,
-                             session_version: Optional[str]) -> Optional[Message]:
+                             session_version: Optional[str], port: Port) -> Optional[Message]:
         """The response to a ``tools/call`` of ``tool``, an ``inline=True`` tool, in its common
         shape, or None: serve it with ``begin_call`` and ``handle_request`` (see
         ``Dispatcher.inline_tool_response``)."""
-        return self._dispatcher.inline_tool_response(rid, params, tool, session_version)
+        return self._dispatcher.inline_tool_response(rid, params, tool, session_version, port)
 
     def handle_notification(self, method: str, params: Any) -> bool:
         """Run the ``@app.notification`` handler of ``method``, if any (whether there was one)."""

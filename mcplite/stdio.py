@@ -354,6 +354,7 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
     out = LineWriter(writer, tracer)
     pool = WorkerPool(max_workers or server.max_workers)
     connection = ServerConnection(server, out.send, pool)
+    connection.one_reader = True  # (this loop: a line is read once the last one's handling returned)
     limit = max_message_bytes
     readline = reader.readline
     first = True

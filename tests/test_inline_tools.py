@@ -128,7 +128,11 @@ def _shapes(meta: Any) -> List[Tuple[bytes, bool]]:
         call(13, "wrong", {}),  # a result that does not match the output schema
         call(14, "nothing"),  # no arguments at all
         call(15, "nothing", {}),
+        call(16, "sign_in"),  # a question the tool raises: -32042, or -32021 (no capability)
         # Left to the general path:
+        call(17, "add", fast=False),  # no arguments: validated as {} (a and b are missing)
+        (_call_line(18, "add", meta=meta, params=dict({"name": "add", "arguments": None},
+                                                      **({} if meta is None else {"_meta": meta}))), False),
         call(20, "add", {"a": "x", "b": 1}, fast=False),  # a validation error
         call(21, "add", {"a": 1}, fast=False),
         call(22, "add", [1, 2], fast=False),
@@ -210,6 +214,50 @@ def test_fast_path_answers_stateless_requests_as_the_general_path():
                                                                       "requestState": "x"}), False),
     ]
     _compare_paths([first], shapes, modern=True)
+
+
+def test_a_question_an_inline_tool_raises_is_a_round_as_on_the_general_path():
+    # 2026-07-28 with the client able to answer a URL elicitation: an input_required result
+    # (its requestState sealed with a nonce, so compared without it).
+    meta = dict(_MODERN_META, **{"io.modelcontextprotocol/clientCapabilities": {"elicitation": {"url": {}}}})
+    shapes = [(_call_line(1, "sign_in", {}, meta), True)]
+    answers = []
+    for mode in ("general", "fast"):
+        first = _call_line("first", "add", {"a": 1, "b": 1}, _MODERN_META)  # decides the era
+        lines, stderr = _exchange(mode, [first], shapes, modern=True)
+        answer, = [json.loads(line) for line in lines if json.loads(line)["id"] == 1]
+        assert answer["result"].pop("requestState")
+        answers.append(answer)
+    assert "fast path answered 1\n" in stderr
+    assert answers[0] == answers[1]
+    assert answers[1]["result"]["resultType"] == "input_required"
+    assert answers[1]["result"]["inputRequests"]["url-e1"]["params"]["url"] == "https://example.com/sign-in"
+
+
+def test_an_in_memory_connection_takes_the_general_path():
+    # Fed from any thread: a cancellation may come while an inline tool runs, and must keep
+    # its answer back, as only the general path (with its in-flight table) does.
+    app = Server("inline-memory")
+    started, release = threading.Event(), threading.Event()
+
+    @app.tool(inline=True)
+    def hold() -> str:
+        started.set()
+        release.wait(10)
+        return "held"
+    conn = _session(app)
+    try:
+        caller = threading.Thread(target=conn.send, args=({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                                                           "params": {"name": "hold", "arguments": {}}},))
+        caller.start()
+        assert started.wait(10)
+        conn.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}})
+        release.set()
+        caller.join(10)
+        assert conn.request("ping")["result"] == {}
+        assert not any(isinstance(m, dict) and m.get("id") == 7 for m in conn.received), conn.received
+    finally:
+        conn.pool.shutdown(2)
 
 
 def test_trace_shows_what_the_fast_path_reads_and_writes():

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any, Dict, List
 
-from mcplite import MCPError, Server, ToolError
+from mcplite import MCPError, Server, ToolError, UrlElicitationRequired
 
 try:
     from mcplite.connection import ServerConnection
@@ -73,6 +73,12 @@ def nothing() -> None:
     return None
 
 
+@app.tool(inline=True)
+def sign_in() -> str:
+    # A question a tool raises by itself: a session's -32042 error, a 2026-07-28 round.
+    raise UrlElicitationRequired("Sign in first", "https://example.com/sign-in", elicitation_id="e1")
+
+
 @app.tool()
 def pooled(a: int) -> int:
     """Not inline: served by a worker, never by the fast path."""
@@ -91,8 +97,8 @@ else:
     _answered = [0]
     _fast = Server.inline_tool_response
 
-    def _counted(self: Any, rid: Any, params: Any, tool: Any, session_version: Any) -> Any:
-        response = _fast(self, rid, params, tool, session_version)
+    def _counted(self: Any, rid: Any, params: Any, tool: Any, *rest: Any) -> Any:
+        response = _fast(self, rid, params, tool, *rest)
         if response is not None:
             _answered[0] += 1
         return response
