@@ -54,6 +54,7 @@ def _app() -> _Recording:
     @app.tool()
     async def quiet_async(seconds: float) -> str:
         # No Context, yet a cancellation reaches it: asyncio.CancelledError.
+        app.async_started.set()  # type: ignore[attr-defined]
         try:
             await asyncio.sleep(seconds)
         except asyncio.CancelledError:
@@ -86,6 +87,7 @@ def _app() -> _Recording:
             time.sleep(0.01)
         return "quiet %s" % seconds
     app.async_cancelled = threading.Event()  # type: ignore[attr-defined]
+    app.async_started = threading.Event()  # type: ignore[attr-defined]
     app.ctx_cancelled = threading.Event()  # type: ignore[attr-defined]
     return app
 
@@ -214,28 +216,35 @@ def test_an_inline_tool_is_watched_too(served):
     assert _ended(served.server, "quiet_inline") is True, served.server.ended
 
 
+def _hang_up(port: int, name: str, arguments: Dict[str, Any], wait: float,
+             started: Optional[threading.Event] = None) -> None:
+    """Call ``name`` and hang up ``wait`` seconds after sending, but not before ``started``
+    is set: an ``async def`` tool cancelled before its first step never runs its body, so it
+    could not report the cancellation (the server is right not to run it)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sent = time.monotonic()
+    try:
+        sock.sendall(_request(port, name, arguments))
+        if started is not None:
+            assert started.wait(10), "%s never started" % name
+        time.sleep(max(0.0, sent + wait - time.monotonic()))
+    finally:
+        sock.close()
+
+
 @pytest.mark.parametrize("wait", [0.05, 3 * KEEPALIVE], ids=["before-the-answer", "on-the-stream"])
 def test_hanging_up_during_a_plain_tool_cancels_it(served, wait):
     app = served.server
-    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
-    sock.sendall(_request(served.port, "quiet", {"seconds": 6 * KEEPALIVE}))
-    time.sleep(wait)
-    sock.close()
+    _hang_up(served.port, "quiet", {"seconds": 6 * KEEPALIVE}, wait)
     # "Closing the SSE response stream MUST be treated by the server as cancellation of that
     # request": the call ends cancelled (its answer unsent).
     assert _ended(app, "quiet") is True, app.ended
     # An async def tool, no Context: the cancellation reaches its coroutine.
-    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
-    sock.sendall(_request(served.port, "quiet_async", {"seconds": 5}))
-    time.sleep(wait)
-    sock.close()
+    _hang_up(served.port, "quiet_async", {"seconds": 5}, wait, app.async_started)
     assert app.async_cancelled.wait(5), "the coroutine never saw the cancellation"
     assert _ended(app, "quiet_async") is True, app.ended
     # A Context, and nothing asked for (watched too): ctx.cancelled turns true.
-    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
-    sock.sendall(_request(served.port, "quiet_ctx", {"seconds": 5}))
-    time.sleep(wait)
-    sock.close()
+    _hang_up(served.port, "quiet_ctx", {"seconds": 5}, wait)
     assert app.ctx_cancelled.wait(5), "the handler never saw ctx.cancelled"
     assert _ended(app, "quiet_ctx") is True, app.ended
     assert not any(name.startswith("mcplite-http-worker") for name in app.threads), app.threads
