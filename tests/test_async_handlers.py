@@ -107,7 +107,9 @@ def test_cancellation_reaches_the_coroutine(era):
     app = make_async_app()
     with Client(app, era=era, timeout=5) as client:
         with pytest.raises(RequestTimeout):
-            client.call_tool("sleepy", timeout=0.3)  # the client cancels the request
+            # (1 s: time for the coroutine to take its first step even on a loaded machine; one
+            # cancelled before it never runs its body, so it could not see CancelledError)
+            client.call_tool("sleepy", timeout=1.0)  # the client cancels the request
         assert app.cancelled.wait(5), "the coroutine never saw CancelledError"  # type: ignore[attr-defined]
         assert client.call_tool("add", {"a": 1, "b": 1})["structuredContent"] == {"result": 2}
 
