@@ -49,7 +49,9 @@ def _seen(response: Any) -> List[Any]:
             response.will_close, [(name, " ".join(value.split())) for name, value in response.getheaders()],
             response.getheader("www-authenticate"), response.getheader("Content-Type"),
             response.getheader("x-folded") and " ".join(response.getheader("x-folded").split()),
-            response.headers.get("mcp-session-id")]
+            response.headers.get("mcp-session-id"), response.getheader("X-Absent"),
+            response.getheader("x-absent", "fallback"), response.getheader("x-absent", ["a", "b"]),
+            response.getheader("X-INTERIM", 3)]
 
 
 @pytest.mark.parametrize("data", HEADS)
