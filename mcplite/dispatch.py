@@ -356,7 +356,9 @@ class Dispatcher:
         serve = self._methods.get(method, self._custom)
         context = Context(call)
 
-        def step(index: int, params: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        # (Type comment, not annotations: a nested def's annotations are evaluated at each
+        # call of _serve, and Optional[Dict[str, Any]] is a dozen Python calls into typing.)
+        def step(index, params):  # type: (int, Optional[Dict[str, Any]]) -> Dict[str, Any]
             if params is not None and params is not call.request.params:
                 if not isinstance(params, dict):
                     raise TypeError("middleware passed call_next params that are not a dict: %r" % (params,))

@@ -910,7 +910,7 @@ class Mount:
         upstream created becomes the front's task (the client in front declared tasks)."""
         ctx = origin.ctx
         call = ctx._call
-        created = self._stashed_task(call)
+        created = self._stashed_task(call) if call.task is not None else None  # (a front's task only)
         if created is not None:
             return self._await_task(origin, created)  # the front's task, run again from the top
         for _ in range(self.client.max_rounds + 1):

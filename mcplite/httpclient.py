@@ -685,6 +685,7 @@ class HttpChannel(ClientChannel):
         self._carried = 0
         self._carry_wait = set()  # type: set
         self._carry_free = threading.Condition(self._lock)
+        self._carry_waiting = 0  # requests waiting on _carry_free (none: no notify, a Python call less)
         self._idle = []  # type: List[http.client.HTTPConnection]
         self._open = {}  # type: Dict[Any, http.client.HTTPConnection]   # request id -> its connection
         self.session_id = None  # type: Optional[str]
@@ -875,7 +876,11 @@ class HttpChannel(ClientChannel):
         with self._lock:
             self._carry_wait.add(rid)
             while self._carried >= self._max_streams and rid in self._carry_wait and not self._closed:
-                self._carry_free.wait()
+                self._carry_waiting += 1
+                try:
+                    self._carry_free.wait()
+                finally:
+                    self._carry_waiting -= 1
             if rid not in self._carry_wait or self._closed:
                 # Timed out or cancelled while it waited (the session has its verdict), or
                 # the client closed (its callers are failed): the server never hears of it.
@@ -888,7 +893,8 @@ class HttpChannel(ClientChannel):
         finally:
             with self._lock:
                 self._carried -= 1
-                self._carry_free.notify()
+                if self._carry_waiting:
+                    self._carry_free.notify()
         return True
 
     def _authorize(self, headers: Dict[str, str], method: str = "POST") -> Any:
@@ -921,7 +927,7 @@ class HttpChannel(ClientChannel):
         reusable = False
         try:
             try:
-                generation = self._authorize(headers)
+                generation = self._authorize(headers) if self._auth is not None else 0
             except TransportError as exc:
                 # Nothing was written: the connection goes back as it was (the finally).
                 reusable = True
@@ -934,7 +940,8 @@ class HttpChannel(ClientChannel):
                 try:
                     response = _send_request(conn, "POST", self._path, body, headers, self.tracer,
                                               rid is not None and self.session_watches_requests)
-                    self._note_nonce(response)
+                    if self._auth is not None:  # (a DPoP-Nonce is the OAuth's: none, nobody to tell)
+                        self._note_nonce(response)
                     break
                 except TransportError as exc:
                     # http.client refused to write the request: not the network - fail it

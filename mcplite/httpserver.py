@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Optional, Set, Tuple, cast
+from typing import Any, Dict, Optional, Set, Tuple
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
 from .httpparse import RequestHead, parse_request_head, read_chunked_body
@@ -171,7 +171,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         response = app.handle(HttpRequest(self.command, target, headers, body, self._peer_closed,
                                           self.client_address[0] if self.client_address else None,
                                           self._watch))
-        watched = cast(Optional[_WatchedCall], self._watched)  # (set by _watch, if app.handle called it)
+        # (set by _watch, if app.handle called it; a type comment, not cast(Optional[...]):
+        # that would build the Optional at each request)
+        watched = self._watched  # type: Optional[_WatchedCall]
         head_sent = watched is not None and watched.streamed
         if watched is not None and head_sent and (response is None or response is not watched.head):
             # The watcher began a stream and nothing may follow on it but its events: the
