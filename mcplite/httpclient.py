@@ -301,7 +301,10 @@ class _OneWriteRequests:
 
     def mcplite_request(self, method: str, target: str, body: Optional[bytes], headers: Dict[str, str]) -> None:
         conn = self  # type: Any
-        if not _ONE_WRITE or conn.debuglevel > 0 or not (body is None or type(body) is bytes):
+        # (The connection's private state too, read and moved below as http.client moves it:
+        # a Python whose http.client keeps it otherwise gets request() itself.)
+        if not _ONE_WRITE or conn.debuglevel > 0 or not (body is None or type(body) is bytes) \
+                or "_HTTPConnection__state" not in conn.__dict__:
             conn.request(method, target, body, headers)
             return
         try:
