@@ -24,7 +24,6 @@ Only Python functions are counted as "calls" (the profiler's ``call`` events); c
 built-ins (``c_call``) are reported beside them.
 """
 import argparse
-import collections
 import json
 import os
 import signal
@@ -34,29 +33,14 @@ import sys
 import tempfile
 import time
 
+from _call_counts import COUNTING_HOOK, per_call, print_costliest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SERVERS = os.path.join(HERE, "servers")
 
-# The counting hook, installed in the counted process; its counts are written at exit.
-_HOOK = r'''
-import atexit, collections, json, os, sys, threading
-counts = collections.Counter()
-def hook(frame, event, arg):
-    if event == "call":
-        code = frame.f_code
-        counts[("py", os.path.basename(code.co_filename), code.co_firstlineno, code.co_name)] += 1
-    elif event == "c_call":
-        counts[("c", "", 0, getattr(arg, "__qualname__", None) or getattr(arg, "__name__", "?"))] += 1
-def dump():
-    sys.setprofile(None)
-    threading.setprofile(None)
-    with open(OUT, "w") as f:
-        json.dump({"counts": [list(k) + [v] for k, v in counts.items()]}, f)
-'''
-
 # The counted client: connect, N calls, close.
-_CLIENT = _HOOK + r'''
+_CLIENT = COUNTING_HOOK + r'''
 from mcplite import Client
 client = Client.http(URL, era=ERA)
 if COUNT:
@@ -72,7 +56,7 @@ if COUNT:
 '''
 
 # The counted gateway: the hook is on from the start, its counts written when it is stopped.
-_GATEWAY = _HOOK + r'''
+_GATEWAY = COUNTING_HOOK + r'''
 import runpy, signal
 atexit.register(dump)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -149,18 +133,7 @@ def _session(python, tree, era, n, gateway):
 
 def measure(python, tree, era, n, gateway=False):
     """(per-call counts by function, Python calls per call, built-in calls per call)."""
-    small = _session(python, tree, era, n, gateway)
-    large = _session(python, tree, era, 2 * n, gateway)
-    per = collections.Counter()
-    for row in large["counts"]:
-        per[tuple(row[:4])] += row[4]
-    for row in small["counts"]:
-        per[tuple(row[:4])] -= row[4]
-    per = collections.Counter({k: v / n for k, v in per.items() if abs(v / n) >= 0.01})
-    py = sum(v for k, v in per.items() if k[0] == "py")
-    c = sum(v for k, v in per.items() if k[0] == "c")
-    return per, py, c
-
+    return per_call(_session(python, tree, era, n, gateway), _session(python, tree, era, 2 * n, gateway), n)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -180,10 +153,7 @@ def main(argv=None):
         for label, tree in trees:
             per, py, c = measure(args.python, tree, era, args.calls, args.gateway)
             print("%s %s, %s: %.1f Python calls, %.1f built-in calls per call_tool" % (label, era, what, py, c))
-            for key, v in sorted(per.items(), key=lambda kv: -kv[1])[:args.top]:
-                kind, filename, line, func = key
-                where = "%s:%d" % (filename, line) if kind == "py" else "(built-in)"
-                print("  %6.2f  %-28s %s" % (v, where, func))
+            print_costliest(per, args.top)
             print()
     return 0
 

@@ -19,34 +19,21 @@ Only Python functions are counted as "calls" (the profiler's ``call`` events); c
 built-ins (``c_call``) are reported beside them.
 """
 import argparse
-import collections
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
+from _call_counts import COUNTING_HOOK, per_call, print_costliest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SERVERS = os.path.join(HERE, "servers")
 
 # Runs in the server process: installs the counting hook, then runs the server script.
-_WRAPPER = r'''
-import atexit, collections, json, os, runpy, sys, threading
-out, script = sys.argv[1], sys.argv[2]
-sys.argv = [script]
-counts = collections.Counter()
-def hook(frame, event, arg):
-    if event == "call":
-        code = frame.f_code
-        counts[("py", os.path.basename(code.co_filename), code.co_firstlineno, code.co_name)] += 1
-    elif event == "c_call":
-        counts[("c", "", 0, getattr(arg, "__qualname__", None) or getattr(arg, "__name__", "?"))] += 1
-def dump():
-    sys.setprofile(None)
-    threading.setprofile(None)
-    with open(out, "w") as f:
-        json.dump({"counts": [list(k) + [v] for k, v in counts.items()]}, f)
+_WRAPPER = "import sys\nOUT, script = sys.argv[1], sys.argv[2]\nsys.argv = [script]\n" + COUNTING_HOOK + r'''
+import runpy
 atexit.register(dump)
 threading.setprofile(hook)
 sys.setprofile(hook)
@@ -98,18 +85,7 @@ def _session(python, script, tree, n):
 
 def measure(python, script, tree, n):
     """(per-call counts by function, Python calls per call, built-in calls per call)."""
-    small = _session(python, script, tree, n)
-    large = _session(python, script, tree, 2 * n)
-    per = collections.Counter()
-    for row in large["counts"]:
-        per[tuple(row[:4])] += row[4]
-    for row in small["counts"]:
-        per[tuple(row[:4])] -= row[4]
-    per = collections.Counter({k: v / n for k, v in per.items() if abs(v / n) >= 0.01})
-    py = sum(v for k, v in per.items() if k[0] == "py")
-    c = sum(v for k, v in per.items() if k[0] == "c")
-    return per, py, c
-
+    return per_call(_session(python, script, tree, n), _session(python, script, tree, 2 * n), n)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -127,10 +103,7 @@ def main(argv=None):
         for label, tree in trees:
             per, py, c = measure(args.python, script, tree, args.calls)
             print("%s %s: %.1f Python calls, %.1f built-in calls per call" % (label, name, py, c))
-            for key, v in sorted(per.items(), key=lambda kv: -kv[1])[:args.top]:
-                kind, filename, line, func = key
-                where = "%s:%d" % (filename, line) if kind == "py" else "(built-in)"
-                print("  %6.2f  %-28s %s" % (v, where, func))
+            print_costliest(per, args.top)
             print()
     return 0
 
