@@ -255,10 +255,11 @@ def _client_head_fields(fp: Any) -> Tuple[http.client.HTTPMessage, Dict[str, Lis
 
 # What http.client's request() writes itself, and so the one-write path leaves to it.
 _HTTPCLIENT_OWN_FIELDS = frozenset(("host", "accept-encoding", "content-length", "transfer-encoding"))
-# A request's header fields (one dict's items, in order) -> their lines, encoded and checked
-# as http.client's putheader would: the same few sets come back on every call of a session.
-_REQUEST_FIELD_LINES = {}  # type: Dict[Tuple[Tuple[Any, Any], ...], bytes]
-_REQUEST_FIELD_LINES_MAX = 256
+# How many header-field sets a connection keeps encoded (its requests' fields, one dict's
+# items in order -> their lines, checked as http.client's putheader would): the same few
+# come back on every call of a session. Kept with the connection, not the module, so that a
+# bearer token or a DPoP proof goes with it when it closes.
+_REQUEST_FIELD_SETS_MAX = 8
 # http.client's own internals the one-write path reads (a Python without them gets request()).
 _ONE_WRITE = all(hasattr(http.client, name) for name in (
     "_CS_IDLE", "_CS_REQ_SENT", "_is_legal_header_name", "_is_illegal_header_value", "_METHODS_EXPECTING_BODY"))
@@ -287,14 +288,14 @@ def _request_field_lines(headers: Dict[str, str]) -> Optional[bytes]:
 
 
 class _OneWriteRequests:
-    """A request written as one bytes object, built here: ``http.client``'s ``request()``
+    """A request's head written as one bytes object, built here: ``http.client``'s ``request()``
     calls ``putrequest``, ``putheader`` per field (each encoding and checking it),
     ``endheaders`` and ``send`` twice - about 35 Python calls, 4 µs of a 3.8 client's call,
     paid twice per call through an HTTP gateway. The bytes are the same (the test
     test_client_http_wire.py compares them with http.client's): the request line, Host
     and Accept-Encoding as http.client's own ``putrequest`` makes them (once per method
-    and target on a connection, then kept), Content-Length, the caller's fields in order,
-    the body - in one ``sendall`` rather than two. The connection's state moves as with
+    and target on a connection, then kept), Content-Length, the caller's fields in order;
+    then the body, in a second write as http.client's. The connection's state moves as with
     ``request()``, so ``getresponse`` and a later request see no difference. Anything
     unusual goes to ``request()`` itself: a field http.client writes (Host,
     Content-Length ...), one it would refuse, a body that is not bytes, debugging on."""
@@ -307,9 +308,10 @@ class _OneWriteRequests:
                 or "_HTTPConnection__state" not in conn.__dict__:
             conn.request(method, target, body, headers)
             return
+        known = conn.__dict__.setdefault("_mcplite_fields", {})  # type: Dict[Any, bytes]
         try:
             key = tuple(headers.items())  # type: Any
-            fields = _REQUEST_FIELD_LINES.get(key)
+            fields = known.get(key)
         except TypeError:  # (a value that cannot be hashed: http.client's path)
             key, fields = None, None
         if fields is None:
@@ -318,9 +320,9 @@ class _OneWriteRequests:
                 conn.request(method, target, body, headers)
                 return
             if key is not None:
-                if len(_REQUEST_FIELD_LINES) >= _REQUEST_FIELD_LINES_MAX:
-                    _REQUEST_FIELD_LINES.clear()  # (DPoP proofs differ each time: bounded)
-                _REQUEST_FIELD_LINES[key] = fields
+                if len(known) >= _REQUEST_FIELD_SETS_MAX:
+                    known.clear()  # (DPoP proofs differ each time: bounded)
+                known[key] = fields
         heads = conn.__dict__.setdefault("_mcplite_heads", {})  # type: Dict[Tuple[str, str], bytes]
         head = heads.get((method, target))
         if head is None:
@@ -344,7 +346,7 @@ class _OneWriteRequests:
             length = b"Content-Length: 0\r\n"
         else:
             length = b""
-        data = head + length + fields + b"\r\n" + (body or b"")
+        data = head + length + fields + b"\r\n"
         conn._HTTPConnection__state = http.client._CS_REQ_SENT  # type: ignore[attr-defined]
         if conn.sock is None:  # (as send(): we connect first, see _send_request)
             if not conn.auto_open:
@@ -352,6 +354,13 @@ class _OneWriteRequests:
             conn.connect()
         sys.audit("http.client.send", conn, data)
         conn.sock.sendall(data)
+        if body:
+            # The body in a second write, as http.client sends it: on a kept connection the
+            # server has closed, the head goes out but this write fails (a reset), before
+            # anything was read - a request known unsent, retried on a new connection
+            # (_STALE_CONNECTION). In one write it would fail only at reading the answer.
+            sys.audit("http.client.send", conn, body)
+            conn.sock.sendall(body)
 
 
 class _McpHTTPConnection(_OneWriteRequests, http.client.HTTPConnection):

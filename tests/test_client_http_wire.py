@@ -1,4 +1,4 @@
-"""The HTTP client writes each request as one bytes object it builds itself
+"""The HTTP client writes each request's head as one bytes object it builds itself
 (``httpclient._OneWriteRequests``), not through ``http.client``'s ``putrequest`` /
 ``putheader`` / ``endheaders``: the bytes on the wire must stay exactly those
 ``http.client.HTTPConnection.request`` writes for the same request - compared here over a
@@ -7,6 +7,7 @@ raw socket server on 127.0.0.1 that records what each connection receives."""
 import http.client
 import socket
 import threading
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
@@ -189,8 +190,8 @@ def test_a_request_on_a_connection_still_busy_is_refused():
 
 
 @pytest.mark.parametrize("era", ["modern", "legacy"])
-def test_a_client_call_goes_out_in_one_write_on_its_channel_connection(era, monkeypatch):
-    """A client's call over HTTP takes the one-write path (the one the tests above compare
+def test_a_client_call_takes_the_one_write_path_on_its_channel_connection(era, monkeypatch):
+    """A client's call over HTTP takes the one-write path (its head one write; the tests above compare it
     with http.client): http.client's own putheader is never called."""
     app = Server("wire")
 
@@ -213,3 +214,55 @@ def test_a_client_call_goes_out_in_one_write_on_its_channel_connection(era, monk
             assert all(isinstance(conn, _OneWriteRequests) for conn in client._channel._idle)
     assert result["structuredContent"] == {"result": 5}
     assert calls == []
+
+
+def test_a_request_on_a_connection_the_server_closed_is_known_unsent():
+    # A kept connection the server closed after its answer (its keep-alive timeout): the
+    # head goes out, the body's write meets the reset, so the request is marked unsent and
+    # the channel sends it again on a new connection (as with http.client's two writes).
+    from mcplite.httpclient import _send_request, _unsent
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    def answer_once_then_close() -> None:
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            with sock, sock.makefile("rb") as reader:
+                length = 0
+                while True:
+                    line = reader.readline()
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                    if line in (b"\r\n", b""):
+                        break
+                reader.read(length)
+                sock.sendall(_ANSWER)
+    serving = threading.Thread(target=answer_once_then_close, daemon=True)
+    serving.start()
+    try:
+        outcomes = []
+        for _ in range(5):
+            conn = _McpHTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                _send_request(conn, "POST", "/mcp", b"x" * 100, {"Content-Type": "application/json"}, None).read()
+                time.sleep(0.1)  # the server has closed it meanwhile
+                try:
+                    _send_request(conn, "POST", "/mcp", b"x" * 100, {"Content-Type": "application/json"}, None)
+                    outcomes.append("sent")
+                except Exception as exc:  # noqa: BLE001 - what it raises is what is checked
+                    outcomes.append("%s unsent=%s" % (type(exc).__name__, _unsent(exc)))
+            finally:
+                conn.close()
+        assert all(outcome.endswith("unsent=True") for outcome in outcomes), outcomes
+    finally:
+        try:
+            listener.shutdown(socket.SHUT_RDWR)  # (wakes the accept: close alone does not)
+        except OSError:
+            pass
+        listener.close()
+        serving.join(5)
