@@ -8,7 +8,6 @@ request message with its ``Port`` and ``handle_request`` the call, and gets the 
 errors, the era decision, cancellation, batches, the worker pool).
 """
 
-import logging
 import re
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -18,13 +17,14 @@ from .context import Context
 from .dispatch import Dispatcher
 from .errors import MCPError
 from .jsonrpc import Message
+from .logs import LazyLogger
 from .ports import ChangeListener, Port
 from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, check_cache_hints, supports
 from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, is_async_function,
                        put_given)
 from .sealing import Sealer
 
-_server_log = logging.getLogger("mcplite.server")
+_server_log = LazyLogger("mcplite.server")
 
 
 class _StoreRelay(ChangeListener):
