@@ -36,8 +36,9 @@ as source lines, so its comments and layout stay as written:
 * Names starting with ``_vendored`` or ``_VENDORED`` are the file's own: a module may not
   bind one.
 * ``compact=True`` (``vendor --compact``) then takes the docstrings, comments and blank lines
-  out of the file and indents it one space a level (``compact_source``): the same code, about
-  40% fewer bytes, for hosts that count them; the header and the package docstring stay.
+  out of the file, puts each statement on one row and indents it one space a level
+  (``compact_source``): the same code, about 40% fewer bytes, for hosts that count them; the
+  header and the package docstring stay.
 
 Every problem the edits could hide stops the build with a ``VendorError`` naming the module
 and line: two modules binding one top-level name to different things, a module-level name
@@ -288,6 +289,8 @@ def compact_source(text: str) -> str:
     the modules' sections go in ``section_rows``); a body it leaves empty gets ``pass``. One
     that shares a line with other code stays. Every other string stays as it is, and so does
     every line inside a string that spans lines (a blank one there is part of the string).
+    A statement wrapped on several rows (inside brackets, after a backslash) is joined onto
+    its first row: there a line break means nothing.
     The comments above the first statement (the file's header: the line ``is_generated``
     looks for, the license) and the module's docstring stay too.
     """
@@ -297,6 +300,7 @@ def compact_source(text: str) -> str:
     # Each row's indentation: one space a block level for a statement's first row, one more for
     # the rows it continues on (inside brackets or after a backslash, where it means nothing).
     depth_of = {}  # type: Dict[int, int]
+    continued = set()  # type: Set[int]  # rows that go on a statement begun on an earlier row
     header = starting = True
     depth = 0
     layout = (tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
@@ -313,7 +317,10 @@ def compact_source(text: str) -> str:
             starting = True
         elif token.type not in layout:
             header = False
-            depth_of.setdefault(row, depth if starting else depth + 1)
+            if row not in depth_of:
+                depth_of[row] = depth if starting else depth + 1
+                if not starting:
+                    continued.add(row)
             starting = False
         if token.start[0] != token.end[0] and token.type not in (tokenize.NEWLINE, tokenize.NL):
             inside.update(range(token.start[0], token.end[0]))
@@ -343,7 +350,17 @@ def compact_source(text: str) -> str:
             out.append(line[:cut[row]].rstrip() if row in cut else line)
         else:
             line = line[:cut[row]].rstrip() if row in cut else line
-            if line.strip():
+            if not line.strip():
+                continue
+            if row in continued and out:
+                # A statement goes on one row: inside brackets (or after a backslash) a line
+                # break means nothing, so the rows it was wrapped on are joined.
+                line = line.strip()
+                last = out[-1]
+                if last.endswith("\\"):
+                    last = last[:-1].rstrip()
+                out[-1] = last + ("" if last[-1:] in "([{" or line[:1] in ")]}," else " ") + line
+            else:
                 out.append(" " * depth_of[row] + line.lstrip() if row in depth_of else line)
     return "\n".join(out) + "\n"
 

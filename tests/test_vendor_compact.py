@@ -84,6 +84,15 @@ def test_the_compact_build_is_the_same_code_without_docstrings_or_comments(sourc
     assert len(compact) < 0.65 * len(default)
 
 
+def test_the_compact_server_stdio_build_keeps_within_the_size_target(sources):
+    # Issue 15's targets for the file a stdio server copies: 5,000 lines and 220 KB (of 1,000
+    # bytes). A change that grows the server past them must make room elsewhere (or the
+    # README's numbers and this bound change with a reason).
+    text = make_bundle(sources, license_id="MIT", parts=["server", "stdio"], compact=True)
+    lines, size = text.count("\n"), len(text.encode("utf-8"))
+    assert lines <= 5000 and size <= 220000, "server,stdio --compact: %d lines, %d bytes" % (lines, size)
+
+
 def test_the_compact_file_writes_and_serves(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mcplite", "vendor", str(tmp_path), "--parts", "server,stdio",
                           "--compact"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
@@ -108,8 +117,9 @@ def test_the_compact_file_writes_and_serves(tmp_path):
 
 
 # What compact_source must keep exactly: strings that are not docstrings, lines inside a string
-# that spans lines (blank ones, "#" in them), backslash continuations, one-line docstrings
-# sharing their line, a body that is its docstring alone.
+# that spans lines (blank ones, "#" in them, one begun on a wrapped row), one-line docstrings
+# sharing their line, a body that is its docstring alone; and the statements wrapped on
+# several rows (inside brackets, after a backslash), which it puts on one row.
 TRICKY = '''\
 # the header stays
 """The module's docstring stays."""
@@ -148,6 +158,12 @@ def texts(a,  # inside brackets
                  "b")
 
 
+NOTE = ("x",
+        """two
+lines""", len(
+    "y"))
+
+
 async def coro():
     "Goes."
     return [
@@ -169,6 +185,10 @@ def test_compact_source_keeps_every_string_and_line_that_means_something():
     assert '"""A string statement in an if: not a docstring."""' in out
     assert 'text = """line one\n    # not a comment\n\n      indented, after a blank line"""' in out
     assert "Goes" not in out
+    # Wrapped statements on one row each; the rows of a string that spans lines stay as they are.
+    assert "\ndef texts(a, b=2):\n" in out and "\n total = a + b\n" in out
+    assert '\n return "#", ("a" "b")\n' in out and "\n return [1, 2,]\n" in out
+    assert 'NOTE = ("x", """two\nlines""", len("y"))\n' in out
     default, compact = {}, {}
     exec(compile(TRICKY, "t", "exec"), default)
     exec(compile(out, "t", "exec"), compact)
@@ -184,7 +204,6 @@ def test_compact_source_is_idempotent_and_leaves_code_without_comments_alone():
     plain = textwrap.dedent('''\
         x = 1
         if x:
-         y = [x,
-          2]
+         y = [x, 2]
         ''')
     assert compact_source(plain) == plain
