@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Python function calls per sequential HTTP ``call_tool``, by function, in the CLIENT
-process (or, with ``--gateway``, in an HTTP gateway's process): a load-independent figure.
+process (or, with ``--gateway``, in an HTTP gateway's process; with ``--server``, in the
+server's): a load-independent figure.
 
 A ``mcplite.Client.http`` runs under a counting profile hook (``sys.setprofile`` and
 ``threading.setprofile``, so the client's workers count too) and makes N sequential
@@ -12,11 +13,14 @@ this script; ``bench/stdio_calls.py`` does the same for a stdio server.
 
 With ``--gateway``, the counted process is ``bench/servers/gateway_add.py http`` in front
 of that server (its front and its upstream client together), driven by an uncounted client.
+With ``--server``, it is the server itself (``http_servers.py mcplite``: its front, the
+protocol layer and the tool; the HTTP server's own threads count too), driven the same way.
 
 Usage::
 
     python bench/http_client_calls.py                      # both eras, the client process
     python bench/http_client_calls.py --gateway            # both eras, the gateway process
+    python bench/http_client_calls.py --server             # both eras, the server process
     python bench/http_client_calls.py --top 40 --era modern
     python bench/http_client_calls.py --baseline ../main   # mcplite from ../main measured too
 
@@ -55,14 +59,15 @@ if COUNT:
     dump()
 '''
 
-# The counted gateway: the hook is on from the start, its counts written when it is stopped.
-_GATEWAY = COUNTING_HOOK + r'''
+# A counted server process (the gateway, or the server itself): the hook is on from the start,
+# its counts written when it is stopped.
+_COUNTED_SERVER = COUNTING_HOOK + r'''
 import runpy, signal
 atexit.register(dump)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 threading.setprofile(hook)
 sys.setprofile(hook)
-sys.argv = [SCRIPT, "http", PORT, URL]
+sys.argv = [SCRIPT] + ARGV
 runpy.run_path(SCRIPT, run_name="__main__")
 '''
 
@@ -106,34 +111,48 @@ def _drive(python, tree, url, era, n, out):
     subprocess.run([python, "-c", code], cwd=tree, env=dict(os.environ, PYTHONPATH=tree), check=True)
 
 
-def _session(python, tree, era, n, gateway):
+def _counted(python, tree, out, script, argv, port):
+    """``script`` with ``argv`` run under the counting hook, listening on ``port``."""
+    code = "OUT, SCRIPT, ARGV = %r, %r, %r\n" % (out, script, argv) + _COUNTED_SERVER
+    return _start(python, ["-c", code], tree, port)
+
+
+def _session(python, tree, era, n, counted):
+    """One run of N calls; ``counted``: "client", "gateway" or "server" (whose counts)."""
     fd, out = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     port = _free_port()
-    server = _start(python, [os.path.join(SERVERS, "http_servers.py"), "mcplite", str(port)], tree, port)
+    script = os.path.join(SERVERS, "http_servers.py")
+    if counted == "server":
+        server = _counted(python, tree, out, script, ["mcplite", str(port)], port)
+    else:
+        server = _start(python, [script, "mcplite", str(port)], tree, port)
     try:
         url = "http://127.0.0.1:%d/mcp" % port
-        if not gateway:
+        if counted == "client":
             _drive(python, tree, url, era, n, out)
+        elif counted == "server":
+            _drive(python, tree, url, era, n, None)
         else:
             front_port = _free_port()
-            code = "OUT, SCRIPT, PORT, URL = %r, %r, %r, %r\n" % (
-                out, os.path.join(SERVERS, "gateway_add.py"), str(front_port), url) + _GATEWAY
-            front = _start(python, ["-c", code], tree, front_port)
+            front = _counted(python, tree, out, os.path.join(SERVERS, "gateway_add.py"),
+                             ["http", str(front_port), url], front_port)
             try:
                 _drive(python, tree, "http://127.0.0.1:%d/mcp" % front_port, era, n, None)
             finally:
                 _stop(front)
+    finally:
+        _stop(server)
+    try:
         with open(out) as f:
             return json.load(f)
     finally:
-        _stop(server)
         os.unlink(out)
 
 
-def measure(python, tree, era, n, gateway=False):
+def measure(python, tree, era, n, counted="client"):
     """(per-call counts by function, Python calls per call, built-in calls per call)."""
-    return per_call(_session(python, tree, era, n, gateway), _session(python, tree, era, 2 * n, gateway), n)
+    return per_call(_session(python, tree, era, n, counted), _session(python, tree, era, 2 * n, counted), n)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -142,16 +161,19 @@ def main(argv=None):
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--era", choices=("modern", "legacy"), action="append",
                         help="the client's era (both by default)")
-    parser.add_argument("--gateway", action="store_true", help="count an HTTP gateway's process instead")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--gateway", action="store_true", help="count an HTTP gateway's process instead")
+    where.add_argument("--server", action="store_true", help="count the server's process instead")
     parser.add_argument("--baseline", metavar="DIR", help="another checkout: its mcplite measured too")
     args = parser.parse_args(argv)
     trees = [("mcplite", REPO)]
     if args.baseline:
         trees.append(("mcplite@baseline", os.path.abspath(args.baseline)))
-    what = "gateway process" if args.gateway else "client process"
+    counted = "gateway" if args.gateway else "server" if args.server else "client"
+    what = counted + " process"
     for era in args.era or ("modern", "legacy"):
         for label, tree in trees:
-            per, py, c = measure(args.python, tree, era, args.calls, args.gateway)
+            per, py, c = measure(args.python, tree, era, args.calls, counted)
             print("%s %s, %s: %.1f Python calls, %.1f built-in calls per call_tool" % (label, era, what, py, c))
             print_costliest(per, args.top)
             print()
