@@ -48,6 +48,48 @@ def _modern_alternative(offered: Sequence[str]) -> str:
                json.dumps(META_CLIENT_CAPABILITIES)))
 
 
+def _modern_meta_acceptable(meta: Any) -> bool:
+    """Whether a 2026-07-28 request's ``_meta`` is one ``Dispatcher._modern_request`` accepts:
+    an object with a 2026-07-28 version, the client's capabilities (an object) and, if any, a
+    known log level. The one statement of these rules, asked by the general path and by the
+    stdio fast path of inline tools (``Dispatcher.inline_tool_response``), so that the two
+    cannot part; what each refusal says is ``_refuse_modern_meta``'s. Exact types (what JSON
+    decodes to), the cheaper test: a subclass (from Python, not the wire) is left to
+    ``_refuse_modern_meta``, which lets it through."""
+    if type(meta) is not dict:
+        return False
+    level = meta.get(META_LOG_LEVEL)
+    # (A tuple: ``in`` compares, so an unhashable version is an unsupported one, not a TypeError.)
+    return (meta.get(META_PROTOCOL_VERSION) in MODERN_VERSIONS
+            and type(meta.get(META_CLIENT_CAPABILITIES)) is dict
+            and (level is None or (type(level) is str and level in LOG_RANK)))
+
+
+def _refuse_modern_meta(meta: Any, offered: Sequence[str]) -> None:
+    """Raise the error that says what is wrong with a 2026-07-28 request's ``_meta``, one
+    ``_modern_meta_acceptable`` said no to; returns only for dict or str subclasses that the
+    predicate's exact-type test refused, which are acceptable."""
+    if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
+        # "A request missing any required field is malformed; the server MUST
+        # reject it with JSON-RPC error code -32602 (Invalid params)."
+        # The message says what to send: the first request a newcomer writes by hand.
+        raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required (a %s request carries "
+                                       "{%s: %s, %s: {}} in params._meta; or send initialize first for a session)"
+                       % (META_PROTOCOL_VERSION, MODERN_VERSIONS[-1], json.dumps(META_PROTOCOL_VERSION),
+                          json.dumps(MODERN_VERSIONS[-1]), json.dumps(META_CLIENT_CAPABILITIES)))
+    version = meta[META_PROTOCOL_VERSION]
+    if version not in MODERN_VERSIONS:
+        raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+                       {"supported": list(offered), "requested": version
+                        if isinstance(version, str) else json.dumps(version)})
+    if not isinstance(meta.get(META_CLIENT_CAPABILITIES), dict):
+        raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required and must be an object"
+                       % META_CLIENT_CAPABILITIES)
+    level = meta.get(META_LOG_LEVEL)
+    if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
+        raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
+
+
 # Results 2026-07-28 puts caching hints on (``ttlMs``, ``cacheScope``).
 _CACHEABLE = frozenset((
     "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
@@ -174,28 +216,13 @@ class Dispatcher:
     def _modern_request(self, rid: Any, method: str, params: Dict[str, Any], offered: Sequence[str],
                         listed: Optional[Sequence[str]], headers: Optional[Dict[str, str]], principal: Any) -> Request:
         """A 2026-07-28 request: everything it needs is in its own ``_meta``."""
-        meta = params.get("_meta")
-        if not isinstance(meta, dict) or META_PROTOCOL_VERSION not in meta:
-            # "A request missing any required field is malformed; the server MUST
-            # reject it with JSON-RPC error code -32602 (Invalid params)."
-            # The message says what to send: the first request a newcomer writes by hand.
-            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required (a %s request carries "
-                                           "{%s: %s, %s: {}} in params._meta; or send initialize first for a session)"
-                           % (META_PROTOCOL_VERSION, MODERN_VERSIONS[-1], json.dumps(META_PROTOCOL_VERSION),
-                              json.dumps(MODERN_VERSIONS[-1]), json.dumps(META_CLIENT_CAPABILITIES)))
+        meta = params.get("_meta")  # type: Any
+        if not _modern_meta_acceptable(meta):
+            _refuse_modern_meta(meta, offered)  # (returns for dict or str subclasses, never decoded JSON)
         version = meta[META_PROTOCOL_VERSION]
-        if version not in MODERN_VERSIONS:
-            raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-                           {"supported": list(offered), "requested": version
-                            if isinstance(version, str) else json.dumps(version)})
-        capabilities = meta.get(META_CLIENT_CAPABILITIES)
-        if not isinstance(capabilities, dict):
-            raise MCPError(INVALID_PARAMS, "Invalid params: _meta[%r] is required and must be an object"
-                           % META_CLIENT_CAPABILITIES)
+        capabilities = meta[META_CLIENT_CAPABILITIES]
         info = meta.get(META_CLIENT_INFO)
         level = meta.get(META_LOG_LEVEL)
-        if level is not None and (not isinstance(level, str) or level not in LOG_RANK):
-            raise MCPError(INVALID_PARAMS, "Invalid params: unknown log level %r" % (level,))
         if method in LEGACY_ONLY_METHODS or (method not in self._methods and method not in self._registry.methods):
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
         return Request(rid, method, params, version, True, None, capabilities, info if isinstance(info, dict) else {},
@@ -299,17 +326,14 @@ class Dispatcher:
         the connection's, for the Call a 2026-07-28 question needs (below)."""
         if self.middleware or load_otel() is not False:
             return None
-        meta = params.get("_meta")
+        meta = params.get("_meta")  # type: Any
         if session_version is None:
-            # What _modern_request accepts, and nothing for load_answers or serve_traced.
-            if (type(meta) is not dict or "progressToken" in meta or "traceparent" in meta
+            # What _modern_request accepts (the one predicate it asks too), and nothing for
+            # load_answers or serve_traced.
+            if (not _modern_meta_acceptable(meta) or "progressToken" in meta or "traceparent" in meta
                     or "inputResponses" in params or "requestState" in params):
                 return None
-            version = meta.get(META_PROTOCOL_VERSION)
-            level = meta.get(META_LOG_LEVEL)
-            if (version not in MODERN_VERSIONS or type(meta.get(META_CLIENT_CAPABILITIES)) is not dict
-                    or (level is not None and (type(level) is not str or level not in LOG_RANK))):
-                return None
+            version = meta[META_PROTOCOL_VERSION]
         elif meta is not None:
             return None
         else:

@@ -216,6 +216,35 @@ def test_fast_path_answers_stateless_requests_as_the_general_path():
     _compare_paths([first], shapes, modern=True)
 
 
+def test_fast_path_and_general_path_agree_on_every_meta_shape():
+    # Both paths ask one predicate (dispatch._modern_meta_acceptable) whether a 2026-07-28
+    # _meta is acceptable: a shape one took and the other refused would answer differently.
+    # Shapes of each member the rules name, wrong in every JSON type, and right but unusual.
+    version, capabilities = "io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientCapabilities"
+    level, info = "io.modelcontextprotocol/logLevel", "io.modelcontextprotocol/clientInfo"
+    first = _call_line("first", "add", {"a": 1, "b": 1}, _MODERN_META)  # decides the era
+    metas = [(meta, False) for meta in ([], "x", 1, True, [_MODERN_META])] + [
+        (dict(_MODERN_META, **{version: value}), False) for value in (None, 20260728, ["2026-07-28"], {}, "")
+    ] + [
+        ({capabilities: {}}, False),  # no version
+        ({version: "2026-07-28", capabilities: {}, level: "info"}, True),
+    ] + [
+        (dict(_MODERN_META, **{capabilities: value}), False) for value in (None, "{}", 0, [{}], False)
+    ] + [
+        (dict(_MODERN_META, **{level: value}), False) for value in ("DEBUG", "", 3, ["debug"], {"debug": 1}, False)
+    ] + [
+        (dict(_MODERN_META, **{level: None}), True),  # null: no level, as if absent
+        (dict(_MODERN_META, **{level: "emergency"}), True),
+        (dict(_MODERN_META, **{info: "x"}), True),  # not an object: taken as no client info
+        (dict(_MODERN_META, **{info: None, capabilities: {"elicitation": {}}}), True),
+    ]
+    shapes = [(_call_line(50 + n, "add", {"a": n, "b": 1}, meta), fast) for n, (meta, fast) in enumerate(metas)]
+    # A _meta that is null (present, unlike _call_line's None).
+    shapes.append((_call_line(49, "add", params={"name": "add", "arguments": {"a": 1, "b": 1}, "_meta": None}),
+                   False))
+    _compare_paths([first], shapes, modern=True)
+
+
 def test_a_question_an_inline_tool_raises_is_a_round_as_on_the_general_path():
     # 2026-07-28 with the client able to answer a URL elicitation: an input_required result
     # (its requestState sealed with a nonce, so compared without it).

@@ -1,9 +1,13 @@
 """The 2026-07-28 era: stateless requests carrying their own _meta, on the same server."""
 
+from collections import OrderedDict
+
 import pytest
 
 from apps import make_app
 from mcplite import Context, Server
+from mcplite.errors import MCPError
+from mcplite.ports import DETACHED_PORT
 
 SERVER_INFO = {"io.modelcontextprotocol/serverInfo": {"name": "testserver", "version": "2.0.0", "title": "Test Server"}}
 
@@ -146,6 +150,25 @@ def test_tool_errors_are_results(wire):
 
 def test_bad_log_level(wire):
     assert wire.modern("tools/list", log_level="shouting")["error"]["code"] == -32602
+
+
+def test_begin_call_takes_meta_built_in_python_with_subclasses():
+    # Server.begin_call's caller may build _meta in Python: a dict or str subclass is as
+    # acceptable as what JSON decodes to (the exact-type predicate says no; the checks that
+    # name each refusal find nothing wrong), and a bad one still meets its own error.
+    class Level(str):
+        pass
+    app = make_app()
+    meta = OrderedDict([("io.modelcontextprotocol/protocolVersion", "2026-07-28"),
+                        ("io.modelcontextprotocol/clientCapabilities", OrderedDict()),
+                        ("io.modelcontextprotocol/logLevel", Level("debug"))])
+    call = app.begin_call({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}},
+                          DETACHED_PORT, modern=True)
+    assert (call.request.version, call.request.log_level) == ("2026-07-28", "debug")
+    meta["io.modelcontextprotocol/logLevel"] = Level("loud")
+    with pytest.raises(MCPError, match="unknown log level"):
+        app.begin_call({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}},
+                       DETACHED_PORT, modern=True)
 
 
 def test_requests_are_independent(wire):
