@@ -14,6 +14,7 @@ Usage::
     python bench/stdio_calls.py                      # mcplite_add.py and mcplite_add_inline.py
     python bench/stdio_calls.py --top 40             # the 40 costliest functions
     python bench/stdio_calls.py --baseline ../main   # the same, mcplite imported from ../main too
+    python bench/stdio_calls.py --era modern         # 2026-07-28 requests (each with its _meta)
 
 Only Python functions are counted as "calls" (the profiler's ``call`` events); calls of
 built-ins (``c_call``) are reported beside them.
@@ -41,8 +42,13 @@ runpy.run_path(script, run_name="__main__")
 '''
 
 
-def _session(python, script, tree, n):
-    """One server process: initialize, ``n`` sequential calls, end of input. Its dump."""
+_MODERN_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def _session(python, script, tree, n, modern=False):
+    """One server process: initialize (or, ``modern``, none: each call carries its 2026-07-28
+    ``_meta``), ``n`` sequential calls, end of input. Its dump."""
     fd, out = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     try:
@@ -62,13 +68,16 @@ def _session(python, script, tree, n):
                     answer = json.loads(line)
                     if answer.get("id") == message["id"]:
                         return answer
-            ask({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                 "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                            "clientInfo": {"name": "stdio-calls", "version": "1"}}})
-            proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+            if not modern:
+                ask({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                     "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                                "clientInfo": {"name": "stdio-calls", "version": "1"}}})
+                proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
             for i in range(1, n + 1):
-                answer = ask({"jsonrpc": "2.0", "id": i, "method": "tools/call",
-                              "params": {"name": "add", "arguments": {"a": i, "b": 1}}})
+                params = {"name": "add", "arguments": {"a": i, "b": 1}}
+                if modern:
+                    params["_meta"] = _MODERN_META
+                answer = ask({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": params})
                 if answer["result"]["content"][0]["text"] != str(i + 1):
                     raise RuntimeError("wrong answer: %r" % (answer,))
             proc.stdin.close()
@@ -83,9 +92,9 @@ def _session(python, script, tree, n):
         os.unlink(out)
 
 
-def measure(python, script, tree, n):
+def measure(python, script, tree, n, modern=False):
     """(per-call counts by function, Python calls per call, built-in calls per call)."""
-    return per_call(_session(python, script, tree, n), _session(python, script, tree, 2 * n), n)
+    return per_call(_session(python, script, tree, n, modern), _session(python, script, tree, 2 * n, modern), n)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -94,6 +103,8 @@ def main(argv=None):
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--baseline", metavar="DIR", help="another checkout: its mcplite measured too")
     parser.add_argument("--servers", default="mcplite_add.py,mcplite_add_inline.py")
+    parser.add_argument("--era", choices=("legacy", "modern"), default="legacy",
+                        help="the client's era: an initialize session, or 2026-07-28 requests")
     args = parser.parse_args(argv)
     trees = [("mcplite", REPO)]
     if args.baseline:
@@ -101,7 +112,7 @@ def main(argv=None):
     for name in args.servers.split(","):
         script = os.path.join(SERVERS, name)
         for label, tree in trees:
-            per, py, c = measure(args.python, script, tree, args.calls)
+            per, py, c = measure(args.python, script, tree, args.calls, args.era == "modern")
             print("%s %s: %.1f Python calls, %.1f built-in calls per call" % (label, name, py, c))
             print_costliest(per, args.top)
             print()
