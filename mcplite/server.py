@@ -805,7 +805,7 @@ class Server:
         """The ``capabilities.extensions`` of ``version``: those added with ``add_extension``
         (SEP-2133 shows them in ``initialize`` results too), and the tasks extension."""
         extensions = {name: dict(settings) for name, settings in self._extensions.items()}
-        if version >= MODERN_VERSIONS[0] and self.serves_tasks():
+        if version in MODERN_VERSIONS and self.serves_tasks():
             # SEP-2663: advertised "in your server/discover capabilities" under extensions,
             # never as the 2025-11-25 capabilities.tasks ("MUST NOT continue to advertise the
             # legacy capabilities under any protocol version that includes this extension").
@@ -818,7 +818,7 @@ class Server:
         """Whether the ``logging`` capability is declared in ``version`` (see ``logging``)."""
         if self.logging is not None:
             return self.logging
-        if version < MODERN_VERSIONS[0]:
+        if version not in MODERN_VERSIONS:
             return True
         # 2026-07-28 deprecates logging ("New implementations SHOULD NOT adopt it"), yet
         # "Servers that emit log message notifications MUST declare the logging capability":

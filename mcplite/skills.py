@@ -25,6 +25,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import MCPError, ProtocolError
+from .protocol import supports
 
 SKILLS_EXTENSION = "io.modelcontextprotocol/skills"
 SKILL_FILE = "SKILL.md"
@@ -576,7 +577,7 @@ class SkillCatalog:
     def _cache_fields(self, result: Dict[str, Any], ctx: Any) -> None:
         # "In protocol versions 2026-07-28 and later, the result also carries the base
         # protocol's list-caching attributes - ttlMs and cacheScope".
-        if ctx.protocol_version >= "2026-07-28":
+        if supports(ctx.protocol_version, "cache_hints"):
             result["ttlMs"] = self.server.cache_ttl_ms
             result["cacheScope"] = self.server.cache_scope
 

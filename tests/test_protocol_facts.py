@@ -1,6 +1,8 @@
 """The protocol facts kept in one place (protocol.py's feature table, eras, the Mcp-Name table)
 and the one loopback rule, as every part of mcplite now reads them."""
 
+import os
+
 import pytest
 
 from mcplite import Server
@@ -62,3 +64,39 @@ def test_binding_a_name_that_only_looks_like_loopback_needs_allowed_hosts():
     with pytest.raises(ValueError) as info:
         Server("bind").run_in_thread("http", host="127.example.com", port=0)
     assert "not a loopback address" in str(info.value)
+
+
+# Where comparing protocol versions as dates is right: ``supports`` reads the feature table, and
+# the probe sorts a version the user typed (any date) into its era.
+_DATE_COMPARISONS_ALLOWED = {("protocol.py", "version >= FEATURES[feature]"),
+                             ("probe.py", "version >= LATEST_VERSION")}
+
+
+def test_protocol_versions_are_compared_only_through_the_feature_table():
+    import ast
+    import re
+    package = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mcplite")
+    if not os.path.isdir(package):
+        pytest.skip("MCPLITE_VENDORED: the package's sources are not here (the one file is tested as built)")
+    date = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+    found = []
+    for name in sorted(os.listdir(package)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(package, name), encoding="utf-8") as f:
+            source = f.read()
+        for node in ast.walk(ast.parse(source)):
+            if not (isinstance(node, ast.Compare)
+                    and any(isinstance(op, (ast.Lt, ast.Gt, ast.LtE, ast.GtE)) for op in node.ops)):
+                continue
+            operands = [node.left] + list(node.comparators)
+            texts = [ast.get_source_segment(source, o) or "" for o in operands]
+            dated = any(isinstance(o, ast.Constant) and isinstance(o.value, str) and date.match(o.value)
+                        for o in operands)
+            named = any("VERSIONS" in t or "LATEST_VERSION" in t or t.endswith("protocol_version") for t in texts)
+            segment = ast.get_source_segment(source, node)
+            if (dated or named) and (name, segment) not in _DATE_COMPARISONS_ALLOWED:
+                found.append("%s:%d %s" % (name, node.lineno, segment))
+    # Ask supports(version, feature) (protocol.FEATURES) or test the era by membership
+    # (version in MODERN_VERSIONS) instead.
+    assert found == []
