@@ -55,6 +55,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .es256 import _unb64
 from .es256 import verify as es256_verify
+from .loopback import is_loopback_host
 
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
 # DER of DigestInfo ::= SEQUENCE { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING (32) },
@@ -63,7 +64,6 @@ _JWT_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420"
 _JWT_RSA_MIN_BITS = 2048
 _JWT_RSA_MAX_BITS = 8192
 _JWT_MAX_TOKEN = 64 * 1024  # characters; a JWT access token is usually under 2 KiB
-_JWT_LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
 _JWT_ACCESS_TYPES = ("application/at+jwt", "application/jwt")
 
 
@@ -167,9 +167,8 @@ def _jwt_loopback_url(url: str) -> bool:
         host = urlsplit(url).hostname
     except ValueError:  # (a malformed bracketed host, a bad port)
         return False
-    if not host:
-        return False
-    return ("[%s]" % host if ":" in host else host) in _JWT_LOOPBACK_HOSTS
+    # (The one loopback rule, loopback.py: all of 127.0.0.0/8 and ::1 are this machine.)
+    return host is not None and is_loopback_host(host)
 
 
 def _jwt_access_typ(typ: Any) -> bool:

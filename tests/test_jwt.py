@@ -299,8 +299,10 @@ def test_construction_refuses_what_cannot_be_safe():
                 "http://evil.example#@127.0.0.1/jwks", "http://evil.example?@localhost/jwks"):
         with pytest.raises(ValueError, match="https://"):
             JWTVerifier(ISS, AUD, jwks_url=url)
+    # Loopback by the one rule (loopback.py) that the HTTP server and OAuth follow too: all of
+    # 127.0.0.0/8, ::1 and localhost, in any case.
     for url in ("https://issuer.example/jwks", "http://127.0.0.1:8080/jwks", "http://localhost/jwks",
-                "http://[::1]:9/jwks"):
+                "http://[::1]:9/jwks", "http://127.0.0.2/jwks", "http://LOCALHOST:8/jwks"):
         JWTVerifier(ISS, AUD, jwks_url=url)  # nothing fetched until a token comes
     with pytest.raises(ValueError, match="audience"):
         JWTVerifier(ISS, [], jwks=jwks)
