@@ -102,7 +102,12 @@ def test_resources_that_come_and_go_stay_heard_of(odd, monkeypatch, front_era, u
         client.subscribe("doc://4")
         assert client.call_tool("u__touch", {"n": 4})["content"][0]["text"] == "touched"
         assert got.wait(WAIT), "no update for doc://4"
-        assert updated == ["doc://4"]
+        # Once, or twice at worst: the mount's listen stream on a 2026-07-28 upstream is
+        # replaced each time its filter changes (the rotations above), the new one opened
+        # before the old one is cancelled so that no update is lost (ClientSession._relisten);
+        # one that comes while both are open, both holding doc://4, comes on both. Seen once
+        # in CI (3.9, modern front and upstream).
+        assert updated in (["doc://4"], ["doc://4", "doc://4"]), updated
 
 
 @pytest.mark.parametrize("upstream_era", ["legacy", "modern"])
