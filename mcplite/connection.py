@@ -33,6 +33,12 @@ _connection_log = LazyLogger("mcplite.connection")
 # by the time it holds its write lock ("MUST NOT send any further messages for it").
 Send = Callable[..., None]
 
+# serve_here(call, run): what a transport able to serve a request on the thread that received
+# it, watched, does with one (HTTP's McpHttpApp._legacy_post): runs ``run`` there (the
+# request served, its response returned, None when cancelled) while its front watches the
+# connection, and returns what ``run`` returned.
+ServeHere = Callable[[Any, Callable[[], Optional[Message]]], Optional[Message]]
+
 # Answered on the reading thread, never queued behind slow tools: "The receiver MUST
 # respond promptly" to ping, and initialize must be settled before anything that follows.
 _INLINE_METHODS = frozenset(("ping", "initialize", "server/discover"))
@@ -181,7 +187,7 @@ class ServerConnection(Port, Endpoint):
         return self.server.inline_tool_response(rid, params, tool, None, self)
 
     def receive(self, message: Any, reply: Optional[Reply] = None, headers: Optional[Dict[str, str]] = None,
-                principal: Any = None) -> None:
+                principal: Any = None, serve_here: Optional[ServeHere] = None) -> None:
         """One decoded message: an object, or a JSON-RPC batch (array).
 
         ``reply`` receives the response (a batch's responses as one list), or None when
@@ -189,13 +195,16 @@ class ServerConnection(Port, Endpoint):
         By default responses go to ``send``; over HTTP each POST passes its own, so a
         response goes back on the exchange its request came in, and ``headers`` and
         ``principal`` (the HTTP request's) are handed to the requests' handlers.
+        ``serve_here``: the transport can serve a single request on this thread, watched
+        (see ``ServeHere``); a request that may (``Server.serves_watched``) then goes there
+        instead of to the pool. Never for a batch, whose requests run side by side.
         """
         if reply is None:
             reply = self._reply
         if isinstance(message, list):
             self._receive_batch(message, reply, headers, principal)
         else:
-            self.route(message, reply, (False, headers, principal))
+            self.route(message, reply, (False, headers, principal, serve_here))
 
     def _reply(self, response: Optional[Message]) -> None:
         if response is not None:
@@ -215,15 +224,15 @@ class ServerConnection(Port, Endpoint):
             return
         replies = _BatchReplies(len(items), reply)
         for item in items:
-            self.route(item, replies.add, (True, headers, principal))
+            self.route(item, replies.add, (True, headers, principal, None))
 
     def on_unmatched(self, message: Message) -> None:
         _connection_log.debug("ignored a response that matches no request: %r", message.get("id"))
 
     def on_request(self, message: Message, reply: Reply, context: Any) -> None:
         """A request: its era checked against the connection's, then run inline or on the
-        pool. ``context``: (in a batch?, the HTTP headers, the principal)."""
-        in_batch, headers, principal = context
+        pool. ``context``: (in a batch?, the HTTP headers, the principal, ``serve_here``)."""
+        in_batch, headers, principal, serve_here = context
         method = message["method"]
         params = message.get("params")
         try:
@@ -264,6 +273,12 @@ class ServerConnection(Port, Endpoint):
             # from the absence of a Context alone: a slow tool without one would keep this
             # thread from reading ping and the cancellations of the other requests.)
             reply(self._complete(call))
+        elif serve_here is not None and self.server.serves_watched(call):
+            # A tool that can send nothing before its response, over a transport that can
+            # watch it on this thread (HTTP's front: a hang-up seen, a quiet answer kept
+            # alive): no hand-off to a worker and back. Still in the in-flight table, so a
+            # notifications/cancelled from another POST cancels it and its id stays in use.
+            reply(serve_here(call, partial(self._complete, call)))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:
                 self._inflight.pop(call.request.id, None)

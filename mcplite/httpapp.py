@@ -75,17 +75,22 @@ class HttpRequest:
     that cannot tell leaves the default); ``remote`` is the client's address, as the front
     end sees it (behind a proxy: the proxy's), or None when it does not know. ``watch`` is
     offered by a front end that can watch a call run on the thread that asked
-    (``httpserver``'s): ``watch(call, head)`` starts watching and returns a watch whose
-    ``end()`` stops it, saying whether the front has meanwhile written ``head`` (an SSE
-    response's head: the call was still running after ``stream_after`` seconds) and keep-alive
-    comments after it; a client that hangs up meanwhile has ``call.cancelled`` set. None: the
-    front cannot, and such a call goes to the worker pool (``McpHttpApp._await`` watches)."""
+    (``httpserver``'s): ``watch(call, begin, cancels)`` starts watching and returns a watch
+    whose ``end()`` stops it, saying whether the front has meanwhile begun an SSE response:
+    the call still running after ``stream_after`` seconds, it called ``begin()`` (None: JSON
+    only), wrote the head of the response that returned (``watch.head``; None: the answer
+    can no longer be a stream) with the events its stream held, and keep-alive comments after;
+    the rest, from ``head.after``, is written once ``head`` is returned. A client that hangs up
+    meanwhile makes ``watch.gone`` true, ``call.cancelled`` too when ``cancels``, and the front
+    lets go of the stream (detached, ``on_close`` called). None: the front cannot, and such a
+    call goes to the worker pool (``McpHttpApp._await`` watches)."""
 
     __slots__ = ("method", "path", "query", "headers", "body", "disconnected", "remote", "watch")
 
     def __init__(self, method: str, target: str, headers: Dict[str, str], body: bytes = b"",
                  disconnected: Optional[Callable[[], bool]] = None, remote: Optional[str] = None,
-                 watch: Optional[Callable[[Call, Optional["HttpResponse"]], Any]] = None) -> None:
+                 watch: Optional[Callable[[Call, Optional[Callable[[], Optional["HttpResponse"]]], bool], Any]] = None
+                 ) -> None:
         self.method = method
         self.remote = remote
         self.watch = watch
@@ -311,8 +316,10 @@ class HttpSession:
         self.connection = ServerConnection(app.server, self.send, app.pool, close_stream=self.close_request_stream)
         self.connection.client = client
         # The connection's own thread is free to answer a request that runs no application
-        # code (a list); a hand-off to a worker would only cost time. A tool goes to a worker,
-        # so this thread can keep a quiet answer alive (McpHttpApp._await).
+        # code (a list); a hand-off to a worker would only cost time. A tool that can send
+        # nothing before its answer runs on it too where the front can watch it (serve_here,
+        # McpHttpApp._session_watch); any other goes to a worker, so this thread can keep a
+        # quiet answer alive (McpHttpApp._await).
         self.connection.inline_quick_requests = True
         self.lock = threading.Lock()
         self.exchanges = {}  # type: Dict[Any, PostExchange]   # request id -> its POST
@@ -722,8 +729,7 @@ class McpHttpApp:
             return _json_response(status, error_response(rid, exc))
         if call.request.method == "subscriptions/listen":
             return self._listen(call, port.client)
-        if req.watch is not None and self.server.runs_application_code(call) \
-                and not self.server.sends_before_answer(call):
+        if req.watch is not None and self.server.serves_watched(call):
             # Nothing can come before the response (no Context, or a request that asked for
             # neither progress nor logs: a gateway's forwarded call, mostly), but it may take
             # any time (a tool declared inline=True too): served here, on the connection's
@@ -751,19 +757,17 @@ class McpHttpApp:
         return self._exchange_response(req, exchange, call, None)
 
     def _watched(self, req: HttpRequest, call: Call,
-                 watch: Callable[[Call, Optional[HttpResponse]], Any]) -> Optional[HttpResponse]:
+                 watch: Callable[[Call, Optional[Callable[[], Optional[HttpResponse]]], bool], Any]
+                 ) -> Optional[HttpResponse]:
         """Serve ``call`` (whose handler can send nothing before its response) on this
         thread, the front watching it (``HttpRequest.watch``): an answer still undecided after
         ``stream_after`` seconds becomes an SSE stream there, as ``_await`` makes it for a
         call on the pool, and the response is then that stream's one event."""
-        head = None  # type: Optional[HttpResponse]
-        if not self.json_response:  # (_post checked that the client accepts SSE)
-            head = HttpResponse(200, _sse_headers())
-            if self._cors_granted(req.headers):
-                # The front may write this head before handle() could grant it: granted now
-                # (handle() sees that it is).
-                _grant_cors(head, req.headers["origin"])
-        watched = watch(call, head)
+        def begin() -> HttpResponse:
+            return _attached(self._granted_now(req, HttpResponse(200, _sse_headers(), stream=EventStream(
+                "r", keep=self.replay_events))))
+        # (_post checked that the client accepts SSE)
+        watched = watch(call, None if self.json_response else begin, True)
         try:
             response = self.server.handle_request(call)
         finally:
@@ -772,13 +776,20 @@ class McpHttpApp:
             # "Closing the SSE response stream MUST be treated by the server as
             # cancellation of that request": the client went while it ran.
             return None
-        if not streamed or head is None:
+        head = watched.head  # type: Optional[HttpResponse]
+        if not streamed or head is None or head.stream is None:
             return _json_response(_modern_status(response), response)
-        stream = EventStream("r", keep=self.replay_events)
-        stream.push_message(response)
-        stream.finish()
-        head.stream = stream
-        return _attached(head)
+        head.stream.push_message(response)
+        head.stream.finish()
+        return head
+
+    def _granted_now(self, req: HttpRequest, head: HttpResponse) -> HttpResponse:
+        """``head``, an SSE response the front begins while its call runs (``HttpRequest.watch``),
+        granted CORS now: the front writes it before handle() could grant it (handle() sees
+        that it is)."""
+        if self._cors_granted(req.headers):
+            _grant_cors(head, req.headers["origin"])
+        return head
 
     def _check_modern_headers(self, req: HttpRequest, message: Message) -> None:
         headers = req.headers
@@ -919,7 +930,19 @@ class McpHttpApp:
                         if session.exchanges.get(i) is exchange:
                             del session.exchanges[i]
                 exchange.finish(response)
-            session.connection.receive(message, finish, req.headers, principal)
+            serve_here, watching = self._session_watch(req, message, exchange, session)
+            session.connection.receive(message, finish, req.headers, principal, serve_here)
+            if watching:
+                # Served on this thread, watched (the answer is settled: finish has run).
+                watched = watching[0]
+                if watched.gone:
+                    # "Disconnection SHOULD NOT be interpreted as the client cancelling its
+                    # request": it ran to its end; a stream begun keeps its answer for a
+                    # resumption (a GET with Last-Event-ID), as on the pool.
+                    return None
+                if watched.streamed and watched.head is not None:
+                    return watched.head  # the front writes the rest of its stream
+                return self._exchange_response(req, exchange, None, session)
             if not self._await(req, exchange):
                 # "Disconnection SHOULD NOT be interpreted as the client cancelling its
                 # request": it runs on; what it sends waits on its stream for a resumption.
@@ -937,6 +960,36 @@ class McpHttpApp:
             session.touch(-1)
             if created:
                 session.close()
+
+    def _session_watch(self, req: HttpRequest, message: Any, exchange: PostExchange, session: HttpSession
+                       ) -> Tuple[Optional[Callable[[Call, Callable[[], Any]], Any]], List[Any]]:
+        """What lets a session's request be served on this thread, watched by the front, when
+        the connection finds that it may be (``Server.serves_watched``): ``serve_here`` for
+        ``ServerConnection.receive`` (None: the front cannot watch, or the POST is a batch),
+        and the list that then holds the watch. Should the answer still be undecided after
+        ``stream_after`` seconds, the front begins the very stream the pool's path would
+        (``session.new_stream``: resumable, primed for a 2025-11-25 client), through the
+        exchange, so what follows - the response pushed by ``finish``, a resumption - is the
+        same."""
+        watch = req.watch
+        watching = []  # type: List[Any]
+        if watch is None or isinstance(message, list):
+            return None, watching
+
+        def begin() -> Optional[HttpResponse]:
+            if exchange.ensure_stream() is None:
+                return None  # answered already: JSON
+            return self._granted_now(req, self._exchange_response(req, exchange, None, session))
+
+        def serve_here(call: Call, run: Callable[[], Any]) -> Any:
+            # A hang-up does not cancel it (False): see _legacy_post.
+            watched = watch(call, None if self.json_response else begin, False)  # type: ignore[misc]
+            watching.append(watched)
+            try:
+                return run()
+            finally:
+                watched.end()
+        return serve_here, watching
 
     def _session_for(self, req: HttpRequest, rid: Any = None) -> Any:
         session_id = req.headers.get("mcp-session-id")

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from .httpapp import HttpRequest, HttpResponse, McpHttpApp
 from .httpparse import RequestHead, parse_request_head, read_chunked_body
@@ -178,6 +178,7 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         if watched is not None and head_sent and (response is None or response is not watched.head):
             # The watcher began a stream and nothing may follow on it but its events: the
             # client went, or this answer is not that stream's (an internal error after it).
+            watched.let_go()
             self.server.streaming_ended()
             if response is not None and response.then is not None:
                 response.then()
@@ -258,10 +259,9 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
                 pending = b""
                 if tracer is not None and data:
                     tracer.sse_bytes(data)
-                out = first
+                out = first + self._framed(data)
                 first = b""
                 if data:
-                    out += (b"%x\r\n" % len(data) + data + b"\r\n") if chunked else data
                     idle = 0
                 if done and chunked:
                     out += b"0\r\n\r\n"
@@ -303,26 +303,43 @@ class _McpRequestHandler(BaseHTTPRequestHandler):
         self.server.streaming_started()
         return self._head(response, b"Transfer-Encoding: chunked\r\n" if chunked else b"")
 
+    def _framed(self, data: bytes) -> bytes:
+        """Events as this request's SSE response carries them: a chunk each write (nothing
+        for nothing: an empty chunk would end the body), or as they are over HTTP/1.0."""
+        if data and self.request_version == "HTTP/1.1":
+            return b"%x\r\n" % len(data) + data + b"\r\n"
+        return data
+
     def _keepalive(self) -> bytes:
         """A keep-alive comment on this request's SSE response, framed as its events are."""
         if self.request_version == "HTTP/1.1":
             return b"%x\r\n" % len(SSE_KEEPALIVE) + SSE_KEEPALIVE + b"\r\n"
         return SSE_KEEPALIVE
 
-    def _watch(self, call: Any, head: Optional[HttpResponse]) -> "_WatchedCall":
+    def _watch(self, call: Any, begin: Optional[Callable[[], Optional[HttpResponse]]],
+               cancels: bool) -> "_WatchedCall":
         """``HttpRequest.watch``: ``call`` runs on this thread from now until the watch ends,
         the server's watcher keeping an eye on its connection meanwhile."""
-        watched = self._watched = _WatchedCall(self, call, head, time.monotonic() + self.server.app.stream_after)
+        watched = self._watched = _WatchedCall(self, call, begin, cancels,
+                                               time.monotonic() + self.server.app.stream_after)
         self.server.watcher.add(watched)
         return watched
 
     def _write_stream_head(self, response: HttpResponse) -> None:
-        """(The watcher's.) Begin ``response``'s stream: its head now, its events when the
-        call is done."""
+        """(The watcher's.) Begin ``response``'s stream: its head and the events its stream
+        holds already (a 2025-11-25 session's priming event, which a client that hangs up
+        next resumes from) now, the rest once the call is done (from ``response.after``)."""
         tracer = self.server.tracer
         if tracer is not None:
             tracer.http_response(response.status, _reason(response.status), response.headers, None, self.command)
-        self.wfile.write(self._stream_head(response))
+        data = response.stream_prefix
+        response.stream_prefix = b""
+        if response.stream is not None:
+            events, response.after, _ = response.stream.read(response.after, 0, response)
+            data += events
+        if tracer is not None and data:
+            tracer.sse_bytes(data)
+        self.wfile.write(self._stream_head(response) + self._framed(data))
 
     def _peer_closed(self) -> bool:
         """Whether the client has closed its end (readable with nothing to read)."""
@@ -341,17 +358,24 @@ class _WatchedCall:
     watcher sees it. ``lock`` decides between the watcher beginning a stream and the call
     ending: whoever takes it first settles whether the answer is JSON or that stream."""
 
-    __slots__ = ("handler", "call", "head", "due", "lock", "done", "streamed", "gone")
+    __slots__ = ("handler", "call", "begin", "cancels", "head", "due", "lock", "done", "streamed", "gone",
+                 "let_go_done")
 
-    def __init__(self, handler: _McpRequestHandler, call: Any, head: Optional[HttpResponse], due: float) -> None:
+    def __init__(self, handler: _McpRequestHandler, call: Any, begin: Optional[Callable[[], Optional[HttpResponse]]],
+                 cancels: bool, due: float) -> None:
         self.handler = handler
         self.call = call
-        self.head = head  # the SSE response to begin if the call runs past ``due``; None: JSON only
+        # Makes the SSE response to begin if the call runs past ``due`` (its stream attached
+        # to it), or None when the answer can no longer be one; None itself: JSON only.
+        self.begin = begin
+        self.cancels = cancels  # whether a hang-up cancels the call (see look)
+        self.head = None  # type: Optional[HttpResponse]   # the response begin made
         self.due = due  # when to begin the stream, then when the next keep-alive comment is due
         self.lock = threading.Lock()
         self.done = False  # the call has ended: the watcher writes nothing more
         self.streamed = False  # the head is out (and counted as a stream begun)
         self.gone = False  # the client hung up, or a write failed
+        self.let_go_done = False
 
     def end(self) -> bool:
         """The call has ended (on the connection's thread): whether the stream was begun."""
@@ -371,23 +395,48 @@ class _WatchedCall:
         with self.lock:
             if self.done or self.gone:
                 return
-            head = self.head
-            if not closed and now >= self.due and (self.streamed or head is not None):
+            if not closed and now >= self.due and (self.streamed or self.begin is not None):
                 try:
                     if self.streamed:
                         handler.wfile.write(handler._keepalive())
-                    elif head is not None:
-                        self.streamed = True
-                        handler._write_stream_head(head)
+                    else:
+                        head = self.head = self.begin()  # type: ignore[misc]   # (not None: just checked)
+                        if head is None:
+                            self.begin = None  # the answer is decided, as JSON
+                        else:
+                            self.streamed = True
+                            handler._write_stream_head(head)
                 except (OSError, ValueError) as exc:
                     _front_log.debug("client went away during a call: %s", exc)
                     closed = True
                 self.due = now + keepalive_interval
             if closed:
-                # "Closing the SSE response stream MUST be treated by the server as
-                # cancellation of that request" (a 2026-07-28 one, all that is watched).
                 self.gone = True
-                self.call.cancelled = True
+                if self.cancels:
+                    # "Closing the SSE response stream MUST be treated by the server as
+                    # cancellation of that request" (2026-07-28). Not so for a session's
+                    # request: "Disconnection SHOULD NOT be interpreted as the client
+                    # cancelling its request" - it runs on, its answer kept on its stream
+                    # for a client that resumes it.
+                    self.call.cancelled = True
+                self.let_go()
+
+    def let_go(self) -> None:
+        """(Under ``lock`` on the watcher's thread, or after ``end`` on the connection's.)
+        No longer the reader of the stream begun: a client resuming it (GET with
+        ``Last-Event-ID``) becomes its reader, as when the front stops copying a stream
+        (``_McpRequestHandler._write``)."""
+        head = self.head
+        if head is None or self.let_go_done:
+            return
+        self.let_go_done = True
+        if head.stream is not None:
+            head.stream.detach(head)
+        if head.on_close is not None:
+            try:
+                head.on_close(False, head.after)
+            except Exception:
+                _front_log.exception("error while closing a stream")
 
 
 # Ticks (poll_interval apart) with no call to watch before the watcher sleeps until one is added:
@@ -461,7 +510,7 @@ class _CallWatcher:
                     watched.look(now, keepalive_interval)
                 except Exception:  # the watcher must go on for the others
                     _front_log.exception("error while watching a call")
-                if not (watched.done or watched.gone) and (watched.streamed or watched.head is not None):
+                if not (watched.done or watched.gone) and (watched.streamed or watched.begin is not None):
                     wake = min(wake, watched.due)  # (JSON only: nothing is ever due)
             with self._lock:
                 if not self._stopped:

@@ -753,6 +753,17 @@ class Server:
         request = call.request
         return not request.modern or request.progress_token is not None or request.log_level is not None
 
+    def serves_watched(self, call: Call) -> bool:
+        """Whether an HTTP front that can watch a call on its connection's thread
+        (``HttpRequest.watch``) serves ``call`` there, rather than handing it to the worker
+        pool and waiting: it runs a handler of the application's (what does not is answered at
+        once, ``answers_at_once``) and can send nothing about it before its response
+        (``sends_before_answer``), so the front only has to keep a quiet answer alive and see
+        a hang-up, which its watcher thread does. The one rule for both eras: a 2026-07-28
+        request (``McpHttpApp._modern_post``) and a session's single request
+        (``ServerConnection.on_request``, after its own inline rules)."""
+        return self.registry.runs_application_code(call) and not self.sends_before_answer(call)
+
     def runs_inline(self, call: Call) -> bool:
         """Whether ``call`` may be served on the thread that read it although a transport
         with one reading thread (stdio) could be kept from reading meanwhile: a tool
