@@ -976,12 +976,13 @@ class McpHttpApp:
         if watch is None or isinstance(message, list):
             return None, watching
 
-        def begin() -> Optional[HttpResponse]:
+        # (type comments: annotations of a nested def would be built at each request)
+        def begin():  # type: () -> Optional[HttpResponse]
             if exchange.ensure_stream() is None:
                 return None  # answered already: JSON
             return self._granted_now(req, self._exchange_response(req, exchange, None, session))
 
-        def serve_here(call: Call, run: Callable[[], Any]) -> Any:
+        def serve_here(call, run):  # type: (Call, Callable[[], Any]) -> Any
             # A hang-up does not cancel it (False): see _legacy_post.
             watched = watch(call, None if self.json_response else begin, False)  # type: ignore[misc]
             watching.append(watched)
