@@ -262,6 +262,10 @@ class PostExchange:
 
     def finish(self, response: Any) -> None:
         with self._cond:
+            if self.done:
+                # The first answer stands: a session closed (DELETE, expiry) finished it with
+                # none while its call still ran, and what the call returns later is not sent.
+                return
             self.done = True
             if self.stream is not None:
                 if response is not None:

@@ -64,6 +64,13 @@ def _app() -> _Recording:
         return "released"
 
     @app.tool()
+    def held_ctx(ctx: Context) -> str:
+        # The twin of held served on the pool (a Context).
+        note()
+        app.release.wait(10)  # type: ignore[attr-defined]
+        return "released"
+
+    @app.tool()
     def quiet(seconds: float) -> str:
         note()
         time.sleep(seconds)
@@ -308,7 +315,8 @@ def test_notifications_cancelled_from_another_post_cancels_it(served):
     other.session_id, other.version = client.session_id, client.version
     sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
     try:
-        sock.sendall(_post_bytes(served.port, client, _call(7, "quiet", {"seconds": KEEPALIVE / 2})))
+        # (held: it waits for the release, so the cancellation surely comes while it runs)
+        sock.sendall(_post_bytes(served.port, client, _call(7, "held", {})))
         assert app.started.wait(5)
         # Its id is in use meanwhile.
         clash = other.post(_call(7, "add", {"a": 1, "b": 1}))
@@ -316,15 +324,21 @@ def test_notifications_cancelled_from_another_post_cancels_it(served):
         cancelled = other.post({"jsonrpc": "2.0", "method": "notifications/cancelled",
                                 "params": {"requestId": 7, "reason": "no longer needed"}})
         assert cancelled.status == 202, cancelled
+        deadline = time.monotonic() + 5
+        while not served.app._sessions[client.session_id].connection._inflight.get(7).cancelled:
+            assert time.monotonic() < deadline, "the cancellation never reached the call"
+            time.sleep(0.01)
+        app.release.set()
         answer = _read_stream(sock, b"\r\n\r\n")
     finally:
+        app.release.set()
         sock.close()
         client.close()
         other.close()
     # "Servers receiving cancellation notifications SHOULD ... Not send a response for the
     # cancelled request": no body, as on the pool.
     assert answer.startswith(b"HTTP/1.1 202 ") and b"Content-Length: 0\r\n" in answer, answer
-    assert ("quiet", 7, True) in app.ended, app.ended
+    assert ("held", 7, True) in app.ended, app.ended
     assert [e for e in app.ended if e[0] == "add"] == [], app.ended
 
 
@@ -340,3 +354,81 @@ def test_json_response_mode_watches_a_session_call_too():
     assert reply.content_type == "application/json", reply
     assert reply.json()["result"]["content"][0]["text"] == "quiet %s" % (3 * KEEPALIVE)
     assert app.threads and not app.threads[0].startswith(WORKER), app.threads
+
+
+@pytest.mark.parametrize("phase", ["json", "stream"])
+@pytest.mark.parametrize("tool", ["held", "held_ctx"])
+def test_a_session_deleted_mid_call_answers_as_on_the_pool(served, tool, phase):
+    """DELETE while the call runs: the POST gets no result (202, or its stream's end), on
+    the connection's thread (held) as on the pool (held_ctx), and the session holds nothing."""
+    app = served.server
+    client = _session(served)
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    try:
+        sock.sendall(_post_bytes(served.port, client, _call(9, tool, {})))
+        assert app.started.wait(5)
+        if phase == "stream":
+            first = _read_stream(sock, b"data: \n\n\r\n")  # the head and the priming event
+            assert b"text/event-stream" in first, first
+        else:
+            first = b""
+        deleted = client.send("DELETE", headers={"Mcp-Session-Id": client.session_id})
+        assert deleted.status in (200, 204), deleted
+        app.release.set()
+        answer = first + _read_stream(sock, b"0\r\n\r\n" if phase == "stream" else b"\r\n\r\n")
+    finally:
+        app.release.set()
+        sock.close()
+    assert b"released" not in answer, answer
+    if phase == "json":
+        assert answer.startswith(b"HTTP/1.1 202 ") and b"Content-Length: 0\r\n" in answer, answer
+    else:
+        assert answer.endswith(b"0\r\n\r\n"), answer
+    assert client.session_id not in served.app._sessions
+
+
+def test_hanging_up_on_the_stream_leaves_the_session_idle_again(served):
+    """The stream begun by the watcher is let go of when the client hangs up (its reader
+    gone, its close counted): once the call has ended the session is idle, so it can expire."""
+    app = served.server
+    client = _session(served)
+    session = served.app._sessions[client.session_id]
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    try:
+        sock.sendall(_post_bytes(served.port, client, _call(11, "held", {})))
+        _read_stream(sock, b"data: \n\n\r\n")
+    finally:
+        sock.close()
+    try:
+        # The watcher sees the hang-up while the call still runs (else the connection's own
+        # write at the end would find the client gone, another path).
+        watcher = served._httpd.watcher
+        deadline = time.monotonic() + 5
+        while not any(watched.gone for watched in list(watcher._calls)):
+            assert time.monotonic() < deadline, "the watcher never saw the hang-up"
+            time.sleep(0.02)
+        app.release.set()
+        assert _ended(app, "held") is False, app.ended
+        deadline = time.monotonic() + 5
+        while session.busy != 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert session.busy == 0
+    finally:
+        client.close()
+
+
+def test_the_stream_the_watcher_begins_is_granted_cors():
+    app = _app()
+    origin = "http://localhost:5173"
+    with app.run_in_thread("http", port=0, keepalive_interval=KEEPALIVE, allowed_origins=[origin]) as handle:
+        client = _session(handle)
+        sock = socket.create_connection(("127.0.0.1", handle.port), timeout=10)
+        try:
+            sock.sendall(_post_bytes(handle.port, client, _call(12, "held", {}), "Origin: %s\r\n" % origin))
+            head = _read_stream(sock, b"\r\n\r\n").partition(b"\r\n\r\n")[0]
+        finally:
+            app.release.set()
+            sock.close()
+            client.close()
+    assert b"text/event-stream" in head, head
+    assert ("Access-Control-Allow-Origin: %s" % origin).encode() in head, head
