@@ -1570,7 +1570,7 @@ def compile_coercer(schema: Any, root: Any = None) -> Callable[[Any], Any]:
 # ---------------------------------------------------------------------------
 # x-mcp-header: tool parameters mirrored into Mcp-Param-* HTTP headers (2026-07-28)
 
-_HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 tchar
+_HEADER_TOKEN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"  # RFC 9110 tchar (compiled on first use)
 
 
 def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str, str]]:
@@ -1599,7 +1599,7 @@ def header_parameters(schema: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str
                 raise ValueError("x-mcp-header at %s: only properties reached through 'properties' alone "
                                  "may be mirrored into headers" % where)
             # fullmatch: the pattern's "$" alone would take a final line break.
-            if not isinstance(name, str) or not _HEADER_TOKEN.fullmatch(name):
+            if not isinstance(name, str) or not re.fullmatch(_HEADER_TOKEN, name):
                 raise ValueError("x-mcp-header %r at %s is not an HTTP header-name token" % (name, where))
             kind = node.get("type")
             if kind not in ("string", "integer", "boolean"):
