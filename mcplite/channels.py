@@ -52,7 +52,7 @@ class StdioChannel(ClientChannel):
             os.set_blocking(self._stdin_fd, False)
         self.write_timeout = 30.0
         self.max_message_bytes = max_message_bytes
-        self.close_timeout = close_timeout
+        self.close_timeout = close_timeout  # type: float
         self._write_lock = threading.Lock()
         self._closing = False
         self.garbage = None  # type: Optional[bytes]   # the last line that was not JSON

@@ -132,15 +132,15 @@ class Client(ClientSession):
         try:
             self._connect(era, protocol_version, _connect_within)
         except BaseException as exc:
-            garbage = getattr(self._channel, "garbage", None)
+            channel = self._channel
+            garbage = channel.garbage
             if isinstance(exc, RequestTimeout) and garbage is not None:
                 # The likely reason it never answered: it is no MCP server on stdio.
                 exc.message += ("; the server wrote lines that are not JSON on its stdout, which a stdio server MUST "
                                 "NOT (the last: %r)" % garbage.decode("utf-8", "replace").rstrip("\r\n"))
                 exc.args = (exc.message,)
-            channel = self._channel  # type: Any
-            grace = getattr(channel, "close_timeout", None)
-            if _connect_within is not None and isinstance(grace, (int, float)):
+            grace = channel.close_timeout
+            if _connect_within is not None and grace is not None:
                 # What is left of the time, for a server that ignores its closed stdin to
                 # exit in before SIGTERM (and as long again before SIGKILL).
                 left = _connect_within - (time.monotonic() - started)

@@ -403,7 +403,7 @@ class Host:
                     server.abandoned = True
                     channel = server.channel
                 reason = "did not start within %g s" % self.start_timeout
-                garbage = getattr(channel, "garbage", None)
+                garbage = channel.garbage if channel is not None else None
                 if garbage:
                     reason += "; it wrote to stdout what is not JSON-RPC: %r" % garbage.decode(
                         "utf-8", "replace").rstrip("\r\n")

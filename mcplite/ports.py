@@ -91,6 +91,11 @@ class ClientChannel:
     # Whether ``send_waited`` may carry a request on its sender's thread (HTTP): the
     # session then watches that request's timeout and cancellation from another thread.
     sends_waited = False
+    # A channel to a child process (stdio) knows the last line of its stdout that was not
+    # JSON (the likely reason a server never answered: it is no MCP server), and how long
+    # ``close`` waits for it to exit before each signal; the others know neither.
+    garbage = None  # type: Optional[bytes]
+    close_timeout = None  # type: Optional[float]
 
     def __init__(self) -> None:
         # The Client's hooks, given by ``start``; until then (a channel closed before it
