@@ -175,8 +175,9 @@ def _ic_check_starts(entry: Dict[str, Any]) -> None:
     once, so a server that starts exits at once): CliFailure, and nothing written, when it
     fails. Else the host would find a file without a Server, with several, or one failing at
     import only after a restart, and say so in its own logs at best."""
-    import signal
     import subprocess
+
+    from .processes import stop_process
 
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
@@ -191,13 +192,9 @@ def _ic_check_starts(entry: Dict[str, Any]) -> None:
     try:
         _, err = child.communicate(timeout=_IC_START_TIMEOUT)
     except subprocess.TimeoutExpired:
-        # (a server that ignores the end of its input: it started, which is what is checked)
-        if os.name == "posix":
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except OSError:
-                pass
-        child.kill()
+        # (a server that ignores the end of its input: it started, which is what is checked;
+        # stopped as every child is, its whole group)
+        stop_process(child, 0.0, group=True, signal_wait=0.5)
         child.communicate()
         return
     if child.returncode == 0:

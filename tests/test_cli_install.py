@@ -273,3 +273,42 @@ def test_a_file_the_host_could_not_start_is_refused_and_nothing_written(home, ca
         assert not os.path.exists("x.json")
     assert run(capsys, "install", "mcp-json", "two.py:b", "--config", "x.json")[0] == 0
     assert load("x.json")["mcpServers"]["two"]["args"][-1].endswith("two.py:b")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # (a zombie still answers: it is gone when its state says so)
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
+def test_a_server_that_ignores_the_end_of_its_input_is_stopped_with_its_group(tmp_path, monkeypatch):
+    """The start check gives a server that does not exit at the end of its input
+    ``_IC_START_TIMEOUT`` seconds (it started: that is what is checked), then stops it the
+    way every child is stopped, its whole group: nothing it started is left running."""
+    import time
+
+    from mcplite import installcmds
+    monkeypatch.setattr(installcmds, "_IC_START_TIMEOUT", 1.0)
+    pids = tmp_path / "pids"
+    script = ("import os, subprocess, sys, time\n"
+              "grandchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+              "open(%r, 'w').write('%%d %%d' %% (os.getpid(), grandchild.pid))\n"
+              "time.sleep(60)\n" % str(pids))
+    started = time.monotonic()
+    installcmds._ic_check_starts({"command": sys.executable, "args": ["-c", script]})
+    assert time.monotonic() - started < 10
+    child, grandchild = (int(p) for p in pids.read_text().split())
+    deadline = time.monotonic() + 5
+    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child) and not _alive(grandchild)
