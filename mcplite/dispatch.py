@@ -16,7 +16,7 @@ from .asking import input_required_result, load_answers, missing_tasks_capabilit
 from .calls import Call, LegacySession, Request, principal_key, progress_token_of
 from .context import LOG_RANK, Context
 from .errors import (
-    Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
+    ArgumentError, Cancelled, ConnectionClosed, InputRequired, MCPError, TaskStart, ToolError, UrlElicitationRequired,
 )
 from .jsonrpc import (
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND,
@@ -31,7 +31,6 @@ from .protocol import (
 )
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
-from .schema import ArgumentError
 from .tracecontext import load_otel, serve_traced, use_trace
 
 _dispatch_log = LazyLogger("mcplite.server")

@@ -11,9 +11,19 @@ Two families, kept apart so that an ``except`` says which one it means:
   JSON-RPC code, because no JSON-RPC error was ever sent.
 
 A client call may also raise ``TaskCancelled`` (the task it waited for ended cancelled).
-The server-side flow exceptions (``ToolError``, ``Cancelled``, and the two that unwind a
-handler, ``InputRequired`` and ``TaskStart``) live here too. The command line's own
-``CliFailure`` and the builder's ``VendorError`` stay with the tools that raise them.
+The server-side flow exceptions (``ToolError``, ``Cancelled``, ``ArgumentError``, and the two
+that unwind a handler, ``InputRequired`` and ``TaskStart``) live here too, and so do those of
+one feature (``StoreUnavailable`` and ``StoreSchemaError`` of the shared stores,
+``SkillVerificationError`` of Skills, ``JWTError`` of JWT access tokens): the module that
+raises one imports it from here, and still offers it under its old name
+(``from mcplite.stores import StoreUnavailable``).
+
+Three kinds stay where they are raised (tests/test_layers.py checks that no other public one
+does): the command line's ``CliFailure`` and the builder's ``VendorError``, which only the
+tools layer raises and catches (the builder is in no one-file build, the command line only
+in those with the cli part); ``ConfigWarning``, a warning category the host configuration
+issues rather than raises; and private control flow that never leaves its module
+(``_BridgeStop``, ``_CfgProblem``, ``_ProbeUnreachable``).
 """
 
 from typing import Any, Dict, Optional
@@ -86,6 +96,15 @@ class UrlElicitationRequired(MCPError):
             {"mode": "url", "message": message, "url": url, "elicitationId": self.elicitation_id}]})
 
 
+class StoreUnavailable(MCPError):
+    """The shared store could not be used (unreachable, locked too long, failing): the request
+    is answered with this error (-32603 "Server busy"), the cause logged on the server."""
+
+    def __init__(self, what: str = "") -> None:
+        MCPError.__init__(self, _INTERNAL_ERROR, "Server busy: the shared store is unavailable%s; try again"
+                          % (" (" + what + ")" if what else ""))
+
+
 # --- failures on this side of the wire ----------------------------------------------------------
 
 class TransportError(Exception):
@@ -153,6 +172,11 @@ class ProtocolError(TransportError):
     not an object, questions that never end, cursors that loop), so the call cannot finish."""
 
 
+class SkillVerificationError(ProtocolError):
+    """What a server sent for a skill is not what its entry promised (size, digest,
+    frontmatter, an unlisted file): the content was not used."""
+
+
 # --- the outcome of a task ----------------------------------------------------------------------
 
 class TaskCancelled(Exception):
@@ -175,6 +199,13 @@ class Cancelled(Exception):
     by the questions a cancelled request was waiting on)."""
 
 
+class ArgumentError(ValueError):
+    """An argument its schema let through but its parameter's type refuses: a "date-time"
+    string that is no date, say (JSON Schema's "format" only annotates, so the validator
+    passes it). Raised while arguments are bound, and reported as an invalid argument - the
+    caller's mistake - not as the handler failing."""
+
+
 class InputRequired(BaseException):
     """Unwinds a 2026-07-28 handler that needs answers the client has not given yet.
 
@@ -191,6 +222,16 @@ class TaskStart(BaseException):
     """Unwinds a handler that called ``ctx.start_task()`` before its call became a task; the
     task runs the handler again from the top. A BaseException, so that a handler's
     ``except Exception`` does not swallow it (as ``InputRequired``)."""
+
+
+# --- what the server's own checks refuse: a bearer token, a store's tables ----------------------
+
+class JWTError(ValueError):
+    """A token that is refused, and why (for logs; never sent to the client)."""
+
+
+class StoreSchemaError(RuntimeError):
+    """The store's tables were made by another version of mcplite."""
 
 
 # What a client call may raise, for an ``except`` that handles any failure of one.

@@ -55,6 +55,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .es256 import _unb64
 from .es256 import verify as es256_verify
+from .errors import JWTError
 from .loopback import is_loopback_host
 
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
@@ -65,10 +66,6 @@ _JWT_RSA_MIN_BITS = 2048
 _JWT_RSA_MAX_BITS = 8192
 _JWT_MAX_TOKEN = 64 * 1024  # characters; a JWT access token is usually under 2 KiB
 _JWT_ACCESS_TYPES = ("application/at+jwt", "application/jwt")
-
-
-class JWTError(ValueError):
-    """A token that is refused, and why (for logs; never sent to the client)."""
 
 
 class _JWTKey:

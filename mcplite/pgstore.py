@@ -30,7 +30,8 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .stores import SqlStore, StoreUnavailable, _store_log
+from .errors import StoreUnavailable
+from .stores import SqlStore, _store_log
 
 # Every publisher of one database takes this transaction lock first (an arbitrary 64-bit key:
 # "mcplite" in ASCII), so events commit in id order.

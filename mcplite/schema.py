@@ -28,6 +28,8 @@ import sys
 import typing
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .errors import ArgumentError
+
 try:  # Python 3.10+: `int | None` is a types.UnionType, not a typing.Union
     from types import UnionType as _UnionType  # type: ignore[attr-defined]
 except ImportError:  # Python 3.8, 3.9
@@ -772,13 +774,6 @@ def output_schema_for(annotation: Any) -> Tuple[Optional[Dict[str, Any]], bool]:
 
 # ---------------------------------------------------------------------------
 # Converting validated JSON into the annotated Python types
-
-class ArgumentError(ValueError):
-    """An argument its schema let through but its parameter's type refuses: a "date-time"
-    string that is no date, say (JSON Schema's "format" only annotates, so the validator
-    passes it). Raised while arguments are bound, and reported as an invalid argument - the
-    caller's mistake - not as the handler failing."""
-
 
 def converter_for(tp: Any) -> Optional[Callable[[Any], Any]]:
     """A function turning validated JSON into ``tp`` (Enum members, dataclasses, tuples,

@@ -24,7 +24,7 @@ such a skill, the client will not load it.
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .errors import MCPError, ProtocolError
+from .errors import MCPError, ProtocolError, SkillVerificationError
 from .protocol import supports
 
 SKILLS_EXTENSION = "io.modelcontextprotocol/skills"
@@ -43,11 +43,6 @@ _SKILL_INVALID_PARAMS = -32602
 _SKILL_NAME = re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _SKILL_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _SKILL_FRONT = re.compile(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", re.S)
-
-
-class SkillVerificationError(ProtocolError):
-    """What a server sent for a skill is not what its entry promised (size, digest,
-    frontmatter, an unlisted file): the content was not used."""
 
 
 def skill_digest(data: bytes) -> str:

@@ -35,8 +35,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .errors import MCPError
-from .jsonrpc import INTERNAL_ERROR
+from .errors import StoreSchemaError, StoreUnavailable
 
 _store_log = logging.getLogger("mcplite.stores")
 
@@ -56,19 +55,6 @@ def now_ms() -> int:
     """Wall-clock milliseconds: the time every worker of one store agrees on (a monotonic
     clock is per machine and per boot)."""
     return int(time.time() * 1000)
-
-
-class StoreUnavailable(MCPError):
-    """The shared store could not be used (unreachable, locked too long, failing): the request
-    is answered with this error (-32603 "Server busy"), the cause logged on the server."""
-
-    def __init__(self, what: str = "") -> None:
-        MCPError.__init__(self, INTERNAL_ERROR, "Server busy: the shared store is unavailable%s; try again"
-                          % (" (" + what + ")" if what else ""))
-
-
-class StoreSchemaError(RuntimeError):
-    """The store's tables were made by another version of mcplite."""
 
 
 class Store:

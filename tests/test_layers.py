@@ -171,3 +171,87 @@ def test_the_checks_can_fail(tmp_path, monkeypatch):
     with pytest.raises(pytest.fail.Exception) as failed:
         test_no_import_cycles()
     assert "errors -> server -> errors" in str(failed.value)
+
+
+# --- every exception in errors.py -----------------------------------------------------------------
+
+# The public exceptions that are not in errors.py, and why (errors.py's docstring says the same).
+# Private ones (a leading underscore: control flow inside one module) are not checked.
+EXCEPTIONS_ELSEWHERE = {
+    # The command line's failure: raised and caught by the tools layer only, which no build
+    # without the cli part holds.
+    ("cli", "CliFailure"): "the command line's",
+    # The one-file builder's: vendor.py is in no one-file build (vendor.LEFT_OUT).
+    ("vendor", "VendorError"): "the builder's",
+    # A warning category, issued (warnings.warn) rather than raised: it stays with the host
+    # configuration whose problems it names, in the host part.
+    ("hostconfig", "ConfigWarning"): "a warning category",
+}
+
+
+def _base_name(node: ast.expr, aliases: Dict[str, str]) -> str:
+    """A base class as the name it is defined under: ``MCPError`` for ``MCPError`` or an
+    alias of it, ``module.Name`` (dotted) for an attribute such as ``socket.timeout``."""
+    if isinstance(node, ast.Name):
+        return aliases.get(node.id, node.id)
+    if isinstance(node, ast.Attribute):
+        return _base_name(node.value, aliases) + "." + node.attr
+    return ""
+
+
+def _is_stdlib_exception(name: str) -> bool:
+    import builtins
+    import importlib
+    owner, _, attr = name.rpartition(".")
+    try:
+        value = getattr(importlib.import_module(owner) if owner else builtins, attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(value, type) and issubclass(value, BaseException)
+
+
+def _exception_classes() -> List[Tuple[str, str, int]]:
+    """Every class of the package that derives from an exception: (module, name, line). A
+    base is an exception when it is the standard library's or a class of the package that
+    derives from one (class names are distinct across modules: the one-file build needs it)."""
+    classes = []  # type: List[Tuple[str, str, int, List[str]]]
+    for module in _modules():
+        path = os.path.join(PACKAGE, module + ".py")
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        aliases = {alias.asname: alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   for alias in node.names if alias.asname}
+        classes.extend((module, node.name, node.lineno, [_base_name(base, aliases) for base in node.bases])
+                       for node in ast.walk(tree) if isinstance(node, ast.ClassDef))
+    exceptions = set()  # type: Set[str]
+    while True:
+        found = {name for _, name, _, bases in classes
+                 if any(base in exceptions or _is_stdlib_exception(base) for base in bases)}
+        if found <= exceptions:
+            return [(module, name, line) for module, name, line, _ in classes if name in exceptions]
+        exceptions |= found
+
+
+def test_every_public_exception_is_in_errors():
+    elsewhere = ["mcplite/%s.py:%d: %s" % (module, line, name) for module, name, line in _exception_classes()
+                 if module != "errors" and not name.startswith("_") and (module, name) not in EXCEPTIONS_ELSEWHERE]
+    assert elsewhere == [], ("public exceptions outside mcplite/errors.py (move them there, and import them back): %s"
+                             % elsewhere)
+
+
+def test_every_exception_said_to_be_elsewhere_is_there():
+    found = {(module, name) for module, name, _ in _exception_classes()}
+    assert sorted(set(EXCEPTIONS_ELSEWHERE) - found) == [], "drop these from EXCEPTIONS_ELSEWHERE"
+
+
+def test_the_exception_check_can_fail(tmp_path, monkeypatch):
+    # Through a class of another module, an alias and a standard library module's attribute.
+    (tmp_path / "errors.py").write_text("class BaseFailure(Exception):\n    pass\n")
+    (tmp_path / "low.py").write_text("import socket\nfrom .errors import BaseFailure as _F\n\n\n"
+                                     "class Refused(_F):\n    pass\n\n\nclass Late(socket.timeout):\n    pass\n\n\n"
+                                     "class _Private(ValueError):\n    pass\n\n\nclass Plain(object):\n    pass\n")
+    (tmp_path / "high.py").write_text("from .low import Refused\n\n\nclass Worse(Refused):\n    pass\n")
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", str(tmp_path))
+    with pytest.raises(AssertionError) as info:
+        test_every_public_exception_is_in_errors()
+    assert "['mcplite/high.py:4: Worse', 'mcplite/low.py:5: Refused', 'mcplite/low.py:9: Late']" in str(info.value)
