@@ -30,8 +30,12 @@ as source lines, so its comments and layout stay as written:
   runs every section at once.
 * The package docstring is the file's; each module's own docstring stays at the head of its
   section as a plain string. A module named ``__main__`` comes last, so that running the file
-  (``python mcplite.py ...``) runs the command line; the others follow their import order,
-  ties broken by name, so two builds of the same sources are byte-identical.
+  (``python mcplite.py ...``) runs the command line, after ``__init__``'s own section (its
+  version and ``__all__``), which follows every module. The others come in layer order
+  (``LAYERS``, bottom up), each after the modules it imports at import time (should the two
+  ever disagree, the import wins: a section never runs before what it needs), ties broken
+  by their order in ``PARTS``, then by name, so two builds of the same sources are
+  byte-identical. A module in no layer (one the package does not have) comes first.
 * This module is left out: it reads the package's sources, which a copied file does not have.
 * Names starting with ``_vendored`` or ``_VENDORED`` are the file's own: a module may not
   bind one.
@@ -68,7 +72,47 @@ _VENDOR_LINE_WIDTH = 100
 _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (so does the package)
 
 
-# The parts of a one-file build, bottom up (the order of the layers, tests/test_layers.py):
+# The layers of mcplite, bottom up: the living architecture (docs/architecture.md explains it).
+# Each module belongs to one layer and may import only modules of its own layer or of a layer
+# below; tests/test_layers.py checks every import against this table, and the one file puts its
+# sections in this order. The table lives here, in the builder, because the builder is its one
+# reader at run time: this module is left out of the one file (LEFT_OUT), so the table costs a
+# vendored copy nothing, and a module of its own would be one more module to give a layer and
+# to leave out. A new module must be given a layer here.
+LAYERS = (
+    # Standalone helpers: no MCP, and nothing of the package but each other.
+    ("foundation", ("errors", "logs", "loopback", "schema", "sealing", "es256", "jwtauth", "workers", "processes",
+                    "tracing", "protocol", "skills", "apps")),
+    # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
+    ("wire", ("jsonrpc", "sse")),
+    # The declared interfaces between the protocol and the transports, and what one request is.
+    ("ports", ("ports", "calls", "auth", "tracecontext", "otelspans")),
+    # The state several worker processes share (tasks, change notifications, event logs):
+    # rows in memory or a DB-API database, below the server that keeps them there.
+    ("stores", ("stores", "pgstore")),
+    # The server's protocol: asking the client, tasks, the handler's Context, registrations,
+    # results, one handler per method, the Server facade.
+    ("server", ("asking", "tasks", "context", "registry", "results", "dispatch", "server")),
+    # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
+    ("server transports", ("connection", "stdio", "memory", "httpapp", "httpparse", "httpserver", "wsgi")),
+    # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
+    ("client", ("clientcache", "clientsession", "client", "channels", "httpclient", "oauth", "taskwait", "appview")),
+    # The host: many clients from one configuration, the model APIs' tool formats, approval,
+    # pins, audit. Nothing below knows it exists.
+    ("host", ("hostformats", "hostconfig", "host")),
+    # The gateway: upstream servers' tools, prompts and resources served by a Server.
+    ("gateway", ("gateway",)),
+    # The tools built on all of that: the command line, the compliance probe, the recorder,
+    # the one-file builder.
+    ("tools", ("cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "bridge",
+               "inspector", "inspectpage", "__main__")),
+    # The package: its public names, some loaded on first use.
+    ("package", ("__init__",)),
+)
+
+
+# The parts of a one-file build, roughly bottom up (a part's modules may sit in several layers;
+# the sections follow LAYERS whatever the parts):
 # each part's name, the parts it needs, and its own modules. A build holds the parts asked for
 # and those they need; "all", the default, is every part. ``__init__`` is in every build, its
 # public names cut to what the build holds.
@@ -209,7 +253,9 @@ def make_bundle(sources: Dict[str, str], license_id: Optional[str] = None, parts
     for module in modules.values():
         module.check_relative_imports(modules)
     _check_shared_names(modules)
-    order = _import_order(modules, {name: index for index, name in enumerate(ranked)})  # (strays: first)
+    layer = {module: index for index, (_, members) in enumerate(LAYERS) for module in members}
+    place = {name: index for index, name in enumerate(ranked)}
+    order = _import_order(modules, {name: (layer.get(name, -1), place.get(name, -1)) for name in modules})
     for name in order:
         modules[name].check_lazy_scopes()
     package = modules["__init__"]
@@ -804,10 +850,12 @@ def _future_features(modules: Dict[str, _Module]) -> List[str]:
     return features
 
 
-def _import_order(modules: Dict[str, _Module], rank: Dict[str, int]) -> List[str]:
-    """The modules in an order where each follows those it imports at import time (ties by
-    ``rank``, their order in ``PARTS``: the layers, bottom up); then ``__init__`` and
-    ``__main__``."""
+def _import_order(modules: Dict[str, _Module], rank: Dict[str, Tuple[int, int]]) -> List[str]:
+    """The modules in an order where each follows those it imports at import time, and the
+    first of those ready is the lowest in ``rank`` (its layer in ``LAYERS``, then its place in
+    ``PARTS``; a module not ranked first), then by name; then ``__init__`` and ``__main__``.
+    With no import-time import upward (tests/test_layers.py sees to it), that is layer order;
+    were there one, the importer would wait for what it imports."""
     waiting = {name: set(m.deps) for name, m in modules.items()}
     # The package's own section (its version and __all__) after the modules, then the command
     # line, which runs when the file does. Nothing imports either of them at import time
@@ -817,7 +865,7 @@ def _import_order(modules: Dict[str, _Module], rank: Dict[str, int]) -> List[str
         waiting["__main__"] = set(modules) - {"__main__"}
     order = []  # type: List[str]
     while waiting:
-        ready = sorted((name for name, deps in waiting.items() if not deps), key=lambda n: (rank.get(n, 0), n))
+        ready = sorted((name for name, deps in waiting.items() if not deps), key=lambda n: (rank.get(n, (-1, 0)), n))
         if not ready:
             cycle = " -> ".join(_a_cycle({n: sorted(d) for n, d in waiting.items()}))
             raise VendorError("the modules import each other at import time (%s); make one of those imports "

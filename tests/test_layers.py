@@ -1,9 +1,10 @@
 """The layers of mcplite, and a check that every import keeps to them.
 
-LAYERS is the living architecture (docs/architecture.md explains it): each module belongs to
-one layer, and may import (at import time or lazily, inside a function) only modules of its
-own layer or of a layer below. The imports form no cycle. The few exceptions are listed in
-ALLOWED with the reason for each. A new module must be given a layer here.
+LAYERS (in mcplite/vendor.py, whose one-file build follows it) is the living architecture
+(docs/architecture.md explains it): each module belongs to one layer, and may import (at
+import time or lazily, inside a function) only modules of its own layer or of a layer below.
+The imports form no cycle. The few exceptions are listed in ALLOWED with the reason for each.
+A new module must be given a layer there.
 """
 
 import ast
@@ -12,44 +13,19 @@ from typing import Dict, List, Set, Tuple
 
 import pytest
 
+# The layer table, bottom up (each layer knows only itself and what is below it), is the
+# builder's: the one file puts its sections in that order, so there is one table to keep.
+try:
+    from mcplite.vendor import LAYERS
+except ImportError:  # MCPLITE_VENDORED: the one file has no builder (and these tests are skipped)
+    LAYERS = ()  # type: ignore[assignment]
+
 # They read the package's sources, which the copy scripts/test_vendored tests has not (the one
 # file is checked there); the package runs them in every other CI step.
 pytestmark = pytest.mark.skipif(bool(os.environ.get("MCPLITE_VENDORED")),
                                 reason="MCPLITE_VENDORED: the package's sources are not in the vendored copy")
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mcplite")
-
-# Bottom up. Each layer knows only itself and what is below it.
-LAYERS = [
-    # Standalone helpers: no MCP, and nothing of the package but each other.
-    ("foundation", {"errors", "logs", "loopback", "schema", "sealing", "es256", "jwtauth", "workers", "processes",
-                    "tracing", "protocol", "skills", "apps"}),
-    # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
-    ("wire", {"jsonrpc", "sse"}),
-    # The declared interfaces between the protocol and the transports, and what one request is.
-    ("ports", {"ports", "calls", "auth", "tracecontext", "otelspans"}),
-    # The state several worker processes share (tasks, change notifications, event logs):
-    # rows in memory or a DB-API database, below the server that keeps them there.
-    ("stores", {"stores", "pgstore"}),
-    # The server's protocol: asking the client, tasks, the handler's Context, registrations,
-    # results, one handler per method, the Server facade.
-    ("server", {"asking", "tasks", "context", "registry", "results", "dispatch", "server"}),
-    # The server's transports: a message-stream connection, stdio, in memory, Streamable HTTP.
-    ("server transports", {"connection", "stdio", "memory", "httpapp", "httpparse", "httpserver", "wsgi"}),
-    # The client: its session, the facade, its channels (stdio, HTTP), OAuth, waiting on tasks.
-    ("client", {"clientcache", "clientsession", "client", "channels", "httpclient", "oauth", "taskwait", "appview"}),
-    # The host: many clients from one configuration, the model APIs' tool formats, approval,
-    # pins, audit. Nothing below knows it exists.
-    ("host", {"hostformats", "hostconfig", "host"}),
-    # The gateway: upstream servers' tools, prompts and resources served by a Server.
-    ("gateway", {"gateway"}),
-    # The tools built on all of that: the command line, the compliance probe, the recorder,
-    # the one-file builder.
-    ("tools", {"cli", "clientcmds", "rawcmd", "shell", "probe", "recording", "vendor", "installcmds", "bridge", "inspector", "inspectpage",
-               "__main__"}),
-    # The package: its public names, some loaded on first use.
-    ("package", {"__init__"}),
-]
 
 # (importer, imported): the upward or circular imports that are allowed, and why.
 ALLOWED = {
@@ -112,7 +88,7 @@ def _layer_of() -> Dict[str, int]:
 
 def test_every_module_has_a_layer():
     rank = _layer_of()
-    assert sorted(set(_modules()) - set(rank)) == [], "give these modules a layer in tests/test_layers.py"
+    assert sorted(set(_modules()) - set(rank)) == [], "give these modules a layer in mcplite/vendor.py:LAYERS"
     assert sorted(set(rank) - set(_modules())) == [], "these modules in LAYERS no longer exist"
 
 

@@ -19,7 +19,8 @@ import pytest
 import mcplite
 
 try:
-    from mcplite.vendor import ALL_PARTS, PARTS, VendorError, build, make_bundle, part_modules, read_package
+    from mcplite.vendor import (ALL_PARTS, LAYERS, PARTS, VendorError, build, make_bundle, part_modules,
+                                read_package)
 except ImportError:  # MCPLITE_VENDORED: the builder is not in the one file
     build = None  # type: ignore[assignment]
 
@@ -227,6 +228,59 @@ def test_the_sections_follow_the_layers():
     assert order == sorted(order, key=rank.__getitem__)
     assert list(namespace["_VENDORED_PARTS"]) == ["core", "server", "stdio"]
     assert "client" not in order and "httpapp" not in order and "tasks" not in order
+
+
+# The sections of a one-file build out of layer order that are meant to be, and why. An
+# import-time import upward would add its pair here (the import wins: a section never runs
+# before what it imports), once tests/test_layers.py's ALLOWED says why the import is needed.
+OUT_OF_LAYER_ORDER = {
+    # Running the file runs the command line, so __main__ (tools) comes last, after the
+    # package's own section (package), which __main__'s --version reads.
+    ("__init__", "__main__"),
+}
+
+
+def out_of_layer_order(order, layers):
+    """The pairs (earlier, later) of ``order`` where the later module is of a lower layer (of
+    ``layers``; a module in none is in no pair)."""
+    layer = {module: index for index, (_, members) in enumerate(layers) for module in members}
+    return [(first, second) for index, first in enumerate(order) for second in order[index + 1:]
+            if first in layer and second in layer and layer[first] > layer[second]]
+
+
+def section_order(text):
+    """The modules of the one file ``text``, in the order of its sections."""
+    namespace = {"__name__": "mcplite_part"}
+    exec(compile(text, "mcplite.py", "exec", dont_inherit=True), namespace)
+    return list(namespace["_VENDORED_MODULES"])
+
+
+@needs_builder
+@pytest.mark.parametrize("parts", [["all"], SERVER_STDIO], ids=",".join)
+def test_no_section_comes_before_one_of_a_lower_layer(parts):
+    order = section_order(make_bundle(read_package(PACKAGE), parts=parts))
+    layer = {module: name for name, members in LAYERS for module in members}
+    wrong = ["mcplite/%s.py (%s) before mcplite/%s.py (%s)" % (first, layer[first], second, layer[second])
+             for first, second in out_of_layer_order(order, LAYERS) if (first, second) not in OUT_OF_LAYER_ORDER]
+    assert wrong == []
+    assert {"errors", "jsonrpc", "server", "stdio", "__init__"} <= set(order)
+    if parts == ["all"]:
+        assert set(order) == set(layer) - {"vendor"}
+
+
+@needs_builder
+def test_the_layers_order_the_sections_but_an_import_time_import_wins(monkeypatch):
+    init = '"""The package."""\n\n__version__ = "9.9"\n__all__ = []\n'
+    # Two modules importing nothing: the lower layer's first, whatever their names.
+    monkeypatch.setattr("mcplite.vendor.LAYERS", (("low", ("b",)), ("high", ("a",))))
+    assert section_order(make_bundle({"__init__": init, "a": "A = 1\n", "b": "B = 1\n"})) == ["b", "a", "__init__"]
+    # A lower layer's module importing a higher one's at import time: the import wins, and
+    # the pair is out of layer order, which the test above would name.
+    layers = (("low", ("a",)), ("high", ("b",)))
+    monkeypatch.setattr("mcplite.vendor.LAYERS", layers)
+    order = section_order(make_bundle({"__init__": init, "a": "from .b import B\nA = B\n", "b": "B = 1\n"}))
+    assert order == ["b", "a", "__init__"]
+    assert out_of_layer_order(order, layers) == [("b", "a")]
 
 
 @needs_builder
