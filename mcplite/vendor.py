@@ -401,7 +401,9 @@ def compact_source(text: str) -> str:
             if row in continued and out:
                 # A statement goes on one row: inside brackets (or after a backslash) a line
                 # break means nothing, so the rows it was wrapped on are joined.
-                line = line.strip()
+                # (lstrip only: a string that spans lines may begin on this row, and the
+                # whitespace at its end is then the string's.)
+                line = line.lstrip()
                 last = out[-1]
                 if last.endswith("\\"):
                     last = last[:-1].rstrip()

@@ -162,6 +162,10 @@ NOTE = ("x",
         """two
 lines""", len(
     "y"))
+SPACES = (1,
+          """ends in spaces   
+two   
+""")
 
 
 async def coro():
@@ -189,11 +193,14 @@ def test_compact_source_keeps_every_string_and_line_that_means_something():
     assert "\ndef texts(a, b=2):\n" in out and "\n total = a + b\n" in out
     assert '\n return "#", ("a" "b")\n' in out and "\n return [1, 2,]\n" in out
     assert 'NOTE = ("x", """two\nlines""", len("y"))\n' in out
+    # A string that spans lines, begun on a joined row, keeps the spaces at that row's end.
+    assert 'SPACES = (1, """ends in spaces   \ntwo   \n""")\n' in out
     default, compact = {}, {}
     exec(compile(TRICKY, "t", "exec"), default)
     exec(compile(out, "t", "exec"), compact)
     assert compact["texts"](1) == default["texts"](1) and compact["texts"](0) == default["texts"](0)
     assert compact["shared"]() == 1 and compact["shared"].__doc__ == "on the def's line: stays"
+    assert compact["SPACES"] == default["SPACES"] and compact["NOTE"] == default["NOTE"]
     assert compact["texts"].__doc__ is None and default["texts"].__doc__ == "Goes, raw or not."
     assert without_texts(ast.parse(out)) == without_texts(ast.parse(TRICKY))
 
