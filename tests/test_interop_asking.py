@@ -717,10 +717,12 @@ def test_client_cancels_while_the_server_waits(report):
         # If the SDK tries to resume the cancelled call's stream (GET + Last-Event-ID), it is
         # never told its live session is gone (404).
         resumed = [e for e in report["http"] if e["method"] == "GET" and "last-event-id" in e["request_headers"]]
-        assert [e["status"] for e in resumed if e["status"] == 404] == [], logs(report)
+        assert [e.get("status") for e in resumed if e.get("status") == 404] == [], logs(report)
 
 
 @runs("http-slow")
 def test_resuming_a_cancelled_calls_stream_is_not_404(report):
     live = [e for e in report["http"] if e["request_headers"].get("mcp-session-id") and e["method"] != "DELETE"]
-    assert [(e["method"], e["status"]) for e in live if e["status"] == 404] == [], logs(report)
+    # (An entry has no status when the SDK gave up on its request before any answer came, a
+    # cancelled call's POST or resumption: the client's doing, timing-dependent, and no 404.)
+    assert [(e["method"], e.get("status")) for e in live if e.get("status") == 404] == [], logs(report)
