@@ -267,18 +267,21 @@ class ServerConnection(Port, Endpoint):
             return
         if method == "subscriptions/listen":
             self._listen(call, reply)
-        elif (method in _INLINE_METHODS or (self.inline_quick_requests and self.server.answers_at_once(call))
-              or self.server.runs_inline(call)):
-            # (runs_inline: a tool the application declared quick, inline=True. Never decided
-            # from the absence of a Context alone: a slow tool without one would keep this
-            # thread from reading ping and the cancellations of the other requests.)
+        elif method in _INLINE_METHODS:
             reply(self._complete(call))
         elif serve_here is not None and self.server.serves_watched(call):
             # A tool that can send nothing before its response, over a transport that can
             # watch it on this thread (HTTP's front: a hang-up seen, a quiet answer kept
             # alive): no hand-off to a worker and back. Still in the in-flight table, so a
             # notifications/cancelled from another POST cancels it and its id stays in use.
+            # Before the inline rules: an inline=True tool that turns out slow is watched too,
+            # as in the 2026-07-28 era, rather than left quiet for a proxy to time out.
             reply(serve_here(call, partial(self._complete, call)))
+        elif (self.inline_quick_requests and self.server.answers_at_once(call)) or self.server.runs_inline(call):
+            # (runs_inline: a tool the application declared quick, inline=True. Never decided
+            # from the absence of a Context alone: a slow tool without one would keep this
+            # thread from reading ping and the cancellations of the other requests.)
+            reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:
                 self._inflight.pop(call.request.id, None)

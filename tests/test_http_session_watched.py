@@ -75,6 +75,13 @@ def _app() -> _Recording:
         note()
         time.sleep(seconds)
         return "quiet %s" % seconds
+
+    @app.tool(inline=True)
+    def quiet_inline(seconds: float) -> str:
+        # Declared quick but slow all the same: watched like the others, not left quiet.
+        note()
+        time.sleep(seconds)
+        return "quiet %s" % seconds
     return app
 
 
@@ -192,14 +199,16 @@ def test_a_batch_still_goes_to_the_pool():
     assert len(app.threads) == 2 and all(name.startswith(WORKER) for name in app.threads), app.threads
 
 
+@pytest.mark.parametrize("tool", ["quiet", "quiet_inline"])
 @pytest.mark.parametrize("version", ["2025-11-25", "2025-06-18"])
-def test_a_quiet_session_call_becomes_the_sessions_stream(served, version):
+def test_a_quiet_session_call_becomes_the_sessions_stream(served, version, tool):
     # Its head, then (2025-11-25) the priming event a client resumes from, keep-alive
-    # comments, the answer; the connection then serves the next request.
+    # comments, the answer; the connection then serves the next request. A tool declared
+    # inline=True is watched the same way (before, it was served unwatched: one late JSON answer).
     client = _session(served, version)
     sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
     try:
-        sock.sendall(_post_bytes(served.port, client, _call(3, "quiet", {"seconds": 4 * KEEPALIVE})))
+        sock.sendall(_post_bytes(served.port, client, _call(3, tool, {"seconds": 4 * KEEPALIVE})))
         received = _read_stream(sock, b"0\r\n\r\n")
         sock.sendall(_post_bytes(served.port, client, _call(4, "add", {"a": 1, "b": 1})))
         after = _read_json_answer(sock)
