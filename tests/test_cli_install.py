@@ -11,6 +11,7 @@ import pytest
 from mcplite import Client
 from mcplite.cli import cli_main
 from mcplite.installcmds import install_config_path
+from harness_support import assert_gone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_SOURCE = os.path.join(HERE, "servers", "watch_app.py")
@@ -275,21 +276,6 @@ def test_a_file_the_host_could_not_start_is_refused_and_nothing_written(home, ca
     assert load("x.json")["mcpServers"]["two"]["args"][-1].endswith("two.py:b")
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # (a zombie still answers: it is gone when its state says so)
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 def test_a_server_that_ignores_the_end_of_its_input_is_stopped_with_its_group(tmp_path, monkeypatch):
     """The start check gives a server that does not exit at the end of its input
@@ -308,7 +294,5 @@ def test_a_server_that_ignores_the_end_of_its_input_is_stopped_with_its_group(tm
     installcmds._ic_check_starts({"command": sys.executable, "args": ["-c", script]})
     assert time.monotonic() - started < 10
     child, grandchild = (int(p) for p in pids.read_text().split())
-    deadline = time.monotonic() + 5
-    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child) and not _alive(grandchild)
+    # (the child was reaped by the start check; the grandchild, orphaned, by init, maybe late)
+    assert_gone({"child": child, "grandchild": grandchild}, wait=5, zombies=True)
