@@ -23,7 +23,7 @@ if sys.version_info < (3, 8):
 from .auth import AccessToken, BearerAuth
 from .errors import (
     AuthorizationError, Cancelled, ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout,
-    SessionLost, TaskCancelled, ToolError, TransportError, UrlElicitationRequired,
+    SessionLost, TaskCancelled, ToolError, TransportError, UrlElicitationRequired, VersionMismatch,
 )
 from .protocol import (
     LATEST_LEGACY_VERSION, LATEST_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION,
@@ -42,7 +42,8 @@ __all__ = [
     "SUPPORTED_VERSIONS", "LEGACY_VERSIONS", "MODERN_VERSIONS", "LATEST_VERSION", "LATEST_LEGACY_VERSION",
     "AccessToken", "BearerAuth", "McpHttpApp", "HttpRequest", "HttpResponse", "Client", "RequestTimeout",
     "TransportError", "ConnectionClosed", "HttpError", "SessionLost", "ProtocolError", "OAuth", "AuthorizationError",
-    "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled", "ES256Key",
+    "VersionMismatch", "MemoryTokenStorage", "FileTokenStorage", "TerminalAuthorizer", "Tracer", "TaskCancelled",
+    "ES256Key",
     "Host", "ApprovalRequest", "ServerFailure", "PinChange", "ConfigWarning", "TraceContext", "use_trace",
     "current_trace", "ResultCache", "Skill", "SkillVerificationError", "SKILLS_EXTENSION", "UI_EXTENSION",
     "APP_MIME_TYPE", "AppView", "apps_extension", "read_app_view", "tool_view_uri", "tool_visible_to",

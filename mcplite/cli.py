@@ -57,7 +57,9 @@ import os
 import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
-from .errors import ConnectionClosed, HttpError, MCPError, RequestTimeout, TaskCancelled, TransportError
+from .errors import (
+    ConnectionClosed, HttpError, MCPError, RequestTimeout, TaskCancelled, TransportError, VersionMismatch,
+)
 
 CLI_EXIT_OK = 0
 CLI_EXIT_FAILED = 1
@@ -758,6 +760,10 @@ def cli_connect(args: Any, target: CliTarget, authorizer: Any = None, **options:
         text = cli_error_text(exc)
         if options.get("era") == "modern" and isinstance(exc, MCPError) and exc.code == -32601:
             text += ": the server does not speak 2026-07-28 (try --era legacy)"
+        elif options.get("era") == "modern" and isinstance(exc, VersionMismatch):
+            from .protocol import LEGACY_VERSIONS
+            if any(version in LEGACY_VERSIONS for version in exc.offered):
+                text += " (try --era legacy)"
         raise CliFailure(cli_status_of(exc), "%s: %s" % (cli_target_label(target), text))
     if args.protocol_version and client.protocol_version != args.protocol_version:
         client.close()

@@ -12,7 +12,9 @@ wire dicts; a JSON-RPC error raises ``MCPError`` with its code, message and data
 Eras (``era=``): "auto" (default) probes with ``server/discover`` and falls back to
 ``initialize`` on any answer that is not a recognised modern one, or none in
 ``probe_timeout`` seconds, as the 2026-07-28 stdio binding says; "modern" and "legacy"
-force one. ``protocol_version=`` asks for one version exactly.
+force one. ``protocol_version=`` asks for one version exactly. A server that speaks no
+version we do (of the era forced, if one is) fails the connection with ``VersionMismatch``,
+which names the versions it offered.
 """
 
 import time

@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import (
-    Cancelled, ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout, TransportError,
+    Cancelled, ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout, TransportError, VersionMismatch,
 )
 from .jsonrpc import (
     INTERNAL_ERROR, METHOD_NOT_FOUND, UNSUPPORTED_PROTOCOL_VERSION, Endpoint, Message, Reply, error_response,
@@ -34,6 +34,11 @@ _on_event_thread = threading.local()  # .active: this thread runs the client's c
 # Over Streamable HTTP that is the thread waiting for the request on whose stream it came,
 # which tells a gateway which of its calls a question or log message belongs to.
 _client_received_on = threading.local()
+
+
+def _session_versions(value: Any) -> List[str]:
+    """The protocol versions a server's list names (its strings; anything else names none)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def received_on() -> Optional[int]:
@@ -257,6 +262,8 @@ class ClientSession(Endpoint):
             except MCPError as exc:
                 # A modern server that answered the probe too late for us has settled on
                 # 2026-07-28 and refuses initialize, naming its versions: go back to them.
+                # (Its own -32022 only: an initialize answered with a version we do not
+                # speak is a VersionMismatch, not caught here.)
                 offered = exc.data.get("supported") if isinstance(exc.data, dict) else None
                 if not isinstance(offered, list):
                     offered = []
@@ -307,22 +314,33 @@ class ClientSession(Endpoint):
                     # a supported version" (the refusal may have been about something else).
                     return self._discover(usable[-1], forced, retried=True, probe=probe)
                 if forced or not [v for v in LEGACY_VERSIONS if v in offered]:
-                    raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server supports none of our %s protocol "
-                                   "versions" % ("modern" if forced else ""), *([exc.data] if exc.has_data else []))
+                    if usable:
+                        # It refused again the very version it lists: no question of versions
+                        # we cannot speak, so its own error says what went wrong.
+                        raise
+                    # The server did send this -32022, but the failure is ours to name: no
+                    # version in common. One exception for it, however the server showed its
+                    # versions (this error, its server/discover result, its initialize
+                    # answer), so that a caller catches one thing; its error is the cause.
+                    versions = _session_versions(offered)
+                    raise VersionMismatch("The server speaks none of our %sprotocol versions: it offers %s"
+                                          % ("modern " if forced else "", ", ".join(versions) or "none"),
+                                          versions) from exc
             elif forced:
                 raise
             result = None
         if result is None:
             self.era, self.protocol_version = None, None
             return False
-        supported = result.get("supportedVersions") or []
+        supported = _session_versions(result.get("supportedVersions"))
         if version not in supported:
             usable = [v for v in MODERN_VERSIONS if v in supported]
             if not usable:
                 self.era, self.protocol_version = None, None
                 if forced:
-                    raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server offers no modern version we speak",
-                                   {"supported": supported})
+                    # A result, not an error: the server sent no JSON-RPC error to raise.
+                    raise VersionMismatch("The server speaks none of our modern protocol versions: its "
+                                          "server/discover offers %s" % (", ".join(supported) or "none"), supported)
                 return False
             self.protocol_version = usable[-1]
         self.server_capabilities = result.get("capabilities") or {}
@@ -339,9 +357,9 @@ class ClientSession(Endpoint):
         answered = result.get("protocolVersion")
         if answered not in LEGACY_VERSIONS:
             # "If the client does not support the version in the server's response, it
-            # SHOULD disconnect."
-            raise MCPError(UNSUPPORTED_PROTOCOL_VERSION, "The server answered initialize with protocol version %r, "
-                                                         "which this client does not speak" % (answered,))
+            # SHOULD disconnect." (The server answered with a result: no error of its own.)
+            raise VersionMismatch("The server answered initialize with protocol version %r, which this client "
+                                  "does not speak" % (answered,), [answered] if isinstance(answered, str) else [])
         self.protocol_version = answered
         self.server_capabilities = result.get("capabilities") or {}
         self.server_info = result.get("serverInfo") or {}

@@ -7,8 +7,9 @@ Two families, kept apart so that an ``except`` says which one it means:
   crossed, or will cross, the wire.
 * ``TransportError`` is a failure on this side of the wire: the connection closed, no answer
   came in time, the HTTP server answered with a status instead of JSON-RPC, the session
-  was lost, authorization could not be obtained, or the peer broke the protocol. It has no
-  JSON-RPC code, because no JSON-RPC error was ever sent.
+  was lost, authorization could not be obtained, the peer broke the protocol, or it speaks
+  no protocol version we do. It has no JSON-RPC code: no JSON-RPC error was sent, or (a
+  -32022 naming only versions we cannot speak) the one sent is its ``__cause__``.
 
 A client call may also raise ``TaskCancelled`` (the task it waited for ended cancelled).
 The server-side flow exceptions (``ToolError``, ``Cancelled``, ``ArgumentError``, and the two
@@ -26,7 +27,7 @@ issues rather than raises; and private control flow that never leaves its module
 (``_BridgeStop``, ``_CfgProblem``, ``_ProbeUnreachable``).
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 _NO_DATA = object()
 
@@ -170,6 +171,18 @@ class AuthorizationError(TransportError):
 class ProtocolError(TransportError):
     """The peer's messages break the protocol where a call depends on them (a result that is
     not an object, questions that never end, cursors that loop), so the call cannot finish."""
+
+
+class VersionMismatch(TransportError):
+    """The server speaks no protocol version this client does (with ``era="modern"``: no
+    2026-07-28 one), so no connection was made. ``offered`` lists the versions it named: the
+    ``supportedVersions`` of its ``server/discover`` result, the ``supported`` of its -32022
+    error (then that ``MCPError`` is the ``__cause__``), or the one it answered ``initialize``
+    with (none when that was not a string)."""
+
+    def __init__(self, message: str, offered: List[str]) -> None:
+        super().__init__(message)
+        self.offered = list(offered)
 
 
 class SkillVerificationError(ProtocolError):

@@ -10,7 +10,12 @@ tools/list, tools/call) for a client to reach the point where it misbehaves.
     --discover MODE       how server/discover is answered: error (-32601, the default),
                           silent (never), unsupported-legacy (-32022 listing legacy
                           versions only), unsupported-none (-32022 listing no version
-                          the client knows)
+                          the client knows), unsupported-same (-32022 listing only the
+                          version asked for), result-none (a result whose
+                          supportedVersions names no version the client knows),
+                          late-modern (the first never answered, initialize refused with
+                          -32022 listing 2026-07-28, later ones answered as a 2026-07-28
+                          server)
     --init-version V      answer initialize with protocol version V (default: the
                           version the client asked for)
     --garbage-at-start    print a line that is not JSON before anything else
@@ -47,7 +52,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--log")
     parser.add_argument("--discover", default="error",
-                        choices=["error", "silent", "unsupported-legacy", "unsupported-none"])
+                        choices=["error", "silent", "unsupported-legacy", "unsupported-none", "unsupported-same",
+                                 "result-none", "late-modern"])
     parser.add_argument("--init-version")
     parser.add_argument("--garbage-at-start", action="store_true")
     parser.add_argument("--bom", action="store_true")
@@ -104,6 +110,7 @@ def main():
     if args.bom:
         stdout.write(b"\xef\xbb\xbf")  # (no flush: it goes with the first message)
 
+    discovers_seen = 0
     while True:
         line = stdin.readline()
         if not line:
@@ -133,8 +140,18 @@ def main():
                       {"supported": ["2025-11-25", "2025-06-18"], "requested": "2026-07-28"})
             elif args.discover == "unsupported-none":
                 error(rid, -32022, "Unsupported protocol version", {"supported": ["1999-01-01"]})
-            continue  # silent: never answered
-        if method == "initialize":
+            elif args.discover == "unsupported-same":
+                asked = (params.get("_meta") or {}).get("io.modelcontextprotocol/protocolVersion")
+                error(rid, -32022, "Unsupported protocol version", {"supported": [asked], "requested": asked})
+            elif args.discover == "result-none":
+                result(rid, {"supportedVersions": ["1999-01-01"], "capabilities": {}})
+            elif args.discover == "late-modern" and discovers_seen:
+                result(rid, {"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}})
+            discovers_seen += 1
+            continue  # silent, and late-modern's first: never answered
+        if method == "initialize" and args.discover == "late-modern":
+            error(rid, -32022, "Unsupported protocol version", {"supported": ["2026-07-28"]})
+        elif method == "initialize":
             version = args.init_version or params.get("protocolVersion")
             result(rid, {"protocolVersion": version, "capabilities": {"tools": {}},
                          "serverInfo": {"name": "misbehaving", "version": "0.0.1"}})

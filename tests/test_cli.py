@@ -655,6 +655,21 @@ def test_a_modern_server_that_answers_the_probe_late_is_still_spoken_to():
     assert (status, err) == (0, "") and out.startswith("cli-test 3.1.4, protocol 2026-07-28\n")
 
 
+def test_no_version_in_common_is_exit_4_with_what_the_server_offers():
+    # Before, a made-up "error -32022" the server never sent; the status stays 4.
+    misbehaving = "%s %s" % (PY, os.path.join(HERE, "client_misbehaving_server.py"))
+    target = misbehaving + " --discover unsupported-legacy"
+    status, out, err = cli("ls", target, "--era", "modern")
+    assert (status, out) == (4, "")
+    assert one_error_line(err, "ls") == ("%s: The server speaks none of our modern protocol versions: it offers "
+                                         "2025-11-25, 2025-06-18 (try --era legacy)" % target)
+    target = misbehaving + " --init-version 1999-01-01"
+    status, out, err = cli("ls", target)
+    assert (status, out) == (4, "")
+    assert one_error_line(err, "ls") == ("%s: The server answered initialize with protocol version '1999-01-01', "
+                                         "which this client does not speak" % target)
+
+
 def test_a_server_that_prints_garbage_and_exits():
     status, out, err = cli("ls", "echo garbage")
     assert status == 3 and one_error_line(err, "ls") == (

@@ -30,7 +30,7 @@ import pytest
 from asking_app import make_asking_app
 from interop_support import sdk_python_fixture
 from kitchen_app import make_kitchen_app
-from mcplite import ConnectionClosed, MCPError, ProtocolError, RequestTimeout, TransportError
+from mcplite import ConnectionClosed, MCPError, ProtocolError, RequestTimeout, TransportError, VersionMismatch
 from mcplite.channels import StdioChannel
 from mcplite.memory import MemoryChannel
 from mcplite.client import Client
@@ -369,12 +369,51 @@ def test_probe_falls_back_on_unsupported_version_listing_legacy_only(made, log_p
 
 
 def test_unsupported_version_listing_nothing_we_speak_fails(made, log_path):
-    with pytest.raises(MCPError) as info:
+    # The server did answer -32022; that no version is common is the client's conclusion: a
+    # VersionMismatch (a TransportError) with what it offers, its own error the cause.
+    with pytest.raises(VersionMismatch) as info:
         made.client(misbehaving("--discover", "unsupported-none", log=log_path), "stdio", timeout=5)
-    assert info.value.code == -32022
-    assert info.value.data == {"supported": ["1999-01-01"]}
+    assert not isinstance(info.value, MCPError) and isinstance(info.value, TransportError)
+    assert info.value.offered == ["1999-01-01"]
+    assert "1999-01-01" in info.value.message
+    cause = info.value.__cause__
+    assert isinstance(cause, MCPError) and (cause.code, cause.message, cause.data) == (
+        -32022, "Unsupported protocol version", {"supported": ["1999-01-01"]})
     assert [m.get("method") for m in read_log(log_path)] == ["server/discover"]
     assert made.channels[-1].process.poll() is not None  # stopped by the failed constructor
+
+
+def test_a_refusal_of_the_very_version_listed_raises_the_servers_own_error(made, log_path):
+    # -32022 listing the version just sent: retried once, then the server's error as it came
+    # (the refusal is about something else than versions: nothing to conclude for it).
+    with pytest.raises(MCPError) as info:
+        made.client(misbehaving("--discover", "unsupported-same", log=log_path), "stdio", timeout=5)
+    assert (info.value.code, info.value.message) == (-32022, "Unsupported protocol version")
+    assert info.value.data == {"supported": [MODERN], "requested": MODERN}
+    assert [m.get("method") for m in read_log(log_path)] == ["server/discover", "server/discover"]
+
+
+def test_a_discover_result_listing_nothing_we_speak(made, log_path):
+    # Forced modern: a result, not an error, so no MCPError (there is no code to give).
+    with pytest.raises(VersionMismatch) as info:
+        made.client(misbehaving("--discover", "result-none", log=log_path), "stdio", era="modern", timeout=5)
+    assert not isinstance(info.value, MCPError) and info.value.__cause__ is None
+    assert info.value.offered == ["1999-01-01"]
+    assert [m.get("method") for m in read_log(log_path)] == ["server/discover"]
+    assert made.channels[-1].process.poll() is not None
+    # The era left to the client: not a modern server, so initialize.
+    client, tap = made.client(misbehaving("--discover", "result-none"), "stdio", timeout=5)
+    assert (client.era, client.protocol_version) == ("legacy", LEGACY)
+
+
+def test_a_modern_server_refusing_initialize_after_a_late_probe_is_spoken_to(made, log_path):
+    # The probe unanswered in time, initialize refused with the server's own -32022 naming
+    # 2026-07-28: the client goes back to server/discover, forced.
+    client, tap = made.client(misbehaving("--discover", "late-modern", log=log_path), "stdio", timeout=5,
+                              probe_timeout=0.3)
+    assert (client.era, client.protocol_version) == ("modern", MODERN)
+    assert [m.get("method") for m in read_log(log_path, 4)] == [
+        "server/discover", "notifications/cancelled", "initialize", "server/discover"]
 
 
 def test_forced_modern_raises_the_servers_error(made, log_path):
@@ -389,16 +428,19 @@ def test_forced_modern_never_falls_back_to_initialize(made, log_path):
     error = None
     try:
         made.client(misbehaving("--discover", "unsupported-legacy", log=log_path), "stdio", era="modern", timeout=5)
-    except MCPError as exc:
+    except VersionMismatch as exc:
         error = exc
     assert [m.get("method") for m in read_log(log_path)] == ["server/discover"]
-    assert error is not None and error.code == -32022
+    assert error is not None and error.offered == ["2025-11-25", "2025-06-18"]
+    assert isinstance(error.__cause__, MCPError) and error.__cause__.code == -32022
 
 
 def test_initialize_answered_with_an_unknown_version_fails_and_stops_the_server(made, log_path):
-    with pytest.raises(MCPError) as info:
+    # The server answered with a result: no JSON-RPC error to raise, and no code made up.
+    with pytest.raises(VersionMismatch) as info:
         made.client(misbehaving("--init-version", "1999-01-01", log=log_path), "stdio", timeout=5)
-    assert info.value.code == -32022
+    assert not isinstance(info.value, MCPError) and info.value.__cause__ is None
+    assert info.value.offered == ["1999-01-01"]
     assert "'1999-01-01'" in info.value.message
     process = made.channels[-1].process
     assert process.poll() == 0  # stdin closed: it exited by itself, before the constructor returned
