@@ -241,7 +241,7 @@ class StdioBridge:
             if request is not None and request.get("method") == "initialize":
                 if isinstance(message.get("result"), dict):
                     self._negotiated(message["result"])
-                elif (not self._fallen_back and getattr(self._channel, "initialize_refused", None) is not None
+                elif (not self._fallen_back and self._channel.initialize_refused is not None
                       and "error" in message):
                     # Refused with a 4xx and a JSON-RPC error: an HTTP+SSE server, maybe.
                     with self._lock:
@@ -282,8 +282,8 @@ class StdioBridge:
             return message
         tools = result.get("tools")
         channel = self._channel
-        known = getattr(channel, "tool_headers", None)
-        if not isinstance(tools, list) or not isinstance(known, dict):
+        known = channel.tool_headers
+        if not isinstance(tools, list) or known is None:
             return message
         before = dict(known)
         usable = channel.usable_tools([tool for tool in tools if isinstance(tool, dict)])
@@ -336,7 +336,7 @@ class StdioBridge:
         try:
             if attempt < 3:
                 if (request.get("method") == "initialize" and not self._fallen_back
-                        and getattr(channel, "initialize_refused", None) is not None):
+                        and channel.initialize_refused is not None):
                     # "If it fails with an HTTP 4xx status code", try the 2024-11-05 HTTP+SSE
                     # transport.
                     self._fall_back()
@@ -590,7 +590,8 @@ class _BridgeChild:
             check_param_headers(known, params.get("arguments"), req.headers)
 
     def _gone(self, error: BaseException) -> None:
-        """The child exited: every request waiting on it gets an error, its streams end."""
+        """The child exited: every request waiting on it gets an error, its streams end.
+        (``error`` is the channel's ``ConnectionClosed``, whose text is its message.)"""
         self.closed = True
         with self.lock:
             waiting = list(self.streams.values())
@@ -599,7 +600,7 @@ class _BridgeChild:
             get_stream = self.get_stream
         for stream, rid in waiting:
             stream.push_message(error_response(rid, MCPError(
-                BRIDGE_UNREACHABLE, "The server process ended: %s" % (getattr(error, "message", None) or error,))))
+                BRIDGE_UNREACHABLE, "The server process ended: %s" % (error,))))
             stream.finish()
         if get_stream is not None:
             get_stream.finish()

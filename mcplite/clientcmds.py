@@ -129,8 +129,9 @@ def _list(client: Any, method: str, fn: Callable[[], List[Dict[str, Any]]]) -> L
 
 
 def cc_url(client: Any) -> Optional[str]:
-    """The URL of the server ``client`` talks to (None: not over HTTP)."""
-    return getattr(getattr(client, "cli_target", None), "url", None)
+    """The URL of the server ``client`` talks to (None: not over HTTP). (``cc_open`` made
+    every client the commands use, and gave it its ``cli_target``.)"""
+    return client.cli_target.url
 
 
 def cc_listing(client: Any) -> Dict[str, List[Dict[str, Any]]]:

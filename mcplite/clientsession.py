@@ -123,6 +123,7 @@ class ClientSession(Endpoint):
     # The ``ResultCache`` (clientcache.py) of ``Client(cache=...)``, or None; set before
     # connecting, since a 2026-07-28 client with one listens for list changes.
     cache = None  # type: Any
+    _cache_principal = None  # type: Any   # whose private results they are there (Client sets it)
     # ``on_elicitation_complete(elicitation_id)`` (see Client): set after construction.
     on_elicitation_complete = None  # type: Optional[Callable[[str], Any]]
 
@@ -194,7 +195,7 @@ class ClientSession(Endpoint):
         self._channel.close()
         if self.cache is not None:
             # Nobody can ask for this client's private results again.
-            self.cache.forget_principal(getattr(self, "_cache_principal", None))
+            self.cache.forget_principal(self._cache_principal)
         self.outgoing.fail_all(self._closed)
         self._pool.shutdown(1.0)
         self._events.shutdown(1.0)

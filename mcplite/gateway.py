@@ -66,12 +66,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .asking import ask, gather
 from .client import Client
 from .clientsession import cancel_when, received_on
+from .connection import SessionNotifier
 from .context import Context
 from .errors import Cancelled, MCPError, ProtocolError, RequestTimeout, TransportError, UrlElicitationRequired
 from .jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT, URL_ELICITATION_REQUIRED
 from .protocol import (
     ERA_MODERN, LOG_LEVELS, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SERVER_INFO, TASKS_EXTENSION,
 )
+from .registry import ResourceTemplate, SubscriptionListener
 from .results import tool_error
 from .skills import SKILL_SCHEME, SKILLS_EXTENSION
 from .taskwait import _poll_interval as task_poll_interval, _request as task_request, cancel_task, task_outcome
@@ -349,8 +351,8 @@ class Mount:
     @property
     def process_id(self) -> Optional[int]:
         """The upstream's process id when it runs on stdio, else None."""
-        process = getattr(self.client._channel, "process", None)
-        return getattr(process, "pid", None)
+        process = self.client._channel.process
+        return process.pid if process is not None else None
 
     # -- keeping the registrations in step with the upstream ----------------------------
 
@@ -838,7 +840,8 @@ class Mount:
                 return self._forward(ctx, "resource " + target, "resources/read", {"uri": target})["contents"]
             template = self.app.add_resource(_gateway_handler(_gateway_template_variables(uri), read_template), uri,
                                              **options)
-            for variable in getattr(template, "variables", ()):
+            # (A "template" with no {variables} is registered as a plain resource.)
+            for variable in template.variables if isinstance(template, ResourceTemplate) else ():
                 self._add_completion({"type": "ref/resource", "uri": uri}, variable, template=uri)
             return
 
@@ -1113,7 +1116,7 @@ class Mount:
 
     def _start_conversation(self, origin: "_GatewayOrigin", method: str, params: Dict[str, Any],
                             progress: Optional[Callable[..., Any]]) -> "_GatewayConversation":
-        timeout = float(getattr(self.app, "client_request_timeout", None) or 60.0)
+        timeout = float(self.app.client_request_timeout)
         conversation = _GatewayConversation(os.urandom(12).hex(), origin, timeout)
         origin.conversation = conversation
         now = time.monotonic()
@@ -1148,7 +1151,7 @@ class Mount:
 
     def close(self) -> None:
         """Unregister everything this mount added, and stop a client the mount started."""
-        mounts = getattr(self.app, "_gateway_mounts", None)
+        mounts = self.app._gateway_mounts
         if mounts is not None and self in mounts:
             mounts.remove(self)
         with self._lock:
@@ -1326,7 +1329,7 @@ def _gateway_hand_over(client: Client, prefix: str) -> None:
 def _gateway_retry_refused(app: Any, source: Mount) -> None:
     """``source`` let go of names: the app's other mounts register again what it refused
     them (on a thread of its own: ``source`` may hold its lock, and each takes its own)."""
-    others = [each for each in list(getattr(app, "_gateway_mounts", ())) if each is not source
+    others = [each for each in list(app._gateway_mounts or ()) if each is not source
               and any(each._refused.values())]
     if others:
         threading.Thread(target=lambda: [each._retry_refused() for each in others], daemon=True,
@@ -1375,7 +1378,7 @@ def _gateway_level(call: Any) -> Optional[str]:
 def _gateway_install(app: Any, mount: Mount) -> None:
     """Add ``mount`` to the app's mounts; the first one installs the middleware that passes
     ``logging/setLevel`` and ``resources/subscribe`` on to the upstreams."""
-    mounts = getattr(app, "_gateway_mounts", None)
+    mounts = app._gateway_mounts
     if mounts is not None:
         mounts.append(mount)
         return
@@ -1401,7 +1404,7 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # messages).
         threading.Thread(target=work, name="mcplite-gateway-subscribe", daemon=True).start()
 
-    def screening(listener: Any) -> None:
+    def screening(listener: SubscriptionListener) -> None:
         # A 2026-07-28 client's subscriptions/listen stream names its resources in its
         # params, which no middleware sees. Before it is acknowledged, those of a mount's
         # templates (the listed ones are subscribed to already) are held - reserved in the
@@ -1412,8 +1415,8 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # learns there, not by never hearing of them. (In order: which are beyond the share
         # does not depend on a set's.) A stream that ends from here on is released by
         # `ended`, added to the listeners or not.
-        uris = sorted(uri for uri in getattr(listener, "uris", ()) if isinstance(uri, str))
-        client = getattr(listener, "client", "")
+        uris = sorted(uri for uri in listener.uris if isinstance(uri, str))
+        client = listener.client
         for each in list(mounts) if uris else ():
             mine = each.templated(uris)
             beyond = each.hold(listener, mine, lambda: listener not in ended_streams, client,
@@ -1435,7 +1438,7 @@ def _gateway_install(app: Any, mount: Mount) -> None:
     app._listener_end_hooks.append(ended)
 
     def gateway_middleware(method: str, params: Dict[str, Any], ctx: Context, call_next: Callable[..., Any]) -> Any:
-        if method == "resources/read" and getattr(app, "_gateway_skills", False):
+        if method == "resources/read" and app._gateway_skills:
             uri = params.get("uri")
             if (isinstance(uri, str) and uri.startswith(SKILL_SCHEME) and uri not in app.registry.resources
                     and not any(each.owns(uri) for each in list(mounts))):
@@ -1487,9 +1490,7 @@ def _gateway_holder_of(listener: Any) -> Any:
     """Who holds subscriptions for a listener of the front: a legacy session's notifier
     stands for its session (whose resources/subscribe the middleware saw), a listen stream
     for itself."""
-    connection = getattr(listener, "connection", None)
-    session = getattr(connection, "session", None)
-    return session if session is not None else listener
+    return listener.connection.session if isinstance(listener, SessionNotifier) else listener
 
 
 def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:
@@ -1551,7 +1552,7 @@ def _gateway_install_skills(app: Any) -> None:
     resources: mounted with the upstream's other resources, or read through the upstream
     when it serves them unlisted."""
     from .skills import SkillCatalog
-    if getattr(app, "_gateway_skills", False):
+    if app._gateway_skills:
         return
     app._gateway_skills = True
     if app._skill_catalog is None:
@@ -1625,7 +1626,7 @@ def _gateway_install_skills(app: Any) -> None:
 def _gateway_read_skill_file(app: Any, uri: str) -> Optional[Dict[str, Any]]:
     """A skill's file the front has no resource for (an upstream may serve its skills'
     files without listing them): read from the upstream that serves it, or None."""
-    for mount in list(getattr(app, "_gateway_mounts", ())):
+    for mount in list(app._gateway_mounts or ()):
         if mount.down is not None or _gateway_skills_of(mount) is None:
             continue
         try:

@@ -38,7 +38,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .cli import CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, cli_connect, cli_error_text, cli_resolve_target
+from .cli import CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure, CliTarget, cli_connect, cli_error_text, cli_resolve_target
 from .tracing import Tracer, trace_header_lines, trace_target
 
 INSPECT_ERAS = {"auto": "auto", "2026-07-28": "modern", "session": "legacy", "modern": "modern",
@@ -261,7 +261,7 @@ class Inspector:
         if era not in INSPECT_ERAS:
             raise ValueError("era is one of auto, 2026-07-28, session (not %r)" % (era,))
         self._given = target  # type: Any
-        self.target = getattr(target, "text", target)  # type: Optional[str]
+        self.target = target.text if isinstance(target, CliTarget) else target  # type: Optional[str]
         self.era = era
         self.protocol_version = protocol_version
         self.headers = dict(headers or {})
@@ -348,7 +348,7 @@ class Inspector:
             mine = self._generation
             # (a server of a configuration file comes as the CliTarget it was read into)
             self._given = target
-            self.target = getattr(target, "text", target)
+            self.target = target.text if isinstance(target, CliTarget) else target
             self.era, self.protocol_version = era, protocol_version or None
             self.headers = dict(headers or {})
             self._status, self._error = "connecting", None
@@ -371,9 +371,8 @@ class Inspector:
             self._failed("%s: %s" % (type(exc).__name__, exc), mine)
             raise CliFailure(1, "%s: %s" % (type(exc).__name__, exc))
         info = {"protocolVersion": client.protocol_version, "era": client.era,
-                "serverInfo": getattr(client, "server_info", None),
-                "capabilities": getattr(client, "server_capabilities", None),
-                "instructions": getattr(client, "instructions", None)}
+                "serverInfo": client.server_info, "capabilities": client.server_capabilities,
+                "instructions": client.instructions}
         with self._lock:
             stale = self._generation != mine
             if not stale:

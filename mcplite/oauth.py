@@ -952,7 +952,7 @@ class OAuth(ClientAuth):
                                       tokens)
         except AuthorizationError as exc:
             _oauth_log.info("refreshing the token failed (%s)", exc.message)
-            return None, getattr(exc, "oauth_error", None)
+            return None, exc.oauth_error
         if "refresh_token" not in new and isinstance(tokens.get("dpop_key"), dict):
             # The old refresh token stays, and stays bound to its key: keep them together.
             new.setdefault("dpop_key", tokens["dpop_key"])

@@ -92,10 +92,18 @@ class ClientChannel:
     # session then watches that request's timeout and cancellation from another thread.
     sends_waited = False
     # A channel to a child process (stdio) knows the last line of its stdout that was not
-    # JSON (the likely reason a server never answered: it is no MCP server), and how long
-    # ``close`` waits for it to exit before each signal; the others know neither.
+    # JSON (the likely reason a server never answered: it is no MCP server), how long
+    # ``close`` waits for it to exit before each signal, and the process (a subprocess.Popen,
+    # whose pid a gateway's mount shows); the others know none of these.
     garbage = None  # type: Optional[bytes]
     close_timeout = None  # type: Optional[float]
+    process = None  # type: Any
+    # A Streamable HTTP channel knows the status (4xx) of a refused ``initialize``, the sign
+    # of an old HTTP+SSE server to fall back to, and the ``x-mcp-header`` arguments of each
+    # tool that ``usable_tools`` saw (name -> [(path, header)], mirrored in ``Mcp-Param-*``
+    # headers); the others, neither (None).
+    initialize_refused = None  # type: Optional[int]
+    tool_headers = None  # type: Optional[Dict[str, List[Tuple[Tuple[str, ...], str]]]]
 
     def __init__(self) -> None:
         # The Client's hooks, given by ``start``; until then (a channel closed before it

@@ -159,6 +159,11 @@ class Server:
         # Told of each listener removed (a session or listen stream ended: a mount releases the
         # upstream subscriptions it held for it).
         self._listener_end_hooks = []  # type: List[Callable[[ChangeListener], None]]
+        # The gateway's (gateway.py, the layer above, fills them: Server.mount): the mounts
+        # (None until the first, which installs the gateway's middleware), and whether the
+        # mounts' skills are served here.
+        self._gateway_mounts = None  # type: Optional[List[Any]]
+        self._gateway_skills = False
         self.input_state_ttl = input_state_ttl
         self.max_subscriptions = max_subscriptions
         self.coerce_arguments = bool(coerce_arguments)  # read by Dispatcher._call_tool

@@ -60,6 +60,7 @@ class Task:
         self.answers = {}  # type: Dict[str, Any]               # key -> the client's answer
         self.gathering = False  # in ctx.gather: questions are collected, not waited on one by one
         self.delivered = False  # its end was sent to the client by tasks/get
+        self.message = None  # type: Optional[str]   # its statusMessage (a shared store's row has one)
 
     @property
     def terminal(self) -> bool:
@@ -346,7 +347,7 @@ class SharedTaskStore(TaskStore):
         task.result = row["result"]
         task.error = row["error"]
         task.delivered = row["delivered"]
-        task.message = row["message"]  # type: ignore[attr-defined]
+        task.message = row["message"]
 
     def _row(self, task_id: str) -> Optional[Dict[str, Any]]:
         """The task's row, None when it is gone; a task still running on a worker whose
@@ -445,7 +446,6 @@ class SharedTaskStore(TaskStore):
                                                "later" % self.max_tasks)
             store.task_delete(done)
         task = Task(os.urandom(16).hex(), call, owner, self.ttl, client)
-        task.message = None  # type: ignore[attr-defined]
         now = int(task.created * 1000)
         # "A server MUST NOT return CreateTaskResult until the task is durably created": the
         # row is committed before this returns.
@@ -477,9 +477,8 @@ class SharedTaskStore(TaskStore):
 
     def _fields(self, task: Task) -> Dict[str, Any]:
         fields = TaskStore._fields(self, task)
-        message = getattr(task, "message", None)
-        if message:
-            fields["statusMessage"] = message
+        if task.message:
+            fields["statusMessage"] = task.message
         return fields
 
     def detailed(self, task: Task) -> Dict[str, Any]:

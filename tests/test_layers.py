@@ -231,3 +231,134 @@ def test_the_exception_check_can_fail(tmp_path, monkeypatch):
     with pytest.raises(AssertionError) as info:
         test_every_public_exception_is_in_errors()
     assert "['mcplite/high.py:4: Worse', 'mcplite/low.py:5: Refused', 'mcplite/low.py:9: Late']" in str(info.value)
+
+
+# --- declared seams, not probes ---------------------------------------------------------------
+
+# What mcplite's own objects offer one another is declared (mcplite/ports.py's base classes, the
+# attributes a class sets up, the Server's slots the gateway fills), so it is read plainly. A
+# getattr or hasattr with a literal name is a probe: each one left looks at something mcplite
+# does not define, or whose class it cannot know, and is listed here with why. Needing no entry:
+# a name computed at run time (an attribute chosen by name), a dunder (reflection on functions,
+# types, modules), an argparse namespace (``args``: a subcommand's options exist only when it
+# was chosen), and a feature of a standard library module (``hasattr(select, "poll")``).
+PROBES_ALLOWED = {
+    # The application's objects: the principal its token check returned, its OAuth storage
+    # and authorizer, a pydantic model, a tool call in a model API's shape.
+    ("auth", "scopes"): "the application's principal",
+    ("calls", "subject"): "the application's principal",
+    ("calls", "client_id"): "the application's principal",
+    ("oauth", "exclusive"): "the application's token storage (exclusive() is optional)",
+    ("oauth", "redirect_uri"): "the application's authorizer",
+    ("hostformats", "model_dump"): "a model SDK's object (pydantic)",
+    ("schema", "model_json_schema"): "a pydantic model class",
+    ("schema", "model_fields"): "a pydantic model class",
+    ("schema", "parse_obj"): "a pydantic v1 model class",
+    ("schema", "_name"): "a typing generic's origin (typing's own attribute)",
+    ("schema", "co_posonlyargcount"): "a code object (3.8 has it; typeshed hedges)",
+    ("tracing", "items"): "headers as a mapping or as pairs (the caller's)",
+    # Exceptions of any type (caught broadly, or a library's).
+    ("cli", "message"): "an exception of any type (MCPError and TransportError have one)",
+    ("cli", "strerror"): "an OSError or another exception",
+    ("cli", "lineno"): "a SyntaxError's (set by the parser, may be missing)",
+    ("probe", "strerror"): "an OSError or another exception",
+    ("recording", "strerror"): "an OSError or another exception",
+    ("otelspans", "code"): "the exception a traced handler raised, of any type",
+    ("otelspans", "message"): "the exception a traced handler raised, of any type",
+    ("host", "status"): "the exception a server's start raised, of any type (HttpError's status)",
+    ("stores", "sqlstate"): "a DB-API driver's exception (psycopg 3)",
+    ("stores", "pgcode"): "a DB-API driver's exception (psycopg2)",
+    ("pgstore", "sqlstate"): "a DB-API driver's exception (psycopg 3)",
+    ("pgstore", "pgcode"): "a DB-API driver's exception (psycopg2)",
+    # Other libraries' objects: DB-API modules and connections, a WSGI server's socket.
+    ("stores", "paramstyle"): "a DB-API module",
+    ("pgstore", "autocommit"): "a PostgreSQL driver's connection",
+    ("pgstore", "notifies"): "a PostgreSQL driver's connection (psycopg2)",
+    ("pgstore", "poll"): "a PostgreSQL driver's connection (psycopg2)",
+    ("pgstore", "fileno"): "a PostgreSQL driver's connection (psycopg2)",
+    ("pgstore", "notifications"): "a PostgreSQL driver's connection (pg8000)",
+    ("pgstore", "_usock"): "a PostgreSQL driver's connection (pg8000)",
+    ("wsgi", "fileno"): "the WSGI server's socket, if it offers one",
+    ("vendor", "body"): "an ast node of any kind",
+    ("vendor", "id"): "an ast node of any kind (a Name has an id)",
+    ("vendor", "lineno"): "an ast node of any kind",
+    ("vendor", "end_lineno"): "an ast node (typeshed's ast for 3.8 hedges)",
+    # Streams given by the caller (any file object).
+    ("stdio", "flush"): "a stream given to serve_stdio",
+    ("clientcmds", "isatty"): "a stream of any kind",
+    # Another copy of mcplite's objects (a one-file copy's command line serving a Server of the
+    # installed package, or the reverse): their classes are not ours, so looked up by name.
+    ("stdio", "raw"): "the reader given to serve_stdio (another copy's _StdinRaw, or any file)",
+    ("stdio", "give_up_when"): "another copy's _StdinRaw",
+    ("stdio", "parent_gone"): "another copy's _StdinRaw",
+    ("stdio", "mcplite_process_stdin"): "another copy's protected stdin",
+    ("cli", "run"): "a Server of another copy of mcplite (the file's import)",
+    ("cli", "tool"): "a Server of another copy of mcplite (the file's import)",
+    ("cli", "add_tool"): "a Server of another copy of mcplite (the file's import)",
+    # Marks mcplite puts on objects whose classes it cannot declare them on: the standard
+    # library's connections (any http.client.HTTPConnection) and exceptions (OSError...), and
+    # a function (a mount's forwarding one, passed to add_tool like any other).
+    ("httpclient", "mcplite_socket"): "an http.client connection of any class",
+    ("httpclient", "mcplite_shut"): "an http.client connection of any class",
+    ("httpclient", "mcplite_unsent"): "a standard library exception",
+    ("results", "_mcplite_forwarded"): "a function (a tool's)",
+    # threading.local: an attribute set on one thread is absent on the others.
+    ("clientsession", "thread"): "a threading.local",
+    ("clientsession", "seconds"): "a threading.local",
+    ("clientsession", "check"): "a threading.local",
+    ("clientsession", "active"): "a threading.local",
+    ("inspector", "http"): "a threading.local",
+    ("inspector", "sse"): "a threading.local",
+    ("inspector", "sent"): "a threading.local",
+}
+
+# Standard library modules whose features vary by platform and version.
+_PROBED_STDLIB = {"os", "signal", "select", "http", "socket", "ssl", "sys"}
+
+
+def _probes() -> List[Tuple[str, str, int]]:
+    """Every getattr/hasattr of a literal name in the package that needs an entry: (module,
+    name, line)."""
+    found = []  # type: List[Tuple[str, str, int]]
+    for module in _modules():
+        path = os.path.join(PACKAGE, module + ".py")
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2):
+                continue
+            owner, name = node.args[0], node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                continue  # a computed name
+            if name.value.startswith("__") and name.value.endswith("__"):
+                continue  # reflection
+            if isinstance(owner, ast.Name) and (owner.id == "args" or owner.id in _PROBED_STDLIB):
+                continue
+            found.append((module, name.value, node.lineno))
+    return sorted(found, key=lambda probe: (probe[0], probe[2]))
+
+
+def test_probes_are_only_of_what_mcplite_cannot_declare():
+    unlisted = ["mcplite/%s.py:%d: %r" % (module, line, name) for module, name, line in _probes()
+                if (module, name) not in PROBES_ALLOWED]
+    assert unlisted == [], ("probes of attributes by a literal name: declare the attribute where its class is "
+                            "defined (ports.py for the seams) and read it plainly, or say in PROBES_ALLOWED why "
+                            "it cannot be: %s" % unlisted)
+
+
+def test_every_allowed_probe_is_still_there():
+    found = {(module, name) for module, name, _ in _probes()}
+    assert sorted(set(PROBES_ALLOWED) - found) == [], "drop these from PROBES_ALLOWED"
+
+
+def test_the_probe_check_can_fail(tmp_path, monkeypatch):
+    (tmp_path / "gateway.py").write_text(
+        "import os\n\n\ndef f(app, args, name):\n"
+        "    return (getattr(app, '_gateway_mounts', None), hasattr(app.client, 'process'),\n"
+        "            getattr(app, name), getattr(app, '__name__'), args.x or getattr(args, 'y', 1),\n"
+        "            hasattr(os, 'readv'))\n")
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", str(tmp_path))
+    with pytest.raises(AssertionError) as info:
+        test_probes_are_only_of_what_mcplite_cannot_declare()
+    assert "[\"mcplite/gateway.py:5: '_gateway_mounts'\", \"mcplite/gateway.py:5: 'process'\"]" in str(info.value)
