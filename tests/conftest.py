@@ -49,13 +49,10 @@ def _use_vendored(directory):
 if VENDORED:
     _use_vendored(VENDORED)
 
-try:
-    from wire import wire_factory  # noqa: E402,F401  (a fixture every test module can use)
-except ImportError:
-    # A one-file build of some parts (scripts/test_vendored --parts) without the in-memory
-    # connection: only the tests of tests/test_vendor_parts.py run against it, without wire.
-    if not VENDORED or "memory" in getattr(sys.modules.get("mcplite"), "_VENDORED_PARTS", ("memory",)):
-        raise
+# A fixture every test module can use. (It needs the in-memory connection, the memory part:
+# under a one-file build of some parts without it, tests/parts_needs.py leaves out the tests
+# that take it.)
+from wire import wire_factory  # noqa: E402,F401
 
 
 # Tests that need an interop peer (the official SDK, the Inspector, the TypeScript everything
@@ -69,6 +66,9 @@ _PEER_FIXTURES = frozenset(["sdk_python", "sdk_servers", "sdk_http_url", "everyt
 def pytest_configure(config):
     config.addinivalue_line("markers", "interop: needs an interop peer that scripts/test installs "
                                        "(deselected by scripts/test --no-interop)")
+    config.addinivalue_line("markers", "needs_parts(*parts): a one-file build of some parts runs this test only if "
+                                       "it holds these parts (tests/parts_needs.py reads it, for what the test's "
+                                       "code does not show)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,3 +78,14 @@ def pytest_collection_modifyitems(config, items):
         module = os.path.basename(str(getattr(item, "fspath", "")))
         if module.startswith("test_interop_") or _PEER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.interop)
+    # MCPLITE_PARTS_DESELECT=FILE (scripts/test_vendored --parts): the tests that need parts the
+    # one-file build under test lacks (tests/parts_needs.py), a node id a line without its
+    # parameters, deselected exactly: pytest's --deselect takes a prefix, test_a_b with test_a.
+    listed = os.environ.get("MCPLITE_PARTS_DESELECT")
+    if listed:
+        with open(listed, encoding="utf-8") as f:
+            names = {line.strip() for line in f if line.strip()}
+        dropped = [item for item in items if item.nodeid.split("[", 1)[0] in names]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item.nodeid.split("[", 1)[0] not in names]

@@ -178,6 +178,7 @@ def test_inside_another_package(one_file, empty_dir, tmp_path):
     assert answer == {"name": "pkg._mcplite", "tool": "add", "mcplite_imported": False, "foreign": []}
 
 
+@pytest.mark.needs_parts("cli")  # (running the file is the command line: nothing the test imports says so)
 def test_run_as_a_script_it_is_the_command_line(one_file, tmp_path):
     script = tmp_path / "mcp_tool.py"
     shutil.copyfile(str(one_file / "mcplite.py"), str(script))

@@ -29,7 +29,11 @@ VENDORED = os.environ.get("MCPLITE_VENDORED", "")
 PACKAGE = os.path.join(ROOT, "mcplite")
 needs_builder = pytest.mark.skipif(build is None, reason="MCPLITE_VENDORED: the builder is not in the one file")
 TIMEOUT = 60
-# The build these tests use when they build one: what a stdio server needs.
+# The build these tests use when they build one: what a stdio server needs. Under
+# MCPLITE_VENDORED they test the file built, whatever its parts: scripts/test_vendored runs
+# this file whatever its tests' code names (they name other parts' names on purpose), but for
+# their needs_parts marks (tests/parts_needs.py --always): a build without a stdio server
+# leaves those tests out.
 SERVER_STDIO = ["server", "stdio"]
 
 
@@ -114,11 +118,13 @@ def check_both_eras(path, import_line, cwd):
     return legacy[2]
 
 
+@pytest.mark.needs_parts("server", "stdio")
 def test_a_stdio_server_from_the_file_in_both_eras(part_file, tmp_path):
     parts = check_both_eras([part_file], "import mcplite as M", tmp_path)
     assert "server" in parts and "stdio" in parts
 
 
+@pytest.mark.needs_parts("server", "stdio")
 def test_renamed_and_inside_a_package(part_file, tmp_path):
     renamed = tmp_path / "renamed"
     renamed.mkdir()
@@ -131,6 +137,7 @@ def test_renamed_and_inside_a_package(part_file, tmp_path):
     check_both_eras([site], "from pkg import _mcplite as M", tmp_path)
 
 
+@pytest.mark.needs_parts("server")
 def test_its_public_names_are_the_packages_for_the_parts_it_holds(part_file, tmp_path):
     status, out, err = run_isolated('''
         import json
@@ -160,6 +167,7 @@ def test_its_public_names_are_the_packages_for_the_parts_it_holds(part_file, tmp
         assert "BearerAuth" not in found["all"]
 
 
+@pytest.mark.needs_parts("server")
 def test_a_module_of_another_part_says_where_it_is(part_file, tmp_path):
     status, out, err = run_isolated('''
         import json

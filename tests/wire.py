@@ -11,7 +11,6 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from mcplite.memory import MemoryConnection
 from mcplite.schema import compile_schema
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -140,6 +139,9 @@ class Wire:
     """A client end that remembers the negotiated version and checks every message received."""
 
     def __init__(self, app: Any, max_workers: Optional[int] = None) -> None:
+        # Imported here, not at the top: the schema checks (schema_problem) serve the tests of
+        # a one-file build without the in-memory connection too (scripts/test_vendored --parts).
+        from mcplite.memory import MemoryConnection
         self.conn = MemoryConnection(app, max_workers=max_workers)
         self.version = None  # type: Optional[str]
         self.checked = 0
