@@ -149,7 +149,9 @@ class ServerConnection(Port, Endpoint):
             self._send(error_response(None, exc))
             return
         try:
-            if self.one_reader and type(message) is dict and message.get("method") == "tools/call":
+            # (inline_tools: no inline=True tool registered, no look for one, not even a call.)
+            if (self.one_reader and self.server.registry.inline_tools and type(message) is dict
+                    and message.get("method") == "tools/call"):
                 response = self._inline_tool_response(message)
                 if response is not None:
                     self._send(response)
@@ -277,10 +279,12 @@ class ServerConnection(Port, Endpoint):
             # Before the inline rules: an inline=True tool that turns out slow is watched too,
             # as in the 2026-07-28 era, rather than left quiet for a proxy to time out.
             reply(serve_here(call, partial(self._complete, call)))
-        elif (self.inline_quick_requests and self.server.answers_at_once(call)) or self.server.runs_inline(call):
+        elif ((self.inline_quick_requests and self.server.answers_at_once(call))
+              or (self.server.registry.inline_tools and self.server.runs_inline(call))):
             # (runs_inline: a tool the application declared quick, inline=True. Never decided
             # from the absence of a Context alone: a slow tool without one would keep this
-            # thread from reading ping and the cancellations of the other requests.)
+            # thread from reading ping and the cancellations of the other requests. Asked only
+            # while some tool is one: a Python call or two less for every other request.)
             reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:

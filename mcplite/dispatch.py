@@ -224,8 +224,10 @@ class Dispatcher:
         level = meta.get(META_LOG_LEVEL)
         if method in LEGACY_ONLY_METHODS or (method not in self._methods and method not in self._registry.methods):
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+        # (Most requests ask for no progress: no call to read a token.)
+        token = progress_token_of(params) if "progressToken" in meta else None
         return Request(rid, method, params, version, True, None, capabilities, info if isinstance(info, dict) else {},
-                       level, progress_token_of(params), headers, principal, offered if listed is None else listed)
+                       level, token, headers, principal, offered if listed is None else listed)
 
     def _legacy_request(self, rid: Any, method: str, params: Dict[str, Any], session: Optional[LegacySession],
                         offered: Sequence[str], headers: Optional[Dict[str, str]], principal: Any) -> Request:
@@ -233,14 +235,16 @@ class Dispatcher:
         are the session's."""
         if method in MODERN_ONLY_METHODS or (method not in self._methods and method not in self._registry.methods):
             raise MCPError(METHOD_NOT_FOUND, "Method not found: %s" % method)
+        # (Most of a session's requests have no _meta, so no progress token: not even a call.)
+        token = progress_token_of(params) if "_meta" in params else None
         if session is None or session.protocol_version is None:
             if method not in ("initialize", "ping"):
                 raise MCPError(INVALID_REQUEST, "Invalid request: the session is not initialized; send initialize "
                                                 "first" + _modern_alternative(offered))
             return Request(rid, method, params, LATEST_LEGACY_VERSION, False, session, {}, {}, None,
-                           progress_token_of(params), headers, principal, offered)
+                           token, headers, principal, offered)
         return Request(rid, method, params, session.protocol_version, False, session, session.client_capabilities,
-                       session.client_info, None, progress_token_of(params), headers, principal, offered)
+                       session.client_info, None, token, headers, principal, offered)
 
     def handle_request(self, call: Call) -> Optional[Message]:
         """Run one request; the response message, or None when the request was cancelled."""

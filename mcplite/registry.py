@@ -97,17 +97,21 @@ class Handler:
         self._int_params = shape.int_params
 
     def invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
-        if self.is_async:
-            return run_coroutine(self._invoke(arguments, call), call)
-        return self._invoke(arguments, call)
-
-    def _invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
+        # (The plain function's call made here, not in _invoke: a Python call less per call.)
         if self._plain:
             for name in self._int_params:  # validated: an integral float at most
                 if type(arguments.get(name)) is float:
                     arguments = dict(arguments)
                     arguments[name] = int(arguments[name])
-            return self.fn(**arguments)
+            value = self.fn(**arguments)
+        else:
+            value = self._invoke(arguments, call)
+        if self.is_async:  # (the call made a coroutine: run it to its end here)
+            return run_coroutine(value, call)
+        return value
+
+    def _invoke(self, arguments: Dict[str, Any], call: Call) -> Any:
+        """Call the function of a handler that is not plain (``_plain``)."""
         args, kwargs = self.shape.bind(arguments, Context(call) if self.needs_context else None)
         return self.fn(*args, **kwargs)
 
@@ -138,31 +142,35 @@ class Tool(Handler):
         # compiled at registration, 10,000 tools held ~100 MiB of closures, most of them for
         # tools a client may never call. add_tool compiles a schema the caller wrote at once,
         # so a mistake in it is still reported at registration.
-        self._input_check = None  # type: Optional[Callable[[Any], Optional[str]]]
-        self._output_check = None  # type: Optional[Callable[[Any], Optional[str]]]
         # Checked over 2026-07-28 HTTP against the Mcp-Param-* headers of each call.
         # () when there are none (most tools): an empty list kept per tool is one more object
         # for every later garbage-collection pass to visit.
         self.header_params = header_parameters(self.input_schema) or ()  # type: Sequence[Tuple[Tuple[str, ...], str, str]]
         self._coercer = None  # type: Optional[Callable[[Any], Any]]
 
-    # (Two threads may compile the same schema at once on a first call: both results are
-    # the same validator, and either may stay.)
-    @property
-    def check_input(self) -> Callable[[Any], Optional[str]]:
-        check = self._input_check
-        if check is None:
-            check = self._input_check = compile_schema(self.input_schema)
-        return check
+    # ``check_input(arguments)`` and ``check_output(value)`` (with an output schema only): the
+    # first problem found, or None. The first call compiles the validator and leaves it in
+    # the instance's attribute of the same name, which every later lookup finds before the
+    # method (a function is a non-data descriptor): no Python call on the way to it, as a
+    # property would make on every tools/call. (Two threads may compile the same schema at
+    # once on a first call: both results are the same validator, and either may stay.)
+    def check_input(self, arguments: Any) -> Optional[str]:
+        self.compile_checks(True, False)
+        return self.check_input(arguments)  # (the compiled validator, from now on)
 
-    @property
-    def check_output(self) -> Optional[Callable[[Any], Optional[str]]]:
-        if self.output_schema is None:
-            return None
-        check = self._output_check
-        if check is None:
-            check = self._output_check = compile_schema(self.output_schema)
-        return check
+    def check_output(self, value: Any) -> Optional[str]:
+        self.compile_checks(False, True)
+        return self.check_output(value)  # (the compiled validator, from now on)
+
+    def compile_checks(self, inputs: bool, outputs: bool) -> None:
+        """Compile the input validator, the output one or both now, each kept as the
+        instance's ``check_input`` / ``check_output`` (add_tool: those of the schemas the
+        caller wrote, whose mistakes are reported at registration)."""
+        # (setattr: mypy refuses an assignment to a method.)
+        if inputs:
+            setattr(self, "check_input", compile_schema(self.input_schema))
+        if outputs:
+            setattr(self, "check_output", compile_schema(self.output_schema))
 
     def coerce(self, arguments: Dict[str, Any]) -> Dict[str, Any]:
         """``arguments`` with the lossless string conversions of ``Server(coerce_arguments=True)``
@@ -324,6 +332,7 @@ class MethodHandler(Handler):
                  params_parameter: Optional[Tuple[str, bool]],
                  params_schema: Optional[Dict[str, Any]] = None, quick: bool = False) -> None:
         super().__init__(fn, shape)
+        self._plain = False  # (its function gets the params whole: always _invoke's call)
         self.name = name
         # Declared by whoever registered it (``quick=True``): it answers at once from what the
         # server holds, as a list does, and never asks or tells the client anything - so a
@@ -471,6 +480,9 @@ class Registry:
 
     def __init__(self) -> None:
         self.tools = {}  # type: Dict[str, Tool]
+        # How many of them are inline=True: while none is, a transport skips its checks for
+        # one on every tools/call (ServerConnection.receive_data, on_request).
+        self.inline_tools = 0
         self.resources = {}  # type: Dict[str, Resource]
         self.templates = {}  # type: Dict[str, ResourceTemplate]
         self.prompts = {}  # type: Dict[str, Prompt]
@@ -529,14 +541,15 @@ class Registry:
                     output_schema=output_schema, wrap_output=wrap, icons=icons, meta=meta, input_schema=input_schema,
                     task=task, task_start=task_start, inline=bool(inline))
         _set_cache_hints(tool, "tool %r" % tool_name, cache_ttl_ms, cache_scope)
-        if input_schema is not None:
-            tool.check_input  # a schema the caller wrote: its mistakes reported now, not at a call
-        if given_output_schema:
-            tool.check_output
+        # A schema the caller wrote: its mistakes reported now, not at a call.
+        if input_schema is not None or given_output_schema:
+            tool.compile_checks(input_schema is not None, given_output_schema)
         with self.lock:
             if tool_name in self.tools:
                 raise ValueError("a tool named %r is already registered" % tool_name)
             self.tools[tool_name] = tool
+            if tool.inline:
+                self.inline_tools += 1
         self.notify_list_changed("tools")
         return tool
 
@@ -546,7 +559,8 @@ class Registry:
         with self.lock:
             if name not in self.tools:
                 raise KeyError("no tool named %r" % (name,))
-            del self.tools[name]
+            if self.tools.pop(name).inline:
+                self.inline_tools -= 1
         self.notify_list_changed("tools")
 
     def add_resource(self, fn: Callable[..., Any], uri: str, *, name: Optional[str] = None,

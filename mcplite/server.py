@@ -186,6 +186,12 @@ class Server:
         self.max_workers = max_workers
         self.registry = Registry()
         self._dispatcher = Dispatcher(self, self.registry)
+        # What a transport calls for every request goes straight to the dispatcher's method,
+        # bound once here: the facade's method of that name only calls through, a Python call
+        # more per request. A subclass that overrides one keeps its override.
+        for name in ("begin_call", "handle_request", "inline_tool_response"):
+            if getattr(type(self), name) is getattr(Server, name):
+                setattr(self, name, getattr(self._dispatcher, name))
 
     # -- registration ------------------------------------------------------
 
@@ -699,6 +705,8 @@ class Server:
         return WsgiApp(self, **options)
 
     # -- what transports call ------------------------------------------------
+    # (begin_call, handle_request and inline_tool_response are the dispatcher's own on an
+    # instance, bound by __init__; the methods below serve a subclass's super() calls.)
 
     def begin_call(self, message: Message, port: Port, session: Optional[LegacySession] = None,
                    modern: bool = False, offered: Sequence[str] = SUPPORTED_VERSIONS,

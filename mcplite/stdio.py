@@ -50,7 +50,14 @@ class LineWriter:
             if self.tracer is not None:
                 self.tracer.message("<-", message, data)
             try:
-                write_whole(self._stream, data)
+                # write_whole's common case, the whole line in one write, without its call.
+                stream = self._stream
+                written = stream.write(data)
+                if written != len(data):
+                    _stdio_write_rest(stream, data, written)
+                flush = getattr(stream, "flush", None)
+                if flush is not None:
+                    flush()
             except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as exc:
                 # The client has gone; the reader sees end-of-file next.
                 self.broken = True
@@ -62,20 +69,25 @@ def write_whole(stream: Any, data: bytes) -> None:
     signal, a non-blocking descriptor), then flushed. OSError when the reader has gone."""
     written = stream.write(data)
     if written != len(data):
-        # Part of it, or nothing (None: a non-blocking stream that could not write): the
-        # rest as the reader makes room. (Nearly every line goes in the one write above.)
-        view = memoryview(data)
-        while True:
-            if written is None:
-                _stdio_wait_writable(stream)
-            else:
-                view = view[written:]
-                if not view:
-                    break
-            written = stream.write(view)
+        _stdio_write_rest(stream, data, written)
     flush = getattr(stream, "flush", None)
     if flush is not None:
         flush()
+
+
+def _stdio_write_rest(stream: Any, data: bytes, written: Optional[int]) -> None:
+    """After a first write of ``data`` that took ``written`` bytes, part of it or nothing
+    (None: a non-blocking stream that could not write): the rest, as the reader makes room.
+    (Nearly every line goes in the one write.)"""
+    view = memoryview(data)
+    while True:
+        if written is None:
+            _stdio_wait_writable(stream)
+        else:
+            view = view[written:]
+            if not view:
+                break
+        written = stream.write(view)
 
 
 def _stdio_wait_writable(stream: Any) -> None:

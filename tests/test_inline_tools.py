@@ -86,6 +86,31 @@ def test_inline_refused_for_handlers_that_may_wait():
     assert app.add_tool(plain, name="other").inline is False
 
 
+def test_inline_tools_added_and_removed_while_serving():
+    # The connection looks for an inline tool only while the registry counts one: the count
+    # follows registrations made at run time.
+    app = Server("inline-late")
+
+    @app.tool()
+    def pooled() -> str:
+        return threading.current_thread().name
+    assert app.registry.inline_tools == 0
+    conn = _session(app)
+    try:
+        assert _call(conn, "pooled").startswith("mcplite-worker")
+        app.add_tool(lambda: threading.current_thread().name, name="late", inline=True)
+        assert app.registry.inline_tools == 1
+        assert _call(conn, "late") == threading.current_thread().name
+        app.remove_tool("late")
+        app.add_tool(lambda: threading.current_thread().name, name="late")  # the name again, not inline
+        assert app.registry.inline_tools == 0
+        assert _call(conn, "late").startswith("mcplite-worker")
+        app.remove_tool("pooled")
+        assert app.registry.inline_tools == 0
+    finally:
+        conn.pool.shutdown(2)
+
+
 # -- the stdio fast path of inline tools (Dispatcher.inline_tool_response) ------------------
 
 PATHS_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "servers", "inline_paths_app.py")

@@ -450,10 +450,12 @@ def test_validators_are_compiled_on_first_call_but_a_written_schema_is_checked_a
         return a + b
     tool = app.registry.tools["add"]
     # Nothing compiled at registration: a server with thousands of tools pays for those called.
-    assert tool._input_check is None and tool._output_check is None
+    # (A validator compiled is kept in the tool's own attribute, before the method that compiles.)
+    assert "check_input" not in vars(tool) and "check_output" not in vars(tool)
     assert tool.check_input({"a": 1, "b": "2"}) == "'b': expected integer, got string \"2\""
     assert tool.check_input is tool.check_input  # compiled once
-    assert tool.check_output({"result": 3}) is None and tool._output_check is not None
+    assert tool.check_output({"result": 3}) is None and "check_output" in vars(tool)
+    assert tool.check_output({"result": "3"}) == "'result': expected integer, got string \"3\""
     # A schema the caller wrote is compiled at registration: its mistake is an error now.
     with pytest.raises(Exception):
         app.add_tool(lambda x: x, name="bad", input_schema={"type": "object", "properties": {"x": 5}})

@@ -171,6 +171,11 @@ def test_a_raw_stream_that_takes_part_of_a_line_or_none_gets_the_rest():
             return len(data)
     stdio.write_whole(Whole(), b"line\n")
     assert whole == [b"line\n"] and flushed == [True, True]
+    # The same through LineWriter, which makes the first write itself.
+    del written[:], flushed[:]
+    takes[:] = [None, 3, 0, None, 5]
+    stdio.LineWriter(Partial()).send({"jsonrpc": "2.0", "id": 1, "result": {}})  # type: ignore[arg-type]
+    assert b"".join(written) == b'{"jsonrpc":"2.0","id":1,"result":{}}\n' and takes == [] and flushed == [True]
 
 
 def test_input_in_a_tool_cannot_swallow_requests(peer):

@@ -95,14 +95,15 @@ if sys.argv[1:] == ["general"]:
     ServerConnection._inline_tool_response = lambda self, message: None  # type: ignore[method-assign]
 else:
     _answered = [0]
-    _fast = Server.inline_tool_response
+    # (The server's own: Server.__init__ bound the dispatcher's method to it.)
+    _fast = app.inline_tool_response
 
-    def _counted(self: Any, rid: Any, params: Any, tool: Any, *rest: Any) -> Any:
-        response = _fast(self, rid, params, tool, *rest)
+    def _counted(rid: Any, params: Any, tool: Any, *rest: Any) -> Any:
+        response = _fast(rid, params, tool, *rest)
         if response is not None:
             _answered[0] += 1
         return response
-    Server.inline_tool_response = _counted  # type: ignore[method-assign]
+    app.inline_tool_response = _counted  # type: ignore[method-assign]
     atexit.register(lambda: sys.stderr.write("fast path answered %d\n" % _answered[0]))
 
 if __name__ == "__main__":
