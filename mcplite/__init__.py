@@ -20,7 +20,6 @@ from typing import Any
 if sys.version_info < (3, 8):
     raise ImportError("mcplite needs Python 3.8 or newer; this is Python %d.%d.%d" % tuple(sys.version_info[:3]))
 
-from .auth import AccessToken, BearerAuth
 from .errors import (
     AuthorizationError, Cancelled, ConnectionClosed, HttpError, MCPError, ProtocolError, RequestTimeout,
     SessionLost, TaskCancelled, ToolError, TransportError, UrlElicitationRequired, VersionMismatch,
@@ -30,8 +29,6 @@ from .protocol import (
     audio, embedded_resource, image, resource_contents, resource_link, text,
 )
 from .context import Context
-from .tracecontext import TraceContext, current_trace, use_trace
-from .apps import APP_MIME_TYPE, UI_EXTENSION
 from .server import Server
 
 __version__ = "0.1.0"
@@ -51,6 +48,13 @@ __all__ = [
     "PostgresStore", "inspect", "__version__",
 ]
 
+# Bearer-token checks: an HTTP front with auth= loads them; a stdio server never does.
+_LAZY_AUTH = ("AccessToken", "BearerAuth")
+# W3C trace context: loaded by the first request that carries a traceparent, or by a program
+# that asks for the current trace.
+_LAZY_TRACECONTEXT = ("TraceContext", "current_trace", "use_trace")
+# MCP Apps' constants: the module is loaded by the first view or ui= tool registered.
+_LAZY_APPS = ("APP_MIME_TYPE", "UI_EXTENSION")
 # The HTTP protocol layer, for front ends other than mcplite's own http.server one (a WSGI
 # adapter, say). Imported on first use: a stdio server never pays for it.
 _LAZY_HTTP = ("McpHttpApp", "HttpRequest", "HttpResponse")
@@ -74,6 +78,15 @@ _LAZY_INSPECTOR = ("inspect",)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_AUTH:
+        from . import auth
+        return getattr(auth, name)
+    if name in _LAZY_TRACECONTEXT:
+        from . import tracecontext
+        return getattr(tracecontext, name)
+    if name in _LAZY_APPS:
+        from . import apps
+        return getattr(apps, name)
     if name in _LAZY_HTTP:
         from . import httpapp
         return getattr(httpapp, name)

@@ -28,7 +28,6 @@ from .calls import Rounds, principal_identity
 from .ports import refused_here
 from .protocol import TASKS_EXTENSION, supports
 from .schema import compile_schema
-from .tracecontext import with_call_trace
 
 _ELICIT = "elicitation/create"
 _SAMPLE = "sampling/createMessage"
@@ -268,6 +267,7 @@ def _ask_now(call: Any, method: str, params: Dict[str, Any], timeout: Optional[f
     if timeout is None:
         timeout = call.server.client_request_timeout
     if call.trace is not None:
+        from .tracecontext import with_call_trace  # (loaded: the trace came through it)
         params = with_call_trace(params, call.trace)
     message, pending = port.ask(method, params)  # (refused where the port has no way back)
     call.waiting = pending

@@ -4,14 +4,10 @@ handlers that declare a parameter of that type.
 
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .asking import (
-    ask, form_schema, gather, new_elicitation_id, required_capability, sampling_messages,
-)
 from .calls import Call
 from .errors import Cancelled, TaskStart
 from .jsonrpc import Message, notification
 from .protocol import LOG_LEVELS, check_cache_hints, supports
-from .tracecontext import with_call_trace
 
 Emit = Callable[[Message], None]
 LOG_RANK = {level: i for i, level in enumerate(LOG_LEVELS)}
@@ -143,6 +139,7 @@ class Context:
         if message is not None and supports(call.request.version, "progress_message"):
             params["message"] = message
         if call.trace is not None:
+            from .tracecontext import with_call_trace  # (loaded: the trace came through it)
             params = with_call_trace(params, call.trace)
         call.emit(notification("notifications/progress", params))
         return True
@@ -168,6 +165,7 @@ class Context:
         if logger is not None:
             params["logger"] = logger
         if call.trace is not None:
+            from .tracecontext import with_call_trace  # (loaded: the trace came through it)
             params = with_call_trace(params, call.trace)
         call.emit(notification("notifications/message", params))
         return True
@@ -176,7 +174,9 @@ class Context:
     #
     # Legacy era: a request to the client while this thread waits. 2026-07-28: the
     # handler is re-run with the answers (see the asking module) - so in that era, code
-    # before a question runs once per round.
+    # before a question runs once per round. The asking module is imported by the first
+    # question (each method imports what it uses): a server whose handlers ask nothing never
+    # loads it, and a question's round trip dwarfs the lookup.
 
     def elicit(self, message: str, schema: Dict[str, Any], *, key: Optional[str] = None,
                timeout: Optional[float] = None) -> Dict[str, Any]:
@@ -190,6 +190,7 @@ class Context:
         in the handler); ``timeout`` (legacy era) defaults to the server's
         ``client_request_timeout``. Raises ``MCPError`` when the client did not declare
         elicitation (-32021), does not answer in time (-32001) or answers malformed."""
+        from .asking import ask, form_schema
         params = {"message": message, "requestedSchema": form_schema(schema)}
         return ask(self._call, "elicit", "elicitation/create", params, key, timeout)
 
@@ -199,6 +200,7 @@ class Context:
         client (credentials, payment). Returns ``{"action": ...}``: "accept" means the user
         agreed to go, not that the interaction is finished; call
         ``notify_elicitation_complete`` when it is (2025-11-25 sessions)."""
+        from .asking import ask, new_elicitation_id
         params = {"mode": "url", "message": message, "url": url}  # type: Dict[str, Any]
         if not self._call.request.modern:
             params["elicitationId"] = elicitation_id or new_elicitation_id()
@@ -208,6 +210,7 @@ class Context:
         """Tell a 2025-11-25 session that the URL interaction ``elicitation_id`` finished
         (``notifications/elicitation/complete``). May be called after the handler
         returned, from any thread; False where it cannot be sent."""
+        from .asking import required_capability
         call = self._call
         request = call.request
         # Only to a client that declared URL mode (2026-07-28 removed the notification).
@@ -227,6 +230,7 @@ class Context:
         "content"}`` dicts. ``tools``/``tool_choice`` need a client that declared
         ``sampling.tools``. Returns the client's result: ``{"role", "content", "model",
         "stopReason"?}``."""
+        from .asking import ask, sampling_messages
         params = {"messages": sampling_messages(messages), "maxTokens": max_tokens}  # type: Dict[str, Any]
         for name, value in (("systemPrompt", system_prompt), ("temperature", temperature),
                             ("stopSequences", list(stop_sequences) if stop_sequences is not None else None),
@@ -238,10 +242,12 @@ class Context:
 
     def roots(self, *, key: Optional[str] = None, timeout: Optional[float] = None) -> List[Dict[str, Any]]:
         """The client's roots (``roots/list``): a list of ``{"uri", "name"?}``."""
+        from .asking import ask
         return ask(self._call, "roots", "roots/list", {}, key, timeout)["roots"]
 
     def ping(self, timeout: Optional[float] = None) -> None:
         """Ping the client (legacy era only; 2026-07-28 has no requests to the client)."""
+        from .asking import ask
         ask(self._call, "ping", "ping", {}, None, timeout)
 
     def gather(self, *questions: Callable[[], Any]) -> List[Any]:
@@ -250,11 +256,13 @@ class Context:
 
             name, roots = ctx.gather(lambda: ctx.elicit("Name?", {"name": str}), ctx.roots)
         """
+        from .asking import gather
         return gather(self._call, questions)
 
     def can_ask(self, method: str) -> bool:
         """Whether the client declared what ``method`` ("elicitation/create",
         "sampling/createMessage", "roots/list") needs, in this protocol version."""
+        from .asking import required_capability
         call = self._call
         return required_capability(method, {}, call.request.client_capabilities, call.request.version) is None
 

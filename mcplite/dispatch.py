@@ -9,10 +9,10 @@ calls, with their ``Port``.
 """
 
 import json
+import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .asking import input_required_result, load_answers, missing_tasks_capability, url_elicitation_round
 from .calls import Call, LegacySession, Request, principal_key, progress_token_of
 from .context import LOG_RANK, Context
 from .errors import (
@@ -31,9 +31,21 @@ from .protocol import (
 )
 from .registry import Handler, Registry, Tool, put_given, run_coroutine
 from .results import completion_result, prompt_messages, resource_contents_of, tool_error, tool_result
-from .tracecontext import load_otel, serve_traced, use_trace
 
 _dispatch_log = LazyLogger("mcplite.server")
+# Loaded where first needed, not at import (a server that is never asked for them pays for
+# neither): asking (questions to the client, answers in inputResponses) and tracecontext
+# (a traceparent received, or OpenTelemetry in use).
+_DISPATCH_MODULES = sys.modules
+
+
+def _dispatch_otel() -> Any:
+    """``tracecontext.load_otel()``: ``opentelemetry.trace`` when the application uses it,
+    else False; tracecontext is not loaded while OpenTelemetry is not even imported."""
+    if "opentelemetry.trace" not in _DISPATCH_MODULES:
+        return False
+    from .tracecontext import load_otel
+    return load_otel()
 
 
 def _modern_alternative(offered: Sequence[str]) -> str:
@@ -250,9 +262,10 @@ class Dispatcher:
         """Run one request; the response message, or None when the request was cancelled."""
         # W3C trace context (SEP-414): only a request that carries a traceparent, or a process
         # whose application uses OpenTelemetry, pays more than these lookups.
-        otel = load_otel()
+        otel = _dispatch_otel()
         meta = call.request.params.get("_meta")
         if otel is not False or (isinstance(meta, dict) and "traceparent" in meta):
+            from .tracecontext import serve_traced
             return serve_traced(call, meta, otel, self._handle_request)
         return self._handle_request(call)
 
@@ -260,14 +273,20 @@ class Dispatcher:
         try:
             if call.request.modern:
                 try:
-                    load_answers(call)
+                    params = call.request.params
+                    if "inputResponses" in params or "requestState" in params:
+                        # (Only these: load_answers does nothing for a request with neither.)
+                        from .asking import load_answers
+                        load_answers(call)
                     result = self._serve(call) if self.middleware else self._methods.get(
                         call.request.method, self._custom)(call)
                 except InputRequired as needed:
                     # The handler asked what the client has not answered yet: this round
                     # ends here (see the asking module).
+                    from .asking import input_required_result
                     result = input_required_result(call, needed.requests)
                 except UrlElicitationRequired as exc:
+                    from .asking import url_elicitation_round
                     result = url_elicitation_round(call, exc)
                 kind = self._stamp_modern(result, call.request.version)
                 # "Servers MUST include caching hints on results with resultType: "complete"
@@ -327,7 +346,7 @@ class Dispatcher:
         error is made by one piece of code. What is returned is what the general path
         would answer, byte for byte (tests/test_inline_tools.py compares them). ``port`` is
         the connection's, for the Call a 2026-07-28 question needs (below)."""
-        if self.middleware or load_otel() is not False:
+        if self.middleware or _dispatch_otel() is not False:
             return None
         meta = params.get("_meta")  # type: Any
         if session_version is None:
@@ -359,6 +378,7 @@ class Dispatcher:
                 # request's Call (its capabilities, the sealed requestState's binding).
                 call = Call(self._server, self._modern_request(rid, "tools/call", params, MODERN_VERSIONS, None,
                                                                None, None), port)
+                from .asking import input_required_result, url_elicitation_round
                 if isinstance(needed, InputRequired):
                     result = input_required_result(call, needed.requests)
                 else:
@@ -655,6 +675,7 @@ class Dispatcher:
                 # "If a server is unable to service a request to a client that does not
                 # declare this extension capability without returning CreateTaskResult, the
                 # server MUST return an error with the code -32021".
+                from .asking import missing_tasks_capability
                 raise missing_tasks_capability("tool %s" % name)
         return self._run_tool(tool, arguments, call, call.request.version)
 
@@ -711,6 +732,7 @@ class Dispatcher:
         call = task.call
         try:
             if call.trace is not None:
+                from .tracecontext import use_trace
                 with use_trace(call.trace):  # this thread's requests continue the trace too
                     result = self._run_tool(tool, arguments, call, call.request.version)
             else:

@@ -3,7 +3,6 @@
 No I/O and no state. The helpers return plain dicts exactly as they go on the wire.
 """
 
-import base64
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 # Legacy versions open a session with the `initialize` handshake; modern versions carry
@@ -138,6 +137,7 @@ def check_cache_hints(what: str, ttl_ms: Any, scope: Any) -> None:
 def _b64(data: Union[bytes, str]) -> str:
     if isinstance(data, str):
         return data  # already base64
+    import base64  # (where first used: base64 loads re and struct, and most servers send no bytes)
     return base64.b64encode(data).decode("ascii")
 
 
@@ -185,7 +185,7 @@ def resource_contents(uri: str, value: Union[str, bytes], mime_type: Optional[st
     if mime_type is not None:
         contents["mimeType"] = mime_type
     if isinstance(value, (bytes, bytearray)):
-        contents["blob"] = base64.b64encode(bytes(value)).decode("ascii")
+        contents["blob"] = _b64(bytes(value))
     else:
         contents["text"] = value
     if meta:

@@ -3,7 +3,6 @@ blocks, structured content checked against the output schema), a resource's ``co
 prompt's messages, a completion. Pure functions of the value and the protocol version.
 """
 
-import base64
 import json
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -30,6 +29,7 @@ _BLOB_SIGNATURES = (
 def _blob_block(data: bytes, tool_name: str) -> Dict[str, Any]:
     """bytes returned by a tool: an image or audio block when the bytes say which, else an
     embedded binary resource."""
+    import base64  # (where first used, as in protocol)
     encoded = base64.b64encode(data).decode("ascii")
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return {"type": "image", "data": encoded, "mimeType": "image/webp"}

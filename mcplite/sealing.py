@@ -6,20 +6,21 @@ and pagination cursors. A token is ``<base64url JSON>.<base64url HMAC-SHA256>``:
 by anyone (never put secrets in it), but any change to it is detected.
 """
 
-import base64
 import json
 import os
 from typing import Any, Optional, Sequence
 
 # hashlib and hmac load OpenSSL: megabytes and milliseconds a server that never seals
-# anything should not pay at start-up. They are imported on first use.
+# anything should not pay at start-up. They are imported on first use, as is base64.
 
 
 def _b64encode(data: bytes) -> str:
+    import base64
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _b64decode(text: str) -> bytes:
+    import base64
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 

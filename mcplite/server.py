@@ -22,7 +22,6 @@ from .ports import ChangeListener, Port
 from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, check_cache_hints, supports
 from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, is_async_function,
                        put_given)
-from .sealing import Sealer
 
 _server_log = LazyLogger("mcplite.server")
 
@@ -143,7 +142,14 @@ class Server:
         self._task_lock = threading.Lock()
         self.page_size = page_size
         self.client_request_timeout = client_request_timeout
-        self.sealer = Sealer(state_secret, state_keys)
+        # What seals cursors and requestState: made here when keys are given (checked here),
+        # else on first use with a key drawn then, so that a server that pages nothing and
+        # asks no 2026-07-28 question never loads the sealing module.
+        self._sealer = None  # type: Any   # a sealing.Sealer, once made
+        self._sealer_lock = threading.Lock()
+        if state_secret is not None or state_keys is not None:
+            from .sealing import Sealer
+            self._sealer = Sealer(state_secret, state_keys)
         if store is not None:
             from .stores import Store
             if not isinstance(store, Store):
@@ -637,6 +643,22 @@ class Server:
             elif kind == "resource":
                 listener.resource_updated(detail)
 
+    @property
+    def sealer(self) -> Any:
+        """The ``sealing.Sealer`` of this server's cursors and ``requestState`` tokens."""
+        sealer = self._sealer
+        if sealer is None:
+            with self._sealer_lock:
+                if self._sealer is None:
+                    from .sealing import Sealer
+                    self._sealer = Sealer()  # (a key drawn at random: good for this process only)
+                sealer = self._sealer
+        return sealer
+
+    @sealer.setter
+    def sealer(self, sealer: Any) -> None:
+        self._sealer = sealer
+
     def multiprocess_problem(self) -> Optional[str]:
         """Why this server cannot be served by several worker processes as it is configured
         (None: it can). A key drawn at random per process would make every cursor and
@@ -644,7 +666,7 @@ class Server:
         worker's memory unknown to them: failures that would come later, one request in
         two, so a front end refuses to start on them instead."""
         problems = []
-        if not self.sealer.configured:
+        if self._sealer is None or not self._sealer.configured:
             problems.append("no sealing key is configured, so a cursor or requestState sealed by one worker is "
                             "refused by the others: give every worker the same key ring, "
                             "Server(..., state_keys=[key]) with a key of 32 random bytes (e.g. from an "

@@ -445,6 +445,54 @@ def test_importing_the_one_file_loads_no_http_client_command_line_or_logging(one
     assert answer["after_client"] is True and "client" in answer["loaded"] and "httpclient" not in answer["loaded"]
 
 
+# Modules of mcplite itself that ``import mcplite`` must not load, nor a server's set-up (a
+# Server and a tool) nor a plain call it serves: each is loaded by the feature that uses it
+# (bearer tokens over HTTP, MCP Apps, a traceparent received, a question to the client, a
+# task, a cursor or requestState sealed). Each is named with a name of its own, in the one
+# file's namespace once that module's section ran. ``base64`` and ``contextvars`` are
+# standard modules only those features need.
+_PACKAGE_NOT_AT_IMPORT = {"auth": "BearerAuth", "apps": "APP_MIME_TYPE", "tracecontext": "TraceContext",
+                          "asking": "load_answers", "tasks": "TaskStore", "sealing": "Sealer"}
+
+
+def test_a_server_and_its_plain_calls_load_no_module_of_a_feature_they_do_not_use():
+    code = textwrap.dedent('''
+        import importlib, json, sys
+        import mcplite
+
+        def loaded():
+            return sorted([module for module, name in MODULES.items()
+                           if "mcplite." + module in sys.modules or name in vars(mcplite)]
+                          + [module for module in ("base64", "contextvars") if module in sys.modules])
+
+        at_import = loaded()
+        app = mcplite.Server("lazy")
+
+        @app.tool()
+        def add(a: int, b: int) -> int:
+            return a + b
+
+        at_setup = loaded()
+        port = getattr(mcplite, "DETACHED_PORT", None) or importlib.import_module("mcplite.ports").DETACHED_PORT
+        meta = {"io.modelcontextprotocol/protocolVersion": mcplite.LATEST_VERSION,
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        call = app.begin_call({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                               "params": {"name": "add", "arguments": {"a": 1, "b": 2}, "_meta": meta}},
+                              port, modern=True)
+        response = app.handle_request(call)
+        print(json.dumps([at_import, at_setup, loaded(), response["result"]["content"]]))
+        mcplite.TraceContext, mcplite.BearerAuth, mcplite.APP_MIME_TYPE  # (served on first use)
+        assert app.sealer.open(app.sealer.seal([1])) == [1]
+        print(json.dumps(loaded()))
+    ''').replace("MODULES", repr(_PACKAGE_NOT_AT_IMPORT))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr.decode()
+    first, then = proc.stdout.decode().splitlines()
+    assert json.loads(first) == [[], [], [], [{"type": "text", "text": "3"}]]
+    assert json.loads(then) == ["apps", "auth", "base64", "contextvars", "sealing", "tracecontext"]
+
+
 # --- the command line -------------------------------------------------------------------------------
 
 def mcplite_cli(*args):
