@@ -12,6 +12,8 @@
     app.run()   # stdio
 """
 
+# (No `from __future__ import annotations` here, unlike the other modules: Python 3.6 could not
+# compile this file to be told, below, that it is too old.)
 import sys
 from typing import Any
 

@@ -4,6 +4,8 @@ The one-file build puts this module last and keeps the ``__main__`` guard at the
 running the copied file (``python mcplite.py ls ...``) runs the command line too.
 """
 
+from __future__ import annotations
+
 import sys
 
 

@@ -10,6 +10,8 @@ clipboardWrite; ``domain``; ``prefersBorder``). A tool names its view in ``_meta
 settings are the wire's own names, so what is written is what the host reads.
 """
 
+from __future__ import annotations
+
 import re
 from typing import Any, Dict, Iterable, List, Optional, Union
 

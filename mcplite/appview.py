@@ -14,6 +14,8 @@ An origin a server declares is written into the policy only if it is one source 
 server write its own policy, so such a view is refused with ``ValueError``.
 """
 
+from __future__ import annotations
+
 import re
 from typing import Any, Dict, NamedTuple, Optional, Union
 

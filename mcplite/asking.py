@@ -15,6 +15,8 @@ The same handler code works in both protocol eras; only the mechanics differ.
   once per round, so side effects belong after the questions (or must be idempotent).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import time

@@ -7,6 +7,8 @@ authorization spec requires, and serves the RFC 9728 protected-resource metadata
 tells a client where to get a token.
 """
 
+from __future__ import annotations
+
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .logs import LazyLogger

@@ -32,6 +32,8 @@ when given, bounded bodies and sessions. Not supported: resuming an SSE stream (
 have no ids).
 """
 
+from __future__ import annotations
+
 import itertools
 import os
 import re

@@ -5,6 +5,8 @@
 2026-07-28 era has no such thing: everything arrives with each request).
 """
 
+from __future__ import annotations
+
 from typing import Any, Dict, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .jsonrpc import Message

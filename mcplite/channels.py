@@ -4,6 +4,8 @@ the in-memory one in memory.py; what every channel offers the ``Client`` is
 ``ports.ClientChannel``.
 """
 
+from __future__ import annotations
+
 import io
 import os
 import select

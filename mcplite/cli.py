@@ -53,6 +53,8 @@ one-file build every module-level name here shares one namespace with the rest o
 package, hence the ``cli`` prefixes.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import sys

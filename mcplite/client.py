@@ -17,6 +17,8 @@ version we do (of the era forced, if one is) fails the connection with ``Version
 which names the versions it offered.
 """
 
+from __future__ import annotations
+
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 

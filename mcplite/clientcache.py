@@ -17,6 +17,8 @@ least recently used go first. Results are stored as JSON text and parsed again f
 hit, so no caller can change what another gets. Thread-safe (one lock).
 """
 
+from __future__ import annotations
+
 import json
 import threading
 import time

@@ -11,6 +11,8 @@ anything is sent, naming the field and the reason. (``--json`` is about the outp
 ``--json '{...}'``, the arguments' old spelling, is still read as ``--arguments``.)
 """
 
+from __future__ import annotations
+
 import json
 import re
 import sys

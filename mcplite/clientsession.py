@@ -5,6 +5,8 @@ their own), and 2026-07-28's ``subscriptions/listen``. The public API is client.
 ``Client``, which is a ``ClientSession``.
 """
 
+from __future__ import annotations
+
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple

@@ -6,6 +6,8 @@ requests to the worker pool, cancellation, JSON-RPC batches, and matching the cl
 responses to the requests the server sent it.
 """
 
+from __future__ import annotations
+
 import threading
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union

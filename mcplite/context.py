@@ -2,6 +2,8 @@
 handlers that declare a parameter of that type.
 """
 
+from __future__ import annotations
+
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .calls import Call

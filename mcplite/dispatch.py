@@ -8,6 +8,8 @@ settings come from the ``Server`` it works for. Transport-free: the transports h
 calls, with their ``Port``.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 import threading

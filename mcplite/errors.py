@@ -27,6 +27,8 @@ issues rather than raises; and private control flow that never leaves its module
 (``_BridgeStop``, ``_CfgProblem``, ``_ProbeUnreachable``).
 """
 
+from __future__ import annotations
+
 from typing import Any, Dict, List, Optional
 
 _NO_DATA = object()

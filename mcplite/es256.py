@@ -34,6 +34,8 @@ Verification multiplies public values only, by plain double-and-add. Signing cos
 few milliseconds.
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import hmac

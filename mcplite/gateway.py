@@ -53,6 +53,8 @@ down (its calls fail with an error naming the mount). A ``Client`` handed over i
 restarted: its owner decides.
 """
 
+from __future__ import annotations
+
 import contextvars
 import hashlib
 import logging

@@ -25,6 +25,8 @@ a lock, and each ``Client`` is thread-safe. ``list_changed`` refreshes run on th
 callback thread.
 """
 
+from __future__ import annotations
+
 import difflib
 import hashlib
 import json

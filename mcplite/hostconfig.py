@@ -27,6 +27,8 @@ A file may be JSONC, as VS Code writes ``mcp.json``: ``//`` and ``/* */`` commen
 trailing commas are read past; and a UTF-8 byte order mark at its start (Windows editors) too.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re

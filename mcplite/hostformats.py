@@ -18,6 +18,8 @@ None                the MCP tools, host-named         the MCP ``CallToolResult``
 =================== ================================ ============================================
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import re

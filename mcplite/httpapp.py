@@ -18,6 +18,8 @@ What it decides, by the spec's rules:
 * Origin and Host checks, bearer tokens, body size, session count and idle expiry.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import secrets

@@ -29,6 +29,8 @@ Proxies come from the environment (``https_proxy``, ``http_proxy``, ``no_proxy``
 ``urllib`` reads them), or ``proxy=``; loopback hosts are never proxied.
 """
 
+from __future__ import annotations
+
 import base64
 import http.client
 import select

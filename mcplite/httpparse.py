@@ -32,6 +32,8 @@ kept as sent; values have their surrounding whitespace removed ("field parsing M
 OWS before evaluating", RFC 9110 5.5) and are decoded as Latin-1, so obs-text passes through.
 """
 
+from __future__ import annotations
+
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 # tchar (RFC 9110 5.6.2): what a method and a field name are made of.

@@ -9,6 +9,8 @@ gets no Context runs on its connection's thread, watched by one thread per serve
 (``_CallWatcher``) for a hang-up and for a quiet answer to keep alive.
 """
 
+from __future__ import annotations
+
 import select
 import socket
 import sys

@@ -31,6 +31,8 @@ A timeline entry: {"seq", "dir": "out" (client to server) | "in", "time" (epoch 
 headers, sse} over HTTP, else null}.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys

@@ -7,6 +7,8 @@ HTML: a tool's result is the server's, and the page can start commands. The elem
 browser tests use carry ``data-testid`` names (the inspector's contract).
 '''
 
+from __future__ import annotations
+
 INSPECT_PAGE = r"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -15,6 +15,8 @@ temporary file, then ``os.replace``), keeping every key but the one entry; the s
 again changes nothing; another entry of that name is replaced only with ``--force``.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys

@@ -5,6 +5,8 @@ this module bytes or decoded messages and get messages back; nothing here touche
 or a socket, so every transport and every test drives the same code.
 """
 
+from __future__ import annotations
+
 import itertools
 import json
 import threading

@@ -45,6 +45,8 @@ At most ``jwks_max_keys`` usable keys are kept; keys it cannot use (another ``kt
 other than "sig", a short RSA modulus) are left out of the set.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import json

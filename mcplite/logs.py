@@ -6,6 +6,8 @@ setup, warnings and errors (with their tracebacks) reach stderr through logging'
 last-resort handler, and nothing ever reaches stdout.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 

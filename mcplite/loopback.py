@@ -6,6 +6,8 @@ name that merely starts with "127." (``127.example.com``) is not: it resolves wh
 owner says.
 """
 
+from __future__ import annotations
+
 _COMMON_LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1", "[::1]"))
 
 

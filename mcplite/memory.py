@@ -5,6 +5,8 @@ Every message is encoded to bytes and decoded again on each side, exactly as on 
 so what a client sees is what a real one would see.
 """
 
+from __future__ import annotations
+
 import queue
 import threading
 from typing import Any, Callable, Dict, List, Optional, Union

@@ -27,6 +27,8 @@ Tokens and registrations live in a ``storage`` (``MemoryTokenStorage`` by defaul
 ``FileTokenStorage`` keeps them across runs, readable by its owner only).
 """
 
+from __future__ import annotations
+
 import base64
 import contextlib
 import json

@@ -11,6 +11,8 @@ attributes follow OpenTelemetry's conventions for MCP (``"tools/call add"``,
 ``mcp.method.name``, ``jsonrpc.request.id``, ``error.type``...).
 """
 
+from __future__ import annotations
+
 import sys
 from typing import Any, Callable, Dict, List, Optional
 

@@ -25,6 +25,8 @@ a timeout, 3.2 and later), psycopg2 (``select`` on the connection, then ``poll``
 polled every ``poll_interval``.
 """
 
+from __future__ import annotations
+
 import re
 import threading
 import time

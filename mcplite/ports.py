@@ -8,6 +8,8 @@ refuse), so the protocol code calls them plainly, never probing with ``getattr``
 overrides what it offers. No I/O here.
 """
 
+from __future__ import annotations
+
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import MCPError

@@ -35,6 +35,8 @@ when the target cannot be reached or speaks neither era (it does not start, refu
 connection, exits, stays silent, or refuses both server/discover and initialize).
 """
 
+from __future__ import annotations
+
 import json
 import queue
 import re

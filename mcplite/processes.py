@@ -7,6 +7,8 @@ pipes for the protocol; its stderr is ours, or kept (the last bytes of it) to sa
 Stopping it closes its stdin, waits, then signals the whole group: never an orphan.
 """
 
+from __future__ import annotations
+
 import os
 import subprocess
 import threading

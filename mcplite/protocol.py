@@ -3,6 +3,8 @@
 No I/O and no state. The helpers return plain dicts exactly as they go on the wire.
 """
 
+from __future__ import annotations
+
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 # Legacy versions open a session with the `initialize` handshake; modern versions carry

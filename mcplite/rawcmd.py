@@ -28,6 +28,8 @@ say how; with them, the token is got as a client would, outside the wait, and th
 sent again).
 """
 
+from __future__ import annotations
+
 import json
 import sys
 import threading

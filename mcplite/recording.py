@@ -89,6 +89,8 @@ In the one-file build every module-level name here shares one namespace with the
 package, hence the ``_rec`` prefixes.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import select

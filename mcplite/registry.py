@@ -7,6 +7,8 @@ list result for that protocol version. Nothing here runs a request (dispatch.py 
 touches a transport.
 """
 
+from __future__ import annotations
+
 import json
 import re
 import threading

@@ -3,6 +3,8 @@ blocks, structured content checked against the output schema), a resource's ``co
 prompt's messages, a completion. Pure functions of the value and the protocol version.
 """
 
+from __future__ import annotations
+
 import json
 from typing import Any, Dict, List, Optional, Tuple
 

@@ -20,6 +20,8 @@ annotated Python types; ``compile_coercer`` makes the lossless string conversion
 ``Server(coerce_arguments=True)`` applies to arguments its schema refuses.
 """
 
+from __future__ import annotations
+
 import enum
 import json
 import math

@@ -6,6 +6,8 @@ and pagination cursors. A token is ``<base64url JSON>.<base64url HMAC-SHA256>``:
 by anyone (never put secrets in it), but any change to it is detected.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from typing import Any, Optional, Sequence

@@ -8,6 +8,8 @@ request message with its ``Port`` and ``handle_request`` the call, and gets the 
 errors, the era decision, cancellation, batches, the worker pool).
 """
 
+from __future__ import annotations
+
 import re
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union

@@ -15,6 +15,8 @@ goes on; the shell's exit status is the last command's. Piped input gets no prom
 banner, so a file of commands runs as a script.
 """
 
+from __future__ import annotations
+
 import json
 import shlex
 import sys

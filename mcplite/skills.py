@@ -21,6 +21,8 @@ numbers). Anything outside it is refused rather than guessed at: the server will
 such a skill, the client will not load it.
 """
 
+from __future__ import annotations
+
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 

@@ -6,6 +6,8 @@ HTTP connection, which may change: a client that loses the connection comes back
 ``Last-Event-ID`` and a new reader picks up after that event.
 """
 
+from __future__ import annotations
+
 import threading
 from collections import deque
 from typing import Any, Deque, Optional, Tuple

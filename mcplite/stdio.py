@@ -5,6 +5,8 @@ the worker pool. Each response is written as one whole line under a lock, so lin
 different threads never interleave.
 """
 
+from __future__ import annotations
+
 import io
 import os
 import sys

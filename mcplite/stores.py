@@ -28,6 +28,8 @@ driver's message goes to the server's log only); a schema of another version -
 ``StoreSchemaError`` when the store is opened, before anything is served.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import os

@@ -13,6 +13,8 @@ the server adds them when it makes its store, that is when the first tool with `
 registered - before that, no tasks/* method exists.
 """
 
+from __future__ import annotations
+
 import logging
 import os
 import threading

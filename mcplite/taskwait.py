@@ -17,6 +17,8 @@ the task (its status, message or ``lastUpdatedAt``), and ``max_timeout`` in all.
 or Ctrl-C, sends ``tasks/cancel``.
 """
 
+from __future__ import annotations
+
 import time
 from typing import Any, Dict, Optional, Set
 

@@ -35,6 +35,8 @@ the otelspans module, loaded on the first request that makes one (a one-file bui
 them in its ``otel`` part).
 """
 
+from __future__ import annotations
+
 import contextvars
 import sys
 from typing import Any, Callable, Dict, List, Optional

@@ -17,6 +17,8 @@ take one; the command line's ``--trace`` makes one on stderr. Transports call it
 they do nothing else with it, and nothing at all when there is none.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 import threading

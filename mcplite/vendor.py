@@ -12,10 +12,16 @@ as source lines, so its comments and layout stay as written:
   ``as`` alias becomes an assignment, and an import in a class body ``name = name``, so the
   same names are bound as before. A lazy import of a module left out of the file becomes
   ``raise ImportError(...)``, what a missing module would give.
-* ``from __future__`` imports move to the top, once (``annotations``, which changes what
-  code means, must then be in every module). Plain standard-library imports at module
-  level (not under ``try`` or ``if``) are gathered at the top too, once each: importing a
-  module twice binds the same object, so this changes nothing but the reading.
+* ``from __future__`` imports move to the top, once, but for ``annotations``, which is left
+  out: at the top it would stop a Python older than 3.7 from compiling the file at all, where
+  the file's first lines tell it in one sentence that it is too old (``__init__.py`` does
+  not have it, for the same reason). The package's modules have it only so that importing
+  them does not evaluate their annotations; in the one file those are evaluated, so each
+  must also be valid without it (the one file's tests run every section, on Python 3.8
+  too). Any other feature that changes what code means must then be in every module.
+  Plain standard-library imports at module level (not under ``try`` or ``if``) are gathered
+  at the top too, once each: importing a module twice binds the same object, so this
+  changes nothing but the reading.
 * A module-level ``__getattr__`` (the PEP 562 lazy loading of ``__init__``) is dropped, with
   the module-level tables nothing else reads.
 * What the package runs on first use, the file does too: a module that neither ``__init__``
@@ -52,6 +58,8 @@ local or enclosing variable of the same name), an import cycle, or output that d
 compile. The file never looks itself up by name (no ``sys.modules[__name__]``, no
 ``import mcplite``), so it works renamed and inside another package.
 """
+
+from __future__ import annotations
 
 import __future__
 import ast
@@ -838,9 +846,10 @@ def _check_shared_names(modules: Dict[str, _Module]) -> None:
 
 def _future_features(modules: Dict[str, _Module]) -> List[str]:
     """The ``from __future__`` features of the modules, for the top of the one file, where
-    they apply to every module: one that changes what code means (``annotations``) must be in
-    every module already; those every Python 3.8 has anyway are harmless."""
-    features = sorted(set().union(*(m.future for m in modules.values())))
+    they apply to every module: one that changes what code means must be in every module
+    already; those every Python 3.8 has anyway are harmless. ``annotations`` is left out
+    (see the module's text)."""
+    features = sorted(set().union(*(m.future for m in modules.values())) - {"annotations"})
     for feature in features:
         release = getattr(__future__, feature).getMandatoryRelease()
         if release is not None and release[:2] <= (3, 8):

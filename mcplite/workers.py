@@ -5,6 +5,8 @@ more than this whole module, its queue is unbounded, and mcplite never needs a F
 back: a job writes its own response.
 """
 
+from __future__ import annotations
+
 import queue
 import threading
 from typing import Callable, List, Optional

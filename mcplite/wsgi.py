@@ -19,6 +19,8 @@ alive comment every ``keepalive_interval`` seconds) and the server calls the bod
 ``close()``. For a 2026-07-28 request that is a cancellation.
 """
 
+from __future__ import annotations
+
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
