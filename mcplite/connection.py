@@ -282,11 +282,13 @@ class ServerConnection(Port, Endpoint):
             # as in the 2026-07-28 era, rather than left quiet for a proxy to time out.
             reply(serve_here(call, partial(self._complete, call)))
         elif ((self.inline_quick_requests and self.server.answers_at_once(call))
-              or (self.server.registry.inline_tools and self.server.runs_inline(call))):
+              or ((self.server.registry.inline_tools or self.server.inline_rule_own)
+                  and self.server.runs_inline(call))):
             # (runs_inline: a tool the application declared quick, inline=True. Never decided
             # from the absence of a Context alone: a slow tool without one would keep this
             # thread from reading ping and the cancellations of the other requests. Asked only
-            # while some tool is one: a Python call or two less for every other request.)
+            # while some tool is one, or the application has a rule of its own: a Python call
+            # or two less for every other request.)
             reply(self._complete(call))
         elif not self.pool.submit(lambda: partial(reply, self._complete(call))):
             with self._lock:

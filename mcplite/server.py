@@ -196,10 +196,17 @@ class Server:
         self._dispatcher = Dispatcher(self, self.registry)
         # What a transport calls for every request goes straight to the dispatcher's method,
         # bound once here: the facade's method of that name only calls through, a Python call
-        # more per request. A subclass that overrides one keeps its override.
+        # more per request. A subclass that overrides one keeps its override, and so does a
+        # patch of the class made before the server is built (compared with the functions
+        # this module defined, not with whatever Server holds now).
+        own = _SERVER_OWN_METHODS
         for name in ("begin_call", "handle_request", "inline_tool_response"):
-            if getattr(type(self), name) is getattr(Server, name):
+            if getattr(type(self), name) is own[name]:
                 setattr(self, name, getattr(self._dispatcher, name))
+        # Whether a transport must ask runs_inline about every tools/call: only while an
+        # inline=True tool is registered (Registry.inline_tools), unless the application's
+        # own rule replaces the method (a subclass, or a patch of the class).
+        self.inline_rule_own = type(self).runs_inline is not own["runs_inline"]  # type: bool
 
     # -- registration ------------------------------------------------------
 
@@ -878,3 +885,10 @@ class Server:
         if any(tool.task is not None for tool in list(self.registry.tools.values())):
             return True
         return self._task_store is not None and self._task_store.count() > 0
+
+
+# The functions Server itself defines for what __init__ binds straight to its dispatcher and
+# for runs_inline, taken once the class exists: what an instance's class holds instead is an
+# override (a subclass's, or a patch of the class) to be kept and asked.
+_SERVER_OWN_METHODS = {name: Server.__dict__[name] for name in (
+    "begin_call", "handle_request", "inline_tool_response", "runs_inline")}  # type: Dict[str, Any]

@@ -111,6 +111,44 @@ def test_inline_tools_added_and_removed_while_serving():
         conn.pool.shutdown(2)
 
 
+def test_an_applications_own_inline_rule_is_asked_with_no_inline_tool():
+    # A subclass's runs_inline is the application's own rule: asked about every call, not
+    # only while an inline=True tool is registered (the count's shortcut is for Server's rule).
+    class Quick(Server):
+        def runs_inline(self, call: Any) -> bool:
+            return call.request.method == "tools/call"
+    app = Quick("inline-own-rule")
+
+    @app.tool()
+    def where() -> str:
+        return threading.current_thread().name
+    assert app.registry.inline_tools == 0
+    conn = _session(app)
+    try:
+        assert _call(conn, "where") == threading.current_thread().name
+    finally:
+        conn.pool.shutdown(2)
+
+
+def test_a_patch_of_the_server_class_made_before_building_is_kept(monkeypatch):
+    # Server binds the dispatcher's handle_request to an instance unless its class holds
+    # another function: a patch of Server itself (a spy, a mock) counts as one.
+    seen = []  # type: List[str]
+    original = Server.handle_request
+
+    def spy(self: Server, call: Any) -> Any:
+        seen.append(call.request.method)
+        return original(self, call)
+    monkeypatch.setattr(Server, "handle_request", spy)
+    app = _app()
+    conn = _session(app)
+    try:
+        assert _call(conn, "pooled").startswith("mcplite-worker")
+    finally:
+        conn.pool.shutdown(2)
+    assert "tools/call" in seen, seen
+
+
 # -- the stdio fast path of inline tools (Dispatcher.inline_tool_response) ------------------
 
 PATHS_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "servers", "inline_paths_app.py")
