@@ -24,12 +24,12 @@ APP_MIME_TYPE = "text/html;profile=mcp-app"
 # time (each step takes a ";", its parameter and the whitespace after it): one pattern
 # repeating an optional part between runs of whitespace would backtrack exponentially on a
 # long string from a peer that fails at its end.
-_APP_MEDIA_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 # (Pattern texts: compiled on first use, through re's own cache. Compiling them when the
 # package is imported cost a third of a millisecond of every program's start-up.)
-_APP_MEDIA_HEAD = r"[ \t]*(%s)/(%s)[ \t]*" % (_APP_MEDIA_TOKEN, _APP_MEDIA_TOKEN)
-_APP_MEDIA_PARAM = r""";[ \t]*(?:(%s)=(%s|"(?:[^"\\\r\n]|\\[^\r\n])*"))?[ \t]*""" % (_APP_MEDIA_TOKEN,
-                                                                                  _APP_MEDIA_TOKEN)
+_MEDIA_HEAD = r"[ \t]*(%s)/(%s)[ \t]*" % (_MEDIA_TOKEN, _MEDIA_TOKEN)
+_MEDIA_PARAM = r""";[ \t]*(?:(%s)=(%s|"(?:[^"\\\r\n]|\\[^\r\n])*"))?[ \t]*""" % (_MEDIA_TOKEN,
+                                                                                  _MEDIA_TOKEN)
 _UI_CSP_KEYS = ("connectDomains", "resourceDomains", "frameDomains", "baseUriDomains")
 _UI_PERMISSIONS = ("camera", "microphone", "geolocation", "clipboardWrite")
 _UI_VISIBILITY = ("model", "app")
@@ -99,12 +99,12 @@ def is_app_mime_type(value: Any) -> bool:
     must be given once."""
     if not isinstance(value, str):
         return False
-    head = re.match(_APP_MEDIA_HEAD, value)
+    head = re.match(_MEDIA_HEAD, value)
     if head is None or head.group(1).lower() != "text" or head.group(2).lower() != "html":
         return False
     profiles = []  # type: List[str]
     position = head.end()
-    parameter_pattern = re.compile(_APP_MEDIA_PARAM)
+    parameter_pattern = re.compile(_MEDIA_PARAM)
     while position < len(value):
         parameter = parameter_pattern.match(value, position)
         if parameter is None:

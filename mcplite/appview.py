@@ -22,19 +22,19 @@ from typing import Any, Dict, NamedTuple, Optional, Union
 from .apps import APP_MIME_TYPE, UI_EXTENSION, check_ui_uri, is_app_mime_type
 
 # "If ui.csp is omitted, Host MUST use" this policy; declared domains only add to it.
-_VIEW_BASE_CSP = (("default-src", ["'none'"]), ("script-src", ["'self'", "'unsafe-inline'"]),
+_BASE_CSP = (("default-src", ["'none'"]), ("script-src", ["'self'", "'unsafe-inline'"]),
                   ("style-src", ["'self'", "'unsafe-inline'"]), ("img-src", ["'self'", "data:"]),
                   ("font-src", ["'self'"]), ("media-src", ["'self'", "data:"]), ("connect-src", ["'none'"]),
                   ("frame-src", ["'none'"]), ("base-uri", ["'self'"]))
 # Which directives each declared list opens ("Maps to CSP img-src, script-src, style-src,
 # font-src, media-src directives" for resourceDomains, and so on).
-_VIEW_CSP_TARGETS = {"connectDomains": ("connect-src",),
+_CSP_TARGETS = {"connectDomains": ("connect-src",),
                      "resourceDomains": ("img-src", "script-src", "style-src", "font-src", "media-src"),
                      "frameDomains": ("frame-src",), "baseUriDomains": ("base-uri",)}
 # One CSP host-source: scheme://host[:port][/path], the host possibly "*.example.com".
-_VIEW_SOURCE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?"
+_SOURCE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?"
                           r"(?:/[A-Za-z0-9._~/%-]*)?$")
-_VIEW_PERMISSIONS = {"camera": "camera", "microphone": "microphone", "geolocation": "geolocation",
+_PERMISSIONS = {"camera": "camera", "microphone": "microphone", "geolocation": "geolocation",
                      "clipboardWrite": "clipboard-write"}
 
 
@@ -88,13 +88,13 @@ def app_view_csp(ui: Optional[Dict[str, Any]]) -> str:
     """The ``Content-Security-Policy`` of a view whose ``_meta.ui`` is ``ui``: the spec's
     restrictive default, opened only to the origins declared. ValueError for an origin that
     is not one plain source expression."""
-    directives = [(name, list(values)) for name, values in _VIEW_BASE_CSP]
+    directives = [(name, list(values)) for name, values in _BASE_CSP]
     table = dict(directives)
     csp = ui.get("csp") if isinstance(ui, dict) else None
     if csp is not None and not isinstance(csp, dict):
         raise ValueError("_meta.ui.csp is an object, not %r" % (csp,))
     for key, origins in (csp or {}).items():
-        targets = _VIEW_CSP_TARGETS.get(key)
+        targets = _CSP_TARGETS.get(key)
         if targets is None:
             continue  # a later key this host does not know opens nothing ("MAY further restrict")
         if not isinstance(origins, list):
@@ -102,7 +102,7 @@ def app_view_csp(ui: Optional[Dict[str, Any]]) -> str:
         for origin in origins:
             # fullmatch: the pattern's "$" alone would let a final line break through, into
             # a policy a host sends as a header.
-            if not isinstance(origin, str) or not _VIEW_SOURCE.fullmatch(origin):
+            if not isinstance(origin, str) or not _SOURCE.fullmatch(origin):
                 raise ValueError("_meta.ui.csp.%s: %r is not an origin a policy can hold" % (key, origin))
             for name in targets:
                 values = table[name]
@@ -118,7 +118,7 @@ def app_view_allow(ui: Optional[Dict[str, Any]]) -> str:
     permissions = ui.get("permissions") if isinstance(ui, dict) else None
     if not isinstance(permissions, dict):
         return ""
-    return "; ".join(_VIEW_PERMISSIONS[name] for name in _VIEW_PERMISSIONS if name in permissions)
+    return "; ".join(_PERMISSIONS[name] for name in _PERMISSIONS if name in permissions)
 
 
 def read_app_view(client: Any, tool: Union[str, Dict[str, Any]], timeout: Optional[float] = None) -> AppView:

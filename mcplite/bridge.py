@@ -53,8 +53,8 @@ _bridge_log = LazyLogger("mcplite.bridge")
 BRIDGE_UNREACHABLE = -32000
 _BRIDGE_MAX_LINE = 16 * 1024 * 1024
 # Seconds the host's unanswered requests get once its input ends (serve_stdio's exit_grace).
-_BRIDGE_EXIT_GRACE = 2.0
-_BRIDGE_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_EXIT_GRACE = 2.0
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def bridge_expand_env(value: str) -> str:
@@ -66,10 +66,10 @@ def bridge_expand_env(value: str) -> str:
         if name not in os.environ:
             raise ValueError("the header names ${%s}, which is not set in the environment" % name)
         return os.environ[name]
-    return _BRIDGE_ENV_VAR.sub(one, value)
+    return _ENV_VAR.sub(one, value)
 
 
-def _bridge_is_request(message: Any) -> bool:
+def _is_request(message: Any) -> bool:
     """A request with an id we can keep track of (a string or a number: a peer's other ids
     are relayed as they are, for the far side to refuse)."""
     return (isinstance(message, dict) and isinstance(message.get("method"), str)
@@ -146,7 +146,7 @@ class StdioBridge:
                     self._from_host(message)
                 except Exception:  # a bug of ours must not end the host's connection
                     _bridge_log.exception("relaying a message from the host failed")
-            self._let_pending_finish(_BRIDGE_EXIT_GRACE)
+            self._let_pending_finish(_EXIT_GRACE)
         finally:
             self.close()
         return 0
@@ -172,13 +172,13 @@ class StdioBridge:
             with self._lock:
                 if self._held is not None:
                     self._held.append(message)
-                    if _bridge_is_request(message):
+                    if _is_request(message):
                         self._pending[message["id"]] = message  # (the end of input waits for it)
                     return
         self._relay(message)
 
     def _relay(self, message: Any) -> None:
-        if _bridge_is_request(message):
+        if _is_request(message):
             rid = message["id"]
             method = message.get("method")
             with self._lock:

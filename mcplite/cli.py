@@ -82,9 +82,9 @@ CLI_SIGN_IN_ADVICE = ("use --oauth to sign in in a browser, --client-id ID --cli
 CLI_SIGN_IN_TIMEOUT = 300.0
 # The token file's entry where the sign-in's redirect port is kept: the port is part of the
 # redirect URI a dynamic registration names, which later runs (a refresh) must present again.
-_CLI_CALLBACK_KEY = "mcplite cli callback"
+_CALLBACK_KEY = "mcplite cli callback"
 # path/to/server.py or path/to/server.py:app
-_CLI_FILE_TARGET = re.compile(r"^(?P<path>.+\.py)(?::(?P<attr>[A-Za-z_][A-Za-z0-9_]*))?$")
+_FILE_TARGET = re.compile(r"^(?P<path>.+\.py)(?::(?P<attr>[A-Za-z_][A-Za-z0-9_]*))?$")
 
 
 class CliFailure(Exception):
@@ -410,7 +410,7 @@ def cli_resolve_target(text: Any) -> CliTarget:
         return CliTarget("http", text, url=stripped)
     if "://" in stripped.split()[0]:
         raise CliFailure(CLI_EXIT_USAGE, "%s: only http:// and https:// URLs are MCP endpoints" % stripped)
-    whole = _CLI_FILE_TARGET.match(stripped)
+    whole = _FILE_TARGET.match(stripped)
     if whole is not None and os.path.exists(whole.group("path")):
         argv = [stripped]  # a file whose path has spaces in it
     else:
@@ -418,7 +418,7 @@ def cli_resolve_target(text: Any) -> CliTarget:
             argv = shlex.split(stripped)
         except ValueError as exc:
             raise CliFailure(CLI_EXIT_USAGE, "cannot read the command %r: %s" % (text, exc))
-    match = _CLI_FILE_TARGET.match(argv[0]) if len(argv) == 1 else None
+    match = _FILE_TARGET.match(argv[0]) if len(argv) == 1 else None
     if match is not None:
         path = match.group("path")
         if os.path.isdir(path):
@@ -603,16 +603,16 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
     # The files are read now (a wrong path is a usage error before anything is made), the
     # JWTs again at each token request.
     if key_path is not None:
-        options["private_key"] = _cli_read_file(key_path, "--private-key")
+        options["private_key"] = _read_file(key_path, "--private-key")
     for path, option in ((assertion_path, "--assertion"), (id_token_path, "--id-token")):
         if path is not None:
-            _cli_read_file(path, option)
-    storage = options["storage"] = _cli_token_storage(token_file)
+            _read_file(path, option)
+    storage = options["storage"] = _token_storage(token_file)
     if oauth:
         from .oauth import TerminalAuthorizer
         # A browser is opened for a person at a terminal only (a script gets the URL alone).
-        options["authorize"] = (authorizer or TerminalAuthorizer)(port=_cli_callback_port(storage),
-                                                  open_browser=_cli_on_terminal() if open_browser is None
+        options["authorize"] = (authorizer or TerminalAuthorizer)(port=_callback_port(storage),
+                                                  open_browser=_on_terminal() if open_browser is None
                                                   else open_browser,
                                                   timeout=CLI_SIGN_IN_TIMEOUT)
         options["client_metadata_url"] = metadata_url
@@ -630,7 +630,7 @@ def cli_authorization(args: Any, target: CliTarget, open_browser: Optional[bool]
         raise CliFailure(CLI_EXIT_USAGE, str(exc))
 
 
-def _cli_read_file(path: str, option: str) -> str:
+def _read_file(path: str, option: str) -> str:
     """The text of ``path`` (a key or a JWT), stripped; CliFailure (usage) when unreadable or empty."""
     try:
         with open(os.path.expanduser(path), encoding="utf-8") as handle:
@@ -656,14 +656,14 @@ def _cli_file_reader(path: str, option: str) -> Any:
     return read
 
 
-def _cli_on_terminal() -> bool:
+def _on_terminal() -> bool:
     try:
         return sys.stderr.isatty() and sys.stdin.isatty()
     except (AttributeError, ValueError):
         return False
 
 
-def _cli_token_storage(path: Optional[str]) -> Any:
+def _token_storage(path: Optional[str]) -> Any:
     """A ``FileTokenStorage`` of ``path`` (default: ``cli_token_file()``, its directory made,
     owner only); CliFailure when the directory is not there."""
     from .oauth import FileTokenStorage
@@ -682,13 +682,13 @@ def _cli_token_storage(path: Optional[str]) -> Any:
     return FileTokenStorage(path)
 
 
-def _cli_callback_port(storage: Any) -> int:
+def _callback_port(storage: Any) -> int:
     """The loopback port the sign-in's redirect comes back to: the one used before (kept in
     the token file) while it is free, else a new one, kept."""
     import socket
 
     try:
-        saved = storage.get(_CLI_CALLBACK_KEY) or {}
+        saved = storage.get(_CALLBACK_KEY) or {}
         port = saved.get("port")
         if isinstance(port, int) and 0 < port < 65536:
             with socket.socket() as probe:
@@ -704,7 +704,7 @@ def _cli_callback_port(storage: Any) -> int:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        storage.set(_CLI_CALLBACK_KEY, {"port": port})
+        storage.set(_CALLBACK_KEY, {"port": port})
     except OSError as exc:
         raise CliFailure(CLI_EXIT_FAILED, "cannot use the token file %s: %s" % (storage.path, exc.strerror or exc))
     return port
@@ -743,7 +743,7 @@ def cli_connect(args: Any, target: CliTarget, authorizer: Any = None, **options:
             headers = dict(target.headers or {})  # (a configuration file's, then the command line's)
             headers.update(cli_headers(args))
             headers.update(auth_headers)
-            client = _cli_http_client(target, headers, auth, options)
+            client = _http_client(target, headers, auth, options)
         else:
             if getattr(args, "headers", None):
                 raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
@@ -776,7 +776,7 @@ def cli_connect(args: Any, target: CliTarget, authorizer: Any = None, **options:
     return client
 
 
-def _cli_http_client(target: CliTarget, headers: Dict[str, str], auth: Any, options: Dict[str, Any]) -> Any:
+def _http_client(target: CliTarget, headers: Dict[str, str], auth: Any, options: Dict[str, Any]) -> Any:
     """``Client.http``, step by step, to keep what the server said when it refused the
     Streamable HTTP attempt with 400, 404 or 405: when the HTTP+SSE fallback fails too, that
     refusal's own words ("the MCP endpoint is /mcp") are the useful part, not the fallback's."""
@@ -967,7 +967,7 @@ def _vendor(args: Any) -> int:
 # --- serve -----------------------------------------------------------------------------------------
 
 def _serve(args: Any) -> int:
-    match = _CLI_FILE_TARGET.match(args.file)
+    match = _FILE_TARGET.match(args.file)
     if match is None:
         raise CliFailure(CLI_EXIT_USAGE, "%s is not a Python file (FILE.py or FILE.py:app)" % args.file)
     address = None

@@ -39,7 +39,7 @@ _ROUND_TRIP_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
 # may ask in rounds as tools do.
 _NO_ROUND_METHODS = MCP_REQUEST_METHODS - _ROUND_TRIP_METHODS
 _MAX_PAGES = 10000  # a server whose cursors never end is a broken one
-_CLIENT_MIN_CLOSE = 0.25  # the least a server that failed to connect is given to exit, s
+_MIN_CLOSE = 0.25  # the least a server that failed to connect is given to exit, s
 
 
 class Client(ClientSession):
@@ -148,7 +148,7 @@ class Client(ClientSession):
                 # What is left of the time, for a server that ignores its closed stdin to
                 # exit in before SIGTERM (and as long again before SIGKILL).
                 left = _connect_within - (time.monotonic() - started)
-                channel.close_timeout = max(_CLIENT_MIN_CLOSE, min(grace, left))
+                channel.close_timeout = max(_MIN_CLOSE, min(grace, left))
             self.close()
             raise
 

@@ -24,14 +24,14 @@ from .cli import (
 )
 from .errors import CALL_ERRORS, MCPError
 
-_CC_DESCRIPTION_WIDTH = 72  # of the first line of a description, in `ls`
-_CC_TRUE = ("true", "yes", "y", "on", "1")
-_CC_FALSE = ("false", "no", "n", "off", "0")
+_DESCRIPTION_WIDTH = 72  # of the first line of a description, in `ls`
+_TRUE = ("true", "yes", "y", "on", "1")
+_FALSE = ("false", "no", "n", "off", "0")
 # Numbers as people type them (and JSON writes them): ASCII digits only, which int() and
 # float() would not insist on ("1_000", other scripts' digits), and no nan or inf, which
 # JSON cannot carry.
-_CC_INTEGER = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
-_CC_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$", re.ASCII)
+_INTEGER = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$", re.ASCII)
 
 
 def add_client_commands(commands: Any, common: Any) -> None:
@@ -46,7 +46,7 @@ def add_client_commands(commands: Any, common: Any) -> None:
                          "(characters of JSON, tokens estimated as characters / 4)")
     ls.add_argument("--provider", choices=("openai", "openai-responses", "anthropic", "gemini"), default=None,
                     help="with --tokens: measure the tools in this model API's format (default: MCP's)")
-    ls.set_defaults(run=_cc_ls)
+    ls.set_defaults(run=_ls)
 
     call = commands.add_parser("call", parents=[common], help="call a tool: call TARGET TOOL key=value ...",
                                description="Call a tool. Arguments: key=value (converted by the tool's input "
@@ -156,9 +156,9 @@ def cc_print_json(value: Any) -> None:
 
 # --- ls -------------------------------------------------------------------------------------------
 
-def _cc_ls(args: Any) -> int:
+def _ls(args: Any) -> int:
     if getattr(args, "host_config", None) is not None:
-        return _cc_ls_host(args)
+        return _ls_host(args)
     with cc_open(args) as client:
         listing = cc_listing(client)
     if args.json:
@@ -168,7 +168,7 @@ def _cc_ls(args: Any) -> int:
     return CLI_EXIT_OK
 
 
-def _cc_ls_host(args: Any) -> int:
+def _ls_host(args: Any) -> int:
     """``ls mcp.json``: every server of a configuration started at once (as a ``Host``
     does), their tools under the host's names; the servers that failed on stderr (and exit
     status 3)."""
@@ -249,7 +249,7 @@ def _first_line(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         return ""
     line = text.strip().splitlines()[0].strip()
-    return line if len(line) <= _CC_DESCRIPTION_WIDTH else line[:_CC_DESCRIPTION_WIDTH - 3].rstrip() + "..."
+    return line if len(line) <= _DESCRIPTION_WIDTH else line[:_DESCRIPTION_WIDTH - 3].rstrip() + "..."
 
 
 def cc_type_text(schema: Any, depth: int = 0) -> str:
@@ -420,19 +420,19 @@ def _as_kind(text: str, kind: str, schema: Dict[str, Any], depth: int) -> Tuple[
     if kind == "null":
         return None, lowered in ("null", "none")
     if kind == "boolean":
-        if lowered in _CC_TRUE:
+        if lowered in _TRUE:
             return True, True
-        if lowered in _CC_FALSE:
+        if lowered in _FALSE:
             return False, True
         return None, False
     if kind == "integer":
-        if not _CC_INTEGER.match(text.strip()):
+        if not _INTEGER.match(text.strip()):
             return None, False
         return int(text.strip()), True
     if kind == "number":
-        if not _CC_NUMBER.match(text.strip()):
+        if not _NUMBER.match(text.strip()):
             return None, False
-        if _CC_INTEGER.match(text.strip()):
+        if _INTEGER.match(text.strip()):
             return int(text.strip()), True  # "2" stays 2, as typed
         number = float(text.strip())
         return (number, True) if number not in (float("inf"), float("-inf")) else (None, False)

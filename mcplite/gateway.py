@@ -84,40 +84,40 @@ _gateway_log = logging.getLogger("mcplite.gateway")
 
 # The prefix becomes part of a tool name, and model APIs take tool names of A-Z a-z 0-9 _ -
 # (hostformats' rule): a prefix outside that would make names some hosts cannot offer.
-_GATEWAY_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The separator the host catalog uses between a server's name and its tool's.
 GATEWAY_SEPARATOR = "__"
 # The front's rule for a tool name (the registry's): 2025-11-25 "Tool names SHOULD be between 1
 # and 128 characters in length" of A-Z a-z 0-9 _ - and dot. An upstream's name outside it, once
 # prefixed, is served under a name derived from it (see Mount._tool_names).
 _GATEWAY_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
-_GATEWAY_TOOL_NAME_BAD_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
-_GATEWAY_TOOL_NAME_MAX = 128
+_TOOL_NAME_BAD_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
+_TOOL_NAME_MAX = 128
 _GATEWAY_HASH_LENGTHS = (8, 16, 32)  # hex digits; a longer one only when a shorter one's name is taken
 # Upstream failures that are the upstream's, not the caller's: a closed process or
 # connection, a timeout, garbage (ProtocolError is a TransportError).
-_GATEWAY_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
+_UPSTREAM_FAILURES = (TransportError, OSError, ValueError)
 # What a mount's client declares it can answer: whatever the upstream asks goes to the client
 # in front, which answers or refuses.
-_GATEWAY_ASKS = {"elicitation": {"form": {}, "url": {}},
+_ASKS = {"elicitation": {"form": {}, "url": {}},
                  "sampling": {"tools": {}, "context": {}}}  # type: Dict[str, Dict[str, Any]]
 # The requests of 2026-07-28 that may take input_required rounds (and tools/call a task).
-_GATEWAY_ROUND_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
-_GATEWAY_ASK_KINDS = {"elicitation/create": "elicit", "sampling/createMessage": "sample", "roots/list": "roots"}
+_ROUND_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
+_ASK_KINDS = {"elicitation/create": "elicit", "sampling/createMessage": "sample", "roots/list": "roots"}
 _GATEWAY_CANCEL_POLL = 0.05  # how often a wait for an upstream task looks for a cancellation, s
-_GATEWAY_WATCH_INTERVAL = 0.1  # how often a mount looks whether its upstream is still there, s
-_GATEWAY_PING_TIMEOUT = 5.0  # the ping after a failed call, s (at most the mount's timeout)
-_GATEWAY_FIRST_BACKOFF = 0.25  # the first restart's delay, doubled each failed attempt...
-_GATEWAY_MAX_BACKOFF = 30.0  # ...up to this, s
-_GATEWAY_STABLE = 30.0  # an upstream up this long starts the next backoff from the first delay, s
-_GATEWAY_MAX_SUBSCRIPTIONS = 256  # upstream resources subscribed to at once, per mount
-_GATEWAY_MAX_CONVERSATIONS = 1000  # upstream calls waiting for a 2026-07-28 client's answers
+_WATCH_INTERVAL = 0.1  # how often a mount looks whether its upstream is still there, s
+_PING_TIMEOUT = 5.0  # the ping after a failed call, s (at most the mount's timeout)
+_FIRST_BACKOFF = 0.25  # the first restart's delay, doubled each failed attempt...
+_MAX_BACKOFF = 30.0  # ...up to this, s
+_STABLE = 30.0  # an upstream up this long starts the next backoff from the first delay, s
+_MAX_SUBSCRIPTIONS = 256  # upstream resources subscribed to at once, per mount
+_MAX_CONVERSATIONS = 1000  # upstream calls waiting for a 2026-07-28 client's answers
 # The Clients handed to a mount, while mounted (client -> the mount's prefix): one client's
 # handlers can answer for one mount only, so a second mount of it is refused.
-_gateway_handed = None  # type: Any   # a weakref.WeakKeyDictionary, made at the first mount
-_gateway_handed_lock = threading.Lock()
-_GATEWAY_MAX_URL_ELICITATIONS = 256  # URL elicitations whose completion may still be relayed, per mount
-_GATEWAY_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
+_handed = None  # type: Any   # a weakref.WeakKeyDictionary, made at the first mount
+_handed_lock = threading.Lock()
+_MAX_URL_ELICITATIONS = 256  # URL elicitations whose completion may still be relayed, per mount
+_PY_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
                       "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
                       "alert": logging.CRITICAL, "emergency": logging.CRITICAL}
 
@@ -150,7 +150,7 @@ class Mount:
 
     def __init__(self, app: Any, prefix: str, upstream: Any, timeout: float = 30.0, restart: bool = True,
                  subscriptions_per_client: Optional[int] = None) -> None:
-        if not isinstance(prefix, str) or not (prefix == "" or _GATEWAY_PREFIX.match(prefix)):
+        if not isinstance(prefix, str) or not (prefix == "" or _PREFIX.match(prefix)):
             raise ValueError("a mount prefix is 1-64 characters from A-Z a-z 0-9 _ -, or \"\" for the "
                              "upstream's own names: %r" % (prefix,))
         if subscriptions_per_client is not None and (not isinstance(subscriptions_per_client, int)
@@ -225,7 +225,7 @@ class Mount:
         from .hostconfig import ServerConfig
         from .server import Server
         if isinstance(upstream, Client):
-            _gateway_hand_over(upstream, prefix)
+            _hand_over(upstream, prefix)
             self.client = upstream
             self.owned = False
             earlier = upstream.on_list_changed
@@ -260,7 +260,7 @@ class Mount:
                 raise ValueError("a server cannot mount itself")
             # In this process: an in-memory client, which nothing can take down (no restarts).
             self.client = Client(upstream, timeout=timeout, on_list_changed=self._list_changed,
-                                 capabilities=_GATEWAY_ASKS, **relays)
+                                 capabilities=_ASKS, **relays)
             self.owned = True
             restart = False
         else:
@@ -280,7 +280,7 @@ class Mount:
         # Every question the upstream may ask is declared: the client in front is asked in
         # turn, and one that cannot answer gets the upstream a -32021 error naming what it
         # lacks.
-        return gateway_client(self._entry, self._list_changed, self.timeout, capabilities=_GATEWAY_ASKS,
+        return gateway_client(self._entry, self._list_changed, self.timeout, capabilities=_ASKS,
                               **self._relays)
 
     # -- an upstream that failed: restarted (stdio) or reconnected (HTTP) ----------------
@@ -292,23 +292,23 @@ class Mount:
         after a delay that doubles from 0.25 s up to 30 s until it comes back; then listed
         again (list_changed once more). The delay starts over once an upstream stayed up
         for 30 s, so one that dies at once is not restarted in a tight loop."""
-        delay = _GATEWAY_FIRST_BACKOFF
+        delay = _FIRST_BACKOFF
         up_since = time.monotonic()
-        while not self._stop.wait(_GATEWAY_WATCH_INTERVAL):
+        while not self._stop.wait(_WATCH_INTERVAL):
             client = self.client
             if client._closed is None:
                 if not self._suspect.is_set():
                     continue
                 self._suspect.clear()
                 try:
-                    client.ping(timeout=min(self.timeout, _GATEWAY_PING_TIMEOUT))
+                    client.ping(timeout=min(self.timeout, _PING_TIMEOUT))
                     continue
                 except MCPError:
                     continue  # an answer, if not to ping: it is there
-                except _GATEWAY_UPSTREAM_FAILURES:
+                except _UPSTREAM_FAILURES:
                     pass
-            if time.monotonic() - up_since > _GATEWAY_STABLE:
-                delay = _GATEWAY_FIRST_BACKOFF
+            if time.monotonic() - up_since > _STABLE:
+                delay = _FIRST_BACKOFF
             self.down = str(client._closed or "it answered no ping")
             _gateway_log.warning("mount %s: the upstream is down (%s); starting it again in %g s", self.prefix,
                                  self.down, delay)
@@ -317,10 +317,10 @@ class Mount:
             while True:
                 if self._stop.wait(delay):
                     return
-                delay = min(delay * 2, _GATEWAY_MAX_BACKOFF)
+                delay = min(delay * 2, _MAX_BACKOFF)
                 try:
                     client = self._connect()
-                except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+                except (MCPError,) + _UPSTREAM_FAILURES as exc:
                     _gateway_log.warning("mount %s: the upstream did not come back (%s); again in %g s", self.prefix,
                                          exc, delay)
                     continue
@@ -346,7 +346,7 @@ class Mount:
                 resources = caps.get("resources")
                 if isinstance(resources, dict) and resources.get("subscribe"):
                     self._subscribe_upstream([uri for uri in before if self.owns(uri)])
-            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            except (MCPError,) + _UPSTREAM_FAILURES as exc:
                 self._suspect.set()
                 _gateway_log.warning("mount %s: listing the upstream again failed: %s", self.prefix, exc)
 
@@ -399,8 +399,8 @@ class Mount:
                     # resource listed and subscribes at once must hear of its next update.
                     self._subscribe_upstream([uri for uri, entry in entries.items() if "uri" in entry])
                 self._sync(self._resources, entries, self._add_resource, self.app.remove_resource)
-                if _gateway_skills_of(self) is not None:
-                    _gateway_install_skills(self.app)
+                if _skills_of(self) is not None:
+                    _install_skills(self.app)
                 if subscribes:
                     # A 2026-07-28 client in front subscribes on its subscriptions/listen
                     # stream, which no handler here sees: so the upstream is asked at once
@@ -474,8 +474,8 @@ class Mount:
     def _derived_tool_name(self, name: str, length: int) -> str:
         head = self.prefix + GATEWAY_SEPARATOR if self.prefix else ""
         suffix = "_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:length]
-        room = _GATEWAY_TOOL_NAME_MAX - len(head) - len(suffix)  # (a prefix is at most 64: room >= 29)
-        return head + _GATEWAY_TOOL_NAME_BAD_CHAR.sub("_", name)[:room] + suffix
+        room = _TOOL_NAME_MAX - len(head) - len(suffix)  # (a prefix is at most 64: room >= 29)
+        return head + _TOOL_NAME_BAD_CHAR.sub("_", name)[:room] + suffix
 
     def _name(self, name: Any) -> str:
         if not self.prefix:
@@ -542,10 +542,10 @@ class Mount:
             gone = [uri for uri in gone if uri in self._subscribed]
             self._subscribed.difference_update(gone)
             wanted = [uri for uri in uris if uri not in self._subscribed]
-            new = wanted[:max(0, _GATEWAY_MAX_SUBSCRIPTIONS - len(self._subscribed))]
+            new = wanted[:max(0, _MAX_SUBSCRIPTIONS - len(self._subscribed))]
             if len(new) < len(wanted):
                 _gateway_log.warning("mount %s: %d upstream subscriptions already (the limit); not subscribed: %s",
-                                     self.prefix, _GATEWAY_MAX_SUBSCRIPTIONS, ", ".join(wanted[len(new):]))
+                                     self.prefix, _MAX_SUBSCRIPTIONS, ", ".join(wanted[len(new):]))
             if not new and not gone:
                 return
             self._subscribed.update(new)
@@ -556,7 +556,7 @@ class Mount:
                     self.client._subscriptions.difference_update(gone)
                     self.client._subscriptions.update(new)
                 self.client._relisten(None)
-            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            except (MCPError,) + _UPSTREAM_FAILURES as exc:
                 _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
             return
         try:
@@ -567,7 +567,7 @@ class Mount:
                     except MCPError as exc:
                         # (An upstream may refuse to unsubscribe from what it no longer has.)
                         _gateway_log.warning("mount %s: %s %s upstream: %s", self.prefix, change.__name__, uri, exc)
-        except _GATEWAY_UPSTREAM_FAILURES as exc:
+        except _UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: subscribing to the upstream's resources failed: %s", self.prefix, exc)
 
     def share(self) -> int:
@@ -578,7 +578,7 @@ class Mount:
         # (A quarter, at least 2, as the front's per-client session bound.)
         if self.subscriptions_per_client is not None:
             return self.subscriptions_per_client
-        return min(_GATEWAY_MAX_SUBSCRIPTIONS, max(2, _GATEWAY_MAX_SUBSCRIPTIONS // 4))
+        return min(_MAX_SUBSCRIPTIONS, max(2, _MAX_SUBSCRIPTIONS // 4))
 
     def _beyond_share(self, client: str, uris: List[str]) -> List[str]:
         """Those of ``uris`` that ``client`` could not hold on top of what it holds (under
@@ -636,7 +636,7 @@ class Mount:
         if refused:
             _gateway_log.warning("mount %s: a client in front (%s) holds its share of the upstream subscriptions "
                                  "(%d of %d); refused: %s", self.prefix, client or "?", self.share(),
-                                 _GATEWAY_MAX_SUBSCRIPTIONS, ", ".join(refused))
+                                 _MAX_SUBSCRIPTIONS, ", ".join(refused))
         if new:
             def subscribe() -> None:
                 self._subscribe_upstream(new, held=True)
@@ -701,7 +701,7 @@ class Mount:
             return
         try:
             self.client.notify_roots_changed()
-        except _GATEWAY_UPSTREAM_FAILURES as exc:
+        except _UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: roots/list_changed upstream failed: %s", self.prefix, exc)
 
     def set_level(self, level: str) -> None:
@@ -722,7 +722,7 @@ class Mount:
             return
         try:
             self.client.set_log_level(self._level)
-        except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+        except (MCPError,) + _UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: logging/setLevel upstream failed: %s", self.prefix, exc)
 
     def _list_changed(self, kind: str) -> None:
@@ -759,7 +759,7 @@ class Mount:
             before = dict(mine)
         try:
             self.refresh((kind,))
-        except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+        except (MCPError,) + _UPSTREAM_FAILURES as exc:
             _gateway_log.warning("mount %s: listing the upstream's %s again failed: %s", self.prefix, kind, exc)
             return
         with self._lock:
@@ -775,7 +775,7 @@ class Mount:
         upstream_name = entry["name"]
         schema = entry.get("inputSchema")
         properties = schema.get("properties") if isinstance(schema, dict) else None
-        forward = _gateway_handler(properties if isinstance(properties, dict) else (),
+        forward = _handler(properties if isinstance(properties, dict) else (),
                                    lambda ctx, arguments: self.call_tool(upstream_name, arguments, ctx))
         # The upstream's CallToolResult goes back as it came (results.tool_result reads this).
         forward._mcplite_forwarded = True  # type: ignore[attr-defined]
@@ -799,7 +799,7 @@ class Mount:
         def get(ctx: Context, given: Dict[str, Any]) -> Any:
             return self._forward(ctx, "prompt " + name, "prompts/get",
                                  {"name": upstream_name, "arguments": given})["messages"]
-        forward = _gateway_handler(declared, get)
+        forward = _handler(declared, get)
         prompt = self.app.add_prompt(forward, name=name, title=entry.get("title"),
                                      description=entry.get("description"), icons=entry.get("icons"),
                                      meta=entry.get("_meta"))
@@ -818,7 +818,7 @@ class Mount:
         def complete(value: str, others: Dict[str, Any]) -> Any:
             try:
                 return self.client.complete(ref, argument, value, others or None)
-            except _GATEWAY_UPSTREAM_FAILURES as exc:
+            except _UPSTREAM_FAILURES as exc:
                 raise MCPError(INTERNAL_ERROR, "completion of %r: %s" % (argument, self._failure(exc)))
         self.app.add_completion(complete, argument, **target)
 
@@ -840,7 +840,7 @@ class Mount:
                 else:
                     target = _gateway_expand(uri, variables)
                 return self._forward(ctx, "resource " + target, "resources/read", {"uri": target})["contents"]
-            template = self.app.add_resource(_gateway_handler(_gateway_template_variables(uri), read_template), uri,
+            template = self.app.add_resource(_handler(_template_variables(uri), read_template), uri,
                                              **options)
             # (A "template" with no {variables} is registered as a plain resource.)
             for variable in template.variables if isinstance(template, ResourceTemplate) else ():
@@ -858,10 +858,10 @@ class Mount:
         naming the mount when the upstream failed. A JSON-RPC error the upstream answered
         with is raised (``MCPError``), so the caller gets that same error."""
         try:
-            return _gateway_own_result(self._upstream(ctx, "tools/call", {"name": name, "arguments": arguments}))
+            return _own_result(self._upstream(ctx, "tools/call", {"name": name, "arguments": arguments}))
         except MCPError as exc:
             raise self._translated(ctx, exc)
-        except _GATEWAY_UPSTREAM_FAILURES as exc:
+        except _UPSTREAM_FAILURES as exc:
             return tool_error(self._failure(exc))
 
     def _forward(self, ctx: Context, what: str, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -869,7 +869,7 @@ class Mount:
             return self._upstream(ctx, method, params)
         except MCPError as exc:
             raise self._translated(ctx, exc)
-        except _GATEWAY_UPSTREAM_FAILURES as exc:
+        except _UPSTREAM_FAILURES as exc:
             raise MCPError(INTERNAL_ERROR, "%s: %s" % (what, self._failure(exc)))
 
     def _upstream(self, ctx: Optional[Context], method: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -902,7 +902,7 @@ class Mount:
         try:
             # The caller's cancellation cancels the upstream call ("notifications/cancelled").
             with cancel_when(lambda: ctx.cancelled):
-                if upstream_modern and method in _GATEWAY_ROUND_METHODS:
+                if upstream_modern and method in _ROUND_METHODS:
                     return self._rounds(origin, method, params, progress)
                 return self.client.request(method, params, progress=progress)
         finally:
@@ -1052,7 +1052,7 @@ class Mount:
         if (method == "elicitation/create" and isinstance(params.get("elicitationId"), str)
                 and question.get("elicitationId") == params["elicitationId"]):
             self._await_completion(origin.ctx, params["elicitationId"])
-        return ask(call, _GATEWAY_ASK_KINDS.get(method, "ask"), method, question, key, None)
+        return ask(call, _ASK_KINDS.get(method, "ask"), method, question, key, None)
 
     def _translated(self, ctx: Optional[Context], error: MCPError) -> MCPError:
         """The upstream's error as the front raises it (``_gateway_translated``); a URL
@@ -1071,7 +1071,7 @@ class Mount:
         with self._lock:
             self._url_elicitations.pop(elicitation_id, None)
             self._url_elicitations[elicitation_id] = ctx
-            while len(self._url_elicitations) > _GATEWAY_MAX_URL_ELICITATIONS:
+            while len(self._url_elicitations) > _MAX_URL_ELICITATIONS:
                 del self._url_elicitations[next(iter(self._url_elicitations))]
 
     def _elicitation_complete(self, elicitation_id: str) -> None:
@@ -1090,7 +1090,7 @@ class Mount:
             return
         # A message of no call the gateway can name (a session-era upstream logging between
         # calls, or with several in flight): the gateway's own log has it.
-        _gateway_log.log(_GATEWAY_PY_LEVELS.get(level, logging.INFO), "mount %s: %s: %r", self.prefix,
+        _gateway_log.log(_PY_LEVELS.get(level, logging.INFO), "mount %s: %s: %r", self.prefix,
                          params.get("logger") or "upstream", params.get("data"))
 
     # -- a session-era upstream's questions, for a 2026-07-28 client in front -----------
@@ -1125,7 +1125,7 @@ class Mount:
         with self._origins_lock:
             for token in [t for t, c in self._conversations.items() if c.stale(now)]:
                 del self._conversations[token]
-            if len(self._conversations) >= _GATEWAY_MAX_CONVERSATIONS:
+            if len(self._conversations) >= _MAX_CONVERSATIONS:
                 raise MCPError(INTERNAL_ERROR, "The gateway has too many upstream calls waiting for answers")
             self._conversations[conversation.token] = conversation
 
@@ -1163,7 +1163,7 @@ class Mount:
         watcher = self._watcher
         if watcher is not None and watcher is not threading.current_thread():
             # Bounded: a restart under way ends with its client closed (it sees _closed).
-            watcher.join(self.timeout + _GATEWAY_PING_TIMEOUT)
+            watcher.join(self.timeout + _PING_TIMEOUT)
         if self.owned:
             self.client.close()
         else:
@@ -1174,8 +1174,8 @@ class Mount:
         still the mount's): a later mount of it installs its own, and a closed mount answers
         no question, so left in place they would refuse every one."""
         client = self.client
-        with _gateway_handed_lock:
-            _gateway_handed.pop(client, None)
+        with _handed_lock:
+            _handed.pop(client, None)
         lent, self._lent = self._lent, {}
         for name, relay in lent.items():
             if name == "on_list_changed":
@@ -1289,7 +1289,7 @@ class _GatewayConversation:
                     self.cond.notify_all()
 
 
-def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any]) -> Callable[..., Any]:
+def _handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any]) -> Callable[..., Any]:
     """A handler for a forwarded tool or prompt: every argument (``**``) and the front's
     Context, under a parameter name none of the upstream's arguments in ``taken`` has. The
     registry passes the Context by its parameter's name, over an argument of that name: a
@@ -1312,20 +1312,20 @@ def _gateway_handler(taken: Any, body: Callable[[Context, Dict[str, Any]], Any])
     return handler
 
 
-def _gateway_hand_over(client: Client, prefix: str) -> None:
+def _hand_over(client: Client, prefix: str) -> None:
     """``client`` is mounted under ``prefix``, unless it is mounted already: its handlers
     (the questions, log messages and updates its server sends) would answer for the first
     mount only, and the second one's callers would get nothing or an error."""
-    global _gateway_handed
+    global _handed
     import weakref  # (the first mount of a Client only)
-    with _gateway_handed_lock:
-        if _gateway_handed is None:
-            _gateway_handed = weakref.WeakKeyDictionary()
-        if client in _gateway_handed:
+    with _handed_lock:
+        if _handed is None:
+            _handed = weakref.WeakKeyDictionary()
+        if client in _handed:
             raise ValueError("this Client is mounted already (as %r): a Client answers for one mount; mount a "
                              "config entry ({\"command\": ...} or {\"url\": ...}) to have each mount start its own"
-                             % (_gateway_handed[client],))
-        _gateway_handed[client] = prefix
+                             % (_handed[client],))
+        _handed[client] = prefix
 
 
 def _gateway_retry_refused(app: Any, source: Mount) -> None:
@@ -1434,7 +1434,7 @@ def _gateway_install(app: Any, mount: Mount) -> None:
         # held is released. The counts at once - a client that closes a stream and opens
         # another has the places back for it - and upstream on a thread.
         ended_streams.add(listener)
-        holder = _gateway_holder_of(listener)
+        holder = _holder_of(listener)
         for each in list(mounts):
             each.release(holder, None, on_thread)
     app._listener_end_hooks.append(ended)
@@ -1444,7 +1444,7 @@ def _gateway_install(app: Any, mount: Mount) -> None:
             uri = params.get("uri")
             if (isinstance(uri, str) and uri.startswith(SKILL_SCHEME) and uri not in app.registry.resources
                     and not any(each.owns(uri) for each in list(mounts))):
-                found = _gateway_read_skill_file(app, uri)
+                found = _read_skill_file(app, uri)
                 if found is not None:
                     return found
         if method not in ("logging/setLevel", "resources/subscribe", "resources/unsubscribe"):
@@ -1467,7 +1467,7 @@ def _gateway_install(app: Any, mount: Mount) -> None:
                 # its notifier is gone from the listeners). Only a resource of a template:
                 # a listed one is subscribed upstream whoever wants it, and takes no place
                 # of anyone's share (as for a listen stream).
-                if each.hold(session, [uri], lambda: any(_gateway_holder_of(listener) is session
+                if each.hold(session, [uri], lambda: any(_holder_of(listener) is session
                                                          for listener in list(app.registry.listeners)),
                              ctx._call.port.client):
                     # Beyond its client's share: refused, never subscribed in silence to what
@@ -1482,20 +1482,20 @@ def _gateway_install(app: Any, mount: Mount) -> None:
                     share = each.share()
                     raise MCPError(INVALID_PARAMS, "Invalid params: this client already holds its share of the "
                                                    "upstream subscriptions of mount %r (%d of %d); unsubscribe from "
-                                                   "one first" % (each.prefix, share, _GATEWAY_MAX_SUBSCRIPTIONS),
+                                                   "one first" % (each.prefix, share, _MAX_SUBSCRIPTIONS),
                                    {"uri": uri, "limit": share})
         return result
     app.middleware(gateway_middleware)
 
 
-def _gateway_holder_of(listener: Any) -> Any:
+def _holder_of(listener: Any) -> Any:
     """Who holds subscriptions for a listener of the front: a legacy session's notifier
     stands for its session (whose resources/subscribe the middleware saw), a listen stream
     for itself."""
     return listener.connection.session if isinstance(listener, SessionNotifier) else listener
 
 
-def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:
+def _own_result(result: Dict[str, Any]) -> Dict[str, Any]:
     """The upstream's result without what belongs to the upstream's envelope, which the front
     writes for its own era: ``resultType`` (2026-07-28) and the upstream's ``serverInfo``."""
     result = dict(result)
@@ -1514,7 +1514,7 @@ def _gateway_own_result(result: Dict[str, Any]) -> Dict[str, Any]:
 _GATEWAY_TEMPLATE_VAR = re.compile(r"\{([+#]?)([A-Za-z_][A-Za-z0-9_]*)(\*?)\}")
 
 
-def _gateway_template_variables(template: str) -> List[str]:
+def _template_variables(template: str) -> List[str]:
     return [match.group(2) for match in _GATEWAY_TEMPLATE_VAR.finditer(template)]
 
 
@@ -1535,10 +1535,10 @@ def _gateway_expand(template: str, variables: Dict[str, Any]) -> str:
 
 # -- skills (SEP-2640) through the gateway ---------------------------------------------------
 
-_GATEWAY_SKILL_METHODS = ("skills/list", "skills/get", "resources/directory/read")
+_SKILL_METHODS = ("skills/list", "skills/get", "resources/directory/read")
 
 
-def _gateway_skills_of(mount: Mount) -> Optional[Dict[str, Any]]:
+def _skills_of(mount: Mount) -> Optional[Dict[str, Any]]:
     """The skills extension's settings the mount's upstream declared, or None."""
     extensions = (mount.client.server_capabilities or {}).get("extensions")
     if isinstance(extensions, dict) and isinstance(extensions.get(SKILLS_EXTENSION), dict):
@@ -1546,7 +1546,7 @@ def _gateway_skills_of(mount: Mount) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _gateway_install_skills(app: Any) -> None:
+def _install_skills(app: Any) -> None:
     """Serve the upstreams' skills from the front (once, when the first mount whose upstream
     declares the Skills extension is listed): the front declares the extension, ``skills/list``
     joins the front's own skills and every such upstream's, ``skills/get`` and
@@ -1565,7 +1565,7 @@ def _gateway_install_skills(app: Any) -> None:
     mounts = app._gateway_mounts
 
     def skill_mounts() -> List[Mount]:
-        return [mount for mount in list(mounts) if mount.down is None and _gateway_skills_of(mount) is not None]
+        return [mount for mount in list(mounts) if mount.down is None and _skills_of(mount) is not None]
 
     def list_skills(params: dict, ctx: Context) -> dict:
         entries = [bundle.entry() for bundle in catalog.skills.values()]
@@ -1573,7 +1573,7 @@ def _gateway_install_skills(app: Any) -> None:
         for mount in skill_mounts():
             try:
                 listed = mount.client.list_skills()
-            except (MCPError,) + _GATEWAY_UPSTREAM_FAILURES as exc:
+            except (MCPError,) + _UPSTREAM_FAILURES as exc:
                 # One upstream's failure leaves the others' skills listed.
                 _gateway_log.warning("mount %s: skills/list failed: %s", mount.prefix, exc)
                 continue
@@ -1590,14 +1590,14 @@ def _gateway_install_skills(app: Any) -> None:
         if not isinstance(uri, str):
             raise MCPError(INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
         for mount in skill_mounts():
-            if method == "resources/directory/read" and not (_gateway_skills_of(mount) or {}).get("directoryRead"):
+            if method == "resources/directory/read" and not (_skills_of(mount) or {}).get("directoryRead"):
                 continue
             try:
-                return _gateway_own_result(mount.client.request(method, {"uri": uri}))
+                return _own_result(mount.client.request(method, {"uri": uri}))
             except MCPError as exc:
                 if exc.code != INVALID_PARAMS:
                     raise _gateway_translated(exc)
-            except _GATEWAY_UPSTREAM_FAILURES as exc:
+            except _UPSTREAM_FAILURES as exc:
                 raise MCPError(INTERNAL_ERROR, "%s: %s" % (uri, mount._failure(exc)))
         # "If the URI does not identify a skill the server serves, the server MUST return
         # error -32602 (Invalid params)" (and the same for a directory).
@@ -1617,7 +1617,7 @@ def _gateway_install_skills(app: Any) -> None:
         return upstream_answer("resources/directory/read", params, "Not a directory")
 
     with app.registry.lock:
-        for method in _GATEWAY_SKILL_METHODS:
+        for method in _SKILL_METHODS:
             app.registry.methods.pop(method, None)  # the front's own catalog's: joined above
     app.add_method(list_skills, "skills/list")
     app.add_method(get_skill, "skills/get")
@@ -1625,16 +1625,16 @@ def _gateway_install_skills(app: Any) -> None:
     app.add_extension(SKILLS_EXTENSION, {"directoryRead": True})
 
 
-def _gateway_read_skill_file(app: Any, uri: str) -> Optional[Dict[str, Any]]:
+def _read_skill_file(app: Any, uri: str) -> Optional[Dict[str, Any]]:
     """A skill's file the front has no resource for (an upstream may serve its skills'
     files without listing them): read from the upstream that serves it, or None."""
     for mount in list(app._gateway_mounts or ()):
-        if mount.down is not None or _gateway_skills_of(mount) is None:
+        if mount.down is not None or _skills_of(mount) is None:
             continue
         try:
-            return _gateway_own_result(mount.client.request("resources/read", {"uri": uri}))
+            return _own_result(mount.client.request("resources/read", {"uri": uri}))
         except MCPError:
             continue  # not this upstream's
-        except _GATEWAY_UPSTREAM_FAILURES as exc:
+        except _UPSTREAM_FAILURES as exc:
             mount._failure(exc)
     return None

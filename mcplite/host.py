@@ -55,7 +55,7 @@ _host_log = LazyLogger("mcplite.host")
 # so these two never collide with one.
 FIND_TOOLS = "find_tools"
 CALL_TOOL = "call_tool"
-_HOST_SEARCH_TOOLS = [
+_SEARCH_TOOLS = [
     {"name": FIND_TOOLS,
      "description": "Search the available tools by keywords; returns the matching tools' names, descriptions "
                     "and input schemas. Call a tool found here with call_tool.",
@@ -71,22 +71,22 @@ _HOST_SEARCH_TOOLS = [
          "arguments": {"type": "object", "description": "The tool's arguments."}},
          "required": ["name"]}},
 ]  # type: List[Dict[str, Any]]
-_HOST_SEARCH_LIMIT = 8
-_HOST_SEARCH_MAX = 50
+_SEARCH_LIMIT = 8
+_SEARCH_MAX = 50
 # An estimate, stated wherever it is shown: about four characters of JSON per token (for
 # English text and schemas with the common tokenizers; the real count depends on the model).
 CHARS_PER_TOKEN = 4
 # How much longer than its timeout a call that keeps reporting progress may run.
-_HOST_PROGRESS_FACTOR = 10
+_PROGRESS_FACTOR = 10
 # What the keys of a tool's definition pinned are: what the model is shown.
-_HOST_PINNED_KEYS = ("name", "description", "inputSchema", "outputSchema", "annotations")
-_HOST_PINS_VERSION = 1
+_PINNED_KEYS = ("name", "description", "inputSchema", "outputSchema", "annotations")
+_PINS_VERSION = 1
 
 # Hosts not closed yet, stopped at interpreter exit (also after an uncaught KeyboardInterrupt):
 # no server process outlives the program that started it. Registered on the first Host.
 _host_open = set()  # type: set
 _host_open_lock = threading.Lock()
-_host_atexit = []  # type: List[bool]
+_atexit = []  # type: List[bool]
 
 
 class ServerFailure(NamedTuple):
@@ -154,7 +154,7 @@ def tool_definition(tool: Dict[str, Any]) -> Dict[str, Any]:
     ``title`` when it has no description, since the model is then described the tool by its
     title (hostformats.py); with a description, the title is left out, so that pins made
     without it stay valid."""
-    definition = {key: tool[key] for key in _HOST_PINNED_KEYS if key in tool}
+    definition = {key: tool[key] for key in _PINNED_KEYS if key in tool}
     description = tool.get("description")
     if "title" in tool and not (isinstance(description, str) and description):
         definition["title"] = tool["title"]
@@ -173,7 +173,7 @@ def _host_tokens(chars: int) -> int:
 # --- pins ------------------------------------------------------------------------------------
 
 
-class _HostPins:
+class _Pins:
     """The pin file: ``{"version": 1, "servers": {server: {tool: {"sha256", "definition"}}}}``.
     A file that cannot be read or is not that shape is left as it is (the person may want to
     look at it): the pins are then kept in memory for this run only, and ``problem`` says
@@ -238,7 +238,7 @@ class _HostPins:
             return
         self.dirty = False
         directory = os.path.dirname(os.path.abspath(self.path))
-        text = json.dumps({"version": _HOST_PINS_VERSION, "servers": self.pins}, indent=2, sort_keys=True,
+        text = json.dumps({"version": _PINS_VERSION, "servers": self.pins}, indent=2, sort_keys=True,
                           ensure_ascii=False) + "\n"
         temporary = None  # type: Optional[str]
         try:
@@ -330,7 +330,7 @@ class Host:
         self.warnings = list(parsed.warnings)  # type: List[str]
         self.disabled = list(parsed.disabled)  # type: List[str]
         self.failures = []  # type: List[ServerFailure]
-        self._pins = _HostPins(pins)
+        self._pins = _Pins(pins)
         self._lock = threading.RLock()
         self._closed = False
         self._servers = [_HostServer(server) for server in parsed.servers]
@@ -442,7 +442,7 @@ class Host:
                 self._list(server, client, kind)
             longest = max([self._timeout_for(server, None)] + list(config.tool_timeouts.values()))
             client.timeout = self._timeout_for(server, None)
-            client.max_timeout = longest * _HOST_PROGRESS_FACTOR
+            client.max_timeout = longest * _PROGRESS_FACTOR
             client._channel.set_write_timeout(client.timeout)
             with server.lock:
                 server.ready = True
@@ -555,7 +555,7 @@ class Host:
         for name in catalog:
             self._retired.pop(name, None)
         self._tools = catalog
-        _host_remember(self._tool_names, names)
+        _remember(self._tool_names, names)
         self._resources = self._named(live, "resources", self._resource_names)
         self._prompts = self._named(live, "prompts", self._prompt_names)
         self._pins.save()
@@ -583,7 +583,7 @@ class Host:
                     seen.add(key)
                     pairs.append((server, key, item))
         names = host_tool_names([(server.name, key) for server, key, _ in pairs], given)
-        _host_remember(given, names)
+        _remember(given, names)
         return {names[(server.name, key)]: (server, item) for server, key, item in pairs}
 
     def tools(self, provider: Optional[str] = None, mode: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -595,7 +595,7 @@ class Host:
         if mode not in (None, "all", "search"):
             raise ValueError("mode must be None (every tool) or 'search'")
         if mode == "search":
-            return provider_tools([(tool["name"], tool) for tool in _HOST_SEARCH_TOOLS], provider)
+            return provider_tools([(tool["name"], tool) for tool in _SEARCH_TOOLS], provider)
         return provider_tools(self._entries(), provider)
 
     def _entries(self) -> List[Tuple[str, Dict[str, Any]]]:
@@ -683,7 +683,7 @@ class Host:
                 pinned = self._pins.pinned(server.name, tool["name"])
                 current = tool_definition(tool)
                 diff = "".join(difflib.unified_diff(
-                    _host_lines(pinned), _host_lines(current), "%s (pinned)" % name, "%s (now)" % name))
+                    _lines(pinned), _lines(current), "%s (pinned)" % name, "%s (now)" % name))
                 changes.append(PinChange(name, server.name, tool["name"], pinned, current, diff))
         return changes
 
@@ -744,14 +744,14 @@ class Host:
         servers = {}  # type: Dict[str, Dict[str, Any]]
         total = 0
         for server_name, name, tool in rows:
-            chars = _host_json_size(provider_tools([(name, tool)], provider)[0])
+            chars = _json_size(provider_tools([(name, tool)], provider)[0])
             entry = servers.setdefault(server_name, {"chars": 0, "tokens": 0, "tools": {}})
             entry["tools"][name] = {"chars": chars, "tokens": _host_tokens(chars)}
             entry["chars"] += chars
             total += chars
         for entry in servers.values():
             entry["tokens"] = _host_tokens(entry["chars"])
-        search = sum(_host_json_size(tool) for tool in self.tools(provider, mode="search"))
+        search = sum(_json_size(tool) for tool in self.tools(provider, mode="search"))
         return {"provider": provider, "chars": total, "tokens": _host_tokens(total), "search_chars": search,
                 "search_tokens": _host_tokens(search), "servers": servers}
 
@@ -848,9 +848,9 @@ class Host:
             # Progress extends the call up to 10 times its own timeout, whichever gave it
             # (the call, the tool, the server, the host): not the client's max_timeout,
             # made of the configured timeouts alone.
-            with progress_ceiling(limit * _HOST_PROGRESS_FACTOR):
+            with progress_ceiling(limit * _PROGRESS_FACTOR):
                 result = client.call_tool(tool["name"], arguments, timeout=limit,
-                                          progress=progress if progress is not None else _host_no_progress)
+                                          progress=progress if progress is not None else _no_progress)
         except KeyboardInterrupt:
             # (The client told the server the call is cancelled.)
             self._audit(record, "failed", started, "interrupted")
@@ -870,7 +870,7 @@ class Host:
         if not isinstance(result.get("content"), list):
             result = dict(result, content=[])
         outcome = "error" if result.get("isError") else "ok"
-        self._audit(record, outcome, started, _host_result_text(result) if outcome == "error" else None)
+        self._audit(record, outcome, started, _result_text(result) if outcome == "error" else None)
         return provider_result(call, result)
 
     def _timeout_for(self, server: _HostServer, tool: Optional[str]) -> float:
@@ -900,12 +900,12 @@ class Host:
 
     def _find_tools(self, arguments: Dict[str, Any]) -> Dict[str, Any]:
         query = arguments.get("query", "")
-        limit = arguments.get("limit", _HOST_SEARCH_LIMIT)
+        limit = arguments.get("limit", _SEARCH_LIMIT)
         if not isinstance(query, str):
-            return _host_error_result("find_tools needs \"query\": a string of keywords")
+            return _error_result("find_tools needs \"query\": a string of keywords")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            limit = _HOST_SEARCH_LIMIT
-        found = search_tools(self._entries(), query, min(limit, _HOST_SEARCH_MAX))
+            limit = _SEARCH_LIMIT
+        found = search_tools(self._entries(), query, min(limit, _SEARCH_MAX))
         listing = [{"name": name, "description": tool.get("description", ""),
                     "inputSchema": tool.get("inputSchema", {"type": "object"})} for name, tool in found]
         if not listing:
@@ -944,7 +944,7 @@ def search_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], query: str,
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _host_no_progress(progress: Any, total: Any, message: Any) -> None:
+def _no_progress(progress: Any, total: Any, message: Any) -> None:
     """Given when the caller gave none: a progress token makes the server's progress push
     the call's deadline further."""
 
@@ -955,19 +955,19 @@ def _host_check_provider(provider: Optional[str]) -> None:
                          % (provider, ", ".join(PROVIDERS)))
 
 
-def _host_json_size(value: Any) -> int:
+def _json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
-def _host_lines(value: Dict[str, Any]) -> List[str]:
+def _lines(value: Dict[str, Any]) -> List[str]:
     return [line + "\n" for line in json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).split("\n")]
 
 
-def _host_error_result(message: str) -> Dict[str, Any]:
+def _error_result(message: str) -> Dict[str, Any]:
     return {"content": [{"type": "text", "text": message}], "isError": True}
 
 
-def _host_result_text(result: Dict[str, Any]) -> str:
+def _result_text(result: Dict[str, Any]) -> str:
     texts = [block.get("text", "") for block in result.get("content", [])
              if isinstance(block, dict) and block.get("type") == "text"]
     return " ".join(str(text) for text in texts)[:500]
@@ -989,7 +989,7 @@ def _host_reason(error: BaseException, server: _HostServer) -> str:
     return text
 
 
-def _host_remember(given: Dict[Tuple[str, str], str], names: Dict[Tuple[str, str], str]) -> None:
+def _remember(given: Dict[Tuple[str, str], str], names: Dict[Tuple[str, str], str]) -> None:
     """Add a catalog's ``names`` to those ``given`` before (in place). A pair no longer
     offered is remembered, to get its name back should it return, unless another pair now
     holds that name (each name is then held by one pair only, as ``host_tool_names`` wants)."""
@@ -1002,13 +1002,13 @@ def _host_remember(given: Dict[Tuple[str, str], str], names: Dict[Tuple[str, str
 def _host_register(host: Host) -> None:
     with _host_open_lock:
         _host_open.add(host)
-        if not _host_atexit:
+        if not _atexit:
             import atexit
-            atexit.register(_host_close_all)
-            _host_atexit.append(True)
+            atexit.register(_close_all)
+            _atexit.append(True)
 
 
-def _host_close_all() -> None:
+def _close_all() -> None:
     with _host_open_lock:
         hosts = list(_host_open)
     for host in hosts:

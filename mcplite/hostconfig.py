@@ -36,17 +36,17 @@ import warnings
 from typing import Any, Dict, List, Mapping, Optional
 
 # The keys each level knows; anything else is named in a warning.
-_CFG_TOP_KEYS = ("mcpServers", "servers")
-_CFG_SERVER_KEYS = frozenset(("command", "args", "env", "cwd", "url", "headers", "type", "disabled", "timeout",
+_TOP_KEYS = ("mcpServers", "servers")
+_SERVER_KEYS = frozenset(("command", "args", "env", "cwd", "url", "headers", "type", "disabled", "timeout",
                               "tools", "allow", "deny"))
-_CFG_TOOL_KEYS = frozenset(("timeout",))
+_TOOL_KEYS = frozenset(("timeout",))
 # "type" values seen in the wild, and the transport each means.
 _CFG_TYPES = {"stdio": "stdio", "http": "http", "streamable-http": "http", "streamableHttp": "http",
               "sse": "http"}
-_CFG_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_CFG_PLAIN_VARIABLE = re.compile(r"(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\Z", re.S)
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_PLAIN_VARIABLE = re.compile(r"(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\Z", re.S)
 # A timeout beyond an hour is almost surely milliseconds written where seconds were meant.
-_CFG_LONG_TIMEOUT = 3600.0
+_LONG_TIMEOUT = 3600.0
 
 
 class ConfigWarning(UserWarning):
@@ -119,7 +119,7 @@ def load_config(config: Any, environ: Optional[Mapping[str, str]] = None, stackl
         except UnicodeDecodeError as exc:
             raise ValueError("the host configuration %s is not UTF-8 text (%s)" % (source, exc))
         try:
-            config = json.loads(_cfg_uncomment(text, source))
+            config = json.loads(_uncomment(text, source))
         except json.JSONDecodeError as exc:
             raise ValueError("the host configuration %s is not JSON (line %d column %d: %s)"
                              % (source, exc.lineno, exc.colno, exc.msg))
@@ -128,12 +128,12 @@ def load_config(config: Any, environ: Optional[Mapping[str, str]] = None, stackl
         raise ValueError("%s must be a JSON object with \"mcpServers\" (or VS Code's \"servers\")" % where)
     env = os.environ if environ is None else environ
     notes = []  # type: List[str]
-    present = [key for key in _CFG_TOP_KEYS if key in config]
+    present = [key for key in _TOP_KEYS if key in config]
     if not present:
         raise ValueError("%s has no \"mcpServers\" object (nor VS Code's \"servers\")" % where)
     if len(present) > 1:
         notes.append("%s has both \"mcpServers\" and \"servers\": both are read" % where)
-    unknown = sorted(key for key in config if key not in _CFG_TOP_KEYS)
+    unknown = sorted(key for key in config if key not in _TOP_KEYS)
     if unknown:
         notes.append("%s: unknown top-level keys ignored: %s" % (where, ", ".join(unknown)))
     servers = []  # type: List[ServerConfig]
@@ -157,7 +157,7 @@ def load_config(config: Any, environ: Optional[Mapping[str, str]] = None, stackl
     return HostConfig(servers, disabled, notes, source)
 
 
-def _cfg_uncomment(text: str, source: str) -> str:
+def _uncomment(text: str, source: str) -> str:
     """``text`` with what JSONC adds to JSON made blank: comments (``//`` to the end of the
     line, ``/* */``) and trailing commas (before ``}`` or ``]``), outside strings. VS Code's
     ``mcp.json`` is JSONC, and its editor writes both. Every character replaced is replaced
@@ -213,11 +213,11 @@ def _cfg_server(name: str, entry: Any, env: Mapping[str, str], notes: List[str])
     if not isinstance(entry, dict):
         server.problem = "its entry is not an object"
         return server
-    unknown = sorted(key for key in entry if key not in _CFG_SERVER_KEYS)
+    unknown = sorted(key for key in entry if key not in _SERVER_KEYS)
     if unknown:
         notes.append("server %r: unknown keys ignored: %s" % (name, ", ".join(unknown)))
     try:
-        _cfg_fill(server, entry, env, notes)
+        _fill(server, entry, env, notes)
     except _CfgProblem as problem:
         server.problem = str(problem)
     return server
@@ -227,7 +227,7 @@ class _CfgProblem(Exception):
     """Why one server of the configuration cannot start."""
 
 
-def _cfg_fill(server: ServerConfig, entry: Dict[str, Any], env: Mapping[str, str], notes: List[str]) -> None:
+def _fill(server: ServerConfig, entry: Dict[str, Any], env: Mapping[str, str], notes: List[str]) -> None:
     kind = entry.get("type")
     if kind is not None and kind not in _CFG_TYPES:
         raise _CfgProblem("unknown \"type\" %r (use \"stdio\", \"http\" or \"sse\")" % (kind,))
@@ -241,24 +241,24 @@ def _cfg_fill(server: ServerConfig, entry: Dict[str, Any], env: Mapping[str, str
         raise _CfgProblem("\"type\": %r needs %s" % (kind, "\"url\"" if transport == "http" else "\"command\""))
     server.transport = transport
     if transport == "stdio":
-        server.command = _cfg_expand(_cfg_string(entry, "command"), env)
+        server.command = _cfg_expand(_string(entry, "command"), env)
         if not server.command:
             raise _CfgProblem("\"command\" is empty")
         args = entry.get("args", [])
         if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args):
             raise _CfgProblem("\"args\" must be a list of strings")
         server.args = [_cfg_expand(str(a), env) for a in args]
-        server.env = _cfg_string_map(entry, "env", env)
+        server.env = _string_map(entry, "env", env)
         if "cwd" in entry:
-            server.cwd = _cfg_expand(_cfg_string(entry, "cwd"), env)
+            server.cwd = _cfg_expand(_string(entry, "cwd"), env)
         for key in ("url", "headers"):
             if key in entry:
                 notes.append("server %r: %r is for HTTP servers; ignored" % (server.name, key))
     else:
-        server.url = _cfg_expand(_cfg_string(entry, "url"), env)
+        server.url = _cfg_expand(_string(entry, "url"), env)
         if not server.url.startswith(("http://", "https://")):
             raise _CfgProblem("\"url\" must start with http:// or https:// (got %r)" % server.url)
-        server.headers = _cfg_string_map(entry, "headers", env)
+        server.headers = _string_map(entry, "headers", env)
         for key in ("args", "env", "cwd"):
             if key in entry:
                 notes.append("server %r: %r is for stdio servers; ignored" % (server.name, key))
@@ -269,7 +269,7 @@ def _cfg_fill(server: ServerConfig, entry: Dict[str, Any], env: Mapping[str, str
     for tool, options in tools.items():
         if not isinstance(options, dict):
             raise _CfgProblem("\"tools\": %r must be an object such as {\"timeout\": 60}" % tool)
-        unknown = sorted(key for key in options if key not in _CFG_TOOL_KEYS)
+        unknown = sorted(key for key in options if key not in _TOOL_KEYS)
         if unknown:
             notes.append("server %r, tool %r: unknown keys ignored: %s" % (server.name, tool, ", ".join(unknown)))
         timeout = _cfg_timeout(options, "server %r, tool %r" % (server.name, tool), notes)
@@ -281,14 +281,14 @@ def _cfg_fill(server: ServerConfig, entry: Dict[str, Any], env: Mapping[str, str
         server.deny = _cfg_names(entry, "deny")
 
 
-def _cfg_string(entry: Dict[str, Any], key: str) -> str:
+def _string(entry: Dict[str, Any], key: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str):
         raise _CfgProblem("%r must be a string" % key)
     return value
 
 
-def _cfg_string_map(entry: Dict[str, Any], key: str, env: Mapping[str, str]) -> Optional[Dict[str, str]]:
+def _string_map(entry: Dict[str, Any], key: str, env: Mapping[str, str]) -> Optional[Dict[str, str]]:
     if key not in entry or entry[key] is None:
         return None
     value = entry[key]
@@ -312,7 +312,7 @@ def _cfg_timeout(entry: Dict[str, Any], what: str, notes: List[str]) -> Optional
     value = entry["timeout"]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise _CfgProblem("%s: \"timeout\" must be a number of seconds above 0 (got %r)" % (what, value))
-    if value > _CFG_LONG_TIMEOUT:
+    if value > _LONG_TIMEOUT:
         notes.append("%s: \"timeout\" is %r seconds (over an hour); it is in seconds, not milliseconds"
                      % (what, value))
     return float(value)
@@ -322,7 +322,7 @@ def _cfg_expand(text: str, env: Mapping[str, str]) -> str:
     """``${VAR}``, ``${env:VAR}``, ``${VAR:-default}`` replaced from ``env``."""
     def replace(match: "re.Match[str]") -> str:
         inner = match.group(1)
-        plain = _CFG_PLAIN_VARIABLE.match(inner)
+        plain = _PLAIN_VARIABLE.match(inner)
         if plain is None:
             raise _CfgProblem("${%s} is not supported (only ${VAR}, ${env:VAR} and ${VAR:-default})" % inner)
         name, default = plain.group(1), plain.group(2)
@@ -332,7 +332,7 @@ def _cfg_expand(text: str, env: Mapping[str, str]) -> str:
                 raise _CfgProblem("the environment variable %s is not set" % name)
             return default
         return value
-    return _CFG_VARIABLE.sub(replace, text)
+    return _VARIABLE.sub(replace, text)
 
 
 def matches_any(name: str, patterns: List[str]) -> bool:

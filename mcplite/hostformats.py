@@ -29,41 +29,41 @@ PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
 
 # Every provider's tool-name rule at once (OpenAI: a-z, A-Z, 0-9, _ and -, at most 64;
 # Anthropic the same; Gemini allows dots and colons too, and up to 64 (128 on Vertex)).
-_HOSTFMT_NAME_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_HOSTFMT_NAME_BAD_CHAR = re.compile(r"[^a-zA-Z0-9_-]")
-_HOSTFMT_NAME_START = re.compile(r"[a-zA-Z_]")  # (Gemini's rule for the first character)
-_HOSTFMT_NAME_MAX = 64
-_HOSTFMT_SEPARATOR = "__"
+_NAME_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_NAME_BAD_CHAR = re.compile(r"[^a-zA-Z0-9_-]")
+_NAME_START = re.compile(r"[a-zA-Z_]")  # (Gemini's rule for the first character)
+_NAME_MAX = 64
+_SEPARATOR = "__"
 _HOSTFMT_HASH_LENGTHS = (8, 16, 64)  # hex digits; a longer one only when a shorter one collides
-_HOSTFMT_SERVER_KEEP = 16  # what a shortened name keeps of the server's name, at least
+_SERVER_KEEP = 16  # what a shortened name keeps of the server's name, at least
 
 
-def _hostfmt_clean_server(server: str) -> str:
+def _clean_server(server: str) -> str:
     """The server's part of a name: characters outside ``[a-zA-Z0-9_-]`` made ``_``, and an
     ``_`` first when it would not start with a letter or ``_`` (Gemini: "Must start with a
     letter or an underscore")."""
-    clean = _HOSTFMT_NAME_BAD_CHAR.sub("_", server)
-    return clean if _HOSTFMT_NAME_START.match(clean) else "_" + clean
+    clean = _NAME_BAD_CHAR.sub("_", server)
+    return clean if _NAME_START.match(clean) else "_" + clean
 
 
-def _hostfmt_pair_hash(server: str, tool: str, length: int) -> str:
+def _pair_hash(server: str, tool: str, length: int) -> str:
     return hashlib.sha256((server + "\x00" + tool).encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
-def _hostfmt_hashed_name(server: str, tool: str, length: int) -> str:
+def _hashed_name(server: str, tool: str, length: int) -> str:
     """``<server>__<tool>_<hash>``, the two parts cut so that the whole is at most 64."""
-    clean_server = _hostfmt_clean_server(server)
-    clean_tool = _HOSTFMT_NAME_BAD_CHAR.sub("_", tool)
-    suffix = "_" + _hostfmt_pair_hash(server, tool, length)
-    room = _HOSTFMT_NAME_MAX - len(_HOSTFMT_SEPARATOR) - len(suffix)
+    clean_server = _clean_server(server)
+    clean_tool = _NAME_BAD_CHAR.sub("_", tool)
+    suffix = "_" + _pair_hash(server, tool, length)
+    room = _NAME_MAX - len(_SEPARATOR) - len(suffix)
     if room <= 0:  # (only with the 64-digit hash: "_" and the hash alone then name the pair)
-        return "_" + _hostfmt_pair_hash(server, tool, _HOSTFMT_NAME_MAX - 1)
+        return "_" + _pair_hash(server, tool, _NAME_MAX - 1)
     if len(clean_server) + len(clean_tool) > room:
         # The server keeps at least 16 characters (when it has them); the tool the rest.
-        server_keep = min(len(clean_server), max(_HOSTFMT_SERVER_KEEP, room - len(clean_tool)))
+        server_keep = min(len(clean_server), max(_SERVER_KEEP, room - len(clean_tool)))
         clean_server = clean_server[:server_keep]
         clean_tool = clean_tool[:room - server_keep]
-    return clean_server + _HOSTFMT_SEPARATOR + clean_tool + suffix
+    return clean_server + _SEPARATOR + clean_tool + suffix
 
 
 def host_tool_names(pairs: Sequence[Tuple[str, str]],
@@ -95,7 +95,7 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]],
 
     Duplicate pairs are named once.
     """
-    names = _hostfmt_rule_names(pairs)
+    names = _rule_names(pairs)
     if not kept:
         return names
     result = {}  # type: Dict[Tuple[str, str], str]
@@ -112,32 +112,32 @@ def host_tool_names(pairs: Sequence[Tuple[str, str]],
         for length in _HOSTFMT_HASH_LENGTHS:
             if name not in taken:
                 break
-            name = _hostfmt_hashed_name(pair[0], pair[1], length)
+            name = _hashed_name(pair[0], pair[1], length)
         # (Past the 63-digit form, a name still taken would take a SHA-256 collision.)
         result[pair] = name
         taken.add(name)
     return result
 
 
-def _hostfmt_rule_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], str]:
+def _rule_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str], str]:
     """The names of ``host_tool_names`` by its rule alone (nothing kept)."""
     unique = sorted(set((str(server), str(tool)) for server, tool in pairs))
     plain = {}  # type: Dict[Tuple[str, str], str]
     by_plain = {}  # type: Dict[str, List[Tuple[str, str]]]
     for pair in unique:
-        name = _hostfmt_clean_server(pair[0]) + _HOSTFMT_SEPARATOR + _HOSTFMT_NAME_BAD_CHAR.sub("_", pair[1])
+        name = _clean_server(pair[0]) + _SEPARATOR + _NAME_BAD_CHAR.sub("_", pair[1])
         plain[pair] = name
         by_plain.setdefault(name, []).append(pair)
     names = {}  # type: Dict[Tuple[str, str], str]
     hashed = {}  # type: Dict[Tuple[str, str], int]  # the pairs of step 3: index into the hash lengths
     for name, group in by_plain.items():
-        untouched = [pair for pair in group if pair[0] + _HOSTFMT_SEPARATOR + pair[1] == name]
+        untouched = [pair for pair in group if pair[0] + _SEPARATOR + pair[1] == name]
         for pair in group:
-            if len(name) <= _HOSTFMT_NAME_MAX and (len(group) == 1 or (len(untouched) == 1 and untouched[0] == pair)):
+            if len(name) <= _NAME_MAX and (len(group) == 1 or (len(untouched) == 1 and untouched[0] == pair)):
                 names[pair] = name
             else:
                 hashed[pair] = 0
-                names[pair] = _hostfmt_hashed_name(pair[0], pair[1], _HOSTFMT_HASH_LENGTHS[0])
+                names[pair] = _hashed_name(pair[0], pair[1], _HOSTFMT_HASH_LENGTHS[0])
     while True:  # step 4 (a plain name can only equal a hashed one: plain names are unique by now)
         holders = {}  # type: Dict[str, List[Tuple[str, str]]]
         for pair, name in names.items():
@@ -148,7 +148,7 @@ def _hostfmt_rule_names(pairs: Sequence[Tuple[str, str]]) -> Dict[Tuple[str, str
             return names
         for pair in clashing:
             hashed[pair] += 1
-            names[pair] = _hostfmt_hashed_name(pair[0], pair[1], _HOSTFMT_HASH_LENGTHS[hashed[pair]])
+            names[pair] = _hashed_name(pair[0], pair[1], _HOSTFMT_HASH_LENGTHS[hashed[pair]])
 
 
 # --- the catalog in each provider's format ----------------------------------------------------
@@ -164,8 +164,8 @@ def _hostfmt_check_provider(provider: Optional[str]) -> None:
 # not have 'oneOf'/'anyOf'/'allOf'/'enum'/'const'/'not' at the top level"); Anthropic refuses
 # the first three there ("input_schema does not support oneOf, allOf, or anyOf at the top
 # level"). Either refuses the whole request for one such tool.
-_HOSTFMT_TOP_UNIONS = ("allOf", "anyOf", "oneOf")
-_HOSTFMT_TOP_REFUSED = frozenset(_HOSTFMT_TOP_UNIONS + ("enum", "const", "not"))
+_TOP_UNIONS = ("allOf", "anyOf", "oneOf")
+_TOP_REFUSED = frozenset(_TOP_UNIONS + ("enum", "const", "not"))
 
 
 def _hostfmt_parameters(tool: Dict[str, Any]) -> Dict[str, Any]:
@@ -178,26 +178,26 @@ def _hostfmt_parameters(tool: Dict[str, Any]) -> Dict[str, Any]:
     if not isinstance(schema, dict):
         return {"type": "object", "properties": {}}
     if schema.get("type") == "object" and isinstance(schema.get("properties"), dict) \
-            and _HOSTFMT_TOP_REFUSED.isdisjoint(schema):
+            and _TOP_REFUSED.isdisjoint(schema):
         return schema
     schema = dict(schema)  # (a copy: the tool's own definition stays as the server gave it)
     schema["type"] = "object"
     if not isinstance(schema.get("properties"), dict):
         schema["properties"] = {}
-    if not _HOSTFMT_TOP_REFUSED.isdisjoint(schema):
-        _hostfmt_flatten_top(schema)
+    if not _TOP_REFUSED.isdisjoint(schema):
+        _flatten_top(schema)
     return schema
 
 
 # Where a schema holds other schemas: one, a list of them, or an object of them by name.
-_HOSTFMT_SUB_ONE = frozenset(("items", "additionalProperties", "additionalItems", "not", "contains", "if", "then",
+_SUB_ONE = frozenset(("items", "additionalProperties", "additionalItems", "not", "contains", "if", "then",
                               "else", "propertyNames", "unevaluatedItems", "unevaluatedProperties"))
-_HOSTFMT_SUB_LIST = frozenset(("anyOf", "oneOf", "allOf", "prefixItems", "items"))
-_HOSTFMT_SUB_MAP = frozenset(("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"))
-_HOSTFMT_SUBSCHEMAS = _HOSTFMT_SUB_ONE | _HOSTFMT_SUB_LIST | _HOSTFMT_SUB_MAP
+_SUB_LIST = frozenset(("anyOf", "oneOf", "allOf", "prefixItems", "items"))
+_SUB_MAP = frozenset(("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"))
+_SUBSCHEMAS = _SUB_ONE | _SUB_LIST | _SUB_MAP
 
 
-def _hostfmt_openai_schema(schema: Any) -> Any:
+def _openai_schema(schema: Any) -> Any:
     """``schema`` with ``"items": {}`` (any item, as its absence means) on every array schema
     that has none: OpenAI refuses the whole request otherwise ("array schema missing items").
     The schema itself when nothing is missing; else a copy of the parts that change."""
@@ -208,28 +208,28 @@ def _hostfmt_openai_schema(schema: Any) -> Any:
     if "items" not in schema and (kind == "array" or (type(kind) is list and "array" in kind)):
         out = dict(schema)
         out["items"] = {}
-    if _HOSTFMT_SUBSCHEMAS.isdisjoint(schema):  # (most schemas: a leaf)
+    if _SUBSCHEMAS.isdisjoint(schema):  # (most schemas: a leaf)
         return out if out is not None else schema
     for key, value in schema.items():
-        if key not in _HOSTFMT_SUBSCHEMAS:
+        if key not in _SUBSCHEMAS:
             continue
         changed = value  # type: Any
         if type(value) is dict:
-            if key in _HOSTFMT_SUB_MAP:
+            if key in _SUB_MAP:
                 for name, sub in value.items():
                     if type(sub) is dict and type(sub.get("type")) is str and sub["type"] != "array" \
-                            and _HOSTFMT_SUBSCHEMAS.isdisjoint(sub):
+                            and _SUBSCHEMAS.isdisjoint(sub):
                         continue  # (a leaf with nothing to add, most properties: no call)
-                    new = _hostfmt_openai_schema(sub)
+                    new = _openai_schema(sub)
                     if new is not sub:
                         if changed is value:
                             changed = dict(value)
                         changed[name] = new
-            elif key in _HOSTFMT_SUB_ONE:
-                changed = _hostfmt_openai_schema(value)
-        elif type(value) is list and key in _HOSTFMT_SUB_LIST:
+            elif key in _SUB_ONE:
+                changed = _openai_schema(value)
+        elif type(value) is list and key in _SUB_LIST:
             for index, sub in enumerate(value):
-                new = _hostfmt_openai_schema(sub)
+                new = _openai_schema(sub)
                 if new is not sub:
                     if changed is value:
                         changed = list(value)
@@ -243,39 +243,39 @@ def _hostfmt_openai_schema(schema: Any) -> Any:
 
 # Anthropic checks the keys of an input schema's properties, at the top level only ("Property
 # keys should match pattern '^[a-zA-Z0-9_.-]{1,64}$'"), and refuses the whole request for one.
-_HOSTFMT_ANTHROPIC_KEY = re.compile(r"[a-zA-Z0-9_.-]{1,64}\Z")
-_HOSTFMT_ANTHROPIC_KEY_BAD = re.compile(r"[^a-zA-Z0-9_.-]")
-_HOSTFMT_ANTHROPIC_KEY_MAX = 64
+_ANTHROPIC_KEY = re.compile(r"[a-zA-Z0-9_.-]{1,64}\Z")
+_ANTHROPIC_KEY_BAD = re.compile(r"[^a-zA-Z0-9_.-]")
+_ANTHROPIC_KEY_MAX = 64
 
 
-def _hostfmt_anthropic_keys(schema: Dict[str, Any]) -> Optional[Dict[str, str]]:
+def _anthropic_keys(schema: Dict[str, Any]) -> Optional[Dict[str, str]]:
     """The properties of ``schema`` whose key Anthropic refuses: the server's key -> the key
     Anthropic is shown (other characters made ``_``, cut to 64, ``_`` for an empty one, and a
     hash of the key added when that is another property's); None when every key is fine."""
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return None
-    refused = [key for key in properties if not _HOSTFMT_ANTHROPIC_KEY.match(key)]
+    refused = [key for key in properties if not _ANTHROPIC_KEY.match(key)]
     if not refused:
         return None
     used = set(key for key in properties if key not in refused)
     renamed = {}  # type: Dict[str, str]
     for key in refused:
-        clean = _HOSTFMT_ANTHROPIC_KEY_BAD.sub("_", key)[:_HOSTFMT_ANTHROPIC_KEY_MAX] or "_"
+        clean = _ANTHROPIC_KEY_BAD.sub("_", key)[:_ANTHROPIC_KEY_MAX] or "_"
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         for length in (8, 16, 32, 63):
             if clean not in used:
                 break
-            clean = clean[:_HOSTFMT_ANTHROPIC_KEY_MAX - length - 1] + "_" + digest[:length]
+            clean = clean[:_ANTHROPIC_KEY_MAX - length - 1] + "_" + digest[:length]
         used.add(clean)
         renamed[key] = clean
     return renamed
 
 
-def _hostfmt_anthropic_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
+def _anthropic_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
     """``schema`` with the property keys Anthropic refuses renamed (``required`` too);
     ``server_arguments`` maps a call's arguments back."""
-    renamed = _hostfmt_anthropic_keys(schema)
+    renamed = _anthropic_keys(schema)
     if renamed is None:
         return schema
     schema = dict(schema)
@@ -292,20 +292,20 @@ def server_arguments(provider: Optional[str], tool: Dict[str, Any], arguments: D
     other providers, and when nothing was renamed."""
     if provider != "anthropic" or not arguments:
         return arguments
-    renamed = _hostfmt_anthropic_keys(_hostfmt_parameters(tool))
+    renamed = _anthropic_keys(_hostfmt_parameters(tool))
     if renamed is None:
         return arguments
     back = {shown: key for key, shown in renamed.items()}
     return {back.get(name, name): value for name, value in arguments.items()}
 
 
-def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
+def _flatten_top(schema: Dict[str, Any]) -> None:
     """``schema`` (a copy) without the keywords OpenAI and Anthropic refuse at the top."""
-    resolver = _HostfmtSchemaConverter(schema)
+    resolver = _SchemaConverter(schema)
     properties = dict(schema["properties"])
     required = [name for name in schema.get("required") or () if isinstance(name, str)] \
         if isinstance(schema.get("required"), list) else []
-    for key in _HOSTFMT_TOP_UNIONS:
+    for key in _TOP_UNIONS:
         members = schema.get(key)
         if not isinstance(members, list):
             continue
@@ -326,7 +326,7 @@ def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
             else:
                 wanted = names if wanted is None else [name for name in wanted if name in names]
         required.extend(wanted or ())
-    for key in _HOSTFMT_TOP_REFUSED:
+    for key in _TOP_REFUSED:
         schema.pop(key, None)
     schema["properties"] = properties
     unique = []  # type: List[str]
@@ -339,7 +339,7 @@ def _hostfmt_flatten_top(schema: Dict[str, Any]) -> None:
         schema.pop("required", None)
 
 
-def _hostfmt_description(tool: Dict[str, Any]) -> str:
+def _description(tool: Dict[str, Any]) -> str:
     """The description, else the title (a model chooses by it), else nothing."""
     for value in (tool.get("description"), tool.get("title"), (tool.get("annotations") or {}).get("title")
                   if isinstance(tool.get("annotations"), dict) else None):
@@ -381,18 +381,18 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
             out.append(renamed)
         elif provider == "openai":
             out.append({"type": "function", "function": {
-                "name": name, "description": _hostfmt_description(tool),
-                "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool))}})
+                "name": name, "description": _description(tool),
+                "parameters": _openai_schema(_hostfmt_parameters(tool))}})
         elif provider == "openai-responses":
-            out.append({"type": "function", "name": name, "description": _hostfmt_description(tool),
-                        "parameters": _hostfmt_openai_schema(_hostfmt_parameters(tool)), "strict": False})
+            out.append({"type": "function", "name": name, "description": _description(tool),
+                        "parameters": _openai_schema(_hostfmt_parameters(tool)), "strict": False})
         elif provider == "anthropic":
-            out.append({"name": name, "description": _hostfmt_description(tool),
-                        "input_schema": _hostfmt_anthropic_schema(_hostfmt_parameters(tool))})
+            out.append({"name": name, "description": _description(tool),
+                        "input_schema": _anthropic_schema(_hostfmt_parameters(tool))})
         else:
-            declaration = {"name": name, "description": _hostfmt_description(tool)}  # type: Dict[str, Any]
+            declaration = {"name": name, "description": _description(tool)}  # type: Dict[str, Any]
             schema = tool.get("inputSchema")
-            parameters = _hostfmt_gemini_root(schema if isinstance(schema, dict) else {})
+            parameters = _gemini_root(schema if isinstance(schema, dict) else {})
             if parameters is not None:
                 declaration["parameters"] = parameters
             declarations.append(declaration)
@@ -409,29 +409,29 @@ def provider_tools(entries: Sequence[Tuple[str, Dict[str, Any]]], provider: Opti
 _HOSTFMT_TYPES = {"string": "STRING", "number": "NUMBER", "integer": "INTEGER", "boolean": "BOOLEAN",
                   "array": "ARRAY", "object": "OBJECT"}
 # The formats Gemini takes for each type ("only 'enum' and 'date-time' are supported for STRING").
-_HOSTFMT_FORMATS = {"STRING": ("date-time", "enum"), "NUMBER": ("float", "double"), "INTEGER": ("int32", "int64")}
+_FORMATS = {"STRING": ("date-time", "enum"), "NUMBER": ("float", "double"), "INTEGER": ("int32", "int64")}
 # Kept as they are, where the type they belong to is.
-_HOSTFMT_KEEP = {
+_KEEP = {
     "STRING": ("minLength", "maxLength", "pattern"),
     "NUMBER": ("minimum", "maximum"),
     "INTEGER": ("minimum", "maximum"),
     "ARRAY": ("minItems", "maxItems"),
     "OBJECT": ("minProperties", "maxProperties"),
 }
-_HOSTFMT_CONSTRAINTS = frozenset(("minLength", "maxLength", "pattern", "minimum", "maximum", "minItems", "maxItems",
+_CONSTRAINTS = frozenset(("minLength", "maxLength", "pattern", "minimum", "maximum", "minItems", "maxItems",
                                   "minProperties", "maxProperties", "exclusiveMinimum", "exclusiveMaximum",
                                   "multipleOf", "format"))
 # A schema of only these keys, of a scalar type (with an enum: of strings, on a string), takes
 # the short way (most properties are so).
-_HOSTFMT_SIMPLE = frozenset(("type", "description", "title", "default", "enum"))
-_HOSTFMT_SCALARS = {"string": "STRING", "number": "NUMBER", "integer": "INTEGER", "boolean": "BOOLEAN"}
+_SIMPLE = frozenset(("type", "description", "title", "default", "enum"))
+_SCALARS = {"string": "STRING", "number": "NUMBER", "integer": "INTEGER", "boolean": "BOOLEAN"}
 # The keys read last (default, example, nullable): skipped together when a schema has none.
-_HOSTFMT_LAST_KEYS = frozenset(("default", "examples", "example", "nullable"))
-_HOSTFMT_REF_REPEATS = 2  # how often a $ref may recur inside its own expansion before it is cut
+_LAST_KEYS = frozenset(("default", "examples", "example", "nullable"))
+_REF_REPEATS = 2  # how often a $ref may recur inside its own expansion before it is cut
 _HOSTFMT_MAX_DEPTH = 32  # nested schemas below that are cut the same way (Gemini bounds nesting too)
 
 
-class _HostfmtSchemaConverter:
+class _SchemaConverter:
     """One conversion: the root (for ``$ref``) and the refs being expanded."""
 
     def __init__(self, root: Dict[str, Any]) -> None:
@@ -464,10 +464,10 @@ class _HostfmtSchemaConverter:
         return node if isinstance(node, dict) else None
 
     def convert(self, schema: Any, depth: int) -> Dict[str, Any]:
-        if type(schema) is dict and _HOSTFMT_SIMPLE.issuperset(schema):
+        if type(schema) is dict and _SIMPLE.issuperset(schema):
             # What convert_node makes of such a schema, in its key order, without its tests.
             kind = schema.get("type")
-            scalar = _HOSTFMT_SCALARS.get(kind) if isinstance(kind, str) else None
+            scalar = _SCALARS.get(kind) if isinstance(kind, str) else None
             values = None  # type: Optional[List[Any]]
             if scalar is not None and "enum" in schema:  # the short way for strings only
                 values = schema["enum"]
@@ -491,9 +491,9 @@ class _HostfmtSchemaConverter:
                     out["description"] = schema["description"]
                 return out
         if schema is True or not isinstance(schema, dict):
-            return _hostfmt_any_value("")
+            return _any_value("")
         if depth > _HOSTFMT_MAX_DEPTH:
-            return _hostfmt_cut(schema, "")
+            return _cut(schema, "")
         ref = schema.get("$ref")
         if isinstance(ref, str):
             target = self.resolve(ref)
@@ -502,10 +502,10 @@ class _HostfmtSchemaConverter:
             else:
                 siblings = {k: v for k, v in schema.items() if k not in ("$ref", "$defs", "definitions")}
             if target is None:
-                out = self.convert(siblings, depth + 1) if siblings else _hostfmt_any_value("")
+                out = self.convert(siblings, depth + 1) if siblings else _any_value("")
                 return _hostfmt_note(out, "(%s, which is not in this schema)" % ref)
-            if self.expanding.count(ref) >= _HOSTFMT_REF_REPEATS:
-                return _hostfmt_cut(target, siblings.get("description") or "")
+            if self.expanding.count(ref) >= _REF_REPEATS:
+                return _cut(target, siblings.get("description") or "")
             self.expanding.append(ref)
             try:
                 # The reference's siblings (a description, say) win over the target's own keys.
@@ -599,10 +599,10 @@ class _HostfmtSchemaConverter:
             nullable = True
             values = [v for v in values if v is not None]
         if not isinstance(kind, str):
-            kind = _hostfmt_guess_type(schema, values)
+            kind = _guess_type(schema, values)
         gemini_type = _HOSTFMT_TYPES.get(kind) if isinstance(kind, str) else None
         if gemini_type is None:  # ("null", or a type JSON Schema does not have)
-            return _hostfmt_any_value(description)
+            return _any_value(description)
         out = {"type": gemini_type}
         if "title" in schema and isinstance(schema["title"], str):
             out["title"] = schema["title"]
@@ -620,7 +620,7 @@ class _HostfmtSchemaConverter:
                 notes.append("%s: %s." % ("Must be" if len(values) == 1 else "One of",
                                           ", ".join(_hostfmt_json(v) for v in values)))
 
-        if not _HOSTFMT_CONSTRAINTS.isdisjoint(schema):  # (most schemas have none: skip the lookups)
+        if not _CONSTRAINTS.isdisjoint(schema):  # (most schemas have none: skip the lookups)
             self.constraints(schema, gemini_type, out, notes)
 
         if gemini_type == "ARRAY":
@@ -643,11 +643,11 @@ class _HostfmtSchemaConverter:
                         out["required"] = kept
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and extra:
-                notes.append("Other keys: %s." % _hostfmt_brief(extra))
+                notes.append("Other keys: %s." % _brief(extra))
             elif extra is True and isinstance(properties, dict) and properties:
                 notes.append("Other keys are allowed.")
 
-        if not _HOSTFMT_LAST_KEYS.isdisjoint(schema):
+        if not _LAST_KEYS.isdisjoint(schema):
             if "default" in schema and schema["default"] is not None:
                 out["default"] = schema["default"]
             examples = schema.get("examples")
@@ -669,7 +669,7 @@ class _HostfmtSchemaConverter:
 
     def constraints(self, schema: Dict[str, Any], gemini_type: str, out: Dict[str, Any], notes: List[str]) -> None:
         """Bounds, lengths, pattern and format: kept, mapped or described (gemini_schema's table)."""
-        for key in _HOSTFMT_KEEP.get(gemini_type, ()):
+        for key in _KEEP.get(gemini_type, ()):
             value = schema.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool) or (key == "pattern"
                                                                                 and isinstance(value, str)):
@@ -685,7 +685,7 @@ class _HostfmtSchemaConverter:
             notes.append("A multiple of %s." % schema["multipleOf"])
         fmt = schema.get("format")
         if isinstance(fmt, str) and "format" not in out:
-            if fmt in _HOSTFMT_FORMATS.get(gemini_type, ()) and fmt != "enum":
+            if fmt in _FORMATS.get(gemini_type, ()) and fmt != "enum":
                 out["format"] = fmt
             else:
                 notes.append("Format: %s." % fmt)
@@ -709,11 +709,11 @@ class _HostfmtSchemaConverter:
                 if extra not in distinct:
                     distinct.append(extra)
             out["items"] = distinct[0] if len(distinct) == 1 else {"anyOf": distinct}
-            notes.append("In order: %s." % ", ".join(_hostfmt_brief(item) for item in prefix))
+            notes.append("In order: %s." % ", ".join(_brief(item) for item in prefix))
             if rest is False or (rest is None and "prefixItems" in schema and schema.get("items") is False):
                 out["minItems"] = out["maxItems"] = len(prefix)
             return out
-        out["items"] = self.convert(rest, depth + 1) if isinstance(rest, dict) else _hostfmt_any_value("")
+        out["items"] = self.convert(rest, depth + 1) if isinstance(rest, dict) else _any_value("")
         return out
 
     def merge_all_of(self, schema: Dict[str, Any]) -> Dict[str, Any]:
@@ -740,18 +740,18 @@ class _HostfmtSchemaConverter:
             member.get("enum") == [None])
 
 
-_hostfmt_encoder = json.JSONEncoder(ensure_ascii=False)  # (json.dumps with options builds one per call)
+_encoder = json.JSONEncoder(ensure_ascii=False)  # (json.dumps with options builds one per call)
 
 
 def _hostfmt_json(value: Any) -> str:
-    return _hostfmt_encoder.encode(value)
+    return _encoder.encode(value)
 
 
-def _hostfmt_str(value: Any) -> str:
+def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _hostfmt_guess_type(schema: Dict[str, Any], values: Optional[List[Any]]) -> Optional[str]:
+def _guess_type(schema: Dict[str, Any], values: Optional[List[Any]]) -> Optional[str]:
     """The type of a schema that names none: from its keywords, or from its enum's values."""
     if values:
         kinds = set()  # type: Set[str]
@@ -783,7 +783,7 @@ def _hostfmt_guess_type(schema: Dict[str, Any], values: Optional[List[Any]]) -> 
     return None
 
 
-def _hostfmt_any_value(description: str) -> Dict[str, Any]:
+def _any_value(description: str) -> Dict[str, Any]:
     """A schema that allows any value: a string holding it (every string is a valid value of
     it, and Gemini wants a type on every schema)."""
     out = {"type": "STRING"}  # type: Dict[str, Any]
@@ -791,16 +791,16 @@ def _hostfmt_any_value(description: str) -> Dict[str, Any]:
     return out
 
 
-def _hostfmt_cut(target: Dict[str, Any], description: str) -> Dict[str, Any]:
+def _cut(target: Dict[str, Any], description: str) -> Dict[str, Any]:
     """Where a recursive ``$ref`` is cut: an object (or any value) without its inner shape."""
-    description = description or _hostfmt_str(target.get("description"))
+    description = description or _str(target.get("description"))
     note = "(The same shape as the enclosing one, nested further.)"
     if target.get("type") == "object" or "properties" in target:
         return {"type": "OBJECT", "description": (description + " " if description else "") + note}
     if target.get("type") == "array" or "items" in target:
         return {"type": "ARRAY", "items": {"type": "OBJECT"}, "description": (description + " " if description
                                                                             else "") + note}
-    return _hostfmt_note(_hostfmt_any_value(description), note)
+    return _hostfmt_note(_any_value(description), note)
 
 
 def _hostfmt_note(schema: Dict[str, Any], note: str) -> Dict[str, Any]:
@@ -808,7 +808,7 @@ def _hostfmt_note(schema: Dict[str, Any], note: str) -> Dict[str, Any]:
     return schema
 
 
-def _hostfmt_brief(schema: Any) -> str:
+def _brief(schema: Any) -> str:
     """A schema in a few words, for a description ("string", "integer or null", ...)."""
     if not isinstance(schema, dict):
         return "any"
@@ -821,7 +821,7 @@ def _hostfmt_brief(schema: Any) -> str:
         return schema["$ref"].rsplit("/", 1)[-1] or "any"
     for key in ("anyOf", "oneOf"):
         if isinstance(schema.get(key), list):
-            return " or ".join(_hostfmt_brief(member) for member in schema[key])
+            return " or ".join(_brief(member) for member in schema[key])
     if "const" in schema:
         return _hostfmt_json(schema["const"])
     return "any"
@@ -881,10 +881,10 @@ def gemini_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
     """
     if not isinstance(schema, dict):
         raise TypeError("gemini_schema takes a JSON Schema object (a dict), not %s" % type(schema).__name__)
-    return _HostfmtSchemaConverter(schema).convert(schema, 0)
+    return _SchemaConverter(schema).convert(schema, 0)
 
 
-def _hostfmt_gemini_root(schema: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+def _gemini_root(schema: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """A tool's ``parameters`` for Gemini: an OBJECT with properties, or None (no parameters).
     A root that is an anyOf of objects becomes one object with every member's properties,
     required only what each member requires."""
@@ -925,7 +925,7 @@ class ToolCall(NamedTuple):
 
 
 _HOSTFMT_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
-_hostfmt_decoder = json.JSONDecoder()
+_decoder = json.JSONDecoder()
 
 
 def _hostfmt_kind(value: Any) -> str:
@@ -942,10 +942,10 @@ def _hostfmt_kind(value: Any) -> str:
     return "a %s" % type(value).__name__
 
 
-_HOSTFMT_AGAIN = " Call it again with the arguments as one JSON object, such as {\"key\": \"value\"}."
+_AGAIN = " Call it again with the arguments as one JSON object, such as {\"key\": \"value\"}."
 
 
-def _hostfmt_whose(name: str) -> str:
+def _whose(name: str) -> str:
     # (Made only for a problem: json.dumps with an option builds an encoder each time.)
     return "The arguments of %s" % json.dumps(name, ensure_ascii=False)
 
@@ -958,7 +958,7 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
     if isinstance(raw, dict):
         return raw, None
     if not isinstance(raw, str):
-        return None, "%s must be a JSON object, not %s.%s" % (_hostfmt_whose(name), _hostfmt_kind(raw), _HOSTFMT_AGAIN)
+        return None, "%s must be a JSON object, not %s.%s" % (_whose(name), _hostfmt_kind(raw), _AGAIN)
     text = raw.strip()
     if not text:
         return {}, None
@@ -968,19 +968,19 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
         if not text:
             return {}, None
     try:
-        value, end = _hostfmt_decoder.raw_decode(text)
+        value, end = _decoder.raw_decode(text)
     except ValueError as exc:
-        return None, "%s are not valid JSON (%s).%s" % (_hostfmt_whose(name), exc, _HOSTFMT_AGAIN)
+        return None, "%s are not valid JSON (%s).%s" % (_whose(name), exc, _AGAIN)
     tail = text[end:].strip()
     if tail:
         try:
-            following, _ = _hostfmt_decoder.raw_decode(tail)
+            following, _ = _decoder.raw_decode(tail)
         except ValueError:
-            following = _HOSTFMT_NO_VALUE
-        if following is not _HOSTFMT_NO_VALUE and following != value:
+            following = _NO_VALUE
+        if following is not _NO_VALUE and following != value:
             return None, ("%s hold more than one JSON value (%s, then %s): it is not clear which one was "
-                          "meant.%s" % (_hostfmt_whose(name), _hostfmt_excerpt(text[:end]), _hostfmt_excerpt(tail),
-                                        _HOSTFMT_AGAIN))
+                          "meant.%s" % (_whose(name), _excerpt(text[:end]), _excerpt(tail),
+                                        _AGAIN))
     if value is None:
         return {}, None
     if isinstance(value, dict):
@@ -989,17 +989,17 @@ def _hostfmt_arguments(name: str, raw: Any, nested: bool = False) -> Tuple[Optio
         inner, problem = _hostfmt_arguments(name, value, nested=True)
         if inner is not None:
             return inner, None
-    return None, "%s must be a JSON object, not %s.%s" % (_hostfmt_whose(name), _hostfmt_kind(value), _HOSTFMT_AGAIN)
+    return None, "%s must be a JSON object, not %s.%s" % (_whose(name), _hostfmt_kind(value), _AGAIN)
 
 
-_HOSTFMT_NO_VALUE = object()
+_NO_VALUE = object()
 
 
-def _hostfmt_excerpt(text: str) -> str:
+def _excerpt(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _hostfmt_dumped(call: Any) -> Any:
+def _dumped(call: Any) -> Any:
     """An SDK's object (a pydantic model: ``model_dump()``), else ``call`` itself."""
     dump = getattr(call, "model_dump", None)
     if callable(dump) and not isinstance(call, (dict, list, tuple, str)):
@@ -1053,7 +1053,7 @@ def parse_tool_call(call: Any) -> ToolCall:
 
     Raises ``TypeError`` or ``ValueError`` for something that is no tool call in any shape.
     """
-    call = _hostfmt_dumped(call)
+    call = _dumped(call)
     if isinstance(call, (tuple, list)):
         if len(call) != 2 or not isinstance(call[0], str):
             raise ValueError("a plain tool call is a (name, arguments) pair, not %r" % (call,))
@@ -1089,9 +1089,9 @@ def parse_tool_call(call: Any) -> ToolCall:
 # Anthropic takes these images in a tool_result (image blocks), up to 5 MB each: 5 MB of the
 # base64 text (its error: "image exceeds 5 MB maximum: 6275800 bytes > 5242880 bytes" for a
 # 4.7 MB file), so about 3.75 MB of image.
-_HOSTFMT_ANTHROPIC_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-_HOSTFMT_ANTHROPIC_IMAGE_MAX = 5 * 1024 * 1024
-_HOSTFMT_EMPTY = "(The tool returned no content.)"
+_ANTHROPIC_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+_ANTHROPIC_IMAGE_MAX = 5 * 1024 * 1024
+_EMPTY = "(The tool returned no content.)"
 
 
 def _hostfmt_size(data: Any) -> int:
@@ -1102,7 +1102,7 @@ def _hostfmt_size(data: Any) -> int:
     return max(0, len(data) * 3 // 4 - (len(data) - len(data.rstrip("="))))
 
 
-def _hostfmt_placeholder(what: str, plural: str, mime: Any, data: Any, where: str = "") -> str:
+def _placeholder(what: str, plural: str, mime: Any, data: Any, where: str = "") -> str:
     return "[%s%s: %s, %d bytes; not shown: this model API takes no %s in a tool result]" % (
         what, (" " + where) if where else "", mime if isinstance(mime, str) and mime else "unknown type",
         _hostfmt_size(data), plural)
@@ -1118,26 +1118,26 @@ def _hostfmt_block_text(block: Any) -> Optional[str]:
         text = block.get("text")
         return text if isinstance(text, str) and text else None
     if kind == "image":
-        return _hostfmt_placeholder("image", "images", block.get("mimeType"), block.get("data"))
+        return _placeholder("image", "images", block.get("mimeType"), block.get("data"))
     if kind == "audio":
-        return _hostfmt_placeholder("audio", "audio", block.get("mimeType"), block.get("data"))
+        return _placeholder("audio", "audio", block.get("mimeType"), block.get("data"))
     if kind == "resource_link":
-        return _hostfmt_link_text(block)
+        return _link_text(block)
     if kind == "resource":
         resource = block.get("resource")
         if not isinstance(resource, dict):
             resource = {}
-        uri = _hostfmt_str(resource.get("uri"))
+        uri = _str(resource.get("uri"))
         if isinstance(resource.get("text"), str):
             mime = resource.get("mimeType")
             return "[resource %s%s]\n%s" % (uri, (" (%s)" % mime) if isinstance(mime, str) and mime else "",
                                             resource["text"])
-        return _hostfmt_placeholder("binary resource", "binary resources", resource.get("mimeType"),
+        return _placeholder("binary resource", "binary resources", resource.get("mimeType"),
                                     resource.get("blob"), uri)
     return "[unsupported content: %s]" % (kind if isinstance(kind, str) else "a block without a type")
 
 
-def _hostfmt_link_text(block: Dict[str, Any]) -> str:
+def _link_text(block: Dict[str, Any]) -> str:
     parts = ["[resource link: %s" % (block.get("uri") or "")]
     for key in ("name", "title", "mimeType"):
         if isinstance(block.get(key), str) and block[key]:
@@ -1148,12 +1148,12 @@ def _hostfmt_link_text(block: Dict[str, Any]) -> str:
     return text
 
 
-def _hostfmt_content(result: Dict[str, Any]) -> List[Any]:
+def _content(result: Dict[str, Any]) -> List[Any]:
     content = result.get("content")
     return content if isinstance(content, list) else []
 
 
-def _hostfmt_structured_text(result: Dict[str, Any]) -> Optional[str]:
+def _structured_text(result: Dict[str, Any]) -> Optional[str]:
     if "structuredContent" in result and result["structuredContent"] is not None:
         return _hostfmt_json(result["structuredContent"])
     return None
@@ -1162,34 +1162,34 @@ def _hostfmt_structured_text(result: Dict[str, Any]) -> Optional[str]:
 def _hostfmt_as_text(result: Dict[str, Any]) -> str:
     """The whole result as one text: the blocks' texts, one per line; structuredContent (as
     JSON) when there are no blocks; "Error: " first for an error."""
-    texts = [t for t in (_hostfmt_block_text(block) for block in _hostfmt_content(result)) if t is not None]
+    texts = [t for t in (_hostfmt_block_text(block) for block in _content(result)) if t is not None]
     if not texts:
-        structured = _hostfmt_structured_text(result)
+        structured = _structured_text(result)
         texts = [structured] if structured is not None else []
-    text = "\n".join(texts) or _HOSTFMT_EMPTY
+    text = "\n".join(texts) or _EMPTY
     return ("Error: " + text) if result.get("isError") is True else text
 
 
-def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
+def _anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
     blocks = []  # type: List[Dict[str, Any]]
     # Anthropic: "all content must be type 'text' if 'is_error' is true" (else it refuses the
     # whole request): an error's images and documents are named in text.
     error = result.get("isError") is True
-    for block in _hostfmt_content(result):
+    for block in _content(result):
         image = None  # type: Optional[Tuple[Any, Any]]
         if isinstance(block, dict) and block.get("type") == "image":
             image = (block.get("mimeType"), block.get("data"))
         elif isinstance(block, dict) and block.get("type") == "resource" and isinstance(block.get("resource"), dict) \
                 and isinstance(block["resource"].get("blob"), str):
             resource = block["resource"]
-            if resource.get("mimeType") in _HOSTFMT_ANTHROPIC_IMAGES:
+            if resource.get("mimeType") in _ANTHROPIC_IMAGES:
                 image = (resource.get("mimeType"), resource.get("blob"))
             elif resource.get("mimeType") == "application/pdf" and not error:
                 blocks.append({"type": "document", "source": {
                     "type": "base64", "media_type": "application/pdf", "data": resource["blob"]}})
                 continue
-        if image is not None and image[0] in _HOSTFMT_ANTHROPIC_IMAGES and isinstance(image[1], str) \
-                and len(image[1].strip()) <= _HOSTFMT_ANTHROPIC_IMAGE_MAX and not error:
+        if image is not None and image[0] in _ANTHROPIC_IMAGES and isinstance(image[1], str) \
+                and len(image[1].strip()) <= _ANTHROPIC_IMAGE_MAX and not error:
             blocks.append({"type": "image", "source": {"type": "base64", "media_type": image[0], "data": image[1]}})
             continue
         text = _hostfmt_block_text(block)
@@ -1200,8 +1200,8 @@ def _hostfmt_anthropic_blocks(result: Dict[str, Any]) -> List[Dict[str, Any]]:
         if text is not None:  # (Anthropic refuses an empty text block)
             blocks.append({"type": "text", "text": text})
     if not blocks:
-        structured = _hostfmt_structured_text(result)
-        blocks.append({"type": "text", "text": structured if structured is not None else _HOSTFMT_EMPTY})
+        structured = _structured_text(result)
+        blocks.append({"type": "text", "text": structured if structured is not None else _EMPTY})
     return blocks
 
 
@@ -1259,7 +1259,7 @@ def provider_result(call: ToolCall, result: Dict[str, Any]) -> Any:
         return {"type": "function_call_output", "call_id": call.call_id or "", "output": _hostfmt_as_text(result)}
     if provider == "anthropic":
         return {"type": "tool_result", "tool_use_id": call.call_id or "",
-                "content": _hostfmt_anthropic_blocks(result), "is_error": result.get("isError") is True}
+                "content": _anthropic_blocks(result), "is_error": result.get("isError") is True}
     if result.get("isError") is True:
         response = {"error": _hostfmt_as_text(dict(result, isError=False))}  # type: Dict[str, Any]
     elif result.get("structuredContent") is not None:

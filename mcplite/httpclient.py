@@ -256,7 +256,7 @@ def _client_head_fields(fp: Any) -> Tuple[http.client.HTTPMessage, Dict[str, Lis
 
 
 # What http.client's request() writes itself, and so the one-write path leaves to it.
-_HTTPCLIENT_OWN_FIELDS = frozenset(("host", "accept-encoding", "content-length", "transfer-encoding"))
+_OWN_FIELDS = frozenset(("host", "accept-encoding", "content-length", "transfer-encoding"))
 # How many header-field sets a connection keeps encoded (its requests' fields, one dict's
 # items in order -> their lines, checked as http.client's putheader would): the same few
 # come back on every call of a session. Kept with the connection, not the module, so that a
@@ -277,7 +277,7 @@ def _request_field_lines(headers: Dict[str, str]) -> Optional[bytes]:
     illegal_value = http.client._is_illegal_header_value  # type: ignore[attr-defined]
     try:
         for name, value in headers.items():
-            if type(name) is not str or type(value) is not str or name.lower() in _HTTPCLIENT_OWN_FIELDS:
+            if type(name) is not str or type(value) is not str or name.lower() in _OWN_FIELDS:
                 return None
             name_bytes = name.encode("ascii")
             value_bytes = value.encode("latin-1")

@@ -37,11 +37,11 @@ from __future__ import annotations
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 # tchar (RFC 9110 5.6.2): what a method and a field name are made of.
-_HP_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 # Control characters the request line may not hold; a field line may not hold CR or NUL.
-_HP_CONTROLS = frozenset(range(0, 32)) | {127}
-_HP_FIELD_FORBIDDEN = frozenset(b"\r\x00")
-_HP_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
+_CONTROLS = frozenset(range(0, 32)) | {127}
+_FIELD_FORBIDDEN = frozenset(b"\r\x00")
+_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 
 
 class RequestHead(NamedTuple):
@@ -55,7 +55,7 @@ class RequestHead(NamedTuple):
     lines: List[Tuple[str, str]]
 
 
-def _hp_line(raw: bytes, forbidden: frozenset = _HP_CONTROLS) -> Optional[bytes]:
+def _hp_line(raw: bytes, forbidden: frozenset = _CONTROLS) -> Optional[bytes]:
     """``raw`` without its line end (CRLF, or a lone LF), or None if it has none or holds one
     of the ``forbidden`` bytes (a bare CR among them)."""
     if raw.endswith(b"\r\n"):
@@ -83,9 +83,9 @@ def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], ma
     if len(parts) != 3 or not parts[0] or not parts[1]:
         return 400, "malformed request line"
     method, target, version = parts
-    if not _HP_TCHAR.issuperset(method):
+    if not _TCHAR.issuperset(method):
         return 400, "malformed method"
-    if version not in _HP_VERSIONS:
+    if version not in _VERSIONS:
         if version.startswith(b"HTTP/") and len(version) == 8:
             return 505, "HTTP version not supported"
         return 400, "malformed request line"
@@ -100,13 +100,13 @@ def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], ma
             break
         if not raw:
             return 400, "the head ended early"
-        body = _hp_line(raw, _HP_FIELD_FORBIDDEN)
+        body = _hp_line(raw, _FIELD_FORBIDDEN)
         if body is None:
             return 400, "malformed header field line"
         if body[:1] in (b" ", b"\t"):
             return 400, "obs-fold (a folded header line) is not accepted"
         colon = body.find(b":")
-        if colon < 1 or not _HP_TCHAR.issuperset(body[:colon]):
+        if colon < 1 or not _TCHAR.issuperset(body[:colon]):
             return 400, "malformed header field name"
         if len(lines) >= max_fields:
             return 431, "too many header fields"
@@ -128,7 +128,7 @@ def parse_request_head(request_line: bytes, readline: Callable[[int], bytes], ma
         fields[key] = fields[key] + ", " + value if key in fields else value
     if seen_length and "transfer-encoding" in fields:
         return 400, "both Content-Length and Transfer-Encoding"
-    text_version = _HP_VERSIONS[version]
+    text_version = _VERSIONS[version]
     if text_version == "HTTP/1.1" and not seen_host:
         return 400, "no Host header"
     return RequestHead(method.decode("ascii"), target.decode("latin-1"), text_version, fields, lines)
@@ -147,7 +147,7 @@ def read_chunked_body(readline: Callable[[int], bytes], read: Callable[[int], by
     parts = []  # type: List[bytes]
     total = 0
     while True:
-        line = _hp_line(readline(max_line + 1), _HP_FIELD_FORBIDDEN)
+        line = _hp_line(readline(max_line + 1), _FIELD_FORBIDDEN)
         if line is None:
             return 400
         # chunk-size [ chunk-ext ] CRLF, the extension after BWS and ";"
@@ -168,6 +168,6 @@ def read_chunked_body(readline: Callable[[int], bytes], read: Callable[[int], by
         raw = readline(max_line + 1)
         if raw in (b"\r\n", b"\n"):
             return b"".join(parts)
-        if _hp_line(raw, _HP_FIELD_FORBIDDEN) is None:
+        if _hp_line(raw, _FIELD_FORBIDDEN) is None:
             return 400
     return 400

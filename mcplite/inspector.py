@@ -46,16 +46,16 @@ from .tracing import Tracer, trace_header_lines, trace_target
 INSPECT_ERAS = {"auto": "auto", "2026-07-28": "modern", "session": "legacy", "modern": "modern",
                 "legacy": "legacy"}
 _INSP_MAX_BODY = 1024 * 1024  # a request body larger than this is refused (413)
-_INSP_MAX_ENTRIES = 200000  # timeline entries kept (the oldest go first)
-_INSP_MAX_RESULTS = 1000  # finished requests whose results /api/result still has
-_INSP_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet feed
-_INSP_ASK_TIMEOUT = 300.0  # how long a server's question waits for the person
-_INSP_LIST_KEYS = {"tools/list": "tools", "resources/list": "resources",
+_MAX_ENTRIES = 200000  # timeline entries kept (the oldest go first)
+_MAX_RESULTS = 1000  # finished requests whose results /api/result still has
+_KEEPALIVE = 15.0  # seconds between SSE comments on a quiet feed
+_ASK_TIMEOUT = 300.0  # how long a server's question waits for the person
+_LIST_KEYS = {"tools/list": "tools", "resources/list": "resources",
                    "resources/templates/list": "resourceTemplates", "prompts/list": "prompts"}
-_INSP_UNSET = object()
+_UNSET = object()
 
 
-class _InspHub:
+class _Hub:
     """The timeline and the event feed: appended to by the tracer and the driver, read by
     every ``/events`` stream. Thread-safe."""
 
@@ -96,8 +96,8 @@ class _InspHub:
                         if request is not None:
                             entry["method"] = request.get("method")
             self.entries.append(entry)
-            if len(self.entries) > _INSP_MAX_ENTRIES:
-                del self.entries[:len(self.entries) - _INSP_MAX_ENTRIES]
+            if len(self.entries) > _MAX_ENTRIES:
+                del self.entries[:len(self.entries) - _MAX_ENTRIES]
             self._append("message", entry)
         return entry
 
@@ -126,8 +126,8 @@ class _InspHub:
     def _append(self, kind: str, data: Any) -> None:
         self._events.append((self._next_event, kind, json.dumps(data, ensure_ascii=False, default=repr)))
         self._next_event += 1
-        if len(self._events) > 2 * _INSP_MAX_ENTRIES:
-            del self._events[:_INSP_MAX_ENTRIES]
+        if len(self._events) > 2 * _MAX_ENTRIES:
+            del self._events[:_MAX_ENTRIES]
         self._cond.notify_all()
 
     def events_after(self, last: int, timeout: float) -> List[Tuple[int, str, str]]:
@@ -158,13 +158,13 @@ def _insp_key(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
 
 
-class _InspTracer(Tracer):
+class _Tracer(Tracer):
     """A ``Tracer`` whose lines become timeline entries instead of text: the same notes
     (``explain``), and over HTTP the request line, status, headers and SSE framing of the
     exchange each message crossed in (kept per thread: a channel reads each answer on the
     thread that sent its request, or on its stream's reader)."""
 
-    def __init__(self, hub: _InspHub) -> None:
+    def __init__(self, hub: _Hub) -> None:
         super().__init__(explain=True, max_line=None)
         self.hub = hub
         self._context = threading.local()
@@ -186,7 +186,7 @@ class _InspTracer(Tracer):
 
     def http_request(self, method: str, target: str, headers: Any, body: Optional[bytes] = None) -> None:
         self._context.http = {"dir": "->", "request": "%s %s" % (method, trace_target(target)), "status": None,
-                              "headers": _insp_header_map(headers), "note": self.request_note(method, headers)}
+                              "headers": _header_map(headers), "note": self.request_note(method, headers)}
         self._context.sent = None
         try:
             if body:
@@ -203,7 +203,7 @@ class _InspTracer(Tracer):
             self._context.sent = None
             self.hub.update_http(sent, {"status": status, "answer": note})
         # Kept for what follows on this thread: the body, or the stream's events.
-        self._context.http = {"dir": "<-", "status": status, "headers": _insp_header_map(headers), "note": note}
+        self._context.http = {"dir": "<-", "status": status, "headers": _header_map(headers), "note": note}
         if body:
             self.body("<-", body)
 
@@ -224,7 +224,7 @@ class _InspTracer(Tracer):
         pass  # (the text lines of a trace: the timeline has the messages themselves)
 
 
-def _insp_header_map(headers: Any) -> Dict[str, str]:
+def _header_map(headers: Any) -> Dict[str, str]:
     shown = {}  # type: Dict[str, str]
     for line in trace_header_lines(headers):
         name, _, value = line.partition(": ")
@@ -232,7 +232,7 @@ def _insp_header_map(headers: Any) -> Dict[str, str]:
     return shown
 
 
-class _InspArgs:
+class _Args:
     """What ``cli_connect`` reads of a command line's options."""
 
     def __init__(self, timeout: float, era: str, protocol_version: Optional[str], headers: List[str],
@@ -258,7 +258,7 @@ class Inspector:
     def __init__(self, target: Any = None, *, port: int = 0, replay: Optional[str] = None,
                  era: str = "auto", protocol_version: Optional[str] = None,
                  headers: Optional[Dict[str, str]] = None, timeout: float = 30.0,
-                 ask_timeout: float = _INSP_ASK_TIMEOUT, oauth: bool = False) -> None:
+                 ask_timeout: float = _ASK_TIMEOUT, oauth: bool = False) -> None:
         import secrets
         if era not in INSPECT_ERAS:
             raise ValueError("era is one of auto, 2026-07-28, session (not %r)" % (era,))
@@ -272,7 +272,7 @@ class Inspector:
         self.ask_timeout = ask_timeout
         self.port = port
         self.token = secrets.token_urlsafe(24)
-        self.hub = _InspHub()
+        self.hub = _Hub()
         self.url = None  # type: Optional[str]
         self._lock = threading.RLock()
         self._client = None  # type: Any
@@ -298,7 +298,7 @@ class Inspector:
         """Listen on 127.0.0.1 (``port``, 0 for any free one), serve in a thread, connect to
         ``target`` (if given) in another; returns the URL."""
         from .inspectpage import INSPECT_PAGE
-        self._server = _insp_make_server(self, INSPECT_PAGE.encode("utf-8"))
+        self._server = _make_server(self, INSPECT_PAGE.encode("utf-8"))
         self.port = self._server.server_address[1]
         self.url = "http://127.0.0.1:%d/?token=%s" % (self.port, self.token)
         self._thread = threading.Thread(target=self._server.serve_forever, name="mcplite-inspector", daemon=True)
@@ -357,8 +357,8 @@ class Inspector:
         self._changed()
         try:
             resolved = cli_resolve_target(target)
-            tracer = _InspTracer(self.hub)
-            args = _InspArgs(self.timeout, INSPECT_ERAS[era], protocol_version or None,
+            tracer = _Tracer(self.hub)
+            args = _Args(self.timeout, INSPECT_ERAS[era], protocol_version or None,
                              ["%s: %s" % item for item in self.headers.items()], oauth)
             client = cli_connect(args, resolved, authorizer=self._authorizer if oauth else None,
                                  trace=tracer, sampling=self._sampling,
@@ -453,7 +453,7 @@ class Inspector:
             cancel = threading.Event()
             self._cancels[rid] = cancel
             self._results[rid] = {"id": rid, "method": method, "status": "running"}
-            while len(self._results) > _INSP_MAX_RESULTS:
+            while len(self._results) > _MAX_RESULTS:
                 del self._results[next(iter(self._results))]
 
         def progress(value: Any, total: Any = None, message: Any = None) -> None:
@@ -506,7 +506,7 @@ class Inspector:
             ask = {"askId": ask_id, "method": method, "params": params,
                    "_queue": queue.Queue(1)}  # type: Dict[str, Any]
             self._asks[ask_id] = ask
-        self.hub.event("ask", _insp_public(ask))
+        self.hub.event("ask", _public(ask))
         self._changed()
         try:
             return ask["_queue"].get(timeout=self.ask_timeout)
@@ -574,11 +574,11 @@ class Inspector:
     def _load_replay(self, path: str) -> None:
         from .recording import rec_load
         header, entries = rec_load(path)  # CliFailure (usage) for a file that is not one
-        started = _insp_parse_time(header.get("started")) if isinstance(header, dict) else None
+        started = _parse_time(header.get("started")) if isinstance(header, dict) else None
         base = started if started is not None else time.time()
         notes = Tracer(explain=True)
         with open(path, "rb") as f:
-            times = _insp_times(f.read())
+            times = _times(f.read())
         for entry in entries:
             direction = entry.dir
             message = entry.message
@@ -615,14 +615,14 @@ class Inspector:
         return "\n".join(lines) + "\n"
 
 
-def _insp_public(ask: Dict[str, Any]) -> Dict[str, Any]:
+def _public(ask: Dict[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in ask.items() if not key.startswith("_")}
 
 
 def _insp_send(client: Any, method: str, params: Dict[str, Any], progress: Callable[..., Any]) -> Any:
     """One request through the Client's own API where it has one (every page of a list; the
     2026-07-28 forms of logging and subscriptions), else ``request``."""
-    key = _INSP_LIST_KEYS.get(method)
+    key = _LIST_KEYS.get(method)
     if key is not None and not params.get("cursor"):
         fetch = {"tools/list": client.list_tools, "resources/list": client.list_resources,
                  "resources/templates/list": client.list_resource_templates,
@@ -640,7 +640,7 @@ def _insp_send(client: Any, method: str, params: Dict[str, Any], progress: Calla
     return client.request(method, params, progress=progress)
 
 
-def _insp_times(data: bytes) -> Dict[int, float]:
+def _times(data: bytes) -> Dict[int, float]:
     """Line number -> ``t`` of a recording's lines (rec_load keeps no times)."""
     times = {}  # type: Dict[int, float]
     for number, raw in enumerate(data.split(b"\n"), 1):
@@ -655,7 +655,7 @@ def _insp_times(data: bytes) -> Dict[int, float]:
     return times
 
 
-def _insp_parse_time(text: Any) -> Optional[float]:
+def _parse_time(text: Any) -> Optional[float]:
     if not isinstance(text, str):
         return None
     import calendar
@@ -669,7 +669,7 @@ def _insp_parse_time(text: Any) -> Optional[float]:
 
 # --- HTTP ---
 
-def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
+def _make_server(inspector: Inspector, page: bytes) -> Any:
     import hmac
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlsplit
@@ -841,7 +841,7 @@ def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
                 inspector.state(), ensure_ascii=False, default=repr)).encode("utf-8"))
             self.wfile.flush()
             while not inspector.hub.closed:
-                batch = inspector.hub.events_after(cursor, _INSP_KEEPALIVE)
+                batch = inspector.hub.events_after(cursor, _KEEPALIVE)
                 if not batch:
                     self.wfile.write(b": keep-alive\n\n")
                 else:
@@ -877,7 +877,7 @@ def _insp_make_server(inspector: Inspector, page: bytes) -> Any:
 def inspect(target: Any = None, *, port: int = 0, open_browser: bool = True,
             replay: Optional[str] = None, era: str = "auto", protocol_version: Optional[str] = None,
             headers: Optional[Dict[str, str]] = None, timeout: float = 30.0, oauth: bool = False,
-            block: bool = True, announce: Any = _INSP_UNSET) -> Inspector:
+            block: bool = True, announce: Any = _UNSET) -> Inspector:
     """Start the inspector on 127.0.0.1 and print ``mcplite inspector: URL`` (to ``announce``,
     default stdout; None: not printed); open the URL in a browser unless ``open_browser`` is
     False. ``target``: what to connect to at once (a command line, a server file, a URL);
@@ -895,7 +895,7 @@ def inspect(target: Any = None, *, port: int = 0, open_browser: bool = True,
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         url = inspector.start()
-        stream = sys.stdout if announce is _INSP_UNSET else announce
+        stream = sys.stdout if announce is _UNSET else announce
         if stream is not None:
             stream.write("mcplite inspector: %s\n" % url)
             stream.flush()

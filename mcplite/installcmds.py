@@ -22,14 +22,14 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from .cli import _CLI_FILE_TARGET, CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure
-from .hostconfig import _cfg_uncomment
+from .cli import _FILE_TARGET, CLI_EXIT_CONNECTION, CLI_EXIT_FAILED, CLI_EXIT_OK, CLI_EXIT_USAGE, CliFailure
+from .hostconfig import _uncomment
 
 INSTALL_HOSTS = ("claude-desktop", "cursor", "vscode", "mcp-json")
 # How long the entry's check start may take to exit once its input is closed (an import that
 # reaches the network, a slow disk): past it, it started, which is what is checked.
 _IC_START_TIMEOUT = 30.0
-_IC_HOST_NAMES = {"claude-desktop": "Claude Desktop", "cursor": "Cursor", "vscode": "VS Code",
+_HOST_NAMES = {"claude-desktop": "Claude Desktop", "cursor": "Cursor", "vscode": "VS Code",
                   "mcp-json": "the host"}
 
 
@@ -77,7 +77,7 @@ def add_install_commands(commands: Any, common: Any) -> None:
 
 # --- where the hosts keep their configuration ------------------------------------------------------
 
-def _ic_app_data(platform: str) -> str:
+def _app_data(platform: str) -> str:
     """Where desktop applications keep their settings: ~/Library/Application Support (macOS),
     %APPDATA% (Windows), $XDG_CONFIG_HOME or ~/.config (elsewhere)."""
     home = os.path.expanduser("~")
@@ -94,17 +94,17 @@ def install_config_path(host: str, user: bool = False, platform: Optional[str] =
     ``user``: VS Code's user profile rather than the workspace (the current directory)."""
     platform = platform or sys.platform
     if host == "claude-desktop":
-        return os.path.join(_ic_app_data(platform), "Claude", "claude_desktop_config.json")
+        return os.path.join(_app_data(platform), "Claude", "claude_desktop_config.json")
     if host == "cursor":
         return os.path.join(os.path.expanduser("~"), ".cursor", "mcp.json")
     if host == "vscode":
         if user:
-            return os.path.join(_ic_app_data(platform), "Code", "User", "mcp.json")
+            return os.path.join(_app_data(platform), "Code", "User", "mcp.json")
         return os.path.join(os.getcwd(), ".vscode", "mcp.json")
     return None
 
 
-def _ic_servers_key(host: str) -> str:
+def _servers_key(host: str) -> str:
     # VS Code's own format names the map "servers"; the others (and the portable .mcp.json)
     # "mcpServers".
     return "servers" if host == "vscode" else "mcpServers"
@@ -115,7 +115,7 @@ def _ic_servers_key(host: str) -> str:
 def install_entry(host: str, file: str, python: Optional[str] = None, env: Optional[Dict[str, str]] = None,
                   check_import: bool = True) -> Dict[str, Any]:
     """The host's entry that runs server ``file`` (``path.py`` or ``path.py:app``)."""
-    match = _CLI_FILE_TARGET.match(file)
+    match = _FILE_TARGET.match(file)
     if match is None:
         raise CliFailure(CLI_EXIT_USAGE, "%s is not a Python file (FILE.py or FILE.py:app)" % file)
     path = os.path.abspath(match.group("path"))
@@ -138,7 +138,7 @@ def install_entry(host: str, file: str, python: Optional[str] = None, env: Optio
             root = package_dir
             for _ in package.split("."):
                 root = os.path.dirname(root)
-            if not _ic_imports_us(python, package, package_dir):
+            if not _imports_us(python, package, package_dir):
                 env["PYTHONPATH"] = root
     entry = {}  # type: Dict[str, Any]
     if host == "vscode":
@@ -150,7 +150,7 @@ def install_entry(host: str, file: str, python: Optional[str] = None, env: Optio
     return entry
 
 
-def _ic_imports_us(python: str, package: str, package_dir: str) -> bool:
+def _imports_us(python: str, package: str, package_dir: str) -> bool:
     """Whether ``python``, started as a host starts it (no PYTHONPATH, elsewhere), imports
     this very package. CliFailure if it does not run at all."""
     import subprocess
@@ -172,7 +172,7 @@ def _ic_imports_us(python: str, package: str, package_dir: str) -> bool:
     return bool(origin) and os.path.realpath(os.path.dirname(origin)) == os.path.realpath(package_dir)
 
 
-def _ic_check_starts(entry: Dict[str, Any]) -> None:
+def _check_starts(entry: Dict[str, Any]) -> None:
     """Start ``entry`` as the host will (from elsewhere, without PYTHONPATH, stdin closed at
     once, so a server that starts exits at once): CliFailure, and nothing written, when it
     fails. Else the host would find a file without a Server, with several, or one failing at
@@ -302,15 +302,15 @@ def _ic_install(args: Any) -> int:
         if not args.config and host in ("claude-desktop", "cursor") and not os.path.isdir(directory) \
                 and not args.dry_run:
             raise CliFailure(CLI_EXIT_FAILED, "%s does not seem to be installed here (no %s): --config PATH "
-                                              "writes the file anyway" % (_IC_HOST_NAMES[host], directory))
+                                              "writes the file anyway" % (_HOST_NAMES[host], directory))
     entry = install_entry(host, args.file, args.python, _ic_env(args.env))
-    _ic_check_starts(entry)
+    _check_starts(entry)
     name = args.name if args.name is not None else os.path.splitext(os.path.basename(
-        _CLI_FILE_TARGET.match(args.file).group("path")))[0]  # type: ignore[union-attr]
+        _FILE_TARGET.match(args.file).group("path")))[0]  # type: ignore[union-attr]
     if not name.strip():
         raise CliFailure(CLI_EXIT_USAGE, "--name is empty")
     data = _ic_load(path) if path is not None else {}
-    key = _ic_servers_key(host)
+    key = _servers_key(host)
     servers = data.get(key)
     if servers is None:
         servers = data[key] = {}
@@ -342,7 +342,7 @@ def _ic_install(args: Any) -> int:
         raise CliFailure(CLI_EXIT_FAILED, "cannot write %s: %s" % (path, exc.strerror or exc))
     print("%s server %r in %s%s" % ("replaced" if existing is not None else "added", name, path,
                                    " (the previous file: %s)" % backup if backup else ""))
-    print("restart %s, or reload its MCP servers, to start it" % _IC_HOST_NAMES[host])
+    print("restart %s, or reload its MCP servers, to start it" % _HOST_NAMES[host])
     return CLI_EXIT_OK
 
 
@@ -387,7 +387,7 @@ def install_discover() -> List[Dict[str, Any]]:
             except ValueError:
                 # JSONC (comments, trailing commas), as VS Code writes it: read, as a host
                 # reads it (never written back: install refuses a file with comments).
-                data = json.loads(_cfg_uncomment(text, path))
+                data = json.loads(_uncomment(text, path))
         except (OSError, ValueError) as exc:
             rows.append({"host": host, "file": path, "error": "cannot read it: %s" % exc})
             continue

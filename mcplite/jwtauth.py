@@ -63,11 +63,11 @@ from .loopback import is_loopback_host
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
 # DER of DigestInfo ::= SEQUENCE { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING (32) },
 # the bytes before the hash in EMSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §9.2, note 1).
-_JWT_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
-_JWT_RSA_MIN_BITS = 2048
-_JWT_RSA_MAX_BITS = 8192
-_JWT_MAX_TOKEN = 64 * 1024  # characters; a JWT access token is usually under 2 KiB
-_JWT_ACCESS_TYPES = ("application/at+jwt", "application/jwt")
+_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+_RSA_MIN_BITS = 2048
+_RSA_MAX_BITS = 8192
+_MAX_TOKEN = 64 * 1024  # characters; a JWT access token is usually under 2 KiB
+_ACCESS_TYPES = ("application/at+jwt", "application/jwt")
 
 
 class _JWTKey:
@@ -94,9 +94,9 @@ class _JWTKey:
         if self.kty == "RSA":
             n_bytes, e_bytes = _unb64(jwk.get("n", "")), _unb64(jwk.get("e", ""))
             n, e = int.from_bytes(n_bytes, "big"), int.from_bytes(e_bytes, "big")
-            if not _JWT_RSA_MIN_BITS <= n.bit_length() <= _JWT_RSA_MAX_BITS:
+            if not _RSA_MIN_BITS <= n.bit_length() <= _RSA_MAX_BITS:
                 raise ValueError("an RSA modulus of %d bits (%d to %d accepted)"
-                                 % (n.bit_length(), _JWT_RSA_MIN_BITS, _JWT_RSA_MAX_BITS))
+                                 % (n.bit_length(), _RSA_MIN_BITS, _RSA_MAX_BITS))
             if e < 3 or e % 2 == 0 or e >= n:
                 raise ValueError("an RSA public exponent that cannot be one")
             self.rsa = (n, e)
@@ -135,7 +135,7 @@ def rs256_verify(n: int, e: int, data: bytes, signature: bytes) -> bool:
     if s >= n:  # RSAVP1: "If the signature representative s is not between 0 and n - 1"
         return False
     encoded = pow(s, e, n).to_bytes(k, "big")
-    suffix = _JWT_SHA256_DIGEST_INFO + hashlib.sha256(data).digest()
+    suffix = _SHA256_DIGEST_INFO + hashlib.sha256(data).digest()
     expected = b"\x00\x01" + b"\xff" * (k - 3 - len(suffix)) + b"\x00" + suffix
     return hmac.compare_digest(encoded, expected)
 
@@ -158,7 +158,7 @@ def parse_jwks(jwks: Any, max_keys: int = 64) -> List[_JWTKey]:
     return keys
 
 
-def _jwt_loopback_url(url: str) -> bool:
+def _loopback_url(url: str) -> bool:
     # The host as urllib, which fetches it, reads it: the authority ends at "/", "?" or "#",
     # so in http://evil.example#@127.0.0.1/ the host is evil.example.
     from urllib.parse import urlsplit
@@ -170,7 +170,7 @@ def _jwt_loopback_url(url: str) -> bool:
     return host is not None and is_loopback_host(host)
 
 
-def _jwt_access_typ(typ: Any) -> bool:
+def _access_typ(typ: Any) -> bool:
     """Whether a header's ``typ`` may be an access token's: RFC 9068's ``at+jwt`` (its §4:
     resource servers "MUST verify that the typ header value is at+jwt or application/at+jwt
     and reject tokens carrying any other value"), or RFC 7519's ``JWT``, which many issuers
@@ -184,10 +184,10 @@ def _jwt_access_typ(typ: Any) -> bool:
     media = typ.lower()
     if "/" not in media:
         media = "application/" + media
-    return media in _JWT_ACCESS_TYPES
+    return media in _ACCESS_TYPES
 
 
-def _jwt_numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[float]:
+def _numeric(claims: Dict[str, Any], name: str, required: bool) -> Optional[float]:
     value = claims.get(name)
     if value is None:
         if required:
@@ -244,7 +244,7 @@ class JWTVerifier:
             raise ValueError("give one of jwks_url (the issuer's key set) and jwks (static keys)")
         if jwks_url is not None:
             if not isinstance(jwks_url, str) or not (jwks_url.startswith("https://") or (
-                    jwks_url.startswith("http://") and _jwt_loopback_url(jwks_url))):
+                    jwks_url.startswith("http://") and _loopback_url(jwks_url))):
                 raise ValueError("jwks_url must be https:// (http:// only on a loopback host): %r" % (jwks_url,))
         self.issuer = issuer
         self.audiences = frozenset(audiences)
@@ -324,7 +324,7 @@ class JWTVerifier:
 
     def verify(self, token: str) -> Dict[str, Any]:
         """The claims of ``token`` when it is good; JWTError otherwise."""
-        if not isinstance(token, str) or len(token) > _JWT_MAX_TOKEN:
+        if not isinstance(token, str) or len(token) > _MAX_TOKEN:
             raise JWTError("not a token of a sensible size")
         parts = token.split(".")
         if len(parts) != 3:
@@ -342,7 +342,7 @@ class JWTVerifier:
             raise JWTError("alg %r is not accepted (%s are)" % (alg, ", ".join(self.algorithms)))
         if "crit" in header:
             raise JWTError("a critical header extension (crit), which this verifier does not understand")
-        if "typ" in header and not _jwt_access_typ(header["typ"]):
+        if "typ" in header and not _access_typ(header["typ"]):
             raise JWTError("typ %r is not an access token's (at+jwt, JWT or none)" % (header["typ"],))
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
@@ -397,13 +397,13 @@ class JWTVerifier:
         auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
         if not any(isinstance(a, str) and a in self.audiences for a in auds):
             raise JWTError("not for this audience (aud %r)" % (aud,))
-        exp = _jwt_numeric(claims, "exp", self.require_exp)
+        exp = _numeric(claims, "exp", self.require_exp)
         if exp is not None and now >= exp + self.leeway:
             raise JWTError("expired")
-        nbf = _jwt_numeric(claims, "nbf", False)
+        nbf = _numeric(claims, "nbf", False)
         if nbf is not None and now + self.leeway < nbf:
             raise JWTError("not valid yet (nbf)")
-        iat = _jwt_numeric(claims, "iat", False)
+        iat = _numeric(claims, "iat", False)
         if iat is not None and now + self.leeway < iat:
             raise JWTError("issued in the future (iat)")
 

@@ -62,7 +62,7 @@ _AUTH_ITEM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)'
                         r"|([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:[ \t]+[A-Za-z0-9._~+/-]+=*(?=\s*(?:,|$)))?")
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" -
 # what an access token must be to travel in "Authorization: Bearer" (or DPoP).
-_OAUTH_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 def _sha256(data: bytes) -> bytes:
@@ -121,7 +121,7 @@ def _origin(url: str) -> str:
 
 
 def _b64token(value: Any) -> bool:
-    return isinstance(value, str) and _OAUTH_B64TOKEN.fullmatch(value) is not None
+    return isinstance(value, str) and _B64TOKEN.fullmatch(value) is not None
 
 
 def _issuer_of(metadata: Dict[str, Any]) -> str:
@@ -330,7 +330,7 @@ def _no_hold() -> Iterator[None]:
     yield
 
 
-def _oauth_open_browser(url: str) -> None:
+def _open_browser(url: str) -> None:
     try:
         import webbrowser
         webbrowser.open(url)
@@ -400,7 +400,7 @@ class TerminalAuthorizer:
             # On a thread of its own: webbrowser waits for a browser that $BROWSER names (a
             # console one, such as w3m) to exit, and that browser's request to the callback
             # must be answered meanwhile, by the loop below.
-            threading.Thread(target=_oauth_open_browser, args=(url,), name="mcplite-browser", daemon=True).start()
+            threading.Thread(target=_open_browser, args=(url,), name="mcplite-browser", daemon=True).start()
         deadline = time.monotonic() + self.timeout
         try:
             while not self._caught and time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 from .tracecontext import TraceContext, params_with_meta, use_trace
 
 # The tracer provider last seen, and mcplite's tracer from it (remade when the provider changes).
-_OT_TRACER = [None, None]  # type: List[Any]
+_TRACER = [None, None]  # type: List[Any]
 
 
 def _ot_target(method: str, params: Dict[str, Any]) -> Optional[str]:
@@ -29,7 +29,7 @@ def _ot_target(method: str, params: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _ot_attributes(method: str, params: Dict[str, Any], rid: Any, version: Optional[str]) -> Dict[str, Any]:
+def _attributes(method: str, params: Dict[str, Any], rid: Any, version: Optional[str]) -> Dict[str, Any]:
     attributes = {"mcp.method.name": method}  # type: Dict[str, Any]
     if rid is not None:
         attributes["jsonrpc.request.id"] = str(rid)
@@ -49,12 +49,12 @@ def _ot_attributes(method: str, params: Dict[str, Any], rid: Any, version: Optio
     return attributes
 
 
-def _ot_span_name(method: str, params: Dict[str, Any]) -> str:
+def _span_name(method: str, params: Dict[str, Any]) -> str:
     target = _ot_target(method, params)
     return "%s %s" % (method, target) if target else method
 
 
-def _ot_remote(otel: Any, trace: TraceContext) -> Any:
+def _remote(otel: Any, trace: TraceContext) -> Any:
     """An OpenTelemetry context whose span is ``trace``'s position (a remote parent)."""
     state = otel.TraceState()
     if trace.tracestate:
@@ -70,12 +70,12 @@ def _ot_remote(otel: Any, trace: TraceContext) -> Any:
 
 def _ot_tracer(otel: Any) -> Any:
     provider = otel.get_tracer_provider()
-    if _OT_TRACER[0] is not provider:
-        _OT_TRACER[:] = [provider, provider.get_tracer("mcplite")]
-    return _OT_TRACER[1]
+    if _TRACER[0] is not provider:
+        _TRACER[:] = [provider, provider.get_tracer("mcplite")]
+    return _TRACER[1]
 
 
-def _ot_finish(otel: Any, span: Any, error: Optional[Dict[str, Any]], result: Any) -> None:
+def _finish(otel: Any, span: Any, error: Optional[Dict[str, Any]], result: Any) -> None:
     if isinstance(error, dict):
         code = error.get("code")
         span.set_attribute("error.type", str(code))
@@ -95,10 +95,10 @@ def serve_in_span(call: Any, trace: Optional[TraceContext], otel: Any, serve: Ca
     otel_context = sys.modules["opentelemetry.context"]
     request = call.request
     params = request.params
-    parent = _ot_remote(otel, trace) if trace is not None else None
-    span = _ot_tracer(otel).start_span(_ot_span_name(request.method, params), context=parent,
+    parent = _remote(otel, trace) if trace is not None else None
+    span = _ot_tracer(otel).start_span(_span_name(request.method, params), context=parent,
                                        kind=otel.SpanKind.SERVER,
-                                       attributes=_ot_attributes(request.method, params, request.id, request.version))
+                                       attributes=_attributes(request.method, params, request.id, request.version))
     own = span.get_span_context()
     if trace is not None:
         trace = trace.child("%016x" % own.span_id if own.is_valid else None)
@@ -114,7 +114,7 @@ def serve_in_span(call: Any, trace: Optional[TraceContext], otel: Any, serve: Ca
         finally:
             otel_context.detach(attached)
     if response is not None:
-        _ot_finish(otel, span, response.get("error"), response.get("result"))
+        _finish(otel, span, response.get("error"), response.get("result"))
     span.end()
     return response
 
@@ -125,9 +125,9 @@ def send_in_span(method: str, params: Dict[str, Any], version: Optional[str], se
     baggage; the span's parent is the current OpenTelemetry span, else ``trace`` (the
     current trace, or None). See ``send_traced``."""
     current = otel.get_current_span().get_span_context()
-    parent = _ot_remote(otel, trace) if trace is not None and not current.is_valid else None
-    span = _ot_tracer(otel).start_span(_ot_span_name(method, params), context=parent, kind=otel.SpanKind.CLIENT,
-                                       attributes=_ot_attributes(method, params, None, version))
+    parent = _remote(otel, trace) if trace is not None and not current.is_valid else None
+    span = _ot_tracer(otel).start_span(_span_name(method, params), context=parent, kind=otel.SpanKind.CLIENT,
+                                       attributes=_attributes(method, params, None, version))
     own = span.get_span_context()
     if own.is_valid:
         entries = {"traceparent": "00-%032x-%016x-%02x" % (own.trace_id, own.span_id, int(own.trace_flags))}
@@ -153,6 +153,6 @@ def send_in_span(method: str, params: Dict[str, Any], version: Optional[str], se
         span.set_status(otel.Status(otel.StatusCode.ERROR, message))
         span.end()
         raise
-    _ot_finish(otel, span, None, result)
+    _finish(otel, span, None, result)
     span.end()
     return result

@@ -37,11 +37,11 @@ from .stores import SqlStore, _store_log
 
 # Every publisher of one database takes this transaction lock first (an arbitrary 64-bit key:
 # "mcplite" in ASCII), so events commit in id order.
-_PG_PUBLISH_LOCK = 0x6D63706C697465
+_PUBLISH_LOCK = 0x6D63706C697465
 # Stores opening one database take this one while they make the tables ("mcplite" + 1).
-_PG_SCHEMA_LOCK = _PG_PUBLISH_LOCK + 1
+_SCHEMA_LOCK = _PUBLISH_LOCK + 1
 # PostgreSQL's SQLSTATEs that mean "the same work may succeed if tried again".
-_PG_RETRYABLE = ("40001", "40P01", "55P03")
+_RETRYABLE = ("40001", "40P01", "55P03")
 
 
 class PostgresStore(SqlStore):
@@ -71,21 +71,21 @@ class PostgresStore(SqlStore):
         code = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
         if code is None and exc.args and isinstance(exc.args[0], dict):
             code = exc.args[0].get("C")  # pg8000: the server's error fields, by their one-letter codes
-        return code in _PG_RETRYABLE
+        return code in _RETRYABLE
 
     def creating_tables(self, cursor: Any) -> None:
         # Workers starting together on a new database: PostgreSQL's CREATE TABLE IF NOT EXISTS
         # is not safe against a concurrent twin (the loser fails on a unique index of the
         # system catalogs), so one store at a time makes them; the lock ends with the commit,
         # and the next finds the tables there.
-        self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_PG_SCHEMA_LOCK,))
+        self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
 
     # -- change notifications ---------------------------------------------------------
 
     def publishing(self, cursor: Any) -> None:
         # Publishers queue here before their event's id is drawn, so ids commit in order
         # and a reader polling past the last id it saw never skips one.
-        self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_PG_PUBLISH_LOCK,))
+        self._execute(cursor, "SELECT pg_advisory_xact_lock(?)", (_PUBLISH_LOCK,))
 
     def published(self, cursor: Any) -> None:
         # Delivered when the publishing transaction commits, to every connection listening.

@@ -55,37 +55,37 @@ from .protocol import (
     META_SERVER_INFO, supports,
 )
 
-_PROBE_MODERN = "modern"
+_MODERN = "modern"
 _PROBE_LEGACY = "legacy"
 # The spec's own example of a version no server supports (versioning.mdx, "requested":
 # "1900-01-01").
-_PROBE_BOGUS_VERSION = "1900-01-01"
-_PROBE_CLIENT_INFO = {"name": "mcplite-check", "version": "1.0"}
-_PROBE_NO_METHOD = "mcplite/no-such-method"
-_PROBE_NO_TOOL = "mcplite-check-no-such-tool"
-_PROBE_NOTIFICATION = "notifications/mcplite/check"
+_BOGUS_VERSION = "1900-01-01"
+_CLIENT_INFO = {"name": "mcplite-check", "version": "1.0"}
+_NO_METHOD = "mcplite/no-such-method"
+_NO_TOOL = "mcplite-check-no-such-tool"
+_NOTIFICATION = "notifications/mcplite/check"
 # JSON-RPC 2.0's own example of "an rpc call with invalid JSON".
-_PROBE_GARBAGE = b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]'
-_PROBE_BAD_ORIGIN = "http://evil.example"
-_PROBE_NO_SESSION = "mcplite-check-no-such-session"
-_PROBE_VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_GARBAGE = b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]'
+_BAD_ORIGIN = "http://evil.example"
+_NO_SESSION = "mcplite-check-no-such-session"
+_VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PROBE_MAX_LINE = 16 * 1024 * 1024
 _PROBE_MAX_BODY = 4 * 1024 * 1024
-_PROBE_MAX_DETAIL = 160
+_MAX_DETAIL = 160
 # The "recognized modern JSON-RPC errors" (streamable-http.mdx, "Backward Compatibility":
 # unsupported version, missing client capability, header validation): a server refusing
 # server/discover with one of them still speaks 2026-07-28.
-_PROBE_MODERN_CODES = (-32020, -32021, -32022)
+_MODERN_CODES = (-32020, -32021, -32022)
 # How a stdio server's last words follow a problem (the form cli_connection_text reads).
-_PROBE_STDERR_MARK = "; its stderr ends with:\n"
-_PROBE_PASS, _PROBE_FAIL, _PROBE_WARN, _PROBE_SKIP = "pass", "fail", "warn", "skip"
+_STDERR_MARK = "; its stderr ends with:\n"
+_PASS, _FAIL, _WARN, _SKIP = "pass", "fail", "warn", "skip"
 
 # The checks of each (era, transport), in the order they run and are shown.
-_PROBE_CHECKS = {
-    (_PROBE_MODERN, "stdio"): (
+_CHECKS = {
+    (_MODERN, "stdio"): (
         "discover", "server-info", "unsupported-version", "missing-meta", "unknown-method", "notification",
         "parse-error", "stdout-clean", "stdin-closed"),
-    (_PROBE_MODERN, "http"): (
+    (_MODERN, "http"): (
         "discover", "server-info", "unsupported-version", "missing-meta", "unknown-method", "notification",
         "parse-error", "header-version-missing", "header-version-mismatch", "header-method-missing",
         "header-method-mismatch", "header-name-missing", "header-name-mismatch", "origin", "get", "delete"),
@@ -124,7 +124,7 @@ class _ProbeUnreachable(Exception):
     """The target cannot be talked to at all (it does not start, refuses the connection)."""
 
 
-class _ProbeSettings:
+class _Settings:
     """What one run needs: the target and the common options, read once."""
 
     def __init__(self, target: CliTarget, timeout: float, tracer: Any, headers: Dict[str, str],
@@ -145,13 +145,13 @@ class _ProbeSettings:
         meta = {META_PROTOCOL_VERSION: version or self.modern_version}  # type: Dict[str, Any]
         if capabilities:
             meta[META_CLIENT_CAPABILITIES] = {}
-        meta[META_CLIENT_INFO] = dict(_PROBE_CLIENT_INFO)
+        meta[META_CLIENT_INFO] = dict(_CLIENT_INFO)
         return meta
 
     def initialize(self, rid: Any, version: Optional[str] = None) -> Dict[str, Any]:
         return {"jsonrpc": "2.0", "id": rid, "method": "initialize", "params": {
             "protocolVersion": version or self.legacy_version, "capabilities": {},
-            "clientInfo": dict(_PROBE_CLIENT_INFO)}}
+            "clientInfo": dict(_CLIENT_INFO)}}
 
 
 def _command(args: Any) -> int:
@@ -159,19 +159,19 @@ def _command(args: Any) -> int:
     timeout = float(args.timeout)
     if not 0 < timeout < 1e6:  # (nan and inf too: a wait needs a finite bound)
         raise CliFailure(CLI_EXIT_USAGE, "--timeout must be a positive number of seconds")
-    eras = [_PROBE_MODERN, _PROBE_LEGACY] if args.era == "auto" else [args.era]
+    eras = [_MODERN, _PROBE_LEGACY] if args.era == "auto" else [args.era]
     modern_version, legacy_version = LATEST_VERSION, LATEST_LEGACY_VERSION
     if args.protocol_version:
         version = args.protocol_version.strip()
-        if not _PROBE_VERSION_SHAPE.match(version):
+        if not _VERSION_SHAPE.match(version):
             raise CliFailure(CLI_EXIT_USAGE, "a protocol version is a date such as %s, not %r"
                              % (LATEST_VERSION, version))
-        era = _PROBE_MODERN if version >= LATEST_VERSION else _PROBE_LEGACY
+        era = _MODERN if version >= LATEST_VERSION else _PROBE_LEGACY
         if args.era not in ("auto", era):
             raise CliFailure(CLI_EXIT_USAGE, "--protocol-version %s belongs to the %s era, and --era says %s"
                              % (version, era, args.era))
         eras = [era]
-        if era == _PROBE_MODERN:
+        if era == _MODERN:
             modern_version = version
         else:
             legacy_version = version
@@ -180,10 +180,10 @@ def _command(args: Any) -> int:
         raise CliFailure(CLI_EXIT_USAGE, "--header is for HTTP targets")
     auth, auth_headers = cli_authorization(args, target)
     headers.update(auth_headers)
-    settings = _ProbeSettings(target, timeout, cli_tracer(args), headers, bool(args.server_stderr),
+    settings = _Settings(target, timeout, cli_tracer(args), headers, bool(args.server_stderr),
                               modern_version, legacy_version)
     settings.auth = auth
-    report = _ProbeReport(settings.tracer)
+    report = _Report(settings.tracer)
     openings = []  # type: List[str]   # why an era could not be spoken, for the exit-3 line
     tail = ""
     for era in eras:
@@ -193,9 +193,9 @@ def _command(args: Any) -> int:
                 _era_title(era, settings), "process" if target.kind == "stdio" else "connection"))
         try:
             if target.kind == "stdio":
-                runner = _stdio_modern if era == _PROBE_MODERN else _stdio_legacy
+                runner = _stdio_modern if era == _MODERN else _stdio_legacy
             else:
-                runner = _http_modern if era == _PROBE_MODERN else _http_legacy
+                runner = _http_modern if era == _MODERN else _http_legacy
             runner(settings, board)
         except _ProbeUnreachable as exc:
             # It does not start, or refuses connections: the other era would fare no better.
@@ -206,18 +206,18 @@ def _command(args: Any) -> int:
             tail = board.stderr_tail or tail
     if len(openings) == len(eras):
         # "not an MCP server at all": neither era's opening request got a result.
-        text = "; ".join(openings) + (_PROBE_STDERR_MARK + tail if tail else "")
+        text = "; ".join(openings) + (_STDERR_MARK + tail if tail else "")
         raise CliFailure(CLI_EXIT_CONNECTION, cli_connection_text(target, _ProbeUnreachable(text)))
     if args.json:
         sys.stdout.write(json.dumps(report.document(settings), indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(report.text(settings))
     sys.stdout.flush()
-    return CLI_EXIT_FAILED if report.count(_PROBE_FAIL) else CLI_EXIT_OK
+    return CLI_EXIT_FAILED if report.count(_FAIL) else CLI_EXIT_OK
 
 
-def _era_title(era: str, settings: _ProbeSettings) -> str:
-    if era == _PROBE_MODERN:
+def _era_title(era: str, settings: _Settings) -> str:
+    if era == _MODERN:
         return "%s (modern: server/discover, per-request _meta)" % settings.modern_version
     return "legacy (initialize, %s)" % settings.legacy_version
 
@@ -239,7 +239,7 @@ class _ProbeBoard:
         self.stderr_tail = ""  # what a stdio server said last, when it exited before answering
 
     def open_failed(self, what: str, problem: Optional[str]) -> None:
-        head, _, tail = (problem or "no answer").partition(_PROBE_STDERR_MARK)
+        head, _, tail = (problem or "no answer").partition(_STDERR_MARK)
         self.opening = "%s: %s" % (what, head)
         self.stderr_tail = tail
 
@@ -253,16 +253,16 @@ class _ProbeBoard:
             self.tracer.note("check %s %s %s: %s" % (self.era, check, status.upper(), detail))
 
     def passed(self, check: str, detail: str) -> None:
-        self.set(check, _PROBE_PASS, detail)
+        self.set(check, _PASS, detail)
 
     def failed(self, check: str, detail: str) -> None:
-        self.set(check, _PROBE_FAIL, detail)
+        self.set(check, _FAIL, detail)
 
     def warned(self, check: str, detail: str) -> None:
-        self.set(check, _PROBE_WARN, detail)
+        self.set(check, _WARN, detail)
 
     def skipped(self, check: str, detail: str) -> None:
-        self.set(check, _PROBE_SKIP, detail)
+        self.set(check, _SKIP, detail)
 
     def has(self, check: str) -> bool:
         return check in self.ids
@@ -270,16 +270,16 @@ class _ProbeBoard:
     def finish(self, reason: str) -> None:
         for check in self.ids:
             if check not in self.results:
-                self.set(check, _PROBE_SKIP, reason)
+                self.set(check, _SKIP, reason)
 
 
-class _ProbeReport:
+class _Report:
     def __init__(self, tracer: Any) -> None:
         self.tracer = tracer
         self.boards = []  # type: List[_ProbeBoard]
 
     def era(self, era: str, transport: str) -> _ProbeBoard:
-        board = _ProbeBoard(era, _PROBE_CHECKS[(era, transport)], self.tracer)
+        board = _ProbeBoard(era, _CHECKS[(era, transport)], self.tracer)
         self.boards.append(board)
         return board
 
@@ -287,20 +287,20 @@ class _ProbeReport:
         return sum(1 for board in self.boards for s, _ in board.results.values() if s == status)
 
     def summary(self) -> Dict[str, int]:
-        return {"passed": self.count(_PROBE_PASS), "failed": self.count(_PROBE_FAIL),
-                "warnings": self.count(_PROBE_WARN), "skipped": self.count(_PROBE_SKIP)}
+        return {"passed": self.count(_PASS), "failed": self.count(_FAIL),
+                "warnings": self.count(_WARN), "skipped": self.count(_SKIP)}
 
-    def document(self, settings: _ProbeSettings) -> Dict[str, Any]:
+    def document(self, settings: _Settings) -> Dict[str, Any]:
         results = []
         for board in self.boards:
             for check in board.ids:
                 status, detail = board.results[check]
                 results.append({"id": check, "era": board.era, "status": status, "detail": detail})
         return {"target": settings.target.text, "transport": settings.target.kind,
-                "versions": {_PROBE_MODERN: settings.modern_version, _PROBE_LEGACY: settings.legacy_version},
-                "results": results, "summary": self.summary(), "ok": self.count(_PROBE_FAIL) == 0}
+                "versions": {_MODERN: settings.modern_version, _PROBE_LEGACY: settings.legacy_version},
+                "results": results, "summary": self.summary(), "ok": self.count(_FAIL) == 0}
 
-    def text(self, settings: _ProbeSettings) -> str:
+    def text(self, settings: _Settings) -> str:
         lines = []
         width = max(len(check) for board in self.boards for check in board.ids)
         for board in self.boards:
@@ -318,7 +318,7 @@ class _ProbeReport:
 # --- reading answers --------------------------------------------------------------------------
 
 
-def _short(value: Any, limit: int = _PROBE_MAX_DETAIL) -> str:
+def _short(value: Any, limit: int = _MAX_DETAIL) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -326,7 +326,7 @@ def _short(value: Any, limit: int = _PROBE_MAX_DETAIL) -> str:
 
 def _problem(problem: Optional[str]) -> str:
     """A problem without the stdio server's last words (the exit-3 line shows them)."""
-    return (problem or "no answer").partition(_PROBE_STDERR_MARK)[0]
+    return (problem or "no answer").partition(_STDERR_MARK)[0]
 
 
 def _probe_error(message: Any) -> Optional[Dict[str, Any]]:
@@ -374,7 +374,7 @@ def _json_lines(raw: bytes) -> Tuple[List[Any], bool]:
     return ([item for item in items if isinstance(item, dict)], ok)
 
 
-class _ProbeOutcome:
+class _Outcome:
     """What came back for one exchange: the response to our request (or None), every
     other message that arrived meanwhile, and why there was no response (``problem``)."""
 
@@ -391,11 +391,11 @@ class _ProbeOutcome:
 # --- stdio ------------------------------------------------------------------------------------
 
 
-class _ProbeStdio:
+class _Stdio:
     """One server process: lines to its stdin, lines from its stdout (read by a thread,
     traced as they come), its stderr kept (the last lines) unless passed through."""
 
-    def __init__(self, settings: _ProbeSettings) -> None:
+    def __init__(self, settings: _Settings) -> None:
         from .processes import ChildProcess
 
         self.settings = settings
@@ -448,7 +448,7 @@ class _ProbeStdio:
             return "the server closed its stdout"
         tail = self.stderr_tail()
         text = "the server exited (status %s)" % status
-        return text + (_PROBE_STDERR_MARK + tail if tail else "")
+        return text + (_STDERR_MARK + tail if tail else "")
 
     def write(self, raw: bytes, message: Any = None) -> bool:
         """One line to the server; False when it no longer reads."""
@@ -466,12 +466,12 @@ class _ProbeStdio:
     def send(self, message: Any) -> bool:
         return self.write(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), message)
 
-    def exchange(self, lines: Sequence[Any], rid: Any, null_is_answer: bool = True) -> _ProbeOutcome:
+    def exchange(self, lines: Sequence[Any], rid: Any, null_is_answer: bool = True) -> _Outcome:
         """Send ``lines`` (messages, or raw bytes), then wait for the response with id
         ``rid``, collecting every other message until it comes. With ``null_is_answer``
         an error with a null (or no) id is taken for it too: the id was readable, so the
         server should have echoed it, but a missing id is no reason to wait for nothing."""
-        outcome = _ProbeOutcome()
+        outcome = _Outcome()
         for line in lines:
             sent = self.write(line) if isinstance(line, bytes) else self.send(line)
             if not sent:
@@ -539,7 +539,7 @@ class _ProbeStdio:
         return exited
 
 
-def _stdout_clean(board: _ProbeBoard, peer: _ProbeStdio) -> None:
+def _stdout_clean(board: _ProbeBoard, peer: _Stdio) -> None:
     # stdio: "The server MUST NOT write anything to its stdout that is not a valid MCP message."
     if peer.junk:
         board.failed("stdout-clean", "%d line%s on stdout that %s not a JSON-RPC message, the first: %s" % (
@@ -549,8 +549,8 @@ def _stdout_clean(board: _ProbeBoard, peer: _ProbeStdio) -> None:
         board.passed("stdout-clean", "nothing but JSON-RPC messages on stdout")
 
 
-def _stdio_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
-    peer = _ProbeStdio(settings)
+def _stdio_modern(settings: _Settings, board: _ProbeBoard) -> None:
+    peer = _Stdio(settings)
     exited_before = True
     try:
         _stdio_modern_checks(settings, board, peer)
@@ -568,27 +568,27 @@ def _stdio_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
                                          "exit promptly)" % min(settings.timeout, 5.0))
 
 
-def _stdio_modern_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _ProbeStdio) -> None:
+def _stdio_modern_checks(settings: _Settings, board: _ProbeBoard, peer: _Stdio) -> None:
     outcome = peer.exchange([_discover(1, settings.meta())], 1)
     if not _modern_opening(settings, board, outcome):
         board.rest = "the server does not speak %s" % settings.modern_version
         if peer.junk:
             _stdout_clean(board, peer)
         return
-    _modern_unsupported(board, peer.exchange([_discover(2, settings.meta(_PROBE_BOGUS_VERSION))], 2),
+    _modern_unsupported(board, peer.exchange([_discover(2, settings.meta(_BOGUS_VERSION))], 2),
                               None)
     _modern_missing_meta(board, peer.exchange([_discover(3, settings.meta(capabilities=False))], 3),
                                None)
-    unknown = {"jsonrpc": "2.0", "id": "mcplite-check-4", "method": _PROBE_NO_METHOD,
+    unknown = {"jsonrpc": "2.0", "id": "mcplite-check-4", "method": _NO_METHOD,
                "params": {"_meta": settings.meta()}}
     _unknown_method(board, peer.exchange([unknown], "mcplite-check-4"), None, 404)
     # "Notifications: The receiver MUST NOT send a response." A notification the server
     # does not know is the case servers get wrong (answering it with -32601).
-    note = {"jsonrpc": "2.0", "method": _PROBE_NOTIFICATION, "params": {"_meta": settings.meta()}}
+    note = {"jsonrpc": "2.0", "method": _NOTIFICATION, "params": {"_meta": settings.meta()}}
     outcome = peer.exchange([note, _discover(5, settings.meta())], 5, null_is_answer=False)
     _stdio_silence(board, "notification", outcome, "%s (a notification it does not know)"
-                         % _PROBE_NOTIFICATION, "server/discover")
-    outcome = peer.exchange([_PROBE_GARBAGE, _discover(6, settings.meta())], 6, null_is_answer=False)
+                         % _NOTIFICATION, "server/discover")
+    outcome = peer.exchange([_GARBAGE, _discover(6, settings.meta())], 6, null_is_answer=False)
     _stdio_parse_error(board, outcome, "server/discover")
     _stdout_clean(board, peer)
     if peer.exited:
@@ -599,7 +599,7 @@ def _discover(rid: Any, meta: Dict[str, Any]) -> Dict[str, Any]:
     return {"jsonrpc": "2.0", "id": rid, "method": "server/discover", "params": {"_meta": meta}}
 
 
-def _modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any,
+def _modern_opening(settings: _Settings, board: _ProbeBoard, outcome: Any,
                           status: Optional[int] = None) -> bool:
     """The ``discover`` and ``server-info`` checks, from the answer to server/discover.
     True when the era goes on: the server answered with a result, or with an error only
@@ -619,7 +619,7 @@ def _modern_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any,
         board.opening = "server/discover: %s" % _describe(response)
         data = error.get("data") if isinstance(error.get("data"), dict) else {}
         supported = data.get("supported") if isinstance(data.get("supported"), list) else None
-        if error.get("code") in _PROBE_MODERN_CODES and not (
+        if error.get("code") in _MODERN_CODES and not (
                 error.get("code") == -32022 and supported is not None and settings.modern_version not in supported):
             # "Servers MUST implement server/discover", and the request was well formed.
             board.spoken = True
@@ -674,19 +674,19 @@ def _status_note(status: Optional[int]) -> str:
     return "" if status is None else " (HTTP %d)" % status
 
 
-def _modern_unsupported(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _modern_unsupported(board: _ProbeBoard, outcome: _Outcome, status: Optional[int]) -> None:
     # "If the server does not implement the requested version ... it MUST respond with an
     # UnsupportedProtocolVersionError listing the versions it does support"; on HTTP
     # "400 Bad Request".
     check = "unsupported-version"
     response = outcome.response
     if response is None:
-        board.failed(check, "version %s: %s" % (_PROBE_BOGUS_VERSION, outcome.problem or "no answer"))
+        board.failed(check, "version %s: %s" % (_BOGUS_VERSION, outcome.problem or "no answer"))
         return
     error = _probe_error(response)
     if error is None or error.get("code") != -32022:
         board.failed(check, "version %s was answered with %s%s, not error -32022" % (
-            _PROBE_BOGUS_VERSION, _describe(response), _status_note(status)))
+            _BOGUS_VERSION, _describe(response), _status_note(status)))
         return
     data = error.get("data") if isinstance(error.get("data"), dict) else {}
     supported = data.get("supported")
@@ -696,14 +696,14 @@ def _modern_unsupported(board: _ProbeBoard, outcome: _ProbeOutcome, status: Opti
     if status is not None and status != 400:
         board.failed(check, "error -32022 with HTTP %d, not 400" % status)
         return
-    if data.get("requested") != _PROBE_BOGUS_VERSION:
+    if data.get("requested") != _BOGUS_VERSION:
         board.warned(check, "error -32022 lists %s, but data.requested is not %s (the schema requires it)"
-                     % (", ".join(supported), _PROBE_BOGUS_VERSION))
+                     % (", ".join(supported), _BOGUS_VERSION))
         return
     board.passed(check, "error -32022%s, supported: %s" % (_status_note(status), ", ".join(supported)))
 
 
-def _modern_missing_meta(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _modern_missing_meta(board: _ProbeBoard, outcome: _Outcome, status: Optional[int]) -> None:
     # "A request missing any required field is malformed; the server MUST reject it with
     # JSON-RPC error code -32602 (Invalid params). On HTTP, the response status MUST be 400."
     check = "missing-meta"
@@ -720,7 +720,7 @@ def _modern_missing_meta(board: _ProbeBoard, outcome: _ProbeOutcome, status: Opt
         board.passed(check, "error -32602%s for %s" % (_status_note(status), what))
 
 
-def _unknown_method(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int],
+def _unknown_method(board: _ProbeBoard, outcome: _Outcome, status: Optional[int],
                           wanted_status: Optional[int]) -> None:
     # JSON-RPC: an unknown method is -32601; 2026-07-28 over HTTP: "If the server does not
     # implement the requested RPC method, it MUST respond with 404 Not Found and a JSON-RPC
@@ -728,17 +728,17 @@ def _unknown_method(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional
     check = "unknown-method"
     response = outcome.response
     if response is None:
-        board.failed(check, "%s: %s" % (_PROBE_NO_METHOD, outcome.problem or "no answer"))
+        board.failed(check, "%s: %s" % (_NO_METHOD, outcome.problem or "no answer"))
     elif _code(response) != -32601:
         board.failed(check, "%s was answered with %s%s, not error -32601" % (
-            _PROBE_NO_METHOD, _describe(response), _status_note(status)))
+            _NO_METHOD, _describe(response), _status_note(status)))
     elif status is not None and wanted_status is not None and status != wanted_status:
         board.failed(check, "error -32601 with HTTP %d, not %d" % (status, wanted_status))
     else:
         board.passed(check, "error -32601%s" % _status_note(status))
 
 
-def _stdio_silence(board: _ProbeBoard, check: str, outcome: _ProbeOutcome, what: str, follow: str) -> None:
+def _stdio_silence(board: _ProbeBoard, check: str, outcome: _Outcome, what: str, follow: str) -> None:
     """A notification then a request: nothing may answer the notification ("The
     receiver MUST NOT send a response")."""
     stray = outcome.stray_answers()
@@ -757,17 +757,17 @@ def _parse_answer(stray: List[Any]) -> Tuple[Optional[str], Optional[str]]:
         return None, None
     first = stray[0]
     if _code(first) != -32700:
-        return _PROBE_FAIL, "a line that is not JSON was answered with %s, not error -32700" % _describe(first)
+        return _FAIL, "a line that is not JSON was answered with %s, not error -32700" % _describe(first)
     # "Error responses MUST include the same ID as the request ... (except in error cases
     # where the ID could not be read due a malformed request)": JSON-RPC says null there,
     # the 2025-11-25 and later schemas leave it out - either will do.
     if first.get("id") is not None:
-        return _PROBE_FAIL, "error -32700 with id %s (no id could be read: it must be null or absent)" % (
+        return _FAIL, "error -32700 with id %s (no id could be read: it must be null or absent)" % (
             json.dumps(first.get("id")))
-    return _PROBE_PASS, "error -32700 with id %s" % ("null" if "id" in first else "absent")
+    return _PASS, "error -32700 with id %s" % ("null" if "id" in first else "absent")
 
 
-def _stdio_parse_error(board: _ProbeBoard, outcome: _ProbeOutcome, follow: str) -> None:
+def _stdio_parse_error(board: _ProbeBoard, outcome: _Outcome, follow: str) -> None:
     check = "parse-error"
     verdict, detail = _parse_answer(outcome.stray_answers())
     if outcome.response is None:
@@ -779,11 +779,11 @@ def _stdio_parse_error(board: _ProbeBoard, outcome: _ProbeOutcome, follow: str) 
         board.warned(check, "a line that is not JSON got no answer (JSON-RPC answers it with -32700); the "
                             "server kept serving")
     else:
-        board.set(check, verdict, detail + ("; the server kept serving" if verdict == _PROBE_PASS else ""))
+        board.set(check, verdict, detail + ("; the server kept serving" if verdict == _PASS else ""))
 
 
-def _stdio_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
-    peer = _ProbeStdio(settings)
+def _stdio_legacy(settings: _Settings, board: _ProbeBoard) -> None:
+    peer = _Stdio(settings)
     try:
         _stdio_legacy_checks(settings, board, peer)
     finally:
@@ -791,18 +791,18 @@ def _stdio_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     if board.spoken:
         # A fresh process: the version rule needs an initialize of its own.
         try:
-            peer = _ProbeStdio(settings)
+            peer = _Stdio(settings)
         except _ProbeUnreachable as exc:
             board.failed("version-negotiation", "the server did not start again: %s" % exc)
             return
         try:
-            outcome = peer.exchange([settings.initialize(1, _PROBE_BOGUS_VERSION)], 1)
+            outcome = peer.exchange([settings.initialize(1, _BOGUS_VERSION)], 1)
             _version_negotiation(board, outcome, None)
         finally:
             peer.close(2.0)
 
 
-def _stdio_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _ProbeStdio) -> None:
+def _stdio_legacy_checks(settings: _Settings, board: _ProbeBoard, peer: _Stdio) -> None:
     outcome = peer.exchange([settings.initialize(1)], 1)
     if not _legacy_opening(settings, board, outcome, "", ""):
         board.rest = "the server does not speak the legacy era"
@@ -815,17 +815,17 @@ def _stdio_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, peer: _Pr
     outcome = peer.exchange([initialized, {"jsonrpc": "2.0", "id": 2, "method": "ping"}], 2, null_is_answer=False)
     _stdio_silence(board, "initialized", outcome, "notifications/initialized", "ping")
     _ping(board, outcome, None)
-    outcome = peer.exchange([{"jsonrpc": "2.0", "id": "mcplite-check-3", "method": _PROBE_NO_METHOD,
+    outcome = peer.exchange([{"jsonrpc": "2.0", "id": "mcplite-check-3", "method": _NO_METHOD,
                               "params": {}}], "mcplite-check-3")
     _unknown_method(board, outcome, None, None)
-    outcome = peer.exchange([_PROBE_GARBAGE, {"jsonrpc": "2.0", "id": 4, "method": "ping"}], 4, null_is_answer=False)
+    outcome = peer.exchange([_GARBAGE, {"jsonrpc": "2.0", "id": 4, "method": "ping"}], 4, null_is_answer=False)
     _stdio_parse_error(board, outcome, "ping")
     _stdout_clean(board, peer)
     if peer.exited:
         board.rest = "the server is gone"
 
 
-def _legacy_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any, status_note: str,
+def _legacy_opening(settings: _Settings, board: _ProbeBoard, outcome: Any, status_note: str,
                           body_text: str) -> bool:
     """The ``initialize`` (and ``initialize-refusal``) checks; True when a session is open."""
     response = outcome.response
@@ -854,7 +854,7 @@ def _legacy_opening(settings: _ProbeSettings, board: _ProbeBoard, outcome: Any, 
     version = result.get("protocolVersion")
     if not isinstance(version, str) or not version:
         problems.append("protocolVersion is missing")
-    elif version >= LATEST_VERSION and _PROBE_VERSION_SHAPE.match(version):
+    elif version >= LATEST_VERSION and _VERSION_SHAPE.match(version):
         problems.append("protocolVersion %s has no initialize handshake" % version)
     if not isinstance(result.get("capabilities"), dict):
         problems.append("capabilities is missing")
@@ -885,30 +885,30 @@ def _refusal_names_versions(board: _ProbeBoard, said: str) -> None:
                                            "for legacy clients' sake)")
 
 
-def _version_negotiation(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _version_negotiation(board: _ProbeBoard, outcome: _Outcome, status: Optional[int]) -> None:
     # "If the server supports the requested protocol version, it MUST respond with the same
     # version. Otherwise, the server MUST respond with another protocol version it supports."
     # Not an error: the spec's error-handling example (-32602) is an example, this a MUST.
     check = "version-negotiation"
     response = outcome.response
     if response is None:
-        board.failed(check, "initialize %s: %s" % (_PROBE_BOGUS_VERSION, _problem(outcome.problem)))
+        board.failed(check, "initialize %s: %s" % (_BOGUS_VERSION, _problem(outcome.problem)))
         return
     result = response.get("result") if isinstance(response, dict) else None
     if not isinstance(result, dict):
         board.failed(check, "initialize %s was answered with %s%s: the server MUST answer with a version it "
-                            "supports" % (_PROBE_BOGUS_VERSION, _describe(response),
+                            "supports" % (_BOGUS_VERSION, _describe(response),
                                           _status_note(status)))
         return
     version = result.get("protocolVersion")
-    if not isinstance(version, str) or version == _PROBE_BOGUS_VERSION:
+    if not isinstance(version, str) or version == _BOGUS_VERSION:
         board.failed(check, "initialize %s was answered with protocolVersion %s" % (
-            _PROBE_BOGUS_VERSION, json.dumps(version)))
+            _BOGUS_VERSION, json.dumps(version)))
         return
-    board.passed(check, "initialize %s was answered with %s" % (_PROBE_BOGUS_VERSION, version))
+    board.passed(check, "initialize %s was answered with %s" % (_BOGUS_VERSION, version))
 
 
-def _ping(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> None:
+def _ping(board: _ProbeBoard, outcome: _Outcome, status: Optional[int]) -> None:
     # ping: "The receiver MUST respond promptly with an empty response".
     response = outcome.response
     if response is None:
@@ -925,7 +925,7 @@ def _ping(board: _ProbeBoard, outcome: _ProbeOutcome, status: Optional[int]) -> 
 # --- HTTP -------------------------------------------------------------------------------------
 
 
-class _ProbeHttpAnswer(_ProbeOutcome):
+class _HttpAnswer(_Outcome):
     """An HTTP exchange: the status (None when the server could not be reached or did not
     answer), lower-case headers, the body read whole (not for SSE), and the JSON-RPC
     messages in it."""
@@ -962,10 +962,10 @@ class _ProbeHttpAnswer(_ProbeOutcome):
         return text + (" with body %s" % _short(body, 60) if body else " with no body")
 
 
-class _ProbeHttp:
+class _Http:
     """Requests to one MCP endpoint, each on a connection of its own, traced."""
 
-    def __init__(self, settings: _ProbeSettings) -> None:
+    def __init__(self, settings: _Settings) -> None:
         from .httpclient import _Endpoint
 
         self.settings = settings
@@ -979,7 +979,7 @@ class _ProbeHttp:
             from .httpclient import http_exchange
             self.auth.bind(settings.target.url or "", http_exchange)
 
-    def post(self, body: Any, headers: Optional[Dict[str, str]] = None, rid: Any = None) -> _ProbeHttpAnswer:
+    def post(self, body: Any, headers: Optional[Dict[str, str]] = None, rid: Any = None) -> _HttpAnswer:
         """POST a message (or raw bytes) with the usual Content-Type and Accept, plus
         ``headers``; read the answer until the response with id ``rid``."""
         data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode("utf-8")
@@ -987,11 +987,11 @@ class _ProbeHttp:
         all_headers.update(headers or {})
         return self.send("POST", data, all_headers, rid)
 
-    def send(self, method: str, body: Optional[bytes], headers: Dict[str, str], rid: Any = None) -> _ProbeHttpAnswer:
+    def send(self, method: str, body: Optional[bytes], headers: Dict[str, str], rid: Any = None) -> _HttpAnswer:
         import http.client
         import socket
 
-        answer = _ProbeHttpAnswer()
+        answer = _HttpAnswer()
         attempt = 0
         while True:
             sent = dict(self.endpoint.headers)  # the user's --header first; the probe's own win
@@ -1098,7 +1098,7 @@ class _ProbeHttp:
             response.read()
         return again
 
-    def _read_events(self, response: Any, answer: _ProbeHttpAnswer, rid: Any) -> None:
+    def _read_events(self, response: Any, answer: _HttpAnswer, rid: Any) -> None:
         """Server-sent events until the response to ``rid`` (the stream SHOULD end there)."""
         event, data, event_id, retry = "message", [], None, None  # type: Tuple[str, List[str], Any, Any]
         while True:
@@ -1141,7 +1141,7 @@ class _ProbeHttp:
             event, data, event_id, retry = "message", [], None, None
 
 
-def _modern_headers(settings: _ProbeSettings, method: str, name: Optional[str] = None,
+def _modern_headers(settings: _Settings, method: str, name: Optional[str] = None,
                           version: Optional[str] = None) -> Dict[str, str]:
     """The request metadata headers of 2026-07-28: "Every POST request to the MCP endpoint
     MUST include an MCP-Protocol-Version header", Mcp-Method always, Mcp-Name for
@@ -1152,7 +1152,7 @@ def _modern_headers(settings: _ProbeSettings, method: str, name: Optional[str] =
     return headers
 
 
-def _http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer, what: str,
+def _http_status_check(board: _ProbeBoard, check: str, answer: _HttpAnswer, what: str,
                              codes: Sequence[int], soft: bool = False) -> None:
     """A request that must be refused with 400 and one of ``codes`` (the 2026-07-28 header
     rules: "servers MUST return HTTP status 400 Bad Request and MUST include a JSON-RPC
@@ -1172,7 +1172,7 @@ def _http_status_check(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer,
         board.failed(check, "%s: %s, not HTTP 400 with error %s" % (what, answer.head(), wanted))
 
 
-def _http_connect_first(settings: _ProbeSettings, answer: _ProbeHttpAnswer) -> None:
+def _http_connect_first(settings: _Settings, answer: _HttpAnswer) -> None:
     if answer.refused:
         raise _ProbeUnreachable(answer.problem or "cannot connect")
     if answer.status == 401:
@@ -1181,8 +1181,8 @@ def _http_connect_first(settings: _ProbeSettings, answer: _ProbeHttpAnswer) -> N
                                                                answer.headers.get("www-authenticate"), answer.body))
 
 
-def _http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
-    http = _ProbeHttp(settings)
+def _http_modern(settings: _Settings, board: _ProbeBoard) -> None:
+    http = _Http(settings)
     meta = settings.meta()
     answer = http.post(_discover(1, meta), _modern_headers(settings, "server/discover"), 1)
     _http_connect_first(settings, answer)
@@ -1192,21 +1192,21 @@ def _http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
         board.rest = "the server does not speak %s" % settings.modern_version
         return
     # Unsupported version: header and body agree on a version nobody speaks.
-    answer = http.post(_discover(2, settings.meta(_PROBE_BOGUS_VERSION)),
-                       _modern_headers(settings, "server/discover", version=_PROBE_BOGUS_VERSION), 2)
+    answer = http.post(_discover(2, settings.meta(_BOGUS_VERSION)),
+                       _modern_headers(settings, "server/discover", version=_BOGUS_VERSION), 2)
     _modern_unsupported(board, answer, answer.status)
     answer = http.post(_discover(3, settings.meta(capabilities=False)),
                        _modern_headers(settings, "server/discover"), 3)
     _modern_missing_meta(board, answer, answer.status)
-    unknown = {"jsonrpc": "2.0", "id": "mcplite-check-4", "method": _PROBE_NO_METHOD, "params": {"_meta": meta}}
-    answer = http.post(unknown, _modern_headers(settings, _PROBE_NO_METHOD), "mcplite-check-4")
+    unknown = {"jsonrpc": "2.0", "id": "mcplite-check-4", "method": _NO_METHOD, "params": {"_meta": meta}}
+    answer = http.post(unknown, _modern_headers(settings, _NO_METHOD), "mcplite-check-4")
     _unknown_method(board, answer, answer.status, 404)
     # A notification: "If the server accepts it, the server MUST return HTTP status code 202
     # Accepted with no body. If the server cannot accept it, it MUST return an HTTP error".
-    answer = http.post({"jsonrpc": "2.0", "method": _PROBE_NOTIFICATION, "params": {"_meta": meta}},
-                       _modern_headers(settings, _PROBE_NOTIFICATION))
-    _http_notification(board, "notification", answer, _PROBE_NOTIFICATION, strict=False)
-    answer = http.post(_PROBE_GARBAGE, _modern_headers(settings, "server/discover"))
+    answer = http.post({"jsonrpc": "2.0", "method": _NOTIFICATION, "params": {"_meta": meta}},
+                       _modern_headers(settings, _NOTIFICATION))
+    _http_notification(board, "notification", answer, _NOTIFICATION, strict=False)
+    answer = http.post(_GARBAGE, _modern_headers(settings, "server/discover"))
     _http_parse_error(board, answer)
     # The header rules (streamable-http.mdx "Server Validation"): "Validation failure
     # conditions include: A required standard header (MCP-Protocol-Version, Mcp-Method,
@@ -1236,15 +1236,15 @@ def _http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
     # Mcp-Name, required for tools/call. The body names a tool that does not exist, so a
     # server that ignores the header answers "unknown tool" and no tool ever runs.
     call = {"jsonrpc": "2.0", "id": 11, "method": "tools/call",
-            "params": {"name": _PROBE_NO_TOOL, "arguments": {}, "_meta": meta}}
+            "params": {"name": _NO_TOOL, "arguments": {}, "_meta": meta}}
     answer = http.post(call, _modern_headers(settings, "tools/call"), 11)
     _http_status_check(board, "header-name-missing", answer, "tools/call without Mcp-Name", (-32020,))
     call = dict(call, id=12)
-    answer = http.post(call, _modern_headers(settings, "tools/call", name=_PROBE_NO_TOOL + "-other"), 12)
+    answer = http.post(call, _modern_headers(settings, "tools/call", name=_NO_TOOL + "-other"), 12)
     _http_status_check(board, "header-name-mismatch", answer, "Mcp-Name naming another tool than the body",
                              (-32020,))
     headers = _modern_headers(settings, "server/discover")
-    headers["Origin"] = _PROBE_BAD_ORIGIN
+    headers["Origin"] = _BAD_ORIGIN
     answer = http.post(_discover(13, meta), headers, 13)
     _http_origin(board, answer, True)
     # "A server that supports only this revision ... SHOULD respond as follows: HTTP GET or
@@ -1263,7 +1263,7 @@ def _http_modern(settings: _ProbeSettings, board: _ProbeBoard) -> None:
                 method, settings.modern_version, answer.head()))
 
 
-def _http_notification(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer, what: str,
+def _http_notification(board: _ProbeBoard, check: str, answer: _HttpAnswer, what: str,
                              strict: bool) -> None:
     if answer.status is None:
         board.failed(check, "%s: %s" % (what, answer.problem))
@@ -1278,7 +1278,7 @@ def _http_notification(board: _ProbeBoard, check: str, answer: _ProbeHttpAnswer,
         board.failed(check, "%s: %s, not HTTP 202 with no body" % (what, answer.head()))
 
 
-def _http_parse_error(board: _ProbeBoard, answer: _ProbeHttpAnswer) -> None:
+def _http_parse_error(board: _ProbeBoard, answer: _HttpAnswer) -> None:
     # A body that is not JSON cannot be accepted: "it MUST return an HTTP error status code
     # (e.g., 400 Bad Request)"; JSON-RPC's answer is -32700 with a null id.
     check = "parse-error"
@@ -1295,11 +1295,11 @@ def _http_parse_error(board: _ProbeBoard, answer: _ProbeHttpAnswer) -> None:
         board.set(check, verdict, "HTTP %d, %s" % (answer.status, detail))
 
 
-def _http_origin(board: _ProbeBoard, answer: _ProbeHttpAnswer, strict: bool) -> None:
+def _http_origin(board: _ProbeBoard, answer: _HttpAnswer, strict: bool) -> None:
     # "If the Origin header is present and invalid, servers MUST respond with HTTP 403
     # Forbidden" (2025-11-25 and 2026-07-28; before, only "MUST validate the Origin header").
     check = "origin"
-    what = "Origin: %s" % _PROBE_BAD_ORIGIN
+    what = "Origin: %s" % _BAD_ORIGIN
     if answer.status is None:
         board.failed(check, "%s: %s" % (what, answer.problem))
     elif answer.status == 403:
@@ -1310,8 +1310,8 @@ def _http_origin(board: _ProbeBoard, answer: _ProbeHttpAnswer, strict: bool) -> 
         board.failed(check, "%s: %s, not HTTP 403" % (what, answer.head()))
 
 
-def _http_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
-    http = _ProbeHttp(settings)
+def _http_legacy(settings: _Settings, board: _ProbeBoard) -> None:
+    http = _Http(settings)
     # The initialize POST carries no MCP-Protocol-Version (it comes "on all subsequent
     # requests") and no session id.
     answer = http.post(settings.initialize(1), {}, 1)
@@ -1339,7 +1339,7 @@ def _http_legacy(settings: _ProbeSettings, board: _ProbeBoard) -> None:
             http.send("DELETE", None, {"Mcp-Session-Id": extra, "MCP-Protocol-Version": version})
 
 
-def _http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http: _ProbeHttp, version: str,
+def _http_legacy_checks(settings: _Settings, board: _ProbeBoard, http: _Http, version: str,
                               session: Optional[str], sessions: List[str]) -> None:
     if session is None:
         # "A server using the Streamable HTTP transport MAY assign a session ID".
@@ -1366,10 +1366,10 @@ def _http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http: _Pro
     _http_notification(board, "initialized", answer, "notifications/initialized", strict=True)
     answer = http.post({"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers(), 2)
     _ping(board, answer, answer.status)
-    answer = http.post({"jsonrpc": "2.0", "id": "mcplite-check-3", "method": _PROBE_NO_METHOD, "params": {}},
+    answer = http.post({"jsonrpc": "2.0", "id": "mcplite-check-3", "method": _NO_METHOD, "params": {}},
                        headers(), "mcplite-check-3")
     _unknown_method(board, answer, answer.status, None)
-    answer = http.post(_PROBE_GARBAGE, headers())
+    answer = http.post(_GARBAGE, headers())
     _http_parse_error(board, answer)
     if session is not None:
         # "Servers that require a session ID SHOULD respond to requests without an
@@ -1386,7 +1386,7 @@ def _http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http: _Pro
             board.warned("session-required", "a request without Mcp-Session-Id got %s (SHOULD be 400)"
                          % answer.head())
         answer = http.post({"jsonrpc": "2.0", "id": 6, "method": "ping"},
-                           {"MCP-Protocol-Version": version, "Mcp-Session-Id": _PROBE_NO_SESSION}, 6)
+                           {"MCP-Protocol-Version": version, "Mcp-Session-Id": _NO_SESSION}, 6)
         # A session the server does not have is as good as one it ended: "it MUST respond to
         # requests containing that session ID with HTTP 404 Not Found".
         if answer.status == 404:
@@ -1403,18 +1403,18 @@ def _http_legacy_checks(settings: _ProbeSettings, board: _ProbeBoard, http: _Pro
         # "If the server receives a request with an invalid or unsupported
         # MCP-Protocol-Version, it MUST respond with 400 Bad Request."
         bad = headers()
-        bad["MCP-Protocol-Version"] = _PROBE_BOGUS_VERSION
+        bad["MCP-Protocol-Version"] = _BOGUS_VERSION
         answer = http.post({"jsonrpc": "2.0", "id": 7, "method": "ping"}, bad, 7)
         if answer.status == 400:
-            board.passed("protocol-version-header", "MCP-Protocol-Version %s: HTTP 400" % _PROBE_BOGUS_VERSION)
+            board.passed("protocol-version-header", "MCP-Protocol-Version %s: HTTP 400" % _BOGUS_VERSION)
         else:
             board.failed("protocol-version-header", "MCP-Protocol-Version %s: %s, not HTTP 400" % (
-                _PROBE_BOGUS_VERSION, answer.head()))
-    answer = http.post(settings.initialize(8), {"Origin": _PROBE_BAD_ORIGIN}, 8)
+                _BOGUS_VERSION, answer.head()))
+    answer = http.post(settings.initialize(8), {"Origin": _BAD_ORIGIN}, 8)
     if answer.headers.get("mcp-session-id"):
         sessions.append(answer.headers["mcp-session-id"])
     _http_origin(board, answer, supports(settings.legacy_version, "origin_403"))
-    answer = http.post(settings.initialize(9, _PROBE_BOGUS_VERSION), {}, 9)
+    answer = http.post(settings.initialize(9, _BOGUS_VERSION), {}, 9)
     if answer.headers.get("mcp-session-id"):
         sessions.append(answer.headers["mcp-session-id"])
     _version_negotiation(board, answer, answer.status)

@@ -109,19 +109,19 @@ from .protocol import META_SUBSCRIPTION_ID
 
 REC_FORMAT = "mcplite-recording/1"
 _REC_MAX_LINE = 16 * 1024 * 1024  # kept whole up to this; a longer line is passed on but kept cut short
-_REC_CUT_TO = 1000  # characters kept of a line longer than that
-_REC_EXIT_WAIT = 3.0  # after closing the server's stdin, before SIGTERM
-_REC_KILL_WAIT = 2.0  # after SIGTERM, before SIGKILL (and after SIGKILL, before giving up)
-_REC_DRAIN_WAIT = 2.0  # for the rest of the server's output once it has exited
-_REC_CHUNK = 65536
+_CUT_TO = 1000  # characters kept of a line longer than that
+_EXIT_WAIT = 3.0  # after closing the server's stdin, before SIGTERM
+_KILL_WAIT = 2.0  # after SIGTERM, before SIGKILL (and after SIGKILL, before giving up)
+_DRAIN_WAIT = 2.0  # for the rest of the server's output once it has exited
+_CHUNK = 65536
 # _meta keys a client sets per request without changing what it asks: a replay ignores them.
-_REC_META_PREFIX = "io.modelcontextprotocol/"
+_META_PREFIX = "io.modelcontextprotocol/"
 # The parameter that says what a request is about, for the fallback match (same method, same this).
-_REC_SUBJECT = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+_SUBJECT = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
                 "resources/subscribe": "uri", "resources/unsubscribe": "uri"}
 # Values that differ every run (sealed with a per-process key, or chosen by the client), by
 # key; keys in one group share a numbering (the cursor sent back is the nextCursor received).
-_REC_OPAQUE = {"progressToken": "progressToken", "requestState": "requestState", "cursor": "cursor",
+_OPAQUE = {"progressToken": "progressToken", "requestState": "requestState", "cursor": "cursor",
                "nextCursor": "cursor", "sessionId": "sessionId"}
 
 
@@ -258,7 +258,7 @@ def rec_load(path: str) -> Tuple[Dict[str, Any], List[_RecEntry]]:
     return header, entries
 
 
-class _RecJournal:
+class _Journal:
     """The recording being written. Lines from both directions are written under one lock
     and flushed at once, so the file's order is the order the proxy saw and a killed proxy
     loses nothing it had passed on."""
@@ -324,10 +324,10 @@ class _RecJournal:
 
     def oversized(self, direction: str, head: bytes, size: int) -> None:
         """A line longer than ``_REC_MAX_LINE``, passed on whole: its start and its length."""
-        text = head.decode("utf-8", "replace")[:_REC_CUT_TO]
+        text = head.decode("utf-8", "replace")[:_CUT_TO]
         with self._lock:
             if self._tracer is not None:
-                self._tracer.message(direction, None, raw=head[:_REC_CUT_TO] + b" ... (%d bytes)" % size)
+                self._tracer.message(direction, None, raw=head[:_CUT_TO] + b" ... (%d bytes)" % size)
             self._write(self._entry({"dir": direction, "text": text, "truncated": True, "bytes": size}))
 
     def end(self, reason: str, status: Optional[int]) -> None:
@@ -343,7 +343,7 @@ class _RecJournal:
                 pass
 
 
-class _RecSink:
+class _Sink:
     """Where one direction's lines go: a file descriptor, written a whole line at a time.
     After a write fails (the reader went away) it stays failed: lines are still recorded,
     just not passed on."""
@@ -392,12 +392,12 @@ def _rec_read(fd: int) -> bytes:
     there yet (EAGAIN) is not the end of input."""
     while True:
         try:
-            return os.read(fd, _REC_CHUNK)
+            return os.read(fd, _CHUNK)
         except BlockingIOError:
             select.select([fd], [], [])
 
 
-def _pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal) -> None:
+def _pump(source: int, sink: _Sink, direction: str, journal: _Journal) -> None:
     """Copy lines from the descriptor ``source`` to ``sink`` until end of file, recording
     each one before it is passed on (so a response is never recorded before its request).
     Raw ``os.read``: a daemon thread blocked here holds no lock the interpreter's exit needs."""
@@ -435,7 +435,7 @@ def _pump(source: int, sink: _RecSink, direction: str, journal: _RecJournal) -> 
         else:
             pending += rest
             if len(pending) > _REC_MAX_LINE:
-                head = bytes(pending[:4 * _REC_CUT_TO])
+                head = bytes(pending[:4 * _CUT_TO])
                 sink.write(bytes(pending))
                 passed = len(pending)
                 pending.clear()
@@ -498,13 +498,13 @@ def _record(args: Any) -> int:
     process = child.process
     # The server starts first, so that a mistyped command leaves an older OUT.jsonl alone.
     assert process.stdin is not None and process.stdout is not None
-    server_in = _RecSink(process.stdin.fileno(), process.stdin.close)
+    server_in = _Sink(process.stdin.fileno(), process.stdin.close)
     try:
         stream = open(out_path, "wb")
     except OSError as exc:
-        _stop(process, server_in, _REC_EXIT_WAIT)
+        _stop(process, server_in, _EXIT_WAIT)
         raise CliFailure(CLI_EXIT_FAILED, "cannot write %s: %s" % (out_path, exc.strerror or exc))
-    journal = _RecJournal(stream, out_path, tracer)
+    journal = _Journal(stream, out_path, tracer)
     journal.header(command)
 
     wake = threading.Event()
@@ -527,7 +527,7 @@ def _record(args: Any) -> int:
         server_in.close()  # "the client SHOULD ... close the input stream to the server"
 
     def server_to_client() -> None:
-        _pump(process.stdout.fileno(), _RecSink(1), "<-", journal)  # type: ignore[union-attr]
+        _pump(process.stdout.fileno(), _Sink(1), "<-", journal)  # type: ignore[union-attr]
         finish("the server closed stdout")
 
     def watch() -> None:
@@ -559,8 +559,8 @@ def _record(args: Any) -> int:
                 reason = "the server exited"
         if reason.startswith("signal") or reason == "interrupted":
             hurry.set()  # asked to stop: the server is stopped now, not after a grace period
-        _stop(process, server_in, _REC_EXIT_WAIT, hurry)
-        threads[1].join(_REC_DRAIN_WAIT)  # what the server wrote before it ended goes out too
+        _stop(process, server_in, _EXIT_WAIT, hurry)
+        threads[1].join(_DRAIN_WAIT)  # what the server wrote before it ended goes out too
         code = process.returncode
         journal.end(reason, code)
         if reason.startswith("signal"):
@@ -581,12 +581,12 @@ def _record(args: Any) -> int:
     return status
 
 
-def _stop(process: Any, server_in: _RecSink, wait: float, hurry: Optional[threading.Event] = None) -> None:
+def _stop(process: Any, server_in: _Sink, wait: float, hurry: Optional[threading.Event] = None) -> None:
     """Close the server's stdin, give it ``wait`` seconds to exit (cut short once ``hurry``
     is set), then SIGTERM, then SIGKILL, its whole process group: never an orphan."""
     from .processes import stop_process
     server_in.close(timeout=0.5)
-    stop_process(process, wait, group=True, signal_wait=_REC_KILL_WAIT, hurry=hurry)
+    stop_process(process, wait, group=True, signal_wait=_KILL_WAIT, hurry=hurry)
 
 
 # --- replay ----------------------------------------------------------------------------------------
@@ -620,7 +620,7 @@ def _match_key(method: str, params: Dict[str, Any]) -> str:
         stripped.pop("clientInfo", None)
         stripped.pop("capabilities", None)
     meta = {k: v for k, v in _rec_meta(params).items()
-            if k != "progressToken" and not k.startswith(_REC_META_PREFIX)}
+            if k != "progressToken" and not k.startswith(_META_PREFIX)}
     stripped.pop("_meta", None)
     if meta:
         stripped["_meta"] = meta
@@ -628,7 +628,7 @@ def _match_key(method: str, params: Dict[str, Any]) -> str:
 
 
 def _subject_key(method: str, params: Dict[str, Any]) -> str:
-    field = _REC_SUBJECT.get(method)
+    field = _SUBJECT.get(method)
     return _canonical([method, params.get(field) if field else None])
 
 
@@ -643,7 +643,7 @@ class _RecExchange:
         self.token = _rec_meta(params).get("progressToken")
         self.key = _match_key(self.method, params)
         self.subject = _subject_key(self.method, params)
-        self.subject_value = params.get(_REC_SUBJECT.get(self.method, ""))
+        self.subject_value = params.get(_SUBJECT.get(self.method, ""))
         self.response = None  # type: Optional[Dict[str, Any]]
         self.before = []  # type: List[Dict[str, Any]]
         self.after = []  # type: List[Dict[str, Any]]
@@ -813,7 +813,7 @@ class RecReplayer(Endpoint):
                                               "holds a 2026-07-28 session: server/discover)")
         if not same:
             return MCPError(METHOD_NOT_FOUND, "Method not found: %s is not in the recording" % method)
-        field = _REC_SUBJECT.get(method)
+        field = _SUBJECT.get(method)
         if field is not None:
             recorded = sorted(set(str(e.subject_value) for e in same))
             return MCPError(INVALID_PARAMS, "Not in the recording: no %s with %s %s (recorded: %s)"
@@ -942,7 +942,7 @@ class RecNormaliser:
             for key, item in value.items():
                 if key in self.ignore:
                     continue
-                group = _REC_OPAQUE.get(key)
+                group = _OPAQUE.get(key)
                 if group is not None and isinstance(item, (str, int)) and not isinstance(item, bool):
                     table = self._opaque.setdefault(group, {})
                     out[key] = "<%s %d>" % (group, table.setdefault(_id_key(item), len(table) + 1))

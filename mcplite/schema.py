@@ -266,7 +266,7 @@ def _pydantic_hint(tp: Any) -> Optional[str]:
             "(and convert with %s.model_validate(...) / .model_dump(mode=\"json\") yourself)" % (name, name))
 
 
-class _SchemaBuilder:
+class _Builder:
     """Builds one schema document; named types that recur become ``$defs`` entries."""
 
     def __init__(self, output: bool = False) -> None:
@@ -482,7 +482,7 @@ def _class_doc(tp: Any) -> Optional[str]:
 def schema_for_type(tp: Any, output: bool = False) -> Dict[str, Any]:
     """The JSON Schema for one annotation (``$defs`` included when a type recurses); with
     ``output``, for a value mcplite sends (``to_json``'s forms) rather than one it accepts."""
-    builder = _SchemaBuilder(output)
+    builder = _Builder(output)
     return builder.finish(builder.build(tp))
 
 
@@ -695,7 +695,7 @@ def describe_function(fn: Callable[..., Any], kind: str, context_types: Tuple[ty
     shape.description = doc
     doc_params = doc_param_descriptions(doc) if doc else {}
     params, shape.var_keyword = _parameters(fn)
-    builder = _SchemaBuilder()
+    builder = _Builder()
     properties = {}  # type: Dict[str, Any]
     required = []  # type: List[str]
     for name, default, pkind in params:

@@ -39,12 +39,12 @@ DIRECTORY_MIME_TYPE = "inode/directory"
 MAX_SKILL_FILES = 512
 MAX_SKILL_BYTES = 16 * 1024 * 1024
 # JSON-RPC's Invalid params (the wire layer's constant; this module sits below it).
-_SKILL_INVALID_PARAMS = -32602
+_INVALID_PARAMS = -32602
 # The Agent Skills naming rules: 1-64 characters, lowercase letters, digits and hyphens, no
 # leading, trailing or doubled hyphen.
 _SKILL_NAME = re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-_SKILL_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_SKILL_FRONT = re.compile(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", re.S)
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_FRONT = re.compile(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", re.S)
 
 
 def skill_digest(data: bytes) -> str:
@@ -75,7 +75,7 @@ def split_frontmatter(text: str) -> Tuple[Dict[str, Any], str]:
     block, or one this YAML subset cannot read, or one that is not a mapping."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    match = _SKILL_FRONT.match(text)
+    match = _FRONT.match(text)
     if match is None:
         raise ValueError("SKILL.md does not begin with a '---' delimited YAML frontmatter block")
     value = parse_yaml_subset(match.group(1))
@@ -501,7 +501,7 @@ class SkillCatalog:
             cursor = self.server.sealer.open(params["cursor"])
             if not (isinstance(cursor, list) and len(cursor) == 2 and cursor[0] == "skills"
                     and type(cursor[1]) is int and cursor[1] >= 0):
-                raise MCPError(_SKILL_INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
+                raise MCPError(_INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
             start = cursor[1]
         end = len(entries) if self.server.page_size is None else start + self.server.page_size
         # "An entry is atomic": a page holds whole entries, never part of one's resources.
@@ -514,12 +514,12 @@ class SkillCatalog:
     def get_skill(self, params: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
         uri = params.get("uri")
         if not isinstance(uri, str):
-            raise MCPError(_SKILL_INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+            raise MCPError(_INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
         bundle = self.skills.get(uri)
         if bundle is None:
             # "If the URI does not identify a skill the server serves, the server MUST return
             # error -32602 (Invalid params)."
-            raise MCPError(_SKILL_INVALID_PARAMS, "Unknown skill: %s" % uri, {"uri": uri})
+            raise MCPError(_INVALID_PARAMS, "Unknown skill: %s" % uri, {"uri": uri})
         result = {"skill": bundle.entry()}  # type: Dict[str, Any]
         self._cache_fields(result, ctx)
         return result
@@ -552,18 +552,18 @@ class SkillCatalog:
     def read_directory(self, params: Dict[str, Any], ctx: Any) -> Dict[str, Any]:
         uri = params.get("uri")
         if not isinstance(uri, str):
-            raise MCPError(_SKILL_INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
+            raise MCPError(_INVALID_PARAMS, "Invalid params: \"uri\" must be a string")
         entries = self.directory_children(uri, ctx.protocol_version)
         if entries is None:
             # "If the URI does not exist, or exists but is not a directory resource, the
             # server MUST return error -32602 (Invalid params)".
-            raise MCPError(_SKILL_INVALID_PARAMS, "Not a directory: %s" % uri, {"uri": uri})
+            raise MCPError(_INVALID_PARAMS, "Not a directory: %s" % uri, {"uri": uri})
         start = 0
         if "cursor" in params:
             cursor = self.server.sealer.open(params["cursor"])
             if not (isinstance(cursor, list) and len(cursor) == 3 and cursor[0] == "directory"
                     and cursor[1] == uri and type(cursor[2]) is int and cursor[2] >= 0):
-                raise MCPError(_SKILL_INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
+                raise MCPError(_INVALID_PARAMS, "Invalid params: invalid cursor %r" % (params["cursor"],))
             start = cursor[2]
         end = len(entries) if self.server.page_size is None else start + self.server.page_size
         result = {"resources": entries[start:end]}  # type: Dict[str, Any]
@@ -615,7 +615,7 @@ def _verify_bytes(listed: Dict[str, Any], data: bytes, uri: str) -> None:
     # equivalent to a digest mismatch".
     if size is not None and (type(size) is not int or len(data) != size):
         raise SkillVerificationError("%s: %d bytes read, the skill's entry says %r" % (uri, len(data), size))
-    if not isinstance(digest, str) or not _SKILL_DIGEST.match(digest):
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
         raise SkillVerificationError("%s: the skill's entry carries no sha256 digest (%r)" % (uri, digest))
     # "it MUST verify the content against that entry's digest, and MUST NOT use unverified content"
     if skill_digest(data) != digest:

@@ -26,7 +26,7 @@ _stdio_log = LazyLogger("mcplite.stdio")
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # How often a stdio server waiting for input looks whether its parent process is still there.
 PARENT_POLL_SECONDS = 1.0
-_STDIO_BOM = b"\xef\xbb\xbf"
+_BOM = b"\xef\xbb\xbf"
 
 
 class LineWriter:
@@ -56,7 +56,7 @@ class LineWriter:
                 stream = self._stream
                 written = stream.write(data)
                 if written != len(data):
-                    _stdio_write_rest(stream, data, written)
+                    _write_rest(stream, data, written)
                 flush = getattr(stream, "flush", None)
                 if flush is not None:
                     flush()
@@ -71,20 +71,20 @@ def write_whole(stream: Any, data: bytes) -> None:
     signal, a non-blocking descriptor), then flushed. OSError when the reader has gone."""
     written = stream.write(data)
     if written != len(data):
-        _stdio_write_rest(stream, data, written)
+        _write_rest(stream, data, written)
     flush = getattr(stream, "flush", None)
     if flush is not None:
         flush()
 
 
-def _stdio_write_rest(stream: Any, data: bytes, written: Optional[int]) -> None:
+def _write_rest(stream: Any, data: bytes, written: Optional[int]) -> None:
     """After a first write of ``data`` that took ``written`` bytes, part of it or nothing
     (None: a non-blocking stream that could not write): the rest, as the reader makes room.
     (Nearly every line goes in the one write.)"""
     view = memoryview(data)
     while True:
         if written is None:
-            _stdio_wait_writable(stream)
+            _wait_writable(stream)
         else:
             view = view[written:]
             if not view:
@@ -92,7 +92,7 @@ def _stdio_write_rest(stream: Any, data: bytes, written: Optional[int]) -> None:
         written = stream.write(view)
 
 
-def _stdio_wait_writable(stream: Any) -> None:
+def _wait_writable(stream: Any) -> None:
     # (A parent may have made the descriptor non-blocking: see _protect_standard_streams.)
     # Until the reader made room, rather than trying again at once, for as long as the
     # peer is slow to read.
@@ -244,7 +244,7 @@ class _ParentWatchThread:
             self._stopped.set()
 
 
-def _stdio_on_a_terminal() -> bool:
+def _on_a_terminal() -> bool:
     try:
         return os.isatty(0)
     except OSError:
@@ -270,7 +270,7 @@ def _protect_standard_streams(watchable: Optional[bool] = None) -> Tuple[BinaryI
         if devnull != 2:
             os.dup2(devnull, 2)
             os.close(devnull)
-    if _stdio_on_a_terminal():
+    if _on_a_terminal():
         # A person who runs the server at a prompt would otherwise see nothing happen at all.
         # stderr: "The server MUST NOT write anything to its stdout that is not a valid MCP message."
         try:
@@ -383,8 +383,8 @@ def serve_stdio(server: Server, *, stdin: Optional[BinaryIO] = None, stdout: Opt
                 first = False
                 # JSON parsers "MAY ignore the presence of a byte order mark" (RFC 8259);
                 # a Windows pipe (PowerShell, .NET writing UTF-8) may put one first.
-                if line.startswith(_STDIO_BOM):
-                    line = line[len(_STDIO_BOM):]
+                if line.startswith(_BOM):
+                    line = line[len(_BOM):]
             if len(line) > limit and not line.endswith(b"\n"):
                 _discard_rest_of_line(reader)
                 out.send(error_response(None, MCPError(

@@ -45,22 +45,22 @@ from .logs import LazyLogger
 
 # The current trace of this thread (or asyncio task): the request being served, or what
 # use_trace set.
-_TC_CURRENT = contextvars.ContextVar("mcplite_trace", default=None)  # type: contextvars.ContextVar[Any]
+_CURRENT = contextvars.ContextVar("mcplite_trace", default=None)  # type: contextvars.ContextVar[Any]
 _tc_log = LazyLogger("mcplite.trace")
-_TC_NO_SPANS = []  # type: List[str]  # why there are no spans, once logged (see _tc_spans)
+_NO_SPANS = []  # type: List[str]  # why there are no spans, once logged (see _tc_spans)
 _TC_HEX = frozenset("0123456789abcdef")
 # W3C: "vendors SHOULD propagate at least 512 characters of a combined header"; baggage
 # allows 8192 bytes. Longer values are dropped, not cut (a cut list-member is malformed).
-_TC_MAX_TRACESTATE = 512
-_TC_MAX_BAGGAGE = 8192
+_MAX_TRACESTATE = 512
+_MAX_BAGGAGE = 8192
 
 
-def _tc_is_hex(value: str, length: int) -> bool:
+def _is_hex(value: str, length: int) -> bool:
     # Lower-case only: "Vendors MUST ... lowercase hex"; an upper-case id is invalid.
     return len(value) == length and all(c in _TC_HEX for c in value)
 
 
-def _tc_printable(value: Any, limit: int) -> Optional[str]:
+def _printable(value: Any, limit: int) -> Optional[str]:
     """``value`` if it is a string of visible ASCII and spaces within ``limit``, else None."""
     if isinstance(value, str) and len(value) <= limit and all(" " <= c <= "~" for c in value):
         return value
@@ -99,7 +99,7 @@ class TraceContext:
                                     ("span_id", span_id, 16)):
             if value is None and name == "span_id":
                 continue
-            if not isinstance(value, str) or not _tc_is_hex(value, length) or value == "0" * length:
+            if not isinstance(value, str) or not _is_hex(value, length) or value == "0" * length:
                 raise ValueError("%s must be %d lower-case hex digits, not all zero: %r" % (name, length, value))
         if not isinstance(flags, int) or not 0 <= flags <= 255:
             raise ValueError("flags must be an int from 0 to 255: %r" % (flags,))
@@ -123,20 +123,20 @@ class TraceContext:
         version = traceparent[:2]
         # "Version ff is invalid"; version 00 is exactly 55 characters; a later version may
         # append fields after a dash, and its first four parts are read as 00's.
-        if not _tc_is_hex(version, 2) or version == "ff":
+        if not _is_hex(version, 2) or version == "ff":
             return None
         if len(traceparent) != 55 and (version == "00" or traceparent[55] != "-"):
             return None
         if traceparent[2] != "-" or traceparent[35] != "-" or traceparent[52] != "-":
             return None
         trace_id, parent_id, flags = traceparent[3:35], traceparent[36:52], traceparent[53:55]
-        if not (_tc_is_hex(trace_id, 32) and _tc_is_hex(parent_id, 16) and _tc_is_hex(flags, 2)):
+        if not (_is_hex(trace_id, 32) and _is_hex(parent_id, 16) and _is_hex(flags, 2)):
             return None
         # "All bytes as zero ... is considered an invalid value."
         if trace_id == "0" * 32 or parent_id == "0" * 16:
             return None
-        return cls(trace_id, parent_id, int(flags, 16), _tc_printable(tracestate, _TC_MAX_TRACESTATE),
-                   _tc_printable(baggage, _TC_MAX_BAGGAGE))
+        return cls(trace_id, parent_id, int(flags, 16), _printable(tracestate, _MAX_TRACESTATE),
+                   _printable(baggage, _MAX_BAGGAGE))
 
     @classmethod
     def from_meta(cls, meta: Any) -> Optional["TraceContext"]:
@@ -194,7 +194,7 @@ class TraceContext:
 def current_trace() -> Optional[TraceContext]:
     """The current trace of this thread: the request being served here (its ``ctx.trace``),
     or what ``use_trace`` set; None when there is none."""
-    return _TC_CURRENT.get()
+    return _CURRENT.get()
 
 
 class use_trace:
@@ -214,11 +214,11 @@ class use_trace:
         self._token = None  # type: Any
 
     def __enter__(self) -> Optional[TraceContext]:
-        self._token = _TC_CURRENT.set(self._trace)
+        self._token = _CURRENT.set(self._trace)
         return self._trace
 
     def __exit__(self, *exc: Any) -> None:
-        _TC_CURRENT.reset(self._token)
+        _CURRENT.reset(self._token)
 
 
 # -- OpenTelemetry, when it is there (the spans: the otelspans module) ------------------------
@@ -247,8 +247,8 @@ def _tc_spans() -> Any:
     try:
         from .otelspans import send_in_span, serve_in_span
     except ImportError as exc:
-        if not _TC_NO_SPANS:
-            _TC_NO_SPANS.append(str(exc))
+        if not _NO_SPANS:
+            _NO_SPANS.append(str(exc))
             _tc_log.warning("OpenTelemetry is in use, but mcplite makes no spans: %s", exc)
         return None
     return serve_in_span, send_in_span
@@ -264,11 +264,11 @@ def serve_traced(call: Any, meta: Any, otel: Any, serve: Callable[[Any], Any]) -
     if trace is None:
         return serve(call)
     trace = call.trace = trace.child()
-    token = _TC_CURRENT.set(trace)
+    token = _CURRENT.set(trace)
     try:
         return serve(call)
     finally:
-        _TC_CURRENT.reset(token)
+        _CURRENT.reset(token)
 
 
 def send_traced(method: str, params: Dict[str, Any], version: Optional[str], send: Callable[[Dict[str, Any]], Any],
@@ -279,7 +279,7 @@ def send_traced(method: str, params: Dict[str, Any], version: Optional[str], sen
     meta = params.get("_meta")
     if isinstance(meta, dict) and "traceparent" in meta:
         return send(params)
-    trace = _TC_CURRENT.get()
+    trace = _CURRENT.get()
     spans = _tc_spans() if otel is not False else None
     if spans is not None:
         return spans[1](method, params, version, send, otel, trace)

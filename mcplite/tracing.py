@@ -26,22 +26,22 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Headers a trace leaves out: transport bookkeeping, not MCP.
-_TRACE_NOISE_HEADERS = frozenset((
+_NOISE_HEADERS = frozenset((
     "host", "content-length", "accept-encoding", "user-agent", "connection", "date", "server",
     "transfer-encoding", "cache-control", "keep-alive", "x-accel-buffering", "vary",
 ))
 # Headers shown with their values: MCP's own and the HTTP ones that explain the exchange.
 # Any other value is hidden (a header given with -H may well be a key); Authorization and
 # the like keep their scheme ("Bearer <hidden>").
-_TRACE_SHOWN_HEADERS = frozenset((
+_SHOWN_HEADERS = frozenset((
     "content-type", "accept", "mcp-protocol-version", "mcp-method", "mcp-name", "mcp-session-id",
     "last-event-id", "www-authenticate", "location", "retry-after", "origin", "allow",
 ))
-_TRACE_SCHEME_HEADERS = frozenset(("authorization", "proxy-authorization"))
-_TRACE_MAX_REMEMBERED = 4096  # requests whose answers a trace still waits for, per direction
-_TRACE_INDENT = " " * 16  # under the text of a line: "HH:MM:SS.mmm -> "
+_SCHEME_HEADERS = frozenset(("authorization", "proxy-authorization"))
+_MAX_REMEMBERED = 4096  # requests whose answers a trace still waits for, per direction
+_INDENT = " " * 16  # under the text of a line: "HH:MM:SS.mmm -> "
 
-_TRACE_METHOD_NOTES = {
+_METHOD_NOTES = {
     "initialize": "opens a session (the legacy era, up to 2025-11-25): the client proposes a protocol version "
                   "and says what it can do",
     "notifications/initialized": "ends the handshake (the client MUST send it after initialize's answer); "
@@ -77,7 +77,7 @@ _TRACE_METHOD_NOTES = {
                                                 "follow on this stream",
     "notifications/elicitation/complete": "the user finished what a URL elicitation asked for",
 }
-_TRACE_ERROR_NOTES = {
+_ERROR_NOTES = {
     -32700: "parse error: what arrived was not JSON",
     -32600: "invalid request: not a valid JSON-RPC message, or (over HTTP) one the transport refuses",
     -32601: "method not found: the receiver has no such method",
@@ -128,7 +128,7 @@ class Tracer:
         """An HTTP request the client sends: its line, the headers that matter, and the body
         (one message, or a batch)."""
         lines = ["%s %s" % (method, trace_target(target))] + [
-            _TRACE_INDENT + line for line in trace_header_lines(headers)]
+            _INDENT + line for line in trace_header_lines(headers)]
         note = self.request_note(method, headers) if self.explain else None
         self._write("->", lines, note)
         if body:
@@ -138,7 +138,7 @@ class Tracer:
                       method: Optional[str] = None) -> None:
         """The status and headers of an answer (and its body, if it is read whole);
         ``method``: the request's (POST, GET, DELETE), for the note."""
-        lines = ["HTTP %d %s" % (status, reason or "")] + [_TRACE_INDENT + line for line in trace_header_lines(headers)]
+        lines = ["HTTP %d %s" % (status, reason or "")] + [_INDENT + line for line in trace_header_lines(headers)]
         note = self.response_note(status, headers, method) if self.explain else None
         self._write("<-", lines, note)
         if body:
@@ -222,7 +222,7 @@ class Tracer:
                 line = line[:self.max_line] + " ... (%d characters in all)" % len(line)
             out.append(("%s %s %s" % (stamp, direction, line)) if index == 0 else line)
         if note:
-            out.append(_TRACE_INDENT + "# " + note)
+            out.append(_INDENT + "# " + note)
         text = "\n".join(out) + "\n"
         stream = self.stream if self.stream is not None else sys.stderr
         with self._lock:
@@ -247,8 +247,8 @@ class Tracer:
         method = message.get("method")
         params = message.get("params") if isinstance(message.get("params"), dict) else {}
         if isinstance(method, str):
-            if method in _TRACE_METHOD_NOTES:
-                what = _TRACE_METHOD_NOTES[method]
+            if method in _METHOD_NOTES:
+                what = _METHOD_NOTES[method]
                 what = what[0].upper() + what[1:]
             elif method.startswith("notifications/"):
                 what = "A notification MCP does not define: the %s ignores it" % other
@@ -257,7 +257,7 @@ class Tracer:
             if "id" not in message:
                 return what + ". A notification: no id, and never an answer."
             with self._lock:
-                if len(self._pending) < _TRACE_MAX_REMEMBERED:
+                if len(self._pending) < _MAX_REMEMBERED:
                     self._pending[(direction, _key(message.get("id")))] = method
             parts = [what + ". A request: the %s must answer with id %s." % (
                 other, json.dumps(message.get("id")))]
@@ -282,7 +282,7 @@ class Tracer:
             if "error" in message:
                 error = message.get("error") if isinstance(message.get("error"), dict) else {}
                 code = error.get("code")
-                detail = _TRACE_ERROR_NOTES.get(code, "an error of the application's own") \
+                detail = _ERROR_NOTES.get(code, "an error of the application's own") \
                     if isinstance(code, int) else "an error without an integer code"
                 extra = " The id is null: the request's id could not be read." if message.get("id") is None else ""
                 return "%s An error, %s: %s.%s" % (head, code, detail, extra)
@@ -335,7 +335,7 @@ class Tracer:
         if session is not None:
             with self._lock:
                 first = session not in self._sessions
-                if first and len(self._sessions) < _TRACE_MAX_REMEMBERED:
+                if first and len(self._sessions) < _MAX_REMEMBERED:
                     self._sessions.add(session)
             if first:
                 note += "; Mcp-Session-Id names the new session: the client sends it on every later request"
@@ -385,11 +385,11 @@ def trace_header_lines(headers: Any) -> List[str]:
     lines = []
     for name, value in _items(headers):
         lowered = name.lower()
-        if lowered in _TRACE_NOISE_HEADERS:
+        if lowered in _NOISE_HEADERS:
             continue
-        if lowered in _TRACE_SCHEME_HEADERS and " " in value:
+        if lowered in _SCHEME_HEADERS and " " in value:
             value = value.split(" ", 1)[0] + " <hidden>"
-        elif lowered not in _TRACE_SHOWN_HEADERS and not lowered.startswith("mcp-param-"):
+        elif lowered not in _SHOWN_HEADERS and not lowered.startswith("mcp-param-"):
             value = "<hidden>"
         lines.append("%s: %s" % (name, value))
     return lines

@@ -66,7 +66,7 @@ def _wsgi_error(status: int, code: int, message: str, headers: Optional[List[Tup
     return HttpResponse(status, [("Content-Type", "application/json")] + (headers or []), body)
 
 
-def _wsgi_header_fields(environ: Dict[str, Any]) -> Dict[str, str]:
+def _header_fields(environ: Dict[str, Any]) -> Dict[str, str]:
     """The request's header fields, by lower-case name, from the environ's ``HTTP_*`` keys and
     ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
     headers = {}  # type: Dict[str, str]
@@ -116,7 +116,7 @@ def _is_gunicorn_sync_worker(environ: Dict[str, Any]) -> bool:
     return str(environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn") and not environ.get("wsgi.multithread")
 
 
-class _WsgiEventBody:
+class _EventBody:
     """An SSE stream as a WSGI response body: each ``next`` waits for events and returns them
     (the WSGI server writes each one out before asking for more), a keep-alive comment when
     the stream has been quiet for ``keepalive_interval`` seconds. ``close`` (which the server
@@ -139,7 +139,7 @@ class _WsgiEventBody:
         self._complete = False
         self._closed = False
 
-    def __iter__(self) -> "_WsgiEventBody":
+    def __iter__(self) -> "_EventBody":
         return self
 
     def __next__(self) -> bytes:
@@ -197,7 +197,7 @@ class _WsgiEventBody:
                 response.then()
 
 
-class _WsgiBody:
+class _Body:
     """A plain body whose ``close`` runs the response's ``then`` (work that must not overtake
     the answer, such as the old HTTP+SSE transport handling a message after its 202)."""
 
@@ -252,7 +252,7 @@ class WsgiApp:
         self.app.close()
 
     def __call__(self, environ: Dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
-        headers = _wsgi_header_fields(environ)
+        headers = _header_fields(environ)
         if _is_gunicorn_sync_worker(environ):
             # Refused from the first request on, and said once on the server's error log: a
             # sync worker would serve plain requests and then hang on the first stream.
@@ -370,7 +370,7 @@ class WsgiApp:
             self.tracer.http_response(response.status, status.split(" ", 1)[1], response.headers,
                                       response.body if response.stream is None else None, method)
         if response.stream is not None:
-            body = _WsgiEventBody(self, response, probe)
+            body = _EventBody(self, response, probe)
             try:
                 start_response(status, list(response.headers))
             except BaseException:
@@ -379,11 +379,11 @@ class WsgiApp:
             return body
         headers = list(response.headers) + [("Content-Length", str(len(response.body)))]
         data = b"" if method == "HEAD" else response.body
-        plain = [data] if response.then is None else _WsgiBody(data, response.then)  # type: Iterable[bytes]
+        plain = [data] if response.then is None else _Body(data, response.then)  # type: Iterable[bytes]
         try:
             start_response(status, headers)
         except BaseException:
-            if isinstance(plain, _WsgiBody):
+            if isinstance(plain, _Body):
                 plain.close()
             raise
         return plain

@@ -291,7 +291,7 @@ def test_a_server_that_ignores_the_end_of_its_input_is_stopped_with_its_group(tm
               "open(%r, 'w').write('%%d %%d' %% (os.getpid(), grandchild.pid))\n"
               "time.sleep(60)\n" % str(pids))
     started = time.monotonic()
-    installcmds._ic_check_starts({"command": sys.executable, "args": ["-c", script]})
+    installcmds._check_starts({"command": sys.executable, "args": ["-c", script]})
     assert time.monotonic() - started < 10
     child, grandchild = (int(p) for p in pids.read_text().split())
     # (the child was reaped by the start check; the grandchild, orphaned, by init, maybe late)

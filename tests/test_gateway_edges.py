@@ -82,7 +82,7 @@ def test_resources_that_come_and_go_stay_heard_of(odd, monkeypatch, front_era, u
     once; one the upstream no longer lists is let go of, so a resource listed after more than
     that many came and went is still heard of (and a client in front subscribing to it gets
     its update)."""
-    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 2)
+    monkeypatch.setattr(gateway, "_MAX_SUBSCRIPTIONS", 2)
     front = Server("front", version="1.0.0")
     front.mount("u", odd(upstream_era))
     updated = []  # type: List[str]
@@ -499,7 +499,7 @@ def test_a_template_subscription_is_released_when_no_client_in_front_holds_it(od
     subscribed once. One unsubscribing leaves it subscribed (the other holds it); the other
     going away (its session or listen stream ends) releases it upstream, and so frees its
     place under the bound (2 here: doc://0, listed, has the other), which another URI takes."""
-    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 2)
+    monkeypatch.setattr(gateway, "_MAX_SUBSCRIPTIONS", 2)
     front = Server("front", version="1.0.0")
     mount = front.mount("u", odd(upstream_era))
     heard = []  # type: List[str]
@@ -563,7 +563,7 @@ def test_one_client_in_front_cannot_take_every_upstream_subscription(odd, monkey
     error -32602 naming the bound; a listen stream: left out of its acknowledgment, the
     subset the server agreed to honour). A second client's subscription is still subscribed
     upstream and heard of. Both gone, nothing is held and the counts are back to zero."""
-    monkeypatch.setattr(gateway, "_GATEWAY_MAX_SUBSCRIPTIONS", 8)
+    monkeypatch.setattr(gateway, "_MAX_SUBSCRIPTIONS", 8)
     front = Server("front", version="1.0.0")
     mount = front.mount("u", odd(upstream_era))
     uris = ["users://u%d@example.com/profile" % n for n in range(7)]

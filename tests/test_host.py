@@ -34,7 +34,7 @@ import pytest
 
 import harness_support
 from harness_support import gone, serving
-from mcplite.host import ApprovalRequest, Host, _HostPins, arguments_digest
+from mcplite.host import ApprovalRequest, Host, _Pins, arguments_digest
 from mcplite.hostconfig import ConfigWarning, load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -246,7 +246,7 @@ def test_config_files_may_be_jsonc_and_start_with_a_bom(tmp_path):
     pins = tmp_path / "pins.json"
     pins.write_bytes(b"\xef\xbb\xbf" + json.dumps({"version": 1, "servers": {"s": {"echo": {
         "sha256": "0" * 64, "definition": {"name": "echo"}}}}}).encode("utf-8"))
-    read = _HostPins(str(pins))
+    read = _Pins(str(pins))
     assert read.problem is None and read.pinned("s", "echo") == {"name": "echo"}
 
 
