@@ -38,7 +38,7 @@ _on_event_thread = threading.local()  # .active: this thread runs the client's c
 _client_received_on = threading.local()
 
 
-def _session_versions(value: Any) -> List[str]:
+def _versions(value: Any) -> List[str]:
     """The protocol versions a server's list names (its strings; anything else names none)."""
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
@@ -54,7 +54,7 @@ _CANCEL_POLL = 0.05  # how often a request with a cancel check looks at it, in s
 # .seconds: set by ``progress_ceiling`` for the requests this thread sends (a host's call:
 # progress extends it up to 10 times that call's own timeout, not the client's max_timeout).
 _progress_ceilings = threading.local()
-_SESSION_MIN_WAIT = 0.1  # initialize's least wait when connecting within a time, in seconds
+_MIN_WAIT = 0.1  # initialize's least wait when connecting within a time, in seconds
 
 
 def cancel_when(check: Callable[[], bool]) -> "_ThreadScope":
@@ -261,7 +261,7 @@ class ClientSession(Endpoint):
         else:
             try:
                 self._initialize(version or LATEST_LEGACY_VERSION, None if deadline is None else
-                                 max(_SESSION_MIN_WAIT, deadline - time.monotonic()))
+                                 max(_MIN_WAIT, deadline - time.monotonic()))
             except MCPError as exc:
                 # A modern server that answered the probe too late for us has settled on
                 # 2026-07-28 and refuses initialize, naming its versions: go back to them.
@@ -325,7 +325,7 @@ class ClientSession(Endpoint):
                     # version in common. One exception for it, however the server showed its
                     # versions (this error, its server/discover result, its initialize
                     # answer), so that a caller catches one thing; its error is the cause.
-                    versions = _session_versions(offered)
+                    versions = _versions(offered)
                     raise VersionMismatch("The server speaks none of our %sprotocol versions: it offers %s"
                                           % ("modern " if forced else "", ", ".join(versions) or "none"),
                                           versions) from exc
@@ -335,7 +335,7 @@ class ClientSession(Endpoint):
         if result is None:
             self.era, self.protocol_version = None, None
             return False
-        supported = _session_versions(result.get("supportedVersions"))
+        supported = _versions(result.get("supportedVersions"))
         if version not in supported:
             usable = [v for v in MODERN_VERSIONS if v in supported]
             if not usable:

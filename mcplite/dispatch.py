@@ -38,13 +38,13 @@ _dispatch_log = LazyLogger("mcplite.server")
 # Loaded where first needed, not at import (a server that is never asked for them pays for
 # neither): asking (questions to the client, answers in inputResponses) and tracecontext
 # (a traceparent received, or OpenTelemetry in use).
-_DISPATCH_MODULES = sys.modules
+_MODULES = sys.modules
 
 
-def _dispatch_otel() -> Any:
+def _otel() -> Any:
     """``tracecontext.load_otel()``: ``opentelemetry.trace`` when the application uses it,
     else False; tracecontext is not loaded while OpenTelemetry is not even imported."""
-    if "opentelemetry.trace" not in _DISPATCH_MODULES:
+    if "opentelemetry.trace" not in _MODULES:
         return False
     from .tracecontext import load_otel
     return load_otel()
@@ -264,7 +264,7 @@ class Dispatcher:
         """Run one request; the response message, or None when the request was cancelled."""
         # W3C trace context (SEP-414): only a request that carries a traceparent, or a process
         # whose application uses OpenTelemetry, pays more than these lookups.
-        otel = _dispatch_otel()
+        otel = _otel()
         meta = call.request.params.get("_meta")
         if otel is not False or (isinstance(meta, dict) and "traceparent" in meta):
             from .tracecontext import serve_traced
@@ -348,7 +348,7 @@ class Dispatcher:
         error is made by one piece of code. What is returned is what the general path
         would answer, byte for byte (tests/test_inline_tools.py compares them). ``port`` is
         the connection's, for the Call a 2026-07-28 question needs (below)."""
-        if self.middleware or _dispatch_otel() is not False:
+        if self.middleware or _otel() is not False:
             return None
         meta = params.get("_meta")  # type: Any
         if session_version is None:

@@ -199,7 +199,7 @@ class Server:
         # more per request. A subclass that overrides one keeps its override, and so does a
         # patch of the class made before the server is built (compared with the functions
         # this module defined, not with whatever Server holds now).
-        own = _SERVER_OWN_METHODS
+        own = _OWN_METHODS
         for name in ("begin_call", "handle_request", "inline_tool_response"):
             if getattr(type(self), name) is own[name]:
                 setattr(self, name, getattr(self._dispatcher, name))
@@ -890,5 +890,5 @@ class Server:
 # The functions Server itself defines for what __init__ binds straight to its dispatcher and
 # for runs_inline, taken once the class exists: what an instance's class holds instead is an
 # override (a subclass's, or a patch of the class) to be kept and asked.
-_SERVER_OWN_METHODS = {name: Server.__dict__[name] for name in (
+_OWN_METHODS = {name: Server.__dict__[name] for name in (
     "begin_call", "handle_request", "inline_tool_response", "runs_inline")}  # type: Dict[str, Any]
