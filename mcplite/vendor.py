@@ -344,7 +344,10 @@ def compact_source(text: str) -> str:
     that shares a line with other code stays. Every other string stays as it is, and so does
     every line inside a string that spans lines (a blank one there is part of the string).
     A statement wrapped on several rows (inside brackets, after a backslash) is joined onto
-    its first row: there a line break means nothing.
+    its first row: there a line break means nothing. Each row is written again from its
+    tokens with a space only where two would run together (``x=f(a,b)``), but for a row a
+    string spanning lines begins or ends on, or one tokenize cannot give back as written
+    (an f-string's parts on Python 3.12+): those stay as they are.
     The comments above the first statement (the file's header: the line ``is_generated``
     looks for, the license) and the module's docstring stay too.
     """
@@ -358,8 +361,18 @@ def compact_source(text: str) -> str:
     header = starting = True
     depth = 0
     layout = (tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    # Each row's tokens, to write it again with no space but where one is needed; a row
+    # holding anything else than names, numbers, one-row strings and operators (a string that
+    # spans rows, an f-string's parts on Python 3.12+, a comment kept) is left as it is.
+    tokens_of = {}  # type: Dict[int, List[tokenize.TokenInfo]]
+    kept_as_is = set()  # type: Set[int]
+    plain = (tokenize.NAME, tokenize.NUMBER, tokenize.STRING, tokenize.OP)
     for token in tokenize.generate_tokens(iter([line + "\n" for line in lines]).__next__):
         row = token.start[0] - 1
+        if token.type in plain and token.start[0] == token.end[0]:
+            tokens_of.setdefault(row, []).append(token)
+        elif token.type not in layout and not (token.type == tokenize.COMMENT and not header):
+            kept_as_is.update(range(row, token.end[0]))
         if token.type == tokenize.COMMENT:
             if not header:
                 cut[row] = token.start[1]
@@ -406,6 +419,8 @@ def compact_source(text: str) -> str:
             line = line[:cut[row]].rstrip() if row in cut else line
             if not line.strip():
                 continue
+            if row not in kept_as_is and row in tokens_of:
+                line = _tight_row(tokens_of[row])
             if row in continued and out:
                 # A statement goes on one row: inside brackets (or after a backslash) a line
                 # break means nothing, so the rows it was wrapped on are joined.
@@ -415,10 +430,34 @@ def compact_source(text: str) -> str:
                 last = out[-1]
                 if last.endswith("\\"):
                     last = last[:-1].rstrip()
-                out[-1] = last + ("" if last[-1:] in "([{" or line[:1] in ")]}," else " ") + line
+                out[-1] = last + (" " if _run_together(last, line) else "") + line
             else:
                 out.append(" " * depth_of[row] + line.lstrip() if row in depth_of else line)
     return "\n".join(out) + "\n"
+
+
+def _run_together(left: str, right: str) -> bool:
+    """Whether ``left`` and ``right``, the ends of two tokens, would read as one without a
+    space between them (a name or number, then a name or number; a number, then a dot)."""
+    a, b = left[-1:], right[:1]
+    return bool(a and b) and (a.isalnum() or a == "_") and (b.isalnum() or b in "_.")
+
+
+def _tight_row(tokens: List[tokenize.TokenInfo]) -> str:
+    """A row's tokens written with a space only where two would otherwise run together (a
+    name or number next to a name or number, ``1 .real``): ``x = f(a, b)`` becomes
+    ``x=f(a,b)``. Two operators never need one in code that parses: whatever they could
+    run together into (``= =``, ``* *``) is not valid where they stand."""
+    out = tokens[0].string
+    for before, token in zip(tokens, tokens[1:]):
+        if before.type == tokenize.NUMBER:  # (``1 .real``, ``1. if``, ``0x1 or``: always apart)
+            apart = token.type in (tokenize.NAME, tokenize.NUMBER) or token.string[0] == "."
+        else:
+            apart = _run_together(before.string, token.string) and token.string[0] != "."
+        if apart:
+            out += " "
+        out += token.string
+    return out
 
 
 def _package_for(text: str, absent: Set[str], bound: Set[str]) -> str:

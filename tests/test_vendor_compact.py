@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import tokenize
+import warnings
 
 import pytest
 
@@ -190,11 +191,13 @@ def test_compact_source_keeps_every_string_and_line_that_means_something():
     assert 'text = """line one\n    # not a comment\n\n      indented, after a blank line"""' in out
     assert "Goes" not in out
     # Wrapped statements on one row each; the rows of a string that spans lines stay as they are.
-    assert "\ndef texts(a, b=2):\n" in out and "\n total = a + b\n" in out
-    assert '\n return "#", ("a" "b")\n' in out and "\n return [1, 2,]\n" in out
-    assert 'NOTE = ("x", """two\nlines""", len("y"))\n' in out
+    # Each row is written with a space only where two tokens would run together, but for a
+    # row a string spanning lines begins or ends on (its text is its own).
+    assert "\ndef texts(a,b=2):\n" in out and "\n total=a+b\n" in out
+    assert '\n return"#",("a""b")\n' in out and "\n return[1,2,]\n" in out
+    assert 'NOTE=("x","""two\nlines""", len("y"))\n' in out
     # A string that spans lines, begun on a joined row, keeps the spaces at that row's end.
-    assert 'SPACES = (1, """ends in spaces   \ntwo   \n""")\n' in out
+    assert 'SPACES=(1,"""ends in spaces   \ntwo   \n""")\n' in out
     default, compact = {}, {}
     exec(compile(TRICKY, "t", "exec"), default)
     exec(compile(out, "t", "exec"), compact)
@@ -209,8 +212,37 @@ def test_compact_source_is_idempotent_and_leaves_code_without_comments_alone():
     once = compact_source(TRICKY)
     assert compact_source(once) == once
     plain = textwrap.dedent('''\
-        x = 1
+        x=1
         if x:
-         y = [x, 2]
+         y=[x,2]
         ''')
     assert compact_source(plain) == plain
+
+
+# Tokens a space must keep apart (names, numbers, a number before a dot) and those it need
+# not (an operator, a bracket or a string on either side); an f-string's row on Python 3.12+,
+# whose parts tokenize does not give back as written, stays as it is.
+SPACING = '''\
+import os.path as p
+x = 1 .real if not p else -1
+y = [a for a in (1, 2) if a in {1}]
+z = 0x1 or 1. or (lambda *a, **k: a)
+w = 'a' if x else .5
+v = f'{x!r:>{y}} {{}}' + rb'\\\\' + "a" "b"
+@property
+def f(a: int = -1, *, b: 'str' = 'x') -> None: return a @ b
+'''
+
+
+def test_compact_rows_keep_a_space_only_where_tokens_would_run_together():
+    out = compact_source(SPACING)
+    fstring = ('v = f\'{x!r:>{y}} {{}}\' + rb\'\\\\\' + "a" "b"' if sys.version_info >= (3, 12)
+               else 'v=f\'{x!r:>{y}} {{}}\'+rb\'\\\\\'+"a""b"')
+    assert out.splitlines() == [
+        "import os.path as p", "x=1 .real if not p else-1", "y=[a for a in(1,2)if a in{1}]",
+        "z=0x1 or 1. or(lambda*a,**k:a)", "w='a'if x else.5", fstring, "@property",
+        "def f(a:int=-1,*,b:'str'='x')->None:return a@b"]
+    assert ast.dump(ast.parse(out)) == ast.dump(ast.parse(SPACING))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no "invalid decimal literal" or the like on 3.12+)
+        compile(out, "spacing.py", "exec", dont_inherit=True)
