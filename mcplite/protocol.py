@@ -5,7 +5,7 @@ No I/O and no state. The helpers return plain dicts exactly as they go on the wi
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Union
 
 # Legacy versions open a session with the `initialize` handshake; modern versions carry
 # their version, capabilities and client identity in every request's `_meta`.
@@ -107,6 +107,20 @@ BATCH_VERSIONS = ("2025-03-26",)
 def supports(version: str, feature: str) -> bool:
     """Whether protocol ``version`` has ``feature`` (a key of ``FEATURES``)."""
     return version >= FEATURES[feature]
+
+
+class _FeatureSets(Dict[str, FrozenSet[str]]):
+    """``FEATURES_OF[version]``: the features ``version`` has, made from ``supports`` the
+    first time a version is asked for (``__missing__``) and kept."""
+
+    def __missing__(self, version: str) -> FrozenSet[str]:
+        features = self[version] = frozenset(feature for feature in FEATURES if supports(version, feature))
+        return features
+
+
+# For the paths every request takes: ``feature in FEATURES_OF[version]`` asks the same table
+# as supports() with no Python call once the version has been seen.
+FEATURES_OF = _FeatureSets()
 
 # Methods that exist only in one era. Anything else is shared.
 LEGACY_ONLY_METHODS = frozenset((

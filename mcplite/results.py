@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .errors import MCPError
 from .jsonrpc import INTERNAL_ERROR
 from .logs import LazyLogger
-from .protocol import content_for_version, is_content_block, resource_contents, supports, text
+from .protocol import FEATURES_OF, content_for_version, is_content_block, resource_contents, supports, text
 from .schema import to_json
 
 _results_log = LazyLogger("mcplite.server")
@@ -175,11 +175,11 @@ def tool_result(tool: Any, value: Any, version: str) -> Dict[str, Any]:
             return tool_error("Tool %s returned a result that does not match its output schema: %s"
                               % (tool.name, problem))
         result = {"content": [{"type": "text", "text": _json_text(data)}]}  # type: Dict[str, Any]
-        if supports(version, "structured_content"):
+        if "structured_content" in FEATURES_OF[version]:  # (the feature table, with no call)
             result["structuredContent"] = structured
         return result
     content, structured = _content_from_value(value, tool.name)
     result = {"content": content_for_version(content, version)}
-    if structured is not None and supports(version, "structured_content"):
+    if structured is not None and "structured_content" in FEATURES_OF[version]:
         result["structuredContent"] = structured
     return result

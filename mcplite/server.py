@@ -21,7 +21,9 @@ from .errors import MCPError
 from .jsonrpc import Message
 from .logs import LazyLogger
 from .ports import ChangeListener, Port
-from .protocol import EXTENSION_ID, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, check_cache_hints, supports
+from .protocol import (
+    EXTENSION_ID, FEATURES_OF, MODERN_VERSIONS, SUPPORTED_VERSIONS, TASKS_EXTENSION, check_cache_hints, supports,
+)
 from .registry import (Prompt, Registry, Resource, ResourceTemplate, Tool, is_async_function,
                        put_given)
 
@@ -826,9 +828,10 @@ class Server:
 
     def server_info(self, version: str) -> Dict[str, Any]:
         info = {"name": self.name, "version": self.version}  # type: Dict[str, Any]
-        if supports(version, "titles"):
+        features = FEATURES_OF[version]  # (every 2026-07-28 result carries this: no call)
+        if "titles" in features:
             put_given(info, "title", self.title)
-        if supports(version, "implementation_details"):
+        if "implementation_details" in features:
             put_given(info, "description", self.description)
             put_given(info, "websiteUrl", self.website_url)
             put_given(info, "icons", self.icons)

@@ -8,7 +8,7 @@ import pytest
 from mcplite import Server
 from mcplite.loopback import is_loopback_host
 from mcplite.protocol import (
-    ERA_LEGACY, ERA_MODERN, FEATURES, MCP_NAME_PARAMS, SUPPORTED_VERSIONS, supports,
+    ERA_LEGACY, ERA_MODERN, FEATURES, FEATURES_OF, MCP_NAME_PARAMS, SUPPORTED_VERSIONS, supports,
 )
 
 
@@ -26,6 +26,14 @@ def test_every_feature_arrived_in_a_version_we_know():
 ])
 def test_supports_reads_the_table(version, feature, expected):
     assert supports(version, feature) is expected
+
+
+def test_the_feature_sets_are_the_tables_answers():
+    # FEATURES_OF[version] (the per-request paths' form) answers as supports() does, for
+    # every version and feature, and for a version it has not seen before too.
+    for version in SUPPORTED_VERSIONS + ("2099-01-01", "2024-01-01"):
+        assert FEATURES_OF[version] == {feature for feature in FEATURES if supports(version, feature)}, version
+    assert FEATURES_OF["2025-03-26"] is FEATURES_OF["2025-03-26"]  # made once, then kept
 
 
 def test_the_eras_and_the_mcp_name_table():
