@@ -129,6 +129,10 @@ class ServerProc(ChildServer):
         self.wfd = self.proc.stdin.fileno()
         self.buf = b""
         self.next_id = 0
+        # bytes written to the server's stdin and complete lines read from its stdout
+        # (newlines included): the bytes on the wire, which load cannot change
+        self.bytes_out = 0
+        self.bytes_in = 0
 
     # -- failure reporting (``fail`` is ChildServer's)
     def exit_status(self):
@@ -140,6 +144,7 @@ class ServerProc(ChildServer):
     # -- wire
     def send(self, obj):
         data = json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n"
+        self.bytes_out += len(data)
         view = memoryview(data)
         try:
             while view:
@@ -154,6 +159,7 @@ class ServerProc(ChildServer):
             if i >= 0:
                 line = self.buf[:i]
                 self.buf = self.buf[i + 1:]
+                self.bytes_in += i + 1
                 return line
             if len(self.buf) > MAX_LINE:
                 raise self.fail("a stdout line longer than %d bytes" % MAX_LINE)
@@ -274,6 +280,7 @@ class Column(object):
         self.eof_ms = []
         self.calls = {}  # affinity mode -> {"rounds": [calls/s], "latencies": [seconds]}
         self.rss_after_calls = None
+        self.wire = None  # (bytes to the server, bytes from it) per sequential call, medians
         self.interpreter = None  # "current" | "sdk-python"
         self.affinity_order = []
 
@@ -298,6 +305,9 @@ class Column(object):
             "spawn_discover_ms": summary(self.discover_ms),
             "idle_rss_mib": summary(self.rss),
             "rss_after_calls_mib": rnd(self.rss_after_calls, 2),
+            # per sequential tools/call, averaged over a round (the ids and numbers grow)
+            "wire_bytes_per_call": None if self.wire is None else {
+                "to_server": rnd(self.wire[0], 1), "from_server": rnd(self.wire[1], 1)},
             # the first placement of --affinity; every placement under "calls_by_affinity"
             "calls_per_s": summary(self._first("rounds"), 0),
             "latency_us": percentiles(self._first("latencies")),
@@ -522,7 +532,7 @@ def calls_phase(columns, env, args, mode, placement):
     server_cpus, client_cpus, _ = placement
     original = os.sched_getaffinity(0) if server_cpus is not None else None
     stats = dict((col.key, {"rounds": [], "latencies": [], "rss": [], "pipelined": [], "cpu_us": [],
-                            "pipelined_cpu_us": []}) for col in columns)
+                            "pipelined_cpu_us": [], "wire_out": [], "wire_in": []}) for col in columns)
     try:
         counter = 0
         for r in range(args.rounds):
@@ -539,9 +549,12 @@ def calls_phase(columns, env, args, mode, placement):
                         os.sched_setaffinity(0, client_cpus)
                     call_round(sp, args.warmup, counter, args.call_timeout, None)
                     cpu0 = cpu_seconds(sp.proc.pid)
+                    out0, in0 = sp.bytes_out, sp.bytes_in
                     secs = call_round(sp, args.calls, counter + args.warmup, args.call_timeout,
                                       stats[col.key]["latencies"])
                     cpu1 = cpu_seconds(sp.proc.pid)
+                    stats[col.key]["wire_out"].append((sp.bytes_out - out0) / float(args.calls))
+                    stats[col.key]["wire_in"].append((sp.bytes_in - in0) / float(args.calls))
                     stats[col.key]["rounds"].append(args.calls / secs)
                     secs = pipelined_round(sp, args.calls, counter + args.warmup, PIPELINE_WINDOW,
                                            args.call_timeout)
@@ -565,6 +578,9 @@ def calls_phase(columns, env, args, mode, placement):
                 col.calls[mode] = stats[col.key]
                 if col.rss_after_calls is None and stats[col.key]["rss"]:
                     col.rss_after_calls = statistics.median(stats[col.key]["rss"])
+                if col.wire is None and stats[col.key]["wire_in"]:
+                    col.wire = (statistics.median(stats[col.key]["wire_out"]),
+                                statistics.median(stats[col.key]["wire_in"]))
     finally:
         if original is not None:
             os.sched_setaffinity(0, original)
@@ -632,6 +648,17 @@ def print_report(rep, columns):
             p("  note: %s exit status after stdin EOF: %s (None = still running after 5 s)"
               % (col.label, codes))
     p("")
+
+    rows = []
+    for col in columns:
+        wire = rep["servers"][col.key].get("wire_bytes_per_call")
+        if wire:
+            rows.append([col.label, col.python["version"], fmt(wire["to_server"]), fmt(wire["from_server"])])
+    if rows:
+        p("Bytes on the wire per sequential tools/call (the same requests for every server; each"
+          " round's mean, median over the rounds; not changed by load)")
+        p(render_table(["server", "python", "to server", "from server"], rows))
+        p("")
 
     if len(rep["affinity"]) > 1:
         p("tools/call by CPU placement (calls/s median, p50 us, calls/s over the raw floor of the"
