@@ -26,6 +26,16 @@ One run measures, for each server and each answer form, over keep-alive HTTP/1.1
    goes through the listen queue, so a small backlog shows. The levels run on the json
    round's server after the other phases, the styles' order alternating by round. The
    p99 of mcplite at 64 and more clients against the SDK's is a target (<= 1.00x).
+5. GET streams back to back (``--streams N``, default 200; ``--quick``: 50; 0: off): N
+   standalone SSE streams (``GET /mcp``) opened one after the other, each on a new
+   connection (from its own 127.1.x.y address where the levels use those) with a session of
+   its own made beforehand, untimed (a session has one standalone stream: a second reader
+   is refused), each waiting for its response head (200, ``text/event-stream``) before the
+   next connects, all held open until the last is open, then closed: seconds for all N,
+   p50/p99 per stream. The raw floor answers its GET with an event-stream head and holds
+   the connection (no sessions). This is where a small listen backlog shows without any
+   load (issue 23: 30-33 s for 200 with ``http.server``'s 5). Run on the json round's
+   server (else sse's), after the levels.
 
 Answer forms ("modes"):
 
@@ -131,6 +141,11 @@ SYN_RETRY_S = 0.9  # a connect this slow waited for the kernel to resend a dropp
 HANDSHAKE_TRIES = 5
 LEVEL_KINDS = ("mcplite", "sdk")  # the raw floor (http.server's backlog of 5, no sessions) sits them out
 TARGET_P99_VS_SDK = 1.0  # mcplite's p99 over the SDK's at 64 and more connections
+STREAMS = {"quick": 50, "full": 200}  # GET streams opened back to back
+# mcplite's front end serves max_connections (256) at once; a few are left for the bench's own
+# requests. Past that the 257th waits for a slot, which would time the bound, not the opening.
+MAX_STREAMS = 250
+MAX_HEAD_BYTES = 65536
 
 MAX_START_ATTEMPTS = 3  # fresh ports tried when a server cannot bind the one it was given
 
@@ -613,6 +628,90 @@ def run_level(port, label, mode, args, level, style, first, sources):
     return out
 
 
+# --------------------------------------------------------------------------- GET streams
+
+def open_stream(port, label, source, session_id, timeout):
+    """A new connection (from ``source``) with a standalone ``GET`` stream on it: the socket,
+    once the response head has come and says 200 and ``text/event-stream``; the body (the
+    stream) is left unread. A refusal or transport failure raises ``failed``; a wrong
+    head, ``BenchError``."""
+    try:
+        sock = socket.create_connection((HOST, port), timeout, (source, 0) if source else None)
+    except OSError as exc:
+        raise failed("%s: GET stream: connect failed: %s: %s" % (label, type(exc).__name__, exc),
+                     "timeout" if isinstance(exc, socket.timeout) else type(exc).__name__)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        lines = ["GET %s HTTP/1.1" % PATH, "Host: %s:%d" % (HOST, port), "Accept: text/event-stream"]
+        if session_id:
+            lines += ["Mcp-Session-Id: %s" % session_id, "MCP-Protocol-Version: %s" % LEGACY_VERSION]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            if len(buf) > MAX_HEAD_BYTES:
+                raise BenchError("%s: GET stream: no end to the response head in %d bytes" % (label, len(buf)))
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise failed("%s: GET stream: the server closed the connection before the head: %r"
+                             % (label, buf[:200]), "closed")
+            buf += chunk
+        head = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        parts = head[0].split(" ", 2)
+        status = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+        ctype = ""
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-type":
+                ctype = value.strip()
+        if status != 200:
+            raise failed("%s: GET stream answered %r: %r" % (label, head[0], buf[:300]), "HTTP %s" % status)
+        if ctype.split(";", 1)[0].strip().lower() != "text/event-stream":
+            raise BenchError("%s: GET stream answered Content-Type %r" % (label, ctype))
+        return sock
+    except (OSError, ValueError) as exc:
+        sock.close()
+        raise failed("%s: GET stream failed: %s: %s" % (label, type(exc).__name__, exc),
+                     "timeout" if isinstance(exc, socket.timeout) else type(exc).__name__)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def open_streams(port, label, kind, args, sources):
+    """``args.streams`` GET streams opened back to back and held (see the module's docstring,
+    item 5). The sessions (none for the raw floor) are made first, untimed, one per stream
+    from the stream's own address (a session has one standalone stream). Every socket
+    opened is closed before returning. Returns (seconds for all, seconds per stream)."""
+    n = args.streams
+    srcs = [sources[k % len(sources)] for k in range(n)]
+    sessions = [None] * n
+    if kind != "raw":
+        for k in range(n):
+            client = Client(port, label, "json", args.call_timeout, srcs[k])
+            try:
+                client.handshake()
+            finally:
+                client.close()
+            sessions[k] = client.session_id
+    perf = time.perf_counter
+    socks = []
+    lat = []
+    try:
+        t_start = perf()
+        for k in range(n):
+            t0 = perf()
+            socks.append(open_stream(port, label, srcs[k], sessions[k], args.call_timeout))
+            lat.append(perf() - t0)
+        total = perf() - t_start
+    finally:
+        for sock in socks:
+            try:
+                sock.close()
+            except OSError:
+                pass
+    return total, lat
+
+
 class Level(object):
     """One server at one connection level in one style: everything measured over the rounds."""
 
@@ -684,6 +783,15 @@ class Row(object):
         self.reconnects = 0
         self.error = None
         self.levels = collections.OrderedDict()  # (style, clients) -> Level
+        self.streams_s = []  # GET streams: seconds to open all, per round
+        self.streams_lat = []  # seconds per stream, every round
+
+    def streams_json(self, n):
+        return {"server": self.col.key, "label": self.col.label, "kind": self.col.kind, "mode": self.mode,
+                "error": self.error, "streams": n, "total_s": summary(self.streams_s, 3),
+                "per_stream_ms": None if not self.streams_lat else dict(
+                    (k, round(v / 1000.0, 3) if k != "n" else v)
+                    for k, v in percentiles(self.streams_lat, with_max=True).items())}
 
     def to_json(self):
         return {
@@ -785,6 +893,17 @@ def run_round(row, env, args, counter, round_no=0):
                     row.levels.setdefault((style, level), Level(style, level)).add(res)
             if sp.proc.poll() is not None:
                 raise sp.fail("exited during the connection levels")
+        if args.streams and row.mode == args.streams_mode:
+            try:
+                total, lat = open_streams(sp.port, sp.label, col.kind, args, args.stream_sources)
+            except BenchError as exc:
+                if sp.proc.poll() is not None:
+                    raise sp.fail(str(exc).split(": ", 1)[-1])
+                raise
+            row.streams_s.append(total)
+            row.streams_lat.extend(lat)
+            if sp.proc.poll() is not None:
+                raise sp.fail("exited during the GET streams")
     finally:
         sp.kill()
 
@@ -858,6 +977,7 @@ def print_report(rep):
           % (min(cli), max(cli)))
     p("")
     print_levels(p, rep)
+    print_streams(p, rep)
     print_ratios(p, "Ratios (calls/s; p99: mcplite's over the SDK's, below 1.00x is better)", rep["ratios"])
     if "baseline" in rep:
         print_before_after(p, rep["baseline"])
@@ -915,6 +1035,37 @@ def print_levels(p, rep):
     p("")
 
 
+def print_streams(p, rep):
+    """The "GET streams back to back" section: a line per server, its total beside the raw
+    floor's (same interpreter) and the SDK's."""
+    rows_in = rep.get("get_streams") or []
+    if not rows_in:
+        return
+    n = rep["config"]["streams"]
+    p("GET streams back to back (%d standalone SSE streams, each a new connection%s with its own session made"
+      " beforehand, untimed; each waits for its 200 text/event-stream head before the next connects; all held"
+      " until the last is open)" % (n, " from its own 127.1.x.y address"
+                                    if rep["config"].get("stream_client_addresses") == "distinct" else ""))
+    p("total s: median over the rounds; per stream: percentiles over every stream of all rounds;"
+      " / raw, / SDK: total s over theirs (below 1.00x is faster)")
+    by_key = dict((r["server"], r) for r in rows_in)
+
+    def total(r):
+        return None if r is None or r["error"] else (r["total_s"] or {}).get("median")
+
+    rows = []
+    for r in rows_in:
+        lat = r["per_stream_ms"] or {}
+        suffix = r["server"][len(r["kind"]):].replace(BASELINE, "")
+        raw = by_key.get("raw" + suffix) or by_key.get("raw")
+        rows.append([r["label"] + (" FAILED" if r["error"] else ""), fmt(total(r), "%.3f"),
+                     fmt(lat.get("p50"), "%.2f"), fmt(lat.get("p99"), "%.2f"), fmt(lat.get("max"), "%.1f"),
+                     "-" if r["kind"] == "raw" else fmt(ratio(total(r), total(raw)), "%.2fx"),
+                     "-" if r["kind"] == "sdk" else fmt(ratio(total(r), total(by_key.get("sdk"))), "%.2fx")])
+    p(render_table(["server", "total s", "p50 ms", "p99 ms", "max ms", "/ raw", "/ SDK"], rows, left=1))
+    p("")
+
+
 # --------------------------------------------------------------------------- main
 
 def parse_args(argv):
@@ -943,12 +1094,16 @@ def parse_args(argv):
                     help="timed calls per level and round, shared among its clients (at least %d each);"
                          " default %d (with --quick %d)" % (LEVEL_MIN_CALLS, FULL["level_calls"],
                                                             QUICK["level_calls"]))
+    ap.add_argument("--streams", type=int, default=None, metavar="N",
+                    help="GET streams opened back to back and held, per server and round (0: off);"
+                         " default %d (with --quick %d), at most %d" % (STREAMS["full"], STREAMS["quick"],
+                                                                       MAX_STREAMS))
     ap.add_argument("--level-mode", choices=MODES, default="json",
                     help="the answer form of the connection levels (default json)")
     ap.add_argument("--client-addrs", choices=("distinct", "one"), default="distinct",
-                    help="the levels' clients connect from distinct loopback addresses (127.1.0.2, ...:"
-                         " distinct clients to a server's per-address session bound; the default where the"
-                         " system allows it) or all from 127.0.0.1")
+                    help="the levels' clients and the GET streams connect from distinct loopback addresses"
+                         " (127.1.0.2, ...: distinct clients to a server's per-address session bound;"
+                         " the default where the system allows it) or all from 127.0.0.1")
     ap.add_argument("--timeout", type=float, default=60.0,
                     help="seconds allowed for a server to start and answer (default 60)")
     ap.add_argument("--call-timeout", type=float, default=10.0,
@@ -979,6 +1134,14 @@ def parse_args(argv):
     if not styles or any(x not in STYLE_NAMES for x in styles) or len(set(styles)) != len(styles):
         ap.error("--conn-style takes keepalive and/or new, got %r" % text)
     args.styles = styles
+    if args.streams is None:
+        args.streams = STREAMS[which]
+    if args.streams < 0 or args.streams > MAX_STREAMS:
+        ap.error("--streams takes 0 (off) to %d, got %d" % (MAX_STREAMS, args.streams))
+    # on the json round's server (a session's GET stream does not depend on the answer form)
+    args.streams_mode = next((m for m in ("json", "sse") if m in modes), None)
+    if args.streams and args.streams_mode is None:
+        args.streams = 0  # modern alone: no sessions, no standalone GET stream
     return args
 
 
@@ -1000,10 +1163,13 @@ def run(args):
         log("cannot connect from 127.1.0.2 here: every level client connects from 127.0.0.1")
         distinct = False
     args.sources = client_sources(max(args.levels or [1]), distinct)
+    stream_distinct = args.client_addrs == "distinct" and bool(args.streams) and distinct_sources_work()
+    args.stream_sources = client_sources(args.streams, stream_distinct)
     _, counter_source = listen_counters()
     rep["config"].update(levels=args.levels, level_styles=args.styles, level_mode=args.level_mode,
                          level_client_addresses="distinct" if distinct else "one",
-                         listen_counter_source=counter_source)
+                         listen_counter_source=counter_source, streams=args.streams,
+                         stream_client_addresses="distinct" if stream_distinct else "one")
     rep["load_average"] = {"start": load_average(), "rounds": []}  # each: 1, 5, 15 minutes
 
     current, sdk, sdk_py, want_mcplite, also_sdk_python, interps = discover_interpreters(
@@ -1062,6 +1228,8 @@ def run(args):
         counter += per_round
         rep["load_average"]["rounds"].append(load_average())
 
+    rep["get_streams"] = [row.streams_json(args.streams) for row in rows
+                          if args.streams and row.mode == args.streams_mode]
     by_key = {}
     for row in rows:
         j = row.to_json()

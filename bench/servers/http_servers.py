@@ -18,7 +18,9 @@ Kinds:
              ``sendall`` per response, ``json.loads`` of the body and a fixed-shape answer
              with the same id; no sessions, no validation. A request with a
              ``progressToken`` gets the SSE form (one chunked event stream with the
-             progress notification and the response, written at once).
+             progress notification and the response, written at once). A ``GET`` gets
+             an event-stream head (chunked) and the connection is held, unread, until
+             the client closes it: the floor of ``bench_http.py --streams``.
 """
 import sys
 
@@ -83,6 +85,12 @@ def serve_raw(port):
 
         def log_message(self, *args):
             pass
+
+        def do_GET(self):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
+            self.rfile.read()  # held until the client closes: nothing is ever sent on it
+            self.close_connection = True
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
