@@ -30,6 +30,11 @@ Usage::
     python bench/bench_tools.py            # full run, prints tables
     python bench/bench_tools.py --quick    # N = 1,000, two rounds: a CI smoke run
     python bench/bench_tools.py --json     # the numbers as one JSON object on stdout
+    python bench/bench_tools.py --baseline ../mcplite-before   # before and after in one run
+
+``--baseline DIR`` (another checkout, holding the ``mcplite/`` package) gives every mcplite
+column a twin, "mcplite@baseline", run in the same interleaved rounds with mcplite imported
+from DIR, and adds a before/after table.
 
 Exit status: 0 when every measurement ran (missed targets are reported, never fatal), 1 when a
 child failed or a tool answered wrongly, 2 on bad usage. Every child process is registered and
@@ -45,9 +50,10 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
     sys.path.insert(0, HERE)
 
 from _bench_common import (  # noqa: E402
-    add_common_options, bench_env, discover_interpreters, finish_report, fmt, log, median,
-    parse_kinds, print_errors, print_interpreters, print_ratios, ratio, render_table, rnd,
-    run_main, run_quiet, target_met)
+    BASELINE, add_baseline_option, add_common_options, baseline_env, before_after, bench_env,
+    check_baseline, check_mcplite_from, discover_interpreters, finish_report, fmt, log, median,
+    new_baseline_report, parse_kinds, print_before_after, print_errors, print_interpreters,
+    print_ratios, ratio, render_table, rnd, run_main, run_quiet, target_met)
 
 CHILD = os.path.join(HERE, "servers", "many_tools.py")
 
@@ -74,7 +80,9 @@ def parse_args(argv):
     ap.add_argument("--calls", type=int, default=10,
                     help="mcplite tools called once each before the last RSS reading (default 10; 0: none)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds allowed for one child (default 300)")
+    add_baseline_option(ap)
     args = ap.parse_args(argv)
+    check_baseline(ap, args)
     args.kinds = parse_kinds(ap, args.only)
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
@@ -121,34 +129,46 @@ def run(args):
            "pythons": {}, "sdk": {}}
     found = discover_interpreters(args, env, rep, errors, "from mcplite import Server", SDK_IMPORT)
 
-    # (column key, kind, interpreter path, sizes)
+    # The baseline checkout's twins run with this environment, PYTHONPATH apart.
+    benv = None
+    if args.baseline is not None and found.want_mcplite:
+        benv = baseline_env(env, args.baseline)
+        rep["baseline"] = new_baseline_report(args.baseline, env, args.timeout)
+        err = check_mcplite_from(sys.executable, benv, args.baseline, "from mcplite import Server", args.timeout)
+        if err:
+            errors.append("--baseline: " + err)
+            benv = None
+
+    # (column key, kind, interpreter path, sizes, environment)
     columns = []
     for suffix, tag, info in found.interps:
         if "raw" in args.kinds:
-            columns.append(("raw" + suffix, "raw", info["executable"], args.sizes))
+            columns.append(("raw" + suffix, "raw", info["executable"], args.sizes, env))
         if found.want_mcplite:
-            columns.append(("mcplite" + suffix, "mcplite", info["executable"], args.sizes))
+            columns.append(("mcplite" + suffix, "mcplite", info["executable"], args.sizes, env))
+            if benv is not None:
+                columns.append(("mcplite" + BASELINE + suffix, "mcplite", info["executable"], args.sizes, benv))
     if found.sdk["available"]:
         columns.append(("sdk", "sdk", found.sdk_py["executable"],
-                        [n for n in args.sizes if n <= args.sdk_max_tools]))
+                        [n for n in args.sizes if n <= args.sdk_max_tools], env))
     rep["sdk_skipped_sizes"] = [n for n in args.sizes if n > args.sdk_max_tools] if found.sdk["available"] else []
 
-    samples = dict((key, dict((n, []) for n in sizes)) for key, _, _, sizes in columns)
+    samples = dict((key, dict((n, []) for n in sizes)) for key, _, _, sizes, _ in columns)
     failed = set()
     for r in range(args.rounds):  # interleaved: every kind and N once a round
         for n in args.sizes:
-            for key, kind, python, sizes in columns:
+            for key, kind, python, sizes, cenv in columns:
                 if n not in sizes or key in failed:
                     continue
                 try:
-                    samples[key][n].append(measure(python, kind, n, args.calls, env, args.timeout))
+                    samples[key][n].append(measure(python, kind, n, args.calls, cenv, args.timeout))
                 except RuntimeError as exc:
                     errors.append(str(exc))
                     failed.add(key)
         log("round %d/%d done" % (r + 1, args.rounds))
 
     results = {}
-    for key, kind, python, sizes in columns:
+    for key, kind, python, sizes, _ in columns:
         results[key] = {}
         for n in sizes:
             got = samples[key][n]
@@ -166,7 +186,7 @@ def run(args):
                 row["rss_called_mib"] = rnd(med(lambda s: s["rss_called_kib"] / 1024.0), 1)
             results[key][n] = row
     rep["results"] = dict((k, dict((str(n), v) for n, v in by.items())) for k, by in results.items())
-    rep["columns"] = [key for key, _, _, _ in columns]
+    rep["columns"] = [key for key, _, _, _, _ in columns]
 
     def get(key, n, field):
         return (results.get(key, {}).get(n) or {}).get(field)
@@ -187,6 +207,17 @@ def run(args):
         rep["ratios"].append({"name": "mcplite us/tool at N=%d / at N=%d (flat: 1.00x)" % (hi, lo),
                               "value": rnd(ratio(get("mcplite", hi, "us_per_tool"),
                                                  get("mcplite", lo, "us_per_tool")), 3)})
+
+    if "baseline" in rep:
+        for suffix, tag, info in found.interps:
+            where = "" if not suffix else " (%s)" % tag
+            for n in args.sizes:
+                for field, label, nd in (("us_per_tool", "us/tool", 2), ("rss_after_mib", "RSS MiB", 1),
+                                         ("kib_per_tool", "KiB/tool", 2)):
+                    now, before = get("mcplite" + suffix, n, field), get("mcplite" + BASELINE + suffix, n, field)
+                    if now is not None and before is not None:
+                        before_after(rep["baseline"], "N=%d: %s%s" % (n, label, where), now, before, nd,
+                                     lower_is_better=True)
 
     rep["targets"] = []
     for suffix, tag, info in found.interps:
@@ -258,6 +289,8 @@ def print_report(rep, found, args):
         p(render_table(["tools"] + [labels[k] for k in rep["columns"] if k.startswith("mcplite")], rows))
         p("")
     print_ratios(p, "Ratios", rep["ratios"])
+    if "baseline" in rep:
+        print_before_after(p, rep["baseline"])
     p("Targets (issue 23, item 3)")
     rows = []
     for t in rep["targets"]:

@@ -84,3 +84,32 @@ def test_a_failing_child_fails_the_run():
 def test_bad_usage_exits_2():
     done = run([os.path.join(BENCH, "bench_tools.py"), "--sizes", "0"])
     assert done.returncode == 2 and b"--sizes" in done.stderr
+
+
+def test_a_baseline_checkout_gets_a_twin_and_a_before_after_table(tmp_path):
+    # --baseline DIR: mcplite imported from another checkout (here a copy of this one's
+    # package, or of the one file in a one-file run) in the same rounds, and the ratios.
+    before = tmp_path / "before" / "mcplite"
+    before.mkdir(parents=True)
+    package = os.path.join(ROOT, "mcplite")
+    if os.path.isdir(package):
+        for name in os.listdir(package):
+            if name.endswith(".py") or name == "py.typed":
+                with open(os.path.join(package, name), "rb") as src:
+                    (before / name).write_bytes(src.read())
+    else:  # MCPLITE_VENDORED: the checkout holds the one file, which works as a package too
+        with open(os.path.join(ROOT, "mcplite.py"), "rb") as src:
+            (before / "__init__.py").write_bytes(src.read())
+    done = run([os.path.join(BENCH, "bench_tools.py"), "--quick", "--no-sdk", "--json", "--sizes", "200",
+                "--rounds", "2", "--calls", "0", "--baseline", str(tmp_path / "before")])
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-3000:]
+    rep = json.loads(done.stdout)
+    assert rep["columns"] == ["raw", "mcplite", "mcplite@baseline"], rep["columns"]
+    twin = rep["results"]["mcplite@baseline"]["200"]
+    assert twin["rounds"] == 2 and twin["us_per_tool"] > 0 and twin["kib_per_tool"] > 0
+    assert rep["baseline"]["dir"] == str(tmp_path / "before")
+    ratios = {r["name"]: r for r in rep["baseline"]["ratios"]}
+    assert set(ratios) == {"N=200: us/tool", "N=200: RSS MiB", "N=200: KiB/tool"}, ratios
+    assert all(r["value"] > 0 and r["better"] == "lower" for r in ratios.values()), ratios
+    done = run([os.path.join(BENCH, "bench_tools.py"), "--quick", "--baseline", str(tmp_path)])
+    assert done.returncode == 2 and b"no mcplite/__init__.py" in done.stderr
