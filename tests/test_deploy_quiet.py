@@ -278,6 +278,7 @@ def test_hanging_up_mid_call_cancels_it_and_leaks_no_thread(deploy, via, wait, t
     while after > before and time.monotonic() < deadline:
         time.sleep(0.2)
         after = _thread_count(served.port)
-    # A leak grows with every round; a pool (mcplite's, gunicorn's) may still start one more
-    # thread, up to its bound, when a round's job overlaps the next request.
-    assert after <= before + 1, "threads grew from %d to %d over %d rounds" % (before, after, rounds)
+    # A leak grows with every round (4 threads or more here); each pool (mcplite's, and
+    # gunicorn's under gunicorn) may still start one more thread, up to its bound, when a
+    # round's job overlaps the next request: 2 at most. (+2 under gunicorn seen once in CI.)
+    assert after <= before + 2, "threads grew from %d to %d over %d rounds" % (before, after, rounds)
