@@ -22,7 +22,7 @@ from .ports import ChangeListener
 from .protocol import (MCP_NOTIFICATIONS, MCP_REQUEST_METHODS, META_SUBSCRIPTION_ID, TASK_SUPPORT, check_cache_hints,
                        supports)
 from .schema import (
-    FunctionShape, compile_coercer, compile_schema, describe_function, header_parameters, output_schema_for,
+    FunctionShape, compile_schema, describe_function, header_parameters, output_schema_for,
 )
 
 # A pattern: re compiles and caches it on first use. \Z, not $: $ matches before a final newline.
@@ -180,6 +180,7 @@ class Tool(Handler):
         to make. Compiled on first use: only calls that fail validation need it."""
         coercer = self._coercer
         if coercer is None:
+            from .coercion import compile_coercer  # only a refused call gets here
             coercer = self._coercer = compile_coercer(self.input_schema)
         return coercer(arguments)  # type: ignore[no-any-return]
 

@@ -89,8 +89,8 @@ _VENDOR_MIN_PYTHON = (3, 8)  # the one file says so at once on an older Python (
 # to leave out. A new module must be given a layer here.
 LAYERS = (
     # Standalone helpers: no MCP, and nothing of the package but each other.
-    ("foundation", ("errors", "logs", "loopback", "schema", "sealing", "es256", "jwtauth", "workers", "processes",
-                    "tracing", "protocol", "skills", "apps")),
+    ("foundation", ("errors", "logs", "loopback", "schema", "coercion", "sealing", "es256", "jwtauth", "workers",
+                    "processes", "tracing", "protocol", "skills", "apps")),
     # JSON-RPC 2.0 and the SSE wire format: messages, no MCP semantics.
     ("wire", ("jsonrpc", "sse")),
     # The declared interfaces between the protocol and the transports, and what one request is.
@@ -125,8 +125,8 @@ LAYERS = (
 # and those they need; "all", the default, is every part. ``__init__`` is in every build, its
 # public names cut to what the build holds.
 PARTS = (
-    ("core", (), ("errors", "logs", "loopback", "protocol", "apps", "schema", "sealing", "workers", "jsonrpc",
-                  "ports", "calls", "tracecontext")),
+    ("core", (), ("errors", "logs", "loopback", "protocol", "apps", "schema", "coercion", "sealing", "workers",
+                  "jsonrpc", "ports", "calls", "tracecontext")),
     ("server", ("core",), ("asking", "context", "registry", "results", "dispatch", "server", "connection")),
     ("tasks", ("server",), ("tasks",)),
     ("stores", ("core",), ("stores", "pgstore")),

@@ -451,11 +451,12 @@ def test_importing_the_one_file_loads_no_http_client_command_line_or_logging(one
 # Modules of mcplite itself that ``import mcplite`` must not load, nor a server's set-up (a
 # Server and a tool) nor a plain call it serves: each is loaded by the feature that uses it
 # (bearer tokens over HTTP, MCP Apps, a traceparent received, a question to the client, a
-# task, a cursor or requestState sealed). Each is named with a name of its own, in the one
+# task, a cursor or requestState sealed, arguments a tool's schema refused). Each is named with a name of its own, in the one
 # file's namespace once that module's section ran. ``base64`` and ``contextvars`` are
 # standard modules only those features need.
 _PACKAGE_NOT_AT_IMPORT = {"auth": "BearerAuth", "apps": "APP_MIME_TYPE", "tracecontext": "TraceContext",
-                          "asking": "load_answers", "tasks": "TaskStore", "sealing": "Sealer"}
+                          "asking": "load_answers", "tasks": "TaskStore", "sealing": "Sealer",
+                          "coercion": "compile_coercer"}
 
 
 def test_a_server_and_its_plain_calls_load_no_module_of_a_feature_they_do_not_use():
@@ -486,6 +487,10 @@ def test_a_server_and_its_plain_calls_load_no_module_of_a_feature_they_do_not_us
         print(json.dumps([at_import, at_setup, loaded(), response["result"]["content"]]))
         mcplite.TraceContext, mcplite.BearerAuth, mcplite.APP_MIME_TYPE  # (served on first use)
         assert app.sealer.open(app.sealer.seal([1])) == [1]
+        refused = app.begin_call({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                  "params": {"name": "add", "arguments": {"a": "1", "b": 2}, "_meta": meta}},
+                                 port, modern=True)
+        assert app.handle_request(refused)["result"]["isError"] is True
         print(json.dumps(loaded()))
     ''').replace("MODULES", repr(_PACKAGE_NOT_AT_IMPORT))
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -493,7 +498,7 @@ def test_a_server_and_its_plain_calls_load_no_module_of_a_feature_they_do_not_us
     assert proc.returncode == 0, proc.stderr.decode()
     first, then = proc.stdout.decode().splitlines()
     assert json.loads(first) == [[], [], [], [{"type": "text", "text": "3"}]]
-    assert json.loads(then) == ["apps", "auth", "base64", "contextvars", "sealing", "tracecontext"]
+    assert json.loads(then) == ["apps", "auth", "base64", "coercion", "contextvars", "sealing", "tracecontext"]
 
 
 # --- the command line -------------------------------------------------------------------------------
