@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""How much of mcplite a plain stdio server loads: the modules, their bytecode, its memory.
+
+The server is ``bench/servers/mcplite_add.py`` (one ``add`` tool), run as ``bench_stdio.py``
+runs it and asked to ``initialize``; then it reports the ``mcplite`` modules it holds. A
+module's size is the length of its marshalled code object (``marshal.dumps(compile(...))``
+with this interpreter): what its ``.pyc`` holds, the same on every run and machine with the
+same Python, unlike RSS, which moves by a few pages from run to run (RssAnon is printed too,
+measured with the bytecode cache written first). Code loaded is most of what an idle server's
+RSS grows by: on CPython 3.11, about 2.3 to 3 bytes of RSS per byte of bytecode.
+
+Usage::
+
+    python3 bench/loaded_code.py                   # this checkout: each module, the total
+    python3 bench/loaded_code.py --root DIR        # another checkout's mcplite
+    python3 bench/loaded_code.py --history A..B    # every first-parent commit of A..B that
+                                                   # changed mcplite/: the total, its change
+    python3 bench/loaded_code.py --json            # the numbers as one JSON object
+
+``--history`` checks each commit out in a temporary worktree of this repository (removed at
+the end) and runs this checkout's server script against it, so every commit serves the same
+application. It prints the commits in order, then the largest changes. Exit status: 0, 1 when
+a server failed to start or answer (said on stderr), 2 on bad usage.
+"""
+import argparse
+import json
+import marshal
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SERVER = os.path.join(HERE, "servers", "mcplite_add.py")
+ANSWER_TIMEOUT = 30.0
+SETTLE_S = 0.3  # after the answer, before the server is asked what it holds
+
+# Runs in the server's process: the application script as __main__, and a thread that, once
+# asked (a line "report" cannot reach it: stdin is the protocol's), writes the loaded module
+# files to stderr after the settle time. The server's stdout stays protocol only.
+_PROBE = r'''
+import os, runpy, sys, threading, time
+sys.path.insert(0, %(root)r)
+def _report():
+    time.sleep(%(settle)r)
+    held = sorted((name, getattr(mod, "__file__", None)) for name, mod in list(sys.modules.items())
+                  if name == "mcplite" or name.startswith("mcplite."))
+    status = open("/proc/self/status").read() if os.path.exists("/proc/self/status") else ""
+    anon = [line.split()[1] for line in status.splitlines() if line.startswith("RssAnon:")]
+    sys.stderr.write("LOADED " + repr((held, int(anon[0]) if anon else None)) + "\n")
+    sys.stderr.flush()
+threading.Thread(target=_report, daemon=True).start()
+sys.argv = [%(server)r]
+runpy.run_path(%(server)r, run_name="__main__")
+'''
+
+_INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "loaded-code", "version": "1"}}}
+
+
+class ProbeError(Exception):
+    pass
+
+
+def code_size(path):
+    with open(path, "rb") as f:
+        source = f.read()
+    return len(marshal.dumps(compile(source, path, "exec")))
+
+
+def probe(root, python=sys.executable):
+    """{"modules": {name: bytes}, "total": bytes, "rss_anon_kib": int or None} of a plain
+    stdio server importing mcplite from ``root``."""
+    code = _PROBE % {"root": root, "settle": SETTLE_S, "server": SERVER}
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    # The bytecode cache written first, as a deployed server would find it: a module compiled
+    # from source while the server starts leaves the compiler's garbage in its RSS.
+    subprocess.run([python, "-m", "compileall", "-q", os.path.join(root, "mcplite")], env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=ANSWER_TIMEOUT * 4)
+    proc = subprocess.Popen([python, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=root)
+    try:
+        proc.stdin.write((json.dumps(_INITIALIZE) + "\n").encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        answer = b""
+        import select
+        while not answer.endswith(b"\n") and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            answer += chunk
+        if b'"result"' not in answer:
+            raise ProbeError("no initialize answer from the server at %s: %r" % (root, answer[:200]))
+        time.sleep(SETTLE_S + 0.2)
+    finally:
+        try:  # communicate() closes stdin: the end of input ends the server
+            _, err = proc.communicate(timeout=ANSWER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.startswith("LOADED ")]
+    if not lines:
+        raise ProbeError("the server at %s did not report its modules; stderr: %s" % (root, err[-500:]))
+    held, anon = eval(lines[0][len("LOADED "):], {})  # our own repr of tuples, strings and ints
+    modules = {}
+    for name, path in held:
+        if path and path.endswith(".py"):
+            modules[name] = code_size(path)
+    return {"modules": modules, "total": sum(modules.values()), "rss_anon_kib": anon}
+
+
+def git(*args, **kwargs):
+    return subprocess.run(["git"] + list(args), cwd=kwargs.get("cwd", REPO), check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode().strip()
+
+
+def history(span):
+    """[(commit, subject, probe or None)] for the start of ``span`` and each first-parent
+    commit in it that changed mcplite/."""
+    start = span.split("..")[0]
+    commits = git("rev-list", "--reverse", "--first-parent", span, "--", "mcplite/").split()
+    rows = []
+    tree = tempfile.mkdtemp(prefix="mcplite-loaded-")
+    os.rmdir(tree)
+    git("worktree", "add", "-q", "--detach", tree, start)
+    try:
+        for commit in [git("rev-parse", start)] + commits:
+            git("checkout", "-q", commit, cwd=tree)
+            subject = git("log", "-1", "--format=%h %s", commit)
+            try:
+                rows.append((commit, subject, probe(tree)))
+            except ProbeError as exc:
+                sys.stderr.write("%s: %s\n" % (subject[:60], exc))
+                rows.append((commit, subject, None))
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", tree], cwd=REPO,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return rows
+
+
+def print_one(result, root):
+    print("A plain stdio server (bench/servers/mcplite_add.py, after initialize), mcplite from %s, %s %s"
+          % (root, "CPython" if sys.implementation.name == "cpython" else sys.implementation.name,
+             ".".join(map(str, sys.version_info[:3]))))
+    for name in sorted(result["modules"]):
+        print("  %-24s %8d B" % (name, result["modules"][name]))
+    print("  %-24s %8d B in %d modules; RssAnon %s KiB" % ("total", result["total"], len(result["modules"]),
+                                                          result["rss_anon_kib"]))
+
+
+def print_history(rows, top):
+    print("Bytecode a plain stdio server loads, per first-parent commit that changed mcplite/ (%s %s)"
+          % (sys.implementation.name, ".".join(map(str, sys.version_info[:3]))))
+    previous = None
+    changes = []
+    for commit, subject, result in rows:
+        if result is None:
+            print("  %9s %8s  %s" % ("failed", "", subject[:100]))
+            continue
+        delta = None if previous is None else result["total"] - previous
+        previous = result["total"]
+        if delta:
+            changes.append((delta, subject))
+        print("  %9d %8s  %s" % (result["total"], "" if delta is None else "%+d" % delta, subject[:100]))
+    if changes:
+        print("Largest changes:")
+        for delta, subject in sorted(changes, key=lambda c: -abs(c[0]))[:top]:
+            print("  %+8d  %s" % (delta, subject[:110]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=REPO, help="the checkout whose mcplite is measured (default: this one)")
+    parser.add_argument("--history", metavar="A..B", help="every first-parent commit of A..B that changed mcplite/")
+    parser.add_argument("--top", type=int, default=20, help="how many of the largest changes --history lists")
+    parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
+    args = parser.parse_args(argv)
+    if args.history is not None and ".." not in args.history:
+        parser.error("--history takes a range A..B")
+    try:
+        if args.history:
+            rows = history(args.history)
+            if args.json:
+                print(json.dumps([{"commit": c, "subject": s, "result": r} for c, s, r in rows]))
+            else:
+                print_history(rows, args.top)
+            return 1 if any(r is None for _, _, r in rows) else 0
+        result = probe(os.path.abspath(args.root))
+    except ProbeError as exc:
+        sys.stderr.write("loaded_code: %s\n" % exc)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        sys.stderr.write("loaded_code: git %s failed: %s\n" % (" ".join(exc.cmd[1:]), exc.stderr.decode().strip()))
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_one(result, os.path.abspath(args.root))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
