@@ -66,18 +66,34 @@ def _wsgi_error(status: int, code: int, message: str, headers: Optional[List[Tup
     return HttpResponse(status, [("Content-Type", "application/json")] + (headers or []), body)
 
 
+def _too_large(limit: int) -> HttpResponse:
+    # Made only when refused: an error body encoded for every request cost a JSON encoding each.
+    return _wsgi_error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % limit)
+
+
+# environ key -> header name ("" for a key that is none), so that each request does not
+# rebuild the same names; bounded, since a client picks the names of its HTTP_* keys.
+_FIELD_NAMES = {}  # type: Dict[str, str]
+_FIELD_NAMES_MAX = 512
+
+
 def _header_fields(environ: Dict[str, Any]) -> Dict[str, str]:
     """The request's header fields, by lower-case name, from the environ's ``HTTP_*`` keys and
     ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
     headers = {}  # type: Dict[str, str]
+    names = _FIELD_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key.replace("_", "-").lower()
-        else:
-            continue
-        if isinstance(value, str) and value != "":
+        name = names.get(key)
+        if name is None:
+            if key.startswith("HTTP_"):
+                name = key[5:].replace("_", "-").lower()
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = key.replace("_", "-").lower()
+            else:
+                name = ""
+            if len(names) < _FIELD_NAMES_MAX:
+                names[key] = name
+        if name and isinstance(value, str) and value != "":
             # "field parsing MUST exclude OWS before evaluating" (RFC 9110 5.5)
             headers[name] = value.strip(" \t")
     return headers
@@ -316,7 +332,6 @@ class WsgiApp:
         (``wsgi.input_terminated``), and refused once it passes the bound."""
         limit = self.app.max_body_bytes
         stream = environ.get("wsgi.input")
-        too_large = _wsgi_error(413, INVALID_REQUEST, "Payload Too Large: the limit is %d bytes" % limit)
         declared = headers.get("content-length")
         if declared is None:
             if not environ.get("wsgi.input_terminated"):
@@ -332,7 +347,7 @@ class WsgiApp:
             if length < 0:
                 return _wsgi_error(400, INVALID_REQUEST, "Bad Request: invalid Content-Length")
             if length > limit:
-                return too_large
+                return _too_large(limit)
         if stream is None or length == 0:
             return b""
         chunks = []  # type: List[bytes]
@@ -347,7 +362,7 @@ class WsgiApp:
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            return too_large
+            return _too_large(limit)
         if declared is not None and total < length:
             return _wsgi_error(400, INVALID_REQUEST, "Bad Request: the body ended before its Content-Length")
         return b"".join(chunks)

@@ -480,3 +480,55 @@ def test_gunicorns_sync_worker_is_refused_with_a_message_naming_gthread():
         assert log.count("gunicorn's sync worker cannot serve MCP") == 1, log
     finally:
         running.stop()
+
+
+# -- the environ's header fields, in process -------------------------------------------------
+
+def _in_process_call(application: Any, extra: Dict[str, str], rid: int) -> Tuple[str, Dict[str, Any]]:
+    import io
+    body = json.dumps({"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": {
+        "name": "add", "arguments": {"a": rid, "b": 1}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/mcp", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_HOST": "127.0.0.1:8000", "CONTENT_TYPE": "application/json",
+               "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/json, text/event-stream",
+               "HTTP_MCP_PROTOCOL_VERSION": "2026-07-28", "HTTP_MCP_METHOD": "tools/call",
+               "HTTP_MCP_NAME": " add\t", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+               "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.multithread": True,
+               "wsgi.multiprocess": False, "wsgi.run_once": False}
+    environ.update(extra)
+    statuses = []  # type: List[str]
+    chunks = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    try:
+        answer = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return statuses[0], json.loads(answer)
+
+
+def test_header_names_are_remembered_within_a_bound_and_new_ones_still_count():
+    from mcplite import Server
+
+    app = Server("fields")
+
+    @app.tool(inline=True)
+    def add(a: int, b: int) -> int:
+        return a + b
+    application = app.wsgi()
+    module = sys.modules[type(application).__module__]
+    bound = module._FIELD_NAMES_MAX
+    for rid in range(3):
+        # Clients choose the names of their headers: hundreds of new ones per request.
+        junk = {"HTTP_X_JUNK_%d_%d" % (rid, i): "v" for i in range(bound)}
+        status, answer = _in_process_call(application, junk, rid)
+        assert status == "200 OK" and answer["result"]["structuredContent"] == {"result": rid + 1}, answer
+        assert len(module._FIELD_NAMES) <= bound
+    # A field first seen once the table is full still counts: a foreign Origin is refused.
+    status, answer = _in_process_call(application, {"HTTP_ORIGIN": "https://elsewhere.example"}, 9)
+    assert status.startswith("403"), (status, answer)
+    status, answer = _in_process_call(application, {"HTTP_X_NEVER_SEEN": " padded "}, 10)
+    assert status == "200 OK", (status, answer)
