@@ -461,6 +461,20 @@ def print_ratios(p, title, ratios):
         p("")
 
 
+def print_targets(p, title, targets):
+    """The targets as one table: name, interpreter, measured, goal, and met / MISSED (n/a
+    without a figure). Each target: name, interpreter, value, op, bound and fmt (the value's
+    format). Nothing but the title when there are none."""
+    p(title)
+    rows = []
+    for t in targets:
+        status = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        rows.append([t["name"], t["interpreter"], fmt(t["value"], t["fmt"]),
+                     "%s %s" % (t["op"], t["fmt"] % t["bound"]), status])
+    if rows:
+        p(render_table(["target", "interpreter", "measured", "goal", "status"], rows))
+
+
 def print_errors(p, errors):
     if errors:
         p("")

@@ -69,7 +69,7 @@ from _bench_common import (  # noqa: E402
     baseline_env, bench_env, before_after, check_baseline, check_mcplite_from, check_sum,
     discover_interpreters, finish_report, fmt, log, median, new_baseline_report, new_report,
     parse_kinds, percentiles, print_before_after, print_errors, print_interpreters,
-    print_ratios, ratio, reap, register, render_table, rnd, run_main, run_quiet, short_python,
+    print_ratios, print_targets, ratio, reap, register, render_table, rnd, run_main, run_quiet, short_python,
     summary, target_met)
 
 SERVERS = os.path.join(HERE, "servers")
@@ -684,13 +684,7 @@ def print_report(rep, columns):
     if "baseline" in rep:
         print_before_after(p, rep["baseline"])
 
-    p("Targets (issue 2, item 10; issue 23, item 1)")
-    rows = []
-    for t in rep["targets"]:
-        status = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
-        rows.append([t["name"], t["interpreter"], fmt(t["value"], t["fmt"]),
-                     "%s %s" % (t["op"], t["fmt"] % t["bound"]), status])
-    p(render_table(["target", "interpreter", "measured", "goal", "status"], rows))
+    print_targets(p, "Targets (issue 2, item 10; issue 23, item 1)", rep["targets"])
     print_errors(p, rep["errors"])
 
 # --------------------------------------------------------------------------- main

@@ -53,7 +53,7 @@ from _bench_common import (  # noqa: E402
     BASELINE, add_baseline_option, add_common_options, baseline_env, before_after, bench_env,
     check_baseline, check_mcplite_from, discover_interpreters, finish_report, fmt, log, median,
     new_baseline_report, parse_kinds, print_before_after, print_errors, print_interpreters,
-    print_ratios, ratio, render_table, rnd, run_main, run_quiet, target_met)
+    print_ratios, print_targets, ratio, render_table, rnd, run_main, run_quiet, target_met)
 
 CHILD = os.path.join(HERE, "servers", "many_tools.py")
 
@@ -291,14 +291,7 @@ def print_report(rep, found, args):
     print_ratios(p, "Ratios", rep["ratios"])
     if "baseline" in rep:
         print_before_after(p, rep["baseline"])
-    p("Targets (issue 23, item 3)")
-    rows = []
-    for t in rep["targets"]:
-        status = "n/a" if t["met"] is None else ("met" if t["met"] else "MISSED")
-        rows.append([t["name"], t["interpreter"], fmt(t["value"], t["fmt"]),
-                     "%s %s" % (t["op"], t["fmt"] % t["bound"]), status])
-    if rows:
-        p(render_table(["target", "interpreter", "measured", "goal", "status"], rows))
+    print_targets(p, "Targets (issue 23, item 3)", rep["targets"])
     print_errors(p, rep["errors"])
 
 
