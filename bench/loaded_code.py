@@ -4,8 +4,9 @@
 The server is ``bench/servers/mcplite_add.py`` (one ``add`` tool), run as ``bench_stdio.py``
 runs it and asked to ``initialize``; then it reports the ``mcplite`` modules it holds. A
 module's size is the length of its marshalled code object (``marshal.dumps(compile(...))``
-with this interpreter): what its ``.pyc`` holds, the same on every run and machine with the
-same Python, unlike RSS, which moves by a few pages from run to run (RssAnon is printed too,
+with this interpreter, under its path relative to the checkout, since every code object
+stores its file's name): what its ``.pyc`` holds, the same on every run and machine with the
+same Python and the same sources, unlike RSS, which moves by a few pages from run to run (RssAnon is printed too,
 measured with the bytecode cache written first). Code loaded is most of what an idle server's
 RSS grows by: on CPython 3.11, about 2.3 to 3 bytes of RSS per byte of bytecode.
 
@@ -23,9 +24,12 @@ application. It prints the commits in order, then the largest changes. Exit stat
 a server failed to start or answer (said on stderr), 2 on bad usage.
 """
 import argparse
+import ast
 import json
 import marshal
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,12 +42,16 @@ ANSWER_TIMEOUT = 30.0
 SETTLE_S = 0.3  # after the answer, before the server is asked what it holds
 
 # Runs in the server's process: the application script as __main__, and a thread that, once
-# asked (a line "report" cannot reach it: stdin is the protocol's), writes the loaded module
-# files to stderr after the settle time. The server's stdout stays protocol only.
+# asked (stdin is the protocol's: the parent creates the file ``asked`` after it has read the
+# answer to initialize), writes the loaded module files to stderr after the settle time. The
+# server's stdout stays protocol only.
 _PROBE = r'''
 import os, runpy, sys, threading, time
 sys.path.insert(0, %(root)r)
 def _report():
+    deadline = time.monotonic() + %(timeout)r
+    while not os.path.exists(%(asked)r) and time.monotonic() < deadline:
+        time.sleep(0.02)
     time.sleep(%(settle)r)
     held = sorted((name, getattr(mod, "__file__", None)) for name, mod in list(sys.modules.items())
                   if name == "mcplite" or name.startswith("mcplite."))
@@ -64,16 +72,21 @@ class ProbeError(Exception):
     pass
 
 
-def code_size(path):
+def code_size(path, root):
+    """The marshalled size of the module's code, compiled under its path relative to ``root``
+    (the file name is stored in every code object: an absolute path would make the size
+    depend on where the checkout is)."""
     with open(path, "rb") as f:
         source = f.read()
-    return len(marshal.dumps(compile(source, path, "exec")))
+    return len(marshal.dumps(compile(source, os.path.relpath(path, root), "exec")))
 
 
 def probe(root, python=sys.executable):
     """{"modules": {name: bytes}, "total": bytes, "rss_anon_kib": int or None} of a plain
     stdio server importing mcplite from ``root``."""
-    code = _PROBE % {"root": root, "settle": SETTLE_S, "server": SERVER}
+    scratch = tempfile.mkdtemp(prefix="mcplite-loaded-probe-")
+    asked = os.path.join(scratch, "asked")
+    code = _PROBE % {"root": root, "settle": SETTLE_S, "server": SERVER, "asked": asked, "timeout": ANSWER_TIMEOUT}
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     # The bytecode cache written first, as a deployed server would find it: a module compiled
@@ -98,22 +111,42 @@ def probe(root, python=sys.executable):
             answer += chunk
         if b'"result"' not in answer:
             raise ProbeError("no initialize answer from the server at %s: %r" % (root, answer[:200]))
-        time.sleep(SETTLE_S + 0.2)
+        open(asked, "w").close()  # the server has answered: its report may be taken
+        _wait_for_report(proc, SETTLE_S + ANSWER_TIMEOUT)
     finally:
         try:  # communicate() closes stdin: the end of input ends the server
             _, err = proc.communicate(timeout=ANSWER_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
+        shutil.rmtree(scratch, ignore_errors=True)
+    err = getattr(proc, "early_stderr", b"") + err
     lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.startswith("LOADED ")]
     if not lines:
         raise ProbeError("the server at %s did not report its modules; stderr: %s" % (root, err[-500:]))
-    held, anon = eval(lines[0][len("LOADED "):], {})  # our own repr of tuples, strings and ints
+    held, anon = ast.literal_eval(lines[0][len("LOADED "):])  # our own repr of tuples, strings and ints
     modules = {}
     for name, path in held:
         if path and path.endswith(".py"):
-            modules[name] = code_size(path)
+            modules[name] = code_size(path, root)
     return {"modules": modules, "total": sum(modules.values()), "rss_anon_kib": anon}
+
+
+def _wait_for_report(proc, timeout):
+    """Wait (bounded) until the server's stderr holds its report, keeping what was read for
+    communicate() to return: the report is taken before the end of input ends the server."""
+    import select
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while b"LOADED " not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(proc.stderr.fileno(), 65536)
+        if not chunk:
+            break
+        seen += chunk
+    proc.early_stderr = seen
 
 
 def git(*args, **kwargs):
@@ -130,6 +163,7 @@ def history(span):
     tree = tempfile.mkdtemp(prefix="mcplite-loaded-")
     os.rmdir(tree)
     git("worktree", "add", "-q", "--detach", tree, start)
+    previous = signal.signal(signal.SIGTERM, _terminated)  # so that the finally below runs
     try:
         for commit in [git("rev-parse", start)] + commits:
             git("checkout", "-q", commit, cwd=tree)
@@ -142,7 +176,12 @@ def history(span):
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", tree], cwd=REPO,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        signal.signal(signal.SIGTERM, previous)
     return rows
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def print_one(result, root):

@@ -1391,9 +1391,6 @@ def compile_schema(schema: Any, root: Any = None) -> Callable[[Any], Optional[st
 
 
 # ---------------------------------------------------------------------------
-# Lossless coercion of strings, for Server(coerce_arguments=True)
-
-# ---------------------------------------------------------------------------
 # x-mcp-header: tool parameters mirrored into Mcp-Param-* HTTP headers (2026-07-28)
 
 _HEADER_TOKEN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"  # RFC 9110 tchar (compiled on first use)

@@ -72,9 +72,11 @@ def _too_large(limit: int) -> HttpResponse:
 
 
 # environ key -> header name ("" for a key that is none), so that each request does not
-# rebuild the same names; bounded, since a client picks the names of its HTTP_* keys.
+# rebuild the same names; bounded in entries and in each key's length, since a client picks
+# the names of its HTTP_* keys.
 _FIELD_NAMES = {}  # type: Dict[str, str]
 _FIELD_NAMES_MAX = 512
+_FIELD_NAME_LONGEST = 64
 
 
 def _header_fields(environ: Dict[str, Any]) -> Dict[str, str]:
@@ -91,7 +93,7 @@ def _header_fields(environ: Dict[str, Any]) -> Dict[str, str]:
                 name = key.replace("_", "-").lower()
             else:
                 name = ""
-            if len(names) < _FIELD_NAMES_MAX:
+            if len(names) < _FIELD_NAMES_MAX and len(key) <= _FIELD_NAME_LONGEST:
                 names[key] = name
         if name and isinstance(value, str) and value != "":
             # "field parsing MUST exclude OWS before evaluating" (RFC 9110 5.5)
