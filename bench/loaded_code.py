@@ -85,6 +85,7 @@ def probe(root, python=sys.executable):
     """{"modules": {name: bytes}, "total": bytes, "rss_anon_kib": int or None} of a plain
     stdio server importing mcplite from ``root``."""
     scratch = tempfile.mkdtemp(prefix="mcplite-loaded-probe-")
+    early_stderr = b""
     asked = os.path.join(scratch, "asked")
     code = _PROBE % {"root": root, "settle": SETTLE_S, "server": SERVER, "asked": asked, "timeout": ANSWER_TIMEOUT}
     env = dict(os.environ)
@@ -98,21 +99,12 @@ def probe(root, python=sys.executable):
     try:
         proc.stdin.write((json.dumps(_INITIALIZE) + "\n").encode())
         proc.stdin.flush()
-        deadline = time.monotonic() + ANSWER_TIMEOUT
-        answer = b""
-        import select
-        while not answer.endswith(b"\n") and time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = _read_until(proc.stdout, lambda seen: seen.endswith(b"\n"), ANSWER_TIMEOUT)
         if b'"result"' not in answer:
             raise ProbeError("no initialize answer from the server at %s: %r" % (root, answer[:200]))
         open(asked, "w").close()  # the server has answered: its report may be taken
-        _wait_for_report(proc, SETTLE_S + ANSWER_TIMEOUT)
+        # Read before the end of input ends the server, and kept for what communicate() adds.
+        early_stderr = _read_until(proc.stderr, lambda seen: b"LOADED " in seen, SETTLE_S + ANSWER_TIMEOUT)
     finally:
         try:  # communicate() closes stdin: the end of input ends the server
             _, err = proc.communicate(timeout=ANSWER_TIMEOUT)
@@ -120,7 +112,7 @@ def probe(root, python=sys.executable):
             proc.kill()
             _, err = proc.communicate()
         shutil.rmtree(scratch, ignore_errors=True)
-    err = getattr(proc, "early_stderr", b"") + err
+    err = early_stderr + err
     lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.startswith("LOADED ")]
     if not lines:
         raise ProbeError("the server at %s did not report its modules; stderr: %s" % (root, err[-500:]))
@@ -132,21 +124,21 @@ def probe(root, python=sys.executable):
     return {"modules": modules, "total": sum(modules.values()), "rss_anon_kib": anon}
 
 
-def _wait_for_report(proc, timeout):
-    """Wait (bounded) until the server's stderr holds its report, keeping what was read for
-    communicate() to return: the report is taken before the end of input ends the server."""
+def _read_until(stream, enough, timeout):
+    """What ``stream`` (a child's pipe) gives until ``enough(what was read)`` or its end, waiting
+    ``timeout`` seconds at most."""
     import select
     deadline = time.monotonic() + timeout
     seen = b""
-    while b"LOADED " not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+    while not enough(seen) and time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
-        chunk = os.read(proc.stderr.fileno(), 65536)
+        chunk = os.read(stream.fileno(), 65536)
         if not chunk:
             break
         seen += chunk
-    proc.early_stderr = seen
+    return seen
 
 
 def git(*args, **kwargs):
