@@ -6,6 +6,12 @@ The servers, each a fresh process group on 127.0.0.1 per round (``bench/servers/
 
 * ``gunicorn x1`` / ``gunicorn x2``: ``Server.wsgi()`` under gunicorn's ``gthread`` worker
   (8 threads a worker; the ``sync`` worker cannot hold an SSE stream), 1 and 2 workers;
+  ``gunicorn x1 inline``: the same with ``add`` declared ``inline=True`` (served on the
+  request's thread instead of handed to one of mcplite's workers);
+* ``gunicorn floor x1`` / ``x2``, ``waitress floor``: the same servers and flags with a
+  trivial WSGI application, no mcplite (``wsgi_servers.floor_wsgi()``: reads the body,
+  answers a fixed JSON body of the size of mcplite's, with ``Content-Length``): the server's
+  own cost a request, which no WSGI application can go below under that server;
 * ``waitress``: ``Server.wsgi()`` under waitress (one process, 8 threads);
 * ``http.server``: ``Server.run("http")``, mcplite's own front end (``mcplite serve``);
 * ``SDK x1`` / ``SDK x2``: the official SDK (``mcp==2.3.0``) under uvicorn with 1 and 2
@@ -15,32 +21,45 @@ The servers, each a fresh process group on 127.0.0.1 per round (``bench/servers/
 Every mcplite server gets one ``state_secret`` (``$MCPLITE_BENCH_STATE_SECRET``, random per
 run): with several workers the sealed state one makes must open in another.
 
-The load: ``--load-procs`` processes (default 2), each running ``--threads`` client threads
-(default 8): bench/bench_http.py's client (``Client`` in its ``modern`` mode, every answer
-checked, so a broken server cannot look fast), one keep-alive connection each. Each thread
-sends a warm-up, then all threads of all processes are released together (each process says
-``ready``, then this one writes ``go`` to all) for ``--calls`` sequential calls each. Calls/s
-is all the calls over the span from the first start to the last end (``time.monotonic``, one
-clock for every process on Linux); p50 and p99 are over every call's latency; the server's
-CPU time a call is its process group's (master and workers, ``/proc``) from the release to the
-end over the calls: the one figure the machine's other work barely moves. Each round also
-times ``Server.wsgi()`` called in one process without any HTTP server (``wsgi_servers.py
-floor``): mcplite's own share of a call's CPU. The load runs
-in processes of its own so that its GIL is not the server's, but it shares the machine's CPUs
-with the servers: on a machine with few cores the client's own cost bounds every figure, and
-a second worker has only what the client leaves. The load average and the CPU count are in
-the report.
+The load: ``--load-procs`` processes (default 2), each with ``--threads`` keep-alive
+connections (default 8). ``--load raw`` (the default) is lean: ONE thread a process, a
+``selectors`` loop over its connections (TCP_NODELAY), each sending pre-encoded requests,
+byte for byte what bench_http.py's ``Client`` sends in its ``modern`` mode (ids distinct over
+the run), the next when the answer is read (``Content-Length``, chunked, or up to the close;
+a JSON body or an SSE stream). ``--load client`` is the load before it: a thread a
+connection, each a bench_http ``Client`` (``http.client``: over 100 us of the load's CPU a
+call, which on a small machine left a second worker little to use). Either load checks every
+answer (status 200 and ``add``'s sum, or a floor row's fixed body; a wrong one fails the
+row, so a broken server cannot look fast). Each connection makes a warm-up, then all of all
+processes are released together (each process says ``ready``, then this one writes ``go`` to
+all) for ``--calls`` sequential calls each, each bounded by ``--call-timeout``. Calls/s is all
+the calls over the span from the first start to the last end (``time.monotonic``, one clock
+for every process on Linux); p50 and p99 are over every call's latency; the server's CPU time
+a call is its process group's (master and workers, ``/proc``) from the release to the end over
+the calls: the one figure the machine's other work barely moves; the load's CPU a call is its
+processes' own (``time.process_time``) over their timed calls. With several workers the
+report gives the busiest worker's share of the workers' CPU: a keep-alive connection stays
+with the worker that accepted it. Each round also times ``Server.wsgi()`` called in one
+process without any HTTP server (``wsgi_servers.py floor``, plain and ``inline=True``):
+mcplite's own share of a call's CPU. The load runs in processes of its own so that its GIL is
+not the server's, but it shares the machine's CPUs with the servers: on a machine with few
+cores what the load costs is not the servers'. The load average and the CPU count are in the
+report.
 
 Rounds are interleaved (each round runs every server once, the order rotated), and the table
 shows medians over the rounds. Ratios: each 2-worker server over its 1-worker run (target >=
 1.7x), and mcplite over the SDK at the same worker count (target >= 3x calls/s); printed as
-PASS/MISS, never asserted.
+PASS/MISS, never asserted. From the floor rows: mcplite's share under a server (its row's CPU
+a call less the floor row's), and the SDK's CPU a call over 3 x the gunicorn floor's at the
+same worker count (below 1, no WSGI application under gunicorn can be 3x the SDK's calls/s
+while the CPU bounds the rate).
 
 Usage::
 
     python bench/bench_wsgi.py            # full run (3 rounds), prints a table
     python bench/bench_wsgi.py --quick    # one short round: a CI smoke run (< 60 s)
     python bench/bench_wsgi.py --json     # the numbers as one JSON object on stdout
+    python bench/bench_wsgi.py --load client   # the http.client load instead of the raw one
 
 gunicorn and waitress come from ``--wsgi-python PATH``, else ``$MCPLITE_WSGI_PYTHON``, else
 ``.cache/wsgi-venv/bin/python`` (scripts/test builds it); ``http.server`` runs under that
@@ -55,6 +74,8 @@ import binascii
 import json
 import os
 import select
+import selectors
+import socket
 import subprocess
 import sys
 import tempfile
@@ -66,8 +87,10 @@ if HERE not in sys.path:  # run as a script under -I / PYTHONSAFEPATH too
     sys.path.insert(0, HERE)
 
 from _bench_common import (  # noqa: E402
-    REPO, BenchError, bench_env, fmt, group_cpu_s, log, median, percentiles, ratio, reap, register, render_table,
-    resolve_sdk_python, run_main, run_quiet, stop_group, target_met)
+    META_CAPS, META_VERSION, MODERN_VERSION, REPO, BenchError, bench_env, check_sum, fmt, log, median,
+    percentiles, ratio, reap, register, render_table, resolve_sdk_python, run_main, run_quiet, stop_group, target_met)
+from bench_http import ACCEPT, MAX_HEAD_BYTES, parse_sse  # noqa: E402
+from bench_http import PATH as MCP_PATH  # noqa: E402
 
 SERVERS_DIR = os.path.join(HERE, "servers")
 SERVER_SCRIPT = os.path.join(SERVERS_DIR, "wsgi_servers.py")
@@ -82,17 +105,33 @@ START_TIMEOUT = 60.0
 TARGET_SCALING = 1.7  # 2 workers over 1
 TARGET_VS_SDK = 3.0  # mcplite calls/s over the SDK's at the same worker count
 
-# name, family, workers; the table's order.
-SERVERS = [("gunicorn x1", "gunicorn", 1), ("gunicorn x2", "gunicorn", 2), ("waitress", "waitress", 1),
-           ("http.server", "http", 1), ("SDK x1", "sdk", 1), ("SDK x2", "sdk", 2)]
+LOADS = ("raw", "client")
+
+# name, family (the server), workers, application (mcplite's add, the same declared
+# inline=True, the trivial floor application, the SDK's); the table's order.
+SERVERS = [("gunicorn x1", "gunicorn", 1, "mcplite"), ("gunicorn x1 inline", "gunicorn", 1, "inline"),
+           ("gunicorn x2", "gunicorn", 2, "mcplite"), ("gunicorn floor x1", "gunicorn", 1, "floor"),
+           ("gunicorn floor x2", "gunicorn", 2, "floor"), ("waitress", "waitress", 1, "mcplite"),
+           ("waitress floor", "waitress", 1, "floor"), ("http.server", "http", 1, "mcplite"),
+           ("SDK x1", "sdk", 1, "sdk"), ("SDK x2", "sdk", 2, "sdk")]
+# Each mcplite row and the floor row of its server: the difference of their CPU a call is
+# mcplite's share under that server.
+FLOOR_OF = [("gunicorn x1", "gunicorn floor x1"), ("gunicorn x1 inline", "gunicorn floor x1"),
+            ("gunicorn x2", "gunicorn floor x2"), ("waitress", "waitress floor")]
+# The SDK's rows and the gunicorn floor at the same worker count.
+SDK_FLOOR = [("SDK x1", "gunicorn floor x1"), ("SDK x2", "gunicorn floor x2")]
+GUNICORN_APPS = {"mcplite": "wsgi_servers:mcplite_wsgi()", "inline": "wsgi_servers:mcplite_inline_wsgi()",
+                 "floor": "wsgi_servers:floor_wsgi()"}
 
 
 # --------------------------------------------------------------------------- the load (a process)
 
-def load_worker(port, threads, calls, warmup, first, timeout):
-    """The body of one load process: ``threads`` bench_http clients in 2026-07-28 mode, warmed
-    up; prints ``ready``, waits for ``go`` on stdin, makes ``calls`` calls a thread, prints one
-    JSON line: each thread's (start, end) and every latency, or the errors."""
+def load_worker(port, threads, calls, warmup, first, timeout, fixed):
+    """The body of one ``--load client`` process: ``threads`` bench_http clients in 2026-07-28
+    mode, warmed up; prints ``ready``, waits for ``go`` on stdin, makes ``calls`` calls a
+    thread, prints one JSON line: each thread's (start, end), every latency and the process's
+    CPU seconds over the timed calls, or the errors. ``fixed``: a floor row's answer, checked
+    as that body exactly (the client's own check wants ``add``'s sum)."""
     import bench_http
 
     barrier = threading.Barrier(threads + 1)
@@ -102,17 +141,34 @@ def load_worker(port, threads, calls, warmup, first, timeout):
 
     def client_thread(k):
         client = bench_http.Client(port, "load", "modern", timeout)
+
+        def call(a):
+            if fixed is None:
+                client.call(a)
+                return
+            status, _, _, data = client.post(
+                {"jsonrpc": "2.0", "id": a, "method": "tools/call",
+                 "params": {"name": "add", "arguments": {"a": a, "b": 1},
+                            "_meta": {META_VERSION: MODERN_VERSION, META_CAPS: {}}}}, client.headers)
+            wrong = check_answer(status, {}, data, a, a + 1, fixed)
+            if wrong:
+                raise BenchError("call %d %s" % (a, wrong))
+
         try:
             client.handshake()
             base = first + k * (warmup + calls)
             for i in range(base, base + warmup):
-                client.call(i)
+                call(i)
             barrier.wait(timeout)
             if not go.wait(timeout):
                 raise BenchError("no go within %.0f s" % timeout)
             latencies = []
+            perf = time.perf_counter
             began = time.monotonic()
-            bench_http.sequential(client, calls, base + warmup, latencies)
+            for i in range(base + warmup, base + warmup + calls):
+                t0 = perf()
+                call(i)
+                latencies.append(perf() - t0)
             results[k] = (began, time.monotonic(), latencies)
         except threading.BrokenBarrierError:
             pass  # another thread failed first: its error is the one reported
@@ -125,24 +181,309 @@ def load_worker(port, threads, calls, warmup, first, timeout):
     pool = [threading.Thread(target=client_thread, args=(k,), daemon=True) for k in range(threads)]
     for t in pool:
         t.start()
+    cpu0 = None
     try:
         barrier.wait(timeout)
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         if sys.stdin.readline().strip() == "go":
+            cpu0 = time.process_time()  # every thread's: the whole process
             go.set()
     except threading.BrokenBarrierError:
         pass
     deadline = time.monotonic() + timeout + calls * timeout
     for t in pool:
         t.join(max(0.0, deadline - time.monotonic()))
+    cpu_s = None if cpu0 is None else time.process_time() - cpu0
     if not errors and any(r is None for r in results):
         errors.append("client threads did not finish in time")
     done = [r for r in results if r is not None]
     sys.stdout.write(json.dumps({"errors": errors, "spans": [[r[0], r[1]] for r in done],
-                                 "latencies": [x for r in done for x in r[2]]}) + "\n")
+                                 "latencies": [x for r in done for x in r[2]], "cpu_s": cpu_s,
+                                 "connects": None}) + "\n")
     sys.stdout.flush()
     return 0
+
+
+# --------------------------------------------------------------------------- the lean load (a process)
+
+def encode_call(port, a):
+    """The bytes of one 2026-07-28 ``tools/call`` of ``add(a, 1)``, id ``a``: the request line,
+    headers and body ``bench_http.Client`` sends in its ``modern`` mode (``http.client``'s
+    Host, Accept-Encoding and Content-Length, then the client's own headers, in its order),
+    so that both loads ask the servers the same thing."""
+    body = json.dumps({"jsonrpc": "2.0", "id": a, "method": "tools/call",
+                       "params": {"name": "add", "arguments": {"a": a, "b": 1},
+                                  "_meta": {META_VERSION: MODERN_VERSION, META_CAPS: {}}}},
+                      separators=(",", ":")).encode("utf-8")
+    head = ("POST %s HTTP/1.1\r\nHost: %s:%d\r\nAccept-Encoding: identity\r\nContent-Length: %d\r\n"
+            "Content-Type: application/json\r\nAccept: %s\r\nMCP-Protocol-Version: %s\r\n"
+            "Mcp-Method: tools/call\r\nMcp-Name: add\r\n\r\n"
+            % (MCP_PATH, HOST, port, len(body), ACCEPT, MODERN_VERSION))
+    return head.encode("latin-1") + body
+
+
+def split_response(buf, eof=False):
+    """The first whole HTTP/1.x response in ``buf`` (a bytearray), as (status, headers with
+    lower-case names, body bytes, bytes used, whether the connection ends with it), or None
+    while it is not whole. The body is framed by ``Transfer-Encoding: chunked``, else
+    ``Content-Length``, else by the server closing the connection (``eof``: it has)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buf) > MAX_HEAD_BYTES:
+            raise BenchError("an answer's head is over %d bytes" % MAX_HEAD_BYTES)
+        return None
+    lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+    first = lines[0].split(" ", 2)
+    if len(first) < 2 or not first[0].startswith("HTTP/1.") or not first[1].isdigit():
+        raise BenchError("not an HTTP/1.x answer: %r" % bytes(buf[:200]))
+    status = int(first[1])
+    headers = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise BenchError("a malformed header line in an answer: %r" % line[:200])
+        headers[name.strip().lower()] = value.strip()
+    start = end + 4
+    # HTTP/1.1 keeps the connection unless told otherwise, 1.0 closes it unless told to keep it.
+    connection = headers.get("connection", "").lower()
+    close = connection == "close" or (first[0] == "HTTP/1.0" and connection != "keep-alive")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = bytearray()
+        pos = start
+        while True:
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                return None
+            try:
+                size = int(bytes(buf[pos:eol]).split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BenchError("a malformed chunk size in an answer: %r" % bytes(buf[pos:eol + 2])[:100])
+            if size == 0:  # the last chunk, then trailers (none, usually) and an empty line
+                if buf[eol + 2:eol + 4] == b"\r\n":
+                    return status, headers, bytes(body), eol + 4, close
+                tail = buf.find(b"\r\n\r\n", eol)
+                return None if tail < 0 else (status, headers, bytes(body), tail + 4, close)
+            if len(buf) < eol + 2 + size + 2:
+                return None
+            body += buf[eol + 2:eol + 2 + size]
+            pos = eol + 2 + size + 2
+    if "content-length" in headers:
+        try:
+            length = int(headers["content-length"])
+        except ValueError:
+            raise BenchError("a malformed Content-Length: %r" % headers["content-length"])
+        if len(buf) < start + length:
+            return None
+        return status, headers, bytes(buf[start:start + length]), start + length, close
+    if status in (204, 304):
+        return status, headers, b"", start, close
+    if not eof:
+        return None  # framed by the close
+    return status, headers, bytes(buf[start:]), len(buf), True
+
+
+def check_answer(status, headers, body, rid, expected, fixed):
+    """None when the answer to call ``rid`` is right, else what is wrong: status 200 and, for
+    an mcplite or SDK server, the JSON-RPC response with id ``rid`` (a JSON body, or an SSE
+    stream's) with ``add``'s sum ``expected``; for a floor row (``fixed``), that body exactly."""
+    if status != 200:
+        return "answered HTTP %d: %r" % (status, body[:300])
+    if fixed is not None:
+        return None if body == fixed else "answered %r, not the floor's fixed body" % body[:300]
+    kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    try:
+        if kind == "application/json":
+            messages = [json.loads(body)]
+        elif kind == "text/event-stream":
+            messages = parse_sse(body)
+        else:
+            return "answered Content-Type %r" % headers.get("content-type")
+    except ValueError:
+        return "answered a body that is not JSON: %r" % body[:300]
+    found = [m for m in messages if isinstance(m, dict) and m.get("id") == rid and "method" not in m]
+    if not found:
+        return "no response with id %r in %r" % (rid, body[:300])
+    if "error" in found[0]:
+        return "answered an error: %s" % json.dumps(found[0]["error"])[:300]
+    wrong = check_sum(found[0].get("result"), expected)
+    return None if wrong is None else "add returned %s" % wrong
+
+
+class RawConnection(object):
+    """One keep-alive TCP connection of the lean load and the calls it makes, one at a time."""
+
+    def __init__(self, port, timeout):
+        self.port = port
+        self.timeout = timeout
+        self.sock = None
+        self.connects = 0
+        self.buf = bytearray()
+        self.out = b""
+        self.calls = []  # this phase's (request bytes, id, expected sum)
+        self.next = 0
+        self.t0 = 0.0
+        self.deadline = 0.0
+        self.ended = 0.0
+        self.latencies = []
+
+    def connect(self, sel):
+        self.close(sel)
+        try:
+            sock = socket.create_connection((HOST, self.port), timeout=self.timeout)
+        except OSError as exc:
+            raise BenchError("connect to %s:%d failed: %s: %s" % (HOST, self.port, type(exc).__name__, exc))
+        self.sock = sock
+        self.connects += 1
+        # A request is one send; without NODELAY a second small one may wait for an ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ, self)
+
+    def close(self, sel):
+        if self.sock is not None:
+            try:
+                sel.unregister(self.sock)
+            except (KeyError, ValueError):
+                pass
+            self.sock.close()
+            self.sock = None
+        self.buf = bytearray()
+
+    def send_next(self, sel):
+        self.out = self.calls[self.next][0]
+        self.t0 = time.perf_counter()
+        self.deadline = time.monotonic() + self.timeout
+        self.flush(sel)
+
+    def flush(self, sel):
+        try:
+            sent = self.sock.send(self.out)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            raise BenchError("sending a call failed: %s: %s" % (type(exc).__name__, exc))
+        self.out = self.out[sent:]
+        # The rest (a full socket buffer: rare for a few hundred bytes) when it may go.
+        sel.modify(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if self.out else 0), self)
+
+
+def raw_phase(sel, conns, timed, fixed):
+    """Every connection makes its calls (``conn.calls``), each sent when the previous is
+    answered and checked; latencies kept when ``timed``. Raises BenchError on the first
+    failure: a wrong answer, a broken connection, a call over its timeout."""
+    perf = time.perf_counter
+    active = 0
+    for conn in conns:
+        conn.next = 0
+        if conn.calls:
+            active += 1
+            if conn.sock is None:
+                conn.connect(sel)
+            conn.send_next(sel)
+    while active:
+        now = time.monotonic()
+        nearest = min(c.deadline for c in conns if c.next < len(c.calls))
+        if now >= nearest:
+            raise BenchError("a call was not answered within %.0f s" % conns[0].timeout)
+        for key, mask in sel.select(nearest - now):
+            conn = key.data
+            if mask & selectors.EVENT_WRITE and conn.out:
+                conn.flush(sel)
+            if not mask & selectors.EVENT_READ:
+                continue
+            try:
+                data = conn.sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise BenchError("reading an answer failed: %s: %s" % (type(exc).__name__, exc))
+            if conn.next >= len(conn.calls):
+                if data:
+                    raise BenchError("%d bytes came after the last answer: %r" % (len(data), data[:100]))
+                conn.close(sel)  # the server closed an idle connection: reopened for the next phase
+                continue
+            conn.buf += data
+            whole = split_response(conn.buf, eof=not data)
+            if whole is None:
+                if not data:
+                    raise BenchError("the server closed the connection before its answer was whole: %r"
+                                     % bytes(conn.buf[:200]))
+                continue
+            t1 = perf()
+            status, headers, body, used, close = whole
+            _, rid, expected = conn.calls[conn.next]
+            wrong = check_answer(status, headers, body, rid, expected, fixed)
+            if wrong:
+                raise BenchError("call %d %s" % (rid, wrong))
+            if used < len(conn.buf):
+                raise BenchError("bytes came after an answer, before the next call: %r" % bytes(conn.buf[used:])[:100])
+            del conn.buf[:]
+            if timed:
+                conn.latencies.append(t1 - conn.t0)
+            if close or not data:
+                conn.close(sel)  # the server ended the connection: the next call opens another
+            conn.next += 1
+            if conn.next < len(conn.calls):
+                if conn.sock is None:
+                    conn.connect(sel)
+                conn.send_next(sel)
+            else:
+                conn.ended = time.monotonic()
+                active -= 1
+
+
+def raw_load_worker(port, conns, calls, warmup, first, timeout, fixed):
+    """The body of one lean load process: ONE thread, a ``selectors`` loop over ``conns``
+    keep-alive connections, each sending pre-encoded calls one after the other (the same
+    requests ``bench_http.Client`` makes, ids distinct across every process), every answer
+    checked (``fixed``: a floor row's body). Warm-up, ``ready``, ``go`` on stdin, the timed
+    calls, then one JSON line: each connection's (start, end), every latency, the process's
+    CPU seconds over the timed calls, the connections opened, or the errors."""
+    sel = selectors.DefaultSelector()
+    pool = [RawConnection(port, timeout) for _ in range(conns)]
+    errors = []
+    spans, latencies, cpu_s = [], [], None
+    try:
+        for k, conn in enumerate(pool):
+            base = first + k * (warmup + calls)
+            conn.calls = [(encode_call(port, a), a, a + 1) for a in range(base, base + warmup)]
+        raw_phase(sel, pool, False, fixed)
+        for k, conn in enumerate(pool):  # encoded before the release: the timed loop only sends
+            base = first + k * (warmup + calls) + warmup
+            conn.calls = [(encode_call(port, a), a, a + 1) for a in range(base, base + calls)]
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "go":
+            raise BenchError("no go")
+        cpu0 = time.process_time()
+        began = time.monotonic()
+        raw_phase(sel, pool, True, fixed)
+        cpu_s = time.process_time() - cpu0
+        spans = [[began, c.ended] for c in pool]
+        latencies = [x for c in pool for x in c.latencies]
+    except BenchError as exc:
+        errors.append(str(exc))
+    except Exception as exc:  # noqa: B902 - any failure is this process's answer
+        errors.append("%s: %s" % (type(exc).__name__, exc))
+    finally:
+        for conn in pool:
+            conn.close(sel)
+        sel.close()
+    sys.stdout.write(json.dumps({"errors": errors, "spans": spans, "latencies": latencies, "cpu_s": cpu_s,
+                                 "connects": sum(c.connects for c in pool)}) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+# --------------------------------------------------------------------------- driving the load
+
+def floor_answer():
+    """The floor rows' fixed answer (``wsgi_servers.FLOOR_ANSWER``)."""
+    if SERVERS_DIR not in sys.path:
+        sys.path.insert(0, SERVERS_DIR)
+    from wsgi_servers import FLOOR_ANSWER
+    return FLOOR_ANSWER
 
 
 def read_line(proc, deadline):
@@ -153,17 +494,19 @@ def read_line(proc, deadline):
     return proc.stdout.readline().decode("utf-8", "replace")
 
 
-def run_load(port, args, env, server_cpu=lambda: None):
-    """The load processes against ``port``, released together: (calls/s, latencies, the
-    server's CPU seconds from the release until every process reported: ``server_cpu()``'s
-    difference, None where it gives none)."""
+def run_load(port, args, env, server_cpu=lambda: None, check="sum"):
+    """The load processes (``args.load``: raw or client) against ``port``, released together:
+    (calls/s, latencies, the server's CPU seconds from the release until every process
+    reported: ``server_cpu()``'s difference, None where it gives none, the load processes' own
+    CPU seconds over their timed calls, None where one gave none). ``check``: ``sum`` (add's
+    answer) or ``fixed`` (a floor row's body)."""
     procs = []
     try:
         for n in range(args.load_procs):
             first = 1 + n * args.threads * (args.warmup + args.calls)
             proc = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--load-worker", str(port), str(args.threads),
-                 str(args.calls), str(args.warmup), str(first), str(args.call_timeout)],
+                [sys.executable, os.path.abspath(__file__), "--load-worker", args.load, str(port), str(args.threads),
+                 str(args.calls), str(args.warmup), str(first), str(args.call_timeout), check],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
             register(proc)
             procs.append(proc)
@@ -199,7 +542,9 @@ def run_load(port, args, env, server_cpu=lambda: None):
     latencies = [x for r in reports for x in r["latencies"]]
     elapsed = max(s[1] for s in spans) - min(s[0] for s in spans)
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
-    return len(latencies) / elapsed, latencies, cpu
+    load_cpus = [r.get("cpu_s") for r in reports]
+    load_cpu = None if any(x is None for x in load_cpus) else sum(load_cpus)
+    return len(latencies) / elapsed, latencies, cpu, load_cpu
 
 
 # --------------------------------------------------------------------------- the servers
@@ -257,13 +602,13 @@ class ServerGroup(object):
             pass
 
 
-def server_argv(family, workers, port, wsgi_py, sdk_py):
+def server_argv(family, workers, app, port, wsgi_py, sdk_py):
     if family == "gunicorn":
         return [wsgi_py, "-m", "gunicorn", "-b", "%s:%d" % (HOST, port), "--no-control-socket", "-k", "gthread",
                 "--threads", str(WORKER_THREADS), "--workers", str(workers), "--keep-alive", str(KEEPALIVE_S),
-                "--graceful-timeout", "1", "--log-level", "warning", "wsgi_servers:mcplite_wsgi()"]
+                "--graceful-timeout", "1", "--log-level", "warning", GUNICORN_APPS[app]]
     if family == "waitress":
-        return [wsgi_py, SERVER_SCRIPT, "waitress", str(port)]
+        return [wsgi_py, SERVER_SCRIPT, "waitress-floor" if app == "floor" else "waitress", str(port)]
     if family == "http":
         return [wsgi_py, SERVER_SCRIPT, "http", str(port)]
     return [sdk_py, "-m", "uvicorn", "--factory", "wsgi_servers:sdk_asgi", "--host", HOST, "--port", str(port),
@@ -271,15 +616,50 @@ def server_argv(family, workers, port, wsgi_py, sdk_py):
             "--no-access-log"]
 
 
-def app_floor(wsgi_py, env, args):
+def app_floor(wsgi_py, env, args, inline=False):
     """mcplite's own CPU time a call, without any HTTP server: ``Server.wsgi()`` called in
-    one process with a request's environ (``wsgi_servers.py floor``), 4 x ``--calls`` calls,
-    each answer checked. (microseconds, None) or (None, why not)."""
-    rc, err, out = run_quiet([wsgi_py, SERVER_SCRIPT, "floor", str(4 * args.calls)], env, args.timeout)
+    one process with a request's environ (``wsgi_servers.py floor``; ``inline``: add declared
+    ``inline=True``), 4 x ``--calls`` calls, each answer checked. (microseconds, None) or
+    (None, why not)."""
+    rc, err, out = run_quiet([wsgi_py, SERVER_SCRIPT, "floor", str(4 * args.calls)] + (["inline"] if inline else []),
+                             env, args.timeout)
     try:
         return (float(out.strip().splitlines()[-1]), None) if rc == 0 else (None, err.strip()[-500:])
     except (ValueError, IndexError):
         return None, "wsgi_servers.py floor printed %r" % out[:200]
+
+
+def group_cpu_by_pid(pgid):
+    """{PID: user + system CPU seconds} of the live processes of process group ``pgid`` (a
+    server's master and workers), from ``/proc``; None off Linux or when none is found."""
+    tick = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+    found = {}
+    try:
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return None
+    for name in names:
+        try:
+            with open("/proc/%s/stat" % name) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                found[int(name)] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return found or None
+
+
+def busiest_worker_share(before, after, leader):
+    """The busiest worker's share (%) of the workers' CPU between two ``group_cpu_by_pid``
+    snapshots (the leader, gunicorn's master or uvicorn's supervisor, left out); None with
+    fewer than two workers. Keep-alive connections stay with the worker that accepted them:
+    with 2 workers, 50 is an even split."""
+    if not before or not after:
+        return None
+    used = [after[pid] - before.get(pid, 0.0) for pid in after if pid != leader]
+    if len(used) < 2 or sum(used) <= 0:
+        return None
+    return round(100.0 * max(used) / sum(used))
 
 
 def usable(python, imports, env, timeout):
@@ -305,6 +685,10 @@ def parse_args(argv):
     ap.add_argument("--sdk-python", metavar="PATH", default=None,
                     help="a python with mcp==2.3.0 and uvicorn (default: $MCPLITE_SDK_PYTHON, else"
                          " .cache/sdk-venv/bin/python)")
+    ap.add_argument("--load", choices=LOADS, default="raw",
+                    help="raw (default): one selectors thread a load process over --threads keep-alive"
+                         " connections, pre-encoded requests; client: --threads bench_http clients"
+                         " (http.client) a process, the load before the raw one")
     ap.add_argument("--only", metavar="NAMES", default=None,
                     help="comma-separated rows to run (%s)" % ", ".join(s[0] for s in SERVERS))
     for name in FULL:
@@ -335,9 +719,11 @@ def load_average():
 
 
 def run(args):
-    if isinstance(args, list):  # --load-worker PORT THREADS CALLS WARMUP FIRST CALL_TIMEOUT
-        port, threads, calls, warmup, first = (int(x) for x in args[1:6])
-        return load_worker(port, threads, calls, warmup, first, float(args[6]))
+    if isinstance(args, list):  # --load-worker raw|client PORT THREADS CALLS WARMUP FIRST CALL_TIMEOUT sum|fixed
+        port, threads, calls, warmup, first = (int(x) for x in args[2:7])
+        fixed = floor_answer() if args[8] == "fixed" else None
+        worker = raw_load_worker if args[1] == "raw" else load_worker
+        return worker(port, threads, calls, warmup, first, float(args[7]), fixed)
     env = bench_env()
     env[SECRET_VARIABLE] = binascii.hexlify(os.urandom(32)).decode()
     env["PYTHONPATH"] = os.pathsep.join([REPO, SERVERS_DIR])
@@ -346,63 +732,81 @@ def run(args):
     sdk_py, sdk_source = resolve_sdk_python(args.sdk_python)
     missing = {}
     needs = {"gunicorn": (wsgi_py, "import gunicorn, mcplite"), "waitress": (wsgi_py, "import waitress, mcplite"),
-             "http": (wsgi_py, "import mcplite"), "sdk": (sdk_py, "import uvicorn, mcp.server.mcpserver")}
+             "http": (wsgi_py, "import mcplite"), "sdk": (sdk_py, "import uvicorn, mcp.server.mcpserver"),
+             "gunicorn floor": (wsgi_py, "import gunicorn"), "waitress floor": (wsgi_py, "import waitress")}
     why_not = {}  # type: dict
-    for name, family, _ in SERVERS:
+    for name, family, _, app in SERVERS:
+        need = family + " floor" if app == "floor" else family
         if name in args.rows:
-            if family not in why_not:
-                why_not[family] = usable(needs[family][0], needs[family][1], env, args.timeout)
-            if why_not[family]:
-                missing[name] = why_not[family]
+            if need not in why_not:
+                why_not[need] = usable(needs[need][0], needs[need][1], env, args.timeout)
+            if why_not[need]:
+                missing[name] = why_not[need]
     rows = [s for s in SERVERS if s[0] in args.rows and s[0] not in missing]
     for name, why in sorted(missing.items()):
         log("%s: left out: %s" % (name, why))
 
     rep = {"schema": 1, "mode": "quick" if args.quick else "full", "cpus": os.cpu_count(),
            "load_average": {"start": load_average(), "rounds": []},
-           "config": {k: getattr(args, k) for k in FULL},
+           "config": dict({k: getattr(args, k) for k in FULL}, load=args.load),
            "pythons": {"wsgi": wsgi_py, "sdk": "%s (%s)" % (sdk_py, sdk_source), "load": sys.executable},
-           "left_out": missing, "rounds": {name: [] for name, _, _ in rows}, "floor_us_call": [],
-           "errors": []}
+           "left_out": missing, "rounds": {name: [] for name, _, _, _ in rows}, "floor_us_call": [],
+           "floor_inline_us_call": [], "errors": []}
     import bench_http
     for r in range(args.rounds):
         order = rows[r % len(rows):] + rows[:r % len(rows)] if rows else []
-        for name, family, workers in order:
+        for name, family, workers, app in order:
             server = None
             try:
                 port = bench_http.free_port()
-                server = ServerGroup(name, server_argv(family, workers, port, wsgi_py, sdk_py), env, port,
+                server = ServerGroup(name, server_argv(family, workers, app, port, wsgi_py, sdk_py), env, port,
                                      SERVERS_DIR)
-                rate, latencies, cpu = run_load(port, args, env, lambda: group_cpu_s(server.proc.pid))
+                snapshots = []
+
+                def server_cpu():
+                    by_pid = group_cpu_by_pid(server.proc.pid)
+                    snapshots.append(by_pid)
+                    return None if by_pid is None else sum(by_pid.values())
+
+                rate, latencies, cpu, load_cpu = run_load(port, args, env, server_cpu,
+                                                          "fixed" if app == "floor" else "sum")
+                busiest = busiest_worker_share(snapshots[0], snapshots[-1], server.proc.pid) if workers > 1 else None
                 p = percentiles(latencies)
                 cpu_us = None if cpu is None else round(cpu * 1e6 / len(latencies), 1)
+                load_us = None if load_cpu is None else round(load_cpu * 1e6 / len(latencies), 1)
                 rep["rounds"][name].append({"calls_s": round(rate, 1), "p50_ms": p["p50"] / 1000.0,
                                             "p99_ms": p["p99"] / 1000.0, "cpu_us_call": cpu_us,
+                                            "load_cpu_us_call": load_us, "busiest_worker_pct": busiest,
                                             "calls": len(latencies)})
-                log("round %d %-12s %8.1f calls/s  p50 %6.2f ms  p99 %6.2f ms  server CPU %s us/call"
-                    % (r + 1, name, rate, p["p50"] / 1000.0, p["p99"] / 1000.0, fmt(cpu_us)))
+                log("round %d %-18s %8.1f calls/s  p50 %6.2f ms  p99 %6.2f ms  server CPU %s us/call  load CPU %s"
+                    " us/call%s" % (r + 1, name, rate, p["p50"] / 1000.0, p["p99"] / 1000.0, fmt(cpu_us), fmt(load_us),
+                                    "" if busiest is None else "  busiest worker %d%% of the workers' CPU" % busiest))
             except BenchError as exc:
                 rep["errors"].append("round %d %s: %s" % (r + 1, name, exc))
                 log("round %d %s: FAILED: %s" % (r + 1, name, exc))
             finally:
                 if server is not None:
                     server.stop()
-        if any(family != "sdk" for _, family, _ in rows):
-            floor_us, why = app_floor(wsgi_py, env, args)
-            if why:
-                rep["errors"].append("round %d in-process floor: %s" % (r + 1, why))
-            else:
-                rep["floor_us_call"].append(floor_us)
-                log("round %d Server.wsgi() in process, no HTTP server: %.1f us CPU a call" % (r + 1, floor_us))
+        if any(app in ("mcplite", "inline") for _, _, _, app in rows):
+            for inline, key, what in ((False, "floor_us_call", ""), (True, "floor_inline_us_call", " (inline=True)")):
+                floor_us, why = app_floor(wsgi_py, env, args, inline)
+                if why:
+                    rep["errors"].append("round %d in-process floor%s: %s" % (r + 1, what, why))
+                else:
+                    rep[key].append(floor_us)
+                    log("round %d Server.wsgi()%s in process, no HTTP server: %.1f us CPU a call"
+                        % (r + 1, what, floor_us))
         rep["load_average"]["rounds"].append(load_average())
 
     med = {}
     for name, runs in rep["rounds"].items():
         if runs:
             med[name] = {k: median([x[k] for x in runs if x[k] is not None])
-                         for k in ("calls_s", "p50_ms", "p99_ms", "cpu_us_call")}
+                         for k in ("calls_s", "p50_ms", "p99_ms", "cpu_us_call", "load_cpu_us_call",
+                                   "busiest_worker_pct")}
     rep["medians"] = med
     rep["floor_median_us_call"] = median(rep["floor_us_call"])
+    rep["floor_inline_median_us_call"] = median(rep["floor_inline_us_call"])
 
     def rate(name):
         return med.get(name, {}).get("calls_s")
@@ -415,24 +819,44 @@ def run(args):
 
     rep["ratios"] = [
         ("gunicorn x2 / gunicorn x1 calls/s", ratio(rate("gunicorn x2"), rate("gunicorn x1")), ">=", TARGET_SCALING),
+        # The server's own scaling under this load, with an application that costs nothing.
+        ("gunicorn floor x2 / gunicorn floor x1 calls/s", ratio(rate("gunicorn floor x2"), rate("gunicorn floor x1")),
+         None, None),
         ("SDK x2 / SDK x1 calls/s", ratio(rate("SDK x2"), rate("SDK x1")), None, None),
         ("gunicorn x1 / SDK x1 calls/s", ratio(rate("gunicorn x1"), rate("SDK x1")), ">=", TARGET_VS_SDK),
+        ("gunicorn x1 inline / SDK x1 calls/s", ratio(rate("gunicorn x1 inline"), rate("SDK x1")), ">=",
+         TARGET_VS_SDK),
         ("gunicorn x2 / SDK x2 calls/s", ratio(rate("gunicorn x2"), rate("SDK x2")), ">=", TARGET_VS_SDK),
         ("waitress / SDK x1 calls/s", ratio(rate("waitress"), rate("SDK x1")), ">=", TARGET_VS_SDK),
         ("http.server / SDK x1 calls/s", ratio(rate("http.server"), rate("SDK x1")), ">=", TARGET_VS_SDK),
+        # What an application costing nothing gets under gunicorn: the most any can.
+        ("gunicorn floor x1 / SDK x1 calls/s", ratio(rate("gunicorn floor x1"), rate("SDK x1")), None, None),
+        ("gunicorn floor x2 / SDK x2 calls/s", ratio(rate("gunicorn floor x2"), rate("SDK x2")), None, None),
         ("gunicorn x1 p99 / SDK x1 p99", ratio(p99("gunicorn x1"), p99("SDK x1")), None, None),
+        ("gunicorn x1 inline p99 / SDK x1 p99", ratio(p99("gunicorn x1 inline"), p99("SDK x1")), None, None),
         ("gunicorn x2 p99 / SDK x2 p99", ratio(p99("gunicorn x2"), p99("SDK x2")), None, None),
         ("waitress p99 / SDK x1 p99", ratio(p99("waitress"), p99("SDK x1")), None, None),
         ("http.server p99 / SDK x1 p99", ratio(p99("http.server"), p99("SDK x1")), None, None),
         # Server CPU a call: the SDK's over mcplite's (what each call costs, whatever else
         # the machine was doing; a ratio above 1 is mcplite's lead).
         ("SDK x1 CPU/call / gunicorn x1's", ratio(cpu("SDK x1"), cpu("gunicorn x1")), None, None),
+        ("SDK x1 CPU/call / gunicorn x1 inline's", ratio(cpu("SDK x1"), cpu("gunicorn x1 inline")), None, None),
         ("SDK x2 CPU/call / gunicorn x2's", ratio(cpu("SDK x2"), cpu("gunicorn x2")), None, None),
         ("SDK x1 CPU/call / waitress's", ratio(cpu("SDK x1"), cpu("waitress")), None, None),
         ("SDK x1 CPU/call / http.server's", ratio(cpu("SDK x1"), cpu("http.server")), None, None),
     ]
     rep["ratios"] = [{"name": n, "value": None if v is None else round(v, 2), "op": op, "bound": bound,
                       "met": None if op is None else target_met(v, op, bound)} for n, v, op, bound in rep["ratios"]]
+    # mcplite's share of a call's CPU under a server: its row less the floor row of that server.
+    rep["shares"] = [{"row": row, "floor": fl, "row_us": cpu(row), "floor_us": cpu(fl),
+                      "share_us": None if cpu(row) is None or cpu(fl) is None else round(cpu(row) - cpu(fl), 1)}
+                     for row, fl in FLOOR_OF if row in med or fl in med]
+    # Whether 3x the SDK's calls/s is within reach of any WSGI application under gunicorn when
+    # the CPU bounds the rate: the SDK's CPU a call over 3 x the floor's (below 1: the server
+    # alone costs more than a third of the SDK's call).
+    rep["reach"] = [{"sdk": sdk, "floor": fl, "value": None if ratio(cpu(sdk), cpu(fl)) is None
+                     else round(ratio(cpu(sdk), cpu(fl)) / TARGET_VS_SDK, 2)}
+                    for sdk, fl in SDK_FLOOR if sdk in med and fl in med]
     rep["load_average"]["end"] = load_average()
     rep["ok"] = not rep["errors"]
     if args.json:
@@ -446,25 +870,50 @@ def run(args):
 def print_report(rep, args):
     p = print
     c = rep["config"]
-    p("WSGI benchmark (%s): 2026-07-28 tools/call, %d load processes x %d threads (keep-alive), %d calls a "
-      "thread after %d warm-up, %d round(s), medians" % (rep["mode"], c["load_procs"], c["threads"], c["calls"],
-                                                         c["warmup"], c["rounds"]))
+    load = ("raw: %d load processes, each ONE thread with a selectors loop over %d keep-alive connections"
+            " (pre-encoded requests)" % (c["load_procs"], c["threads"]) if c["load"] == "raw" else
+            "client: %d load processes x %d bench_http client threads (http.client, keep-alive)"
+            % (c["load_procs"], c["threads"]))
+    p("WSGI benchmark (%s): 2026-07-28 tools/call, %d calls a connection after %d warm-up, %d round(s), medians"
+      % (rep["mode"], c["calls"], c["warmup"], c["rounds"]))
+    p("  load: --load %s" % load)
     p("  machine: %s CPUs; load average at start %s, after each round %s, at the end %s"
       % (rep["cpus"], rep["load_average"]["start"], rep["load_average"]["rounds"], rep["load_average"]["end"]))
     p("  servers' python: %s; SDK: %s; load: %s" % (rep["pythons"]["wsgi"], rep["pythons"]["sdk"],
                                                    rep["pythons"]["load"]))
     p("")
     rows = []
-    for name, _, workers in SERVERS:
+    for name, _, workers, _ in SERVERS:
         m = rep["medians"].get(name)
         if m is None:
             continue
         rows.append([name, workers, fmt(m["calls_s"]), fmt(m["p50_ms"], "%.2f"), fmt(m["p99_ms"], "%.2f"),
-                     fmt(m["cpu_us_call"], "%.0f"), len(rep["rounds"][name])])
-    p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "server CPU us/call", "rounds"], rows))
+                     fmt(m["cpu_us_call"], "%.0f"), fmt(m["load_cpu_us_call"], "%.0f"),
+                     fmt(m["busiest_worker_pct"], "%.0f%%"), len(rep["rounds"][name])])
+    p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "server CPU us/call", "load CPU us/call",
+                    "busiest worker", "rounds"], rows))
+    p("  (busiest worker: its share of the workers' CPU, 50% an even split: a keep-alive connection stays with the"
+      " worker that accepted it)")
+    p("  (floor rows: a trivial WSGI application, no mcplite, that reads the body and answers a fixed JSON body"
+      " of the same size: the server's own cost, which no WSGI application goes below)")
     if rep["floor_median_us_call"] is not None:
-        p("  Server.wsgi() called in process, no HTTP server: %.0f us CPU a call (mcplite's protocol work;"
-          " the rest of a WSGI row's figure is the WSGI server's)" % rep["floor_median_us_call"])
+        p("  Server.wsgi() called in process, no HTTP server: %.0f us CPU a call, %s with add inline=True"
+          " (mcplite's protocol work; the rest of a WSGI row's figure is the WSGI server's)"
+          % (rep["floor_median_us_call"], fmt(rep["floor_inline_median_us_call"], "%.0f")))
+    shares = [s for s in rep["shares"] if s["share_us"] is not None]
+    if shares or rep["reach"]:
+        p("")
+        p("Server floors (server CPU us a call)")
+        width = max([len(s["row"]) for s in shares] + [0])
+        for s in shares:
+            p("  mcplite's share under %s  %4.0f - %s %4.0f = %4.0f us" % (
+                s["row"].ljust(width), s["row_us"], s["floor"], s["floor_us"], s["share_us"]))
+        for x in rep["reach"]:
+            if x["value"] is not None:
+                p("  %s CPU/call / (3 x %s's)  %5.2fx  (%s)" % (
+                    x["sdk"], x["floor"], x["value"],
+                    "3x the SDK's calls/s is within reach of a cheap enough WSGI application" if x["value"] >= 1 else
+                    "below 1: when the CPU bounds the rate, no WSGI application under gunicorn reaches 3x the SDK"))
     p("")
     p("Ratios")
     width = max(len(r["name"]) for r in rep["ratios"])

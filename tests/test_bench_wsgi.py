@@ -1,5 +1,7 @@
 """bench/bench_wsgi.py's load and report: the load processes count and check every call
-(a server answering wrongly fails the row, never looks fast), and ``--quick`` runs end to end.
+(a server answering wrongly fails the row, never looks fast), both loads (``raw``: one
+selectors thread a process; ``client``: bench_http's clients) ask the same thing, the raw
+load reads every framing a server may use, and ``--quick`` runs end to end.
 
 The servers here are mcplite's own ``http.server`` (``run_in_thread`` on 127.0.0.1 in this
 process, or the benchmark's ``http.server`` row, a process it stops by its PID); the gunicorn,
@@ -9,8 +11,12 @@ waitress and SDK rows need the venvs ``scripts/test`` builds and run in the CI s
 import argparse
 import json
 import os
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
+import wsgiref.simple_server
 
 import pytest
 
@@ -25,6 +31,14 @@ if BENCH not in sys.path:
 import bench_wsgi  # noqa: E402
 from _bench_common import BenchError, bench_env  # noqa: E402
 
+SERVERS = os.path.join(BENCH, "servers")
+if SERVERS not in sys.path:
+    sys.path.insert(0, SERVERS)
+
+import wsgi_servers  # noqa: E402
+
+LOADS = ("raw", "client")
+
 
 def adder(off_by=0):
     app = Server("bench-test", version="1.0.0")
@@ -36,29 +50,205 @@ def adder(off_by=0):
 
 
 def load_args(**counts):
-    values = dict(load_procs=2, threads=2, calls=10, warmup=2, timeout=30.0, call_timeout=10.0)
+    values = dict(load="raw", load_procs=2, threads=2, calls=10, warmup=2, timeout=30.0, call_timeout=10.0)
     values.update(counts)
     return argparse.Namespace(**values)
 
 
-def test_the_load_times_every_call_of_every_process():
+@pytest.mark.parametrize("load", LOADS)
+def test_the_load_times_every_call_of_every_process(load):
     with adder().run_in_thread("http", port=0) as handle:
         ticks = iter([1.0, 1.5])  # the server's CPU seconds at the release and at the end
-        rate, latencies, cpu = bench_wsgi.run_load(handle.port, load_args(), bench_env(), lambda: next(ticks))
+        rate, latencies, cpu, load_cpu = bench_wsgi.run_load(handle.port, load_args(load=load), bench_env(),
+                                                             lambda: next(ticks))
     assert len(latencies) == 2 * 2 * 10
     assert rate > 0 and all(0 < x < 10 for x in latencies) and cpu == 0.5
+    assert load_cpu > 0  # the load processes' own CPU over their timed calls
 
 
-def test_a_wrong_answer_fails_the_load():
+@pytest.mark.parametrize("load", LOADS)
+def test_a_wrong_answer_fails_the_load(load):
     with adder(off_by=1).run_in_thread("http", port=0) as handle:
         with pytest.raises(BenchError, match="add returned"):
-            bench_wsgi.run_load(handle.port, load_args(load_procs=1), bench_env())
+            bench_wsgi.run_load(handle.port, load_args(load=load, load_procs=1), bench_env())
 
 
-def test_a_server_that_is_not_there_fails_the_load():
+@pytest.mark.parametrize("load", LOADS)
+def test_a_server_that_is_not_there_fails_the_load(load):
     from bench_http import free_port
     with pytest.raises(BenchError, match="did not get ready"):
-        bench_wsgi.run_load(free_port(), load_args(load_procs=1, call_timeout=2.0), bench_env())
+        bench_wsgi.run_load(free_port(), load_args(load=load, load_procs=1, call_timeout=2.0), bench_env())
+
+
+class FloorServer(object):
+    """``wsgi_servers.floor_wsgi()`` under wsgiref (one thread, HTTP/1.0, a connection closed
+    after each answer, which the raw load must follow), on 127.0.0.1."""
+
+    def __init__(self, app=None):
+        class Quiet(wsgiref.simple_server.WSGIRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        self.httpd = wsgiref.simple_server.make_server("127.0.0.1", 0, app or wsgi_servers.floor_wsgi(),
+                                                       handler_class=Quiet)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(10)
+
+
+def test_floor_wsgi_answers_the_fixed_body_without_mcplite():
+    done = subprocess.run([sys.executable, "-c", "import sys, wsgi_servers; wsgi_servers.floor_wsgi();"
+                           " sys.exit('mcplite' in sys.modules)"], cwd=SERVERS, timeout=60)
+    assert done.returncode == 0  # the floor is the server's cost alone
+    assert len(wsgi_servers.FLOOR_ANSWER) == len(json.dumps(json.loads(wsgi_servers.FLOOR_ANSWER),
+                                                            separators=(",", ":")))
+
+
+@pytest.mark.parametrize("load", LOADS)
+def test_a_floor_row_is_checked_against_the_fixed_body(load):
+    with FloorServer() as server:
+        rate, latencies, _, _ = bench_wsgi.run_load(server.port, load_args(load=load), bench_env(), check="fixed")
+        assert rate > 0 and len(latencies) == 2 * 2 * 10
+        with pytest.raises(BenchError, match="no response with id"):  # add's check: its id is not the call's
+            bench_wsgi.run_load(server.port, load_args(load=load, load_procs=1), bench_env())
+    with adder().run_in_thread("http", port=0) as handle:  # an mcplite answer is not the floor's body
+        with pytest.raises(BenchError, match="not the floor's fixed body"):
+            bench_wsgi.run_load(handle.port, load_args(load=load, load_procs=1), bench_env(), check="fixed")
+
+
+class Recorder(socketserver.ThreadingTCPServer):
+    """Answers each ``add`` call as the test asks (``answer(rid, a)`` -> the response's bytes,
+    whether to close the connection after it), records every request's head and body."""
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.requests = []
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                while True:
+                    head = []
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    while line not in (b"\r\n", b""):
+                        head.append(line.decode("latin-1").rstrip("\r\n"))
+                        line = self.rfile.readline()
+                    length = [int(h.split(":", 1)[1]) for h in head if h.lower().startswith("content-length:")]
+                    body = self.rfile.read(length[0])
+                    server.requests.append((head, body))
+                    msg = json.loads(body)
+                    data, close = server.answer(msg["id"], msg["params"]["arguments"]["a"])
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    if close:
+                        return
+
+        socketserver.ThreadingTCPServer.__init__(self, ("127.0.0.1", 0), Handler)
+        self.port = self.server_address[1]
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+        self.thread.join(10)
+
+
+def add_result(rid, a):
+    return {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": str(a + 1)}],
+                                                     "structuredContent": {"result": a + 1}}}
+
+
+def json_answer(rid, a):
+    body = json.dumps(add_result(rid, a)).encode()
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + body), False
+
+
+def test_both_loads_send_the_same_request():
+    with Recorder(json_answer) as server:
+        for load in LOADS:
+            bench_wsgi.run_load(server.port, load_args(load=load, load_procs=1, threads=1, warmup=1, calls=1),
+                                bench_env())
+    (client_head, client_body) = server.requests[0]
+    (raw_head, raw_body) = server.requests[2]
+    assert raw_head == client_head
+    assert raw_head[0] == "POST /mcp HTTP/1.1" and "Mcp-Name: add" in raw_head
+    client_msg, raw_msg = json.loads(client_body), json.loads(raw_body)
+    assert raw_msg["id"] == raw_msg["params"]["arguments"]["a"]  # ids distinct across every call of the run
+    del client_msg["id"], raw_msg["id"]
+    assert raw_msg == client_msg and raw_msg["params"]["_meta"] == {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    ids = [json.loads(body)["id"] for head, body in server.requests[2:]]
+    assert len(ids) == len(set(ids)) == 2
+
+
+def chunked_sse_answer(rid, a):
+    """A keep-alive SSE stream, chunked, in pieces: a priming event, a notification, the
+    response; every third call's connection closed after it."""
+    events = [b": priming\r\n\r\n",
+              b"data: " + json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                                      "params": {"level": "info", "data": "x"}}).encode() + b"\n\n",
+              b"event: message\ndata: " + json.dumps(add_result(rid, a)).encode() + b"\n\n"]
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    close = a % 3 == 0
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+            + (b"Connection: close\r\n" if close else b"") + b"\r\n" + chunks), close
+
+
+def test_the_raw_load_reads_a_chunked_sse_answer_and_a_closed_connection():
+    with Recorder(chunked_sse_answer) as server:
+        rate, latencies, _, _ = bench_wsgi.run_load(server.port, load_args(), bench_env())
+    assert rate > 0 and len(latencies) == 2 * 2 * 10
+    assert len(server.requests) == 2 * 2 * 12
+
+
+@pytest.mark.parametrize("cut", [1, 7, 40, 95, 150])
+def test_split_response_waits_for_the_whole_answer(cut):
+    data, _ = chunked_sse_answer(5, 5)
+    buf = bytearray(data[:cut])
+    assert bench_wsgi.split_response(buf) is None
+    buf += data[cut:] + b"HTTP/1.1"  # the next answer's first bytes stay in the buffer
+    status, headers, body, used, close = bench_wsgi.split_response(buf)
+    assert (status, used, close) == (200, len(data), False) and headers["content-type"] == "text/event-stream"
+    assert bench_wsgi.check_answer(status, headers, body, 5, 6, None) is None
+    assert "add returned" in bench_wsgi.check_answer(status, headers, body, 5, 7, None)
+    assert "no response with id" in bench_wsgi.check_answer(status, headers, body, 4, 6, None)
+
+
+def test_split_response_reads_to_the_close_without_a_length():
+    buf = bytearray(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":")
+    assert bench_wsgi.split_response(buf) is None
+    buf += b"1}"
+    assert bench_wsgi.split_response(buf, eof=True)[2:] == (b'{"a":1}', len(buf), True)
+    with pytest.raises(BenchError, match="not an HTTP"):
+        bench_wsgi.split_response(bytearray(b"SSH-2.0\r\n\r\n"))
+
+
+def test_a_call_not_answered_in_time_fails_the_raw_load():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts (the kernel does), never answers
+    try:
+        with pytest.raises(BenchError, match="not answered within 1 s"):
+            bench_wsgi.run_load(listener.getsockname()[1], load_args(load_procs=1, call_timeout=1.0), bench_env())
+    finally:
+        listener.close()
 
 
 def run_bench(*args):
@@ -68,14 +258,17 @@ def run_bench(*args):
     return json.loads(done.stdout)
 
 
-def test_quick_runs_the_http_server_row_end_to_end():
-    rep = run_bench("--only", "http.server", "--wsgi-python", sys.executable)
+@pytest.mark.parametrize("load", LOADS)
+def test_quick_runs_the_http_server_row_end_to_end(load):
+    rep = run_bench("--only", "http.server", "--wsgi-python", sys.executable, "--load", load)
     assert rep["ok"] and rep["left_out"] == {}, rep
+    assert rep["config"]["load"] == load
     assert rep["rounds"]["http.server"][0]["calls"] == 2 * 4 * 60  # --quick: 2 processes, 4 threads, 60 calls
-    assert rep["medians"]["http.server"]["calls_s"] > 0
+    assert rep["medians"]["http.server"]["calls_s"] > 0 and rep["medians"]["http.server"]["load_cpu_us_call"] > 0
     if sys.platform.startswith("linux"):  # the process group's CPU time, from /proc
         assert rep["medians"]["http.server"]["cpu_us_call"] > 0
     assert rep["floor_median_us_call"] > 0  # Server.wsgi() alone, each answer checked
+    assert rep["floor_inline_median_us_call"] > 0  # and with add declared inline=True
     assert [r["value"] for r in rep["ratios"] if r["name"].startswith("http.server /")] == [None]  # no SDK row
 
 
@@ -88,8 +281,13 @@ def test_a_row_without_its_server_is_left_out_and_said():
 def test_quick_with_gunicorn_and_the_sdk():
     wsgi = venv_python("MCPLITE_WSGI_PYTHON", "import gunicorn, waitress", "gunicorn and waitress")
     sdk = venv_python("MCPLITE_SDK_PYTHON", "import uvicorn, mcp.server.mcpserver", "mcp==2.3.0")
-    rep = run_bench("--only", "gunicorn x2,SDK x2", "--wsgi-python", wsgi, "--sdk-python", sdk)
+    rep = run_bench("--only", "gunicorn x2,gunicorn floor x2,gunicorn x1 inline,waitress floor,SDK x2",
+                    "--wsgi-python", wsgi, "--sdk-python", sdk)
     assert rep["ok"] and rep["left_out"] == {}, rep
-    assert rep["medians"]["gunicorn x2"]["calls_s"] > 0 and rep["medians"]["SDK x2"]["calls_s"] > 0
+    for row in ("gunicorn x2", "gunicorn floor x2", "gunicorn x1 inline", "waitress floor", "SDK x2"):
+        assert rep["medians"][row]["calls_s"] > 0, row
     vs_sdk = [r for r in rep["ratios"] if r["name"] == "gunicorn x2 / SDK x2 calls/s"]
     assert vs_sdk[0]["value"] > 0 and vs_sdk[0]["met"] in (True, False)
+    share = [s for s in rep["shares"] if s["row"] == "gunicorn x2"][0]  # its CPU less the floor's
+    assert share["floor"] == "gunicorn floor x2" and share["share_us"] is not None
+    assert [x["sdk"] for x in rep["reach"] if x["value"] is not None] == ["SDK x2"]

@@ -4,18 +4,24 @@
 As modules for the servers' own command lines:
 
 * ``mcplite_wsgi()``: ``Server.wsgi()``, for gunicorn (``'wsgi_servers:mcplite_wsgi()'``,
-  the factory-call form it accepts);
+  the factory-call form it accepts); ``mcplite_inline_wsgi()``: the same with ``add``
+  declared ``inline=True`` (served on the request's thread, no hand-off to a worker);
+* ``floor_wsgi()``: the WSGI servers' floor, no mcplite imported: a trivial application that
+  reads the body and answers ``FLOOR_ANSWER``, a fixed JSON body of the size of mcplite's
+  answer, with ``Content-Length``. Under a server it times what that server costs a request,
+  which no WSGI application can go below;
 * ``sdk_asgi()``: the official SDK's ``MCPServer.streamable_http_app`` in its stateless,
   JSON-answer mode (``stateless_http=True, json_response=True``: no session to keep, no SSE
   stream to open, the fair match for 2026-07-28's stateless requests), for
   ``uvicorn --factory``.
 
-As a script, ``python wsgi_servers.py http|waitress PORT``: mcplite's own ``http.server``
-front end (``Server.run("http")``), or ``Server.wsgi()`` under waitress (8 threads, as
-gunicorn's ``--threads 8``). ``python wsgi_servers.py floor N``: no server and no socket,
-``N`` calls of the application ``mcplite_wsgi()`` returns made in this process with a
-request's environ, as a WSGI server would make them; prints the CPU microseconds a call (what
-mcplite itself costs; the rest of a row's figure is the HTTP server's).
+As a script, ``python wsgi_servers.py http|waitress|waitress-floor PORT``: mcplite's own
+``http.server`` front end (``Server.run("http")``), or ``Server.wsgi()`` (``floor_wsgi()``)
+under waitress (8 threads, as gunicorn's ``--threads 8``). ``python wsgi_servers.py floor N
+[inline]``: no server and no socket, ``N`` calls of the application ``mcplite_wsgi()`` (or
+``mcplite_inline_wsgi()``) returns made in this process with a request's environ, as a WSGI
+server would make them; prints the CPU microseconds a call (what mcplite itself costs; the
+rest of a row's figure is the HTTP server's).
 
 ``$MCPLITE_BENCH_STATE_SECRET`` (hex) is the ``state_secret`` of every mcplite server: with
 several workers, a 2026-07-28 request's sealed state (``requestState``, cursors) made by one
@@ -28,15 +34,21 @@ HOST = "127.0.0.1"
 PATH = "/mcp"
 SECRET_VARIABLE = "MCPLITE_BENCH_STATE_SECRET"
 WAITRESS_THREADS = 8
+# The floor's answer: byte for byte the size of mcplite's answer to add(1234, 1) (its
+# serverInfo name "bench" here "floor"), so that both rows move the same bytes. The load
+# checks it is this body exactly.
+FLOOR_ANSWER = (b'{"jsonrpc":"2.0","id":1234,"result":{"content":[{"type":"text","text":"1235"}],'
+                b'"structuredContent":{"result":1235},"resultType":"complete","_meta":'
+                b'{"io.modelcontextprotocol/serverInfo":{"name":"floor","version":"1.0.0"}}}}')
 
 
-def make_mcplite():
+def make_mcplite(inline=False):
     from mcplite import Server
 
     secret = os.environ.get(SECRET_VARIABLE)
     app = Server("bench", version="1.0.0", state_secret=bytes.fromhex(secret) if secret else None)
 
-    @app.tool()
+    @app.tool(inline=inline)
     def add(a: int, b: int) -> int:
         """Add two integers."""
         return a + b
@@ -46,6 +58,29 @@ def make_mcplite():
 
 def mcplite_wsgi():
     return make_mcplite().wsgi()
+
+
+def mcplite_inline_wsgi():
+    return make_mcplite(inline=True).wsgi()
+
+
+def floor_wsgi():
+    length = str(len(FLOOR_ANSWER))
+
+    def floor_application(environ, start_response):
+        # The body is read as any application must (a server may not read it for us), then
+        # left unparsed: the floor is the server's cost, not JSON's.
+        stream = environ["wsgi.input"]
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        while size > 0:
+            chunk = stream.read(size)
+            if not chunk:
+                break
+            size -= len(chunk)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", length)])
+        return [FLOOR_ANSWER]
+
+    return floor_application
 
 
 def sdk_asgi():
@@ -61,12 +96,12 @@ def sdk_asgi():
     return mcp.streamable_http_app(streamable_http_path=PATH, json_response=True, stateless_http=True)
 
 
-def floor(calls):
+def floor(calls, inline=False):
     import io
     import json
     import time
 
-    application = mcplite_wsgi()
+    application = mcplite_inline_wsgi() if inline else mcplite_wsgi()
     statuses = []
 
     def start_response(status, headers, exc_info=None):
@@ -106,10 +141,10 @@ def floor(calls):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[0] == "floor" and argv[1].isdigit():
-        return floor(int(argv[1]))
-    if len(argv) != 2 or argv[0] not in ("http", "waitress") or not argv[1].isdigit():
-        sys.stderr.write("usage: wsgi_servers.py http|waitress PORT | floor CALLS\n")
+    if argv[:1] == ["floor"] and len(argv) in (2, 3) and argv[1].isdigit() and argv[2:] in ([], ["inline"]):
+        return floor(int(argv[1]), inline=argv[2:] == ["inline"])
+    if len(argv) != 2 or argv[0] not in ("http", "waitress", "waitress-floor") or not argv[1].isdigit():
+        sys.stderr.write("usage: wsgi_servers.py http|waitress|waitress-floor PORT | floor CALLS [inline]\n")
         return 2
     port = int(argv[1])
     try:
@@ -117,7 +152,8 @@ def main(argv):
             make_mcplite().run("http", host=HOST, port=port, path=PATH)
         else:
             import waitress
-            waitress.serve(mcplite_wsgi(), host=HOST, port=port, threads=WAITRESS_THREADS)
+            application = floor_wsgi() if argv[0] == "waitress-floor" else mcplite_wsgi()
+            waitress.serve(application, host=HOST, port=port, threads=WAITRESS_THREADS)
     except KeyboardInterrupt:
         pass
     return 0
