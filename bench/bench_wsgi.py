@@ -38,8 +38,9 @@ for every process on Linux); p50 and p99 are over every call's latency; the serv
 a call is its process group's (master and workers, ``/proc``) from the release to the end over
 the calls: the one figure the machine's other work barely moves; the load's CPU a call is its
 processes' own (``time.process_time``) over their timed calls. With several workers the
-report gives the busiest worker's share of the workers' CPU: a keep-alive connection stays
-with the worker that accepted it. Each round also times ``Server.wsgi()`` called in one
+report gives the busiest worker's share of the workers' CPU and how many of the load's
+connections each worker held once warmed up (``/proc``): a keep-alive connection stays with
+the worker that accepted it, and the workers' race for each accept decides the split. Each round also times ``Server.wsgi()`` called in one
 process without any HTTP server (``wsgi_servers.py floor``, plain and ``inline=True``):
 mcplite's own share of a call's CPU. The load runs in processes of its own so that its GIL is
 not the server's, but it shares the machine's CPUs with the servers: on a machine with few
@@ -494,12 +495,13 @@ def read_line(proc, deadline):
     return proc.stdout.readline().decode("utf-8", "replace")
 
 
-def run_load(port, args, env, server_cpu=lambda: None, check="sum"):
+def run_load(port, args, env, server_cpu=lambda: None, check="sum", at_ready=lambda: None):
     """The load processes (``args.load``: raw or client) against ``port``, released together:
     (calls/s, latencies, the server's CPU seconds from the release until every process
     reported: ``server_cpu()``'s difference, None where it gives none, the load processes' own
     CPU seconds over their timed calls, None where one gave none). ``check``: ``sum`` (add's
-    answer) or ``fixed`` (a floor row's body)."""
+    answer) or ``fixed`` (a floor row's body). ``at_ready()`` is called once every process
+    is warmed up, before the release."""
     procs = []
     try:
         for n in range(args.load_procs):
@@ -515,6 +517,7 @@ def run_load(port, args, env, server_cpu=lambda: None, check="sum"):
             answer = read_line(p, deadline)
             if answer.strip() != "ready":  # its error report, or nothing (it hung): the others are killed
                 raise BenchError("a load process did not get ready: %s" % (answer.strip()[:500] or "no answer"))
+        at_ready()
         cpu0 = server_cpu()
         for p in procs:
             p.stdin.write(b"go\n")
@@ -649,6 +652,45 @@ def group_cpu_by_pid(pgid):
     return found or None
 
 
+def connections_by_worker(pgid, port):
+    """How many established TCP connections to ``port`` each worker of group ``pgid`` holds
+    (a process holding the listening socket, its leader left out: gunicorn's master, uvicorn's
+    supervisor), most first, from ``/proc/net/tcp`` and each process's fds; None off Linux.
+    With several workers, how the accept race spread the load's keep-alive connections."""
+    inodes, listening = set(), set()
+    try:
+        with open("/proc/net/tcp") as fh:
+            for line in fh.readlines()[1:]:
+                fields = line.split()
+                # local address HOST:PORT in hex, the state (01 ESTABLISHED, 0A LISTEN), the inode
+                if len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    if fields[3] == "01":
+                        inodes.add("socket:[%s]" % fields[9])
+                    elif fields[3] == "0A":
+                        listening.add("socket:[%s]" % fields[9])
+    except (OSError, ValueError):
+        return None
+    counts = []
+    for pid in group_cpu_by_pid(pgid) or {}:
+        if pid == pgid:
+            continue
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        held, worker = 0, False
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue  # closed meanwhile
+            held += target in inodes
+            worker = worker or target in listening
+        if worker:
+            counts.append(held)
+    return sorted(counts, reverse=True) or None
+
+
 def busiest_worker_share(before, after, leader):
     """The busiest worker's share (%) of the workers' CPU between two ``group_cpu_by_pid``
     snapshots (the leader, gunicorn's master or uvicorn's supervisor, left out); None with
@@ -762,14 +804,17 @@ def run(args):
                 server = ServerGroup(name, server_argv(family, workers, app, port, wsgi_py, sdk_py), env, port,
                                      SERVERS_DIR)
                 snapshots = []
+                split = []
 
                 def server_cpu():
                     by_pid = group_cpu_by_pid(server.proc.pid)
                     snapshots.append(by_pid)
                     return None if by_pid is None else sum(by_pid.values())
 
-                rate, latencies, cpu, load_cpu = run_load(port, args, env, server_cpu,
-                                                          "fixed" if app == "floor" else "sum")
+                rate, latencies, cpu, load_cpu = run_load(
+                    port, args, env, server_cpu, "fixed" if app == "floor" else "sum",
+                    lambda: split.append(connections_by_worker(server.proc.pid, port)) if workers > 1 else None)
+                split = split[0] if split else None
                 busiest = busiest_worker_share(snapshots[0], snapshots[-1], server.proc.pid) if workers > 1 else None
                 p = percentiles(latencies)
                 cpu_us = None if cpu is None else round(cpu * 1e6 / len(latencies), 1)
@@ -777,10 +822,11 @@ def run(args):
                 rep["rounds"][name].append({"calls_s": round(rate, 1), "p50_ms": p["p50"] / 1000.0,
                                             "p99_ms": p["p99"] / 1000.0, "cpu_us_call": cpu_us,
                                             "load_cpu_us_call": load_us, "busiest_worker_pct": busiest,
-                                            "calls": len(latencies)})
+                                            "connections_by_worker": split, "calls": len(latencies)})
                 log("round %d %-18s %8.1f calls/s  p50 %6.2f ms  p99 %6.2f ms  server CPU %s us/call  load CPU %s"
                     " us/call%s" % (r + 1, name, rate, p["p50"] / 1000.0, p["p99"] / 1000.0, fmt(cpu_us), fmt(load_us),
-                                    "" if busiest is None else "  busiest worker %d%% of the workers' CPU" % busiest))
+                                    "" if busiest is None else "  busiest worker %d%% of the workers' CPU" % busiest)
+                    + ("" if not split else ", connections by worker %s" % "/".join(str(n) for n in split)))
             except BenchError as exc:
                 rep["errors"].append("round %d %s: %s" % (r + 1, name, exc))
                 log("round %d %s: FAILED: %s" % (r + 1, name, exc))
@@ -889,10 +935,14 @@ def print_report(rep, args):
             continue
         rows.append([name, workers, fmt(m["calls_s"]), fmt(m["p50_ms"], "%.2f"), fmt(m["p99_ms"], "%.2f"),
                      fmt(m["cpu_us_call"], "%.0f"), fmt(m["load_cpu_us_call"], "%.0f"),
-                     fmt(m["busiest_worker_pct"], "%.0f%%"), len(rep["rounds"][name])])
+                     fmt(m["busiest_worker_pct"], "%.0f%%"),
+                     " ".join("/".join(str(n) for n in x["connections_by_worker"]) for x in rep["rounds"][name]
+                              if x.get("connections_by_worker")) or "-",
+                     len(rep["rounds"][name])])
     p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "server CPU us/call", "load CPU us/call",
-                    "busiest worker", "rounds"], rows))
-    p("  (busiest worker: its share of the workers' CPU, 50% an even split: a keep-alive connection stays with the"
+                    "busiest worker", "conns by worker", "rounds"], rows))
+    p("  (busiest worker: its share of the workers' CPU, 50% an even split; conns by worker: each round's load"
+      " connections held by each worker, as the accept race spread them: a keep-alive connection stays with the"
       " worker that accepted it)")
     p("  (floor rows: a trivial WSGI application, no mcplite, that reads the body and answers a fixed JSON body"
       " of the same size: the server's own cost, which no WSGI application goes below)")

@@ -251,6 +251,14 @@ def test_a_call_not_answered_in_time_fails_the_raw_load():
         listener.close()
 
 
+def test_busiest_worker_share():
+    before = {10: 5.0, 11: 1.0, 12: 1.0}  # the leader (10) is not a worker
+    assert bench_wsgi.busiest_worker_share(before, {10: 9.0, 11: 4.0, 12: 2.0}, 10) == 75
+    assert bench_wsgi.busiest_worker_share(before, {10: 9.0, 11: 2.0, 12: 2.0}, 10) == 50
+    assert bench_wsgi.busiest_worker_share(before, {10: 9.0, 11: 2.0}, 10) is None  # one worker
+    assert bench_wsgi.busiest_worker_share(None, {10: 9.0, 11: 2.0, 12: 2.0}, 10) is None  # off Linux
+
+
 def run_bench(*args):
     done = subprocess.run([sys.executable, os.path.join(BENCH, "bench_wsgi.py"), "--quick", "--json"] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180, cwd=ROOT)
@@ -288,6 +296,10 @@ def test_quick_with_gunicorn_and_the_sdk():
         assert rep["medians"][row]["calls_s"] > 0, row
     vs_sdk = [r for r in rep["ratios"] if r["name"] == "gunicorn x2 / SDK x2 calls/s"]
     assert vs_sdk[0]["value"] > 0 and vs_sdk[0]["met"] in (True, False)
+    if sys.platform.startswith("linux"):  # every load connection found in one of the 2 workers
+        for row in ("gunicorn x2", "gunicorn floor x2", "SDK x2"):
+            split = rep["rounds"][row][0]["connections_by_worker"]
+            assert len(split) == 2 and sum(split) == 2 * 4, (row, split)
     share = [s for s in rep["shares"] if s["row"] == "gunicorn x2"][0]  # its CPU less the floor's
     assert share["floor"] == "gunicorn floor x2" and share["share_us"] is not None
     assert [x["sdk"] for x in rep["reach"] if x["value"] is not None] == ["SDK x2"]
