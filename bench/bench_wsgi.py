@@ -39,8 +39,17 @@ a call is its process group's (master and workers, ``/proc``) from the release t
 the calls: the one figure the machine's other work barely moves; the load's CPU a call is its
 processes' own (``time.process_time``) over their timed calls. With several workers the
 report gives the busiest worker's share of the workers' CPU and how many of the load's
-connections each worker held once warmed up (``/proc``): a keep-alive connection stays with
-the worker that accepted it, and the workers' race for each accept decides the split. Each round also times ``Server.wsgi()`` called in one
+connections each worker held when released (``/proc``). A keep-alive connection stays with
+the worker that accepted it, and the workers race for each accept: 16 long-lived connections
+may fall 8/8, 10/6 or 16/0 (a 1-worker run). So, for a row with several workers, after the
+warm-up and before ``go`` the bench finds which worker holds each connection (by the load's
+local ports, which each load process writes on its ``ready`` line) and, while two workers are
+more than 1 apart, answers ``reconnect PORT...`` instead of ``go``: the load process closes
+those connections (the fuller workers' beyond an even share), opens new ones, warms each up
+with one checked call and says ``ready`` again; up to 30 rounds. A round still uneven then is
+flagged in the table and left out of the medians. ``--no-balance`` leaves the split as the
+race made it (the raw load only balances; ``--load client`` never does). Each round also
+times ``Server.wsgi()`` called in one
 process without any HTTP server (``wsgi_servers.py floor``, plain and ``inline=True``):
 mcplite's own share of a call's CPU. The load runs in processes of its own so that its GIL is
 not the server's, but it shares the machine's CPUs with the servers: on a machine with few
@@ -61,6 +70,7 @@ Usage::
     python bench/bench_wsgi.py --quick    # one short round: a CI smoke run (< 60 s)
     python bench/bench_wsgi.py --json     # the numbers as one JSON object on stdout
     python bench/bench_wsgi.py --load client   # the http.client load instead of the raw one
+    python bench/bench_wsgi.py --no-balance    # 2-worker rows as the accept race spread the connections
 
 gunicorn and waitress come from ``--wsgi-python PATH``, else ``$MCPLITE_WSGI_PYTHON``, else
 ``.cache/wsgi-venv/bin/python`` (scripts/test builds it); ``http.server`` runs under that
@@ -102,6 +112,7 @@ QUICK = {"rounds": 1, "calls": 60, "warmup": 5, "threads": 4, "load_procs": 2}
 FULL = {"rounds": 3, "calls": 400, "warmup": 20, "threads": 8, "load_procs": 2}
 KEEPALIVE_S = 30  # every server keeps an idle connection this long: the warm-up's wait
 WORKER_THREADS = 8  # gunicorn --threads (waitress has the same, in wsgi_servers.py)
+BALANCE_TRIES = 30  # rounds of reconnects before a 2-worker row's split is given up as uneven
 START_TIMEOUT = 60.0
 TARGET_SCALING = 1.7  # 2 workers over 1
 TARGET_VS_SDK = 3.0  # mcplite calls/s over the SDK's at the same worker count
@@ -319,6 +330,7 @@ class RawConnection(object):
         self.timeout = timeout
         self.sock = None
         self.connects = 0
+        self.local_port = None
         self.buf = bytearray()
         self.out = b""
         self.calls = []  # this phase's (request bytes, id, expected sum)
@@ -336,6 +348,7 @@ class RawConnection(object):
             raise BenchError("connect to %s:%d failed: %s: %s" % (HOST, self.port, type(exc).__name__, exc))
         self.sock = sock
         self.connects += 1
+        self.local_port = sock.getsockname()[1]  # what the bench finds in /proc to tell the workers' apart
         # A request is one send; without NODELAY a second small one may wait for an ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
@@ -438,25 +451,49 @@ def raw_load_worker(port, conns, calls, warmup, first, timeout, fixed):
     """The body of one lean load process: ONE thread, a ``selectors`` loop over ``conns``
     keep-alive connections, each sending pre-encoded calls one after the other (the same
     requests ``bench_http.Client`` makes, ids distinct across every process), every answer
-    checked (``fixed``: a floor row's body). Warm-up, ``ready``, ``go`` on stdin, the timed
-    calls, then one JSON line: each connection's (start, end), every latency, the process's
-    CPU seconds over the timed calls, the connections opened, or the errors."""
+    checked (``fixed``: a floor row's body). Warm-up, then the messages with the bench (lines):
+    this process writes ``ready PORT...`` (its connections' local ports); the bench answers
+    ``reconnect PORT...`` (close those connections and open new ones, each warmed up by one
+    checked call; then ``ready`` again) or ``go``. Then the timed calls and one JSON line: each
+    connection's (start, end), every latency, the process's CPU seconds over the timed calls,
+    the connections opened, or the errors."""
     sel = selectors.DefaultSelector()
     pool = [RawConnection(port, timeout) for _ in range(conns)]
     errors = []
     spans, latencies, cpu_s = [], [], None
+    # The reconnects' warm-up ids: this process's own range after its calls' (run_load leaves
+    # room for conns x BALANCE_TRIES of them), so that ids stay distinct over the run.
+    spare = iter(range(first + conns * (warmup + calls), first + conns * (warmup + calls + BALANCE_TRIES)))
     try:
         for k, conn in enumerate(pool):
             base = first + k * (warmup + calls)
             conn.calls = [(encode_call(port, a), a, a + 1) for a in range(base, base + warmup)]
         raw_phase(sel, pool, False, fixed)
-        for k, conn in enumerate(pool):  # encoded before the release: the timed loop only sends
+        timed = []  # encoded before the release: the timed loop only sends
+        for k in range(conns):
             base = first + k * (warmup + calls) + warmup
-            conn.calls = [(encode_call(port, a), a, a + 1) for a in range(base, base + calls)]
-        sys.stdout.write("ready\n")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip() != "go":
-            raise BenchError("no go")
+            timed.append([(encode_call(port, a), a, a + 1) for a in range(base, base + calls)])
+        while True:
+            sys.stdout.write("ready %s\n" % " ".join(str(c.local_port) for c in pool))
+            sys.stdout.flush()
+            words = sys.stdin.readline().split()
+            if words[:1] == ["go"]:
+                break
+            if words[:1] != ["reconnect"]:
+                raise BenchError("no go")
+            ports = set(int(w) for w in words[1:])
+            chosen = [c for c in pool if c.local_port in ports]
+            if len(chosen) != len(ports):
+                raise BenchError("told to reconnect ports it does not hold: %s" % " ".join(words[1:]))
+            for conn in chosen:
+                conn.close(sel)
+                a = next(spare, None)
+                if a is None:
+                    raise BenchError("told to reconnect over %d connections" % (conns * BALANCE_TRIES))
+                conn.calls = [(encode_call(port, a), a, a + 1)]
+            raw_phase(sel, chosen, False, fixed)  # each opens its new connection, one checked call
+        for conn, calls_k in zip(pool, timed):
+            conn.calls = calls_k
         cpu0 = time.process_time()
         began = time.monotonic()
         raw_phase(sel, pool, True, fixed)
@@ -477,6 +514,25 @@ def raw_load_worker(port, conns, calls, warmup, first, timeout, fixed):
     return 0
 
 
+def ports_to_reconnect(by_worker):
+    """Which of the load's connections to reopen, given ``{worker: [their local ports]}``
+    (every worker, those holding none too): none when the split is even (no two workers more
+    than 1 apart), else the extras of each worker over an even share (the highest ports of
+    each: any would do), sorted. A reopened connection goes to whichever worker wins its
+    accept, so an uneven split may take several rounds."""
+    counts = [len(ports) for ports in by_worker.values()]
+    if len(counts) < 2 or max(counts) - min(counts) <= 1:
+        return []
+    share = -(-sum(counts) // len(counts))  # the even split's larger share
+    extras = []
+    for ports in by_worker.values():
+        over = len(ports) - share
+        if over <= 0 and len(ports) == max(counts) and not any(c > share for c in counts):
+            over = 1  # (3 workers or more: 6/6/4 of 16 has nobody over 6, yet is uneven)
+        extras.extend(sorted(ports)[len(ports) - over:] if over > 0 else [])
+    return sorted(extras)
+
+
 # --------------------------------------------------------------------------- driving the load
 
 def floor_answer():
@@ -495,17 +551,69 @@ def read_line(proc, deadline):
     return proc.stdout.readline().decode("utf-8", "replace")
 
 
-def run_load(port, args, env, server_cpu=lambda: None, check="sum", at_ready=lambda: None):
+class Balance(object):
+    """How a multi-worker row's load connections are spread over the workers before the
+    release. ``owners()``: ``{worker: [the load's local ports it holds]}`` (``connection_owners``),
+    None when it cannot tell. ``run_load`` fills in the rest: ``split`` (connections by worker,
+    most first, as released), ``reconnects`` (rounds of reopening it took), ``reopened``
+    (connections reopened in all) and ``balanced`` (True: no two workers more than 1 apart;
+    False: still uneven after ``tries`` rounds; None: not tried, e.g. ``--load client``)."""
+
+    def __init__(self, owners, tries=BALANCE_TRIES):
+        self.owners = owners
+        self.tries = tries
+        self.split = None
+        self.reconnects = 0
+        self.reopened = 0
+        self.balanced = None
+
+
+def balance_load(procs, ports, balance, deadline):
+    """Until the load's connections are evenly split over the workers, or ``balance.tries``
+    rounds are spent: tell each load process to reopen the connections the fuller workers
+    hold beyond an even share (``reconnect PORT...``), and read its ``ready PORT...`` back.
+    ``ports``: each process's ports from its first ``ready``. Why: a keep-alive connection
+    stays with the worker that accepted it, and the workers race for each accept, so 16
+    long-lived connections may fall 16/0 (a 1-worker run) or 10/6 however many workers run."""
+    while True:
+        by_worker = balance.owners()
+        if not by_worker:
+            return  # off Linux: the split is unknown, the row runs as the accept race fell
+        balance.split = sorted((len(v) for v in by_worker.values()), reverse=True)
+        extras = set(ports_to_reconnect(by_worker))
+        if not extras:
+            balance.balanced = True
+            return
+        if balance.reconnects >= balance.tries:
+            balance.balanced = False
+            return
+        balance.reconnects += 1
+        balance.reopened += len(extras)
+        for p, own in zip(procs, ports):
+            p.stdin.write(("reconnect %s\n" % " ".join(str(x) for x in sorted(own & extras))).encode())
+            p.stdin.flush()
+        for n, p in enumerate(procs):
+            words = read_line(p, deadline).split()
+            if words[:1] != ["ready"]:
+                raise BenchError("a load process did not reconnect: %s" % (" ".join(words)[:500] or "no answer"))
+            ports[n] = set(int(w) for w in words[1:])
+
+
+def run_load(port, args, env, server_cpu=lambda: None, check="sum", at_ready=lambda: None, balance=None):
     """The load processes (``args.load``: raw or client) against ``port``, released together:
     (calls/s, latencies, the server's CPU seconds from the release until every process
     reported: ``server_cpu()``'s difference, None where it gives none, the load processes' own
     CPU seconds over their timed calls, None where one gave none). ``check``: ``sum`` (add's
-    answer) or ``fixed`` (a floor row's body). ``at_ready()`` is called once every process
-    is warmed up, before the release."""
+    answer) or ``fixed`` (a floor row's body). ``balance`` (a ``Balance``; the raw load only):
+    the connections are first spread evenly over the workers (``balance_load``).
+    ``at_ready()`` is called once every process is warmed up (and balanced), before the
+    release."""
     procs = []
+    # Each process's ids: its connections' warm-up and timed calls, then its reconnects'.
+    ids_a_process = args.threads * (args.warmup + args.calls + BALANCE_TRIES)
     try:
         for n in range(args.load_procs):
-            first = 1 + n * args.threads * (args.warmup + args.calls)
+            first = 1 + n * ids_a_process
             proc = subprocess.Popen(
                 [sys.executable, os.path.abspath(__file__), "--load-worker", args.load, str(port), str(args.threads),
                  str(args.calls), str(args.warmup), str(first), str(args.call_timeout), check],
@@ -513,10 +621,15 @@ def run_load(port, args, env, server_cpu=lambda: None, check="sum", at_ready=lam
             register(proc)
             procs.append(proc)
         deadline = time.monotonic() + args.timeout
+        ports = []
         for p in procs:
             answer = read_line(p, deadline)
-            if answer.strip() != "ready":  # its error report, or nothing (it hung): the others are killed
+            words = answer.split()
+            if words[:1] != ["ready"]:  # its error report, or nothing (it hung): the others are killed
                 raise BenchError("a load process did not get ready: %s" % (answer.strip()[:500] or "no answer"))
+            ports.append(set(int(w) for w in words[1:]))  # the raw load's local ports (the client load: none)
+        if balance is not None and args.load == "raw":
+            balance_load(procs, ports, balance, time.monotonic() + args.timeout)
         at_ready()
         cpu0 = server_cpu()
         for p in procs:
@@ -652,25 +765,27 @@ def group_cpu_by_pid(pgid):
     return found or None
 
 
-def connections_by_worker(pgid, port):
-    """How many established TCP connections to ``port`` each worker of group ``pgid`` holds
-    (a process holding the listening socket, its leader left out: gunicorn's master, uvicorn's
-    supervisor), most first, from ``/proc/net/tcp`` and each process's fds; None off Linux.
-    With several workers, how the accept race spread the load's keep-alive connections."""
-    inodes, listening = set(), set()
+def connection_owners(pgid, port):
+    """``{worker PID: [the client-side ports of its established connections to port]}`` for
+    each worker of group ``pgid`` (a process holding the listening socket, its leader left out:
+    gunicorn's master, uvicorn's supervisor; a worker holding none is there with ``[]``), from
+    ``/proc/net/tcp`` and each process's fds; None off Linux or when no worker is found. The
+    client-side port is the load's ``RawConnection.local_port``."""
+    peers, listening = {}, set()
     try:
         with open("/proc/net/tcp") as fh:
             for line in fh.readlines()[1:]:
                 fields = line.split()
-                # local address HOST:PORT in hex, the state (01 ESTABLISHED, 0A LISTEN), the inode
+                # local and remote addresses HOST:PORT in hex, the state (01 ESTABLISHED,
+                # 0A LISTEN), the inode; the server's side of a connection has port as its own
                 if len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port:
                     if fields[3] == "01":
-                        inodes.add("socket:[%s]" % fields[9])
+                        peers["socket:[%s]" % fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
                     elif fields[3] == "0A":
                         listening.add("socket:[%s]" % fields[9])
     except (OSError, ValueError):
         return None
-    counts = []
+    owners = {}
     for pid in group_cpu_by_pid(pgid) or {}:
         if pid == pgid:
             continue
@@ -678,17 +793,26 @@ def connections_by_worker(pgid, port):
             fds = os.listdir("/proc/%d/fd" % pid)
         except OSError:
             continue
-        held, worker = 0, False
+        held, worker = [], False
         for fd in fds:
             try:
                 target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
             except OSError:
                 continue  # closed meanwhile
-            held += target in inodes
+            if target in peers:
+                held.append(peers[target])
             worker = worker or target in listening
         if worker:
-            counts.append(held)
-    return sorted(counts, reverse=True) or None
+            owners[pid] = sorted(held)
+    return owners or None
+
+
+def connections_by_worker(pgid, port):
+    """How many established TCP connections to ``port`` each worker of group ``pgid`` holds,
+    most first (``connection_owners``); None off Linux. With several workers, how the load's
+    keep-alive connections are spread over them."""
+    owners = connection_owners(pgid, port)
+    return None if owners is None else sorted((len(v) for v in owners.values()), reverse=True)
 
 
 def busiest_worker_share(before, after, leader):
@@ -731,6 +855,9 @@ def parse_args(argv):
                     help="raw (default): one selectors thread a load process over --threads keep-alive"
                          " connections, pre-encoded requests; client: --threads bench_http clients"
                          " (http.client) a process, the load before the raw one")
+    ap.add_argument("--no-balance", action="store_true",
+                    help="leave a 2-worker row's connections as the workers' accept race spread them (by"
+                         " default the raw load reopens those of the fuller worker until the split is even)")
     ap.add_argument("--only", metavar="NAMES", default=None,
                     help="comma-separated rows to run (%s)" % ", ".join(s[0] for s in SERVERS))
     for name in FULL:
@@ -789,8 +916,10 @@ def run(args):
         log("%s: left out: %s" % (name, why))
 
     rep = {"schema": 1, "mode": "quick" if args.quick else "full", "cpus": os.cpu_count(),
+           "balance": "off: --no-balance" if args.no_balance else "off: --load client" if args.load == "client"
+           else "on, up to %d reconnect rounds" % BALANCE_TRIES,
            "load_average": {"start": load_average(), "rounds": []},
-           "config": dict({k: getattr(args, k) for k in FULL}, load=args.load),
+           "config": dict({k: getattr(args, k) for k in FULL}, load=args.load, no_balance=args.no_balance),
            "pythons": {"wsgi": wsgi_py, "sdk": "%s (%s)" % (sdk_py, sdk_source), "load": sys.executable},
            "left_out": missing, "rounds": {name: [] for name, _, _, _ in rows}, "floor_us_call": [],
            "floor_inline_us_call": [], "errors": []}
@@ -811,10 +940,14 @@ def run(args):
                     snapshots.append(by_pid)
                     return None if by_pid is None else sum(by_pid.values())
 
+                balance = None
+                if workers > 1 and not args.no_balance and args.load == "raw":
+                    balance = Balance(lambda: connection_owners(server.proc.pid, port))
                 rate, latencies, cpu, load_cpu = run_load(
                     port, args, env, server_cpu, "fixed" if app == "floor" else "sum",
-                    lambda: split.append(connections_by_worker(server.proc.pid, port)) if workers > 1 else None)
-                split = split[0] if split else None
+                    lambda: split.append(connections_by_worker(server.proc.pid, port)) if workers > 1 else None,
+                    balance)
+                split = split[0] if split else None  # as released (after the balancing, if any)
                 busiest = busiest_worker_share(snapshots[0], snapshots[-1], server.proc.pid) if workers > 1 else None
                 p = percentiles(latencies)
                 cpu_us = None if cpu is None else round(cpu * 1e6 / len(latencies), 1)
@@ -822,11 +955,17 @@ def run(args):
                 rep["rounds"][name].append({"calls_s": round(rate, 1), "p50_ms": p["p50"] / 1000.0,
                                             "p99_ms": p["p99"] / 1000.0, "cpu_us_call": cpu_us,
                                             "load_cpu_us_call": load_us, "busiest_worker_pct": busiest,
-                                            "connections_by_worker": split, "calls": len(latencies)})
+                                            "connections_by_worker": split, "calls": len(latencies),
+                                            "balanced": None if balance is None else balance.balanced,
+                                            "reconnects": None if balance is None else balance.reconnects,
+                                            "reopened": None if balance is None else balance.reopened})
                 log("round %d %-18s %8.1f calls/s  p50 %6.2f ms  p99 %6.2f ms  server CPU %s us/call  load CPU %s"
                     " us/call%s" % (r + 1, name, rate, p["p50"] / 1000.0, p["p99"] / 1000.0, fmt(cpu_us), fmt(load_us),
                                     "" if busiest is None else "  busiest worker %d%% of the workers' CPU" % busiest)
-                    + ("" if not split else ", connections by worker %s" % "/".join(str(n) for n in split)))
+                    + ("" if not split else ", connections by worker %s" % "/".join(str(n) for n in split))
+                    + ("" if balance is None else " after %d reconnect round(s) (%d connections reopened)%s"
+                       % (balance.reconnects, balance.reopened,
+                          ": NOT BALANCED, left out of the medians" if balance.balanced is False else "")))
             except BenchError as exc:
                 rep["errors"].append("round %d %s: %s" % (r + 1, name, exc))
                 log("round %d %s: FAILED: %s" % (r + 1, name, exc))
@@ -844,12 +983,7 @@ def run(args):
                         % (r + 1, what, floor_us))
         rep["load_average"]["rounds"].append(load_average())
 
-    med = {}
-    for name, runs in rep["rounds"].items():
-        if runs:
-            med[name] = {k: median([x[k] for x in runs if x[k] is not None])
-                         for k in ("calls_s", "p50_ms", "p99_ms", "cpu_us_call", "load_cpu_us_call",
-                                   "busiest_worker_pct")}
+    med = {name: row_medians(runs) for name, runs in rep["rounds"].items() if runs}
     rep["medians"] = med
     rep["floor_median_us_call"] = median(rep["floor_us_call"])
     rep["floor_inline_median_us_call"] = median(rep["floor_inline_us_call"])
@@ -923,6 +1057,7 @@ def print_report(rep, args):
     p("WSGI benchmark (%s): 2026-07-28 tools/call, %d calls a connection after %d warm-up, %d round(s), medians"
       % (rep["mode"], c["calls"], c["warmup"], c["rounds"]))
     p("  load: --load %s" % load)
+    p("  2-worker rows' connections spread evenly over the workers before the release: %s" % rep["balance"])
     p("  machine: %s CPUs; load average at start %s, after each round %s, at the end %s"
       % (rep["cpus"], rep["load_average"]["start"], rep["load_average"]["rounds"], rep["load_average"]["end"]))
     p("  servers' python: %s; SDK: %s; load: %s" % (rep["pythons"]["wsgi"], rep["pythons"]["sdk"],
@@ -936,14 +1071,18 @@ def print_report(rep, args):
         rows.append([name, workers, fmt(m["calls_s"]), fmt(m["p50_ms"], "%.2f"), fmt(m["p99_ms"], "%.2f"),
                      fmt(m["cpu_us_call"], "%.0f"), fmt(m["load_cpu_us_call"], "%.0f"),
                      fmt(m["busiest_worker_pct"], "%.0f%%"),
-                     " ".join("/".join(str(n) for n in x["connections_by_worker"]) for x in rep["rounds"][name]
-                              if x.get("connections_by_worker")) or "-",
-                     len(rep["rounds"][name])])
+                     " ".join(split_cell(x) for x in rep["rounds"][name] if x.get("connections_by_worker")) or "-",
+                     rounds_cell(rep["rounds"][name])])
     p(render_table(["server", "workers", "calls/s", "p50 ms", "p99 ms", "server CPU us/call", "load CPU us/call",
                     "busiest worker", "conns by worker", "rounds"], rows))
-    p("  (busiest worker: its share of the workers' CPU, 50% an even split; conns by worker: each round's load"
-      " connections held by each worker, as the accept race spread them: a keep-alive connection stays with the"
-      " worker that accepted it)")
+    p("  (busiest worker: its share of the workers' CPU, 50%% an even split; conns by worker: each round's load"
+      " connections held by each worker when released, (n): the rounds of reconnects it took. A keep-alive"
+      " connection stays with the worker that accepted it and the workers race for each accept: with 16"
+      " long-lived connections the race may leave one worker idle, so %s)" % (
+          "the connections the fuller worker holds beyond an even share are reopened until no two workers are"
+          " more than 1 apart; a round still uneven after %d rounds is marked ! and left out of the medians"
+          % BALANCE_TRIES if rep["balance"].startswith("on") else
+          "the split is left as it fell (%s): a 2-worker row's figures mix the race's luck in" % rep["balance"]))
     p("  (floor rows: a trivial WSGI application, no mcplite, that reads the body and answers a fixed JSON body"
       " of the same size: the server's own cost, which no WSGI application goes below)")
     if rep["floor_median_us_call"] is not None:
@@ -980,6 +1119,30 @@ def print_report(rep, args):
         p("ERRORS (exit status 1)")
         for e in rep["errors"]:
             p("  " + e.replace("\n", "\n  "))
+
+
+def row_medians(runs):
+    """A row's medians over its rounds. A round whose connections could not be spread evenly
+    over the workers measured the accept race, not the workers: left out (the table flags it);
+    with none left, every median is None."""
+    runs = [x for x in runs if x.get("balanced") is not False]
+    return {k: median([x[k] for x in runs if x[k] is not None])
+            for k in ("calls_s", "p50_ms", "p99_ms", "cpu_us_call", "load_cpu_us_call", "busiest_worker_pct")}
+
+
+def split_cell(run):
+    """A round's connections by worker in the table: ``8/8``, ``8/8 (3)`` after 3 rounds of
+    reconnects, ``12/4 (30)!`` when it could not be balanced."""
+    cell = "/".join(str(n) for n in run["connections_by_worker"])
+    if run.get("reconnects"):
+        cell += " (%d)" % run["reconnects"]
+    return cell + ("!" if run.get("balanced") is False else "")
+
+
+def rounds_cell(runs):
+    """The rounds of a row, and how many of them are in its medians when some were not."""
+    used = len([x for x in runs if x.get("balanced") is not False])
+    return str(len(runs)) if used == len(runs) else "%d (%d in the medians)" % (len(runs), used)
 
 
 def main(argv=None):

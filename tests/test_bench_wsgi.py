@@ -16,6 +16,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 import wsgiref.simple_server
 
 import pytest
@@ -133,6 +134,8 @@ class Recorder(socketserver.ThreadingTCPServer):
     def __init__(self, answer):
         self.answer = answer
         self.requests = []
+        self.peers = []  # each request's client-side port
+        self.ended = []  # the client-side port of each connection the client closed
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -141,6 +144,7 @@ class Recorder(socketserver.ThreadingTCPServer):
                     head = []
                     line = self.rfile.readline()
                     if not line:
+                        server.ended.append(self.client_address[1])
                         return
                     while line not in (b"\r\n", b""):
                         head.append(line.decode("latin-1").rstrip("\r\n"))
@@ -148,6 +152,7 @@ class Recorder(socketserver.ThreadingTCPServer):
                     length = [int(h.split(":", 1)[1]) for h in head if h.lower().startswith("content-length:")]
                     body = self.rfile.read(length[0])
                     server.requests.append((head, body))
+                    server.peers.append(self.client_address[1])
                     msg = json.loads(body)
                     data, close = server.answer(msg["id"], msg["params"]["arguments"]["a"])
                     self.wfile.write(data)
@@ -298,8 +303,155 @@ def test_quick_with_gunicorn_and_the_sdk():
     assert vs_sdk[0]["value"] > 0 and vs_sdk[0]["met"] in (True, False)
     if sys.platform.startswith("linux"):  # every load connection found in one of the 2 workers
         for row in ("gunicorn x2", "gunicorn floor x2", "SDK x2"):
-            split = rep["rounds"][row][0]["connections_by_worker"]
+            run = rep["rounds"][row][0]
+            split = run["connections_by_worker"]
             assert len(split) == 2 and sum(split) == 2 * 4, (row, split)
+            # spread evenly before the release (or, within 30 rounds of reconnects, said not to be)
+            assert run["balanced"] is (split[0] - split[1] <= 1) and 0 <= run["reconnects"] <= 30, (row, run)
     share = [s for s in rep["shares"] if s["row"] == "gunicorn x2"][0]  # its CPU less the floor's
     assert share["floor"] == "gunicorn floor x2" and share["share_us"] is not None
     assert [x["sdk"] for x in rep["reach"] if x["value"] is not None] == ["SDK x2"]
+
+
+# --------------------------------------------------------------------------- spreading the connections evenly
+
+def test_ports_to_reconnect_takes_the_fuller_workers_extras():
+    sixteen = list(range(5000, 5016))
+    assert bench_wsgi.ports_to_reconnect({1: sixteen, 2: []}) == sixteen[8:]  # 16/0: half of them
+    assert bench_wsgi.ports_to_reconnect({1: [7, 3], 2: [9, 1, 5, 8, 2, 6]}) == [8, 9]  # 2/6: 6's 2 over 4
+    assert bench_wsgi.ports_to_reconnect({1: sixteen[:9], 2: sixteen[9:]}) == [sixteen[8]]  # 9/7: 1 apart once moved
+    assert bench_wsgi.ports_to_reconnect({1: sixteen[:8], 2: sixteen[8:]}) == []  # 8/8
+    assert bench_wsgi.ports_to_reconnect({1: sixteen[:8], 2: sixteen[8:15]}) == []  # 8/7: as even as 15 go
+    assert bench_wsgi.ports_to_reconnect({1: sixteen}) == []  # one worker: nothing to spread
+    # 3 workers, 6/6/4 of 16: nobody over the larger share (6) yet uneven: one of each 6
+    assert bench_wsgi.ports_to_reconnect({1: sixteen[:6], 2: sixteen[6:12], 3: sixteen[12:]}) == [
+        sixteen[5], sixteen[11]]
+
+
+def raw_load_process(port, conns, calls=3, warmup=1, first=1):
+    return subprocess.Popen([sys.executable, os.path.join(BENCH, "bench_wsgi.py"), "--load-worker", "raw", str(port),
+                             str(conns), str(calls), str(warmup), str(first), "10", "sum"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                            env=bench_env())
+
+
+def settled(check, seconds=10.0):
+    """Waits for the Recorder's handler threads to see each close (they do it on their own
+    time), up to ``seconds``; whether ``check()`` came true."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def talk(proc, line):
+    proc.stdin.write(line.encode() + b"\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().decode()
+
+
+def test_a_load_process_told_to_reconnect_reopens_those_connections():
+    with Recorder(json_answer) as server:
+        proc = raw_load_process(server.port, 3, calls=3, warmup=1, first=1)
+        try:
+            words = proc.stdout.readline().decode().split()
+            assert words[0] == "ready" and len(words) == 4
+            ports = [int(w) for w in words[1:]]
+            assert sorted(ports) == sorted(server.peers)  # the local ports are the server's peers, warmed up
+            words = talk(proc, "reconnect %d %d" % (ports[0], ports[2])).split()
+            assert words[0] == "ready"
+            again = [int(w) for w in words[1:]]
+            assert again[1] == ports[1] and not set(again[::2]) & set(ports)  # 2 reopened, 1 kept
+            assert settled(lambda: len(server.ended) == 2)
+            assert sorted(server.ended) == sorted([ports[0], ports[2]])  # the old ones closed
+            assert server.peers[3:] == again[::2] or server.peers[3:] == again[2::-2]  # each new one: one call
+            words = talk(proc, "reconnect").split()  # none this time (another process's turn)
+            assert [int(w) for w in words[1:]] == again
+            report = json.loads(talk(proc, "go"))
+        finally:
+            proc.stdin.close()
+            proc.wait(30)
+    assert report["errors"] == [] and len(report["latencies"]) == 3 * 3 and report["connects"] == 5
+    assert set(server.peers[5:]) == set(again)  # the timed calls went over the new connections
+    ids = [json.loads(body)["id"] for _, body in server.requests]
+    assert len(ids) == len(set(ids)) == 3 * 1 + 2 + 3 * 3  # warm-up, the 2 reconnects' call, the timed calls
+    assert all(i >= 1 + 3 * (1 + 3) for i in ids[3:5])  # the reconnects' ids: past every call's
+
+
+def test_a_load_process_told_to_reconnect_a_port_it_does_not_hold_fails():
+    with Recorder(json_answer) as server:
+        proc = raw_load_process(server.port, 2)
+        try:
+            words = proc.stdout.readline().decode().split()
+            stranger = max(int(w) for w in words[1:]) + 1
+            report = json.loads(talk(proc, "reconnect %d" % stranger))
+        finally:
+            proc.stdin.close()
+            proc.wait(30)
+    assert "does not hold" in report["errors"][0] and report["latencies"] == []
+
+
+class FakeWorkers(object):
+    """``Balance.owners`` for a test: the ports first seen go to worker 1; a reopened
+    connection goes to worker 2 (``spread``) or to worker 1 again."""
+
+    def __init__(self, spread):
+        self.spread = spread
+        self.first = None
+        self.calls = 0
+
+    def __call__(self, ports):
+        self.calls += 1
+        if self.first is None:
+            self.first = set(ports)
+        by_worker = {1: [], 2: []}
+        for port in ports:
+            by_worker[1 if port in self.first or not self.spread else 2].append(port)
+        return by_worker
+
+
+def balanced_run(server, spread, tries):
+    workers = FakeWorkers(spread)
+    seen = []
+
+    def owners():  # the load's ports, as the server sees them: every connection's peer port now open
+        def live():
+            return set(server.peers) - set(server.ended)
+        settled(lambda: len(live()) == 4)  # 2 processes x 2 connections, once the closes are seen
+        seen.append(len(live()))
+        return workers(sorted(live()))
+
+    balance = bench_wsgi.Balance(owners, tries)
+    rate, latencies, _, _ = bench_wsgi.run_load(server.port, load_args(), bench_env(), balance=balance)
+    return balance, latencies, seen
+
+
+def test_run_load_reopens_connections_until_the_split_is_even():
+    with Recorder(json_answer) as server:
+        balance, latencies, seen = balanced_run(server, True, 30)
+        assert settled(lambda: len(server.ended) == 2 + 4)  # the 2 reopened, then every connection at the end
+    assert (balance.balanced, balance.split, balance.reconnects, balance.reopened) == (True, [2, 2], 1, 2)
+    assert len(latencies) == 2 * 2 * 10 and seen == [4, 4]
+
+
+def test_run_load_gives_up_after_its_tries_and_says_so():
+    with Recorder(json_answer) as server:
+        balance, latencies, seen = balanced_run(server, False, 3)
+    assert (balance.balanced, balance.split, balance.reconnects, balance.reopened) == (False, [4, 0], 3, 6)
+    assert len(latencies) == 2 * 2 * 10  # the round still runs: the report flags it
+
+
+def test_an_unbalanced_round_is_left_out_of_the_medians_and_flagged():
+    def run(calls_s, split, reconnects, balanced):
+        return {"calls_s": calls_s, "p50_ms": 1.0, "p99_ms": 2.0, "cpu_us_call": 300.0, "load_cpu_us_call": 50.0,
+                "busiest_worker_pct": 50, "connections_by_worker": split, "reconnects": reconnects,
+                "balanced": balanced}
+    runs = [run(5000.0, [8, 8], 3, True), run(2600.0, [12, 4], 30, False), run(5200.0, [8, 8], 0, True)]
+    assert bench_wsgi.row_medians(runs)["calls_s"] == 5100.0
+    assert [bench_wsgi.split_cell(x) for x in runs] == ["8/8 (3)", "12/4 (30)!", "8/8"]
+    assert bench_wsgi.rounds_cell(runs) == "3 (2 in the medians)"
+    assert bench_wsgi.row_medians(runs[1:2])["calls_s"] is None
+    unbalanced = [run(2600.0, [16, 0], None, None)]  # --no-balance: the race as it fell, in the medians
+    assert bench_wsgi.row_medians(unbalanced)["calls_s"] == 2600.0 and bench_wsgi.split_cell(unbalanced[0]) == "16/0"
