@@ -92,7 +92,8 @@ def probe(root, python=sys.executable):
     env.pop("PYTHONPATH", None)
     # The bytecode cache written first, as a deployed server would find it: a module compiled
     # from source while the server starts leaves the compiler's garbage in its RSS.
-    subprocess.run([python, "-m", "compileall", "-q", os.path.join(root, "mcplite")], env=env,
+    sources = [path for path in (os.path.join(root, "mcplite"), os.path.join(root, "mcplite.py")) if os.path.exists(path)]
+    subprocess.run([python, "-m", "compileall", "-q"] + sources, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=ANSWER_TIMEOUT * 4)
     proc = subprocess.Popen([python, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=root)
@@ -150,7 +151,8 @@ def history(span):
     """[(commit, subject, probe or None)] for the start of ``span`` and each first-parent
     commit in it that changed mcplite/."""
     start = span.split("..")[0]
-    commits = git("rev-list", "--reverse", "--first-parent", span, "--", "mcplite/").split()
+    # (mcplite.py: a repository of the one-file build's)
+    commits = git("rev-list", "--reverse", "--first-parent", span, "--", "mcplite/", "mcplite.py").split()
     rows = []
     tree = tempfile.mkdtemp(prefix="mcplite-loaded-")
     os.rmdir(tree)
