@@ -17,6 +17,8 @@ Usage::
     python3 bench/loaded_code.py --history A..B    # every first-parent commit of A..B that
                                                    # changed mcplite/: the total, its change
     python3 bench/loaded_code.py --json            # the numbers as one JSON object
+    python3 bench/loaded_code.py --transport http  # a Server.run("http") server after a
+                                                   # 2026-07-28 tools/call instead
 
 ``--history`` checks each commit out in a temporary worktree of this repository (removed at
 the end) and runs this checkout's server script against it, so every commit serves the same
@@ -38,13 +40,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SERVER = os.path.join(HERE, "servers", "mcplite_add.py")
+HTTP_SERVER = os.path.join(HERE, "servers", "http_servers.py")  # "mcplite PORT": Server.run("http")
+HOST = "127.0.0.1"
 ANSWER_TIMEOUT = 30.0
 SETTLE_S = 0.3  # after the answer, before the server is asked what it holds
 
 # Runs in the server's process: the application script as __main__, and a thread that, once
 # asked (stdin is the protocol's: the parent creates the file ``asked`` after it has read the
-# answer to initialize), writes the loaded module files to stderr after the settle time. The
-# server's stdout stays protocol only.
+# answer to initialize, or to the HTTP call), writes the loaded module files to stderr after
+# the settle time. The server's stdout stays protocol only.
 _PROBE = r'''
 import os, runpy, sys, threading, time
 sys.path.insert(0, %(root)r)
@@ -60,7 +64,7 @@ def _report():
     sys.stderr.write("LOADED " + repr((held, int(anon[0]) if anon else None)) + "\n")
     sys.stderr.flush()
 threading.Thread(target=_report, daemon=True).start()
-sys.argv = [%(server)r]
+sys.argv = [%(server)r] + %(args)r
 runpy.run_path(%(server)r, run_name="__main__")
 '''
 
@@ -81,13 +85,17 @@ def code_size(path, root):
     return len(marshal.dumps(compile(source, os.path.relpath(path, root), "exec")))
 
 
-def probe(root, python=sys.executable):
+def probe(root, python=sys.executable, transport="stdio"):
     """{"modules": {name: bytes}, "total": bytes, "rss_anon_kib": int or None} of a plain
-    stdio server importing mcplite from ``root``."""
+    server importing mcplite from ``root``: over stdio after ``initialize``, or over HTTP
+    (``Server.run("http")`` on 127.0.0.1) after one 2026-07-28 ``tools/call``."""
     scratch = tempfile.mkdtemp(prefix="mcplite-loaded-probe-")
     early_stderr = b""
     asked = os.path.join(scratch, "asked")
-    code = _PROBE % {"root": root, "settle": SETTLE_S, "server": SERVER, "asked": asked, "timeout": ANSWER_TIMEOUT}
+    port = _free_port() if transport == "http" else None
+    server, args = (HTTP_SERVER, ["mcplite", str(port)]) if transport == "http" else (SERVER, [])
+    code = _PROBE % {"root": root, "settle": SETTLE_S, "server": server, "args": args, "asked": asked,
+                     "timeout": ANSWER_TIMEOUT}
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     # The bytecode cache written first, as a deployed server would find it: a module compiled
@@ -98,16 +106,21 @@ def probe(root, python=sys.executable):
     proc = subprocess.Popen([python, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=root)
     try:
-        proc.stdin.write((json.dumps(_INITIALIZE) + "\n").encode())
-        proc.stdin.flush()
-        answer = _read_until(proc.stdout, lambda seen: seen.endswith(b"\n"), ANSWER_TIMEOUT)
-        if b'"result"' not in answer:
-            raise ProbeError("no initialize answer from the server at %s: %r" % (root, answer[:200]))
+        if transport == "http":
+            _call_over_http(port, root)
+        else:
+            proc.stdin.write((json.dumps(_INITIALIZE) + "\n").encode())
+            proc.stdin.flush()
+            answer = _read_until(proc.stdout, lambda seen: seen.endswith(b"\n"), ANSWER_TIMEOUT)
+            if b'"result"' not in answer:
+                raise ProbeError("no initialize answer from the server at %s: %r" % (root, answer[:200]))
         open(asked, "w").close()  # the server has answered: its report may be taken
-        # Read before the end of input ends the server, and kept for what communicate() adds.
+        # Read before the server is ended, and kept for what communicate() adds.
         early_stderr = _read_until(proc.stderr, lambda seen: b"LOADED " in seen, SETTLE_S + ANSWER_TIMEOUT)
     finally:
-        try:  # communicate() closes stdin: the end of input ends the server
+        if transport == "http":
+            proc.terminate()  # an HTTP server runs until it is stopped
+        try:  # communicate() closes stdin: over stdio, the end of input ends the server
             _, err = proc.communicate(timeout=ANSWER_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
@@ -123,6 +136,43 @@ def probe(root, python=sys.executable):
         if path and path.endswith(".py"):
             modules[name] = code_size(path, root)
     return {"modules": modules, "total": sum(modules.values()), "rss_anon_kib": anon}
+
+
+def _free_port():
+    import socket
+    sock = socket.socket()
+    try:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def _call_over_http(port, root):
+    """One 2026-07-28 ``tools/call`` of ``add`` once the server listens; its answer checked."""
+    import http.client
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "add", "arguments": {"a": 2, "b": 3}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}})
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "add"}
+    deadline = time.monotonic() + ANSWER_TIMEOUT
+    while True:
+        conn = http.client.HTTPConnection(HOST, port, timeout=ANSWER_TIMEOUT)
+        try:
+            conn.request("POST", "/mcp", body, headers)
+            response = conn.getresponse()
+            answer = response.read()
+            break
+        except (ConnectionRefusedError, ConnectionResetError):
+            if time.monotonic() >= deadline:
+                raise ProbeError("the HTTP server at %s did not listen on port %d" % (root, port))
+            time.sleep(0.05)
+        finally:
+            conn.close()
+    if response.status != 200 or b'"structuredContent":{"result":5}' not in answer.replace(b" ", b""):
+        raise ProbeError("the HTTP server at %s answered %d %r" % (root, response.status, answer[:300]))
 
 
 def _read_until(stream, enough, timeout):
@@ -147,7 +197,7 @@ def git(*args, **kwargs):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode().strip()
 
 
-def history(span):
+def history(span, transport="stdio"):
     """[(commit, subject, probe or None)] for the start of ``span`` and each first-parent
     commit in it that changed mcplite/."""
     start = span.split("..")[0]
@@ -163,7 +213,7 @@ def history(span):
             git("checkout", "-q", commit, cwd=tree)
             subject = git("log", "-1", "--format=%h %s", commit)
             try:
-                rows.append((commit, subject, probe(tree)))
+                rows.append((commit, subject, probe(tree, transport=transport)))
             except ProbeError as exc:
                 sys.stderr.write("%s: %s\n" % (subject[:60], exc))
                 rows.append((commit, subject, None))
@@ -178,9 +228,13 @@ def _terminated(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def print_one(result, root):
-    print("A plain stdio server (bench/servers/mcplite_add.py, after initialize), mcplite from %s, %s %s"
-          % (root, "CPython" if sys.implementation.name == "cpython" else sys.implementation.name,
+_SERVER_TEXT = {"stdio": "A plain stdio server (bench/servers/mcplite_add.py, after initialize)",
+                "http": "A plain HTTP server (bench/servers/http_servers.py mcplite, after a 2026-07-28 tools/call)"}
+
+
+def print_one(result, root, transport="stdio"):
+    print("%s, mcplite from %s, %s %s"
+          % (_SERVER_TEXT[transport], root, "CPython" if sys.implementation.name == "cpython" else sys.implementation.name,
              ".".join(map(str, sys.version_info[:3]))))
     for name in sorted(result["modules"]):
         print("  %-24s %8d B" % (name, result["modules"][name]))
@@ -188,9 +242,9 @@ def print_one(result, root):
                                                           result["rss_anon_kib"]))
 
 
-def print_history(rows, top):
-    print("Bytecode a plain stdio server loads, per first-parent commit that changed mcplite/ (%s %s)"
-          % (sys.implementation.name, ".".join(map(str, sys.version_info[:3]))))
+def print_history(rows, top, transport="stdio"):
+    print("Bytecode a plain %s server loads, per first-parent commit that changed mcplite/ (%s %s)"
+          % (transport, sys.implementation.name, ".".join(map(str, sys.version_info[:3]))))
     previous = None
     changes = []
     for commit, subject, result in rows:
@@ -214,18 +268,21 @@ def main(argv=None):
     parser.add_argument("--history", metavar="A..B", help="every first-parent commit of A..B that changed mcplite/")
     parser.add_argument("--top", type=int, default=20, help="how many of the largest changes --history lists")
     parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio",
+                        help="the server: stdio after initialize (default), or Server.run(\"http\") after one "
+                             "2026-07-28 tools/call")
     args = parser.parse_args(argv)
     if args.history is not None and ".." not in args.history:
         parser.error("--history takes a range A..B")
     try:
         if args.history:
-            rows = history(args.history)
+            rows = history(args.history, args.transport)
             if args.json:
                 print(json.dumps([{"commit": c, "subject": s, "result": r} for c, s, r in rows]))
             else:
-                print_history(rows, args.top)
+                print_history(rows, args.top, args.transport)
             return 1 if any(r is None for _, _, r in rows) else 0
-        result = probe(os.path.abspath(args.root))
+        result = probe(os.path.abspath(args.root), transport=args.transport)
     except ProbeError as exc:
         sys.stderr.write("loaded_code: %s\n" % exc)
         return 1
@@ -235,7 +292,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps(result))
     else:
-        print_one(result, os.path.abspath(args.root))
+        print_one(result, os.path.abspath(args.root), args.transport)
     return 0
 
 

@@ -39,6 +39,21 @@ def test_this_checkout_lists_what_a_plain_server_loads():
     assert result["rss_anon_kib"] is None or result["rss_anon_kib"] > 1000
 
 
+def test_an_http_server_after_a_call_holds_the_http_front():
+    done = run(["--transport", "http", "--json"])
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
+    result = json.loads(done.stdout)
+    modules = result["modules"]
+    assert result["total"] == sum(modules.values())
+    if ONE_FILE:
+        assert list(modules) == ["mcplite"], modules
+        return
+    for held in ("mcplite.server", "mcplite.httpapp", "mcplite.httpserver", "mcplite.sse"):
+        assert modules.get(held, 0) > 1000, modules
+    for deferred in ("mcplite.stdio", "mcplite.tasks", "mcplite.client", "mcplite.coercion"):
+        assert deferred not in modules, modules
+
+
 def test_the_report_names_each_module_and_the_total():
     done = run([])
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
