@@ -297,10 +297,19 @@ def test_quick_with_gunicorn_and_the_sdk():
     rep = run_bench("--only", "gunicorn x2,gunicorn floor x2,gunicorn x1 inline,waitress floor,SDK x2",
                     "--wsgi-python", wsgi, "--sdk-python", sdk)
     assert rep["ok"] and rep["left_out"] == {}, rep
+    two_workers = ("gunicorn x2", "gunicorn floor x2", "SDK x2")
     for row in ("gunicorn x2", "gunicorn floor x2", "gunicorn x1 inline", "waitress floor", "SDK x2"):
-        assert rep["medians"][row]["calls_s"] > 0, row
-    vs_sdk = [r for r in rep["ratios"] if r["name"] == "gunicorn x2 / SDK x2 calls/s"]
-    assert vs_sdk[0]["value"] > 0 and vs_sdk[0]["met"] in (True, False)
+        if rep["medians"][row]["calls_s"] is None:
+            # Its one round could not be balanced within the tries (a busy machine's accept
+            # race): flagged and left out of the medians, as the report says, never mixed in.
+            assert row in two_workers and rep["rounds"][row][0]["balanced"] is False, (row, rep["rounds"][row])
+        else:
+            assert rep["medians"][row]["calls_s"] > 0, row
+    vs_sdk = [r for r in rep["ratios"] if r["name"] == "gunicorn x2 / SDK x2 calls/s"][0]
+    if rep["medians"]["gunicorn x2"]["calls_s"] is None or rep["medians"]["SDK x2"]["calls_s"] is None:
+        assert vs_sdk["value"] is None and vs_sdk["met"] is None, vs_sdk
+    else:
+        assert vs_sdk["value"] > 0 and vs_sdk["met"] in (True, False)
     if sys.platform.startswith("linux"):  # every load connection found in one of the 2 workers
         for row in ("gunicorn x2", "gunicorn floor x2", "SDK x2"):
             run = rep["rounds"][row][0]
